@@ -1,0 +1,52 @@
+"""Train a video predictor.
+
+    python scripts/train.py --config configs/quickstart.yaml
+    python scripts/train.py --config configs/quickstart.yaml --set train.steps=2000 --set run.name=longer
+    python scripts/train.py --config configs/quickstart.yaml --resume
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from vidpred.config import ConfigError, load_config
+from vidpred.data.errors import DataError
+from vidpred.training.trainer import Trainer
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="YAML config file (see configs/)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a config value, e.g. --set train.steps=500 (repeatable; values are YAML)",
+    )
+    parser.add_argument("--run-dir", help="run directory (default: <run.out_dir>/<run.name>)")
+    parser.add_argument("--resume", action="store_true", help="continue the run from checkpoints/latest.pt")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = load_config(args.config, args.overrides)
+        trainer = Trainer(cfg, args.run_dir, resume=args.resume)
+    except (ConfigError, DataError, FileNotFoundError, FileExistsError) as exc:
+        logging.getLogger("vidpred").error("%s", exc)
+        return 2
+    run_dir = trainer.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    file_log = logging.FileHandler(run_dir / "train.log")
+    file_log.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(file_log)
+    result = trainer.fit()
+    if "interrupted" in result:
+        return 128 + int(result["interrupted"])
+    logging.getLogger("vidpred").info(
+        "done: %s (final metrics in %s)", run_dir, run_dir / "final_metrics.json"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

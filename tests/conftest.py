@@ -1,0 +1,161 @@
+"""Shared fixtures: tiny videos on disk in the layouts vidpred reads.
+
+Videos are written with OpenCV directly (not ``vidpred.data.video_io.write_video``), so the
+reader tests do not depend on the writer under test. Fixtures:
+
+* ``make_video`` -- ``make_video(path, frames, fps=25.0) -> Path``: write uint8
+  ``(T, H, W, 3)`` RGB frames to an MJPG ``.avi`` (or ``mp4v`` ``.mp4``).
+* ``moving_frames`` -- ``moving_frames(n_frames, height, width, seed=0, speed=2) ->
+  uint8 (T, H, W, 3)``: a smooth static background with a bright square moving right by
+  ``speed`` px per frame; JPEG-friendly content.
+* ``tiny_ucf101`` (session) -- root of a 3-class UCF101 tree in the official layout;
+  read-only, copy it before modifying anything.
+* ``video_folder`` -- a folder of .avi/.mp4 files and one folder of PNG frames.
+* ``corrupt_video`` -- a garbage ``.avi`` and a too-short (2-frame) ``.avi``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+import pytest
+
+# ---------------------------------------------------------------------------------------
+# Helpers (exposed through fixtures: with --import-mode=importlib tests cannot import this)
+# ---------------------------------------------------------------------------------------
+
+
+def _write_video(path: str | Path, frames: np.ndarray, fps: float = 25.0) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = np.asarray(frames)
+    assert frames.dtype == np.uint8 and frames.ndim == 4 and frames.shape[-1] == 3, frames.shape
+    height, width = frames.shape[1:3]
+    if path.suffix.lower() == ".mp4":
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    else:
+        # OpenCV's own MJPEG writer honours the quality setting (FFmpeg's ignores it).
+        writer = cv2.VideoWriter(str(path), cv2.CAP_OPENCV_MJPEG, cv2.VideoWriter_fourcc(*"MJPG"), fps,
+                                 (width, height))
+        writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 95)
+    assert writer.isOpened(), f"OpenCV cannot write {path}"
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def _moving_frames(n_frames: int, height: int, width: int, seed: int = 0, speed: int = 2) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width]
+    base = rng.uniform(40, 120, size=3)
+    slope = rng.uniform(-1.0, 1.0, size=(2, 3))
+    background = base + yy[..., None] * slope[0] + xx[..., None] * slope[1]
+    frames = np.repeat(np.clip(background, 0, 255)[None], n_frames, axis=0)
+    side = max(4, min(height, width) // 4)
+    top = int(rng.integers(0, height - side + 1))
+    colour = rng.uniform(180, 255, size=3)
+    # Start where the square can travel the whole clip; it stops at the right border.
+    start = int(rng.integers(0, max(width - side - speed * (n_frames - 1), 0) + 1))
+    for t in range(n_frames):
+        left = min(start + t * speed, width - side)
+        frames[t, top:top + side, left:left + side] = colour
+    return frames.round().astype(np.uint8)
+
+
+@pytest.fixture
+def make_video() -> Callable[..., Path]:
+    """``make_video(path, frames, fps=25.0) -> Path``: write RGB uint8 ``(T, H, W, 3)`` with OpenCV."""
+    return _write_video
+
+
+@pytest.fixture
+def moving_frames() -> Callable[..., np.ndarray]:
+    """``moving_frames(n_frames, height, width, seed=0, speed=2) -> uint8 (T, H, W, 3)``."""
+    return _moving_frames
+
+
+# ---------------------------------------------------------------------------------------
+# Trees on disk
+# ---------------------------------------------------------------------------------------
+
+# (folder name, name as spelled in the official lists)
+TINY_UCF101_CLASSES = (("ApplyEyeMakeup", "ApplyEyeMakeup"), ("Basketball", "Basketball"),
+                       ("HandstandPushups", "HandStandPushups"))
+TINY_UCF101_TRAIN_GROUPS = (8, 9, 10)
+TINY_UCF101_TEST_GROUPS = (1, 2, 3, 4)
+TINY_UCF101_CLIPS = 2
+
+
+@pytest.fixture(scope="session")
+def tiny_ucf101(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Root of a tiny UCF101 tree in the official layout (read-only; copy before changing).
+
+    ``UCF-101/<Class>/v_<Class>_gXX_cYY.avi`` for 3 classes (ApplyEyeMakeup, Basketball,
+    HandstandPushups), training groups g08-g10 and test groups g01-g04, 2 clips each:
+    18 training and 24 test videos of 12 frames at 32x40 with a moving square. The lists
+    (``ucfTrainTestlist/classInd.txt``, ``trainlist01.txt`` with ``path label`` lines,
+    ``testlist01.txt`` with ``path`` lines) use CRLF endings and, as the official files do,
+    spell the folder ``HandstandPushups`` as ``HandStandPushups``. Only split 1 exists.
+    """
+    root = tmp_path_factory.mktemp("ucf101")
+    lists = root / "ucfTrainTestlist"
+    lists.mkdir()
+    train_lines, test_lines, class_lines = [], [], []
+    seed = 0
+    for label, (folder, listed) in enumerate(TINY_UCF101_CLASSES, start=1):
+        class_lines.append(f"{label} {folder}")
+        for groups, lines in ((TINY_UCF101_TRAIN_GROUPS, train_lines), (TINY_UCF101_TEST_GROUPS, test_lines)):
+            for g in groups:
+                for c in range(1, TINY_UCF101_CLIPS + 1):
+                    stem = f"g{g:02d}_c{c:02d}"
+                    _write_video(root / "UCF-101" / folder / f"v_{folder}_{stem}.avi", _moving_frames(12, 32, 40, seed))
+                    seed += 1
+                    entry = f"{listed}/v_{listed}_{stem}.avi"
+                    lines.append(f"{entry} {label}" if lines is train_lines else entry)
+    for name, lines in (("classInd.txt", class_lines), ("trainlist01.txt", train_lines),
+                        ("testlist01.txt", test_lines)):
+        (lists / name).write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    return root
+
+
+@pytest.fixture
+def video_folder(tmp_path: Path) -> Path:
+    """A folder tree of 4 videos: ``a.avi`` (10 frames, 32x48), ``b.mp4`` (8 frames, 32x48),
+    ``sub/c.avi`` (9 frames, 24x32) and ``frames_d/`` (7 PNGs ``0.png`` .. ``6.png``, 32x48),
+    plus a ``notes.txt`` and a hidden ``.hidden.avi`` that are not videos to find."""
+    root = tmp_path / "videos"
+    _write_video(root / "a.avi", _moving_frames(10, 32, 48, seed=1))
+    _write_video(root / "b.mp4", _moving_frames(8, 32, 48, seed=2))
+    _write_video(root / "sub" / "c.avi", _moving_frames(9, 24, 32, seed=3))
+    frames_dir = root / "frames_d"
+    frames_dir.mkdir()
+    for i, frame in enumerate(_moving_frames(7, 32, 48, seed=4)):
+        cv2.imwrite(str(frames_dir / f"{i}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    (root / "notes.txt").write_text("not a video")
+    (root / ".hidden.avi").write_bytes(b"")
+    return root
+
+
+@dataclass(frozen=True)
+class CorruptVideos:
+    """Paths made by the ``corrupt_video`` fixture."""
+
+    garbage: Path  # a .avi of random bytes: OpenCV cannot open it
+    short: Path  # a valid .avi of ``short_frames`` frames
+    short_frames: int
+
+
+@pytest.fixture
+def corrupt_video(tmp_path: Path) -> CorruptVideos:
+    """A garbage ``bad.avi`` and a valid 2-frame ``short.avi`` (32x48) in their own folder."""
+    root = tmp_path / "corrupt"
+    root.mkdir()
+    garbage = root / "bad.avi"
+    garbage.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    short = _write_video(root / "short.avi", _moving_frames(2, 32, 48, seed=5))
+    return CorruptVideos(garbage=garbage, short=short, short_frames=2)

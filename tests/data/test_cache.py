@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import numpy as np
+import pytest
+
+from vidpred.data.cache import (
+    CacheItem,
+    NoUsableVideosError,
+    VideoCache,
+    _atomic_write,
+    file_item,
+    procedural_item,
+)
+from vidpred.data.video_io import read_video
+
+
+class CountingDecoder:
+    """A decode callable that counts its calls."""
+
+    def __init__(self, frames: np.ndarray) -> None:
+        self.frames = frames
+        self.calls = 0
+
+    def __call__(self) -> np.ndarray:
+        self.calls += 1
+        return self.frames
+
+
+def _item(name: str, frames: np.ndarray, settings: str = "{}") -> tuple[CacheItem, CountingDecoder]:
+    decoder = CountingDecoder(frames)
+    return CacheItem(name=name, fingerprint=f"test|{name}", settings=settings, decode=decoder), decoder
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in folder.iterdir() if not (p.suffix == ".npy" or p.name == "index.json"))
+
+
+def test_second_load_does_not_decode(tmp_path):
+    frames = np.random.default_rng(0).integers(0, 256, (6, 8, 10, 3), dtype=np.uint8)
+    item, decoder = _item("a", frames)
+    first = VideoCache(tmp_path / "cache").load([item], min_frames=2)
+    second = VideoCache(tmp_path / "cache").load([item], min_frames=2)  # a new process, same folder
+    assert decoder.calls == 1
+    assert first[0].name == second[0].name == "a"
+    np.testing.assert_array_equal(second[0].frames, frames)
+    assert isinstance(second[0].frames, np.memmap) and not second[0].frames.flags.writeable
+    assert (tmp_path / "cache" / f"{item.key}.npy").is_file()
+
+
+def test_cache_dir_is_created_lazily(tmp_path):
+    cache = VideoCache(tmp_path / "deep" / "cache")
+    assert not (tmp_path / "deep").exists()
+    cache.load([_item("a", np.zeros((2, 4, 4, 3), np.uint8))[0]], min_frames=1)
+    assert (tmp_path / "deep" / "cache" / "index.json").is_file()
+
+
+def test_index_records_each_entry(tmp_path):
+    item, _ = _item("clip", np.zeros((3, 4, 5, 3), np.uint8), settings='{"max_frames": 3}')
+    VideoCache(tmp_path).load([item], min_frames=1)
+    index = json.loads((tmp_path / "index.json").read_text())
+    assert index[item.key] == {"name": "clip", "fingerprint": "test|clip", "settings": '{"max_frames": 3}',
+                               "shape": [3, 4, 5, 3]}
+
+
+def test_changed_settings_decode_again(tmp_path, make_video, moving_frames):
+    path = make_video(tmp_path / "v.avi", moving_frames(10, 32, 48))
+    cache = VideoCache(tmp_path / "cache")
+    full = cache.load([file_item(path, max_frames=None, frame_size=None)], min_frames=2)
+    short = cache.load([file_item(path, max_frames=4, frame_size=(16, 24))], min_frames=2)
+    again = cache.load([file_item(path, max_frames=4, frame_size=(16, 24))], min_frames=2)
+    assert cache.n_decoded == 2
+    assert full[0].frames.shape == (10, 32, 48, 3)
+    assert short[0].frames.shape == again[0].frames.shape == (4, 16, 24, 3)
+    np.testing.assert_array_equal(full[0].frames, read_video(path))
+
+
+def test_touched_file_decodes_again(tmp_path, make_video, moving_frames):
+    path = make_video(tmp_path / "v.avi", moving_frames(10, 32, 48))
+    cache = VideoCache(tmp_path / "cache")
+    cache.load([file_item(path, max_frames=None, frame_size=None)], min_frames=2)
+    cache.load([file_item(path, max_frames=None, frame_size=None)], min_frames=2)
+    assert cache.n_decoded == 1
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    cache.load([file_item(path, max_frames=None, frame_size=None)], min_frames=2)
+    assert cache.n_decoded == 2
+
+
+def test_bad_videos_skipped_with_one_warning(tmp_path, corrupt_video, make_video, moving_frames, caplog):
+    good = make_video(tmp_path / "good.avi", moving_frames(8, 32, 48))
+    items = [file_item(p, max_frames=None, frame_size=None, name=p.name)
+             for p in (good, corrupt_video.garbage, corrupt_video.short)]
+    with caplog.at_level(logging.WARNING, logger="vidpred.data.cache"):
+        videos = VideoCache(tmp_path / "cache").load(items, min_frames=4)
+    assert [v.name for v in videos] == ["good.avi"]
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1
+    message = warnings[0].getMessage()
+    assert "bad.avi" in message and "cannot open" in message
+    assert "short.avi" in message and "2 frames < min_frames=4" in message
+
+
+def test_nothing_usable_raises(tmp_path, corrupt_video):
+    items = [file_item(p, max_frames=None, frame_size=None) for p in (corrupt_video.garbage, corrupt_video.short)]
+    with pytest.raises(NoUsableVideosError, match=r"1 unreadable, 1 shorter than min_frames=4"):
+        VideoCache(tmp_path / "cache").load(items, min_frames=4)
+    with pytest.raises(NoUsableVideosError):
+        VideoCache(tmp_path / "cache").load([], min_frames=1)
+
+
+def test_short_videos_stay_cached_for_a_smaller_min_frames(tmp_path):
+    item, decoder = _item("short", np.zeros((3, 4, 4, 3), np.uint8))
+    cache = VideoCache(tmp_path)
+    with pytest.raises(NoUsableVideosError):
+        cache.load([item], min_frames=5)
+    assert len(cache.load([item], min_frames=3)) == 1
+    assert decoder.calls == 1
+
+
+def test_no_temporary_files_left(tmp_path):
+    cache = VideoCache(tmp_path)
+    items = [_item(f"v{i}", np.full((2, 4, 4, 3), i, np.uint8))[0] for i in range(3)]
+    cache.load(items, min_frames=1)
+    assert _leftovers(tmp_path) == []
+    bad = CacheItem(name="bad", fingerprint="bad", settings="", decode=lambda: np.zeros((2, 4, 4), np.float32))
+    with pytest.raises(TypeError, match="uint8"):
+        cache.load([bad], min_frames=1)
+    assert _leftovers(tmp_path) == []
+
+
+def test_atomic_write_cleans_up_after_a_failure(tmp_path):
+    target = tmp_path / "x.npy"
+
+    def explode(f):
+        f.write(b"partial")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        _atomic_write(target, explode)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_truncated_cache_file_is_decoded_again(tmp_path, caplog):
+    item, decoder = _item("a", np.ones((4, 4, 4, 3), np.uint8))
+    VideoCache(tmp_path).load([item], min_frames=1)
+    (tmp_path / f"{item.key}.npy").write_bytes(b"\x93NUMPY garbage")
+    with caplog.at_level(logging.WARNING):
+        videos = VideoCache(tmp_path).load([item], min_frames=1)
+    assert decoder.calls == 2 and videos[0].frames.sum() == 4 * 4 * 4 * 3
+    assert "unreadable" in caplog.text
+
+
+def test_procedural_item_settings_cover_every_generator_parameter():
+    item = procedural_item(3, n_frames=4, height=16, width=16)
+    settings = json.loads(item.settings)
+    assert settings == {"n_frames": 4, "height": 16, "width": 16, "n_objects": 3, "beta": 2.0,
+                        "max_speed": 2.0, "pan_speed": 1.0}
+    assert item.key == procedural_item(3, n_frames=4, height=16, width=16, n_objects=3).key
+    assert item.key != procedural_item(3, n_frames=4, height=16, width=16, beta=1.0).key
+    assert item.key != procedural_item(4, n_frames=4, height=16, width=16).key
+    assert item.decode().shape == (4, 16, 16, 3)
+    with pytest.raises(TypeError):
+        procedural_item(3, n_frames=4, height=16, width=16, colour="red")
+
+
+def test_cache_item_equality_ignores_the_decoder():
+    a = CacheItem("n", "f", "s", decode=lambda: None)
+    b = CacheItem("n", "f", "s", decode=lambda: 1)
+    assert a == b and hash(a) == hash(b) and a.key == b.key
+
+
+def test_raises_a_low_open_file_limit(tmp_path, monkeypatch):
+    # Every memory map holds a file descriptor: a 1024 soft limit cannot map UCF101.
+    import vidpred.data.cache as cache_module
+
+    class FakeResource:
+        RLIMIT_NOFILE, RLIM_INFINITY = 7, -1
+        limits = (64, 100_000)
+
+        def getrlimit(self, which):
+            return self.limits
+
+        def setrlimit(self, which, limits):
+            self.limits = limits
+
+    fake = FakeResource()
+    monkeypatch.setattr(cache_module, "resource", fake)
+    items = [_item(f"v{i}", np.zeros((2, 4, 4, 3), np.uint8))[0] for i in range(3)]
+    VideoCache(tmp_path).load(items, min_frames=1)
+    soft, hard = fake.limits
+    assert hard == 100_000 and 3 + 256 < soft <= hard

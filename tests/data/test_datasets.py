@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vidpred.config import DataConfig, ProceduralConfig
+from vidpred.data.datasets import folder_holdout, load_split, ucf101_holdout
+from vidpred.data.ucf101 import ucf101_group, ucf101_split
+
+
+def _procedural_cfg(cache_dir) -> DataConfig:
+    return DataConfig(cache_dir=str(cache_dir), procedural=ProceduralConfig(
+        n_train_videos=4, n_val_videos=2, n_test_videos=2, n_frames=6, height=24, width=32, seed=1))
+
+
+def test_procedural_subsets_are_disjoint_and_deterministic(tmp_path):
+    cfg = _procedural_cfg(tmp_path / "a")
+    train = load_split(cfg, "train", min_frames=5)
+    val = load_split(cfg, "val", min_frames=5)
+    test = load_split(cfg, "test", min_frames=5)
+    assert (len(train), len(val), len(test)) == (4, 2, 2)
+    names = [{v.name for v in subset} for subset in (train, val, test)]
+    assert not names[0] & names[1] and not names[0] & names[2] and not names[1] & names[2]
+    assert train[0].frames.shape == (6, 24, 32, 3)
+    for v in val:
+        assert not any(np.array_equal(v.frames, t.frames) for t in train)
+    # From scratch in another cache folder: the same videos.
+    again = load_split(_procedural_cfg(tmp_path / "b"), "train", min_frames=5)
+    for a, b in zip(train, again):
+        assert a.name == b.name
+        np.testing.assert_array_equal(a.frames, b.frames)
+
+
+def test_procedural_changed_generator_setting_regenerates(tmp_path):
+    cfg = _procedural_cfg(tmp_path)
+    before = load_split(cfg, "val", min_frames=1)
+    cfg.procedural.pan_speed = 0.0
+    after = load_split(cfg, "val", min_frames=1)
+    assert not np.array_equal(before[0].frames, after[0].frames)
+    assert len(list(tmp_path.glob("*.npy"))) == 4
+
+
+def test_zero_validation_videos_gives_an_empty_list(tmp_path):
+    cfg = _procedural_cfg(tmp_path)
+    cfg.procedural.n_val_videos = 0
+    assert load_split(cfg, "val", min_frames=1) == []
+
+
+def test_folder_holds_out_whole_videos(tmp_path, video_folder):
+    cfg = DataConfig(source="folder", root=str(video_folder), cache_dir=str(tmp_path / "cache"), n_val_videos=1)
+    train = load_split(cfg, "train", min_frames=5)
+    val = load_split(cfg, "val", min_frames=5)
+    test = load_split(cfg, "test", min_frames=5)
+    train_names, val_names = {v.name for v in train}, {v.name for v in val}
+    assert len(train) == 3 and len(val) == 1 and not train_names & val_names
+    assert train_names | val_names == {"a.avi", "b.mp4", "frames_d", "sub/c.avi"}
+    assert [v.name for v in test] == [v.name for v in val]
+    assert load_split(cfg, "val", min_frames=5)[0].name == val[0].name  # fixed across calls
+
+
+def test_folder_holdout_is_a_fixed_shuffle():
+    paths = [f"v{i:02d}.avi" for i in range(20)]
+    train, val = folder_holdout(paths, 5)
+    assert len(val) == 5 and sorted(train + val) == paths and not set(train) & set(val)
+    assert folder_holdout(list(reversed(paths)), 5) == (train, val)  # input order does not matter
+    assert val != paths[:5]  # shuffled, not the alphabetical head
+
+
+def test_folder_errors(tmp_path, video_folder):
+    with pytest.raises(ValueError, match="at least"):
+        load_split(DataConfig(source="folder", root=str(video_folder), n_val_videos=4,
+                              cache_dir=str(tmp_path)), "train", min_frames=2)
+    with pytest.raises(FileNotFoundError):
+        load_split(DataConfig(source="folder", root=str(tmp_path / "nope"), cache_dir=str(tmp_path)),
+                   "train", min_frames=2)
+    with pytest.raises(ValueError, match="data.root"):
+        load_split(DataConfig(source="folder", cache_dir=str(tmp_path)), "train", min_frames=2)
+    with pytest.raises(ValueError, match="subset"):
+        load_split(DataConfig(cache_dir=str(tmp_path)), "validation", min_frames=2)
+
+
+def test_ucf101_splits_on_the_tiny_tree(tmp_path, tiny_ucf101):
+    cfg = DataConfig(source="ucf101", root=str(tiny_ucf101), cache_dir=str(tmp_path / "cache"), n_val_videos=2,
+                     frame_size=[16, 20], max_frames_per_video=8)
+    train = load_split(cfg, "train", min_frames=5)
+    val = load_split(cfg, "val", min_frames=5)
+    test = load_split(cfg, "test", min_frames=5)
+    assert len(val) == 2 and len(test) == 24
+    assert len(train) == 18 - 2 * 2  # both clips of each held-out group leave training
+    train_groups = {ucf101_group(v.name) for v in train}
+    val_groups = {ucf101_group(v.name) for v in val}
+    assert not train_groups & val_groups
+    assert len({cls for cls, _ in val_groups}) == 2  # spread over classes
+    assert all(v.frames.shape == (8, 16, 20, 3) for v in train + val + test)
+    assert test[0].name == "ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi"
+    every_tenth = load_split(cfg, "test", min_frames=5, every=10)
+    assert [v.name for v in every_tenth] == [test[0].name, test[10].name, test[20].name]
+
+
+def test_ucf101_holdout_never_splits_a_group(tiny_ucf101):
+    paths = ucf101_split(tiny_ucf101, 1, "train")
+    train, val = ucf101_holdout(paths, 5)
+    assert len(val) == 5
+    assert not {ucf101_group(p) for p in train} & {ucf101_group(p) for p in val}
+    assert ucf101_holdout(paths, 5) == (train, val)
+    assert train == [p for p in paths if p in set(train)]  # list order kept
+    with pytest.raises(ValueError, match="only 9"):
+        ucf101_holdout(paths, 10)

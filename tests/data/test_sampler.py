@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import itertools
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from vidpred.data.cache import VideoCache, procedural_item
+from vidpred.data.procedural import generate_video
+from vidpred.data.sampler import (
+    PatchBatches,
+    PatchSampler,
+    fixed_clips,
+    motion_score,
+    to_model_input,
+    to_uint8_frames,
+)
+
+
+@pytest.fixture(scope="module")
+def videos():
+    """Four procedural videos of different sizes, uint8 (T, H, W, 3)."""
+    return [generate_video(s, 10, h, w) for s, (h, w) in enumerate([(40, 40), (48, 64), (40, 56), (64, 40)])]
+
+
+def _static(n_frames=8, size=40, value=90):
+    return np.full((n_frames, size, size, 3), value, np.uint8)
+
+
+def test_motion_score_by_hand():
+    clip = np.zeros((1, 3, 2, 2, 1), np.uint8)
+    clip[0, 1] = 255  # 0 -> 255 -> 0: each step is 2 in [-1, 1] units, squared 4
+    assert motion_score(clip)[0] == pytest.approx(4.0)
+    clip[0, 2] = 255  # second step is still: mean of (4, 0)
+    assert motion_score(clip)[0] == pytest.approx(2.0)
+    assert motion_score(np.zeros((2, 3, 4, 4, 3), np.uint8)).tolist() == [0.0, 0.0]
+
+
+def test_sample_is_a_pure_function_of_seed_rank_index(videos):
+    a = PatchSampler(videos, 5, 16, motion_threshold=0.002, seed=3)
+    b = PatchSampler(videos, 5, 16, motion_threshold=0.002, seed=3)
+    batch = a.sample(7, 8)
+    assert batch.shape == (8, 5, 16, 16, 3) and batch.dtype == np.uint8
+    a.sample(8, 8)  # no hidden state carried between calls
+    np.testing.assert_array_equal(a.sample(7, 8), batch)
+    np.testing.assert_array_equal(b.sample(7, 8), batch)
+    assert not np.array_equal(a.sample(6, 8), batch)
+    assert not np.array_equal(PatchSampler(videos, 5, 16, motion_threshold=0.002, seed=3, rank=1).sample(7, 8), batch)
+    assert not np.array_equal(PatchSampler(videos, 5, 16, motion_threshold=0.002, seed=4).sample(7, 8), batch)
+
+
+def test_accepted_crops_exceed_the_threshold():
+    # Half the videos are static: a filter-free sampler would return many still crops.
+    moving = [generate_video(s, 8, 40, 40, pan_speed=0.0, n_objects=1) for s in range(3)]
+    sampler = PatchSampler(moving + [_static()] * 3, 4, 16, motion_threshold=0.01, unfiltered_fraction=0.0, seed=1)
+    unfiltered = PatchSampler(moving + [_static()] * 3, 4, 16, motion_threshold=0.0, max_tries=1,
+                              unfiltered_fraction=1.0, seed=1)
+    assert (motion_score(unfiltered.sample(0, 64)) <= 0.01).mean() > 0.3
+    for index in range(3):
+        batch = sampler.sample(index, 64)
+        assert (motion_score(batch) > 0.01).all()
+        stats = sampler.last_stats
+        assert stats.n_fallback == 0 and stats.n_unfiltered == 0 and stats.n_candidates > 64
+        assert 0.0 < stats.acceptance < 1.0
+
+
+def test_static_videos_fall_back_without_hanging():
+    sampler = PatchSampler([_static(), _static(value=30)], 4, 16, motion_threshold=0.01, max_tries=5,
+                           unfiltered_fraction=0.0)
+    batch = sampler.sample(0, 32)
+    assert batch.shape == (32, 4, 16, 16, 3)
+    assert sampler.last_stats.n_fallback == 32 and sampler.last_stats.n_candidates == 32 * 5
+
+
+def test_fallback_keeps_the_most_moving_candidate():
+    video = _static(n_frames=4, size=64)
+    video[1:, 40:, 40:] = 200  # only the bottom-right corner ever moves (once)
+    sampler = PatchSampler([video], 4, 16, motion_threshold=10.0, max_tries=200, unfiltered_fraction=0.0)
+    batch = sampler.sample(0, 8)  # the threshold is unreachable: every slot falls back
+    assert sampler.last_stats.n_fallback == 8
+    assert (motion_score(batch) > 0).all()  # 200 tries always find a crop over the corner
+
+
+def test_finds_a_moving_square_in_a_static_video():
+    n_frames, size = 12, 96
+    video = np.full((n_frames, size, size, 3), 60, np.uint8)
+    for t in range(n_frames):
+        video[t, 10:18, 20 + 3 * t:28 + 3 * t] = 240  # an 8x8 square moving right, 3 px per frame
+    sampler = PatchSampler([video], 5, 16, motion_threshold=1e-3, max_tries=64, unfiltered_fraction=0.0, seed=2)
+    def shows_square(clips):
+        return (clips == 240).any(axis=(1, 2, 3, 4))
+
+    batch = sampler.sample(0, 32)
+    assert sampler.last_stats.n_fallback == 0
+    assert shows_square(batch).all() and (motion_score(batch) > 1e-3).all()
+    blind = PatchSampler([video], 5, 16, motion_threshold=0.0, unfiltered_fraction=1.0, seed=2)
+    assert shows_square(blind.sample(0, 256)).mean() < 0.3  # what chance alone would give
+
+
+def test_unfiltered_fraction_lets_static_crops_through():
+    sampler = PatchSampler([_static()], 4, 16, motion_threshold=0.01, max_tries=3, unfiltered_fraction=0.5)
+    sampler.sample(0, 400)
+    stats = sampler.last_stats
+    assert 150 < stats.n_unfiltered < 250
+    assert stats.n_fallback == 400 - stats.n_unfiltered
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"n_frames": 11}, "fewer than n_frames"),
+    ({"patch_size": 41}, "smaller than patch_size"),
+    ({"n_frames": 1}, "n_frames"),
+    ({"unfiltered_fraction": 1.5}, "unfiltered_fraction"),
+])
+def test_construction_errors(videos, kwargs, match):
+    args = {"n_frames": 5, "patch_size": 16, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        PatchSampler(videos, args["n_frames"], args["patch_size"], motion_threshold=0.0,
+                     unfiltered_fraction=args.get("unfiltered_fraction", 0.05))
+
+
+def _first_batches(loader, n):
+    return [batch.clone() for batch in itertools.islice(loader, n)]
+
+
+def test_same_sequence_for_any_number_of_workers(videos):
+    sampler = PatchSampler(videos, 5, 16, motion_threshold=0.002, seed=5)
+    dataset = PatchBatches(sampler, batch_size=4, start_index=3)
+    serial = _first_batches(DataLoader(dataset, batch_size=None, num_workers=0), 6)
+    parallel = _first_batches(DataLoader(dataset, batch_size=None, num_workers=2), 6)
+    assert all(b.dtype == torch.uint8 and b.shape == (4, 5, 16, 16, 3) for b in serial)
+    for i, (s, p) in enumerate(zip(serial, parallel)):
+        torch.testing.assert_close(s, p, msg=f"batch {i}")
+    expected = [torch.from_numpy(sampler.sample(3 + i, 4)) for i in range(6)]
+    for s, e in zip(serial, expected):
+        torch.testing.assert_close(s, e)  # start_index=3 resumes at batch 3
+
+
+def test_pickles_memory_maps_by_reference(tmp_path):
+    frames = [v.frames for v in VideoCache(tmp_path).load(
+        [procedural_item(s, n_frames=8, height=48, width=48) for s in range(3)], min_frames=5)]
+    sampler = PatchSampler(frames, 5, 16, motion_threshold=0.0, seed=9)
+    data = pickle.dumps(sampler)
+    assert len(data) < sum(f.nbytes for f in frames) / 10  # references, not pixels
+    clone = pickle.loads(data)
+    assert isinstance(clone.videos[0], np.memmap)
+    np.testing.assert_array_equal(clone.sample(4, 6), sampler.sample(4, 6))
+
+
+def test_to_model_input_layout_and_range():
+    batch = torch.randint(0, 256, (2, 5, 6, 7, 3), dtype=torch.uint8)
+    batch[0, 0, 0, 0] = torch.tensor([0, 255, 128], dtype=torch.uint8)
+    x = to_model_input(batch)
+    assert x.shape == (2, 3, 5, 6, 7) and x.dtype == torch.float32 and x.is_contiguous()
+    assert x.min() >= -1 and x.max() <= 1
+    assert x[0, :, 0, 0, 0].tolist() == pytest.approx([-1.0, 1.0, 128 / 127.5 - 1], abs=1e-6)
+    assert x[1, 2, 4, 5, 6].item() == pytest.approx(batch[1, 4, 5, 6, 2].item() / 127.5 - 1, abs=1e-6)
+    torch.testing.assert_close(to_uint8_frames(x), batch, rtol=0, atol=0)
+    with pytest.raises(TypeError):
+        to_model_input(x)
+
+
+def test_to_uint8_frames_clamps_and_rounds():
+    x = torch.tensor([-3.0, -1.0, 0.0, 0.999, 5.0]).view(1, 1, 5, 1, 1)
+    assert to_uint8_frames(x).flatten().tolist() == [0, 0, 128, 255, 255]  # 127.5 rounds to even -> 128
+
+
+def test_fixed_clips_are_deterministic_and_spread(videos):
+    clips = fixed_clips(videos, 6, 4, seed=0)
+    again = fixed_clips(videos, 6, 4, seed=0)
+    assert len(clips) == 6
+    assert [c.shape[1:3] for c in clips] == [v.shape[1:3] for v in videos] + [v.shape[1:3] for v in videos[:2]]
+    assert all(c.shape[0] == 4 and c.dtype == np.uint8 and not isinstance(c, np.memmap) for c in clips)
+    for a, b in zip(clips, again):
+        np.testing.assert_array_equal(a, b)
+    two = fixed_clips(videos, 2, 4, seed=0)  # fewer clips than videos: spread over the list
+    assert [c.shape[1:3] for c in two] == [videos[0].shape[1:3], videos[2].shape[1:3]]
+    with pytest.raises(ValueError, match="fewer than n_frames"):
+        fixed_clips(videos, 2, 11, seed=0)

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from vidpred.data.ucf101 import every_nth, ucf101_group, ucf101_split
+
+
+def _listed(root, name):
+    text = (root / "ucfTrainTestlist" / name).read_bytes().decode()
+    assert "\r\n" in text  # the fixture mimics the official CRLF files
+    return [line.split()[0] for line in text.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("subset, list_name, count", [("train", "trainlist01.txt", 18), ("test", "testlist01.txt", 24)])
+def test_lists_resolve_to_existing_files_in_file_order(tiny_ucf101, subset, list_name, count):
+    paths = ucf101_split(tiny_ucf101, 1, subset)
+    assert len(paths) == count
+    assert all(p.is_file() for p in paths)
+    relative = [p.relative_to(tiny_ucf101 / "UCF-101").as_posix().lower() for p in paths]
+    assert relative == [entry.lower() for entry in _listed(tiny_ucf101, list_name)]
+
+
+def test_handstand_pushups_case_is_fixed(tiny_ucf101):
+    paths = ucf101_split(tiny_ucf101, 1, "test")
+    handstand = [p for p in paths if "handstand" in p.name.lower()]
+    assert len(handstand) == 8
+    # The lists say HandStandPushups; the paths returned are spelled as on disk.
+    assert all(p.parent.name == "HandstandPushups" and p.name.startswith("v_HandstandPushups_") for p in handstand)
+
+
+def test_root_may_be_the_video_folder(tiny_ucf101):
+    assert ucf101_split(tiny_ucf101 / "UCF-101", 1, "train") == ucf101_split(tiny_ucf101, 1, "train")
+
+
+def test_every_nth_takes_every_tenth(tiny_ucf101):
+    paths = ucf101_split(tiny_ucf101, 1, "test")
+    assert every_nth(paths) == [paths[0], paths[10], paths[20]]
+    assert every_nth(list(range(3783))) == list(range(0, 3783, 10))  # testlist01's size -> 379 videos
+    assert every_nth(list(range(5)), 1) == list(range(5))
+    with pytest.raises(ValueError):
+        every_nth([1, 2], 0)
+
+
+def test_missing_split_file_is_named(tiny_ucf101):
+    with pytest.raises(FileNotFoundError, match="trainlist02.txt"):
+        ucf101_split(tiny_ucf101, 2, "train")
+
+
+def test_missing_root_and_video_dir(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not found"):
+        ucf101_split(tmp_path / "nope")
+    with pytest.raises(FileNotFoundError, match="UCF-101"):
+        ucf101_split(tmp_path)
+
+
+def test_missing_listed_video_is_named(tiny_ucf101, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(tiny_ucf101, root)
+    (root / "UCF-101" / "Basketball" / "v_Basketball_g09_c02.avi").unlink()
+    with pytest.raises(FileNotFoundError, match="v_Basketball_g09_c02.avi"):
+        ucf101_split(root, 1, "train")
+
+
+@pytest.mark.parametrize("split, subset", [(0, "train"), (4, "train"), (1, "val")])
+def test_bad_split_or_subset(tiny_ucf101, split, subset):
+    with pytest.raises(ValueError):
+        ucf101_split(tiny_ucf101, split, subset)
+
+
+def test_group_of_a_clip_name():
+    assert ucf101_group("UCF-101/HandstandPushups/v_HandStandPushups_g08_c03.avi") == ("handstandpushups", 8)
+    with pytest.raises(ValueError):
+        ucf101_group("clip.avi")

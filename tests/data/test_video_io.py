@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from vidpred.data.video_io import VideoReadError, find_videos, read_video, write_video
+
+
+def _save_png(path, frame):
+    cv2.imwrite(str(path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+
+
+def test_avi_round_trip_within_jpeg_tolerance(tmp_path, moving_frames):
+    frames = moving_frames(10, 32, 48, seed=0)
+    write_video(tmp_path / "clip.avi", frames)
+    decoded = read_video(tmp_path / "clip.avi")
+    assert decoded.shape == frames.shape and decoded.dtype == np.uint8
+    # Motion-JPEG is lossy (and halves chroma resolution): a few levels off, worst at edges.
+    err = decoded.astype(float) - frames
+    assert np.abs(err).mean() < 3.0
+    assert 10 * np.log10(255.0**2 / (err**2).mean()) > 30  # PSNR in dB
+
+
+def test_mp4_round_trip(tmp_path, moving_frames):
+    frames = moving_frames(8, 32, 48, seed=1)
+    write_video(tmp_path / "clip.mp4", frames)
+    decoded = read_video(tmp_path / "clip.mp4")
+    assert decoded.shape == frames.shape
+    assert np.abs(decoded.astype(int) - frames).mean() < 4.0
+
+
+def test_reads_rgb_not_bgr(tmp_path, make_video):
+    red = np.zeros((3, 16, 16, 3), np.uint8)
+    red[..., 0] = 220
+    decoded = read_video(make_video(tmp_path / "red.avi", red))
+    assert decoded[..., 0].mean() > 200 and decoded[..., 2].mean() < 20
+
+
+def test_written_by_fixture_reads_back(tmp_path, make_video, moving_frames):
+    frames = moving_frames(6, 24, 32)
+    decoded = read_video(make_video(tmp_path / "x.avi", frames))
+    assert decoded.shape == (6, 24, 32, 3)
+    assert np.abs(decoded.astype(int) - frames).mean() < 3.0
+
+
+def test_max_frames_and_resize(tmp_path, moving_frames):
+    frames = moving_frames(10, 32, 48)
+    write_video(tmp_path / "clip.avi", frames)
+    decoded = read_video(tmp_path / "clip.avi", max_frames=4, frame_size=(16, 24))
+    assert decoded.shape == (4, 16, 24, 3)
+    expected = np.stack([cv2.resize(f, (24, 16), interpolation=cv2.INTER_AREA) for f in frames[:4]])
+    assert np.abs(decoded.astype(int) - expected).mean() < 3.0
+
+
+def test_frame_folder_in_natural_order(tmp_path, moving_frames):
+    frames = moving_frames(11, 16, 20)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, frame in enumerate(frames):
+        _save_png(folder / f"frame{i}.png", frame)  # frame10 must come after frame9
+    (folder / "notes.txt").write_text("ignored")
+    np.testing.assert_array_equal(read_video(folder), frames)  # PNG is lossless
+    assert read_video(folder, max_frames=3).shape == (3, 16, 20, 3)
+
+
+def test_frame_folder_with_inconsistent_sizes(tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    _save_png(folder / "0.png", np.zeros((16, 16, 3), np.uint8))
+    _save_png(folder / "1.png", np.zeros((16, 20, 3), np.uint8))
+    with pytest.raises(VideoReadError, match="inconsistent frame sizes") as info:
+        read_video(folder)
+    assert str(folder) in str(info.value)
+
+
+def test_empty_frame_folder(tmp_path):
+    with pytest.raises(VideoReadError, match="no decodable frames"):
+        read_video(tmp_path)
+
+
+def test_missing_file_raises_with_path(tmp_path):
+    missing = tmp_path / "nope.avi"
+    with pytest.raises(VideoReadError) as info:
+        read_video(missing)
+    assert str(missing) in str(info.value) and "no such file" in str(info.value)
+
+
+def test_corrupt_file_raises_with_path(corrupt_video):
+    with pytest.raises(VideoReadError) as info:
+        read_video(corrupt_video.garbage)
+    assert str(corrupt_video.garbage) in str(info.value)
+    assert info.value.path == corrupt_video.garbage
+
+
+def test_find_videos(video_folder):
+    found = find_videos(video_folder)
+    assert [p.relative_to(video_folder).as_posix() for p in found] == ["a.avi", "b.mp4", "frames_d", "sub/c.avi"]
+    assert read_video(found[2]).shape == (7, 32, 48, 3)
+
+
+def test_find_videos_missing_root(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope"):
+        find_videos(tmp_path / "nope")
+
+
+def test_write_video_rejects_bad_input(tmp_path):
+    frames = np.zeros((2, 15, 16, 3), np.uint8)
+    with pytest.raises(ValueError, match="even"):
+        write_video(tmp_path / "odd.mp4", frames)
+    with pytest.raises(ValueError, match="suffix"):
+        write_video(tmp_path / "clip.gif", frames)
+    with pytest.raises(ValueError, match="uint8"):
+        write_video(tmp_path / "clip.avi", frames.astype(np.float32))
+    write_video(tmp_path / "odd.avi", frames)  # MJPG handles odd sizes
+    assert read_video(tmp_path / "odd.avi").shape == (2, 15, 16, 3)

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from vidpred.losses import bce_g_loss, generator_objective, gradient_difference_loss, lp_loss, path_loss
+
+LOG2 = math.log(2)
+WEIGHTS = dict(l_adv=0.05, l_p=1.0, p=2, l_gdl=1.0, gdl_alpha=1.0, l_path=2.0)
+
+
+def _hand_case():
+    """Two scales, one-pixel-high frames, T = 2, flat (zero) prediction.
+
+    Finest: target frames [0, 1] and [0, 1]. Lp = (0+1+0+1)/4 = 0.5; GDL: no vertical
+    pairs, horizontal |1-0| vs 0 in both frames -> mean 1; path [[0, 1], [0, 0]] -> 1/4.
+    Coarse: target [0.5], [0.5]. Lp = 0.25; GDL has no pairs -> 0; path [0.5, 0] -> 0.125.
+    """
+    finest = torch.tensor([[0.0, 1.0], [0.0, 1.0]]).reshape(1, 1, 2, 1, 2)
+    coarse = torch.full((1, 1, 2, 1, 1), 0.5)
+    targets = [coarse, finest]
+    preds = [torch.zeros_like(t).requires_grad_() for t in targets]
+    return preds, targets
+
+
+def test_hand_computed_combination():
+    preds, targets = _hand_case()
+    total, terms = generator_objective(preds, targets, [torch.zeros(1)], **WEIGHTS)
+    assert terms["g_adv"].item() == pytest.approx(LOG2)
+    assert terms["g_lp"].item() == pytest.approx(0.5 + 0.25)
+    assert terms["g_gdl"].item() == pytest.approx(1.0)
+    assert terms["g_path"].item() == pytest.approx(0.25 + 0.125)
+    assert total.item() == pytest.approx(0.05 * LOG2 + 0.75 + 1.0 + 2.0 * 0.375)
+    assert terms["g_total"].item() == pytest.approx(total.item())
+    assert all(not value.requires_grad for value in terms.values())
+    total.backward()
+    assert all(pred.grad is not None and pred.grad.abs().sum() > 0 for pred in preds)
+
+
+def test_finest_scale_only():
+    preds, targets = _hand_case()
+    total, terms = generator_objective(preds, targets, None, **WEIGHTS, multiscale=False)
+    assert set(terms) == {"g_lp", "g_gdl", "g_path", "g_total"}
+    assert total.item() == pytest.approx(0.5 + 1.0 + 2.0 * 0.25)
+
+
+def test_zero_weights_are_skipped_and_not_reported():
+    preds, targets = _hand_case()
+    weights = {**WEIGHTS, "l_gdl": 0.0, "l_path": 0.0, "l_adv": 0.0}
+    total, terms = generator_objective(preds, targets, [torch.zeros(1)], **weights)
+    assert set(terms) == {"g_lp", "g_total"}
+    assert total.item() == pytest.approx(0.75)
+    with pytest.raises(ValueError, match="weight 0"):
+        generator_objective(preds, targets, None, **{**weights, "l_p": 0.0, "l_adv": 1.0})
+
+
+def test_matches_the_individual_losses():
+    generator = torch.Generator().manual_seed(0)
+    shapes = [(2, 3, 2, 8, 8), (2, 3, 2, 16, 16)]
+    preds = [torch.rand(s, generator=generator) * 2 - 1 for s in shapes]
+    targets = [torch.rand(s, generator=generator) * 2 - 1 for s in shapes]
+    anchors = [torch.rand(s[:2] + s[3:], generator=generator) * 2 - 1 for s in shapes]
+    logits = [torch.randn(2, generator=generator) for _ in shapes]
+    weights = dict(l_adv=0.3, l_p=0.7, p=1, l_gdl=1.3, gdl_alpha=2.0, l_path=0.4)
+    total, _ = generator_objective(preds, targets, logits, **weights, anchor_scales=anchors)
+    expected = 0.3 * bce_g_loss(logits) + sum(
+        0.7 * lp_loss(y_hat, y, p=1)
+        + 1.3 * gradient_difference_loss(y_hat, y, alpha=2.0)
+        + 0.4 * path_loss(y_hat, y, anchor)
+        for y_hat, y, anchor in zip(preds, targets, anchors)
+    )
+    torch.testing.assert_close(total, expected)

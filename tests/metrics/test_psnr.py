@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from skimage.metrics import peak_signal_noise_ratio
+
+from vidpred.metrics import psnr
+
+
+def test_matches_scikit_image():
+    generator = torch.Generator().manual_seed(0)
+    target = torch.rand(3, 3, 24, 32, generator=generator) * 2 - 1
+    pred = (target + 0.2 * torch.randn(target.shape, generator=generator)).clamp(-1, 1)
+    ours = psnr(pred, target)
+    reference = [
+        peak_signal_noise_ratio(t.double().numpy(), p.double().numpy(), data_range=2) for p, t in zip(pred, target)
+    ]
+    assert ours.shape == (3,)
+    np.testing.assert_allclose(ours.numpy(), reference, rtol=0, atol=1e-9)
+
+
+def test_hand_worked_value_and_identical_images():
+    target = torch.full((2, 3, 4, 4), 0.5)
+    pred = torch.zeros(2, 3, 4, 4)
+    pred[1] = 0.5
+    values = psnr(pred, target)  # MSE 0.25 -> 10 log10(4 / 0.25) = 10 log10(16); MSE 0 -> inf
+    assert values[0].item() == pytest.approx(10 * math.log10(16))
+    assert math.isinf(values[1].item()) and values[1] > 0
+
+
+def test_low_precision_input_is_measured_in_float64():
+    target = torch.rand(1, 3, 8, 8) * 2 - 1
+    pred = target + 0.01
+    value = psnr(pred.half(), target.half())
+    assert value.dtype == torch.float64
+    assert value.item() == pytest.approx(psnr(pred, target).item(), abs=0.1)

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from vidpred.metrics import sharpness_difference
+
+
+def _from_unit(values: list[list[float]]) -> torch.Tensor:
+    """A (1, 1, H, W) frame given in [0, 1] units, returned in [-1, 1] as the metric expects."""
+    return torch.tensor(values).reshape(1, 1, len(values), len(values[0])) * 2 - 1
+
+
+def test_hand_worked_value():
+    target = _from_unit([[0, 0, 0], [0, 0.5, 0], [0, 0, 0]])
+    pred = _from_unit([[0, 0, 0], [0, 0.25, 0], [0, 0, 0]])
+    # Pixels (i, j) with i, j >= 1, as |Y_ij - Y_(i-1)j| + |Y_ij - Y_i(j-1)|:
+    #   target: (1,1) 0.5+0.5=1, (1,2) 0+0.5=0.5, (2,1) 0.5+0=0.5, (2,2) 0
+    #   pred:   (1,1) 0.5,       (1,2) 0.25,      (2,1) 0.25,      (2,2) 0
+    # mean |difference| = (0.5 + 0.25 + 0.25 + 0) / 4 = 0.25 -> 10 log10(1 / 0.25)
+    assert sharpness_difference(pred, target).item() == pytest.approx(10 * math.log10(4))
+    # against a flat prediction: mean (1 + 0.5 + 0.5 + 0) / 4 = 0.5
+    flat = _from_unit([[0.25] * 3] * 3)
+    assert sharpness_difference(flat, target).item() == pytest.approx(10 * math.log10(2))
+
+
+def test_batched_per_image_and_identical_is_inf():
+    target = torch.rand(3, 3, 16, 16) * 2 - 1
+    pred = target.clone()
+    pred[1:] = torch.rand(2, 3, 16, 16) * 2 - 1
+    values = sharpness_difference(pred, target)
+    assert values.shape == (3,) and values.dtype == torch.float64
+    assert math.isinf(values[0].item())
+    torch.testing.assert_close(values[1:], sharpness_difference(pred[1:], target[1:]))
+
+
+def test_sharper_prediction_scores_higher():
+    target = torch.rand(1, 3, 32, 32) * 2 - 1
+    blurred = torch.nn.functional.avg_pool2d(target, 3, stride=1, padding=1, count_include_pad=False)
+    slightly_noisy = target + 0.02 * torch.randn_like(target)
+    assert sharpness_difference(slightly_noisy, target) > sharpness_difference(blurred, target)

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from skimage.metrics import structural_similarity
+
+from vidpred.metrics import ssim
+
+
+def _reference(pred: torch.Tensor, target: torch.Tensor) -> list[float]:
+    return [
+        structural_similarity(
+            t.double().numpy(), p.double().numpy(), data_range=2, gaussian_weights=True, sigma=1.5,
+            use_sample_covariance=False, channel_axis=0,
+        )
+        for p, t in zip(pred, target)
+    ]
+
+
+def _structured(height: int, width: int) -> torch.Tensor:
+    """(1, 3, H, W) in [-1, 1]: a ramp, a checkerboard and a disc, one per channel."""
+    rows = torch.arange(height, dtype=torch.float64)[:, None]
+    cols = torch.arange(width, dtype=torch.float64)[None, :]
+    ramp = (cols / (width - 1)) * 2 - 1 + 0 * rows
+    checker = ((rows // 4 + cols // 4) % 2) * 1.6 - 0.8
+    disc = torch.where((rows - height / 2) ** 2 + (cols - width / 3) ** 2 < (height / 4) ** 2, 0.9, -0.6)
+    return torch.stack([ramp, checker, disc]).unsqueeze(0)
+
+
+def test_matches_scikit_image_on_random_images():
+    generator = torch.Generator().manual_seed(0)
+    target = torch.rand(3, 3, 32, 40, generator=generator) * 2 - 1
+    pred = (target + 0.3 * torch.randn(target.shape, generator=generator)).clamp(-1, 1)
+    ours = ssim(pred, target)
+    assert ours.shape == (3,)
+    np.testing.assert_allclose(ours.numpy(), _reference(pred, target), rtol=0, atol=1e-8)
+
+
+def test_matches_scikit_image_on_structured_images():
+    target = _structured(36, 48)
+    shifted = torch.roll(target, shifts=(1, 2), dims=(-2, -1))
+    blurred = torch.nn.functional.avg_pool2d(target, 3, stride=1, padding=1, count_include_pad=False)
+    pred = torch.cat([shifted, blurred, 0.5 * target])
+    target = target.expand(3, -1, -1, -1)
+    np.testing.assert_allclose(ssim(pred, target).numpy(), _reference(pred, target), rtol=0, atol=1e-8)
+
+
+def test_identical_images_score_one_even_when_flat():
+    image = torch.rand(2, 3, 16, 16) * 2 - 1
+    image[1] = -1.0
+    torch.testing.assert_close(ssim(image, image.clone()), torch.ones(2, dtype=torch.float64))
+
+
+def test_rejects_unsupported_arguments():
+    image = torch.zeros(1, 3, 16, 16)
+    with pytest.raises(ValueError, match="sigma"):
+        ssim(image, image, sigma=2.0)
+    with pytest.raises(ValueError, match="window_size"):
+        ssim(image[..., :8, :8], image[..., :8, :8])

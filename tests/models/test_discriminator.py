@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from vidpred.models import MultiScaleDiscriminator, pyramid
+
+SMALL = 1 / 16
+
+
+def _inputs(batch: int = 2, size: int = 32, n_scales: int = 4, seed: int = 0):
+    generator = torch.Generator().manual_seed(seed)
+    clip = torch.rand(batch, 3, 5, size, size, generator=generator) * 2 - 1
+    return pyramid(clip[:, :, :4], n_scales), pyramid(clip[:, :, 4], n_scales)
+
+
+def test_logits_per_scale():
+    model = MultiScaleDiscriminator(width=SMALL)
+    logits = model(*_inputs())
+    assert len(logits) == 4
+    assert all(logit.shape == (2,) and torch.isfinite(logit).all() for logit in logits)
+
+
+def test_layer_sizes_follow_the_paper():
+    model = MultiScaleDiscriminator()
+    assert [scale[0].in_channels for scale in model.scales] == [15, 15, 15, 15]
+    linears = [[m for m in scale if isinstance(m, nn.Linear)] for scale in model.scales]
+    assert [[(l.in_features, l.out_features) for l in scale] for scale in linears] == [
+        [(64 * 2 * 2, 512), (512, 256), (256, 1)],
+        [(128 * 4 * 4, 1024), (1024, 512), (512, 1)],
+        [(256 * 8 * 8, 1024), (1024, 512), (512, 1)],
+        [(128 * 16 * 16, 1024), (1024, 512), (512, 1)],
+    ]
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def test_paper_width_parameter_count():
+    count = sum(p.numel() for p in MultiScaleDiscriminator().parameters())
+    assert abs(count - 63.6e6) / 63.6e6 < 0.01, f"discriminator has {count:,} parameters, paper ~63.6 M"
+    assert count == 63_632_004, f"discriminator has {count:,} parameters"
+
+
+def _assert_every_parameter_has_gradient(model: nn.Module) -> None:
+    missing = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not missing, f"parameters without a gradient: {missing}"
+
+
+@pytest.mark.parametrize("width", [SMALL, 1.0])
+def test_every_parameter_receives_gradient(width):
+    model = MultiScaleDiscriminator(width=width, leaky_slope=0.2 if width == 1.0 else 0.0)
+    logits = model(*_inputs(batch=1 if width == 1.0 else 4))
+    # A BCE-like loss on logits: every scale's output layer and everything below it.
+    sum(torch.nn.functional.softplus(-logit).mean() for logit in logits).backward()
+    _assert_every_parameter_has_gradient(model)
+
+
+def test_leaky_slope_selects_the_activation():
+    relu_model = MultiScaleDiscriminator(width=SMALL)
+    leaky_model = MultiScaleDiscriminator(width=SMALL, leaky_slope=0.2)
+    assert not any(isinstance(m, nn.LeakyReLU) for m in relu_model.modules())
+    slopes = {m.negative_slope for m in leaky_model.modules() if isinstance(m, nn.LeakyReLU)}
+    assert slopes == {0.2}
+    assert not any(type(m) is nn.ReLU for m in leaky_model.modules())
+    leaky_model.load_state_dict(relu_model.state_dict())  # same parameters, different activation
+    inputs = _inputs()
+    assert not torch.allclose(torch.stack(relu_model(*inputs)), torch.stack(leaky_model(*inputs)))
+
+
+def test_wrong_spatial_size_is_a_clear_error():
+    model = MultiScaleDiscriminator(width=SMALL, patch_size=32)
+    with pytest.raises(ValueError, match="scale 0: discriminator built for patch_size=32"):
+        model(*_inputs(size=64))
+    with pytest.raises(ValueError, match="expected 4 scales"):
+        model(*_inputs(n_scales=3, size=16))
+    with pytest.raises(ValueError, match="divisible"):
+        MultiScaleDiscriminator(patch_size=24, n_scales=4)
+
+
+@pytest.mark.parametrize("n_scales", [1, 2, 3, 4, 5])
+def test_any_number_of_scales_builds_and_runs(n_scales):
+    model = MultiScaleDiscriminator(n_scales=n_scales, width=SMALL)
+    logits = model(*_inputs(n_scales=n_scales))
+    assert [logit.shape for logit in logits] == [(2,)] * n_scales

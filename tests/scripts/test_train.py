@@ -1,0 +1,122 @@
+"""scripts/train.py as a user runs it: a subprocess, killed and resumed, fed bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TRAIN = ROOT / "scripts" / "train.py"
+
+TINY = {
+    "data": {
+        "source": "procedural",
+        "procedural": {"n_train_videos": 6, "n_val_videos": 2, "n_test_videos": 2, "n_frames": 10, "height": 32, "width": 32},
+        "n_val_clips": 4,
+        "patch_size": 16,
+        "motion_threshold": 0.0005,
+        "max_tries": 4,
+    },
+    "model": {"generator": {"n_scales": 3, "width": 0.0625}, "discriminator": {"n_scales": 3, "width": 0.03125}},
+    "optim": {"generator": {"name": "adam", "lr": 0.001}},
+    "train": {"device": "cpu", "log_every": 1, "val_every": 1000, "ckpt_every": 1000, "sample_every": 1000},
+}
+
+
+def _config(tmp_path, **sections):
+    data = json.loads(json.dumps(TINY))
+    data["data"]["cache_dir"] = str(tmp_path / "cache")
+    for section, values in sections.items():
+        data.setdefault(section, {}).update(values)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _run(*args, **kwargs):
+    return subprocess.run(
+        [sys.executable, str(TRAIN), *map(str, args)], capture_output=True, text=True, timeout=300, **kwargs
+    )
+
+
+def _losses(run_dir):
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return {r["step"]: {k: v for k, v in r.items() if k != "samples_per_sec"} for r in rows}
+
+
+def test_sigterm_saves_and_resume_matches_uninterrupted(tmp_path):
+    config = _config(tmp_path)
+    full = _run("--config", config, "--run-dir", tmp_path / "full", "--set", "train.steps=8")
+    assert full.returncode == 0, full.stderr
+
+    run_dir = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [sys.executable, str(TRAIN), "--config", str(config), "--run-dir", str(run_dir), "--set", "train.steps=100000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    metrics = run_dir / "metrics.jsonl"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if metrics.is_file() and len(metrics.read_text().splitlines()) >= 3:
+            break
+        assert proc.poll() is None, proc.communicate()[1]
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr
+    assert "continue with --resume" in stderr
+    assert (run_dir / "checkpoints" / "latest.pt").is_file()
+    stopped_at = max(_losses(run_dir))
+    assert stopped_at < 8, "the run should have been stopped early"
+
+    resumed = _run("--config", config, "--run-dir", run_dir, "--resume", "--set", "train.steps=8")
+    assert resumed.returncode == 0, resumed.stderr
+    expected, got = _losses(tmp_path / "full"), _losses(run_dir)
+    assert sorted(got) == list(range(1, 9))
+    for step in range(stopped_at + 1, 9):
+        assert got[step] == expected[step], step
+    assert json.loads((run_dir / "final_metrics.json").read_text())["step"] == 8
+
+
+def test_bad_config_key_is_a_clear_error(tmp_path):
+    config = _config(tmp_path, train={"stpes": 3})
+    result = _run("--config", config, "--run-dir", tmp_path / "run")
+    assert result.returncode == 2
+    assert "unknown config key 'train.stpes'; allowed keys here: steps" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_override_is_a_clear_error(tmp_path):
+    result = _run("--config", _config(tmp_path), "--run-dir", tmp_path / "run", "--set", "train.steps=lots")
+    assert result.returncode == 2
+    assert "train.steps: expected int, got 'lots'" in result.stderr
+
+
+def test_folder_of_only_corrupt_videos_is_a_clear_error(tmp_path):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for i in range(3):
+        (videos / f"clip{i}.avi").write_bytes(np.random.default_rng(i).bytes(4096))
+    config = _config(tmp_path, data={"source": "folder", "root": str(videos), "n_val_videos": 1})
+    result = _run("--config", config, "--run-dir", tmp_path / "run")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "clip0.avi" in result.stderr  # the warning lists the unusable files
+    assert "none of the 2 videos is usable: 2 unreadable" in result.stderr
+
+
+def test_empty_folder_is_a_clear_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    config = _config(tmp_path, data={"source": "folder", "root": str(tmp_path / "empty"), "n_val_videos": 1})
+    result = _run("--config", config, "--run-dir", tmp_path / "run")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert str(tmp_path / "empty") in result.stderr

@@ -1,0 +1,89 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vidpred.build import validate_config
+from vidpred.config import Config, ConfigError, config_from_dict, dump_config, load_config
+
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml"))
+
+
+def test_defaults_are_the_papers():
+    cfg = Config()
+    assert (cfg.loss.l_adv, cfg.loss.l_p, cfg.loss.l_gdl) == (0.05, 1.0, 1.0)
+    assert (cfg.optim.generator.name, cfg.optim.generator.lr) == ("sgd", 0.04)
+    assert (cfg.optim.discriminator.name, cfg.optim.discriminator.lr) == ("sgd", 0.02)
+    assert cfg.train.batch_size == 8 and cfg.data.patch_size == 32 and cfg.model.n_context == 4
+
+
+def test_overrides_are_typed_and_nested():
+    cfg = config_from_dict(
+        {"train": {"steps": 5}},
+        ["loss.l_adv=0.1", "data.frame_size=[32, 48]", "optim.generator.name=adam", "train.device=cpu"],
+    )
+    assert cfg.train.steps == 5
+    assert cfg.loss.l_adv == 0.1
+    assert cfg.data.frame_size == [32, 48]
+    assert cfg.optim.generator.name == "adam"
+    # An int where a float is expected is promoted; the reverse is an error.
+    assert config_from_dict({}, ["loss.l_adv=1"]).loss.l_adv == 1.0
+    assert isinstance(config_from_dict({}, ["loss.l_adv=1"]).loss.l_adv, float)
+
+
+@pytest.mark.parametrize(
+    "data, overrides, message",
+    [
+        ({"trian": {}}, [], "unknown config key 'trian'; allowed keys here: run, data"),
+        ({"train": {"stepz": 3}}, [], "unknown config key 'train.stepz'; allowed keys here: steps"),
+        ({}, ["train.steps=many"], "train.steps: expected int, got 'many'"),
+        ({}, ["train.steps=2.5"], "train.steps: expected int"),
+        ({}, ["data.source=youtube"], "data.source: expected one of 'procedural', 'folder', 'ucf101'"),
+        ({}, ["model.generator.width=wide"], "model.generator.width: expected float"),
+        ({}, ["model.discriminator.enabled=3"], "expected bool"),
+        ({}, ["train.steps"], "must look like key.path=value"),
+        ({"model": 3}, [], "model: expected a mapping"),
+    ],
+)
+def test_bad_keys_and_types_are_named(data, overrides, message):
+    with pytest.raises(ConfigError, match=None) as info:
+        config_from_dict(data, overrides)
+    assert message in str(info.value)
+
+
+def test_load_config_names_the_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("train:\n  steps: 10\n  learning_rate: 0.1\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: unknown config key 'train\.learning_rate'"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_yaml_is_loaded_safely(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text("run:\n  name: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(yaml.YAMLError):
+        load_config(path)
+
+
+def test_round_trip(tmp_path):
+    cfg = config_from_dict({}, ["train.steps=7", "data.frame_size=[8, 8]"])
+    path = tmp_path / "cfg.yaml"
+    path.write_text(dump_config(cfg))
+    assert load_config(path) == cfg
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_shipped_configs_load_and_validate(path):
+    cfg = load_config(path)
+    validate_config(cfg)
+
+
+def test_cross_field_checks():
+    with pytest.raises(ConfigError, match="patch_size"):
+        validate_config(config_from_dict({}, ["data.patch_size=20"]))
+    with pytest.raises(ConfigError, match="data.root is required"):
+        validate_config(config_from_dict({}, ["data.source=folder"]))
+    with pytest.raises(ConfigError, match="real_label"):
+        validate_config(config_from_dict({}, ["loss.real_label=[1.2, 0.7]"]))

@@ -1,0 +1,56 @@
+import os
+import pickle
+
+import pytest
+import torch
+
+from vidpred.training import checkpoint
+from vidpred.training.checkpoint import load_checkpoint, save_checkpoint
+
+
+def test_round_trip(tmp_path):
+    state = {"step": 3, "weights": {"w": torch.arange(4.0)}, "rng": torch.get_rng_state(), "best": float("-inf")}
+    path = tmp_path / "ckpt" / "latest.pt"
+    save_checkpoint(state, path)
+    loaded = load_checkpoint(path)
+    assert loaded["step"] == 3 and loaded["best"] == float("-inf")
+    assert torch.equal(loaded["weights"]["w"], state["weights"]["w"])
+    assert torch.equal(loaded["rng"], state["rng"])
+    assert os.listdir(path.parent) == ["latest.pt"]  # no temp file left behind
+
+
+def test_crash_mid_write_keeps_previous(tmp_path, monkeypatch):
+    path = tmp_path / "latest.pt"
+    save_checkpoint({"step": 1}, path)
+
+    def crash(obj, f, *args, **kwargs):
+        f.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoint.torch, "save", crash)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint({"step": 2}, path)
+    monkeypatch.undo()
+    assert load_checkpoint(path)["step"] == 1
+    assert os.listdir(tmp_path) == ["latest.pt"]
+
+
+class _Payload:
+    def __reduce__(self):
+        return (os.system, ("echo should-not-run",))
+
+
+def test_loading_never_executes_code(tmp_path):
+    path = tmp_path / "evil.pt"
+    with open(path, "wb") as f:
+        pickle.dump({"format_version": 1, "x": _Payload()}, f, protocol=2)
+    with pytest.raises(pickle.UnpicklingError):
+        load_checkpoint(path)
+
+
+def test_missing_and_foreign_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
+        load_checkpoint(tmp_path / "nope.pt")
+    torch.save({"just": "weights"}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a vidpred checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")

@@ -1,0 +1,109 @@
+import json
+
+import pytest
+import torch
+
+from vidpred.config import ConfigError
+from vidpred.training.trainer import Trainer
+
+
+def _losses(run_dir):
+    """Every logged value but the wall-clock ones, keyed by step."""
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return {r["step"]: {k: v for k, v in r.items() if k != "samples_per_sec"} for r in rows}
+
+
+def _params(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def test_run_directory_holds_everything(tiny_config, tmp_path):
+    run_dir = tmp_path / "run"
+    final = Trainer(tiny_config(), run_dir).fit()
+    assert (run_dir / "config.yaml").is_file()
+    assert list(run_dir.glob("events.out.tfevents.*"))
+    assert (run_dir / "checkpoints" / "latest.pt").is_file()
+    assert (run_dir / "checkpoints" / "best.pt").is_file()
+    assert sorted(p.name for p in (run_dir / "samples").glob("*.png")) == ["step_0000002.png", "step_0000004.png"]
+    on_disk = json.loads((run_dir / "final_metrics.json").read_text())
+    assert on_disk == final
+    assert final["step"] == 4
+    for side in ("model", "last_input_baseline"):
+        assert set(final[side]) == {"psnr", "ssim", "sharpness"}
+        assert all(torch.isfinite(torch.tensor(v)) for v in final[side].values())
+    logged = _losses(run_dir)
+    assert sorted(logged) == [1, 2, 3, 4]
+    for key in ("g_total", "g_adv", "g_lp", "g_gdl", "d_loss", "d_real", "d_fake", "grad_norm_g", "grad_norm_d", "lr_g", "lr_d"):
+        assert key in logged[1], key
+
+
+def test_resume_reproduces_the_uninterrupted_run(tiny_config, tmp_path):
+    # Label noise on, so the label generator's state must be restored too.
+    overrides = ["loss.real_label=[0.7, 1.2]", "loss.fake_label=[0.0, 0.3]", "train.steps=6"]
+    full = Trainer(tiny_config(*overrides), tmp_path / "full")
+    full.fit()
+
+    first = Trainer(tiny_config(*overrides[:-1], "train.steps=3"), tmp_path / "split")
+    first.fit()
+    resumed = Trainer(tiny_config(*overrides), tmp_path / "split", resume=True)
+    assert resumed.step == 3
+    resumed.fit()
+
+    expected, got = _losses(tmp_path / "full"), _losses(tmp_path / "split")
+    assert sorted(got) == [1, 2, 3, 4, 5, 6]
+    for step in (4, 5, 6):
+        assert got[step] == expected[step], step  # exact, not approximate
+    for a, b in zip(full.generator.parameters(), resumed.generator.parameters()):
+        assert torch.equal(a, b)
+    for a, b in zip(full.discriminator.parameters(), resumed.discriminator.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_resume_guards(tiny_config, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        Trainer(tiny_config(), tmp_path / "run", resume=True)
+    Trainer(tiny_config("train.steps=2"), tmp_path / "run").fit()
+    with pytest.raises(FileExistsError, match="--resume"):
+        Trainer(tiny_config(), tmp_path / "run")
+    with pytest.raises(ConfigError, match=r"model.generator.width: 0.0625 -> 0.125"):
+        Trainer(tiny_config("model.generator.width=0.125"), tmp_path / "run", resume=True)
+    # Training longer is allowed.
+    assert Trainer(tiny_config("train.steps=3"), tmp_path / "run", resume=True).fit()["step"] == 3
+
+
+def test_d_step_leaves_the_generator_alone(tiny_config, tmp_path):
+    trainer = Trainer(tiny_config(), tmp_path / "run")
+    g_before, d_before = _params(trainer.generator), _params(trainer.discriminator)
+    logs = trainer.d_step(trainer._next_batch())
+    assert all(torch.equal(a, b) for a, b in zip(g_before, trainer.generator.parameters()))
+    assert all(not torch.equal(a, b) for a, b in zip(d_before, trainer.discriminator.parameters()))
+    assert 0 < logs["d_real"] < 1 and 0 < logs["d_fake"] < 1
+
+
+def test_adversarial_gradient_reaches_the_generator(tiny_config, tmp_path):
+    # Only the adversarial term: if D's output reached G as a constant, G would not move.
+    trainer = Trainer(tiny_config("loss.l_p=0.0", "loss.l_gdl=0.0", "loss.l_adv=1.0"), tmp_path / "run")
+    g_before, d_before = _params(trainer.generator), _params(trainer.discriminator)
+    logs = trainer.g_step(trainer._next_batch())
+    assert logs["g_adv"] > 0 and logs["grad_norm_g"] > 0
+    for p in trainer.generator.parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0
+    assert all(not torch.equal(a, b) for a, b in zip(g_before, trainer.generator.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(d_before, trainer.discriminator.parameters()))
+    assert all(p.requires_grad for p in trainer.discriminator.parameters())  # unfrozen again
+
+
+def test_multi_frame_training_with_path_loss(tiny_config, tmp_path):
+    cfg = tiny_config("train.n_future=2", "train.val_n_future=2", "loss.l_path=1.0", "train.steps=2")
+    final = Trainer(cfg, tmp_path / "run").fit()
+    assert {"psnr", "psnr_f2", "ssim_f2", "sharpness_f2"} <= set(final["model"])
+    logged = _losses(tmp_path / "run")
+    assert logged[2]["g_path"] > 0
+
+
+def test_without_discriminator_uses_one_batch_per_step(tiny_config, tmp_path):
+    trainer = Trainer(tiny_config("model.discriminator.enabled=false", "train.steps=2"), tmp_path / "run")
+    assert trainer.discriminator is None and trainer.batches_per_step == 1
+    final = trainer.fit()
+    assert "g_adv" not in _losses(tmp_path / "run")[1]
+    assert final["step"] == 2

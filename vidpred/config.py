@@ -1,0 +1,285 @@
+"""Experiment configuration: nested dataclasses read from YAML, overridden with ``--set``.
+
+A config file mirrors the dataclass tree below. Loading is strict: an unknown key or a
+value of the wrong type is an error naming the key and what is allowed, so a typo never
+silently falls back to a default. YAML is read with ``yaml.safe_load`` only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config file or override that does not match the schema."""
+
+
+# --------------------------------------------------------------------------------------
+# Schema
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ProceduralConfig:
+    """The built-in procedural video generator (no download)."""
+
+    n_train_videos: int = 256
+    n_val_videos: int = 16
+    n_test_videos: int = 16
+    n_frames: int = 24
+    height: int = 64
+    width: int = 64
+    n_objects: int = 3
+    beta: float = 2.0  # spectral exponent of the 1/f^beta colour noise (2 ~ natural images)
+    max_speed: float = 2.0  # object speed, pixels per frame
+    pan_speed: float = 1.0  # background (camera) speed, pixels per frame
+    seed: int = 0  # train/val/test use disjoint seed ranges derived from this
+
+
+@dataclass
+class DataConfig:
+    source: Literal["procedural", "folder", "ucf101"] = "procedural"
+    root: str | None = None  # folder or UCF101 root (holding UCF-101/ and ucfTrainTestlist/)
+    split: int = 1  # UCF101 split
+    cache_dir: str = ".cache/vidpred"
+    frame_size: list[int] | None = None  # [H, W] to resize to at decode time; None keeps native
+    max_frames_per_video: int | None = None  # decode at most this many frames per video
+    n_val_videos: int = 8  # held-out videos for validation (folder / ucf101)
+    n_val_clips: int = 16  # fixed full-frame clips scored at each validation
+    patch_size: int = 32
+    motion_threshold: float = 0.002  # mean squared frame difference in [-1, 1] units
+    max_tries: int = 16
+    unfiltered_fraction: float = 0.05
+    num_workers: int = 0
+    procedural: ProceduralConfig = field(default_factory=ProceduralConfig)
+
+
+@dataclass
+class GeneratorConfig:
+    n_scales: int = 4
+    width: float = 1.0
+
+
+@dataclass
+class DiscriminatorConfig:
+    enabled: bool = True
+    n_scales: int = 4
+    width: float = 1.0
+    leaky_slope: float = 0.0
+
+
+@dataclass
+class ModelConfig:
+    n_context: int = 4
+    channels: int = 3
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+
+
+@dataclass
+class LossConfig:
+    l_adv: float = 0.05
+    l_p: float = 1.0
+    p: int = 2
+    l_gdl: float = 1.0
+    gdl_alpha: float = 1.0
+    l_path: float = 0.0
+    multiscale: bool = True  # reconstruction terms summed over the generator's scales
+    real_label: list[float] = field(default_factory=lambda: [1.0, 1.0])  # [low, high]
+    fake_label: list[float] = field(default_factory=lambda: [0.0, 0.0])
+
+
+@dataclass
+class OptimizerConfig:
+    name: Literal["sgd", "adam"] = "sgd"
+    lr: float = 0.04
+    momentum: float = 0.0
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    weight_decay: float = 0.0
+    grad_clip: float | None = None
+
+
+@dataclass
+class OptimConfig:
+    generator: OptimizerConfig = field(default_factory=OptimizerConfig)
+    discriminator: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(lr=0.02))
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 1000
+    batch_size: int = 8
+    n_future: int = 1
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    log_every: int = 10
+    val_every: int = 200
+    ckpt_every: int = 200
+    sample_every: int = 200
+    val_n_future: int = 1
+
+
+@dataclass
+class RunConfig:
+    name: str = "run"
+    out_dir: str = "runs"
+
+
+@dataclass
+class Config:
+    run: RunConfig = field(default_factory=RunConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+# --------------------------------------------------------------------------------------
+# Strict conversion from plain YAML data
+# --------------------------------------------------------------------------------------
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin is list:
+        (inner,) = typing.get_args(tp)
+        return f"list[{_type_name(inner)}]"
+    if tp is type(None):
+        return "null"
+    if dataclasses.is_dataclass(tp):
+        return f"mapping ({tp.__name__})"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _convert(value: Any, tp: Any, key: str) -> Any:
+    """Check ``value`` against the annotation ``tp`` and return it in that type."""
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping ({tp.__name__}), got {value!r}")
+        return _build(tp, value, key)
+    if origin in (Union, types.UnionType):
+        errors = []
+        for option in typing.get_args(tp):
+            try:
+                return _convert(value, option, key)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
+    if origin is Literal:
+        allowed = typing.get_args(tp)
+        if value not in allowed:
+            raise ConfigError(f"{key}: expected one of {', '.join(map(repr, allowed))}, got {value!r}")
+        return value
+    if origin is list:
+        (inner,) = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
+        return [_convert(v, inner, f"{key}[{i}]") for i, v in enumerate(value)]
+    if tp is type(None):
+        if value is not None:
+            raise ConfigError(f"{key}: expected null, got {value!r}")
+        return None
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected bool (true/false), got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected int, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected float, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected str, got {value!r}")
+        return value
+    raise ConfigError(f"{key}: unsupported type {tp!r}")  # a schema bug, not a user error
+
+
+def _build(cls: type, data: dict, prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        full = f"{prefix}.{key}" if prefix else str(key)
+        if key not in hints:
+            raise ConfigError(f"unknown config key '{full}'; allowed keys here: {', '.join(names)}")
+        kwargs[key] = _convert(value, hints[key], full)
+    return cls(**kwargs)
+
+
+def _merge(base: dict, update: dict) -> dict:
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _parse_override(item: str) -> dict:
+    if "=" not in item:
+        raise ConfigError(f"override '{item}' must look like key.path=value")
+    path, raw = item.split("=", 1)
+    keys = [k for k in path.strip().split(".") if k]
+    if not keys:
+        raise ConfigError(f"override '{item}' has an empty key")
+    value = yaml.safe_load(raw) if raw.strip() else None
+    nested: dict = {keys[-1]: value}
+    for key in reversed(keys[:-1]):
+        nested = {key: nested}
+    return nested
+
+
+def config_from_dict(data: dict | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Build a :class:`Config` from plain data plus ``key.path=value`` overrides."""
+    merged = dict(data or {})
+    for item in overrides:
+        merged = _merge(merged, _parse_override(item))
+    return _build(Config, merged)
+
+
+def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read a YAML config (safe loader) and apply ``--set`` overrides; strict about keys."""
+    data: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f) or {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping")
+    try:
+        return config_from_dict(data, overrides)
+    except ConfigError as exc:
+        where = f"{path}: " if path is not None else ""
+        raise ConfigError(f"{where}{exc}") from None
+
+
+def config_to_dict(cfg: Config) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def dump_config(cfg: Config) -> str:
+    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
+
+
+def save_config(cfg: Config, path: str | Path) -> None:
+    Path(path).write_text(dump_config(cfg), encoding="utf-8")

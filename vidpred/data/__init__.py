@@ -1,0 +1,67 @@
+"""Data pipeline: sources (procedural, folder, UCF101) -> uint8 cache -> motion-filtered patches.
+
+Frames on disk and in the cache are ``uint8 (T, H, W, C)`` RGB; ``to_model_input`` turns a
+sampled batch into the model's float ``(B, C, T, H, W)`` in ``[-1, 1]``.
+Typical use::
+
+    videos = [v.frames for v in load_split(cfg.data, "train", min_frames=n_context + n_future)]
+    sampler = PatchSampler(videos, n_context + n_future, cfg.data.patch_size,
+                           motion_threshold=cfg.data.motion_threshold, seed=seed, rank=rank)
+    loader = DataLoader(PatchBatches(sampler, batch_size, start_index=k), batch_size=None,
+                        num_workers=cfg.data.num_workers)
+"""
+
+from __future__ import annotations
+
+from vidpred.data.cache import CachedVideo, CacheItem, NoUsableVideosError, VideoCache, file_item, procedural_item
+from vidpred.data.errors import DataError
+from vidpred.data.datasets import folder_holdout, load_split, ucf101_holdout
+from vidpred.data.procedural import generate_video, procedural_seeds
+from vidpred.data.sampler import (
+    PatchBatches,
+    PatchSampler,
+    SampleStats,
+    fixed_clips,
+    motion_score,
+    to_model_input,
+    to_uint8_frames,
+)
+from vidpred.data.ucf101 import every_nth, ucf101_split
+from vidpred.data.video_io import (
+    IMAGE_EXTENSIONS,
+    VIDEO_EXTENSIONS,
+    VideoReadError,
+    find_videos,
+    read_video,
+    write_video,
+)
+
+__all__ = [
+    "CacheItem",
+    "CachedVideo",
+    "DataError",
+    "IMAGE_EXTENSIONS",
+    "NoUsableVideosError",
+    "PatchBatches",
+    "PatchSampler",
+    "SampleStats",
+    "VIDEO_EXTENSIONS",
+    "VideoCache",
+    "VideoReadError",
+    "every_nth",
+    "file_item",
+    "find_videos",
+    "fixed_clips",
+    "folder_holdout",
+    "generate_video",
+    "load_split",
+    "motion_score",
+    "procedural_item",
+    "procedural_seeds",
+    "read_video",
+    "to_model_input",
+    "to_uint8_frames",
+    "ucf101_holdout",
+    "ucf101_split",
+    "write_video",
+]

@@ -1,0 +1,298 @@
+"""Decode-once video cache: one memory-mapped ``.npy`` of uint8 frames per video.
+
+A video is decoded (or generated) once into ``<cache_dir>/<key>.npy`` where ``key`` is the
+SHA-1 of the source's *fingerprint* (for a file: absolute path, size and mtime) and the
+decode *settings* (max frames, frame size, generator parameters). A touched file or a
+changed setting gives a new key, hence a fresh decode; stale entries are simply never read
+again (delete the folder to reclaim space). Files are written to a temporary name in the
+same folder and renamed into place, so a crash or a concurrent writer never leaves a
+half-written entry under a real key.
+
+``index.json`` records, for each key, the human name, fingerprint, settings and shape. It
+is for people and tools inspecting the cache; the ``.npy`` files alone are authoritative,
+so two processes racing to update the index can at worst drop an index line.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from vidpred.data.procedural import generate_video
+from vidpred.data.errors import DataError
+from vidpred.data.video_io import IMAGE_EXTENSIONS, VideoReadError, read_video
+
+try:
+    import resource
+except ImportError:  # not on Windows, which has no such per-process descriptor limit
+    resource = None  # type: ignore[assignment]
+
+__all__ = [
+    "CacheItem",
+    "CachedVideo",
+    "NoUsableVideosError",
+    "VideoCache",
+    "file_item",
+    "procedural_item",
+]
+
+logger = logging.getLogger(__name__)
+
+INDEX_NAME = "index.json"
+# Bump when generate_video's output changes for the same arguments, so caches regenerate.
+PROCEDURAL_VERSION = 1
+
+
+class NoUsableVideosError(DataError):
+    """Every video of a split was unreadable or too short."""
+
+
+@dataclass(frozen=True)
+class CacheItem:
+    """One video to cache: who it is, how to decode it.
+
+    Attributes:
+        name: human label (e.g. path relative to the dataset root), used in logs.
+        fingerprint: identity of the source; changes when the source changes.
+        settings: decode settings (a JSON string); changes when decoding would differ.
+        decode: returns uint8 ``(T, H, W, C)``; may raise ``VideoReadError``/``cv2.error``.
+    """
+
+    name: str
+    fingerprint: str
+    settings: str
+    decode: Callable[[], np.ndarray] = field(compare=False, hash=False, repr=False)
+
+    @property
+    def key(self) -> str:
+        # The newline keeps ("ab", "c") and ("a", "bc") apart.
+        return hashlib.sha1(f"{self.fingerprint}\n{self.settings}".encode()).hexdigest()
+
+
+@dataclass
+class CachedVideo:
+    """A cached video: ``frames`` is a read-only memory-mapped uint8 ``(T, H, W, C)`` array."""
+
+    name: str
+    frames: np.ndarray
+
+
+def _source_fingerprint(path: Path) -> str:
+    """``"{abs path}|{size}|{mtime_ns}"``; a frame folder sums sizes, takes the newest mtime."""
+    path = path.absolute()
+    try:
+        if path.is_dir():
+            stats = [p.stat() for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS]
+            size = sum(s.st_size for s in stats)
+            mtime = max([s.st_mtime_ns for s in stats] + [path.stat().st_mtime_ns])
+            return f"{path}|{len(stats)} frames|{size}|{mtime}"
+        stat = path.stat()
+        return f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
+    except OSError:
+        # Let the decode report it: a vanished file is one more unreadable video, not a crash.
+        return f"{path}|missing"
+
+
+def file_item(path: str | Path, *, max_frames: int | None, frame_size: tuple[int, int] | None,
+              name: str | None = None) -> CacheItem:
+    """A cache item decoding a video file or frame folder with ``read_video``.
+
+    Args:
+        path: video file or folder of frame images.
+        max_frames: decode at most this many frames (None: all).
+        frame_size: ``(H, W)`` to resize to (None: native).
+        name: label for logs; defaults to ``str(path)``.
+    """
+    path = Path(path)
+    size = None if frame_size is None else [int(frame_size[0]), int(frame_size[1])]
+    settings = json.dumps({"reader": "opencv", "max_frames": max_frames, "frame_size": size}, sort_keys=True)
+    decode = functools.partial(read_video, path, max_frames=max_frames,
+                               frame_size=None if size is None else (size[0], size[1]))
+    return CacheItem(name=name or str(path), fingerprint=_source_fingerprint(path), settings=settings, decode=decode)
+
+
+def procedural_item(seed: int, **generator_kwargs: Any) -> CacheItem:
+    """A cache item generating ``generate_video(seed, **generator_kwargs)``.
+
+    The settings hold every generator parameter, defaults included, so changing a default
+    in the code also regenerates. Raises TypeError for arguments ``generate_video`` lacks.
+    """
+    bound = inspect.signature(generate_video).bind(seed, **generator_kwargs)
+    bound.apply_defaults()
+    params = {k: v for k, v in bound.arguments.items() if k != "seed"}
+    fingerprint = f"procedural-v{PROCEDURAL_VERSION}|seed={seed}"
+    settings = json.dumps(params, sort_keys=True)
+    return CacheItem(name=f"procedural/{seed}", fingerprint=fingerprint, settings=settings,
+                     decode=functools.partial(generate_video, seed, **generator_kwargs))
+
+
+def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
+    """Write via a temporary file in ``path``'s folder, then rename over ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _ensure_open_file_limit(n_maps: int) -> None:
+    """Raise the soft open-file limit if needed: every memory map holds a file descriptor.
+
+    (CPython's mmap duplicates the descriptor, so UCF101's ~9.5k training videos need ~9.5k
+    descriptors, far above the common soft limit of 1024.)
+    """
+    if resource is None:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:  # descriptors already open, e.g. the training set's maps when loading validation
+        n_open = len(os.listdir("/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"))
+    except OSError:
+        n_open = 0
+    wanted = n_open + n_maps + 256
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        logger.info("raised the open-file limit from %d to %d for %d memory-mapped videos", soft, target, n_maps)
+    except (ValueError, OSError):
+        target = soft
+    if target < wanted:
+        logger.warning("open-file limit %d (hard %d) is below the %d descriptors needed for %d more "
+                       "memory-mapped videos; raise it (ulimit -n) or load fewer videos", soft, hard, wanted, n_maps)
+
+
+class VideoCache:
+    """Decode-once cache of uint8 videos in ``cache_dir`` (created on first ``load``)."""
+
+    def __init__(self, cache_dir: str | Path) -> None:
+        self.cache_dir = Path(cache_dir)
+        self.n_decoded = 0  # decodes run by this object, for logs and tests
+
+    def path_for(self, item: CacheItem) -> Path:
+        return self.cache_dir / f"{item.key}.npy"
+
+    def _read_index(self) -> dict:
+        path = self.cache_dir / INDEX_NAME
+        try:
+            with open(path, encoding="utf-8") as f:
+                index = json.load(f)
+            return index if isinstance(index, dict) else {}
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            logger.warning("ignoring unreadable cache index %s (%s); it will be rewritten", path, exc)
+            return {}
+
+    def _update_index(self, entries: dict[str, dict]) -> None:
+        if not entries:
+            return
+        index = self._read_index()  # re-read: another process may have added entries
+        index.update(entries)
+        data = json.dumps(index, indent=1, sort_keys=True).encode()
+        _atomic_write(self.cache_dir / INDEX_NAME, lambda f: f.write(data))
+
+    def _open(self, item: CacheItem) -> np.ndarray | None:
+        """Memory-map a cached entry; None when absent or unusable (then it is re-decoded)."""
+        path = self.path_for(item)
+        if not path.is_file():
+            return None
+        try:
+            frames = np.load(path, mmap_mode="r")
+        except (OSError, ValueError) as exc:
+            logger.warning("re-decoding %s: cache file %s is unreadable (%s)", item.name, path, exc)
+            return None
+        if frames.dtype != np.uint8 or frames.ndim != 4:
+            logger.warning("re-decoding %s: cache file %s holds %s %s", item.name, path, frames.dtype, frames.shape)
+            return None
+        return frames
+
+    def load(self, items: Sequence[CacheItem], *, min_frames: int, desc: str = "decoding",
+             progress: bool = True) -> list[CachedVideo]:
+        """Return the cached videos of ``items``, decoding the ones not cached yet.
+
+        Args:
+            items: videos to load; duplicates (same key) are loaded once per occurrence.
+            min_frames: videos with fewer frames are skipped (they stay cached, so a smaller
+                ``min_frames`` later needs no decode).
+            desc: progress-bar label.
+            progress: show the progress bar (e.g. only on rank 0).
+
+        Returns:
+            ``CachedVideo`` per usable item, in item order; ``frames`` is a read-only
+            memory map, uint8 ``(T, H, W, C)``.
+
+        Raises:
+            NoUsableVideosError: no item is usable; says how many were unreadable/too short.
+        """
+        if min_frames < 1:
+            raise ValueError(f"min_frames must be >= 1, got {min_frames}")
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        _ensure_open_file_limit(len(items))
+        loaded: dict[str, np.ndarray] = {}
+        for item in items:
+            if item.key not in loaded:
+                frames = self._open(item)
+                if frames is not None:
+                    loaded[item.key] = frames
+        todo = list({item.key: item for item in items if item.key not in loaded}.values())
+        unreadable: list[tuple[str, str]] = []
+        new_entries: dict[str, dict] = {}
+        if todo:
+            logger.info("%s: %d of %d videos not cached yet in %s", desc, len(todo), len(items), self.cache_dir)
+        try:
+            for item in tqdm(todo, desc=desc, unit="video", disable=not progress or not todo):
+                try:
+                    frames = item.decode()
+                except (VideoReadError, cv2.error) as exc:
+                    unreadable.append((item.name, str(exc)))
+                    continue
+                self.n_decoded += 1
+                frames = np.asarray(frames)
+                if frames.dtype != np.uint8 or frames.ndim != 4:
+                    raise TypeError(f"decoder for {item.name} returned {frames.dtype} {frames.shape}, "
+                                    "expected uint8 (T, H, W, C)")
+                path = self.path_for(item)
+                _atomic_write(path, lambda f, a=frames: np.save(f, np.ascontiguousarray(a), allow_pickle=False))
+                new_entries[item.key] = {"name": item.name, "fingerprint": item.fingerprint,
+                                         "settings": item.settings, "shape": list(frames.shape)}
+                loaded[item.key] = np.load(path, mmap_mode="r")
+        finally:
+            self._update_index(new_entries)  # keep what was decoded even if interrupted
+
+        videos: list[CachedVideo] = []
+        too_short: list[tuple[str, str]] = []
+        for item in items:
+            frames = loaded.get(item.key)
+            if frames is None:
+                continue
+            if len(frames) < min_frames:
+                too_short.append((item.name, f"{len(frames)} frames < min_frames={min_frames}"))
+                continue
+            videos.append(CachedVideo(name=item.name, frames=frames))
+
+        skipped = unreadable + too_short
+        if skipped:
+            lines = "\n".join(f"  {name}: {reason}" for name, reason in skipped)
+            logger.warning("%s: skipping %d of %d videos (%d unreadable, %d too short):\n%s",
+                           desc, len(skipped), len(items), len(unreadable), len(too_short), lines)
+        if not videos:
+            raise NoUsableVideosError(
+                f"{desc}: none of the {len(items)} videos is usable: {len(unreadable)} unreadable, "
+                f"{len(too_short)} shorter than min_frames={min_frames} frames")
+        return videos

@@ -1,0 +1,182 @@
+"""Turn the data config into cached videos: the one place that reads ``DataConfig``.
+
+Subsets per source:
+
+* **procedural** -- ``n_{train,val,test}_videos`` generated videos from disjoint seed ranges.
+* **folder** -- every video under ``root``; a fixed shuffle (seed 0) of the sorted list
+  holds out ``n_val_videos`` whole videos as "val" (also returned for "test"); the rest is
+  "train".
+* **ucf101** -- "train" is ``trainlist0{split}`` minus held-out *groups*, "val" one clip of
+  each of ``n_val_videos`` held-out groups, "test" is ``testlist0{split}``. UCF101 clips of
+  one group (``gXX``) are cut from the same long video, so a group is either entirely in
+  training or entirely out of it; the other clips of a held-out group are left unused.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from vidpred.config import DataConfig
+from vidpred.data.errors import DataError
+from vidpred.data.cache import CachedVideo, CacheItem, VideoCache, file_item, procedural_item
+from vidpred.data.procedural import procedural_seeds
+from vidpred.data.ucf101 import ucf101_group, ucf101_split
+from vidpred.data.video_io import VIDEO_EXTENSIONS, find_videos
+
+__all__ = ["load_split", "folder_holdout", "ucf101_holdout", "SUBSETS"]
+
+logger = logging.getLogger(__name__)
+
+SUBSETS = ("train", "val", "test")
+HOLDOUT_SEED = 0  # fixed: the validation videos must not change between runs
+
+
+def folder_holdout(paths: Sequence[Path], n_val: int, seed: int = HOLDOUT_SEED) -> tuple[list[Path], list[Path]]:
+    """Split whole videos into ``(train, val)``: a seeded shuffle of the sorted paths, first ``n_val`` held out.
+
+    Both lists come back sorted. Raises DataError when fewer than ``n_val + 1`` videos.
+    """
+    ordered = sorted(paths)
+    if len(ordered) < n_val + 1:
+        raise DataError(f"need at least n_val_videos + 1 = {n_val + 1} videos to hold out {n_val} for "
+                         f"validation, found {len(ordered)}")
+    order = np.random.default_rng(seed).permutation(len(ordered))
+    held = set(order[:n_val].tolist())
+    train = [p for i, p in enumerate(ordered) if i not in held]
+    val = [p for i, p in enumerate(ordered) if i in held]
+    return train, val
+
+
+def ucf101_holdout(paths: Sequence[Path], n_val: int, seed: int = HOLDOUT_SEED) -> tuple[list[Path], list[Path]]:
+    """Hold out one clip from each of ``n_val`` UCF101 groups; drop those groups from training.
+
+    Classes are visited in a seeded random order, one group per class per round, so the
+    validation clips span as many classes as possible. Clips keep their list order.
+
+    Args:
+        paths: training-list videos named ``v_<Class>_gXX_cYY.*``.
+        n_val: held-out clips (= held-out groups).
+
+    Returns:
+        ``(train, val)``; no group has clips in both, and ``len(val) == n_val``.
+
+    Raises:
+        ValueError: fewer groups than ``n_val``, or nothing left to train on.
+    """
+    groups: dict[tuple[str, int], list[int]] = {}
+    for i, path in enumerate(paths):
+        groups.setdefault(ucf101_group(path), []).append(i)
+    if len(groups) < n_val:
+        raise DataError(f"cannot hold out {n_val} UCF101 groups: the list has only {len(groups)}")
+    rng = np.random.default_rng(seed)
+    classes = sorted({cls for cls, _ in groups})
+    class_order = [classes[i] for i in rng.permutation(len(classes))]
+    per_class = {}
+    for cls in class_order:
+        own = sorted(g for g in groups if g[0] == cls)
+        per_class[cls] = [own[i] for i in rng.permutation(len(own))]
+    chosen: list[tuple[str, int]] = []
+    round_ = 0
+    while len(chosen) < n_val:
+        for cls in class_order:
+            if round_ < len(per_class[cls]) and len(chosen) < n_val:
+                chosen.append(per_class[cls][round_])
+        round_ += 1
+    val_idx = sorted(groups[g][int(rng.integers(len(groups[g])))] for g in chosen)
+    dropped = {i for g in chosen for i in groups[g]}
+    train = [p for i, p in enumerate(paths) if i not in dropped]
+    if not train:
+        raise DataError(f"holding out {n_val} groups leaves no UCF101 training videos")
+    logger.info("UCF101 hold-out: one clip from each of %d groups for validation; the other %d clips of "
+                "those groups are left out of training", n_val, len(dropped) - n_val)
+    return train, [paths[i] for i in val_idx]
+
+
+def _frame_size(cfg: DataConfig) -> tuple[int, int] | None:
+    if cfg.frame_size is None:
+        return None
+    if len(cfg.frame_size) != 2 or min(cfg.frame_size) < 1:
+        raise DataError(f"data.frame_size must be [H, W] with positive sizes, got {cfg.frame_size}")
+    return int(cfg.frame_size[0]), int(cfg.frame_size[1])
+
+
+def _procedural_items(cfg: DataConfig, subset: str) -> list[CacheItem]:
+    p = cfg.procedural
+    if cfg.frame_size is not None or cfg.max_frames_per_video is not None:
+        logger.info("procedural data: frame_size / max_frames_per_video are ignored; "
+                    "set data.procedural.height/width/n_frames instead")
+    n = {"train": p.n_train_videos, "val": p.n_val_videos, "test": p.n_test_videos}[subset]
+    return [procedural_item(seed, n_frames=p.n_frames, height=p.height, width=p.width, n_objects=p.n_objects,
+                            beta=p.beta, max_speed=p.max_speed, pan_speed=p.pan_speed)
+            for seed in procedural_seeds(p.seed, subset, n)]
+
+
+def _file_paths(cfg: DataConfig, subset: str) -> tuple[list[Path], Path]:
+    """The subset's video paths and the folder their names are relative to."""
+    if cfg.root is None:
+        raise DataError(f"data.root must be set for data.source = {cfg.source!r}")
+    root = Path(cfg.root)
+    if cfg.source == "folder":
+        found = find_videos(root)
+        if not found:
+            raise DataError(f"no videos found under {root} (looked for {', '.join(VIDEO_EXTENSIONS)} "
+                            "files and folders of frame images)")
+        train, val = folder_holdout(found, cfg.n_val_videos)
+        return (train if subset == "train" else val), root
+    if subset == "test":
+        paths = ucf101_split(root, cfg.split, "test")
+    else:
+        train, val = ucf101_holdout(ucf101_split(root, cfg.split, "train"), cfg.n_val_videos)
+        paths = train if subset == "train" else val
+    # UCF-101/<Class>/<file>: name videos "<Class>/<file>" as the split lists do.
+    return paths, (paths[0].parent.parent if paths else root)
+
+
+def load_split(cfg: DataConfig, subset: str, *, min_frames: int, every: int = 1,
+               progress: bool = True) -> list[CachedVideo]:
+    """Cached videos of ``subset`` ("train" | "val" | "test") for the configured source.
+
+    Args:
+        cfg: the data config (source, root, split, cache and decode settings).
+        subset: "train", "val" or "test" (for a folder, "test" is the "val" videos).
+        min_frames: skip videos shorter than this (e.g. ``n_context + n_future``).
+        every: keep every ``every``-th video of the subset before decoding (the paper's
+            UCF101 test protocol uses 10 on testlist01).
+        progress: show the decoding progress bar (e.g. only on rank 0).
+
+    Returns:
+        ``CachedVideo`` list (frames memory-mapped uint8 ``(T, H, W, C)``); empty when the
+        config asks for no video of this subset (``n_val_videos: 0``).
+
+    Raises:
+        ValueError: unknown subset, missing root setting, too few videos to hold out.
+        FileNotFoundError: missing root, split file or listed videos.
+        NoUsableVideosError: every video of the subset is unreadable or too short.
+    """
+    if subset not in SUBSETS:
+        raise ValueError(f"subset must be one of {SUBSETS}, got {subset!r}")
+    if every < 1:
+        raise ValueError(f"every must be >= 1, got {every}")
+    if cfg.source == "procedural":
+        items = _procedural_items(cfg, subset)[::every]
+    elif cfg.source in ("folder", "ucf101"):
+        paths, base = _file_paths(cfg, subset)
+        size = _frame_size(cfg)
+        items = [file_item(p, max_frames=cfg.max_frames_per_video, frame_size=size,
+                           name=p.relative_to(base).as_posix() if p.is_relative_to(base) else str(p))
+                 for p in paths[::every]]
+    else:
+        raise ValueError(f"unknown data.source {cfg.source!r}")
+    if not items:
+        return []
+    cache = VideoCache(cfg.cache_dir)
+    verb = "generating" if cfg.source == "procedural" else "decoding"
+    videos = cache.load(items, min_frames=min_frames, desc=f"{verb} {cfg.source} {subset}", progress=progress)
+    n_bytes = sum(v.frames.nbytes for v in videos)
+    logger.info("%s %s: %d videos, %.2f GB of uint8 frames in %s", cfg.source, subset, len(videos),
+                n_bytes / 1e9, cfg.cache_dir)
+    return videos

@@ -1,0 +1,222 @@
+"""Reading and writing videos with OpenCV: files or folders of frame images, always RGB.
+
+OpenCV decodes to BGR; everything here converts so callers only ever see RGB
+``uint8 (T, H, W, 3)`` arrays.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+__all__ = [
+    "VIDEO_EXTENSIONS",
+    "IMAGE_EXTENSIONS",
+    "VideoReadError",
+    "read_video",
+    "find_videos",
+    "write_video",
+]
+
+logger = logging.getLogger(__name__)
+
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov", ".webm")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+_WRITER_CODECS = {".avi": "MJPG", ".mp4": "mp4v"}
+
+
+class VideoReadError(RuntimeError):
+    """A video (file or frame folder) that cannot be decoded; the message names path and reason."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        super().__init__(f"cannot read video {path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
+def _natural_key(name: str) -> list:
+    # "frame10.png" must come after "frame9.png": compare digit runs as numbers.
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def _is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+
+
+def _finish(frames: list[np.ndarray], path: Path, frame_size: tuple[int, int] | None) -> np.ndarray:
+    """Stack BGR frames into RGB ``uint8 (T, H, W, 3)``, resizing to ``frame_size`` = (H, W)."""
+    if not frames:
+        raise VideoReadError(path, "no decodable frames")
+    out_h, out_w = frame_size if frame_size is not None else frames[0].shape[:2]
+    video = np.empty((len(frames), out_h, out_w, 3), dtype=np.uint8)
+    for i, frame in enumerate(frames):
+        if frame_size is not None and frame.shape[:2] != (out_h, out_w):
+            # INTER_AREA averages the source pixels a target pixel covers: no aliasing.
+            frame = cv2.resize(frame, (out_w, out_h), interpolation=cv2.INTER_AREA)
+        cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=video[i])
+    return video
+
+
+def _as_bgr(frame: np.ndarray, path: Path) -> np.ndarray:
+    if frame.dtype != np.uint8:
+        raise VideoReadError(path, f"unsupported sample type {frame.dtype} (need 8-bit)")
+    if frame.ndim == 2:
+        return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    if frame.shape[2] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+    return frame
+
+
+def _read_frame_folder(path: Path, max_frames: int | None) -> list[np.ndarray]:
+    names = sorted((p for p in path.iterdir() if p.is_file() and _is_image(p)), key=lambda p: _natural_key(p.name))
+    if max_frames is not None:
+        names = names[:max_frames]
+    frames = []
+    for name in names:
+        frame = cv2.imread(str(name), cv2.IMREAD_COLOR)
+        if frame is None:
+            raise VideoReadError(path, f"OpenCV cannot decode frame image {name.name}")
+        if frames and frame.shape != frames[0].shape:
+            raise VideoReadError(
+                path, f"inconsistent frame sizes: {names[0].name} is {frames[0].shape[1]}x{frames[0].shape[0]}, "
+                f"{name.name} is {frame.shape[1]}x{frame.shape[0]} (WxH)")
+        frames.append(frame)
+    return frames
+
+
+def _read_video_file(path: Path, max_frames: int | None) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            raise VideoReadError(path, "OpenCV cannot open the file (unknown container/codec or corrupt)")
+        frames: list[np.ndarray] = []
+        while max_frames is None or len(frames) < max_frames:
+            ok, frame = capture.read()
+            if not ok or frame is None:
+                break
+            frame = _as_bgr(frame, path)
+            if frames and frame.shape != frames[0].shape:
+                raise VideoReadError(path, f"frame {len(frames)} has shape {frame.shape}, frame 0 {frames[0].shape}")
+            frames.append(frame)
+        return frames
+    finally:
+        capture.release()
+
+
+def read_video(path: str | Path, *, max_frames: int | None = None,
+               frame_size: tuple[int, int] | None = None) -> np.ndarray:
+    """Decode a video file, or a folder of frame images, into RGB frames.
+
+    Args:
+        path: a video file OpenCV can read, or a folder whose image files
+            (``IMAGE_EXTENSIONS``) are the frames in natural name order
+            (``frame9.png`` before ``frame10.png``).
+        max_frames: decode at most this many frames from the start (None: all).
+        frame_size: ``(H, W)`` to resize every frame to with ``INTER_AREA``; None keeps the
+            native size.
+
+    Returns:
+        uint8 ``(T, H, W, 3)`` RGB, ``T >= 1``.
+
+    Raises:
+        VideoReadError: missing path, a file OpenCV cannot open, zero decodable frames, or
+            frames of different sizes; the message names the path and the reason.
+    """
+    path = Path(path)
+    if max_frames is not None and max_frames < 1:
+        raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
+    if frame_size is not None:
+        frame_size = (int(frame_size[0]), int(frame_size[1]))
+        if min(frame_size) < 1:
+            raise ValueError(f"frame_size must be (H, W) with positive sizes, got {frame_size}")
+    if not path.exists():
+        raise VideoReadError(path, "no such file or directory")
+    try:
+        frames = _read_frame_folder(path, max_frames) if path.is_dir() else _read_video_file(path, max_frames)
+        return _finish(frames, path, frame_size)
+    except cv2.error as exc:  # a decoder failing mid-stream surfaces as cv2.error
+        raise VideoReadError(path, f"OpenCV error: {exc}") from exc
+
+
+def find_videos(root: str | Path) -> list[Path]:
+    """All videos under ``root``: video files and leaf folders of frame images, sorted.
+
+    A folder counts as one video when it holds at least one image and no sub-folders.
+    Hidden files and folders (names starting with ".") are skipped. Symbolic links to
+    folders are followed (datasets are often linked in), each real folder visited once.
+
+    Returns:
+        sorted ``list[Path]``.
+
+    Raises:
+        FileNotFoundError: ``root`` does not exist or is not a directory.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"video root not found (or not a directory): {root}")
+    found: list[Path] = []
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:  # a symlink loop or a folder linked twice
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        here = Path(dirpath)
+        visible = [f for f in filenames if not f.startswith(".")]
+        found.extend(here / f for f in visible if Path(f).suffix.lower() in VIDEO_EXTENSIONS)
+        if not dirnames and any(Path(f).suffix.lower() in IMAGE_EXTENSIONS for f in visible):
+            found.append(here)
+    return sorted(found)
+
+
+def write_video(path: str | Path, frames: np.ndarray, fps: float = 25.0) -> None:
+    """Write RGB frames to ``.avi`` (Motion-JPEG, quality 95) or ``.mp4`` (MPEG-4 part 2).
+
+    Motion-JPEG goes through OpenCV's built-in writer, which honours the quality setting
+    and odd frame sizes (the FFmpeg backend ignores the quality). JPEG still subsamples
+    chroma, so saturated fine colour detail comes back a few levels off.
+
+    Args:
+        path: output file; its suffix picks the codec. Parent folders are created.
+        frames: uint8 ``(T, H, W, 3)`` RGB. ``.mp4`` needs even ``H`` and ``W``.
+        fps: frame rate stored in the container.
+
+    Raises:
+        ValueError: unsupported suffix, a wrongly shaped/typed array, or an odd size for mp4.
+        OSError: OpenCV cannot open a writer for ``path``.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    codec = _WRITER_CODECS.get(suffix)
+    if codec is None:
+        raise ValueError(f"cannot write {path}: suffix must be one of {tuple(_WRITER_CODECS)}")
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
+        raise ValueError(f"frames must be uint8 (T, H, W, 3) with T >= 1, got {frames.dtype} {frames.shape}")
+    _, height, width, _ = frames.shape
+    if suffix == ".mp4" and (height % 2 or width % 2):
+        # FFmpeg's mp4v encoder would silently crop to even sizes.
+        raise ValueError(f"cannot write {path}: mp4 needs even frame sizes, got {height}x{width} (HxW)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fourcc = cv2.VideoWriter_fourcc(*codec)
+    writer = None
+    if codec == "MJPG":
+        writer = cv2.VideoWriter(str(path), cv2.CAP_OPENCV_MJPEG, fourcc, float(fps), (width, height))
+        if writer.isOpened():
+            writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 95)
+    if writer is None or not writer.isOpened():
+        writer = cv2.VideoWriter(str(path), fourcc, float(fps), (width, height))
+    try:
+        if not writer.isOpened():
+            raise OSError(f"OpenCV cannot open a {codec} video writer for {path}")
+        for frame in frames:
+            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    finally:
+        writer.release()

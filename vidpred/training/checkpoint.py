@@ -1,0 +1,60 @@
+"""Atomic, code-free checkpoints.
+
+A checkpoint is a plain dict of tensors, numbers, strings and nested containers. It is
+written to a temporary file beside the target, flushed to disk, then renamed over the
+target, so a crash mid-write leaves the previous checkpoint intact. It is read with
+``torch.load(weights_only=True)``, which refuses anything that would run code on load.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+FORMAT_VERSION = 1
+
+
+def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
+    """Write ``state`` to ``path`` atomically (temp file + fsync + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save({"format_version": FORMAT_VERSION, **state}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        # Leave the previous checkpoint untouched and no stray temp file behind.
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    try:  # make the rename itself durable where the platform allows it
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint without executing code from it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    state = torch.load(path, map_location=map_location, weights_only=True)
+    if not isinstance(state, dict) or "format_version" not in state:
+        raise ValueError(f"{path} is not a vidpred checkpoint")
+    if state["format_version"] > FORMAT_VERSION:
+        raise ValueError(
+            f"{path} was written by a newer vidpred (format {state['format_version']}, "
+            f"this one reads up to {FORMAT_VERSION})"
+        )
+    return state

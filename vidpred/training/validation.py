@@ -1,0 +1,84 @@
+"""Validation on fixed full-frame clips of held-out videos, with the last-input baseline."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from vidpred.data.sampler import to_model_input
+from vidpred.metrics import psnr, sharpness_difference, ssim
+from vidpred.models.generator import MultiScaleGenerator
+
+METRICS = {"psnr": psnr, "ssim": ssim, "sharpness": sharpness_difference}
+
+
+def _batches_by_shape(clips: Sequence[np.ndarray], batch_size: int):
+    """Group clips of equal shape so whole frames of any size can be batched."""
+    groups: dict[tuple, list[np.ndarray]] = defaultdict(list)
+    for clip in clips:
+        groups[clip.shape].append(clip)
+    for group in groups.values():
+        for i in range(0, len(group), batch_size):
+            yield np.stack(group[i : i + batch_size])
+
+
+@torch.no_grad()
+def predict_clips(
+    generator: MultiScaleGenerator,
+    clips: torch.Tensor,
+    n_context: int,
+    n_future: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Split clips into context and target and roll the generator out.
+
+    Args:
+        clips: (B, C, T, H, W) in [-1, 1] with T >= n_context + n_future.
+    Returns:
+        context (B, C, n_context, H, W), prediction and target (B, C, n_future, H, W).
+    """
+    context = clips[:, :, :n_context]
+    target = clips[:, :, n_context : n_context + n_future]
+    prediction = generator.rollout(context, n_future)
+    return context, prediction, target
+
+
+@torch.no_grad()
+def evaluate(
+    generator: MultiScaleGenerator,
+    clips: Sequence[np.ndarray],
+    *,
+    n_context: int,
+    n_future: int,
+    device: torch.device,
+    batch_size: int = 8,
+) -> dict[str, float]:
+    """Mean PSNR / SSIM / sharpness difference over ``clips`` for the model and the baseline.
+
+    Args:
+        clips: uint8 arrays (T, H, W, C) with T >= n_context + n_future; whole frames.
+    Returns:
+        ``{"psnr": .., "ssim": .., "sharpness": .., "baseline_psnr": .., ...}`` for the
+        first predicted frame, plus ``"<metric>_f<k>"`` for frame k >= 2 when n_future >= 2.
+        The baseline repeats the last context frame.
+    """
+    was_training = generator.training
+    generator.eval()
+    sums: dict[str, float] = defaultdict(float)
+    count = 0
+    for batch in _batches_by_shape(clips, batch_size):
+        x = to_model_input(torch.from_numpy(batch).to(device))
+        context, prediction, target = predict_clips(generator, x, n_context, n_future)
+        last = context[:, :, -1]
+        for k in range(n_future):
+            suffix = "" if k == 0 else f"_f{k + 1}"
+            for name, fn in METRICS.items():
+                sums[name + suffix] += fn(prediction[:, :, k].float(), target[:, :, k]).sum().item()
+                sums[f"baseline_{name}{suffix}"] += fn(last, target[:, :, k]).sum().item()
+        count += x.shape[0]
+    generator.train(was_training)
+    if count == 0:
+        raise ValueError("no validation clips to evaluate")
+    return {key: value / count for key, value in sums.items()}
