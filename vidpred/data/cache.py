@@ -28,10 +28,10 @@ from typing import Any, Callable, Sequence
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
-from vidpred.data.procedural import generate_video
+from vidpred._progress import progress as progress_bar
 from vidpred.data.errors import DataError
+from vidpred.data.procedural import generate_video
 from vidpred.data.video_io import IMAGE_EXTENSIONS, VideoReadError, read_video
 
 try:
@@ -256,7 +256,7 @@ class VideoCache:
         if todo:
             logger.info("%s: %d of %d videos not cached yet in %s", desc, len(todo), len(items), self.cache_dir)
         try:
-            for item in tqdm(todo, desc=desc, unit="video", disable=not progress or not todo):
+            for item in progress_bar(todo, desc=desc, unit="video", disable=not progress or not todo):
                 try:
                     frames = item.decode()
                 except (VideoReadError, cv2.error) as exc:

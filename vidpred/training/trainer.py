@@ -22,7 +22,7 @@ import torch
 from torch.utils.data import DataLoader
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import save_image
-from tqdm import tqdm
+from vidpred._progress import progress
 
 from vidpred.build import (
     build_discriminator,
@@ -386,7 +386,7 @@ class Trainer:
         if self.discriminator is not None:
             self.discriminator.train()
         last_val: dict[str, float] | None = None
-        bar = tqdm(total=cfg.steps, initial=self.step, desc="train", dynamic_ncols=True)
+        bar = progress(total=cfg.steps, initial=self.step, desc="train", unit="step")
         tick, tick_step = time.perf_counter(), self.step
         try:
             while self.step < cfg.steps and self._stop_signal is None:
@@ -408,6 +408,7 @@ class Trainer:
                         g=f"{values['g_total']:.4f}",
                         d=f"{values['d_loss']:.3f}" if "d_loss" in values else "-",
                         sps=f"{values['samples_per_sec']:.1f}",
+                        refresh=False,  # redraw at the bar's own pace, not every log step
                     )
                 if step % cfg.val_every == 0 or step == cfg.steps:
                     last_val = self.validate()
