@@ -1,7 +1,30 @@
-"""Evaluation metrics on batches of frames ``(B, C, H, W)`` in ``[-1, 1]``, one value per image."""
+"""Evaluation metrics on batches of frames ``(B, C, H, W)`` in ``[-1, 1]``, one value per image.
 
+Whole-frame: :func:`psnr`, :func:`ssim`, :func:`sharpness_difference`, :class:`LPIPS`
+(:func:`load_lpips`). Moving areas: :func:`masked_psnr`, :func:`masked_ssim`,
+:func:`masked_sharpness_difference`. Over time, on clips ``(B, C, T, H, W)``:
+:func:`temporal_high_frequency_share` (flicker).
+"""
+
+from vidpred.metrics.flicker import temporal_energy, temporal_high_frequency_share
+from vidpred.metrics.lpips import LPIPS, LPIPSUnavailable, backbone_weights_path, load_lpips
+from vidpred.metrics.masked import MASK_MODES, masked_psnr, masked_sharpness_difference, masked_ssim
 from vidpred.metrics.psnr import psnr
 from vidpred.metrics.sharpness import sharpness_difference
 from vidpred.metrics.ssim import ssim
 
-__all__ = ["psnr", "sharpness_difference", "ssim"]
+__all__ = [
+    "LPIPS",
+    "LPIPSUnavailable",
+    "MASK_MODES",
+    "backbone_weights_path",
+    "load_lpips",
+    "masked_psnr",
+    "masked_sharpness_difference",
+    "masked_ssim",
+    "psnr",
+    "sharpness_difference",
+    "ssim",
+    "temporal_energy",
+    "temporal_high_frequency_share",
+]

@@ -1,0 +1,99 @@
+"""Evaluate video predictors with the protocol of Mathieu, Couprie & LeCun (ICLR 2016), Table 1.
+
+UCF101 (the paper's protocol: testlist01, every 10th video, full 240x320 frames, 4 context
+frames, 1st and 2nd predicted frames, moving areas):
+
+    python scripts/eval_ucf101.py --data ucf101 --root /data/ucf101 --checkpoint runs/paper/checkpoints/best.pt
+
+Built-in procedural test videos, or any folder of videos; no checkpoint = baselines only:
+
+    python scripts/eval_ucf101.py --data procedural --checkpoint runs/quickstart/checkpoints/latest.pt
+    python scripts/eval_ucf101.py --data folder --root my_videos/ --out runs/eval_folder
+
+Every run scores the last-input and optical-flow baselines beside the checkpoints, prints
+the Markdown report and writes it with CSV/JSON (averages and per-video values) in --out.
+See docs/evaluation.md for the protocol and every choice the paper leaves open.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import torch
+
+from vidpred.build import select_device
+from vidpred.config import ConfigError, DataConfig, config_from_dict
+from vidpred.data.errors import DataError
+from vidpred.evaluation import DEFAULT_FLOW_THRESHOLD, Protocol, run_evaluation
+
+
+def _data_config(args: argparse.Namespace) -> DataConfig:
+    """The data section of the config schema, from the flags and ``--set data.*`` overrides."""
+    base = {"source": args.data, "root": args.root, "split": args.split, "cache_dir": args.cache_dir}
+    for item in args.overrides:
+        if not item.strip().startswith("data."):
+            raise ConfigError(f"--set {item}: only data.* keys apply to evaluation (e.g. data.procedural.n_test_videos=64)")
+    return config_from_dict({"data": base}, args.overrides).data
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", nargs="*", default=[], metavar="CKPT",
+                        help="vidpred training checkpoints (checkpoints/latest.pt or best.pt); none = baselines only")
+    parser.add_argument("--name", nargs="*", default=None, metavar="NAME",
+                        help="table row names for the checkpoints, in order (default <run>/<file stem>)")
+    parser.add_argument("--data", choices=("ucf101", "procedural", "folder"), default="ucf101")
+    parser.add_argument("--root", help="UCF101 root (holding UCF-101/ and ucfTrainTestlist/) or a folder of videos")
+    parser.add_argument("--split", type=int, default=1, help="UCF101 split: testlist0N.txt (default 1)")
+    parser.add_argument("--every", type=int, default=None,
+                        help="keep every N-th video, starting with the first (default 10 for ucf101, else 1)")
+    parser.add_argument("--start-frame", type=int, default=0,
+                        help="first frame of each video's clip (moved back when the video is shorter; default 0)")
+    parser.add_argument("--n-context", type=int, default=4, help="context frames (default 4, the paper's)")
+    parser.add_argument("--flicker-frames", type=int, default=4,
+                        help="predicted frames whose temporal spectrum is measured (default 4, at least 4; "
+                             "clips need n_context + N frames, shorter ones get no flicker value); 0 skips "
+                             "flicker and rolls out only the 2 scored frames (half the model time)")
+    parser.add_argument("--flow-threshold", type=float, default=DEFAULT_FLOW_THRESHOLD,
+                        help=f"moving pixels: Farneback |flow| above this many px (default {DEFAULT_FLOW_THRESHOLD})")
+    parser.add_argument("--cache-dir", default=DataConfig.cache_dir, help="decoded-video cache (default %(default)s)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="data.KEY=VALUE",
+                        help="override a data setting, e.g. --set data.procedural.n_test_videos=64 (repeatable)")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for torch (default: torch's choice; 1 is often faster on a busy machine)")
+    parser.add_argument("--no-lpips", action="store_true", help="do not compute LPIPS")
+    parser.add_argument("--lpips-weights", default=None,
+                        help="AlexNet ImageNet weights for LPIPS (default: torch.hub's cache, "
+                             "~/.cache/torch/hub/checkpoints/alexnet-owt-7be5be79.pth)")
+    parser.add_argument("--out", default=None, help="output folder (default runs/eval_<data>)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("vidpred")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    try:
+        data = _data_config(args)
+        if data.source in ("ucf101", "folder") and not data.root:
+            raise ConfigError(f"--root is required with --data {data.source}")
+        protocol = Protocol(n_context=args.n_context, n_scored=2, flicker_frames=args.flicker_frames,
+                            flow_threshold=args.flow_threshold)
+        every = args.every if args.every is not None else (10 if data.source == "ucf101" else 1)
+        outcome = run_evaluation(
+            data, args.checkpoint, args.out or f"runs/eval_{data.source}", protocol=protocol, every=every,
+            start_frame=args.start_frame, names=args.name, device=select_device(args.device),
+            lpips="off" if args.no_lpips else "auto", lpips_weights=args.lpips_weights, progress=not args.quiet)
+    except (ConfigError, DataError, FileNotFoundError, ValueError) as exc:
+        log.error("%s", exc)
+        return 2
+    print(outcome.markdown)
+    log.info("wrote %s", ", ".join(str(p) for p in outcome.paths.values()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Fixtures for the evaluation tests: synthetic clips with known motion, a tiny checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from vidpred.build import build_generator
+from vidpred.config import config_from_dict, config_to_dict
+from vidpred.training.checkpoint import save_checkpoint
+
+
+def _texture(rng: np.random.Generator, height: int, width: int, sigma: float, contrast: float) -> np.ndarray:
+    """Smooth random RGB texture, float32 (H, W, 3) around grey 128."""
+    noise = cv2.GaussianBlur(rng.uniform(0, 255, (height, width, 3)).astype(np.float32), (0, 0), sigma)
+    return (noise - noise.mean()) * contrast + 128
+
+
+def _square_clip(n_frames: int = 6, size: int = 128, side: int = 24, speed: int = 3, seed: int = 0):
+    """uint8 (T, H, W, 3): a static textured background and one textured square moving right.
+
+    Returns the frames and a function giving the square's boolean (H, W) footprint at time t.
+    """
+    rng = np.random.default_rng(seed)
+    background = _texture(rng, size, size, 1.5, 1.0)
+    square = _texture(rng, side, side, 1.0, 2.0) + 60
+    top, left0 = size // 2 - side // 2, size // 4
+
+    def footprint(t: int) -> np.ndarray:
+        region = np.zeros((size, size), dtype=bool)
+        region[top:top + side, left0 + speed * t:left0 + speed * t + side] = True
+        return region
+
+    frames = []
+    for t in range(n_frames):
+        frame = background.copy()
+        frame[footprint(t)] = square.reshape(-1, 3)
+        frames.append(np.clip(frame, 0, 255).round().astype(np.uint8))
+    return np.stack(frames), footprint
+
+
+def _translating_clip(n_frames: int = 6, height: int = 64, width: int = 80, speed: int = 2, seed: int = 0) -> np.ndarray:
+    """uint8 (T, H, W, 3): a textured scene panning left by ``speed`` px per frame (pure translation)."""
+    rng = np.random.default_rng(seed)
+    scene = np.clip(_texture(rng, height + 16, width + 16 + speed * n_frames, 2.0, 3.0), 0, 255).round().astype(np.uint8)
+    return np.stack([scene[8:8 + height, 8 + speed * t:8 + speed * t + width] for t in range(n_frames)])
+
+
+@pytest.fixture
+def square_clip():
+    """``square_clip(**kwargs) -> (frames uint8 (T, H, W, 3), footprint(t) -> bool (H, W))``."""
+    return _square_clip
+
+
+@pytest.fixture
+def translating_clip() -> Callable[..., np.ndarray]:
+    """``translating_clip(n_frames=6, height=64, width=80, speed=2) -> uint8 (T, H, W, 3)``."""
+    return _translating_clip
+
+
+@pytest.fixture
+def tiny_checkpoint(tmp_path: Path) -> Path:
+    """A checkpoint in the trainer's format holding a tiny, randomly initialised generator."""
+    cfg = config_from_dict({"model": {"generator": {"n_scales": 3, "width": 0.0625}}})
+    torch.manual_seed(0)
+    generator = build_generator(cfg)
+    path = tmp_path / "run" / "checkpoints" / "latest.pt"
+    save_checkpoint({"step": 7, "best_psnr": 0.0, "config": config_to_dict(cfg), "generator": generator.state_dict()},
+                    path)
+    return path

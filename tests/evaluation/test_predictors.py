@@ -1,0 +1,47 @@
+"""Checkpoints rebuilt into predictors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vidpred.evaluation import checkpoint_label, load_checkpoint_predictor
+from vidpred.training.checkpoint import load_checkpoint, save_checkpoint
+
+CPU = torch.device("cpu")
+
+
+def test_rebuilds_the_generator_and_rolls_out_whole_frames(tiny_checkpoint):
+    method = load_checkpoint_predictor(tiny_checkpoint, CPU)
+    assert method.name == "run/latest" and method.kind == "checkpoint"
+    assert method.info["step"] == 7 and method.info["n_scales"] == 3
+    generator = method.predict.generator
+    assert not generator.training
+    context = torch.rand(1, 3, 4, 30, 42) * 2 - 1  # not a multiple of 4: predict pads internally
+    out = method.predict(context, 3, None)
+    assert out.shape == (1, 3, 3, 30, 42) and not out.requires_grad
+    with torch.no_grad():
+        torch.testing.assert_close(out, generator.rollout(context, 3))
+    # A longer context than the model's: it sees the newest frames.
+    longer = torch.cat([torch.zeros(1, 3, 2, 30, 42), context], dim=2)
+    torch.testing.assert_close(method.predict(longer, 1, None), out[:, :, :1])
+
+
+def test_labels():
+    assert checkpoint_label("runs/quickstart/checkpoints/best.pt") == "quickstart/best"
+    assert checkpoint_label("/tmp/saved/model.pt") == "saved/model"
+
+
+def test_errors_name_the_file(tiny_checkpoint, tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing.pt"):
+        load_checkpoint_predictor(tmp_path / "nothing.pt", CPU)
+    state = load_checkpoint(tiny_checkpoint)
+    del state["generator"]
+    save_checkpoint(state, tmp_path / "nogen.pt")
+    with pytest.raises(ValueError, match="nogen.pt has no 'generator'"):
+        load_checkpoint_predictor(tmp_path / "nogen.pt", CPU)
+    state = load_checkpoint(tiny_checkpoint)
+    state["config"]["model"]["generator"]["width"] = 0.125  # weights no longer fit
+    save_checkpoint(state, tmp_path / "mismatch.pt")
+    with pytest.raises(ValueError, match="mismatch.pt: the generator weights do not fit"):
+        load_checkpoint_predictor(tmp_path / "mismatch.pt", CPU)

@@ -1,0 +1,80 @@
+"""Per-clip scoring: the right numbers under the right keys, NaN where undefined."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from vidpred.data import to_model_input
+from vidpred.evaluation import EvalClip, Protocol, baseline_methods, evaluate, evaluate_clip, metric_key
+from vidpred.evaluation.flow import backward_flow, moving_mask
+from vidpred.metrics import load_lpips, masked_psnr, psnr, ssim, temporal_high_frequency_share
+
+CPU = torch.device("cpu")
+
+
+def test_scores_match_the_metric_functions(square_clip):
+    frames, _ = square_clip(n_frames=8, size=64, side=16, speed=2)
+    result = evaluate_clip(EvalClip("square", 0, frames), baseline_methods(), Protocol(), CPU)
+    x = to_model_input(torch.from_numpy(frames).unsqueeze(0))
+    context, future = x[:, :, :4], x[:, :, 4:]
+    mask = moving_mask(backward_flow(context))
+    last = context[:, :, -1]
+    scores = result.scores["last input"]
+    for k in (1, 2):
+        target = future[:, :, k - 1]
+        assert scores[metric_key("psnr", "whole", k)] == pytest.approx(psnr(last, target).item())
+        assert scores[metric_key("ssim", "whole", k)] == pytest.approx(ssim(last, target).item())
+        assert scores[metric_key("psnr", "moving", k)] == pytest.approx(masked_psnr(last, target, mask, "moving").item())
+        assert scores[metric_key("psnr", "compat", k)] == pytest.approx(masked_psnr(last, target, mask, "compat").item())
+    assert result.moving_fraction == pytest.approx(mask.float().mean().item())
+    assert 0 < result.moving_fraction < 0.3
+    assert scores["flicker"] == 0.0  # a repeated frame does not change
+    assert result.target_flicker == pytest.approx(temporal_high_frequency_share(future).item())
+    # On a moving square the flow baseline wins where things move.
+    assert result.scores["optical flow"]["psnr_moving_f1"] > scores["psnr_moving_f1"]
+    assert scores["psnr_compat_f1"] > scores["psnr_moving_f1"]  # static pixels dilute the error
+
+
+def test_static_clip_has_no_moving_area_scores_and_short_clip_no_flicker(square_clip):
+    frames, _ = square_clip(n_frames=6, size=32, side=8, speed=0)  # 4 context + 2: too short for 4-frame flicker
+    result = evaluate_clip(EvalClip("static", 0, frames), baseline_methods(), Protocol(), CPU)
+    scores = result.scores["optical flow"]
+    assert result.moving_fraction == 0
+    assert all(math.isnan(scores[metric_key(m, r, k)]) for m in ("psnr", "ssim", "sharpness")
+               for r in ("compat", "moving") for k in (1, 2))
+    assert math.isinf(result.scores["last input"]["psnr_whole_f1"])  # a static clip is predicted exactly
+    assert math.isnan(scores["flicker"]) and math.isnan(result.target_flicker)
+
+
+def test_evaluate_keeps_clip_order_and_rejects_duplicate_names(square_clip):
+    frames, _ = square_clip(n_frames=6, size=32, side=8, speed=1)
+    clips = [EvalClip(f"v{i}", 0, frames) for i in range(3)]
+    results = evaluate(clips, baseline_methods(), Protocol(), CPU, show_progress=False)
+    assert [r.name for r in results] == ["v0", "v1", "v2"]
+    methods = baseline_methods()
+    methods[1].name = methods[0].name
+    with pytest.raises(ValueError, match="unique"):
+        evaluate(clips, methods, Protocol(), CPU, show_progress=False)
+
+
+def test_protocol_lengths():
+    assert (Protocol().clip_frames, Protocol().min_frames) == (8, 6)
+    assert Protocol(flicker_frames=6).clip_frames == 10
+    assert Protocol(flicker_frames=0).clip_frames == 6
+    with pytest.raises(ValueError):
+        Protocol(flicker_frames=3)
+
+
+def test_lpips_column_when_available_and_nan_on_tiny_frames(square_clip):
+    torch.manual_seed(0)
+    lpips = load_lpips(random_backbone=True)  # plumbing only: random backbone, explicitly
+    big, _ = square_clip(n_frames=6, size=48, side=12, speed=2)
+    small, _ = square_clip(n_frames=6, size=24, side=6, speed=2)
+    scores = evaluate_clip(EvalClip("big", 0, big), baseline_methods(), Protocol(), CPU, lpips).scores
+    assert all(math.isfinite(scores[m][f"lpips_whole_f{k}"]) and scores[m][f"lpips_whole_f{k}"] > 0
+               for m in ("last input", "optical flow") for k in (1, 2))
+    tiny = evaluate_clip(EvalClip("small", 0, small), baseline_methods(), Protocol(), CPU, lpips).scores
+    assert math.isnan(tiny["last input"]["lpips_whole_f2"])  # under AlexNet's 31 px minimum

@@ -1,0 +1,43 @@
+"""Side-by-side comparison frames and animations."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+
+from vidpred.data import read_video
+from vidpred.evaluation.visualize import side_by_side, write_animation
+
+
+def _clips():
+    context = torch.full((3, 4, 16, 20), -1.0)
+    context[:, 1:, 0, 0] = torch.tensor([-0.5, 0.0, 0.5])  # distinct frames (a GIF merges identical ones)
+    prediction = torch.full((3, 2, 16, 20), 0.0)
+    target = torch.full((3, 2, 16, 20), 0.0)
+    target[:, 1] = 1.0  # the 2nd predicted frame is off by 1 (half the range)
+    return context, prediction, target
+
+
+def test_layout_panels_and_error():
+    frames = side_by_side(*_clips(), scale=2)
+    assert frames.shape == (6, 3 + 32, 4 * 40 + 3 * 4, 3) and frames.dtype == np.uint8  # no header under 64 px
+    body = frames[:, 3:]
+
+    def panel(t: int, i: int) -> np.ndarray:
+        return body[t, :, i * 44:i * 44 + 40]
+
+    assert (panel(0, 1) == 0).all()  # during the context the prediction panel shows the context (black)
+    assert (panel(4, 0) == panel(3, 0)).all()  # the context panel holds the last context frame
+    assert (panel(4, 1) == 128).all() and (panel(4, 3) == 0).all()  # exact 1st frame: black error
+    assert (panel(5, 3) == 255).all()  # 2nd frame off by half the range: white
+    assert tuple(frames[0, 0, 44]) == (40, 170, 60) and tuple(frames[4, 0, 44]) == (210, 40, 40)
+
+
+def test_labels_on_wide_panels_and_files(tmp_path):
+    frames = side_by_side(*_clips(), scale=4)
+    assert frames.shape[1] == 14 + 3 + 64
+    gif = write_animation(tmp_path / "a.gif", frames, fps=5)
+    assert Image.open(gif).n_frames == 6
+    avi = write_animation(tmp_path / "a.avi", frames)
+    assert read_video(avi).shape == frames.shape

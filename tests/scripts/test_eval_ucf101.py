@@ -1,0 +1,122 @@
+"""scripts/eval_ucf101.py on the tiny UCF101 tree, a folder of videos and procedural data."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import vidpred.metrics.lpips as lpips_module
+from vidpred.build import build_generator
+from vidpred.config import config_from_dict, config_to_dict
+from vidpred.training.checkpoint import save_checkpoint
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "eval_ucf101.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("eval_ucf101_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def restore_threads():
+    """``--threads 1`` keeps these tiny runs fast on a busy machine; give the rest of the session its threads back."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def no_lpips_weights(monkeypatch, tmp_path):
+    """Make the LPIPS backbone file missing whatever this machine's cache holds."""
+    missing = tmp_path / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth"
+    monkeypatch.setattr(lpips_module, "backbone_weights_path", lambda net="alex": missing)
+    return missing
+
+
+@pytest.fixture
+def checkpoint(tmp_path) -> Path:
+    cfg = config_from_dict({"model": {"generator": {"n_scales": 3, "width": 0.0625}}})
+    torch.manual_seed(0)
+    path = tmp_path / "tiny" / "checkpoints" / "best.pt"
+    save_checkpoint({"step": 3, "config": config_to_dict(cfg), "generator": build_generator(cfg).state_dict()}, path)
+    return path
+
+
+def _run(tmp_path, *args) -> tuple[int, dict, str]:
+    out = tmp_path / "eval"
+    code = _script().main([*map(str, args), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--quiet",
+                           "--device", "cpu", "--threads", "1"])
+    if code != 0:
+        return code, {}, ""
+    return code, json.loads((out / "summary.json").read_text()), (out / "report.md").read_text()
+
+
+def test_tiny_ucf101_every_10th_video_with_a_checkpoint(tiny_ucf101, checkpoint, no_lpips_weights, tmp_path, capsys):
+    code, summary, report = _run(tmp_path, "--data", "ucf101", "--root", tiny_ucf101, "--checkpoint", checkpoint)
+    assert code == 0
+    listed = [line.strip() for line in (tiny_ucf101 / "ucfTrainTestlist" / "testlist01.txt").read_text().splitlines()
+              if line.strip()]
+    expected = [name.replace("HandStandPushups", "HandstandPushups") for name in listed[::10]]
+    selection = summary["selection"]
+    assert (selection["n_listed"], selection["every"], selection["selected"]) == (24, 10, expected)
+    assert summary["n_clips"] == 3
+    assert [m["name"] for m in summary["methods"]] == ["tiny/best", "last input", "optical flow"]
+    for row in ("tiny/best", "last input", "optical flow"):
+        assert f"| {row} | " in report
+    # 12-frame videos hold 4 context + 4 flicker frames: flicker is measured.
+    assert summary["summary"]["ground truth"]["flicker"]["n"] == 3
+    assert "LPIPS skipped" in report and str(no_lpips_weights) in report
+    assert not summary["lpips"]["available"]
+    rows = list(csv.DictReader(open(tmp_path / "eval" / "per_video.csv")))
+    assert len(rows) == 9 and {r["video"] for r in rows} == set(expected)
+    assert capsys.readouterr().out.startswith("# Video prediction evaluation")
+
+
+def test_baselines_only_on_a_folder_of_videos(video_folder, no_lpips_weights, tmp_path):
+    code, summary, report = _run(tmp_path, "--data", "folder", "--root", video_folder)
+    assert code == 0
+    assert summary["selection"]["selected"] == ["a.avi", "b.mp4", "frames_d", "sub/c.avi"]
+    assert summary["n_clips"] == 4 and summary["selection"]["skipped"] == []
+    # frames_d has 7 frames: scored (4 + 2) but too short for 4 flicker frames.
+    assert summary["summary"]["ground truth"]["flicker"]["n"] == 3
+    assert "| optical flow | " in report and "| last input | " in report
+
+
+def test_procedural_test_subset(no_lpips_weights, tmp_path):
+    code, summary, _ = _run(tmp_path, "--data", "procedural", "--set", "data.procedural.n_test_videos=2",
+                            "--set", "data.procedural.height=32", "--set", "data.procedural.width=32",
+                            "--set", "data.procedural.n_frames=9", "--start-frame", "3")
+    assert code == 0 and summary["n_clips"] == 2
+    assert summary["protocol"]["clip_frames"] == 8
+    assert summary["summary"]["ground truth"]["flicker"]["n"] == 2
+    flow, last = summary["summary"]["optical flow"], summary["summary"]["last input"]
+    assert flow["psnr_compat_f1"]["mean"] > last["psnr_compat_f1"]["mean"]
+
+
+def test_bad_arguments_are_clear_errors(tmp_path, caplog):
+    assert _script().main(["--data", "ucf101", "--out", str(tmp_path / "x")]) == 2
+    assert "--root is required" in caplog.text
+    assert _script().main(["--data", "procedural", "--set", "train.steps=3", "--out", str(tmp_path / "x")]) == 2
+    assert "only data.* keys" in caplog.text
+
+
+def test_runs_as_a_command(tiny_ucf101, tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--data", "ucf101", "--root", str(tiny_ucf101), "--out", str(tmp_path / "eval"),
+         "--cache-dir", str(tmp_path / "cache"), "--no-lpips", "--flicker-frames", "8", "--threads", "1"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "| optical flow |" in result.stdout
+    assert "Not available" not in result.stdout  # 12 frames = 4 context + 8 flicker frames: available
+    assert (tmp_path / "eval" / "per_video.json").is_file()

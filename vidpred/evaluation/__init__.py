@@ -1,0 +1,54 @@
+"""The paper's evaluation protocol: clip selection, moving-area masks, baselines, scoring, report.
+
+``run_evaluation`` does it all (``scripts/eval_ucf101.py`` is a thin command line around it);
+the pieces are usable on their own:
+
+* :mod:`~vidpred.evaluation.clips` -- which videos and frames are scored;
+* :mod:`~vidpred.evaluation.flow` -- Farneback flow and the moving-area mask;
+* :mod:`~vidpred.evaluation.baselines` -- last input and optical-flow extrapolation;
+* :mod:`~vidpred.evaluation.predictors` -- checkpoints rebuilt into predictors;
+* :mod:`~vidpred.evaluation.runner` -- per-clip scores;
+* :mod:`~vidpred.evaluation.report` -- averages, Markdown, CSV and JSON;
+* :mod:`~vidpred.evaluation.visualize` -- side-by-side videos of a rollout.
+
+See ``docs/evaluation.md`` for every choice the paper leaves open.
+"""
+
+from vidpred.evaluation.baselines import flow_extrapolation, last_input, warp
+from vidpred.evaluation.clips import ClipSelection, EvalClip, cut_clip, load_eval_clips
+from vidpred.evaluation.flow import DEFAULT_FLOW_THRESHOLD, FARNEBACK_PARAMS, backward_flow, dense_flow, moving_mask
+from vidpred.evaluation.pipeline import EvalOutcome, load_methods, run_evaluation
+from vidpred.evaluation.predictors import Method, baseline_methods, checkpoint_label, load_checkpoint_predictor
+from vidpred.evaluation.report import PAPER_TABLE1, markdown_report, summarize, write_report
+from vidpred.evaluation.runner import ClipResult, Protocol, evaluate, evaluate_clip, metric_key
+
+__all__ = [
+    "ClipResult",
+    "ClipSelection",
+    "DEFAULT_FLOW_THRESHOLD",
+    "EvalClip",
+    "EvalOutcome",
+    "FARNEBACK_PARAMS",
+    "Method",
+    "PAPER_TABLE1",
+    "Protocol",
+    "backward_flow",
+    "baseline_methods",
+    "checkpoint_label",
+    "cut_clip",
+    "dense_flow",
+    "evaluate",
+    "evaluate_clip",
+    "flow_extrapolation",
+    "last_input",
+    "load_checkpoint_predictor",
+    "load_eval_clips",
+    "load_methods",
+    "markdown_report",
+    "metric_key",
+    "moving_mask",
+    "run_evaluation",
+    "summarize",
+    "warp",
+    "write_report",
+]

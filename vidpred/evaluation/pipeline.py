@@ -1,0 +1,117 @@
+"""The whole evaluation in one call: clips, methods, scores, report (what ``scripts/eval_ucf101.py`` runs)."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+import vidpred
+from vidpred.config import DataConfig
+from vidpred.evaluation.clips import load_eval_clips
+from vidpred.evaluation.flow import FARNEBACK_PARAMS
+from vidpred.evaluation.predictors import Method, baseline_methods, load_checkpoint_predictor
+from vidpred.evaluation.report import markdown_report, summarize, write_report
+from vidpred.evaluation.runner import Protocol, evaluate
+from vidpred.metrics.lpips import LPIPS, LPIPSUnavailable, load_lpips
+
+__all__ = ["EvalOutcome", "run_evaluation", "load_methods"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EvalOutcome:
+    """What an evaluation produced: the report text, the averages, and the files written."""
+
+    markdown: str
+    summary: dict
+    meta: dict[str, Any]
+    paths: dict[str, Path]
+
+
+def load_methods(checkpoints: Sequence[str | Path], names: Sequence[str] | None, device: torch.device) -> list[Method]:
+    """Checkpoint rows (in the order given) followed by the two baselines.
+
+    Raises:
+        ValueError: ``names`` of the wrong length, duplicate row names, unreadable checkpoints.
+    """
+    if names is not None and len(names) != len(checkpoints):
+        raise ValueError(f"got {len(names)} names for {len(checkpoints)} checkpoints")
+    methods = [load_checkpoint_predictor(path, device, None if names is None else names[i])
+               for i, path in enumerate(checkpoints)]
+    methods += baseline_methods()
+    seen: dict[str, int] = {}
+    for method in methods:  # two runs' "latest.pt" would otherwise share a row name
+        if method.name in seen:
+            seen[method.name] += 1
+            method.name = f"{method.name} ({seen[method.name]})"
+        else:
+            seen[method.name] = 1
+    return methods
+
+
+def _lpips(mode: str, weights: str | Path | None, device: torch.device) -> tuple[LPIPS | None, dict[str, Any]]:
+    if mode == "off":
+        return None, {"available": False, "reason": "LPIPS skipped: disabled with --no-lpips."}
+    try:
+        metric = load_lpips("alex", weights_path=weights, device=device)
+    except LPIPSUnavailable as exc:
+        logger.warning("%s", exc)
+        return None, {"available": False, "reason": str(exc)}
+    return metric, {"available": True, "reason": None, "net": "alex", "version": "0.1"}
+
+
+def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir: str | Path, *,
+                   protocol: Protocol = Protocol(), every: int = 1, start_frame: int = 0,
+                   names: Sequence[str] | None = None, device: torch.device = torch.device("cpu"),
+                   lpips: str = "auto", lpips_weights: str | Path | None = None,
+                   progress: bool = True) -> EvalOutcome:
+    """Evaluate checkpoints and the baselines on one clip per selected video; write the report.
+
+    Args:
+        data: source, root, split, cache_dir, frame_size (None: native), procedural settings.
+        checkpoints: vidpred training checkpoints (may be empty: baselines only).
+        out_dir: where ``report.md``, ``summary.{csv,json}``, ``per_video.{csv,json}`` go.
+        protocol: context frames, scored frames, flicker frames, flow threshold.
+        every: keep every ``every``-th video (10 for the paper's UCF101 protocol).
+        start_frame: first frame of each clip.
+        names: row names for the checkpoints (default ``<run>/<file stem>``).
+        device: where models and metrics run.
+        lpips: ``"auto"`` (computed when the backbone file is on disk, else skipped with
+            the reason) or ``"off"``.
+        lpips_weights: the AlexNet backbone file (default torch.hub's cache path).
+        progress: show progress bars.
+    """
+    started = time.monotonic()
+    methods = load_methods(checkpoints, names, device)
+    lpips_metric, lpips_status = _lpips(lpips, lpips_weights, device)
+    clips, selection = load_eval_clips(data, every=every, start_frame=start_frame,
+                                       clip_frames=protocol.clip_frames, min_frames=protocol.min_frames,
+                                       progress=progress)
+    results = evaluate(clips, methods, protocol, device, lpips_metric, show_progress=progress)
+    summary = summarize(results, [m.name for m in methods])
+    meta = {
+        "methods": [{"name": m.name, "kind": m.kind, **m.info} for m in methods],
+        "protocol": {**asdict(protocol), "clip_frames": protocol.clip_frames, "min_frames": protocol.min_frames},
+        "selection": selection.as_dict(),
+        "data": {"source": data.source, "root": data.root, "split": data.split, "frame_size": data.frame_size,
+                 "procedural": asdict(data.procedural) if data.source == "procedural" else None},
+        "n_clips": len(results),
+        "n_moving_clips": sum(r.moving_fraction > 0 for r in results),
+        "mean_moving_fraction": sum(r.moving_fraction for r in results) / max(len(results), 1),
+        "flow": {"method": "cv2.calcOpticalFlowFarneback, last context frame -> previous frame, grey levels",
+                 "params": ", ".join(f"{k}={v}" for k, v in FARNEBACK_PARAMS.items())},
+        "lpips": lpips_status,
+        "environment": {"vidpred": vidpred.__version__, "torch": torch.__version__, "python": platform.python_version(),
+                        "device": str(device)},
+        "wall_time_s": None,
+    }
+    meta["wall_time_s"] = round(time.monotonic() - started, 1)
+    paths = write_report(out_dir, results, summary, meta)
+    return EvalOutcome(markdown=markdown_report(summary, meta), summary=summary, meta=meta, paths=paths)

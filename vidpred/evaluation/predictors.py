@@ -1,0 +1,130 @@
+"""What the evaluation scores: trained generators from checkpoints, and the baselines.
+
+Every predictor has one signature, ``predict(context, n_future, flow) -> prediction``:
+
+* ``context``: ``(B, C, n_context, H, W)`` in ``[-1, 1]``, oldest frame first;
+* ``n_future``: frames to predict, recursively (each prediction becomes the newest context
+  frame for the next);
+* ``flow``: ``(B, 2, H, W)``, the clip's backward flow of the last context step (used by
+  the flow baseline, ignored by the others);
+* returns ``(B, C, n_future, H, W)`` in ``[-1, 1]``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from vidpred.build import build_generator
+from vidpred.config import Config, ConfigError, config_from_dict
+from vidpred.evaluation.baselines import flow_extrapolation, last_input
+from vidpred.models.generator import MultiScaleGenerator
+from vidpred.training.checkpoint import load_checkpoint
+
+__all__ = ["Predictor", "Method", "CheckpointPredictor", "load_checkpoint_predictor", "baseline_methods",
+           "checkpoint_label"]
+
+logger = logging.getLogger(__name__)
+
+Predictor = Callable[[Tensor, int, "Tensor | None"], Tensor]
+
+
+@dataclass
+class Method:
+    """A row of the results table: a name, a kind and the predictor behind it."""
+
+    name: str
+    kind: str  # "checkpoint" | "baseline"
+    predict: Predictor
+    info: dict  # JSON-able details for the report (path, training step, sizes, ...)
+
+
+class CheckpointPredictor:
+    """A trained generator rolled out recursively, in eval mode without gradients.
+
+    Fully convolutional: a model trained on 32x32 patches predicts whole frames of any
+    size (``generator.predict`` pads to its size multiple and crops back).
+
+    Args:
+        generator: the trained network (moved to the evaluation device by the caller).
+    """
+
+    def __init__(self, generator: MultiScaleGenerator) -> None:
+        self.generator = generator.eval()
+
+    @torch.no_grad()
+    def __call__(self, context: Tensor, n_future: int, flow: Tensor | None = None) -> Tensor:
+        """``context`` ``(B, C, T, H, W)`` in ``[-1, 1]`` -> ``(B, C, n_future, H, W)`` in ``(-1, 1)``.
+
+        A model with fewer context frames than ``T`` sees the newest ``n_context`` of them.
+        """
+        n_context = self.generator.n_context
+        if context.shape[2] < n_context:
+            raise ValueError(f"the model needs {n_context} context frames, the protocol gives {context.shape[2]}")
+        return self.generator.rollout(context[:, :, -n_context:], n_future).float()
+
+
+def checkpoint_label(path: str | Path) -> str:
+    """A readable row name: ``<run>/<file stem>`` for ``runs/<run>/checkpoints/<file>.pt``,
+    else ``<parent>/<file stem>``."""
+    path = Path(path)
+    parent = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+    return f"{parent.name}/{path.stem}" if parent.name else path.stem
+
+
+def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str | None = None) -> Method:
+    """Rebuild a generator from a vidpred checkpoint (its saved config, then its weights).
+
+    Args:
+        path: a checkpoint written by ``vidpred.training.checkpoint.save_checkpoint`` (holds
+            ``config`` and ``generator``); read with ``weights_only=True``.
+        device: where to run the generator.
+        name: the table row's name (default :func:`checkpoint_label`).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not a vidpred checkpoint, a config this version cannot read, or
+            weights that do not fit the rebuilt generator; the message names the file.
+    """
+    path = Path(path)
+    state = load_checkpoint(path, map_location="cpu")
+    for key in ("config", "generator"):
+        if key not in state:
+            raise ValueError(f"{path} has no '{key}' entry; is it a vidpred training checkpoint?")
+    try:
+        cfg: Config = config_from_dict(state["config"])
+    except ConfigError as exc:
+        raise ValueError(f"{path}: its saved config does not match this version of vidpred: {exc}") from None
+    generator = build_generator(cfg)
+    try:
+        generator.load_state_dict(state["generator"])
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: the generator weights do not fit the generator its config describes: {exc}") from None
+    generator.to(device)
+    if cfg.model.channels != 3:
+        raise ValueError(f"{path}: the model predicts {cfg.model.channels}-channel frames; evaluation needs RGB")
+    info = {
+        "path": str(path), "step": state.get("step"), "n_context": cfg.model.n_context,
+        "n_scales": cfg.model.generator.n_scales, "width": cfg.model.generator.width,
+        "parameters": sum(p.numel() for p in generator.parameters()),
+        "trained_on": cfg.data.source, "patch_size": cfg.data.patch_size,
+    }
+    logger.info("loaded %s: step %s, generator %d parameters, %d context frames", path, info["step"],
+                info["parameters"], cfg.model.n_context)
+    return Method(name=name or checkpoint_label(path), kind="checkpoint", predict=CheckpointPredictor(generator),
+                  info=info)
+
+
+def baseline_methods() -> list[Method]:
+    """The paper's two baselines, in its table's order."""
+    return [
+        Method("last input", "baseline", last_input, {"description": "repeats the last context frame"}),
+        Method("optical flow", "baseline", flow_extrapolation,
+               {"description": "last context frame warped by k times the backward Farneback flow of the last "
+                               "context step, for the k-th predicted frame"}),
+    ]

@@ -1,0 +1,114 @@
+"""Side-by-side videos of a rollout: context | prediction | ground truth | error.
+
+Each output frame shows four panels of the same time step. During the context the
+"prediction" panel shows the real frames (the model has not predicted anything yet) under a
+green bar; during the rollout it shows the model's frames under a red bar while the
+"context" panel holds the last frame the model saw. The error panel is
+``min(|prediction - target|, 1)`` per channel on ``[-1, 1]`` frames: black is exact, white
+an error of half the range (128 grey levels) or more.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+
+from vidpred.data.video_io import write_video
+
+__all__ = ["side_by_side", "write_animation", "PANELS"]
+
+PANELS = ("context", "prediction", "ground truth", "error")
+_GAP = 4  # px of dark grey between panels
+_BAR = 3  # px of the real/predicted colour bar
+_REAL, _PREDICTED, _BACKGROUND = (40, 170, 60), (210, 40, 40), (32, 32, 32)
+
+
+def _to_uint8(frames: Tensor) -> np.ndarray:
+    """``(C, T, H, W)`` in ``[-1, 1]`` -> uint8 ``(T, H, W, 3)`` (grey repeated to RGB)."""
+    x = ((frames.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+    x = x.permute(1, 2, 3, 0).numpy()
+    return np.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x
+
+
+def side_by_side(context: Tensor, prediction: Tensor, target: Tensor, *, scale: int = 1) -> np.ndarray:
+    """Frames of a comparison video, one per context frame then one per predicted frame.
+
+    Args:
+        context: ``(C, n_context, H, W)`` in ``[-1, 1]``, C = 1 or 3.
+        prediction: ``(C, N, H, W)`` in ``[-1, 1]``, the recursive rollout.
+        target: ``(C, N, H, W)`` in ``[-1, 1]``, the real frames that followed the context.
+        scale: integer nearest-neighbour magnification of every panel.
+
+    Returns:
+        uint8 ``(n_context + N, H', W', 3)`` RGB with ``H' = header + bar + scale * H``
+        and ``W' = 4 * scale * W + 3 gaps``; labelled when panels are at least 64 px wide.
+    """
+    if context.dim() != 4 or prediction.dim() != 4 or prediction.shape != target.shape \
+            or context.shape[0] != prediction.shape[0] or context.shape[-2:] != prediction.shape[-2:]:
+        raise ValueError(f"expected context (C, T, H, W) and prediction/target (C, N, H, W) of one frame size, got "
+                         f"{tuple(context.shape)}, {tuple(prediction.shape)}, {tuple(target.shape)}")
+    if scale < 1:
+        raise ValueError(f"scale must be >= 1, got {scale}")
+    n_context, n_future = context.shape[1], prediction.shape[1]
+    ctx, pred, real = _to_uint8(context), _to_uint8(prediction), _to_uint8(target)
+    error = (prediction.float() - target.float()).abs().clamp(max=1.0) * 2 - 1  # |e| in [0, 1] shown as [-1, 1]
+    err = _to_uint8(error)
+    black = np.zeros_like(ctx[0])
+    H, W = ctx.shape[1] * scale, ctx.shape[2] * scale
+    header = 14 if W >= 64 else 0
+    out = np.empty((n_context + n_future, header + _BAR + H, 4 * W + 3 * _GAP, 3), dtype=np.uint8)
+    for t in range(n_context + n_future):
+        if t < n_context:
+            panels, bar = (ctx[t], ctx[t], ctx[t], black), _REAL
+        else:
+            k = t - n_context
+            panels, bar = (ctx[-1], pred[k], real[k], err[k]), _PREDICTED
+        frame = out[t]
+        frame[:] = _BACKGROUND
+        for i, (panel, label) in enumerate(zip(panels, PANELS)):
+            left = i * (W + _GAP)
+            if scale > 1:
+                panel = np.repeat(np.repeat(panel, scale, axis=0), scale, axis=1)
+            frame[header + _BAR:, left:left + W] = panel
+            if header:
+                cv2.putText(frame, label, (left + 2, header - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (230, 230, 230), 1,
+                            cv2.LINE_AA)
+        frame[header:header + _BAR, W + _GAP:2 * W + _GAP] = bar  # over the prediction panel
+    return out
+
+
+def write_animation(path: str | Path, frames: np.ndarray, fps: float = 4.0) -> Path:
+    """Write RGB frames as ``.gif`` (Pillow, looping) or ``.mp4``/``.avi`` (OpenCV).
+
+    Args:
+        path: output file; parent folders are created.
+        frames: uint8 ``(T, H, W, 3)``.
+        fps: frames per second.
+
+    Raises:
+        ValueError: unsupported suffix or a wrongly shaped array.
+    """
+    path = Path(path)
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
+        raise ValueError(f"frames must be uint8 (T, H, W, 3) with T >= 1, got {frames.dtype} {frames.shape}")
+    suffix = path.suffix.lower()
+    if suffix == ".gif":
+        from PIL import Image  # only needed here
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        images = [Image.fromarray(frame) for frame in frames]
+        images[0].save(path, save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
+        return path
+    if suffix not in (".mp4", ".avi"):
+        raise ValueError(f"cannot write {path}: use .gif, .mp4 or .avi")
+    if suffix == ".mp4":  # MPEG-4 needs even sizes: pad with the background colour
+        pad_h, pad_w = frames.shape[1] % 2, frames.shape[2] % 2
+        if pad_h or pad_w:
+            frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), constant_values=_BACKGROUND[0])
+    write_video(path, frames, fps=fps)
+    return path
