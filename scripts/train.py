@@ -3,16 +3,19 @@
     python scripts/train.py --config configs/quickstart.yaml
     python scripts/train.py --config configs/quickstart.yaml --set train.steps=2000 --set run.name=longer
     python scripts/train.py --config configs/quickstart.yaml --resume
+    torchrun --nproc_per_node 2 scripts/train.py --config configs/quickstart.yaml
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from vidpred.config import ConfigError, load_config
 from vidpred.data.errors import DataError
+from vidpred.training.distributed import cleanup, launched_by_torchrun
 from vidpred.training.trainer import Trainer
 
 
@@ -27,24 +30,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue the run from checkpoints/latest.pt")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    rank = int(os.environ.get("RANK", "0")) if launched_by_torchrun() else 0
+    log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    if launched_by_torchrun():
+        log_format = f"%(asctime)s [rank {rank}] %(levelname)s %(name)s: %(message)s"
+    # Under torchrun only rank 0 reports progress; the others speak only to warn.
+    logging.basicConfig(level=logging.INFO if rank == 0 else logging.WARNING, format=log_format)
     try:
         cfg = load_config(args.config, args.overrides)
         trainer = Trainer(cfg, args.run_dir, resume=args.resume)
     except (ConfigError, DataError, FileNotFoundError, FileExistsError) as exc:
         logging.getLogger("vidpred").error("%s", exc)
         return 2
-    run_dir = trainer.run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
-    file_log = logging.FileHandler(run_dir / "train.log")
-    file_log.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger().addHandler(file_log)
-    result = trainer.fit()
+    try:
+        run_dir = trainer.run_dir
+        if trainer.dist.is_main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            file_log = logging.FileHandler(run_dir / "train.log")
+            file_log.setFormatter(logging.Formatter(log_format))
+            logging.getLogger().addHandler(file_log)
+        result = trainer.fit()
+    finally:
+        cleanup(trainer.dist)
     if "interrupted" in result:
         return 128 + int(result["interrupted"])
-    logging.getLogger("vidpred").info(
-        "done: %s (final metrics in %s)", run_dir, run_dir / "final_metrics.json"
-    )
+    if trainer.dist.is_main:
+        logging.getLogger("vidpred").info(
+            "done: %s (final metrics in %s)", run_dir, run_dir / "final_metrics.json"
+        )
     return 0
 
 

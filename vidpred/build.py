@@ -8,8 +8,13 @@ import torch
 from torch import nn
 
 from vidpred.config import Config, ConfigError, OptimizerConfig
+from vidpred.models.blur_discriminator import BlurDiscriminator
 from vidpred.models.discriminator import MultiScaleDiscriminator
 from vidpred.models.generator import MultiScaleGenerator
+from vidpred.models.perceptual_networks import LPIPS_MIN_SIZE, VGG19_LAYERS, VGG19Features, build_lpips
+from vidpred.models.spatiotemporal_discriminator import SpatioTemporalDiscriminator
+from vidpred.training.adversaries import Adversary, BlurAdversary, MultiScaleAdversary, SpatioTemporalAdversary
+from vidpred.training.blur_pretraining import load_blur_discriminator
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +62,100 @@ def build_discriminator(cfg: Config) -> MultiScaleDiscriminator | None:
     )
 
 
+def build_blur_discriminator(cfg: Config) -> BlurDiscriminator | None:
+    """The pretrained blur detector named by ``model.blur_discriminator.checkpoint``, or None.
+
+    Raises:
+        FileNotFoundError: naming the missing file and ``scripts/pretrain_blur_discriminator.py``.
+    """
+    b = cfg.model.blur_discriminator
+    if not b.enabled:
+        return None
+    model, meta = load_blur_discriminator(b.checkpoint)
+    if model.channels != cfg.model.channels:
+        raise ConfigError(
+            f"model.blur_discriminator.checkpoint {b.checkpoint} was trained on {model.channels}-channel "
+            f"frames, model.channels is {cfg.model.channels}"
+        )
+    accuracy = meta.get("accuracy", {})
+    log.info(
+        "blur discriminator from %s (%s; held-out accuracy %s), %s",
+        b.checkpoint,
+        meta.get("training", {}).get("source", "?"),
+        ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items()) or "unknown",
+        "frozen" if b.frozen else "trained adversarially",
+    )
+    return model
+
+
+def build_spatiotemporal_discriminator(cfg: Config) -> SpatioTemporalDiscriminator | None:
+    s = cfg.model.spatiotemporal_discriminator
+    if not s.enabled:
+        return None
+    return SpatioTemporalDiscriminator(
+        channels=cfg.model.channels,
+        n_frames=cfg.model.n_context + cfg.train.n_future,
+        size=cfg.data.patch_size,
+        width=s.width,
+        n_3d=s.n_3d,
+        n_2d=s.n_2d,
+        attention=s.attention,
+        leaky_slope=s.leaky_slope,
+    )
+
+
+def build_adversaries(cfg: Config, device: torch.device) -> list[Adversary]:
+    """Every enabled discriminator, wrapped with how it is fed and scored, on ``device``.
+
+    Order (fixed, so logs and checkpoints are stable): multi-scale, blur, spatio-temporal.
+    """
+    adversaries: list[Adversary] = []
+    multiscale = build_discriminator(cfg)
+    if multiscale is not None:
+        adversaries.append(MultiScaleAdversary(multiscale.to(device), cfg.loss.real_label, cfg.loss.fake_label))
+    blur = build_blur_discriminator(cfg)
+    if blur is not None:
+        adversaries.append(
+            BlurAdversary(
+                blur.to(device),
+                trainable=not cfg.model.blur_discriminator.frozen,
+                real_label=cfg.loss.real_label,
+                fake_label=cfg.loss.fake_label,
+            )
+        )
+    spatiotemporal = build_spatiotemporal_discriminator(cfg)
+    if spatiotemporal is not None:
+        adversaries.append(SpatioTemporalAdversary(spatiotemporal.to(device), gp_weight=cfg.loss.gp_weight))
+    return adversaries
+
+
+def adversary_optimizer_config(cfg: Config, adversary: Adversary) -> tuple[OptimizerConfig, str]:
+    """Each discriminator's own optimizer settings and their config key."""
+    key = {
+        "multiscale": "discriminator",
+        "blur": "blur_discriminator",
+        "spatiotemporal": "spatiotemporal_discriminator",
+    }[adversary.name]
+    return getattr(cfg.optim, key), f"optim.{key}"
+
+
+def build_perceptual_networks(cfg: Config, device: torch.device) -> dict[str, nn.Module]:
+    """Frozen ImageNet networks for the perceptual terms whose weight is non-zero.
+
+    Returns ``{"vgg": VGG19Features, "lpips": lpips.LPIPS}`` (only the enabled ones).
+    They are never trained: keep them out of optimizers and DDP.
+
+    Raises:
+        MissingWeightsError: naming the torchvision cache file that is missing.
+    """
+    networks: dict[str, nn.Module] = {}
+    if cfg.loss.l_vgg != 0:
+        networks["vgg"] = VGG19Features(cfg.loss.vgg_layers, pretrained=True).to(device)
+    if cfg.loss.l_lpips != 0:
+        networks["lpips"] = build_lpips(cfg.loss.lpips_net, pretrained=True).to(device)
+    return networks
+
+
 def build_optimizer(params, cfg: OptimizerConfig, key: str) -> torch.optim.Optimizer:
     params = [p for p in params if p.requires_grad]
     if cfg.name == "sgd":
@@ -101,3 +200,33 @@ def validate_config(cfg: Config) -> None:
     for key in ("log_every", "val_every", "ckpt_every", "sample_every", "batch_size"):
         if getattr(cfg.train, key) < 1:
             raise ConfigError(f"train.{key} must be >= 1")
+    st = cfg.model.spatiotemporal_discriminator
+    if st.enabled:
+        factor = 2 ** (st.n_3d + st.n_2d)
+        if st.n_3d < 1 or st.n_2d < 0:
+            raise ConfigError("model.spatiotemporal_discriminator: n_3d must be >= 1 and n_2d >= 0")
+        if cfg.data.patch_size % factor or cfg.data.patch_size // factor < 2:
+            raise ConfigError(
+                f"data.patch_size ({cfg.data.patch_size}) must be divisible by 2**(n_3d + n_2d) = {factor} "
+                "of model.spatiotemporal_discriminator and leave at least 2x2 positions"
+            )
+    loss = cfg.loss
+    for key in ("gp_weight", "l_vgg", "l_lpips"):
+        if getattr(loss, key) < 0:
+            raise ConfigError(f"loss.{key} must be >= 0, got {getattr(loss, key)}")
+    if loss.disc_start < 0:
+        raise ConfigError(f"loss.disc_start must be >= 0, got {loss.disc_start}")
+    if loss.adaptive_max <= 0:
+        raise ConfigError(f"loss.adaptive_max must be > 0, got {loss.adaptive_max}")
+    if (loss.l_vgg or loss.l_lpips) and cfg.model.channels != 3:
+        raise ConfigError("loss.l_vgg and loss.l_lpips need RGB frames (model.channels: 3)")
+    if loss.l_lpips and cfg.data.patch_size < LPIPS_MIN_SIZE[loss.lpips_net]:
+        raise ConfigError(
+            f"loss.lpips_net {loss.lpips_net!r} needs frames of at least {LPIPS_MIN_SIZE[loss.lpips_net]} pixels, "
+            f"data.patch_size is {cfg.data.patch_size}; use {', '.join(k for k, v in LPIPS_MIN_SIZE.items() if v <= cfg.data.patch_size) or 'a larger patch'}"
+        )
+    unknown = [name for name in loss.vgg_layers if name not in VGG19_LAYERS]
+    if unknown or not loss.vgg_layers:
+        raise ConfigError(f"loss.vgg_layers: unknown layers {unknown}; choose from {', '.join(VGG19_LAYERS)}")
+    if loss.adaptive_weight and not any((loss.l_p, loss.l_gdl, loss.l_path, loss.l_vgg, loss.l_lpips)):
+        raise ConfigError("loss.adaptive_weight needs a reconstruction term (l_p, l_gdl, l_path, l_vgg or l_lpips)")

@@ -76,11 +76,36 @@ class DiscriminatorConfig:
 
 
 @dataclass
+class BlurDiscriminatorConfig:
+    """Pretrained blur detector (seed 002); its architecture comes from the checkpoint."""
+
+    enabled: bool = False
+    checkpoint: str = "checkpoints/blur_discriminator.pt"  # scripts/pretrain_blur_discriminator.py writes it
+    frozen: bool = True  # True: a judge (never updated); False: updated adversarially, predictions = blurred
+
+
+@dataclass
+class SpatioTemporalDiscriminatorConfig:
+    """3D-then-2D clip discriminator with blurpool and self-attention, hinge loss (seed 003)."""
+
+    enabled: bool = False
+    width: float = 1.0  # multiplier on 64, 128, 256, 512 feature maps
+    n_3d: int = 2  # strided 3D stages
+    n_2d: int = 2  # strided 2D stages
+    attention: bool = True  # spatial self-attention before each 2D stage
+    leaky_slope: float = 0.2
+
+
+@dataclass
 class ModelConfig:
     n_context: int = 4
     channels: int = 3
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    blur_discriminator: BlurDiscriminatorConfig = field(default_factory=BlurDiscriminatorConfig)
+    spatiotemporal_discriminator: SpatioTemporalDiscriminatorConfig = field(
+        default_factory=SpatioTemporalDiscriminatorConfig
+    )
 
 
 @dataclass
@@ -94,6 +119,16 @@ class LossConfig:
     multiscale: bool = True  # reconstruction terms summed over the generator's scales
     real_label: list[float] = field(default_factory=lambda: [1.0, 1.0])  # [low, high]
     fake_label: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    gp_weight: float = 10.0  # gradient penalty on real clips, spatio-temporal D only (seed 003)
+    l_vgg: float = 0.0  # VGG19 feature distance on one random frame per clip (seed 002)
+    vgg_layers: list[str] = field(
+        default_factory=lambda: ["relu1_2", "relu2_2", "relu3_4", "relu4_4", "relu5_4"]
+    )
+    l_lpips: float = 0.0  # LPIPS on one random frame per clip (seed 003)
+    lpips_net: Literal["alex", "vgg", "squeeze"] = "alex"
+    adaptive_weight: bool = False  # l_adv times ||grad L_rec|| / ||grad L_adv|| at G's last layer (seed 003)
+    adaptive_max: float = 1.0e4  # clamp of the adaptive weight
+    disc_start: int = 0  # before this step: no adversarial term for G and no D update
 
 
 @dataclass
@@ -110,6 +145,14 @@ class OptimizerConfig:
 class OptimConfig:
     generator: OptimizerConfig = field(default_factory=OptimizerConfig)
     discriminator: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(lr=0.02))
+    # Used only when model.blur_discriminator.frozen is false. Adam at a small rate: the
+    # pretrained detector's logits are large, and SGD at the paper's D rate diverges.
+    blur_discriminator: OptimizerConfig = field(
+        default_factory=lambda: OptimizerConfig(name="adam", lr=1e-4, betas=[0.5, 0.999])
+    )
+    spatiotemporal_discriminator: OptimizerConfig = field(
+        default_factory=lambda: OptimizerConfig(name="adam", lr=2e-4, betas=[0.5, 0.999])
+    )
 
 
 @dataclass
@@ -119,6 +162,11 @@ class TrainConfig:
     n_future: int = 1
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
+    # Speed (vidpred/training/precision.py, docs/performance.md). auto: bf16 autocast where
+    # the hardware runs bf16 natively (CUDA >= 8.0, CPUs with AVX512_BF16/AMX), else fp32.
+    precision: Literal["fp32", "bf16", "auto"] = "auto"
+    channels_last: bool = True  # NHWC conv weights/activations: oneDNN's and cuDNN's fast layout
+    compile: bool = False  # torch.compile the networks (minutes of compilation; needs a C++ compiler on CPU)
     log_every: int = 10
     val_every: int = 200
     ckpt_every: int = 200

@@ -39,6 +39,16 @@ def test_motion_score_by_hand():
     assert motion_score(np.zeros((2, 3, 4, 4, 3), np.uint8)).tolist() == [0.0, 0.0]
 
 
+def test_motion_score_is_exact():
+    rng = np.random.default_rng(0)
+    clips = rng.integers(0, 256, (6, 5, 32, 32, 3), dtype=np.uint8)
+    clips[1] = clips[1, :1]  # a still clip
+    exact = ((clips[:, 1:].astype(np.int64) - clips[:, :-1]) ** 2).reshape(6, -1).sum(axis=1)
+    expected = exact * ((2 / 255) ** 2 / (4 * 32 * 32 * 3))
+    assert motion_score(clips).tolist() == expected.tolist()  # no float32 rounding of the sum
+    assert motion_score(clips[:, :, 3:9])[0] > 0  # non-contiguous crops too
+
+
 def test_sample_is_a_pure_function_of_seed_rank_index(videos):
     a = PatchSampler(videos, 5, 16, motion_threshold=0.002, seed=3)
     b = PatchSampler(videos, 5, 16, motion_threshold=0.002, seed=3)

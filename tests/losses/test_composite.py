@@ -72,3 +72,20 @@ def test_matches_the_individual_losses():
         for y_hat, y, anchor in zip(preds, targets, anchors)
     )
     torch.testing.assert_close(total, expected)
+
+
+def test_adversarial_term_is_the_mean_over_discriminators():
+    # GMAN's mean (seed 002): multi-scale BCE (log 2 at logit 0) and two other discriminators.
+    preds, targets = _hand_case()
+    adv = {"blur": torch.tensor(1.0), "spatiotemporal": torch.tensor(-0.5)}
+    total, terms = generator_objective(preds, targets, [torch.zeros(1)], **WEIGHTS, adv_losses=adv)
+    mean = (LOG2 + 1.0 - 0.5) / 3
+    assert terms["g_adv"].item() == pytest.approx(mean)
+    assert terms["g_adv_multiscale"].item() == pytest.approx(LOG2) and terms["g_adv_blur"].item() == 1.0
+    assert total.item() == pytest.approx(0.05 * mean + 0.75 + 1.0 + 2.0 * 0.375)
+    # Extra (perceptual) terms join the reconstruction side with their weight.
+    total2, terms2 = generator_objective(
+        preds, targets, None, **WEIGHTS, extra_terms={"g_vgg": (0.5, torch.tensor(2.0)), "g_off": (0.0, torch.tensor(9.0))}
+    )
+    assert terms2["g_vgg"].item() == 2.0 and "g_off" not in terms2
+    assert total2.item() == pytest.approx(0.75 + 1.0 + 2.0 * 0.375 + 0.5 * 2.0)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+import torch
 from torch import Tensor
 
+from vidpred.losses.adaptive import adaptive_weight
 from vidpred.losses.adversarial import bce_g_loss
 from vidpred.losses.gradient import gradient_difference_loss
 from vidpred.losses.lp import lp_loss
@@ -27,43 +29,62 @@ def generator_objective(
     l_path: float,
     anchor_scales: Sequence[Tensor] | None = None,
     multiscale: bool = True,
+    adv_losses: Mapping[str, Tensor] | None = None,
+    extra_terms: Mapping[str, tuple[float, Tensor]] | None = None,
+    last_layer: Tensor | None = None,
+    adaptive_max: float = 1e4,
 ) -> tuple[Tensor, dict[str, Tensor]]:
     r"""Weighted sum of the generator's loss terms.
 
     .. math::
 
-        \mathcal{L}_G = \lambda_{adv} \mathcal{L}^G_{adv}
-            + \sum_k \big(\lambda_p \mathcal{L}_p + \lambda_{gdl} \mathcal{L}_{gdl}
-            + \lambda_{path} \mathcal{L}_{path}\big)(\hat Y_k, Y_k)
+        \mathcal{L}_{rec} = \sum_k \big(\lambda_p \mathcal{L}_p + \lambda_{gdl} \mathcal{L}_{gdl}
+            + \lambda_{path} \mathcal{L}_{path}\big)(\hat Y_k, Y_k) + \sum_e \lambda_e \mathcal{L}_e,
+        \qquad
+        \mathcal{L}_G = \mathcal{L}_{rec} + w \, \lambda_{adv} \, \mathcal{L}^G_{adv}
 
-    - ``L^G_adv`` = :func:`~vidpred.losses.adversarial.bce_g_loss` (already a sum over D's
-      scales);
+    - ``L^G_adv`` is the mean of the generator losses of all discriminators (GMAN's mean,
+      Durugkar et al. 2017; seed 002 "Multiple discriminators"): the multi-scale BCE
+      :func:`~vidpred.losses.adversarial.bce_g_loss` on ``fake_logits`` (already a sum
+      over D's scales) and each entry of ``adv_losses``;
+    - ``L_e`` are precomputed extra reconstruction terms (``extra_terms``, e.g. perceptual
+      losses) with their weights;
+    - ``w`` is 1, or with ``last_layer`` given the adaptive weight
+      :func:`~vidpred.losses.adaptive.adaptive_weight` of ``L_rec`` against ``L^G_adv``
+      at that parameter (seed 003), clamped to ``[0, adaptive_max]``;
     - ``L_p`` = :func:`~vidpred.losses.lp.lp_loss` (mean), ``L_gdl`` =
       :func:`~vidpred.losses.gradient.gradient_difference_loss` (mean), ``L_path`` =
       :func:`~vidpred.losses.path.path_loss` (mean) are summed over scales k when
       ``multiscale``, else taken at the finest scale only.
 
     A term whose weight is 0 is not computed and not reported; so is the adversarial
-    term when ``fake_logits`` is None (e.g. before the discriminator starts). Paper
-    weights: ``l_adv=0.05, l_p=1 (p=2), l_gdl=1 (alpha=1)``.
+    term when ``fake_logits`` is None and ``adv_losses`` is empty (e.g. before the
+    discriminators start). Paper weights: ``l_adv=0.05, l_p=1 (p=2), l_gdl=1 (alpha=1)``.
 
     Args:
         pred_scales: predictions per scale, coarsest first, ``(B, C, T, h_k, w_k)`` in ``[-1, 1]``.
         target_scales: targets, same shapes, in ``[-1, 1]``.
         fake_logits: per-scale ``(B,)`` D logits on the predictions (D frozen, graph kept
             to G), or None.
-        l_adv, l_p, l_gdl, l_path: weights; ``l_adv`` may also be a 0-dim detached tensor
-            (an adaptive weight).
+        l_adv, l_p, l_gdl, l_path: weights.
         p: exponent of the Lp term (1 or 2).
         gdl_alpha: exponent of the GDL term.
         anchor_scales: last context frame per scale, ``(B, C, h_k, w_k)`` in ``[-1, 1]``,
             for the path loss (it cancels there; see :func:`~vidpred.losses.path.path_loss`).
         multiscale: sum reconstruction terms over scales (True) or use the finest only.
+        adv_losses: other discriminators' generator losses (unweighted scalars, graph kept
+            to G), by name; each is reported as ``"g_adv_<name>"``.
+        extra_terms: ``{name: (weight, scalar)}`` added to the reconstruction objective
+            (a weight of 0 skips the term).
+        last_layer: the generator's last layer weight for the adaptive weight, or None
+            for ``w = 1``.
+        adaptive_max: upper clamp of the adaptive weight.
 
     Returns:
         ``(total, terms)``: ``total`` is the scalar to backpropagate; ``terms`` holds the
         detached *unweighted* values of the computed terms under ``"g_adv"``, ``"g_lp"``,
-        ``"g_gdl"``, ``"g_path"``, and the detached total under ``"g_total"``.
+        ``"g_gdl"``, ``"g_path"`` and the ``extra_terms`` names, the adaptive weight under
+        ``"g_adv_weight"`` when used, and the detached total under ``"g_total"``.
     """
     if len(pred_scales) != len(target_scales) or len(pred_scales) == 0:
         raise ValueError(
@@ -83,8 +104,6 @@ def generator_objective(
 
     unweighted: dict[str, Tensor] = {}
     weights: dict[str, float] = {}
-    if l_adv != 0 and fake_logits is not None:
-        unweighted["g_adv"], weights["g_adv"] = bce_g_loss(fake_logits), l_adv
     if l_p != 0:
         unweighted["g_lp"] = sum(lp_loss(y_hat, y, p=p) for y_hat, y in zip(preds, targets))
         weights["g_lp"] = l_p
@@ -96,10 +115,32 @@ def generator_objective(
     if l_path != 0:
         unweighted["g_path"] = sum(path_loss(y_hat, y, anchor=a) for y_hat, y, a in zip(preds, targets, anchors))
         weights["g_path"] = l_path
-    if not unweighted:
-        raise ValueError("generator_objective: every term has weight 0 (or only l_adv is set and fake_logits is None)")
+    for name, (weight, value) in (extra_terms or {}).items():
+        if weight != 0:
+            unweighted[name], weights[name] = value, weight
+    reconstruction = sum(weights[name] * value for name, value in unweighted.items())
 
-    total = sum(weights[name] * value for name, value in unweighted.items())
+    adversarial: dict[str, Tensor] = {}
+    if l_adv != 0:
+        if fake_logits is not None:
+            adversarial["g_adv_multiscale" if adv_losses else "g_adv"] = bce_g_loss(fake_logits)
+        adversarial.update({f"g_adv_{name}": value for name, value in (adv_losses or {}).items()})
+    if not unweighted and not adversarial:
+        raise ValueError("generator_objective: every term has weight 0 (or only l_adv is set and no discriminator judges)")
+
     terms = {name: value.detach() for name, value in unweighted.items()}
+    total = reconstruction
+    if adversarial:
+        adv = torch.stack(list(adversarial.values())).mean()  # GMAN: the mean of every D's feedback
+        weight = l_adv
+        if last_layer is not None:
+            if not unweighted:
+                raise ValueError("generator_objective: the adaptive weight needs a reconstruction term")
+            w = adaptive_weight(reconstruction, adv, last_layer, max_weight=adaptive_max)
+            weight = w * l_adv
+            terms["g_adv_weight"] = w
+        total = total + weight * adv
+        terms.update({name: value.detach() for name, value in adversarial.items()})
+        terms["g_adv"] = adv.detach()
     terms["g_total"] = total.detach()
     return total, terms

@@ -82,6 +82,15 @@ class MultiScaleGenerator(nn.Module):
             self.scales.append(nn.Sequential(*layers))
 
     @property
+    def last_layer(self) -> nn.Parameter:
+        """Weight of the finest scale's output convolution, ``(channels, maps, k, k)``.
+
+        Every finest-scale prediction passes through it last, so the adaptive adversarial
+        weight (seed 003) compares the loss gradients there.
+        """
+        return self.scales[-1][-1].weight
+
+    @property
     def size_multiple(self) -> int:
         """``forward`` needs H and W divisible by this (``2**(n_scales - 1)``)."""
         return 2 ** (self.n_scales - 1)

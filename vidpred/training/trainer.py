@@ -1,9 +1,23 @@
 """Adversarial training, paper Algorithm 1 (Mathieu, Couprie & LeCun 2016).
 
-Each iteration updates the discriminator on one batch with the generator's predictions
-detached, then updates the generator on a *new* batch with the discriminator fixed. The
+Each iteration updates the discriminators on one batch with the generator's predictions
+detached, then updates the generator on a *new* batch with the discriminators fixed. The
 trainer owns the networks, their optimizers and the run directory; ``d_step`` and
 ``g_step`` each do zero_grad, forward, backward and step in one visible place.
+
+Discriminators (``self.adversaries``, see :mod:`vidpred.training.adversaries`): the
+paper's multi-scale D, a pretrained blur detector (frozen or trained, seed 002) and a
+spatio-temporal clip D (seed 003); the generator's adversarial term is the mean of their
+feedback (GMAN). Before ``loss.disc_start`` steps no discriminator is updated and the
+generator trains on its reconstruction terms only.
+
+Under ``torchrun`` (see :mod:`vidpred.training.distributed`) every process trains on its
+own patches (the sampler's stream depends on the rank) with identical networks: the
+generator's rollout and each trainable discriminator run inside
+``DistributedDataParallel`` where they are updated, so their gradients are averaged
+across processes; the frozen networks and the discriminators as the generator's judges
+are used bare. Only rank 0 writes logs, samples, validation results and checkpoints;
+checkpoints hold every rank's random state, so a resumed run continues exactly.
 """
 
 from __future__ import annotations
@@ -19,15 +33,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import save_image
 from vidpred._progress import progress
 
 from vidpred.build import (
-    build_discriminator,
+    adversary_optimizer_config,
+    build_adversaries,
     build_generator,
     build_optimizer,
+    build_perceptual_networks,
     count_parameters,
     select_device,
     validate_config,
@@ -35,10 +53,13 @@ from vidpred.build import (
 from vidpred.config import Config, ConfigError, config_from_dict, config_to_dict, dump_config
 from vidpred.data.datasets import load_split
 from vidpred.data.sampler import PatchBatches, PatchSampler, fixed_clips, to_model_input
-from vidpred.losses.adversarial import bce_d_loss, sample_labels
 from vidpred.losses.composite import generator_objective
+from vidpred.losses.perceptual import lpips_loss, sample_frames, vgg_feature_loss
 from vidpred.models._pyramid import pyramid
+from vidpred.models.discriminator import MultiScaleDiscriminator
 from vidpred.training.checkpoint import load_checkpoint, save_checkpoint
+from vidpred.training.distributed import DistInfo, any_rank, barrier, gather_objects, init_distributed
+from vidpred.training.precision import autocast_context, configure_backends, prepare_module, resolve_precision
 from vidpred.training.validation import evaluate, predict_clips
 from vidpred.training.visualize import sample_grid
 
@@ -54,6 +75,11 @@ RESUMABLE_CHANGES = {
     "train.sample_every",
     "data.num_workers",
     "data.cache_dir",
+    # Layout and compilation change how fast, not what is computed (precision does).
+    "train.channels_last",
+    "train.compile",
+    # The blur discriminator's weights are restored from the run's checkpoint, not this file.
+    "model.blur_discriminator.checkpoint",
 }
 N_SAMPLE_CLIPS = 4
 
@@ -75,6 +101,21 @@ def _write_json_atomic(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
+class _Rollout(nn.Module):
+    """The generator's multi-step prediction as a module's forward, so DDP can wrap it."""
+
+    def __init__(self, generator: nn.Module) -> None:
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, context: torch.Tensor, n_future: int) -> list[torch.Tensor]:
+        return self.generator.rollout(context, n_future, return_scales=True)
+
+
+def _ddp(module: nn.Module, device: torch.device) -> DistributedDataParallel:
+    return DistributedDataParallel(module, device_ids=[device] if device.type == "cuda" else None)
+
+
 def _grad_norm(parameters) -> torch.Tensor:
     grads = [p.grad.detach().norm() for p in parameters if p.grad is not None]
     return torch.linalg.vector_norm(torch.stack(grads)) if grads else torch.zeros(())
@@ -88,7 +129,8 @@ class Trainer:
         self.cfg = cfg
         self.run_dir = Path(run_dir) if run_dir else Path(cfg.run.out_dir) / cfg.run.name
         self.ckpt_dir = self.run_dir / "checkpoints"
-        self.device = select_device(cfg.train.device)
+        # Under torchrun: join the process group (gloo on CPU, NCCL on CUDA, one GPU per rank).
+        self.dist, self.device = init_distributed(select_device(cfg.train.device))
         self.n_context = cfg.model.n_context
         self.n_future = cfg.train.n_future
 
@@ -103,23 +145,52 @@ class Trainer:
 
         torch.manual_seed(cfg.train.seed)
         self.generator = build_generator(cfg).to(self.device)
-        self.discriminator = build_discriminator(cfg)
-        if self.discriminator is not None:
-            self.discriminator.to(self.device)
+        # Multi-scale, blur, spatio-temporal (those enabled), each with its own optimizer
+        # unless it is a frozen judge.
+        self.adversaries = build_adversaries(cfg, self.device)
         self.opt_g = build_optimizer(self.generator.parameters(), cfg.optim.generator, "optim.generator")
-        self.opt_d = (
-            build_optimizer(self.discriminator.parameters(), cfg.optim.discriminator, "optim.discriminator")
-            if self.discriminator is not None
-            else None
-        )
-        # Label noise draws from its own generator so it is saved and restored exactly.
-        self.label_rng = torch.Generator(device=self.device).manual_seed(cfg.train.seed + 1)
+        self.d_optimizers = {
+            adversary.name: build_optimizer(adversary.model.parameters(), *adversary_optimizer_config(cfg, adversary))
+            for adversary in self.adversaries
+            if adversary.trainable
+        }
+        # Frozen ImageNet networks: plain attributes, never in an optimizer (or DDP).
+        self.perceptual = build_perceptual_networks(cfg, self.device)
+        # Speed: every network computes in self.precision inside self.autocast() and returns
+        # float32, so the losses stay float32; parameters and optimizers are float32.
+        self.precision = resolve_precision(cfg.train.precision, self.device)
+        configure_backends(self.device, self.precision)
+        for module in [self.generator, *(a.model for a in self.adversaries), *self.perceptual.values()]:
+            prepare_module(module, channels_last=cfg.train.channels_last, compile=cfg.train.compile)
+        # Label noise and the perceptual frame choice draw from their own generators (one
+        # stream per rank), saved and restored exactly.
+        rank_offset = 1000 * self.dist.rank
+        self.label_rng = torch.Generator(device=self.device).manual_seed(cfg.train.seed + 1 + rank_offset)
+        self.frame_rng = torch.Generator(device=self.device).manual_seed(cfg.train.seed + 2 + rank_offset)
+        # What the updates call: the generator's rollout and the trainable discriminators,
+        # inside DDP when there are several processes (identical weights everywhere: DDP
+        # broadcasts rank 0's at construction, and every rank built them from one seed).
+        self.rollout: nn.Module = _Rollout(self.generator)
+        if self.dist.enabled:
+            self.rollout = _ddp(self.rollout, self.device)
+            for adversary in self.adversaries:
+                if adversary.trainable:
+                    adversary.d_model = _ddp(adversary.model, self.device)
         self.step = 0
         self.best_psnr = -math.inf
 
         min_frames = self.n_context + max(self.n_future, cfg.train.val_n_future)
-        train_videos = load_split(cfg.data, "train", min_frames=min_frames)
-        val_videos = load_split(cfg.data, "val", min_frames=self.n_context + cfg.train.val_n_future)
+        # Each machine's first process decodes (or generates) into the cache first; the
+        # others then read it (cache files are written atomically, so machines sharing
+        # data.cache_dir on a network filesystem are safe too).
+        decodes_first = self.dist.local_rank == 0
+        if not decodes_first:
+            barrier(self.dist)
+        show = self.dist.is_main
+        train_videos = load_split(cfg.data, "train", min_frames=min_frames, progress=show)
+        val_videos = load_split(cfg.data, "val", min_frames=self.n_context + cfg.train.val_n_future, progress=show)
+        if decodes_first:
+            barrier(self.dist)
         self.val_clips = fixed_clips(
             [v.frames for v in val_videos],
             cfg.data.n_val_clips,
@@ -134,15 +205,22 @@ class Trainer:
             max_tries=cfg.data.max_tries,
             unfiltered_fraction=cfg.data.unfiltered_fraction,
             seed=cfg.train.seed,
+            rank=self.dist.rank,
         )
+        if self.dist.enabled:
+            log.info(
+                "distributed: %d processes, batch %d per process (%d per step)",
+                self.dist.world_size, cfg.train.batch_size, cfg.train.batch_size * self.dist.world_size,
+            )
         log.info(
             "data: %d training videos, %d validation clips; generator %.2fM parameters%s; device %s",
             len(train_videos),
             len(self.val_clips),
             count_parameters(self.generator) / 1e6,
-            f", discriminator {count_parameters(self.discriminator) / 1e6:.2f}M"
-            if self.discriminator is not None
-            else "",
+            "".join(
+                f", {a.name} discriminator {count_parameters(a.model) / 1e6:.2f}M{'' if a.trainable else ' (frozen)'}"
+                for a in self.adversaries
+            ),
             self.device,
         )
         if resume:
@@ -153,8 +231,24 @@ class Trainer:
     # ------------------------------------------------------------------ data
 
     @property
+    def discriminator(self) -> MultiScaleDiscriminator | None:
+        """The paper's multi-scale discriminator, if enabled."""
+        return next((a.model for a in self.adversaries if a.name == "multiscale"), None)
+
+    @property
+    def opt_d(self) -> torch.optim.Optimizer | None:
+        """The multi-scale discriminator's optimizer, if enabled."""
+        return self.d_optimizers.get("multiscale")
+
+    @property
     def batches_per_step(self) -> int:
-        return 2 if self.discriminator is not None else 1
+        """2 (Algorithm 1: one batch for the D step, a new one for G) when a discriminator trains, else 1."""
+        return 2 if self.d_optimizers else 1
+
+    @property
+    def adversarial_started(self) -> bool:
+        """Whether ``loss.disc_start`` has been reached (D updates and G's adversarial term)."""
+        return self.step >= self.cfg.loss.disc_start
 
     def _next_batch(self) -> torch.Tensor:
         """Next training batch, float (B, C, T, H, W) in [-1, 1] on the device."""
@@ -174,107 +268,90 @@ class Trainer:
         batch = next(self._batches)
         return to_model_input(batch.to(self.device, non_blocking=True))
 
+    def autocast(self):
+        """Context for forward passes and losses: bf16 autocast when ``self.precision`` is bf16."""
+        return autocast_context(self.device, self.precision)
+
     def _split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return x[:, :, : self.n_context], x[:, :, self.n_context :]
-
-    def _d_inputs(
-        self, context: torch.Tensor, future_scales: list[torch.Tensor]
-    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """Inputs of the conditional discriminator for every predicted step.
-
-        Step t is judged with the n_context frames before it (real context, then earlier
-        predicted or real frames) and the frame itself at each of D's scales; steps are
-        stacked along the batch.
-
-        Args:
-            context: (B, C, n_context, H, W).
-            future_scales: generator scales, coarsest first, each (B, C, n_future, h, w).
-        Returns:
-            per D scale: contexts (n_future*B, C, n_context, h, w), frames (n_future*B, C, h, w).
-        """
-        n_scales = self.discriminator.n_scales
-        scales = future_scales[-n_scales:]
-        sequence = torch.cat([context, future_scales[-1]], dim=2)  # (B, C, n_context + n_future, H, W)
-        windows = torch.cat(
-            [sequence[:, :, t : t + self.n_context] for t in range(self.n_future)], dim=0
-        )
-        frames = [torch.cat(scale.unbind(dim=2), dim=0) for scale in scales]
-        return pyramid(windows, n_scales), frames
-
-    def _labels(self, logits: list[torch.Tensor], bounds: list[float]) -> float | list[torch.Tensor]:
-        low, high = bounds
-        if low == high:
-            return low
-        return [sample_labels(l, low, high, generator=self.label_rng) for l in logits]
 
     # ------------------------------------------------------------------ steps
 
     def d_step(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """One discriminator update on clips x (B, C, T, H, W) with G's predictions detached."""
+        """One update of every trainable discriminator on clips x (B, C, T, H, W), G's predictions detached."""
         context, target = self._split(x)
-        with torch.no_grad():
+        with torch.no_grad(), self.autocast():
             fake_scales = self.generator.rollout(context, self.n_future, return_scales=True)
         real_scales = pyramid(target, len(fake_scales))
-        real_ctx, real_frames = self._d_inputs(context, real_scales)
-        fake_ctx, fake_frames = self._d_inputs(context, fake_scales)
-        # One forward pass over real and fake together (also what DDP wants).
-        logits = self.discriminator(
-            [torch.cat(pair) for pair in zip(real_ctx, fake_ctx)],
-            [torch.cat(pair) for pair in zip(real_frames, fake_frames)],
-        )
-        n = real_frames[0].shape[0]
-        real_logits = [l[:n] for l in logits]
-        fake_logits = [l[n:] for l in logits]
-        loss = bce_d_loss(
-            real_logits,
-            fake_logits,
-            real_target=self._labels(real_logits, self.cfg.loss.real_label),
-            fake_target=self._labels(fake_logits, self.cfg.loss.fake_label),
-        )
+        logs: dict[str, torch.Tensor] = {}
+        for adversary in self.adversaries:
+            if not adversary.trainable:
+                continue
+            optimizer = self.d_optimizers[adversary.name]
+            with self.autocast():
+                loss, adversary_logs = adversary.d_loss(context, real_scales, fake_scales, self.label_rng)
 
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = self._clip(self.discriminator, self.cfg.optim.discriminator.grad_clip)
-        self.opt_d.step()
-        return {
-            "d_loss": loss.detach(),
-            "d_real": torch.stack([torch.sigmoid(l.detach()).mean() for l in real_logits]).mean(),
-            "d_fake": torch.stack([torch.sigmoid(l.detach()).mean() for l in fake_logits]).mean(),
-            "grad_norm_d": grad_norm,
-        }
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_clip = adversary_optimizer_config(self.cfg, adversary)[0].grad_clip
+            logs[f"grad_norm_{adversary.log_prefix}"] = self._clip(adversary.model, grad_clip)
+            optimizer.step()
+            logs.update(adversary_logs)
+        return logs
 
     def g_step(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """One generator update on clips x (B, C, T, H, W); D is fixed but passes gradients."""
+        """One generator update on clips x (B, C, T, H, W); the discriminators are fixed but pass gradients."""
         context, target = self._split(x)
-        pred_scales = self.generator.rollout(context, self.n_future, return_scales=True)
+        loss_cfg = self.cfg.loss
+        adv_losses: dict[str, torch.Tensor] = {}
+        with self.autocast():
+            pred_scales = self.rollout(context, self.n_future)
+            if loss_cfg.l_adv > 0 and self.adversarial_started:
+                for adversary in self.adversaries:
+                    # D's weights are fixed for this step, but the gradient flows through D into G.
+                    adversary.model.requires_grad_(False)
+                    adv_losses[adversary.name] = adversary.g_loss(context, pred_scales)
         n_scales = len(pred_scales)
-        use_adv = self.discriminator is not None and self.cfg.loss.l_adv > 0
-        fake_logits = None
-        if use_adv:
-            # D's weights are frozen for this step, but the gradient flows through D into G.
-            self.discriminator.requires_grad_(False)
-            fake_logits = self.discriminator(*self._d_inputs(context, pred_scales))
         loss, terms = generator_objective(
             pred_scales,
             pyramid(target, n_scales),
-            fake_logits,
-            l_adv=self.cfg.loss.l_adv,
-            l_p=self.cfg.loss.l_p,
-            p=self.cfg.loss.p,
-            l_gdl=self.cfg.loss.l_gdl,
-            gdl_alpha=self.cfg.loss.gdl_alpha,
-            l_path=self.cfg.loss.l_path,
+            None,
+            l_adv=loss_cfg.l_adv,
+            l_p=loss_cfg.l_p,
+            p=loss_cfg.p,
+            l_gdl=loss_cfg.l_gdl,
+            gdl_alpha=loss_cfg.gdl_alpha,
+            l_path=loss_cfg.l_path,
             anchor_scales=pyramid(context[:, :, -1], n_scales),
-            multiscale=self.cfg.loss.multiscale,
+            multiscale=loss_cfg.multiscale,
+            adv_losses=adv_losses,
+            extra_terms=self._perceptual_terms(pred_scales[-1], target),
+            last_layer=self.generator.last_layer if loss_cfg.adaptive_weight and adv_losses else None,
+            adaptive_max=loss_cfg.adaptive_max,
         )
 
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = self._clip(self.generator, self.cfg.optim.generator.grad_clip)
         self.opt_g.step()
-        if use_adv:
-            self.discriminator.requires_grad_(True)
+        for adversary in self.adversaries:
+            if adversary.trainable:  # a frozen judge stays frozen
+                adversary.model.requires_grad_(True)
         return {**terms, "grad_norm_g": grad_norm}
+
+    def _perceptual_terms(
+        self, pred: torch.Tensor, target: torch.Tensor
+    ) -> dict[str, tuple[float, torch.Tensor]]:
+        """VGG / LPIPS distances on one random frame per clip of pred, target (B, C, n_future, H, W)."""
+        if not self.perceptual:
+            return {}
+        pred_frames, target_frames, _ = sample_frames(pred, target, generator=self.frame_rng)
+        terms = {}
+        if "vgg" in self.perceptual:
+            terms["g_vgg"] = (self.cfg.loss.l_vgg, vgg_feature_loss(pred_frames, target_frames, self.perceptual["vgg"]))
+        if "lpips" in self.perceptual:
+            terms["g_lpips"] = (self.cfg.loss.l_lpips, lpips_loss(pred_frames, target_frames, self.perceptual["lpips"]))
+        return terms
 
     def _clip(self, module: torch.nn.Module, max_norm: float | None) -> torch.Tensor:
         if max_norm is not None:
@@ -284,18 +361,30 @@ class Trainer:
     def train_step(self) -> dict[str, torch.Tensor]:
         """Algorithm 1: a D update on one batch, then a G update on a new batch."""
         logs = {}
-        if self.discriminator is not None:
-            logs.update(self.d_step(self._next_batch()))
+        if self.batches_per_step == 2:
+            # Drawn even before disc_start, so batch i is the same whatever disc_start is.
+            d_batch = self._next_batch()
+            if self.adversarial_started:
+                logs.update(self.d_step(d_batch))
         logs.update(self.g_step(self._next_batch()))
         self.step += 1
         return logs
 
     # ------------------------------------------------------------------ state
 
-    def state_dict(self) -> dict:
-        rng = {"torch": torch.get_rng_state(), "label": self.label_rng.get_state()}
+    def _rng_state(self) -> dict:
+        rng = {"torch": torch.get_rng_state(), "label": self.label_rng.get_state(), "frame": self.frame_rng.get_state()}
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
+        return rng
+
+    def state_dict(self, *, all_ranks: bool = True) -> dict:
+        """Everything a resumed run needs.
+
+        Under torchrun, ``all_ranks`` gathers every rank's random state (``rng_ranks``), a
+        collective that every rank must call; ``rng`` is this rank's.
+        """
+        rng = self._rng_state()
         state = {
             "step": self.step,
             "best_psnr": self.best_psnr,
@@ -304,9 +393,13 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(),
             "rng": rng,
         }
-        if self.discriminator is not None:
-            state["discriminator"] = self.discriminator.state_dict()
-            state["opt_d"] = self.opt_d.state_dict()
+        if self.dist.enabled and all_ranks:
+            state["rng_ranks"] = gather_objects(rng, self.dist)
+        for adversary in self.adversaries:
+            # Frozen judges too: a resumed run must not depend on the pretrained file being unchanged.
+            state[adversary.state_key] = adversary.model.state_dict()
+            if adversary.trainable:
+                state[adversary.opt_key] = self.d_optimizers[adversary.name].state_dict()
         return state
 
     def _restore(self, state: dict) -> None:
@@ -321,20 +414,37 @@ class Trainer:
             )
         self.generator.load_state_dict(state["generator"])
         self.opt_g.load_state_dict(state["opt_g"])
-        if self.discriminator is not None:
-            self.discriminator.load_state_dict(state["discriminator"])
-            self.opt_d.load_state_dict(state["opt_d"])
+        for adversary in self.adversaries:
+            adversary.model.load_state_dict(state[adversary.state_key])
+            if adversary.trainable:
+                self.d_optimizers[adversary.name].load_state_dict(state[adversary.opt_key])
         self.step = int(state["step"])
         self.best_psnr = float(state["best_psnr"])
-        torch.set_rng_state(state["rng"]["torch"])
-        self.label_rng.set_state(state["rng"]["label"])
-        if "cuda" in state["rng"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        saved_ranks = state.get("rng_ranks", [state["rng"]])
+        if len(saved_ranks) != self.dist.world_size:
+            log.warning(
+                "the checkpoint was written by %d process(es), this run has %d: training continues "
+                "from its weights, but the patch and label-noise streams of the ranks differ from "
+                "an uninterrupted run",
+                len(saved_ranks), self.dist.world_size,
+            )
+        if self.dist.rank < len(saved_ranks):
+            rng = saved_ranks[self.dist.rank]
+            torch.set_rng_state(rng["torch"])
+            self.label_rng.set_state(rng["label"])
+            if "frame" in rng:  # absent from checkpoints written before perceptual losses
+                self.frame_rng.set_state(rng["frame"])
+            if "cuda" in rng and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(rng["cuda"])
         log.info("resumed %s at step %d", self.run_dir, self.step)
 
-    def save(self, name: str = "latest.pt") -> Path:
+    def save(self, name: str = "latest.pt", *, all_ranks: bool = True) -> Path:
+        """Write a checkpoint (rank 0 writes; under torchrun every rank must call it unless
+        ``all_ranks`` is false, which leaves out the other ranks' random state)."""
         path = self.ckpt_dir / name
-        save_checkpoint(self.state_dict(), path)
+        state = self.state_dict(all_ranks=all_ranks)
+        if self.dist.is_main:
+            save_checkpoint(state, path)
         return path
 
     # ------------------------------------------------------------------ evaluation
@@ -372,56 +482,47 @@ class Trainer:
         """Train to ``train.steps``; returns the final metrics (also written to disk).
 
         Ctrl-C or SIGTERM finishes the current step, saves ``checkpoints/latest.pt`` and
-        returns ``{"interrupted": signum}``.
+        returns ``{"interrupted": signum}``. Under torchrun every rank trains and saves
+        together; only rank 0 writes files, validates and returns the metrics (the
+        other ranks return ``{"step": ..., "rank": ...}``).
         """
         cfg = self.cfg.train
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.yaml").write_text(dump_config(self.cfg), encoding="utf-8")
-        writer = SummaryWriter(str(self.run_dir), purge_step=self.step if self.step else None)
-        if self.step == 0:
-            writer.add_text("config", "```yaml\n" + dump_config(self.cfg) + "\n```", 0)
-        metrics_log = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")
+        main = self.dist.is_main
+        writer = metrics_log = None
+        if main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "config.yaml").write_text(dump_config(self.cfg), encoding="utf-8")
+            writer = SummaryWriter(str(self.run_dir), purge_step=self.step if self.step else None)
+            if self.step == 0:
+                writer.add_text("config", "```yaml\n" + dump_config(self.cfg) + "\n```", 0)
+            metrics_log = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")
         previous = {s: signal.signal(s, self._handle_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         self.generator.train()
-        if self.discriminator is not None:
-            self.discriminator.train()
+        for adversary in self.adversaries:
+            adversary.model.train(adversary.trainable)  # frozen judges stay in eval mode
         last_val: dict[str, float] | None = None
-        bar = progress(total=cfg.steps, initial=self.step, desc="train", unit="step")
+        bar = progress(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not main)
         tick, tick_step = time.perf_counter(), self.step
+        stop = False
         try:
-            while self.step < cfg.steps and self._stop_signal is None:
+            while self.step < cfg.steps and not stop:
                 logs = self.train_step()
                 step = self.step
-                if step % cfg.log_every == 0 or step == cfg.steps:
-                    values = {k: float(v) for k, v in logs.items()}  # the one host sync per log
-                    now = time.perf_counter()
-                    values["samples_per_sec"] = (step - tick_step) * cfg.batch_size / (now - tick)
-                    tick, tick_step = now, step
-                    values["lr_g"] = self.opt_g.param_groups[0]["lr"]
-                    if self.opt_d is not None:
-                        values["lr_d"] = self.opt_d.param_groups[0]["lr"]
-                    for key, value in values.items():
-                        writer.add_scalar(f"train/{key}", value, step)
-                    metrics_log.write(json.dumps({"step": step, **values}) + "\n")
-                    metrics_log.flush()
-                    bar.set_postfix(
-                        g=f"{values['g_total']:.4f}",
-                        d=f"{values['d_loss']:.3f}" if "d_loss" in values else "-",
-                        sps=f"{values['samples_per_sec']:.1f}",
-                        refresh=False,  # redraw at the bar's own pace, not every log step
-                    )
-                if step % cfg.val_every == 0 or step == cfg.steps:
+                if main and (step % cfg.log_every == 0 or step == cfg.steps):
+                    self._log_train(writer, metrics_log, bar, logs, step, tick, tick_step)
+                    tick, tick_step = time.perf_counter(), step
+                if main and (step % cfg.val_every == 0 or step == cfg.steps):
                     last_val = self.validate()
                     for key, value in last_val.items():
                         writer.add_scalar(f"val/{key}", value, step)
                     if last_val["psnr"] > self.best_psnr:
                         self.best_psnr = last_val["psnr"]
-                        self.save("best.pt")
+                        self.save("best.pt", all_ranks=False)
                     log.info(
                         "step %d: val PSNR %.2f dB (last-input baseline %.2f dB), SSIM %.3f",
                         step, last_val["psnr"], last_val["baseline_psnr"], last_val["ssim"],
                     )
-                if step % cfg.sample_every == 0 or step == cfg.steps:
+                if main and (step % cfg.sample_every == 0 or step == cfg.steps):
                     grid = self.sample_image()
                     writer.add_image("samples/context|prediction|target|error", grid, step)
                     (self.run_dir / "samples").mkdir(exist_ok=True)
@@ -429,17 +530,23 @@ class Trainer:
                 if step % cfg.ckpt_every == 0 or step == cfg.steps:
                     self.save()
                 bar.update(1)
-            if self._stop_signal is not None:
-                self.save()
+                # All ranks stop at the same step, whichever received the signal.
+                stop = any_rank(self._stop_signal is not None, self.dist, self.device)
+            if stop:
+                if self.step % cfg.ckpt_every != 0 and self.step != cfg.steps:
+                    self.save()
                 log.warning("stopped at step %d; continue with --resume", self.step)
-                return {"interrupted": self._stop_signal, "step": self.step}
+                return {"interrupted": self._stop_signal or signal.SIGTERM, "step": self.step}
         finally:
             bar.close()
             for s, handler in previous.items():
                 signal.signal(s, handler)
-            metrics_log.close()
-            writer.close()
+            if main:
+                metrics_log.close()
+                writer.close()
 
+        if not main:
+            return {"step": self.step, "rank": self.dist.rank}
         if last_val is None:  # nothing left to train (resumed at the end): still report
             last_val = self.validate()
         final = {
@@ -452,3 +559,23 @@ class Trainer:
         }
         _write_json_atomic(self.run_dir / "final_metrics.json", final)
         return final
+
+    def _log_train(self, writer, metrics_log, bar, logs: dict, step: int, tick: float, tick_step: int) -> None:
+        """Rank 0's losses and rates to TensorBoard, ``metrics.jsonl`` and the progress bar."""
+        batch = self.cfg.train.batch_size * self.dist.world_size
+        values = {k: float(v) for k, v in logs.items()}  # the one host sync per log
+        values["samples_per_sec"] = (step - tick_step) * batch / (time.perf_counter() - tick)
+        values["lr_g"] = self.opt_g.param_groups[0]["lr"]
+        for adversary in self.adversaries:
+            if adversary.trainable:
+                values[f"lr_{adversary.log_prefix}"] = self.d_optimizers[adversary.name].param_groups[0]["lr"]
+        for key, value in values.items():
+            writer.add_scalar(f"train/{key}", value, step)
+        metrics_log.write(json.dumps({"step": step, **values}) + "\n")
+        metrics_log.flush()
+        bar.set_postfix(
+            g=f"{values['g_total']:.4f}",
+            d=next((f"{values[k]:.3f}" for k in ("d_loss", "d_st_loss", "d_blur_loss") if k in values), "-"),
+            sps=f"{values['samples_per_sec']:.1f}",
+            refresh=False,  # redraw at the bar's own pace, not every log step
+        )

@@ -1,0 +1,153 @@
+"""Run the ablation study: train every config of configs/ablations/, then evaluate them all.
+
+    nohup python scripts/run_ablations.py > runs/ablations.log 2>&1 &
+
+1. If a config uses the blur discriminator and its checkpoint does not exist, pretrain it
+   first (scripts/pretrain_blur_discriminator.py with that config).
+2. Train each config into <out>/<name>/ (scripts/train.py), --jobs at a time, each with
+   --threads CPU threads (two single-threaded runs use a 2-core CPU better than one
+   two-threaded run, and suffer less when something else runs). A finished run is not
+   retrained; an interrupted one is resumed. A run that fails (e.g. missing pretrained
+   weights) is reported with its error and the study goes on.
+3. Evaluate every finished run's last checkpoint with scripts/eval_ucf101.py on the
+   procedural test videos (PSNR / SSIM / sharpness on all and on moving pixels, 1st and
+   2nd frame, temporal flicker, last-input and optical-flow baselines): <out>/eval/.
+4. Write <out>/summary.md: per run its status, wall time and the trainer's final
+   validation (final_metrics.json), next to the evaluation report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from vidpred.config import load_config
+from vidpred.models.perceptual_networks import LPIPS_BACKBONES, torchvision_cache_file
+
+ROOT = Path(__file__).resolve().parents[1]
+log = logging.getLogger("vidpred.ablations")
+
+
+def _run(cmd: list[str], log_path: Path, threads: int) -> tuple[int, float]:
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    start = time.perf_counter()
+    with open(log_path, "a", encoding="utf-8") as out:
+        code = subprocess.run(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT).returncode
+    return code, time.perf_counter() - start
+
+
+def _last_error(log_path: Path) -> str:
+    lines = [l for l in log_path.read_text(encoding="utf-8", errors="replace").splitlines() if "ERROR" in l or "Error" in l]
+    return lines[-1].strip() if lines else "see log"
+
+
+def _train(config: Path, out: Path, threads: int, overrides: list[str]) -> dict:
+    name = config.stem
+    run_dir = out / name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    cfg = load_config(config, overrides)
+    final = run_dir / "final_metrics.json"
+    if final.is_file() and json.loads(final.read_text())["step"] >= cfg.train.steps:
+        log.info("%s: already trained, skipping", name)
+        return {"name": name, "status": "ok (earlier run)", "seconds": None}
+    cmd = [sys.executable, "scripts/train.py", "--config", str(config), "--run-dir", str(run_dir)]
+    cmd += [arg for item in overrides for arg in ("--set", item)]
+    if (run_dir / "checkpoints" / "latest.pt").is_file():
+        cmd.append("--resume")
+    log.info("%s: training (%s)", name, " ".join(cmd[1:]))
+    code, seconds = _run(cmd, run_dir / "stdout.log", threads)
+    status = "ok" if code == 0 else f"failed: {_last_error(run_dir / 'stdout.log')}"
+    log.info("%s: %s after %.1f min", name, status, seconds / 60)
+    return {"name": name, "status": status, "seconds": seconds}
+
+
+def _pretrain_blur(configs: list[Path], out: Path, threads: int, overrides: list[str]) -> None:
+    for config in configs:
+        cfg = load_config(config, overrides)
+        path = ROOT / cfg.model.blur_discriminator.checkpoint
+        if cfg.model.blur_discriminator.enabled and not path.is_file():
+            log.info("pretraining the blur discriminator into %s", path)
+            out.mkdir(parents=True, exist_ok=True)
+            cmd = [sys.executable, "scripts/pretrain_blur_discriminator.py", "--config", str(config)]
+            cmd += [arg for item in overrides for arg in ("--set", item)]
+            code, seconds = _run(cmd, out / "pretrain_blur_discriminator.log", threads)
+            log.info("blur discriminator: exit %d after %.1f s", code, seconds)
+
+
+def _evaluate(names: list[str], out: Path, threads: int, config: Path, overrides: list[str]) -> int:
+    cfg = load_config(config, overrides)
+    p = cfg.data.procedural
+    cmd = [sys.executable, "scripts/eval_ucf101.py", "--data", "procedural", "--out", str(out / "eval"),
+           "--threads", str(threads), "--cache-dir", cfg.data.cache_dir, "--quiet",
+           "--checkpoint", *[str(out / n / "checkpoints" / "latest.pt") for n in names], "--name", *names]
+    for key in ("n_test_videos", "n_frames", "height", "width", "seed"):
+        cmd += ["--set", f"data.procedural.{key}={getattr(p, key)}"]
+    if not torchvision_cache_file(LPIPS_BACKBONES["alex"]).is_file():
+        cmd.append("--no-lpips")
+    log.info("evaluating %d runs: %s", len(names), " ".join(cmd[1:]))
+    code, seconds = _run(cmd, out / "eval.log", threads)
+    log.info("evaluation: exit %d after %.1f min", code, seconds / 60)
+    return code
+
+
+def _summary(results: list[dict], out: Path) -> str:
+    rows = ["| run | status | train min | val PSNR 1st | SSIM 1st | sharp. 1st | PSNR 2nd | SSIM 2nd | sharp. 2nd |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        final = out / r["name"] / "final_metrics.json"
+        m = json.loads(final.read_text())["model"] if final.is_file() else {}
+        cells = [f"{m[k]:.2f}" if k in m else "-" for k in ("psnr", "ssim", "sharpness", "psnr_f2", "ssim_f2", "sharpness_f2")]
+        minutes = f"{r['seconds'] / 60:.1f}" if r["seconds"] else "-"
+        rows.append(f"| {r['name']} | {r['status']} | {minutes} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--configs", nargs="*", type=Path, default=None,
+                        help="ablation configs (default: every configs/ablations/*.yaml, longest runs first)")
+    parser.add_argument("--out", type=Path, default=Path("runs/ablations"))
+    parser.add_argument("--jobs", type=int, default=2, help="trainings at a time (default 2)")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads per training (default 1)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override for every run, e.g. --set train.steps=200 (repeatable)")
+    parser.add_argument("--no-eval", action="store_true", help="train only")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    # Longest first, so that two workers finish at about the same time.
+    order = ["adv_gdl_perceptual", "adv_gdl_3d", "adv_gdl_blur", "adv_gdl_path", "adv_gdl", "adv", "gdl_l1", "l1", "l2"]
+    configs = args.configs or sorted(
+        (ROOT / "configs" / "ablations").glob("*.yaml"),
+        key=lambda p: order.index(p.stem) if p.stem in order else len(order),
+    )
+    out = args.out if args.out.is_absolute() else ROOT / args.out
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    _pretrain_blur(configs, out, args.threads, args.overrides)
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        results = list(pool.map(lambda c: _train(c, out, args.threads, args.overrides), configs))
+    trained = [r["name"] for r in results if r["status"].startswith("ok")]
+    eval_code = None
+    if trained and not args.no_eval:
+        eval_code = _evaluate(trained, out, args.threads, configs[0], args.overrides)
+    table = _summary(results, out)
+    report = out / "eval" / "report.md"
+    text = (f"# Ablation study\n\nTotal wall time {(time.perf_counter() - start) / 60:.1f} min.\n\n"
+            f"## Trainer validation (final_metrics.json, whole frames, all pixels)\n\n{table}\n\n"
+            f"## Evaluation\n\n" + (f"{report} (exit {eval_code})\n" if eval_code is not None else "not run\n"))
+    (out / "summary.md").write_text(text, encoding="utf-8")
+    (out / "status.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    log.info("wrote %s", out / "summary.md")
+    return 0 if all(r["status"].startswith("ok") for r in results) and eval_code in (None, 0) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

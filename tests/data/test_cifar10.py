@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from vidpred.data.cifar10 import TEST_BATCH, TRAIN_BATCHES, load_cifar10
+
+
+def write_cifar10(root, n_per_batch: int = 4, seed: int = 0):
+    """A tiny directory in CIFAR-10's python format; returns the images written, per batch."""
+    root.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    written = {}
+    for name in (*TRAIN_BATCHES, TEST_BATCH):
+        images = rng.integers(0, 256, size=(n_per_batch, 32, 32, 3), dtype=np.uint8)
+        data = images.transpose(0, 3, 1, 2).reshape(n_per_batch, 3072)  # channel-major rows
+        batch = {b"batch_label": name.encode(), b"labels": list(range(n_per_batch)), b"data": data,
+                 b"filenames": [f"{i}.png".encode() for i in range(n_per_batch)]}
+        with open(root / name, "wb") as f:
+            pickle.dump(batch, f, protocol=2)
+        written[name] = images
+    return written
+
+
+def test_reads_train_and_test_in_hwc_layout(tmp_path):
+    written = write_cifar10(tmp_path / "cifar-10-batches-py")
+    train = load_cifar10(tmp_path / "cifar-10-batches-py", "train")
+    assert train.shape == (20, 32, 32, 3) and train.dtype == np.uint8
+    np.testing.assert_array_equal(train[:4], written["data_batch_1"])
+    np.testing.assert_array_equal(load_cifar10(tmp_path, "test"), written[TEST_BATCH])  # parent dir works too
+
+
+def test_missing_batches_are_named(tmp_path):
+    write_cifar10(tmp_path / "c")
+    (tmp_path / "c" / "data_batch_3").unlink()
+    with pytest.raises(FileNotFoundError, match="data_batch_3"):
+        load_cifar10(tmp_path / "c", "train")
+
+
+class _Payload:
+    def __reduce__(self):
+        return (os.system, ("echo should-not-run",))
+
+
+def test_refuses_pickles_that_run_code(tmp_path):
+    write_cifar10(tmp_path / "c")
+    with open(tmp_path / "c" / TEST_BATCH, "wb") as f:
+        pickle.dump({b"data": _Payload()}, f, protocol=2)
+    with pytest.raises(pickle.UnpicklingError, match="refusing"):
+        load_cifar10(tmp_path / "c", "test")

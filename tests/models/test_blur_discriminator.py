@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vidpred.models.blur_discriminator import BlurDiscriminator
+from vidpred.training.blur_pretraining import load_blur_discriminator, save_blur_discriminator
+from vidpred.training.checkpoint import save_checkpoint
+
+
+def test_logits_for_any_frame_size():
+    model = BlurDiscriminator(width=8, n_down=3)
+    for size in ((32, 32), (64, 48)):
+        logits = model(torch.rand(5, 3, *size) * 2 - 1)
+        assert logits.shape == (5,) and torch.isfinite(logits).all()
+    with pytest.raises(ValueError, match="expected frames"):
+        model(torch.zeros(2, 3, 1, 32, 32))
+
+
+def test_every_parameter_gets_a_gradient():
+    model = BlurDiscriminator(width=8, n_down=2)
+    model(torch.rand(4, 3, 16, 16) * 2 - 1).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def test_checkpoint_round_trip_keeps_architecture_and_metadata(tmp_path):
+    torch.manual_seed(0)
+    model = BlurDiscriminator(width=6, n_down=2, leaky_slope=0.1)
+    path = tmp_path / "blur.pt"
+    save_blur_discriminator(model, path, {"source": "procedural"}, {"sharp": 0.9})
+    loaded, meta = load_blur_discriminator(path)
+    assert loaded.arch == {"channels": 3, "width": 6, "n_down": 2, "leaky_slope": 0.1}
+    assert meta["training"] == {"source": "procedural"} and meta["accuracy"] == {"sharp": 0.9}
+    x = torch.rand(2, 3, 16, 16)
+    torch.testing.assert_close(loaded(x), model(x))
+
+
+def test_missing_or_foreign_checkpoint_is_named(tmp_path):
+    missing = tmp_path / "nowhere" / "blur.pt"
+    with pytest.raises(FileNotFoundError) as info:
+        load_blur_discriminator(missing)
+    assert str(missing) in str(info.value) and "scripts/pretrain_blur_discriminator.py" in str(info.value)
+    save_checkpoint({"step": 1}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a blur discriminator"):
+        load_blur_discriminator(tmp_path / "other.pt")

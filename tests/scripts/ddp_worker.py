@@ -1,0 +1,48 @@
+"""``scripts/train.py`` under torchrun, dumping what each rank ends with (for test_train_distributed).
+
+    torchrun ... tests/scripts/ddp_worker.py DUMP_DIR <train.py arguments>
+
+Runs the real script's ``main``; after ``Trainer.fit`` each rank writes
+``DUMP_DIR/rank<R>.pt`` with its networks' weights and the losses of its first step.
+"""
+
+import runpy
+import sys
+from pathlib import Path
+
+import torch
+
+from vidpred.training import trainer as trainer_module
+
+TRAIN = Path(__file__).resolve().parents[2] / "scripts" / "train.py"
+
+
+def main() -> int:
+    dump_dir = Path(sys.argv[1])
+    Trainer = trainer_module.Trainer
+    fit, train_step = Trainer.fit, Trainer.train_step
+
+    def recording_train_step(self):
+        logs = train_step(self)
+        if not hasattr(self, "_first_logs"):
+            self._first_logs = {k: float(v) for k, v in logs.items()}
+        return logs
+
+    def fit_and_dump(self):
+        result = fit(self)
+        weights = {"generator": self.generator.state_dict()}
+        weights.update({a.name: a.model.state_dict() for a in self.adversaries})
+        dump_dir.mkdir(parents=True, exist_ok=True)
+        torch.save(
+            {"weights": weights, "first_logs": getattr(self, "_first_logs", {}), "step": self.step},
+            dump_dir / f"rank{self.dist.rank}.pt",
+        )
+        return result
+
+    Trainer.fit, Trainer.train_step = fit_and_dump, recording_train_step
+    train_main = runpy.run_path(str(TRAIN), run_name="train")["main"]
+    return train_main(sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""scripts/pretrain_blur_discriminator.py: a short pretraining separates sharp from blurred frames."""
+
+import importlib.util
+import pickle
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from vidpred.training.blur_pretraining import load_blur_discriminator
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = importlib.util.spec_from_file_location("pretrain_blur_discriminator", ROOT / "scripts" / "pretrain_blur_discriminator.py")
+script = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(script)
+
+
+def _config(tmp_path):
+    data = {
+        "data": {
+            "source": "procedural",
+            "cache_dir": str(tmp_path / "cache"),
+            "procedural": {"n_train_videos": 12, "n_val_videos": 6, "n_frames": 6, "height": 48, "width": 48},
+            "patch_size": 32,
+        },
+        "model": {"blur_discriminator": {"checkpoint": str(tmp_path / "default" / "blur.pt")}},
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_short_pretraining_on_procedural_frames_separates_sharp_from_blurred(tmp_path):
+    start = time.perf_counter()
+    assert script.main(["--config", str(_config(tmp_path)), "--steps", "100", "--n-heldout", "256", "--device", "cpu"]) == 0
+    elapsed = time.perf_counter() - start
+    model, meta = load_blur_discriminator(tmp_path / "default" / "blur.pt")  # where the config points
+    accuracy = meta["accuracy"]
+    assert accuracy["balanced"] > 0.9, accuracy  # held-out: validation videos never trained on
+    assert min(accuracy["sharp"], accuracy["gaussian"], accuracy["median"]) > 0.9, accuracy
+    assert accuracy["bilateral"] > 0.7, accuracy  # the subtlest blur: edges are kept
+    assert meta["training"]["source"] == "procedural" and meta["training"]["steps"] == 100
+    assert meta["arch"] == model.arch and meta["training"]["data"]["procedural"]["n_val_videos"] == 6
+    # Wall time is not asserted (it depends on what else runs); 10-20 s on an idle 2-core CPU.
+    print(f"pretraining took {elapsed:.1f} s; held-out accuracy {accuracy}")
+
+
+def _write_cifar(root: Path, n: int = 8) -> None:
+    root.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        images = rng.integers(0, 256, size=(n, 3, 32, 32), dtype=np.uint8)
+        with open(root / name, "wb") as f:
+            pickle.dump({b"data": images.reshape(n, 3072), b"labels": [0] * n}, f, protocol=2)
+
+
+def test_cifar10_directory(tmp_path):
+    _write_cifar(tmp_path / "cifar-10-batches-py")
+    out = tmp_path / "cifar_blur.pt"
+    argv = ["--config", str(_config(tmp_path)), "--cifar10", str(tmp_path / "cifar-10-batches-py"),
+            "--out", str(out), "--steps", "3", "--batch-size", "6", "--n-heldout", "12", "--device", "cpu"]
+    assert script.main(argv) == 0
+    model, meta = load_blur_discriminator(out)
+    assert meta["training"]["source"] == "cifar10" and meta["training"]["crop"] == 32
+    assert set(meta["accuracy"]) == {"sharp", "gaussian", "median", "bilateral", "balanced"}
+    assert model(torch.zeros(1, 3, 32, 32)).shape == (1,)
+
+
+def test_missing_cifar10_is_reported(tmp_path, caplog):
+    assert script.main(["--config", str(_config(tmp_path)), "--cifar10", str(tmp_path / "nope"), "--steps", "1"]) == 2
+    assert "data_batch_1" in caplog.text

@@ -1,0 +1,113 @@
+"""``torchrun --nproc_per_node 2 scripts/train.py`` on the CPU (gloo), then resumed."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.distributed as dist
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER = Path(__file__).with_name("ddp_worker.py")
+
+pytestmark = pytest.mark.skipif(
+    not (dist.is_available() and dist.is_gloo_available()), reason="torch.distributed with gloo is needed"
+)
+
+# Tiny networks, with a D that is trained with a gradient penalty (double backward under
+# DDP) and the adaptive adversarial weight; two predicted frames with the path loss.
+CONFIG = {
+    "data": {
+        "source": "procedural",
+        "procedural": {"n_train_videos": 6, "n_val_videos": 2, "n_test_videos": 2, "n_frames": 10, "height": 32, "width": 32},
+        "n_val_clips": 4,
+        "patch_size": 16,
+        "motion_threshold": 0.0005,
+        "max_tries": 4,
+    },
+    "model": {
+        "generator": {"n_scales": 3, "width": 0.0625},
+        "discriminator": {"n_scales": 3, "width": 0.03125},
+        "spatiotemporal_discriminator": {"enabled": True, "width": 0.0625, "n_3d": 1, "n_2d": 1},
+    },
+    "loss": {"l_path": 1.0, "gp_weight": 10.0, "adaptive_weight": True, "real_label": [0.7, 1.2], "fake_label": [0.0, 0.3]},
+    "optim": {"generator": {"name": "adam", "lr": 0.001}, "discriminator": {"name": "sgd", "lr": 0.02}},
+    "train": {"batch_size": 4, "n_future": 2, "val_n_future": 2, "device": "cpu",
+              "log_every": 1, "val_every": 2, "ckpt_every": 2, "sample_every": 2},
+}
+
+
+def _torchrun(tmp_path, dump_dir, *args):
+    config = tmp_path / "config.yaml"
+    data = json.loads(json.dumps(CONFIG))
+    data["data"]["cache_dir"] = str(tmp_path / "cache")
+    config.write_text(yaml.safe_dump(data))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         str(WORKER), str(dump_dir), "--config", str(config), *map(str, args)],
+        capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path,
+    )
+
+
+def _ranks(dump_dir):
+    return [torch.load(dump_dir / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+
+
+def _assert_same_weights(rank0, rank1):
+    assert set(rank0["weights"]) == {"generator", "multiscale", "spatiotemporal"}
+    for network, state in rank0["weights"].items():
+        for key, value in state.items():
+            assert torch.equal(value, rank1["weights"][network][key]), f"{network}.{key} differs between ranks"
+
+
+def _steps(run_dir):
+    return [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_torchrun_two_processes_train_in_lockstep_and_resume(tmp_path):
+    run_dir = tmp_path / "run"
+    first = _torchrun(tmp_path, tmp_path / "first", "--run-dir", run_dir, "--set", "train.steps=4")
+    assert first.returncode == 0, first.stderr[-5000:]
+
+    rank0, rank1 = _ranks(tmp_path / "first")
+    assert rank0["step"] == rank1["step"] == 4
+    # Different patches on each rank (so each rank's losses differ) ...
+    assert rank0["first_logs"]["g_lp"] != rank1["first_logs"]["g_lp"]
+    assert rank0["first_logs"]["d_loss"] != rank1["first_logs"]["d_loss"]
+    # ... yet identical networks after every update: the gradients were averaged.
+    _assert_same_weights(rank0, rank1)
+
+    # Only rank 0 wrote: one TensorBoard file, one line per step, rank 0's log only.
+    assert len(list(run_dir.glob("events.out.tfevents.*"))) == 1
+    assert _steps(run_dir) == [1, 2, 3, 4]
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["best.pt", "latest.pt"]
+    assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["step_0000002.png", "step_0000004.png"]
+    log_text = (run_dir / "train.log").read_text()
+    assert "[rank 0]" in log_text and "[rank 1]" not in log_text
+    assert json.loads((run_dir / "final_metrics.json").read_text())["step"] == 4
+    checkpoint = torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)
+    assert checkpoint["step"] == 4 and len(checkpoint["rng_ranks"]) == 2
+    for key, value in checkpoint["generator"].items():
+        assert torch.equal(value, rank0["weights"]["generator"][key]), key
+
+    # Resume to step 6, and compare with an uninterrupted 6-step run.
+    resumed = _torchrun(tmp_path, tmp_path / "resumed", "--run-dir", run_dir, "--resume", "--set", "train.steps=6")
+    assert resumed.returncode == 0, resumed.stderr[-5000:]
+    full_dir = tmp_path / "full"
+    full = _torchrun(tmp_path, tmp_path / "full_dump", "--run-dir", full_dir, "--set", "train.steps=6")
+    assert full.returncode == 0, full.stderr[-5000:]
+
+    assert _steps(run_dir) == [1, 2, 3, 4, 5, 6]
+    rank0, rank1 = _ranks(tmp_path / "resumed")
+    assert rank0["step"] == rank1["step"] == 6
+    _assert_same_weights(rank0, rank1)
+    uninterrupted, _ = _ranks(tmp_path / "full_dump")
+    for network, state in uninterrupted["weights"].items():
+        for key, value in state.items():
+            torch.testing.assert_close(rank0["weights"][network][key], value, rtol=0, atol=0, msg=f"{network}.{key}")
+    assert len(list(run_dir.glob("events.out.tfevents.*"))) == 2  # one per launch, both rank 0's

@@ -1,0 +1,149 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from vidpred.losses.lp import lp_loss
+from vidpred.models.discriminator import MultiScaleDiscriminator
+from vidpred.models.generator import MultiScaleGenerator
+from vidpred.models._pyramid import pyramid
+from vidpred.training import precision as precision_module
+from vidpred.training.precision import (
+    autocast_context,
+    configure_backends,
+    prepare_module,
+    resolve_precision,
+    to_float32,
+)
+
+CPU = torch.device("cpu")
+
+
+def _small_generator(seed=0):
+    torch.manual_seed(seed)
+    return MultiScaleGenerator(n_context=4, channels=3, n_scales=3, width=0.0625)
+
+
+def test_resolve_precision_explicit_and_auto(monkeypatch):
+    assert resolve_precision("fp32", CPU) == "fp32"
+    assert resolve_precision("bf16", "cpu") == "bf16"
+    monkeypatch.setattr(precision_module, "cpu_has_native_bf16", lambda: False)
+    assert resolve_precision("auto", CPU) == "fp32"  # emulated bf16 is slower: never chosen
+    monkeypatch.setattr(precision_module, "cpu_has_native_bf16", lambda: True)
+    assert resolve_precision("auto", CPU) == "bf16"
+    with pytest.raises(ValueError, match="precision"):
+        resolve_precision("fp16", CPU)
+
+
+def test_bf16_context_gives_bf16_convolutions_and_float32_losses():
+    conv = nn.Conv2d(6, 4, 3, padding=1)
+    x, target = torch.randn(2, 6, 8, 8), torch.randn(2, 4, 8, 8)
+    with autocast_context(CPU, "bf16"):
+        out = conv(x)
+        assert out.dtype == torch.bfloat16
+        (pred,) = to_float32(out)
+        loss = lp_loss(pred, target)
+    assert pred.dtype == torch.float32 and loss.dtype == torch.float32
+    loss.backward()
+    assert conv.weight.grad.dtype == torch.float32  # master weights and their gradients stay float32
+    with autocast_context(CPU, "fp32"):
+        assert conv(x).dtype == torch.float32
+    # fp32 also switches off an enclosing autocast region
+    with torch.autocast("cpu", dtype=torch.bfloat16), autocast_context(CPU, "fp32"):
+        assert conv(x).dtype == torch.float32
+
+
+def test_prepared_module_outputs_are_float32_under_autocast():
+    generator = prepare_module(_small_generator())
+    context = torch.rand(2, 3, 4, 16, 16) * 2 - 1
+    with autocast_context(CPU, "bf16"):
+        scales = generator(context)
+    assert all(s.dtype == torch.float32 for s in scales)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_prepared_modules_match_unprepared_ones(channels_last):
+    context = torch.rand(3, 3, 4, 16, 16) * 2 - 1
+    plain = _small_generator()
+    prepared = prepare_module(_small_generator(), channels_last=channels_last)
+    if channels_last:
+        assert prepared.scales[-1][0].weight.is_contiguous(memory_format=torch.channels_last)
+    expected = plain(context)
+    got = prepared(context)
+    for e, g in zip(expected, got):
+        torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-5)  # same values, other layout
+    with autocast_context(CPU, "bf16"):
+        low = prepared(context)
+    for e, g in zip(expected, low):
+        torch.testing.assert_close(g, e, rtol=0, atol=0.05)  # bf16: ~3 significant digits
+
+    torch.manual_seed(1)
+    plain_d = MultiScaleDiscriminator(n_context=4, channels=3, patch_size=16, n_scales=3, width=0.03125)
+    torch.manual_seed(1)
+    prepared_d = prepare_module(
+        MultiScaleDiscriminator(n_context=4, channels=3, patch_size=16, n_scales=3, width=0.03125),
+        channels_last=channels_last,
+    )
+    frames = [s[:, :, 0] for s in pyramid(context[:, :, -1:], 3)]
+    for e, g in zip(plain_d(pyramid(context, 3), frames), prepared_d(pyramid(context, 3), frames)):
+        torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-5)
+
+
+def test_prepare_module_keeps_state_dict_keys_and_parameters():
+    generator = _small_generator()
+    params = list(generator.parameters())
+    keys = list(generator.state_dict())
+    prepare_module(generator, channels_last=True)
+    assert list(generator.state_dict()) == keys
+    assert all(a is b for a, b in zip(params, generator.parameters()))  # optimizers stay valid
+
+
+def test_configure_backends_leaves_the_cpu_alone():
+    before = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    configure_backends(CPU, "bf16")
+    assert (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32) == before
+
+
+def test_gradients_reach_every_parameter_in_bf16():
+    generator = prepare_module(_small_generator(), channels_last=True)
+    context, target = torch.rand(2, 3, 4, 16, 16) * 2 - 1, torch.rand(2, 3, 16, 16) * 2 - 1
+    with autocast_context(CPU, "bf16"):
+        loss = lp_loss(generator(context)[-1], target)
+    loss.backward()
+    assert math.isfinite(loss.item())
+    for name, p in generator.named_parameters():
+        assert p.grad is not None and p.grad.dtype == torch.float32 and p.grad.abs().sum() > 0, name
+
+
+def test_bf16_training_steps_are_finite_and_close_to_fp32(tiny_config, tmp_path):
+    from vidpred.training.trainer import Trainer
+
+    losses = {}
+    for precision in ("fp32", "bf16"):
+        trainer = Trainer(tiny_config(f"train.precision={precision}"), tmp_path / precision)
+        assert trainer.precision == precision
+        x = trainer._next_batch()
+        with trainer.autocast():
+            fake = trainer.generator(x[:, :, :4])
+        assert all(f.dtype == torch.float32 for f in fake)  # float32 outputs even under autocast
+        steps = [{**trainer.d_step(trainer._next_batch()), **trainer.g_step(trainer._next_batch())} for _ in range(3)]
+        for logs in steps:
+            assert all(torch.isfinite(v).all() for v in logs.values()), logs
+            assert logs["g_total"].dtype == torch.float32 and logs["d_loss"].dtype == torch.float32
+        losses[precision] = steps[0]
+        for p in trainer.generator.parameters():
+            assert p.dtype == torch.float32  # master weights
+    # Same weights and batches: the first step's losses differ only by bf16 rounding.
+    for key in ("g_total", "d_loss"):
+        assert losses["bf16"][key].item() == pytest.approx(losses["fp32"][key].item(), rel=0.05), key
+
+
+def test_emulated_bf16_warns_once_not_every_step(monkeypatch, caplog):
+    monkeypatch.setattr(precision_module, "cpu_has_native_bf16", lambda: False)
+    with caplog.at_level("WARNING", logger="vidpred.training.precision"):
+        resolved = resolve_precision("bf16", CPU)
+        for _ in range(3):
+            with autocast_context(CPU, resolved):
+                pass
+    assert len(caplog.records) == 1 and "emulated" in caplog.records[0].getMessage()

@@ -1,0 +1,215 @@
+"""The trainer with the components beyond the paper: blur and spatio-temporal discriminators,
+perceptual losses, adaptive weighting, the disc_start gate and multi-frame training."""
+
+import json
+
+import pytest
+import torch
+
+from vidpred.losses.perceptual import sample_frames
+from vidpred.models.blur_discriminator import BlurDiscriminator
+from vidpred.models.perceptual_networks import MissingWeightsError, VGG19Features, build_lpips
+from vidpred.training import trainer as trainer_module
+from vidpred.training.blur_pretraining import save_blur_discriminator
+from vidpred.training.trainer import Trainer
+
+ONLY_ADV = ("loss.l_p=0.0", "loss.l_gdl=0.0", "loss.l_adv=1.0")
+NO_MULTISCALE = "model.discriminator.enabled=false"
+SPATIOTEMPORAL = ("model.spatiotemporal_discriminator.enabled=true", "model.spatiotemporal_discriminator.width=0.0625",
+                  "model.spatiotemporal_discriminator.n_2d=1")
+
+
+def _losses(run_dir):
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return {r["step"]: {k: v for k, v in r.items() if k != "samples_per_sec"} for r in rows}
+
+
+def _params(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def _unchanged(before, module):
+    return all(torch.equal(a, b) for a, b in zip(before, module.parameters()))
+
+
+@pytest.fixture
+def blur_checkpoint(tmp_path):
+    """A (random, small) blur discriminator checkpoint in the pretraining script's format."""
+    torch.manual_seed(123)
+    path = tmp_path / "blur.pt"
+    save_blur_discriminator(BlurDiscriminator(width=4, n_down=2), path, {"source": "test"}, {"sharp": 0.5})
+    return path
+
+
+def _blur(path, frozen=True):
+    return ("model.blur_discriminator.enabled=true", f"model.blur_discriminator.checkpoint={path}",
+            f"model.blur_discriminator.frozen={str(frozen).lower()}")
+
+
+@pytest.fixture
+def random_perceptual(monkeypatch):
+    """Perceptual networks with random weights (no ImageNet files here), built like the real ones."""
+
+    def build(cfg, device):
+        networks = {}
+        if cfg.loss.l_vgg:
+            networks["vgg"] = VGG19Features(cfg.loss.vgg_layers, pretrained=False).to(device)
+        if cfg.loss.l_lpips:
+            networks["lpips"] = build_lpips(cfg.loss.lpips_net, pretrained=False).to(device)
+        return networks
+
+    monkeypatch.setattr(trainer_module, "build_perceptual_networks", build)
+
+
+@pytest.mark.parametrize("which", ["multiscale", "blur", "spatiotemporal"])
+def test_adversarial_gradient_reaches_the_generator_through_each_discriminator(which, tiny_config, blur_checkpoint, tmp_path):
+    # One discriminator at a time and only the adversarial term: every G parameter must move.
+    extra = {"multiscale": (), "blur": (NO_MULTISCALE, *_blur(blur_checkpoint)), "spatiotemporal": (NO_MULTISCALE, *SPATIOTEMPORAL)}
+    trainer = Trainer(tiny_config(*ONLY_ADV, *extra[which]), tmp_path / "run")
+    assert [a.name for a in trainer.adversaries] == [which]
+    d_before = _params(trainer.adversaries[0].model)
+    logs = trainer.g_step(trainer._next_batch())
+    assert set(k for k in logs if k.startswith("g_") and k not in ("g_total",)) == {"g_adv", f"g_adv_{which}"}
+    missing = [n for n, p in trainer.generator.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not missing, f"no adversarial gradient from the {which} discriminator: {missing}"
+    assert _unchanged(d_before, trainer.adversaries[0].model)
+
+
+def test_all_discriminators_train_and_generator_averages_them(tiny_config, blur_checkpoint, tmp_path):
+    cfg = tiny_config(*_blur(blur_checkpoint, frozen=False), *SPATIOTEMPORAL, "train.steps=2")
+    trainer = Trainer(cfg, tmp_path / "run")
+    befores = [_params(a.model) for a in trainer.adversaries]
+    trainer.fit()
+    assert all(not _unchanged(before, a.model) for before, a in zip(befores, trainer.adversaries))
+    logs = _losses(tmp_path / "run")[2]
+    for key in ("d_loss", "d_blur_loss", "d_st_loss", "d_st_gp", "grad_norm_d_blur", "grad_norm_d_st", "lr_d_st"):
+        assert key in logs, key
+    mean = (logs["g_adv_multiscale"] + logs["g_adv_blur"] + logs["g_adv_spatiotemporal"]) / 3
+    assert logs["g_adv"] == pytest.approx(mean, rel=1e-6)
+    assert logs["g_total"] == pytest.approx(logs["g_lp"] + logs["g_gdl"] + 0.05 * logs["g_adv"], rel=1e-5)
+
+
+def test_frozen_networks_are_never_updated(tiny_config, blur_checkpoint, random_perceptual, tmp_path):
+    cfg = tiny_config(*_blur(blur_checkpoint, frozen=True), "loss.l_vgg=0.1", "loss.l_lpips=0.1",
+                      "loss.lpips_net=vgg", "loss.vgg_layers=[relu1_2, relu2_2]", "train.steps=3")
+    trainer = Trainer(cfg, tmp_path / "run")
+    blur = next(a for a in trainer.adversaries if a.name == "blur")
+    frozen = [blur.model, *trainer.perceptual.values()]
+    befores = [_params(m) for m in frozen]
+    optimised = {id(p) for opt in [trainer.opt_g, *trainer.d_optimizers.values()] for g in opt.param_groups for p in g["params"]}
+    assert "blur" not in trainer.d_optimizers
+    trainer.fit()
+    logs = _losses(tmp_path / "run")[3]
+    assert logs["g_vgg"] > 0 and logs["g_lpips"] > 0 and "g_adv_blur" in logs and "d_blur_loss" not in logs
+    for module, before in zip(frozen, befores):
+        assert _unchanged(before, module)
+        assert not module.training and not any(p.requires_grad for p in module.parameters())
+        assert not any(id(p) in optimised for p in module.parameters())
+        assert all(p.grad is None for p in module.parameters())
+    assert trainer.batches_per_step == 2  # the multi-scale D still trains
+
+
+def test_missing_weight_files_stop_training_with_their_names(tiny_config, tmp_path, monkeypatch):
+    missing = tmp_path / "no" / "blur.pt"
+    with pytest.raises(FileNotFoundError) as info:
+        Trainer(tiny_config(*_blur(missing)), tmp_path / "run")
+    assert str(missing) in str(info.value) and "pretrain_blur_discriminator.py" in str(info.value)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    with pytest.raises(MissingWeightsError, match=str(tmp_path / "torch" / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth")):
+        Trainer(tiny_config("loss.l_vgg=0.1"), tmp_path / "run")
+    with pytest.raises(MissingWeightsError, match="vgg16-397923af.pth"):
+        Trainer(tiny_config("loss.l_lpips=0.1", "loss.lpips_net=vgg"), tmp_path / "run")
+
+
+def test_adaptive_weight_is_applied(tiny_config, tmp_path):
+    trainer = Trainer(tiny_config("loss.adaptive_weight=true", "loss.l_adv=0.05"), tmp_path / "run")
+    logs = trainer.g_step(trainer._next_batch())
+    w = logs["g_adv_weight"].item()
+    assert w > 0 and w != pytest.approx(1.0)
+    rec = logs["g_lp"] + logs["g_gdl"]
+    assert logs["g_total"].item() == pytest.approx((rec + w * 0.05 * logs["g_adv"]).item(), rel=1e-5)
+
+
+def test_disc_start_gates_both_d_updates_and_the_adversarial_term(tiny_config, tmp_path):
+    trainer = Trainer(tiny_config("loss.disc_start=2", "train.steps=3"), tmp_path / "run")
+    d_before = _params(trainer.discriminator)
+    trainer.train_step()
+    trainer.train_step()
+    assert _unchanged(d_before, trainer.discriminator)  # steps 0 and 1: D not updated
+    trainer.train_step()
+    assert not _unchanged(d_before, trainer.discriminator)
+    trainer2 = Trainer(tiny_config("loss.disc_start=2", "train.steps=3"), tmp_path / "run2")
+    trainer2.fit()
+    logged = _losses(tmp_path / "run2")
+    assert "g_adv" not in logged[1] and "d_loss" not in logged[2] and "g_adv" in logged[3] and "d_loss" in logged[3]
+
+
+def test_multi_frame_d_steps_see_the_rolled_out_clip(tiny_config, blur_checkpoint, tmp_path):
+    cfg = tiny_config("train.n_future=3", "train.val_n_future=3", *_blur(blur_checkpoint, frozen=False), *SPATIOTEMPORAL)
+    trainer = Trainer(cfg, tmp_path / "run")
+    seen = {}
+    for adversary in trainer.adversaries:
+        adversary.model.register_forward_hook(
+            lambda module, args, out, name=adversary.name: seen.__setitem__(name, [a for a in args])
+        )
+    x = trainer._next_batch()  # (4, 3, 7, 16, 16)
+    B = x.shape[0]
+    with torch.no_grad(), trainer.autocast():  # in the trainer's precision (bf16 where native)
+        rollout = trainer.generator.rollout(x[:, :, :4], 3)  # the predictions D must be judging
+    trainer.d_step(x)
+    # Spatio-temporal D: real and fake whole clips, context + every predicted frame.
+    clips = seen["spatiotemporal"][0]
+    assert clips.shape == (2 * B, 3, 7, 16, 16)
+    torch.testing.assert_close(clips[B:, :, 4:], rollout)
+    torch.testing.assert_close(clips[:B], x)
+    # Blur D: every real and every predicted frame.
+    assert seen["blur"][0].shape == (2 * 3 * B, 3, 16, 16)
+    torch.testing.assert_close(seen["blur"][0][3 * B :], torch.cat(rollout.unbind(2)))
+    # Multi-scale D: each step with the frames before it; step 3's fake context holds predictions 1 and 2.
+    contexts, frames = seen["multiscale"]
+    assert frames[-1].shape == (2 * 3 * B, 3, 16, 16)
+    fake_step3_context = contexts[-1][3 * B + 2 * B :]
+    torch.testing.assert_close(fake_step3_context[:, :, 2:], rollout[:, :, :2])
+
+
+def test_multi_frame_losses_cover_every_predicted_frame(tiny_config, random_perceptual, tmp_path):
+    cfg = tiny_config("train.n_future=2", "train.val_n_future=2", "loss.l_path=1.0", "loss.l_vgg=0.1",
+                      "loss.vgg_layers=[relu1_2]")
+    trainer = Trainer(cfg, tmp_path / "run")
+    g_state = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    x = trainer._next_batch()
+    changed = x.clone()
+    changed[:, :, -1] = changed[:, :, -1].flip(-1)  # only the second predicted frame's target differs
+    rng_state = trainer.frame_rng.get_state()
+    first = trainer.g_step(x)
+    trainer.generator.load_state_dict(g_state)
+    trainer.frame_rng.set_state(rng_state)
+    second = trainer.g_step(changed)
+    for key in ("g_lp", "g_gdl", "g_path"):
+        assert first[key] != second[key], key
+    # The perceptual frame is one of the two predicted frames, drawn per clip.
+    _, _, index = sample_frames(torch.zeros(64, 1, 2, 1, 1), torch.zeros(64, 1, 2, 1, 1), torch.Generator().manual_seed(0))
+    assert set(index.tolist()) == {0, 1}
+
+
+def test_resume_is_exact_with_every_component_on(tiny_config, blur_checkpoint, random_perceptual, tmp_path):
+    overrides = [
+        *_blur(blur_checkpoint, frozen=False), *SPATIOTEMPORAL,
+        "train.n_future=2", "train.val_n_future=2", "loss.l_path=1.0", "loss.adaptive_weight=true",
+        "loss.disc_start=1", "loss.real_label=[0.7, 1.2]", "loss.fake_label=[0.0, 0.3]",
+        "loss.l_vgg=0.1", "loss.l_lpips=0.1", "loss.lpips_net=vgg", "loss.vgg_layers=[relu1_2]",
+        "model.discriminator.leaky_slope=0.2",
+        "train.steps=4",
+    ]
+    full = Trainer(tiny_config(*overrides), tmp_path / "full")
+    full.fit()
+    Trainer(tiny_config(*overrides[:-1], "train.steps=2"), tmp_path / "split").fit()
+    resumed = Trainer(tiny_config(*overrides), tmp_path / "split", resume=True)
+    assert resumed.step == 2
+    resumed.fit()
+    expected, got = _losses(tmp_path / "full"), _losses(tmp_path / "split")
+    for step in (3, 4):
+        assert got[step] == expected[step], step  # exact, not approximate
+    assert {"g_vgg", "g_lpips", "g_adv_weight", "d_st_gp", "d_blur_loss"} <= set(got[4])
+    for a, b in zip([full.generator, *(x.model for x in full.adversaries)], [resumed.generator, *(x.model for x in resumed.adversaries)]):
+        assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))

@@ -1,0 +1,49 @@
+"""Gradient penalty on real inputs (seed 003; the penalty term of Gulrajani et al. 2017, WGAN-GP)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from vidpred.losses.lp import reduce_loss
+
+__all__ = ["gradient_penalty"]
+
+
+def gradient_penalty(logits: Tensor, inputs: Tensor, reduction: str = "mean") -> Tensor:
+    r"""Penalise the discriminator's input-gradient norm for deviating from 1.
+
+    .. math::
+
+        \mathcal{L}_{gp} = \mathbb{E}_x\big[(\lVert \nabla_x D(x) \rVert_2 - 1)^2\big]
+
+    with the norm over all of a sample's dims (channels, time, height, width). Seed 003
+    applies it to *real* inputs; WGAN-GP used interpolates between real and fake. The
+    gradient is taken with ``create_graph=True`` so the penalty can be backpropagated into
+    D's parameters (a double backward).
+
+    Samples must be independent (no BatchNorm across the batch): the gradient of
+    ``logits.sum()`` with respect to sample ``b`` is then ``grad D(x_b)``. ``inputs`` may
+    be part of a larger batch (e.g. real clips concatenated with fakes before one forward
+    pass); only the part that produced ``logits`` is differentiated.
+
+    Args:
+        logits: ``(B,)`` D outputs on ``inputs``, still attached to the graph.
+        inputs: ``(B, ...)`` e.g. ``(B, C, T, H, W)`` in ``[-1, 1]``, created with
+            ``requires_grad=True`` before the forward pass.
+        reduction: ``"mean"`` | ``"sum"`` | ``"none"`` (per-sample ``(B,)``).
+
+    Returns:
+        Scalar, or ``(B,)`` for ``"none"``.
+
+    Example:
+        A linear critic ``D(x) = w . x`` has gradient ``w`` everywhere, so the penalty is
+        ``(||w|| - 1)^2``: ``w = (3, 4)`` gives ``(5 - 1)^2 = 16``.
+    """
+    if not inputs.requires_grad:
+        raise ValueError("gradient_penalty: inputs must have requires_grad=True before D's forward pass")
+    if logits.shape[0] != inputs.shape[0]:
+        raise ValueError(f"logits {tuple(logits.shape)} and inputs {tuple(inputs.shape)} differ in batch size")
+    (grad,) = torch.autograd.grad(logits.sum(), inputs, create_graph=True)
+    norms = grad.flatten(1).norm(dim=1)  # (B,)
+    return reduce_loss((norms - 1).square(), reduction)

@@ -1,0 +1,206 @@
+"""How each discriminator is fed and scored: one small class per kind of discriminator.
+
+The trainer keeps a list of adversaries; each wraps a plain ``nn.Module`` (``.model``,
+which is what an optimizer or DDP sees) and knows
+
+* ``d_loss(context, real_scales, fake_scales, label_rng)``: the discriminator's loss on
+  real clips and (detached) predictions, and what to log; it calls ``.d_model``, which is
+  ``.model`` itself or, under ``torchrun``, its ``DistributedDataParallel`` wrapper, so
+  that D's gradients are averaged across processes;
+* ``g_loss(context, pred_scales)``: the generator's adversarial loss against it (the
+  trainer freezes D's parameters around it; the gradient still flows through D into G).
+
+Shapes shared by every method: ``context`` is ``(B, C, n_context, H, W)``; ``*_scales`` are
+the generator's pyramid levels, coarsest first, each ``(B, C, n_future, h_k, w_k)``, the
+last one at full patch size; all in ``[-1, 1]``. Every predicted step is judged: the
+multi-scale D sees each step with the frames before it, the blur D every predicted frame,
+the spatio-temporal D the whole clip (context + every predicted frame).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from vidpred.losses.adversarial import bce_d_loss, bce_g_loss, sample_labels
+from vidpred.losses.gradient_penalty import gradient_penalty
+from vidpred.losses.hinge import hinge_d_loss, hinge_g_loss
+from vidpred.models._pyramid import pyramid
+from vidpred.models.blur_discriminator import BlurDiscriminator
+from vidpred.models.discriminator import MultiScaleDiscriminator
+from vidpred.models.spatiotemporal_discriminator import SpatioTemporalDiscriminator
+
+__all__ = ["Adversary", "MultiScaleAdversary", "BlurAdversary", "SpatioTemporalAdversary"]
+
+
+class Adversary:
+    """Base: a named discriminator, whether it is updated, and where it goes in checkpoints.
+
+    Attributes:
+        name: short name, used in log keys (``d_<name>_loss``; the multi-scale D keeps the
+            historical ``d_loss``) and in ``g_adv_<name>``.
+        model: the network.
+        trainable: False for a frozen judge (never in an optimizer, ``requires_grad`` off,
+            eval mode).
+        d_model: what ``d_loss`` calls: ``model``, or its DDP wrapper (set by the trainer).
+        state_key: checkpoint key of its weights; ``opt_key`` of its optimizer state.
+    """
+
+    name: str
+    log_prefix: str
+    state_key: str
+    opt_key: str
+
+    def __init__(self, model: nn.Module, trainable: bool = True) -> None:
+        self.model = model
+        self.d_model: nn.Module = model
+        self.trainable = trainable
+        if not trainable:
+            model.requires_grad_(False)
+            model.eval()
+
+    def d_loss(
+        self, context: Tensor, real_scales: list[Tensor], fake_scales: list[Tensor], label_rng: torch.Generator
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        raise NotImplementedError
+
+    def g_loss(self, context: Tensor, pred_scales: list[Tensor]) -> Tensor:
+        raise NotImplementedError
+
+
+def _labels(logits: Tensor, bounds: list[float], rng: torch.Generator) -> float | Tensor:
+    """A constant label, or per-sample labels drawn uniformly in ``bounds`` (seed 002's smoothing/noise)."""
+    low, high = bounds
+    return low if low == high else sample_labels(logits, low, high, generator=rng)
+
+
+def _frames(clip: Tensor) -> Tensor:
+    """``(B, C, T, H, W)`` -> ``(T*B, C, H, W)``, time-major (all clips' step 1, then step 2, ...)."""
+    return torch.cat(clip.unbind(dim=2), dim=0)
+
+
+class MultiScaleAdversary(Adversary):
+    """The paper's conditional multi-scale D with BCE (optionally smoothed/noisy labels).
+
+    Args:
+        model: the discriminator.
+        real_label, fake_label: ``[low, high]`` label ranges (``[1, 1]`` and ``[0, 0]`` plain).
+    """
+
+    name, log_prefix, state_key, opt_key = "multiscale", "d", "discriminator", "opt_d"
+
+    def __init__(self, model: MultiScaleDiscriminator, real_label: list[float], fake_label: list[float]) -> None:
+        super().__init__(model)
+        self.real_label, self.fake_label = real_label, fake_label
+
+    def inputs(self, context: Tensor, future_scales: list[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
+        """Inputs of the conditional discriminator for every predicted step.
+
+        Step t is judged with the n_context frames before it (real context, then earlier
+        predicted or real frames) and the frame itself at each of D's scales; steps are
+        stacked along the batch.
+
+        Returns:
+            per D scale: contexts ``(n_future*B, C, n_context, h, w)``, frames ``(n_future*B, C, h, w)``.
+        """
+        n_context, n_future = context.shape[2], future_scales[-1].shape[2]
+        n_scales = self.model.n_scales
+        sequence = torch.cat([context, future_scales[-1]], dim=2)  # (B, C, n_context + n_future, H, W)
+        windows = torch.cat([sequence[:, :, t : t + n_context] for t in range(n_future)], dim=0)
+        frames = [_frames(scale) for scale in future_scales[-n_scales:]]
+        return pyramid(windows, n_scales), frames
+
+    def d_loss(self, context, real_scales, fake_scales, label_rng):
+        real_ctx, real_frames = self.inputs(context, real_scales)
+        fake_ctx, fake_frames = self.inputs(context, fake_scales)
+        # One forward pass over real and fake together (also what DDP wants).
+        logits = self.d_model(
+            [torch.cat(pair) for pair in zip(real_ctx, fake_ctx)],
+            [torch.cat(pair) for pair in zip(real_frames, fake_frames)],
+        )
+        n = real_frames[0].shape[0]
+        real_logits, fake_logits = [l[:n] for l in logits], [l[n:] for l in logits]
+        real_target = [_labels(l, self.real_label, label_rng) for l in real_logits]
+        fake_target = [_labels(l, self.fake_label, label_rng) for l in fake_logits]
+        loss = bce_d_loss(real_logits, fake_logits, real_target=real_target, fake_target=fake_target)
+        return loss, {
+            "d_loss": loss.detach(),
+            "d_real": torch.stack([torch.sigmoid(l.detach()).mean() for l in real_logits]).mean(),
+            "d_fake": torch.stack([torch.sigmoid(l.detach()).mean() for l in fake_logits]).mean(),
+        }
+
+    def g_loss(self, context, pred_scales):
+        return bce_g_loss(self.model(*self.inputs(context, pred_scales)))
+
+
+class BlurAdversary(Adversary):
+    """Pretrained blur detector judging every predicted frame (seed 002).
+
+    Frozen, it only scores the generator (``g_loss``: BCE of its "sharp" verdict). Trainable,
+    it keeps learning with real frames as sharp and predictions as the blurred class.
+    """
+
+    name, log_prefix, state_key, opt_key = "blur", "d_blur", "blur_discriminator", "opt_blur"
+
+    def __init__(
+        self, model: BlurDiscriminator, trainable: bool, real_label: list[float], fake_label: list[float]
+    ) -> None:
+        super().__init__(model, trainable)
+        self.real_label, self.fake_label = real_label, fake_label
+
+    def d_loss(self, context, real_scales, fake_scales, label_rng):
+        real, fake = _frames(real_scales[-1]), _frames(fake_scales[-1])  # (n_future*B, C, H, W)
+        logits = self.d_model(torch.cat([real, fake]))
+        real_logits, fake_logits = logits[: len(real)], logits[len(real) :]
+        loss = bce_d_loss(
+            [real_logits],
+            [fake_logits],
+            real_target=[_labels(real_logits, self.real_label, label_rng)],
+            fake_target=[_labels(fake_logits, self.fake_label, label_rng)],
+        )
+        return loss, {
+            "d_blur_loss": loss.detach(),
+            "d_blur_real": torch.sigmoid(real_logits.detach()).mean(),
+            "d_blur_fake": torch.sigmoid(fake_logits.detach()).mean(),
+        }
+
+    def g_loss(self, context, pred_scales):
+        return bce_g_loss([self.model(_frames(pred_scales[-1]))])
+
+
+class SpatioTemporalAdversary(Adversary):
+    """3D clip discriminator with the hinge loss and a gradient penalty on real clips (seed 003).
+
+    Args:
+        model: the discriminator, built for ``n_context + n_future`` frames.
+        gp_weight: weight of :func:`~vidpred.losses.gradient_penalty.gradient_penalty`
+            in D's loss (0 turns it off and skips the double backward).
+    """
+
+    name, log_prefix, state_key, opt_key = "spatiotemporal", "d_st", "spatiotemporal_discriminator", "opt_st"
+
+    def __init__(self, model: SpatioTemporalDiscriminator, gp_weight: float) -> None:
+        super().__init__(model)
+        self.gp_weight = gp_weight
+
+    def d_loss(self, context, real_scales, fake_scales, label_rng):
+        real = torch.cat([context, real_scales[-1]], dim=2)  # (B, C, n_context + n_future, H, W)
+        fake = torch.cat([context, fake_scales[-1]], dim=2)
+        real.requires_grad_(self.gp_weight > 0)  # the penalty differentiates D at the real clips
+        logits = self.d_model(torch.cat([real, fake]))
+        real_logits, fake_logits = logits[: len(real)], logits[len(real) :]
+        hinge = hinge_d_loss(real_logits, fake_logits)
+        logs = {
+            "d_st_real": real_logits.detach().mean(),
+            "d_st_fake": fake_logits.detach().mean(),
+        }
+        loss = hinge
+        if self.gp_weight > 0:
+            penalty = gradient_penalty(real_logits, real)
+            loss = hinge + self.gp_weight * penalty
+            logs["d_st_gp"] = penalty.detach()
+        logs["d_st_loss"] = loss.detach()
+        return loss, logs
+
+    def g_loss(self, context, pred_scales):
+        return hinge_g_loss(self.model(torch.cat([context, pred_scales[-1]], dim=2)))
