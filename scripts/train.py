@@ -16,7 +16,7 @@ import sys
 from vidpred.config import ConfigError, load_config
 from vidpred.data.errors import DataError
 from vidpred.training.distributed import cleanup, launched_by_torchrun
-from vidpred.training.trainer import Trainer
+from vidpred.training.trainer import Trainer, TrainingDiverged
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
             file_log.setFormatter(logging.Formatter(log_format))
             logging.getLogger().addHandler(file_log)
         result = trainer.fit()
+    except TrainingDiverged as exc:
+        logging.getLogger("vidpred").error("%s", exc)
+        return 3
     finally:
         cleanup(trainer.dist)
     if "interrupted" in result:

@@ -12,6 +12,7 @@ from vidpred.training import precision as precision_module
 from vidpred.training.precision import (
     autocast_context,
     configure_backends,
+    Float32Linear,
     prepare_module,
     resolve_precision,
     to_float32,
@@ -147,3 +148,28 @@ def test_emulated_bf16_warns_once_not_every_step(monkeypatch, caplog):
             with autocast_context(CPU, resolved):
                 pass
     assert len(caplog.records) == 1 and "emulated" in caplog.records[0].getMessage()
+
+
+def test_fully_connected_layers_stay_float32_under_bf16_autocast():
+    torch.manual_seed(0)
+    d = MultiScaleDiscriminator(n_context=4, channels=3, patch_size=16, n_scales=3, width=0.03125)
+    state = {k: v.clone() for k, v in d.state_dict().items()}
+    prepare_module(d, channels_last=True)
+    assert all(torch.equal(v, state[k]) for k, v in d.state_dict().items()) and d.state_dict().keys() == state.keys()
+    linears = [m for m in d.modules() if isinstance(m, torch.nn.Linear)]
+    assert linears and all(type(m) is Float32Linear for m in linears)
+    seen = []
+    for m in linears:
+        m.register_forward_hook(lambda module, args, out: seen.append((args[0].dtype, out.dtype)))
+    convs = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d)]
+    convs[0].register_forward_hook(lambda module, args, out: seen.append(("conv", out.dtype)))
+    context = torch.rand(2, 3, 4, 16, 16) * 2 - 1
+    frames = [s[:, :, 0] for s in pyramid(context[:, :, -1:], 3)]
+    with autocast_context(CPU, "bf16"):
+        d(pyramid(context, 3), frames)
+    assert ("conv", torch.bfloat16) in seen  # convolutions still run in bf16
+    # Each head's layers get bf16 features from the convolutions but compute in float32.
+    assert all(out == torch.float32 for kind, out in seen if kind != "conv")
+    # Outside autocast a Float32Linear is an nn.Linear.
+    x = torch.randn(5, linears[-1].in_features)
+    torch.testing.assert_close(linears[-1](x), torch.nn.functional.linear(x, linears[-1].weight, linears[-1].bias))

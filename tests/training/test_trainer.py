@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from vidpred.config import ConfigError
-from vidpred.training.trainer import Trainer
+from vidpred.training.trainer import Trainer, TrainingDiverged
 
 
 def _losses(run_dir):
@@ -122,3 +122,21 @@ def test_trains_on_a_folder_of_mixed_videos(tiny_config, video_folder, tmp_path)
     cfg = tiny_config("data.source=folder", f"data.root={video_folder}", "data.n_val_videos=1", "train.steps=2")
     final = Trainer(cfg, tmp_path / "run").fit()
     assert final["step"] == 2 and final["n_val_clips"] == 4
+
+
+def test_divergence_stops_before_logging_or_saving(tiny_config, tmp_path, monkeypatch):
+    trainer = Trainer(tiny_config("train.steps=6"), tmp_path / "run")
+    train_step = trainer.train_step
+
+    def diverging_step():
+        logs = train_step()
+        if trainer.step >= 3:
+            logs["d_loss"] = torch.tensor(float("inf"))
+        return logs
+
+    monkeypatch.setattr(trainer, "train_step", diverging_step)
+    with pytest.raises(TrainingDiverged, match=r"step 3: d_loss not finite; .*latest.pt holds the last finite state"):
+        trainer.fit()
+    assert sorted(_losses(tmp_path / "run")) == [1, 2]  # step 3 was never logged
+    checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)
+    assert checkpoint["step"] == 2

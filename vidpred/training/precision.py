@@ -21,6 +21,10 @@ What is fast depends on the hardware (measurements in ``docs/performance.md``):
   them (older Xeons, or a VM that hides those CPUID bits) it falls back to an emulated
   kernel (``jit_bf16:avx512_core``) that is 3-7x *slower* than its float32 kernels, which
   is why a bf16 autocast probe on such a machine is slower than float32.
+* Fully connected layers stay float32 under bf16 autocast (:func:`prepare_module`).
+  They hold the discriminators' classifier heads, where bf16 made the quickstart's
+  SGD-trained discriminator's gradients spike and, in one of two seeds, diverge; they
+  cost a few percent of the iteration, so keeping them float32 is cheap.
 * ``channels_last`` (NHWC) is the layout oneDNN's fast float32 kernels (``brg_conv``) and
   cuDNN's tensor-core kernels work in; NCHW tensors are reordered on every call.
 
@@ -36,6 +40,7 @@ import logging
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = [
@@ -160,6 +165,24 @@ def _upcast_outputs(module: nn.Module, args: tuple, output):
     return output
 
 
+class Float32Linear(nn.Linear):
+    """``nn.Linear`` that computes in float32 even inside an autocast region."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        with torch.autocast(input.device.type, enabled=False):
+            return F.linear(input.float(), self.weight, self.bias)
+
+
+def _float32_linear(module: nn.Module) -> None:
+    """Make every plain ``nn.Linear`` in ``module`` a :class:`Float32Linear`, in place.
+
+    Only the class changes: parameters, ``state_dict`` keys and values stay as they are.
+    """
+    for child in module.modules():
+        if type(child) is nn.Linear:
+            child.__class__ = Float32Linear
+
+
 def _to_channels_last(module: nn.Module) -> None:
     """NHWC strides for every 4-D parameter and buffer (2-D conv weights), in place.
 
@@ -173,7 +196,12 @@ def _to_channels_last(module: nn.Module) -> None:
 
 
 def prepare_module(
-    module: nn.Module, *, channels_last: bool = False, compile: bool = False, float32_outputs: bool = True
+    module: nn.Module,
+    *,
+    channels_last: bool = False,
+    compile: bool = False,
+    float32_outputs: bool = True,
+    float32_linear: bool = True,
 ) -> nn.Module:
     """Put a module in the fast layout, make its outputs float32 and optionally compile it, in place.
 
@@ -183,6 +211,8 @@ def prepare_module(
     list, tuple or dict of tensors) to float32, a no-op outside autocast: inside a bf16 autocast region
     the network computes in bf16 but whatever consumes its outputs (losses, metrics, the
     recursion of a rollout) sees float32, so loss code needs no precision logic.
+    ``float32_linear`` keeps fully connected layers in float32 under autocast (the
+    discriminators' heads: see the module docstring); convolutions still run in bf16.
     ``compile`` uses ``nn.Module.compile`` (in place), so the module keeps its type,
     methods and ``state_dict`` keys and checkpoints stay interchangeable with uncompiled
     runs. Compiling on the CPU needs a C++ compiler and takes minutes for the paper's
@@ -195,6 +225,8 @@ def prepare_module(
     """
     if channels_last:
         _to_channels_last(module)
+    if float32_linear:
+        _float32_linear(module)
     if float32_outputs:
         module.register_forward_hook(_upcast_outputs)
     if compile:

@@ -84,6 +84,10 @@ RESUMABLE_CHANGES = {
 N_SAMPLE_CLIPS = 4
 
 
+class TrainingDiverged(RuntimeError):
+    """A loss or gradient norm became infinite or NaN; no checkpoint was written after it."""
+
+
 def _flatten(d: dict, prefix: str = "") -> dict:
     out = {}
     for key, value in d.items():
@@ -508,6 +512,10 @@ class Trainer:
             while self.step < cfg.steps and not stop:
                 logs = self.train_step()
                 step = self.step
+                if step % cfg.log_every == 0 or step == cfg.steps or step % cfg.ckpt_every == 0:
+                    # Before anything is logged or saved: a diverged run must not overwrite
+                    # the last good checkpoint (every rank checks, so all stop together).
+                    self._check_finite(logs, step)
                 if main and (step % cfg.log_every == 0 or step == cfg.steps):
                     self._log_train(writer, metrics_log, bar, logs, step, tick, tick_step)
                     tick, tick_step = time.perf_counter(), step
@@ -530,8 +538,10 @@ class Trainer:
                 if step % cfg.ckpt_every == 0 or step == cfg.steps:
                     self.save()
                 bar.update(1)
-                # All ranks stop at the same step, whichever received the signal.
-                stop = any_rank(self._stop_signal is not None, self.dist, self.device)
+                # All ranks stop at the same step, whichever received the signal. Under DDP
+                # this is a collective (and a host sync), so it runs at log steps only.
+                if not self.dist.enabled or step % cfg.log_every == 0:
+                    stop = any_rank(self._stop_signal is not None, self.dist, self.device)
             if stop:
                 if self.step % cfg.ckpt_every != 0 and self.step != cfg.steps:
                     self.save()
@@ -559,6 +569,18 @@ class Trainer:
         }
         _write_json_atomic(self.run_dir / "final_metrics.json", final)
         return final
+
+    def _check_finite(self, logs: dict[str, torch.Tensor], step: int) -> None:
+        values = torch.stack([v.detach().float().reshape(()) for v in logs.values()])
+        bad = not bool(torch.isfinite(values).all())
+        if any_rank(bad, self.dist, self.device):
+            names = [k for k, v in logs.items() if not torch.isfinite(v).all()]
+            latest = self.ckpt_dir / "latest.pt"
+            where = f"{latest} holds the last finite state" if latest.is_file() else "no checkpoint was written"
+            raise TrainingDiverged(
+                f"training diverged at step {step}: {', '.join(names) or 'another rank'} not finite; "
+                f"{where}. Lower the learning rates, set a grad_clip under optim, or use train.precision=fp32."
+            )
 
     def _log_train(self, writer, metrics_log, bar, logs: dict, step: int, tick: float, tick_step: int) -> None:
         """Rank 0's losses and rates to TensorBoard, ``metrics.jsonl`` and the progress bar."""

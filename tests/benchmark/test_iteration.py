@@ -1,0 +1,31 @@
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from vidpred.benchmark.conv_peak import ConvProbe, ConvShape
+from vidpred.benchmark.iteration import benchmark_training
+
+
+def test_conv_shape_counts_flops_as_torch_does():
+    shape = ConvShape(2, 8, 16, 8, 3)
+    with FlopCounterMode(display=False) as counter:
+        ConvProbe(shape, torch.float32, backward=False)  # its constructor runs the conv once
+    assert counter.get_total_flops() == shape.flops()
+    with FlopCounterMode(display=False) as counter:
+        ConvProbe(shape, torch.float32, backward=True)
+    assert counter.get_total_flops() == 3 * shape.flops()  # forward, input and weight gradients
+    assert ConvProbe(shape, torch.float32).gflops() > 0
+
+
+def test_benchmark_reports_speed_flops_and_the_reference(tiny_config):
+    result = benchmark_training(tiny_config("train.precision=fp32"), steps=2, warmup=1, reference=True,
+                                measure_peak=False)
+    assert result["iteration"] == "Trainer.d_step + Trainer.g_step"
+    assert result["precision_resolved"] == "fp32" and result["batch_size"] == 4
+    assert result["samples_per_sec"] > 0 and result["ms_per_d_step"] > 0 and result["ms_per_g_step"] > 0
+    assert result["peak_memory_mb"] > 0
+    # Same networks; the reference also computes D's weight gradients in the G step.
+    assert 0 < result["gflop_per_sample"] < result["reference"]["gflop_per_sample"]
+    assert result["speedup_vs_reference"] > 0
+    low, high = result["speedup_range"]
+    assert low <= result["speedup_vs_reference"] <= high
+    assert "conv_peak_gflops" not in result

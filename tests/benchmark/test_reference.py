@@ -1,0 +1,34 @@
+import pytest
+import torch
+
+from vidpred.benchmark.reference import ReferenceIteration
+from vidpred.training.trainer import Trainer
+
+
+def test_reference_computes_the_trainers_losses_and_updates(tiny_config, tmp_path):
+    # Plain float32 NCHW for both: then the only differences are how the work is organised
+    # (one D pass vs two, D frozen or not in the G step), which must not change any value.
+    cfg = tiny_config("train.precision=fp32", "train.channels_last=false")
+    trainer = Trainer(cfg, tmp_path / "run")
+    reference = ReferenceIteration(cfg, torch.device("cpu"))
+    for a, b in zip(trainer.generator.state_dict().values(), reference.generator.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)  # same seed, same construction order
+
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(2):
+        d_batch, g_batch = (torch.rand(4, 3, 5, 16, 16, generator=generator) * 2 - 1 for _ in range(2))
+        d_loss = trainer.d_step(d_batch)["d_loss"]
+        assert reference.d_step(d_batch).item() == pytest.approx(d_loss.item(), rel=1e-5)
+        g_total = trainer.g_step(g_batch)["g_total"]
+        assert reference.g_step(g_batch).item() == pytest.approx(g_total.item(), rel=1e-5)
+    for a, b in zip(trainer.discriminator.parameters(), reference.discriminator.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    for a, b in zip(trainer.generator.parameters(), reference.generator.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_reference_needs_one_future_frame_and_the_discriminator(tiny_config):
+    with pytest.raises(ValueError, match="n_future"):
+        ReferenceIteration(tiny_config("train.n_future=2"), torch.device("cpu"))
+    with pytest.raises(ValueError, match="discriminator"):
+        ReferenceIteration(tiny_config("model.discriminator.enabled=false"), torch.device("cpu"))

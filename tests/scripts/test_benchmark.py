@@ -1,0 +1,40 @@
+"""scripts/benchmark.py as a user runs it: one JSON line on stdout."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHMARK = ROOT / "scripts" / "benchmark.py"
+
+TINY = {
+    "data": {"patch_size": 16},
+    "model": {"generator": {"n_scales": 3, "width": 0.0625}, "discriminator": {"n_scales": 3, "width": 0.03125}},
+    "train": {"device": "cpu"},
+}
+
+
+def test_prints_one_json_line_with_the_flags_applied(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY))
+    run = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--config", str(config), "--precision", "fp32", "--no-channels-last",
+         "--batch-size", "2", "--steps", "1", "--warmup", "0", "--no-peak", "--reference"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    assert len(lines) == 1
+    result = json.loads(lines[0])
+    assert result["benchmark"] == "training" and result["precision"] == "fp32"
+    assert result["channels_last"] is False and result["batch_size"] == 2
+    assert result["samples_per_sec"] > 0 and "speedup_vs_reference" in result
+
+
+def test_bad_override_is_reported(tmp_path):
+    run = subprocess.run([sys.executable, str(BENCHMARK), "--set", "train.nope=1", "--no-peak"],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run.returncode == 2 and "train.nope" in run.stderr

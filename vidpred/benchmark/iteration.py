@@ -1,0 +1,216 @@
+"""Timing the training iteration: samples/s, FLOPs, fraction of the convolution peak, memory.
+
+The optimized iteration is the :class:`~vidpred.training.trainer.Trainer`'s own ``d_step``
+and ``g_step``, so what is measured is what ``scripts/train.py`` runs. The trainer needs a
+dataset to start; the benchmark gives it a tiny procedural one in a temporary folder and
+then feeds random clips, so no data has to be on disk and the data pipeline is not timed
+here (``vidpred.benchmark.data`` times it on its own).
+
+On a machine shared with other jobs only ratios measured in the same run mean much: the
+reference iteration is timed interleaved with the optimized one (round i runs both), the
+speedup is the median of the per-round ratios, and every figure comes with its spread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from vidpred.benchmark.conv_peak import PEAK_SHAPES, ConvProbe, conv_peak
+from vidpred.benchmark.reference import ReferenceIteration
+from vidpred.config import Config, config_from_dict, config_to_dict
+from vidpred.training.trainer import Trainer
+
+__all__ = ["benchmark_config", "benchmark_training", "count_flops", "peak_memory_mb"]
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[torch.Tensor], object]
+
+
+def benchmark_config(cfg: Config, workdir: Path) -> Config:
+    """``cfg`` with a tiny procedural dataset and every output under ``workdir``.
+
+    Model, loss, optimizer and train settings are untouched; only what the trainer reads
+    at start-up (data, run directory) changes.
+    """
+    n_frames = cfg.model.n_context + max(cfg.train.n_future, cfg.train.val_n_future) + 1
+    size = cfg.data.patch_size
+    overrides = [
+        "data.source=procedural", "data.root=null", "data.frame_size=null", "data.num_workers=0",
+        f"data.cache_dir={workdir / 'cache'}", "data.n_val_clips=1",
+        "data.procedural.n_train_videos=2", "data.procedural.n_val_videos=1", "data.procedural.n_test_videos=1",
+        f"data.procedural.n_frames={n_frames}", f"data.procedural.height={size}", f"data.procedural.width={size}",
+        f"run.out_dir={workdir}",
+    ]
+    return config_from_dict(config_to_dict(cfg), overrides)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _timed(step: Step, x: torch.Tensor, device: torch.device) -> float:
+    """Seconds for one call of ``step(x)``, device work included."""
+    _sync(device)
+    start = time.perf_counter()
+    step(x)
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def count_flops(d_step: Step, g_step: Step, d_batch: torch.Tensor, g_batch: torch.Tensor) -> int:
+    """FLOPs of one D step and one G step, forward and backward, by ``FlopCounterMode``.
+
+    It counts matrix products and convolutions (2 per multiply-add), the work that
+    dominates; element-wise operations are not counted.
+    """
+    with FlopCounterMode(display=False) as counter:
+        d_step(d_batch)
+        g_step(g_batch)
+    return counter.get_total_flops()
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    """Peak memory so far: CUDA memory allocated by PyTorch, or the process's peak RSS on the CPU."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
+
+
+def _summary(d_times: list[float], g_times: list[float], batch_size: int, flops_per_sample: float) -> dict:
+    iteration = [d + g for d, g in zip(d_times, g_times)]
+    median = statistics.median(iteration)
+    samples_per_sec = batch_size / median
+    return {
+        "samples_per_sec": round(samples_per_sec, 3),
+        "samples_per_sec_best": round(batch_size / min(iteration), 3),
+        "ms_per_d_step": round(1e3 * statistics.median(d_times), 1),
+        "ms_per_g_step": round(1e3 * statistics.median(g_times), 1),
+        "ms_per_iteration": {"median": round(1e3 * median, 1), "min": round(1e3 * min(iteration), 1),
+                             "max": round(1e3 * max(iteration), 1)},
+        "gflop_per_sample": round(flops_per_sample / 1e9, 4),
+        "achieved_gflops": round(flops_per_sample * samples_per_sec / 1e9, 1),
+    }
+
+
+def benchmark_training(
+    cfg: Config,
+    *,
+    steps: int = 10,
+    warmup: int = 2,
+    reference: bool = False,
+    measure_peak: bool = True,
+) -> dict:
+    """Time ``steps`` training iterations (D step + G step) of ``cfg`` on random clips.
+
+    Args:
+        cfg: the config to benchmark (model, precision, batch size, device...).
+        steps: timed iterations (after ``warmup`` untimed ones).
+        warmup: untimed iterations first: kernel selection, weight reorders, compilation.
+        reference: also time :class:`ReferenceIteration` (plain eager float32), round by
+            round with the optimized iteration, and report the speedup.
+        measure_peak: measure the float32 and bf16 convolution peaks in this process.
+
+    Returns:
+        A flat-ish dict ready for ``json.dumps`` (see ``docs/performance.md`` for the keys).
+    """
+    if steps < 1 or warmup < 0:
+        raise ValueError(f"need steps >= 1 and warmup >= 0, got {steps}, {warmup}")
+    load_before = os.getloadavg()[0]  # other jobs' load: a reader can tell a quiet run from a busy one
+    with tempfile.TemporaryDirectory(prefix="vidpred-benchmark-") as tmp:
+        trainer = Trainer(benchmark_config(cfg, Path(tmp)), Path(tmp) / "run")
+        device = trainer.device
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        batch_size, n_frames = cfg.train.batch_size, cfg.model.n_context + cfg.train.n_future
+        shape = (batch_size, cfg.model.channels, n_frames, cfg.data.patch_size, cfg.data.patch_size)
+        generator = torch.Generator().manual_seed(0)
+        d_batch = (torch.rand(shape, generator=generator) * 2 - 1).to(device)
+        g_batch = (torch.rand(shape, generator=generator) * 2 - 1).to(device)
+
+        trainer.generator.train()
+        log.info("warm-up: %d iterations", warmup)
+        for _ in range(warmup):
+            trainer.d_step(d_batch)
+            trainer.g_step(g_batch)
+        memory_mb = peak_memory_mb(device)  # steady state of the optimized iteration alone
+
+        ref = None
+        if reference:
+            ref_cfg = config_from_dict(config_to_dict(cfg), ["train.n_future=1"])
+            ref = ReferenceIteration(ref_cfg, device)
+            for _ in range(warmup):
+                ref.d_step(d_batch)
+                ref.g_step(g_batch)
+
+        # A short convolution of the precision in use, sampled every round, gives the peak
+        # under the same load as that round's iteration.
+        dtype = torch.bfloat16 if trainer.precision == "bf16" else torch.float32
+        probe = ConvProbe(PEAK_SHAPES[-1], dtype, device=device) if measure_peak else None
+        times: dict[str, list[float]] = {"d": [], "g": [], "ref_d": [], "ref_g": [], "peak": []}
+        log.info("timing %d iterations%s", steps, " interleaved with the reference" if ref else "")
+        for _ in range(steps):
+            times["d"].append(_timed(trainer.d_step, d_batch, device))
+            times["g"].append(_timed(trainer.g_step, g_batch, device))
+            if ref is not None:
+                times["ref_d"].append(_timed(ref.d_step, d_batch, device))
+                times["ref_g"].append(_timed(ref.g_step, g_batch, device))
+            if probe is not None:
+                times["peak"].append(probe.gflops())
+
+        flops = count_flops(trainer.d_step, trainer.g_step, d_batch, g_batch) / batch_size
+        result = {
+            "iteration": "Trainer.d_step + Trainer.g_step",
+            "precision": cfg.train.precision,
+            "precision_resolved": trainer.precision,
+            "channels_last": cfg.train.channels_last,
+            "compile": cfg.train.compile,
+            "device": str(device),
+            "threads": torch.get_num_threads(),
+            "batch_size": batch_size,
+            "steps": steps,
+            "warmup": warmup,
+            **_summary(times["d"], times["g"], batch_size, flops),
+            "peak_memory_mb": round(memory_mb, 1),
+            "peak_memory_kind": "cuda_max_allocated" if device.type == "cuda" else "process_max_rss",
+        }
+        if ref is not None:
+            ref_flops = count_flops(ref.d_step, ref.g_step, d_batch, g_batch) / batch_size
+            result["reference"] = _summary(times["ref_d"], times["ref_g"], batch_size, ref_flops)
+            ratios = [
+                (rd + rg) / (d + g)
+                for d, g, rd, rg in zip(times["d"], times["g"], times["ref_d"], times["ref_g"])
+            ]
+            result["speedup_vs_reference"] = round(statistics.median(ratios), 3)
+            result["speedup_range"] = [round(min(ratios), 3), round(max(ratios), 3)]
+        if measure_peak:
+            log.info("measuring the convolution peak (float32, bf16; channels_last)")
+            peaks = {name: conv_peak(dtype, device=device)["gflops"]
+                     for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
+            peaks[trainer.precision] = round(max(peaks[trainer.precision], *times["peak"]), 1)
+            result["conv_peak_gflops"] = peaks
+            result["fraction_of_peak"] = {
+                name: round(result["achieved_gflops"] / peak, 3) for name, peak in peaks.items()
+            }
+            # Round by round: the iteration's GFLOP/s over the peak sampled right after it.
+            paired = [flops * batch_size / (d + g) / 1e9 / peak
+                      for d, g, peak in zip(times["d"], times["g"], times["peak"])]
+            result["fraction_of_peak_paired"] = {
+                trainer.precision: round(statistics.median(paired), 3),
+                "range": [round(min(paired), 3), round(max(paired), 3)],
+            }
+        result["load_avg_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]  # before, after
+        return result
