@@ -575,6 +575,8 @@ class Trainer:
         bad = not bool(torch.isfinite(values).all())
         if any_rank(bad, self.dist, self.device):
             names = [k for k, v in logs.items() if not torch.isfinite(v).all()]
+            if len(names) > 4:
+                names = [*names[:4], f"{len(names) - 4} more"]
             latest = self.ckpt_dir / "latest.pt"
             where = f"{latest} holds the last finite state" if latest.is_file() else "no checkpoint was written"
             raise TrainingDiverged(
