@@ -2,8 +2,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -41,17 +43,21 @@ CONFIG = {
 }
 
 
-def _torchrun(tmp_path, dump_dir, *args):
+def _command(tmp_path, dump_dir, *args):
     config = tmp_path / "config.yaml"
     data = json.loads(json.dumps(CONFIG))
     data["data"]["cache_dir"] = str(tmp_path / "cache")
     config.write_text(yaml.safe_dump(data))
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         str(WORKER), str(dump_dir), "--config", str(config), *map(str, args)],
-        capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path,
-    )
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+            str(WORKER), str(dump_dir), "--config", str(config), *map(str, args)]
+
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def _torchrun(tmp_path, dump_dir, *args):
+    return subprocess.run(_command(tmp_path, dump_dir, *args), capture_output=True, text=True, timeout=600,
+                          env=ENV, cwd=tmp_path)
 
 
 def _ranks(dump_dir):
@@ -111,3 +117,32 @@ def test_torchrun_two_processes_train_in_lockstep_and_resume(tmp_path):
         for key, value in state.items():
             torch.testing.assert_close(rank0["weights"][network][key], value, rtol=0, atol=0, msg=f"{network}.{key}")
     assert len(list(run_dir.glob("events.out.tfevents.*"))) == 2  # one per launch, both rank 0's
+
+
+def test_sigterm_stops_every_rank_at_the_same_step_with_a_checkpoint(tmp_path):
+    run_dir = tmp_path / "run"
+    command = _command(tmp_path, tmp_path / "dump", "--run-dir", run_dir, "--set", "train.steps=100000",
+                       "--set", "train.ckpt_every=100000")
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=tmp_path)
+    metrics = run_dir / "metrics.jsonl"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if metrics.is_file() and len(metrics.read_text().splitlines()) >= 3:
+            break
+        assert proc.poll() is None, proc.communicate()[1][-5000:]
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)  # torchrun passes it on to both ranks
+    _, stderr = proc.communicate(timeout=180)
+    assert proc.returncode != 0
+    assert "continue with --resume" in stderr
+
+    rank0, rank1 = _ranks(tmp_path / "dump")
+    assert rank0["step"] == rank1["step"] < 1000  # both stopped, at the same step
+    _assert_same_weights(rank0, rank1)
+    checkpoint = torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)
+    assert checkpoint["step"] == rank0["step"] and len(checkpoint["rng_ranks"]) == 2
+
+    resumed = _torchrun(tmp_path, tmp_path / "resumed", "--run-dir", run_dir, "--resume",
+                        "--set", f"train.steps={rank0['step'] + 2}", "--set", "train.ckpt_every=100000")
+    assert resumed.returncode == 0, resumed.stderr[-5000:]
+    assert _steps(run_dir)[-1] == rank0["step"] + 2
