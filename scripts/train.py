@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
 from vidpred.config import ConfigError, load_config
 from vidpred.data.errors import DataError
-from vidpred.training.distributed import cleanup, launched_by_torchrun
+from vidpred.training.distributed import cleanup, env_rank, launched_by_torchrun
 from vidpred.training.trainer import Trainer, TrainingDiverged
 
 
@@ -30,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue the run from checkpoints/latest.pt")
     args = parser.parse_args(argv)
 
-    rank = int(os.environ.get("RANK", "0")) if launched_by_torchrun() else 0
+    rank = env_rank()
     log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     if launched_by_torchrun():
         log_format = f"%(asctime)s [rank {rank}] %(levelname)s %(name)s: %(message)s"

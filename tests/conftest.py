@@ -12,10 +12,12 @@ reader tests do not depend on the writer under test. Fixtures:
   read-only, copy it before modifying anything.
 * ``video_folder`` -- a folder of .avi/.mp4 files and one folder of PNG frames.
 * ``corrupt_video`` -- a garbage ``.avi`` and a too-short (2-frame) ``.avi``.
+* ``tiny_config_data`` -- a tiny procedural training config as plain YAML-like data.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -159,3 +161,32 @@ def corrupt_video(tmp_path: Path) -> CorruptVideos:
     garbage.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
     short = _write_video(root / "short.avi", _moving_frames(2, 32, 48, seed=5))
     return CorruptVideos(garbage=garbage, short=short, short_frames=2)
+
+
+# ---------------------------------------------------------------------------------------
+# Configs
+# ---------------------------------------------------------------------------------------
+
+# A model and data small enough that a training step takes milliseconds on a CPU.
+TINY_CONFIG = {
+    "run": {"name": "tiny"},
+    "data": {
+        "source": "procedural",
+        "procedural": {"n_train_videos": 6, "n_val_videos": 2, "n_test_videos": 2, "n_frames": 10, "height": 32, "width": 32},
+        "n_val_clips": 4,
+        "patch_size": 16,
+        "motion_threshold": 0.0005,
+        "max_tries": 4,
+    },
+    "model": {"generator": {"n_scales": 3, "width": 0.0625}, "discriminator": {"n_scales": 3, "width": 0.03125}},
+    "optim": {"generator": {"name": "adam", "lr": 0.001}, "discriminator": {"name": "sgd", "lr": 0.02}},
+    "train": {"steps": 4, "batch_size": 4, "device": "cpu", "log_every": 1, "val_every": 2, "ckpt_every": 2, "sample_every": 2},
+}
+
+
+@pytest.fixture
+def tiny_config_data(tmp_path: Path) -> dict:
+    """A fresh copy of the tiny procedural config as plain data, caching under ``tmp_path``."""
+    data = copy.deepcopy(TINY_CONFIG)
+    data["data"]["cache_dir"] = str(tmp_path / "cache")
+    return data

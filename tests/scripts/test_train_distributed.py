@@ -20,34 +20,21 @@ pytestmark = pytest.mark.skipif(
     not (dist.is_available() and dist.is_gloo_available()), reason="torch.distributed with gloo is needed"
 )
 
-# Tiny networks, with a D that is trained with a gradient penalty (double backward under
+# The tiny config with a D that is trained with a gradient penalty (double backward under
 # DDP) and the adaptive adversarial weight; two predicted frames with the path loss.
-CONFIG = {
-    "data": {
-        "source": "procedural",
-        "procedural": {"n_train_videos": 6, "n_val_videos": 2, "n_test_videos": 2, "n_frames": 10, "height": 32, "width": 32},
-        "n_val_clips": 4,
-        "patch_size": 16,
-        "motion_threshold": 0.0005,
-        "max_tries": 4,
-    },
-    "model": {
-        "generator": {"n_scales": 3, "width": 0.0625},
-        "discriminator": {"n_scales": 3, "width": 0.03125},
-        "spatiotemporal_discriminator": {"enabled": True, "width": 0.0625, "n_3d": 1, "n_2d": 1},
-    },
-    "loss": {"l_path": 1.0, "gp_weight": 10.0, "adaptive_weight": True, "real_label": [0.7, 1.2], "fake_label": [0.0, 0.3]},
-    "optim": {"generator": {"name": "adam", "lr": 0.001}, "discriminator": {"name": "sgd", "lr": 0.02}},
-    "train": {"batch_size": 4, "n_future": 2, "val_n_future": 2, "device": "cpu",
-              "log_every": 1, "val_every": 2, "ckpt_every": 2, "sample_every": 2},
-}
+@pytest.fixture
+def config(tiny_config_data, tmp_path):
+    data = tiny_config_data
+    data["model"]["spatiotemporal_discriminator"] = {"enabled": True, "width": 0.0625, "n_3d": 1, "n_2d": 1}
+    data["loss"] = {"l_path": 1.0, "gp_weight": 10.0, "adaptive_weight": True,
+                    "real_label": [0.7, 1.2], "fake_label": [0.0, 0.3]}
+    data["train"].update({"n_future": 2, "val_n_future": 2})
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
 
 
-def _command(tmp_path, dump_dir, *args):
-    config = tmp_path / "config.yaml"
-    data = json.loads(json.dumps(CONFIG))
-    data["data"]["cache_dir"] = str(tmp_path / "cache")
-    config.write_text(yaml.safe_dump(data))
+def _command(config, dump_dir, *args):
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
             str(WORKER), str(dump_dir), "--config", str(config), *map(str, args)]
 
@@ -55,9 +42,9 @@ def _command(tmp_path, dump_dir, *args):
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
-def _torchrun(tmp_path, dump_dir, *args):
-    return subprocess.run(_command(tmp_path, dump_dir, *args), capture_output=True, text=True, timeout=600,
-                          env=ENV, cwd=tmp_path)
+def _torchrun(config, dump_dir, *args):
+    return subprocess.run(_command(config, dump_dir, *args), capture_output=True, text=True, timeout=600,
+                          env=ENV, cwd=config.parent)
 
 
 def _ranks(dump_dir):
@@ -75,9 +62,9 @@ def _steps(run_dir):
     return [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
-def test_torchrun_two_processes_train_in_lockstep_and_resume(tmp_path):
+def test_torchrun_two_processes_train_in_lockstep_and_resume(config, tmp_path):
     run_dir = tmp_path / "run"
-    first = _torchrun(tmp_path, tmp_path / "first", "--run-dir", run_dir, "--set", "train.steps=4")
+    first = _torchrun(config, tmp_path / "first", "--run-dir", run_dir, "--set", "train.steps=4")
     assert first.returncode == 0, first.stderr[-5000:]
 
     rank0, rank1 = _ranks(tmp_path / "first")
@@ -102,10 +89,10 @@ def test_torchrun_two_processes_train_in_lockstep_and_resume(tmp_path):
         assert torch.equal(value, rank0["weights"]["generator"][key]), key
 
     # Resume to step 6, and compare with an uninterrupted 6-step run.
-    resumed = _torchrun(tmp_path, tmp_path / "resumed", "--run-dir", run_dir, "--resume", "--set", "train.steps=6")
+    resumed = _torchrun(config, tmp_path / "resumed", "--run-dir", run_dir, "--resume", "--set", "train.steps=6")
     assert resumed.returncode == 0, resumed.stderr[-5000:]
     full_dir = tmp_path / "full"
-    full = _torchrun(tmp_path, tmp_path / "full_dump", "--run-dir", full_dir, "--set", "train.steps=6")
+    full = _torchrun(config, tmp_path / "full_dump", "--run-dir", full_dir, "--set", "train.steps=6")
     assert full.returncode == 0, full.stderr[-5000:]
 
     assert _steps(run_dir) == [1, 2, 3, 4, 5, 6]
@@ -119,9 +106,9 @@ def test_torchrun_two_processes_train_in_lockstep_and_resume(tmp_path):
     assert len(list(run_dir.glob("events.out.tfevents.*"))) == 2  # one per launch, both rank 0's
 
 
-def test_sigterm_stops_every_rank_at_the_same_step_with_a_checkpoint(tmp_path):
+def test_sigterm_stops_every_rank_at_the_same_step_with_a_checkpoint(config, tmp_path):
     run_dir = tmp_path / "run"
-    command = _command(tmp_path, tmp_path / "dump", "--run-dir", run_dir, "--set", "train.steps=100000",
+    command = _command(config, tmp_path / "dump", "--run-dir", run_dir, "--set", "train.steps=100000",
                        "--set", "train.ckpt_every=100000")
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=tmp_path)
     metrics = run_dir / "metrics.jsonl"
@@ -142,7 +129,7 @@ def test_sigterm_stops_every_rank_at_the_same_step_with_a_checkpoint(tmp_path):
     checkpoint = torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)
     assert checkpoint["step"] == rank0["step"] and len(checkpoint["rng_ranks"]) == 2
 
-    resumed = _torchrun(tmp_path, tmp_path / "resumed", "--run-dir", run_dir, "--resume",
+    resumed = _torchrun(config, tmp_path / "resumed", "--run-dir", run_dir, "--resume",
                         "--set", f"train.steps={rank0['step'] + 2}", "--set", "train.ckpt_every=100000")
     assert resumed.returncode == 0, resumed.stderr[-5000:]
     assert _steps(run_dir)[-1] == rank0["step"] + 2

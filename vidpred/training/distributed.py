@@ -37,6 +37,11 @@ def launched_by_torchrun() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
+def env_rank() -> int:
+    """This process's global rank as torchrun set it (0 without torchrun)."""
+    return int(os.environ["RANK"]) if launched_by_torchrun() else 0
+
+
 def init_distributed(device: torch.device) -> tuple[DistInfo, torch.device]:
     """Join the process group when launched by torchrun; returns the info and this rank's device.
 
@@ -45,7 +50,7 @@ def init_distributed(device: torch.device) -> tuple[DistInfo, torch.device]:
     """
     if not launched_by_torchrun():
         return DistInfo(), device
-    rank = int(os.environ["RANK"])
+    rank = env_rank()
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     world_size = int(os.environ["WORLD_SIZE"])
     if device.type == "cuda":
