@@ -40,6 +40,7 @@ def build_generator(cfg: Config) -> MultiScaleGenerator:
         channels=cfg.model.channels,
         n_scales=cfg.model.generator.n_scales,
         width=cfg.model.generator.width,
+        head=cfg.model.generator.head,
     )
 
 
@@ -195,6 +196,10 @@ def validate_config(cfg: Config) -> None:
         raise ConfigError(f"loss.p: expected 1 or 2, got {cfg.loss.p}")
     if cfg.data.frame_size is not None and len(cfg.data.frame_size) != 2:
         raise ConfigError(f"data.frame_size: expected [H, W], got {cfg.data.frame_size}")
+    if cfg.data.frame_height is not None and (cfg.data.frame_height < 1 or cfg.data.frame_size is not None):
+        raise ConfigError("data.frame_height: expected a height >= 1, and frame_size null (they exclude each other)")
+    if cfg.data.cut_ratio is not None and cfg.data.cut_ratio <= 1:
+        raise ConfigError(f"data.cut_ratio: expected a ratio > 1 or null, got {cfg.data.cut_ratio}")
     if cfg.data.source in ("folder", "ucf101") and not cfg.data.root:
         raise ConfigError(f"data.root is required when data.source is '{cfg.data.source}'")
     for key in ("log_every", "val_every", "ckpt_every", "sample_every", "batch_size"):

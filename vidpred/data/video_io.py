@@ -48,10 +48,20 @@ def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
 
 
-def _finish(frames: list[np.ndarray], path: Path, frame_size: tuple[int, int] | None) -> np.ndarray:
-    """Stack BGR frames into RGB ``uint8 (T, H, W, 3)``, resizing to ``frame_size`` = (H, W)."""
+def height_to_size(height: int, native: tuple[int, int]) -> tuple[int, int]:
+    """``(H, W)`` of height ``height`` with ``native``'s aspect ratio, W rounded to an even number >= 2."""
+    native_h, native_w = native
+    return height, max(2, 2 * round(native_w * height / native_h / 2))
+
+
+def _finish(frames: list[np.ndarray], path: Path, frame_size: tuple[int, int] | None,
+            frame_height: int | None = None) -> np.ndarray:
+    """Stack BGR frames into RGB ``uint8 (T, H, W, 3)``, resizing to ``frame_size`` = (H, W)
+    or to height ``frame_height`` at the video's aspect ratio."""
     if not frames:
         raise VideoReadError(path, "no decodable frames")
+    if frame_height is not None:
+        frame_size = height_to_size(frame_height, frames[0].shape[:2])
     out_h, out_w = frame_size if frame_size is not None else frames[0].shape[:2]
     video = np.empty((len(frames), out_h, out_w, 3), dtype=np.uint8)
     for i, frame in enumerate(frames):
@@ -109,7 +119,7 @@ def _read_video_file(path: Path, max_frames: int | None) -> list[np.ndarray]:
 
 
 def read_video(path: str | Path, *, max_frames: int | None = None,
-               frame_size: tuple[int, int] | None = None) -> np.ndarray:
+               frame_size: tuple[int, int] | None = None, frame_height: int | None = None) -> np.ndarray:
     """Decode a video file, or a folder of frame images, into RGB frames.
 
     Args:
@@ -119,6 +129,8 @@ def read_video(path: str | Path, *, max_frames: int | None = None,
         max_frames: decode at most this many frames from the start (None: all).
         frame_size: ``(H, W)`` to resize every frame to with ``INTER_AREA``; None keeps the
             native size.
+        frame_height: resize to this height instead, keeping the aspect ratio (width
+            rounded to an even number); exclusive with ``frame_size``.
 
     Returns:
         uint8 ``(T, H, W, 3)`` RGB, ``T >= 1``.
@@ -134,11 +146,13 @@ def read_video(path: str | Path, *, max_frames: int | None = None,
         frame_size = (int(frame_size[0]), int(frame_size[1]))
         if min(frame_size) < 1:
             raise ValueError(f"frame_size must be (H, W) with positive sizes, got {frame_size}")
+    if frame_height is not None and (frame_height < 1 or frame_size is not None):
+        raise ValueError(f"frame_height must be >= 1 and exclusive with frame_size, got {frame_height}")
     if not path.exists():
         raise VideoReadError(path, "no such file or directory")
     try:
         frames = _read_frame_folder(path, max_frames) if path.is_dir() else _read_video_file(path, max_frames)
-        return _finish(frames, path, frame_size)
+        return _finish(frames, path, frame_size, frame_height)
     except cv2.error as exc:  # a decoder failing mid-stream surfaces as cv2.error
         raise VideoReadError(path, f"OpenCV error: {exc}") from exc
 

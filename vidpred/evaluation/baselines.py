@@ -9,10 +9,10 @@ moving-area mask).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from vidpred.evaluation.flow import backward_flow
+from vidpred.models.warp import warp
 
 __all__ = ["last_input", "flow_extrapolation", "warp"]
 
@@ -31,30 +31,6 @@ def last_input(context: Tensor, n_future: int, flow: Tensor | None = None) -> Te
     if n_future < 1:
         raise ValueError(f"n_future must be >= 1, got {n_future}")
     return context[:, :, -1:].expand(-1, -1, n_future, -1, -1).clone()
-
-
-def warp(frames: Tensor, flow: Tensor) -> Tensor:
-    """Backward warp: ``out(p) = frames(p + flow(p))``, bilinear, borders replicated.
-
-    Args:
-        frames: ``(B, C, H, W)`` in ``[-1, 1]``.
-        flow: ``(B, 2, H, W)`` (x, y) in pixels.
-
-    Returns:
-        ``(B, C, H, W)`` in ``[-1, 1]`` (a convex combination of input pixels).
-    """
-    if frames.dim() != 4 or flow.shape != (frames.shape[0], 2, *frames.shape[-2:]):
-        raise ValueError(f"warp expects frames (B, C, H, W) and flow (B, 2, H, W), got "
-                         f"{tuple(frames.shape)} and {tuple(flow.shape)}")
-    B, _, H, W = frames.shape
-    ys, xs = torch.meshgrid(torch.arange(H, device=frames.device, dtype=torch.float32),
-                            torch.arange(W, device=frames.device, dtype=torch.float32), indexing="ij")
-    x = xs + flow[:, 0].float()  # (B, H, W), sampling positions in pixels
-    y = ys + flow[:, 1].float()
-    # align_corners=True maps -1 and 1 to the centres of the first and last pixels.
-    grid = torch.stack([2 * x / max(W - 1, 1) - 1, 2 * y / max(H - 1, 1) - 1], dim=-1)  # (B, H, W, 2)
-    out = F.grid_sample(frames.float(), grid, mode="bilinear", padding_mode="border", align_corners=True)
-    return out.to(frames.dtype)
 
 
 def flow_extrapolation(context: Tensor, n_future: int, flow: Tensor | None = None) -> Tensor:

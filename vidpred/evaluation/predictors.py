@@ -111,6 +111,7 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
     info = {
         "path": str(path), "step": state.get("step"), "n_context": cfg.model.n_context,
         "n_scales": cfg.model.generator.n_scales, "width": cfg.model.generator.width,
+        "head": cfg.model.generator.head,
         "parameters": sum(p.numel() for p in generator.parameters()),
         "trained_on": cfg.data.source, "patch_size": cfg.data.patch_size,
     }

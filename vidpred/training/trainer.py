@@ -60,14 +60,15 @@ from vidpred.models.discriminator import MultiScaleDiscriminator
 from vidpred.training.checkpoint import load_checkpoint, save_checkpoint
 from vidpred.training.distributed import DistInfo, any_rank, barrier, gather_objects, init_distributed
 from vidpred.training.precision import autocast_context, configure_backends, prepare_module, resolve_precision
-from vidpred.training.validation import evaluate, predict_clips
-from vidpred.training.visualize import sample_grid
+from vidpred.training.validation import baseline_scores, evaluate, predict_clips
+from vidpred.training.visualize import motion_grid, sample_grid
 
 log = logging.getLogger(__name__)
 
 # Keys that may change when a run is resumed: they do not alter what is computed.
 RESUMABLE_CHANGES = {
     "train.steps",
+    "train.max_minutes",
     "train.device",
     "train.log_every",
     "train.val_every",
@@ -182,6 +183,8 @@ class Trainer:
                     adversary.d_model = _ddp(adversary.model, self.device)
         self.step = 0
         self.best_psnr = -math.inf
+        self.train_seconds = 0.0  # time spent in train steps, across resumes (train.max_minutes)
+        self._baselines: dict[str, float] | None = None  # the validation clips' baselines, computed once
 
         min_frames = self.n_context + max(self.n_future, cfg.train.val_n_future)
         # Each machine's first process decodes (or generates) into the cache first; the
@@ -200,6 +203,7 @@ class Trainer:
             cfg.data.n_val_clips,
             self.n_context + cfg.train.val_n_future,
             seed=cfg.train.seed,
+            cut_ratio=cfg.data.cut_ratio,
         )
         self.sampler = PatchSampler(
             [v.frames for v in train_videos],
@@ -210,7 +214,11 @@ class Trainer:
             unfiltered_fraction=cfg.data.unfiltered_fraction,
             seed=cfg.train.seed,
             rank=self.dist.rank,
+            cut_ratio=cfg.data.cut_ratio,
         )
+        if cfg.data.cut_ratio is not None:
+            log.info("scene cuts: %d in the training videos; no patch spans one",
+                     sum(len(cuts) for cuts in self.sampler.cuts))
         if self.dist.enabled:
             log.info(
                 "distributed: %d processes, batch %d per process (%d per step)",
@@ -392,6 +400,7 @@ class Trainer:
         state = {
             "step": self.step,
             "best_psnr": self.best_psnr,
+            "train_seconds": self.train_seconds,
             "config": config_to_dict(self.cfg),
             "generator": self.generator.state_dict(),
             "opt_g": self.opt_g.state_dict(),
@@ -424,6 +433,7 @@ class Trainer:
                 self.d_optimizers[adversary.name].load_state_dict(state[adversary.opt_key])
         self.step = int(state["step"])
         self.best_psnr = float(state["best_psnr"])
+        self.train_seconds = float(state.get("train_seconds", 0.0))
         saved_ranks = state.get("rng_ranks", [state["rng"]])
         if len(saved_ranks) != self.dist.world_size:
             log.warning(
@@ -454,7 +464,14 @@ class Trainer:
     # ------------------------------------------------------------------ evaluation
 
     def validate(self) -> dict[str, float]:
-        return evaluate(
+        """The model's scores on the validation clips, with the last-input (``baseline_*``)
+        and optical-flow (``flow_*``) baselines' on the same clips."""
+        if self._baselines is None:
+            self._baselines = baseline_scores(
+                self.val_clips, n_context=self.n_context, n_future=self.cfg.train.val_n_future,
+                device=self.device, batch_size=self.cfg.train.batch_size,
+            )
+        scores = evaluate(
             self.generator,
             self.val_clips,
             n_context=self.n_context,
@@ -462,6 +479,7 @@ class Trainer:
             device=self.device,
             batch_size=self.cfg.train.batch_size,
         )
+        return {**scores, **self._baselines}
 
     @torch.no_grad()
     def sample_image(self) -> torch.Tensor:
@@ -473,6 +491,20 @@ class Trainer:
         grid = sample_grid(*predict_clips(self.generator, x, self.n_context, self.cfg.train.val_n_future))
         self.generator.train(was_training)
         return grid
+
+    @torch.no_grad()
+    def motion_image(self) -> torch.Tensor | None:
+        """Grid (3, H', W') in [0, 1] of the flow head's flows and masks on the first
+        validation clips (None for the other heads)."""
+        if self.generator.head != "flow":
+            return None
+        clips = [c for c in self.val_clips if c.shape == self.val_clips[0].shape][:N_SAMPLE_CLIPS]
+        x = to_model_input(torch.from_numpy(np.stack(clips)).to(self.device))
+        was_training = self.generator.training
+        self.generator.eval()
+        _, flows, masks = self.generator.rollout_with_motion(x[:, :, : self.n_context], self.cfg.train.val_n_future)
+        self.generator.train(was_training)
+        return motion_grid(flows, masks)
 
     # ------------------------------------------------------------------ loop
 
@@ -486,8 +518,8 @@ class Trainer:
         """Train to ``train.steps``; returns the final metrics (also written to disk).
 
         Ctrl-C or SIGTERM finishes the current step, saves ``checkpoints/latest.pt`` and
-        returns ``{"interrupted": signum}``. Under torchrun every rank trains and saves
-        together; only rank 0 writes files, validates and returns the metrics (the
+        returns ``{"interrupted": signum}``. Under torchrun the ranks agree on stopping at
+        the next log step (``train.log_every``), and every rank trains and saves together; only rank 0 writes files, validates and returns the metrics (the
         other ranks return ``{"step": ..., "rank": ...}``).
         """
         cfg = self.cfg.train
@@ -500,6 +532,7 @@ class Trainer:
             if self.step == 0:
                 writer.add_text("config", "```yaml\n" + dump_config(self.cfg) + "\n```", 0)
             metrics_log = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")
+            val_log = open(self.run_dir / "validation.jsonl", "a", encoding="utf-8")
         previous = {s: signal.signal(s, self._handle_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         self.generator.train()
         for adversary in self.adversaries:
@@ -507,22 +540,37 @@ class Trainer:
         last_val: dict[str, float] | None = None
         bar = progress(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not main)
         tick, tick_step = time.perf_counter(), self.step
+        budget = math.inf if cfg.max_minutes is None else 60.0 * cfg.max_minutes
         stop = False
+        out_of_time = self.train_seconds >= budget
         try:
-            while self.step < cfg.steps and not stop:
+            while self.step < cfg.steps and not out_of_time and not stop:
+                started = time.perf_counter()
                 logs = self.train_step()
                 step = self.step
-                if step % cfg.log_every == 0 or step == cfg.steps or step % cfg.ckpt_every == 0:
+                self.train_seconds += time.perf_counter() - started
+                out_of_time = self.train_seconds >= budget
+                if self.dist.enabled and budget < math.inf:
+                    # Each rank measures its own time: all end together, at a log step (a collective).
+                    out_of_time = step % cfg.log_every == 0 and any_rank(out_of_time, self.dist, self.device)
+                if out_of_time:
+                    self.train_seconds = max(self.train_seconds, budget)
+                    log.info("train.max_minutes reached at step %d", step)
+                last = step == cfg.steps or out_of_time
+                if step % cfg.log_every == 0 or last or step % cfg.ckpt_every == 0:
                     # Before anything is logged or saved: a diverged run must not overwrite
                     # the last good checkpoint (every rank checks, so all stop together).
                     self._check_finite(logs, step)
-                if main and (step % cfg.log_every == 0 or step == cfg.steps):
+                if main and (step % cfg.log_every == 0 or last):
                     self._log_train(writer, metrics_log, bar, logs, step, tick, tick_step)
                     tick, tick_step = time.perf_counter(), step
-                if main and (step % cfg.val_every == 0 or step == cfg.steps):
+                if main and (step % cfg.val_every == 0 or last):
                     last_val = self.validate()
                     for key, value in last_val.items():
                         writer.add_scalar(f"val/{key}", value, step)
+                    val_log.write(json.dumps({"step": step, "train_seconds": round(self.train_seconds, 3),
+                                              **last_val}) + "\n")
+                    val_log.flush()
                     if last_val["psnr"] > self.best_psnr:
                         self.best_psnr = last_val["psnr"]
                         self.save("best.pt", all_ranks=False)
@@ -530,12 +578,16 @@ class Trainer:
                         "step %d: val PSNR %.2f dB (last-input baseline %.2f dB), SSIM %.3f",
                         step, last_val["psnr"], last_val["baseline_psnr"], last_val["ssim"],
                     )
-                if main and (step % cfg.sample_every == 0 or step == cfg.steps):
+                if main and (step % cfg.sample_every == 0 or last):
                     grid = self.sample_image()
                     writer.add_image("samples/context|prediction|target|error", grid, step)
                     (self.run_dir / "samples").mkdir(exist_ok=True)
                     save_image(grid, self.run_dir / "samples" / f"step_{step:07d}.png")
-                if step % cfg.ckpt_every == 0 or step == cfg.steps:
+                    motion = self.motion_image()
+                    if motion is not None:
+                        writer.add_image("samples/flow|mask", motion, step)
+                        save_image(motion, self.run_dir / "samples" / f"flow_{step:07d}.png")
+                if step % cfg.ckpt_every == 0 or last:
                     self.save()
                 bar.update(1)
                 # All ranks stop at the same step, whichever received the signal. Under DDP
@@ -543,7 +595,7 @@ class Trainer:
                 if not self.dist.enabled or step % cfg.log_every == 0:
                     stop = any_rank(self._stop_signal is not None, self.dist, self.device)
             if stop:
-                if self.step % cfg.ckpt_every != 0 and self.step != cfg.steps:
+                if self.step % cfg.ckpt_every != 0 and self.step != cfg.steps and self.train_seconds < budget:
                     self.save()
                 log.warning("stopped at step %d; continue with --resume", self.step)
                 return {"interrupted": self._stop_signal or signal.SIGTERM, "step": self.step}
@@ -553,6 +605,7 @@ class Trainer:
                 signal.signal(s, handler)
             if main:
                 metrics_log.close()
+                val_log.close()
                 writer.close()
 
         if not main:
@@ -562,10 +615,12 @@ class Trainer:
         final = {
             "step": self.step,
             "n_val_clips": len(self.val_clips),
-            "model": {k: v for k, v in last_val.items() if not k.startswith("baseline_")},
+            "train_seconds": round(self.train_seconds, 3),
+            "model": {k: v for k, v in last_val.items() if not k.startswith(("baseline_", "flow_"))},
             "last_input_baseline": {
                 k.removeprefix("baseline_"): v for k, v in last_val.items() if k.startswith("baseline_")
             },
+            "flow_baseline": {k.removeprefix("flow_"): v for k, v in last_val.items() if k.startswith("flow_")},
         }
         _write_json_atomic(self.run_dir / "final_metrics.json", final)
         return final

@@ -1,4 +1,4 @@
-"""Validation on fixed full-frame clips of held-out videos, with the last-input baseline."""
+"""Validation on fixed full-frame clips of held-out videos, with the last-input and optical-flow baselines."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from vidpred.data.sampler import to_model_input
+from vidpred.evaluation.baselines import flow_extrapolation
 from vidpred.metrics import psnr, sharpness_difference, ssim
 from vidpred.models.generator import MultiScaleGenerator
 
@@ -79,6 +80,40 @@ def evaluate(
                 sums[f"baseline_{name}{suffix}"] += fn(last, target[:, :, k]).sum().item()
         count += x.shape[0]
     generator.train(was_training)
+    if count == 0:
+        raise ValueError("no validation clips to evaluate")
+    return {key: value / count for key, value in sums.items()}
+
+
+@torch.no_grad()
+def baseline_scores(
+    clips: Sequence[np.ndarray],
+    *,
+    n_context: int,
+    n_future: int,
+    device: torch.device,
+    batch_size: int = 8,
+) -> dict[str, float]:
+    """Mean PSNR / SSIM / sharpness of the optical-flow baseline over ``clips``.
+
+    The baseline extrapolates the last context frame along its backward Farneback flow
+    (:func:`vidpred.evaluation.baselines.flow_extrapolation`), as in the evaluation.
+
+    Returns:
+        ``{"flow_psnr": .., "flow_ssim": .., "flow_sharpness": ..}`` for the first predicted
+        frame, plus ``"flow_<metric>_f<k>"`` for frame k >= 2.
+    """
+    sums: dict[str, float] = defaultdict(float)
+    count = 0
+    for batch in _batches_by_shape(clips, batch_size):
+        x = to_model_input(torch.from_numpy(batch).to(device))
+        context, target = x[:, :, :n_context], x[:, :, n_context : n_context + n_future]
+        prediction = flow_extrapolation(context, n_future)
+        for k in range(n_future):
+            suffix = "" if k == 0 else f"_f{k + 1}"
+            for name, fn in METRICS.items():
+                sums[f"flow_{name}{suffix}"] += fn(prediction[:, :, k], target[:, :, k]).sum().item()
+        count += x.shape[0]
     if count == 0:
         raise ValueError("no validation clips to evaluate")
     return {key: value / count for key, value in sums.items()}
