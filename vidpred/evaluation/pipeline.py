@@ -69,7 +69,7 @@ def _lpips(mode: str, weights: str | Path | None, device: torch.device) -> tuple
 
 def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir: str | Path, *,
                    protocol: Protocol = Protocol(), every: int = 1, start_frame: int = 0,
-                   names: Sequence[str] | None = None, device: torch.device = torch.device("cpu"),
+                   clips_per_video: int = 1, names: Sequence[str] | None = None, device: torch.device = torch.device("cpu"),
                    lpips: str = "auto", lpips_weights: str | Path | None = None,
                    progress: bool = True) -> EvalOutcome:
     """Evaluate checkpoints and the baselines on one clip per selected video; write the report.
@@ -81,6 +81,7 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
         protocol: context frames, scored frames, flicker frames, flow threshold.
         every: keep every ``every``-th video (10 for the paper's UCF101 protocol).
         start_frame: first frame of each clip.
+        clips_per_video: clips per video, spread evenly from ``start_frame`` to its end.
         names: row names for the checkpoints (default ``<run>/<file stem>``).
         device: where models and metrics run.
         lpips: ``"auto"`` (computed when the backbone file is on disk, else skipped with
@@ -93,7 +94,7 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
     lpips_metric, lpips_status = _lpips(lpips, lpips_weights, device)
     clips, selection = load_eval_clips(data, every=every, start_frame=start_frame,
                                        clip_frames=protocol.clip_frames, min_frames=protocol.min_frames,
-                                       progress=progress)
+                                       clips_per_video=clips_per_video, progress=progress)
     results = evaluate(clips, methods, protocol, device, lpips_metric, show_progress=progress)
     summary = summarize(results, [m.name for m in methods])
     meta = {
@@ -101,6 +102,7 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
         "protocol": {**asdict(protocol), "clip_frames": protocol.clip_frames, "min_frames": protocol.min_frames},
         "selection": selection.as_dict(),
         "data": {"source": data.source, "root": data.root, "split": data.split, "frame_size": data.frame_size,
+                 "frame_height": data.frame_height,
                  "procedural": asdict(data.procedural) if data.source == "procedural" else None},
         "n_clips": len(results),
         "n_moving_clips": sum(r.moving_fraction > 0 for r in results),

@@ -101,8 +101,10 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
     except ConfigError as exc:
         raise ValueError(f"{path}: its saved config does not match this version of vidpred: {exc}") from None
     generator = build_generator(cfg)
+    # The weights' moving average when the run kept one (train.ema_decay): what it validated.
+    weights = "generator_ema" if "generator_ema" in state else "generator"
     try:
-        generator.load_state_dict(state["generator"])
+        generator.load_state_dict(state[weights])
     except RuntimeError as exc:
         raise ValueError(f"{path}: the generator weights do not fit the generator its config describes: {exc}") from None
     generator.to(device)
@@ -113,7 +115,7 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
         "n_scales": cfg.model.generator.n_scales, "width": cfg.model.generator.width,
         "head": cfg.model.generator.head,
         "parameters": sum(p.numel() for p in generator.parameters()),
-        "trained_on": cfg.data.source, "patch_size": cfg.data.patch_size,
+        "trained_on": cfg.data.source, "patch_size": cfg.data.patch_size, "weights": weights,
     }
     logger.info("loaded %s: step %s, generator %d parameters, %d context frames", path, info["step"],
                 info["parameters"], cfg.model.n_context)

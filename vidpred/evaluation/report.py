@@ -105,6 +105,15 @@ def _flicker_section(summary: dict, methods: Sequence[str], protocol: dict[str, 
     return lines + _table(["method", "high-frequency share", "ratio to ground truth"], rows)
 
 
+def _frame_size_text(meta: dict) -> str:
+    data = meta.get("data", {})
+    if data.get("frame_size"):
+        return "{}x{} (resized)".format(*data["frame_size"])
+    if data.get("frame_height"):
+        return f"a height of {data['frame_height']} px at each video's aspect ratio"
+    return "their native size"
+
+
 def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
     """The report: protocol, Table-1-shaped tables, flicker, the paper's figures, notes.
 
@@ -125,8 +134,11 @@ def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
         + (f", {len(selection['skipped'])} skipped (unreadable or shorter than {selection['min_frames']} frames: "
            + ", ".join(selection['skipped'][:10]) + (", ..." if len(selection['skipped']) > 10 else "") + ")"
            if selection["skipped"] else "") + ".",
-        f"- **Clips**: one per video, frames `[s, s + {selection['clip_frames']})` with s = {selection['start_frame']} "
-        f"(earlier when the video ends first); whole frames at their native size; {protocol['n_context']} context "
+        (f"- **Clips**: one per video, frames `[s, s + {selection['clip_frames']})` with s = {selection['start_frame']} "
+         f"(earlier when the video ends first)" if selection.get("clips_per_video", 1) == 1 else
+         f"- **Clips**: {selection['clips_per_video']} per video, frames `[s, s + {selection['clip_frames']})` with "
+         f"s spread evenly from {selection['start_frame']} to the video's end (named `video@s`)")
+        + f"; whole frames at {_frame_size_text(meta)}; {protocol['n_context']} context "
         f"frames; predicted frames 1..{n_scored} scored, each fed back as context for the next.",
         f"- **Moving areas**: OpenCV Farneback flow from the last context frame to the one before "
         f"({meta['flow']['params']}); a pixel moves when |flow| > {protocol['flow_threshold']:g} px. "

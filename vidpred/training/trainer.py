@@ -22,6 +22,7 @@ checkpoints hold every rank's random state, so a resumed run continues exactly.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -150,6 +151,10 @@ class Trainer:
 
         torch.manual_seed(cfg.train.seed)
         self.generator = build_generator(cfg).to(self.device)
+        # The weights' moving average (train.ema_decay): what validation scores and users load.
+        self.generator_ema: nn.Module | None = None
+        if cfg.train.ema_decay is not None:
+            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
         # Multi-scale, blur, spatio-temporal (those enabled), each with its own optimizer
         # unless it is a frozen judge.
         self.adversaries = build_adversaries(cfg, self.device)
@@ -165,7 +170,8 @@ class Trainer:
         # float32, so the losses stay float32; parameters and optimizers are float32.
         self.precision = resolve_precision(cfg.train.precision, self.device)
         configure_backends(self.device, self.precision)
-        for module in [self.generator, *(a.model for a in self.adversaries), *self.perceptual.values()]:
+        ema = [self.generator_ema] if self.generator_ema is not None else []
+        for module in [self.generator, *ema, *(a.model for a in self.adversaries), *self.perceptual.values()]:
             prepare_module(module, channels_last=cfg.train.channels_last, compile=cfg.train.compile)
         # Label noise and the perceptual frame choice draw from their own generators (one
         # stream per rank), saved and restored exactly.
@@ -346,10 +352,26 @@ class Trainer:
         loss.backward()
         grad_norm = self._clip(self.generator, self.cfg.optim.generator.grad_clip)
         self.opt_g.step()
+        self._update_ema()
         for adversary in self.adversaries:
             if adversary.trainable:  # a frozen judge stays frozen
                 adversary.model.requires_grad_(True)
         return {**terms, "grad_norm_g": grad_norm}
+
+    @property
+    def eval_generator(self) -> nn.Module:
+        """The generator that is validated, sampled and shipped: the EMA when enabled."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        """``ema <- ema + (1 - d) (w - ema)`` with ``d = min(decay, (1 + step) / (10 + step))``:
+        the usual warm-up, so early averages are not dominated by the random initialisation."""
+        if self.generator_ema is None:
+            return
+        decay = min(self.cfg.train.ema_decay, (1 + self.step) / (10 + self.step))
+        ema = list(self.generator_ema.parameters())
+        torch._foreach_lerp_(ema, [p.detach() for p in self.generator.parameters()], 1.0 - decay)
 
     def _perceptual_terms(
         self, pred: torch.Tensor, target: torch.Tensor
@@ -403,6 +425,7 @@ class Trainer:
             "train_seconds": self.train_seconds,
             "config": config_to_dict(self.cfg),
             "generator": self.generator.state_dict(),
+            **({"generator_ema": self.generator_ema.state_dict()} if self.generator_ema is not None else {}),
             "opt_g": self.opt_g.state_dict(),
             "rng": rng,
         }
@@ -426,6 +449,8 @@ class Trainer:
                 f"Only {', '.join(sorted(RESUMABLE_CHANGES))} may change on resume."
             )
         self.generator.load_state_dict(state["generator"])
+        if self.generator_ema is not None:
+            self.generator_ema.load_state_dict(state["generator_ema"])
         self.opt_g.load_state_dict(state["opt_g"])
         for adversary in self.adversaries:
             adversary.model.load_state_dict(state[adversary.state_key])
@@ -472,7 +497,7 @@ class Trainer:
                 device=self.device, batch_size=self.cfg.train.batch_size,
             )
         scores = evaluate(
-            self.generator,
+            self.eval_generator,
             self.val_clips,
             n_context=self.n_context,
             n_future=self.cfg.train.val_n_future,
@@ -486,10 +511,11 @@ class Trainer:
         """Grid (3, H', W') in [0, 1] of the first validation clips."""
         clips = [c for c in self.val_clips if c.shape == self.val_clips[0].shape][:N_SAMPLE_CLIPS]
         x = to_model_input(torch.from_numpy(np.stack(clips)).to(self.device))
-        was_training = self.generator.training
-        self.generator.eval()
-        grid = sample_grid(*predict_clips(self.generator, x, self.n_context, self.cfg.train.val_n_future))
-        self.generator.train(was_training)
+        generator = self.eval_generator
+        was_training = generator.training
+        generator.eval()
+        grid = sample_grid(*predict_clips(generator, x, self.n_context, self.cfg.train.val_n_future))
+        generator.train(was_training)
         return grid
 
     @torch.no_grad()
@@ -500,10 +526,11 @@ class Trainer:
             return None
         clips = [c for c in self.val_clips if c.shape == self.val_clips[0].shape][:N_SAMPLE_CLIPS]
         x = to_model_input(torch.from_numpy(np.stack(clips)).to(self.device))
-        was_training = self.generator.training
-        self.generator.eval()
-        _, flows, masks = self.generator.rollout_with_motion(x[:, :, : self.n_context], self.cfg.train.val_n_future)
-        self.generator.train(was_training)
+        generator = self.eval_generator
+        was_training = generator.training
+        generator.eval()
+        _, flows, masks = generator.rollout_with_motion(x[:, :, : self.n_context], self.cfg.train.val_n_future)
+        generator.train(was_training)
         return motion_grid(flows, masks)
 
     # ------------------------------------------------------------------ loop

@@ -1,0 +1,80 @@
+"""Scene-cut detection and the sampler's rejection of clips that span a cut."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vidpred.data.cuts import frame_differences, scene_cuts, valid_starts
+from vidpred.data.procedural import generate_video
+from vidpred.data.sampler import PatchSampler, fixed_clips
+
+
+def _video_with_a_cut(cut: int = 12, n_frames: int = 24, size: int = 48) -> np.ndarray:
+    """Two procedural shots (moving textures) joined at frame ``cut``: the first in grey
+    levels 0-127, the second in 128-255, so any crop tells which shot it came from."""
+    first = generate_video(1, n_frames, size, size) // 2
+    second = generate_video(2, n_frames, size, size) // 2 + 128
+    return np.ascontiguousarray(np.concatenate([first[:cut], second[cut:]]))
+
+
+def test_frame_differences_by_hand():
+    video = np.zeros((3, 8, 8, 1), np.uint8)
+    video[1] = 255  # a full-range step: (2)^2 = 4 in [-1, 1] units
+    np.testing.assert_allclose(frame_differences(video), [4.0, 4.0])
+
+
+def test_a_synthetic_cut_is_found_and_motion_is_not():
+    video = _video_with_a_cut(cut=12)
+    assert scene_cuts(video, ratio=5.0) == [12]
+    assert scene_cuts(generate_video(1, 24, 48, 48), ratio=5.0) == []  # moving objects, panning camera
+
+
+def test_valid_starts_skip_windows_across_cuts():
+    assert valid_starts(10, 3, []).tolist() == list(range(8))
+    # A cut at frame 5 (between 4 and 5): windows [3..5] and [4..6] span it.
+    assert valid_starts(10, 3, [5]).tolist() == [0, 1, 2, 5, 6, 7]
+    assert valid_starts(4, 3, [1, 3]).tolist() == []
+
+
+def test_sampler_never_draws_a_patch_across_the_cut():
+    video = _video_with_a_cut(cut=12)
+    n_frames = 5
+    sampler = PatchSampler([video], n_frames, 16, motion_threshold=0.0, seed=3, cut_ratio=5.0)
+    assert sampler.cuts == [[12]]
+    batches = np.concatenate([sampler.sample(index, 16) for index in range(20)])  # (320, 5, 16, 16, 3)
+    second_shot = batches >= 128
+    within_one_shot = second_shot.all(axis=(1, 2, 3, 4)) | (~second_shot).all(axis=(1, 2, 3, 4))
+    assert within_one_shot.all()
+    assert 0 < second_shot.all(axis=(1, 2, 3, 4)).mean() < 1  # both shots are sampled
+    # Without cut detection, the same sampler does draw clips across the cut.
+    unchecked = PatchSampler([video], n_frames, 16, motion_threshold=0.0, seed=3)
+    mixed = np.concatenate([unchecked.sample(index, 16) for index in range(20)]) >= 128
+    assert not (mixed.all(axis=(1, 2, 3, 4)) | (~mixed).all(axis=(1, 2, 3, 4))).all()
+
+
+def test_sampler_without_cuts_draws_as_before(tmp_path):
+    video = generate_video(1, 16, 40, 40)
+    plain = PatchSampler([video], 5, 16, motion_threshold=0.001, seed=0)
+    checked = PatchSampler([video], 5, 16, motion_threshold=0.001, seed=0, cut_ratio=5.0)
+    for index in range(5):
+        np.testing.assert_array_equal(plain.sample(index, 4), checked.sample(index, 4))
+
+
+def test_validation_clips_avoid_cuts():
+    video = _video_with_a_cut(cut=12)
+    clips = fixed_clips([video], 16, 6, seed=0, cut_ratio=5.0)
+    for clip in clips:
+        assert (clip >= 128).all() or (clip < 128).all()
+
+
+def test_a_video_cut_in_every_window_is_refused():
+    # Shots of 4 frames: every 5-frame window holds a cut.
+    video = np.concatenate([generate_video(s, 4, 32, 32) // 2 + 64 * (s % 2) for s in range(3)])
+    with pytest.raises(Exception, match="scene cut in every 5-frame window"):
+        PatchSampler([np.ascontiguousarray(video)], 5, 16, motion_threshold=0.0, cut_ratio=5.0)
+
+
+def test_cut_ratio_must_exceed_one():
+    with pytest.raises(ValueError, match="> 1"):
+        scene_cuts(generate_video(1, 8, 32, 32), ratio=1.0)

@@ -1,0 +1,72 @@
+"""Backward warping and the flow colour wheel."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vidpred.models.warp import flow_to_color, warp
+
+
+def test_warp_integer_shift_is_exact():
+    frames = torch.rand(2, 3, 10, 12) * 2 - 1
+    flow = torch.zeros(2, 2, 10, 12)
+    flow[:, 0] = 2.0  # out(y, x) = in(y, x + 2)
+    flow[:, 1] = -1.0  # out(y, x) = in(y - 1, ...)
+    out = warp(frames, flow)
+    # Exact up to float32 rounding of the sampling grid (bilinear weights of 1 and ~1e-7).
+    torch.testing.assert_close(out[..., 1:, :-2], frames[..., :-1, 2:], atol=1e-6, rtol=0)
+    # Outside the image the border is replicated.
+    torch.testing.assert_close(out[..., 1:, -2:], frames[..., :-1, -1:].expand(-1, -1, -1, 2), atol=1e-6, rtol=0)
+
+
+def test_zero_flow_returns_the_input():
+    frames = torch.rand(1, 3, 7, 9) * 2 - 1
+    torch.testing.assert_close(warp(frames, torch.zeros(1, 2, 7, 9)), frames, atol=1e-6, rtol=0)
+
+
+def test_half_pixel_flow_averages_neighbours():
+    frames = torch.tensor([[[[0.0, 1.0, 3.0]]]])  # (1, 1, 1, 3)
+    flow = torch.zeros(1, 2, 1, 3)
+    flow[:, 0] = 0.5
+    out = warp(frames, flow)
+    torch.testing.assert_close(out[0, 0, 0], torch.tensor([0.5, 2.0, 3.0]))
+
+
+def test_warp_passes_gradients_to_frames_and_flow():
+    frames = torch.rand(1, 1, 6, 6, dtype=torch.float64, requires_grad=True)
+    flow = (torch.rand(1, 2, 6, 6, dtype=torch.float64) * 0.8 + 0.1).requires_grad_()
+    out = warp(frames.float(), flow.float())
+    out.sum().backward()
+    assert frames.grad.abs().sum() > 0 and flow.grad.abs().sum() > 0
+
+
+def test_warp_under_bf16_autocast_keeps_subpixel_flow():
+    frames = torch.linspace(-1, 1, 16).reshape(1, 1, 1, 16).expand(1, 1, 4, 16).contiguous()
+    flow = torch.zeros(1, 2, 4, 16)
+    flow[:, 0] = 0.25
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = warp(frames, flow)
+    step = 2 / 15
+    torch.testing.assert_close(out[..., :-1], frames[..., :-1] + 0.25 * step, atol=1e-6, rtol=0)
+
+
+def test_warp_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="warp expects"):
+        warp(torch.zeros(1, 3, 4, 4), torch.zeros(1, 2, 4, 5))
+
+
+def test_flow_to_color_encodes_direction_as_hue_and_speed_as_saturation():
+    flow = torch.zeros(1, 2, 1, 4)
+    flow[0, :, 0, 1] = torch.tensor([2.0, 0.0])  # right, full speed: hue 0 = red
+    flow[0, :, 0, 2] = torch.tensor([0.0, 1.0])  # down, half speed
+    flow[0, :, 0, 3] = torch.tensor([-2.0, 0.0])  # left, full speed: hue pi = cyan
+    rgb = flow_to_color(flow)
+    torch.testing.assert_close(rgb[0, :, 0, 0], torch.ones(3))  # no motion: white
+    torch.testing.assert_close(rgb[0, :, 0, 1], torch.tensor([1.0, 0.0, 0.0]), atol=1e-5, rtol=0)
+    torch.testing.assert_close(rgb[0, :, 0, 3], torch.tensor([0.0, 1.0, 1.0]), atol=1e-5, rtol=0)
+    # Down (+y in image coordinates) at half speed: hue 90 degrees at saturation 0.5, which
+    # HSV -> RGB maps to (X + m, C + m, m) with C = 0.5, X = 0.25, m = 0.5.
+    torch.testing.assert_close(rgb[0, :, 0, 2], torch.tensor([0.75, 1.0, 0.5]), atol=1e-5, rtol=0)
+    # A fixed scale saturates nothing below it.
+    assert flow_to_color(flow, max_magnitude=4.0)[0, :, 0, 1].min() == pytest.approx(0.5, abs=1e-5)

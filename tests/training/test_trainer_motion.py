@@ -1,0 +1,107 @@
+"""Training with the residual and flow heads, the weight EMA, the time budget and the
+validation log (baselines beside the model)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from vidpred.evaluation import load_checkpoint_predictor
+from vidpred.training.trainer import Trainer
+
+
+def _validation(run_dir):
+    return [json.loads(line) for line in (run_dir / "validation.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("head", ["residual", "flow"])
+def test_heads_train_with_every_discriminator_loss(tiny_config, tmp_path, head):
+    cfg = tiny_config(f"model.generator.head={head}", "train.n_future=2", "loss.l_path=1.0",
+                      "model.spatiotemporal_discriminator.enabled=true", "model.spatiotemporal_discriminator.width=0.0625",
+                      "model.spatiotemporal_discriminator.n_3d=1", "model.spatiotemporal_discriminator.n_2d=1",
+                      "loss.adaptive_weight=true")
+    trainer = Trainer(cfg, tmp_path / "run")
+    before = [p.detach().clone() for p in trainer.generator.parameters()]
+    final = trainer.fit()
+    assert all(not torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters()))
+    assert set(final["model"]) >= {"psnr", "ssim", "sharpness"}
+    assert all(torch.isfinite(torch.tensor(v)) for v in final["model"].values())
+
+
+def test_flow_head_trained_on_32x32_predicts_a_240x320_frame(tiny_config, tmp_path):
+    cfg = tiny_config("model.generator.head=flow", "data.patch_size=32", "model.discriminator.n_scales=3")
+    trainer = Trainer(cfg, tmp_path / "run")
+    trainer.fit()
+    method = load_checkpoint_predictor(tmp_path / "run" / "checkpoints" / "latest.pt", torch.device("cpu"))
+    context = torch.rand(1, 3, 4, 240, 320) * 2 - 1
+    prediction = method.predict(context, 2, None)
+    assert prediction.shape == (1, 3, 2, 240, 320) and torch.isfinite(prediction).all()
+    assert method.info["head"] == "flow"
+    # Motion pictures are written beside the samples.
+    assert sorted(p.name for p in (tmp_path / "run" / "samples").glob("flow_*.png")) == [
+        "flow_0000002.png", "flow_0000004.png"]
+
+
+def test_validation_log_holds_both_baselines_and_train_time(tiny_config, tmp_path):
+    final = Trainer(tiny_config("train.val_n_future=2"), tmp_path / "run").fit()
+    rows = _validation(tmp_path / "run")
+    assert [r["step"] for r in rows] == [2, 4]
+    assert 0 < rows[0]["train_seconds"] < rows[1]["train_seconds"]
+    for key in ("psnr", "baseline_psnr", "flow_psnr", "flow_ssim_f2", "flow_sharpness"):
+        assert key in rows[0], key
+    # The flow baseline does not change with training; it is a real, different predictor.
+    assert rows[0]["flow_psnr"] == rows[1]["flow_psnr"] != rows[0]["baseline_psnr"]
+    assert final["flow_baseline"]["psnr"] == rows[1]["flow_psnr"]
+    assert final["train_seconds"] == pytest.approx(rows[1]["train_seconds"], abs=1e-3)
+
+
+def test_max_minutes_stops_training_and_still_validates(tiny_config, tmp_path):
+    final = Trainer(tiny_config("train.steps=100000", "train.max_minutes=0.002"), tmp_path / "run").fit()
+    assert 1 <= final["step"] < 100000 and final["train_seconds"] >= 0.12
+    saved = torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)
+    assert saved["step"] == final["step"]
+    assert _validation(tmp_path / "run")[-1]["step"] == final["step"]
+    # Resuming a run whose budget is spent trains no further.
+    again = Trainer(tiny_config("train.steps=100000", "train.max_minutes=0.002"), tmp_path / "run", resume=True)
+    assert again.fit()["step"] == final["step"]
+
+
+def test_ema_follows_the_weights_and_is_what_is_loaded(tiny_config, tmp_path):
+    trainer = Trainer(tiny_config("train.ema_decay=0.5"), tmp_path / "run")
+    before = [p.detach().clone() for p in trainer.generator_ema.parameters()]
+    trainer.fit()
+    raw, ema = list(trainer.generator.parameters()), list(trainer.generator_ema.parameters())
+    assert all(not torch.equal(a, b) for a, b in zip(before, ema))
+    assert all(not torch.equal(a, b) for a, b in zip(raw, ema))
+    state = torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)
+    method = load_checkpoint_predictor(tmp_path / "run" / "checkpoints" / "latest.pt", torch.device("cpu"))
+    assert method.info["weights"] == "generator_ema"
+    for key, value in method.predict.generator.state_dict().items():
+        assert torch.equal(value, state["generator_ema"][key])
+
+
+def test_ema_update_by_hand(tiny_config, tmp_path):
+    trainer = Trainer(tiny_config("train.ema_decay=0.9"), tmp_path / "run")
+    trainer.step = 100  # past the warm-up: decay min(0.9, 101/110) = 0.9
+    ema_before = [p.detach().clone() for p in trainer.generator_ema.parameters()]
+    with torch.no_grad():
+        for p in trainer.generator.parameters():
+            p.add_(1.0)
+    trainer._update_ema()
+    for e0, w, e1 in zip(ema_before, trainer.generator.parameters(), trainer.generator_ema.parameters()):
+        torch.testing.assert_close(e1, 0.9 * e0 + 0.1 * w)
+
+
+def test_resume_with_ema_and_flow_head_reproduces_the_uninterrupted_run(tiny_config, tmp_path):
+    overrides = ["model.generator.head=flow", "train.ema_decay=0.9"]
+    full = Trainer(tiny_config(*overrides, "train.steps=6"), tmp_path / "full")
+    full.fit()
+    Trainer(tiny_config(*overrides, "train.steps=3"), tmp_path / "split").fit()
+    resumed = Trainer(tiny_config(*overrides, "train.steps=6"), tmp_path / "split", resume=True)
+    resumed.fit()
+    for a, b in zip(full.generator_ema.parameters(), resumed.generator_ema.parameters()):
+        assert torch.equal(a, b)
+    for a, b in zip(full.generator.parameters(), resumed.generator.parameters()):
+        assert torch.equal(a, b)
