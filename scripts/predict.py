@@ -1,5 +1,6 @@
 """Show what a model predicts: context | prediction | ground truth | error, side by side.
 
+    python scripts/predict.py --video my_clip.mp4 --out pred.gif      # the shipped model
     python scripts/predict.py --checkpoint runs/quickstart/checkpoints/latest.pt --video clip.avi --out pred.gif
     python scripts/predict.py --checkpoint best.pt --video v_Basketball_g01_c01.avi --out pred.mp4 --frames 8 --start 30
 
@@ -7,7 +8,11 @@ The model sees n_context real frames starting at --start, then predicts --frames
 recursively (each prediction is fed back as context). The output (.gif, .mp4 or .avi) plays
 the context, then the rollout; a green bar over the prediction panel marks real frames, a
 red bar predicted ones. The error panel is black where the prediction is exact and white
-where it is off by half the range or more.
+where it is off by half the range or more. --show-flow adds the flow head's motion as a
+fifth panel (colour wheel: hue is the direction, saturation the speed, white is still).
+
+Without --checkpoint the model shipped with vidpred is used (vidpred/pretrained/real_flow.pt,
+a flow-head model trained on real video: docs/results.md).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 import torch
 
@@ -24,11 +30,13 @@ from vidpred.data.sampler import to_model_input
 from vidpred.data.video_io import VideoReadError, read_video
 from vidpred.evaluation import load_checkpoint_predictor
 from vidpred.evaluation.visualize import side_by_side, write_animation
+from vidpred.pretrained import default_model_path
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", required=True, help="vidpred training checkpoint")
+    parser.add_argument("--checkpoint", default=None,
+                        help="vidpred checkpoint (default: the shipped model, vidpred/pretrained/real_flow.pt)")
     parser.add_argument("--video", required=True, help="a video file (or folder of frame images)")
     parser.add_argument("--out", required=True, help="output .gif, .mp4 or .avi")
     parser.add_argument("--frames", type=int, default=8, help="frames to predict recursively (default 8)")
@@ -36,16 +44,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fps", type=float, default=4.0, help="output frame rate (default 4)")
     parser.add_argument("--scale", type=int, default=None,
                         help="integer magnification of each panel (default: enough for panels >= 128 px high)")
+    parser.add_argument("--show-flow", action="store_true", help="add the flow head's motion as a fifth panel")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto)")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("vidpred")
     try:
+        if Path(args.out).resolve() == Path(args.video).resolve():
+            raise ValueError(f"--out {args.out} is the input video: choose another output file")
         if args.frames < 1 or args.start < 0:
             raise ValueError(f"need --frames >= 1 and --start >= 0, got {args.frames} and {args.start}")
         device = select_device(args.device)
-        method = load_checkpoint_predictor(args.checkpoint, device)
+        method = load_checkpoint_predictor(args.checkpoint or default_model_path(), device)
+        if args.show_flow and method.info["head"] != "flow":
+            raise ValueError(f"--show-flow needs a flow-head model; {method.name} has the {method.info['head']} head")
         n_context = method.info["n_context"]
         video = read_video(args.video, max_frames=args.start + n_context + args.frames)
         n_future = len(video) - args.start - n_context
@@ -57,9 +70,16 @@ def main(argv: list[str] | None = None) -> int:
                         n_future, args.frames)
         clip = to_model_input(torch.from_numpy(video[args.start:]).unsqueeze(0).to(device))  # (1, C, T, H, W)
         context, target = clip[:, :, :n_context], clip[:, :, n_context:]
-        prediction = method.predict(context, n_future, None)  # a generator needs no flow
+        flow = None
+        if args.show_flow:
+            generator = method.predict.generator
+            with torch.no_grad():
+                prediction, flow, _ = generator.rollout_with_motion(context[:, :, -generator.n_context:], n_future)
+            flow = flow[0]
+        else:
+            prediction = method.predict(context, n_future, None)  # a generator needs no flow
         scale = args.scale or max(1, -(-128 // context.shape[-2]))
-        frames = side_by_side(context[0], prediction[0], target[0], scale=scale)
+        frames = side_by_side(context[0], prediction[0].float(), target[0], scale=scale, flow=flow)
         path = write_animation(args.out, frames, fps=args.fps)
     except (ConfigError, FileNotFoundError, ValueError, VideoReadError) as exc:
         log.error("%s", exc)

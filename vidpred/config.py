@@ -65,6 +65,7 @@ class DataConfig:
     # Scene cuts: a consecutive-frame difference this many times above its neighbours'
     # median marks a cut, and no training patch or validation clip spans one (null: off).
     cut_ratio: float | None = None
+    augment: bool = False  # random left-right flips and time reversal of training clips
     num_workers: int = 0
     procedural: ProceduralConfig = field(default_factory=ProceduralConfig)
 

@@ -78,3 +78,20 @@ def test_a_video_cut_in_every_window_is_refused():
 def test_cut_ratio_must_exceed_one():
     with pytest.raises(ValueError, match="> 1"):
         scene_cuts(generate_video(1, 8, 32, 32), ratio=1.0)
+
+
+def test_augmentation_flips_and_reverses_the_same_crops():
+    from vidpred.data.procedural import generate_video
+
+    video = generate_video(4, 12, 40, 40)
+    plain = PatchSampler([video], 5, 16, motion_threshold=0.001, seed=2)
+    augmented = PatchSampler([video], 5, 16, motion_threshold=0.001, seed=2, augment=True)
+    seen = set()
+    for index in range(4):
+        a, b = plain.sample(index, 16), augmented.sample(index, 16)
+        for x, y in zip(a, b):
+            variants = {"same": x, "flip": x[:, :, ::-1], "reverse": x[::-1], "both": x[::-1, :, ::-1]}
+            match = [name for name, v in variants.items() if np.array_equal(v, y)]
+            assert match, "an augmented clip must be a flip and/or reversal of the plain crop"
+            seen.add(match[0])
+    assert seen == {"same", "flip", "reverse", "both"}

@@ -59,3 +59,36 @@ def test_folder_keeps_every_video_and_lists_the_too_short(video_folder, tmp_path
 def test_missing_root_is_a_clear_error(tmp_path):
     with pytest.raises(DataError, match="--root"):
         load_eval_clips(_data(tmp_path, source="folder"), every=1, start_frame=0, clip_frames=8, min_frames=6)
+
+
+def test_spread_starts_cover_the_video():
+    from vidpred.evaluation import spread_starts
+
+    starts = spread_starts(120, 6, 0, 12)
+    assert len(starts) == 12 and starts[0] == 0 and starts[-1] == 114 and starts == sorted(starts)
+    assert spread_starts(120, 6, 0, 1) == [0]
+    assert spread_starts(8, 6, 0, 5) == [0, 1, 2]  # only three distinct clips fit
+    assert spread_starts(4, 6, 3, 3) == [0]  # shorter than a clip
+
+
+def test_several_clips_per_video_are_named_by_start(video_folder, tmp_path):
+    cfg = _data(tmp_path, source="folder", root=str(video_folder))
+    clips, selection = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=6, min_frames=6, clips_per_video=3,
+                                       progress=False)
+    by_video = {}
+    for clip in clips:
+        video, start = clip.name.rsplit("@", 1)
+        assert int(start) == clip.start and len(clip.frames) == 6
+        by_video.setdefault(video, []).append(clip.start)
+    assert by_video["a.avi"] == [0, 2, 4]  # 10 frames: starts 0..4 spread over 3 clips
+    assert by_video["b.mp4"] == [0, 1, 2] and by_video["sub/c.avi"] == [0, 2, 3]
+    assert selection.clips_per_video == 3
+
+
+def test_samples_source_scores_the_held_out_carphone(tmp_path):
+    cfg = _data(tmp_path, source="samples")
+    clips, selection = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=6, min_frames=6, clips_per_video=4,
+                                       progress=False)
+    assert [c.name for c in clips] == ["carphone_pristine.mp4@0", "carphone_pristine.mp4@38",
+                                       "carphone_pristine.mp4@76", "carphone_pristine.mp4@114"]
+    assert clips[0].frames.shape == (6, 144, 176, 3)  # native size

@@ -155,6 +155,9 @@ class PatchSampler:
         cut_ratio: when set, clips never span a scene cut (:mod:`vidpred.data.cuts`):
             start times are drawn among the windows without one. Without cuts the draws
             are those of ``cut_ratio=None``.
+        augment: flip each clip left-right with probability 1/2 and play it backwards
+            with probability 1/2 (both are motions a camera could film), drawn after the
+            crops, so the crops are those of ``augment=False``.
 
     Raises:
         ValueError: a video shorter than ``n_frames`` or smaller than the patch, mixed
@@ -163,7 +166,7 @@ class PatchSampler:
 
     def __init__(self, videos: Sequence[np.ndarray], n_frames: int, patch_size: int, *, motion_threshold: float,
                  max_tries: int = 16, unfiltered_fraction: float = 0.05, seed: int = 0, rank: int = 0,
-                 cut_ratio: float | None = None) -> None:
+                 cut_ratio: float | None = None, augment: bool = False) -> None:
         if not videos:
             raise ValueError("PatchSampler needs at least one video")
         if n_frames < 2:
@@ -199,6 +202,7 @@ class PatchSampler:
         self.unfiltered_fraction = float(unfiltered_fraction)
         self.seed = seed
         self.rank = rank
+        self.augment = augment
         shapes = np.array([v.shape[:3] for v in self.videos], dtype=np.int64)
         # Valid start times of every video, concatenated: video v's are
         # _starts[_start_offset[v] : _start_offset[v] + _n_starts[v]].
@@ -288,6 +292,10 @@ class PatchSampler:
                     still_pending.append(slot)
             pending = still_pending
             tried += n_tries
+        if self.augment:
+            flip, reverse = rng.random((2, batch_size)) < 0.5
+            out[flip] = out[flip][:, :, :, ::-1]
+            out[reverse] = out[reverse][:, ::-1]
         self.last_stats = SampleStats(n_slots=batch_size, n_candidates=n_candidates,
                                       n_unfiltered=sum(unfiltered), n_fallback=len(pending),
                                       mean_score=float(np.mean(best)) * factor)

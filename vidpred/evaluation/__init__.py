@@ -15,7 +15,7 @@ See ``docs/evaluation.md`` for every choice the paper leaves open.
 """
 
 from vidpred.evaluation.baselines import flow_extrapolation, last_input, warp
-from vidpred.evaluation.clips import ClipSelection, EvalClip, cut_clip, load_eval_clips
+from vidpred.evaluation.clips import ClipSelection, EvalClip, cut_clip, load_eval_clips, spread_starts
 from vidpred.evaluation.flow import DEFAULT_FLOW_THRESHOLD, FARNEBACK_PARAMS, backward_flow, dense_flow, moving_mask
 from vidpred.evaluation.pipeline import EvalOutcome, load_methods, run_evaluation
 from vidpred.evaluation.predictors import Method, baseline_methods, checkpoint_label, load_checkpoint_predictor
@@ -36,6 +36,7 @@ __all__ = [
     "baseline_methods",
     "checkpoint_label",
     "cut_clip",
+    "spread_starts",
     "dense_flow",
     "evaluate",
     "evaluate_clip",

@@ -1,11 +1,13 @@
-"""Side-by-side videos of a rollout: context | prediction | ground truth | error.
+"""Side-by-side videos of a rollout: context | prediction | ground truth | error [| flow].
 
 Each output frame shows four panels of the same time step. During the context the
 "prediction" panel shows the real frames (the model has not predicted anything yet) under a
 green bar; during the rollout it shows the model's frames under a red bar while the
 "context" panel holds the last frame the model saw. The error panel is
 ``min(|prediction - target|, 1)`` per channel on ``[-1, 1]`` frames: black is exact, white
-an error of half the range (128 grey levels) or more.
+an error of half the range (128 grey levels) or more. The optional flow panel shows the
+flow head's motion on a colour wheel (hue: direction, saturation: speed, white: still),
+one speed scale for the whole video.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torch
 from torch import Tensor
 
 from vidpred.data.video_io import write_video
+from vidpred.models.warp import flow_to_color
 
 __all__ = ["side_by_side", "write_animation", "PANELS"]
 
@@ -34,7 +37,8 @@ def _to_uint8(frames: Tensor) -> np.ndarray:
     return np.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x
 
 
-def side_by_side(context: Tensor, prediction: Tensor, target: Tensor, *, scale: int = 1) -> np.ndarray:
+def side_by_side(context: Tensor, prediction: Tensor, target: Tensor, *, scale: int = 1,
+                 flow: Tensor | None = None) -> np.ndarray:
     """Frames of a comparison video, one per context frame then one per predicted frame.
 
     Args:
@@ -42,10 +46,13 @@ def side_by_side(context: Tensor, prediction: Tensor, target: Tensor, *, scale: 
         prediction: ``(C, N, H, W)`` in ``[-1, 1]``, the recursive rollout.
         target: ``(C, N, H, W)`` in ``[-1, 1]``, the real frames that followed the context.
         scale: integer nearest-neighbour magnification of every panel.
+        flow: ``(2, N, H, W)`` in pixels, the flow head's motion per predicted frame: a
+            fifth panel (white during the context).
 
     Returns:
         uint8 ``(n_context + N, H', W', 3)`` RGB with ``H' = header + bar + scale * H``
-        and ``W' = 4 * scale * W + 3 gaps``; labelled when panels are at least 64 px wide.
+        and ``W' = P * scale * W + (P - 1) gaps`` for ``P`` = 4 panels (5 with ``flow``);
+        labelled when panels are at least 64 px wide.
     """
     if context.dim() != 4 or prediction.dim() != 4 or prediction.shape != target.shape \
             or context.shape[0] != prediction.shape[0] or context.shape[-2:] != prediction.shape[-2:]:
@@ -58,18 +65,31 @@ def side_by_side(context: Tensor, prediction: Tensor, target: Tensor, *, scale: 
     error = (prediction.float() - target.float()).abs().clamp(max=1.0) * 2 - 1  # |e| in [0, 1] shown as [-1, 1]
     err = _to_uint8(error)
     black = np.zeros_like(ctx[0])
+    labels = PANELS
+    if flow is not None:
+        if flow.shape != (2, n_future, *prediction.shape[-2:]):
+            raise ValueError(f"flow must be (2, {n_future}, H, W), got {tuple(flow.shape)}")
+        speed = float(flow.float().norm(dim=0).max())
+        colours = flow_to_color(flow.transpose(0, 1), max(speed, 1e-6))  # (N, 3, H, W) in [0, 1]
+        flows = (colours * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        labels = (*PANELS, "flow")
+    n_panels = len(labels)
     H, W = ctx.shape[1] * scale, ctx.shape[2] * scale
     header = 14 if W >= 64 else 0
-    out = np.empty((n_context + n_future, header + _BAR + H, 4 * W + 3 * _GAP, 3), dtype=np.uint8)
+    out = np.empty((n_context + n_future, header + _BAR + H, n_panels * W + (n_panels - 1) * _GAP, 3), dtype=np.uint8)
     for t in range(n_context + n_future):
         if t < n_context:
             panels, bar = (ctx[t], ctx[t], ctx[t], black), _REAL
+            if flow is not None:
+                panels = (*panels, np.full_like(black, 255))
         else:
             k = t - n_context
             panels, bar = (ctx[-1], pred[k], real[k], err[k]), _PREDICTED
+            if flow is not None:
+                panels = (*panels, flows[k])
         frame = out[t]
         frame[:] = _BACKGROUND
-        for i, (panel, label) in enumerate(zip(panels, PANELS)):
+        for i, (panel, label) in enumerate(zip(panels, labels)):
             left = i * (W + _GAP)
             if scale > 1:
                 panel = np.repeat(np.repeat(panel, scale, axis=0), scale, axis=1)

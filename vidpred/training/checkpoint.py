@@ -49,7 +49,13 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    state = torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # truncated, random bytes, or objects weights_only refuses
+        # torch's own message advises retrying with weights_only=False, which would run
+        # code from the file: never pass that advice on.
+        raise ValueError(f"{path} is not a readable vidpred checkpoint: it is truncated, not a checkpoint, "
+                         f"or holds objects that a safe load refuses ({type(exc).__name__})") from None
     if not isinstance(state, dict) or "format_version" not in state:
         raise ValueError(f"{path} is not a vidpred checkpoint")
     if state["format_version"] > FORMAT_VERSION:

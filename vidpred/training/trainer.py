@@ -221,6 +221,7 @@ class Trainer:
             seed=cfg.train.seed,
             rank=self.dist.rank,
             cut_ratio=cfg.data.cut_ratio,
+            augment=cfg.data.augment,
         )
         if cfg.data.cut_ratio is not None:
             log.info("scene cuts: %d in the training videos; no patch spans one",

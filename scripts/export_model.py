@@ -1,0 +1,55 @@
+"""Export a trained generator as a small stand-alone model file (for sharing or shipping).
+
+    python scripts/export_model.py --checkpoint runs/real_quickstart/checkpoints/best.pt \
+        --out vidpred/pretrained/real_flow.pt --note "configs/real_quickstart.yaml, 20 min"
+
+Keeps what prediction needs: the run's config, the generator's weights (its moving
+average when the run kept one) and the step, plus a provenance note; drops the
+optimizers, discriminators and random states, which only resuming needs. The result is a
+vidpred checkpoint that predict.py and eval_ucf101.py read (weights_only=True).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from vidpred.training.checkpoint import load_checkpoint, save_checkpoint
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", required=True, help="a vidpred training checkpoint")
+    parser.add_argument("--out", required=True, help="output file")
+    parser.add_argument("--note", default="", help="provenance: how and on what it was trained")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("vidpred")
+    try:
+        if Path(args.out).resolve() == Path(args.checkpoint).resolve():
+            raise ValueError("--out must differ from --checkpoint")
+        state = load_checkpoint(Path(args.checkpoint), map_location="cpu")
+        for key in ("config", "generator"):
+            if key not in state:
+                raise ValueError(f"{args.checkpoint} has no '{key}' entry; is it a vidpred training checkpoint?")
+        weights = "generator_ema" if "generator_ema" in state else "generator"
+        exported = {
+            "config": state["config"],
+            "generator": {k: v.contiguous() for k, v in state[weights].items()},
+            "step": state.get("step"),
+            "train_seconds": state.get("train_seconds"),
+            "exported_from": {"checkpoint": str(args.checkpoint), "weights": weights, "note": args.note},
+        }
+        save_checkpoint(exported, Path(args.out))
+    except (FileNotFoundError, ValueError) as exc:
+        log.error("%s", exc)
+        return 2
+    size = Path(args.out).stat().st_size
+    log.info("wrote %s (%.2f MB): %s weights at step %s", args.out, size / 1e6, weights, exported["step"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

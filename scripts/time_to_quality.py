@@ -1,0 +1,94 @@
+"""Validation quality against training time: train configs for N minutes each, plot the curves.
+
+    python scripts/time_to_quality.py --minutes 5 --out docs/figures/ttq_real.png \
+        --run configs/real_quickstart.yaml:flow --run configs/real_quickstart.yaml:pixels:model.generator.head=pixels
+
+Each --run is CONFIG[:LABEL[:KEY=VALUE,...]]. Every run trains with train.max_minutes set
+to --minutes into <--runs>/<label>/ (a finished run is reused, an interrupted one resumed),
+validating every --val-every steps on the config's validation clips, where the last-input
+and optical-flow baselines are scored too. The PNG has one panel per predicted frame;
+a Markdown table of final and best scores is printed and written beside it (.md).
+Plot runs trained earlier, without training, with --plot-only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from vidpred.benchmark.time_to_quality import curves_table, plot_curves, read_curve
+
+ROOT = Path(__file__).resolve().parents[1]
+log = logging.getLogger("vidpred.time_to_quality")
+
+
+def _parse_run(spec: str) -> tuple[Path, str, list[str]]:
+    parts = spec.split(":", 2)
+    config = Path(parts[0])
+    if not config.is_file():
+        raise FileNotFoundError(f"--run {spec}: no config file {config}")
+    label = parts[1] if len(parts) > 1 and parts[1] else config.stem
+    overrides = [item for item in parts[2].split(",") if item] if len(parts) > 2 else []
+    return config, label, overrides
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", action="append", required=True, metavar="CONFIG[:LABEL[:K=V,...]]")
+    parser.add_argument("--minutes", type=float, default=5.0, help="training minutes per run (default 5)")
+    parser.add_argument("--val-every", type=int, default=250, help="validate every this many steps (default 250)")
+    parser.add_argument("--runs", default="runs/time_to_quality", help="where the runs go (default %(default)s)")
+    parser.add_argument("--out", required=True, help="output PNG")
+    parser.add_argument("--title", default="", help="figure title")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads per run (default: torch's)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override applied to every run")
+    parser.add_argument("--plot-only", action="store_true", help="plot the runs' existing logs, train nothing")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.minutes <= 0 or args.val_every < 1 or (args.threads is not None and args.threads < 1):
+            raise ValueError("need --minutes > 0, --val-every >= 1 and --threads >= 1")
+        runs = [_parse_run(spec) for spec in args.run]
+        curves = []
+        for config, label, overrides in runs:
+            run_dir = Path(args.runs) / label
+            if not args.plot_only:
+                _train(config, run_dir, [*args.overrides, *overrides], args)
+            curves.append(read_curve(run_dir, label))
+    except (FileNotFoundError, ValueError, subprocess.CalledProcessError) as exc:
+        log.error("%s", exc)
+        return 2
+    path = plot_curves(curves, args.out, title=args.title)
+    table = curves_table(curves)
+    Path(path).with_suffix(".md").write_text(table + "\n", encoding="utf-8")
+    print(table)
+    log.info("wrote %s and %s", path, Path(path).with_suffix(".md"))
+    return 0
+
+
+def _train(config: Path, run_dir: Path, overrides: list[str], args: argparse.Namespace) -> None:
+    done = run_dir / "final_metrics.json"
+    if done.is_file():
+        log.info("%s: already trained, reusing its log", run_dir)
+        return
+    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "--config", str(config), "--run-dir", str(run_dir),
+           "--set", "train.steps=100000000", "--set", f"train.max_minutes={args.minutes}",
+           "--set", f"train.val_every={args.val_every}"]
+    for item in overrides:
+        cmd += ["--set", item]
+    if (run_dir / "checkpoints" / "latest.pt").is_file():
+        cmd.append("--resume")
+    env = dict(os.environ)
+    if args.threads is not None:
+        env.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    log.info("training %s for %g minutes into %s", config, args.minutes, run_dir)
+    subprocess.run(cmd, env=env, check=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
