@@ -9,7 +9,7 @@ from torch import nn
 
 from vidpred.config import Config, ConfigError, OptimizerConfig
 from vidpred.models.blur_discriminator import BlurDiscriminator
-from vidpred.models.discriminator import MultiScaleDiscriminator
+from vidpred.models.discriminator import MultiScaleDiscriminator, smallest_valid_patch
 from vidpred.models.generator import MultiScaleGenerator
 from vidpred.models.perceptual_networks import LPIPS_MIN_SIZE, VGG19_LAYERS, VGG19Features, build_lpips
 from vidpred.models.spatiotemporal_discriminator import SpatioTemporalDiscriminator
@@ -60,6 +60,7 @@ def build_discriminator(cfg: Config) -> MultiScaleDiscriminator | None:
         n_scales=d.n_scales,
         width=d.width,
         leaky_slope=d.leaky_slope,
+        padding=d.padding,
     )
 
 
@@ -181,10 +182,17 @@ def validate_config(cfg: Config) -> None:
             f"data.patch_size ({cfg.data.patch_size}) must be divisible by 2**(n_scales-1) = {factor}"
         )
     d_scales = cfg.model.discriminator.n_scales
-    if cfg.model.discriminator.enabled and cfg.data.patch_size % 2**d_scales:
+    d_padding = cfg.model.discriminator.padding
+    if cfg.model.discriminator.enabled and d_padding == "same" and cfg.data.patch_size % 2**d_scales:
         raise ConfigError(
             f"data.patch_size ({cfg.data.patch_size}) must be divisible by 2**n_scales = {2**d_scales} "
             "of the discriminator (it pools once after its finest-scale convolutions)"
+        )
+    if cfg.model.discriminator.enabled and d_padding == "valid" and cfg.data.patch_size < smallest_valid_patch(d_scales):
+        raise ConfigError(
+            f"data.patch_size ({cfg.data.patch_size}) is too small for the unpadded convolutions of "
+            f"model.discriminator (padding: valid, {d_scales} scales): the smallest that works is "
+            f"{smallest_valid_patch(d_scales)}"
         )
     if cfg.train.ema_decay is not None and not 0 < cfg.train.ema_decay < 1:
         raise ConfigError(f"train.ema_decay: expected a decay in (0, 1) or null, got {cfg.train.ema_decay}")

@@ -85,6 +85,9 @@ class DiscriminatorConfig:
     n_scales: int = 4
     width: float = 1.0
     leaky_slope: float = 0.0
+    # valid: unpadded convs as in the official code (17.0 M parameters at width 1);
+    # same: same-padded (63.6 M). See vidpred/models/discriminator.py.
+    padding: Literal["valid", "same"] = "same"
 
 
 @dataclass

@@ -11,9 +11,13 @@ scale      conv maps           kernels     fully connected
 4 (32 px)  128, 256, 512, 128  7, 7, 5, 5  1024, 512, 1
 =========  ==================  ==========  ================
 
-Each scale: same-padded convs with an activation after each, one 2x2 max-pool, then the
-fully connected layers with an activation between them; the output is a logit. With RGB,
-4 context frames and 32x32 patches this is 63,632,004 parameters (paper: ~63.6 M).
+Each scale: convs with an activation after each, one 2x2 max-pool, then the fully
+connected layers with an activation between them; the output is a logit. The official
+Torch7 code (and its best-known TensorFlow port) uses unpadded ("valid") convolutions:
+on the 32x32 scale the maps shrink 32 -> 26 -> 20 -> 16 -> 12 before pooling, and with
+RGB, 4 context frames and 32x32 patches the network has 17,003,140 parameters
+(``padding="valid"``). Same-padded convolutions keep the maps at the scale's size:
+63,632,004 parameters (``padding="same"``).
 There is no BatchNorm: the trainer runs D twice (real, fake) per step, which would break
 DDP's buffer sync.
 """
@@ -27,7 +31,9 @@ from torch import Tensor, nn
 
 from vidpred.models._pyramid import scaled_width, stack_frames, table_rows
 
-__all__ = ["MultiScaleDiscriminator", "DISCRIMINATOR_TABLE"]
+__all__ = ["MultiScaleDiscriminator", "DISCRIMINATOR_TABLE", "PADDINGS", "smallest_valid_patch"]
+
+PADDINGS = ("valid", "same")
 
 # (conv maps, conv kernels, fully connected sizes) per scale, coarsest first.
 DISCRIMINATOR_TABLE: tuple[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]], ...] = (
@@ -36,6 +42,24 @@ DISCRIMINATOR_TABLE: tuple[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ..
     ((128, 256, 256), (5, 5, 5), (1024, 512, 1)),
     ((128, 256, 512, 128), (7, 7, 5, 5), (1024, 512, 1)),
 )
+
+
+def _pooled_size(size: int, kernels: Sequence[int], padding: str) -> int:
+    """Side of a scale's maps after its convs and the 2x2 max-pool (0: nothing left)."""
+    after = size - sum(k - 1 for k in kernels) if padding == "valid" else size
+    return max(after, 0) // 2
+
+
+def smallest_valid_patch(n_scales: int) -> int:
+    """The smallest patch size (a multiple of ``2**(n_scales - 1)``) whose every scale
+    keeps at least a 2x2 map after its unpadded convolutions."""
+    rows = table_rows(n_scales, DISCRIMINATOR_TABLE)
+    step = 2 ** (n_scales - 1)
+    size = step
+    while any(_pooled_size(size // 2 ** (n_scales - 1 - k), kernels, "valid") < 1
+              for k, (_, kernels, _) in enumerate(rows)):
+        size += step
+    return size
 
 
 class MultiScaleDiscriminator(nn.Module):
@@ -48,12 +72,14 @@ class MultiScaleDiscriminator(nn.Module):
     Args:
         n_context: number of context frames.
         channels: channels per frame.
-        patch_size: finest spatial size (square); must be divisible by ``2**n_scales`` so
-            that the coarsest scale can be max-pooled.
+        patch_size: finest spatial size (square); divisible by ``2**n_scales`` with
+            ``same`` padding (every scale max-pools by 2), by ``2**(n_scales - 1)`` and at
+            least :func:`smallest_valid_patch` with ``valid`` padding.
         n_scales: pyramid levels; the finest ``n_scales`` rows of the table are used and
             scales beyond 4 repeat the coarsest row.
         width: multiplier on conv maps and hidden fully connected sizes (never the final 1).
         leaky_slope: 0 for ReLU, > 0 for LeakyReLU with that slope (seed 002's GAN hack).
+        padding: ``valid`` (the official code) or ``same`` (module docstring).
     """
 
     def __init__(
@@ -64,18 +90,31 @@ class MultiScaleDiscriminator(nn.Module):
         n_scales: int = 4,
         width: float = 1.0,
         leaky_slope: float = 0.0,
+        padding: str = "same",
     ) -> None:
         super().__init__()
+        if padding not in PADDINGS:
+            raise ValueError(f"discriminator padding must be one of {', '.join(PADDINGS)}, got {padding!r}")
         if n_context < 1 or channels < 1 or width <= 0 or leaky_slope < 0:
             raise ValueError(
                 f"bad discriminator size: n_context={n_context}, channels={channels}, "
                 f"width={width}, leaky_slope={leaky_slope}"
             )
-        if n_scales < 1 or patch_size % 2**n_scales:
+        if n_scales < 1:
+            raise ValueError(f"n_scales must be >= 1, got {n_scales}")
+        if padding == "same" and patch_size % 2**n_scales:
             raise ValueError(
                 f"patch_size must be divisible by 2**n_scales "
                 f"(each scale max-pools by 2), got patch_size={patch_size}, n_scales={n_scales}"
             )
+        if padding == "valid":
+            smallest = smallest_valid_patch(n_scales)
+            if patch_size % 2 ** (n_scales - 1) or patch_size < smallest:
+                raise ValueError(
+                    f"patch_size {patch_size} is too small or not a multiple of {2 ** (n_scales - 1)} for the "
+                    f"unpadded convolutions of a {n_scales}-scale discriminator: the smallest that works is {smallest}"
+                )
+        self.padding = padding
         self.n_context = n_context
         self.channels = channels
         self.patch_size = patch_size
@@ -87,10 +126,12 @@ class MultiScaleDiscriminator(nn.Module):
             conv_sizes = [in_channels, *(scaled_width(m, width) for m in maps)]
             layers: list[nn.Module] = []
             for i, kernel in enumerate(kernels):
-                layers += [nn.Conv2d(conv_sizes[i], conv_sizes[i + 1], kernel, padding=kernel // 2)]
+                layers += [nn.Conv2d(conv_sizes[i], conv_sizes[i + 1], kernel,
+                                     padding=kernel // 2 if padding == "same" else 0)]
                 layers += [self._activation(leaky_slope)]
             layers += [nn.MaxPool2d(2), nn.Flatten()]
-            fc_sizes = [conv_sizes[-1] * (size // 2) ** 2, *(scaled_width(f, width) for f in fc[:-1]), 1]
+            pooled = _pooled_size(size, kernels, padding)
+            fc_sizes = [conv_sizes[-1] * pooled**2, *(scaled_width(f, width) for f in fc[:-1]), 1]
             for i in range(len(fc_sizes) - 1):
                 layers.append(nn.Linear(fc_sizes[i], fc_sizes[i + 1]))
                 if i < len(fc_sizes) - 2:

@@ -1,0 +1,33 @@
+"""Paired per-clip differences, against numbers worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from vidpred.evaluation.paired import paired_difference, paired_table
+
+ROWS = [
+    {"video": "a", "scores": {"m": {"psnr_whole_f1": 30.0}, "b": {"psnr_whole_f1": 29.0}}},
+    {"video": "b", "scores": {"m": {"psnr_whole_f1": 25.0}, "b": {"psnr_whole_f1": 25.5}}},
+    {"video": "c", "scores": {"m": {"psnr_whole_f1": 20.0}, "b": {"psnr_whole_f1": 18.0}}},
+    {"video": "d", "scores": {"m": {"psnr_whole_f1": None}, "b": {"psnr_whole_f1": 10.0}}},
+]
+
+
+def test_mean_stderr_and_wins_by_hand():
+    # Differences 1.0, -0.5, 2.0 (the clip with a missing score is left out): mean 2.5 / 3,
+    # sample variance ((1/6)^2 + (4/3)^2 + (7/6)^2) / 2 = 1.5833, s.e. sqrt(1.5833 / 3) = 0.7265.
+    d = paired_difference(ROWS, "m", "b", "psnr_whole_f1")
+    assert d.n == 3 and d.wins == 2
+    assert d.mean == pytest.approx(2.5 / 3)
+    assert d.stderr == pytest.approx(math.sqrt(((1 / 6) ** 2 + (4 / 3) ** 2 + (7 / 6) ** 2) / 2 / 3))
+    assert d.text(2) == "+0.83 ± 0.73 (2/3)"
+
+
+def test_unknown_method_and_table():
+    with pytest.raises(KeyError, match="'x'"):
+        paired_difference(ROWS, "x", "b", "psnr_whole_f1")
+    table = paired_table(ROWS, [("m", "b")], ["psnr_whole_f1"])
+    assert table.splitlines()[2] == "| m − b | +0.83 ± 0.73 (2/3) |"

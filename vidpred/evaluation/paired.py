@@ -1,0 +1,69 @@
+"""Paired per-clip differences between methods scored on the same clips.
+
+Averages hide how often one method wins; and with few clips, differences between clips
+(one is easy, another hard) dwarf differences between methods. Comparing two methods
+clip by clip removes the clip effect: for each score key, the mean of ``a - b`` over the
+clips both scored, its standard error ``std(a - b, ddof=1) / sqrt(n)`` and the number of
+clips where ``a`` is better.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["PairedDifference", "paired_difference", "read_per_video", "paired_table"]
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    key: str
+    n: int
+    mean: float  # mean of a - b
+    stderr: float  # standard error of that mean (nan for one clip)
+    wins: int  # clips where a - b > 0 (for every score here higher is better)
+
+    def text(self, digits: int) -> str:
+        se = "" if math.isnan(self.stderr) else f" ± {self.stderr:.{digits}f}"
+        return f"{self.mean:+.{digits}f}{se} ({self.wins}/{self.n})"
+
+
+def read_per_video(eval_dir: str | Path) -> list[dict]:
+    """The rows of an evaluation's ``per_video.json`` (``scripts/eval_ucf101.py --out``)."""
+    path = Path(eval_dir) / "per_video.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run scripts/eval_ucf101.py with --out {eval_dir}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def paired_difference(rows: list[dict], a: str, b: str, key: str) -> PairedDifference:
+    """``a - b`` for score ``key`` over the clips where both are finite.
+
+    Raises:
+        KeyError: a method is not in the evaluation.
+    """
+    for name in (a, b):
+        if not any(name in row["scores"] for row in rows):
+            raise KeyError(f"method {name!r} is not in this evaluation")
+    diffs = []
+    for row in rows:
+        x, y = row["scores"].get(a, {}).get(key), row["scores"].get(b, {}).get(key)
+        if x is not None and y is not None and math.isfinite(x) and math.isfinite(y):
+            diffs.append(x - y)
+    n = len(diffs)
+    if n == 0:
+        return PairedDifference(key, 0, math.nan, math.nan, 0)
+    mean = sum(diffs) / n
+    stderr = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1) / n) if n > 1 else math.nan
+    return PairedDifference(key, n, mean, stderr, sum(d > 0 for d in diffs))
+
+
+def paired_table(rows: list[dict], pairs: list[tuple[str, str]], keys: list[str]) -> str:
+    """Markdown: one row per ``(a, b)`` pair, one column per key: ``mean ± s.e. (wins/n)``."""
+    lines = ["| a − b | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+    for a, b in pairs:
+        cells = [paired_difference(rows, a, b, key).text(3 if key.startswith("ssim") else 2) for key in keys]
+        lines.append(f"| {a} − {b} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
