@@ -13,6 +13,7 @@ from vidpred.models.discriminator import MultiScaleDiscriminator, smallest_valid
 from vidpred.models.generator import MultiScaleGenerator
 from vidpred.models.perceptual_networks import LPIPS_MIN_SIZE, VGG19_LAYERS, VGG19Features, build_lpips
 from vidpred.models.spatiotemporal_discriminator import SpatioTemporalDiscriminator
+from vidpred.models.spectral_norm import apply_spectral_norm
 from vidpred.training.adversaries import Adversary, BlurAdversary, MultiScaleAdversary, SpatioTemporalAdversary
 from vidpred.training.blur_pretraining import load_blur_discriminator
 
@@ -53,7 +54,7 @@ def build_discriminator(cfg: Config) -> MultiScaleDiscriminator | None:
             f"model.discriminator.n_scales ({d.n_scales}) cannot exceed "
             f"model.generator.n_scales ({cfg.model.generator.n_scales}): D judges G's scales"
         )
-    return MultiScaleDiscriminator(
+    model = MultiScaleDiscriminator(
         n_context=cfg.model.n_context,
         channels=cfg.model.channels,
         patch_size=cfg.data.patch_size,
@@ -62,6 +63,7 @@ def build_discriminator(cfg: Config) -> MultiScaleDiscriminator | None:
         leaky_slope=d.leaky_slope,
         padding=d.padding,
     )
+    return apply_spectral_norm(model) if d.spectral_norm else model
 
 
 def build_blur_discriminator(cfg: Config) -> BlurDiscriminator | None:
@@ -94,7 +96,7 @@ def build_spatiotemporal_discriminator(cfg: Config) -> SpatioTemporalDiscriminat
     s = cfg.model.spatiotemporal_discriminator
     if not s.enabled:
         return None
-    return SpatioTemporalDiscriminator(
+    model = SpatioTemporalDiscriminator(
         channels=cfg.model.channels,
         n_frames=cfg.model.n_context + cfg.train.n_future,
         size=cfg.data.patch_size,
@@ -104,6 +106,7 @@ def build_spatiotemporal_discriminator(cfg: Config) -> SpatioTemporalDiscriminat
         attention=s.attention,
         leaky_slope=s.leaky_slope,
     )
+    return apply_spectral_norm(model) if s.spectral_norm else model
 
 
 def build_adversaries(cfg: Config, device: torch.device) -> list[Adversary]:
@@ -198,6 +201,8 @@ def validate_config(cfg: Config) -> None:
         raise ConfigError(f"train.ema_decay: expected a decay in (0, 1) or null, got {cfg.train.ema_decay}")
     if cfg.train.max_minutes is not None and cfg.train.max_minutes <= 0:
         raise ConfigError(f"train.max_minutes: expected minutes > 0 or null, got {cfg.train.max_minutes}")
+    if cfg.train.chance_warning_steps < 0 or not 0 <= cfg.train.chance_accuracy <= 1:
+        raise ConfigError("train.chance_warning_steps must be >= 0 and train.chance_accuracy in [0, 1]")
     if cfg.train.n_future < 1 or cfg.train.val_n_future < 1:
         raise ConfigError("train.n_future and train.val_n_future must be >= 1")
     for key in ("real_label", "fake_label"):

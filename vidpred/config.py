@@ -88,6 +88,7 @@ class DiscriminatorConfig:
     # valid: unpadded convs as in the official code (17.0 M parameters at width 1);
     # same: same-padded (63.6 M). See vidpred/models/discriminator.py.
     padding: Literal["valid", "same"] = "same"
+    spectral_norm: bool = False  # spectral normalization of every conv / linear weight
 
 
 @dataclass
@@ -109,6 +110,7 @@ class SpatioTemporalDiscriminatorConfig:
     n_2d: int = 2  # strided 2D stages
     attention: bool = True  # spatial self-attention before each 2D stage
     leaky_slope: float = 0.2
+    spectral_norm: bool = False
 
 
 @dataclass
@@ -193,6 +195,10 @@ class TrainConfig:
     ckpt_every: int = 200
     sample_every: int = 200
     val_n_future: int = 1
+    # Warn when a trained discriminator's balanced accuracy on real and predicted inputs
+    # stays below chance_accuracy for this many steps after loss.disc_start (0: never).
+    chance_warning_steps: int = 1000
+    chance_accuracy: float = 0.55
 
 
 @dataclass

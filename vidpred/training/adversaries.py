@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from vidpred.losses.adversarial import bce_d_loss, bce_g_loss, sample_labels
 from vidpred.losses.gradient_penalty import gradient_penalty
 from vidpred.losses.hinge import hinge_d_loss, hinge_g_loss
+from vidpred.metrics.discriminator import discriminator_accuracy
 from vidpred.models._pyramid import pyramid
 from vidpred.models.blur_discriminator import BlurDiscriminator
 from vidpred.models.discriminator import MultiScaleDiscriminator
@@ -72,6 +73,11 @@ def _labels(logits: Tensor, bounds: list[float], rng: torch.Generator) -> float 
     """A constant label, or per-sample labels drawn uniformly in ``bounds`` (seed 002's smoothing/noise)."""
     low, high = bounds
     return low if low == high else sample_labels(logits, low, high, generator=rng)
+
+
+def _accuracy_logs(prefix: str, real_logits, fake_logits) -> dict[str, Tensor]:
+    """``<prefix>_acc_real``, ``<prefix>_acc_fake``, ``<prefix>_acc`` and ``<prefix>_gap`` for the logs."""
+    return {f"{prefix}_{key}": value for key, value in discriminator_accuracy(real_logits, fake_logits).items()}
 
 
 def _frames(clip: Tensor) -> Tensor:
@@ -127,6 +133,7 @@ class MultiScaleAdversary(Adversary):
             "d_loss": loss.detach(),
             "d_real": torch.stack([torch.sigmoid(l.detach()).mean() for l in real_logits]).mean(),
             "d_fake": torch.stack([torch.sigmoid(l.detach()).mean() for l in fake_logits]).mean(),
+            **_accuracy_logs("d", real_logits, fake_logits),
         }
 
     def g_loss(self, context, pred_scales):
@@ -162,6 +169,7 @@ class BlurAdversary(Adversary):
             "d_blur_loss": loss.detach(),
             "d_blur_real": torch.sigmoid(real_logits.detach()).mean(),
             "d_blur_fake": torch.sigmoid(fake_logits.detach()).mean(),
+            **_accuracy_logs("d_blur", real_logits, fake_logits),
         }
 
     def g_loss(self, context, pred_scales):
@@ -193,6 +201,7 @@ class SpatioTemporalAdversary(Adversary):
         logs = {
             "d_st_real": real_logits.detach().mean(),
             "d_st_fake": fake_logits.detach().mean(),
+            **_accuracy_logs("d_st", real_logits, fake_logits),
         }
         loss = hinge
         if self.gp_weight > 0:

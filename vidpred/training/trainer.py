@@ -61,6 +61,7 @@ from vidpred.models.discriminator import MultiScaleDiscriminator
 from vidpred.training.checkpoint import load_checkpoint, save_checkpoint
 from vidpred.training.distributed import DistInfo, any_rank, barrier, gather_objects, init_distributed
 from vidpred.training.precision import autocast_context, configure_backends, prepare_module, resolve_precision
+from vidpred.training.monitor import ChanceMonitor
 from vidpred.training.validation import baseline_scores, evaluate, predict_clips
 from vidpred.training.visualize import motion_grid, sample_grid
 
@@ -75,6 +76,8 @@ RESUMABLE_CHANGES = {
     "train.val_every",
     "train.ckpt_every",
     "train.sample_every",
+    "train.chance_warning_steps",
+    "train.chance_accuracy",
     "data.num_workers",
     "data.cache_dir",
     # Layout and compilation change how fast, not what is computed (precision does).
@@ -191,6 +194,9 @@ class Trainer:
         self.best_psnr = -math.inf
         self.train_seconds = 0.0  # time spent in train steps, across resumes (train.max_minutes)
         self._baselines: dict[str, float] | None = None  # the validation clips' baselines, computed once
+        self.chance_monitor = (ChanceMonitor(cfg.train.chance_warning_steps, cfg.train.chance_accuracy,
+                                             cfg.train.log_every)
+                               if cfg.train.chance_warning_steps > 0 and self.d_optimizers else None)
 
         min_frames = self.n_context + max(self.n_future, cfg.train.val_n_future)
         # Each machine's first process decodes (or generates) into the cache first; the
@@ -676,6 +682,8 @@ class Trainer:
         for adversary in self.adversaries:
             if adversary.trainable:
                 values[f"lr_{adversary.log_prefix}"] = self.d_optimizers[adversary.name].param_groups[0]["lr"]
+        if self.chance_monitor is not None and step > self.cfg.loss.disc_start:
+            self.chance_monitor.update(step, values)
         for key, value in values.items():
             writer.add_scalar(f"train/{key}", value, step)
         metrics_log.write(json.dumps({"step": step, **values}) + "\n")

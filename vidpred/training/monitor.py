@@ -1,0 +1,71 @@
+"""A warning when a trained discriminator sits at chance, naming the knobs to turn.
+
+At chance (balanced accuracy 0.5, see :mod:`vidpred.metrics.discriminator`) a
+discriminator's verdict is the same for real and predicted inputs, so the generator's
+adversarial term pushes it nowhere useful while it still costs a D update and a G
+gradient through D every step. The monitor reads each logged step's accuracies and warns,
+once per discriminator until it recovers, when their mean over the last ``patience``
+steps (those logged, from ``disc_start`` on) stays below ``threshold``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+
+__all__ = ["ChanceMonitor", "KNOBS"]
+
+log = logging.getLogger(__name__)
+
+# Per discriminator (its log prefix): its name, its optimizer's and its model's config keys.
+KNOBS = {
+    "d": ("multi-scale", "optim.discriminator", "model.discriminator"),
+    "d_blur": ("blur", "optim.blur_discriminator", "model.blur_discriminator"),
+    "d_st": ("spatio-temporal", "optim.spatiotemporal_discriminator", "model.spatiotemporal_discriminator"),
+}
+
+
+class ChanceMonitor:
+    """Watch ``<prefix>_acc`` of every discriminator in the logged values.
+
+    Args:
+        patience: steps a discriminator may stay at chance before the warning (>= 1).
+        threshold: balanced accuracy below which it counts as at chance.
+        log_every: steps between logged values (the window holds ``patience / log_every`` of them).
+    """
+
+    def __init__(self, patience: int, threshold: float = 0.55, log_every: int = 1) -> None:
+        if patience < 1 or log_every < 1:
+            raise ValueError(f"need patience >= 1 and log_every >= 1, got {patience}, {log_every}")
+        self.patience = patience
+        self.threshold = threshold
+        self.window = max(1, patience // log_every)
+        self.history: dict[str, deque[float]] = {}
+        self.warned: set[str] = set()
+
+    def update(self, step: int, values: dict[str, float]) -> list[str]:
+        """Record one logged step; returns (and logs) the warnings it raised."""
+        messages = []
+        for prefix, (name, optim_key, model_key) in KNOBS.items():
+            key = f"{prefix}_acc"
+            if key not in values:
+                continue
+            history = self.history.setdefault(prefix, deque(maxlen=self.window))
+            history.append(float(values[key]))
+            mean = sum(history) / len(history)
+            if len(history) < self.window or mean >= self.threshold:
+                if mean >= self.threshold:
+                    self.warned.discard(prefix)  # recovered: warn again if it relapses
+                continue
+            if prefix in self.warned:
+                continue
+            self.warned.add(prefix)
+            message = (
+                f"step {step}: the {name} discriminator has stayed at chance for {self.patience} steps "
+                f"(balanced accuracy {mean:.2f} < {self.threshold:.2f} on real and predicted inputs): its "
+                f"adversarial term carries no information. Try {optim_key}.name=adam with lr 1e-4 to 4e-4, "
+                f"a higher {optim_key}.lr, a wider {model_key}.width, or {model_key}.spectral_norm=true"
+            )
+            log.warning("%s", message)
+            messages.append(message)
+        return messages
