@@ -15,6 +15,7 @@ import sys
 from vidpred.config import ConfigError, load_config
 from vidpred.data.errors import DataError
 from vidpred.training.distributed import cleanup, env_rank, launched_by_torchrun
+from vidpred.training.run_lock import RunLocked
 from vidpred.training.trainer import Trainer, TrainingDiverged
 
 
@@ -49,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
             file_log.setFormatter(logging.Formatter(log_format))
             logging.getLogger().addHandler(file_log)
         result = trainer.fit()
+    except RunLocked as exc:
+        logging.getLogger("vidpred").error("%s", exc)
+        return 2
     except TrainingDiverged as exc:
         logging.getLogger("vidpred").error("%s", exc)
         return 3

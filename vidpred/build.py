@@ -176,8 +176,42 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
+def _check_ranges(cfg: Config) -> None:
+    """Values outside what a run can use: one line naming the key."""
+    m, d, t = cfg.model, cfg.data, cfg.train
+    minimum = {
+        "model.n_context": (m.n_context, 1), "model.channels": (m.channels, 1),
+        "model.generator.n_scales": (m.generator.n_scales, 1),
+        "model.discriminator.n_scales": (m.discriminator.n_scales, 1),
+        "data.patch_size": (d.patch_size, 1), "data.n_val_clips": (d.n_val_clips, 1),
+        "data.max_tries": (d.max_tries, 1), "data.num_workers": (d.num_workers, 0),
+        "data.n_val_videos": (d.n_val_videos, 1), "train.steps": (t.steps, 1),
+        "model.spatiotemporal_discriminator.n_3d": (m.spatiotemporal_discriminator.n_3d, 1),
+        "model.spatiotemporal_discriminator.n_2d": (m.spatiotemporal_discriminator.n_2d, 0),
+    }
+    for key, (value, low) in minimum.items():
+        if value < low:
+            hint = " (validation needs held-out clips)" if key in ("data.n_val_clips", "data.n_val_videos") else ""
+            raise ConfigError(f"{key} must be >= {low}, got {value}{hint}")
+    if d.max_frames_per_video is not None and d.max_frames_per_video < 1:
+        raise ConfigError(f"data.max_frames_per_video must be >= 1 or null, got {d.max_frames_per_video}")
+    for key, value in (("model.generator.width", m.generator.width), ("model.discriminator.width", m.discriminator.width),
+                       ("model.spatiotemporal_discriminator.width", m.spatiotemporal_discriminator.width)):
+        if not value > 0:
+            raise ConfigError(f"{key} must be > 0, got {value}")
+    for name in ("generator", "discriminator", "blur_discriminator", "spatiotemporal_discriminator"):
+        opt = getattr(cfg.optim, name)
+        if not opt.lr >= 0:
+            raise ConfigError(f"optim.{name}.lr must be >= 0, got {opt.lr}")
+        if opt.momentum < 0 or opt.weight_decay < 0 or (opt.grad_clip is not None and opt.grad_clip <= 0):
+            raise ConfigError(f"optim.{name}: momentum and weight_decay must be >= 0 and grad_clip > 0 or null")
+    if d.motion_threshold < 0 or not 0 <= d.unfiltered_fraction <= 1:
+        raise ConfigError("data.motion_threshold must be >= 0 and data.unfiltered_fraction in [0, 1]")
+
+
 def validate_config(cfg: Config) -> None:
     """Cross-field checks the type system cannot express."""
+    _check_ranges(cfg)
     g = cfg.model.generator
     factor = 2 ** (g.n_scales - 1)
     if cfg.data.patch_size % factor:

@@ -315,7 +315,10 @@ def _parse_override(item: str) -> dict:
     keys = [k for k in path.strip().split(".") if k]
     if not keys:
         raise ConfigError(f"override '{item}' has an empty key")
-    value = yaml.safe_load(raw) if raw.strip() else None
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        raise ConfigError(f"override '{item}': the value is not valid YAML") from None
     nested: dict = {keys[-1]: value}
     for key in reversed(keys[:-1]):
         nested = {key: nested}
@@ -337,8 +340,18 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f) or {}
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = yaml.safe_load(f) or {}
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not a UTF-8 text file") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or "invalid YAML"
+            raise ConfigError(f"{path}: YAML syntax error{where}: {problem}") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read it: {exc.strerror}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: the top level must be a mapping")
     try:

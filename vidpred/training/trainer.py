@@ -62,6 +62,7 @@ from vidpred.training.checkpoint import load_checkpoint, save_checkpoint
 from vidpred.training.distributed import DistInfo, any_rank, barrier, gather_objects, init_distributed
 from vidpred.training.precision import autocast_context, configure_backends, prepare_module, resolve_precision
 from vidpred.training.monitor import ChanceMonitor
+from vidpred.training.run_lock import RunLock
 from vidpred.training.validation import baseline_scores, evaluate, predict_clips
 from vidpred.training.visualize import motion_grid, sample_grid
 
@@ -136,6 +137,11 @@ class Trainer:
     def __init__(self, cfg: Config, run_dir: str | Path | None = None, *, resume: bool = False):
         validate_config(cfg)
         self.cfg = cfg
+        if run_dir is None:
+            name = Path(cfg.run.name)
+            if name.is_absolute() or len(name.parts) != 1 or name.name in ("", ".", ".."):
+                raise ConfigError(f"run.name must be a plain folder name, got {cfg.run.name!r}; "
+                                  "give a path with --run-dir instead")
         self.run_dir = Path(run_dir) if run_dir else Path(cfg.run.out_dir) / cfg.run.name
         self.ckpt_dir = self.run_dir / "checkpoints"
         # Under torchrun: join the process group (gloo on CPU, NCCL on CUDA, one GPU per rank).
@@ -553,14 +559,29 @@ class Trainer:
 
         Ctrl-C or SIGTERM finishes the current step, saves ``checkpoints/latest.pt`` and
         returns ``{"interrupted": signum}``. Under torchrun the ranks agree on stopping at
-        the next log step (``train.log_every``), and every rank trains and saves together; only rank 0 writes files, validates and returns the metrics (the
-        other ranks return ``{"step": ..., "rank": ...}``).
+        the next log step (``train.log_every``), and every rank trains and saves together;
+        only rank 0 writes files, validates and returns the metrics (the other ranks
+        return ``{"step": ..., "rank": ...}``).
+
+        Raises:
+            RunLocked: another process is training into the same run directory.
         """
-        cfg = self.cfg.train
         main = self.dist.is_main
+        lock = RunLock(self.run_dir).acquire() if main else None  # one writer per run directory
+        try:
+            return self._fit(main)
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _fit(self, main: bool) -> dict:
+        cfg = self.cfg.train
         writer = metrics_log = None
         if main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
+            for stray in self.ckpt_dir.glob(".*.pt.*.tmp"):  # left by a process killed mid-save
+                log.info("removing %s, a checkpoint write that never finished", stray)
+                stray.unlink(missing_ok=True)
             (self.run_dir / "config.yaml").write_text(dump_config(self.cfg), encoding="utf-8")
             writer = SummaryWriter(str(self.run_dir), purge_step=self.step if self.step else None)
             if self.step == 0:

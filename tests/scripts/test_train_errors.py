@@ -1,0 +1,96 @@
+"""scripts/train.py in-process: bad input gives one line and exit code 2; one writer per run folder."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vidpred.training.run_lock import RunLock, RunLocked
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "train.py"
+
+
+def _main(argv):
+    spec = importlib.util.spec_from_file_location("train_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main([*map(str, argv)])
+
+
+@pytest.fixture
+def config(tiny_config_data, tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(tiny_config_data))
+    return path
+
+
+def _errors(caplog):
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("override, message", [
+    ("optim.generator.lr=-0.1", "optim.generator.lr must be >= 0"),
+    ("model.n_context=0", "model.n_context must be >= 1"),
+    ("model.generator.width=0", "model.generator.width must be > 0"),
+    ("model.generator.n_scales=0", "model.generator.n_scales must be >= 1"),
+    ("data.patch_size=0", "data.patch_size must be >= 1"),
+    ("data.n_val_clips=0", "data.n_val_clips must be >= 1"),
+    ("train.steps=-1", "train.steps must be >= 1"),
+    ("train.max_minutes=0", "train.max_minutes"),
+    ("run.name=../elsewhere", "run.name must be a plain folder name"),
+    ("run.name=/tmp/elsewhere", "run.name must be a plain folder name"),
+    ("model.generator.head=optical", "model.generator.head: expected one of"),
+    ("train.steps=[1", "not valid YAML"),
+])
+def test_bad_values_are_one_line_and_exit_code_2(config, tmp_path, caplog, override, message):
+    code = _main(["--config", config, "--set", override, "--set", f"run.out_dir={tmp_path / 'runs'}"])
+    errors = _errors(caplog)
+    assert code == 2 and len(errors) == 1 and message in errors[0], errors
+    assert "\n" not in errors[0] and "Traceback" not in errors[0]
+    assert not (tmp_path / "runs").exists() and not (tmp_path.parent / "elsewhere").exists()
+
+
+def test_yaml_syntax_and_encoding_errors(tmp_path, caplog):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("train:\n  steps: [1, 2\n")
+    assert _main(["--config", broken]) == 2
+    assert "YAML syntax error at line" in _errors(caplog)[-1]
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\xff\xfe\x00\x81")
+    assert _main(["--config", binary]) == 2
+    assert "not a UTF-8 text file" in _errors(caplog)[-1]
+
+
+def test_a_second_writer_into_a_running_folder_is_refused(config, tmp_path, caplog):
+    run_dir = tmp_path / "run"
+    with RunLock(run_dir):  # as a concurrent run holds it
+        code = _main(["--config", config, "--run-dir", run_dir])
+        assert code == 2 and "is in use by another run" in _errors(caplog)[-1]
+        assert not (run_dir / "metrics.jsonl").exists()
+    # Once the first run has released it (or died: the kernel drops the lock), training goes ahead.
+    assert _main(["--config", config, "--run-dir", run_dir]) == 0
+    assert len((run_dir / "metrics.jsonl").read_text().splitlines()) == 4
+
+
+def test_run_lock_is_exclusive_and_released():
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        first = RunLock(folder).acquire()
+        with pytest.raises(RunLocked, match=r"pid \d+"):
+            RunLock(folder).acquire()
+        first.release()
+        RunLock(folder).acquire().release()
+
+
+def test_stray_checkpoint_temp_files_are_removed(config, tmp_path):
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    stray = run_dir / "checkpoints" / ".latest.pt.k3j2h1.tmp"
+    stray.write_bytes(b"\0" * 1000)
+    assert _main(["--config", config, "--run-dir", run_dir]) == 0
+    assert not stray.exists() and (run_dir / "checkpoints" / "latest.pt").is_file()
