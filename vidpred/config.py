@@ -66,6 +66,7 @@ class DataConfig:
     # median marks a cut, and no training patch or validation clip spans one (null: off).
     cut_ratio: float | None = None
     augment: bool = False  # random left-right flips and time reversal of training clips
+    static_fraction: float = 0.0  # share of training clips made still (first frame repeated)
     num_workers: int = 0
     procedural: ProceduralConfig = field(default_factory=ProceduralConfig)
 

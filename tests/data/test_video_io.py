@@ -114,3 +114,22 @@ def test_write_video_rejects_bad_input(tmp_path):
         write_video(tmp_path / "clip.avi", frames.astype(np.float32))
     write_video(tmp_path / "odd.avi", frames)  # MJPG handles odd sizes
     assert read_video(tmp_path / "odd.avi").shape == (2, 15, 16, 3)
+
+
+def test_mpeg_program_streams_are_found_and_other_files_are_listed_as_skipped(tmp_path, caplog):
+    import logging
+
+    import cv2
+
+    from vidpred.data.video_io import find_videos, read_video
+
+    writer = cv2.VideoWriter(str(tmp_path / "long.mpg"), cv2.VideoWriter_fourcc(*"PIM1"), 25, (64, 48))
+    assert writer.isOpened()
+    for i in range(30):
+        writer.write(np.full((48, 64, 3), 8 * i, np.uint8))
+    writer.release()
+    (tmp_path / "notes.txt").write_text("not a video")
+    with caplog.at_level(logging.INFO, logger="vidpred.data.video_io"):
+        assert find_videos(tmp_path) == [tmp_path / "long.mpg"]
+    assert any("notes.txt" in r.getMessage() and "skipped" in r.getMessage() for r in caplog.records)
+    assert read_video(tmp_path / "long.mpg").shape == (30, 48, 64, 3)

@@ -120,3 +120,23 @@ def test_runs_as_a_command(tiny_ucf101, tmp_path):
     assert "| optical flow |" in result.stdout
     assert "Not available" not in result.stdout  # 12 frames = 4 context + 8 flicker frames: available
     assert (tmp_path / "eval" / "per_video.json").is_file()
+
+
+def test_folder_with_an_mpeg_video_scores_several_clips_of_it(no_lpips_weights, tmp_path):
+    import cv2
+    import numpy as np
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    writer = cv2.VideoWriter(str(folder / "long.mpg"), cv2.VideoWriter_fourcc(*"PIM1"), 25, (64, 48))
+    rng = np.random.default_rng(0)
+    texture = rng.integers(0, 256, (48, 200, 3), dtype=np.uint8)
+    for i in range(40):
+        writer.write(np.ascontiguousarray(texture[:, 2 * i:2 * i + 64]))
+    writer.release()
+    code, summary, report = _run(tmp_path, "--data", "folder", "--root", folder, "--clips-per-video", 4)
+    assert code == 0
+    assert summary["n_clips"] == 4 and summary["selection"]["clips_per_video"] == 4
+    assert "4 per video" in report
+    rows = json.loads((tmp_path / "eval" / "per_video.json").read_text())
+    assert [r["video"] for r in rows] == ["long.mpg@0", "long.mpg@11", "long.mpg@21", "long.mpg@32"]

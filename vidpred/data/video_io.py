@@ -25,7 +25,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov", ".webm")
+# Containers OpenCV's FFmpeg backend decodes; anything else in a folder is listed as skipped.
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".ogv", ".wmv", ".flv",
+                    ".3gp", ".ts", ".y4m")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 _WRITER_CODECS = {".avi": "MJPG", ".mp4": "mp4v"}
 
@@ -174,6 +176,7 @@ def find_videos(root: str | Path) -> list[Path]:
     if not root.is_dir():
         raise FileNotFoundError(f"video root not found (or not a directory): {root}")
     found: list[Path] = []
+    skipped: list[Path] = []
     seen: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         real = os.path.realpath(dirpath)
@@ -185,8 +188,15 @@ def find_videos(root: str | Path) -> list[Path]:
         here = Path(dirpath)
         visible = [f for f in filenames if not f.startswith(".")]
         found.extend(here / f for f in visible if Path(f).suffix.lower() in VIDEO_EXTENSIONS)
-        if not dirnames and any(Path(f).suffix.lower() in IMAGE_EXTENSIONS for f in visible):
+        frame_folder = not dirnames and any(Path(f).suffix.lower() in IMAGE_EXTENSIONS for f in visible)
+        if frame_folder:
             found.append(here)
+        else:
+            skipped.extend(here / f for f in visible if Path(f).suffix.lower() not in VIDEO_EXTENSIONS)
+    if skipped:
+        shown = ", ".join(str(p.relative_to(root)) for p in sorted(skipped)[:10])
+        logger.info("%d file(s) under %s are not videos and were skipped: %s%s", len(skipped), root, shown,
+                    ", ..." if len(skipped) > 10 else "")
     return sorted(found)
 
 

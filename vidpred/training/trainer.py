@@ -234,6 +234,7 @@ class Trainer:
             rank=self.dist.rank,
             cut_ratio=cfg.data.cut_ratio,
             augment=cfg.data.augment,
+            static_fraction=cfg.data.static_fraction,
         )
         if cfg.data.cut_ratio is not None:
             log.info("scene cuts: %d in the training videos; no patch spans one",
