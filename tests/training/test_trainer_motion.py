@@ -105,3 +105,27 @@ def test_resume_with_ema_and_flow_head_reproduces_the_uninterrupted_run(tiny_con
         assert torch.equal(a, b)
     for a, b in zip(full.generator.parameters(), resumed.generator.parameters()):
         assert torch.equal(a, b)
+
+
+def test_a_stop_signal_during_validation_ends_it_between_batches(tiny_config, tmp_path, monkeypatch):
+    import signal
+
+    import vidpred.training.validation as validation
+
+    trainer = Trainer(tiny_config("data.n_val_clips=32", "train.batch_size=2", "train.steps=2", "train.val_every=2"),
+                      tmp_path / "run")
+    calls = []
+    real_predict = validation.predict_clips
+
+    def predict_and_signal(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # SIGTERM arrives while the 2nd of 16 batches is being scored
+            trainer._handle_signal(signal.SIGTERM, None)
+        return real_predict(*args, **kwargs)
+
+    monkeypatch.setattr(validation, "predict_clips", predict_and_signal)
+    result = trainer.fit()
+    assert result["interrupted"] == signal.SIGTERM and result["step"] == 2
+    assert len(calls) == 2  # not 16
+    assert torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)["step"] == 2
+    assert not (tmp_path / "run" / "validation.jsonl").read_text()  # the cut-short validation is not logged

@@ -63,7 +63,7 @@ from vidpred.training.distributed import DistInfo, any_rank, barrier, gather_obj
 from vidpred.training.precision import autocast_context, configure_backends, prepare_module, resolve_precision
 from vidpred.training.monitor import ChanceMonitor
 from vidpred.training.run_lock import RunLock
-from vidpred.training.validation import baseline_scores, evaluate, predict_clips
+from vidpred.training.validation import ValidationInterrupted, baseline_scores, evaluate, predict_clips
 from vidpred.training.visualize import motion_grid, sample_grid
 
 log = logging.getLogger(__name__)
@@ -502,9 +502,12 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluation
 
-    def validate(self) -> dict[str, float]:
+    def validate(self, interruptible: bool = False) -> dict[str, float]:
         """The model's scores on the validation clips, with the last-input (``baseline_*``)
-        and optical-flow (``flow_*``) baselines' on the same clips."""
+        and optical-flow (``flow_*``) baselines' on the same clips.
+
+        With ``interruptible``, a stop signal ends it between two batches
+        (:class:`~vidpred.training.validation.ValidationInterrupted`)."""
         if self._baselines is None:
             self._baselines = baseline_scores(
                 self.val_clips, n_context=self.n_context, n_future=self.cfg.train.val_n_future,
@@ -517,6 +520,7 @@ class Trainer:
             n_future=self.cfg.train.val_n_future,
             device=self.device,
             batch_size=self.cfg.train.batch_size,
+            should_stop=(lambda: self._stop_signal is not None) if interruptible else None,
         )
         return {**scores, **self._baselines}
 
@@ -620,8 +624,14 @@ class Trainer:
                 if main and (step % cfg.log_every == 0 or last):
                     self._log_train(writer, metrics_log, bar, logs, step, tick, tick_step)
                     tick, tick_step = time.perf_counter(), step
+                validated = None
                 if main and (step % cfg.val_every == 0 or last):
-                    last_val = self.validate()
+                    try:
+                        validated = self.validate(interruptible=not self.dist.enabled)
+                    except ValidationInterrupted:
+                        log.warning("validation at step %d interrupted by the stop signal", step)
+                if validated is not None:
+                    last_val = validated
                     for key, value in last_val.items():
                         writer.add_scalar(f"val/{key}", value, step)
                     val_log.write(json.dumps({"step": step, "train_seconds": round(self.train_seconds, 3),
@@ -634,7 +644,7 @@ class Trainer:
                         "step %d: val PSNR %.2f dB (last-input baseline %.2f dB), SSIM %.3f",
                         step, last_val["psnr"], last_val["baseline_psnr"], last_val["ssim"],
                     )
-                if main and (step % cfg.sample_every == 0 or last):
+                if main and (step % cfg.sample_every == 0 or last) and self._stop_signal is None:
                     grid = self.sample_image()
                     writer.add_image("samples/context|prediction|target|error", grid, step)
                     (self.run_dir / "samples").mkdir(exist_ok=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -14,6 +14,10 @@ from vidpred.metrics import psnr, sharpness_difference, ssim
 from vidpred.models.generator import MultiScaleGenerator
 
 METRICS = {"psnr": psnr, "ssim": ssim, "sharpness": sharpness_difference}
+
+
+class ValidationInterrupted(Exception):
+    """``should_stop`` turned true between two validation batches (a stop signal arrived)."""
 
 
 def _batches_by_shape(clips: Sequence[np.ndarray], batch_size: int):
@@ -55,6 +59,7 @@ def evaluate(
     n_future: int,
     device: torch.device,
     batch_size: int = 8,
+    should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, float]:
     """Mean PSNR / SSIM / sharpness difference over ``clips`` for the model and the baseline.
 
@@ -64,12 +69,19 @@ def evaluate(
         ``{"psnr": .., "ssim": .., "sharpness": .., "baseline_psnr": .., ...}`` for the
         first predicted frame, plus ``"<metric>_f<k>"`` for frame k >= 2 when n_future >= 2.
         The baseline repeats the last context frame.
+
+    Raises:
+        ValidationInterrupted: ``should_stop()`` was true before a batch, so a stop signal
+            is acted on within one batch instead of after the whole validation.
     """
     was_training = generator.training
     generator.eval()
     sums: dict[str, float] = defaultdict(float)
     count = 0
     for batch in _batches_by_shape(clips, batch_size):
+        if should_stop is not None and should_stop():
+            generator.train(was_training)
+            raise ValidationInterrupted
         x = to_model_input(torch.from_numpy(batch).to(device))
         context, prediction, target = predict_clips(generator, x, n_context, n_future)
         last = context[:, :, -1]
