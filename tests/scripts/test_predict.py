@@ -53,3 +53,20 @@ def test_short_video_predicts_what_it_can_and_too_short_is_an_error(checkpoint, 
     assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "b.gif", "--start", "3"]) == 2
     assert "not enough" in caplog.text
     assert _main(["--checkpoint", tmp_path / "missing.pt", "--video", video, "--out", tmp_path / "c.gif"]) == 2
+
+
+def test_without_a_checkpoint_the_shipped_model_predicts_with_its_flow(make_video, moving_frames, tmp_path):
+    video = make_video(tmp_path / "clip.avi", moving_frames(10, 32, 40))
+    assert _main(["--video", video, "--out", tmp_path / "out.avi", "--frames", "3", "--scale", "1", "--show-flow"]) == 0
+    frames = read_video(tmp_path / "out.avi")
+    assert frames.shape == (4 + 3, 3 + 32, 5 * 40 + 4 * 4, 3)  # five panels: the flow is the last
+
+
+def test_show_flow_needs_a_flow_head_and_the_input_is_never_overwritten(checkpoint, make_video, moving_frames,
+                                                                        tmp_path, caplog):
+    video = make_video(tmp_path / "clip.avi", moving_frames(10, 32, 40))
+    before = video.read_bytes()
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "o.gif", "--show-flow"]) == 2
+    assert "needs a flow-head model" in caplog.text
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", video]) == 2
+    assert "is the input video" in caplog.text and video.read_bytes() == before

@@ -129,3 +129,32 @@ def test_a_stop_signal_during_validation_ends_it_between_batches(tiny_config, tm
     assert len(calls) == 2  # not 16
     assert torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)["step"] == 2
     assert not (tmp_path / "run" / "validation.jsonl").read_text()  # the cut-short validation is not logged
+
+
+def test_after_a_kill_past_the_checkpoint_each_step_is_logged_once(tiny_config, tmp_path):
+    import shutil
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run_dir, ckpt = tmp_path / "run", tmp_path / "run" / "checkpoints" / "latest.pt"
+    make = lambda steps: tiny_config(f"train.steps={steps}", "train.ckpt_every=2", "train.val_every=1")  # noqa: E731
+    Trainer(make(2), run_dir).fit()
+    shutil.copy(ckpt, tmp_path / "step2.pt")
+    Trainer(make(3), run_dir, resume=True).fit()  # logs step 3 ...
+    shutil.copy(tmp_path / "step2.pt", ckpt)  # ... but, as after a kill -9, its checkpoint never landed
+    Trainer(make(4), run_dir, resume=True).fit()
+    for name in ("metrics.jsonl", "validation.jsonl"):
+        steps = [json.loads(line)["step"] for line in (run_dir / name).read_text().splitlines()]
+        assert steps == [1, 2, 3, 4], name
+    events = EventAccumulator(str(run_dir)).Reload()
+    assert [e.step for e in events.Scalars("train/g_total")] == [1, 2, 3, 4]
+    assert [e.step for e in events.Scalars("val/psnr")] == [1, 2, 3, 4]
+
+
+def test_a_fresh_run_in_a_folder_without_a_checkpoint_starts_new_logs(tiny_config, tmp_path):
+    run_dir = tmp_path / "run"
+    Trainer(tiny_config("train.steps=2"), run_dir).fit()
+    (run_dir / "checkpoints" / "latest.pt").unlink()
+    Trainer(tiny_config("train.steps=3"), run_dir).fit()
+    steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3] and len(list(run_dir.glob("events.out.tfevents.*"))) == 1

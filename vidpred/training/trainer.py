@@ -588,7 +588,10 @@ class Trainer:
                 log.info("removing %s, a checkpoint write that never finished", stray)
                 stray.unlink(missing_ok=True)
             (self.run_dir / "config.yaml").write_text(dump_config(self.cfg), encoding="utf-8")
-            writer = SummaryWriter(str(self.run_dir), purge_step=self.step if self.step else None)
+            self._prepare_logs()
+            # purge_step hides events at and after it: the checkpoint's own step was logged
+            # before the stop and is not logged again, so purge from the step after it.
+            writer = SummaryWriter(str(self.run_dir), purge_step=self.step + 1 if self.step else None)
             if self.step == 0:
                 writer.add_text("config", "```yaml\n" + dump_config(self.cfg) + "\n```", 0)
             metrics_log = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")
@@ -690,6 +693,29 @@ class Trainer:
         }
         _write_json_atomic(self.run_dir / "final_metrics.json", final)
         return final
+
+    def _prepare_logs(self) -> None:
+        """Each step logged once: a resumed run drops what was logged after its checkpoint's
+        step; a fresh run in a folder without a checkpoint starts new logs."""
+        names = ("metrics.jsonl", "validation.jsonl")
+        if self.step == 0:
+            stale = [p for p in self.run_dir.glob("events.out.tfevents.*")] + \
+                [self.run_dir / n for n in names if (self.run_dir / n).exists()]
+            if stale:
+                log.info("%s holds logs of a run without a checkpoint: starting new logs", self.run_dir)
+            for path in stale:
+                path.unlink()
+            return
+        for name in names:
+            path = self.run_dir / name
+            if not path.exists():
+                continue
+            lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+            kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= self.step]
+            if len(kept) != len(lines):
+                tmp = path.with_name(f".{name}.tmp")
+                tmp.write_text("".join(kept), encoding="utf-8")
+                os.replace(tmp, path)
 
     def _check_finite(self, logs: dict[str, torch.Tensor], step: int) -> None:
         values = torch.stack([v.detach().float().reshape(()) for v in logs.values()])

@@ -1,0 +1,33 @@
+"""The model shipped in vidpred/pretrained/: it loads safely and predicts real video."""
+
+from __future__ import annotations
+
+import torch
+
+from vidpred.data import read_video
+from vidpred.data.sampler import to_model_input
+from vidpred.data.samples import sample_videos_root
+from vidpred.evaluation import load_checkpoint_predictor
+from vidpred.metrics import psnr
+from vidpred.pretrained import default_model_path
+
+
+def test_the_shipped_model_is_small_and_loads_with_weights_only():
+    path = default_model_path()
+    assert path.stat().st_size < 10 * 1024 * 1024
+    state = torch.load(path, weights_only=True)
+    assert {"config", "generator", "exported_from"} <= set(state)
+    assert state["config"]["model"]["generator"]["head"] == "flow"
+
+
+def test_the_shipped_model_predicts_carphone_better_than_a_wrong_guess():
+    method = load_checkpoint_predictor(default_model_path(), torch.device("cpu"))
+    video = read_video(sample_videos_root() / "carphone_pristine.mp4", max_frames=70)
+    clip = to_model_input(torch.from_numpy(video[60:66]).unsqueeze(0))  # (1, 3, 6, 144, 176)
+    prediction = method.predict(clip[:, :, :4], 2, None)
+    assert prediction.shape == (1, 3, 2, 144, 176) and torch.isfinite(prediction).all()
+    assert prediction.abs().max() <= 1
+    # Close to the truth: far better than an unrelated frame, and within 1 dB of the last input.
+    target = clip[:, :, 4]
+    assert psnr(prediction[:, :, 0], target).item() > psnr(clip[:, :, 0] * 0, target).item() + 10
+    assert psnr(prediction[:, :, 0], target).item() > psnr(clip[:, :, 3], target).item() - 1.0
