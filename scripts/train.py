@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.handlers
 import sys
 
 from vidpred.config import ConfigError, load_config
@@ -36,20 +37,34 @@ def main(argv: list[str] | None = None) -> int:
         log_format = f"%(asctime)s [rank {rank}] %(levelname)s %(name)s: %(message)s"
     # Under torchrun only rank 0 reports progress; the others speak only to warn.
     logging.basicConfig(level=logging.INFO if rank == 0 else logging.WARNING, format=log_format)
+    # What is logged while the trainer is built (data, cache, warnings) is kept and written
+    # to train.log once the run directory is known.
+    early = logging.handlers.MemoryHandler(capacity=100_000, flushLevel=logging.CRITICAL + 1)
+    logging.getLogger().addHandler(early)
     try:
         cfg = load_config(args.config, args.overrides)
         trainer = Trainer(cfg, args.run_dir, resume=args.resume)
     except (ConfigError, DataError, FileNotFoundError, FileExistsError) as exc:
         logging.getLogger("vidpred").error("%s", exc)
         return 2
+    finally:
+        logging.getLogger().removeHandler(early)
+    file_log = None
     try:
         run_dir = trainer.run_dir
         if trainer.dist.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             file_log = logging.FileHandler(run_dir / "train.log")
             file_log.setFormatter(logging.Formatter(log_format))
+            early.setTarget(file_log)
+            early.flush()
             logging.getLogger().addHandler(file_log)
+        early.close()
         result = trainer.fit()
+        if "interrupted" not in result and trainer.dist.is_main:
+            logging.getLogger("vidpred").info(
+                "done: %s (final metrics in %s)", run_dir, run_dir / "final_metrics.json"
+            )
     except RunLocked as exc:
         logging.getLogger("vidpred").error("%s", exc)
         return 2
@@ -58,12 +73,11 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     finally:
         cleanup(trainer.dist)
+        if file_log is not None:  # main() may run again in this process (tests)
+            logging.getLogger().removeHandler(file_log)
+            file_log.close()
     if "interrupted" in result:
         return 128 + int(result["interrupted"])
-    if trainer.dist.is_main:
-        logging.getLogger("vidpred").info(
-            "done: %s (final metrics in %s)", run_dir, run_dir / "final_metrics.json"
-        )
     return 0
 
 

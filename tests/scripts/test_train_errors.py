@@ -94,3 +94,11 @@ def test_stray_checkpoint_temp_files_are_removed(config, tmp_path):
     stray.write_bytes(b"\0" * 1000)
     assert _main(["--config", config, "--run-dir", run_dir]) == 0
     assert not stray.exists() and (run_dir / "checkpoints" / "latest.pt").is_file()
+
+
+def test_train_log_holds_what_was_logged_while_the_trainer_was_built(config, tmp_path, caplog):
+    caplog.set_level(logging.INFO)  # as the script's basicConfig sets it outside pytest
+    run_dir = tmp_path / "run"
+    assert _main(["--config", config, "--run-dir", run_dir]) == 0
+    text = (run_dir / "train.log").read_text()
+    assert "data: 6 training videos" in text and "done:" in text
