@@ -63,7 +63,7 @@ def test_load_config_names_the_file(tmp_path):
 def test_yaml_is_loaded_safely(tmp_path):
     path = tmp_path / "evil.yaml"
     path.write_text("run:\n  name: !!python/object/apply:os.system ['echo pwned']\n")
-    with pytest.raises(yaml.YAMLError):
+    with pytest.raises(ConfigError, match="unsafe YAML at line 2.*refused"):
         load_config(path)
 
 

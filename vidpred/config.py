@@ -346,6 +346,11 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
                 data = yaml.safe_load(f) or {}
         except UnicodeDecodeError:
             raise ConfigError(f"{path}: not a UTF-8 text file") from None
+        except yaml.constructor.ConstructorError as exc:
+            mark = exc.problem_mark
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            raise ConfigError(f"{path}: unsafe YAML{where}: {exc.problem} (only plain YAML is read; tags that "
+                              "build Python objects are refused)") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

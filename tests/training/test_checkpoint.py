@@ -36,16 +36,34 @@ def test_crash_mid_write_keeps_previous(tmp_path, monkeypatch):
 
 
 class _Payload:
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
     def __reduce__(self):
-        return (os.system, ("echo should-not-run",))
+        return (os.system, (f"touch {self.marker}",))
 
 
 def test_loading_never_executes_code(tmp_path):
     path = tmp_path / "evil.pt"
+    marker = tmp_path / "ran"
     with open(path, "wb") as f:
-        pickle.dump({"format_version": 1, "x": _Payload()}, f, protocol=2)
-    with pytest.raises(pickle.UnpicklingError):
+        pickle.dump({"format_version": 1, "x": _Payload(str(marker))}, f, protocol=2)
+    with pytest.raises(ValueError, match="not a readable vidpred checkpoint.*safe load refuses") as info:
         load_checkpoint(path)
+    assert not marker.exists()
+    assert "weights_only=False" not in str(info.value)  # never torch's advice to load unsafely
+
+
+def test_truncated_and_random_files_are_one_clear_error(tmp_path):
+    good = tmp_path / "good.pt"
+    torch.save({"format_version": 1, "step": 3, "w": torch.zeros(1000)}, good)
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    noise = tmp_path / "noise.pt"
+    noise.write_bytes(bytes(range(256)) * 40)
+    for path in (truncated, noise):
+        with pytest.raises(ValueError, match="not a readable vidpred checkpoint"):
+            load_checkpoint(path)
 
 
 def test_missing_and_foreign_files(tmp_path):
