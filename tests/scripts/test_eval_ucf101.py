@@ -111,6 +111,7 @@ def test_bad_arguments_are_clear_errors(tmp_path, caplog):
     assert "only data.* keys" in caplog.text
 
 
+@pytest.mark.slow
 def test_runs_as_a_command(tiny_ucf101, tmp_path):
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--data", "ucf101", "--root", str(tiny_ucf101), "--out", str(tmp_path / "eval"),

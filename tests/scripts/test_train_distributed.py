@@ -16,9 +16,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     not (dist.is_available() and dist.is_gloo_available()), reason="torch.distributed with gloo is needed"
-)
+)]
 
 # The tiny config with a D that is trained with a gradient penalty (double backward under
 # DDP) and the adaptive adversarial weight; two predicted frames with the path loss.
