@@ -78,9 +78,13 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("vidpred")
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
     try:
+        if args.threads is not None:
+            if args.threads < 1:
+                raise ValueError(f"--threads must be >= 1, got {args.threads}")
+            torch.set_num_threads(args.threads)
+        if args.clips_per_video < 1:
+            raise ValueError(f"--clips-per-video must be >= 1, got {args.clips_per_video}")
         data = _data_config(args)
         if data.source in ("ucf101", "folder") and not data.root:
             raise ConfigError(f"--root is required with --data {data.source}")

@@ -141,3 +141,10 @@ def test_folder_with_an_mpeg_video_scores_several_clips_of_it(no_lpips_weights, 
     assert "4 per video" in report
     rows = json.loads((tmp_path / "eval" / "per_video.json").read_text())
     assert [r["video"] for r in rows] == ["long.mpg@0", "long.mpg@11", "long.mpg@21", "long.mpg@32"]
+
+
+@pytest.mark.parametrize("flag", [["--threads", "0"], ["--clips-per-video", "0"]])
+def test_zero_threads_or_clips_is_one_line(flag, tmp_path, caplog):
+    code = _script().main(["--data", "procedural", "--out", str(tmp_path / "eval"), "--quiet", *flag])
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert code == 2 and len(errors) == 1 and "must be >= 1" in errors[0]
