@@ -1,0 +1,38 @@
+"""Validation-against-time curves: reading validation.jsonl, the table and the plot."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vidpred.benchmark.time_to_quality import curves_table, plot_curves, read_curve
+
+
+def _run(folder, label_scores):
+    folder.mkdir(parents=True)
+    rows = [{"step": 100 * (i + 1), "train_seconds": 30.0 * (i + 1), "psnr": p, "psnr_f2": p - 3,
+             "ssim": 0.5, "ssim_f2": 0.4, "baseline_psnr": 20.0, "baseline_psnr_f2": 17.0,
+             "baseline_ssim": 0.4, "baseline_ssim_f2": 0.2, "flow_psnr": 24.0, "flow_psnr_f2": 21.0,
+             "flow_ssim": 0.45, "flow_ssim_f2": 0.3} for i, p in enumerate(label_scores)]
+    (folder / "validation.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
+
+
+def test_curve_table_and_plot(tmp_path):
+    a = read_curve(_run(tmp_path / "a", [22.0, 25.0, 24.5]), "flow")
+    b = read_curve(_run(tmp_path / "b", [21.0, 23.0, 23.5]))
+    assert a.minutes == [0.5, 1.0, 1.5] and a.steps == [100, 200, 300] and b.label == "b"
+    assert a.final("psnr") == 24.5 and a.best("psnr") == 25.0
+    table = curves_table([a, b]).splitlines()
+    assert table[2] == "| flow | 1.5 | 300 | 24.50 / 25.00 | 21.50 / 22.00 | 0.500 / 0.500 | 0.400 / 0.400 |"
+    assert table[-2].startswith("| last input | - | - | 20.00 | 17.00 | 0.400 | 0.200 |")
+    assert table[-1].startswith("| optical flow | - | - | 24.00 | 21.00 | 0.450 | 0.300 |")
+    png = plot_curves([a, b], tmp_path / "fig" / "curves.png", title="t")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_a_run_that_has_not_validated_is_a_clear_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="has not validated yet"):
+        read_curve(tmp_path / "empty")
