@@ -17,29 +17,25 @@ pytestmark = pytest.mark.slow  # runs the script as a subprocess
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN = ROOT / "scripts" / "train.py"
 
-TINY = {
-    "data": {
-        "source": "procedural",
-        "procedural": {"n_train_videos": 6, "n_val_videos": 2, "n_test_videos": 2, "n_frames": 10, "height": 32, "width": 32},
-        "n_val_clips": 4,
-        "patch_size": 16,
-        "motion_threshold": 0.0005,
-        "max_tries": 4,
-    },
-    "model": {"generator": {"n_scales": 3, "width": 0.0625}, "discriminator": {"n_scales": 3, "width": 0.03125}},
-    "optim": {"generator": {"name": "adam", "lr": 0.001}},
-    "train": {"device": "cpu", "log_every": 1, "val_every": 1000, "ckpt_every": 1000, "sample_every": 1000},
-}
+# The shared tiny config (tests/conftest.py), saving rarely: these runs are stopped and resumed.
+SCRIPT_TRAIN = {"device": "cpu", "batch_size": 8, "log_every": 1, "val_every": 1000, "ckpt_every": 1000,
+                "sample_every": 1000}
 
 
-def _config(tmp_path, **sections):
-    data = json.loads(json.dumps(TINY))
-    data["data"]["cache_dir"] = str(tmp_path / "cache")
-    for section, values in sections.items():
-        data.setdefault(section, {}).update(values)
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+@pytest.fixture
+def make_config(tiny_config_data, tmp_path):
+    """Write the tiny config, with section updates, to ``tmp_path/config.yaml``."""
+
+    def make(**sections):
+        data = json.loads(json.dumps(tiny_config_data))
+        data["train"] = dict(SCRIPT_TRAIN)
+        for section, values in sections.items():
+            data.setdefault(section, {}).update(values)
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump(data))
+        return path
+
+    return make
 
 
 def _run(*args, **kwargs):
@@ -53,8 +49,8 @@ def _losses(run_dir):
     return {r["step"]: {k: v for k, v in r.items() if k != "samples_per_sec"} for r in rows}
 
 
-def test_sigterm_saves_and_resume_matches_uninterrupted(tmp_path):
-    config = _config(tmp_path)
+def test_sigterm_saves_and_resume_matches_uninterrupted(make_config, tmp_path):
+    config = make_config()
     full = _run("--config", config, "--run-dir", tmp_path / "full", "--set", "train.steps=8")
     assert full.returncode == 0, full.stderr
 
@@ -88,26 +84,26 @@ def test_sigterm_saves_and_resume_matches_uninterrupted(tmp_path):
     assert json.loads((run_dir / "final_metrics.json").read_text())["step"] == 8
 
 
-def test_bad_config_key_is_a_clear_error(tmp_path):
-    config = _config(tmp_path, train={"stpes": 3})
+def test_bad_config_key_is_a_clear_error(make_config, tmp_path):
+    config = make_config(train={"stpes": 3})
     result = _run("--config", config, "--run-dir", tmp_path / "run")
     assert result.returncode == 2
     assert "unknown config key 'train.stpes'; allowed keys here: steps" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_bad_override_is_a_clear_error(tmp_path):
-    result = _run("--config", _config(tmp_path), "--run-dir", tmp_path / "run", "--set", "train.steps=lots")
+def test_bad_override_is_a_clear_error(make_config, tmp_path):
+    result = _run("--config", make_config(), "--run-dir", tmp_path / "run", "--set", "train.steps=lots")
     assert result.returncode == 2
     assert "train.steps: expected int, got 'lots'" in result.stderr
 
 
-def test_folder_of_only_corrupt_videos_is_a_clear_error(tmp_path):
+def test_folder_of_only_corrupt_videos_is_a_clear_error(make_config, tmp_path):
     videos = tmp_path / "videos"
     videos.mkdir()
     for i in range(3):
         (videos / f"clip{i}.avi").write_bytes(np.random.default_rng(i).bytes(4096))
-    config = _config(tmp_path, data={"source": "folder", "root": str(videos), "n_val_videos": 1})
+    config = make_config(data={"source": "folder", "root": str(videos), "n_val_videos": 1})
     result = _run("--config", config, "--run-dir", tmp_path / "run")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -115,9 +111,9 @@ def test_folder_of_only_corrupt_videos_is_a_clear_error(tmp_path):
     assert "none of the 2 videos is usable: 2 unreadable" in result.stderr
 
 
-def test_empty_folder_is_a_clear_error(tmp_path):
+def test_empty_folder_is_a_clear_error(make_config, tmp_path):
     (tmp_path / "empty").mkdir()
-    config = _config(tmp_path, data={"source": "folder", "root": str(tmp_path / "empty"), "n_val_videos": 1})
+    config = make_config(data={"source": "folder", "root": str(tmp_path / "empty"), "n_val_videos": 1})
     result = _run("--config", config, "--run-dir", tmp_path / "run")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
