@@ -72,10 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         context, target = clip[:, :, :n_context], clip[:, :, n_context:]
         flow = None
         if args.show_flow:
-            generator = method.predict.generator
-            with torch.no_grad():
-                prediction, flow, _ = generator.rollout_with_motion(context[:, :, -generator.n_context:], n_future)
-            flow = flow[0]
+            prediction, flows = method.predict.with_motion(context, n_future)
+            flow = flows[0]
         else:
             prediction = method.predict(context, n_future, None)  # a generator needs no flow
         scale = args.scale or max(1, -(-128 // context.shape[-2]))

@@ -388,14 +388,17 @@ def fixed_clips(videos: Sequence[np.ndarray], n_clips: int, n_frames: int, seed:
         raise ValueError(f"need n_clips >= 0 and n_frames >= 1, got {n_clips}, {n_frames}")
     rng = np.random.default_rng(seed)
     n_videos = len(videos)
+    starts_of: dict[int, np.ndarray] = {}
     clips = []
     for i in range(n_clips):
         k = i * n_videos // n_clips if n_clips <= n_videos else i % n_videos
         video = videos[k]
         if len(video) < n_frames:
             raise ValueError(f"video {k} has {len(video)} frames, fewer than n_frames={n_frames}")
-        cuts = scene_cuts(video, cut_ratio) if cut_ratio is not None else []
-        starts = valid_starts(len(video), n_frames, cuts)
+        if k not in starts_of:  # several clips may come from one video: find its cuts once
+            cuts = scene_cuts(video, cut_ratio) if cut_ratio is not None else []
+            starts_of[k] = valid_starts(len(video), n_frames, cuts)
+        starts = starts_of[k]
         if len(starts) == 0:
             raise ValueError(f"video {k} has a scene cut in every {n_frames}-frame window")
         start = int(starts[rng.integers(0, len(starts))])

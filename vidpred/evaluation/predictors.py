@@ -63,10 +63,20 @@ class CheckpointPredictor:
 
         A model with fewer context frames than ``T`` sees the newest ``n_context`` of them.
         """
+        return self.generator.rollout(self._newest(context), n_future).float()
+
+    @torch.no_grad()
+    def with_motion(self, context: Tensor, n_future: int) -> tuple[Tensor, Tensor | None]:
+        """The rollout and, for the flow head, its flow per predicted frame ``(B, 2, n_future, H, W)``
+        (None for the other heads)."""
+        frames, flows, _ = self.generator.rollout_with_motion(self._newest(context), n_future)
+        return frames.float(), flows
+
+    def _newest(self, context: Tensor) -> Tensor:
         n_context = self.generator.n_context
         if context.shape[2] < n_context:
             raise ValueError(f"the model needs {n_context} context frames, the protocol gives {context.shape[2]}")
-        return self.generator.rollout(context[:, :, -n_context:], n_future).float()
+        return context[:, :, -n_context:]
 
 
 def checkpoint_label(path: str | Path) -> str:

@@ -617,6 +617,7 @@ class Trainer:
                     # Each rank measures its own time: all end together, at a log step (a collective).
                     out_of_time = step % cfg.log_every == 0 and any_rank(out_of_time, self.dist, self.device)
                 if out_of_time:
+                    # Under DDP another rank may have run out first: the budget is spent for all.
                     self.train_seconds = max(self.train_seconds, budget)
                     log.info("train.max_minutes reached at step %d", step)
                 last = step == cfg.steps or out_of_time
@@ -664,7 +665,7 @@ class Trainer:
                 if not self.dist.enabled or step % cfg.log_every == 0:
                     stop = any_rank(self._stop_signal is not None, self.dist, self.device)
             if stop:
-                if self.step % cfg.ckpt_every != 0 and self.step != cfg.steps and self.train_seconds < budget:
+                if self.step % cfg.ckpt_every != 0 and self.step != cfg.steps and not out_of_time:  # else saved
                     self.save()
                 log.warning("stopped at step %d; continue with --resume", self.step)
                 return {"interrupted": self._stop_signal or signal.SIGTERM, "step": self.step}

@@ -20,6 +20,18 @@ class ValidationInterrupted(Exception):
     """``should_stop`` turned true between two validation batches (a stop signal arrived)."""
 
 
+def _add_scores(sums: dict[str, float], prefix: str, prediction: torch.Tensor, target: torch.Tensor) -> None:
+    """Add each clip's PSNR / SSIM / sharpness of every predicted frame to ``sums``.
+
+    Keys: ``<prefix><metric>`` for the 1st frame, ``<prefix><metric>_f<k>`` for frame k >= 2;
+    ``prediction`` and ``target`` are ``(B, C, n_future, H, W)``.
+    """
+    for k in range(target.shape[2]):
+        suffix = "" if k == 0 else f"_f{k + 1}"
+        for name, fn in METRICS.items():
+            sums[f"{prefix}{name}{suffix}"] += fn(prediction[:, :, k].float(), target[:, :, k]).sum().item()
+
+
 def _batches_by_shape(clips: Sequence[np.ndarray], batch_size: int):
     """Group clips of equal shape so whole frames of any size can be batched."""
     groups: dict[tuple, list[np.ndarray]] = defaultdict(list)
@@ -84,12 +96,8 @@ def evaluate(
             raise ValidationInterrupted
         x = to_model_input(torch.from_numpy(batch).to(device))
         context, prediction, target = predict_clips(generator, x, n_context, n_future)
-        last = context[:, :, -1]
-        for k in range(n_future):
-            suffix = "" if k == 0 else f"_f{k + 1}"
-            for name, fn in METRICS.items():
-                sums[name + suffix] += fn(prediction[:, :, k].float(), target[:, :, k]).sum().item()
-                sums[f"baseline_{name}{suffix}"] += fn(last, target[:, :, k]).sum().item()
+        _add_scores(sums, "", prediction, target)
+        _add_scores(sums, "baseline_", context[:, :, -1:].expand_as(target), target)
         count += x.shape[0]
     generator.train(was_training)
     if count == 0:
@@ -120,11 +128,7 @@ def baseline_scores(
     for batch in _batches_by_shape(clips, batch_size):
         x = to_model_input(torch.from_numpy(batch).to(device))
         context, target = x[:, :, :n_context], x[:, :, n_context : n_context + n_future]
-        prediction = flow_extrapolation(context, n_future)
-        for k in range(n_future):
-            suffix = "" if k == 0 else f"_f{k + 1}"
-            for name, fn in METRICS.items():
-                sums[f"flow_{name}{suffix}"] += fn(prediction[:, :, k], target[:, :, k]).sum().item()
+        _add_scores(sums, "flow_", flow_extrapolation(context, n_future), target)
         count += x.shape[0]
     if count == 0:
         raise ValueError("no validation clips to evaluate")
