@@ -27,6 +27,10 @@ def test_accuracies_and_logit_gaps_are_logged(tiny_config, tmp_path):
             assert f"{prefix}_{key}" in row, f"{prefix}_{key}"
         assert 0 <= row[f"{prefix}_acc_real"] <= 1 and 0 <= row[f"{prefix}_acc_fake"] <= 1
         assert row[f"{prefix}_acc"] == pytest.approx((row[f"{prefix}_acc_real"] + row[f"{prefix}_acc_fake"]) / 2)
+    # The multi-scale D also logs each scale's balanced accuracy, coarsest first.
+    n_scales = tiny_config().model.discriminator.n_scales
+    assert [k for k in row if k.startswith("d_acc_s")] == [f"d_acc_s{k}" for k in range(n_scales)]
+    assert all(0 <= row[f"d_acc_s{k}"] <= 1 for k in range(n_scales))
 
 
 def test_the_at_chance_warning_fires_when_d_cannot_learn(tiny_config, tmp_path, caplog):

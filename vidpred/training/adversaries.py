@@ -134,6 +134,9 @@ class MultiScaleAdversary(Adversary):
             "d_real": torch.stack([torch.sigmoid(l.detach()).mean() for l in real_logits]).mean(),
             "d_fake": torch.stack([torch.sigmoid(l.detach()).mean() for l in fake_logits]).mean(),
             **_accuracy_logs("d", real_logits, fake_logits),
+            # Per scale, coarsest first: a coarse scale may sit at chance while the finest learns.
+            **{f"d_acc_s{k}": discriminator_accuracy(real, fake)["acc"]
+               for k, (real, fake) in enumerate(zip(real_logits, fake_logits))},
         }
 
     def g_loss(self, context, pred_scales):

@@ -1,0 +1,72 @@
+"""Run-tail averages of the discriminators' logged accuracies, and their table."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from vidpred.benchmark.discriminators import summarize_discriminators, summary_table
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "discriminator_report.py"
+
+
+def report_main(argv: list[str]) -> int:
+    """``scripts/discriminator_report.py`` run in-process."""
+    spec = importlib.util.spec_from_file_location("discriminator_report_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main(argv)
+
+
+def _write(folder, rows):
+    folder.mkdir(parents=True)
+    (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
+
+
+def _rows():
+    rows = []
+    for step in (10, 20, 30, 40, 50, 60):
+        row = {"step": step, "g_total": 1.0}
+        if step >= 30:  # the multi-scale D starts at step 30 (disc_start)
+            real = {30: 0.5, 40: 0.6, 50: 0.7, 60: 0.9}[step]
+            row.update(d_acc_real=real, d_acc_fake=0.8, d_acc=(real + 0.8) / 2, d_gap=step / 100)
+        row.update(d_st_acc_real=0.5, d_st_acc_fake=0.5, d_st_acc=0.5, d_st_gap=0.0)
+        rows.append(row)
+    return rows
+
+
+def test_last_half_of_the_steps_each_discriminator_trained(tmp_path):
+    run = _write(tmp_path / "run", list(reversed(_rows())))  # order on disk does not matter
+    multiscale, spatiotemporal = summarize_discriminators(run)
+    # Multi-scale: trained at 30-60 (4 logs), last half = steps 50 and 60.
+    assert (multiscale.name, multiscale.n_logs, multiscale.first_step, multiscale.last_step) == ("multi-scale", 2, 50, 60)
+    assert multiscale.acc_real == pytest.approx(0.8) and multiscale.acc_fake == pytest.approx(0.8)
+    assert multiscale.acc == pytest.approx(0.8) and multiscale.gap == pytest.approx(0.55)
+    # Spatio-temporal: 6 logs, last 3.
+    assert (spatiotemporal.n_logs, spatiotemporal.first_step, spatiotemporal.acc) == (3, 40, 0.5)
+    everything = summarize_discriminators(run, tail=1.0)[0]
+    assert everything.acc_real == pytest.approx(0.675)
+
+
+def test_table_marks_the_goal_and_the_script_exit_code(tmp_path, capsys):
+    run = _write(tmp_path / "run", _rows())
+    table = summary_table(summarize_discriminators(run), goal=0.65).splitlines()
+    assert table[2] == "| run | multi-scale | 50-60 (2 logs) | 0.800 | 0.800 | 0.800 | 0.550 | yes |"
+    assert table[3].endswith("| 0.500 | 0.500 | 0.500 | 0.000 | no |")
+    assert report_main([str(run), "--goal", "0.65"]) == 1  # the spatio-temporal D misses it
+    assert report_main([str(run)]) == 0
+    assert "multi-scale" in capsys.readouterr().out
+
+
+def test_bad_inputs(tmp_path):
+    with pytest.raises(FileNotFoundError, match="metrics.jsonl"):
+        summarize_discriminators(tmp_path)
+    with pytest.raises(ValueError, match="tail"):
+        summarize_discriminators(_write(tmp_path / "r", _rows()), tail=0)
+    no_d = _write(tmp_path / "no_d", [{"step": 10, "g_total": 1.0}])
+    assert summarize_discriminators(no_d) == []
+    assert report_main([str(no_d)]) == 2
