@@ -16,7 +16,7 @@ import logging
 import sys
 from pathlib import Path
 
-from vidpred.training.checkpoint import load_checkpoint, save_checkpoint
+from vidpred.checkpoint import load_checkpoint, save_checkpoint
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,8 +26,8 @@ from vidpred.config import ConfigError, config_to_dict, load_config
 from vidpred.data.cifar10 import load_cifar10
 from vidpred.data.datasets import load_split
 from vidpred.data.errors import DataError
-from vidpred.models.blur_discriminator import BlurDiscriminator
-from vidpred.training.blur_pretraining import FramePool, pretrain_blur_discriminator, save_blur_discriminator
+from vidpred.models.blur_discriminator import BlurDiscriminator, save_blur_discriminator
+from vidpred.training.blur_pretraining import FramePool, pretrain_blur_discriminator
 
 log = logging.getLogger("vidpred")
 

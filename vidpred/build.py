@@ -7,15 +7,14 @@ import logging
 import torch
 from torch import nn
 
+from vidpred.adversaries import Adversary, BlurAdversary, MultiScaleAdversary, SpatioTemporalAdversary
 from vidpred.config import Config, ConfigError, OptimizerConfig
-from vidpred.models.blur_discriminator import BlurDiscriminator
+from vidpred.models.blur_discriminator import BlurDiscriminator, load_blur_discriminator
 from vidpred.models.discriminator import MultiScaleDiscriminator, smallest_valid_patch
 from vidpred.models.generator import MultiScaleGenerator
 from vidpred.models.perceptual_networks import LPIPS_MIN_SIZE, VGG19_LAYERS, VGG19Features, build_lpips
 from vidpred.models.spatiotemporal_discriminator import SpatioTemporalDiscriminator
 from vidpred.models.spectral_norm import apply_spectral_norm
-from vidpred.training.adversaries import Adversary, BlurAdversary, MultiScaleAdversary, SpatioTemporalAdversary
-from vidpred.training.blur_pretraining import load_blur_discriminator
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from vidpred.build import build_generator
+from vidpred.checkpoint import save_checkpoint
 from vidpred.config import config_from_dict, config_to_dict
-from vidpred.training.checkpoint import save_checkpoint
 
 
 def _texture(rng: np.random.Generator, height: int, width: int, sigma: float, contrast: float) -> np.ndarray:

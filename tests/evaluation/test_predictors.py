@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from vidpred.checkpoint import load_checkpoint, save_checkpoint
 from vidpred.evaluation import checkpoint_label, load_checkpoint_predictor
-from vidpred.training.checkpoint import load_checkpoint, save_checkpoint
 
 CPU = torch.device("cpu")
 

@@ -3,9 +3,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vidpred.models.blur_discriminator import BlurDiscriminator
-from vidpred.training.blur_pretraining import load_blur_discriminator, save_blur_discriminator
-from vidpred.training.checkpoint import save_checkpoint
+from vidpred.checkpoint import save_checkpoint
+from vidpred.models.blur_discriminator import BlurDiscriminator, load_blur_discriminator, save_blur_discriminator
 
 
 def test_logits_for_any_frame_size():

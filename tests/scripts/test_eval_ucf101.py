@@ -14,8 +14,8 @@ import torch
 
 import vidpred.metrics.lpips as lpips_module
 from vidpred.build import build_generator
+from vidpred.checkpoint import save_checkpoint
 from vidpred.config import config_from_dict, config_to_dict
-from vidpred.training.checkpoint import save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "eval_ucf101.py"

@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 
 from vidpred.build import build_generator
+from vidpred.checkpoint import save_checkpoint
 from vidpred.config import config_from_dict, config_to_dict
 from vidpred.data import read_video
-from vidpred.training.checkpoint import save_checkpoint
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "predict.py"
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 
-from vidpred.training.blur_pretraining import load_blur_discriminator
+from vidpred.models.blur_discriminator import load_blur_discriminator
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = importlib.util.spec_from_file_location("pretrain_blur_discriminator", ROOT / "scripts" / "pretrain_blur_discriminator.py")

@@ -7,10 +7,9 @@ import pytest
 import torch
 
 from vidpred.losses.perceptual import sample_frames
-from vidpred.models.blur_discriminator import BlurDiscriminator
+from vidpred.models.blur_discriminator import BlurDiscriminator, save_blur_discriminator
 from vidpred.models.perceptual_networks import MissingWeightsError, VGG19Features, build_lpips
 from vidpred.training import trainer as trainer_module
-from vidpred.training.blur_pretraining import save_blur_discriminator
 from vidpred.training.trainer import Trainer
 
 ONLY_ADV = ("loss.l_p=0.0", "loss.l_gdl=0.0", "loss.l_adv=1.0")

@@ -21,10 +21,10 @@ import torch
 from torch import Tensor
 
 from vidpred.build import build_generator
+from vidpred.checkpoint import load_checkpoint
 from vidpred.config import Config, ConfigError, config_from_dict
 from vidpred.evaluation.baselines import flow_extrapolation, last_input
 from vidpred.models.generator import MultiScaleGenerator
-from vidpred.training.checkpoint import load_checkpoint
 
 __all__ = ["Predictor", "Method", "CheckpointPredictor", "load_checkpoint_predictor", "baseline_methods",
            "checkpoint_label"]
@@ -91,7 +91,7 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
     """Rebuild a generator from a vidpred checkpoint (its saved config, then its weights).
 
     Args:
-        path: a checkpoint written by ``vidpred.training.checkpoint.save_checkpoint`` (holds
+        path: a checkpoint written by ``vidpred.checkpoint.save_checkpoint`` (holds
             ``config`` and ``generator``); read with ``weights_only=True``.
         device: where to run the generator.
         name: the table row's name (default :func:`checkpoint_label`).

@@ -11,13 +11,28 @@ convolutions (maps doubling, capped at ``8 * width``), LeakyReLU after each, glo
 pooling and a linear layer to one logit. The global pooling makes it work on any frame
 size (it is pretrained on patches and can judge whole frames). No normalisation layers:
 a frozen judge must not depend on batch statistics, and DDP needs no buffer sync.
+
+A pretrained one is saved (atomically) with its architecture arguments, the weights, what
+it was trained on and its held-out accuracies::
+
+    {"kind": "blur_discriminator", "arch": {...}, "state_dict": {...},
+     "training": {...}, "accuracy": {"sharp": .., "gaussian": .., "median": ..,
+     "bilateral": .., "balanced": ..}}
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from torch import Tensor, nn
 
-__all__ = ["BlurDiscriminator"]
+from vidpred.checkpoint import load_checkpoint, save_checkpoint
+
+__all__ = ["BlurDiscriminator", "save_blur_discriminator", "load_blur_discriminator", "CHECKPOINT_KIND"]
+
+CHECKPOINT_KIND = "blur_discriminator"
+PRETRAIN_SCRIPT = "scripts/pretrain_blur_discriminator.py"
 
 
 class BlurDiscriminator(nn.Module):
@@ -62,3 +77,41 @@ class BlurDiscriminator(nn.Module):
             raise ValueError(f"expected frames (N, {self.channels}, H, W), got {tuple(frames.shape)}")
         h = self.features(frames)  # (N, M, H / 2^n_down, W / 2^n_down)
         return self.classifier(h.mean(dim=(2, 3))).squeeze(1)  # (N,)
+
+
+def save_blur_discriminator(
+    model: BlurDiscriminator, path: str | Path, training: dict[str, Any], accuracy: dict[str, float]
+) -> None:
+    """Write the model with its metadata atomically (see the module docstring for the layout)."""
+    save_checkpoint(
+        {
+            "kind": CHECKPOINT_KIND,
+            "arch": model.arch,
+            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "training": training,
+            "accuracy": accuracy,
+        },
+        path,
+    )
+
+
+def load_blur_discriminator(path: str | Path) -> tuple[BlurDiscriminator, dict[str, Any]]:
+    """Rebuild a pretrained blur discriminator; returns ``(model, metadata)``.
+
+    Raises:
+        FileNotFoundError: naming the file and the script that makes it.
+        ValueError: the file is a vidpred checkpoint of something else.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"blur discriminator checkpoint not found: {path}. Make it with "
+            f"`python {PRETRAIN_SCRIPT} --config <your config> --out {path}` "
+            "or point model.blur_discriminator.checkpoint at an existing one"
+        )
+    state = load_checkpoint(path)
+    if state.get("kind") != CHECKPOINT_KIND:
+        raise ValueError(f"{path} is not a blur discriminator checkpoint (kind {state.get('kind')!r})")
+    model = BlurDiscriminator(**state["arch"])
+    model.load_state_dict(state["state_dict"])
+    return model, {k: state[k] for k in ("arch", "training", "accuracy")}

@@ -7,12 +7,8 @@ Adam step on the binary cross-entropy. Crops come from training frames; accuracy
 measured on a fixed set of crops from held-out frames (validation videos, or CIFAR-10's
 test batch), once sharp and once per blur kind.
 
-The checkpoint (written atomically) holds the architecture arguments, the weights, what
-the model was trained on and the held-out accuracies::
-
-    {"kind": "blur_discriminator", "arch": {...}, "state_dict": {...},
-     "training": {...}, "accuracy": {"sharp": .., "gaussian": .., "median": ..,
-     "bilateral": .., "balanced": ..}}
+The result is written by :func:`vidpred.models.blur_discriminator.save_blur_discriminator`
+with what it was trained on and these held-out accuracies.
 """
 
 from __future__ import annotations
@@ -20,8 +16,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -30,14 +24,10 @@ import torch.nn.functional as F
 from vidpred._progress import progress
 from vidpred.data.blur import BLUR_KINDS, blur_frames
 from vidpred.models.blur_discriminator import BlurDiscriminator
-from vidpred.training.checkpoint import load_checkpoint, save_checkpoint
 
-__all__ = ["FramePool", "blur_accuracy", "pretrain_blur_discriminator", "load_blur_discriminator", "CHECKPOINT_KIND"]
+__all__ = ["FramePool", "blur_accuracy", "pretrain_blur_discriminator"]
 
 log = logging.getLogger(__name__)
-
-CHECKPOINT_KIND = "blur_discriminator"
-PRETRAIN_SCRIPT = "scripts/pretrain_blur_discriminator.py"
 
 
 class FramePool:
@@ -151,41 +141,3 @@ def pretrain_blur_discriminator(
         steps, time.perf_counter() - start, ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items()),
     )
     return accuracy
-
-
-def save_blur_discriminator(
-    model: BlurDiscriminator, path: str | Path, training: dict[str, Any], accuracy: dict[str, float]
-) -> None:
-    """Write the model with its metadata atomically (see the module docstring for the layout)."""
-    save_checkpoint(
-        {
-            "kind": CHECKPOINT_KIND,
-            "arch": model.arch,
-            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "training": training,
-            "accuracy": accuracy,
-        },
-        path,
-    )
-
-
-def load_blur_discriminator(path: str | Path) -> tuple[BlurDiscriminator, dict[str, Any]]:
-    """Rebuild a pretrained blur discriminator; returns ``(model, metadata)``.
-
-    Raises:
-        FileNotFoundError: naming the file and the script that makes it.
-        ValueError: the file is a vidpred checkpoint of something else.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"blur discriminator checkpoint not found: {path}. Make it with "
-            f"`python {PRETRAIN_SCRIPT} --config <your config> --out {path}` "
-            "or point model.blur_discriminator.checkpoint at an existing one"
-        )
-    state = load_checkpoint(path)
-    if state.get("kind") != CHECKPOINT_KIND:
-        raise ValueError(f"{path} is not a blur discriminator checkpoint (kind {state.get('kind')!r})")
-    model = BlurDiscriminator(**state["arch"])
-    model.load_state_dict(state["state_dict"])
-    return model, {k: state[k] for k in ("arch", "training", "accuracy")}

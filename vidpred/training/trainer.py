@@ -5,7 +5,7 @@ detached, then updates the generator on a *new* batch with the discriminators fi
 trainer owns the networks, their optimizers and the run directory; ``d_step`` and
 ``g_step`` each do zero_grad, forward, backward and step in one visible place.
 
-Discriminators (``self.adversaries``, see :mod:`vidpred.training.adversaries`): the
+Discriminators (``self.adversaries``, see :mod:`vidpred.adversaries`): the
 paper's multi-scale D, a pretrained blur detector (frozen or trained, seed 002) and a
 spatio-temporal clip D (seed 003); the generator's adversarial term is the mean of their
 feedback (GMAN). Before ``loss.disc_start`` steps no discriminator is updated and the
@@ -51,6 +51,7 @@ from vidpred.build import (
     select_device,
     validate_config,
 )
+from vidpred.checkpoint import load_checkpoint, save_checkpoint
 from vidpred.config import Config, ConfigError, config_from_dict, config_to_dict, dump_config
 from vidpred.data.datasets import load_split
 from vidpred.data.sampler import PatchBatches, PatchSampler, fixed_clips, to_model_input
@@ -58,7 +59,6 @@ from vidpred.losses.composite import generator_objective
 from vidpred.losses.perceptual import lpips_loss, sample_frames, vgg_feature_loss
 from vidpred.models._pyramid import pyramid
 from vidpred.models.discriminator import MultiScaleDiscriminator
-from vidpred.training.checkpoint import load_checkpoint, save_checkpoint
 from vidpred.training.distributed import DistInfo, any_rank, barrier, gather_objects, init_distributed
 from vidpred.training.precision import autocast_context, configure_backends, prepare_module, resolve_precision
 from vidpred.training.monitor import ChanceMonitor

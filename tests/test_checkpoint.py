@@ -4,8 +4,8 @@ import pickle
 import pytest
 import torch
 
-from vidpred.training import checkpoint
-from vidpred.training.checkpoint import load_checkpoint, save_checkpoint
+from vidpred import checkpoint
+from vidpred.checkpoint import load_checkpoint, save_checkpoint
 
 
 def test_round_trip(tmp_path):

@@ -1,0 +1,122 @@
+"""The package's imports run one way (docs/design.md, "Package layers").
+
+Every module's import statements are read with ``ast`` (so imports inside functions count
+too) and each ``vidpred`` import is checked against the layer table below: a module may
+import its own layer or a lower one, never a higher one.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import vidpred
+
+PACKAGE_ROOT = Path(vidpred.__file__).parent
+
+# Lowest first. A module's layer is that of its longest listed prefix.
+LAYERS: list[set[str]] = [
+    {"vidpred", "vidpred._progress", "vidpred.config", "vidpred.checkpoint"},
+    {"vidpred.data", "vidpred.models", "vidpred.losses", "vidpred.metrics"},
+    {"vidpred.adversaries"},
+    {"vidpred.build"},
+    {"vidpred.evaluation"},
+    {"vidpred.training"},
+    {"vidpred.benchmark"},
+]
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE_ROOT.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Absolute names of the ``vidpred`` modules (or names in them) that ``path`` imports."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against this module's package
+                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.add(module)
+            # `from vidpred import checkpoint` imports the submodule vidpred.checkpoint
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return {n for n in found if n == "vidpred" or n.startswith("vidpred.")}
+
+
+def _layer(name: str) -> int:
+    parts = name.split(".")
+    for n in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:n])
+        for level, members in enumerate(LAYERS):
+            if prefix in members:
+                return level
+    raise KeyError(name)
+
+
+def _graph() -> dict[str, set[str]]:
+    return {_module_name(p): _imports(p) for p in sorted(PACKAGE_ROOT.rglob("*.py"))}
+
+
+def _imports_under(graph: dict[str, set[str]], importer: str, imported: str) -> list[str]:
+    """``importer`` modules (the module or its package) that import anything under ``imported``."""
+    return sorted(
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        if module == importer or module.startswith(importer + ".")
+        for target in targets
+        if target == imported or target.startswith(imported + ".")
+    )
+
+
+def test_the_reader_sees_real_imports():
+    graph = _graph()
+    # Known edges, one of each statement form, so a broken reader cannot pass the checks below.
+    assert "vidpred.build.build_generator" in graph["vidpred.training.trainer"]
+    assert "vidpred.adversaries" in graph["vidpred.build"]
+    assert _imports_under(graph, "vidpred.training", "vidpred.build")
+
+
+def test_every_module_has_a_layer():
+    graph = _graph()
+    unplaced = []
+    for module in graph:
+        try:
+            _layer(module)
+        except KeyError:
+            unplaced.append(module)
+    assert not unplaced, f"add these to LAYERS (and docs/design.md): {unplaced}"
+
+
+@pytest.mark.parametrize(
+    "importer, imported",
+    [
+        ("vidpred.build", "vidpred.training"),
+        ("vidpred.evaluation", "vidpred.training"),
+        ("vidpred.adversaries", "vidpred.build"),
+        ("vidpred.adversaries", "vidpred.training"),
+    ],
+)
+def test_named_cycles_stay_broken(importer, imported):
+    assert not _imports_under(_graph(), importer, imported)
+
+
+def test_no_module_imports_a_higher_layer():
+    upward = [
+        f"{module} (layer {_layer(module)}) imports {target} (layer {_layer(target)})"
+        for module, targets in _graph().items()
+        for target in sorted(targets)
+        if _layer(target) > _layer(module)
+    ]
+    assert not upward, "\n".join(upward)
