@@ -16,8 +16,9 @@ import sys
 from vidpred.config import ConfigError, load_config
 from vidpred.data.errors import DataError
 from vidpred.training.distributed import cleanup, env_rank, launched_by_torchrun
+from vidpred.training.monitor import TrainingDiverged
 from vidpred.training.run_lock import RunLocked
-from vidpred.training.trainer import Trainer, TrainingDiverged
+from vidpred.training.trainer import Trainer
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,6 +44,8 @@ class Adversary:
         trainable: False for a frozen judge (never in an optimizer, ``requires_grad`` off,
             eval mode).
         d_model: what ``d_loss`` calls: ``model``, or its DDP wrapper (set by the trainer).
+        grad_clip: the largest gradient norm of a D update (``optim.<its key>.grad_clip``,
+            set by the builder); None does not clip.
         state_key: checkpoint key of its weights; ``opt_key`` of its optimizer state.
     """
 
@@ -56,6 +58,7 @@ class Adversary:
         self.model = model
         self.d_model: nn.Module = model
         self.trainable = trainable
+        self.grad_clip: float | None = None
         if not trainable:
             model.requires_grad_(False)
             model.eval()

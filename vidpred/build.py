@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import logging
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -109,7 +111,8 @@ def build_spatiotemporal_discriminator(cfg: Config) -> SpatioTemporalDiscriminat
 
 
 def build_adversaries(cfg: Config, device: torch.device) -> list[Adversary]:
-    """Every enabled discriminator, wrapped with how it is fed and scored, on ``device``.
+    """Every enabled discriminator, wrapped with how it is fed and scored, on ``device``,
+    each holding its optimizer's ``grad_clip``.
 
     Order (fixed, so logs and checkpoints are stable): multi-scale, blur, spatio-temporal.
     """
@@ -130,6 +133,8 @@ def build_adversaries(cfg: Config, device: torch.device) -> list[Adversary]:
     spatiotemporal = build_spatiotemporal_discriminator(cfg)
     if spatiotemporal is not None:
         adversaries.append(SpatioTemporalAdversary(spatiotemporal.to(device), gp_weight=cfg.loss.gp_weight))
+    for adversary in adversaries:
+        adversary.grad_clip = adversary_optimizer_config(cfg, adversary)[0].grad_clip
     return adversaries
 
 
@@ -158,6 +163,76 @@ def build_perceptual_networks(cfg: Config, device: torch.device) -> dict[str, nn
     if cfg.loss.l_lpips != 0:
         networks["lpips"] = build_lpips(cfg.loss.lpips_net, pretrained=True).to(device)
     return networks
+
+
+@dataclass
+class TrainingNetworks:
+    """Everything a run trains or consults, built from one config.
+
+    Attributes:
+        generator: the generator, in training.
+        generator_ema: the moving average of its weights (``train.ema_decay``; None when
+            off): what validation scores and users load.
+        adversaries: the enabled discriminators (:func:`build_adversaries`).
+        opt_g: the generator's optimizer.
+        d_optimizers: each trainable discriminator's optimizer, by adversary name; a
+            frozen judge has none.
+        perceptual: the frozen ImageNet networks of the perceptual terms
+            (:func:`build_perceptual_networks`), never in an optimizer.
+    """
+
+    generator: MultiScaleGenerator
+    generator_ema: MultiScaleGenerator | None
+    adversaries: list[Adversary]
+    opt_g: torch.optim.Optimizer
+    d_optimizers: dict[str, torch.optim.Optimizer]
+    perceptual: dict[str, nn.Module]
+
+    def state_dict(self) -> dict:
+        """Weights and optimizer states under the checkpoint's keys: ``generator``,
+        ``generator_ema`` (when on), ``opt_g``, and each adversary's ``state_key`` and
+        (when trained) ``opt_key``. The frozen perceptual networks are not saved."""
+        state = {"generator": self.generator.state_dict(), "opt_g": self.opt_g.state_dict()}
+        if self.generator_ema is not None:
+            state["generator_ema"] = self.generator_ema.state_dict()
+        for adversary in self.adversaries:
+            # Frozen judges too: a resumed run must not depend on the pretrained file being unchanged.
+            state[adversary.state_key] = adversary.model.state_dict()
+            if adversary.trainable:
+                state[adversary.opt_key] = self.d_optimizers[adversary.name].state_dict()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` saved (extra keys in ``state`` are ignored)."""
+        self.generator.load_state_dict(state["generator"])
+        if self.generator_ema is not None:
+            self.generator_ema.load_state_dict(state["generator_ema"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        for adversary in self.adversaries:
+            adversary.model.load_state_dict(state[adversary.state_key])
+            if adversary.trainable:
+                self.d_optimizers[adversary.name].load_state_dict(state[adversary.opt_key])
+
+
+def build_training_networks(cfg: Config, device: torch.device) -> TrainingNetworks:
+    """The networks and optimizers of a run, on ``device``; seed torch's generator first for
+    reproducible initial weights (they are drawn in the order of the fields)."""
+    generator = build_generator(cfg).to(device)
+    generator_ema = None
+    if cfg.train.ema_decay is not None:
+        generator_ema = copy.deepcopy(generator).requires_grad_(False).eval()
+    adversaries = build_adversaries(cfg, device)
+    opt_g = build_optimizer(generator.parameters(), cfg.optim.generator, "optim.generator")
+    d_optimizers = {
+        adversary.name: build_optimizer(adversary.model.parameters(), *adversary_optimizer_config(cfg, adversary))
+        for adversary in adversaries
+        if adversary.trainable
+    }
+    perceptual = build_perceptual_networks(cfg, device)
+    log.info("networks: generator %.2fM parameters%s", count_parameters(generator) / 1e6, "".join(
+        f", {a.name} discriminator {count_parameters(a.model) / 1e6:.2f}M{'' if a.trainable else ' (frozen)'}"
+        for a in adversaries))
+    return TrainingNetworks(generator, generator_ema, adversaries, opt_g, d_optimizers, perceptual)
 
 
 def build_optimizer(params, cfg: OptimizerConfig, key: str) -> torch.optim.Optimizer:

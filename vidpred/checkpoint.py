@@ -8,12 +8,15 @@ target, so a crash mid-write leaves the previous checkpoint intact. It is read w
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 
@@ -45,6 +48,13 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
             os.close(dir_fd)
     except OSError:
         pass
+
+
+def remove_partial_writes(folder: str | Path) -> None:
+    """Delete the temp files of saves that never finished (the process was killed mid-write)."""
+    for stray in Path(folder).glob(".*.pt.*.tmp"):
+        log.info("removing %s, a checkpoint write that never finished", stray)
+        stray.unlink(missing_ok=True)
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -367,6 +367,15 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
         raise ConfigError(f"{where}{exc}") from None
 
 
+def default_run_dir(cfg: Config) -> Path:
+    """``run.out_dir / run.name``, refusing a name that would lead outside ``run.out_dir``."""
+    name = Path(cfg.run.name)
+    if name.is_absolute() or len(name.parts) != 1 or name.name in ("", ".", ".."):
+        raise ConfigError(f"run.name must be a plain folder name, got {cfg.run.name!r}; "
+                          "give a path with --run-dir instead")
+    return Path(cfg.run.out_dir) / name
+
+
 def config_to_dict(cfg: Config) -> dict:
     return dataclasses.asdict(cfg)
 
@@ -377,3 +386,61 @@ def dump_config(cfg: Config) -> str:
 
 def save_config(cfg: Config, path: str | Path) -> None:
     Path(path).write_text(dump_config(cfg), encoding="utf-8")
+
+
+# --------------------------------------------------------------------------------------
+# Resuming
+# --------------------------------------------------------------------------------------
+
+# Keys that may change when a run is resumed: they do not alter what is computed.
+RESUMABLE_CHANGES = {
+    "train.steps",
+    "train.max_minutes",
+    "train.device",
+    "train.log_every",
+    "train.val_every",
+    "train.ckpt_every",
+    "train.sample_every",
+    "train.chance_warning_steps",
+    "train.chance_accuracy",
+    "data.num_workers",
+    "data.cache_dir",
+    # Layout and compilation change how fast, not what is computed (precision does).
+    "train.channels_last",
+    "train.compile",
+    # The blur discriminator's weights are restored from the run's checkpoint, not this file.
+    "model.blur_discriminator.checkpoint",
+}
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    out = {}
+    for key, value in d.items():
+        full = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            out.update(_flatten(value, full))
+        else:
+            out[full] = value
+    return out
+
+
+def check_resumable(saved: dict, cfg: Config, run: str | Path) -> None:
+    """Refuse to resume ``run`` (written with config ``saved``, plain data) under a ``cfg``
+    that differs in anything but :data:`RESUMABLE_CHANGES`.
+
+    The saved config is read through the current schema first, so a key added since (with
+    its default) is not a difference.
+
+    Raises:
+        ConfigError: naming every changed key with its old and new value.
+    """
+    before = _flatten(config_to_dict(config_from_dict(saved)))
+    now = _flatten(config_to_dict(cfg))
+    changed = sorted(k for k in before if before[k] != now.get(k) and k not in RESUMABLE_CHANGES)
+    if changed:
+        details = ", ".join(f"{k}: {before[k]!r} -> {now.get(k)!r}" for k in changed)
+        raise ConfigError(
+            f"cannot resume {run}: the config differs from the checkpoint's in {details}. "
+            f"Only {', '.join(sorted(RESUMABLE_CHANGES))} may change on resume."
+        )

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from vidpred.config import ConfigError
-from vidpred.training.trainer import Trainer, TrainingDiverged
+from vidpred.training.monitor import TrainingDiverged
+from vidpred.training.trainer import Trainer
 
 
 def _losses(run_dir):

@@ -6,10 +6,10 @@ import json
 import pytest
 import torch
 
+import vidpred.build as build_module
 from vidpred.losses.perceptual import sample_frames
 from vidpred.models.blur_discriminator import BlurDiscriminator, save_blur_discriminator
 from vidpred.models.perceptual_networks import MissingWeightsError, VGG19Features, build_lpips
-from vidpred.training import trainer as trainer_module
 from vidpred.training.trainer import Trainer
 
 ONLY_ADV = ("loss.l_p=0.0", "loss.l_gdl=0.0", "loss.l_adv=1.0")
@@ -57,7 +57,7 @@ def random_perceptual(monkeypatch):
             networks["lpips"] = build_lpips(cfg.loss.lpips_net, pretrained=False).to(device)
         return networks
 
-    monkeypatch.setattr(trainer_module, "build_perceptual_networks", build)
+    monkeypatch.setattr(build_module, "build_perceptual_networks", build)
 
 
 @pytest.mark.parametrize("which", ["multiscale", "blur", "spatiotemporal"])
@@ -179,10 +179,10 @@ def test_multi_frame_losses_cover_every_predicted_frame(tiny_config, random_perc
     x = trainer._next_batch()
     changed = x.clone()
     changed[:, :, -1] = changed[:, :, -1].flip(-1)  # only the second predicted frame's target differs
-    rng_state = trainer.frame_rng.get_state()
+    rng_state = trainer.rng.frame.get_state()
     first = trainer.g_step(x)
     trainer.generator.load_state_dict(g_state)
-    trainer.frame_rng.set_state(rng_state)
+    trainer.rng.frame.set_state(rng_state)
     second = trainer.g_step(changed)
     for key in ("g_lp", "g_gdl", "g_path"):
         assert first[key] != second[key], key

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from vidpred.losses.lp import reduce_loss
 
-__all__ = ["sample_frames", "vgg_feature_loss", "lpips_loss"]
+__all__ = ["sample_frames", "vgg_feature_loss", "lpips_loss", "perceptual_terms"]
 
 
 def sample_frames(
@@ -103,3 +103,30 @@ def lpips_loss(pred: Tensor, target: Tensor, lpips_net: nn.Module, reduction: st
     if pred.shape != target.shape or pred.dim() != 4:
         raise ValueError(f"pred and target must both be (B, C, H, W), got {tuple(pred.shape)} and {tuple(target.shape)}")
     return reduce_loss(lpips_net(pred, target).flatten(), reduction)  # (B, 1, 1, 1) -> (B,)
+
+
+def perceptual_terms(
+    pred: Tensor,
+    target: Tensor,
+    networks: Mapping[str, nn.Module],
+    weights: Mapping[str, float],
+    generator: torch.Generator | None = None,
+) -> dict[str, tuple[float, Tensor]]:
+    """The generator's perceptual terms on one random frame per clip, for its composite loss.
+
+    Args:
+        pred, target: ``(B, 3, T, H, W)`` in ``[-1, 1]``.
+        networks: the frozen networks by name, ``"vgg"`` (:func:`vgg_feature_loss`) and/or
+            ``"lpips"`` (:func:`lpips_loss`); none gives no terms.
+        weights: each network's weight by the same name.
+        generator: the frame choice's RNG (:func:`sample_frames`).
+
+    Returns:
+        ``{"g_vgg": (weight, loss), "g_lpips": (weight, loss)}`` for the networks given,
+        the form of ``extra_terms`` in :func:`vidpred.losses.composite.generator_objective`.
+    """
+    if not networks:
+        return {}
+    pred_frames, target_frames, _ = sample_frames(pred, target, generator=generator)
+    losses = {"vgg": vgg_feature_loss, "lpips": lpips_loss}
+    return {f"g_{name}": (weights[name], losses[name](pred_frames, target_frames, net)) for name, net in networks.items()}

@@ -7,13 +7,19 @@ collective is ever called, so the single-process trainer pays nothing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from vidpred.adversaries import Adversary
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +72,57 @@ def init_distributed(device: torch.device) -> tuple[DistInfo, torch.device]:
 def barrier(info: DistInfo) -> None:
     if info.enabled:
         dist.barrier()
+
+
+@contextlib.contextmanager
+def local_leader_first(info: DistInfo) -> Iterator[None]:
+    """Run the block on each machine's first process before the others run it.
+
+    For filling the data cache: the first process decodes, the others then read what it
+    wrote (cache files are written atomically, so machines sharing a cache directory on a
+    network filesystem are safe too).
+    """
+    leader = info.local_rank == 0
+    if not leader:
+        barrier(info)
+    yield
+    if leader:
+        barrier(info)
+
+
+class Rollout(nn.Module):
+    """The generator's multi-step prediction as a module's forward, so DDP can wrap it."""
+
+    def __init__(self, generator: nn.Module) -> None:
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, context: torch.Tensor, n_future: int) -> list[torch.Tensor]:
+        return self.generator.rollout(context, n_future, return_scales=True)
+
+
+def wrap_ddp(module: nn.Module, device: torch.device) -> DistributedDataParallel:
+    """``module`` in DDP (its gradients averaged across processes) on this rank's device."""
+    return DistributedDataParallel(module, device_ids=[device] if device.type == "cuda" else None)
+
+
+def wrap_for_updates(generator: nn.Module, adversaries: Sequence[Adversary], info: DistInfo,
+                     device: torch.device) -> nn.Module:
+    """What the updates call: returns the generator's :class:`Rollout` and sets each trainable
+    adversary's ``d_model``; under torchrun both are in DDP, so their gradients are averaged.
+
+    Weights are identical everywhere: DDP broadcasts rank 0's at construction, and every
+    rank built them from one seed. The adversaries' bare ``model`` stays what the
+    generator's update calls (their weights are fixed there).
+    """
+    rollout: nn.Module = Rollout(generator)
+    if not info.enabled:
+        return rollout
+    rollout = wrap_ddp(rollout, device)
+    for adversary in adversaries:
+        if adversary.trainable:
+            adversary.d_model = wrap_ddp(adversary.model, device)
+    return rollout
 
 
 def any_rank(flag: bool, info: DistInfo, device: torch.device) -> bool:

@@ -1,4 +1,10 @@
-"""A warning when a trained discriminator sits at chance, naming the knobs to turn.
+"""Watching a run's health: a stop when it diverges, a warning when a discriminator sits at chance.
+
+Divergence: a loss or gradient norm that is infinite or NaN stops training
+(:class:`TrainingDiverged`) before that step is logged or saved, so the last checkpoint
+still holds finite weights.
+
+Chance: a warning naming the knobs to turn.
 
 At chance (balanced accuracy 0.5, see :mod:`vidpred.metrics.discriminator`) a
 discriminator's verdict is the same for real and predicted inputs, so the generator's
@@ -12,10 +18,38 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from pathlib import Path
 
-__all__ = ["ChanceMonitor", "KNOBS"]
+import torch
+
+from vidpred.training.distributed import DistInfo, any_rank
+
+__all__ = ["ChanceMonitor", "KNOBS", "TrainingDiverged", "check_finite"]
 
 log = logging.getLogger(__name__)
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss or gradient norm became infinite or NaN; no checkpoint was written after it."""
+
+
+def check_finite(logs: dict[str, torch.Tensor], step: int, latest: Path, dist: DistInfo, device: torch.device) -> None:
+    """Raise :class:`TrainingDiverged` if any value of ``logs`` is not finite on any rank.
+
+    Every rank must call it (a collective under torchrun), so that all stop together.
+    ``latest`` is the checkpoint the message points the user to.
+    """
+    values = torch.stack([v.detach().float().reshape(()) for v in logs.values()])
+    bad = not bool(torch.isfinite(values).all())
+    if any_rank(bad, dist, device):
+        names = [k for k, v in logs.items() if not torch.isfinite(v).all()]
+        if len(names) > 4:
+            names = [*names[:4], f"{len(names) - 4} more"]
+        where = f"{latest} holds the last finite state" if latest.is_file() else "no checkpoint was written"
+        raise TrainingDiverged(
+            f"training diverged at step {step}: {', '.join(names) or 'another rank'} not finite; "
+            f"{where}. Lower the learning rates, set a grad_clip under optim, or use train.precision=fp32."
+        )
 
 # Per discriminator (its log prefix): its name, its optimizer's and its model's config keys.
 KNOBS = {

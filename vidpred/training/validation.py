@@ -133,3 +133,30 @@ def baseline_scores(
     if count == 0:
         raise ValueError("no validation clips to evaluate")
     return {key: value / count for key, value in sums.items()}
+
+
+class Validator:
+    """A run's validation: a generator's scores on fixed clips beside both baselines'.
+
+    The optical-flow baseline does not change during a run and is slow (Farneback flow on
+    every clip), so it is computed on the first call only.
+
+    Args:
+        clips: uint8 ``(T, H, W, C)`` arrays with ``T >= n_context + n_future``.
+    """
+
+    def __init__(self, clips: Sequence[np.ndarray], *, n_context: int, n_future: int, device: torch.device,
+                 batch_size: int = 8) -> None:
+        self.clips = clips
+        self._args = {"n_context": n_context, "n_future": n_future, "device": device, "batch_size": batch_size}
+        self._baselines: dict[str, float] | None = None
+
+    def __call__(self, generator: MultiScaleGenerator, should_stop: Callable[[], bool] | None = None) -> dict[str, float]:
+        """:func:`evaluate`'s scores (model and ``baseline_*``) with :func:`baseline_scores`' ``flow_*``.
+
+        Raises:
+            ValidationInterrupted: see :func:`evaluate`.
+        """
+        if self._baselines is None:
+            self._baselines = baseline_scores(self.clips, **self._args)
+        return {**evaluate(generator, self.clips, **self._args, should_stop=should_stop), **self._baselines}

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import torch
 from torchvision.utils import make_grid
 
+from vidpred.data.sampler import to_model_input
+from vidpred.models.generator import MultiScaleGenerator
 from vidpred.models.warp import flow_to_color
+from vidpred.training.validation import predict_clips
+
+N_SAMPLE_CLIPS = 4
 
 
 def sample_grid(
@@ -46,3 +54,29 @@ def motion_grid(flows: torch.Tensor, masks: torch.Tensor, padding: int = 2) -> t
     grey = masks.float().clamp(0, 1).transpose(1, 2).expand(-1, -1, 3, -1, -1)  # (B, n_future, 3, H, W)
     panels = torch.cat([colours, grey], dim=1).reshape(b * 2 * t, 3, h, w).cpu()
     return make_grid(panels, nrow=2 * t, padding=padding, pad_value=1.0)
+
+
+@torch.no_grad()
+def sample_images(
+    generator: MultiScaleGenerator, clips: Sequence[np.ndarray], n_context: int, n_future: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The run's picture of progress on its first validation clips (those of the first clip's size).
+
+    Args:
+        clips: uint8 ``(T, H, W, C)`` with ``T >= n_context + n_future``.
+
+    Returns:
+        :func:`sample_grid` of the predictions, and :func:`motion_grid` of the flow head's
+        flows and masks (None for the other heads); both ``(3, H', W')`` in ``[0, 1]``.
+    """
+    first = [c for c in clips if c.shape == clips[0].shape][:N_SAMPLE_CLIPS]
+    x = to_model_input(torch.from_numpy(np.stack(first)).to(device))
+    was_training = generator.training
+    generator.eval()
+    grid = sample_grid(*predict_clips(generator, x, n_context, n_future))
+    motion = None
+    if generator.head == "flow":
+        _, flows, masks = generator.rollout_with_motion(x[:, :, :n_context], n_future)
+        motion = motion_grid(flows, masks)
+    generator.train(was_training)
+    return grid, motion

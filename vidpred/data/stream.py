@@ -1,0 +1,112 @@
+"""A training run's data: the patch sampler, the fixed validation clips and the batch stream.
+
+Batch ``i`` of a run is a pure function of ``(seed, rank, i)`` (:class:`PatchSampler`), so
+a run resumed at step ``s`` restarts the stream at ``s * batches_per_step`` and sees
+exactly the batches an uninterrupted run would have seen, whatever ``num_workers`` is.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from vidpred.config import DataConfig
+from vidpred.data.datasets import load_split
+from vidpred.data.sampler import PatchBatches, PatchSampler, fixed_clips, to_model_input
+
+__all__ = ["TrainingData", "load_training_data", "BatchStream"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingData:
+    """What a run trains and validates on.
+
+    Attributes:
+        sampler: motion-filtered patches of the training videos, ``n_context + n_future`` frames.
+        val_clips: uint8 ``(n_context + val_n_future, H_i, W_i, C)`` whole-frame clips of
+            the validation videos, fixed by the seed.
+        n_train_videos: how many training videos the sampler draws from.
+    """
+
+    sampler: PatchSampler
+    val_clips: list[np.ndarray]
+    n_train_videos: int
+
+
+def load_training_data(
+    data: DataConfig,
+    *,
+    n_context: int,
+    n_future: int,
+    val_n_future: int,
+    seed: int,
+    rank: int = 0,
+    progress: bool = True,
+) -> TrainingData:
+    """Decode (or read from the cache) both splits and set up the sampler and validation clips.
+
+    Args:
+        data: the ``data`` section of the config.
+        n_context, n_future: frames per training clip are ``n_context + n_future``.
+        val_n_future: predicted frames per validation clip.
+        seed: the run's seed (patch stream and validation clip starts).
+        rank: this process's rank; each rank samples its own patch stream.
+        progress: show a progress bar while decoding.
+
+    Raises:
+        DataError: no usable videos (the message names the source).
+    """
+    train_videos = load_split(data, "train", min_frames=n_context + max(n_future, val_n_future), progress=progress)
+    val_videos = load_split(data, "val", min_frames=n_context + val_n_future, progress=progress)
+    val_clips = fixed_clips(
+        [v.frames for v in val_videos], data.n_val_clips, n_context + val_n_future, seed=seed, cut_ratio=data.cut_ratio
+    )
+    sampler = PatchSampler(
+        [v.frames for v in train_videos],
+        n_context + n_future,
+        data.patch_size,
+        motion_threshold=data.motion_threshold,
+        max_tries=data.max_tries,
+        unfiltered_fraction=data.unfiltered_fraction,
+        seed=seed,
+        rank=rank,
+        cut_ratio=data.cut_ratio,
+        augment=data.augment,
+        static_fraction=data.static_fraction,
+    )
+    if data.cut_ratio is not None:
+        log.info("scene cuts: %d in the training videos; no patch spans one", sum(len(cuts) for cuts in sampler.cuts))
+    log.info("data: %d training videos, %d validation clips", len(train_videos), len(val_clips))
+    return TrainingData(sampler, val_clips, len(train_videos))
+
+
+class BatchStream:
+    """Training batches ``start_index, start_index + 1, ...`` as model input on ``device``.
+
+    Each batch is float ``(B, C, T, H, W)`` in ``[-1, 1]``. With ``num_workers > 0`` the
+    patches are sampled in worker processes (the order does not depend on their number).
+    """
+
+    def __init__(
+        self, sampler: PatchSampler, batch_size: int, *, start_index: int, num_workers: int, device: torch.device
+    ) -> None:
+        self.device = device
+        loader = DataLoader(
+            PatchBatches(sampler, batch_size, start_index=start_index),
+            batch_size=None,
+            num_workers=num_workers,
+            pin_memory=device.type == "cuda",
+        )
+        self._batches = iter(loader)
+
+    def __iter__(self) -> BatchStream:
+        return self
+
+    def __next__(self) -> torch.Tensor:
+        return to_model_input(next(self._batches).to(self.device, non_blocking=True))

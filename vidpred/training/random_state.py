@@ -1,0 +1,53 @@
+"""A run's random streams, saved in every checkpoint so that a resumed run continues exactly.
+
+torch's global generator (and CUDA's) plus two of the run's own, so that a draw added in
+one place never shifts another: label noise (``loss.real_label``/``fake_label`` ranges)
+and the perceptual losses' frame choice. Each rank seeds its own two streams,
+``seed + k + 1000 * rank``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+
+__all__ = ["RandomStreams"]
+
+log = logging.getLogger(__name__)
+
+
+class RandomStreams:
+    """The label-noise and frame-choice generators of one rank, on ``device``."""
+
+    def __init__(self, seed: int, rank: int, device: torch.device) -> None:
+        self.rank = rank
+        self.label = torch.Generator(device=device).manual_seed(seed + 1 + 1000 * rank)
+        self.frame = torch.Generator(device=device).manual_seed(seed + 2 + 1000 * rank)
+
+    def state(self) -> dict:
+        """This rank's state, torch's global (and CUDA's) included: the checkpoint's ``rng``."""
+        rng = {"torch": torch.get_rng_state(), "label": self.label.get_state(), "frame": self.frame.get_state()}
+        if torch.cuda.is_available():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        return rng
+
+    def restore(self, saved_ranks: list[dict], world_size: int) -> None:
+        """Continue from every rank's saved :meth:`state` (in rank order).
+
+        A checkpoint from a different number of processes still restores what it has: the
+        run continues, with a warning that its streams differ from an uninterrupted run.
+        """
+        if len(saved_ranks) != world_size:
+            log.warning("the checkpoint was written by %d process(es), this run has %d: training continues "
+                        "from its weights, but the patch and label-noise streams of the ranks differ from "
+                        "an uninterrupted run", len(saved_ranks), world_size)
+        if self.rank >= len(saved_ranks):
+            return
+        rng = saved_ranks[self.rank]
+        torch.set_rng_state(rng["torch"])
+        self.label.set_state(rng["label"])
+        if "frame" in rng:  # absent from checkpoints written before perceptual losses
+            self.frame.set_state(rng["frame"])
+        if "cuda" in rng and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
