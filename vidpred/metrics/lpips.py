@@ -1,38 +1,33 @@
-"""LPIPS (Zhang et al. 2018) with its pretrained backbone taken only from a file on disk.
+"""LPIPS (Zhang et al. 2018) as an evaluation metric: one value per image pair, skipped (not faked)
+when its pretrained backbone is not on disk.
 
-The ``lpips`` package ships its linear calibration layers (``lpips/weights/v0.1/*.pth``)
-but asks torchvision for the ImageNet backbone, which downloads
-``alexnet-owt-7be5be79.pth`` into ``<torch hub dir>/checkpoints/`` (by default
-``~/.cache/torch/hub/checkpoints/``; ``$TORCH_HOME/hub/checkpoints/`` when ``TORCH_HOME`` is
-set). Offline, that download fails, and a backbone with random weights would give numbers
-that look like LPIPS but mean nothing. So the network is always built with a random
-backbone (no download is ever attempted) and then, unless the caller explicitly asks for
-random weights, the backbone is filled from the cached file; a missing or unreadable file
-raises :class:`LPIPSUnavailable` whose message names the file and where to put it.
+The network comes from :func:`vidpred.models.perceptual_networks.build_lpips`, the loader
+the perceptual loss uses too (one table of weight files and minimum sizes). A backbone with
+random weights would give numbers that look like LPIPS but mean nothing, so a missing or
+unreadable file raises :class:`LPIPSUnavailable`, whose message starts "LPIPS skipped" and
+names the file, where to put it and where to get it; the evaluation reports it as skipped.
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["LPIPS", "LPIPSUnavailable", "backbone_weights_path", "load_lpips", "BACKBONE_URLS"]
+from vidpred.models.perceptual_networks import (
+    LPIPS_BACKBONES,
+    LPIPS_MIN_SIZE,
+    MissingWeightsError,
+    UnusableWeightsError,
+    build_lpips,
+    torchvision_cache_file,
+)
+
+__all__ = ["LPIPS", "LPIPSUnavailable", "backbone_weights_path", "load_lpips"]
 
 logger = logging.getLogger(__name__)
-
-# torchvision's ImageNet weights for the backbones lpips supports; the file name is the
-# URL's last component, as torch.hub stores it.
-BACKBONE_URLS = {
-    "alex": "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
-    "vgg": "https://download.pytorch.org/models/vgg16-397923af.pth",
-    "squeeze": "https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth",
-}
-# Smallest frame side each backbone accepts (its pooling stages need at least one pixel).
-MIN_SIZE = {"alex": 31, "vgg": 16, "squeeze": 17}
 
 
 class LPIPSUnavailable(RuntimeError):
@@ -41,17 +36,9 @@ class LPIPSUnavailable(RuntimeError):
 
 def backbone_weights_path(net: str = "alex") -> Path:
     """Where torch.hub keeps the ImageNet backbone of ``net``: ``<hub dir>/checkpoints/<file>``."""
-    if net not in BACKBONE_URLS:
-        raise ValueError(f"LPIPS net must be one of {tuple(BACKBONE_URLS)}, got {net!r}")
-    return Path(torch.hub.get_dir()) / "checkpoints" / BACKBONE_URLS[net].rsplit("/", 1)[-1]
-
-
-def _missing_message(net: str, path: Path, why: str) -> str:
-    url = BACKBONE_URLS[net]
-    return (f"LPIPS skipped: {why}: {path}. LPIPS needs torchvision's ImageNet weights for its '{net}' "
-            f"backbone (the lpips package ships only its linear layers). Put the file {path.name} in "
-            f"{path.parent}/ (torch.hub's cache; $TORCH_HOME moves it): download {url} on a machine with "
-            f"internet access (e.g. `curl -L {url} -o {path}`) and copy it there.")
+    if net not in LPIPS_BACKBONES:
+        raise ValueError(f"LPIPS net must be one of {tuple(LPIPS_BACKBONES)}, got {net!r}")
+    return torchvision_cache_file(LPIPS_BACKBONES[net])
 
 
 class LPIPS(nn.Module):
@@ -76,7 +63,7 @@ class LPIPS(nn.Module):
 
         Args:
             pred: ``(B, 3, H, W)`` in ``[-1, 1]`` (what ``lpips`` expects), ``H, W >=``
-                ``MIN_SIZE[net]`` (31 px for AlexNet).
+                ``LPIPS_MIN_SIZE[net]`` (31 px for AlexNet).
             target: ``(B, 3, H, W)`` in ``[-1, 1]``.
 
         Returns:
@@ -84,32 +71,15 @@ class LPIPS(nn.Module):
         """
         if pred.shape != target.shape or pred.dim() != 4 or pred.shape[1] != 3:
             raise ValueError(f"LPIPS expects two (B, 3, H, W) tensors, got {tuple(pred.shape)} and {tuple(target.shape)}")
-        if min(pred.shape[-2:]) < MIN_SIZE[self.net]:
-            raise ValueError(f"LPIPS ({self.net}) needs frames of at least {MIN_SIZE[self.net]} px a side, "
+        if min(pred.shape[-2:]) < LPIPS_MIN_SIZE[self.net]:
+            raise ValueError(f"LPIPS ({self.net}) needs frames of at least {LPIPS_MIN_SIZE[self.net]} px a side, "
                              f"got {tuple(pred.shape[-2:])}")
         return self.network(pred.float(), target.float()).reshape(pred.shape[0]).double()
 
 
-def _fill_backbone(network: nn.Module, state: dict[str, Tensor], source: Path) -> None:
-    """Copy torchvision's ``features.<i>.*`` weights into lpips' ``slice<k>.<i>.*`` layers."""
-    own = network.net.state_dict()  # keys "slice<k>.<i>.weight", <i> = index in torchvision's features
-    renamed = {}
-    for key in own:
-        _, index, param = key.split(".")
-        source_key = f"features.{index}.{param}"
-        if source_key not in state:
-            raise LPIPSUnavailable(f"LPIPS skipped: {source} lacks {source_key}; it is not torchvision's "
-                                   f"backbone file for lpips net '{network.pnet_type}'")
-        if state[source_key].shape != own[key].shape:
-            raise LPIPSUnavailable(f"LPIPS skipped: {source_key} in {source} has shape "
-                                   f"{tuple(state[source_key].shape)}, expected {tuple(own[key].shape)}")
-        renamed[key] = state[source_key]
-    network.net.load_state_dict(renamed, strict=True)
-
-
 def load_lpips(net: str = "alex", *, weights_path: str | Path | None = None, random_backbone: bool = False,
                device: str | torch.device = "cpu") -> LPIPS:
-    """Build LPIPS with the package's calibrated linear layers and a backbone from disk.
+    """The LPIPS metric with the package's calibrated linear layers and a backbone from disk.
 
     Args:
         net: ``"alex"`` (the LPIPS default), ``"vgg"`` or ``"squeeze"``.
@@ -120,33 +90,14 @@ def load_lpips(net: str = "alex", *, weights_path: str | Path | None = None, ran
         device: where the network lives.
 
     Raises:
-        LPIPSUnavailable: the backbone file is missing or unreadable, or the lpips package
-            lacks its linear weights; the message names the file and where to put it.
+        LPIPSUnavailable: the backbone file is missing or unreadable, the lpips package or
+            its linear weights are missing; the message names the file and where to put it.
     """
     path = Path(weights_path) if weights_path is not None else backbone_weights_path(net)
-    state = None
-    if not random_backbone:
-        if not path.is_file():
-            raise LPIPSUnavailable(_missing_message(net, path, "backbone weights file not found"))
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # a truncated download surfaces as any of several errors
-            raise LPIPSUnavailable(_missing_message(net, path, f"backbone weights file unreadable ({exc})")) from None
-    try:  # imported only now: it pulls in torchvision, seconds of start-up for nothing when skipped
-        import lpips as lpips_package
+    try:
+        network = build_lpips(net, pretrained=not random_backbone, weights_path=path)
+    except (MissingWeightsError, UnusableWeightsError) as exc:
+        raise LPIPSUnavailable(f"LPIPS skipped: {exc}") from None
     except ImportError as exc:  # an optional dependency in some installs
         raise LPIPSUnavailable(f"LPIPS skipped: the lpips package is not installed ({exc}); pip install lpips") from None
-    linear = Path(lpips_package.__file__).parent / "weights" / "v0.1" / f"{net}.pth"
-    if not linear.is_file():
-        raise LPIPSUnavailable(f"LPIPS skipped: the lpips package's linear-layer weights {linear} are missing; "
-                               "reinstall lpips")
-    with warnings.catch_warnings():
-        # pnet_rand=True makes torchvision build the backbone with no weights (no download);
-        # its "pretrained is deprecated" warning is about lpips' call, not ours.
-        warnings.simplefilter("ignore", UserWarning)
-        network = lpips_package.LPIPS(pretrained=True, net=net, version="0.1", pnet_rand=True, verbose=False)
-    if state is not None:
-        _fill_backbone(network, state, path)
-    else:
-        logger.warning("LPIPS built with a RANDOM %s backbone: its values are not LPIPS (plumbing tests only)", net)
-    return LPIPS(network, net, pretrained_backbone=state is not None).to(device)
+    return LPIPS(network, net, pretrained_backbone=not random_backbone).to(device)

@@ -1,10 +1,17 @@
-"""Frozen ImageNet networks for perceptual losses: VGG19 features and LPIPS.
+"""Frozen ImageNet networks: VGG19 features and LPIPS, for the perceptual losses and the LPIPS metric.
+
+The one place that loads them: the perceptual loss (:mod:`vidpred.losses.perceptual`, via
+``vidpred.build``) and the evaluation's LPIPS column (:mod:`vidpred.metrics.lpips`) both
+call :func:`build_lpips`, with one table of weight files (:data:`LPIPS_BACKBONES`) and of
+minimum frame sizes (:data:`LPIPS_MIN_SIZE`).
 
 Weights come from torchvision's usual cache, ``$TORCH_HOME/hub/checkpoints/`` (by default
-``~/.cache/torch/hub/checkpoints/``), the file torchvision itself downloads. vidpred never
-downloads: when the file is missing it raises :class:`MissingWeightsError` naming the
-exact path and the URL to fetch it from. Random weights are only ever used when a caller
-asks for them explicitly (``pretrained=False``, e.g. tests), never as a fallback.
+``~/.cache/torch/hub/checkpoints/``), the file torchvision itself downloads, or from a file
+the caller names. vidpred never downloads: a missing file raises
+:class:`MissingWeightsError` naming the exact path and the URL to fetch it from; a file
+that cannot be read or holds another network raises :class:`UnusableWeightsError`. Random
+weights are only ever used when a caller asks for them explicitly (``pretrained=False``,
+e.g. tests), never as a fallback, and a warning says so.
 
 Both networks are returned frozen (``requires_grad_(False)``, ``eval()``). Keep them out
 of anything that owns an optimizer or is wrapped in DDP: they are judges, not students.
@@ -17,12 +24,14 @@ import warnings
 from pathlib import Path
 
 import torch
-import torchvision
 from torch import Tensor, nn
 
 __all__ = [
     "MissingWeightsError",
+    "UnusableWeightsError",
     "torchvision_cache_file",
+    "weights_url",
+    "read_pretrained",
     "VGG19Features",
     "VGG19_LAYERS",
     "LPIPS_BACKBONES",
@@ -39,15 +48,24 @@ LPIPS_BACKBONES = {
     "vgg": "vgg16-397923af.pth",
     "squeeze": "squeezenet1_1-b8a52dc0.pth",
 }
-# Smallest frame side each LPIPS backbone accepts (its pooling leaves nothing below that).
-LPIPS_MIN_SIZE = {"alex": 32, "vgg": 16, "squeeze": 24}
+# Smallest frame side each LPIPS backbone accepts: below it a pooling stage has nothing
+# left to pool. Found by running the networks on every size from 1 px up (alex: conv 11/4
+# then two 3/2 max-pools; vgg16: four 2x2 pools before relu5_3; squeeze: a 3/2 conv then
+# ceil-mode pools); tests/models/test_perceptual_networks.py checks each value and the one below.
+LPIPS_MIN_SIZE = {"alex": 31, "vgg": 16, "squeeze": 17}
 _DOWNLOAD = "https://download.pytorch.org/models/"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class MissingWeightsError(FileNotFoundError):
-    """Pretrained weights are not in torchvision's cache (and vidpred will not download them)."""
+    """Pretrained weights are not on disk (and vidpred will not download them); the message
+    names the file, where to put it and where to get it."""
+
+
+class UnusableWeightsError(ValueError):
+    """A weights file that is there but cannot be used: unreadable (a truncated download?)
+    or holding another network's weights; the message names the file."""
 
 
 def torchvision_cache_file(filename: str) -> Path:
@@ -55,30 +73,62 @@ def torchvision_cache_file(filename: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / filename
 
 
-def _read_cached_weights(filename: str, what: str, config_hint: str) -> dict[str, Tensor]:
-    path = torchvision_cache_file(filename)
+def weights_url(filename: str) -> str:
+    """Where torchvision downloads ``filename`` from."""
+    return _DOWNLOAD + filename
+
+
+def read_pretrained(filename: str, what: str, *, path: str | Path | None = None,
+                    turn_off: str | None = None) -> dict[str, Tensor]:
+    """Read a torchvision weights file from disk, never from the network.
+
+    Args:
+        filename: torchvision's file name (e.g. ``alexnet-owt-7be5be79.pth``).
+        what: who needs it, for the messages (e.g. "the VGG19 perceptual loss").
+        path: the file to read; default :func:`torchvision_cache_file` of ``filename``.
+        turn_off: how to do without it, appended to the missing-file message.
+
+    Raises:
+        MissingWeightsError: no such file.
+        UnusableWeightsError: the file cannot be read as a tensor dict.
+    """
+    path = Path(path) if path is not None else torchvision_cache_file(filename)
     if not path.is_file():
+        url = weights_url(filename)
         raise MissingWeightsError(
-            f"{what} needs the pretrained ImageNet weights file {path}, which does not exist. "
-            f"Download {_DOWNLOAD}{filename} and save it at exactly that path (or set TORCH_HOME "
-            f"to a directory whose hub/checkpoints/ holds it), or turn the loss off ({config_hint})."
+            f"{what} needs the pretrained ImageNet weights file {path}, which does not exist. Put the file "
+            f"{path.name} in {path.parent}/ (torch.hub's cache; TORCH_HOME moves it): download {url} on a machine "
+            f"with internet access (e.g. `curl -L {url} -o {path}`) and copy it there"
+            + (f", or {turn_off}." if turn_off else ".")
         )
     log.info("loading %s weights from %s", what, path)
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a truncated download surfaces as any of several errors
+        raise UnusableWeightsError(f"{what}: the weights file {path} is unreadable ({type(exc).__name__}: {exc}); "
+                                   f"a truncated download? Fetch {weights_url(filename)} again") from None
 
 
 def _load_features(features: nn.Sequential, state: dict[str, Tensor], source: str) -> None:
     """Load ``features.<i>.*`` entries of a torchvision state dict into (a prefix of) ``features``."""
-    wanted = features.state_dict().keys()
+    wanted = features.state_dict()
     picked = {key: state[f"features.{key}"] for key in wanted if f"features.{key}" in state}
     missing = sorted(set(wanted) - set(picked))
     if missing:
-        raise ValueError(f"{source} lacks {', '.join('features.' + k for k in missing)}: not a torchvision file?")
+        raise UnusableWeightsError(f"{source} lacks {', '.join('features.' + k for k in missing)}: not this "
+                                   "network's torchvision weights file")
+    wrong = [f"features.{key} {tuple(picked[key].shape)} (expected {tuple(value.shape)})"
+             for key, value in wanted.items() if picked[key].shape != value.shape]
+    if wrong:
+        raise UnusableWeightsError(f"{source} holds other shapes: {', '.join(wrong)}; not this network's weights")
     features.load_state_dict(picked)
 
 
-# torchvision's VGG19 layer recipe ("E"): a number is a 3x3 conv + ReLU, "M" a 2x2 max-pool.
-_VGG19_CFG = torchvision.models.vgg.cfgs["E"]
+# torchvision's VGG19 layer recipe (torchvision.models.vgg.cfgs["E"]): a number is a 3x3
+# conv + ReLU, "M" a 2x2 max-pool. Spelt out so that importing this module (which every
+# script does through vidpred.build) does not import torchvision, seconds of start-up;
+# tests/models/test_perceptual_networks.py checks it against torchvision's.
+_VGG19_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"]
 
 
 def _vgg19_layer_names() -> list[str]:
@@ -120,13 +170,15 @@ class VGG19Features(nn.Module):
             raise ValueError(f"unknown VGG19 layers {unknown}; choose from {', '.join(VGG19_LAYERS)}")
         self.layers = tuple(layers)
         self._indices = {VGG19_LAYERS.index(name): name for name in self.layers}
+        import torchvision  # heavy, only when the loss is on
+
         # Only the convolutional part (not the 120 M-parameter classifier), cut after the deepest layer.
         self.features = torchvision.models.vgg.make_layers(_VGG19_CFG)[: max(self._indices) + 1]
         for module in self.features:
             if isinstance(module, nn.ReLU):
                 module.inplace = False  # a captured activation must not be overwritten by the next layer
         if pretrained:
-            state = _read_cached_weights(VGG19_FILE, "the VGG19 perceptual loss", "loss.l_vgg: 0")
+            state = read_pretrained(VGG19_FILE, "the VGG19 perceptual loss", turn_off="turn the loss off (loss.l_vgg: 0)")
             _load_features(self.features, state, str(torchvision_cache_file(VGG19_FILE)))
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
@@ -146,40 +198,57 @@ class VGG19Features(nn.Module):
         return out
 
 
-def build_lpips(net: str = "alex", pretrained: bool = True) -> nn.Module:
-    """The ``lpips`` package's LPIPS metric (Zhang et al. 2018), frozen, without any download.
+def build_lpips(net: str = "alex", pretrained: bool = True, weights_path: str | Path | None = None) -> nn.Module:
+    """The ``lpips`` package's LPIPS network (Zhang et al. 2018, v0.1), frozen, without any download.
 
     The linear calibration layers ship inside the ``lpips`` package. The ImageNet backbone
     is read from torchvision's cache (``alexnet-owt-7be5be79.pth`` for ``alex``,
-    ``vgg16-397923af.pth`` for ``vgg``, ``squeezenet1_1-b8a52dc0.pth`` for ``squeeze``);
-    the package would otherwise try to download it.
+    ``vgg16-397923af.pth`` for ``vgg``, ``squeezenet1_1-b8a52dc0.pth`` for ``squeeze``;
+    :data:`LPIPS_BACKBONES`) or ``weights_path``; the package would otherwise try to
+    download it. Frames need at least :data:`LPIPS_MIN_SIZE` pixels a side.
 
     Args:
         net: backbone, ``alex`` | ``vgg`` | ``squeeze``.
-        pretrained: True loads the ImageNet backbone (raising :class:`MissingWeightsError`
-            naming the file when absent); False leaves it random (tests only).
+        pretrained: True loads the ImageNet backbone; False leaves it random (tests of the
+            plumbing only: the values are then not LPIPS, and a warning says so).
+        weights_path: the backbone file, instead of torchvision's cache.
 
     Returns:
         ``lpips.LPIPS``; call it on two ``(N, 3, H, W)`` batches in ``[-1, 1]`` to get
-        ``(N, 1, 1, 1)`` distances.
-    """
-    import lpips  # heavy import, only when the loss is on
+        ``(N, 1, 1, 1)`` distances. Gradients flow to its inputs (the perceptual loss).
 
+    Raises:
+        ValueError: unknown ``net``.
+        MissingWeightsError: the backbone file, or the package's linear layers, are not on disk.
+        UnusableWeightsError: the backbone file is unreadable or not that network's.
+        ImportError: the ``lpips`` package is not installed.
+    """
     if net not in LPIPS_BACKBONES:
         raise ValueError(f"unknown LPIPS backbone {net!r}; choose from {', '.join(LPIPS_BACKBONES)}")
     state = None
-    if pretrained:  # check before building, so a missing file fails fast and by name
-        state = _read_cached_weights(LPIPS_BACKBONES[net], f"LPIPS ({net} backbone)", "loss.l_lpips: 0")
+    if pretrained:  # read before building, so a missing file fails fast and by name
+        state = read_pretrained(LPIPS_BACKBONES[net], f"LPIPS ({net} backbone; the lpips package ships only its "
+                                "linear layers)", path=weights_path, turn_off="turn LPIPS off")
+    import lpips  # heavy (torchvision), only when LPIPS is wanted
+
+    linear = Path(lpips.__file__).parent / "weights" / "v0.1" / f"{net}.pth"
+    if not linear.is_file():
+        raise MissingWeightsError(f"the lpips package's linear-layer weights {linear} are missing; reinstall lpips")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # torchvision's "pretrained is deprecated"
         # pnet_rand=True: build the backbone without torchvision's download; weights follow.
-        model = lpips.LPIPS(net=net, pretrained=True, pnet_rand=True, verbose=False)
+        model = lpips.LPIPS(net=net, version="0.1", pretrained=True, pnet_rand=True, verbose=False)
     if state is not None:
-        # lpips splits torchvision's `features` into slices, keeping each module's index as its name.
+        source = str(weights_path if weights_path is not None else torchvision_cache_file(LPIPS_BACKBONES[net]))
+        # lpips splits torchvision's `features` into slices that keep each module's index as its
+        # name (slice1.0, ..., slice5.10 for alex): rebuild that one sequence to load it by index.
+        layers = nn.Sequential()
         for piece in model.net.children():
             for name, module in piece.named_children():
-                prefix = f"features.{name}."
-                module.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+                layers.add_module(name, module)
+        _load_features(layers, state, source)
+    else:
+        log.warning("LPIPS (%s) built with a RANDOM backbone: its values are not LPIPS (plumbing tests only)", net)
     model.requires_grad_(False)
     model.eval()
     return model
