@@ -58,3 +58,23 @@ def test_rejects_unsupported_arguments():
         ssim(image, image, sigma=2.0)
     with pytest.raises(ValueError, match="window_size"):
         ssim(image[..., :8, :8], image[..., :8, :8])
+
+
+def test_map_equals_kornias_and_both_filter_paths_agree():
+    import kornia
+
+    from vidpred.metrics.ssim import blur_valid, gaussian_window, ssim_map
+
+    torch.testing.assert_close(gaussian_window(11, 1.5),
+                               kornia.filters.get_gaussian_kernel1d(11, 1.5, dtype=torch.float64).flatten())
+    generator = torch.Generator().manual_seed(3)
+    target = torch.rand(2, 3, 30, 41, generator=generator, dtype=torch.float64) * 2 - 1
+    pred = (target + 0.3 * torch.randn(target.shape, generator=generator, dtype=torch.float64)).clamp(-1, 1)
+    reference = kornia.metrics.ssim(pred, target, 11, max_val=2.0, eps=0.0, padding="valid")
+    ours = ssim_map(pred, target)
+    assert ours.shape == (2, 3, 20, 31)
+    torch.testing.assert_close(ours, reference, rtol=0, atol=1e-12)
+    # float64 on the CPU goes through OpenCV, anything else through conv2d: the same sums.
+    window = gaussian_window()
+    torch.testing.assert_close(blur_valid(target.float(), window).double(), blur_valid(target, window),
+                               rtol=0, atol=1e-6)

@@ -39,14 +39,20 @@ def temporal_energy(clip: Tensor) -> tuple[Tensor, Tensor]:
     """
     if clip.dim() != 5 or clip.shape[2] < 2:
         raise ValueError(f"temporal_energy expects (B, C, T, H, W) with T >= 2, got {tuple(clip.shape)}")
-    T = clip.shape[2]
+    B, C, T, H, W = clip.shape
     x = clip.double()
-    # Removing the mean first keeps a constant pixel's non-DC bins at rounding level.
-    energy = torch.fft.fft(x - x.mean(dim=2, keepdim=True), dim=2).abs().square()  # (B, C, T, H, W)
-    per_frequency = energy.sum(dim=(1, 3, 4))  # (B, T)
-    freqs = torch.fft.fftfreq(T, device=clip.device).abs()
-    high = per_frequency[:, freqs > HIGH_FREQUENCY_CUTOFF].sum(dim=1)
-    total = per_frequency[:, freqs > 0].sum(dim=1)
+    # Removing the mean first keeps a constant pixel's non-DC energy at rounding level.
+    deviation = (x - x.mean(dim=2, keepdim=True)).transpose(1, 2).reshape(B, T, C * H * W)
+    # The spectrum as dot products with each frequency's cosine and sine over time: the
+    # same sums as an FFT along time, which on this strided axis took twice as long.
+    t = torch.arange(T, dtype=torch.float64, device=clip.device)
+    frequencies = torch.fft.fftfreq(T, dtype=torch.float64, device=clip.device)[1:]  # cycles per frame, no DC
+    phase = 2 * torch.pi * frequencies[:, None] * t[None, :]  # (T - 1, T)
+    parts = torch.matmul(torch.cat([torch.cos(phase), torch.sin(phase)]), deviation)  # (B, 2 (T - 1), C H W)
+    per_frequency = parts.square().sum(dim=2)  # (B, 2 (T - 1))
+    per_frequency = per_frequency[:, :T - 1] + per_frequency[:, T - 1:]  # |X_k|^2 = Re^2 + Im^2
+    high = per_frequency[:, frequencies.abs() > HIGH_FREQUENCY_CUTOFF].sum(dim=1)
+    total = per_frequency.sum(dim=1)
     return high, total
 
 

@@ -31,13 +31,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-import kornia
 import torch
 from torch import Tensor
 
 from vidpred.metrics.psnr import psnr
 from vidpred.metrics.sharpness import _gradient_magnitude_sum, sharpness_difference
-from vidpred.metrics.ssim import ssim
+from vidpred.metrics.ssim import ssim, ssim_map
 
 __all__ = ["MaskMode", "MASK_MODES", "masked_psnr", "masked_ssim", "masked_sharpness_difference"]
 
@@ -135,12 +134,10 @@ def masked_ssim(pred: Tensor, target: Tensor, mask: Tensor, mode: MaskMode = "mo
         raise ValueError(
             f"masked_ssim needs an odd window_size no larger than H and W, got {window_size} for {tuple(pred.shape)}"
         )
-    ssim_map = kornia.metrics.ssim(
-        pred.double(), target.double(), window_size, max_val=float(data_range), eps=0.0, padding="valid"
-    )  # (B, C, H - 2r, W - 2r)
+    values = ssim_map(pred, target, data_range, window_size)  # (B, C, H - 2r, W - 2r)
     r = (window_size - 1) // 2
     H, W = pred.shape[-2:]
-    return _masked_mean(ssim_map, m[..., r:H - r, r:W - r])
+    return _masked_mean(values, m[..., r:H - r, r:W - r])
 
 
 def masked_sharpness_difference(pred: Tensor, target: Tensor, mask: Tensor, mode: MaskMode = "moving",
