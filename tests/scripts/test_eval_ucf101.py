@@ -148,3 +148,70 @@ def test_zero_threads_or_clips_is_one_line(flag, tmp_path, caplog):
     code = _script().main(["--data", "procedural", "--out", str(tmp_path / "eval"), "--quiet", *flag])
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert code == 2 and len(errors) == 1 and "must be >= 1" in errors[0]
+
+
+def _folder_checkpoint(tmp_path, root, n_context: int = 4, **data) -> Path:
+    """A tiny checkpoint whose saved config says it was trained on ``root`` (folder data)."""
+    cfg = config_from_dict({"model": {"n_context": n_context, "generator": {"n_scales": 3, "width": 0.0625}},
+                            "data": {"source": "folder", "root": str(root), **data}})
+    torch.manual_seed(0)
+    path = tmp_path / f"folder_run_{n_context}" / "checkpoints" / "best.pt"
+    save_checkpoint({"step": 5, "config": config_to_dict(cfg), "generator": build_generator(cfg).state_dict()}, path)
+    return path
+
+
+def test_a_checkpoint_trained_on_the_folder_is_scored_on_its_held_out_videos(video_folder, no_lpips_weights,
+                                                                              tmp_path):
+    checkpoint = _folder_checkpoint(tmp_path, video_folder, n_val_videos=2)
+    code, summary, report = _run(tmp_path, "--data", "folder", "--root", video_folder, "--checkpoint", checkpoint)
+    assert code == 0
+    from vidpred.data.datasets import load_split
+    from vidpred.config import DataConfig
+
+    validated = [v.name for v in load_split(DataConfig(source="folder", root=str(video_folder), n_val_videos=2,
+                                                       cache_dir=str(tmp_path / "cache")), "val", min_frames=1)]
+    assert summary["selection"]["selected"] == validated and summary["selection"]["subset"] == "test"
+    assert "folder_run_4/best held out in training" in report
+    code, summary, _ = _run(tmp_path, "--data", "folder", "--root", video_folder, "--checkpoint", checkpoint,
+                            "--videos", "all")
+    assert code == 0 and len(summary["selection"]["selected"]) == 4
+
+
+def test_a_two_frame_model_is_reported_reading_the_last_two_context_frames(video_folder, no_lpips_weights, tmp_path):
+    checkpoint = _folder_checkpoint(tmp_path, tmp_path / "elsewhere", n_context=2)
+    code, summary, report = _run(tmp_path, "--data", "folder", "--root", video_folder, "--checkpoint", checkpoint)
+    assert code == 0
+    assert "folder_run_2/best: the last 2 of 4 (trained with 2 context frames)" in report
+    assert "last input: the last 1; optical flow: the last 2." in report
+    assert summary["methods"][0]["context_frames_used"] == 2
+
+
+def test_official_options_on_a_panning_clip(no_lpips_weights, tmp_path):
+    # Procedural clips pan: every pixel moves, and the last input is far from exact.
+    args = ["--data", "procedural", "--set", "data.procedural.n_test_videos=3", "--set", "data.procedural.height=32",
+            "--set", "data.procedural.width=32", "--set", "data.procedural.n_frames=8", "--flicker-frames", "0"]
+    code, plain, _ = _run(tmp_path, *args)
+    assert code == 0
+    code, official, report = _run(tmp_path, *args, "--sharpness", "official", "--mask-per-frame", "--psnr-filter")
+    assert code == 0
+    plain_s, official_s = plain["summary"], official["summary"]
+    assert official["protocol"]["psnr_filter"] == 50.0 and official["protocol"]["mask_per_frame"]
+    # PSNR and the whole-frame scores do not depend on these options.
+    assert official_s["optical flow"]["psnr_whole_f2"] == plain_s["optical flow"]["psnr_whole_f2"]
+    # Official sharpness, about 3 dB above vidpred's units on the same whole frames.
+    difference = (official_s["optical flow"]["sharpness_official_whole_f1"]["mean"]
+                  - plain_s["optical flow"]["sharpness_whole_f1"]["mean"])
+    assert 2 < difference < 4
+    assert official_s["last input"]["psnr_compat_f1"]["n_dropped"] == 0  # nothing near 50 dB here
+    assert "sharp. (official)" in report and "Clips left out per method" in report
+    assert "one mask per predicted frame" in report
+
+
+def test_several_workers_give_the_same_report(no_lpips_weights, tmp_path):
+    args = ["--data", "procedural", "--set", "data.procedural.n_test_videos=3", "--set", "data.procedural.height=32",
+            "--set", "data.procedural.width=32", "--set", "data.procedural.n_frames=8"]
+    code, one, _ = _run(tmp_path, *args)
+    assert code == 0
+    code, two, _ = _run(tmp_path, *args, "--workers", "2")
+    assert code == 0 and one["summary"] == two["summary"]
+    assert _script().main(["--data", "procedural", "--workers", "0", "--out", str(tmp_path / "x")]) == 2

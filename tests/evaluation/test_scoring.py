@@ -1,0 +1,124 @@
+"""The evaluation's one-pass scorer against the per-metric functions it replaces, on random data."""
+
+from __future__ import annotations
+
+import math
+
+import kornia
+import numpy as np
+import pytest
+import torch
+
+from vidpred.evaluation.scoring import metric_key, score_frames
+from vidpred.metrics import (
+    load_lpips,
+    masked_psnr,
+    masked_sharpness_difference,
+    masked_ssim,
+    psnr,
+    sharpness_difference,
+    ssim,
+)
+from vidpred.metrics.official import official_sharpness
+
+
+def _clip(M: int = 3, K: int = 3, C: int = 3, H: int = 40, W: int = 48, seed: int = 0):
+    """Random predictions (M, K, C, H, W), targets (K, C, H, W) and masks (K, 1, H, W): the first frame's
+    mask a disc (partial), the second everything, the third nothing."""
+    generator = torch.Generator().manual_seed(seed)
+    target = torch.rand(K, C, H, W, generator=generator) * 2 - 1
+    preds = (target + 0.4 * torch.randn(M, K, C, H, W, generator=generator)).clamp(-1, 1)
+    rows = torch.arange(H)[:, None].float()
+    cols = torch.arange(W)[None, :].float()
+    masks = torch.zeros(K, 1, H, W, dtype=torch.bool)
+    masks[0, 0] = (rows - H / 2) ** 2 + (cols - W / 3) ** 2 < (H / 3) ** 2
+    if K > 1:
+        masks[1] = True
+    return preds, target, masks
+
+
+def test_every_mode_equals_the_per_metric_functions():
+    preds, target, masks = _clip()
+    scores = score_frames(preds, target, masks)
+    M, K = preds.shape[:2]
+    for k in range(K):
+        has_motion = bool(masks[k].any())
+        for i in range(M):
+            p, t, m = preds[i, k:k + 1], target[k:k + 1], masks[k:k + 1]
+            expected = {
+                ("psnr", "whole"): psnr(p, t), ("ssim", "whole"): ssim(p, t),
+                ("sharpness", "whole"): sharpness_difference(p, t),
+            }
+            for mode in ("compat", "moving"):
+                expected[("psnr", mode)] = masked_psnr(p, t, m, mode)
+                expected[("ssim", mode)] = masked_ssim(p, t, m, mode)
+                expected[("sharpness", mode)] = masked_sharpness_difference(p, t, m, mode)
+            for (metric, region), value in expected.items():
+                got = scores[metric_key(metric, region, k + 1)][i].item()
+                if region != "whole" and not has_motion:
+                    assert math.isnan(got), (metric, region, k)
+                else:
+                    assert got == pytest.approx(value.item(), rel=0, abs=1e-10), (metric, region, k)
+
+
+def test_ssim_equals_kornias_map_the_previous_computation():
+    preds, target, masks = _clip(M=2, K=2, seed=1)
+    scores = score_frames(preds, target, masks)
+    for k in range(2):
+        for i in range(2):
+            p, t = preds[i, k:k + 1].double(), target[k:k + 1].double()
+            kmap = kornia.metrics.ssim(p, t, 11, max_val=2.0, eps=0.0, padding="valid")
+            assert scores[metric_key("ssim", "whole", k + 1)][i].item() == pytest.approx(kmap.mean().item(), abs=1e-12)
+            m = masks[k, 0, 5:-5, 5:-5]
+            assert scores[metric_key("ssim", "moving", k + 1)][i].item() == pytest.approx(
+                kmap[0][:, m].mean().item(), abs=1e-12)
+            composite = torch.where(masks[k:k + 1], p, t)
+            compat = kornia.metrics.ssim(composite, t, 11, max_val=2.0, eps=0.0, padding="valid").mean()
+            assert scores[metric_key("ssim", "compat", k + 1)][i].item() == pytest.approx(compat.item(), abs=1e-12)
+
+
+def test_official_sharpness_mode_uses_the_official_formula_and_black_masking():
+    preds, target, masks = _clip(M=2, K=2, seed=2)
+    scores = score_frames(preds, target, masks, sharpness="official")
+    assert not any(key.startswith("sharpness_compat") for key in scores)
+    black = torch.tensor(-1.0)
+    for k in range(2):
+        for i in range(2):
+            p, t, m = preds[i, k:k + 1], target[k:k + 1], masks[k:k + 1]
+            whole = official_sharpness(p, t).item()
+            compat = official_sharpness(torch.where(m, p, black), torch.where(m, t, black)).item()
+            assert scores[metric_key("sharpness_official", "whole", k + 1)][i].item() == pytest.approx(whole, abs=1e-10)
+            assert scores[metric_key("sharpness_official", "compat", k + 1)][i].item() == pytest.approx(compat, abs=1e-10)
+    # A mask over every pixel: the moving-pixels mean is the whole frame's, rescaled from the
+    # inner pixels' count to the C H W the official code divides by.
+    C, H, W = target.shape[1:]
+    inner = C * (H - 2) * (W - 2)
+    moving = scores[metric_key("sharpness_official", "moving", 2)]
+    whole = scores[metric_key("sharpness_official", "whole", 2)]
+    np.testing.assert_allclose(moving.numpy(), (whole - 10 * math.log10(C * H * W / inner)).numpy(), atol=1e-10)
+
+
+def test_lpips_batched_equals_one_pair_at_a_time():
+    torch.manual_seed(0)
+    lpips = load_lpips(random_backbone=True)  # plumbing only: random backbone, explicitly
+    preds, target, masks = _clip(M=2, K=2, H=40, W=48, seed=3)
+    scores = score_frames(preds, target, masks, lpips=lpips)
+    for k in range(2):
+        for i in range(2):
+            single = lpips(preds[i, k:k + 1], target[k:k + 1]).item()
+            assert scores[metric_key("lpips", "whole", k + 1)][i].item() == pytest.approx(single, rel=1e-5)
+    small = score_frames(preds[..., :24, :24], target[..., :24, :24], masks[..., :24, :24], lpips=lpips)
+    assert torch.isnan(small["lpips_whole_f1"]).all()  # under AlexNet's 31 px
+
+
+def test_frames_under_the_ssim_window_get_nan_ssim_only():
+    preds, target, masks = _clip(M=1, K=1, H=8, W=9)
+    scores = score_frames(preds, target, masks)
+    assert all(math.isnan(scores[metric_key("ssim", r, 1)].item()) for r in ("whole", "compat", "moving"))
+    assert math.isfinite(scores["psnr_whole_f1"].item()) and math.isfinite(scores["sharpness_compat_f1"].item())
+
+
+def test_shapes_are_checked():
+    preds, target, masks = _clip(M=1, K=2)
+    with pytest.raises(ValueError, match="score_frames"):
+        score_frames(preds, target[:1], masks)

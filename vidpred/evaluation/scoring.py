@@ -1,0 +1,168 @@
+"""Every per-frame score of every method on one clip, computed together (the evaluation's hot loop).
+
+The metric functions in :mod:`vidpred.metrics` score one comparison at a time; called once
+per method, frame and averaging mode they repeat most of their work (each paper-compatible
+SSIM filtered the target again, each mode filtered the prediction again). Here, per
+predicted frame ``k``:
+
+* the target's SSIM moments ``E[y], E[y^2]`` and its gradient terms are computed once, for
+  every method and mode;
+* each method's squared errors, SSIM map and gradient term are computed once; the
+  whole-frame and moving-pixels values are two averages of each;
+* the paper-compatible composite (the target outside the mask) differs from the
+  prediction only near and outside the mask, but its SSIM windows that straddle the mask
+  border mix both, so it gets its own moments ``E[c], E[c^2], E[cy]`` (3 filterings, not
+  the 5 a fresh SSIM would take); frames whose mask covers everything reuse the
+  prediction's map, frames without a moving pixel skip it.
+
+The values equal those of :func:`~vidpred.metrics.masked_psnr`,
+:func:`~vidpred.metrics.masked_ssim`, :func:`~vidpred.metrics.masked_sharpness_difference`
+and their whole-frame counterparts to float64 rounding (``tests/evaluation/test_scoring.py``
+checks it on random data).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from vidpred.metrics import LPIPS
+from vidpred.metrics.official import official_db, official_sharpness_term
+from vidpred.metrics.sharpness import _gradient_magnitude_sum
+from vidpred.metrics.ssim import blur_valid, gaussian_window, ssim_from_moments
+
+__all__ = ["SSIM_WINDOW", "REGIONS", "SharpnessUnits", "metric_key", "sharpness_metric", "score_frames"]
+
+SSIM_WINDOW = 11
+REGIONS = ("compat", "moving", "whole")
+SharpnessUnits = Literal["unit", "official"]
+_PEAK = 2.0  # peak-to-peak of [-1, 1] frames
+
+
+def metric_key(metric: str, region: str, frame: int) -> str:
+    """``psnr_compat_f1``: metric, region, 1-based predicted frame."""
+    return f"{metric}_{region}_f{frame}"
+
+
+def sharpness_metric(units: SharpnessUnits) -> str:
+    """The result key's metric name for the sharpness difference in ``units``: ``"sharpness"``
+    (vidpred's, frames in [0, 1]) or ``"sharpness_official"`` (the official Torch7 code's)."""
+    if units not in ("unit", "official"):
+        raise ValueError(f"sharpness units must be 'unit' or 'official', got {units!r}")
+    return "sharpness" if units == "unit" else "sharpness_official"
+
+
+def _masked_mean(values: Tensor, mask: Tensor) -> Tensor:
+    """Mean of ``values`` ``(M, K, C, h, w)`` over the pixels of ``mask`` ``(K, 1, h, w)`` (0/1) and
+    the channels: ``(M, K)``, NaN where the mask is empty."""
+    count = mask.sum(dim=(1, 2, 3)) * values.shape[2]  # (K,)
+    total = (values * mask).sum(dim=(2, 3, 4))  # (M, K)
+    return torch.where(count > 0, total / count.clamp_min(1), torch.full_like(total, math.nan))
+
+
+def _db(mean_error: Tensor, peak_squared: float) -> Tensor:
+    return 10 * torch.log10(peak_squared / mean_error)
+
+
+@torch.no_grad()
+def score_frames(preds: Tensor, target: Tensor, masks: Tensor, *, sharpness: SharpnessUnits = "unit",
+                 lpips: LPIPS | None = None) -> dict[str, Tensor]:
+    """PSNR, SSIM and sharpness difference in the three modes (and LPIPS) of every method and frame.
+
+    Modes (see :mod:`vidpred.metrics.masked`): ``whole`` frame; ``compat``, the official
+    code's averaging (outside the mask the prediction is replaced by the target; with
+    ``sharpness="official"`` the sharpness instead sets both to -1 there, as that code
+    does); ``moving``, the per-pixel terms averaged over the masked pixels only.
+
+    Args:
+        preds: ``(M, K, C, H, W)`` in ``[-1, 1]``: M methods' predictions of K frames.
+        target: ``(K, C, H, W)`` in ``[-1, 1]``: the true frames.
+        masks: ``(K, 1, H, W)`` bool, the moving pixels of each frame.
+        sharpness: ``"unit"`` (vidpred's units, keys ``sharpness_*``) or ``"official"``
+            (:func:`~vidpred.metrics.official.official_sharpness`, keys ``sharpness_official_*``).
+        lpips: the LPIPS network (whole frames only), or None.
+
+    Returns:
+        ``{metric_key(metric, region, k): (M,) float64}`` for metric in psnr, ssim and the
+        sharpness, region in :data:`REGIONS`, k in 1..K; plus ``lpips_whole_f<k>`` with
+        ``lpips``. NaN where undefined: the moving-area modes of a frame without a moving
+        pixel, SSIM on frames under 11 px, LPIPS under its minimum size.
+    """
+    if preds.dim() != 5 or preds.shape[1:] != target.shape or masks.shape != (target.shape[0], 1, *target.shape[2:]):
+        raise ValueError(f"score_frames expects preds (M, K, C, H, W), target (K, C, H, W), masks (K, 1, H, W); got "
+                         f"{tuple(preds.shape)}, {tuple(target.shape)}, {tuple(masks.shape)}")
+    M, K, C, H, W = preds.shape
+    sharp = sharpness_metric(sharpness)
+    P = preds.double()
+    T = target.double()
+    moving = masks.bool()
+    m = moving.double()  # (K, 1, H, W)
+    n_mask = moving.sum(dim=(1, 2, 3))  # (K,)
+    partial = [k for k in range(K) if 0 < n_mask[k] < H * W]  # frames whose composite differs from both
+    composite = torch.where(moving, P, T)  # (M, K, C, H, W): the prediction inside the mask, the target outside
+    out: dict[str, Tensor] = {}
+
+    def put(metric: str, region: str, values: Tensor) -> None:  # values (M, K)
+        no_motion = n_mask == 0
+        if region != "whole":  # moving-area metrics do not exist for a frame without moving pixels
+            values = torch.where(no_motion, torch.full_like(values, math.nan), values)
+        for k in range(K):
+            out[metric_key(metric, region, k + 1)] = values[:, k].clone()
+
+    # PSNR: one squared-error image per method and frame.
+    squared = (P - T).square()
+    total_all = squared.sum(dim=(2, 3, 4))  # (M, K)
+    total_mask = (squared * m).sum(dim=(2, 3, 4))
+    N = C * H * W
+    put("psnr", "whole", _db(total_all / N, _PEAK**2))
+    put("psnr", "compat", _db(total_mask / N, _PEAK**2))  # the composite's error is zero outside the mask
+    put("psnr", "moving", _db(_masked_mean(squared, m), _PEAK**2))
+
+    # SSIM: the target's moments once, one map per method and frame.
+    if min(H, W) >= SSIM_WINDOW:
+        r = (SSIM_WINDOW - 1) // 2
+        window = gaussian_window(SSIM_WINDOW)
+        mu_t, e_tt = blur_valid(torch.stack([T, T * T]), window)  # each (K, C, h, w)
+        mu_p, e_pp, e_pt = blur_valid(torch.stack([P, P * P, P * T]), window)  # each (M, K, C, h, w)
+        ssim_map = ssim_from_moments(mu_p, mu_t, e_pp, e_tt, e_pt)
+        whole = ssim_map.mean(dim=(2, 3, 4))
+        put("ssim", "whole", whole)
+        put("ssim", "moving", _masked_mean(ssim_map, m[..., r:H - r, r:W - r]))
+        compat = whole.clone()  # a mask covering every pixel: the composite is the prediction
+        if partial:
+            c = composite[:, partial]
+            mu_c, e_cc, e_ct = blur_valid(torch.stack([c, c * c, c * T[partial]]), window)
+            compat[:, partial] = ssim_from_moments(mu_c, mu_t[partial], e_cc, e_tt[partial], e_ct).mean(dim=(2, 3, 4))
+        put("ssim", "compat", compat)
+    else:
+        for region in REGIONS:
+            put("ssim", region, torch.full((M, K), math.nan, dtype=torch.float64))
+
+    # Sharpness difference: the target's gradient terms once.
+    if sharpness == "unit":
+        g_target = _gradient_magnitude_sum((T + 1) / 2)  # (K, C, H-1, W-1), frames in [0, 1]
+        term = (g_target - _gradient_magnitude_sum((P + 1) / 2)).abs()  # (M, K, C, H-1, W-1)
+        put(sharp, "whole", _db(term.mean(dim=(2, 3, 4)), 1.0))
+        put(sharp, "moving", _db(_masked_mean(term, m[..., 1:, 1:]), 1.0))
+        compat_term = (g_target - _gradient_magnitude_sum((composite + 1) / 2)).abs()
+        put(sharp, "compat", _db(compat_term.mean(dim=(2, 3, 4)), 1.0))
+    else:
+        term = official_sharpness_term(P, T)  # (M, K, C, H-2, W-2)
+        put(sharp, "whole", official_db(term.sum(dim=(2, 3, 4)) / N))
+        put(sharp, "moving", official_db(_masked_mean(term, m[..., 1:-1, 1:-1])))
+        # The official masking: both frames -1 (black) outside the mask.
+        black = torch.full((), -1.0, dtype=torch.float64)
+        compat_term = official_sharpness_term(torch.where(moving, P, black), torch.where(moving, T, black))
+        put(sharp, "compat", official_db(compat_term.sum(dim=(2, 3, 4)) / N))
+
+    if lpips is not None:
+        try:
+            values = lpips(preds.reshape(M * K, C, H, W), target.expand(M, -1, -1, -1, -1).reshape(M * K, C, H, W))
+            values = values.reshape(M, K)
+        except ValueError:  # frames below the backbone's minimum size
+            values = torch.full((M, K), math.nan, dtype=torch.float64)
+        put("lpips", "whole", values)
+    return out
