@@ -1,0 +1,154 @@
+"""vidpred/training/validation.py on tiny clips whose scores can be worked out by hand.
+
+Frames are vertical stripes (columns alternating 0 and 40 above a grey level) so that
+PSNR and the sharpness difference have closed forms: in ``[-1, 1]`` units a uint8 value
+``v`` is ``v / 127.5 - 1``; in the sharpness's ``[0, 1]`` units it is ``v / 255``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import vidpred.training.validation as validation
+from vidpred.metrics import ssim
+from vidpred.training.validation import (
+    ValidationInterrupted,
+    Validator,
+    _batches_by_shape,
+    baseline_scores,
+    evaluate,
+    predict_clips,
+)
+
+DEVICE = torch.device("cpu")
+
+
+def _stripes(height: int, width: int, level: int) -> np.ndarray:
+    """uint8 (H, W, 3): ``level`` in even columns, ``level + 40`` in odd ones."""
+    frame = np.full((height, width, 3), level, dtype=np.uint8)
+    frame[:, 1::2] += 40
+    return frame
+
+
+def _clip(height: int, width: int, levels: list[int]) -> np.ndarray:
+    return np.stack([_stripes(height, width, level) for level in levels])  # (T, H, W, 3)
+
+
+def _frame(image: np.ndarray) -> torch.Tensor:
+    """uint8 (H, W, 3) -> (1, 3, H, W) in [-1, 1]."""
+    return torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1
+
+
+class FlatGenerator(nn.Module):
+    """Predicts a flat grey frame (0 in [-1, 1], uint8 127.5) for every step; counts its calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.contexts: list[torch.Tensor] = []
+
+    def rollout(self, context: torch.Tensor, n_future: int) -> torch.Tensor:
+        self.contexts.append(context)
+        B, C, _, H, W = context.shape
+        return torch.zeros(B, C, n_future, H, W)
+
+
+def _psnr(pred_uint8: float, target_levels: np.ndarray) -> float:
+    """PSNR (data range 2) of a flat prediction against uint8 values, by the definition."""
+    mse = np.mean(((target_levels - pred_uint8) / 127.5) ** 2)
+    return 10 * math.log10(4 / mse)
+
+
+def test_predict_clips_splits_context_and_target():
+    clips = torch.arange(5.0).view(1, 1, 5, 1, 1).expand(2, 3, 5, 4, 4)  # frame t holds t
+    generator = FlatGenerator()
+    context, prediction, target = predict_clips(generator, clips, n_context=2, n_future=2)
+    assert context[0, 0, :, 0, 0].tolist() == [0.0, 1.0]
+    assert target[0, 0, :, 0, 0].tolist() == [2.0, 3.0]  # frame 4 is not a target
+    assert prediction.shape == (2, 3, 2, 4, 4)
+    assert torch.equal(generator.contexts[0], context)
+
+
+def test_batches_group_equal_shapes():
+    clips = [_clip(4, 4, [0, 0]), _clip(4, 6, [0, 0]), _clip(4, 4, [1, 1]), _clip(4, 4, [2, 2])]
+    batches = list(_batches_by_shape(clips, batch_size=2))
+    assert [b.shape for b in batches] == [(2, 2, 4, 4, 3), (1, 2, 4, 4, 3), (1, 2, 4, 6, 3)]
+    assert [b[i, 0, 0, 0, 0] for b in batches for i in range(len(b))] == [0, 1, 2, 0]
+
+
+def test_evaluate_by_hand():
+    # Clip 1 (12x12): context at grey 100, targets at 110 then 120. Clip 2 (12x16, another
+    # size): context 60, targets 90 then 60.
+    clips = [_clip(12, 12, [100, 100, 110, 120]), _clip(12, 16, [60, 60, 90, 60])]
+    scores = evaluate(FlatGenerator(), clips, n_context=2, n_future=2, device=DEVICE, batch_size=4)
+    assert set(scores) == {f"{prefix}{metric}{suffix}" for prefix in ("", "baseline_")
+                           for metric in ("psnr", "ssim", "sharpness") for suffix in ("", "_f2")}
+
+    def stripes(level):  # the target's pixel values: half at level, half at level + 40
+        return np.array([level, level + 40])
+
+    # The flat prediction at 127.5 against each clip's target, averaged over the two clips.
+    assert scores["psnr"] == pytest.approx((_psnr(127.5, stripes(110)) + _psnr(127.5, stripes(90))) / 2, rel=1e-5)
+    assert scores["psnr_f2"] == pytest.approx((_psnr(127.5, stripes(120)) + _psnr(127.5, stripes(60))) / 2, rel=1e-5)
+    # The last-input baseline is off by a constant: 10 and 30 grey levels at frame 1.
+    # PSNR = 20 log10(255 / error); at frame 2 clip 2 is exact (inf), so the mean is inf.
+    assert scores["baseline_psnr"] == pytest.approx((20 * math.log10(25.5) + 20 * math.log10(8.5)) / 2, rel=1e-5)
+    assert scores["baseline_psnr_f2"] == math.inf
+    # Sharpness: a flat frame has no gradient, the stripes one of 40/255 at every pixel
+    # (horizontal neighbours differ by 40, vertical ones not at all): 10 log10(255 / 40).
+    assert scores["sharpness"] == pytest.approx(10 * math.log10(255 / 40), rel=1e-6)
+    assert scores["sharpness_f2"] == pytest.approx(10 * math.log10(255 / 40), rel=1e-6)
+    # The baseline's stripes have the target's gradients exactly: no difference, inf dB.
+    assert scores["baseline_sharpness"] == math.inf
+    # SSIM: the baseline is exact (1) for clip 2's second frame, so the mean is halfway
+    # between 1 and clip 1's (grey 100 stripes against grey 120 stripes).
+    clip1 = ssim(_frame(_stripes(12, 12, 100)), _frame(_stripes(12, 12, 120))).item()
+    assert clip1 < 1
+    assert scores["baseline_ssim_f2"] == pytest.approx((clip1 + 1) / 2, rel=1e-6)
+
+
+def test_evaluate_stops_between_batches_and_restores_the_mode():
+    clips = [_clip(12, 12, [100, 100, 110])] * 3
+    generator = FlatGenerator().train()
+    calls = []
+
+    def should_stop():
+        calls.append(1)
+        return len(calls) == 2  # after the first batch
+
+    with pytest.raises(ValidationInterrupted):
+        evaluate(generator, clips, n_context=2, n_future=1, device=DEVICE, batch_size=1, should_stop=should_stop)
+    assert len(generator.contexts) == 1 and generator.training
+    with pytest.raises(ValueError, match="no validation clips"):
+        evaluate(generator, [], n_context=2, n_future=1, device=DEVICE)
+
+
+def test_flow_baseline_on_still_context_is_the_last_input():
+    # Two identical context frames: the backward flow is zero, so the flow baseline
+    # repeats the last frame, exactly as the last-input baseline does.
+    clips = [_clip(16, 16, [100, 100, 110, 120])]
+    flow = baseline_scores(clips, n_context=2, n_future=2, device=DEVICE)
+    assert set(flow) == {f"flow_{metric}{suffix}" for metric in ("psnr", "ssim", "sharpness") for suffix in ("", "_f2")}
+    assert flow["flow_psnr"] == pytest.approx(20 * math.log10(25.5), rel=1e-5)
+    assert flow["flow_psnr_f2"] == pytest.approx(20 * math.log10(12.75), rel=1e-5)
+    last_input = evaluate(FlatGenerator(), clips, n_context=2, n_future=2, device=DEVICE)
+    assert flow["flow_ssim"] == pytest.approx(last_input["baseline_ssim"])
+
+
+def test_validator_computes_the_flow_baseline_once(monkeypatch):
+    clips = [_clip(12, 12, [100, 100, 110])]
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return {"flow_psnr": 1.0}
+
+    monkeypatch.setattr(validation, "baseline_scores", counted)
+    validator = Validator(clips, n_context=2, n_future=1, device=DEVICE)
+    first, second = validator(FlatGenerator()), validator(FlatGenerator())
+    assert len(calls) == 1 and first == second
+    assert first["flow_psnr"] == 1.0 and first["baseline_psnr"] == pytest.approx(20 * math.log10(25.5), rel=1e-5)
