@@ -1,4 +1,9 @@
-"""scripts/train.py as a user runs it: a subprocess, killed and resumed, fed bad input."""
+"""scripts/train.py as a user runs it: a subprocess, killed and resumed, fed a bad key.
+
+The other bad inputs are tested in-process (test_train_errors.py), which is faster and
+sees the same ``main``; these check what only a real process shows: the signal, the exit
+code and that stderr holds no traceback.
+"""
 
 import json
 import os
@@ -8,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 
@@ -84,37 +88,10 @@ def test_sigterm_saves_and_resume_matches_uninterrupted(make_config, tmp_path):
     assert json.loads((run_dir / "final_metrics.json").read_text())["step"] == 8
 
 
-def test_bad_config_key_is_a_clear_error(make_config, tmp_path):
+def test_bad_config_key_is_one_line_on_stderr_and_exit_code_2(make_config, tmp_path):
     config = make_config(train={"stpes": 3})
     result = _run("--config", config, "--run-dir", tmp_path / "run")
     assert result.returncode == 2
-    assert "unknown config key 'train.stpes'; allowed keys here: steps" in result.stderr
+    errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and "unknown config key 'train.stpes'; allowed keys here: steps" in errors[0]
     assert "Traceback" not in result.stderr
-
-
-def test_bad_override_is_a_clear_error(make_config, tmp_path):
-    result = _run("--config", make_config(), "--run-dir", tmp_path / "run", "--set", "train.steps=lots")
-    assert result.returncode == 2
-    assert "train.steps: expected int, got 'lots'" in result.stderr
-
-
-def test_folder_of_only_corrupt_videos_is_a_clear_error(make_config, tmp_path):
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    for i in range(3):
-        (videos / f"clip{i}.avi").write_bytes(np.random.default_rng(i).bytes(4096))
-    config = make_config(data={"source": "folder", "root": str(videos), "n_val_videos": 1})
-    result = _run("--config", config, "--run-dir", tmp_path / "run")
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    assert "clip0.avi" in result.stderr  # the warning lists the unusable files
-    assert "none of the 2 videos is usable: 2 unreadable" in result.stderr
-
-
-def test_empty_folder_is_a_clear_error(make_config, tmp_path):
-    (tmp_path / "empty").mkdir()
-    config = make_config(data={"source": "folder", "root": str(tmp_path / "empty"), "n_val_videos": 1})
-    result = _run("--config", config, "--run-dir", tmp_path / "run")
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    assert str(tmp_path / "empty") in result.stderr

@@ -6,6 +6,7 @@ import importlib.util
 import logging
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -52,6 +53,47 @@ def test_bad_values_are_one_line_and_exit_code_2(config, tmp_path, caplog, overr
     assert code == 2 and len(errors) == 1 and message in errors[0], errors
     assert "\n" not in errors[0] and "Traceback" not in errors[0]
     assert not (tmp_path / "runs").exists() and not (tmp_path.parent / "elsewhere").exists()
+
+
+def _write(tmp_path, config_data, **sections):
+    for section, values in sections.items():
+        config_data.setdefault(section, {}).update(values)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config_data))
+    return path
+
+
+def test_unknown_key_and_bad_override(tiny_config_data, tmp_path, caplog):
+    config = _write(tmp_path, tiny_config_data, train={"stpes": 3})
+    assert _main(["--config", config, "--run-dir", tmp_path / "run"]) == 2
+    assert "unknown config key 'train.stpes'; allowed keys here: steps" in _errors(caplog)[-1]
+    del tiny_config_data["train"]["stpes"]
+    config = _write(tmp_path, tiny_config_data)
+    assert _main(["--config", config, "--run-dir", tmp_path / "run", "--set", "train.steps=lots"]) == 2
+    assert "train.steps: expected int, got 'lots'" in _errors(caplog)[-1]
+    assert not (tmp_path / "run").exists()
+
+
+def test_folder_of_only_corrupt_videos(tiny_config_data, tmp_path, caplog):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for i in range(3):
+        (videos / f"clip{i}.avi").write_bytes(np.random.default_rng(i).bytes(4096))
+    config = _write(tmp_path, tiny_config_data, data={"source": "folder", "root": str(videos), "n_val_videos": 1})
+    assert _main(["--config", config, "--run-dir", tmp_path / "run"]) == 2
+    errors = _errors(caplog)
+    assert len(errors) == 1 and "none of the 2 videos is usable: 2 unreadable" in errors[0]
+    warnings = " ".join(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    assert "clip0.avi" in warnings  # the unusable files are listed
+
+
+def test_empty_folder(tiny_config_data, tmp_path, caplog):
+    (tmp_path / "empty").mkdir()
+    config = _write(tmp_path, tiny_config_data, data={"source": "folder", "root": str(tmp_path / "empty"),
+                                                      "n_val_videos": 1})
+    assert _main(["--config", config, "--run-dir", tmp_path / "run"]) == 2
+    errors = _errors(caplog)
+    assert len(errors) == 1 and str(tmp_path / "empty") in errors[0]
 
 
 def test_yaml_syntax_and_encoding_errors(tmp_path, caplog):
