@@ -4,7 +4,16 @@ import pytest
 import yaml
 
 from vidpred.build import validate_config
-from vidpred.config import Config, ConfigError, config_from_dict, dump_config, load_config
+from vidpred.config import (
+    Config,
+    ConfigError,
+    check_resumable,
+    config_from_dict,
+    config_to_dict,
+    default_run_dir,
+    dump_config,
+    load_config,
+)
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml"))
 
@@ -87,3 +96,24 @@ def test_cross_field_checks():
         validate_config(config_from_dict({}, ["data.source=folder"]))
     with pytest.raises(ConfigError, match="real_label"):
         validate_config(config_from_dict({}, ["loss.real_label=[1.2, 0.7]"]))
+
+
+def test_resume_allows_only_the_keys_that_do_not_change_what_is_computed():
+    saved = config_to_dict(config_from_dict({}, ["train.steps=10"]))
+    check_resumable(saved, config_from_dict({}, ["train.steps=20", "data.num_workers=3", "train.device=cpu"]), "run")
+    with pytest.raises(ConfigError) as info:
+        check_resumable(saved, config_from_dict({}, ["train.steps=20", "loss.l_adv=0.1", "train.seed=3"]), "runs/x")
+    message = str(info.value)
+    assert message.startswith("cannot resume runs/x: the config differs from the checkpoint's in loss.l_adv: 0.05 -> 0.1, "
+                              "train.seed: 0 -> 3.")
+    assert "train.steps:" not in message and "train.steps" in message.split("Only ")[1]
+    # A key added to the schema since the checkpoint was written takes its default: no difference.
+    del saved["train"]["ema_decay"]
+    check_resumable(saved, config_from_dict({}), "run")
+
+
+def test_default_run_dir_stays_inside_out_dir():
+    assert default_run_dir(config_from_dict({}, ["run.out_dir=/r", "run.name=a"])) == Path("/r/a")
+    for name in ("../a", "/tmp/a", "a/b", ".."):
+        with pytest.raises(ConfigError, match="run.name must be a plain folder name"):
+            default_run_dir(config_from_dict({}, [f"run.name={name}"]))

@@ -1,0 +1,47 @@
+"""vidpred/data/stream.py: a run's data and the batch stream that a resumed run restarts."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from vidpred.config import config_from_dict
+from vidpred.data.stream import BatchStream, load_training_data
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture
+def data(tiny_config_data):
+    cfg = config_from_dict(tiny_config_data)
+    return cfg.data, load_training_data(cfg.data, n_context=4, n_future=2, val_n_future=3, seed=0, progress=False)
+
+
+def test_loads_both_splits(data):
+    cfg, training = data
+    assert training.n_train_videos == cfg.procedural.n_train_videos == 6
+    assert len(training.val_clips) == cfg.n_val_clips
+    assert all(clip.shape == (4 + 3, 32, 32, 3) and clip.dtype == np.uint8 for clip in training.val_clips)
+    assert training.sampler.sample(0, 2).shape == (2, 4 + 2, cfg.patch_size, cfg.patch_size, 3)
+
+
+def test_a_restarted_stream_continues_the_uninterrupted_one(data):
+    _, training = data
+    stream = BatchStream(training.sampler, 3, start_index=0, num_workers=0, device=CPU)
+    batches = list(itertools.islice(stream, 5))
+    assert batches[0].shape == (3, 3, 6, 16, 16) and batches[0].dtype == torch.float32
+    assert -1 <= batches[0].min() and batches[0].max() <= 1
+    assert not torch.equal(batches[0], batches[1])
+    restarted = BatchStream(training.sampler, 3, start_index=3, num_workers=0, device=CPU)
+    for expected, got in zip(batches[3:], restarted):
+        assert torch.equal(expected, got)
+
+
+def test_worker_processes_give_the_same_stream(data):
+    _, training = data
+    alone = list(itertools.islice(BatchStream(training.sampler, 2, start_index=1, num_workers=0, device=CPU), 3))
+    workers = list(itertools.islice(BatchStream(training.sampler, 2, start_index=1, num_workers=2, device=CPU), 3))
+    assert all(torch.equal(a, b) for a, b in zip(alone, workers))

@@ -1,0 +1,66 @@
+"""vidpred/training/run_log.py: what a run writes, and each step logged once across resumes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from vidpred.config import Config, load_config
+from vidpred.training.run_log import RunLog, final_metrics
+
+
+def _steps(path):
+    return [json.loads(line)["step"] for line in path.read_text().splitlines()]
+
+
+def test_a_fresh_run_writes_its_config_and_logs(tmp_path):
+    cfg = Config()
+    with RunLog(tmp_path / "run", cfg, step=0) as run_log:
+        run_log.train(1, {"g_total": 0.5})
+        run_log.validation(1, 2.34567, {"psnr": 20.0})
+        run_log.samples(1, torch.rand(3, 8, 8), torch.rand(3, 8, 8))
+        run_log.final({"step": 1})
+    run = tmp_path / "run"
+    assert load_config(run / "config.yaml") == cfg
+    assert json.loads((run / "metrics.jsonl").read_text()) == {"step": 1, "g_total": 0.5}
+    assert json.loads((run / "validation.jsonl").read_text()) == {"step": 1, "train_seconds": 2.346, "psnr": 20.0}
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["flow_0000001.png", "step_0000001.png"]
+    assert json.loads((run / "final_metrics.json").read_text()) == {"step": 1}
+    assert len(list(run.glob("events.out.tfevents.*"))) == 1
+
+
+def test_a_resumed_run_drops_what_was_logged_after_its_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    with RunLog(run, Config(), step=0) as run_log:
+        for step in range(1, 6):
+            run_log.train(step, {"g_total": float(step)})
+            if step % 2 == 0:
+                run_log.validation(step, 0.0, {"psnr": 1.0})
+    # Killed after step 5, the last checkpoint at step 3: steps 4 and 5 will be logged again.
+    with RunLog(run, Config(), step=3) as run_log:
+        run_log.train(4, {"g_total": 4.0})
+    assert _steps(run / "metrics.jsonl") == [1, 2, 3, 4]
+    assert _steps(run / "validation.jsonl") == [2]
+
+
+def test_a_fresh_run_in_a_used_folder_starts_new_logs(tmp_path):
+    run = tmp_path / "run"
+    with RunLog(run, Config(), step=0) as run_log:
+        run_log.train(1, {"g_total": 1.0})
+    with RunLog(run, Config(), step=0) as run_log:
+        run_log.train(1, {"g_total": 2.0})
+    assert [json.loads(line)["g_total"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [2.0]
+    assert len(list(run.glob("events.out.tfevents.*"))) == 1
+
+
+def test_final_metrics_split_the_model_from_the_baselines():
+    scores = {"psnr": 30.0, "psnr_f2": 28.0, "baseline_psnr": 25.0, "flow_psnr": 26.0, "flow_ssim": 0.8}
+    final = final_metrics(7, 4, 12.34567, scores)
+    assert final == {
+        "step": 7, "n_val_clips": 4, "train_seconds": pytest.approx(12.346),
+        "model": {"psnr": 30.0, "psnr_f2": 28.0},
+        "last_input_baseline": {"psnr": 25.0},
+        "flow_baseline": {"psnr": 26.0, "ssim": 0.8},
+    }
