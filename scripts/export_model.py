@@ -16,7 +16,7 @@ import logging
 import sys
 from pathlib import Path
 
-from vidpred.checkpoint import load_checkpoint, save_checkpoint
+from vidpred.checkpoint import CheckpointWriteError, load_checkpoint, save_checkpoint
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             "exported_from": {"checkpoint": str(args.checkpoint), "weights": weights, "note": args.note},
         }
         save_checkpoint(exported, Path(args.out))
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, CheckpointWriteError) as exc:
         log.error("%s", exc)
         return 2
     size = Path(args.out).stat().st_size

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from vidpred.build import select_device
+from vidpred.checkpoint import CheckpointWriteError, check_writable
 from vidpred.config import ConfigError, config_to_dict, load_config
 from vidpred.data.cifar10 import load_cifar10
 from vidpred.data.datasets import load_split
@@ -54,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = load_config(args.config, args.overrides)
         device = select_device(args.device)
+        out = args.out or cfg.model.blur_discriminator.checkpoint
+        check_writable(out)  # before decoding and training, not after
         if args.cifar10:
             train_pool = FramePool([load_cifar10(args.cifar10, "train")], 32)
             heldout_pool = FramePool([load_cifar10(args.cifar10, "test")], 32)
@@ -63,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             train_pool = FramePool([v.frames for v in load_split(cfg.data, "train", min_frames=1)], size)
             heldout_pool = FramePool([v.frames for v in load_split(cfg.data, "val", min_frames=1)], size)
             source = {"source": cfg.data.source, "data": config_to_dict(cfg)["data"], "crop": size}
-    except (ConfigError, DataError, FileNotFoundError, ValueError) as exc:
+    except (ConfigError, DataError, FileNotFoundError, ValueError, CheckpointWriteError) as exc:
         log.error("%s", exc)
         return 2
 
@@ -74,13 +77,16 @@ def main(argv: list[str] | None = None) -> int:
         model, train_pool, heldout,
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=device,
     )
-    out = args.out or cfg.model.blur_discriminator.checkpoint
     training = {
         **source,
         "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
         "n_heldout": args.n_heldout, "blur": "gaussian 5x5 sigma sqrt(5); median 5x5; bilateral 5x5 (vidpred.data.blur)",
     }
-    save_blur_discriminator(model.cpu(), out, training, accuracy)
+    try:
+        save_blur_discriminator(model.cpu(), out, training, accuracy)
+    except CheckpointWriteError as exc:
+        log.error("%s", exc)
+        return 2
     log.info("wrote %s; held-out accuracy: %s", out, ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items()))
     return 0
 

@@ -13,12 +13,22 @@ import logging
 import logging.handlers
 import sys
 
+from vidpred.checkpoint import CheckpointWriteError
 from vidpred.config import ConfigError, load_config
 from vidpred.data.errors import DataError
 from vidpred.training.distributed import cleanup, env_rank, launched_by_torchrun
 from vidpred.training.monitor import TrainingDiverged
 from vidpred.training.run_lock import RunLocked
+from vidpred.training.run_log import RunLogError
 from vidpred.training.trainer import Trainer
+
+
+class _QuietFileHandler(logging.FileHandler):
+    """train.log, which stops quietly when its disk is full: the console still shows every
+    record, and the error that stops the run says what failed, in one line."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = load_config(args.config, args.overrides)
         trainer = Trainer(cfg, args.run_dir, resume=args.resume)
-    except (ConfigError, DataError, FileNotFoundError, FileExistsError) as exc:
+    except (ConfigError, DataError, FileNotFoundError, FileExistsError, RunLogError) as exc:
         logging.getLogger("vidpred").error("%s", exc)
         return 2
     finally:
@@ -55,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = trainer.run_dir
         if trainer.dist.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
-            file_log = logging.FileHandler(run_dir / "train.log")
+            file_log = _QuietFileHandler(run_dir / "train.log")
             file_log.setFormatter(logging.Formatter(log_format))
             early.setTarget(file_log)
             early.flush()
@@ -66,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             logging.getLogger("vidpred").info(
                 "done: %s (final metrics in %s)", run_dir, run_dir / "final_metrics.json"
             )
-    except RunLocked as exc:
+    except (RunLocked, CheckpointWriteError, RunLogError) as exc:
         logging.getLogger("vidpred").error("%s", exc)
         return 2
     except TrainingDiverged as exc:

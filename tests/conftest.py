@@ -13,11 +13,15 @@ reader tests do not depend on the writer under test. Fixtures:
 * ``video_folder`` -- a folder of .avi/.mp4 files and one folder of PNG frames.
 * ``corrupt_video`` -- a garbage ``.avi`` and a too-short (2-frame) ``.avi``.
 * ``tiny_config_data`` -- a tiny procedural training config as plain YAML-like data.
+* ``read_only`` -- ``read_only(folder)``: from then on ``os.access`` reports no write
+  access in ``folder`` and below, as on a read-only mount (chmod cannot stand in: tests
+  may run as root, who writes anyway).
 """
 
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -190,3 +194,18 @@ def tiny_config_data(tmp_path: Path) -> dict:
     data = copy.deepcopy(TINY_CONFIG)
     data["data"]["cache_dir"] = str(tmp_path / "cache")
     return data
+
+
+@pytest.fixture
+def read_only(monkeypatch) -> Callable[[Path], None]:
+    denied: list[str] = []
+    real_access = os.access
+
+    def access(path, mode, *args, **kwargs):
+        path = os.path.abspath(path)
+        if mode & os.W_OK and any(path == root or path.startswith(root + os.sep) for root in denied):
+            return False
+        return real_access(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+    return lambda folder: denied.append(os.path.abspath(folder))

@@ -1,3 +1,4 @@
+import errno
 import os
 import pickle
 
@@ -5,7 +6,7 @@ import pytest
 import torch
 
 from vidpred import checkpoint
-from vidpred.checkpoint import load_checkpoint, save_checkpoint
+from vidpred.checkpoint import CheckpointWriteError, load_checkpoint, save_checkpoint
 
 
 def test_round_trip(tmp_path):
@@ -25,14 +26,36 @@ def test_crash_mid_write_keeps_previous(tmp_path, monkeypatch):
 
     def crash(obj, f, *args, **kwargs):
         f.write(b"half a checkpoint")
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(checkpoint.torch, "save", crash)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(CheckpointWriteError) as info:
         save_checkpoint({"step": 2}, path)
+    assert str(info.value) == f"cannot write the checkpoint {path}: No space left on device; the previous one is kept"
+    assert info.value.__cause__.errno == errno.ENOSPC
+    with pytest.raises(CheckpointWriteError, match="there was none before"):
+        save_checkpoint({"step": 2}, tmp_path / "other.pt")
     monkeypatch.undo()
     assert load_checkpoint(path)["step"] == 1
     assert os.listdir(tmp_path) == ["latest.pt"]
+
+
+def test_a_full_device_is_a_write_error(tmp_path, monkeypatch):
+    # /dev/full refuses every write with ENOSPC, as a full disk does: torch.save's own error
+    # reaches save_checkpoint as an OSError, whatever the tensor size.
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    real_fdopen = os.fdopen
+
+    def full_device(fd, mode):
+        os.close(fd)  # the temp file stays empty, as on a full disk
+        return real_fdopen(os.open("/dev/full", os.O_WRONLY), mode)
+
+    monkeypatch.setattr(checkpoint.os, "fdopen", full_device)
+    with pytest.raises(CheckpointWriteError, match="No space left on device"):
+        save_checkpoint({"w": torch.zeros(1_000_000)}, tmp_path / "latest.pt")
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == []
 
 
 class _Payload:

@@ -16,29 +16,44 @@ from typing import Any
 
 import torch
 
+from vidpred._writable import unwritable_reason
+
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 
 
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written (disk full, read-only folder...); the previous one is intact."""
+
+
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
-    """Write ``state`` to ``path`` atomically (temp file + fsync + rename)."""
+    """Write ``state`` to ``path`` atomically (temp file + fsync + rename).
+
+    Raises:
+        CheckpointWriteError: the file system refused the write; a checkpoint already at
+            ``path`` is left as it was, and no temp file is left behind.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a checkpoint gets the usual file mode
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a checkpoint gets the usual file mode
         with os.fdopen(fd, "wb") as f:
             torch.save({"format_version": FORMAT_VERSION, **state}, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         # Leave the previous checkpoint untouched and no stray temp file behind.
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            kept = "the previous one is kept" if path.is_file() else "there was none before"
+            raise CheckpointWriteError(f"cannot write the checkpoint {path}: {exc.strerror or exc}; {kept}") from exc
         raise
     try:  # make the rename itself durable where the platform allows it
         dir_fd = os.open(path.parent, os.O_RDONLY)
@@ -48,6 +63,14 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
             os.close(dir_fd)
     except OSError:
         pass
+
+
+def check_writable(path: str | Path) -> None:
+    """Raise :class:`CheckpointWriteError` now if ``path``'s folder cannot receive a checkpoint,
+    rather than after the work whose result it was to hold."""
+    reason = unwritable_reason(Path(path).parent)
+    if reason is not None:
+        raise CheckpointWriteError(f"cannot write the checkpoint {path}: {reason}")
 
 
 def remove_partial_writes(folder: str | Path) -> None:

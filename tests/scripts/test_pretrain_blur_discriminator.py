@@ -1,6 +1,7 @@
 """scripts/pretrain_blur_discriminator.py: a short pretraining separates sharp from blurred frames."""
 
 import importlib.util
+import logging
 import pickle
 import time
 from pathlib import Path
@@ -72,3 +73,13 @@ def test_cifar10_directory(tmp_path):
 def test_missing_cifar10_is_reported(tmp_path, caplog):
     assert script.main(["--config", str(_config(tmp_path)), "--cifar10", str(tmp_path / "nope"), "--steps", "1"]) == 2
     assert "data_batch_1" in caplog.text
+
+
+def test_a_read_only_output_folder_is_refused_before_any_decoding(tmp_path, read_only, caplog):
+    (tmp_path / "models").mkdir()
+    read_only(tmp_path / "models")
+    out = tmp_path / "models" / "blur.pt"
+    assert script.main(["--config", str(_config(tmp_path)), "--out", str(out), "--steps", "1", "--device", "cpu"]) == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [f"cannot write the checkpoint {out}: Permission denied"]
+    assert not (tmp_path / "cache").exists()

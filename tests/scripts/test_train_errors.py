@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import importlib.util
+import json
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
+import vidpred.checkpoint as checkpoint_module
+import vidpred.training.run_log as run_log_module
 from vidpred.training.run_lock import RunLock, RunLocked
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "train.py"
@@ -144,3 +150,94 @@ def test_train_log_holds_what_was_logged_while_the_trainer_was_built(config, tmp
     assert _main(["--config", config, "--run-dir", run_dir]) == 0
     text = (run_dir / "train.log").read_text()
     assert "data: 6 training videos" in text and "done:" in text
+
+
+def test_a_read_only_run_folder_is_refused_before_any_decoding(config, tmp_path, read_only, caplog):
+    run_dir = tmp_path / "runs" / "run"
+    (tmp_path / "runs").mkdir()
+    read_only(tmp_path / "runs")
+    assert _main(["--config", config, "--run-dir", run_dir]) == 2
+    errors = _errors(caplog)
+    assert len(errors) == 1 and f"the run folder {run_dir} is not writable: Permission denied" in errors[0]
+    assert not (tmp_path / "cache").exists()  # nothing was decoded
+
+
+def test_a_read_only_cache_is_refused_before_any_decoding(config, tmp_path, read_only, caplog):
+    (tmp_path / "cache").mkdir()
+    read_only(tmp_path / "cache")
+    assert _main(["--config", config, "--run-dir", tmp_path / "run"]) == 2
+    errors = _errors(caplog)
+    assert len(errors) == 1 and "6 videos need decoding but the cache folder" in errors[0], errors
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_a_complete_read_only_cache_is_used(config, tmp_path, read_only):
+    assert _main(["--config", config, "--run-dir", tmp_path / "first"]) == 0
+    read_only(tmp_path / "cache")
+    assert _main(["--config", config, "--run-dir", tmp_path / "second"]) == 0
+
+
+def _no_space():
+    return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def _steps(path):
+    return [json.loads(line)["step"] for line in path.read_text().splitlines()]
+
+
+def test_disk_full_while_saving_keeps_the_previous_checkpoint(config, tmp_path, monkeypatch, caplog):
+    run_dir = tmp_path / "run"
+    real_save = checkpoint_module.torch.save
+
+    def save(obj, f, *args, **kwargs):
+        if obj.get("step", 0) >= 4:
+            f.write(b"the start of a checkpoint")
+            raise _no_space()
+        return real_save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoint_module.torch, "save", save)
+    assert _main(["--config", config, "--run-dir", run_dir]) == 2
+    errors = _errors(caplog)
+    assert len(errors) == 1 and "No space left on device; the previous one is kept" in errors[0], errors
+    assert str(run_dir / "checkpoints") in errors[0]
+    assert torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)["step"] == 2
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["best.pt", "latest.pt"]  # no temp file
+    monkeypatch.undo()  # space freed: the run continues from its last checkpoint
+    assert _main(["--config", config, "--run-dir", run_dir, "--resume"]) == 0
+    assert _steps(run_dir / "metrics.jsonl") == [1, 2, 3, 4]
+
+
+class _FillingFile:
+    """A log file on a disk that fills up after ``room`` writes: the next one is cut short."""
+
+    def __init__(self, file, room: int) -> None:
+        self.file, self.room = file, room
+
+    def write(self, text: str) -> int:
+        if self.room == 0:
+            self.file.write(text[: len(text) // 2])
+            self.file.flush()
+            raise _no_space()
+        self.room -= 1
+        return self.file.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self.file, name)
+
+
+def test_disk_full_while_logging_is_one_line_and_the_run_resumes(config, tmp_path, monkeypatch, caplog):
+    run_dir = tmp_path / "run"
+
+    def open_on_a_filling_disk(path, mode="r", **kwargs):
+        file = open(path, mode, **kwargs)
+        return _FillingFile(file, room=2) if Path(path).name == "metrics.jsonl" else file
+
+    monkeypatch.setattr(run_log_module, "open", open_on_a_filling_disk, raising=False)
+    assert _main(["--config", config, "--run-dir", run_dir]) == 2
+    errors = _errors(caplog)
+    assert errors == [f"cannot write {run_dir / 'metrics.jsonl'}: No space left on device"]
+    assert torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)["step"] == 2
+    assert not (run_dir / "metrics.jsonl").read_text().endswith("\n")  # step 3's line was cut short
+    monkeypatch.undo()
+    assert _main(["--config", config, "--run-dir", run_dir, "--resume"]) == 0
+    assert _steps(run_dir / "metrics.jsonl") == [1, 2, 3, 4]

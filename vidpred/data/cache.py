@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from vidpred._progress import progress as progress_bar
+from vidpred._writable import unwritable_reason
 from vidpred.data.errors import DataError
 from vidpred.data.procedural import generate_video
 from vidpred.data.video_io import IMAGE_EXTENSIONS, VideoReadError, read_video
@@ -182,7 +183,7 @@ def _ensure_open_file_limit(n_maps: int) -> None:
 
 
 class VideoCache:
-    """Decode-once cache of uint8 videos in ``cache_dir`` (created on first ``load``)."""
+    """Decode-once cache of uint8 videos in ``cache_dir`` (created when a first video is decoded into it)."""
 
     def __init__(self, cache_dir: str | Path) -> None:
         self.cache_dir = Path(cache_dir)
@@ -243,10 +244,11 @@ class VideoCache:
 
         Raises:
             NoUsableVideosError: no item is usable; says how many were unreadable/too short.
+            DataError: videos need decoding but ``cache_dir`` cannot receive them (checked
+                before any is decoded, so no decoding time is lost).
         """
         if min_frames < 1:
             raise ValueError(f"min_frames must be >= 1, got {min_frames}")
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
         _ensure_open_file_limit(len(items))
         loaded: dict[str, np.ndarray] = {}
         for item in items:
@@ -255,6 +257,12 @@ class VideoCache:
                 if frames is not None:
                     loaded[item.key] = frames
         todo = list({item.key: item for item in items if item.key not in loaded}.values())
+        if todo:  # a complete cache may be read-only; one that must grow may not
+            reason = unwritable_reason(self.cache_dir)
+            if reason is not None:
+                raise DataError(f"{desc}: {len(todo)} videos need decoding but the cache folder {self.cache_dir} "
+                                f"is not writable: {reason}; set data.cache_dir to a writable folder")
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
         unreadable: list[tuple[str, str]] = []
         new_entries: dict[str, dict] = {}
         if todo:
@@ -272,12 +280,18 @@ class VideoCache:
                     raise TypeError(f"decoder for {item.name} returned {frames.dtype} {frames.shape}, "
                                     "expected uint8 (T, H, W, C)")
                 path = self.path_for(item)
-                _atomic_write(path, lambda f, a=frames: np.save(f, np.ascontiguousarray(a), allow_pickle=False))
+                try:
+                    _atomic_write(path, lambda f, a=frames: np.save(f, np.ascontiguousarray(a), allow_pickle=False))
+                except OSError as exc:  # disk full: one line, and what was cached so far is kept
+                    raise DataError(f"{desc}: cannot write the cache file {path}: {exc.strerror or exc}") from exc
                 new_entries[item.key] = {"name": item.name, "fingerprint": item.fingerprint,
                                          "settings": item.settings, "shape": list(frames.shape)}
                 loaded[item.key] = np.load(path, mmap_mode="r")
         finally:
-            self._update_index(new_entries)  # keep what was decoded even if interrupted
+            try:
+                self._update_index(new_entries)  # keep what was decoded even if interrupted
+            except OSError as exc:  # the index only describes the files; they are usable without it
+                logger.warning("could not update the cache index in %s: %s", self.cache_dir, exc.strerror or exc)
 
         videos: list[CachedVideo] = []
         too_short: list[tuple[str, str]] = []

@@ -10,32 +10,68 @@
 Each step is logged exactly once however often the run is stopped and resumed: a resumed
 run drops what was logged after its checkpoint's step (it will log those steps again),
 and a fresh run in a folder left without a checkpoint starts new logs.
+
+A write the file system refuses (disk full, a folder made read-only) raises
+:class:`RunLogError` with one line naming the file; the checkpoints are not touched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import save_image
 
+from vidpred._writable import unwritable_reason
 from vidpred.config import Config, dump_config
 
-__all__ = ["RunLog", "final_metrics"]
+__all__ = ["RunLog", "RunLogError", "check_run_dir", "final_metrics"]
 
 log = logging.getLogger(__name__)
 
 JSONL_LOGS = ("metrics.jsonl", "validation.jsonl")
 
 
+class RunLogError(OSError):
+    """A run output could not be written (disk full, read-only folder)."""
+
+
+@contextlib.contextmanager
+def _writing(what: str | Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise RunLogError(f"cannot write {what}: {exc.strerror or exc}") from exc
+
+
+def check_run_dir(run_dir: str | Path) -> None:
+    """Refuse, before any data is decoded, a run folder that cannot receive the run's files.
+
+    Raises:
+        RunLogError: naming the folder and why (read-only file system, permission).
+    """
+    run_dir = Path(run_dir)
+    for folder in (run_dir, run_dir / "checkpoints"):
+        reason = unwritable_reason(folder)
+        if reason is not None:
+            raise RunLogError(f"the run folder {folder} is not writable: {reason}; "
+                              "choose another with --run-dir or run.out_dir")
+
+
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _drop_logs_after(run_dir: Path, step: int) -> None:
@@ -52,9 +88,17 @@ def _drop_logs_after(run_dir: Path, step: int) -> None:
         if not path.exists():
             continue
         lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= step]
+        kept = [line for line in lines if _step_of(line) is not None and _step_of(line) <= step]
         if len(kept) != len(lines):
             _write_atomic(path, "".join(kept))
+
+
+def _step_of(line: str) -> int | None:
+    """The step of a JSONL log line; None for a blank line or one cut short by a failed write."""
+    try:
+        return int(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def final_metrics(step: int, n_val_clips: int, train_seconds: float, scores: dict[str, float]) -> dict:
@@ -74,56 +118,80 @@ class RunLog:
     """Opens a run directory's logs for a run that starts (or resumed) at ``step``.
 
     Writes ``config.yaml``, trims the logs to ``step`` and opens the TensorBoard writer and
-    the JSONL files for appending; use as a context manager (or call :meth:`close`).
+    the JSONL files for appending. Use it as a context manager: leaving the block closes
+    the files, and a failure to close them is an error only when nothing else has failed
+    (else it would hide the first error).
+
+    Raises:
+        RunLogError: from any method, when a file cannot be written.
     """
 
     def __init__(self, run_dir: str | Path, cfg: Config, step: int) -> None:
         self.run_dir = Path(run_dir)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.yaml").write_text(dump_config(cfg), encoding="utf-8")
-        _drop_logs_after(self.run_dir, step)
-        # purge_step hides events at and after it: the checkpoint's own step was logged
-        # before the stop and is not logged again, so purge from the step after it.
-        self.writer = SummaryWriter(str(self.run_dir), purge_step=step + 1 if step else None)
-        if step == 0:
-            self.writer.add_text("config", "```yaml\n" + dump_config(cfg) + "\n```", 0)
-        self._metrics = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")
-        self._validation = open(self.run_dir / "validation.jsonl", "a", encoding="utf-8")
+        with _writing(self.run_dir / "config.yaml"):
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "config.yaml").write_text(dump_config(cfg), encoding="utf-8")
+        with _writing(f"the logs in {self.run_dir}"):
+            _drop_logs_after(self.run_dir, step)
+            # purge_step hides events at and after it: the checkpoint's own step was logged
+            # before the stop and is not logged again, so purge from the step after it.
+            self.writer = SummaryWriter(str(self.run_dir), purge_step=step + 1 if step else None)
+            if step == 0:
+                self.writer.add_text("config", "```yaml\n" + dump_config(cfg) + "\n```", 0)
+            self._metrics = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")
+            self._validation = open(self.run_dir / "validation.jsonl", "a", encoding="utf-8")
 
     def __enter__(self) -> RunLog:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        try:
+            self.close()
+        except RunLogError as close_error:
+            if exc_type is None:
+                raise
+            log.warning("%s", close_error)
 
     def train(self, step: int, values: dict[str, float]) -> None:
         """One logged training step: ``train/<key>`` scalars and a ``metrics.jsonl`` line."""
-        for key, value in values.items():
-            self.writer.add_scalar(f"train/{key}", value, step)
-        self._metrics.write(json.dumps({"step": step, **values}) + "\n")
-        self._metrics.flush()
+        with _writing(self.run_dir / "metrics.jsonl"):
+            for key, value in values.items():
+                self.writer.add_scalar(f"train/{key}", value, step)
+            self._metrics.write(json.dumps({"step": step, **values}) + "\n")
+            self._metrics.flush()
 
     def validation(self, step: int, train_seconds: float, scores: dict[str, float]) -> None:
         """One validation: ``val/<key>`` scalars and a ``validation.jsonl`` line."""
-        for key, value in scores.items():
-            self.writer.add_scalar(f"val/{key}", value, step)
-        self._validation.write(json.dumps({"step": step, "train_seconds": round(train_seconds, 3), **scores}) + "\n")
-        self._validation.flush()
+        with _writing(self.run_dir / "validation.jsonl"):
+            for key, value in scores.items():
+                self.writer.add_scalar(f"val/{key}", value, step)
+            self._validation.write(json.dumps({"step": step, "train_seconds": round(train_seconds, 3), **scores}) + "\n")
+            self._validation.flush()
 
     def samples(self, step: int, grid: torch.Tensor, motion: torch.Tensor | None = None) -> None:
         """Picture grids (3, H, W) in [0, 1] to TensorBoard and ``samples/``."""
-        (self.run_dir / "samples").mkdir(exist_ok=True)
-        self.writer.add_image("samples/context|prediction|target|error", grid, step)
-        save_image(grid, self.run_dir / "samples" / f"step_{step:07d}.png")
-        if motion is not None:
-            self.writer.add_image("samples/flow|mask", motion, step)
-            save_image(motion, self.run_dir / "samples" / f"flow_{step:07d}.png")
+        with _writing(self.run_dir / "samples"):
+            (self.run_dir / "samples").mkdir(exist_ok=True)
+            self.writer.add_image("samples/context|prediction|target|error", grid, step)
+            save_image(grid, self.run_dir / "samples" / f"step_{step:07d}.png")
+            if motion is not None:
+                self.writer.add_image("samples/flow|mask", motion, step)
+                save_image(motion, self.run_dir / "samples" / f"flow_{step:07d}.png")
 
     def final(self, metrics: dict) -> None:
         """Write ``final_metrics.json`` (atomically: a reader never sees half of it)."""
-        _write_atomic(self.run_dir / "final_metrics.json", json.dumps(metrics, indent=2) + "\n")
+        with _writing(self.run_dir / "final_metrics.json"):
+            _write_atomic(self.run_dir / "final_metrics.json", json.dumps(metrics, indent=2) + "\n")
 
     def close(self) -> None:
-        self._metrics.close()
-        self._validation.close()
-        self.writer.close()
+        """Close every file, even when one fails; then report the first failure."""
+        failure = None
+        for name, close in (("metrics.jsonl", self._metrics.close), ("validation.jsonl", self._validation.close),
+                            ("the TensorBoard events", self.writer.close)):
+            try:
+                with _writing(self.run_dir / name if name.endswith(".jsonl") else f"{name} in {self.run_dir}"):
+                    close()
+            except RunLogError as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure

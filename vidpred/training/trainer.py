@@ -25,6 +25,7 @@ What is built where: the networks and optimizers in :mod:`vidpred.build`, the da
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import signal
@@ -48,7 +49,7 @@ from vidpred.training.monitor import ChanceMonitor, check_finite
 from vidpred.training.precision import autocast_context, configure_backends, prepare_module, resolve_precision
 from vidpred.training.random_state import RandomStreams
 from vidpred.training.run_lock import RunLock
-from vidpred.training.run_log import RunLog, final_metrics
+from vidpred.training.run_log import RunLog, check_run_dir, final_metrics
 from vidpred.training.validation import ValidationInterrupted, Validator
 from vidpred.training.visualize import sample_images
 
@@ -80,6 +81,8 @@ class Trainer:
         if not resume and latest.is_file():
             raise FileExistsError(f"{self.run_dir} already holds a run; pass --resume to continue it or "
                                   "choose another run.name")
+        if self.dist.is_main:
+            check_run_dir(self.run_dir)  # now, not after decoding the data and training
 
         torch.manual_seed(cfg.train.seed)
         nets = self.nets = build_training_networks(cfg, self.device)  # checkpointed as a whole
@@ -95,8 +98,7 @@ class Trainer:
         self.rng = RandomStreams(cfg.train.seed, self.dist.rank, self.device)  # label noise, frame choice
         # The generator's rollout and the trainable discriminators, in DDP under torchrun.
         self.rollout = wrap_for_updates(self.generator, self.adversaries, self.dist, self.device)
-        self.step = 0
-        self.best_psnr = -math.inf
+        self.step, self.best_psnr = 0, -math.inf
         self.train_seconds = 0.0  # time spent in train steps, across resumes (train.max_minutes)
         self.chance_monitor = (ChanceMonitor(cfg.train.chance_warning_steps, cfg.train.chance_accuracy, cfg.train.log_every)
                                if cfg.train.chance_warning_steps > 0 and self.d_optimizers else None)
@@ -141,8 +143,7 @@ class Trainer:
         """Next training batch, float (B, C, T, H, W) in [-1, 1] on the device."""
         if self._batches is None:  # here, not in __init__: a resumed run knows its step only now
             self._batches = BatchStream(self.sampler, self.cfg.train.batch_size, device=self.device,
-                                        start_index=self.step * self.batches_per_step,
-                                        num_workers=self.cfg.data.num_workers)
+                                        start_index=self.step * self.batches_per_step, num_workers=self.cfg.data.num_workers)
         return next(self._batches)
 
     def autocast(self):
@@ -300,21 +301,21 @@ class Trainer:
 
         Raises:
             RunLocked: another process is training into the same run directory.
+            CheckpointWriteError, RunLogError: a file could not be written; the last checkpoint stays intact.
         """
         main = self.dist.is_main
         lock = RunLock(self.run_dir).acquire() if main else None  # one writer per run directory
         try:
-            return self._fit(main)
+            if main:
+                remove_partial_writes(self.ckpt_dir)
+            with (RunLog(self.run_dir, self.cfg, self.step) if main else contextlib.nullcontext()) as run_log:
+                return self._fit(main, run_log)
         finally:
             if lock is not None:
                 lock.release()
 
-    def _fit(self, main: bool) -> dict:
+    def _fit(self, main: bool, run_log: RunLog | None) -> dict:
         cfg = self.cfg.train
-        run_log = None
-        if main:
-            remove_partial_writes(self.ckpt_dir)
-            run_log = RunLog(self.run_dir, self.cfg, self.step)
         previous = {s: signal.signal(s, self._handle_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         self.generator.train()
         for adversary in self.adversaries:
@@ -323,8 +324,7 @@ class Trainer:
         bar = progress(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not main)
         tick, tick_step = time.perf_counter(), self.step
         budget = math.inf if cfg.max_minutes is None else 60.0 * cfg.max_minutes
-        stop = False
-        out_of_time = self.train_seconds >= budget
+        stop, out_of_time = False, self.train_seconds >= budget
         try:
             while self.step < cfg.steps and not out_of_time and not stop:
                 started = time.perf_counter()
@@ -361,8 +361,6 @@ class Trainer:
             bar.close()
             for s, handler in previous.items():
                 signal.signal(s, handler)
-            if run_log is not None:
-                run_log.close()
 
         if not main:
             return {"step": self.step, "rank": self.dist.rank}

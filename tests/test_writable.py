@@ -1,0 +1,35 @@
+"""vidpred/_writable.py: which folders can receive files."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from vidpred._writable import unwritable_reason
+
+
+def test_writable_folders_and_folders_still_to_create(tmp_path):
+    assert unwritable_reason(tmp_path) is None
+    assert unwritable_reason(tmp_path / "a" / "b") is None  # judged by tmp_path, where it would go
+    (tmp_path / "file").write_text("x")
+    assert unwritable_reason(tmp_path / "file" / "sub") == f"{tmp_path / 'file'} is not a folder"
+
+
+def test_refused_writes_name_the_reason_and_the_folder_that_refuses(tmp_path, read_only):
+    read_only(tmp_path / "ro")
+    (tmp_path / "ro").mkdir()
+    assert unwritable_reason(tmp_path / "ro") == "Permission denied"
+    assert unwritable_reason(tmp_path / "ro" / "new") == f"Permission denied ({tmp_path / 'ro'})"
+    assert unwritable_reason(tmp_path / "elsewhere") is None
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_folder(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        assert unwritable_reason(folder) == "Permission denied"
+    finally:
+        folder.chmod(0o755)
