@@ -121,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-eval", action="store_true", help="train only")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.threads < 1 or args.jobs < 1:
+        log.error("--threads and --jobs must be >= 1, got --threads %d --jobs %d", args.threads, args.jobs)
+        return 2
 
     # Longest first, so that two workers finish at about the same time.
     order = ["adv_gdl_perceptual", "adv_gdl_3d", "adv_gdl_blur", "adv_gdl_path", "adv_gdl", "adv", "gdl_l1", "l1", "l2"]
