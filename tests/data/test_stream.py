@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import signal
 
 import numpy as np
 import pytest
@@ -45,3 +46,20 @@ def test_worker_processes_give_the_same_stream(data):
     alone = list(itertools.islice(BatchStream(training.sampler, 2, start_index=1, num_workers=0, device=CPU), 3))
     workers = list(itertools.islice(BatchStream(training.sampler, 2, start_index=1, num_workers=2, device=CPU), 3))
     assert all(torch.equal(a, b) for a, b in zip(alone, workers))
+
+
+class _SignalReporter:
+    """A stand-in sampler: each batch says whether the process that sampled it ignores Ctrl-C and SIGTERM."""
+
+    def sample(self, index: int, batch_size: int) -> np.ndarray:
+        ignored = all(signal.getsignal(s) is signal.SIG_IGN for s in (signal.SIGINT, signal.SIGTERM))
+        return np.full((batch_size, 1, 1, 1, 1), 255 * ignored, np.uint8)
+
+
+def test_workers_leave_stop_signals_to_the_main_process():
+    in_main = signal.getsignal(signal.SIGINT)
+    workers = BatchStream(_SignalReporter(), 2, start_index=0, num_workers=2, device=CPU)
+    assert all(bool((next(workers) == 1).all()) for _ in range(4))  # 255 -> 1: every worker ignores them
+    assert signal.getsignal(signal.SIGINT) is in_main  # the main process keeps its own handler
+    alone = BatchStream(_SignalReporter(), 2, start_index=0, num_workers=0, device=CPU)
+    assert bool((next(alone) == -1).all())  # sampled in this process, which does not ignore them

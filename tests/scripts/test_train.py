@@ -95,3 +95,25 @@ def test_bad_config_key_is_one_line_on_stderr_and_exit_code_2(make_config, tmp_p
     errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
     assert len(errors) == 1 and "unknown config key 'train.stpes'; allowed keys here: steps" in errors[0]
     assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_with_data_workers_is_announced_once(make_config, tmp_path):
+    # Ctrl-C in a terminal reaches every process of the foreground group: the trainer and
+    # its DataLoader workers. Only the trainer should answer it.
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, str(TRAIN), "--config", str(make_config(data={"num_workers": 2})), "--run-dir", str(run_dir),
+         "--set", "train.steps=100000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    metrics = run_dir / "metrics.jsonl"
+    deadline = time.monotonic() + 240
+    while not (metrics.is_file() and len(metrics.read_text().splitlines()) >= 2):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1]
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGINT, stderr
+    assert stderr.count("received SIGINT") == 1, stderr
+    assert "Traceback" not in stderr and "continue with --resume" in stderr
+

@@ -8,6 +8,7 @@ exactly the batches an uninterrupted run would have seen, whatever ``num_workers
 from __future__ import annotations
 
 import logging
+import signal
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,11 +87,24 @@ def load_training_data(
     return TrainingData(sampler, val_clips, len(train_videos))
 
 
+def _ignore_stop_signals(worker_id: int) -> None:
+    """In a DataLoader worker: leave Ctrl-C and SIGTERM to the main process.
+
+    A worker inherits the trainer's handler, and Ctrl-C reaches every process of the
+    terminal's group, so each worker would announce the stop too (and a second Ctrl-C
+    would kill it under the main process's feet). The main process stops the run, then
+    shuts its workers down.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 class BatchStream:
     """Training batches ``start_index, start_index + 1, ...`` as model input on ``device``.
 
     Each batch is float ``(B, C, T, H, W)`` in ``[-1, 1]``. With ``num_workers > 0`` the
-    patches are sampled in worker processes (the order does not depend on their number).
+    patches are sampled in worker processes (the order does not depend on their number),
+    which ignore stop signals: the main process handles them.
     """
 
     def __init__(
@@ -102,6 +116,7 @@ class BatchStream:
             batch_size=None,
             num_workers=num_workers,
             pin_memory=device.type == "cuda",
+            worker_init_fn=_ignore_stop_signals if num_workers > 0 else None,
         )
         self._batches = iter(loader)
 
