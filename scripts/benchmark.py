@@ -21,6 +21,7 @@ import tempfile
 from vidpred.benchmark.data import benchmark_data
 from vidpred.benchmark.iteration import benchmark_training
 from vidpred.config import ConfigError, load_config
+from vidpred.data.errors import DataError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,11 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     if args.data:
-        if args.cache_dir:
-            result = benchmark_data(args.cache_dir, num_workers=args.workers)
-        else:
-            with tempfile.TemporaryDirectory(prefix="vidpred-data-benchmark-") as tmp:
-                result = benchmark_data(tmp, num_workers=args.workers)
+        try:
+            if args.cache_dir:
+                result = benchmark_data(args.cache_dir, num_workers=args.workers)
+            else:
+                with tempfile.TemporaryDirectory(prefix="vidpred-data-benchmark-") as tmp:
+                    result = benchmark_data(tmp, num_workers=args.workers)
+        except DataError as exc:  # e.g. a --cache-dir that cannot be written
+            logging.getLogger("vidpred").error("%s", exc)
+            return 2
         print(json.dumps({"benchmark": "data", **result}))
         return 0
 
