@@ -96,6 +96,11 @@ def test_cross_field_checks():
         validate_config(config_from_dict({}, ["data.source=folder"]))
     with pytest.raises(ConfigError, match="real_label"):
         validate_config(config_from_dict({}, ["loss.real_label=[1.2, 0.7]"]))
+    # Label smoothing needs a BCE discriminator that trains; a hinge objective has no labels.
+    smoothed = ["loss.real_label=[0.7, 1.2]", "model.discriminator.objective=hinge"]
+    with pytest.raises(ConfigError, match="hinge objective has no labels"):
+        validate_config(config_from_dict({}, smoothed))
+    validate_config(config_from_dict({}, smoothed[:1]))
 
 
 def test_resume_allows_only_the_keys_that_do_not_change_what_is_computed():

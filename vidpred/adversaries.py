@@ -93,14 +93,20 @@ class MultiScaleAdversary(Adversary):
 
     Args:
         model: the discriminator.
-        real_label, fake_label: ``[low, high]`` label ranges (``[1, 1]`` and ``[0, 0]`` plain).
+        real_label, fake_label: ``[low, high]`` label ranges (``[1, 1]`` and ``[0, 0]`` plain);
+            BCE only.
+        objective: ``"bce"`` (the paper's) or ``"hinge"`` (seed 003's), summed over scales.
     """
 
     name, log_prefix, state_key, opt_key = "multiscale", "d", "discriminator", "opt_d"
 
-    def __init__(self, model: MultiScaleDiscriminator, real_label: list[float], fake_label: list[float]) -> None:
+    def __init__(self, model: MultiScaleDiscriminator, real_label: list[float], fake_label: list[float],
+                 objective: str = "bce") -> None:
         super().__init__(model)
+        if objective not in ("bce", "hinge"):
+            raise ValueError(f"objective must be 'bce' or 'hinge', got {objective!r}")
         self.real_label, self.fake_label = real_label, fake_label
+        self.objective = objective
 
     def inputs(self, context: Tensor, future_scales: list[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
         """Inputs of the conditional discriminator for every predicted step.
@@ -129,9 +135,12 @@ class MultiScaleAdversary(Adversary):
         )
         n = real_frames[0].shape[0]
         real_logits, fake_logits = [l[:n] for l in logits], [l[n:] for l in logits]
-        real_target = [_labels(l, self.real_label, label_rng) for l in real_logits]
-        fake_target = [_labels(l, self.fake_label, label_rng) for l in fake_logits]
-        loss = bce_d_loss(real_logits, fake_logits, real_target=real_target, fake_target=fake_target)
+        if self.objective == "hinge":
+            loss = sum(hinge_d_loss(real, fake) for real, fake in zip(real_logits, fake_logits))
+        else:
+            real_target = [_labels(l, self.real_label, label_rng) for l in real_logits]
+            fake_target = [_labels(l, self.fake_label, label_rng) for l in fake_logits]
+            loss = bce_d_loss(real_logits, fake_logits, real_target=real_target, fake_target=fake_target)
         return loss, {
             "d_loss": loss.detach(),
             "d_real": torch.stack([torch.sigmoid(l.detach()).mean() for l in real_logits]).mean(),
@@ -143,7 +152,8 @@ class MultiScaleAdversary(Adversary):
         }
 
     def g_loss(self, context, pred_scales):
-        return bce_g_loss(self.model(*self.inputs(context, pred_scales)))
+        logits = self.model(*self.inputs(context, pred_scales))
+        return sum(hinge_g_loss(l) for l in logits) if self.objective == "hinge" else bce_g_loss(logits)
 
 
 class BlurAdversary(Adversary):

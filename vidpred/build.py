@@ -16,6 +16,7 @@ from vidpred.models.discriminator import MultiScaleDiscriminator, smallest_valid
 from vidpred.models.generator import MultiScaleGenerator
 from vidpred.models.perceptual_networks import LPIPS_MIN_SIZE, VGG19_LAYERS, VGG19Features, build_lpips
 from vidpred.models.spatiotemporal_discriminator import SpatioTemporalDiscriminator
+from vidpred.models.init import he_init_
 from vidpred.models.spectral_norm import apply_spectral_norm
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ def build_discriminator(cfg: Config) -> MultiScaleDiscriminator | None:
         leaky_slope=d.leaky_slope,
         padding=d.padding,
     )
+    if d.init == "he":
+        he_init_(model, d.leaky_slope)
     return apply_spectral_norm(model) if d.spectral_norm else model
 
 
@@ -107,6 +110,8 @@ def build_spatiotemporal_discriminator(cfg: Config) -> SpatioTemporalDiscriminat
         attention=s.attention,
         leaky_slope=s.leaky_slope,
     )
+    if s.init == "he":
+        he_init_(model, s.leaky_slope)
     return apply_spectral_norm(model) if s.spectral_norm else model
 
 
@@ -119,7 +124,8 @@ def build_adversaries(cfg: Config, device: torch.device) -> list[Adversary]:
     adversaries: list[Adversary] = []
     multiscale = build_discriminator(cfg)
     if multiscale is not None:
-        adversaries.append(MultiScaleAdversary(multiscale.to(device), cfg.loss.real_label, cfg.loss.fake_label))
+        adversaries.append(MultiScaleAdversary(multiscale.to(device), cfg.loss.real_label, cfg.loss.fake_label,
+                                               objective=cfg.model.discriminator.objective))
     blur = build_blur_discriminator(cfg)
     if blur is not None:
         adversaries.append(
@@ -317,6 +323,11 @@ def validate_config(cfg: Config) -> None:
         pair = getattr(cfg.loss, key)
         if len(pair) != 2 or pair[0] > pair[1]:
             raise ConfigError(f"loss.{key}: expected [low, high] with low <= high, got {pair}")
+    bce_trained = (cfg.model.discriminator.enabled and cfg.model.discriminator.objective == "bce") or \
+        (cfg.model.blur_discriminator.enabled and not cfg.model.blur_discriminator.frozen)
+    if (cfg.loss.real_label != [1.0, 1.0] or cfg.loss.fake_label != [0.0, 0.0]) and not bce_trained:
+        raise ConfigError("loss.real_label and loss.fake_label smooth the labels of a BCE discriminator's "
+                          "updates, and none is trained here (a hinge objective has no labels)")
     if cfg.loss.p not in (1, 2):
         raise ConfigError(f"loss.p: expected 1 or 2, got {cfg.loss.p}")
     if cfg.data.frame_size is not None and len(cfg.data.frame_size) != 2:

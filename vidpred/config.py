@@ -90,6 +90,10 @@ class DiscriminatorConfig:
     # same: same-padded (63.6 M). See vidpred/models/discriminator.py.
     padding: Literal["valid", "same"] = "same"
     spectral_norm: bool = False  # spectral normalization of every conv / linear weight
+    # default: PyTorch's (and Torch7's) uniform +-1/sqrt(fan_in); he: He-normal for the
+    # activation's slope (vidpred/models/init.py), with which a small D learns at all.
+    init: Literal["default", "he"] = "default"
+    objective: Literal["bce", "hinge"] = "bce"  # bce: the paper's; hinge: seed 003's
 
 
 @dataclass
@@ -112,6 +116,7 @@ class SpatioTemporalDiscriminatorConfig:
     attention: bool = True  # spatial self-attention before each 2D stage
     leaky_slope: float = 0.2
     spectral_norm: bool = False
+    init: Literal["default", "he"] = "default"  # as model.discriminator.init
 
 
 @dataclass

@@ -42,3 +42,17 @@ def test_needs_inputs_that_require_grad():
     x = torch.randn(2, 2)
     with pytest.raises(ValueError, match="requires_grad"):
         gradient_penalty(x.sum(dim=1), x)
+
+
+def test_zero_centred_r1_penalty():
+    # R1: the squared gradient norm itself; w = (3, 4) gives 25 and d/dw ||w||^2 = 2 w.
+    w = torch.tensor([3.0, 4.0], requires_grad=True)
+    x = torch.randn(5, 2, requires_grad=True)
+    penalty = gradient_penalty(x @ w, x, center=0.0)
+    assert penalty.item() == pytest.approx(25.0)
+    penalty.backward()
+    torch.testing.assert_close(w.grad, torch.tensor([6.0, 8.0]))
+    # D(x) = ||x||^2 / 2: per-sample ||x_b||^2.
+    x = torch.tensor([[3.0, 4.0], [0.0, 1.0]], requires_grad=True)
+    values = gradient_penalty(0.5 * x.square().sum(dim=1), x, reduction="none", center=0.0)
+    torch.testing.assert_close(values, torch.tensor([25.0, 1.0]))

@@ -60,11 +60,14 @@ def random_perceptual(monkeypatch):
     monkeypatch.setattr(build_module, "build_perceptual_networks", build)
 
 
-@pytest.mark.parametrize("which", ["multiscale", "blur", "spatiotemporal"])
+@pytest.mark.parametrize("which", ["multiscale", "multiscale_hinge", "blur", "spatiotemporal"])
 def test_adversarial_gradient_reaches_the_generator_through_each_discriminator(which, tiny_config, blur_checkpoint, tmp_path):
     # One discriminator at a time and only the adversarial term: every G parameter must move.
-    extra = {"multiscale": (), "blur": (NO_MULTISCALE, *_blur(blur_checkpoint)), "spatiotemporal": (NO_MULTISCALE, *SPATIOTEMPORAL)}
+    extra = {"multiscale": (), "blur": (NO_MULTISCALE, *_blur(blur_checkpoint)), "spatiotemporal": (NO_MULTISCALE, *SPATIOTEMPORAL),
+             "multiscale_hinge": ("model.discriminator.objective=hinge", "model.discriminator.init=he",
+                                  "model.discriminator.leaky_slope=0.2")}
     trainer = Trainer(tiny_config(*ONLY_ADV, *extra[which]), tmp_path / "run")
+    which = which.removesuffix("_hinge")
     assert [a.name for a in trainer.adversaries] == [which]
     d_before = _params(trainer.adversaries[0].model)
     logs = trainer.g_step(trainer._next_batch())

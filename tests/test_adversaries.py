@@ -1,0 +1,62 @@
+"""How the multi-scale discriminator is scored: BCE (the paper) or hinge (seed 003), on hand-made logits."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from vidpred.adversaries import MultiScaleAdversary
+
+
+class FixedLogits(nn.Module):
+    """Stands in for the multi-scale D: returns preset per-scale logits for a real+fake batch."""
+
+    def __init__(self, logits: list[torch.Tensor]) -> None:
+        super().__init__()
+        self.n_scales = len(logits)
+        self.logits = logits
+        self.weight = nn.Parameter(torch.ones(()))  # so the logits carry a graph
+
+    def forward(self, contexts, frames):
+        assert len(contexts) == len(frames) == self.n_scales
+        return [self.weight * l for l in self.logits]
+
+
+def _inputs(batch: int = 2, n_scales: int = 2):
+    context = torch.zeros(batch, 3, 4, 8, 8)
+    scales = [torch.zeros(batch, 3, 1, 8 // 2 ** (n_scales - 1 - k), 8 // 2 ** (n_scales - 1 - k))
+              for k in range(n_scales)]
+    return context, scales
+
+
+def test_hinge_objective_on_hand_made_logits():
+    # Two scales; real logits first, then fake (batch 2 each).
+    logits = [torch.tensor([2.0, 0.0, -3.0, 0.5]), torch.tensor([0.5, 1.5, -0.5, -2.0])]
+    adversary = MultiScaleAdversary(FixedLogits(logits), [1.0, 1.0], [0.0, 0.0], objective="hinge")
+    context, scales = _inputs()
+    loss, logs = adversary.d_loss(context, scales, scales, torch.Generator())
+    # Scale 0: relu(1-2)=0, relu(1-0)=1 -> 0.5; relu(1-3)=0, relu(1+0.5)=1.5 -> 0.75.
+    # Scale 1: relu(1-0.5)=0.5, relu(1-1.5)=0 -> 0.25; relu(1-0.5)=0.5, relu(1-2)=0 -> 0.25.
+    assert float(loss) == pytest.approx(0.5 + 0.75 + 0.25 + 0.25)
+    assert float(logs["d_acc_real"]) == pytest.approx(3 / 4) and float(logs["d_acc_fake"]) == pytest.approx(3 / 4)
+    assert float(logs["d_acc_s0"]) == pytest.approx(0.5) and float(logs["d_acc_s1"]) == pytest.approx(1.0)
+    # G: -mean(D) per scale, summed (the stand-in returns all four logits as predictions).
+    g = adversary.g_loss(context, scales)
+    assert float(g) == pytest.approx(-(-0.5 / 4) - (-0.5 / 4))
+
+
+def test_bce_objective_is_the_paper_loss():
+    logits = [torch.zeros(4), torch.zeros(4)]
+    adversary = MultiScaleAdversary(FixedLogits(logits), [1.0, 1.0], [0.0, 0.0])
+    context, scales = _inputs()
+    loss, _ = adversary.d_loss(context, scales, scales, torch.Generator())
+    assert float(loss) == pytest.approx(2 * 2 * math.log(2))  # two terms per scale at chance
+    assert float(adversary.g_loss(context, scales)) == pytest.approx(2 * math.log(2))
+
+
+def test_unknown_objective_is_refused():
+    with pytest.raises(ValueError, match="objective"):
+        MultiScaleAdversary(FixedLogits([torch.zeros(2)]), [1.0, 1.0], [0.0, 0.0], objective="wasserstein")
