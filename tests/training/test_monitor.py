@@ -15,7 +15,7 @@ def test_warns_once_after_patience_and_again_after_a_recovery():
     assert monitor.update(20, {"d_acc": 0.52}) == []
     (message,) = monitor.update(30, {"d_acc": 0.5})
     assert "multi-scale discriminator" in message and "optim.discriminator.name=adam" in message
-    assert "model.discriminator.spectral_norm=true" in message and "0.51 < 0.55" in message
+    assert "model.discriminator.init=he" in message and "0.51 < 0.55" in message
     assert monitor.update(40, {"d_acc": 0.5}) == []  # once
     for step in (50, 60, 70):
         monitor.update(step, {"d_acc": 0.9})  # learns again
@@ -34,3 +34,10 @@ def test_a_learning_discriminator_raises_nothing_and_each_d_is_watched_alone():
 def test_bad_arguments():
     with pytest.raises(ValueError):
         ChanceMonitor(patience=0)
+
+
+def test_the_blur_detector_gets_advice_that_exists_for_it():
+    monitor = ChanceMonitor(patience=1)
+    (message,) = monitor.update(1, {"d_blur_acc": 0.5})
+    assert "blur discriminator" in message and "model.blur_discriminator.frozen=true" in message
+    assert ".width" not in message and ".init" not in message  # a pretrained detector has neither knob

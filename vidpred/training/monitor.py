@@ -51,11 +51,20 @@ def check_finite(logs: dict[str, torch.Tensor], step: int, latest: Path, dist: D
             f"{where}. Lower the learning rates, set a grad_clip under optim, or use train.precision=fp32."
         )
 
-# Per discriminator (its log prefix): its name, its optimizer's and its model's config keys.
+
+def _trained_from_scratch(optim_key: str, model_key: str) -> str:
+    return (f"{model_key}.init=he with {model_key}.leaky_slope=0.2 (with PyTorch's default initialisation a "
+            f"small D starts, and stays, near a constant), {optim_key}.name=adam with a higher {optim_key}.lr "
+            f"(1e-3 for the quickstart's sizes), or a wider {model_key}.width")
+
+
+# Per discriminator (its log prefix): its name in messages and what to try when it sits at chance.
 KNOBS = {
-    "d": ("multi-scale", "optim.discriminator", "model.discriminator"),
-    "d_blur": ("blur", "optim.blur_discriminator", "model.blur_discriminator"),
-    "d_st": ("spatio-temporal", "optim.spatiotemporal_discriminator", "model.spatiotemporal_discriminator"),
+    "d": ("multi-scale", _trained_from_scratch("optim.discriminator", "model.discriminator")),
+    "d_blur": ("blur", "a higher optim.blur_discriminator.lr, or model.blur_discriminator.frozen=true to keep "
+                       "the pretrained detector as a fixed judge"),
+    "d_st": ("spatio-temporal", _trained_from_scratch("optim.spatiotemporal_discriminator",
+                                                      "model.spatiotemporal_discriminator")),
 }
 
 
@@ -80,7 +89,7 @@ class ChanceMonitor:
     def update(self, step: int, values: dict[str, float]) -> list[str]:
         """Record one logged step; returns (and logs) the warnings it raised."""
         messages = []
-        for prefix, (name, optim_key, model_key) in KNOBS.items():
+        for prefix, (name, advice) in KNOBS.items():
             key = f"{prefix}_acc"
             if key not in values:
                 continue
@@ -97,8 +106,7 @@ class ChanceMonitor:
             message = (
                 f"step {step}: the {name} discriminator has stayed at chance for {self.patience} steps "
                 f"(balanced accuracy {mean:.2f} < {self.threshold:.2f} on real and predicted inputs): its "
-                f"adversarial term carries no information. Try {optim_key}.name=adam with lr 1e-4 to 4e-4, "
-                f"a higher {optim_key}.lr, a wider {model_key}.width, or {model_key}.spectral_norm=true"
+                f"adversarial term carries no information. Try {advice}"
             )
             log.warning("%s", message)
             messages.append(message)
