@@ -32,7 +32,7 @@ def test_the_metric_uses_the_same_loader_and_table(monkeypatch):
     assert lpips_metric.LPIPS_MIN_SIZE is LPIPS_MIN_SIZE and lpips_metric.LPIPS_BACKBONES is LPIPS_BACKBONES
     calls = []
 
-    def recording(net, pretrained=True, weights_path=None):
+    def recording(net, pretrained=True, weights_path=None, turn_off=""):
         calls.append((net, pretrained))
         return build_lpips(net, pretrained=False)
 

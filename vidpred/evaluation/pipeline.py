@@ -121,7 +121,10 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
     clips, selection = load_eval_clips(data, every=every, start_frame=start_frame,
                                        clip_frames=protocol.clip_frames, min_frames=protocol.min_frames,
                                        clips_per_video=clips_per_video, subset=subset, note=note, progress=progress)
+    scoring_started = time.monotonic()
     results = evaluate(clips, methods, protocol, device, lpips_metric, show_progress=progress, workers=workers)
+    scoring_s = time.monotonic() - scoring_started
+    logger.info("scored %d clips in %.1f s (%.2f clips/s)", len(results), scoring_s, len(results) / max(scoring_s, 1e-9))
     summary = summarize(results, [m.name for m in methods], psnr_filter=psnr_filter)
     meta = {
         "methods": [{"name": m.name, "kind": m.kind, **m.info} for m in methods],
@@ -142,6 +145,10 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
         "environment": {"vidpred": vidpred.__version__, "torch": torch.__version__, "python": platform.python_version(),
                         "device": str(device), "threads": torch.get_num_threads(), "workers": workers},
         "wall_time_s": None,
+        "scoring_wall_time_s": round(scoring_s, 1),  # the clips' scoring alone, without loading them
+        # Summed over clips (with --workers > 1 the sum exceeds the wall time): where it went.
+        "seconds_per_stage": {stage: round(sum(r.seconds.get(stage, 0.0) for r in results), 2)
+                              for stage in dict.fromkeys(k for r in results for k in r.seconds)},
     }
     meta["wall_time_s"] = round(time.monotonic() - started, 1)
     paths = write_report(out_dir, results, summary, meta)

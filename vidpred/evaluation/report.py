@@ -182,7 +182,8 @@ def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
         "## Moving areas, paper-compatible (Table 1)",
         "",
         "Pixels outside the moving-area mask are copied from the target into the prediction, then the whole-frame "
-        f"metric is computed: they add no error but count in the denominator, as in the official code. "
+        f"metric is computed: they add no error but count in the denominator, as in the official code (which "
+        "sets both frames to -1 there instead: the same PSNR). "
         f"Mean over the {n_moving} clips with moving pixels.",
         "",
     ]

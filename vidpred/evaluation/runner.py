@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -110,6 +111,8 @@ class ClipResult:
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
     # The mask's share for each scored frame (all equal unless Protocol.mask_per_frame).
     moving_fractions: list[float] = field(default_factory=list)
+    # Seconds spent on this clip: "flow", each method's "predict/<name>", "scores", "flicker".
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _masks(x: torch.Tensor, flow: torch.Tensor, protocol: Protocol) -> torch.Tensor:
@@ -150,28 +153,38 @@ def evaluate_clip(clip: EvalClip, methods: Sequence[Method], protocol: Protocol,
         raise ValueError(f"{clip.name}: {T} frames, the protocol needs at least {protocol.min_frames}")
     context, future = x[:, :, :protocol.n_context], x[:, :, protocol.n_context:]
     n_rollout = future.shape[2]
+    seconds = {}
+    started = time.perf_counter()
     flow = backward_flow(context)  # (1, 2, H, W)
     masks = _masks(x, flow, protocol)  # (n_scored, 1, H, W)
+    seconds["flow"] = time.perf_counter() - started
     with_flicker = protocol.flicker_frames > 0 and n_rollout >= protocol.flicker_frames
     predictions = []
     for method in methods:
+        started = time.perf_counter()
         prediction = method.predict(context, n_rollout, flow).clamp(-1, 1)  # (1, C, n_rollout, H, W)
+        seconds[f"predict/{method.name}"] = time.perf_counter() - started
         if prediction.shape != future.shape:
             raise RuntimeError(f"{method.name} predicted {tuple(prediction.shape)}, expected {tuple(future.shape)}")
         predictions.append(prediction[0])
     predictions = torch.stack(predictions)  # (M, C, n_rollout, H, W)
     n = protocol.n_scored
+    started = time.perf_counter()
     scores = score_frames(predictions[:, :, :n].transpose(1, 2), future[0, :, :n].transpose(0, 1), masks,
                           sharpness=protocol.sharpness, lpips=lpips)
+    seconds["scores"] = time.perf_counter() - started
+    started = time.perf_counter()
     if with_flicker:  # the methods' clips and the target's in one batch
         shares = temporal_high_frequency_share(
             torch.cat([predictions[:, :, :protocol.flicker_frames], future[:, :, :protocol.flicker_frames]]))
         flicker, target_flicker = shares[:-1].tolist(), shares[-1].item()
     else:
         flicker, target_flicker = [math.nan] * len(methods), math.nan
+    seconds["flicker"] = time.perf_counter() - started
     fractions = masks.float().mean(dim=(1, 2, 3)).tolist()
     result = ClipResult(name=clip.name, start=clip.start, n_frames=T, height=H, width=W,
-                        moving_fraction=fractions[0], target_flicker=target_flicker, moving_fractions=fractions)
+                        moving_fraction=fractions[0], target_flicker=target_flicker, moving_fractions=fractions,
+                        seconds=seconds)
     for i, method in enumerate(methods):
         result.scores[method.name] = {key: values[i].item() for key, values in scores.items()}
         result.scores[method.name]["flicker"] = flicker[i]

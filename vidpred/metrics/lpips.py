@@ -95,7 +95,8 @@ def load_lpips(net: str = "alex", *, weights_path: str | Path | None = None, ran
     """
     path = Path(weights_path) if weights_path is not None else backbone_weights_path(net)
     try:
-        network = build_lpips(net, pretrained=not random_backbone, weights_path=path)
+        network = build_lpips(net, pretrained=not random_backbone, weights_path=path,
+                              turn_off="evaluate without LPIPS (--no-lpips)")
     except (MissingWeightsError, UnusableWeightsError) as exc:
         raise LPIPSUnavailable(f"LPIPS skipped: {exc}") from None
     except ImportError as exc:  # an optional dependency in some installs

@@ -198,7 +198,8 @@ class VGG19Features(nn.Module):
         return out
 
 
-def build_lpips(net: str = "alex", pretrained: bool = True, weights_path: str | Path | None = None) -> nn.Module:
+def build_lpips(net: str = "alex", pretrained: bool = True, weights_path: str | Path | None = None,
+                turn_off: str = "turn the loss off (loss.l_lpips: 0)") -> nn.Module:
     """The ``lpips`` package's LPIPS network (Zhang et al. 2018, v0.1), frozen, without any download.
 
     The linear calibration layers ship inside the ``lpips`` package. The ImageNet backbone
@@ -212,6 +213,8 @@ def build_lpips(net: str = "alex", pretrained: bool = True, weights_path: str | 
         pretrained: True loads the ImageNet backbone; False leaves it random (tests of the
             plumbing only: the values are then not LPIPS, and a warning says so).
         weights_path: the backbone file, instead of torchvision's cache.
+        turn_off: how to do without LPIPS, for the missing-file message (the default is the
+            perceptual loss's).
 
     Returns:
         ``lpips.LPIPS``; call it on two ``(N, 3, H, W)`` batches in ``[-1, 1]`` to get
@@ -228,7 +231,7 @@ def build_lpips(net: str = "alex", pretrained: bool = True, weights_path: str | 
     state = None
     if pretrained:  # read before building, so a missing file fails fast and by name
         state = read_pretrained(LPIPS_BACKBONES[net], f"LPIPS ({net} backbone; the lpips package ships only its "
-                                "linear layers)", path=weights_path, turn_off="turn LPIPS off")
+                                "linear layers)", path=weights_path, turn_off=turn_off)
     import lpips  # heavy (torchvision), only when LPIPS is wanted
 
     linear = Path(lpips.__file__).parent / "weights" / "v0.1" / f"{net}.pth"
