@@ -3,7 +3,8 @@
 Whole-frame: :func:`psnr`, :func:`ssim`, :func:`sharpness_difference`, :class:`LPIPS`
 (:func:`load_lpips`). Moving areas: :func:`masked_psnr`, :func:`masked_ssim`,
 :func:`masked_sharpness_difference`. Over time, on clips ``(B, C, T, H, W)``:
-:func:`temporal_high_frequency_share` (flicker).
+:func:`temporal_high_frequency_share` (flicker). The official Torch7 evaluation's PSNR and
+sharpness, in its own units: :mod:`vidpred.metrics.official`.
 """
 
 from vidpred.metrics.flicker import temporal_energy, temporal_high_frequency_share

@@ -32,13 +32,14 @@ def blur_valid(x: Tensor, window: Tensor) -> Tensor:
     On the CPU in float64 the planes go through OpenCV's separable filter, several times
     faster than a float64 ``conv2d`` (which has no vectorised kernel); elsewhere through two
     depthwise convolutions. Both sum the same products, so they agree to rounding (1e-16).
+    The OpenCV path carries no gradient: SSIM here is a metric, not a loss.
     """
     K = window.numel()
     r = (K - 1) // 2
     H, W = x.shape[-2:]
     planes = x.reshape(-1, H, W)
     if x.device.type == "cpu" and x.dtype == torch.float64:
-        source = planes.contiguous().numpy()
+        source = planes.detach().contiguous().numpy()
         taps = window.to(torch.float64).numpy()
         out = np.empty_like(source)
         for i in range(len(source)):  # dst= writes in place: no fresh memory per plane
