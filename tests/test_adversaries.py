@@ -60,3 +60,32 @@ def test_bce_objective_is_the_paper_loss():
 def test_unknown_objective_is_refused():
     with pytest.raises(ValueError, match="objective"):
         MultiScaleAdversary(FixedLogits([torch.zeros(2)]), [1.0, 1.0], [0.0, 0.0], objective="wasserstein")
+
+
+class LinearScales(nn.Module):
+    """A multi-scale "D" whose logit at scale k is ``c_k * sum(frame)``: its input gradient is c_k everywhere."""
+
+    def __init__(self, coefficients: list[float]) -> None:
+        super().__init__()
+        self.n_scales = len(coefficients)
+        self.c = nn.Parameter(torch.tensor(coefficients))
+
+    def forward(self, contexts, frames):
+        return [self.c[k] * frame.flatten(1).sum(dim=1) for k, frame in enumerate(frames)]
+
+
+def test_r1_penalty_on_the_real_frames_of_every_scale():
+    context, scales = _inputs(batch=3, n_scales=2)  # frames of 3x4x4 and 3x8x8: 48 and 192 values
+    scales = [s + torch.rand_like(s) for s in scales]
+    plain = MultiScaleAdversary(LinearScales([1.0, 0.5]), [1.0, 1.0], [0.0, 0.0])
+    penalised = MultiScaleAdversary(LinearScales([1.0, 0.5]), [1.0, 1.0], [0.0, 0.0], r1_weight=2.0)
+    loss, _ = plain.d_loss(context, scales, scales, torch.Generator())
+    loss_r1, logs = penalised.d_loss(context, scales, scales, torch.Generator())
+    # ||grad||^2 per sample: 1^2 * 48 + 0.5^2 * 192 = 96, whatever the frame.
+    assert float(logs["d_r1"]) == pytest.approx(96.0)
+    assert float(loss_r1) == pytest.approx(float(loss) + 2.0 * 96.0)
+    # The penalty trains D: d/dc_k of c_k^2 * n_k is 2 c_k n_k, on top of the BCE gradient.
+    loss.backward()
+    loss_r1.backward()
+    expected = plain.model.c.grad + 2.0 * torch.tensor([2 * 1.0 * 48, 2 * 0.5 * 192])
+    torch.testing.assert_close(penalised.model.c.grad, expected)

@@ -96,17 +96,21 @@ class MultiScaleAdversary(Adversary):
         real_label, fake_label: ``[low, high]`` label ranges (``[1, 1]`` and ``[0, 0]`` plain);
             BCE only.
         objective: ``"bce"`` (the paper's) or ``"hinge"`` (seed 003's), summed over scales.
+        r1_weight: weight of the R1 penalty (zero-centred gradient penalty, Mescheder et al.
+            2018) on the real frames, summed over scales; 0 turns it off and skips the
+            double backward.
     """
 
     name, log_prefix, state_key, opt_key = "multiscale", "d", "discriminator", "opt_d"
 
     def __init__(self, model: MultiScaleDiscriminator, real_label: list[float], fake_label: list[float],
-                 objective: str = "bce") -> None:
+                 objective: str = "bce", r1_weight: float = 0.0) -> None:
         super().__init__(model)
         if objective not in ("bce", "hinge"):
             raise ValueError(f"objective must be 'bce' or 'hinge', got {objective!r}")
         self.real_label, self.fake_label = real_label, fake_label
         self.objective = objective
+        self.r1_weight = r1_weight
 
     def inputs(self, context: Tensor, future_scales: list[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
         """Inputs of the conditional discriminator for every predicted step.
@@ -127,6 +131,8 @@ class MultiScaleAdversary(Adversary):
 
     def d_loss(self, context, real_scales, fake_scales, label_rng):
         real_ctx, real_frames = self.inputs(context, real_scales)
+        if self.r1_weight > 0:  # the penalty differentiates D at the real frames
+            real_frames = [frame.detach().requires_grad_() for frame in real_frames]
         fake_ctx, fake_frames = self.inputs(context, fake_scales)
         # One forward pass over real and fake together (also what DDP wants).
         logits = self.d_model(
@@ -141,7 +147,13 @@ class MultiScaleAdversary(Adversary):
             real_target = [_labels(l, self.real_label, label_rng) for l in real_logits]
             fake_target = [_labels(l, self.fake_label, label_rng) for l in fake_logits]
             loss = bce_d_loss(real_logits, fake_logits, real_target=real_target, fake_target=fake_target)
+        logs = {}
+        if self.r1_weight > 0:
+            penalty = sum(gradient_penalty(logit, frame, center=0.0) for logit, frame in zip(real_logits, real_frames))
+            logs["d_r1"] = penalty.detach()
+            loss = loss + self.r1_weight * penalty
         return loss, {
+            **logs,
             "d_loss": loss.detach(),
             "d_real": torch.stack([torch.sigmoid(l.detach()).mean() for l in real_logits]).mean(),
             "d_fake": torch.stack([torch.sigmoid(l.detach()).mean() for l in fake_logits]).mean(),
@@ -199,13 +211,15 @@ class SpatioTemporalAdversary(Adversary):
         model: the discriminator, built for ``n_context + n_future`` frames.
         gp_weight: weight of :func:`~vidpred.losses.gradient_penalty.gradient_penalty`
             in D's loss (0 turns it off and skips the double backward).
+        gp_center: the gradient norm it pulls to: 1 (seed 003) or 0 (R1).
     """
 
     name, log_prefix, state_key, opt_key = "spatiotemporal", "d_st", "spatiotemporal_discriminator", "opt_st"
 
-    def __init__(self, model: SpatioTemporalDiscriminator, gp_weight: float) -> None:
+    def __init__(self, model: SpatioTemporalDiscriminator, gp_weight: float, gp_center: float = 1.0) -> None:
         super().__init__(model)
         self.gp_weight = gp_weight
+        self.gp_center = gp_center
 
     def d_loss(self, context, real_scales, fake_scales, label_rng):
         real = torch.cat([context, real_scales[-1]], dim=2)  # (B, C, n_context + n_future, H, W)
@@ -221,7 +235,7 @@ class SpatioTemporalAdversary(Adversary):
         }
         loss = hinge
         if self.gp_weight > 0:
-            penalty = gradient_penalty(real_logits, real)
+            penalty = gradient_penalty(real_logits, real, center=self.gp_center)
             loss = hinge + self.gp_weight * penalty
             logs["d_st_gp"] = penalty.detach()
         logs["d_st_loss"] = loss.detach()

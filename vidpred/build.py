@@ -125,7 +125,8 @@ def build_adversaries(cfg: Config, device: torch.device) -> list[Adversary]:
     multiscale = build_discriminator(cfg)
     if multiscale is not None:
         adversaries.append(MultiScaleAdversary(multiscale.to(device), cfg.loss.real_label, cfg.loss.fake_label,
-                                               objective=cfg.model.discriminator.objective))
+                                               objective=cfg.model.discriminator.objective,
+                                               r1_weight=cfg.loss.r1_weight))
     blur = build_blur_discriminator(cfg)
     if blur is not None:
         adversaries.append(
@@ -138,7 +139,8 @@ def build_adversaries(cfg: Config, device: torch.device) -> list[Adversary]:
         )
     spatiotemporal = build_spatiotemporal_discriminator(cfg)
     if spatiotemporal is not None:
-        adversaries.append(SpatioTemporalAdversary(spatiotemporal.to(device), gp_weight=cfg.loss.gp_weight))
+        adversaries.append(SpatioTemporalAdversary(spatiotemporal.to(device), gp_weight=cfg.loss.gp_weight,
+                                                   gp_center=cfg.loss.gp_center))
     for adversary in adversaries:
         adversary.grad_clip = adversary_optimizer_config(cfg, adversary)[0].grad_clip
     return adversaries
@@ -352,7 +354,7 @@ def validate_config(cfg: Config) -> None:
                 "of model.spatiotemporal_discriminator and leave at least 2x2 positions"
             )
     loss = cfg.loss
-    for key in ("gp_weight", "l_vgg", "l_lpips"):
+    for key in ("gp_weight", "gp_center", "r1_weight", "l_vgg", "l_lpips"):
         if getattr(loss, key) < 0:
             raise ConfigError(f"loss.{key} must be >= 0, got {getattr(loss, key)}")
     if loss.disc_start < 0:

@@ -143,6 +143,10 @@ class LossConfig:
     real_label: list[float] = field(default_factory=lambda: [1.0, 1.0])  # [low, high]
     fake_label: list[float] = field(default_factory=lambda: [0.0, 0.0])
     gp_weight: float = 10.0  # gradient penalty on real clips, spatio-temporal D only (seed 003)
+    # The norm that penalty pulls the gradient to: 1 (seed 003, WGAN-GP's form) or 0 (R1,
+    # which lets D learn; the one-centred form at weight 10 kept it at chance, docs/results.md).
+    gp_center: float = 1.0
+    r1_weight: float = 0.0  # R1 (zero-centred) penalty on the multi-scale D's real frames; 0: off
     l_vgg: float = 0.0  # VGG19 feature distance on one random frame per clip (seed 002)
     vgg_layers: list[str] = field(
         default_factory=lambda: ["relu1_2", "relu2_2", "relu3_4", "relu4_4", "relu5_4"]

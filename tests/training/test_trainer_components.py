@@ -215,3 +215,14 @@ def test_resume_is_exact_with_every_component_on(tiny_config, blur_checkpoint, r
     assert {"g_vgg", "g_lpips", "g_adv_weight", "d_st_gp", "d_blur_loss"} <= set(got[4])
     for a, b in zip([full.generator, *(x.model for x in full.adversaries)], [resumed.generator, *(x.model for x in resumed.adversaries)]):
         assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_zero_centred_penalties_train_both_discriminators(tiny_config, tmp_path):
+    # R1 on the multi-scale D's real frames, and the spatio-temporal D's penalty centred at 0.
+    cfg = tiny_config(*SPATIOTEMPORAL, "loss.r1_weight=1.0", "loss.gp_center=0.0", "train.steps=2")
+    trainer = Trainer(cfg, tmp_path / "run")
+    befores = [_params(a.model) for a in trainer.adversaries]
+    trainer.fit()
+    assert all(not _unchanged(before, a.model) for before, a in zip(befores, trainer.adversaries))
+    logs = _losses(tmp_path / "run")[1]
+    assert logs["d_r1"] > 0 and logs["d_st_gp"] > 0
