@@ -15,6 +15,7 @@ from vidpred.metrics import (
     masked_psnr,
     masked_sharpness_difference,
     masked_ssim,
+    edge_ratio,
     psnr,
     sharpness_difference,
     ssim,
@@ -47,7 +48,7 @@ def test_every_mode_equals_the_per_metric_functions():
             p, t, m = preds[i, k:k + 1], target[k:k + 1], masks[k:k + 1]
             expected = {
                 ("psnr", "whole"): psnr(p, t), ("ssim", "whole"): ssim(p, t),
-                ("sharpness", "whole"): sharpness_difference(p, t),
+                ("sharpness", "whole"): sharpness_difference(p, t), ("edges", "whole"): edge_ratio(p, t),
             }
             for mode in ("compat", "moving"):
                 expected[("psnr", mode)] = masked_psnr(p, t, m, mode)

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from vidpred.metrics import sharpness_difference
+from vidpred.metrics import edge_ratio, sharpness_difference
 
 
 def _from_unit(values: list[list[float]]) -> torch.Tensor:
@@ -41,3 +41,19 @@ def test_sharper_prediction_scores_higher():
     blurred = torch.nn.functional.avg_pool2d(target, 3, stride=1, padding=1, count_include_pad=False)
     slightly_noisy = target + 0.02 * torch.randn_like(target)
     assert sharpness_difference(slightly_noisy, target) > sharpness_difference(blurred, target)
+
+
+def test_edge_ratio_hand_worked_and_limits():
+    target = _from_unit([[0, 0, 0], [0, 0.5, 0], [0, 0, 0]])
+    pred = _from_unit([[0, 0, 0], [0, 0.25, 0], [0, 0, 0]])
+    # Edge sums (in [-1, 1] units, twice the [0, 1] ones): target 2 * (1 + 0.5 + 0.5) = 4, pred 2 * 1 = 2.
+    assert edge_ratio(pred, target).item() == pytest.approx(0.5)
+    assert edge_ratio(target, target).item() == 1.0
+    frames = torch.rand(2, 3, 16, 16) * 2 - 1
+    blurred = torch.nn.functional.avg_pool2d(frames, 3, stride=1, padding=1, count_include_pad=False)
+    noisy = frames + 0.3 * torch.randn_like(frames)
+    assert (edge_ratio(blurred, frames) < 0.8).all() and (edge_ratio(noisy, frames) > 1.05).all()
+    flat = torch.zeros(1, 3, 4, 4)
+    assert math.isnan(edge_ratio(frames[:1, :, :4, :4], flat).item())  # a target without edges
+    with pytest.raises(ValueError):
+        edge_ratio(frames, frames[:1])

@@ -41,7 +41,7 @@ PAPER_TABLE1: tuple[tuple[str, float, float, float, str], ...] = (
 )
 
 GROUND_TRUTH = "ground truth"
-_DIGITS = {"psnr": 2, "ssim": 3, "sharpness": 2, "sharpness_official": 2, "lpips": 4, "flicker": 3}
+_DIGITS = {"psnr": 2, "ssim": 3, "sharpness": 2, "sharpness_official": 2, "lpips": 4, "flicker": 3, "edges": 3}
 _COMPAT_METRICS = ("psnr", "ssim", "sharpness", "sharpness_official")
 
 
@@ -195,8 +195,10 @@ def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
               "5-pixel border; sharpness: its gradient term). Lower than the table above by construction: "
               "no static pixel dilutes the error.", ""]
     lines += _frame_table(summary, methods, "moving", n_scored, n_moving, sharpness=sharp)
-    extra = (("lpips", "LPIPS"),) if meta["lpips"]["available"] else ()
-    lines += ["", "## Whole frames", "", f"Mean over all {n_clips} clips.", ""]
+    extra = (("edges", "edges"), *((("lpips", "LPIPS"),) if meta["lpips"]["available"] else ()))
+    lines += ["", "## Whole frames", "", f"Mean over all {n_clips} clips. Edges: the prediction's edge content "
+              "(absolute neighbour differences) relative to the truth's; below 1 it is smoother than the "
+              "truth, above 1 it has edges the truth has not (`vidpred.metrics.edge_ratio`).", ""]
     lines += _frame_table(summary, methods, "whole", n_scored, n_clips, extra, sharpness=sharp)
     lines += ["", "## Temporal flicker", ""]
     lines += _flicker_section(summary, methods, protocol)

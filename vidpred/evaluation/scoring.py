@@ -87,8 +87,8 @@ def score_frames(preds: Tensor, target: Tensor, masks: Tensor, *, sharpness: Sha
 
     Returns:
         ``{metric_key(metric, region, k): (M,) float64}`` for metric in psnr, ssim and the
-        sharpness, region in :data:`REGIONS`, k in 1..K; plus ``lpips_whole_f<k>`` with
-        ``lpips``. NaN where undefined: the moving-area modes of a frame without a moving
+        sharpness, region in :data:`REGIONS`, k in 1..K; ``edges_whole_f<k>``
+        (:func:`~vidpred.metrics.edge_ratio`); plus ``lpips_whole_f<k>`` with ``lpips``. NaN where undefined: the moving-area modes of a frame without a moving
         pixel, SSIM on frames under 11 px, LPIPS under its minimum size.
     """
     if preds.dim() != 5 or preds.shape[1:] != target.shape or masks.shape != (target.shape[0], 1, *target.shape[2:]):
@@ -157,6 +157,11 @@ def score_frames(preds: Tensor, target: Tensor, masks: Tensor, *, sharpness: Sha
         black = torch.full((), -1.0, dtype=torch.float64)
         compat_term = official_sharpness_term(torch.where(moving, P, black), torch.where(moving, T, black))
         put(sharp, "compat", official_db(compat_term.sum(dim=(2, 3, 4)) / N))
+
+    # Edge content relative to the truth's (whole frames): below 1 blurred, above 1 invented edges.
+    edges_target = _gradient_magnitude_sum(T).sum(dim=(1, 2, 3))  # (K,)
+    edges = _gradient_magnitude_sum(P).sum(dim=(2, 3, 4)) / edges_target.clamp_min(1e-300)  # (M, K)
+    put("edges", "whole", torch.where(edges_target > 0, edges, torch.full_like(edges, math.nan)))
 
     if lpips is not None:
         try:

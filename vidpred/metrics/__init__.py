@@ -1,6 +1,6 @@
 """Evaluation metrics on batches of frames ``(B, C, H, W)`` in ``[-1, 1]``, one value per image.
 
-Whole-frame: :func:`psnr`, :func:`ssim`, :func:`sharpness_difference`, :class:`LPIPS`
+Whole-frame: :func:`psnr`, :func:`ssim`, :func:`sharpness_difference`, :func:`edge_ratio`, :class:`LPIPS`
 (:func:`load_lpips`). Moving areas: :func:`masked_psnr`, :func:`masked_ssim`,
 :func:`masked_sharpness_difference`. Over time, on clips ``(B, C, T, H, W)``:
 :func:`temporal_high_frequency_share` (flicker). The official Torch7 evaluation's PSNR and
@@ -11,7 +11,7 @@ from vidpred.metrics.flicker import temporal_energy, temporal_high_frequency_sha
 from vidpred.metrics.lpips import LPIPS, LPIPSUnavailable, backbone_weights_path, load_lpips
 from vidpred.metrics.masked import MASK_MODES, masked_psnr, masked_sharpness_difference, masked_ssim
 from vidpred.metrics.psnr import psnr
-from vidpred.metrics.sharpness import sharpness_difference
+from vidpred.metrics.sharpness import edge_ratio, sharpness_difference
 from vidpred.metrics.ssim import ssim
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "LPIPSUnavailable",
     "MASK_MODES",
     "backbone_weights_path",
+    "edge_ratio",
     "load_lpips",
     "masked_psnr",
     "masked_sharpness_difference",

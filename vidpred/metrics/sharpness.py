@@ -1,11 +1,17 @@
-"""Sharpness difference (Mathieu et al. 2016; seed 002 "Evaluation metrics")."""
+"""Sharpness: the difference of Mathieu et al. 2016 (seed 002 "Evaluation metrics") and the edge ratio.
+
+The sharpness difference scores how well the prediction's gradients *match* the target's,
+so a prediction that is sharp in the wrong places scores low, and so does a blurred one:
+it cannot tell them apart. :func:`edge_ratio` can: it compares how much edge content
+each has, wherever it is.
+"""
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
 
-__all__ = ["sharpness_difference"]
+__all__ = ["edge_ratio", "sharpness_difference"]
 
 
 def _gradient_magnitude_sum(x: Tensor) -> Tensor:
@@ -51,3 +57,39 @@ def sharpness_difference(pred: Tensor, target: Tensor, max_value: float = 1.0) -
     target01 = (target.double() + 1) / 2
     difference = (_gradient_magnitude_sum(target01) - _gradient_magnitude_sum(pred01)).abs()
     return 10 * torch.log10(max_value**2 / difference.mean(dim=(1, 2, 3)))
+
+
+def edge_ratio(pred: Tensor, target: Tensor) -> Tensor:
+    r"""Per-image edge content of the prediction relative to the target's (1: as sharp as the truth).
+
+    .. math::
+
+        \mathrm{Edges}(\hat Y, Y) = \frac{\sum_{i,j} \nabla_i \hat Y + \nabla_j \hat Y}
+                                        {\sum_{i,j} \nabla_i Y + \nabla_j Y}
+
+    with the absolute neighbour differences of :func:`sharpness_difference`, over all
+    channels. Below 1 the prediction is smoother than the truth (blur); above 1 it holds
+    more edges than the truth (noise, ringing, or texture invented by an adversarial
+    term). It does not say whether the edges are in the right place; the sharpness
+    difference and PSNR do.
+
+    Args:
+        pred: ``(B, C, H, W)`` in ``[-1, 1]``, ``H, W >= 2``.
+        target: ``(B, C, H, W)`` in ``[-1, 1]``.
+
+    Returns:
+        ``(B,)`` float64; NaN where the target has no edge at all.
+
+    Example:
+        >>> target = torch.tensor([[[[-1.0, 1.0], [1.0, -1.0]]]])
+        >>> float(edge_ratio(0.5 * target, target))
+        0.5
+    """
+    if pred.shape != target.shape or pred.dim() != 4 or min(pred.shape[-2:]) < 2:
+        raise ValueError(
+            f"edge_ratio expects two (B, C, H, W) tensors with H, W >= 2, got {tuple(pred.shape)} and {tuple(target.shape)}"
+        )
+    edges_pred = _gradient_magnitude_sum(pred.double()).sum(dim=(1, 2, 3))
+    edges_target = _gradient_magnitude_sum(target.double()).sum(dim=(1, 2, 3))
+    return torch.where(edges_target > 0, edges_pred / edges_target.clamp_min(1e-300),
+                       torch.full_like(edges_target, float("nan")))
