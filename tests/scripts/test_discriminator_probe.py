@@ -1,0 +1,70 @@
+"""scripts/discriminator_probe.py: fresh discriminators against a frozen generator."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from vidpred.config import config_from_dict
+from vidpred.training.trainer import Trainer
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "discriminator_probe.py"
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("discriminator_probe_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def trained(tiny_config_data, tmp_path):
+    """A config file and the checkpoint of a 2-step run of it."""
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(tiny_config_data))
+    Trainer(config_from_dict(tiny_config_data, ["train.steps=2"]), tmp_path / "run").fit()
+    return config, tmp_path / "run" / "checkpoints" / "latest.pt"
+
+
+def test_probe_trains_only_the_discriminator_and_reports_each_scale(trained, capsys):
+    config, checkpoint = trained
+    module = _module()
+    assert module.main(["--config", str(config), "--checkpoint", str(checkpoint), "--steps", "4",
+                        "--set", "model.discriminator.init=he", "--set", "model.discriminator.leaky_slope=0.2"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].startswith("| discriminator | acc. real |") and table[2].startswith("| multi-scale |")
+    n_scales = config_from_dict(yaml.safe_load(config.read_text())).model.discriminator.n_scales
+    assert len(table[2].split("|")[6].split(",")) == n_scales
+
+
+def test_the_generator_stays_frozen(trained, tmp_path):
+    config, checkpoint = trained
+    module = _module()
+    cfg = config_from_dict(yaml.safe_load(config.read_text()))
+    trainer = Trainer(cfg, tmp_path / "probe")
+    trainer.generator.load_state_dict(torch.load(checkpoint, weights_only=True)["generator"])
+    before = [p.detach().clone() for p in trainer.generator.parameters()]
+    d_before = [p.detach().clone() for p in trainer.discriminator.parameters()]
+    results = module.probe(trainer, 3)
+    assert all(torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(d_before, trainer.discriminator.parameters()))
+    assert set(results) == {"d"} and 0 <= results["d"]["acc"] <= 1
+    assert results["d"]["acc"] == pytest.approx((results["d"]["acc_real"] + results["d"]["acc_fake"]) / 2)
+
+
+def test_bad_input_is_one_line(trained, caplog):
+    config, checkpoint = trained
+    module = _module()
+    assert module.main(["--config", str(config), "--checkpoint", str(checkpoint), "--steps", "1"]) == 2
+    assert module.main(["--config", str(config), "--checkpoint", str(checkpoint),
+                        "--set", "model.discriminator.enabled=false"]) == 2
+    assert module.main(["--config", str(config), "--checkpoint", str(config)]) == 2  # not a checkpoint
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 3 and all("\n" not in e for e in errors)
+    assert "trains no discriminator" in errors[1]
