@@ -76,7 +76,7 @@ def _power_law_spectrum(rng: np.random.Generator, n_fields: int, height: int, wi
     fy = np.fft.fftfreq(height)[:, None]
     fx = np.fft.rfftfreq(width)[None, :]
     f = np.sqrt(fy * fy + fx * fx)
-    f[0, 0] = 1.0  # placeholder; DC is zeroed below
+    f[0, 0] = 1.0  # any non-zero value avoids 0 ** -beta; the DC amplitude is set to 0 below
     amplitude = f ** (-beta / 2.0)
     amplitude[0, 0] = 0.0
     # Nyquist bins have no well-defined sub-pixel phase (their shifted value is complex and
