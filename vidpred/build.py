@@ -64,6 +64,7 @@ def build_discriminator(cfg: Config) -> MultiScaleDiscriminator | None:
         width=d.width,
         leaky_slope=d.leaky_slope,
         padding=d.padding,
+        inputs=d.inputs,
     )
     if d.init == "he":
         he_init_(model, d.leaky_slope)

@@ -89,6 +89,9 @@ class DiscriminatorConfig:
     # valid: unpadded convs as in the official code (17.0 M parameters at width 1);
     # same: same-padded (63.6 M). See vidpred/models/discriminator.py.
     padding: Literal["valid", "same"] = "same"
+    # frames: context and judged frame stacked as they are (the paper's); differences: the
+    # first context frame, then each frame minus the one before (discriminator.py).
+    inputs: Literal["frames", "differences"] = "frames"
     spectral_norm: bool = False  # spectral normalization of every conv / linear weight
     # default: PyTorch's (and Torch7's) uniform +-1/sqrt(fan_in); he: He-normal for the
     # activation's slope (vidpred/models/init.py), with which a small D learns at all.

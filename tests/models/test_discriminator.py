@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from vidpred.models import MultiScaleDiscriminator, pyramid
+from vidpred.models.discriminator import frame_differences
 
 SMALL = 1 / 16
 
@@ -82,3 +83,30 @@ def test_any_number_of_scales_builds_and_runs(n_scales):
     model = MultiScaleDiscriminator(n_scales=n_scales, width=SMALL)
     logits = model(*_inputs(n_scales=n_scales))
     assert [logit.shape for logit in logits] == [(2,)] * n_scales
+
+
+def test_frame_differences_by_hand():
+    # One channel, one pixel, frames 1, 3, 6, 10: the first frame, then 2, 3, 4.
+    clip = torch.tensor([1.0, 3.0, 6.0, 10.0]).reshape(1, 1, 4, 1, 1)
+    assert frame_differences(clip).flatten().tolist() == [1.0, 2.0, 3.0, 4.0]
+    # Invertible: the running sum gives the frames back.
+    clip = torch.randn(2, 3, 5, 4, 4, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(frame_differences(clip).cumsum(dim=2), clip, atol=1e-6)
+
+
+def test_difference_inputs_reach_the_first_convolution():
+    context, frame = _inputs(batch=1)
+    frame = [c[:, :, -1] for c in context]  # the judged frame repeats the last context frame
+    seen = {}
+    model = MultiScaleDiscriminator(width=SMALL, inputs="differences")
+    model.scales[-1][0].register_forward_hook(lambda module, args, out: seen.setdefault("x", args[0]))
+    model(context, frame)
+    x = seen["x"]  # (1, 3 * 5, 32, 32), frame-major
+    assert torch.equal(x[:, :3], context[-1][:, :, 0])
+    assert torch.allclose(x[:, 3:6], context[-1][:, :, 1] - context[-1][:, :, 0])
+    assert torch.count_nonzero(x[:, 12:15]) == 0  # judged frame minus the last context frame
+
+
+def test_unknown_inputs_is_a_clear_error():
+    with pytest.raises(ValueError, match="inputs must be one of frames, differences"):
+        MultiScaleDiscriminator(width=SMALL, inputs="flow")

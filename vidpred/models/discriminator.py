@@ -31,9 +31,10 @@ from torch import Tensor, nn
 
 from vidpred.models._pyramid import scaled_width, stack_frames, table_rows
 
-__all__ = ["MultiScaleDiscriminator", "DISCRIMINATOR_TABLE", "PADDINGS", "smallest_valid_patch"]
+__all__ = ["MultiScaleDiscriminator", "DISCRIMINATOR_TABLE", "INPUTS", "PADDINGS", "frame_differences", "smallest_valid_patch"]
 
 PADDINGS = ("valid", "same")
+INPUTS = ("frames", "differences")
 
 # (conv maps, conv kernels, fully connected sizes) per scale, coarsest first.
 DISCRIMINATOR_TABLE: tuple[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]], ...] = (
@@ -62,6 +63,14 @@ def smallest_valid_patch(n_scales: int) -> int:
     return size
 
 
+def frame_differences(clip: Tensor) -> Tensor:
+    """``(B, C, T, h, w)`` -> the first frame followed by the ``T - 1`` differences between
+    consecutive frames: an invertible change of basis that puts each frame's change from the
+    one before in a channel of its own, where a small discriminator need not learn to
+    cancel two nearly equal inputs to see it."""
+    return torch.cat([clip[:, :, :1], clip[:, :, 1:] - clip[:, :, :-1]], dim=2)
+
+
 class MultiScaleDiscriminator(nn.Module):
     """One conditional patch discriminator per pyramid scale.
 
@@ -80,6 +89,8 @@ class MultiScaleDiscriminator(nn.Module):
         width: multiplier on conv maps and hidden fully connected sizes (never the final 1).
         leaky_slope: 0 for ReLU, > 0 for LeakyReLU with that slope (seed 002's GAN hack).
         padding: ``valid`` (the official code) or ``same`` (module docstring).
+        inputs: ``frames`` (the paper's: context and judged frame as they are) or
+            ``differences`` (:func:`frame_differences` of that clip).
     """
 
     def __init__(
@@ -91,10 +102,13 @@ class MultiScaleDiscriminator(nn.Module):
         width: float = 1.0,
         leaky_slope: float = 0.0,
         padding: str = "same",
+        inputs: str = "frames",
     ) -> None:
         super().__init__()
         if padding not in PADDINGS:
             raise ValueError(f"discriminator padding must be one of {', '.join(PADDINGS)}, got {padding!r}")
+        if inputs not in INPUTS:
+            raise ValueError(f"discriminator inputs must be one of {', '.join(INPUTS)}, got {inputs!r}")
         if n_context < 1 or channels < 1 or width <= 0 or leaky_slope < 0:
             raise ValueError(
                 f"bad discriminator size: n_context={n_context}, channels={channels}, "
@@ -115,6 +129,7 @@ class MultiScaleDiscriminator(nn.Module):
                     f"unpadded convolutions of a {n_scales}-scale discriminator: the smallest that works is {smallest}"
                 )
         self.padding = padding
+        self.inputs = inputs
         self.n_context = n_context
         self.channels = channels
         self.patch_size = patch_size
@@ -171,5 +186,7 @@ class MultiScaleDiscriminator(nn.Module):
                     f"got {tuple(context.shape)} and {tuple(frame.shape)}"
                 )
             clip = torch.cat([context, frame.unsqueeze(2)], dim=2)  # (B, C, n_context+1, h, w)
+            if self.inputs == "differences":
+                clip = frame_differences(clip)
             logits.append(net(stack_frames(clip)).squeeze(1))  # (B,)
         return logits
