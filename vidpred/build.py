@@ -290,6 +290,8 @@ def _check_ranges(cfg: Config) -> None:
             raise ConfigError(f"optim.{name}: momentum and weight_decay must be >= 0 and grad_clip > 0 or null")
     if d.motion_threshold < 0 or not 0 <= d.unfiltered_fraction <= 1:
         raise ConfigError("data.motion_threshold must be >= 0 and data.unfiltered_fraction in [0, 1]")
+    if d.d_unfiltered_fraction is not None and not 0 <= d.d_unfiltered_fraction <= 1:
+        raise ConfigError(f"data.d_unfiltered_fraction must be in [0, 1] or null, got {d.d_unfiltered_fraction}")
 
 
 def validate_config(cfg: Config) -> None:

@@ -62,6 +62,10 @@ class DataConfig:
     motion_threshold: float = 0.002  # mean squared frame difference in [-1, 1] units
     max_tries: int = 16
     unfiltered_fraction: float = 0.05
+    # The same for the discriminator's batches (Algorithm 1 draws one for D, then one for G,
+    # each step); null: unfiltered_fraction. On a still patch a good prediction equals the
+    # truth, so there is nothing for D to learn from it.
+    d_unfiltered_fraction: float | None = None
     # Scene cuts: a consecutive-frame difference this many times above its neighbours'
     # median marks a cut, and no training patch or validation clip spans one (null: off).
     cut_ratio: float | None = None

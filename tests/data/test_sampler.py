@@ -118,11 +118,32 @@ def test_unfiltered_fraction_lets_static_crops_through():
     assert stats.n_fallback == 400 - stats.n_unfiltered
 
 
+def test_a_sequence_of_unfiltered_fractions_cycles_with_the_batch_index():
+    n_frames, size = 12, 96
+    video = np.full((n_frames, size, size, 3), 60, np.uint8)
+    for t in range(n_frames):
+        video[t, 10:18, 20 + 3 * t:28 + 3 * t] = 240  # a square moving right over a still background
+    sampler = PatchSampler([video], 5, 16, motion_threshold=1e-3, max_tries=64, unfiltered_fraction=(0.0, 1.0), seed=2)
+    for index in range(4):
+        batch = sampler.sample(index, 32)
+        moving = (motion_score(batch) > 1e-3).mean()
+        if index % 2 == 0:  # filtered: every crop moves
+            assert sampler.last_stats.n_unfiltered == 0 and moving == 1.0
+        else:  # untested: mostly the still background
+            assert sampler.last_stats.n_unfiltered == 32 and moving < 0.5
+    # A one-entry sequence is the plain fraction.
+    single = PatchSampler([video], 5, 16, motion_threshold=1e-3, unfiltered_fraction=(0.3,), seed=2)
+    plain = PatchSampler([video], 5, 16, motion_threshold=1e-3, unfiltered_fraction=0.3, seed=2)
+    assert np.array_equal(single.sample(3, 16), plain.sample(3, 16))
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"n_frames": 11}, "fewer than n_frames"),
     ({"patch_size": 41}, "smaller than patch_size"),
     ({"n_frames": 1}, "n_frames"),
     ({"unfiltered_fraction": 1.5}, "unfiltered_fraction"),
+    ({"unfiltered_fraction": (0.0, -0.1)}, "unfiltered_fraction"),
+    ({"unfiltered_fraction": ()}, "unfiltered_fraction"),
 ])
 def test_construction_errors(videos, kwargs, match):
     args = {"n_frames": 5, "patch_size": 16, **kwargs}

@@ -29,6 +29,15 @@ def test_loads_both_splits(data):
     assert training.sampler.sample(0, 2).shape == (2, 4 + 2, cfg.patch_size, cfg.patch_size, 3)
 
 
+def test_discriminator_batches_get_their_own_motion_filter(tiny_config_data):
+    cfg = config_from_dict({**tiny_config_data, "data": {**tiny_config_data["data"], "d_unfiltered_fraction": 0.0}})
+    kwargs = dict(n_context=4, n_future=2, val_n_future=3, seed=0, progress=False)
+    alternating = load_training_data(cfg.data, discriminator_batches=True, **kwargs).sampler
+    assert alternating.unfiltered_fractions == (0.0, cfg.data.unfiltered_fraction)
+    # Without a discriminator every batch is a generator batch.
+    assert load_training_data(cfg.data, **kwargs).sampler.unfiltered_fractions == (cfg.data.unfiltered_fraction,)
+
+
 def test_a_restarted_stream_continues_the_uninterrupted_one(data):
     _, training = data
     stream = BatchStream(training.sampler, 3, start_index=0, num_workers=0, device=CPU)

@@ -99,7 +99,7 @@ def test_difference_inputs_reach_the_first_convolution():
     frame = [c[:, :, -1] for c in context]  # the judged frame repeats the last context frame
     seen = {}
     model = MultiScaleDiscriminator(width=SMALL, inputs="differences")
-    model.scales[-1][0].register_forward_hook(lambda module, args, out: seen.setdefault("x", args[0]))
+    model.scales[-1][0].register_forward_pre_hook(lambda module, args: seen.update(x=args[0]))
     model(context, frame)
     x = seen["x"]  # (1, 3 * 5, 32, 32), frame-major
     assert torch.equal(x[:, :3], context[-1][:, :, 0])

@@ -150,7 +150,10 @@ class PatchSampler:
         patch_size: crop side in pixels.
         motion_threshold: minimum mean squared consecutive-frame difference, ``[-1, 1]`` units.
         max_tries: candidates per slot before falling back to the best one.
-        unfiltered_fraction: probability that a slot accepts its first candidate untested.
+        unfiltered_fraction: probability that a slot accepts its first candidate untested;
+            a sequence of them cycles with the batch index (batch ``i`` uses entry
+            ``i % len``), e.g. one for the discriminator's batches and one for the
+            generator's when they alternate.
         seed, rank: with the batch index, the whole randomness of ``sample``.
         cut_ratio: when set, clips never span a scene cut (:mod:`vidpred.data.cuts`):
             start times are drawn among the windows without one. Without cuts the draws
@@ -168,7 +171,7 @@ class PatchSampler:
     """
 
     def __init__(self, videos: Sequence[np.ndarray], n_frames: int, patch_size: int, *, motion_threshold: float,
-                 max_tries: int = 16, unfiltered_fraction: float = 0.05, seed: int = 0, rank: int = 0,
+                 max_tries: int = 16, unfiltered_fraction: float | Sequence[float] = 0.05, seed: int = 0, rank: int = 0,
                  cut_ratio: float | None = None, augment: bool = False, static_fraction: float = 0.0) -> None:
         if not videos:
             raise ValueError("PatchSampler needs at least one video")
@@ -178,7 +181,8 @@ class PatchSampler:
             raise ValueError(f"patch_size must be >= 1, got {patch_size}")
         if max_tries < 1:
             raise ValueError(f"max_tries must be >= 1, got {max_tries}")
-        if not 0.0 <= unfiltered_fraction <= 1.0:
+        fractions = (unfiltered_fraction,) if isinstance(unfiltered_fraction, (int, float)) else tuple(unfiltered_fraction)
+        if not fractions or not all(0.0 <= f <= 1.0 for f in fractions):
             raise ValueError(f"unfiltered_fraction must be in [0, 1], got {unfiltered_fraction}")
         if motion_threshold < 0:
             raise ValueError(f"motion_threshold must be >= 0, got {motion_threshold}")
@@ -202,7 +206,7 @@ class PatchSampler:
         self.channels = int(channels)
         self.motion_threshold = float(motion_threshold)
         self.max_tries = max_tries
-        self.unfiltered_fraction = float(unfiltered_fraction)
+        self.unfiltered_fractions = tuple(float(f) for f in fractions)
         self.seed = seed
         self.rank = rank
         self.augment = augment
@@ -269,7 +273,8 @@ class PatchSampler:
         # Scores are compared exactly as motion_score computes them: same sum, same factor.
         factor = _SCALE**2 / ((T - 1) * p * p * C)
         threshold = self.motion_threshold
-        unfiltered = (rng.random(batch_size) < self.unfiltered_fraction).tolist()
+        fraction = self.unfiltered_fractions[index % len(self.unfiltered_fractions)]
+        unfiltered = (rng.random(batch_size) < fraction).tolist()
         best = [-1.0] * batch_size  # best squared-difference sum per slot; -1: nothing yet
         frames = self._frames
         pending = list(range(batch_size))

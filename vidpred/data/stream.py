@@ -49,6 +49,7 @@ def load_training_data(
     seed: int,
     rank: int = 0,
     progress: bool = True,
+    discriminator_batches: bool = False,
 ) -> TrainingData:
     """Decode (or read from the cache) both splits and set up the sampler and validation clips.
 
@@ -59,6 +60,8 @@ def load_training_data(
         seed: the run's seed (patch stream and validation clip starts).
         rank: this process's rank; each rank samples its own patch stream.
         progress: show a progress bar while decoding.
+        discriminator_batches: batches alternate D, G (Algorithm 1), so even batch indices
+            use ``data.d_unfiltered_fraction`` when it is set.
 
     Raises:
         DataError: no usable videos (the message names the source).
@@ -74,7 +77,10 @@ def load_training_data(
         data.patch_size,
         motion_threshold=data.motion_threshold,
         max_tries=data.max_tries,
-        unfiltered_fraction=data.unfiltered_fraction,
+        unfiltered_fraction=(
+            (data.d_unfiltered_fraction, data.unfiltered_fraction)
+            if discriminator_batches and data.d_unfiltered_fraction is not None else data.unfiltered_fraction
+        ),
         seed=seed,
         rank=rank,
         cut_ratio=data.cut_ratio,

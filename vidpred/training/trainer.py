@@ -106,7 +106,8 @@ class Trainer:
         with local_leader_first(self.dist):  # one decode per machine fills the cache
             data = load_training_data(cfg.data, n_context=self.n_context, n_future=self.n_future,
                                       val_n_future=cfg.train.val_n_future, seed=cfg.train.seed,
-                                      rank=self.dist.rank, progress=self.dist.is_main)
+                                      rank=self.dist.rank, progress=self.dist.is_main,
+                                      discriminator_batches=self.batches_per_step == 2)
         self.sampler, self.val_clips = data.sampler, data.val_clips
         self.validator = Validator(self.val_clips, n_context=self.n_context, n_future=cfg.train.val_n_future,
                                    device=self.device, batch_size=cfg.train.batch_size)
