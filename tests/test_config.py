@@ -92,6 +92,10 @@ def test_shipped_configs_load_and_validate(path):
 def test_cross_field_checks():
     with pytest.raises(ConfigError, match="patch_size"):
         validate_config(config_from_dict({}, ["data.patch_size=20"]))
+    with pytest.raises(ConfigError, match=r"data.d_unfiltered_fraction must be in \[0, 1\] or null, got 1.5"):
+        validate_config(config_from_dict({}, ["data.d_unfiltered_fraction=1.5"]))
+    with pytest.raises(ConfigError, match="model.discriminator.inputs: expected one of 'frames', 'differences'"):
+        config_from_dict({}, ["model.discriminator.inputs=flow"])
     with pytest.raises(ConfigError, match="data.root is required"):
         validate_config(config_from_dict({}, ["data.source=folder"]))
     with pytest.raises(ConfigError, match="real_label"):
