@@ -226,3 +226,16 @@ def test_zero_centred_penalties_train_both_discriminators(tiny_config, tmp_path)
     assert all(not _unchanged(before, a.model) for before, a in zip(befores, trainer.adversaries))
     logs = _losses(tmp_path / "run")[1]
     assert logs["d_r1"] > 0 and logs["d_st_gp"] > 0
+
+
+def test_discriminator_batches_take_their_own_motion_filter(tiny_config, tmp_path):
+    settings = ("data.unfiltered_fraction=1.0", "data.d_unfiltered_fraction=0.0")
+    trainer = Trainer(tiny_config(*settings), tmp_path / "run")
+    assert trainer.batches_per_step == 2
+    assert trainer.sampler.unfiltered_fractions == (0.0, 1.0)  # batch 2s is D's, 2s + 1 is G's
+    trainer._next_batch()
+    assert trainer.sampler.last_stats.n_unfiltered == 0
+    trainer._next_batch()
+    assert trainer.sampler.last_stats.n_unfiltered == trainer.cfg.train.batch_size
+    no_d = Trainer(tiny_config(*settings, NO_MULTISCALE), tmp_path / "run2")
+    assert no_d.sampler.unfiltered_fractions == (1.0,)
