@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from vidpred.losses.adversarial import bce_d_loss, bce_g_loss, sample_labels
+from vidpred.losses.contrastive import info_nce
 from vidpred.losses.gradient_penalty import gradient_penalty
 from vidpred.losses.hinge import hinge_d_loss, hinge_g_loss
 from vidpred.metrics.discriminator import discriminator_accuracy
@@ -166,6 +167,17 @@ class MultiScaleAdversary(Adversary):
     def g_loss(self, context, pred_scales):
         logits = self.model(*self.inputs(context, pred_scales))
         return sum(hinge_g_loss(l) for l in logits) if self.objective == "hinge" else bce_g_loss(logits)
+
+    def contrastive_loss(self, context: Tensor, pred_scales: list[Tensor], real_scales: list[Tensor],
+                         temperature: float) -> Tensor:
+        """:func:`~vidpred.losses.contrastive.info_nce` between D's hidden features of each
+        prediction and of its true frame, the batch's other true frames as negatives, mean
+        over D's scales. The true frames' features carry no gradient."""
+        pred_features = self.model.features(*self.inputs(context, pred_scales))
+        with torch.no_grad():
+            real_features = self.model.features(*self.inputs(context, real_scales))
+        losses = [info_nce(p, r, temperature) for p, r in zip(pred_features, real_features)]
+        return sum(losses) / len(losses)
 
 
 class BlurAdversary(Adversary):

@@ -357,9 +357,14 @@ def validate_config(cfg: Config) -> None:
                 "of model.spatiotemporal_discriminator and leave at least 2x2 positions"
             )
     loss = cfg.loss
-    for key in ("gp_weight", "gp_center", "r1_weight", "l_vgg", "l_lpips"):
+    for key in ("gp_weight", "gp_center", "r1_weight", "l_vgg", "l_lpips", "l_nce"):
         if getattr(loss, key) < 0:
             raise ConfigError(f"loss.{key} must be >= 0, got {getattr(loss, key)}")
+    if loss.l_nce and not cfg.model.discriminator.enabled:
+        raise ConfigError("loss.l_nce uses the multi-scale discriminator's features: set model.discriminator.enabled")
+    if loss.l_nce and (loss.nce_temperature <= 0 or cfg.train.batch_size < 2):
+        raise ConfigError(f"loss.l_nce needs loss.nce_temperature > 0 and train.batch_size >= 2 (the other clips are "
+                          f"the negatives), got {loss.nce_temperature} and {cfg.train.batch_size}")
     if loss.disc_start < 0:
         raise ConfigError(f"loss.disc_start must be >= 0, got {loss.disc_start}")
     if loss.adaptive_max <= 0:

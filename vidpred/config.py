@@ -160,6 +160,10 @@ class LossConfig:
     )
     l_lpips: float = 0.0  # LPIPS on one random frame per clip (seed 003)
     lpips_net: Literal["alex", "vgg", "squeeze"] = "alex"
+    # InfoNCE between the multi-scale D's hidden features of each prediction and of its true
+    # frame, the batch's other clips as negatives (seed 004; vidpred/losses/contrastive.py).
+    l_nce: float = 0.0
+    nce_temperature: float = 0.1
     adaptive_weight: bool = False  # l_adv times ||grad L_rec|| / ||grad L_adv|| at G's last layer (seed 003)
     adaptive_max: float = 1.0e4  # clamp of the adaptive weight
     disc_start: int = 0  # before this step: no adversarial term for G and no D update

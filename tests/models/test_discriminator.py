@@ -110,3 +110,14 @@ def test_difference_inputs_reach_the_first_convolution():
 def test_unknown_inputs_is_a_clear_error():
     with pytest.raises(ValueError, match="inputs must be one of frames, differences"):
         MultiScaleDiscriminator(width=SMALL, inputs="flow")
+
+
+@pytest.mark.parametrize("inputs", ["frames", "differences"])
+def test_logits_are_the_last_layer_of_the_features(inputs):
+    model = MultiScaleDiscriminator(width=SMALL, leaky_slope=0.2, inputs=inputs)
+    args = _inputs(batch=3)
+    features, logits = model.features(*args), model(*args)
+    assert [f.shape for f in features] == [(3, s[-2].out_features) for s in
+                                           ([m for m in scale if isinstance(m, nn.Linear)] for scale in model.scales)]
+    for scale, f, logit in zip(model.scales, features, logits):
+        assert torch.allclose(scale[-1](f).squeeze(1), logit, atol=1e-6)

@@ -2,11 +2,13 @@
 perceptual losses, adaptive weighting, the disc_start gate and multi-frame training."""
 
 import json
+import math
 
 import pytest
 import torch
 
 import vidpred.build as build_module
+from vidpred.config import ConfigError
 from vidpred.losses.perceptual import sample_frames
 from vidpred.models.blur_discriminator import BlurDiscriminator, save_blur_discriminator
 from vidpred.models.perceptual_networks import MissingWeightsError, VGG19Features, build_lpips
@@ -239,3 +241,19 @@ def test_discriminator_batches_take_their_own_motion_filter(tiny_config, tmp_pat
     assert trainer.sampler.last_stats.n_unfiltered == trainer.cfg.train.batch_size
     no_d = Trainer(tiny_config(*settings, NO_MULTISCALE), tmp_path / "run2")
     assert no_d.sampler.unfiltered_fractions == (1.0,)
+
+
+def test_contrastive_term_trains_the_generator_through_the_frozen_discriminator(tiny_config, tmp_path):
+    trainer = Trainer(tiny_config("loss.l_nce=0.5", "loss.l_adv=0.0"), tmp_path / "run")
+    d_before, g_before = _params(trainer.discriminator), _params(trainer.generator)
+    logs = trainer.g_step(trainer._next_batch())
+    # Before training, log(B) is about where InfoNCE starts; the term enters the total with its weight.
+    assert 0 < logs["g_nce"].item() < 2 * math.log(trainer.cfg.train.batch_size)
+    assert logs["g_total"].item() == pytest.approx((logs["g_lp"] + logs["g_gdl"] + 0.5 * logs["g_nce"]).item(), rel=1e-5)
+    assert _unchanged(d_before, trainer.discriminator) and not _unchanged(g_before, trainer.generator)
+    assert all(p.requires_grad for p in trainer.discriminator.parameters())  # trainable again for its own step
+
+
+def test_contrastive_term_needs_the_multiscale_discriminator(tiny_config):
+    with pytest.raises(ConfigError, match="loss.l_nce uses the multi-scale discriminator"):
+        Trainer(tiny_config("loss.l_nce=0.5", NO_MULTISCALE))

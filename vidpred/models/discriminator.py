@@ -170,12 +170,21 @@ class MultiScaleDiscriminator(nn.Module):
         Returns:
             ``n_scales`` logits (no sigmoid), each ``(B,)``.
         """
+        return [net(x).squeeze(1) for net, x in zip(self.scales, self._scale_inputs(context_scales, frame_scales))]
+
+    def features(self, context_scales: Sequence[Tensor], frame_scales: Sequence[Tensor]) -> list[Tensor]:
+        """Each scale's last hidden layer (after its activation), ``(B, F_k)``: what the
+        logit is a linear function of. Same arguments as :meth:`forward`."""
+        return [net[:-1](x) for net, x in zip(self.scales, self._scale_inputs(context_scales, frame_scales))]
+
+    def _scale_inputs(self, context_scales: Sequence[Tensor], frame_scales: Sequence[Tensor]) -> list[Tensor]:
+        """Per scale, the context and the judged frame as one ``(B, C * (n_context + 1), h, w)`` input."""
         if len(context_scales) != self.n_scales or len(frame_scales) != self.n_scales:
             raise ValueError(
                 f"expected {self.n_scales} scales, got {len(context_scales)} context and {len(frame_scales)} frame"
             )
-        logits: list[Tensor] = []
-        for k, (net, context, frame) in enumerate(zip(self.scales, context_scales, frame_scales)):
+        inputs: list[Tensor] = []
+        for k, (context, frame) in enumerate(zip(context_scales, frame_scales)):
             size = self.sizes[k]
             expected_context = (self.channels, self.n_context, size, size)
             expected_frame = (self.channels, size, size)
@@ -188,5 +197,5 @@ class MultiScaleDiscriminator(nn.Module):
             clip = torch.cat([context, frame.unsqueeze(2)], dim=2)  # (B, C, n_context+1, h, w)
             if self.inputs == "differences":
                 clip = frame_differences(clip)
-            logits.append(net(stack_frames(clip)).squeeze(1))  # (B,)
-        return logits
+            inputs.append(stack_frames(clip))
+        return inputs

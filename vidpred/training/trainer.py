@@ -179,6 +179,7 @@ class Trainer:
         context, target = x[:, :, : self.n_context], x[:, :, self.n_context :]
         loss_cfg = self.cfg.loss
         adv_losses: dict[str, torch.Tensor] = {}
+        extra_terms: dict[str, tuple[float, torch.Tensor]] = {}
         with self.autocast():
             pred_scales = self.rollout(context, self.n_future)
             if loss_cfg.l_adv > 0 and self.adversarial_started:
@@ -186,14 +187,19 @@ class Trainer:
                     # D's weights are fixed for this step, but the gradient flows through D into G.
                     adversary.model.requires_grad_(False)
                     adv_losses[adversary.name] = adversary.g_loss(context, pred_scales)
+            if loss_cfg.l_nce > 0 and self.adversarial_started:
+                multiscale = next(a for a in self.adversaries if a.name == "multiscale")
+                multiscale.model.requires_grad_(False)
+                extra_terms["g_nce"] = (loss_cfg.l_nce, multiscale.contrastive_loss(
+                    context, pred_scales, pyramid(target, len(pred_scales)), loss_cfg.nce_temperature))
         n_scales = len(pred_scales)
-        perceptual = perceptual_terms(pred_scales[-1], target, self.perceptual,
-                                      {"vgg": loss_cfg.l_vgg, "lpips": loss_cfg.l_lpips}, generator=self.rng.frame)
+        extra_terms.update(perceptual_terms(pred_scales[-1], target, self.perceptual,
+                                            {"vgg": loss_cfg.l_vgg, "lpips": loss_cfg.l_lpips}, generator=self.rng.frame))
         loss, terms = generator_objective(
             pred_scales, pyramid(target, n_scales), None,
             l_adv=loss_cfg.l_adv, l_p=loss_cfg.l_p, p=loss_cfg.p, l_gdl=loss_cfg.l_gdl, gdl_alpha=loss_cfg.gdl_alpha,
             l_path=loss_cfg.l_path, anchor_scales=pyramid(context[:, :, -1], n_scales), multiscale=loss_cfg.multiscale,
-            adv_losses=adv_losses, extra_terms=perceptual, adaptive_max=loss_cfg.adaptive_max,
+            adv_losses=adv_losses, extra_terms=extra_terms, adaptive_max=loss_cfg.adaptive_max,
             last_layer=self.generator.last_layer if loss_cfg.adaptive_weight and adv_losses else None,
         )
 
