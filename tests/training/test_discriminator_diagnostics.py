@@ -41,7 +41,7 @@ def test_the_at_chance_warning_fires_when_d_cannot_learn(tiny_config, tmp_path, 
         Trainer(cfg, tmp_path / "run").fit()
     warnings = [r.getMessage() for r in caplog.records if "stayed at chance" in r.getMessage()]
     assert len(warnings) == 1 and "multi-scale discriminator" in warnings[0]
-    assert "optim.discriminator.lr" in warnings[0]
+    assert "optim.discriminator.lr" in warnings[0] and "model.discriminator.inputs=differences" in warnings[0]
 
 
 def test_no_warning_while_disabled(tiny_config, tmp_path, caplog):

@@ -60,7 +60,9 @@ def _trained_from_scratch(optim_key: str, model_key: str) -> str:
 
 # Per discriminator (its log prefix): its name in messages and what to try when it sits at chance.
 KNOBS = {
-    "d": ("multi-scale", _trained_from_scratch("optim.discriminator", "model.discriminator")),
+    "d": ("multi-scale", _trained_from_scratch("optim.discriminator", "model.discriminator")
+          + "; on real video, where predictions are close to the truth, also model.discriminator.inputs=differences, "
+            "data.d_unfiltered_fraction=0.05 and loss.r1_weight=0"),
     "d_blur": ("blur", "a higher optim.blur_discriminator.lr, or model.blur_discriminator.frozen=true to keep "
                        "the pretrained detector as a fixed judge"),
     "d_st": ("spatio-temporal", _trained_from_scratch("optim.spatiotemporal_discriminator",
