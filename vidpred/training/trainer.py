@@ -182,6 +182,8 @@ class Trainer:
         extra_terms: dict[str, tuple[float, torch.Tensor]] = {}
         with self.autocast():
             pred_scales = self.rollout(context, self.n_future)
+            n_scales = len(pred_scales)
+            target_scales = pyramid(target, n_scales)
             if loss_cfg.l_adv > 0 and self.adversarial_started:
                 for adversary in self.adversaries:
                     # D's weights are fixed for this step, but the gradient flows through D into G.
@@ -191,12 +193,11 @@ class Trainer:
                 multiscale = next(a for a in self.adversaries if a.name == "multiscale")
                 multiscale.model.requires_grad_(False)
                 extra_terms["g_nce"] = (loss_cfg.l_nce, multiscale.contrastive_loss(
-                    context, pred_scales, pyramid(target, len(pred_scales)), loss_cfg.nce_temperature))
-        n_scales = len(pred_scales)
+                    context, pred_scales, target_scales, loss_cfg.nce_temperature))
         extra_terms.update(perceptual_terms(pred_scales[-1], target, self.perceptual,
                                             {"vgg": loss_cfg.l_vgg, "lpips": loss_cfg.l_lpips}, generator=self.rng.frame))
         loss, terms = generator_objective(
-            pred_scales, pyramid(target, n_scales), None,
+            pred_scales, target_scales, None,
             l_adv=loss_cfg.l_adv, l_p=loss_cfg.l_p, p=loss_cfg.p, l_gdl=loss_cfg.l_gdl, gdl_alpha=loss_cfg.gdl_alpha,
             l_path=loss_cfg.l_path, anchor_scales=pyramid(context[:, :, -1], n_scales), multiscale=loss_cfg.multiscale,
             adv_losses=adv_losses, extra_terms=extra_terms, adaptive_max=loss_cfg.adaptive_max,
