@@ -57,8 +57,9 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"need --frames >= 1 and --start >= 0, got {args.frames} and {args.start}")
         device = select_device(args.device)
         method = load_checkpoint_predictor(args.checkpoint or default_model_path(), device)
-        if args.show_flow and method.info["head"] != "flow":
-            raise ValueError(f"--show-flow needs a flow-head model; {method.name} has the {method.info['head']} head")
+        if args.show_flow and method.info["head"] not in ("flow", "refiner"):
+            raise ValueError(f"--show-flow needs a model that predicts motion (flow or refiner head); {method.name} "
+                             f"has the {method.info['head']} head")
         n_context = method.info["n_context"]
         video = read_video(args.video, max_frames=args.start + n_context + args.frames)
         n_future = len(video) - args.start - n_context

@@ -14,6 +14,7 @@ from vidpred.config import Config, ConfigError, OptimizerConfig
 from vidpred.models.blur_discriminator import BlurDiscriminator, load_blur_discriminator
 from vidpred.models.discriminator import MultiScaleDiscriminator, smallest_valid_patch
 from vidpred.models.generator import MultiScaleGenerator
+from vidpred.models.refiner import REFINER_WIDTH, FlowRefiner
 from vidpred.models.perceptual_networks import LPIPS_MIN_SIZE, VGG19_LAYERS, VGG19Features, build_lpips
 from vidpred.models.spatiotemporal_discriminator import SpatioTemporalDiscriminator
 from vidpred.models.init import he_init_
@@ -37,7 +38,11 @@ def select_device(name: str) -> torch.device:
     return device
 
 
-def build_generator(cfg: Config) -> MultiScaleGenerator:
+def build_generator(cfg: Config) -> MultiScaleGenerator | FlowRefiner:
+    g = cfg.model.generator
+    if g.head == "refiner":
+        return FlowRefiner(n_context=cfg.model.n_context, channels=cfg.model.channels, n_flows=g.n_flows,
+                           scale=g.working_scale, width=max(1, round(REFINER_WIDTH * g.width)))
     return MultiScaleGenerator(
         n_context=cfg.model.n_context,
         channels=cfg.model.channels,
@@ -324,6 +329,15 @@ def validate_config(cfg: Config) -> None:
         raise ConfigError("train.chance_warning_steps must be >= 0 and train.chance_accuracy in [0, 1]")
     if cfg.train.n_future < 1 or cfg.train.val_n_future < 1:
         raise ConfigError("train.n_future and train.val_n_future must be >= 1")
+    if g.head == "refiner":
+        if g.n_scales != 1:
+            raise ConfigError(f"model.generator.n_scales must be 1 with the refiner head (one output scale), got {g.n_scales}")
+        if not 1 <= g.n_flows < cfg.model.n_context:
+            raise ConfigError(f"model.generator.n_flows must be in [1, model.n_context - 1], got {g.n_flows}")
+        if g.working_scale < 1 or g.working_scale & (g.working_scale - 1):
+            raise ConfigError(f"model.generator.working_scale must be a power of 2, got {g.working_scale}")
+        if cfg.model.channels not in (1, 3):
+            raise ConfigError("the refiner head needs grey or RGB frames (model.channels 1 or 3) for optical flow")
     for key in ("real_label", "fake_label"):
         pair = getattr(cfg.loss, key)
         if len(pair) != 2 or pair[0] > pair[1]:

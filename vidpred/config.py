@@ -80,8 +80,12 @@ class GeneratorConfig:
     n_scales: int = 4
     width: float = 1.0
     # pixels: the paper's; residual: last input + predicted change; flow: warp the last
-    # input by a coarse-to-fine flow pyramid, blended with synthesized pixels by a mask.
-    head: Literal["pixels", "residual", "flow"] = "pixels"
+    # input by a coarse-to-fine flow pyramid, blended with synthesized pixels by a mask;
+    # refiner: not the pyramid but a U-Net that refines DIS-flow extrapolation
+    # (vidpred/models/refiner.py; width multiplies its 32 first-level maps, n_scales must be 1).
+    head: Literal["pixels", "residual", "flow", "refiner"] = "pixels"
+    n_flows: int = 3  # refiner: DIS flows of the last context steps it sees
+    working_scale: int = 4  # refiner: it runs at 1/working_scale of the frame size
 
 
 @dataclass

@@ -39,18 +39,21 @@ def sample_grid(
     return make_grid(frames, nrow=t, padding=padding, pad_value=1.0)
 
 
-def motion_grid(flows: torch.Tensor, masks: torch.Tensor, padding: int = 2) -> torch.Tensor:
-    """One row per clip: the flow head's flow (colour wheel) then its mask, per predicted frame.
+def motion_grid(flows: torch.Tensor, masks: torch.Tensor | None, padding: int = 2) -> torch.Tensor:
+    """One row per clip: the predicted flow (colour wheel) then its mask, per predicted frame.
 
     Args:
         flows: (B, 2, n_future, H, W) in pixels; each row's colours share one speed scale.
-        masks: (B, 1, n_future, H, W) in [0, 1], weight of the warped frame (white: warped).
+        masks: (B, 1, n_future, H, W) in [0, 1], weight of the warped frame (white: warped);
+            None for a model without a mask (the refiner): flows only.
     Returns:
         (3, H', W') float image in [0, 1].
     """
     b, _, t, h, w = flows.shape
     speed = flows.float().norm(dim=1).amax(dim=(1, 2, 3))  # (B,), the fastest pixel of each clip
     colours = torch.stack([flow_to_color(flows[i].transpose(0, 1), float(speed[i])) for i in range(b)])
+    if masks is None:
+        return make_grid(colours.reshape(b * t, 3, h, w).cpu(), nrow=t, padding=padding, pad_value=1.0)
     grey = masks.float().clamp(0, 1).transpose(1, 2).expand(-1, -1, 3, -1, -1)  # (B, n_future, 3, H, W)
     panels = torch.cat([colours, grey], dim=1).reshape(b * 2 * t, 3, h, w).cpu()
     return make_grid(panels, nrow=2 * t, padding=padding, pad_value=1.0)
@@ -75,7 +78,7 @@ def sample_images(
     generator.eval()
     grid = sample_grid(*predict_clips(generator, x, n_context, n_future))
     motion = None
-    if generator.head == "flow":
+    if generator.head in ("flow", "refiner"):
         _, flows, masks = generator.rollout_with_motion(x[:, :, :n_context], n_future)
         motion = motion_grid(flows, masks)
     generator.train(was_training)

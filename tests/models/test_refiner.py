@@ -1,0 +1,104 @@
+"""The flow-refining predictor: flows of the context, shapes at real frame sizes, its start
+at DIS extrapolation, and gradients to every parameter."""
+
+import pytest
+import torch
+from skimage import data as skdata
+
+from vidpred.build import build_generator, validate_config
+from vidpred.config import ConfigError, config_from_dict
+from vidpred.models.optical_flow import dis_flow
+from vidpred.models.refiner import FlowRefiner, context_flows
+from vidpred.models.warp import warp
+
+
+def _pan(shift: tuple[int, int], n_frames: int, size: tuple[int, int] = (96, 128)) -> torch.Tensor:
+    """(1, 3, T, H, W) in [-1, 1]: a real photo panned by an integer ``shift`` (x, y) per frame."""
+    photo = torch.from_numpy(skdata.astronaut()).permute(2, 0, 1).float() / 127.5 - 1  # (3, 512, 512)
+    H, W = size
+    frames = [photo[:, 200 + t * shift[1]: 200 + t * shift[1] + H, 150 + t * shift[0]: 150 + t * shift[0] + W]
+              for t in range(n_frames)]
+    return torch.stack(frames, dim=1).unsqueeze(0)
+
+
+def _zero_output(model: FlowRefiner) -> FlowRefiner:
+    with torch.no_grad():
+        model.out.weight.zero_()
+        model.out.bias.zero_()
+    return model
+
+
+def test_context_flows_of_a_pan_are_the_shift_at_every_step():
+    clip = _pan((2, 1), 4)  # content moves by (-2, -1) per frame: newest(p) = previous(p + (2, 1))
+    flows = context_flows(clip, 3)
+    inner = (slice(None), slice(None), slice(16, -16), slice(16, -16))
+    for flow in flows:
+        assert flow[inner][:, 0].median().item() == pytest.approx(2.0, abs=0.1)
+        assert flow[inner][:, 1].median().item() == pytest.approx(1.0, abs=0.1)
+
+
+def test_untrained_output_layer_at_zero_is_dis_extrapolation_without_compounding():
+    torch.manual_seed(0)
+    model = _zero_output(FlowRefiner(n_flows=3, scale=4, width=8)).eval()
+    clip = _pan((3, 0), 4)
+    with torch.no_grad():
+        frames, flows, _ = model.rollout_with_motion(clip, 2)
+    f1 = dis_flow(clip[:, :, -1], clip[:, :, -2])
+    last = clip[:, :, -1]
+    torch.testing.assert_close(flows[:, :, 1], 2 * f1)
+    # Frame 2 is the real last frame sampled once at 2 * f1, not a warp of frame 1.
+    torch.testing.assert_close(frames[:, :, 1], warp(last, 2 * f1))
+    torch.testing.assert_close(frames[:, :, 0], warp(last, f1))
+
+
+@pytest.mark.parametrize("size", [(240, 320), (540, 960)])
+def test_predicts_whole_frames_of_real_sizes(size):
+    torch.manual_seed(0)
+    model = FlowRefiner(width=8).eval()
+    context = torch.rand(1, 3, 4, *size) * 2 - 1
+    with torch.no_grad():
+        prediction = model.rollout(context, 2)
+    assert prediction.shape == (1, 3, 2, *size)
+    assert torch.isfinite(prediction).all() and prediction.abs().max() <= 1
+
+
+def test_every_parameter_receives_a_gradient():
+    torch.manual_seed(0)
+    model = FlowRefiner(width=8)
+    clip = _pan((1, 1), 6, size=(64, 80))
+    prediction = model.rollout(clip[:, :, :4], 2)
+    (prediction - clip[:, :, 4:]).abs().mean().backward()
+    missing = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert missing == []
+
+
+def test_a_still_context_stays_still_when_untrained():
+    model = _zero_output(FlowRefiner(width=8)).eval()
+    frame = _pan((0, 0), 1)
+    context = frame.expand(-1, -1, 4, -1, -1)
+    with torch.no_grad():
+        prediction = model.rollout(context, 2)
+    torch.testing.assert_close(prediction, frame.expand(-1, -1, 2, -1, -1), atol=1e-4, rtol=0)
+
+
+def test_built_from_config_and_checked():
+    cfg = config_from_dict({"model": {"generator": {"head": "refiner", "n_scales": 1, "width": 0.5, "n_flows": 2}},
+                            "data": {"patch_size": 96}})
+    validate_config(cfg)
+    model = build_generator(cfg)
+    assert isinstance(model, FlowRefiner) and model.width == 16 and model.n_flows == 2
+    with pytest.raises(ConfigError, match="n_scales must be 1"):
+        validate_config(config_from_dict({"model": {"generator": {"head": "refiner"}}}))
+    with pytest.raises(ConfigError, match="n_flows"):
+        validate_config(config_from_dict({"model": {"generator": {"head": "refiner", "n_scales": 1, "n_flows": 4}}}))
+    with pytest.raises(ConfigError, match="working_scale"):
+        validate_config(config_from_dict({"model": {"generator": {"head": "refiner", "n_scales": 1,
+                                                                   "working_scale": 3}}}))
+
+
+def test_rejects_a_bad_context():
+    model = FlowRefiner(width=8)
+    with pytest.raises(ValueError, match="context must be"):
+        model.motion(torch.zeros(1, 3, 3, 32, 32))
+    with pytest.raises(ValueError, match="n_future"):
+        model.rollout(torch.zeros(1, 3, 4, 32, 32), 0)
