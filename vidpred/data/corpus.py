@@ -291,7 +291,8 @@ def _install(root: Path, video: CorpusVideo, source: Path, manifest: dict, packa
     files = [target] if target.is_file() else sorted(target.iterdir())
     n_frames, height, width = _count_frames(target)
     entry = asdict(video)
-    entry.update(package_file=package_file, n_frames=n_frames, frame_size=[height, width],
+    entry.update(frames=None if video.frames is None else list(video.frames),  # as JSON reads it back
+                 package_file=package_file, n_frames=n_frames, frame_size=[height, width],
                  files={f.relative_to(root).as_posix(): f.stat().st_size for f in files})
     manifest["videos"][video.path] = entry
     _write_manifest(root, manifest)
