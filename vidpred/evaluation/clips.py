@@ -135,6 +135,7 @@ def choose_eval_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, 
       ``data.val_videos``), else the default held-out clip.
     * UCF101: the test list; a checkpoint trained on another split is warned about (its
       training list overlaps this test list).
+    * corpus data: its fixed test videos (``videos="all"``: every video of the corpus).
 
     ``videos="held-out"`` always applies the hold-out of the checkpoints trained on
     folder data (or ``data``'s own settings without any); ``videos="all"`` scores every
@@ -151,7 +152,7 @@ def choose_eval_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, 
         report (None when nothing needed deciding).
 
     Raises:
-        DataError: ``videos`` is not a choice, ``"all"`` for data other than a folder, or
+        DataError: ``videos`` is not a choice, ``"all"`` for data other than a folder or the corpus, or
             checkpoints whose held-out videos have none in common.
     """
     if videos not in VIDEO_CHOICES:
@@ -167,6 +168,10 @@ def choose_eval_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, 
     if data.source == "procedural":
         if videos == "all":
             raise DataError("--videos all applies to folder data; procedural data is scored on its test seeds")
+        return data, "test", None
+    if data.source == "corpus":
+        if videos == "all":
+            return data, "all", "every video of the corpus, its training videos included (--videos all)"
         return data, "test", None
     if data.source == "samples":
         if videos == "all":

