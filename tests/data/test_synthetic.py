@@ -169,3 +169,4 @@ def test_seeds_and_argument_errors():
         generate_synthetic_video(0, 4, 4, 32)
     with pytest.raises(ValueError):
         generate_synthetic_video(0, 4, 32, 32, max_speed=-1.0)
+
