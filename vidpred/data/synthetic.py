@@ -284,7 +284,8 @@ def _place_background(rng: np.random.Generator, photo_hw: tuple[int, int], offse
 
     The path needs ``need`` output pixels (frame grown by the widest zoom-out, a square of the
     frame's diagonal when rotating, plus the travel); the magnification is between the
-    smallest that fits and twice that. A photo larger than needed is resized down first.
+    smallest that fits and 1.5 times that (more would mostly show upsampling blur). A photo
+    larger than needed is resized down first.
     """
     half = np.array([width, height], np.float64) / 2.0
     if rotating:
@@ -293,7 +294,7 @@ def _place_background(rng: np.random.Generator, photo_hw: tuple[int, int], offse
     travel = offset.max(axis=0) - offset.min(axis=0)
     need = 2.0 * half * widest + travel  # (x, y), output pixels at magnification 1
     size = np.array([photo_hw[1], photo_hw[0]], np.float64)
-    magnification = float(np.max(need / size)) * rng.uniform(1.0, 2.0)
+    magnification = float(np.max(need / size)) * rng.uniform(1.0, 1.5)
     photo_scale = min(1.0, magnification / widest)  # the narrowest frame is then 1:1 or magnified
     magnification /= photo_scale
     size = size * photo_scale
@@ -425,13 +426,23 @@ def _composite_layer(frames: np.ndarray, layer: Layer, photo: np.ndarray) -> Non
     sprite = _sprite(layer, photo)
     offset, log_scale, angle = layer.motion.path(n_frames)
     sprite_centre = np.full(2, (layer.size - 1) / 2.0)
+    corners = np.array([[-1.0, -1.0, 1.0], [layer.size, -1.0, 1.0], [-1.0, layer.size, 1.0],
+                        [layer.size, layer.size, 1.0]])  # (x, y, 1), a pixel beyond the sprite
     for t in range(n_frames):
         warp = _similarity(math.exp(log_scale[t]), layer.angle + angle[t], sprite_centre,
                            np.asarray(layer.position) + offset[t])
-        warped = cv2.warpAffine(sprite, warp, (width, height), flags=cv2.INTER_LINEAR,
+        # Only the frame region the sprite can cover is warped and blended.
+        reach = corners @ warp.T  # (4, 2)
+        x0, y0 = np.maximum(np.floor(reach.min(axis=0)), 0).astype(int)
+        x1, y1 = np.minimum(np.ceil(reach.max(axis=0)) + 1, (width, height)).astype(int)
+        if x0 >= x1 or y0 >= y1:
+            continue
+        warp[:, 2] -= (x0, y0)
+        warped = cv2.warpAffine(sprite, warp, (int(x1 - x0), int(y1 - y0)), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        frames[t] *= 1.0 - warped[:, :, 3:]
-        frames[t] += warped[:, :, :3]
+        region = frames[t, y0:y1, x0:x1]
+        region *= 1.0 - warped[:, :, 3:]
+        region += warped[:, :, :3]
 
 
 def _jpeg(frame: np.ndarray, quality: int) -> np.ndarray:
@@ -458,7 +469,9 @@ def render_scene(scene: Scene, photos: Sequence[np.ndarray], n_frames: int, heig
     if scene.noise_sigma > 0:
         noise = np.random.default_rng(scene.noise_seed).standard_normal(frames.shape, dtype=np.float32)
         frames += np.float32(scene.noise_sigma) * noise
-    video = np.clip(np.rint(frames), 0, 255).astype(np.uint8)
+    np.rint(frames, out=frames)  # in place: the frames are the largest array here
+    np.clip(frames, 0, 255, out=frames)
+    video = frames.astype(np.uint8)
     if scene.jpeg_quality is not None:
         for t in range(n_frames):
             video[t] = _jpeg(video[t], scene.jpeg_quality)
