@@ -4,18 +4,13 @@ import cv2
 import numpy as np
 import pytest
 
-from vidpred.data.errors import DataError
 from vidpred.data.synthetic import (
-    PHOTOS,
     Layer,
     Motion,
-    PhotoFolder,
     Scene,
     generate_synthetic_video,
-    photo_library,
     render_scene,
     sample_scene,
-    skimage_photo,
     synthetic_seeds,
 )
 
@@ -140,27 +135,12 @@ def test_the_camera_path_stays_inside_the_photo():
             assert (corners >= -1e-6).all() and (corners <= size + 1e-6).all()
 
 
-def test_skimage_photos_load_as_rgb():
-    for name in PHOTOS:
-        photo = skimage_photo(name)
-        assert photo.dtype == np.uint8 and photo.ndim == 3 and photo.shape[2] == 3 and min(photo.shape[:2]) >= 250
-    camera = skimage_photo("camera")  # greyscale: three equal channels
-    assert (camera[..., 0] == camera[..., 2]).all()
-
-
-def test_photo_folder(tmp_path):
-    with pytest.raises(DataError, match="no photos"):
-        PhotoFolder(tmp_path)
-    photo = _noise_photo(60, 80)
-    cv2.imwrite(str(tmp_path / "b.png"), photo[:, :, ::-1])
-    cv2.imwrite(str(tmp_path / "a.png"), photo[:, :, 0])  # greyscale
-    (tmp_path / "notes.txt").write_text("not a photo")
-    library = photo_library(str(tmp_path))
-    assert len(library) == 2
-    np.testing.assert_array_equal(library[1], photo)
-    np.testing.assert_array_equal(library[0], np.repeat(photo[:, :, :1], 3, axis=2))
+def test_photos_from_a_folder(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), _noise_photo(60, 80))
+    cv2.imwrite(str(tmp_path / "b.jpg"), _noise_photo(60, 80, seed=1))
     video = generate_synthetic_video(0, 4, 32, 32, photos=tmp_path)
     assert video.shape == (4, 32, 32, 3)
+    np.testing.assert_array_equal(video, generate_synthetic_video(0, 4, 32, 32, photos=str(tmp_path)))
 
 
 def test_seeds_and_argument_errors():

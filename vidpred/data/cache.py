@@ -33,8 +33,9 @@ import numpy as np
 from vidpred._progress import progress as progress_bar
 from vidpred._writable import unwritable_reason
 from vidpred.data.errors import DataError
+from vidpred.data.photos import PHOTOS
 from vidpred.data.procedural import generate_video
-from vidpred.data.synthetic import PHOTOS, generate_synthetic_video
+from vidpred.data.synthetic import generate_synthetic_video
 from vidpred.data.video_io import IMAGE_EXTENSIONS, VideoReadError, read_video
 
 try:
