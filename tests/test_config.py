@@ -107,6 +107,31 @@ def test_cross_field_checks():
     validate_config(config_from_dict({}, smoothed[:1]))
 
 
+@pytest.mark.parametrize("overrides, message", [
+    (["data.synthetic_weight=1.5"], r"data.synthetic_weight must be in [0, 1], got 1.5"),
+    (["data.synthetic_weight=-0.1"], r"data.synthetic_weight must be in [0, 1], got -0.1"),
+    (["data.synthetic.height=-4"], "data.synthetic.height must be >= 8, got -4"),
+    (["data.synthetic.n_videos=-1"], "data.synthetic.n_videos must be >= 0, got -1"),
+    (["data.synthetic.max_speed=-2"], "data.synthetic.max_speed must be >= 0, got -2.0"),
+    (["data.synthetic.still_fraction=2"], r"data.synthetic.still_fraction must be in [0, 1], got 2.0"),
+    (["data.synthetic_weight=0.5"], "data.synthetic_weight is 0.5 but data.synthetic.n_videos is 0"),
+    (["data.synthetic_weight=0.5", "data.synthetic.n_videos=4", "data.synthetic.width=16"],
+     "data.synthetic.height and width (256x16) must be >= data.patch_size (32)"),
+    (["data.synthetic_weight=0.5", "data.synthetic.n_videos=4", "data.synthetic.n_frames=4"],
+     "data.synthetic.n_frames (4) must be >= model.n_context + train.n_future (5)"),
+])
+def test_synthetic_errors_name_the_key(overrides, message):
+    with pytest.raises(ConfigError) as info:
+        validate_config(config_from_dict({}, overrides))
+    assert str(info.value).startswith(message) and "\n" not in str(info.value)
+
+
+def test_synthetic_defaults_are_off_and_validate():
+    cfg = config_from_dict({}, ["data.synthetic_weight=0.3", "data.synthetic.n_videos=100"])
+    validate_config(cfg)
+    assert config_from_dict({}).data.synthetic.n_videos == 0 and config_from_dict({}).data.synthetic_weight == 0.0
+
+
 def test_resume_allows_only_the_keys_that_do_not_change_what_is_computed():
     saved = config_to_dict(config_from_dict({}, ["train.steps=10"]))
     check_resumable(saved, config_from_dict({}, ["train.steps=20", "data.num_workers=3", "train.device=cpu"]), "run")

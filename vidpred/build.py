@@ -297,6 +297,34 @@ def _check_ranges(cfg: Config) -> None:
         raise ConfigError("data.motion_threshold must be >= 0 and data.unfiltered_fraction in [0, 1]")
     if d.d_unfiltered_fraction is not None and not 0 <= d.d_unfiltered_fraction <= 1:
         raise ConfigError(f"data.d_unfiltered_fraction must be in [0, 1] or null, got {d.d_unfiltered_fraction}")
+    _check_synthetic(cfg)
+
+
+def _check_synthetic(cfg: Config) -> None:
+    """``data.synthetic`` and ``data.synthetic_weight``: one line naming the key."""
+    d, syn = cfg.data, cfg.data.synthetic
+    if not 0 <= d.synthetic_weight <= 1:
+        raise ConfigError(f"data.synthetic_weight must be in [0, 1], got {d.synthetic_weight}")
+    minimum = {"n_videos": 0, "n_frames": 1, "height": 8, "width": 8, "seed": 0, "max_speed": 0, "max_layers": 0,
+               "max_zoom": 0, "max_rotation": 0, "max_shake": 0, "max_noise": 0}
+    for name, low in minimum.items():
+        if getattr(syn, name) < low:
+            raise ConfigError(f"data.synthetic.{name} must be >= {low}, got {getattr(syn, name)}")
+    for name in ("still_fraction", "jpeg_fraction"):
+        if not 0 <= getattr(syn, name) <= 1:
+            raise ConfigError(f"data.synthetic.{name} must be in [0, 1], got {getattr(syn, name)}")
+    if d.synthetic_weight == 0:
+        return
+    if syn.n_videos < 1:
+        raise ConfigError(f"data.synthetic_weight is {d.synthetic_weight} but data.synthetic.n_videos is 0: "
+                          "set how many synthetic videos to generate")
+    if min(syn.height, syn.width) < d.patch_size:
+        raise ConfigError(f"data.synthetic.height and width ({syn.height}x{syn.width}) must be >= data.patch_size "
+                          f"({d.patch_size})")
+    n_frames = cfg.model.n_context + cfg.train.n_future
+    if syn.n_frames < n_frames:
+        raise ConfigError(f"data.synthetic.n_frames ({syn.n_frames}) must be >= model.n_context + train.n_future "
+                          f"({n_frames})")
 
 
 def validate_config(cfg: Config) -> None:

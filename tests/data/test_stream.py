@@ -57,6 +57,33 @@ def test_worker_processes_give_the_same_stream(data):
     assert all(torch.equal(a, b) for a, b in zip(alone, workers))
 
 
+def _with_synthetic(tiny_config_data, weight):
+    data = {**tiny_config_data["data"], "synthetic_weight": weight,
+            "synthetic": {"n_videos": 3, "n_frames": 8, "height": 40, "width": 48}}
+    cfg = config_from_dict({**tiny_config_data, "data": data})
+    return load_training_data(cfg.data, n_context=4, n_future=2, val_n_future=3, seed=0, progress=False)
+
+
+def test_synthetic_videos_join_training_only(tiny_config_data, data):
+    _, real_only = data
+    mixed = _with_synthetic(tiny_config_data, 0.5)
+    assert (mixed.n_train_videos, mixed.n_synthetic_videos) == (6, 3)
+    assert mixed.sampler.pools == [(6, 0.5), (3, 0.5)]
+    assert [v.shape for v in mixed.sampler.videos[6:]] == [(8, 40, 48, 3)] * 3
+    for a, b in zip(mixed.val_clips, real_only.val_clips):  # validation stays on the real videos
+        np.testing.assert_array_equal(a, b)
+    n_per_pool = np.zeros(2, int)
+    for index in range(20):
+        mixed.sampler.sample(index, 10)
+        n_per_pool += mixed.sampler.last_stats.n_per_pool
+    assert 70 <= n_per_pool[1] <= 130  # about half of 200 clips
+    only = _with_synthetic(tiny_config_data, 1.0)
+    assert (only.n_train_videos, only.n_synthetic_videos, only.sampler.pools) == (0, 3, None)
+    off = _with_synthetic(tiny_config_data, 0.0)  # generated videos never drawn are not generated
+    assert (off.n_train_videos, off.n_synthetic_videos, off.sampler.pools) == (6, 0, None)
+    np.testing.assert_array_equal(off.sampler.sample(3, 4), real_only.sampler.sample(3, 4))
+
+
 class _SignalReporter:
     """A stand-in sampler: each batch says whether the process that sampled it ignores Ctrl-C and SIGTERM."""
 

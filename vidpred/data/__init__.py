@@ -1,4 +1,4 @@
-"""Data pipeline: sources (procedural, folder, UCF101) -> uint8 cache -> motion-filtered patches.
+"""Data pipeline: sources (procedural, folder, UCF101; synthetic beside them) -> uint8 cache -> motion-filtered patches.
 
 Frames on disk and in the cache are ``uint8 (T, H, W, C)`` RGB; ``to_model_input`` turns a
 sampled batch into the model's float ``(B, C, T, H, W)`` in ``[-1, 1]``.
@@ -13,9 +13,17 @@ Typical use::
 
 from __future__ import annotations
 
-from vidpred.data.cache import CachedVideo, CacheItem, NoUsableVideosError, VideoCache, file_item, procedural_item
+from vidpred.data.cache import (
+    CachedVideo,
+    CacheItem,
+    NoUsableVideosError,
+    VideoCache,
+    file_item,
+    procedural_item,
+    synthetic_item,
+)
 from vidpred.data.errors import DataError
-from vidpred.data.datasets import folder_holdout, load_split, ucf101_holdout
+from vidpred.data.datasets import folder_holdout, load_split, load_synthetic, ucf101_holdout
 from vidpred.data.procedural import generate_video, procedural_seeds
 from vidpred.data.sampler import (
     PatchBatches,
@@ -26,6 +34,7 @@ from vidpred.data.sampler import (
     to_model_input,
     to_uint8_frames,
 )
+from vidpred.data.synthetic import generate_synthetic_video, synthetic_seeds
 from vidpred.data.ucf101 import every_nth, ucf101_split
 from vidpred.data.video_io import (
     IMAGE_EXTENSIONS,
@@ -53,12 +62,16 @@ __all__ = [
     "find_videos",
     "fixed_clips",
     "folder_holdout",
+    "generate_synthetic_video",
     "generate_video",
     "load_split",
+    "load_synthetic",
     "motion_score",
     "procedural_item",
     "procedural_seeds",
     "read_video",
+    "synthetic_item",
+    "synthetic_seeds",
     "to_model_input",
     "to_uint8_frames",
     "ucf101_holdout",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.metadata
 import inspect
 import json
 import logging
@@ -32,7 +33,9 @@ import numpy as np
 from vidpred._progress import progress as progress_bar
 from vidpred._writable import unwritable_reason
 from vidpred.data.errors import DataError
+from vidpred.data.photos import PHOTOS
 from vidpred.data.procedural import generate_video
+from vidpred.data.synthetic import generate_synthetic_video
 from vidpred.data.video_io import IMAGE_EXTENSIONS, VideoReadError, read_video
 
 try:
@@ -47,6 +50,7 @@ __all__ = [
     "VideoCache",
     "file_item",
     "procedural_item",
+    "synthetic_item",
 ]
 
 logger = logging.getLogger(__name__)
@@ -54,6 +58,8 @@ logger = logging.getLogger(__name__)
 INDEX_NAME = "index.json"
 # Bump when generate_video's output changes for the same arguments, so caches regenerate.
 PROCEDURAL_VERSION = 1
+# The same for generate_synthetic_video.
+SYNTHETIC_VERSION = 1
 
 
 class NoUsableVideosError(DataError):
@@ -141,6 +147,26 @@ def procedural_item(seed: int, **generator_kwargs: Any) -> CacheItem:
     settings = json.dumps(params, sort_keys=True)
     return CacheItem(name=f"procedural/{seed}", fingerprint=fingerprint, settings=settings,
                      decode=functools.partial(generate_video, seed, **generator_kwargs))
+
+
+def synthetic_item(seed: int, *, photo_dir: str | None = None, **generator_kwargs: Any) -> CacheItem:
+    """A cache item generating ``generate_synthetic_video(seed, photos=photo_dir, **generator_kwargs)``.
+
+    As :func:`procedural_item`, the settings hold every generator parameter; the fingerprint
+    also holds the photos' identity (scikit-image's version and photo names, or the folder's
+    path, photo count, total size and newest mtime), so new photos regenerate.
+    """
+    bound = inspect.signature(generate_synthetic_video).bind(seed, photos=photo_dir, **generator_kwargs)
+    bound.apply_defaults()
+    params = {k: v for k, v in bound.arguments.items() if k not in ("seed", "photos")}
+    if photo_dir is None:
+        photos = f"scikit-image {importlib.metadata.version('scikit-image')}: {','.join(PHOTOS)}"
+    else:
+        photos = _source_fingerprint(Path(photo_dir))
+    fingerprint = f"synthetic-v{SYNTHETIC_VERSION}|seed={seed}|photos={photos}"
+    settings = json.dumps(params, sort_keys=True)
+    return CacheItem(name=f"synthetic/{seed}", fingerprint=fingerprint, settings=settings,
+                     decode=functools.partial(generate_synthetic_video, seed, photos=photo_dir, **generator_kwargs))
 
 
 def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:

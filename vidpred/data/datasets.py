@@ -13,6 +13,9 @@ Subsets per source:
 * **corpus** -- the fetched real-video corpus (:mod:`vidpred.data.corpus`, under ``root``,
   by default ``.cache/vidpred/corpus``): its fixed "train", "val" and "test" videos, or
   "all" of them; ``val_videos`` does not apply.
+* **synthetic** (beside any source, training only) -- ``data.synthetic.n_videos`` real
+  photos moved by a random camera (:mod:`vidpred.data.synthetic`), from their own seed range;
+  :func:`load_synthetic` decodes them.
 * **ucf101** -- "train" is ``trainlist0{split}`` minus held-out *groups*, "val" one clip of
   each of ``n_val_videos`` held-out groups, "test" is ``testlist0{split}``. UCF101 clips of
   one group (``gXX``) are cut from the same long video, so a group is either entirely in
@@ -33,14 +36,15 @@ import numpy as np
 
 from vidpred.config import DataConfig
 from vidpred.data.errors import DataError
-from vidpred.data.cache import CachedVideo, CacheItem, VideoCache, file_item, procedural_item
+from vidpred.data.cache import CachedVideo, CacheItem, VideoCache, file_item, procedural_item, synthetic_item
 from vidpred.data.corpus import DEFAULT_CORPUS_ROOT, corpus_paths
 from vidpred.data.procedural import procedural_seeds
+from vidpred.data.synthetic import synthetic_seeds
 from vidpred.data.samples import SAMPLE_VIDEOS, sample_videos_root
 from vidpred.data.ucf101 import ucf101_group, ucf101_split
 from vidpred.data.video_io import VIDEO_EXTENSIONS, find_videos
 
-__all__ = ["load_split", "select_videos", "VideoSelection", "folder_holdout", "named_holdout", "ucf101_holdout",
+__all__ = ["load_split", "load_synthetic", "synthetic_items", "select_videos", "VideoSelection", "folder_holdout", "named_holdout", "ucf101_holdout",
            "SUBSETS"]
 
 logger = logging.getLogger(__name__)
@@ -289,4 +293,33 @@ def load_split(cfg: DataConfig, subset: str, *, min_frames: int, every: int = 1,
     n_bytes = sum(v.frames.nbytes for v in videos)
     logger.info("%s %s: %d videos, %.2f GB of uint8 frames in %s", cfg.source, subset, len(videos),
                 n_bytes / 1e9, cfg.cache_dir)
+    return videos
+
+
+def synthetic_items(cfg: DataConfig) -> list[CacheItem]:
+    """Cache items of the ``data.synthetic.n_videos`` synthetic training videos (nothing is generated)."""
+    p = cfg.synthetic
+    return [synthetic_item(seed, photo_dir=p.photo_dir, n_frames=p.n_frames, height=p.height, width=p.width,
+                           max_speed=p.max_speed, still_fraction=p.still_fraction, max_layers=p.max_layers,
+                           max_zoom=p.max_zoom, max_rotation=p.max_rotation, max_shake=p.max_shake,
+                           max_noise=p.max_noise, jpeg_fraction=p.jpeg_fraction)
+            for seed in synthetic_seeds(p.seed, p.n_videos)]
+
+
+def load_synthetic(cfg: DataConfig, *, min_frames: int, progress: bool = True) -> list[CachedVideo]:
+    """The synthetic training videos, generated into the cache on first use (empty when ``n_videos`` is 0).
+
+    Raises:
+        NoUsableVideosError: every video is shorter than ``min_frames``.
+        DataError: ``photo_dir`` holds no readable photo.
+    """
+    items = synthetic_items(cfg)
+    if not items:
+        return []
+    videos = VideoCache(cfg.cache_dir).load(items, min_frames=min_frames, desc="generating synthetic train",
+                                            progress=progress)
+    logger.info("synthetic train: %d videos of %d frames at %dx%d (%s), %.2f GB in %s", len(videos),
+                cfg.synthetic.n_frames, cfg.synthetic.height, cfg.synthetic.width,
+                cfg.synthetic.photo_dir or "scikit-image's photos", sum(v.frames.nbytes for v in videos) / 1e9,
+                cfg.cache_dir)
     return videos

@@ -10,6 +10,8 @@ kept only when they show enough movement (static patches teach nothing). Here:
   when most candidates are static (figures in ``docs/performance.md``): a candidate is
   scored right after it is copied, while its 15 KB are still in L1 cache, with OpenCV's
   exact integer ``NORM_L2SQR``, and a slot stops drawing at its first accepted candidate;
+* clips can come from groups of videos in set shares (``pools``), e.g. real and synthetic
+  videos, each slot staying in its group through the motion filter's retries;
 * ``PatchBatches`` wraps it as an infinite ``IterableDataset`` whose batch sequence does not
   depend on the number of DataLoader workers;
 * ``to_model_input`` / ``to_uint8_frames`` convert between the uint8 ``(B, T, H, W, C)`` the
@@ -84,6 +86,7 @@ class SampleStats:
         n_unfiltered: slots accepted without the motion test.
         n_fallback: slots where all ``max_tries`` failed; the most moving candidate was kept.
         mean_score: mean motion score of the returned clips.
+        n_per_pool: clips drawn from each pool of videos (one entry without pools).
     """
 
     n_slots: int
@@ -91,6 +94,7 @@ class SampleStats:
     n_unfiltered: int
     n_fallback: int
     mean_score: float
+    n_per_pool: tuple[int, ...] = ()
 
     @property
     def acceptance(self) -> float:
@@ -164,6 +168,12 @@ class PatchSampler:
         static_fraction: probability that a clip is made still (its first frame
             repeated), drawn after the crops: teaches that a still context is copied
             exactly, which a few still clips among moving ones rarely show.
+        pools: ``(n_videos, weight)`` pairs splitting ``videos`` into consecutive groups
+            (e.g. the real videos, then the synthetic ones). Each slot first picks a group
+            with probability ``weight / sum of weights``, then videos uniformly within it;
+            the slot's retries stay in its group, so a group's share of the clips is its
+            weight's whatever the motion filter rejects. A group of weight 0 is never
+            drawn (and may be empty). None: one group, and the draws of earlier versions.
 
     Raises:
         ValueError: a video shorter than ``n_frames`` or smaller than the patch, mixed
@@ -172,7 +182,8 @@ class PatchSampler:
 
     def __init__(self, videos: Sequence[np.ndarray], n_frames: int, patch_size: int, *, motion_threshold: float,
                  max_tries: int = 16, unfiltered_fraction: float | Sequence[float] = 0.05, seed: int = 0, rank: int = 0,
-                 cut_ratio: float | None = None, augment: bool = False, static_fraction: float = 0.0) -> None:
+                 cut_ratio: float | None = None, augment: bool = False, static_fraction: float = 0.0,
+                 pools: Sequence[tuple[int, float]] | None = None) -> None:
         if not videos:
             raise ValueError("PatchSampler needs at least one video")
         if n_frames < 2:
@@ -225,10 +236,34 @@ class PatchSampler:
         self._n_starts = np.array([len(own) for own in starts], dtype=np.int64)
         self._start_offset = np.concatenate([[0], np.cumsum(self._n_starts)[:-1]]).astype(np.int64)
         self._starts = np.concatenate(starts)
+        self._set_pools(pools)
         self._n_rows = shapes[:, 1] - patch_size + 1  # valid top-left corners
         self._n_cols = shapes[:, 2] - patch_size + 1
         self.last_stats: SampleStats | None = None
         self._frames = _plain_views(self.videos)
+
+    def _set_pools(self, pools: Sequence[tuple[int, float]] | None) -> None:
+        if pools is None:
+            self.pools = None
+            return
+        sizes = np.array([int(n) for n, _ in pools], dtype=np.int64)
+        weights = np.array([float(w) for _, w in pools], dtype=np.float64)
+        if len(sizes) == 0 or sizes.sum() != len(self.videos) or (sizes < 0).any():
+            raise ValueError(f"pools must split the {len(self.videos)} videos into groups, got sizes {sizes.tolist()}")
+        if not (weights >= 0).all() or not weights.sum() > 0 or ((weights > 0) & (sizes == 0)).any():
+            raise ValueError(f"pool weights must be >= 0, not all 0, and 0 for an empty pool, got {pools}")
+        self.pools = [(int(n), float(w)) for n, w in zip(sizes, weights)]
+        self._pool_size = sizes
+        self._pool_start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        self._pool_cumulative = np.cumsum(weights) / weights.sum()
+        self._last_drawn_pool = int(np.flatnonzero(weights > 0)[-1])  # against rounding in the cumulative sum
+
+    def _draw_pools(self, rng: np.random.Generator, batch_size: int) -> np.ndarray | None:
+        """The pool of every slot, int64 ``(batch_size,)``; None without pools."""
+        if self.pools is None:
+            return None
+        pool = np.searchsorted(self._pool_cumulative, rng.random(batch_size), side="right")
+        return np.minimum(pool, self._last_drawn_pool)
 
     def __getstate__(self) -> dict:
         # DataLoader workers started with spawn/forkserver pickle the dataset: send memory
@@ -243,13 +278,17 @@ class PatchSampler:
         self.__dict__.update(state)
         self._frames = _plain_views(self.videos)
 
-    def _draw(self, rng: np.random.Generator, n_tries: int, batch_size: int) -> list[list[list[int]]]:
-        """Positions of ``n_tries`` candidates for every slot.
+    def _draw(self, rng: np.random.Generator, n_tries: int, batch_size: int,
+              pool: np.ndarray | None) -> list[list[list[int]]]:
+        """Positions of ``n_tries`` candidates for every slot, within each slot's ``pool`` (if any).
 
         Returns:
             ``[video, start, top, left]``, each a nested list ``[try][slot]`` of ints.
         """
-        video = rng.integers(0, len(self.videos), size=(n_tries, batch_size))
+        if pool is None:
+            video = rng.integers(0, len(self.videos), size=(n_tries, batch_size))
+        else:
+            video = self._pool_start[pool] + rng.integers(0, self._pool_size[pool], size=(n_tries, batch_size))
         start = self._starts[self._start_offset[video] + rng.integers(0, self._n_starts[video])]
         top = rng.integers(0, self._n_rows[video])
         left = rng.integers(0, self._n_cols[video])
@@ -275,13 +314,14 @@ class PatchSampler:
         threshold = self.motion_threshold
         fraction = self.unfiltered_fractions[index % len(self.unfiltered_fractions)]
         unfiltered = (rng.random(batch_size) < fraction).tolist()
+        pool = self._draw_pools(rng, batch_size)
         best = [-1.0] * batch_size  # best squared-difference sum per slot; -1: nothing yet
         frames = self._frames
         pending = list(range(batch_size))
         n_candidates = tried = 0
         while pending and tried < self.max_tries:
             n_tries = min(_TRIES_PER_DRAW, self.max_tries - tried)
-            video, start, top, left = self._draw(rng, n_tries, batch_size)
+            video, start, top, left = self._draw(rng, n_tries, batch_size, pool)
             still_pending = []
             for slot in pending:
                 kept = out[slot]  # holds the slot's most moving candidate so far
@@ -312,7 +352,9 @@ class PatchSampler:
             out[still] = out[still][:, :1]
         self.last_stats = SampleStats(n_slots=batch_size, n_candidates=n_candidates,
                                       n_unfiltered=sum(unfiltered), n_fallback=len(pending),
-                                      mean_score=float(np.mean(best)) * factor)
+                                      mean_score=float(np.mean(best)) * factor,
+                                      n_per_pool=(batch_size,) if pool is None else
+                                      tuple(np.bincount(pool, minlength=len(self.pools)).tolist()))
         return out
 
 

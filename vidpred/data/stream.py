@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from vidpred.config import DataConfig
-from vidpred.data.datasets import load_split
+from vidpred.data.datasets import load_split, load_synthetic
 from vidpred.data.sampler import PatchBatches, PatchSampler, fixed_clips, to_model_input
 
 __all__ = ["TrainingData", "load_training_data", "BatchStream"]
@@ -32,12 +32,15 @@ class TrainingData:
         sampler: motion-filtered patches of the training videos, ``n_context + n_future`` frames.
         val_clips: uint8 ``(n_context + val_n_future, H_i, W_i, C)`` whole-frame clips of
             the validation videos, fixed by the seed.
-        n_train_videos: how many training videos the sampler draws from.
+        n_train_videos: how many real training videos (of ``data.source``) the sampler draws from.
+        n_synthetic_videos: how many synthetic videos it draws from (``data.synthetic_weight``
+            of the clips).
     """
 
     sampler: PatchSampler
     val_clips: list[np.ndarray]
     n_train_videos: int
+    n_synthetic_videos: int = 0
 
 
 def load_training_data(
@@ -53,6 +56,10 @@ def load_training_data(
 ) -> TrainingData:
     """Decode (or read from the cache) both splits and set up the sampler and validation clips.
 
+    With ``data.synthetic_weight`` > 0 a share of the training clips comes from the synthetic
+    videos (generated into the cache on first use); at 1 the real training videos are not
+    loaded. Validation is on the real validation videos only.
+
     Args:
         data: the ``data`` section of the config.
         n_context, n_future: frames per training clip are ``n_context + n_future``.
@@ -66,13 +73,20 @@ def load_training_data(
     Raises:
         DataError: no usable videos (the message names the source).
     """
-    train_videos = load_split(data, "train", min_frames=n_context + max(n_future, val_n_future), progress=progress)
+    weight = data.synthetic_weight
+    min_frames = n_context + max(n_future, val_n_future)
+    train_videos = load_split(data, "train", min_frames=min_frames, progress=progress) if weight < 1 else []
+    synthetic_videos = load_synthetic(data, min_frames=n_context + n_future, progress=progress) if weight > 0 else []
+    if data.synthetic.n_videos and weight == 0:
+        log.info("data.synthetic.n_videos is %d but data.synthetic_weight is 0: no synthetic video is used",
+                 data.synthetic.n_videos)
     val_videos = load_split(data, "val", min_frames=n_context + val_n_future, progress=progress)
     val_clips = fixed_clips(
         [v.frames for v in val_videos], data.n_val_clips, n_context + val_n_future, seed=seed, cut_ratio=data.cut_ratio
     )
+    pools = [(len(train_videos), 1.0 - weight), (len(synthetic_videos), weight)] if 0 < weight < 1 else None
     sampler = PatchSampler(
-        [v.frames for v in train_videos],
+        [v.frames for v in train_videos + synthetic_videos],
         n_context + n_future,
         data.patch_size,
         motion_threshold=data.motion_threshold,
@@ -86,11 +100,16 @@ def load_training_data(
         cut_ratio=data.cut_ratio,
         augment=data.augment,
         static_fraction=data.static_fraction,
+        pools=pools,
     )
     if data.cut_ratio is not None:
         log.info("scene cuts: %d in the training videos; no patch spans one", sum(len(cuts) for cuts in sampler.cuts))
-    log.info("data: %d training videos, %d validation clips", len(train_videos), len(val_clips))
-    return TrainingData(sampler, val_clips, len(train_videos))
+    if synthetic_videos:
+        log.info("data: %d training videos and %d synthetic ones (%.0f%% of the clips), %d validation clips",
+                 len(train_videos), len(synthetic_videos), 100 * weight, len(val_clips))
+    else:
+        log.info("data: %d training videos, %d validation clips", len(train_videos), len(val_clips))
+    return TrainingData(sampler, val_clips, len(train_videos), len(synthetic_videos))
 
 
 def _ignore_stop_signals(worker_id: int) -> None:

@@ -1,0 +1,43 @@
+"""vidpred/data/photos.py: scikit-image's photos and folders of photos as RGB arrays."""
+
+import cv2
+import numpy as np
+import pytest
+
+from vidpred.data.errors import DataError
+from vidpred.data.photos import PHOTOS, PhotoFolder, photo_library, skimage_photo
+
+
+def _noise_photo(height, width, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def test_skimage_photos_load_as_rgb():
+    for name in PHOTOS:
+        photo = skimage_photo(name)
+        assert photo.dtype == np.uint8 and photo.ndim == 3 and photo.shape[2] == 3 and min(photo.shape[:2]) >= 250
+    camera = skimage_photo("camera")  # greyscale: three equal channels
+    assert (camera[..., 0] == camera[..., 2]).all()
+
+
+def test_photo_folder(tmp_path):
+    with pytest.raises(DataError, match="no photos"):
+        PhotoFolder(tmp_path)
+    photo = _noise_photo(60, 80)
+    cv2.imwrite(str(tmp_path / "b.png"), photo[:, :, ::-1])
+    cv2.imwrite(str(tmp_path / "a.png"), photo[:, :, 0])  # greyscale
+    (tmp_path / "notes.txt").write_text("not a photo")
+    library = photo_library(str(tmp_path))
+    assert len(library) == 2
+    np.testing.assert_array_equal(library[1], photo)
+    np.testing.assert_array_equal(library[0], np.repeat(photo[:, :, :1], 3, axis=2))
+
+
+def test_arrays_become_rgb():
+    grey = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    rgba = np.zeros((3, 4, 4), np.uint8)
+    library = photo_library([grey, rgba])
+    assert [p.shape for p in library] == [(3, 4, 3), (3, 4, 3)]
+    np.testing.assert_array_equal(library[0][..., 1], grey)
+    with pytest.raises(ValueError, match="uint8"):
+        photo_library([grey.astype(np.float32)])

@@ -1,0 +1,152 @@
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from vidpred.data.synthetic import (
+    Layer,
+    Motion,
+    Scene,
+    generate_synthetic_video,
+    render_scene,
+    sample_scene,
+    synthetic_seeds,
+)
+
+T, H, W = 6, 40, 48
+
+
+def _noise_photo(height=120, width=160, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def _still_scene(**changes):
+    defaults = dict(background=0, photo_scale=1.0, centre=(80.0, 60.0), magnification=1.0, camera=Motion(),
+                    shake=np.zeros((T, 2)))
+    return Scene(**{**defaults, **changes})
+
+
+def _disc(size):
+    centre, radius = (size - 1) / 2, size / 2 - 1
+    angles = np.linspace(0, 2 * math.pi, 64, endpoint=False)
+    return np.stack([centre + radius * np.cos(angles), centre + radius * np.sin(angles)], axis=1)
+
+
+def test_integer_pan_equals_the_shifted_photo():
+    photo = _noise_photo()
+    offset_x, offset_y, step = 30, 20, 3  # frame 0 shows photo[20:60, 30:78]
+    centre = (offset_x + (W - 1) / 2, offset_y + (H - 1) / 2)
+    scene = _still_scene(centre=centre, camera=Motion(velocity=((step, 0.0), (step, 0.0))))
+    video = render_scene(scene, [photo], T, H, W)
+    assert video.shape == (T, H, W, 3) and video.dtype == np.uint8
+    for t in range(T):
+        # Content moves right by 3 px per frame: pixel x of frame t is photo column offset_x + x - 3t.
+        expected = photo[offset_y:offset_y + H, offset_x - step * t:offset_x - step * t + W]
+        np.testing.assert_array_equal(video[t], expected)
+
+
+def test_a_still_scene_repeats_its_first_frame():
+    video = render_scene(_still_scene(), [_noise_photo()], T, H, W)
+    assert (video == video[:1]).all()
+
+
+def test_front_layer_occludes_the_back_one_and_the_background():
+    red, blue = np.zeros((50, 50, 3), np.uint8), np.zeros((50, 50, 3), np.uint8)
+    red[..., 0], blue[..., 2] = 255, 255
+    photos = [np.full((120, 160, 3), 100, np.uint8), red, blue]
+    back = Layer(photo=1, corner=(0, 0), size=20, outline=_disc(20), position=(20.0, 20.0))
+    front = Layer(photo=2, corner=(0, 0), size=20, outline=_disc(20), position=(28.0, 20.0))
+    for layers, middle in (((back, front), (0, 0, 255)), ((front, back), (255, 0, 0))):
+        video = render_scene(_still_scene(layers=layers), photos, T, H, W)
+        assert tuple(video[0, 20, 24]) == middle  # inside both discs: the later (front) layer
+        assert tuple(video[0, 20, 12]) == (255, 0, 0)  # only in the red disc
+        assert tuple(video[0, 20, 36]) == (0, 0, 255)  # only in the blue disc
+        assert tuple(video[0, 5, 5]) == (100, 100, 100)  # outside both: the background
+
+
+def test_a_layer_moves_at_its_own_velocity_over_a_still_background():
+    white = np.full((30, 30, 3), 255, np.uint8)
+    layer = Layer(photo=1, corner=(0, 0), size=12, outline=_disc(12), position=(10.0, 20.0),
+                  motion=Motion(velocity=((4.0, 0.0), (4.0, 0.0))))
+    video = render_scene(_still_scene(layers=(layer,)), [np.zeros((120, 160, 3), np.uint8), white], T, H, W)
+    for t in range(T):
+        columns = np.nonzero(video[t, 20, :, 0] == 255)[0]
+        assert columns.mean() == pytest.approx(10.0 + 4.0 * t, abs=0.01)
+
+
+def test_constant_acceleration_path():
+    offset, log_scale, angle = Motion(velocity=((0.0, 1.0), (4.0, 1.0)), zoom=(0.01, 0.01)).path(5)
+    # Rate x goes 0 -> 4 over frames 0..4 (acceleration 1): x(t) = t^2 / 2.
+    np.testing.assert_allclose(offset[:, 0], [0.0, 0.5, 2.0, 4.5, 8.0])
+    np.testing.assert_allclose(offset[:, 1], [0.0, 1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_allclose(log_scale, 0.01 * np.arange(5))
+    assert (angle == 0).all()
+
+
+def test_gain_scales_the_frames():
+    photo = np.full((120, 160, 3), 100, np.uint8)
+    video = render_scene(_still_scene(gain=(1.0, 2.0), shake=np.zeros((5, 2))), [photo], 5, H, W)
+    assert video[:, 0, 0, 0].tolist() == [100, 119, 141, 168, 200]  # 100 * 2^(t/4), rounded
+
+
+def test_noise_and_jpeg_change_the_frames_by_about_their_size():
+    photo = np.full((120, 160, 3), 128, np.uint8)
+    noisy = render_scene(_still_scene(noise_sigma=5.0), [photo], T, H, W).astype(float)
+    assert np.std(noisy - 128) == pytest.approx(5.0, rel=0.05)
+    textured = _noise_photo()
+    clean = render_scene(_still_scene(), [textured], T, H, W).astype(float)
+    compressed = render_scene(_still_scene(jpeg_quality=30), [textured], T, H, W).astype(float)
+    assert 5 < np.abs(compressed - clean).mean() < 80
+
+
+def test_same_seed_same_bytes_different_seeds_differ():
+    a = generate_synthetic_video(3, 8, 64, 64)
+    b = generate_synthetic_video(3, 8, 64, 64)
+    c = generate_synthetic_video(4, 8, 64, 64)
+    assert a.shape == (8, 64, 64, 3) and a.dtype == np.uint8
+    assert a.tobytes() == b.tobytes()
+    assert not np.array_equal(a, c)
+
+
+def test_speeds_span_still_to_fast_with_a_share_of_still_cameras():
+    photos = [_noise_photo(300, 400)]
+    speeds, still = [], 0
+    for seed in range(400):
+        scene = sample_scene(np.random.default_rng(seed), photos, 24, 256, 256, max_speed=12.0, still_fraction=0.2)
+        (v0, v1) = np.asarray(scene.camera.velocity)
+        speeds.append(max(np.hypot(*v0), np.hypot(*v1)))
+        still += scene.camera == Motion() and not scene.shake.any()
+    assert 0.13 < still / 400 < 0.27
+    assert max(speeds) > 10.0 and max(speeds) <= 12.0
+    assert np.mean(np.array(speeds) < 1.0) > 0.3  # still and slow cameras are common
+
+
+def test_the_camera_path_stays_inside_the_photo():
+    photo = _noise_photo(300, 400)
+    for seed in range(50):
+        scene = sample_scene(np.random.default_rng(seed), [photo], 24, 128, 128, max_rotation=0.0, max_zoom=0.0,
+                             max_shake=0.0)
+        offset, _, _ = scene.camera.path(24)
+        size = np.array([400, 300]) * scene.photo_scale
+        for t in (0, 23):  # frame corners mapped back into the (resized) photo
+            corners = (np.array([[-0.5, -0.5], [127.5, 127.5]]) - 63.5 - offset[t]) / scene.magnification
+            corners += scene.centre
+            assert (corners >= -1e-6).all() and (corners <= size + 1e-6).all()
+
+
+def test_photos_from_a_folder(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), _noise_photo(60, 80))
+    cv2.imwrite(str(tmp_path / "b.jpg"), _noise_photo(60, 80, seed=1))
+    video = generate_synthetic_video(0, 4, 32, 32, photos=tmp_path)
+    assert video.shape == (4, 32, 32, 3)
+    np.testing.assert_array_equal(video, generate_synthetic_video(0, 4, 32, 32, photos=str(tmp_path)))
+
+
+def test_seeds_and_argument_errors():
+    assert synthetic_seeds(2, 3) == [2_000_000, 2_000_001, 2_000_002]
+    with pytest.raises(ValueError):
+        generate_synthetic_video(0, 4, 4, 32)
+    with pytest.raises(ValueError):
+        generate_synthetic_video(0, 4, 32, 32, max_speed=-1.0)
+

@@ -1,0 +1,38 @@
+"""scripts/synthetic_examples.py: a contact sheet of synthetic videos and their generation time."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "synthetic_examples.py"
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("synthetic_examples_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_contact_sheet_layout():
+    videos = [np.full((8, 20, 40, 3), value, np.uint8) for value in (10, 200)]
+    sheet = _module().contact_sheet(videos, step=3, thumb=20, gap=2)
+    # Frames 0, 3, 6 of each video, 20x10 each, 2-pixel white gaps between them.
+    assert sheet.shape == (2 * 10 + 2, 3 * 20 + 2 * 2, 3)
+    assert (sheet[:10, :20] == 10).all() and (sheet[12:, 22:42] == 200).all()
+    assert (sheet[10:12] == 255).all() and (sheet[:, 20:22] == 255).all()
+
+
+def test_writes_the_sheet_and_logs_the_time(tmp_path, caplog):
+    out = tmp_path / "sheet.png"
+    with caplog.at_level(logging.INFO):
+        assert _module().main(["--out", str(out), "--seeds", "0", "1", "--frames", "5", "--size", "32",
+                               "--step", "2", "--thumb", "16", "--timing", "2"]) == 0
+    sheet = cv2.imread(str(out))
+    assert sheet.shape == (2 * 16 + 4, 3 * 16 + 2 * 4, 3)
+    assert "5-frame 32x32 video: median" in caplog.text
