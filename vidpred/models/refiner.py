@@ -37,7 +37,7 @@ REFINER_WIDTH = 32  # feature maps of the first level at model.generator.width 1
 
 # Flows enter the network in units of this many working-size pixels, so typical motion is O(1).
 _FLOW_UNIT = 4.0
-_OUT_INIT_SCALE = 0.01
+_OUT_INIT_SCALE = 0.1
 
 
 def context_flows(context: Tensor, n_flows: int) -> list[Tensor]:

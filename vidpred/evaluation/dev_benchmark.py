@@ -1,0 +1,196 @@
+"""The development benchmark: each video of the corpus's test (or validation) split scored
+as its own source, every method on the same clips, with paired differences per source.
+
+A single mean over all test videos would let a still-camera video hide a moving-camera one
+(and the reverse), so every video of the split (:mod:`vidpred.data.corpus`: still camera,
+moving camera) gets its own table: whole-frame PSNR, SSIM, sharpness and edge ratio of the
+1st and 2nd predicted frames for each checkpoint and baseline, a verdict (the model against
+the better baseline, and its edge ratio against the better flow extrapolation's), and the
+per-clip paired differences between each checkpoint and each baseline. The blend row's
+weight is fitted on the validation split, never on the scored clips (for ``subset="val"``,
+on those validation clips themselves).
+
+Choose recipes with ``subset="val"`` and report with ``subset="test"``:
+``python scripts/dev_benchmark.py --subset val --checkpoint runs/a/checkpoints/latest.pt``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from vidpred.config import DataConfig
+from vidpred.data.corpus import CORPUS
+from vidpred.evaluation.baselines import Blend
+from vidpred.evaluation.clips import load_eval_clips
+from vidpred.evaluation.paired import paired_difference
+from vidpred.evaluation.pipeline import fit_blend_on_clips, load_methods
+from vidpred.evaluation.predictors import BLEND, DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, blend_method
+from vidpred.evaluation.report import frame_table, summarize, verdict_lines
+from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
+
+__all__ = ["DEFAULT_CLIPS_PER_VIDEO", "SourceReport", "run_dev_benchmark"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CLIPS_PER_VIDEO = 12
+# The paired differences shown per source, and the baselines a checkpoint is paired with.
+PAIRED_KEYS = ("psnr_whole_f1", "psnr_whole_f2", "ssim_whole_f1", "ssim_whole_f2", "edges_whole_f1")
+PAIRED_BASELINES = (LAST_INPUT, FARNEBACK_FLOW, DIS_FLOW)
+
+
+@dataclass
+class SourceReport:
+    """One video of the split: its clips' scores and their paired summary."""
+
+    video: str  # "<split>/<name>"
+    motion: str  # the corpus table's kind of motion
+    results: list[ClipResult]
+    summary: dict
+
+
+def _motion_of(video: str) -> str:
+    name = video.split("/", 1)[-1]
+    return next((v.motion for v in CORPUS if v.name == name), "unknown")
+
+
+def _video_of(clip_name: str) -> str:
+    return clip_name.rpartition("@")[0] or clip_name
+
+
+def _paired_rows(results: Sequence[ClipResult]) -> list[dict]:
+    return [{"video": r.name, "scores": r.scores} for r in results]
+
+
+def _source_section(source: SourceReport, methods: Sequence[dict[str, Any]]) -> list[str]:
+    names = [m["name"] for m in methods]
+    first = source.results[0]
+    lines = [f"### `{source.video}` ({source.motion}; {len(source.results)} clips of {first.width}x{first.height})", ""]
+    lines += frame_table(source.summary, names, "whole", 2, len(source.results))
+    lines += verdict_lines(source.summary, methods, "whole")
+    checkpoints = [m["name"] for m in methods if m["kind"] == "checkpoint"]
+    pairs = [(a, b) for a in checkpoints for b in PAIRED_BASELINES if b in names]
+    if pairs:
+        rows = _paired_rows(source.results)
+        lines += ["", "| a − b (paired, mean ± s.e. (wins/clips)) | " + " | ".join(PAIRED_KEYS) + " |",
+                  "|---|" + "---|" * len(PAIRED_KEYS)]
+        for a, b in pairs:
+            cells = [paired_difference(rows, a, b, key).text(3 if key.startswith(("ssim", "edges")) else 2)
+                     for key in PAIRED_KEYS]
+            lines.append(f"| {a} − {b} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def _overview(sources: Sequence[SourceReport], methods: Sequence[dict[str, Any]]) -> list[str]:
+    """One row per (source, checkpoint): 1st/2nd-frame PSNR against the better of last input and flow."""
+    checkpoints = [m["name"] for m in methods if m["kind"] == "checkpoint"]
+    baselines = [b for b in PAIRED_BASELINES if any(m["name"] == b for m in methods)]
+    header = ["video", "motion", "model", "1st PSNR", "best baseline (1st)", "model − it (1st)",
+              "2nd PSNR", "best baseline (2nd)", "model − it (2nd)", "edges model / DIS (1st)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for source in sources:
+        rows = _paired_rows(source.results)
+        for name in checkpoints or [None]:
+            cells = [f"`{source.video}`", source.motion, name or "—"]
+            for k in (1, 2):
+                key = f"psnr_whole_f{k}"
+                best = max(baselines, key=lambda b: source.summary[b][key]["mean"])
+                if name is None:
+                    cells += ["—", f"{best} {source.summary[best][key]['mean']:.2f}", "—"]
+                    continue
+                diff = paired_difference(rows, name, best, key)
+                cells += [f"{source.summary[name][key]['mean']:.2f}",
+                          f"{best} {source.summary[best][key]['mean']:.2f}", diff.text(2)]
+            if name is not None and DIS_FLOW in source.summary:
+                cells.append(f"{source.summary[name]['edges_whole_f1']['mean']:.3f} / "
+                             f"{source.summary[DIS_FLOW]['edges_whole_f1']['mean']:.3f}")
+            else:
+                cells.append("—")
+            lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str] | None = None,
+                      subset: str = "test", root: str | None = None, cache_dir: str = DataConfig.cache_dir,
+                      clips_per_video: int = DEFAULT_CLIPS_PER_VIDEO, blend_weight: float | None = None,
+                      device: torch.device = torch.device("cpu"), workers: int = 1, progress: bool = True,
+                      out_dir: str | Path | None = None) -> tuple[str, list[SourceReport]]:
+    """Score checkpoints and the baselines on every video of the corpus's ``subset``.
+
+    Args:
+        checkpoints: vidpred checkpoints or exported models (may be empty: baselines only).
+        names: their row names.
+        subset: ``"test"`` (report) or ``"val"`` (choose recipes).
+        root: the corpus folder (None: the fetch's default, ``.cache/vidpred/corpus``).
+        cache_dir: the decoded-video cache.
+        clips_per_video: clips spread evenly over each video (4 context + 2 scored frames).
+        blend_weight: the blend row's weight on the last input; None fits it on the
+            validation split's clips.
+        device: where models run.
+        workers: clips scored at once (the numbers do not depend on it).
+        progress: progress bars.
+        out_dir: where ``report.md`` and ``per_clip.json`` are written (None: nowhere).
+
+    Returns:
+        the Markdown report and one :class:`SourceReport` per video.
+    """
+    if subset not in ("val", "test"):
+        raise ValueError(f"subset must be 'val' or 'test', got {subset!r}")
+    if clips_per_video < 1:
+        raise ValueError(f"clips_per_video must be >= 1, got {clips_per_video}")
+    data = DataConfig(source="corpus", root=root, cache_dir=cache_dir)
+    protocol = Protocol(n_context=4, n_scored=2, flicker_frames=0)
+    methods = load_methods(checkpoints, names, device)
+    for method in methods:
+        if method.kind == "checkpoint" and method.info["n_context"] > protocol.n_context:
+            raise ValueError(f"{method.name} needs {method.info['n_context']} context frames; the benchmark gives 4")
+    if blend_weight is None:
+        val_clips, _ = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.n_context + 1,
+                                       min_frames=protocol.n_context + 1, clips_per_video=clips_per_video,
+                                       subset="val", progress=progress)
+        fit = fit_blend_on_clips(val_clips, protocol.n_context, device)
+        blend, fitted_on = fit.blend, f"{fit.n_clips} validation clips"
+    else:
+        blend, fitted_on = Blend(blend_weight, DIS_FLOW_METHOD), "given"
+    methods.append(blend_method(blend))
+    clips, _ = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.clip_frames,
+                               min_frames=protocol.min_frames, clips_per_video=clips_per_video, subset=subset,
+                               progress=progress)
+    results = evaluate(clips, methods, protocol, device, None, show_progress=progress, workers=workers)
+    method_info = [{"name": m.name, "kind": m.kind, **m.info} for m in methods]
+    names_all = [m.name for m in methods]
+    videos = list(dict.fromkeys(_video_of(r.name) for r in results))
+    sources = []
+    for video in videos:
+        own = [r for r in results if _video_of(r.name) == video]
+        sources.append(SourceReport(video, _motion_of(video), own, summarize(own, names_all)))
+    lines = [f"# Development benchmark: the corpus's {subset} split", "",
+             f"Every video is its own source: {clips_per_video} clips spread over it, whole frames at its native "
+             "size, 4 context frames, the 1st and 2nd predicted frames (the 2nd as each method rolls out). "
+             "Means and paired differences are over the same clips for every method. Blend: "
+             f"{blend.weight:g} x last input + {1 - blend.weight:g} x {blend.flow_method.upper()} extrapolation, "
+             f"the weight fitted on {fitted_on} (a reference for what hedging buys, not a target). "
+             f"Edges: the prediction's edge content over the truth's (below 1: smoother).", ""]
+    lines += ["## Overview", ""] + _overview(sources, method_info) + ["", "## Per source", ""]
+    for source in sources:
+        lines += _source_section(source, method_info)
+    markdown = "\n".join(lines)
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.md").write_text(markdown + "\n", encoding="utf-8")
+        per_clip = [{"video": r.name, "source": _video_of(r.name), "height": r.height, "width": r.width,
+                     "scores": {m: {k: (v if math.isfinite(v) else None) for k, v in s.items()}
+                                for m, s in r.scores.items()}} for r in results]
+        (out / "per_clip.json").write_text(json.dumps({"methods": method_info, "clips": per_clip}, indent=1) + "\n",
+                                           encoding="utf-8")
+    return markdown, sources
+
+
+DIS_FLOW_METHOD = "dis"
