@@ -10,6 +10,7 @@ import torch
 from vidpred.data import to_model_input
 from vidpred.evaluation import EvalClip, Protocol, baseline_methods, evaluate, evaluate_clip, metric_key
 from vidpred.evaluation.flow import backward_flow, moving_mask
+from vidpred.evaluation.scoring import MAX_PSNR_DB, MAX_SHARPNESS_DB
 from vidpred.metrics import load_lpips, masked_psnr, psnr, ssim, temporal_high_frequency_share
 
 CPU = torch.device("cpu")
@@ -45,7 +46,10 @@ def test_static_clip_has_no_moving_area_scores_and_short_clip_no_flicker(square_
     assert result.moving_fraction == 0
     assert all(math.isnan(scores[metric_key(m, r, k)]) for m in ("psnr", "ssim", "sharpness")
                for r in ("compat", "moving") for k in (1, 2))
-    assert math.isinf(result.scores["last input"]["psnr_whole_f1"])  # a static clip is predicted exactly
+    # A static clip is predicted exactly: a success at the floors' values, not a missing value.
+    exact = result.scores["last input"]
+    assert exact["psnr_whole_f1"] == pytest.approx(MAX_PSNR_DB) and math.isfinite(exact["psnr_whole_f1"])
+    assert exact["sharpness_whole_f2"] == pytest.approx(MAX_SHARPNESS_DB)
     assert math.isnan(scores["flicker"]) and math.isnan(result.target_flicker)
 
 
