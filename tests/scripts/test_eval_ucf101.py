@@ -204,7 +204,7 @@ def test_official_options_on_a_panning_clip(no_lpips_weights, tmp_path):
                   - plain_s["Farneback flow (paper)"]["sharpness_whole_f1"]["mean"])
     assert 2 < difference < 4
     assert official_s["last input"]["psnr_compat_f1"]["n_dropped"] == 0  # nothing near 50 dB here
-    assert "sharp. (official)" in report and "Clips left out per method" in report
+    assert "sharp. (official)" in report and "Clips reaching it per method" in report
     assert "one mask per predicted frame" in report
 
 
