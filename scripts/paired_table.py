@@ -1,6 +1,6 @@
 """Paired per-clip differences between the methods of one evaluation (scripts/eval_ucf101.py --out DIR).
 
-    python scripts/paired_table.py --eval runs/eval_samples --a flow --b "optical flow" --b "last input"
+    python scripts/paired_table.py --eval runs/eval_samples --a flow --b "Farneback flow (paper)" --b "last input"
 
 For every (a, b) pair and score key: the mean over clips of a - b, its standard error
 and in how many clips a is better, e.g. "+0.21 ± 0.05 (11/12)". Keys default to the
