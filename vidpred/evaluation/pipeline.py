@@ -43,7 +43,8 @@ class EvalOutcome:
 
 
 def load_methods(checkpoints: Sequence[str | Path], names: Sequence[str] | None, device: torch.device) -> list[Method]:
-    """Checkpoint rows (in the order given) followed by the baselines but the blend.
+    """Checkpoint rows (in the order given) followed by the baselines (the blend, whose weight
+    :func:`run_evaluation` fits, comes last).
 
     Raises:
         ValueError: ``names`` of the wrong length or naming a baseline, unreadable checkpoints.
