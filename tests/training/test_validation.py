@@ -136,8 +136,9 @@ def test_flow_baseline_on_still_context_is_the_last_input():
     # repeats the last frame, exactly as the last-input baseline does.
     clips = [_clip(16, 16, [100, 100, 110, 120])]
     flow = baseline_scores(clips, n_context=2, n_future=2, device=DEVICE)
-    assert set(flow) == {f"{prefix}{metric}{suffix}" for prefix in ("flow_", "dis_", "blend_")
-                         for metric in ("psnr", "ssim", "sharpness", "edges") for suffix in ("", "_f2")} | {"blend_weight"}
+    keys = {f"{prefix}{metric}{suffix}" for prefix in ("flow_", "dis_", "blend_")
+            for metric in ("psnr", "ssim", "sharpness", "edges") for suffix in ("", "_f2")}
+    assert set(flow) == keys | {"blend_weight"}
     for prefix in ("dis_", "blend_"):  # every flow is zero: every baseline is the last input
         assert flow[f"{prefix}psnr_f2"] == pytest.approx(flow["flow_psnr_f2"])
     assert flow["flow_psnr"] == pytest.approx(20 * math.log10(25.5), rel=1e-5)

@@ -149,10 +149,11 @@ def baseline_scores(
         batches.append((context, target, {method: backward_flow(context, method) for method in FLOW_METHODS}))
     if not batches:
         raise ValueError("no validation clips to evaluate")
+    clip_slices = [(b, slice(i, i + 1)) for b, (context, _, _) in enumerate(batches) for i in range(len(context))]
     fit = fit_blend_weight(
-        [context[i : i + 1] for context, _, _ in batches for i in range(len(context))],
-        [target[i : i + 1, :, 0] for _, target, _ in batches for i in range(len(target))],
-        flows=[{m: f[i : i + 1] for m, f in flows.items()} for context, _, flows in batches for i in range(len(context))],
+        [batches[b][0][i] for b, i in clip_slices],
+        [batches[b][1][i, :, 0] for b, i in clip_slices],
+        flows=[{method: flow[i] for method, flow in batches[b][2].items()} for b, i in clip_slices],
     )
     sums: dict[str, float] = defaultdict(float)
     for context, target, flows in batches:
