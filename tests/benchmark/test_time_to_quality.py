@@ -27,7 +27,7 @@ def test_curve_table_and_plot(tmp_path):
     table = curves_table([a, b]).splitlines()
     assert table[2] == "| flow | 1.5 | 300 | 24.50 / 25.00 | 21.50 / 22.00 | 0.500 / 0.500 | 0.400 / 0.400 |"
     assert table[-2].startswith("| last input | - | - | 20.00 | 17.00 | 0.400 | 0.200 |")
-    assert table[-1].startswith("| optical flow | - | - | 24.00 | 21.00 | 0.450 | 0.300 |")
+    assert table[-1].startswith("| Farneback flow (paper) | - | - | 24.00 | 21.00 | 0.450 | 0.300 |")
     png = plot_curves([a, b], tmp_path / "fig" / "curves.png", title="t")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
 

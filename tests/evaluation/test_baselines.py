@@ -1,13 +1,24 @@
-"""The last-input and optical-flow baselines."""
+"""The last-input, flow-extrapolation (Farneback and DIS) and blend baselines."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import skimage.data
 import torch
 
 from vidpred.data import to_model_input
-from vidpred.evaluation import backward_flow, flow_extrapolation, last_input, warp
+from vidpred.evaluation import Blend, backward_flow, fit_blend_weight, flow_extrapolation, last_input, warp
 from vidpred.metrics import psnr
+
+INNER = (..., slice(12, -12), slice(12, -12))  # away from the border the warp replicates
+
+
+def _pan(offsets, top: int = 200, left: int = 150, height: int = 96, width: int = 128) -> torch.Tensor:
+    """A window of the astronaut photo at horizontal ``offsets``, one per frame: ``(1, 3, T, H, W)``."""
+    photo = skimage.data.astronaut()  # (512, 512, 3) uint8
+    frames = np.stack([photo[top:top + height, left + o:left + o + width] for o in offsets])
+    return to_model_input(torch.from_numpy(frames).unsqueeze(0))
 
 
 def test_last_input_repeats_the_last_context_frame():
@@ -24,7 +35,7 @@ def test_flow_baseline_beats_last_input_on_pure_translation(translating_clip):
     flow = backward_flow(context)
     by_flow, by_copy = flow_extrapolation(context, 2, flow), last_input(context, 2)
     assert by_flow.shape == target.shape
-    inner = (..., slice(8, -8), slice(8, -8))  # away from the border the warp replicates
+    inner = (..., slice(8, -8), slice(8, -8))
     for k in range(2):
         flow_psnr = psnr(by_flow[:, :, k][inner], target[:, :, k][inner]).item()
         copy_psnr = psnr(by_copy[:, :, k][inner], target[:, :, k][inner]).item()
@@ -32,6 +43,49 @@ def test_flow_baseline_beats_last_input_on_pure_translation(translating_clip):
     # Frame k uses k times the flow of the last step, computed when not given.
     torch.testing.assert_close(flow_extrapolation(context, 2), by_flow)
     torch.testing.assert_close(by_flow[:, :, 1], warp(context[:, :, -1], 2 * flow))
+
+
+def test_dis_extrapolation_recovers_an_integer_pan_of_a_photo():
+    x = _pan([3 * t for t in range(6)])  # the view moves 3 px right per frame
+    context, target = x[:, :, :4], x[:, :, 4:]
+    by_dis = flow_extrapolation(context, 2, method="dis")
+    torch.testing.assert_close(by_dis, flow_extrapolation(context, 2, backward_flow(context, "dis")))
+    for k in range(2):
+        error = (by_dis[:, :, k][INNER] - target[:, :, k][INNER]).abs()
+        assert psnr(by_dis[:, :, k][INNER], target[:, :, k][INNER]).item() > 40, k
+        assert error.median().item() < 1 / 127.5, k  # under one grey level at most pixels
+        copy_psnr = psnr(context[:, :, -1][INNER], target[:, :, k][INNER]).item()
+        assert psnr(by_dis[:, :, k][INNER], target[:, :, k][INNER]).item() > copy_psnr + 15
+
+
+def test_blend_mixes_last_input_and_extrapolation_with_its_weight():
+    x = _pan([0, 2, 4, 6])
+    flow = backward_flow(x, "dis")
+    mixed = Blend(0.3, "dis")(x, 2, flow)
+    expected = 0.3 * last_input(x, 2) + 0.7 * flow_extrapolation(x, 2, flow)
+    torch.testing.assert_close(mixed, expected)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        Blend(1.5, "dis")
+
+
+def _clips(offsets_of):
+    """Six clips of 5 frames from different windows: contexts (first 4) and 5th frames."""
+    clips = [_pan([start + o for o in offsets_of]) for start in range(0, 60, 10)]
+    return [c[:, :, :4] for c in clips], [c[:, :, 4] for c in clips]
+
+
+def test_fitted_blend_weight_picks_the_flow_on_a_steady_pan():
+    fit = fit_blend_weight(*_clips([0, 2, 4, 6, 8]))
+    assert fit.blend.weight == 0.0
+    assert fit.mse == min(fit.mse_by_flow.values()) < fit.mse_last_input / 20
+    assert fit.n_clips == 6
+
+
+def test_fitted_blend_weight_picks_the_copy_on_a_back_and_forth_shake():
+    # +2, -2, +2, -2 px: the last step's motion reverses, extrapolating it doubles the error.
+    fit = fit_blend_weight(*_clips([0, 2, 0, 2, 0]))
+    assert fit.blend.weight >= 0.8
+    assert fit.mse <= fit.mse_last_input < min(fit.mse_by_flow.values()) / 1.5
 
 
 def test_n_future_must_be_positive():

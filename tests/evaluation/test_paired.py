@@ -31,3 +31,11 @@ def test_unknown_method_and_table():
         paired_difference(ROWS, "x", "b", "psnr_whole_f1")
     table = paired_table(ROWS, [("m", "b")], ["psnr_whole_f1"])
     assert table.splitlines()[2] == "| m − b | +0.83 ± 0.73 (2/3) |"
+
+
+def test_edge_ratio_difference_is_how_much_closer_to_the_truths():
+    rows = [{"video": "a", "scores": {"m": {"edges_whole_f1": 0.95}, "b": {"edges_whole_f1": 0.80}}},
+            {"video": "b", "scores": {"m": {"edges_whole_f1": 1.10}, "b": {"edges_whole_f1": 0.98}}}]
+    d = paired_difference(rows, "m", "b", "edges_whole_f1")
+    # Clip a: m is 0.15 closer to 1; clip b: m is 0.08 farther (0.10 off against 0.02).
+    assert d.mean == pytest.approx((0.15 - 0.08) / 2) and d.wins == 1 and d.n == 2

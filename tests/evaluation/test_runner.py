@@ -10,6 +10,7 @@ import torch
 from vidpred.data import to_model_input
 from vidpred.evaluation import EvalClip, Protocol, baseline_methods, evaluate, evaluate_clip, metric_key
 from vidpred.evaluation.flow import backward_flow, moving_mask
+from vidpred.evaluation.scoring import MAX_PSNR_DB, MAX_SHARPNESS_DB
 from vidpred.metrics import load_lpips, masked_psnr, psnr, ssim, temporal_high_frequency_share
 
 CPU = torch.device("cpu")
@@ -34,18 +35,21 @@ def test_scores_match_the_metric_functions(square_clip):
     assert scores["flicker"] == 0.0  # a repeated frame does not change
     assert result.target_flicker == pytest.approx(temporal_high_frequency_share(future).item())
     # On a moving square the flow baseline wins where things move.
-    assert result.scores["optical flow"]["psnr_moving_f1"] > scores["psnr_moving_f1"]
+    assert result.scores["Farneback flow (paper)"]["psnr_moving_f1"] > scores["psnr_moving_f1"]
     assert scores["psnr_compat_f1"] > scores["psnr_moving_f1"]  # static pixels dilute the error
 
 
 def test_static_clip_has_no_moving_area_scores_and_short_clip_no_flicker(square_clip):
     frames, _ = square_clip(n_frames=6, size=32, side=8, speed=0)  # 4 context + 2: too short for 4-frame flicker
     result = evaluate_clip(EvalClip("static", 0, frames), baseline_methods(), Protocol(), CPU)
-    scores = result.scores["optical flow"]
+    scores = result.scores["Farneback flow (paper)"]
     assert result.moving_fraction == 0
     assert all(math.isnan(scores[metric_key(m, r, k)]) for m in ("psnr", "ssim", "sharpness")
                for r in ("compat", "moving") for k in (1, 2))
-    assert math.isinf(result.scores["last input"]["psnr_whole_f1"])  # a static clip is predicted exactly
+    # A static clip is predicted exactly: a success at the floors' values, not a missing value.
+    exact = result.scores["last input"]
+    assert exact["psnr_whole_f1"] == pytest.approx(MAX_PSNR_DB) and math.isfinite(exact["psnr_whole_f1"])
+    assert exact["sharpness_whole_f2"] == pytest.approx(MAX_SHARPNESS_DB)
     assert math.isnan(scores["flicker"]) and math.isnan(result.target_flicker)
 
 
@@ -75,7 +79,7 @@ def test_lpips_column_when_available_and_nan_on_tiny_frames(square_clip):
     small, _ = square_clip(n_frames=6, size=24, side=6, speed=2)
     scores = evaluate_clip(EvalClip("big", 0, big), baseline_methods(), Protocol(), CPU, lpips).scores
     assert all(math.isfinite(scores[m][f"lpips_whole_f{k}"]) and scores[m][f"lpips_whole_f{k}"] > 0
-               for m in ("last input", "optical flow") for k in (1, 2))
+               for m in ("last input", "Farneback flow (paper)") for k in (1, 2))
     tiny = evaluate_clip(EvalClip("small", 0, small), baseline_methods(), Protocol(), CPU, lpips).scores
     assert math.isnan(tiny["last input"]["lpips_whole_f2"])  # under AlexNet's 31 px minimum
 
@@ -110,7 +114,7 @@ def test_threads_change_nothing_and_official_sharpness_has_its_own_keys(square_c
     three = evaluate(clips, baseline_methods(), protocol, CPU, show_progress=False, workers=3)
     assert [r.name for r in three] == ["v0", "v1", "v2", "v3"]
     assert [r.scores for r in one] == [r.scores for r in three]
-    keys = one[0].scores["optical flow"]
+    keys = one[0].scores["Farneback flow (paper)"]
     assert "sharpness_official_compat_f1" in keys and "sharpness_compat_f1" not in keys
     with pytest.raises(ValueError, match="sharpness units"):
         Protocol(sharpness="dB")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from vidpred.evaluation.scoring import metric_key, score_frames
+from vidpred.evaluation.scoring import MAX_PSNR_DB, MAX_SHARPNESS_DB, metric_key, score_frames
 from vidpred.metrics import (
     load_lpips,
     masked_psnr,
@@ -123,3 +123,19 @@ def test_shapes_are_checked():
     preds, target, masks = _clip(M=1, K=2)
     with pytest.raises(ValueError, match="score_frames"):
         score_frames(preds, target[:1], masks)
+
+
+def test_exact_predictions_score_the_floors_and_nearly_exact_ones_stay_below():
+    assert MAX_PSNR_DB == pytest.approx(10 * math.log10(12 * 255**2))  # 58.92 dB
+    assert MAX_SHARPNESS_DB == pytest.approx(10 * math.log10(4 * 255))  # 30.09 dB
+    target = torch.rand(1, 3, 16, 20, dtype=torch.float64) * 2 - 1
+    masks = torch.zeros(1, 1, 16, 20, dtype=torch.bool)
+    masks[..., 4:8, 5:10] = True  # 20 of 320 pixels
+    one_level = target + 2 / 255  # one grey level off everywhere: close, but not exact
+    scores = score_frames(torch.stack([target, one_level]), target, masks)
+    assert scores["psnr_whole_f1"][0].item() == pytest.approx(MAX_PSNR_DB)
+    assert scores["psnr_moving_f1"][0].item() == pytest.approx(MAX_PSNR_DB)
+    assert scores["sharpness_whole_f1"][0].item() == pytest.approx(MAX_SHARPNESS_DB)
+    # Paper-compatible: the pixels outside the mask add no error, so the floor scales with the mask.
+    assert scores["psnr_compat_f1"][0].item() == pytest.approx(MAX_PSNR_DB + 10 * math.log10(320 / 20))
+    assert scores["psnr_whole_f1"][1].item() == pytest.approx(20 * math.log10(255))  # 48.13 dB: no floor

@@ -71,15 +71,17 @@ def test_tiny_ucf101_every_10th_video_with_a_checkpoint(tiny_ucf101, checkpoint,
     selection = summary["selection"]
     assert (selection["n_listed"], selection["every"], selection["selected"]) == (24, 10, expected)
     assert summary["n_clips"] == 3
-    assert [m["name"] for m in summary["methods"]] == ["tiny/best", "last input", "optical flow"]
-    for row in ("tiny/best", "last input", "optical flow"):
+    rows = ["tiny/best", "last input", "Farneback flow (paper)", "DIS flow", "blend"]
+    assert [m["name"] for m in summary["methods"]] == rows
+    for row in rows:
         assert f"| {row} | " in report
     # 12-frame videos hold 4 context + 4 flicker frames: flicker is measured.
     assert summary["summary"]["ground truth"]["flicker"]["n"] == 3
     assert "LPIPS skipped" in report and str(no_lpips_weights) in report
     assert not summary["lpips"]["available"]
     rows = list(csv.DictReader(open(tmp_path / "eval" / "per_video.csv")))
-    assert len(rows) == 9 and {r["video"] for r in rows} == set(expected)
+    assert len(rows) == 15 and {r["video"] for r in rows} == set(expected)  # 3 clips x 5 rows
+    assert summary["blend"]["fitted_on"].startswith("8 clips of ")  # the held-out training groups, not these
     assert capsys.readouterr().out.startswith("# Video prediction evaluation")
 
 
@@ -90,7 +92,7 @@ def test_baselines_only_on_a_folder_of_videos(video_folder, no_lpips_weights, tm
     assert summary["n_clips"] == 4 and summary["selection"]["skipped"] == []
     # frames_d has 7 frames: scored (4 + 2) but too short for 4 flicker frames.
     assert summary["summary"]["ground truth"]["flicker"]["n"] == 3
-    assert "| optical flow | " in report and "| last input | " in report
+    assert "| Farneback flow (paper) | " in report and "| last input | " in report
 
 
 def test_procedural_test_subset(no_lpips_weights, tmp_path):
@@ -100,7 +102,7 @@ def test_procedural_test_subset(no_lpips_weights, tmp_path):
     assert code == 0 and summary["n_clips"] == 2
     assert summary["protocol"]["clip_frames"] == 8
     assert summary["summary"]["ground truth"]["flicker"]["n"] == 2
-    flow, last = summary["summary"]["optical flow"], summary["summary"]["last input"]
+    flow, last = summary["summary"]["Farneback flow (paper)"], summary["summary"]["last input"]
     assert flow["psnr_compat_f1"]["mean"] > last["psnr_compat_f1"]["mean"]
 
 
@@ -118,7 +120,7 @@ def test_runs_as_a_command(tiny_ucf101, tmp_path):
          "--cache-dir", str(tmp_path / "cache"), "--no-lpips", "--flicker-frames", "8", "--threads", "1"],
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "| optical flow |" in result.stdout
+    assert "| Farneback flow (paper) |" in result.stdout
     assert "Not available" not in result.stdout  # 12 frames = 4 context + 8 flicker frames: available
     assert (tmp_path / "eval" / "per_video.json").is_file()
 
@@ -182,7 +184,7 @@ def test_a_two_frame_model_is_reported_reading_the_last_two_context_frames(video
     code, summary, report = _run(tmp_path, "--data", "folder", "--root", video_folder, "--checkpoint", checkpoint)
     assert code == 0
     assert "folder_run_2/best: the last 2 of 4 (trained with 2 context frames)" in report
-    assert "last input: the last 1; optical flow: the last 2." in report
+    assert "last input: the last 1; Farneback flow (paper): the last 2; DIS flow: the last 2." in report
     assert summary["methods"][0]["context_frames_used"] == 2
 
 
@@ -197,13 +199,13 @@ def test_official_options_on_a_panning_clip(no_lpips_weights, tmp_path):
     plain_s, official_s = plain["summary"], official["summary"]
     assert official["protocol"]["psnr_filter"] == 50.0 and official["protocol"]["mask_per_frame"]
     # PSNR and the whole-frame scores do not depend on these options.
-    assert official_s["optical flow"]["psnr_whole_f2"] == plain_s["optical flow"]["psnr_whole_f2"]
+    assert official_s["Farneback flow (paper)"]["psnr_whole_f2"] == plain_s["Farneback flow (paper)"]["psnr_whole_f2"]
     # Official sharpness, about 3 dB above vidpred's units on the same whole frames.
-    difference = (official_s["optical flow"]["sharpness_official_whole_f1"]["mean"]
-                  - plain_s["optical flow"]["sharpness_whole_f1"]["mean"])
+    difference = (official_s["Farneback flow (paper)"]["sharpness_official_whole_f1"]["mean"]
+                  - plain_s["Farneback flow (paper)"]["sharpness_whole_f1"]["mean"])
     assert 2 < difference < 4
     assert official_s["last input"]["psnr_compat_f1"]["n_dropped"] == 0  # nothing near 50 dB here
-    assert "sharp. (official)" in report and "Clips left out per method" in report
+    assert "sharp. (official)" in report and "Clips reaching it per method" in report
     assert "one mask per predicted frame" in report
 
 
@@ -215,3 +217,18 @@ def test_several_workers_give_the_same_report(no_lpips_weights, tmp_path):
     code, two, _ = _run(tmp_path, *args, "--workers", "2")
     assert code == 0 and one["summary"] == two["summary"]
     assert _script().main(["--data", "procedural", "--workers", "0", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_blend_row_given_fitted_or_left_out(video_folder, checkpoint, no_lpips_weights, tmp_path, caplog):
+    # A folder holds out one set of videos for validation and scoring alike: no weight to fit.
+    code, summary, report = _run(tmp_path, "--data", "folder", "--root", video_folder)
+    assert code == 0 and "blend" not in [m["name"] for m in summary["methods"]]
+    assert "no blend row: folder data has no validation videos apart from the scored ones" in report
+    code, summary, report = _run(tmp_path, "--data", "folder", "--root", video_folder, "--blend-weight", "0.3")
+    assert code == 0 and summary["methods"][-1]["name"] == "blend" and summary["methods"][-1]["weight"] == 0.3
+    assert "| blend | " in report
+    assert _script().main(["--data", "procedural", "--blend-weight", "1.5", "--out", str(tmp_path / "x")]) == 2
+    # A checkpoint may not take a baseline's row name.
+    assert _script().main(["--data", "procedural", "--checkpoint", str(checkpoint), "--name", "DIS flow",
+                           "--out", str(tmp_path / "x")]) == 2
+    assert "row name 'DIS flow' is a baseline's" in caplog.text

@@ -56,11 +56,14 @@ def test_a_fresh_run_in_a_used_folder_starts_new_logs(tmp_path):
 
 
 def test_final_metrics_split_the_model_from_the_baselines():
-    scores = {"psnr": 30.0, "psnr_f2": 28.0, "baseline_psnr": 25.0, "flow_psnr": 26.0, "flow_ssim": 0.8}
+    scores = {"psnr": 30.0, "psnr_f2": 28.0, "edges": 0.9, "baseline_psnr": 25.0, "flow_psnr": 26.0,
+              "flow_ssim": 0.8, "dis_psnr": 26.5, "blend_psnr": 26.7, "blend_weight": 0.2}
     final = final_metrics(7, 4, 12.34567, scores)
     assert final == {
         "step": 7, "n_val_clips": 4, "train_seconds": pytest.approx(12.346),
-        "model": {"psnr": 30.0, "psnr_f2": 28.0},
+        "model": {"psnr": 30.0, "psnr_f2": 28.0, "edges": 0.9},
         "last_input_baseline": {"psnr": 25.0},
         "flow_baseline": {"psnr": 26.0, "ssim": 0.8},
+        "dis_flow_baseline": {"psnr": 26.5},
+        "blend_baseline": {"psnr": 26.7, "weight": 0.2},
     }

@@ -29,9 +29,10 @@ def test_run_directory_holds_everything(tiny_config, tmp_path):
     on_disk = json.loads((run_dir / "final_metrics.json").read_text())
     assert on_disk == final
     assert final["step"] == 4
-    for side in ("model", "last_input_baseline"):
-        assert set(final[side]) == {"psnr", "ssim", "sharpness"}
+    for side in ("model", "last_input_baseline", "flow_baseline", "dis_flow_baseline"):
+        assert set(final[side]) == {"psnr", "ssim", "sharpness", "edges"}
         assert all(torch.isfinite(torch.tensor(v)) for v in final[side].values())
+    assert set(final["blend_baseline"]) == {"psnr", "ssim", "sharpness", "edges", "weight"}
     logged = _losses(run_dir)
     assert sorted(logged) == [1, 2, 3, 4]
     for key in ("g_total", "g_adv", "g_lp", "g_gdl", "d_loss", "d_real", "d_fake", "grad_norm_g", "grad_norm_d", "lr_g", "lr_d"):

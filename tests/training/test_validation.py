@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 import vidpred.training.validation as validation
+from vidpred.evaluation.scoring import MAX_PSNR_DB, MAX_SHARPNESS_DB
 from vidpred.metrics import ssim
 from vidpred.training.validation import (
     ValidationInterrupted,
@@ -86,7 +87,7 @@ def test_evaluate_by_hand():
     clips = [_clip(12, 12, [100, 100, 110, 120]), _clip(12, 16, [60, 60, 90, 60])]
     scores = evaluate(FlatGenerator(), clips, n_context=2, n_future=2, device=DEVICE, batch_size=4)
     assert set(scores) == {f"{prefix}{metric}{suffix}" for prefix in ("", "baseline_")
-                           for metric in ("psnr", "ssim", "sharpness") for suffix in ("", "_f2")}
+                           for metric in ("psnr", "ssim", "sharpness", "edges") for suffix in ("", "_f2")}
 
     def stripes(level):  # the target's pixel values: half at level, half at level + 40
         return np.array([level, level + 40])
@@ -95,15 +96,18 @@ def test_evaluate_by_hand():
     assert scores["psnr"] == pytest.approx((_psnr(127.5, stripes(110)) + _psnr(127.5, stripes(90))) / 2, rel=1e-5)
     assert scores["psnr_f2"] == pytest.approx((_psnr(127.5, stripes(120)) + _psnr(127.5, stripes(60))) / 2, rel=1e-5)
     # The last-input baseline is off by a constant: 10 and 30 grey levels at frame 1.
-    # PSNR = 20 log10(255 / error); at frame 2 clip 2 is exact (inf), so the mean is inf.
+    # PSNR = 20 log10(255 / error); at frame 2 clip 2 is exact: it counts at the evaluation's
+    # floor, 58.92 dB, beside clip 1's 20 grey levels.
     assert scores["baseline_psnr"] == pytest.approx((20 * math.log10(25.5) + 20 * math.log10(8.5)) / 2, rel=1e-5)
-    assert scores["baseline_psnr_f2"] == math.inf
+    assert scores["baseline_psnr_f2"] == pytest.approx((20 * math.log10(12.75) + MAX_PSNR_DB) / 2, rel=1e-5)
     # Sharpness: a flat frame has no gradient, the stripes one of 40/255 at every pixel
     # (horizontal neighbours differ by 40, vertical ones not at all): 10 log10(255 / 40).
     assert scores["sharpness"] == pytest.approx(10 * math.log10(255 / 40), rel=1e-6)
     assert scores["sharpness_f2"] == pytest.approx(10 * math.log10(255 / 40), rel=1e-6)
-    # The baseline's stripes have the target's gradients exactly: no difference, inf dB.
-    assert scores["baseline_sharpness"] == math.inf
+    # The baseline's stripes have the target's gradients exactly: no difference, at the floor.
+    assert scores["baseline_sharpness"] == pytest.approx(MAX_SHARPNESS_DB)
+    # Edge ratio: a flat frame has none of the stripes' edges; the baseline's stripes all of them.
+    assert scores["edges"] == 0 and scores["baseline_edges"] == pytest.approx(1)
     # SSIM: the baseline is exact (1) for clip 2's second frame, so the mean is halfway
     # between 1 and clip 1's (grey 100 stripes against grey 120 stripes).
     clip1 = ssim(_frame(_stripes(12, 12, 100)), _frame(_stripes(12, 12, 120))).item()
@@ -132,7 +136,11 @@ def test_flow_baseline_on_still_context_is_the_last_input():
     # repeats the last frame, exactly as the last-input baseline does.
     clips = [_clip(16, 16, [100, 100, 110, 120])]
     flow = baseline_scores(clips, n_context=2, n_future=2, device=DEVICE)
-    assert set(flow) == {f"flow_{metric}{suffix}" for metric in ("psnr", "ssim", "sharpness") for suffix in ("", "_f2")}
+    keys = {f"{prefix}{metric}{suffix}" for prefix in ("flow_", "dis_", "blend_")
+            for metric in ("psnr", "ssim", "sharpness", "edges") for suffix in ("", "_f2")}
+    assert set(flow) == keys | {"blend_weight"}
+    for prefix in ("dis_", "blend_"):  # every flow is zero: every baseline is the last input
+        assert flow[f"{prefix}psnr_f2"] == pytest.approx(flow["flow_psnr_f2"])
     assert flow["flow_psnr"] == pytest.approx(20 * math.log10(25.5), rel=1e-5)
     assert flow["flow_psnr_f2"] == pytest.approx(20 * math.log10(12.75), rel=1e-5)
     last_input = evaluate(FlatGenerator(), clips, n_context=2, n_future=2, device=DEVICE)
@@ -152,3 +160,20 @@ def test_validator_computes_the_flow_baseline_once(monkeypatch):
     first, second = validator(FlatGenerator()), validator(FlatGenerator())
     assert len(calls) == 1 and first == second
     assert first["flow_psnr"] == 1.0 and first["baseline_psnr"] == pytest.approx(20 * math.log10(25.5), rel=1e-5)
+
+
+def _photo_clips(offsets: list[int]) -> list[np.ndarray]:
+    """Windows of the astronaut photo at horizontal ``offsets`` (one per frame), from four places."""
+    import skimage.data
+
+    photo = skimage.data.astronaut()
+    return [np.stack([photo[200:264, left + o:left + o + 96] for o in offsets]) for left in (150, 170, 190, 210)]
+
+
+def test_blend_weight_is_fitted_on_the_validation_clips():
+    pan = baseline_scores(_photo_clips([0, 2, 4, 6, 8]), n_context=4, n_future=1, device=DEVICE)
+    assert pan["blend_weight"] == 0.0  # a steady pan: the flow alone
+    assert pan["blend_psnr"] == pytest.approx(max(pan["flow_psnr"], pan["dis_psnr"]), abs=0.3)
+    assert pan["dis_edges"] > 0.9  # an integer shift warps without blurring much
+    shake = baseline_scores(_photo_clips([0, 2, 0, 2, 0]), n_context=4, n_future=1, device=DEVICE)
+    assert shake["blend_weight"] >= 0.8  # +2, -2, +2 px: the copy, mostly

@@ -1,8 +1,9 @@
 """Validation quality against training time: read runs' ``validation.jsonl``, plot the curves.
 
 Each run logs, at every validation, its training time (``train_seconds``: time in train
-steps, excluding validation and checkpoints) with the model's scores and both baselines'
-on the same validation clips (last input: ``baseline_*``; optical flow: ``flow_*``).
+steps, excluding validation and checkpoints) with the model's scores and the baselines'
+on the same validation clips (last input: ``baseline_*``; Farneback flow, the paper's: ``flow_*``;
+DIS flow: ``dis_*``; blend: ``blend_*``).
 ``scripts/time_to_quality.py`` trains configs for a fixed number of minutes and draws
 these curves, one panel per predicted frame.
 """
@@ -72,8 +73,9 @@ def plot_curves(curves: list[Curve], path: str | Path, *, metric: str = "psnr", 
             ax.plot(curve.minutes, curve.series(metric + suffix), marker="o", markersize=3, label=curve.label)
         reference = curves[0]
         ax.axhline(reference.final(f"baseline_{metric}{suffix}"), color="grey", linestyle="--", label="last input")
-        if f"flow_{metric}{suffix}" in reference.scores[-1]:
-            ax.axhline(reference.final(f"flow_{metric}{suffix}"), color="black", linestyle=":", label="optical flow")
+        for prefix, label, style in (("flow_", "Farneback flow (paper)", ":"), ("dis_", "DIS flow", "-.")):
+            if f"{prefix}{metric}{suffix}" in reference.scores[-1]:
+                ax.axhline(reference.final(f"{prefix}{metric}{suffix}"), color="black", linestyle=style, label=label)
         ax.set_xlabel("training time (minutes)")
         ax.set_ylabel(f"validation {metric.upper() if metric == 'psnr' else metric}" + (" (dB)" if metric == "psnr" else ""))
         ax.set_title(f"predicted frame {k}")
@@ -88,7 +90,7 @@ def plot_curves(curves: list[Curve], path: str | Path, *, metric: str = "psnr", 
 
 
 def curves_table(curves: list[Curve], metrics: tuple[str, ...] = ("psnr", "ssim")) -> str:
-    """Markdown: each run's final and best validation scores beside both baselines."""
+    """Markdown: each run's final and best validation scores beside the baselines' (those logged)."""
     header = ["run", "minutes", "steps"]
     for metric in metrics:
         header += [f"{metric} f1 (final / best)", f"{metric} f2 (final / best)"]
@@ -105,7 +107,10 @@ def curves_table(curves: list[Curve], metrics: tuple[str, ...] = ("psnr", "ssim"
                 cells.append(f"{curve.final(key):.{digits}f} / {curve.best(key):.{digits}f}")
         lines.append("| " + " | ".join(cells) + " |")
     reference = curves[0].scores[-1]
-    for name, prefix in (("last input", "baseline_"), ("optical flow", "flow_")):
+    for name, prefix in (("last input", "baseline_"), ("Farneback flow (paper)", "flow_"), ("DIS flow", "dis_"),
+                         ("blend", "blend_")):
+        if not any(key.startswith(prefix) for key in reference):
+            continue
         cells = [name, "-", "-"]
         for metric in metrics:
             for suffix in ("", "_f2"):

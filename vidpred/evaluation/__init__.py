@@ -4,8 +4,8 @@
 the pieces are usable on their own:
 
 * :mod:`~vidpred.evaluation.clips` -- which videos and frames are scored;
-* :mod:`~vidpred.evaluation.flow` -- Farneback flow and the moving-area mask;
-* :mod:`~vidpred.evaluation.baselines` -- last input and optical-flow extrapolation;
+* :mod:`~vidpred.evaluation.flow` -- Farneback and DIS flow, the moving-area mask;
+* :mod:`~vidpred.evaluation.baselines` -- last input, flow extrapolation and their blend;
 * :mod:`~vidpred.evaluation.predictors` -- checkpoints rebuilt into predictors;
 * :mod:`~vidpred.evaluation.scoring` -- every metric of every method on one clip's frames;
 * :mod:`~vidpred.evaluation.runner` -- per-clip scores;
@@ -15,7 +15,7 @@ the pieces are usable on their own:
 See ``docs/evaluation.md`` for every choice the paper leaves open.
 """
 
-from vidpred.evaluation.baselines import flow_extrapolation, last_input, warp
+from vidpred.evaluation.baselines import Blend, BlendFit, fit_blend_weight, flow_extrapolation, last_input, warp
 from vidpred.evaluation.clips import (
     VIDEO_CHOICES,
     ClipSelection,
@@ -25,7 +25,15 @@ from vidpred.evaluation.clips import (
     load_eval_clips,
     spread_starts,
 )
-from vidpred.evaluation.flow import DEFAULT_FLOW_THRESHOLD, FARNEBACK_PARAMS, backward_flow, dense_flow, moving_mask
+from vidpred.evaluation.flow import (
+    DEFAULT_FLOW_THRESHOLD,
+    DIS_PRESET,
+    FARNEBACK_PARAMS,
+    backward_flow,
+    dense_flow,
+    dis_flow,
+    moving_mask,
+)
 from vidpred.evaluation.pipeline import EvalOutcome, load_methods, run_evaluation
 from vidpred.evaluation.predictors import Method, baseline_methods, checkpoint_label, load_checkpoint_predictor
 from vidpred.evaluation.report import PAPER_TABLE1, markdown_report, summarize, write_report
@@ -33,9 +41,12 @@ from vidpred.evaluation.runner import ClipResult, Protocol, evaluate, evaluate_c
 from vidpred.evaluation.scoring import metric_key, score_frames
 
 __all__ = [
+    "Blend",
+    "BlendFit",
     "ClipResult",
     "ClipSelection",
     "DEFAULT_FLOW_THRESHOLD",
+    "DIS_PRESET",
     "EvalClip",
     "EvalOutcome",
     "FARNEBACK_PARAMS",
@@ -50,8 +61,10 @@ __all__ = [
     "cut_clip",
     "spread_starts",
     "dense_flow",
+    "dis_flow",
     "evaluate",
     "evaluate_clip",
+    "fit_blend_weight",
     "flow_extrapolation",
     "last_input",
     "load_checkpoint_predictor",

@@ -4,7 +4,9 @@ Averages hide how often one method wins; and with few clips, differences between
 (one is easy, another hard) dwarf differences between methods. Comparing two methods
 clip by clip removes the clip effect: for each score key, the mean of ``a - b`` over the
 clips both scored, its standard error ``std(a - b, ddof=1) / sqrt(n)`` and the number of
-clips where ``a`` is better.
+clips where ``a`` is better. Higher is better for every score but the edge ratio, whose best
+value is 1 (the truth's edge content): for ``edges_*`` keys the difference is how much
+closer to 1 ``a`` is than ``b``, ``|b - 1| - |a - 1|``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ class PairedDifference:
     n: int
     mean: float  # mean of a - b
     stderr: float  # standard error of that mean (nan for one clip)
-    wins: int  # clips where a - b > 0 (for every score here higher is better)
+    wins: int  # clips where the difference is > 0: a is better
 
     def text(self, digits: int) -> str:
         se = "" if math.isnan(self.stderr) else f" ± {self.stderr:.{digits}f}"
@@ -39,7 +41,7 @@ def read_per_video(eval_dir: str | Path) -> list[dict]:
 
 
 def paired_difference(rows: list[dict], a: str, b: str, key: str) -> PairedDifference:
-    """``a - b`` for score ``key`` over the clips where both are finite.
+    """``a - b`` for score ``key`` (``|b - 1| - |a - 1|`` for an edge ratio) over the clips where both are finite.
 
     Raises:
         KeyError: a method is not in the evaluation.
@@ -51,7 +53,7 @@ def paired_difference(rows: list[dict], a: str, b: str, key: str) -> PairedDiffe
     for row in rows:
         x, y = row["scores"].get(a, {}).get(key), row["scores"].get(b, {}).get(key)
         if x is not None and y is not None and math.isfinite(x) and math.isfinite(y):
-            diffs.append(x - y)
+            diffs.append(abs(y - 1) - abs(x - 1) if key.startswith("edges") else x - y)
     n = len(diffs)
     if n == 0:
         return PairedDifference(key, 0, math.nan, math.nan, 0)
@@ -64,6 +66,6 @@ def paired_table(rows: list[dict], pairs: list[tuple[str, str]], keys: list[str]
     """Markdown: one row per ``(a, b)`` pair, one column per key: ``mean ± s.e. (wins/n)``."""
     lines = ["| a − b | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for a, b in pairs:
-        cells = [paired_difference(rows, a, b, key).text(3 if key.startswith("ssim") else 2) for key in keys]
+        cells = [paired_difference(rows, a, b, key).text(3 if key.startswith(("ssim", "edges")) else 2) for key in keys]
         lines.append(f"| {a} − {b} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -13,15 +13,21 @@ import torch
 
 import vidpred
 from vidpred.config import DataConfig
-from vidpred.evaluation.clips import choose_eval_videos, load_eval_clips
-from vidpred.evaluation.flow import FARNEBACK_PARAMS
-from vidpred.evaluation.baselines import flow_extrapolation
-from vidpred.evaluation.predictors import Method, baseline_methods, load_checkpoint_predictor
+from vidpred.data.sampler import to_model_input
+from vidpred.evaluation.baselines import Blend, BlendFit, fit_blend_weight
+from vidpred.evaluation.clips import EvalClip, choose_eval_videos, load_eval_clips
+from vidpred.evaluation.flow import DIS_PRESET, FARNEBACK_PARAMS
+from vidpred.evaluation.predictors import (BASELINE_NAMES, Method, baseline_methods, blend_method,
+                                           load_checkpoint_predictor)
 from vidpred.evaluation.report import markdown_report, summarize, write_report
 from vidpred.evaluation.runner import Protocol, evaluate
 from vidpred.metrics.lpips import LPIPS, LPIPSUnavailable, load_lpips
 
-__all__ = ["EvalOutcome", "run_evaluation", "load_methods"]
+__all__ = ["EvalOutcome", "run_evaluation", "load_methods", "fit_blend_on_clips", "BLEND_FIT_SOURCES"]
+
+# Sources whose "val" videos are disjoint from the scored "test" videos: the blend's weight
+# is fitted there. Folder and samples data hold out one set for both.
+BLEND_FIT_SOURCES = ("procedural", "ucf101", "corpus")
 
 logger = logging.getLogger(__name__)
 
@@ -37,15 +43,18 @@ class EvalOutcome:
 
 
 def load_methods(checkpoints: Sequence[str | Path], names: Sequence[str] | None, device: torch.device) -> list[Method]:
-    """Checkpoint rows (in the order given) followed by the two baselines.
+    """Checkpoint rows (in the order given) followed by the baselines (the blend, whose weight
+    :func:`run_evaluation` fits, comes last).
 
     Raises:
-        ValueError: ``names`` of the wrong length, duplicate row names, unreadable checkpoints.
+        ValueError: ``names`` of the wrong length or naming a baseline, unreadable checkpoints.
     """
     if names is not None and len(names) != len(checkpoints):
         raise ValueError(f"got {len(names)} names for {len(checkpoints)} checkpoints")
     methods = [load_checkpoint_predictor(path, device, None if names is None else names[i])
                for i, path in enumerate(checkpoints)]
+    for method in methods:  # a --name, or a default label ("blend.pt" is labelled "blend")
+        _refuse_baseline_name(method.name)
     methods += baseline_methods()
     seen: dict[str, int] = {}
     for method in methods:  # two runs' "latest.pt" would otherwise share a row name
@@ -55,6 +64,12 @@ def load_methods(checkpoints: Sequence[str | Path], names: Sequence[str] | None,
         else:
             seen[method.name] = 1
     return methods
+
+
+def _refuse_baseline_name(name: str) -> None:
+    if name in BASELINE_NAMES:
+        raise ValueError(f"row name {name!r} is a baseline's; give the checkpoint another with --name "
+                         f"(reserved: {', '.join(BASELINE_NAMES)})")
 
 
 def _lpips(mode: str, weights: str | Path | None, device: torch.device) -> tuple[LPIPS | None, dict[str, Any]]:
@@ -69,7 +84,8 @@ def _lpips(mode: str, weights: str | Path | None, device: torch.device) -> tuple
 
 
 def _context_used(methods: Sequence[Method], protocol: Protocol) -> None:
-    """Record in each method's info how many of the protocol's context frames it sees.
+    """Record in each checkpoint's info how many of the protocol's context frames it sees
+    (each baseline's is set where it is defined: 1 for the last input, 2 for the others).
 
     Raises ValueError for a model that needs more context frames than the protocol gives.
     """
@@ -80,15 +96,45 @@ def _context_used(methods: Sequence[Method], protocol: Protocol) -> None:
                 raise ValueError(f"{method.name} needs {needed} context frames, the protocol gives "
                                  f"{protocol.n_context} (--n-context)")
             method.info["context_frames_used"] = needed
-        else:  # the flow baseline reads the last two frames, the last-input baseline the last one
-            method.info["context_frames_used"] = 2 if method.predict is flow_extrapolation else 1
+
+
+def fit_blend_on_clips(clips: Sequence[EvalClip], n_context: int, device: torch.device) -> BlendFit:
+    """:func:`~vidpred.evaluation.baselines.fit_blend_weight` on uint8 clips: the first
+    ``n_context`` frames as context, the next as the 1st frame to predict."""
+    contexts, targets = [], []
+    for clip in clips:
+        x = to_model_input(torch.from_numpy(clip.frames[:n_context + 1]).unsqueeze(0).to(device))
+        contexts.append(x[:, :, :n_context])
+        targets.append(x[:, :, n_context])
+    return fit_blend_weight(contexts, targets)
+
+
+def _blend(data: DataConfig, subset: str, weight: float | None, protocol: Protocol, start_frame: int,
+           device: torch.device, progress: bool) -> tuple[Blend | None, dict[str, Any]]:
+    """The blend row and a note for the report: a given weight (blending DIS extrapolation),
+    else one fitted on the source's "val" videos when they are disjoint from the scored ones,
+    else none."""
+    if weight is not None:
+        return Blend(weight, "dis"), {"weight": weight, "flow": "dis", "fitted_on": None}
+    if data.source not in BLEND_FIT_SOURCES or subset != "test":
+        return None, {"omitted": f"no blend row: {data.source} data has no validation videos apart from the scored "
+                                 "ones to fit its weight on (give one with --blend-weight)"}
+    clips, selection = load_eval_clips(data, every=1, start_frame=start_frame, clip_frames=protocol.n_context + 1,
+                                       min_frames=protocol.n_context + 1, subset="val", progress=progress)
+    fit = fit_blend_on_clips(clips, protocol.n_context, device)
+    logger.info("blend fitted on %d validation clips: %.2f x last input + %.2f x %s flow extrapolation",
+                fit.n_clips, fit.blend.weight, 1 - fit.blend.weight, fit.blend.flow_method)
+    return fit.blend, {"weight": fit.blend.weight, "flow": fit.blend.flow_method,
+                       "fitted_on": f"{fit.n_clips} clips of {selection.description}", "mse": fit.mse,
+                       "mse_by_flow": fit.mse_by_flow, "mse_last_input": fit.mse_last_input}
 
 
 def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir: str | Path, *,
                    protocol: Protocol = Protocol(), every: int = 1, start_frame: int = 0,
                    clips_per_video: int = 1, names: Sequence[str] | None = None, device: torch.device = torch.device("cpu"),
                    lpips: str = "auto", lpips_weights: str | Path | None = None, videos: str = "auto",
-                   psnr_filter: float | None = None, workers: int = 1, progress: bool = True) -> EvalOutcome:
+                   psnr_filter: float | None = None, blend_weight: float | None = None, workers: int = 1,
+                   progress: bool = True) -> EvalOutcome:
     """Evaluate checkpoints and the baselines on the selected clips; write the report.
 
     Args:
@@ -109,6 +155,9 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
         psnr_filter: leave a (clip, method, frame) out of the paper-compatible table when
             its paper-compatible PSNR in the official code's units is at least this many dB
             (the official code: 50); None keeps every clip.
+        blend_weight: the blend row's weight on the last input (the rest on DIS flow
+            extrapolation); None fits it on the source's "val" videos when they are apart
+            from the scored ones (procedural, ucf101), else the row is left out.
         workers: clips scored at once, in threads (the numbers do not depend on it).
         progress: show progress bars.
     """
@@ -118,6 +167,9 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
     lpips_metric, lpips_status = _lpips(lpips, lpips_weights, device)
     trained = [(m.name, m.info["training_data"]) for m in methods if m.kind == "checkpoint"]
     data, subset, note = choose_eval_videos(data, trained, videos)
+    blend, blend_note = _blend(data, subset, blend_weight, protocol, start_frame, device, progress)
+    if blend is not None:
+        methods.append(blend_method(blend))
     clips, selection = load_eval_clips(data, every=every, start_frame=start_frame,
                                        clip_frames=protocol.clip_frames, min_frames=protocol.min_frames,
                                        clips_per_video=clips_per_video, subset=subset, note=note, progress=progress)
@@ -140,7 +192,9 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
         "mean_moving_fraction_per_frame": [sum(r.moving_fractions[k] for r in results) / max(len(results), 1)
                                            for k in range(protocol.n_scored)],
         "flow": {"method": "cv2.calcOpticalFlowFarneback, last context frame -> previous frame, grey levels",
-                 "params": ", ".join(f"{k}={v}" for k, v in FARNEBACK_PARAMS.items())},
+                 "params": ", ".join(f"{k}={v}" for k, v in FARNEBACK_PARAMS.items()),
+                 "dis_preset": DIS_PRESET},
+        "blend": blend_note,
         "lpips": lpips_status,
         "environment": {"vidpred": vidpred.__version__, "torch": torch.__version__, "python": platform.python_version(),
                         "device": str(device), "threads": torch.get_num_threads(), "workers": workers},

@@ -5,8 +5,8 @@ Every predictor has one signature, ``predict(context, n_future, flow) -> predict
 * ``context``: ``(B, C, n_context, H, W)`` in ``[-1, 1]``, oldest frame first;
 * ``n_future``: frames to predict, recursively (each prediction becomes the newest context
   frame for the next);
-* ``flow``: ``(B, 2, H, W)``, the clip's backward flow of the last context step (used by
-  the flow baseline, ignored by the others);
+* ``flow``: ``(B, 2, H, W)``, the clip's backward flow of the last context step by the
+  estimator its :class:`Method` names in ``flow`` (None for a method that reads no flow);
 * returns ``(B, C, n_future, H, W)`` in ``[-1, 1]``.
 """
 
@@ -23,25 +23,35 @@ from torch import Tensor
 from vidpred.build import build_generator
 from vidpred.checkpoint import load_checkpoint
 from vidpred.config import Config, ConfigError, config_from_dict
-from vidpred.evaluation.baselines import flow_extrapolation, last_input
+from vidpred.evaluation.baselines import Blend, flow_extrapolation, last_input
+from vidpred.evaluation.flow import DIS_PRESET
 from vidpred.models.generator import MultiScaleGenerator
 
 __all__ = ["Predictor", "Method", "CheckpointPredictor", "load_checkpoint_predictor", "baseline_methods",
-           "checkpoint_label"]
+           "checkpoint_label", "blend_method", "LAST_INPUT", "FARNEBACK_FLOW", "DIS_FLOW", "BLEND", "BASELINE_NAMES"]
 
 logger = logging.getLogger(__name__)
 
 Predictor = Callable[[Tensor, int, "Tensor | None"], Tensor]
 
+# The baselines' row names, reserved: a checkpoint may not take one.
+LAST_INPUT = "last input"
+FARNEBACK_FLOW = "Farneback flow (paper)"
+DIS_FLOW = "DIS flow"
+BLEND = "blend"
+BASELINE_NAMES = (LAST_INPUT, FARNEBACK_FLOW, DIS_FLOW, BLEND)
+_FLOW_ROWS = {"farneback": FARNEBACK_FLOW, "dis": DIS_FLOW}
+
 
 @dataclass
 class Method:
-    """A row of the results table: a name, a kind and the predictor behind it."""
+    """A row of the results table: a name, a kind, the predictor behind it and the flow it reads."""
 
     name: str
     kind: str  # "checkpoint" | "baseline"
     predict: Predictor
     info: dict  # JSON-able details for the report (path, training step, sizes, ...)
+    flow: str | None = None  # the backward flow passed to predict: "farneback", "dis" or None
 
 
 class CheckpointPredictor:
@@ -136,11 +146,28 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
                   info=info)
 
 
-def baseline_methods() -> list[Method]:
-    """The paper's two baselines, in its table's order."""
-    return [
-        Method("last input", "baseline", last_input, {"description": "repeats the last context frame"}),
-        Method("optical flow", "baseline", flow_extrapolation,
-               {"description": "last context frame warped by k times the backward Farneback flow of the last "
-                               "context step, for the k-th predicted frame"}),
+def baseline_methods(blend: Blend | None = None) -> list[Method]:
+    """The baselines, in the report's order: the paper's two, DIS flow extrapolation, and the
+    blend of last input and flow extrapolation when a fitted ``blend`` is given."""
+    methods = [
+        Method(LAST_INPUT, "baseline", last_input,
+               {"description": "repeats the last context frame", "context_frames_used": 1}),
+        Method(FARNEBACK_FLOW, "baseline", flow_extrapolation,
+               {"description": "the paper's baseline: last context frame warped by k times the backward Farneback "
+                               "flow of the last context step, for the k-th predicted frame",
+                "context_frames_used": 2}, flow="farneback"),
+        Method(DIS_FLOW, "baseline", flow_extrapolation,
+               {"description": f"last context frame warped by k times the backward DIS flow ({DIS_PRESET} preset) "
+                               "of the last context step, for the k-th predicted frame",
+                "context_frames_used": 2}, flow="dis"),
     ]
+    return methods + ([blend_method(blend)] if blend is not None else [])
+
+
+def blend_method(blend: Blend) -> Method:
+    """The blend row: what hedging between the last input and the flow buys, not a target."""
+    return Method(BLEND, "baseline", blend,
+                  {"description": f"{blend.weight:g} x last input + {1 - blend.weight:g} x "
+                                  f"{_FLOW_ROWS[blend.flow_method]} extrapolation",
+                   "weight": blend.weight, "flow": blend.flow_method, "context_frames_used": 2},
+                  flow=blend.flow_method)

@@ -1,13 +1,16 @@
 """Averages, the Markdown report shaped like the paper's Table 1, and the CSV/JSON beside it.
 
-Averages are arithmetic means over clips of the per-clip values. A value that is not
-finite is left out of its mean and the count says so: NaN where a metric is undefined (no
-moving pixel, frame too small, clip too short for flicker), ``inf`` where a prediction is
-exact (PSNR and sharpness of a copied frame on a video that repeats frames). With a PSNR
-filter (the official code's 50 dB), a (clip, method, frame) whose paper-compatible PSNR in
-the official code's units reaches it is also left out of that frame's paper-compatible
-means, and counted (``n_dropped``). Cells that average fewer clips than their table's
-count are marked ``*``.
+Averages are arithmetic means over clips of the per-clip values, **paired**: for each key,
+every method's mean is over the same clips, those where no method's value is NaN (the
+metric is undefined: no moving pixel, frame too small, clip too short for flicker). An
+exact prediction is not missing: scoring floors its error (:data:`MAX_PSNR_DB`), and the
+report counts, per method, the clips it predicted exactly. With a PSNR filter (the official
+code's 50 dB), a clip's frame whose paper-compatible PSNR in the official code's units
+reaches it for any method is left out of that frame's paper-compatible means for every
+method, and counted per method (``n_dropped``). Cells that average fewer clips than their
+table's count are marked ``*``. Under each table a one-line verdict sets every checkpoint
+against the better baseline in PSNR and its edge ratio against the better flow
+extrapolation's: a PSNR win with fewer edges may be bought with blur.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from typing import Any, Sequence
 import torch
 
 from vidpred.evaluation.runner import ClipResult
-from vidpred.evaluation.scoring import metric_key, sharpness_metric
+from vidpred.evaluation.predictors import BLEND, DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT
+from vidpred.evaluation.scoring import MAX_PSNR_DB, metric_key, sharpness_metric
 from vidpred.metrics.official import official_db
 
 __all__ = ["PAPER_TABLE1", "summarize", "markdown_report", "write_report"]
@@ -61,27 +65,47 @@ def _official_psnr(psnr_db: float) -> float:
 
 def summarize(results: Sequence[ClipResult], method_names: Sequence[str],
               psnr_filter: float | None = None) -> dict[str, dict[str, dict[str, Any]]]:
-    """Per method and key: ``{"mean", "n" (finite values), "n_nan", "n_inf"}``.
+    """Per method and key: ``{"mean", "n" (clips averaged), "n_nan", "n_inf"}``, paired.
 
-    Adds a ``"ground truth"`` entry holding the target clips' ``flicker``. With
-    ``psnr_filter``, each paper-compatible key of frame ``k`` (``*_compat_f<k>``) leaves out
-    the clips whose ``psnr_compat_f<k>``, in the official code's units, is at least
-    ``psnr_filter`` dB (the official code: 50), and its entry gains ``n_dropped``.
+    Each key's mean is over the clips where every method's value is finite, the same
+    clips for every method (``n_nan``/``n_inf``: this method's own non-finite values; scoring
+    gives none for an exact prediction). Whole-frame PSNR entries also count the method's
+    exact predictions (``n_exact``: at :data:`MAX_PSNR_DB`). Adds a ``"ground truth"`` entry
+    holding the target clips' ``flicker`` (over the clips where it and every method's is
+    defined). With ``psnr_filter``, each paper-compatible key of frame ``k`` leaves out the
+    clips where any method's ``psnr_compat_f<k>``, in the official code's units, is at least
+    ``psnr_filter`` dB (the official code: 50), for every method; ``n_dropped`` counts the
+    clips each method reached it on.
     """
-    summary: dict[str, dict[str, dict[str, Any]]] = {}
-    for name in method_names:
-        keys = list(dict.fromkeys(k for r in results for k in r.scores.get(name, {})))
-        summary[name] = {}
-        for key in keys:
-            values = [r.scores[name].get(key, math.nan) for r in results]
-            metric, _, frame = key.rpartition("_")
-            if psnr_filter is None or not metric.endswith("_compat") or metric[:-len("_compat")] not in _COMPAT_METRICS:
-                summary[name][key] = _mean(values)
-                continue
-            psnr_key = f"psnr_compat_{frame}"
-            dropped = [_official_psnr(r.scores[name].get(psnr_key, math.nan)) >= psnr_filter for r in results]
-            summary[name][key] = {**_mean([v for v, d in zip(values, dropped) if not d]), "n_dropped": sum(dropped)}
-    summary[GROUND_TRUTH] = {"flicker": _mean([r.target_flicker for r in results])}
+    keys = list(dict.fromkeys(k for name in method_names for r in results for k in r.scores.get(name, {})))
+
+    def value(r: ClipResult, name: str, key: str) -> float:
+        return r.scores.get(name, {}).get(key, math.nan)
+
+    summary: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in method_names}
+    for key in keys:
+        present = [name for name in method_names if any(key in r.scores.get(name, {}) for r in results)]
+        kept = [all(math.isfinite(value(r, name, key)) for name in present) for r in results]
+        metric, _, frame = key.rpartition("_")
+        filtered = (psnr_filter is not None and metric.endswith("_compat")
+                    and metric[:-len("_compat")] in _COMPAT_METRICS)
+        reached = {}
+        if filtered:
+            reached = {name: [_official_psnr(value(r, name, f"psnr_compat_{frame}")) >= psnr_filter for r in results]
+                       for name in present}
+            kept = [k and not any(reached[name][i] for name in present) for i, k in enumerate(kept)]
+        for name in present:
+            values = [value(r, name, key) for r in results]
+            entry = {**_mean([v for v, k in zip(values, kept) if k]),
+                     "n_nan": sum(math.isnan(v) for v in values), "n_inf": sum(math.isinf(v) for v in values)}
+            if filtered:
+                entry["n_dropped"] = sum(reached[name])
+            if metric == "psnr_whole":
+                entry["n_exact"] = sum(v >= MAX_PSNR_DB - 1e-9 for v in values)
+            summary[name][key] = entry
+    flicker_kept = [math.isfinite(r.target_flicker) and all(math.isfinite(value(r, name, "flicker"))
+                                                           for name in method_names) for r in results]
+    summary[GROUND_TRUTH] = {"flicker": _mean([r.target_flicker for r, k in zip(results, flicker_kept) if k])}
     return summary
 
 
@@ -100,18 +124,59 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def _frame_table(summary: dict, methods: Sequence[str], region: str, n_scored: int, expected_n: int,
                  extra: Sequence[str] = (), sharpness: str = "sharpness") -> list[str]:
+    """PSNR, SSIM, sharpness of ``region`` and the whole-frame edge ratio (then ``extra``) per frame."""
     ordinal = {1: "1st", 2: "2nd", 3: "3rd"}
     header = ["method"]
     columns = []
     label_sharp = "sharp." if sharpness == "sharpness" else "sharp. (official)"
+    edges = "edges" if region == "whole" else "edges (whole)"
     for k in range(1, n_scored + 1):
         nth = ordinal.get(k, f"{k}th")
-        for metric, label in (("psnr", "PSNR"), ("ssim", "SSIM"), (sharpness, label_sharp), *extra):
+        for metric, label in (("psnr", "PSNR"), ("ssim", "SSIM"), (sharpness, label_sharp), ("edges", edges), *extra):
             header.append(f"{nth} {label}")
-            columns.append((metric, metric_key(metric, region, k)))
+            columns.append((metric, metric_key(metric, "whole" if metric == "edges" else region, k)))
     rows = [[name] + [_cell(summary[name].get(key), metric, expected_n)
                       for metric, key in columns] for name in methods]
     return _table(header, rows)
+
+
+def _verdict(summary: dict, methods: Sequence[dict[str, Any]], region: str) -> list[str]:
+    """One line per checkpoint: its 1st-frame PSNR against the better baseline's (the blend,
+    a hedge, is no target) and its edge ratio against the better flow extrapolation's."""
+    def mean(name: str, key: str) -> float:
+        stat = summary.get(name, {}).get(key)
+        return stat["mean"] if stat is not None else math.nan
+
+    psnr_key, edges_key = metric_key("psnr", region, 1), metric_key("edges", "whole", 1)
+    baselines = [m["name"] for m in methods if m["kind"] == "baseline" and m["name"] != BLEND
+                 and math.isfinite(mean(m["name"], psnr_key))]
+    flows = [name for name in baselines if name in (FARNEBACK_FLOW, DIS_FLOW)]
+    checkpoints = [m["name"] for m in methods if m["kind"] == "checkpoint"]
+    if not checkpoints or not baselines:
+        return []
+    best = max(baselines, key=lambda name: mean(name, psnr_key))
+    lines = []
+    for name in checkpoints:
+        gain = mean(name, psnr_key) - mean(best, psnr_key)
+        if not math.isfinite(gain):
+            continue
+        text = f"Verdict, `{name}`: 1st-frame PSNR {gain:+.2f} dB against the better baseline ({best})"
+        if not flows:
+            lines.append(text + ".")
+            continue
+        flow = max(flows, key=lambda n: mean(n, psnr_key))
+        edges, flow_edges = mean(name, edges_key), mean(flow, edges_key)
+        text += f", edge ratio {edges:.3f} against {flow}'s {flow_edges:.3f}"
+        if gain <= 0:
+            verdict = "no win"
+        elif not (math.isfinite(edges) and math.isfinite(flow_edges)):
+            verdict = "edges not measured"
+        elif edges >= flow_edges:
+            verdict = "not bought with blur"
+        else:
+            verdict = "fewer edges than the flow extrapolation: the win may be bought with blur"
+        lines.append(f"{text}: {verdict}.")
+    return ["", *lines] if lines else []
 
 
 def _flicker_section(summary: dict, methods: Sequence[str], protocol: dict[str, Any]) -> list[str]:
@@ -178,6 +243,8 @@ def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
         "window, sigma 1.5.",
         "- **LPIPS**: " + ("AlexNet backbone, v0.1 linear layers; lower is better."
                             if meta["lpips"]["available"] else meta["lpips"]["reason"]),
+        *_baselines_text(meta),
+        _pairing_text(summary, methods, n_scored),
         "",
         "## Moving areas, paper-compatible (Table 1)",
         "",
@@ -190,16 +257,19 @@ def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
     if protocol.get("psnr_filter") is not None:
         lines += [_filter_text(summary, methods, protocol), ""]
     lines += _frame_table(summary, methods, "compat", n_scored, n_moving, sharpness=sharp)
+    lines += _verdict(summary, meta["methods"], "compat")
     lines += ["", "## Moving pixels only", "",
               "Each metric's per-pixel term averaged over the moving pixels alone (SSIM: its map inside the "
               "5-pixel border; sharpness: its gradient term). Lower than the table above by construction: "
               "no static pixel dilutes the error.", ""]
     lines += _frame_table(summary, methods, "moving", n_scored, n_moving, sharpness=sharp)
-    extra = (("edges", "edges"), *((("lpips", "LPIPS"),) if meta["lpips"]["available"] else ()))
+    lines += _verdict(summary, meta["methods"], "moving")
+    extra = (("lpips", "LPIPS"),) if meta["lpips"]["available"] else ()
     lines += ["", "## Whole frames", "", f"Mean over all {n_clips} clips. Edges: the prediction's edge content "
               "(absolute neighbour differences) relative to the truth's; below 1 it is smoother than the "
               "truth, above 1 it has edges the truth has not (`vidpred.metrics.edge_ratio`).", ""]
     lines += _frame_table(summary, methods, "whole", n_scored, n_clips, extra, sharpness=sharp)
+    lines += _verdict(summary, meta["methods"], "whole")
     lines += ["", "## Temporal flicker", ""]
     lines += _flicker_section(summary, methods, protocol)
     lines += ["", "## The paper's Table 1, for comparison", "",
@@ -209,10 +279,44 @@ def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
               "the flow method, the threshold and, for sharpness, the units.", ""]
     lines += _table(["method", "PSNR", "SSIM", "sharp.", "source"],
                     [[n, f"{p:.1f}", f"{s:.2f}", f"{h:.1f}", src] for n, p, s, h, src in PAPER_TABLE1])
-    lines += ["", "`*`: mean over fewer clips than the table's count: some values were NaN or infinite (exact "
-              "predictions)" + (", or left out by the PSNR filter" if protocol.get("psnr_filter") is not None else "")
+    lines += ["", "`*`: mean over fewer clips than the table's count, for every method alike: some method's value "
+              "was undefined (NaN)" + (", or reached the PSNR filter" if protocol.get("psnr_filter") is not None else "")
               + "; the counts are in `summary.json`. Per-video values: `per_video.csv`, `per_video.json`.", ""]
     return "\n".join(lines)
+
+
+def _baselines_text(meta: dict[str, Any]) -> list[str]:
+    """The baselines in one bullet, with where the blend's weight came from (or why it is absent)."""
+    names = [m["name"] for m in meta["methods"] if m["kind"] == "baseline"]
+    if not names:
+        return []
+    text = (f"- **Baselines**: {LAST_INPUT}; {FARNEBACK_FLOW} (the paper's: Farneback flow of the last step, "
+            f"extrapolated k times for the k-th frame); {DIS_FLOW} (the same with OpenCV's DIS flow, "
+            f"{meta.get('flow', {}).get('dis_preset', 'medium')} preset)")
+    blend = meta.get("blend") or {}
+    if BLEND in names:
+        flow_row = DIS_FLOW if blend.get("flow") == "dis" else FARNEBACK_FLOW
+        source = f"fitted on {blend['fitted_on']}" if blend.get("fitted_on") else "given with --blend-weight"
+        text += (f"; {BLEND}: {blend.get('weight', math.nan):g} x last input + {1 - blend.get('weight', math.nan):g} "
+                 f"x {flow_row} ({source}), shown for what hedging between two guesses buys in PSNR and SSIM, not "
+                 "as a target")
+    elif blend.get("omitted"):
+        text += f"; {blend['omitted']}"
+    return [text + "."]
+
+
+def _pairing_text(summary: dict, methods: Sequence[str], n_scored: int) -> str:
+    """The pairing rule and, per method, the clips predicted exactly."""
+    exact = []
+    for name in methods:
+        counts = [summary[name].get(metric_key("psnr", "whole", k), {}).get("n_exact", 0)
+                  for k in range(1, n_scored + 1)]
+        if any(counts):
+            exact.append(f"{name} " + " / ".join(str(c) for c in counts))
+    return ("- **Means** are paired: every method is averaged over the same clips (a clip a metric is undefined "
+            "for, for any method, is left out for all). An exact prediction counts as a success: its PSNR and "
+            f"sharpness come from errors floored at 8-bit rounding ({MAX_PSNR_DB:.2f} dB PSNR at most). Clips "
+            "predicted exactly (whole frame, frame 1 / frame 2 ...): " + ("; ".join(exact) or "none") + ".")
 
 
 def _context_text(meta: dict[str, Any], protocol: dict[str, Any]) -> list[str]:
@@ -263,8 +367,9 @@ def _filter_text(summary: dict, methods: Sequence[str], protocol: dict[str, Any]
                   for k in range(1, protocol["n_scored"] + 1)]
         dropped.append(f"{name} " + " / ".join(str(c) for c in counts))
     return (f"As the official code, a clip's frame whose paper-compatible PSNR (in that code's units, 0.034 dB below "
-            f"these) is {protocol['psnr_filter']:g} dB or more is left out of this table for that frame. Clips left "
-            f"out per method (frame 1 / frame 2 ...): {'; '.join(dropped)}.")
+            f"these) is {protocol['psnr_filter']:g} dB or more is left out of this table for that frame; to keep the "
+            f"means paired, for every method (the official code drops it for that method only). Clips reaching it "
+            f"per method (frame 1 / frame 2 ...): {'; '.join(dropped)}.")
 
 
 def _finite_or_none(value: Any) -> Any:

@@ -5,7 +5,9 @@ For each clip (uint8 ``(T, H, W, C)``, whole frames):
 1. ``context`` = the first ``n_context`` frames, ``future`` = the rest (``(1, C, t, H, W)``
    in ``[-1, 1]``);
 2. one backward Farneback flow from the last context frame to the one before gives the
-   moving-area mask (``|flow| > flow_threshold``) and the flow baseline's motion. With
+   moving-area mask (``|flow| > flow_threshold``) and the Farneback baseline's motion; the
+   DIS flow of the same step, computed once when a method reads it, drives the DIS
+   baseline (and the blend, when it blends DIS extrapolation). With
    ``mask_per_frame`` (the official code's choice), predicted frame ``k >= 2`` gets its own
    mask from the flow between the true frames before it (true frame ``k - 1`` back to
    true frame ``k - 2``), so a mask follows the motion instead of staying where it was;
@@ -111,7 +113,8 @@ class ClipResult:
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
     # The mask's share for each scored frame (all equal unless Protocol.mask_per_frame).
     moving_fractions: list[float] = field(default_factory=list)
-    # Seconds spent on this clip: "flow", each method's "predict/<name>", "scores", "flicker".
+    # Seconds spent on this clip: "flow" (Farneback and the mask), "flow/dis", each method's
+    # "predict/<name>", "scores", "flicker".
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -155,14 +158,18 @@ def evaluate_clip(clip: EvalClip, methods: Sequence[Method], protocol: Protocol,
     n_rollout = future.shape[2]
     seconds = {}
     started = time.perf_counter()
-    flow = backward_flow(context)  # (1, 2, H, W)
-    masks = _masks(x, flow, protocol)  # (n_scored, 1, H, W)
+    flows = {"farneback": backward_flow(context)}  # (1, 2, H, W) each
+    masks = _masks(x, flows["farneback"], protocol)  # (n_scored, 1, H, W)
     seconds["flow"] = time.perf_counter() - started
+    for method in sorted({m.flow for m in methods} - {None, "farneback"}):
+        started = time.perf_counter()
+        flows[method] = backward_flow(context, method)
+        seconds[f"flow/{method}"] = time.perf_counter() - started
     with_flicker = protocol.flicker_frames > 0 and n_rollout >= protocol.flicker_frames
     predictions = []
     for method in methods:
         started = time.perf_counter()
-        prediction = method.predict(context, n_rollout, flow).clamp(-1, 1)  # (1, C, n_rollout, H, W)
+        prediction = method.predict(context, n_rollout, flows.get(method.flow)).clamp(-1, 1)  # (1, C, n_rollout, H, W)
         seconds[f"predict/{method.name}"] = time.perf_counter() - started
         if prediction.shape != future.shape:
             raise RuntimeError(f"{method.name} predicted {tuple(prediction.shape)}, expected {tuple(future.shape)}")

@@ -34,12 +34,27 @@ from vidpred.metrics.official import official_db, official_sharpness_term
 from vidpred.metrics.sharpness import _gradient_magnitude_sum
 from vidpred.metrics.ssim import blur_valid, gaussian_window, ssim_from_moments
 
-__all__ = ["SSIM_WINDOW", "REGIONS", "SharpnessUnits", "metric_key", "sharpness_metric", "score_frames"]
+__all__ = ["SSIM_WINDOW", "REGIONS", "SharpnessUnits", "metric_key", "sharpness_metric", "score_frames", "MSE_FLOOR",
+           "SHARPNESS_FLOOR", "MAX_PSNR_DB", "MAX_SHARPNESS_DB"]
 
 SSIM_WINDOW = 11
 REGIONS = ("compat", "moving", "whole")
 SharpnessUnits = Literal["unit", "official"]
 _PEAK = 2.0  # peak-to-peak of [-1, 1] frames
+
+# An exact prediction (the last input of a video that repeats a frame) has no error. Its
+# PSNR and sharpness difference are computed from errors floored at what 8-bit frames
+# cannot resolve, the same for every method, so it counts in every mean as a success:
+# the MSE at the variance of 8-bit rounding, one grey level's uniform error, (2/255)^2 / 12
+# on [-1, 1] frames (PSNR <= 58.92 dB); the mean absolute gradient difference at the mean
+# absolute rounding error, a quarter grey level, 1 / (4 * 255) on [0, 1] frames (sharpness
+# <= 30.09 dB). In the paper-compatible mode the pixels outside the mask add no error by
+# construction, so there the floors scale with the mask's share of the frame. The official
+# code's sharpness has its own clamp (88.13 dB) and is left as it is.
+MSE_FLOOR = (_PEAK / 255) ** 2 / 12
+SHARPNESS_FLOOR = 1 / (4 * 255)
+MAX_PSNR_DB = 10 * math.log10(_PEAK**2 / MSE_FLOOR)  # 58.92
+MAX_SHARPNESS_DB = 10 * math.log10(1 / SHARPNESS_FLOOR)  # 30.09
 
 
 def metric_key(metric: str, region: str, frame: int) -> str:
@@ -88,8 +103,10 @@ def score_frames(preds: Tensor, target: Tensor, masks: Tensor, *, sharpness: Sha
     Returns:
         ``{metric_key(metric, region, k): (M,) float64}`` for metric in psnr, ssim and the
         sharpness, region in :data:`REGIONS`, k in 1..K; ``edges_whole_f<k>``
-        (:func:`~vidpred.metrics.edge_ratio`); plus ``lpips_whole_f<k>`` with ``lpips``. NaN where undefined: the moving-area modes of a frame without a moving
-        pixel, SSIM on frames under 11 px, LPIPS under its minimum size.
+        (:func:`~vidpred.metrics.edge_ratio`); plus ``lpips_whole_f<k>`` with ``lpips``. NaN
+        where undefined: the moving-area modes of a frame without a moving pixel, SSIM on
+        frames under 11 px, LPIPS under its minimum size. Never infinite: an exact
+        prediction scores the floors' values (:data:`MAX_PSNR_DB`, :data:`MAX_SHARPNESS_DB`).
     """
     if preds.dim() != 5 or preds.shape[1:] != target.shape or masks.shape != (target.shape[0], 1, *target.shape[2:]):
         raise ValueError(f"score_frames expects preds (M, K, C, H, W), target (K, C, H, W), masks (K, 1, H, W); got "
@@ -117,9 +134,11 @@ def score_frames(preds: Tensor, target: Tensor, masks: Tensor, *, sharpness: Sha
     total_all = squared.sum(dim=(2, 3, 4))  # (M, K)
     total_mask = (squared * m).sum(dim=(2, 3, 4))
     N = C * H * W
-    put("psnr", "whole", _db(total_all / N, _PEAK**2))
-    put("psnr", "compat", _db(total_mask / N, _PEAK**2))  # the composite's error is zero outside the mask
-    put("psnr", "moving", _db(_masked_mean(squared, m), _PEAK**2))
+    share = (n_mask / (H * W)).double()  # (K,): the mask's share of each frame
+    put("psnr", "whole", _db((total_all / N).clamp_min(MSE_FLOOR), _PEAK**2))
+    # The composite's error is zero outside the mask.
+    put("psnr", "compat", _db(torch.maximum(total_mask / N, MSE_FLOOR * share), _PEAK**2))
+    put("psnr", "moving", _db(_masked_mean(squared, m).clamp_min(MSE_FLOOR), _PEAK**2))
 
     # SSIM: the target's moments once, one map per method and frame.
     if min(H, W) >= SSIM_WINDOW:
@@ -145,10 +164,10 @@ def score_frames(preds: Tensor, target: Tensor, masks: Tensor, *, sharpness: Sha
     if sharpness == "unit":
         g_target = _gradient_magnitude_sum((T + 1) / 2)  # (K, C, H-1, W-1), frames in [0, 1]
         term = (g_target - _gradient_magnitude_sum((P + 1) / 2)).abs()  # (M, K, C, H-1, W-1)
-        put(sharp, "whole", _db(term.mean(dim=(2, 3, 4)), 1.0))
-        put(sharp, "moving", _db(_masked_mean(term, m[..., 1:, 1:]), 1.0))
+        put(sharp, "whole", _db(term.mean(dim=(2, 3, 4)).clamp_min(SHARPNESS_FLOOR), 1.0))
+        put(sharp, "moving", _db(_masked_mean(term, m[..., 1:, 1:]).clamp_min(SHARPNESS_FLOOR), 1.0))
         compat_term = (g_target - _gradient_magnitude_sum((composite + 1) / 2)).abs()
-        put(sharp, "compat", _db(compat_term.mean(dim=(2, 3, 4)), 1.0))
+        put(sharp, "compat", _db(torch.maximum(compat_term.mean(dim=(2, 3, 4)), SHARPNESS_FLOOR * share), 1.0))
     else:
         term = official_sharpness_term(P, T)  # (M, K, C, H-2, W-2)
         put(sharp, "whole", official_db(term.sum(dim=(2, 3, 4)) / N))

@@ -103,14 +103,17 @@ def _step_of(line: str) -> int | None:
 
 def final_metrics(step: int, n_val_clips: int, train_seconds: float, scores: dict[str, float]) -> dict:
     """The last validation's scores split into the model's and each baseline's
-    (``baseline_*`` is the last-input baseline, ``flow_*`` the optical-flow one)."""
+    (``baseline_*`` the last input, ``flow_*`` Farneback flow extrapolation, the paper's,
+    ``dis_*`` DIS flow extrapolation, ``blend_*`` their blend with ``blend_weight``)."""
     return {
         "step": step,
         "n_val_clips": n_val_clips,
         "train_seconds": round(train_seconds, 3),
-        "model": {k: v for k, v in scores.items() if not k.startswith(("baseline_", "flow_"))},
+        "model": {k: v for k, v in scores.items() if not k.startswith(("baseline_", "flow_", "dis_", "blend_"))},
         "last_input_baseline": {k.removeprefix("baseline_"): v for k, v in scores.items() if k.startswith("baseline_")},
         "flow_baseline": {k.removeprefix("flow_"): v for k, v in scores.items() if k.startswith("flow_")},
+        "dis_flow_baseline": {k.removeprefix("dis_"): v for k, v in scores.items() if k.startswith("dis_")},
+        "blend_baseline": {k.removeprefix("blend_"): v for k, v in scores.items() if k.startswith("blend_")},
     }
 
 

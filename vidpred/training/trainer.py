@@ -268,8 +268,9 @@ class Trainer:
     # ------------------------------------------------------------------ validation
 
     def validate(self, interruptible: bool = False) -> dict[str, float]:
-        """The model's scores on the validation clips, with the last-input (``baseline_*``)
-        and optical-flow (``flow_*``) baselines' on the same clips.
+        """The model's scores on the validation clips, with the baselines' on the same clips:
+        last input (``baseline_*``), Farneback (``flow_*``) and DIS (``dis_*``) flow
+        extrapolation, and their blend (``blend_*``, ``blend_weight``).
 
         With ``interruptible``, a stop signal ends it between two batches
         (:class:`~vidpred.training.validation.ValidationInterrupted`)."""
@@ -286,8 +287,9 @@ class Trainer:
         if scores["psnr"] > self.best_psnr:
             self.best_psnr = scores["psnr"]
             self.save("best.pt", all_ranks=False)
-        log.info("step %d: val PSNR %.2f dB (last-input baseline %.2f dB), SSIM %.3f",
-                 step, scores["psnr"], scores["baseline_psnr"], scores["ssim"])
+        log.info("step %d: val PSNR %.2f dB (last input %.2f, DIS flow %.2f, blend %.2f), SSIM %.3f, "
+                 "edge ratio %.3f (DIS flow %.3f)", step, scores["psnr"], scores["baseline_psnr"], scores["dis_psnr"],
+                 scores["blend_psnr"], scores["ssim"], scores["edges"], scores["dis_edges"])
         return scores
 
     # ------------------------------------------------------------------ loop
