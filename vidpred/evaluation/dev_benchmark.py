@@ -31,7 +31,7 @@ from vidpred.evaluation.baselines import Blend
 from vidpred.evaluation.clips import load_eval_clips
 from vidpred.evaluation.paired import paired_difference
 from vidpred.evaluation.pipeline import fit_blend_on_clips, load_methods
-from vidpred.evaluation.predictors import BLEND, DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, blend_method
+from vidpred.evaluation.predictors import DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, blend_method
 from vidpred.evaluation.report import frame_table, summarize, verdict_lines
 from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
 
@@ -157,7 +157,7 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         fit = fit_blend_on_clips(val_clips, protocol.n_context, device)
         blend, fitted_on = fit.blend, f"{fit.n_clips} validation clips"
     else:
-        blend, fitted_on = Blend(blend_weight, DIS_FLOW_METHOD), "given"
+        blend, fitted_on = Blend(blend_weight, "dis"), "given"
     methods.append(blend_method(blend))
     clips, _ = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.clip_frames,
                                min_frames=protocol.min_frames, clips_per_video=clips_per_video, subset=subset,
@@ -192,5 +192,3 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
                                            encoding="utf-8")
     return markdown, sources
 
-
-DIS_FLOW_METHOD = "dis"

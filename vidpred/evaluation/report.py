@@ -28,7 +28,7 @@ from vidpred.evaluation.predictors import BLEND, DIS_FLOW, FARNEBACK_FLOW, LAST_
 from vidpred.evaluation.scoring import MAX_PSNR_DB, metric_key, sharpness_metric
 from vidpred.metrics.official import official_db
 
-__all__ = ["PAPER_TABLE1", "summarize", "markdown_report", "write_report"]
+__all__ = ["PAPER_TABLE1", "summarize", "frame_table", "verdict_lines", "markdown_report", "write_report"]
 
 # Mathieu, Couprie & LeCun (2016), Table 1: UCF101, moving areas, 1st predicted frame,
 # (PSNR, SSIM, sharpness difference). Only "Adv+GDL" is confirmed by seed 002 (31.5 PSNR,
@@ -122,7 +122,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def _frame_table(summary: dict, methods: Sequence[str], region: str, n_scored: int, expected_n: int,
+def frame_table(summary: dict, methods: Sequence[str], region: str, n_scored: int, expected_n: int,
                  extra: Sequence[str] = (), sharpness: str = "sharpness") -> list[str]:
     """PSNR, SSIM, sharpness of ``region`` and the whole-frame edge ratio (then ``extra``) per frame."""
     ordinal = {1: "1st", 2: "2nd", 3: "3rd"}
@@ -140,7 +140,7 @@ def _frame_table(summary: dict, methods: Sequence[str], region: str, n_scored: i
     return _table(header, rows)
 
 
-def _verdict(summary: dict, methods: Sequence[dict[str, Any]], region: str) -> list[str]:
+def verdict_lines(summary: dict, methods: Sequence[dict[str, Any]], region: str) -> list[str]:
     """One line per checkpoint: its 1st-frame PSNR against the better baseline's (the blend,
     a hedge, is no target) and its edge ratio against the better flow extrapolation's."""
     def mean(name: str, key: str) -> float:
@@ -256,20 +256,20 @@ def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
     ]
     if protocol.get("psnr_filter") is not None:
         lines += [_filter_text(summary, methods, protocol), ""]
-    lines += _frame_table(summary, methods, "compat", n_scored, n_moving, sharpness=sharp)
-    lines += _verdict(summary, meta["methods"], "compat")
+    lines += frame_table(summary, methods, "compat", n_scored, n_moving, sharpness=sharp)
+    lines += verdict_lines(summary, meta["methods"], "compat")
     lines += ["", "## Moving pixels only", "",
               "Each metric's per-pixel term averaged over the moving pixels alone (SSIM: its map inside the "
               "5-pixel border; sharpness: its gradient term). Lower than the table above by construction: "
               "no static pixel dilutes the error.", ""]
-    lines += _frame_table(summary, methods, "moving", n_scored, n_moving, sharpness=sharp)
-    lines += _verdict(summary, meta["methods"], "moving")
+    lines += frame_table(summary, methods, "moving", n_scored, n_moving, sharpness=sharp)
+    lines += verdict_lines(summary, meta["methods"], "moving")
     extra = (("lpips", "LPIPS"),) if meta["lpips"]["available"] else ()
     lines += ["", "## Whole frames", "", f"Mean over all {n_clips} clips. Edges: the prediction's edge content "
               "(absolute neighbour differences) relative to the truth's; below 1 it is smoother than the "
               "truth, above 1 it has edges the truth has not (`vidpred.metrics.edge_ratio`).", ""]
-    lines += _frame_table(summary, methods, "whole", n_scored, n_clips, extra, sharpness=sharp)
-    lines += _verdict(summary, meta["methods"], "whole")
+    lines += frame_table(summary, methods, "whole", n_scored, n_clips, extra, sharpness=sharp)
+    lines += verdict_lines(summary, meta["methods"], "whole")
     lines += ["", "## Temporal flicker", ""]
     lines += _flicker_section(summary, methods, protocol)
     lines += ["", "## The paper's Table 1, for comparison", "",
