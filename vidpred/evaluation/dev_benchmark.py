@@ -157,7 +157,7 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         fit = fit_blend_on_clips(val_clips, protocol.n_context, device)
         blend, fitted_on = fit.blend, f"{fit.n_clips} validation clips"
     else:
-        blend, fitted_on = Blend(blend_weight, "dis"), "given"
+        blend, fitted_on = Blend(blend_weight, "dis"), None
     methods.append(blend_method(blend))
     clips, _ = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.clip_frames,
                                min_frames=protocol.min_frames, clips_per_video=clips_per_video, subset=subset,
@@ -174,8 +174,9 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
              f"Every video is its own source: {clips_per_video} clips spread over it, whole frames at its native "
              "size, 4 context frames, the 1st and 2nd predicted frames (the 2nd as each method rolls out). "
              "Means and paired differences are over the same clips for every method. Blend: "
-             f"{blend.weight:g} x last input + {1 - blend.weight:g} x {blend.flow_method.upper()} extrapolation, "
-             f"the weight fitted on {fitted_on} (a reference for what hedging buys, not a target). "
+             f"{blend.weight:g} x last input + {1 - blend.weight:g} x {blend.flow_method.upper()} extrapolation"
+             + (f", the weight fitted on {fitted_on}" if fitted_on else ", the weight given")
+             + " (a reference for what hedging buys, not a target). "
              f"Edges: the prediction's edge content over the truth's (below 1: smoother).", ""]
     lines += ["## Overview", ""] + _overview(sources, method_info) + ["", "## Per source", ""]
     for source in sources:

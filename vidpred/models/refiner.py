@@ -38,6 +38,9 @@ REFINER_WIDTH = 32  # feature maps of the first level at model.generator.width 1
 # Flows enter the network in units of this many working-size pixels, so typical motion is O(1).
 _FLOW_UNIT = 4.0
 _OUT_INIT_SCALE = 0.1
+# Initial logit of the last step's velocity (the others start at 0): the untrained model
+# is nearly DIS-flow extrapolation.
+_LAST_STEP_LOGIT = 4.0
 
 
 def context_flows(context: Tensor, n_flows: int) -> list[Tensor]:
@@ -102,14 +105,31 @@ class FlowRefiner(nn.Module):
         self.enc3 = nn.Sequential(_conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w), _conv(4 * w, 4 * w))
         self.dec2 = nn.Sequential(_conv(4 * w + 2 * w, 2 * w), _conv(2 * w, 2 * w))
         self.dec1 = nn.Sequential(_conv(2 * w + w, w), _conv(w, w))
-        self.out = nn.Conv2d(w, 4, 3, padding=1)  # velocity correction (2), acceleration (2)
+        # One logit per candidate velocity, then a velocity correction (2).
+        self.out = nn.Conv2d(w, self.n_candidates + 2, 3, padding=1)
         with torch.no_grad():
             self.out.weight.mul_(_OUT_INIT_SCALE)
             self.out.bias.zero_()
+            self.out.bias[1] = _LAST_STEP_LOGIT
 
     @property
     def last_layer(self) -> nn.Parameter:
         return self.out.weight
+
+    @property
+    def n_candidates(self) -> int:
+        """Candidate velocities: still, the last step's, the last step's followed to where the
+        content goes, and the mean over the last 2 .. n_flows steps."""
+        return 3 + (self.n_flows - 1)
+
+    @staticmethod
+    def candidates(flows: list[Tensor]) -> Tensor:
+        """``(B, K, 2, H, W)``: the candidate velocities at the newest frame's pixels."""
+        f1 = flows[0]
+        out = [torch.zeros_like(f1), f1, warp(f1, f1)]
+        for n in range(2, len(flows) + 1):
+            out.append(torch.stack(flows[:n]).mean(dim=0))
+        return torch.stack(out, dim=1)
 
     def motion(self, context: Tensor) -> tuple[Tensor, Tensor]:
         """Velocity ``v`` and acceleration ``a`` at the newest frame's pixels.
@@ -140,10 +160,12 @@ class FlowRefiner(nn.Module):
         e3 = self.enc3(e2)
         d2 = self.dec2(torch.cat([F.interpolate(e3, size=e2.shape[-2:], mode="bilinear", align_corners=False), e2], 1))
         d1 = self.dec1(torch.cat([F.interpolate(d2, size=e1.shape[-2:], mode="bilinear", align_corners=False), e1], 1))
-        out = self.out(d1).float() * _FLOW_UNIT  # (B, 4, h, w) in working-size pixels
-        out = F.interpolate(out, size=(H, W), mode="bilinear", align_corners=False)
-        out = out * torch.tensor([W / w, H / h, W / w, H / h], device=out.device).view(1, 4, 1, 1)
-        return flows[0] + out[:, :2], out[:, 2:]
+        out = F.interpolate(self.out(d1).float(), size=(H, W), mode="bilinear", align_corners=False)
+        K = self.n_candidates
+        weights = torch.softmax(out[:, :K], dim=1).unsqueeze(2)  # (B, K, 1, H, W)
+        correction = out[:, K:] * _FLOW_UNIT / to_working  # (B, 2, H, W), frame pixels
+        velocity = (weights * self.candidates(flows)).sum(dim=1) + correction
+        return velocity, torch.zeros_like(velocity)
 
     def rollout_with_motion(self, context: Tensor, n_future: int) -> tuple[Tensor, Tensor, None]:
         """``n_future`` frames, each one resampling of the newest context frame.

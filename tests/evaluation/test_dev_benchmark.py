@@ -1,0 +1,90 @@
+"""The development benchmark on a tiny stand-in corpus: one table per video, every method on
+the same clips, the blend fitted on the validation split, paired rows per checkpoint."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from vidpred.build import build_generator
+from vidpred.checkpoint import save_checkpoint
+from vidpred.config import config_from_dict, config_to_dict
+from vidpred.data.corpus import CORPUS, MANIFEST_NAME
+from vidpred.evaluation.dev_benchmark import run_dev_benchmark
+
+
+def _panning_frames(n_frames: int, height: int, width: int, speed: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    scene = cv2.GaussianBlur(rng.uniform(0, 255, (height, width + speed * n_frames, 3)).astype(np.float32), (0, 0), 2)
+    scene = np.clip((scene - scene.mean()) * 3 + 128, 0, 255).astype(np.uint8)
+    return np.stack([scene[:, speed * t:speed * t + width] for t in range(n_frames)])
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    """Every corpus video as 10 PNG frames of 24x32 (a pan of 0-2 px per frame), with its manifest."""
+    root = tmp_path / "corpus"
+    videos = {}
+    for i, video in enumerate(CORPUS):
+        folder = root / video.path
+        folder.mkdir(parents=True)
+        frames = _panning_frames(10, 24, 32, speed=i % 3, seed=i)
+        files = {}
+        for t, frame in enumerate(frames):
+            path = folder / f"frame_{t:04d}.png"
+            cv2.imwrite(str(path), frame)
+            files[path.relative_to(root).as_posix()] = path.stat().st_size
+        videos[video.path] = {"files": files}
+    (root / MANIFEST_NAME).write_text(json.dumps({"videos": videos}))
+    return root
+
+
+@pytest.fixture
+def refiner_checkpoint(tmp_path: Path) -> Path:
+    cfg = config_from_dict({"model": {"generator": {"head": "refiner", "n_scales": 1, "width": 0.125}}})
+    torch.manual_seed(0)
+    path = tmp_path / "ref" / "checkpoints" / "latest.pt"
+    save_checkpoint({"step": 3, "best_psnr": 0.0, "config": config_to_dict(cfg),
+                     "generator": build_generator(cfg).state_dict()}, path)
+    return path
+
+
+def test_one_table_per_test_video_with_paired_rows(tiny_corpus, refiner_checkpoint, tmp_path):
+    markdown, sources = run_dev_benchmark([refiner_checkpoint], names=["refiner"], subset="test", root=str(tiny_corpus),
+                                          cache_dir=str(tmp_path / "cache"), clips_per_video=2, progress=False,
+                                          out_dir=tmp_path / "out")
+    test_videos = sorted(v.path for v in CORPUS if v.split == "test")
+    assert sorted(s.video for s in sources) == test_videos
+    for source in sources:
+        assert len(source.results) == 2
+        counts = {name: entry["psnr_whole_f1"]["n"] for name, entry in source.summary.items() if name != "ground truth"}
+        assert set(counts) == {"refiner", "last input", "Farneback flow (paper)", "DIS flow", "blend"}
+        assert set(counts.values()) == {2}  # every method over the same clips
+        assert f"### `{source.video}`" in markdown
+    assert markdown.count("| refiner − DIS flow |") == len(test_videos)
+    assert "Verdict, `refiner`" in markdown
+    written = json.loads((tmp_path / "out" / "per_clip.json").read_text())
+    assert len(written["clips"]) == 2 * len(test_videos)
+    assert (tmp_path / "out" / "report.md").read_text().startswith("# Development benchmark")
+
+
+def test_blend_weight_fitted_on_validation_or_given(tiny_corpus, tmp_path):
+    markdown, _ = run_dev_benchmark([], subset="val", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"),
+                                    clips_per_video=1, blend_weight=0.25, progress=False)
+    assert "0.25 x last input + 0.75 x DIS extrapolation, the weight given" in markdown
+    markdown, _ = run_dev_benchmark([], subset="test", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"),
+                                    clips_per_video=1, progress=False)
+    n_val = sum(v.split == "val" for v in CORPUS)
+    assert f"the weight fitted on {n_val} validation clips" in markdown
+
+
+def test_bad_arguments_are_refused(tiny_corpus):
+    with pytest.raises(ValueError, match="subset"):
+        run_dev_benchmark([], subset="train", root=str(tiny_corpus))
+    with pytest.raises(ValueError, match="clips_per_video"):
+        run_dev_benchmark([], clips_per_video=0, root=str(tiny_corpus))
