@@ -158,3 +158,33 @@ def test_a_fresh_run_in_a_folder_without_a_checkpoint_starts_new_logs(tiny_confi
     Trainer(tiny_config("train.steps=3"), run_dir).fit()
     steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 3] and len(list(run_dir.glob("events.out.tfevents.*"))) == 1
+
+
+def _refiner_config(tiny_config, *extra):
+    return tiny_config("model.generator.head=refiner", "model.generator.n_scales=1", "model.generator.width=0.125",
+                       "model.discriminator.enabled=false", "loss.l_adv=0", "loss.multiscale=false",
+                       "train.n_future=2", "train.val_n_future=2", "data.synthetic_weight=0.5",
+                       "data.synthetic.n_videos=3", "data.synthetic.n_frames=8", "data.synthetic.height=32",
+                       "data.synthetic.width=32", *extra)
+
+
+def test_refiner_trains_on_real_and_synthetic_clips_and_resumes_exactly(tiny_config, tmp_path):
+    full = Trainer(_refiner_config(tiny_config), tmp_path / "full")
+    before = [p.detach().clone() for p in full.generator.parameters()]
+    full.fit()
+    assert all(not torch.equal(a, b) for a, b in zip(before, full.generator.parameters()))
+    first = Trainer(_refiner_config(tiny_config, "train.steps=2"), tmp_path / "resumed")
+    first.fit()
+    resumed = Trainer(_refiner_config(tiny_config), tmp_path / "resumed", resume=True)
+    resumed.fit()
+    for a, b in zip(full.generator.parameters(), resumed.generator.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    rows = _validation(tmp_path / "full")
+    assert {"psnr", "dis_psnr", "edges", "dis_edges"} <= set(rows[-1])
+    method = load_checkpoint_predictor(tmp_path / "full" / "checkpoints" / "latest.pt", torch.device("cpu"))
+    assert method.info["head"] == "refiner"
+    prediction = method.predict(torch.rand(1, 3, 4, 240, 320) * 2 - 1, 2, None)
+    assert prediction.shape == (1, 3, 2, 240, 320) and torch.isfinite(prediction).all()
+    # Its flow pictures are written beside the samples.
+    assert sorted(p.name for p in (tmp_path / "full" / "samples").glob("flow_*.png")) == [
+        "flow_0000002.png", "flow_0000004.png"]
