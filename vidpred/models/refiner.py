@@ -41,6 +41,9 @@ _OUT_INIT_SCALE = 0.1
 # Initial logit of the last step's velocity (the others start at 0): the untrained model
 # is nearly DIS-flow extrapolation.
 _LAST_STEP_LOGIT = 4.0
+# The network's logit outputs are multiplied by this, so a learning-rate step moves the
+# choice between candidates as fast as it moves the correction.
+_LOGIT_SCALE = 8.0
 
 
 def context_flows(context: Tensor, n_flows: int) -> list[Tensor]:
@@ -110,7 +113,7 @@ class FlowRefiner(nn.Module):
         with torch.no_grad():
             self.out.weight.mul_(_OUT_INIT_SCALE)
             self.out.bias.zero_()
-            self.out.bias[1] = _LAST_STEP_LOGIT
+            self.out.bias[1] = _LAST_STEP_LOGIT / _LOGIT_SCALE
 
     @property
     def last_layer(self) -> nn.Parameter:
@@ -162,7 +165,7 @@ class FlowRefiner(nn.Module):
         d1 = self.dec1(torch.cat([F.interpolate(d2, size=e1.shape[-2:], mode="bilinear", align_corners=False), e1], 1))
         out = F.interpolate(self.out(d1).float(), size=(H, W), mode="bilinear", align_corners=False)
         K = self.n_candidates
-        weights = torch.softmax(out[:, :K], dim=1).unsqueeze(2)  # (B, K, 1, H, W)
+        weights = torch.softmax(out[:, :K] * _LOGIT_SCALE, dim=1).unsqueeze(2)  # (B, K, 1, H, W)
         correction = out[:, K:] * _FLOW_UNIT / to_working  # (B, 2, H, W), frame pixels
         velocity = (weights * self.candidates(flows)).sum(dim=1) + correction
         return velocity, torch.zeros_like(velocity)
