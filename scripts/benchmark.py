@@ -4,6 +4,7 @@
     python scripts/benchmark.py --precision bf16 --reference     # + plain eager fp32 port, same run
     python scripts/benchmark.py --compile --batch-size 16 --steps 20
     python scripts/benchmark.py --data                           # patch sampler and loader
+    python scripts/benchmark.py --predict --checkpoint vidpred/pretrained/refiner.pt   # prediction fps
 
 Training is timed on random clips (no dataset needed) with the Trainer's own d_step and
 g_step; the float32 and bf16 convolution peaks are measured in the same process. Other
@@ -20,6 +21,7 @@ import tempfile
 
 from vidpred.benchmark.data import benchmark_data
 from vidpred.benchmark.iteration import benchmark_training
+from vidpred.benchmark.prediction import benchmark_prediction
 from vidpred.config import ConfigError, load_config
 from vidpred.data.errors import DataError
 
@@ -41,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", action="store_true", help="time the patch sampler and loader instead")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers for --data (default 2)")
     parser.add_argument("--cache-dir", help="--data: where procedural videos are cached (default: a temporary folder)")
+    parser.add_argument("--predict", action="store_true",
+                        help="time prediction instead: the baselines and each --checkpoint on one frame size")
+    parser.add_argument("--checkpoint", nargs="*", default=[], help="--predict: models to time")
+    parser.add_argument("--size", type=int, nargs=2, default=(360, 640), metavar=("H", "W"),
+                        help="--predict: frame size (default 360 640)")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -56,6 +63,17 @@ def main(argv: list[str] | None = None) -> int:
             logging.getLogger("vidpred").error("%s", exc)
             return 2
         print(json.dumps({"benchmark": "data", **result}))
+        return 0
+
+    if args.predict:
+        try:
+            if args.steps < 1:
+                raise ValueError(f"--steps must be >= 1, got {args.steps}")
+            result = benchmark_prediction(args.checkpoint, height=args.size[0], width=args.size[1], repeats=args.steps)
+        except (FileNotFoundError, ValueError) as exc:
+            logging.getLogger("vidpred").error("%s", exc)
+            return 2
+        print(json.dumps({"benchmark": "prediction", **result}))
         return 0
 
     flags = {"train.precision": args.precision, "train.channels_last": args.channels_last,
