@@ -8,11 +8,12 @@ The model sees n_context real frames starting at --start, then predicts --frames
 recursively (each prediction is fed back as context). The output (.gif, .mp4 or .avi) plays
 the context, then the rollout; a green bar over the prediction panel marks real frames, a
 red bar predicted ones. The error panel is black where the prediction is exact and white
-where it is off by half the range or more. --show-flow adds the flow head's motion as a
+where it is off by half the range or more. --show-flow adds the model's motion as a
 fifth panel (colour wheel: hue is the direction, saturation the speed, white is still).
 
-Without --checkpoint the model shipped with vidpred is used (vidpred/pretrained/real_flow.pt,
-a flow-head model trained on real video: docs/results.md).
+Without --checkpoint the model shipped with vidpred is used (vidpred/pretrained/refiner.pt,
+DIS optical flow refined by a small network, trained on real video and synthetic motion:
+docs/results.md).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from vidpred.pretrained import default_model_path
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default=None,
-                        help="vidpred checkpoint (default: the shipped model, vidpred/pretrained/real_flow.pt)")
+                        help="vidpred checkpoint (default: the shipped model, vidpred/pretrained/refiner.pt)")
     parser.add_argument("--video", required=True, help="a video file (or folder of frame images)")
     parser.add_argument("--out", required=True, help="output .gif, .mp4 or .avi")
     parser.add_argument("--frames", type=int, default=8, help="frames to predict recursively (default 8)")
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fps", type=float, default=4.0, help="output frame rate (default 4)")
     parser.add_argument("--scale", type=int, default=None,
                         help="integer magnification of each panel (default: enough for panels >= 128 px high)")
-    parser.add_argument("--show-flow", action="store_true", help="add the flow head's motion as a fifth panel")
+    parser.add_argument("--show-flow", action="store_true", help="add the model's predicted motion as a fifth panel")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto)")
     args = parser.parse_args(argv)
 

@@ -17,7 +17,7 @@ def test_the_shipped_model_is_small_and_loads_with_weights_only():
     assert path.stat().st_size < 10 * 1024 * 1024
     state = torch.load(path, weights_only=True)
     assert {"config", "generator", "exported_from"} <= set(state)
-    assert state["config"]["model"]["generator"]["head"] == "flow"
+    assert state["config"]["model"]["generator"]["head"] == "refiner"
 
 
 def test_the_shipped_model_predicts_carphone_better_than_a_wrong_guess():

@@ -1,9 +1,12 @@
 """The model shipped with vidpred, used by ``scripts/predict.py`` when no checkpoint is given.
 
-``real_flow.pt`` is a flow-head generator (generator weights and config only), trained
-by ``configs/real_quickstart.yaml``; how, on what, and its figures against both
-baselines are in ``docs/results.md``. It is an ordinary vidpred checkpoint: every script
-that takes ``--checkpoint`` reads it, with ``torch.load(weights_only=True)``.
+``refiner.pt`` is the refiner (``vidpred/models/refiner.py``: DIS optical flow refined by
+a small U-Net; generator weights and config only), trained by
+``configs/corpus_refiner.yaml`` on the real-video corpus and synthetic motion; how, on
+what, and its figures against every baseline are in ``docs/results.md``. ``real_flow.pt``
+is the model shipped before it (the flow-head pyramid of ``configs/real_quickstart.yaml``),
+kept for comparison. Both are ordinary vidpred checkpoints: every script that takes
+``--checkpoint`` reads them, with ``torch.load(weights_only=True)``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from pathlib import Path
 
 __all__ = ["DEFAULT_MODEL", "default_model_path"]
 
-DEFAULT_MODEL = "real_flow.pt"
+DEFAULT_MODEL = "refiner.pt"
 
 
 def default_model_path() -> Path:
