@@ -100,3 +100,12 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             f"this one reads up to {FORMAT_VERSION})"
         )
     return state
+
+
+def is_checkpoint(path: str | Path) -> bool:
+    """Whether ``path`` is a vidpred checkpoint (read safely, as :func:`load_checkpoint` does)."""
+    try:
+        load_checkpoint(path)
+    except (FileNotFoundError, ValueError):
+        return False
+    return True
