@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from vidpred.benchmark.discriminators import summarize_discriminators, summary_table
+from vidpred.cli import script
 from vidpred.config import load_config
 from vidpred.models.perceptual_networks import LPIPS_BACKBONES, torchvision_cache_file
 
@@ -126,6 +127,7 @@ def _summary(results: list[dict], out: Path) -> str:
     return "\n".join(rows)
 
 
+@script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", nargs="*", type=Path, default=None,
@@ -139,8 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.threads < 1 or args.jobs < 1:
-        log.error("--threads and --jobs must be >= 1, got --threads %d --jobs %d", args.threads, args.jobs)
-        return 2
+        raise ValueError(f"--threads and --jobs must be >= 1, got --threads {args.threads} --jobs {args.jobs}")
 
     # Longest first, so that two workers finish at about the same time.
     order = ["adv_gdl_perceptual", "adv_gdl_3d", "adv_gdl_blur", "adv_gdl_path", "adv_gdl", "adv", "gdl_l1", "l1", "l2"]
@@ -148,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         (ROOT / "configs" / "ablations").glob("*.yaml"),
         key=lambda p: order.index(p.stem) if p.stem in order else len(order),
     )
+    for config in configs:  # every config error now, in one line, before hours of training
+        load_config(config, args.overrides)
     out = args.out if args.out.is_absolute() else ROOT / args.out
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from vidpred.benchmark.time_to_quality import curves_table, plot_curves, read_curve
+from vidpred.cli import script
 
 ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("vidpred.time_to_quality")
@@ -37,6 +38,7 @@ def _parse_run(spec: str) -> tuple[Path, str, list[str]]:
     return config, label, overrides
 
 
+@script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", action="append", required=True, metavar="CONFIG[:LABEL[:K=V,...]]")

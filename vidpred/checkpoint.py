@@ -109,3 +109,17 @@ def is_checkpoint(path: str | Path) -> bool:
     except (FileNotFoundError, ValueError):
         return False
     return True
+
+
+def weights_mismatch(expected: dict[str, torch.Tensor], weights: dict[str, Any]) -> str | None:
+    """How ``weights`` differ from a module's ``expected`` state dict, in a few words (None: they fit).
+
+    Counts instead of torch's list of every differing name, so that the error stays one line.
+    """
+    missing = [k for k in expected if k not in weights]
+    unexpected = [k for k in weights if k not in expected]
+    reshaped = [k for k in expected if k in weights and getattr(weights[k], "shape", None) != expected[k].shape]
+    if not (missing or unexpected or reshaped):
+        return None
+    return (f"{len(missing)} weights missing, {len(unexpected)} unexpected, {len(reshaped)} of another shape, "
+            f"e.g. {(missing + unexpected + reshaped)[0]}")
