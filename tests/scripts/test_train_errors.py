@@ -40,7 +40,7 @@ def _errors(caplog):
 
 
 @pytest.mark.parametrize("override, message", [
-    ("optim.generator.lr=-0.1", "optim.generator.lr must be >= 0"),
+    ("optim.generator.lr=-0.1", "optim.generator.lr must be a finite number >= 0"),
     ("model.n_context=0", "model.n_context must be >= 1"),
     ("model.generator.width=0", "model.generator.width must be > 0"),
     ("model.generator.n_scales=0", "model.generator.n_scales must be >= 1"),
@@ -52,6 +52,13 @@ def _errors(caplog):
     ("run.name=/tmp/elsewhere", "run.name must be a plain folder name"),
     ("model.generator.head=optical", "model.generator.head: expected one of"),
     ("train.steps=[1", "not valid YAML"),
+    ("optim.generator.lr=.inf", "optim.generator.lr must be a finite number >= 0, got inf"),
+    ("optim.discriminator.lr=.nan", "optim.discriminator.lr must be a finite number >= 0, got nan"),
+    ("data.procedural.n_val_videos=0", "data.procedural.n_val_videos must be >= 1"),
+    ("data.procedural.n_train_videos=0", "data.procedural.n_train_videos must be >= 1"),
+    ("data.procedural.height=-8", "data.procedural.height must be >= 1, got -8"),
+    ("data.procedural.width=8", "data.procedural.height and width (32x8) must be >= data.patch_size (16)"),
+    ("data.val_videos=[]", "data.val_videos is empty"),
 ])
 def test_bad_values_are_one_line_and_exit_code_2(config, tmp_path, caplog, override, message):
     code = _main(["--config", config, "--set", override, "--set", f"run.out_dir={tmp_path / 'runs'}"])

@@ -78,6 +78,8 @@ def named_holdout(paths: Sequence[Path], root: Path, names: Sequence[str]) -> tu
     def matches(path: Path, name: str) -> bool:
         return path.name == name or (path.is_relative_to(root) and path.relative_to(root).as_posix() == name)
 
+    if not names:
+        raise DataError("data.val_videos is empty: name the held-out videos, or set it to null")
     ordered = sorted(paths)
     unknown = [name for name in names if not any(matches(p, name) for p in ordered)]
     if unknown:
