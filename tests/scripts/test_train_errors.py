@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import importlib.util
 import json
 import logging
@@ -248,3 +249,36 @@ def test_disk_full_while_logging_is_one_line_and_the_run_resumes(config, tmp_pat
     monkeypatch.undo()
     assert _main(["--config", config, "--run-dir", run_dir, "--resume"]) == 0
     assert _steps(run_dir / "metrics.jsonl") == [1, 2, 3, 4]
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_resuming_from_a_truncated_checkpoint_says_whether_best_is_intact(config, tmp_path, caplog):
+    run_dir = tmp_path / "run"
+    assert _main(["--config", config, "--run-dir", run_dir, "--set", "train.steps=2"]) == 0
+    latest, best = run_dir / "checkpoints" / "latest.pt", run_dir / "checkpoints" / "best.pt"
+    latest.write_bytes(latest.read_bytes()[:1000])  # as a copy cut short
+    hashes = {p: _sha(p) for p in (latest, best, run_dir / "metrics.jsonl")}
+    assert _main(["--config", config, "--run-dir", run_dir, "--resume"]) == 2
+    errors = _errors(caplog)
+    assert len(errors) == 1 and "cannot resume" in errors[0] and "is not a readable vidpred checkpoint" in errors[0]
+    assert f"{best} (step 2) is intact: copy it to {latest}" in errors[0]
+    assert {p: _sha(p) for p in hashes} == hashes
+    best.write_bytes(b"garbage")
+    assert _main(["--config", config, "--run-dir", run_dir, "--resume"]) == 2
+    assert f"{best} is unreadable too" in _errors(caplog)[-1]
+
+
+def test_resuming_from_an_exported_model_is_one_line(config, tmp_path, caplog):
+    run_dir = tmp_path / "run"
+    assert _main(["--config", config, "--run-dir", run_dir, "--set", "train.steps=2"]) == 0
+    latest = run_dir / "checkpoints" / "latest.pt"
+    state = torch.load(latest, weights_only=True)
+    torch.save({"format_version": 1, "config": state["config"], "generator": state["generator"], "step": 2}, latest)
+    before = _sha(latest)
+    assert _main(["--config", config, "--run-dir", run_dir, "--resume"]) == 2
+    errors = _errors(caplog)
+    assert len(errors) == 1 and "it is not a training checkpoint (no best_psnr, rng, opt_g" in errors[0], errors
+    assert _sha(latest) == before

@@ -64,6 +64,39 @@ def _clip(module: nn.Module, max_norm: float | None) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack(grads)) if grads else torch.zeros(())
 
 
+# What a checkpoint written by Trainer.save holds besides the networks' entries.
+_RESUME_KEYS = ("step", "best_psnr", "config", "rng", "generator", "opt_g")
+
+
+def _resume_state(latest: Path) -> dict:
+    """``latest.pt`` read for resuming, or a one-line error saying what is wrong and whether
+    ``best.pt`` beside it is intact.
+
+    Raises:
+        ValueError: unreadable (truncated, not a checkpoint) or not a training checkpoint
+            (an exported model keeps no optimizer state).
+    """
+    try:
+        state = load_checkpoint(latest)
+    except ValueError as exc:
+        raise ValueError(f"cannot resume: {exc}; {_best_note(latest.with_name('best.pt'))}") from None
+    missing = [key for key in _RESUME_KEYS if key not in state]
+    if missing:
+        raise ValueError(f"cannot resume from {latest}: it is not a training checkpoint (no {', '.join(missing)}; an "
+                         f"exported model keeps only the generator)")
+    return state
+
+
+def _best_note(best: Path) -> str:
+    if not best.is_file():
+        return f"there is no {best.name} to fall back on"
+    try:
+        step = load_checkpoint(best).get("step")
+    except ValueError:
+        return f"{best} is unreadable too"
+    return f"{best} (step {step}) is intact: copy it to {best.with_name('latest.pt')} to resume from it"
+
+
 class Trainer:
     """Builds everything from a config and trains it; see :meth:`fit`."""
 
@@ -83,6 +116,7 @@ class Trainer:
                                   "choose another run.name")
         if self.dist.is_main:
             check_run_dir(self.run_dir)  # now, not after decoding the data and training
+        resume_state = _resume_state(latest) if resume else None  # also before the data is decoded
 
         torch.manual_seed(cfg.train.seed)
         nets = self.nets = build_training_networks(cfg, self.device)  # checkpointed as a whole
@@ -113,8 +147,8 @@ class Trainer:
                                    device=self.device, batch_size=cfg.train.batch_size)
         log.info("device %s, %s; batch %d per process%s", self.device, self.precision, cfg.train.batch_size,
                  f", {self.dist.world_size} processes" if self.dist.enabled else "")
-        if resume:
-            self._restore(load_checkpoint(latest))
+        if resume_state is not None:
+            self._restore(resume_state)
         self._batches: BatchStream | None = None
         self._stop_signal: int | None = None
 
