@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         "generator": {k: v.contiguous() for k, v in state[weights].items()},
         "step": state.get("step"),
         "train_seconds": state.get("train_seconds"),
+        "held_out": state.get("held_out"),  # the run's validation videos, for evaluation's "auto"
         "exported_from": {"checkpoint": str(args.checkpoint), "weights": weights, "note": args.note},
     }
     save_checkpoint(exported, Path(args.out))

@@ -137,8 +137,12 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
         "parameters": sum(p.numel() for p in generator.parameters()),
         "trained_on": cfg.data.source, "patch_size": cfg.data.patch_size, "weights": weights,
         # What decides which videos the run held out (choose_eval_videos).
+        # A run records the videos it held out ("held_out"): those, not a new draw over the
+        # videos now in its folder.
         "training_data": {"source": cfg.data.source, "root": cfg.data.root, "split": cfg.data.split,
-                          "val_videos": cfg.data.val_videos, "n_val_videos": cfg.data.n_val_videos},
+                          "val_videos": (state["held_out"] if cfg.data.source == "folder" and state.get("held_out")
+                                         else cfg.data.val_videos),
+                          "n_val_videos": cfg.data.n_val_videos},
     }
     logger.info("loaded %s: step %s, generator %d parameters, %d context frames", path, info["step"],
                 info["parameters"], cfg.model.n_context)

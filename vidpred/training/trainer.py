@@ -26,6 +26,7 @@ What is built where: the networks and optimizers in :mod:`vidpred.build`, the da
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import signal
@@ -39,11 +40,13 @@ from vidpred._progress import progress
 from vidpred.build import build_training_networks, select_device, validate_config
 from vidpred.checkpoint import load_checkpoint, remove_partial_writes, save_checkpoint
 from vidpred.config import Config, check_resumable, config_to_dict, default_run_dir
+from vidpred.data.split_record import SPLIT_FILE, describe_split, follow_split, read_split
 from vidpred.data.stream import BatchStream, load_training_data
 from vidpred.losses.composite import generator_objective
 from vidpred.losses.perceptual import perceptual_terms
 from vidpred.models._pyramid import pyramid
 from vidpred.models.discriminator import MultiScaleDiscriminator
+from vidpred.safe_write import write_text
 from vidpred.training.distributed import any_rank, gather_objects, init_distributed, local_leader_first, wrap_for_updates
 from vidpred.training.monitor import ChanceMonitor, check_finite
 from vidpred.training.precision import autocast_context, configure_backends, prepare_module, resolve_precision
@@ -137,11 +140,22 @@ class Trainer:
         self.chance_monitor = (ChanceMonitor(cfg.train.chance_warning_steps, cfg.train.chance_accuracy, cfg.train.log_every)
                                if cfg.train.chance_warning_steps > 0 and self.d_optimizers else None)
 
+        # The videos of each subset, recorded in split.json when the run starts; a resumed
+        # run follows its record, so new videos in a folder never move the hold-out.
+        data_cfg, names = cfg.data, None
+        recorded = self.run_dir / SPLIT_FILE
+        if resume and recorded.is_file():
+            self.split = read_split(recorded)
+            data_cfg, names, changes = follow_split(cfg.data, self.split)
+            if changes and self.dist.is_main:
+                log.warning("%s", changes)
+        else:
+            self.split = describe_split(cfg.data)
         with local_leader_first(self.dist):  # one decode per machine fills the cache
-            data = load_training_data(cfg.data, n_context=self.n_context, n_future=self.n_future,
+            data = load_training_data(data_cfg, n_context=self.n_context, n_future=self.n_future,
                                       val_n_future=cfg.train.val_n_future, seed=cfg.train.seed,
                                       rank=self.dist.rank, progress=self.dist.is_main,
-                                      discriminator_batches=self.batches_per_step == 2)
+                                      discriminator_batches=self.batches_per_step == 2, names=names)
         self.sampler, self.val_clips = data.sampler, data.val_clips
         self.validator = Validator(self.val_clips, n_context=self.n_context, n_future=cfg.train.val_n_future,
                                    device=self.device, batch_size=cfg.train.batch_size)
@@ -277,7 +291,9 @@ class Trainer:
         random state (``rng_ranks``), a collective that every rank must call; ``rng`` is this rank's."""
         rng = self.rng.state()
         state = {"step": self.step, "best_psnr": self.best_psnr, "train_seconds": self.train_seconds,
-                 "config": config_to_dict(self.cfg), **self.nets.state_dict(), "rng": rng}
+                 "config": config_to_dict(self.cfg), **self.nets.state_dict(), "rng": rng,
+                 # The validation videos by name: what evaluation's "auto" scores for a folder run.
+                 "held_out": [v["name"] for v in self.split["subsets"]["val"]]}
         if self.dist.enabled and all_ranks:
             state["rng_ranks"] = gather_objects(rng, self.dist)
         return state
@@ -353,6 +369,8 @@ class Trainer:
             if main:
                 remove_partial_writes(self.ckpt_dir)
             with (RunLog(self.run_dir, self.cfg, self.step) if main else contextlib.nullcontext()) as run_log:
+                if main and not (self.run_dir / SPLIT_FILE).is_file():
+                    write_text(self.run_dir / SPLIT_FILE, json.dumps(self.split, indent=1) + "\n")
                 return self._fit(main, run_log)
         finally:
             if lock is not None:
