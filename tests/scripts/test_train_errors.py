@@ -282,3 +282,12 @@ def test_resuming_from_an_exported_model_is_one_line(config, tmp_path, caplog):
     errors = _errors(caplog)
     assert len(errors) == 1 and "it is not a training checkpoint (no best_psnr, rng, opt_g" in errors[0], errors
     assert _sha(latest) == before
+
+
+def test_a_refused_second_resume_does_not_claim_to_have_resumed(config, tmp_path, caplog):
+    run_dir = tmp_path / "run"
+    assert _main(["--config", config, "--run-dir", run_dir, "--set", "train.steps=2"]) == 0
+    with RunLock(run_dir):  # the run is being resumed by another process
+        assert _main(["--config", config, "--run-dir", run_dir, "--resume"]) == 2
+    assert "is in use by another run" in _errors(caplog)[-1]
+    assert "resumed" not in (run_dir / "train.log").read_text() and "resumed" not in caplog.text

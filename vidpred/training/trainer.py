@@ -90,6 +90,20 @@ def _resume_state(latest: Path) -> dict:
     return state
 
 
+def _validation_rows(path: Path) -> list[dict]:
+    """The complete rows of ``validation.jsonl`` with a finite PSNR (none when it is missing)."""
+    rows = []
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+                if math.isfinite(row["psnr"]):
+                    rows.append({"step": int(row["step"]), "psnr": float(row["psnr"])})
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut short by a failed write
+    return rows
+
+
 def _best_note(best: Path) -> str:
     if not best.is_file():
         return f"there is no {best.name} to fall back on"
@@ -136,6 +150,7 @@ class Trainer:
         # The generator's rollout and the trainable discriminators, in DDP under torchrun.
         self.rollout = wrap_for_updates(self.generator, self.adversaries, self.dist, self.device)
         self.step, self.best_psnr = 0, -math.inf
+        self._resumed = False
         self.train_seconds = 0.0  # time spent in train steps, across resumes (train.max_minutes)
         self.chance_monitor = (ChanceMonitor(cfg.train.chance_warning_steps, cfg.train.chance_accuracy, cfg.train.log_every)
                                if cfg.train.chance_warning_steps > 0 and self.d_optimizers else None)
@@ -304,7 +319,7 @@ class Trainer:
         self.step, self.best_psnr = int(state["step"]), float(state["best_psnr"])
         self.train_seconds = float(state.get("train_seconds", 0.0))
         self.rng.restore(state.get("rng_ranks", [state["rng"]]), self.dist.world_size)
-        log.info("resumed %s at step %d", self.run_dir, self.step)
+        self._resumed = True  # announced by fit, once the run folder is this process's
 
     def save(self, name: str = "latest.pt", *, all_ranks: bool = True) -> Path:
         """Write a checkpoint (rank 0 writes; under torchrun every rank must call it unless
@@ -336,6 +351,10 @@ class Trainer:
         run_log.validation(step, self.train_seconds, scores)
         if scores["psnr"] > self.best_psnr:
             self.best_psnr = scores["psnr"]
+            if not self.dist.enabled:  # (under torchrun a save is a collective; _align_best covers it)
+                # latest.pt first: a run killed from here on resumes at this step or later, so
+                # the validation rows it keeps name best.pt's step as their best.
+                self.save()
             self.save("best.pt", all_ranks=False)
         log.info("step %d: val PSNR %.2f dB (last input %.2f, DIS flow %.2f, blend %.2f), SSIM %.3f, "
                  "edge ratio %.3f (DIS flow %.3f)", step, scores["psnr"], scores["baseline_psnr"], scores["dis_psnr"],
@@ -371,10 +390,39 @@ class Trainer:
             with (RunLog(self.run_dir, self.cfg, self.step) if main else contextlib.nullcontext()) as run_log:
                 if main and not (self.run_dir / SPLIT_FILE).is_file():
                     write_text(self.run_dir / SPLIT_FILE, json.dumps(self.split, indent=1) + "\n")
+                if main and self._resumed:
+                    log.info("resumed %s at step %d", self.run_dir, self.step)
+                    self._align_best()
                 return self._fit(main, run_log)
         finally:
             if lock is not None:
                 lock.release()
+
+    def _align_best(self) -> None:
+        """After a resume (the logs now end at this step): make ``best.pt`` the checkpoint of
+        the best row of ``validation.jsonl``, or remove it when that state is gone.
+
+        A run killed after a validation wrote ``best.pt`` but before ``latest.pt`` caught up
+        resumes before that validation: its row is dropped and ``best.pt`` holds steps the
+        resumed run retrains differently.
+        """
+        best = self.ckpt_dir / "best.pt"
+        rows = _validation_rows(self.run_dir / "validation.jsonl")
+        top = max(rows, key=lambda r: r["psnr"], default=None)  # the first of equal bests, as validation keeps it
+        wanted = None if top is None else top["step"]
+        try:
+            held = load_checkpoint(best).get("step") if best.is_file() else None
+        except ValueError:
+            held = "unreadable"
+        if held == wanted:
+            return
+        if wanted == self.step:  # the resumed state is the best one
+            self.save("best.pt", all_ranks=False)
+            log.info("best.pt rewritten at step %d, the best validation in validation.jsonl", self.step)
+        elif best.is_file():
+            best.unlink()
+            log.warning("removed best.pt (step %s): validation.jsonl's best is %s, whose checkpoint is gone; the "
+                        "next better validation writes it", held, "none" if wanted is None else f"step {wanted}")
 
     def _fit(self, main: bool, run_log: RunLog | None) -> dict:
         cfg = self.cfg.train
@@ -383,6 +431,10 @@ class Trainer:
         for adversary in self.adversaries:
             adversary.model.train(adversary.trainable)  # frozen judges stay in eval mode
         last_val: dict[str, float] | None = None
+        if (main and self._resumed and self.step > 0 and self.step % cfg.val_every == 0
+                and self.step not in {r["step"] for r in _validation_rows(self.run_dir / "validation.jsonl")}):
+            log.info("the validation at step %d did not finish before the run stopped: running it now", self.step)
+            last_val = self._validate_and_log(run_log, self.step)
         bar = progress(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not main)
         tick, tick_step = time.perf_counter(), self.step
         budget = math.inf if cfg.max_minutes is None else 60.0 * cfg.max_minutes
