@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", required=True, help="a vidpred training checkpoint")
     parser.add_argument("--out", required=True, help="output file")
     parser.add_argument("--note", default="", help="provenance: how and on what it was trained")
-    parser.add_argument("--force", action="store_true", help="replace an existing --out that is not a vidpred checkpoint")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing --out that is not a vidpred checkpoint")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("vidpred")

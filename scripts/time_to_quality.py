@@ -40,7 +40,8 @@ def _parse_run(spec: str) -> tuple[Path, str, list[str]]:
         raise FileNotFoundError(f"--run {spec}: no config file {config}")
     label = parts[1] if len(parts) > 1 and parts[1] else config.stem
     if label in (".", "..") or Path(label).name != label or "\\" in label:
-        raise ValueError(f"--run {spec}: the label {label!r} must be a plain name (it names the run's folder in --runs)")
+        raise ValueError(f"--run {spec}: the label {label!r} must be a plain name (it names the run's folder in "
+                         f"--runs)")
     overrides = [item for item in parts[2].split(",") if item] if len(parts) > 2 else []
     return config, label, overrides
 

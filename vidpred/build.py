@@ -284,9 +284,10 @@ def _check_ranges(cfg: Config) -> None:
             raise ConfigError(f"{key} must be >= {low}, got {value}{hint}")
     if d.source == "procedural":
         p = d.procedural
-        for key, (value, low) in {"n_train_videos": (p.n_train_videos, 1), "n_val_videos": (p.n_val_videos, 1),
-                                  "n_test_videos": (p.n_test_videos, 0), "n_frames": (p.n_frames, 1),
-                                  "height": (p.height, 1), "width": (p.width, 1), "n_objects": (p.n_objects, 0)}.items():
+        lowest = {"n_train_videos": (p.n_train_videos, 1), "n_val_videos": (p.n_val_videos, 1),
+                  "n_test_videos": (p.n_test_videos, 0), "n_frames": (p.n_frames, 1), "height": (p.height, 1),
+                  "width": (p.width, 1), "n_objects": (p.n_objects, 0)}
+        for key, (value, low) in lowest.items():
             if value < low:
                 hint = {"n_train_videos": " (training needs videos)",
                         "n_val_videos": " (validation needs held-out videos)"}.get(key, "")

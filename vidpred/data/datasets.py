@@ -44,7 +44,8 @@ from vidpred.data.samples import SAMPLE_VIDEOS, sample_videos_root
 from vidpred.data.ucf101 import ucf101_group, ucf101_split
 from vidpred.data.video_io import VIDEO_EXTENSIONS, find_videos
 
-__all__ = ["load_split", "load_synthetic", "synthetic_items", "select_videos", "subset_files", "VideoSelection", "folder_holdout", "named_holdout", "ucf101_holdout",
+__all__ = ["load_split", "load_synthetic", "synthetic_items", "select_videos", "subset_files", "VideoSelection",
+           "folder_holdout", "named_holdout", "ucf101_holdout",
            "SUBSETS"]
 
 logger = logging.getLogger(__name__)

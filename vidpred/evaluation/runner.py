@@ -87,7 +87,8 @@ class Protocol:
         if self.n_scored < 1 or not (self.flicker_frames == 0 or self.flicker_frames >= 4):
             raise ValueError(f"need n_scored >= 1 and flicker_frames 0 or >= 4; got {self}")
         if not (math.isfinite(self.flow_threshold) and self.flow_threshold >= 0):
-            raise ValueError(f"the flow threshold must be a finite number >= 0 (px per frame), got {self.flow_threshold}")
+            raise ValueError(f"the flow threshold must be a finite number >= 0 (px per frame), "
+                             f"got {self.flow_threshold}")
         sharpness_metric(self.sharpness)  # raises for an unknown unit
 
     @property
