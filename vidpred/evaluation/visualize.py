@@ -143,8 +143,12 @@ def write_animation(path: str | Path, frames: np.ndarray, fps: float = 4.0) -> P
         pad_h, pad_w = frames.shape[1] % 2, frames.shape[2] % 2
         if pad_h or pad_w:
             frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), constant_values=_BACKGROUND[0])
-    with replacing(path) as tmp:
-        write_video(tmp, frames, fps=fps)
+    try:
+        with replacing(path) as tmp:
+            write_video(tmp, frames, fps=fps)
+    except OSError as exc:  # named by the temporary file: name the output instead
+        raise OSError(f"cannot write {path}: OpenCV's {suffix[1:]} writer refused {frames.shape[1]}x{frames.shape[2]} "
+                      f"(HxW) frames; try .avi or a smaller scale") from exc
     return path
 
 
