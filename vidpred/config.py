@@ -17,6 +17,8 @@ from typing import Any, Literal, Union
 
 import yaml
 
+from vidpred.safe_write import write_text
+
 
 class ConfigError(ValueError):
     """A config file or override that does not match the schema."""
@@ -473,7 +475,7 @@ def dump_config(cfg: Config) -> str:
 
 
 def save_config(cfg: Config, path: str | Path) -> None:
-    Path(path).write_text(dump_config(cfg), encoding="utf-8")
+    write_text(path, dump_config(cfg))
 
 
 # --------------------------------------------------------------------------------------

@@ -71,16 +71,18 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path | None] = (),
 
 
 @contextlib.contextmanager
-def replacing(path: str | Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` (same suffix, so writers that go by it still do),
-    renamed over ``path`` when the block ends without an error and removed otherwise.
+def replacing(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
+    """A temporary path beside ``path`` (``.<name>.<random>.tmp<suffix>``: the same suffix,
+    so writers that go by it still do), renamed over ``path`` when the block ends without
+    an error and removed otherwise.
 
     Parent folders are created. The file gets the usual mode for new files (not the
-    private mode of :func:`tempfile.mkstemp`).
+    private mode of :func:`tempfile.mkstemp`). With ``durable``, the file is flushed to
+    disk before the rename and the rename itself after it (for checkpoints).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
     tmp = Path(name)
     try:
@@ -88,9 +90,25 @@ def replacing(path: str | Path) -> Iterator[Path]:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         yield tmp
+        if durable:
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+    if durable:
+        _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    try:  # where the platform allows it
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
 
 
 def write_text(path: str | Path, text: str) -> Path:
