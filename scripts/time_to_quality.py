@@ -25,9 +25,10 @@ from pathlib import Path
 
 import yaml
 
-from vidpred.benchmark.time_to_quality import curves_table, plot_curves, read_curve
+from vidpred.benchmark.time_to_quality import curves_table, is_our_plot, plot_curves, read_curve
 from vidpred.cli import script
 from vidpred.config import Config, ConfigError, check_resumable, load_config
+from vidpred.safe_write import check_output, write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("vidpred.time_to_quality")
@@ -81,11 +82,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override applied to every run")
     parser.add_argument("--plot-only", action="store_true", help="plot the runs' existing logs, train nothing")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an --out (or the .md beside it) that this script did not write")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         if args.minutes <= 0 or args.val_every < 1 or (args.threads is not None and args.threads < 1):
             raise ValueError("need --minutes > 0, --val-every >= 1 and --threads >= 1")
+        if Path(args.out).suffix.lower() != ".png":
+            raise ValueError(f"--out {args.out}: the figure is a .png")
+        check_output(args.out, ours=is_our_plot, what="a figure written by this script", force=args.force)
+        # The table beside it may be replaced when the figure is this script's.
+        check_output(Path(args.out).with_suffix(".md"), ours=lambda _: is_our_plot(args.out),
+                     what="the table of a figure written by this script", force=args.force)
         runs = [_parse_run(spec) for spec in args.run]
         labels = [label for _, label, _ in runs]
         repeated = sorted({label for label in labels if labels.count(label) > 1})
@@ -104,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     path = plot_curves(curves, args.out, title=args.title)
     table = curves_table(curves)
-    Path(path).with_suffix(".md").write_text(table + "\n", encoding="utf-8")
+    write_text(Path(path).with_suffix(".md"), table + "\n")
     print(table)
     log.info("wrote %s and %s", path, Path(path).with_suffix(".md"))
     return 0

@@ -63,3 +63,19 @@ def test_a_label_is_reused_only_for_the_config_it_was_trained_with(tmp_path, cap
     assert not (tmp_path / "c.png").exists()
     assert _main([*argv[:1], f"{CONFIG}:flow:model.generator.head=flow", *argv[2:]]) == 0
     assert (tmp_path / "c.png").is_file()
+
+
+def test_the_figure_replaces_only_its_own_files(tmp_path, caplog):
+    runs = tmp_path / "runs"
+    _finished_run(runs / "pixels", [])
+    out = tmp_path / "c.png"
+    argv = ["--run", f"{CONFIG}:pixels", "--runs", runs, "--out", out, "--plot-only"]
+    assert _main(argv) == 0 and _main(argv) == 0  # its own figure and table: replaced
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG not a figure of ours")
+    assert _main([*argv[:-2], photo, "--plot-only"]) == 2
+    assert "photo.png already exists" in _errors(caplog)[-1] and photo.read_bytes().startswith(b"\x89PNG not")
+    (tmp_path / "c.md").write_text("my notes")
+    out.unlink()
+    assert _main(argv) == 2 and (tmp_path / "c.md").read_text() == "my notes"
+    assert _main([*argv, "--force"]) == 0 and (tmp_path / "c.md").read_text().startswith("|")
