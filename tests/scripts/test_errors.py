@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -44,7 +45,15 @@ def user_files(tmp_path, tiny_config_data, make_video, moving_frames) -> Path:
     (folder / "run").mkdir()
     (folder / "run" / "metrics.jsonl").write_text(json.dumps({"step": 1, "d_acc_real": 0.5}) + "\n")
     save_checkpoint({"step": 1, "config": {}, "generator": {"w": torch.zeros(1)}}, folder / "model.pt")
+    (folder / "cifar").mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:  # each would run a command
+        (folder / "cifar" / name).write_bytes(pickle.dumps({b"data": _Payload()}, protocol=2))
     return folder
+
+
+class _Payload:
+    def __reduce__(self):
+        return (os.system, ("touch pwned",))
 
 
 def _config_with(folder: Path, text: str) -> Path:
@@ -87,6 +96,12 @@ CASES = {
     "train n_val_videos 0": ("train.py", ["--config", "{u}/config.yaml", "--run-dir", "{o}/r", "--set",
                                           "data.procedural.n_val_videos=0"], "data.procedural.n_val_videos must be"),
     "train duplicate key": ("train.py", ["--config", "{dup}", "--run-dir", "{o}/r"], "duplicate key 'train'"),
+    "train with an unreadable blur checkpoint": (
+        "train.py", ["--config", "{u}/config.yaml", "--run-dir", "{o}/r", "--set", "model.blur_discriminator.enabled=true",
+                     "--set", "model.blur_discriminator.checkpoint={u}/notes.txt"], "notes.txt"),
+    "pretrain on a malicious CIFAR batch": (
+        "pretrain_blur_discriminator.py", ["--config", "{u}/config.yaml", "--out", "{o}/b.pt", "--cifar10", "{u}/cifar"],
+        "is not a CIFAR-10 python batch: refusing to load"),
     "run_ablations config error": ("run_ablations.py", ["--configs", "{u}/config.yaml", "--out", "{o}/a", "--set",
                                                         "train.stepz=1"], "unknown config key 'train.stepz'"),
 }
@@ -106,6 +121,7 @@ def test_expected_failures_are_one_line_exit_2_and_keep_the_users_files(case, us
     assert "Traceback" not in result.stderr + result.stdout and result.stdout == ""
     assert _hashes(user_files) == before
     assert not out.exists() or not any(p.is_file() for p in out.rglob("*"))
+    assert not (tmp_path / "pwned").exists()
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
