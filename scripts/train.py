@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     file_log = None
     try:
         run_dir = trainer.run_dir
+        trainer.claim_run_dir()  # a refused run writes nothing into a live run's train.log
         if trainer.dist.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             file_log = _QuietFileHandler(run_dir / "train.log")

@@ -151,6 +151,7 @@ class Trainer:
         self.rollout = wrap_for_updates(self.generator, self.adversaries, self.dist, self.device)
         self.step, self.best_psnr = 0, -math.inf
         self._resumed = False
+        self._lock: RunLock | None = None
         self.train_seconds = 0.0  # time spent in train steps, across resumes (train.max_minutes)
         self.chance_monitor = (ChanceMonitor(cfg.train.chance_warning_steps, cfg.train.chance_accuracy, cfg.train.log_every)
                                if cfg.train.chance_warning_steps > 0 and self.d_optimizers else None)
@@ -369,6 +370,16 @@ class Trainer:
         self._stop_signal = signum
         log.warning("received %s: saving a checkpoint after this step", signal.Signals(signum).name)
 
+    def claim_run_dir(self) -> None:
+        """Take the run directory's lock (rank 0; one writer per run directory) unless held:
+        before anything is written there, train.log included (``fit`` takes it otherwise).
+
+        Raises:
+            RunLocked: another process is training into the same run directory.
+        """
+        if self.dist.is_main and self._lock is None:
+            self._lock = RunLock(self.run_dir).acquire()
+
     def fit(self) -> dict:
         """Train to ``train.steps``; returns the final metrics (also written to disk).
 
@@ -383,7 +394,7 @@ class Trainer:
             CheckpointWriteError, RunLogError: a file could not be written; the last checkpoint stays intact.
         """
         main = self.dist.is_main
-        lock = RunLock(self.run_dir).acquire() if main else None  # one writer per run directory
+        self.claim_run_dir()
         try:
             if main:
                 remove_partial_writes(self.ckpt_dir)
@@ -395,8 +406,9 @@ class Trainer:
                     self._align_best()
                 return self._fit(main, run_log)
         finally:
-            if lock is not None:
-                lock.release()
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
 
     def _align_best(self) -> None:
         """After a resume (the logs now end at this step): make ``best.pt`` the checkpoint of
