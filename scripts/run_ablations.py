@@ -37,6 +37,7 @@ from vidpred.benchmark.discriminators import summarize_discriminators, summary_t
 from vidpred.cli import script
 from vidpred.config import load_config
 from vidpred.models.perceptual_networks import LPIPS_BACKBONES, torchvision_cache_file
+from vidpred.safe_write import write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("vidpred.ablations")
@@ -166,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     text = (f"# Ablation study\n\nTotal wall time {(time.perf_counter() - start) / 60:.1f} min.\n\n"
             f"## Trainer validation (final_metrics.json, whole frames, all pixels)\n\n{table}\n\n"
             f"## Evaluation\n\n" + (f"{report} (exit {eval_code})\n" if eval_code is not None else "not run\n"))
-    (out / "summary.md").write_text(text, encoding="utf-8")
-    (out / "status.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    write_text(out / "summary.md", text)
+    write_text(out / "status.json", json.dumps(results, indent=2) + "\n")
     log.info("wrote %s", out / "summary.md")
     return 0 if all(r["status"].startswith("ok") for r in results) and eval_code in (None, 0) else 1
 
