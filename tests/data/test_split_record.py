@@ -51,12 +51,13 @@ def test_a_resumed_folder_run_keeps_its_hold_out_when_a_video_is_added(tmp_path,
     pinned, names, note = follow_split(cfg, read_split(path))
     assert names == {"train": [v["name"] for v in record["subsets"]["train"]], "val": pinned.val_videos}
     assert pinned.val_videos == [v["name"] for v in record["subsets"]["val"]]
-    assert note.startswith("data: since the run started, ") and f"{added})" in note and "0 missing" in note
+    assert note.startswith("data: since the run started, added: ") and f"{added};" in note
+    assert "missing: none; changed in size: none" in note
     (root / "v0.avi").unlink()
     with open(root / "v1.avi", "ab") as f:
         f.write(b"\0")
     note = follow_split(cfg, read_split(path))[2]
-    assert "1 missing (v0.avi)" in note and "1 changed in size (v1.avi)" in note
+    assert "missing: v0.avi; changed in size: v1.avi;" in note
 
 
 def test_a_record_of_another_source_or_a_broken_record_is_refused(tmp_path, make_video, moving_frames):
@@ -71,3 +72,13 @@ def test_a_record_of_another_source_or_a_broken_record_is_refused(tmp_path, make
     (tmp_path / "bad.json").write_text('{"subsets": {"train": []}}')
     with pytest.raises(DataError, match="is not a recorded split"):
         read_split(tmp_path / "bad.json")
+
+
+def test_named_validation_videos_keep_added_videos_out_of_training_too(tmp_path, make_video, moving_frames):
+    root = _folder(tmp_path, make_video, moving_frames)
+    cfg = DataConfig(source="folder", root=str(root), val_videos=["v2.avi"])
+    record = describe_split(cfg)
+    make_video(root / "added.avi", moving_frames(10, 32, 32, seed=9))
+    pinned, names, note = follow_split(cfg, record)
+    assert pinned.val_videos == ["v2.avi"] and names["train"] == ["v0.avi", "v1.avi", "v3.avi", "v4.avi"]
+    assert "added: added.avi;" in note

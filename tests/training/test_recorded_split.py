@@ -39,7 +39,7 @@ def test_adding_a_video_and_resuming_keeps_the_validation_videos(tiny_config_dat
         raise AssertionError("no added video changed the draw")
     caplog.set_level(logging.INFO)
     resumed = Trainer(config_from_dict(tiny_config_data, ["train.steps=4"]), run_dir, resume=True)
-    assert "videos added" in caplog.text and "the recorded split is kept" in caplog.text
+    assert "since the run started, added: new" in caplog.text and "the recorded split is kept" in caplog.text
     assert len(resumed.val_clips) == len(first.val_clips)
     assert all(np.array_equal(a, b) for a, b in zip(resumed.val_clips, first.val_clips))
     assert resumed.sampler is not None and len(resumed.sampler.videos) == len(trained)

@@ -83,12 +83,11 @@ def _changes(recorded: dict[str, Any], current: dict[str, Any]) -> str | None:
     if not (added or missing or changed):
         return None
 
-    def listed(what: str, names: list[str]) -> str:
-        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        return f"{len(names)} {what} ({shown})" if names else f"0 {what}"
+    def listed(names: list[str]) -> str:
+        return (", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")) or "none"
 
-    return (f"data: since the run started, {listed('videos added', added)}, {listed('missing', missing)}, "
-            f"{listed('changed in size', changed)}; the recorded split is kept (added videos are not used)")
+    return (f"data: since the run started, added: {listed(added)}; missing: {listed(missing)}; changed in size: "
+            f"{listed(changed)}; the recorded split is kept (added videos are not used)")
 
 
 def follow_split(cfg: DataConfig, recorded: dict[str, Any]
@@ -97,9 +96,10 @@ def follow_split(cfg: DataConfig, recorded: dict[str, Any]
 
     Returns:
         The data config to load with (a folder's recorded validation videos named in
-        ``val_videos``, so no new draw happens); the names to keep per subset, or None when
-        the source's split is fixed by itself (lists, seeds, names); and one line on the
-        videos added, missing or changed since, or None when nothing changed.
+        ``val_videos``, so no new draw happens); the names to keep per subset (a folder's
+        recorded ones: videos added since train nothing), or None when the source's split
+        is fixed by itself (lists, seeds, names); and one line on the videos added, missing
+        or changed since, or None when nothing changed.
 
     Raises:
         DataError: the record is of another source or root, or every recorded validation
@@ -109,7 +109,7 @@ def follow_split(cfg: DataConfig, recorded: dict[str, Any]
         raise DataError(f"the run recorded its split on data.source {recorded.get('source')!r}, root "
                         f"{recorded.get('root')!r}; the config now says {cfg.source!r}, {cfg.root!r}")
     note = _changes(recorded, describe_split(cfg))
-    if cfg.source != "folder" or cfg.val_videos is not None:
+    if cfg.source != "folder":  # the other sources' splits come from lists, names or seeds
         return cfg, None, note
     found = {name for name, _ in subset_files(cfg, "all")}
     val = [name for name in _names(recorded, "val") if name in found]
