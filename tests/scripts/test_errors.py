@@ -42,6 +42,9 @@ def user_files(tmp_path, tiny_config_data, make_video, moving_frames) -> Path:
     (folder / "config.yaml").write_text(yaml.safe_dump(tiny_config_data))
     (folder / "eval").mkdir()
     (folder / "eval" / "per_video.json").write_text('{"video": "a"')
+    (folder / "eval_ok").mkdir()
+    (folder / "eval_ok" / "per_video.json").write_text(json.dumps(
+        [{"video": "a", "scores": {"m": {"psnr_whole_f1": 30.0}, "last input": {"psnr_whole_f1": 29.0}}}]))
     (folder / "run").mkdir()
     (folder / "run" / "metrics.jsonl").write_text(json.dumps({"step": 1, "d_acc_real": 0.5}) + "\n")
     save_checkpoint({"step": 1, "config": {}, "generator": {"w": torch.zeros(1)}}, folder / "model.pt")
@@ -82,6 +85,8 @@ CASES = {
                                                             "--flow-threshold", "nan"], "flow threshold must be"),
     "paired_table on malformed scores": ("paired_table.py", ["--eval", "{u}/eval", "--a", "m", "--b", "n"],
                                          "is not an evaluation's per-video scores"),
+    "paired_table --keys nosuchkey": ("paired_table.py", ["--eval", "{u}/eval_ok", "--a", "m", "--b", "last input",
+                                                          "--keys", "nosuchkey"], "score key(s) not in this evaluation"),
     "benchmark --steps 0": ("benchmark.py", ["--steps", "0"], "--steps >= 1"),
     "pretrain --lr nan": ("pretrain_blur_discriminator.py", ["--config", "{u}/config.yaml", "--out", "{o}/b.pt",
                                                              "--lr", "nan"], "--lr must be"),
