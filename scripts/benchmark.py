@@ -22,10 +22,11 @@ import tempfile
 from vidpred.benchmark.data import benchmark_data
 from vidpred.benchmark.iteration import benchmark_training
 from vidpred.benchmark.prediction import benchmark_prediction
-from vidpred.config import ConfigError, load_config
-from vidpred.data.errors import DataError
+from vidpred.cli import script
+from vidpred.config import load_config
 
 
+@script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="configs/paper_ucf101.yaml", help="YAML config (model sizes, optimizers)")
@@ -53,39 +54,29 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     if args.data:
-        try:
-            if args.cache_dir:
-                result = benchmark_data(args.cache_dir, num_workers=args.workers)
-            else:
-                with tempfile.TemporaryDirectory(prefix="vidpred-data-benchmark-") as tmp:
-                    result = benchmark_data(tmp, num_workers=args.workers)
-        except DataError as exc:  # e.g. a --cache-dir that cannot be written
-            logging.getLogger("vidpred").error("%s", exc)
-            return 2
+        if args.cache_dir:
+            result = benchmark_data(args.cache_dir, num_workers=args.workers)
+        else:
+            with tempfile.TemporaryDirectory(prefix="vidpred-data-benchmark-") as tmp:
+                result = benchmark_data(tmp, num_workers=args.workers)
         print(json.dumps({"benchmark": "data", **result}))
         return 0
 
     if args.predict:
-        try:
-            if args.steps < 1:
-                raise ValueError(f"--steps must be >= 1, got {args.steps}")
-            result = benchmark_prediction(args.checkpoint, height=args.size[0], width=args.size[1], repeats=args.steps)
-        except (FileNotFoundError, ValueError) as exc:
-            logging.getLogger("vidpred").error("%s", exc)
-            return 2
+        if args.steps < 1:
+            raise ValueError(f"--steps must be >= 1, got {args.steps}")
+        result = benchmark_prediction(args.checkpoint, height=args.size[0], width=args.size[1], repeats=args.steps)
         print(json.dumps({"benchmark": "prediction", **result}))
         return 0
 
     flags = {"train.precision": args.precision, "train.channels_last": args.channels_last,
              "train.compile": args.compile, "train.batch_size": args.batch_size}
     overrides = [*args.overrides, *(f"{key}={json.dumps(value)}" for key, value in flags.items() if value is not None)]
-    try:
-        cfg = load_config(args.config, overrides)
-        result = benchmark_training(cfg, steps=args.steps, warmup=args.warmup, reference=args.reference,
-                                    measure_peak=args.peak)
-    except ConfigError as exc:
-        logging.getLogger("vidpred").error("%s", exc)
-        return 2
+    if args.steps < 1 or args.warmup < 0:
+        raise ValueError(f"need --steps >= 1 and --warmup >= 0, got {args.steps} and {args.warmup}")
+    cfg = load_config(args.config, overrides)
+    result = benchmark_training(cfg, steps=args.steps, warmup=args.warmup, reference=args.reference,
+                                measure_peak=args.peak)
     print(json.dumps({"benchmark": "training", "config": args.config, **result}))
     return 0
 

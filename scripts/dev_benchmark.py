@@ -24,11 +24,13 @@ import cv2
 import torch
 
 from vidpred.build import select_device
+from vidpred.cli import script
 from vidpred.config import ConfigError, DataConfig
 from vidpred.data.errors import DataError
 from vidpred.evaluation.dev_benchmark import DEFAULT_CLIPS_PER_VIDEO, run_dev_benchmark
 
 
+@script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", nargs="*", default=[], metavar="CKPT",

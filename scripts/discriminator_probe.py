@@ -27,7 +27,8 @@ import torch
 
 from vidpred._progress import progress
 from vidpred.benchmark.discriminators import PREFIXES
-from vidpred.checkpoint import load_checkpoint
+from vidpred.checkpoint import load_checkpoint, weights_mismatch
+from vidpred.cli import script
 from vidpred.config import ConfigError, load_config
 from vidpred.training.trainer import Trainer
 
@@ -57,6 +58,7 @@ def probe(trainer: Trainer, steps: int) -> dict[str, dict[str, float]]:
     return out
 
 
+@script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True, help="the config whose discriminators are probed")
@@ -66,24 +68,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        if args.steps < 2 or (args.threads is not None and args.threads < 1):
-            raise ValueError(f"need --steps >= 2 and --threads >= 1, got {args.steps} and {args.threads}")
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        cfg = load_config(args.config, args.overrides)
-        state = load_checkpoint(args.checkpoint)
-        if "generator" not in state:
-            raise ValueError(f"{args.checkpoint} holds no generator; is it a vidpred training checkpoint?")
-        with tempfile.TemporaryDirectory() as run_dir:
-            trainer = Trainer(cfg, run_dir)
-            if not trainer.d_optimizers:
-                raise ConfigError(f"{args.config} trains no discriminator")
-            trainer.generator.load_state_dict(state["generator"])
-            results = probe(trainer, args.steps)
-    except (ConfigError, FileNotFoundError, ValueError, RuntimeError) as exc:
-        log.error("%s", exc)
-        return 2
+    if args.steps < 2 or (args.threads is not None and args.threads < 1):
+        raise ValueError(f"need --steps >= 2 and --threads >= 1, got {args.steps} and {args.threads}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = load_config(args.config, args.overrides)
+    state = load_checkpoint(args.checkpoint)
+    if "generator" not in state:
+        raise ValueError(f"{args.checkpoint} holds no generator; is it a vidpred training checkpoint?")
+    with tempfile.TemporaryDirectory() as run_dir:
+        trainer = Trainer(cfg, run_dir)
+        if not trainer.d_optimizers:
+            raise ConfigError(f"{args.config} trains no discriminator")
+        mismatch = weights_mismatch(trainer.generator.state_dict(), state["generator"])
+        if mismatch:
+            raise ValueError(f"{args.checkpoint}: its generator does not fit the one {args.config} builds "
+                             f"({mismatch}): probe with the config it was trained with")
+        trainer.generator.load_state_dict(state["generator"])
+        results = probe(trainer, args.steps)
     print(f"| discriminator | acc. real | acc. predicted | balanced | logit gap | per scale (coarsest first) |\n"
           f"|---|---|---|---|---|---|")
     for prefix, values in results.items():

@@ -16,8 +16,10 @@ import logging
 import sys
 
 from vidpred.benchmark.discriminators import summarize_discriminators, summary_table
+from vidpred.cli import finite, script
 
 
+@script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", help="run directories (each holds metrics.jsonl)")
@@ -26,11 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("vidpred.discriminator_report")
-    try:
-        summaries = [s for run in args.runs for s in summarize_discriminators(run, args.tail)]
-    except (FileNotFoundError, ValueError) as exc:
-        log.error("%s", exc)
-        return 2
+    finite("--goal", args.goal, 0, 1)
+    summaries = [s for run in args.runs for s in summarize_discriminators(run, args.tail)]
     if not summaries:
         log.error("no trained discriminator logged an accuracy in %s", ", ".join(args.runs))
         return 2

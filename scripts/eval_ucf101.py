@@ -31,8 +31,8 @@ import cv2
 import torch
 
 from vidpred.build import select_device
+from vidpred.cli import script
 from vidpred.config import ConfigError, DataConfig, config_from_dict
-from vidpred.data.errors import DataError
 from vidpred.evaluation import DEFAULT_FLOW_THRESHOLD, VIDEO_CHOICES, Protocol, run_evaluation
 from vidpred.metrics.official import OFFICIAL_PSNR_FILTER_DB
 
@@ -46,6 +46,7 @@ def _data_config(args: argparse.Namespace) -> DataConfig:
     return config_from_dict({"data": base}, args.overrides).data
 
 
+@script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", nargs="*", default=[], metavar="CKPT",
@@ -105,40 +106,38 @@ def main(argv: list[str] | None = None) -> int:
                         help="AlexNet ImageNet weights for LPIPS (default: torch.hub's cache, "
                              "~/.cache/torch/hub/checkpoints/alexnet-owt-7be5be79.pth)")
     parser.add_argument("--out", default=None, help="output folder (default runs/eval_<data>)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace report files in --out that no vidpred evaluation wrote")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("vidpred")
-    try:
-        if args.threads is not None and args.threads < 1:
-            raise ValueError(f"--threads must be >= 1, got {args.threads}")
-        if args.workers < 1:
-            raise ValueError(f"--workers must be >= 1, got {args.workers}")
-        threads = args.threads if args.threads is not None else (1 if args.workers > 1 else None)
-        if threads is not None:
-            torch.set_num_threads(threads)
-            cv2.setNumThreads(threads)
-        if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:
-            raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
-        if args.clips_per_video < 1:
-            raise ValueError(f"--clips-per-video must be >= 1, got {args.clips_per_video}")
-        data = _data_config(args)
-        if data.source in ("ucf101", "folder") and not data.root:
-            raise ConfigError(f"--root is required with --data {data.source}")
-        protocol = Protocol(n_context=args.n_context, n_scored=2, flicker_frames=args.flicker_frames,
-                            flow_threshold=args.flow_threshold, mask_per_frame=args.mask_per_frame,
-                            sharpness=args.sharpness)
-        every = args.every if args.every is not None else (10 if data.source == "ucf101" else 1)
-        outcome = run_evaluation(
-            data, args.checkpoint, args.out or f"runs/eval_{data.source}", protocol=protocol, every=every,
-            start_frame=args.start_frame, clips_per_video=args.clips_per_video, names=args.name, device=select_device(args.device),
-            lpips="off" if args.no_lpips else "auto", lpips_weights=args.lpips_weights, videos=args.videos,
-            psnr_filter=args.psnr_filter, blend_weight=args.blend_weight, workers=args.workers,
-            progress=not args.quiet)
-    except (ConfigError, DataError, FileNotFoundError, ValueError) as exc:
-        log.error("%s", exc)
-        return 2
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    if args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    threads = args.threads if args.threads is not None else (1 if args.workers > 1 else None)
+    if threads is not None:
+        torch.set_num_threads(threads)
+        cv2.setNumThreads(threads)
+    if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:
+        raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
+    if args.clips_per_video < 1:
+        raise ValueError(f"--clips-per-video must be >= 1, got {args.clips_per_video}")
+    data = _data_config(args)
+    if data.source in ("ucf101", "folder") and not data.root:
+        raise ConfigError(f"--root is required with --data {data.source}")
+    protocol = Protocol(n_context=args.n_context, n_scored=2, flicker_frames=args.flicker_frames,
+                        flow_threshold=args.flow_threshold, mask_per_frame=args.mask_per_frame,
+                        sharpness=args.sharpness)
+    every = args.every if args.every is not None else (10 if data.source == "ucf101" else 1)
+    outcome = run_evaluation(
+        data, args.checkpoint, args.out or f"runs/eval_{data.source}", protocol=protocol, every=every,
+        start_frame=args.start_frame, clips_per_video=args.clips_per_video, names=args.name, device=select_device(args.device),
+        lpips="off" if args.no_lpips else "auto", lpips_weights=args.lpips_weights, videos=args.videos,
+        psnr_filter=args.psnr_filter, blend_weight=args.blend_weight, workers=args.workers,
+        progress=not args.quiet, force=args.force)
     print(outcome.markdown)
     log.info("wrote %s", ", ".join(str(p) for p in outcome.paths.values()))
     return 0

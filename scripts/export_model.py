@@ -16,36 +16,37 @@ import logging
 import sys
 from pathlib import Path
 
-from vidpred.checkpoint import CheckpointWriteError, load_checkpoint, save_checkpoint
+from vidpred.checkpoint import is_checkpoint, load_checkpoint, save_checkpoint
+from vidpred.cli import script
+from vidpred.safe_write import check_output
 
 
+@script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", required=True, help="a vidpred training checkpoint")
     parser.add_argument("--out", required=True, help="output file")
     parser.add_argument("--note", default="", help="provenance: how and on what it was trained")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing --out that is not a vidpred checkpoint")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("vidpred")
-    try:
-        if Path(args.out).resolve() == Path(args.checkpoint).resolve():
-            raise ValueError("--out must differ from --checkpoint")
-        state = load_checkpoint(Path(args.checkpoint), map_location="cpu")
-        for key in ("config", "generator"):
-            if key not in state:
-                raise ValueError(f"{args.checkpoint} has no '{key}' entry; is it a vidpred training checkpoint?")
-        weights = "generator_ema" if "generator_ema" in state else "generator"
-        exported = {
-            "config": state["config"],
-            "generator": {k: v.contiguous() for k, v in state[weights].items()},
-            "step": state.get("step"),
-            "train_seconds": state.get("train_seconds"),
-            "exported_from": {"checkpoint": str(args.checkpoint), "weights": weights, "note": args.note},
-        }
-        save_checkpoint(exported, Path(args.out))
-    except (FileNotFoundError, ValueError, CheckpointWriteError) as exc:
-        log.error("%s", exc)
-        return 2
+    check_output(args.out, inputs=[args.checkpoint], ours=is_checkpoint, what="a vidpred checkpoint", force=args.force)
+    state = load_checkpoint(Path(args.checkpoint), map_location="cpu")
+    for key in ("config", "generator"):
+        if key not in state:
+            raise ValueError(f"{args.checkpoint} has no '{key}' entry; is it a vidpred training checkpoint?")
+    weights = "generator_ema" if "generator_ema" in state else "generator"
+    exported = {
+        "config": state["config"],
+        "generator": {k: v.contiguous() for k, v in state[weights].items()},
+        "step": state.get("step"),
+        "train_seconds": state.get("train_seconds"),
+        "held_out": state.get("held_out"),  # the run's validation videos, for evaluation's "auto"
+        "exported_from": {"checkpoint": str(args.checkpoint), "weights": weights, "note": args.note},
+    }
+    save_checkpoint(exported, Path(args.out))
     size = Path(args.out).stat().st_size
     log.info("wrote %s (%.2f MB): %s weights at step %s", args.out, size / 1e6, weights, exported["step"])
     return 0

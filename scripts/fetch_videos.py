@@ -15,10 +15,11 @@ import argparse
 import logging
 import sys
 
+from vidpred.cli import script
 from vidpred.data.corpus import CORPUS, DEFAULT_CORPUS_ROOT, fetch_corpus
-from vidpred.data.errors import DataError
 
 
+@script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default=DEFAULT_CORPUS_ROOT, help=f"corpus folder (default {DEFAULT_CORPUS_ROOT})")
@@ -26,11 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        manifest = fetch_corpus(args.root, progress=not args.no_progress)
-    except (DataError, OSError) as exc:
-        logging.getLogger("vidpred").error("%s", exc)
-        return 2
+    manifest = fetch_corpus(args.root, progress=not args.no_progress)
     print(f"{'split':<6} {'video':<26} {'frames':>6} {'H x W':>9} {'MB':>6}  {'motion':<14} licence")
     for video in CORPUS:
         entry = manifest["videos"].get(video.path)

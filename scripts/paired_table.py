@@ -14,12 +14,14 @@ import argparse
 import logging
 import sys
 
+from vidpred.cli import script
 from vidpred.evaluation.paired import paired_table, read_per_video
 
 DEFAULT_KEYS = ["psnr_whole_f1", "psnr_whole_f2", "ssim_whole_f1", "ssim_whole_f2", "sharpness_whole_f1",
                 "sharpness_whole_f2", "edges_whole_f1", "edges_whole_f2"]
 
 
+@script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--eval", required=True, help="an evaluation's output folder (holds per_video.json)")
@@ -28,13 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keys", nargs="*", default=DEFAULT_KEYS, help="score keys (default: whole-frame f1/f2)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        rows = read_per_video(args.eval)
-        pairs = [(a, b) for a in args.a for b in args.b if a != b]
-        print(paired_table(rows, pairs, args.keys))
-    except (FileNotFoundError, KeyError) as exc:
-        logging.getLogger("vidpred").error("%s", exc.args[0] if isinstance(exc, KeyError) else exc)
-        return 2
+    rows = read_per_video(args.eval)
+    pairs = [(a, b) for a in args.a for b in args.b if a != b]
+    print(paired_table(rows, pairs, args.keys))
     return 0
 
 

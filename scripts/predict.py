@@ -26,14 +26,16 @@ from pathlib import Path
 import torch
 
 from vidpred.build import select_device
-from vidpred.config import ConfigError
+from vidpred.cli import positive, script
 from vidpred.data.sampler import to_model_input
-from vidpred.data.video_io import VideoReadError, read_video
+from vidpred.data.video_io import read_video
 from vidpred.evaluation import load_checkpoint_predictor
-from vidpred.evaluation.visualize import side_by_side, write_animation
+from vidpred.evaluation.visualize import is_our_animation, side_by_side, write_animation
 from vidpred.pretrained import default_model_path
+from vidpred.safe_write import check_output
 
 
+@script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default=None,
@@ -47,43 +49,45 @@ def main(argv: list[str] | None = None) -> int:
                         help="integer magnification of each panel (default: enough for panels >= 128 px high)")
     parser.add_argument("--show-flow", action="store_true", help="add the model's predicted motion as a fifth panel")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing --out that is not a GIF written by this script")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("vidpred")
-    try:
-        if Path(args.out).resolve() == Path(args.video).resolve():
-            raise ValueError(f"--out {args.out} is the input video: choose another output file")
-        if args.frames < 1 or args.start < 0:
-            raise ValueError(f"need --frames >= 1 and --start >= 0, got {args.frames} and {args.start}")
-        device = select_device(args.device)
-        method = load_checkpoint_predictor(args.checkpoint or default_model_path(), device)
-        if args.show_flow and method.info["head"] not in ("flow", "refiner"):
-            raise ValueError(f"--show-flow needs a model that predicts motion (flow or refiner head); {method.name} "
-                             f"has the {method.info['head']} head")
-        n_context = method.info["n_context"]
-        video = read_video(args.video, max_frames=args.start + n_context + args.frames)
-        n_future = len(video) - args.start - n_context
-        if n_future < 1:
-            raise ValueError(f"{args.video} has {len(video)} frames: not enough for {n_context} context frames "
-                             f"from frame {args.start} and one to predict")
-        if n_future < args.frames:
-            log.warning("%s ends after %d frames: predicting %d frames instead of %d", args.video, len(video),
-                        n_future, args.frames)
-        clip = to_model_input(torch.from_numpy(video[args.start:]).unsqueeze(0).to(device))  # (1, C, T, H, W)
-        context, target = clip[:, :, :n_context], clip[:, :, n_context:]
-        flow = None
-        if args.show_flow:
-            prediction, flows = method.predict.with_motion(context, n_future)
-            flow = flows[0]
-        else:
-            prediction = method.predict(context, n_future, None)  # a generator needs no flow
-        scale = args.scale or max(1, -(-128 // context.shape[-2]))
-        frames = side_by_side(context[0], prediction[0].float(), target[0], scale=scale, flow=flow)
-        path = write_animation(args.out, frames, fps=args.fps)
-    except (ConfigError, FileNotFoundError, ValueError, VideoReadError) as exc:
-        log.error("%s", exc)
-        return 2
+    if args.frames < 1 or args.start < 0:
+        raise ValueError(f"need --frames >= 1 and --start >= 0, got {args.frames} and {args.start}")
+    positive("--fps", args.fps)
+    positive("--scale", args.scale)
+    if Path(args.out).suffix.lower() not in (".gif", ".mp4", ".avi"):
+        raise ValueError(f"--out {args.out}: use .gif, .mp4 or .avi")
+    check_output(args.out, inputs=[args.video, args.checkpoint], ours=is_our_animation,
+                 what="a GIF written by predict.py", force=args.force)
+    device = select_device(args.device)
+    method = load_checkpoint_predictor(args.checkpoint or default_model_path(), device)
+    if args.show_flow and method.info["head"] not in ("flow", "refiner"):
+        raise ValueError(f"--show-flow needs a model that predicts motion (flow or refiner head); {method.name} "
+                         f"has the {method.info['head']} head")
+    n_context = method.info["n_context"]
+    video = read_video(args.video, max_frames=args.start + n_context + args.frames)
+    n_future = len(video) - args.start - n_context
+    if n_future < 1:
+        raise ValueError(f"{args.video} has {len(video)} frames: not enough for {n_context} context frames "
+                         f"from frame {args.start} and one to predict")
+    if n_future < args.frames:
+        log.warning("%s ends after %d frames: predicting %d frames instead of %d", args.video, len(video),
+                    n_future, args.frames)
+    clip = to_model_input(torch.from_numpy(video[args.start:]).unsqueeze(0).to(device))  # (1, C, T, H, W)
+    context, target = clip[:, :, :n_context], clip[:, :, n_context:]
+    flow = None
+    if args.show_flow:
+        prediction, flows = method.predict.with_motion(context, n_future)
+        flow = flows[0]
+    else:
+        prediction = method.predict(context, n_future, None)  # a generator needs no flow
+    scale = args.scale or max(1, -(-128 // context.shape[-2]))
+    frames = side_by_side(context[0], prediction[0].float(), target[0], scale=scale, flow=flow)
+    path = write_animation(args.out, frames, fps=args.fps)
     log.info("wrote %s: %d context + %d predicted frames of %s", path, n_context, n_future, args.video)
     return 0
 

@@ -22,17 +22,19 @@ import numpy as np
 import torch
 
 from vidpred.build import select_device
-from vidpred.checkpoint import CheckpointWriteError, check_writable
-from vidpred.config import ConfigError, config_to_dict, load_config
+from vidpred.checkpoint import is_checkpoint
+from vidpred.cli import positive, script
+from vidpred.config import config_to_dict, load_config
 from vidpred.data.cifar10 import load_cifar10
 from vidpred.data.datasets import load_split
-from vidpred.data.errors import DataError
 from vidpred.models.blur_discriminator import BlurDiscriminator, save_blur_discriminator
+from vidpred.safe_write import check_output
 from vidpred.training.blur_pretraining import FramePool, pretrain_blur_discriminator
 
 log = logging.getLogger("vidpred")
 
 
+@script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True, help="YAML config: its data section and model.channels are used")
@@ -49,26 +51,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-heldout", type=int, default=512, help="held-out crops for the accuracy")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing checkpoint path that holds something other than a vidpred checkpoint")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    try:
-        cfg = load_config(args.config, args.overrides)
-        device = select_device(args.device)
-        out = args.out or cfg.model.blur_discriminator.checkpoint
-        check_writable(out)  # before decoding and training, not after
-        if args.cifar10:
-            train_pool = FramePool([load_cifar10(args.cifar10, "train")], 32)
-            heldout_pool = FramePool([load_cifar10(args.cifar10, "test")], 32)
-            source = {"source": "cifar10", "root": str(args.cifar10), "crop": 32}
-        else:
-            size = cfg.data.patch_size
-            train_pool = FramePool([v.frames for v in load_split(cfg.data, "train", min_frames=1)], size)
-            heldout_pool = FramePool([v.frames for v in load_split(cfg.data, "val", min_frames=1)], size)
-            source = {"source": cfg.data.source, "data": config_to_dict(cfg)["data"], "crop": size}
-    except (ConfigError, DataError, FileNotFoundError, ValueError, CheckpointWriteError) as exc:
-        log.error("%s", exc)
-        return 2
+    for flag, value in (("--steps", args.steps), ("--batch-size", args.batch_size), ("--lr", args.lr),
+                        ("--width", args.width), ("--n-down", args.n_down), ("--n-heldout", args.n_heldout)):
+        positive(flag, value)
+    cfg = load_config(args.config, args.overrides)
+    device = select_device(args.device)
+    out = args.out or cfg.model.blur_discriminator.checkpoint
+    # Refused before decoding and training, not after.
+    check_output(out, inputs=[args.config, args.cifar10], ours=is_checkpoint, what="a vidpred checkpoint",
+                 force=args.force)
+    if args.cifar10:
+        train_pool = FramePool([load_cifar10(args.cifar10, "train")], 32)
+        heldout_pool = FramePool([load_cifar10(args.cifar10, "test")], 32)
+        source = {"source": "cifar10", "root": str(args.cifar10), "crop": 32}
+    else:
+        size = cfg.data.patch_size
+        train_pool = FramePool([v.frames for v in load_split(cfg.data, "train", min_frames=1)], size)
+        heldout_pool = FramePool([v.frames for v in load_split(cfg.data, "val", min_frames=1)], size)
+        source = {"source": cfg.data.source, "data": config_to_dict(cfg)["data"], "crop": size}
 
     torch.manual_seed(args.seed)
     model = BlurDiscriminator(cfg.model.channels, width=args.width, n_down=args.n_down, leaky_slope=args.leaky_slope)
@@ -82,11 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
         "n_heldout": args.n_heldout, "blur": "gaussian 5x5 sigma sqrt(5); median 5x5; bilateral 5x5 (vidpred.data.blur)",
     }
-    try:
-        save_blur_discriminator(model.cpu(), out, training, accuracy)
-    except CheckpointWriteError as exc:
-        log.error("%s", exc)
-        return 2
+    save_blur_discriminator(model.cpu(), out, training, accuracy)
     log.info("wrote %s; held-out accuracy: %s", out, ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items()))
     return 0
 

@@ -34,8 +34,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from vidpred.benchmark.discriminators import summarize_discriminators, summary_table
+from vidpred.cli import script
 from vidpred.config import load_config
 from vidpred.models.perceptual_networks import LPIPS_BACKBONES, torchvision_cache_file
+from vidpred.safe_write import write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("vidpred.ablations")
@@ -126,6 +128,7 @@ def _summary(results: list[dict], out: Path) -> str:
     return "\n".join(rows)
 
 
+@script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", nargs="*", type=Path, default=None,
@@ -139,8 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.threads < 1 or args.jobs < 1:
-        log.error("--threads and --jobs must be >= 1, got --threads %d --jobs %d", args.threads, args.jobs)
-        return 2
+        raise ValueError(f"--threads and --jobs must be >= 1, got --threads {args.threads} --jobs {args.jobs}")
 
     # Longest first, so that two workers finish at about the same time.
     order = ["adv_gdl_perceptual", "adv_gdl_3d", "adv_gdl_blur", "adv_gdl_path", "adv_gdl", "adv", "gdl_l1", "l1", "l2"]
@@ -148,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         (ROOT / "configs" / "ablations").glob("*.yaml"),
         key=lambda p: order.index(p.stem) if p.stem in order else len(order),
     )
+    for config in configs:  # every config error now, in one line, before hours of training
+        load_config(config, args.overrides)
     out = args.out if args.out.is_absolute() else ROOT / args.out
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -163,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     text = (f"# Ablation study\n\nTotal wall time {(time.perf_counter() - start) / 60:.1f} min.\n\n"
             f"## Trainer validation (final_metrics.json, whole frames, all pixels)\n\n{table}\n\n"
             f"## Evaluation\n\n" + (f"{report} (exit {eval_code})\n" if eval_code is not None else "not run\n"))
-    (out / "summary.md").write_text(text, encoding="utf-8")
-    (out / "status.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    write_text(out / "summary.md", text)
+    write_text(out / "status.json", json.dumps(results, indent=2) + "\n")
     log.info("wrote %s", out / "summary.md")
     return 0 if all(r["status"].startswith("ok") for r in results) and eval_code in (None, 0) else 1
 

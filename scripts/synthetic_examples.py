@@ -19,8 +19,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
+from vidpred.cli import script
 from vidpred.data.synthetic import generate_synthetic_video
+from vidpred.safe_write import check_output, replacing
 
 log = logging.getLogger("synthetic_examples")
 
@@ -49,6 +52,26 @@ def time_generation(seeds: range, n_frames: int, size: int) -> list[float]:
     return seconds
 
 
+_SOFTWARE = "vidpred synthetic_examples.py"  # marks the sheets this script may replace
+
+
+def _is_our_sheet(path: Path) -> bool:
+    try:
+        with Image.open(path) as image:
+            return image.format == "PNG" and image.info.get("Software") == _SOFTWARE
+    except (OSError, UnidentifiedImageError):
+        return False
+
+
+def write_sheet(path: Path, sheet: np.ndarray) -> None:
+    """Write the uint8 RGB ``sheet`` as a PNG that carries this script's mark."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", _SOFTWARE)
+    with replacing(path) as tmp:
+        Image.fromarray(sheet).save(tmp, format="PNG", optimize=True, pnginfo=info)
+
+
+@script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=None, help="contact sheet PNG (default: none)")
@@ -58,13 +81,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--step", type=int, default=4, help="show every step-th frame")
     parser.add_argument("--thumb", type=int, default=96, help="width of a shown frame, pixels")
     parser.add_argument("--timing", type=int, default=0, help="time this many videos (0: no timing)")
+    parser.add_argument("--force", action="store_true", help="replace an --out this script did not write")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if min(args.frames, args.size, args.step, args.thumb) < 1 or not args.seeds:
+        raise ValueError("need --frames, --size, --step and --thumb >= 1 and at least one seed")
     if args.out is not None:
+        check_output(args.out, ours=_is_our_sheet, what="a contact sheet written by this script", force=args.force)
         videos = [generate_synthetic_video(seed, args.frames, args.size, args.size) for seed in args.seeds]
         sheet = contact_sheet(videos, args.step, args.thumb)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(args.out), sheet[:, :, ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        write_sheet(args.out, sheet)
         log.info("wrote %s (%d seeds, %.0f KB)", args.out, len(args.seeds), args.out.stat().st_size / 1e3)
     if args.timing > 0:
         seconds = time_generation(range(1000, 1000 + args.timing), args.frames, args.size)

@@ -14,8 +14,8 @@ import logging.handlers
 import sys
 
 from vidpred.checkpoint import CheckpointWriteError
-from vidpred.config import ConfigError, load_config
-from vidpred.data.errors import DataError
+from vidpred.cli import script
+from vidpred.config import load_config
 from vidpred.training.distributed import cleanup, env_rank, launched_by_torchrun
 from vidpred.training.monitor import TrainingDiverged
 from vidpred.training.run_lock import RunLocked
@@ -31,6 +31,7 @@ class _QuietFileHandler(logging.FileHandler):
         pass
 
 
+@script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True, help="YAML config file (see configs/)")
@@ -55,14 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = load_config(args.config, args.overrides)
         trainer = Trainer(cfg, args.run_dir, resume=args.resume)
-    except (ConfigError, DataError, FileNotFoundError, FileExistsError, RunLogError) as exc:
-        logging.getLogger("vidpred").error("%s", exc)
-        return 2
     finally:
         logging.getLogger().removeHandler(early)
     file_log = None
     try:
         run_dir = trainer.run_dir
+        trainer.claim_run_dir()  # a refused run writes nothing into a live run's train.log
         if trainer.dist.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             file_log = _QuietFileHandler(run_dir / "train.log")

@@ -45,13 +45,10 @@ def test_a_full_device_is_a_write_error(tmp_path, monkeypatch):
     # reaches save_checkpoint as an OSError, whatever the tensor size.
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full here")
-    real_fdopen = os.fdopen
+    def full_device(path, mode):  # the temp file stays empty, as on a full disk
+        return open("/dev/full", mode)
 
-    def full_device(fd, mode):
-        os.close(fd)  # the temp file stays empty, as on a full disk
-        return real_fdopen(os.open("/dev/full", os.O_WRONLY), mode)
-
-    monkeypatch.setattr(checkpoint.os, "fdopen", full_device)
+    monkeypatch.setattr(checkpoint, "open", full_device, raising=False)
     with pytest.raises(CheckpointWriteError, match="No space left on device"):
         save_checkpoint({"w": torch.zeros(1_000_000)}, tmp_path / "latest.pt")
     monkeypatch.undo()

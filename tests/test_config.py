@@ -151,3 +151,19 @@ def test_default_run_dir_stays_inside_out_dir():
     for name in ("../a", "/tmp/a", "a/b", ".."):
         with pytest.raises(ConfigError, match="run.name must be a plain folder name"):
             default_run_dir(config_from_dict({}, [f"run.name={name}"]))
+
+
+def test_a_key_given_twice_is_refused_naming_the_key_and_both_lines(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("train:\n  steps: 100\n  batch_size: 4\n  steps: 200\n")
+    with pytest.raises(ConfigError, match=r"c.yaml: duplicate key 'steps' at line 4 \(first at line 2\): keep one"):
+        load_config(path)
+    path.write_text("train: {steps: 1}\ntrain: {steps: 2}\n")
+    with pytest.raises(ConfigError, match="duplicate key 'train' at line 2 .first at line 1."):
+        load_config(path)
+    with pytest.raises(ConfigError, match="duplicate key 'a'"):
+        load_config(None, ["optim.generator={a: 1, a: 2}"])
+    # The same key in two different mappings, and YAML merge keys, are fine.
+    path.write_text("optim:\n  generator: &g {name: adam, lr: 0.01}\n  discriminator:\n    <<: *g\n    lr: 0.02\n")
+    cfg = load_config(path)
+    assert (cfg.optim.generator.lr, cfg.optim.discriminator.lr, cfg.optim.discriminator.name) == (0.01, 0.02, "adam")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 from dataclasses import dataclass
 
 import torch
@@ -281,6 +282,22 @@ def _check_ranges(cfg: Config) -> None:
         if value < low:
             hint = " (validation needs held-out clips)" if key in ("data.n_val_clips", "data.n_val_videos") else ""
             raise ConfigError(f"{key} must be >= {low}, got {value}{hint}")
+    if d.source == "procedural":
+        p = d.procedural
+        lowest = {"n_train_videos": (p.n_train_videos, 1), "n_val_videos": (p.n_val_videos, 1),
+                  "n_test_videos": (p.n_test_videos, 0), "n_frames": (p.n_frames, 1), "height": (p.height, 1),
+                  "width": (p.width, 1), "n_objects": (p.n_objects, 0)}
+        for key, (value, low) in lowest.items():
+            if value < low:
+                hint = {"n_train_videos": " (training needs videos)",
+                        "n_val_videos": " (validation needs held-out videos)"}.get(key, "")
+                raise ConfigError(f"data.procedural.{key} must be >= {low}, got {value}{hint}")
+        if min(p.height, p.width) < d.patch_size:
+            raise ConfigError(f"data.procedural.height and width ({p.height}x{p.width}) must be >= data.patch_size "
+                              f"({d.patch_size})")
+    if d.val_videos is not None and not d.val_videos:
+        raise ConfigError("data.val_videos is empty: name the held-out videos, or set it to null to hold out "
+                          "data.n_val_videos of them")
     if d.max_frames_per_video is not None and d.max_frames_per_video < 1:
         raise ConfigError(f"data.max_frames_per_video must be >= 1 or null, got {d.max_frames_per_video}")
     for key, value in (("model.generator.width", m.generator.width), ("model.discriminator.width", m.discriminator.width),
@@ -289,8 +306,8 @@ def _check_ranges(cfg: Config) -> None:
             raise ConfigError(f"{key} must be > 0, got {value}")
     for name in ("generator", "discriminator", "blur_discriminator", "spatiotemporal_discriminator"):
         opt = getattr(cfg.optim, name)
-        if not opt.lr >= 0:
-            raise ConfigError(f"optim.{name}.lr must be >= 0, got {opt.lr}")
+        if not (math.isfinite(opt.lr) and opt.lr >= 0):
+            raise ConfigError(f"optim.{name}.lr must be a finite number >= 0, got {opt.lr}")
         if opt.momentum < 0 or opt.weight_decay < 0 or (opt.grad_clip is not None and opt.grad_clip <= 0):
             raise ConfigError(f"optim.{name}: momentum and weight_decay must be >= 0 and grad_clip > 0 or null")
     if d.motion_threshold < 0 or not 0 <= d.unfiltered_fraction <= 1:

@@ -9,14 +9,13 @@ target, so a crash mid-write leaves the previous checkpoint intact. It is read w
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from vidpred._writable import unwritable_reason
+from vidpred.safe_write import replacing
 
 log = logging.getLogger(__name__)
 
@@ -28,41 +27,19 @@ class CheckpointWriteError(OSError):
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
-    """Write ``state`` to ``path`` atomically (temp file + fsync + rename).
+    """Write ``state`` to ``path`` atomically (temp file + fsync + rename, :func:`replacing`).
 
     Raises:
         CheckpointWriteError: the file system refused the write; a checkpoint already at
             ``path`` is left as it was, and no temp file is left behind.
     """
     path = Path(path)
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a checkpoint gets the usual file mode
-        with os.fdopen(fd, "wb") as f:
+        with replacing(path, durable=True) as tmp, open(tmp, "wb") as f:
             torch.save({"format_version": FORMAT_VERSION, **state}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        # Leave the previous checkpoint untouched and no stray temp file behind.
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            kept = "the previous one is kept" if path.is_file() else "there was none before"
-            raise CheckpointWriteError(f"cannot write the checkpoint {path}: {exc.strerror or exc}; {kept}") from exc
-        raise
-    try:  # make the rename itself durable where the platform allows it
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
+    except OSError as exc:
+        kept = "the previous one is kept" if path.is_file() else "there was none before"
+        raise CheckpointWriteError(f"cannot write the checkpoint {path}: {exc.strerror or exc}; {kept}") from exc
 
 
 def check_writable(path: str | Path) -> None:
@@ -75,7 +52,7 @@ def check_writable(path: str | Path) -> None:
 
 def remove_partial_writes(folder: str | Path) -> None:
     """Delete the temp files of saves that never finished (the process was killed mid-write)."""
-    for stray in Path(folder).glob(".*.pt.*.tmp"):
+    for stray in [*Path(folder).glob(".*.pt.*.tmp"), *Path(folder).glob(".*.pt.*.tmp.pt")]:
         log.info("removing %s, a checkpoint write that never finished", stray)
         stray.unlink(missing_ok=True)
 
@@ -100,3 +77,26 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             f"this one reads up to {FORMAT_VERSION})"
         )
     return state
+
+
+def is_checkpoint(path: str | Path) -> bool:
+    """Whether ``path`` is a vidpred checkpoint (read safely, as :func:`load_checkpoint` does)."""
+    try:
+        load_checkpoint(path)
+    except (FileNotFoundError, ValueError):
+        return False
+    return True
+
+
+def weights_mismatch(expected: dict[str, torch.Tensor], weights: dict[str, Any]) -> str | None:
+    """How ``weights`` differ from a module's ``expected`` state dict, in a few words (None: they fit).
+
+    Counts instead of torch's list of every differing name, so that the error stays one line.
+    """
+    missing = [k for k in expected if k not in weights]
+    unexpected = [k for k in weights if k not in expected]
+    reshaped = [k for k in expected if k in weights and getattr(weights[k], "shape", None) != expected[k].shape]
+    if not (missing or unexpected or reshaped):
+        return None
+    return (f"{len(missing)} weights missing, {len(unexpected)} unexpected, {len(reshaped)} of another shape, "
+            f"e.g. {(missing + unexpected + reshaped)[0]}")

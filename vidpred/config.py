@@ -2,7 +2,8 @@
 
 A config file mirrors the dataclass tree below. Loading is strict: an unknown key or a
 value of the wrong type is an error naming the key and what is allowed, so a typo never
-silently falls back to a default. YAML is read with ``yaml.safe_load`` only.
+silently falls back to a default. YAML is read with ``yaml.safe_load``'s loader only, and a
+key given twice in one mapping is refused.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 import yaml
+
+from vidpred.safe_write import write_text
 
 
 class ConfigError(ValueError):
@@ -363,6 +366,35 @@ def _merge(base: dict, update: dict) -> dict:
     return out
 
 
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: Any, line: int, first_line: int) -> None:
+        super().__init__(f"duplicate key {key!r} at line {line} (first at line {first_line})")
+        self.key, self.line, self.first_line = key, line, first_line
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.safe_load``'s loader, refusing a mapping that gives a key twice (plain YAML keeps
+    the last silently, so a forgotten earlier line would quietly lose its effect)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                if key in seen:
+                    raise _DuplicateKey(key, key_node.start_mark.line + 1, seen[key])
+                seen[key] = key_node.start_mark.line + 1
+            except TypeError:  # an unhashable key: the base constructor says so
+                continue
+        return super().construct_mapping(node, deep=deep)
+
+
+def _strict_load(stream: Any) -> Any:
+    return yaml.load(stream, Loader=_StrictLoader)  # noqa: S506 -- a SafeLoader subclass
+
+
 def _parse_override(item: str) -> dict:
     if "=" not in item:
         raise ConfigError(f"override '{item}' must look like key.path=value")
@@ -371,7 +403,9 @@ def _parse_override(item: str) -> dict:
     if not keys:
         raise ConfigError(f"override '{item}' has an empty key")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = _strict_load(raw) if raw.strip() else None
+    except _DuplicateKey as exc:
+        raise ConfigError(f"override '{item}': {exc}") from None
     except yaml.YAMLError:
         raise ConfigError(f"override '{item}': the value is not valid YAML") from None
     nested: dict = {keys[-1]: value}
@@ -397,9 +431,11 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
             raise ConfigError(f"config file not found: {path}")
         try:
             with open(path, encoding="utf-8") as f:
-                data = yaml.safe_load(f) or {}
+                data = _strict_load(f) or {}
         except UnicodeDecodeError:
             raise ConfigError(f"{path}: not a UTF-8 text file") from None
+        except _DuplicateKey as exc:
+            raise ConfigError(f"{path}: {exc}: keep one") from None
         except yaml.constructor.ConstructorError as exc:
             mark = exc.problem_mark
             where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -439,7 +475,7 @@ def dump_config(cfg: Config) -> str:
 
 
 def save_config(cfg: Config, path: str | Path) -> None:
-    Path(path).write_text(dump_config(cfg), encoding="utf-8")
+    write_text(path, dump_config(cfg))
 
 
 # --------------------------------------------------------------------------------------

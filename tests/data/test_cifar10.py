@@ -51,3 +51,17 @@ def test_refuses_pickles_that_run_code(tmp_path):
         pickle.dump({b"data": _Payload()}, f, protocol=2)
     with pytest.raises(pickle.UnpicklingError, match="refusing"):
         load_cifar10(tmp_path / "c", "test")
+
+
+def test_a_refused_or_truncated_batch_is_a_value_error_scripts_report_in_one_line(tmp_path):
+    write_cifar10(tmp_path / "c")
+    with open(tmp_path / "c" / TEST_BATCH, "wb") as f:
+        pickle.dump({b"data": _Payload()}, f, protocol=2)
+    with pytest.raises(ValueError, match="is not a CIFAR-10 python batch: refusing to load"):
+        load_cifar10(tmp_path / "c", "test")
+    batch = tmp_path / "c" / TEST_BATCH
+    write_cifar10(tmp_path / "d")
+    data = (tmp_path / "d" / TEST_BATCH).read_bytes()
+    batch.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="is not a CIFAR-10 python batch"):
+        load_cifar10(tmp_path / "c", "test")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vidpred.config import config_from_dict
+from vidpred.config import DataConfig, config_from_dict
 from vidpred.data import procedural_seeds
 from vidpred.data.errors import DataError
 from vidpred.evaluation import cut_clip, load_eval_clips
@@ -165,3 +166,16 @@ def test_other_sources(tiny_ucf101, tmp_path, caplog):
     for videos in ("auto", "held-out"):
         assert choose_eval_videos(corpus, [("r", {"source": "corpus"})], videos) == (corpus, "test", None)
     assert choose_eval_videos(corpus, [], "all")[1] == "all"
+
+
+def test_sample_checkpoints_with_different_hold_outs_are_refused_unless_the_clips_are_named(tmp_path):
+    from vidpred.evaluation import choose_eval_videos
+
+    cfg = DataConfig(source="samples", cache_dir=str(tmp_path))
+    a = {"source": "samples", "val_videos": None}  # the default: carphone
+    b = {"source": "samples", "val_videos": ["bikes.mp4"]}
+    with pytest.raises(DataError, match=r"held out different sample clips \(bikes.mp4; carphone_pristine.mp4\)"):
+        choose_eval_videos(cfg, [("A", a), ("B", b)])
+    named = dataclasses.replace(cfg, val_videos=["carphone_pristine.mp4"])
+    data, subset, note = choose_eval_videos(named, [("A", a), ("B", b)])
+    assert (data.val_videos, subset) == (["carphone_pristine.mp4"], "test") and "some may have trained" in note

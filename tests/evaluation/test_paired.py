@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from vidpred.evaluation.paired import paired_difference, paired_table
+from vidpred.evaluation.paired import paired_difference, paired_table, read_per_video
 
 ROWS = [
     {"video": "a", "scores": {"m": {"psnr_whole_f1": 30.0}, "b": {"psnr_whole_f1": 29.0}}},
@@ -39,3 +39,19 @@ def test_edge_ratio_difference_is_how_much_closer_to_the_truths():
     d = paired_difference(rows, "m", "b", "edges_whole_f1")
     # Clip a: m is 0.15 closer to 1; clip b: m is 0.08 farther (0.10 off against 0.02).
     assert d.mean == pytest.approx((0.15 - 0.08) / 2) and d.wins == 1 and d.n == 2
+
+
+def test_unknown_methods_and_keys_are_named_instead_of_an_empty_cell():
+    with pytest.raises(ValueError, match=r"not in this evaluation: 'x' \(methods: b, m\)"):
+        paired_table(ROWS, [("x", "b")], ["psnr_whole_f1"])
+    with pytest.raises(ValueError, match="score key.s. not in this evaluation: nosuchkey"):
+        paired_table(ROWS, [("m", "b")], ["nosuchkey"])
+    with pytest.raises(ValueError, match="nothing to compare"):
+        paired_table(ROWS, [], ["psnr_whole_f1"])
+
+
+@pytest.mark.parametrize("text", ["{not json", '{"scores": {}}', '[{"video": "a"}]', '[{"scores": {"m": 3}}]'])
+def test_a_malformed_per_video_file_is_a_value_error_naming_it(tmp_path, text):
+    (tmp_path / "per_video.json").write_text(text)
+    with pytest.raises(ValueError, match="per_video.json is not an evaluation's per-video scores"):
+        read_per_video(tmp_path)

@@ -186,3 +186,25 @@ def test_report_says_how_the_blend_was_made_or_why_it_is_absent():
     meta["methods"].pop()
     meta["blend"] = {"omitted": "no blend row: folder data has no validation videos apart from the scored ones"}
     assert "no blend row: folder data" in markdown_report(summarize(_results(), ["model", "last input"]), meta)
+
+
+def test_the_report_folder_is_refused_when_it_holds_files_no_evaluation_wrote(tmp_path, read_only):
+    from vidpred.evaluation.report import check_report_folder
+    from vidpred.safe_write import OutputRefused
+
+    assert check_report_folder(tmp_path / "new") == tmp_path / "new"
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(OutputRefused, match="notes.txt is a file: the report goes to a folder"):
+        check_report_folder(tmp_path / "notes.txt", force=True)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "report.md").write_text("my own report")
+    with pytest.raises(OutputRefused, match="holds report.md that no vidpred evaluation wrote.*--force"):
+        check_report_folder(theirs)
+    assert check_report_folder(theirs, force=True) == theirs
+    (theirs / "summary.json").write_text('{"methods": [], "protocol": {}, "summary": {}}')  # an earlier report
+    assert check_report_folder(theirs) == theirs
+    (tmp_path / "ro").mkdir()
+    read_only(tmp_path / "ro")
+    with pytest.raises(OutputRefused, match="cannot write the report in .*ro: Permission denied"):
+        check_report_folder(tmp_path / "ro")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -41,3 +42,12 @@ def test_labels_on_wide_panels_and_files(tmp_path):
     assert Image.open(gif).n_frames == 6
     avi = write_animation(tmp_path / "a.avi", frames)
     assert read_video(avi).shape == frames.shape
+
+
+def test_frames_too_large_for_the_format_are_an_error_naming_the_output(tmp_path):
+    frames = np.zeros((2, 32, 70_000, 3), np.uint8)
+    with pytest.raises(ValueError, match="a GIF is at most 65535 px on a side"):
+        write_animation(tmp_path / "wide.gif", frames)
+    with pytest.raises(OSError, match=f"cannot write {tmp_path / 'wide.mp4'}: OpenCV's mp4 writer refused 32x70000"):
+        write_animation(tmp_path / "wide.mp4", frames)
+    assert list(tmp_path.iterdir()) == []

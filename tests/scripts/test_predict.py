@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
@@ -67,6 +69,38 @@ def test_show_flow_needs_a_flow_head_and_the_input_is_never_overwritten(checkpoi
     video = make_video(tmp_path / "clip.avi", moving_frames(10, 32, 40))
     before = video.read_bytes()
     assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "o.gif", "--show-flow"]) == 2
-    assert "needs a flow-head model" in caplog.text
+    assert "needs a model that predicts motion" in caplog.text
     assert _main(["--checkpoint", checkpoint, "--video", video, "--out", video]) == 2
-    assert "is the input video" in caplog.text and video.read_bytes() == before
+    assert "is the same file as the input" in caplog.text and video.read_bytes() == before
+
+
+def test_a_hard_link_to_the_input_is_refused_and_the_input_kept(checkpoint, make_video, moving_frames, tmp_path,
+                                                               caplog):
+    video = make_video(tmp_path / "clip.avi", moving_frames(10, 32, 40))
+    link = tmp_path / "link.avi"
+    os.link(video, link)
+    before = hashlib.sha256(video.read_bytes()).hexdigest()
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", link, "--force"]) == 2
+    assert f"{link} is the same file as the input {video}" in caplog.text
+    assert hashlib.sha256(video.read_bytes()).hexdigest() == before
+
+
+def test_an_existing_file_is_replaced_only_when_this_script_wrote_it(checkpoint, make_video, moving_frames,
+                                                                    tmp_path, caplog):
+    video = make_video(tmp_path / "clip.avi", moving_frames(10, 32, 40))
+    notes = tmp_path / "notes.gif"
+    notes.write_text("my notes")
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", notes]) == 2
+    assert "already exists" in caplog.text and "--force" in caplog.text and notes.read_text() == "my notes"
+    out = tmp_path / "pred.gif"
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", out, "--frames", "2"]) == 0
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", out, "--frames", "3"]) == 0  # ours: replaced
+    assert Image.open(out).n_frames == 4 + 3
+    other = make_video(tmp_path / "theirs.avi", moving_frames(10, 32, 40, seed=1))
+    before = other.read_bytes()
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", other]) == 2 and other.read_bytes() == before
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", other, "--force"]) == 0
+    assert other.read_bytes() != before
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", notes, "--force"]) == 0
+    assert Image.open(notes).format == "GIF"
+    assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]

@@ -81,5 +81,29 @@ def test_a_read_only_output_folder_is_refused_before_any_decoding(tmp_path, read
     out = tmp_path / "models" / "blur.pt"
     assert script.main(["--config", str(_config(tmp_path)), "--out", str(out), "--steps", "1", "--device", "cpu"]) == 2
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-    assert errors == [f"cannot write the checkpoint {out}: Permission denied"]
+    assert errors == [f"cannot write {out}: Permission denied"]
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_file_the_config_names_that_is_not_a_checkpoint_is_kept(tmp_path, caplog):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("meeting notes")
+    config = _config(tmp_path)
+    argv = ["--config", str(config), "--set", f"model.blur_discriminator.checkpoint={notes}", "--steps", "1",
+            "--device", "cpu"]
+    assert script.main(argv) == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "notes.txt already exists and is not a vidpred checkpoint" in errors[0]
+    assert notes.read_text() == "meeting notes" and not (tmp_path / "cache").exists()
+    assert script.main(["--config", str(config), "--out", str(config), "--force", "--steps", "1"]) == 2
+    assert "is the same file as the input" in caplog.text
+
+
+@pytest.mark.parametrize("flag, value", [("--steps", "0"), ("--lr", "nan"), ("--lr", "-1"), ("--batch-size", "0"),
+                                         ("--n-heldout", "0")])
+def test_flags_that_would_train_nothing_are_refused_in_one_line(tmp_path, caplog, flag, value):
+    out = tmp_path / "blur.pt"
+    assert script.main(["--config", str(_config(tmp_path)), "--out", str(out), flag, value, "--device", "cpu"]) == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [f"{flag} must be a finite number > 0, got {float(value) if flag == '--lr' else int(value)}"]
+    assert not out.exists()

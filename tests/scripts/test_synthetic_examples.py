@@ -36,3 +36,16 @@ def test_writes_the_sheet_and_logs_the_time(tmp_path, caplog):
     sheet = cv2.imread(str(out))
     assert sheet.shape == (2 * 16 + 4, 3 * 16 + 2 * 4, 3)
     assert "5-frame 32x32 video: median" in caplog.text
+
+
+def test_replaces_its_own_sheet_but_not_another_image(tmp_path, caplog):
+    argv = ["--seeds", "0", "--frames", "2", "--size", "16", "--step", "1", "--thumb", "8"]
+    out = tmp_path / "sheet.png"
+    assert _module().main(["--out", str(out), *argv]) == 0
+    assert _module().main(["--out", str(out), *argv]) == 0
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), np.zeros((4, 4, 3), np.uint8))
+    before = photo.read_bytes()
+    assert _module().main(["--out", str(photo), *argv]) == 2
+    assert "already exists" in caplog.text and photo.read_bytes() == before
+    assert _module().main(["--out", str(photo), *argv, "--force"]) == 0 and photo.read_bytes() != before

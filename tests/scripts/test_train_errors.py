@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import importlib.util
 import json
 import logging
@@ -40,7 +41,7 @@ def _errors(caplog):
 
 
 @pytest.mark.parametrize("override, message", [
-    ("optim.generator.lr=-0.1", "optim.generator.lr must be >= 0"),
+    ("optim.generator.lr=-0.1", "optim.generator.lr must be a finite number >= 0"),
     ("model.n_context=0", "model.n_context must be >= 1"),
     ("model.generator.width=0", "model.generator.width must be > 0"),
     ("model.generator.n_scales=0", "model.generator.n_scales must be >= 1"),
@@ -52,6 +53,13 @@ def _errors(caplog):
     ("run.name=/tmp/elsewhere", "run.name must be a plain folder name"),
     ("model.generator.head=optical", "model.generator.head: expected one of"),
     ("train.steps=[1", "not valid YAML"),
+    ("optim.generator.lr=.inf", "optim.generator.lr must be a finite number >= 0, got inf"),
+    ("optim.discriminator.lr=.nan", "optim.discriminator.lr must be a finite number >= 0, got nan"),
+    ("data.procedural.n_val_videos=0", "data.procedural.n_val_videos must be >= 1"),
+    ("data.procedural.n_train_videos=0", "data.procedural.n_train_videos must be >= 1"),
+    ("data.procedural.height=-8", "data.procedural.height must be >= 1, got -8"),
+    ("data.procedural.width=8", "data.procedural.height and width (32x8) must be >= data.patch_size (16)"),
+    ("data.val_videos=[]", "data.val_videos is empty"),
 ])
 def test_bad_values_are_one_line_and_exit_code_2(config, tmp_path, caplog, override, message):
     code = _main(["--config", config, "--set", override, "--set", f"run.out_dir={tmp_path / 'runs'}"])
@@ -241,3 +249,47 @@ def test_disk_full_while_logging_is_one_line_and_the_run_resumes(config, tmp_pat
     monkeypatch.undo()
     assert _main(["--config", config, "--run-dir", run_dir, "--resume"]) == 0
     assert _steps(run_dir / "metrics.jsonl") == [1, 2, 3, 4]
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_resuming_from_a_truncated_checkpoint_says_whether_best_is_intact(config, tmp_path, caplog):
+    run_dir = tmp_path / "run"
+    assert _main(["--config", config, "--run-dir", run_dir, "--set", "train.steps=2"]) == 0
+    latest, best = run_dir / "checkpoints" / "latest.pt", run_dir / "checkpoints" / "best.pt"
+    latest.write_bytes(latest.read_bytes()[:1000])  # as a copy cut short
+    hashes = {p: _sha(p) for p in (latest, best, run_dir / "metrics.jsonl")}
+    assert _main(["--config", config, "--run-dir", run_dir, "--resume"]) == 2
+    errors = _errors(caplog)
+    assert len(errors) == 1 and "cannot resume" in errors[0] and "is not a readable vidpred checkpoint" in errors[0]
+    assert f"{best} (step 2) is intact: copy it to {latest}" in errors[0]
+    assert {p: _sha(p) for p in hashes} == hashes
+    best.write_bytes(b"garbage")
+    assert _main(["--config", config, "--run-dir", run_dir, "--resume"]) == 2
+    assert f"{best} is unreadable too" in _errors(caplog)[-1]
+
+
+def test_resuming_from_an_exported_model_is_one_line(config, tmp_path, caplog):
+    run_dir = tmp_path / "run"
+    assert _main(["--config", config, "--run-dir", run_dir, "--set", "train.steps=2"]) == 0
+    latest = run_dir / "checkpoints" / "latest.pt"
+    state = torch.load(latest, weights_only=True)
+    torch.save({"format_version": 1, "config": state["config"], "generator": state["generator"], "step": 2}, latest)
+    before = _sha(latest)
+    assert _main(["--config", config, "--run-dir", run_dir, "--resume"]) == 2
+    errors = _errors(caplog)
+    assert len(errors) == 1 and "it is not a training checkpoint (no best_psnr, rng, opt_g" in errors[0], errors
+    assert _sha(latest) == before
+
+
+def test_a_refused_second_resume_does_not_claim_to_have_resumed(config, tmp_path, caplog):
+    run_dir = tmp_path / "run"
+    assert _main(["--config", config, "--run-dir", run_dir, "--set", "train.steps=2"]) == 0
+    with RunLock(run_dir):  # the run is being resumed by another process
+        assert _main(["--config", config, "--run-dir", run_dir, "--resume"]) == 2
+    assert "is in use by another run" in _errors(caplog)[-1]
+    assert "resumed" not in caplog.text
+    log_after_first_run = (run_dir / "train.log").read_text()
+    assert "data:" not in log_after_first_run.split("done:")[-1]  # nothing from the refused run

@@ -14,7 +14,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Curve", "read_curve", "plot_curves", "curves_table"]
+from vidpred.safe_write import replacing
+
+__all__ = ["Curve", "read_curve", "plot_curves", "curves_table", "is_our_plot"]
+
+_SOFTWARE = "vidpred time_to_quality"  # marks the figures plot_curves may replace
 
 
 @dataclass
@@ -84,9 +88,21 @@ def plot_curves(curves: list[Curve], path: str | Path, *, metric: str = "psnr", 
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with replacing(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png", metadata={"Software": _SOFTWARE})
     plt.close(fig)
     return path
+
+
+def is_our_plot(path: str | Path) -> bool:
+    """Whether ``path`` is a PNG written by :func:`plot_curves`."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return image.format == "PNG" and image.info.get("Software") == _SOFTWARE
+    except (OSError, UnidentifiedImageError):
+        return False
 
 
 def curves_table(curves: list[Curve], metrics: tuple[str, ...] = ("psnr", "ssim")) -> str:

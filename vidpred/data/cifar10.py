@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["load_cifar10", "TRAIN_BATCHES", "TEST_BATCH"]
+__all__ = ["load_cifar10", "UnsafeBatchError", "TRAIN_BATCHES", "TEST_BATCH"]
 
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
@@ -34,6 +34,10 @@ _ALLOWED = {
 }
 
 
+class UnsafeBatchError(ValueError, pickle.UnpicklingError):
+    """A CIFAR-10 batch that is not one: it would build objects, or is truncated or garbage."""
+
+
 class _ArrayOnlyUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         if (module, name) in _ALLOWED:
@@ -43,7 +47,11 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
 
 def _read_batch(path: Path) -> np.ndarray:
     with open(path, "rb") as f:
-        batch = _ArrayOnlyUnpickler(f, encoding="bytes").load()
+        try:
+            batch = _ArrayOnlyUnpickler(f, encoding="bytes").load()
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError,
+                ValueError) as exc:
+            raise UnsafeBatchError(f"{path} is not a CIFAR-10 python batch: {exc}") from None
     if not isinstance(batch, dict) or b"data" not in batch:
         raise ValueError(f"{path} is not a CIFAR-10 python batch (no b'data' entry)")
     data = np.asarray(batch[b"data"], dtype=np.uint8)

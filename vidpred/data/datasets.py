@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Collection, Sequence
 
 import numpy as np
 
@@ -44,7 +44,8 @@ from vidpred.data.samples import SAMPLE_VIDEOS, sample_videos_root
 from vidpred.data.ucf101 import ucf101_group, ucf101_split
 from vidpred.data.video_io import VIDEO_EXTENSIONS, find_videos
 
-__all__ = ["load_split", "load_synthetic", "synthetic_items", "select_videos", "VideoSelection", "folder_holdout", "named_holdout", "ucf101_holdout",
+__all__ = ["load_split", "load_synthetic", "synthetic_items", "select_videos", "subset_files", "VideoSelection",
+           "folder_holdout", "named_holdout", "ucf101_holdout",
            "SUBSETS"]
 
 logger = logging.getLogger(__name__)
@@ -78,6 +79,8 @@ def named_holdout(paths: Sequence[Path], root: Path, names: Sequence[str]) -> tu
     def matches(path: Path, name: str) -> bool:
         return path.name == name or (path.is_relative_to(root) and path.relative_to(root).as_posix() == name)
 
+    if not names:
+        raise DataError("data.val_videos is empty: name the held-out videos, or set it to null")
     ordered = sorted(paths)
     unknown = [name for name in names if not any(matches(p, name) for p in ordered)]
     if unknown:
@@ -218,8 +221,22 @@ def _file_paths(cfg: DataConfig, subset: str) -> tuple[list[Path], Path, str]:
     return paths, (paths[0].parent.parent if paths else root), what
 
 
+def subset_files(cfg: DataConfig, subset: str) -> list[tuple[str, Path]]:
+    """``(name, path)`` of each video file of ``subset``, named as in logs and caches
+    (relative to the dataset root); procedural data has no files.
+
+    Raises: as :func:`select_videos`.
+    """
+    if cfg.source == "procedural":
+        return []
+    if cfg.source not in ("folder", "ucf101", "samples", "corpus"):
+        raise ValueError(f"unknown data.source {cfg.source!r}")
+    paths, base, _ = _file_paths(cfg, subset)
+    return [(p.relative_to(base).as_posix() if p.is_relative_to(base) else str(p), p) for p in paths]
+
+
 def select_videos(cfg: DataConfig, subset: str, *, every: int = 1,
-                  max_frames: int | None | str = "config") -> VideoSelection:
+                  max_frames: int | None | str = "config", names: Collection[str] | None = None) -> VideoSelection:
     """The videos of ``subset`` for the configured source, as cache items (nothing is decoded).
 
     Args:
@@ -229,6 +246,7 @@ def select_videos(cfg: DataConfig, subset: str, *, every: int = 1,
         every: keep every ``every``-th video of the subset, starting with the first.
         max_frames: decode at most this many frames per video; "config" (the default) takes
             ``cfg.max_frames_per_video``; None decodes whole videos.
+        names: keep only the videos of these names (a run's recorded split); None keeps all.
 
     Raises:
         ValueError: unknown subset or source, ``every < 1``, missing root setting, too
@@ -256,11 +274,13 @@ def select_videos(cfg: DataConfig, subset: str, *, every: int = 1,
     items = [file_item(p, max_frames=max_frames, frame_size=size, frame_height=cfg.frame_height,
                        name=p.relative_to(base).as_posix() if p.is_relative_to(base) else str(p))
              for p in paths[::every]]
+    if names is not None:
+        items = [item for item in items if item.name in names]
     return VideoSelection(items, len(paths), what)
 
 
 def load_split(cfg: DataConfig, subset: str, *, min_frames: int, every: int = 1,
-               progress: bool = True) -> list[CachedVideo]:
+               progress: bool = True, names: Collection[str] | None = None) -> list[CachedVideo]:
     """Cached videos of ``subset`` ("train" | "val" | "test" | "all") for the configured source.
 
     Args:
@@ -270,6 +290,7 @@ def load_split(cfg: DataConfig, subset: str, *, min_frames: int, every: int = 1,
         every: keep every ``every``-th video of the subset before decoding (the paper's
             UCF101 test protocol uses 10 on testlist01).
         progress: show the decoding progress bar (e.g. only on rank 0).
+        names: keep only the videos of these names (see :func:`select_videos`).
 
     Returns:
         ``CachedVideo`` list (frames memory-mapped uint8 ``(T, H, W, C)``); empty when the
@@ -280,7 +301,7 @@ def load_split(cfg: DataConfig, subset: str, *, min_frames: int, every: int = 1,
         FileNotFoundError: missing root, split file or listed videos.
         NoUsableVideosError: every video of the subset is unreadable or too short.
     """
-    selection = select_videos(cfg, subset, every=every)
+    selection = select_videos(cfg, subset, every=every, names=names)
     items = selection.items
     if not items:
         return []

@@ -53,6 +53,7 @@ def load_training_data(
     rank: int = 0,
     progress: bool = True,
     discriminator_batches: bool = False,
+    names: dict[str, list[str]] | None = None,
 ) -> TrainingData:
     """Decode (or read from the cache) both splits and set up the sampler and validation clips.
 
@@ -69,18 +70,22 @@ def load_training_data(
         progress: show a progress bar while decoding.
         discriminator_batches: batches alternate D, G (Algorithm 1), so even batch indices
             use ``data.d_unfiltered_fraction`` when it is set.
+        names: per subset ("train", "val"), the only videos to use: a resumed run's
+            recorded split (:func:`vidpred.data.split_record.follow_split`); None: all.
 
     Raises:
         DataError: no usable videos (the message names the source).
     """
     weight = data.synthetic_weight
     min_frames = n_context + max(n_future, val_n_future)
-    train_videos = load_split(data, "train", min_frames=min_frames, progress=progress) if weight < 1 else []
+    names = names or {}
+    train_videos = (load_split(data, "train", min_frames=min_frames, progress=progress, names=names.get("train"))
+                    if weight < 1 else [])
     synthetic_videos = load_synthetic(data, min_frames=n_context + n_future, progress=progress) if weight > 0 else []
     if data.synthetic.n_videos and weight == 0:
         log.info("data.synthetic.n_videos is %d but data.synthetic_weight is 0: no synthetic video is used",
                  data.synthetic.n_videos)
-    val_videos = load_split(data, "val", min_frames=n_context + val_n_future, progress=progress)
+    val_videos = load_split(data, "val", min_frames=n_context + val_n_future, progress=progress, names=names.get("val"))
     val_clips = fixed_clips(
         [v.frames for v in val_videos], data.n_val_clips, n_context + val_n_future, seed=seed, cut_ratio=data.cut_ratio
     )

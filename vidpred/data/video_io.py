@@ -14,6 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vidpred.errors import ExpectedFailure
+
 __all__ = [
     "VIDEO_EXTENSIONS",
     "IMAGE_EXTENSIONS",
@@ -33,7 +35,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm")
 _WRITER_CODECS = {".avi": "MJPG", ".mp4": "mp4v"}
 
 
-class VideoReadError(RuntimeError):
+class VideoReadError(ExpectedFailure, RuntimeError):
     """A video (file or frame folder) that cannot be decoded; the message names path and reason."""
 
     def __init__(self, path: str | Path, reason: str) -> None:

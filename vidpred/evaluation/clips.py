@@ -132,7 +132,9 @@ def choose_eval_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, 
       trained on a folder at another path is warned about: it may be a copy or a moved
       folder, which no check here can tell (``videos="held-out"`` applies its hold-out).
     * samples data: the held-out clips of a checkpoint trained on the samples (its
-      ``data.val_videos``), else the default held-out clip.
+      ``data.val_videos``), else the default held-out clip. Checkpoints that held out
+      different clips are refused unless ``data.val_videos`` names the clips to score
+      (the report then says that some may have trained on them).
     * UCF101: the test list; a checkpoint trained on another split is warned about (its
       training list overlaps this test list).
     * corpus data: its fixed test videos (``videos="all"``: every video of the corpus).
@@ -152,8 +154,9 @@ def choose_eval_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, 
         report (None when nothing needed deciding).
 
     Raises:
-        DataError: ``videos`` is not a choice, ``"all"`` for data other than a folder or the corpus, or
-            checkpoints whose held-out videos have none in common.
+        DataError: ``videos`` is not a choice, ``"all"`` for data other than a folder or the corpus,
+            checkpoints whose held-out videos have none in common, or sample checkpoints
+            that held out different clips.
     """
     if videos not in VIDEO_CHOICES:
         raise DataError(f"--videos must be one of {', '.join(VIDEO_CHOICES)}, got {videos!r}")
@@ -183,10 +186,17 @@ def choose_eval_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, 
             note = (None if names == ["carphone_pristine.mp4"] else
                     f"the sample clips {', '.join(name for name, _ in own)} held out in training ({', '.join(names)})")
             return dataclasses.replace(data, val_videos=names), "test", note
+        if len(held) > 1 and data.val_videos is None:
+            # Scoring both on one checkpoint's hold-out would score the other on clips it trained on.
+            held_text = "; ".join(", ".join(h) for h in sorted(held))
+            raise DataError(f"the checkpoints held out different sample clips ({held_text}): evaluate them "
+                            "separately, or name the clips to score with --set data.val_videos=[...]")
         if len(held) > 1:
-            logger.warning("the checkpoints held out different sample clips (%s); scoring %s",
-                           "; ".join(", ".join(h) for h in sorted(held)),
-                           ", ".join(data.val_videos or ["carphone_pristine.mp4"]))
+            note = (f"the sample clips named in data.val_videos ({', '.join(data.val_videos)}); the checkpoints held "
+                    f"out different ones ({'; '.join(', '.join(h) for h in sorted(held))}), so some may have trained "
+                    "on them")
+            logger.warning("%s", note)
+            return data, "test", note
         return data, "test", None
     # folder
     if videos == "all":

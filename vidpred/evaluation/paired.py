@@ -37,7 +37,15 @@ def read_per_video(eval_dir: str | Path) -> list[dict]:
     path = Path(eval_dir) / "per_video.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: run scripts/eval_ucf101.py with --out {eval_dir}")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is not an evaluation's per-video scores: {exc}") from None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and isinstance(r.get("scores"), dict)
+                                             and all(isinstance(v, dict) for v in r["scores"].values()) for r in rows):
+        raise ValueError(f"{path} is not an evaluation's per-video scores: expected a list of rows, each with "
+                         f"'scores' by method")
+    return rows
 
 
 def paired_difference(rows: list[dict], a: str, b: str, key: str) -> PairedDifference:
@@ -63,7 +71,23 @@ def paired_difference(rows: list[dict], a: str, b: str, key: str) -> PairedDiffe
 
 
 def paired_table(rows: list[dict], pairs: list[tuple[str, str]], keys: list[str]) -> str:
-    """Markdown: one row per ``(a, b)`` pair, one column per key: ``mean ± s.e. (wins/n)``."""
+    """Markdown: one row per ``(a, b)`` pair, one column per key: ``mean ± s.e. (wins/n)``.
+
+    Raises:
+        ValueError: a method or a key that is not in the evaluation, or no pair to compare.
+    """
+    methods = {name for row in rows for name in row["scores"]}
+    missing = sorted({name for pair in pairs for name in pair} - methods)
+    if missing:
+        raise ValueError(f"not in this evaluation: {', '.join(map(repr, missing))} (methods: "
+                         f"{', '.join(sorted(methods))})")
+    known = {key for row in rows for scores in row["scores"].values() for key in scores}
+    unknown = [key for key in keys if key not in known]
+    if unknown:
+        raise ValueError(f"score key(s) not in this evaluation: {', '.join(unknown)} (e.g. "
+                         f"{', '.join(sorted(known)[:6])})")
+    if not pairs or not keys:
+        raise ValueError("nothing to compare: give different --a and --b methods and at least one key")
     lines = ["| a − b | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for a, b in pairs:
         cells = [paired_difference(rows, a, b, key).text(3 if key.startswith(("ssim", "edges")) else 2) for key in keys]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import platform
 import time
 from dataclasses import asdict, dataclass
@@ -19,7 +20,7 @@ from vidpred.evaluation.clips import EvalClip, choose_eval_videos, load_eval_cli
 from vidpred.evaluation.flow import DIS_PRESET, FARNEBACK_PARAMS
 from vidpred.evaluation.predictors import (BASELINE_NAMES, Method, baseline_methods, blend_method,
                                            load_checkpoint_predictor)
-from vidpred.evaluation.report import markdown_report, summarize, write_report
+from vidpred.evaluation.report import check_report_folder, markdown_report, summarize, write_report
 from vidpred.evaluation.runner import Protocol, evaluate
 from vidpred.metrics.lpips import LPIPS, LPIPSUnavailable, load_lpips
 
@@ -134,7 +135,7 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
                    clips_per_video: int = 1, names: Sequence[str] | None = None, device: torch.device = torch.device("cpu"),
                    lpips: str = "auto", lpips_weights: str | Path | None = None, videos: str = "auto",
                    psnr_filter: float | None = None, blend_weight: float | None = None, workers: int = 1,
-                   progress: bool = True) -> EvalOutcome:
+                   progress: bool = True, force: bool = False) -> EvalOutcome:
     """Evaluate checkpoints and the baselines on the selected clips; write the report.
 
     Args:
@@ -160,8 +161,15 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
             from the scored ones (procedural, ucf101), else the row is left out.
         workers: clips scored at once, in threads (the numbers do not depend on it).
         progress: show progress bars.
+        force: replace files of the report's names in ``out_dir`` that no evaluation wrote.
+
+    Raises:
+        OutputRefused: ``out_dir`` cannot take the report (checked before any scoring).
     """
     started = time.monotonic()
+    check_report_folder(out_dir, force)
+    if psnr_filter is not None and not (math.isfinite(psnr_filter) and psnr_filter >= 0):
+        raise ValueError(f"the PSNR filter must be a finite number of dB >= 0, got {psnr_filter}")
     methods = load_methods(checkpoints, names, device)
     _context_used(methods, protocol)
     lpips_metric, lpips_status = _lpips(lpips, lpips_weights, device)

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from vidpred.build import build_generator
-from vidpred.checkpoint import load_checkpoint
+from vidpred.checkpoint import load_checkpoint, weights_mismatch
 from vidpred.config import Config, ConfigError, config_from_dict
 from vidpred.evaluation.baselines import Blend, flow_extrapolation, last_input
 from vidpred.evaluation.flow import DIS_PRESET
@@ -123,10 +123,10 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
     generator = build_generator(cfg)
     # The weights' moving average when the run kept one (train.ema_decay): what it validated.
     weights = "generator_ema" if "generator_ema" in state else "generator"
-    try:
-        generator.load_state_dict(state[weights])
-    except RuntimeError as exc:
-        raise ValueError(f"{path}: the generator weights do not fit the generator its config describes: {exc}") from None
+    mismatch = weights_mismatch(generator.state_dict(), state[weights])
+    if mismatch:
+        raise ValueError(f"{path}: the generator weights do not fit the generator its config describes ({mismatch})")
+    generator.load_state_dict(state[weights])
     generator.to(device)
     if cfg.model.channels != 3:
         raise ValueError(f"{path}: the model predicts {cfg.model.channels}-channel frames; evaluation needs RGB")
@@ -137,8 +137,12 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
         "parameters": sum(p.numel() for p in generator.parameters()),
         "trained_on": cfg.data.source, "patch_size": cfg.data.patch_size, "weights": weights,
         # What decides which videos the run held out (choose_eval_videos).
+        # A run records the videos it held out ("held_out"): those, not a new draw over the
+        # videos now in its folder.
         "training_data": {"source": cfg.data.source, "root": cfg.data.root, "split": cfg.data.split,
-                          "val_videos": cfg.data.val_videos, "n_val_videos": cfg.data.n_val_videos},
+                          "val_videos": (state["held_out"] if cfg.data.source == "folder" and state.get("held_out")
+                                         else cfg.data.val_videos),
+                          "n_val_videos": cfg.data.n_val_videos},
     }
     logger.info("loaded %s: step %s, generator %d parameters, %d context frames", path, info["step"],
                 info["parameters"], cfg.model.n_context)

@@ -23,12 +23,17 @@ from typing import Any, Sequence
 
 import torch
 
+from vidpred._writable import unwritable_reason
 from vidpred.evaluation.runner import ClipResult
 from vidpred.evaluation.predictors import BLEND, DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT
 from vidpred.evaluation.scoring import MAX_PSNR_DB, metric_key, sharpness_metric
 from vidpred.metrics.official import official_db
+from vidpred.safe_write import OutputRefused, replacing, write_text
 
-__all__ = ["PAPER_TABLE1", "summarize", "frame_table", "verdict_lines", "markdown_report", "write_report"]
+__all__ = ["PAPER_TABLE1", "REPORT_FILES", "summarize", "frame_table", "verdict_lines", "markdown_report",
+           "check_report_folder", "write_report"]
+
+REPORT_FILES = ("report.md", "summary.csv", "summary.json", "per_video.csv", "per_video.json")
 
 # Mathieu, Couprie & LeCun (2016), Table 1: UCF101, moving areas, 1st predicted frame,
 # (PSNR, SSIM, sharpness difference). Only "Adv+GDL" is confirmed by seed 002 (31.5 PSNR,
@@ -384,7 +389,39 @@ def _finite_or_none(value: Any) -> Any:
 
 def _write_json(path: Path, data: Any) -> None:
     # Strict JSON: NaN/inf become null (their meaning is documented in the report and docs).
-    path.write_text(json.dumps(_finite_or_none(data), indent=1, allow_nan=False) + "\n", encoding="utf-8")
+    write_text(path, json.dumps(_finite_or_none(data), indent=1, allow_nan=False) + "\n")
+
+
+def _is_our_report(out_dir: Path) -> bool:
+    try:
+        summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(summary, dict) and {"methods", "protocol", "summary"} <= set(summary)
+
+
+def check_report_folder(out_dir: str | Path, force: bool = False) -> Path:
+    """Refuse ``out_dir`` as a report folder now, before the evaluation whose report it is to hold.
+
+    A folder is accepted when it does not exist, holds none of :data:`REPORT_FILES`, or
+    holds an earlier report of this evaluation (its ``summary.json``); with ``force`` also
+    when it holds files of those names that vidpred did not write.
+
+    Raises:
+        OutputRefused: ``out_dir`` is a file, holds someone else's files of those names,
+            or cannot be written.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputRefused(f"{out_dir} is a file: the report goes to a folder, choose another --out")
+    present = [name for name in REPORT_FILES if (out_dir / name).exists()]
+    if present and not force and not _is_our_report(out_dir):
+        raise OutputRefused(f"{out_dir} holds {', '.join(present)} that no vidpred evaluation wrote: choose another "
+                            f"--out, or pass --force to replace them")
+    reason = unwritable_reason(out_dir)
+    if reason is not None:
+        raise OutputRefused(f"cannot write the report in {out_dir}: {reason}")
+    return out_dir
 
 
 def write_report(out_dir: str | Path, results: Sequence[ClipResult], summary: dict, meta: dict[str, Any]) -> dict[str, Path]:
@@ -398,12 +435,11 @@ def write_report(out_dir: str | Path, results: Sequence[ClipResult], summary: di
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {name: out_dir / name for name in ("report.md", "summary.csv", "summary.json", "per_video.csv",
-                                               "per_video.json")}
-    paths["report.md"].write_text(markdown_report(summary, meta), encoding="utf-8")
+    paths = {name: out_dir / name for name in REPORT_FILES}
+    write_text(paths["report.md"], markdown_report(summary, meta))
     methods = [m["name"] for m in meta["methods"]]
     keys = list(dict.fromkeys(k for name in methods for k in summary[name]))
-    with open(paths["summary.csv"], "w", newline="", encoding="utf-8") as f:
+    with replacing(paths["summary.csv"]) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["method", "kind", *keys])
         for m in meta["methods"]:
@@ -415,7 +451,7 @@ def write_report(out_dir: str | Path, results: Sequence[ClipResult], summary: di
                                         "paper_table1": [dict(zip(("method", "psnr", "ssim", "sharpness", "source"),
                                                                   row)) for row in PAPER_TABLE1]})
     fixed = ["video", "start", "n_frames", "height", "width", "moving_fraction", "target_flicker", "method"]
-    with open(paths["per_video.csv"], "w", newline="", encoding="utf-8") as f:
+    with replacing(paths["per_video.csv"]) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow([*fixed, *keys])
         for r in results:

@@ -84,8 +84,11 @@ class Protocol:
     def __post_init__(self) -> None:
         if self.n_context < 2:
             raise ValueError(f"n_context must be >= 2 (the flow needs two frames), got {self.n_context}")
-        if self.n_scored < 1 or not (self.flicker_frames == 0 or self.flicker_frames >= 4) or self.flow_threshold < 0:
-            raise ValueError(f"need n_scored >= 1, flicker_frames 0 or >= 4, flow_threshold >= 0; got {self}")
+        if self.n_scored < 1 or not (self.flicker_frames == 0 or self.flicker_frames >= 4):
+            raise ValueError(f"need n_scored >= 1 and flicker_frames 0 or >= 4; got {self}")
+        if not (math.isfinite(self.flow_threshold) and self.flow_threshold >= 0):
+            raise ValueError(f"the flow threshold must be a finite number >= 0 (px per frame), "
+                             f"got {self.flow_threshold}")
         sharpness_metric(self.sharpness)  # raises for an unknown unit
 
     @property

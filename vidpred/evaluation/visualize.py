@@ -12,6 +12,7 @@ one speed scale for the whole video.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import cv2
@@ -21,8 +22,13 @@ from torch import Tensor
 
 from vidpred.data.video_io import write_video
 from vidpred.models.warp import flow_to_color
+from vidpred.safe_write import replacing
 
-__all__ = ["side_by_side", "write_animation", "PANELS"]
+__all__ = ["side_by_side", "write_animation", "is_our_animation", "PANELS"]
+
+# Written into every GIF made here, so that the next run may replace it and nothing else.
+_GIF_COMMENT = b"vidpred prediction"
+_GIF_MAX_SIDE = 65535  # the GIF format stores sizes in 16 bits
 
 PANELS = ("context", "prediction", "ground truth", "error")
 _GAP = 4  # px of dark grey between panels
@@ -116,13 +122,20 @@ def write_animation(path: str | Path, frames: np.ndarray, fps: float = 4.0) -> P
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
         raise ValueError(f"frames must be uint8 (T, H, W, 3) with T >= 1, got {frames.dtype} {frames.shape}")
+    if not (math.isfinite(fps) and fps > 0):
+        raise ValueError(f"the frame rate must be a finite number > 0, got {fps}")
     suffix = path.suffix.lower()
     if suffix == ".gif":
         from PIL import Image  # only needed here
 
+        if max(frames.shape[1:3]) > _GIF_MAX_SIDE:
+            raise ValueError(f"cannot write {path}: a GIF is at most {_GIF_MAX_SIDE} px on a side, these frames are "
+                             f"{frames.shape[1]}x{frames.shape[2]} (HxW); use a smaller scale or .avi")
         path.parent.mkdir(parents=True, exist_ok=True)
         images = [Image.fromarray(frame) for frame in frames]
-        images[0].save(path, save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
+        with replacing(path) as tmp:
+            images[0].save(tmp, save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0,
+                           comment=_GIF_COMMENT)
         return path
     if suffix not in (".mp4", ".avi"):
         raise ValueError(f"cannot write {path}: use .gif, .mp4 or .avi")
@@ -130,5 +143,21 @@ def write_animation(path: str | Path, frames: np.ndarray, fps: float = 4.0) -> P
         pad_h, pad_w = frames.shape[1] % 2, frames.shape[2] % 2
         if pad_h or pad_w:
             frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), constant_values=_BACKGROUND[0])
-    write_video(path, frames, fps=fps)
+    try:
+        with replacing(path) as tmp:
+            write_video(tmp, frames, fps=fps)
+    except OSError as exc:  # named by the temporary file: name the output instead
+        raise OSError(f"cannot write {path}: OpenCV's {suffix[1:]} writer refused {frames.shape[1]}x{frames.shape[2]} "
+                      f"(HxW) frames; try .avi or a smaller scale") from exc
     return path
+
+
+def is_our_animation(path: str | Path) -> bool:
+    """Whether ``path`` is a GIF written by :func:`write_animation` (videos carry no such mark)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return image.format == "GIF" and image.info.get("comment") == _GIF_COMMENT
+    except (OSError, UnidentifiedImageError):
+        return False

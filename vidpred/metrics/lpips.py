@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from vidpred.errors import ExpectedFailure
+
 from vidpred.models.perceptual_networks import (
     LPIPS_BACKBONES,
     LPIPS_MIN_SIZE,
@@ -30,7 +32,7 @@ __all__ = ["LPIPS", "LPIPSUnavailable", "backbone_weights_path", "load_lpips"]
 logger = logging.getLogger(__name__)
 
 
-class LPIPSUnavailable(RuntimeError):
+class LPIPSUnavailable(ExpectedFailure, RuntimeError):
     """LPIPS cannot be computed faithfully here; ``str(exc)`` says why and how to fix it."""
 
 

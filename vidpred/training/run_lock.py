@@ -12,10 +12,12 @@ import fcntl
 import os
 from pathlib import Path
 
+from vidpred.errors import ExpectedFailure
+
 __all__ = ["RunLock", "RunLocked"]
 
 
-class RunLocked(RuntimeError):
+class RunLocked(ExpectedFailure, RuntimeError):
     """Another process is training into this run directory."""
 
 

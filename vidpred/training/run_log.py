@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from torchvision.utils import save_image
 
 from vidpred._writable import unwritable_reason
 from vidpred.config import Config, dump_config
+from vidpred.safe_write import write_text
 
 __all__ = ["RunLog", "RunLogError", "check_run_dir", "final_metrics"]
 
@@ -64,16 +64,6 @@ def check_run_dir(run_dir: str | Path) -> None:
                               "choose another with --run-dir or run.out_dir")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _drop_logs_after(run_dir: Path, step: int) -> None:
     """Keep only what was logged up to ``step`` (the checkpoint's); at step 0 remove every log."""
     if step == 0:
@@ -90,7 +80,7 @@ def _drop_logs_after(run_dir: Path, step: int) -> None:
         lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
         kept = [line for line in lines if _step_of(line) is not None and _step_of(line) <= step]
         if len(kept) != len(lines):
-            _write_atomic(path, "".join(kept))
+            write_text(path, "".join(kept))
 
 
 def _step_of(line: str) -> int | None:
@@ -133,7 +123,7 @@ class RunLog:
         self.run_dir = Path(run_dir)
         with _writing(self.run_dir / "config.yaml"):
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / "config.yaml").write_text(dump_config(cfg), encoding="utf-8")
+            write_text(self.run_dir / "config.yaml", dump_config(cfg))
         with _writing(f"the logs in {self.run_dir}"):
             _drop_logs_after(self.run_dir, step)
             # purge_step hides events at and after it: the checkpoint's own step was logged
@@ -184,7 +174,7 @@ class RunLog:
     def final(self, metrics: dict) -> None:
         """Write ``final_metrics.json`` (atomically: a reader never sees half of it)."""
         with _writing(self.run_dir / "final_metrics.json"):
-            _write_atomic(self.run_dir / "final_metrics.json", json.dumps(metrics, indent=2) + "\n")
+            write_text(self.run_dir / "final_metrics.json", json.dumps(metrics, indent=2) + "\n")
 
     def close(self) -> None:
         """Close every file, even when one fails; then report the first failure."""

@@ -26,6 +26,7 @@ What is built where: the networks and optimizers in :mod:`vidpred.build`, the da
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import signal
@@ -39,11 +40,13 @@ from vidpred._progress import progress
 from vidpred.build import build_training_networks, select_device, validate_config
 from vidpred.checkpoint import load_checkpoint, remove_partial_writes, save_checkpoint
 from vidpred.config import Config, check_resumable, config_to_dict, default_run_dir
+from vidpred.data.split_record import SPLIT_FILE, describe_split, follow_split, read_split
 from vidpred.data.stream import BatchStream, load_training_data
 from vidpred.losses.composite import generator_objective
 from vidpred.losses.perceptual import perceptual_terms
 from vidpred.models._pyramid import pyramid
 from vidpred.models.discriminator import MultiScaleDiscriminator
+from vidpred.safe_write import write_text
 from vidpred.training.distributed import any_rank, gather_objects, init_distributed, local_leader_first, wrap_for_updates
 from vidpred.training.monitor import ChanceMonitor, check_finite
 from vidpred.training.precision import autocast_context, configure_backends, prepare_module, resolve_precision
@@ -62,6 +65,53 @@ def _clip(module: nn.Module, max_norm: float | None) -> torch.Tensor:
         return torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm).detach()
     grads = [p.grad.detach().norm() for p in module.parameters() if p.grad is not None]
     return torch.linalg.vector_norm(torch.stack(grads)) if grads else torch.zeros(())
+
+
+# What a checkpoint written by Trainer.save holds besides the networks' entries.
+_RESUME_KEYS = ("step", "best_psnr", "config", "rng", "generator", "opt_g")
+
+
+def _resume_state(latest: Path) -> dict:
+    """``latest.pt`` read for resuming, or a one-line error saying what is wrong and whether
+    ``best.pt`` beside it is intact.
+
+    Raises:
+        ValueError: unreadable (truncated, not a checkpoint) or not a training checkpoint
+            (an exported model keeps no optimizer state).
+    """
+    try:
+        state = load_checkpoint(latest)
+    except ValueError as exc:
+        raise ValueError(f"cannot resume: {exc}; {_best_note(latest.with_name('best.pt'))}") from None
+    missing = [key for key in _RESUME_KEYS if key not in state]
+    if missing:
+        raise ValueError(f"cannot resume from {latest}: it is not a training checkpoint (no {', '.join(missing)}; an "
+                         f"exported model keeps only the generator)")
+    return state
+
+
+def _validation_rows(path: Path) -> list[dict]:
+    """The complete rows of ``validation.jsonl`` with a finite PSNR (none when it is missing)."""
+    rows = []
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+                if math.isfinite(row["psnr"]):
+                    rows.append({"step": int(row["step"]), "psnr": float(row["psnr"])})
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut short by a failed write
+    return rows
+
+
+def _best_note(best: Path) -> str:
+    if not best.is_file():
+        return f"there is no {best.name} to fall back on"
+    try:
+        step = load_checkpoint(best).get("step")
+    except ValueError:
+        return f"{best} is unreadable too"
+    return f"{best} (step {step}) is intact: copy it to {best.with_name('latest.pt')} to resume from it"
 
 
 class Trainer:
@@ -83,6 +133,7 @@ class Trainer:
                                   "choose another run.name")
         if self.dist.is_main:
             check_run_dir(self.run_dir)  # now, not after decoding the data and training
+        resume_state = _resume_state(latest) if resume else None  # also before the data is decoded
 
         torch.manual_seed(cfg.train.seed)
         nets = self.nets = build_training_networks(cfg, self.device)  # checkpointed as a whole
@@ -99,22 +150,35 @@ class Trainer:
         # The generator's rollout and the trainable discriminators, in DDP under torchrun.
         self.rollout = wrap_for_updates(self.generator, self.adversaries, self.dist, self.device)
         self.step, self.best_psnr = 0, -math.inf
+        self._resumed = False
+        self._lock: RunLock | None = None
         self.train_seconds = 0.0  # time spent in train steps, across resumes (train.max_minutes)
         self.chance_monitor = (ChanceMonitor(cfg.train.chance_warning_steps, cfg.train.chance_accuracy, cfg.train.log_every)
                                if cfg.train.chance_warning_steps > 0 and self.d_optimizers else None)
 
+        # The videos of each subset, recorded in split.json when the run starts; a resumed
+        # run follows its record, so new videos in a folder never move the hold-out.
+        data_cfg, names = cfg.data, None
+        recorded = self.run_dir / SPLIT_FILE
+        if resume and recorded.is_file():
+            self.split = read_split(recorded)
+            data_cfg, names, changes = follow_split(cfg.data, self.split)
+            if changes and self.dist.is_main:
+                log.warning("%s", changes)
+        else:
+            self.split = describe_split(cfg.data)
         with local_leader_first(self.dist):  # one decode per machine fills the cache
-            data = load_training_data(cfg.data, n_context=self.n_context, n_future=self.n_future,
+            data = load_training_data(data_cfg, n_context=self.n_context, n_future=self.n_future,
                                       val_n_future=cfg.train.val_n_future, seed=cfg.train.seed,
                                       rank=self.dist.rank, progress=self.dist.is_main,
-                                      discriminator_batches=self.batches_per_step == 2)
+                                      discriminator_batches=self.batches_per_step == 2, names=names)
         self.sampler, self.val_clips = data.sampler, data.val_clips
         self.validator = Validator(self.val_clips, n_context=self.n_context, n_future=cfg.train.val_n_future,
                                    device=self.device, batch_size=cfg.train.batch_size)
         log.info("device %s, %s; batch %d per process%s", self.device, self.precision, cfg.train.batch_size,
                  f", {self.dist.world_size} processes" if self.dist.enabled else "")
-        if resume:
-            self._restore(load_checkpoint(latest))
+        if resume_state is not None:
+            self._restore(resume_state)
         self._batches: BatchStream | None = None
         self._stop_signal: int | None = None
 
@@ -243,7 +307,9 @@ class Trainer:
         random state (``rng_ranks``), a collective that every rank must call; ``rng`` is this rank's."""
         rng = self.rng.state()
         state = {"step": self.step, "best_psnr": self.best_psnr, "train_seconds": self.train_seconds,
-                 "config": config_to_dict(self.cfg), **self.nets.state_dict(), "rng": rng}
+                 "config": config_to_dict(self.cfg), **self.nets.state_dict(), "rng": rng,
+                 # The validation videos by name: what evaluation's "auto" scores for a folder run.
+                 "held_out": [v["name"] for v in self.split["subsets"]["val"]]}
         if self.dist.enabled and all_ranks:
             state["rng_ranks"] = gather_objects(rng, self.dist)
         return state
@@ -254,7 +320,7 @@ class Trainer:
         self.step, self.best_psnr = int(state["step"]), float(state["best_psnr"])
         self.train_seconds = float(state.get("train_seconds", 0.0))
         self.rng.restore(state.get("rng_ranks", [state["rng"]]), self.dist.world_size)
-        log.info("resumed %s at step %d", self.run_dir, self.step)
+        self._resumed = True  # announced by fit, once the run folder is this process's
 
     def save(self, name: str = "latest.pt", *, all_ranks: bool = True) -> Path:
         """Write a checkpoint (rank 0 writes; under torchrun every rank must call it unless
@@ -286,6 +352,10 @@ class Trainer:
         run_log.validation(step, self.train_seconds, scores)
         if scores["psnr"] > self.best_psnr:
             self.best_psnr = scores["psnr"]
+            if not self.dist.enabled:  # (under torchrun a save is a collective; _align_best covers it)
+                # latest.pt first: a run killed from here on resumes at this step or later, so
+                # the validation rows it keeps name best.pt's step as their best.
+                self.save()
             self.save("best.pt", all_ranks=False)
         log.info("step %d: val PSNR %.2f dB (last input %.2f, DIS flow %.2f, blend %.2f), SSIM %.3f, "
                  "edge ratio %.3f (DIS flow %.3f)", step, scores["psnr"], scores["baseline_psnr"], scores["dis_psnr"],
@@ -299,6 +369,16 @@ class Trainer:
             raise KeyboardInterrupt
         self._stop_signal = signum
         log.warning("received %s: saving a checkpoint after this step", signal.Signals(signum).name)
+
+    def claim_run_dir(self) -> None:
+        """Take the run directory's lock (rank 0; one writer per run directory) unless held:
+        before anything is written there, train.log included (``fit`` takes it otherwise).
+
+        Raises:
+            RunLocked: another process is training into the same run directory.
+        """
+        if self.dist.is_main and self._lock is None:
+            self._lock = RunLock(self.run_dir).acquire()
 
     def fit(self) -> dict:
         """Train to ``train.steps``; returns the final metrics (also written to disk).
@@ -314,15 +394,47 @@ class Trainer:
             CheckpointWriteError, RunLogError: a file could not be written; the last checkpoint stays intact.
         """
         main = self.dist.is_main
-        lock = RunLock(self.run_dir).acquire() if main else None  # one writer per run directory
+        self.claim_run_dir()
         try:
             if main:
                 remove_partial_writes(self.ckpt_dir)
             with (RunLog(self.run_dir, self.cfg, self.step) if main else contextlib.nullcontext()) as run_log:
+                if main and not (self.run_dir / SPLIT_FILE).is_file():
+                    write_text(self.run_dir / SPLIT_FILE, json.dumps(self.split, indent=1) + "\n")
+                if main and self._resumed:
+                    log.info("resumed %s at step %d", self.run_dir, self.step)
+                    self._align_best()
                 return self._fit(main, run_log)
         finally:
-            if lock is not None:
-                lock.release()
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
+
+    def _align_best(self) -> None:
+        """After a resume (the logs now end at this step): make ``best.pt`` the checkpoint of
+        the best row of ``validation.jsonl``, or remove it when that state is gone.
+
+        A run killed after a validation wrote ``best.pt`` but before ``latest.pt`` caught up
+        resumes before that validation: its row is dropped and ``best.pt`` holds steps the
+        resumed run retrains differently.
+        """
+        best = self.ckpt_dir / "best.pt"
+        rows = _validation_rows(self.run_dir / "validation.jsonl")
+        top = max(rows, key=lambda r: r["psnr"], default=None)  # the first of equal bests, as validation keeps it
+        wanted = None if top is None else top["step"]
+        try:
+            held = load_checkpoint(best).get("step") if best.is_file() else None
+        except ValueError:
+            held = "unreadable"
+        if held == wanted:
+            return
+        if wanted == self.step:  # the resumed state is the best one
+            self.save("best.pt", all_ranks=False)
+            log.info("best.pt rewritten at step %d, the best validation in validation.jsonl", self.step)
+        elif best.is_file():
+            best.unlink()
+            log.warning("removed best.pt (step %s): validation.jsonl's best is %s, whose checkpoint is gone; the "
+                        "next better validation writes it", held, "none" if wanted is None else f"step {wanted}")
 
     def _fit(self, main: bool, run_log: RunLog | None) -> dict:
         cfg = self.cfg.train
@@ -331,6 +443,10 @@ class Trainer:
         for adversary in self.adversaries:
             adversary.model.train(adversary.trainable)  # frozen judges stay in eval mode
         last_val: dict[str, float] | None = None
+        if (main and self._resumed and self.step > 0 and self.step % cfg.val_every == 0
+                and self.step not in {r["step"] for r in _validation_rows(self.run_dir / "validation.jsonl")}):
+            log.info("the validation at step %d did not finish before the run stopped: running it now", self.step)
+            last_val = self._validate_and_log(run_log, self.step)
         bar = progress(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not main)
         tick, tick_step = time.perf_counter(), self.step
         budget = math.inf if cfg.max_minutes is None else 60.0 * cfg.max_minutes

@@ -1,0 +1,84 @@
+"""vidpred/data/split_record.py: a run's videos by subset, and how a resumed run follows them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vidpred.config import DataConfig, ProceduralConfig
+from vidpred.data.datasets import folder_holdout
+from vidpred.data.errors import DataError
+from vidpred.data.split_record import describe_split, follow_split, read_split
+
+
+def _folder(tmp_path, make_video, moving_frames, n: int = 5):
+    root = tmp_path / "videos"
+    for i in range(n):
+        make_video(root / f"v{i}.avi", moving_frames(10, 32, 32, seed=i))
+    return root
+
+
+def _a_video_that_redraws_the_hold_out(root, make_video, moving_frames, n_val: int = 1) -> str:
+    """Add videos until a fresh draw of ``n_val`` held-out videos differs from the first one."""
+    before = folder_holdout(sorted(root.glob("*.avi")), n_val)[1]
+    for i in range(100, 200):
+        path = make_video(root / f"new{i}.avi", moving_frames(10, 32, 32, seed=i))
+        if folder_holdout(sorted(root.glob("*.avi")), n_val)[1] != before:
+            return path.name
+    raise AssertionError("no added video changed the draw")
+
+
+def test_describes_every_subset_by_name_and_size(tmp_path, make_video, moving_frames):
+    root = _folder(tmp_path, make_video, moving_frames)
+    record = describe_split(DataConfig(source="folder", root=str(root), n_val_videos=2))
+    subsets = record["subsets"]
+    assert len(subsets["train"]) == 3 and len(subsets["val"]) == 2 and subsets["test"] == subsets["val"]
+    for video in subsets["train"] + subsets["val"]:
+        assert video["bytes"] == (root / video["name"]).stat().st_size
+    procedural = describe_split(DataConfig(procedural=ProceduralConfig(n_train_videos=3, n_val_videos=2,
+                                                                       n_test_videos=1)))
+    assert [len(procedural["subsets"][s]) for s in ("train", "val", "test")] == [3, 2, 1]
+
+
+def test_a_resumed_folder_run_keeps_its_hold_out_when_a_video_is_added(tmp_path, make_video, moving_frames):
+    root = _folder(tmp_path, make_video, moving_frames)
+    cfg = DataConfig(source="folder", root=str(root), n_val_videos=1)
+    record = describe_split(cfg)
+    path = tmp_path / "split.json"
+    path.write_text(json.dumps(record))
+    added = _a_video_that_redraws_the_hold_out(root, make_video, moving_frames)
+    pinned, names, note = follow_split(cfg, read_split(path))
+    assert names == {"train": [v["name"] for v in record["subsets"]["train"]], "val": pinned.val_videos}
+    assert pinned.val_videos == [v["name"] for v in record["subsets"]["val"]]
+    assert note.startswith("data: since the run started, added: ") and f"{added};" in note
+    assert "missing: none; changed in size: none" in note
+    (root / "v0.avi").unlink()
+    with open(root / "v1.avi", "ab") as f:
+        f.write(b"\0")
+    note = follow_split(cfg, read_split(path))[2]
+    assert "missing: v0.avi; changed in size: v1.avi;" in note
+
+
+def test_a_record_of_another_source_or_a_broken_record_is_refused(tmp_path, make_video, moving_frames):
+    root = _folder(tmp_path, make_video, moving_frames)
+    record = describe_split(DataConfig(source="folder", root=str(root), n_val_videos=1))
+    with pytest.raises(DataError, match="recorded its split on data.source 'folder'"):
+        follow_split(DataConfig(source="folder", root=str(tmp_path)), record)
+    for val in record["subsets"]["val"]:
+        (root / val["name"]).unlink()
+    with pytest.raises(DataError, match="none of the run's validation videos"):
+        follow_split(DataConfig(source="folder", root=str(root), n_val_videos=1), record)
+    (tmp_path / "bad.json").write_text('{"subsets": {"train": []}}')
+    with pytest.raises(DataError, match="is not a recorded split"):
+        read_split(tmp_path / "bad.json")
+
+
+def test_named_validation_videos_keep_added_videos_out_of_training_too(tmp_path, make_video, moving_frames):
+    root = _folder(tmp_path, make_video, moving_frames)
+    cfg = DataConfig(source="folder", root=str(root), val_videos=["v2.avi"])
+    record = describe_split(cfg)
+    make_video(root / "added.avi", moving_frames(10, 32, 32, seed=9))
+    pinned, names, note = follow_split(cfg, record)
+    assert pinned.val_videos == ["v2.avi"] and names["train"] == ["v0.avi", "v1.avi", "v3.avi", "v4.avi"]
+    assert "added: added.avi;" in note

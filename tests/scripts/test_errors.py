@@ -1,0 +1,135 @@
+"""Every script's promise: an expected failure is one line on stderr, exit code 2, no
+traceback, and the user's files as they were. Each case runs the script as a user would,
+in a process of its own."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from vidpred.checkpoint import save_checkpoint
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = sorted((ROOT / "scripts").glob("*.py"))
+
+
+def _run(script: str, *args, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / script), *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def user_files(tmp_path, tiny_config_data, make_video, moving_frames) -> Path:
+    """A user's folder: a video, notes, a config, an evaluation with malformed scores."""
+    folder = tmp_path / "user"
+    make_video(folder / "clip.avi", moving_frames(8, 32, 40))
+    (folder / "notes.txt").write_text("meeting notes\n")
+    (folder / "config.yaml").write_text(yaml.safe_dump(tiny_config_data))
+    (folder / "eval").mkdir()
+    (folder / "eval" / "per_video.json").write_text('{"video": "a"')
+    (folder / "eval_ok").mkdir()
+    (folder / "eval_ok" / "per_video.json").write_text(json.dumps(
+        [{"video": "a", "scores": {"m": {"psnr_whole_f1": 30.0}, "last input": {"psnr_whole_f1": 29.0}}}]))
+    (folder / "run").mkdir()
+    (folder / "run" / "metrics.jsonl").write_text(json.dumps({"step": 1, "d_acc_real": 0.5}) + "\n")
+    save_checkpoint({"step": 1, "config": {}, "generator": {"w": torch.zeros(1)}}, folder / "model.pt")
+    (folder / "cifar").mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:  # each would run a command
+        (folder / "cifar" / name).write_bytes(pickle.dumps({b"data": _Payload()}, protocol=2))
+    return folder
+
+
+class _Payload:
+    def __reduce__(self):
+        return (os.system, ("touch pwned",))
+
+
+def _config_with(folder: Path, text: str) -> Path:
+    path = folder / "changed.yaml"
+    path.write_text((folder / "config.yaml").read_text() + text)
+    return path
+
+
+CASES = {
+    "predict --fps 0": ("predict.py", ["--video", "{u}/clip.avi", "--out", "{o}/p.gif", "--fps", "0"], "--fps must be"),
+    "predict --scale 0": ("predict.py", ["--video", "{u}/clip.avi", "--out", "{o}/p.gif", "--scale", "0"],
+                          "--scale must be"),
+    "predict --out where it cannot write": ("predict.py", ["--video", "{u}/clip.avi", "--out", "{u}/notes.txt/p.gif"],
+                                            "is not a folder"),
+    "predict --out over the user's notes": ("predict.py", ["--video", "{u}/clip.avi", "--out", "{u}/notes.txt"],
+                                            "use .gif, .mp4 or .avi"),
+    "predict --out the input": ("predict.py", ["--video", "{u}/clip.avi", "--out", "{u}/clip.avi", "--force"],
+                                "is the same file as the input"),
+    "export_model --out notes": ("export_model.py", ["--checkpoint", "{u}/model.pt", "--out", "{u}/notes.txt"],
+                                 "is not a vidpred checkpoint"),
+    "eval_ucf101 --out an existing file": ("eval_ucf101.py", ["--data", "procedural", "--out", "{u}/notes.txt"],
+                                           "is a file"),
+    "eval_ucf101 --psnr-filter -5": ("eval_ucf101.py", ["--data", "procedural", "--out", "{o}/e",
+                                                        "--psnr-filter", "-5"], "PSNR filter must be"),
+    "eval_ucf101 --flow-threshold nan": ("eval_ucf101.py", ["--data", "procedural", "--out", "{o}/e",
+                                                            "--flow-threshold", "nan"], "flow threshold must be"),
+    "paired_table on malformed scores": ("paired_table.py", ["--eval", "{u}/eval", "--a", "m", "--b", "n"],
+                                         "is not an evaluation's per-video scores"),
+    "paired_table --keys nosuchkey": ("paired_table.py", ["--eval", "{u}/eval_ok", "--a", "m", "--b", "last input",
+                                                          "--keys", "nosuchkey"], "score key(s) not in this evaluation"),
+    "benchmark --steps 0": ("benchmark.py", ["--steps", "0"], "--steps >= 1"),
+    "pretrain --lr nan": ("pretrain_blur_discriminator.py", ["--config", "{u}/config.yaml", "--out", "{o}/b.pt",
+                                                             "--lr", "nan"], "--lr must be"),
+    "pretrain --steps 0": ("pretrain_blur_discriminator.py", ["--config", "{u}/config.yaml", "--out", "{o}/b.pt",
+                                                              "--steps", "0"], "--steps must be"),
+    "pretrain into the user's notes": ("pretrain_blur_discriminator.py",
+                                       ["--config", "{u}/config.yaml", "--set",
+                                        "model.blur_discriminator.checkpoint={u}/notes.txt"], "is not a vidpred"),
+    "discriminator_report --goal 7": ("discriminator_report.py", ["{u}/run", "--goal", "7"], "--goal must be"),
+    "train lr .inf": ("train.py", ["--config", "{u}/config.yaml", "--run-dir", "{o}/r", "--set",
+                                   "optim.generator.lr=.inf"], "optim.generator.lr must be a finite number"),
+    "train n_val_videos 0": ("train.py", ["--config", "{u}/config.yaml", "--run-dir", "{o}/r", "--set",
+                                          "data.procedural.n_val_videos=0"], "data.procedural.n_val_videos must be"),
+    "train duplicate key": ("train.py", ["--config", "{dup}", "--run-dir", "{o}/r"], "duplicate key 'train'"),
+    "train with an unreadable blur checkpoint": (
+        "train.py", ["--config", "{u}/config.yaml", "--run-dir", "{o}/r", "--set", "model.blur_discriminator.enabled=true",
+                     "--set", "model.blur_discriminator.checkpoint={u}/notes.txt"], "notes.txt"),
+    "pretrain on a malicious CIFAR batch": (
+        "pretrain_blur_discriminator.py", ["--config", "{u}/config.yaml", "--out", "{o}/b.pt", "--cifar10", "{u}/cifar"],
+        "is not a CIFAR-10 python batch: refusing to load"),
+    "run_ablations config error": ("run_ablations.py", ["--configs", "{u}/config.yaml", "--out", "{o}/a", "--set",
+                                                        "train.stepz=1"], "unknown config key 'train.stepz'"),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_expected_failures_are_one_line_exit_2_and_keep_the_users_files(case, user_files, tmp_path):
+    script, args, message = CASES[case]
+    out = tmp_path / "out"
+    dup = _config_with(user_files, "train: {steps: 3}\n")
+    args = [a.format(u=user_files, o=out, dup=dup) for a in args]
+    before = _hashes(user_files)
+    result = _run(script, *args, cwd=tmp_path)
+    lines = result.stderr.splitlines()
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert "Traceback" not in result.stderr + result.stdout and result.stdout == ""
+    assert _hashes(user_files) == before
+    assert not out.exists() or not any(p.is_file() for p in out.rglob("*"))
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_every_script_goes_through_the_one_error_path(script):
+    text = script.read_text(encoding="utf-8")
+    assert "from vidpred.cli import" in text and "\n@script\ndef main(" in text

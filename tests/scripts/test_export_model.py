@@ -1,0 +1,61 @@
+"""scripts/export_model.py: a training checkpoint in, a small prediction-only checkpoint out."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from vidpred.checkpoint import load_checkpoint, save_checkpoint
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "export_model.py"
+
+
+def _main(argv):
+    spec = importlib.util.spec_from_file_location("export_model_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main([*map(str, argv)])
+
+
+@pytest.fixture
+def checkpoint(tmp_path) -> Path:
+    path = tmp_path / "latest.pt"
+    save_checkpoint({"step": 7, "config": {"model": {}}, "generator": {"w": torch.ones(2)},
+                     "generator_ema": {"w": torch.full((2,), 0.5)}, "opt_g": {"state": {}}}, path)
+    return path
+
+
+def _errors(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_exports_the_average_weights_and_replaces_an_earlier_export(checkpoint, tmp_path):
+    out = tmp_path / "model.pt"
+    assert _main(["--checkpoint", checkpoint, "--out", out, "--note", "first"]) == 0
+    assert _main(["--checkpoint", checkpoint, "--out", out, "--note", "second"]) == 0
+    state = load_checkpoint(out)
+    assert state["exported_from"]["note"] == "second" and "opt_g" not in state
+    assert torch.equal(state["generator"]["w"], torch.full((2,), 0.5))
+
+
+def test_a_file_that_is_not_a_checkpoint_is_kept_unless_forced(checkpoint, tmp_path, caplog):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("notes")
+    assert _main(["--checkpoint", checkpoint, "--out", notes]) == 2
+    assert len(_errors(caplog)) == 1 and "is not a vidpred checkpoint" in _errors(caplog)[0]
+    assert notes.read_text() == "notes"
+    assert _main(["--checkpoint", checkpoint, "--out", notes, "--force"]) == 0
+    assert load_checkpoint(notes)["step"] == 7
+
+
+def test_the_input_or_a_link_to_it_is_refused(checkpoint, tmp_path, caplog):
+    os.link(checkpoint, tmp_path / "link.pt")
+    before = checkpoint.read_bytes()
+    for out in (checkpoint, tmp_path / "link.pt"):
+        assert _main(["--checkpoint", checkpoint, "--out", out, "--force"]) == 2
+    assert all("is the same file as the input" in e for e in _errors(caplog)) and checkpoint.read_bytes() == before

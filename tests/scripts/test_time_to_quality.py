@@ -1,0 +1,81 @@
+"""scripts/time_to_quality.py: labels name run folders, and a folder is reused only for its own config."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from vidpred.config import dump_config, load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "configs" / "quickstart.yaml"
+SETTINGS = ["train.steps=100000000", "train.max_minutes=5.0", "train.val_every=250"]  # the script's defaults
+
+
+def _main(argv):
+    spec = importlib.util.spec_from_file_location("time_to_quality_script", ROOT / "scripts" / "time_to_quality.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main([*map(str, argv)])
+
+
+def _errors(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def _finished_run(run_dir: Path, overrides: list[str]) -> Path:
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.yaml").write_text(dump_config(load_config(CONFIG, [*SETTINGS, *overrides])))
+    row = {"step": 250, "train_seconds": 60.0}
+    for prefix in ("", "baseline_", "flow_", "dis_", "blend_"):
+        row.update({f"{prefix}psnr": 25.0, f"{prefix}psnr_f2": 22.0, f"{prefix}ssim": 0.5, f"{prefix}ssim_f2": 0.4})
+    (run_dir / "validation.jsonl").write_text(json.dumps(row) + "\n")
+    (run_dir / "final_metrics.json").write_text("{}")
+    return run_dir
+
+
+@pytest.mark.parametrize("label", ["../../x", "a/b", "..", "/tmp/x"])
+def test_a_label_must_be_a_plain_name(label, tmp_path, caplog):
+    runs = tmp_path / "deep" / "runs"
+    assert _main(["--run", f"{CONFIG}:{label}", "--runs", runs, "--out", tmp_path / "c.png"]) == 2
+    assert len(_errors(caplog)) == 1 and "must be a plain name" in _errors(caplog)[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_two_runs_with_one_label_are_refused(tmp_path, caplog):
+    argv = ["--run", f"{CONFIG}:same", "--run", f"{CONFIG}:same:model.generator.head=flow", "--runs",
+            tmp_path / "runs", "--out", tmp_path / "c.png"]
+    assert _main(argv) == 2
+    assert "two --run share the label 'same'" in _errors(caplog)[0] and list(tmp_path.iterdir()) == []
+
+
+def test_a_label_is_reused_only_for_the_config_it_was_trained_with(tmp_path, caplog):
+    runs = tmp_path / "runs"
+    _finished_run(runs / "flow", ["model.generator.head=flow"])
+    argv = ["--run", f"{CONFIG}:flow", "--runs", runs, "--out", tmp_path / "c.png", "--plot-only"]
+    assert _main(argv) == 2
+    error = _errors(caplog)[0]
+    assert "the label 'flow' is taken by" in error and "model.generator.head" in error and "another label" in error
+    assert not (tmp_path / "c.png").exists()
+    assert _main([*argv[:1], f"{CONFIG}:flow:model.generator.head=flow", *argv[2:]]) == 0
+    assert (tmp_path / "c.png").is_file()
+
+
+def test_the_figure_replaces_only_its_own_files(tmp_path, caplog):
+    runs = tmp_path / "runs"
+    _finished_run(runs / "pixels", [])
+    out = tmp_path / "c.png"
+    argv = ["--run", f"{CONFIG}:pixels", "--runs", runs, "--out", out, "--plot-only"]
+    assert _main(argv) == 0 and _main(argv) == 0  # its own figure and table: replaced
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG not a figure of ours")
+    assert _main([*argv[:-2], photo, "--plot-only"]) == 2
+    assert "photo.png already exists" in _errors(caplog)[-1] and photo.read_bytes().startswith(b"\x89PNG not")
+    (tmp_path / "c.md").write_text("my notes")
+    out.unlink()
+    assert _main(argv) == 2 and (tmp_path / "c.md").read_text() == "my notes"
+    assert _main([*argv, "--force"]) == 0 and (tmp_path / "c.md").read_text().startswith("|")

@@ -1,0 +1,55 @@
+"""vidpred/cli.py: the scripts' one error path."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from vidpred.cli import finite, one_line, positive, script
+from vidpred.config import ConfigError
+from vidpred.data.video_io import VideoReadError
+from vidpred.safe_write import OutputRefused
+
+
+@pytest.mark.parametrize("error", [
+    ConfigError("train.lr: must be finite"), FileNotFoundError("no such file: x.pt"), PermissionError("denied"),
+    OSError(28, "No space left on device"), OutputRefused("x exists"), VideoReadError("a.avi", "no frames"),
+    ValueError("line one\n  line two"),
+])
+def test_expected_failures_are_one_line_and_exit_code_2(error, caplog):
+    @script
+    def main(argv=None):
+        raise error
+
+    with caplog.at_level(logging.INFO):
+        assert main([]) == 2
+    assert len(caplog.records) == 1 and "\n" not in caplog.records[0].getMessage()
+    assert caplog.records[0].levelname == "ERROR"
+
+
+def test_a_bug_keeps_its_traceback_and_success_its_code():
+    @script
+    def broken(argv=None):
+        raise TypeError("a bug")
+
+    with pytest.raises(TypeError):
+        broken([])
+    assert script(lambda argv=None: 0)([]) == 0
+
+
+def test_messages_on_one_line():
+    assert one_line(KeyError("no key 'x'")) == "no key 'x'"
+    assert one_line(ValueError("a\n   b")) == "a b"
+    assert one_line(ValueError()) == "ValueError"
+
+
+def test_flag_checks_name_the_flag():
+    positive("--fps", 2.0)
+    positive("--scale", None)
+    for value in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="--fps must be a finite number > 0"):
+            positive("--fps", value)
+    finite("--goal", 0.5, 0, 1)
+    with pytest.raises(ValueError, match=r"--goal must be a finite number in \[0, 1\], got 7"):
+        finite("--goal", 7, 0, 1)

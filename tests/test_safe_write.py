@@ -1,0 +1,75 @@
+"""vidpred/safe_write.py: outputs that never destroy an input or a file vidpred did not write."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from vidpred.checkpoint import is_checkpoint, save_checkpoint
+from vidpred.safe_write import OutputRefused, check_output, replacing, write_text
+
+
+def test_a_new_file_in_a_new_folder_is_accepted(tmp_path):
+    assert check_output(tmp_path / "a" / "b.pt") == tmp_path / "a" / "b.pt"
+
+
+def test_the_input_itself_a_hard_link_and_a_symbolic_link_to_it_are_refused_even_with_force(tmp_path):
+    source = tmp_path / "clip.avi"
+    source.write_bytes(b"frames")
+    os.link(source, tmp_path / "hard.avi")
+    os.symlink(source, tmp_path / "soft.avi")
+    for target in (source, tmp_path / "hard.avi", tmp_path / "soft.avi"):
+        with pytest.raises(OutputRefused, match=f"is the same file as the input {source}"):
+            check_output(target, inputs=[None, source], force=True)
+    assert source.read_bytes() == b"frames"
+
+
+def test_an_existing_file_is_replaced_only_when_recognised_or_forced(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    with pytest.raises(OutputRefused, match="notes.txt already exists and is not a vidpred checkpoint.*--force"):
+        check_output(notes, ours=is_checkpoint, what="a vidpred checkpoint")
+    with pytest.raises(OutputRefused, match="already exists"):
+        check_output(notes)  # nothing recognises it
+    assert check_output(notes, force=True) == notes
+    save_checkpoint({"step": 3}, tmp_path / "ckpt.pt")
+    assert check_output(tmp_path / "ckpt.pt", ours=is_checkpoint) == tmp_path / "ckpt.pt"
+    assert notes.read_text() == "mine"
+
+
+def test_a_folder_and_an_unwritable_folder_are_refused(tmp_path, read_only):
+    with pytest.raises(OutputRefused, match="is a folder"):
+        check_output(tmp_path, force=True)
+    read_only(tmp_path / "ro")
+    (tmp_path / "ro").mkdir()
+    with pytest.raises(OutputRefused, match="cannot write .*ro/x.gif: Permission denied"):
+        check_output(tmp_path / "ro" / "x.gif")
+
+
+def test_replacing_renames_only_a_complete_file_and_leaves_no_temp_file(tmp_path):
+    target = tmp_path / "report.md"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with replacing(target) as tmp:
+            assert tmp.parent == tmp_path and tmp.suffix == ".md" and tmp != target
+            tmp.write_text("half")
+            raise RuntimeError("killed mid-write")
+    assert target.read_text() == "old"
+    assert write_text(target, "new") == target and target.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]
+    assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def test_a_hard_link_elsewhere_keeps_its_content_when_the_target_is_replaced(tmp_path):
+    target = tmp_path / "out.md"
+    target.write_text("theirs")
+    os.link(target, tmp_path / "kept.md")
+    write_text(target, "ours")
+    assert (tmp_path / "kept.md").read_text() == "theirs" and target.read_text() == "ours"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,61 @@
+"""best.pt always holds the best row of validation.jsonl after a resume, and a validation
+cut short runs again on resume."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+
+from vidpred.checkpoint import load_checkpoint
+from vidpred.training.trainer import Trainer
+
+
+def _rows(run_dir) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "validation.jsonl").read_text().splitlines()]
+
+
+def _best_row_step(run_dir) -> int:
+    rows = _rows(run_dir)
+    return max(rows, key=lambda r: r["psnr"])["step"]
+
+
+def test_a_best_from_discarded_steps_is_not_kept(tiny_config, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    run_dir = tmp_path / "run"
+    ckpts = run_dir / "checkpoints"
+    Trainer(tiny_config("train.steps=2", "train.val_every=1", "train.ckpt_every=2"), run_dir).fit()
+    shutil.copy(ckpts / "latest.pt", tmp_path / "step2.pt")
+    Trainer(tiny_config("train.steps=4", "train.val_every=1", "train.ckpt_every=2"), run_dir, resume=True).fit()
+    # As after kill -9 with ckpt_every > val_every: best.pt from step 4, latest.pt still at step 2.
+    shutil.copy(ckpts / "latest.pt", ckpts / "best.pt")
+    shutil.copy(tmp_path / "step2.pt", ckpts / "latest.pt")
+    assert load_checkpoint(ckpts / "best.pt")["step"] == 4
+    Trainer(tiny_config("train.steps=2", "train.val_every=1", "train.ckpt_every=2"), run_dir, resume=True).fit()
+    assert [r["step"] for r in _rows(run_dir)] == [1, 2]
+    wanted = _best_row_step(run_dir)
+    if wanted == 2:  # the resumed state is the best: best.pt is rewritten from it
+        assert load_checkpoint(ckpts / "best.pt")["step"] == 2 and "best.pt rewritten at step 2" in caplog.text
+    else:  # step 1's state is gone: no best.pt rather than a wrong one
+        assert not (ckpts / "best.pt").exists() and "removed best.pt (step 4)" in caplog.text
+
+
+def test_a_new_best_saves_latest_first(tiny_config, tmp_path):
+    run_dir = tmp_path / "run"
+    Trainer(tiny_config("train.steps=3", "train.val_every=1", "train.ckpt_every=100"), run_dir).fit()
+    best = load_checkpoint(run_dir / "checkpoints" / "best.pt")["step"]
+    assert best == _best_row_step(run_dir)
+    assert load_checkpoint(run_dir / "checkpoints" / "latest.pt")["step"] >= best
+
+
+def test_a_validation_cut_short_runs_again_on_resume(tiny_config, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    run_dir = tmp_path / "run"
+    Trainer(tiny_config("train.steps=2", "train.val_every=2", "train.ckpt_every=2"), run_dir).fit()
+    # As after SIGTERM during the validation at step 2: no row, no best.pt, latest.pt at step 2.
+    (run_dir / "validation.jsonl").write_text("")
+    (run_dir / "checkpoints" / "best.pt").unlink()
+    Trainer(tiny_config("train.steps=4", "train.val_every=2", "train.ckpt_every=2"), run_dir, resume=True).fit()
+    assert "the validation at step 2 did not finish" in caplog.text
+    assert [r["step"] for r in _rows(run_dir)] == [2, 4]
+    assert load_checkpoint(run_dir / "checkpoints" / "best.pt")["step"] == _best_row_step(run_dir)

@@ -1,0 +1,54 @@
+"""A run records its split at start (split.json) and a resumed run follows it: adding a
+video to a folder never moves a validation video into training."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+
+from vidpred.checkpoint import load_checkpoint
+from vidpred.config import config_from_dict
+from vidpred.data.datasets import folder_holdout
+from vidpred.evaluation.clips import choose_eval_videos
+from vidpred.evaluation.predictors import load_checkpoint_predictor
+from vidpred.training.trainer import Trainer
+
+
+def test_adding_a_video_and_resuming_keeps_the_validation_videos(tiny_config_data, tmp_path, make_video,
+                                                                   moving_frames, caplog):
+    root = tmp_path / "videos"
+    for i in range(5):
+        make_video(root / f"v{i}.avi", moving_frames(12, 32, 32, seed=i))
+    tiny_config_data["data"].update(source="folder", root=str(root), n_val_videos=1)
+    run_dir = tmp_path / "run"
+    first = Trainer(config_from_dict(tiny_config_data, ["train.steps=2"]), run_dir)
+    first.fit()
+    record = json.loads((run_dir / "split.json").read_text())
+    held_out = [v["name"] for v in record["subsets"]["val"]]
+    trained = sorted(v["name"] for v in record["subsets"]["train"])
+    assert len(held_out) == 1 and len(trained) == 4
+
+    # Add videos until a fresh draw would hold out another one.
+    for i in range(100, 200):
+        make_video(root / f"new{i}.avi", moving_frames(12, 32, 32, seed=i))
+        if [p.name for p in folder_holdout(sorted(root.glob("*.avi")), 1)[1]] != held_out:
+            break
+    else:
+        raise AssertionError("no added video changed the draw")
+    caplog.set_level(logging.INFO)
+    resumed = Trainer(config_from_dict(tiny_config_data, ["train.steps=4"]), run_dir, resume=True)
+    assert "since the run started, added: new" in caplog.text and "the recorded split is kept" in caplog.text
+    assert len(resumed.val_clips) == len(first.val_clips)
+    assert all(np.array_equal(a, b) for a, b in zip(resumed.val_clips, first.val_clips))
+    assert resumed.sampler is not None and len(resumed.sampler.videos) == len(trained)
+    resumed.fit()
+    assert json.loads((run_dir / "split.json").read_text()) == record  # the record is never redrawn
+    assert load_checkpoint(run_dir / "checkpoints" / "latest.pt")["held_out"] == held_out
+
+    # Evaluation's "auto" scores the videos the run held out, not a new draw.
+    method = load_checkpoint_predictor(run_dir / "checkpoints" / "latest.pt", "cpu")
+    data, subset, _ = choose_eval_videos(config_from_dict(tiny_config_data).data,
+                                         [(method.name, method.info["training_data"])])
+    assert (data.val_videos, subset) == (held_out, "test")

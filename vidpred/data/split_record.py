@@ -1,0 +1,120 @@
+"""The videos a run trains, validates and tests on, recorded in its folder (``split.json``).
+
+A folder's hold-out is drawn from the videos found there (``data.n_val_videos``): add one
+video and a fresh draw may move a validation video into training. So a run records its
+split when it starts, and a resumed run follows the record, not a new draw: the same
+validation videos, the same training videos, and one line on what was added, removed or
+changed in the folder since (added videos are not used until a new run).
+
+The record, plain JSON::
+
+    {"source": "folder", "root": "my_videos",
+     "subsets": {"train": [{"name": "a.avi", "bytes": 588804}, ...], "val": [...], "test": [...]}}
+
+``bytes`` is null for procedural videos (generated from seeds, no file).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from vidpred.config import DataConfig
+from vidpred.data.datasets import select_videos, subset_files
+from vidpred.data.errors import DataError
+
+__all__ = ["SPLIT_FILE", "describe_split", "read_split", "follow_split"]
+
+SPLIT_FILE = "split.json"
+_SUBSETS = ("train", "val", "test")
+
+
+def _size(path: Path) -> int | None:
+    try:
+        if path.is_dir():  # a folder of frame images
+            return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def describe_split(cfg: DataConfig) -> dict[str, Any]:
+    """The videos of each subset for ``cfg``, by name (relative to the root) and size in bytes."""
+    subsets: dict[str, list[dict[str, Any]]] = {}
+    for subset in _SUBSETS:
+        if cfg.source == "procedural":
+            subsets[subset] = [{"name": item.name, "bytes": None} for item in select_videos(cfg, subset).items]
+        else:
+            subsets[subset] = [{"name": name, "bytes": _size(path)} for name, path in subset_files(cfg, subset)]
+    return {"source": cfg.source, "root": cfg.root, "subsets": subsets}
+
+
+def read_split(path: str | Path) -> dict[str, Any]:
+    """A recorded split, checked for the layout :func:`describe_split` writes.
+
+    Raises:
+        DataError: unreadable or not a split record.
+    """
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"cannot read the run's recorded split {path}: {exc}") from None
+    subsets = record.get("subsets") if isinstance(record, dict) else None
+    if not isinstance(subsets, dict) or not all(
+            isinstance(subsets.get(s), list) and all(isinstance(v, dict) and isinstance(v.get("name"), str)
+                                                     for v in subsets[s]) for s in _SUBSETS):
+        raise DataError(f"{path} is not a recorded split (expected 'subsets' with train, val and test videos)")
+    return record
+
+
+def _names(record: dict[str, Any], subset: str) -> list[str]:
+    return [v["name"] for v in record["subsets"][subset]]
+
+
+def _changes(recorded: dict[str, Any], current: dict[str, Any]) -> str | None:
+    before = {v["name"]: v.get("bytes") for s in _SUBSETS for v in recorded["subsets"][s]}
+    now = {v["name"]: v.get("bytes") for s in _SUBSETS for v in current["subsets"][s]}
+    added = sorted(set(now) - set(before))
+    missing = sorted(set(before) - set(now))
+    changed = sorted(n for n in set(before) & set(now) if before[n] != now[n])
+    if not (added or missing or changed):
+        return None
+
+    def listed(names: list[str]) -> str:
+        return (", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")) or "none"
+
+    return (f"data: since the run started, added: {listed(added)}; missing: {listed(missing)}; changed in size: "
+            f"{listed(changed)}; the recorded split is kept (added videos are not used)")
+
+
+def follow_split(cfg: DataConfig, recorded: dict[str, Any]
+                 ) -> tuple[DataConfig, dict[str, list[str]] | None, str | None]:
+    """How a resumed run loads the split it recorded.
+
+    Returns:
+        The data config to load with (a folder's recorded validation videos named in
+        ``val_videos``, so no new draw happens); the names to keep per subset (a folder's
+        recorded ones: videos added since train nothing), or None when the source's split
+        is fixed by itself (lists, seeds, names); and one line on the videos added, missing
+        or changed since, or None when nothing changed.
+
+    Raises:
+        DataError: the record is of another source or root, or every recorded validation
+            video is gone.
+    """
+    if recorded.get("source") != cfg.source or recorded.get("root") != cfg.root:
+        raise DataError(f"the run recorded its split on data.source {recorded.get('source')!r}, root "
+                        f"{recorded.get('root')!r}; the config now says {cfg.source!r}, {cfg.root!r}")
+    note = _changes(recorded, describe_split(cfg))
+    if cfg.source != "folder":  # the other sources' splits come from lists, names or seeds
+        return cfg, None, note
+    found = {name for name, _ in subset_files(cfg, "all")}
+    val = [name for name in _names(recorded, "val") if name in found]
+    if not val:
+        raise DataError(f"none of the run's validation videos ({', '.join(_names(recorded, 'val'))}) is under "
+                        f"{cfg.root} any more: the run cannot be resumed on the same split")
+    pinned = dataclasses.replace(cfg, val_videos=val)
+    return pinned, {"train": _names(recorded, "train"), "val": val}, note

@@ -1,0 +1,119 @@
+"""Writing outputs without losing anything of the user's.
+
+Every file a script writes at a path the user chose goes through two steps:
+
+* :func:`check_output` refuses, before any work is done, a target that is the same file
+  as an input (``os.path.samefile``, so hard and symbolic links count), a folder, an
+  existing file that vidpred did not write (unless ``force``), or a folder that cannot
+  receive files;
+* :func:`replacing` hands out a temporary file beside the target and renames it over the
+  target only once it is complete, so an error or a kill mid-write leaves the old file.
+
+A refusal is an :class:`OutputRefused`, which scripts report in one line (exit code 2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from vidpred._writable import unwritable_reason
+
+__all__ = ["OutputRefused", "check_output", "replacing", "write_text"]
+
+
+class OutputRefused(ValueError):
+    """An output path whose writing would destroy an input or a file vidpred did not write."""
+
+
+def _same_file(a: Path, b: str | Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either does not exist (yet)
+        return False
+
+
+def check_output(path: str | Path, *, inputs: Iterable[str | Path | None] = (),
+                 ours: Callable[[Path], bool] | None = None, what: str = "an output of vidpred",
+                 force: bool = False) -> Path:
+    """Refuse ``path`` as an output now, before the work whose result it is to hold.
+
+    Args:
+        path: the file to write.
+        inputs: files (or folders) read to make it; ``None`` entries are skipped.
+        ours: whether an existing file at ``path`` is one vidpred wrote (and may replace);
+            ``None``: vidpred cannot tell, so an existing file needs ``force``.
+        what: what ``ours`` recognises, for the message ("a vidpred checkpoint").
+        force: replace an existing file that ``ours`` does not recognise.
+
+    Returns:
+        ``path`` as a :class:`Path`.
+
+    Raises:
+        OutputRefused: naming the path and what to do instead.
+    """
+    path = Path(path)
+    for source in inputs:
+        if source is not None and _same_file(path, source):
+            raise OutputRefused(f"{path} is the same file as the input {source}: choose another output path")
+    if path.is_dir():
+        raise OutputRefused(f"{path} is a folder: give a file name")
+    if path.exists() and not force and not (ours is not None and ours(path)):
+        raise OutputRefused(f"{path} already exists and is not {what}: choose another output path, or pass "
+                            f"--force to replace it")
+    reason = unwritable_reason(path.parent)
+    if reason is not None:
+        raise OutputRefused(f"cannot write {path}: {reason}")
+    return path
+
+
+@contextlib.contextmanager
+def replacing(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
+    """A temporary path beside ``path`` (``.<name>.<random>.tmp<suffix>``: the same suffix,
+    so writers that go by it still do), renamed over ``path`` when the block ends without
+    an error and removed otherwise.
+
+    Parent folders are created. The file gets the usual mode for new files (not the
+    private mode of :func:`tempfile.mkstemp`). With ``durable``, the file is flushed to
+    disk before the rename and the rename itself after it (for checkpoints).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        yield tmp
+        if durable:
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    if durable:
+        _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    try:  # where the platform allows it
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file; returns ``path``."""
+    path = Path(path)
+    with replacing(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
