@@ -25,8 +25,7 @@ import torch
 
 from vidpred.build import select_device
 from vidpred.cli import script
-from vidpred.config import ConfigError, DataConfig
-from vidpred.data.errors import DataError
+from vidpred.config import DataConfig
 from vidpred.evaluation.dev_benchmark import DEFAULT_CLIPS_PER_VIDEO, run_dev_benchmark
 
 
@@ -48,27 +47,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch and OpenCV")
     parser.add_argument("--workers", type=int, default=1, help="clips scored at once, in threads (default 1)")
     parser.add_argument("--out", default=None, help="write report.md and per_clip.json here")
+    parser.add_argument("--force", action="store_true",
+                        help="replace a report.md / per_clip.json in --out that no benchmark wrote")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    log = logging.getLogger("vidpred")
-    try:
-        if args.threads is not None:
-            if args.threads < 1:
-                raise ValueError(f"--threads must be >= 1, got {args.threads}")
-            torch.set_num_threads(args.threads)
-            cv2.setNumThreads(args.threads)
-        if args.workers < 1:
-            raise ValueError(f"--workers must be >= 1, got {args.workers}")
-        if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:
-            raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
-        markdown, _ = run_dev_benchmark(args.checkpoint, names=args.name, subset=args.subset, root=args.root,
-                                        cache_dir=args.cache_dir, clips_per_video=args.clips_per_video,
-                                        blend_weight=args.blend_weight, device=select_device(args.device),
-                                        workers=args.workers, progress=not args.quiet, out_dir=args.out)
-    except (ConfigError, DataError, FileNotFoundError, ValueError) as exc:
-        log.error("%s", exc)
-        return 2
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+        cv2.setNumThreads(args.threads)
+    if args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:
+        raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
+    markdown, _ = run_dev_benchmark(args.checkpoint, names=args.name, subset=args.subset, root=args.root,
+                                    cache_dir=args.cache_dir, clips_per_video=args.clips_per_video,
+                                    blend_weight=args.blend_weight, device=select_device(args.device),
+                                    workers=args.workers, progress=not args.quiet, out_dir=args.out,
+                                    force=args.force)
     print(markdown)
     return 0
 

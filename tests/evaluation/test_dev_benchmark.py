@@ -16,6 +16,7 @@ from vidpred.checkpoint import save_checkpoint
 from vidpred.config import config_from_dict, config_to_dict
 from vidpred.data.corpus import CORPUS, MANIFEST_NAME
 from vidpred.evaluation.dev_benchmark import run_dev_benchmark
+from vidpred.safe_write import OutputRefused
 
 
 def _panning_frames(n_frames: int, height: int, width: int, speed: int, seed: int) -> np.ndarray:
@@ -88,3 +89,19 @@ def test_bad_arguments_are_refused(tiny_corpus):
         run_dev_benchmark([], subset="train", root=str(tiny_corpus))
     with pytest.raises(ValueError, match="clips_per_video"):
         run_dev_benchmark([], clips_per_video=0, root=str(tiny_corpus))
+
+
+def test_an_out_folder_holding_someone_elses_report_is_refused(tiny_corpus, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.md").write_text("my notes")
+    with pytest.raises(OutputRefused, match="no benchmark wrote"):
+        run_dev_benchmark([], root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"), clips_per_video=1,
+                          progress=False, out_dir=out)
+    assert (out / "report.md").read_text() == "my notes"
+    run_dev_benchmark([], root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"), clips_per_video=1,
+                      progress=False, out_dir=out, force=True)
+    # what the benchmark wrote, it may replace
+    run_dev_benchmark([], root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"), clips_per_video=1,
+                      progress=False, out_dir=out)
+    assert (out / "report.md").read_text().startswith("# Development benchmark")

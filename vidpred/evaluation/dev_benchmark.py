@@ -34,6 +34,8 @@ from vidpred.evaluation.pipeline import fit_blend_on_clips, load_methods
 from vidpred.evaluation.predictors import DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, blend_method
 from vidpred.evaluation.report import frame_table, summarize, verdict_lines
 from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
+from vidpred._writable import unwritable_reason
+from vidpred.safe_write import OutputRefused, write_text
 
 __all__ = ["DEFAULT_CLIPS_PER_VIDEO", "SourceReport", "run_dev_benchmark"]
 
@@ -116,11 +118,43 @@ def _overview(sources: Sequence[SourceReport], methods: Sequence[dict[str, Any]]
     return lines
 
 
+OUTPUT_FILES = ("report.md", "per_clip.json")
+
+
+def _is_ours(out_dir: Path) -> bool:
+    try:
+        written = json.loads((out_dir / "per_clip.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(written, dict) and set(written) == {"methods", "clips"}
+
+
+def check_out_dir(out_dir: str | Path, force: bool = False) -> Path:
+    """Refuse ``out_dir`` now, before the benchmark runs: a file, a folder holding a
+    ``report.md`` or ``per_clip.json`` that no benchmark wrote (unless ``force``), or one
+    that cannot be written.
+
+    Raises:
+        OutputRefused: naming the folder and what to do.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputRefused(f"{out_dir} is a file: the benchmark writes a folder, choose another --out")
+    present = [name for name in OUTPUT_FILES if (out_dir / name).exists()]
+    if present and not force and not _is_ours(out_dir):
+        raise OutputRefused(f"{out_dir} holds {', '.join(present)} that no benchmark wrote: choose another --out, "
+                            "or pass --force to replace them")
+    reason = unwritable_reason(out_dir)
+    if reason is not None:
+        raise OutputRefused(f"cannot write in {out_dir}: {reason}")
+    return out_dir
+
+
 def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str] | None = None,
                       subset: str = "test", root: str | None = None, cache_dir: str = DataConfig.cache_dir,
                       clips_per_video: int = DEFAULT_CLIPS_PER_VIDEO, blend_weight: float | None = None,
                       device: torch.device = torch.device("cpu"), workers: int = 1, progress: bool = True,
-                      out_dir: str | Path | None = None) -> tuple[str, list[SourceReport]]:
+                      out_dir: str | Path | None = None, force: bool = False) -> tuple[str, list[SourceReport]]:
     """Score checkpoints and the baselines on every video of the corpus's ``subset``.
 
     Args:
@@ -136,6 +170,7 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         workers: clips scored at once (the numbers do not depend on it).
         progress: progress bars.
         out_dir: where ``report.md`` and ``per_clip.json`` are written (None: nowhere).
+        force: replace files of those names in ``out_dir`` that no benchmark wrote.
 
     Returns:
         the Markdown report and one :class:`SourceReport` per video.
@@ -144,6 +179,8 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         raise ValueError(f"subset must be 'val' or 'test', got {subset!r}")
     if clips_per_video < 1:
         raise ValueError(f"clips_per_video must be >= 1, got {clips_per_video}")
+    if out_dir is not None:
+        check_out_dir(out_dir, force)
     data = DataConfig(source="corpus", root=root, cache_dir=cache_dir)
     protocol = Protocol(n_context=4, n_scored=2, flicker_frames=0)
     methods = load_methods(checkpoints, names, device)
@@ -185,11 +222,10 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "report.md").write_text(markdown + "\n", encoding="utf-8")
+        write_text(out / "report.md", markdown + "\n")
         per_clip = [{"video": r.name, "source": _video_of(r.name), "height": r.height, "width": r.width,
                      "scores": {m: {k: (v if math.isfinite(v) else None) for k, v in s.items()}
                                 for m, s in r.scores.items()}} for r in results]
-        (out / "per_clip.json").write_text(json.dumps({"methods": method_info, "clips": per_clip}, indent=1) + "\n",
-                                           encoding="utf-8")
+        write_text(out / "per_clip.json", json.dumps({"methods": method_info, "clips": per_clip}, indent=1) + "\n")
     return markdown, sources
 
