@@ -22,9 +22,11 @@ def _pan(shift: tuple[int, int], n_frames: int, size: tuple[int, int] = (96, 128
 
 
 def _zero_output(model: FlowRefiner) -> FlowRefiner:
+    """The network's output fixed at "the last step's velocity, no correction"."""
     with torch.no_grad():
         model.out.weight.zero_()
         model.out.bias.zero_()
+        model.out.bias[1] = 10.0  # softmax weight 1 - 4e-35 on f1 (logits are scaled by 8)
     return model
 
 
@@ -83,7 +85,7 @@ def test_a_still_context_stays_still_when_untrained():
 
 def test_built_from_config_and_checked():
     cfg = config_from_dict({"model": {"generator": {"head": "refiner", "n_scales": 1, "width": 0.5, "n_flows": 2}},
-                            "data": {"patch_size": 96}})
+                            "data": {"patch_size": 64}})
     validate_config(cfg)
     model = build_generator(cfg)
     assert isinstance(model, FlowRefiner) and model.width == 16 and model.n_flows == 2
@@ -102,3 +104,12 @@ def test_rejects_a_bad_context():
         model.motion(torch.zeros(1, 3, 3, 32, 32))
     with pytest.raises(ValueError, match="n_future"):
         model.rollout(torch.zeros(1, 3, 4, 32, 32), 0)
+
+
+def test_the_correction_is_bounded_however_large_the_network_output():
+    model = FlowRefiner(width=8).eval()
+    with torch.no_grad():
+        model.out.bias[model.n_candidates:] = 1e6  # a runaway correction
+        velocity, _ = model.motion(_pan((0, 0), 4, size=(64, 80)))
+    # Working size 16x20 for 64x80 frames: at most 4 working pixels = 16 frame pixels.
+    assert velocity.abs().max().item() <= 16.0 + 1e-3

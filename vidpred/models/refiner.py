@@ -44,6 +44,10 @@ _LAST_STEP_LOGIT = 4.0
 # The network's logit outputs are multiplied by this, so a learning-rate step moves the
 # choice between candidates as fast as it moves the correction.
 _LOGIT_SCALE = 8.0
+# The correction is bounded (tanh) to this many working-size pixels: unbounded, one bad
+# step can throw the sampling positions off the frame, where the border has no gradient
+# and training never recovers.
+_MAX_CORRECTION = 4.0
 
 
 def context_flows(context: Tensor, n_flows: int) -> list[Tensor]:
@@ -166,7 +170,7 @@ class FlowRefiner(nn.Module):
         out = F.interpolate(self.out(d1).float(), size=(H, W), mode="bilinear", align_corners=False)
         K = self.n_candidates
         weights = torch.softmax(out[:, :K] * _LOGIT_SCALE, dim=1).unsqueeze(2)  # (B, K, 1, H, W)
-        correction = out[:, K:] * _FLOW_UNIT / to_working  # (B, 2, H, W), frame pixels
+        correction = _MAX_CORRECTION * torch.tanh(out[:, K:] * (_FLOW_UNIT / _MAX_CORRECTION)) / to_working  # (B, 2, H, W)
         velocity = (weights * self.candidates(flows)).sum(dim=1) + correction
         return velocity, torch.zeros_like(velocity)
 
