@@ -167,3 +167,54 @@ def test_a_key_given_twice_is_refused_naming_the_key_and_both_lines(tmp_path):
     path.write_text("optim:\n  generator: &g {name: adam, lr: 0.01}\n  discriminator:\n    <<: *g\n    lr: 0.02\n")
     cfg = load_config(path)
     assert (cfg.optim.generator.lr, cfg.optim.discriminator.lr, cfg.optim.discriminator.name) == (0.01, 0.02, "adam")
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_a_base_chain_merges_base_then_file_then_overrides(tmp_path, monkeypatch):
+    _write(tmp_path / "root.yaml", "train: {steps: 100, batch_size: 4, seed: 7}\nloss: {l_adv: 0.2}\n")
+    _write(tmp_path / "mid" / "mid.yaml", "base: ../root.yaml\ntrain: {steps: 50, batch_size: 2}\n")
+    leaf = _write(tmp_path / "mid" / "leaf" / "leaf.yaml", "base: ../mid.yaml\ntrain: {steps: 10}\n")
+    # Bases are found from each file's folder: from elsewhere/, "../mid.yaml" would be this decoy.
+    _write(tmp_path / "mid.yaml", "train: {batch_size: 99}\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    cfg = load_config(leaf, ["train.batch_size=3"])
+    # leaf < --set; mid < --set; root < mid; root alone; the schema default under all.
+    assert (cfg.train.steps, cfg.train.batch_size, cfg.train.seed, cfg.loss.l_adv) == (10, 3, 7, 0.2)
+    assert cfg.loss.l_p == Config().loss.l_p
+    assert load_config(Path("..") / "mid" / "leaf" / "leaf.yaml").train.batch_size == 2
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"a.yaml": "base: b.yaml\n", "b.yaml": "base: a.yaml\n"},
+     r"b.yaml: the bases form a cycle: .*a.yaml -> .*b.yaml -> .*a.yaml$"),
+    ({"a.yaml": "base: ./a.yaml\n"}, r"a.yaml: the bases form a cycle: .*a.yaml -> .*a.yaml$"),
+    ({"a.yaml": "base: nowhere.yaml\n"}, r"a.yaml: base file not found: .*nowhere.yaml$"),
+    ({"a.yaml": "base: 3\n"}, r"a.yaml: base must be the path of a config file, got 3$"),
+    ({"a.yaml": "base: [b.yaml]\n"}, r"a.yaml: base must be the path of a config file, got \['b.yaml'\]$"),
+    # Errors inside a base name the base, not the file that names it.
+    ({"a.yaml": "base: b.yaml\n", "b.yaml": "train: {stepz: 3}\n"}, r"b.yaml: unknown config key 'train.stepz'"),
+    ({"a.yaml": "base: b.yaml\n", "b.yaml": "train: {steps: 1}\ntrain: {steps: 2}\n"},
+     r"b.yaml: duplicate key 'train' at line 2 \(first at line 1\): keep one$"),
+    ({"a.yaml": "base: b.yaml\n", "b.yaml": "run: {name: !!python/object/apply:os.system ['echo pwned']}\n"},
+     r"b.yaml: unsafe YAML at line 1: .*refused"),
+])
+def test_a_bad_base_is_one_line_naming_the_files(tmp_path, files, message):
+    for name, text in files.items():
+        _write(tmp_path / name, text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(tmp_path / "a.yaml")
+    assert "\n" not in str(info.value)
+
+
+def test_base_is_read_only_from_files(tmp_path):
+    with pytest.raises(ConfigError, match="unknown config key 'base'"):
+        config_from_dict({"base": "quickstart.yaml"})
+    with pytest.raises(ConfigError, match="unknown config key 'base'"):
+        load_config(None, ["base=quickstart.yaml"])

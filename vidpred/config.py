@@ -1,9 +1,10 @@
 """Experiment configuration: nested dataclasses read from YAML, overridden with ``--set``.
 
-A config file mirrors the dataclass tree below. Loading is strict: an unknown key or a
-value of the wrong type is an error naming the key and what is allowed, so a typo never
-silently falls back to a default. YAML is read with ``yaml.safe_load``'s loader only, and a
-key given twice in one mapping is refused.
+A config file mirrors the dataclass tree below, or holds only what differs from another
+file named by a top-level ``base: <path>`` (relative to the file's folder). Loading is
+strict: an unknown key or a value of the wrong type is an error naming the key and what is
+allowed, so a typo never silently falls back to a default. YAML is read with
+``yaml.safe_load``'s loader only, and a key given twice in one mapping is refused.
 """
 
 from __future__ import annotations
@@ -422,34 +423,73 @@ def config_from_dict(data: dict | None, overrides: list[str] | tuple[str, ...] =
     return _build(Config, merged)
 
 
+def _read_yaml(path: Path) -> dict:
+    """One config file's own mapping, with one-line errors naming the file."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = _strict_load(f) or {}
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    except _DuplicateKey as exc:
+        raise ConfigError(f"{path}: {exc}: keep one") from None
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}: unsafe YAML{where}: {exc.problem} (only plain YAML is read; tags that "
+                          "build Python objects are refused)") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}: YAML syntax error{where}: {problem}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc.strerror}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    return data
+
+
+def _read_with_bases(path: Path, chain: tuple[Path, ...] = ()) -> dict:
+    """``path``'s mapping merged over its ``base:`` file's (recursively), without ``base``.
+
+    ``chain`` holds the files that led here, to refuse a base that leads back to one of them.
+    """
+    data = _read_yaml(path)
+    if "base" not in data:
+        own, merged = data, {}
+    else:
+        base = data["base"]
+        own = {k: v for k, v in data.items() if k != "base"}
+        if not isinstance(base, str) or not base:
+            raise ConfigError(f"{path}: base must be the path of a config file, got {base!r}")
+        base_path = path.parent / base  # relative to this file's folder, not the working directory
+        if not base_path.is_file():
+            raise ConfigError(f"{path}: base file not found: {base_path}")
+        chain = (*chain, path)
+        if base_path.resolve() in {p.resolve() for p in chain}:
+            cycle = " -> ".join(str(p) for p in (*chain, base_path))
+            raise ConfigError(f"{path}: the bases form a cycle: {cycle}")
+        merged = _read_with_bases(base_path, chain)
+    try:
+        _build(Config, own)  # names the file that holds a bad key, base or not
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return _merge(merged, own)
+
+
 def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Read a YAML config (safe loader) and apply ``--set`` overrides; strict about keys."""
+    """Read a YAML config (safe loader) and apply ``--set`` overrides; strict about keys.
+
+    A file may name another with a top-level ``base: <path>`` (relative to the file's
+    folder); the base is read first, recursively, and the file's keys are merged over it,
+    then the overrides over both.
+    """
     data: dict = {}
     if path is not None:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = _strict_load(f) or {}
-        except UnicodeDecodeError:
-            raise ConfigError(f"{path}: not a UTF-8 text file") from None
-        except _DuplicateKey as exc:
-            raise ConfigError(f"{path}: {exc}: keep one") from None
-        except yaml.constructor.ConstructorError as exc:
-            mark = exc.problem_mark
-            where = f" at line {mark.line + 1}" if mark is not None else ""
-            raise ConfigError(f"{path}: unsafe YAML{where}: {exc.problem} (only plain YAML is read; tags that "
-                              "build Python objects are refused)") from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or "invalid YAML"
-            raise ConfigError(f"{path}: YAML syntax error{where}: {problem}") from None
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read it: {exc.strerror}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping")
+        data = _read_with_bases(path)
     try:
         return config_from_dict(data, overrides)
     except ConfigError as exc:
