@@ -43,7 +43,8 @@ def build_generator(cfg: Config) -> MultiScaleGenerator | FlowRefiner:
     g = cfg.model.generator
     if g.head == "refiner":
         return FlowRefiner(n_context=cfg.model.n_context, channels=cfg.model.channels, n_flows=g.n_flows,
-                           scale=g.working_scale, width=max(1, round(REFINER_WIDTH * g.width)))
+                           scale=g.working_scale, width=max(1, round(REFINER_WIDTH * g.width)),
+                           max_correction=g.max_correction)
     return MultiScaleGenerator(
         n_context=cfg.model.n_context,
         channels=cfg.model.channels,
@@ -379,6 +380,8 @@ def validate_config(cfg: Config) -> None:
             raise ConfigError(f"model.generator.n_scales must be 1 with the refiner head (one output scale), got {g.n_scales}")
         if not 1 <= g.n_flows < cfg.model.n_context:
             raise ConfigError(f"model.generator.n_flows must be in [1, model.n_context - 1], got {g.n_flows}")
+        if not g.max_correction >= 0:
+            raise ConfigError(f"model.generator.max_correction must be >= 0, got {g.max_correction}")
         if g.working_scale < 1 or g.working_scale & (g.working_scale - 1):
             raise ConfigError(f"model.generator.working_scale must be a power of 2, got {g.working_scale}")
         if cfg.model.channels not in (1, 3):

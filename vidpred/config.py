@@ -120,6 +120,9 @@ class GeneratorConfig:
     head: Literal["pixels", "residual", "flow", "refiner"] = "pixels"
     n_flows: int = 3  # refiner: DIS flows of the last context steps it sees
     working_scale: int = 4  # refiner: it runs at 1/working_scale of the frame size
+    # refiner: bound of its velocity correction in working-size pixels; 0: none (the velocity
+    # is then a convex combination of the candidate velocities)
+    max_correction: float = 4.0
 
 
 @dataclass

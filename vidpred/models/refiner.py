@@ -44,9 +44,10 @@ _LAST_STEP_LOGIT = 4.0
 # The network's logit outputs are multiplied by this, so a learning-rate step moves the
 # choice between candidates as fast as it moves the correction.
 _LOGIT_SCALE = 8.0
-# The correction is bounded (tanh) to this many working-size pixels: unbounded, one bad
-# step can throw the sampling positions off the frame, where the border has no gradient
-# and training never recovers.
+# The default bound (tanh) of the velocity correction, in working-size pixels. Even bounded,
+# the correction can run to its bound everywhere after a few thousand iterations, where
+# its gradient vanishes and training never recovers (docs/results.md): the shipped config
+# turns it off.
 _MAX_CORRECTION = 4.0
 
 
@@ -90,6 +91,9 @@ class FlowRefiner(nn.Module):
         n_flows: DIS flows of the last steps given to the network (1-3).
         scale: the network runs at ``1/scale`` of the frame size (power of 2).
         width: feature maps of the first level (doubling at each of 3 levels).
+        max_correction: bound of the velocity correction added to the chosen candidate, in
+            working-size pixels (tanh); 0: no correction, the velocity is a convex
+            combination of the candidates and cannot leave their range.
 
     Attributes:
         head: ``"refiner"`` (read by code that asks a generator for its kind).
@@ -98,12 +102,15 @@ class FlowRefiner(nn.Module):
     head = "refiner"
 
     def __init__(self, n_context: int = 4, channels: int = 3, n_flows: int = 3, scale: int = 4,
-                 width: int = REFINER_WIDTH) -> None:
+                 width: int = REFINER_WIDTH, max_correction: float = _MAX_CORRECTION) -> None:
         super().__init__()
         if n_context < n_flows + 1 or n_flows < 1:
             raise ValueError(f"need n_context >= n_flows + 1 >= 2, got n_context={n_context}, n_flows={n_flows}")
         if scale < 1 or scale & (scale - 1):
             raise ValueError(f"scale must be a power of 2, got {scale}")
+        if not max_correction >= 0:
+            raise ValueError(f"max_correction must be >= 0, got {max_correction}")
+        self.max_correction = float(max_correction)
         self.n_context, self.channels, self.n_flows, self.scale, self.width = n_context, channels, n_flows, scale, width
         c_in = channels * n_context + 2 * n_flows + channels  # frames, flows, f1's fit error
         w = width
@@ -113,7 +120,7 @@ class FlowRefiner(nn.Module):
         self.dec2 = nn.Sequential(_conv(4 * w + 2 * w, 2 * w), _conv(2 * w, 2 * w))
         self.dec1 = nn.Sequential(_conv(2 * w + w, w), _conv(w, w))
         # One logit per candidate velocity, then a velocity correction (2).
-        self.out = nn.Conv2d(w, self.n_candidates + 2, 3, padding=1)
+        self.out = nn.Conv2d(w, self.n_candidates + (2 if self.max_correction > 0 else 0), 3, padding=1)
         with torch.no_grad():
             self.out.weight.mul_(_OUT_INIT_SCALE)
             self.out.bias.zero_()
@@ -170,8 +177,10 @@ class FlowRefiner(nn.Module):
         out = F.interpolate(self.out(d1).float(), size=(H, W), mode="bilinear", align_corners=False)
         K = self.n_candidates
         weights = torch.softmax(out[:, :K] * _LOGIT_SCALE, dim=1).unsqueeze(2)  # (B, K, 1, H, W)
-        correction = _MAX_CORRECTION * torch.tanh(out[:, K:] * (_FLOW_UNIT / _MAX_CORRECTION)) / to_working  # (B, 2, H, W)
-        velocity = (weights * self.candidates(flows)).sum(dim=1) + correction
+        velocity = (weights * self.candidates(flows)).sum(dim=1)  # (B, 2, H, W)
+        if self.max_correction > 0:
+            bound = self.max_correction
+            velocity = velocity + bound * torch.tanh(out[:, K:] * (_FLOW_UNIT / bound)) / to_working
         return velocity, torch.zeros_like(velocity)
 
     def rollout_with_motion(self, context: Tensor, n_future: int) -> tuple[Tensor, Tensor, None]:
