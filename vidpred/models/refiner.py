@@ -1,25 +1,26 @@
-"""Flow-refining next-frame predictor: classical flow in, a learned motion forecast out.
+"""Flow-refining next-frame predictor: classical flow in, a learned choice of motion out.
 
 Constant-velocity extrapolation along the last step's optical flow (OpenCV's DIS) is the
 strongest simple predictor on footage with a moving camera; what it gets wrong is the
-*forecast* (the camera's next move is not its last one, a noisy flow moves still texture)
-and its noise in flat regions. :class:`FlowRefiner` keeps the classical estimate and learns
-the rest, as SDC-Net refines the flows of a frozen estimator:
+*forecast* (the camera's next move is not its last one, a noisy flow moves still texture).
+:class:`FlowRefiner` keeps the classical estimate and learns where to depart from it, as
+SDC-Net refines the flows of a frozen estimator:
 
 1. DIS backward flows of the last ``n_flows`` context steps, each brought to the newest
    frame's pixels (``f1``: newest -> previous; ``f2``: previous -> the one before, sampled
    along ``f1``; ...);
-2. a small U-Net at ``1/scale`` of the frame size sees the context frames, those flows and
-   how well ``f1`` explains the last step, and outputs a velocity correction ``dv`` and an
-   acceleration ``a`` (pixels of the working size, upsampled to the frame and scaled);
-3. frame ``k`` ahead is the newest real frame sampled at ``p + k v(p) + k(k-1)/2 a(p)``
-   with ``v = f1 + dv``: every predicted frame is *one* resampling of a real frame, so the
-   2nd frame is not a warp of a warp, and texture is moved, not redrawn (sharp output).
+2. candidate velocities from them (:meth:`FlowRefiner.candidates`: still, ``f1``, ``f1``
+   followed to where the content goes, means over the last steps);
+3. a small U-Net at ``1/scale`` of the frame size sees the context frames, those flows and
+   how well ``f1`` explains the last step, and outputs per-pixel softmax weights over the
+   candidates (and, with ``max_correction > 0``, a bounded velocity correction);
+4. frame ``k`` ahead is the newest real frame sampled at ``p + k v(p)``: every predicted
+   frame is *one* resampling of a real frame, so the 2nd frame is not a warp of a warp,
+   and texture is moved, not redrawn (sharp output).
 
-The last layer starts near zero, so an untrained model is DIS-flow extrapolation: training
-starts at the strong baseline and learns where to depart from it. The flow and the
-network run at a reduced size, the warp at the full size (as DMVFN and RIFE do), so a
-640x360 frame costs a few hundred MFLOPs besides the flows.
+The weights start at 0.93 on ``f1``, so an untrained model is close to DIS-flow
+extrapolation. The flows and the network run at a reduced size, the warp at the full
+size (as DMVFN and RIFE do): 3.6 GFLOPs for a 640x360 frame besides the three flows.
 """
 
 from __future__ import annotations
@@ -145,14 +146,15 @@ class FlowRefiner(nn.Module):
             out.append(torch.stack(flows[:n]).mean(dim=0))
         return torch.stack(out, dim=1)
 
-    def motion(self, context: Tensor) -> tuple[Tensor, Tensor]:
-        """Velocity ``v`` and acceleration ``a`` at the newest frame's pixels.
+    def motion(self, context: Tensor) -> Tensor:
+        """The velocity ``v`` at the newest frame's pixels.
 
         Args:
             context: ``(B, C, n_context, H, W)`` in ``[-1, 1]``, any ``H``, ``W``.
 
         Returns:
-            ``v, a``: each ``(B, 2, H, W)`` float32 in pixels per frame (per frame squared).
+            ``(B, 2, H, W)`` float32, pixels per frame: frame ``k`` ahead samples the newest
+            context frame at ``p + k v(p)``.
         """
         if context.dim() != 5 or context.shape[1] != self.channels or context.shape[2] != self.n_context:
             raise ValueError(f"context must be (B, {self.channels}, {self.n_context}, H, W), got {tuple(context.shape)}")
@@ -181,7 +183,7 @@ class FlowRefiner(nn.Module):
         if self.max_correction > 0:
             bound = self.max_correction
             velocity = velocity + bound * torch.tanh(out[:, K:] * (_FLOW_UNIT / bound)) / to_working
-        return velocity, torch.zeros_like(velocity)
+        return velocity
 
     def rollout_with_motion(self, context: Tensor, n_future: int) -> tuple[Tensor, Tensor, None]:
         """``n_future`` frames, each one resampling of the newest context frame.
@@ -192,9 +194,9 @@ class FlowRefiner(nn.Module):
         """
         if n_future < 1:
             raise ValueError(f"n_future must be >= 1, got {n_future}")
-        v, a = self.motion(context)
+        velocity = self.motion(context)
         last = context[:, :, -1].float()
-        flows = [k * v + (k * (k - 1) / 2) * a for k in range(1, n_future + 1)]
+        flows = [k * velocity for k in range(1, n_future + 1)]
         frames = [warp(last, flow) for flow in flows]
         return torch.stack(frames, dim=2), torch.stack(flows, dim=2), None
 
