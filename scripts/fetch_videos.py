@@ -24,10 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default=DEFAULT_CORPUS_ROOT, help=f"corpus folder (default {DEFAULT_CORPUS_ROOT})")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--force", action="store_true",
+                        help="replace files at the videos' places under --root that no fetch wrote")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    manifest = fetch_corpus(args.root, progress=not args.no_progress)
+    manifest = fetch_corpus(args.root, progress=not args.no_progress, force=args.force)
     print(f"{'split':<6} {'video':<26} {'frames':>6} {'H x W':>9} {'MB':>6}  {'motion':<14} licence")
     for video in CORPUS:
         entry = manifest["videos"].get(video.path)

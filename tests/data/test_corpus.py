@@ -244,3 +244,17 @@ def test_val_videos_do_not_apply_to_the_corpus(tmp_path):
     cfg = DataConfig(source="corpus", root=str(tmp_path), val_videos=["val/bikes.mp4"])
     with pytest.raises(DataError, match="split is fixed"):
         select_videos(cfg, "train")
+
+
+def test_a_users_files_at_a_videos_place_are_refused_unless_forced(packages, tmp_path):
+    root = tmp_path / "my_videos"
+    notes = root / "test" / "carphone_pristine.mp4"
+    notes.parent.mkdir(parents=True)
+    notes.write_bytes(b"not a corpus file")
+    with pytest.raises(DataError, match="no corpus fetch wrote.*--force"):
+        packages.fetch(root, apt_get="no-such-apt-get")
+    assert notes.read_bytes() == b"not a corpus file"
+    assert packages.calls() == []  # refused before any download
+    manifest = packages.fetch(root, apt_get="no-such-apt-get", force=True)
+    assert "test/carphone_pristine.mp4" in manifest["videos"]
+    assert notes.read_bytes() != b"not a corpus file"

