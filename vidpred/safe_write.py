@@ -17,12 +17,12 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from vidpred._writable import unwritable_reason
 
-__all__ = ["OutputRefused", "check_output", "replacing", "write_text"]
+__all__ = ["OutputRefused", "check_output", "check_output_folder", "replacing", "write_text"]
 
 
 class OutputRefused(ValueError):
@@ -68,6 +68,35 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path | None] = (),
     if reason is not None:
         raise OutputRefused(f"cannot write {path}: {reason}")
     return path
+
+
+def check_output_folder(out_dir: str | Path, names: Sequence[str], *, ours: Callable[[Path], bool],
+                        what: str, output: str = "output", force: bool = False) -> Path:
+    """Refuse ``out_dir`` as the folder for files ``names`` now, before the work that fills it.
+
+    Accepted when it does not exist, holds none of ``names``, or ``ours(out_dir)`` says an
+    earlier run of the same tool wrote them; with ``force`` also when it holds files of
+    those names that vidpred did not write.
+
+    Args:
+        what: who writes the folder, for the message ("vidpred evaluation").
+        output: what the folder holds, for the message ("report").
+
+    Raises:
+        OutputRefused: ``out_dir`` is a file, holds someone else's files of those names,
+            or cannot be written.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputRefused(f"{out_dir} is a file: the {output} goes to a folder, choose another --out")
+    present = [name for name in names if (out_dir / name).exists()]
+    if present and not force and not ours(out_dir):
+        raise OutputRefused(f"{out_dir} holds {', '.join(present)} that no {what} wrote: choose another --out, "
+                            "or pass --force to replace them")
+    reason = unwritable_reason(out_dir)
+    if reason is not None:
+        raise OutputRefused(f"cannot write the {output} in {out_dir}: {reason}")
+    return out_dir
 
 
 @contextlib.contextmanager

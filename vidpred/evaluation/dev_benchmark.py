@@ -34,8 +34,7 @@ from vidpred.evaluation.pipeline import fit_blend_on_clips, load_methods
 from vidpred.evaluation.predictors import DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, blend_method
 from vidpred.evaluation.report import frame_table, summarize, verdict_lines
 from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
-from vidpred._writable import unwritable_reason
-from vidpred.safe_write import OutputRefused, write_text
+from vidpred.safe_write import check_output_folder, write_text
 
 __all__ = ["DEFAULT_CLIPS_PER_VIDEO", "SourceReport", "run_dev_benchmark"]
 
@@ -137,17 +136,8 @@ def check_out_dir(out_dir: str | Path, force: bool = False) -> Path:
     Raises:
         OutputRefused: naming the folder and what to do.
     """
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputRefused(f"{out_dir} is a file: the benchmark writes a folder, choose another --out")
-    present = [name for name in OUTPUT_FILES if (out_dir / name).exists()]
-    if present and not force and not _is_ours(out_dir):
-        raise OutputRefused(f"{out_dir} holds {', '.join(present)} that no benchmark wrote: choose another --out, "
-                            "or pass --force to replace them")
-    reason = unwritable_reason(out_dir)
-    if reason is not None:
-        raise OutputRefused(f"cannot write in {out_dir}: {reason}")
-    return out_dir
+    return check_output_folder(out_dir, OUTPUT_FILES, ours=_is_ours, what="benchmark", output="benchmark report",
+                               force=force)
 
 
 def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str] | None = None,

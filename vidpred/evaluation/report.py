@@ -23,12 +23,11 @@ from typing import Any, Sequence
 
 import torch
 
-from vidpred._writable import unwritable_reason
 from vidpred.evaluation.runner import ClipResult
 from vidpred.evaluation.predictors import BLEND, DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT
 from vidpred.evaluation.scoring import MAX_PSNR_DB, metric_key, sharpness_metric
 from vidpred.metrics.official import official_db
-from vidpred.safe_write import OutputRefused, replacing, write_text
+from vidpred.safe_write import check_output_folder, replacing, write_text
 
 __all__ = ["PAPER_TABLE1", "REPORT_FILES", "summarize", "frame_table", "verdict_lines", "markdown_report",
            "check_report_folder", "write_report"]
@@ -411,17 +410,8 @@ def check_report_folder(out_dir: str | Path, force: bool = False) -> Path:
         OutputRefused: ``out_dir`` is a file, holds someone else's files of those names,
             or cannot be written.
     """
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputRefused(f"{out_dir} is a file: the report goes to a folder, choose another --out")
-    present = [name for name in REPORT_FILES if (out_dir / name).exists()]
-    if present and not force and not _is_our_report(out_dir):
-        raise OutputRefused(f"{out_dir} holds {', '.join(present)} that no vidpred evaluation wrote: choose another "
-                            f"--out, or pass --force to replace them")
-    reason = unwritable_reason(out_dir)
-    if reason is not None:
-        raise OutputRefused(f"cannot write the report in {out_dir}: {reason}")
-    return out_dir
+    return check_output_folder(out_dir, REPORT_FILES, ours=_is_our_report, what="vidpred evaluation",
+                               output="report", force=force)
 
 
 def write_report(out_dir: str | Path, results: Sequence[ClipResult], summary: dict, meta: dict[str, Any]) -> dict[str, Path]:
