@@ -20,11 +20,8 @@ import argparse
 import logging
 import sys
 
-import cv2
-import torch
-
 from vidpred.build import select_device
-from vidpred.cli import script
+from vidpred.cli import script, set_threads
 from vidpred.config import DataConfig
 from vidpred.evaluation.dev_benchmark import DEFAULT_CLIPS_PER_VIDEO, run_dev_benchmark
 
@@ -52,11 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ValueError(f"--threads must be >= 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
-        cv2.setNumThreads(args.threads)
+    set_threads(args.threads)
     if args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
     if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:

@@ -27,11 +27,8 @@ import argparse
 import logging
 import sys
 
-import cv2
-import torch
-
 from vidpred.build import select_device
-from vidpred.cli import script
+from vidpred.cli import script, set_threads
 from vidpred.config import ConfigError, DataConfig, config_from_dict
 from vidpred.evaluation import DEFAULT_FLOW_THRESHOLD, VIDEO_CHOICES, Protocol, run_evaluation
 from vidpred.metrics.official import OFFICIAL_PSNR_FILTER_DB
@@ -113,14 +110,9 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("vidpred")
-    if args.threads is not None and args.threads < 1:
-        raise ValueError(f"--threads must be >= 1, got {args.threads}")
     if args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
-    threads = args.threads if args.threads is not None else (1 if args.workers > 1 else None)
-    if threads is not None:
-        torch.set_num_threads(threads)
-        cv2.setNumThreads(threads)
+    set_threads(args.threads if args.threads is not None else (1 if args.workers > 1 else None))
     if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:
         raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
     if args.clips_per_video < 1:

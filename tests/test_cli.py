@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from vidpred.cli import finite, one_line, positive, script
+from vidpred.cli import finite, one_line, positive, script, set_threads
 from vidpred.config import ConfigError
 from vidpred.data.video_io import VideoReadError
 from vidpred.safe_write import OutputRefused
@@ -53,3 +53,20 @@ def test_flag_checks_name_the_flag():
     finite("--goal", 0.5, 0, 1)
     with pytest.raises(ValueError, match=r"--goal must be a finite number in \[0, 1\], got 7"):
         finite("--goal", 7, 0, 1)
+
+
+def test_set_threads_sets_torch_and_opencv_and_refuses_zero():
+    import cv2
+    import torch
+
+    before = torch.get_num_threads(), cv2.getNumThreads()
+    try:
+        set_threads(1)
+        assert torch.get_num_threads() == 1 and cv2.getNumThreads() == 1
+        set_threads(None)  # leaves them alone
+        assert torch.get_num_threads() == 1
+        with pytest.raises(ValueError, match="--threads must be >= 1"):
+            set_threads(0)
+    finally:
+        torch.set_num_threads(before[0])
+        cv2.setNumThreads(before[1])

@@ -18,9 +18,12 @@ import logging
 import math
 from collections.abc import Callable
 
+import cv2
+import torch
+
 from vidpred.errors import ExpectedFailure
 
-__all__ = ["script", "one_line", "positive", "finite"]
+__all__ = ["script", "one_line", "positive", "finite", "set_threads"]
 
 EXIT_EXPECTED = 2
 
@@ -62,3 +65,17 @@ def finite(name: str, value: float | None, low: float = -math.inf, high: float =
     if value is not None and not (math.isfinite(value) and low <= value <= high):
         bounds = f" in [{low:g}, {high:g}]" if math.isfinite(low) or math.isfinite(high) else ""
         raise ValueError(f"{name} must be a finite number{bounds}, got {value}")
+
+
+def set_threads(threads: int | None) -> None:
+    """Use ``threads`` CPU threads in torch and OpenCV (None: leave their defaults).
+
+    Raises:
+        ValueError: ``threads < 1``, naming ``--threads``.
+    """
+    if threads is None:
+        return
+    if threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {threads}")
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
