@@ -30,7 +30,7 @@ from vidpred.data.corpus import CORPUS
 from vidpred.evaluation.baselines import Blend
 from vidpred.evaluation.clips import load_eval_clips
 from vidpred.evaluation.paired import paired_difference
-from vidpred.evaluation.pipeline import fit_blend_on_clips, load_methods
+from vidpred.evaluation.pipeline import fit_blend_on_clips, load_methods, record_context_frames
 from vidpred.evaluation.predictors import DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, blend_method
 from vidpred.evaluation.report import frame_table, summarize, verdict_lines
 from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
@@ -174,9 +174,7 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
     data = DataConfig(source="corpus", root=root, cache_dir=cache_dir)
     protocol = Protocol(n_context=4, n_scored=2, flicker_frames=0)
     methods = load_methods(checkpoints, names, device)
-    for method in methods:
-        if method.kind == "checkpoint" and method.info["n_context"] > protocol.n_context:
-            raise ValueError(f"{method.name} needs {method.info['n_context']} context frames; the benchmark gives 4")
+    record_context_frames(methods, protocol)
     if blend_weight is None:
         val_clips, _ = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.n_context + 1,
                                        min_frames=protocol.n_context + 1, clips_per_video=clips_per_video,

@@ -24,7 +24,7 @@ from vidpred.evaluation.report import check_report_folder, markdown_report, summ
 from vidpred.evaluation.runner import Protocol, evaluate
 from vidpred.metrics.lpips import LPIPS, LPIPSUnavailable, load_lpips
 
-__all__ = ["EvalOutcome", "run_evaluation", "load_methods", "fit_blend_on_clips", "BLEND_FIT_SOURCES"]
+__all__ = ["EvalOutcome", "run_evaluation", "load_methods", "fit_blend_on_clips", "record_context_frames", "BLEND_FIT_SOURCES"]
 
 # Sources whose "val" videos are disjoint from the scored "test" videos: the blend's weight
 # is fitted there. Folder and samples data hold out one set for both.
@@ -84,7 +84,7 @@ def _lpips(mode: str, weights: str | Path | None, device: torch.device) -> tuple
     return metric, {"available": True, "reason": None, "net": "alex", "version": "0.1"}
 
 
-def _context_used(methods: Sequence[Method], protocol: Protocol) -> None:
+def record_context_frames(methods: Sequence[Method], protocol: Protocol) -> None:
     """Record in each checkpoint's info how many of the protocol's context frames it sees
     (each baseline's is set where it is defined: 1 for the last input, 2 for the others).
 
@@ -171,7 +171,7 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
     if psnr_filter is not None and not (math.isfinite(psnr_filter) and psnr_filter >= 0):
         raise ValueError(f"the PSNR filter must be a finite number of dB >= 0, got {psnr_filter}")
     methods = load_methods(checkpoints, names, device)
-    _context_used(methods, protocol)
+    record_context_frames(methods, protocol)
     lpips_metric, lpips_status = _lpips(lpips, lpips_weights, device)
     trained = [(m.name, m.info["training_data"]) for m in methods if m.kind == "checkpoint"]
     data, subset, note = choose_eval_videos(data, trained, videos)
