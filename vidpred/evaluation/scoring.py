@@ -124,8 +124,10 @@ def score_frames(preds: Tensor, target: Tensor, masks: Tensor | None = None, *, 
                          f"{tuple(preds.shape)}, {tuple(target.shape)}, {tuple(masks.shape)}")
     M, K, C, H, W = preds.shape
     sharp = sharpness_metric(sharpness)
-    P = preds.double()
-    T = target.double()
+    # Contiguous: a sum's order follows the memory layout, and the callers' layouts differ
+    # (the evaluation's rollouts are transposed views); the last bits must not.
+    P = preds.double().contiguous()
+    T = target.double().contiguous()
     moving = masks.bool()
     m = moving.double()  # (K, 1, H, W)
     n_mask = moving.sum(dim=(1, 2, 3))  # (K,)
