@@ -3,7 +3,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vidpred.build import validate_config
 from vidpred.config import (
     Config,
     ConfigError,
@@ -13,6 +12,7 @@ from vidpred.config import (
     default_run_dir,
     dump_config,
     load_config,
+    validate,
 )
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml"))
@@ -86,25 +86,49 @@ def test_round_trip(tmp_path):
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
 def test_shipped_configs_load_and_validate(path):
     cfg = load_config(path)
-    validate_config(cfg)
+    validate(cfg)
 
 
 def test_cross_field_checks():
     with pytest.raises(ConfigError, match="patch_size"):
-        validate_config(config_from_dict({}, ["data.patch_size=20"]))
+        validate(config_from_dict({}, ["data.patch_size=20"]))
     with pytest.raises(ConfigError, match=r"data.d_unfiltered_fraction must be in \[0, 1\] or null, got 1.5"):
-        validate_config(config_from_dict({}, ["data.d_unfiltered_fraction=1.5"]))
+        validate(config_from_dict({}, ["data.d_unfiltered_fraction=1.5"]))
     with pytest.raises(ConfigError, match="model.discriminator.inputs: expected one of 'frames', 'differences'"):
         config_from_dict({}, ["model.discriminator.inputs=flow"])
-    with pytest.raises(ConfigError, match="data.root is required"):
-        validate_config(config_from_dict({}, ["data.source=folder"]))
+    for source in ("folder", "ucf101"):
+        with pytest.raises(ConfigError, match=f"data.root is required when data.source is '{source}'"):
+            validate(config_from_dict({}, [f"data.source={source}"]))
+    with pytest.raises(ConfigError, match="data.val_videos does not apply to data.source 'corpus'"):
+        validate(config_from_dict({}, ["data.source=corpus", "data.val_videos=[a.mp4]"]))
+    with pytest.raises(ConfigError, match=r"data.frame_size: expected \[H, W\] with positive sizes, got \[0, 8\]"):
+        validate(config_from_dict({}, ["data.frame_size=[0, 8]"]))
     with pytest.raises(ConfigError, match="real_label"):
-        validate_config(config_from_dict({}, ["loss.real_label=[1.2, 0.7]"]))
+        validate(config_from_dict({}, ["loss.real_label=[1.2, 0.7]"]))
     # Label smoothing needs a BCE discriminator that trains; a hinge objective has no labels.
     smoothed = ["loss.real_label=[0.7, 1.2]", "model.discriminator.objective=hinge"]
     with pytest.raises(ConfigError, match="hinge objective has no labels"):
-        validate_config(config_from_dict({}, smoothed))
-    validate_config(config_from_dict({}, smoothed[:1]))
+        validate(config_from_dict({}, smoothed))
+    validate(config_from_dict({}, smoothed[:1]))
+
+
+def test_every_bad_value_is_reported_at_once_naming_its_key(tmp_path):
+    path = tmp_path / "two.yaml"
+    path.write_text("data:\n  patch_size: 0\ntrain:\n  steps: 0\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (f"{path}: 2 problems: data.patch_size must be >= 1, got 0; "
+                               "train.steps must be >= 1, got 0")
+
+
+def test_every_bad_key_and_type_is_reported_at_once():
+    with pytest.raises(ConfigError) as info:
+        config_from_dict({"train": {"steps": "many", "stepz": 3}}, ["loss.p=two"])
+    message = str(info.value)
+    assert message.startswith("3 problems: ") and "\n" not in message
+    for problem in ("train.steps: expected int, got 'many'", "unknown config key 'train.stepz'",
+                    "loss.p: expected int, got 'two'"):
+        assert problem in message
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -122,13 +146,13 @@ def test_cross_field_checks():
 ])
 def test_synthetic_errors_name_the_key(overrides, message):
     with pytest.raises(ConfigError) as info:
-        validate_config(config_from_dict({}, overrides))
+        validate(config_from_dict({}, overrides))
     assert str(info.value).startswith(message) and "\n" not in str(info.value)
 
 
 def test_synthetic_defaults_are_off_and_validate():
     cfg = config_from_dict({}, ["data.synthetic_weight=0.3", "data.synthetic.n_videos=100"])
-    validate_config(cfg)
+    validate(cfg)
     assert config_from_dict({}).data.synthetic.n_videos == 0 and config_from_dict({}).data.synthetic_weight == 0.0
 
 

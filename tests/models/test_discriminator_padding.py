@@ -6,8 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from vidpred.build import validate_config
-from vidpred.config import ConfigError, config_from_dict
+from vidpred.config import ConfigError, config_from_dict, validate
 from vidpred.models import MultiScaleDiscriminator, pyramid
 from vidpred.models.discriminator import smallest_valid_patch
 
@@ -61,7 +60,7 @@ def test_config_names_the_smallest_patch():
     cfg = config_from_dict({"data": {"patch_size": 16}, "model": {
         "generator": {"n_scales": 4}, "discriminator": {"n_scales": 4, "padding": "valid"}}})
     with pytest.raises(ConfigError, match="the smallest that works is 32"):
-        validate_config(cfg)
+        validate(cfg)
 
 
 def test_paper_config_uses_valid_padding():
