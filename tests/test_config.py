@@ -1,9 +1,11 @@
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
 from vidpred.config import (
+    RESUMABLE_CHANGES,
     Config,
     ConfigError,
     check_resumable,
@@ -15,7 +17,9 @@ from vidpred.config import (
     validate,
 )
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml"))
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = sorted((ROOT / "configs").rglob("*.yaml"))
+CONFIG_DOC = ROOT / "docs" / "config.md"
 
 
 def test_defaults_are_the_papers():
@@ -170,6 +174,20 @@ def test_resume_allows_only_the_keys_that_do_not_change_what_is_computed():
     check_resumable(saved, config_from_dict({}), "run")
 
 
+def test_a_retired_key_at_its_old_value_still_loads_and_otherwise_is_named(tmp_path):
+    # data.static_fraction left the schema; every checkpoint saved before holds it at 0.0.
+    saved = config_to_dict(config_from_dict({}, ["train.steps=10"]))
+    saved["data"]["static_fraction"] = 0.0
+    assert config_from_dict(saved) == config_from_dict({}, ["train.steps=10"])
+    check_resumable(saved, config_from_dict({}, ["train.steps=20"]), "run")
+    path = tmp_path / "old.yaml"
+    path.write_text("data: {static_fraction: 0.3, patch_size: 0}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}: data.static_fraction was removed from vidpred; it is accepted only at 0.0 " \
+                              "(what every run now does), got 0.3"
+
+
 def test_default_run_dir_stays_inside_out_dir():
     assert default_run_dir(config_from_dict({}, ["run.out_dir=/r", "run.name=a"])) == Path("/r/a")
     for name in ("../a", "/tmp/a", "a/b", ".."):
@@ -242,3 +260,35 @@ def test_base_is_read_only_from_files(tmp_path):
         config_from_dict({"base": "quickstart.yaml"})
     with pytest.raises(ConfigError, match="unknown config key 'base'"):
         load_config(None, ["base=quickstart.yaml"])
+
+
+def test_the_documented_resumable_keys_are_the_codes():
+    block = CONFIG_DOC.read_text().split("<!-- resumable keys: begin -->")[1].split("<!-- resumable keys: end -->")[0]
+    assert re.findall(r"^- `([^`]+)`$", block, flags=re.M) == sorted(RESUMABLE_CHANGES)
+
+
+def _flat_keys(data: dict, prefix: str = "") -> set[str]:
+    keys = set()
+    for key, value in data.items():
+        full = f"{prefix}.{key}" if prefix else key
+        keys |= _flat_keys(value, full) if isinstance(value, dict) else {full}
+    return keys
+
+
+def _documented(pattern: str) -> list[re.Pattern]:
+    """The keys a pattern of docs/config.md's table names (``a.{b, c}``, ``optim.*.lr``), as regexes."""
+    head, brace, rest = pattern.partition("{")
+    names, _, tail = rest.partition("}")
+    expanded = [head + name.strip() + tail for name in names.split(",")] if brace else [pattern]
+    return [re.compile(re.escape(key).replace(r"\*", "[a-z_]+")) for key in expanded]
+
+
+def test_every_key_no_shipped_config_sets_is_documented():
+    shipped = set().union(*(_flat_keys(yaml.safe_load(p.read_text())) for p in CONFIGS))
+    unset = sorted(set(_flat_keys(config_to_dict(Config()))) - shipped)
+    table = CONFIG_DOC.read_text().split("## Keys no shipped config sets")[1].split("\n## ")[0]
+    patterns = [regex for row in table.splitlines() if row.startswith("| `")
+                for span in re.findall(r"`([a-z_.*{}, ]+)`", row.split(" | ")[0]) for regex in _documented(span)]
+    assert patterns and unset
+    missing = [key for key in unset if not any(p.fullmatch(key) for p in patterns)]
+    assert not missing, f"set these in a config, or say in docs/config.md why they are keys: {missing}"

@@ -10,6 +10,7 @@ with ``yaml.safe_load``'s loader only, and a key given twice in one mapping is r
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import types
@@ -105,7 +106,6 @@ class DataConfig:
     # median marks a cut, and no training patch or validation clip spans one (null: off).
     cut_ratio: float | None = None
     augment: bool = False  # random left-right flips and time reversal of training clips
-    static_fraction: float = 0.0  # share of training clips made still (first frame repeated)
     num_workers: int = 0
     procedural: ProceduralConfig = field(default_factory=ProceduralConfig)
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
@@ -384,6 +384,31 @@ def _build(cls: type, data: dict, prefix: str, problems: list[str]) -> Any:
     return cls(**kwargs)
 
 
+# Keys taken out of the schema, each with the value every run had unless it set the key. A
+# config holding one at that value (a checkpoint's saved config, say) still loads, the key
+# dropped; at another value it is refused, as this code can no longer do what it asked.
+RETIRED_KEYS: dict[str, Any] = {
+    "data.static_fraction": 0.0,  # share of training clips made still; no config or document used it
+}
+
+
+def _without_retired(data: dict, problems: list[str]) -> dict:
+    """A copy of ``data`` without the :data:`RETIRED_KEYS` it holds; one problem for each
+    held at another value than its retired one."""
+    out = copy.deepcopy(data)
+    for key, value in RETIRED_KEYS.items():
+        *parents, leaf = key.split(".")
+        section = out
+        for name in parents:
+            section = section.get(name) if isinstance(section, dict) else None
+        if isinstance(section, dict) and leaf in section:
+            if section[leaf] != value:
+                problems.append(f"{key} was removed from vidpred; it is accepted only at {value!r} (what every "
+                                f"run now does), got {section[leaf]!r}")
+            del section[leaf]
+    return out
+
+
 def _parse(data: dict) -> Config:
     """A :class:`Config` from plain data, checking keys and types (not values: :func:`validate`).
 
@@ -391,7 +416,7 @@ def _parse(data: dict) -> Config:
         ConfigError: listing every unknown key and wrong type.
     """
     problems: list[str] = []
-    cfg = _build(Config, data, "", problems)
+    cfg = _build(Config, _without_retired(data, problems), "", problems)
     if problems:
         raise _problems_error(problems)
     return cfg
