@@ -37,9 +37,9 @@ import torch
 from torch import nn
 
 from vidpred._progress import progress
-from vidpred.build import build_training_networks, select_device, validate_config
+from vidpred.build import build_training_networks, select_device
 from vidpred.checkpoint import load_checkpoint, remove_partial_writes, save_checkpoint
-from vidpred.config import Config, check_resumable, config_to_dict, default_run_dir
+from vidpred.config import Config, check_resumable, config_to_dict, default_run_dir, validate
 from vidpred.data.split_record import SPLIT_FILE, describe_split, follow_split, read_split
 from vidpred.data.stream import BatchStream, load_training_data
 from vidpred.evaluation.predictors import BLEND, DIS_FLOW, LAST_INPUT
@@ -120,7 +120,7 @@ class Trainer:
     """Builds everything from a config and trains it; see :meth:`fit`."""
 
     def __init__(self, cfg: Config, run_dir: str | Path | None = None, *, resume: bool = False):
-        validate_config(cfg)
+        validate(cfg)
         self.cfg = cfg
         self.run_dir = Path(run_dir) if run_dir else default_run_dir(cfg)
         self.ckpt_dir = self.run_dir / "checkpoints"
