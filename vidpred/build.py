@@ -70,9 +70,7 @@ def build_discriminator(cfg: Config) -> MultiScaleDiscriminator | None:
         padding=d.padding,
         inputs=d.inputs,
     )
-    if d.init == "he":
-        he_init_(model, d.leaky_slope)
-    return apply_spectral_norm(model) if d.spectral_norm else model
+    return _initialised(model, d.init, d.leaky_slope, d.spectral_norm)
 
 
 def build_blur_discriminator(cfg: Config) -> BlurDiscriminator | None:
@@ -115,9 +113,14 @@ def build_spatiotemporal_discriminator(cfg: Config) -> SpatioTemporalDiscriminat
         attention=s.attention,
         leaky_slope=s.leaky_slope,
     )
-    if s.init == "he":
-        he_init_(model, s.leaky_slope)
-    return apply_spectral_norm(model) if s.spectral_norm else model
+    return _initialised(model, s.init, s.leaky_slope, s.spectral_norm)
+
+
+def _initialised(model: nn.Module, init: str, leaky_slope: float, spectral_norm: bool) -> nn.Module:
+    """A discriminator with its configured initialisation (``he`` or PyTorch's) and spectral norm."""
+    if init == "he":
+        he_init_(model, leaky_slope)
+    return apply_spectral_norm(model) if spectral_norm else model
 
 
 def build_adversaries(cfg: Config, device: torch.device) -> list[Adversary]:
