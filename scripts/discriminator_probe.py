@@ -46,8 +46,8 @@ def probe(trainer: Trainer, steps: int) -> dict[str, dict[str, float]]:
     trainer.generator.requires_grad_(False)
     history: list[dict[str, float]] = []
     for _ in progress(range(steps), desc="discriminator updates", unit="step"):
-        batch = trainer._next_batch()
-        trainer._next_batch()  # the generator's batch of the step: D sees the batches it sees in training
+        batch = trainer.next_batch()
+        trainer.next_batch()  # the generator's batch of the step: D sees the batches it sees in training
         history.append({k: float(v) for k, v in trainer.d_step(batch).items()})
     tail = history[len(history) // 2:]
     out: dict[str, dict[str, float]] = {}
