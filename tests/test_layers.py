@@ -25,6 +25,7 @@ LAYERS: list[set[str]] = [
     {"vidpred.evaluation"},
     {"vidpred.training"},
     {"vidpred.benchmark"},
+    {"vidpred.commands"},
 ]
 
 

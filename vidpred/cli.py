@@ -32,7 +32,7 @@ import torch
 from vidpred.errors import ExpectedFailure
 
 __all__ = ["script", "one_line", "positive", "finite", "set_threads", "add_config_args", "add_set_arg",
-           "add_threads_arg", "add_device_arg", "log_format", "setup_logging"]
+           "add_threads_arg", "add_device_arg", "log_format", "setup_logging", "command"]
 
 EXIT_EXPECTED = 2
 
@@ -123,3 +123,8 @@ def log_format(rank: int | None = None) -> str:
 def setup_logging(level: int = logging.INFO, rank: int | None = None) -> None:
     """Log ``level`` and above to stderr in ``log_format(rank)`` (stdout is kept for results)."""
     logging.basicConfig(level=level, format=log_format(rank), stream=sys.stderr)
+
+
+def command(name: str) -> list[str]:
+    """The argv that starts the command ``vidpred.commands.<name>`` in a new process, from any folder."""
+    return [sys.executable, "-m", f"vidpred.commands.{name}"]

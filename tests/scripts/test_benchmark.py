@@ -1,6 +1,5 @@
 """scripts/benchmark.py as a user runs it: one JSON line on stdout."""
 
-import importlib.util
 import json
 import logging
 import subprocess
@@ -9,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from vidpred.commands.benchmark import main
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARK = ROOT / "scripts" / "benchmark.py"
@@ -21,10 +22,7 @@ TINY = {
 
 
 def _main(argv):
-    spec = importlib.util.spec_from_file_location("benchmark_script", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main([*map(str, argv)])
+    return main([*map(str, argv)])
 
 
 @pytest.mark.slow  # runs the script as a subprocess

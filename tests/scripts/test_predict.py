@@ -1,9 +1,8 @@
-"""scripts/predict.py: a checkpoint and a video in, a side-by-side animation out."""
+"""vidpred/commands/predict.py: a checkpoint and a video in, a side-by-side animation out."""
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 from pathlib import Path
 
@@ -13,17 +12,12 @@ from PIL import Image
 
 from vidpred.build import build_generator
 from vidpred.checkpoint import save_checkpoint
+from vidpred.commands.predict import main
 from vidpred.config import config_from_dict, config_to_dict
 from vidpred.data import read_video
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "predict.py"
-
-
 def _main(argv):
-    spec = importlib.util.spec_from_file_location("predict_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main([*map(str, argv), "--device", "cpu"])
+    return main([*map(str, argv), "--device", "cpu"])
 
 
 @pytest.fixture
