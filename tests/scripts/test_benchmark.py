@@ -53,7 +53,7 @@ def test_bad_override_is_one_line_and_exit_code_2(caplog, capsys):
 def test_data_benchmark_with_a_read_only_cache_is_one_line_and_exit_code_2(tmp_path, read_only, caplog, capsys):
     (tmp_path / "cache").mkdir()
     read_only(tmp_path / "cache")
-    assert _main(["--data", "--cache-dir", tmp_path / "cache", "--workers", "0"]) == 2
+    assert _main(["--data-pipeline", "--cache-dir", tmp_path / "cache", "--loader-workers", "0"]) == 2
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and "is not writable" in errors[0] and str(tmp_path / "cache") in errors[0]
     assert capsys.readouterr().out == "" and list((tmp_path / "cache").iterdir()) == []

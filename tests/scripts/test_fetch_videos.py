@@ -8,7 +8,7 @@ from vidpred.data.errors import DataError
 
 
 def _main(argv):
-    return fetch_videos.main([*map(str, argv), "--no-progress"])
+    return fetch_videos.main([*map(str, argv), "--quiet"])
 
 
 def test_prints_the_table_of_what_is_there(tmp_path, monkeypatch, capsys):
@@ -29,6 +29,9 @@ def test_prints_the_table_of_what_is_there(tmp_path, monkeypatch, capsys):
     assert len(lines) == 1 + len(corpus.CORPUS) + 1
     assert lines[1].split()[:5] == ["test", "carphone_pristine.mp4", "120", "144x176", "0.6"]
     assert sum("(not fetched)" in line for line in lines) == len(corpus.CORPUS) - 1
+    seen.clear()
+    assert fetch_videos.main(["--root", str(tmp_path), "--no-progress"]) == 0  # the flag's old name
+    assert seen == {"root": str(tmp_path), "progress": False}
 
 
 def test_failure_is_one_line_and_exit_2(tmp_path, monkeypatch, caplog):

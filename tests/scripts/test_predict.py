@@ -35,7 +35,7 @@ def test_gif_and_video_outputs(checkpoint, make_video, moving_frames, tmp_path):
     gif = Image.open(tmp_path / "out.gif")
     assert gif.size == (4 * 40 * 4 + 3 * 4, 14 + 3 + 32 * 4)  # panels upscaled x4 to reach 128 px
     assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "out.avi", "--frames", "5",
-                  "--scale", "1", "--start", "2"]) == 0
+                  "--scale", "1", "--start-frame", "2"]) == 0
     assert read_video(tmp_path / "out.avi").shape == (4 + 5, 3 + 32, 4 * 40 + 3 * 4, 3)
 
 
@@ -46,7 +46,7 @@ def test_short_video_predicts_what_it_can_and_too_short_is_an_error(checkpoint, 
                   "--scale", "1"]) == 0
     assert "predicting 2 frames instead of 8" in caplog.text
     assert len(read_video(tmp_path / "a.avi")) == 6
-    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "b.gif", "--start", "3"]) == 2
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "b.gif", "--start-frame", "3"]) == 2
     assert "not enough" in caplog.text
     assert _main(["--checkpoint", tmp_path / "missing.pt", "--video", video, "--out", tmp_path / "c.gif"]) == 2
 

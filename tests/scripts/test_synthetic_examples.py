@@ -22,7 +22,7 @@ def test_contact_sheet_layout():
 def test_writes_the_sheet_and_logs_the_time(tmp_path, caplog):
     out = tmp_path / "sheet.png"
     with caplog.at_level(logging.INFO):
-        assert synthetic_examples.main(["--out", str(out), "--seeds", "0", "1", "--frames", "5", "--size", "32",
+        assert synthetic_examples.main(["--out", str(out), "--seeds", "0", "1", "--n-frames", "5", "--size", "32",
                                "--step", "2", "--thumb", "16", "--timing", "2"]) == 0
     sheet = cv2.imread(str(out))
     assert sheet.shape == (2 * 16 + 4, 3 * 16 + 2 * 4, 3)
@@ -30,7 +30,7 @@ def test_writes_the_sheet_and_logs_the_time(tmp_path, caplog):
 
 
 def test_replaces_its_own_sheet_but_not_another_image(tmp_path, caplog):
-    argv = ["--seeds", "0", "--frames", "2", "--size", "16", "--step", "1", "--thumb", "8"]
+    argv = ["--seeds", "0", "--n-frames", "2", "--size", "16", "--step", "1", "--thumb", "8"]
     out = tmp_path / "sheet.png"
     assert synthetic_examples.main(["--out", str(out), *argv]) == 0
     assert synthetic_examples.main(["--out", str(out), *argv]) == 0

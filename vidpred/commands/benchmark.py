@@ -3,7 +3,7 @@
     python scripts/benchmark.py                                  # paper sizes, config defaults
     python scripts/benchmark.py --precision bf16 --reference     # + plain eager fp32 port, same run
     python scripts/benchmark.py --compile --batch-size 16 --steps 20
-    python scripts/benchmark.py --data                           # patch sampler and loader
+    python scripts/benchmark.py --data-pipeline                  # patch sampler and loader
     python scripts/benchmark.py --predict --checkpoint vidpred/pretrained/refiner.pt   # prediction fps
 
 Training is timed on random clips (no dataset needed) with the Trainer's own d_step and
@@ -38,9 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference", action="store_true",
                         help="also time a plain eager float32 port of the iteration and print the speedup")
     parser.add_argument("--no-peak", dest="peak", action="store_false", help="skip the convolution peak")
-    parser.add_argument("--data", action="store_true", help="time the patch sampler and loader instead")
-    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers for --data (default 2)")
-    parser.add_argument("--cache-dir", help="--data: where procedural videos are cached (default: a temporary folder)")
+    parser.add_argument("--data-pipeline", action="store_true", help="time the patch sampler and loader instead")
+    parser.add_argument("--loader-workers", type=int, default=2,
+                        help="--data-pipeline: DataLoader worker processes (default 2)")
+    parser.add_argument("--cache-dir",
+                        help="--data-pipeline: where procedural videos are cached (default: a temporary folder)")
     parser.add_argument("--predict", action="store_true",
                         help="time prediction instead: the baselines and each --checkpoint on one frame size")
     parser.add_argument("--checkpoint", nargs="*", default=[], help="--predict: models to time")
@@ -49,12 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     setup_logging()
-    if args.data:
+    if args.data_pipeline:
         if args.cache_dir:
-            result = benchmark_data(args.cache_dir, num_workers=args.workers)
+            result = benchmark_data(args.cache_dir, num_workers=args.loader_workers)
         else:
             with tempfile.TemporaryDirectory(prefix="vidpred-data-benchmark-") as tmp:
-                result = benchmark_data(tmp, num_workers=args.workers)
+                result = benchmark_data(tmp, num_workers=args.loader_workers)
         print(json.dumps({"benchmark": "data", **result}))
         return 0
 

@@ -22,13 +22,14 @@ from vidpred.data.corpus import CORPUS, DEFAULT_CORPUS_ROOT, fetch_corpus
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default=DEFAULT_CORPUS_ROOT, help=f"corpus folder (default {DEFAULT_CORPUS_ROOT})")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--no-progress", dest="quiet", action="store_true", help=argparse.SUPPRESS)  # its old name
     parser.add_argument("--force", action="store_true",
                         help="replace files at the videos' places under --root that no fetch wrote")
     args = parser.parse_args(argv)
 
     setup_logging()
-    manifest = fetch_corpus(args.root, progress=not args.no_progress, force=args.force)
+    manifest = fetch_corpus(args.root, progress=not args.quiet, force=args.force)
     print(f"{'split':<6} {'video':<26} {'frames':>6} {'H x W':>9} {'MB':>6}  {'motion':<14} licence")
     for video in CORPUS:
         entry = manifest["videos"].get(video.path)

@@ -2,9 +2,9 @@
 
     python scripts/predict.py --video my_clip.mp4 --out pred.gif      # the shipped model
     python scripts/predict.py --checkpoint runs/quickstart/checkpoints/latest.pt --video clip.avi --out pred.gif
-    python scripts/predict.py --checkpoint best.pt --video v_Basketball_g01_c01.avi --out pred.mp4 --frames 8 --start 30
+    python scripts/predict.py --checkpoint best.pt --video v_Basketball_g01_c01.avi --out pred.mp4 --frames 8 --start-frame 30
 
-The model sees n_context real frames starting at --start, then predicts --frames frames
+The model sees n_context real frames starting at --start-frame, then predicts --frames frames
 recursively (each prediction is fed back as context). The output (.gif, .mp4 or .avi) plays
 the context, then the rollout; a green bar over the prediction panel marks real frames, a
 red bar predicted ones. The error panel is black where the prediction is exact and white
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--video", required=True, help="a video file (or folder of frame images)")
     parser.add_argument("--out", required=True, help="output .gif, .mp4 or .avi")
     parser.add_argument("--frames", type=int, default=8, help="frames to predict recursively (default 8)")
-    parser.add_argument("--start", type=int, default=0, help="index of the first context frame (default 0)")
+    parser.add_argument("--start-frame", type=int, default=0, help="index of the first context frame (default 0)")
     parser.add_argument("--fps", type=float, default=4.0, help="output frame rate (default 4)")
     parser.add_argument("--scale", type=int, default=None,
                         help="integer magnification of each panel (default: enough for panels >= 128 px high)")
@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
 
     setup_logging()
     log = logging.getLogger("vidpred")
-    if args.frames < 1 or args.start < 0:
-        raise ValueError(f"need --frames >= 1 and --start >= 0, got {args.frames} and {args.start}")
+    if args.frames < 1 or args.start_frame < 0:
+        raise ValueError(f"need --frames >= 1 and --start-frame >= 0, got {args.frames} and {args.start_frame}")
     positive("--fps", args.fps)
     positive("--scale", args.scale)
     if Path(args.out).suffix.lower() not in (".gif", ".mp4", ".avi"):
@@ -69,15 +69,15 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"--show-flow needs a model that predicts motion (flow or refiner head); {method.name} "
                          f"has the {method.info['head']} head")
     n_context = method.info["n_context"]
-    video = read_video(args.video, max_frames=args.start + n_context + args.frames)
-    n_future = len(video) - args.start - n_context
+    video = read_video(args.video, max_frames=args.start_frame + n_context + args.frames)
+    n_future = len(video) - args.start_frame - n_context
     if n_future < 1:
         raise ValueError(f"{args.video} has {len(video)} frames: not enough for {n_context} context frames "
-                         f"from frame {args.start} and one to predict")
+                         f"from frame {args.start_frame} and one to predict")
     if n_future < args.frames:
         log.warning("%s ends after %d frames: predicting %d frames instead of %d", args.video, len(video),
                     n_future, args.frames)
-    clip = to_model_input(torch.from_numpy(video[args.start:]).unsqueeze(0).to(device))  # (1, C, T, H, W)
+    clip = to_model_input(torch.from_numpy(video[args.start_frame:]).unsqueeze(0).to(device))  # (1, C, T, H, W)
     context, target = clip[:, :, :n_context], clip[:, :, n_context:]
     flow = None
     if args.show_flow:

@@ -1,7 +1,7 @@
 """Show and time the synthetic training videos (vidpred/data/synthetic.py).
 
     python scripts/synthetic_examples.py --out docs/figures/synthetic_examples.png
-    python scripts/synthetic_examples.py --seeds 0 1 2 --frames 24 --size 256 --timing 50
+    python scripts/synthetic_examples.py --seeds 0 1 2 --n-frames 24 --size 256 --timing 50
 
 Writes a contact sheet -- one row per seed, every ``--step``-th frame, each shrunk to
 ``--thumb`` pixels -- and logs how long one video takes to generate (median over
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=None, help="contact sheet PNG (default: none)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--frames", type=int, default=24)
+    parser.add_argument("--n-frames", type=int, default=24, help="frames per video")
     parser.add_argument("--size", type=int, default=256, help="frame height and width")
     parser.add_argument("--step", type=int, default=4, help="show every step-th frame")
     parser.add_argument("--thumb", type=int, default=96, help="width of a shown frame, pixels")
@@ -84,18 +84,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="replace an --out this script did not write")
     args = parser.parse_args(argv)
     setup_logging()
-    if min(args.frames, args.size, args.step, args.thumb) < 1 or not args.seeds:
-        raise ValueError("need --frames, --size, --step and --thumb >= 1 and at least one seed")
+    if min(args.n_frames, args.size, args.step, args.thumb) < 1 or not args.seeds:
+        raise ValueError("need --n-frames, --size, --step and --thumb >= 1 and at least one seed")
     if args.out is not None:
         check_output(args.out, ours=_is_our_sheet, what="a contact sheet written by this script", force=args.force)
-        videos = [generate_synthetic_video(seed, args.frames, args.size, args.size) for seed in args.seeds]
+        videos = [generate_synthetic_video(seed, args.n_frames, args.size, args.size) for seed in args.seeds]
         sheet = contact_sheet(videos, args.step, args.thumb)
         write_sheet(args.out, sheet)
         log.info("wrote %s (%d seeds, %.0f KB)", args.out, len(args.seeds), args.out.stat().st_size / 1e3)
     if args.timing > 0:
-        seconds = time_generation(range(1000, 1000 + args.timing), args.frames, args.size)
+        seconds = time_generation(range(1000, 1000 + args.timing), args.n_frames, args.size)
         log.info("%d-frame %dx%d video: median %.3f s, 90th percentile %.3f s, max %.3f s over %d seeds",
-                 args.frames, args.size, args.size, statistics.median(seconds),
+                 args.n_frames, args.size, args.size, statistics.median(seconds),
                  float(np.percentile(seconds, 90)), max(seconds), len(seconds))
     return 0
 
