@@ -1,5 +1,6 @@
-"""The commands as a user starts them: a thin script per command, and ``python -m`` from
-any folder (no command finds another, or its own files, through the repository's layout)."""
+"""The commands as a user starts them: a thin script and a console script per command, and
+either, or ``python -m``, from any folder (no command finds another, or its own files,
+through the repository's layout)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import ast
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -14,10 +16,14 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = sorted(p.stem for p in (ROOT / "vidpred" / "commands").glob("*.py") if p.stem != "__init__")
+CONSOLE_SCRIPTS = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
 
 
 def _command(name: str) -> list[str]:
-    return [sys.executable, "-m", f"vidpred.commands.{name}"]
+    """The console script when this environment has it installed, else ``python -m``."""
+    (script,) = [s for s, target in CONSOLE_SCRIPTS.items() if target == f"vidpred.commands.{name}:main"]
+    installed = Path(sys.executable).with_name(script)
+    return [str(installed)] if installed.is_file() else [sys.executable, "-m", f"vidpred.commands.{name}"]
 
 
 def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -34,16 +40,30 @@ def test_each_script_only_runs_its_command(name):
     assert len(body) == 4  # docstring, import sys, import main, if __name__ == "__main__"
 
 
-def test_every_script_has_a_command():
+def test_every_script_has_a_command_and_a_console_script():
     assert sorted(p.stem for p in (ROOT / "scripts").glob("*.py")) == COMMANDS
+    assert sorted(CONSOLE_SCRIPTS.values()) == [f"vidpred.commands.{name}:main" for name in COMMANDS]
+    assert all(script.startswith("vidpred-") for script in CONSOLE_SCRIPTS)
 
 
-@pytest.mark.slow  # a process per command
-@pytest.mark.parametrize("name", COMMANDS)
-def test_help_from_outside_the_repository(name, tmp_path):
-    result = _run([*_command(name), "--help"], cwd=tmp_path)
+HELP_OF_EACH = """
+import contextlib, importlib, io, sys
+for name in sys.argv[1:]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            importlib.import_module(f"vidpred.commands.{name}").main(["--help"])
+        except SystemExit as exc:
+            assert exc.code == 0, name
+    assert out.getvalue().startswith("usage: "), name
+"""
+
+
+@pytest.mark.slow  # a process of its own
+def test_every_command_imports_and_helps_from_outside_the_repository(tmp_path):
+    result = _run([sys.executable, "-c", HELP_OF_EACH, *COMMANDS], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("usage: ") and list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # importing a command creates nothing
 
 
 @pytest.mark.slow  # trains and predicts in processes of their own
