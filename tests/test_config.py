@@ -1,10 +1,11 @@
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-from vidpred.build import validate_config
 from vidpred.config import (
+    RESUMABLE_CHANGES,
     Config,
     ConfigError,
     check_resumable,
@@ -13,9 +14,12 @@ from vidpred.config import (
     default_run_dir,
     dump_config,
     load_config,
+    validate,
 )
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml"))
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = sorted((ROOT / "configs").rglob("*.yaml"))
+CONFIG_DOC = ROOT / "docs" / "config.md"
 
 
 def test_defaults_are_the_papers():
@@ -86,25 +90,49 @@ def test_round_trip(tmp_path):
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
 def test_shipped_configs_load_and_validate(path):
     cfg = load_config(path)
-    validate_config(cfg)
+    validate(cfg)
 
 
 def test_cross_field_checks():
     with pytest.raises(ConfigError, match="patch_size"):
-        validate_config(config_from_dict({}, ["data.patch_size=20"]))
+        validate(config_from_dict({}, ["data.patch_size=20"]))
     with pytest.raises(ConfigError, match=r"data.d_unfiltered_fraction must be in \[0, 1\] or null, got 1.5"):
-        validate_config(config_from_dict({}, ["data.d_unfiltered_fraction=1.5"]))
+        validate(config_from_dict({}, ["data.d_unfiltered_fraction=1.5"]))
     with pytest.raises(ConfigError, match="model.discriminator.inputs: expected one of 'frames', 'differences'"):
         config_from_dict({}, ["model.discriminator.inputs=flow"])
-    with pytest.raises(ConfigError, match="data.root is required"):
-        validate_config(config_from_dict({}, ["data.source=folder"]))
+    for source in ("folder", "ucf101"):
+        with pytest.raises(ConfigError, match=f"data.root is required when data.source is '{source}'"):
+            validate(config_from_dict({}, [f"data.source={source}"]))
+    with pytest.raises(ConfigError, match="data.val_videos does not apply to data.source 'corpus'"):
+        validate(config_from_dict({}, ["data.source=corpus", "data.val_videos=[a.mp4]"]))
+    with pytest.raises(ConfigError, match=r"data.frame_size: expected \[H, W\] with positive sizes, got \[0, 8\]"):
+        validate(config_from_dict({}, ["data.frame_size=[0, 8]"]))
     with pytest.raises(ConfigError, match="real_label"):
-        validate_config(config_from_dict({}, ["loss.real_label=[1.2, 0.7]"]))
+        validate(config_from_dict({}, ["loss.real_label=[1.2, 0.7]"]))
     # Label smoothing needs a BCE discriminator that trains; a hinge objective has no labels.
     smoothed = ["loss.real_label=[0.7, 1.2]", "model.discriminator.objective=hinge"]
     with pytest.raises(ConfigError, match="hinge objective has no labels"):
-        validate_config(config_from_dict({}, smoothed))
-    validate_config(config_from_dict({}, smoothed[:1]))
+        validate(config_from_dict({}, smoothed))
+    validate(config_from_dict({}, smoothed[:1]))
+
+
+def test_every_bad_value_is_reported_at_once_naming_its_key(tmp_path):
+    path = tmp_path / "two.yaml"
+    path.write_text("data:\n  patch_size: 0\ntrain:\n  steps: 0\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (f"{path}: 2 problems: data.patch_size must be >= 1, got 0; "
+                               "train.steps must be >= 1, got 0")
+
+
+def test_every_bad_key_and_type_is_reported_at_once():
+    with pytest.raises(ConfigError) as info:
+        config_from_dict({"train": {"steps": "many", "stepz": 3}}, ["loss.p=two"])
+    message = str(info.value)
+    assert message.startswith("3 problems: ") and "\n" not in message
+    for problem in ("train.steps: expected int, got 'many'", "unknown config key 'train.stepz'",
+                    "loss.p: expected int, got 'two'"):
+        assert problem in message
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -122,13 +150,13 @@ def test_cross_field_checks():
 ])
 def test_synthetic_errors_name_the_key(overrides, message):
     with pytest.raises(ConfigError) as info:
-        validate_config(config_from_dict({}, overrides))
+        validate(config_from_dict({}, overrides))
     assert str(info.value).startswith(message) and "\n" not in str(info.value)
 
 
 def test_synthetic_defaults_are_off_and_validate():
     cfg = config_from_dict({}, ["data.synthetic_weight=0.3", "data.synthetic.n_videos=100"])
-    validate_config(cfg)
+    validate(cfg)
     assert config_from_dict({}).data.synthetic.n_videos == 0 and config_from_dict({}).data.synthetic_weight == 0.0
 
 
@@ -144,6 +172,20 @@ def test_resume_allows_only_the_keys_that_do_not_change_what_is_computed():
     # A key added to the schema since the checkpoint was written takes its default: no difference.
     del saved["train"]["ema_decay"]
     check_resumable(saved, config_from_dict({}), "run")
+
+
+def test_a_retired_key_at_its_old_value_still_loads_and_otherwise_is_named(tmp_path):
+    # data.static_fraction left the schema; every checkpoint saved before holds it at 0.0.
+    saved = config_to_dict(config_from_dict({}, ["train.steps=10"]))
+    saved["data"]["static_fraction"] = 0.0
+    assert config_from_dict(saved) == config_from_dict({}, ["train.steps=10"])
+    check_resumable(saved, config_from_dict({}, ["train.steps=20"]), "run")
+    path = tmp_path / "old.yaml"
+    path.write_text("data: {static_fraction: 0.3, patch_size: 0}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}: data.static_fraction was removed from vidpred; it is accepted only at 0.0 " \
+                              "(what every run now does), got 0.3"
 
 
 def test_default_run_dir_stays_inside_out_dir():
@@ -218,3 +260,35 @@ def test_base_is_read_only_from_files(tmp_path):
         config_from_dict({"base": "quickstart.yaml"})
     with pytest.raises(ConfigError, match="unknown config key 'base'"):
         load_config(None, ["base=quickstart.yaml"])
+
+
+def test_the_documented_resumable_keys_are_the_codes():
+    block = CONFIG_DOC.read_text().split("<!-- resumable keys: begin -->")[1].split("<!-- resumable keys: end -->")[0]
+    assert re.findall(r"^- `([^`]+)`$", block, flags=re.M) == sorted(RESUMABLE_CHANGES)
+
+
+def _flat_keys(data: dict, prefix: str = "") -> set[str]:
+    keys = set()
+    for key, value in data.items():
+        full = f"{prefix}.{key}" if prefix else key
+        keys |= _flat_keys(value, full) if isinstance(value, dict) else {full}
+    return keys
+
+
+def _documented(pattern: str) -> list[re.Pattern]:
+    """The keys a pattern of docs/config.md's table names (``a.{b, c}``, ``optim.*.lr``), as regexes."""
+    head, brace, rest = pattern.partition("{")
+    names, _, tail = rest.partition("}")
+    expanded = [head + name.strip() + tail for name in names.split(",")] if brace else [pattern]
+    return [re.compile(re.escape(key).replace(r"\*", "[a-z_]+")) for key in expanded]
+
+
+def test_every_key_no_shipped_config_sets_is_documented():
+    shipped = set().union(*(_flat_keys(yaml.safe_load(p.read_text())) for p in CONFIGS))
+    unset = sorted(set(_flat_keys(config_to_dict(Config()))) - shipped)
+    table = CONFIG_DOC.read_text().split("## Keys no shipped config sets")[1].split("\n## ")[0]
+    patterns = [regex for row in table.splitlines() if row.startswith("| `")
+                for span in re.findall(r"`([a-z_.*{}, ]+)`", row.split(" | ")[0]) for regex in _documented(span)]
+    assert patterns and unset
+    missing = [key for key in unset if not any(p.fullmatch(key) for p in patterns)]
+    assert not missing, f"set these in a config, or say in docs/config.md why they are keys: {missing}"

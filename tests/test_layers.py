@@ -18,8 +18,10 @@ PACKAGE_ROOT = Path(vidpred.__file__).parent
 
 # Lowest first. A module's layer is that of its longest listed prefix.
 LAYERS: list[set[str]] = [
-    {"vidpred", "vidpred._progress", "vidpred.config", "vidpred.checkpoint"},
-    {"vidpred.data", "vidpred.models", "vidpred.losses", "vidpred.metrics"},
+    {"vidpred", "vidpred._progress", "vidpred.checkpoint"},
+    {"vidpred.models"},
+    {"vidpred.config"},  # its checks ask the networks what patch sizes and layers they take
+    {"vidpred.data", "vidpred.losses", "vidpred.metrics"},
     {"vidpred.adversaries"},
     {"vidpred.build"},
     {"vidpred.evaluation"},

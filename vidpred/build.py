@@ -1,10 +1,12 @@
-"""The one place that turns a :class:`~vidpred.config.Config` into objects."""
+"""The one place that turns a :class:`~vidpred.config.Config` into objects.
+
+It trusts the config's values: :func:`vidpred.config.validate` checked them.
+"""
 
 from __future__ import annotations
 
 import copy
 import logging
-import math
 from dataclasses import dataclass
 
 import torch
@@ -13,10 +15,10 @@ from torch import nn
 from vidpred.adversaries import Adversary, BlurAdversary, MultiScaleAdversary, SpatioTemporalAdversary
 from vidpred.config import Config, ConfigError, OptimizerConfig
 from vidpred.models.blur_discriminator import BlurDiscriminator, load_blur_discriminator
-from vidpred.models.discriminator import MultiScaleDiscriminator, smallest_valid_patch
+from vidpred.models.discriminator import MultiScaleDiscriminator
 from vidpred.models.generator import MultiScaleGenerator
 from vidpred.models.refiner import REFINER_WIDTH, FlowRefiner
-from vidpred.models.perceptual_networks import LPIPS_MIN_SIZE, VGG19_LAYERS, VGG19Features, build_lpips
+from vidpred.models.perceptual_networks import VGG19Features, build_lpips
 from vidpred.models.spatiotemporal_discriminator import SpatioTemporalDiscriminator
 from vidpred.models.init import he_init_
 from vidpred.models.spectral_norm import apply_spectral_norm
@@ -58,11 +60,6 @@ def build_discriminator(cfg: Config) -> MultiScaleDiscriminator | None:
     d = cfg.model.discriminator
     if not d.enabled:
         return None
-    if d.n_scales > cfg.model.generator.n_scales:
-        raise ConfigError(
-            f"model.discriminator.n_scales ({d.n_scales}) cannot exceed "
-            f"model.generator.n_scales ({cfg.model.generator.n_scales}): D judges G's scales"
-        )
     model = MultiScaleDiscriminator(
         n_context=cfg.model.n_context,
         channels=cfg.model.channels,
@@ -256,190 +253,9 @@ def build_optimizer(params, cfg: OptimizerConfig, key: str) -> torch.optim.Optim
     if cfg.name == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     if cfg.name == "adam":
-        if len(cfg.betas) != 2:
-            raise ConfigError(f"{key}.betas: expected two numbers, got {cfg.betas}")
         return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
     raise ConfigError(f"{key}.name: unknown optimizer {cfg.name!r}")  # Literal already guards this
 
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
-
-
-def _check_ranges(cfg: Config) -> None:
-    """Values outside what a run can use: one line naming the key."""
-    m, d, t = cfg.model, cfg.data, cfg.train
-    minimum = {
-        "model.n_context": (m.n_context, 1), "model.channels": (m.channels, 1),
-        "model.generator.n_scales": (m.generator.n_scales, 1),
-        "model.discriminator.n_scales": (m.discriminator.n_scales, 1),
-        "data.patch_size": (d.patch_size, 1), "data.n_val_clips": (d.n_val_clips, 1),
-        "data.max_tries": (d.max_tries, 1), "data.num_workers": (d.num_workers, 0),
-        "data.n_val_videos": (d.n_val_videos, 1), "train.steps": (t.steps, 1),
-        "model.spatiotemporal_discriminator.n_3d": (m.spatiotemporal_discriminator.n_3d, 1),
-        "model.spatiotemporal_discriminator.n_2d": (m.spatiotemporal_discriminator.n_2d, 0),
-    }
-    for key, (value, low) in minimum.items():
-        if value < low:
-            hint = " (validation needs held-out clips)" if key in ("data.n_val_clips", "data.n_val_videos") else ""
-            raise ConfigError(f"{key} must be >= {low}, got {value}{hint}")
-    if d.source == "procedural":
-        p = d.procedural
-        lowest = {"n_train_videos": (p.n_train_videos, 1), "n_val_videos": (p.n_val_videos, 1),
-                  "n_test_videos": (p.n_test_videos, 0), "n_frames": (p.n_frames, 1), "height": (p.height, 1),
-                  "width": (p.width, 1), "n_objects": (p.n_objects, 0)}
-        for key, (value, low) in lowest.items():
-            if value < low:
-                hint = {"n_train_videos": " (training needs videos)",
-                        "n_val_videos": " (validation needs held-out videos)"}.get(key, "")
-                raise ConfigError(f"data.procedural.{key} must be >= {low}, got {value}{hint}")
-        if min(p.height, p.width) < d.patch_size:
-            raise ConfigError(f"data.procedural.height and width ({p.height}x{p.width}) must be >= data.patch_size "
-                              f"({d.patch_size})")
-    if d.val_videos is not None and not d.val_videos:
-        raise ConfigError("data.val_videos is empty: name the held-out videos, or set it to null to hold out "
-                          "data.n_val_videos of them")
-    if d.max_frames_per_video is not None and d.max_frames_per_video < 1:
-        raise ConfigError(f"data.max_frames_per_video must be >= 1 or null, got {d.max_frames_per_video}")
-    for key, value in (("model.generator.width", m.generator.width), ("model.discriminator.width", m.discriminator.width),
-                       ("model.spatiotemporal_discriminator.width", m.spatiotemporal_discriminator.width)):
-        if not value > 0:
-            raise ConfigError(f"{key} must be > 0, got {value}")
-    for name in ("generator", "discriminator", "blur_discriminator", "spatiotemporal_discriminator"):
-        opt = getattr(cfg.optim, name)
-        if not (math.isfinite(opt.lr) and opt.lr >= 0):
-            raise ConfigError(f"optim.{name}.lr must be a finite number >= 0, got {opt.lr}")
-        if opt.momentum < 0 or opt.weight_decay < 0 or (opt.grad_clip is not None and opt.grad_clip <= 0):
-            raise ConfigError(f"optim.{name}: momentum and weight_decay must be >= 0 and grad_clip > 0 or null")
-    if d.motion_threshold < 0 or not 0 <= d.unfiltered_fraction <= 1:
-        raise ConfigError("data.motion_threshold must be >= 0 and data.unfiltered_fraction in [0, 1]")
-    if d.d_unfiltered_fraction is not None and not 0 <= d.d_unfiltered_fraction <= 1:
-        raise ConfigError(f"data.d_unfiltered_fraction must be in [0, 1] or null, got {d.d_unfiltered_fraction}")
-    _check_synthetic(cfg)
-
-
-def _check_synthetic(cfg: Config) -> None:
-    """``data.synthetic`` and ``data.synthetic_weight``: one line naming the key."""
-    d, syn = cfg.data, cfg.data.synthetic
-    if not 0 <= d.synthetic_weight <= 1:
-        raise ConfigError(f"data.synthetic_weight must be in [0, 1], got {d.synthetic_weight}")
-    minimum = {"n_videos": 0, "n_frames": 1, "height": 8, "width": 8, "seed": 0, "max_speed": 0, "max_layers": 0,
-               "max_zoom": 0, "max_rotation": 0, "max_shake": 0, "max_noise": 0}
-    for name, low in minimum.items():
-        if getattr(syn, name) < low:
-            raise ConfigError(f"data.synthetic.{name} must be >= {low}, got {getattr(syn, name)}")
-    for name in ("still_fraction", "jpeg_fraction"):
-        if not 0 <= getattr(syn, name) <= 1:
-            raise ConfigError(f"data.synthetic.{name} must be in [0, 1], got {getattr(syn, name)}")
-    if d.synthetic_weight == 0:
-        return
-    if syn.n_videos < 1:
-        raise ConfigError(f"data.synthetic_weight is {d.synthetic_weight} but data.synthetic.n_videos is 0: "
-                          "set how many synthetic videos to generate")
-    if min(syn.height, syn.width) < d.patch_size:
-        raise ConfigError(f"data.synthetic.height and width ({syn.height}x{syn.width}) must be >= data.patch_size "
-                          f"({d.patch_size})")
-    n_frames = cfg.model.n_context + cfg.train.n_future
-    if syn.n_frames < n_frames:
-        raise ConfigError(f"data.synthetic.n_frames ({syn.n_frames}) must be >= model.n_context + train.n_future "
-                          f"({n_frames})")
-
-
-def validate_config(cfg: Config) -> None:
-    """Cross-field checks the type system cannot express."""
-    _check_ranges(cfg)
-    g = cfg.model.generator
-    factor = 2 ** (g.n_scales - 1)
-    if cfg.data.patch_size % factor:
-        raise ConfigError(
-            f"data.patch_size ({cfg.data.patch_size}) must be divisible by 2**(n_scales-1) = {factor}"
-        )
-    d_scales = cfg.model.discriminator.n_scales
-    d_padding = cfg.model.discriminator.padding
-    if cfg.model.discriminator.enabled and d_padding == "same" and cfg.data.patch_size % 2**d_scales:
-        raise ConfigError(
-            f"data.patch_size ({cfg.data.patch_size}) must be divisible by 2**n_scales = {2**d_scales} "
-            "of the discriminator (it pools once after its finest-scale convolutions)"
-        )
-    if cfg.model.discriminator.enabled and d_padding == "valid" and cfg.data.patch_size < smallest_valid_patch(d_scales):
-        raise ConfigError(
-            f"data.patch_size ({cfg.data.patch_size}) is too small for the unpadded convolutions of "
-            f"model.discriminator (padding: valid, {d_scales} scales): the smallest that works is "
-            f"{smallest_valid_patch(d_scales)}"
-        )
-    if cfg.train.ema_decay is not None and not 0 < cfg.train.ema_decay < 1:
-        raise ConfigError(f"train.ema_decay: expected a decay in (0, 1) or null, got {cfg.train.ema_decay}")
-    if cfg.train.max_minutes is not None and cfg.train.max_minutes <= 0:
-        raise ConfigError(f"train.max_minutes: expected minutes > 0 or null, got {cfg.train.max_minutes}")
-    if cfg.train.chance_warning_steps < 0 or not 0 <= cfg.train.chance_accuracy <= 1:
-        raise ConfigError("train.chance_warning_steps must be >= 0 and train.chance_accuracy in [0, 1]")
-    if cfg.train.n_future < 1 or cfg.train.val_n_future < 1:
-        raise ConfigError("train.n_future and train.val_n_future must be >= 1")
-    if g.head == "refiner":
-        if g.n_scales != 1:
-            raise ConfigError(f"model.generator.n_scales must be 1 with the refiner head (one output scale), got {g.n_scales}")
-        if not 1 <= g.n_flows < cfg.model.n_context:
-            raise ConfigError(f"model.generator.n_flows must be in [1, model.n_context - 1], got {g.n_flows}")
-        if not g.max_correction >= 0:
-            raise ConfigError(f"model.generator.max_correction must be >= 0, got {g.max_correction}")
-        if g.working_scale < 1 or g.working_scale & (g.working_scale - 1):
-            raise ConfigError(f"model.generator.working_scale must be a power of 2, got {g.working_scale}")
-        if cfg.model.channels not in (1, 3):
-            raise ConfigError("the refiner head needs grey or RGB frames (model.channels 1 or 3) for optical flow")
-    for key in ("real_label", "fake_label"):
-        pair = getattr(cfg.loss, key)
-        if len(pair) != 2 or pair[0] > pair[1]:
-            raise ConfigError(f"loss.{key}: expected [low, high] with low <= high, got {pair}")
-    bce_trained = (cfg.model.discriminator.enabled and cfg.model.discriminator.objective == "bce") or \
-        (cfg.model.blur_discriminator.enabled and not cfg.model.blur_discriminator.frozen)
-    if (cfg.loss.real_label != [1.0, 1.0] or cfg.loss.fake_label != [0.0, 0.0]) and not bce_trained:
-        raise ConfigError("loss.real_label and loss.fake_label smooth the labels of a BCE discriminator's "
-                          "updates, and none is trained here (a hinge objective has no labels)")
-    if cfg.loss.p not in (1, 2):
-        raise ConfigError(f"loss.p: expected 1 or 2, got {cfg.loss.p}")
-    if cfg.data.frame_size is not None and len(cfg.data.frame_size) != 2:
-        raise ConfigError(f"data.frame_size: expected [H, W], got {cfg.data.frame_size}")
-    if cfg.data.frame_height is not None and (cfg.data.frame_height < 1 or cfg.data.frame_size is not None):
-        raise ConfigError("data.frame_height: expected a height >= 1, and frame_size null (they exclude each other)")
-    if cfg.data.cut_ratio is not None and cfg.data.cut_ratio <= 1:
-        raise ConfigError(f"data.cut_ratio: expected a ratio > 1 or null, got {cfg.data.cut_ratio}")
-    if cfg.data.source in ("folder", "ucf101") and not cfg.data.root:
-        raise ConfigError(f"data.root is required when data.source is '{cfg.data.source}'")
-    for key in ("log_every", "val_every", "ckpt_every", "sample_every", "batch_size"):
-        if getattr(cfg.train, key) < 1:
-            raise ConfigError(f"train.{key} must be >= 1")
-    st = cfg.model.spatiotemporal_discriminator
-    if st.enabled:
-        factor = 2 ** (st.n_3d + st.n_2d)
-        if st.n_3d < 1 or st.n_2d < 0:
-            raise ConfigError("model.spatiotemporal_discriminator: n_3d must be >= 1 and n_2d >= 0")
-        if cfg.data.patch_size % factor or cfg.data.patch_size // factor < 2:
-            raise ConfigError(
-                f"data.patch_size ({cfg.data.patch_size}) must be divisible by 2**(n_3d + n_2d) = {factor} "
-                "of model.spatiotemporal_discriminator and leave at least 2x2 positions"
-            )
-    loss = cfg.loss
-    for key in ("gp_weight", "gp_center", "r1_weight", "l_vgg", "l_lpips", "l_nce"):
-        if getattr(loss, key) < 0:
-            raise ConfigError(f"loss.{key} must be >= 0, got {getattr(loss, key)}")
-    if loss.l_nce and not cfg.model.discriminator.enabled:
-        raise ConfigError("loss.l_nce uses the multi-scale discriminator's features: set model.discriminator.enabled")
-    if loss.l_nce and (loss.nce_temperature <= 0 or cfg.train.batch_size < 2):
-        raise ConfigError(f"loss.l_nce needs loss.nce_temperature > 0 and train.batch_size >= 2 (the other clips are "
-                          f"the negatives), got {loss.nce_temperature} and {cfg.train.batch_size}")
-    if loss.disc_start < 0:
-        raise ConfigError(f"loss.disc_start must be >= 0, got {loss.disc_start}")
-    if loss.adaptive_max <= 0:
-        raise ConfigError(f"loss.adaptive_max must be > 0, got {loss.adaptive_max}")
-    if (loss.l_vgg or loss.l_lpips) and cfg.model.channels != 3:
-        raise ConfigError("loss.l_vgg and loss.l_lpips need RGB frames (model.channels: 3)")
-    if loss.l_lpips and cfg.data.patch_size < LPIPS_MIN_SIZE[loss.lpips_net]:
-        raise ConfigError(
-            f"loss.lpips_net {loss.lpips_net!r} needs frames of at least {LPIPS_MIN_SIZE[loss.lpips_net]} pixels, "
-            f"data.patch_size is {cfg.data.patch_size}; use {', '.join(k for k, v in LPIPS_MIN_SIZE.items() if v <= cfg.data.patch_size) or 'a larger patch'}"
-        )
-    unknown = [name for name in loss.vgg_layers if name not in VGG19_LAYERS]
-    if unknown or not loss.vgg_layers:
-        raise ConfigError(f"loss.vgg_layers: unknown layers {unknown}; choose from {', '.join(VGG19_LAYERS)}")
-    if loss.adaptive_weight and not any((loss.l_p, loss.l_gdl, loss.l_path, loss.l_vgg, loss.l_lpips)):
-        raise ConfigError("loss.adaptive_weight needs a reconstruction term (l_p, l_gdl, l_path, l_vgg or l_lpips)")

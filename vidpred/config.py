@@ -2,22 +2,28 @@
 
 A config file mirrors the dataclass tree below, or holds only what differs from another
 file named by a top-level ``base: <path>`` (relative to the file's folder). Loading is
-strict: an unknown key or a value of the wrong type is an error naming the key and what is
-allowed, so a typo never silently falls back to a default. YAML is read with
-``yaml.safe_load``'s loader only, and a key given twice in one mapping is refused.
+strict: an unknown key, a value of the wrong type or one out of range (:func:`validate`, the
+one place that checks values) is an error naming the key and what is allowed, every problem
+of a config reported at once, so a typo never silently falls back to a default. YAML is read
+with ``yaml.safe_load``'s loader only, and a key given twice in one mapping is refused.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import math
 import types
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union
 
 import yaml
 
+from vidpred.models.discriminator import smallest_valid_patch
+from vidpred.models.perceptual_networks import LPIPS_MIN_SIZE, VGG19_LAYERS
 from vidpred.safe_write import write_text
 
 
@@ -100,7 +106,6 @@ class DataConfig:
     # median marks a cut, and no training patch or validation clip spans one (null: off).
     cut_ratio: float | None = None
     augment: bool = False  # random left-right flips and time reversal of training clips
-    static_fraction: float = 0.0  # share of training clips made still (first frame repeated)
     num_workers: int = 0
     procedural: ProceduralConfig = field(default_factory=ProceduralConfig)
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
@@ -300,20 +305,33 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
-def _convert(value: Any, tp: Any, key: str) -> Any:
-    """Check ``value`` against the annotation ``tp`` and return it in that type."""
+def _problems_error(problems: list[str]) -> ConfigError:
+    """One error listing every problem (each names its key), on one line."""
+    if len(problems) == 1:
+        return ConfigError(problems[0])
+    return ConfigError(f"{len(problems)} problems: " + "; ".join(problems))
+
+
+def _convert(value: Any, tp: Any, key: str, problems: list[str]) -> Any:
+    """Check ``value`` against the annotation ``tp`` and return it in that type.
+
+    A value of the wrong type raises; the problems inside a nested mapping are appended to
+    ``problems`` instead, so that one pass finds every bad key of a file.
+    """
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise ConfigError(f"{key}: expected a mapping ({tp.__name__}), got {value!r}")
-        return _build(tp, value, key)
+        return _build(tp, value, key, problems)
     if origin in (Union, types.UnionType):
-        errors = []
         for option in typing.get_args(tp):
+            inside: list[str] = []
             try:
-                return _convert(value, option, key)
-            except ConfigError as exc:
-                errors.append(str(exc))
+                converted = _convert(value, option, key, inside)
+            except ConfigError:
+                continue
+            if not inside:
+                return converted
         raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
     if origin is Literal:
         allowed = typing.get_args(tp)
@@ -324,7 +342,7 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
         (inner,) = typing.get_args(tp)
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
-        return [_convert(v, inner, f"{key}[{i}]") for i, v in enumerate(value)]
+        return [_convert(v, inner, f"{key}[{i}]", problems) for i, v in enumerate(value)]
     if tp is type(None):
         if value is not None:
             raise ConfigError(f"{key}: expected null, got {value!r}")
@@ -348,16 +366,60 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
     raise ConfigError(f"{key}: unsupported type {tp!r}")  # a schema bug, not a user error
 
 
-def _build(cls: type, data: dict, prefix: str = "") -> Any:
+def _build(cls: type, data: dict, prefix: str, problems: list[str]) -> Any:
+    """``cls`` from ``data``; an unknown key or a wrong type is appended to ``problems`` and
+    left at its default, so the caller can report them all at once."""
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     kwargs = {}
     for key, value in data.items():
         full = f"{prefix}.{key}" if prefix else str(key)
         if key not in hints:
-            raise ConfigError(f"unknown config key '{full}'; allowed keys here: {', '.join(names)}")
-        kwargs[key] = _convert(value, hints[key], full)
+            problems.append(f"unknown config key '{full}'; allowed keys here: {', '.join(names)}")
+            continue
+        try:
+            kwargs[key] = _convert(value, hints[key], full, problems)
+        except ConfigError as exc:
+            problems.append(str(exc))
     return cls(**kwargs)
+
+
+# Keys taken out of the schema, each with the value every run had unless it set the key. A
+# config holding one at that value (a checkpoint's saved config, say) still loads, the key
+# dropped; at another value it is refused, as this code can no longer do what it asked.
+RETIRED_KEYS: dict[str, Any] = {
+    "data.static_fraction": 0.0,  # share of training clips made still; no config or document used it
+}
+
+
+def _without_retired(data: dict, problems: list[str]) -> dict:
+    """A copy of ``data`` without the :data:`RETIRED_KEYS` it holds; one problem for each
+    held at another value than its retired one."""
+    out = copy.deepcopy(data)
+    for key, value in RETIRED_KEYS.items():
+        *parents, leaf = key.split(".")
+        section = out
+        for name in parents:
+            section = section.get(name) if isinstance(section, dict) else None
+        if isinstance(section, dict) and leaf in section:
+            if section[leaf] != value:
+                problems.append(f"{key} was removed from vidpred; it is accepted only at {value!r} (what every "
+                                f"run now does), got {section[leaf]!r}")
+            del section[leaf]
+    return out
+
+
+def _parse(data: dict) -> Config:
+    """A :class:`Config` from plain data, checking keys and types (not values: :func:`validate`).
+
+    Raises:
+        ConfigError: listing every unknown key and wrong type.
+    """
+    problems: list[str] = []
+    cfg = _build(Config, _without_retired(data, problems), "", problems)
+    if problems:
+        raise _problems_error(problems)
+    return cfg
 
 
 def _merge(base: dict, update: dict) -> dict:
@@ -423,7 +485,7 @@ def config_from_dict(data: dict | None, overrides: list[str] | tuple[str, ...] =
     merged = dict(data or {})
     for item in overrides:
         merged = _merge(merged, _parse_override(item))
-    return _build(Config, merged)
+    return _parse(merged)
 
 
 def _read_yaml(path: Path) -> dict:
@@ -474,14 +536,218 @@ def _read_with_bases(path: Path, chain: tuple[Path, ...] = ()) -> dict:
             raise ConfigError(f"{path}: the bases form a cycle: {cycle}")
         merged = _read_with_bases(base_path, chain)
     try:
-        _build(Config, own)  # names the file that holds a bad key, base or not
+        _parse(own)  # names the file that holds a bad key, base or not
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     return _merge(merged, own)
 
 
+# --------------------------------------------------------------------------------------
+# Values: every check the types cannot express
+# --------------------------------------------------------------------------------------
+
+
+def validate(cfg: Config) -> None:
+    """Check every value of ``cfg`` that its type does not settle: ranges, and what one key
+    needs of another (a patch the networks can pool, a discriminator for the InfoNCE term).
+
+    :func:`load_config` calls it, and so does the trainer (for a config built in code).
+
+    Raises:
+        ConfigError: listing every problem found, each naming its key.
+    """
+    problems = [*_model_problems(cfg), *_data_problems(cfg), *_loss_problems(cfg), *_optim_problems(cfg),
+                *_train_problems(cfg)]
+    if problems:
+        raise _problems_error(problems)
+
+
+def _at_least(values: dict[str, tuple[float, float]], hints: dict[str, str] | None = None) -> Iterator[str]:
+    """``{key: (value, low)}``: a problem for each value below its ``low``."""
+    for key, (value, low) in values.items():
+        if value < low:
+            yield f"{key} must be >= {low}, got {value}{(hints or {}).get(key, '')}"
+
+
+def _model_problems(cfg: Config) -> Iterator[str]:
+    m, g, d, st = cfg.model, cfg.model.generator, cfg.model.discriminator, cfg.model.spatiotemporal_discriminator
+    patch = cfg.data.patch_size
+    yield from _at_least({
+        "model.n_context": (m.n_context, 1), "model.channels": (m.channels, 1),
+        "model.generator.n_scales": (g.n_scales, 1), "model.discriminator.n_scales": (d.n_scales, 1),
+        "model.spatiotemporal_discriminator.n_3d": (st.n_3d, 1),
+        "model.spatiotemporal_discriminator.n_2d": (st.n_2d, 0),
+    })
+    for key, width in (("model.generator.width", g.width), ("model.discriminator.width", d.width),
+                       ("model.spatiotemporal_discriminator.width", st.width)):
+        if not width > 0:
+            yield f"{key} must be > 0, got {width}"
+    if g.n_scales >= 1 and patch % 2 ** (g.n_scales - 1):
+        yield f"data.patch_size ({patch}) must be divisible by 2**(n_scales-1) = {2 ** (g.n_scales - 1)}"
+    if g.head == "refiner":
+        if g.n_scales != 1:
+            yield f"model.generator.n_scales must be 1 with the refiner head (one output scale), got {g.n_scales}"
+        if not 1 <= g.n_flows < m.n_context:
+            yield f"model.generator.n_flows must be in [1, model.n_context - 1], got {g.n_flows}"
+        if not g.max_correction >= 0:
+            yield f"model.generator.max_correction must be >= 0, got {g.max_correction}"
+        if g.working_scale < 1 or g.working_scale & (g.working_scale - 1):
+            yield f"model.generator.working_scale must be a power of 2, got {g.working_scale}"
+        if m.channels not in (1, 3):
+            yield "the refiner head needs grey or RGB frames (model.channels 1 or 3) for optical flow"
+    if d.enabled and d.n_scales >= 1:
+        if d.n_scales > g.n_scales:
+            yield (f"model.discriminator.n_scales ({d.n_scales}) cannot exceed model.generator.n_scales "
+                   f"({g.n_scales}): D judges G's scales")
+        if d.padding == "same" and patch % 2 ** d.n_scales:
+            yield (f"data.patch_size ({patch}) must be divisible by 2**n_scales = {2 ** d.n_scales} of the "
+                   "discriminator (it pools once after its finest-scale convolutions)")
+        if d.padding == "valid" and patch < smallest_valid_patch(d.n_scales):
+            yield (f"data.patch_size ({patch}) is too small for the unpadded convolutions of model.discriminator "
+                   f"(padding: valid, {d.n_scales} scales): the smallest that works is "
+                   f"{smallest_valid_patch(d.n_scales)}")
+    if st.enabled:
+        factor = 2 ** (st.n_3d + st.n_2d)
+        if patch % factor or patch // factor < 2:
+            yield (f"data.patch_size ({patch}) must be divisible by 2**(n_3d + n_2d) = {factor} of "
+                   "model.spatiotemporal_discriminator and leave at least 2x2 positions")
+
+
+def _data_problems(cfg: Config) -> Iterator[str]:
+    d = cfg.data
+    held_out = " (validation needs held-out clips)"
+    yield from _at_least({
+        "data.patch_size": (d.patch_size, 1), "data.n_val_clips": (d.n_val_clips, 1),
+        "data.max_tries": (d.max_tries, 1), "data.num_workers": (d.num_workers, 0),
+        "data.n_val_videos": (d.n_val_videos, 1),
+    }, {"data.n_val_clips": held_out, "data.n_val_videos": held_out})
+    if d.source in ("folder", "ucf101") and not d.root:
+        yield f"data.root is required when data.source is '{d.source}'"
+    if d.source == "corpus" and d.val_videos is not None:
+        yield "data.val_videos does not apply to data.source 'corpus': its split is fixed (docs/data.md)"
+    if d.val_videos is not None and not d.val_videos:
+        yield ("data.val_videos is empty: name the held-out videos, or set it to null to hold out "
+               "data.n_val_videos of them")
+    if d.frame_size is not None and (len(d.frame_size) != 2 or min(d.frame_size) < 1):
+        yield f"data.frame_size: expected [H, W] with positive sizes, got {d.frame_size}"
+    if d.frame_height is not None and (d.frame_height < 1 or d.frame_size is not None):
+        yield "data.frame_height: expected a height >= 1, and frame_size null (they exclude each other)"
+    if d.max_frames_per_video is not None and d.max_frames_per_video < 1:
+        yield f"data.max_frames_per_video must be >= 1 or null, got {d.max_frames_per_video}"
+    if d.motion_threshold < 0:
+        yield f"data.motion_threshold must be >= 0, got {d.motion_threshold}"
+    if not 0 <= d.unfiltered_fraction <= 1:
+        yield f"data.unfiltered_fraction must be in [0, 1], got {d.unfiltered_fraction}"
+    if d.d_unfiltered_fraction is not None and not 0 <= d.d_unfiltered_fraction <= 1:
+        yield f"data.d_unfiltered_fraction must be in [0, 1] or null, got {d.d_unfiltered_fraction}"
+    if d.cut_ratio is not None and d.cut_ratio <= 1:
+        yield f"data.cut_ratio: expected a ratio > 1 or null, got {d.cut_ratio}"
+    if d.source == "procedural":
+        p = d.procedural
+        yield from _at_least({
+            "data.procedural.n_train_videos": (p.n_train_videos, 1),
+            "data.procedural.n_val_videos": (p.n_val_videos, 1),
+            "data.procedural.n_test_videos": (p.n_test_videos, 0), "data.procedural.n_frames": (p.n_frames, 1),
+            "data.procedural.height": (p.height, 1), "data.procedural.width": (p.width, 1),
+            "data.procedural.n_objects": (p.n_objects, 0),
+        }, {"data.procedural.n_train_videos": " (training needs videos)",
+            "data.procedural.n_val_videos": " (validation needs held-out videos)"})
+        if min(p.height, p.width) < d.patch_size:
+            yield (f"data.procedural.height and width ({p.height}x{p.width}) must be >= data.patch_size "
+                   f"({d.patch_size})")
+    yield from _synthetic_problems(cfg)
+
+
+def _synthetic_problems(cfg: Config) -> Iterator[str]:
+    d, syn = cfg.data, cfg.data.synthetic
+    if not 0 <= d.synthetic_weight <= 1:
+        yield f"data.synthetic_weight must be in [0, 1], got {d.synthetic_weight}"
+    yield from _at_least({f"data.synthetic.{name}": (getattr(syn, name), low) for name, low in (
+        ("n_videos", 0), ("n_frames", 1), ("height", 8), ("width", 8), ("seed", 0), ("max_speed", 0),
+        ("max_layers", 0), ("max_zoom", 0), ("max_rotation", 0), ("max_shake", 0), ("max_noise", 0))})
+    for name in ("still_fraction", "jpeg_fraction"):
+        if not 0 <= getattr(syn, name) <= 1:
+            yield f"data.synthetic.{name} must be in [0, 1], got {getattr(syn, name)}"
+    if not 0 < d.synthetic_weight <= 1:
+        return  # off, or out of range (said above): what using the videos needs does not apply
+    if syn.n_videos < 1:
+        yield (f"data.synthetic_weight is {d.synthetic_weight} but data.synthetic.n_videos is {syn.n_videos}: "
+               "set how many synthetic videos to generate")
+    if min(syn.height, syn.width) < d.patch_size:
+        yield (f"data.synthetic.height and width ({syn.height}x{syn.width}) must be >= data.patch_size "
+               f"({d.patch_size})")
+    n_frames = cfg.model.n_context + cfg.train.n_future
+    if syn.n_frames < n_frames:
+        yield f"data.synthetic.n_frames ({syn.n_frames}) must be >= model.n_context + train.n_future ({n_frames})"
+
+
+def _loss_problems(cfg: Config) -> Iterator[str]:
+    loss, model = cfg.loss, cfg.model
+    if loss.p not in (1, 2):
+        yield f"loss.p: expected 1 or 2, got {loss.p}"
+    for key in ("gp_weight", "gp_center", "r1_weight", "l_vgg", "l_lpips", "l_nce"):
+        if getattr(loss, key) < 0:
+            yield f"loss.{key} must be >= 0, got {getattr(loss, key)}"
+    for key in ("real_label", "fake_label"):
+        pair = getattr(loss, key)
+        if len(pair) != 2 or pair[0] > pair[1]:
+            yield f"loss.{key}: expected [low, high] with low <= high, got {pair}"
+    bce_trained = (model.discriminator.enabled and model.discriminator.objective == "bce") or \
+        (model.blur_discriminator.enabled and not model.blur_discriminator.frozen)
+    if (loss.real_label != [1.0, 1.0] or loss.fake_label != [0.0, 0.0]) and not bce_trained:
+        yield ("loss.real_label and loss.fake_label smooth the labels of a BCE discriminator's updates, and none "
+               "is trained here (a hinge objective has no labels)")
+    if loss.l_nce and not model.discriminator.enabled:
+        yield "loss.l_nce uses the multi-scale discriminator's features: set model.discriminator.enabled"
+    if loss.l_nce and (loss.nce_temperature <= 0 or cfg.train.batch_size < 2):
+        yield (f"loss.l_nce needs loss.nce_temperature > 0 and train.batch_size >= 2 (the other clips are the "
+               f"negatives), got {loss.nce_temperature} and {cfg.train.batch_size}")
+    if loss.disc_start < 0:
+        yield f"loss.disc_start must be >= 0, got {loss.disc_start}"
+    if loss.adaptive_max <= 0:
+        yield f"loss.adaptive_max must be > 0, got {loss.adaptive_max}"
+    if loss.adaptive_weight and not any((loss.l_p, loss.l_gdl, loss.l_path, loss.l_vgg, loss.l_lpips)):
+        yield "loss.adaptive_weight needs a reconstruction term (l_p, l_gdl, l_path, l_vgg or l_lpips)"
+    if (loss.l_vgg or loss.l_lpips) and model.channels != 3:
+        yield "loss.l_vgg and loss.l_lpips need RGB frames (model.channels: 3)"
+    if loss.l_lpips and cfg.data.patch_size < LPIPS_MIN_SIZE[loss.lpips_net]:
+        fitting = [k for k, v in LPIPS_MIN_SIZE.items() if v <= cfg.data.patch_size]
+        yield (f"loss.lpips_net {loss.lpips_net!r} needs frames of at least {LPIPS_MIN_SIZE[loss.lpips_net]} "
+               f"pixels, data.patch_size is {cfg.data.patch_size}; use {', '.join(fitting) or 'a larger patch'}")
+    unknown = [name for name in loss.vgg_layers if name not in VGG19_LAYERS]
+    if unknown or not loss.vgg_layers:
+        yield f"loss.vgg_layers: unknown layers {unknown}; choose from {', '.join(VGG19_LAYERS)}"
+
+
+def _optim_problems(cfg: Config) -> Iterator[str]:
+    for name in ("generator", "discriminator", "blur_discriminator", "spatiotemporal_discriminator"):
+        opt, key = getattr(cfg.optim, name), f"optim.{name}"
+        if not (math.isfinite(opt.lr) and opt.lr >= 0):
+            yield f"{key}.lr must be a finite number >= 0, got {opt.lr}"
+        yield from _at_least({f"{key}.momentum": (opt.momentum, 0), f"{key}.weight_decay": (opt.weight_decay, 0)})
+        if opt.grad_clip is not None and not opt.grad_clip > 0:
+            yield f"{key}.grad_clip must be > 0 or null, got {opt.grad_clip}"
+        if opt.name == "adam" and len(opt.betas) != 2:
+            yield f"{key}.betas: expected two numbers, got {opt.betas}"
+
+
+def _train_problems(cfg: Config) -> Iterator[str]:
+    t = cfg.train
+    yield from _at_least({f"train.{key}": (getattr(t, key), 1) for key in (
+        "steps", "batch_size", "n_future", "val_n_future", "log_every", "val_every", "ckpt_every", "sample_every")})
+    if t.max_minutes is not None and t.max_minutes <= 0:
+        yield f"train.max_minutes: expected minutes > 0 or null, got {t.max_minutes}"
+    if t.ema_decay is not None and not 0 < t.ema_decay < 1:
+        yield f"train.ema_decay: expected a decay in (0, 1) or null, got {t.ema_decay}"
+    if t.chance_warning_steps < 0:
+        yield f"train.chance_warning_steps must be >= 0, got {t.chance_warning_steps}"
+    if not 0 <= t.chance_accuracy <= 1:
+        yield f"train.chance_accuracy must be in [0, 1], got {t.chance_accuracy}"
+
+
 def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Read a YAML config (safe loader) and apply ``--set`` overrides; strict about keys.
+    """Read a YAML config (safe loader) and apply ``--set`` overrides; strict about keys,
+    types and values (:func:`validate`), reporting every problem at once.
 
     A file may name another with a top-level ``base: <path>`` (relative to the file's
     folder); the base is read first, recursively, and the file's keys are merged over it,
@@ -494,10 +760,12 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
             raise ConfigError(f"config file not found: {path}")
         data = _read_with_bases(path)
     try:
-        return config_from_dict(data, overrides)
+        cfg = config_from_dict(data, overrides)
+        validate(cfg)
     except ConfigError as exc:
         where = f"{path}: " if path is not None else ""
         raise ConfigError(f"{where}{exc}") from None
+    return cfg
 
 
 def default_run_dir(cfg: Config) -> Path:

@@ -10,6 +10,7 @@ from vidpred.benchmark.time_to_quality import curves_table, plot_curves, read_cu
 
 
 def _run(folder, label_scores):
+    """Runs logged before validation took the evaluation's names: flat lines."""
     folder.mkdir(parents=True)
     rows = [{"step": 100 * (i + 1), "train_seconds": 30.0 * (i + 1), "psnr": p, "psnr_f2": p - 3,
              "ssim": 0.5, "ssim_f2": 0.4, "baseline_psnr": 20.0, "baseline_psnr_f2": 17.0,
@@ -19,11 +20,25 @@ def _run(folder, label_scores):
     return folder
 
 
-def test_curve_table_and_plot(tmp_path):
-    a = read_curve(_run(tmp_path / "a", [22.0, 25.0, 24.5]), "flow")
-    b = read_curve(_run(tmp_path / "b", [21.0, 23.0, 23.5]))
+def _new_run(folder, label_scores):
+    """The same runs as :func:`_run` logged in today's shape (the evaluation's names)."""
+    folder.mkdir(parents=True)
+    rows = [{"step": 100 * (i + 1), "train_seconds": 30.0 * (i + 1),
+             "model": {"psnr_whole_f1": p, "psnr_whole_f2": p - 3, "ssim_whole_f1": 0.5, "ssim_whole_f2": 0.4},
+             "last input": {"psnr_whole_f1": 20.0, "psnr_whole_f2": 17.0, "ssim_whole_f1": 0.4, "ssim_whole_f2": 0.2},
+             "Farneback flow (paper)": {"psnr_whole_f1": 24.0, "psnr_whole_f2": 21.0, "ssim_whole_f1": 0.45,
+                                        "ssim_whole_f2": 0.3}} for i, p in enumerate(label_scores)]
+    (folder / "validation.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
+
+
+@pytest.mark.parametrize("write", [_run, _new_run], ids=["old flat lines", "today's lines"])
+def test_curve_table_and_plot(tmp_path, write):
+    a = read_curve(write(tmp_path / "a", [22.0, 25.0, 24.5]), "flow")
+    b = read_curve(write(tmp_path / "b", [21.0, 23.0, 23.5]))
     assert a.minutes == [0.5, 1.0, 1.5] and a.steps == [100, 200, 300] and b.label == "b"
-    assert a.final("psnr") == 24.5 and a.best("psnr") == 25.0
+    assert a.final("psnr_whole_f1") == 24.5 and a.best("psnr_whole_f1") == 25.0
+    assert a.final("psnr_whole_f2", "last input") == 17.0
     table = curves_table([a, b]).splitlines()
     assert table[2] == "| flow | 1.5 | 300 | 24.50 / 25.00 | 21.50 / 22.00 | 0.500 / 0.500 | 0.400 / 0.400 |"
     assert table[-2].startswith("| last input | - | - | 20.00 | 17.00 | 0.400 | 0.200 |")

@@ -95,20 +95,3 @@ def test_augmentation_flips_and_reverses_the_same_crops():
             assert match, "an augmented clip must be a flip and/or reversal of the plain crop"
             seen.add(match[0])
     assert seen == {"same", "flip", "reverse", "both"}
-
-
-def test_static_fraction_repeats_the_first_frame_of_some_clips():
-    from vidpred.data.procedural import generate_video
-
-    video = generate_video(5, 12, 40, 40)
-    plain = PatchSampler([video], 5, 16, motion_threshold=0.001, seed=2)
-    still = PatchSampler([video], 5, 16, motion_threshold=0.001, seed=2, static_fraction=0.5)
-    n_still = 0
-    for index in range(4):
-        a, b = plain.sample(index, 16), still.sample(index, 16)
-        for x, y in zip(a, b):
-            if np.array_equal(x, y):
-                continue
-            assert np.array_equal(y, np.repeat(x[:1], 5, axis=0))
-            n_still += 1
-    assert 16 <= n_still <= 48  # about half of 64

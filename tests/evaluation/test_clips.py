@@ -26,6 +26,21 @@ def test_cut_clip_moves_back_only_when_the_video_ends_first():
     assert start == 0 and len(clip) == 6
 
 
+def test_cut_clip_spans_no_scene_cut_as_validation_clips_do():
+    from vidpred.data.cuts import scene_cuts
+
+    rng = np.random.default_rng(0)
+    shots = [rng.integers(0, 256, (1, 16, 16, 3)).repeat(n, axis=0) for n in (5, 15)]
+    video = np.concatenate(shots)  # two still shots, the cut at frame 5
+    video = np.clip(video.astype(int) + rng.integers(-2, 3, video.shape), 0, 255).astype(np.uint8)  # sensor noise
+    cuts = scene_cuts(video, 5.0)
+    assert cuts == [5]
+    assert cut_clip(video, 2, 6, cuts)[0] == 5  # 2..7 spans the cut: the nearest uncut start
+    assert cut_clip(video, 0, 5, cuts)[0] == 0  # 0..4 ends before it
+    assert cut_clip(video, 2, 6)[0] == 2  # without cuts: as asked
+    assert cut_clip(video[3:9], 0, 6, [2]) is None  # every clip spans the cut
+
+
 def _data(tmp_path, **data):
     return config_from_dict({"data": {"cache_dir": str(tmp_path / "cache"), **data}}).data
 

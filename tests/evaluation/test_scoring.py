@@ -139,3 +139,12 @@ def test_exact_predictions_score_the_floors_and_nearly_exact_ones_stay_below():
     # Paper-compatible: the pixels outside the mask add no error, so the floor scales with the mask.
     assert scores["psnr_compat_f1"][0].item() == pytest.approx(MAX_PSNR_DB + 10 * math.log10(320 / 20))
     assert scores["psnr_whole_f1"][1].item() == pytest.approx(20 * math.log10(255))  # 48.13 dB: no floor
+
+
+def test_without_masks_only_the_whole_frame_is_scored_with_the_same_values():
+    preds, target, masks = _clip()
+    with_masks = score_frames(preds, target, masks)
+    whole = score_frames(preds, target)
+    assert set(whole) == {key for key in with_masks if "_whole_" in key}
+    for key, values in whole.items():
+        assert torch.equal(values.nan_to_num(-7.0), with_masks[key].nan_to_num(-7.0)), key

@@ -146,3 +146,17 @@ def test_rejects_bad_arguments():
         masked_psnr(pred, target, mask[..., :-1])
     with pytest.raises(ValueError, match="window_size"):
         masked_ssim(pred[..., :8, :8], target[..., :8, :8], mask[..., :8, :8])
+
+
+def test_masked_mean_over_leading_dimensions_and_an_empty_mask():
+    from vidpred.metrics.masked import masked_mean
+
+    values = torch.arange(2 * 3 * 1 * 2 * 2, dtype=torch.float64).reshape(2, 3, 1, 2, 2)  # (M, K, C, h, w)
+    mask = torch.zeros(3, 1, 2, 2, dtype=torch.float64)  # (K, 1, h, w)
+    mask[0, 0, 0, 1] = 1
+    mask[1] = 1
+    out = masked_mean(values, mask)
+    assert out.shape == (2, 3)
+    assert out[:, 0].tolist() == [1.0, 13.0]  # the one masked pixel
+    assert out[:, 1].tolist() == [5.5, 17.5]  # every pixel of frame 1
+    assert torch.isnan(out[:, 2]).all()  # no masked pixel

@@ -57,3 +57,15 @@ def test_edge_ratio_hand_worked_and_limits():
     assert math.isnan(edge_ratio(frames[:1, :, :4, :4], flat).item())  # a target without edges
     with pytest.raises(ValueError):
         edge_ratio(frames, frames[:1])
+
+
+def test_sharpness_term_is_the_hand_worked_per_pixel_term_and_broadcasts():
+    from vidpred.metrics.sharpness import sharpness_term
+
+    target = _from_unit([[0, 0, 0], [0, 0.5, 0], [0, 0, 0]])
+    pred = _from_unit([[0, 0, 0], [0, 0.25, 0], [0, 0, 0]])
+    # the per-pixel differences of test_hand_worked_value, (i, j) >= 1
+    assert sharpness_term(pred, target)[0, 0].tolist() == [[0.5, 0.25], [0.25, 0.0]]
+    # several predictions (M, B, C, H, W) against one target (B, C, H, W)
+    stacked = sharpness_term(torch.stack([pred, target]), target)
+    assert stacked.shape == (2, 1, 1, 2, 2) and stacked[1].abs().sum() == 0

@@ -17,7 +17,7 @@ def _rows(run_dir) -> list[dict]:
 
 def _best_row_step(run_dir) -> int:
     rows = _rows(run_dir)
-    return max(rows, key=lambda r: r["psnr"])["step"]
+    return max(rows, key=lambda r: r["model"]["psnr_whole_f1"])["step"]
 
 
 def test_a_best_from_discarded_steps_is_not_kept(tiny_config, tmp_path, caplog):

@@ -51,6 +51,7 @@ def test_no_warning_while_disabled(tiny_config, tmp_path, caplog):
     assert not [r for r in caplog.records if "stayed at chance" in r.getMessage()]
 
 
+@pytest.mark.slow  # about 7 s on one CPU thread
 def test_spectral_norm_keeps_the_largest_singular_value_near_one(tiny_config, tmp_path):
     cfg = tiny_config("model.discriminator.spectral_norm=true", *SPATIOTEMPORAL,
                       "model.spatiotemporal_discriminator.spectral_norm=true", "train.steps=30")

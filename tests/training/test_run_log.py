@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from vidpred.config import Config, load_config
-from vidpred.training.run_log import RunLog, final_metrics
+from vidpred.training.run_log import RunLog, final_metrics, read_validation
 
 
 def _steps(path):
@@ -19,13 +19,14 @@ def test_a_fresh_run_writes_its_config_and_logs(tmp_path):
     cfg = Config()
     with RunLog(tmp_path / "run", cfg, step=0) as run_log:
         run_log.train(1, {"g_total": 0.5})
-        run_log.validation(1, 2.34567, {"psnr": 20.0})
+        run_log.validation(1, 2.34567, {"model": {"psnr_whole_f1": 20.0}, "blend_weight": 0.5})
         run_log.samples(1, torch.rand(3, 8, 8), torch.rand(3, 8, 8))
         run_log.final({"step": 1})
     run = tmp_path / "run"
     assert load_config(run / "config.yaml") == cfg
     assert json.loads((run / "metrics.jsonl").read_text()) == {"step": 1, "g_total": 0.5}
-    assert json.loads((run / "validation.jsonl").read_text()) == {"step": 1, "train_seconds": 2.346, "psnr": 20.0}
+    assert json.loads((run / "validation.jsonl").read_text()) == {"step": 1, "train_seconds": 2.346,
+                                                                  "model": {"psnr_whole_f1": 20.0}, "blend_weight": 0.5}
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["flow_0000001.png", "step_0000001.png"]
     assert json.loads((run / "final_metrics.json").read_text()) == {"step": 1}
     assert len(list(run.glob("events.out.tfevents.*"))) == 1
@@ -37,7 +38,7 @@ def test_a_resumed_run_drops_what_was_logged_after_its_checkpoint(tmp_path):
         for step in range(1, 6):
             run_log.train(step, {"g_total": float(step)})
             if step % 2 == 0:
-                run_log.validation(step, 0.0, {"psnr": 1.0})
+                run_log.validation(step, 0.0, {"model": {"psnr_whole_f1": 1.0}})
     # Killed after step 5, the last checkpoint at step 3: steps 4 and 5 will be logged again.
     with RunLog(run, Config(), step=3) as run_log:
         run_log.train(4, {"g_total": 4.0})
@@ -55,15 +56,37 @@ def test_a_fresh_run_in_a_used_folder_starts_new_logs(tmp_path):
     assert len(list(run.glob("events.out.tfevents.*"))) == 1
 
 
-def test_final_metrics_split_the_model_from_the_baselines():
-    scores = {"psnr": 30.0, "psnr_f2": 28.0, "edges": 0.9, "baseline_psnr": 25.0, "flow_psnr": 26.0,
-              "flow_ssim": 0.8, "dis_psnr": 26.5, "blend_psnr": 26.7, "blend_weight": 0.2}
-    final = final_metrics(7, 4, 12.34567, scores)
-    assert final == {
-        "step": 7, "n_val_clips": 4, "train_seconds": pytest.approx(12.346),
-        "model": {"psnr": 30.0, "psnr_f2": 28.0, "edges": 0.9},
-        "last_input_baseline": {"psnr": 25.0},
-        "flow_baseline": {"psnr": 26.0, "ssim": 0.8},
-        "dis_flow_baseline": {"psnr": 26.5},
-        "blend_baseline": {"psnr": 26.7, "weight": 0.2},
-    }
+def test_final_metrics_is_the_last_validation_record():
+    record = {"model": {"psnr_whole_f1": 30.0, "psnr_whole_f2": 28.0}, "last input": {"psnr_whole_f1": 25.0},
+              "blend": {"psnr_whole_f1": 26.7}, "blend_weight": 0.2}
+    assert final_metrics(7, 4, 12.34567, record) == {"step": 7, "n_val_clips": 4, "train_seconds": 12.346, **record}
+
+
+def test_the_scores_go_to_tensorboard_as_val_method_key(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    with RunLog(tmp_path / "run", Config(), step=0) as run_log:
+        run_log.validation(2, 1.0, {"model": {"psnr_whole_f1": 20.0}, "last input": {"psnr_whole_f1": 18.0},
+                                    "blend_weight": 0.5})
+    events = EventAccumulator(str(tmp_path / "run"))
+    events.Reload()
+    assert set(events.Tags()["scalars"]) == {"val/model/psnr_whole_f1", "val/last input/psnr_whole_f1",
+                                             "val/blend_weight"}
+
+
+def test_an_old_runs_flat_validation_lines_are_read_in_todays_shape(tmp_path):
+    path = tmp_path / "validation.jsonl"
+    old = {"step": 2, "train_seconds": 1.5, "psnr": 30.0, "psnr_f2": 28.0, "ssim": 0.9, "edges": 0.8,
+           "baseline_psnr": 25.0, "baseline_sharpness_f2": 20.0, "flow_psnr": 26.0, "dis_ssim_f2": 0.7,
+           "blend_psnr": 26.5, "blend_weight": 0.3}
+    new = {"step": 4, "train_seconds": 3.0, "model": {"psnr_whole_f1": 31.0}, "blend_weight": 0.3}
+    path.write_text(json.dumps(old) + "\n" + json.dumps(new) + "\n" + '{"step": 6, "psn')  # the last cut short
+    assert read_validation(path) == [
+        {"step": 2, "train_seconds": 1.5, "blend_weight": 0.3,
+         "model": {"psnr_whole_f1": 30.0, "psnr_whole_f2": 28.0, "ssim_whole_f1": 0.9, "edges_whole_f1": 0.8},
+         "last input": {"psnr_whole_f1": 25.0, "sharpness_whole_f2": 20.0},
+         "Farneback flow (paper)": {"psnr_whole_f1": 26.0}, "DIS flow": {"ssim_whole_f2": 0.7},
+         "blend": {"psnr_whole_f1": 26.5}},
+        new,
+    ]
+    assert read_validation(tmp_path / "missing.jsonl") == []

@@ -29,10 +29,10 @@ def test_run_directory_holds_everything(tiny_config, tmp_path):
     on_disk = json.loads((run_dir / "final_metrics.json").read_text())
     assert on_disk == final
     assert final["step"] == 4
-    for side in ("model", "last_input_baseline", "flow_baseline", "dis_flow_baseline"):
-        assert set(final[side]) == {"psnr", "ssim", "sharpness", "edges"}
-        assert all(torch.isfinite(torch.tensor(v)) for v in final[side].values())
-    assert set(final["blend_baseline"]) == {"psnr", "ssim", "sharpness", "edges", "weight"}
+    for method in ("model", "last input", "Farneback flow (paper)", "DIS flow", "blend"):
+        assert set(final[method]) == {"psnr_whole_f1", "ssim_whole_f1", "sharpness_whole_f1", "edges_whole_f1"}
+        assert all(torch.isfinite(torch.tensor(v)) for v in final[method].values())
+    assert 0 <= final["blend_weight"] <= 1
     logged = _losses(run_dir)
     assert sorted(logged) == [1, 2, 3, 4]
     for key in ("g_total", "g_adv", "g_lp", "g_gdl", "d_loss", "d_real", "d_fake", "grad_norm_g", "grad_norm_d", "lr_g", "lr_d"):
@@ -98,7 +98,7 @@ def test_adversarial_gradient_reaches_the_generator(tiny_config, tmp_path):
 def test_multi_frame_training_with_path_loss(tiny_config, tmp_path):
     cfg = tiny_config("train.n_future=2", "train.val_n_future=2", "loss.l_path=1.0", "train.steps=2")
     final = Trainer(cfg, tmp_path / "run").fit()
-    assert {"psnr", "psnr_f2", "ssim_f2", "sharpness_f2"} <= set(final["model"])
+    assert {"psnr_whole_f1", "psnr_whole_f2", "ssim_whole_f2", "sharpness_whole_f2"} <= set(final["model"])
     logged = _losses(tmp_path / "run")
     assert logged[2]["g_path"] > 0
 
@@ -116,7 +116,7 @@ def test_trains_on_a_ucf101_tree(tiny_config, tiny_ucf101, tmp_path):
     trainer = Trainer(cfg, tmp_path / "run")
     assert all(clip.shape[1:3] == (32, 40) for clip in trainer.val_clips)  # whole frames, not patches
     final = trainer.fit()
-    assert final["step"] == 2 and final["model"]["psnr"] > 0
+    assert final["step"] == 2 and final["model"]["psnr_whole_f1"] > 0
 
 
 def test_trains_on_a_folder_of_mixed_videos(tiny_config, video_folder, tmp_path):

@@ -196,6 +196,7 @@ def test_multi_frame_losses_cover_every_predicted_frame(tiny_config, random_perc
     assert set(index.tolist()) == {0, 1}
 
 
+@pytest.mark.slow  # about 12 s on one CPU thread
 def test_resume_is_exact_with_every_component_on(tiny_config, blur_checkpoint, random_perceptual, tmp_path):
     overrides = [
         *_blur(blur_checkpoint, frozen=False), *SPATIOTEMPORAL,

@@ -26,7 +26,7 @@ def test_heads_train_with_every_discriminator_loss(tiny_config, tmp_path, head):
     before = [p.detach().clone() for p in trainer.generator.parameters()]
     final = trainer.fit()
     assert all(not torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters()))
-    assert set(final["model"]) >= {"psnr", "ssim", "sharpness"}
+    assert set(final["model"]) >= {"psnr_whole_f1", "ssim_whole_f1", "sharpness_whole_f1"}
     assert all(torch.isfinite(torch.tensor(v)) for v in final["model"].values())
 
 
@@ -49,11 +49,13 @@ def test_validation_log_holds_both_baselines_and_train_time(tiny_config, tmp_pat
     rows = _validation(tmp_path / "run")
     assert [r["step"] for r in rows] == [2, 4]
     assert 0 < rows[0]["train_seconds"] < rows[1]["train_seconds"]
-    for key in ("psnr", "baseline_psnr", "flow_psnr", "flow_ssim_f2", "flow_sharpness"):
-        assert key in rows[0], key
+    flow = "Farneback flow (paper)"
+    for method, key in (("model", "psnr_whole_f1"), ("last input", "psnr_whole_f1"), (flow, "psnr_whole_f1"),
+                        (flow, "ssim_whole_f2"), (flow, "sharpness_whole_f1")):
+        assert key in rows[0][method], (method, key)
     # The flow baseline does not change with training; it is a real, different predictor.
-    assert rows[0]["flow_psnr"] == rows[1]["flow_psnr"] != rows[0]["baseline_psnr"]
-    assert final["flow_baseline"]["psnr"] == rows[1]["flow_psnr"]
+    assert rows[0][flow]["psnr_whole_f1"] == rows[1][flow]["psnr_whole_f1"] != rows[0]["last input"]["psnr_whole_f1"]
+    assert final[flow]["psnr_whole_f1"] == rows[1][flow]["psnr_whole_f1"]
     assert final["train_seconds"] == pytest.approx(rows[1]["train_seconds"], abs=1e-3)
 
 
@@ -148,7 +150,7 @@ def test_after_a_kill_past_the_checkpoint_each_step_is_logged_once(tiny_config, 
         assert steps == [1, 2, 3, 4], name
     events = EventAccumulator(str(run_dir)).Reload()
     assert [e.step for e in events.Scalars("train/g_total")] == [1, 2, 3, 4]
-    assert [e.step for e in events.Scalars("val/psnr")] == [1, 2, 3, 4]
+    assert [e.step for e in events.Scalars("val/model/psnr_whole_f1")] == [1, 2, 3, 4]
 
 
 def test_a_fresh_run_in_a_folder_without_a_checkpoint_starts_new_logs(tiny_config, tmp_path):
@@ -180,7 +182,7 @@ def test_refiner_trains_on_real_and_synthetic_clips_and_resumes_exactly(tiny_con
     for a, b in zip(full.generator.parameters(), resumed.generator.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     rows = _validation(tmp_path / "full")
-    assert {"psnr", "dis_psnr", "edges", "dis_edges"} <= set(rows[-1])
+    assert {"psnr_whole_f1", "edges_whole_f1"} <= set(rows[-1]["model"]) & set(rows[-1]["DIS flow"])
     method = load_checkpoint_predictor(tmp_path / "full" / "checkpoints" / "latest.pt", torch.device("cpu"))
     assert method.info["head"] == "refiner"
     prediction = method.predict(torch.rand(1, 3, 4, 240, 320) * 2 - 1, 2, None)

@@ -18,6 +18,8 @@ import vidpred.training.validation as validation
 from vidpred.evaluation.scoring import MAX_PSNR_DB, MAX_SHARPNESS_DB
 from vidpred.metrics import ssim
 from vidpred.training.validation import (
+    BASELINES,
+    MODEL,
     ValidationInterrupted,
     Validator,
     _batches_by_shape,
@@ -77,8 +79,12 @@ def test_predict_clips_splits_context_and_target():
 def test_batches_group_equal_shapes():
     clips = [_clip(4, 4, [0, 0]), _clip(4, 6, [0, 0]), _clip(4, 4, [1, 1]), _clip(4, 4, [2, 2])]
     batches = list(_batches_by_shape(clips, batch_size=2))
-    assert [b.shape for b in batches] == [(2, 2, 4, 4, 3), (1, 2, 4, 4, 3), (1, 2, 4, 6, 3)]
-    assert [b[i, 0, 0, 0, 0] for b in batches for i in range(len(b))] == [0, 1, 2, 0]
+    assert [b.shape for _, b in batches] == [(2, 2, 4, 4, 3), (1, 2, 4, 4, 3), (1, 2, 4, 6, 3)]
+    assert [b[i, 0, 0, 0, 0] for _, b in batches for i in range(len(b))] == [0, 1, 2, 0]
+    assert [indices for indices, _ in batches] == [[0, 2], [3], [1]]  # where each clip came from
+
+
+KEYS = {f"{metric}_whole_f{k}" for metric in ("psnr", "ssim", "sharpness", "edges") for k in (1, 2)}
 
 
 def test_evaluate_by_hand():
@@ -86,33 +92,43 @@ def test_evaluate_by_hand():
     # size): context 60, targets 90 then 60.
     clips = [_clip(12, 12, [100, 100, 110, 120]), _clip(12, 16, [60, 60, 90, 60])]
     scores = evaluate(FlatGenerator(), clips, n_context=2, n_future=2, device=DEVICE, batch_size=4)
-    assert set(scores) == {f"{prefix}{metric}{suffix}" for prefix in ("", "baseline_")
-                           for metric in ("psnr", "ssim", "sharpness", "edges") for suffix in ("", "_f2")}
+    baselines, _ = baseline_scores(clips, n_context=2, n_future=2, device=DEVICE, batch_size=4)
+    last = baselines["last input"]
+    assert set(scores) == set(last) == KEYS
 
     def stripes(level):  # the target's pixel values: half at level, half at level + 40
         return np.array([level, level + 40])
 
     # The flat prediction at 127.5 against each clip's target, averaged over the two clips.
-    assert scores["psnr"] == pytest.approx((_psnr(127.5, stripes(110)) + _psnr(127.5, stripes(90))) / 2, rel=1e-5)
-    assert scores["psnr_f2"] == pytest.approx((_psnr(127.5, stripes(120)) + _psnr(127.5, stripes(60))) / 2, rel=1e-5)
+    assert scores["psnr_whole_f1"] == pytest.approx((_psnr(127.5, stripes(110)) + _psnr(127.5, stripes(90))) / 2,
+                                                    rel=1e-5)
+    assert scores["psnr_whole_f2"] == pytest.approx((_psnr(127.5, stripes(120)) + _psnr(127.5, stripes(60))) / 2,
+                                                    rel=1e-5)
     # The last-input baseline is off by a constant: 10 and 30 grey levels at frame 1.
     # PSNR = 20 log10(255 / error); at frame 2 clip 2 is exact: it counts at the evaluation's
     # floor, 58.92 dB, beside clip 1's 20 grey levels.
-    assert scores["baseline_psnr"] == pytest.approx((20 * math.log10(25.5) + 20 * math.log10(8.5)) / 2, rel=1e-5)
-    assert scores["baseline_psnr_f2"] == pytest.approx((20 * math.log10(12.75) + MAX_PSNR_DB) / 2, rel=1e-5)
+    assert last["psnr_whole_f1"] == pytest.approx((20 * math.log10(25.5) + 20 * math.log10(8.5)) / 2, rel=1e-5)
+    assert last["psnr_whole_f2"] == pytest.approx((20 * math.log10(12.75) + MAX_PSNR_DB) / 2, rel=1e-5)
     # Sharpness: a flat frame has no gradient, the stripes one of 40/255 at every pixel
     # (horizontal neighbours differ by 40, vertical ones not at all): 10 log10(255 / 40).
-    assert scores["sharpness"] == pytest.approx(10 * math.log10(255 / 40), rel=1e-6)
-    assert scores["sharpness_f2"] == pytest.approx(10 * math.log10(255 / 40), rel=1e-6)
+    assert scores["sharpness_whole_f1"] == pytest.approx(10 * math.log10(255 / 40), rel=1e-6)
+    assert scores["sharpness_whole_f2"] == pytest.approx(10 * math.log10(255 / 40), rel=1e-6)
     # The baseline's stripes have the target's gradients exactly: no difference, at the floor.
-    assert scores["baseline_sharpness"] == pytest.approx(MAX_SHARPNESS_DB)
+    assert last["sharpness_whole_f1"] == pytest.approx(MAX_SHARPNESS_DB)
     # Edge ratio: a flat frame has none of the stripes' edges; the baseline's stripes all of them.
-    assert scores["edges"] == 0 and scores["baseline_edges"] == pytest.approx(1)
+    assert scores["edges_whole_f1"] == 0 and last["edges_whole_f1"] == pytest.approx(1)
     # SSIM: the baseline is exact (1) for clip 2's second frame, so the mean is halfway
     # between 1 and clip 1's (grey 100 stripes against grey 120 stripes).
     clip1 = ssim(_frame(_stripes(12, 12, 100)), _frame(_stripes(12, 12, 120))).item()
     assert clip1 < 1
-    assert scores["baseline_ssim_f2"] == pytest.approx((clip1 + 1) / 2, rel=1e-6)
+    assert last["ssim_whole_f2"] == pytest.approx((clip1 + 1) / 2, rel=1e-6)
+
+
+def test_the_mean_is_over_the_clips_in_their_order_whatever_the_batching():
+    clips = [_clip(12, 12, [100, 100, 110]), _clip(12, 16, [60, 60, 90]), _clip(12, 12, [10, 10, 200])]
+    one = evaluate(FlatGenerator(), clips, n_context=2, n_future=1, device=DEVICE, batch_size=1)
+    grouped = evaluate(FlatGenerator(), clips, n_context=2, n_future=1, device=DEVICE, batch_size=8)
+    assert one == grouped
 
 
 def test_evaluate_stops_between_batches_and_restores_the_mode():
@@ -135,31 +151,32 @@ def test_flow_baseline_on_still_context_is_the_last_input():
     # Two identical context frames: the backward flow is zero, so the flow baseline
     # repeats the last frame, exactly as the last-input baseline does.
     clips = [_clip(16, 16, [100, 100, 110, 120])]
-    flow = baseline_scores(clips, n_context=2, n_future=2, device=DEVICE)
-    keys = {f"{prefix}{metric}{suffix}" for prefix in ("flow_", "dis_", "blend_")
-            for metric in ("psnr", "ssim", "sharpness", "edges") for suffix in ("", "_f2")}
-    assert set(flow) == keys | {"blend_weight"}
-    for prefix in ("dis_", "blend_"):  # every flow is zero: every baseline is the last input
-        assert flow[f"{prefix}psnr_f2"] == pytest.approx(flow["flow_psnr_f2"])
-    assert flow["flow_psnr"] == pytest.approx(20 * math.log10(25.5), rel=1e-5)
-    assert flow["flow_psnr_f2"] == pytest.approx(20 * math.log10(12.75), rel=1e-5)
-    last_input = evaluate(FlatGenerator(), clips, n_context=2, n_future=2, device=DEVICE)
-    assert flow["flow_ssim"] == pytest.approx(last_input["baseline_ssim"])
+    scores, weight = baseline_scores(clips, n_context=2, n_future=2, device=DEVICE)
+    assert tuple(scores) == BASELINES and all(set(s) == KEYS for s in scores.values())
+    assert 0 <= weight <= 1
+    flow = scores["Farneback flow (paper)"]
+    for name in ("DIS flow", "blend", "last input"):  # every flow is zero: every baseline is the last input
+        assert scores[name]["psnr_whole_f2"] == pytest.approx(flow["psnr_whole_f2"])
+        assert scores[name]["ssim_whole_f1"] == pytest.approx(flow["ssim_whole_f1"])
+    assert flow["psnr_whole_f1"] == pytest.approx(20 * math.log10(25.5), rel=1e-5)
+    assert flow["psnr_whole_f2"] == pytest.approx(20 * math.log10(12.75), rel=1e-5)
 
 
-def test_validator_computes_the_flow_baseline_once(monkeypatch):
+def test_validator_computes_the_baselines_once(monkeypatch):
     clips = [_clip(12, 12, [100, 100, 110])]
     calls = []
 
     def counted(*args, **kwargs):
         calls.append(1)
-        return {"flow_psnr": 1.0}
+        return {"last input": {"psnr_whole_f1": 1.0}}, 0.25
 
     monkeypatch.setattr(validation, "baseline_scores", counted)
     validator = Validator(clips, n_context=2, n_future=1, device=DEVICE)
     first, second = validator(FlatGenerator()), validator(FlatGenerator())
     assert len(calls) == 1 and first == second
-    assert first["flow_psnr"] == 1.0 and first["baseline_psnr"] == pytest.approx(20 * math.log10(25.5), rel=1e-5)
+    assert list(first) == [MODEL, "last input", "blend_weight"] and first["blend_weight"] == 0.25
+    assert first["last input"]["psnr_whole_f1"] == 1.0
+    assert first[MODEL]["psnr_whole_f1"] == pytest.approx(_psnr(127.5, np.array([110, 150])), rel=1e-5)
 
 
 def _photo_clips(offsets: list[int]) -> list[np.ndarray]:
@@ -171,9 +188,10 @@ def _photo_clips(offsets: list[int]) -> list[np.ndarray]:
 
 
 def test_blend_weight_is_fitted_on_the_validation_clips():
-    pan = baseline_scores(_photo_clips([0, 2, 4, 6, 8]), n_context=4, n_future=1, device=DEVICE)
-    assert pan["blend_weight"] == 0.0  # a steady pan: the flow alone
-    assert pan["blend_psnr"] == pytest.approx(max(pan["flow_psnr"], pan["dis_psnr"]), abs=0.3)
-    assert pan["dis_edges"] > 0.9  # an integer shift warps without blurring much
-    shake = baseline_scores(_photo_clips([0, 2, 0, 2, 0]), n_context=4, n_future=1, device=DEVICE)
-    assert shake["blend_weight"] >= 0.8  # +2, -2, +2 px: the copy, mostly
+    pan, weight = baseline_scores(_photo_clips([0, 2, 4, 6, 8]), n_context=4, n_future=1, device=DEVICE)
+    assert weight == 0.0  # a steady pan: the flow alone
+    assert pan["blend"]["psnr_whole_f1"] == pytest.approx(
+        max(pan["Farneback flow (paper)"]["psnr_whole_f1"], pan["DIS flow"]["psnr_whole_f1"]), abs=0.3)
+    assert pan["DIS flow"]["edges_whole_f1"] > 0.9  # an integer shift warps without blurring much
+    _, weight = baseline_scores(_photo_clips([0, 2, 0, 2, 0]), n_context=4, n_future=1, device=DEVICE)
+    assert weight >= 0.8  # +2, -2, +2 px: the copy, mostly

@@ -1,20 +1,24 @@
 """Validation quality against training time: read runs' ``validation.jsonl``, plot the curves.
 
 Each run logs, at every validation, its training time (``train_seconds``: time in train
-steps, excluding validation and checkpoints) with the model's scores and the baselines'
-on the same validation clips (last input: ``baseline_*``; Farneback flow, the paper's: ``flow_*``;
-DIS flow: ``dis_*``; blend: ``blend_*``).
+steps, excluding validation and checkpoints) with the model's scores (``"model"``) and the
+baselines' on the same validation clips (``"last input"``, ``"Farneback flow (paper)"``,
+``"DIS flow"``, ``"blend"``), each under the evaluation's keys (``psnr_whole_f1``); older
+runs' flat lines are read too (:func:`vidpred.training.run_log.read_validation`).
 ``scripts/time_to_quality.py`` trains configs for a fixed number of minutes and draws
 these curves, one panel per predicted frame.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from vidpred.evaluation.predictors import DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT
+from vidpred.evaluation.scoring import metric_key
 from vidpred.safe_write import replacing
+from vidpred.training.run_log import read_validation
+from vidpred.training.validation import BASELINES, MODEL
 
 __all__ = ["Curve", "read_curve", "plot_curves", "curves_table", "is_our_plot"]
 
@@ -28,16 +32,20 @@ class Curve:
     label: str
     minutes: list[float]
     steps: list[int]
-    scores: list[dict[str, float]]  # every logged key per validation
+    scores: list[dict[str, dict[str, float]]]  # per validation: {method: {key: value}}
 
-    def series(self, key: str) -> list[float]:
-        return [row[key] for row in self.scores]
+    def series(self, key: str, method: str = MODEL) -> list[float]:
+        return [row[method][key] for row in self.scores]
 
-    def final(self, key: str) -> float:
-        return self.scores[-1][key]
+    def final(self, key: str, method: str = MODEL) -> float:
+        return self.scores[-1][method][key]
 
-    def best(self, key: str) -> float:
-        return max(self.series(key))
+    def best(self, key: str, method: str = MODEL) -> float:
+        return max(self.series(key, method))
+
+    def has(self, key: str, method: str = MODEL) -> bool:
+        """Whether the last validation logged ``key`` for ``method``."""
+        return key in self.scores[-1].get(method, {})
 
 
 def read_curve(run_dir: str | Path, label: str | None = None) -> Curve:
@@ -50,11 +58,12 @@ def read_curve(run_dir: str | Path, label: str | None = None) -> Curve:
     path = run_dir / "validation.jsonl"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: the run has not validated yet")
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = read_validation(path)
     if not rows:
         raise FileNotFoundError(f"{path} is empty: the run has not validated yet")
     return Curve(label=label or run_dir.name, minutes=[r["train_seconds"] / 60 for r in rows],
-                 steps=[r["step"] for r in rows], scores=rows)
+                 steps=[r["step"] for r in rows],
+                 scores=[{name: value for name, value in r.items() if isinstance(value, dict)} for r in rows])
 
 
 def plot_curves(curves: list[Curve], path: str | Path, *, metric: str = "psnr", title: str = "",
@@ -69,17 +78,17 @@ def plot_curves(curves: list[Curve], path: str | Path, *, metric: str = "psnr", 
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frames = [k for k in range(1, n_frames + 1) if f"{metric}{'' if k == 1 else f'_f{k}'}" in curves[0].scores[0]]
+    frames = [k for k in range(1, n_frames + 1) if curves[0].has(metric_key(metric, "whole", k))]
     fig, axes = plt.subplots(1, len(frames), figsize=(5.2 * len(frames), 3.8), squeeze=False)
     for ax, k in zip(axes[0], frames):
-        suffix = "" if k == 1 else f"_f{k}"
+        key = metric_key(metric, "whole", k)
         for curve in curves:
-            ax.plot(curve.minutes, curve.series(metric + suffix), marker="o", markersize=3, label=curve.label)
+            ax.plot(curve.minutes, curve.series(key), marker="o", markersize=3, label=curve.label)
         reference = curves[0]
-        ax.axhline(reference.final(f"baseline_{metric}{suffix}"), color="grey", linestyle="--", label="last input")
-        for prefix, label, style in (("flow_", "Farneback flow (paper)", ":"), ("dis_", "DIS flow", "-.")):
-            if f"{prefix}{metric}{suffix}" in reference.scores[-1]:
-                ax.axhline(reference.final(f"{prefix}{metric}{suffix}"), color="black", linestyle=style, label=label)
+        ax.axhline(reference.final(key, LAST_INPUT), color="grey", linestyle="--", label=LAST_INPUT)
+        for name, style in ((FARNEBACK_FLOW, ":"), (DIS_FLOW, "-.")):
+            if reference.has(key, name):
+                ax.axhline(reference.final(key, name), color="black", linestyle=style, label=name)
         ax.set_xlabel("training time (minutes)")
         ax.set_ylabel(f"validation {metric.upper() if metric == 'psnr' else metric}" + (" (dB)" if metric == "psnr" else ""))
         ax.set_title(f"predicted frame {k}")
@@ -114,24 +123,20 @@ def curves_table(curves: list[Curve], metrics: tuple[str, ...] = ("psnr", "ssim"
     for curve in curves:
         cells = [curve.label, f"{curve.minutes[-1]:.1f}", str(curve.steps[-1])]
         for metric in metrics:
-            for suffix in ("", "_f2"):
-                key = metric + suffix
-                if key not in curve.scores[-1]:
-                    cells.append("-")
-                    continue
+            for k in (1, 2):
+                key = metric_key(metric, "whole", k)
                 digits = 2 if metric == "psnr" else 3
-                cells.append(f"{curve.final(key):.{digits}f} / {curve.best(key):.{digits}f}")
+                cells.append(f"{curve.final(key):.{digits}f} / {curve.best(key):.{digits}f}" if curve.has(key) else "-")
         lines.append("| " + " | ".join(cells) + " |")
-    reference = curves[0].scores[-1]
-    for name, prefix in (("last input", "baseline_"), ("Farneback flow (paper)", "flow_"), ("DIS flow", "dis_"),
-                         ("blend", "blend_")):
-        if not any(key.startswith(prefix) for key in reference):
+    reference = curves[0]
+    for name in BASELINES:
+        if name not in reference.scores[-1]:
             continue
         cells = [name, "-", "-"]
         for metric in metrics:
-            for suffix in ("", "_f2"):
-                key = prefix + metric + suffix
+            for k in (1, 2):
+                key = metric_key(metric, "whole", k)
                 digits = 2 if metric == "psnr" else 3
-                cells.append(f"{reference[key]:.{digits}f}" if key in reference else "-")
+                cells.append(f"{reference.final(key, name):.{digits}f}" if reference.has(key, name) else "-")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

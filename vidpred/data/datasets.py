@@ -189,6 +189,8 @@ def _file_paths(cfg: DataConfig, subset: str) -> tuple[list[Path], Path, str]:
         root = Path(cfg.root if cfg.root is not None else DEFAULT_CORPUS_ROOT)
         what = "every video of the corpus" if subset == "all" else f"the corpus's {subset} videos"
         return corpus_paths(root, subset), root, f"{what} ({root})"
+    # vidpred.config.validate refuses this in a loaded config; the evaluation builds its
+    # DataConfig from command-line flags without it.
     if cfg.root is None:
         raise DataError(f"data.root must be set for data.source = {cfg.source!r}")
     root = Path(cfg.root)

@@ -165,9 +165,6 @@ class PatchSampler:
         augment: flip each clip left-right with probability 1/2 and play it backwards
             with probability 1/2 (both are motions a camera could film), drawn after the
             crops, so the crops are those of ``augment=False``.
-        static_fraction: probability that a clip is made still (its first frame
-            repeated), drawn after the crops: teaches that a still context is copied
-            exactly, which a few still clips among moving ones rarely show.
         pools: ``(n_videos, weight)`` pairs splitting ``videos`` into consecutive groups
             (e.g. the real videos, then the synthetic ones). Each slot first picks a group
             with probability ``weight / sum of weights``, then videos uniformly within it;
@@ -182,7 +179,7 @@ class PatchSampler:
 
     def __init__(self, videos: Sequence[np.ndarray], n_frames: int, patch_size: int, *, motion_threshold: float,
                  max_tries: int = 16, unfiltered_fraction: float | Sequence[float] = 0.05, seed: int = 0, rank: int = 0,
-                 cut_ratio: float | None = None, augment: bool = False, static_fraction: float = 0.0,
+                 cut_ratio: float | None = None, augment: bool = False,
                  pools: Sequence[tuple[int, float]] | None = None) -> None:
         if not videos:
             raise ValueError("PatchSampler needs at least one video")
@@ -221,9 +218,6 @@ class PatchSampler:
         self.seed = seed
         self.rank = rank
         self.augment = augment
-        if not 0.0 <= static_fraction <= 1.0:
-            raise ValueError(f"static_fraction must be in [0, 1], got {static_fraction}")
-        self.static_fraction = float(static_fraction)
         shapes = np.array([v.shape[:3] for v in self.videos], dtype=np.int64)
         # Valid start times of every video, concatenated: video v's are
         # _starts[_start_offset[v] : _start_offset[v] + _n_starts[v]].
@@ -347,9 +341,6 @@ class PatchSampler:
             flip, reverse = rng.random((2, batch_size)) < 0.5
             out[flip] = out[flip][:, :, :, ::-1]
             out[reverse] = out[reverse][:, ::-1]
-        if self.static_fraction > 0:
-            still = rng.random(batch_size) < self.static_fraction
-            out[still] = out[still][:, :1]
         self.last_stats = SampleStats(n_slots=batch_size, n_candidates=n_candidates,
                                       n_unfiltered=sum(unfiltered), n_fallback=len(pending),
                                       mean_score=float(np.mean(best)) * factor,

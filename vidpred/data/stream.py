@@ -104,7 +104,6 @@ def load_training_data(
         rank=rank,
         cut_ratio=data.cut_ratio,
         augment=data.augment,
-        static_fraction=data.static_fraction,
         pools=pools,
     )
     if data.cut_ratio is not None:

@@ -15,7 +15,9 @@ too, so "test" means the same thing in both:
 
 Frames: the clip of video ``v`` is ``v[start : start + clip_frames]`` with
 ``start = min(start_frame, len(v) - clip_frames)`` floored at 0, so the clip moves back
-when the video ends early; a video with fewer than ``min_frames`` frames is skipped (and
+when the video ends early; with ``data.cut_ratio`` set, a clip never spans a scene cut
+(the rule training's patches and validation clips follow, :mod:`vidpred.data.cuts`): it
+moves to the nearest start whose frames span none; a video with fewer than ``min_frames`` frames is skipped (and
 listed in the report). With ``clips_per_video = n > 1``, clip ``i`` starts at
 ``start_frame + round(i * (T - clip_frames - start_frame) / (n - 1))``, spread evenly from
 ``start_frame`` to the video's end, and is named ``<video>@<start>``. Nothing is random. Videos are decoded through the
@@ -36,6 +38,7 @@ import numpy as np
 
 from vidpred.config import DataConfig
 from vidpred.data.cache import VideoCache
+from vidpred.data.cuts import scene_cuts, valid_starts
 from vidpred.data.datasets import select_videos
 from vidpred.data.errors import DataError
 
@@ -75,19 +78,29 @@ class ClipSelection:
         return dataclasses.asdict(self)
 
 
-def cut_clip(frames: np.ndarray, start_frame: int, clip_frames: int) -> tuple[int, np.ndarray]:
+def cut_clip(frames: np.ndarray, start_frame: int, clip_frames: int,
+             cuts: Sequence[int] = ()) -> tuple[int, np.ndarray] | None:
     """The evaluation clip of a video: ``(start, frames[start:start + clip_frames])``.
 
     ``start = max(0, min(start_frame, T - clip_frames))``: the requested start unless the
     video ends before the clip does, then as late as fits (and 0 for a video shorter than
-    the clip, which then keeps all its ``T`` frames).
+    the clip, which then keeps all its ``T`` frames). With scene ``cuts``
+    (:func:`vidpred.data.cuts.scene_cuts`, as validation's clips respect them), the nearest
+    start whose clip spans none (the earlier of two as near).
 
     Args:
         frames: uint8 ``(T, H, W, C)``.
+        cuts: frames that start a new shot.
     Returns:
         ``(start, clip)``; ``clip`` is an in-memory uint8 ``(min(T, clip_frames), H, W, C)`` copy.
+        None when every clip of the video spans a cut.
     """
     start = max(0, min(start_frame, len(frames) - clip_frames))
+    if cuts:
+        starts = valid_starts(len(frames), min(clip_frames, len(frames)), list(cuts))
+        if len(starts) == 0:
+            return None
+        start = int(starts[np.argmin(np.abs(starts - start))])
     return start, np.array(frames[start:start + clip_frames])
 
 
@@ -279,15 +292,22 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
     videos = VideoCache(cfg.cache_dir).load(items, min_frames=min_frames, desc=f"decoding {cfg.source} eval",
                                             progress=progress)
     clips = []
+    all_cut = []
     for video in videos:
-        if clips_per_video == 1:
-            start, frames = cut_clip(video.frames, start_frame, clip_frames)
-            clips.append(EvalClip(name=video.name, start=start, frames=frames))
+        cuts = scene_cuts(video.frames, cfg.cut_ratio) if cfg.cut_ratio is not None else []
+        wanted = ([start_frame] if clips_per_video == 1 else
+                  spread_starts(len(video.frames), clip_frames, start_frame, clips_per_video))
+        cut = [cut_clip(video.frames, start, clip_frames, cuts) for start in wanted]
+        if any(c is None for c in cut):
+            all_cut.append(video.name)
             continue
-        for start in spread_starts(len(video.frames), clip_frames, start_frame, clips_per_video):
-            start, frames = cut_clip(video.frames, start, clip_frames)
-            clips.append(EvalClip(name=f"{video.name}@{start}", start=start, frames=frames))
-    usable = {video.name for video in videos}
+        for start, frames in dict(cut).items():  # two wanted starts may move to one uncut start
+            name = video.name if clips_per_video == 1 else f"{video.name}@{start}"
+            clips.append(EvalClip(name=name, start=start, frames=frames))
+    if all_cut:
+        logger.warning("%d video(s) have a scene cut in every %d-frame clip and are skipped: %s", len(all_cut),
+                       clip_frames, ", ".join(all_cut[:5]))
+    usable = {video.name for video in videos} - set(all_cut)
     selection = ClipSelection(
         source=cfg.source, description=description, n_listed=n_listed, selected=[item.name for item in items],
         skipped=[item.name for item in items if item.name not in usable], every=every, start_frame=start_frame,

@@ -6,7 +6,7 @@ import logging
 import math
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -110,6 +110,17 @@ def fit_blend_on_clips(clips: Sequence[EvalClip], n_context: int, device: torch.
     return fit_blend_weight(contexts, targets)
 
 
+def _with_training_cut_ratio(data: DataConfig, trained: Sequence[tuple[str, dict[str, Any]]]) -> DataConfig:
+    """``data`` with the scene-cut rule the checkpoints' validation clips followed, when it sets
+    none itself and they agree on one: validation and evaluation then select clips alike."""
+    ratios = {cfg.get("cut_ratio") for _, cfg in trained} - {None}
+    if data.cut_ratio is not None or len(ratios) != 1:
+        return data
+    ratio = ratios.pop()
+    logger.info("clips span no scene cut (data.cut_ratio=%g, as the checkpoints were trained and validated)", ratio)
+    return replace(data, cut_ratio=ratio)
+
+
 def _blend(data: DataConfig, subset: str, weight: float | None, protocol: Protocol, start_frame: int,
            device: torch.device, progress: bool) -> tuple[Blend | None, dict[str, Any]]:
     """The blend row and a note for the report: a given weight (blending DIS extrapolation),
@@ -175,6 +186,7 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
     lpips_metric, lpips_status = _lpips(lpips, lpips_weights, device)
     trained = [(m.name, m.info["training_data"]) for m in methods if m.kind == "checkpoint"]
     data, subset, note = choose_eval_videos(data, trained, videos)
+    data = _with_training_cut_ratio(data, trained)
     blend, blend_note = _blend(data, subset, blend_weight, protocol, start_frame, device, progress)
     if blend is not None:
         methods.append(blend_method(blend))
@@ -192,7 +204,7 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
                      "psnr_filter": psnr_filter},
         "selection": selection.as_dict(),
         "data": {"source": data.source, "root": data.root, "split": data.split, "frame_size": data.frame_size,
-                 "frame_height": data.frame_height,
+                 "frame_height": data.frame_height, "cut_ratio": data.cut_ratio,
                  "procedural": asdict(data.procedural) if data.source == "procedural" else None},
         "n_clips": len(results),
         "n_moving_clips": sum(r.moving_fraction > 0 for r in results),

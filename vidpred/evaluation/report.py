@@ -25,7 +25,7 @@ import torch
 
 from vidpred.evaluation.runner import ClipResult
 from vidpred.evaluation.predictors import BLEND, DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT
-from vidpred.evaluation.scoring import MAX_PSNR_DB, metric_key, sharpness_metric
+from vidpred.evaluation.scoring import MAX_PSNR_DB, clip_mean, metric_key, sharpness_metric
 from vidpred.metrics.official import official_db
 from vidpred.safe_write import check_output_folder, replacing, write_text
 
@@ -54,8 +54,7 @@ _COMPAT_METRICS = ("psnr", "ssim", "sharpness", "sharpness_official")
 
 
 def _mean(values: Sequence[float]) -> dict[str, Any]:
-    finite = [v for v in values if math.isfinite(v)]
-    return {"mean": sum(finite) / len(finite) if finite else math.nan, "n": len(finite),
+    return {"mean": clip_mean(values), "n": sum(math.isfinite(v) for v in values),
             "n_nan": sum(math.isnan(v) for v in values), "n_inf": sum(math.isinf(v) for v in values)}
 
 

@@ -5,9 +5,8 @@ per method, frame and averaging mode they repeat most of their work (each paper-
 SSIM filtered the target again, each mode filtered the prediction again). Here, per
 predicted frame ``k``:
 
-* the target's SSIM moments ``E[y], E[y^2]`` and its gradient terms are computed once, for
-  every method and mode;
-* each method's squared errors, SSIM map and gradient term are computed once; the
+* the target's SSIM moments ``E[y], E[y^2]`` are computed once, for every method and mode;
+* each method's squared errors, SSIM map and sharpness term are computed once; the
   whole-frame and moving-pixels values are two averages of each;
 * the paper-compatible composite (the target outside the mask) differs from the
   prediction only near and outside the mask, but its SSIM windows that straddle the mask
@@ -18,24 +17,32 @@ predicted frame ``k``:
 The values equal those of :func:`~vidpred.metrics.masked_psnr`,
 :func:`~vidpred.metrics.masked_ssim`, :func:`~vidpred.metrics.masked_sharpness_difference`
 and their whole-frame counterparts to float64 rounding (``tests/evaluation/test_scoring.py``
-checks it on random data).
+checks it on random data); the per-pixel terms and the conversions to dB are theirs
+(:func:`~vidpred.metrics.psnr.psnr_from_mse`, :func:`~vidpred.metrics.sharpness.sharpness_term`,
+:func:`~vidpred.metrics.masked.masked_mean`, ...), so each metric's arithmetic lives in one place.
+
+Training's validation scores with the same function (whole frames only, no masks) and
+averages over clips with the same :func:`clip_mean`, so a checkpoint's validation numbers
+and its evaluation on the same clips are the same numbers under the same keys.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Literal, Sequence
 
 import torch
 from torch import Tensor
 
 from vidpred.metrics import LPIPS
+from vidpred.metrics.masked import masked_mean
 from vidpred.metrics.official import official_db, official_sharpness_term
-from vidpred.metrics.sharpness import _gradient_magnitude_sum
+from vidpred.metrics.psnr import psnr_from_mse
+from vidpred.metrics.sharpness import edge_ratio, sharpness_db, sharpness_term
 from vidpred.metrics.ssim import blur_valid, gaussian_window, ssim_from_moments
 
-__all__ = ["SSIM_WINDOW", "REGIONS", "SharpnessUnits", "metric_key", "sharpness_metric", "score_frames", "MSE_FLOOR",
-           "SHARPNESS_FLOOR", "MAX_PSNR_DB", "MAX_SHARPNESS_DB"]
+__all__ = ["SSIM_WINDOW", "REGIONS", "SharpnessUnits", "metric_key", "sharpness_metric", "score_frames", "clip_mean",
+           "MSE_FLOOR", "SHARPNESS_FLOOR", "MAX_PSNR_DB", "MAX_SHARPNESS_DB"]
 
 SSIM_WINDOW = 11
 REGIONS = ("compat", "moving", "whole")
@@ -70,22 +77,21 @@ def sharpness_metric(units: SharpnessUnits) -> str:
     return "sharpness" if units == "unit" else "sharpness_official"
 
 
-def _masked_mean(values: Tensor, mask: Tensor) -> Tensor:
-    """Mean of ``values`` ``(M, K, C, h, w)`` over the pixels of ``mask`` ``(K, 1, h, w)`` (0/1) and
-    the channels: ``(M, K)``, NaN where the mask is empty."""
-    count = mask.sum(dim=(1, 2, 3)) * values.shape[2]  # (K,)
-    total = (values * mask).sum(dim=(2, 3, 4))  # (M, K)
-    return torch.where(count > 0, total / count.clamp_min(1), torch.full_like(total, math.nan))
-
-
-def _db(mean_error: Tensor, peak_squared: float) -> Tensor:
-    return 10 * torch.log10(peak_squared / mean_error)
+def clip_mean(values: Sequence[float]) -> float:
+    """The mean over clips of one method's values of one key: the finite ones (NaN: undefined
+    on that clip), NaN when there is none. Validation and the report average with it."""
+    finite = [v for v in values if math.isfinite(v)]
+    return sum(finite) / len(finite) if finite else math.nan
 
 
 @torch.no_grad()
-def score_frames(preds: Tensor, target: Tensor, masks: Tensor, *, sharpness: SharpnessUnits = "unit",
+def score_frames(preds: Tensor, target: Tensor, masks: Tensor | None = None, *, sharpness: SharpnessUnits = "unit",
                  lpips: LPIPS | None = None) -> dict[str, Tensor]:
     """PSNR, SSIM and sharpness difference in the three modes (and LPIPS) of every method and frame.
+
+    The one scoring function: the evaluation calls it with the moving-area masks, training's
+    validation without (whole frames only), so both report the same keys with the same
+    arithmetic.
 
     Modes (see :mod:`vidpred.metrics.masked`): ``whole`` frame; ``compat``, the official
     code's averaging (outside the mask the prediction is replaced by the target; with
@@ -93,28 +99,35 @@ def score_frames(preds: Tensor, target: Tensor, masks: Tensor, *, sharpness: Sha
     does); ``moving``, the per-pixel terms averaged over the masked pixels only.
 
     Args:
-        preds: ``(M, K, C, H, W)`` in ``[-1, 1]``: M methods' predictions of K frames.
+        preds: ``(M, K, C, H, W)`` in ``[-1, 1]``: M methods' predictions of K frames (the
+            callers clip a predictor's overshoot, as a saved frame would be).
         target: ``(K, C, H, W)`` in ``[-1, 1]``: the true frames.
-        masks: ``(K, 1, H, W)`` bool, the moving pixels of each frame.
+        masks: ``(K, 1, H, W)`` bool, the moving pixels of each frame; None scores the
+            ``whole`` region only.
         sharpness: ``"unit"`` (vidpred's units, keys ``sharpness_*``) or ``"official"``
             (:func:`~vidpred.metrics.official.official_sharpness`, keys ``sharpness_official_*``).
         lpips: the LPIPS network (whole frames only), or None.
 
     Returns:
         ``{metric_key(metric, region, k): (M,) float64}`` for metric in psnr, ssim and the
-        sharpness, region in :data:`REGIONS`, k in 1..K; ``edges_whole_f<k>``
+        sharpness, region in :data:`REGIONS` (``whole`` alone without ``masks``), k in 1..K; ``edges_whole_f<k>``
         (:func:`~vidpred.metrics.edge_ratio`); plus ``lpips_whole_f<k>`` with ``lpips``. NaN
         where undefined: the moving-area modes of a frame without a moving pixel, SSIM on
         frames under 11 px, LPIPS under its minimum size. Never infinite: an exact
         prediction scores the floors' values (:data:`MAX_PSNR_DB`, :data:`MAX_SHARPNESS_DB`).
     """
+    whole_only = masks is None
+    if whole_only:
+        masks = torch.ones(target.shape[0], 1, *target.shape[2:], dtype=torch.bool, device=target.device)
     if preds.dim() != 5 or preds.shape[1:] != target.shape or masks.shape != (target.shape[0], 1, *target.shape[2:]):
         raise ValueError(f"score_frames expects preds (M, K, C, H, W), target (K, C, H, W), masks (K, 1, H, W); got "
                          f"{tuple(preds.shape)}, {tuple(target.shape)}, {tuple(masks.shape)}")
     M, K, C, H, W = preds.shape
     sharp = sharpness_metric(sharpness)
-    P = preds.double()
-    T = target.double()
+    # Contiguous: a sum's order follows the memory layout, and the callers' layouts differ
+    # (the evaluation's rollouts are transposed views); the last bits must not.
+    P = preds.double().contiguous()
+    T = target.double().contiguous()
     moving = masks.bool()
     m = moving.double()  # (K, 1, H, W)
     n_mask = moving.sum(dim=(1, 2, 3))  # (K,)
@@ -123,6 +136,8 @@ def score_frames(preds: Tensor, target: Tensor, masks: Tensor, *, sharpness: Sha
     out: dict[str, Tensor] = {}
 
     def put(metric: str, region: str, values: Tensor) -> None:  # values (M, K)
+        if whole_only and region != "whole":
+            return
         no_motion = n_mask == 0
         if region != "whole":  # moving-area metrics do not exist for a frame without moving pixels
             values = torch.where(no_motion, torch.full_like(values, math.nan), values)
@@ -135,10 +150,10 @@ def score_frames(preds: Tensor, target: Tensor, masks: Tensor, *, sharpness: Sha
     total_mask = (squared * m).sum(dim=(2, 3, 4))
     N = C * H * W
     share = (n_mask / (H * W)).double()  # (K,): the mask's share of each frame
-    put("psnr", "whole", _db((total_all / N).clamp_min(MSE_FLOOR), _PEAK**2))
+    put("psnr", "whole", psnr_from_mse((total_all / N).clamp_min(MSE_FLOOR), _PEAK))
     # The composite's error is zero outside the mask.
-    put("psnr", "compat", _db(torch.maximum(total_mask / N, MSE_FLOOR * share), _PEAK**2))
-    put("psnr", "moving", _db(_masked_mean(squared, m).clamp_min(MSE_FLOOR), _PEAK**2))
+    put("psnr", "compat", psnr_from_mse(torch.maximum(total_mask / N, MSE_FLOOR * share), _PEAK))
+    put("psnr", "moving", psnr_from_mse(masked_mean(squared, m).clamp_min(MSE_FLOOR), _PEAK))
 
     # SSIM: the target's moments once, one map per method and frame.
     if min(H, W) >= SSIM_WINDOW:
@@ -149,9 +164,9 @@ def score_frames(preds: Tensor, target: Tensor, masks: Tensor, *, sharpness: Sha
         ssim_map = ssim_from_moments(mu_p, mu_t, e_pp, e_tt, e_pt)
         whole = ssim_map.mean(dim=(2, 3, 4))
         put("ssim", "whole", whole)
-        put("ssim", "moving", _masked_mean(ssim_map, m[..., r:H - r, r:W - r]))
+        put("ssim", "moving", masked_mean(ssim_map, m[..., r:H - r, r:W - r]))
         compat = whole.clone()  # a mask covering every pixel: the composite is the prediction
-        if partial:
+        if partial and not whole_only:
             c = composite[:, partial]
             mu_c, e_cc, e_ct = blur_valid(torch.stack([c, c * c, c * T[partial]]), window)
             compat[:, partial] = ssim_from_moments(mu_c, mu_t[partial], e_cc, e_tt[partial], e_ct).mean(dim=(2, 3, 4))
@@ -160,27 +175,26 @@ def score_frames(preds: Tensor, target: Tensor, masks: Tensor, *, sharpness: Sha
         for region in REGIONS:
             put("ssim", region, torch.full((M, K), math.nan, dtype=torch.float64))
 
-    # Sharpness difference: the target's gradient terms once.
+    # Sharpness difference.
     if sharpness == "unit":
-        g_target = _gradient_magnitude_sum((T + 1) / 2)  # (K, C, H-1, W-1), frames in [0, 1]
-        term = (g_target - _gradient_magnitude_sum((P + 1) / 2)).abs()  # (M, K, C, H-1, W-1)
-        put(sharp, "whole", _db(term.mean(dim=(2, 3, 4)).clamp_min(SHARPNESS_FLOOR), 1.0))
-        put(sharp, "moving", _db(_masked_mean(term, m[..., 1:, 1:]).clamp_min(SHARPNESS_FLOOR), 1.0))
-        compat_term = (g_target - _gradient_magnitude_sum((composite + 1) / 2)).abs()
-        put(sharp, "compat", _db(torch.maximum(compat_term.mean(dim=(2, 3, 4)), SHARPNESS_FLOOR * share), 1.0))
+        term = sharpness_term(P, T)  # (M, K, C, H-1, W-1)
+        put(sharp, "whole", sharpness_db(term.mean(dim=(2, 3, 4)).clamp_min(SHARPNESS_FLOOR)))
+        put(sharp, "moving", sharpness_db(masked_mean(term, m[..., 1:, 1:]).clamp_min(SHARPNESS_FLOOR)))
+        if not whole_only:
+            compat_term = sharpness_term(composite, T)
+            put(sharp, "compat", sharpness_db(torch.maximum(compat_term.mean(dim=(2, 3, 4)), SHARPNESS_FLOOR * share)))
     else:
         term = official_sharpness_term(P, T)  # (M, K, C, H-2, W-2)
         put(sharp, "whole", official_db(term.sum(dim=(2, 3, 4)) / N))
-        put(sharp, "moving", official_db(_masked_mean(term, m[..., 1:-1, 1:-1])))
+        put(sharp, "moving", official_db(masked_mean(term, m[..., 1:-1, 1:-1])))
         # The official masking: both frames -1 (black) outside the mask.
         black = torch.full((), -1.0, dtype=torch.float64)
         compat_term = official_sharpness_term(torch.where(moving, P, black), torch.where(moving, T, black))
         put(sharp, "compat", official_db(compat_term.sum(dim=(2, 3, 4)) / N))
 
     # Edge content relative to the truth's (whole frames): below 1 blurred, above 1 invented edges.
-    edges_target = _gradient_magnitude_sum(T).sum(dim=(1, 2, 3))  # (K,)
-    edges = _gradient_magnitude_sum(P).sum(dim=(2, 3, 4)) / edges_target.clamp_min(1e-300)  # (M, K)
-    put("edges", "whole", torch.where(edges_target > 0, edges, torch.full_like(edges, math.nan)))
+    put("edges", "whole", edge_ratio(P.reshape(M * K, C, H, W), T.expand(M, -1, -1, -1, -1).reshape(M * K, C, H, W))
+        .reshape(M, K))
 
     if lpips is not None:
         try:

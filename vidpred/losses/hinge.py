@@ -27,6 +27,7 @@ def hinge_d_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
         Scalar: the batch means of the two hinges, added.
 
     Example:
+        >>> import torch
         >>> hinge_d_loss(torch.tensor([2.0, 0.0]), torch.tensor([-3.0, 0.5]))
         tensor(1.2500)
     """
@@ -46,6 +47,7 @@ def hinge_g_loss(fake_logits: Tensor) -> Tensor:
         Scalar batch mean, negated.
 
     Example:
+        >>> import torch
         >>> hinge_g_loss(torch.tensor([1.0, -3.0]))
         tensor(1.)
     """

@@ -40,6 +40,7 @@ def lp_loss(pred: Tensor, target: Tensor, p: int = 2, reduction: str = "mean") -
         A scalar, or ``|pred - target|^p`` element-wise for ``"none"``.
 
     Example:
+        >>> import torch
         >>> lp_loss(torch.zeros(1, 3, 2, 2), torch.ones(1, 3, 2, 2), p=1)
         tensor(1.)
     """

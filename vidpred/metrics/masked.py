@@ -34,11 +34,11 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from vidpred.metrics.psnr import psnr
-from vidpred.metrics.sharpness import _gradient_magnitude_sum, sharpness_difference
+from vidpred.metrics.psnr import psnr, psnr_from_mse
+from vidpred.metrics.sharpness import sharpness_db, sharpness_difference, sharpness_term
 from vidpred.metrics.ssim import ssim, ssim_map
 
-__all__ = ["MaskMode", "MASK_MODES", "masked_psnr", "masked_ssim", "masked_sharpness_difference"]
+__all__ = ["MaskMode", "MASK_MODES", "masked_mean", "masked_psnr", "masked_ssim", "masked_sharpness_difference"]
 
 MaskMode = Literal["compat", "moving"]
 MASK_MODES: tuple[str, ...] = ("compat", "moving")
@@ -63,11 +63,17 @@ def _composite(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     return torch.where(mask.bool(), pred.double(), target.double())
 
 
-def _masked_mean(values: Tensor, mask: Tensor) -> Tensor:
-    """Mean of ``values`` ``(B, C, h, w)`` over the pixels where ``mask`` ``(B, 1, h, w)`` is 1;
-    NaN for an empty mask."""
-    count = mask.sum(dim=(1, 2, 3)) * values.shape[1]
-    total = (values * mask).sum(dim=(1, 2, 3))
+def masked_mean(values: Tensor, mask: Tensor) -> Tensor:
+    """Mean of ``values`` ``(..., C, h, w)`` over the channels and the pixels where ``mask``
+    ``(..., 1, h, w)`` (0/1, broadcastable against ``values``) is 1: ``values.shape[:-3]``,
+    NaN where the mask is empty.
+
+    Example:
+        >>> masked_mean(torch.tensor([[[[1.0, 3.0]]]]), torch.tensor([[[[0.0, 1.0]]]]))
+        tensor([3.])
+    """
+    count = mask.sum(dim=(-3, -2, -1)) * values.shape[-3]
+    total = (values * mask).sum(dim=(-3, -2, -1))
     return torch.where(count > 0, total / count.clamp_min(1), torch.full_like(total, float("nan")))
 
 
@@ -99,8 +105,7 @@ def masked_psnr(pred: Tensor, target: Tensor, mask: Tensor, mode: MaskMode = "mo
     m = _check(pred, target, mask, mode, "masked_psnr")
     if mode == "compat":
         return psnr(_composite(pred, target, m), target.double(), data_range)
-    mse = _masked_mean((pred.double() - target.double()).square(), m)
-    return 10 * torch.log10(data_range**2 / mse)
+    return psnr_from_mse(masked_mean((pred.double() - target.double()).square(), m), data_range)
 
 
 def masked_ssim(pred: Tensor, target: Tensor, mask: Tensor, mode: MaskMode = "moving",
@@ -137,7 +142,7 @@ def masked_ssim(pred: Tensor, target: Tensor, mask: Tensor, mode: MaskMode = "mo
     values = ssim_map(pred, target, data_range, window_size)  # (B, C, H - 2r, W - 2r)
     r = (window_size - 1) // 2
     H, W = pred.shape[-2:]
-    return _masked_mean(values, m[..., r:H - r, r:W - r])
+    return masked_mean(values, m[..., r:H - r, r:W - r])
 
 
 def masked_sharpness_difference(pred: Tensor, target: Tensor, mask: Tensor, mode: MaskMode = "moving",
@@ -169,7 +174,4 @@ def masked_sharpness_difference(pred: Tensor, target: Tensor, mask: Tensor, mode
         raise ValueError(f"masked_sharpness_difference needs H, W >= 2, got {tuple(pred.shape)}")
     if mode == "compat":
         return sharpness_difference(_composite(pred, target, m), target.double(), max_value)
-    pred01 = (pred.double() + 1) / 2
-    target01 = (target.double() + 1) / 2
-    difference = (_gradient_magnitude_sum(target01) - _gradient_magnitude_sum(pred01)).abs()  # (B, C, H-1, W-1)
-    return 10 * torch.log10(max_value**2 / _masked_mean(difference, m[..., 1:, 1:]))
+    return sharpness_db(masked_mean(sharpness_term(pred, target), m[..., 1:, 1:]), max_value)

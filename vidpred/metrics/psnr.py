@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["psnr"]
+__all__ = ["psnr", "psnr_from_mse"]
 
 
 def psnr(pred: Tensor, target: Tensor, data_range: float = 2.0) -> Tensor:
@@ -27,6 +27,11 @@ def psnr(pred: Tensor, target: Tensor, data_range: float = 2.0) -> Tensor:
     """
     if pred.shape != target.shape or pred.dim() != 4:
         raise ValueError(f"psnr expects two (B, C, H, W) tensors, got {tuple(pred.shape)} and {tuple(target.shape)}")
-    mse = (pred.double() - target.double()).square().mean(dim=(1, 2, 3))
+    return psnr_from_mse((pred.double() - target.double()).square().mean(dim=(1, 2, 3)), data_range)
+
+
+def psnr_from_mse(mse: Tensor, data_range: float = 2.0) -> Tensor:
+    """``10 log10(data_range^2 / mse)`` elementwise: the dB of any mean squared error (a whole
+    frame's, a masked one's, a floored one's); ``inf`` for 0, NaN stays NaN."""
     # data_range**2 / 0 = inf and log10(inf) = inf: no special case needed, and no warning.
     return 10 * torch.log10(data_range**2 / mse)

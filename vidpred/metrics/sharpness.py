@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["edge_ratio", "sharpness_difference"]
+__all__ = ["edge_ratio", "sharpness_difference", "sharpness_term", "sharpness_db"]
 
 
 def _gradient_magnitude_sum(x: Tensor) -> Tensor:
@@ -19,6 +19,28 @@ def _gradient_magnitude_sum(x: Tensor) -> Tensor:
     vertical = (x[..., 1:, 1:] - x[..., :-1, 1:]).abs()
     horizontal = (x[..., 1:, 1:] - x[..., 1:, :-1]).abs()
     return vertical + horizontal
+
+
+def sharpness_term(pred: Tensor, target: Tensor) -> Tensor:
+    r"""The per-pixel term of the sharpness difference, ``|(∇i Y + ∇j Y) - (∇i Ŷ + ∇j Ŷ)|``.
+
+    On frames mapped from ``[-1, 1]`` to ``[0, 1]`` (see :func:`sharpness_difference` for
+    why), where both neighbours exist (``i, j >= 1``).
+
+    Args:
+        pred: ``(..., H, W)`` in ``[-1, 1]``, ``H, W >= 2``.
+        target: ``(..., H, W)`` in ``[-1, 1]``, broadcastable against ``pred``.
+
+    Returns:
+        ``(..., H - 1, W - 1)`` float64.
+    """
+    return (_gradient_magnitude_sum((target.double() + 1) / 2) - _gradient_magnitude_sum((pred.double() + 1) / 2)).abs()
+
+
+def sharpness_db(mean_term: Tensor, max_value: float = 1.0) -> Tensor:
+    """``10 log10(max_value^2 / mean_term)`` elementwise: the dB of a mean of :func:`sharpness_term`
+    (over a whole frame, a mask, or floored); ``inf`` for 0, NaN stays NaN."""
+    return 10 * torch.log10(max_value**2 / mean_term)
 
 
 def sharpness_difference(pred: Tensor, target: Tensor, max_value: float = 1.0) -> Tensor:
@@ -53,10 +75,7 @@ def sharpness_difference(pred: Tensor, target: Tensor, max_value: float = 1.0) -
             f"sharpness_difference expects two (B, C, H, W) tensors with H, W >= 2, "
             f"got {tuple(pred.shape)} and {tuple(target.shape)}"
         )
-    pred01 = (pred.double() + 1) / 2
-    target01 = (target.double() + 1) / 2
-    difference = (_gradient_magnitude_sum(target01) - _gradient_magnitude_sum(pred01)).abs()
-    return 10 * torch.log10(max_value**2 / difference.mean(dim=(1, 2, 3)))
+    return sharpness_db(sharpness_term(pred, target).mean(dim=(1, 2, 3)), max_value)
 
 
 def edge_ratio(pred: Tensor, target: Tensor) -> Tensor:

@@ -3,9 +3,15 @@
     config.yaml               the resolved config
     events.out.tfevents.*     TensorBoard: train/*, val/*, samples/*, the config as text
     metrics.jsonl             one line per logged step: {"step": .., losses, rates}
-    validation.jsonl          one line per validation: {"step": .., "train_seconds": .., scores}
+    validation.jsonl          one line per validation: {"step": .., "train_seconds": .., record}
     samples/step_NNNNNNN.png  context | prediction | target | error (flow_NNNNNNN.png: flow | mask)
-    final_metrics.json        the last validation, the model's scores apart from the baselines'
+    final_metrics.json        the last validation: {"step": .., "n_val_clips": .., "train_seconds": .., record}
+
+A validation record (:mod:`vidpred.training.validation`) holds each method's scores under
+the evaluation's names, ``{"model": {"psnr_whole_f1": .., ...}, "last input": {...}, ...,
+"blend_weight": w}``; TensorBoard gets them as ``val/<method>/<key>``
+(``val/model/psnr_whole_f1``). :func:`read_validation` reads a ``validation.jsonl``, older
+runs' flat lines (``psnr``, ``psnr_f2``, ``baseline_psnr``, ...) included.
 
 Each step is logged exactly once however often the run is stopped and resumed: a resumed
 run drops what was logged after its checkpoint's step (it will log those steps again),
@@ -31,7 +37,7 @@ from vidpred._writable import unwritable_reason
 from vidpred.config import Config, dump_config
 from vidpred.safe_write import write_text
 
-__all__ = ["RunLog", "RunLogError", "check_run_dir", "final_metrics"]
+__all__ = ["RunLog", "RunLogError", "check_run_dir", "final_metrics", "read_validation", "upgrade_validation_row"]
 
 log = logging.getLogger(__name__)
 
@@ -91,20 +97,57 @@ def _step_of(line: str) -> int | None:
         return None
 
 
-def final_metrics(step: int, n_val_clips: int, train_seconds: float, scores: dict[str, float]) -> dict:
-    """The last validation's scores split into the model's and each baseline's
-    (``baseline_*`` the last input, ``flow_*`` Farneback flow extrapolation, the paper's,
-    ``dis_*`` DIS flow extrapolation, ``blend_*`` their blend with ``blend_weight``)."""
-    return {
-        "step": step,
-        "n_val_clips": n_val_clips,
-        "train_seconds": round(train_seconds, 3),
-        "model": {k: v for k, v in scores.items() if not k.startswith(("baseline_", "flow_", "dis_", "blend_"))},
-        "last_input_baseline": {k.removeprefix("baseline_"): v for k, v in scores.items() if k.startswith("baseline_")},
-        "flow_baseline": {k.removeprefix("flow_"): v for k, v in scores.items() if k.startswith("flow_")},
-        "dis_flow_baseline": {k.removeprefix("dis_"): v for k, v in scores.items() if k.startswith("dis_")},
-        "blend_baseline": {k.removeprefix("blend_"): v for k, v in scores.items() if k.startswith("blend_")},
-    }
+def final_metrics(step: int, n_val_clips: int, train_seconds: float, record: dict) -> dict:
+    """``final_metrics.json``: the last validation's record (each method's scores under the
+    evaluation's names, and ``blend_weight``), with its step, clip count and training time."""
+    return {"step": step, "n_val_clips": n_val_clips, "train_seconds": round(train_seconds, 3), **record}
+
+
+# Older runs wrote flat lines: "psnr" (the model's 1st frame), "psnr_f2", "baseline_psnr" (the
+# last input), "flow_*" (Farneback), "dis_*", "blend_*"; every score was of whole frames.
+_OLD_PREFIXES = (("baseline_", "last input"), ("flow_", "Farneback flow (paper)"), ("dis_", "DIS flow"),
+                 ("blend_", "blend"))
+_OLD_METRICS = ("psnr", "ssim", "sharpness", "edges")
+
+
+def upgrade_validation_row(row: dict) -> dict:
+    """A ``validation.jsonl`` line in today's shape: an older run's flat line
+    (``{"psnr": .., "baseline_psnr_f2": ..}``) becomes ``{"model": {"psnr_whole_f1": ..},
+    "last input": {"psnr_whole_f2": ..}}``; a line in today's shape is returned as it is."""
+    if any(isinstance(value, dict) for value in row.values()):
+        return row
+    out: dict = {}
+    for key, value in row.items():
+        if key in ("step", "train_seconds", "blend_weight"):
+            out[key] = value
+            continue
+        method, rest = "model", key
+        for prefix, name in _OLD_PREFIXES:
+            if key.startswith(prefix):
+                method, rest = name, key.removeprefix(prefix)
+                break
+        metric, _, frame = rest.partition("_f")
+        if metric not in _OLD_METRICS or not (frame == "" or frame.isdigit()):
+            out[key] = value  # not a score: keep it as it was
+            continue
+        out.setdefault(method, {})[f"{metric}_whole_f{frame or 1}"] = value
+    return out
+
+
+def read_validation(path: str | Path) -> list[dict]:
+    """The complete lines of a ``validation.jsonl`` (:func:`upgrade_validation_row`'s shape), in
+    order; none when the file is missing. A line cut short by a failed write is skipped."""
+    path = Path(path)
+    rows = []
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict) and "step" in row:
+                rows.append(upgrade_validation_row(row))
+    return rows
 
 
 class RunLog:
@@ -153,12 +196,14 @@ class RunLog:
             self._metrics.write(json.dumps({"step": step, **values}) + "\n")
             self._metrics.flush()
 
-    def validation(self, step: int, train_seconds: float, scores: dict[str, float]) -> None:
-        """One validation: ``val/<key>`` scalars and a ``validation.jsonl`` line."""
+    def validation(self, step: int, train_seconds: float, record: dict) -> None:
+        """One validation record: ``val/<method>/<key>`` scalars (``val/<key>`` for a number
+        such as ``blend_weight``) and a ``validation.jsonl`` line."""
         with _writing(self.run_dir / "validation.jsonl"):
-            for key, value in scores.items():
-                self.writer.add_scalar(f"val/{key}", value, step)
-            self._validation.write(json.dumps({"step": step, "train_seconds": round(train_seconds, 3), **scores}) + "\n")
+            for name, value in record.items():
+                for key, number in (value.items() if isinstance(value, dict) else [(None, value)]):
+                    self.writer.add_scalar(f"val/{name}" if key is None else f"val/{name}/{key}", number, step)
+            self._validation.write(json.dumps({"step": step, "train_seconds": round(train_seconds, 3), **record}) + "\n")
             self._validation.flush()
 
     def samples(self, step: int, grid: torch.Tensor, motion: torch.Tensor | None = None) -> None:

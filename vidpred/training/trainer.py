@@ -37,11 +37,12 @@ import torch
 from torch import nn
 
 from vidpred._progress import progress
-from vidpred.build import build_training_networks, select_device, validate_config
+from vidpred.build import build_training_networks, select_device
 from vidpred.checkpoint import load_checkpoint, remove_partial_writes, save_checkpoint
-from vidpred.config import Config, check_resumable, config_to_dict, default_run_dir
+from vidpred.config import Config, check_resumable, config_to_dict, default_run_dir, validate
 from vidpred.data.split_record import SPLIT_FILE, describe_split, follow_split, read_split
 from vidpred.data.stream import BatchStream, load_training_data
+from vidpred.evaluation.predictors import BLEND, DIS_FLOW, LAST_INPUT
 from vidpred.losses.composite import generator_objective
 from vidpred.losses.perceptual import perceptual_terms
 from vidpred.models._pyramid import pyramid
@@ -52,8 +53,8 @@ from vidpred.training.monitor import ChanceMonitor, check_finite
 from vidpred.training.precision import autocast_context, configure_backends, prepare_module, resolve_precision
 from vidpred.training.random_state import RandomStreams
 from vidpred.training.run_lock import RunLock
-from vidpred.training.run_log import RunLog, check_run_dir, final_metrics
-from vidpred.training.validation import ValidationInterrupted, Validator
+from vidpred.training.run_log import RunLog, check_run_dir, final_metrics, read_validation
+from vidpred.training.validation import BEST_KEY, MODEL, ValidationInterrupted, Validator
 from vidpred.training.visualize import sample_images
 
 log = logging.getLogger(__name__)
@@ -91,16 +92,17 @@ def _resume_state(latest: Path) -> dict:
 
 
 def _validation_rows(path: Path) -> list[dict]:
-    """The complete rows of ``validation.jsonl`` with a finite PSNR (none when it is missing)."""
+    """``{"step", "best"}`` of each complete row of ``validation.jsonl`` whose model score
+    that picks ``best.pt`` (:data:`~vidpred.training.validation.BEST_KEY`) is finite; none
+    when the file is missing. Older runs' rows are read too."""
     rows = []
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-                if math.isfinite(row["psnr"]):
-                    rows.append({"step": int(row["step"]), "psnr": float(row["psnr"])})
-            except (ValueError, KeyError, TypeError):
-                continue  # a line cut short by a failed write
+    for row in read_validation(path):
+        try:
+            value = float(row[MODEL][BEST_KEY])
+            if math.isfinite(value):
+                rows.append({"step": int(row["step"]), "best": value})
+        except (ValueError, KeyError, TypeError):
+            continue
     return rows
 
 
@@ -118,7 +120,7 @@ class Trainer:
     """Builds everything from a config and trains it; see :meth:`fit`."""
 
     def __init__(self, cfg: Config, run_dir: str | Path | None = None, *, resume: bool = False):
-        validate_config(cfg)
+        validate(cfg)
         self.cfg = cfg
         self.run_dir = Path(run_dir) if run_dir else default_run_dir(cfg)
         self.ckpt_dir = self.run_dir / "checkpoints"
@@ -333,34 +335,38 @@ class Trainer:
 
     # ------------------------------------------------------------------ validation
 
-    def validate(self, interruptible: bool = False) -> dict[str, float]:
-        """The model's scores on the validation clips, with the baselines' on the same clips:
-        last input (``baseline_*``), Farneback (``flow_*``) and DIS (``dis_*``) flow
-        extrapolation, and their blend (``blend_*``, ``blend_weight``).
+    def validate(self, interruptible: bool = False) -> dict:
+        """The validation record: the model's scores on the validation clips (``"model"``) with
+        the baselines' on the same clips, under the evaluation's names and keys (``"last
+        input"``, ``"Farneback flow (paper)"``, ``"DIS flow"``, ``"blend"``, ``blend_weight``;
+        :mod:`~vidpred.training.validation`).
 
         With ``interruptible``, a stop signal ends it between two batches
         (:class:`~vidpred.training.validation.ValidationInterrupted`)."""
         return self.validator(self.eval_generator, (lambda: self._stop_signal is not None) if interruptible else None)
 
-    def _validate_and_log(self, run_log: RunLog, step: int) -> dict[str, float] | None:
-        """Validate, log the scores and keep ``best.pt``; None when a stop signal cut it short."""
+    def _validate_and_log(self, run_log: RunLog, step: int) -> dict | None:
+        """Validate, log the record and keep ``best.pt`` (the best model PSNR, whole frames, 1st
+        frame); None when a stop signal cut it short."""
         try:
-            scores = self.validate(interruptible=not self.dist.enabled)
+            record = self.validate(interruptible=not self.dist.enabled)
         except ValidationInterrupted:
             log.warning("validation at step %d interrupted by the stop signal", step)
             return None
-        run_log.validation(step, self.train_seconds, scores)
-        if scores["psnr"] > self.best_psnr:
-            self.best_psnr = scores["psnr"]
+        run_log.validation(step, self.train_seconds, record)
+        if record[MODEL][BEST_KEY] > self.best_psnr:
+            self.best_psnr = record[MODEL][BEST_KEY]
             if not self.dist.enabled:  # (under torchrun a save is a collective; _align_best covers it)
                 # latest.pt first: a run killed from here on resumes at this step or later, so
                 # the validation rows it keeps name best.pt's step as their best.
                 self.save()
             self.save("best.pt", all_ranks=False)
+        psnr, ssim, edges = "psnr_whole_f1", "ssim_whole_f1", "edges_whole_f1"
         log.info("step %d: val PSNR %.2f dB (last input %.2f, DIS flow %.2f, blend %.2f), SSIM %.3f, "
-                 "edge ratio %.3f (DIS flow %.3f)", step, scores["psnr"], scores["baseline_psnr"], scores["dis_psnr"],
-                 scores["blend_psnr"], scores["ssim"], scores["edges"], scores["dis_edges"])
-        return scores
+                 "edge ratio %.3f (DIS flow %.3f)", step, record[MODEL][psnr], record[LAST_INPUT][psnr],
+                 record[DIS_FLOW][psnr], record[BLEND][psnr], record[MODEL][ssim], record[MODEL][edges],
+                 record[DIS_FLOW][edges])
+        return record
 
     # ------------------------------------------------------------------ loop
 
@@ -420,7 +426,7 @@ class Trainer:
         """
         best = self.ckpt_dir / "best.pt"
         rows = _validation_rows(self.run_dir / "validation.jsonl")
-        top = max(rows, key=lambda r: r["psnr"], default=None)  # the first of equal bests, as validation keeps it
+        top = max(rows, key=lambda r: r["best"], default=None)  # the first of equal bests, as validation keeps it
         wanted = None if top is None else top["step"]
         try:
             held = load_checkpoint(best).get("step") if best.is_file() else None
@@ -442,7 +448,7 @@ class Trainer:
         self.generator.train()
         for adversary in self.adversaries:
             adversary.model.train(adversary.trainable)  # frozen judges stay in eval mode
-        last_val: dict[str, float] | None = None
+        last_val: dict | None = None
         if (main and self._resumed and self.step > 0 and self.step % cfg.val_every == 0
                 and self.step not in {r["step"] for r in _validation_rows(self.run_dir / "validation.jsonl")}):
             log.info("the validation at step %d did not finish before the run stopped: running it now", self.step)

@@ -1,18 +1,27 @@
 """Validation on fixed full-frame clips of held-out videos, beside the evaluation's baselines.
 
-The model's scores (``psnr``, ``ssim``, ``sharpness``, ``edges``) come with the last input's
-(``baseline_*``), Farneback flow extrapolation's (``flow_*``, the paper's baseline), DIS flow
-extrapolation's (``dis_*``) and the blend's (``blend_*``, with ``blend_weight``): the blend of
-last input and the better flow, its weight fitted on these validation clips, shows what
-hedging buys in PSNR and SSIM; the edge ratio shows whether a gain was bought with blur.
-PSNR and sharpness are capped where the evaluation floors an exact prediction's error
-(:data:`~vidpred.evaluation.scoring.MAX_PSNR_DB`), so an exact clip counts in the mean.
+Scored by the evaluation's own function (:func:`~vidpred.evaluation.scoring.score_frames`,
+whole frames) and averaged by its :func:`~vidpred.evaluation.scoring.clip_mean`, so the
+numbers and their names are the evaluation's: per method, ``<metric>_whole_f<k>`` for
+metric in ``psnr``, ``ssim``, ``sharpness``, ``edges`` and predicted frame k. The methods
+are the model (``"model"``) and the evaluation's baselines, under its row names: the last
+input (``"last input"``), Farneback flow extrapolation (``"Farneback flow (paper)"``, the
+paper's baseline), DIS flow extrapolation (``"DIS flow"``) and their blend (``"blend"``,
+with ``blend_weight``): the blend of last input and the better flow, its weight fitted on
+these validation clips, shows what hedging buys in PSNR and SSIM; the edge ratio shows
+whether a gain was bought with blur. PSNR and sharpness are capped where the evaluation
+floors an exact prediction's error (:data:`~vidpred.evaluation.scoring.MAX_PSNR_DB`), so an
+exact clip counts in the mean.
+
+A validation is one record (a ``validation.jsonl`` line, and ``final_metrics.json``)::
+
+    {"model": {"psnr_whole_f1": .., "ssim_whole_f1": .., ...}, "last input": {...},
+     "Farneback flow (paper)": {...}, "DIS flow": {...}, "blend": {...}, "blend_weight": w}
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -20,42 +29,56 @@ import torch
 from vidpred.data.sampler import to_model_input
 from vidpred.evaluation.baselines import fit_blend_weight, flow_extrapolation
 from vidpred.evaluation.flow import FLOW_METHODS, backward_flow
-from vidpred.evaluation.scoring import MAX_PSNR_DB, MAX_SHARPNESS_DB
-from vidpred.metrics import edge_ratio, psnr, sharpness_difference, ssim
+from vidpred.evaluation.predictors import BLEND, DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT
+from vidpred.evaluation.scoring import clip_mean, metric_key, score_frames
 from vidpred.models.generator import MultiScaleGenerator
 
-METRICS = {
-    "psnr": lambda pred, target: psnr(pred, target).clamp(max=MAX_PSNR_DB),
-    "ssim": ssim,
-    "sharpness": lambda pred, target: sharpness_difference(pred, target).clamp(max=MAX_SHARPNESS_DB),
-    "edges": edge_ratio,
-}
+__all__ = ["MODEL", "BASELINES", "BEST_KEY", "ValidationInterrupted", "Validator", "evaluate", "baseline_scores",
+           "predict_clips"]
+
+MODEL = "model"
+BASELINES = (LAST_INPUT, FARNEBACK_FLOW, DIS_FLOW, BLEND)
+# What picks best.pt: the model's whole-frame PSNR of the 1st predicted frame.
+BEST_KEY = metric_key("psnr", "whole", 1)
 
 
 class ValidationInterrupted(Exception):
     """``should_stop`` turned true between two validation batches (a stop signal arrived)."""
 
 
-def _add_scores(sums: dict[str, float], prefix: str, prediction: torch.Tensor, target: torch.Tensor) -> None:
-    """Add each clip's PSNR / SSIM / sharpness / edge ratio of every predicted frame to ``sums``.
+def _batches_by_shape(clips: Sequence[np.ndarray], batch_size: int) -> Iterator[tuple[list[int], np.ndarray]]:
+    """Group clips of equal shape so whole frames of any size can be batched: ``(indices, batch)``."""
+    groups: dict[tuple, list[int]] = {}
+    for i, clip in enumerate(clips):
+        groups.setdefault(clip.shape, []).append(i)
+    for indices in groups.values():
+        for i in range(0, len(indices), batch_size):
+            chunk = indices[i : i + batch_size]
+            yield chunk, np.stack([clips[j] for j in chunk])
 
-    Keys: ``<prefix><metric>`` for the 1st frame, ``<prefix><metric>_f<k>`` for frame k >= 2;
-    ``prediction`` and ``target`` are ``(B, C, n_future, H, W)``.
+
+def _score_batch(predictions: dict[str, torch.Tensor], target: torch.Tensor) -> dict[str, list[dict[str, float]]]:
+    """Each method's scores on each clip of a batch, by :func:`score_frames` (whole frames).
+
+    Args:
+        predictions: by method, ``(B, C, n_future, H, W)``, clipped to ``[-1, 1]``.
+        target: ``(B, C, n_future, H, W)`` in ``[-1, 1]``.
+    Returns:
+        by method, one ``{key: value}`` per clip of the batch.
     """
-    for k in range(target.shape[2]):
-        suffix = "" if k == 0 else f"_f{k + 1}"
-        for name, fn in METRICS.items():
-            sums[f"{prefix}{name}{suffix}"] += fn(prediction[:, :, k].float(), target[:, :, k]).sum().item()
+    names = list(predictions)
+    out: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for b in range(target.shape[0]):
+        preds = torch.stack([predictions[name][b].transpose(0, 1) for name in names])  # (M, n_future, C, H, W)
+        scores = score_frames(preds, target[b].transpose(0, 1))
+        for i, name in enumerate(names):
+            out[name].append({key: values[i].item() for key, values in scores.items()})
+    return out
 
 
-def _batches_by_shape(clips: Sequence[np.ndarray], batch_size: int):
-    """Group clips of equal shape so whole frames of any size can be batched."""
-    groups: dict[tuple, list[np.ndarray]] = defaultdict(list)
-    for clip in clips:
-        groups[clip.shape].append(clip)
-    for group in groups.values():
-        for i in range(0, len(group), batch_size):
-            yield np.stack(group[i : i + batch_size])
+def _means(per_clip: list[dict[str, float] | None]) -> dict[str, float]:
+    """The mean over clips (in the clips' order, as the evaluation's report) of every key."""
+    return {key: clip_mean([clip[key] for clip in per_clip]) for key in per_clip[0]}
 
 
 @torch.no_grad()
@@ -89,36 +112,34 @@ def evaluate(
     batch_size: int = 8,
     should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, float]:
-    """Mean PSNR / SSIM / sharpness difference / edge ratio over ``clips`` for the model and the last input.
+    """The model's mean scores over ``clips``: ``{"psnr_whole_f1": .., "ssim_whole_f1": .., ...}``.
 
     Args:
         clips: uint8 arrays (T, H, W, C) with T >= n_context + n_future; whole frames.
     Returns:
-        ``{"psnr": .., "ssim": .., "sharpness": .., "edges": .., "baseline_psnr": .., ...}``
-        for the first predicted frame, plus ``"<metric>_f<k>"`` for frame k >= 2 when
-        n_future >= 2. The baseline repeats the last context frame.
+        ``<metric>_whole_f<k>`` for metric in psnr, ssim, sharpness, edges and k in 1..n_future.
 
     Raises:
         ValidationInterrupted: ``should_stop()`` was true before a batch, so a stop signal
             is acted on within one batch instead of after the whole validation.
     """
+    if not clips:
+        raise ValueError("no validation clips to evaluate")
     was_training = generator.training
     generator.eval()
-    sums: dict[str, float] = defaultdict(float)
-    count = 0
-    for batch in _batches_by_shape(clips, batch_size):
-        if should_stop is not None and should_stop():
-            generator.train(was_training)
-            raise ValidationInterrupted
-        x = to_model_input(torch.from_numpy(batch).to(device))
-        context, prediction, target = predict_clips(generator, x, n_context, n_future)
-        _add_scores(sums, "", prediction, target)
-        _add_scores(sums, "baseline_", context[:, :, -1:].expand_as(target), target)
-        count += x.shape[0]
-    generator.train(was_training)
-    if count == 0:
-        raise ValueError("no validation clips to evaluate")
-    return {key: value / count for key, value in sums.items()}
+    per_clip: list[dict[str, float] | None] = [None] * len(clips)
+    try:
+        for indices, batch in _batches_by_shape(clips, batch_size):
+            if should_stop is not None and should_stop():
+                raise ValidationInterrupted
+            x = to_model_input(torch.from_numpy(batch).to(device))
+            _, prediction, target = predict_clips(generator, x, n_context, n_future)
+            scores = _score_batch({MODEL: prediction.float().clamp(-1, 1)}, target)[MODEL]
+            for i, clip_scores in zip(indices, scores):
+                per_clip[i] = clip_scores
+    finally:
+        generator.train(was_training)
+    return _means(per_clip)
 
 
 @torch.no_grad()
@@ -129,45 +150,52 @@ def baseline_scores(
     n_future: int,
     device: torch.device,
     batch_size: int = 8,
-) -> dict[str, float]:
-    """Mean scores of the flow baselines and the blend over ``clips``, as in the evaluation.
+) -> tuple[dict[str, dict[str, float]], float]:
+    """The baselines' mean scores over ``clips``, as in the evaluation, and the blend's weight.
 
-    ``flow_*``: extrapolation along the backward Farneback flow (the paper's baseline);
-    ``dis_*``: along the DIS flow (:func:`vidpred.evaluation.baselines.flow_extrapolation`);
-    ``blend_*``: ``w * last input + (1 - w) * the better flow``, ``w`` (``blend_weight``)
-    fitted on these clips' 1st frames by :func:`~vidpred.evaluation.baselines.fit_blend_weight`
-    (they are the validation set).
+    ``"last input"`` repeats the last context frame; ``"Farneback flow (paper)"``
+    extrapolates along the backward Farneback flow (the paper's baseline); ``"DIS flow"``
+    along the DIS flow (:func:`vidpred.evaluation.baselines.flow_extrapolation`);
+    ``"blend"``: ``w * last input + (1 - w) * the better flow``, ``w`` fitted on these
+    clips' 1st frames by :func:`~vidpred.evaluation.baselines.fit_blend_weight` (they are
+    the validation set).
 
     Returns:
-        ``{"flow_psnr": .., "dis_psnr": .., "blend_psnr": .., ..., "blend_weight": w}`` for the
-        first predicted frame, plus ``"<prefix><metric>_f<k>"`` for frame k >= 2.
+        ``({method: {"psnr_whole_f1": .., ...}}, w)`` with the keys of :func:`evaluate`.
     """
-    batches = []  # (context, target, flows by method)
-    for batch in _batches_by_shape(clips, batch_size):
+    batches = []  # (indices, context, target, flows by method)
+    for indices, batch in _batches_by_shape(clips, batch_size):
         x = to_model_input(torch.from_numpy(batch).to(device))
         context, target = x[:, :, :n_context], x[:, :, n_context : n_context + n_future]
-        batches.append((context, target, {method: backward_flow(context, method) for method in FLOW_METHODS}))
+        batches.append((indices, context, target, {method: backward_flow(context, method) for method in FLOW_METHODS}))
     if not batches:
         raise ValueError("no validation clips to evaluate")
-    clip_slices = [(b, slice(i, i + 1)) for b, (context, _, _) in enumerate(batches) for i in range(len(context))]
+    clip_slices = [(b, slice(i, i + 1)) for b, (_, context, _, _) in enumerate(batches) for i in range(len(context))]
     fit = fit_blend_weight(
-        [batches[b][0][i] for b, i in clip_slices],
-        [batches[b][1][i, :, 0] for b, i in clip_slices],
-        flows=[{method: flow[i] for method, flow in batches[b][2].items()} for b, i in clip_slices],
+        [batches[b][1][i] for b, i in clip_slices],
+        [batches[b][2][i, :, 0] for b, i in clip_slices],
+        flows=[{method: flow[i] for method, flow in batches[b][3].items()} for b, i in clip_slices],
     )
-    sums: dict[str, float] = defaultdict(float)
-    for context, target, flows in batches:
-        _add_scores(sums, "flow_", flow_extrapolation(context, n_future, flows["farneback"]), target)
-        _add_scores(sums, "dis_", flow_extrapolation(context, n_future, flows["dis"]), target)
-        _add_scores(sums, "blend_", fit.blend(context, n_future, flows[fit.blend.flow_method]), target)
-    return {**{key: value / fit.n_clips for key, value in sums.items()}, "blend_weight": fit.blend.weight}
+    per_clip: dict[str, list[dict[str, float] | None]] = {name: [None] * len(clips) for name in BASELINES}
+    for indices, context, target, flows in batches:
+        predictions = {
+            LAST_INPUT: context[:, :, -1:].expand_as(target),
+            FARNEBACK_FLOW: flow_extrapolation(context, n_future, flows["farneback"]),
+            DIS_FLOW: flow_extrapolation(context, n_future, flows["dis"]),
+            BLEND: fit.blend(context, n_future, flows[fit.blend.flow_method]),
+        }
+        scores = _score_batch({name: p.clamp(-1, 1) for name, p in predictions.items()}, target)
+        for name, clip_scores in scores.items():
+            for i, values in zip(indices, clip_scores):
+                per_clip[name][i] = values
+    return {name: _means(values) for name, values in per_clip.items()}, fit.blend.weight
 
 
 class Validator:
     """A run's validation: a generator's scores on fixed clips beside the baselines'.
 
-    The flow baselines and the blend do not change during a run and are slow (two optical
-    flows per clip), so they are computed on the first call only.
+    The baselines do not change during a run and the flow ones are slow (two optical flows
+    per clip), so they are computed on the first call only.
 
     Args:
         clips: uint8 ``(T, H, W, C)`` arrays with ``T >= n_context + n_future``.
@@ -177,15 +205,17 @@ class Validator:
                  batch_size: int = 8) -> None:
         self.clips = clips
         self._args = {"n_context": n_context, "n_future": n_future, "device": device, "batch_size": batch_size}
-        self._baselines: dict[str, float] | None = None
+        self._baselines: tuple[dict[str, dict[str, float]], float] | None = None
 
-    def __call__(self, generator: MultiScaleGenerator, should_stop: Callable[[], bool] | None = None) -> dict[str, float]:
-        """:func:`evaluate`'s scores (model and ``baseline_*``) with :func:`baseline_scores`'
-        (``flow_*``, ``dis_*``, ``blend_*``, ``blend_weight``).
+    def __call__(self, generator: MultiScaleGenerator, should_stop: Callable[[], bool] | None = None) -> dict:
+        """One validation record (see the module docstring): :func:`evaluate`'s scores under
+        ``"model"``, :func:`baseline_scores`' under the baselines' names, and ``blend_weight``.
 
         Raises:
             ValidationInterrupted: see :func:`evaluate`.
         """
         if self._baselines is None:
             self._baselines = baseline_scores(self.clips, **self._args)
-        return {**evaluate(generator, self.clips, **self._args, should_stop=should_stop), **self._baselines}
+        baselines, blend_weight = self._baselines
+        model = evaluate(generator, self.clips, **self._args, should_stop=should_stop)
+        return {MODEL: model, **baselines, "blend_weight": blend_weight}

@@ -1,0 +1,149 @@
+"""Classical extrapolation rules on the corpus: what a refiner could choose from, and the headroom.
+
+Each rule predicts the 1st and 2nd frame after 4 context frames as one resampling of the
+newest frame; each is scored on the same clips as DIS-flow extrapolation (OpenCV's medium
+preset, bilinear), the strongest baseline on moving-camera footage, and reported as the
+paired per-clip difference against it. Rules:
+
+* ``followed``: the last step's flow sampled where the content came from, ``f1(p + f1(p))``;
+* ``bicubic``: DIS extrapolation resampled bicubically instead of bilinearly;
+* ``DIS fast`` / ``DIS ultrafast`` / ``DIS fine``: other DIS settings (``fine``: the
+  medium preset down to full resolution, patches every 2 px, 50 iterations);
+* ``check <k>``: per region, the candidate (still, ``f1``, followed) that best predicted the
+  newest context frame from the one before (errors box-filtered over ``k`` px), applied to
+  the next step;
+* ``oracle``: the flow from the true next frame back to the newest one (not a predictor:
+  what a perfect forecast of the next motion would reach);
+* ``fit``: how well ``f1`` rebuilds the newest frame from the previous one, the step it was
+  estimated on (a ceiling on the flow's own error, without any forecast).
+
+    python scripts/extrapolation_rules.py --subset val
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from vidpred.config import DataConfig
+from vidpred.evaluation.clips import load_eval_clips
+from vidpred.evaluation.paired import paired_difference
+from vidpred.metrics.psnr import psnr_from_mse
+from vidpred.models.warp import warp
+
+__all__ = ["RULES", "score_rules", "rules_table"]
+
+REFERENCE = "DIS"
+_PRESETS = {"medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+            "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST}
+
+
+def _dis(source: np.ndarray, destination: np.ndarray, setting: str = "medium") -> Tensor:
+    """``(1, 2, H, W)`` DIS flow with ``source(p) ≈ destination(p + flow(p))``, grey uint8 frames."""
+    estimator = cv2.DISOpticalFlow_create(_PRESETS["medium" if setting == "fine" else setting])
+    if setting == "fine":
+        estimator.setFinestScale(0)
+        estimator.setPatchStride(2)
+        estimator.setGradientDescentIterations(50)
+    return torch.from_numpy(estimator.calc(source, destination, None)).permute(2, 0, 1)[None]
+
+
+def _resample(frame: Tensor, flow: Tensor, mode: str) -> Tensor:
+    if mode == "bilinear":
+        return warp(frame, flow)
+    H, W = frame.shape[-2:]
+    ys, xs = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij")
+    grid = torch.stack([2 * (xs + flow[:, 0]) / (W - 1) - 1, 2 * (ys + flow[:, 1]) / (H - 1) - 1], dim=-1)
+    return F.grid_sample(frame, grid, mode=mode, padding_mode="border", align_corners=True).clamp(-1, 1)
+
+
+def _box(x: Tensor, k: int) -> Tensor:
+    return F.avg_pool2d(F.pad(x, (k // 2,) * 4, mode="replicate"), k, stride=1)
+
+
+def _checked_velocity(frames: Tensor, grey: list[np.ndarray], window: int) -> Tensor:
+    """Per region, the candidate that best predicted the newest context frame, for the next step."""
+    f1, g1 = _dis(grey[3], grey[2]), _dis(grey[2], grey[1])
+    now = [torch.zeros_like(f1), f1, warp(f1, f1)]
+    before = [torch.zeros_like(g1), g1, warp(g1, g1)]
+    errors = torch.cat([_box((warp(frames[:, :, 2], v) - frames[:, :, 3]).abs().mean(1, keepdim=True), window)
+                        for v in before], dim=1)  # (1, 3, H, W)
+    choice = F.one_hot(errors.argmin(1), 3).permute(0, 3, 1, 2).float()
+    return sum(choice[:, i:i + 1] * v for i, v in enumerate(now))
+
+
+def _velocity_rule(velocity: Callable[[Tensor, list[np.ndarray]], Tensor], mode: str = "bilinear"):
+    def predict(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:
+        return _resample(frames[:, :, 3], k * velocity(frames, grey), mode)
+    return predict
+
+
+def _oracle(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:
+    return warp(frames[:, :, 3], _dis(grey[3 + k], grey[3]))
+
+
+def _fit(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:  # scored against the newest frame
+    return warp(frames[:, :, 2], k * _dis(grey[3], grey[2]))
+
+
+RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {
+    REFERENCE: _velocity_rule(lambda v, g: _dis(g[3], g[2])),
+    "followed": _velocity_rule(lambda v, g: (lambda f: warp(f, f))(_dis(g[3], g[2]))),
+    "bicubic": _velocity_rule(lambda v, g: _dis(g[3], g[2]), mode="bicubic"),
+    "DIS fast": _velocity_rule(lambda v, g: _dis(g[3], g[2], "fast")),
+    "DIS ultrafast": _velocity_rule(lambda v, g: _dis(g[3], g[2], "ultrafast")),
+    "DIS fine": _velocity_rule(lambda v, g: _dis(g[3], g[2], "fine")),
+    "check 31": _velocity_rule(lambda v, g: _checked_velocity(v, g, 31)),
+    "check 63": _velocity_rule(lambda v, g: _checked_velocity(v, g, 63)),
+    "oracle": _oracle,
+    "fit": _fit,
+}
+
+
+def _psnr(a: Tensor, b: Tensor) -> float:
+    return float(psnr_from_mse(((a - b) ** 2).mean(), data_range=2.0))
+
+
+def score_rules(subset: str = "val", root: str | None = None, clips_per_video: int = 12,
+                rules: Sequence[str] | None = None) -> dict[str, list[dict]]:
+    """PSNR of each rule per clip, by video: ``{video: [{"scores": {rule: {"psnr_f1", "psnr_f2"}}}]}``.
+
+    The rows have the shape :func:`~vidpred.evaluation.paired.paired_difference` reads.
+    """
+    names = list(RULES) if rules is None else list(rules)
+    unknown = [n for n in names if n not in RULES]
+    if unknown:
+        raise ValueError(f"unknown rules {unknown}; known: {', '.join(RULES)}")
+    clips, _ = load_eval_clips(DataConfig(source="corpus", root=root), every=1, start_frame=0, clip_frames=6,
+                               min_frames=6, clips_per_video=clips_per_video, subset=subset, progress=False)
+    by_video: dict[str, list[dict]] = {}
+    for clip in clips:
+        grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in clip.frames]
+        frames = (torch.from_numpy(clip.frames).float() / 127.5 - 1).permute(3, 0, 1, 2)[None]  # (1, C, 6, H, W)
+        scores = {}
+        for name in names:
+            target = (lambda k: frames[:, :, 3]) if name == "fit" else (lambda k: frames[:, :, 3 + k])
+            scores[name] = {f"psnr_f{k}": _psnr(RULES[name](frames, grey, k), target(k)) for k in (1, 2)}
+        by_video.setdefault(clip.name.split("@")[0], []).append({"scores": scores})
+    return by_video
+
+
+def rules_table(by_video: dict[str, list[dict]]) -> str:
+    """Markdown: per video and rule, mean PSNR and the paired difference against DIS, 1st / 2nd frame."""
+    lines = []
+    for video, rows in by_video.items():
+        lines += [f"### {video} ({len(rows)} clips)", "", "| rule | PSNR 1st / 2nd | − DIS, 1st | − DIS, 2nd |",
+                  "|---|---|---|---|"]
+        for name in rows[0]["scores"]:
+            means = [np.mean([r["scores"][name][f"psnr_f{k}"] for r in rows]) for k in (1, 2)]
+            cells = ["" if name == REFERENCE else paired_difference(rows, name, REFERENCE, f"psnr_f{k}").text(2)
+                     for k in (1, 2)]
+            lines.append(f"| {name} | {means[0]:.2f} / {means[1]:.2f} | {cells[0]} | {cells[1]} |")
+        lines.append("")
+    return "\n".join(lines)
+
