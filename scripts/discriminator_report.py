@@ -1,43 +1,13 @@
 """Did the discriminators of these runs learn? Accuracies averaged over each run's last half.
 
-    python scripts/discriminator_report.py runs/quickstart runs/quickstart_full --goal 0.65
+    python scripts/discriminator_report.py --help
 
-For every trained discriminator of every run: its accuracy on real and on predicted
-inputs, their mean (balanced accuracy, 0.5 is chance) and the logit gap, averaged over
-the last --tail of the steps where it was trained (from loss.disc_start on), read from
-the run's metrics.jsonl. With --goal, a column says whether both accuracies reach it and
-the exit code is 1 when one does not.
+The command is vidpred/commands/discriminator_report.py, installed as ``vidpred-discriminator-report``.
 """
 
-from __future__ import annotations
-
-import argparse
-import logging
 import sys
 
-from vidpred.benchmark.discriminators import summarize_discriminators, summary_table
-from vidpred.cli import finite, script
-
-
-@script
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="+", help="run directories (each holds metrics.jsonl)")
-    parser.add_argument("--tail", type=float, default=0.5, help="fraction of the logged steps, from the end (0.5)")
-    parser.add_argument("--goal", type=float, default=None, help="accuracy both real and predicted should reach")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    log = logging.getLogger("vidpred.discriminator_report")
-    finite("--goal", args.goal, 0, 1)
-    summaries = [s for run in args.runs for s in summarize_discriminators(run, args.tail)]
-    if not summaries:
-        log.error("no trained discriminator logged an accuracy in %s", ", ".join(args.runs))
-        return 2
-    print(summary_table(summaries, args.goal))
-    if args.goal is not None and any(min(s.acc_real, s.acc_fake) < args.goal for s in summaries):
-        return 1
-    return 0
-
+from vidpred.commands.discriminator_report import main
 
 if __name__ == "__main__":
     sys.exit(main())

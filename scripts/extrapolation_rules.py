@@ -1,47 +1,13 @@
 """Classical extrapolation rules against DIS extrapolation, paired per clip, on the corpus.
 
-    python scripts/extrapolation_rules.py --subset val --out docs/benchmarks/extrapolation_rules.md
+    python scripts/extrapolation_rules.py --help
 
-The rules and what they show: vidpred/evaluation/extrapolation_rules.py.
+The command is vidpred/commands/extrapolation_rules.py, installed as ``vidpred-extrapolation-rules``.
 """
 
-from __future__ import annotations
-
-import argparse
-import logging
 import sys
 
-from vidpred.cli import script, set_threads
-from vidpred.evaluation.extrapolation_rules import RULES, rules_table, score_rules
-from vidpred.safe_write import check_output, write_text
-
-
-@script
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--subset", choices=("val", "test"), default="val", help="corpus videos (default val)")
-    parser.add_argument("--root", help="the corpus folder (default: the fetch's)")
-    parser.add_argument("--clips-per-video", type=int, default=12)
-    parser.add_argument("--rules", nargs="+", choices=list(RULES), help="rules to score (default all)")
-    parser.add_argument("--out", help="also write the Markdown table here")
-    parser.add_argument("--force", action="store_true", help="replace an --out that this script did not write")
-    parser.add_argument("--threads", type=int, help="CPU threads")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    set_threads(args.threads)
-    if args.clips_per_video < 1:
-        raise ValueError(f"--clips-per-video must be >= 1, got {args.clips_per_video}")
-    heading = "# Extrapolation rules against DIS extrapolation"
-    if args.out:
-        check_output(args.out, ours=lambda p: p.read_text(encoding="utf-8").startswith(heading),
-                     what="a table written by this script", force=args.force)
-    table = f"{heading} ({args.subset} videos)\n\n" + rules_table(
-        score_rules(args.subset, args.root, args.clips_per_video, args.rules))
-    print(table)
-    if args.out:
-        write_text(args.out, table)
-    return 0
-
+from vidpred.commands.extrapolation_rules import main
 
 if __name__ == "__main__":
     sys.exit(main())

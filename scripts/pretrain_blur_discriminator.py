@@ -1,96 +1,13 @@
 """Pretrain the blur-detecting discriminator (seed 002) and save it for training to load.
 
-Sharp frames against Gaussian (5x5, variance 5), median (5x5) and bilateral blurs. By
-default the frames are patch_size crops of the configured dataset (training videos for
-training, validation videos for the held-out accuracy); with --cifar10 they are CIFAR-10
-images from a local python-format directory (data batches / test batch).
+    python scripts/pretrain_blur_discriminator.py --help
 
-    python scripts/pretrain_blur_discriminator.py --config configs/quickstart_full.yaml
-    python scripts/pretrain_blur_discriminator.py --config configs/quickstart_full.yaml --cifar10 ~/data/cifar-10-batches-py
-
-The checkpoint goes to model.blur_discriminator.checkpoint of the config (or --out), and
-holds the architecture, the weights, the training data and the held-out accuracies.
+The command is vidpred/commands/pretrain_blur_discriminator.py, installed as ``vidpred-pretrain-blur-discriminator``.
 """
 
-from __future__ import annotations
-
-import argparse
-import logging
 import sys
 
-import numpy as np
-import torch
-
-from vidpred.build import select_device
-from vidpred.checkpoint import is_checkpoint
-from vidpred.cli import positive, script
-from vidpred.config import config_to_dict, load_config
-from vidpred.data.cifar10 import load_cifar10
-from vidpred.data.datasets import load_split
-from vidpred.models.blur_discriminator import BlurDiscriminator, save_blur_discriminator
-from vidpred.safe_write import check_output
-from vidpred.training.blur_pretraining import FramePool, pretrain_blur_discriminator
-
-log = logging.getLogger("vidpred")
-
-
-@script
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="YAML config: its data section and model.channels are used")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config value (repeatable)")
-    parser.add_argument("--cifar10", metavar="DIR", help="train on CIFAR-10 from this cifar-10-batches-py directory")
-    parser.add_argument("--out", help="checkpoint path (default: model.blur_discriminator.checkpoint)")
-    parser.add_argument("--steps", type=int, default=300, help="Adam steps (default 300)")
-    parser.add_argument("--batch-size", type=int, default=32, help="sharp and as many blurred crops per step")
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--width", type=int, default=16, help="feature maps of the first convolution")
-    parser.add_argument("--n-down", type=int, default=3, help="stride-2 stages")
-    parser.add_argument("--leaky-slope", type=float, default=0.2)
-    parser.add_argument("--n-heldout", type=int, default=512, help="held-out crops for the accuracy")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    parser.add_argument("--force", action="store_true",
-                        help="replace an existing checkpoint path that holds something other than a vidpred checkpoint")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-    for flag, value in (("--steps", args.steps), ("--batch-size", args.batch_size), ("--lr", args.lr),
-                        ("--width", args.width), ("--n-down", args.n_down), ("--n-heldout", args.n_heldout)):
-        positive(flag, value)
-    cfg = load_config(args.config, args.overrides)
-    device = select_device(args.device)
-    out = args.out or cfg.model.blur_discriminator.checkpoint
-    # Refused before decoding and training, not after.
-    check_output(out, inputs=[args.config, args.cifar10], ours=is_checkpoint, what="a vidpred checkpoint",
-                 force=args.force)
-    if args.cifar10:
-        train_pool = FramePool([load_cifar10(args.cifar10, "train")], 32)
-        heldout_pool = FramePool([load_cifar10(args.cifar10, "test")], 32)
-        source = {"source": "cifar10", "root": str(args.cifar10), "crop": 32}
-    else:
-        size = cfg.data.patch_size
-        train_pool = FramePool([v.frames for v in load_split(cfg.data, "train", min_frames=1)], size)
-        heldout_pool = FramePool([v.frames for v in load_split(cfg.data, "val", min_frames=1)], size)
-        source = {"source": cfg.data.source, "data": config_to_dict(cfg)["data"], "crop": size}
-
-    torch.manual_seed(args.seed)
-    model = BlurDiscriminator(cfg.model.channels, width=args.width, n_down=args.n_down, leaky_slope=args.leaky_slope)
-    heldout = heldout_pool.sample(args.n_heldout, np.random.default_rng([args.seed, 1]))
-    accuracy = pretrain_blur_discriminator(
-        model, train_pool, heldout,
-        steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=device,
-    )
-    training = {
-        **source,
-        "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
-        "n_heldout": args.n_heldout, "blur": "gaussian 5x5 sigma sqrt(5); median 5x5; bilateral 5x5 (vidpred.data.blur)",
-    }
-    save_blur_discriminator(model.cpu(), out, training, accuracy)
-    log.info("wrote %s; held-out accuracy: %s", out, ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items()))
-    return 0
-
+from vidpred.commands.pretrain_blur_discriminator import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,12 +1,14 @@
-"""vidpred/cli.py: the scripts' one error path."""
+"""vidpred/cli.py: the commands' one error path, shared flags and log format."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 
 import pytest
 
-from vidpred.cli import finite, one_line, positive, script, set_threads
+from vidpred.cli import (add_config_args, add_device_arg, add_set_arg, add_threads_arg, finite, log_format, one_line,
+                         positive, script, set_threads)
 from vidpred.config import ConfigError
 from vidpred.data.video_io import VideoReadError
 from vidpred.safe_write import OutputRefused
@@ -70,3 +72,27 @@ def test_set_threads_sets_torch_and_opencv_and_refuses_zero():
     finally:
         torch.set_num_threads(before[0])
         cv2.setNumThreads(before[1])
+
+
+def test_shared_flags_parse_as_every_command_reads_them():
+    parser = argparse.ArgumentParser()
+    add_config_args(parser)
+    add_threads_arg(parser)
+    add_device_arg(parser)
+    args = parser.parse_args(["--config", "a.yaml", "--set", "train.steps=2", "--set", "run.name=x", "--threads", "3"])
+    assert (args.config, args.overrides, args.threads, args.device) == ("a.yaml", ["train.steps=2", "run.name=x"], 3,
+                                                                        "auto")
+    with pytest.raises(SystemExit):
+        parser.parse_args([])  # --config is required without a default
+    with_default = argparse.ArgumentParser()
+    add_config_args(with_default, default="b.yaml")
+    assert with_default.parse_args([]).config == "b.yaml"
+    set_only = argparse.ArgumentParser()
+    add_set_arg(set_only)
+    assert set_only.parse_args([]).overrides == []
+
+
+def test_one_log_format_naming_the_rank_under_torchrun():
+    record = logging.LogRecord("vidpred.x", logging.INFO, __file__, 1, "hello", None, None)
+    assert logging.Formatter(log_format()).format(record).endswith(" INFO vidpred.x: hello")
+    assert " [rank 1] INFO vidpred.x: hello" in logging.Formatter(log_format(1)).format(record)

@@ -27,6 +27,7 @@ LAYERS: list[set[str]] = [
     {"vidpred.evaluation"},
     {"vidpred.training"},
     {"vidpred.benchmark"},
+    {"vidpred.commands"},
 ]
 
 

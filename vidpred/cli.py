@@ -1,7 +1,13 @@
-"""The scripts' one error path: an expected failure is one line and exit code 2.
+"""What every command (``vidpred.commands``) shares: the flags for config, threads and
+device, the log format, and the one error path (an expected failure is one line, exit code 2).
 
     @script
     def main(argv: list[str] | None = None) -> int:
+        parser = argparse.ArgumentParser(description=__doc__)
+        add_config_args(parser)
+        args = parser.parse_args(argv)
+        setup_logging()
+        cfg = load_config(args.config, args.overrides)
         ...
 
 Expected failures are what a user can fix: a config or data error, a missing or
@@ -13,9 +19,11 @@ and keeps its traceback.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import logging
 import math
+import sys
 from collections.abc import Callable
 
 import cv2
@@ -23,7 +31,8 @@ import torch
 
 from vidpred.errors import ExpectedFailure
 
-__all__ = ["script", "one_line", "positive", "finite", "set_threads"]
+__all__ = ["script", "one_line", "positive", "finite", "set_threads", "add_config_args", "add_set_arg",
+           "add_threads_arg", "add_device_arg", "log_format", "setup_logging", "command"]
 
 EXIT_EXPECTED = 2
 
@@ -79,3 +88,43 @@ def set_threads(threads: int | None) -> None:
         raise ValueError(f"--threads must be >= 1, got {threads}")
     torch.set_num_threads(threads)
     cv2.setNumThreads(threads)
+
+
+def add_set_arg(parser: argparse.ArgumentParser, help: str | None = None, metavar: str = "KEY=VALUE") -> None:
+    """``--set KEY=VALUE`` (repeatable) into ``args.overrides``: config values, parsed as YAML."""
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar=metavar,
+                        help=help or "override a config value, e.g. --set train.steps=500 (repeatable; values are YAML)")
+
+
+def add_config_args(parser: argparse.ArgumentParser, default: str | None = None, help: str | None = None) -> None:
+    """``--config FILE`` (required unless ``default`` is given) and ``--set KEY=VALUE``."""
+    parser.add_argument("--config", required=default is None, default=default,
+                        help=help or "YAML config file (see configs/)")
+    add_set_arg(parser)
+
+
+def add_threads_arg(parser: argparse.ArgumentParser, default: int | None = None, help: str | None = None) -> None:
+    """``--threads N``: CPU threads (for torch and OpenCV, see ``set_threads``)."""
+    parser.add_argument("--threads", type=int, default=default,
+                        help=help or "CPU threads for torch and OpenCV (default: torch's choice)")
+
+
+def add_device_arg(parser: argparse.ArgumentParser) -> None:
+    """``--device``: ``auto | cpu | cuda | cuda:N``, for ``vidpred.build.select_device``."""
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto)")
+
+
+def log_format(rank: int | None = None) -> str:
+    """The one log line format; under torchrun (``rank`` given) each line names its rank."""
+    where = f" [rank {rank}]" if rank is not None else ""
+    return f"%(asctime)s{where} %(levelname)s %(name)s: %(message)s"
+
+
+def setup_logging(level: int = logging.INFO, rank: int | None = None) -> None:
+    """Log ``level`` and above to stderr in ``log_format(rank)`` (stdout is kept for results)."""
+    logging.basicConfig(level=level, format=log_format(rank), stream=sys.stderr)
+
+
+def command(name: str) -> list[str]:
+    """The argv that starts the command ``vidpred.commands.<name>`` in a new process, from any folder."""
+    return [sys.executable, "-m", f"vidpred.commands.{name}"]

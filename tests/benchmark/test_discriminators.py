@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 from vidpred.benchmark.discriminators import summarize_discriminators, summary_table
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "discriminator_report.py"
-
-
-def report_main(argv: list[str]) -> int:
-    """``scripts/discriminator_report.py`` run in-process."""
-    spec = importlib.util.spec_from_file_location("discriminator_report_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main(argv)
+from vidpred.commands.discriminator_report import main as report_main
 
 
 def _write(folder, rows):

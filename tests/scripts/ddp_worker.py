@@ -1,20 +1,18 @@
-"""``scripts/train.py`` under torchrun, dumping what each rank ends with (for test_train_distributed).
+"""The train command under torchrun, dumping what each rank ends with (for test_train_distributed).
 
     torchrun ... tests/scripts/ddp_worker.py DUMP_DIR <train.py arguments>
 
-Runs the real script's ``main``; after ``Trainer.fit`` each rank writes
+Runs the real command's ``main`` (vidpred.commands.train); after ``Trainer.fit`` each rank writes
 ``DUMP_DIR/rank<R>.pt`` with its networks' weights and the losses of its first step.
 """
 
-import runpy
 import sys
 from pathlib import Path
 
 import torch
 
+from vidpred.commands.train import main as train_main
 from vidpred.training import trainer as trainer_module
-
-TRAIN = Path(__file__).resolve().parents[2] / "scripts" / "train.py"
 
 
 def main() -> int:
@@ -40,7 +38,6 @@ def main() -> int:
         return result
 
     Trainer.fit, Trainer.train_step = fit_and_dump, recording_train_step
-    train_main = runpy.run_path(str(TRAIN), run_name="train")["main"]
     return train_main(sys.argv[2:])
 
 

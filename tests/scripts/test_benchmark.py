@@ -1,6 +1,5 @@
 """scripts/benchmark.py as a user runs it: one JSON line on stdout."""
 
-import importlib.util
 import json
 import logging
 import subprocess
@@ -9,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from vidpred.commands.benchmark import main
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARK = ROOT / "scripts" / "benchmark.py"
@@ -21,10 +22,7 @@ TINY = {
 
 
 def _main(argv):
-    spec = importlib.util.spec_from_file_location("benchmark_script", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main([*map(str, argv)])
+    return main([*map(str, argv)])
 
 
 @pytest.mark.slow  # runs the script as a subprocess
@@ -55,7 +53,7 @@ def test_bad_override_is_one_line_and_exit_code_2(caplog, capsys):
 def test_data_benchmark_with_a_read_only_cache_is_one_line_and_exit_code_2(tmp_path, read_only, caplog, capsys):
     (tmp_path / "cache").mkdir()
     read_only(tmp_path / "cache")
-    assert _main(["--data", "--cache-dir", tmp_path / "cache", "--workers", "0"]) == 2
+    assert _main(["--data-pipeline", "--cache-dir", tmp_path / "cache", "--loader-workers", "0"]) == 2
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and "is not writable" in errors[0] and str(tmp_path / "cache") in errors[0]
     assert capsys.readouterr().out == "" and list((tmp_path / "cache").iterdir()) == []

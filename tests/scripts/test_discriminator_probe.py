@@ -1,26 +1,16 @@
-"""scripts/discriminator_probe.py: fresh discriminators against a frozen generator."""
+"""vidpred/commands/discriminator_probe.py: fresh discriminators against a frozen generator."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-from pathlib import Path
 
 import pytest
 import torch
 import yaml
 
+from vidpred.commands import discriminator_probe as module
 from vidpred.config import config_from_dict
 from vidpred.training.trainer import Trainer
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "discriminator_probe.py"
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location("discriminator_probe_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -34,7 +24,6 @@ def trained(tiny_config_data, tmp_path):
 
 def test_probe_trains_only_the_discriminator_and_reports_each_scale(trained, capsys):
     config, checkpoint = trained
-    module = _module()
     assert module.main(["--config", str(config), "--checkpoint", str(checkpoint), "--steps", "4",
                         "--set", "model.discriminator.init=he", "--set", "model.discriminator.leaky_slope=0.2"]) == 0
     table = capsys.readouterr().out.splitlines()
@@ -45,7 +34,6 @@ def test_probe_trains_only_the_discriminator_and_reports_each_scale(trained, cap
 
 def test_the_generator_stays_frozen(trained, tmp_path):
     config, checkpoint = trained
-    module = _module()
     cfg = config_from_dict(yaml.safe_load(config.read_text()))
     trainer = Trainer(cfg, tmp_path / "probe")
     trainer.generator.load_state_dict(torch.load(checkpoint, weights_only=True)["generator"])
@@ -60,7 +48,6 @@ def test_the_generator_stays_frozen(trained, tmp_path):
 
 def test_bad_input_is_one_line(trained, caplog):
     config, checkpoint = trained
-    module = _module()
     assert module.main(["--config", str(config), "--checkpoint", str(checkpoint), "--steps", "1"]) == 2
     assert module.main(["--config", str(config), "--checkpoint", str(checkpoint),
                         "--set", "model.discriminator.enabled=false"]) == 2

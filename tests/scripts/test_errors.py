@@ -19,7 +19,7 @@ import yaml
 from vidpred.checkpoint import save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = sorted((ROOT / "scripts").glob("*.py"))
+COMMANDS = sorted(p for p in (ROOT / "vidpred" / "commands").glob("*.py") if p.name != "__init__.py")
 
 
 def _run(script: str, *args, cwd: Path) -> subprocess.CompletedProcess:
@@ -129,7 +129,7 @@ def test_expected_failures_are_one_line_exit_2_and_keep_the_users_files(case, us
     assert not (tmp_path / "pwned").exists()
 
 
-@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
-def test_every_script_goes_through_the_one_error_path(script):
-    text = script.read_text(encoding="utf-8")
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda p: p.name)
+def test_every_command_goes_through_the_one_error_path(command):
+    text = command.read_text(encoding="utf-8")
     assert "from vidpred.cli import" in text and "\n@script\ndef main(" in text

@@ -1,9 +1,8 @@
-"""scripts/eval_ucf101.py on the tiny UCF101 tree, a folder of videos and procedural data."""
+"""vidpred/commands/eval_ucf101.py on the tiny UCF101 tree, a folder of videos and procedural data."""
 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import subprocess
 import sys
@@ -15,17 +14,11 @@ import torch
 import vidpred.metrics.lpips as lpips_module
 from vidpred.build import build_generator
 from vidpred.checkpoint import save_checkpoint
+from vidpred.commands import eval_ucf101
 from vidpred.config import config_from_dict, config_to_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "eval_ucf101.py"
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("eval_ucf101_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(autouse=True)
@@ -55,7 +48,7 @@ def checkpoint(tmp_path) -> Path:
 
 def _run(tmp_path, *args) -> tuple[int, dict, str]:
     out = tmp_path / "eval"
-    code = _script().main([*map(str, args), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--quiet",
+    code = eval_ucf101.main([*map(str, args), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--quiet",
                            "--device", "cpu", "--threads", "1"])
     if code != 0:
         return code, {}, ""
@@ -107,9 +100,9 @@ def test_procedural_test_subset(no_lpips_weights, tmp_path):
 
 
 def test_bad_arguments_are_clear_errors(tmp_path, caplog):
-    assert _script().main(["--data", "ucf101", "--out", str(tmp_path / "x")]) == 2
+    assert eval_ucf101.main(["--data", "ucf101", "--out", str(tmp_path / "x")]) == 2
     assert "--root is required" in caplog.text
-    assert _script().main(["--data", "procedural", "--set", "train.steps=3", "--out", str(tmp_path / "x")]) == 2
+    assert eval_ucf101.main(["--data", "procedural", "--set", "train.steps=3", "--out", str(tmp_path / "x")]) == 2
     assert "only data.* keys" in caplog.text
 
 
@@ -147,7 +140,7 @@ def test_folder_with_an_mpeg_video_scores_several_clips_of_it(no_lpips_weights, 
 
 @pytest.mark.parametrize("flag", [["--threads", "0"], ["--clips-per-video", "0"]])
 def test_zero_threads_or_clips_is_one_line(flag, tmp_path, caplog):
-    code = _script().main(["--data", "procedural", "--out", str(tmp_path / "eval"), "--quiet", *flag])
+    code = eval_ucf101.main(["--data", "procedural", "--out", str(tmp_path / "eval"), "--quiet", *flag])
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert code == 2 and len(errors) == 1 and "must be >= 1" in errors[0]
 
@@ -216,7 +209,7 @@ def test_several_workers_give_the_same_report(no_lpips_weights, tmp_path):
     assert code == 0
     code, two, _ = _run(tmp_path, *args, "--workers", "2")
     assert code == 0 and one["summary"] == two["summary"]
-    assert _script().main(["--data", "procedural", "--workers", "0", "--out", str(tmp_path / "x")]) == 2
+    assert eval_ucf101.main(["--data", "procedural", "--workers", "0", "--out", str(tmp_path / "x")]) == 2
 
 
 def test_blend_row_given_fitted_or_left_out(video_folder, checkpoint, no_lpips_weights, tmp_path, caplog):
@@ -227,8 +220,8 @@ def test_blend_row_given_fitted_or_left_out(video_folder, checkpoint, no_lpips_w
     code, summary, report = _run(tmp_path, "--data", "folder", "--root", video_folder, "--blend-weight", "0.3")
     assert code == 0 and summary["methods"][-1]["name"] == "blend" and summary["methods"][-1]["weight"] == 0.3
     assert "| blend | " in report
-    assert _script().main(["--data", "procedural", "--blend-weight", "1.5", "--out", str(tmp_path / "x")]) == 2
+    assert eval_ucf101.main(["--data", "procedural", "--blend-weight", "1.5", "--out", str(tmp_path / "x")]) == 2
     # A checkpoint may not take a baseline's row name.
-    assert _script().main(["--data", "procedural", "--checkpoint", str(checkpoint), "--name", "DIS flow",
+    assert eval_ucf101.main(["--data", "procedural", "--checkpoint", str(checkpoint), "--name", "DIS flow",
                            "--out", str(tmp_path / "x")]) == 2
     assert "row name 'DIS flow' is a baseline's" in caplog.text

@@ -1,8 +1,7 @@
-"""scripts/export_model.py: a training checkpoint in, a small prediction-only checkpoint out."""
+"""vidpred/commands/export_model.py: a training checkpoint in, a small prediction-only checkpoint out."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 from pathlib import Path
@@ -11,15 +10,11 @@ import pytest
 import torch
 
 from vidpred.checkpoint import load_checkpoint, save_checkpoint
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "export_model.py"
+from vidpred.commands.export_model import main
 
 
 def _main(argv):
-    spec = importlib.util.spec_from_file_location("export_model_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main([*map(str, argv)])
+    return main([*map(str, argv)])
 
 
 @pytest.fixture

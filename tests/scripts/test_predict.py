@@ -1,9 +1,8 @@
-"""scripts/predict.py: a checkpoint and a video in, a side-by-side animation out."""
+"""vidpred/commands/predict.py: a checkpoint and a video in, a side-by-side animation out."""
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 from pathlib import Path
 
@@ -13,17 +12,12 @@ from PIL import Image
 
 from vidpred.build import build_generator
 from vidpred.checkpoint import save_checkpoint
+from vidpred.commands.predict import main
 from vidpred.config import config_from_dict, config_to_dict
 from vidpred.data import read_video
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "predict.py"
-
-
 def _main(argv):
-    spec = importlib.util.spec_from_file_location("predict_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main([*map(str, argv), "--device", "cpu"])
+    return main([*map(str, argv), "--device", "cpu"])
 
 
 @pytest.fixture
@@ -41,7 +35,7 @@ def test_gif_and_video_outputs(checkpoint, make_video, moving_frames, tmp_path):
     gif = Image.open(tmp_path / "out.gif")
     assert gif.size == (4 * 40 * 4 + 3 * 4, 14 + 3 + 32 * 4)  # panels upscaled x4 to reach 128 px
     assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "out.avi", "--frames", "5",
-                  "--scale", "1", "--start", "2"]) == 0
+                  "--scale", "1", "--start-frame", "2"]) == 0
     assert read_video(tmp_path / "out.avi").shape == (4 + 5, 3 + 32, 4 * 40 + 3 * 4, 3)
 
 
@@ -52,7 +46,7 @@ def test_short_video_predicts_what_it_can_and_too_short_is_an_error(checkpoint, 
                   "--scale", "1"]) == 0
     assert "predicting 2 frames instead of 8" in caplog.text
     assert len(read_video(tmp_path / "a.avi")) == 6
-    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "b.gif", "--start", "3"]) == 2
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "b.gif", "--start-frame", "3"]) == 2
     assert "not enough" in caplog.text
     assert _main(["--checkpoint", tmp_path / "missing.pt", "--video", video, "--out", tmp_path / "c.gif"]) == 2
 

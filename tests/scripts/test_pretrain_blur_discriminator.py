@@ -1,6 +1,5 @@
-"""scripts/pretrain_blur_discriminator.py: a short pretraining separates sharp from blurred frames."""
+"""vidpred/commands/pretrain_blur_discriminator.py: a short pretraining separates sharp from blurred frames."""
 
-import importlib.util
 import logging
 import pickle
 import time
@@ -11,12 +10,8 @@ import pytest
 import torch
 import yaml
 
+from vidpred.commands import pretrain_blur_discriminator as script
 from vidpred.models.blur_discriminator import load_blur_discriminator
-
-ROOT = Path(__file__).resolve().parents[2]
-SPEC = importlib.util.spec_from_file_location("pretrain_blur_discriminator", ROOT / "scripts" / "pretrain_blur_discriminator.py")
-script = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(script)
 
 
 def _config(tmp_path):

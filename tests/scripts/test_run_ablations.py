@@ -1,42 +1,43 @@
-"""scripts/run_ablations.py: what it runs for procedural and real-video configs, and its summary."""
+"""vidpred/commands/run_ablations.py: what it runs for procedural and real-video configs, and its summary."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
+
+from vidpred.commands import run_ablations
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def ablations(monkeypatch):
-    """The script as a module, with its subprocess runner replaced by a recorder."""
-    spec = importlib.util.spec_from_file_location("run_ablations_script", ROOT / "scripts" / "run_ablations.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    """The command's module, with its subprocess runner replaced by a recorder."""
     calls = []
 
     def fake_run(cmd, log_path, threads):
         calls.append(cmd)
-        if "scripts/train.py" in cmd:  # leave what a finished training leaves
+        if "vidpred.commands.train" in cmd:  # leave what a finished training leaves
             run_dir = Path(cmd[cmd.index("--run-dir") + 1])
             (run_dir / "final_metrics.json").write_text(json.dumps({"step": 3, "model": {"psnr": 25.0}}))
             rows = [{"step": s, "d_acc_real": 0.7, "d_acc_fake": 0.8, "d_acc": 0.75, "d_gap": 1.0} for s in (1, 2, 3)]
             (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
         return 0, 1.0
 
-    monkeypatch.setattr(module, "_run", fake_run)
-    module.calls = calls
-    return module
+    monkeypatch.setattr(run_ablations, "_run", fake_run)
+    monkeypatch.setattr(run_ablations, "calls", calls, raising=False)
+    return run_ablations
 
 
 def test_procedural_rows_are_scored_on_three_clips_of_each_test_video(ablations, tmp_path):
     configs = [ROOT / "configs" / "ablations" / "adv_gdl.yaml", ROOT / "configs" / "ablations" / "gdl_l1.yaml"]
     assert ablations.main(["--configs", *map(str, configs), "--out", str(tmp_path), "--jobs", "1"]) == 0
     train, evaluate = ablations.calls[:2], ablations.calls[2]
+    assert all(c[:3] == [sys.executable, "-m", "vidpred.commands.train"] for c in train)  # from any folder
+    assert evaluate[:3] == [sys.executable, "-m", "vidpred.commands.eval_ucf101"]
     assert [c[c.index("--run-dir") + 1] for c in train] == [str(tmp_path / "adv_gdl"), str(tmp_path / "gdl_l1")]
     assert evaluate[evaluate.index("--data") + 1] == "procedural"
     assert evaluate[evaluate.index("--clips-per-video") + 1] == "3"
@@ -54,3 +55,9 @@ def test_real_video_rows_are_scored_on_the_held_out_clip(ablations, tmp_path):
     assert evaluate[evaluate.index("--data") + 1] == "samples"
     assert evaluate[evaluate.index("--clips-per-video") + 1] == "12"
     assert not any(arg.startswith("data.procedural") for arg in evaluate)
+
+
+def test_without_configs_here_or_given_it_says_where_it_looked(tmp_path, monkeypatch, caplog):
+    monkeypatch.chdir(tmp_path)
+    assert run_ablations.main(["--out", "out"]) == 2
+    assert "no configs in" in caplog.text and "give --configs" in caplog.text and list(tmp_path.iterdir()) == []

@@ -1,27 +1,18 @@
-"""scripts/synthetic_examples.py: a contact sheet of synthetic videos and their generation time."""
+"""vidpred/commands/synthetic_examples.py: a contact sheet of synthetic videos and their generation time."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "synthetic_examples.py"
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location("synthetic_examples_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from vidpred.commands import synthetic_examples
 
 
 def test_contact_sheet_layout():
     videos = [np.full((8, 20, 40, 3), value, np.uint8) for value in (10, 200)]
-    sheet = _module().contact_sheet(videos, step=3, thumb=20, gap=2)
+    sheet = synthetic_examples.contact_sheet(videos, step=3, thumb=20, gap=2)
     # Frames 0, 3, 6 of each video, 20x10 each, 2-pixel white gaps between them.
     assert sheet.shape == (2 * 10 + 2, 3 * 20 + 2 * 2, 3)
     assert (sheet[:10, :20] == 10).all() and (sheet[12:, 22:42] == 200).all()
@@ -31,7 +22,7 @@ def test_contact_sheet_layout():
 def test_writes_the_sheet_and_logs_the_time(tmp_path, caplog):
     out = tmp_path / "sheet.png"
     with caplog.at_level(logging.INFO):
-        assert _module().main(["--out", str(out), "--seeds", "0", "1", "--frames", "5", "--size", "32",
+        assert synthetic_examples.main(["--out", str(out), "--seeds", "0", "1", "--n-frames", "5", "--size", "32",
                                "--step", "2", "--thumb", "16", "--timing", "2"]) == 0
     sheet = cv2.imread(str(out))
     assert sheet.shape == (2 * 16 + 4, 3 * 16 + 2 * 4, 3)
@@ -39,13 +30,13 @@ def test_writes_the_sheet_and_logs_the_time(tmp_path, caplog):
 
 
 def test_replaces_its_own_sheet_but_not_another_image(tmp_path, caplog):
-    argv = ["--seeds", "0", "--frames", "2", "--size", "16", "--step", "1", "--thumb", "8"]
+    argv = ["--seeds", "0", "--n-frames", "2", "--size", "16", "--step", "1", "--thumb", "8"]
     out = tmp_path / "sheet.png"
-    assert _module().main(["--out", str(out), *argv]) == 0
-    assert _module().main(["--out", str(out), *argv]) == 0
+    assert synthetic_examples.main(["--out", str(out), *argv]) == 0
+    assert synthetic_examples.main(["--out", str(out), *argv]) == 0
     photo = tmp_path / "photo.png"
     cv2.imwrite(str(photo), np.zeros((4, 4, 3), np.uint8))
     before = photo.read_bytes()
-    assert _module().main(["--out", str(photo), *argv]) == 2
+    assert synthetic_examples.main(["--out", str(photo), *argv]) == 2
     assert "already exists" in caplog.text and photo.read_bytes() == before
-    assert _module().main(["--out", str(photo), *argv, "--force"]) == 0 and photo.read_bytes() != before
+    assert synthetic_examples.main(["--out", str(photo), *argv, "--force"]) == 0 and photo.read_bytes() != before

@@ -4,19 +4,14 @@ before it starts anything (eval_ucf101.py's own test is in test_eval_ucf101.py).
 from __future__ import annotations
 
 import importlib.util
+import importlib
 import logging
-from pathlib import Path
 
 import pytest
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-
 
 def _main(name, argv):
-    spec = importlib.util.spec_from_file_location(f"{name}_script", SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main([*map(str, argv)])
+    return importlib.import_module(f"vidpred.commands.{name}").main([*map(str, argv)])
 
 
 @pytest.mark.parametrize("threads", [0, -2])

@@ -1,14 +1,15 @@
-"""scripts/time_to_quality.py: labels name run folders, and a folder is reused only for its own config."""
+"""vidpred/commands/time_to_quality.py: labels name run folders, and a folder is reused only for its own config."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
+import sys
 from pathlib import Path
 
 import pytest
 
+from vidpred.commands import time_to_quality
 from vidpred.config import dump_config, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,10 +18,7 @@ SETTINGS = ["train.steps=100000000", "train.max_minutes=5.0", "train.val_every=2
 
 
 def _main(argv):
-    spec = importlib.util.spec_from_file_location("time_to_quality_script", ROOT / "scripts" / "time_to_quality.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main([*map(str, argv)])
+    return time_to_quality.main([*map(str, argv)])
 
 
 def _errors(caplog) -> list[str]:
@@ -79,3 +77,18 @@ def test_the_figure_replaces_only_its_own_files(tmp_path, caplog):
     out.unlink()
     assert _main(argv) == 2 and (tmp_path / "c.md").read_text() == "my notes"
     assert _main([*argv, "--force"]) == 0 and (tmp_path / "c.md").read_text().startswith("|")
+
+
+def test_each_run_is_trained_by_the_train_command_from_any_folder(tmp_path, monkeypatch):
+    launched = []
+
+    def fake_run(cmd, env, check):
+        launched.append(cmd)
+        _finished_run(Path(cmd[cmd.index("--run-dir") + 1]), [])
+
+    monkeypatch.setattr(time_to_quality.subprocess, "run", fake_run)
+    monkeypatch.chdir(tmp_path)
+    assert _main(["--run", f"{CONFIG}:pixels", "--runs", "runs", "--out", "c.png", "--threads", "1"]) == 0
+    (cmd,) = launched
+    assert cmd[:3] == [sys.executable, "-m", "vidpred.commands.train"]
+    assert cmd[cmd.index("--run-dir") + 1] == str(Path("runs") / "pixels") and (tmp_path / "c.png").is_file()

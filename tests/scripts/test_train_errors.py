@@ -1,10 +1,9 @@
-"""scripts/train.py in-process: bad input gives one line and exit code 2; one writer per run folder."""
+"""vidpred/commands/train.py in-process: bad input gives one line and exit code 2; one writer per run folder."""
 
 from __future__ import annotations
 
 import errno
 import hashlib
-import importlib.util
 import json
 import logging
 import os
@@ -17,16 +16,11 @@ import yaml
 
 import vidpred.checkpoint as checkpoint_module
 import vidpred.training.run_log as run_log_module
+from vidpred.commands.train import main
 from vidpred.training.run_lock import RunLock, RunLocked
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "train.py"
-
-
 def _main(argv):
-    spec = importlib.util.spec_from_file_location("train_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main([*map(str, argv)])
+    return main([*map(str, argv)])
 
 
 @pytest.fixture

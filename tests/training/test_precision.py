@@ -124,11 +124,11 @@ def test_bf16_training_steps_are_finite_and_close_to_fp32(tiny_config, tmp_path)
     for precision in ("fp32", "bf16"):
         trainer = Trainer(tiny_config(f"train.precision={precision}"), tmp_path / precision)
         assert trainer.precision == precision
-        x = trainer._next_batch()
+        x = trainer.next_batch()
         with trainer.autocast():
             fake = trainer.generator(x[:, :, :4])
         assert all(f.dtype == torch.float32 for f in fake)  # float32 outputs even under autocast
-        steps = [{**trainer.d_step(trainer._next_batch()), **trainer.g_step(trainer._next_batch())} for _ in range(3)]
+        steps = [{**trainer.d_step(trainer.next_batch()), **trainer.g_step(trainer.next_batch())} for _ in range(3)]
         for logs in steps:
             assert all(torch.isfinite(v).all() for v in logs.values()), logs
             assert logs["g_total"].dtype == torch.float32 and logs["d_loss"].dtype == torch.float32

