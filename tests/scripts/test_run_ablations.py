@@ -22,7 +22,7 @@ def ablations(monkeypatch):
         calls.append(cmd)
         if "vidpred.commands.train" in cmd:  # leave what a finished training leaves
             run_dir = Path(cmd[cmd.index("--run-dir") + 1])
-            (run_dir / "final_metrics.json").write_text(json.dumps({"step": 3, "model": {"psnr": 25.0}}))
+            (run_dir / "final_metrics.json").write_text(json.dumps({"step": 3, "model": {"psnr_whole_f1": 25.0, "ssim_whole_f2": 0.5}}))
             rows = [{"step": s, "d_acc_real": 0.7, "d_acc_fake": 0.8, "d_acc": 0.75, "d_gap": 1.0} for s in (1, 2, 3)]
             (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
         return 0, 1.0
@@ -43,6 +43,7 @@ def test_procedural_rows_are_scored_on_three_clips_of_each_test_video(ablations,
     assert evaluate[evaluate.index("--clips-per-video") + 1] == "3"
     assert "data.procedural.n_test_videos=16" in evaluate
     summary = (tmp_path / "summary.md").read_text()
+    assert "| adv_gdl | ok | 0.0 | 25.00 | - | - | - | 0.50 | - |" in summary  # the trainer's final scores
     assert "| adv_gdl | multi-scale | 2-3 (2 logs) | 0.700 | 0.800 | 0.750 | 1.000 |" in summary
 
 
@@ -61,3 +62,10 @@ def test_without_configs_here_or_given_it_says_where_it_looked(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     assert run_ablations.main(["--out", "out"]) == 2
     assert "no configs in" in caplog.text and "give --configs" in caplog.text and list(tmp_path.iterdir()) == []
+
+
+def test_a_final_metrics_file_of_an_older_run_is_read_under_todays_keys():
+    old = {"step": 3, "model": {"psnr": 25.0, "psnr_f2": 22.0, "ssim": 0.9}, "last_input_baseline": {"psnr": 1.0}}
+    assert run_ablations._model_scores(old) == {"psnr_whole_f1": 25.0, "psnr_whole_f2": 22.0, "ssim_whole_f1": 0.9}
+    new = {"step": 3, "model": {"psnr_whole_f1": 25.0}, "last input": {"psnr_whole_f1": 1.0}}
+    assert run_ablations._model_scores(new) == {"psnr_whole_f1": 25.0}

@@ -114,13 +114,26 @@ def _evaluate(names: list[str], out: Path, threads: int, config: Path, overrides
     return code
 
 
+SUMMARY_KEYS = ("psnr_whole_f1", "ssim_whole_f1", "sharpness_whole_f1", "psnr_whole_f2", "ssim_whole_f2",
+                "sharpness_whole_f2")
+
+
+def _model_scores(final: dict) -> dict:
+    """The model's scores in a ``final_metrics.json`` under today's keys (an older run's
+    ``{"model": {"psnr": .., "psnr_f2": ..}}`` read as ``psnr_whole_f1``, ``psnr_whole_f2``)."""
+    scores = final.get("model", {})
+    if any(key.endswith(("_f1", "_f2")) and "_whole_" in key for key in scores):
+        return scores
+    return {f"{key.removesuffix('_f2')}_whole_f{2 if key.endswith('_f2') else 1}": value for key, value in scores.items()}
+
+
 def _summary(results: list[dict], out: Path) -> str:
     rows = ["| run | status | train min | val PSNR 1st | SSIM 1st | sharp. 1st | PSNR 2nd | SSIM 2nd | sharp. 2nd |",
             "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         final = out / r["name"] / "final_metrics.json"
-        m = json.loads(final.read_text())["model"] if final.is_file() else {}
-        cells = [f"{m[k]:.2f}" if k in m else "-" for k in ("psnr", "ssim", "sharpness", "psnr_f2", "ssim_f2", "sharpness_f2")]
+        m = _model_scores(json.loads(final.read_text())) if final.is_file() else {}
+        cells = [f"{m[k]:.2f}" if k in m else "-" for k in SUMMARY_KEYS]
         minutes = f"{r['seconds'] / 60:.1f}" if r["seconds"] else "-"
         rows.append(f"| {r['name']} | {r['status']} | {minutes} | " + " | ".join(cells) + " |")
     discriminators = [d for r in results if (out / r["name"] / "metrics.jsonl").is_file()
