@@ -1,4 +1,4 @@
-"""Pretrain the blur-detecting discriminator (seed 002) and save it for training to load.
+"""Pretrain the blur-detecting discriminator (the sharper-predictions article) and save it for training to load.
 
     python scripts/pretrain_blur_discriminator.py --help
 

@@ -1,4 +1,4 @@
-"""How the multi-scale discriminator is scored: BCE (the paper) or hinge (seed 003), on hand-made logits."""
+"""How the multi-scale discriminator is scored: BCE (the paper) or hinge (the CogVideo loss notes), on hand-made logits."""
 
 from __future__ import annotations
 

@@ -74,7 +74,7 @@ class Adversary:
 
 
 def _labels(logits: Tensor, bounds: list[float], rng: torch.Generator) -> float | Tensor:
-    """A constant label, or per-sample labels drawn uniformly in ``bounds`` (seed 002's smoothing/noise)."""
+    """A constant label, or per-sample labels drawn uniformly in ``bounds`` (the sharper-predictions article's smoothing/noise)."""
     low, high = bounds
     return low if low == high else sample_labels(logits, low, high, generator=rng)
 
@@ -96,7 +96,7 @@ class MultiScaleAdversary(Adversary):
         model: the discriminator.
         real_label, fake_label: ``[low, high]`` label ranges (``[1, 1]`` and ``[0, 0]`` plain);
             BCE only.
-        objective: ``"bce"`` (the paper's) or ``"hinge"`` (seed 003's), summed over scales.
+        objective: ``"bce"`` (the paper's) or ``"hinge"`` (the CogVideo loss notes'), summed over scales.
         r1_weight: weight of the R1 penalty (zero-centred gradient penalty, Mescheder et al.
             2018) on the real frames, summed over scales; 0 turns it off and skips the
             double backward.
@@ -181,7 +181,7 @@ class MultiScaleAdversary(Adversary):
 
 
 class BlurAdversary(Adversary):
-    """Pretrained blur detector judging every predicted frame (seed 002).
+    """Pretrained blur detector judging every predicted frame (the sharper-predictions article).
 
     Frozen, it only scores the generator (``g_loss``: BCE of its "sharp" verdict). Trainable,
     it keeps learning with real frames as sharp and predictions as the blurred class.
@@ -217,13 +217,13 @@ class BlurAdversary(Adversary):
 
 
 class SpatioTemporalAdversary(Adversary):
-    """3D clip discriminator with the hinge loss and a gradient penalty on real clips (seed 003).
+    """3D clip discriminator with the hinge loss and a gradient penalty on real clips (the CogVideo loss notes).
 
     Args:
         model: the discriminator, built for ``n_context + n_future`` frames.
         gp_weight: weight of :func:`~vidpred.losses.gradient_penalty.gradient_penalty`
             in D's loss (0 turns it off and skips the double backward).
-        gp_center: the gradient norm it pulls to: 1 (seed 003) or 0 (R1).
+        gp_center: the gradient norm it pulls to: 1 (the CogVideo loss notes) or 0 (R1).
     """
 
     name, log_prefix, state_key, opt_key = "spatiotemporal", "d_st", "spatiotemporal_discriminator", "opt_st"

@@ -146,12 +146,12 @@ class DiscriminatorConfig:
     # default: PyTorch's (and Torch7's) uniform +-1/sqrt(fan_in); he: He-normal for the
     # activation's slope (vidpred/models/init.py), with which a small D learns at all.
     init: Literal["default", "he"] = "default"
-    objective: Literal["bce", "hinge"] = "bce"  # bce: the paper's; hinge: seed 003's
+    objective: Literal["bce", "hinge"] = "bce"  # bce: the paper's; hinge: the CogVideo loss notes'
 
 
 @dataclass
 class BlurDiscriminatorConfig:
-    """Pretrained blur detector (seed 002); its architecture comes from the checkpoint."""
+    """Pretrained blur detector (the sharper-predictions article); its architecture comes from the checkpoint."""
 
     enabled: bool = False
     checkpoint: str = "checkpoints/blur_discriminator.pt"  # scripts/pretrain_blur_discriminator.py writes it
@@ -160,7 +160,7 @@ class BlurDiscriminatorConfig:
 
 @dataclass
 class SpatioTemporalDiscriminatorConfig:
-    """3D-then-2D clip discriminator with blurpool and self-attention, hinge loss (seed 003)."""
+    """3D-then-2D clip discriminator with blurpool and self-attention, hinge loss (the CogVideo loss notes)."""
 
     enabled: bool = False
     width: float = 1.0  # multiplier on 64, 128, 256, 512 feature maps
@@ -195,22 +195,22 @@ class LossConfig:
     multiscale: bool = True  # reconstruction terms summed over the generator's scales
     real_label: list[float] = field(default_factory=lambda: [1.0, 1.0])  # [low, high]
     fake_label: list[float] = field(default_factory=lambda: [0.0, 0.0])
-    gp_weight: float = 10.0  # gradient penalty on real clips, spatio-temporal D only (seed 003)
-    # The norm that penalty pulls the gradient to: 1 (seed 003, WGAN-GP's form) or 0 (R1,
+    gp_weight: float = 10.0  # gradient penalty on real clips, spatio-temporal D only (the CogVideo loss notes)
+    # The norm that penalty pulls the gradient to: 1 (the CogVideo loss notes, WGAN-GP's form) or 0 (R1,
     # which lets D learn; the one-centred form at weight 10 kept it at chance, docs/results.md).
     gp_center: float = 1.0
     r1_weight: float = 0.0  # R1 (zero-centred) penalty on the multi-scale D's real frames; 0: off
-    l_vgg: float = 0.0  # VGG19 feature distance on one random frame per clip (seed 002)
+    l_vgg: float = 0.0  # VGG19 feature distance on one random frame per clip (the sharper-predictions article)
     vgg_layers: list[str] = field(
         default_factory=lambda: ["relu1_2", "relu2_2", "relu3_4", "relu4_4", "relu5_4"]
     )
-    l_lpips: float = 0.0  # LPIPS on one random frame per clip (seed 003)
+    l_lpips: float = 0.0  # LPIPS on one random frame per clip (the CogVideo loss notes)
     lpips_net: Literal["alex", "vgg", "squeeze"] = "alex"
     # InfoNCE between the multi-scale D's hidden features of each prediction and of its true
-    # frame, the batch's other clips as negatives (seed 004; vidpred/losses/contrastive.py).
+    # frame, the batch's other clips as negatives (the contrastive I2V post; vidpred/losses/contrastive.py).
     l_nce: float = 0.0
     nce_temperature: float = 0.1
-    adaptive_weight: bool = False  # l_adv times ||grad L_rec|| / ||grad L_adv|| at G's last layer (seed 003)
+    adaptive_weight: bool = False  # l_adv times ||grad L_rec|| / ||grad L_adv|| at G's last layer (the CogVideo loss notes)
     adaptive_max: float = 1.0e4  # clamp of the adaptive weight
     disc_start: int = 0  # before this step: no adversarial term for G and no D update
 

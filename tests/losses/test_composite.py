@@ -75,7 +75,7 @@ def test_matches_the_individual_losses():
 
 
 def test_adversarial_term_is_the_mean_over_discriminators():
-    # GMAN's mean (seed 002): multi-scale BCE (log 2 at logit 0) and two other discriminators.
+    # GMAN's mean (the sharper-predictions article): multi-scale BCE (log 2 at logit 0) and two other discriminators.
     preds, targets = _hand_case()
     adv = {"blur": torch.tensor(1.0), "spatiotemporal": torch.tensor(-0.5)}
     total, terms = generator_objective(preds, targets, [torch.zeros(1)], **WEIGHTS, adv_losses=adv)

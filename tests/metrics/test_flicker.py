@@ -1,4 +1,4 @@
-"""Temporal flicker: seed 000's example and hand-worked spectra."""
+"""Temporal flicker: the path-loss note's example and hand-worked spectra."""
 
 from __future__ import annotations
 

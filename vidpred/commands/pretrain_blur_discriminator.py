@@ -1,4 +1,4 @@
-"""Pretrain the blur-detecting discriminator (seed 002) and save it for training to load.
+"""Pretrain the blur-detecting discriminator (the sharper-predictions article) and save it for training to load.
 
 Sharp frames against Gaussian (5x5, variance 5), median (5x5) and bilateral blurs. By
 default the frames are patch_size crops of the configured dataset (training videos for

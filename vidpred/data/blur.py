@@ -1,6 +1,6 @@
-"""Blurred copies of frames: the negative class of the blur-detecting discriminator (seed 002).
+"""Blurred copies of frames: the negative class of the blur-detecting discriminator (the sharper-predictions article).
 
-Seed 002 pretrains its blur discriminator on images "blurred using one of the three blurring
+The sharper-predictions article pretrains its blur discriminator on images "blurred using one of the three blurring
 techniques: a) Gaussian blur b) Median blur c) Bilateral filtering", the Gaussian being
 "5x5 kernel and variance 5". Settings here (kornia filters, reflected borders):
 

@@ -1,6 +1,6 @@
 """CIFAR-10 images from the standard python-format directory (``cifar-10-batches-py/``).
 
-Seed 002 pretrains its blur discriminator on CIFAR-10. The directory holds pickled
+The sharper-predictions article pretrains its blur discriminator on CIFAR-10. The directory holds pickled
 batches ``data_batch_1`` .. ``data_batch_5`` (training, 10,000 images each) and
 ``test_batch``; each is a dict with ``b"data"``, a ``uint8 (N, 3072)`` array of 32x32 RGB
 images stored channel-major (1024 red, 1024 green, then 1024 blue values per row), and

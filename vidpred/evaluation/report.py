@@ -35,14 +35,14 @@ __all__ = ["PAPER_TABLE1", "REPORT_FILES", "summarize", "frame_table", "verdict_
 REPORT_FILES = ("report.md", "summary.csv", "summary.json", "per_video.csv", "per_video.json")
 
 # Mathieu, Couprie & LeCun (2016), Table 1: UCF101, moving areas, 1st predicted frame,
-# (PSNR, SSIM, sharpness difference). Only "Adv+GDL" is confirmed by seed 002 (31.5 PSNR,
+# (PSNR, SSIM, sharpness difference). Only "Adv+GDL" is confirmed by the sharper-predictions article (31.5 PSNR,
 # 25.4 sharpness); the other rows are as recalled in the project spec, not checked
 # against the paper.
 PAPER_TABLE1: tuple[tuple[str, float, float, float, str], ...] = (
     ("L2", 27.6, 0.86, 24.7, "recalled"),
     ("L1", 28.7, 0.88, 24.8, "recalled"),
     ("GDL L1", 29.4, 0.90, 25.0, "recalled"),
-    ("Adv+GDL", 31.5, 0.91, 25.4, "confirmed by seed 002 (PSNR, sharpness)"),
+    ("Adv+GDL", 31.5, 0.91, 25.4, "confirmed by the sharper-predictions article (PSNR, sharpness)"),
     ("Adv+GDL fine-tuned", 32.0, 0.92, 25.4, "recalled"),
     ("Last input", 28.6, 0.89, 24.6, "recalled"),
     ("Optical flow", 31.6, 0.93, 25.3, "recalled"),
@@ -277,7 +277,7 @@ def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
     lines += _flicker_section(summary, methods, protocol)
     lines += ["", "## The paper's Table 1, for comparison", "",
               "Mathieu, Couprie & LeCun (ICLR 2016), UCF101 (378 test videos), moving areas judged by EpicFlow, "
-              "1st predicted frame. Only Adv+GDL is confirmed (by seed 002); the other rows are as recalled in "
+              "1st predicted frame. Only Adv+GDL is confirmed (by the sharper-predictions article); the other rows are as recalled in "
               "the project spec. The ordering of the rows is the result to reproduce; absolute values depend on "
               "the flow method, the threshold and, for sharpness, the units.", ""]
     lines += _table(["method", "PSNR", "SSIM", "sharp.", "source"],

@@ -1,4 +1,4 @@
-"""Adaptive adversarial weight (seed 003; Esser et al. 2021, taming-transformers' ``calculate_adaptive_weight``)."""
+"""Adaptive adversarial weight (the CogVideo loss notes; Esser et al. 2021, taming-transformers' ``calculate_adaptive_weight``)."""
 
 from __future__ import annotations
 

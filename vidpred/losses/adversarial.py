@@ -1,4 +1,4 @@
-"""Binary cross-entropy GAN losses on multi-scale logits (Mathieu et al. 2016; seed 002 "Training D", "Training G").
+"""Binary cross-entropy GAN losses on multi-scale logits (Mathieu et al. 2016; the sharper-predictions article, "Training D", "Training G").
 
 Every function takes logits (never probabilities) and uses
 ``F.binary_cross_entropy_with_logits``, which is stable for large logits. Multi-scale
@@ -45,13 +45,13 @@ def bce_d_loss(
         \qquad L_{bce}(x, y) = -\frac{1}{B}\sum_b y_b \log\sigma(x_b) + (1 - y_b)\log(1 - \sigma(x_b))
 
     With ``real_target``/``fake_target`` given as per-scale ``(B,)`` tensors (from
-    :func:`sample_labels`), this is seed 002's label smoothing/noise. Labels outside
+    :func:`sample_labels`), this is the sharper-predictions article's label smoothing/noise. Labels outside
     ``[0, 1]`` (e.g. 1.2) are valid for BCE with logits: the loss is
     ``softplus(x) - y x``, whose gradient ``sigmoid(x) - y`` keeps pushing the logit up
     when ``y > 1``, so a per-sample term can be negative and is unbounded below. That is
     harmless here: the labels are redrawn every step independently of the input, so D
     cannot tell which real samples got a label above 1, and on average it is pulled
-    toward the mean label (0.95 for seed 002's real range), not to infinity.
+    toward the mean label (0.95 for the sharper-predictions article's real range), not to infinity.
 
     Args:
         real_logits: per scale, coarsest first, ``(B,)`` logits of D on real frames.
@@ -95,9 +95,9 @@ def bce_g_loss(fake_logits: Sequence[Tensor]) -> Tensor:
 
 
 def sample_labels(like: Tensor, low: float, high: float, generator: torch.Generator | None = None) -> Tensor:
-    """Labels drawn uniformly from ``[low, high)`` for label smoothing/noise (seed 002).
+    """Labels drawn uniformly from ``[low, high)`` for label smoothing/noise (the sharper-predictions article).
 
-    Seed 002's ranges: real in ``[0.7, 1.2]``, fake in ``[0.0, 0.3]``.
+    The sharper-predictions article's ranges: real in ``[0.7, 1.2]``, fake in ``[0.0, 0.3]``.
 
     Args:
         like: logits ``(B,)`` (any shape); labels take its shape, dtype and device.

@@ -1,4 +1,4 @@
-"""The combined generator objective (Mathieu et al. 2016; seed 002 "Combining losses")."""
+"""The combined generator objective (Mathieu et al. 2016; the sharper-predictions article, "Combining losses")."""
 
 from __future__ import annotations
 
@@ -44,14 +44,14 @@ def generator_objective(
         \mathcal{L}_G = \mathcal{L}_{rec} + w \, \lambda_{adv} \, \mathcal{L}^G_{adv}
 
     - ``L^G_adv`` is the mean of the generator losses of all discriminators (GMAN's mean,
-      Durugkar et al. 2017; seed 002 "Multiple discriminators"): the multi-scale BCE
+      Durugkar et al. 2017; the sharper-predictions article, "Multiple discriminators"): the multi-scale BCE
       :func:`~vidpred.losses.adversarial.bce_g_loss` on ``fake_logits`` (already a sum
       over D's scales) and each entry of ``adv_losses``;
     - ``L_e`` are precomputed extra reconstruction terms (``extra_terms``, e.g. perceptual
       losses) with their weights;
     - ``w`` is 1, or with ``last_layer`` given the adaptive weight
       :func:`~vidpred.losses.adaptive.adaptive_weight` of ``L_rec`` against ``L^G_adv``
-      at that parameter (seed 003), clamped to ``[0, adaptive_max]``;
+      at that parameter (the CogVideo loss notes), clamped to ``[0, adaptive_max]``;
     - ``L_p`` = :func:`~vidpred.losses.lp.lp_loss` (mean), ``L_gdl`` =
       :func:`~vidpred.losses.gradient.gradient_difference_loss` (mean), ``L_path`` =
       :func:`~vidpred.losses.path.path_loss` (mean) are summed over scales k when

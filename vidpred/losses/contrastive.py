@@ -1,4 +1,4 @@
-r"""InfoNCE between features of predicted and true frames (seed 004's contrastive idea).
+r"""InfoNCE between features of predicted and true frames (the contrastive I2V post's contrastive idea).
 
 Each predicted clip's features should be closer to its own true frame's features than to
 the true frames of the other clips of the batch, which serve as negatives:

@@ -1,4 +1,4 @@
-"""Gradient difference loss (GDL), Mathieu et al. 2016; formula as in seed 002 "Combining losses"."""
+"""Gradient difference loss (GDL), Mathieu et al. 2016; formula as in the sharper-predictions article, "Combining losses"."""
 
 from __future__ import annotations
 

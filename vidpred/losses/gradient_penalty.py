@@ -1,4 +1,4 @@
-"""Gradient penalties on real inputs: seed 003's one-centred penalty (the term of Gulrajani
+"""Gradient penalties on real inputs: the CogVideo loss notes' one-centred penalty (the term of Gulrajani
 et al. 2017, WGAN-GP) and the zero-centred R1 penalty (Mescheder et al. 2018)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def gradient_penalty(logits: Tensor, inputs: Tensor, reduction: str = "mean", ce
 
         \mathcal{L}_{gp} = \mathbb{E}_x\big[(\lVert \nabla_x D(x) \rVert_2 - c)^2\big]
 
-    with the norm over all of a sample's dims (channels, time, height, width). Seed 003
+    with the norm over all of a sample's dims (channels, time, height, width). The CogVideo loss notes
     applies it with ``c = 1`` to *real* inputs; WGAN-GP used interpolates between real and
     fake. With ``c = 0`` it is the R1 penalty ``E ||grad D(x)||^2`` on real inputs
     (Mescheder et al. 2018, usually weighted ``gamma / 2``): it only asks D to be flat *at
@@ -37,7 +37,7 @@ def gradient_penalty(logits: Tensor, inputs: Tensor, reduction: str = "mean", ce
         inputs: ``(B, ...)`` e.g. ``(B, C, T, H, W)`` in ``[-1, 1]``, created with
             ``requires_grad=True`` before the forward pass.
         reduction: ``"mean"`` | ``"sum"`` | ``"none"`` (per-sample ``(B,)``).
-        center: the target norm ``c``: 1 (seed 003) or 0 (R1).
+        center: the target norm ``c``: 1 (the CogVideo loss notes) or 0 (R1).
 
     Returns:
         Scalar, or ``(B,)`` for ``"none"``.

@@ -1,4 +1,4 @@
-"""Hinge GAN losses (seed 003; Lim & Ye 2017, "Geometric GAN"), as used for the spatio-temporal discriminator."""
+"""Hinge GAN losses (the CogVideo loss notes; Lim & Ye 2017, "Geometric GAN"), as used for the spatio-temporal discriminator."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def hinge_d_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
         \mathcal{L}_D = \mathbb{E}_x\big[\max(0, 1 - D(x))\big]
                       + \mathbb{E}_{\hat x}\big[\max(0, 1 + D(\hat x))\big]
 
-    (seed 003's ``L_disc``; taming-transformers' ``hinge_d_loss`` is half of this). D is
+    (the CogVideo loss notes' ``L_disc``; taming-transformers' ``hinge_d_loss`` is half of this). D is
     satisfied, and gets no gradient, once real logits exceed 1 and fake logits are below -1.
 
     Args:
@@ -35,7 +35,7 @@ def hinge_d_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
 
 
 def hinge_g_loss(fake_logits: Tensor) -> Tensor:
-    r"""Generator hinge loss: :math:`\mathcal{L}_G = -\mathbb{E}_{\hat x}[D(\hat x)]` (seed 003's ``L_gen``).
+    r"""Generator hinge loss: :math:`\mathcal{L}_G = -\mathbb{E}_{\hat x}[D(\hat x)]` (the CogVideo loss notes' ``L_gen``).
 
     Unbounded below: G always gains by raising D's score of its predictions.
 

@@ -1,4 +1,4 @@
-"""Per-pixel Lp reconstruction loss (Mathieu et al. 2016, the Lp loss; seed 002 "Methodology")."""
+"""Per-pixel Lp reconstruction loss (Mathieu et al. 2016, the Lp loss; the sharper-predictions article, "Methodology")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Path loss: compare clips as paths through image space (seed 000, "A Better Loss Function Take 2")."""
+"""Path loss: compare clips as paths through image space (the path-loss note, "A Better Loss Function Take 2")."""
 
 from __future__ import annotations
 
@@ -33,9 +33,9 @@ def path_loss(pred: Tensor, target: Tensor, anchor: Tensor | None = None, reduct
         P(Y) = [Y_1 - A,\ Y_2 - Y_1,\ \dots,\ Y_T - Y_{T-1}], \qquad
         \mathcal{L}_{path}(\hat Y, Y) = \frac{1}{N} \sum \big(P(Y) - P(\hat Y)\big)^2
 
-    with ``A = 0`` when no anchor is given (seed 000's ``video_diff_loss``). Frame MSE
+    with ``A = 0`` when no anchor is given (the path-loss note's ``video_diff_loss``). Frame MSE
     treats frames independently; this loss sees the steps between them, so a flickering
-    prediction costs more than a smooth one with the same frame error. Seed 000's example
+    prediction costs more than a smooth one with the same frame error. The path-loss note's example
     (one pixel, target ``[128, 128, 128]``): ``[129, 129, 129]`` gives 1/3 and
     ``[127, 129, 127]`` gives 3, while both have frame MSE 1.
 

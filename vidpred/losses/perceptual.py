@@ -1,7 +1,7 @@
 """Perceptual losses on one randomly sampled frame per clip (seeds 002 and 003).
 
-Seed 002 proposes "the euclidean distance between feature maps extracted from the VGG19
-network" (as in SRGAN, Ledig et al. 2017); seed 003 computes LPIPS (Zhang et al. 2018) on
+The sharper-predictions article proposes "the euclidean distance between feature maps extracted from the VGG19
+network" (as in SRGAN, Ledig et al. 2017); the CogVideo loss notes compute LPIPS (Zhang et al. 2018) on
 "a random frame index t ... selected per batch element", an unbiased estimate of the
 clip's average at a fraction of the cost. The networks are frozen and built by
 :mod:`vidpred.models.perceptual_networks`; the functions here are pure given them.

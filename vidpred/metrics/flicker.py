@@ -1,6 +1,6 @@
-"""Temporal flicker: the share of a clip's temporal energy at high frequencies (seed 000).
+"""Temporal flicker: the share of a clip's temporal energy at high frequencies (the path-loss note).
 
-Seed 000 argues that per-frame losses cannot tell a smooth prediction from one that
+The path-loss note argues that per-frame losses cannot tell a smooth prediction from one that
 flickers ([129, 129, 129] and [127, 129, 127] have the same MSE against [128, 128, 128])
 and proposes to look at the temporal spectrum: "take an 1D FFT of each pixel ... we should
 see more high frequency components in the predicted videos". This module turns that into

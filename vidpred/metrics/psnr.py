@@ -1,4 +1,4 @@
-"""Peak signal-to-noise ratio (Mathieu et al. 2016; seed 002 "Evaluation metrics")."""
+"""Peak signal-to-noise ratio (Mathieu et al. 2016; the sharper-predictions article, "Evaluation metrics")."""
 
 from __future__ import annotations
 

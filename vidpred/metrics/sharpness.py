@@ -1,4 +1,4 @@
-"""Sharpness: the difference of Mathieu et al. 2016 (seed 002 "Evaluation metrics") and the edge ratio.
+"""Sharpness: the difference of Mathieu et al. 2016 (the sharper-predictions article, "Evaluation metrics") and the edge ratio.
 
 The sharpness difference scores how well the prediction's gradients *match* the target's,
 so a prediction that is sharp in the wrong places scores low, and so does a blurred one:

@@ -1,4 +1,4 @@
-"""Spatial self-attention over the positions of a 2D feature map (SAGAN-style, seed 003).
+"""Spatial self-attention over the positions of a 2D feature map (SAGAN-style, the CogVideo loss notes).
 
 Convolutions only relate neighbouring positions; one attention layer lets every position
 of a (small, late) feature map see every other, so a discriminator can compare distant

@@ -1,4 +1,4 @@
-"""Blur-detecting discriminator (seed 002, "What's up next?").
+"""Blur-detecting discriminator (the sharper-predictions article, "What's up next?").
 
 A small fully convolutional CNN that scores single frames: high logit for a sharp frame,
 low for a blurred one. It is pretrained by ``scripts/pretrain_blur_discriminator.py`` on

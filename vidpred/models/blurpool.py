@@ -1,9 +1,9 @@
-"""Anti-aliasing blur placed before strided convolutions ("blurpool"; seed 003).
+"""Anti-aliasing blur placed before strided convolutions ("blurpool"; the CogVideo loss notes).
 
 A strided convolution samples its input on a coarser grid; content above the new Nyquist
 frequency folds back (aliases) into low frequencies, so a one-pixel shift of the input can
 change the output a lot. Blurring with a binomial low-pass filter first (Zhang, "Making
-Convolutional Networks Shift-Invariant Again", ICML 2019) removes that content. Seed 003
+Convolutional Networks Shift-Invariant Again", ICML 2019) removes that content. The CogVideo loss notes
 uses the outer product of ``[1, 2, 1]``, normalised to sum 1::
 
     k = [1, 2, 1] / 4;  K_2d[i, j] = k_i k_j  (= outer / 16);  K_3d[i, j, l] = k_i k_j k_l  (= outer / 64)

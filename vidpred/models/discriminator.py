@@ -87,7 +87,7 @@ class MultiScaleDiscriminator(nn.Module):
         n_scales: pyramid levels; the finest ``n_scales`` rows of the table are used and
             scales beyond 4 repeat the coarsest row.
         width: multiplier on conv maps and hidden fully connected sizes (never the final 1).
-        leaky_slope: 0 for ReLU, > 0 for LeakyReLU with that slope (seed 002's GAN hack).
+        leaky_slope: 0 for ReLU, > 0 for LeakyReLU with that slope (the sharper-predictions article's GAN hack).
         padding: ``valid`` (the official code) or ``same`` (module docstring).
         inputs: ``frames`` (the paper's: context and judged frame as they are) or
             ``differences`` (:func:`frame_differences` of that clip).

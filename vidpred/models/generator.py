@@ -146,7 +146,7 @@ class MultiScaleGenerator(nn.Module):
         """Weight of the finest scale's output convolution, ``(channels, maps, k, k)``.
 
         Every finest-scale prediction passes through it last, so the adaptive adversarial
-        weight (seed 003) compares the loss gradients there.
+        weight (the CogVideo loss notes) compares the loss gradients there.
         """
         return self.scales[-1][-1].weight
 

@@ -1,4 +1,4 @@
-"""Spatio-temporal discriminator on whole clips (seed 003).
+"""Spatio-temporal discriminator on whole clips (the CogVideo loss notes).
 
 A per-frame discriminator cannot see flicker, jitter or inconsistent motion; this one
 judges the whole clip ``(B, C, T, H, W)`` (context then real or predicted future frames):

@@ -1,4 +1,4 @@
-"""Pretraining of the blur-detecting discriminator (seed 002, "Pre-train D2 to specialize on blur detection").
+"""Pretraining of the blur-detecting discriminator (the sharper-predictions article, "Pre-train D2 to specialize on blur detection").
 
 Sharp frames are class 1; copies blurred by a Gaussian, median or bilateral filter
 (:mod:`vidpred.data.blur`) are class 0. Each step draws ``batch_size`` sharp crops and

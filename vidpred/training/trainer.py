@@ -6,8 +6,8 @@ trainer owns the networks, their optimizers and the run directory; ``d_step`` an
 ``g_step`` each do zero_grad, forward, backward and step in one visible place.
 
 Discriminators (``self.adversaries``, see :mod:`vidpred.adversaries`): the
-paper's multi-scale D, a pretrained blur detector (frozen or trained, seed 002) and a
-spatio-temporal clip D (seed 003); the generator's adversarial term is the mean of their
+paper's multi-scale D, a pretrained blur detector (frozen or trained, the sharper-predictions article) and a
+spatio-temporal clip D (the CogVideo loss notes); the generator's adversarial term is the mean of their
 feedback (GMAN). Before ``loss.disc_start`` steps no discriminator is updated and the
 generator trains on its reconstruction terms only.
 
