@@ -13,22 +13,17 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import types
-import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import yaml
 
+from vidpred._config_io import ConfigError, from_plain, merge, parse_override, problems_error, read_yaml
 from vidpred.models.discriminator import smallest_valid_patch
 from vidpred.models.perceptual_networks import LPIPS_MIN_SIZE, VGG19_LAYERS
 from vidpred.safe_write import write_text
-
-
-class ConfigError(ValueError):
-    """A config file or override that does not match the schema."""
 
 
 # --------------------------------------------------------------------------------------
@@ -285,103 +280,8 @@ class Config:
 
 
 # --------------------------------------------------------------------------------------
-# Strict conversion from plain YAML data
+# From plain data and files (the strict reading: vidpred/_config_io.py)
 # --------------------------------------------------------------------------------------
-
-
-def _type_name(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin is Literal:
-        return " | ".join(repr(a) for a in typing.get_args(tp))
-    if origin in (Union, types.UnionType):
-        return " | ".join(_type_name(a) for a in typing.get_args(tp))
-    if origin is list:
-        (inner,) = typing.get_args(tp)
-        return f"list[{_type_name(inner)}]"
-    if tp is type(None):
-        return "null"
-    if dataclasses.is_dataclass(tp):
-        return f"mapping ({tp.__name__})"
-    return getattr(tp, "__name__", str(tp))
-
-
-def _problems_error(problems: list[str]) -> ConfigError:
-    """One error listing every problem (each names its key), on one line."""
-    if len(problems) == 1:
-        return ConfigError(problems[0])
-    return ConfigError(f"{len(problems)} problems: " + "; ".join(problems))
-
-
-def _convert(value: Any, tp: Any, key: str, problems: list[str]) -> Any:
-    """Check ``value`` against the annotation ``tp`` and return it in that type.
-
-    A value of the wrong type raises; the problems inside a nested mapping are appended to
-    ``problems`` instead, so that one pass finds every bad key of a file.
-    """
-    origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{key}: expected a mapping ({tp.__name__}), got {value!r}")
-        return _build(tp, value, key, problems)
-    if origin in (Union, types.UnionType):
-        for option in typing.get_args(tp):
-            inside: list[str] = []
-            try:
-                converted = _convert(value, option, key, inside)
-            except ConfigError:
-                continue
-            if not inside:
-                return converted
-        raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
-    if origin is Literal:
-        allowed = typing.get_args(tp)
-        if value not in allowed:
-            raise ConfigError(f"{key}: expected one of {', '.join(map(repr, allowed))}, got {value!r}")
-        return value
-    if origin is list:
-        (inner,) = typing.get_args(tp)
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
-        return [_convert(v, inner, f"{key}[{i}]", problems) for i, v in enumerate(value)]
-    if tp is type(None):
-        if value is not None:
-            raise ConfigError(f"{key}: expected null, got {value!r}")
-        return None
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{key}: expected bool (true/false), got {value!r}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key}: expected int, got {value!r}")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key}: expected float, got {value!r}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{key}: expected str, got {value!r}")
-        return value
-    raise ConfigError(f"{key}: unsupported type {tp!r}")  # a schema bug, not a user error
-
-
-def _build(cls: type, data: dict, prefix: str, problems: list[str]) -> Any:
-    """``cls`` from ``data``; an unknown key or a wrong type is appended to ``problems`` and
-    left at its default, so the caller can report them all at once."""
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    kwargs = {}
-    for key, value in data.items():
-        full = f"{prefix}.{key}" if prefix else str(key)
-        if key not in hints:
-            problems.append(f"unknown config key '{full}'; allowed keys here: {', '.join(names)}")
-            continue
-        try:
-            kwargs[key] = _convert(value, hints[key], full, problems)
-        except ConfigError as exc:
-            problems.append(str(exc))
-    return cls(**kwargs)
 
 
 # Keys taken out of the schema, each with the value every run had unless it set the key. A
@@ -416,102 +316,18 @@ def _parse(data: dict) -> Config:
         ConfigError: listing every unknown key and wrong type.
     """
     problems: list[str] = []
-    cfg = _build(Config, _without_retired(data, problems), "", problems)
+    cfg = from_plain(Config, _without_retired(data, problems), "", problems)
     if problems:
-        raise _problems_error(problems)
+        raise problems_error(problems)
     return cfg
-
-
-def _merge(base: dict, update: dict) -> dict:
-    out = dict(base)
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-class _DuplicateKey(yaml.YAMLError):
-    def __init__(self, key: Any, line: int, first_line: int) -> None:
-        super().__init__(f"duplicate key {key!r} at line {line} (first at line {first_line})")
-        self.key, self.line, self.first_line = key, line, first_line
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """``yaml.safe_load``'s loader, refusing a mapping that gives a key twice (plain YAML keeps
-    the last silently, so a forgotten earlier line would quietly lose its effect)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=True)
-            try:
-                if key in seen:
-                    raise _DuplicateKey(key, key_node.start_mark.line + 1, seen[key])
-                seen[key] = key_node.start_mark.line + 1
-            except TypeError:  # an unhashable key: the base constructor says so
-                continue
-        return super().construct_mapping(node, deep=deep)
-
-
-def _strict_load(stream: Any) -> Any:
-    return yaml.load(stream, Loader=_StrictLoader)  # noqa: S506 -- a SafeLoader subclass
-
-
-def _parse_override(item: str) -> dict:
-    if "=" not in item:
-        raise ConfigError(f"override '{item}' must look like key.path=value")
-    path, raw = item.split("=", 1)
-    keys = [k for k in path.strip().split(".") if k]
-    if not keys:
-        raise ConfigError(f"override '{item}' has an empty key")
-    try:
-        value = _strict_load(raw) if raw.strip() else None
-    except _DuplicateKey as exc:
-        raise ConfigError(f"override '{item}': {exc}") from None
-    except yaml.YAMLError:
-        raise ConfigError(f"override '{item}': the value is not valid YAML") from None
-    nested: dict = {keys[-1]: value}
-    for key in reversed(keys[:-1]):
-        nested = {key: nested}
-    return nested
 
 
 def config_from_dict(data: dict | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
     """Build a :class:`Config` from plain data plus ``key.path=value`` overrides."""
     merged = dict(data or {})
     for item in overrides:
-        merged = _merge(merged, _parse_override(item))
+        merged = merge(merged, parse_override(item))
     return _parse(merged)
-
-
-def _read_yaml(path: Path) -> dict:
-    """One config file's own mapping, with one-line errors naming the file."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = _strict_load(f) or {}
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a UTF-8 text file") from None
-    except _DuplicateKey as exc:
-        raise ConfigError(f"{path}: {exc}: keep one") from None
-    except yaml.constructor.ConstructorError as exc:
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}: unsafe YAML{where}: {exc.problem} (only plain YAML is read; tags that "
-                          "build Python objects are refused)") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path}: YAML syntax error{where}: {problem}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read it: {exc.strerror}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping")
-    return data
 
 
 def _read_with_bases(path: Path, chain: tuple[Path, ...] = ()) -> dict:
@@ -519,7 +335,7 @@ def _read_with_bases(path: Path, chain: tuple[Path, ...] = ()) -> dict:
 
     ``chain`` holds the files that led here, to refuse a base that leads back to one of them.
     """
-    data = _read_yaml(path)
+    data = read_yaml(path)
     if "base" not in data:
         own, merged = data, {}
     else:
@@ -539,7 +355,7 @@ def _read_with_bases(path: Path, chain: tuple[Path, ...] = ()) -> dict:
         _parse(own)  # names the file that holds a bad key, base or not
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    return _merge(merged, own)
+    return merge(merged, own)
 
 
 # --------------------------------------------------------------------------------------
@@ -559,7 +375,7 @@ def validate(cfg: Config) -> None:
     problems = [*_model_problems(cfg), *_data_problems(cfg), *_loss_problems(cfg), *_optim_problems(cfg),
                 *_train_problems(cfg)]
     if problems:
-        raise _problems_error(problems)
+        raise problems_error(problems)
 
 
 def _at_least(values: dict[str, tuple[float, float]], hints: dict[str, str] | None = None) -> Iterator[str]:
