@@ -40,12 +40,12 @@ def test_hinge_objective_on_hand_made_logits():
     loss, logs = adversary.d_loss(context, scales, scales, torch.Generator())
     # Scale 0: relu(1-2)=0, relu(1-0)=1 -> 0.5; relu(1-3)=0, relu(1+0.5)=1.5 -> 0.75.
     # Scale 1: relu(1-0.5)=0.5, relu(1-1.5)=0 -> 0.25; relu(1-0.5)=0.5, relu(1-2)=0 -> 0.25.
-    assert float(loss) == pytest.approx(0.5 + 0.75 + 0.25 + 0.25)
+    assert float(loss.detach()) == pytest.approx(0.5 + 0.75 + 0.25 + 0.25)
     assert float(logs["d_acc_real"]) == pytest.approx(3 / 4) and float(logs["d_acc_fake"]) == pytest.approx(3 / 4)
     assert float(logs["d_acc_s0"]) == pytest.approx(0.5) and float(logs["d_acc_s1"]) == pytest.approx(1.0)
     # G: -mean(D) per scale, summed (the stand-in returns all four logits as predictions).
     g = adversary.g_loss(context, scales)
-    assert float(g) == pytest.approx(-(-0.5 / 4) - (-0.5 / 4))
+    assert float(g.detach()) == pytest.approx(-(-0.5 / 4) - (-0.5 / 4))
 
 
 def test_bce_objective_is_the_paper_loss():

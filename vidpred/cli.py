@@ -32,7 +32,8 @@ import torch
 from vidpred.errors import ExpectedFailure
 
 __all__ = ["script", "one_line", "positive", "finite", "set_threads", "add_config_args", "add_set_arg",
-           "add_threads_arg", "add_device_arg", "log_format", "setup_logging", "command"]
+           "add_threads_arg", "add_device_arg", "add_workers_arg", "check_workers", "add_report_args",
+           "log_format", "setup_logging", "command"]
 
 EXIT_EXPECTED = 2
 
@@ -112,6 +113,27 @@ def add_threads_arg(parser: argparse.ArgumentParser, default: int | None = None,
 def add_device_arg(parser: argparse.ArgumentParser) -> None:
     """``--device``: ``auto | cpu | cuda | cuda:N``, for ``vidpred.build.select_device``."""
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto)")
+
+
+def add_workers_arg(parser: argparse.ArgumentParser) -> None:
+    """``--workers N``: clips scored at once, each in its own thread (checked by ``check_workers``)."""
+    parser.add_argument("--workers", type=int, default=1,
+                        help="clips scored at once, each in its own thread (default 1; the number of cores is "
+                             "fastest on a CPU; the results do not depend on it)")
+
+
+def check_workers(workers: int) -> None:
+    """Raise ``ValueError`` naming ``--workers`` unless it is >= 1."""
+    if workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {workers}")
+
+
+def add_report_args(parser: argparse.ArgumentParser, out_help: str, force_help: str) -> None:
+    """``--out`` (where the report goes), ``--force`` (replace files there that no vidpred
+    report wrote) and ``--quiet`` (no progress bars), for the commands that write a report."""
+    parser.add_argument("--out", default=None, help=out_help)
+    parser.add_argument("--force", action="store_true", help=force_help)
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def log_format(rank: int | None = None) -> str:

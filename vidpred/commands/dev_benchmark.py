@@ -20,7 +20,8 @@ import argparse
 import sys
 
 from vidpred.build import select_device
-from vidpred.cli import add_device_arg, add_threads_arg, script, set_threads, setup_logging
+from vidpred.cli import (add_device_arg, add_report_args, add_threads_arg, add_workers_arg, check_workers, script,
+                         set_threads, setup_logging)
 from vidpred.config import DataConfig
 from vidpred.evaluation.dev_benchmark import DEFAULT_CLIPS_PER_VIDEO, run_dev_benchmark
 
@@ -41,16 +42,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="the blend row's weight on the last input (default: fitted on the validation videos)")
     add_device_arg(parser)
     add_threads_arg(parser)
-    parser.add_argument("--workers", type=int, default=1, help="clips scored at once, in threads (default 1)")
-    parser.add_argument("--out", default=None, help="write report.md and per_clip.json here")
-    parser.add_argument("--force", action="store_true",
-                        help="replace a report.md / per_clip.json in --out that no benchmark wrote")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_workers_arg(parser)
+    add_report_args(parser, out_help="write report.md and per_clip.json here",
+                    force_help="replace a report.md / per_clip.json in --out that no benchmark wrote")
     args = parser.parse_args(argv)
     setup_logging()
     set_threads(args.threads)
-    if args.workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    check_workers(args.workers)
     if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:
         raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
     markdown, _ = run_dev_benchmark(args.checkpoint, names=args.name, subset=args.subset, root=args.root,

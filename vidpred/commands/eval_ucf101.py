@@ -28,7 +28,8 @@ import logging
 import sys
 
 from vidpred.build import select_device
-from vidpred.cli import add_device_arg, add_set_arg, add_threads_arg, script, set_threads, setup_logging
+from vidpred.cli import (add_device_arg, add_report_args, add_set_arg, add_threads_arg, add_workers_arg, check_workers,
+                         script, set_threads, setup_logging)
 from vidpred.config import ConfigError, DataConfig, config_from_dict
 from vidpred.evaluation import DEFAULT_FLOW_THRESHOLD, VIDEO_CHOICES, Protocol, run_evaluation
 from vidpred.metrics.official import OFFICIAL_PSNR_FILTER_DB
@@ -94,23 +95,18 @@ def main(argv: list[str] | None = None) -> int:
     add_device_arg(parser)
     add_threads_arg(parser, help="CPU threads for torch and OpenCV (default: 1 per worker when --workers > 1, else "
                                  "torch's choice; 1 is often faster on a busy machine)")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="clips scored at once, each in its own thread (default 1; the number of cores is "
-                             "fastest on a CPU; the results do not depend on it)")
+    add_workers_arg(parser)
     parser.add_argument("--no-lpips", action="store_true", help="do not compute LPIPS")
     parser.add_argument("--lpips-weights", default=None,
                         help="AlexNet ImageNet weights for LPIPS (default: torch.hub's cache, "
                              "~/.cache/torch/hub/checkpoints/alexnet-owt-7be5be79.pth)")
-    parser.add_argument("--out", default=None, help="output folder (default runs/eval_<data>)")
-    parser.add_argument("--force", action="store_true",
-                        help="replace report files in --out that no vidpred evaluation wrote")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_report_args(parser, out_help="output folder (default runs/eval_<data>)",
+                    force_help="replace report files in --out that no vidpred evaluation wrote")
     args = parser.parse_args(argv)
 
     setup_logging()
     log = logging.getLogger("vidpred")
-    if args.workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    check_workers(args.workers)
     set_threads(args.threads if args.threads is not None else (1 if args.workers > 1 else None))
     if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:
         raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
