@@ -83,7 +83,7 @@ def test_r1_penalty_on_the_real_frames_of_every_scale():
     loss_r1, logs = penalised.d_loss(context, scales, scales, torch.Generator())
     # ||grad||^2 per sample: 1^2 * 48 + 0.5^2 * 192 = 96, whatever the frame.
     assert float(logs["d_r1"]) == pytest.approx(96.0)
-    assert float(loss_r1) == pytest.approx(float(loss) + 2.0 * 96.0)
+    assert float(loss_r1.detach()) == pytest.approx(float(loss.detach()) + 2.0 * 96.0)
     # The penalty trains D: d/dc_k of c_k^2 * n_k is 2 c_k n_k, on top of the BCE gradient.
     loss.backward()
     loss_r1.backward()
