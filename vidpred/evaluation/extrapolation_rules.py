@@ -12,6 +12,8 @@ paired per-clip difference against it. Rules:
 * ``check <k>``: per region, the candidate (still, ``f1``, followed) that best predicted the
   newest context frame from the one before (errors box-filtered over ``k`` px), applied to
   the next step;
+* ``clip check``: per clip, the rule among DIS, ``followed`` and ``DIS fast`` that best
+  predicted the newest context frame from the one before, applied to the next step;
 * ``oracle``: the flow from the true next frame back to the newest one (not a predictor:
   what a perfect forecast of the next motion would reach);
 * ``fit``: how well ``f1`` rebuilds the newest frame from the previous one, the step it was
@@ -77,6 +79,21 @@ def _checked_velocity(frames: Tensor, grey: list[np.ndarray], window: int) -> Te
     return sum(choice[:, i:i + 1] * v for i, v in enumerate(now))
 
 
+_CLIP_CHECK_RULES = {
+    "DIS": lambda g, t: _dis(g[t], g[t - 1]),
+    "followed": lambda g, t: (lambda f: warp(f, f))(_dis(g[t], g[t - 1])),
+    "DIS fast": lambda g, t: _dis(g[t], g[t - 1], "fast"),
+}
+
+
+def _clip_checked_velocity(frames: Tensor, grey: list[np.ndarray]) -> Tensor:
+    """The velocity of the rule that best predicted the newest context frame, for the whole clip."""
+    def check(rule: Callable) -> float:
+        return _psnr(warp(frames[:, :, 2], rule(grey, 2)), frames[:, :, 3])
+    best = max(_CLIP_CHECK_RULES.values(), key=check)
+    return best(grey, 3)
+
+
 def _velocity_rule(velocity: Callable[[Tensor, list[np.ndarray]], Tensor], mode: str = "bilinear"):
     def predict(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:
         return _resample(frames[:, :, 3], k * velocity(frames, grey), mode)
@@ -100,6 +117,7 @@ RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {
     "DIS fine": _velocity_rule(lambda v, g: _dis(g[3], g[2], "fine")),
     "check 31": _velocity_rule(lambda v, g: _checked_velocity(v, g, 31)),
     "check 63": _velocity_rule(lambda v, g: _checked_velocity(v, g, 63)),
+    "clip check": _velocity_rule(_clip_checked_velocity),
     "oracle": _oracle,
     "fit": _fit,
 }
