@@ -115,11 +115,12 @@ def packages(tmp_path, monkeypatch, make_video, moving_frames):
 
 def test_table_holds_each_video_once_in_one_split():
     paths = [v.path for v in CORPUS]
-    assert len(set(paths)) == len(paths) == 9
+    assert len(set(paths)) == len(paths) == 11
     assert {v.split for v in CORPUS} == {"train", "val", "test"}
     assert sorted(v.name for v in CORPUS if v.split == "test") == [
         "WolfgangLanger_Pexels.mp4", "carphone_pristine.mp4", "cube", "mire-2"]
     assert sorted(v.name for v in CORPUS if v.split == "val") == ["bikes.mp4", "ellipse-1", "face_noface_webcam"]
+    assert sorted(v.name for v in CORPUS if v.split == "train") == ["bigbuckbunny.mp4", "castel", "line", "mbt-cube"]
     # validation and test each hold a still camera and a moving one
     for split in ("val", "test"):
         assert {v.motion for v in CORPUS if v.split == split} >= {"static camera", "moving camera"}
@@ -212,7 +213,7 @@ def test_without_apt_get_visp_is_skipped_in_one_line(packages, tmp_path, caplog)
     with caplog.at_level(logging.INFO, logger="vidpred.data.corpus"):
         manifest = packages.fetch(root, apt_get="no-such-apt-get")
     skipped = [r.getMessage() for r in caplog.records if "skipping" in r.getMessage()]
-    assert skipped == ["no no-such-apt-get on this system: skipping the ViSP sequences (mire-2, cube, ellipse-1, line)"]
+    assert skipped == ["no no-such-apt-get on this system: skipping the ViSP sequences (mire-2, cube, ellipse-1, line, mbt-cube, castel)"]
     assert sorted(manifest["videos"]) == sorted(v.path for v in CORPUS if v.package != VISP)
     assert not any(c.startswith("apt-get") for c in packages.calls())
     with caplog.at_level(logging.WARNING, logger="vidpred.data.corpus"):

@@ -126,6 +126,12 @@ CORPUS = (
                 "CC BY 3.0, (c) Blender Foundation", "animation", "train", "animated film, several shots"),
     CorpusVideo("line", VISP, f"{_VISP_IMAGES}/line", _VISP_LICENCE, "moving camera", "train",
                 "camera moving over white stripes on black"),
+    # Real 3-D scenes seen by a moving camera (parallax), from ViSP's tracking examples. The
+    # package's video/cube.mpeg is the test sequence "cube" again and is not used.
+    CorpusVideo("mbt-cube", VISP, f"{_VISP_IMAGES}/mbt/cube", _VISP_LICENCE, "moving camera", "train",
+                "camera moving around a textured cube on a desk, a hand passing"),
+    CorpusVideo("castel", VISP, f"{_VISP_IMAGES}/mbt-depth/castel/castel", _VISP_LICENCE, "moving camera", "train",
+                "camera moving around a model castle on a table"),
 )
 
 # A kept frame darker than this (mean level, 0-255) is a transition frame, not footage.
