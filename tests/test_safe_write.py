@@ -73,3 +73,16 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_text_starts_with_is_false_for_binary_or_missing_files(tmp_path):
+    from vidpred.safe_write import text_starts_with
+
+    table = tmp_path / "table.md"
+    table.write_text("# Heading\nrows\n", encoding="utf-8")
+    binary = tmp_path / "photo.jpg"
+    binary.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)))
+    assert text_starts_with(table, "# Heading")
+    assert not text_starts_with(table, "# Other")
+    assert not text_starts_with(binary, "# Heading")  # not UTF-8: someone else's, never an error
+    assert not text_starts_with(tmp_path / "missing.md", "# Heading")

@@ -32,7 +32,7 @@ import torch
 from vidpred.errors import ExpectedFailure
 
 __all__ = ["script", "one_line", "positive", "finite", "set_threads", "add_config_args", "add_set_arg",
-           "add_threads_arg", "add_device_arg", "add_workers_arg", "check_workers", "add_report_args",
+           "add_threads_arg", "add_device_arg", "add_workers_arg", "add_report_args",
            "log_format", "setup_logging", "command"]
 
 EXIT_EXPECTED = 2
@@ -116,16 +116,10 @@ def add_device_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def add_workers_arg(parser: argparse.ArgumentParser) -> None:
-    """``--workers N``: clips scored at once, each in its own thread (checked by ``check_workers``)."""
+    """``--workers N``: clips scored at once, each in its own thread (check it with ``positive``)."""
     parser.add_argument("--workers", type=int, default=1,
                         help="clips scored at once, each in its own thread (default 1; the number of cores is "
                              "fastest on a CPU; the results do not depend on it)")
-
-
-def check_workers(workers: int) -> None:
-    """Raise ``ValueError`` naming ``--workers`` unless it is >= 1."""
-    if workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {workers}")
 
 
 def add_report_args(parser: argparse.ArgumentParser, out_help: str, force_help: str) -> None:

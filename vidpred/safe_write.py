@@ -22,7 +22,8 @@ from pathlib import Path
 
 from vidpred._writable import unwritable_reason
 
-__all__ = ["OutputRefused", "check_output", "check_output_folder", "replacing", "write_text"]
+__all__ = ["OutputRefused", "check_output", "check_output_folder", "replacing", "write_text", "image_has_mark",
+           "text_starts_with"]
 
 
 class OutputRefused(ValueError):
@@ -146,3 +147,24 @@ def write_text(path: str | Path, text: str) -> Path:
     with replacing(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
+
+
+def image_has_mark(path: str | Path, image_format: str, key: str, value: object) -> bool:
+    """Whether ``path`` is an image of ``image_format`` ("PNG", "GIF") whose metadata ``key``
+    holds ``value``: the mark vidpred leaves in the pictures it may later replace."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return image.format == image_format and image.info.get(key) == value
+    except (OSError, UnidentifiedImageError):
+        return False
+
+
+def text_starts_with(path: str | Path, prefix: str) -> bool:
+    """Whether ``path`` is a UTF-8 text file that begins with ``prefix`` (False when unreadable)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read(len(prefix)) == prefix
+    except (OSError, UnicodeDecodeError):
+        return False

@@ -33,6 +33,20 @@ def test_half_pixel_flow_averages_neighbours():
     torch.testing.assert_close(out[0, 0, 0], torch.tensor([0.5, 2.0, 3.0]))
 
 
+def test_bicubic_half_pixel_uses_keys_cubic_weights():
+    # Keys' cubic (a = -0.75, PyTorch's) at t = 0.5: weights -0.09375, 0.59375, 0.59375, -0.09375.
+    frames = torch.tensor([[[[0.0, 1.0, 3.0, 6.0, 10.0, 15.0]]]])
+    flow = torch.zeros(1, 2, 1, 6)
+    flow[:, 0] = 0.5
+    out = warp(frames, flow, mode="bicubic")
+    expected = -0.09375 * 0.0 + 0.59375 * 1.0 + 0.59375 * 3.0 - 0.09375 * 6.0  # position 1.5
+    assert out[0, 0, 0, 1].item() == pytest.approx(expected, abs=1e-5)
+    assert warp(frames, flow)[0, 0, 0, 1].item() == pytest.approx(2.0, abs=1e-6)  # bilinear: the mean
+    shift = torch.zeros(1, 2, 1, 6)
+    shift[:, 0] = 1.0
+    torch.testing.assert_close(warp(frames, shift, mode="bicubic")[..., :-1], frames[..., 1:], atol=1e-5, rtol=0)
+
+
 def test_warp_passes_gradients_to_frames_and_flow():
     frames = torch.rand(1, 1, 6, 6, dtype=torch.float64, requires_grad=True)
     flow = (torch.rand(1, 2, 6, 6, dtype=torch.float64) * 0.8 + 0.1).requires_grad_()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from vidpred.evaluation.predictors import DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT
 from vidpred.evaluation.scoring import metric_key
-from vidpred.safe_write import replacing
+from vidpred.safe_write import image_has_mark, replacing
 from vidpred.training.run_log import read_validation
 from vidpred.training.validation import BASELINES, MODEL
 
@@ -105,13 +105,7 @@ def plot_curves(curves: list[Curve], path: str | Path, *, metric: str = "psnr", 
 
 def is_our_plot(path: str | Path) -> bool:
     """Whether ``path`` is a PNG written by :func:`plot_curves`."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            return image.format == "PNG" and image.info.get("Software") == _SOFTWARE
-    except (OSError, UnidentifiedImageError):
-        return False
+    return image_has_mark(path, "PNG", "Software", _SOFTWARE)
 
 
 def curves_table(curves: list[Curve], metrics: tuple[str, ...] = ("psnr", "ssim")) -> str:

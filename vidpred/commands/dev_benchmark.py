@@ -20,7 +20,7 @@ import argparse
 import sys
 
 from vidpred.build import select_device
-from vidpred.cli import (add_device_arg, add_report_args, add_threads_arg, add_workers_arg, check_workers, script,
+from vidpred.cli import (add_device_arg, add_report_args, add_threads_arg, add_workers_arg, positive, script,
                          set_threads, setup_logging)
 from vidpred.config import DataConfig
 from vidpred.evaluation.dev_benchmark import DEFAULT_CLIPS_PER_VIDEO, run_dev_benchmark
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging()
     set_threads(args.threads)
-    check_workers(args.workers)
+    positive("--workers", args.workers)
     if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:
         raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
     markdown, _ = run_dev_benchmark(args.checkpoint, names=args.name, subset=args.subset, root=args.root,

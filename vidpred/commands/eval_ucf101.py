@@ -28,7 +28,7 @@ import logging
 import sys
 
 from vidpred.build import select_device
-from vidpred.cli import (add_device_arg, add_report_args, add_set_arg, add_threads_arg, add_workers_arg, check_workers,
+from vidpred.cli import (add_device_arg, add_report_args, add_set_arg, add_threads_arg, add_workers_arg, positive,
                          script, set_threads, setup_logging)
 from vidpred.config import ConfigError, DataConfig, config_from_dict
 from vidpred.evaluation import DEFAULT_FLOW_THRESHOLD, VIDEO_CHOICES, Protocol, run_evaluation
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
     setup_logging()
     log = logging.getLogger("vidpred")
-    check_workers(args.workers)
+    positive("--workers", args.workers)
     set_threads(args.threads if args.threads is not None else (1 if args.workers > 1 else None))
     if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:
         raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")

@@ -12,7 +12,7 @@ import sys
 
 from vidpred.cli import add_threads_arg, script, set_threads, setup_logging
 from vidpred.evaluation.extrapolation_rules import RULES, rules_table, score_rules
-from vidpred.safe_write import check_output, write_text
+from vidpred.safe_write import check_output, text_starts_with, write_text
 
 
 @script
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"--clips-per-video must be >= 1, got {args.clips_per_video}")
     heading = "# Extrapolation rules against DIS extrapolation"
     if args.out:
-        check_output(args.out, ours=lambda p: p.read_text(encoding="utf-8").startswith(heading),
+        check_output(args.out, ours=lambda p: text_starts_with(p, heading),
                      what="a table written by this script", force=args.force)
     table = f"{heading} ({args.subset} videos)\n\n" + rules_table(
         score_rules(args.subset, args.root, args.clips_per_video, args.rules))

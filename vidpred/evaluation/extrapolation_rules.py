@@ -56,12 +56,7 @@ def _dis(source: np.ndarray, destination: np.ndarray, setting: str = "medium") -
 
 
 def _resample(frame: Tensor, flow: Tensor, mode: str) -> Tensor:
-    if mode == "bilinear":
-        return warp(frame, flow)
-    H, W = frame.shape[-2:]
-    ys, xs = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij")
-    grid = torch.stack([2 * (xs + flow[:, 0]) / (W - 1) - 1, 2 * (ys + flow[:, 1]) / (H - 1) - 1], dim=-1)
-    return F.grid_sample(frame, grid, mode=mode, padding_mode="border", align_corners=True).clamp(-1, 1)
+    return warp(frame, flow, mode=mode).clamp(-1, 1)
 
 
 def _box(x: Tensor, k: int) -> Tensor:

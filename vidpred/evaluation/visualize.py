@@ -22,7 +22,7 @@ from torch import Tensor
 
 from vidpred.data.video_io import write_video
 from vidpred.models.warp import flow_to_color
-from vidpred.safe_write import replacing
+from vidpred.safe_write import image_has_mark, replacing
 
 __all__ = ["side_by_side", "write_animation", "is_our_animation", "PANELS"]
 
@@ -154,10 +154,4 @@ def write_animation(path: str | Path, frames: np.ndarray, fps: float = 4.0) -> P
 
 def is_our_animation(path: str | Path) -> bool:
     """Whether ``path`` is a GIF written by :func:`write_animation` (videos carry no such mark)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            return image.format == "GIF" and image.info.get("comment") == _GIF_COMMENT
-    except (OSError, UnidentifiedImageError):
-        return False
+    return image_has_mark(path, "GIF", "comment", _GIF_COMMENT)

@@ -16,7 +16,7 @@ from torch import Tensor
 __all__ = ["warp", "flow_to_color"]
 
 
-def warp(frames: Tensor, flow: Tensor) -> Tensor:
+def warp(frames: Tensor, flow: Tensor, mode: str = "bilinear") -> Tensor:
     """Backward warp: ``out(p) = frames(p + flow(p))``, bilinear, borders replicated.
 
     Computed in float32 outside autocast (``grid_sample`` sums four weighted neighbours; in
@@ -25,9 +25,12 @@ def warp(frames: Tensor, flow: Tensor) -> Tensor:
     Args:
         frames: ``(B, C, H, W)``, any range.
         flow: ``(B, 2, H, W)`` (x, y) in pixels of ``frames``.
+        mode: ``"bilinear"`` (everything vidpred predicts) or ``"bicubic"`` (compared in
+            :mod:`vidpred.evaluation.extrapolation_rules`; it can overshoot the input range).
 
     Returns:
-        ``(B, C, H, W)``: a convex combination of input pixels, so ``[-1, 1]`` stays ``[-1, 1]``.
+        ``(B, C, H, W)``; bilinear: a convex combination of input pixels, so ``[-1, 1]`` stays
+        ``[-1, 1]``.
 
     Example:
         >>> frames = torch.arange(12.0).reshape(1, 1, 3, 4)
@@ -46,7 +49,7 @@ def warp(frames: Tensor, flow: Tensor) -> Tensor:
         y = ys + flow[:, 1].float()
         # align_corners=True maps -1 and 1 to the centres of the first and last pixels.
         grid = torch.stack([2 * x / max(W - 1, 1) - 1, 2 * y / max(H - 1, 1) - 1], dim=-1)  # (B, H, W, 2)
-        out = F.grid_sample(frames.float(), grid, mode="bilinear", padding_mode="border", align_corners=True)
+        out = F.grid_sample(frames.float(), grid, mode=mode, padding_mode="border", align_corners=True)
     return out.to(frames.dtype)
 
 
