@@ -258,3 +258,12 @@ def test_contrastive_term_trains_the_generator_through_the_frozen_discriminator(
 def test_contrastive_term_needs_the_multiscale_discriminator(tiny_config):
     with pytest.raises(ConfigError, match="loss.l_nce uses the multi-scale discriminator"):
         Trainer(tiny_config("loss.l_nce=0.5", NO_MULTISCALE))
+
+
+def test_laplacian_term_enters_the_objective_with_its_weight(tiny_config, tmp_path):
+    trainer = Trainer(tiny_config("loss.l_lap=2.0", "loss.lap_levels=3", "loss.l_adv=0.0"), tmp_path / "run")
+    g_before = _params(trainer.generator)
+    logs = trainer.g_step(trainer.next_batch())
+    assert logs["g_lap"].item() > 0
+    assert logs["g_total"].item() == pytest.approx((logs["g_lp"] + logs["g_gdl"] + 2.0 * logs["g_lap"]).item(), rel=1e-5)
+    assert not _unchanged(g_before, trainer.generator)

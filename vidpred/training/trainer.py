@@ -44,6 +44,7 @@ from vidpred.data.split_record import SPLIT_FILE, describe_split, follow_split, 
 from vidpred.data.stream import BatchStream, load_training_data
 from vidpred.evaluation.predictors import BLEND, DIS_FLOW, LAST_INPUT
 from vidpred.losses.composite import generator_objective
+from vidpred.losses.laplacian import laplacian_loss
 from vidpred.losses.perceptual import perceptual_terms
 from vidpred.models._pyramid import pyramid
 from vidpred.models.discriminator import MultiScaleDiscriminator
@@ -260,6 +261,9 @@ class Trainer:
                 multiscale.model.requires_grad_(False)
                 extra_terms["g_nce"] = (loss_cfg.l_nce, multiscale.contrastive_loss(
                     context, pred_scales, target_scales, loss_cfg.nce_temperature))
+        if loss_cfg.l_lap > 0:
+            extra_terms["g_lap"] = (loss_cfg.l_lap, laplacian_loss(pred_scales[-1].float(), target.float(),
+                                                                   loss_cfg.lap_levels))
         extra_terms.update(perceptual_terms(pred_scales[-1], target, self.perceptual,
                                             {"vgg": loss_cfg.l_vgg, "lpips": loss_cfg.l_lpips}, generator=self.rng.frame))
         loss, terms = generator_objective(
