@@ -68,6 +68,7 @@ class SyntheticConfig:
     max_shake: float = 1.0  # handheld shake, pixels (standard deviation)
     max_noise: float = 8.0  # sensor noise standard deviation, 0..255 scale
     jpeg_fraction: float = 0.7  # share of videos JPEG-compressed (quality 30..95)
+    max_wander: float = 0.0  # a moving cut-out's velocity kicks, pixels (mean-reverting random walk); 0: off
     photo_dir: str | None = None  # a folder of photos; null: scikit-image's bundled photos
 
 
@@ -187,6 +188,8 @@ class LossConfig:
     l_gdl: float = 1.0
     gdl_alpha: float = 1.0
     l_path: float = 0.0
+    l_lap: float = 0.0  # Laplacian-pyramid L1 on the finest scale (vidpred/losses/laplacian.py)
+    lap_levels: int = 4
     multiscale: bool = True  # reconstruction terms summed over the generator's scales
     real_label: list[float] = field(default_factory=lambda: [1.0, 1.0])  # [low, high]
     fake_label: list[float] = field(default_factory=lambda: [0.0, 0.0])
@@ -480,7 +483,7 @@ def _synthetic_problems(cfg: Config) -> Iterator[str]:
         yield f"data.synthetic_weight must be in [0, 1], got {d.synthetic_weight}"
     yield from _at_least({f"data.synthetic.{name}": (getattr(syn, name), low) for name, low in (
         ("n_videos", 0), ("n_frames", 1), ("height", 8), ("width", 8), ("seed", 0), ("max_speed", 0),
-        ("max_layers", 0), ("max_zoom", 0), ("max_rotation", 0), ("max_shake", 0), ("max_noise", 0))})
+        ("max_layers", 0), ("max_zoom", 0), ("max_rotation", 0), ("max_shake", 0), ("max_noise", 0), ("max_wander", 0))})
     for name in ("still_fraction", "jpeg_fraction"):
         if not 0 <= getattr(syn, name) <= 1:
             yield f"data.synthetic.{name} must be in [0, 1], got {getattr(syn, name)}"
@@ -501,7 +504,7 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
     loss, model = cfg.loss, cfg.model
     if loss.p not in (1, 2):
         yield f"loss.p: expected 1 or 2, got {loss.p}"
-    for key in ("gp_weight", "gp_center", "r1_weight", "l_vgg", "l_lpips", "l_nce"):
+    for key in ("gp_weight", "gp_center", "r1_weight", "l_vgg", "l_lpips", "l_nce", "l_lap"):
         if getattr(loss, key) < 0:
             yield f"loss.{key} must be >= 0, got {getattr(loss, key)}"
     for key in ("real_label", "fake_label"):
@@ -522,8 +525,10 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
         yield f"loss.disc_start must be >= 0, got {loss.disc_start}"
     if loss.adaptive_max <= 0:
         yield f"loss.adaptive_max must be > 0, got {loss.adaptive_max}"
-    if loss.adaptive_weight and not any((loss.l_p, loss.l_gdl, loss.l_path, loss.l_vgg, loss.l_lpips)):
-        yield "loss.adaptive_weight needs a reconstruction term (l_p, l_gdl, l_path, l_vgg or l_lpips)"
+    if loss.l_lap and loss.lap_levels < 1:
+        yield f"loss.lap_levels must be >= 1, got {loss.lap_levels}"
+    if loss.adaptive_weight and not any((loss.l_p, loss.l_gdl, loss.l_path, loss.l_vgg, loss.l_lpips, loss.l_lap)):
+        yield "loss.adaptive_weight needs a reconstruction term (l_p, l_gdl, l_path, l_vgg, l_lpips or l_lap)"
     if (loss.l_vgg or loss.l_lpips) and model.channels != 3:
         yield "loss.l_vgg and loss.l_lpips need RGB frames (model.channels: 3)"
     if loss.l_lpips and cfg.data.patch_size < LPIPS_MIN_SIZE[loss.lpips_net]:

@@ -75,6 +75,51 @@ def test_a_layer_moves_at_its_own_velocity_over_a_still_background():
         assert columns.mean() == pytest.approx(10.0 + 4.0 * t, abs=0.01)
 
 
+def test_a_wandering_layer_adds_its_wander_to_its_path():
+    white = np.full((30, 30, 3), 255, np.uint8)
+    wander = np.array([[0.0, 0.0], [3.0, 0.0], [1.0, 0.0], [-2.0, 0.0], [0.0, 0.0], [5.0, 0.0]])
+    layer = Layer(photo=1, corner=(0, 0), size=12, outline=_disc(12), position=(10.0, 20.0),
+                  motion=Motion(velocity=((4.0, 0.0), (4.0, 0.0))), wander=wander)
+    video = render_scene(_still_scene(layers=(layer,)), [np.zeros((120, 160, 3), np.uint8), white], T, H, W)
+    for t in range(T):
+        columns = np.nonzero(video[t, 20, :, 0] == 255)[0]
+        assert columns.mean() == pytest.approx(10.0 + 4.0 * t + wander[t, 0], abs=0.01)
+
+
+def test_wander_steps_are_a_damped_random_walk():
+    from vidpred.data.synthetic import _wander
+
+    offsets = _wander(np.random.default_rng(0), 400, 2.0)
+    steps = np.diff(offsets, axis=0)
+    assert offsets.shape == (400, 2) and (offsets[0] == 0).all() and steps.std() > 0.1
+    # Each step is the one before times a memory in [0, 0.9] plus a fresh kick: the least-squares
+    # memory over 400 frames is inside that range, so the best forecast of a step is a damped last step.
+    memory = float((steps[:-1] * steps[1:]).sum() / (steps[:-1] ** 2).sum())
+    assert -0.15 < memory < 0.95
+
+
+def test_videos_without_wander_do_not_change_and_with_it_stay_deterministic():
+    photos = [_noise_photo(300, 400, seed) for seed in range(3)]
+    only_wander = wanderers = 0
+    for seed in range(20):
+        plain = sample_scene(np.random.default_rng(seed), photos, 12, 64, 64)
+        assert all(layer.wander is None for layer in plain.layers)
+        wandering = sample_scene(np.random.default_rng(seed), photos, 12, 64, 64, max_wander=1.5)
+        again = sample_scene(np.random.default_rng(seed), photos, 12, 64, 64, max_wander=1.5)
+        # The same draws up to the first moving layer's wander: the background does not change.
+        assert wandering.background == plain.background and wandering.centre == plain.centre
+        for a, b in zip(wandering.layers, again.layers):
+            assert a.motion == b.motion and (a.wander is None) == (b.wander is None)
+            assert a.wander is not None or a.motion == Motion()  # every moving layer wanders
+            if a.wander is not None:
+                np.testing.assert_array_equal(a.wander, b.wander)
+                only_wander += a.motion == Motion()
+                wanderers += 1
+    assert 0 < only_wander < wanderers  # some layers only wander, others also fly
+    with pytest.raises(ValueError, match="max_wander"):
+        generate_synthetic_video(0, 4, 32, 32, max_wander=-1.0)
+
+
 def test_constant_acceleration_path():
     offset, log_scale, angle = Motion(velocity=((0.0, 1.0), (4.0, 1.0)), zoom=(0.01, 0.01)).path(5)
     # Rate x goes 0 -> 4 over frames 0..4 (acceleration 1): x(t) = t^2 / 2.

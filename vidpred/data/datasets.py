@@ -325,7 +325,7 @@ def synthetic_items(cfg: DataConfig) -> list[CacheItem]:
     return [synthetic_item(seed, photo_dir=p.photo_dir, n_frames=p.n_frames, height=p.height, width=p.width,
                            max_speed=p.max_speed, still_fraction=p.still_fraction, max_layers=p.max_layers,
                            max_zoom=p.max_zoom, max_rotation=p.max_rotation, max_shake=p.max_shake,
-                           max_noise=p.max_noise, jpeg_fraction=p.jpeg_fraction)
+                           max_noise=p.max_noise, jpeg_fraction=p.jpeg_fraction, max_wander=p.max_wander)
             for seed in synthetic_seeds(p.seed, p.n_videos)]
 
 

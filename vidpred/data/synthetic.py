@@ -10,7 +10,10 @@ on real-image textures, and with every motion known:
   acceleration), plus handheld shake (a small random offset per frame). A share of videos
   (``still_fraction``) has a still camera, so a model also learns to leave still content put;
 * **layers** -- up to ``max_layers`` polygons and ellipses cut from other photos, each moving
-  by its own affine motion, composited in a fixed depth order (later layers in front);
+  by its own affine motion, composited in a fixed depth order (later layers in front); with
+  ``max_wander > 0`` a moving layer's path also wanders (half of them only wander), its
+  velocity a mean-reverting random walk, so its next step is only partly predictable from
+  its last ones, as a head or a hand moves;
 * **sensor** -- a slow global gain drift, Gaussian noise and per-frame JPEG compression.
 
 Warps are bilinear (``cv2.warpAffine``); the background reflects at the photo's border, and
@@ -107,6 +110,8 @@ class Layer:
         motion: its own motion, added to ``position`` and ``angle``.
         photo_scale: the photo is first resized by this factor (area averaging), so a
             cut-out shows a good part of a large photo rather than a flat patch of it.
+        wander: float ``(T, 2)`` extra ``(x, y)`` offset of each frame (None: none), added
+            to ``motion``'s path.
     """
 
     photo: int
@@ -117,6 +122,7 @@ class Layer:
     angle: float = 0.0
     motion: Motion = field(default_factory=Motion)
     photo_scale: float = 1.0
+    wander: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -219,8 +225,23 @@ def _outline(rng: np.random.Generator, radius: float, centre: float) -> np.ndarr
     return np.stack([centre + radii * np.cos(angles), centre + radii * np.sin(angles)], axis=1)
 
 
+def _wander(rng: np.random.Generator, n_frames: int, max_wander: float) -> np.ndarray:
+    """float64 ``(T, 2)`` offsets from frame 0 whose per-frame steps follow ``v_t = r v_{t-1} + s e_t``.
+
+    ``s`` uniform in ``[0, max_wander]`` pixels, ``r`` uniform in ``[0, 0.9]``: the best
+    forecast of the next step from the last is ``r`` times it, a damped one.
+    """
+    sigma, memory = rng.uniform(0.0, max_wander), rng.uniform(0.0, 0.9)
+    steps = np.zeros((n_frames, 2))
+    kicks = rng.normal(0.0, sigma, (n_frames, 2))
+    for t in range(1, n_frames):
+        steps[t] = memory * steps[t - 1] + kicks[t]
+    return np.cumsum(steps, axis=0)
+
+
 def _layer(rng: np.random.Generator, photos: Sequence[np.ndarray], background: int, height: int, width: int,
-           max_speed: float, still_fraction: float, max_zoom: float, max_rotation: float) -> Layer:
+           max_speed: float, still_fraction: float, max_zoom: float, max_rotation: float,
+           n_frames: int = 1, max_wander: float = 0.0) -> Layer:
     n = len(photos)
     photo = int(rng.integers(n - 1)) if n > 1 else 0
     photo += int(n > 1 and photo >= background)  # another photo than the background's when there is one
@@ -237,13 +258,18 @@ def _layer(rng: np.random.Generator, photos: Sequence[np.ndarray], background: i
     angle = rng.uniform(0.0, 2.0 * math.pi)
     still = rng.random() < still_fraction
     motion = Motion() if still else _motion(rng, max_speed, max_zoom, max_rotation)
-    return Layer(photo, corner, size, outline, position, angle, motion, photo_scale)
+    wander = None
+    if max_wander > 0 and not still:  # drawn only when asked for: videos without it stay as they were
+        wander = _wander(rng, n_frames, max_wander)
+        if rng.random() < 0.5:  # half the wanderers only wander, as a head in front of a webcam
+            motion = Motion()
+    return Layer(photo, corner, size, outline, position, angle, motion, photo_scale, wander)
 
 
 def sample_scene(rng: np.random.Generator, photos: Sequence[np.ndarray], n_frames: int, height: int, width: int, *,
                  max_speed: float = 12.0, still_fraction: float = 0.2, max_layers: int = 3, max_zoom: float = 0.01,
                  max_rotation: float = 1.0, max_shake: float = 1.0, max_noise: float = 8.0,
-                 jpeg_fraction: float = 0.7) -> Scene:
+                 jpeg_fraction: float = 0.7, max_wander: float = 0.0) -> Scene:
     """Draw every random choice of one video (see :func:`generate_synthetic_video` for the arguments).
 
     Reads only the photos it picks (a background and one per layer).
@@ -259,7 +285,8 @@ def sample_scene(rng: np.random.Generator, photos: Sequence[np.ndarray], n_frame
     photo_scale, centre, magnification = _place_background(
         rng, photos[background].shape[:2], offset + shake, log_scale, bool(np.any(angle)), height, width)
     layers = tuple(_layer(rng, photos, background, height, width, max_speed, still_fraction, max_zoom,
-                          math.radians(max_rotation)) for _ in range(int(rng.integers(max_layers + 1))))
+                          math.radians(max_rotation), n_frames, max_wander)
+                   for _ in range(int(rng.integers(max_layers + 1))))
     gain_start = rng.uniform(0.8, 1.2)
     gain = (gain_start, gain_start * math.exp(rng.uniform(-0.15, 0.15))) if rng.random() < 0.5 else (gain_start,) * 2
     noise_sigma = rng.uniform(0.0, max_noise) if rng.random() < 0.7 else 0.0
@@ -324,6 +351,8 @@ def _composite_layer(frames: np.ndarray, layer: Layer, photo: np.ndarray) -> Non
     n_frames, height, width, _ = frames.shape
     sprite = _sprite(layer, photo)
     offset, log_scale, angle = layer.motion.path(n_frames)
+    if layer.wander is not None:
+        offset = offset + layer.wander[:n_frames]
     sprite_centre = np.full(2, (layer.size - 1) / 2.0)
     corners = np.array([[-1.0, -1.0, 1.0], [layer.size, -1.0, 1.0], [-1.0, layer.size, 1.0],
                         [layer.size, layer.size, 1.0]])  # (x, y, 1), a pixel beyond the sprite
@@ -381,7 +410,7 @@ def generate_synthetic_video(seed: int, n_frames: int, height: int, width: int, 
                              photos: Sequence[np.ndarray] | str | Path | None = None, max_speed: float = 12.0,
                              still_fraction: float = 0.2, max_layers: int = 3, max_zoom: float = 0.01,
                              max_rotation: float = 1.0, max_shake: float = 1.0, max_noise: float = 8.0,
-                             jpeg_fraction: float = 0.7) -> np.ndarray:
+                             jpeg_fraction: float = 0.7, max_wander: float = 0.0) -> np.ndarray:
     """One synthetic video, deterministic for ``seed`` (and the photos).
 
     Args:
@@ -398,6 +427,8 @@ def generate_synthetic_video(seed: int, n_frames: int, height: int, width: int, 
         max_shake: largest standard deviation of the handheld shake, pixels.
         max_noise: largest noise standard deviation on the 0..255 scale (30% of videos: none).
         jpeg_fraction: share of videos compressed with JPEG, quality uniform in 30..95.
+        max_wander: largest standard deviation, pixels, of the random kicks to a moving
+            layer's velocity each frame (0: layers move by their affine motion alone).
 
     Returns:
         uint8 ``(T, H, W, 3)`` RGB.
@@ -405,13 +436,14 @@ def generate_synthetic_video(seed: int, n_frames: int, height: int, width: int, 
     if seed < 0 or n_frames < 1 or height < 8 or width < 8:
         raise ValueError(f"need seed >= 0, n_frames >= 1 and a frame of at least 8x8, got seed {seed}, "
                          f"{n_frames}x{height}x{width}")
-    if min(max_speed, max_layers, max_zoom, max_rotation, max_shake, max_noise) < 0:
-        raise ValueError("max_speed, max_layers, max_zoom, max_rotation, max_shake and max_noise must be >= 0")
+    if min(max_speed, max_layers, max_zoom, max_rotation, max_shake, max_noise, max_wander) < 0:
+        raise ValueError("max_speed, max_layers, max_zoom, max_rotation, max_shake, max_noise and max_wander "
+                         "must be >= 0")
     if not (0.0 <= still_fraction <= 1.0 and 0.0 <= jpeg_fraction <= 1.0):
         raise ValueError("still_fraction and jpeg_fraction must be in [0, 1]")
     library = photo_library(photos)
     scene = sample_scene(np.random.default_rng(seed), library, n_frames, height, width, max_speed=max_speed,
                          still_fraction=still_fraction, max_layers=max_layers, max_zoom=max_zoom,
                          max_rotation=max_rotation, max_shake=max_shake, max_noise=max_noise,
-                         jpeg_fraction=jpeg_fraction)
+                         jpeg_fraction=jpeg_fraction, max_wander=max_wander)
     return render_scene(scene, library, n_frames, height, width)
