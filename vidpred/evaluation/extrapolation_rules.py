@@ -7,6 +7,9 @@ paired per-clip difference against it. Rules:
 
 * ``followed``: the last step's flow sampled where the content came from, ``f1(p + f1(p))``;
 * ``bicubic``: DIS extrapolation resampled bicubically instead of bilinearly;
+* ``damped 0.85`` / ``damped 0.7``: DIS extrapolation with the velocity scaled down, the
+  best linear forecast when the next step only partly follows the last (still one sharp
+  resampling, not a blend);
 * ``DIS fast`` / ``DIS ultrafast`` / ``DIS fine``: other DIS settings (``fine``: the
   medium preset down to full resolution, patches every 2 px, 50 iterations);
 * ``check <k>``: per region, the candidate (still, ``f1``, followed) that best predicted the
@@ -107,6 +110,8 @@ RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {
     REFERENCE: _velocity_rule(lambda v, g: _dis(g[3], g[2])),
     "followed": _velocity_rule(lambda v, g: (lambda f: warp(f, f))(_dis(g[3], g[2]))),
     "bicubic": _velocity_rule(lambda v, g: _dis(g[3], g[2]), mode="bicubic"),
+    "damped 0.85": _velocity_rule(lambda v, g: 0.85 * _dis(g[3], g[2])),
+    "damped 0.7": _velocity_rule(lambda v, g: 0.7 * _dis(g[3], g[2])),
     "DIS fast": _velocity_rule(lambda v, g: _dis(g[3], g[2], "fast")),
     "DIS ultrafast": _velocity_rule(lambda v, g: _dis(g[3], g[2], "ultrafast")),
     "DIS fine": _velocity_rule(lambda v, g: _dis(g[3], g[2], "fine")),
