@@ -48,7 +48,7 @@ _LOGIT_SCALE = 8.0
 # The default bound (tanh) of the velocity correction, in working-size pixels. Even bounded,
 # the correction can run to its bound everywhere after a few thousand iterations, where
 # its gradient vanishes and training never recovers (docs/results.md): the shipped config
-# turns it off.
+# keeps this bound and stops at 1,500 iterations, before that happens.
 _MAX_CORRECTION = 4.0
 
 
