@@ -105,3 +105,26 @@ def test_an_out_folder_holding_someone_elses_report_is_refused(tiny_corpus, tmp_
     run_dev_benchmark([], root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"), clips_per_video=1,
                       progress=False, out_dir=out)
     assert (out / "report.md").read_text().startswith("# Development benchmark")
+
+
+def test_extrapolation_rules_on_pans_of_known_speed(tiny_corpus):
+    from vidpred.evaluation.extrapolation_rules import rules_table, score_rules
+
+    by_video = score_rules("val", str(tiny_corpus), clips_per_video=2, rules=["DIS", "damped 0.7", "oracle", "fit"])
+    assert sorted(by_video) == ["val/bikes.mp4", "val/ellipse-1", "val/face_noface_webcam"]
+    assert all(len(rows) == 2 for rows in by_video.values())
+
+    def mean(video, rule, key="psnr_f1"):
+        return np.mean([row["scores"][rule][key] for row in by_video[video]])
+
+    # ellipse-1 pans 2 px per frame: a velocity damped to 1.4 px misplaces the texture, the
+    # true next step's flow (the oracle) places it at least as well as the last step's.
+    assert mean("val/ellipse-1", "damped 0.7") < mean("val/ellipse-1", "DIS") - 1.0
+    assert mean("val/ellipse-1", "oracle") >= mean("val/ellipse-1", "DIS") - 0.5
+    # The webcam stand-in does not move: every rule copies the newest frame almost exactly.
+    assert abs(mean("val/face_noface_webcam", "damped 0.7") - mean("val/face_noface_webcam", "DIS")) < 0.5
+    assert "psnr_f2" not in by_video["val/bikes.mp4"][0]["scores"]["fit"]  # the fit is of one step
+    table = rules_table(by_video)
+    assert "### val/ellipse-1 (2 clips)" in table and "| damped 0.7 |" in table and "(0/2)" in table
+    with pytest.raises(ValueError, match="unknown rules"):
+        score_rules("val", str(tiny_corpus), rules=["no such rule"])
