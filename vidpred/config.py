@@ -124,6 +124,9 @@ class GeneratorConfig:
     # refiner: bound of its velocity correction in working-size pixels; 0: none (the velocity
     # is then a convex combination of the candidate velocities)
     max_correction: float = 4.0
+    # refiner: the frame-wide mean of its coarsest features joins every position there, so
+    # its choice can depend on the whole frame's motion (a camera's) and not only a neighbourhood's
+    global_context: bool = False
 
 
 @dataclass

@@ -65,6 +65,7 @@ NETWORKS: dict[str, tuple[Callable[[], nn.Module], Callable[[nn.Module], Tensor]
     "generator-residual": (lambda: MultiScaleGenerator(width=SMALL, head="residual"), _generator_loss),
     "generator-flow": (lambda: MultiScaleGenerator(width=SMALL, head="flow"), _generator_loss),
     "generator-refiner": (lambda: FlowRefiner(width=8), _refiner_loss),
+    "generator-refiner-global": (lambda: FlowRefiner(width=8, global_context=True), _refiner_loss),
     "discriminator": (lambda: MultiScaleDiscriminator(width=SMALL), _multiscale_d_loss),
     "discriminator-paper-width-leaky": (lambda: MultiScaleDiscriminator(width=1.0, leaky_slope=0.2),
                                         lambda m: _multiscale_d_loss(m, batch=1)),

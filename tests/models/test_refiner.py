@@ -5,6 +5,7 @@ import pytest
 import torch
 from skimage import data as skdata
 
+import vidpred.models.refiner as refiner_module
 from vidpred.build import build_generator
 from vidpred.config import ConfigError, config_from_dict, validate
 from vidpred.models.optical_flow import dis_flow
@@ -115,3 +116,22 @@ def test_without_a_correction_the_velocity_stays_among_the_candidates():
         model.out.bias[:] = torch.tensor([50.0, -50.0, -50.0, -50.0, -50.0])  # all weight on "still"
         velocity = model.motion(_pan((3, 0), 4, size=(64, 80)))
     assert velocity.abs().max().item() < 1e-6  # a runaway output picks a candidate, it cannot leave them
+
+
+def test_global_context_makes_the_choice_depend_on_the_whole_frame(monkeypatch):
+    # Zero optical flows (DIS itself looks at the whole frame): the velocity is then the
+    # network's correction alone, and what it depends on is the network's receptive field.
+    monkeypatch.setattr(refiner_module, "context_flows",
+                        lambda context, n: [torch.zeros_like(context[:, :2, 0])] * n)
+    torch.manual_seed(0)
+    local, wide = FlowRefiner(width=8), FlowRefiner(width=8, global_context=True)
+    for model in (local, wide):
+        with torch.no_grad():  # weights large enough that the logits respond to the features
+            model.out.weight.mul_(50)
+    context = torch.rand(1, 3, 4, 64, 256) * 2 - 1
+    changed = context.clone()
+    changed[..., 192:] = torch.rand(1, 3, 4, 64, 64) * 2 - 1  # only the right quarter changes
+    # Far from the change (the left quarter), only the model with the frame-wide mean sees it.
+    far = (slice(None), slice(None), slice(None), slice(0, 48))
+    assert torch.equal(local.motion(context)[far], local.motion(changed)[far])
+    assert not torch.allclose(wide.motion(context)[far], wide.motion(changed)[far])

@@ -95,6 +95,8 @@ class FlowRefiner(nn.Module):
         max_correction: bound of the velocity correction added to the chosen candidate, in
             working-size pixels (tanh); 0: no correction, the velocity is a convex
             combination of the candidates and cannot leave their range.
+        global_context: concatenate the frame-wide mean of the coarsest features to them, so
+            the choice can depend on the whole frame's motion (is the camera moving?).
 
     Attributes:
         head: ``"refiner"`` (read by code that asks a generator for its kind).
@@ -103,7 +105,8 @@ class FlowRefiner(nn.Module):
     head = "refiner"
 
     def __init__(self, n_context: int = 4, channels: int = 3, n_flows: int = 3, scale: int = 4,
-                 width: int = REFINER_WIDTH, max_correction: float = _MAX_CORRECTION) -> None:
+                 width: int = REFINER_WIDTH, max_correction: float = _MAX_CORRECTION,
+                 global_context: bool = False) -> None:
         super().__init__()
         if n_context < n_flows + 1 or n_flows < 1:
             raise ValueError(f"need n_context >= n_flows + 1 >= 2, got n_context={n_context}, n_flows={n_flows}")
@@ -112,13 +115,14 @@ class FlowRefiner(nn.Module):
         if not max_correction >= 0:
             raise ValueError(f"max_correction must be >= 0, got {max_correction}")
         self.max_correction = float(max_correction)
+        self.global_context = bool(global_context)
         self.n_context, self.channels, self.n_flows, self.scale, self.width = n_context, channels, n_flows, scale, width
         c_in = channels * n_context + 2 * n_flows + channels  # frames, flows, f1's fit error
         w = width
         self.enc1 = nn.Sequential(_conv(c_in, w), _conv(w, w))
         self.enc2 = nn.Sequential(_conv(w, 2 * w, 2), _conv(2 * w, 2 * w))
         self.enc3 = nn.Sequential(_conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w), _conv(4 * w, 4 * w))
-        self.dec2 = nn.Sequential(_conv(4 * w + 2 * w, 2 * w), _conv(2 * w, 2 * w))
+        self.dec2 = nn.Sequential(_conv((8 if global_context else 4) * w + 2 * w, 2 * w), _conv(2 * w, 2 * w))
         self.dec1 = nn.Sequential(_conv(2 * w + w, w), _conv(w, w))
         # One logit per candidate velocity, then a velocity correction (2).
         self.out = nn.Conv2d(w, self.n_candidates + (2 if self.max_correction > 0 else 0), 3, padding=1)
@@ -174,6 +178,8 @@ class FlowRefiner(nn.Module):
         e1 = self.enc1(x)
         e2 = self.enc2(e1)
         e3 = self.enc3(e2)
+        if self.global_context:  # the frame-wide mean of the coarsest features, at every position
+            e3 = torch.cat([e3, e3.mean(dim=(2, 3), keepdim=True).expand_as(e3)], dim=1)
         d2 = self.dec2(torch.cat([F.interpolate(e3, size=e2.shape[-2:], mode="bilinear", align_corners=False), e2], 1))
         d1 = self.dec1(torch.cat([F.interpolate(d2, size=e1.shape[-2:], mode="bilinear", align_corners=False), e1], 1))
         out = F.interpolate(self.out(d1).float(), size=(H, W), mode="bilinear", align_corners=False)
