@@ -144,6 +144,7 @@ def test_every_bad_key_and_type_is_reported_at_once():
     (["data.synthetic.max_wander=-1"], "data.synthetic.max_wander must be >= 0, got -1.0"),
     (["loss.l_lap=-1"], "loss.l_lap must be >= 0, got -1.0"),
     (["loss.l_lap=1.0", "loss.lap_levels=0"], "loss.lap_levels must be >= 1, got 0"),
+    (["loss.l_lap=1.0", "loss.lap_levels=7"], "loss.lap_levels 7 needs data.patch_size >= 64, got 32"),
     (["data.synthetic.still_fraction=2"], r"data.synthetic.still_fraction must be in [0, 1], got 2.0"),
     (["data.synthetic_weight=0.5"], "data.synthetic_weight is 0.5 but data.synthetic.n_videos is 0"),
     (["data.synthetic_weight=0.5", "data.synthetic.n_videos=4", "data.synthetic.width=16"],

@@ -19,6 +19,8 @@ the spatio-temporal D the whole clip (context + every predicted frame).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import torch
 from torch import Tensor, nn
 
@@ -35,7 +37,7 @@ from vidpred.models.spatiotemporal_discriminator import SpatioTemporalDiscrimina
 __all__ = ["Adversary", "MultiScaleAdversary", "BlurAdversary", "SpatioTemporalAdversary"]
 
 
-class Adversary:
+class Adversary(ABC):
     """Base: a named discriminator, whether it is updated, and where it goes in checkpoints.
 
     Attributes:
@@ -64,13 +66,15 @@ class Adversary:
             model.requires_grad_(False)
             model.eval()
 
+    @abstractmethod
     def d_loss(
         self, context: Tensor, real_scales: list[Tensor], fake_scales: list[Tensor], label_rng: torch.Generator
     ) -> tuple[Tensor, dict[str, Tensor]]:
-        raise NotImplementedError
+        """D's loss on real and generated clips, and what to log."""
 
+    @abstractmethod
     def g_loss(self, context: Tensor, pred_scales: list[Tensor]) -> Tensor:
-        raise NotImplementedError
+        """G's adversarial loss on its predictions (gradients flow through the fixed D)."""
 
 
 def _labels(logits: Tensor, bounds: list[float], rng: torch.Generator) -> float | Tensor:

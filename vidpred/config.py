@@ -530,6 +530,9 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
         yield f"loss.adaptive_max must be > 0, got {loss.adaptive_max}"
     if loss.l_lap and loss.lap_levels < 1:
         yield f"loss.lap_levels must be >= 1, got {loss.lap_levels}"
+    elif loss.l_lap and cfg.data.patch_size < 2 ** (loss.lap_levels - 1):
+        yield (f"loss.lap_levels {loss.lap_levels} needs data.patch_size >= {2 ** (loss.lap_levels - 1)}, "
+               f"got {cfg.data.patch_size}")
     if loss.adaptive_weight and not any((loss.l_p, loss.l_gdl, loss.l_path, loss.l_vgg, loss.l_lpips, loss.l_lap)):
         yield "loss.adaptive_weight needs a reconstruction term (l_p, l_gdl, l_path, l_vgg, l_lpips or l_lap)"
     if (loss.l_vgg or loss.l_lpips) and model.channels != 3:
