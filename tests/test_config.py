@@ -145,6 +145,12 @@ def test_every_bad_key_and_type_is_reported_at_once():
     (["loss.l_lap=-1"], "loss.l_lap must be >= 0, got -1.0"),
     (["loss.l_lap=1.0", "loss.lap_levels=0"], "loss.lap_levels must be >= 1, got 0"),
     (["loss.l_lap=1.0", "loss.lap_levels=7"], "loss.lap_levels 7 needs data.patch_size >= 64, got 32"),
+    (["loss.l_census=-1"], "loss.l_census must be >= 0, got -1.0"),
+    (["loss.l_census=1.0", "loss.census_window=4"], "loss.census_window must be odd and >= 3, got 4"),
+    (["loss.l_census=1.0", "loss.census_window=1"], "loss.census_window must be odd and >= 3, got 1"),
+    (["loss.l_census=1.0", "loss.census_window=33"], "loss.census_window 33 is larger than data.patch_size (32)"),
+    (["loss.adaptive_weight=true", "loss.l_p=0", "loss.l_gdl=0"],
+     "loss.adaptive_weight needs a reconstruction term (l_p, l_gdl, l_path, l_vgg, l_lpips, l_lap or l_census)"),
     (["data.synthetic.still_fraction=2"], r"data.synthetic.still_fraction must be in [0, 1], got 2.0"),
     (["data.synthetic_weight=0.5"], "data.synthetic_weight is 0.5 but data.synthetic.n_videos is 0"),
     (["data.synthetic_weight=0.5", "data.synthetic.n_videos=4", "data.synthetic.width=16"],
@@ -156,6 +162,11 @@ def test_synthetic_errors_name_the_key(overrides, message):
     with pytest.raises(ConfigError) as info:
         validate(config_from_dict({}, overrides))
     assert str(info.value).startswith(message) and "\n" not in str(info.value)
+
+
+def test_a_census_term_alone_is_a_reconstruction_term_and_its_window_is_checked_only_when_on():
+    validate(config_from_dict({}, ["loss.adaptive_weight=true", "loss.l_p=0", "loss.l_gdl=0", "loss.l_census=1.0"]))
+    validate(config_from_dict({}, ["loss.census_window=4"]))
 
 
 def test_synthetic_defaults_are_off_and_validate():

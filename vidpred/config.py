@@ -193,6 +193,8 @@ class LossConfig:
     l_path: float = 0.0
     l_lap: float = 0.0  # Laplacian-pyramid L1 on the finest scale (vidpred/losses/laplacian.py)
     lap_levels: int = 4
+    l_census: float = 0.0  # soft ternary census on the finest scale (vidpred/losses/census.py)
+    census_window: int = 7  # the census patch's side, odd
     multiscale: bool = True  # reconstruction terms summed over the generator's scales
     real_label: list[float] = field(default_factory=lambda: [1.0, 1.0])  # [low, high]
     fake_label: list[float] = field(default_factory=lambda: [0.0, 0.0])
@@ -507,7 +509,7 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
     loss, model = cfg.loss, cfg.model
     if loss.p not in (1, 2):
         yield f"loss.p: expected 1 or 2, got {loss.p}"
-    for key in ("gp_weight", "gp_center", "r1_weight", "l_vgg", "l_lpips", "l_nce", "l_lap"):
+    for key in ("gp_weight", "gp_center", "r1_weight", "l_vgg", "l_lpips", "l_nce", "l_lap", "l_census"):
         if getattr(loss, key) < 0:
             yield f"loss.{key} must be >= 0, got {getattr(loss, key)}"
     for key in ("real_label", "fake_label"):
@@ -533,8 +535,13 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
     elif loss.l_lap and cfg.data.patch_size < 2 ** (loss.lap_levels - 1):
         yield (f"loss.lap_levels {loss.lap_levels} needs data.patch_size >= {2 ** (loss.lap_levels - 1)}, "
                f"got {cfg.data.patch_size}")
-    if loss.adaptive_weight and not any((loss.l_p, loss.l_gdl, loss.l_path, loss.l_vgg, loss.l_lpips, loss.l_lap)):
-        yield "loss.adaptive_weight needs a reconstruction term (l_p, l_gdl, l_path, l_vgg, l_lpips or l_lap)"
+    if loss.l_census and (loss.census_window < 3 or loss.census_window % 2 == 0):
+        yield f"loss.census_window must be odd and >= 3, got {loss.census_window}"
+    elif loss.l_census and loss.census_window > cfg.data.patch_size:
+        yield f"loss.census_window {loss.census_window} is larger than data.patch_size ({cfg.data.patch_size})"
+    reconstruction = (loss.l_p, loss.l_gdl, loss.l_path, loss.l_vgg, loss.l_lpips, loss.l_lap, loss.l_census)
+    if loss.adaptive_weight and not any(reconstruction):
+        yield "loss.adaptive_weight needs a reconstruction term (l_p, l_gdl, l_path, l_vgg, l_lpips, l_lap or l_census)"
     if (loss.l_vgg or loss.l_lpips) and model.channels != 3:
         yield "loss.l_vgg and loss.l_lpips need RGB frames (model.channels: 3)"
     if loss.l_lpips and cfg.data.patch_size < LPIPS_MIN_SIZE[loss.lpips_net]:

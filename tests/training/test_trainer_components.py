@@ -267,3 +267,12 @@ def test_laplacian_term_enters_the_objective_with_its_weight(tiny_config, tmp_pa
     assert logs["g_lap"].item() > 0
     assert logs["g_total"].item() == pytest.approx((logs["g_lp"] + logs["g_gdl"] + 2.0 * logs["g_lap"]).item(), rel=1e-5)
     assert not _unchanged(g_before, trainer.generator)
+
+
+def test_census_term_enters_the_objective_with_its_weight(tiny_config, tmp_path):
+    trainer = Trainer(tiny_config("loss.l_census=0.5", "loss.census_window=5", "loss.l_adv=0.0"), tmp_path / "run")
+    g_before = _params(trainer.generator)
+    logs = trainer.g_step(trainer.next_batch())
+    assert math.isfinite(logs["g_census"].item()) and logs["g_census"].item() > 0
+    assert logs["g_total"].item() == pytest.approx((logs["g_lp"] + logs["g_gdl"] + 0.5 * logs["g_census"]).item(), rel=1e-5)
+    assert not _unchanged(g_before, trainer.generator)

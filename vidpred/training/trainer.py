@@ -43,6 +43,7 @@ from vidpred.config import Config, check_resumable, config_to_dict, default_run_
 from vidpred.data.split_record import SPLIT_FILE, describe_split, follow_split, read_split
 from vidpred.data.stream import BatchStream, load_training_data
 from vidpred.evaluation.predictors import BLEND, DIS_FLOW, LAST_INPUT
+from vidpred.losses.census import census_loss
 from vidpred.losses.composite import generator_objective
 from vidpred.losses.laplacian import laplacian_loss
 from vidpred.losses.perceptual import perceptual_terms
@@ -264,6 +265,9 @@ class Trainer:
         if loss_cfg.l_lap > 0:
             extra_terms["g_lap"] = (loss_cfg.l_lap, laplacian_loss(pred_scales[-1].float(), target.float(),
                                                                    loss_cfg.lap_levels))
+        if loss_cfg.l_census > 0:
+            extra_terms["g_census"] = (loss_cfg.l_census, census_loss(pred_scales[-1].float(), target.float(),
+                                                                      loss_cfg.census_window))
         extra_terms.update(perceptual_terms(pred_scales[-1], target, self.perceptual,
                                             {"vgg": loss_cfg.l_vgg, "lpips": loss_cfg.l_lpips}, generator=self.rng.frame))
         loss, terms = generator_objective(
