@@ -110,7 +110,7 @@ def test_an_out_folder_holding_someone_elses_report_is_refused(tiny_corpus, tmp_
 def test_extrapolation_rules_on_pans_of_known_speed(tiny_corpus):
     from vidpred.evaluation.extrapolation_rules import rules_table, score_rules
 
-    by_video = score_rules("val", str(tiny_corpus), clips_per_video=2, rules=["DIS", "damped 0.7", "oracle", "fit"])
+    by_video = score_rules("val", str(tiny_corpus), clips_per_video=2, rules=["DIS", "damped 0.7", "AR clip", "oracle", "fit"])
     assert sorted(by_video) == ["val/bikes.mp4", "val/ellipse-1", "val/face_noface_webcam"]
     assert all(len(rows) == 2 for rows in by_video.values())
 
@@ -121,6 +121,8 @@ def test_extrapolation_rules_on_pans_of_known_speed(tiny_corpus):
     # true next step's flow (the oracle) places it at least as well as the last step's.
     assert mean("val/ellipse-1", "damped 0.7") < mean("val/ellipse-1", "DIS") - 1.0
     assert mean("val/ellipse-1", "oracle") >= mean("val/ellipse-1", "DIS") - 0.5
+    # A steady pan keeps its speed: the velocity's persistence is 1, and the AR rule is DIS.
+    assert abs(mean("val/ellipse-1", "AR clip") - mean("val/ellipse-1", "DIS")) < 0.2
     # The webcam stand-in does not move: every rule copies the newest frame almost exactly.
     assert abs(mean("val/face_noface_webcam", "damped 0.7") - mean("val/face_noface_webcam", "DIS")) < 0.5
     assert "psnr_f2" not in by_video["val/bikes.mp4"][0]["scores"]["fit"]  # the fit is of one step

@@ -17,6 +17,11 @@ paired per-clip difference against it. Rules:
   the next step;
 * ``clip check``: per clip, the rule among DIS, ``followed`` and ``DIS fast`` that best
   predicted the newest context frame from the one before, applied to the next step;
+* ``AR clip`` / ``AR 63``: DIS extrapolation damped by the velocity's own persistence, the
+  least-squares coefficient of each context step's flow on the step before it (both at the
+  newest frame's pixels, followed along the flows), clamped to ``[0, 1]``: per clip, or
+  per region (sums box-filtered over 63 px). A steady pan keeps its speed (coefficient 1);
+  motion that changes from step to step is damped towards copying;
 * ``oracle``: the flow from the true next frame back to the newest one (not a predictor:
   what a perfect forecast of the next motion would reach);
 * ``fit``: how well ``f1`` rebuilds the newest frame from the previous one, the step it was
@@ -39,6 +44,7 @@ from vidpred.config import DataConfig
 from vidpred.evaluation.clips import load_eval_clips
 from vidpred.evaluation.paired import paired_difference
 from vidpred.metrics.psnr import psnr_from_mse
+from vidpred.models.refiner import context_flows
 from vidpred.models.warp import warp
 
 __all__ = ["RULES", "score_rules", "rules_table"]
@@ -92,6 +98,18 @@ def _clip_checked_velocity(frames: Tensor, grey: list[np.ndarray]) -> Tensor:
     return best(grey, 3)
 
 
+def _persistent_velocity(frames: Tensor, window: int | None) -> Tensor:
+    """The last step's flow times the regression coefficient of each step's flow on the one before."""
+    f1, f2, f3 = context_flows(frames[:, :, :4], 3)
+    agreement = (f1 * f2 + f2 * f3).sum(1, keepdim=True)
+    energy = (f2 * f2 + f3 * f3).sum(1, keepdim=True)
+    if window is None:
+        coefficient = agreement.sum() / energy.sum().clamp_min(1e-6)
+    else:  # a floor of 0.05 px^2 keeps still regions' noise from setting the coefficient
+        coefficient = _box(agreement, window) / (_box(energy, window) + 0.05)
+    return coefficient.clamp(0, 1) * f1
+
+
 def _velocity_rule(velocity: Callable[[Tensor, list[np.ndarray]], Tensor], mode: str = "bilinear"):
     def predict(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:
         return _resample(frames[:, :, 3], k * velocity(frames, grey), mode)
@@ -118,6 +136,8 @@ RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {
     "check 31": _velocity_rule(lambda v, g: _checked_velocity(v, g, 31)),
     "check 63": _velocity_rule(lambda v, g: _checked_velocity(v, g, 63)),
     "clip check": _velocity_rule(_clip_checked_velocity),
+    "AR clip": _velocity_rule(lambda v, g: _persistent_velocity(v, None)),
+    "AR 63": _velocity_rule(lambda v, g: _persistent_velocity(v, 63)),
     "oracle": _oracle,
     "fit": _fit,
 }
