@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from vidpred.losses._frames import as_image_batch
+
 __all__ = ["CENSUS_EPSILON", "census_loss"]
 
 # The soft sign's threshold: 0.9 grey levels of 255 (UnFlow's 0.81 = 0.9^2 on the 0-255 scale),
@@ -56,19 +58,11 @@ def census_loss(pred: Tensor, target: Tensor, window: int = 7, epsilon: float = 
         >>> round(float(census_loss(target.flip(-1), target)), 2)  # the edge stepping down: 21 neighbours of 4 / 4.1
         20.49
     """
-    if pred.shape != target.shape:
-        raise ValueError(f"pred and target shapes differ: {tuple(pred.shape)} vs {tuple(target.shape)}")
-    if pred.dim() not in (4, 5):
-        raise ValueError(f"expected (B, C, T, H, W) or (B, C, H, W), got {tuple(pred.shape)}")
-    if reduction not in ("mean", "sum"):
-        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    pred, target = as_image_batch(pred, target, reduction)
     if window < 3 or window % 2 == 0:
         raise ValueError(f"window must be odd and >= 3, got {window}")
     if min(pred.shape[-2:]) < window:
         raise ValueError(f"a {window}x{window} window needs frames of at least {window} px, got {tuple(pred.shape[-2:])}")
-    if pred.dim() == 5:  # (B, C, T, H, W) -> (B T, C, H, W)
-        B, C, T, H, W = pred.shape
-        pred, target = (x.transpose(1, 2).reshape(B * T, C, H, W) for x in (pred, target))
     r = window // 2
     grey_pred, grey_target = pred.mean(dim=1), target.mean(dim=1)  # (N, H, W)
     h, w = grey_pred.shape[-2] - 2 * r, grey_pred.shape[-1] - 2 * r  # the described pixels

@@ -10,6 +10,8 @@ import torch.nn.functional as F
 from kornia.geometry.transform import pyrdown
 from torch import Tensor
 
+from vidpred.losses._frames import as_image_batch
+
 __all__ = ["laplacian_pyramid", "laplacian_loss"]
 
 
@@ -56,17 +58,9 @@ def laplacian_loss(pred: Tensor, target: Tensor, levels: int = 4, reduction: str
         >>> float(laplacian_loss(target + 0.5, target))  # a constant offset lives in the low-pass level only
         0.5
     """
-    if pred.shape != target.shape:
-        raise ValueError(f"pred and target shapes differ: {tuple(pred.shape)} vs {tuple(target.shape)}")
-    if pred.dim() not in (4, 5):
-        raise ValueError(f"expected (B, C, T, H, W) or (B, C, H, W), got {tuple(pred.shape)}")
-    if reduction not in ("mean", "sum"):
-        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    pred, target = as_image_batch(pred, target, reduction)
     if min(pred.shape[-2:]) < 2 ** (levels - 1):
         raise ValueError(f"{levels} levels need frames of at least {2 ** (levels - 1)} px, got {tuple(pred.shape[-2:])}")
-    if pred.dim() == 5:  # (B, C, T, H, W) -> (B T, C, H, W)
-        B, C, T, H, W = pred.shape
-        pred, target = (x.transpose(1, 2).reshape(B * T, C, H, W) for x in (pred, target))
     bands = zip(laplacian_pyramid(pred, levels), laplacian_pyramid(target, levels))
     diffs = [(a - b).abs() for a, b in bands]
     return sum(d.mean() if reduction == "mean" else d.sum() for d in diffs)
