@@ -12,8 +12,7 @@ where it is off by half the range or more. --show-flow adds the model's motion a
 fifth panel (colour wheel: hue is the direction, saturation the speed, white is still).
 
 Without --checkpoint the model shipped with vidpred is used (vidpred/pretrained/refiner.pt,
-DIS optical flow refined by a small network, trained on real video and synthetic motion:
-docs/results.md).
+DIS optical flow refined by a small network, trained on real video: docs/results.md).
 """
 
 from __future__ import annotations

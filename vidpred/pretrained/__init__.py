@@ -1,9 +1,9 @@
 """The model shipped with vidpred, used by ``scripts/predict.py`` when no checkpoint is given.
 
 ``refiner.pt`` is the refiner (``vidpred/models/refiner.py``: DIS optical flow refined by
-a small U-Net; generator weights and config only), trained by
-``configs/corpus_refiner.yaml`` on the real-video corpus and synthetic motion; how, on
-what, and its figures against every baseline are in ``docs/results.md``. ``real_flow.pt``
+a small U-Net; generator weights and config only), trained by ``configs/corpus_refiner.yaml``
+on the real-video corpus; how, on what, and its figures against every baseline are in
+``docs/results.md``. ``real_flow.pt``
 is the model shipped before it (the flow-head pyramid of ``configs/real_quickstart.yaml``),
 kept for comparison. Both are ordinary vidpred checkpoints: every script that takes
 ``--checkpoint`` reads them, with ``torch.load(weights_only=True)``.
