@@ -4,8 +4,10 @@
     python scripts/predict.py --checkpoint runs/quickstart/checkpoints/latest.pt --video clip.avi --out pred.gif
     python scripts/predict.py --checkpoint best.pt --video v_Basketball_g01_c01.avi --out pred.mp4 --frames 8 --start-frame 30
 
-The model sees n_context real frames starting at --start-frame, then predicts --frames frames
-recursively (each prediction is fed back as context). The output (.gif, .mp4 or .avi) plays
+The model sees n_context real frames starting at --start-frame, then predicts --frames frames:
+the shipped refiner resamples the newest real frame k times as far along its velocity for
+the k-th frame; the pyramid models of the paper predict recursively (each prediction is
+fed back as context). The output (.gif, .mp4 or .avi) plays
 the context, then the rollout; a green bar over the prediction panel marks real frames, a
 red bar predicted ones. The error panel is black where the prediction is exact and white
 where it is off by half the range or more. --show-flow adds the model's motion as a
@@ -41,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="vidpred checkpoint (default: the shipped model, vidpred/pretrained/refiner.pt)")
     parser.add_argument("--video", required=True, help="a video file (or folder of frame images)")
     parser.add_argument("--out", required=True, help="output .gif, .mp4 or .avi")
-    parser.add_argument("--frames", type=int, default=8, help="frames to predict recursively (default 8)")
+    parser.add_argument("--frames", type=int, default=8, help="frames to predict (default 8)")
     parser.add_argument("--start-frame", type=int, default=0, help="index of the first context frame (default 0)")
     parser.add_argument("--fps", type=float, default=4.0, help="output frame rate (default 4)")
     parser.add_argument("--scale", type=int, default=None,
