@@ -1,0 +1,81 @@
+import json
+import math
+
+import pytest
+
+from vidpred.commands.lever_map import main
+from vidpred.evaluation.lever_map import lever_points, lever_table
+
+
+def _report(folder, methods, scores):
+    """A development-benchmark report: ``scores[video][method]`` is a list of per-clip PSNRs."""
+    clips = [{"video": f"{video}@{i}", "source": video, "height": 8, "width": 8,
+              "scores": {name: {"psnr_whole_f1": values[i]} for name, values in by_method.items()}}
+             for video, by_method in scores.items() for i in range(len(next(iter(by_method.values()))))]
+    folder.mkdir(parents=True)
+    (folder / "per_clip.json").write_text(json.dumps({"methods": methods, "clips": clips}))
+    return folder
+
+
+def _checkpoint(name, path):
+    return {"name": name, "kind": "checkpoint", "path": path}
+
+
+@pytest.fixture
+def reports(tmp_path):
+    dis = {"DIS flow": [30.0, 20.0, 40.0]}
+    first = _report(tmp_path / "a", [_checkpoint("shipped", "ship.pt"), _checkpoint("lever", "lever.pt"),
+                                     {"name": "DIS flow", "kind": "baseline"}],
+                    {"pan": {**dis, "shipped": [31.0, 20.5, 40.0], "lever": [29.0, 20.0, 39.5]},
+                     "still": {**dis, "shipped": [30.0, 20.0, 40.3], "lever": [31.0, 21.0, 40.0]}})
+    # The shipped weights again (under their path, and under another one with the same scores), and a
+    # seed: other weights under a path the first report used for the shipped ones.
+    second = _report(tmp_path / "b", [_checkpoint("shipped, seed 0", "ship.pt"), _checkpoint("copy", "runs/x.pt"),
+                                      _checkpoint("seed 1", "ship.pt")],
+                     {"pan": {**dis, "shipped, seed 0": [31.0, 20.5, 40.0], "copy": [31.0, 20.5, 40.0],
+                              "seed 1": [30.0, 20.0, 40.0]},
+                      "still": {**dis, "shipped, seed 0": [30.0, 20.0, 40.3], "copy": [30.0, 20.0, 40.3],
+                                "seed 1": [30.0, 20.0, 40.0]}})
+    only_pan = _report(tmp_path / "c", [_checkpoint("other", "other.pt")],
+                       {"pan": {**dis, "other": [35.0, 25.0, 45.0]}})
+    return first, second, only_pan
+
+
+def test_each_checkpoint_is_one_point_paired_against_the_baseline(reports):
+    points = lever_points(reports, "pan", "still")
+    assert [p.name for p in points] == ["shipped", "lever", "seed 1"]  # "copy" has the shipped scores; "other" lacks "still"
+    shipped, lever, seed = points
+    assert shipped.x.mean == pytest.approx(0.5) and shipped.y.mean == pytest.approx(0.1)  # (1 + 0.5 + 0) / 3, 0.3 / 3
+    assert shipped.x.wins == 2 and shipped.y.wins == 1 and shipped.x.n == 3
+    assert lever.x.mean == pytest.approx(-0.5) and lever.y.mean == pytest.approx(2 / 3)
+    # the standard error of (-1, 0, -0.5): std 0.5 over sqrt(3)
+    assert lever.x.stderr == pytest.approx(0.5 / math.sqrt(3))
+    assert seed.x.mean == 0 and seed.y.mean == 0
+    table = lever_table(points, "pan", "still")
+    assert "| 2 | lever (`lever.pt`) | -0.50 ± 0.29 (0/3) | +0.67 ± 0.33 (2/3) |" in table
+
+
+def test_reports_that_cannot_be_mapped_are_refused(reports, tmp_path):
+    with pytest.raises(ValueError, match="scored on both"):
+        lever_points([reports[2]], "pan", "still")
+    with pytest.raises(FileNotFoundError, match="dev_benchmark.py --out"):
+        lever_points([tmp_path / "missing"], "pan", "still")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "per_clip.json").write_text('{"clips": []}')
+    with pytest.raises(ValueError, match="not a development benchmark"):
+        lever_points([tmp_path / "bad"], "pan", "still")
+
+
+def test_the_command_writes_the_map_and_its_table_and_keeps_other_files(reports, tmp_path, capsys, caplog):
+    out = tmp_path / "figs" / "map.png"
+    args = ["--reports", *map(str, reports), "--x", "pan", "--y", "still", "--out", str(out)]
+    assert main(args) == 0
+    assert out.read_bytes().startswith(b"\x89PNG")
+    assert "| 1 | shipped (`ship.pt`) |" in out.with_suffix(".md").read_text()
+    assert "| 3 | seed 1" in capsys.readouterr().out
+    assert main(args) == 0  # its own map it may replace
+    foreign = tmp_path / "notes.png"
+    foreign.write_bytes(b"mine")
+    assert main(["--reports", str(reports[0]), "--x", "pan", "--y", "still", "--out", str(foreign)]) == 2
+    assert foreign.read_bytes() == b"mine"
+    assert "not a map written by this script" in caplog.text

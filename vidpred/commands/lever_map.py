@@ -1,0 +1,52 @@
+"""Where each checkpoint lands between two videos of the development benchmark: a map and a table.
+
+    python scripts/lever_map.py --reports docs/benchmarks/val_levers docs/benchmarks/val_seeds \
+        --x val/bikes.mp4 --y val/face_noface_webcam --out docs/figures/lever_map_val.png
+
+Each point is a checkpoint of the reports (``scripts/dev_benchmark.py --out DIR``): its
+paired per-clip difference against a baseline (DIS extrapolation unless --against says
+otherwise) on the --x video and on the --y video. A checkpoint scored in several reports is
+one point. The table is printed, and written beside the figure as a .md file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from vidpred.cli import script, setup_logging
+from vidpred.evaluation.lever_map import is_our_map, lever_points, lever_table, plot_lever_map
+from vidpred.evaluation.predictors import DIS_FLOW
+from vidpred.safe_write import check_output, write_text
+
+
+@script
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reports", nargs="+", required=True, help="development-benchmark output folders")
+    parser.add_argument("--x", required=True, help="the video on the x axis, as the reports name it (val/bikes.mp4)")
+    parser.add_argument("--y", required=True, help="the video on the y axis")
+    parser.add_argument("--against", default=DIS_FLOW, help="the baseline at the origin (default %(default)s)")
+    parser.add_argument("--key", default="psnr_whole_f1", help="the score compared (default %(default)s)")
+    parser.add_argument("--out", default=None, help="write the map here (.png) and the table beside it (.md)")
+    parser.add_argument("--force", action="store_true", help="replace an --out that this script did not write")
+    args = parser.parse_args(argv)
+    setup_logging()
+    if args.out is not None:
+        if Path(args.out).suffix.lower() != ".png":
+            raise ValueError(f"--out {args.out}: the map is a .png")
+        check_output(args.out, ours=is_our_map, what="a map written by this script", force=args.force)
+        check_output(Path(args.out).with_suffix(".md"), ours=lambda _: is_our_map(args.out),
+                     what="the table of a map written by this script", force=args.force)
+    points = lever_points(args.reports, args.x, args.y, against=args.against, key=args.key)
+    table = lever_table(points, args.x, args.y, args.against)
+    print(table)
+    if args.out is not None:
+        plot_lever_map(points, args.out, args.x, args.y, against=args.against)
+        write_text(Path(args.out).with_suffix(".md"), table + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Where each checkpoint lands between two kinds of motion: a map of development-benchmark reports.
+
+Every recipe of the refiner tried so far trades one kind of footage for another: what it
+gains on a still camera it gives up on a panning one. A table per lever hides that; a map
+shows it. Each point is one checkpoint of one or more reports of ``scripts/dev_benchmark.py
+--out``: its paired per-clip difference against a baseline on one video (x) and on another
+(y), with the standard errors as bars. A checkpoint scored in several reports (the same
+per-clip scores on both videos) is one point, under the name its first report gives it.
+
+    python scripts/lever_map.py --reports docs/benchmarks/val_* --x val/bikes.mp4 --y val/face_noface_webcam
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from vidpred.evaluation.paired import PairedDifference, paired_difference
+from vidpred.evaluation.predictors import DIS_FLOW
+from vidpred.safe_write import image_has_mark, replacing
+
+__all__ = ["LeverPoint", "read_report", "lever_points", "lever_table", "plot_lever_map", "is_our_map"]
+
+_SOFTWARE = "vidpred lever_map"  # marks the figures plot_lever_map may replace
+
+
+@dataclass(frozen=True)
+class LeverPoint:
+    name: str
+    path: str  # the checkpoint the report scored
+    report: str  # the first report that scored it
+    x: PairedDifference
+    y: PairedDifference
+
+
+def read_report(report_dir: str | Path) -> tuple[list[dict], list[dict]]:
+    """``(methods, clips)`` of a development-benchmark report's ``per_clip.json``.
+
+    Raises:
+        FileNotFoundError: the folder holds no ``per_clip.json``.
+        ValueError: the file is not a development benchmark's.
+    """
+    path = Path(report_dir) / "per_clip.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: write one with scripts/dev_benchmark.py --out {report_dir}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        methods, clips = data["methods"], data["clips"]
+        if not all(isinstance(c["source"], str) and isinstance(c["scores"], dict) for c in clips):
+            raise TypeError("a clip without its source or scores")
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path} is not a development benchmark's per-clip scores: {exc}") from None
+    return methods, clips
+
+
+def lever_points(report_dirs: Sequence[str | Path], x_video: str, y_video: str, *, against: str = DIS_FLOW,
+                 key: str = "psnr_whole_f1") -> list[LeverPoint]:
+    """One point per checkpoint: its paired difference against ``against`` on ``x_video`` and ``y_video``.
+
+    Raises:
+        ValueError: no report scores both videos, or the baseline is missing from one that does.
+    """
+    points: list[LeverPoint] = []
+    # Identical per-clip scores are one checkpoint (its path may differ between reports, and one
+    # path may hold other weights in a later report, so the path alone does not tell).
+    seen: set = set()
+    for report in report_dirs:
+        methods, clips = read_report(report)
+        rows = {video: [c for c in clips if c["source"] == video] for video in (x_video, y_video)}
+        if not all(rows.values()):
+            continue
+        for method in methods:
+            name = method["name"]
+            if method.get("kind") != "checkpoint":
+                continue
+            scores = tuple((c["video"], c["scores"].get(name, {}).get(key)) for video in (x_video, y_video) for c in rows[video])
+            if scores in seen:
+                continue
+            seen.add(scores)
+            x, y = (paired_difference(rows[video], name, against, key) for video in (x_video, y_video))
+            points.append(LeverPoint(name, method["path"], str(report), x, y))
+    if not points:
+        raise ValueError(f"no checkpoint of {', '.join(map(str, report_dirs))} is scored on both {x_video} and {y_video}")
+    return points
+
+
+def lever_table(points: Sequence[LeverPoint], x_video: str, y_video: str, against: str = DIS_FLOW) -> str:
+    """Markdown: each point's number on the map and its two paired differences, ``mean ± s.e. (wins/n)``."""
+    lines = [f"| | checkpoint | − {against}, {x_video} | − {against}, {y_video} | report |", "|---|---|---|---|---|"]
+    lines += [f"| {i} | {p.name} (`{p.path}`) | {p.x.text(2)} | {p.y.text(2)} | `{p.report}` |"
+              for i, p in enumerate(points, start=1)]
+    return "\n".join(lines)
+
+
+def plot_lever_map(points: Sequence[LeverPoint], path: str | Path, x_video: str, y_video: str, *,
+                   against: str = DIS_FLOW, title: str = "") -> Path:
+    """PNG: each point with its standard errors as bars; the baseline is at the origin."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(11, 6))
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.axvline(0, color="black", linewidth=0.8)
+    colours, markers = plt.get_cmap("tab20").colors, "osD^v<>p*h"
+    for i, point in enumerate(points, start=1):  # numbered on the map, named in the legend
+        ax.errorbar(point.x.mean, point.y.mean, xerr=point.x.stderr, yerr=point.y.stderr,
+                    fmt=markers[i % len(markers)], color=colours[i % len(colours)], markersize=5, capsize=2,
+                    alpha=0.85, label=f"{i}. {point.name}")
+        ax.annotate(str(i), (point.x.mean, point.y.mean), textcoords="offset points", xytext=(3, 3), fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    unit = "dB" if points[0].x.key.startswith("psnr") else ""
+    ax.set_xlabel(f"{x_video}: − {against} {unit}".rstrip())
+    ax.set_ylabel(f"{y_video}: − {against} {unit}".rstrip())
+    ax.set_title(title or f"{points[0].x.key}, paired over each video's clips (mean ± s.e.)", fontsize=9)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    with replacing(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png", metadata={"Software": _SOFTWARE})
+    plt.close(fig)
+    return path
+
+
+def is_our_map(path: str | Path) -> bool:
+    """Whether ``path`` is a PNG written by :func:`plot_lever_map`."""
+    return image_has_mark(path, "PNG", "Software", _SOFTWARE)
