@@ -7,7 +7,7 @@ import os
 import pytest
 
 from vidpred.checkpoint import is_checkpoint, save_checkpoint
-from vidpred.safe_write import OutputRefused, check_output, replacing, write_text
+from vidpred.safe_write import OutputRefused, check_output, image_has_mark, replacing, save_marked_figure, write_text
 
 
 def test_a_new_file_in_a_new_folder_is_accepted(tmp_path):
@@ -86,3 +86,19 @@ def test_text_starts_with_is_false_for_binary_or_missing_files(tmp_path):
     assert not text_starts_with(table, "# Other")
     assert not text_starts_with(binary, "# Heading")  # not UTF-8: someone else's, never an error
     assert not text_starts_with(tmp_path / "missing.md", "# Heading")
+
+
+def test_a_marked_figure_carries_its_mark_and_only_that_one(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    path = save_marked_figure(fig, tmp_path / "sub" / "fig.png", "vidpred test")
+    assert image_has_mark(path, "PNG", "Software", "vidpred test")
+    assert not image_has_mark(path, "PNG", "Software", "vidpred other")
+    assert not image_has_mark(path, "GIF", "Software", "vidpred test")
+    assert [p.name for p in path.parent.iterdir()] == ["fig.png"]  # no temporary file left
+    assert not plt.fignum_exists(fig.number)  # closed

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from vidpred._writable import unwritable_reason
 
-__all__ = ["OutputRefused", "check_output", "check_output_folder", "replacing", "write_text", "image_has_mark",
-           "text_starts_with"]
+__all__ = ["OutputRefused", "check_output", "check_output_folder", "replacing", "write_text", "save_marked_figure",
+           "image_has_mark", "text_starts_with"]
 
 
 class OutputRefused(ValueError):
@@ -146,6 +146,18 @@ def write_text(path: str | Path, text: str) -> Path:
     path = Path(path)
     with replacing(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def save_marked_figure(fig, path: str | Path, software: str) -> Path:
+    """Write a matplotlib figure as a PNG through a temporary file, with ``software`` in its
+    "Software" metadata (the mark :func:`image_has_mark` reads back), and close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    with replacing(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png", metadata={"Software": software})
+    plt.close(fig)
     return path
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from vidpred.evaluation.predictors import DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT
 from vidpred.evaluation.scoring import metric_key
-from vidpred.safe_write import image_has_mark, replacing
+from vidpred.safe_write import image_has_mark, save_marked_figure
 from vidpred.training.run_log import read_validation
 from vidpred.training.validation import BASELINES, MODEL
 
@@ -76,8 +76,6 @@ def plot_curves(curves: list[Curve], path: str | Path, *, metric: str = "psnr", 
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     frames = [k for k in range(1, n_frames + 1) if curves[0].has(metric_key(metric, "whole", k))]
     fig, axes = plt.subplots(1, len(frames), figsize=(5.2 * len(frames), 3.8), squeeze=False)
     for ax, k in zip(axes[0], frames):
@@ -97,10 +95,7 @@ def plot_curves(curves: list[Curve], path: str | Path, *, metric: str = "psnr", 
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    with replacing(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png", metadata={"Software": _SOFTWARE})
-    plt.close(fig)
-    return path
+    return save_marked_figure(fig, path, _SOFTWARE)
 
 
 def is_our_plot(path: str | Path) -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from vidpred.evaluation.paired import PairedDifference, paired_difference
 from vidpred.evaluation.predictors import DIS_FLOW
-from vidpred.safe_write import image_has_mark, replacing
+from vidpred.safe_write import image_has_mark, save_marked_figure
 
 __all__ = ["LeverPoint", "read_report", "lever_points", "lever_table", "plot_lever_map", "is_our_map"]
 
@@ -102,8 +102,6 @@ def plot_lever_map(points: Sequence[LeverPoint], path: str | Path, x_video: str,
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(11, 6))
     ax.axhline(0, color="black", linewidth=0.8)
     ax.axvline(0, color="black", linewidth=0.8)
@@ -120,10 +118,7 @@ def plot_lever_map(points: Sequence[LeverPoint], path: str | Path, x_video: str,
     ax.set_title(title or f"{points[0].x.key}, paired over each video's clips (mean ± s.e.)", fontsize=9)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    with replacing(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png", metadata={"Software": _SOFTWARE})
-    plt.close(fig)
-    return path
+    return save_marked_figure(fig, path, _SOFTWARE)
 
 
 def is_our_map(path: str | Path) -> bool:
