@@ -58,6 +58,8 @@ def test_each_checkpoint_is_one_point_paired_against_the_baseline(reports):
 def test_reports_that_cannot_be_mapped_are_refused(reports, tmp_path):
     with pytest.raises(ValueError, match="scored on both"):
         lever_points([reports[2]], "pan", "still")
+    with pytest.raises(ValueError, match="no 'Farneback flow' scores"):
+        lever_points(reports, "pan", "still", against="Farneback flow")
     with pytest.raises(FileNotFoundError, match="dev_benchmark.py --out"):
         lever_points([tmp_path / "missing"], "pan", "still")
     (tmp_path / "bad").mkdir()

@@ -48,8 +48,9 @@ def read_report(report_dir: str | Path) -> tuple[list[dict], list[dict]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         methods, clips = data["methods"], data["clips"]
-        if not all(isinstance(c["source"], str) and isinstance(c["scores"], dict) for c in clips):
-            raise TypeError("a clip without its source or scores")
+        if not all(isinstance(c["video"], str) and isinstance(c["source"], str) and isinstance(c["scores"], dict)
+                   for c in clips):
+            raise TypeError("a clip without its name, source or scores")
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ValueError(f"{path} is not a development benchmark's per-clip scores: {exc}") from None
     return methods, clips
@@ -71,11 +72,14 @@ def lever_points(report_dirs: Sequence[str | Path], x_video: str, y_video: str, 
         rows = {video: [c for c in clips if c["source"] == video] for video in (x_video, y_video)}
         if not all(rows.values()):
             continue
+        if not all(against in c["scores"] for video in (x_video, y_video) for c in rows[video]):
+            raise ValueError(f"{report} has no {against!r} scores on every clip of {x_video} and {y_video}")
         for method in methods:
             name = method["name"]
             if method.get("kind") != "checkpoint":
                 continue
-            scores = tuple((c["video"], c["scores"].get(name, {}).get(key)) for video in (x_video, y_video) for c in rows[video])
+            scores = tuple((c["video"], c["scores"].get(name, {}).get(key))
+                           for video in (x_video, y_video) for c in rows[video])
             if scores in seen:
                 continue
             seen.add(scores)
