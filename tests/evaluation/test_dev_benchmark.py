@@ -17,6 +17,7 @@ from vidpred.config import config_from_dict, config_to_dict
 from vidpred.data.corpus import CORPUS, MANIFEST_NAME
 from vidpred.evaluation.dev_benchmark import run_dev_benchmark
 from vidpred.safe_write import OutputRefused
+from vidpred.training.adapt import AdaptSettings
 
 
 def _panning_frames(n_frames: int, height: int, width: int, speed: int, seed: int) -> np.ndarray:
@@ -26,15 +27,13 @@ def _panning_frames(n_frames: int, height: int, width: int, speed: int, seed: in
     return np.stack([scene[:, speed * t:speed * t + width] for t in range(n_frames)])
 
 
-@pytest.fixture
-def tiny_corpus(tmp_path: Path) -> Path:
-    """Every corpus video as 10 PNG frames of 24x32 (a pan of 0-2 px per frame), with its manifest."""
-    root = tmp_path / "corpus"
+def _write_corpus(root: Path, n_frames: int) -> Path:
+    """Every corpus video as ``n_frames`` PNG frames of 24x32 (a pan of 0-2 px per frame), with its manifest."""
     videos = {}
     for i, video in enumerate(CORPUS):
         folder = root / video.path
         folder.mkdir(parents=True)
-        frames = _panning_frames(10, 24, 32, speed=i % 3, seed=i)
+        frames = _panning_frames(n_frames, 24, 32, speed=i % 3, seed=i)
         files = {}
         for t, frame in enumerate(frames):
             path = folder / f"frame_{t:04d}.png"
@@ -43,6 +42,11 @@ def tiny_corpus(tmp_path: Path) -> Path:
         videos[video.path] = {"files": files}
     (root / MANIFEST_NAME).write_text(json.dumps({"videos": videos}))
     return root
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    return _write_corpus(tmp_path / "corpus", 10)
 
 
 @pytest.fixture
@@ -72,6 +76,31 @@ def test_one_table_per_test_video_with_paired_rows(tiny_corpus, refiner_checkpoi
     written = json.loads((tmp_path / "out" / "per_clip.json").read_text())
     assert len(written["clips"]) == 2 * len(test_videos)
     assert (tmp_path / "out" / "report.md").read_text().startswith("# Development benchmark")
+
+
+def test_adapted_rows_are_scored_on_the_second_half_beside_the_rest(tmp_path, refiner_checkpoint):
+    root = _write_corpus(tmp_path / "corpus", 20)
+    markdown, sources = run_dev_benchmark([refiner_checkpoint], names=["refiner"], subset="val", root=str(root),
+                                          cache_dir=str(tmp_path / "cache"), clips_per_video=3, progress=False,
+                                          adapt=AdaptSettings(steps=2, lr=1e-3), out_dir=tmp_path / "out")
+    assert len(sources) == sum(v.split == "val" for v in CORPUS)
+    for source in sources:
+        assert [r.name.rpartition("@")[2] for r in source.results] == ["10", "12", "14"]  # the second half only
+        counts = {name: entry["psnr_whole_f1"]["n"] for name, entry in source.summary.items() if name != "ground truth"}
+        assert set(counts) == {"refiner", "refiner, adapted", "last input", "Farneback flow (paper)", "DIS flow", "blend"}
+        assert set(counts.values()) == {3}
+        assert any(r.scores["refiner, adapted"]["psnr_whole_f1"] != r.scores["refiner"]["psnr_whole_f1"]
+                   for r in source.results)
+    assert "| refiner, adapted − DIS flow |" in markdown
+    assert "fine-tuned on the frames before the video's first scored clip (2 steps" in markdown
+    methods = json.loads((tmp_path / "out" / "per_clip.json").read_text())["methods"]
+    assert [m["adapt"]["steps"] for m in methods if m["name"] == "refiner, adapted"] == [2]
+
+
+def test_adapting_on_too_few_frames_is_refused(tiny_corpus, refiner_checkpoint, tmp_path):
+    with pytest.raises(ValueError, match="at least 6 frames"):
+        run_dev_benchmark([refiner_checkpoint], subset="val", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"),
+                          clips_per_video=1, progress=False, adapt=AdaptSettings(steps=1))
 
 
 def test_blend_weight_fitted_on_validation_or_given(tiny_corpus, tmp_path):
@@ -110,7 +139,8 @@ def test_an_out_folder_holding_someone_elses_report_is_refused(tiny_corpus, tmp_
 def test_extrapolation_rules_on_pans_of_known_speed(tiny_corpus):
     from vidpred.evaluation.extrapolation_rules import rules_table, score_rules
 
-    by_video = score_rules("val", str(tiny_corpus), clips_per_video=2, rules=["DIS", "damped 0.7", "AR clip", "oracle", "fit"])
+    by_video = score_rules("val", str(tiny_corpus), clips_per_video=2, rules=["DIS", "damped 0.7", "AR clip", "oracle", "fit",
+                                                                          "fixed point 3", "oracle outside"])
     assert sorted(by_video) == ["val/bikes.mp4", "val/ellipse-1", "val/face_noface_webcam"]
     assert all(len(rows) == 2 for rows in by_video.values())
 
@@ -123,6 +153,11 @@ def test_extrapolation_rules_on_pans_of_known_speed(tiny_corpus):
     assert mean("val/ellipse-1", "oracle") >= mean("val/ellipse-1", "DIS") - 0.5
     # A steady pan keeps its speed: the velocity's persistence is 1, and the AR rule is DIS.
     assert abs(mean("val/ellipse-1", "AR clip") - mean("val/ellipse-1", "DIS")) < 0.2
+    # A uniform motion is its own fixed point: following it changes nothing. The true frame
+    # pasted where the source left the picture can only help, and on a pan it must.
+    for key in ("psnr_f1", "psnr_f2"):
+        assert abs(mean("val/ellipse-1", "fixed point 3", key) - mean("val/ellipse-1", "DIS", key)) < 0.2
+        assert mean("val/ellipse-1", "oracle outside", key) > mean("val/ellipse-1", "DIS", key)
     # The webcam stand-in does not move: every rule copies the newest frame almost exactly.
     assert abs(mean("val/face_noface_webcam", "damped 0.7") - mean("val/face_noface_webcam", "DIS")) < 0.5
     assert "psnr_f2" not in by_video["val/bikes.mp4"][0]["scores"]["fit"]  # the fit is of one step

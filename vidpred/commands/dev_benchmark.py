@@ -12,6 +12,9 @@ predicted frames for each checkpoint beside the last input, the Farneback (paper
 flow extrapolations and the blend (its weight fitted on the validation videos), a verdict,
 and each checkpoint's paired per-clip differences against each baseline. docs/evaluation.md
 explains the baselines and the pairing.
+
+    # each checkpoint also fine-tuned on the first half of each video, scored on the second
+    python scripts/dev_benchmark.py --subset val --checkpoint vidpred/pretrained/refiner.pt --adapt-steps 300
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from vidpred.cli import (add_device_arg, add_report_args, add_threads_arg, add_w
                          set_threads, setup_logging)
 from vidpred.config import DataConfig
 from vidpred.evaluation.dev_benchmark import DEFAULT_CLIPS_PER_VIDEO, run_dev_benchmark
+from vidpred.training.adapt import AdaptSettings
 
 
 @script
@@ -40,6 +44,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="clips spread over each video (default %(default)s)")
     parser.add_argument("--blend-weight", type=float, default=None,
                         help="the blend row's weight on the last input (default: fitted on the validation videos)")
+    parser.add_argument("--adapt-steps", type=int, default=0,
+                        help="also fine-tune each checkpoint this many steps on the first half of each video and "
+                             "score the second half only (default 0: no adaptation, clips over the whole video)")
+    parser.add_argument("--adapt-lr", type=float, default=AdaptSettings.lr,
+                        help="learning rate of the adaptation (default %(default)s)")
+    parser.add_argument("--adapt-seed", type=int, default=0, help="the adaptation crops' seed (default 0)")
     add_device_arg(parser)
     add_threads_arg(parser)
     add_workers_arg(parser)
@@ -51,11 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     positive("--workers", args.workers)
     if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:
         raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
+    adapt = AdaptSettings(steps=args.adapt_steps, lr=args.adapt_lr, seed=args.adapt_seed)
+    if adapt.steps and not args.checkpoint:
+        raise ValueError("--adapt-steps needs a --checkpoint to adapt")
     markdown, _ = run_dev_benchmark(args.checkpoint, names=args.name, subset=args.subset, root=args.root,
                                     cache_dir=args.cache_dir, clips_per_video=args.clips_per_video,
                                     blend_weight=args.blend_weight, device=select_device(args.device),
                                     workers=args.workers, progress=not args.quiet, out_dir=args.out,
-                                    force=args.force)
+                                    force=args.force, adapt=adapt)
     print(markdown)
     return 0
 

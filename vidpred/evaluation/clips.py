@@ -252,7 +252,7 @@ def choose_eval_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, 
 
 def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frames: int, min_frames: int,
                     clips_per_video: int = 1, subset: str = "test", note: str | None = None,
-                    progress: bool = True) -> tuple[list[EvalClip], ClipSelection]:
+                    progress: bool = True, start_fraction: float = 0.0) -> tuple[list[EvalClip], ClipSelection]:
     """Decode (through the cache) and cut the evaluation clips of ``cfg``'s source.
 
     Args:
@@ -269,6 +269,8 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
             (every video of a folder); see :func:`choose_eval_videos`.
         note: how the videos were chosen, kept in the selection for the report.
         progress: show the decoding progress bar.
+        start_fraction: no clip starts before this fraction of each video's frames (e.g.
+            0.5: the second half, the first being used to adapt a model on).
 
     Returns:
         ``(clips, selection)``: clips in selection order, each uint8 ``(T, H, W, C)`` with
@@ -278,13 +280,15 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
         DataError: no root, no videos, or no usable video.
         FileNotFoundError: missing UCF101 files (the message names them).
     """
+    if not 0 <= start_fraction < 1:
+        raise ValueError(f"start_fraction must lie in [0, 1), got {start_fraction}")
     if every < 1 or start_frame < 0 or min_frames < 1 or clip_frames < min_frames or clips_per_video < 1:
         raise ValueError(f"need every >= 1, start_frame >= 0, 1 <= min_frames <= clip_frames, clips_per_video >= 1; "
                          f"got every={every}, start_frame={start_frame}, min_frames={min_frames}, "
                          f"clip_frames={clip_frames}, clips_per_video={clips_per_video}")
     # Several clips per video need the whole video; one needs only its first frames.
     chosen = select_videos(cfg, subset, every=every,
-                           max_frames=start_frame + clip_frames if clips_per_video == 1 else None)
+                           max_frames=start_frame + clip_frames if clips_per_video == 1 and not start_fraction else None)
     items, n_listed, what = chosen.items, chosen.n_listed, chosen.description
     if not items:
         raise DataError(f"no videos selected from {what}")
@@ -295,8 +299,9 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
     all_cut = []
     for video in videos:
         cuts = scene_cuts(video.frames, cfg.cut_ratio) if cfg.cut_ratio is not None else []
-        wanted = ([start_frame] if clips_per_video == 1 else
-                  spread_starts(len(video.frames), clip_frames, start_frame, clips_per_video))
+        first = max(start_frame, int(start_fraction * len(video.frames)))
+        wanted = ([first] if clips_per_video == 1 else
+                  spread_starts(len(video.frames), clip_frames, first, clips_per_video))
         cut = [cut_clip(video.frames, start, clip_frames, cuts) for start in wanted]
         if any(c is None for c in cut):
             all_cut.append(video.name)

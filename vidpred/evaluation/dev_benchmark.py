@@ -12,10 +12,17 @@ on those validation clips themselves).
 
 Choose recipes with ``subset="val"`` and report with ``subset="test"``:
 ``python scripts/dev_benchmark.py --subset val --checkpoint runs/a/checkpoints/latest.pt``.
+
+With ``adapt`` (:class:`~vidpred.training.adapt.AdaptSettings`), the clips come from the
+second half of each video only, and each checkpoint gets a second row, "<name>, adapted":
+a copy fine-tuned on the frames before that video's first scored clip
+(:func:`~vidpred.training.adapt.adapt_generator`), as a user would on the footage they
+already have. The baselines and the unadapted rows are scored on the same clips.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -25,18 +32,21 @@ from typing import Any, Sequence
 
 import torch
 
-from vidpred.config import DataConfig
+from vidpred.checkpoint import load_checkpoint
+from vidpred.config import DataConfig, config_from_dict
 from vidpred.data.corpus import CORPUS
+from vidpred.data.datasets import load_split
 from vidpred.evaluation.baselines import Blend
 from vidpred.evaluation.clips import load_eval_clips
 from vidpred.evaluation.paired import paired_difference
 from vidpred.evaluation.pipeline import fit_blend_on_clips, load_methods, record_context_frames
-from vidpred.evaluation.predictors import DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, blend_method
+from vidpred.evaluation.predictors import DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, CheckpointPredictor, Method, blend_method
 from vidpred.evaluation.report import frame_table, summarize, verdict_lines
 from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
 from vidpred.safe_write import check_output_folder, write_text
+from vidpred.training.adapt import AdaptSettings, adapt_generator
 
-__all__ = ["DEFAULT_CLIPS_PER_VIDEO", "SourceReport", "run_dev_benchmark"]
+__all__ = ["ADAPTED_SUFFIX", "DEFAULT_CLIPS_PER_VIDEO", "SourceReport", "run_dev_benchmark"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +54,9 @@ DEFAULT_CLIPS_PER_VIDEO = 12
 # The paired differences shown per source, and the baselines a checkpoint is paired with.
 PAIRED_KEYS = ("psnr_whole_f1", "psnr_whole_f2", "ssim_whole_f1", "ssim_whole_f2", "edges_whole_f1")
 PAIRED_BASELINES = (LAST_INPUT, FARNEBACK_FLOW, DIS_FLOW)
+ADAPTED_SUFFIX = ", adapted"
+# With adaptation, the scored clips lie in each video's second half; the first is adapted on.
+ADAPT_FRACTION = 0.5
 
 
 @dataclass
@@ -117,6 +130,41 @@ def _overview(sources: Sequence[SourceReport], methods: Sequence[dict[str, Any]]
     return lines
 
 
+def _adapted(methods: Sequence[Method], frames, settings: AdaptSettings, device: torch.device,
+             progress: bool) -> list[Method]:
+    """Each checkpoint row fine-tuned on ``frames``, as "<name>, adapted"."""
+    out = []
+    for method in methods:
+        if method.kind != "checkpoint":
+            continue
+        loss = config_from_dict(load_checkpoint(method.info["path"])["config"]).loss
+        generator = adapt_generator(method.predict.generator, frames, settings, loss, device, show_progress=progress)
+        out.append(Method(name=method.name + ADAPTED_SUFFIX, kind="checkpoint", predict=CheckpointPredictor(generator),
+                          info=_adapted_info(method, settings)))
+    return out
+
+
+def _adapted_info(method: Method, settings: AdaptSettings) -> dict:
+    return {**method.info, "adapt": dataclasses.asdict(settings),
+            "adapted_on": "each video's frames before its first scored clip"}
+
+
+def _score_adapted(clips, methods: Sequence[Method], settings: AdaptSettings, data: DataConfig, subset: str,
+                   protocol: Protocol, device: torch.device, workers: int, progress: bool) -> list[ClipResult]:
+    """Per video: adapt every checkpoint on the frames before its first clip, score all rows."""
+    videos = {v.name: v.frames for v in load_split(data, subset, min_frames=protocol.min_frames, progress=progress)}
+    n_checkpoints = sum(m.kind == "checkpoint" for m in methods)
+    results = []
+    for video in dict.fromkeys(_video_of(c.name) for c in clips):
+        own = [c for c in clips if _video_of(c.name) == video]
+        first = min(c.start for c in own)
+        logger.info("%s: adapting on frames 0-%d, scoring %d clips from frame %d", video, first - 1, len(own), first)
+        adapted = _adapted(methods, videos[video][:first], settings, device, progress)
+        rows = [*methods[:n_checkpoints], *adapted, *methods[n_checkpoints:]]
+        results += evaluate(own, rows, protocol, device, None, show_progress=progress, workers=workers)
+    return results
+
+
 OUTPUT_FILES = ("report.md", "per_clip.json")
 
 
@@ -144,7 +192,8 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
                       subset: str = "test", root: str | None = None, cache_dir: str = DataConfig.cache_dir,
                       clips_per_video: int = DEFAULT_CLIPS_PER_VIDEO, blend_weight: float | None = None,
                       device: torch.device = torch.device("cpu"), workers: int = 1, progress: bool = True,
-                      out_dir: str | Path | None = None, force: bool = False) -> tuple[str, list[SourceReport]]:
+                      out_dir: str | Path | None = None, force: bool = False,
+                      adapt: AdaptSettings | None = None) -> tuple[str, list[SourceReport]]:
     """Score checkpoints and the baselines on every video of the corpus's ``subset``.
 
     Args:
@@ -161,6 +210,8 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         progress: progress bars.
         out_dir: where ``report.md`` and ``per_clip.json`` are written (None: nowhere).
         force: replace files of those names in ``out_dir`` that no benchmark wrote.
+        adapt: score the second half of each video, with each checkpoint also adapted on
+            the frames before it (None, or 0 steps: every clip spread over the whole video).
 
     Returns:
         the Markdown report and one :class:`SourceReport` per video.
@@ -184,10 +235,17 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
     else:
         blend, fitted_on = Blend(blend_weight, "dis"), None
     methods.append(blend_method(blend))
+    adapting = adapt is not None and adapt.steps > 0
     clips, _ = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.clip_frames,
                                min_frames=protocol.min_frames, clips_per_video=clips_per_video, subset=subset,
-                               progress=progress)
-    results = evaluate(clips, methods, protocol, device, None, show_progress=progress, workers=workers)
+                               progress=progress, start_fraction=ADAPT_FRACTION if adapting else 0.0)
+    if adapting:
+        results = _score_adapted(clips, methods, adapt, data, subset, protocol, device, workers, progress)
+        n_checkpoints = sum(m.kind == "checkpoint" for m in methods)
+        methods = [*methods[:n_checkpoints], *(Method(m.name + ADAPTED_SUFFIX, m.kind, m.predict, _adapted_info(m, adapt))
+                                               for m in methods[:n_checkpoints]), *methods[n_checkpoints:]]
+    else:
+        results = evaluate(clips, methods, protocol, device, None, show_progress=progress, workers=workers)
     method_info = [{"name": m.name, "kind": m.kind, **m.info} for m in methods]
     names_all = [m.name for m in methods]
     videos = list(dict.fromkeys(_video_of(r.name) for r in results))
@@ -202,7 +260,10 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
              f"{blend.weight:g} x last input + {1 - blend.weight:g} x {blend.flow_method.upper()} extrapolation"
              + (f", the weight fitted on {fitted_on}" if fitted_on else ", the weight given")
              + " (a reference for what hedging buys, not a target). "
-             f"Edges: the prediction's edge content over the truth's (below 1: smoother).", ""]
+             f"Edges: the prediction's edge content over the truth's (below 1: smoother)."
+             + (f" Clips from the second half of each video only; \"{ADAPTED_SUFFIX.lstrip(', ')}\" rows are the "
+                f"checkpoint fine-tuned on the frames before the video's first scored clip ({adapt.steps} steps, "
+                f"learning rate {adapt.lr:g}, {adapt.crop}-px crops, seed {adapt.seed})." if adapting else ""), ""]
     lines += ["## Overview", ""] + _overview(sources, method_info) + ["", "## Per source", ""]
     for source in sources:
         lines += _source_section(source, method_info)

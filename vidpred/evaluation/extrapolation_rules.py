@@ -22,8 +22,14 @@ paired per-clip difference against it. Rules:
   newest frame's pixels, followed along the flows), clamped to ``[0, 1]``: per clip, or
   per region (sums box-filtered over 63 px). A steady pan keeps its speed (coefficient 1);
   motion that changes from step to step is damped towards copying;
+* ``fixed point 3``: the exact constant-velocity source of each pixel, ``s = p + k f1(s)``
+  for frame ``k``, by three fixed-point steps from ``p + k f1(p)`` (``followed`` is one
+  step, with the step's velocity scaled by ``k``);
 * ``oracle``: the flow from the true next frame back to the newest one (not a predictor:
   what a perfect forecast of the next motion would reach);
+* ``oracle outside``: DIS extrapolation with the true frame wherever its source falls
+  outside the newest frame (not a predictor: all that a better fill of the content
+  entering at the borders could gain);
 * ``fit``: how well ``f1`` rebuilds the newest frame from the previous one, the step it was
   estimated on (a ceiling on the flow's own error, without any forecast).
 
@@ -116,6 +122,23 @@ def _velocity_rule(velocity: Callable[[Tensor, list[np.ndarray]], Tensor], mode:
     return predict
 
 
+def _fixed_point(frames: Tensor, grey: list[np.ndarray], k: int, steps: int = 3) -> Tensor:
+    f1 = _dis(grey[3], grey[2])
+    offset = k * f1
+    for _ in range(steps):
+        offset = k * warp(f1, offset)
+    return _resample(frames[:, :, 3], offset, "bilinear")
+
+
+def _oracle_outside(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:
+    offset = k * _dis(grey[3], grey[2])
+    H, W = offset.shape[-2:]
+    x = torch.arange(W).view(1, 1, W) + offset[:, 0]
+    y = torch.arange(H).view(1, H, 1) + offset[:, 1]
+    outside = ((x < 0) | (x > W - 1) | (y < 0) | (y > H - 1)).unsqueeze(1)
+    return torch.where(outside, frames[:, :, 3 + k], _resample(frames[:, :, 3], offset, "bilinear"))
+
+
 def _oracle(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:
     return warp(frames[:, :, 3], _dis(grey[3 + k], grey[3]))
 
@@ -138,7 +161,9 @@ RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {
     "clip check": _velocity_rule(_clip_checked_velocity),
     "AR clip": _velocity_rule(lambda v, g: _persistent_velocity(v, None)),
     "AR 63": _velocity_rule(lambda v, g: _persistent_velocity(v, 63)),
+    "fixed point 3": _fixed_point,
     "oracle": _oracle,
+    "oracle outside": _oracle_outside,
     "fit": _fit,
 }
 

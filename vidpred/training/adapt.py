@@ -1,0 +1,160 @@
+"""Fine-tuning a trained generator on the footage it is about to predict.
+
+A model trained on other videos has to guess how *this* camera and *this* subject move. The
+frames of a video that come before the ones to predict are free training data for exactly
+that: :func:`adapt_generator` fine-tunes a copy of the generator on random crops of them
+(the context frames in, the next frames as targets: the generator's own Lp and GDL terms),
+and returns the moving average of its weights. It reads only the frames it is given, so a
+caller that passes the frames up to the newest context frame never shows the model what it
+will be scored on (``scripts/predict.py --adapt-steps``; the development benchmark's
+``--adapt-steps`` adapts on each video's first half and scores its second half).
+
+Clips are cut at scene cuts (:func:`~vidpred.data.cuts.scene_cuts`), flipped left-right
+and played backwards at random (as ``data.augment`` does in training); everything is
+deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from vidpred._progress import progress
+from vidpred.config import LossConfig
+from vidpred.data.cuts import scene_cuts, valid_starts
+from vidpred.data.sampler import to_model_input
+from vidpred.losses.composite import generator_objective
+
+__all__ = ["AdaptSettings", "adapt_generator", "adaptation_starts"]
+
+# Crops are rounded down to a multiple of this, so every pyramid generator can take them.
+_CROP_MULTIPLE = 16
+
+
+@dataclass(frozen=True)
+class AdaptSettings:
+    """How to fine-tune on a video.
+
+    Attributes:
+        steps: optimizer steps (0: no adaptation).
+        lr: Adam's learning rate.
+        batch_size: crops per step.
+        crop: crop side in pixels (smaller frames: the whole frame's shorter side).
+        n_future: predicted frames per crop, each scored.
+        ema_decay: the returned weights are this moving average of the steps' weights.
+        grad_clip: gradient-norm bound (None: none).
+        cut_ratio: scene-cut threshold (:func:`~vidpred.data.cuts.scene_cuts`; None: off).
+        seed: the crops' random stream.
+    """
+
+    steps: int = 300
+    lr: float = 1e-4
+    batch_size: int = 8
+    crop: int = 128
+    n_future: int = 2
+    ema_decay: float = 0.99
+    grad_clip: float | None = 1.0
+    cut_ratio: float | None = 5.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.steps < 0:
+            raise ValueError(f"adaptation steps must be >= 0, got {self.steps}")
+        if self.lr <= 0 or self.batch_size < 1 or self.n_future < 1 or self.crop < _CROP_MULTIPLE:
+            raise ValueError(f"adaptation needs lr > 0, batch_size >= 1, n_future >= 1 and crop >= {_CROP_MULTIPLE}; "
+                             f"got lr={self.lr}, batch_size={self.batch_size}, n_future={self.n_future}, "
+                             f"crop={self.crop}")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+
+
+def adaptation_starts(frames: np.ndarray, window: int, cut_ratio: float | None) -> np.ndarray:
+    """First frames of the ``window``-frame clips of ``frames`` that span no scene cut.
+
+    Raises:
+        ValueError: no such clip (too few frames, or a cut in every window).
+    """
+    if len(frames) < window:
+        raise ValueError(f"adaptation needs at least {window} frames (context and predicted), got {len(frames)}")
+    cuts = scene_cuts(frames, cut_ratio) if cut_ratio is not None else []
+    starts = valid_starts(len(frames), window, cuts)
+    if len(starts) == 0:
+        raise ValueError(f"every {window}-frame clip of the {len(frames)} adaptation frames spans a scene cut")
+    return starts
+
+
+def _batch(frames: np.ndarray, starts: np.ndarray, window: int, crop: int, n: int,
+           rng: np.random.Generator) -> np.ndarray:
+    """``(n, window, crop, crop, C)`` uint8: random clips, crops, flips and time reversals."""
+    H, W = frames.shape[1:3]
+    out = []
+    for _ in range(n):
+        s = int(rng.choice(starts))
+        y, x = int(rng.integers(0, H - crop + 1)), int(rng.integers(0, W - crop + 1))
+        clip = frames[s:s + window, y:y + crop, x:x + crop]
+        if rng.random() < 0.5:
+            clip = clip[:, :, ::-1]
+        if rng.random() < 0.5:
+            clip = clip[::-1]
+        out.append(clip)
+    return np.ascontiguousarray(np.stack(out))
+
+
+def adapt_generator(generator: nn.Module, frames: np.ndarray, settings: AdaptSettings, loss: LossConfig,
+                    device: torch.device = torch.device("cpu"), show_progress: bool = True) -> nn.Module:
+    """A copy of ``generator`` fine-tuned on ``frames``; ``generator`` itself is left as it was.
+
+    Args:
+        generator: a vidpred generator (``n_context`` and ``rollout``).
+        frames: uint8 ``(T, H, W, C)``, the footage to adapt on, in time order.
+        settings: steps, learning rate, crops (:class:`AdaptSettings`).
+        loss: the weights of its Lp and GDL terms (the checkpoint's ``loss`` section; the
+            adversarial and other terms are not used here).
+        device: where to train.
+        show_progress: show a progress bar.
+
+    Returns:
+        the moving average of the fine-tuned weights, in eval mode (``generator`` when
+        ``settings.steps`` is 0).
+
+    Raises:
+        ValueError: too few frames, or a cut in every clip.
+    """
+    if settings.steps == 0:
+        return generator
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8 (T, H, W, C), got {frames.dtype} {frames.shape}")
+    n_context = generator.n_context
+    window = n_context + settings.n_future
+    starts = adaptation_starts(frames, window, settings.cut_ratio)
+    side = min(settings.crop, *frames.shape[1:3]) // _CROP_MULTIPLE * _CROP_MULTIPLE
+    if side < _CROP_MULTIPLE:
+        raise ValueError(f"frames of {frames.shape[1]}x{frames.shape[2]} are too small to adapt on "
+                         f"(at least {_CROP_MULTIPLE} px a side)")
+    rng = np.random.default_rng(settings.seed)
+    model = copy.deepcopy(generator).to(device).train()
+    average = copy.deepcopy(model).eval().requires_grad_(False)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    for _ in progress(range(settings.steps), desc="adapting", unit="step", disable=not show_progress):
+        clips = to_model_input(torch.from_numpy(_batch(frames, starts, window, side, settings.batch_size, rng))
+                               .to(device))  # (B, C, window, h, w) in [-1, 1]
+        pred = model.rollout(clips[:, :, :n_context], settings.n_future)
+        total, _ = generator_objective([pred.float()], [clips[:, :, n_context:]], None, l_adv=0.0, l_p=loss.l_p,
+                                       p=loss.p, l_gdl=loss.l_gdl, gdl_alpha=loss.gdl_alpha, l_path=0.0,
+                                       multiscale=False)
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        if settings.grad_clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
+        optimizer.step()
+        with torch.no_grad():
+            for kept, new in zip(average.parameters(), model.parameters()):
+                kept.lerp_(new, 1 - settings.ema_decay)
+            for kept, new in zip(average.buffers(), model.buffers()):
+                kept.copy_(new)
+    return average
