@@ -32,8 +32,7 @@ from typing import Any, Sequence
 
 import torch
 
-from vidpred.checkpoint import load_checkpoint
-from vidpred.config import DataConfig, config_from_dict
+from vidpred.config import DataConfig
 from vidpred.data.corpus import CORPUS
 from vidpred.data.datasets import load_split
 from vidpred.evaluation.baselines import Blend
@@ -137,9 +136,10 @@ def _adapted(methods: Sequence[Method], frames, settings: AdaptSettings, device:
     for method in methods:
         if method.kind != "checkpoint":
             continue
-        loss = config_from_dict(load_checkpoint(method.info["path"])["config"]).loss
-        generator = adapt_generator(method.predict.generator, frames, settings, loss, device, show_progress=progress)
-        out.append(Method(name=method.name + ADAPTED_SUFFIX, kind="checkpoint", predict=CheckpointPredictor(generator),
+        predictor = method.predict
+        generator = adapt_generator(predictor.generator, frames, settings, predictor.config.loss, device,
+                                    show_progress=progress)
+        out.append(Method(name=method.name + ADAPTED_SUFFIX, kind="checkpoint", predict=CheckpointPredictor(generator, predictor.config),
                           info=_adapted_info(method, settings)))
     return out
 

@@ -62,10 +62,12 @@ class CheckpointPredictor:
 
     Args:
         generator: the trained network (moved to the evaluation device by the caller).
+        config: the run's config it was built from (its ``loss`` is what adapting it optimizes).
     """
 
-    def __init__(self, generator: MultiScaleGenerator) -> None:
+    def __init__(self, generator: MultiScaleGenerator, config: Config | None = None) -> None:
         self.generator = generator.eval()
+        self.config = config
 
     @torch.no_grad()
     def __call__(self, context: Tensor, n_future: int, flow: Tensor | None = None) -> Tensor:
@@ -146,7 +148,7 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
     }
     logger.info("loaded %s: step %s, generator %d parameters, %d context frames", path, info["step"],
                 info["parameters"], cfg.model.n_context)
-    return Method(name=name or checkpoint_label(path), kind="checkpoint", predict=CheckpointPredictor(generator),
+    return Method(name=name or checkpoint_label(path), kind="checkpoint", predict=CheckpointPredictor(generator, cfg),
                   info=info)
 
 
