@@ -92,6 +92,7 @@ def test_adapted_rows_are_scored_on_the_second_half_beside_the_rest(tmp_path, re
         assert any(r.scores["refiner, adapted"]["psnr_whole_f1"] != r.scores["refiner"]["psnr_whole_f1"]
                    for r in source.results)
     assert "| refiner, adapted − DIS flow |" in markdown
+    assert markdown.count("| refiner, adapted − refiner |") == len(sources)
     assert "fine-tuned on the frames before the video's first scored clip (2 steps" in markdown
     methods = json.loads((tmp_path / "out" / "per_clip.json").read_text())["methods"]
     assert [m["adapt"]["steps"] for m in methods if m["name"] == "refiner, adapted"] == [2]

@@ -89,6 +89,8 @@ def _source_section(source: SourceReport, methods: Sequence[dict[str, Any]]) -> 
     lines += verdict_lines(source.summary, methods, "whole")
     checkpoints = [m["name"] for m in methods if m["kind"] == "checkpoint"]
     pairs = [(a, b) for a in checkpoints for b in PAIRED_BASELINES if b in names]
+    pairs += [(a, a.removesuffix(ADAPTED_SUFFIX)) for a in checkpoints  # what adapting changed
+              if a.endswith(ADAPTED_SUFFIX) and a.removesuffix(ADAPTED_SUFFIX) in checkpoints]
     if pairs:
         rows = _paired_rows(source.results)
         lines += ["", "| a − b (paired, mean ± s.e. (wins/clips)) | " + " | ".join(PAIRED_KEYS) + " |",
