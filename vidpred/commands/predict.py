@@ -30,6 +30,7 @@ import argparse
 import dataclasses
 import logging
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -100,9 +101,11 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--adapt-steps needs {n_context + adapt.n_future} frames up to the newest context "
                              f"frame; use --start-frame {adapt.n_future} or later")
         predictor = method.predict
+        started = time.perf_counter()
         generator = adapt_generator(predictor.generator, seen, adapt, predictor.config.loss, device)
         method = dataclasses.replace(method, predict=CheckpointPredictor(generator, predictor.config))
-        log.info("adapted %s for %d steps on frames 0-%d of %s", method.name, adapt.steps, len(seen) - 1, args.video)
+        log.info("adapted %s for %d steps on frames 0-%d of %s in %.0f s", method.name, adapt.steps, len(seen) - 1,
+                 args.video, time.perf_counter() - started)
     clip = to_model_input(torch.from_numpy(video[args.start_frame:]).unsqueeze(0).to(device))  # (1, C, T, H, W)
     context, target = clip[:, :, :n_context], clip[:, :, n_context:]
     flow = None

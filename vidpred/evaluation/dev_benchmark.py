@@ -26,6 +26,7 @@ import dataclasses
 import json
 import logging
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -139,10 +140,12 @@ def _adapted(methods: Sequence[Method], frames, settings: AdaptSettings, device:
         if method.kind != "checkpoint":
             continue
         predictor = method.predict
+        started = time.perf_counter()
         generator = adapt_generator(predictor.generator, frames, settings, predictor.config.loss, device,
                                     show_progress=progress)
-        out.append(Method(name=method.name + ADAPTED_SUFFIX, kind="checkpoint", predict=CheckpointPredictor(generator, predictor.config),
-                          info=_adapted_info(method, settings)))
+        logger.info("%s: adapted in %.0f s", method.name, time.perf_counter() - started)
+        out.append(Method(name=method.name + ADAPTED_SUFFIX, kind="checkpoint",
+                          predict=CheckpointPredictor(generator, predictor.config), info=_adapted_info(method, settings)))
     return out
 
 
