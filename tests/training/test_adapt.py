@@ -9,7 +9,7 @@ from skimage import data as skdata
 from vidpred.build import build_generator
 from vidpred.config import LossConfig, config_from_dict
 from vidpred.data.sampler import to_model_input
-from vidpred.training.adapt import AdaptSettings, adapt_generator, adaptation_starts
+from vidpred.training.adapt import AdaptSettings, adapt_generator, adaptation_gain, adaptation_starts
 
 LOSS = LossConfig(l_p=1.0, p=1, l_gdl=1.0)
 
@@ -45,11 +45,7 @@ def _pan(n_frames: int, size: int = 64, shift: tuple[int, int] = (2, 1)) -> np.n
 
 def test_adapting_on_the_earlier_frames_lowers_the_error_on_the_later_ones():
     video = _pan(40)
-    model = _refiner()
-    with torch.no_grad():  # a model that mostly copies (softmax weight 0.92 on "still"): wrong for a pan
-        model.out.weight.mul_(0.1)
-        model.out.bias.zero_()
-        model.out.bias[0] = 0.5
+    model = _mostly_copying(_refiner())  # wrong for a pan
     before = {k: v.clone() for k, v in model.state_dict().items()}
     adapted = adapt_generator(model, video[:24], AdaptSettings(steps=20, lr=1e-3, crop=48, ema_decay=0.5),
                               LOSS, show_progress=False)
@@ -93,7 +89,50 @@ def test_unusable_footage_is_refused_in_one_line(frames, match):
 
 
 @pytest.mark.parametrize("kwargs, match", [({"steps": -1}, "steps"), ({"lr": 0.0}, "lr"), ({"crop": 8}, "crop"),
-                                           ({"ema_decay": 1.0}, "ema_decay")])
+                                           ({"ema_decay": 1.0}, "ema_decay"), ({"check_fraction": 1.0}, "check"),
+                                           ({"check_clips": 0}, "check")])
 def test_bad_settings_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         AdaptSettings(**kwargs)
+
+
+def _mostly_copying(model):
+    with torch.no_grad():  # softmax weight 0.92 on "still"
+        model.out.weight.mul_(0.1)
+        model.out.bias.zero_()
+        model.out.bias[0] = 0.5
+    return model
+
+
+def test_the_gain_on_held_out_frames_is_measured_in_db():
+    video = _pan(12)
+    copying = _mostly_copying(_refiner())
+    following = _refiner()  # untrained: nearly DIS extrapolation, right for a pan
+    gain = adaptation_gain(copying, following, video, n_future=2, n_clips=3)
+    assert gain > 3.0
+    assert adaptation_gain(following, copying, video, n_future=2, n_clips=3) == pytest.approx(-gain)
+    assert adaptation_gain(following, following, video, n_future=2, n_clips=3) == 0.0
+    with pytest.raises(ValueError, match="at least 6 frames"):
+        adaptation_gain(copying, following, video[:5], n_future=2, n_clips=3)
+
+
+@pytest.mark.parametrize("gain, kept", [(0.4, True), (-0.4, False), (0.0, False)])
+def test_with_a_check_the_newest_frames_are_held_out_and_decide(monkeypatch, gain, kept):
+    import vidpred.training.adapt as adapt_module
+
+    trained_on, checked_on = [], []
+    real_batch = adapt_module._batch
+    monkeypatch.setattr(adapt_module, "_batch", lambda frames, *a: trained_on.append(len(frames)) or real_batch(frames, *a))
+    monkeypatch.setattr(adapt_module, "adaptation_gain",
+                        lambda before, after, frames, *a: checked_on.append(frames.copy()) or gain)
+    video = _pan(24)
+    model = _refiner()
+    out = adapt_generator(model, video, AdaptSettings(steps=2, crop=32, check_fraction=0.25), LOSS,
+                          show_progress=False)
+    assert set(trained_on) == {18} and (checked_on[0] == video[18:]).all()  # the newest 6 frames only check
+    assert (out is not model) == kept
+
+
+def test_a_check_needs_frames_beside_those_it_trains_on():
+    with pytest.raises(ValueError, match="needs at least 12 frames"):
+        adapt_generator(_refiner(), _pan(10), AdaptSettings(steps=1, check_fraction=0.1), LOSS, show_progress=False)

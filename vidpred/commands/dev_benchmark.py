@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--adapt-lr", type=float, default=AdaptSettings.lr,
                         help="learning rate of the adaptation (default %(default)s)")
     parser.add_argument("--adapt-seed", type=int, default=0, help="the adaptation crops' seed (default 0)")
+    parser.add_argument("--adapt-check", type=float, default=0.0, metavar="FRACTION",
+                        help="hold this newest fraction of the adaptation frames out and keep the adapted model "
+                             "only if it predicts them better (default 0: always keep it)")
     add_device_arg(parser)
     add_threads_arg(parser)
     add_workers_arg(parser)
@@ -61,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     positive("--workers", args.workers)
     if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:
         raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
-    adapt = AdaptSettings(steps=args.adapt_steps, lr=args.adapt_lr, seed=args.adapt_seed)
+    adapt = AdaptSettings(steps=args.adapt_steps, lr=args.adapt_lr, seed=args.adapt_seed,
+                          check_fraction=args.adapt_check)
     if adapt.steps and not args.checkpoint:
         raise ValueError("--adapt-steps needs a --checkpoint to adapt")
     markdown, _ = run_dev_benchmark(args.checkpoint, names=args.name, subset=args.subset, root=args.root,

@@ -268,7 +268,9 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
              f"Edges: the prediction's edge content over the truth's (below 1: smoother)."
              + (f" Clips from the second half of each video only; \"{ADAPTED_SUFFIX.lstrip(', ')}\" rows are the "
                 f"checkpoint fine-tuned on the frames before the video's first scored clip ({adapt.steps} steps, "
-                f"learning rate {adapt.lr:g}, {adapt.crop}-px crops, seed {adapt.seed})." if adapting else ""), ""]
+                f"learning rate {adapt.lr:g}, {adapt.crop}-px crops, seed {adapt.seed}"
+                + (f"; the newest {adapt.check_fraction:g} of those frames held out, and the fine-tuned copy kept "
+                   "only where it predicts them better" if adapt.check_fraction else "") + ")." if adapting else ""), ""]
     lines += ["## Overview", ""] + _overview(sources, method_info) + ["", "## Per source", ""]
     for source in sources:
         lines += _source_section(source, method_info)

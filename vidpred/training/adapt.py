@@ -12,11 +12,18 @@ will be scored on (``scripts/predict.py --adapt-steps``; the development benchma
 Clips are cut at scene cuts (:func:`~vidpred.data.cuts.scene_cuts`), flipped left-right
 and played backwards at random (as ``data.augment`` does in training); everything is
 deterministic for a seed.
+
+With ``check_fraction > 0`` the newest part of the frames is held out of the fine-tuning
+and the adapted copy is kept only if it predicts those frames better than the model as it
+was (:func:`adaptation_gain`): a video whose motion changes over time can make the
+fine-tuning worse than none, and the check is what a user can measure before trusting it.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +36,9 @@ from vidpred.data.cuts import scene_cuts, valid_starts
 from vidpred.data.sampler import to_model_input
 from vidpred.losses.composite import generator_objective
 
-__all__ = ["AdaptSettings", "adapt_generator", "adaptation_starts"]
+__all__ = ["AdaptSettings", "adapt_generator", "adaptation_gain", "adaptation_starts"]
+
+logger = logging.getLogger(__name__)
 
 # Crops are rounded down to a multiple of this, so every pyramid generator can take them.
 _CROP_MULTIPLE = 16
@@ -49,6 +58,10 @@ class AdaptSettings:
         grad_clip: gradient-norm bound (None: none).
         cut_ratio: scene-cut threshold (:func:`~vidpred.data.cuts.scene_cuts`; None: off).
         seed: the crops' random stream.
+        check_fraction: this newest fraction of the frames is not trained on but checks the
+            result; the adapted copy is kept only if it predicts them better (0: always kept).
+        check_clips: at most this many whole-frame clips, spread over the held-out frames,
+            make the check.
     """
 
     steps: int = 300
@@ -60,6 +73,8 @@ class AdaptSettings:
     grad_clip: float | None = 1.0
     cut_ratio: float | None = 5.0
     seed: int = 0
+    check_fraction: float = 0.0
+    check_clips: int = 6
 
     def __post_init__(self) -> None:
         if self.steps < 0:
@@ -70,6 +85,9 @@ class AdaptSettings:
                              f"crop={self.crop}")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if not 0 <= self.check_fraction < 1 or self.check_clips < 1:
+            raise ValueError(f"check_fraction must be in [0, 1) and check_clips >= 1, got {self.check_fraction} "
+                             f"and {self.check_clips}")
 
 
 def adaptation_starts(frames: np.ndarray, window: int, cut_ratio: float | None) -> np.ndarray:
@@ -104,6 +122,26 @@ def _batch(frames: np.ndarray, starts: np.ndarray, window: int, crop: int, n: in
     return np.ascontiguousarray(np.stack(out))
 
 
+@torch.no_grad()
+def adaptation_gain(before: nn.Module, after: nn.Module, frames: np.ndarray, n_future: int, n_clips: int,
+                    device: torch.device = torch.device("cpu")) -> float:
+    """How much better ``after`` predicts ``frames`` than ``before``: dB of PSNR, from the mean
+    squared error of every predicted frame of up to ``n_clips`` whole-frame clips spread over them.
+    """
+    window = before.n_context + n_future
+    starts = np.arange(len(frames) - window + 1)
+    if len(starts) == 0:
+        raise ValueError(f"the check needs at least {window} frames, got {len(frames)}")
+    chosen = sorted({int(starts[round(i * (len(starts) - 1) / max(n_clips - 1, 1))]) for i in range(n_clips)})
+    errors = {id(before): 0.0, id(after): 0.0}
+    for start in chosen:
+        clip = to_model_input(torch.from_numpy(np.ascontiguousarray(frames[start:start + window]))[None].to(device))
+        for model in (before, after):
+            pred = model.rollout(clip[:, :, :model.n_context], n_future).float()
+            errors[id(model)] += float(((pred - clip[:, :, model.n_context:]) ** 2).mean())
+    return 10 * math.log10(max(errors[id(before)], 1e-12) / max(errors[id(after)], 1e-12))
+
+
 def adapt_generator(generator: nn.Module, frames: np.ndarray, settings: AdaptSettings, loss: LossConfig,
                     device: torch.device = torch.device("cpu"), show_progress: bool = True) -> nn.Module:
     """A copy of ``generator`` fine-tuned on ``frames``; ``generator`` itself is left as it was.
@@ -118,8 +156,9 @@ def adapt_generator(generator: nn.Module, frames: np.ndarray, settings: AdaptSet
         show_progress: show a progress bar.
 
     Returns:
-        the moving average of the fine-tuned weights, in eval mode (``generator`` when
-        ``settings.steps`` is 0).
+        the moving average of the fine-tuned weights, in eval mode; ``generator`` itself when
+        ``settings.steps`` is 0, or when the check (``settings.check_fraction``) finds the
+        fine-tuned copy no better on the held-out newest frames.
 
     Raises:
         ValueError: too few frames, or a cut in every clip.
@@ -131,6 +170,13 @@ def adapt_generator(generator: nn.Module, frames: np.ndarray, settings: AdaptSet
         raise ValueError(f"frames must be uint8 (T, H, W, C), got {frames.dtype} {frames.shape}")
     n_context = generator.n_context
     window = n_context + settings.n_future
+    held_out = None
+    if settings.check_fraction > 0:
+        n_check = max(window, round(settings.check_fraction * len(frames)))
+        if len(frames) - n_check < window:
+            raise ValueError(f"adaptation with a check needs at least {window + n_check} frames ({window} to train "
+                             f"on, {n_check} to check), got {len(frames)}")
+        frames, held_out = frames[:len(frames) - n_check], frames[len(frames) - n_check:]
     starts = adaptation_starts(frames, window, settings.cut_ratio)
     side = min(settings.crop, *frames.shape[1:3]) // _CROP_MULTIPLE * _CROP_MULTIPLE
     if side < _CROP_MULTIPLE:
@@ -157,4 +203,13 @@ def adapt_generator(generator: nn.Module, frames: np.ndarray, settings: AdaptSet
                 kept.lerp_(new, 1 - settings.ema_decay)
             for kept, new in zip(average.buffers(), model.buffers()):
                 kept.copy_(new)
-    return average
+    if held_out is None:
+        return average
+    was_training = generator.training
+    gain = adaptation_gain(generator.eval(), average, held_out, settings.n_future, settings.check_clips, device)
+    generator.train(was_training)
+    if gain > 0:
+        logger.info("adapted: %+.2f dB on the %d held-out newest frames; kept", gain, len(held_out))
+        return average
+    logger.info("adapted: %+.2f dB on the %d held-out newest frames; the model is kept as it was", gain, len(held_out))
+    return generator
