@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
-from skimage import data as skdata
 
 from vidpred.build import build_generator
 from vidpred.checkpoint import save_checkpoint
@@ -101,29 +98,3 @@ def test_an_existing_file_is_replaced_only_when_this_script_wrote_it(checkpoint,
     assert _main(["--checkpoint", checkpoint, "--video", video, "--out", notes, "--force"]) == 0
     assert Image.open(notes).format == "GIF"
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
-
-
-def test_adapting_reads_only_the_frames_up_to_the_newest_context_frame(make_video, tmp_path, monkeypatch, caplog):
-    import vidpred.commands.predict as predict_module
-
-    seen = {}
-    real = predict_module.adapt_generator
-
-    def spy(generator, frames, settings, loss, device):
-        seen["frames"], seen["steps"] = frames.copy(), settings.steps
-        return real(generator, frames, settings, loss, device, show_progress=False)
-
-    monkeypatch.setattr(predict_module, "adapt_generator", spy)
-    caplog.set_level(logging.INFO, logger="vidpred")
-    photo = skdata.astronaut()
-    video = make_video(tmp_path / "clip.avi", np.stack([photo[100:132, 100 + 2 * t:140 + 2 * t] for t in range(14)]))
-    assert _main(["--video", video, "--out", tmp_path / "out.gif", "--frames", "3", "--start-frame", "5",
-                  "--adapt-steps", "2"]) == 0
-    frames = read_video(video)
-    assert seen["steps"] == 2
-    assert (seen["frames"] == frames[:5 + 4]).all()  # the 4 context frames and those before, none predicted
-    assert "adapted" in caplog.text and "frames 0-8" in caplog.text
-    # Too little footage before the prediction to adapt on: one line, nothing written.
-    assert _main(["--video", video, "--out", tmp_path / "short.gif", "--adapt-steps", "2"]) == 2
-    assert "--start-frame 2 or later" in caplog.text
-    assert not (tmp_path / "short.gif").exists()

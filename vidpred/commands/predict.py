@@ -13,13 +13,6 @@ red bar predicted ones. The error panel is black where the prediction is exact a
 where it is off by half the range or more. --show-flow adds the model's motion as a
 fifth panel (colour wheel: hue is the direction, saturation the speed, white is still).
 
---adapt-steps N first fine-tunes a copy of the model for N steps on the video's frames up to
-the newest context frame (never on the frames it predicts): the footage before
---start-frame teaches it how this camera and subject move. It needs at least
-n_context + 2 frames there (for the shipped model, --start-frame 2 or more); more frames
-before the start give it more to learn from. What it gains, and where, is measured in
-docs/results.md ("Adapting to the footage").
-
 Without --checkpoint the model shipped with vidpred is used (vidpred/pretrained/refiner.pt,
 DIS optical flow refined by a small network, trained on real video: docs/results.md).
 """
@@ -27,10 +20,8 @@ DIS optical flow refined by a small network, trained on real video: docs/results
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -40,11 +31,9 @@ from vidpred.cli import add_device_arg, positive, script, setup_logging
 from vidpred.data.sampler import to_model_input
 from vidpred.data.video_io import read_video
 from vidpred.evaluation import load_checkpoint_predictor
-from vidpred.evaluation.predictors import CheckpointPredictor
 from vidpred.evaluation.visualize import is_our_animation, side_by_side, write_animation
 from vidpred.pretrained import default_model_path
 from vidpred.safe_write import check_output
-from vidpred.training.adapt import AdaptSettings, adapt_generator
 
 
 @script
@@ -60,11 +49,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=int, default=None,
                         help="integer magnification of each panel (default: enough for panels >= 128 px high)")
     parser.add_argument("--show-flow", action="store_true", help="add the model's predicted motion as a fifth panel")
-    parser.add_argument("--adapt-steps", type=int, default=0,
-                        help="fine-tune the model this many steps on the frames up to the newest context frame "
-                             "first (default 0: off)")
-    parser.add_argument("--adapt-lr", type=float, default=AdaptSettings.lr,
-                        help="learning rate of that fine-tuning (default %(default)s)")
     add_device_arg(parser)
     parser.add_argument("--force", action="store_true",
                         help="replace an existing --out that is not a GIF written by this script")
@@ -75,7 +59,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.frames < 1 or args.start_frame < 0:
         raise ValueError(f"need --frames >= 1 and --start-frame >= 0, got {args.frames} and {args.start_frame}")
     positive("--fps", args.fps)
-    adapt = AdaptSettings(steps=args.adapt_steps, lr=args.adapt_lr)
     positive("--scale", args.scale)
     if Path(args.out).suffix.lower() not in (".gif", ".mp4", ".avi"):
         raise ValueError(f"--out {args.out}: use .gif, .mp4 or .avi")
@@ -95,17 +78,6 @@ def main(argv: list[str] | None = None) -> int:
     if n_future < args.frames:
         log.warning("%s ends after %d frames: predicting %d frames instead of %d", args.video, len(video),
                     n_future, args.frames)
-    if adapt.steps:
-        seen = video[:args.start_frame + n_context]  # up to the newest context frame, never what is predicted
-        if len(seen) < n_context + adapt.n_future:
-            raise ValueError(f"--adapt-steps needs {n_context + adapt.n_future} frames up to the newest context "
-                             f"frame; use --start-frame {adapt.n_future} or later")
-        predictor = method.predict
-        started = time.perf_counter()
-        generator = adapt_generator(predictor.generator, seen, adapt, predictor.config.loss, device)
-        method = dataclasses.replace(method, predict=CheckpointPredictor(generator, predictor.config))
-        log.info("adapted %s for %d steps on frames 0-%d of %s in %.0f s", method.name, adapt.steps, len(seen) - 1,
-                 args.video, time.perf_counter() - started)
     clip = to_model_input(torch.from_numpy(video[args.start_frame:]).unsqueeze(0).to(device))  # (1, C, T, H, W)
     context, target = clip[:, :, :n_context], clip[:, :, n_context:]
     flow = None

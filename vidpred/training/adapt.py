@@ -6,8 +6,9 @@ that: :func:`adapt_generator` fine-tunes a copy of the generator on random crops
 (the context frames in, the next frames as targets: the generator's own Lp and GDL terms),
 and returns the moving average of its weights. It reads only the frames it is given, so a
 caller that passes the frames up to the newest context frame never shows the model what it
-will be scored on (``scripts/predict.py --adapt-steps``; the development benchmark's
-``--adapt-steps`` adapts on each video's first half and scores its second half).
+will be scored on (the development benchmark's ``--adapt-steps`` adapts on each video's
+first half and scores its second half; docs/results.md, "Adapting to the footage", has
+what it gains and loses).
 
 Clips are cut at scene cuts (:func:`~vidpred.data.cuts.scene_cuts`), flipped left-right
 and played backwards at random (as ``data.augment`` does in training); everything is
