@@ -17,7 +17,7 @@ from vidpred.config import config_from_dict, config_to_dict
 from vidpred.data.corpus import CORPUS, MANIFEST_NAME
 from vidpred.evaluation.dev_benchmark import run_dev_benchmark
 from vidpred.safe_write import OutputRefused
-from vidpred.training.adapt import AdaptSettings
+from vidpred.evaluation.adapt import AdaptSettings
 
 
 def _panning_frames(n_frames: int, height: int, width: int, speed: int, seed: int) -> np.ndarray:

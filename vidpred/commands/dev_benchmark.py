@@ -27,7 +27,7 @@ from vidpred.cli import (add_device_arg, add_report_args, add_threads_arg, add_w
                          set_threads, setup_logging)
 from vidpred.config import DataConfig
 from vidpred.evaluation.dev_benchmark import DEFAULT_CLIPS_PER_VIDEO, run_dev_benchmark
-from vidpred.training.adapt import AdaptSettings
+from vidpred.evaluation.adapt import AdaptSettings
 
 
 @script

@@ -13,10 +13,10 @@ on those validation clips themselves).
 Choose recipes with ``subset="val"`` and report with ``subset="test"``:
 ``python scripts/dev_benchmark.py --subset val --checkpoint runs/a/checkpoints/latest.pt``.
 
-With ``adapt`` (:class:`~vidpred.training.adapt.AdaptSettings`), the clips come from the
+With ``adapt`` (:class:`~vidpred.evaluation.adapt.AdaptSettings`), the clips come from the
 second half of each video only, and each checkpoint gets a second row, "<name>, adapted":
 a copy fine-tuned on the frames before that video's first scored clip
-(:func:`~vidpred.training.adapt.adapt_generator`), as a user would on the footage they
+(:func:`~vidpred.evaluation.adapt.adapt_generator`), as a user would on the footage they
 already have. The baselines and the unadapted rows are scored on the same clips.
 """
 
@@ -44,7 +44,7 @@ from vidpred.evaluation.predictors import DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, 
 from vidpred.evaluation.report import frame_table, summarize, verdict_lines
 from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
 from vidpred.safe_write import check_output_folder, write_text
-from vidpred.training.adapt import AdaptSettings, adapt_generator
+from vidpred.evaluation.adapt import AdaptSettings, adapt_generator
 
 __all__ = ["ADAPTED_SUFFIX", "DEFAULT_CLIPS_PER_VIDEO", "SourceReport", "run_dev_benchmark"]
 

@@ -9,7 +9,7 @@ from skimage import data as skdata
 from vidpred.build import build_generator
 from vidpred.config import LossConfig, config_from_dict
 from vidpred.data.sampler import to_model_input
-from vidpred.training.adapt import AdaptSettings, adapt_generator, adaptation_gain, adaptation_starts
+from vidpred.evaluation.adapt import AdaptSettings, adapt_generator, adaptation_gain, adaptation_starts
 
 LOSS = LossConfig(l_p=1.0, p=1, l_gdl=1.0)
 
@@ -118,7 +118,7 @@ def test_the_gain_on_held_out_frames_is_measured_in_db():
 
 @pytest.mark.parametrize("gain, kept", [(0.4, True), (-0.4, False), (0.0, False)])
 def test_with_a_check_the_newest_frames_are_held_out_and_decide(monkeypatch, gain, kept):
-    import vidpred.training.adapt as adapt_module
+    import vidpred.evaluation.adapt as adapt_module
 
     trained_on, checked_on = [], []
     real_batch = adapt_module._batch
