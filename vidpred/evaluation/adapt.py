@@ -16,8 +16,8 @@ deterministic for a seed.
 
 With ``check_fraction > 0`` the newest part of the frames is held out of the fine-tuning
 and the adapted copy is kept only if it predicts those frames better than the model as it
-was (:func:`adaptation_gain`): a video whose motion changes over time can make the
-fine-tuning worse than none, and the check is what a user can measure before trusting it.
+was (:func:`adaptation_gain`). A video whose motion changes over time can make the
+fine-tuning worse than none; on the corpus the check did not foresee such a change.
 """
 
 from __future__ import annotations
@@ -134,13 +134,13 @@ def adaptation_gain(before: nn.Module, after: nn.Module, frames: np.ndarray, n_f
     if len(starts) == 0:
         raise ValueError(f"the check needs at least {window} frames, got {len(frames)}")
     chosen = sorted({int(starts[round(i * (len(starts) - 1) / max(n_clips - 1, 1))]) for i in range(n_clips)})
-    errors = {id(before): 0.0, id(after): 0.0}
+    errors = [0.0, 0.0]  # before, after
     for start in chosen:
         clip = to_model_input(torch.from_numpy(np.ascontiguousarray(frames[start:start + window]))[None].to(device))
-        for model in (before, after):
+        for i, model in enumerate((before, after)):
             pred = model.rollout(clip[:, :, :model.n_context], n_future).float()
-            errors[id(model)] += float(((pred - clip[:, :, model.n_context:]) ** 2).mean())
-    return 10 * math.log10(max(errors[id(before)], 1e-12) / max(errors[id(after)], 1e-12))
+            errors[i] += float(((pred - clip[:, :, model.n_context:]) ** 2).mean())
+    return 10 * math.log10(max(errors[0], 1e-12) / max(errors[1], 1e-12))
 
 
 def adapt_generator(generator: nn.Module, frames: np.ndarray, settings: AdaptSettings, loss: LossConfig,
