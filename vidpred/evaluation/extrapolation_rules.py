@@ -22,6 +22,9 @@ paired per-clip difference against it. Rules:
   newest frame's pixels, followed along the flows), clamped to ``[0, 1]``: per clip, or
   per region (sums box-filtered over 63 px). A steady pan keeps its speed (coefficient 1);
   motion that changes from step to step is damped towards copying;
+* ``residual 0.85`` / ``residual 0.7``: the followed flow split into the camera's motion (a
+  homography fitted to ``f1`` with RANSAC) and the rest, the rest scaled down: a pan kept,
+  the subjects' own motion damped (they may stop or turn, the camera keeps going);
 * ``fixed point 3``: the exact constant-velocity source of each pixel, ``s = p + k f1(s)``
   for frame ``k``, by three fixed-point steps from ``p + k f1(p)`` (``followed`` is one
   step, with the step's velocity scaled by ``k``);
@@ -122,6 +125,30 @@ def _velocity_rule(velocity: Callable[[Tensor, list[np.ndarray]], Tensor], mode:
     return predict
 
 
+def _camera_flow(flow: Tensor, threshold: float = 1.0) -> Tensor:
+    """The homography that best explains ``flow`` (RANSAC on a grid of ~40x40 points), as a flow
+    field; zero when no homography is found."""
+    _, _, H, W = flow.shape
+    step = max(4, min(H, W) // 40)
+    ys, xs = np.mgrid[step // 2:H:step, step // 2:W:step].reshape(2, -1)
+    source = np.stack([xs, ys], 1).astype(np.float32)
+    moved = source + flow[0, :, ys, xs].T.numpy()
+    homography, _ = cv2.findHomography(source, moved, cv2.RANSAC, threshold)
+    if homography is None:
+        return torch.zeros_like(flow)
+    gy, gx = np.mgrid[0:H, 0:W].astype(np.float64)
+    mapped = np.stack([gx, gy, np.ones_like(gx)], -1) @ homography.T
+    camera = np.stack([mapped[..., 0] / mapped[..., 2] - gx, mapped[..., 1] / mapped[..., 2] - gy])
+    return torch.from_numpy(camera).float()[None]
+
+
+def _residual_damped(frames: Tensor, grey: list[np.ndarray], factor: float) -> Tensor:
+    f1 = _dis(grey[3], grey[2])
+    camera = _camera_flow(f1)
+    camera = warp(camera, camera)  # followed, as the flow is
+    return camera + factor * (warp(f1, f1) - camera)
+
+
 def _fixed_point(frames: Tensor, grey: list[np.ndarray], k: int, steps: int = 3) -> Tensor:
     f1 = _dis(grey[3], grey[2])
     offset = k * f1
@@ -161,6 +188,8 @@ RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {
     "clip check": _velocity_rule(_clip_checked_velocity),
     "AR clip": _velocity_rule(lambda v, g: _persistent_velocity(v, None)),
     "AR 63": _velocity_rule(lambda v, g: _persistent_velocity(v, 63)),
+    "residual 0.85": _velocity_rule(lambda v, g: _residual_damped(v, g, 0.85)),
+    "residual 0.7": _velocity_rule(lambda v, g: _residual_damped(v, g, 0.7)),
     "fixed point 3": _fixed_point,
     "oracle": _oracle,
     "oracle outside": _oracle_outside,
