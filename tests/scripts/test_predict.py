@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
+from skimage import data as skdata
 
 from vidpred.build import build_generator
 from vidpred.checkpoint import save_checkpoint
@@ -98,3 +101,23 @@ def test_an_existing_file_is_replaced_only_when_this_script_wrote_it(checkpoint,
     assert _main(["--checkpoint", checkpoint, "--video", video, "--out", notes, "--force"]) == 0
     assert Image.open(notes).format == "GIF"
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+def test_each_predicted_frame_is_scored_beside_copying_and_dis_flow(make_video, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="vidpred")
+    photo = skdata.astronaut()
+    frames = np.stack([photo[100:164, 100 + 3 * t:180 + 3 * t] for t in range(9)])  # a 3-px pan, 64x80
+    video = tmp_path / "pan"
+    video.mkdir()
+    for t, frame in enumerate(frames):  # lossless frames: the scores below are exact
+        Image.fromarray(frame).save(video / f"frame_{t:02d}.png")
+    assert _main(["--video", video, "--out", tmp_path / "out.gif", "--frames", "3"]) == 0
+    table = [line.split() for line in caplog.text.splitlines() if "last input" in line or "DIS flow" in line
+             or "PSNR, predicted frame" in line]
+    header, copying, dis = table[0], table[1], table[2]
+    assert header[-3:] == ["1", "2", "3"]
+    for k in range(3):  # copying's PSNR, by hand
+        mse = ((frames[3].astype(float) - frames[4 + k].astype(float)) / 127.5) ** 2
+        assert float(copying[-3 + k]) == pytest.approx(10 * np.log10(4 / mse.mean()), abs=0.01)
+    # On a steady pan flow extrapolation beats copying on every frame.
+    assert all(float(d) > float(c) + 3 for d, c in zip(dis[-3:], copying[-3:]))

@@ -12,6 +12,9 @@ the context, then the rollout; a green bar over the prediction panel marks real 
 red bar predicted ones. The error panel is black where the prediction is exact and white
 where it is off by half the range or more. --show-flow adds the model's motion as a
 fifth panel (colour wheel: hue is the direction, saturation the speed, white is still).
+It also logs the PSNR of every predicted frame beside the two baselines a prediction has
+to beat on that footage: copying the newest context frame, and extrapolating it along
+OpenCV's DIS optical flow.
 
 Without --checkpoint the model shipped with vidpred is used (vidpred/pretrained/refiner.pt,
 DIS optical flow refined by a small network, trained on real video: docs/results.md).
@@ -31,8 +34,11 @@ from vidpred.cli import add_device_arg, positive, script, setup_logging
 from vidpred.data.sampler import to_model_input
 from vidpred.data.video_io import read_video
 from vidpred.evaluation import load_checkpoint_predictor
+from vidpred.evaluation.baselines import flow_extrapolation, last_input
+from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT
 from vidpred.evaluation.visualize import is_our_animation, side_by_side, write_animation
 from vidpred.pretrained import default_model_path
+from vidpred.metrics.psnr import psnr
 from vidpred.safe_write import check_output
 
 
@@ -90,7 +96,29 @@ def main(argv: list[str] | None = None) -> int:
     frames = side_by_side(context[0], prediction[0].float(), target[0], scale=scale, flow=flow)
     path = write_animation(args.out, frames, fps=args.fps)
     log.info("wrote %s: %d context + %d predicted frames of %s", path, n_context, n_future, args.video)
+    for line in score_lines(context, prediction.float(), target, method.name):
+        log.info("%s", line)
     return 0
+
+
+def score_lines(context: torch.Tensor, prediction: torch.Tensor, target: torch.Tensor, name: str) -> list[str]:
+    """PSNR (dB) of each predicted frame: the model's, copying's and DIS extrapolation's, one line each.
+
+    Args:
+        context: ``(1, C, T, H, W)`` in ``[-1, 1]``.
+        prediction, target: ``(1, C, K, H, W)`` in ``[-1, 1]``.
+        name: the model's row name.
+    """
+    n = target.shape[2]
+    rows = {name: prediction, LAST_INPUT: last_input(context, n),
+            DIS_FLOW: flow_extrapolation(context, n, method="dis")}
+    width = max(len(row) for row in rows)
+    header = f"{'PSNR, predicted frame':<{width}}" + "".join(f"{k:>8}" for k in range(1, n + 1))
+    lines = [header]
+    for row, frames in rows.items():
+        values = [float(psnr(frames[:, :, k].clamp(-1, 1), target[:, :, k])[0]) for k in range(n)]
+        lines.append(f"{row:<{width}}" + "".join(f"{v:8.2f}" for v in values))
+    return lines
 
 
 if __name__ == "__main__":
