@@ -36,15 +36,16 @@ import torch
 from vidpred.config import DataConfig
 from vidpred.data.corpus import CORPUS
 from vidpred.data.datasets import load_split
+from vidpred.evaluation.adapt import AdaptSettings, adapt_generator
 from vidpred.evaluation.baselines import Blend
 from vidpred.evaluation.clips import load_eval_clips
 from vidpred.evaluation.paired import paired_difference
 from vidpred.evaluation.pipeline import fit_blend_on_clips, load_methods, record_context_frames
-from vidpred.evaluation.predictors import DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, CheckpointPredictor, Method, blend_method
+from vidpred.evaluation.predictors import (DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, CheckpointPredictor, Method,
+                                          blend_method)
 from vidpred.evaluation.report import frame_table, summarize, verdict_lines
 from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
 from vidpred.safe_write import check_output_folder, write_text
-from vidpred.evaluation.adapt import AdaptSettings, adapt_generator
 
 __all__ = ["ADAPTED_SUFFIX", "DEFAULT_CLIPS_PER_VIDEO", "SourceReport", "run_dev_benchmark"]
 
@@ -144,30 +145,43 @@ def _adapted(methods: Sequence[Method], frames, settings: AdaptSettings, device:
         generator = adapt_generator(predictor.generator, frames, settings, predictor.config.loss, device,
                                     show_progress=progress)
         logger.info("%s: adapted in %.0f s", method.name, time.perf_counter() - started)
-        out.append(Method(name=method.name + ADAPTED_SUFFIX, kind="checkpoint",
-                          predict=CheckpointPredictor(generator, predictor.config), info=_adapted_info(method, settings)))
+        out.append(_adapted_row(method, CheckpointPredictor(generator, predictor.config), settings))
     return out
 
 
-def _adapted_info(method: Method, settings: AdaptSettings) -> dict:
-    return {**method.info, "adapt": dataclasses.asdict(settings),
+def _adapted_row(method: Method, predict: CheckpointPredictor, settings: AdaptSettings) -> Method:
+    info = {**method.info, "adapt": dataclasses.asdict(settings),
             "adapted_on": "each video's frames before its first scored clip"}
+    return Method(name=method.name + ADAPTED_SUFFIX, kind="checkpoint", predict=predict, info=info)
+
+
+def _after_checkpoints(methods: Sequence[Method], rows: Sequence[Method]) -> list[Method]:
+    """``rows`` inserted after the checkpoint rows of ``methods`` (which come first)."""
+    n = sum(m.kind == "checkpoint" for m in methods)
+    return [*methods[:n], *rows, *methods[n:]]
 
 
 def _score_adapted(clips, methods: Sequence[Method], settings: AdaptSettings, data: DataConfig, subset: str,
                    protocol: Protocol, device: torch.device, workers: int, progress: bool) -> list[ClipResult]:
     """Per video: adapt every checkpoint on the frames before its first clip, score all rows."""
     videos = {v.name: v.frames for v in load_split(data, subset, min_frames=protocol.min_frames, progress=progress)}
-    n_checkpoints = sum(m.kind == "checkpoint" for m in methods)
     results = []
     for video in dict.fromkeys(_video_of(c.name) for c in clips):
         own = [c for c in clips if _video_of(c.name) == video]
         first = min(c.start for c in own)
         logger.info("%s: adapting on frames 0-%d, scoring %d clips from frame %d", video, first - 1, len(own), first)
         adapted = _adapted(methods, videos[video][:first], settings, device, progress)
-        rows = [*methods[:n_checkpoints], *adapted, *methods[n_checkpoints:]]
-        results += evaluate(own, rows, protocol, device, None, show_progress=progress, workers=workers)
+        results += evaluate(own, _after_checkpoints(methods, adapted), protocol, device, None,
+                            show_progress=progress, workers=workers)
     return results
+
+
+def _adapt_note(adapt: AdaptSettings) -> str:
+    check = (f"; the newest {adapt.check_fraction:g} of those frames held out, and the fine-tuned copy kept only "
+             "where it predicts them better" if adapt.check_fraction else "")
+    return (f" Clips from the second half of each video only; \"{ADAPTED_SUFFIX.lstrip(', ')}\" rows are the "
+            f"checkpoint fine-tuned on the frames before the video's first scored clip ({adapt.steps} steps, "
+            f"learning rate {adapt.lr:g}, {adapt.crop}-px crops, seed {adapt.seed}{check}).")
 
 
 OUTPUT_FILES = ("report.md", "per_clip.json")
@@ -246,9 +260,8 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
                                progress=progress, start_fraction=ADAPT_FRACTION if adapting else 0.0)
     if adapting:
         results = _score_adapted(clips, methods, adapt, data, subset, protocol, device, workers, progress)
-        n_checkpoints = sum(m.kind == "checkpoint" for m in methods)
-        methods = [*methods[:n_checkpoints], *(Method(m.name + ADAPTED_SUFFIX, m.kind, m.predict, _adapted_info(m, adapt))
-                                               for m in methods[:n_checkpoints]), *methods[n_checkpoints:]]
+        methods = _after_checkpoints(methods, [_adapted_row(m, m.predict, adapt) for m in methods
+                                               if m.kind == "checkpoint"])  # the report's rows
     else:
         results = evaluate(clips, methods, protocol, device, None, show_progress=progress, workers=workers)
     method_info = [{"name": m.name, "kind": m.kind, **m.info} for m in methods]
@@ -266,11 +279,7 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
              + (f", the weight fitted on {fitted_on}" if fitted_on else ", the weight given")
              + " (a reference for what hedging buys, not a target). "
              f"Edges: the prediction's edge content over the truth's (below 1: smoother)."
-             + (f" Clips from the second half of each video only; \"{ADAPTED_SUFFIX.lstrip(', ')}\" rows are the "
-                f"checkpoint fine-tuned on the frames before the video's first scored clip ({adapt.steps} steps, "
-                f"learning rate {adapt.lr:g}, {adapt.crop}-px crops, seed {adapt.seed}"
-                + (f"; the newest {adapt.check_fraction:g} of those frames held out, and the fine-tuned copy kept "
-                   "only where it predicts them better" if adapt.check_fraction else "") + ")." if adapting else ""), ""]
+             + (_adapt_note(adapt) if adapting else ""), ""]
     lines += ["## Overview", ""] + _overview(sources, method_info) + ["", "## Per source", ""]
     for source in sources:
         lines += _source_section(source, method_info)
