@@ -104,6 +104,21 @@ def test_several_clips_per_video_are_named_by_start(video_folder, tmp_path):
     assert selection.clips_per_video == 3
 
 
+def test_clips_can_start_past_a_fraction_of_each_video(video_folder, tmp_path):
+    cfg = _data(tmp_path, source="folder", root=str(video_folder))
+    clips, _ = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=4, min_frames=4, clips_per_video=3,
+                               subset="all", progress=False, start_fraction=0.5)
+    starts = {}
+    for clip in clips:
+        starts.setdefault(clip.name.rsplit("@", 1)[0], []).append(clip.start)
+    assert starts["a.avi"] == [5, 6]  # 10 frames: from frame 5 to the last 4-frame start, 6
+    one, _ = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=4, min_frames=4, subset="all", progress=False,
+                             start_fraction=0.5)
+    assert {c.name: c.start for c in one}["a.avi"] == 5
+    with pytest.raises(ValueError, match="start_fraction"):
+        load_eval_clips(cfg, every=1, start_frame=0, clip_frames=4, min_frames=4, start_fraction=1.0)
+
+
 def test_samples_source_scores_the_held_out_carphone(tmp_path):
     cfg = _data(tmp_path, source="samples")
     clips, selection = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=6, min_frames=6, clips_per_video=4,

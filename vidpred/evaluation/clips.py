@@ -286,9 +286,9 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
         raise ValueError(f"need every >= 1, start_frame >= 0, 1 <= min_frames <= clip_frames, clips_per_video >= 1; "
                          f"got every={every}, start_frame={start_frame}, min_frames={min_frames}, "
                          f"clip_frames={clip_frames}, clips_per_video={clips_per_video}")
-    # Several clips per video need the whole video; one needs only its first frames.
-    chosen = select_videos(cfg, subset, every=every,
-                           max_frames=start_frame + clip_frames if clips_per_video == 1 and not start_fraction else None)
+    # Several clips per video, or one from a fraction of it, need the whole video; one needs only its first frames.
+    whole = clips_per_video > 1 or start_fraction > 0
+    chosen = select_videos(cfg, subset, every=every, max_frames=None if whole else start_frame + clip_frames)
     items, n_listed, what = chosen.items, chosen.n_listed, chosen.description
     if not items:
         raise DataError(f"no videos selected from {what}")
