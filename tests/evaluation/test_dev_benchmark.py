@@ -141,7 +141,8 @@ def test_extrapolation_rules_on_pans_of_known_speed(tiny_corpus):
     from vidpred.evaluation.extrapolation_rules import rules_table, score_rules
 
     by_video = score_rules("val", str(tiny_corpus), clips_per_video=2, rules=["DIS", "damped 0.7", "AR clip", "oracle", "fit",
-                                                                          "fixed point 3", "oracle outside", "residual 0.7"])
+                                                                          "fixed point 3", "oracle outside", "residual 0.7",
+                                                                          "clip check F"])
     assert sorted(by_video) == ["val/bikes.mp4", "val/ellipse-1", "val/face_noface_webcam"]
     assert all(len(rows) == 2 for rows in by_video.values())
 
@@ -163,6 +164,9 @@ def test_extrapolation_rules_on_pans_of_known_speed(tiny_corpus):
         assert abs(mean("val/ellipse-1", "residual 0.7", key) - mean("val/ellipse-1", "DIS", key)) < 0.2
     # The webcam stand-in does not move: every rule copies the newest frame almost exactly.
     assert abs(mean("val/face_noface_webcam", "damped 0.7") - mean("val/face_noface_webcam", "DIS")) < 0.5
+    assert abs(mean("val/face_noface_webcam", "clip check F") - mean("val/face_noface_webcam", "DIS")) < 0.5
+    # On a steady pan whichever flow the check picks places the texture about as DIS does.
+    assert abs(mean("val/ellipse-1", "clip check F") - mean("val/ellipse-1", "DIS")) < 0.5
     assert "psnr_f2" not in by_video["val/bikes.mp4"][0]["scores"]["fit"]  # the fit is of one step
     table = rules_table(by_video)
     assert "### val/ellipse-1 (2 clips)" in table and "| damped 0.7 |" in table and "(0/2)" in table

@@ -17,6 +17,8 @@ paired per-clip difference against it. Rules:
   the next step;
 * ``clip check``: per clip, the rule among DIS, ``followed`` and ``DIS fast`` that best
   predicted the newest context frame from the one before, applied to the next step;
+* ``clip check F``: the same among DIS, ``followed`` and Farneback's flow (the evaluation's
+  settings; smoother, better on flat scenes, worse on large motion);
 * ``AR clip`` / ``AR 63``: DIS extrapolation damped by the velocity's own persistence, the
   least-squares coefficient of each context step's flow on the step before it (both at the
   newest frame's pixels, followed along the flows), clamped to ``[0, 1]``: per clip, or
@@ -53,6 +55,7 @@ from vidpred.config import DataConfig
 from vidpred.evaluation.clips import load_eval_clips
 from vidpred.evaluation.paired import paired_difference
 from vidpred.metrics.psnr import psnr_from_mse
+from vidpred.models.optical_flow import FARNEBACK_PARAMS
 from vidpred.models.refiner import context_flows
 from vidpred.models.warp import warp
 
@@ -99,11 +102,20 @@ _CLIP_CHECK_RULES = {
 }
 
 
-def _clip_checked_velocity(frames: Tensor, grey: list[np.ndarray]) -> Tensor:
+_CLIP_CHECK_RULES_F = {
+    "DIS": _CLIP_CHECK_RULES["DIS"],
+    "followed": _CLIP_CHECK_RULES["followed"],
+    "Farneback": lambda g, t: torch.from_numpy(
+        cv2.calcOpticalFlowFarneback(g[t], g[t - 1], None, **FARNEBACK_PARAMS)).permute(2, 0, 1)[None],
+}
+
+
+def _clip_checked_velocity(frames: Tensor, grey: list[np.ndarray],
+                           rules: dict[str, Callable] = _CLIP_CHECK_RULES) -> Tensor:
     """The velocity of the rule that best predicted the newest context frame, for the whole clip."""
     def check(rule: Callable) -> float:
         return _psnr(warp(frames[:, :, 2], rule(grey, 2)), frames[:, :, 3])
-    best = max(_CLIP_CHECK_RULES.values(), key=check)
+    best = max(rules.values(), key=check)
     return best(grey, 3)
 
 
@@ -186,6 +198,7 @@ RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {
     "check 31": _velocity_rule(lambda v, g: _checked_velocity(v, g, 31)),
     "check 63": _velocity_rule(lambda v, g: _checked_velocity(v, g, 63)),
     "clip check": _velocity_rule(_clip_checked_velocity),
+    "clip check F": _velocity_rule(lambda v, g: _clip_checked_velocity(v, g, _CLIP_CHECK_RULES_F)),
     "AR clip": _velocity_rule(lambda v, g: _persistent_velocity(v, None)),
     "AR 63": _velocity_rule(lambda v, g: _persistent_velocity(v, 63)),
     "residual 0.85": _velocity_rule(lambda v, g: _residual_damped(v, g, 0.85)),
