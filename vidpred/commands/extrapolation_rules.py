@@ -1,6 +1,6 @@
 """Classical extrapolation rules against DIS extrapolation, paired per clip, on the corpus.
 
-    python scripts/extrapolation_rules.py --subset val --out docs/benchmarks/extrapolation_rules.md
+    python scripts/extrapolation_rules.py --subset val --out docs/benchmarks/extrapolation_rules_val.md
 
 The rules and what they show: vidpred/evaluation/extrapolation_rules.py.
 """
