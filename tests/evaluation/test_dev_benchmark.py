@@ -18,6 +18,7 @@ from vidpred.data.corpus import CORPUS, MANIFEST_NAME
 from vidpred.evaluation.dev_benchmark import run_dev_benchmark
 from vidpred.safe_write import OutputRefused
 from vidpred.evaluation.adapt import AdaptSettings
+from vidpred.evaluation.degrade import Degradation
 
 
 def _panning_frames(n_frames: int, height: int, width: int, speed: int, seed: int) -> np.ndarray:
@@ -172,3 +173,19 @@ def test_extrapolation_rules_on_pans_of_known_speed(tiny_corpus):
     assert "### val/ellipse-1 (2 clips)" in table and "| damped 0.7 |" in table and "(0/2)" in table
     with pytest.raises(ValueError, match="unknown rules"):
         score_rules("val", str(tiny_corpus), rules=["no such rule"])
+
+
+def test_degraded_clips_are_scored_the_same_for_every_method(tiny_corpus, tmp_path):
+    kwargs = dict(subset="test", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"), clips_per_video=1,
+                  blend_weight=0.5, progress=False)
+    _, clean = run_dev_benchmark([], **kwargs)
+    markdown, grainy = run_dev_benchmark([], degrade=Degradation(grain=20), **kwargs)
+    _, again = run_dev_benchmark([], degrade=Degradation(grain=20), **kwargs)
+    assert "Every scored clip degraded first (grain of 20 grey levels" in markdown
+    for a, b, c in zip(clean, grainy, again):
+        copy_clean = a.results[0].scores["last input"]["psnr_whole_f1"]
+        copy_grainy = b.results[0].scores["last input"]["psnr_whole_f1"]
+        assert copy_grainy < min(copy_clean, 30)  # two frames' independent noise of 20 grey levels: below 25 dB
+        assert b.results[0].scores == c.results[0].scores  # the same draws on every run
+    with pytest.raises(ValueError, match="cannot be combined"):
+        run_dev_benchmark([], degrade=Degradation(flicker=0.1), adapt=AdaptSettings(steps=1), **kwargs)

@@ -87,6 +87,7 @@ CASES = {
                                          "is not an evaluation's per-video scores"),
     "paired_table --keys nosuchkey": ("paired_table.py", ["--eval", "{u}/eval_ok", "--a", "m", "--b", "last input",
                                                           "--keys", "nosuchkey"], "score key(s) not in this evaluation"),
+    "dev_benchmark --grain -1": ("dev_benchmark.py", ["--grain", "-1", "--out", "{o}/b"], "grain must be a finite"),
     "benchmark --steps 0": ("benchmark.py", ["--steps", "0"], "--steps >= 1"),
     "pretrain --lr nan": ("pretrain_blur_discriminator.py", ["--config", "{u}/config.yaml", "--out", "{o}/b.pt",
                                                              "--lr", "nan"], "--lr must be"),

@@ -15,6 +15,9 @@ explains the baselines and the pairing.
 
     # each checkpoint also fine-tuned on the first half of each video, scored on the second
     python scripts/dev_benchmark.py --subset val --checkpoint vidpred/pretrained/refiner.pt --adapt-steps 300
+    # harder footage: every scored clip with sensor grain (10 grey levels) or brightness flicker (±10%)
+    python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --grain 10
+    python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --flicker 0.1
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from vidpred.cli import (add_device_arg, add_report_args, add_threads_arg, add_w
 from vidpred.config import DataConfig
 from vidpred.evaluation.dev_benchmark import DEFAULT_CLIPS_PER_VIDEO, run_dev_benchmark
 from vidpred.evaluation.adapt import AdaptSettings
+from vidpred.evaluation.degrade import Degradation
 
 
 @script
@@ -53,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--adapt-check", type=float, default=0.0, metavar="FRACTION",
                         help="hold this newest fraction of the adaptation frames out and keep the adapted model "
                              "only if it predicts them better (default 0: always keep it)")
+    parser.add_argument("--grain", type=float, default=0.0, metavar="SIGMA",
+                        help="add Gaussian sensor noise of this standard deviation (grey levels, 0-255) to every "
+                             "scored clip (default 0)")
+    parser.add_argument("--flicker", type=float, default=0.0, metavar="A",
+                        help="multiply every scored frame's brightness by a factor from [1-A, 1+A] (default 0)")
     add_device_arg(parser)
     add_threads_arg(parser)
     add_workers_arg(parser)
@@ -66,13 +75,16 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
     adapt = AdaptSettings(steps=args.adapt_steps, lr=args.adapt_lr, seed=args.adapt_seed,
                           check_fraction=args.adapt_check)
+    degrade = Degradation(grain=args.grain, flicker=args.flicker)
+    if adapt.steps and degrade:
+        raise ValueError("--adapt-steps cannot be combined with --grain or --flicker")
     if adapt.steps and not args.checkpoint:
         raise ValueError("--adapt-steps needs a --checkpoint to adapt")
     markdown, _ = run_dev_benchmark(args.checkpoint, names=args.name, subset=args.subset, root=args.root,
                                     cache_dir=args.cache_dir, clips_per_video=args.clips_per_video,
                                     blend_weight=args.blend_weight, device=select_device(args.device),
                                     workers=args.workers, progress=not args.quiet, out_dir=args.out,
-                                    force=args.force, adapt=adapt)
+                                    force=args.force, adapt=adapt, degrade=degrade)
     print(markdown)
     return 0
 

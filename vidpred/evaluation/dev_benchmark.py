@@ -18,6 +18,10 @@ second half of each video only, and each checkpoint gets a second row, "<name>, 
 a copy fine-tuned on the frames before that video's first scored clip
 (:func:`~vidpred.evaluation.adapt.adapt_generator`), as a user would on the footage they
 already have. The baselines and the unadapted rows are scored on the same clips.
+
+With ``degrade`` (:class:`~vidpred.evaluation.degrade.Degradation`), every scored clip gets
+sensor grain and brightness flicker first, the same for every method and run: where flow
+extrapolation is expected to fall below copying.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from vidpred.data.datasets import load_split
 from vidpred.evaluation.adapt import AdaptSettings, adapt_generator
 from vidpred.evaluation.baselines import Blend
 from vidpred.evaluation.clips import load_eval_clips
+from vidpred.evaluation.degrade import Degradation
 from vidpred.evaluation.paired import paired_difference
 from vidpred.evaluation.pipeline import fit_blend_on_clips, load_methods, record_context_frames
 from vidpred.evaluation.predictors import (DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, CheckpointPredictor, Method,
@@ -212,7 +217,8 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
                       clips_per_video: int = DEFAULT_CLIPS_PER_VIDEO, blend_weight: float | None = None,
                       device: torch.device = torch.device("cpu"), workers: int = 1, progress: bool = True,
                       out_dir: str | Path | None = None, force: bool = False,
-                      adapt: AdaptSettings | None = None) -> tuple[str, list[SourceReport]]:
+                      adapt: AdaptSettings | None = None,
+                      degrade: Degradation | None = None) -> tuple[str, list[SourceReport]]:
     """Score checkpoints and the baselines on every video of the corpus's ``subset``.
 
     Args:
@@ -231,6 +237,8 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         force: replace files of those names in ``out_dir`` that no benchmark wrote.
         adapt: score the second half of each video, with each checkpoint also adapted on
             the frames before it (None, or 0 steps: every clip spread over the whole video).
+        degrade: grain and flicker added to every scored clip (None: the clips as they are).
+            The blend's weight is still fitted on the clean validation clips.
 
     Returns:
         the Markdown report and one :class:`SourceReport` per video.
@@ -255,9 +263,14 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         blend, fitted_on = Blend(blend_weight, "dis"), None
     methods.append(blend_method(blend))
     adapting = adapt is not None and adapt.steps > 0
+    if adapting and degrade:
+        raise ValueError("adaptation and degradation cannot be combined: the model would adapt on clean frames "
+                         "and be scored on degraded ones")
     clips, _ = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.clip_frames,
                                min_frames=protocol.min_frames, clips_per_video=clips_per_video, subset=subset,
                                progress=progress, start_fraction=ADAPT_FRACTION if adapting else 0.0)
+    if degrade:
+        clips = [degrade.clip(clip) for clip in clips]
     if adapting:
         results = _score_adapted(clips, methods, adapt, data, subset, protocol, device, workers, progress)
         methods = _after_checkpoints(methods, [_adapted_row(m, m.predict, adapt) for m in methods
@@ -279,7 +292,9 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
              + (f", the weight fitted on {fitted_on}" if fitted_on else ", the weight given")
              + " (a reference for what hedging buys, not a target). "
              f"Edges: the prediction's edge content over the truth's (below 1: smoother)."
-             + (_adapt_note(adapt) if adapting else ""), ""]
+             + (_adapt_note(adapt) if adapting else "")
+             + (f" Every scored clip degraded first ({degrade.describe()}; the same draws for every method)."
+                if degrade else ""), ""]
     lines += ["## Overview", ""] + _overview(sources, method_info) + ["", "## Per source", ""]
     for source in sources:
         lines += _source_section(source, method_info)
