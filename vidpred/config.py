@@ -127,6 +127,9 @@ class GeneratorConfig:
     # refiner: the frame-wide mean of its coarsest features joins every position there, so
     # its choice can depend on the whole frame's motion (a camera's) and not only a neighbourhood's
     global_context: bool = False
+    # refiner: also see the last step's Farneback flow and offer it (as it is and followed) as
+    # two more candidate velocities
+    farneback: bool = False
 
 
 @dataclass

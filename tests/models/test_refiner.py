@@ -8,7 +8,7 @@ from skimage import data as skdata
 import vidpred.models.refiner as refiner_module
 from vidpred.build import build_generator
 from vidpred.config import ConfigError, config_from_dict, validate
-from vidpred.models.optical_flow import dis_flow
+from vidpred.models.optical_flow import dense_flow, dis_flow
 from vidpred.models.refiner import FlowRefiner, context_flows
 from vidpred.models.warp import warp
 
@@ -135,3 +135,19 @@ def test_global_context_makes_the_choice_depend_on_the_whole_frame(monkeypatch):
     far = (slice(None), slice(None), slice(None), slice(0, 48))
     assert torch.equal(local.motion(context)[far], local.motion(changed)[far])
     assert not torch.allclose(wide.motion(context)[far], wide.motion(changed)[far])
+
+
+def test_the_farneback_candidates_are_its_flow_and_are_chosen_when_weighted():
+    torch.manual_seed(0)
+    model = FlowRefiner(width=8, max_correction=0, farneback=True).eval()
+    assert model.n_candidates == 7 and model.out.out_channels == 7
+    context = _pan((3, 0), 4, size=(64, 80))
+    expected = dense_flow(context[:, :, -1], context[:, :, -2])
+    with torch.no_grad():
+        model.out.bias[:] = torch.tensor([-50.0] * 5 + [50.0, -50.0])  # all weight on Farneback's flow as it is
+        velocity = model.motion(context)
+    torch.testing.assert_close(velocity, expected)
+    assert expected[:, 0, 16:-16, 16:-16].median().item() == pytest.approx(3, abs=0.5)  # the pan, as Farneback sees it
+    fresh = FlowRefiner(width=8, farneback=True)  # as training starts: gradients reach every parameter
+    fresh.rollout(context, 2).abs().mean().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in fresh.parameters())

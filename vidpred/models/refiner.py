@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vidpred.models.optical_flow import dis_flow
+from vidpred.models.optical_flow import dense_flow, dis_flow
 from vidpred.models.warp import warp
 
 __all__ = ["FlowRefiner", "context_flows", "REFINER_WIDTH"]
@@ -97,6 +97,9 @@ class FlowRefiner(nn.Module):
             combination of the candidates and cannot leave their range.
         global_context: concatenate the frame-wide mean of the coarsest features to them, so
             the choice can depend on the whole frame's motion (is the camera moving?).
+        farneback: also see the last step's Farneback flow (smoother than DIS's: better on flat
+            scenes and grainy footage, worse on large motion) and offer it, as it is and
+            followed, as two more candidates.
 
     Attributes:
         head: ``"refiner"`` (read by code that asks a generator for its kind).
@@ -106,7 +109,7 @@ class FlowRefiner(nn.Module):
 
     def __init__(self, n_context: int = 4, channels: int = 3, n_flows: int = 3, scale: int = 4,
                  width: int = REFINER_WIDTH, max_correction: float = _MAX_CORRECTION,
-                 global_context: bool = False) -> None:
+                 global_context: bool = False, farneback: bool = False) -> None:
         super().__init__()
         if n_context < n_flows + 1 or n_flows < 1:
             raise ValueError(f"need n_context >= n_flows + 1 >= 2, got n_context={n_context}, n_flows={n_flows}")
@@ -116,8 +119,10 @@ class FlowRefiner(nn.Module):
             raise ValueError(f"max_correction must be >= 0, got {max_correction}")
         self.max_correction = float(max_correction)
         self.global_context = bool(global_context)
+        self.farneback = bool(farneback)
         self.n_context, self.channels, self.n_flows, self.scale, self.width = n_context, channels, n_flows, scale, width
-        c_in = channels * n_context + 2 * n_flows + channels  # frames, flows, f1's fit error
+        # frames, flows (and Farneback's), f1's fit error
+        c_in = channels * n_context + 2 * (n_flows + self.farneback) + channels
         w = width
         self.enc1 = nn.Sequential(_conv(c_in, w), _conv(w, w))
         self.enc2 = nn.Sequential(_conv(w, 2 * w, 2), _conv(2 * w, 2 * w))
@@ -138,16 +143,20 @@ class FlowRefiner(nn.Module):
     @property
     def n_candidates(self) -> int:
         """Candidate velocities: still, the last step's, the last step's followed to where the
-        content goes, and the mean over the last 2 .. n_flows steps."""
-        return 3 + (self.n_flows - 1)
+        content goes, the mean over the last 2 .. n_flows steps (and with ``farneback``, its
+        flow of the last step as it is and followed)."""
+        return 3 + (self.n_flows - 1) + 2 * self.farneback
 
     @staticmethod
-    def candidates(flows: list[Tensor]) -> Tensor:
-        """``(B, K, 2, H, W)``: the candidate velocities at the newest frame's pixels."""
+    def candidates(flows: list[Tensor], others: tuple[Tensor, ...] = ()) -> Tensor:
+        """``(B, K, 2, H, W)``: the candidate velocities at the newest frame's pixels; each
+        flow of ``others`` (another estimate of the last step) adds itself and itself followed."""
         f1 = flows[0]
         out = [torch.zeros_like(f1), f1, warp(f1, f1)]
         for n in range(2, len(flows) + 1):
             out.append(torch.stack(flows[:n]).mean(dim=0))
+        for other in others:
+            out += [other, warp(other, other)]
         return torch.stack(out, dim=1)
 
     def motion(self, context: Tensor) -> Tensor:
@@ -165,6 +174,7 @@ class FlowRefiner(nn.Module):
         B, C, T, H, W = context.shape
         flows = context_flows(context.float(), self.n_flows)
         last = context[:, :, -1].float()
+        others = (dense_flow(last, context[:, :, -2].float()),) if self.farneback else ()
         fit_error = warp(context[:, :, -2].float(), flows[0]) - last  # (B, C, H, W): where f1 fails
         # The working size: about 1/scale of the frame, a multiple of 4 (two stride-2 levels).
         h, w = (max(4, round(n / (4 * self.scale)) * 4) for n in (H, W))
@@ -174,7 +184,8 @@ class FlowRefiner(nn.Module):
 
         frames = context.float().transpose(1, 2).reshape(B, T * C, H, W)
         to_working = torch.tensor([w / W, h / H], device=last.device).view(1, 2, 1, 1)
-        x = torch.cat([small(frames), *(small(f * to_working) / _FLOW_UNIT for f in flows), small(fit_error)], dim=1)
+        x = torch.cat([small(frames), *(small(f * to_working) / _FLOW_UNIT for f in (*flows, *others)),
+                       small(fit_error)], dim=1)
         e1 = self.enc1(x)
         e2 = self.enc2(e1)
         e3 = self.enc3(e2)
@@ -185,7 +196,7 @@ class FlowRefiner(nn.Module):
         out = F.interpolate(self.out(d1).float(), size=(H, W), mode="bilinear", align_corners=False)
         K = self.n_candidates
         weights = torch.softmax(out[:, :K] * _LOGIT_SCALE, dim=1).unsqueeze(2)  # (B, K, 1, H, W)
-        velocity = (weights * self.candidates(flows)).sum(dim=1)  # (B, 2, H, W)
+        velocity = (weights * self.candidates(flows, others)).sum(dim=1)  # (B, 2, H, W)
         if self.max_correction > 0:
             bound = self.max_correction
             velocity = velocity + bound * torch.tanh(out[:, K:] * (_FLOW_UNIT / bound)) / to_working
