@@ -130,6 +130,9 @@ class GeneratorConfig:
     # refiner: also see the last step's Farneback flow and offer it (as it is and followed) as
     # two more candidate velocities
     farneback: bool = False
+    # refiner: learn per pixel how far the motion persists after the 1st predicted frame
+    # (frame k displaced by (1 + (k-1) a) v, a in (0, 1)); off: constant velocity (a = 1)
+    step_scale: bool = False
 
 
 @dataclass

@@ -151,3 +151,29 @@ def test_the_farneback_candidates_are_its_flow_and_are_chosen_when_weighted():
     fresh = FlowRefiner(width=8, farneback=True)  # as training starts: gradients reach every parameter
     fresh.rollout(context, 2).abs().mean().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in fresh.parameters())
+
+
+def test_step_scale_sets_how_far_the_motion_persists_after_the_first_frame():
+    torch.manual_seed(0)
+    model = FlowRefiner(width=8, max_correction=0, step_scale=True).eval()
+    assert model.out.out_channels == model.n_candidates + 1
+    context = _pan((3, 0), 4, size=(64, 80))
+    with torch.no_grad():
+        model.out.weight.zero_()
+        model.out.bias[:] = torch.tensor([-50.0, 50.0, -50.0, -50.0, -50.0, -50.0])  # f1, motion stops
+        _, flows, _ = model.rollout_with_motion(context, 3)
+        torch.testing.assert_close(flows[:, :, 1], flows[:, :, 0])  # the 2nd and 3rd frames stay at the 1st's place
+        torch.testing.assert_close(flows[:, :, 2], flows[:, :, 0])
+        model.out.bias[-1] = 50.0  # the motion persists: constant velocity
+        _, flows, _ = model.rollout_with_motion(context, 3)
+        torch.testing.assert_close(flows[:, :, 2], 3 * flows[:, :, 0])
+        model.out.bias[-1] = 0.0  # a = 1/2: the 3rd frame twice as far as the 1st
+        _, flows, _ = model.rollout_with_motion(context, 3)
+        torch.testing.assert_close(flows[:, :, 2], 2 * flows[:, :, 0])
+    fresh = FlowRefiner(width=8, step_scale=True)  # the persistence learns from the 2nd frame's error alone
+    fresh.rollout(context, 1).abs().mean().backward()
+    assert fresh.out.bias.grad[-1] == 0
+    fresh.zero_grad()
+    fresh.rollout(context, 2).abs().mean().backward()
+    assert fresh.out.bias.grad[-1] != 0
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in fresh.parameters())

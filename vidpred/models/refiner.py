@@ -100,6 +100,10 @@ class FlowRefiner(nn.Module):
         farneback: also see the last step's Farneback flow (smoother than DIS's: better on flat
             scenes and grainy footage, worse on large motion) and offer it, as it is and
             followed, as two more candidates.
+        step_scale: learn, per pixel, how far the motion persists after the 1st predicted
+            frame: frame ``k`` is displaced by ``(1 + (k - 1) a) v`` with ``a`` in ``(0, 1)``
+            (1: constant velocity; 0: the motion stops after one frame, as a subject that
+            stops or turns). Without it ``a`` is 1.
 
     Attributes:
         head: ``"refiner"`` (read by code that asks a generator for its kind).
@@ -109,7 +113,7 @@ class FlowRefiner(nn.Module):
 
     def __init__(self, n_context: int = 4, channels: int = 3, n_flows: int = 3, scale: int = 4,
                  width: int = REFINER_WIDTH, max_correction: float = _MAX_CORRECTION,
-                 global_context: bool = False, farneback: bool = False) -> None:
+                 global_context: bool = False, farneback: bool = False, step_scale: bool = False) -> None:
         super().__init__()
         if n_context < n_flows + 1 or n_flows < 1:
             raise ValueError(f"need n_context >= n_flows + 1 >= 2, got n_context={n_context}, n_flows={n_flows}")
@@ -120,6 +124,7 @@ class FlowRefiner(nn.Module):
         self.max_correction = float(max_correction)
         self.global_context = bool(global_context)
         self.farneback = bool(farneback)
+        self.step_scale = bool(step_scale)
         self.n_context, self.channels, self.n_flows, self.scale, self.width = n_context, channels, n_flows, scale, width
         # frames, flows (and Farneback's), f1's fit error
         c_in = channels * n_context + 2 * (n_flows + self.farneback) + channels
@@ -129,12 +134,16 @@ class FlowRefiner(nn.Module):
         self.enc3 = nn.Sequential(_conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w), _conv(4 * w, 4 * w))
         self.dec2 = nn.Sequential(_conv((8 if global_context else 4) * w + 2 * w, 2 * w), _conv(2 * w, 2 * w))
         self.dec1 = nn.Sequential(_conv(2 * w + w, w), _conv(w, w))
-        # One logit per candidate velocity, then a velocity correction (2).
-        self.out = nn.Conv2d(w, self.n_candidates + (2 if self.max_correction > 0 else 0), 3, padding=1)
+        # One logit per candidate velocity, then a velocity correction (2), then the logit of
+        # the motion's persistence after the 1st frame (1).
+        n_out = self.n_candidates + (2 if self.max_correction > 0 else 0) + self.step_scale
+        self.out = nn.Conv2d(w, n_out, 3, padding=1)
         with torch.no_grad():
             self.out.weight.mul_(_OUT_INIT_SCALE)
             self.out.bias.zero_()
             self.out.bias[1] = _LAST_STEP_LOGIT / _LOGIT_SCALE
+            if self.step_scale:  # persistence starts at sigmoid(4) = 0.98: nearly constant velocity
+                self.out.bias[-1] = _LAST_STEP_LOGIT / _LOGIT_SCALE
 
     @property
     def last_layer(self) -> nn.Parameter:
@@ -160,14 +169,19 @@ class FlowRefiner(nn.Module):
         return torch.stack(out, dim=1)
 
     def motion(self, context: Tensor) -> Tensor:
-        """The velocity ``v`` at the newest frame's pixels.
+        """The velocity ``v`` at the newest frame's pixels (:meth:`motion_and_persistence`)."""
+        return self.motion_and_persistence(context)[0]
+
+    def motion_and_persistence(self, context: Tensor) -> tuple[Tensor, Tensor | None]:
+        """The velocity ``v`` at the newest frame's pixels, and how far it persists.
 
         Args:
             context: ``(B, C, n_context, H, W)`` in ``[-1, 1]``, any ``H``, ``W``.
 
         Returns:
-            ``(B, 2, H, W)`` float32, pixels per frame: frame ``k`` ahead samples the newest
-            context frame at ``p + k v(p)``.
+            ``v``, ``(B, 2, H, W)`` float32, pixels per frame: frame ``k`` ahead samples the
+            newest context frame at ``p + (1 + (k - 1) a(p)) v(p)``; and ``a``, ``(B, 1, H, W)``
+            in ``(0, 1)`` with ``step_scale``, else None (``a`` = 1: ``p + k v(p)``).
         """
         if context.dim() != 5 or context.shape[1] != self.channels or context.shape[2] != self.n_context:
             raise ValueError(f"context must be (B, {self.channels}, {self.n_context}, H, W), got {tuple(context.shape)}")
@@ -199,8 +213,9 @@ class FlowRefiner(nn.Module):
         velocity = (weights * self.candidates(flows, others)).sum(dim=1)  # (B, 2, H, W)
         if self.max_correction > 0:
             bound = self.max_correction
-            velocity = velocity + bound * torch.tanh(out[:, K:] * (_FLOW_UNIT / bound)) / to_working
-        return velocity
+            velocity = velocity + bound * torch.tanh(out[:, K:K + 2] * (_FLOW_UNIT / bound)) / to_working
+        persistence = torch.sigmoid(out[:, -1:] * _LOGIT_SCALE) if self.step_scale else None
+        return velocity, persistence
 
     def rollout_with_motion(self, context: Tensor, n_future: int) -> tuple[Tensor, Tensor, None]:
         """``n_future`` frames, each one resampling of the newest context frame.
@@ -211,9 +226,10 @@ class FlowRefiner(nn.Module):
         """
         if n_future < 1:
             raise ValueError(f"n_future must be >= 1, got {n_future}")
-        velocity = self.motion(context)
+        velocity, persistence = self.motion_and_persistence(context)
         last = context[:, :, -1].float()
-        flows = [k * velocity for k in range(1, n_future + 1)]
+        a = 1.0 if persistence is None else persistence
+        flows = [(1 + (k - 1) * a) * velocity for k in range(1, n_future + 1)]
         frames = [warp(last, flow) for flow in flows]
         return torch.stack(frames, dim=2), torch.stack(flows, dim=2), None
 
