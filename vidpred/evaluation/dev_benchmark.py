@@ -247,6 +247,9 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         raise ValueError(f"subset must be 'val' or 'test', got {subset!r}")
     if clips_per_video < 1:
         raise ValueError(f"clips_per_video must be >= 1, got {clips_per_video}")
+    if adapt is not None and adapt.steps > 0 and degrade:
+        raise ValueError("adaptation and degradation cannot be combined: the model would adapt on clean frames "
+                         "and be scored on degraded ones")
     if out_dir is not None:
         check_out_dir(out_dir, force)
     data = DataConfig(source="corpus", root=root, cache_dir=cache_dir)
@@ -263,9 +266,6 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         blend, fitted_on = Blend(blend_weight, "dis"), None
     methods.append(blend_method(blend))
     adapting = adapt is not None and adapt.steps > 0
-    if adapting and degrade:
-        raise ValueError("adaptation and degradation cannot be combined: the model would adapt on clean frames "
-                         "and be scored on degraded ones")
     clips, _ = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.clip_frames,
                                min_frames=protocol.min_frames, clips_per_video=clips_per_video, subset=subset,
                                progress=progress, start_fraction=ADAPT_FRACTION if adapting else 0.0)
