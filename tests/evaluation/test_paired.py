@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from vidpred.evaluation.paired import paired_difference, paired_table, read_per_video
+from vidpred.evaluation.paired import paired_difference, paired_table, read_per_video, seed_paired_difference
 
 ROWS = [
     {"video": "a", "scores": {"m": {"psnr_whole_f1": 30.0}, "b": {"psnr_whole_f1": 29.0}}},
@@ -55,3 +55,51 @@ def test_a_malformed_per_video_file_is_a_value_error_naming_it(tmp_path, text):
     (tmp_path / "per_video.json").write_text(text)
     with pytest.raises(ValueError, match="per_video.json is not an evaluation's per-video scores"):
         read_per_video(tmp_path)
+
+
+def _seed_rows(differences_by_seed):
+    """Clips scored by runs ``a{s}`` and ``b{s}``: ``b`` at 30 dB, ``a`` that plus the difference."""
+    n_clips = len(differences_by_seed[0])
+    return [{"video": f"clip{c}", "source": "v",
+             "scores": {name: {"psnr_whole_f1": value} for s, diffs in enumerate(differences_by_seed)
+                        for name, value in ((f"a{s}", 30.0 + diffs[c]), (f"b{s}", 30.0))}}
+            for c in range(n_clips)]
+
+
+def test_recipes_over_seeds_by_hand():
+    # Seed means 0.5, -0.1 and 0.4: mean 0.8 / 3; deviations 7/30, -11/30, 4/30, whose squares
+    # sum to 186/900; sample variance 93/900, s.e. sqrt(93/900/3) = 0.1856; a better in 2 seeds.
+    rows = _seed_rows([[1.0, 0.0], [-0.2, 0.0], [0.4, 0.4]])
+    d = seed_paired_difference(rows, [(f"a{s}", f"b{s}") for s in range(3)], "psnr_whole_f1")
+    assert d.n == 3 and d.wins == 2
+    assert d.mean == pytest.approx(0.8 / 3)
+    assert d.stderr == pytest.approx(math.sqrt(93 / 900 / 3))
+    assert d.text(2) == "+0.27 ± 0.19 (2/3)"
+
+
+def test_a_seed_is_one_observation_however_many_clips_agree():
+    # Ten clips that all move with the seed: a clip-level s.e. would be 0, over seeds it is not.
+    rows = _seed_rows([[0.5] * 10, [-0.3] * 10])
+    assert paired_difference(rows, "a0", "b0", "psnr_whole_f1").stderr == 0
+    d = seed_paired_difference(rows, [("a0", "b0"), ("a1", "b1")], "psnr_whole_f1")
+    assert (d.n, d.wins) == (2, 1) and d.mean == pytest.approx(0.1) and d.stderr == pytest.approx(0.4)
+    with pytest.raises(KeyError, match="'a7'"):
+        seed_paired_difference(rows, [("a7", "b0")], "psnr_whole_f1")
+
+
+def test_the_command_pairs_recipes_by_seed_per_source_of_a_dev_benchmark(tmp_path, capsys):
+    import json
+
+    from vidpred.commands.paired_table import main
+
+    rows = _seed_rows([[1.0, 0.0], [-0.2, 0.0], [0.4, 0.4]])
+    other = [dict(row, source="w", video=row["video"] + "w") for row in _seed_rows([[0.1, 0.1]] * 3)]
+    (tmp_path / "per_clip.json").write_text(json.dumps({"methods": [], "clips": rows + other}))
+    assert main(["--eval", str(tmp_path), "--seeds", "0", "1", "2", "--a", "a{seed}", "--b", "b{seed}",
+                 "--keys", "psnr_whole_f1"]) == 0
+    out = capsys.readouterr().out
+    assert "### `v` (2 clips)" in out and "| as − bs | +0.27 ± 0.19 (2/3) |" in out
+    assert "### `w` (2 clips)" in out and "| as − bs | +0.10 ± 0.00 (3/3) |" in out
+    with pytest.raises(SystemExit):
+        main(["--eval", str(tmp_path), "--seeds", "0", "--a", "a0", "--b", "b{seed}"])
+    assert "must hold '{seed}'" in capsys.readouterr().err

@@ -1,37 +1,69 @@
-"""Paired per-clip differences between the methods of one evaluation (scripts/eval_ucf101.py --out DIR).
+"""Paired per-clip differences between the methods of one evaluation.
 
     python scripts/paired_table.py --eval runs/eval_samples --a flow --b "Farneback flow (paper)" --b "last input"
 
 For every (a, b) pair and score key: the mean over clips of a - b, its standard error
 and in how many clips a is better, e.g. "+0.21 ± 0.05 (11/12)"; for the edge ratio, how
 much closer to the truth's 1 a is than b. Keys default to the whole-frame PSNR, SSIM,
-sharpness and edge ratio of the 1st and 2nd predicted frames.
+sharpness and edge ratio of the 1st and 2nd predicted frames. --eval is the output folder
+of scripts/eval_ucf101.py (per_video.json) or of scripts/dev_benchmark.py (per_clip.json:
+one table per source video).
+
+Two recipes over training seeds: name the runs with {seed} and list the seeds. Each seed's
+mean difference over the clips is then one observation; the table gives the mean over
+seeds, its standard error and the seeds where a is better:
+
+    python scripts/paired_table.py --eval docs/benchmarks/val_step_scale_seeds --seeds 0 1 2 3 4 \\
+        --a "step scale, seed {seed}" --b "shipped recipe, seed {seed}" --keys psnr_whole_f1 psnr_whole_f2
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from vidpred.cli import script, setup_logging
-from vidpred.evaluation.paired import paired_table, read_per_video
+from vidpred.evaluation.lever_map import read_report
+from vidpred.evaluation.paired import paired_table, read_per_video, seed_paired_difference
 
 DEFAULT_KEYS = ["psnr_whole_f1", "psnr_whole_f2", "ssim_whole_f1", "ssim_whole_f2", "sharpness_whole_f1",
                 "sharpness_whole_f2", "edges_whole_f1", "edges_whole_f2"]
 
 
+def seed_table(rows: list[dict], recipes: list[tuple[str, str]], seeds: list[int], keys: list[str]) -> str:
+    """Markdown: one row per ``(a, b)`` recipe pair (names holding ``{seed}``), cells over seeds."""
+    lines = ["| a − b, paired by seed | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+    for a, b in recipes:
+        pairs = [(a.format(seed=s), b.format(seed=s)) for s in seeds]
+        paired_table(rows, pairs, keys)  # names every missing run and key in one error
+        cells = [seed_paired_difference(rows, pairs, key).text(3 if key.startswith(("ssim", "edges")) else 2)
+                 for key in keys]
+        lines.append(f"| {a.format(seed='s')} − {b.format(seed='s')} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 @script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--eval", required=True, help="an evaluation's output folder (holds per_video.json)")
+    parser.add_argument("--eval", required=True, help="an evaluation's output folder (per_video.json or per_clip.json)")
     parser.add_argument("--a", action="append", required=True, help="method(s) compared")
     parser.add_argument("--b", action="append", required=True, help="method(s) compared against")
     parser.add_argument("--keys", nargs="*", default=DEFAULT_KEYS, help="score keys (default: whole-frame f1/f2)")
+    parser.add_argument("--seeds", nargs="+", type=int, metavar="SEED",
+                        help="compare recipes over these training seeds: --a and --b hold '{seed}'")
     args = parser.parse_args(argv)
     setup_logging()
-    rows = read_per_video(args.eval)
+    if args.seeds and not all("{seed}" in name for name in args.a + args.b):
+        parser.error("with --seeds every --a and --b name must hold '{seed}', e.g. 'census, seed {seed}'")
+    rows = read_report(args.eval)[1] if (Path(args.eval) / "per_clip.json").is_file() else read_per_video(args.eval)
     pairs = [(a, b) for a in args.a for b in args.b if a != b]
-    print(paired_table(rows, pairs, args.keys))
+    sources = list(dict.fromkeys(row.get("source") for row in rows))
+    for source in sources:
+        these = [row for row in rows if row.get("source") == source]
+        if source is not None:
+            print(f"\n### `{source}` ({len(these)} clips)\n")
+        print(seed_table(these, pairs, args.seeds, args.keys) if args.seeds else paired_table(these, pairs, args.keys))
     return 0
 
 

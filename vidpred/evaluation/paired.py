@@ -7,6 +7,11 @@ clips both scored, its standard error ``std(a - b, ddof=1) / sqrt(n)`` and the n
 clips where ``a`` is better. Higher is better for every score but the edge ratio, whose best
 value is 1 (the truth's edge content): for ``edges_*`` keys the difference is how much
 closer to 1 ``a`` is than ``b``, ``|b - 1| - |a - 1|``.
+
+Two *recipes* are compared over training seeds (:func:`seed_paired_difference`): a seed
+that is lucky on one video lifts every clip of it together, so a clip-level standard error
+says nothing about how much a recipe's result depends on its seed. There each seed's mean
+difference over the clips is one observation.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PairedDifference", "paired_difference", "read_per_video", "paired_table"]
+__all__ = ["PairedDifference", "paired_difference", "seed_paired_difference", "read_per_video", "paired_table"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,26 @@ def paired_difference(rows: list[dict], a: str, b: str, key: str) -> PairedDiffe
     mean = sum(diffs) / n
     stderr = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1) / n) if n > 1 else math.nan
     return PairedDifference(key, n, mean, stderr, sum(d > 0 for d in diffs))
+
+
+def seed_paired_difference(rows: list[dict], pairs: list[tuple[str, str]], key: str) -> PairedDifference:
+    """Recipe ``a`` against recipe ``b`` over training seeds: ``pairs`` holds one ``(a_s, b_s)``
+    per seed, each the run of that recipe trained with seed ``s``.
+
+    For each seed the mean over clips of ``a_s - b_s`` (:func:`paired_difference`); then the
+    mean over seeds, its standard error over seeds and the seeds where ``a`` is better.
+    Seeds that share no scored clip are left out.
+
+    Raises:
+        KeyError: a method is not in the evaluation.
+    """
+    means = [d.mean for d in (paired_difference(rows, a, b, key) for a, b in pairs) if d.n]
+    n = len(means)
+    if n == 0:
+        return PairedDifference(key, 0, math.nan, math.nan, 0)
+    mean = sum(means) / n
+    stderr = math.sqrt(sum((m - mean) ** 2 for m in means) / (n - 1) / n) if n > 1 else math.nan
+    return PairedDifference(key, n, mean, stderr, sum(m > 0 for m in means))
 
 
 def paired_table(rows: list[dict], pairs: list[tuple[str, str]], keys: list[str]) -> str:
