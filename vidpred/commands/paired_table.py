@@ -13,7 +13,7 @@ Two recipes over training seeds: name the runs with {seed} and list the seeds. E
 mean difference over the clips is then one observation; the table gives the mean over
 seeds, its standard error and the seeds where a is better:
 
-    python scripts/paired_table.py --eval docs/benchmarks/val_step_scale_seeds --seeds 0 1 2 3 4 \\
+    python scripts/paired_table.py --eval docs/benchmarks/val_recipes_seeds --seeds 0 1 2 3 4 \\
         --a "step scale, seed {seed}" --b "shipped recipe, seed {seed}" --keys psnr_whole_f1 psnr_whole_f2
 """
 
