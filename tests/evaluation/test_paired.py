@@ -87,7 +87,7 @@ def test_a_seed_is_one_observation_however_many_clips_agree():
         seed_paired_difference(rows, [("a7", "b0")], "psnr_whole_f1")
 
 
-def test_the_command_pairs_recipes_by_seed_per_source_of_a_dev_benchmark(tmp_path, capsys):
+def test_the_command_pairs_recipes_by_seed_per_source_of_a_dev_benchmark(tmp_path, capsys, caplog):
     import json
 
     from vidpred.commands.paired_table import main
@@ -103,3 +103,6 @@ def test_the_command_pairs_recipes_by_seed_per_source_of_a_dev_benchmark(tmp_pat
     with pytest.raises(SystemExit):
         main(["--eval", str(tmp_path), "--seeds", "0", "--a", "a0", "--b", "b{seed}"])
     assert "must hold '{seed}'" in capsys.readouterr().err
+    # a seed with no run of the recipe is named in one line, not skipped
+    assert main(["--eval", str(tmp_path), "--seeds", "0", "7", "--a", "a{seed}", "--b", "b{seed}"]) == 2
+    assert "not in this evaluation: 'a7', 'b7'" in caplog.text

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from vidpred.cli import script, setup_logging
 from vidpred.evaluation.lever_map import read_report
-from vidpred.evaluation.paired import paired_table, read_per_video, seed_paired_difference
+from vidpred.evaluation.paired import check_pairs, paired_table, read_per_video, seed_paired_difference
 
 DEFAULT_KEYS = ["psnr_whole_f1", "psnr_whole_f2", "ssim_whole_f1", "ssim_whole_f2", "sharpness_whole_f1",
                 "sharpness_whole_f2", "edges_whole_f1", "edges_whole_f2"]
@@ -36,7 +36,7 @@ def seed_table(rows: list[dict], recipes: list[tuple[str, str]], seeds: list[int
     lines = ["| a − b, paired by seed | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for a, b in recipes:
         pairs = [(a.format(seed=s), b.format(seed=s)) for s in seeds]
-        paired_table(rows, pairs, keys)  # names every missing run and key in one error
+        check_pairs(rows, pairs, keys)
         cells = [seed_paired_difference(rows, pairs, key).text(3 if key.startswith(("ssim", "edges")) else 2)
                  for key in keys]
         lines.append(f"| {a.format(seed='s')} − {b.format(seed='s')} | " + " | ".join(cells) + " |")

@@ -21,7 +21,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PairedDifference", "paired_difference", "seed_paired_difference", "read_per_video", "paired_table"]
+__all__ = ["PairedDifference", "paired_difference", "seed_paired_difference", "read_per_video", "check_pairs",
+           "paired_table"]
 
 
 @dataclass(frozen=True)
@@ -95,12 +96,9 @@ def seed_paired_difference(rows: list[dict], pairs: list[tuple[str, str]], key: 
     return PairedDifference(key, n, mean, stderr, sum(m > 0 for m in means))
 
 
-def paired_table(rows: list[dict], pairs: list[tuple[str, str]], keys: list[str]) -> str:
-    """Markdown: one row per ``(a, b)`` pair, one column per key: ``mean ± s.e. (wins/n)``.
-
-    Raises:
-        ValueError: a method or a key that is not in the evaluation, or no pair to compare.
-    """
+def check_pairs(rows: list[dict], pairs: list[tuple[str, str]], keys: list[str]) -> None:
+    """Raise a ValueError naming every method and key of ``pairs`` and ``keys`` that the
+    evaluation lacks, or saying there is nothing to compare."""
     methods = {name for row in rows for name in row["scores"]}
     missing = sorted({name for pair in pairs for name in pair} - methods)
     if missing:
@@ -113,6 +111,15 @@ def paired_table(rows: list[dict], pairs: list[tuple[str, str]], keys: list[str]
                          f"{', '.join(sorted(known)[:6])})")
     if not pairs or not keys:
         raise ValueError("nothing to compare: give different --a and --b methods and at least one key")
+
+
+def paired_table(rows: list[dict], pairs: list[tuple[str, str]], keys: list[str]) -> str:
+    """Markdown: one row per ``(a, b)`` pair, one column per key: ``mean ± s.e. (wins/n)``.
+
+    Raises:
+        ValueError: a method or a key that is not in the evaluation, or no pair to compare.
+    """
+    check_pairs(rows, pairs, keys)
     lines = ["| a − b | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for a, b in pairs:
         cells = [paired_difference(rows, a, b, key).text(3 if key.startswith(("ssim", "edges")) else 2) for key in keys]
