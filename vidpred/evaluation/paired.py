@@ -54,6 +54,16 @@ def read_per_video(eval_dir: str | Path) -> list[dict]:
     return rows
 
 
+def _summary(key: str, diffs: list[float]) -> PairedDifference:
+    """Mean, standard error ``std(ddof=1) / sqrt(n)`` and count of positive values of ``diffs``."""
+    n = len(diffs)
+    if n == 0:
+        return PairedDifference(key, 0, math.nan, math.nan, 0)
+    mean = sum(diffs) / n
+    stderr = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1) / n) if n > 1 else math.nan
+    return PairedDifference(key, n, mean, stderr, sum(d > 0 for d in diffs))
+
+
 def paired_difference(rows: list[dict], a: str, b: str, key: str) -> PairedDifference:
     """``a - b`` for score ``key`` (``|b - 1| - |a - 1|`` for an edge ratio) over the clips where both are finite.
 
@@ -68,12 +78,7 @@ def paired_difference(rows: list[dict], a: str, b: str, key: str) -> PairedDiffe
         x, y = row["scores"].get(a, {}).get(key), row["scores"].get(b, {}).get(key)
         if x is not None and y is not None and math.isfinite(x) and math.isfinite(y):
             diffs.append(abs(y - 1) - abs(x - 1) if key.startswith("edges") else x - y)
-    n = len(diffs)
-    if n == 0:
-        return PairedDifference(key, 0, math.nan, math.nan, 0)
-    mean = sum(diffs) / n
-    stderr = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1) / n) if n > 1 else math.nan
-    return PairedDifference(key, n, mean, stderr, sum(d > 0 for d in diffs))
+    return _summary(key, diffs)
 
 
 def seed_paired_difference(rows: list[dict], pairs: list[tuple[str, str]], key: str) -> PairedDifference:
@@ -88,12 +93,7 @@ def seed_paired_difference(rows: list[dict], pairs: list[tuple[str, str]], key: 
         KeyError: a method is not in the evaluation.
     """
     means = [d.mean for d in (paired_difference(rows, a, b, key) for a, b in pairs) if d.n]
-    n = len(means)
-    if n == 0:
-        return PairedDifference(key, 0, math.nan, math.nan, 0)
-    mean = sum(means) / n
-    stderr = math.sqrt(sum((m - mean) ** 2 for m in means) / (n - 1) / n) if n > 1 else math.nan
-    return PairedDifference(key, n, mean, stderr, sum(m > 0 for m in means))
+    return _summary(key, means)
 
 
 def check_pairs(rows: list[dict], pairs: list[tuple[str, str]], keys: list[str]) -> None:
