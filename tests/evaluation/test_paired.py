@@ -106,3 +106,14 @@ def test_the_command_pairs_recipes_by_seed_per_source_of_a_dev_benchmark(tmp_pat
     # a seed with no run of the recipe is named in one line, not skipped
     assert main(["--eval", str(tmp_path), "--seeds", "0", "7", "--a", "a{seed}", "--b", "b{seed}"]) == 2
     assert "not in this evaluation: 'a7', 'b7'" in caplog.text
+
+
+def test_a_seed_table_without_recipes_or_seeds_says_so():
+    from vidpred.evaluation.paired import seed_paired_table
+
+    rows = _seed_rows([[0.1], [0.2]])
+    assert seed_paired_table(rows, [("a{seed}", "b{seed}")], [0, 1], ["psnr_whole_f1"]).splitlines()[2] == \
+        "| as − bs | +0.15 ± 0.05 (2/2) |"
+    for recipes, seeds in (([], [0]), ([("a{seed}", "b{seed}")], [])):
+        with pytest.raises(ValueError, match="nothing to compare"):
+            seed_paired_table(rows, recipes, seeds, ["psnr_whole_f1"])

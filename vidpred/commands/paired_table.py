@@ -25,22 +25,10 @@ from pathlib import Path
 
 from vidpred.cli import script, setup_logging
 from vidpred.evaluation.lever_map import read_report
-from vidpred.evaluation.paired import check_pairs, paired_table, read_per_video, seed_paired_difference
+from vidpred.evaluation.paired import paired_table, read_per_video, seed_paired_table
 
 DEFAULT_KEYS = ["psnr_whole_f1", "psnr_whole_f2", "ssim_whole_f1", "ssim_whole_f2", "sharpness_whole_f1",
                 "sharpness_whole_f2", "edges_whole_f1", "edges_whole_f2"]
-
-
-def seed_table(rows: list[dict], recipes: list[tuple[str, str]], seeds: list[int], keys: list[str]) -> str:
-    """Markdown: one row per ``(a, b)`` recipe pair (names holding ``{seed}``), cells over seeds."""
-    lines = ["| a − b, paired by seed | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
-    for a, b in recipes:
-        pairs = [(a.format(seed=s), b.format(seed=s)) for s in seeds]
-        check_pairs(rows, pairs, keys)
-        cells = [seed_paired_difference(rows, pairs, key).text(3 if key.startswith(("ssim", "edges")) else 2)
-                 for key in keys]
-        lines.append(f"| {a.format(seed='s')} − {b.format(seed='s')} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 @script
@@ -63,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         these = [row for row in rows if row.get("source") == source]
         if source is not None:
             print(f"\n### `{source}` ({len(these)} clips)\n")
-        print(seed_table(these, pairs, args.seeds, args.keys) if args.seeds else paired_table(these, pairs, args.keys))
+        print(seed_paired_table(these, pairs, args.seeds, args.keys) if args.seeds else paired_table(these, pairs, args.keys))
     return 0
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["PairedDifference", "paired_difference", "seed_paired_difference", "read_per_video", "check_pairs",
-           "paired_table"]
+           "paired_table", "seed_paired_table"]
 
 
 @dataclass(frozen=True)
@@ -124,4 +124,23 @@ def paired_table(rows: list[dict], pairs: list[tuple[str, str]], keys: list[str]
     for a, b in pairs:
         cells = [paired_difference(rows, a, b, key).text(3 if key.startswith(("ssim", "edges")) else 2) for key in keys]
         lines.append(f"| {a} − {b} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def seed_paired_table(rows: list[dict], recipes: list[tuple[str, str]], seeds: list[int], keys: list[str]) -> str:
+    """Markdown: one row per ``(a, b)`` recipe pair, one column per key, each cell over ``seeds``
+    (:func:`seed_paired_difference`); ``a`` and ``b`` name the runs with ``{seed}`` in place of the seed.
+
+    Raises:
+        ValueError: a run or a key that is not in the evaluation, or no pair to compare.
+    """
+    if not recipes or not seeds:
+        raise ValueError("nothing to compare: give different --a and --b recipes and at least one seed")
+    lines = ["| a − b, paired by seed | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+    for a, b in recipes:
+        pairs = [(a.format(seed=s), b.format(seed=s)) for s in seeds]
+        check_pairs(rows, pairs, keys)
+        cells = [seed_paired_difference(rows, pairs, key).text(3 if key.startswith(("ssim", "edges")) else 2)
+                 for key in keys]
+        lines.append(f"| {a.format(seed='s')} − {b.format(seed='s')} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
