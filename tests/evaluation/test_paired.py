@@ -117,3 +117,13 @@ def test_a_seed_table_without_recipes_or_seeds_says_so():
     for recipes, seeds in (([], [0]), ([("a{seed}", "b{seed}")], [])):
         with pytest.raises(ValueError, match="nothing to compare"):
             seed_paired_table(rows, recipes, seeds, ["psnr_whole_f1"])
+
+
+def test_only_the_seed_placeholder_is_filled_in_a_run_name():
+    from vidpred.evaluation.paired import seed_paired_table
+
+    rows = [{"video": row["video"], "source": "v",
+             "scores": {name.replace("a", "lr {1e-3} a"): s for name, s in row["scores"].items()}}
+            for row in _seed_rows([[0.1], [0.2]])]
+    table = seed_paired_table(rows, [("lr {1e-3} a{seed}", "b{seed}")], [0, 1], ["psnr_whole_f1"])
+    assert table.splitlines()[2] == "| lr {1e-3} as − bs | +0.15 ± 0.05 (2/2) |"

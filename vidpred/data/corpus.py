@@ -13,7 +13,7 @@ licences):
 * **visp-images-data** (the Debian package, ``apt-get download`` then ``dpkg-deb -x``; never
   installed): four greyscale ``.pgm`` sequences, read as three equal channels. Where
   ``apt-get`` or ``dpkg-deb`` does not exist they are skipped.
-* **opencv-doc** (the Debian package, fetched the same way): three of OpenCV's sample
+* **opencv-doc** (the Debian package, fetched the same way): four of OpenCV's sample
   clips, a still camera in each: a hand moving a box about and a hand moving a cup
   (gzipped in the package; unpacked), both for validation; people walking across a
   campus and a tree's foliage moving in the wind, for test.

@@ -54,6 +54,10 @@ def read_per_video(eval_dir: str | Path) -> list[dict]:
     return rows
 
 
+def _digits(key: str) -> int:
+    return 3 if key.startswith(("ssim", "edges")) else 2
+
+
 def _summary(key: str, diffs: list[float]) -> PairedDifference:
     """Mean, standard error ``std(ddof=1) / sqrt(n)`` and count of positive values of ``diffs``."""
     n = len(diffs)
@@ -122,7 +126,7 @@ def paired_table(rows: list[dict], pairs: list[tuple[str, str]], keys: list[str]
     check_pairs(rows, pairs, keys)
     lines = ["| a − b | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for a, b in pairs:
-        cells = [paired_difference(rows, a, b, key).text(3 if key.startswith(("ssim", "edges")) else 2) for key in keys]
+        cells = [paired_difference(rows, a, b, key).text(_digits(key)) for key in keys]
         lines.append(f"| {a} − {b} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -138,9 +142,8 @@ def seed_paired_table(rows: list[dict], recipes: list[tuple[str, str]], seeds: l
         raise ValueError("nothing to compare: give different --a and --b recipes and at least one seed")
     lines = ["| a − b, paired by seed | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for a, b in recipes:
-        pairs = [(a.format(seed=s), b.format(seed=s)) for s in seeds]
+        pairs = [(a.replace("{seed}", str(s)), b.replace("{seed}", str(s))) for s in seeds]
         check_pairs(rows, pairs, keys)
-        cells = [seed_paired_difference(rows, pairs, key).text(3 if key.startswith(("ssim", "edges")) else 2)
-                 for key in keys]
-        lines.append(f"| {a.format(seed='s')} − {b.format(seed='s')} | " + " | ".join(cells) + " |")
+        cells = [seed_paired_difference(rows, pairs, key).text(_digits(key)) for key in keys]
+        lines.append(f"| {a.replace('{seed}', 's')} − {b.replace('{seed}', 's')} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
