@@ -27,6 +27,10 @@ paired per-clip difference against it. Rules:
 * ``residual 0.85`` / ``residual 0.7``: the followed flow split into the camera's motion (a
   homography fitted to ``f1`` with RANSAC) and the rest, the rest scaled down: a pan kept,
   the subjects' own motion damped (they may stop or turn, the camera keeps going);
+* ``camera``: the camera's motion alone (``residual`` with the rest scaled to 0);
+* ``camera fit 1`` / ``camera fit 2``: the last step's flow replaced by the camera's motion
+  wherever the two agree to within 1 or 2 px, then followed: the homography's exact field in
+  place of the flow's noise on the background, the flow kept on whatever moves on its own;
 * ``fixed point 3``: the exact constant-velocity source of each pixel, ``s = p + k f1(s)``
   for frame ``k``, by three fixed-point steps from ``p + k f1(p)`` (``followed`` is one
   step, with the step's velocity scaled by ``k``);
@@ -161,6 +165,18 @@ def _residual_damped(frames: Tensor, grey: list[np.ndarray], factor: float) -> T
     return camera + factor * (warp(f1, f1) - camera)
 
 
+def _camera_where_it_fits(flow: Tensor, tolerance: float) -> Tensor:
+    """``flow`` with the camera's motion (:func:`_camera_flow`) wherever the two differ by less
+    than ``tolerance`` px: the homography's exact field replaces the flow's noise there."""
+    camera = _camera_flow(flow)
+    return torch.where((flow - camera).norm(dim=1, keepdim=True) < tolerance, camera, flow)
+
+
+def _camera_fit_followed(grey: list[np.ndarray], tolerance: float) -> Tensor:
+    f1 = _dis(grey[3], grey[2])
+    return warp(_camera_where_it_fits(f1, tolerance), f1)
+
+
 def _fixed_point(frames: Tensor, grey: list[np.ndarray], k: int, steps: int = 3) -> Tensor:
     f1 = _dis(grey[3], grey[2])
     offset = k * f1
@@ -203,6 +219,9 @@ RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {
     "AR 63": _velocity_rule(lambda v, g: _persistent_velocity(v, 63)),
     "residual 0.85": _velocity_rule(lambda v, g: _residual_damped(v, g, 0.85)),
     "residual 0.7": _velocity_rule(lambda v, g: _residual_damped(v, g, 0.7)),
+    "camera": _velocity_rule(lambda v, g: _residual_damped(v, g, 0.0)),
+    "camera fit 1": _velocity_rule(lambda v, g: _camera_fit_followed(g, 1.0)),
+    "camera fit 2": _velocity_rule(lambda v, g: _camera_fit_followed(g, 2.0)),
     "fixed point 3": _fixed_point,
     "oracle": _oracle,
     "oracle outside": _oracle_outside,
