@@ -191,3 +191,40 @@ def test_degraded_clips_are_scored_the_same_for_every_method(tiny_corpus, tmp_pa
         assert b.results[0].scores == c.results[0].scores  # the same draws on every run
     with pytest.raises(ValueError, match="cannot be combined"):
         run_dev_benchmark([], degrade=Degradation(flicker=0.1), adapt=AdaptSettings(steps=1), **kwargs)
+
+
+def test_ensemble_and_mirrored_rows_are_scored_beside_their_members(tiny_corpus, refiner_checkpoint, tmp_path):
+    other = tmp_path / "other" / "checkpoints" / "latest.pt"
+    state = torch.load(refiner_checkpoint, weights_only=True)
+    torch.manual_seed(1)
+    state["generator"] = {k: v + 0.05 * torch.randn_like(v) if v.is_floating_point() else v
+                          for k, v in state["generator"].items()}
+    save_checkpoint(state, other)
+    markdown, sources = run_dev_benchmark([refiner_checkpoint, other], names=["a", "b"], subset="test",
+                                          root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"), clips_per_video=1,
+                                          progress=False, ensemble="a+b", mirror=True, out_dir=tmp_path / "out")
+    rows = ["a", "b", "a, mirrored", "b, mirrored", "a+b", "a+b, mirrored"]
+    for source in sources:
+        assert [name for name in source.summary if name != "ground truth"][:6] == rows
+    methods = {m["name"]: m for m in json.loads((tmp_path / "out" / "per_clip.json").read_text())["methods"]}
+    assert methods["a+b"]["averaged"] == {"members": ["a", "b"], "mirror": False}
+    assert methods["a, mirrored"]["averaged"] == {"members": ["a"], "mirror": True}
+    assert methods["a+b"]["parameters"] == 2 * methods["a"]["parameters"]
+    assert "| a+b − DIS flow |" in markdown
+
+
+def test_averaging_is_refused_where_it_means_nothing(tiny_corpus, refiner_checkpoint, tmp_path):
+    kwargs = dict(subset="test", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"), clips_per_video=1,
+                  progress=False)
+    with pytest.raises(ValueError, match="at least two checkpoints"):
+        run_dev_benchmark([refiner_checkpoint], ensemble="alone", **kwargs)
+    with pytest.raises(ValueError, match="taken by another row"):
+        run_dev_benchmark([refiner_checkpoint, refiner_checkpoint], names=["a", "b"], ensemble="a", **kwargs)
+    with pytest.raises(ValueError, match="adaptation cannot be combined"):
+        run_dev_benchmark([refiner_checkpoint], mirror=True, adapt=AdaptSettings(steps=1), **kwargs)
+    pyramid = tmp_path / "pyramid" / "checkpoints" / "latest.pt"
+    cfg = config_from_dict({"model": {"generator": {"n_scales": 1, "width": 0.125}}})
+    save_checkpoint({"step": 1, "best_psnr": 0.0, "config": config_to_dict(cfg),
+                     "generator": build_generator(cfg).state_dict()}, pyramid)
+    with pytest.raises(ValueError, match="not a refiner"):
+        run_dev_benchmark([pyramid], mirror=True, **kwargs)

@@ -18,6 +18,9 @@ explains the baselines and the pairing.
     # harder footage: every scored clip with sensor grain (10 grey levels) or brightness flicker (±10%)
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --grain 10
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --flicker 0.1
+    # test-time averaging of refiners' motion: several seeds as one ensemble row, each model mirrored
+    python scripts/dev_benchmark.py --subset val --checkpoint runs/s0/checkpoints/best.pt runs/s1/checkpoints/best.pt \
+        --ensemble "seeds 0-1" --mirror
 """
 
 from __future__ import annotations
@@ -62,6 +65,12 @@ def main(argv: list[str] | None = None) -> int:
                              "scored clip (default 0)")
     parser.add_argument("--flicker", type=float, default=0.0, metavar="A",
                         help="multiply every scored frame's brightness by a factor from [1-A, 1+A] (default 0)")
+    parser.add_argument("--ensemble", default=None, metavar="NAME",
+                        help="also score a row of this name whose motion is the mean of all the checkpoints' "
+                             "(refiners only)")
+    parser.add_argument("--mirror", action="store_true",
+                        help="also score each checkpoint with its motion averaged with its answer for the "
+                             "left-right mirrored clip (refiners only; twice the cost)")
     add_device_arg(parser)
     add_threads_arg(parser)
     add_workers_arg(parser)
@@ -78,13 +87,16 @@ def main(argv: list[str] | None = None) -> int:
     degrade = Degradation(grain=args.grain, flicker=args.flicker)
     if adapt.steps and degrade:
         raise ValueError("--adapt-steps cannot be combined with --grain or --flicker")
+    if adapt.steps and (args.ensemble is not None or args.mirror):
+        raise ValueError("--adapt-steps cannot be combined with --ensemble or --mirror")
     if adapt.steps and not args.checkpoint:
         raise ValueError("--adapt-steps needs a --checkpoint to adapt")
     markdown, _ = run_dev_benchmark(args.checkpoint, names=args.name, subset=args.subset, root=args.root,
                                     cache_dir=args.cache_dir, clips_per_video=args.clips_per_video,
                                     blend_weight=args.blend_weight, device=select_device(args.device),
                                     workers=args.workers, progress=not args.quiet, out_dir=args.out,
-                                    force=args.force, adapt=adapt, degrade=degrade)
+                                    force=args.force, adapt=adapt, degrade=degrade, ensemble=args.ensemble,
+                                    mirror=args.mirror)
     print(markdown)
     return 0
 

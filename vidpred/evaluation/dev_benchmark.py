@@ -47,7 +47,7 @@ from vidpred.evaluation.degrade import Degradation
 from vidpred.evaluation.paired import paired_difference
 from vidpred.evaluation.pipeline import fit_blend_on_clips, load_methods, record_context_frames
 from vidpred.evaluation.predictors import (DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, CheckpointPredictor, Method,
-                                          blend_method)
+                                          averaged_methods, blend_method)
 from vidpred.evaluation.report import frame_table, summarize, verdict_lines
 from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
 from vidpred.safe_write import check_output_folder, write_text
@@ -218,7 +218,8 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
                       device: torch.device = torch.device("cpu"), workers: int = 1, progress: bool = True,
                       out_dir: str | Path | None = None, force: bool = False,
                       adapt: AdaptSettings | None = None,
-                      degrade: Degradation | None = None) -> tuple[str, list[SourceReport]]:
+                      degrade: Degradation | None = None, ensemble: str | None = None,
+                      mirror: bool = False) -> tuple[str, list[SourceReport]]:
     """Score checkpoints and the baselines on every video of the corpus's ``subset``.
 
     Args:
@@ -239,6 +240,10 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
             the frames before it (None, or 0 steps: every clip spread over the whole video).
         degrade: grain and flicker added to every scored clip (None: the clips as they are).
             The blend's weight is still fitted on the clean validation clips.
+        ensemble: also score one row of this name, the mean motion of all the checkpoints
+            (refiners; :mod:`vidpred.models.averaged_motion`).
+        mirror: also score each checkpoint (and the ensemble) with its motion averaged with
+            its answer for the mirrored clip.
 
     Returns:
         the Markdown report and one :class:`SourceReport` per video.
@@ -250,11 +255,20 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
     if adapt is not None and adapt.steps > 0 and degrade:
         raise ValueError("adaptation and degradation cannot be combined: the model would adapt on clean frames "
                          "and be scored on degraded ones")
+    averaging = ensemble is not None or mirror
+    if adapt is not None and adapt.steps > 0 and averaging:
+        raise ValueError("adaptation cannot be combined with an ensemble or mirroring: it fine-tunes one model")
     if out_dir is not None:
         check_out_dir(out_dir, force)
     data = DataConfig(source="corpus", root=root, cache_dir=cache_dir)
     protocol = Protocol(n_context=4, n_scored=2, flicker_frames=0)
     methods = load_methods(checkpoints, names, device)
+    if averaging:
+        loaded = [m for m in methods if m.kind == "checkpoint"]
+        methods = loaded + averaged_methods(loaded, ensemble, mirror) + methods[len(loaded):]
+        taken = [m.name for m in methods]
+        if len(set(taken)) < len(taken):
+            raise ValueError(f"the ensemble's name {ensemble!r} is taken by another row")
     record_context_frames(methods, protocol)
     if blend_weight is None:
         val_clips, _ = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.n_context + 1,

@@ -13,6 +13,7 @@ Every predictor has one signature, ``predict(context, n_future, flow) -> predict
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -25,10 +26,12 @@ from vidpred.checkpoint import load_checkpoint, weights_mismatch
 from vidpred.config import Config, ConfigError, config_from_dict
 from vidpred.evaluation.baselines import Blend, flow_extrapolation, last_input
 from vidpred.evaluation.flow import DIS_PRESET
+from vidpred.models.averaged_motion import AveragedMotion
 from vidpred.models.generator import MultiScaleGenerator
+from vidpred.models.refiner import FlowRefiner
 
 __all__ = ["Predictor", "Method", "CheckpointPredictor", "load_checkpoint_predictor", "baseline_methods",
-           "checkpoint_label", "blend_method", "LAST_INPUT", "FARNEBACK_FLOW", "DIS_FLOW", "BLEND", "BASELINE_NAMES"]
+           "checkpoint_label", "blend_method", "averaged_methods", "LAST_INPUT", "FARNEBACK_FLOW", "DIS_FLOW", "BLEND", "BASELINE_NAMES"]
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +153,39 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
                 info["parameters"], cfg.model.n_context)
     return Method(name=name or checkpoint_label(path), kind="checkpoint", predict=CheckpointPredictor(generator, cfg),
                   info=info)
+
+
+def averaged_methods(checkpoints: Sequence[Method], ensemble: str | None = None, mirror: bool = False) -> list[Method]:
+    """Rows that average refiners' motion at test time (:mod:`vidpred.models.averaged_motion`).
+
+    Args:
+        checkpoints: loaded checkpoint rows, every one a refiner.
+        ensemble: the name of one row whose motion is the mean of all ``checkpoints``' (None: none).
+        mirror: one row per checkpoint, ``"<name>, mirrored"``: its motion averaged with its
+            answer for the mirrored context (and the ensemble row mirrored too).
+
+    Raises:
+        ValueError: a checkpoint that is not a refiner, or an ensemble of fewer than two.
+    """
+    for method in checkpoints:
+        if not isinstance(method.predict.generator, FlowRefiner):
+            raise ValueError(f"{method.name} is not a refiner: only a refiner's motion can be averaged")
+    if ensemble is not None and len(checkpoints) < 2:
+        raise ValueError(f"an ensemble needs at least two checkpoints, got {len(checkpoints)}")
+
+    def row(name: str, members: Sequence[Method], mirrored: bool) -> Method:
+        model = AveragedMotion([m.predict.generator for m in members], mirror=mirrored)
+        info = {**members[0].info, "path": [m.info["path"] for m in members] if len(members) > 1 else
+                members[0].info["path"], "parameters": sum(m.info["parameters"] for m in members),
+                "averaged": {"members": [m.name for m in members], "mirror": mirrored}}
+        return Method(name, "checkpoint", CheckpointPredictor(model, members[0].predict.config), info)
+
+    rows = [row(f"{m.name}, mirrored", [m], True) for m in checkpoints] if mirror else []
+    if ensemble is not None:
+        rows.append(row(ensemble, checkpoints, False))
+        if mirror:
+            rows.append(row(f"{ensemble}, mirrored", checkpoints, True))
+    return rows
 
 
 def baseline_methods(blend: Blend | None = None) -> list[Method]:

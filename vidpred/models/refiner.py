@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from vidpred.models.optical_flow import dense_flow, dis_flow
 from vidpred.models.warp import warp
 
-__all__ = ["FlowRefiner", "context_flows", "REFINER_WIDTH"]
+__all__ = ["FlowRefiner", "context_flows", "roll_out", "REFINER_WIDTH"]
 
 REFINER_WIDTH = 32  # feature maps of the first level at model.generator.width 1
 
@@ -77,6 +77,21 @@ def context_flows(context: Tensor, n_flows: int) -> list[Tensor]:
             flows.append(at_pixel)
             offset = offset + at_pixel
     return flows
+
+
+def roll_out(last: Tensor, velocity: Tensor, persistence: Tensor | None, n_future: int) -> tuple[Tensor, Tensor, None]:
+    """Frames ``1 .. n_future`` ahead, frame ``k`` the newest frame ``last`` sampled at
+    ``p + (1 + (k - 1) a(p)) v(p)`` (``a`` = ``persistence``, 1 when None).
+
+    Returns:
+        frames ``(B, C, n_future, H, W)``, flows ``(B, 2, n_future, H, W)``, and None (no mask).
+    """
+    if n_future < 1:
+        raise ValueError(f"n_future must be >= 1, got {n_future}")
+    a = 1.0 if persistence is None else persistence
+    flows = [(1 + (k - 1) * a) * velocity for k in range(1, n_future + 1)]
+    frames = [warp(last, flow) for flow in flows]
+    return torch.stack(frames, dim=2), torch.stack(flows, dim=2), None
 
 
 def _conv(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
@@ -224,14 +239,7 @@ class FlowRefiner(nn.Module):
             frames ``(B, C, n_future, H, W)`` in ``[-1, 1]``, flows ``(B, 2, n_future, H, W)``
             (frame k samples the newest context frame at ``p + flow_k(p)``), and None (no mask).
         """
-        if n_future < 1:
-            raise ValueError(f"n_future must be >= 1, got {n_future}")
-        velocity, persistence = self.motion_and_persistence(context)
-        last = context[:, :, -1].float()
-        a = 1.0 if persistence is None else persistence
-        flows = [(1 + (k - 1) * a) * velocity for k in range(1, n_future + 1)]
-        frames = [warp(last, flow) for flow in flows]
-        return torch.stack(frames, dim=2), torch.stack(flows, dim=2), None
+        return roll_out(context[:, :, -1].float(), *self.motion_and_persistence(context), n_future)
 
     def rollout(self, context: Tensor, n_future: int, return_scales: bool = False) -> Tensor | list[Tensor]:
         """``(B, C, n_future, H, W)``; with ``return_scales`` a one-element list (one scale)."""
