@@ -122,16 +122,3 @@ def test_each_predicted_frame_is_scored_beside_copying_and_dis_flow(make_video, 
     # On a steady pan flow extrapolation beats copying on every frame.
     assert all(float(d) > float(c) + 3 for d, c in zip(dis[-3:], copying[-3:]))
 
-
-def test_mirror_averages_the_refiners_motion_and_needs_a_refiner(checkpoint, make_video, moving_frames, tmp_path,
-                                                                 caplog):
-    caplog.set_level(logging.INFO, logger="vidpred")
-    video = make_video(tmp_path / "clip.avi", moving_frames(8, 32, 40))
-    assert _main(["--video", video, "--out", tmp_path / "plain.avi", "--frames", "2", "--scale", "1"]) == 0
-    assert _main(["--video", video, "--out", tmp_path / "mirror.avi", "--frames", "2", "--scale", "1",
-                  "--mirror"]) == 0
-    assert "refiner, mirrored" in caplog.text  # the score table names the averaged model
-    plain, mirrored = read_video(tmp_path / "plain.avi"), read_video(tmp_path / "mirror.avi")
-    assert plain.shape == mirrored.shape and not np.array_equal(plain, mirrored)
-    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "x.gif", "--mirror"]) == 2
-    assert "not a refiner" in caplog.text

@@ -35,7 +35,7 @@ from vidpred.data.sampler import to_model_input
 from vidpred.data.video_io import read_video
 from vidpred.evaluation import load_checkpoint_predictor
 from vidpred.evaluation.baselines import flow_extrapolation, last_input
-from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT, averaged_methods
+from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT
 from vidpred.evaluation.visualize import is_our_animation, side_by_side, write_animation
 from vidpred.pretrained import default_model_path
 from vidpred.metrics.psnr import psnr
@@ -55,10 +55,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=int, default=None,
                         help="integer magnification of each panel (default: enough for panels >= 128 px high)")
     parser.add_argument("--show-flow", action="store_true", help="add the model's predicted motion as a fifth panel")
-    parser.add_argument("--mirror", action="store_true",
-                        help="average the refiner's motion with its answer for the left-right mirrored video "
-                             "(+0.02-0.03 dB on average over the validation videos, at twice the cost; "
-                             "docs/ablations.md)")
     add_device_arg(parser)
     parser.add_argument("--force", action="store_true",
                         help="replace an existing --out that is not a GIF written by this script")
@@ -76,8 +72,6 @@ def main(argv: list[str] | None = None) -> int:
                  what="a GIF written by predict.py", force=args.force)
     device = select_device(args.device)
     method = load_checkpoint_predictor(args.checkpoint or default_model_path(), device)
-    if args.mirror:
-        method = averaged_methods([method], mirror=True)[0]
     if args.show_flow and method.info["head"] not in ("flow", "refiner"):
         raise ValueError(f"--show-flow needs a model that predicts motion (flow or refiner head); {method.name} "
                          f"has the {method.info['head']} head")
