@@ -228,3 +228,18 @@ def test_averaging_is_refused_where_it_means_nothing(tiny_corpus, refiner_checkp
                      "generator": build_generator(cfg).state_dict()}, pyramid)
     with pytest.raises(ValueError, match="not a refiner"):
         run_dev_benchmark([pyramid], mirror=True, **kwargs)
+
+
+def test_steady_pans_replace_the_clips_and_flow_extrapolation_follows_them(tiny_corpus, tmp_path):
+    from vidpred.evaluation.steady_pan import SteadyPan
+    markdown, sources = run_dev_benchmark([], subset="test", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"),
+                                          clips_per_video=2, progress=False, steady_pan=SteadyPan(3))
+    assert "panned steadily at 1-3 px per frame" in markdown
+    for source in sources:
+        for result in source.results:
+            scores = result.scores
+            # on an exact whole-pixel pan DIS extrapolation beats copying the last frame
+            assert scores["DIS flow"]["psnr_whole_f1"] > scores["last input"]["psnr_whole_f1"] + 3
+    with pytest.raises(ValueError, match="steady pans cannot be combined"):
+        run_dev_benchmark([], subset="test", root=str(tiny_corpus), steady_pan=SteadyPan(3),
+                          adapt=AdaptSettings(steps=1))

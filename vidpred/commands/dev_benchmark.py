@@ -18,6 +18,8 @@ explains the baselines and the pairing.
     # harder footage: every scored clip with sensor grain (10 grey levels) or brightness flicker (±10%)
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --grain 10
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --flicker 0.1
+    # steady camera motion: a still of each clip panned at a constant 1-8 px per frame
+    python scripts/dev_benchmark.py --subset val --checkpoint vidpred/pretrained/refiner.pt --steady-pan 8
     # test-time averaging of refiners' motion: several seeds as one ensemble row, each model mirrored
     python scripts/dev_benchmark.py --subset val --checkpoint runs/s0/checkpoints/best.pt runs/s1/checkpoints/best.pt \
         --ensemble "seeds 0-1" --mirror
@@ -35,6 +37,7 @@ from vidpred.config import DataConfig
 from vidpred.evaluation.dev_benchmark import DEFAULT_CLIPS_PER_VIDEO, run_dev_benchmark
 from vidpred.evaluation.adapt import AdaptSettings
 from vidpred.evaluation.degrade import Degradation
+from vidpred.evaluation.steady_pan import SteadyPan
 
 
 @script
@@ -65,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
                              "scored clip (default 0)")
     parser.add_argument("--flicker", type=float, default=0.0, metavar="A",
                         help="multiply every scored frame's brightness by a factor from [1-A, 1+A] (default 0)")
+    parser.add_argument("--steady-pan", type=float, default=0.0, metavar="MAX_PX",
+                        help="score, instead of each clip, a still of its first frame panned steadily at a speed "
+                             "drawn from [1, MAX_PX] px per frame (default 0: the clips as they are)")
     parser.add_argument("--ensemble", default=None, metavar="NAME",
                         help="also score a row of this name whose motion is the mean of all the checkpoints' "
                              "(refiners only)")
@@ -87,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     degrade = Degradation(grain=args.grain, flicker=args.flicker)
     if adapt.steps and degrade:
         raise ValueError("--adapt-steps cannot be combined with --grain or --flicker")
-    if adapt.steps and (args.ensemble is not None or args.mirror):
-        raise ValueError("--adapt-steps cannot be combined with --ensemble or --mirror")
+    if adapt.steps and (args.ensemble is not None or args.mirror or args.steady_pan):
+        raise ValueError("--adapt-steps cannot be combined with --ensemble, --mirror or --steady-pan")
     if adapt.steps and not args.checkpoint:
         raise ValueError("--adapt-steps needs a --checkpoint to adapt")
     markdown, _ = run_dev_benchmark(args.checkpoint, names=args.name, subset=args.subset, root=args.root,
@@ -96,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                                     blend_weight=args.blend_weight, device=select_device(args.device),
                                     workers=args.workers, progress=not args.quiet, out_dir=args.out,
                                     force=args.force, adapt=adapt, degrade=degrade, ensemble=args.ensemble,
-                                    mirror=args.mirror)
+                                    mirror=args.mirror, steady_pan=SteadyPan(args.steady_pan))
     print(markdown)
     return 0
 
