@@ -218,7 +218,7 @@ def test_averaging_is_refused_where_it_means_nothing(tiny_corpus, refiner_checkp
                   progress=False)
     with pytest.raises(ValueError, match="at least two checkpoints"):
         run_dev_benchmark([refiner_checkpoint], ensemble="alone", **kwargs)
-    with pytest.raises(ValueError, match="taken by another row"):
+    with pytest.raises(ValueError, match="taken twice: 'a'"):
         run_dev_benchmark([refiner_checkpoint, refiner_checkpoint], names=["a", "b"], ensemble="a", **kwargs)
     with pytest.raises(ValueError, match="adaptation cannot be combined"):
         run_dev_benchmark([refiner_checkpoint], mirror=True, adapt=AdaptSettings(steps=1), **kwargs)

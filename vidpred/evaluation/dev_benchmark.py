@@ -44,13 +44,13 @@ from vidpred.evaluation.adapt import AdaptSettings, adapt_generator
 from vidpred.evaluation.baselines import Blend
 from vidpred.evaluation.clips import load_eval_clips
 from vidpred.evaluation.degrade import Degradation
-from vidpred.evaluation.steady_pan import SteadyPan
 from vidpred.evaluation.paired import paired_difference
 from vidpred.evaluation.pipeline import fit_blend_on_clips, load_methods, record_context_frames
 from vidpred.evaluation.predictors import (DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, CheckpointPredictor, Method,
                                           averaged_methods, blend_method)
 from vidpred.evaluation.report import frame_table, summarize, verdict_lines
 from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
+from vidpred.evaluation.steady_pan import SteadyPan
 from vidpred.safe_write import check_output_folder, write_text
 
 __all__ = ["ADAPTED_SUFFIX", "DEFAULT_CLIPS_PER_VIDEO", "SourceReport", "run_dev_benchmark"]
@@ -273,8 +273,9 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         loaded = [m for m in methods if m.kind == "checkpoint"]
         methods = loaded + averaged_methods(loaded, ensemble, mirror) + methods[len(loaded):]
         taken = [m.name for m in methods]
-        if len(set(taken)) < len(taken):
-            raise ValueError(f"the ensemble's name {ensemble!r} is taken by another row")
+        repeated = sorted({name for name in taken if taken.count(name) > 1})
+        if repeated:
+            raise ValueError(f"row names must differ; taken twice: {', '.join(map(repr, repeated))}")
     record_context_frames(methods, protocol)
     if blend_weight is None:
         val_clips, _ = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.n_context + 1,

@@ -31,7 +31,8 @@ from vidpred.models.generator import MultiScaleGenerator
 from vidpred.models.refiner import FlowRefiner
 
 __all__ = ["Predictor", "Method", "CheckpointPredictor", "load_checkpoint_predictor", "baseline_methods",
-           "checkpoint_label", "blend_method", "averaged_methods", "LAST_INPUT", "FARNEBACK_FLOW", "DIS_FLOW", "BLEND", "BASELINE_NAMES"]
+           "checkpoint_label", "blend_method", "averaged_methods", "LAST_INPUT", "FARNEBACK_FLOW", "DIS_FLOW", "BLEND",
+           "BASELINE_NAMES"]
 
 logger = logging.getLogger(__name__)
 

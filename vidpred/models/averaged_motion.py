@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from vidpred.models.refiner import FlowRefiner, roll_out
+from vidpred.models.refiner import FlowRefiner, VelocityPredictor
 
 __all__ = ["AveragedMotion"]
 
@@ -32,7 +32,7 @@ def _mirrored(refiner: FlowRefiner, context: Tensor) -> tuple[Tensor, Tensor | N
     return velocity, None if persistence is None else persistence.flip(-1)
 
 
-class AveragedMotion(nn.Module):
+class AveragedMotion(VelocityPredictor):
     """The mean motion of refiners (and, with ``mirror``, of their mirrored looks).
 
     Args:
@@ -71,14 +71,3 @@ class AveragedMotion(nn.Module):
         velocity = torch.stack([v for v, _ in looks]).mean(dim=0)
         persistence = None if looks[0][1] is None else torch.stack([a for _, a in looks]).mean(dim=0)
         return velocity, persistence
-
-    def rollout_with_motion(self, context: Tensor, n_future: int) -> tuple[Tensor, Tensor, None]:
-        """As :meth:`FlowRefiner.rollout_with_motion`, along the mean motion."""
-        return roll_out(context[:, :, -1].float(), *self.motion_and_persistence(context), n_future)
-
-    def rollout(self, context: Tensor, n_future: int, return_scales: bool = False) -> Tensor | list[Tensor]:
-        frames = self.rollout_with_motion(context, n_future)[0]
-        return [frames] if return_scales else frames
-
-    def predict(self, context: Tensor) -> Tensor:
-        return self.rollout_with_motion(context, 1)[0][:, :, 0]

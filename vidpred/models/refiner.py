@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from vidpred.models.optical_flow import dense_flow, dis_flow
 from vidpred.models.warp import warp
 
-__all__ = ["FlowRefiner", "context_flows", "roll_out", "REFINER_WIDTH"]
+__all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "REFINER_WIDTH"]
 
 REFINER_WIDTH = 32  # feature maps of the first level at model.generator.width 1
 
@@ -79,26 +79,57 @@ def context_flows(context: Tensor, n_flows: int) -> list[Tensor]:
     return flows
 
 
-def roll_out(last: Tensor, velocity: Tensor, persistence: Tensor | None, n_future: int) -> tuple[Tensor, Tensor, None]:
-    """Frames ``1 .. n_future`` ahead, frame ``k`` the newest frame ``last`` sampled at
-    ``p + (1 + (k - 1) a(p)) v(p)`` (``a`` = ``persistence``, 1 when None).
-
-    Returns:
-        frames ``(B, C, n_future, H, W)``, flows ``(B, 2, n_future, H, W)``, and None (no mask).
-    """
-    if n_future < 1:
-        raise ValueError(f"n_future must be >= 1, got {n_future}")
-    a = 1.0 if persistence is None else persistence
-    flows = [(1 + (k - 1) * a) * velocity for k in range(1, n_future + 1)]
-    frames = [warp(last, flow) for flow in flows]
-    return torch.stack(frames, dim=2), torch.stack(flows, dim=2), None
-
-
 def _conv(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1), nn.LeakyReLU(0.1))
 
 
-class FlowRefiner(nn.Module):
+class VelocityPredictor(nn.Module):
+    """A predictor whose every frame is one resampling of the newest context frame along a
+    velocity field: subclasses give :meth:`motion_and_persistence`, this class the rollouts."""
+
+    def motion_and_persistence(self, context: Tensor) -> tuple[Tensor, Tensor | None]:
+        raise NotImplementedError
+
+    def motion(self, context: Tensor) -> Tensor:
+        """The velocity ``v`` at the newest frame's pixels (:meth:`motion_and_persistence`)."""
+        return self.motion_and_persistence(context)[0]
+
+    def rollout_with_motion(self, context: Tensor, n_future: int) -> tuple[Tensor, Tensor, None]:
+        """``n_future`` frames, frame ``k`` the newest context frame sampled at
+        ``p + (1 + (k - 1) a(p)) v(p)`` (``a`` = 1 without a learned persistence).
+
+        Returns:
+            frames ``(B, C, n_future, H, W)`` in ``[-1, 1]``, flows ``(B, 2, n_future, H, W)``
+            (frame k samples the newest context frame at ``p + flow_k(p)``), and None (no mask).
+        """
+        if n_future < 1:
+            raise ValueError(f"n_future must be >= 1, got {n_future}")
+        velocity, persistence = self.motion_and_persistence(context)
+        last = context[:, :, -1].float()
+        a = 1.0 if persistence is None else persistence
+        flows = [(1 + (k - 1) * a) * velocity for k in range(1, n_future + 1)]
+        frames = [warp(last, flow) for flow in flows]
+        return torch.stack(frames, dim=2), torch.stack(flows, dim=2), None
+
+    def rollout(self, context: Tensor, n_future: int, return_scales: bool = False) -> Tensor | list[Tensor]:
+        """``(B, C, n_future, H, W)``; with ``return_scales`` a one-element list (one scale)."""
+        frames = self.rollout_with_motion(context, n_future)[0]
+        return [frames] if return_scales else frames
+
+    def predict_with_motion(self, context: Tensor) -> tuple[Tensor, Tensor, None]:
+        frames, flows, _ = self.rollout_with_motion(context, 1)
+        return frames[:, :, 0], flows[:, :, 0], None
+
+    def predict(self, context: Tensor) -> Tensor:
+        """The next frame ``(B, C, H, W)`` for any frame size."""
+        return self.predict_with_motion(context)[0]
+
+    def forward(self, context: Tensor) -> list[Tensor]:
+        """The next frame as a one-scale list, the generator interface the trainer uses."""
+        return [self.predict(context)]
+
+
+class FlowRefiner(VelocityPredictor):
     """Refine DIS-flow extrapolation with a small U-Net (module docstring).
 
     Args:
@@ -183,10 +214,6 @@ class FlowRefiner(nn.Module):
             out += [other, warp(other, other)]
         return torch.stack(out, dim=1)
 
-    def motion(self, context: Tensor) -> Tensor:
-        """The velocity ``v`` at the newest frame's pixels (:meth:`motion_and_persistence`)."""
-        return self.motion_and_persistence(context)[0]
-
     def motion_and_persistence(self, context: Tensor) -> tuple[Tensor, Tensor | None]:
         """The velocity ``v`` at the newest frame's pixels, and how far it persists.
 
@@ -231,29 +258,3 @@ class FlowRefiner(nn.Module):
             velocity = velocity + bound * torch.tanh(out[:, K:K + 2] * (_FLOW_UNIT / bound)) / to_working
         persistence = torch.sigmoid(out[:, -1:] * _LOGIT_SCALE) if self.step_scale else None
         return velocity, persistence
-
-    def rollout_with_motion(self, context: Tensor, n_future: int) -> tuple[Tensor, Tensor, None]:
-        """``n_future`` frames, each one resampling of the newest context frame.
-
-        Returns:
-            frames ``(B, C, n_future, H, W)`` in ``[-1, 1]``, flows ``(B, 2, n_future, H, W)``
-            (frame k samples the newest context frame at ``p + flow_k(p)``), and None (no mask).
-        """
-        return roll_out(context[:, :, -1].float(), *self.motion_and_persistence(context), n_future)
-
-    def rollout(self, context: Tensor, n_future: int, return_scales: bool = False) -> Tensor | list[Tensor]:
-        """``(B, C, n_future, H, W)``; with ``return_scales`` a one-element list (one scale)."""
-        frames = self.rollout_with_motion(context, n_future)[0]
-        return [frames] if return_scales else frames
-
-    def predict_with_motion(self, context: Tensor) -> tuple[Tensor, Tensor, None]:
-        frames, flows, _ = self.rollout_with_motion(context, 1)
-        return frames[:, :, 0], flows[:, :, 0], None
-
-    def predict(self, context: Tensor) -> Tensor:
-        """The next frame ``(B, C, H, W)`` for any frame size."""
-        return self.predict_with_motion(context)[0]
-
-    def forward(self, context: Tensor) -> list[Tensor]:
-        """The next frame as a one-scale list, the generator interface the trainer uses."""
-        return [self.predict(context)]
