@@ -230,16 +230,26 @@ def test_averaging_is_refused_where_it_means_nothing(tiny_corpus, refiner_checkp
         run_dev_benchmark([pyramid], mirror=True, **kwargs)
 
 
-def test_steady_pans_replace_the_clips_and_flow_extrapolation_follows_them(tiny_corpus, tmp_path):
-    from vidpred.evaluation.steady_pan import SteadyPan
+@pytest.mark.parametrize("kind", ["pan", "zoom"])
+def test_steady_motion_replaces_the_clips_and_flow_extrapolation_follows_it(kind, tiny_corpus, tmp_path):
+    from vidpred.evaluation.steady_camera import SteadyPan, SteadyZoom
+    steady, said, margin = (SteadyPan(3), "panned steadily at 1-3 px per frame", 3.0) if kind == "pan" else \
+        (SteadyZoom(4), "zoomed steadily in or out by 0.5-4% per frame", 1.5)
     markdown, sources = run_dev_benchmark([], subset="test", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"),
-                                          clips_per_video=2, progress=False, steady_pan=SteadyPan(3))
-    assert "panned steadily at 1-3 px per frame" in markdown
+                                          clips_per_video=2, progress=False, steady=steady)
+    assert said in markdown
     for source in sources:
         for result in source.results:
             scores = result.scores
-            # on an exact whole-pixel pan DIS extrapolation beats copying the last frame
-            assert scores["DIS flow"]["psnr_whole_f1"] > scores["last input"]["psnr_whole_f1"] + 3
-    with pytest.raises(ValueError, match="steady pans cannot be combined"):
-        run_dev_benchmark([], subset="test", root=str(tiny_corpus), steady_pan=SteadyPan(3),
-                          adapt=AdaptSettings(steps=1))
+            # on a steady camera motion DIS extrapolation beats copying the last frame
+            assert scores["DIS flow"]["psnr_whole_f1"] > scores["last input"]["psnr_whole_f1"] + margin
+    with pytest.raises(ValueError, match="steady camera motion cannot be combined"):
+        run_dev_benchmark([], subset="test", root=str(tiny_corpus), steady=steady, adapt=AdaptSettings(steps=1))
+
+
+def test_the_command_refuses_two_camera_motions_at_once(caplog):
+    from vidpred.commands.dev_benchmark import main
+    assert main(["--steady-pan", "3", "--steady-zoom", "2"]) == 2
+    assert "--steady-pan and --steady-zoom cannot be combined" in caplog.text
+    assert main(["--steady-zoom", "9"]) == 2
+    assert "0.5-4 percent per frame" in caplog.text

@@ -20,6 +20,8 @@ explains the baselines and the pairing.
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --flicker 0.1
     # steady camera motion: a still of each clip panned at a constant 1-8 px per frame
     python scripts/dev_benchmark.py --subset val --checkpoint vidpred/pretrained/refiner.pt --steady-pan 8
+    # ... or zoomed steadily in or out by 0.5-4% per frame
+    python scripts/dev_benchmark.py --subset val --checkpoint vidpred/pretrained/refiner.pt --steady-zoom 4
     # test-time averaging of refiners' motion: several seeds as one ensemble row, each model mirrored
     python scripts/dev_benchmark.py --subset val --checkpoint runs/s0/checkpoints/best.pt runs/s1/checkpoints/best.pt \
         --ensemble "seeds 0-1" --mirror
@@ -37,7 +39,7 @@ from vidpred.config import DataConfig
 from vidpred.evaluation.dev_benchmark import DEFAULT_CLIPS_PER_VIDEO, run_dev_benchmark
 from vidpred.evaluation.adapt import AdaptSettings
 from vidpred.evaluation.degrade import Degradation
-from vidpred.evaluation.steady_pan import SteadyPan
+from vidpred.evaluation.steady_camera import SteadyPan, SteadyZoom
 
 
 @script
@@ -71,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steady-pan", type=float, default=0.0, metavar="MAX_PX",
                         help="score, instead of each clip, a still of its first frame panned steadily at a speed "
                              "drawn from [1, MAX_PX] px per frame (default 0: the clips as they are)")
+    parser.add_argument("--steady-zoom", type=float, default=0.0, metavar="MAX_PCT",
+                        help="score, instead of each clip, a still of its first frame zoomed steadily in or out by "
+                             "a rate drawn from [0.5, MAX_PCT] percent per frame, MAX_PCT at most 4 (default 0)")
     parser.add_argument("--ensemble", default=None, metavar="NAME",
                         help="also score a row of this name whose motion is the mean of all the checkpoints' "
                              "(refiners only)")
@@ -93,8 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     degrade = Degradation(grain=args.grain, flicker=args.flicker)
     if adapt.steps and degrade:
         raise ValueError("--adapt-steps cannot be combined with --grain or --flicker")
-    if adapt.steps and (args.ensemble is not None or args.mirror or args.steady_pan):
-        raise ValueError("--adapt-steps cannot be combined with --ensemble, --mirror or --steady-pan")
+    if args.steady_pan and args.steady_zoom:
+        raise ValueError("--steady-pan and --steady-zoom cannot be combined: choose one camera motion")
+    steady = SteadyPan(args.steady_pan) if args.steady_pan else SteadyZoom(args.steady_zoom)
+    if adapt.steps and (args.ensemble is not None or args.mirror or steady):
+        raise ValueError("--adapt-steps cannot be combined with --ensemble, --mirror, --steady-pan or --steady-zoom")
     if adapt.steps and not args.checkpoint:
         raise ValueError("--adapt-steps needs a --checkpoint to adapt")
     markdown, _ = run_dev_benchmark(args.checkpoint, names=args.name, subset=args.subset, root=args.root,
@@ -102,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                                     blend_weight=args.blend_weight, device=select_device(args.device),
                                     workers=args.workers, progress=not args.quiet, out_dir=args.out,
                                     force=args.force, adapt=adapt, degrade=degrade, ensemble=args.ensemble,
-                                    mirror=args.mirror, steady_pan=SteadyPan(args.steady_pan))
+                                    mirror=args.mirror, steady=steady)
     print(markdown)
     return 0
 

@@ -50,7 +50,7 @@ from vidpred.evaluation.predictors import (DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT,
                                           averaged_methods, blend_method)
 from vidpred.evaluation.report import frame_table, summarize, verdict_lines
 from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
-from vidpred.evaluation.steady_pan import SteadyPan
+from vidpred.evaluation.steady_camera import SteadyCamera
 from vidpred.safe_write import check_output_folder, write_text
 
 __all__ = ["ADAPTED_SUFFIX", "DEFAULT_CLIPS_PER_VIDEO", "SourceReport", "run_dev_benchmark"]
@@ -220,7 +220,7 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
                       out_dir: str | Path | None = None, force: bool = False,
                       adapt: AdaptSettings | None = None,
                       degrade: Degradation | None = None, ensemble: str | None = None,
-                      mirror: bool = False, steady_pan: SteadyPan | None = None) -> tuple[str, list[SourceReport]]:
+                      mirror: bool = False, steady: SteadyCamera | None = None) -> tuple[str, list[SourceReport]]:
     """Score checkpoints and the baselines on every video of the corpus's ``subset``.
 
     Args:
@@ -245,8 +245,8 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
             (refiners; :mod:`vidpred.models.averaged_motion`).
         mirror: also score each checkpoint (and the ensemble) with its motion averaged with
             its answer for the mirrored clip.
-        steady_pan: score steady pans over each clip's first frame instead of the clip
-            (:mod:`vidpred.evaluation.steady_pan`; applied before ``degrade``).
+        steady: score a steady pan or zoom over each clip's first frame instead of the clip
+            (:mod:`vidpred.evaluation.steady_camera`; applied before ``degrade``).
 
     Returns:
         the Markdown report and one :class:`SourceReport` per video.
@@ -259,9 +259,9 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         raise ValueError("adaptation and degradation cannot be combined: the model would adapt on clean frames "
                          "and be scored on degraded ones")
     averaging = ensemble is not None or mirror
-    if adapt is not None and adapt.steps > 0 and steady_pan:
-        raise ValueError("adaptation and steady pans cannot be combined: the model would adapt on the video and be "
-                         "scored on pans of stills")
+    if adapt is not None and adapt.steps > 0 and steady:
+        raise ValueError("adaptation and steady camera motion cannot be combined: the model would adapt on the "
+                         "video and be scored on moving stills")
     if adapt is not None and adapt.steps > 0 and averaging:
         raise ValueError("adaptation cannot be combined with an ensemble or mirroring: it fine-tunes one model")
     if out_dir is not None:
@@ -290,8 +290,8 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
     clips, _ = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.clip_frames,
                                min_frames=protocol.min_frames, clips_per_video=clips_per_video, subset=subset,
                                progress=progress, start_fraction=ADAPT_FRACTION if adapting else 0.0)
-    if steady_pan:
-        clips = [steady_pan.clip(clip) for clip in clips]
+    if steady:
+        clips = [steady.clip(clip) for clip in clips]
     if degrade:
         clips = [degrade.clip(clip) for clip in clips]
     if adapting:
@@ -316,8 +316,8 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
              + " (a reference for what hedging buys, not a target). "
              f"Edges: the prediction's edge content over the truth's (below 1: smoother)."
              + (_adapt_note(adapt) if adapting else "")
-             + (f" Every scored clip replaced by {steady_pan.describe()} (the same pan for every method)."
-                if steady_pan else "")
+             + (f" Every scored clip replaced by {steady.describe()} (the same motion for every method)."
+                if steady else "")
              + (f" Every scored clip degraded first ({degrade.describe()}; the same draws for every method)."
                 if degrade else ""), ""]
     lines += ["## Overview", ""] + _overview(sources, method_info) + ["", "## Per source", ""]

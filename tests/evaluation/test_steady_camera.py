@@ -1,11 +1,11 @@
-"""Steady pans over a clip's first frame: whole-pixel windows of the still, the same pan for a
-name on every run, and a slower pan where the frame is small."""
+"""Steady camera motion over a clip's first frame: whole-pixel pans, zooms rendered exactly on a
+ramp, the same motion for a name on every run, and a slower pan where the frame is small."""
 
 import numpy as np
 import pytest
 
 from vidpred.evaluation.clips import EvalClip
-from vidpred.evaluation.steady_pan import SteadyPan
+from vidpred.evaluation.steady_camera import SteadyPan, SteadyZoom, ZoomStep
 
 
 def _clip(name: str = "val/x.mp4@0", T: int = 6, H: int = 60, W: int = 80) -> EvalClip:
@@ -61,3 +61,50 @@ def test_a_small_frame_gets_a_slower_pan_and_off_is_the_clip_itself():
         SteadyPan(0.5)
     with pytest.raises(ValueError, match="too small"):
         SteadyPan(8).step("tiny@0", 6, 8, 8)
+
+
+def test_a_zoomed_ramp_is_the_ramp_at_each_frame_pixels_place():
+    # Bilinear sampling and block means are exact on a linear ramp, so every frame pixel must
+    # equal the ramp at the still coordinate of its centre: cx + (u + 0.5 - w/2) s / m - 0.5.
+    H, W = 40, 50
+    ys, xs = np.mgrid[0:H, 0:W].astype(np.float64)
+    ramp = 10 + 4.0 * xs + 1.0 * ys  # 10..245: a half-pixel error would be 2 grey levels
+    still = np.rint(ramp).astype(np.uint8)[..., None].repeat(3, axis=2)
+    step = ZoomStep(factor=1.04, cx=26.0, cy=19.5)
+    frames = SteadyZoom(4).frames(still, 6, step)
+    h, w = round(H * 2 / 3), round(W * 2 / 3)
+    assert frames.shape == (6, h, w, 3)
+    v, u = np.mgrid[0:h, 0:w].astype(np.float64)
+    for t in range(6):
+        s = W * 5 / 6 / w / 1.04 ** t  # zooming in: the 1st frame is the widest view
+        x = step.cx + (u + 0.5 - w / 2) * s - 0.5
+        y = step.cy + (v + 0.5 - h / 2) * s - 0.5
+        expected = 10 + 4.0 * x + 1.0 * y
+        assert np.abs(frames[t, ..., 0].astype(np.float64) - expected).max() <= 1.0, t  # two roundings to whole grey levels
+    # zooming out runs the same views backwards
+    out = SteadyZoom(4).frames(still, 6, ZoomStep(1 / 1.04, 26.0, 19.5))
+    assert np.array_equal(out, frames[::-1])
+
+
+def test_zoom_draws_depend_only_on_the_name_and_cover_both_directions():
+    zoom = SteadyZoom(3)
+    assert zoom.step("a@0", 360, 640) == zoom.step("a@0", 360, 640)
+    steps = [zoom.step(f"v@{i}", 360, 640) for i in range(200)]
+    rates = [max(s.factor, 1 / s.factor) - 1 for s in steps]
+    assert 0.005 <= min(rates) < 0.007 and 0.028 < max(rates) <= 0.03
+    assert any(s.factor > 1 for s in steps) and any(s.factor < 1 for s in steps)
+    assert all(abs(s.cx - 320) <= 640 / 12 and abs(s.cy - 180) <= 360 / 12 for s in steps)
+    clip = _clip()
+    zoomed = zoom.clip(clip)
+    assert zoomed.frames.shape == (6, 40, 53, 3) and zoomed.frames.dtype == np.uint8
+    assert np.array_equal(zoomed.frames, zoom.frames(clip.frames[0], 6, zoom.step(clip.name, 60, 80)))
+
+
+def test_zoom_off_is_the_clip_itself_and_bad_rates_are_refused():
+    clip = _clip()
+    assert SteadyZoom(0).clip(clip) is clip and not SteadyZoom(0)
+    for bad in (0.2, 5.0, float("nan")):
+        with pytest.raises(ValueError, match="0.5-4 percent"):
+            SteadyZoom(bad)
+    with pytest.raises(ValueError, match="enlarges"):
+        SteadyZoom(4).frames(clip.frames[0], 12, ZoomStep(1.04, 40, 30))
