@@ -133,6 +133,11 @@ class GeneratorConfig:
     # refiner: learn per pixel how far the motion persists after the 1st predicted frame
     # (frame k displaced by (1 + (k-1) a) v, a in (0, 1)); off: constant velocity (a = 1)
     step_scale: bool = False
+    # refiner: how frame k >= 2 follows the velocity v: linear, p + k v(p) (each pixel keeps its
+    # velocity); composed, the step before plus v where that step ended, s_k = s_(k-1) + v(s_(k-1))
+    # (the velocity field holds still in the frame: exact for a steady zoom or rotation, and two
+    # samples of the flow's noise instead of one doubled)
+    rollout: Literal["linear", "composed"] = "linear"
 
 
 @dataclass
@@ -425,6 +430,9 @@ def _model_problems(cfg: Config) -> Iterator[str]:
             yield f"model.generator.working_scale must be a power of 2, got {g.working_scale}"
         if m.channels not in (1, 3):
             yield "the refiner head needs grey or RGB frames (model.channels 1 or 3) for optical flow"
+    elif g.rollout != "linear":
+        yield (f"model.generator.rollout: {g.rollout!r} is for the refiner head; the {g.head} head rolls out "
+               "by feeding its predictions back")
     if d.enabled and d.n_scales >= 1:
         if d.n_scales > g.n_scales:
             yield (f"model.discriminator.n_scales ({d.n_scales}) cannot exceed model.generator.n_scales "

@@ -30,3 +30,4 @@ def test_the_camera_replaces_the_flow_only_where_it_fits():
     assert torch.equal(fitted[:, :, 20:35, 30:50], flow[:, :, 20:35, 30:50])  # the subject keeps its flow
     assert torch.allclose(fitted[:, :, 40:, :], flow[:, :, 40:, :], atol=0.05)
     assert torch.equal(_camera_where_it_fits(flow, tolerance=0.0), flow)  # nothing fits within 0 px
+

@@ -86,3 +86,6 @@ def test_members_that_cannot_be_averaged_are_refused():
         AveragedMotion([FlowRefiner(n_context=4, width=8), FlowRefiner(n_context=5, width=8)])
     with pytest.raises(ValueError, match="persistence"):
         AveragedMotion([FlowRefiner(width=8), FlowRefiner(width=8, step_scale=True)])
+    with pytest.raises(ValueError, match="roll out the same way"):
+        AveragedMotion([FlowRefiner(width=8), FlowRefiner(width=8, rollout="composed")])
+    assert AveragedMotion([FlowRefiner(width=8, rollout="composed")]).rollout_mode == "composed"

@@ -33,13 +33,13 @@ import argparse
 import sys
 
 from vidpred.build import select_device
-from vidpred.cli import (add_device_arg, add_report_args, add_threads_arg, add_workers_arg, positive, script,
-                         set_threads, setup_logging)
+from vidpred.cli import (add_device_arg, add_report_args, add_steady_args, add_threads_arg, add_workers_arg,
+                         positive, script, set_threads, setup_logging)
 from vidpred.config import DataConfig
 from vidpred.evaluation.dev_benchmark import DEFAULT_CLIPS_PER_VIDEO, run_dev_benchmark
 from vidpred.evaluation.adapt import AdaptSettings
 from vidpred.evaluation.degrade import Degradation
-from vidpred.evaluation.steady_camera import SteadyPan, SteadyZoom
+from vidpred.evaluation.steady_camera import steady_camera
 
 
 @script
@@ -70,12 +70,7 @@ def main(argv: list[str] | None = None) -> int:
                              "scored clip (default 0)")
     parser.add_argument("--flicker", type=float, default=0.0, metavar="A",
                         help="multiply every scored frame's brightness by a factor from [1-A, 1+A] (default 0)")
-    parser.add_argument("--steady-pan", type=float, default=0.0, metavar="MAX_PX",
-                        help="score, instead of each clip, a still of its first frame panned steadily at a speed "
-                             "drawn from [1, MAX_PX] px per frame (default 0: the clips as they are)")
-    parser.add_argument("--steady-zoom", type=float, default=0.0, metavar="MAX_PCT",
-                        help="score, instead of each clip, a still of its first frame zoomed steadily in or out by "
-                             "a rate drawn from [0.5, MAX_PCT] percent per frame, MAX_PCT at most 4 (default 0)")
+    add_steady_args(parser)
     parser.add_argument("--ensemble", default=None, metavar="NAME",
                         help="also score a row of this name whose motion is the mean of all the checkpoints' "
                              "(refiners only)")
@@ -98,9 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     degrade = Degradation(grain=args.grain, flicker=args.flicker)
     if adapt.steps and degrade:
         raise ValueError("--adapt-steps cannot be combined with --grain or --flicker")
-    if args.steady_pan and args.steady_zoom:
-        raise ValueError("--steady-pan and --steady-zoom cannot be combined: choose one camera motion")
-    steady = SteadyPan(args.steady_pan) if args.steady_pan else SteadyZoom(args.steady_zoom)
+    steady = steady_camera(args.steady_pan, args.steady_zoom)
     if adapt.steps and (args.ensemble is not None or args.mirror or steady):
         raise ValueError("--adapt-steps cannot be combined with --ensemble, --mirror, --steady-pan or --steady-zoom")
     if adapt.steps and not args.checkpoint:

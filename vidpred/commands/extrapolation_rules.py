@@ -1,6 +1,7 @@
 """Classical extrapolation rules against DIS extrapolation, paired per clip, on the corpus.
 
     python scripts/extrapolation_rules.py --subset val --out docs/benchmarks/extrapolation_rules_val.md
+    python scripts/extrapolation_rules.py --subset val --steady-zoom 4 --rules DIS followed "fixed point 3"
 
 The rules and what they show: vidpred/evaluation/extrapolation_rules.py.
 """
@@ -10,8 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vidpred.cli import add_threads_arg, script, set_threads, setup_logging
+from vidpred.cli import add_steady_args, add_threads_arg, script, set_threads, setup_logging
 from vidpred.evaluation.extrapolation_rules import RULES, rules_table, score_rules
+from vidpred.evaluation.steady_camera import steady_camera
 from vidpred.safe_write import check_output, text_starts_with, write_text
 
 
@@ -24,18 +26,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rules", nargs="+", choices=list(RULES), help="rules to score (default all)")
     parser.add_argument("--out", help="also write the Markdown table here")
     parser.add_argument("--force", action="store_true", help="replace an --out that this script did not write")
+    add_steady_args(parser)
     add_threads_arg(parser)
     args = parser.parse_args(argv)
     setup_logging()
     set_threads(args.threads)
     if args.clips_per_video < 1:
         raise ValueError(f"--clips-per-video must be >= 1, got {args.clips_per_video}")
+    steady = steady_camera(args.steady_pan, args.steady_zoom)
     heading = "# Extrapolation rules against DIS extrapolation"
     if args.out:
         check_output(args.out, ours=lambda p: text_starts_with(p, heading),
                      what="a table written by this script", force=args.force)
-    table = f"{heading} ({args.subset} videos)\n\n" + rules_table(
-        score_rules(args.subset, args.root, args.clips_per_video, args.rules))
+    where = f"{args.subset} videos" + (f"; every clip replaced by {steady.describe()}" if steady else "")
+    table = f"{heading} ({where})\n\n" + rules_table(
+        score_rules(args.subset, args.root, args.clips_per_video, args.rules, steady))
     print(table)
     if args.out:
         write_text(args.out, table)

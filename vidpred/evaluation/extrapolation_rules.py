@@ -34,6 +34,10 @@ paired per-clip difference against it. Rules:
 * ``fixed point 3``: the exact constant-velocity source of each pixel, ``s = p + k f1(s)``
   for frame ``k``, by three fixed-point steps from ``p + k f1(p)`` (``followed`` is one
   step, with the step's velocity scaled by ``k``);
+* ``composed`` / ``followed, composed``: frame ``k`` sampled at the ``k``-fold composition of
+  the velocity (``f1``, or ``followed``), ``s_k = s_(k-1) + v(s_(k-1))`` from ``s_0 = p``:
+  the velocity field held still in the frame, exact for a steady zoom or rotation of the
+  camera, where ``p + k v(p)`` is not (the 1st frame is the uncomposed rule's);
 * ``oracle``: the flow from the true next frame back to the newest one (not a predictor:
   what a perfect forecast of the next motion would reach);
 * ``oracle outside``: DIS extrapolation with the true frame wherever its source falls
@@ -58,6 +62,7 @@ from torch import Tensor
 from vidpred.config import DataConfig
 from vidpred.evaluation.clips import load_eval_clips
 from vidpred.evaluation.paired import paired_difference
+from vidpred.evaluation.steady_camera import SteadyCamera
 from vidpred.metrics.psnr import psnr_from_mse
 from vidpred.models.optical_flow import FARNEBACK_PARAMS
 from vidpred.models.refiner import context_flows
@@ -185,6 +190,16 @@ def _fixed_point(frames: Tensor, grey: list[np.ndarray], k: int, steps: int = 3)
     return _resample(frames[:, :, 3], offset, "bilinear")
 
 
+def _composed_rule(velocity: Callable[[Tensor, list[np.ndarray]], Tensor]):
+    def predict(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:
+        v = velocity(frames, grey)
+        offset = v
+        for _ in range(k - 1):
+            offset = offset + warp(v, offset)
+        return _resample(frames[:, :, 3], offset, "bilinear")
+    return predict
+
+
 def _oracle_outside(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:
     offset = k * _dis(grey[3], grey[2])
     H, W = offset.shape[-2:]
@@ -223,6 +238,8 @@ RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {
     "camera fit 1": _velocity_rule(lambda v, g: _camera_fit_followed(g, 1.0)),
     "camera fit 2": _velocity_rule(lambda v, g: _camera_fit_followed(g, 2.0)),
     "fixed point 3": _fixed_point,
+    "composed": _composed_rule(lambda v, g: _dis(g[3], g[2])),
+    "followed, composed": _composed_rule(lambda v, g: (lambda f: warp(f, f))(_dis(g[3], g[2]))),
     "oracle": _oracle,
     "oracle outside": _oracle_outside,
     "fit": _fit,
@@ -234,10 +251,12 @@ def _psnr(a: Tensor, b: Tensor) -> float:
 
 
 def score_rules(subset: str = "val", root: str | None = None, clips_per_video: int = 12,
-                rules: Sequence[str] | None = None) -> dict[str, list[dict]]:
+                rules: Sequence[str] | None = None, steady: SteadyCamera | None = None) -> dict[str, list[dict]]:
     """PSNR of each rule per clip, by video: ``{video: [{"scores": {rule: {"psnr_f1", "psnr_f2"}}}]}``.
 
-    The rows have the shape :func:`~vidpred.evaluation.paired.paired_difference` reads.
+    The rows have the shape :func:`~vidpred.evaluation.paired.paired_difference` reads. ``steady``
+    replaces every clip by a steady pan or zoom over its first frame
+    (:mod:`vidpred.evaluation.steady_camera`).
     """
     names = list(RULES) if rules is None else list(rules)
     unknown = [n for n in names if n not in RULES]
@@ -245,6 +264,8 @@ def score_rules(subset: str = "val", root: str | None = None, clips_per_video: i
         raise ValueError(f"unknown rules {unknown}; known: {', '.join(RULES)}")
     clips, _ = load_eval_clips(DataConfig(source="corpus", root=root), every=1, start_frame=0, clip_frames=6,
                                min_frames=6, clips_per_video=clips_per_video, subset=subset, progress=False)
+    if steady:
+        clips = [steady.clip(clip) for clip in clips]
     by_video: dict[str, list[dict]] = {}
     for clip in clips:
         grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in clip.frames]

@@ -33,7 +33,7 @@ import numpy as np
 
 from vidpred.evaluation.clips import EvalClip
 
-__all__ = ["SteadyCamera", "SteadyPan", "SteadyZoom", "ZoomStep"]
+__all__ = ["SteadyCamera", "SteadyPan", "SteadyZoom", "ZoomStep", "steady_camera"]
 
 
 @dataclass(frozen=True)
@@ -159,3 +159,10 @@ class SteadyZoom:
 
 
 SteadyCamera = SteadyPan | SteadyZoom
+
+
+def steady_camera(pan: float = 0.0, zoom: float = 0.0) -> SteadyCamera:
+    """The steady motion of ``--steady-pan MAX_PX`` or ``--steady-zoom MAX_PCT`` (both 0: off)."""
+    if pan and zoom:
+        raise ValueError("--steady-pan and --steady-zoom cannot be combined: choose one camera motion")
+    return SteadyZoom(zoom) if zoom else SteadyPan(pan)

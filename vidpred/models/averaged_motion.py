@@ -58,6 +58,9 @@ class AveragedMotion(VelocityPredictor):
             raise ValueError(f"members see different numbers of context frames: {sorted(contexts)}")
         if len({m.step_scale for m in members}) > 1:
             raise ValueError("members must all learn the motion's persistence (step_scale) or all not")
+        if len({m.rollout_mode for m in members}) > 1:
+            raise ValueError("members must all roll out the same way (model.generator.rollout)")
+        self.rollout_mode = members[0].rollout_mode
         self.members = nn.ModuleList(members)
         self.mirror = bool(mirror)
         self.n_context = members[0].n_context

@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from vidpred.models.optical_flow import dense_flow, dis_flow
 from vidpred.models.warp import warp
 
-__all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "REFINER_WIDTH"]
+__all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "REFINER_WIDTH", "ROLLOUTS"]
 
 REFINER_WIDTH = 32  # feature maps of the first level at model.generator.width 1
 
@@ -83,9 +83,15 @@ def _conv(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1), nn.LeakyReLU(0.1))
 
 
+ROLLOUTS = ("linear", "composed")
+
+
 class VelocityPredictor(nn.Module):
     """A predictor whose every frame is one resampling of the newest context frame along a
-    velocity field: subclasses give :meth:`motion_and_persistence`, this class the rollouts."""
+    velocity field: subclasses give :meth:`motion_and_persistence`, this class the rollouts
+    (``rollout_mode``: how frames after the 1st follow the velocity, :meth:`rollout_with_motion`)."""
+
+    rollout_mode = "linear"
 
     def motion_and_persistence(self, context: Tensor) -> tuple[Tensor, Tensor | None]:
         raise NotImplementedError
@@ -95,19 +101,24 @@ class VelocityPredictor(nn.Module):
         return self.motion_and_persistence(context)[0]
 
     def rollout_with_motion(self, context: Tensor, n_future: int) -> tuple[Tensor, Tensor, None]:
-        """``n_future`` frames, frame ``k`` the newest context frame sampled at
-        ``p + (1 + (k - 1) a(p)) v(p)`` (``a`` = 1 without a learned persistence).
+        """``n_future`` frames, frame ``k`` the newest context frame sampled at ``p + flow_k(p)``:
+        ``flow_1 = v`` and ``flow_k = flow_(k-1) + a(p) v(q)``, with ``q = p`` (rollout
+        ``"linear"``: ``(1 + (k - 1) a) v(p)``) or ``q = p + flow_(k-1)(p)`` (``"composed"``: the
+        step continues from where the one before ended); ``a`` = 1 without a learned persistence.
 
         Returns:
-            frames ``(B, C, n_future, H, W)`` in ``[-1, 1]``, flows ``(B, 2, n_future, H, W)``
-            (frame k samples the newest context frame at ``p + flow_k(p)``), and None (no mask).
+            frames ``(B, C, n_future, H, W)`` in ``[-1, 1]``, flows ``(B, 2, n_future, H, W)``,
+            and None (no mask).
         """
         if n_future < 1:
             raise ValueError(f"n_future must be >= 1, got {n_future}")
         velocity, persistence = self.motion_and_persistence(context)
         last = context[:, :, -1].float()
         a = 1.0 if persistence is None else persistence
-        flows = [(1 + (k - 1) * a) * velocity for k in range(1, n_future + 1)]
+        flows = [velocity]
+        for _ in range(n_future - 1):
+            step = warp(velocity, flows[-1]) if self.rollout_mode == "composed" else velocity
+            flows.append(flows[-1] + a * step)
         frames = [warp(last, flow) for flow in flows]
         return torch.stack(frames, dim=2), torch.stack(flows, dim=2), None
 
@@ -150,6 +161,8 @@ class FlowRefiner(VelocityPredictor):
             frame: frame ``k`` is displaced by ``(1 + (k - 1) a) v`` with ``a`` in ``(0, 1)``
             (1: constant velocity; 0: the motion stops after one frame, as a subject that
             stops or turns). Without it ``a`` is 1.
+        rollout: ``"linear"`` or ``"composed"``, how frames after the 1st follow the
+            velocity (:meth:`VelocityPredictor.rollout_with_motion`).
 
     Attributes:
         head: ``"refiner"`` (read by code that asks a generator for its kind).
@@ -159,8 +172,12 @@ class FlowRefiner(VelocityPredictor):
 
     def __init__(self, n_context: int = 4, channels: int = 3, n_flows: int = 3, scale: int = 4,
                  width: int = REFINER_WIDTH, max_correction: float = _MAX_CORRECTION,
-                 global_context: bool = False, farneback: bool = False, step_scale: bool = False) -> None:
+                 global_context: bool = False, farneback: bool = False, step_scale: bool = False,
+                 rollout: str = "linear") -> None:
         super().__init__()
+        if rollout not in ROLLOUTS:
+            raise ValueError(f"rollout must be one of {', '.join(ROLLOUTS)}, got {rollout!r}")
+        self.rollout_mode = rollout
         if n_context < n_flows + 1 or n_flows < 1:
             raise ValueError(f"need n_context >= n_flows + 1 >= 2, got n_context={n_context}, n_flows={n_flows}")
         if scale < 1 or scale & (scale - 1):
