@@ -54,3 +54,31 @@ def test_the_input_or_a_link_to_it_is_refused(checkpoint, tmp_path, caplog):
     for out in (checkpoint, tmp_path / "link.pt"):
         assert _main(["--checkpoint", checkpoint, "--out", out, "--force"]) == 2
     assert all("is the same file as the input" in e for e in _errors(caplog)) and checkpoint.read_bytes() == before
+
+
+def test_a_refiner_can_be_exported_with_a_composed_rollout_and_predicts_with_it(tmp_path, caplog):
+    from vidpred.build import build_generator
+    from vidpred.config import config_from_dict, config_to_dict
+    from vidpred.evaluation import load_checkpoint_predictor
+
+    cfg = config_from_dict({"model": {"generator": {"head": "refiner", "n_scales": 1, "width": 0.25},
+                                      "discriminator": {"enabled": False}}})
+    torch.manual_seed(0)
+    trained = tmp_path / "latest.pt"
+    weights = build_generator(cfg).state_dict()
+    save_checkpoint({"step": 3, "config": config_to_dict(cfg), "generator": weights}, trained)
+    out = tmp_path / "refiner.pt"
+    assert _main(["--checkpoint", trained, "--out", out, "--rollout", "composed"]) == 0
+    state = load_checkpoint(out)
+    assert state["config"]["model"]["generator"]["rollout"] == "composed"
+    assert state["exported_from"]["rollout"] == "composed"
+    assert all(torch.equal(state["generator"][k], v) for k, v in weights.items())  # the same weights
+    assert load_checkpoint(trained)["config"]["model"]["generator"]["rollout"] == "linear"  # input untouched
+    method = load_checkpoint_predictor(out, torch.device("cpu"))
+    assert method.info["rollout"] == "composed"
+    assert build_generator(config_from_dict(state["config"])).rollout_mode == "composed"
+    # a pyramid generator has no such choice
+    pyramid = tmp_path / "pyramid.pt"
+    save_checkpoint({"step": 1, "config": {"model": {"generator": {"head": "pixels"}}}, "generator": {}}, pyramid)
+    assert _main(["--checkpoint", pyramid, "--out", tmp_path / "p.pt", "--rollout", "composed"]) == 2
+    assert "--rollout is for refiners" in _errors(caplog)[-1]

@@ -7,17 +7,25 @@ Keeps what prediction needs: the run's config, the generator's weights (its movi
 average when the run kept one) and the step, plus a provenance note; drops the
 optimizers, discriminators and random states, which only resuming needs. The result is a
 vidpred checkpoint that predict.py and eval_ucf101.py read (weights_only=True).
+
+    # a refiner that rolls out its later frames composed (model.generator.rollout; the 1st
+    # frame is the same either way)
+    python scripts/export_model.py --checkpoint runs/corpus_refiner/checkpoints/latest.pt \
+        --out vidpred/pretrained/refiner.pt --rollout composed
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 import sys
 from pathlib import Path
 
 from vidpred.checkpoint import is_checkpoint, load_checkpoint, save_checkpoint
 from vidpred.cli import script, setup_logging
+from vidpred.config import config_from_dict, validate
+from vidpred.models.refiner import ROLLOUTS
 from vidpred.safe_write import check_output
 
 
@@ -27,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", required=True, help="a vidpred training checkpoint")
     parser.add_argument("--out", required=True, help="output file")
     parser.add_argument("--note", default="", help="provenance: how and on what it was trained")
+    parser.add_argument("--rollout", choices=ROLLOUTS, default=None,
+                        help="refiners: how the exported model rolls out frames after the 1st "
+                             "(model.generator.rollout; default: as it was trained)")
     parser.add_argument("--force", action="store_true",
                         help="replace an existing --out that is not a vidpred checkpoint")
     args = parser.parse_args(argv)
@@ -38,13 +49,21 @@ def main(argv: list[str] | None = None) -> int:
         if key not in state:
             raise ValueError(f"{args.checkpoint} has no '{key}' entry; is it a vidpred training checkpoint?")
     weights = "generator_ema" if "generator_ema" in state else "generator"
+    config = copy.deepcopy(state["config"])
+    if args.rollout is not None:
+        generator = config.get("model", {}).get("generator", {})
+        if generator.get("head") != "refiner":
+            raise ValueError(f"--rollout is for refiners; {args.checkpoint} holds a {generator.get('head')!r} head")
+        generator["rollout"] = args.rollout
+        validate(config_from_dict(config))
     exported = {
-        "config": state["config"],
+        "config": config,
         "generator": {k: v.contiguous() for k, v in state[weights].items()},
         "step": state.get("step"),
         "train_seconds": state.get("train_seconds"),
         "held_out": state.get("held_out"),  # the run's validation videos, for evaluation's "auto"
-        "exported_from": {"checkpoint": str(args.checkpoint), "weights": weights, "note": args.note},
+        "exported_from": {"checkpoint": str(args.checkpoint), "weights": weights, "note": args.note,
+                          **({"rollout": args.rollout} if args.rollout is not None else {})},
     }
     save_checkpoint(exported, Path(args.out))
     size = Path(args.out).stat().st_size

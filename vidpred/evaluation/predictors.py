@@ -150,6 +150,8 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
                                          else cfg.data.val_videos),
                           "n_val_videos": cfg.data.n_val_videos},
     }
+    if cfg.model.generator.head == "refiner":
+        info["rollout"] = cfg.model.generator.rollout
     logger.info("loaded %s: step %s, generator %d parameters, %d context frames", path, info["step"],
                 info["parameters"], cfg.model.n_context)
     return Method(name=name or checkpoint_label(path), kind="checkpoint", predict=CheckpointPredictor(generator, cfg),
