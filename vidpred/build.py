@@ -47,7 +47,8 @@ def build_generator(cfg: Config) -> MultiScaleGenerator | FlowRefiner:
         return FlowRefiner(n_context=cfg.model.n_context, channels=cfg.model.channels, n_flows=g.n_flows,
                            scale=g.working_scale, width=max(1, round(REFINER_WIDTH * g.width)),
                            max_correction=g.max_correction, global_context=g.global_context,
-                           farneback=g.farneback, step_scale=g.step_scale, rollout=g.rollout)
+                           farneback=g.farneback, step_scale=g.step_scale, rollout=g.rollout,
+                           camera_still=g.camera_still)
     return MultiScaleGenerator(
         n_context=cfg.model.n_context,
         channels=cfg.model.channels,

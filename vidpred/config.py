@@ -138,6 +138,10 @@ class GeneratorConfig:
     # (the velocity field holds still in the frame: exact for a steady zoom or rotation, and two
     # samples of the flow's noise instead of one doubled)
     rollout: Literal["linear", "composed"] = "linear"
+    # refiner: its followed candidate keeps the camera's motion (a homography fitted to the
+    # last step's flow) where it is and follows only the rest to where the content goes (a
+    # steady zoom's field holds still in the frame); off: all of the flow followed
+    camera_still: bool = False
 
 
 @dataclass
@@ -433,6 +437,8 @@ def _model_problems(cfg: Config) -> Iterator[str]:
     elif g.rollout != "linear":
         yield (f"model.generator.rollout: {g.rollout!r} is for the refiner head; the {g.head} head rolls out "
                "by feeding its predictions back")
+    if g.head != "refiner" and g.camera_still:
+        yield "model.generator.camera_still is for the refiner head (it shapes the refiner's followed candidate)"
     if d.enabled and d.n_scales >= 1:
         if d.n_scales > g.n_scales:
             yield (f"model.discriminator.n_scales ({d.n_scales}) cannot exceed model.generator.n_scales "

@@ -245,3 +245,27 @@ def test_a_composed_rollout_samples_the_flows_noise_twice_instead_of_doubling_it
     composed_var = ((composed[:, :, 1] - truth)[inner] ** 2).mean().item()
     assert linear_var == pytest.approx(4 * s ** 2, rel=0.1)
     assert 1.0 * s ** 2 < composed_var < 2.2 * s ** 2
+
+
+def test_camera_still_keeps_a_zoom_where_it_is_and_follows_a_subject():
+    # A zoom's field followed to where the content came from misses the zoom's own velocity
+    # by (1/g - 1)^2 |p - c|; kept still it is exact. On top of it, a subject whose motion
+    # the camera does not explain is followed as before.
+    H, W, c = 48, 64, (30.0, 22.0)
+    ys, xs = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij")
+    zoom = -0.05 * torch.stack([xs - c[0], ys - c[1]])[None]  # (1, 2, H, W)
+    inner = (slice(None), slice(None), slice(6, -6), slice(6, -6))
+    plain = FlowRefiner.candidates([zoom])[:, 2]
+    still = FlowRefiner.candidates([zoom], camera_still=True)[:, 2]
+    torch.testing.assert_close(still[inner], zoom[inner], atol=2e-3, rtol=0)
+    assert (plain - zoom)[inner].abs().max() > 0.05  # the followed field is off by up to 0.08 px
+    subject = zoom.clone()
+    subject[:, 0, 20:30, 10:20] += 3.0  # a patch moving 3 px further right than the zoom takes it
+    still = FlowRefiner.candidates([subject], camera_still=True)[:, 2]
+    torch.testing.assert_close(still, zoom + warp(subject - zoom, subject), atol=2e-3, rtol=0)
+    cfg = config_from_dict({"model": {"generator": {"head": "refiner", "n_scales": 1, "width": 0.25,
+                                                    "camera_still": True}, "discriminator": {"enabled": False}}})
+    validate(cfg)
+    assert build_generator(cfg).camera_still and not FlowRefiner(width=8).camera_still
+    with pytest.raises(ConfigError, match="camera_still is for the refiner head"):
+        validate(config_from_dict({"model": {"generator": {"camera_still": True}}}))

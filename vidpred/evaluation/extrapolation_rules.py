@@ -38,6 +38,9 @@ paired per-clip difference against it. Rules:
   the velocity (``f1``, or ``followed``), ``s_k = s_(k-1) + v(s_(k-1))`` from ``s_0 = p``:
   the velocity field held still in the frame, exact for a steady zoom or rotation of the
   camera, where ``p + k v(p)`` is not (the 1st frame is the uncomposed rule's);
+* ``camera still, rest followed`` (and ``, composed``): the camera's motion (a RANSAC
+  homography of ``f1``) kept where it is, as a steady zoom's field holds still in the frame,
+  and only the rest of ``f1`` followed, as a subject's motion travels with it;
 * ``oracle``: the flow from the true next frame back to the newest one (not a predictor:
   what a perfect forecast of the next motion would reach);
 * ``oracle outside``: DIS extrapolation with the true frame wherever its source falls
@@ -64,6 +67,7 @@ from vidpred.evaluation.clips import load_eval_clips
 from vidpred.evaluation.paired import paired_difference
 from vidpred.evaluation.steady_camera import SteadyCamera
 from vidpred.metrics.psnr import psnr_from_mse
+from vidpred.models.camera_motion import camera_flow
 from vidpred.models.optical_flow import FARNEBACK_PARAMS
 from vidpred.models.refiner import context_flows
 from vidpred.models.warp import warp
@@ -146,34 +150,26 @@ def _velocity_rule(velocity: Callable[[Tensor, list[np.ndarray]], Tensor], mode:
     return predict
 
 
-def _camera_flow(flow: Tensor, threshold: float = 1.0) -> Tensor:
-    """The homography that best explains ``flow`` (RANSAC on a grid of ~40x40 points), as a flow
-    field; zero when no homography is found."""
-    _, _, H, W = flow.shape
-    step = max(4, min(H, W) // 40)
-    ys, xs = np.mgrid[step // 2:H:step, step // 2:W:step].reshape(2, -1)
-    source = np.stack([xs, ys], 1).astype(np.float32)
-    moved = source + flow[0, :, ys, xs].T.numpy()
-    homography, _ = cv2.findHomography(source, moved, cv2.RANSAC, threshold)
-    if homography is None:
-        return torch.zeros_like(flow)
-    gy, gx = np.mgrid[0:H, 0:W].astype(np.float64)
-    mapped = np.stack([gx, gy, np.ones_like(gx)], -1) @ homography.T
-    camera = np.stack([mapped[..., 0] / mapped[..., 2] - gx, mapped[..., 1] / mapped[..., 2] - gy])
-    return torch.from_numpy(camera).float()[None]
-
-
 def _residual_damped(frames: Tensor, grey: list[np.ndarray], factor: float) -> Tensor:
     f1 = _dis(grey[3], grey[2])
-    camera = _camera_flow(f1)
+    camera = camera_flow(f1)
     camera = warp(camera, camera)  # followed, as the flow is
     return camera + factor * (warp(f1, f1) - camera)
 
 
+def _camera_still_rest_followed(grey: list[np.ndarray]) -> Tensor:
+    """The camera's motion (:func:`~vidpred.models.camera_motion.camera_flow`) where it is, the rest of ``f1`` followed to
+    where the content goes: a camera's zoom or roll is a field that holds still in the frame,
+    a subject's motion travels with the subject."""
+    f1 = _dis(grey[3], grey[2])
+    camera = camera_flow(f1)
+    return camera + warp(f1 - camera, f1)
+
+
 def _camera_where_it_fits(flow: Tensor, tolerance: float) -> Tensor:
-    """``flow`` with the camera's motion (:func:`_camera_flow`) wherever the two differ by less
+    """``flow`` with the camera's motion (:func:`~vidpred.models.camera_motion.camera_flow`) wherever the two differ by less
     than ``tolerance`` px: the homography's exact field replaces the flow's noise there."""
-    camera = _camera_flow(flow)
+    camera = camera_flow(flow)
     return torch.where((flow - camera).norm(dim=1, keepdim=True) < tolerance, camera, flow)
 
 
@@ -239,6 +235,8 @@ RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {
     "camera fit 2": _velocity_rule(lambda v, g: _camera_fit_followed(g, 2.0)),
     "fixed point 3": _fixed_point,
     "composed": _composed_rule(lambda v, g: _dis(g[3], g[2])),
+    "camera still, rest followed": _velocity_rule(lambda v, g: _camera_still_rest_followed(g)),
+    "camera still, rest followed, composed": _composed_rule(lambda v, g: _camera_still_rest_followed(g)),
     "followed, composed": _composed_rule(lambda v, g: (lambda f: warp(f, f))(_dis(g[3], g[2]))),
     "oracle": _oracle,
     "oracle outside": _oracle_outside,

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from vidpred.models.camera_motion import camera_flow
 from vidpred.models.optical_flow import dense_flow, dis_flow
 from vidpred.models.warp import warp
 
@@ -163,6 +164,11 @@ class FlowRefiner(VelocityPredictor):
             stops or turns). Without it ``a`` is 1.
         rollout: ``"linear"`` or ``"composed"``, how frames after the 1st follow the
             velocity (:meth:`VelocityPredictor.rollout_with_motion`).
+        camera_still: the followed candidate keeps the camera's motion (a homography fitted
+            to ``f1``, :func:`~vidpred.models.camera_motion.camera_flow`) where it is and
+            follows only the rest, ``c(p) + r(p + f1(p))`` with ``r = f1 - c``: a steady
+            zoom's field holds still in the frame, a subject's motion travels with it.
+            Off: ``f1(p + f1(p))``, all of it followed.
 
     Attributes:
         head: ``"refiner"`` (read by code that asks a generator for its kind).
@@ -173,11 +179,12 @@ class FlowRefiner(VelocityPredictor):
     def __init__(self, n_context: int = 4, channels: int = 3, n_flows: int = 3, scale: int = 4,
                  width: int = REFINER_WIDTH, max_correction: float = _MAX_CORRECTION,
                  global_context: bool = False, farneback: bool = False, step_scale: bool = False,
-                 rollout: str = "linear") -> None:
+                 rollout: str = "linear", camera_still: bool = False) -> None:
         super().__init__()
         if rollout not in ROLLOUTS:
             raise ValueError(f"rollout must be one of {', '.join(ROLLOUTS)}, got {rollout!r}")
         self.rollout_mode = rollout
+        self.camera_still = bool(camera_still)
         if n_context < n_flows + 1 or n_flows < 1:
             raise ValueError(f"need n_context >= n_flows + 1 >= 2, got n_context={n_context}, n_flows={n_flows}")
         if scale < 1 or scale & (scale - 1):
@@ -220,11 +227,17 @@ class FlowRefiner(VelocityPredictor):
         return 3 + (self.n_flows - 1) + 2 * self.farneback
 
     @staticmethod
-    def candidates(flows: list[Tensor], others: tuple[Tensor, ...] = ()) -> Tensor:
+    def candidates(flows: list[Tensor], others: tuple[Tensor, ...] = (), camera_still: bool = False) -> Tensor:
         """``(B, K, 2, H, W)``: the candidate velocities at the newest frame's pixels; each
-        flow of ``others`` (another estimate of the last step) adds itself and itself followed."""
+        flow of ``others`` (another estimate of the last step) adds itself and itself followed.
+        ``camera_still``: the followed candidate follows only what the camera does not explain."""
         f1 = flows[0]
-        out = [torch.zeros_like(f1), f1, warp(f1, f1)]
+        if camera_still:
+            camera = camera_flow(f1)
+            followed = camera + warp(f1 - camera, f1)
+        else:
+            followed = warp(f1, f1)
+        out = [torch.zeros_like(f1), f1, followed]
         for n in range(2, len(flows) + 1):
             out.append(torch.stack(flows[:n]).mean(dim=0))
         for other in others:
@@ -269,7 +282,7 @@ class FlowRefiner(VelocityPredictor):
         out = F.interpolate(self.out(d1).float(), size=(H, W), mode="bilinear", align_corners=False)
         K = self.n_candidates
         weights = torch.softmax(out[:, :K] * _LOGIT_SCALE, dim=1).unsqueeze(2)  # (B, K, 1, H, W)
-        velocity = (weights * self.candidates(flows, others)).sum(dim=1)  # (B, 2, H, W)
+        velocity = (weights * self.candidates(flows, others, self.camera_still)).sum(dim=1)  # (B, 2, H, W)
         if self.max_correction > 0:
             bound = self.max_correction
             velocity = velocity + bound * torch.tanh(out[:, K:K + 2] * (_FLOW_UNIT / bound)) / to_working
