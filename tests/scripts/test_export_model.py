@@ -68,17 +68,21 @@ def test_a_refiner_can_be_exported_with_a_composed_rollout_and_predicts_with_it(
     weights = build_generator(cfg).state_dict()
     save_checkpoint({"step": 3, "config": config_to_dict(cfg), "generator": weights}, trained)
     out = tmp_path / "refiner.pt"
-    assert _main(["--checkpoint", trained, "--out", out, "--rollout", "composed"]) == 0
+    assert _main(["--checkpoint", trained, "--out", out, "--rollout", "composed", "--camera-still"]) == 0
     state = load_checkpoint(out)
     assert state["config"]["model"]["generator"]["rollout"] == "composed"
-    assert state["exported_from"]["rollout"] == "composed"
+    assert state["config"]["model"]["generator"]["camera_still"] is True
+    assert state["exported_from"]["rollout"] == "composed" and state["exported_from"]["camera_still"] is True
     assert all(torch.equal(state["generator"][k], v) for k, v in weights.items())  # the same weights
     assert load_checkpoint(trained)["config"]["model"]["generator"]["rollout"] == "linear"  # input untouched
     method = load_checkpoint_predictor(out, torch.device("cpu"))
     assert method.info["rollout"] == "composed"
-    assert build_generator(config_from_dict(state["config"])).rollout_mode == "composed"
+    rebuilt = build_generator(config_from_dict(state["config"]))
+    assert rebuilt.rollout_mode == "composed" and rebuilt.camera_still
     # a pyramid generator has no such choice
     pyramid = tmp_path / "pyramid.pt"
     save_checkpoint({"step": 1, "config": {"model": {"generator": {"head": "pixels"}}}, "generator": {}}, pyramid)
     assert _main(["--checkpoint", pyramid, "--out", tmp_path / "p.pt", "--rollout", "composed"]) == 2
-    assert "--rollout is for refiners" in _errors(caplog)[-1]
+    assert "--rollout for refiners only" in _errors(caplog)[-1]
+    assert _main(["--checkpoint", pyramid, "--out", tmp_path / "p.pt", "--camera-still"]) == 2
+    assert "--camera-still for refiners only" in _errors(caplog)[-1]

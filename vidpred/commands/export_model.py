@@ -8,10 +8,10 @@ average when the run kept one) and the step, plus a provenance note; drops the
 optimizers, discriminators and random states, which only resuming needs. The result is a
 vidpred checkpoint that predict.py and eval_ucf101.py read (weights_only=True).
 
-    # a refiner that rolls out its later frames composed (model.generator.rollout; the 1st
-    # frame is the same either way)
+    # a refiner that rolls out its later frames composed (model.generator.rollout) and whose
+    # followed candidate keeps the camera's motion still (model.generator.camera_still)
     python scripts/export_model.py --checkpoint runs/corpus_refiner/checkpoints/latest.pt \
-        --out vidpred/pretrained/refiner.pt --rollout composed
+        --out vidpred/pretrained/refiner.pt --rollout composed --camera-still
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rollout", choices=ROLLOUTS, default=None,
                         help="refiners: how the exported model rolls out frames after the 1st "
                              "(model.generator.rollout; default: as it was trained)")
+    parser.add_argument("--camera-still", action="store_true",
+                        help="refiners: the exported model's followed candidate keeps the camera's motion where it "
+                             "is and follows only the rest (model.generator.camera_still)")
     parser.add_argument("--force", action="store_true",
                         help="replace an existing --out that is not a vidpred checkpoint")
     args = parser.parse_args(argv)
@@ -50,11 +53,14 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"{args.checkpoint} has no '{key}' entry; is it a vidpred training checkpoint?")
     weights = "generator_ema" if "generator_ema" in state else "generator"
     config = copy.deepcopy(state["config"])
-    if args.rollout is not None:
+    changes = {**({"rollout": args.rollout} if args.rollout is not None else {}),
+               **({"camera_still": True} if args.camera_still else {})}
+    if changes:
         generator = config.get("model", {}).get("generator", {})
         if generator.get("head") != "refiner":
-            raise ValueError(f"--rollout is for refiners; {args.checkpoint} holds a {generator.get('head')!r} head")
-        generator["rollout"] = args.rollout
+            flags = " and ".join("--" + key.replace("_", "-") for key in changes)
+            raise ValueError(f"{flags} for refiners only; {args.checkpoint} holds a {generator.get('head')!r} head")
+        generator.update(changes)
         validate(config_from_dict(config))
     exported = {
         "config": config,
@@ -62,8 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         "step": state.get("step"),
         "train_seconds": state.get("train_seconds"),
         "held_out": state.get("held_out"),  # the run's validation videos, for evaluation's "auto"
-        "exported_from": {"checkpoint": str(args.checkpoint), "weights": weights, "note": args.note,
-                          **({"rollout": args.rollout} if args.rollout is not None else {})},
+        "exported_from": {"checkpoint": str(args.checkpoint), "weights": weights, "note": args.note, **changes},
     }
     save_checkpoint(exported, Path(args.out))
     size = Path(args.out).stat().st_size
