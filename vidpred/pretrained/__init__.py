@@ -3,7 +3,8 @@
 ``refiner.pt`` is the refiner (``vidpred/models/refiner.py``: DIS optical flow refined by
 a small U-Net; generator weights and config only), trained by ``configs/corpus_refiner.yaml``
 on the real-video corpus and exported rolling out its later frames composed
-(``model.generator.rollout``); how, on what, and its figures against every baseline are in
+(``model.generator.rollout``) with the camera's motion kept still in its followed candidate
+(``model.generator.camera_still``); how, on what, and its figures against every baseline are in
 ``docs/results.md``. ``real_flow.pt``
 is the model shipped before it (the flow-head pyramid of ``configs/real_quickstart.yaml``),
 kept for comparison. Both are ordinary vidpred checkpoints: every script that takes
