@@ -123,13 +123,17 @@ def add_workers_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def add_steady_args(parser: argparse.ArgumentParser) -> None:
-    """``--steady-pan`` and ``--steady-zoom`` (:func:`vidpred.evaluation.steady_camera.steady_camera`)."""
+    """``--steady-pan``, ``--steady-zoom`` and ``--steady-roll``
+    (:func:`vidpred.evaluation.steady_camera.steady_camera`)."""
     parser.add_argument("--steady-pan", type=float, default=0.0, metavar="MAX_PX",
                         help="score, instead of each clip, a still of its first frame panned steadily at a speed "
                              "drawn from [1, MAX_PX] px per frame (default 0: the clips as they are)")
     parser.add_argument("--steady-zoom", type=float, default=0.0, metavar="MAX_PCT",
                         help="score, instead of each clip, a still of its first frame zoomed steadily in or out by "
                              "a rate drawn from [0.5, MAX_PCT] percent per frame, MAX_PCT at most 4 (default 0)")
+    parser.add_argument("--steady-roll", type=float, default=0.0, metavar="MAX_DEG",
+                        help="score, instead of each clip, a still of its first frame turned steadily by a rate "
+                             "drawn from [0.25, MAX_DEG] degrees per frame, MAX_DEG at most 1 (default 0)")
 
 
 def add_report_args(parser: argparse.ArgumentParser, out_help: str, force_help: str) -> None:

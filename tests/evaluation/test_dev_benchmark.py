@@ -230,11 +230,12 @@ def test_averaging_is_refused_where_it_means_nothing(tiny_corpus, refiner_checkp
         run_dev_benchmark([pyramid], mirror=True, **kwargs)
 
 
-@pytest.mark.parametrize("kind", ["pan", "zoom"])
+@pytest.mark.parametrize("kind", ["pan", "zoom", "roll"])
 def test_steady_motion_replaces_the_clips_and_flow_extrapolation_follows_it(kind, tiny_corpus, tmp_path):
-    from vidpred.evaluation.steady_camera import SteadyPan, SteadyZoom
-    steady, said, margin = (SteadyPan(3), "panned steadily at 1-3 px per frame", 3.0) if kind == "pan" else \
-        (SteadyZoom(4), "zoomed steadily in or out by 0.5-4% per frame", 1.5)
+    from vidpred.evaluation.steady_camera import SteadyPan, SteadyRoll, SteadyZoom
+    steady, said, margin = {"pan": (SteadyPan(3), "panned steadily at 1-3 px per frame", 3.0),
+                            "zoom": (SteadyZoom(4), "zoomed steadily in or out by 0.5-4% per frame", 1.5),
+                            "roll": (SteadyRoll(1), "rolled steadily by 0.25-1 degrees per frame", 1.0)}[kind]
     markdown, sources = run_dev_benchmark([], subset="test", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"),
                                           clips_per_video=2, progress=False, steady=steady)
     assert said in markdown
@@ -250,6 +251,6 @@ def test_steady_motion_replaces_the_clips_and_flow_extrapolation_follows_it(kind
 def test_the_command_refuses_two_camera_motions_at_once(caplog):
     from vidpred.commands.dev_benchmark import main
     assert main(["--steady-pan", "3", "--steady-zoom", "2"]) == 2
-    assert "--steady-pan and --steady-zoom cannot be combined" in caplog.text
+    assert "--steady-pan, --steady-zoom and --steady-roll cannot be combined" in caplog.text
     assert main(["--steady-zoom", "9"]) == 2
     assert "0.5-4 percent per frame" in caplog.text

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from vidpred.evaluation.clips import EvalClip
-from vidpred.evaluation.steady_camera import SteadyPan, SteadyZoom, ZoomStep
+from vidpred.evaluation.steady_camera import SteadyPan, SteadyRoll, SteadyZoom, ZoomStep
 
 
 def _clip(name: str = "val/x.mp4@0", T: int = 6, H: int = 60, W: int = 80) -> EvalClip:
@@ -108,3 +108,33 @@ def test_zoom_off_is_the_clip_itself_and_bad_rates_are_refused():
             SteadyZoom(bad)
     with pytest.raises(ValueError, match="enlarges"):
         SteadyZoom(4).frames(clip.frames[0], 12, ZoomStep(1.04, 40, 30))
+
+
+def test_a_rolled_ramp_is_the_ramp_at_each_frame_pixels_turned_place():
+    # As for the zoom: a ramp sampled and block-averaged stays exact, so every frame pixel
+    # must equal the ramp at c + s R(theta_t) (u + 0.5 - w/2, v + 0.5 - h/2) - 0.5.
+    import math
+    H, W = 40, 50
+    ys, xs = np.mgrid[0:H, 0:W].astype(np.float64)
+    still = np.rint(10 + 4.0 * xs + 1.0 * ys).astype(np.uint8)[..., None].repeat(3, axis=2)
+    roll = SteadyRoll(1)
+    step = roll.step("v@3", H, W)
+    assert step.factor == 1.0 and 0.25 <= abs(step.roll) <= 1
+    assert abs(step.cx - W / 2) <= W / 24 and abs(step.cy - H / 2) <= H / 24
+    frames = SteadyZoom.frames(still, 6, step)
+    h, w = round(H * 2 / 3), round(W * 2 / 3)
+    v, u = np.mgrid[0:h, 0:w].astype(np.float64)
+    s = W * 5 / 6 / w
+    for t in range(6):
+        a = math.radians(step.roll * (t - 2.5))
+        du, dv = u + 0.5 - w / 2, v + 0.5 - h / 2
+        x = step.cx + s * (math.cos(a) * du - math.sin(a) * dv) - 0.5
+        y = step.cy + s * (math.sin(a) * du + math.cos(a) * dv) - 0.5
+        assert np.abs(frames[t, ..., 0].astype(np.float64) - (10 + 4.0 * x + 1.0 * y)).max() <= 1.0, t
+    clip = _clip()
+    assert np.array_equal(roll.clip(clip).frames, SteadyZoom.frames(clip.frames[0], 6, roll.step(clip.name, 60, 80)))
+    assert SteadyRoll(0).clip(clip) is clip
+    rolls = [roll.step(f"v@{i}", 360, 640).roll for i in range(100)]
+    assert min(rolls) < 0 < max(rolls) and all(0.25 <= abs(r) <= 1 for r in rolls)
+    with pytest.raises(ValueError, match="0.25-1 degrees"):
+        SteadyRoll(2)

@@ -93,9 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     degrade = Degradation(grain=args.grain, flicker=args.flicker)
     if adapt.steps and degrade:
         raise ValueError("--adapt-steps cannot be combined with --grain or --flicker")
-    steady = steady_camera(args.steady_pan, args.steady_zoom)
+    steady = steady_camera(args.steady_pan, args.steady_zoom, args.steady_roll)
     if adapt.steps and (args.ensemble is not None or args.mirror or steady):
-        raise ValueError("--adapt-steps cannot be combined with --ensemble, --mirror, --steady-pan or --steady-zoom")
+        raise ValueError("--adapt-steps cannot be combined with --ensemble, --mirror or a steady camera motion")
     if adapt.steps and not args.checkpoint:
         raise ValueError("--adapt-steps needs a --checkpoint to adapt")
     markdown, _ = run_dev_benchmark(args.checkpoint, names=args.name, subset=args.subset, root=args.root,

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     set_threads(args.threads)
     if args.clips_per_video < 1:
         raise ValueError(f"--clips-per-video must be >= 1, got {args.clips_per_video}")
-    steady = steady_camera(args.steady_pan, args.steady_zoom)
+    steady = steady_camera(args.steady_pan, args.steady_zoom, args.steady_roll)
     heading = "# Extrapolation rules against DIS extrapolation"
     if args.out:
         check_output(args.out, ours=lambda p: text_starts_with(p, heading),

@@ -1,4 +1,4 @@
-"""Steady camera motion from the same clips: a still of each clip panned or zoomed at a constant rate.
+"""Steady camera motion from the same clips: a still of each clip panned, zoomed or rolled at a constant rate.
 
 A tripod pan, a dolly or drone shot, a zoom lens, a scrolling screen: footage whose motion
 keeps its rate exactly, where constant-velocity extrapolation is right and any shortening
@@ -16,9 +16,13 @@ seen on validation). The draws depend only on the clip's name.
   the middle sixth of each side), at two thirds of the still's size. Every frame is rendered
   the same way, a bilinear sample on a 4x finer grid averaged over 4x4 blocks, and shrinks the
   still by 1.03-1.25x, so no frame is an enlargement and all are about equally sharp.
+* :class:`SteadyRoll`: the still turned by ``roll`` degrees per frame (0.25 to ``max_roll``,
+  either way) about a point within a twenty-fourth of each side from its centre, the middle
+  frame unturned, rendered as the zooms are (1.25 still pixels per frame pixel).
 
     python scripts/dev_benchmark.py --subset val --checkpoint vidpred/pretrained/refiner.pt --steady-pan 8
     python scripts/dev_benchmark.py --subset val --checkpoint vidpred/pretrained/refiner.pt --steady-zoom 4
+    python scripts/dev_benchmark.py --subset val --checkpoint vidpred/pretrained/refiner.pt --steady-roll 1
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import numpy as np
 
 from vidpred.evaluation.clips import EvalClip
 
-__all__ = ["SteadyCamera", "SteadyPan", "SteadyZoom", "ZoomStep", "steady_camera"]
+__all__ = ["SteadyCamera", "SteadyPan", "SteadyRoll", "SteadyZoom", "ZoomStep", "steady_camera"]
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,7 @@ class ZoomStep:
     factor: float  # > 1: zooming in, < 1: zooming out
     cx: float
     cy: float
+    roll: float = 0.0  # degrees per frame, counter-clockwise in the picture's content
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,8 @@ class SteadyZoom:
 
     @staticmethod
     def frames(still: np.ndarray, n_frames: int, step: ZoomStep) -> np.ndarray:
-        """``n_frames`` views of ``still`` (``(H, W, C)`` uint8), each ``step.factor`` times the one before."""
+        """``n_frames`` views of ``still`` (``(H, W, C)`` uint8), each ``step.factor`` times the one
+        before and turned by ``step.roll`` degrees (the middle frame unturned)."""
         H, W, C = still.shape
         h, w = max(1, round(H * _OUT)), max(1, round(W * _OUT))
         magnification = step.factor ** np.arange(n_frames)
@@ -138,12 +144,15 @@ class SteadyZoom:
             raise ValueError(f"a zoom of {step.factor:g} per frame over {n_frames} frames enlarges the still")
         k = _SUPERSAMPLE
         out = []
-        for m in magnification:
+        for t, m in enumerate(magnification):
             s = W * _WIDEST / w / m  # still pixels per frame pixel, at least 1
-            # fine pixel j has its centre at frame coordinate (j + 0.5) / k; frame coordinate u
-            # is still coordinate cx + (u - w / 2) s, whose pixel index is that less 0.5
-            affine = np.array([[s / k, 0, step.cx - 0.5 + (0.5 / k - w / 2) * s],
-                               [0, s / k, step.cy - 0.5 + (0.5 / k - h / 2) * s]])
+            angle = math.radians(step.roll * (t - (n_frames - 1) / 2))
+            cos, sin = s * math.cos(angle), s * math.sin(angle)
+            # fine pixel j has its centre at frame coordinate (j + 0.5) / k; frame point u (from
+            # the frame's centre) is still coordinate c + s R u, whose pixel index is that less 0.5
+            du, dv = 0.5 / k - w / 2, 0.5 / k - h / 2
+            affine = np.array([[cos / k, -sin / k, step.cx - 0.5 + cos * du - sin * dv],
+                               [sin / k, cos / k, step.cy - 0.5 + sin * du + cos * dv]])
             fine = cv2.warpAffine(still, affine, (w * k, h * k), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                   borderMode=cv2.BORDER_REFLECT_101)
             frame = fine.reshape(h, k, w, k, C).astype(np.float32).mean(axis=(1, 3))
@@ -158,11 +167,48 @@ class SteadyZoom:
         return dataclasses.replace(clip, frames=self.frames(clip.frames[0], T, self.step(clip.name, H, W)))
 
 
-SteadyCamera = SteadyPan | SteadyZoom
+@dataclass(frozen=True)
+class SteadyRoll:
+    """Steady rolls of each clip's first frame about a point near its centre (module
+    docstring): ``roll`` degrees per frame from ``[0.25, max_roll]``, either way, no zoom, the
+    frames rendered as :class:`SteadyZoom`'s; 0: the clip as it is."""
+
+    max_roll: float = 0.0  # degrees per frame
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.max_roll) and (self.max_roll == 0 or 0.25 <= self.max_roll <= 1)):
+            raise ValueError(f"steady-roll rate must be 0 (off) or 0.25-1 degrees per frame, got {self.max_roll}")
+
+    def __bool__(self) -> bool:
+        return self.max_roll > 0
+
+    def describe(self) -> str:
+        return (f"a still of each clip's first frame rolled steadily by 0.25-{self.max_roll:g} degrees per frame "
+                f"(frames at {_OUT:.2g} of its size)")
+
+    def step(self, name: str, height: int, width: int) -> ZoomStep:
+        """The roll of the clip called ``name`` over a ``height`` x ``width`` still."""
+        rng = np.random.default_rng(zlib.crc32(f"steady roll {name}".encode()))
+        roll = rng.uniform(0.25, self.max_roll) * (1 if rng.random() < 0.5 else -1)
+        # a turned view needs more room than a zoomed one: its centre moves by half as much
+        cx = width / 2 + rng.uniform(-1, 1) * width / 24
+        cy = height / 2 + rng.uniform(-1, 1) * height / 24
+        return ZoomStep(1.0, cx, cy, roll)
+
+    def clip(self, clip: EvalClip) -> EvalClip:
+        """``clip`` replaced by a steady roll of its first frame (the clip itself when off)."""
+        if not self:
+            return clip
+        T, H, W, _ = clip.frames.shape
+        return dataclasses.replace(clip, frames=SteadyZoom.frames(clip.frames[0], T, self.step(clip.name, H, W)))
 
 
-def steady_camera(pan: float = 0.0, zoom: float = 0.0) -> SteadyCamera:
-    """The steady motion of ``--steady-pan MAX_PX`` or ``--steady-zoom MAX_PCT`` (both 0: off)."""
-    if pan and zoom:
-        raise ValueError("--steady-pan and --steady-zoom cannot be combined: choose one camera motion")
-    return SteadyZoom(zoom) if zoom else SteadyPan(pan)
+SteadyCamera = SteadyPan | SteadyZoom | SteadyRoll
+
+
+def steady_camera(pan: float = 0.0, zoom: float = 0.0, roll: float = 0.0) -> SteadyCamera:
+    """The steady motion of ``--steady-pan MAX_PX``, ``--steady-zoom MAX_PCT`` or
+    ``--steady-roll MAX_DEG`` (all 0: off)."""
+    if sum(bool(x) for x in (pan, zoom, roll)) > 1:
+        raise ValueError("--steady-pan, --steady-zoom and --steady-roll cannot be combined: choose one camera motion")
+    return SteadyRoll(roll) if roll else SteadyZoom(zoom) if zoom else SteadyPan(pan)
