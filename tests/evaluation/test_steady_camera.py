@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from vidpred.evaluation.clips import EvalClip
-from vidpred.evaluation.steady_camera import SteadyPan, SteadyRoll, SteadyZoom, ZoomStep
+from vidpred.evaluation.steady_camera import SteadyPan, SteadyRoll, SteadyZoom, ViewMotion
 
 
 def _clip(name: str = "val/x.mp4@0", T: int = 6, H: int = 60, W: int = 80) -> EvalClip:
@@ -70,7 +70,7 @@ def test_a_zoomed_ramp_is_the_ramp_at_each_frame_pixels_place():
     ys, xs = np.mgrid[0:H, 0:W].astype(np.float64)
     ramp = 10 + 4.0 * xs + 1.0 * ys  # 10..245: a half-pixel error would be 2 grey levels
     still = np.rint(ramp).astype(np.uint8)[..., None].repeat(3, axis=2)
-    step = ZoomStep(factor=1.04, cx=26.0, cy=19.5)
+    step = ViewMotion(factor=1.04, cx=26.0, cy=19.5)
     frames = SteadyZoom(4).frames(still, 6, step)
     h, w = round(H * 2 / 3), round(W * 2 / 3)
     assert frames.shape == (6, h, w, 3)
@@ -82,7 +82,7 @@ def test_a_zoomed_ramp_is_the_ramp_at_each_frame_pixels_place():
         expected = 10 + 4.0 * x + 1.0 * y
         assert np.abs(frames[t, ..., 0].astype(np.float64) - expected).max() <= 1.0, t  # two roundings to whole grey levels
     # zooming out runs the same views backwards
-    out = SteadyZoom(4).frames(still, 6, ZoomStep(1 / 1.04, 26.0, 19.5))
+    out = SteadyZoom(4).frames(still, 6, ViewMotion(1 / 1.04, 26.0, 19.5))
     assert np.array_equal(out, frames[::-1])
 
 
@@ -107,7 +107,7 @@ def test_zoom_off_is_the_clip_itself_and_bad_rates_are_refused():
         with pytest.raises(ValueError, match="0.5-4 percent"):
             SteadyZoom(bad)
     with pytest.raises(ValueError, match="enlarges"):
-        SteadyZoom(4).frames(clip.frames[0], 12, ZoomStep(1.04, 40, 30))
+        SteadyZoom(4).frames(clip.frames[0], 12, ViewMotion(1.04, 40, 30))
 
 
 def test_a_rolled_ramp_is_the_ramp_at_each_frame_pixels_turned_place():

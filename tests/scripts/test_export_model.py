@@ -76,7 +76,7 @@ def test_a_refiner_can_be_exported_with_a_composed_rollout_and_predicts_with_it(
     assert all(torch.equal(state["generator"][k], v) for k, v in weights.items())  # the same weights
     assert load_checkpoint(trained)["config"]["model"]["generator"]["rollout"] == "linear"  # input untouched
     method = load_checkpoint_predictor(out, torch.device("cpu"))
-    assert method.info["rollout"] == "composed"
+    assert method.info["rollout"] == "composed" and method.info["camera_still"] is True
     rebuilt = build_generator(config_from_dict(state["config"]))
     assert rebuilt.rollout_mode == "composed" and rebuilt.camera_still
     # a pyramid generator has no such choice

@@ -69,7 +69,7 @@ from vidpred.evaluation.steady_camera import SteadyCamera
 from vidpred.metrics.psnr import psnr_from_mse
 from vidpred.models.camera_motion import camera_flow
 from vidpred.models.optical_flow import FARNEBACK_PARAMS
-from vidpred.models.refiner import context_flows
+from vidpred.models.refiner import FlowRefiner, context_flows
 from vidpred.models.warp import warp
 
 __all__ = ["RULES", "score_rules", "rules_table"]
@@ -158,17 +158,15 @@ def _residual_damped(frames: Tensor, grey: list[np.ndarray], factor: float) -> T
 
 
 def _camera_still_rest_followed(grey: list[np.ndarray]) -> Tensor:
-    """The camera's motion (:func:`~vidpred.models.camera_motion.camera_flow`) where it is, the rest of ``f1`` followed to
-    where the content goes: a camera's zoom or roll is a field that holds still in the frame,
-    a subject's motion travels with the subject."""
-    f1 = _dis(grey[3], grey[2])
-    camera = camera_flow(f1)
-    return camera + warp(f1 - camera, f1)
+    """The refiner's followed candidate with ``camera_still``: the camera's motion (a homography
+    fitted to ``f1``) where it is, the rest of ``f1`` followed to where the content goes."""
+    return FlowRefiner.candidates([_dis(grey[3], grey[2])], camera_still=True)[:, 2]
 
 
 def _camera_where_it_fits(flow: Tensor, tolerance: float) -> Tensor:
-    """``flow`` with the camera's motion (:func:`~vidpred.models.camera_motion.camera_flow`) wherever the two differ by less
-    than ``tolerance`` px: the homography's exact field replaces the flow's noise there."""
+    """``flow`` with the camera's motion (:func:`~vidpred.models.camera_motion.camera_flow`)
+    wherever the two differ by less than ``tolerance`` px: the homography's exact field
+    replaces the flow's noise there."""
     camera = camera_flow(flow)
     return torch.where((flow - camera).norm(dim=1, keepdim=True) < tolerance, camera, flow)
 

@@ -37,7 +37,7 @@ import numpy as np
 
 from vidpred.evaluation.clips import EvalClip
 
-__all__ = ["SteadyCamera", "SteadyPan", "SteadyRoll", "SteadyZoom", "ZoomStep", "steady_camera"]
+__all__ = ["SteadyCamera", "SteadyPan", "SteadyRoll", "SteadyZoom", "ViewMotion", "render_views", "steady_camera"]
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,9 @@ _SUPERSAMPLE = 4
 
 
 @dataclass(frozen=True)
-class ZoomStep:
-    """One clip's zoom: the magnification per frame and the fixed point (still pixels)."""
+class ViewMotion:
+    """One clip's zoom and roll: the magnification and turn per frame and the fixed point
+    (still pixels)."""
 
     factor: float  # > 1: zooming in, < 1: zooming out
     cx: float
@@ -105,8 +106,49 @@ class ZoomStep:
     roll: float = 0.0  # degrees per frame, counter-clockwise in the picture's content
 
 
+def render_views(still: np.ndarray, n_frames: int, motion: ViewMotion) -> np.ndarray:
+    """``n_frames`` views of ``still`` (``(H, W, C)`` uint8), each ``motion.factor`` times the one
+    before and turned by ``motion.roll`` degrees (the middle frame unturned)."""
+    H, W, C = still.shape
+    h, w = max(1, round(H * _OUT)), max(1, round(W * _OUT))
+    magnification = motion.factor ** np.arange(n_frames)
+    magnification = magnification / magnification.min()  # the widest view is 1
+    if magnification.max() > _WIDEST / _OUT:
+        raise ValueError(f"a zoom of {motion.factor:g} per frame over {n_frames} frames enlarges the still")
+    k = _SUPERSAMPLE
+    out = []
+    for t, m in enumerate(magnification):
+        s = W * _WIDEST / w / m  # still pixels per frame pixel, at least 1
+        angle = math.radians(motion.roll * (t - (n_frames - 1) / 2))
+        cos, sin = s * math.cos(angle), s * math.sin(angle)
+        # fine pixel j has its centre at frame coordinate (j + 0.5) / k; frame point u (from
+        # the frame's centre) is still coordinate c + s R u, whose pixel index is that less 0.5
+        du, dv = 0.5 / k - w / 2, 0.5 / k - h / 2
+        affine = np.array([[cos / k, -sin / k, motion.cx - 0.5 + cos * du - sin * dv],
+                           [sin / k, cos / k, motion.cy - 0.5 + sin * du + cos * dv]])
+        fine = cv2.warpAffine(still, affine, (w * k, h * k), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_REFLECT_101)
+        frame = fine.reshape(h, k, w, k, C).astype(np.float32).mean(axis=(1, 3))
+        out.append(np.clip(np.rint(frame), 0, 255).astype(np.uint8))
+    return np.stack(out)
+
+
+class _ViewsOfStill:
+    """What the zooms and rolls share: ``frames`` renders the views a subclass's ``step(name,
+    height, width)`` draws, ``clip`` replaces a clip by them."""
+
+    frames = staticmethod(render_views)
+
+    def clip(self, clip: EvalClip) -> EvalClip:
+        """``clip`` replaced by the views of its first frame (the clip itself when off)."""
+        if not self:
+            return clip
+        T, H, W, _ = clip.frames.shape
+        return dataclasses.replace(clip, frames=render_views(clip.frames[0], T, self.step(clip.name, H, W)))
+
+
 @dataclass(frozen=True)
-class SteadyZoom:
+class SteadyZoom(_ViewsOfStill):
     """Steady zooms into or out of each clip's first frame (module docstring); 0: the clip as it is."""
 
     max_rate: float = 0.0  # percent magnification per frame
@@ -122,7 +164,7 @@ class SteadyZoom:
         return (f"a still of each clip's first frame zoomed steadily in or out by 0.5-{self.max_rate:g}% per frame "
                 f"(frames at {_OUT:.2g} of its size)")
 
-    def step(self, name: str, height: int, width: int) -> ZoomStep:
+    def step(self, name: str, height: int, width: int) -> ViewMotion:
         """The zoom of the clip called ``name`` over a ``height`` x ``width`` still."""
         rng = np.random.default_rng(zlib.crc32(f"steady zoom {name}".encode()))
         rate = rng.uniform(0.5, self.max_rate) / 100
@@ -130,48 +172,14 @@ class SteadyZoom:
         # the widest view spans 5/6 of each side; its centre may move by the rest
         cx = width / 2 + rng.uniform(-1, 1) * width / 12
         cy = height / 2 + rng.uniform(-1, 1) * height / 12
-        return ZoomStep(factor, cx, cy)
-
-    @staticmethod
-    def frames(still: np.ndarray, n_frames: int, step: ZoomStep) -> np.ndarray:
-        """``n_frames`` views of ``still`` (``(H, W, C)`` uint8), each ``step.factor`` times the one
-        before and turned by ``step.roll`` degrees (the middle frame unturned)."""
-        H, W, C = still.shape
-        h, w = max(1, round(H * _OUT)), max(1, round(W * _OUT))
-        magnification = step.factor ** np.arange(n_frames)
-        magnification = magnification / magnification.min()  # the widest view is 1
-        if magnification.max() > _WIDEST / _OUT:
-            raise ValueError(f"a zoom of {step.factor:g} per frame over {n_frames} frames enlarges the still")
-        k = _SUPERSAMPLE
-        out = []
-        for t, m in enumerate(magnification):
-            s = W * _WIDEST / w / m  # still pixels per frame pixel, at least 1
-            angle = math.radians(step.roll * (t - (n_frames - 1) / 2))
-            cos, sin = s * math.cos(angle), s * math.sin(angle)
-            # fine pixel j has its centre at frame coordinate (j + 0.5) / k; frame point u (from
-            # the frame's centre) is still coordinate c + s R u, whose pixel index is that less 0.5
-            du, dv = 0.5 / k - w / 2, 0.5 / k - h / 2
-            affine = np.array([[cos / k, -sin / k, step.cx - 0.5 + cos * du - sin * dv],
-                               [sin / k, cos / k, step.cy - 0.5 + sin * du + cos * dv]])
-            fine = cv2.warpAffine(still, affine, (w * k, h * k), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                  borderMode=cv2.BORDER_REFLECT_101)
-            frame = fine.reshape(h, k, w, k, C).astype(np.float32).mean(axis=(1, 3))
-            out.append(np.clip(np.rint(frame), 0, 255).astype(np.uint8))
-        return np.stack(out)
-
-    def clip(self, clip: EvalClip) -> EvalClip:
-        """``clip`` replaced by a steady zoom over its first frame (the clip itself when off)."""
-        if not self:
-            return clip
-        T, H, W, _ = clip.frames.shape
-        return dataclasses.replace(clip, frames=self.frames(clip.frames[0], T, self.step(clip.name, H, W)))
+        return ViewMotion(factor, cx, cy)
 
 
 @dataclass(frozen=True)
-class SteadyRoll:
+class SteadyRoll(_ViewsOfStill):
     """Steady rolls of each clip's first frame about a point near its centre (module
     docstring): ``roll`` degrees per frame from ``[0.25, max_roll]``, either way, no zoom, the
-    frames rendered as :class:`SteadyZoom`'s; 0: the clip as it is."""
+    frames rendered as the zooms are; 0: the clip as it is."""
 
     max_roll: float = 0.0  # degrees per frame
 
@@ -186,21 +194,14 @@ class SteadyRoll:
         return (f"a still of each clip's first frame rolled steadily by 0.25-{self.max_roll:g} degrees per frame "
                 f"(frames at {_OUT:.2g} of its size)")
 
-    def step(self, name: str, height: int, width: int) -> ZoomStep:
+    def step(self, name: str, height: int, width: int) -> ViewMotion:
         """The roll of the clip called ``name`` over a ``height`` x ``width`` still."""
         rng = np.random.default_rng(zlib.crc32(f"steady roll {name}".encode()))
         roll = rng.uniform(0.25, self.max_roll) * (1 if rng.random() < 0.5 else -1)
         # a turned view needs more room than a zoomed one: its centre moves by half as much
         cx = width / 2 + rng.uniform(-1, 1) * width / 24
         cy = height / 2 + rng.uniform(-1, 1) * height / 24
-        return ZoomStep(1.0, cx, cy, roll)
-
-    def clip(self, clip: EvalClip) -> EvalClip:
-        """``clip`` replaced by a steady roll of its first frame (the clip itself when off)."""
-        if not self:
-            return clip
-        T, H, W, _ = clip.frames.shape
-        return dataclasses.replace(clip, frames=SteadyZoom.frames(clip.frames[0], T, self.step(clip.name, H, W)))
+        return ViewMotion(1.0, cx, cy, roll)
 
 
 SteadyCamera = SteadyPan | SteadyZoom | SteadyRoll
