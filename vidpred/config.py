@@ -142,6 +142,9 @@ class GeneratorConfig:
     # last step's flow) where it is and follows only the rest to where the content goes (a
     # steady zoom's field holds still in the frame); off: all of the flow followed
     camera_still: bool = False
+    # refiner: each DIS flow it reads refined at full resolution (OpenCV's variational
+    # refinement; the medium preset stops at half resolution); off: DIS's medium preset as it is
+    refine_flows: bool = False
 
 
 @dataclass
@@ -439,6 +442,8 @@ def _model_problems(cfg: Config) -> Iterator[str]:
                "by feeding its predictions back")
     if g.head != "refiner" and g.camera_still:
         yield "model.generator.camera_still is for the refiner head (it shapes the refiner's followed candidate)"
+    if g.head != "refiner" and g.refine_flows:
+        yield "model.generator.refine_flows is for the refiner head (it refines the DIS flows the refiner reads)"
     if d.enabled and d.n_scales >= 1:
         if d.n_scales > g.n_scales:
             yield (f"model.discriminator.n_scales ({d.n_scales}) cannot exceed model.generator.n_scales "

@@ -122,7 +122,7 @@ def test_global_context_makes_the_choice_depend_on_the_whole_frame(monkeypatch):
     # Zero optical flows (DIS itself looks at the whole frame): the velocity is then the
     # network's correction alone, and what it depends on is the network's receptive field.
     monkeypatch.setattr(refiner_module, "context_flows",
-                        lambda context, n: [torch.zeros_like(context[:, :2, 0])] * n)
+                        lambda context, n, refine=False: [torch.zeros_like(context[:, :2, 0])] * n)
     torch.manual_seed(0)
     local, wide = FlowRefiner(width=8), FlowRefiner(width=8, global_context=True)
     for model in (local, wide):

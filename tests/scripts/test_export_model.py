@@ -86,3 +86,13 @@ def test_a_refiner_can_be_exported_with_a_composed_rollout_and_predicts_with_it(
     assert "--rollout for refiners only" in _errors(caplog)[-1]
     assert _main(["--checkpoint", pyramid, "--out", tmp_path / "p.pt", "--camera-still"]) == 2
     assert "--camera-still for refiners only" in _errors(caplog)[-1]
+    assert _main(["--checkpoint", pyramid, "--out", tmp_path / "p.pt", "--refine-flows"]) == 2
+    assert "--refine-flows for refiners only" in _errors(caplog)[-1]
+    # flows refined at full size, the rest as trained
+    refined = tmp_path / "refined.pt"
+    assert _main(["--checkpoint", trained, "--out", refined, "--refine-flows"]) == 0
+    state = load_checkpoint(refined)
+    assert state["config"]["model"]["generator"]["refine_flows"] is True
+    assert state["config"]["model"]["generator"]["rollout"] == "linear" and state["exported_from"]["refine_flows"]
+    assert load_checkpoint_predictor(refined, torch.device("cpu")).info["refine_flows"] is True
+    assert build_generator(config_from_dict(state["config"])).refine_flows

@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--camera-still", action="store_true",
                         help="refiners: the exported model's followed candidate keeps the camera's motion where it "
                              "is and follows only the rest (model.generator.camera_still)")
+    parser.add_argument("--refine-flows", action="store_true",
+                        help="refiners: the exported model refines each DIS flow it reads at full resolution "
+                             "(model.generator.refine_flows)")
     parser.add_argument("--force", action="store_true",
                         help="replace an existing --out that is not a vidpred checkpoint")
     args = parser.parse_args(argv)
@@ -54,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     weights = "generator_ema" if "generator_ema" in state else "generator"
     config = copy.deepcopy(state["config"])
     changes = {**({"rollout": args.rollout} if args.rollout is not None else {}),
-               **({"camera_still": True} if args.camera_still else {})}
+               **({"camera_still": True} if args.camera_still else {}),
+               **({"refine_flows": True} if args.refine_flows else {})}
     if changes:
         generator = config.get("model", {}).get("generator", {})
         if generator.get("head") != "refiner":

@@ -12,6 +12,9 @@ paired per-clip difference against it. Rules:
   resampling, not a blend);
 * ``DIS fast`` / ``DIS ultrafast`` / ``DIS fine``: other DIS settings (``fine``: the
   medium preset down to full resolution, patches every 2 px, 50 iterations);
+* ``DIS refined`` (and ``, composed``): the medium preset's flow refined at full resolution
+  (:func:`~vidpred.models.optical_flow.dis_flow` with ``refine``, what
+  ``model.generator.refine_flows`` gives the refiner);
 * ``check <k>``: per region, the candidate (still, ``f1``, followed) that best predicted the
   newest context frame from the one before (errors box-filtered over ``k`` px), applied to
   the next step;
@@ -68,7 +71,7 @@ from vidpred.evaluation.paired import paired_difference
 from vidpred.evaluation.steady_camera import SteadyCamera
 from vidpred.metrics.psnr import psnr_from_mse
 from vidpred.models.camera_motion import camera_flow
-from vidpred.models.optical_flow import FARNEBACK_PARAMS
+from vidpred.models.optical_flow import FARNEBACK_PARAMS, full_size_refinement
 from vidpred.models.refiner import FlowRefiner, context_flows
 from vidpred.models.warp import warp
 
@@ -81,12 +84,15 @@ _PRESETS = {"medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, "fast": cv2.DISOPTICAL_
 
 def _dis(source: np.ndarray, destination: np.ndarray, setting: str = "medium") -> Tensor:
     """``(1, 2, H, W)`` DIS flow with ``source(p) ≈ destination(p + flow(p))``, grey uint8 frames."""
-    estimator = cv2.DISOpticalFlow_create(_PRESETS["medium" if setting == "fine" else setting])
+    estimator = cv2.DISOpticalFlow_create(_PRESETS["medium" if setting in ("fine", "refined") else setting])
     if setting == "fine":
         estimator.setFinestScale(0)
         estimator.setPatchStride(2)
         estimator.setGradientDescentIterations(50)
-    return torch.from_numpy(estimator.calc(source, destination, None)).permute(2, 0, 1)[None]
+    flow = estimator.calc(source, destination, None)
+    if setting == "refined":
+        flow = full_size_refinement().calc(source, destination, flow)
+    return torch.from_numpy(flow).permute(2, 0, 1)[None]
 
 
 def _resample(frame: Tensor, flow: Tensor, mode: str) -> Tensor:
@@ -220,6 +226,8 @@ RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {
     "DIS fast": _velocity_rule(lambda v, g: _dis(g[3], g[2], "fast")),
     "DIS ultrafast": _velocity_rule(lambda v, g: _dis(g[3], g[2], "ultrafast")),
     "DIS fine": _velocity_rule(lambda v, g: _dis(g[3], g[2], "fine")),
+    "DIS refined": _velocity_rule(lambda v, g: _dis(g[3], g[2], "refined")),
+    "DIS refined, composed": _composed_rule(lambda v, g: _dis(g[3], g[2], "refined")),
     "check 31": _velocity_rule(lambda v, g: _checked_velocity(v, g, 31)),
     "check 63": _velocity_rule(lambda v, g: _checked_velocity(v, g, 63)),
     "clip check": _velocity_rule(_clip_checked_velocity),

@@ -6,7 +6,9 @@ disk) and return ``(B, 2, H, W)`` float32 flows in pixels, x then y, with the co
 destination by the flow rebuilds the source. Farneback (with :data:`FARNEBACK_PARAMS`) is
 what the evaluation's moving-area mask and the paper's flow baseline use; DIS
 (:data:`DIS_PRESET`) is the stronger estimator on real footage with a moving camera, and
-what the refiner model (:mod:`vidpred.models.refiner`) starts from.
+what the refiner model (:mod:`vidpred.models.refiner`) starts from. ``dis_flow(...,
+refine=True)`` adds a variational refinement at full resolution (:data:`FULL_SIZE_REFINEMENT`),
+where the medium preset stops at half.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["FARNEBACK_PARAMS", "DIS_PRESET", "FLOW_METHODS", "dense_flow", "dis_flow", "backward_flow"]
+__all__ = ["FARNEBACK_PARAMS", "DIS_PRESET", "FLOW_METHODS", "FULL_SIZE_REFINEMENT", "dense_flow", "dis_flow",
+           "full_size_refinement", "backward_flow"]
 
 # OpenCV's sample values (3-level pyramid halving each time, 3 iterations per level,
 # polynomial neighbourhood 5 with sigma 1.2) except the averaging window: 9x9 instead of
@@ -34,6 +37,14 @@ DIS_PRESET = "medium"
 _DIS_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
                 "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
 FLOW_METHODS = ("farneback", "dis")
+
+# The full-resolution pass of ``dis_flow(refine=True)``: OpenCV's VariationalRefinement with
+# its defaults (smoothness 20, colour constancy 5, gradient constancy 10; 5 fixed-point and 5
+# SOR iterations). The medium preset's patches are fitted at half resolution and upsampled,
+# and their error lies across edges as often as along them; the refinement's data term
+# constrains the flow across edges, where a warp's error comes from (the steady rolls of
+# docs/results.md; docs/ablations.md, "Flows refined at full size").
+FULL_SIZE_REFINEMENT = {"alpha": 20.0, "delta": 5.0, "gamma": 10.0, "fixed_point_iterations": 5, "sor_iterations": 5}
 
 
 
@@ -70,7 +81,20 @@ def dense_flow(source: Tensor, destination: Tensor) -> Tensor:
     return torch.from_numpy(np.stack(flows)).permute(0, 3, 1, 2).contiguous().to(source.device)
 
 
-def dis_flow(source: Tensor, destination: Tensor, preset: str = DIS_PRESET) -> Tensor:
+def full_size_refinement() -> cv2.VariationalRefinement:
+    """OpenCV's variational refinement with :data:`FULL_SIZE_REFINEMENT`; ``.calc(source,
+    destination, flow)`` refines ``flow`` (grey uint8 frames, ``(H, W, 2)`` float32)."""
+    r = FULL_SIZE_REFINEMENT
+    refinement = cv2.VariationalRefinement_create()
+    refinement.setAlpha(r["alpha"])
+    refinement.setDelta(r["delta"])
+    refinement.setGamma(r["gamma"])
+    refinement.setFixedPointIterations(r["fixed_point_iterations"])
+    refinement.setSorIterations(r["sor_iterations"])
+    return refinement
+
+
+def dis_flow(source: Tensor, destination: Tensor, preset: str = DIS_PRESET, refine: bool = False) -> Tensor:
     """DIS flow from ``source`` to ``destination``: ``source(p) ≈ destination(p + flow(p))``.
 
     Same conventions as :func:`dense_flow` (grey-level uint8 frames, ``(B, 2, H, W)`` float32
@@ -81,6 +105,7 @@ def dis_flow(source: Tensor, destination: Tensor, preset: str = DIS_PRESET) -> T
         source: ``(B, C, H, W)`` in ``[-1, 1]``, C = 1 or 3.
         destination: ``(B, C, H, W)`` in ``[-1, 1]``.
         preset: ``"ultrafast"``, ``"fast"`` or ``"medium"`` (default, :data:`DIS_PRESET`).
+        refine: then refine the flow at full resolution (:data:`FULL_SIZE_REFINEMENT`).
     """
     if source.shape != destination.shape or source.dim() != 4:
         raise ValueError(f"dis_flow expects two (B, C, H, W) tensors, got {tuple(source.shape)} "
@@ -89,6 +114,9 @@ def dis_flow(source: Tensor, destination: Tensor, preset: str = DIS_PRESET) -> T
         raise ValueError(f"DIS preset must be one of {', '.join(_DIS_PRESETS)}, got {preset!r}")
     dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
     flows = [dis.calc(a, b, None) for a, b in zip(_grey_uint8(source), _grey_uint8(destination))]  # (H, W, 2)
+    if refine:
+        refinement = full_size_refinement()
+        flows = [refinement.calc(a, b, flow) for a, b, flow in zip(_grey_uint8(source), _grey_uint8(destination), flows)]
     return torch.from_numpy(np.stack(flows)).permute(0, 3, 1, 2).contiguous().to(source.device)
 
 

@@ -53,7 +53,7 @@ _LOGIT_SCALE = 8.0
 _MAX_CORRECTION = 4.0
 
 
-def context_flows(context: Tensor, n_flows: int) -> list[Tensor]:
+def context_flows(context: Tensor, n_flows: int, refine: bool = False) -> list[Tensor]:
     """DIS backward flows of the last ``n_flows`` steps, all at the newest frame's pixels.
 
     ``flows[0]`` (``f1``): newest(p) ≈ previous(p + f1(p)). ``flows[j]``: the step j frames
@@ -63,6 +63,7 @@ def context_flows(context: Tensor, n_flows: int) -> list[Tensor]:
     Args:
         context: ``(B, C, T, H, W)`` in ``[-1, 1]``, ``T > n_flows``.
         n_flows: steps, >= 1.
+        refine: each flow refined at full resolution (``dis_flow(refine=True)``).
 
     Returns:
         ``n_flows`` tensors ``(B, 2, H, W)`` float32, (x, y) in pixels.
@@ -71,7 +72,7 @@ def context_flows(context: Tensor, n_flows: int) -> list[Tensor]:
     if not 1 <= n_flows < T:
         raise ValueError(f"need 1 <= n_flows < T, got n_flows={n_flows} with T={T}")
     with torch.no_grad():
-        raw = [dis_flow(context[:, :, T - 1 - j], context[:, :, T - 2 - j]) for j in range(n_flows)]
+        raw = [dis_flow(context[:, :, T - 1 - j], context[:, :, T - 2 - j], refine=refine) for j in range(n_flows)]
         flows, offset = [raw[0]], raw[0]
         for step in raw[1:]:
             at_pixel = warp(step, offset)  # that step's flow where the pixel was
@@ -169,6 +170,8 @@ class FlowRefiner(VelocityPredictor):
             follows only the rest, ``c(p) + r(p + f1(p))`` with ``r = f1 - c``: a steady
             zoom's field holds still in the frame, a subject's motion travels with it.
             Off: ``f1(p + f1(p))``, all of it followed.
+        refine_flows: each DIS flow refined at full resolution
+            (:func:`~vidpred.models.optical_flow.dis_flow` with ``refine``).
 
     Attributes:
         head: ``"refiner"`` (read by code that asks a generator for its kind).
@@ -179,12 +182,13 @@ class FlowRefiner(VelocityPredictor):
     def __init__(self, n_context: int = 4, channels: int = 3, n_flows: int = 3, scale: int = 4,
                  width: int = REFINER_WIDTH, max_correction: float = _MAX_CORRECTION,
                  global_context: bool = False, farneback: bool = False, step_scale: bool = False,
-                 rollout: str = "linear", camera_still: bool = False) -> None:
+                 rollout: str = "linear", camera_still: bool = False, refine_flows: bool = False) -> None:
         super().__init__()
         if rollout not in ROLLOUTS:
             raise ValueError(f"rollout must be one of {', '.join(ROLLOUTS)}, got {rollout!r}")
         self.rollout_mode = rollout
         self.camera_still = bool(camera_still)
+        self.refine_flows = bool(refine_flows)
         if n_context < n_flows + 1 or n_flows < 1:
             raise ValueError(f"need n_context >= n_flows + 1 >= 2, got n_context={n_context}, n_flows={n_flows}")
         if scale < 1 or scale & (scale - 1):
@@ -258,7 +262,7 @@ class FlowRefiner(VelocityPredictor):
         if context.dim() != 5 or context.shape[1] != self.channels or context.shape[2] != self.n_context:
             raise ValueError(f"context must be (B, {self.channels}, {self.n_context}, H, W), got {tuple(context.shape)}")
         B, C, T, H, W = context.shape
-        flows = context_flows(context.float(), self.n_flows)
+        flows = context_flows(context.float(), self.n_flows, self.refine_flows)
         last = context[:, :, -1].float()
         others = (dense_flow(last, context[:, :, -2].float()),) if self.farneback else ()
         fit_error = warp(context[:, :, -2].float(), flows[0]) - last  # (B, C, H, W): where f1 fails
