@@ -8,10 +8,11 @@ average when the run kept one) and the step, plus a provenance note; drops the
 optimizers, discriminators and random states, which only resuming needs. The result is a
 vidpred checkpoint that predict.py and eval_ucf101.py read (weights_only=True).
 
-    # a refiner that rolls out its later frames composed (model.generator.rollout) and whose
-    # followed candidate keeps the camera's motion still (model.generator.camera_still)
+    # a refiner that rolls out its later frames composed (model.generator.rollout), whose
+    # followed candidate keeps the camera's motion still (model.generator.camera_still) and
+    # whose DIS flows are refined at full size (model.generator.refine_flows)
     python scripts/export_model.py --checkpoint runs/corpus_refiner/checkpoints/latest.pt \
-        --out vidpred/pretrained/refiner.pt --rollout composed --camera-still
+        --out vidpred/pretrained/refiner.pt --rollout composed --camera-still --refine-flows
 """
 
 from __future__ import annotations
