@@ -113,10 +113,11 @@ def dis_flow(source: Tensor, destination: Tensor, preset: str = DIS_PRESET, refi
     if preset not in _DIS_PRESETS:
         raise ValueError(f"DIS preset must be one of {', '.join(_DIS_PRESETS)}, got {preset!r}")
     dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
-    flows = [dis.calc(a, b, None) for a, b in zip(_grey_uint8(source), _grey_uint8(destination))]  # (H, W, 2)
+    pairs = list(zip(_grey_uint8(source), _grey_uint8(destination)))
+    flows = [dis.calc(a, b, None) for a, b in pairs]  # (H, W, 2)
     if refine:
         refinement = full_size_refinement()
-        flows = [refinement.calc(a, b, flow) for a, b, flow in zip(_grey_uint8(source), _grey_uint8(destination), flows)]
+        flows = [refinement.calc(a, b, flow) for (a, b), flow in zip(pairs, flows)]
     return torch.from_numpy(np.stack(flows)).permute(0, 3, 1, 2).contiguous().to(source.device)
 
 
