@@ -142,7 +142,7 @@ class GeneratorConfig:
     # last step's flow) where it is and follows only the rest to where the content goes (a
     # steady zoom's field holds still in the frame); off: all of the flow followed
     camera_still: bool = False
-    # refiner: each DIS flow it reads refined at full resolution (OpenCV's variational
+    # refiner: the last step's DIS flow refined at full resolution (OpenCV's variational
     # refinement; the medium preset stops at half resolution); off: DIS's medium preset as it is
     refine_flows: bool = False
 

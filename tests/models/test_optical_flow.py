@@ -53,7 +53,7 @@ def test_full_size_refinement_halves_the_error_across_edges(degrees):
     assert rebuilt[True] < 0.65 * rebuilt[False]  # the refined flow rebuilds the turned photo better
 
 
-def test_the_refiner_reads_refined_flows_when_asked():
+def test_the_refiner_reads_the_last_steps_flow_refined_when_asked():
     photo, turned, _ = _turned_photo(1.0)
     frames = [_tensor(cv2.warpAffine(photo, cv2.getRotationMatrix2D((200, 160), -t, 1.0), (400, 320),
                                      flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)) for t in range(4)]
@@ -62,6 +62,8 @@ def test_the_refiner_reads_refined_flows_when_asked():
     assert torch.equal(plain[0], dis_flow(clip[:, :, -1], clip[:, :, -2]))
     assert torch.equal(refined[0], dis_flow(clip[:, :, -1], clip[:, :, -2], refine=True))
     assert not torch.equal(plain[0], refined[0])
+    # the older step keeps DIS's flow (brought to the newest frame's pixels along f1, now refined)
+    assert torch.equal(refined[1], warp(dis_flow(clip[:, :, -2], clip[:, :, -3]), refined[0]))
     torch.manual_seed(0)
     model = FlowRefiner(width=8, refine_flows=True)
     assert model.refine_flows and not FlowRefiner(width=8).refine_flows

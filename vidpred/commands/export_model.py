@@ -10,7 +10,7 @@ vidpred checkpoint that predict.py and eval_ucf101.py read (weights_only=True).
 
     # a refiner that rolls out its later frames composed (model.generator.rollout), whose
     # followed candidate keeps the camera's motion still (model.generator.camera_still) and
-    # whose DIS flows are refined at full size (model.generator.refine_flows)
+    # whose last-step DIS flow is refined at full size (model.generator.refine_flows)
     python scripts/export_model.py --checkpoint runs/corpus_refiner/checkpoints/latest.pt \
         --out vidpred/pretrained/refiner.pt --rollout composed --camera-still --refine-flows
 """
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="refiners: the exported model's followed candidate keeps the camera's motion where it "
                              "is and follows only the rest (model.generator.camera_still)")
     parser.add_argument("--refine-flows", action="store_true",
-                        help="refiners: the exported model refines each DIS flow it reads at full resolution "
+                        help="refiners: the exported model refines the last step's DIS flow at full resolution "
                              "(model.generator.refine_flows)")
     parser.add_argument("--force", action="store_true",
                         help="replace an existing --out that is not a vidpred checkpoint")

@@ -63,7 +63,11 @@ def context_flows(context: Tensor, n_flows: int, refine: bool = False) -> list[T
     Args:
         context: ``(B, C, T, H, W)`` in ``[-1, 1]``, ``T > n_flows``.
         n_flows: steps, >= 1.
-        refine: each flow refined at full resolution (``dis_flow(refine=True)``).
+        refine: ``f1`` refined at full resolution (``dis_flow(refine=True)``). The older
+            flows are left as DIS gives them: they reach the prediction only through the
+            network's reduced-size input and the mean candidates, where refining them moved
+            no validation score by more than 0.001 dB and cost 27 ms each at 640x360
+            (docs/ablations.md, "Flows refined at full size").
 
     Returns:
         ``n_flows`` tensors ``(B, 2, H, W)`` float32, (x, y) in pixels.
@@ -72,7 +76,8 @@ def context_flows(context: Tensor, n_flows: int, refine: bool = False) -> list[T
     if not 1 <= n_flows < T:
         raise ValueError(f"need 1 <= n_flows < T, got n_flows={n_flows} with T={T}")
     with torch.no_grad():
-        raw = [dis_flow(context[:, :, T - 1 - j], context[:, :, T - 2 - j], refine=refine) for j in range(n_flows)]
+        raw = [dis_flow(context[:, :, T - 1 - j], context[:, :, T - 2 - j], refine=refine and j == 0)
+               for j in range(n_flows)]
         flows, offset = [raw[0]], raw[0]
         for step in raw[1:]:
             at_pixel = warp(step, offset)  # that step's flow where the pixel was
@@ -170,8 +175,8 @@ class FlowRefiner(VelocityPredictor):
             follows only the rest, ``c(p) + r(p + f1(p))`` with ``r = f1 - c``: a steady
             zoom's field holds still in the frame, a subject's motion travels with it.
             Off: ``f1(p + f1(p))``, all of it followed.
-        refine_flows: each DIS flow refined at full resolution
-            (:func:`~vidpred.models.optical_flow.dis_flow` with ``refine``).
+        refine_flows: the last step's DIS flow ``f1`` refined at full resolution
+            (:func:`~vidpred.models.optical_flow.dis_flow` with ``refine``; :func:`context_flows`).
 
     Attributes:
         head: ``"refiner"`` (read by code that asks a generator for its kind).
