@@ -1,7 +1,10 @@
-"""The extrapolation rules built on the camera's motion (a homography over the flow field)."""
+"""The extrapolation rules built on the camera's motion (a homography over the flow field),
+and the fusion of two estimates of the last step."""
 
+import numpy as np
 import torch
 
+from vidpred.evaluation import extrapolation_rules
 from vidpred.evaluation.extrapolation_rules import _camera_where_it_fits
 
 
@@ -17,3 +20,20 @@ def test_the_camera_replaces_the_flow_only_where_it_fits():
     assert torch.allclose(fitted[:, :, 40:, :], flow[:, :, 40:, :], atol=0.05)
     assert torch.equal(_camera_where_it_fits(flow, tolerance=0.0), flow)  # nothing fits within 0 px
 
+
+
+def test_the_fused_flow_takes_each_estimate_where_it_rebuilds_the_last_step(monkeypatch):
+    texture = torch.rand(1, 3, 1, 48, 96, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    frames = torch.cat([texture.roll(-2 * (3 - t), dims=-1) for t in range(4)], dim=2)  # 2 px a step to the right
+    step = torch.zeros(1, 2, 48, 96)
+    step[:, 0] = -2.0  # newest(p) = previous(p - 2 x): the exact backward flow
+    left, right = step.clone(), step.clone()
+    left[..., 48:] = 0.0  # each estimate is right on one half of the frame only
+    right[..., :48] = 0.0
+    monkeypatch.setattr(extrapolation_rules, "_dis", lambda *a: left)
+    monkeypatch.setattr(extrapolation_rules, "_farneback", lambda *a: right)
+    grey = [np.zeros((48, 96), np.uint8)] * 4  # not read: both estimates are given
+    fused = extrapolation_rules._fused_velocity(frames, grey, window=9)
+    inner = [slice(None), slice(None), slice(4, -4)]
+    assert torch.equal(fused[(*inner, slice(4, 43))], step[(*inner, slice(4, 43))])  # DIS's half, away from the seam
+    assert torch.equal(fused[(*inner, slice(53, 92))], step[(*inner, slice(53, 92))])  # Farneback's half

@@ -15,6 +15,12 @@ paired per-clip difference against it. Rules:
 * ``DIS refined`` (and ``, composed``): the medium preset's flow refined at full resolution
   (:func:`~vidpred.models.optical_flow.dis_flow` with ``refine``, what
   ``model.generator.refine_flows`` gives the refiner);
+* ``Farneback refined, composed``: Farneback's flow (the evaluation's settings) refined at
+  full resolution as DIS's is, rolled out composed;
+* ``fused <k>, composed``: per pixel, the last step's refined DIS or Farneback flow,
+  whichever rebuilds that step better (the newest frame from the one before, absolute errors
+  box-filtered over ``k`` px), rolled out composed: the better-fitting estimate of the past
+  step, where it fits better;
 * ``check <k>``: per region, the candidate (still, ``f1``, followed) that best predicted the
   newest context frame from the one before (errors box-filtered over ``k`` px), applied to
   the next step;
@@ -114,6 +120,14 @@ def _checked_velocity(frames: Tensor, grey: list[np.ndarray], window: int) -> Te
     return sum(choice[:, i:i + 1] * v for i, v in enumerate(now))
 
 
+def _farneback(source: np.ndarray, destination: np.ndarray, refine: bool = False) -> Tensor:
+    """``(1, 2, H, W)`` Farneback flow (the evaluation's settings), optionally refined at full size."""
+    flow = cv2.calcOpticalFlowFarneback(source, destination, None, **FARNEBACK_PARAMS)
+    if refine:
+        flow = full_size_refinement().calc(source, destination, flow)
+    return torch.from_numpy(flow).permute(2, 0, 1)[None]
+
+
 _CLIP_CHECK_RULES = {
     "DIS": lambda g, t: _dis(g[t], g[t - 1]),
     "followed": lambda g, t: (lambda f: warp(f, f))(_dis(g[t], g[t - 1])),
@@ -124,9 +138,15 @@ _CLIP_CHECK_RULES = {
 _CLIP_CHECK_RULES_F = {
     "DIS": _CLIP_CHECK_RULES["DIS"],
     "followed": _CLIP_CHECK_RULES["followed"],
-    "Farneback": lambda g, t: torch.from_numpy(
-        cv2.calcOpticalFlowFarneback(g[t], g[t - 1], None, **FARNEBACK_PARAMS)).permute(2, 0, 1)[None],
+    "Farneback": lambda g, t: _farneback(g[t], g[t - 1]),
 }
+
+
+def _fused_velocity(frames: Tensor, grey: list[np.ndarray], window: int) -> Tensor:
+    """Per pixel, the refined DIS or the Farneback flow of the last step, whichever rebuilds it better."""
+    flows = [_dis(grey[3], grey[2], "refined"), _farneback(grey[3], grey[2])]
+    errors = [_box((warp(frames[:, :, 2], f) - frames[:, :, 3]).abs().mean(1, keepdim=True), window) for f in flows]
+    return torch.where(errors[1] < errors[0], flows[1], flows[0])
 
 
 def _clip_checked_velocity(frames: Tensor, grey: list[np.ndarray],
@@ -228,6 +248,9 @@ RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {
     "DIS fine": _velocity_rule(lambda v, g: _dis(g[3], g[2], "fine")),
     "DIS refined": _velocity_rule(lambda v, g: _dis(g[3], g[2], "refined")),
     "DIS refined, composed": _composed_rule(lambda v, g: _dis(g[3], g[2], "refined")),
+    "Farneback refined, composed": _composed_rule(lambda v, g: _farneback(g[3], g[2], refine=True)),
+    "fused 15, composed": _composed_rule(lambda v, g: _fused_velocity(v, g, 15)),
+    "fused 31, composed": _composed_rule(lambda v, g: _fused_velocity(v, g, 31)),
     "check 31": _velocity_rule(lambda v, g: _checked_velocity(v, g, 31)),
     "check 63": _velocity_rule(lambda v, g: _checked_velocity(v, g, 63)),
     "clip check": _velocity_rule(_clip_checked_velocity),
