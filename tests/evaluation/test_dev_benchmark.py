@@ -177,6 +177,20 @@ def test_extrapolation_rules_on_pans_of_known_speed(tiny_corpus):
         score_rules("val", str(tiny_corpus), rules=["no such rule"])
 
 
+def test_speed_hindsight_keeps_a_steady_pans_own_speed(tiny_corpus, tmp_path):
+    from vidpred.commands.extrapolation_rules import main
+
+    out = tmp_path / "speeds.md"
+    assert main(["--subset", "val", "--root", str(tiny_corpus), "--clips-per-video", "2", "--speed-hindsight",
+                 "--rules", "followed", "--out", str(out)]) == 0
+    table = out.read_text()
+    assert "| DIS refined x0.5 |" in table and "| followed |" in table
+    # ellipse-1 pans 2 px per frame: the last step's speed is the next one's, so no other
+    # speed does better for the video or for any clip
+    for k in (1, 2):
+        assert f"| val/ellipse-1 | {k} | x1.0 | +0.00 ± 0.00 | +0.00 ± 0.00 |" in table
+
+
 def test_degraded_clips_are_scored_the_same_for_every_method(tiny_corpus, tmp_path):
     kwargs = dict(subset="test", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"), clips_per_video=1,
                   blend_weight=0.5, progress=False)

@@ -37,3 +37,20 @@ def test_the_fused_flow_takes_each_estimate_where_it_rebuilds_the_last_step(monk
     inner = [slice(None), slice(None), slice(4, -4)]
     assert torch.equal(fused[(*inner, slice(4, 43))], step[(*inner, slice(4, 43))])  # DIS's half, away from the seam
     assert torch.equal(fused[(*inner, slice(53, 92))], step[(*inner, slice(53, 92))])  # Farneback's half
+
+
+def test_speed_hindsight_against_hand_worked_gains():
+    from vidpred.evaluation.extrapolation_rules import SPEED_RULES, speed_hindsight_table
+
+    def row(at_own_speed, others=None):  # 1st and 2nd frame alike; unlisted speeds 1 dB below the own speed
+        scores = {rule: at_own_speed - 1.0 for rule in SPEED_RULES}
+        scores.update({"DIS refined": at_own_speed, **{f"DIS refined x{a}": v for a, v in (others or {}).items()}})
+        return {"scores": {rule: {"psnr_f1": v, "psnr_f2": v} for rule, v in scores.items()}}
+
+    rows = [row(30.0, {0.9: 31.0}), row(30.0, {0.9: 29.5, 1.1: 30.5})]
+    table = speed_hindsight_table({"v": rows})
+    # x0.9 gains +1.0 and -0.5: +0.25 over the video, s.e. 0.75; each clip's best gains 1.0 and 0.5.
+    assert "| v | 1 | x0.9 | +0.25 ± 0.75 | +0.75 ± 0.25 |" in table
+    assert "| v | 2 | x0.9 | +0.25 ± 0.75 | +0.75 ± 0.25 |" in table
+    # no speed beats the own one: it is the best for the video, and gains nothing
+    assert "| w | 1 | x1.0 | +0.00 ± 0.00 | +0.00 ± 0.00 |" in speed_hindsight_table({"w": [row(30.0), row(28.0)]})

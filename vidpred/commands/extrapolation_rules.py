@@ -2,6 +2,7 @@
 
     python scripts/extrapolation_rules.py --subset val --out docs/benchmarks/extrapolation_rules_val.md
     python scripts/extrapolation_rules.py --subset val --steady-zoom 4 --rules DIS followed "fixed point 3"
+    python scripts/extrapolation_rules.py --subset test --speed-hindsight   # a faster or slower camera, in hindsight
 
 The rules and what they show: vidpred/evaluation/extrapolation_rules.py.
 """
@@ -12,7 +13,7 @@ import argparse
 import sys
 
 from vidpred.cli import add_steady_args, add_threads_arg, script, set_threads, setup_logging
-from vidpred.evaluation.extrapolation_rules import RULES, rules_table, score_rules
+from vidpred.evaluation.extrapolation_rules import RULES, SPEED_RULES, rules_table, score_rules, speed_hindsight_table
 from vidpred.evaluation.steady_camera import steady_camera
 from vidpred.safe_write import check_output, text_starts_with, write_text
 
@@ -24,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", help="the corpus folder (default: the fetch's)")
     parser.add_argument("--clips-per-video", type=int, default=12)
     parser.add_argument("--rules", nargs="+", choices=list(RULES), help="rules to score (default all)")
+    parser.add_argument("--speed-hindsight", action="store_true",
+                        help="score the last step's refined DIS velocity at other speeds (and --rules, if given) and "
+                             "add what the best speed, chosen with the answer known, would gain per video and per clip")
     parser.add_argument("--out", help="also write the Markdown table here")
     parser.add_argument("--force", action="store_true", help="replace an --out that this script did not write")
     add_steady_args(parser)
@@ -39,8 +43,16 @@ def main(argv: list[str] | None = None) -> int:
         check_output(args.out, ours=lambda p: text_starts_with(p, heading),
                      what="a table written by this script", force=args.force)
     where = f"{args.subset} videos" + (f"; every clip replaced by {steady.describe()}" if steady else "")
-    table = f"{heading} ({where})\n\n" + rules_table(
-        score_rules(args.subset, args.root, args.clips_per_video, args.rules, steady))
+    rules = args.rules
+    if args.speed_hindsight:
+        rules = list(dict.fromkeys(["DIS"] + (rules or []) + SPEED_RULES))
+    by_video = score_rules(args.subset, args.root, args.clips_per_video, rules, steady)
+    table = f"{heading} ({where})\n\n" + rules_table(by_video)
+    if args.speed_hindsight:
+        table += ("\n## The speed of the motion, chosen in hindsight\n\nAgainst the last step's refined DIS "
+                  "velocity at its own speed, paired per clip: the one factor that does best over the video's "
+                  "clips, and each clip's own best factor (neither is a predictor: both read the true frames).\n\n"
+                  + speed_hindsight_table(by_video))
     print(table)
     if args.out:
         write_text(args.out, table)

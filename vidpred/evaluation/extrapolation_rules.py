@@ -50,6 +50,9 @@ paired per-clip difference against it. Rules:
 * ``camera still, rest followed`` (and ``, composed``): the camera's motion (a RANSAC
   homography of ``f1``) kept where it is, as a steady zoom's field holds still in the frame,
   and only the rest of ``f1`` followed, as a subject's motion travels with it;
+* ``DIS refined x<a>``: the refined DIS velocity scaled by ``a`` (:data:`SPEED_FACTORS`), a
+  faster or slower camera than the last step's; :func:`speed_hindsight_table` asks what the
+  best factor, chosen with the answer known, would gain;
 * ``oracle``: the flow from the true next frame back to the newest one (not a predictor:
   what a perfect forecast of the next motion would reach);
 * ``oracle outside``: DIS extrapolation with the true frame wherever its source falls
@@ -81,7 +84,7 @@ from vidpred.models.optical_flow import FARNEBACK_PARAMS, full_size_refinement
 from vidpred.models.refiner import FlowRefiner, context_flows
 from vidpred.models.warp import warp
 
-__all__ = ["RULES", "score_rules", "rules_table"]
+__all__ = ["RULES", "SPEED_RULES", "score_rules", "rules_table", "speed_hindsight_table"]
 
 REFERENCE = "DIS"
 _PRESETS = {"medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
@@ -272,6 +275,12 @@ RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {
     "fit": _fit,
 }
 
+# Speeds of the last step's refined DIS velocity scored by ``DIS refined x<a>`` (1 is ``DIS refined``).
+SPEED_FACTORS = (0.5, 0.7, 0.8, 0.9, 0.95, 1.05, 1.1, 1.2, 1.3)
+SPEED_RULES = ["DIS refined"] + [f"DIS refined x{a}" for a in SPEED_FACTORS]
+RULES.update({f"DIS refined x{a}": _velocity_rule(lambda v, g, a=a: a * _dis(g[3], g[2], "refined"))
+              for a in SPEED_FACTORS})
+
 
 def _psnr(a: Tensor, b: Tensor) -> float:
     return float(psnr_from_mse(((a - b) ** 2).mean(), data_range=2.0))
@@ -321,3 +330,28 @@ def rules_table(by_video: dict[str, list[dict]]) -> str:
         lines.append("")
     return "\n".join(lines)
 
+
+
+def speed_hindsight_table(by_video: dict[str, list[dict]]) -> str:
+    """Markdown: per video and frame, what choosing the speed of the last step's motion with
+    the answer known would gain over keeping it (``DIS refined``): one factor for the whole
+    video (the best of :data:`SPEED_FACTORS` over its clips) and one per clip (each clip's
+    best). ``by_video`` must hold every rule of :data:`SPEED_RULES`."""
+    lines = ["| video | frame | best factor for the video | its gain, dB | best factor per clip: gain, dB |",
+             "|---|---|---|---|---|"]
+    for video, rows in by_video.items():
+        for k in (1, 2):
+            key = f"psnr_f{k}"
+            gains = np.array([[row["scores"][rule][key] - row["scores"][SPEED_RULES[0]][key] for rule in SPEED_RULES]
+                              for row in rows])  # (clips, factors); column 0 is the factor 1
+            factors = (1.0,) + SPEED_FACTORS
+            best = int(gains.mean(0).argmax())
+            per_clip = gains.max(1)
+            lines.append(f"| {video} | {k} | x{factors[best]} | {_mean_and_error(gains[:, best])} "
+                         f"| {_mean_and_error(per_clip)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _mean_and_error(x: np.ndarray) -> str:
+    error = f" ± {x.std(ddof=1) / np.sqrt(len(x)):.2f}" if len(x) > 1 else ""
+    return f"{x.mean():+.2f}{error}"
