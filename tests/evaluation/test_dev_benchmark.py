@@ -177,6 +177,25 @@ def test_extrapolation_rules_on_pans_of_known_speed(tiny_corpus):
         score_rules("val", str(tiny_corpus), rules=["no such rule"])
 
 
+def test_a_longer_context_for_models_that_read_more_frames(tiny_corpus, refiner_checkpoint, tmp_path):
+    cfg = config_from_dict({"model": {"n_context": 6, "generator": {"head": "refiner", "n_scales": 1, "width": 0.125,
+                                                                    "n_flows": 5}}})
+    torch.manual_seed(0)
+    six = tmp_path / "six" / "checkpoints" / "latest.pt"
+    save_checkpoint({"step": 3, "best_psnr": 0.0, "config": config_to_dict(cfg),
+                     "generator": build_generator(cfg).state_dict()}, six)
+    common = dict(subset="val", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"), clips_per_video=2,
+                  progress=False)
+    with pytest.raises(ValueError, match="needs 6 context frames, the protocol gives 4"):
+        run_dev_benchmark([six], names=["six"], **common)
+    markdown, sources = run_dev_benchmark([six, refiner_checkpoint], names=["six", "four"], n_context=6, **common)
+    assert "6 context frames" in markdown
+    for source in sources:  # both models over the same clips, the 4-frame one reading the newest 4
+        assert source.summary["six"]["psnr_whole_f1"]["n"] == source.summary["four"]["psnr_whole_f1"]["n"] == 2
+    with pytest.raises(ValueError, match="n_context must be >= 2"):
+        run_dev_benchmark([], n_context=1, **common)
+
+
 def test_speed_hindsight_keeps_a_steady_pans_own_speed(tiny_corpus, tmp_path):
     from vidpred.commands.extrapolation_rules import main
 

@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", default=DataConfig.cache_dir, help="decoded-video cache (default %(default)s)")
     parser.add_argument("--clips-per-video", type=int, default=DEFAULT_CLIPS_PER_VIDEO,
                         help="clips spread over each video (default %(default)s)")
+    parser.add_argument("--n-context", type=int, default=4,
+                        help="context frames given (default 4); a model that needs fewer reads the newest ones")
     parser.add_argument("--blend-weight", type=float, default=None,
                         help="the blend row's weight on the last input (default: fitted on the validation videos)")
     parser.add_argument("--adapt-steps", type=int, default=0,
@@ -103,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                                     blend_weight=args.blend_weight, device=select_device(args.device),
                                     workers=args.workers, progress=not args.quiet, out_dir=args.out,
                                     force=args.force, adapt=adapt, degrade=degrade, ensemble=args.ensemble,
-                                    mirror=args.mirror, steady=steady)
+                                    mirror=args.mirror, steady=steady, n_context=args.n_context)
     print(markdown)
     return 0
 

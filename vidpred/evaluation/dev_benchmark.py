@@ -220,7 +220,8 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
                       out_dir: str | Path | None = None, force: bool = False,
                       adapt: AdaptSettings | None = None,
                       degrade: Degradation | None = None, ensemble: str | None = None,
-                      mirror: bool = False, steady: SteadyCamera | None = None) -> tuple[str, list[SourceReport]]:
+                      mirror: bool = False, steady: SteadyCamera | None = None,
+                      n_context: int = 4) -> tuple[str, list[SourceReport]]:
     """Score checkpoints and the baselines on every video of the corpus's ``subset``.
 
     Args:
@@ -229,7 +230,7 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         subset: ``"test"`` (report) or ``"val"`` (choose recipes).
         root: the corpus folder (None: the fetch's default, ``.cache/vidpred/corpus``).
         cache_dir: the decoded-video cache.
-        clips_per_video: clips spread evenly over each video (4 context + 2 scored frames).
+        clips_per_video: clips spread evenly over each video (``n_context`` context + 2 scored frames).
         blend_weight: the blend row's weight on the last input; None fits it on the
             validation split's clips.
         device: where models run.
@@ -247,6 +248,8 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
             its answer for the mirrored clip.
         steady: score a steady pan or zoom over each clip's first frame instead of the clip
             (:mod:`vidpred.evaluation.steady_camera`; applied before ``degrade``).
+        n_context: context frames given; a model that needs fewer reads the newest ones,
+            the baselines the last one or two (more: longer clips, so other positions).
 
     Returns:
         the Markdown report and one :class:`SourceReport` per video.
@@ -267,7 +270,9 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
     if out_dir is not None:
         check_out_dir(out_dir, force)
     data = DataConfig(source="corpus", root=root, cache_dir=cache_dir)
-    protocol = Protocol(n_context=4, n_scored=2, flicker_frames=0)
+    if n_context < 2:
+        raise ValueError(f"n_context must be >= 2 (flow extrapolation reads two frames), got {n_context}")
+    protocol = Protocol(n_context=n_context, n_scored=2, flicker_frames=0)
     methods = load_methods(checkpoints, names, device)
     if averaging:
         loaded = [m for m in methods if m.kind == "checkpoint"]
@@ -309,7 +314,7 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         sources.append(SourceReport(video, _motion_of(video), own, summarize(own, names_all)))
     lines = [f"# Development benchmark: the corpus's {subset} split", "",
              f"Every video is its own source: {clips_per_video} clips spread over it, whole frames at its native "
-             "size, 4 context frames, the 1st and 2nd predicted frames (the 2nd as each method rolls out). "
+             f"size, {n_context} context frames, the 1st and 2nd predicted frames (the 2nd as each method rolls out). "
              "Means and paired differences are over the same clips for every method. Blend: "
              f"{blend.weight:g} x last input + {1 - blend.weight:g} x {blend.flow_method.upper()} extrapolation"
              + (f", the weight fitted on {fitted_on}" if fitted_on else ", the weight given")
