@@ -35,6 +35,16 @@ def test_layout_panels_and_error():
     assert tuple(frames[0, 0, 44]) == (40, 170, 60) and tuple(frames[4, 0, 44]) == (210, 40, 40)
 
 
+def test_one_step_predictions_show_the_real_frame_each_one_saw():
+    context, prediction, target = _clips()
+    seen = torch.stack([torch.full((3, 16, 20), -0.5), torch.full((3, 16, 20), 0.5)], dim=1)  # (3, 2, 16, 20)
+    frames = side_by_side(context, prediction, target, seen=seen)
+    body = frames[:, 3:]
+    assert (body[4, :, :20] == 64).all() and (body[5, :, :20] == 191).all()  # -0.5 and 0.5 on [-1, 1]
+    with pytest.raises(ValueError, match="seen must be shaped as the prediction"):
+        side_by_side(context, prediction, target, seen=seen[:, :1])
+
+
 def test_labels_on_wide_panels_and_files(tmp_path):
     frames = side_by_side(*_clips(), scale=4)
     assert frames.shape[1] == 14 + 3 + 64

@@ -122,3 +122,28 @@ def test_each_predicted_frame_is_scored_beside_copying_and_dis_flow(make_video, 
     # On a steady pan flow extrapolation beats copying on every frame.
     assert all(float(d) > float(c) + 3 for d, c in zip(dis[-3:], copying[-3:]))
 
+
+
+def test_one_step_predicts_every_frame_from_the_real_frames_before_it(make_video, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="vidpred")
+    photo = skdata.astronaut()
+    speeds = [3, 3, 3, 3, 3, 5, 5, 5]  # a pan that speeds up after the 6th frame
+    lefts = np.cumsum([100] + speeds)
+    frames = np.stack([photo[100:164, x:x + 80] for x in lefts])  # 9 frames, 64x80
+    video = tmp_path / "pan"
+    video.mkdir()
+    for t, frame in enumerate(frames):  # lossless frames: the scores below are exact
+        Image.fromarray(frame).save(video / f"frame_{t:02d}.png")
+    assert _main(["--video", video, "--out", tmp_path / "out.avi", "--one-step", "--frames", "5", "--scale", "1"]) == 0
+    assert len(read_video(tmp_path / "out.avi")) == 4 + 5
+    lines = {r.getMessage().split()[0]: r.getMessage() for r in caplog.records if r.name == "vidpred"}
+    assert lines["PSNR"] == "PSNR over 5 frames, each predicted one step ahead: mean (min - max)"
+    copying = [10 * np.log10(4 / (((frames[t - 1].astype(float) - frames[t].astype(float)) / 127.5) ** 2).mean())
+               for t in range(4, 9)]  # each frame against the real one just before it, by hand
+    mean, low, _, high = lines["last"].split()[2:6]  # "last input  M (L - H); ..."
+    assert float(mean) == pytest.approx(np.mean(copying), abs=0.01)
+    assert float(low.strip("(")) == pytest.approx(min(copying), abs=0.01)
+    assert float(high.strip(");")) == pytest.approx(max(copying), abs=0.01)
+    # On a pan of 3-5 px per frame the model, moving the texture, beats copying on every frame.
+    assert lines["last"].endswith("pretrained/refiner better on 5 of 5 frames")
+    assert lines["DIS"].startswith("DIS flow") and "better on" in lines["DIS"]

@@ -3,6 +3,7 @@
     python scripts/predict.py --video my_clip.mp4 --out pred.gif      # the shipped model
     python scripts/predict.py --checkpoint runs/quickstart/checkpoints/latest.pt --video clip.avi --out pred.gif
     python scripts/predict.py --checkpoint best.pt --video v_Basketball_g01_c01.avi --out pred.mp4 --frames 8 --start-frame 30
+    python scripts/predict.py --video my_clip.mp4 --out steps.mp4 --one-step --frames 200   # every frame, one step ahead
 
 The model sees n_context real frames starting at --start-frame, then predicts --frames frames:
 the shipped refiner resamples the newest real frame k times as far along its velocity for
@@ -16,6 +17,11 @@ It also logs the PSNR of every predicted frame beside the two baselines a predic
 to beat on that footage: copying the newest context frame, and extrapolating it along
 OpenCV's DIS optical flow.
 
+With --one-step each of the --frames frames is predicted one step ahead from the real
+frames before it (as a predictor running along a video would), the context panel showing
+the newest real frame it saw, and the log gives each method's mean PSNR over those frames
+and how many of them the model predicts better than each baseline.
+
 Without --checkpoint the model shipped with vidpred is used (vidpred/pretrained/refiner.pt,
 DIS optical flow refined by a small network, trained on real video: docs/results.md).
 """
@@ -27,7 +33,9 @@ import logging
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
+from tqdm import tqdm
 
 from vidpred.build import select_device
 from vidpred.cli import add_device_arg, positive, script, setup_logging
@@ -55,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=int, default=None,
                         help="integer magnification of each panel (default: enough for panels >= 128 px high)")
     parser.add_argument("--show-flow", action="store_true", help="add the model's predicted motion as a fifth panel")
+    parser.add_argument("--one-step", action="store_true",
+                        help="predict each of the --frames frames one step ahead from the real frames before it, "
+                             "and log mean PSNR against the baselines over them")
     add_device_arg(parser)
     parser.add_argument("--force", action="store_true",
                         help="replace an existing --out that is not a GIF written by this script")
@@ -86,38 +97,81 @@ def main(argv: list[str] | None = None) -> int:
                     n_future, args.frames)
     clip = to_model_input(torch.from_numpy(video[args.start_frame:]).unsqueeze(0).to(device))  # (1, C, T, H, W)
     context, target = clip[:, :, :n_context], clip[:, :, n_context:]
-    flow = None
-    if args.show_flow:
-        prediction, flows = method.predict.with_motion(context, n_future)
-        flow = flows[0]
+    if args.one_step:
+        prediction, flow = _one_step(method, clip, n_context, args.show_flow)
+        seen = clip[:, :, n_context - 1:-1]  # the newest real frame before each predicted one
+        baselines = {LAST_INPUT: seen,
+                     DIS_FLOW: torch.cat([flow_extrapolation(clip[:, :, k:k + n_context], 1, method="dis")
+                                          for k in range(n_future)], dim=2)}
     else:
-        prediction = method.predict(context, n_future, None)  # a generator needs no flow
+        flow, seen = None, None
+        if args.show_flow:
+            prediction, flows = method.predict.with_motion(context, n_future)
+            flow = flows[0]
+        else:
+            prediction = method.predict(context, n_future, None)  # a generator needs no flow
+        baselines = {LAST_INPUT: last_input(context, n_future),
+                     DIS_FLOW: flow_extrapolation(context, n_future, method="dis")}
     scale = args.scale or max(1, -(-128 // context.shape[-2]))
-    frames = side_by_side(context[0], prediction[0].float(), target[0], scale=scale, flow=flow)
+    frames = side_by_side(context[0], prediction[0].float(), target[0], scale=scale, flow=flow,
+                          seen=None if seen is None else seen[0])
     path = write_animation(args.out, frames, fps=args.fps)
     log.info("wrote %s: %d context + %d predicted frames of %s", path, n_context, n_future, args.video)
-    for line in score_lines(context, prediction.float(), target, method.name):
+    rows = {method.name: prediction.float(), **baselines}
+    for line in (summary_lines if args.one_step else score_lines)(rows, target):
         log.info("%s", line)
     return 0
 
 
-def score_lines(context: torch.Tensor, prediction: torch.Tensor, target: torch.Tensor, name: str) -> list[str]:
-    """PSNR (dB) of each predicted frame: the model's, copying's and DIS extrapolation's, one line each.
+def _one_step(method, clip: torch.Tensor, n_context: int, with_flow: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Each frame after the first ``n_context`` of ``clip`` ``(1, C, T, H, W)``, predicted from
+    the ``n_context`` real frames before it: ``(1, C, T - n_context, H, W)``, and with
+    ``with_flow`` the motion of each prediction ``(2, T - n_context, H, W)``."""
+    frames, flows = [], []
+    n_future = clip.shape[2] - n_context
+    for k in tqdm(range(n_future), desc="predicting", unit="frame", disable=n_future < 10, leave=False):
+        context = clip[:, :, k:k + n_context]
+        if with_flow:
+            prediction, motion = method.predict.with_motion(context, 1)
+            flows.append(motion[0])
+        else:
+            prediction = method.predict(context, 1, None)
+        frames.append(prediction)
+    return torch.cat(frames, dim=2), (torch.cat(flows, dim=1) if with_flow else None)
+
+
+def _psnrs(frames: torch.Tensor, target: torch.Tensor) -> list[float]:
+    return [float(psnr(frames[:, :, k].clamp(-1, 1), target[:, :, k])[0]) for k in range(target.shape[2])]
+
+
+def score_lines(rows: dict[str, torch.Tensor], target: torch.Tensor) -> list[str]:
+    """PSNR (dB) of each predicted frame, one line per row (the model's first, then the baselines').
 
     Args:
-        context: ``(1, C, T, H, W)`` in ``[-1, 1]``.
-        prediction, target: ``(1, C, K, H, W)`` in ``[-1, 1]``.
-        name: the model's row name.
+        rows: name -> ``(1, C, K, H, W)`` predictions in ``[-1, 1]``.
+        target: ``(1, C, K, H, W)`` in ``[-1, 1]``.
     """
     n = target.shape[2]
-    rows = {name: prediction, LAST_INPUT: last_input(context, n),
-            DIS_FLOW: flow_extrapolation(context, n, method="dis")}
-    width = max(len(row) for row in rows)
-    header = f"{'PSNR, predicted frame':<{width}}" + "".join(f"{k:>8}" for k in range(1, n + 1))
-    lines = [header]
+    width = max(len(row) for row in (*rows, "PSNR, predicted frame"))
+    lines = [f"{'PSNR, predicted frame':<{width}}" + "".join(f"{k:>8}" for k in range(1, n + 1))]
     for row, frames in rows.items():
-        values = [float(psnr(frames[:, :, k].clamp(-1, 1), target[:, :, k])[0]) for k in range(n)]
-        lines.append(f"{row:<{width}}" + "".join(f"{v:8.2f}" for v in values))
+        lines.append(f"{row:<{width}}" + "".join(f"{v:8.2f}" for v in _psnrs(frames, target)))
+    return lines
+
+
+def summary_lines(rows: dict[str, torch.Tensor], target: torch.Tensor) -> list[str]:
+    """Mean PSNR (dB) of each row over the predicted frames, and on how many of them the
+    first row (the model) is better than each other row; arguments as :func:`score_lines`."""
+    n = target.shape[2]
+    scores = {row: np.array(_psnrs(frames, target)) for row, frames in rows.items()}
+    model, *others = scores
+    width = max(len(row) for row in scores)
+    lines = [f"PSNR over {n} frames, each predicted one step ahead: mean (min - max)"]
+    for row, values in scores.items():
+        line = f"{row:<{width}}  {values.mean():6.2f} ({values.min():.2f} - {values.max():.2f})"
+        if row != model:
+            line += f"; {model} better on {int((scores[model] > values).sum())} of {n} frames"
+        lines.append(line)
     return lines
 
 

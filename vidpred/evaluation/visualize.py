@@ -44,7 +44,7 @@ def _to_uint8(frames: Tensor) -> np.ndarray:
 
 
 def side_by_side(context: Tensor, prediction: Tensor, target: Tensor, *, scale: int = 1,
-                 flow: Tensor | None = None) -> np.ndarray:
+                 flow: Tensor | None = None, seen: Tensor | None = None) -> np.ndarray:
     """Frames of a comparison video, one per context frame then one per predicted frame.
 
     Args:
@@ -54,6 +54,9 @@ def side_by_side(context: Tensor, prediction: Tensor, target: Tensor, *, scale: 
         scale: integer nearest-neighbour magnification of every panel.
         flow: ``(2, N, H, W)`` in pixels, the flow head's motion per predicted frame: a
             fifth panel (white during the context).
+        seen: ``(C, N, H, W)`` in ``[-1, 1]``, the newest real frame the model saw before each
+            predicted frame, shown in the context panel (one-step predictions, each from the
+            real frames before it); default: the last context frame throughout.
 
     Returns:
         uint8 ``(n_context + N, H', W', 3)`` RGB with ``H' = header + bar + scale * H``
@@ -66,8 +69,11 @@ def side_by_side(context: Tensor, prediction: Tensor, target: Tensor, *, scale: 
                          f"{tuple(context.shape)}, {tuple(prediction.shape)}, {tuple(target.shape)}")
     if scale < 1:
         raise ValueError(f"scale must be >= 1, got {scale}")
+    if seen is not None and seen.shape != prediction.shape:
+        raise ValueError(f"seen must be shaped as the prediction, {tuple(prediction.shape)}, got {tuple(seen.shape)}")
     n_context, n_future = context.shape[1], prediction.shape[1]
     ctx, pred, real = _to_uint8(context), _to_uint8(prediction), _to_uint8(target)
+    last_seen = _to_uint8(seen) if seen is not None else np.repeat(ctx[-1:], n_future, axis=0)
     error = (prediction.float() - target.float()).abs().clamp(max=1.0) * 2 - 1  # |e| in [0, 1] shown as [-1, 1]
     err = _to_uint8(error)
     black = np.zeros_like(ctx[0])
@@ -90,7 +96,7 @@ def side_by_side(context: Tensor, prediction: Tensor, target: Tensor, *, scale: 
                 panels = (*panels, np.full_like(black, 255))
         else:
             k = t - n_context
-            panels, bar = (ctx[-1], pred[k], real[k], err[k]), _PREDICTED
+            panels, bar = (last_seen[k], pred[k], real[k], err[k]), _PREDICTED
             if flow is not None:
                 panels = (*panels, flows[k])
         frame = out[t]
