@@ -83,3 +83,35 @@ def test_the_rules_refined_dis_is_the_models():
     photo, turned, _ = _turned_photo(0.5)
     assert torch.equal(_dis(turned, photo, "refined"), dis_flow(_tensor(turned), _tensor(photo), refine=True))
     assert not torch.equal(_dis(turned, photo, "refined"), _dis(turned, photo))
+
+
+def test_reused_flows_estimate_each_pair_once_and_change_nothing(monkeypatch):
+    from vidpred.models import optical_flow
+
+    photo = skdata.astronaut()[::4, ::4]  # 128x128
+    frames = [_tensor(cv2.cvtColor(np.ascontiguousarray(photo[:, 2 * t:2 * t + 96]), cv2.COLOR_RGB2GRAY))
+              for t in range(6)]
+    clip = torch.stack(frames, dim=2).expand(-1, 3, -1, -1, -1)  # (1, 3, 6, 128, 96): a 2-px pan
+    windows = [clip[:, :, k:k + 4] for k in range(3)]
+    alone = [context_flows(w, 3, refine=True) for w in windows]
+    calls = []
+    create = cv2.DISOpticalFlow_create
+
+    class Counted:  # DIS as OpenCV makes it, counting its estimates
+        def __init__(self, preset):
+            self.dis = create(preset)
+
+        def calc(self, a, b, flow):
+            calls.append(1)
+            return self.dis.calc(a, b, flow)
+
+    monkeypatch.setattr(optical_flow.cv2, "DISOpticalFlow_create", Counted)
+    with optical_flow.reused_flows():
+        along = [context_flows(w, 3, refine=True) for w in windows]
+        again = dis_flow(clip[:, :, 5], clip[:, :, 4], refine=True)  # the newest pair, refined once more
+    assert len(calls) == 5  # three windows of three steps over six frames: five distinct pairs
+    for a, b in zip(alone, along):
+        assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert torch.equal(again, alone[2][0])
+    dis_flow(clip[:, :, 5], clip[:, :, 4])
+    assert len(calls) == 6  # outside the block every call estimates

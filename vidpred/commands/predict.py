@@ -47,6 +47,7 @@ from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT
 from vidpred.evaluation.visualize import is_our_animation, side_by_side, write_animation
 from vidpred.pretrained import default_model_path
 from vidpred.metrics.psnr import psnr
+from vidpred.models.optical_flow import reused_flows
 from vidpred.safe_write import check_output
 
 
@@ -98,11 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     clip = to_model_input(torch.from_numpy(video[args.start_frame:]).unsqueeze(0).to(device))  # (1, C, T, H, W)
     context, target = clip[:, :, :n_context], clip[:, :, n_context:]
     if args.one_step:
-        prediction, flow = _one_step(method, clip, n_context, args.show_flow)
+        with reused_flows():  # each frame pair's DIS flow once, for the model and the baseline
+            prediction, flow, dis = _one_step(method, clip, n_context, args.show_flow)
         seen = clip[:, :, n_context - 1:-1]  # the newest real frame before each predicted one
-        baselines = {LAST_INPUT: seen,
-                     DIS_FLOW: torch.cat([flow_extrapolation(clip[:, :, k:k + n_context], 1, method="dis")
-                                          for k in range(n_future)], dim=2)}
+        baselines = {LAST_INPUT: seen, DIS_FLOW: dis}
     else:
         flow, seen = None, None
         if args.show_flow:
@@ -123,11 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _one_step(method, clip: torch.Tensor, n_context: int, with_flow: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _one_step(method, clip: torch.Tensor, n_context: int,
+              with_flow: bool) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
     """Each frame after the first ``n_context`` of ``clip`` ``(1, C, T, H, W)``, predicted from
-    the ``n_context`` real frames before it: ``(1, C, T - n_context, H, W)``, and with
-    ``with_flow`` the motion of each prediction ``(2, T - n_context, H, W)``."""
-    frames, flows = [], []
+    the ``n_context`` real frames before it: the model's ``(1, C, T - n_context, H, W)``, with
+    ``with_flow`` its motion ``(2, T - n_context, H, W)`` (else None), and DIS extrapolation's."""
+    frames, flows, dis = [], [], []
     n_future = clip.shape[2] - n_context
     for k in tqdm(range(n_future), desc="predicting", unit="frame", disable=n_future < 10, leave=False):
         context = clip[:, :, k:k + n_context]
@@ -137,7 +138,8 @@ def _one_step(method, clip: torch.Tensor, n_context: int, with_flow: bool) -> tu
         else:
             prediction = method.predict(context, 1, None)
         frames.append(prediction)
-    return torch.cat(frames, dim=2), (torch.cat(flows, dim=1) if with_flow else None)
+        dis.append(flow_extrapolation(context, 1, method="dis"))
+    return torch.cat(frames, dim=2), (torch.cat(flows, dim=1) if with_flow else None), torch.cat(dis, dim=2)
 
 
 def _psnrs(frames: torch.Tensor, target: torch.Tensor) -> list[float]:

@@ -13,13 +13,19 @@ where the medium preset stops at half.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+
 import cv2
 import numpy as np
 import torch
 from torch import Tensor
 
 __all__ = ["FARNEBACK_PARAMS", "DIS_PRESET", "FLOW_METHODS", "FULL_SIZE_REFINEMENT", "dense_flow", "dis_flow",
-           "full_size_refinement", "backward_flow"]
+           "full_size_refinement", "backward_flow", "reused_flows"]
 
 # OpenCV's sample values (3-level pyramid halving each time, 3 iterations per level,
 # polynomial neighbourhood 5 with sigma 1.2) except the averaging window: 9x9 instead of
@@ -94,6 +100,45 @@ def full_size_refinement() -> cv2.VariationalRefinement:
     return refinement
 
 
+_reuse = threading.local()  # .cache: (pairs' DIS flows, how many to keep) inside reused_flows()
+
+
+@contextlib.contextmanager
+def reused_flows(max_pairs: int = 16) -> Iterator[None]:
+    """Within the block, :func:`dis_flow` estimates each pair of frames once (this thread).
+
+    A predictor moving along a video one frame at a time reads the same context steps
+    again: the refiner's three flows share two with the frame before, and DIS
+    extrapolation's flow is the refiner's newest before refinement. Pairs are recognised by
+    their grey levels (a digest of the bytes) and preset; the ``max_pairs`` most recent are
+    kept. DIS is deterministic, so every flow is what it would be without the block.
+    """
+    if max_pairs < 1:
+        raise ValueError(f"max_pairs must be >= 1, got {max_pairs}")
+    outer = getattr(_reuse, "cache", None)
+    _reuse.cache = (OrderedDict(), max_pairs)
+    try:
+        yield
+    finally:
+        _reuse.cache = outer
+
+
+def _reused(preset: str, a: np.ndarray, b: np.ndarray, estimate: Callable[[], np.ndarray]) -> np.ndarray:
+    """``estimate()``, the DIS flow from ``a`` to ``b``, or its copy from :func:`reused_flows`."""
+    cache = getattr(_reuse, "cache", None)
+    if cache is None:
+        return estimate()
+    flows, max_pairs = cache
+    key = (preset, a.shape, hashlib.blake2b(a.tobytes(), digest_size=16).digest(),
+           hashlib.blake2b(b.tobytes(), digest_size=16).digest())
+    if key not in flows:
+        flows[key] = estimate()
+        while len(flows) > max_pairs:
+            flows.popitem(last=False)
+    flows.move_to_end(key)
+    return flows[key].copy()  # a copy: the refinement updates its flow in place
+
+
 def dis_flow(source: Tensor, destination: Tensor, preset: str = DIS_PRESET, refine: bool = False) -> Tensor:
     """DIS flow from ``source`` to ``destination``: ``source(p) ≈ destination(p + flow(p))``.
 
@@ -114,7 +159,7 @@ def dis_flow(source: Tensor, destination: Tensor, preset: str = DIS_PRESET, refi
         raise ValueError(f"DIS preset must be one of {', '.join(_DIS_PRESETS)}, got {preset!r}")
     dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
     pairs = list(zip(_grey_uint8(source), _grey_uint8(destination)))
-    flows = [dis.calc(a, b, None) for a, b in pairs]  # (H, W, 2)
+    flows = [_reused(preset, a, b, lambda: dis.calc(a, b, None)) for a, b in pairs]  # (H, W, 2)
     if refine:
         refinement = full_size_refinement()
         flows = [refinement.calc(a, b, flow) for (a, b), flow in zip(pairs, flows)]
