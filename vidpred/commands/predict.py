@@ -166,7 +166,7 @@ def summary_lines(rows: dict[str, torch.Tensor], target: torch.Tensor) -> list[s
     first row (the model) is better than each other row; arguments as :func:`score_lines`."""
     n = target.shape[2]
     scores = {row: np.array(_psnrs(frames, target)) for row, frames in rows.items()}
-    model, *others = scores
+    model = next(iter(scores))
     width = max(len(row) for row in scores)
     lines = [f"PSNR over {n} frames, each predicted one step ahead: mean (min - max)"]
     for row, values in scores.items():

@@ -331,12 +331,12 @@ def rules_table(by_video: dict[str, list[dict]]) -> str:
     return "\n".join(lines)
 
 
-
 def speed_hindsight_table(by_video: dict[str, list[dict]]) -> str:
     """Markdown: per video and frame, what choosing the speed of the last step's motion with
     the answer known would gain over keeping it (``DIS refined``): one factor for the whole
     video (the best of :data:`SPEED_FACTORS` over its clips) and one per clip (each clip's
     best). ``by_video`` must hold every rule of :data:`SPEED_RULES`."""
+    factors = (1.0,) + SPEED_FACTORS  # the columns of SPEED_RULES
     lines = ["| video | frame | best factor for the video | its gain, dB | best factor per clip: gain, dB |",
              "|---|---|---|---|---|"]
     for video, rows in by_video.items():
@@ -344,7 +344,6 @@ def speed_hindsight_table(by_video: dict[str, list[dict]]) -> str:
             key = f"psnr_f{k}"
             gains = np.array([[row["scores"][rule][key] - row["scores"][SPEED_RULES[0]][key] for rule in SPEED_RULES]
                               for row in rows])  # (clips, factors); column 0 is the factor 1
-            factors = (1.0,) + SPEED_FACTORS
             best = int(gains.mean(0).argmax())
             per_clip = gains.max(1)
             lines.append(f"| {video} | {k} | x{factors[best]} | {_mean_and_error(gains[:, best])} "

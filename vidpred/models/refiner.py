@@ -66,7 +66,7 @@ def context_flows(context: Tensor, n_flows: int, refine: bool = False) -> list[T
         refine: ``f1`` refined at full resolution (``dis_flow(refine=True)``). The older
             flows are left as DIS gives them: they reach the prediction only through the
             network's reduced-size input and the mean candidates, where refining them moved
-            no validation score by more than 0.001 dB and cost 27 ms each at 640x360
+            no validation score by more than 0.001 dB and cost 12-17 ms each at 640x360
             (docs/ablations.md, "Flows refined at full size").
 
     Returns:
