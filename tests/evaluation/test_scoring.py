@@ -68,13 +68,13 @@ def test_ssim_equals_kornias_map_the_previous_computation():
     for k in range(2):
         for i in range(2):
             p, t = preds[i, k:k + 1].double(), target[k:k + 1].double()
-            kmap = kornia.metrics.ssim(p, t, 11, max_val=2.0, eps=0.0, padding="valid")
+            kmap = kornia.metrics.ssim((p + 1) / 2, (t + 1) / 2, 11, max_val=1.0, eps=0.0, padding="valid")  # [0, 1]
             assert scores[metric_key("ssim", "whole", k + 1)][i].item() == pytest.approx(kmap.mean().item(), abs=1e-12)
             m = masks[k, 0, 5:-5, 5:-5]
             assert scores[metric_key("ssim", "moving", k + 1)][i].item() == pytest.approx(
                 kmap[0][:, m].mean().item(), abs=1e-12)
             composite = torch.where(masks[k:k + 1], p, t)
-            compat = kornia.metrics.ssim(composite, t, 11, max_val=2.0, eps=0.0, padding="valid").mean()
+            compat = kornia.metrics.ssim((composite + 1) / 2, (t + 1) / 2, 11, max_val=1.0, eps=0.0, padding="valid").mean()
             assert scores[metric_key("ssim", "compat", k + 1)][i].item() == pytest.approx(compat.item(), abs=1e-12)
 
 

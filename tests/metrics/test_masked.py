@@ -32,8 +32,8 @@ def _pair(seed: int = 0, shape=(2, 3, 32, 40)) -> tuple[torch.Tensor, torch.Tens
 
 
 def _skimage_ssim_map(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
-    _, full = structural_similarity(target, pred, data_range=2, gaussian_weights=True, sigma=1.5,
-                                    use_sample_covariance=False, channel_axis=0, full=True)
+    _, full = structural_similarity((target + 1) / 2, (pred + 1) / 2, data_range=1, gaussian_weights=True, sigma=1.5,
+                                    use_sample_covariance=False, channel_axis=0, full=True)  # as [0, 1] images
     return full  # (C, H, W); only the part 5 px inside the border is independent of padding
 
 
@@ -73,8 +73,8 @@ def test_ssim_compat_is_scikit_image_ssim_of_the_composite():
     ours = masked_ssim(pred, target, mask, "compat")
     composite = torch.where(mask, pred, target)
     for b in range(len(pred)):
-        reference = structural_similarity(target[b].numpy(), composite[b].numpy(), data_range=2, gaussian_weights=True,
-                                          sigma=1.5, use_sample_covariance=False, channel_axis=0)
+        reference = structural_similarity((target[b].numpy() + 1) / 2, (composite[b].numpy() + 1) / 2, data_range=1,
+                                          gaussian_weights=True, sigma=1.5, use_sample_covariance=False, channel_axis=0)
         assert ours[b].item() == pytest.approx(reference, abs=1e-8)
 
 

@@ -9,10 +9,11 @@ from vidpred.metrics import ssim
 
 
 def _reference(pred: torch.Tensor, target: torch.Tensor) -> list[float]:
+    """scikit-image's SSIM of the same frames as [0, 255] images."""
     return [
         structural_similarity(
-            t.double().numpy(), p.double().numpy(), data_range=2, gaussian_weights=True, sigma=1.5,
-            use_sample_covariance=False, channel_axis=0,
+            ((t.double() + 1) * 127.5).numpy(), ((p.double() + 1) * 127.5).numpy(), data_range=255,
+            gaussian_weights=True, sigma=1.5, use_sample_covariance=False, channel_axis=0,
         )
         for p, t in zip(pred, target)
     ]
@@ -52,6 +53,19 @@ def test_identical_images_score_one_even_when_flat():
     torch.testing.assert_close(ssim(image, image.clone()), torch.ones(2, dtype=torch.float64))
 
 
+def test_luminance_reads_intensities_above_black():
+    """Two flat mid-grey images 25 grey levels apart: SSIM's luminance term on 8-bit
+    intensities, (2 m1 m2 + c1) / (m1^2 + m2^2 + c1) with c1 = (0.01 * 255)^2, by hand. On
+    the signed [-1, 1] values it would be about -0.9."""
+    m1, m2 = 140.0, 115.0
+    c1 = (0.01 * 255) ** 2
+    expected = (2 * m1 * m2 + c1) / (m1**2 + m2**2 + c1)  # 0.981...; the structure terms are 1 (flat)
+    a = torch.full((1, 1, 16, 16), m1 / 127.5 - 1, dtype=torch.float64)
+    b = torch.full((1, 1, 16, 16), m2 / 127.5 - 1, dtype=torch.float64)
+    assert float(ssim(a, b)) == pytest.approx(expected, abs=1e-12)
+    assert expected > 0.98
+
+
 def test_rejects_unsupported_arguments():
     image = torch.zeros(1, 3, 16, 16)
     with pytest.raises(ValueError, match="sigma"):
@@ -70,7 +84,7 @@ def test_map_equals_kornias_and_both_filter_paths_agree():
     generator = torch.Generator().manual_seed(3)
     target = torch.rand(2, 3, 30, 41, generator=generator, dtype=torch.float64) * 2 - 1
     pred = (target + 0.3 * torch.randn(target.shape, generator=generator, dtype=torch.float64)).clamp(-1, 1)
-    reference = kornia.metrics.ssim(pred, target, 11, max_val=2.0, eps=0.0, padding="valid")
+    reference = kornia.metrics.ssim((pred + 1) / 2, (target + 1) / 2, 11, max_val=1.0, eps=0.0, padding="valid")
     ours = ssim_map(pred, target)
     assert ours.shape == (2, 3, 20, 31)
     torch.testing.assert_close(ours, reference, rtol=0, atol=1e-12)

@@ -12,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 from skimage import data as skdata
+from skimage.metrics import structural_similarity
 
 from vidpred.build import build_generator
 from vidpred.checkpoint import save_checkpoint
@@ -147,3 +148,17 @@ def test_one_step_predicts_every_frame_from_the_real_frames_before_it(make_video
     # On a pan of 3-5 px per frame the model, moving the texture, beats copying on every frame.
     assert lines["last"].endswith("pretrained/refiner better on 5 of 5 frames")
     assert lines["DIS"].startswith("DIS flow") and "better on" in lines["DIS"]
+    # Copying's mean SSIM and edge ratio, against scikit-image and the neighbour differences by hand.
+    shapes = lines["mean"].split(": ", 1)[1]
+    assert shapes.startswith("pretrained/refiner ")
+    copy_ssim, copy_edges = shapes.split("last input ")[1].split(",")[0].split(" / ")
+    truth, seen = frames[4:9].astype(float), frames[3:8].astype(float)
+    expected_ssim = np.mean([structural_similarity(a, b, data_range=255, gaussian_weights=True, sigma=1.5,
+                                                   use_sample_covariance=False, channel_axis=-1)
+                             for a, b in zip(seen, truth)])
+
+    def edges(x):
+        return (np.abs(x[1:, 1:] - x[:-1, 1:]) + np.abs(x[1:, 1:] - x[1:, :-1])).sum()
+    expected_edges = np.mean([edges(a) / edges(b) for a, b in zip(seen, truth)])
+    assert float(copy_ssim) == pytest.approx(expected_ssim, abs=0.001)
+    assert float(copy_edges) == pytest.approx(expected_edges, abs=0.001)

@@ -19,8 +19,9 @@ OpenCV's DIS optical flow.
 
 With --one-step each of the --frames frames is predicted one step ahead from the real
 frames before it (as a predictor running along a video would), the context panel showing
-the newest real frame it saw, and the log gives each method's mean PSNR over those frames
-and how many of them the model predicts better than each baseline.
+the newest real frame it saw, and the log gives each method's mean PSNR over those frames,
+how many of them the model predicts better than each baseline, and each method's mean SSIM
+and edge ratio (below 1: smoother than the truth, so a PSNR win bought with blur shows).
 
 Without --checkpoint the model shipped with vidpred is used (vidpred/pretrained/refiner.pt,
 DIS optical flow refined by a small network, trained on real video: docs/results.md).
@@ -45,9 +46,11 @@ from vidpred.evaluation import load_checkpoint_predictor
 from vidpred.evaluation.baselines import flow_extrapolation, last_input
 from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT
 from vidpred.evaluation.visualize import is_our_animation, side_by_side, write_animation
-from vidpred.pretrained import default_model_path
 from vidpred.metrics.psnr import psnr
+from vidpred.metrics.sharpness import edge_ratio
+from vidpred.metrics.ssim import ssim
 from vidpred.models.optical_flow import reused_flows
+from vidpred.pretrained import default_model_path
 from vidpred.safe_write import check_output
 
 
@@ -163,7 +166,9 @@ def score_lines(rows: dict[str, torch.Tensor], target: torch.Tensor) -> list[str
 
 def summary_lines(rows: dict[str, torch.Tensor], target: torch.Tensor) -> list[str]:
     """Mean PSNR (dB) of each row over the predicted frames, and on how many of them the
-    first row (the model) is better than each other row; arguments as :func:`score_lines`."""
+    first row (the model) is better than each other row; then each row's mean SSIM (frames
+    of at least 11x11 px) and edge ratio, so that a PSNR win bought with blur shows.
+    Arguments as :func:`score_lines`."""
     n = target.shape[2]
     scores = {row: np.array(_psnrs(frames, target)) for row, frames in rows.items()}
     model = next(iter(scores))
@@ -174,7 +179,18 @@ def summary_lines(rows: dict[str, torch.Tensor], target: torch.Tensor) -> list[s
         if row != model:
             line += f"; {model} better on {int((scores[model] > values).sum())} of {n} frames"
         lines.append(line)
+    with_ssim = min(target.shape[-2:]) >= 11
+    lines.append(("mean SSIM / " if with_ssim else "mean ") + "edge ratio (1 = as sharp as the truth, below 1 = smoother): "
+                 + ", ".join(f"{row} {_shape_scores(frames, target, with_ssim)}" for row, frames in rows.items()))
     return lines
+
+
+def _shape_scores(frames: torch.Tensor, target: torch.Tensor, with_ssim: bool) -> str:
+    """Mean SSIM (if ``with_ssim``) and edge ratio over the frames of ``(1, C, K, H, W)``."""
+    pred = frames[0].clamp(-1, 1).transpose(0, 1)  # (K, C, H, W)
+    truth = target[0].transpose(0, 1)
+    edges = f"{float(edge_ratio(pred, truth).nanmean()):.3f}"
+    return f"{float(ssim(pred, truth).mean()):.3f} / {edges}" if with_ssim else edges
 
 
 if __name__ == "__main__":

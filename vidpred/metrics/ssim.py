@@ -53,13 +53,17 @@ def blur_valid(x: Tensor, window: Tensor) -> Tensor:
 
 
 def ssim_from_moments(mu_x: Tensor, mu_y: Tensor, e_xx: Tensor, e_yy: Tensor, e_xy: Tensor,
-                      data_range: float = 2.0) -> Tensor:
+                      data_range: float = 2.0, low: float = -1.0) -> Tensor:
     r"""The SSIM map from local moments ``E[x], E[y], E[x^2], E[y^2], E[xy]``.
 
     Population (co)variances ``E[x^2] - E[x]^2``; constants ``(0.01 L)^2, (0.03 L)^2``.
-    Separate from :func:`ssim_map` so that moments shared between several comparisons
-    (one target against several predictions) are filtered once: the ``y`` moments may
-    broadcast against the ``x`` ones.
+    The luminance term reads the means as intensities above black, ``E[x] - low``: SSIM is
+    defined on nonnegative intensities, and on signed data its luminance term would change
+    with the offset (mid-grey patches 25 grey levels apart would score about -1 on
+    ``[-1, 1]`` data, not 0.98), so on ``[-1, 1]`` frames it equals SSIM on the same frames
+    as 8-bit ``[0, 255]`` or ``[0, 1]`` images. Separate from :func:`ssim_map` so that
+    moments shared between several comparisons (one target against several predictions)
+    are filtered once: the ``y`` moments may broadcast against the ``x`` ones.
 
     The ``x`` moments ``mu_x``, ``e_xx`` and ``e_xy`` are overwritten (the map is built in
     their memory: a 240x320 comparison would otherwise allocate a dozen fresh images);
@@ -67,12 +71,13 @@ def ssim_from_moments(mu_x: Tensor, mu_y: Tensor, e_xx: Tensor, e_yy: Tensor, e_
     """
     c1 = (0.01 * data_range) ** 2
     c2 = (0.03 * data_range) ** 2
-    mu_yy = mu_y.square()
-    var_y = e_yy - mu_yy
-    mu_xy = mu_x * mu_y
-    mu_xx = mu_x.square_()
-    numerator = e_xy.sub_(mu_xy).mul_(2).add_(c2).mul_(mu_xy.mul_(2).add_(c1))  # (2 s_xy + c2)(2 mu_x mu_y + c1)
-    denominator = e_xx.sub_(mu_xx).add_(var_y).add_(c2).mul_(mu_xx.add_(mu_yy).add_(c1))
+    var_y = e_yy - mu_y.square()
+    covariance = e_xy.sub_(mu_x * mu_y)
+    var_x = e_xx.sub_(mu_x.square())
+    lum_y = mu_y - low
+    lum_x = mu_x.sub_(low)
+    numerator = covariance.mul_(2).add_(c2).mul_(lum_x * lum_y * 2 + c1)  # (2 s_xy + c2)(2 l_x l_y + c1)
+    denominator = var_x.add_(var_y).add_(c2).mul_(lum_x.square_().add_(lum_y.square_()).add_(c1))
     return numerator.div_(denominator)
 
 
@@ -121,10 +126,13 @@ def ssim(pred: Tensor, target: Tensor, data_range: float = 2.0, window_size: int
     with local statistics under an ``window_size`` x ``window_size`` Gaussian window of std
     ``sigma`` (population covariance), averaged over channels and the valid region (the
     ``(window_size - 1) // 2`` border pixels, where the window leaves the image, are
-    dropped). This matches ``skimage.metrics.structural_similarity(..., data_range=2,
-    gaussian_weights=True, sigma=1.5, use_sample_covariance=False, channel_axis=...)``,
-    whose window for sigma 1.5 is 11 taps, and ``kornia.metrics.ssim(..., eps=0,
-    padding="valid")``. Computed in float64 (:func:`ssim_map`).
+    dropped), and the means taken as intensities above black (``x + 1``, see
+    :func:`ssim_from_moments`). This matches
+    ``skimage.metrics.structural_similarity(..., gaussian_weights=True, sigma=1.5,
+    use_sample_covariance=False, channel_axis=...)`` on the same frames as ``[0, 255]``
+    images with ``data_range=255`` (or ``[0, 1]`` with 1), whose window for sigma 1.5 is 11
+    taps, and ``kornia.metrics.ssim(..., eps=0, padding="valid")`` on ``[0, 1]`` images.
+    Computed in float64 (:func:`ssim_map`).
 
     Args:
         pred: ``(B, C, H, W)`` in ``[-1, 1]``; ``H, W >= window_size``.
