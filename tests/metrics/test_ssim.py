@@ -56,7 +56,7 @@ def test_identical_images_score_one_even_when_flat():
 def test_luminance_reads_intensities_above_black():
     """Two flat mid-grey images 25 grey levels apart: SSIM's luminance term on 8-bit
     intensities, (2 m1 m2 + c1) / (m1^2 + m2^2 + c1) with c1 = (0.01 * 255)^2, by hand. On
-    the signed [-1, 1] values it would be about -0.9."""
+    the signed [-1, 1] values it would be about -0.96."""
     m1, m2 = 140.0, 115.0
     c1 = (0.01 * 255) ** 2
     expected = (2 * m1 * m2 + c1) / (m1**2 + m2**2 + c1)  # 0.981...; the structure terms are 1 (flat)

@@ -59,7 +59,7 @@ def ssim_from_moments(mu_x: Tensor, mu_y: Tensor, e_xx: Tensor, e_yy: Tensor, e_
     Population (co)variances ``E[x^2] - E[x]^2``; constants ``(0.01 L)^2, (0.03 L)^2``.
     The luminance term reads the means as intensities above black, ``E[x] - low``: SSIM is
     defined on nonnegative intensities, and on signed data its luminance term would change
-    with the offset (mid-grey patches 25 grey levels apart would score about -1 on
+    with the offset (mid-grey patches 25 grey levels apart would score about -0.96 on
     ``[-1, 1]`` data, not 0.98), so on ``[-1, 1]`` frames it equals SSIM on the same frames
     as 8-bit ``[0, 255]`` or ``[0, 1]`` images. Separate from :func:`ssim_map` so that
     moments shared between several comparisons (one target against several predictions)
