@@ -186,11 +186,13 @@ def summary_lines(rows: dict[str, torch.Tensor], target: torch.Tensor) -> list[s
 
 
 def _shape_scores(frames: torch.Tensor, target: torch.Tensor, with_ssim: bool) -> str:
-    """Mean SSIM (if ``with_ssim``) and edge ratio over the frames of ``(1, C, K, H, W)``."""
-    pred = frames[0].clamp(-1, 1).transpose(0, 1)  # (K, C, H, W)
-    truth = target[0].transpose(0, 1)
-    edges = f"{float(edge_ratio(pred, truth).nanmean()):.3f}"
-    return f"{float(ssim(pred, truth).mean()):.3f} / {edges}" if with_ssim else edges
+    """Mean SSIM (if ``with_ssim``) and edge ratio over the frames of ``(1, C, K, H, W)``,
+    one frame at a time: both work in float64, five moment images a frame for SSIM."""
+    pairs = [(frames[:, :, k].clamp(-1, 1), target[:, :, k]) for k in range(target.shape[2])]  # (1, C, H, W) each
+    edges = f"{float(torch.cat([edge_ratio(p, t) for p, t in pairs]).nanmean()):.3f}"
+    if not with_ssim:
+        return edges
+    return f"{float(torch.cat([ssim(p, t) for p, t in pairs]).mean()):.3f} / {edges}"
 
 
 if __name__ == "__main__":
