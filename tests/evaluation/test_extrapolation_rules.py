@@ -54,3 +54,35 @@ def test_speed_hindsight_against_hand_worked_gains():
     assert "| v | 2 | x0.9 | +0.25 ± 0.75 | +0.75 ± 0.25 |" in table
     # no speed beats the own one: it is the best for the video, and gains nothing
     assert "| w | 1 | x1.0 | +0.00 ± 0.00 | +0.00 ± 0.00 |" in speed_hindsight_table({"w": [row(30.0), row(28.0)]})
+
+
+def test_the_camera_oracle_swaps_only_the_cameras_motion(monkeypatch):
+    # A pan of 2 px a step that speeds up to 3 px, with a patch moving 3 px a step of its own
+    # (well outside RANSAC's 1-px inliers): the camera oracle keeps the patch's own motion and
+    # takes the camera's next step from the true frame.
+    H, W = 40, 64
+    grey = [np.full((H, W), t, np.uint8) for t in range(6)]  # told apart by value only
+
+    def flow(dx):
+        f = torch.zeros(1, 2, H, W)
+        f[:, 0] = dx
+        return f
+
+    def fake_dis(source, destination, setting="medium"):
+        if source[0, 0] == 3 and destination[0, 0] == 2:  # the last step: the camera 2 px, the patch 3 px more
+            assert setting == "refined"
+            last = flow(-2.0)
+            last[:, 0, 10:20, 20:30] = -5.0
+            return last
+        k = int(source[0, 0]) - 3  # the true next k steps: the camera 3 px a step
+        return flow(-3.0 * k)
+
+    monkeypatch.setattr(extrapolation_rules, "_dis", fake_dis)
+    offsets = []
+    monkeypatch.setattr(extrapolation_rules, "_resample", lambda frame, offset, mode: offsets.append(offset) or frame)
+    frames = torch.zeros(1, 3, 6, H, W)
+    for k in (1, 2):
+        extrapolation_rules.RULES["camera oracle"](frames, grey, k)
+        expected = flow(-3.0 * k)
+        expected[:, 0, 10:20, 20:30] -= 3.0 * k  # the patch's own 3 px a step, extrapolated
+        assert torch.allclose(offsets[-1], expected, atol=1e-3)

@@ -55,6 +55,11 @@ paired per-clip difference against it. Rules:
   best factor, chosen with the answer known, would gain;
 * ``oracle``: the flow from the true next frame back to the newest one (not a predictor:
   what a perfect forecast of the next motion would reach);
+* ``camera oracle``: the last step's refined DIS flow with its camera part (a RANSAC
+  homography, :func:`~vidpred.models.camera_motion.camera_flow`) replaced by the camera's
+  true next motion (the homography of the flow from the true frame back to the newest),
+  the rest extrapolated (not a predictor: all that a perfect forecast of the camera alone
+  could gain);
 * ``oracle outside``: DIS extrapolation with the true frame wherever its source falls
   outside the newest frame (not a predictor: all that a better fill of the content
   entering at the borders could gain);
@@ -232,6 +237,12 @@ def _oracle_outside(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:
     return torch.where(outside, frames[:, :, 3 + k], _resample(frames[:, :, 3], offset, "bilinear"))
 
 
+def _camera_oracle(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:
+    v = _dis(grey[3], grey[2], "refined")
+    offset = k * (v - camera_flow(v)) + camera_flow(_dis(grey[3 + k], grey[3]))
+    return _resample(frames[:, :, 3], offset, "bilinear")
+
+
 def _oracle(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:
     return warp(frames[:, :, 3], _dis(grey[3 + k], grey[3]))
 
@@ -270,6 +281,7 @@ RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {
     "camera still, rest followed": _velocity_rule(lambda v, g: _camera_still_rest_followed(g)),
     "camera still, rest followed, composed": _composed_rule(lambda v, g: _camera_still_rest_followed(g)),
     "followed, composed": _composed_rule(lambda v, g: (lambda f: warp(f, f))(_dis(g[3], g[2]))),
+    "camera oracle": _camera_oracle,
     "oracle": _oracle,
     "oracle outside": _oracle_outside,
     "fit": _fit,
