@@ -21,7 +21,6 @@ def test_the_camera_replaces_the_flow_only_where_it_fits():
     assert torch.equal(_camera_where_it_fits(flow, tolerance=0.0), flow)  # nothing fits within 0 px
 
 
-
 def test_the_fused_flow_takes_each_estimate_where_it_rebuilds_the_last_step(monkeypatch):
     texture = torch.rand(1, 3, 1, 48, 96, generator=torch.Generator().manual_seed(0)) * 2 - 1
     frames = torch.cat([texture.roll(-2 * (3 - t), dims=-1) for t in range(4)], dim=2)  # 2 px a step to the right

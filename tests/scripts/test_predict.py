@@ -124,7 +124,6 @@ def test_each_predicted_frame_is_scored_beside_copying_and_dis_flow(make_video, 
     assert all(float(d) > float(c) + 3 for d, c in zip(dis[-3:], copying[-3:]))
 
 
-
 def test_one_step_predicts_every_frame_from_the_real_frames_before_it(make_video, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="vidpred")
     photo = skdata.astronaut()

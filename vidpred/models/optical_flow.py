@@ -53,7 +53,6 @@ FLOW_METHODS = ("farneback", "dis")
 FULL_SIZE_REFINEMENT = {"alpha": 20.0, "delta": 5.0, "gamma": 10.0, "fixed_point_iterations": 5, "sor_iterations": 5}
 
 
-
 def _grey_uint8(frames: Tensor) -> list[np.ndarray]:
     """``(B, C, H, W)`` in ``[-1, 1]`` (C = 1 or 3, RGB) -> B grey uint8 ``(H, W)`` arrays.
 
