@@ -101,7 +101,9 @@ class VelocityPredictor(nn.Module):
     rollout_mode = "linear"
 
     def motion_and_persistence(self, context: Tensor) -> tuple[Tensor, Tensor | None]:
-        raise NotImplementedError
+        """The velocity ``(B, 2, H, W)`` and its persistence ``(B, 1, H, W)`` or None: each
+        subclass's own (:class:`FlowRefiner`, :class:`~vidpred.models.averaged_motion.AveragedMotion`)."""
+        raise NotImplementedError(f"{type(self).__name__} must define motion_and_persistence")
 
     def motion(self, context: Tensor) -> Tensor:
         """The velocity ``v`` at the newest frame's pixels (:meth:`motion_and_persistence`)."""
