@@ -1,0 +1,94 @@
+"""Forecasts of the camera's next step: the steps measured, the windows, the fits and the table."""
+
+import cv2
+import numpy as np
+import pytest
+
+from vidpred.evaluation.camera_forecast import (REFERENCE, camera_steps, fit_forecasters, forecast_table,
+                                                step_windows)
+
+
+def _texture(H, W, seed=0):
+    noise = np.random.default_rng(seed).random((H, W)).astype(np.float32)
+    smooth = cv2.GaussianBlur(noise, (0, 0), 2.0)
+    smooth = (smooth - smooth.min()) / (smooth.max() - smooth.min())
+    return np.repeat((smooth * 255).astype(np.uint8)[..., None], 3, axis=-1)
+
+
+def test_a_pan_by_whole_pixels_moves_every_corner_by_the_pan():
+    H, W, shifts = 96, 128, [(3, 0), (3, -2), (1, 2)]  # the camera's content moves (dx, dy) a step
+    big = _texture(H + 40, W + 40)
+    x, y, frames = 20, 20, []
+    for dx, dy in [(0, 0)] + shifts:
+        x, y = x - dx, y - dy  # the window moves against the content
+        frames.append(big[y:y + H, x:x + W])
+    steps = camera_steps(np.stack(frames))
+    assert steps.shape == (3, 8)
+    # frame t+1 at p shows frame t at p - (dx, dy): the step's backward flow is -(dx, dy) at every corner
+    expected = np.array([[-dx, -dy] * 4 for dx, dy in shifts]) / W
+    np.testing.assert_allclose(steps * W, expected * W, atol=0.1)
+
+
+def test_windows_skip_every_run_that_holds_a_step_without_a_homography():
+    steps = np.arange(12 * 8, dtype=float).reshape(12, 8)
+    steps[5] = np.nan
+    past, following = step_windows(steps, history=3)
+    # runs of 4 steps (3 read, 1 forecast) from t = 3..11; those touching step 5 (t = 5..8) are gone
+    assert past.shape == (5, 3, 8) and following.shape == (5, 8)
+    np.testing.assert_array_equal(following[:, 0], steps[[3, 4, 9, 10, 11], 0])
+    np.testing.assert_array_equal(past[2], steps[6:9])
+
+
+def test_the_fits_recover_a_known_damped_camera_and_beat_the_last_step_on_it():
+    rng = np.random.default_rng(0)
+    a, b = 0.8, 0.8  # next = 1.6 last - 0.8 before: a camera swaying back and forth
+    steps = np.zeros((1500, 8))
+    steps[:2] = rng.normal(0, 1e-2, (2, 8))
+    for t in range(2, len(steps)):
+        steps[t] = a * steps[t - 1] + b * (steps[t - 1] - steps[t - 2]) + rng.normal(0, 1e-3, 8)
+    past, following = step_windows(steps[:1000])
+    forecasters, fitted = fit_forecasters(past, following)
+    assert fitted["a"] == pytest.approx(a, abs=0.02) and fitted["b"] == pytest.approx(b, abs=0.02)
+    x, y = step_windows(steps[1000:])
+    rms = {name: np.sqrt(((f(x) - y) ** 2).mean()) for name, f in forecasters.items()}
+    np.testing.assert_array_equal(forecasters[REFERENCE](x), x[:, -1])
+    np.testing.assert_array_equal(forecasters["still"](x), np.zeros_like(y))
+    np.testing.assert_allclose(forecasters["mean of last 3"](x), x[:, -3:].mean(1))
+    noise = 1e-3  # the process's own, the best any forecaster can do
+    for name in ("damped", "linear, last 3", "linear, last 8"):
+        assert rms[name] < 1.1 * noise < rms[REFERENCE], (name, rms)
+    assert rms["MLP, last 8"] < rms[REFERENCE]
+
+
+def test_too_few_windows_to_fit_on_is_refused():
+    with pytest.raises(ValueError, match="need at least"):
+        fit_forecasters(np.zeros((10, 8, 8)), np.zeros((10, 8)))
+
+
+def test_the_table_gives_each_forecaster_as_a_ratio_of_the_last_steps_error():
+    scores = {"fitted": {"a": 0.8, "b": -0.1, "windows": 300},
+              "videos": {"pan": {"steps": 40, "width": 640, "rms": {"still": 4.0, REFERENCE: 2.0, "damped": 1.0},
+                                 "median": {"still": 0.5, REFERENCE: 0.25, "damped": 0.3}}}}
+    table = forecast_table(scores)
+    assert "| video | steps | last step, px | still | damped |" in table
+    assert "| pan | 40 | 2.000 / 0.250 | 2.00 / 2.00 | 0.50 / 1.20 |" in table
+    assert "a = 0.800, b = -0.100" in table and "300 windows" in table
+
+
+def test_leaving_one_out_fits_each_video_on_all_the_others(monkeypatch):
+    from vidpred.evaluation import camera_forecast
+
+    rng = np.random.default_rng(1)
+    lengths = {"train": {"a": 200, "b": 300}, "val": {"c": 150}}
+    steps = {name: rng.normal(0, 1e-3, (n, 8)) for split in lengths.values() for name, n in split.items()}
+    monkeypatch.setattr(camera_forecast, "corpus_paths", lambda root, subset: list(lengths[subset]))
+    monkeypatch.setattr(camera_forecast, "_steps_of",
+                        lambda names, progress: {n: (steps[n], 100) for n in names})
+    scores = camera_forecast.score_forecasts("leave one out", root="unused")
+    assert list(scores["videos"]) == ["a", "b", "c"]
+    windows = {n: len(s) - camera_forecast.HISTORY for n, s in steps.items()}  # each video's own windows
+    total = sum(windows.values())
+    assert scores["fitted"]["windows"] == (total - windows["b"], total - windows["c"])
+    assert all(scores["videos"][n]["steps"] == windows[n] for n in steps)
+    table = forecast_table(scores)
+    assert f"({total - windows['b']}-{total - windows['c']} windows; `damped`: a = " in table
