@@ -85,3 +85,34 @@ def test_the_camera_oracle_swaps_only_the_cameras_motion(monkeypatch):
         expected = flow(-3.0 * k)
         expected[:, 0, 10:20, 20:30] -= 3.0 * k  # the patch's own 3 px a step, extrapolated
         assert torch.allclose(offsets[-1], expected, atol=1e-3)
+
+
+def test_the_camera_forecasts_replace_only_the_cameras_part_of_the_last_step(monkeypatch):
+    # The camera's steps, oldest first: 1, 2 and 4 px to the left; a patch moves 3 px more in
+    # the last step (outside RANSAC's 1-px inliers). Each forecast replaces the camera's 4 px
+    # by its own, and the patch keeps its 3 px.
+    H, W = 40, 64
+    grey = [np.full((H, W), t, np.uint8) for t in range(6)]
+    camera_steps = {1: 1.0, 2: 2.0, 3: 4.0}  # the step ending at frame t, px
+
+    def fake_dis(source, destination, setting="medium"):
+        t = int(source[0, 0])
+        assert t - int(destination[0, 0]) == 1 and (setting == "refined") == (t == 3)
+        f = torch.zeros(1, 2, H, W)
+        f[:, 0] = camera_steps[t]  # the backward flow of content moving left
+        if t == 3:
+            f[:, 0, 10:20, 20:30] += 3.0
+        return f
+
+    monkeypatch.setattr(extrapolation_rules, "_dis", fake_dis)
+    offsets = []
+    monkeypatch.setattr(extrapolation_rules, "_resample", lambda frame, offset, mode: offsets.append(offset) or frame)
+    a, b = extrapolation_rules.CAMERA_DAMPING
+    forecasts = {"camera damped": a * 4 + b * (4 - 2), "camera mean 2": 3.0, "camera mean 3": 7 / 3}
+    for rule, camera in forecasts.items():
+        for k in (1, 2):
+            extrapolation_rules.RULES[rule](torch.zeros(1, 3, 6, H, W), grey, k)
+            expected = torch.zeros(1, 2, H, W)
+            expected[:, 0] = k * camera
+            expected[:, 0, 10:20, 20:30] += 3.0 * k
+            assert torch.allclose(offsets[-1], expected, atol=1e-3), rule

@@ -55,6 +55,11 @@ paired per-clip difference against it. Rules:
   best factor, chosen with the answer known, would gain;
 * ``oracle``: the flow from the true next frame back to the newest one (not a predictor:
   what a perfect forecast of the next motion would reach);
+* ``camera damped`` / ``camera mean 2`` / ``camera mean 3``: the last step's refined DIS flow
+  with its camera part (a RANSAC homography) replaced by a forecast of the camera's next step
+  from its last steps' (each a homography of that step's DIS flow): ``a * last + b * (last -
+  before)`` with :data:`CAMERA_DAMPING` fitted on the training videos
+  (:mod:`vidpred.evaluation.camera_forecast`), or the mean of the last 2 or 3;
 * ``camera oracle``: the last step's refined DIS flow with its camera part (a RANSAC
   homography, :func:`~vidpred.models.camera_motion.camera_flow`) replaced by the camera's
   true next motion (the homography of the flow from the true frame back to the newest),
@@ -243,6 +248,19 @@ def _camera_oracle(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:
     return _resample(frames[:, :, 3], offset, "bilinear")
 
 
+# The camera's next step from its last two, ``a * last + b * (last - before)``: the least-squares
+# fit on the training videos' steps, pooled (``damped`` of scripts/camera_forecast.py).
+CAMERA_DAMPING = (0.833, -0.096)
+
+
+def _camera_forecast_velocity(grey: list[np.ndarray], forecast: Callable[[list[Tensor]], Tensor]) -> Tensor:
+    """The last step's refined DIS flow with its camera part replaced by ``forecast`` of the
+    camera's last three steps (newest first, each a RANSAC homography of the step's DIS flow)."""
+    v = _dis(grey[3], grey[2], "refined")
+    cameras = [camera_flow(v)] + [camera_flow(_dis(grey[t], grey[t - 1])) for t in (2, 1)]
+    return v - cameras[0] + forecast(cameras)
+
+
 def _oracle(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:
     return warp(frames[:, :, 3], _dis(grey[3 + k], grey[3]))
 
@@ -281,6 +299,10 @@ RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {
     "camera still, rest followed": _velocity_rule(lambda v, g: _camera_still_rest_followed(g)),
     "camera still, rest followed, composed": _composed_rule(lambda v, g: _camera_still_rest_followed(g)),
     "followed, composed": _composed_rule(lambda v, g: (lambda f: warp(f, f))(_dis(g[3], g[2]))),
+    "camera damped": _velocity_rule(lambda v, g: _camera_forecast_velocity(
+        g, lambda c: CAMERA_DAMPING[0] * c[0] + CAMERA_DAMPING[1] * (c[0] - c[1]))),
+    "camera mean 2": _velocity_rule(lambda v, g: _camera_forecast_velocity(g, lambda c: (c[0] + c[1]) / 2)),
+    "camera mean 3": _velocity_rule(lambda v, g: _camera_forecast_velocity(g, lambda c: sum(c) / 3)),
     "camera oracle": _camera_oracle,
     "oracle": _oracle,
     "oracle outside": _oracle_outside,
