@@ -85,6 +85,9 @@ def test_the_camera_oracle_swaps_only_the_cameras_motion(monkeypatch):
         expected = flow(-3.0 * k)
         expected[:, 0, 10:20, 20:30] -= 3.0 * k  # the patch's own 3 px a step, extrapolated
         assert torch.allclose(offsets[-1], expected, atol=1e-3)
+        # the last step's camera is k px short of the truth; x0.25 leaves a quarter of that
+        extrapolation_rules.RULES["camera error x0.25"](frames, grey, k)
+        assert torch.allclose(offsets[-1], expected + flow(0.25 * k), atol=1e-3)
 
 
 def test_the_camera_forecasts_replace_only_the_cameras_part_of_the_last_step(monkeypatch):

@@ -65,6 +65,9 @@ paired per-clip difference against it. Rules:
   true next motion (the homography of the flow from the true frame back to the newest),
   the rest extrapolated (not a predictor: all that a perfect forecast of the camera alone
   could gain);
+* ``camera error x<a>``: the ``camera oracle`` with ``a`` times the last step's error
+  against the camera's true motion left in (:data:`CAMERA_ERRORS`): what a forecast of the
+  camera that removed the rest of that error would gain (not a predictor);
 * ``oracle outside``: DIS extrapolation with the true frame wherever its source falls
   outside the newest frame (not a predictor: all that a better fill of the content
   entering at the borders could gain);
@@ -242,9 +245,12 @@ def _oracle_outside(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:
     return torch.where(outside, frames[:, :, 3 + k], _resample(frames[:, :, 3], offset, "bilinear"))
 
 
-def _camera_oracle(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:
+def _camera_oracle(frames: Tensor, grey: list[np.ndarray], k: int, error: float = 0.0) -> Tensor:
+    """The camera's part of ``k`` steps of the last one replaced by the camera's true ``k`` steps,
+    plus ``error`` times the last step's error against them (1: ``DIS refined`` again)."""
     v = _dis(grey[3], grey[2], "refined")
-    offset = k * (v - camera_flow(v)) + camera_flow(_dis(grey[3 + k], grey[3]))
+    last, true = k * camera_flow(v), camera_flow(_dis(grey[3 + k], grey[3]))
+    offset = k * v - last + true + error * (last - true)
     return _resample(frames[:, :, 3], offset, "bilinear")
 
 
@@ -308,6 +314,11 @@ RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {
     "oracle outside": _oracle_outside,
     "fit": _fit,
 }
+
+# How much of the last step's camera error a forecast leaves, scored by ``camera error x<a>``
+# (0 is ``camera oracle``, 1 the last step's camera, ``DIS refined``).
+CAMERA_ERRORS = (0.25, 0.5, 0.75)
+RULES.update({f"camera error x{a}": lambda f, g, k, a=a: _camera_oracle(f, g, k, error=a) for a in CAMERA_ERRORS})
 
 # Speeds of the last step's refined DIS velocity scored by ``DIS refined x<a>`` (1 is ``DIS refined``).
 SPEED_FACTORS = (0.5, 0.7, 0.8, 0.9, 0.95, 1.05, 1.1, 1.2, 1.3)
