@@ -175,17 +175,17 @@ def _pooled(videos: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarra
 
 def score_forecasts(subset: str = "val", root: str | Path = DEFAULT_CORPUS_ROOT,
                     progress: Callable[[str], None] | None = None) -> dict:
-    """Fit on the training videos' steps; RMS corner error (px) of every forecaster per video of ``subset``.
+    """Fit on the training videos' steps; the corner errors (px) of every forecaster per video of ``subset``.
 
     ``subset`` ``"leave one out"`` scores each training and validation video with the
     forecasters fitted on all the others (more steps to learn from; a measurement, not a
     recipe: nothing chosen this way may be scored on validation).
 
     Returns ``{"fitted": {"a", "b", "windows"}, "videos": {name: {"steps", "width", "rms", "median"}}}``:
-    ``rms`` the RMS error of the corners' displacements, px, ``median`` the median over the
-    steps of the worst corner's error, px (a typical step's; the RMS is the large steps'), each
-    ``{forecaster: px}``
-    (for ``"leave one out"``, ``fitted`` holds the fits' ranges as ``(low, high)``).
+    ``rms`` the RMS error of the corners' displacements and ``median`` the median over the
+    steps of the worst corner's error (a typical step's; the RMS is the large steps'), each
+    ``{forecaster: px}``. For ``"leave one out"``, ``fitted`` holds the fits' ranges as
+    ``(low, high)``.
     """
     if subset not in ("train", "val", "test", "leave one out"):
         raise ValueError(f"subset must be train, val, test or leave one out, got {subset!r}")
