@@ -1,9 +1,9 @@
 """How well the camera's next motion can be forecast from its past steps, on the corpus.
 
 Every extrapolation rule and the refiner assume the camera's next step repeats its last.
-Where the camera moves, the true next step's camera motion would be worth about 2 dB
-(``camera oracle`` in :mod:`vidpred.evaluation.extrapolation_rules`), so a better forecast
-of those eight numbers a frame is the lever this module measures.
+Where the camera moves, the true next step's camera motion would be worth dBs (``camera
+oracle`` in :mod:`vidpred.evaluation.extrapolation_rules`), so a better forecast of those
+eight numbers a frame is the lever this module measures.
 
 Per step of each corpus video, the camera's motion is the homography of the DIS flow from
 a frame back to the one before (:func:`~vidpred.models.camera_motion.homographies`),
@@ -44,7 +44,7 @@ __all__ = ["camera_steps", "step_windows", "fit_forecasters", "score_forecasts",
 
 REFERENCE = "last step"
 HISTORY = 8  # steps each forecaster may read (the longest one's window)
-_RIDGE = 1e-4  # ridge penalty, in the units of the steps (corner displacement over width)
+_RIDGE = 1e-4  # ridge penalty of the linear forecasters (the steps are corner displacements over the width)
 
 Forecaster = Callable[[np.ndarray], np.ndarray]  # (n, HISTORY, 8) past steps -> (n, 8) next step
 

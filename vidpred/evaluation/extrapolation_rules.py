@@ -57,7 +57,7 @@ paired per-clip difference against it. Rules:
   what a perfect forecast of the next motion would reach);
 * ``camera damped`` / ``camera mean 2`` / ``camera mean 3``: the last step's refined DIS flow
   with its camera part (a RANSAC homography) replaced by a forecast of the camera's next step
-  from its last steps' (each a homography of that step's DIS flow): ``a * last + b * (last -
+  from its last steps (each a homography of that step's DIS flow): ``a * last + b * (last -
   before)`` with :data:`CAMERA_DAMPING` fitted on the training videos
   (:mod:`vidpred.evaluation.camera_forecast`), or the mean of the last 2 or 3;
 * ``camera oracle``: the last step's refined DIS flow with its camera part (a RANSAC
