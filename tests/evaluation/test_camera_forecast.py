@@ -92,3 +92,17 @@ def test_leaving_one_out_fits_each_video_on_all_the_others(monkeypatch):
     assert all(scores["videos"][n]["steps"] == windows[n] for n in steps)
     table = forecast_table(scores)
     assert f"({total - windows['b']}-{total - windows['c']} windows; `damped`: a = " in table
+
+
+def test_fitting_leaves_the_callers_random_generator_alone():
+    import torch
+
+    rng = np.random.default_rng(2)
+    past, following = rng.normal(0, 1e-3, (200, 8, 8)), rng.normal(0, 1e-3, (200, 8))
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    first, _ = fit_forecasters(past, following)
+    assert torch.equal(torch.rand(3), expected)
+    second, _ = fit_forecasters(past, following)  # and the MLP is the same fit each time
+    np.testing.assert_array_equal(first["MLP, last 8"](past[:5]), second["MLP, last 8"](past[:5]))

@@ -106,9 +106,10 @@ def _damped(past: np.ndarray, following: np.ndarray) -> tuple[Forecaster, tuple[
 
 def _mlp(past: np.ndarray, following: np.ndarray, seed: int = 0, iterations: int = 3000) -> Forecaster:
     generator = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
     scale = float(past.std()) or 1.0
-    net = torch.nn.Sequential(torch.nn.Linear(past.shape[1] * 8, 64), torch.nn.GELU(), torch.nn.Linear(64, 8))
+    with torch.random.fork_rng(devices=[]):  # the initial weights from the seed, the caller's generator untouched
+        torch.manual_seed(seed)
+        net = torch.nn.Sequential(torch.nn.Linear(past.shape[1] * 8, 64), torch.nn.GELU(), torch.nn.Linear(64, 8))
     optimizer = torch.optim.Adam(net.parameters(), 1e-3, weight_decay=1e-4)
     x = torch.as_tensor(past.reshape(len(past), -1) / scale, dtype=torch.float32)
     y = torch.as_tensor((following - past[:, -1]) / scale, dtype=torch.float32)
