@@ -166,7 +166,11 @@ def test_synthetic_errors_name_the_key(overrides, message):
 
 def test_a_census_term_alone_is_a_reconstruction_term_and_its_window_is_checked_only_when_on():
     validate(config_from_dict({}, ["loss.adaptive_weight=true", "loss.l_p=0", "loss.l_gdl=0", "loss.l_census=1.0"]))
+    with pytest.raises(ConfigError, match="loss.adaptive_weight needs a reconstruction term"):  # the same without it
+        validate(config_from_dict({}, ["loss.adaptive_weight=true", "loss.l_p=0", "loss.l_gdl=0"]))
     validate(config_from_dict({}, ["loss.census_window=4"]))
+    with pytest.raises(ConfigError, match="loss.census_window must be odd and >= 3, got 4"):  # the same, switched on
+        validate(config_from_dict({}, ["loss.census_window=4", "loss.l_census=1.0"]))
 
 
 def test_synthetic_defaults_are_off_and_validate():

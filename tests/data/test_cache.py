@@ -111,14 +111,14 @@ def test_nothing_usable_raises(tmp_path, corrupt_video):
     items = [file_item(p, max_frames=None, frame_size=None) for p in (corrupt_video.garbage, corrupt_video.short)]
     with pytest.raises(NoUsableVideosError, match=r"1 unreadable, 1 shorter than min_frames=4"):
         VideoCache(tmp_path / "cache").load(items, min_frames=4)
-    with pytest.raises(NoUsableVideosError):
+    with pytest.raises(NoUsableVideosError, match="none of the 0 videos is usable"):
         VideoCache(tmp_path / "cache").load([], min_frames=1)
 
 
 def test_short_videos_stay_cached_for_a_smaller_min_frames(tmp_path):
     item, decoder = _item("short", np.zeros((3, 4, 4, 3), np.uint8))
     cache = VideoCache(tmp_path)
-    with pytest.raises(NoUsableVideosError):
+    with pytest.raises(NoUsableVideosError, match="0 unreadable, 1 shorter than min_frames=5"):
         cache.load([item], min_frames=5)
     assert len(cache.load([item], min_frames=3)) == 1
     assert decoder.calls == 1
@@ -166,7 +166,7 @@ def test_procedural_item_settings_cover_every_generator_parameter():
     assert item.key != procedural_item(3, n_frames=4, height=16, width=16, beta=1.0).key
     assert item.key != procedural_item(4, n_frames=4, height=16, width=16).key
     assert item.decode().shape == (4, 16, 16, 3)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
         procedural_item(3, n_frames=4, height=16, width=16, colour="red")
 
 

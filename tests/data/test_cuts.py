@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from vidpred.data.cuts import frame_differences, scene_cuts, valid_starts
+from vidpred.data.errors import DataError
 from vidpred.data.procedural import generate_video
 from vidpred.data.sampler import PatchSampler, fixed_clips
 
@@ -71,7 +72,8 @@ def test_validation_clips_avoid_cuts():
 def test_a_video_cut_in_every_window_is_refused():
     # Shots of 4 frames: every 5-frame window holds a cut.
     video = np.concatenate([generate_video(s, 4, 32, 32) // 2 + 64 * (s % 2) for s in range(3)])
-    with pytest.raises(Exception, match="scene cut in every 5-frame window"):
+    with pytest.raises(DataError, match=r"video 0 has a scene cut in every 5-frame window \(cuts at frames \[4, 8\]\); "
+                                          "raise data.cut_ratio"):
         PatchSampler([np.ascontiguousarray(video)], 5, 16, motion_threshold=0.0, cut_ratio=5.0)
 
 

@@ -122,5 +122,5 @@ def test_procedural_seeds_are_disjoint_and_deterministic():
 def test_procedural_seeds_rejects_bad_arguments():
     with pytest.raises(ValueError, match="subset"):
         procedural_seeds(0, "validation", 3)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="base_seed must be >= 0, got -1"):
         procedural_seeds(-1, "train", 3)

@@ -189,7 +189,7 @@ def test_to_model_input_layout_and_range():
     assert x[0, :, 0, 0, 0].tolist() == pytest.approx([-1.0, 1.0, 128 / 127.5 - 1], abs=1e-6)
     assert x[1, 2, 4, 5, 6].item() == pytest.approx(batch[1, 4, 5, 6, 2].item() / 127.5 - 1, abs=1e-6)
     torch.testing.assert_close(to_uint8_frames(x), batch, rtol=0, atol=0)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"expected a uint8 \(B, T, H, W, C\) tensor, got torch.float32"):
         to_model_input(x)
 
 

@@ -190,8 +190,8 @@ def test_photos_from_a_folder(tmp_path):
 
 def test_seeds_and_argument_errors():
     assert synthetic_seeds(2, 3) == [2_000_000, 2_000_001, 2_000_002]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a frame of at least 8x8, got seed 0, 4x4x32"):
         generate_synthetic_video(0, 4, 4, 32)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="max_speed, .* must be >= 0"):
         generate_synthetic_video(0, 4, 32, 32, max_speed=-1.0)
 

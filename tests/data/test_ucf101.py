@@ -39,7 +39,7 @@ def test_every_nth_takes_every_tenth(tiny_ucf101):
     assert every_nth(paths) == [paths[0], paths[10], paths[20]]
     assert every_nth(list(range(3783))) == list(range(0, 3783, 10))  # testlist01's size -> 379 videos
     assert every_nth(list(range(5)), 1) == list(range(5))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="n must be >= 1, got 0"):
         every_nth([1, 2], 0)
 
 
@@ -63,13 +63,15 @@ def test_missing_listed_video_is_named(tiny_ucf101, tmp_path):
         ucf101_split(root, 1, "train")
 
 
-@pytest.mark.parametrize("split, subset", [(0, "train"), (4, "train"), (1, "val")])
-def test_bad_split_or_subset(tiny_ucf101, split, subset):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("split, subset, message", [(0, "train", "split must be 1, 2 or 3, got 0"),
+                                                    (4, "train", "split must be 1, 2 or 3, got 4"),
+                                                    (1, "val", "subset must be one of .*, got 'val'")])
+def test_bad_split_or_subset(tiny_ucf101, split, subset, message):
+    with pytest.raises(ValueError, match=message):
         ucf101_split(tiny_ucf101, split, subset)
 
 
 def test_group_of_a_clip_name():
     assert ucf101_group("UCF-101/HandstandPushups/v_HandStandPushups_g08_c03.avi") == ("handstandpushups", 8)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"not a UCF101 clip name \(v_<Class>_gXX_cYY\): clip.avi"):
         ucf101_group("clip.avi")

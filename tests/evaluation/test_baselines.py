@@ -89,5 +89,5 @@ def test_fitted_blend_weight_picks_the_copy_on_a_back_and_forth_shake():
 
 
 def test_n_future_must_be_positive():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="n_future must be >= 1, got 0"):
         last_input(torch.zeros(1, 3, 4, 8, 8), 0)

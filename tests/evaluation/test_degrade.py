@@ -36,8 +36,18 @@ def test_flicker_scales_each_frame_by_one_factor_within_its_range():
 
 
 def test_flicker_then_grain_and_the_result_stays_8_bit():
-    out = Degradation(grain=30, flicker=0.5).frames(_grey(250), seed=0)
-    assert out.dtype == np.uint8 and out.max() == 255 and out.min() >= 0
+    # Grain added after the flicker keeps its standard deviation in every frame, however
+    # bright or dark the frame's factor made it; grain scaled by the flicker would not.
+    out = Degradation(grain=10, flicker=0.5).frames(_grey(100), seed=0).astype(np.float64)
+    means, stds = out.reshape(4, -1).mean(axis=1), out.reshape(4, -1).std(axis=1)
+    assert np.ptp(means) > 30  # factors far apart (with seed 0 about 0.52 to 1.14)
+    np.testing.assert_allclose(stds, 10, rtol=0.03)  # 10 grey levels in each frame, not 10 x its factor
+    # Values beyond 8 bits are clipped at both ends, not wrapped: grain of 30 about 250 (or 5)
+    # crosses 255 (or 0) at about 4 in 10 pixels, and no pixel lies 5 standard deviations off.
+    bright, dark = (Degradation(grain=30).frames(_grey(value), seed=0) for value in (250, 5))
+    assert bright.dtype == dark.dtype == np.uint8
+    assert bright.max() == 255 and bright.min() > 100 and 0.3 < (bright == 255).mean() < 0.5
+    assert dark.min() == 0 and dark.max() < 160 and 0.3 < (dark == 0).mean() < 0.5
 
 
 def test_the_draws_follow_the_clip_name_only():

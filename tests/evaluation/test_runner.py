@@ -68,8 +68,10 @@ def test_protocol_lengths():
     assert (Protocol().clip_frames, Protocol().min_frames) == (8, 6)
     assert Protocol(flicker_frames=6).clip_frames == 10
     assert Protocol(flicker_frames=0).clip_frames == 6
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need n_scored >= 1 and flicker_frames 0 or >= 4"):
         Protocol(flicker_frames=3)
+    with pytest.raises(ValueError, match="need n_scored >= 1"):
+        Protocol(n_scored=0)
 
 
 def test_lpips_column_when_available_and_nan_on_tiny_frames(square_clip):

@@ -45,7 +45,9 @@ def test_hand_worked_ratio_at_the_last_layer():
     assert adaptive_weight(rec, 10 * adv, W).item() == pytest.approx(30 / (60 + 1e-4), rel=1e-6)
     assert adaptive_weight(rec, adv, W, max_weight=4.0).item() == 4.0
     (rec + w * adv).backward()  # the graph is still there for the real backward
-    assert W.grad is not None
+    # w is a constant there: dL/dout = (-6, 8) + w (-0.56, -1.92), and dL/dW = dL/dout h^T with h = (1, 2, 2).
+    d_out = torch.tensor([-6.0, 8.0]) + w.item() * torch.tensor([-0.56, -1.92])
+    torch.testing.assert_close(W.grad, torch.outer(d_out, torch.tensor([1.0, 2.0, 2.0])))
 
 
 def test_generator_objective_by_hand():

@@ -70,10 +70,18 @@ def test_vgg19_features_random_weights_shapes_and_gradient_only_to_the_predictio
 
 
 def test_lpips_random_backbone_zero_on_identical_frames():
+    torch.manual_seed(0)
     lpips_net = build_lpips("alex", pretrained=False)  # random backbone: test only
     frames = torch.rand(3, 3, 32, 32) * 2 - 1
     assert lpips_loss(frames, frames, lpips_net).item() == pytest.approx(0.0, abs=1e-7)
-    assert lpips_loss(frames, frames.flip(0), lpips_net, reduction="none").shape == (3,)
+    per_frame = lpips_loss(frames, frames.flip(0), lpips_net, reduction="none")
+    assert per_frame.shape == (3,)
+    # Reversed, the middle frame meets itself: 0 there only; the first and last swap places, and
+    # the distance does not depend on which one is the prediction.
+    assert per_frame[1].item() == pytest.approx(0.0, abs=1e-7) and (per_frame[[0, 2]] > 1e-4).all()
+    torch.testing.assert_close(per_frame[0], per_frame[2])
+    torch.testing.assert_close(lpips_loss(frames, frames.flip(0), lpips_net), per_frame.mean())
+    torch.testing.assert_close(lpips_loss(frames, frames.flip(0), lpips_net, reduction="sum"), per_frame.sum())
     assert not lpips_net.training and not any(p.requires_grad for p in lpips_net.parameters())
 
 

@@ -32,5 +32,5 @@ def test_at_chance_constant_logits():
 
 
 def test_empty_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="needs at least one real and one fake logit"):
         discriminator_accuracy(torch.zeros(0), torch.zeros(3))

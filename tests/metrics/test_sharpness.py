@@ -55,7 +55,7 @@ def test_edge_ratio_hand_worked_and_limits():
     assert (edge_ratio(blurred, frames) < 0.8).all() and (edge_ratio(noisy, frames) > 1.05).all()
     flat = torch.zeros(1, 3, 4, 4)
     assert math.isnan(edge_ratio(frames[:1, :, :4, :4], flat).item())  # a target without edges
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"edge_ratio expects two \(B, C, H, W\) tensors.*got \(2, 3, 16, 16\) and \(1, 3, 16, 16\)"):
         edge_ratio(frames, frames[:1])
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -57,13 +58,21 @@ def test_predict_full_frame_from_patch_sized_model():
     assert torch.isfinite(frame).all() and frame.abs().max() < 1
 
 
-@pytest.mark.parametrize("size", [(30, 45), (3, 5)])  # reflect pad, and too small to reflect: replicate
-def test_predict_pads_and_crops_any_size(size):
+@pytest.mark.parametrize("size, numpy_mode", [((30, 45), "reflect"), ((3, 5), "edge")])  # too small to reflect: replicate
+def test_predict_pads_and_crops_any_size(size, numpy_mode):
     model = MultiScaleGenerator(width=SMALL).eval()
+    context = _context(height=size[0], width=size[1])
     with torch.no_grad():
-        frame = model.predict(_context(height=size[0], width=size[1]))
+        frame = model.predict(context)
     assert frame.shape == (2, 3, *size)
     assert torch.isfinite(frame).all()
+    # The same as the forward pass on the context padded at the bottom and right to the next
+    # multiple of 8 (padded here by NumPy), cropped back to the top-left H x W.
+    H, W = size
+    padded = np.pad(context.numpy(), [(0, 0)] * 3 + [(0, -H % 8), (0, -W % 8)], mode=numpy_mode)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(padded))[-1][..., :H, :W]
+    torch.testing.assert_close(frame, expected, rtol=0, atol=0)
 
 
 def test_predict_equals_forward_finest_when_divisible():

@@ -118,10 +118,14 @@ def test_pixel_head_has_no_motion():
 
 
 def test_flow_head_under_bf16_autocast_is_finite_and_float32():
+    torch.manual_seed(0)
     model = MultiScaleGenerator(width=SMALL, head="flow")
     with torch.autocast("cpu", dtype=torch.bfloat16):
         outputs = model(_context())
     assert all(y.dtype == torch.float32 and torch.isfinite(y).all() for y in outputs)
+    # The same frames as in float32, to bf16's three significant digits (outputs within [-1, 1]).
+    for y, reference in zip(outputs, model(_context())):
+        torch.testing.assert_close(y, reference, atol=0.02, rtol=0)
 
 
 def test_unknown_head_is_refused():

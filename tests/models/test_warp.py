@@ -47,12 +47,43 @@ def test_bicubic_half_pixel_uses_keys_cubic_weights():
     torch.testing.assert_close(warp(frames, shift, mode="bicubic")[..., :-1], frames[..., 1:], atol=1e-5, rtol=0)
 
 
+def _bilinear_reference(frames: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """``frames(p + flow(p))`` by explicit bilinear weights, for positions inside the frame."""
+    _, _, H, W = frames.shape
+    ys, xs = torch.meshgrid(torch.arange(H, dtype=frames.dtype), torch.arange(W, dtype=frames.dtype), indexing="ij")
+    x, y = xs + flow[:, 0], ys + flow[:, 1]
+    x0, y0 = x.detach().floor().long().clamp(max=W - 2), y.detach().floor().long().clamp(max=H - 2)
+    wx, wy = (x - x0).unsqueeze(1), (y - y0).unsqueeze(1)
+
+    def at(rows, cols):  # (B, C, H, W) gathered at per-pixel integer positions
+        return frames[torch.arange(frames.shape[0])[:, None, None], :, rows, cols].permute(0, 3, 1, 2)
+
+    return ((1 - wy) * ((1 - wx) * at(y0, x0) + wx * at(y0, x0 + 1))
+            + wy * ((1 - wx) * at(y0 + 1, x0) + wx * at(y0 + 1, x0 + 1)))
+
+
 def test_warp_passes_gradients_to_frames_and_flow():
-    frames = torch.rand(1, 1, 6, 6, dtype=torch.float64, requires_grad=True)
-    flow = (torch.rand(1, 2, 6, 6, dtype=torch.float64) * 0.8 + 0.1).requires_grad_()
-    out = warp(frames.float(), flow.float())
-    out.sum().backward()
-    assert frames.grad.abs().sum() > 0 and flow.grad.abs().sum() > 0
+    # Against an explicit bilinear interpolation differentiated by autograd, with every
+    # sampling position strictly inside the frame and off the pixel grid (where it is smooth).
+    generator = torch.Generator().manual_seed(0)
+    frames = torch.rand(2, 3, 6, 7, generator=generator) * 2 - 1
+    flow = torch.rand(2, 2, 6, 7, generator=generator) * 0.8 + 0.1  # 0.1 to 0.9 px right and down
+    flow[:, 1, -1, :] *= -1  # the last row samples up, the last column left: inside the frame
+    flow[:, 0, :, -1] *= -1
+    weights = torch.rand(2, 3, 6, 7, generator=generator)  # a loss that weighs each output differently
+    grads = []
+    for fn in (warp, _bilinear_reference):
+        f, v = frames.clone().requires_grad_(), flow.clone().requires_grad_()
+        out = fn(f, v)
+        (out * weights).sum().backward()
+        grads.append((out.detach(), f.grad, v.grad))
+    (out, frames_grad, flow_grad), (expected, frames_expected, flow_expected) = grads
+    torch.testing.assert_close(out, expected, atol=1e-6, rtol=0)
+    torch.testing.assert_close(frames_grad, frames_expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(flow_grad, flow_expected, atol=1e-5, rtol=0)
+    # Each output is a convex combination of inputs: its weight in the loss is handed on whole.
+    torch.testing.assert_close(frames_grad.sum(dim=(2, 3)), weights.sum(dim=(2, 3)))
+    assert flow_grad.abs().mean() > 0.1  # the flow's gradient is no rounding residue
 
 
 def test_warp_under_bf16_autocast_keeps_subpixel_flow():

@@ -32,7 +32,7 @@ def test_a_learning_discriminator_raises_nothing_and_each_d_is_watched_alone():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need patience >= 1 and log_every >= 1, got 0"):
         ChanceMonitor(patience=0)
 
 

@@ -190,8 +190,8 @@ def _photo_clips(offsets: list[int]) -> list[np.ndarray]:
 def test_blend_weight_is_fitted_on_the_validation_clips():
     pan, weight = baseline_scores(_photo_clips([0, 2, 4, 6, 8]), n_context=4, n_future=1, device=DEVICE)
     assert weight == 0.0  # a steady pan: the flow alone
-    assert pan["blend"]["psnr_whole_f1"] == pytest.approx(
-        max(pan["Farneback flow (paper)"]["psnr_whole_f1"], pan["DIS flow"]["psnr_whole_f1"]), abs=0.3)
+    # At weight 0 the blend is the better flow's extrapolation itself: every score equal.
+    assert pan["blend"] in (pan["Farneback flow (paper)"], pan["DIS flow"])
     assert pan["DIS flow"]["edges_whole_f1"] > 0.9  # an integer shift warps without blurring much
     _, weight = baseline_scores(_photo_clips([0, 2, 0, 2, 0]), n_context=4, n_future=1, device=DEVICE)
     assert weight >= 0.8  # +2, -2, +2 px: the copy, mostly
