@@ -30,14 +30,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+import yaml
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import save_image
 
 from vidpred._writable import unwritable_reason
-from vidpred.config import Config, dump_config
+from vidpred.config import Config, config_from_dict, dump_config
 from vidpred.safe_write import write_text
 
-__all__ = ["RunLog", "RunLogError", "check_run_dir", "final_metrics", "read_validation", "upgrade_validation_row"]
+__all__ = ["RunLog", "RunLogError", "check_run_dir", "check_new_run_dir", "final_metrics", "read_validation",
+           "upgrade_validation_row"]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,38 @@ def check_run_dir(run_dir: str | Path) -> None:
         if reason is not None:
             raise RunLogError(f"the run folder {folder} is not writable: {reason}; "
                               "choose another with --run-dir or run.out_dir")
+
+
+# What a new run replaces or removes in its folder (besides checkpoints/latest.pt, which
+# makes the folder a run to --resume).
+_NEW_RUN_REPLACES = ("config.yaml", *JSONL_LOGS, "final_metrics.json", "split.json", "checkpoints/best.pt")
+
+
+def _is_run_config(path: Path) -> bool:
+    """Whether ``path`` is a ``config.yaml`` as a run writes it (the resolved config, unchanged)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+        return isinstance(data, dict) and dump_config(config_from_dict(data)) == text
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, TypeError, KeyError):
+        return False
+
+
+def check_new_run_dir(run_dir: str | Path) -> None:
+    """Refuse, before any work, a folder for a new run that holds files at the names a run
+    writes (``config.yaml``, ``metrics.jsonl``, TensorBoard events, ...) when no vidpred run
+    wrote them: the new run would replace or remove them. A folder left by a run stopped
+    before its first checkpoint (its ``config.yaml`` is a run's) is started afresh.
+
+    Raises:
+        FileExistsError: naming the folder and the files.
+    """
+    run_dir = Path(run_dir)
+    present = [name for name in _NEW_RUN_REPLACES if (run_dir / name).exists()]
+    present += sorted(p.name for p in run_dir.glob("events.out.tfevents.*"))
+    if present and not _is_run_config(run_dir / "config.yaml"):
+        raise FileExistsError(f"{run_dir} holds {', '.join(present)} that no vidpred run wrote and a new run would "
+                              "replace: choose another --run-dir or run.name")
 
 
 def _drop_logs_after(run_dir: Path, step: int) -> None:

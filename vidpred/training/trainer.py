@@ -55,7 +55,7 @@ from vidpred.training.monitor import ChanceMonitor, check_finite
 from vidpred.training.precision import autocast_context, configure_backends, prepare_module, resolve_precision
 from vidpred.training.random_state import RandomStreams
 from vidpred.training.run_lock import RunLock
-from vidpred.training.run_log import RunLog, check_run_dir, final_metrics, read_validation
+from vidpred.training.run_log import RunLog, check_new_run_dir, check_run_dir, final_metrics, read_validation
 from vidpred.training.validation import BEST_KEY, MODEL, ValidationInterrupted, Validator
 from vidpred.training.visualize import sample_images
 
@@ -137,6 +137,8 @@ class Trainer:
                                   "choose another run.name")
         if self.dist.is_main:
             check_run_dir(self.run_dir)  # now, not after decoding the data and training
+            if not resume:
+                check_new_run_dir(self.run_dir)
         resume_state = _resume_state(latest) if resume else None  # also before the data is decoded
 
         torch.manual_seed(cfg.train.seed)
