@@ -27,7 +27,15 @@ from vidpred.checkpoint import is_checkpoint, load_checkpoint, save_checkpoint
 from vidpred.cli import script, setup_logging
 from vidpred.config import config_from_dict, validate
 from vidpred.models.refiner import ROLLOUTS
-from vidpred.safe_write import check_output
+from vidpred.safe_write import OutputRefused, check_output
+
+
+def _is_training_checkpoint(path: Path) -> bool:
+    """Whether ``path`` is a checkpoint a run resumes from (optimizer state and all)."""
+    try:
+        return "opt_g" in load_checkpoint(path)
+    except (FileNotFoundError, ValueError):
+        return False
 
 
 @script
@@ -46,11 +54,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="refiners: the exported model refines the last step's DIS flow at full resolution "
                              "(model.generator.refine_flows)")
     parser.add_argument("--force", action="store_true",
-                        help="replace an existing --out that is not a vidpred checkpoint")
+                        help="replace an existing --out that is not a vidpred checkpoint, or is a run's "
+                             "training checkpoint")
     args = parser.parse_args(argv)
     setup_logging()
     log = logging.getLogger("vidpred")
     check_output(args.out, inputs=[args.checkpoint], ours=is_checkpoint, what="a vidpred checkpoint", force=args.force)
+    if not args.force and _is_training_checkpoint(Path(args.out)):
+        raise OutputRefused(f"{args.out} is a training checkpoint (its run resumes from it; an export keeps only the "
+                            "generator): choose another output path, or pass --force to replace it")
     state = load_checkpoint(Path(args.checkpoint), map_location="cpu")
     for key in ("config", "generator"):
         if key not in state:
