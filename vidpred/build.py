@@ -26,18 +26,19 @@ from vidpred.models.spectral_norm import apply_spectral_norm
 log = logging.getLogger(__name__)
 
 
-def select_device(name: str) -> torch.device:
-    """``auto`` picks CUDA when available, else the CPU; anything else must exist."""
+def select_device(name: str, option: str = "train.device") -> torch.device:
+    """``auto`` picks CUDA when available, else the CPU; anything else must exist. ``option``
+    names the setting in an error (``--device`` for a command's flag)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
-    except RuntimeError as exc:
-        raise ConfigError(f"train.device: {exc}; use auto, cpu, cuda or cuda:N") from None
+    except RuntimeError:  # torch's message lists every device type it knows
+        raise ConfigError(f"{option}: unknown device '{name}'; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"train.device: '{name}' requested but CUDA is not available here")
+        raise ConfigError(f"{option}: '{name}' requested but CUDA is not available here")
     if device.type not in ("cpu", "cuda"):
-        raise ConfigError(f"train.device: '{name}' is not supported; use auto, cpu, cuda or cuda:N")
+        raise ConfigError(f"{option}: '{name}' is not supported; use auto, cpu, cuda or cuda:N")
     return device
 
 

@@ -60,6 +60,10 @@ def remove_partial_writes(folder: str | Path) -> None:
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a checkpoint without executing code from it."""
     path = Path(path)
+    if path.is_dir():
+        run = path / "checkpoints"
+        hint = f" (a run keeps its checkpoints in {run}: give {run / 'best.pt'} or latest.pt)" if run.is_dir() else ""
+        raise ValueError(f"{path} is a folder, not a checkpoint file{hint}")
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:

@@ -48,6 +48,8 @@ def user_files(tmp_path, tiny_config_data, make_video, moving_frames) -> Path:
     (folder / "run").mkdir()
     (folder / "run" / "metrics.jsonl").write_text(json.dumps({"step": 1, "d_acc_real": 0.5}) + "\n")
     save_checkpoint({"step": 1, "config": {}, "generator": {"w": torch.zeros(1)}}, folder / "model.pt")
+    save_checkpoint({"step": 1, "config": {}, "generator": {"w": torch.zeros(1)}, "opt_g": {}},
+                    folder / "trained" / "checkpoints" / "latest.pt")  # a run's, which it resumes from
     (folder / "cifar").mkdir()
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:  # each would run a command
         (folder / "cifar" / name).write_bytes(pickle.dumps({b"data": _Payload()}, protocol=2))
@@ -111,6 +113,17 @@ CASES = {
     "pretrain on a malicious CIFAR batch": (
         "pretrain_blur_discriminator.py", ["--config", "{u}/config.yaml", "--out", "{o}/b.pt", "--cifar10", "{u}/cifar"],
         "is not a CIFAR-10 python batch: refusing to load"),
+    "predict --device gpu": ("predict.py", ["--video", "{u}/clip.avi", "--out", "{o}/p.gif", "--device", "gpu"],
+                             "--device: unknown device 'gpu'"),
+    "predict --checkpoint a run folder": ("predict.py", ["--video", "{u}/clip.avi", "--out", "{o}/p.gif",
+                                                         "--checkpoint", "{u}/trained"], "is a folder, not a checkpoint"),
+    "export_model over a run's training checkpoint": (
+        "export_model.py", ["--checkpoint", "{u}/model.pt", "--out", "{u}/trained/checkpoints/latest.pt"],
+        "is a training checkpoint"),
+    "train into a folder of the user's files": ("train.py", ["--config", "{u}/config.yaml", "--run-dir", "{u}"],
+                                                "holds config.yaml that no vidpred run wrote"),
+    "fetch_videos --root onto a file": ("fetch_videos.py", ["--root", "{u}/notes.txt"],
+                                        "notes.txt is a file; the corpus goes in a folder"),
     "run_ablations config error": ("run_ablations.py", ["--configs", "{u}/config.yaml", "--out", "{o}/a", "--set",
                                                         "train.stepz=1"], "unknown config key 'train.stepz'"),
 }
@@ -137,3 +150,42 @@ def test_expected_failures_are_one_line_exit_2_and_keep_the_users_files(case, us
 def test_every_command_goes_through_the_one_error_path(command):
     text = command.read_text(encoding="utf-8")
     assert "from vidpred.cli import" in text and "\n@script\ndef main(" in text
+
+
+def test_a_refused_temporary_file_is_reported_under_the_users_path(tmp_path, monkeypatch):
+    """A folder that refuses the temporary file (a pseudo file system that ``os.access``
+    calls writable) is an error naming the output the user chose, not ``.<name>.xyz.tmp``."""
+    import tempfile
+
+    from vidpred.safe_write import replacing
+
+    def refuse(*args, dir=None, **kwargs):
+        raise PermissionError(13, "Permission denied", str(Path(dir) / ".p.gif.abc123.tmp.gif"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(PermissionError) as caught:
+        with replacing(tmp_path / "p.gif"):
+            pass
+    assert str(caught.value) == f"[Errno 13] Permission denied: '{tmp_path / 'p.gif'}'"
+
+
+def test_a_new_run_starts_afresh_only_over_a_run_that_left_no_checkpoint(tmp_path, tiny_config_data):
+    """A run stopped before its first checkpoint leaves logs a new run may replace; the same
+    names written by anyone else are refused."""
+    from vidpred.config import config_from_dict, dump_config
+    from vidpred.training.run_log import check_new_run_dir
+
+    left = tmp_path / "left"
+    left.mkdir()
+    (left / "config.yaml").write_text(dump_config(config_from_dict(tiny_config_data)))
+    (left / "metrics.jsonl").write_text(json.dumps({"step": 1}) + "\n")
+    (left / "events.out.tfevents.1.host.1").write_bytes(b"")
+    check_new_run_dir(left)
+    check_new_run_dir(tmp_path / "new")  # nothing there yet
+    for name, text in (("config.yaml", yaml.safe_dump(tiny_config_data)), ("metrics.jsonl", '{"mine": 1}\n'),
+                       ("events.out.tfevents.2.host.1", "")):
+        theirs = tmp_path / f"theirs_{name}"
+        theirs.mkdir()
+        (theirs / name).write_text(text)
+        with pytest.raises(FileExistsError, match=f"holds {name} that no vidpred run wrote"):
+            check_new_run_dir(theirs)

@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError("--adapt-steps needs a --checkpoint to adapt")
     markdown, _ = run_dev_benchmark(args.checkpoint, names=args.name, subset=args.subset, root=args.root,
                                     cache_dir=args.cache_dir, clips_per_video=args.clips_per_video,
-                                    blend_weight=args.blend_weight, device=select_device(args.device),
+                                    blend_weight=args.blend_weight, device=select_device(args.device, "--device"),
                                     workers=args.workers, progress=not args.quiet, out_dir=args.out,
                                     force=args.force, adapt=adapt, degrade=degrade, ensemble=args.ensemble,
                                     mirror=args.mirror, steady=steady, n_context=args.n_context)

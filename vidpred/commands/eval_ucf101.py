@@ -121,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     every = args.every if args.every is not None else (10 if data.source == "ucf101" else 1)
     outcome = run_evaluation(
         data, args.checkpoint, args.out or f"runs/eval_{data.source}", protocol=protocol, every=every,
-        start_frame=args.start_frame, clips_per_video=args.clips_per_video, names=args.name, device=select_device(args.device),
+        start_frame=args.start_frame, clips_per_video=args.clips_per_video, names=args.name,
+        device=select_device(args.device, "--device"),
         lpips="off" if args.no_lpips else "auto", lpips_weights=args.lpips_weights, videos=args.videos,
         psnr_filter=args.psnr_filter, blend_weight=args.blend_weight, workers=args.workers,
         progress=not args.quiet, force=args.force)

@@ -83,9 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     positive("--scale", args.scale)
     if Path(args.out).suffix.lower() not in (".gif", ".mp4", ".avi"):
         raise ValueError(f"--out {args.out}: use .gif, .mp4 or .avi")
+    unmarked = ("" if Path(args.out).suffix.lower() == ".gif"
+                else " (a video carries no mark that tells predict.py's from yours)")
     check_output(args.out, inputs=[args.video, args.checkpoint], ours=is_our_animation,
-                 what="a GIF written by predict.py", force=args.force)
-    device = select_device(args.device)
+                 what="a GIF written by predict.py" + unmarked, force=args.force)
+    device = select_device(args.device, "--device")
     method = load_checkpoint_predictor(args.checkpoint or default_model_path(), device)
     if args.show_flow and method.info["head"] not in ("flow", "refiner"):
         raise ValueError(f"--show-flow needs a model that predicts motion (flow or refiner head); {method.name} "

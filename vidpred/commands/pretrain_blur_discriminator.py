@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
                         ("--width", args.width), ("--n-down", args.n_down), ("--n-heldout", args.n_heldout)):
         positive(flag, value)
     cfg = load_config(args.config, args.overrides)
-    device = select_device(args.device)
+    device = select_device(args.device, "--device")
     out = args.out or cfg.model.blur_discriminator.checkpoint
     # Refused before decoding and training, not after.
     check_output(out, inputs=[args.config, args.cifar10], ours=is_checkpoint, what="a vidpred checkpoint",

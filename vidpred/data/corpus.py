@@ -53,6 +53,7 @@ from typing import Sequence
 import cv2
 
 from vidpred._progress import progress as progress_bar
+from vidpred._writable import unwritable_reason
 from vidpred.data.errors import DataError
 from vidpred.data.samples import sample_videos_root
 from vidpred.data.video_io import IMAGE_EXTENSIONS
@@ -416,6 +417,11 @@ def fetch_corpus(root: str | Path = DEFAULT_CORPUS_ROOT, *, pip: Sequence[str] |
             the manifest does not list.
     """
     root = Path(root)
+    if not root.is_dir():
+        reason = f"{root} is a file" if root.exists() else unwritable_reason(root)
+        if reason is not None:
+            raise DataError(f"cannot fetch the corpus into {root}: {reason}; the corpus goes in a folder, "
+                            "choose another --root")
     root.mkdir(parents=True, exist_ok=True)
     manifest = read_manifest(root) or {"videos": {}}
     missing = [v for v in CORPUS if not _is_present(root, v, manifest)]
