@@ -68,6 +68,9 @@ def _config_with(folder: Path, text: str) -> Path:
 
 
 CASES = {
+    # Said before the model loads: the stub model.pt would otherwise fail first.
+    "predict a missing video": ("predict.py", ["--video", "{u}/nope.mp4", "--checkpoint", "{u}/model.pt", "--out",
+                                               "{o}/p.gif"], "cannot read video"),
     "predict --fps 0": ("predict.py", ["--video", "{u}/clip.avi", "--out", "{o}/p.gif", "--fps", "0"], "--fps must be"),
     "predict --scale 0": ("predict.py", ["--video", "{u}/clip.avi", "--out", "{o}/p.gif", "--scale", "0"],
                           "--scale must be"),

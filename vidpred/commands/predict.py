@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                 else " (a video carries no mark that tells predict.py's from yours)")
     check_output(args.out, inputs=[args.video, args.checkpoint], ours=is_our_animation,
                  what="a GIF written by predict.py" + unmarked, force=args.force)
+    if not Path(args.video).exists():  # said now, not after the model has loaded
+        raise FileNotFoundError(f"cannot read video {args.video}: no such file or directory")
     device = select_device(args.device, "--device")
     method = load_checkpoint_predictor(args.checkpoint or default_model_path(), device)
     if args.show_flow and method.info["head"] not in ("flow", "refiner"):
