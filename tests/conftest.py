@@ -16,12 +16,16 @@ reader tests do not depend on the writer under test. Fixtures:
 * ``read_only`` -- ``read_only(folder)``: from then on ``os.access`` reports no write
   access in ``folder`` and below, as on a read-only mount (chmod cannot stand in: tests
   may run as root, who writes anyway).
+
+Every test starts from the same random state (torch, NumPy and ``random`` seeded with 0),
+so a test that draws unseeded random data draws the same data on every run.
 """
 
 from __future__ import annotations
 
 import copy
 import os
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -29,6 +33,15 @@ from typing import Callable
 import cv2
 import numpy as np
 import pytest
+import torch
+
+@pytest.fixture(autouse=True)
+def _same_random_state():
+    """Seed torch, NumPy and ``random`` before every test (see the module docstring)."""
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+
 
 # ---------------------------------------------------------------------------------------
 # Helpers (exposed through fixtures: with --import-mode=importlib tests cannot import this)
