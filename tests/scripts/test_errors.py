@@ -81,7 +81,7 @@ CASES = {
     "predict --out the input": ("predict.py", ["--video", "{u}/clip.avi", "--out", "{u}/clip.avi", "--force"],
                                 "is the same file as the input"),
     "export_model --out notes": ("export_model.py", ["--checkpoint", "{u}/model.pt", "--out", "{u}/notes.txt"],
-                                 "is not a vidpred checkpoint"),
+                                 "is not a model exported by export_model.py"),
     "eval_ucf101 --out an existing file": ("eval_ucf101.py", ["--data", "procedural", "--out", "{u}/notes.txt"],
                                            "is a file"),
     "eval_ucf101 --psnr-filter -5": ("eval_ucf101.py", ["--data", "procedural", "--out", "{o}/e",
@@ -122,7 +122,7 @@ CASES = {
                                                          "--checkpoint", "{u}/trained"], "is a folder, not a checkpoint"),
     "export_model over a run's training checkpoint": (
         "export_model.py", ["--checkpoint", "{u}/model.pt", "--out", "{u}/trained/checkpoints/latest.pt"],
-        "is a training checkpoint"),
+        "is not a model exported by export_model.py"),
     "train into a folder of the user's files": ("train.py", ["--config", "{u}/config.yaml", "--run-dir", "{u}"],
                                                 "holds config.yaml that no vidpred run wrote"),
     "fetch_videos --root onto a file": ("fetch_videos.py", ["--root", "{u}/notes.txt"],

@@ -42,7 +42,7 @@ def test_a_file_that_is_not_a_checkpoint_is_kept_unless_forced(checkpoint, tmp_p
     notes = tmp_path / "notes.txt"
     notes.write_text("notes")
     assert _main(["--checkpoint", checkpoint, "--out", notes]) == 2
-    assert len(_errors(caplog)) == 1 and "is not a vidpred checkpoint" in _errors(caplog)[0]
+    assert len(_errors(caplog)) == 1 and "is not a model exported by export_model.py" in _errors(caplog)[0]
     assert notes.read_text() == "notes"
     assert _main(["--checkpoint", checkpoint, "--out", notes, "--force"]) == 0
     assert load_checkpoint(notes)["step"] == 7

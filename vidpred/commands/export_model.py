@@ -23,17 +23,18 @@ import logging
 import sys
 from pathlib import Path
 
-from vidpred.checkpoint import is_checkpoint, load_checkpoint, save_checkpoint
+from vidpred.checkpoint import load_checkpoint, save_checkpoint
 from vidpred.cli import script, setup_logging
 from vidpred.config import config_from_dict, validate
 from vidpred.models.refiner import ROLLOUTS
-from vidpred.safe_write import OutputRefused, check_output
+from vidpred.safe_write import check_output
 
 
-def _is_training_checkpoint(path: Path) -> bool:
-    """Whether ``path`` is a checkpoint a run resumes from (optimizer state and all)."""
+def _is_exported_model(path: Path) -> bool:
+    """Whether ``path`` is a vidpred checkpoint without optimizer state: an earlier export,
+    never a run's training checkpoint (its run resumes from it)."""
     try:
-        return "opt_g" in load_checkpoint(path)
+        return "opt_g" not in load_checkpoint(path)
     except (FileNotFoundError, ValueError):
         return False
 
@@ -59,10 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging()
     log = logging.getLogger("vidpred")
-    check_output(args.out, inputs=[args.checkpoint], ours=is_checkpoint, what="a vidpred checkpoint", force=args.force)
-    if not args.force and _is_training_checkpoint(Path(args.out)):
-        raise OutputRefused(f"{args.out} is a training checkpoint (its run resumes from it; an export keeps only the "
-                            "generator): choose another output path, or pass --force to replace it")
+    check_output(args.out, inputs=[args.checkpoint], ours=_is_exported_model,
+                 what="a model exported by export_model.py", force=args.force)
     state = load_checkpoint(Path(args.checkpoint), map_location="cpu")
     for key in ("config", "generator"):
         if key not in state:
