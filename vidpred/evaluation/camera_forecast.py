@@ -36,11 +36,12 @@ import cv2
 import numpy as np
 import torch
 
+from vidpred.data.camera_paths import FRAME
 from vidpred.data.corpus import DEFAULT_CORPUS_ROOT, corpus_paths
 from vidpred.data.video_io import read_video
 from vidpred.models.camera_motion import homographies
 
-__all__ = ["camera_steps", "step_windows", "fit_forecasters", "score_forecasts", "forecast_table"]
+__all__ = ["camera_steps", "step_windows", "fit_forecasters", "score_forecasts", "score_paths", "forecast_table"]
 
 REFERENCE = "last step"
 HISTORY = 8  # steps each forecaster may read (the longest one's window)
@@ -159,73 +160,112 @@ def _steps_of(paths: list[Path], progress: Callable[[str], None] | None) -> dict
     return out
 
 
-def _scored(forecasters: dict[str, Forecaster], steps: np.ndarray, width: int) -> dict | None:
-    x, y = step_windows(steps)
-    if not len(x):
+def _scored(forecasters: dict[str, Forecaster], past: np.ndarray, following: np.ndarray, width: int) -> dict | None:
+    if not len(past):
         return None
-    errors = {f: (forecast(x) - y) * width for f, forecast in forecasters.items()}
-    return {"steps": len(x), "width": width,
+    errors = {f: (forecast(past) - following) * width for f, forecast in forecasters.items()}
+    return {"steps": len(past), "width": width,
             "rms": {f: float(np.sqrt((e ** 2).mean())) for f, e in errors.items()},
             "median": {f: float(np.median(np.abs(e).max(1))) for f, e in errors.items()}}
 
 
-def _pooled(videos: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray]:
-    windows = [step_windows(steps) for steps, _ in videos]
+def _pooled(pieces: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The windows of every piece of steps, pooled: ``(n, HISTORY, 8)``, ``(n, 8)``."""
+    windows = [step_windows(steps) for steps in pieces]
     return np.concatenate([p for p, _ in windows]), np.concatenate([f for _, f in windows])
 
 
+def _fit_text(fits: list[dict], what: str) -> str:
+    """One sentence: what the forecasters were fitted on, and the damped rule's fit (ranges over ``fits``)."""
+    def span(key: str, form: str) -> str:
+        low, high = min(f[key] for f in fits), max(f[key] for f in fits)
+        return format(low, form) if low == high else f"{low:{form}} to {high:{form}}"
+    return (f"{what} ({span('windows', 'd')} windows; `damped`: a = {span('a', '.3f')}, "
+            f"b = {span('b', '+.3f')}).")
+
+
 def score_forecasts(subset: str = "val", root: str | Path = DEFAULT_CORPUS_ROOT,
-                    progress: Callable[[str], None] | None = None) -> dict:
+                    progress: Callable[[str], None] | None = None,
+                    fit_on: dict[str, list[np.ndarray]] | None = None) -> dict:
     """Fit on the training videos' steps; the corner errors (px) of every forecaster per video of ``subset``.
 
     ``subset`` ``"leave one out"`` scores each training and validation video with the
     forecasters fitted on all the others (more steps to learn from; a measurement, not a
-    recipe: nothing chosen this way may be scored on validation).
+    recipe: nothing chosen this way may be scored on validation). ``fit_on``: fit on these
+    steps instead of the training videos' (name to pieces of steps, as
+    :func:`vidpred.data.camera_paths.path_steps` gives the motion-capture paths'); not with
+    ``"leave one out"``.
 
-    Returns ``{"fitted": {"a", "b", "windows"}, "videos": {name: {"steps", "width", "rms", "median"}}}``:
+    Returns ``{"fit": sentence, "videos": {name: {"steps", "width", "rms", "median"}}}``:
     ``rms`` the RMS error of the corners' displacements and ``median`` the median over the
     steps of the worst corner's error (a typical step's; the RMS is the large steps'), each
-    ``{forecaster: px}``. For ``"leave one out"``, ``fitted`` holds the fits' ranges as
-    ``(low, high)``.
+    ``{forecaster: px}``; ``fit`` says what the forecasters were fitted on.
     """
     if subset not in ("train", "val", "test", "leave one out"):
         raise ValueError(f"subset must be train, val, test or leave one out, got {subset!r}")
-    training = _steps_of(corpus_paths(root, "train"), progress)
+    if subset == "leave one out" and fit_on is not None:
+        raise ValueError("leave one out fits on the corpus's other videos, not on fit_on")
     if subset == "leave one out":
-        pool = {**training, **_steps_of(corpus_paths(root, "val"), progress)}
+        pool = {**_steps_of(corpus_paths(root, "train"), progress), **_steps_of(corpus_paths(root, "val"), progress)}
         videos, fits = {}, []
         for held_out, (steps, width) in pool.items():
-            past, following = _pooled([v for n, v in pool.items() if n != held_out])
+            past, following = _pooled([v for n, (v, _) in pool.items() if n != held_out])
             forecasters, fitted = fit_forecasters(past, following)
             fits.append({**fitted, "windows": len(past)})
-            if (row := _scored(forecasters, steps, width)) is not None:
+            if (row := _scored(forecasters, *step_windows(steps), width)) is not None:
                 videos[held_out] = row
-        ranges = {key: (min(f[key] for f in fits), max(f[key] for f in fits)) for key in ("a", "b", "windows")}
-        return {"fitted": ranges, "videos": videos}
-    past, following = _pooled(list(training.values()))
+        return {"fit": _fit_text(fits, "Each video scored by forecasters fitted on the other training and "
+                                       "validation videos' steps"), "videos": videos}
+    training = _steps_of(corpus_paths(root, "train"), progress) if fit_on is None or subset == "train" else {}
+    pieces = [steps for steps, _ in training.values()] if fit_on is None else [p for v in fit_on.values() for p in v]
+    past, following = _pooled(pieces)
     forecasters, fitted = fit_forecasters(past, following)
     scored = training if subset == "train" else _steps_of(corpus_paths(root, subset), progress)
     videos = {name: row for name, (steps, width) in scored.items()
-              if (row := _scored(forecasters, steps, width)) is not None}
-    return {"fitted": {**fitted, "windows": len(past)}, "videos": videos}
+              if (row := _scored(forecasters, *step_windows(steps), width)) is not None}
+    what = "Fitted on the training videos' steps" if fit_on is None else f"Fitted on the steps of {', '.join(fit_on)}"
+    return {"fit": _fit_text([{**fitted, "windows": len(past)}], what), "videos": videos}
 
 
-def forecast_table(scores: dict) -> str:
-    """Markdown: per video, the last step's errors and every forecaster's as ratios of them."""
+def score_paths(paths: dict[str, list[np.ndarray]], width: int = FRAME[0]) -> dict[str, dict]:
+    """Forecasters on recorded camera paths, two ways (each as :func:`score_forecasts` returns it).
+
+    Args:
+        paths: name to pieces of steps (:func:`vidpred.data.camera_paths.path_steps`).
+        width: the frame width the steps are over (errors in px at that width).
+
+    Returns:
+        ``{"other paths": ..., "own past": ...}``: each path scored by the forecasters
+        fitted on all the other paths; and each path's later half scored by those fitted
+        on its earlier half (a forecaster learned along the video).
+    """
+    if len(paths) < 2:
+        raise ValueError(f"need at least two paths, got {len(paths)}")
+    windows = {name: _pooled(pieces) for name, pieces in paths.items()}
+    others, fits_others, own, fits_own = {}, [], {}, []
+    for name, (past, following) in windows.items():
+        rest = [w for n, w in windows.items() if n != name]
+        forecasters, fitted = fit_forecasters(np.concatenate([p for p, _ in rest]), np.concatenate([f for _, f in rest]))
+        fits_others.append({**fitted, "windows": sum(len(p) for p, _ in rest)})
+        others[name] = _scored(forecasters, past, following, width)
+        half = len(past) // 2
+        forecasters, fitted = fit_forecasters(past[:half], following[:half])
+        fits_own.append({**fitted, "windows": half})
+        own[name] = _scored(forecasters, past[half:], following[half:], width)
+    return {"other paths": {"fit": _fit_text(fits_others, "Each path scored by forecasters fitted on the other "
+                                                          "paths' steps"), "videos": others},
+            "own past": {"fit": _fit_text(fits_own, "Each path's later half scored by forecasters fitted on its "
+                                                    "earlier half"), "videos": own}}
+
+
+def forecast_table(scores: dict, rows: str = "video") -> str:
+    """Markdown: per video (or what ``rows`` names), the last step's errors and every forecaster's as ratios of them."""
     videos = scores["videos"]
     names = [n for n in next(iter(videos.values()))["rms"] if n != REFERENCE]
-    fitted = scores["fitted"]
-    if isinstance(fitted["a"], tuple):  # leave one out: one fit per video held out
-        fit = (f"Each video scored by forecasters fitted on the other training and validation videos' steps "
-               f"({fitted['windows'][0]}-{fitted['windows'][1]} windows; `damped`: a = {fitted['a'][0]:.3f} to "
-               f"{fitted['a'][1]:.3f}, b = {fitted['b'][0]:+.3f} to {fitted['b'][1]:+.3f}).")
-    else:
-        fit = (f"Fitted on {fitted['windows']} windows of the training videos' steps; `damped`: "
-               f"a = {fitted['a']:.3f}, b = {fitted['b']:+.3f}.")
-    lines = [fit + " Errors of the next step's corner displacements, px: the RMS over all steps (the large "
+    lines = [scores["fit"] + " Errors of the next step's corner displacements, px: the RMS over all steps (the large "
              "steps weigh most) / the median over the steps of the worst corner's (a typical step). Each "
              "forecaster as ratios of the last step's (below 1: better).", "",
-             "| video | steps | last step, px | " + " | ".join(names) + " |",
+             f"| {rows} | steps | last step, px | " + " | ".join(names) + " |",
              "|---|---|---|" + "---|" * len(names)]
 
     def ratio(value: float, reference: float) -> str:

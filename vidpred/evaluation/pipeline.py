@@ -183,7 +183,6 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
         raise ValueError(f"the PSNR filter must be a finite number of dB >= 0, got {psnr_filter}")
     methods = load_methods(checkpoints, names, device)
     record_context_frames(methods, protocol)
-    lpips_metric, lpips_status = _lpips(lpips, lpips_weights, device)
     trained = [(m.name, m.info["training_data"]) for m in methods if m.kind == "checkpoint"]
     data, subset, note = choose_eval_videos(data, trained, videos)
     data = _with_training_cut_ratio(data, trained)
@@ -193,6 +192,7 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
     clips, selection = load_eval_clips(data, every=every, start_frame=start_frame,
                                        clip_frames=protocol.clip_frames, min_frames=protocol.min_frames,
                                        clips_per_video=clips_per_video, subset=subset, note=note, progress=progress)
+    lpips_metric, lpips_status = _lpips(lpips, lpips_weights, device)  # after the data: a bad root is said alone
     scoring_started = time.monotonic()
     results = evaluate(clips, methods, protocol, device, lpips_metric, show_progress=progress, workers=workers)
     scoring_s = time.monotonic() - scoring_started
