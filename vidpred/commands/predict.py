@@ -101,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"{args.video} has {len(video)} frames: not enough for {n_context} context frames "
                          f"from frame {args.start_frame} and one to predict")
     if n_future < args.frames:
-        log.warning("%s ends after %d frames: predicting %d frames instead of %d", args.video, len(video),
-                    n_future, args.frames)
+        log.warning("%s ends after %d frames: predicting %d frame%s instead of %d", args.video, len(video),
+                    n_future, "" if n_future == 1 else "s", args.frames)
     clip = to_model_input(torch.from_numpy(video[args.start_frame:]).unsqueeze(0).to(device))  # (1, C, T, H, W)
     context, target = clip[:, :, :n_context], clip[:, :, n_context:]
     if args.one_step:
