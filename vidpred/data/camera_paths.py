@@ -34,6 +34,7 @@ from scipy.spatial.transform import Rotation, Slerp
 
 from vidpred.data._packages import newest_match, run_client
 from vidpred.data.errors import DataError
+from vidpred.safe_write import replacing
 
 __all__ = ["CAMERA_PATHS", "CameraPath", "DEFAULT_PATHS_ROOT", "EVO", "FRAME", "corner_steps", "fetch_camera_paths",
            "POSE_FORMATS", "path_steps", "read_poses", "resample_poses"]
@@ -213,10 +214,8 @@ def fetch_camera_paths(root: str | Path = DEFAULT_PATHS_ROOT, pip: Sequence[str]
                     for name in wanted:
                         if name not in members:
                             raise DataError(f"{archive.name} lacks test/data/{name}")
-                        data = tar.extractfile(members[name]).read()
-                        partial = root / f".{name}.partial"
-                        partial.write_bytes(data)
-                        partial.replace(root / name)  # whole or absent: never a truncated file
+                        with replacing(root / name) as tmp:  # whole or absent: never a truncated file
+                            tmp.write_bytes(tar.extractfile(members[name]).read())
             except tarfile.TarError as exc:
                 raise DataError(f"{archive.name} is not a readable .tar.gz: {exc}") from exc
         logger.info("the camera paths are in %s", root)
