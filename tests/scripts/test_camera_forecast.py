@@ -28,3 +28,26 @@ def test_paths_get_a_table_fitted_on_the_others_and_one_on_their_own_past(tmp_pa
         assert windows in table
         assert [line.split(" | ")[0] for line in table.splitlines() if line.startswith("| ") and "---" not in line] \
             == ["| path", "| fr1_xyz", "| fr2_desk", "| V102", "| KITTI_00"]
+
+
+def test_the_figure_is_drawn_for_paths_only_and_never_over_someone_elses_file(tmp_path, monkeypatch):
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    monkeypatch.setattr(command, "path_steps", lambda root, rate, plane_depth: {
+        name: [rng.normal(0, 1e-3, (300, 8))] for name in ("hand", "drone")})
+    fit_mlp = camera_forecast._mlp
+    monkeypatch.setattr(camera_forecast, "_mlp", lambda past, following: fit_mlp(past, following, iterations=20))
+    figure = tmp_path / "paths.png"
+    assert command.main(["--subset", "paths", "--figure", str(figure)]) == 0
+    with Image.open(figure) as image:
+        assert image.format == "PNG" and image.size == (1100, 506)  # two panels of 2.3 in, one above the other, 110 dpi
+    assert camera_forecast.is_our_figure(figure)
+    assert command.main(["--subset", "paths", "--figure", str(figure)]) == 0  # its own figure: replaced
+    mine = tmp_path / "mine.png"
+    Image.new("RGB", (4, 4)).save(mine)
+    before = mine.read_bytes()
+    assert command.main(["--subset", "paths", "--figure", str(mine)]) == 2
+    assert mine.read_bytes() == before
+    assert command.main(["--subset", "val", "--figure", str(tmp_path / "x.png")]) == 2
+    assert not (tmp_path / "x.png").exists()

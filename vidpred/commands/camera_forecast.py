@@ -1,7 +1,8 @@
 """How well the camera's next motion is forecast from its past steps, on the corpus and on recorded camera paths.
 
     python scripts/camera_forecast.py --subset val --out docs/benchmarks/camera_forecast_val.md
-    python scripts/camera_forecast.py --subset paths --out docs/benchmarks/camera_forecast_paths.md
+    python scripts/camera_forecast.py --subset paths --out docs/benchmarks/camera_forecast_paths.md \
+        --figure docs/figures/camera_paths.png
     python scripts/camera_forecast.py --subset val --fit-on paths --out docs/benchmarks/camera_forecast_val_fit_paths.md
 
 Fits the forecasters on the training videos' camera steps and scores them on the subset's
@@ -20,7 +21,8 @@ import sys
 from vidpred.cli import add_threads_arg, positive, script, set_threads, setup_logging
 from vidpred.data.camera_paths import CAMERA_PATHS, DEFAULT_PATHS_ROOT, fetch_camera_paths, path_steps
 from vidpred.data.corpus import DEFAULT_CORPUS_ROOT
-from vidpred.evaluation.camera_forecast import forecast_table, score_forecasts, score_paths
+from vidpred.evaluation.camera_forecast import (forecast_table, is_our_figure, plot_path_forecasts,
+                                                score_forecasts, score_paths)
 from vidpred.safe_write import check_output, text_starts_with, write_text
 
 log = logging.getLogger("vidpred")
@@ -46,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plane-depth", type=float,
                         help="the camera paths' translation too, seen on a plane this many metres ahead "
                              "(default: their rotation alone)")
+    parser.add_argument("--figure", help="with --subset paths: also draw each path's true steps and forecasts "
+                                         "in this PNG")
     parser.add_argument("--out", help="also write the Markdown table here")
     parser.add_argument("--force", action="store_true", help="replace an --out that this script did not write")
     add_threads_arg(parser)
@@ -55,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError("--fit-on paths scores corpus videos: use it with --subset train, val or test")
     if not uses_paths and (args.fetch_paths or args.plane_depth is not None):
         raise ValueError("--fetch-paths and --plane-depth are for --subset paths or --fit-on paths")
+    if args.figure and args.subset != "paths":
+        raise ValueError("--figure draws the recorded camera paths: use it with --subset paths")
     positive("--plane-depth", args.plane_depth)
     positive("--rate", args.rate)
     setup_logging()
@@ -63,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         check_output(args.out, ours=lambda p: text_starts_with(p, heading),
                      what="a table written by this script", force=args.force)
+    if args.figure:
+        check_output(args.figure, ours=is_our_figure, what="a figure written by this script", force=args.force)
     paths = None
     if uses_paths:
         if args.fetch_paths:
@@ -73,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         about = (f"Camera paths at {args.rate:g} frames a second ({seen}; a 640-px-wide frame): {kinds}.\n\n")
     if args.subset == "paths":
         scores = score_paths(paths)
+        if args.figure:
+            plot_path_forecasts(paths, args.figure)
+            log.info("wrote %s", args.figure)
         table = (f"{heading} (recorded camera paths)\n\n{about}## Fitted on the other paths\n\n"
                  f"{forecast_table(scores['other paths'], 'path')}\n## Fitted on the path's own earlier half\n\n"
                  f"{forecast_table(scores['own past'], 'path')}")

@@ -40,8 +40,10 @@ from vidpred.data.camera_paths import FRAME
 from vidpred.data.corpus import DEFAULT_CORPUS_ROOT, corpus_paths
 from vidpred.data.video_io import read_video
 from vidpred.models.camera_motion import homographies
+from vidpred.safe_write import image_has_mark, save_marked_figure
 
-__all__ = ["camera_steps", "step_windows", "fit_forecasters", "score_forecasts", "score_paths", "forecast_table"]
+__all__ = ["camera_steps", "step_windows", "fit_forecasters", "score_forecasts", "score_paths", "forecast_table",
+           "plot_path_forecasts", "is_our_figure"]
 
 REFERENCE = "last step"
 HISTORY = 8  # steps each forecaster may read (the longest one's window)
@@ -275,3 +277,44 @@ def forecast_table(scores: dict, rows: str = "video") -> str:
         cells = " | ".join(f"{ratio(rms[n], rms[REFERENCE])} / {ratio(median[n], median[REFERENCE])}" for n in names)
         lines.append(f"| {name} | {row['steps']} | {rms[REFERENCE]:.3f} / {median[REFERENCE]:.3f} | {cells} |")
     return "\n".join(lines) + "\n"
+
+
+_SOFTWARE = "vidpred camera_forecast"
+PLOTTED = ("last step", "linear, last 8")  # the forecasts drawn beside the true steps
+
+
+def plot_path_forecasts(paths: dict[str, list[np.ndarray]], out: str | Path, width: int = FRAME[0],
+                        n_steps: int = 90) -> Path:
+    """PNG, one panel a path: ``n_steps`` true steps of its later half (the frame's horizontal
+    motion, the four corners' mean, px) and the :data:`PLOTTED` forecasts of each, those with
+    parameters fitted on the path's earlier half (as :func:`score_paths` fits them)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(paths), 1, figsize=(10, 2.3 * len(paths)), squeeze=False)
+    for ax, (name, pieces) in zip(axes[:, 0], paths.items()):
+        past, following = _pooled(pieces)
+        half = len(past) // 2
+        forecasters, _ = fit_forecasters(past[:half], following[:half])
+        shown = slice(half, half + n_steps)
+
+        def pan(steps: np.ndarray) -> np.ndarray:  # (n, 8) -> (n,): the corners' mean x, px
+            return steps[:, 0::2].mean(1) * width
+        ax.plot(pan(following[shown]), color="black", linewidth=1.6, label="true step")
+        for forecaster, style in zip(PLOTTED, ("--", ":")):
+            ax.plot(pan(forecasters[forecaster](past[shown])), style, linewidth=1.2, label=forecaster)
+        ax.axhline(0, color="grey", linewidth=0.6)
+        ax.set_title(name, fontsize=9, loc="left")
+        ax.set_ylabel("x motion, px")
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=8, loc="upper right", ncol=3)
+    axes[-1, 0].set_xlabel("step of the path's later half")
+    fig.tight_layout()
+    return save_marked_figure(fig, out, _SOFTWARE)
+
+
+def is_our_figure(path: str | Path) -> bool:
+    """Whether ``path`` is a PNG written by :func:`plot_path_forecasts`."""
+    return image_has_mark(path, "PNG", "Software", _SOFTWARE)
