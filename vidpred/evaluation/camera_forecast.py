@@ -1,4 +1,4 @@
-"""How well the camera's next motion can be forecast from its past steps, on the corpus.
+"""How well the camera's next motion can be forecast from its past steps, on the corpus and on recorded paths.
 
 Every extrapolation rule and the refiner assume the camera's next step repeats its last.
 Where the camera moves, the true next step's camera motion would be worth dBs (``camera
@@ -24,7 +24,13 @@ asked for:
 * ``MLP, last 8``: the same with one hidden layer of 64 units, L1 loss, 3,000 Adam steps
   (seed 0).
 
+:func:`score_paths` scores the same forecasters on recorded camera paths (motion capture and
+odometry ground truth, :mod:`vidpred.data.camera_paths`, written as the same eight numbers):
+each path fitted on the other paths, and each path's later half fitted on its earlier half;
+``score_forecasts(fit_on=...)`` fits on those paths and scores corpus videos.
+
     python scripts/camera_forecast.py --subset val
+    python scripts/camera_forecast.py --subset paths --fetch-paths
 """
 
 from __future__ import annotations
