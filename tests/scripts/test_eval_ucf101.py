@@ -78,9 +78,11 @@ def test_tiny_ucf101_every_10th_video_with_a_checkpoint(tiny_ucf101, checkpoint,
     assert capsys.readouterr().out.startswith("# Video prediction evaluation")
 
 
-def test_baselines_only_on_a_folder_of_videos(video_folder, no_lpips_weights, tmp_path):
+def test_baselines_only_on_a_folder_of_videos(video_folder, no_lpips_weights, tmp_path, caplog):
     code, summary, report = _run(tmp_path, "--data", "folder", "--root", video_folder)
     assert code == 0
+    assert "no --checkpoint: scoring the baselines alone (--checkpoint " in caplog.text  # and how to add the model
+    assert "vidpred/pretrained/refiner.pt scores the shipped model" in caplog.text
     assert summary["selection"]["selected"] == ["a.avi", "b.mp4", "frames_d", "sub/c.avi"]
     assert summary["n_clips"] == 4 and summary["selection"]["skipped"] == []
     # frames_d has 7 frames: scored (4 + 2) but too short for 4 flicker frames.

@@ -33,6 +33,7 @@ from vidpred.cli import (add_device_arg, add_report_args, add_set_arg, add_threa
 from vidpred.config import ConfigError, DataConfig, config_from_dict
 from vidpred.evaluation import DEFAULT_FLOW_THRESHOLD, VIDEO_CHOICES, Protocol, run_evaluation
 from vidpred.metrics.official import OFFICIAL_PSNR_FILTER_DB
+from vidpred.pretrained import default_model_path
 
 
 def _data_config(args: argparse.Namespace) -> DataConfig:
@@ -119,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
                         flow_threshold=args.flow_threshold, mask_per_frame=args.mask_per_frame,
                         sharpness=args.sharpness)
     every = args.every if args.every is not None else (10 if data.source == "ucf101" else 1)
+    if not args.checkpoint:
+        log.info("no --checkpoint: scoring the baselines alone (--checkpoint %s scores the shipped model)",
+                 default_model_path())
     outcome = run_evaluation(
         data, args.checkpoint, args.out or f"runs/eval_{data.source}", protocol=protocol, every=every,
         start_frame=args.start_frame, clips_per_video=args.clips_per_video, names=args.name,
