@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -79,6 +80,7 @@ def test_tiny_ucf101_every_10th_video_with_a_checkpoint(tiny_ucf101, checkpoint,
 
 
 def test_baselines_only_on_a_folder_of_videos(video_folder, no_lpips_weights, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="vidpred")
     code, summary, report = _run(tmp_path, "--data", "folder", "--root", video_folder)
     assert code == 0
     assert "no --checkpoint: scoring the baselines alone (--checkpoint " in caplog.text  # and how to add the model
