@@ -83,7 +83,7 @@ def test_baselines_only_on_a_folder_of_videos(video_folder, no_lpips_weights, tm
     caplog.set_level(logging.INFO, logger="vidpred")
     code, summary, report = _run(tmp_path, "--data", "folder", "--root", video_folder)
     assert code == 0
-    assert "no --checkpoint: scoring the baselines alone (--checkpoint " in caplog.text  # and how to add the model
+    assert "no --checkpoint: the baselines alone were scored (--checkpoint " in caplog.text  # and how to add the model
     assert "vidpred/pretrained/refiner.pt scores the shipped model" in caplog.text
     assert summary["selection"]["selected"] == ["a.avi", "b.mp4", "frames_d", "sub/c.avi"]
     assert summary["n_clips"] == 4 and summary["selection"]["skipped"] == []
