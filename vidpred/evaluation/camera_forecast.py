@@ -286,14 +286,13 @@ def forecast_table(scores: dict, rows: str = "video") -> str:
 
 
 _SOFTWARE = "vidpred camera_forecast"
-PLOTTED = ("last step", "linear, last 8")  # the forecasts drawn beside the true steps
 
 
 def plot_path_forecasts(paths: dict[str, list[np.ndarray]], out: str | Path, width: int = FRAME[0],
                         n_steps: int = 90) -> Path:
     """PNG, one panel a path: ``n_steps`` true steps of its later half (the frame's horizontal
-    motion, the four corners' mean, px) and the :data:`PLOTTED` forecasts of each, those with
-    parameters fitted on the path's earlier half (as :func:`score_paths` fits them)."""
+    motion, the four corners' mean, px) beside two forecasts of each: the last step, and
+    ``linear, last 8`` fitted on the path's earlier half (as :func:`score_paths` fits it)."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
@@ -303,14 +302,14 @@ def plot_path_forecasts(paths: dict[str, list[np.ndarray]], out: str | Path, wid
     for ax, (name, pieces) in zip(axes[:, 0], paths.items()):
         past, following = _pooled(pieces)
         half = len(past) // 2
-        forecasters, _ = fit_forecasters(past[:half], following[:half])
+        linear = _linear(past[:half], following[:half], 8)  # the one fit drawn; the others are not refitted
         shown = slice(half, half + n_steps)
 
         def pan(steps: np.ndarray) -> np.ndarray:  # (n, 8) -> (n,): the corners' mean x, px
             return steps[:, 0::2].mean(1) * width
         ax.plot(pan(following[shown]), color="black", linewidth=1.6, label="true step")
-        for forecaster, style in zip(PLOTTED, ("--", ":")):
-            ax.plot(pan(forecasters[forecaster](past[shown])), style, linewidth=1.2, label=forecaster)
+        for label, forecast, style in ((REFERENCE, lambda x: x[:, -1], "--"), ("linear, last 8", linear, ":")):
+            ax.plot(pan(forecast(past[shown])), style, linewidth=1.2, label=label)
         ax.axhline(0, color="grey", linewidth=0.6)
         ax.set_title(name, fontsize=9, loc="left")
         ax.set_ylabel("x motion, px")
