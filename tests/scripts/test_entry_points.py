@@ -5,6 +5,7 @@ through the repository's layout)."""
 from __future__ import annotations
 
 import ast
+import importlib
 import os
 import subprocess
 import sys
@@ -44,6 +45,16 @@ def test_every_script_has_a_command_and_a_console_script():
     assert sorted(p.stem for p in (ROOT / "scripts").glob("*.py")) == COMMANDS
     assert sorted(CONSOLE_SCRIPTS.values()) == [f"vidpred.commands.{name}:main" for name in COMMANDS]
     assert all(script.startswith("vidpred-") for script in CONSOLE_SCRIPTS)
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_help_keeps_each_continued_example_line(name):
+    """An example split over lines with a trailing backslash reads, in ``--help``, as written."""
+    source = (ROOT / "vidpred" / "commands" / f"{name}.py").read_text(encoding="utf-8")
+    start = source.index('"""') + 3
+    written = source[start:source.index('"""', start)]  # the docstring as typed, before Python reads it
+    doc = importlib.import_module(f"vidpred.commands.{name}").__doc__
+    assert doc.count("\\\n") == written.count("\\\n")
 
 
 HELP_OF_EACH = """

@@ -1,4 +1,4 @@
-"""How well the camera's next motion is forecast from its past steps, on the corpus and on recorded camera paths.
+r"""How well the camera's next motion is forecast from its past steps, on the corpus and on recorded camera paths.
 
     python scripts/camera_forecast.py --subset val --out docs/benchmarks/camera_forecast_val.md
     python scripts/camera_forecast.py --subset paths --out docs/benchmarks/camera_forecast_paths.md \

@@ -1,10 +1,10 @@
-"""The development benchmark: every video of the real-video corpus scored as its own source.
+r"""The development benchmark: every video of the real-video corpus scored as its own source.
 
 Fetch the corpus once (python scripts/fetch_videos.py), then:
 
     # choose recipes on the validation videos
     python scripts/dev_benchmark.py --subset val --checkpoint runs/a/checkpoints/latest.pt runs/b/checkpoints/latest.pt
-    # report on the test videos (the shipped model when no checkpoint is given and --model-default is set)
+    # report on the test videos (no --checkpoint: the baselines alone)
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --name shipped
 
 For each video: whole-frame PSNR, SSIM, sharpness and edge ratio of the 1st and 2nd

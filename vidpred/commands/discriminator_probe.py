@@ -1,4 +1,4 @@
-"""Can a config's discriminators tell a trained generator's predictions from real frames?
+r"""Can a config's discriminators tell a trained generator's predictions from real frames?
 
     python scripts/discriminator_probe.py --config configs/quickstart.yaml \
         --checkpoint runs/quickstart/checkpoints/latest.pt --steps 400

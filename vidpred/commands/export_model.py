@@ -1,4 +1,4 @@
-"""Export a trained generator as a small stand-alone model file (for sharing or shipping).
+r"""Export a trained generator as a small stand-alone model file (for sharing or shipping).
 
     python scripts/export_model.py --checkpoint runs/real_quickstart/checkpoints/best.pt \
         --out vidpred/pretrained/real_flow.pt --note "configs/real_quickstart.yaml, 20 min"

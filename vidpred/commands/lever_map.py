@@ -1,4 +1,4 @@
-"""Where each checkpoint lands between two videos of the development benchmark: a map and a table.
+r"""Where each checkpoint lands between two videos of the development benchmark: a map and a table.
 
     python scripts/lever_map.py --reports docs/benchmarks/val_levers docs/benchmarks/val_seeds \
         --x val/bikes.mp4 --y val/face_noface_webcam --out docs/figures/lever_map_val.png

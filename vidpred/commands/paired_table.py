@@ -1,4 +1,4 @@
-"""Paired per-clip differences between the methods of one evaluation.
+r"""Paired per-clip differences between the methods of one evaluation.
 
     python scripts/paired_table.py --eval runs/eval_samples --a flow --b "Farneback flow (paper)" --b "last input"
 

@@ -1,4 +1,4 @@
-"""Validation quality against training time: train configs for N minutes each, plot the curves.
+r"""Validation quality against training time: train configs for N minutes each, plot the curves.
 
     python scripts/time_to_quality.py --minutes 5 --out docs/figures/ttq_real.png \
         --run configs/real_quickstart.yaml:flow --run configs/real_quickstart.yaml:pixels:model.generator.head=pixels
