@@ -8,6 +8,7 @@ import its own layer or a lower one, never a higher one.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,35 @@ def test_no_module_imports_a_higher_layer():
         if _layer(target) > _layer(module)
     ]
     assert not upward, "\n".join(upward)
+
+
+
+def _module_map() -> list[tuple[list[Path], str]]:
+    """docs/design.md's "Where things live": each table, with the package folders its
+    heading names (the package's root when it names none)."""
+    text = (PACKAGE_ROOT.parent / "docs" / "design.md").read_text(encoding="utf-8")
+    section = text.split("\n## Where things live\n", 1)[1].split("\n## ", 1)[0]
+    tables = []
+    for block in section.split("\n**")[1:]:
+        heading, _, body = block.partition("\n")
+        folders = [PACKAGE_ROOT / name for name in re.findall(r"`(\w+)/`", heading)] or [PACKAGE_ROOT]
+        tables.append((folders, body))
+    return tables
+
+
+def test_the_module_map_lists_every_module_and_only_modules_that_exist():
+    tables = _module_map()
+    mapped = {folder for folders, _ in tables for folder in folders}
+    packages = {p.parent for p in PACKAGE_ROOT.rglob("*.py") if p.name != "__init__.py"}
+    assert mapped == packages, "a package without its table, or a table without its package"
+    missing, stale = [], []
+    for folders, body in tables:
+        files = {f"{folder.name}/{p.name}" for folder in folders for p in folder.glob("*.py") if p.name != "__init__.py"}
+        listed, folder = set(), folders[0].name
+        for name in re.findall(r"`((?:\w+/)?\w+\.py)`", body):  # a bare name is in the folder of the name before
+            folder, _, file = name.rpartition("/") if "/" in name else (folder, "/", name)
+            listed.add(f"{folder}/{file}")
+        missing += sorted(files - listed)
+        stale += sorted(listed - files)
+    assert not missing, f"add to docs/design.md, 'Where things live': {missing}"
+    assert not stale, f"in docs/design.md, 'Where things live', but not in the package: {stale}"
