@@ -157,6 +157,7 @@ def test_every_bad_key_and_type_is_reported_at_once():
      "data.synthetic.height and width (256x16) must be >= data.patch_size (32)"),
     (["data.synthetic_weight=0.5", "data.synthetic.n_videos=4", "data.synthetic.n_frames=4"],
      "data.synthetic.n_frames (4) must be >= model.n_context + train.n_future (5)"),
+    (["model.channels=1"], "model.channels must be 3, got 1: every data source reads frames as RGB"),
 ])
 def test_synthetic_errors_name_the_key(overrides, message):
     with pytest.raises(ConfigError) as info:

@@ -415,11 +415,14 @@ def _model_problems(cfg: Config) -> Iterator[str]:
     m, g, d, st = cfg.model, cfg.model.generator, cfg.model.discriminator, cfg.model.spatiotemporal_discriminator
     patch = cfg.data.patch_size
     yield from _at_least({
-        "model.n_context": (m.n_context, 1), "model.channels": (m.channels, 1),
+        "model.n_context": (m.n_context, 1),
         "model.generator.n_scales": (g.n_scales, 1), "model.discriminator.n_scales": (d.n_scales, 1),
         "model.spatiotemporal_discriminator.n_3d": (st.n_3d, 1),
         "model.spatiotemporal_discriminator.n_2d": (st.n_2d, 0),
     })
+    if m.channels != 3:
+        yield (f"model.channels must be 3, got {m.channels}: every data source reads frames as RGB "
+               "(grey video as three equal channels)")
     for key, width in (("model.generator.width", g.width), ("model.discriminator.width", d.width),
                        ("model.spatiotemporal_discriminator.width", st.width)):
         if not width > 0:
@@ -435,8 +438,6 @@ def _model_problems(cfg: Config) -> Iterator[str]:
             yield f"model.generator.max_correction must be >= 0, got {g.max_correction}"
         if g.working_scale < 1 or g.working_scale & (g.working_scale - 1):
             yield f"model.generator.working_scale must be a power of 2, got {g.working_scale}"
-        if m.channels not in (1, 3):
-            yield "the refiner head needs grey or RGB frames (model.channels 1 or 3) for optical flow"
     elif g.rollout != "linear":
         yield (f"model.generator.rollout: {g.rollout!r} is for the refiner head; the {g.head} head rolls out "
                "by feeding its predictions back")
@@ -567,8 +568,6 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
     reconstruction = (loss.l_p, loss.l_gdl, loss.l_path, loss.l_vgg, loss.l_lpips, loss.l_lap, loss.l_census)
     if loss.adaptive_weight and not any(reconstruction):
         yield "loss.adaptive_weight needs a reconstruction term (l_p, l_gdl, l_path, l_vgg, l_lpips, l_lap or l_census)"
-    if (loss.l_vgg or loss.l_lpips) and model.channels != 3:
-        yield "loss.l_vgg and loss.l_lpips need RGB frames (model.channels: 3)"
     if loss.l_lpips and cfg.data.patch_size < LPIPS_MIN_SIZE[loss.lpips_net]:
         fitting = [k for k, v in LPIPS_MIN_SIZE.items() if v <= cfg.data.patch_size]
         yield (f"loss.lpips_net {loss.lpips_net!r} needs frames of at least {LPIPS_MIN_SIZE[loss.lpips_net]} "

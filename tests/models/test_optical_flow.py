@@ -105,6 +105,9 @@ def test_reused_flows_estimate_each_pair_once_and_change_nothing(monkeypatch):
             calls.append(1)
             return self.dis.calc(a, b, flow)
 
+        def __getattr__(self, name):  # its settings, as OpenCV's
+            return getattr(self.dis, name)
+
     monkeypatch.setattr(optical_flow.cv2, "DISOpticalFlow_create", Counted)
     with optical_flow.reused_flows():
         along = [context_flows(w, 3, refine=True) for w in windows]
@@ -115,3 +118,42 @@ def test_reused_flows_estimate_each_pair_once_and_change_nothing(monkeypatch):
     assert torch.equal(again, alone[2][0])
     dis_flow(clip[:, :, 5], clip[:, :, 4])
     assert len(calls) == 6  # outside the block every call estimates
+
+
+SMALL_FRAMES = """
+import sys, torch
+from vidpred.models.optical_flow import dis_flow
+for h, w in [(1, 1), (8, 8), (11, 11), (12, 40), (14, 200), (16, 100), (24, 200), (300, 12), (2, 2000)]:
+    x = torch.rand(2, 3, h, w) * 2 - 1
+    for preset in ("medium", "fast", "ultrafast"):
+        flow = dis_flow(x, x.roll(1, -1), preset=preset, refine=preset == "medium")
+        assert flow.shape == (2, 2, h, w) and bool(flow.isfinite().all()), (h, w, preset)
+print("done")
+"""
+
+
+@pytest.mark.slow  # a process of its own: OpenCV's DIS crashed the process on some of these sizes
+def test_dis_flow_takes_frames_of_any_size(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", SMALL_FRAMES], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip() == "done", result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("size", [(12, 24), (11, 30), (16, 100)])  # no crash before padding either
+def test_dis_flow_on_short_wide_frames_finds_the_shift(size):
+    h, w = size
+    photo = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2GRAY)[200:200 + h, 100:102 + w].astype(np.float32)
+    moved, before = photo[:, 1:w + 1], photo[:, :w]  # moved(p) = before(p + (1, 0))
+    flow = dis_flow(_tensor(moved), _tensor(before))
+    assert flow.shape == (1, 2, h, w)
+    assert abs(float(flow[0, 0].median()) - 1) < 0.1 and float(flow[0, 1].abs().median()) < 0.25
+
+
+def test_dis_flow_leaves_frames_large_enough_as_opencv_sees_them():
+    photo = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2GRAY)
+    a, b = np.ascontiguousarray(photo[100:164, 100:180]), np.ascontiguousarray(photo[102:166, 101:181])
+    expected = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(a, b, None)
+    flow = dis_flow(_tensor(a).float(), _tensor(b).float())
+    assert torch.equal(flow[0].permute(1, 2, 0), torch.from_numpy(expected))
