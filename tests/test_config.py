@@ -64,6 +64,14 @@ def test_bad_keys_and_types_are_named(data, overrides, message):
     assert message in str(info.value)
 
 
+def test_a_number_with_an_exponent_and_no_point_is_a_float(tmp_path):
+    """``1e-4`` is a float as Python and YAML 1.2 read it (PyYAML alone reads a string)."""
+    path = tmp_path / "lr.yaml"
+    path.write_text("optim:\n  generator:\n    lr: 1e-4\n  discriminator:\n    lr: 2E-5\n")
+    cfg = load_config(path, ["loss.l_adv=5e-2"])
+    assert (cfg.optim.generator.lr, cfg.optim.discriminator.lr, cfg.loss.l_adv) == (1e-4, 2e-5, 5e-2)
+
+
 def test_load_config_names_the_file(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("train:\n  steps: 10\n  learning_rate: 0.1\n")

@@ -8,6 +8,7 @@ dataclasses, collecting every unknown key and wrong type instead of stopping at 
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from pathlib import Path
@@ -150,6 +151,12 @@ class _StrictLoader(yaml.SafeLoader):
             except TypeError:  # an unhashable key: the base constructor says so
                 continue
         return super().construct_mapping(node, deep=deep)
+
+
+# YAML 1.1 (PyYAML's) reads a number with an exponent but no point, ``1e-4``, as a string;
+# YAML 1.2 and Python read it as a float, and so does a config.
+_StrictLoader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
+                                    list("-+0123456789"))
 
 
 def strict_load(stream: Any) -> Any:
