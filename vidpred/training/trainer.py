@@ -384,7 +384,8 @@ class Trainer:
         if self._stop_signal is not None:  # second Ctrl-C: stop now
             raise KeyboardInterrupt
         self._stop_signal = signum
-        log.warning("received %s: saving a checkpoint after this step", signal.Signals(signum).name)
+        log.warning("received %s: saving a checkpoint after this step (again to stop at once, without saving)",
+                    signal.Signals(signum).name)
 
     def claim_run_dir(self) -> None:
         """Take the run directory's lock (rank 0; one writer per run directory) unless held:
