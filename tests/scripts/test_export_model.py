@@ -21,7 +21,8 @@ def _main(argv):
 def checkpoint(tmp_path) -> Path:
     path = tmp_path / "latest.pt"
     save_checkpoint({"step": 7, "config": {"model": {}}, "generator": {"w": torch.ones(2)},
-                     "generator_ema": {"w": torch.full((2,), 0.5)}, "opt_g": {"state": {}}}, path)
+                     "generator_ema": {"w": torch.full((2,), 0.5)}, "opt_g": {"state": {}},
+                     "held_out": ["b.avi"], "data_root": "/data/videos"}, path)
     return path
 
 
@@ -35,6 +36,7 @@ def test_exports_the_average_weights_and_replaces_an_earlier_export(checkpoint, 
     assert _main(["--checkpoint", checkpoint, "--out", out, "--note", "second"]) == 0
     state = load_checkpoint(out)
     assert state["exported_from"]["note"] == "second" and "opt_g" not in state
+    assert (state["held_out"], state["data_root"]) == (["b.avi"], "/data/videos")  # what evaluation's "auto" reads
     assert torch.equal(state["generator"]["w"], torch.full((2,), 0.5))
 
 

@@ -52,3 +52,27 @@ def test_adding_a_video_and_resuming_keeps_the_validation_videos(tiny_config_dat
     data, subset, _ = choose_eval_videos(config_from_dict(tiny_config_data).data,
                                          [(method.name, method.info["training_data"])])
     assert (data.val_videos, subset) == (held_out, "test")
+
+
+def test_a_relative_root_is_matched_from_any_folder(tiny_config_data, tmp_path, make_video, moving_frames,
+                                                     monkeypatch):
+    """A run trained on ``../videos`` from one folder is recognised by evaluation run from
+    another, where ``../videos`` names nothing or another folder: the checkpoint holds the
+    root resolved where training ran."""
+    root = tmp_path / "videos"
+    for i in range(4):
+        make_video(root / f"v{i}.avi", moving_frames(12, 32, 32, seed=i))
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    tiny_config_data["data"].update(source="folder", root="../videos", n_val_videos=1)
+    Trainer(config_from_dict(tiny_config_data, ["train.steps=1"]), tmp_path / "run").fit()
+    checkpoint = tmp_path / "run" / "checkpoints" / "latest.pt"
+    assert load_checkpoint(checkpoint)["data_root"] == str(root.resolve())
+
+    monkeypatch.chdir(tmp_path)  # evaluation elsewhere: "../videos" is now another (missing) folder
+    method = load_checkpoint_predictor(checkpoint, "cpu")
+    tiny_config_data["data"]["root"] = "videos"
+    data, subset, note = choose_eval_videos(config_from_dict(tiny_config_data).data,
+                                            [(method.name, method.info["training_data"])])
+    held_out = [v["name"] for v in json.loads((tmp_path / "run" / "split.json").read_text())["subsets"]["val"]]
+    assert (data.val_videos, subset) == (held_out, "test") and "held out" in note

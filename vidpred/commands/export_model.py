@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         "step": state.get("step"),
         "train_seconds": state.get("train_seconds"),
         "held_out": state.get("held_out"),  # the run's validation videos, for evaluation's "auto"
+        "data_root": state.get("data_root"),  # ... and the folder they are in
         "exported_from": {"checkpoint": str(args.checkpoint), "weights": weights, "note": args.note, **changes},
     }
     save_checkpoint(exported, Path(args.out))

@@ -215,7 +215,7 @@ def choose_eval_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, 
     if videos == "all":
         return data, "all", "every video under the root (--videos all)"
     same = [(name, cfg) for name, cfg in trained if cfg.get("source") == "folder"
-            and (videos == "held-out" or _same_folder(cfg.get("root"), data.root))]
+            and (videos == "held-out" or _same_folder(cfg.get("root_resolved") or cfg.get("root"), data.root))]
     if not same:
         for name, cfg in trained:
             if cfg.get("source") == "folder":

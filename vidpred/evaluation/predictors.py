@@ -146,6 +146,7 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
         # A run records the videos it held out ("held_out"): those, not a new draw over the
         # videos now in its folder.
         "training_data": {"source": cfg.data.source, "root": cfg.data.root, "split": cfg.data.split,
+                          "root_resolved": state.get("data_root"),  # where the run saw data.root (None before)
                           "val_videos": (state["held_out"] if cfg.data.source == "folder" and state.get("held_out")
                                          else cfg.data.val_videos),
                           "n_val_videos": cfg.data.n_val_videos},

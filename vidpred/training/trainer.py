@@ -320,8 +320,10 @@ class Trainer:
         rng = self.rng.state()
         state = {"step": self.step, "best_psnr": self.best_psnr, "train_seconds": self.train_seconds,
                  "config": config_to_dict(self.cfg), **self.nets.state_dict(), "rng": rng,
-                 # The validation videos by name: what evaluation's "auto" scores for a folder run.
-                 "held_out": [v["name"] for v in self.split["subsets"]["val"]]}
+                 # The validation videos by name: what evaluation's "auto" scores for a folder run,
+                 # and the folder itself, resolved here: data.root may be relative to where training ran.
+                 "held_out": [v["name"] for v in self.split["subsets"]["val"]],
+                 "data_root": None if self.cfg.data.root is None else str(Path(self.cfg.data.root).resolve())}
         if self.dist.enabled and all_ranks:
             state["rng_ranks"] = gather_objects(rng, self.dist)
         return state
