@@ -120,3 +120,21 @@ def test_select_videos_is_the_split_load_split_decodes(tmp_path, video_folder):
     assert [item.name for item in select_videos(named, "test").items] == ["sub/c.avi"]
     with pytest.raises(ValueError, match="'all' subset"):
         select_videos(DataConfig(cache_dir=str(tmp_path)), "all")  # procedural data has no "all"
+
+
+def test_an_unusable_video_drawn_into_a_subset_is_named_with_the_way_out(tmp_path, make_video, moving_frames,
+                                                                          caplog):
+    root = tmp_path / "videos"
+    names = [f"v{i}.avi" for i in range(4)]
+    _, (held,) = folder_holdout([root / n for n in names], 1)
+    for name in names:  # the held-out video is too short to make a clip
+        make_video(root / name, moving_frames(3 if root / name == held else 10, 24, 32, seed=len(name)))
+    cfg = DataConfig(source="folder", root=str(root), cache_dir=str(tmp_path / "cache"), n_val_videos=1)
+    assert len(load_split(cfg, "train", min_frames=6)) == 3
+    with pytest.raises(ValueError, match="none of the 1 videos is usable.*name the validation videos with "
+                                         "data.val_videos"):
+        load_split(cfg, "val", min_frames=6)
+    cfg.n_val_videos = 2  # one usable held-out video left: said, with the same way out
+    assert len(load_split(cfg, "val", min_frames=6)) == 1
+    assert "1 of the 2 held-out videos are unusable, so validation has 1" in caplog.text
+    assert "data.val_videos" in caplog.text

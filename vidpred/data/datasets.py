@@ -36,7 +36,8 @@ import numpy as np
 
 from vidpred.config import DataConfig
 from vidpred.data.errors import DataError
-from vidpred.data.cache import CachedVideo, CacheItem, VideoCache, file_item, procedural_item, synthetic_item
+from vidpred.data.cache import (CachedVideo, CacheItem, NoUsableVideosError, VideoCache, file_item, procedural_item,
+                                synthetic_item)
 from vidpred.data.corpus import DEFAULT_CORPUS_ROOT, corpus_paths
 from vidpred.data.procedural import procedural_seeds
 from vidpred.data.synthetic import synthetic_seeds
@@ -312,7 +313,20 @@ def load_split(cfg: DataConfig, subset: str, *, min_frames: int, every: int = 1,
         logger.info("%s: %s", selection.description, ", ".join(item.name for item in items))
     cache = VideoCache(cfg.cache_dir)
     verb = "generating" if cfg.source == "procedural" else "decoding"
-    videos = cache.load(items, min_frames=min_frames, desc=f"{verb} {cfg.source} {subset}", progress=progress)
+    # A folder's hold-out is drawn over the files found, before any is decoded: an unusable
+    # video takes its place in the subset it was drawn into.
+    drawn = cfg.source == "folder" and cfg.val_videos is None and subset in ("train", "val", "test")
+    hint = ("; data.n_val_videos draws over every file found, usable or not: name the validation videos with "
+            "data.val_videos, or remove the unusable files")
+    try:
+        videos = cache.load(items, min_frames=min_frames, desc=f"{verb} {cfg.source} {subset}", progress=progress)
+    except NoUsableVideosError as exc:
+        if drawn:
+            raise NoUsableVideosError(f"{exc}{hint}") from None
+        raise
+    if drawn and subset != "train" and len(videos) < len(items):
+        logger.warning("%d of the %d held-out videos are unusable, so validation has %d%s", len(items) - len(videos),
+                       len(items), len(videos), hint)
     n_bytes = sum(v.frames.nbytes for v in videos)
     logger.info("%s %s: %d videos, %.2f GB of uint8 frames in %s", cfg.source, subset, len(videos),
                 n_bytes / 1e9, cfg.cache_dir)
