@@ -209,3 +209,15 @@ def test_sample_checkpoints_with_different_hold_outs_are_refused_unless_the_clip
     named = dataclasses.replace(cfg, val_videos=["carphone_pristine.mp4"])
     data, subset, note = choose_eval_videos(named, [("A", a), ("B", b)])
     assert (data.val_videos, subset) == (["carphone_pristine.mp4"], "test") and "some may have trained" in note
+
+
+def test_the_size_and_place_of_the_decoded_frames_are_said(video_folder, tmp_path, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    cfg = _data(tmp_path, source="folder", root=str(video_folder))
+    load_eval_clips(cfg, every=1, start_frame=0, clip_frames=6, min_frames=6, clips_per_video=2, subset="all",
+                    progress=False)
+    frames = (10 + 8 + 7) * 32 * 48 * 3 + 9 * 24 * 32 * 3  # every frame of the four videos, uint8
+    assert frames == 149_760
+    assert f"their decoded frames, 0.1 MB, stay cached in {tmp_path / 'cache'}" in caplog.text

@@ -319,6 +319,10 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
         clip_frames=clip_frames, min_frames=min_frames, clips_per_video=clips_per_video, subset=subset, note=note)
     logger.info("%s: %d of %d listed videos selected, %d usable, %d clips", description, len(items), n_listed,
                 len(videos), len(clips))
+    n_bytes = sum(video.frames.nbytes for video in videos)
+    logger.info("their decoded frames, %s, stay cached in %s to be scored again without decoding "
+                "(delete the folder to free the space; --cache-dir puts it elsewhere)",
+                f"{n_bytes / 1e9:.2f} GB" if n_bytes >= 1e9 else f"{n_bytes / 1e6:.1f} MB", cfg.cache_dir)
     return clips, selection
 
 
