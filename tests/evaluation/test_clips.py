@@ -219,5 +219,4 @@ def test_the_size_and_place_of_the_decoded_frames_are_said(video_folder, tmp_pat
     load_eval_clips(cfg, every=1, start_frame=0, clip_frames=6, min_frames=6, clips_per_video=2, subset="all",
                     progress=False)
     frames = (10 + 8 + 7) * 32 * 48 * 3 + 9 * 24 * 32 * 3  # every frame of the four videos, uint8
-    assert frames == 149_760
-    assert f"their decoded frames, 0.1 MB, stay cached in {tmp_path / 'cache'}" in caplog.text
+    assert f"their decoded frames, {frames / 1e6:.1f} MB, stay cached in {tmp_path / 'cache'}" in caplog.text
