@@ -79,6 +79,10 @@ def test_load_config_names_the_file(tmp_path):
         load_config(path)
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "missing.yaml")
+    path.write_text("train:\n  steps: 10\n")  # a typo in --set is not the file's
+    with pytest.raises(ConfigError) as info:
+        load_config(path, ["train.stpes=20"])
+    assert str(info.value) == f"{path} with --set: unknown config key 'train.stpes'"
 
 
 def test_yaml_is_loaded_safely(tmp_path):

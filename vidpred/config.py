@@ -621,7 +621,8 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
         cfg = config_from_dict(data, overrides)
         validate(cfg)
     except ConfigError as exc:
-        where = f"{path}: " if path is not None else ""
+        where = ((f"{path} with --set: " if overrides else f"{path}: ") if path is not None
+                 else ("--set: " if overrides else ""))
         raise ConfigError(f"{where}{exc}") from None
     return cfg
 

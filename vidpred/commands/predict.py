@@ -6,9 +6,10 @@
     python scripts/predict.py --video my_clip.mp4 --out steps.mp4 --one-step --frames 200   # every frame, one step ahead
 
 The model sees n_context real frames starting at --start-frame, then predicts --frames frames:
-the shipped refiner resamples the newest real frame k times as far along its velocity for
-the k-th frame; the pyramid models of the paper predict recursively (each prediction is
-fed back as context). The output (.gif, .mp4 or .avi) plays
+every frame of the shipped refiner is one resampling of the newest real frame along its
+motion, each step continuing from where the one before ended (a refiner exported with
+--rollout linear goes k times as far for the k-th frame); the pyramid models of the paper
+predict recursively (each prediction is fed back as context). The output (.gif, .mp4 or .avi) plays
 the context, then the rollout; a green bar over the prediction panel marks real frames, a
 red bar predicted ones. The error panel is black where the prediction is exact and white
 where it is off by half the range or more. --show-flow adds the model's motion as a

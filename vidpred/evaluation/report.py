@@ -229,7 +229,7 @@ def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
     lines = ["# Video prediction evaluation", ""]
     lines += [
         f"- **Data**: {selection['description']}: {len(selection['selected'])} of {selection['n_listed']} "
-        f"videos selected, {n_clips} evaluated"
+        f"videos selected, {n_clips} clip{'' if n_clips == 1 else 's'} evaluated"
         + (f", {len(selection['skipped'])} skipped (unreadable or shorter than {selection['min_frames']} frames: "
            + ", ".join(selection['skipped'][:10]) + (", ..." if len(selection['skipped']) > 10 else "") + ")"
            if selection["skipped"] else "") + "."
