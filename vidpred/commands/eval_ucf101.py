@@ -113,6 +113,13 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
     if args.clips_per_video < 1:
         raise ValueError(f"--clips-per-video must be >= 1, got {args.clips_per_video}")
+    positive("--every", args.every)
+    if args.start_frame < 0:
+        raise ValueError(f"--start-frame must be >= 0, got {args.start_frame}")
+    if args.n_context < 2:
+        raise ValueError(f"--n-context must be >= 2 (the flow baselines need two frames), got {args.n_context}")
+    if not (args.flicker_frames == 0 or args.flicker_frames >= 4):
+        raise ValueError(f"--flicker-frames must be 0 (no flicker) or at least 4, got {args.flicker_frames}")
     data = _data_config(args)
     if data.source in ("ucf101", "folder") and not data.root:
         raise ConfigError(f"--root is required with --data {data.source}")
