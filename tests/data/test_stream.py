@@ -99,3 +99,15 @@ def test_workers_leave_stop_signals_to_the_main_process():
     assert signal.getsignal(signal.SIGINT) is in_main  # the main process keeps its own handler
     alone = BatchStream(_SignalReporter(), 2, start_index=0, num_workers=0, device=CPU)
     assert bool((next(alone) == -1).all())  # sampled in this process, which does not ignore them
+
+
+def test_a_training_video_smaller_than_the_patch_is_named(tiny_config_data, tmp_path, make_video, moving_frames):
+    root = tmp_path / "videos"
+    for i in range(3):
+        make_video(root / f"v{i}.avi", moving_frames(10, 48, 48, seed=i))
+    make_video(root / "small.avi", moving_frames(10, 16, 24, seed=9))
+    tiny_config_data["data"].update(source="folder", root=str(root), val_videos=["v0.avi"], patch_size=32)
+    cfg = config_from_dict(tiny_config_data)
+    with pytest.raises(ValueError, match=r"1 training video\(s\) smaller than data.patch_size=32: small.avi \(16x24\); "
+                                         "resize them with data.frame_size"):
+        load_training_data(cfg.data, n_context=4, n_future=2, val_n_future=3, seed=0, progress=False)

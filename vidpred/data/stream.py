@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 
 from vidpred.config import DataConfig
 from vidpred.data.datasets import load_split, load_synthetic
+from vidpred.data.errors import DataError
 from vidpred.data.sampler import PatchBatches, PatchSampler, fixed_clips, to_model_input
 
 __all__ = ["TrainingData", "load_training_data", "BatchStream"]
@@ -90,6 +91,12 @@ def load_training_data(
         [v.frames for v in val_videos], data.n_val_clips, n_context + val_n_future, seed=seed, cut_ratio=data.cut_ratio
     )
     pools = [(len(train_videos), 1.0 - weight), (len(synthetic_videos), weight)] if 0 < weight < 1 else None
+    small = [f"{v.name} ({v.frames.shape[1]}x{v.frames.shape[2]})" for v in train_videos
+             if min(v.frames.shape[1:3]) < data.patch_size]
+    if small:
+        raise DataError(f"{len(small)} training video(s) smaller than data.patch_size={data.patch_size}: "
+                        f"{', '.join(small[:5])}{', ...' if len(small) > 5 else ''}; resize them with "
+                        "data.frame_size, lower data.patch_size, or remove them")
     sampler = PatchSampler(
         [v.frames for v in train_videos + synthetic_videos],
         n_context + n_future,
