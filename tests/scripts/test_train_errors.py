@@ -124,6 +124,12 @@ def test_a_second_writer_into_a_running_folder_is_refused(config, tmp_path, capl
     # Once the first run has released it (or died: the kernel drops the lock), training goes ahead.
     assert _main(["--config", config, "--run-dir", run_dir]) == 0
     assert len((run_dir / "metrics.jsonl").read_text().splitlines()) == 4
+    # A folder that holds a run and is in use: the use is said, not that --resume would continue it.
+    with RunLock(run_dir):
+        assert _main(["--config", config, "--run-dir", run_dir]) == 2
+        assert "is in use by another run" in _errors(caplog)[-1] and "--resume" not in _errors(caplog)[-1]
+    assert _main(["--config", config, "--run-dir", run_dir]) == 2  # free again: now --resume is the way on
+    assert "already holds a run; pass --resume" in _errors(caplog)[-1]
 
 
 def test_run_lock_is_exclusive_and_released():
@@ -133,7 +139,10 @@ def test_run_lock_is_exclusive_and_released():
         first = RunLock(folder).acquire()
         with pytest.raises(RunLocked, match=r"pid \d+"):
             RunLock(folder).acquire()
+        with pytest.raises(RunLocked, match=r"pid \d+"):
+            RunLock(folder).check_free()  # asked without taking it
         first.release()
+        RunLock(folder).check_free()
         RunLock(folder).acquire().release()
 
 

@@ -36,12 +36,31 @@ class RunLock:
         except BlockingIOError:
             owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
             os.close(fd)
-            raise RunLocked(f"{self.path.parent} is in use by another run (pid {owner}); wait for it to finish "
-                            "or choose another run.name / --run-dir") from None
+            raise self._locked(owner) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
         return self
+
+    def check_free(self) -> None:
+        """Raise :class:`RunLocked` if another process holds the lock now; take nothing.
+
+        Asked before anything else is said about the folder (that it holds a run to resume,
+        say): while another process trains there, that is what the user needs to hear.
+        """
+        if self._fd is not None or not self.path.is_file():
+            return
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # a shared lock conflicts only with a writer's
+        except BlockingIOError:
+            raise self._locked(os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown") from None
+        finally:
+            os.close(fd)  # closing releases a shared lock taken here
+
+    def _locked(self, owner: str) -> RunLocked:
+        return RunLocked(f"{self.path.parent} is in use by another run (pid {owner}); wait for it to finish "
+                         "or choose another run.name / --run-dir")
 
     def release(self) -> None:
         if self._fd is not None:

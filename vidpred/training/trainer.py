@@ -130,6 +130,8 @@ class Trainer:
         self.dist, self.device = init_distributed(select_device(cfg.train.device))
         self.n_context, self.n_future = cfg.model.n_context, cfg.train.n_future
         latest = self.ckpt_dir / "latest.pt"
+        if self.dist.is_main:
+            RunLock(self.run_dir).check_free()  # first: a folder in use is the news, not what it holds
         if resume and not latest.is_file():
             raise FileNotFoundError(f"cannot resume: no checkpoint at {latest}")
         if not resume and latest.is_file():
