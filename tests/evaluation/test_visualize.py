@@ -61,3 +61,14 @@ def test_frames_too_large_for_the_format_are_an_error_naming_the_output(tmp_path
     with pytest.raises(OSError, match=f"cannot write {tmp_path / 'wide.mp4'}: OpenCV's mp4 writer refused 32x70000"):
         write_animation(tmp_path / "wide.mp4", frames)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_fraction_shrinks_every_panel_by_area_and_a_bad_scale_is_refused():
+    context, prediction, target = _clips()
+    context[:, -1] = torch.tensor([-1.0, 1.0]).repeat(10).expand(3, 16, 20)  # stripes one pixel wide
+    frames = side_by_side(context, prediction, target, scale=0.5)
+    assert frames.shape == (6, 3 + 8, 4 * 10 + 3 * 4, 3)
+    assert (frames[3, 3:, :10] == 128).all()  # the stripes averaged to mid-grey, not aliased
+    for bad in (0, -1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="scale must be a whole number >= 1 or a fraction in"):
+            side_by_side(*_clips(), scale=bad)

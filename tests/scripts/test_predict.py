@@ -161,3 +161,15 @@ def test_one_step_predicts_every_frame_from_the_real_frames_before_it(make_video
     expected_edges = np.mean([edges(a) / edges(b) for a, b in zip(seen, truth)])
     assert float(copy_ssim) == pytest.approx(expected_ssim, abs=0.001)
     assert float(copy_edges) == pytest.approx(expected_edges, abs=0.001)
+
+
+def test_tall_frames_are_shown_at_540_px_and_any_fraction_is_taken(checkpoint, make_video, moving_frames, tmp_path,
+                                                                    caplog):
+    video = make_video(tmp_path / "tall.avi", moving_frames(6, 1080, 64))
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "a.gif", "--frames", "1"]) == 0
+    assert Image.open(tmp_path / "a.gif").size == (4 * 32 + 3 * 4, 3 + 540)  # halved: 32 px wide, no header
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "b.gif", "--frames", "1",
+                  "--scale", "0.25"]) == 0
+    assert Image.open(tmp_path / "b.gif").size == (4 * 16 + 3 * 4, 3 + 270)
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "c.gif", "--scale", "1.5"]) == 2
+    assert "--scale must be a whole number >= 1 or a fraction in (0, 1), got 1.5" in caplog.text

@@ -55,6 +55,9 @@ from vidpred.pretrained import default_model_path
 from vidpred.safe_write import check_output
 
 
+_MAX_PANEL_HEIGHT = 540  # the default shrinks taller frames' panels to this: four 4K panels side by side fit no screen
+
+
 @script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -65,8 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=8, help="frames to predict (default 8)")
     parser.add_argument("--start-frame", type=int, default=0, help="index of the first context frame (default 0)")
     parser.add_argument("--fps", type=float, default=4.0, help="output frame rate (default 4)")
-    parser.add_argument("--scale", type=int, default=None,
-                        help="integer magnification of each panel (default: enough for panels >= 128 px high)")
+    parser.add_argument("--scale", type=float, default=None,
+                        help="each panel's size against the frame's: a whole number magnifies, a fraction in (0, 1) "
+                             f"shrinks (default: panels at least 128 and at most {_MAX_PANEL_HEIGHT} px high)")
     parser.add_argument("--show-flow", action="store_true", help="add the model's predicted motion as a fifth panel")
     parser.add_argument("--one-step", action="store_true",
                         help="predict each of the --frames frames one step ahead from the real frames before it, "
@@ -81,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.frames < 1 or args.start_frame < 0:
         raise ValueError(f"need --frames >= 1 and --start-frame >= 0, got {args.frames} and {args.start_frame}")
     positive("--fps", args.fps)
-    positive("--scale", args.scale)
+    if args.scale is not None and not (0 < args.scale < 1 or (args.scale >= 1 and args.scale == int(args.scale))):
+        raise ValueError(f"--scale must be a whole number >= 1 or a fraction in (0, 1), got {args.scale:g}")
     if Path(args.out).suffix.lower() not in (".gif", ".mp4", ".avi"):
         raise ValueError(f"--out {args.out}: use .gif, .mp4 or .avi")
     unmarked = ("" if Path(args.out).suffix.lower() == ".gif"
@@ -120,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             prediction = method.predict(context, n_future, None)  # a generator needs no flow
         baselines = {LAST_INPUT: last_input(context, n_future),
                      DIS_FLOW: flow_extrapolation(context, n_future, method="dis")}
-    scale = args.scale or max(1, -(-128 // context.shape[-2]))
+    height = context.shape[-2]
+    scale = args.scale or (_MAX_PANEL_HEIGHT / height if height > _MAX_PANEL_HEIGHT else max(1, -(-128 // height)))
     frames = side_by_side(context[0], prediction[0].float(), target[0], scale=scale, flow=flow,
                           seen=None if seen is None else seen[0])
     path = write_animation(args.out, frames, fps=args.fps)

@@ -43,7 +43,7 @@ def _to_uint8(frames: Tensor) -> np.ndarray:
     return np.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x
 
 
-def side_by_side(context: Tensor, prediction: Tensor, target: Tensor, *, scale: int = 1,
+def side_by_side(context: Tensor, prediction: Tensor, target: Tensor, *, scale: float = 1,
                  flow: Tensor | None = None, seen: Tensor | None = None) -> np.ndarray:
     """Frames of a comparison video, one per context frame then one per predicted frame.
 
@@ -51,7 +51,9 @@ def side_by_side(context: Tensor, prediction: Tensor, target: Tensor, *, scale: 
         context: ``(C, n_context, H, W)`` in ``[-1, 1]``, C = 1 or 3.
         prediction: ``(C, N, H, W)`` in ``[-1, 1]``, the recursive rollout.
         target: ``(C, N, H, W)`` in ``[-1, 1]``, the real frames that followed the context.
-        scale: integer nearest-neighbour magnification of every panel.
+        scale: the size of every panel against the frame's: a whole number magnifies by
+            repeating pixels (nearest neighbour, each pixel seen as it is); below 1 it
+            shrinks by area averaging (a 4K video's panels at a size a screen shows).
         flow: ``(2, N, H, W)`` in pixels, the flow head's motion per predicted frame: a
             fifth panel (white during the context).
         seen: ``(C, N, H, W)`` in ``[-1, 1]``, the newest real frame the model saw before each
@@ -59,16 +61,16 @@ def side_by_side(context: Tensor, prediction: Tensor, target: Tensor, *, scale: 
             real frames before it); default: the last context frame throughout.
 
     Returns:
-        uint8 ``(n_context + N, H', W', 3)`` RGB with ``H' = header + bar + scale * H``
-        and ``W' = P * scale * W + (P - 1) gaps`` for ``P`` = 4 panels (5 with ``flow``);
+        uint8 ``(n_context + N, H', W', 3)`` RGB with ``H' = header + bar + round(scale * H)``
+        and ``W' = P * round(scale * W) + (P - 1) gaps`` for ``P`` = 4 panels (5 with ``flow``);
         labelled when panels are at least 64 px wide.
     """
     if context.dim() != 4 or prediction.dim() != 4 or prediction.shape != target.shape \
             or context.shape[0] != prediction.shape[0] or context.shape[-2:] != prediction.shape[-2:]:
         raise ValueError(f"expected context (C, T, H, W) and prediction/target (C, N, H, W) of one frame size, got "
                          f"{tuple(context.shape)}, {tuple(prediction.shape)}, {tuple(target.shape)}")
-    if scale < 1:
-        raise ValueError(f"scale must be >= 1, got {scale}")
+    if not (math.isfinite(scale) and scale > 0) or (scale > 1 and scale != int(scale)):
+        raise ValueError(f"scale must be a whole number >= 1 or a fraction in (0, 1), got {scale}")
     if seen is not None and seen.shape != prediction.shape:
         raise ValueError(f"seen must be shaped as the prediction, {tuple(prediction.shape)}, got {tuple(seen.shape)}")
     n_context, n_future = context.shape[1], prediction.shape[1]
@@ -86,7 +88,7 @@ def side_by_side(context: Tensor, prediction: Tensor, target: Tensor, *, scale: 
         flows = (colours * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
         labels = (*PANELS, "flow")
     n_panels = len(labels)
-    H, W = ctx.shape[1] * scale, ctx.shape[2] * scale
+    H, W = max(1, round(ctx.shape[1] * scale)), max(1, round(ctx.shape[2] * scale))
     header = 14 if W >= 64 else 0
     out = np.empty((n_context + n_future, header + _BAR + H, n_panels * W + (n_panels - 1) * _GAP, 3), dtype=np.uint8)
     for t in range(n_context + n_future):
@@ -104,7 +106,9 @@ def side_by_side(context: Tensor, prediction: Tensor, target: Tensor, *, scale: 
         for i, (panel, label) in enumerate(zip(panels, labels)):
             left = i * (W + _GAP)
             if scale > 1:
-                panel = np.repeat(np.repeat(panel, scale, axis=0), scale, axis=1)
+                panel = np.repeat(np.repeat(panel, int(scale), axis=0), int(scale), axis=1)
+            elif scale < 1:
+                panel = cv2.resize(np.ascontiguousarray(panel), (W, H), interpolation=cv2.INTER_AREA)
             frame[header + _BAR:, left:left + W] = panel
             if header:
                 cv2.putText(frame, label, (left + 2, header - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (230, 230, 230), 1,
