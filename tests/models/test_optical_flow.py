@@ -132,7 +132,7 @@ print("done")
 """
 
 
-@pytest.mark.slow  # a process of its own: OpenCV's DIS crashed the process on some of these sizes
+@pytest.mark.slow  # a process of its own: OpenCV's DIS crashes the process on some of these sizes
 def test_dis_flow_takes_frames_of_any_size(tmp_path):
     import subprocess
     import sys
@@ -141,14 +141,14 @@ def test_dis_flow_takes_frames_of_any_size(tmp_path):
     assert result.returncode == 0 and result.stdout.strip() == "done", result.stderr[-2000:]
 
 
-@pytest.mark.parametrize("size", [(12, 24), (11, 30), (16, 100)])  # no crash before padding either
+@pytest.mark.parametrize("size", [(10, 10), (12, 24), (11, 30), (16, 100)])  # enlarged, bar the last
 def test_dis_flow_on_short_wide_frames_finds_the_shift(size):
     h, w = size
     photo = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2GRAY)[200:200 + h, 100:102 + w].astype(np.float32)
     moved, before = photo[:, 1:w + 1], photo[:, :w]  # moved(p) = before(p + (1, 0))
     flow = dis_flow(_tensor(moved), _tensor(before))
     assert flow.shape == (1, 2, h, w)
-    assert abs(float(flow[0, 0].median()) - 1) < 0.1 and float(flow[0, 1].abs().median()) < 0.25
+    assert abs(float(flow[0, 0].median()) - 1) < 0.05 and float(flow[0, 1].abs().median()) < 0.05
 
 
 def test_dis_flow_leaves_frames_large_enough_as_opencv_sees_them():

@@ -159,18 +159,21 @@ def dis_flow(source: Tensor, destination: Tensor, preset: str = DIS_PRESET, refi
         raise ValueError(f"DIS preset must be one of {', '.join(_DIS_PRESETS)}, got {preset!r}")
     dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
     H, W = source.shape[-2:]
-    pad_h, pad_w = _dis_padding(H, W, dis.getFinestScale(), dis.getPatchSize())
-    pairs = [tuple(cv2.copyMakeBorder(x, 0, pad_h, 0, pad_w, cv2.BORDER_REPLICATE) for x in pair)
-             for pair in zip(_grey_uint8(source), _grey_uint8(destination))]
+    k = _dis_magnification(H, W, dis.getFinestScale(), dis.getPatchSize())
+    pairs = list(zip(_grey_uint8(source), _grey_uint8(destination)))
+    if k > 1:
+        pairs = [tuple(cv2.resize(x, (W * k, H * k), interpolation=cv2.INTER_CUBIC) for x in pair) for pair in pairs]
     flows = [_reused(preset, a, b, lambda: dis.calc(a, b, None)) for a, b in pairs]  # (H, W, 2)
     if refine:
         refinement = full_size_refinement()
         flows = [refinement.calc(a, b, flow) for (a, b), flow in zip(pairs, flows)]
-    return torch.from_numpy(np.stack(flows)[:, :H, :W]).permute(0, 3, 1, 2).contiguous().to(source.device)
+    if k > 1:
+        flows = [cv2.resize(flow, (W, H), interpolation=cv2.INTER_AREA) / k for flow in flows]
+    return torch.from_numpy(np.stack(flows)).permute(0, 3, 1, 2).contiguous().to(source.device)
 
 
-def _dis_padding(height: int, width: int, finest_scale: int, patch_size: int) -> tuple[int, int]:
-    """Rows and columns of edge replication that DIS needs below and right of a frame.
+def _dis_magnification(height: int, width: int, finest_scale: int, patch_size: int) -> int:
+    """The whole factor by which a frame is enlarged for DIS: 1 unless it is too small.
 
     OpenCV's DIS starts at pyramid level ``min(round(log2(long side / (4 patch))),
     floor(log2(short side / patch)))``. Below level 0 it refuses the frame (under 12 px);
@@ -178,19 +181,16 @@ def _dis_padding(height: int, width: int, finest_scale: int, patch_size: int) ->
     short, wide frames, crashes the process (12-14 x 40 px and wider with the medium preset,
     16-24 x 100-200 px with the fast ones). Frames whose starting level is at least the
     finest scale are left as they are (every frame of the corpus and of UCF101); smaller
-    ones are padded until it is, and the flow is cropped back.
+    ones are enlarged until it is, and their flow shrunk back (padding instead would add
+    still content beside the moving frame and bend the flow near it).
     """
-    def coarsest(h: int, w: int) -> int:
+    def start_level(h: int, w: int) -> int:
         return min(int(math.log2(max(h, w) / (4 * patch_size)) + 0.5), int(math.log2(min(h, w) / patch_size)))
 
-    if coarsest(height, width) >= finest_scale:
-        return 0, 0
-    short = patch_size * 2 ** finest_scale
-    long = math.ceil(4 * patch_size * 2 ** (finest_scale - 0.5))
-    h, w = max(height, short), max(width, short)
-    if max(h, w) < long:
-        h, w = (long, w) if h >= w else (h, long)
-    return h - height, w - width
+    k = 1
+    while start_level(height * k, width * k) < finest_scale:
+        k += 1
+    return k
 
 
 def backward_flow(context: Tensor, method: str = "farneback") -> Tensor:
