@@ -1,4 +1,5 @@
 import json
+import logging
 import math
 
 import pytest
@@ -60,6 +61,8 @@ def test_reports_that_cannot_be_mapped_are_refused(reports, tmp_path):
         lever_points([reports[2]], "pan", "still")
     with pytest.raises(ValueError, match="no 'Farneback flow' scores"):
         lever_points(reports, "pan", "still", against="Farneback flow")
+    with pytest.raises(ValueError, match="score key 'nokey' is not in .* \\(e.g. psnr_whole_f1"):
+        lever_points(reports, "pan", "still", key="nokey")
     with pytest.raises(FileNotFoundError, match="dev_benchmark.py --out"):
         lever_points([tmp_path / "missing"], "pan", "still")
     (tmp_path / "bad").mkdir()
@@ -69,12 +72,14 @@ def test_reports_that_cannot_be_mapped_are_refused(reports, tmp_path):
 
 
 def test_the_command_writes_the_map_and_its_table_and_keeps_other_files(reports, tmp_path, capsys, caplog):
+    caplog.set_level(logging.INFO)
     out = tmp_path / "figs" / "map.png"
     args = ["--reports", *map(str, reports), "--x", "pan", "--y", "still", "--out", str(out)]
     assert main(args) == 0
     assert out.read_bytes().startswith(b"\x89PNG")
     assert "| 1 | shipped (`ship.pt`) |" in out.with_suffix(".md").read_text()
     assert "| 3 | seed 1" in capsys.readouterr().out
+    assert f"wrote {out} and {out.with_suffix('.md')}" in caplog.text
     assert main(args) == 0  # its own map it may replace
     foreign = tmp_path / "notes.png"
     foreign.write_bytes(b"mine")

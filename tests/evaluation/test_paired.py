@@ -106,6 +106,9 @@ def test_the_command_pairs_recipes_by_seed_per_source_of_a_dev_benchmark(tmp_pat
     # a seed with no run of the recipe is named in one line, not skipped
     assert main(["--eval", str(tmp_path), "--seeds", "0", "7", "--a", "a{seed}", "--b", "b{seed}"]) == 2
     assert "not in this evaluation: 'a7', 'b7'" in caplog.text
+    assert capsys.readouterr().out == ""  # no table of a source before the error
+    assert main(["--eval", str(tmp_path / "per_clip.json"), "--a", "a0", "--b", "b0"]) == 2
+    assert "per_clip.json is a file: give the folder an evaluation wrote" in caplog.text
 
 
 def test_a_seed_table_without_recipes_or_seeds_says_so():

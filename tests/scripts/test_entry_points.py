@@ -55,6 +55,7 @@ def test_help_keeps_each_continued_example_line(name):
     written = source[start:source.index('"""', start)]  # the docstring as typed, before Python reads it
     doc = importlib.import_module(f"vidpred.commands.{name}").__doc__
     assert doc.count("\\\n") == written.count("\\\n")
+    assert "\\\\\n" not in doc  # a continuation reads as one backslash, as a shell wants it
 
 
 HELP_OF_EACH = """

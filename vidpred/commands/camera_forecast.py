@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     if args.out:
         write_text(args.out, table)
+        log.info("wrote %s", args.out)
     return 0
 
 

@@ -10,9 +10,11 @@ The rules and what they show: vidpred/evaluation/extrapolation_rules.py.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from vidpred.cli import add_steady_args, add_threads_arg, script, set_threads, setup_logging
+from vidpred.config import DataConfig
 from vidpred.evaluation.extrapolation_rules import RULES, SPEED_RULES, rules_table, score_rules, speed_hindsight_table
 from vidpred.evaluation.steady_camera import steady_camera
 from vidpred.safe_write import check_output, text_starts_with, write_text
@@ -23,8 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subset", choices=("val", "test"), default="val", help="corpus videos (default val)")
     parser.add_argument("--root", help="the corpus folder (default: the fetch's)")
-    parser.add_argument("--clips-per-video", type=int, default=12)
-    parser.add_argument("--rules", nargs="+", choices=list(RULES), help="rules to score (default all)")
+    parser.add_argument("--clips-per-video", type=int, default=12, help="clips spread over each video (default 12)")
+    parser.add_argument("--cache-dir", default=DataConfig.cache_dir, help="decoded-video cache (default %(default)s)")
+    parser.add_argument("--rules", nargs="+", choices=list(RULES), metavar="RULE",
+                        help="rules to score (default all): " + ", ".join(f"'{rule}'" for rule in RULES))
     parser.add_argument("--speed-hindsight", action="store_true",
                         help="score the last step's refined DIS velocity at other speeds (and --rules, if given) and "
                              "add what the best speed, chosen with the answer known, would gain per video and per clip")
@@ -46,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     rules = args.rules
     if args.speed_hindsight:
         rules = list(dict.fromkeys(["DIS"] + (rules or []) + SPEED_RULES))
-    by_video = score_rules(args.subset, args.root, args.clips_per_video, rules, steady)
+    by_video = score_rules(args.subset, args.root, args.clips_per_video, rules, steady, cache_dir=args.cache_dir)
     table = f"{heading} ({where})\n\n" + rules_table(by_video)
     if args.speed_hindsight:
         table += ("\n## The speed of the motion, chosen in hindsight\n\nAgainst the last step's refined DIS "
@@ -56,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     if args.out:
         write_text(args.out, table)
+        logging.getLogger("vidpred").info("wrote %s", args.out)
     return 0
 
 

@@ -12,6 +12,7 @@ one point. The table is printed, and written beside the figure as a .md file.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is not None:
         plot_lever_map(points, args.out, args.x, args.y, against=args.against)
         write_text(Path(args.out).with_suffix(".md"), table + "\n")
+        logging.getLogger("vidpred").info("wrote %s and %s", args.out, Path(args.out).with_suffix(".md"))
     return 0
 
 

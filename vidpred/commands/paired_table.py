@@ -13,7 +13,7 @@ Two recipes over training seeds: name the runs with {seed} and list the seeds. E
 mean difference over the clips is then one observation; the table gives the mean over
 seeds, its standard error and the seeds where a is better:
 
-    python scripts/paired_table.py --eval docs/benchmarks/val_recipes_seeds --seeds 0 1 2 3 4 \\
+    python scripts/paired_table.py --eval docs/benchmarks/val_recipes_seeds --seeds 0 1 2 3 4 \
         --a "step scale, seed {seed}" --b "shipped recipe, seed {seed}" --keys psnr_whole_f1 psnr_whole_f2
 """
 
@@ -44,14 +44,19 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     if args.seeds and not all("{seed}" in name for name in args.a + args.b):
         parser.error("with --seeds every --a and --b name must hold '{seed}', e.g. 'census, seed {seed}'")
+    if Path(args.eval).is_file():
+        raise ValueError(f"--eval {args.eval} is a file: give the folder an evaluation wrote (the --out of "
+                         "eval_ucf101.py or dev_benchmark.py)")
     rows = read_report(args.eval)[1] if (Path(args.eval) / "per_clip.json").is_file() else read_per_video(args.eval)
     pairs = [(a, b) for a in args.a for b in args.b if a != b]
     sources = list(dict.fromkeys(row.get("source") for row in rows))
+    tables = []  # all made before any is printed: an unknown method is then the only output
     for source in sources:
         these = [row for row in rows if row.get("source") == source]
-        if source is not None:
-            print(f"\n### `{source}` ({len(these)} clips)\n")
-        print(seed_paired_table(these, pairs, args.seeds, args.keys) if args.seeds else paired_table(these, pairs, args.keys))
+        heading = "" if source is None else f"\n### `{source}` ({len(these)} clips)\n\n"
+        tables.append(heading + (seed_paired_table(these, pairs, args.seeds, args.keys) if args.seeds
+                                 else paired_table(these, pairs, args.keys)))
+    print("\n".join(tables))
     return 0
 
 

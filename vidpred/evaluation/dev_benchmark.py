@@ -337,5 +337,6 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
                      "scores": {m: {k: (v if math.isfinite(v) else None) for k, v in s.items()}
                                 for m, s in r.scores.items()}} for r in results]
         write_text(out / "per_clip.json", json.dumps({"methods": method_info, "clips": per_clip}, indent=1) + "\n")
+        logger.info("wrote %s and %s", out / "report.md", out / "per_clip.json")
     return markdown, sources
 

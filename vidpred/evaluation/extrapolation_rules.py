@@ -332,18 +332,20 @@ def _psnr(a: Tensor, b: Tensor) -> float:
 
 
 def score_rules(subset: str = "val", root: str | None = None, clips_per_video: int = 12,
-                rules: Sequence[str] | None = None, steady: SteadyCamera | None = None) -> dict[str, list[dict]]:
+                rules: Sequence[str] | None = None, steady: SteadyCamera | None = None,
+                cache_dir: str = DataConfig.cache_dir) -> dict[str, list[dict]]:
     """PSNR of each rule per clip, by video: ``{video: [{"scores": {rule: {"psnr_f1", "psnr_f2"}}}]}``.
 
     The rows have the shape :func:`~vidpred.evaluation.paired.paired_difference` reads. ``steady``
     replaces every clip by a steady pan or zoom over its first frame
-    (:mod:`vidpred.evaluation.steady_camera`).
+    (:mod:`vidpred.evaluation.steady_camera`). ``cache_dir`` keeps the decoded videos.
     """
     names = list(RULES) if rules is None else list(rules)
     unknown = [n for n in names if n not in RULES]
     if unknown:
         raise ValueError(f"unknown rules {unknown}; known: {', '.join(RULES)}")
-    clips, _ = load_eval_clips(DataConfig(source="corpus", root=root), every=1, start_frame=0, clip_frames=6,
+    clips, _ = load_eval_clips(DataConfig(source="corpus", root=root, cache_dir=cache_dir), every=1, start_frame=0,
+                               clip_frames=6,
                                min_frames=6, clips_per_video=clips_per_video, subset=subset, progress=False)
     if steady:
         clips = [steady.clip(clip) for clip in clips]

@@ -74,6 +74,9 @@ def lever_points(report_dirs: Sequence[str | Path], x_video: str, y_video: str, 
             continue
         if not all(against in c["scores"] for video in (x_video, y_video) for c in rows[video]):
             raise ValueError(f"{report} has no {against!r} scores on every clip of {x_video} and {y_video}")
+        keys = {k for video in (x_video, y_video) for c in rows[video] for k in c["scores"][against]}
+        if key not in keys:
+            raise ValueError(f"score key {key!r} is not in {report} (e.g. {', '.join(sorted(keys)[:6])})")
         for method in methods:
             name = method["name"]
             if method.get("kind") != "checkpoint":
