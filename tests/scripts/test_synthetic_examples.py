@@ -6,6 +6,7 @@ import logging
 
 import cv2
 import numpy as np
+import pytest
 
 from vidpred.commands import synthetic_examples
 
@@ -40,3 +41,14 @@ def test_replaces_its_own_sheet_but_not_another_image(tmp_path, caplog):
     assert synthetic_examples.main(["--out", str(photo), *argv]) == 2
     assert "already exists" in caplog.text and photo.read_bytes() == before
     assert synthetic_examples.main(["--out", str(photo), *argv, "--force"]) == 0 and photo.read_bytes() != before
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "nothing to do: give --out for a contact sheet and/or --timing N"),
+    (["--timing", "-1"], "--timing must be >= 0"),
+    (["--out", "sheet.jpg"], "--out sheet.jpg: the contact sheet is a .png"),
+])
+def test_a_run_that_would_do_nothing_or_mislabel_its_file_is_refused(args, message, tmp_path, caplog, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert synthetic_examples.main(args) == 2 and message in caplog.text
+    assert list(tmp_path.iterdir()) == []

@@ -75,17 +75,23 @@ def write_sheet(path: Path, sheet: np.ndarray) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=None, help="contact sheet PNG (default: none)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--n-frames", type=int, default=24, help="frames per video")
-    parser.add_argument("--size", type=int, default=256, help="frame height and width")
-    parser.add_argument("--step", type=int, default=4, help="show every step-th frame")
-    parser.add_argument("--thumb", type=int, default=96, help="width of a shown frame, pixels")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="one row per seed (default 0 1 2)")
+    parser.add_argument("--n-frames", type=int, default=24, help="frames per video (default 24)")
+    parser.add_argument("--size", type=int, default=256, help="frame height and width (default 256)")
+    parser.add_argument("--step", type=int, default=4, help="show every step-th frame (default 4)")
+    parser.add_argument("--thumb", type=int, default=96, help="width of a shown frame, pixels (default 96)")
     parser.add_argument("--timing", type=int, default=0, help="time this many videos (0: no timing)")
     parser.add_argument("--force", action="store_true", help="replace an --out this script did not write")
     args = parser.parse_args(argv)
     setup_logging()
     if min(args.n_frames, args.size, args.step, args.thumb) < 1 or not args.seeds:
         raise ValueError("need --n-frames, --size, --step and --thumb >= 1 and at least one seed")
+    if args.timing < 0:
+        raise ValueError(f"--timing must be >= 0 (0: no timing), got {args.timing}")
+    if args.out is None and args.timing == 0:
+        raise ValueError("nothing to do: give --out for a contact sheet and/or --timing N to time N videos")
+    if args.out is not None and args.out.suffix.lower() != ".png":
+        raise ValueError(f"--out {args.out}: the contact sheet is a .png")
     if args.out is not None:
         check_output(args.out, ours=_is_our_sheet, what="a contact sheet written by this script", force=args.force)
         videos = [generate_synthetic_video(seed, args.n_frames, args.size, args.size) for seed in args.seeds]
