@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     positive("--workers", args.workers)
     if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:
         raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
+    positive("--clips-per-video", args.clips_per_video)
+    if not 0 <= args.adapt_check < 1:
+        raise ValueError(f"--adapt-check must lie in [0, 1), got {args.adapt_check}")
     adapt = AdaptSettings(steps=args.adapt_steps, lr=args.adapt_lr, seed=args.adapt_seed,
                           check_fraction=args.adapt_check)
     degrade = Degradation(grain=args.grain, flicker=args.flicker)

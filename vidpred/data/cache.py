@@ -287,7 +287,7 @@ class VideoCache:
             reason = unwritable_reason(self.cache_dir)
             if reason is not None:
                 raise DataError(f"{desc}: {len(todo)} videos need decoding but the cache folder {self.cache_dir} "
-                                f"is not writable: {reason}; set data.cache_dir to a writable folder")
+                                f"is not writable: {reason}; choose a writable folder (data.cache_dir, or --cache-dir)")
             self.cache_dir.mkdir(parents=True, exist_ok=True)
         unreadable: list[tuple[str, str]] = []
         new_entries: dict[str, dict] = {}

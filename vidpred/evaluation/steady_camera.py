@@ -53,6 +53,8 @@ class SteadyPan:
     def __bool__(self) -> bool:
         return self.max_speed > 0
 
+    kind = "steady pan"  # what the report calls every scored clip
+
     def describe(self) -> str:
         return f"a still of each clip's first frame panned steadily at 1-{self.max_speed:g} px per frame"
 
@@ -160,6 +162,8 @@ class SteadyZoom(_ViewsOfStill):
     def __bool__(self) -> bool:
         return self.max_rate > 0
 
+    kind = "steady zoom"  # what the report calls every scored clip
+
     def describe(self) -> str:
         return (f"a still of each clip's first frame zoomed steadily in or out by 0.5-{self.max_rate:g}% per frame "
                 f"(frames at {_OUT:.2g} of its size)")
@@ -189,6 +193,8 @@ class SteadyRoll(_ViewsOfStill):
 
     def __bool__(self) -> bool:
         return self.max_roll > 0
+
+    kind = "steady roll"  # what the report calls every scored clip
 
     def describe(self) -> str:
         return (f"a still of each clip's first frame rolled steadily by 0.25-{self.max_roll:g} degrees per frame "
