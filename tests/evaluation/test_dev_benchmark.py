@@ -273,7 +273,7 @@ def test_steady_motion_replaces_the_clips_and_flow_extrapolation_follows_it(kind
                                           clips_per_video=2, progress=False, steady=steady)
     assert said in markdown
     for source in sources:
-        assert source.motion.startswith(f"steady {kind} (over a still of a ")  # what was scored, then the video
+        assert source.motion.startswith(f"steady {kind} over stills of it (the video: ")  # what was scored
         for result in source.results:
             scores = result.scores
             # on a steady camera motion DIS extrapolation beats copying the last frame

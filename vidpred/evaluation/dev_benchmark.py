@@ -311,7 +311,7 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
     sources = []
     for video in videos:
         own = [r for r in results if _video_of(r.name) == video]
-        motion = _motion_of(video) if not steady else f"{steady.kind} (over a still of a {_motion_of(video)})"
+        motion = _motion_of(video) if not steady else f"{steady.kind} over stills of it (the video: {_motion_of(video)})"
         sources.append(SourceReport(video, motion, own, summarize(own, names_all)))
     lines = [f"# Development benchmark: the corpus's {subset} split", "",
              f"Every video is its own source: {clips_per_video} clips spread over it, whole frames at its native "
