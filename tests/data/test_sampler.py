@@ -139,7 +139,7 @@ def test_a_sequence_of_unfiltered_fractions_cycles_with_the_batch_index():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"n_frames": 11}, "fewer than n_frames"),
-    ({"patch_size": 41}, "smaller than patch_size"),
+    ({"patch_size": 41}, "smaller than data.patch_size=41"),
     ({"n_frames": 1}, "n_frames"),
     ({"unfiltered_fraction": 1.5}, "unfiltered_fraction"),
     ({"unfiltered_fraction": (0.0, -0.1)}, "unfiltered_fraction"),

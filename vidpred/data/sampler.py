@@ -171,16 +171,17 @@ class PatchSampler:
             the slot's retries stay in its group, so a group's share of the clips is its
             weight's whatever the motion filter rejects. A group of weight 0 is never
             drawn (and may be empty). None: one group, and the draws of earlier versions.
+        names: the videos' names, for errors (default ``video <index>``).
 
     Raises:
-        ValueError: a video shorter than ``n_frames`` or smaller than the patch, mixed
-            channel counts, or out-of-range arguments.
+        ValueError: a video shorter than ``n_frames``, videos smaller than the patch (all
+            named in one error), mixed channel counts, or out-of-range arguments.
     """
 
     def __init__(self, videos: Sequence[np.ndarray], n_frames: int, patch_size: int, *, motion_threshold: float,
                  max_tries: int = 16, unfiltered_fraction: float | Sequence[float] = 0.05, seed: int = 0, rank: int = 0,
                  cut_ratio: float | None = None, augment: bool = False,
-                 pools: Sequence[tuple[int, float]] | None = None) -> None:
+                 pools: Sequence[tuple[int, float]] | None = None, names: Sequence[str] | None = None) -> None:
         if not videos:
             raise ValueError("PatchSampler needs at least one video")
         if n_frames < 2:
@@ -196,18 +197,26 @@ class PatchSampler:
             raise ValueError(f"motion_threshold must be >= 0, got {motion_threshold}")
         if seed < 0 or rank < 0:
             raise ValueError(f"seed and rank must be >= 0, got seed={seed}, rank={rank}")
+        if names is not None and len(names) != len(videos):
+            raise ValueError(f"names: {len(names)} for {len(videos)} videos")
+        names = list(names) if names is not None else [f"video {i}" for i in range(len(videos))]
         channels = None
+        small = []
         for i, video in enumerate(videos):
             if video.dtype != np.uint8 or video.ndim != 4:
-                raise ValueError(f"video {i}: expected uint8 (T, H, W, C), got {video.dtype} {video.shape}")
+                raise ValueError(f"{names[i]}: expected uint8 (T, H, W, C), got {video.dtype} {video.shape}")
             t, h, w, c = video.shape
             if t < n_frames:
-                raise DataError(f"video {i} has {t} frames, fewer than n_frames={n_frames}")
+                raise DataError(f"{names[i]} has {t} frames, fewer than n_frames={n_frames}")
             if h < patch_size or w < patch_size:
-                raise DataError(f"video {i} is {h}x{w}, smaller than patch_size={patch_size}")
+                small.append(f"{names[i]} ({h}x{w})")
             if channels is not None and c != channels:
-                raise ValueError(f"video {i} has {c} channels, video 0 has {channels}")
+                raise ValueError(f"{names[i]} has {c} channels, {names[0]} has {channels}")
             channels = c
+        if small:
+            raise DataError(f"{len(small)} training video(s) smaller than data.patch_size={patch_size}: "
+                            f"{', '.join(small[:5])}{', ...' if len(small) > 5 else ''}; resize them with "
+                            "data.frame_size, lower data.patch_size, or remove them")
         self.videos = list(videos)
         self.n_frames = n_frames
         self.patch_size = patch_size

@@ -17,7 +17,6 @@ from torch.utils.data import DataLoader
 
 from vidpred.config import DataConfig
 from vidpred.data.datasets import load_split, load_synthetic
-from vidpred.data.errors import DataError
 from vidpred.data.sampler import PatchBatches, PatchSampler, fixed_clips, to_model_input
 
 __all__ = ["TrainingData", "load_training_data", "BatchStream"]
@@ -91,12 +90,6 @@ def load_training_data(
         [v.frames for v in val_videos], data.n_val_clips, n_context + val_n_future, seed=seed, cut_ratio=data.cut_ratio
     )
     pools = [(len(train_videos), 1.0 - weight), (len(synthetic_videos), weight)] if 0 < weight < 1 else None
-    small = [f"{v.name} ({v.frames.shape[1]}x{v.frames.shape[2]})" for v in train_videos
-             if min(v.frames.shape[1:3]) < data.patch_size]
-    if small:
-        raise DataError(f"{len(small)} training video(s) smaller than data.patch_size={data.patch_size}: "
-                        f"{', '.join(small[:5])}{', ...' if len(small) > 5 else ''}; resize them with "
-                        "data.frame_size, lower data.patch_size, or remove them")
     sampler = PatchSampler(
         [v.frames for v in train_videos + synthetic_videos],
         n_context + n_future,
@@ -112,6 +105,7 @@ def load_training_data(
         cut_ratio=data.cut_ratio,
         augment=data.augment,
         pools=pools,
+        names=[v.name for v in train_videos + synthetic_videos],
     )
     if data.cut_ratio is not None:
         log.info("scene cuts: %d in the training videos; no patch spans one", sum(len(cuts) for cuts in sampler.cuts))
