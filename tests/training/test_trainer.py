@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from vidpred.config import ConfigError
+from vidpred.training import precision as precision_module
 from vidpred.training.monitor import TrainingDiverged
 from vidpred.training.trainer import Trainer
 
@@ -71,6 +72,23 @@ def test_resume_guards(tiny_config, tmp_path):
         Trainer(tiny_config("model.generator.width=0.125"), tmp_path / "run", resume=True)
     # Training longer is allowed.
     assert Trainer(tiny_config("train.steps=3"), tmp_path / "run", resume=True).fit()["step"] == 3
+
+
+def test_resume_continues_in_the_precision_the_run_trained_in(tiny_config, tmp_path, monkeypatch, caplog):
+    # train.precision "auto" resolves by device: the same config resumed where it resolves
+    # otherwise (here, a CPU without native bf16) keeps the precision the run started in.
+    monkeypatch.setattr(precision_module, "cpu_has_native_bf16", lambda: True)
+    first = Trainer(tiny_config("train.steps=1", "train.precision=auto"), tmp_path / "run")
+    first.fit()
+    assert first.precision == "bf16"
+    assert torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)["precision"] == "bf16"
+    monkeypatch.setattr(precision_module, "cpu_has_native_bf16", lambda: False)
+    assert Trainer(tiny_config("train.steps=1", "train.precision=auto"), tmp_path / "fresh").precision == "fp32"
+    with caplog.at_level("WARNING", logger="vidpred"):
+        resumed = Trainer(tiny_config("train.steps=2", "train.precision=auto"), tmp_path / "run", resume=True)
+    assert resumed.precision == "bf16"
+    assert "the run trained in bf16 (train.precision auto); it continues in bf16, where auto would resolve to fp32" \
+        in caplog.text
 
 
 def test_d_step_leaves_the_generator_alone(tiny_config, tmp_path):
@@ -142,3 +160,24 @@ def test_divergence_stops_before_logging_or_saving(tiny_config, tmp_path, monkey
     assert sorted(_losses(tmp_path / "run")) == [1, 2]  # step 3 was never logged
     checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)
     assert checkpoint["step"] == 2
+
+
+def test_divergence_stops_before_a_new_best_is_saved(tiny_config, tmp_path, monkeypatch):
+    # Validating at a step that neither logs nor checkpoints: a new best there writes
+    # latest.pt too, so the check for a diverged state must come before it.
+    trainer = Trainer(tiny_config("train.steps=6", "train.log_every=100", "train.ckpt_every=100",
+                                  "train.val_every=1", "train.sample_every=100"), tmp_path / "run")
+    train_step = trainer.train_step
+
+    def diverging_step():
+        logs = train_step()
+        if trainer.step >= 3:
+            logs["d_loss"] = torch.tensor(float("nan"))
+        return logs
+
+    monkeypatch.setattr(trainer, "train_step", diverging_step)
+    with pytest.raises(TrainingDiverged, match=r"step 3: d_loss not finite"):
+        trainer.fit()
+    steps = [json.loads(line)["step"] for line in (tmp_path / "run" / "validation.jsonl").read_text().splitlines()]
+    assert steps == [1, 2]
+    assert torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)["step"] <= 2

@@ -93,6 +93,20 @@ def _resume_state(latest: Path) -> dict:
     return state
 
 
+def _resumed_precision(state: dict, asked: str, resolved: str, device: torch.device, *, announce: bool) -> str:
+    """The precision a resumed run continues in: the one it trained in. ``train.precision``
+    cannot change on resume, but ``auto`` resolves by device, so the same config on another
+    device (a GPU run resumed on a CPU, say) would otherwise switch between bf16 and fp32
+    halfway. Checkpoints from before the precision was recorded continue in ``resolved``."""
+    trained = state.get("precision")
+    if trained is None or trained == resolved:
+        return resolved
+    if announce:
+        log.warning("the run trained in %s (train.precision %s); it continues in %s, where %s would resolve "
+                    "to %s", trained, asked, trained, asked, resolved)
+    return resolve_precision(trained, device)
+
+
 def _validation_rows(path: Path) -> list[dict]:
     """``{"step", "best"}`` of each complete row of ``validation.jsonl`` whose model score
     that picks ``best.pt`` (:data:`~vidpred.training.validation.BEST_KEY`) is finite; none
@@ -150,6 +164,9 @@ class Trainer:
         # Speed: every network computes in self.precision inside self.autocast() and returns
         # float32, so the losses stay float32; parameters and optimizers are float32.
         self.precision = resolve_precision(cfg.train.precision, self.device)
+        if resume_state is not None:
+            self.precision = _resumed_precision(resume_state, cfg.train.precision, self.precision, self.device,
+                                                announce=self.dist.is_main)
         configure_backends(self.device, self.precision)
         ema = [self.generator_ema] if self.generator_ema is not None else []
         for module in [self.generator, *ema, *(a.model for a in self.adversaries), *self.perceptual.values()]:
@@ -322,6 +339,7 @@ class Trainer:
         rng = self.rng.state()
         state = {"step": self.step, "best_psnr": self.best_psnr, "train_seconds": self.train_seconds,
                  "config": config_to_dict(self.cfg), **self.nets.state_dict(), "rng": rng,
+                 "precision": self.precision,  # what train.precision "auto" resolved to
                  # The validation videos by name: what evaluation's "auto" scores for a folder run,
                  # and the folder itself, resolved here: data.root may be relative to where training ran.
                  "held_out": [v["name"] for v in self.split["subsets"]["val"]],
@@ -480,7 +498,7 @@ class Trainer:
                 self.train_seconds += time.perf_counter() - started
                 out_of_time = self._out_of_time(step, budget)
                 last = step == cfg.steps or out_of_time
-                if step % cfg.log_every == 0 or last or step % cfg.ckpt_every == 0:
+                if step % cfg.log_every == 0 or last or step % cfg.ckpt_every == 0 or step % cfg.val_every == 0:
                     # Before anything is logged or saved: a diverged run must not overwrite
                     # the last good checkpoint (every rank checks, so all stop together).
                     check_finite(logs, step, self.ckpt_dir / "latest.pt", self.dist, self.device)
