@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from vidpred.adversaries import MultiScaleAdversary
+from vidpred.adversaries import MultiScaleAdversary, SpatioTemporalAdversary
 
 
 class FixedLogits(nn.Module):
@@ -89,3 +89,27 @@ def test_r1_penalty_on_the_real_frames_of_every_scale():
     loss_r1.backward()
     expected = plain.model.c.grad + 2.0 * torch.tensor([2 * 1.0 * 48, 2 * 0.5 * 192])
     torch.testing.assert_close(penalised.model.c.grad, expected)
+
+
+class LinearClips(nn.Module):
+    """A clip "D" whose logit is ``c * sum(clip)``: its input gradient is c everywhere."""
+
+    def __init__(self, c: float) -> None:
+        super().__init__()
+        self.c = nn.Parameter(torch.tensor(c))
+
+    def forward(self, clips):
+        return self.c * clips.flatten(1).sum(dim=1)
+
+
+@pytest.mark.parametrize("center", [1.0, 0.0])
+def test_spatiotemporal_penalty_pulls_the_gradient_norm_to_its_centre(center):
+    context, scales = _inputs(batch=2, n_scales=2)  # clips of 3 x (4 + 1) x 8 x 8: 960 values
+    real = [s + 1 for s in scales]
+    adversary = SpatioTemporalAdversary(LinearClips(0.5), gp_weight=3.0, gp_center=center)
+    loss, logs = adversary.d_loss(context, real, scales, torch.Generator())
+    # ||grad|| = 0.5 * sqrt(960) per clip; the penalty is (||grad|| - centre)^2
+    norm = 0.5 * math.sqrt(960)
+    assert float(logs["d_st_gp"]) == pytest.approx((norm - center) ** 2)
+    # hinge: real logits 0.5 * 960 (max(0, 1 - 480) = 0), fake logits 0 (max(0, 1 + 0) = 1)
+    assert float(logs["d_st_loss"]) == pytest.approx(0.0 + 1.0 + 3.0 * (norm - center) ** 2)

@@ -64,6 +64,8 @@ def test_folder_holdout_is_a_fixed_shuffle():
     assert len(val) == 5 and sorted(train + val) == paths and not set(train) & set(val)
     assert folder_holdout(list(reversed(paths)), 5) == (train, val)  # input order does not matter
     assert val != paths[:5]  # shuffled, not the alphabetical head
+    # Fixed across runs, versions and machines: a run's validation videos must never move.
+    assert val == ["v02.avi", "v04.avi", "v06.avi", "v13.avi", "v19.avi"]
 
 
 def test_folder_errors(tmp_path, video_folder):
@@ -103,6 +105,9 @@ def test_ucf101_holdout_never_splits_a_group(tiny_ucf101):
     assert len(val) == 5
     assert not {ucf101_group(p) for p in train} & {ucf101_group(p) for p in val}
     assert ucf101_holdout(paths, 5) == (train, val)
+    assert [p.name for p in val] == ["v_ApplyEyeMakeup_g08_c02.avi", "v_ApplyEyeMakeup_g10_c02.avi",
+                                     "v_Basketball_g09_c02.avi", "v_HandstandPushups_g09_c02.avi",
+                                     "v_HandstandPushups_g10_c02.avi"]  # fixed, as the folder's draw
     assert train == [p for p in paths if p in set(train)]  # list order kept
     with pytest.raises(ValueError, match="only 9"):
         ucf101_holdout(paths, 10)

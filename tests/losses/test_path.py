@@ -15,7 +15,7 @@ SMOOTH = _one_pixel_clip([129, 129, 129])
 FLICKER = _one_pixel_clip([127, 129, 127])
 
 
-def test_seed_000_example():
+def test_path_loss_note_example():
     # both predictions are one grey level off in every frame
     assert lp_loss(SMOOTH, TARGET).item() == pytest.approx(1)
     assert lp_loss(FLICKER, TARGET).item() == pytest.approx(1)
@@ -24,7 +24,7 @@ def test_seed_000_example():
     assert path_loss(FLICKER, TARGET).item() == pytest.approx(3)
 
 
-def test_seed_000_example_with_anchor():
+def test_path_loss_note_example_with_anchor():
     anchor = torch.full((1, 1, 1, 1), 128.0)
     torch.testing.assert_close(clip_path(FLICKER, anchor).flatten(), torch.tensor([-1.0, 2.0, -2.0]))
     assert path_loss(SMOOTH, TARGET, anchor=anchor).item() == pytest.approx(1 / 3)

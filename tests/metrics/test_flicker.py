@@ -14,7 +14,7 @@ def _clip(values: list[float]) -> torch.Tensor:
     return (torch.tensor(values, dtype=torch.float64) / 127.5 - 1).reshape(1, 1, -1, 1, 1)
 
 
-def test_seed_000_flickering_prediction_scores_higher():
+def test_path_loss_note_flickering_prediction_scores_higher():
     target = _clip([128, 128, 128])
     smooth, flicker = _clip([129, 129, 129]), _clip([127, 129, 127])
     # Same per-frame MSE against the target (1 grey level everywhere)...

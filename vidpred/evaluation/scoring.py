@@ -35,6 +35,7 @@ import torch
 from torch import Tensor
 
 from vidpred.metrics import LPIPS
+from vidpred.models.perceptual_networks import LPIPS_MIN_SIZE
 from vidpred.metrics.masked import masked_mean
 from vidpred.metrics.official import official_db, official_sharpness_term
 from vidpred.metrics.psnr import psnr_from_mse
@@ -197,10 +198,10 @@ def score_frames(preds: Tensor, target: Tensor, masks: Tensor | None = None, *, 
         .reshape(M, K))
 
     if lpips is not None:
-        try:
+        if min(H, W) < LPIPS_MIN_SIZE[lpips.net]:  # frames below the backbone's minimum size: no score
+            values = torch.full((M, K), math.nan, dtype=torch.float64)
+        else:
             values = lpips(preds.reshape(M * K, C, H, W), target.expand(M, -1, -1, -1, -1).reshape(M * K, C, H, W))
             values = values.reshape(M, K)
-        except ValueError:  # frames below the backbone's minimum size
-            values = torch.full((M, K), math.nan, dtype=torch.float64)
         put("lpips", "whole", values)
     return out

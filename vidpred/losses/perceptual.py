@@ -1,4 +1,5 @@
-"""Perceptual losses on one randomly sampled frame per clip (seeds 002 and 003).
+"""Perceptual losses on one randomly sampled frame per clip (the sharper-predictions article
+and the CogVideo loss notes).
 
 The sharper-predictions article proposes "the euclidean distance between feature maps extracted from the VGG19
 network" (as in SRGAN, Ledig et al. 2017); the CogVideo loss notes compute LPIPS (Zhang et al. 2018) on
