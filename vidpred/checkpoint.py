@@ -14,7 +14,6 @@ from typing import Any
 
 import torch
 
-from vidpred._writable import unwritable_reason
 from vidpred.safe_write import replacing
 
 log = logging.getLogger(__name__)
@@ -40,14 +39,6 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
     except OSError as exc:
         kept = "the previous one is kept" if path.is_file() else "there was none before"
         raise CheckpointWriteError(f"cannot write the checkpoint {path}: {exc.strerror or exc}; {kept}") from exc
-
-
-def check_writable(path: str | Path) -> None:
-    """Raise :class:`CheckpointWriteError` now if ``path``'s folder cannot receive a checkpoint,
-    rather than after the work whose result it was to hold."""
-    reason = unwritable_reason(Path(path).parent)
-    if reason is not None:
-        raise CheckpointWriteError(f"cannot write the checkpoint {path}: {reason}")
 
 
 def remove_partial_writes(folder: str | Path) -> None:

@@ -23,7 +23,6 @@ import yaml
 from vidpred._config_io import ConfigError, from_plain, merge, parse_override, problems_error, read_yaml
 from vidpred.models.discriminator import smallest_valid_patch
 from vidpred.models.perceptual_networks import LPIPS_MIN_SIZE, VGG19_LAYERS
-from vidpred.safe_write import write_text
 
 
 # --------------------------------------------------------------------------------------
@@ -642,10 +641,6 @@ def config_to_dict(cfg: Config) -> dict:
 
 def dump_config(cfg: Config) -> str:
     return yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
-
-
-def save_config(cfg: Config, path: str | Path) -> None:
-    write_text(path, dump_config(cfg))
 
 
 # --------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from skimage.metrics import structural_similarity
 
 from vidpred.build import build_generator
 from vidpred.checkpoint import save_checkpoint
-from vidpred.commands.predict import main
+from vidpred.commands.predict import main, score_lines
 from vidpred.config import config_from_dict, config_to_dict
 from vidpred.data import read_video
 
@@ -173,3 +173,12 @@ def test_tall_frames_are_shown_at_540_px_and_any_fraction_is_taken(checkpoint, m
     assert Image.open(tmp_path / "b.gif").size == (4 * 16 + 3 * 4, 3 + 270)
     assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "c.gif", "--scale", "1.5"]) == 2
     assert "--scale must be a whole number >= 1 or a fraction in (0, 1), got 1.5" in caplog.text
+
+
+def test_scores_are_floored_as_the_evaluation_s():
+    target = torch.zeros(1, 3, 2, 4, 4)
+    off = target.clone()
+    off[:, :, 1] += 0.02  # every value 0.02 off on [-1, 1]: 10 log10(4 / 0.0004) = 40 dB
+    lines = score_lines({"exact": target.clone(), "off": off}, target)
+    assert lines[1].split()[1:] == ["58.92", "58.92"]  # an exact frame: the evaluation's ceiling, not inf
+    assert lines[2].split()[1:] == ["58.92", "40.00"]

@@ -90,6 +90,7 @@ from torch import Tensor
 from vidpred.config import DataConfig
 from vidpred.evaluation.clips import load_eval_clips
 from vidpred.evaluation.paired import paired_difference
+from vidpred.evaluation.scoring import MSE_FLOOR
 from vidpred.evaluation.steady_camera import SteadyCamera
 from vidpred.metrics.psnr import psnr_from_mse
 from vidpred.models.camera_motion import camera_flow
@@ -328,7 +329,8 @@ RULES.update({f"DIS refined x{a}": _velocity_rule(lambda v, g, a=a: a * _dis(g[3
 
 
 def _psnr(a: Tensor, b: Tensor) -> float:
-    return float(psnr_from_mse(((a - b) ** 2).mean(), data_range=2.0))
+    """Whole-frame PSNR floored as the evaluation's is (:data:`~vidpred.evaluation.scoring.MAX_PSNR_DB`)."""
+    return float(psnr_from_mse(((a - b) ** 2).mean().clamp_min(MSE_FLOOR), data_range=2.0))
 
 
 def score_rules(subset: str = "val", root: str | None = None, clips_per_video: int = 12,

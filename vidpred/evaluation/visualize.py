@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from vidpred.data.sampler import to_uint8_frames
 from vidpred.data.video_io import write_video
 from vidpred.models.warp import flow_to_color
 from vidpred.safe_write import image_has_mark, replacing
@@ -38,8 +39,7 @@ _REAL, _PREDICTED, _BACKGROUND = (40, 170, 60), (210, 40, 40), (32, 32, 32)
 
 def _to_uint8(frames: Tensor) -> np.ndarray:
     """``(C, T, H, W)`` in ``[-1, 1]`` -> uint8 ``(T, H, W, 3)`` (grey repeated to RGB)."""
-    x = ((frames.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
-    x = x.permute(1, 2, 3, 0).numpy()
+    x = to_uint8_frames(frames[None])[0].cpu().numpy()
     return np.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x
 
 
