@@ -59,3 +59,14 @@ def test_a_validation_cut_short_runs_again_on_resume(tiny_config, tmp_path, capl
     assert "the validation at step 2 did not finish" in caplog.text
     assert [r["step"] for r in _rows(run_dir)] == [2, 4]
     assert load_checkpoint(run_dir / "checkpoints" / "best.pt")["step"] == _best_row_step(run_dir)
+
+
+def test_the_validation_cut_short_is_the_stopped_run_s_not_the_new_schedule_s(tiny_config, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    run_dir = tmp_path / "run"
+    Trainer(tiny_config("train.steps=2", "train.val_every=2", "train.ckpt_every=2"), run_dir).fit()
+    (run_dir / "validation.jsonl").write_text("")  # step 2's validation cut short
+    # Resumed with validation every 3 steps: step 2's still runs first, then the new schedule's.
+    Trainer(tiny_config("train.steps=3", "train.val_every=3", "train.ckpt_every=3"), run_dir, resume=True).fit()
+    assert "the validation at step 2 did not finish" in caplog.text
+    assert [r["step"] for r in _rows(run_dir)] == [2, 3]

@@ -43,6 +43,9 @@ _OUT_INIT_SCALE = 0.1
 # Initial logit of the last step's velocity (the others start at 0): the untrained model
 # is nearly DIS-flow extrapolation.
 _LAST_STEP_LOGIT = 4.0
+# Initial logit of the motion's persistence after the 1st frame: sigmoid(4) = 0.98, nearly
+# constant velocity.
+_PERSISTENCE_LOGIT = 4.0
 # The network's logit outputs are multiplied by this, so a learning-rate step moves the
 # choice between candidates as fast as it moves the correction.
 _LOGIT_SCALE = 8.0
@@ -223,8 +226,8 @@ class FlowRefiner(VelocityPredictor):
             self.out.weight.mul_(_OUT_INIT_SCALE)
             self.out.bias.zero_()
             self.out.bias[1] = _LAST_STEP_LOGIT / _LOGIT_SCALE
-            if self.step_scale:  # persistence starts at sigmoid(4) = 0.98: nearly constant velocity
-                self.out.bias[-1] = _LAST_STEP_LOGIT / _LOGIT_SCALE
+            if self.step_scale:
+                self.out.bias[-1] = _PERSISTENCE_LOGIT / _LOGIT_SCALE
 
     @property
     def last_layer(self) -> nn.Parameter:

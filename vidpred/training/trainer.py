@@ -355,6 +355,8 @@ class Trainer:
         self.train_seconds = float(state.get("train_seconds", 0.0))
         self.rng.restore(state.get("rng_ranks", [state["rng"]]), self.dist.world_size)
         self._resumed = True  # announced by fit, once the run folder is this process's
+        # The run that stopped validated on its own schedule (train.val_every may change on resume).
+        self._stopped_val_every = int(state["config"]["train"]["val_every"])
 
     def save(self, name: str = "latest.pt", *, all_ranks: bool = True) -> Path:
         """Write a checkpoint (rank 0 writes; under torchrun every rank must call it unless
@@ -482,7 +484,7 @@ class Trainer:
         for adversary in self.adversaries:
             adversary.model.train(adversary.trainable)  # frozen judges stay in eval mode
         last_val: dict | None = None
-        if (main and self._resumed and self.step > 0 and self.step % cfg.val_every == 0
+        if (main and self._resumed and self.step > 0 and self.step % self._stopped_val_every == 0
                 and self.step not in {r["step"] for r in _validation_rows(self.run_dir / "validation.jsonl")}):
             log.info("the validation at step %d did not finish before the run stopped: running it now", self.step)
             last_val = self._validate_and_log(run_log, self.step)
