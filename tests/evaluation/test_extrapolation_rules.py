@@ -1,10 +1,13 @@
 """The extrapolation rules built on the camera's motion (a homography over the flow field),
 and the fusion of two estimates of the last step."""
 
+import cv2
 import numpy as np
 import torch
+from skimage import data as skdata
 
 from vidpred.evaluation import extrapolation_rules
+from vidpred.evaluation.baselines import flow_extrapolation
 from vidpred.evaluation.extrapolation_rules import _camera_where_it_fits
 
 
@@ -119,3 +122,14 @@ def test_the_camera_forecasts_replace_only_the_cameras_part_of_the_last_step(mon
             expected[:, 0] = k * camera
             expected[:, 0, 10:20, 20:30] += 3.0 * k
             assert torch.allclose(offsets[-1], expected, atol=1e-3), rule
+
+
+def test_the_reference_rule_is_the_evaluation_s_dis_baseline():
+    photo = skdata.astronaut()[100:196, 100:228]  # a real photo, panned by 1.5 px a frame
+    frames = np.stack([cv2.warpAffine(photo, np.float32([[1, 0, 1.5 * t], [0, 1, 0.5 * t]]), (128, 96))
+                       for t in range(6)])
+    clip = (torch.from_numpy(frames).float() / 127.5 - 1).permute(3, 0, 1, 2)[None]  # (1, 3, 6, H, W)
+    grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
+    for k in (1, 2):
+        ours = extrapolation_rules.RULES[extrapolation_rules.REFERENCE](clip, grey, k)
+        torch.testing.assert_close(ours, flow_extrapolation(clip[:, :, :4], k, method="dis")[:, :, -1], atol=1e-5, rtol=0)

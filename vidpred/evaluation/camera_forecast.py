@@ -46,6 +46,7 @@ from vidpred.data.camera_paths import FRAME
 from vidpred.data.corpus import DEFAULT_CORPUS_ROOT, corpus_paths
 from vidpred.data.video_io import read_video
 from vidpred.models.camera_motion import homographies
+from vidpred.models.optical_flow import dis_flow_grey
 from vidpred.safe_write import image_has_mark, save_marked_figure
 
 __all__ = ["camera_steps", "step_windows", "fit_forecasters", "score_forecasts", "score_paths", "forecast_table",
@@ -73,13 +74,12 @@ def camera_steps(frames: np.ndarray) -> np.ndarray:
     if frames.ndim != 4 or len(frames) < 2:
         raise ValueError(f"frames must be (T >= 2, H, W, 3), got {frames.shape}")
     T, H, W = frames.shape[:3]
-    estimator = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     cv2.setRNGSeed(0)  # RANSAC's draws: each video's steps the same whatever ran before
     grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
     corners = np.array([[0, 0, 1], [W - 1, 0, 1], [0, H - 1, 1], [W - 1, H - 1, 1]], np.float64)
     steps = np.full((T - 1, 8), np.nan)
     for t in range(T - 1):
-        flow = torch.from_numpy(estimator.calc(grey[t + 1], grey[t], None)).permute(2, 0, 1)[None]
+        flow = torch.from_numpy(dis_flow_grey(grey[t + 1], grey[t])).permute(2, 0, 1)[None]
         (homography,) = homographies(flow)
         if homography is not None:
             mapped = corners @ homography.T

@@ -94,27 +94,28 @@ from vidpred.evaluation.scoring import MSE_FLOOR
 from vidpred.evaluation.steady_camera import SteadyCamera
 from vidpred.metrics.psnr import psnr_from_mse
 from vidpred.models.camera_motion import camera_flow
-from vidpred.models.optical_flow import FARNEBACK_PARAMS, full_size_refinement
+from vidpred.models.optical_flow import FARNEBACK_PARAMS, dis_flow_grey, full_size_refinement
 from vidpred.models.refiner import FlowRefiner, context_flows
 from vidpred.models.warp import warp
 
 __all__ = ["RULES", "SPEED_RULES", "score_rules", "rules_table", "speed_hindsight_table"]
 
 REFERENCE = "DIS"
-_PRESETS = {"medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
-            "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST}
 
 
 def _dis(source: np.ndarray, destination: np.ndarray, setting: str = "medium") -> Tensor:
-    """``(1, 2, H, W)`` DIS flow with ``source(p) ≈ destination(p + flow(p))``, grey uint8 frames."""
-    estimator = cv2.DISOpticalFlow_create(_PRESETS["medium" if setting in ("fine", "refined") else setting])
+    """``(1, 2, H, W)`` DIS flow with ``source(p) ≈ destination(p + flow(p))``, grey uint8 frames:
+    the baselines' (:func:`~vidpred.models.optical_flow.dis_flow_grey`) for a preset or
+    ``"refined"``; ``"fine"``, the medium preset down to full resolution, is this table's own."""
     if setting == "fine":
+        estimator = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         estimator.setFinestScale(0)
         estimator.setPatchStride(2)
         estimator.setGradientDescentIterations(50)
-    flow = estimator.calc(source, destination, None)
-    if setting == "refined":
-        flow = full_size_refinement().calc(source, destination, flow)
+        flow = estimator.calc(source, destination, None)
+    else:
+        refine = setting == "refined"
+        flow = dis_flow_grey(source, destination, "medium" if refine else setting, refine=refine)
     return torch.from_numpy(flow).permute(2, 0, 1)[None]
 
 

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 __all__ = ["FARNEBACK_PARAMS", "DIS_PRESET", "FLOW_METHODS", "FULL_SIZE_REFINEMENT", "dense_flow", "dis_flow",
-           "full_size_refinement", "backward_flow", "reused_flows"]
+           "dis_flow_grey", "full_size_refinement", "backward_flow", "reused_flows"]
 
 # OpenCV's sample values (3-level pyramid halving each time, 3 iterations per level,
 # polynomial neighbourhood 5 with sigma 1.2) except the averaging window: 9x9 instead of
@@ -143,8 +143,8 @@ def dis_flow(source: Tensor, destination: Tensor, preset: str = DIS_PRESET, refi
     """DIS flow from ``source`` to ``destination``: ``source(p) ≈ destination(p + flow(p))``.
 
     Same conventions as :func:`dense_flow` (grey-level uint8 frames, ``(B, 2, H, W)`` float32
-    in pixels, x then y). A new DIS instance per call: instances hold state and are not
-    shared between the evaluation's threads.
+    in pixels, x then y). A new DIS instance per pair (:func:`dis_flow_grey`): instances hold
+    state and are not shared between the evaluation's threads.
 
     Args:
         source: ``(B, C, H, W)`` in ``[-1, 1]``, C = 1 or 3.
@@ -157,19 +157,32 @@ def dis_flow(source: Tensor, destination: Tensor, preset: str = DIS_PRESET, refi
                          f"and {tuple(destination.shape)}")
     if preset not in _DIS_PRESETS:
         raise ValueError(f"DIS preset must be one of {', '.join(_DIS_PRESETS)}, got {preset!r}")
-    dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
-    H, W = source.shape[-2:]
-    k = _dis_magnification(H, W, dis.getFinestScale(), dis.getPatchSize())
-    pairs = list(zip(_grey_uint8(source), _grey_uint8(destination)))
-    if k > 1:
-        pairs = [tuple(cv2.resize(x, (W * k, H * k), interpolation=cv2.INTER_CUBIC) for x in pair) for pair in pairs]
-    flows = [_reused(preset, a, b, lambda: dis.calc(a, b, None)) for a, b in pairs]  # (H, W, 2)
-    if refine:
-        refinement = full_size_refinement()
-        flows = [refinement.calc(a, b, flow) for (a, b), flow in zip(pairs, flows)]
-    if k > 1:
-        flows = [cv2.resize(flow, (W, H), interpolation=cv2.INTER_AREA) / k for flow in flows]
+    pairs = zip(_grey_uint8(source), _grey_uint8(destination))
+    flows = [dis_flow_grey(a, b, preset, refine) for a, b in pairs]  # (H, W, 2)
     return torch.from_numpy(np.stack(flows)).permute(0, 3, 1, 2).contiguous().to(source.device)
+
+
+def dis_flow_grey(source: np.ndarray, destination: np.ndarray, preset: str = DIS_PRESET,
+                  refine: bool = False) -> np.ndarray:
+    """:func:`dis_flow` of one pair of grey uint8 ``(H, W)`` frames: float32 ``(H, W, 2)``.
+
+    Frames too small for DIS are enlarged for it and the flow shrunk back
+    (:func:`_dis_magnification`); within :func:`reused_flows` a pair seen before is not
+    estimated again.
+    """
+    if preset not in _DIS_PRESETS:
+        raise ValueError(f"DIS preset must be one of {', '.join(_DIS_PRESETS)}, got {preset!r}")
+    dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
+    H, W = source.shape
+    k = _dis_magnification(H, W, dis.getFinestScale(), dis.getPatchSize())
+    if k > 1:
+        source, destination = (cv2.resize(x, (W * k, H * k), interpolation=cv2.INTER_CUBIC) for x in (source, destination))
+    flow = _reused(preset, source, destination, lambda: dis.calc(source, destination, None))
+    if refine:
+        flow = full_size_refinement().calc(source, destination, flow)
+    if k > 1:
+        flow = cv2.resize(flow, (W, H), interpolation=cv2.INTER_AREA) / k
+    return flow
 
 
 def _dis_magnification(height: int, width: int, finest_scale: int, patch_size: int) -> int:
