@@ -246,7 +246,9 @@ def choose_eval_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, 
                and any(len(h) != len(common) for h in held_out) else "")
             + (". The hold-out is recomputed from data.n_val_videos over the videos now in the folder: if videos "
                "were added or removed since training it differs (data.val_videos names them for good)"
-               if recomputed else ""))
+               if recomputed else "")
+            + ". Its validation scored these videos and chose best.pt by them, so a best.pt scores a "
+              "little high here; latest.pt does not")
     return dataclasses.replace(data, val_videos=common), "test", note
 
 
