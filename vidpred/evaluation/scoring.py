@@ -124,74 +124,28 @@ def score_frames(preds: Tensor, target: Tensor, masks: Tensor | None = None, *, 
         raise ValueError(f"score_frames expects preds (M, K, C, H, W), target (K, C, H, W), masks (K, 1, H, W); got "
                          f"{tuple(preds.shape)}, {tuple(target.shape)}, {tuple(masks.shape)}")
     M, K, C, H, W = preds.shape
-    sharp = sharpness_metric(sharpness)
     # Contiguous: a sum's order follows the memory layout, and the callers' layouts differ
     # (the evaluation's rollouts are transposed views); the last bits must not.
     P = preds.double().contiguous()
     T = target.double().contiguous()
     moving = masks.bool()
-    m = moving.double()  # (K, 1, H, W)
     n_mask = moving.sum(dim=(1, 2, 3))  # (K,)
-    partial = [k for k in range(K) if 0 < n_mask[k] < H * W]  # frames whose composite differs from both
-    composite = torch.where(moving, P, T)  # (M, K, C, H, W): the prediction inside the mask, the target outside
     out: dict[str, Tensor] = {}
 
     def put(metric: str, region: str, values: Tensor) -> None:  # values (M, K)
         if whole_only and region != "whole":
             return
-        no_motion = n_mask == 0
         if region != "whole":  # moving-area metrics do not exist for a frame without moving pixels
-            values = torch.where(no_motion, torch.full_like(values, math.nan), values)
+            values = torch.where(n_mask == 0, torch.full_like(values, math.nan), values)
         for k in range(K):
             out[metric_key(metric, region, k + 1)] = values[:, k].clone()
 
-    # PSNR: one squared-error image per method and frame.
-    squared = (P - T).square()
-    total_all = squared.sum(dim=(2, 3, 4))  # (M, K)
-    total_mask = (squared * m).sum(dim=(2, 3, 4))
-    N = C * H * W
-    share = (n_mask / (H * W)).double()  # (K,): the mask's share of each frame
-    put("psnr", "whole", psnr_from_mse((total_all / N).clamp_min(MSE_FLOOR), _PEAK))
-    # The composite's error is zero outside the mask.
-    put("psnr", "compat", psnr_from_mse(torch.maximum(total_mask / N, MSE_FLOOR * share), _PEAK))
-    put("psnr", "moving", psnr_from_mse(masked_mean(squared, m).clamp_min(MSE_FLOOR), _PEAK))
-
-    # SSIM: the target's moments once, one map per method and frame.
-    if min(H, W) >= SSIM_WINDOW:
-        r = (SSIM_WINDOW - 1) // 2
-        window = gaussian_window(SSIM_WINDOW)
-        mu_t, e_tt = blur_valid(torch.stack([T, T * T]), window)  # each (K, C, h, w)
-        mu_p, e_pp, e_pt = blur_valid(torch.stack([P, P * P, P * T]), window)  # each (M, K, C, h, w)
-        ssim_map = ssim_from_moments(mu_p, mu_t, e_pp, e_tt, e_pt)
-        whole = ssim_map.mean(dim=(2, 3, 4))
-        put("ssim", "whole", whole)
-        put("ssim", "moving", masked_mean(ssim_map, m[..., r:H - r, r:W - r]))
-        compat = whole.clone()  # a mask covering every pixel: the composite is the prediction
-        if partial and not whole_only:
-            c = composite[:, partial]
-            mu_c, e_cc, e_ct = blur_valid(torch.stack([c, c * c, c * T[partial]]), window)
-            compat[:, partial] = ssim_from_moments(mu_c, mu_t[partial], e_cc, e_tt[partial], e_ct).mean(dim=(2, 3, 4))
-        put("ssim", "compat", compat)
-    else:
-        for region in REGIONS:
-            put("ssim", region, torch.full((M, K), math.nan, dtype=torch.float64))
-
-    # Sharpness difference.
-    if sharpness == "unit":
-        term = sharpness_term(P, T)  # (M, K, C, H-1, W-1)
-        put(sharp, "whole", sharpness_db(term.mean(dim=(2, 3, 4)).clamp_min(SHARPNESS_FLOOR)))
-        put(sharp, "moving", sharpness_db(masked_mean(term, m[..., 1:, 1:]).clamp_min(SHARPNESS_FLOOR)))
-        if not whole_only:
-            compat_term = sharpness_term(composite, T)
-            put(sharp, "compat", sharpness_db(torch.maximum(compat_term.mean(dim=(2, 3, 4)), SHARPNESS_FLOOR * share)))
-    else:
-        term = official_sharpness_term(P, T)  # (M, K, C, H-2, W-2)
-        put(sharp, "whole", official_db(term.sum(dim=(2, 3, 4)) / N))
-        put(sharp, "moving", official_db(masked_mean(term, m[..., 1:-1, 1:-1])))
-        # The official masking: both frames -1 (black) outside the mask.
-        black = torch.full((), -1.0, dtype=torch.float64)
-        compat_term = official_sharpness_term(torch.where(moving, P, black), torch.where(moving, T, black))
-        put(sharp, "compat", official_db(compat_term.sum(dim=(2, 3, 4)) / N))
+    for region, values in _psnr_scores(P, T, moving).items():
+        put("psnr", region, values)
+    for region, values in _ssim_scores(P, T, moving, whole_only).items():
+        put("ssim", region, values)
+    for region, values in _sharpness_scores(P, T, moving, sharpness, whole_only).items():
+        put(sharpness_metric(sharpness), region, values)
 
     # Edge content relative to the truth's (whole frames): below 1 blurred, above 1 invented edges.
     put("edges", "whole", edge_ratio(P.reshape(M * K, C, H, W), T.expand(M, -1, -1, -1, -1).reshape(M * K, C, H, W))
@@ -205,3 +159,63 @@ def score_frames(preds: Tensor, target: Tensor, masks: Tensor | None = None, *, 
             values = values.reshape(M, K)
         put("lpips", "whole", values)
     return out
+
+
+def _psnr_scores(P: Tensor, T: Tensor, moving: Tensor) -> dict[str, Tensor]:
+    """PSNR by region, each ``(M, K)``: one squared-error image per method and frame.
+    ``P`` ``(M, K, C, H, W)`` and ``T`` ``(K, C, H, W)`` float64, ``moving`` ``(K, 1, H, W)`` bool."""
+    C, H, W = T.shape[1:]
+    m = moving.double()
+    share = moving.sum(dim=(1, 2, 3)).double() / (H * W)  # (K,): the mask's share of each frame
+    squared = (P - T).square()
+    return {"whole": psnr_from_mse((squared.sum(dim=(2, 3, 4)) / (C * H * W)).clamp_min(MSE_FLOOR), _PEAK),
+            # The composite's error is zero outside the mask.
+            "compat": psnr_from_mse(torch.maximum((squared * m).sum(dim=(2, 3, 4)) / (C * H * W), MSE_FLOOR * share),
+                                    _PEAK),
+            "moving": psnr_from_mse(masked_mean(squared, m).clamp_min(MSE_FLOOR), _PEAK)}
+
+
+def _ssim_scores(P: Tensor, T: Tensor, moving: Tensor, whole_only: bool) -> dict[str, Tensor]:
+    """SSIM by region, each ``(M, K)`` (NaN on frames under :data:`SSIM_WINDOW` px): the
+    target's moments once, one map per method and frame. Arguments as :func:`_psnr_scores`."""
+    M, K, C, H, W = P.shape
+    if min(H, W) < SSIM_WINDOW:
+        return {region: torch.full((M, K), math.nan, dtype=torch.float64) for region in REGIONS}
+    r = (SSIM_WINDOW - 1) // 2
+    window = gaussian_window(SSIM_WINDOW)
+    mu_t, e_tt = blur_valid(torch.stack([T, T * T]), window)  # each (K, C, h, w)
+    mu_p, e_pp, e_pt = blur_valid(torch.stack([P, P * P, P * T]), window)  # each (M, K, C, h, w)
+    ssim_map = ssim_from_moments(mu_p, mu_t, e_pp, e_tt, e_pt)
+    whole = ssim_map.mean(dim=(2, 3, 4))
+    compat = whole.clone()  # a mask covering every pixel: the composite is the prediction
+    n_mask = moving.sum(dim=(1, 2, 3))
+    partial = [k for k in range(K) if 0 < n_mask[k] < H * W]  # frames whose composite differs from both
+    if partial and not whole_only:
+        c = torch.where(moving, P, T)[:, partial]  # the prediction inside the mask, the target outside
+        mu_c, e_cc, e_ct = blur_valid(torch.stack([c, c * c, c * T[partial]]), window)
+        compat[:, partial] = ssim_from_moments(mu_c, mu_t[partial], e_cc, e_tt[partial], e_ct).mean(dim=(2, 3, 4))
+    return {"whole": whole, "moving": masked_mean(ssim_map, moving.double()[..., r:H - r, r:W - r]), "compat": compat}
+
+
+def _sharpness_scores(P: Tensor, T: Tensor, moving: Tensor, sharpness: SharpnessUnits,
+                      whole_only: bool) -> dict[str, Tensor]:
+    """The sharpness difference by region, each ``(M, K)``, in ``sharpness``'s units.
+    Arguments as :func:`_psnr_scores`."""
+    C, H, W = T.shape[1:]
+    m = moving.double()
+    if sharpness == "unit":
+        share = moving.sum(dim=(1, 2, 3)).double() / (H * W)
+        term = sharpness_term(P, T)  # (M, K, C, H-1, W-1)
+        scores = {"whole": sharpness_db(term.mean(dim=(2, 3, 4)).clamp_min(SHARPNESS_FLOOR)),
+                  "moving": sharpness_db(masked_mean(term, m[..., 1:, 1:]).clamp_min(SHARPNESS_FLOOR))}
+        if not whole_only:
+            compat_term = sharpness_term(torch.where(moving, P, T), T)
+            scores["compat"] = sharpness_db(torch.maximum(compat_term.mean(dim=(2, 3, 4)), SHARPNESS_FLOOR * share))
+        return scores
+    term = official_sharpness_term(P, T)  # (M, K, C, H-2, W-2)
+    # The official masking: both frames -1 (black) outside the mask.
+    black = torch.full((), -1.0, dtype=torch.float64)
+    compat_term = official_sharpness_term(torch.where(moving, P, black), torch.where(moving, T, black))
+    return {"whole": official_db(term.sum(dim=(2, 3, 4)) / (C * H * W)),
+            "moving": official_db(masked_mean(term, m[..., 1:-1, 1:-1])),
+            "compat": official_db(compat_term.sum(dim=(2, 3, 4)) / (C * H * W))}
