@@ -1,4 +1,5 @@
 import errno
+import io
 import os
 import pickle
 
@@ -53,6 +54,41 @@ def test_a_full_device_is_a_write_error(tmp_path, monkeypatch):
         save_checkpoint({"w": torch.zeros(1_000_000)}, tmp_path / "latest.pt")
     monkeypatch.undo()
     assert os.listdir(tmp_path) == []
+
+
+class _FillingUp(io.FileIO):
+    """A file on a disk that fills up after ``room`` bytes (ENOSPC from then on)."""
+
+    def __init__(self, path, mode, room=200_000):
+        super().__init__(path, mode)
+        self.room = room
+
+    def write(self, data):
+        n = len(memoryview(data))
+        if n > self.room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= n
+        return super().write(data)
+
+
+def test_a_disk_that_fills_up_mid_write_is_a_write_error(tmp_path, monkeypatch):
+    # torch.save reports it as a RuntimeError ("unexpected pos") raised while handling the OSError.
+    save_checkpoint({"w": torch.ones(3)}, tmp_path / "latest.pt")
+    monkeypatch.setattr(checkpoint, "open", _FillingUp, raising=False)
+    with pytest.raises(CheckpointWriteError, match=r"latest.pt: No space left on device; the previous one is kept"):
+        save_checkpoint({"w": torch.zeros(1_000_000)}, tmp_path / "latest.pt")
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == ["latest.pt"]
+    assert torch.equal(load_checkpoint(tmp_path / "latest.pt")["w"], torch.ones(3))
+
+
+def test_torch_s_own_runtime_errors_are_not_taken_for_a_full_disk(tmp_path, monkeypatch):
+    def broken_save(obj, f):
+        raise RuntimeError("a bug in the serializer")
+
+    monkeypatch.setattr(checkpoint.torch, "save", broken_save)
+    with pytest.raises(RuntimeError, match="a bug in the serializer"):
+        save_checkpoint({"w": torch.ones(3)}, tmp_path / "latest.pt")
 
 
 class _Payload:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 
 import pytest
@@ -102,3 +103,12 @@ def test_a_marked_figure_carries_its_mark_and_only_that_one(tmp_path):
     assert not image_has_mark(path, "GIF", "Software", "vidpred test")
     assert [p.name for p in path.parent.iterdir()] == ["fig.png"]  # no temporary file left
     assert not plt.fignum_exists(fig.number)  # closed
+
+
+def test_a_write_refused_by_the_disk_names_the_file_chosen_not_the_temporary_one(tmp_path):
+    target = tmp_path / "prediction.gif"
+    with pytest.raises(OSError, match=r"No space left on device: '.*prediction.gif'") as refused:
+        with replacing(target):
+            raise OSError(errno.ENOSPC, "No space left on device")  # as an image writer reports a full disk
+    assert refused.value.errno == errno.ENOSPC and refused.value.filename == str(target)
+    assert list(tmp_path.iterdir()) == []

@@ -36,9 +36,25 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
     try:
         with replacing(path, durable=True) as tmp, open(tmp, "wb") as f:
             torch.save({"format_version": FORMAT_VERSION, **state}, f)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:
+        refused = _os_error(exc)
+        if refused is None:  # a RuntimeError of torch's own: a bug, not the file system
+            raise
         kept = "the previous one is kept" if path.is_file() else "there was none before"
-        raise CheckpointWriteError(f"cannot write the checkpoint {path}: {exc.strerror or exc}; {kept}") from exc
+        raise CheckpointWriteError(f"cannot write the checkpoint {path}: {refused.strerror or refused}; {kept}") from exc
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """``exc`` if it is an ``OSError``, else the ``OSError`` it was raised from or while
+    handling: ``torch.save`` reports a full disk as a ``RuntimeError`` ("unexpected pos")
+    raised while handling the ``OSError``."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, OSError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def remove_partial_writes(folder: str | Path) -> None:

@@ -122,7 +122,12 @@ def replacing(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        yield tmp
+        try:
+            yield tmp
+        except OSError as exc:  # a full disk, say: name the file the user chose, not the temporary one
+            if exc.filename is None or exc.filename == str(tmp):
+                raise type(exc)(exc.errno, exc.strerror, str(path)) from None
+            raise
         if durable:
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
