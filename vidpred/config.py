@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -680,18 +681,22 @@ def _flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def check_resumable(saved: dict, cfg: Config, run: str | Path) -> None:
+def check_resumable(saved: dict, cfg: Config, run: str | Path, saved_root: str | None = None) -> None:
     """Refuse to resume ``run`` (written with config ``saved``, plain data) under a ``cfg``
     that differs in anything but :data:`RESUMABLE_CHANGES`.
 
     The saved config is read through the current schema first, so a key added since (with
-    its default) is not a difference.
+    its default) is not a difference. ``saved_root``, where the run's ``data.root`` was on
+    disk (its checkpoints record it), lets the same folder be spelled otherwise (an absolute
+    path, or a relative one from another folder).
 
     Raises:
         ConfigError: naming every changed key with its old and new value.
     """
     before = _flatten(config_to_dict(config_from_dict(saved)))
     now = _flatten(config_to_dict(cfg))
+    if saved_root is not None and cfg.data.root is not None and _same_folder(saved_root, cfg.data.root):
+        before["data.root"] = now["data.root"]
     changed = sorted(k for k in before if before[k] != now.get(k) and k not in RESUMABLE_CHANGES)
     if changed:
         details = ", ".join(f"{k}: {before[k]!r} -> {now.get(k)!r}" for k in changed)
@@ -699,3 +704,10 @@ def check_resumable(saved: dict, cfg: Config, run: str | Path) -> None:
             f"cannot resume {run}: the config differs from the checkpoint's in {details}. "
             f"Only {', '.join(sorted(RESUMABLE_CHANGES))} may change on resume."
         )
+
+
+def _same_folder(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

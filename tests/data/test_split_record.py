@@ -82,3 +82,31 @@ def test_named_validation_videos_keep_added_videos_out_of_training_too(tmp_path,
     pinned, names, note = follow_split(cfg, record)
     assert pinned.val_videos == ["v2.avi"] and names["train"] == ["v0.avi", "v1.avi", "v3.avi", "v4.avi"]
     assert "added: added.avi;" in note
+
+
+def test_the_same_folder_however_it_is_spelled_and_no_other(tmp_path, make_video, moving_frames, monkeypatch):
+    root = _folder(tmp_path, make_video, moving_frames)
+    monkeypatch.chdir(tmp_path)
+    record = describe_split(DataConfig(source="folder", root="videos", n_val_videos=1))
+    assert record["root_resolved"] == str(root.resolve())
+    for spelled in (str(root.resolve()), "./videos/", "videos"):
+        assert follow_split(DataConfig(source="folder", root=spelled, n_val_videos=1), record)[0].root == spelled
+    # the same text from another folder is another folder: refused, naming the run's
+    elsewhere = tmp_path / "runs"
+    _folder(elsewhere, make_video, moving_frames)
+    monkeypatch.chdir(elsewhere)
+    with pytest.raises(DataError, match=rf"root 'videos' \({root.resolve()}\); .*: resume with --set "
+                                        rf"data.root={root.resolve()}"):
+        follow_split(DataConfig(source="folder", root="videos", n_val_videos=1), record)
+
+
+def test_a_validation_video_changed_since_the_run_started_is_refused(tmp_path, make_video, moving_frames):
+    root = _folder(tmp_path, make_video, moving_frames)
+    cfg = DataConfig(source="folder", root=str(root), val_videos=["v2.avi"])
+    record = describe_split(cfg)
+    with open(root / "v0.avi", "ab") as f:  # a training video: trained on as it is now, and said
+        f.write(b"\0")
+    assert "changed in size: v0.avi;" in follow_split(cfg, record)[2]
+    make_video(root / "v2.avi", moving_frames(14, 32, 32, seed=7))  # the validation video replaced
+    with pytest.raises(DataError, match="validation videos v2.avi changed in size since it started"):
+        follow_split(cfg, record)

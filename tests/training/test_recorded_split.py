@@ -7,9 +7,11 @@ import json
 import logging
 
 import numpy as np
+import pytest
 
 from vidpred.checkpoint import load_checkpoint
-from vidpred.config import config_from_dict
+from vidpred.config import ConfigError, config_from_dict
+from vidpred.data.errors import DataError
 from vidpred.data.datasets import folder_holdout
 from vidpred.evaluation.clips import choose_eval_videos
 from vidpred.evaluation.predictors import load_checkpoint_predictor
@@ -76,3 +78,34 @@ def test_a_relative_root_is_matched_from_any_folder(tiny_config_data, tmp_path, 
                                             [(method.name, method.info["training_data"])])
     held_out = [v["name"] for v in json.loads((tmp_path / "run" / "split.json").read_text())["subsets"]["val"]]
     assert (data.val_videos, subset) == (held_out, "test") and "held out" in note
+
+
+def test_a_resumed_run_takes_its_folder_however_it_is_spelled(tiny_config_data, tmp_path, make_video,
+                                                              moving_frames, monkeypatch):
+    root = tmp_path / "videos"
+    for i in range(4):
+        make_video(root / f"v{i}.avi", moving_frames(12, 32, 32, seed=i))
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    tiny_config_data["data"].update(source="folder", root="../videos", n_val_videos=1)
+    Trainer(config_from_dict(tiny_config_data, ["train.steps=1"]), tmp_path / "run").fit()
+
+    monkeypatch.chdir(tmp_path)  # "../videos" is now another folder (none); "videos" is the run's
+    with pytest.raises(DataError, match=rf"resume with --set data.root={root.resolve()}"):
+        Trainer(config_from_dict(tiny_config_data, ["train.steps=2"]), tmp_path / "run", resume=True)
+    for spelled in ("videos", str(root.resolve())):
+        tiny_config_data["data"]["root"] = spelled
+        steps = 2 if spelled == "videos" else 3
+        assert Trainer(config_from_dict(tiny_config_data, [f"train.steps={steps}"]), tmp_path / "run",
+                       resume=True).fit()["step"] == steps
+
+
+def test_a_run_folder_inside_the_video_folder_is_refused(tiny_config_data, tmp_path, make_video, moving_frames):
+    root = tmp_path / "videos"
+    for i in range(3):
+        make_video(root / f"v{i}.avi", moving_frames(12, 32, 32, seed=i))
+    tiny_config_data["data"].update(source="folder", root=str(root), n_val_videos=1)
+    for run_dir in (root, root / "runs" / "a"):
+        with pytest.raises(ConfigError, match="is inside data.root .*: its samples would be read as videos"):
+            Trainer(config_from_dict(tiny_config_data, ["train.steps=1"]), run_dir)
+    assert sorted(p.name for p in root.iterdir()) == ["v0.avi", "v1.avi", "v2.avi"]  # nothing written there

@@ -82,7 +82,6 @@ def test_adversarial_gradient_reaches_the_generator_through_each_discriminator(w
 def test_all_discriminators_train_and_generator_averages_them(tiny_config, blur_checkpoint, tmp_path):
     cfg = tiny_config(*_blur(blur_checkpoint, frozen=False), *SPATIOTEMPORAL, "train.steps=2")
     trainer = Trainer(cfg, tmp_path / "run")
-    assert [getattr(a, "gp_center", None) for a in trainer.adversaries if a.name == "spatiotemporal"] == [0.0]
     befores = [_params(a.model) for a in trainer.adversaries]
     trainer.fit()
     assert all(not _unchanged(before, a.model) for before, a in zip(befores, trainer.adversaries))

@@ -8,7 +8,7 @@ changed in the folder since (added videos are not used until a new run).
 
 The record, plain JSON::
 
-    {"source": "folder", "root": "my_videos",
+    {"source": "folder", "root": "my_videos", "root_resolved": "/home/me/my_videos",
      "subsets": {"train": [{"name": "a.avi", "bytes": 588804}, ...], "val": [...], "test": [...]}}
 
 ``bytes`` is null for procedural videos (generated from seeds, no file).
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,8 @@ def describe_split(cfg: DataConfig) -> dict[str, Any]:
             subsets[subset] = [{"name": item.name, "bytes": None} for item in select_videos(cfg, subset).items]
         else:
             subsets[subset] = [{"name": name, "bytes": _size(path)} for name, path in subset_files(cfg, subset)]
-    return {"source": cfg.source, "root": cfg.root, "subsets": subsets}
+    root_resolved = None if cfg.root is None else str(Path(cfg.root).resolve())
+    return {"source": cfg.source, "root": cfg.root, "root_resolved": root_resolved, "subsets": subsets}
 
 
 def read_split(path: str | Path) -> dict[str, Any]:
@@ -70,6 +72,25 @@ def read_split(path: str | Path) -> dict[str, Any]:
     return record
 
 
+def _same_root(recorded: dict[str, Any], root: str | None) -> bool:
+    """Whether ``root`` is the folder the record was made on: the same folder on disk when
+    the record says where it was (a relative root depends on where the command runs), else
+    the same text (records from before they said so)."""
+    where = recorded.get("root_resolved")
+    if where is None or root is None:
+        return recorded.get("root") == root
+    try:
+        return os.path.samefile(where, root)
+    except OSError:  # either is gone
+        return False
+
+
+def _changed(recorded: dict[str, Any], current: dict[str, Any], subset: str) -> list[str]:
+    """The recorded videos of ``subset`` still there whose size has changed."""
+    now = {v["name"]: v.get("bytes") for s in _SUBSETS for v in current["subsets"][s]}
+    return [v["name"] for v in recorded["subsets"][subset] if v["name"] in now and now[v["name"]] != v.get("bytes")]
+
+
 def _names(record: dict[str, Any], subset: str) -> list[str]:
     return [v["name"] for v in record["subsets"][subset]]
 
@@ -87,7 +108,8 @@ def _changes(recorded: dict[str, Any], current: dict[str, Any]) -> str | None:
         return (", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")) or "none"
 
     return (f"data: since the run started, added: {listed(added)}; missing: {listed(missing)}; changed in size: "
-            f"{listed(changed)}; the recorded split is kept (added videos are not used)")
+            f"{listed(changed)}; the recorded split is kept by name (added videos are not used, changed ones are "
+            "trained on as they are now)")
 
 
 def follow_split(cfg: DataConfig, recorded: dict[str, Any]
@@ -105,10 +127,21 @@ def follow_split(cfg: DataConfig, recorded: dict[str, Any]
         DataError: the record is of another source or root, or every recorded validation
             video is gone.
     """
-    if recorded.get("source") != cfg.source or recorded.get("root") != cfg.root:
+    if recorded.get("source") != cfg.source or not _same_root(recorded, cfg.root):
+        where = recorded.get("root_resolved") or recorded.get("root")
         raise DataError(f"the run recorded its split on data.source {recorded.get('source')!r}, root "
-                        f"{recorded.get('root')!r}; the config now says {cfg.source!r}, {cfg.root!r}")
-    note = _changes(recorded, describe_split(cfg))
+                        f"{recorded.get('root')!r}" + (f" ({where})" if where != recorded.get("root") else "")
+                        + f"; the config now says {cfg.source!r}, {cfg.root!r}"
+                        + (f" ({Path(cfg.root).resolve()})" if cfg.root is not None else "")
+                        + (f": resume with --set data.root={where}" if recorded.get("source") == cfg.source and where
+                           else ""))
+    current = describe_split(cfg)
+    changed_val = _changed(recorded, current, "val")
+    if changed_val:
+        raise DataError(f"the run's validation videos {', '.join(changed_val)} changed in size since it started: the "
+                        "validation scores would not compare with the earlier ones (best.pt was kept by them); "
+                        "restore them, or start a new run")
+    note = _changes(recorded, current)
     if cfg.source != "folder":  # the other sources' splits come from lists, names or seeds
         return cfg, None, note
     found = {name for name, _ in subset_files(cfg, "all")}

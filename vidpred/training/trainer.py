@@ -39,7 +39,7 @@ from torch import nn
 from vidpred._progress import progress
 from vidpred.build import build_training_networks, select_device
 from vidpred.checkpoint import load_checkpoint, remove_partial_writes, save_checkpoint
-from vidpred.config import Config, check_resumable, config_to_dict, default_run_dir, validate
+from vidpred.config import Config, ConfigError, check_resumable, config_to_dict, default_run_dir, validate
 from vidpred.data.split_record import SPLIT_FILE, describe_split, follow_split, read_split
 from vidpred.data.stream import BatchStream, load_training_data
 from vidpred.evaluation.predictors import BLEND, DIS_FLOW, LAST_INPUT
@@ -122,6 +122,17 @@ def _validation_rows(path: Path) -> list[dict]:
     return rows
 
 
+def _check_outside_data(run_dir: Path, cfg: Config) -> None:
+    """Refuse a run folder in (or at) a folder data source's root: its sample images and
+    logs would be listed as videos there, trained on by later runs and scored."""
+    if cfg.data.source != "folder" or cfg.data.root is None:
+        return
+    run, root = run_dir.resolve(), Path(cfg.data.root).resolve()
+    if run == root or root in run.parents:
+        raise ConfigError(f"the run folder {run_dir} is inside data.root {cfg.data.root}: its samples would be read as "
+                          "videos there; choose a run folder outside it (--run-dir or run.out_dir)")
+
+
 def _best_note(best: Path) -> str:
     if not best.is_file():
         return f"there is no {best.name} to fall back on"
@@ -139,6 +150,7 @@ class Trainer:
         validate(cfg)
         self.cfg = cfg
         self.run_dir = Path(run_dir) if run_dir else default_run_dir(cfg)
+        _check_outside_data(self.run_dir, cfg)
         self.ckpt_dir = self.run_dir / "checkpoints"
         # Under torchrun: join the process group (gloo on CPU, NCCL on CUDA, one GPU per rank).
         self.dist, self.device = init_distributed(select_device(cfg.train.device))
@@ -349,7 +361,7 @@ class Trainer:
         return state
 
     def _restore(self, state: dict) -> None:
-        check_resumable(state["config"], self.cfg, self.run_dir)
+        check_resumable(state["config"], self.cfg, self.run_dir, saved_root=state.get("data_root"))
         self.nets.load_state_dict(state)
         self.step, self.best_psnr = int(state["step"]), float(state["best_psnr"])
         self.train_seconds = float(state.get("train_seconds", 0.0))
