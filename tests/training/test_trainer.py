@@ -70,8 +70,12 @@ def test_resume_guards(tiny_config, tmp_path):
         Trainer(tiny_config(), tmp_path / "run")
     with pytest.raises(ConfigError, match=r"model.generator.width: 0.0625 -> 0.125"):
         Trainer(tiny_config("model.generator.width=0.125"), tmp_path / "run", resume=True)
-    # Training longer is allowed.
+    # Training longer is allowed; fewer steps than done is refused, the recorded config untouched.
     assert Trainer(tiny_config("train.steps=3"), tmp_path / "run", resume=True).fit()["step"] == 3
+    config = (tmp_path / "run" / "config.yaml").read_text()
+    with pytest.raises(ConfigError, match="for train.steps 2: it is at step 3 already; give a larger train.steps"):
+        Trainer(tiny_config("train.steps=2"), tmp_path / "run", resume=True)
+    assert (tmp_path / "run" / "config.yaml").read_text() == config
 
 
 def test_resume_continues_in_the_precision_the_run_trained_in(tiny_config, tmp_path, monkeypatch, caplog):

@@ -168,6 +168,9 @@ class Trainer:
             if not resume:
                 check_new_run_dir(self.run_dir)
         resume_state = _resume_state(latest) if resume else None  # also before the data is decoded
+        if resume_state is not None and cfg.train.steps < int(resume_state["step"]):
+            raise ConfigError(f"cannot resume {self.run_dir} for train.steps {cfg.train.steps}: it is at step "
+                              f"{int(resume_state['step'])} already; give a larger train.steps to train on")
 
         torch.manual_seed(cfg.train.seed)
         nets = self.nets = build_training_networks(cfg, self.device)  # checkpointed as a whole
