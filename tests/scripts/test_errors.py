@@ -204,10 +204,13 @@ def test_a_new_run_starts_afresh_only_over_a_run_that_left_no_checkpoint(tmp_pat
     (left / "events.out.tfevents.1.host.1").write_bytes(b"")
     check_new_run_dir(left)
     check_new_run_dir(tmp_path / "new")  # nothing there yet
+    (left / "samples").mkdir()
+    (left / "samples" / "step_0000002.png").write_bytes(b"")
+    check_new_run_dir(left)
     for name, text in (("config.yaml", yaml.safe_dump(tiny_config_data)), ("metrics.jsonl", '{"mine": 1}\n'),
-                       ("events.out.tfevents.2.host.1", "")):
-        theirs = tmp_path / f"theirs_{name}"
-        theirs.mkdir()
+                       ("events.out.tfevents.2.host.1", ""), ("samples/step_0000010.png", "my picture")):
+        theirs = tmp_path / f"theirs_{name.replace('/', '_')}"
+        (theirs / name).parent.mkdir(parents=True)
         (theirs / name).write_text(text)
         with pytest.raises(FileExistsError, match=f"holds {name} that no vidpred run wrote"):
             check_new_run_dir(theirs)

@@ -89,7 +89,7 @@ def _is_run_config(path: Path) -> bool:
 
 def check_new_run_dir(run_dir: str | Path) -> None:
     """Refuse, before any work, a folder for a new run that holds files at the names a run
-    writes (``config.yaml``, ``metrics.jsonl``, TensorBoard events, ...) when no vidpred run
+    writes (``config.yaml``, ``metrics.jsonl``, TensorBoard events, ``samples/``...) when no vidpred run
     wrote them: the new run would replace or remove them. A folder left by a run stopped
     before its first checkpoint (its ``config.yaml`` is a run's) is started afresh.
 
@@ -99,6 +99,7 @@ def check_new_run_dir(run_dir: str | Path) -> None:
     run_dir = Path(run_dir)
     present = [name for name in _NEW_RUN_REPLACES if (run_dir / name).exists()]
     present += sorted(p.name for p in run_dir.glob("events.out.tfevents.*"))
+    present += sorted(f"samples/{p.name}" for p in run_dir.glob("samples/*"))  # where the run writes its pictures
     if present and not _is_run_config(run_dir / "config.yaml"):
         raise FileExistsError(f"{run_dir} holds {', '.join(present)} that no vidpred run wrote and a new run would "
                               "replace: choose another --run-dir or run.name")

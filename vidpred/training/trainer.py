@@ -162,7 +162,7 @@ class Trainer:
             raise FileNotFoundError(f"cannot resume: no checkpoint at {latest}")
         if not resume and latest.is_file():
             raise FileExistsError(f"{self.run_dir} already holds a run; pass --resume to continue it or "
-                                  "choose another run.name")
+                                  "choose another --run-dir or run.name")
         if self.dist.is_main:
             check_run_dir(self.run_dir)  # now, not after decoding the data and training
             if not resume:
