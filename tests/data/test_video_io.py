@@ -62,6 +62,18 @@ def test_frame_folder_in_natural_order(tmp_path, moving_frames):
     (folder / "notes.txt").write_text("ignored")
     np.testing.assert_array_equal(read_video(folder), frames)  # PNG is lossless
     assert read_video(folder, max_frames=3).shape == (3, 16, 20, 3)
+    np.testing.assert_array_equal(read_video(folder, start=9, max_frames=5), frames[9:])
+    with pytest.raises(VideoReadError, match="ends after 11 frames, before frame 11"):
+        read_video(folder, start=11)
+
+
+def test_start_skips_frames_without_keeping_them(tmp_path, moving_frames):
+    write_video(tmp_path / "clip.avi", moving_frames(10, 32, 48))
+    whole = read_video(tmp_path / "clip.avi")
+    np.testing.assert_array_equal(read_video(tmp_path / "clip.avi", start=6, max_frames=3), whole[6:9])
+    np.testing.assert_array_equal(read_video(tmp_path / "clip.avi", start=9), whole[9:])
+    with pytest.raises(VideoReadError, match="ends after 10 frames, before frame 12"):
+        read_video(tmp_path / "clip.avi", start=12)
 
 
 def test_greyscale_pgm_folder_reads_as_three_equal_channels(tmp_path):

@@ -51,7 +51,9 @@ def test_short_video_predicts_what_it_can_and_too_short_is_an_error(checkpoint, 
     assert "predicting 2 frames instead of 8" in caplog.text
     assert len(read_video(tmp_path / "a.avi")) == 6
     assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "b.gif", "--start-frame", "3"]) == 2
-    assert "not enough" in caplog.text
+    assert "has 6 frames: not enough for 4 context frames from frame 3" in caplog.text
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "b.gif", "--start-frame", "9"]) == 2
+    assert "ends after 6 frames, before frame 9" in caplog.text
     assert _main(["--checkpoint", tmp_path / "missing.pt", "--video", video, "--out", tmp_path / "c.gif"]) == 2
 
 

@@ -102,15 +102,17 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"--show-flow needs a model that predicts motion (flow or refiner head); {method.name} "
                          f"has the {method.info['head']} head")
     n_context = method.info["n_context"]
-    video = read_video(args.video, max_frames=args.start_frame + n_context + args.frames)
-    n_future = len(video) - args.start_frame - n_context
+    if args.start_frame:
+        log.info("reading %s from frame %d", args.video, args.start_frame)
+    video = read_video(args.video, start=args.start_frame, max_frames=n_context + args.frames)  # from start_frame
+    n_future = len(video) - n_context
     if n_future < 1:
-        raise ValueError(f"{args.video} has {len(video)} frames: not enough for {n_context} context frames "
-                         f"from frame {args.start_frame} and one to predict")
+        raise ValueError(f"{args.video} has {args.start_frame + len(video)} frames: not enough for {n_context} context "
+                         f"frames from frame {args.start_frame} and one to predict")
     if n_future < args.frames:
-        log.warning("%s ends after %d frames: predicting %d frame%s instead of %d", args.video, len(video),
-                    n_future, "" if n_future == 1 else "s", args.frames)
-    clip = to_model_input(torch.from_numpy(video[args.start_frame:]).unsqueeze(0).to(device))  # (1, C, T, H, W)
+        log.warning("%s ends after %d frames: predicting %d frame%s instead of %d", args.video,
+                    args.start_frame + len(video), n_future, "" if n_future == 1 else "s", args.frames)
+    clip = to_model_input(torch.from_numpy(video).unsqueeze(0).to(device))  # (1, C, T, H, W)
     context, target = clip[:, :, :n_context], clip[:, :, n_context:]
     if args.one_step:
         with reused_flows():  # each frame pair's DIS flow once, for the model and the baseline

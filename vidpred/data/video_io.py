@@ -87,8 +87,11 @@ def _as_bgr(frame: np.ndarray, path: Path) -> np.ndarray:
     return frame
 
 
-def _read_frame_folder(path: Path, max_frames: int | None) -> list[np.ndarray]:
+def _read_frame_folder(path: Path, max_frames: int | None, start: int = 0) -> list[np.ndarray]:
     names = sorted((p for p in path.iterdir() if p.is_file() and _is_image(p)), key=lambda p: _natural_key(p.name))
+    if start and len(names) <= start:
+        raise VideoReadError(path, f"ends after {len(names)} frames, before frame {start}")
+    names = names[start:]
     if max_frames is not None:
         names = names[:max_frames]
     frames = []
@@ -104,11 +107,14 @@ def _read_frame_folder(path: Path, max_frames: int | None) -> list[np.ndarray]:
     return frames
 
 
-def _read_video_file(path: Path, max_frames: int | None) -> list[np.ndarray]:
+def _read_video_file(path: Path, max_frames: int | None, start: int = 0) -> list[np.ndarray]:
     capture = cv2.VideoCapture(str(path))
     try:
         if not capture.isOpened():
             raise VideoReadError(path, "OpenCV cannot open the file (unknown container/codec or corrupt)")
+        for skipped in range(start):  # decoded in turn (seeking is not exact in every container), not kept
+            if not capture.grab():
+                raise VideoReadError(path, f"ends after {skipped} frames, before frame {start}")
         frames: list[np.ndarray] = []
         while max_frames is None or len(frames) < max_frames:
             ok, frame = capture.read()
@@ -123,7 +129,7 @@ def _read_video_file(path: Path, max_frames: int | None) -> list[np.ndarray]:
         capture.release()
 
 
-def read_video(path: str | Path, *, max_frames: int | None = None,
+def read_video(path: str | Path, *, max_frames: int | None = None, start: int = 0,
                frame_size: tuple[int, int] | None = None, frame_height: int | None = None) -> np.ndarray:
     """Decode a video file, or a folder of frame images, into RGB frames.
 
@@ -132,7 +138,8 @@ def read_video(path: str | Path, *, max_frames: int | None = None,
             (``IMAGE_EXTENSIONS``) are the frames in natural name order
             (``frame9.png`` before ``frame10.png``); greyscale frames come back as
             three equal channels.
-        max_frames: decode at most this many frames from the start (None: all).
+        max_frames: decode at most this many frames from ``start`` (None: all).
+        start: the first frame to keep; the frames before it are skipped without being kept.
         frame_size: ``(H, W)`` to resize every frame to with ``INTER_AREA``; None keeps the
             native size.
         frame_height: resize to this height instead, keeping the aspect ratio (width
@@ -142,12 +149,15 @@ def read_video(path: str | Path, *, max_frames: int | None = None,
         uint8 ``(T, H, W, 3)`` RGB, ``T >= 1``.
 
     Raises:
-        VideoReadError: missing path, a file OpenCV cannot open, zero decodable frames, or
-            frames of different sizes; the message names the path and the reason.
+        VideoReadError: missing path, a file OpenCV cannot open, zero decodable frames (or
+            none from ``start``), or frames of different sizes; the message names the path
+            and the reason.
     """
     path = Path(path)
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
+    if start < 0:
+        raise ValueError(f"start must be >= 0, got {start}")
     if frame_size is not None:
         frame_size = (int(frame_size[0]), int(frame_size[1]))
         if min(frame_size) < 1:
@@ -157,7 +167,8 @@ def read_video(path: str | Path, *, max_frames: int | None = None,
     if not path.exists():
         raise VideoReadError(path, "no such file or directory")
     try:
-        frames = _read_frame_folder(path, max_frames) if path.is_dir() else _read_video_file(path, max_frames)
+        read = _read_frame_folder if path.is_dir() else _read_video_file
+        frames = read(path, max_frames, start)
         return _finish(frames, path, frame_size, frame_height)
     except cv2.error as exc:  # a decoder failing mid-stream surfaces as cv2.error
         raise VideoReadError(path, f"OpenCV error: {exc}") from exc
