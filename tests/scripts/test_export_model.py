@@ -30,10 +30,12 @@ def _errors(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-def test_exports_the_average_weights_and_replaces_an_earlier_export(checkpoint, tmp_path):
+def test_exports_the_average_weights_and_replaces_an_earlier_export(checkpoint, tmp_path, caplog):
     out = tmp_path / "model.pt"
     assert _main(["--checkpoint", checkpoint, "--out", out, "--note", "first"]) == 0
+    assert "replaced" not in caplog.text
     assert _main(["--checkpoint", checkpoint, "--out", out, "--note", "second"]) == 0
+    assert f"replaced {out}, the model exported from {checkpoint} at step 7" in caplog.text  # said, not silent
     state = load_checkpoint(out)
     assert state["exported_from"]["note"] == "second" and "opt_g" not in state
     assert (state["held_out"], state["data_root"]) == (["b.avi"], "/data/videos")  # what evaluation's "auto" reads

@@ -87,10 +87,24 @@ def main(argv: list[str] | None = None) -> int:
         "data_root": state.get("data_root"),  # ... and the folder they are in
         "exported_from": {"checkpoint": str(args.checkpoint), "weights": weights, "note": args.note, **changes},
     }
+    replaced = _exported_from(Path(args.out))
     save_checkpoint(exported, Path(args.out))
+    if replaced is not None:
+        log.warning("replaced %s, the model exported from %s", args.out, replaced)
     size = Path(args.out).stat().st_size
     log.info("wrote %s (%.2f MB): %s weights at step %s", args.out, size / 1e6, weights, exported["step"])
     return 0
+
+
+def _exported_from(path: Path) -> str | None:
+    """What the model already at ``path`` was exported from (checkpoint and step), or None."""
+    if not path.is_file():
+        return None
+    try:
+        state = load_checkpoint(path)
+        return f"{state['exported_from']['checkpoint']} at step {state.get('step')}"
+    except (ValueError, KeyError, TypeError):
+        return "an unreadable checkpoint"
 
 
 if __name__ == "__main__":
