@@ -104,6 +104,13 @@ def test_empty_frame_folder(tmp_path):
         read_video(tmp_path)
 
 
+def test_a_folder_of_videos_is_not_a_video(tmp_path, moving_frames):
+    for name in ("b.avi", "a.avi"):
+        write_video(tmp_path / name, moving_frames(3, 16, 16))
+    with pytest.raises(VideoReadError, match=r"a folder of videos \(a.avi, b.avi\), not of frame images: give one"):
+        read_video(tmp_path)
+
+
 def test_missing_file_raises_with_path(tmp_path):
     missing = tmp_path / "nope.avi"
     with pytest.raises(VideoReadError) as info:

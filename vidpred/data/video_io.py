@@ -89,6 +89,11 @@ def _as_bgr(frame: np.ndarray, path: Path) -> np.ndarray:
 
 def _read_frame_folder(path: Path, max_frames: int | None, start: int = 0) -> list[np.ndarray]:
     names = sorted((p for p in path.iterdir() if p.is_file() and _is_image(p)), key=lambda p: _natural_key(p.name))
+    if not names:
+        inside = sorted(p.name for p in path.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS or p.is_dir())
+        if inside:
+            listed = ", ".join(inside[:3]) + (", ..." if len(inside) > 3 else "")
+            raise VideoReadError(path, f"a folder of videos ({listed}), not of frame images: give one video")
     if start and len(names) <= start:
         raise VideoReadError(path, f"ends after {len(names)} frames, before frame {start}")
     names = names[start:]
