@@ -661,6 +661,9 @@ RESUMABLE_CHANGES = {
     "train.chance_accuracy",
     "data.num_workers",
     "data.cache_dir",
+    # Where the run folder is: a resumed run is the folder it is given (a copied or moved run).
+    "run.name",
+    "run.out_dir",
     # Layout and compilation change how fast, not what is computed (precision does).
     "train.channels_last",
     "train.compile",

@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import pytest
 import torch
@@ -70,7 +71,10 @@ def test_resume_guards(tiny_config, tmp_path):
         Trainer(tiny_config(), tmp_path / "run")
     with pytest.raises(ConfigError, match=r"model.generator.width: 0.0625 -> 0.125"):
         Trainer(tiny_config("model.generator.width=0.125"), tmp_path / "run", resume=True)
-    # Training longer is allowed; fewer steps than done is refused, the recorded config untouched.
+    # Training longer is allowed, in a copy of the run folder too (its run.name is the folder given);
+    # fewer steps than done is refused, the recorded config untouched.
+    shutil.copytree(tmp_path / "run", tmp_path / "copy")
+    assert Trainer(tiny_config("train.steps=3", "run.name=copy"), tmp_path / "copy", resume=True).fit()["step"] == 3
     assert Trainer(tiny_config("train.steps=3"), tmp_path / "run", resume=True).fit()["step"] == 3
     config = (tmp_path / "run" / "config.yaml").read_text()
     with pytest.raises(ConfigError, match="for train.steps 2: it is at step 3 already; give a larger train.steps"):

@@ -168,6 +168,8 @@ class Trainer:
             if not resume:
                 check_new_run_dir(self.run_dir)
         resume_state = _resume_state(latest) if resume else None  # also before the data is decoded
+        if resume_state is not None:  # the config, before the data is decoded
+            check_resumable(resume_state["config"], cfg, self.run_dir, saved_root=resume_state.get("data_root"))
         if resume_state is not None and cfg.train.steps < int(resume_state["step"]):
             raise ConfigError(f"cannot resume {self.run_dir} for train.steps {cfg.train.steps}: it is at step "
                               f"{int(resume_state['step'])} already; give a larger train.steps to train on")
@@ -364,7 +366,6 @@ class Trainer:
         return state
 
     def _restore(self, state: dict) -> None:
-        check_resumable(state["config"], self.cfg, self.run_dir, saved_root=state.get("data_root"))
         self.nets.load_state_dict(state)
         self.step, self.best_psnr = int(state["step"]), float(state["best_psnr"])
         self.train_seconds = float(state.get("train_seconds", 0.0))
