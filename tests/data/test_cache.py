@@ -273,3 +273,16 @@ def test_raises_a_low_open_file_limit(tmp_path, monkeypatch):
     VideoCache(tmp_path).load(items, min_frames=1)
     soft, hard = fake.limits
     assert hard == 100_000 and 3 + 256 < soft <= hard
+
+
+def test_a_cut_video_is_marked_truncated_from_the_cache_too(tmp_path, make_video, moving_frames):
+    path = make_video(tmp_path / "v.avi", moving_frames(6, 16, 24))
+    cache = VideoCache(tmp_path / "cache")
+    for _ in range(2):
+        cut, whole, exact = (cache.load([file_item(path, max_frames=n, frame_size=None)], min_frames=1)[0]
+                             for n in (5, None, 6))
+        assert (len(cut.frames), cut.truncated) == (5, True)
+        assert (len(whole.frames), whole.truncated) == (6, False)
+        assert (len(exact.frames), exact.truncated) == (6, False)
+        np.testing.assert_array_equal(cut.frames, whole.frames[:5])
+    assert cache.n_decoded == 3

@@ -76,12 +76,15 @@ class CacheItem:
         fingerprint: identity of the source; changes when the source changes.
         settings: decode settings (a JSON string); changes when decoding would differ.
         decode: returns uint8 ``(T, H, W, C)``; may raise ``VideoReadError``/``cv2.error``.
+        keep_frames: load only the first this many frames (None: all). A decoder that reads
+            one frame more lets :meth:`VideoCache.load` tell a video that was longer.
     """
 
     name: str
     fingerprint: str
     settings: str
     decode: Callable[[], np.ndarray] = field(compare=False, hash=False, repr=False)
+    keep_frames: int | None = None
 
     @property
     def key(self) -> str:
@@ -91,10 +94,15 @@ class CacheItem:
 
 @dataclass
 class CachedVideo:
-    """A cached video: ``frames`` is a read-only memory-mapped uint8 ``(T, H, W, C)`` array."""
+    """A cached video: ``frames`` is a read-only memory-mapped uint8 ``(T, H, W, C)`` array.
+
+    ``truncated`` says the source has more frames than its item's ``keep_frames``, so
+    ``frames`` holds only the first ``keep_frames``.
+    """
 
     name: str
     frames: np.ndarray
+    truncated: bool = False
 
 
 def _content_hash(files: Sequence[Path], base: Path) -> str:
@@ -140,9 +148,12 @@ def file_item(path: str | Path, *, max_frames: int | None, frame_size: tuple[int
               name: str | None = None, frame_height: int | None = None) -> CacheItem:
     """A cache item decoding a video file or frame folder with ``read_video``.
 
+    With ``max_frames`` set, one frame more is decoded and cached, so that a load can say
+    whether the video was cut (``CachedVideo.truncated``); loads return ``max_frames``.
+
     Args:
         path: video file or folder of frame images.
-        max_frames: decode at most this many frames (None: all).
+        max_frames: load at most this many frames (None: all).
         frame_size: ``(H, W)`` to resize to (None: native).
         name: label for logs; defaults to ``str(path)``.
         frame_height: resize to this height at the video's aspect ratio (None: see ``frame_size``).
@@ -152,10 +163,13 @@ def file_item(path: str | Path, *, max_frames: int | None, frame_size: tuple[int
     options = {"reader": "opencv", "max_frames": max_frames, "frame_size": size}
     if frame_height is not None:  # absent otherwise, so existing cache keys stay valid
         options["frame_height"] = int(frame_height)
+    if max_frames is not None:
+        options["one_frame_more"] = True
     settings = json.dumps(options, sort_keys=True)
-    decode = functools.partial(read_video, path, max_frames=max_frames,
+    decode = functools.partial(read_video, path, max_frames=None if max_frames is None else max_frames + 1,
                                frame_size=None if size is None else (size[0], size[1]), frame_height=frame_height)
-    return CacheItem(name=name or str(path), fingerprint=_source_fingerprint(path), settings=settings, decode=decode)
+    return CacheItem(name=name or str(path), fingerprint=_source_fingerprint(path), settings=settings, decode=decode,
+                     keep_frames=max_frames)
 
 
 def procedural_item(seed: int, **generator_kwargs: Any) -> CacheItem:
@@ -290,7 +304,7 @@ class VideoCache:
 
         Returns:
             ``CachedVideo`` per usable item, in item order; ``frames`` is a read-only
-            memory map, uint8 ``(T, H, W, C)``.
+            memory map, uint8 ``(T, H, W, C)``, of at most the item's ``keep_frames``.
 
         Raises:
             NoUsableVideosError: no item is usable; says how many were unreadable/too short.
@@ -349,10 +363,12 @@ class VideoCache:
             frames = loaded.get(item.key)
             if frames is None:
                 continue
+            truncated = item.keep_frames is not None and len(frames) > item.keep_frames
+            frames = frames[:item.keep_frames]
             if len(frames) < min_frames:
                 too_short.append((item.name, f"{len(frames)} frames < min_frames={min_frames}"))
                 continue
-            videos.append(CachedVideo(name=item.name, frames=frames))
+            videos.append(CachedVideo(name=item.name, frames=frames, truncated=truncated))
 
         skipped = unreadable + too_short
         if skipped:

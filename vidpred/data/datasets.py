@@ -327,6 +327,12 @@ def load_split(cfg: DataConfig, subset: str, *, min_frames: int, every: int = 1,
     if drawn and subset != "train" and len(videos) < len(items):
         logger.warning("%d of the %d held-out videos are unusable, so validation has %d%s", len(items) - len(videos),
                        len(items), len(videos), hint)
+    truncated = [v.name for v in videos if v.truncated]
+    if truncated:
+        logger.info("%s %s: %d of %d videos are longer than data.max_frames_per_video = %d and were cut to their "
+                    "first %d frames (null reads whole videos): %s%s", cfg.source, subset, len(truncated), len(videos),
+                    cfg.max_frames_per_video, cfg.max_frames_per_video, ", ".join(truncated[:5]),
+                    f" and {len(truncated) - 5} more" if len(truncated) > 5 else "")
     n_bytes = sum(v.frames.nbytes for v in videos)
     logger.info("%s %s: %d videos, %.2f GB of uint8 frames in %s", cfg.source, subset, len(videos),
                 n_bytes / 1e9, cfg.cache_dir)
