@@ -164,3 +164,22 @@ def test_videos_cut_by_max_frames_per_video_are_counted_in_one_line(tmp_path, vi
     with caplog.at_level(logging.INFO, logger="vidpred.data.datasets"):
         load_split(dataclasses.replace(cfg, max_frames_per_video=None), "all", min_frames=1)
     assert "max_frames_per_video" not in caplog.text
+
+
+def test_the_log_says_how_a_folder_s_validation_videos_were_chosen(tmp_path, video_folder, caplog):
+    cfg = DataConfig(source="folder", root=str(video_folder), cache_dir=str(tmp_path / "cache"), n_val_videos=1)
+
+    def said(cfg, **kwargs) -> str:
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="vidpred.data.datasets"):
+            (video,) = load_split(cfg, "val", min_frames=1, **kwargs)
+        return next(r.getMessage() for r in caplog.records if "held-out videos" in r.getMessage())
+
+    drawn = said(cfg)
+    assert "(drawn by data.n_val_videos = 1, a fixed shuffle of the 4 videos found)" in drawn
+    assert "data.val_videos" not in drawn
+    name = drawn.rsplit(": ", 1)[1]
+    # A resumed run pins its recorded hold-out in val_videos; the user still never named them.
+    resumed = said(dataclasses.replace(cfg, val_videos=[name]), names=[name])
+    assert "(as the run recorded them in split.json when it started)" in resumed and "data.val_videos" not in resumed
+    assert "(named in data.val_videos)" in said(dataclasses.replace(cfg, val_videos=["b.mp4"]))
