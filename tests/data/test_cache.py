@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 
 import cv2
 import numpy as np
@@ -17,6 +18,7 @@ from vidpred.data.cache import (
     procedural_item,
     synthetic_item,
 )
+from vidpred.data.sampler import PatchSampler
 from vidpred.data.synthetic import generate_synthetic_video
 from vidpred.data.video_io import read_video
 
@@ -285,4 +287,6 @@ def test_a_cut_video_is_marked_truncated_from_the_cache_too(tmp_path, make_video
         assert (len(whole.frames), whole.truncated) == (6, False)
         assert (len(exact.frames), exact.truncated) == (6, False)
         np.testing.assert_array_equal(cut.frames, whole.frames[:5])
+        assert isinstance(cut.frames, np.memmap) and not cut.frames.flags.writeable
+        assert len(pickle.dumps(PatchSampler([cut.frames], 5, 8, motion_threshold=0.0))) < cut.frames.nbytes / 4  # a reference, not pixels
     assert cache.n_decoded == 3

@@ -246,6 +246,13 @@ def _ensure_open_file_limit(n_maps: int) -> None:
                        "memory-mapped videos; raise it (ulimit -n) or load fewer videos", soft, hard, wanted, n_maps)
 
 
+def _leading_frames(frames: np.memmap, n: int) -> np.memmap:
+    """The first ``n`` frames as a map of their own, not a slice: a slice of a memory map
+    pickles by value, a whole map by file name (``vidpred.data.sampler``), as data loader
+    workers need."""
+    return np.memmap(frames.filename, dtype=frames.dtype, mode="r", offset=frames.offset, shape=(n, *frames.shape[1:]))
+
+
 class VideoCache:
     """Decode-once cache of uint8 videos in ``cache_dir`` (created when a first video is decoded into it)."""
 
@@ -364,7 +371,8 @@ class VideoCache:
             if frames is None:
                 continue
             truncated = item.keep_frames is not None and len(frames) > item.keep_frames
-            frames = frames[:item.keep_frames]
+            if truncated:
+                frames = _leading_frames(frames, item.keep_frames)
             if len(frames) < min_frames:
                 too_short.append((item.name, f"{len(frames)} frames < min_frames={min_frames}"))
                 continue
