@@ -87,7 +87,7 @@ class DataConfig:
     cache_dir: str = ".cache/vidpred"
     frame_size: list[int] | None = None  # [H, W] to resize to at decode time; None keeps native
     frame_height: int | None = None  # or: resize to this height at each video's aspect ratio
-    max_frames_per_video: int | None = None  # decode at most this many frames per video
+    max_frames_per_video: int | None = None  # keep the first this many frames of a video (logged when cut)
     n_val_videos: int = 8  # held-out videos for validation (folder / ucf101)
     n_val_clips: int = 16  # fixed full-frame clips scored at each validation
     patch_size: int = 32

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 
 import cv2
 import numpy as np
@@ -17,6 +18,7 @@ from vidpred.data.cache import (
     procedural_item,
     synthetic_item,
 )
+from vidpred.data.sampler import PatchSampler
 from vidpred.data.synthetic import generate_synthetic_video
 from vidpred.data.video_io import read_video
 
@@ -91,6 +93,63 @@ def test_touched_file_decodes_again(tmp_path, make_video, moving_frames):
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     cache.load([file_item(path, max_frames=None, frame_size=None)], min_frames=2)
     assert cache.n_decoded == 2
+
+
+def test_a_file_replaced_at_the_same_size_and_mtime_decodes_again(tmp_path, moving_frames):
+    """``cp -p`` or ``rsync -a`` keep the mtime, and an uncompressed format keeps the size."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    old, new = moving_frames(3, 16, 24, seed=1), moving_frames(3, 16, 24, seed=2)
+    for i, frame in enumerate(old):
+        cv2.imwrite(str(frames / f"{i}.ppm"), frame[..., ::-1])
+    path = frames / "1.ppm"
+    stat = path.stat()
+    cache = VideoCache(tmp_path / "cache")
+    (first,) = cache.load([file_item(frames, max_frames=None, frame_size=None)], min_frames=1)
+    np.testing.assert_array_equal(first.frames[1], old[1])
+    cv2.imwrite(str(path), new[1][..., ::-1])
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    os.utime(frames, ns=(frames.stat().st_atime_ns, frames.stat().st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    (second,) = cache.load([file_item(frames, max_frames=None, frame_size=None)], min_frames=1)
+    assert cache.n_decoded == 2
+    np.testing.assert_array_equal(second.frames[1], new[1])
+
+
+def _write_y4m(path, seed: int) -> None:
+    """Three random 16x24 frames in the uncompressed YUV4MPEG2 format (4:4:4): its size depends on nothing else."""
+    planes = np.random.default_rng(seed).integers(16, 236, (3, 3, 16, 24), dtype=np.uint8)
+    path.write_bytes(b"YUV4MPEG2 W24 H16 F25:1 Ip A1:1 C444\n" + b"".join(b"FRAME\n" + f.tobytes() for f in planes))
+
+
+def test_a_video_file_replaced_at_the_same_size_and_mtime_decodes_again(tmp_path):
+    path = tmp_path / "v.y4m"
+    _write_y4m(path, seed=1)
+    stat = path.stat()
+    cache = VideoCache(tmp_path / "cache")
+    (first,) = cache.load([file_item(path, max_frames=None, frame_size=None)], min_frames=1)
+    _write_y4m(path, seed=2)  # as cp -p would leave it
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    (second,) = cache.load([file_item(path, max_frames=None, frame_size=None)], min_frames=1)
+    assert cache.n_decoded == 2
+    np.testing.assert_array_equal(second.frames, read_video(path))
+    assert not np.array_equal(second.frames, first.frames)
+
+
+def test_an_entry_keyed_without_a_content_hash_is_not_read(tmp_path, make_video, moving_frames):
+    """A cache written before the content hash: its entry keeps its old key and is decoded anew."""
+    path = make_video(tmp_path / "v.avi", moving_frames(4, 16, 24, seed=1))
+    item = file_item(path, max_frames=None, frame_size=None)
+    stat = path.absolute().stat()
+    old_key = CacheItem(item.name, f"{path.absolute()}|{stat.st_size}|{stat.st_mtime_ns}", item.settings,
+                        decode=item.decode).key
+    (tmp_path / "cache").mkdir()
+    np.save(tmp_path / "cache" / f"{old_key}.npy", np.zeros((4, 16, 24, 3), np.uint8))
+    cache = VideoCache(tmp_path / "cache")
+    (video,) = cache.load([item], min_frames=1)
+    assert cache.n_decoded == 1 and item.key != old_key
+    np.testing.assert_array_equal(video.frames, read_video(path))
 
 
 def test_bad_videos_skipped_with_one_warning(tmp_path, corrupt_video, make_video, moving_frames, caplog):
@@ -216,3 +275,18 @@ def test_raises_a_low_open_file_limit(tmp_path, monkeypatch):
     VideoCache(tmp_path).load(items, min_frames=1)
     soft, hard = fake.limits
     assert hard == 100_000 and 3 + 256 < soft <= hard
+
+
+def test_a_cut_video_is_marked_truncated_from_the_cache_too(tmp_path, make_video, moving_frames):
+    path = make_video(tmp_path / "v.avi", moving_frames(6, 16, 24))
+    cache = VideoCache(tmp_path / "cache")
+    for _ in range(2):
+        cut, whole, exact = (cache.load([file_item(path, max_frames=n, frame_size=None)], min_frames=1)[0]
+                             for n in (5, None, 6))
+        assert (len(cut.frames), cut.truncated) == (5, True)
+        assert (len(whole.frames), whole.truncated) == (6, False)
+        assert (len(exact.frames), exact.truncated) == (6, False)
+        np.testing.assert_array_equal(cut.frames, whole.frames[:5])
+        assert isinstance(cut.frames, np.memmap) and not cut.frames.flags.writeable
+        assert len(pickle.dumps(PatchSampler([cut.frames], 5, 8, motion_threshold=0.0))) < cut.frames.nbytes / 4  # a reference, not pixels
+    assert cache.n_decoded == 3

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
+import logging
+
 import numpy as np
 import pytest
 
@@ -143,3 +146,40 @@ def test_an_unusable_video_drawn_into_a_subset_is_named_with_the_way_out(tmp_pat
     assert len(load_split(cfg, "val", min_frames=6)) == 1
     assert "1 of the 2 held-out videos are unusable, so validation has 1" in caplog.text
     assert "data.val_videos" in caplog.text
+
+
+def test_videos_cut_by_max_frames_per_video_are_counted_in_one_line(tmp_path, video_folder, caplog):
+    """a.avi (10 frames) and sub/c.avi (9) are cut to 8; b.mp4 has exactly 8 and is not."""
+    cfg = DataConfig(source="folder", root=str(video_folder), cache_dir=str(tmp_path / "cache"),
+                     max_frames_per_video=8)
+    for _ in range(2):  # decoded, then from the cache: said both times
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="vidpred.data.datasets"):
+            videos = load_split(cfg, "all", min_frames=1)
+        assert {v.name: len(v.frames) for v in videos} == {"a.avi": 8, "b.mp4": 8, "frames_d": 7, "sub/c.avi": 8}
+        lines = [r.getMessage() for r in caplog.records if "max_frames_per_video" in r.getMessage()]
+        assert lines == ["folder all: 2 of 4 videos are longer than data.max_frames_per_video = 8 and were cut to "
+                         "their first 8 frames (null reads whole videos): a.avi, sub/c.avi"]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="vidpred.data.datasets"):
+        load_split(dataclasses.replace(cfg, max_frames_per_video=None), "all", min_frames=1)
+    assert "max_frames_per_video" not in caplog.text
+
+
+def test_the_log_says_how_a_folder_s_validation_videos_were_chosen(tmp_path, video_folder, caplog):
+    cfg = DataConfig(source="folder", root=str(video_folder), cache_dir=str(tmp_path / "cache"), n_val_videos=1)
+
+    def said(cfg, **kwargs) -> str:
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="vidpred.data.datasets"):
+            (video,) = load_split(cfg, "val", min_frames=1, **kwargs)
+        return next(r.getMessage() for r in caplog.records if "held-out videos" in r.getMessage())
+
+    drawn = said(cfg)
+    assert "(drawn by data.n_val_videos = 1, a fixed shuffle of the 4 videos found)" in drawn
+    assert "data.val_videos" not in drawn
+    name = drawn.rsplit(": ", 1)[1]
+    # A resumed run pins its recorded hold-out in val_videos; the user still never named them.
+    resumed = said(dataclasses.replace(cfg, val_videos=[name]), names=[name])
+    assert "(as the run recorded them in split.json when it started)" in resumed and "data.val_videos" not in resumed
+    assert "(named in data.val_videos)" in said(dataclasses.replace(cfg, val_videos=["b.mp4"]))

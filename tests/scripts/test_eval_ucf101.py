@@ -171,6 +171,9 @@ def test_a_checkpoint_trained_on_the_folder_is_scored_on_its_held_out_videos(vid
                                                        cache_dir=str(tmp_path / "cache")), "val", min_frames=1)]
     assert summary["selection"]["selected"] == validated and summary["selection"]["subset"] == "test"
     assert "folder_run_4/best held out in training" in report
+    # Drawn by the run's data.n_val_videos: the report must not say the user named them.
+    assert "data.val_videos" not in summary["selection"]["description"]
+    assert summary["selection"]["description"].endswith("(held out in training by the checkpoints' runs)")
     code, summary, _ = _run(tmp_path, "--data", "folder", "--root", video_folder, "--checkpoint", checkpoint,
                             "--videos", "all")
     assert code == 0 and len(summary["selection"]["selected"]) == 4

@@ -24,6 +24,7 @@ from vidpred.data.cache import (
 )
 from vidpred.data.errors import DataError
 from vidpred.data.datasets import folder_holdout, load_split, load_synthetic, ucf101_holdout
+from vidpred.data.folder import FOLDER_VIDEO_EXTENSIONS, SameVideoTwiceError, list_folder_videos
 from vidpred.data.procedural import generate_video, procedural_seeds
 from vidpred.data.sampler import (
     PatchBatches,
@@ -49,10 +50,12 @@ __all__ = [
     "CacheItem",
     "CachedVideo",
     "DataError",
+    "FOLDER_VIDEO_EXTENSIONS",
     "IMAGE_EXTENSIONS",
     "NoUsableVideosError",
     "PatchBatches",
     "PatchSampler",
+    "SameVideoTwiceError",
     "SampleStats",
     "VIDEO_EXTENSIONS",
     "VideoCache",
@@ -64,6 +67,7 @@ __all__ = [
     "folder_holdout",
     "generate_synthetic_video",
     "generate_video",
+    "list_folder_videos",
     "load_split",
     "load_synthetic",
     "motion_score",

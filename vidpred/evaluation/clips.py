@@ -263,7 +263,8 @@ def _folder_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, Any]
 
 def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frames: int, min_frames: int,
                     clips_per_video: int = 1, subset: str = "test", note: str | None = None,
-                    progress: bool = True, start_fraction: float = 0.0) -> tuple[list[EvalClip], ClipSelection]:
+                    progress: bool = True, start_fraction: float = 0.0,
+                    held_out_by: str | None = None) -> tuple[list[EvalClip], ClipSelection]:
     """Decode (through the cache) and cut the evaluation clips of ``cfg``'s source.
 
     Args:
@@ -282,6 +283,8 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
         progress: show the decoding progress bar.
         start_fraction: no clip starts before this fraction of each video's frames (e.g.
             0.5: the second half, the first being used to adapt a model on).
+        held_out_by: how the held-out videos ``cfg.val_videos`` names were chosen when
+            :func:`choose_eval_videos`, not the user, named them (see ``select_videos``).
 
     Returns:
         ``(clips, selection)``: clips in selection order, each uint8 ``(T, H, W, C)`` with
@@ -299,7 +302,8 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
                          f"clip_frames={clip_frames}, clips_per_video={clips_per_video}")
     # Several clips per video, or one from a fraction of it, need the whole video; one needs only its first frames.
     whole = clips_per_video > 1 or start_fraction > 0
-    chosen = select_videos(cfg, subset, every=every, max_frames=None if whole else start_frame + clip_frames)
+    chosen = select_videos(cfg, subset, every=every, max_frames=None if whole else start_frame + clip_frames,
+                           held_out_by=held_out_by)
     items, n_listed, what = chosen.items, chosen.n_listed, chosen.description
     if not items:
         raise DataError(f"no videos selected from {what}")

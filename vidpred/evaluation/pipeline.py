@@ -184,14 +184,19 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
     methods = load_methods(checkpoints, names, device)
     record_context_frames(methods, protocol)
     trained = [(m.name, m.info["training_data"]) for m in methods if m.kind == "checkpoint"]
+    given = data
     data, subset, note = choose_eval_videos(data, trained, videos)
+    # A folder's held-out videos named from the checkpoints' runs, not from data.val_videos.
+    held_out_by = ("held out in training by the checkpoints' runs"
+                   if data.source == "folder" and data.val_videos != given.val_videos else None)
     data = _with_training_cut_ratio(data, trained)
     blend, blend_note = _blend(data, subset, blend_weight, protocol, start_frame, device, progress)
     if blend is not None:
         methods.append(blend_method(blend))
     clips, selection = load_eval_clips(data, every=every, start_frame=start_frame,
                                        clip_frames=protocol.clip_frames, min_frames=protocol.min_frames,
-                                       clips_per_video=clips_per_video, subset=subset, note=note, progress=progress)
+                                       clips_per_video=clips_per_video, subset=subset, note=note, progress=progress,
+                                       held_out_by=held_out_by)
     lpips_metric, lpips_status = _lpips(lpips, lpips_weights, device)  # after the data: a bad root is said alone
     scoring_started = time.monotonic()
     results = evaluate(clips, methods, protocol, device, lpips_metric, show_progress=progress, workers=workers)

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vidpred.config import DataConfig
+from vidpred.data.datasets import load_split, select_videos
+from vidpred.data.folder import SameVideoTwiceError, list_folder_videos
+
+
+def test_lists_files_and_frame_folders_sorted(video_folder):
+    assert [p.relative_to(video_folder).as_posix() for p in list_folder_videos(video_folder)] == [
+        "a.avi", "b.mp4", "frames_d", "sub/c.avi"]
+
+
+def test_a_symlinked_video_is_refused_naming_both_names(video_folder, tmp_path):
+    os.symlink(video_folder / "a.avi", video_folder / "a_again.avi")
+    with pytest.raises(SameVideoTwiceError, match=r"^1 video\(s\) under .* more than one name .*: a.avi = "
+                                                   r"a_again.avi; .*remove all but one name of each$"):
+        list_folder_videos(video_folder)
+    # Named in data.val_videos, the link is refused all the same: no name quietly vanishes.
+    cfg = DataConfig(source="folder", root=str(video_folder), cache_dir=str(tmp_path / "cache"),
+                     val_videos=["a_again.avi"])
+    with pytest.raises(SameVideoTwiceError, match="a.avi = a_again.avi"):
+        select_videos(cfg, "val")
+
+
+def test_a_hard_linked_video_is_refused(video_folder):
+    os.link(video_folder / "sub" / "c.avi", video_folder / "c_copy.avi")
+    with pytest.raises(SameVideoTwiceError, match="c_copy.avi = sub/c.avi"):
+        list_folder_videos(video_folder)
+
+
+def test_a_frame_folder_linked_or_hard_linked_twice_is_refused(video_folder, tmp_path):
+    os.symlink(video_folder / "frames_d", video_folder / "frames_link", target_is_directory=True)
+    with pytest.raises(SameVideoTwiceError, match="frames_d = frames_link"):
+        list_folder_videos(video_folder)
+    (video_folder / "frames_link").unlink()
+    shutil.copytree(video_folder / "frames_d", video_folder / "frames_e", copy_function=os.link)  # cp -al
+    with pytest.raises(SameVideoTwiceError, match="frames_d = frames_e"):
+        list_folder_videos(video_folder)
+
+
+def test_a_real_copy_and_a_link_loop_are_not_refused(video_folder):
+    shutil.copy2(video_folder / "a.avi", video_folder / "a_copy.avi")  # a copy is a file of its own
+    os.symlink(video_folder, video_folder / "sub" / "up", target_is_directory=True)  # a loop, walked once
+    names = [p.relative_to(video_folder).as_posix() for p in list_folder_videos(video_folder)]
+    assert names == ["a.avi", "a_copy.avi", "b.mp4", "frames_d", "sub/c.avi"]
+
+
+def test_skipped_files_are_logged_once_per_process(video_folder, tmp_path, caplog):
+    (video_folder / "readme.md").write_text("not a video")
+    cfg = DataConfig(source="folder", root=str(video_folder), cache_dir=str(tmp_path / "cache"), n_val_videos=1)
+    with caplog.at_level(logging.INFO, logger="vidpred.data.folder"):
+        for subset in ("train", "val", "test", "all", "val"):
+            select_videos(cfg, subset)
+    lines = [r.getMessage() for r in caplog.records if "are not videos" in r.getMessage()]
+    assert lines == [f"2 file(s) under {video_folder} are not videos and were skipped: notes.txt, readme.md"]
+    (video_folder / "more.txt").write_text("another")  # a new listing is said again
+    with caplog.at_level(logging.INFO, logger="vidpred.data.folder"):
+        list_folder_videos(video_folder)
+    assert "3 file(s)" in caplog.text
+
+
+def test_an_animated_gif_is_a_video(video_folder, tmp_path, moving_frames):
+    frames = moving_frames(6, 32, 48, seed=7)
+    images = [Image.fromarray(f).quantize(256, dither=Image.Dither.NONE).convert("RGB") for f in frames]
+    images[0].save(video_folder / "anim.gif", save_all=True, append_images=images[1:], loop=0, duration=40)
+    assert video_folder / "anim.gif" in list_folder_videos(video_folder)
+    cfg = DataConfig(source="folder", root=str(video_folder), cache_dir=str(tmp_path / "cache"),
+                     val_videos=["anim.gif"])
+    (video,) = load_split(cfg, "val", min_frames=6)
+    assert video.name == "anim.gif" and video.frames.shape == (6, 32, 48, 3)
+    np.testing.assert_array_equal(video.frames, np.stack([np.asarray(im) for im in images]))

@@ -1,0 +1,106 @@
+"""The videos of a folder (``data.source: folder``): what counts as a video, each counted once.
+
+A video is a file with one of ``FOLDER_VIDEO_EXTENSIONS`` or a leaf folder holding frame
+images (``IMAGE_EXTENSIONS``). Hidden names (starting with ".") are skipped; symbolic links
+are followed, since datasets are often linked in.
+
+A video reachable under two names (a symbolic link, a hard link, a folder linked in
+twice) would count twice: it could train and validate at once, and evaluation would score
+it twice. Such a folder is refused, in one line naming both names, rather than one name
+dropped: a name in ``data.val_videos`` must never quietly vanish from the split.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from vidpred.data.errors import DataError
+from vidpred.data.video_io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+
+__all__ = ["FOLDER_VIDEO_EXTENSIONS", "SameVideoTwiceError", "list_folder_videos"]
+
+logger = logging.getLogger(__name__)
+
+# OpenCV's FFmpeg backend also decodes animated GIFs (read_video reads them like any file).
+FOLDER_VIDEO_EXTENSIONS = VIDEO_EXTENSIONS + (".gif",)
+
+# (root, skipped names) already logged by this process: a training start lists a folder
+# once per subset and once for its split record, and one line says it.
+_reported_skips: set[tuple[str, tuple[str, ...]]] = set()
+
+
+class SameVideoTwiceError(DataError):
+    """One video file (or frame folder) is reachable under two names in a folder."""
+
+
+def _identity(path: Path, frame_folder: bool) -> tuple:
+    """What stays the same under every name of a video: its file's ``(st_dev, st_ino)``; for a
+    frame folder, its frame files' (so a linked folder and a hard-linked copy are caught)."""
+    if not frame_folder:
+        stat = path.stat()
+        return (stat.st_dev, stat.st_ino)
+    frames = [p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")]
+    return tuple(sorted((s.st_dev, s.st_ino) for s in (p.stat() for p in frames)))
+
+
+def _is_loop(dirpath: Path, real: str, reals: dict[Path, str]) -> bool:
+    """Whether ``dirpath`` is a link back to one of the folders it lies in."""
+    return any(reals.get(parent) == real for parent in dirpath.parents)
+
+
+def list_folder_videos(root: str | Path) -> list[Path]:
+    """The videos under ``root``, sorted: video files and leaf folders of frame images.
+
+    Files that are not videos are logged, in one INFO line per root and process.
+
+    Raises:
+        FileNotFoundError: ``root`` does not exist or is not a directory.
+        SameVideoTwiceError: a video is reachable under two names; the message names them.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"video root not found (or not a directory): {root}")
+    found: list[tuple[Path, bool]] = []  # (path, is a frame folder)
+    skipped: list[Path] = []
+    reals: dict[Path, str] = {}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        here = Path(dirpath)
+        real = os.path.realpath(here)
+        if _is_loop(here, real, reals):
+            dirnames[:] = []
+            continue
+        reals[here] = real
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        visible = sorted(f for f in filenames if not f.startswith("."))
+        found.extend((here / f, False) for f in visible if Path(f).suffix.lower() in FOLDER_VIDEO_EXTENSIONS)
+        if not dirnames and any(Path(f).suffix.lower() in IMAGE_EXTENSIONS for f in visible):
+            found.append((here, True))
+        else:
+            skipped.extend(here / f for f in visible if Path(f).suffix.lower() not in FOLDER_VIDEO_EXTENSIONS)
+
+    names: dict[tuple, list[Path]] = {}
+    for path, frame_folder in sorted(found):
+        try:
+            key = _identity(path, frame_folder)
+        except OSError:  # a dangling link: the decode reports it as unreadable
+            key = ("unreadable", str(path))
+        names.setdefault(key, []).append(path)
+    twice = [paths for paths in names.values() if len(paths) > 1]
+    if twice:
+        shown = "; ".join(" = ".join(p.relative_to(root).as_posix() for p in paths) for paths in sorted(twice)[:5])
+        more = f" and {len(twice) - 5} more" if len(twice) > 5 else ""
+        raise SameVideoTwiceError(
+            f"{len(twice)} video(s) under {root} are reachable under more than one name (a symbolic or hard link): "
+            f"{shown}{more}; each would count as two videos, in training and validation at once: remove all "
+            "but one name of each")
+
+    if skipped:
+        shown_names = tuple(p.relative_to(root).as_posix() for p in sorted(skipped))
+        report = (str(root.absolute()), shown_names)
+        if report not in _reported_skips:
+            _reported_skips.add(report)
+            logger.info("%d file(s) under %s are not videos and were skipped: %s%s", len(skipped), root,
+                        ", ".join(shown_names[:10]), ", ..." if len(skipped) > 10 else "")
+    return sorted(path for path, _ in found)
