@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import pickle
 
 import cv2
@@ -107,6 +108,7 @@ def test_a_file_replaced_at_the_same_size_and_mtime_decodes_again(tmp_path, movi
     cache = VideoCache(tmp_path / "cache")
     (first,) = cache.load([file_item(frames, max_frames=None, frame_size=None)], min_frames=1)
     np.testing.assert_array_equal(first.frames[1], old[1])
+    time.sleep(0.05)  # past the clock tick of the file system's status-change times
     cv2.imwrite(str(path), new[1][..., ::-1])
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     os.utime(frames, ns=(frames.stat().st_atime_ns, frames.stat().st_mtime_ns))
@@ -128,6 +130,7 @@ def test_a_video_file_replaced_at_the_same_size_and_mtime_decodes_again(tmp_path
     stat = path.stat()
     cache = VideoCache(tmp_path / "cache")
     (first,) = cache.load([file_item(path, max_frames=None, frame_size=None)], min_frames=1)
+    time.sleep(0.05)  # past the clock tick of the file system's status-change times
     _write_y4m(path, seed=2)  # as cp -p would leave it
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert (path.stat().st_size, path.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
@@ -137,8 +140,8 @@ def test_a_video_file_replaced_at_the_same_size_and_mtime_decodes_again(tmp_path
     assert not np.array_equal(second.frames, first.frames)
 
 
-def test_an_entry_keyed_without_a_content_hash_is_not_read(tmp_path, make_video, moving_frames):
-    """A cache written before the content hash: its entry keeps its old key and is decoded anew."""
+def test_an_entry_keyed_by_size_and_mtime_alone_is_not_read(tmp_path, make_video, moving_frames):
+    """A cache written before keys held the status change: its entry keeps its old key and is decoded anew."""
     path = make_video(tmp_path / "v.avi", moving_frames(4, 16, 24, seed=1))
     item = file_item(path, max_frames=None, frame_size=None)
     stat = path.absolute().stat()

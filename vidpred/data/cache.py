@@ -1,8 +1,8 @@
 """Decode-once video cache: one memory-mapped ``.npy`` of uint8 frames per video.
 
 A video is decoded (or generated) once into ``<cache_dir>/<key>.npy`` where ``key`` is the
-SHA-1 of the source's *fingerprint* (for a file: absolute path, size, mtime and a BLAKE2b
-hash of its bytes, see :func:`_source_fingerprint`) and the decode *settings* (max frames,
+SHA-1 of the source's *fingerprint* (for a file: absolute path, size, mtime, inode and
+status-change time, see :func:`_source_fingerprint`) and the decode *settings* (max frames,
 frame size, generator parameters). A changed or touched file or a changed setting gives a
 new key, hence a fresh decode; stale entries are simply never read again (delete the
 folder to reclaim space). Files are written to a temporary name in the
@@ -105,40 +105,29 @@ class CachedVideo:
     truncated: bool = False
 
 
-def _content_hash(files: Sequence[Path], base: Path) -> str:
-    """BLAKE2b (128-bit) of each file's name relative to ``base`` and its bytes, in the given order."""
-    digest = hashlib.blake2b(digest_size=16)
-    for file in files:
-        digest.update(file.relative_to(base).as_posix().encode() + b"\0")
-        with open(file, "rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
 def _source_fingerprint(path: Path) -> str:
-    """``"{abs path}|{size}|{mtime_ns}|blake2b:{hash of the bytes}"`` of a video file; for a
-    folder of frame images, the frame count, summed size, newest mtime and one hash over
-    every frame file's name and bytes.
+    """``"{abs path}|{size}|{mtime_ns}|{inode}|{ctime_ns}"`` of a video file; for a folder of
+    frame images, the frame count, summed size, newest mtime and newest status change
+    (ctime) of its frames and of the folder itself.
 
     Size and mtime alone miss a file replaced by ``cp -p``, ``rsync -a``, tar or unzip,
     which keep the mtime, with one of the same size (any uncompressed format: ``.y4m``,
-    ``.ppm``/``.bmp`` frames), so the bytes are hashed. Whole files, not sampled chunks:
-    a change between the chunks would go unseen, and hashing is far cheaper than decoding
-    (the 15 corpus videos, 0.44 GB, hash in about 1 s on one core from the page cache, and
-    decode in 11 s at their native sizes).
+    ``.ppm``/``.bmp`` frames). The status-change time is set by the system on every write,
+    rename or replacement and by no copying tool, so it tells them apart without reading the
+    files (hashing UCF101's 6.5 GB at every start would cost a minute). It also changes
+    when only the permissions do: such a file is decoded again, once.
     """
     path = path.absolute()
     try:
         if path.is_dir():
-            frames = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
-            stats = [p.stat() for p in frames]
+            stats = [p.stat() for p in sorted(path.iterdir()) if p.suffix.lower() in IMAGE_EXTENSIONS]
+            folder = path.stat()
             size = sum(s.st_size for s in stats)
-            mtime = max([s.st_mtime_ns for s in stats] + [path.stat().st_mtime_ns])
-            return f"{path}|{len(stats)} frames|{size}|{mtime}|blake2b:{_content_hash(frames, path)}"
+            mtime = max([s.st_mtime_ns for s in stats] + [folder.st_mtime_ns])
+            ctime = max([s.st_ctime_ns for s in stats] + [folder.st_ctime_ns])
+            return f"{path}|{len(stats)} frames|{size}|{mtime}|ctime {ctime}"
         stat = path.stat()
-        return f"{path}|{stat.st_size}|{stat.st_mtime_ns}|blake2b:{_content_hash([path], path.parent)}"
+        return f"{path}|{stat.st_size}|{stat.st_mtime_ns}|inode {stat.st_ino}|ctime {stat.st_ctime_ns}"
     except OSError:
         # Let the decode report it: a vanished file is one more unreadable video, not a crash.
         return f"{path}|missing"
@@ -192,7 +181,7 @@ def synthetic_item(seed: int, *, photo_dir: str | None = None, **generator_kwarg
 
     As :func:`procedural_item`, the settings hold every generator parameter; the fingerprint
     also holds the photos' identity (scikit-image's version and photo names, or the folder's
-    path, photo count, total size, newest mtime and content hash), so new or changed photos regenerate.
+    path, photo count, total size, newest mtime and status change), so new or changed photos regenerate.
     """
     bound = inspect.signature(generate_synthetic_video).bind(seed, photos=photo_dir, **generator_kwargs)
     bound.apply_defaults()

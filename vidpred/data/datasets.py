@@ -279,7 +279,7 @@ def select_videos(cfg: DataConfig, subset: str, *, every: int = 1, max_frames: i
     paths, base, what = _file_paths(cfg, subset, held_out_by)
     size = _frame_size(cfg)
     named = [(p.relative_to(base).as_posix() if p.is_relative_to(base) else str(p), p) for p in paths[::every]]
-    if names is not None:  # before the items are made: each hashes its file
+    if names is not None:  # before the items are made: each reads its file's status
         named = [(name, p) for name, p in named if name in names]
     items = [file_item(p, max_frames=max_frames, frame_size=size, frame_height=cfg.frame_height, name=name)
              for name, p in named]
