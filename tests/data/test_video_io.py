@@ -4,7 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from vidpred.data.video_io import VideoReadError, find_videos, read_video, write_video
+from vidpred.data.folder import list_folder_videos
+from vidpred.data.video_io import VideoReadError, read_video, write_video
 
 
 def _save_png(path, frame):
@@ -82,7 +83,7 @@ def test_greyscale_pgm_folder_reads_as_three_equal_channels(tmp_path):
     grey = np.random.default_rng(0).integers(0, 256, size=(3, 12, 15), dtype=np.uint8)
     for i, frame in enumerate(grey, start=1):
         assert cv2.imwrite(str(folder / f"image.{i:04d}.pgm"), frame)
-    assert find_videos(tmp_path) == [folder]
+    assert list_folder_videos(tmp_path) == [folder]
     video = read_video(folder)
     assert video.shape == (3, 12, 15, 3)
     for channel in range(3):
@@ -125,17 +126,6 @@ def test_corrupt_file_raises_with_path(corrupt_video):
     assert info.value.path == corrupt_video.garbage
 
 
-def test_find_videos(video_folder):
-    found = find_videos(video_folder)
-    assert [p.relative_to(video_folder).as_posix() for p in found] == ["a.avi", "b.mp4", "frames_d", "sub/c.avi"]
-    assert read_video(found[2]).shape == (7, 32, 48, 3)
-
-
-def test_find_videos_missing_root(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nope"):
-        find_videos(tmp_path / "nope")
-
-
 def test_write_video_rejects_bad_input(tmp_path):
     frames = np.zeros((2, 15, 16, 3), np.uint8)
     with pytest.raises(ValueError, match="even"):
@@ -153,7 +143,7 @@ def test_mpeg_program_streams_are_found_and_other_files_are_listed_as_skipped(tm
 
     import cv2
 
-    from vidpred.data.video_io import find_videos, read_video
+    from vidpred.data.video_io import read_video
 
     writer = cv2.VideoWriter(str(tmp_path / "long.mpg"), cv2.VideoWriter_fourcc(*"PIM1"), 25, (64, 48))
     assert writer.isOpened()
@@ -161,7 +151,7 @@ def test_mpeg_program_streams_are_found_and_other_files_are_listed_as_skipped(tm
         writer.write(np.full((48, 64, 3), 8 * i, np.uint8))
     writer.release()
     (tmp_path / "notes.txt").write_text("not a video")
-    with caplog.at_level(logging.INFO, logger="vidpred.data.video_io"):
-        assert find_videos(tmp_path) == [tmp_path / "long.mpg"]
+    with caplog.at_level(logging.INFO, logger="vidpred.data.folder"):
+        assert list_folder_videos(tmp_path) == [tmp_path / "long.mpg"]
     assert any("notes.txt" in r.getMessage() and "skipped" in r.getMessage() for r in caplog.records)
     assert read_video(tmp_path / "long.mpg").shape == (30, 48, 64, 3)

@@ -41,7 +41,6 @@ from vidpred.data.video_io import (
     IMAGE_EXTENSIONS,
     VIDEO_EXTENSIONS,
     VideoReadError,
-    find_videos,
     read_video,
     write_video,
 )
@@ -62,7 +61,6 @@ __all__ = [
     "VideoReadError",
     "every_nth",
     "file_item",
-    "find_videos",
     "fixed_clips",
     "folder_holdout",
     "generate_synthetic_video",

@@ -7,7 +7,6 @@ OpenCV decodes to BGR; everything here converts so callers only ever see RGB
 from __future__ import annotations
 
 import logging
-import os
 import re
 from pathlib import Path
 
@@ -21,7 +20,6 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "VideoReadError",
     "read_video",
-    "find_videos",
     "write_video",
 ]
 
@@ -177,47 +175,6 @@ def read_video(path: str | Path, *, max_frames: int | None = None, start: int = 
         return _finish(frames, path, frame_size, frame_height)
     except cv2.error as exc:  # a decoder failing mid-stream surfaces as cv2.error
         raise VideoReadError(path, f"OpenCV error: {exc}") from exc
-
-
-def find_videos(root: str | Path) -> list[Path]:
-    """All videos under ``root``: video files and leaf folders of frame images, sorted.
-
-    A folder counts as one video when it holds at least one image and no sub-folders.
-    Hidden files and folders (names starting with ".") are skipped. Symbolic links to
-    folders are followed (datasets are often linked in), each real folder visited once.
-
-    Returns:
-        sorted ``list[Path]``.
-
-    Raises:
-        FileNotFoundError: ``root`` does not exist or is not a directory.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"video root not found (or not a directory): {root}")
-    found: list[Path] = []
-    skipped: list[Path] = []
-    seen: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        real = os.path.realpath(dirpath)
-        if real in seen:  # a symlink loop or a folder linked twice
-            dirnames[:] = []
-            continue
-        seen.add(real)
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        here = Path(dirpath)
-        visible = [f for f in filenames if not f.startswith(".")]
-        found.extend(here / f for f in visible if Path(f).suffix.lower() in VIDEO_EXTENSIONS)
-        frame_folder = not dirnames and any(Path(f).suffix.lower() in IMAGE_EXTENSIONS for f in visible)
-        if frame_folder:
-            found.append(here)
-        else:
-            skipped.extend(here / f for f in visible if Path(f).suffix.lower() not in VIDEO_EXTENSIONS)
-    if skipped:
-        shown = ", ".join(str(p.relative_to(root)) for p in sorted(skipped)[:10])
-        logger.info("%d file(s) under %s are not videos and were skipped: %s%s", len(skipped), root, shown,
-                    ", ..." if len(skipped) > 10 else "")
-    return sorted(found)
 
 
 def write_video(path: str | Path, frames: np.ndarray, fps: float = 25.0) -> None:
