@@ -140,7 +140,7 @@ def read_video(path: str | Path, *, max_frames: int | None = None, start: int = 
         path: a video file OpenCV can read, or a folder whose image files
             (``IMAGE_EXTENSIONS``) are the frames in natural name order
             (``frame9.png`` before ``frame10.png``); greyscale frames come back as
-            three equal channels.
+            three equal channels, and an alpha channel is dropped.
         max_frames: decode at most this many frames from ``start`` (None: all).
         start: the first frame to keep; the frames before it are skipped without being kept.
         frame_size: ``(H, W)`` to resize every frame to with ``INTER_AREA``; None keeps the
