@@ -535,9 +535,10 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
     loss, model = cfg.loss, cfg.model
     if loss.p not in (1, 2):
         yield f"loss.p: expected 1 or 2, got {loss.p}"
-    for key in ("gp_weight", "gp_center", "r1_weight", "l_vgg", "l_lpips", "l_nce", "l_lap", "l_census"):
-        if getattr(loss, key) < 0:
-            yield f"loss.{key} must be >= 0, got {getattr(loss, key)}"
+    weights = [f.name for f in dataclasses.fields(LossConfig) if f.name.startswith("l_")]  # every term's, a new one too
+    for key in (*weights, "gp_weight", "gp_center", "r1_weight"):
+        if not (math.isfinite(getattr(loss, key)) and getattr(loss, key) >= 0):
+            yield f"loss.{key} must be a finite number >= 0, got {getattr(loss, key)}"
     for key in ("real_label", "fake_label"):
         pair = getattr(loss, key)
         if len(pair) != 2 or pair[0] > pair[1]:
@@ -565,9 +566,9 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
         yield f"loss.census_window must be odd and >= 3, got {loss.census_window}"
     elif loss.l_census and loss.census_window > cfg.data.patch_size:
         yield f"loss.census_window {loss.census_window} is larger than data.patch_size ({cfg.data.patch_size})"
-    reconstruction = (loss.l_p, loss.l_gdl, loss.l_path, loss.l_vgg, loss.l_lpips, loss.l_lap, loss.l_census)
-    if loss.adaptive_weight and not any(reconstruction):
-        yield "loss.adaptive_weight needs a reconstruction term (l_p, l_gdl, l_path, l_vgg, l_lpips, l_lap or l_census)"
+    reconstruction = [key for key in weights if key not in ("l_adv", "l_nce")]  # what G's prediction is compared by
+    if loss.adaptive_weight and not any(getattr(loss, key) for key in reconstruction):
+        yield f"loss.adaptive_weight needs a reconstruction term ({', '.join(reconstruction[:-1])} or {reconstruction[-1]})"
     if loss.l_lpips and cfg.data.patch_size < LPIPS_MIN_SIZE[loss.lpips_net]:
         fitting = [k for k, v in LPIPS_MIN_SIZE.items() if v <= cfg.data.patch_size]
         yield (f"loss.lpips_net {loss.lpips_net!r} needs frames of at least {LPIPS_MIN_SIZE[loss.lpips_net]} "
