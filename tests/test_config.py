@@ -329,3 +329,17 @@ def test_every_key_no_shipped_config_sets_is_documented():
     assert patterns and unset
     missing = [key for key in unset if not any(p.fullmatch(key) for p in patterns)]
     assert not missing, f"set these in a config, or say in docs/config.md why they are keys: {missing}"
+
+
+@pytest.mark.parametrize("key, value", [("n_flows", 2), ("working_scale", 8), ("max_correction", 0.0),
+                                        ("global_context", True), ("farneback", True), ("step_scale", True),
+                                        ("rollout", "composed"), ("camera_still", True), ("refine_flows", True)])
+def test_every_refiner_setting_is_refused_with_another_head(key, value):
+    with pytest.raises(ConfigError, match=rf"model.generator.{key} is for the refiner head .* with the flow head"):
+        validate(config_from_dict({"model": {"generator": {"head": "flow", key: value}}}))
+
+
+def test_the_refiner_s_scale_error_names_the_discriminator_s_too():
+    with pytest.raises(ConfigError, match="n_scales must be 1 with the refiner head .*; so must "
+                                          "model.discriminator.n_scales, or set model.discriminator.enabled: false"):
+        validate(config_from_dict({"model": {"generator": {"head": "refiner"}}}))

@@ -147,6 +147,11 @@ class GeneratorConfig:
     refine_flows: bool = False
 
 
+# The generator settings only the refiner head reads: refused with another head.
+REFINER_ONLY = ("n_flows", "working_scale", "max_correction", "global_context", "farneback", "step_scale", "rollout",
+                "camera_still", "refine_flows")
+
+
 @dataclass
 class DiscriminatorConfig:
     enabled: bool = True
@@ -431,20 +436,21 @@ def _model_problems(cfg: Config) -> Iterator[str]:
         yield f"data.patch_size ({patch}) must be divisible by 2**(n_scales-1) = {2 ** (g.n_scales - 1)}"
     if g.head == "refiner":
         if g.n_scales != 1:
-            yield f"model.generator.n_scales must be 1 with the refiner head (one output scale), got {g.n_scales}"
+            yield (f"model.generator.n_scales must be 1 with the refiner head (one output scale), got {g.n_scales}"
+                   + ("; so must model.discriminator.n_scales, or set model.discriminator.enabled: false"
+                      if d.enabled and d.n_scales != 1 else ""))
         if not 1 <= g.n_flows < m.n_context:
             yield f"model.generator.n_flows must be in [1, model.n_context - 1], got {g.n_flows}"
         if not g.max_correction >= 0:
             yield f"model.generator.max_correction must be >= 0, got {g.max_correction}"
         if g.working_scale < 1 or g.working_scale & (g.working_scale - 1):
             yield f"model.generator.working_scale must be a power of 2, got {g.working_scale}"
-    elif g.rollout != "linear":
-        yield (f"model.generator.rollout: {g.rollout!r} is for the refiner head; the {g.head} head rolls out "
-               "by feeding its predictions back")
-    if g.head != "refiner" and g.camera_still:
-        yield "model.generator.camera_still is for the refiner head (it shapes the refiner's followed candidate)"
-    if g.head != "refiner" and g.refine_flows:
-        yield "model.generator.refine_flows is for the refiner head (it refines the DIS flows the refiner reads)"
+    else:
+        defaults = GeneratorConfig()
+        for key in REFINER_ONLY:
+            if getattr(g, key) != getattr(defaults, key):
+                yield (f"model.generator.{key} is for the refiner head (model.generator.head: refiner), got "
+                       f"{getattr(g, key)!r} with the {g.head} head")
     if d.enabled and d.n_scales >= 1:
         if d.n_scales > g.n_scales:
             yield (f"model.discriminator.n_scales ({d.n_scales}) cannot exceed model.generator.n_scales "
