@@ -46,7 +46,22 @@ def test_every_shipped_config_is_pinned():
 
 @pytest.mark.parametrize("name", _shipped())
 def test_shipped_config_resolves_as_recorded(name):
-    assert _resolved(name) == _recorded()[name]
+    now, recorded = _flat(_resolved(name)), _flat(_recorded()[name])
+    changed = {k: (recorded.get(k, "(absent)"), now.get(k, "(absent)")) for k in sorted(now.keys() | recorded.keys())
+               if now.get(k, "(absent)") != recorded.get(k, "(absent)")}
+    assert not changed, (f"{name} resolves otherwise than recorded (recorded -> now): {changed}. After adding, "
+                         "removing or changing a default on purpose: PYTHONPATH=. python tests/test_shipped_configs.py")
+
+
+def _flat(tree: dict, prefix: str = "") -> dict:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 @pytest.mark.parametrize("path", sorted((CONFIGS / "ablations").rglob("*.yaml")),

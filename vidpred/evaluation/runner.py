@@ -50,12 +50,9 @@ from vidpred.evaluation.predictors import Method
 from vidpred.evaluation.scoring import REGIONS, SSIM_WINDOW, SharpnessUnits, metric_key, score_frames, sharpness_metric
 from vidpred.metrics import LPIPS, temporal_high_frequency_share
 
-__all__ = ["Protocol", "ClipResult", "evaluate", "evaluate_clip", "METRICS", "REGIONS", "metric_key"]
+__all__ = ["Protocol", "ClipResult", "evaluate", "evaluate_clip", "REGIONS", "metric_key"]
 
 logger = logging.getLogger(__name__)
-
-METRICS = ("psnr", "ssim", "sharpness")
-
 
 @dataclass(frozen=True)
 class Protocol:
