@@ -19,6 +19,7 @@ from vidpred.evaluation import (
     summarize,
     write_report,
 )
+from vidpred.evaluation.predictors import baseline_methods
 from vidpred.evaluation.scoring import MAX_PSNR_DB
 
 NAN = float("nan")
@@ -158,8 +159,9 @@ def _verdict_case(model_psnr: float, model_edges: float) -> str:
         "model": scores(model_psnr, model_edges), "last input": scores(25.0, 1.0),
         "Farneback flow (paper)": scores(27.0, 0.93), "DIS flow": scores(28.0, 0.95), "blend": scores(29.0, 0.8)})]
     meta = _meta()
-    meta["methods"] = [{"name": "model", "kind": "checkpoint"}] + [
-        {"name": name, "kind": "baseline"} for name in ("last input", "Farneback flow (paper)", "DIS flow", "blend")]
+    meta["methods"] = ([{"name": "model", "kind": "checkpoint"}]  # the baselines as the evaluation describes them
+                       + [{"name": m.name, "kind": m.kind, **m.info} for m in baseline_methods()]
+                       + [{"name": "blend", "kind": "baseline"}])
     meta["n_clips"] = 1
     names = [m["name"] for m in meta["methods"]]
     return markdown_report(summarize(results, names), meta)

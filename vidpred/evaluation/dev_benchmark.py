@@ -46,7 +46,7 @@ from vidpred.evaluation.clips import load_eval_clips
 from vidpred.evaluation.degrade import Degradation
 from vidpred.evaluation.paired import paired_difference
 from vidpred.evaluation.pipeline import fit_blend_on_clips, load_methods, record_context_frames
-from vidpred.evaluation.predictors import (DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, CheckpointPredictor, Method,
+from vidpred.evaluation.predictors import (BASELINE_NAMES, BLEND, DIS_FLOW, CheckpointPredictor, Method,
                                           averaged_methods, blend_method)
 from vidpred.evaluation.report import frame_table, summarize, verdict_lines
 from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
@@ -60,7 +60,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_CLIPS_PER_VIDEO = 12
 # The paired differences shown per source, and the baselines a checkpoint is paired with.
 PAIRED_KEYS = ("psnr_whole_f1", "psnr_whole_f2", "ssim_whole_f1", "ssim_whole_f2", "edges_whole_f1")
-PAIRED_BASELINES = (LAST_INPUT, FARNEBACK_FLOW, DIS_FLOW)
+PAIRED_BASELINES = tuple(name for name in BASELINE_NAMES if name != BLEND)  # every baseline but the hedge
 ADAPTED_SUFFIX = ", adapted"
 # With adaptation, the scored clips lie in each video's second half; the first is adapted on.
 ADAPT_FRACTION = 0.5

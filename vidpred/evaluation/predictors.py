@@ -201,13 +201,13 @@ def baseline_methods(blend: Blend | None = None) -> list[Method]:
         Method(LAST_INPUT, "baseline", last_input,
                {"description": "repeats the last context frame", "context_frames_used": 1}),
         Method(FARNEBACK_FLOW, "baseline", flow_extrapolation,
-               {"description": "the paper's baseline: last context frame warped by k times the backward Farneback "
+               {"description": "the paper's baseline, the last context frame warped by k times the backward Farneback "
                                "flow of the last context step, for the k-th predicted frame",
-                "context_frames_used": 2}, flow="farneback"),
+                "context_frames_used": 2, "extrapolates": "farneback"}, flow="farneback"),
         Method(DIS_FLOW, "baseline", flow_extrapolation,
-               {"description": f"last context frame warped by k times the backward DIS flow ({DIS_PRESET} preset) "
+               {"description": f"the last context frame warped by k times the backward DIS flow ({DIS_PRESET} preset) "
                                "of the last context step, for the k-th predicted frame",
-                "context_frames_used": 2}, flow="dis"),
+                "context_frames_used": 2, "extrapolates": "dis"}, flow="dis"),
     ]
     return methods + ([blend_method(blend)] if blend is not None else [])
 

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import torch
 
 from vidpred.evaluation.runner import ClipResult
-from vidpred.evaluation.predictors import BLEND, DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT
+from vidpred.evaluation.predictors import BLEND, DIS_FLOW, FARNEBACK_FLOW
 from vidpred.evaluation.scoring import MAX_PSNR_DB, clip_mean, metric_key, sharpness_metric
 from vidpred.metrics.official import official_db
 from vidpred.safe_write import check_output_folder, replacing, write_text
@@ -153,7 +153,8 @@ def verdict_lines(summary: dict, methods: Sequence[dict[str, Any]], region: str)
     psnr_key, edges_key = metric_key("psnr", region, 1), metric_key("edges", "whole", 1)
     baselines = [m["name"] for m in methods if m["kind"] == "baseline" and m["name"] != BLEND
                  and math.isfinite(mean(m["name"], psnr_key))]
-    flows = [name for name in baselines if name in (FARNEBACK_FLOW, DIS_FLOW)]
+    extrapolates = {m["name"] for m in methods if m.get("extrapolates")}  # the flow rows (predictors.baseline_methods)
+    flows = [name for name in baselines if name in extrapolates]
     checkpoints = [m["name"] for m in methods if m["kind"] == "checkpoint"]
     if not checkpoints or not baselines:
         return []
@@ -290,12 +291,12 @@ def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
 
 def _baselines_text(meta: dict[str, Any]) -> list[str]:
     """The baselines in one bullet, with where the blend's weight came from (or why it is absent)."""
-    names = [m["name"] for m in meta["methods"] if m["kind"] == "baseline"]
+    baselines = [m for m in meta["methods"] if m["kind"] == "baseline"]
+    names = [m["name"] for m in baselines]
     if not names:
         return []
-    text = (f"- **Baselines**: {LAST_INPUT}; {FARNEBACK_FLOW} (the paper's: Farneback flow of the last step, "
-            f"extrapolated k times for the k-th frame); {DIS_FLOW} (the same with OpenCV's DIS flow, "
-            f"{meta.get('flow', {}).get('dis_preset', 'medium')} preset)")
+    text = "- **Baselines**: " + "; ".join(f"{m['name']}, {m['description']}" if m.get("description") else m["name"]
+                                          for m in baselines if m["name"] != BLEND)
     blend = meta.get("blend") or {}
     if BLEND in names:
         flow_row = DIS_FLOW if blend.get("flow") == "dis" else FARNEBACK_FLOW

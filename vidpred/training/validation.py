@@ -27,9 +27,9 @@ import numpy as np
 import torch
 
 from vidpred.data.sampler import to_model_input
-from vidpred.evaluation.baselines import fit_blend_weight, flow_extrapolation
+from vidpred.evaluation.baselines import fit_blend_weight
 from vidpred.evaluation.flow import FLOW_METHODS, backward_flow
-from vidpred.evaluation.predictors import BLEND, DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT
+from vidpred.evaluation.predictors import BASELINE_NAMES, baseline_methods
 from vidpred.evaluation.scoring import clip_mean, metric_key, score_frames
 from vidpred.models.generator import MultiScaleGenerator
 
@@ -37,7 +37,7 @@ __all__ = ["MODEL", "BASELINES", "BEST_KEY", "ValidationInterrupted", "Validator
            "predict_clips"]
 
 MODEL = "model"
-BASELINES = (LAST_INPUT, FARNEBACK_FLOW, DIS_FLOW, BLEND)
+BASELINES = BASELINE_NAMES
 # What picks best.pt: the model's whole-frame PSNR of the 1st predicted frame.
 BEST_KEY = metric_key("psnr", "whole", 1)
 
@@ -176,14 +176,10 @@ def baseline_scores(
         [batches[b][2][i, :, 0] for b, i in clip_slices],
         flows=[{method: flow[i] for method, flow in batches[b][3].items()} for b, i in clip_slices],
     )
-    per_clip: dict[str, list[dict[str, float] | None]] = {name: [None] * len(clips) for name in BASELINES}
+    methods = baseline_methods(fit.blend)  # the evaluation's rows, in its order
+    per_clip: dict[str, list[dict[str, float] | None]] = {m.name: [None] * len(clips) for m in methods}
     for indices, context, target, flows in batches:
-        predictions = {
-            LAST_INPUT: context[:, :, -1:].expand_as(target),
-            FARNEBACK_FLOW: flow_extrapolation(context, n_future, flows["farneback"]),
-            DIS_FLOW: flow_extrapolation(context, n_future, flows["dis"]),
-            BLEND: fit.blend(context, n_future, flows[fit.blend.flow_method]),
-        }
+        predictions = {m.name: m.predict(context, n_future, None if m.flow is None else flows[m.flow]) for m in methods}
         scores = _score_batch({name: p.clamp(-1, 1) for name, p in predictions.items()}, target)
         for name, clip_scores in scores.items():
             for i, values in zip(indices, clip_scores):
