@@ -254,24 +254,12 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
     Returns:
         the Markdown report and one :class:`SourceReport` per video.
     """
-    if subset not in ("val", "test"):
-        raise ValueError(f"subset must be 'val' or 'test', got {subset!r}")
-    if clips_per_video < 1:
-        raise ValueError(f"clips_per_video must be >= 1, got {clips_per_video}")
-    if adapt is not None and adapt.steps > 0 and degrade:
-        raise ValueError("adaptation and degradation cannot be combined: the model would adapt on clean frames "
-                         "and be scored on degraded ones")
     averaging = ensemble is not None or mirror
-    if adapt is not None and adapt.steps > 0 and steady:
-        raise ValueError("adaptation and steady camera motion cannot be combined: the model would adapt on the "
-                         "video and be scored on moving stills")
-    if adapt is not None and adapt.steps > 0 and averaging:
-        raise ValueError("adaptation cannot be combined with an ensemble or mirroring: it fine-tunes one model")
+    adapting = adapt is not None and adapt.steps > 0
+    _check_options(subset, clips_per_video, n_context, adapting, bool(degrade), bool(steady), averaging)
     if out_dir is not None:
         check_out_dir(out_dir, force)
     data = DataConfig(source="corpus", root=root, cache_dir=cache_dir)
-    if n_context < 2:
-        raise ValueError(f"n_context must be >= 2 (flow extrapolation reads two frames), got {n_context}")
     protocol = Protocol(n_context=n_context, n_scored=2, flicker_frames=0)
     methods = load_methods(checkpoints, names, device)
     if averaging:
@@ -291,7 +279,6 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
     else:
         blend, fitted_on = Blend(blend_weight, "dis"), None
     methods.append(blend_method(blend))
-    adapting = adapt is not None and adapt.steps > 0
     clips, _ = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.clip_frames,
                                min_frames=protocol.min_frames, clips_per_video=clips_per_video, subset=subset,
                                progress=progress, start_fraction=ADAPT_FRACTION if adapting else 0.0)
@@ -313,8 +300,7 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         own = [r for r in results if _video_of(r.name) == video]
         motion = _motion_of(video) if not steady else f"{steady.kind} over stills of it (the video: {_motion_of(video)})"
         sources.append(SourceReport(video, motion, own, summarize(own, names_all)))
-    lines = [f"# Development benchmark: the corpus's {subset} split", "",
-             f"Every video is its own source: {clips_per_video} clips spread over it, whole frames at its native "
+    intro = (f"Every video is its own source: {clips_per_video} clips spread over it, whole frames at its native "
              f"size, {n_context} context frames, the 1st and 2nd predicted frames (the 2nd as each method rolls out). "
              "Means and paired differences are over the same clips for every method. Blend: "
              f"{blend.weight:g} x last input + {1 - blend.weight:g} x {blend.flow_method.upper()} extrapolation"
@@ -325,19 +311,43 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
              + (f" Every scored clip replaced by {steady.describe()} (the same motion for every method)."
                 if steady else "")
              + (f" Every scored clip degraded first ({degrade.describe()}; the same draws for every method)."
-                if degrade else ""), ""]
+                if degrade else ""))
+    lines = [f"# Development benchmark: the corpus's {subset} split", "", intro, ""]
     lines += ["## Overview", ""] + _overview(sources, method_info) + ["", "## Per source", ""]
     for source in sources:
         lines += _source_section(source, method_info)
     markdown = "\n".join(lines)
     if out_dir is not None:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        write_text(out / "report.md", markdown + "\n")
-        per_clip = [{"video": r.name, "source": _video_of(r.name), "height": r.height, "width": r.width,
-                     "scores": {m: {k: (v if math.isfinite(v) else None) for k, v in s.items()}
-                                for m, s in r.scores.items()}} for r in results]
-        write_text(out / "per_clip.json", json.dumps({"methods": method_info, "clips": per_clip}, indent=1) + "\n")
-        logger.info("wrote %s and %s", out / "report.md", out / "per_clip.json")
+        _write_outputs(Path(out_dir), markdown, results, method_info)
     return markdown, sources
+
+
+def _check_options(subset: str, clips_per_video: int, n_context: int, adapting: bool, degrading: bool,
+                   steady: bool, averaging: bool) -> None:
+    """Refuse settings :func:`run_dev_benchmark` cannot score, or cannot score together."""
+    if subset not in ("val", "test"):
+        raise ValueError(f"subset must be 'val' or 'test', got {subset!r}")
+    if clips_per_video < 1:
+        raise ValueError(f"clips_per_video must be >= 1, got {clips_per_video}")
+    if n_context < 2:
+        raise ValueError(f"n_context must be >= 2 (flow extrapolation reads two frames), got {n_context}")
+    if adapting and degrading:
+        raise ValueError("adaptation and degradation cannot be combined: the model would adapt on clean frames "
+                         "and be scored on degraded ones")
+    if adapting and steady:
+        raise ValueError("adaptation and steady camera motion cannot be combined: the model would adapt on the "
+                         "video and be scored on moving stills")
+    if adapting and averaging:
+        raise ValueError("adaptation cannot be combined with an ensemble or mirroring: it fine-tunes one model")
+
+
+def _write_outputs(out: Path, markdown: str, results: Sequence[ClipResult], method_info: list[dict]) -> None:
+    """``report.md`` and ``per_clip.json`` (every clip's scores, NaN and inf as null) in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / "report.md", markdown + "\n")
+    per_clip = [{"video": r.name, "source": _video_of(r.name), "height": r.height, "width": r.width,
+                 "scores": {m: {k: (v if math.isfinite(v) else None) for k, v in s.items()}
+                            for m, s in r.scores.items()}} for r in results]
+    write_text(out / "per_clip.json", json.dumps({"methods": method_info, "clips": per_clip}, indent=1) + "\n")
+    logger.info("wrote %s and %s", out / "report.md", out / "per_clip.json")
 
