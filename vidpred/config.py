@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ import yaml
 from vidpred._config_io import ConfigError, from_plain, merge, parse_override, problems_error, read_yaml
 from vidpred.models.discriminator import smallest_valid_patch
 from vidpred.models.perceptual_networks import LPIPS_MIN_SIZE, VGG19_LAYERS
+from vidpred.safe_write import same_file
 
 
 # --------------------------------------------------------------------------------------
@@ -705,7 +705,7 @@ def check_resumable(saved: dict, cfg: Config, run: str | Path, saved_root: str |
     """
     before = _flatten(config_to_dict(config_from_dict(saved)))
     now = _flatten(config_to_dict(cfg))
-    if saved_root is not None and cfg.data.root is not None and _same_folder(saved_root, cfg.data.root):
+    if saved_root is not None and cfg.data.root is not None and same_file(saved_root, cfg.data.root):
         before["data.root"] = now["data.root"]
     changed = sorted(k for k in before if before[k] != now.get(k) and k not in RESUMABLE_CHANGES)
     if changed:
@@ -714,10 +714,3 @@ def check_resumable(saved: dict, cfg: Config, run: str | Path, saved_root: str |
             f"cannot resume {run}: the config differs from the checkpoint's in {details}. "
             f"Only {', '.join(sorted(RESUMABLE_CHANGES))} may change on resume."
         )
-
-
-def _same_folder(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False

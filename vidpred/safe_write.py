@@ -22,7 +22,7 @@ from pathlib import Path
 
 from vidpred._writable import unwritable_reason
 
-__all__ = ["OutputRefused", "check_output", "check_output_folder", "replacing", "write_text", "save_marked_figure",
+__all__ = ["OutputRefused", "same_file", "check_output", "check_output_folder", "replacing", "write_text", "save_marked_figure",
            "image_has_mark", "text_starts_with"]
 
 
@@ -30,10 +30,14 @@ class OutputRefused(ValueError):
     """An output path whose writing would destroy an input or a file vidpred did not write."""
 
 
-def _same_file(a: Path, b: str | Path) -> bool:
+def same_file(a: str | Path | None, b: str | Path | None) -> bool:
+    """Whether ``a`` and ``b`` are the same file or folder on disk (links and other
+    spellings included); False when either is None or does not exist."""
+    if a is None or b is None:
+        return False
     try:
         return os.path.samefile(a, b)
-    except OSError:  # either does not exist (yet)
+    except OSError:  # either does not exist (yet), or is not on this machine
         return False
 
 
@@ -58,7 +62,7 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path | None] = (),
     """
     path = Path(path)
     for source in inputs:
-        if source is not None and _same_file(path, source):
+        if same_file(path, source):
             raise OutputRefused(f"{path} is the same file as the input {source}: choose another output path")
     if path.is_dir():
         raise OutputRefused(f"{path} is a folder: give a file name")

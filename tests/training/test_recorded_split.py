@@ -56,11 +56,9 @@ def test_adding_a_video_and_resuming_keeps_the_validation_videos(tiny_config_dat
     assert (data.val_videos, subset) == (held_out, "test")
 
 
-def test_a_relative_root_is_matched_from_any_folder(tiny_config_data, tmp_path, make_video, moving_frames,
-                                                     monkeypatch):
-    """A run trained on ``../videos`` from one folder is recognised by evaluation run from
-    another, where ``../videos`` names nothing or another folder: the checkpoint holds the
-    root resolved where training ran."""
+def _a_run_on_a_relative_root(tiny_config_data, tmp_path, make_video, moving_frames, monkeypatch):
+    """One step trained into ``tmp_path/run`` on ``../videos`` from ``tmp_path/work`` (the
+    current folder afterwards); returns the videos' folder."""
     root = tmp_path / "videos"
     for i in range(4):
         make_video(root / f"v{i}.avi", moving_frames(12, 32, 32, seed=i))
@@ -68,6 +66,15 @@ def test_a_relative_root_is_matched_from_any_folder(tiny_config_data, tmp_path, 
     monkeypatch.chdir(tmp_path / "work")
     tiny_config_data["data"].update(source="folder", root="../videos", n_val_videos=1)
     Trainer(config_from_dict(tiny_config_data, ["train.steps=1"]), tmp_path / "run").fit()
+    return root
+
+
+def test_a_relative_root_is_matched_from_any_folder(tiny_config_data, tmp_path, make_video, moving_frames,
+                                                     monkeypatch):
+    """A run trained on ``../videos`` from one folder is recognised by evaluation run from
+    another, where ``../videos`` names nothing or another folder: the checkpoint holds the
+    root resolved where training ran."""
+    root = _a_run_on_a_relative_root(tiny_config_data, tmp_path, make_video, moving_frames, monkeypatch)
     checkpoint = tmp_path / "run" / "checkpoints" / "latest.pt"
     assert load_checkpoint(checkpoint)["data_root"] == str(root.resolve())
 
@@ -82,13 +89,7 @@ def test_a_relative_root_is_matched_from_any_folder(tiny_config_data, tmp_path, 
 
 def test_a_resumed_run_takes_its_folder_however_it_is_spelled(tiny_config_data, tmp_path, make_video,
                                                               moving_frames, monkeypatch):
-    root = tmp_path / "videos"
-    for i in range(4):
-        make_video(root / f"v{i}.avi", moving_frames(12, 32, 32, seed=i))
-    (tmp_path / "work").mkdir()
-    monkeypatch.chdir(tmp_path / "work")
-    tiny_config_data["data"].update(source="folder", root="../videos", n_val_videos=1)
-    Trainer(config_from_dict(tiny_config_data, ["train.steps=1"]), tmp_path / "run").fit()
+    root = _a_run_on_a_relative_root(tiny_config_data, tmp_path, make_video, moving_frames, monkeypatch)
 
     monkeypatch.chdir(tmp_path)  # "../videos" is now another folder (none); "videos" is the run's
     with pytest.raises(DataError, match=rf"resume with --set data.root={root.resolve()}"):

@@ -152,17 +152,22 @@ def test_trains_on_a_folder_of_mixed_videos(tiny_config, video_folder, tmp_path)
     assert final["step"] == 2 and final["n_val_clips"] == 4
 
 
-def test_divergence_stops_before_logging_or_saving(tiny_config, tmp_path, monkeypatch):
-    trainer = Trainer(tiny_config("train.steps=6"), tmp_path / "run")
+def _diverge_from_step_3(trainer, monkeypatch, value=float("inf")):
+    """From step 3 on, the trainer's steps report a discriminator loss of ``value``."""
     train_step = trainer.train_step
 
     def diverging_step():
         logs = train_step()
         if trainer.step >= 3:
-            logs["d_loss"] = torch.tensor(float("inf"))
+            logs["d_loss"] = torch.tensor(value)
         return logs
 
     monkeypatch.setattr(trainer, "train_step", diverging_step)
+
+
+def test_divergence_stops_before_logging_or_saving(tiny_config, tmp_path, monkeypatch):
+    trainer = Trainer(tiny_config("train.steps=6"), tmp_path / "run")
+    _diverge_from_step_3(trainer, monkeypatch)
     with pytest.raises(TrainingDiverged, match=r"step 3: d_loss not finite; .*latest.pt holds the last finite state"):
         trainer.fit()
     assert sorted(_losses(tmp_path / "run")) == [1, 2]  # step 3 was never logged
@@ -175,15 +180,7 @@ def test_divergence_stops_before_a_new_best_is_saved(tiny_config, tmp_path, monk
     # latest.pt too, so the check for a diverged state must come before it.
     trainer = Trainer(tiny_config("train.steps=6", "train.log_every=100", "train.ckpt_every=100",
                                   "train.val_every=1", "train.sample_every=100"), tmp_path / "run")
-    train_step = trainer.train_step
-
-    def diverging_step():
-        logs = train_step()
-        if trainer.step >= 3:
-            logs["d_loss"] = torch.tensor(float("nan"))
-        return logs
-
-    monkeypatch.setattr(trainer, "train_step", diverging_step)
+    _diverge_from_step_3(trainer, monkeypatch, float("nan"))
     with pytest.raises(TrainingDiverged, match=r"step 3: d_loss not finite"):
         trainer.fit()
     steps = [json.loads(line)["step"] for line in (tmp_path / "run" / "validation.jsonl").read_text().splitlines()]

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from vidpred.config import DataConfig
 from vidpred.data.datasets import select_videos, subset_files
 from vidpred.data.errors import DataError
+from vidpred.safe_write import same_file
 
 __all__ = ["SPLIT_FILE", "describe_split", "read_split", "follow_split"]
 
@@ -79,10 +79,7 @@ def _same_root(recorded: dict[str, Any], root: str | None) -> bool:
     where = recorded.get("root_resolved")
     if where is None or root is None:
         return recorded.get("root") == root
-    try:
-        return os.path.samefile(where, root)
-    except OSError:  # either is gone
-        return False
+    return same_file(where, root)
 
 
 def _changed(recorded: dict[str, Any], current: dict[str, Any], subset: str) -> list[str]:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -40,6 +39,7 @@ from vidpred.data.cache import VideoCache
 from vidpred.data.cuts import scene_cuts, valid_starts
 from vidpred.data.datasets import select_videos
 from vidpred.data.errors import DataError
+from vidpred.safe_write import same_file
 
 __all__ = ["EvalClip", "ClipSelection", "load_eval_clips", "cut_clip", "spread_starts", "choose_eval_videos",
            "VIDEO_CHOICES"]
@@ -117,15 +117,6 @@ def spread_starts(n_video_frames: int, clip_frames: int, start_frame: int, n: in
 
 
 VIDEO_CHOICES = ("auto", "held-out", "all")
-
-
-def _same_folder(a: str | None, b: str | None) -> bool:
-    if a is None or b is None:
-        return False
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # the training root is not on this machine (or not any more)
-        return False
 
 
 def choose_eval_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, Any]]],
@@ -223,7 +214,7 @@ def _folder_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, Any]
     if videos == "all":
         return data, "all", "every video under the root (--videos all)"
     same = [(name, cfg) for name, cfg in trained if cfg.get("source") == "folder"
-            and (videos == "held-out" or _same_folder(cfg.get("root_resolved") or cfg.get("root"), data.root))]
+            and (videos == "held-out" or same_file(cfg.get("root_resolved") or cfg.get("root"), data.root))]
     if not same:
         for name, cfg in trained:
             if cfg.get("source") == "folder":
