@@ -91,3 +91,19 @@ def test_fitted_blend_weight_picks_the_copy_on_a_back_and_forth_shake():
 def test_n_future_must_be_positive():
     with pytest.raises(ValueError, match="n_future must be >= 1, got 0"):
         last_input(torch.zeros(1, 3, 4, 8, 8), 0)
+
+
+def test_blend_terms_are_summed_on_the_clips_device(monkeypatch):
+    # Meta tensors stand in for a GPU's: a total kept on the CPU stays there (on CUDA it
+    # raises). The flow (OpenCV) and the warp (autocast knows no meta device) are stubbed.
+    from vidpred.evaluation import baselines
+    from vidpred.evaluation.flow import FLOW_METHODS
+
+    monkeypatch.setattr(baselines, "flow_extrapolation", lambda context, n, flow, method: context[:, :, -1:] / 2)
+    meta = torch.device("meta")
+    contexts = [torch.zeros(1, 3, 4, 8, 8, device=meta)] * 2
+    targets = [torch.zeros(1, 3, 8, 8, device=meta)] * 2
+    flows = [{method: torch.zeros(1, 2, 8, 8, device=meta) for method in FLOW_METHODS}] * 2
+    terms = baselines._blend_terms(contexts, targets, flows)
+    assert set(terms) == set(FLOW_METHODS)
+    assert {t.device for t in terms.values()} == {meta}

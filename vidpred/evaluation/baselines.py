@@ -110,6 +110,22 @@ class BlendFit:
     n_clips: int
 
 
+def _blend_terms(contexts: Sequence[Tensor], targets: Sequence[Tensor],
+                 flows: Sequence[dict[str, Tensor]] | None) -> dict[str, Tensor]:
+    """Per flow method, the sums over the clips of ``mean(d^2)``, ``mean(d e)`` and ``mean(e^2)``
+    (:func:`fit_blend_weight`): ``(3,)`` float64 on the clips' device, so that the sums stay
+    where the clips are (a CPU total cannot take a GPU clip's terms)."""
+    terms = {method: torch.zeros(3, dtype=torch.float64, device=contexts[0].device) for method in FLOW_METHODS}
+    for i, (context, target) in enumerate(zip(contexts, targets)):
+        last = context[:, :, -1].double()
+        for method in FLOW_METHODS:
+            flow = None if flows is None else flows[i][method]
+            extrapolated = flow_extrapolation(context, 1, flow, method)[:, :, 0].clamp(-1, 1).double()
+            d, e = last - extrapolated, extrapolated - target.double()
+            terms[method] += torch.stack([d.square().mean(), (d * e).mean(), e.square().mean()])
+    return terms
+
+
 @torch.no_grad()
 def fit_blend_weight(contexts: Sequence[Tensor], targets: Sequence[Tensor], step: float = BLEND_STEP,
                      flows: Sequence[dict[str, Tensor]] | None = None) -> BlendFit:
@@ -138,14 +154,7 @@ def fit_blend_weight(contexts: Sequence[Tensor], targets: Sequence[Tensor], step
     n_steps = round(1 / step)
     if n_steps < 1 or abs(n_steps * step - 1) > 1e-9:
         raise ValueError(f"the grid step must divide 1, got {step}")
-    terms = {method: torch.zeros(3, dtype=torch.float64) for method in FLOW_METHODS}  # sums of d^2, d e, e^2
-    for i, (context, target) in enumerate(zip(contexts, targets)):
-        last = context[:, :, -1].double()
-        for method in FLOW_METHODS:
-            flow = None if flows is None else flows[i][method]
-            extrapolated = flow_extrapolation(context, 1, flow, method)[:, :, 0].clamp(-1, 1).double()
-            d, e = last - extrapolated, extrapolated - target.double()
-            terms[method] += torch.stack([d.square().mean(), (d * e).mean(), e.square().mean()])
+    terms = _blend_terms(contexts, targets, flows)
     n = len(contexts)
     mse_by_flow = {method: (t[2] / n).item() for method, t in terms.items()}
     best = min(FLOW_METHODS, key=lambda method: mse_by_flow[method])
