@@ -148,3 +148,19 @@ def test_without_masks_only_the_whole_frame_is_scored_with_the_same_values():
     assert set(whole) == {key for key in with_masks if "_whole_" in key}
     for key, values in whole.items():
         assert torch.equal(values.nan_to_num(-7.0), with_masks[key].nan_to_num(-7.0)), key
+
+
+def test_scores_of_frames_too_small_to_score_stay_on_the_frames_device():
+    # Meta tensors stand in for a GPU's: the NaN filling SSIM (under 11 px) and LPIPS (under
+    # 31 px) must be made where the frames are, or the moving-area masking mixes devices.
+    class SmallLPIPS:
+        net = "alex"
+
+        def __call__(self, pred, target):
+            raise AssertionError("frames under LPIPS's minimum size are not scored")
+
+    meta = torch.device("meta")
+    preds, target, masks = (x.to(meta) for x in _clip(M=2, K=2, H=8, W=9))
+    scores = score_frames(preds, target, masks, lpips=SmallLPIPS())
+    assert {metric_key("ssim", "moving", 1), "lpips_whole_f1"} <= set(scores)
+    assert {v.device for v in scores.values()} == {meta}

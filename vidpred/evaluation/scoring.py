@@ -153,7 +153,7 @@ def score_frames(preds: Tensor, target: Tensor, masks: Tensor | None = None, *, 
 
     if lpips is not None:
         if min(H, W) < LPIPS_MIN_SIZE[lpips.net]:  # frames below the backbone's minimum size: no score
-            values = torch.full((M, K), math.nan, dtype=torch.float64)
+            values = torch.full((M, K), math.nan, dtype=torch.float64, device=P.device)
         else:
             values = lpips(preds.reshape(M * K, C, H, W), target.expand(M, -1, -1, -1, -1).reshape(M * K, C, H, W))
             values = values.reshape(M, K)
@@ -180,7 +180,7 @@ def _ssim_scores(P: Tensor, T: Tensor, moving: Tensor, whole_only: bool) -> dict
     target's moments once, one map per method and frame. Arguments as :func:`_psnr_scores`."""
     M, K, C, H, W = P.shape
     if min(H, W) < SSIM_WINDOW:
-        return {region: torch.full((M, K), math.nan, dtype=torch.float64) for region in REGIONS}
+        return {region: torch.full((M, K), math.nan, dtype=torch.float64, device=P.device) for region in REGIONS}
     r = (SSIM_WINDOW - 1) // 2
     window = gaussian_window(SSIM_WINDOW)
     mu_t, e_tt = blur_valid(torch.stack([T, T * T]), window)  # each (K, C, h, w)
