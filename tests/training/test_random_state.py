@@ -43,3 +43,33 @@ def test_another_process_count_restores_what_it_can_and_warns(caplog):
         rank1.restore(saved, world_size=2)
     assert "written by 1 process(es), this run has 2" in caplog.text
     assert torch.equal(rank1.label.get_state(), before)  # rank 1 had no saved state: its own seed stays
+
+
+def test_streams_saved_on_a_gpu_restore_on_the_cpu_from_their_seed(caplog):
+    # A CUDA generator's state is its Philox seed and offset, 16 bytes; a CPU generator refuses it.
+    saved = RandomStreams(seed=5, rank=0, device=CPU).state()
+    saved = {**saved, "label": torch.zeros(16, dtype=torch.uint8), "frame": torch.zeros(16, dtype=torch.uint8)}
+    expected_global = torch.rand(3, generator=torch.Generator().set_state(saved["torch"]))
+    streams = RandomStreams(seed=7, rank=0, device=CPU)
+    fresh = RandomStreams(seed=7, rank=0, device=CPU)
+    with caplog.at_level(logging.WARNING):
+        streams.restore([saved], world_size=1)
+    assert "another kind of device" in caplog.text
+    assert torch.equal(torch.rand(3), expected_global)  # the global stream is the CPU's everywhere
+    assert torch.equal(torch.rand(3, generator=streams.label), torch.rand(3, generator=fresh.label))
+    assert torch.equal(torch.rand(3, generator=streams.frame), torch.rand(3, generator=fresh.frame))
+
+
+def test_cuda_states_of_more_gpus_than_this_machine_has_restore_those_it_has(monkeypatch):
+    restored = []
+
+    def set_rng_state(state, device="cuda"):
+        restored.append(device)
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "set_rng_state", set_rng_state)
+    monkeypatch.setattr(torch.cuda.random, "set_rng_state", set_rng_state)  # what set_rng_state_all calls
+    saved = {**RandomStreams(seed=5, rank=0, device=CPU).state(), "cuda": [torch.zeros(16, dtype=torch.uint8)] * 2}
+    RandomStreams(seed=5, rank=0, device=CPU).restore([saved], world_size=1)
+    assert restored == [0]

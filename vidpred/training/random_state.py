@@ -46,8 +46,18 @@ class RandomStreams:
             return
         rng = saved_ranks[self.rank]
         torch.set_rng_state(rng["torch"])
-        self.label.set_state(rng["label"])
-        if "frame" in rng:  # absent from checkpoints written before perceptual losses
-            self.frame.set_state(rng["frame"])
+        # A CPU generator's state (Mersenne Twister, 5056 bytes) and a CUDA one's (Philox seed
+        # and offset, 16 bytes) do not fit each other: a run resumed on the other kind of
+        # device keeps its freshly seeded streams.
+        if rng["label"].numel() == self.label.get_state().numel():
+            self.label.set_state(rng["label"])
+            if "frame" in rng:  # absent from checkpoints written before perceptual losses
+                self.frame.set_state(rng["frame"])
+        else:
+            log.warning("the checkpoint's label-noise and frame-choice streams were drawn on another kind of device "
+                        "(%s here): they start again from the seed", self.label.device.type)
         if "cuda" in rng and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(rng["cuda"])
+            # One state per GPU of the machine that saved it; a machine with fewer GPUs
+            # restores those it has (set_rng_state_all would index past them).
+            for index, state in enumerate(rng["cuda"][:torch.cuda.device_count()]):
+                torch.cuda.set_rng_state(state, index)
