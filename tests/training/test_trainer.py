@@ -186,3 +186,15 @@ def test_divergence_stops_before_a_new_best_is_saved(tiny_config, tmp_path, monk
     steps = [json.loads(line)["step"] for line in (tmp_path / "run" / "validation.jsonl").read_text().splitlines()]
     assert steps == [1, 2]
     assert torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)["step"] <= 2
+
+
+@pytest.mark.parametrize("max_norm", [None, 1.0])
+def test_gradient_norm_of_a_module_without_gradients_is_on_its_device(max_norm):
+    # Meta stands in for a GPU: the logged norms are stacked together (check_finite), and a
+    # CPU zero among CUDA values would raise.
+    from torch import nn
+
+    from vidpred.training.trainer import _clip
+
+    norm = _clip(nn.Linear(2, 2, device="meta"), max_norm)
+    assert norm.device == torch.device("meta") and norm.shape == ()

@@ -63,11 +63,14 @@ log = logging.getLogger(__name__)
 
 
 def _clip(module: nn.Module, max_norm: float | None) -> torch.Tensor:
-    """The gradient norm of ``module`` before clipping it to ``max_norm`` (None: no clipping)."""
+    """The gradient norm of ``module`` before clipping it to ``max_norm`` (None: no clipping),
+    on the module's device: it is stacked with the other logged values."""
+    grads = [p.grad.detach() for p in module.parameters() if p.grad is not None]
+    if not grads:  # clip_grad_norm_ would return a CPU zero
+        return torch.zeros((), device=next((p.device for p in module.parameters()), None))
     if max_norm is not None:
         return torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm).detach()
-    grads = [p.grad.detach().norm() for p in module.parameters() if p.grad is not None]
-    return torch.linalg.vector_norm(torch.stack(grads)) if grads else torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))
 
 
 # What a checkpoint written by Trainer.save holds besides the networks' entries.
