@@ -128,3 +128,47 @@ def test_missing_and_foreign_files(tmp_path):
     torch.save({"just": "weights"}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a vidpred checkpoint"):
         load_checkpoint(tmp_path / "other.pt")
+
+
+def _save_as_on_cuda(state: dict, path, monkeypatch) -> None:
+    """``save_checkpoint`` as a GPU run calls it: every storage tagged ``cuda:0``, which
+    ``torch.load`` honours unless given a ``map_location``."""
+    with monkeypatch.context() as patched:
+        patched.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        save_checkpoint(state, path)
+
+
+def test_a_checkpoint_saved_on_cuda_loads_on_the_cpu(tmp_path, monkeypatch):
+    path = tmp_path / "latest.pt"
+    _save_as_on_cuda({"step": 3, "weights": {"w": torch.arange(4.0)}}, path, monkeypatch)
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA"):
+            torch.load(path, weights_only=True)
+    loaded = load_checkpoint(path)
+    assert loaded["weights"]["w"].device.type == "cpu" and torch.equal(loaded["weights"]["w"], torch.arange(4.0))
+
+
+def test_every_reader_of_a_model_takes_a_checkpoint_saved_on_cuda(tmp_path, monkeypatch):
+    from vidpred.build import build_generator
+    from vidpred.commands.export_model import main as export_model
+    from vidpred.config import config_from_dict, config_to_dict
+    from vidpred.evaluation.predictors import load_checkpoint_predictor
+    from vidpred.models.blur_discriminator import BlurDiscriminator, load_blur_discriminator
+
+    cfg = config_from_dict({"model": {"generator": {"n_scales": 2, "width": 0.0625}}})
+    generator = build_generator(cfg)
+    trained = tmp_path / "latest.pt"
+    _save_as_on_cuda({"step": 7, "config": config_to_dict(cfg), "generator": generator.state_dict()}, trained,
+                     monkeypatch)
+    method = load_checkpoint_predictor(trained, torch.device("cpu"))
+    assert all(p.device.type == "cpu" for p in method.predict.generator.parameters())
+
+    exported = tmp_path / "model.pt"
+    assert export_model(["--checkpoint", str(trained), "--out", str(exported)]) == 0
+    weights = torch.load(exported, weights_only=True)["generator"]  # no map_location: its tags are the CPU's
+    assert all(torch.equal(weights[k], v) for k, v in generator.state_dict().items())
+
+    blur = BlurDiscriminator(3, width=4, n_down=2)
+    _save_as_on_cuda({"kind": "blur_discriminator", "arch": blur.arch, "state_dict": blur.state_dict(),
+                      "training": {}, "accuracy": {}}, tmp_path / "blur.pt", monkeypatch)
+    assert next(load_blur_discriminator(tmp_path / "blur.pt")[0].parameters()).device.type == "cpu"
