@@ -198,3 +198,24 @@ def test_gradient_norm_of_a_module_without_gradients_is_on_its_device(max_norm):
 
     norm = _clip(nn.Linear(2, 2, device="meta"), max_norm)
     assert norm.device == torch.device("meta") and norm.shape == ()
+
+
+def test_a_run_checkpointed_on_a_gpu_resumes_on_the_cpu(tiny_config, tmp_path, monkeypatch, caplog):
+    from vidpred.checkpoint import load_checkpoint, save_checkpoint
+
+    run_dir = tmp_path / "run"
+    Trainer(tiny_config("train.steps=2"), run_dir).fit()
+    latest = run_dir / "checkpoints" / "latest.pt"
+    state = load_checkpoint(latest)
+    # What a GPU run writes: every storage tagged cuda:0, and its own streams' states are
+    # CUDA generators' (16 bytes: Philox seed and offset), which a CPU generator refuses.
+    philox = torch.zeros(16, dtype=torch.uint8)
+    state["rng"] = {**state["rng"], "label": philox, "frame": philox, "cuda": [philox]}
+    with monkeypatch.context() as patched:
+        patched.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        save_checkpoint({k: v for k, v in state.items() if k != "format_version"}, latest)
+
+    resumed = Trainer(tiny_config("train.steps=3"), run_dir, resume=True)
+    assert resumed.step == 2 and resumed.device.type == "cpu"
+    assert "another kind of device" in caplog.text
+    assert resumed.fit()["step"] == 3
