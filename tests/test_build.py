@@ -51,3 +51,16 @@ def test_state_dict_round_trip_under_the_checkpoint_keys(tiny_config_data):
     for a, b in zip(trained.adversaries, fresh.adversaries):
         assert all(torch.equal(p, q) for p, q in zip(a.model.parameters(), b.model.parameters()))
     assert fresh.opt_g.state_dict()["state"].keys() == trained.opt_g.state_dict()["state"].keys()
+
+
+def test_a_gpu_this_machine_lacks_is_refused_by_name(monkeypatch):
+    import pytest
+
+    from vidpred.build import select_device
+    from vidpred.config import ConfigError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert select_device("cuda:1") == torch.device("cuda", 1)
+    with pytest.raises(ConfigError, match="'cuda:2' requested but this machine has 2 GPU"):
+        select_device("cuda:2", "--device")

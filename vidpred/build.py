@@ -37,6 +37,9 @@ def select_device(name: str, option: str = "train.device") -> torch.device:
         raise ConfigError(f"{option}: unknown device '{name}'; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"{option}: '{name}' requested but CUDA is not available here")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigError(f"{option}: '{name}' requested but this machine has {torch.cuda.device_count()} GPU(s), "
+                          "numbered from 0")
     if device.type not in ("cpu", "cuda"):
         raise ConfigError(f"{option}: '{name}' is not supported; use auto, cpu, cuda or cuda:N")
     return device
