@@ -73,6 +73,12 @@ def _clip(module: nn.Module, max_norm: float | None) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))
 
 
+def _finish(device: torch.device) -> None:
+    """Wait for the kernels queued on ``device`` (CUDA runs them after the launching call returns)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 # What a checkpoint written by Trainer.save holds besides the networks' entries.
 _RESUME_KEYS = ("step", "best_psnr", "config", "rng", "generator", "opt_g")
 
@@ -516,6 +522,11 @@ class Trainer:
                 started = time.perf_counter()
                 logs = self.train_step()
                 step = self.step
+                if step == cfg.steps or any(step % every == 0 for every in (
+                        cfg.log_every, cfg.val_every, cfg.sample_every, cfg.ckpt_every)):
+                    # A GPU may still run this step's kernels, and what follows reads values (a
+                    # host sync): wait here, so that the wait counts as training time.
+                    _finish(self.device)
                 self.train_seconds += time.perf_counter() - started
                 out_of_time = self._out_of_time(step, budget)
                 last = step == cfg.steps or out_of_time
