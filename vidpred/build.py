@@ -45,6 +45,14 @@ def select_device(name: str, option: str = "train.device") -> torch.device:
     return device
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait for the work queued on ``device``: CUDA runs kernels after the call that launched
+    them returns, so a clock read without it charges them to whatever waits next. A no-op on
+    the CPU."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def build_generator(cfg: Config) -> MultiScaleGenerator | FlowRefiner:
     g = cfg.model.generator
     if g.head == "refiner":

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from vidpred.build import synchronize
+
 __all__ = ["PEAK_SHAPES", "ConvProbe", "ConvShape", "conv_peak"]
 
 
@@ -33,11 +35,6 @@ class ConvShape:
 # Large 3x3 and 5x5 convolutions at the paper's 32x32 scale: wide enough to fill the
 # vector units, ~15-20 GFLOP each (a fraction of a second in float32).
 PEAK_SHAPES = (ConvShape(16, 256, 256, 32, 3), ConvShape(16, 128, 128, 32, 5))
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 class ConvProbe:
@@ -81,10 +78,10 @@ class ConvProbe:
         """Best GFLOP/s of ``repeats`` calls (other jobs only ever slow a call down)."""
         best = float("inf")
         for _ in range(repeats):
-            _sync(self.device)
+            synchronize(self.device)
             start = time.perf_counter()
             self._run()
-            _sync(self.device)
+            synchronize(self.device)
             best = min(best, time.perf_counter() - start)
         return self.flops / best / 1e9
 

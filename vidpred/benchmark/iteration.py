@@ -28,6 +28,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from vidpred.benchmark.conv_peak import PEAK_SHAPES, ConvProbe, conv_peak
 from vidpred.benchmark.reference import ReferenceIteration
+from vidpred.build import synchronize
 from vidpred.config import Config, config_from_dict, config_to_dict
 from vidpred.training.trainer import Trainer
 
@@ -56,17 +57,12 @@ def benchmark_config(cfg: Config, workdir: Path) -> Config:
     return config_from_dict(config_to_dict(cfg), overrides)
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def _timed(step: Step, x: torch.Tensor, device: torch.device) -> float:
     """Seconds for one call of ``step(x)``, device work included."""
-    _sync(device)
+    synchronize(device)
     start = time.perf_counter()
     step(x)
-    _sync(device)
+    synchronize(device)
     return time.perf_counter() - start
 
 

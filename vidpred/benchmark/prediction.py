@@ -13,16 +13,11 @@ from typing import Sequence
 
 import torch
 
+from vidpred.build import synchronize
 from vidpred.evaluation.baselines import flow_extrapolation, last_input
 from vidpred.evaluation.predictors import DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, load_checkpoint_predictor
 
 __all__ = ["benchmark_prediction"]
-
-
-def _sync(device: torch.device) -> None:
-    """Wait for the device's queued work: CUDA kernels run after the call that launched them returns."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 @torch.no_grad()
@@ -54,11 +49,11 @@ def benchmark_prediction(checkpoints: Sequence[str | Path], *, height: int = 360
     out = {}
     for name, predict in methods.items():
         predict(context)
-        _sync(device)
+        synchronize(device)
         started = time.perf_counter()
         for _ in range(repeats):
             predict(context)
-        _sync(device)
+        synchronize(device)
         seconds = (time.perf_counter() - started) / repeats
         out[name] = {**info[name], "seconds_per_frame": seconds, "fps": 1.0 / seconds}
     return {"height": height, "width": width, "repeats": repeats, "threads": torch.get_num_threads(), "methods": out}

@@ -43,6 +43,7 @@ from typing import Sequence
 import torch
 
 from vidpred._progress import progress
+from vidpred.build import synchronize
 from vidpred.data.sampler import to_model_input
 from vidpred.evaluation.clips import EvalClip
 from vidpred.evaluation.flow import DEFAULT_FLOW_THRESHOLD, backward_flow, moving_mask
@@ -138,13 +139,6 @@ def _masks(x: torch.Tensor, flow: torch.Tensor, protocol: Protocol) -> torch.Ten
     return torch.stack(masks)
 
 
-def _finish(device: torch.device) -> None:
-    """Wait for the work queued on ``device``: CUDA runs kernels after the call that launched
-    them returns, so without it a stage's seconds would land on the next stage that reads a value."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 @torch.no_grad()
 def evaluate_clip(clip: EvalClip, methods: Sequence[Method], protocol: Protocol, device: torch.device,
                   lpips: LPIPS | None = None) -> ClipResult:
@@ -167,7 +161,7 @@ def evaluate_clip(clip: EvalClip, methods: Sequence[Method], protocol: Protocol,
     started = time.perf_counter()
     flows = {"farneback": backward_flow(context)}  # (1, 2, H, W) each
     masks = _masks(x, flows["farneback"], protocol)  # (n_scored, 1, H, W)
-    _finish(x.device)
+    synchronize(x.device)
     seconds["flow"] = time.perf_counter() - started
     for method in sorted({m.flow for m in methods} - {None, "farneback"}):
         started = time.perf_counter()
@@ -178,7 +172,7 @@ def evaluate_clip(clip: EvalClip, methods: Sequence[Method], protocol: Protocol,
     for method in methods:
         started = time.perf_counter()
         prediction = method.predict(context, n_rollout, flows.get(method.flow)).clamp(-1, 1)  # (1, C, n_rollout, H, W)
-        _finish(x.device)
+        synchronize(x.device)
         seconds[f"predict/{method.name}"] = time.perf_counter() - started
         if prediction.shape != future.shape:
             raise RuntimeError(f"{method.name} predicted {tuple(prediction.shape)}, expected {tuple(future.shape)}")
@@ -188,7 +182,7 @@ def evaluate_clip(clip: EvalClip, methods: Sequence[Method], protocol: Protocol,
     started = time.perf_counter()
     scores = score_frames(predictions[:, :, :n].transpose(1, 2), future[0, :, :n].transpose(0, 1), masks,
                           sharpness=protocol.sharpness, lpips=lpips)
-    _finish(x.device)
+    synchronize(x.device)
     seconds["scores"] = time.perf_counter() - started
     started = time.perf_counter()
     if with_flicker:  # the methods' clips and the target's in one batch

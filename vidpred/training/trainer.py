@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from vidpred._progress import progress
-from vidpred.build import build_training_networks, select_device
+from vidpred.build import build_training_networks, select_device, synchronize
 from vidpred.checkpoint import load_checkpoint, remove_partial_writes, save_checkpoint
 from vidpred.config import Config, ConfigError, check_resumable, config_to_dict, default_run_dir, validate
 from vidpred.data.split_record import SPLIT_FILE, describe_split, follow_split, read_split
@@ -71,12 +71,6 @@ def _clip(module: nn.Module, max_norm: float | None) -> torch.Tensor:
     if max_norm is not None:
         return torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm).detach()
     return torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))
-
-
-def _finish(device: torch.device) -> None:
-    """Wait for the kernels queued on ``device`` (CUDA runs them after the launching call returns)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 # What a checkpoint written by Trainer.save holds besides the networks' entries.
@@ -526,7 +520,7 @@ class Trainer:
                         cfg.log_every, cfg.val_every, cfg.sample_every, cfg.ckpt_every)):
                     # A GPU may still run this step's kernels, and what follows reads values (a
                     # host sync): wait here, so that the wait counts as training time.
-                    _finish(self.device)
+                    synchronize(self.device)
                 self.train_seconds += time.perf_counter() - started
                 out_of_time = self._out_of_time(step, budget)
                 last = step == cfg.steps or out_of_time
