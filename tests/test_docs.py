@@ -743,6 +743,30 @@ def test_every_module_and_function_named_is_there():
     assert not wrong, "\n".join(wrong)
 
 
+# -- The Python it runs on -----------------------------------------------------------------
+
+# Standard modules a Python version added: code for an older one cannot import them.
+_ADDED_STANDARD_MODULES = {(3, 11): {"tomllib", "wsgiref.types"}}
+
+
+def test_the_readme_s_python_runs_the_package_and_its_tests():
+    """README.md's "Python 3.10 or newer" is pyproject.toml's requires-python, and no module of
+    the package or of its tests imports a standard module newer than that (one test file that
+    did stopped the whole suite at collection on the oldest Python)."""
+    oldest = re.search(r"Python (\d+)\.(\d+) or newer", (ROOT / "README.md").read_text(encoding="utf-8"))
+    assert oldest and f'requires-python = ">={oldest[1]}.{oldest[2]}"' in PYPROJECT
+    newer = {name for version, names in _ADDED_STANDARD_MODULES.items()
+             if version > (int(oldest[1]), int(oldest[2])) for name in names}
+    wrong = []
+    for path in sorted([*(ROOT / "vidpred").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            wrong += [f"{path.relative_to(ROOT)}:{node.lineno}: {name} is not in Python {oldest[1]}.{oldest[2]}"
+                      for name in names if name in newer]
+    assert not wrong, "\n".join(wrong)
+
+
 # -- The checks themselves -----------------------------------------------------------------
 
 def test_the_shell_reads_a_block_as_bash_would():

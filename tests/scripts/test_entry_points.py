@@ -7,9 +7,9 @@ from __future__ import annotations
 import ast
 import importlib
 import os
+import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = sorted(p.stem for p in (ROOT / "vidpred" / "commands").glob("*.py") if p.stem != "__init__")
-CONSOLE_SCRIPTS = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+# pyproject.toml's [project.scripts], read without tomllib: that is Python 3.11's, and vidpred runs on 3.10
+CONSOLE_SCRIPTS = dict(re.findall(r'^([\w-]+) = "([^"]+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+                                  .split("\n[project.scripts]\n", 1)[1].split("\n[", 1)[0], flags=re.M))
 
 
 def _command(name: str) -> list[str]:
