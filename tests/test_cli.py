@@ -96,3 +96,23 @@ def test_one_log_format_naming_the_rank_under_torchrun():
     record = logging.LogRecord("vidpred.x", logging.INFO, __file__, 1, "hello", None, None)
     assert logging.Formatter(log_format()).format(record).endswith(" INFO vidpred.x: hello")
     assert " [rank 1] INFO vidpred.x: hello" in logging.Formatter(log_format(1)).format(record)
+
+
+def test_a_redirected_stdout_in_a_legacy_code_page_gets_the_tables_in_utf8(monkeypatch):
+    import io
+    import sys
+
+    from vidpred.cli import script
+
+    # What Python gives a stdout redirected to a file on Windows: the ANSI code page.
+    out = io.TextIOWrapper(io.BytesIO(), encoding="cp1252")
+    monkeypatch.setattr(sys, "stdout", out)
+
+    @script
+    def main(argv=None):
+        print("| model \u2212 DIS flow | \u2014 |")
+        return 0
+
+    assert main([]) == 0
+    out.flush()
+    assert out.buffer.getvalue().decode("utf-8") == "| model \u2212 DIS flow | \u2014 |\n"

@@ -20,6 +20,7 @@ and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import codecs
 import functools
 import logging
 import math
@@ -52,6 +53,7 @@ def script(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | Non
 
     @functools.wraps(main)
     def wrapped(argv: list[str] | None = None) -> int:
+        _utf8_redirected_stdout()
         try:
             return main(argv)
         except (ValueError, OSError, ExpectedFailure) as exc:
@@ -62,6 +64,25 @@ def script(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | Non
             return 130
 
     return wrapped
+
+
+def _utf8_redirected_stdout() -> None:
+    """Write a redirected stdout in UTF-8, as the report files are.
+
+    The printed tables hold characters ("\u2212", "\u2014") that Windows' ANSI code page,
+    Python's encoding there for a stdout sent to a file or pipe, cannot encode: the print
+    at the end of a long evaluation would fail. A console is left as it is (Windows' is UTF-8).
+    """
+    stream = sys.stdout
+    encoding = getattr(stream, "encoding", None)
+    if not encoding or not hasattr(stream, "reconfigure") or codecs.lookup(encoding).name == "utf-8":
+        return
+    try:
+        if stream.isatty():
+            return
+        stream.reconfigure(encoding="utf-8")
+    except (OSError, ValueError):  # closed, or not reconfigurable: leave it
+        pass
 
 
 def positive(name: str, value: float | int | None) -> None:
