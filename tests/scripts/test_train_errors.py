@@ -296,3 +296,17 @@ def test_a_refused_second_resume_does_not_claim_to_have_resumed(config, tmp_path
     assert "resumed" not in caplog.text
     log_after_first_run = (run_dir / "train.log").read_text()
     assert "data:" not in log_after_first_run.split("done:")[-1]  # nothing from the refused run
+
+
+def test_train_log_is_utf8_whatever_the_locale(tmp_path):
+    """Under a locale whose encoding lacks a character (Windows' code page, here ASCII), a
+    record holding it still reaches train.log."""
+    import subprocess
+    import sys
+
+    code = ("import logging, sys; from vidpred.commands.train import _QuietFileHandler; "
+            "h = _QuietFileHandler(sys.argv[1]); "
+            "h.emit(logging.makeLogRecord({'msg': 'decoding v\\u00eddeos \\u2212 caf\\u00e9'})); h.close()")
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "train.log")], env=env, check=True)
+    assert (tmp_path / "train.log").read_text(encoding="utf-8") == "decoding v\u00eddeos \u2212 caf\u00e9\n"

@@ -28,6 +28,11 @@ class _QuietFileHandler(logging.FileHandler):
     """train.log, which stops quietly when its disk is full: the console still shows every
     record, and the error that stops the run says what failed, in one line."""
 
+    def __init__(self, filename) -> None:
+        # UTF-8 as every other file of the run: in Windows' code page a record naming, say, a
+        # path outside it would fail, and be dropped here without a word.
+        super().__init__(filename, encoding="utf-8")
+
     def handleError(self, record: logging.LogRecord) -> None:
         pass
 
