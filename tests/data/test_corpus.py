@@ -284,3 +284,12 @@ def test_a_users_files_at_a_videos_place_are_refused_unless_forced(packages, tmp
     manifest = packages.fetch(root, apt_get="no-such-apt-get", force=True)
     assert "test/carphone_pristine.mp4" in manifest["videos"]
     assert notes.read_bytes() != b"not a corpus file"
+
+
+def test_client_output_that_does_not_decode_is_still_a_one_line_error():
+    from vidpred.data._packages import run_client
+
+    # 0x81 is undefined in Windows' code page 1252 and invalid as UTF-8.
+    emit = "import sys; sys.stderr.buffer.write(b'ERROR: no such wheel \\x81\\xff\\n'); sys.exit(1)"
+    with pytest.raises(DataError, match=r"pip download x failed \(exit 1\): ERROR: no such wheel"):
+        run_client([sys.executable, "-c", emit], "pip download x")

@@ -14,7 +14,9 @@ __all__ = ["run_client", "newest_match"]
 def run_client(command: Sequence[str], what: str, cwd: Path | None = None) -> None:
     """Run ``command``; on failure raise a DataError with its last line of output."""
     try:
-        result = subprocess.run(list(command), cwd=cwd, capture_output=True, text=True)
+        # Clients write in their own encoding (on Windows pip's may not be the code page
+        # text=True decodes with): a byte that does not decode must not hide the error.
+        result = subprocess.run(list(command), cwd=cwd, capture_output=True, text=True, errors="replace")
     except OSError as exc:
         raise DataError(f"{what} failed: {exc}") from exc
     if result.returncode != 0:
