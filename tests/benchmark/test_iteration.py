@@ -29,3 +29,17 @@ def test_benchmark_reports_speed_flops_and_the_reference(tiny_config):
     low, high = result["speedup_range"]
     assert low <= result["speedup_vs_reference"] <= high
     assert "conv_peak_gflops" not in result
+
+
+def test_without_the_resource_module_the_benchmark_imports_and_reports_no_cpu_peak(monkeypatch):
+    import importlib.util
+    import sys
+
+    import vidpred.benchmark.iteration as iteration
+
+    monkeypatch.setitem(sys.modules, "resource", None)  # as on Windows: import resource fails
+    spec = importlib.util.spec_from_file_location("_iteration_on_windows", iteration.__file__)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.peak_memory_mb(torch.device("cpu")) is None
+    assert iteration.peak_memory_mb(torch.device("cpu")) > 0

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import resource
 import statistics
 import sys
 import tempfile
@@ -31,6 +30,11 @@ from vidpred.benchmark.reference import ReferenceIteration
 from vidpred.build import synchronize
 from vidpred.config import Config, config_from_dict, config_to_dict
 from vidpred.training.trainer import Trainer
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
 
 __all__ = ["benchmark_config", "benchmark_training", "count_flops", "peak_memory_mb"]
 
@@ -78,10 +82,13 @@ def count_flops(d_step: Step, g_step: Step, d_batch: torch.Tensor, g_batch: torc
     return counter.get_total_flops()
 
 
-def peak_memory_mb(device: torch.device) -> float:
-    """Peak memory so far: CUDA memory allocated by PyTorch, or the process's peak RSS on the CPU."""
+def peak_memory_mb(device: torch.device) -> float | None:
+    """Peak memory so far: CUDA memory allocated by PyTorch, or the process's peak RSS on the
+    CPU (None where the ``resource`` module does not exist: Windows)."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
+    if resource is None:
+        return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
 
@@ -180,7 +187,7 @@ def benchmark_training(
             "steps": steps,
             "warmup": warmup,
             **_summary(times["d"], times["g"], batch_size, flops),
-            "peak_memory_mb": round(memory_mb, 1),
+            "peak_memory_mb": None if memory_mb is None else round(memory_mb, 1),
             "peak_memory_kind": "cuda_max_allocated" if device.type == "cuda" else "process_max_rss",
         }
         if ref is not None:
