@@ -51,8 +51,8 @@ def env_rank() -> int:
 def init_distributed(device: torch.device) -> tuple[DistInfo, torch.device]:
     """Join the process group when launched by torchrun; returns the info and this rank's device.
 
-    The backend is NCCL for CUDA devices and gloo for the CPU. Each rank uses the GPU of
-    its ``LOCAL_RANK``.
+    The backend is NCCL for CUDA devices and gloo for the CPU, and for CUDA where PyTorch
+    has no NCCL (Windows). Each rank uses the GPU of its ``LOCAL_RANK``.
     """
     if not launched_by_torchrun():
         return DistInfo(), device
@@ -63,8 +63,9 @@ def init_distributed(device: torch.device) -> tuple[DistInfo, torch.device]:
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
     if not dist.is_initialized():
-        backend = "nccl" if device.type == "cuda" else "gloo"
-        dist.init_process_group(backend=backend, device_id=device if device.type == "cuda" else None)
+        nccl = device.type == "cuda" and dist.is_nccl_available()
+        backend = "nccl" if nccl else "gloo"
+        dist.init_process_group(backend=backend, device_id=device if nccl else None)
         log.info("rank %d/%d joined the %s process group on %s", rank, world_size, backend, device)
     return DistInfo(rank, local_rank, world_size), device
 

@@ -155,7 +155,7 @@ class Trainer:
         self.run_dir = Path(run_dir) if run_dir else default_run_dir(cfg)
         _check_outside_data(self.run_dir, cfg)
         self.ckpt_dir = self.run_dir / "checkpoints"
-        # Under torchrun: join the process group (gloo on CPU, NCCL on CUDA, one GPU per rank).
+        # Under torchrun: join the process group (gloo on CPU, NCCL on CUDA where it exists, one GPU per rank).
         self.dist, self.device = init_distributed(select_device(cfg.train.device))
         self.n_context, self.n_future = cfg.model.n_context, cfg.train.n_future
         latest = self.ckpt_dir / "latest.pt"
