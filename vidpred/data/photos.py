@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from vidpred.data.errors import DataError
-from vidpred.data.video_io import IMAGE_EXTENSIONS
+from vidpred.data.video_io import IMAGE_EXTENSIONS, path_order
 
 __all__ = ["PHOTOS", "PhotoFolder", "photo_library", "skimage_photo"]
 
@@ -80,7 +80,7 @@ class PhotoFolder(Sequence):
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise DataError(f"data.synthetic.photo_dir: {self.folder} is not a folder")
-        self.paths = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+        self.paths = sorted((p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS), key=path_order)
         if not self.paths:
             raise DataError(f"data.synthetic.photo_dir: no photos ({', '.join(IMAGE_EXTENSIONS)}) in {self.folder}")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import cv2
 import numpy as np
@@ -21,6 +21,7 @@ __all__ = [
     "VideoReadError",
     "read_video",
     "write_video",
+    "path_order",
 ]
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,13 @@ class VideoReadError(ExpectedFailure, RuntimeError):
         super().__init__(f"cannot read video {path}: {reason}")
         self.path = Path(path)
         self.reason = reason
+
+
+def path_order(path: str | PurePath) -> tuple[str, ...]:
+    """The sort key of video and photo paths: their parts, case-sensitive as on Linux and
+    macOS. Windows paths sort without case, which would hold out other videos for the same
+    seed and feed the patch sampler its videos in another order."""
+    return (path if isinstance(path, PurePath) else PurePath(path)).parts
 
 
 def _natural_key(name: str) -> list:
