@@ -16,7 +16,10 @@ def test_conv_shape_counts_flops_as_torch_does():
     assert ConvProbe(shape, torch.float32).gflops() > 0
 
 
-def test_benchmark_reports_speed_flops_and_the_reference(tiny_config):
+def test_benchmark_reports_speed_flops_and_the_reference(tiny_config, monkeypatch):
+    import os
+
+    monkeypatch.delattr(os, "getloadavg")  # as on Windows
     result = benchmark_training(tiny_config("train.precision=fp32"), steps=2, warmup=1, reference=True,
                                 measure_peak=False)
     assert result["iteration"] == "Trainer.d_step + Trainer.g_step"
@@ -29,6 +32,7 @@ def test_benchmark_reports_speed_flops_and_the_reference(tiny_config):
     low, high = result["speedup_range"]
     assert low <= result["speedup_vs_reference"] <= high
     assert "conv_peak_gflops" not in result
+    assert result["load_avg_1min"] == [None, None]
 
 
 def test_without_the_resource_module_the_benchmark_imports_and_reports_no_cpu_peak(monkeypatch):

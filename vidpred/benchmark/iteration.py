@@ -93,6 +93,11 @@ def peak_memory_mb(device: torch.device) -> float | None:
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
 
 
+def _load_1min() -> float | None:
+    """The system's 1-minute load average; None where there is none (Windows)."""
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+
+
 def _summary(d_times: list[float], g_times: list[float], batch_size: int, flops_per_sample: float) -> dict:
     iteration = [d + g for d, g in zip(d_times, g_times)]
     median = statistics.median(iteration)
@@ -132,7 +137,7 @@ def benchmark_training(
     """
     if steps < 1 or warmup < 0:
         raise ValueError(f"need steps >= 1 and warmup >= 0, got {steps}, {warmup}")
-    load_before = os.getloadavg()[0]  # other jobs' load: a reader can tell a quiet run from a busy one
+    load_before = _load_1min()  # other jobs' load: a reader can tell a quiet run from a busy one
     with tempfile.TemporaryDirectory(prefix="vidpred-benchmark-") as tmp:
         trainer = Trainer(benchmark_config(cfg, Path(tmp)), Path(tmp) / "run")
         device = trainer.device
@@ -215,5 +220,5 @@ def benchmark_training(
                 trainer.precision: round(statistics.median(paired), 3),
                 "range": [round(min(paired), 3), round(max(paired), 3)],
             }
-        result["load_avg_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]  # before, after
+        result["load_avg_1min"] = [load_before, _load_1min()]  # before, after
         return result
