@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from vidpred.config import config_from_dict
-from vidpred.data.stream import BatchStream, load_training_data
+from vidpred.data.stream import STOP_SIGNALS, BatchStream, load_training_data
 
 CPU = torch.device("cpu")
 
@@ -89,6 +89,7 @@ class _SignalReporter:
 
     def sample(self, index: int, batch_size: int) -> np.ndarray:
         ignored = all(signal.getsignal(s) is signal.SIG_IGN for s in (signal.SIGINT, signal.SIGTERM))
+        assert set(STOP_SIGNALS) == {signal.SIGINT, signal.SIGTERM}  # Linux: the two checked here
         return np.full((batch_size, 1, 1, 1, 1), 255 * ignored, np.uint8)
 
 
@@ -99,6 +100,16 @@ def test_workers_leave_stop_signals_to_the_main_process():
     assert signal.getsignal(signal.SIGINT) is in_main  # the main process keeps its own handler
     alone = BatchStream(_SignalReporter(), 2, start_index=0, num_workers=0, device=CPU)
     assert bool((next(alone) == -1).all())  # sampled in this process, which does not ignore them
+
+
+def test_windows_ctrl_break_is_a_stop_signal(monkeypatch):
+    import importlib.util
+
+    monkeypatch.setattr(signal, "SIGBREAK", signal.SIGUSR1, raising=False)  # Windows' Ctrl-Break, stood in for
+    spec = importlib.util.find_spec("vidpred.data.stream")
+    fresh = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fresh)
+    assert fresh.STOP_SIGNALS == (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
 
 
 def test_a_training_video_smaller_than_the_patch_is_named(tiny_config_data, tmp_path, make_video, moving_frames):

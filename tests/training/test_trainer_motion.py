@@ -133,6 +133,30 @@ def test_a_stop_signal_during_validation_ends_it_between_batches(tiny_config, tm
     assert not (tmp_path / "run" / "validation.jsonl").read_text()  # the cut-short validation is not logged
 
 
+def test_every_stop_signal_stops_the_run_with_a_checkpoint(tiny_config, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    import vidpred.training.trainer as trainer_module
+
+    # SIGUSR1 stands in for Windows' SIGBREAK, which this system lacks
+    monkeypatch.setattr(trainer_module, "STOP_SIGNALS", (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1))
+    trainer = Trainer(tiny_config("train.steps=5"), tmp_path / "run")
+    real_step = trainer.train_step
+
+    def step_then_signal():
+        logs = real_step()
+        if trainer.step == 2:
+            os.kill(os.getpid(), signal.SIGUSR1)
+        return logs
+
+    monkeypatch.setattr(trainer, "train_step", step_then_signal)
+    result = trainer.fit()
+    assert result["interrupted"] == signal.SIGUSR1 and result["step"] == 2
+    assert torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)["step"] == 2
+    assert signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL  # the handler is put back
+
+
 def test_after_a_kill_past_the_checkpoint_each_step_is_logged_once(tiny_config, tmp_path):
     import shutil
 

@@ -19,7 +19,7 @@ from vidpred.config import DataConfig
 from vidpred.data.datasets import load_split, load_synthetic
 from vidpred.data.sampler import PatchBatches, PatchSampler, fixed_clips, to_model_input
 
-__all__ = ["TrainingData", "load_training_data", "BatchStream"]
+__all__ = ["STOP_SIGNALS", "TrainingData", "load_training_data", "BatchStream"]
 
 log = logging.getLogger(__name__)
 
@@ -117,16 +117,22 @@ def load_training_data(
     return TrainingData(sampler, val_clips, len(train_videos), len(synthetic_videos))
 
 
+# The signals that stop a run cleanly (a checkpoint after the step): Ctrl-C, SIGTERM, and on
+# Windows Ctrl-Break and closing the console (SIGBREAK), where SIGTERM from another process
+# never reaches a handler.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, name))
+
+
 def _ignore_stop_signals(worker_id: int) -> None:
-    """In a DataLoader worker: leave Ctrl-C and SIGTERM to the main process.
+    """In a DataLoader worker: leave the stop signals to the main process.
 
     A worker inherits the trainer's handler, and Ctrl-C reaches every process of the
     terminal's group, so each worker would announce the stop too (and a second Ctrl-C
     would kill it under the main process's feet). The main process stops the run, then
     shuts its workers down.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for stop in STOP_SIGNALS:
+        signal.signal(stop, signal.SIG_IGN)
 
 
 class BatchStream:

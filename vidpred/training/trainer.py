@@ -41,7 +41,7 @@ from vidpred.build import build_training_networks, select_device, synchronize
 from vidpred.checkpoint import load_checkpoint, remove_partial_writes, save_checkpoint
 from vidpred.config import Config, ConfigError, check_resumable, config_to_dict, default_run_dir, validate
 from vidpred.data.split_record import SPLIT_FILE, describe_split, follow_split, read_split
-from vidpred.data.stream import BatchStream, load_training_data
+from vidpred.data.stream import STOP_SIGNALS, BatchStream, load_training_data
 from vidpred.evaluation.predictors import BLEND, DIS_FLOW, LAST_INPUT
 from vidpred.losses.census import census_loss
 from vidpred.losses.composite import generator_objective
@@ -498,7 +498,7 @@ class Trainer:
 
     def _fit(self, main: bool, run_log: RunLog | None) -> dict:
         cfg = self.cfg.train
-        previous = {s: signal.signal(s, self._handle_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        previous = {s: signal.signal(s, self._handle_signal) for s in STOP_SIGNALS}
         self.generator.train()
         for adversary in self.adversaries:
             adversary.model.train(adversary.trainable)  # frozen judges stay in eval mode
