@@ -161,7 +161,9 @@ def test_every_bad_key_and_type_is_reported_at_once():
     (["loss.l_gdl=.inf"], "loss.l_gdl must be a finite number >= 0, got inf"),
     (["loss.l_path=-1"], "loss.l_path must be a finite number >= 0, got -1.0"),
     (["loss.l_lap=1.0", "loss.lap_levels=0"], "loss.lap_levels must be >= 1, got 0"),
-    (["loss.l_lap=1.0", "loss.lap_levels=7"], "loss.lap_levels 7 needs data.patch_size >= 64, got 32"),
+    (["loss.l_lap=1.0", "loss.lap_levels=7"], "loss.lap_levels 7 needs data.patch_size >= 96, got 32"),
+    # 32 px halve to 2 px before the sixth level, too few for the pyrdown's reflected 2-pixel border
+    (["loss.l_lap=1.0", "loss.lap_levels=6"], "loss.lap_levels 6 needs data.patch_size >= 48, got 32"),
     (["loss.l_census=-1"], "loss.l_census must be a finite number >= 0, got -1.0"),
     (["loss.l_census=1.0", "loss.census_window=4"], "loss.census_window must be odd and >= 3, got 4"),
     (["loss.l_census=1.0", "loss.census_window=1"], "loss.census_window must be odd and >= 3, got 1"),

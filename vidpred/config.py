@@ -21,6 +21,7 @@ from typing import Any, Literal
 import yaml
 
 from vidpred._config_io import ConfigError, from_plain, merge, parse_override, problems_error, read_yaml
+from vidpred.losses.laplacian import smallest_frame
 from vidpred.models.discriminator import smallest_valid_patch
 from vidpred.models.perceptual_networks import LPIPS_MIN_SIZE, VGG19_LAYERS
 from vidpred.safe_write import same_file
@@ -565,8 +566,8 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
         yield f"loss.adaptive_max must be > 0, got {loss.adaptive_max}"
     if loss.l_lap and loss.lap_levels < 1:
         yield f"loss.lap_levels must be >= 1, got {loss.lap_levels}"
-    elif loss.l_lap and cfg.data.patch_size < 2 ** (loss.lap_levels - 1):
-        yield (f"loss.lap_levels {loss.lap_levels} needs data.patch_size >= {2 ** (loss.lap_levels - 1)}, "
+    elif loss.l_lap and cfg.data.patch_size < smallest_frame(loss.lap_levels):
+        yield (f"loss.lap_levels {loss.lap_levels} needs data.patch_size >= {smallest_frame(loss.lap_levels)}, "
                f"got {cfg.data.patch_size}")
     if loss.l_census and (loss.census_window < 3 or loss.census_window % 2 == 0):
         yield f"loss.census_window must be odd and >= 3, got {loss.census_window}"
