@@ -16,6 +16,7 @@ from vidpred.config import (
     load_config,
     validate,
 )
+from vidpred.losses.laplacian import smallest_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "configs").rglob("*.yaml"))
@@ -182,6 +183,17 @@ def test_synthetic_errors_name_the_key(overrides, message):
     with pytest.raises(ConfigError) as info:
         validate(config_from_dict({}, overrides))
     assert str(info.value).startswith(message) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("levels", range(1, 8))
+def test_the_laplacian_patch_check_is_the_pyramids_own_bound(levels):
+    # 32 px patches are refused exactly where the pyramid refuses them (1, 3, 6, 12, 24, 48 and 96 px for 1 to 7 levels).
+    overrides = ["loss.l_lap=1.0", f"loss.lap_levels={levels}"]
+    if smallest_frame(levels) <= 32:
+        validate(config_from_dict({}, overrides))
+    else:
+        with pytest.raises(ConfigError, match=f"needs data.patch_size >= {smallest_frame(levels)}, got 32"):
+            validate(config_from_dict({}, overrides))
 
 
 def test_a_census_term_alone_is_a_reconstruction_term_and_its_window_is_checked_only_when_on():
