@@ -16,6 +16,7 @@ from vidpred.config import (
     load_config,
     validate,
 )
+from vidpred.losses.laplacian import smallest_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "configs").rglob("*.yaml"))
@@ -161,7 +162,9 @@ def test_every_bad_key_and_type_is_reported_at_once():
     (["loss.l_gdl=.inf"], "loss.l_gdl must be a finite number >= 0, got inf"),
     (["loss.l_path=-1"], "loss.l_path must be a finite number >= 0, got -1.0"),
     (["loss.l_lap=1.0", "loss.lap_levels=0"], "loss.lap_levels must be >= 1, got 0"),
-    (["loss.l_lap=1.0", "loss.lap_levels=7"], "loss.lap_levels 7 needs data.patch_size >= 64, got 32"),
+    (["loss.l_lap=1.0", "loss.lap_levels=7"], "loss.lap_levels 7 needs data.patch_size >= 96, got 32"),
+    # 32 px halve to 2 px before the sixth level, too few for the pyrdown's reflected 2-pixel border
+    (["loss.l_lap=1.0", "loss.lap_levels=6"], "loss.lap_levels 6 needs data.patch_size >= 48, got 32"),
     (["loss.l_census=-1"], "loss.l_census must be a finite number >= 0, got -1.0"),
     (["loss.l_census=1.0", "loss.census_window=4"], "loss.census_window must be odd and >= 3, got 4"),
     (["loss.l_census=1.0", "loss.census_window=1"], "loss.census_window must be odd and >= 3, got 1"),
@@ -180,6 +183,17 @@ def test_synthetic_errors_name_the_key(overrides, message):
     with pytest.raises(ConfigError) as info:
         validate(config_from_dict({}, overrides))
     assert str(info.value).startswith(message) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("levels", range(1, 8))
+def test_the_laplacian_patch_check_is_the_pyramids_own_bound(levels):
+    # 32 px patches are refused exactly where the pyramid refuses them (1, 3, 6, 12, 24, 48 and 96 px for 1 to 7 levels).
+    overrides = ["loss.l_lap=1.0", f"loss.lap_levels={levels}"]
+    if smallest_frame(levels) <= 32:
+        validate(config_from_dict({}, overrides))
+    else:
+        with pytest.raises(ConfigError, match=f"needs data.patch_size >= {smallest_frame(levels)}, got 32"):
+            validate(config_from_dict({}, overrides))
 
 
 def test_a_census_term_alone_is_a_reconstruction_term_and_its_window_is_checked_only_when_on():

@@ -537,6 +537,12 @@ def _synthetic_problems(cfg: Config) -> Iterator[str]:
         yield f"data.synthetic.n_frames ({syn.n_frames}) must be >= model.n_context + train.n_future ({n_frames})"
 
 
+def _smallest_laplacian_frame(levels: int) -> int:
+    """:func:`vidpred.losses.laplacian.smallest_frame`, which this layer may not import: each of the
+    pyramid's ``levels - 1`` pyrdowns reflects a 2-pixel border, so the last one needs 3 px."""
+    return 1 if levels <= 1 else 3 * 2 ** (levels - 2)
+
+
 def _loss_problems(cfg: Config) -> Iterator[str]:
     loss, model = cfg.loss, cfg.model
     if loss.p not in (1, 2):
@@ -565,9 +571,9 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
         yield f"loss.adaptive_max must be > 0, got {loss.adaptive_max}"
     if loss.l_lap and loss.lap_levels < 1:
         yield f"loss.lap_levels must be >= 1, got {loss.lap_levels}"
-    elif loss.l_lap and cfg.data.patch_size < 2 ** (loss.lap_levels - 1):
-        yield (f"loss.lap_levels {loss.lap_levels} needs data.patch_size >= {2 ** (loss.lap_levels - 1)}, "
-               f"got {cfg.data.patch_size}")
+    elif loss.l_lap and cfg.data.patch_size < _smallest_laplacian_frame(loss.lap_levels):
+        yield (f"loss.lap_levels {loss.lap_levels} needs data.patch_size >= "
+               f"{_smallest_laplacian_frame(loss.lap_levels)}, got {cfg.data.patch_size}")
     if loss.l_census and (loss.census_window < 3 or loss.census_window % 2 == 0):
         yield f"loss.census_window must be odd and >= 3, got {loss.census_window}"
     elif loss.l_census and loss.census_window > cfg.data.patch_size:

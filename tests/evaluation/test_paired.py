@@ -26,6 +26,20 @@ def test_mean_stderr_and_wins_by_hand():
     assert d.text(2) == "+0.83 ± 0.73 (2/3)"
 
 
+def test_a_tie_is_not_a_win_and_undefined_scores_are_left_out():
+    nan, inf = float("nan"), float("inf")
+    rows = [{"video": "a", "scores": {"m": {"k": 30.0}, "b": {"k": 30.0}}},  # a tie
+            {"video": "b", "scores": {"m": {"k": 26.0}, "b": {"k": 25.0}}},
+            {"video": "c", "scores": {"m": {"k": nan}, "b": {"k": 20.0}}},  # e.g. no moving pixel
+            {"video": "d", "scores": {"m": {"k": 20.0}, "b": {"k": nan}}},
+            {"video": "e", "scores": {"m": {"k": inf}, "b": {"k": 20.0}}},
+            {"video": "f", "scores": {"m": {"k": 20.0}, "b": {"k": -inf}}}]
+    # Differences 0 and 1 only: mean 0.5, s.e. sqrt(((-0.5)^2 + 0.5^2) / 1 / 2) = 0.5, one win of two.
+    d = paired_difference(rows, "m", "b", "k")
+    assert (d.n, d.wins) == (2, 1)
+    assert d.mean == pytest.approx(0.5) and d.stderr == pytest.approx(0.5)
+
+
 def test_unknown_method_and_table():
     with pytest.raises(KeyError, match="'x'"):
         paired_difference(ROWS, "x", "b", "psnr_whole_f1")
@@ -85,6 +99,14 @@ def test_a_seed_is_one_observation_however_many_clips_agree():
     assert (d.n, d.wins) == (2, 1) and d.mean == pytest.approx(0.1) and d.stderr == pytest.approx(0.4)
     with pytest.raises(KeyError, match="'a7'"):
         seed_paired_difference(rows, [("a7", "b0")], "psnr_whole_f1")
+
+
+def test_a_seed_whose_runs_share_no_scored_clip_is_left_out():
+    rows = _seed_rows([[0.5, 0.3], [9.0, 9.0]])
+    for row in rows:
+        row["scores"]["a1"]["psnr_whole_f1"] = None  # seed 1's run of a scored nothing
+    d = seed_paired_difference(rows, [("a0", "b0"), ("a1", "b1")], "psnr_whole_f1")
+    assert (d.n, d.wins) == (1, 1) and d.mean == pytest.approx(0.4) and math.isnan(d.stderr)
 
 
 def test_the_command_pairs_recipes_by_seed_per_source_of_a_dev_benchmark(tmp_path, capsys, caplog):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from vidpred.evaluation.scoring import MAX_PSNR_DB, MAX_SHARPNESS_DB, metric_key, score_frames
+from vidpred.evaluation.scoring import MAX_PSNR_DB, MAX_SHARPNESS_DB, clip_mean, metric_key, score_frames
 from vidpred.metrics import (
     load_lpips,
     masked_psnr,
@@ -99,6 +99,19 @@ def test_official_sharpness_mode_uses_the_official_formula_and_black_masking():
     np.testing.assert_allclose(moving.numpy(), (whole - 10 * math.log10(C * H * W / inner)).numpy(), atol=1e-10)
 
 
+def test_official_sharpness_over_moving_pixels_by_hand():
+    # One bright pixel at (2, 2) of a 5x5 frame, predicted flat. The official term at the inner
+    # pixels (1..3, 1..3) is |dx Y| + |dy Y| (left and upper neighbours): 2 at (2, 2), 1 at (2, 3)
+    # and (3, 2), 0 elsewhere.
+    target = torch.zeros(1, 1, 5, 5, dtype=torch.float64)
+    target[..., 2, 2] = 1.0
+    masks = torch.zeros(1, 1, 5, 5, dtype=torch.bool)
+    masks[..., 2, 2:4] = True  # (2, 2) and (2, 3): mean term (2 + 1) / 2
+    scores = score_frames(torch.zeros(1, 1, 1, 5, 5, dtype=torch.float64), target, masks, sharpness="official")
+    assert scores["sharpness_official_moving_f1"].item() == pytest.approx(10 * math.log10(255**2 / (128**2 * 1.5)))
+    assert scores["sharpness_official_whole_f1"].item() == pytest.approx(10 * math.log10(255**2 / (128**2 * 4 / 25)))
+
+
 def test_lpips_batched_equals_one_pair_at_a_time():
     torch.manual_seed(0)
     lpips = load_lpips(random_backbone=True)  # plumbing only: random backbone, explicitly
@@ -117,6 +130,11 @@ def test_frames_under_the_ssim_window_get_nan_ssim_only():
     scores = score_frames(preds, target, masks)
     assert all(math.isnan(scores[metric_key("ssim", r, 1)].item()) for r in ("whole", "compat", "moving"))
     assert math.isfinite(scores["psnr_whole_f1"].item()) and math.isfinite(scores["sharpness_compat_f1"].item())
+    # 11 px: one window fits, and all three modes are scored.
+    preds, target, masks = _clip(M=1, K=1, H=11, W=12)
+    scores = score_frames(preds, target, masks)
+    assert scores[metric_key("ssim", "whole", 1)].item() == pytest.approx(ssim(preds[0], target).item(), abs=1e-12)
+    assert all(math.isfinite(scores[metric_key("ssim", r, 1)].item()) for r in ("compat", "moving"))
 
 
 def test_shapes_are_checked():
@@ -139,6 +157,8 @@ def test_exact_predictions_score_the_floors_and_nearly_exact_ones_stay_below():
     # Paper-compatible: the pixels outside the mask add no error, so the floor scales with the mask.
     assert scores["psnr_compat_f1"][0].item() == pytest.approx(MAX_PSNR_DB + 10 * math.log10(320 / 20))
     assert scores["psnr_whole_f1"][1].item() == pytest.approx(20 * math.log10(255))  # 48.13 dB: no floor
+    assert scores["sharpness_moving_f1"][0].item() == pytest.approx(MAX_SHARPNESS_DB)
+    assert scores["sharpness_compat_f1"][0].item() == pytest.approx(MAX_SHARPNESS_DB + 10 * math.log10(320 / 20))
 
 
 def test_without_masks_only_the_whole_frame_is_scored_with_the_same_values():
@@ -164,3 +184,8 @@ def test_scores_of_frames_too_small_to_score_stay_on_the_frames_device():
     scores = score_frames(preds, target, masks, lpips=SmallLPIPS())
     assert {metric_key("ssim", "moving", 1), "lpips_whole_f1"} <= set(scores)
     assert {v.device for v in scores.values()} == {meta}
+
+
+def test_clip_mean_averages_the_finite_values_only():
+    assert clip_mean([1.0, math.nan, 3.0]) == 2.0  # a clip where the score is undefined does not count
+    assert math.isnan(clip_mean([math.nan, math.nan])) and math.isnan(clip_mean([]))

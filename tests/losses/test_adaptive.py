@@ -75,3 +75,8 @@ def test_is_clamped():
     model, rec, adv = _tiny()
     assert adaptive_weight(rec, adv * 1e-9, model[2].weight, max_weight=3.0).item() == 3.0
     assert adaptive_weight(rec, adv, model[2].weight, max_weight=1e-6).item() == pytest.approx(1e-6)
+    # Unclamped this would be 30 / (6e-9 + 1e-4), about 3e5; the default clamp is taming-transformers' 1e4.
+    W, out = _two_layers()
+    rec = (out - torch.tensor([4.0, -2.0])).square().sum()
+    adv = -2e-9 * (0.28 * out[0] + 0.96 * out[1])
+    assert adaptive_weight(rec, adv, W).item() == 1e4

@@ -52,6 +52,8 @@ def test_sample_labels_range_shape_and_reproducibility():
     assert 0.9 < labels.mean() < 1.0
     again = sample_labels(like, 0.7, 1.2, generator=torch.Generator().manual_seed(3))
     torch.testing.assert_close(labels, again)
+    # Equal bounds are allowed (high >= low): a fixed label, no noise.
+    assert torch.equal(sample_labels(like, 0.9, 0.9), torch.full_like(like, 0.9))
     with pytest.raises(ValueError, match=r"sample_labels needs low <= high, got \[0.3, 0.0\]"):
         sample_labels(like, 0.3, 0.0)
 

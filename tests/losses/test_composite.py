@@ -46,6 +46,33 @@ def test_finest_scale_only():
     assert total.item() == pytest.approx(0.5 + 1.0 + 2.0 * 0.25)
 
 
+def test_finest_scale_only_pairs_the_finest_anchor_with_the_finest_prediction():
+    # The anchor cancels in the path loss, so the finest scale's path term stays 1/4 whatever its value.
+    preds, targets = _hand_case()
+    anchors = [torch.full((1, 1, 1, 1), 0.3), torch.full((1, 1, 1, 2), -0.7)]
+    total, terms = generator_objective(preds, targets, None, **WEIGHTS, anchor_scales=anchors, multiscale=False)
+    assert terms["g_path"].item() == pytest.approx(0.25)
+    assert total.item() == pytest.approx(0.5 + 1.0 + 2.0 * 0.25)
+
+
+def test_adaptive_weight_is_clamped_at_adaptive_max():
+    # pred = W h with h = (1, 2, 2), so ||dL/dW|| = 3 ||dL/dpred||. L_p (p = 2, mean of 2 values)
+    # of pred (1, 2) against (4, -2): dL/dpred = (-3, 4), ||dL/dW|| = 15. L_adv = 1e-3 (pred_0 + pred_1):
+    # ||dL/dW|| = 3e-3 sqrt(2). Unclamped w = 15 / (3e-3 sqrt(2) + 1e-4), about 3454.
+    h = torch.tensor([1.0, 2.0, 2.0])
+    W = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], requires_grad=True)
+    out = W @ h
+    pred, target = out.view(1, 1, 1, 1, 2), torch.tensor([4.0, -2.0]).view(1, 1, 1, 1, 2)
+    weights = dict(l_adv=0.1, l_p=1.0, p=2, l_gdl=0.0, gdl_alpha=1.0, l_path=0.0)
+    adv = {"d": 1e-3 * out.sum()}
+    _, terms = generator_objective([pred], [target], None, **weights, adv_losses=adv, last_layer=W)
+    assert terms["g_adv_weight"].item() == pytest.approx(15 / (3e-3 * math.sqrt(2) + 1e-4), rel=1e-5)
+    total, terms = generator_objective([pred], [target], None, **weights, adv_losses=adv, last_layer=W,
+                                       adaptive_max=10.0)
+    assert terms["g_adv_weight"].item() == 10.0
+    assert total.item() == pytest.approx(12.5 + 10.0 * 0.1 * 3e-3)
+
+
 def test_zero_weights_are_skipped_and_not_reported():
     preds, targets = _hand_case()
     weights = {**WEIGHTS, "l_gdl": 0.0, "l_path": 0.0, "l_adv": 0.0}

@@ -61,6 +61,14 @@ def test_gradcheck_away_from_kinks(alpha):
     assert torch.autograd.gradcheck(lambda x: gradient_difference_loss(x, target, alpha=alpha), (pred,))
 
 
+def test_fractional_alpha_hand_worked():
+    # The textured case's per-pair differences 2, 2 (vertical) and 0, 2 (horizontal), to the power 0.5:
+    # the pair whose gradients match costs 0, not 0^0.5 replaced by anything else.
+    pred = torch.tensor([[[[0.0, -1.0], [0.0, 0.0]]]])
+    assert gradient_difference_loss(pred, TARGET, alpha=0.5, reduction="sum").item() == pytest.approx(3 * 2**0.5)
+    assert gradient_difference_loss(pred, TARGET, alpha=0.5).item() == pytest.approx(2**0.5 + 2**0.5 / 2)
+
+
 def test_fractional_alpha_has_finite_gradient_where_gradients_match():
     target = torch.rand(1, 1, 6, 6)
     pred = target.clone()

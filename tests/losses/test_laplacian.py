@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vidpred.losses.laplacian import _up, laplacian_loss, laplacian_pyramid
+from vidpred.losses.laplacian import _up, laplacian_loss, laplacian_pyramid, smallest_frame
 
 
 def test_zero_on_identical_inputs_and_plain_l1_with_one_level():
@@ -19,6 +19,17 @@ def test_the_pyramid_rebuilds_the_image_at_odd_sizes():
     for band in reversed(bands[:-1]):
         rebuilt = band + _up(rebuilt, band.shape[-2:])
     torch.testing.assert_close(rebuilt, image)
+
+
+def test_a_linear_ramp_lives_in_the_low_pass_level_only_away_from_the_border():
+    # The Gaussian blur and bilinear resampling (align_corners=False, samples at 2i + 0.5) both keep
+    # a linear function, so every band-pass level of a ramp is 0 where no reflected border reaches.
+    rows = torch.arange(32, dtype=torch.float64)[:, None]
+    cols = torch.arange(48, dtype=torch.float64)[None, :]
+    ramp = (0.02 * rows - 0.03 * cols + 0.4)[None, None]
+    bands = laplacian_pyramid(ramp, 3)
+    assert bands[0][..., 3:-3, 3:-3].abs().max() < 1e-12
+    assert bands[1][..., 5:-5, 5:-5].abs().max() < 1e-12
 
 
 def test_hand_worked_values():
@@ -53,7 +64,18 @@ def test_bad_inputs_are_one_line_errors():
     x = torch.zeros(1, 1, 8, 8)
     with pytest.raises(ValueError, match="shapes differ"):
         laplacian_loss(x, torch.zeros(1, 1, 8, 9))
-    with pytest.raises(ValueError, match="at least 16 px"):
-        laplacian_loss(x, x, levels=5)
+    with pytest.raises(ValueError, match="at least 6 px"):
+        laplacian_loss(x[..., :5], x[..., :5], levels=3)
+
+
+@pytest.mark.parametrize("levels, side", [(1, 1), (2, 3), (3, 6), (4, 12), (5, 24)])
+def test_the_smallest_frame_each_number_of_levels_takes(levels, side):
+    # The last pyrdown reflects a 2-pixel border, so its input needs 3 px: side / 2^(levels-2) >= 3.
+    assert smallest_frame(levels) == side
+    x = torch.zeros(1, 1, side, side + 1)
+    assert float(laplacian_loss(x, x + 1, levels=levels)) == pytest.approx(1.0)  # an offset: the low-pass level only
+    if side > 1:
+        with pytest.raises(ValueError, match=f"{levels} levels need frames of at least {side} px"):
+            laplacian_loss(x[..., :-2, :], x[..., :-2, :], levels=levels)
     with pytest.raises(ValueError, match="reduction"):
         laplacian_loss(x, x, reduction="none")

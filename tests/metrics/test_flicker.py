@@ -55,5 +55,9 @@ def test_parseval_and_batching():
 def test_static_clip_has_no_flicker_and_short_clips_are_rejected():
     static = torch.full((2, 3, 4, 8, 8), 0.3)
     assert temporal_high_frequency_share(static).tolist() == [0.0, 0.0]
+    # One pixel of a 3 x 32 x 32 clip alternating by one grey level is a change, not rounding: share 1.
+    one_pixel = static[:1].clone().repeat(1, 1, 1, 4, 4)
+    one_pixel[0, 0, 1::2, 5, 7] += 2 / 255
+    assert temporal_high_frequency_share(one_pixel).tolist() == [pytest.approx(1.0)]
     with pytest.raises(ValueError, match="T >= 2"):
         temporal_energy(static[:, :, :1])

@@ -31,9 +31,10 @@ def _pair(seed: int = 0, shape=(2, 3, 32, 40)) -> tuple[torch.Tensor, torch.Tens
     return pred, target, mask.unsqueeze(1)
 
 
-def _skimage_ssim_map(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
-    _, full = structural_similarity((target + 1) / 2, (pred + 1) / 2, data_range=1, gaussian_weights=True, sigma=1.5,
-                                    use_sample_covariance=False, channel_axis=0, full=True)  # as [0, 1] images
+def _skimage_ssim_map(pred: np.ndarray, target: np.ndarray, data_range: float = 2.0) -> np.ndarray:
+    _, full = structural_similarity((target + 1) / 2, (pred + 1) / 2, data_range=data_range / 2, gaussian_weights=True,
+                                    sigma=1.5, use_sample_covariance=False, channel_axis=0,
+                                    full=True)  # as [0, 1] images, where the range is half as wide
     return full  # (C, H, W); only the part 5 px inside the border is independent of padding
 
 
@@ -83,6 +84,20 @@ def _unit(values: list[list[float]]) -> torch.Tensor:
     return torch.tensor(values, dtype=torch.float64).reshape(1, 1, len(values), len(values[0])) * 2 - 1
 
 
+def test_ssim_data_range_reaches_both_modes():
+    # A peak-to-peak of 1 on [-1, 1] data: SSIM's constants are (0.01 L)^2 and (0.03 L)^2 of that L.
+    pred, target, mask = _pair(6)
+    moving = masked_ssim(pred, target, mask, "moving", data_range=1.0)
+    compat = masked_ssim(pred, target, mask, "compat", data_range=1.0)
+    composite = torch.where(mask, pred, target)
+    for b in range(len(pred)):
+        full = _skimage_ssim_map(pred[b].numpy(), target[b].numpy(), data_range=1.0)[:, 5:-5, 5:-5]
+        assert moving[b].item() == pytest.approx(full[:, mask[b, 0].numpy()[5:-5, 5:-5]].mean(), abs=1e-8)
+        whole = _skimage_ssim_map(composite[b].numpy(), target[b].numpy(), data_range=1.0)[:, 5:-5, 5:-5].mean()
+        assert compat[b].item() == pytest.approx(whole, abs=1e-8)
+    assert (moving != masked_ssim(pred, target, mask, "moving")).all()  # the constants matter on these frames
+
+
 def test_sharpness_hand_worked_in_both_modes():
     target = _unit([[0, 0, 0], [0, 0.5, 0], [0, 0, 0]])
     pred = _unit([[0, 0, 0], [0, 0.25, 0], [0, 0, 0]])
@@ -108,6 +123,9 @@ def test_psnr_hand_worked():
     # moving: MSE over the first row = 0.25 -> 10 log10(4 / 0.25); compat: 0.25 * 4 / 16 = 1/16
     assert masked_psnr(pred, target, mask, "moving").item() == pytest.approx(10 * math.log10(16))
     assert masked_psnr(pred, target, mask, "compat").item() == pytest.approx(10 * math.log10(64))
+    # A peak-to-peak of 1: L^2 = 1 instead of 4 in both.
+    assert masked_psnr(pred, target, mask, "moving", data_range=1.0).item() == pytest.approx(10 * math.log10(4))
+    assert masked_psnr(pred, target, mask, "compat", data_range=1.0).item() == pytest.approx(10 * math.log10(16))
 
 
 def test_full_mask_equals_the_whole_frame_metrics():

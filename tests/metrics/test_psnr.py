@@ -8,6 +8,7 @@ import torch
 from skimage.metrics import peak_signal_noise_ratio
 
 from vidpred.metrics import psnr
+from vidpred.metrics.psnr import psnr_from_mse
 
 
 def test_matches_scikit_image():
@@ -29,6 +30,8 @@ def test_hand_worked_value_and_identical_images():
     values = psnr(pred, target)  # MSE 0.25 -> 10 log10(4 / 0.25) = 10 log10(16); MSE 0 -> inf
     assert values[0].item() == pytest.approx(10 * math.log10(16))
     assert math.isinf(values[1].item()) and values[1] > 0
+    # The same dB from the MSE alone, with the default peak-to-peak of [-1, 1] data.
+    assert psnr_from_mse(torch.tensor([0.25])).item() == pytest.approx(10 * math.log10(16))
 
 
 def test_low_precision_input_is_measured_in_float64():

@@ -24,6 +24,8 @@ def test_hand_worked_value():
     # against a flat prediction: mean (1 + 0.5 + 0.5 + 0) / 4 = 0.5
     flat = _from_unit([[0.25] * 3] * 3)
     assert sharpness_difference(flat, target).item() == pytest.approx(10 * math.log10(2))
+    # max_value is a peak, squared as in PSNR: 10 log10(2^2 / 0.25).
+    assert sharpness_difference(pred, target, max_value=2.0).item() == pytest.approx(10 * math.log10(16))
 
 
 def test_batched_per_image_and_identical_is_inf():

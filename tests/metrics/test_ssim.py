@@ -66,6 +66,14 @@ def test_luminance_reads_intensities_above_black():
     assert expected > 0.98
 
 
+def test_frames_as_small_as_the_window():
+    # 11 px: one valid window, scikit-image's single uncropped pixel.
+    generator = torch.Generator().manual_seed(4)
+    target = torch.rand(2, 3, 11, 11, generator=generator) * 2 - 1
+    pred = (target + 0.3 * torch.randn(target.shape, generator=generator)).clamp(-1, 1)
+    np.testing.assert_allclose(ssim(pred, target).numpy(), _reference(pred, target), rtol=0, atol=1e-8)
+
+
 def test_rejects_unsupported_arguments():
     image = torch.zeros(1, 3, 16, 16)
     with pytest.raises(ValueError, match="sigma"):

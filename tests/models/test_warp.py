@@ -115,3 +115,9 @@ def test_flow_to_color_encodes_direction_as_hue_and_speed_as_saturation():
     torch.testing.assert_close(rgb[0, :, 0, 2], torch.tensor([0.75, 1.0, 0.5]), atol=1e-5, rtol=0)
     # A fixed scale saturates nothing below it.
     assert flow_to_color(flow, max_magnitude=4.0)[0, :, 0, 1].min() == pytest.approx(0.5, abs=1e-5)
+
+
+def test_flow_to_color_of_a_field_without_motion_is_white():
+    still = torch.zeros(2, 2, 3, 4)
+    torch.testing.assert_close(flow_to_color(still), torch.ones(2, 3, 3, 4))
+    torch.testing.assert_close(flow_to_color(still, max_magnitude=0.0), torch.ones(2, 3, 3, 4))

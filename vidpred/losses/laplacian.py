@@ -12,11 +12,20 @@ from torch import Tensor
 
 from vidpred.losses._frames import as_image_batch
 
-__all__ = ["laplacian_pyramid", "laplacian_loss"]
+__all__ = ["laplacian_pyramid", "laplacian_loss", "smallest_frame"]
 
 
 def _up(x: Tensor, size) -> Tensor:
     return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)
+
+
+def smallest_frame(levels: int) -> int:
+    """The smallest frame side a pyramid of ``levels`` levels takes: ``3 * 2^(levels-2)``, 1 for one level.
+
+    Each pyrdown pads its input by reflecting 2 pixels (the 5x5 Gaussian), which needs at least 3,
+    and the last of the ``levels - 1`` pyrdowns gets ``floor(side / 2^(levels-2))`` pixels.
+    """
+    return 1 if levels <= 1 else 3 * 2 ** (levels - 2)
 
 
 def laplacian_pyramid(image: Tensor, levels: int) -> list[Tensor]:
@@ -25,9 +34,13 @@ def laplacian_pyramid(image: Tensor, levels: int) -> list[Tensor]:
     ``G_0 = image``, ``G_{j+1} = pyrdown(G_j)`` (Gaussian 5x5, then half size); level ``j < levels - 1``
     is ``G_j - up(G_{j+1})`` (bilinear, to ``G_j``'s size) and the last is ``G_{levels-1}``:
     ``image`` is rebuilt exactly by ``G_j = L_j + up(G_{j+1})`` from the coarsest level up.
+    ``H, W >= smallest_frame(levels)``.
     """
     if levels < 1:
         raise ValueError(f"levels must be >= 1, got {levels}")
+    if min(image.shape[-2:]) < smallest_frame(levels):
+        raise ValueError(f"{levels} levels need frames of at least {smallest_frame(levels)} px, "
+                         f"got {tuple(image.shape[-2:])}")
     bands, current = [], image
     for _ in range(levels - 1):
         smaller = pyrdown(current)
@@ -48,7 +61,8 @@ def laplacian_loss(pred: Tensor, target: Tensor, levels: int = 4, reduction: str
     of sums, since level ``j`` has ``4^{-j}`` as many pixels.
 
     Args:
-        pred, target: ``(B, C, T, H, W)`` or ``(B, C, H, W)`` in ``[-1, 1]``, the same shape, ``H, W >= 2^(levels-1)``.
+        pred, target: ``(B, C, T, H, W)`` or ``(B, C, H, W)`` in ``[-1, 1]``, the same shape, ``H, W >=``
+            :func:`smallest_frame` ``(levels)`` (12 px for 4 levels).
         levels: pyramid levels, >= 1 (1: plain L1).
         reduction: ``"mean"`` (the formula) or ``"sum"`` (each level summed instead of averaged).
 
@@ -59,8 +73,6 @@ def laplacian_loss(pred: Tensor, target: Tensor, levels: int = 4, reduction: str
         0.5
     """
     pred, target = as_image_batch(pred, target, reduction)
-    if min(pred.shape[-2:]) < 2 ** (levels - 1):
-        raise ValueError(f"{levels} levels need frames of at least {2 ** (levels - 1)} px, got {tuple(pred.shape[-2:])}")
     bands = zip(laplacian_pyramid(pred, levels), laplacian_pyramid(target, levels))
     diffs = [(a - b).abs() for a, b in bands]
     return sum(d.mean() if reduction == "mean" else d.sum() for d in diffs)
