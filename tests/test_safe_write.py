@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from vidpred import safe_write
 from vidpred.checkpoint import is_checkpoint, save_checkpoint
 from vidpred.safe_write import OutputRefused, check_output, image_has_mark, replacing, save_marked_figure, write_text
 
@@ -111,4 +112,51 @@ def test_a_write_refused_by_the_disk_names_the_file_chosen_not_the_temporary_one
         with replacing(target):
             raise OSError(errno.ENOSPC, "No space left on device")  # as an image writer reports a full disk
     assert refused.value.errno == errno.ENOSPC and refused.value.filename == str(target)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _refusing_replace(monkeypatch, refusals: int) -> list:
+    """os.replace as Windows does it while another process holds the target open: refused
+    ``refusals`` times, then done. Returns the list of attempts."""
+    attempts = []
+    real = os.replace
+
+    def replace(source, target):
+        attempts.append(target)
+        if len(attempts) <= refusals:
+            raise PermissionError(errno.EACCES, "The process cannot access the file", str(target))
+        real(source, target)
+
+    monkeypatch.setattr(safe_write.os, "replace", replace)
+    monkeypatch.setattr(safe_write, "_REPLACE_WAITS", (0.0, 0.0, 0.0))
+    return attempts
+
+
+def test_on_windows_a_briefly_held_target_is_replaced_after_waiting(tmp_path, monkeypatch):
+    monkeypatch.setattr(safe_write, "_RETRY_REPLACE", True)
+    attempts = _refusing_replace(monkeypatch, refusals=2)
+    write_text(tmp_path / "a.txt", "new")
+    assert (tmp_path / "a.txt").read_text() == "new" and len(attempts) == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]  # no temporary file left
+
+
+def test_a_target_held_longer_than_the_waits_or_refused_elsewhere_is_an_error(tmp_path, monkeypatch):
+    (tmp_path / "a.txt").write_text("old")
+    monkeypatch.setattr(safe_write, "_RETRY_REPLACE", True)
+    attempts = _refusing_replace(monkeypatch, refusals=10)
+    with pytest.raises(PermissionError):
+        write_text(tmp_path / "a.txt", "new")
+    assert len(attempts) == 4  # three waits, then the last try's error
+    monkeypatch.setattr(safe_write, "_RETRY_REPLACE", False)  # Linux, macOS: a refusal is final
+    attempts = _refusing_replace(monkeypatch, refusals=10)
+    with pytest.raises(PermissionError):
+        write_text(tmp_path / "a.txt", "new")
+    assert len(attempts) == 1
+    assert (tmp_path / "a.txt").read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_an_error_without_an_errno_keeps_its_message(tmp_path):
+    with pytest.raises(OSError, match="^disk full$"), replacing(tmp_path / "a.txt") as tmp:
+        tmp.write_text("partial")
+        raise OSError("disk full")
     assert list(tmp_path.iterdir()) == []

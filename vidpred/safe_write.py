@@ -17,13 +17,19 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from vidpred._writable import unwritable_reason
 
-__all__ = ["OutputRefused", "same_file", "check_output", "check_output_folder", "replacing", "write_text", "save_marked_figure",
-           "image_has_mark", "text_starts_with"]
+__all__ = ["OutputRefused", "same_file", "check_output", "check_output_folder", "replacing", "replace_file", "write_text",
+           "save_marked_figure", "image_has_mark", "text_starts_with"]
+
+# Windows refuses to replace a file that another process holds open for a moment (a reader
+# of the checkpoint, an antivirus scan, a search indexer); elsewhere a refusal is final.
+_RETRY_REPLACE = os.name == "nt"
+_REPLACE_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)  # seconds: about 3 in all
 
 
 class OutputRefused(ValueError):
@@ -104,6 +110,18 @@ def check_output_folder(out_dir: str | Path, names: Sequence[str], *, ours: Call
     return out_dir
 
 
+def replace_file(source: str | Path, target: str | Path) -> None:
+    """``os.replace(source, target)``, retried for a few seconds on Windows while another
+    process holds ``target`` open."""
+    for wait in _REPLACE_WAITS if _RETRY_REPLACE else ():
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError:
+            time.sleep(wait)
+    os.replace(source, target)
+
+
 @contextlib.contextmanager
 def replacing(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
     """A temporary path beside ``path`` (``.<name>.<random>.tmp<suffix>``: the same suffix,
@@ -129,13 +147,14 @@ def replacing(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
         try:
             yield tmp
         except OSError as exc:  # a full disk, say: name the file the user chose, not the temporary one
-            if exc.filename is None or exc.filename == str(tmp):
+            # (an error without an errno is a message of its own, kept as it is)
+            if exc.errno is not None and (exc.filename is None or exc.filename == str(tmp)):
                 raise type(exc)(exc.errno, exc.strerror, str(path)) from None
             raise
         if durable:
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
-        os.replace(tmp, path)
+        replace_file(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     if durable:

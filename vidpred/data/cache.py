@@ -23,7 +23,6 @@ import inspect
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -38,6 +37,7 @@ from vidpred.data.photos import PHOTOS
 from vidpred.data.procedural import generate_video
 from vidpred.data.synthetic import generate_synthetic_video
 from vidpred.data.video_io import IMAGE_EXTENSIONS, VideoReadError, read_video
+from vidpred.safe_write import replacing
 
 try:
     import resource
@@ -198,14 +198,8 @@ def synthetic_item(seed: int, *, photo_dir: str | None = None, **generator_kwarg
 
 def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
     """Write via a temporary file in ``path``'s folder, then rename over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path) as tmp, open(tmp, "wb") as f:
+        write(f)
 
 
 def _ensure_open_file_limit(n_maps: int) -> None:

@@ -57,6 +57,7 @@ from vidpred.data._packages import newest_match, run_client
 from vidpred.data.errors import DataError
 from vidpred.data.samples import sample_videos_root
 from vidpred.data.video_io import IMAGE_EXTENSIONS, path_order
+from vidpred.safe_write import replace_file, write_text
 
 __all__ = ["CORPUS", "CORPUS_SPLITS", "DEFAULT_CORPUS_ROOT", "CorpusVideo", "corpus_paths", "fetch_corpus",
            "read_manifest"]
@@ -180,15 +181,7 @@ def read_manifest(root: str | Path) -> dict | None:
 
 
 def _write_manifest(root: Path, manifest: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{MANIFEST_NAME}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(manifest, f, indent=1, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, root / MANIFEST_NAME)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(root / MANIFEST_NAME, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
 
 def _is_present(root: Path, video: CorpusVideo, manifest: dict | None) -> bool:
@@ -298,7 +291,7 @@ def _install(root: Path, video: CorpusVideo, source: Path, manifest: dict, packa
     if target.is_dir():
         shutil.rmtree(target)
     target.unlink(missing_ok=True)
-    os.replace(staging, target)
+    replace_file(staging, target)
     files = [target] if target.is_file() else sorted(target.iterdir())
     n_frames, height, width = _count_frames(target)
     entry = asdict(video)
