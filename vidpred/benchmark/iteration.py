@@ -138,7 +138,8 @@ def benchmark_training(
     if steps < 1 or warmup < 0:
         raise ValueError(f"need steps >= 1 and warmup >= 0, got {steps}, {warmup}")
     load_before = _load_1min()  # other jobs' load: a reader can tell a quiet run from a busy one
-    with tempfile.TemporaryDirectory(prefix="vidpred-benchmark-") as tmp:
+    # its cache is memory-mapped: Windows cannot delete a mapped file, and the result matters more
+    with tempfile.TemporaryDirectory(prefix="vidpred-benchmark-", ignore_cleanup_errors=True) as tmp:
         trainer = Trainer(benchmark_config(cfg, Path(tmp)), Path(tmp) / "run")
         device = trainer.device
         if device.type == "cuda":

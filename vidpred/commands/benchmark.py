@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.cache_dir:
             result = benchmark_data(args.cache_dir, num_workers=args.loader_workers)
         else:
-            with tempfile.TemporaryDirectory(prefix="vidpred-data-benchmark-") as tmp:
+            # the cache's files are memory-mapped, which Windows cannot delete: keep the result
+            with tempfile.TemporaryDirectory(prefix="vidpred-data-benchmark-", ignore_cleanup_errors=True) as tmp:
                 result = benchmark_data(tmp, num_workers=args.loader_workers)
         print(json.dumps({"benchmark": "data", **result}))
         return 0
