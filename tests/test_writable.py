@@ -33,3 +33,26 @@ def test_a_read_only_folder(tmp_path):
         assert unwritable_reason(folder) == "Permission denied"
     finally:
         folder.chmod(0o755)
+
+
+def test_on_windows_the_answer_is_a_file_actually_created(tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    import vidpred._writable as writable
+
+    monkeypatch.setattr(writable, "_TRY_A_FILE", True)
+    denied = tmp_path / "acl"
+    denied.mkdir()
+    real = tempfile.TemporaryFile
+
+    def temporary_file(*args, dir=None, **kwargs):
+        if os.path.abspath(dir) == str(denied):  # an access list refusing this user
+            raise PermissionError(errno.EACCES, "Access is denied")
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(writable.tempfile, "TemporaryFile", temporary_file)
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: True)  # what Windows answers for any folder
+    assert unwritable_reason(denied) == "Access is denied"
+    assert unwritable_reason(denied / "new") == f"Access is denied ({denied})"
+    assert unwritable_reason(tmp_path) is None and list(tmp_path.iterdir()) == [denied]  # nothing left behind
