@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from vidpred.data.folder import list_folder_videos
-from vidpred.data.video_io import VideoReadError, read_video, write_video
+from vidpred.data.video_io import VideoReadError, read_image, read_video, write_image, write_video
 
 
 def _save_png(path, frame):
@@ -155,3 +155,24 @@ def test_mpeg_program_streams_are_found_and_other_files_are_listed_as_skipped(tm
         assert list_folder_videos(tmp_path) == [tmp_path / "long.mpg"]
     assert any("notes.txt" in r.getMessage() and "skipped" in r.getMessage() for r in caplog.records)
     assert read_video(tmp_path / "long.mpg").shape == (30, 48, 64, 3)
+
+
+def test_images_read_and_write_as_opencv_does_under_any_name(tmp_path):
+    rng = np.random.default_rng(0)
+    colour = rng.integers(0, 256, size=(9, 14, 3), dtype=np.uint8)
+    grey16 = rng.integers(0, 65536, size=(9, 14), dtype=np.uint16)
+    folder = tmp_path / "Vidéos 写真"
+    folder.mkdir()
+    assert write_image(folder / "a.png", colour) and write_image(folder / "b.png", grey16)
+    np.testing.assert_array_equal(read_image(folder / "a.png"), colour)
+    np.testing.assert_array_equal(read_image(folder / "b.png", cv2.IMREAD_UNCHANGED), grey16)
+    # the same bytes as OpenCV's own writer, and the same decoding as its own reader
+    assert cv2.imwrite(str(tmp_path / "ref.png"), colour)
+    assert (folder / "a.png").read_bytes() == (tmp_path / "ref.png").read_bytes()
+    np.testing.assert_array_equal(read_image(folder / "b.png"), cv2.imread(str(folder / "b.png"), cv2.IMREAD_COLOR))
+    assert read_video(folder).shape == (2, 9, 14, 3)  # a frame folder under such a name
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "text.png").write_text("not an image")
+    assert read_image(folder / "empty.png") is None and read_image(folder / "text.png") is None
+    assert read_image(folder / "missing.png") is None
+    assert not write_image(tmp_path / "no_folder" / "c.png", colour)

@@ -56,7 +56,7 @@ from vidpred._writable import unwritable_reason
 from vidpred.data._packages import newest_match, run_client
 from vidpred.data.errors import DataError
 from vidpred.data.samples import sample_videos_root
-from vidpred.data.video_io import IMAGE_EXTENSIONS, path_order
+from vidpred.data.video_io import IMAGE_EXTENSIONS, path_order, read_image, write_image
 from vidpred.safe_write import replace_file, write_text
 
 __all__ = ["CORPUS", "CORPUS_SPLITS", "DEFAULT_CORPUS_ROOT", "CorpusVideo", "corpus_paths", "fetch_corpus",
@@ -231,7 +231,7 @@ def _count_frames(path: Path) -> tuple[int, int, int]:
     """``(frames, height, width)`` of a video file or frame folder, without keeping the frames."""
     if path.is_dir():
         images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
-        first = cv2.imread(str(images[0]), cv2.IMREAD_UNCHANGED) if images else None
+        first = read_image(images[0], cv2.IMREAD_UNCHANGED) if images else None
         if first is None:
             raise DataError(f"{path} holds no readable frame image")
         return len(images), first.shape[0], first.shape[1]
@@ -263,7 +263,7 @@ def _write_frame_range(source: Path, folder: Path, start: int, stop: int) -> Non
                 if frame.mean() < _BLACK_LEVEL:
                     raise DataError(f"frame {index} of {source.name} is black: the kept range {start}-{stop - 1} "
                                     "no longer matches the file")
-                if not cv2.imwrite(str(folder / f"frame_{index:04d}.png"), frame):  # BGR in, BGR out
+                if not write_image(folder / f"frame_{index:04d}.png", frame):  # BGR in, BGR out
                     raise DataError(f"cannot write frame {index} of {source.name} to {folder}")
             index += 1
     finally:

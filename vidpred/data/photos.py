@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from vidpred.data.errors import DataError
-from vidpred.data.video_io import IMAGE_EXTENSIONS, path_order
+from vidpred.data.video_io import IMAGE_EXTENSIONS, path_order, read_image
 
 __all__ = ["PHOTOS", "PhotoFolder", "photo_library", "skimage_photo"]
 
@@ -88,7 +88,7 @@ class PhotoFolder(Sequence):
         return len(self.paths)
 
     def __getitem__(self, i: int) -> np.ndarray:
-        image = cv2.imread(str(self.paths[i]), cv2.IMREAD_COLOR)  # 8-bit BGR whatever the file holds
+        image = read_image(self.paths[i])  # 8-bit BGR whatever the file holds
         if image is None:
             raise DataError(f"cannot read the photo {self.paths[i]}")
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

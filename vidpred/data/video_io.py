@@ -22,6 +22,8 @@ __all__ = [
     "read_video",
     "write_video",
     "path_order",
+    "read_image",
+    "write_image",
 ]
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,32 @@ def path_order(path: str | PurePath) -> tuple[str, ...]:
     macOS. Windows paths sort without case, which would hold out other videos for the same
     seed and feed the patch sampler its videos in another order."""
     return (path if isinstance(path, PurePath) else PurePath(path)).parts
+
+
+def read_image(path: str | Path, flags: int = cv2.IMREAD_COLOR) -> np.ndarray | None:
+    """``cv2.imread(path, flags)``, or None when the file cannot be read or decoded.
+
+    The bytes are read by Python and decoded from memory: OpenCV's own file reading takes
+    the path in Windows' code page, so a name outside it (``Vidéos``, ``写真``) reads as None.
+    """
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError:
+        return None
+    return cv2.imdecode(data, flags) if data.size else None
+
+
+def write_image(path: str | Path, image: np.ndarray) -> bool:
+    """``cv2.imwrite(path, image)``, its format from the suffix; False when it cannot be written.
+    Encoded in memory and written by Python, for the reason :func:`read_image` gives."""
+    ok, data = cv2.imencode(Path(path).suffix, image)
+    if not ok:
+        return False
+    try:
+        data.tofile(str(path))
+    except OSError:
+        return False
+    return True
 
 
 def _natural_key(name: str) -> list:
@@ -107,7 +135,7 @@ def _read_frame_folder(path: Path, max_frames: int | None, start: int = 0) -> li
         names = names[:max_frames]
     frames = []
     for name in names:
-        frame = cv2.imread(str(name), cv2.IMREAD_COLOR)
+        frame = read_image(name)
         if frame is None:
             raise VideoReadError(path, f"OpenCV cannot decode frame image {name.name}")
         if frames and frame.shape != frames[0].shape:
