@@ -339,6 +339,14 @@ def test_every_refiner_setting_is_refused_with_another_head(key, value):
         validate(config_from_dict({"model": {"generator": {"head": "flow", key: value}}}))
 
 
+def test_a_learned_persistence_needs_a_second_predicted_frame():
+    refiner = {"head": "refiner", "n_scales": 1, "step_scale": True}
+    with pytest.raises(ConfigError, match=r"model.generator.step_scale .* needs train.n_future >= 2, got 1"):
+        validate(config_from_dict({"model": {"generator": refiner, "discriminator": {"enabled": False}}}))
+    validate(config_from_dict({"model": {"generator": refiner, "discriminator": {"enabled": False}},
+                               "train": {"n_future": 2}}))
+
+
 def test_the_refiner_s_scale_error_names_the_discriminator_s_too():
     with pytest.raises(ConfigError, match="n_scales must be 1 with the refiner head .*; so must "
                                           "model.discriminator.n_scales, or set model.discriminator.enabled: false"):

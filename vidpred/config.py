@@ -445,6 +445,10 @@ def _model_problems(cfg: Config) -> Iterator[str]:
             yield f"model.generator.max_correction must be >= 0, got {g.max_correction}"
         if g.working_scale < 1 or g.working_scale & (g.working_scale - 1):
             yield f"model.generator.working_scale must be a power of 2, got {g.working_scale}"
+        if g.step_scale and cfg.train.n_future < 2:
+            # The persistence only moves frames after the 1st: trained on one, it never gets a gradient.
+            yield ("model.generator.step_scale learns how far the motion persists after the 1st predicted frame: "
+                   f"it needs train.n_future >= 2, got {cfg.train.n_future}")
     else:
         defaults = GeneratorConfig()
         for key in REFINER_ONLY:
