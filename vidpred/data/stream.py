@@ -147,6 +147,10 @@ class BatchStream:
             num_workers=num_workers,
             pin_memory=device.type == "cuda",
             worker_init_fn=_ignore_stop_signals if num_workers > 0 else None,
+            # Its own generator for the workers' base seed (the patches do not use it): drawn from
+            # torch's global one, it would shift the global stream a checkpoint saves, as a resumed
+            # run makes this loader at its resume step and an uninterrupted run at step 0.
+            generator=torch.Generator().manual_seed(0),
         )
         self._batches = iter(loader)
 
