@@ -87,7 +87,8 @@ def load_training_data(
                  data.synthetic.n_videos)
     val_videos = load_split(data, "val", min_frames=n_context + val_n_future, progress=progress, names=names.get("val"))
     val_clips = fixed_clips(
-        [v.frames for v in val_videos], data.n_val_clips, n_context + val_n_future, seed=seed, cut_ratio=data.cut_ratio
+        [v.frames for v in val_videos], data.n_val_clips, n_context + val_n_future, seed=seed, cut_ratio=data.cut_ratio,
+        names=[v.name for v in val_videos],
     )
     pools = [(len(train_videos), 1.0 - weight), (len(synthetic_videos), weight)] if 0 < weight < 1 else None
     sampler = PatchSampler(
