@@ -171,6 +171,9 @@ def test_every_bad_key_and_type_is_reported_at_once():
     (["loss.l_census=1.0", "loss.census_window=33"], "loss.census_window 33 is larger than data.patch_size (32)"),
     (["loss.adaptive_weight=true", "loss.l_p=0", "loss.l_gdl=0"],
      "loss.adaptive_weight needs a reconstruction term (l_p, l_gdl, l_path, l_lap, l_census, l_vgg or l_lpips)"),
+    (["loss.adaptive_weight=true", "model.discriminator.enabled=false"],
+     "loss.adaptive_weight scales the adversarial term: it needs loss.l_adv > 0 and an enabled model.discriminator"),
+    (["loss.adaptive_weight=true", "loss.l_adv=0"], "loss.adaptive_weight scales the adversarial term"),
     (["data.synthetic.still_fraction=2"], r"data.synthetic.still_fraction must be in [0, 1], got 2.0"),
     (["data.synthetic_weight=0.5"], "data.synthetic_weight is 0.5 but data.synthetic.n_videos is 0"),
     (["data.synthetic_weight=0.5", "data.synthetic.n_videos=4", "data.synthetic.width=16"],
@@ -351,6 +354,14 @@ def test_every_key_no_shipped_config_sets_is_documented():
 def test_every_refiner_setting_is_refused_with_another_head(key, value):
     with pytest.raises(ConfigError, match=rf"model.generator.{key} is for the refiner head .* with the flow head"):
         validate(config_from_dict({"model": {"generator": {"head": "flow", key: value}}}))
+
+
+def test_a_learned_persistence_needs_a_second_predicted_frame():
+    refiner = {"head": "refiner", "n_scales": 1, "step_scale": True}
+    with pytest.raises(ConfigError, match=r"model.generator.step_scale .* needs train.n_future >= 2, got 1"):
+        validate(config_from_dict({"model": {"generator": refiner, "discriminator": {"enabled": False}}}))
+    validate(config_from_dict({"model": {"generator": refiner, "discriminator": {"enabled": False}},
+                               "train": {"n_future": 2}}))
 
 
 def test_the_refiner_s_scale_error_names_the_discriminator_s_too():

@@ -445,6 +445,10 @@ def _model_problems(cfg: Config) -> Iterator[str]:
             yield f"model.generator.max_correction must be >= 0, got {g.max_correction}"
         if g.working_scale < 1 or g.working_scale & (g.working_scale - 1):
             yield f"model.generator.working_scale must be a power of 2, got {g.working_scale}"
+        if g.step_scale and cfg.train.n_future < 2:
+            # The persistence only moves frames after the 1st: trained on one, it never gets a gradient.
+            yield ("model.generator.step_scale learns how far the motion persists after the 1st predicted frame: "
+                   f"it needs train.n_future >= 2, got {cfg.train.n_future}")
     else:
         defaults = GeneratorConfig()
         for key in REFINER_ONLY:
@@ -579,6 +583,12 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
     elif loss.l_census and loss.census_window > cfg.data.patch_size:
         yield f"loss.census_window {loss.census_window} is larger than data.patch_size ({cfg.data.patch_size})"
     reconstruction = [key for key in weights if key not in ("l_adv", "l_nce")]  # what G's prediction is compared by
+    adversaries = (model.discriminator.enabled or model.blur_discriminator.enabled
+                   or model.spatiotemporal_discriminator.enabled)
+    if loss.adaptive_weight and not (adversaries and loss.l_adv > 0):
+        # Without an adversarial term the weight is never computed: the setting would change nothing.
+        yield ("loss.adaptive_weight scales the adversarial term: it needs loss.l_adv > 0 and an enabled "
+               "model.discriminator, model.blur_discriminator or model.spatiotemporal_discriminator")
     if loss.adaptive_weight and not any(getattr(loss, key) for key in reconstruction):
         yield f"loss.adaptive_weight needs a reconstruction term ({', '.join(reconstruction[:-1])} or {reconstruction[-1]})"
     if loss.l_lpips and cfg.data.patch_size < LPIPS_MIN_SIZE[loss.lpips_net]:

@@ -72,9 +72,12 @@ def test_validation_clips_avoid_cuts():
 def test_a_video_cut_in_every_window_is_refused():
     # Shots of 4 frames: every 5-frame window holds a cut.
     video = np.concatenate([generate_video(s, 4, 32, 32) // 2 + 64 * (s % 2) for s in range(3)])
-    with pytest.raises(DataError, match=r"video 0 has a scene cut in every 5-frame window \(cuts at frames \[4, 8\]\); "
-                                          "raise data.cut_ratio"):
-        PatchSampler([np.ascontiguousarray(video)], 5, 16, motion_threshold=0.0, cut_ratio=5.0)
+    video = np.ascontiguousarray(video)
+    message = r"shots.avi has a scene cut in every 5-frame window \(cuts at frames \[4, 8\]\); raise data.cut_ratio"
+    with pytest.raises(DataError, match=message):
+        PatchSampler([video], 5, 16, motion_threshold=0.0, cut_ratio=5.0, names=["shots.avi"])
+    with pytest.raises(DataError, match=message):  # as a validation video
+        fixed_clips([video], 4, 5, seed=0, cut_ratio=5.0, names=["shots.avi"])
 
 
 def test_cut_ratio_must_exceed_one():

@@ -274,3 +274,17 @@ def test_camera_still_keeps_a_zoom_where_it_is_and_follows_a_subject():
     assert build_generator(cfg).camera_still and not FlowRefiner(width=8).camera_still
     with pytest.raises(ConfigError, match="camera_still is for the refiner head"):
         validate(config_from_dict({"model": {"generator": {"camera_still": True}}}))
+
+
+def test_compiling_reaches_the_modules_a_rollout_runs(monkeypatch):
+    from torch import nn
+    from vidpred.training.precision import prepare_module
+
+    compiled, called = set(), set()
+    monkeypatch.setattr(nn.Module, "compile", lambda self, *a, **k: compiled.add(self))  # record, do not compile
+    model = FlowRefiner(n_context=3, n_flows=2, width=4)
+    prepare_module(model, compile=True)
+    for module in model.modules():
+        module.register_forward_pre_hook(lambda m, _: called.add(m))
+    model.rollout(torch.rand(1, 3, 3, 32, 32) * 2 - 1, 2)
+    assert compiled & called

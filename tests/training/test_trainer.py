@@ -46,12 +46,14 @@ def test_resume_reproduces_the_uninterrupted_run(tiny_config, tmp_path):
     overrides = ["loss.real_label=[0.7, 1.2]", "loss.fake_label=[0.0, 0.3]", "train.steps=6"]
     full = Trainer(tiny_config(*overrides), tmp_path / "full")
     full.fit()
+    full_rng = torch.get_rng_state()
 
     first = Trainer(tiny_config(*overrides[:-1], "train.steps=3"), tmp_path / "split")
     first.fit()
     resumed = Trainer(tiny_config(*overrides), tmp_path / "split", resume=True)
     assert resumed.step == 3
     resumed.fit()
+    assert torch.equal(torch.get_rng_state(), full_rng)  # what the next checkpoint saves
 
     expected, got = _losses(tmp_path / "full"), _losses(tmp_path / "split")
     assert sorted(got) == [1, 2, 3, 4, 5, 6]

@@ -234,7 +234,7 @@ class PatchSampler:
         starts = [valid_starts(len(v), n_frames, cuts) for v, cuts in zip(self.videos, self.cuts)]
         for i, (video, own) in enumerate(zip(self.videos, starts)):
             if len(own) == 0:
-                raise DataError(f"video {i} has a scene cut in every {n_frames}-frame window (cuts at frames "
+                raise DataError(f"{names[i]} has a scene cut in every {n_frames}-frame window (cuts at frames "
                                 f"{self.cuts[i]}); raise data.cut_ratio or drop the video")
         self._n_starts = np.array([len(own) for own in starts], dtype=np.int64)
         self._start_offset = np.concatenate([[0], np.cumsum(self._n_starts)[:-1]]).astype(np.int64)
@@ -408,7 +408,7 @@ def to_uint8_frames(x: torch.Tensor) -> torch.Tensor:
 
 
 def fixed_clips(videos: Sequence[np.ndarray], n_clips: int, n_frames: int, seed: int,
-                cut_ratio: float | None = None) -> list[np.ndarray]:
+                cut_ratio: float | None = None, names: Sequence[str] | None = None) -> list[np.ndarray]:
     """Deterministic full-frame validation clips.
 
     Clip ``i`` comes from video ``i % len(videos)`` when there are more clips than videos;
@@ -422,6 +422,7 @@ def fixed_clips(videos: Sequence[np.ndarray], n_clips: int, n_frames: int, seed:
         seed: start-time seed.
         cut_ratio: when set, start times are drawn among the windows that span no scene
             cut (:mod:`vidpred.data.cuts`); without cuts the clips are those of None.
+        names: each video's name for errors (default ``video <index>``).
 
     Returns:
         ``n_clips`` in-memory copies, each uint8 ``(n_frames, H_i, W_i, C)``.
@@ -447,7 +448,9 @@ def fixed_clips(videos: Sequence[np.ndarray], n_clips: int, n_frames: int, seed:
             starts_of[k] = valid_starts(len(video), n_frames, cuts)
         starts = starts_of[k]
         if len(starts) == 0:
-            raise ValueError(f"video {k} has a scene cut in every {n_frames}-frame window")
+            name = names[k] if names is not None else f"video {k}"
+            raise DataError(f"{name} has a scene cut in every {n_frames}-frame window (cuts at frames "
+                            f"{scene_cuts(video, cut_ratio)}); raise data.cut_ratio or drop the video")
         start = int(starts[rng.integers(0, len(starts))])
         clips.append(np.array(video[start:start + n_frames]))
     return clips

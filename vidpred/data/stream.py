@@ -87,7 +87,8 @@ def load_training_data(
                  data.synthetic.n_videos)
     val_videos = load_split(data, "val", min_frames=n_context + val_n_future, progress=progress, names=names.get("val"))
     val_clips = fixed_clips(
-        [v.frames for v in val_videos], data.n_val_clips, n_context + val_n_future, seed=seed, cut_ratio=data.cut_ratio
+        [v.frames for v in val_videos], data.n_val_clips, n_context + val_n_future, seed=seed, cut_ratio=data.cut_ratio,
+        names=[v.name for v in val_videos],
     )
     pools = [(len(train_videos), 1.0 - weight), (len(synthetic_videos), weight)] if 0 < weight < 1 else None
     sampler = PatchSampler(
@@ -153,6 +154,10 @@ class BatchStream:
             num_workers=num_workers,
             pin_memory=device.type == "cuda",
             worker_init_fn=_ignore_stop_signals if num_workers > 0 else None,
+            # Its own generator for the workers' base seed (the patches do not use it): drawn from
+            # torch's global one, it would shift the global stream a checkpoint saves, as a resumed
+            # run makes this loader at its resume step and an uninterrupted run at step 0.
+            generator=torch.Generator().manual_seed(0),
         )
         self._batches = iter(loader)
 

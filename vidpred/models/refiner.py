@@ -229,6 +229,15 @@ class FlowRefiner(VelocityPredictor):
             if self.step_scale:
                 self.out.bias[-1] = _PERSISTENCE_LOGIT / _LOGIT_SCALE
 
+    def compile(self, *args, **kwargs) -> None:
+        """Compile the network's stages in place (``nn.Module.compile``'s arguments).
+
+        Training and prediction call :meth:`rollout`, never ``self(...)``, and the flows come
+        from OpenCV, outside what torch can trace: compiling the whole module would change nothing.
+        """
+        for stage in (self.enc1, self.enc2, self.enc3, self.dec2, self.dec1, self.out):
+            stage.compile(*args, **kwargs)
+
     @property
     def last_layer(self) -> nn.Parameter:
         return self.out.weight
