@@ -110,3 +110,18 @@ def test_a_run_folder_inside_the_video_folder_is_refused(tiny_config_data, tmp_p
         with pytest.raises(ConfigError, match="is inside data.root .*: its samples would be read as videos"):
             Trainer(config_from_dict(tiny_config_data, ["train.steps=1"]), run_dir)
     assert sorted(p.name for p in root.iterdir()) == ["v0.avi", "v1.avi", "v2.avi"]  # nothing written there
+
+
+def test_a_run_folder_inside_the_video_folder_spelled_otherwise_is_refused(tiny_config_data, tmp_path, make_video,
+                                                                           moving_frames, monkeypatch):
+    import os
+
+    root = tmp_path / "videos"
+    for i in range(3):
+        make_video(root / f"v{i}.avi", moving_frames(12, 32, 32, seed=i))
+    tiny_config_data["data"].update(source="folder", root=str(tmp_path / "Videos"), n_val_videos=1)
+    # a case-insensitive disk (macOS, Windows), stood in for: names differing in case only are one file
+    real = os.path.samefile
+    monkeypatch.setattr(os.path, "samefile", lambda a, b: real(str(a).lower(), str(b).lower()))
+    with pytest.raises(ConfigError, match="is inside data.root .*: its samples would be read as videos"):
+        Trainer(config_from_dict(tiny_config_data, ["train.steps=1"]), root / "runs" / "a")

@@ -49,7 +49,7 @@ from vidpred.losses.laplacian import laplacian_loss
 from vidpred.losses.perceptual import perceptual_terms
 from vidpred.models._pyramid import pyramid
 from vidpred.models.discriminator import MultiScaleDiscriminator
-from vidpred.safe_write import write_text
+from vidpred.safe_write import same_file, write_text
 from vidpred.training.distributed import any_rank, gather_objects, init_distributed, local_leader_first, wrap_for_updates
 from vidpred.training.monitor import ChanceMonitor, check_finite
 from vidpred.training.precision import autocast_context, configure_backends, prepare_module, resolve_precision
@@ -130,8 +130,10 @@ def _check_outside_data(run_dir: Path, cfg: Config) -> None:
     logs would be listed as videos there, trained on by later runs and scored."""
     if cfg.data.source != "folder" or cfg.data.root is None:
         return
-    run, root = run_dir.resolve(), Path(cfg.data.root).resolve()
-    if run == root or root in run.parents:
+    # Asked of the disk, not of the spelling: on macOS and Windows "Data" and "data" are one
+    # folder, and a bind mount shows one folder at two paths.
+    run = run_dir.resolve()
+    if any(same_file(folder, cfg.data.root) for folder in (run, *run.parents)):
         raise ConfigError(f"the run folder {run_dir} is inside data.root {cfg.data.root}: its samples would be read as "
                           "videos there; choose a run folder outside it (--run-dir or run.out_dir)")
 
