@@ -244,9 +244,11 @@ def test_a_retired_key_at_its_old_value_still_loads_and_otherwise_is_named(tmp_p
 
 def test_default_run_dir_stays_inside_out_dir():
     assert default_run_dir(config_from_dict({}, ["run.out_dir=/r", "run.name=a"])) == Path("/r/a")
-    for name in ("../a", "/tmp/a", "a/b", ".."):
+    for name in ("../a", "/tmp/a", "a/b", "..", "a\\b"):
         with pytest.raises(ConfigError, match="run.name must be a plain folder name"):
             default_run_dir(config_from_dict({}, [f"run.name={name}"]))
+    with pytest.raises(ConfigError, match=r"run.name 'lr\?:1e-3' holds : \?, which Windows refuses in a folder name"):
+        default_run_dir(config_from_dict({}, ["run.name='lr?:1e-3'"]))
 
 
 def test_a_key_given_twice_is_refused_naming_the_key_and_both_lines(tmp_path):

@@ -650,12 +650,18 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
     return cfg
 
 
+_NOT_IN_WINDOWS_NAMES = '<>:"|?*'
+
+
 def default_run_dir(cfg: Config) -> Path:
     """``run.out_dir / run.name``, refusing a name that would lead outside ``run.out_dir``."""
     name = Path(cfg.run.name)
-    if name.is_absolute() or len(name.parts) != 1 or name.name in ("", ".", ".."):
+    if name.is_absolute() or len(name.parts) != 1 or name.name in ("", ".", "..") or "\\" in cfg.run.name:
         raise ConfigError(f"run.name must be a plain folder name, got {cfg.run.name!r}; "
                           "give a path with --run-dir instead")
+    forbidden = sorted(set(cfg.run.name) & set(_NOT_IN_WINDOWS_NAMES))
+    if forbidden:  # a config written here should run on every system
+        raise ConfigError(f"run.name {cfg.run.name!r} holds {' '.join(forbidden)}, which Windows refuses in a folder name")
     return Path(cfg.run.out_dir) / name
 
 
