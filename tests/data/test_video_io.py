@@ -176,3 +176,21 @@ def test_images_read_and_write_as_opencv_does_under_any_name(tmp_path):
     assert read_image(folder / "empty.png") is None and read_image(folder / "text.png") is None
     assert read_image(folder / "missing.png") is None
     assert not write_image(tmp_path / "no_folder" / "c.png", colour)
+
+
+def test_a_file_cut_short_is_read_as_far_as_it_goes_with_a_warning(tmp_path, moving_frames, caplog):
+    whole = tmp_path / "whole.avi"
+    write_video(whole, moving_frames(20, 32, 48), fps=10)
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[:whole.stat().st_size // 2])  # as an interrupted download leaves it
+    with caplog.at_level("WARNING", logger="vidpred.data.video_io"):
+        assert len(read_video(whole)) == 20
+        assert not caplog.records
+        n = len(read_video(cut))
+        assert 1 <= n < 20
+        assert [r.getMessage() for r in caplog.records] == [
+            f"{cut}: decoding stopped after {n} frames, but its header announces 20: a damaged or cut-short file? "
+            f"Using the {n} decoded"]
+        caplog.clear()
+        assert len(read_video(cut, max_frames=n)) == n  # what was asked for is there
+        assert not caplog.records

@@ -146,6 +146,9 @@ def _read_frame_folder(path: Path, max_frames: int | None, start: int = 0) -> li
     return frames
 
 
+_COUNTED = (".avi", ".mp4", ".mov", ".m4v")
+
+
 def _read_video_file(path: Path, max_frames: int | None, start: int = 0) -> list[np.ndarray]:
     capture = cv2.VideoCapture(str(path))
     try:
@@ -163,6 +166,12 @@ def _read_video_file(path: Path, max_frames: int | None, start: int = 0) -> list
             if frames and frame.shape != frames[0].shape:
                 raise VideoReadError(path, f"frame {len(frames)} has shape {frame.shape}, frame 0 {frames[0].shape}")
             frames.append(frame)
+        # AVI's and MP4's headers count their frames; other containers' counts are estimates
+        # from the duration (one frame of slack all the same)
+        announced = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if path.suffix.lower() in _COUNTED else 0
+        if frames and (max_frames is None or len(frames) < max_frames) and announced > start + len(frames) + 1:
+            logger.warning("%s: decoding stopped after %d frames, but its header announces %d: a damaged or cut-short "
+                           "file? Using the %d decoded", path, start + len(frames), announced, start + len(frames))
         return frames
     finally:
         capture.release()
