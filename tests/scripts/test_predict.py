@@ -184,3 +184,21 @@ def test_scores_are_floored_as_the_evaluation_s():
     lines = score_lines({"exact": target.clone(), "off": off}, target)
     assert lines[1].split()[1:] == ["58.92", "58.92"]  # an exact frame: the evaluation's ceiling, not inf
     assert lines[2].split()[1:] == ["58.92", "40.00"]
+
+
+def test_a_prediction_that_would_fill_the_memory_is_announced(checkpoint, make_video, moving_frames, tmp_path,
+                                                              monkeypatch, caplog):
+    import vidpred.commands.predict as predict
+
+    video = make_video(tmp_path / "v.avi", moving_frames(12, 48, 64))
+    # 48x64 px: 0.8 GB + 3,072 px x (400 + 100 x 8) B = 0.8037 GB for 8 frames
+    monkeypatch.setattr(predict, "_physical_memory", lambda: 2_000_000_000)
+    with caplog.at_level("WARNING", logger="vidpred"):
+        assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "a.gif", "--frames", "8"]) == 0
+    assert not [r for r in caplog.records if "in memory" in r.getMessage()]
+    monkeypatch.setattr(predict, "_physical_memory", lambda: 1_000_000_000)  # 0.8 GB is more than 80% of it
+    with caplog.at_level("WARNING", logger="vidpred"):
+        assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "b.gif", "--frames", "8"]) == 0
+    assert ("predicting 8 frames of 64x48 keeps them all in memory: about 1 GB, and this machine has 1 GB; predict "
+            "fewer (--frames) or give a downscaled copy") in [r.getMessage() for r in caplog.records]
+    assert predict._physical_memory() > 0  # this system says

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     n_context = method.info["n_context"]
     if args.start_frame:
         log.info("reading %s from frame %d", args.video, args.start_frame)
+    _warn_if_memory_short(args.video, args.frames)
     video = read_video(args.video, start=args.start_frame, max_frames=n_context + args.frames)  # from start_frame
     n_future = len(video) - n_context
     if n_future < 1:
@@ -138,6 +140,34 @@ def main(argv: list[str] | None = None) -> int:
     for line in (summary_lines if args.one_step else score_lines)(rows, target):
         log.info("%s", line)
     return 0
+
+
+# What a prediction holds in memory, as measured on 640x272 and 2160x3840 frames (the model
+# and the libraries, then per pixel: once for the model's work, and per predicted frame for
+# every method's frame, the scores and the panels, all kept to the end).
+_BASE_BYTES, _BYTES_PER_PIXEL, _BYTES_PER_PIXEL_AND_FRAME = 0.8e9, 400, 100
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # Windows, or a system that does not say
+        return None
+
+
+def _warn_if_memory_short(video: str | Path, n_frames: int) -> None:
+    """Warn before decoding when predicting ``n_frames`` frames of ``video`` would take
+    most of the machine's memory (every frame is kept to the end, for the panels and the
+    scores), so that the user learns why rather than meets the out-of-memory killer."""
+    memory = _physical_memory()
+    if memory is None:
+        return
+    height, width = read_video(video, max_frames=1).shape[1:3]
+    needed = _BASE_BYTES + height * width * (_BYTES_PER_PIXEL + _BYTES_PER_PIXEL_AND_FRAME * n_frames)
+    if needed > 0.8 * memory:
+        logging.getLogger("vidpred").warning(
+            "predicting %d frames of %dx%d keeps them all in memory: about %.0f GB, and this machine has %.0f GB; "
+            "predict fewer (--frames) or give a downscaled copy", n_frames, width, height, needed / 1e9, memory / 1e9)
 
 
 def _one_step(method, clip: torch.Tensor, n_context: int,
