@@ -291,9 +291,9 @@ class FlowRefiner(VelocityPredictor):
         def small(x: Tensor) -> Tensor:  # (B, c, H, W) -> (B, c, h, w), area-averaged
             return F.interpolate(x, size=(h, w), mode="area" if H >= h and W >= w else "bilinear")
 
-        frames = context.float().transpose(1, 2).reshape(B, T * C, H, W)
         to_working = torch.tensor([w / W, h / H], device=last.device).view(1, 2, 1, 1)
-        x = torch.cat([small(frames), *(small(f * to_working) / _FLOW_UNIT for f in (*flows, *others)),
+        frames = [small(context[:, :, t].float()) for t in range(T)]  # each shrunk alone: no full-size copy of them all
+        x = torch.cat([*frames, *(small(f * to_working) / _FLOW_UNIT for f in (*flows, *others)),
                        small(fit_error)], dim=1)
         e1 = self.enc1(x)
         e2 = self.enc2(e1)
