@@ -58,3 +58,20 @@ def test_every_kind_keeps_shape_range_and_flat_frames(kind):
 def test_unknown_kind():
     with pytest.raises(ValueError, match="unknown blur kind"):
         blur_frames(_frames(), "motion")
+
+
+def test_bilateral_by_hand_at_one_pixel():
+    # Weight of neighbour q of pixel p: exp(-|q - p|^2 / (2 * 5)) (spatial variance 5, as the
+    # Gaussian's) times exp(-(L1 colour distance)^2 / (2 * 0.6^2)), normalised over the 5x5 window.
+    frames = _frames(3)[:1, :, :9, :9]
+    image = frames[0].double().numpy()
+    centre = image[:, 4, 4]
+    numerator, denominator = np.zeros(3), 0.0
+    for dy in range(-2, 3):
+        for dx in range(-2, 3):
+            value = image[:, 4 + dy, 4 + dx]
+            colour = np.abs(value - centre).sum()
+            weight = math.exp(-(dy * dy + dx * dx) / 10) * math.exp(-colour**2 / (2 * 0.6**2))
+            numerator, denominator = numerator + weight * value, denominator + weight
+    np.testing.assert_allclose(blur_frames(frames, "bilateral")[0, :, 4, 4].numpy(), numerator / denominator,
+                               atol=1e-5)

@@ -100,3 +100,23 @@ def test_augmentation_flips_and_reverses_the_same_crops():
             assert match, "an augmented clip must be a flip and/or reversal of the plain crop"
             seen.add(match[0])
     assert seen == {"same", "flip", "reverse", "both"}
+
+
+def _shots(levels, lengths, size=16):
+    """Flat grey shots, ``levels[i]`` for ``lengths[i]`` frames each."""
+    return np.concatenate([np.full((n, size, size, 3), v, np.uint8) for v, n in zip(levels, lengths)])
+
+
+def test_a_cut_of_12_grey_levels_is_a_cut_and_one_of_6_is_not():
+    # A flat jump of k grey levels has a mean squared difference of (2k / 255)^2 in [-1, 1]
+    # units: 12 levels give 8.9e-3, above the 5e-3 floor, 6 levels 2.2e-3, below it. The
+    # still shots around it have a difference of 0, raised to the 1e-4 reference floor.
+    assert scene_cuts(_shots([100, 112], [10, 10]), 10.0) == [10]
+    assert scene_cuts(_shots([100, 106], [10, 10]), 10.0) == []
+
+
+def test_the_cuts_of_a_fast_montage_and_of_a_three_frame_video_are_found():
+    # Shots of 3 frames: a third of each cut's neighbours are cuts too; their median is still 0.
+    video = _shots([60, 140] * 5, [3] * 10)
+    assert scene_cuts(video, 5.0) == list(range(3, 30, 3))
+    assert scene_cuts(_shots([60, 140], [1, 2]), 5.0) == [1]  # a cut is not its own neighbour

@@ -270,3 +270,58 @@ def test_pooled_sequence_is_the_same_for_any_number_of_workers():
 def test_pool_errors(pools, match):
     with pytest.raises(ValueError, match=match):
         PatchSampler(_pooled_videos(), 4, 8, motion_threshold=0.0, pools=pools)
+
+
+def test_pool_weights_are_relative():
+    # Weights 3 and 1 are shares 3/4 and 1/4: only their ratio counts, not their sum.
+    sampler = PatchSampler(_pooled_videos(), 4, 8, motion_threshold=0.0, seed=1, pools=[(2, 3.0), (2, 1.0)])
+    assert _synthetic_share(sampler) == pytest.approx(0.25, abs=0.04)
+
+
+def _indexed_video(n_frames, size=8):
+    """Frame t is uniformly 8 * t, so a crop tells which frames it came from."""
+    return np.repeat((8 * np.arange(n_frames, dtype=np.uint8))[:, None, None, None], size, axis=1).repeat(
+        size, axis=2).repeat(3, axis=3)
+
+
+def test_every_start_of_every_video_is_drawn():
+    # A short video first: the long one's starts must come from its own list, up to its last.
+    videos = [_indexed_video(4), _indexed_video(30)]
+    sampler = PatchSampler(videos, 4, 8, motion_threshold=0.0, unfiltered_fraction=1.0, seed=2)
+    clips = np.concatenate([sampler.sample(i, 32) for i in range(20)])
+    starts = clips[:, :, 0, 0, 0].astype(int) // 8
+    np.testing.assert_array_equal(starts, starts[:, :1] + np.arange(4))  # consecutive frames
+    assert set(starts[:, 0].tolist()) == set(range(27))  # 30 - 4 + 1 starts, the short video's 0 among them
+
+
+def test_a_video_exactly_the_patch_size_and_clip_length_is_used_whole():
+    video = np.random.default_rng(0).integers(0, 256, (5, 16, 16, 3), dtype=np.uint8)
+    sampler = PatchSampler([video], 5, 16, motion_threshold=0.0, seed=0)
+    batch = sampler.sample(0, 3)
+    for clip in batch:
+        np.testing.assert_array_equal(clip, video)
+    np.testing.assert_array_equal(fixed_clips([video], 2, 5, seed=0)[1], video)
+
+
+def test_fixed_clips_are_consecutive_frames_of_a_valid_window():
+    clips = fixed_clips([_indexed_video(12)], 60, 5, seed=3)
+    starts = set()
+    for clip in clips:
+        frames = clip[:, 0, 0, 0].astype(int) // 8
+        np.testing.assert_array_equal(frames, frames[0] + np.arange(5))
+        starts.add(int(frames[0]))
+    assert starts == set(range(8))  # 12 - 5 + 1 windows, the last included
+
+
+def test_a_candidate_must_exceed_the_threshold_as_motion_score_measures_it():
+    # Frames alternate between two flat levels: every crop has the same score.
+    video = np.zeros((8, 12, 12, 3), np.uint8)
+    video[1::2] = 10
+    score = float(motion_score(video[None, :3, :6, :6])[0])
+    assert score == pytest.approx((10 * 2 / 255) ** 2)
+    below = PatchSampler([video], 3, 6, motion_threshold=score * (1 - 1e-9), unfiltered_fraction=0.0, max_tries=4)
+    below.sample(0, 5)
+    assert (below.last_stats.n_fallback, below.last_stats.n_candidates) == (0, 5)
+    at = PatchSampler([video], 3, 6, motion_threshold=score, unfiltered_fraction=0.0, max_tries=4)
+    at.sample(0, 5)
+    assert (at.last_stats.n_fallback, at.last_stats.n_candidates) == (5, 20)

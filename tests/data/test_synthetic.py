@@ -195,3 +195,114 @@ def test_seeds_and_argument_errors():
     with pytest.raises(ValueError, match="max_speed, .* must be >= 0"):
         generate_synthetic_video(0, 4, 32, 32, max_speed=-1.0)
 
+
+
+def _dot_photo(x, y, height=120, width=160):
+    """Black photo with a small Gaussian spot centred on pixel (x, y)."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    spot = 255 * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * 1.5**2))
+    return np.repeat(np.rint(spot).astype(np.uint8)[:, :, None], 3, axis=2)
+
+
+def _spot(frame):
+    weights = frame[:, :, 0].astype(float)
+    yy, xx = np.mgrid[0:frame.shape[0], 0:frame.shape[1]]
+    return np.array([(weights * xx).sum(), (weights * yy).sum()]) / weights.sum()
+
+
+@pytest.mark.parametrize("camera, shake, expected", [
+    # The spot starts 8 px right of the frame centre (23.5, 19.5).
+    (Motion(zoom=(0.05, 0.05)), np.zeros((4, 2)), lambda t: (23.5 + 8 * math.exp(0.05 * t), 19.5)),
+    # Positive rotation turns x towards y: the spot goes down the screen.
+    (Motion(rotation=(0.2, 0.2)), np.zeros((4, 2)),
+     lambda t: (23.5 + 8 * math.cos(0.2 * t), 19.5 + 8 * math.sin(0.2 * t))),
+    (Motion(), np.array([[0.0, 0.0], [2.0, 1.0], [-1.0, 3.0], [0.5, -2.0]]), None),
+])
+def test_zoom_rotation_and_shake_move_the_content_as_documented(camera, shake, expected):
+    scene = _still_scene(centre=(72.0, 60.0), camera=camera, shake=shake)
+    video = render_scene(scene, [_dot_photo(80, 60)], 4, H, W)
+    for t in range(4):
+        want = expected(t) if expected else (31.5 + shake[t, 0], 19.5 + shake[t, 1])
+        np.testing.assert_allclose(_spot(video[t]), want, atol=0.1)
+
+
+def test_a_layer_turns_by_its_rotation_rate():
+    # The layer's photo has its spot 5 px right of the sprite centre (12, 12) of a 25 px sprite.
+    layer = Layer(photo=1, corner=(0, 0), size=25, outline=_disc(25), position=(20.0, 18.0),
+                  motion=Motion(rotation=(0.25, 0.25)))
+    photos = [np.zeros((120, 160, 3), np.uint8), _dot_photo(17, 12, 40, 40)]
+    video = render_scene(_still_scene(layers=(layer,), shake=np.zeros((4, 2))), photos, 4, H, W)
+    for t in range(4):
+        np.testing.assert_allclose(_spot(video[t]), (20 + 5 * math.cos(0.25 * t), 18 + 5 * math.sin(0.25 * t)),
+                                   atol=0.1)
+
+
+def test_a_layer_is_drawn_as_warping_its_cut_out_over_the_whole_frame_would():
+    from vidpred.data.synthetic import _similarity, _sprite
+
+    photos = [_noise_photo(seed=1), _noise_photo(60, 60, seed=2)]
+    layer = Layer(photo=1, corner=(5, 7), size=22, outline=_disc(22), position=(17.3, 21.6), angle=0.7,
+                  motion=Motion(velocity=((2.5, -1.5), (2.5, -1.5)), zoom=(0.1, 0.1), rotation=(0.3, 0.3)))
+    video = render_scene(_still_scene(layers=(layer,), shake=np.zeros((4, 2))), photos, 4, H, W)
+    background = render_scene(_still_scene(shake=np.zeros((4, 2))), photos, 4, H, W).astype(np.float32)
+    sprite = _sprite(layer, photos[1])
+    for t in range(4):
+        warp = _similarity(math.exp(0.1 * t), 0.7 + 0.3 * t, np.full(2, 10.5), np.array([17.3 + 2.5 * t, 21.6 - 1.5 * t]))
+        whole = cv2.warpAffine(sprite, warp, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        expected = np.clip(np.rint(background[t] * (1 - whole[:, :, 3:]) + whole[:, :, :3]), 0, 255)
+        np.testing.assert_array_equal(video[t], expected.astype(np.uint8))
+    # The cut-out's corners (outside the disc) show the background, not the rest of the photo.
+    still = render_scene(_still_scene(layers=(Layer(photo=1, corner=(5, 7), size=22, outline=_disc(22),
+                                                    position=(20.0, 20.0)),), shake=np.zeros((1, 2))), photos, 1, H, W)
+    np.testing.assert_array_equal(still[0, 10, 10], background[0, 10, 10].astype(np.uint8))
+
+
+def test_jpeg_keeps_the_colours():
+    red = np.zeros((120, 160, 3), np.uint8)
+    red[..., 0] = 220
+    video = render_scene(_still_scene(jpeg_quality=90, shake=np.zeros((2, 2))), [red], 2, H, W)
+    assert video[..., 0].min() > 200 and video[..., 2].max() < 20
+
+
+def test_sampled_scenes_follow_their_arguments():
+    photos = [_noise_photo(300, 400, seed) for seed in range(2)]
+    n_layers, still_layers, moving_layers, accelerating, moving = [], 0, 0, 0, 0
+    for seed in range(150):
+        scene = sample_scene(np.random.default_rng(seed), photos, 12, 64, 64, max_rotation=1.0, max_layers=3,
+                             still_fraction=0.2)
+        # max_rotation is in degrees per frame, the motion's rates in radians
+        assert np.abs(scene.camera.rotation).max() <= math.radians(1.0)
+        n_layers.append(len(scene.layers))
+        if scene.camera != Motion():
+            moving += 1
+            accelerating += scene.camera.velocity[0] != scene.camera.velocity[1]
+        for layer in scene.layers:
+            assert layer.photo != scene.background  # cut from the other photo
+            assert np.abs(layer.motion.rotation).max() <= math.radians(1.0)
+            still_layers += layer.motion == Motion()
+            moving_layers += layer.motion != Motion()
+    assert set(n_layers) == {0, 1, 2, 3}  # uniform in 0..max_layers
+    assert 0.1 < still_layers / (still_layers + moving_layers) < 0.3  # still_fraction of the layers
+    assert 0.35 < accelerating / moving < 0.65  # half the moving cameras accelerate
+
+
+def test_a_zooming_and_rolling_camera_stays_inside_the_photo():
+    photo = _noise_photo(300, 400)
+    n = 24
+    for seed in range(60):
+        # No pan: the zoom and roll alone decide how much of the photo the path needs.
+        scene = sample_scene(np.random.default_rng(seed), [photo], n, 96, 128, max_speed=0.0, max_zoom=0.02,
+                             max_rotation=2.0, max_shake=0.0)
+        offset, log_scale, angle = scene.camera.path(n)
+        offset = offset + scene.shake
+        size = np.array([400, 300]) * scene.photo_scale
+        # The narrowest view is never a minification of the resized photo (no aliasing).
+        assert scene.magnification * math.exp(min(log_scale.min(), 0.0)) >= 1 - 1e-9 or scene.photo_scale == 1.0
+        corners = np.array([[-0.5, -0.5], [127.5, -0.5], [-0.5, 95.5], [127.5, 95.5]]) - (63.5, 47.5)
+        for t in range(n):
+            c, s = math.cos(angle[t]), math.sin(angle[t])
+            # frame point q shows photo point centre + R(-angle) (q - frame centre - offset) / scale
+            moved = corners - offset[t]
+            back = np.stack([c * moved[:, 0] + s * moved[:, 1], -s * moved[:, 0] + c * moved[:, 1]], axis=1)
+            points = scene.centre + back / (scene.magnification * math.exp(log_scale[t]))
+            assert (points >= -1e-6).all() and (points <= size + 1e-6).all(), (seed, t)

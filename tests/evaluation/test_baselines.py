@@ -107,3 +107,31 @@ def test_blend_terms_are_summed_on_the_clips_device(monkeypatch):
     terms = baselines._blend_terms(contexts, targets, flows)
     assert set(terms) == set(FLOW_METHODS)
     assert {t.device for t in terms.values()} == {meta}
+
+
+@pytest.mark.parametrize("mix", [0.3, 1.0])
+def test_fitted_blend_weight_recovers_a_known_mixture(mix):
+    # With the flows given, the farneback extrapolation E is known; a target mix * last +
+    # (1 - mix) * E has MSE (w - mix)^2 mean((last - E)^2), zero at w = mix (grid points).
+    from vidpred.models.warp import warp
+
+    generator = torch.Generator().manual_seed(0)
+    contexts, targets, flows = [], [], []
+    for _ in range(2):
+        coarse = torch.rand(1, 3 * 4, 4, 4, generator=generator) * 2 - 1
+        # smooth content: a longer shift is further off than a short one
+        context = torch.nn.functional.interpolate(coarse, size=(16, 16), mode="bilinear").view(1, 3, 4, 16, 16)
+        shift = torch.zeros(1, 2, 16, 16)
+        shift[:, 0] = 1.0
+        extrapolated = warp(context[:, :, -1], shift)
+        contexts.append(context)
+        targets.append(mix * context[:, :, -1] + (1 - mix) * extrapolated)
+        flows.append({"farneback": shift, "dis": -4 * shift})  # DIS further off
+    fit = fit_blend_weight(contexts, targets, flows=flows)
+    assert fit.blend.flow_method == "farneback"
+    assert fit.blend.weight == pytest.approx(mix)
+    assert fit.mse == pytest.approx(0.0, abs=1e-12)
+    dd = np.mean([((c[:, :, -1] - warp(c[:, :, -1], f["farneback"])).double() ** 2).mean().item()
+                  for c, f in zip(contexts, flows)])
+    assert fit.mse_last_input == pytest.approx((1 - mix) ** 2 * dd)
+    assert fit.mse_by_flow["farneback"] == pytest.approx(mix**2 * dd)

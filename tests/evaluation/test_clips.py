@@ -39,6 +39,12 @@ def test_cut_clip_spans_no_scene_cut_as_validation_clips_do():
     assert cut_clip(video, 0, 5, cuts)[0] == 0  # 0..4 ends before it
     assert cut_clip(video, 2, 6)[0] == 2  # without cuts: as asked
     assert cut_clip(video[3:9], 0, 6, [2]) is None  # every clip spans the cut
+    # Cut at 15 of 30, 5-frame clips: the uncut starts are 0..10 and 15..25; the nearest
+    # to 12 lies before the cut, the nearest to 14 after it.
+    indexed = np.arange(30).reshape(30, 1, 1, 1).astype(np.uint8)
+    assert cut_clip(indexed, 12, 5, [15])[0] == 10
+    start, clip = cut_clip(indexed, 14, 5, [15])
+    assert start == 15 and clip[:, 0, 0, 0].tolist() == [15, 16, 17, 18, 19]
 
 
 def _data(tmp_path, **data):

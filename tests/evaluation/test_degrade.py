@@ -75,3 +75,10 @@ def test_bad_amounts_are_refused(kwargs, message):
 def test_its_description_names_what_was_added():
     assert Degradation(grain=10, flicker=0.1).describe() == "grain of 10 grey levels, flicker of ±10%"
     assert Degradation().describe() == "none"
+
+
+def test_flicker_factors_fill_their_range_on_both_sides_of_one():
+    frames = _grey(200, (400, 2, 2, 1))
+    factors = Degradation(flicker=0.2).frames(frames, seed=5)[:, 0, 0, 0] / 200
+    assert factors.min() < 0.82 and factors.max() > 1.18  # uniform on [0.8, 1.2]: both ends reached
+    assert factors.mean() == pytest.approx(1.0, abs=0.02)  # no overall darkening or brightening

@@ -47,3 +47,11 @@ def test_threshold_is_in_pixels(translating_clip):
     flow = backward_flow(_x(translating_clip(speed=1))[:, :, :4])[..., 10:-10, 10:-10]  # |flow| ~ 1 px
     assert moving_mask(flow, 0.5).float().mean() > 0.99
     assert moving_mask(flow, 1.5).float().mean() < 0.01
+
+
+def test_the_mask_thresholds_the_flows_length():
+    # (x, y) flows and whether each moves by more than 0.5 px: the Euclidean length decides.
+    vectors = [((0.4, 0.4), True), ((0.3, 0.3), False), ((0.0, 0.8), True), ((-0.45, 0.0), False),
+               ((0.0, -0.6), True), ((0.8, 0.0), True)]
+    flow = torch.tensor([v for v, _ in vectors]).T.reshape(1, 2, 1, len(vectors))
+    assert moving_mask(flow)[0, 0, 0].tolist() == [moving for _, moving in vectors]

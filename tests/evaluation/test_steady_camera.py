@@ -94,6 +94,8 @@ def test_zoom_draws_depend_only_on_the_name_and_cover_both_directions():
     assert 0.005 <= min(rates) < 0.007 and 0.028 < max(rates) <= 0.03
     assert any(s.factor > 1 for s in steps) and any(s.factor < 1 for s in steps)
     assert all(abs(s.cx - 320) <= 640 / 12 and abs(s.cy - 180) <= 360 / 12 for s in steps)
+    # the fixed point fills the middle sixth of each side, each side by its own length
+    assert max(abs(s.cx - 320) for s in steps) > 0.9 * 640 / 12 and max(abs(s.cy - 180) for s in steps) > 0.9 * 360 / 12
     clip = _clip()
     zoomed = zoom.clip(clip)
     assert zoomed.frames.shape == (6, 40, 53, 3) and zoomed.frames.dtype == np.uint8

@@ -157,3 +157,44 @@ def test_dis_flow_leaves_frames_large_enough_as_opencv_sees_them():
     expected = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(a, b, None)
     flow = dis_flow(_tensor(a).float(), _tensor(b).float())
     assert torch.equal(flow[0].permute(1, 2, 0), torch.from_numpy(expected))
+
+
+def test_grey_levels_weigh_red_green_and_blue_as_rgb():
+    from vidpred.models.optical_flow import _grey_uint8
+
+    frames = torch.full((3, 3, 2, 2), -1.0)
+    for channel in range(3):
+        frames[channel, channel] = 1.0  # pure red, green, blue
+    # ITU-R 601 luma: 0.299 R + 0.587 G + 0.114 B of 255
+    assert [int(g[0, 0]) for g in _grey_uint8(frames)] == [76, 150, 29]
+
+
+def test_backward_flow_uses_the_named_estimator_from_the_last_frame_back():
+    from vidpred.models.optical_flow import backward_flow, dense_flow
+
+    photo = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2GRAY)
+    frames = torch.stack([_tensor(np.ascontiguousarray(photo[100 + t:164 + t, 100 + 2 * t:180 + 2 * t]))
+                          for t in range(3)], dim=2).float()
+    assert torch.equal(backward_flow(frames, "farneback"), dense_flow(frames[:, :, -1], frames[:, :, -2]))
+    assert torch.equal(backward_flow(frames, "dis"), dis_flow(frames[:, :, -1], frames[:, :, -2]))
+
+
+def test_reused_flows_tell_pairs_with_the_same_source_apart():
+    from vidpred.models.optical_flow import reused_flows
+
+    photo = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2GRAY)
+    a, b, c = (_tensor(np.ascontiguousarray(photo[100:164, 100 + dx:180 + dx])).float() for dx in (0, 1, 3))
+    with reused_flows():
+        first, second = dis_flow(a, b), dis_flow(a, c)
+    assert torch.equal(first, dis_flow(a, b)) and torch.equal(second, dis_flow(a, c))
+
+
+@pytest.mark.parametrize("size, k", [((240, 320), 1), ((24, 50), 1), ((14, 40), 2), ((10, 10), 5)])
+def test_dis_magnification_by_hand(size, k):
+    # Medium preset: finest scale 1, 8 px patches. Starting level min(round(log2(long / 32)),
+    # floor(log2(short / 8))): 24x50 -> min(round(0.64), 1) = 1, kept; 14x40 -> 0, and at
+    # 28x80 -> min(round(1.32), 1) = 1; 10x10 -> 40x40 gives min(round(0.32), 2) = 0, 50x50
+    # min(round(0.64), 2) = 1.
+    from vidpred.models.optical_flow import _dis_magnification
+
+    assert _dis_magnification(*size, 1, 8) == k

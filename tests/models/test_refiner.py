@@ -1,6 +1,8 @@
 """The flow-refining predictor: flows of the context, shapes at real frame sizes, its start
 at DIS extrapolation (its gradients: tests/models/test_gradients.py)."""
 
+import math
+
 import pytest
 import torch
 from skimage import data as skdata
@@ -288,3 +290,68 @@ def test_compiling_reaches_the_modules_a_rollout_runs(monkeypatch):
         module.register_forward_pre_hook(lambda m, _: called.add(m))
     model.rollout(torch.rand(1, 3, 3, 32, 32) * 2 - 1, 2)
     assert compiled & called
+
+
+def _linear_field(a: float, b: float, size=(24, 40)) -> torch.Tensor:
+    """(1, 2, H, W) flow whose x component is a * x + b at column x (y component 0): a warp
+    samples it exactly, so a field sampled at p + o(p) is a * (x + o_x(p)) + b."""
+    H, W = size
+    field = torch.zeros(1, 2, H, W)
+    field[:, 0] = a * torch.arange(W, dtype=torch.float32) + b
+    return field
+
+
+def test_candidates_by_hand_on_linear_fields():
+    f1, f2, f3, other = _linear_field(0.1, 1.0), _linear_field(0.0, 3.0), _linear_field(0.2, -1.0), _linear_field(
+        -0.1, 2.0)
+    out = FlowRefiner.candidates([f1, f2, f3], (other,))
+    x = torch.arange(40, dtype=torch.float32)
+    inner = slice(4, 28)  # where p + flow stays inside the frame
+    expected = [0 * x, 0.1 * x + 1, 0.1 * (x + 0.1 * x + 1) + 1,  # still, f1, f1 followed along itself
+                (0.1 * x + 1 + 3) / 2, (0.1 * x + 1 + 3 + 0.2 * x - 1) / 3,  # means over the last 2 and 3 steps
+                -0.1 * x + 2, -0.1 * (x - 0.1 * x + 2) + 2]  # the other flow, and followed along itself
+    assert out.shape == (1, 7, 2, 24, 40)
+    for k, want in enumerate(expected):
+        torch.testing.assert_close(out[0, k, 0, :, inner], want[inner].expand(24, -1), atol=1e-5, rtol=0)
+    assert out[:, :, 1].abs().max() == 0
+
+
+def test_older_flows_are_sampled_where_the_pixel_was_along_all_later_steps(monkeypatch):
+    # Frame t of the context is flat at t / 10, so a stub DIS can tell which step it is asked for.
+    steps = {3: _linear_field(0.0, 3.0), 2: _linear_field(0.1, 0.0), 1: _linear_field(0.2, 0.0)}
+    monkeypatch.setattr(refiner_module, "dis_flow",
+                        lambda source, destination, refine=False: steps[round(source[0, 0, 0, 0].item() * 10)])
+    context = (torch.arange(4, dtype=torch.float32) / 10).view(1, 1, 4, 1, 1).expand(1, 3, 4, 24, 40)
+    f1, f2, f3 = context_flows(context, 3)
+    x = torch.arange(40, dtype=torch.float32)[4:24]
+    # f2 at p + f1 = x + 3; f3 at p + f1 + f2 = x + 3 + 0.1 (x + 3)
+    torch.testing.assert_close(f2[0, 0, 0, 4:24], 0.1 * (x + 3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(f3[0, 0, 0, 4:24], 0.2 * (x + 3 + 0.1 * (x + 3)), atol=1e-5, rtol=0)
+
+
+def test_the_network_sees_where_f1_fails_to_explain_the_last_step():
+    # On a pan DIS's f1 is exact, so the fit error the network reads is small away from the border.
+    model = FlowRefiner(n_flows=1, scale=1, width=4).eval()
+    seen = []
+    model.enc1.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    clip = _pan((2, 1), 4, size=(64, 64))
+    with torch.no_grad():
+        model.motion(clip)
+    fit_error = seen[0][:, -3:, 8:-8, 8:-8]
+    assert fit_error.abs().mean() < 0.05 < (clip[:, :, -1] - clip[:, :, -2]).abs().mean()
+
+
+def test_an_untrained_refiner_starts_at_0_93_on_f1_and_a_persistence_of_0_98():
+    # With the output layer's weights at 0 the network outputs its initial biases: a logit
+    # of 4 on f1 among 5 candidates (softmax e^4 / (e^4 + 4) = 0.932) and a persistence
+    # logit of 4 (sigmoid 0.982).
+    model = FlowRefiner(n_flows=3, scale=4, width=8, max_correction=0.0, step_scale=True).eval()
+    with torch.no_grad():
+        model.out.weight.zero_()
+        clip = _pan((3, 1), 4, size=(64, 96))
+        velocity, persistence = model.motion_and_persistence(clip)
+        candidates = FlowRefiner.candidates(context_flows(clip, 3))
+    w1 = math.exp(4) / (math.exp(4) + 4)
+    weights = torch.tensor([(1 - w1) / 4, w1, (1 - w1) / 4, (1 - w1) / 4, (1 - w1) / 4]).view(1, 5, 1, 1, 1)
+    torch.testing.assert_close(velocity, (weights * candidates).sum(dim=1), atol=1e-4, rtol=0)
+    torch.testing.assert_close(persistence, torch.full_like(persistence, 1 / (1 + math.exp(-4))))
