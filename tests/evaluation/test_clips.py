@@ -111,6 +111,26 @@ def test_several_clips_per_video_are_named_by_start(video_folder, tmp_path):
     assert selection.clips_per_video == 3
 
 
+def test_two_starts_moved_to_one_uncut_start_give_one_clip(tmp_path):
+    import cv2
+
+    rng = np.random.default_rng(0)
+    shots = [rng.integers(0, 256, (1, 16, 16, 3)).repeat(10, axis=0) for _ in range(2)]
+    video = np.concatenate(shots)  # two still shots of 10 frames, the cut at frame 10
+    video = np.clip(video.astype(int) + rng.integers(-2, 3, video.shape), 0, 255).astype(np.uint8)
+    folder = tmp_path / "videos" / "shots"
+    folder.mkdir(parents=True)
+    for i, frame in enumerate(video):
+        cv2.imwrite(str(folder / f"{i}.png"), frame)
+    cfg = _data(tmp_path, source="folder", root=str(tmp_path / "videos"), cut_ratio=5.0)
+    # 5 starts spread over 0..14: 0, 4, 7, 10, 14. The uncut 6-frame clips start at 0..4
+    # and 10..14, so 7 moves to 4 (the earlier of 4 and 10, both 3 away): clip 4 once.
+    clips, _ = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=6, min_frames=6, clips_per_video=5,
+                               subset="all", progress=False)
+    assert [clip.start for clip in clips] == [0, 4, 10, 14]
+    assert [clip.name for clip in clips] == ["shots@0", "shots@4", "shots@10", "shots@14"]
+
+
 def test_clips_can_start_past_a_fraction_of_each_video(video_folder, tmp_path):
     cfg = _data(tmp_path, source="folder", root=str(video_folder))
     clips, _ = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=4, min_frames=4, clips_per_video=3,
