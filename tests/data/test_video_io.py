@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from vidpred.data.folder import list_folder_videos
-from vidpred.data.video_io import VideoReadError, read_image, read_video, write_image, write_video
+from vidpred.data.video_io import VideoReadError, iter_video, read_image, read_video, write_image, write_video
 
 
 def _save_png(path, frame):
@@ -75,6 +75,23 @@ def test_start_skips_frames_without_keeping_them(tmp_path, moving_frames):
     np.testing.assert_array_equal(read_video(tmp_path / "clip.avi", start=9), whole[9:])
     with pytest.raises(VideoReadError, match="ends after 10 frames, before frame 12"):
         read_video(tmp_path / "clip.avi", start=12)
+
+
+def test_frames_one_at_a_time_are_the_frames_read_at_once(tmp_path, moving_frames, corrupt_video):
+    write_video(tmp_path / "clip.avi", moving_frames(10, 32, 48))
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, frame in enumerate(moving_frames(5, 16, 20)):
+        _save_png(folder / f"{i}.png", frame)
+    for video in (tmp_path / "clip.avi", folder):
+        for start, max_frames in ((0, None), (2, 3)):
+            frames = iter_video(video, start=start, max_frames=max_frames)
+            np.testing.assert_array_equal(np.stack(list(frames)), read_video(video, start=start, max_frames=max_frames))
+    (tmp_path / "empty").mkdir()
+    for video, reason in ((tmp_path / "empty", "no decodable frames"), (corrupt_video.garbage, "cannot open"),
+                          (tmp_path / "nope.avi", "no such file"), (folder, "ends after 5 frames, before frame 7")):
+        with pytest.raises(VideoReadError, match=reason):
+            list(iter_video(video, start=7 if video == folder else 0))
 
 
 def test_greyscale_pgm_folder_reads_as_three_equal_channels(tmp_path):

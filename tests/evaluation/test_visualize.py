@@ -72,3 +72,24 @@ def test_a_fraction_shrinks_every_panel_by_area_and_a_bad_scale_is_refused():
     for bad in (0, -1, 1.5, float("nan")):
         with pytest.raises(ValueError, match="scale must be a whole number >= 1 or a fraction in"):
             side_by_side(*_clips(), scale=bad)
+
+
+def test_an_animation_holds_the_frames_it_was_made_for_and_colours_all_motion_on_one_scale():
+    from vidpred.evaluation.visualize import Animation
+    from vidpred.models.warp import flow_to_color
+
+    context, prediction, target = _clips()
+    animation = Animation(context, 3, scale=0.5, with_flow=True)
+    for k, speed in enumerate((2.0, 4.0)):  # uniform motion to the right, the 2nd frame twice as fast
+        animation.add(prediction[:, k], target[:, k], flow=torch.tensor([speed, 0.0])[:, None, None].expand(2, 16, 20))
+    frames = animation.frames()
+    assert frames.shape == (4 + 2, 3 + 8, 5 * 10 + 4 * 4, 3)  # the frames added, not the 3 it was made for
+    for k, speed in enumerate((2.0, 4.0)):  # one speed scale: the fastest motion saturated, the other half
+        colour = (flow_to_color(torch.tensor([speed, 0.0]).view(1, 2, 1, 1), 4.0)[0, :, 0, 0] * 255).round()
+        assert (frames[4 + k, 3:, 4 * 14:] == colour.to(torch.uint8).numpy()).all()
+    assert (frames[:4, 3:, 4 * 14:] == 255).all()  # still white during the context
+    animation.add(prediction[:, 0], target[:, 0], flow=torch.zeros(2, 16, 20))
+    with pytest.raises(ValueError, match="made for 3 predicted frames"):
+        animation.add(prediction[:, 0], target[:, 0], flow=torch.zeros(2, 16, 20))
+    with pytest.raises(ValueError, match="pass flow with every frame"):
+        Animation(context, 1).add(prediction[:, 0], target[:, 0], flow=torch.zeros(2, 16, 20))

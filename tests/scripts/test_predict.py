@@ -201,4 +201,18 @@ def test_a_prediction_that_would_fill_the_memory_is_announced(checkpoint, make_v
         assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "b.gif", "--frames", "8"]) == 0
     assert ("predicting 8 frames of 64x48 keeps them all in memory: about 1 GB, and this machine has 1 GB; predict "
             "fewer (--frames) or give a downscaled copy") in [r.getMessage() for r in caplog.records]
+    # One step ahead keeps only the panels, shown at 3x (144x192 px): 4 panels x 3 B x 2 (the
+    # frame and a GIF's copy) = 24 B a shown pixel, 0.66 MB a frame: 0.8 GB + 1.2 MB + 5.3 MB
+    # = 806.5 MB for 8 frames, above 80% of 1.006 GB (a rollout's 803.7 MB is not), below 80% of 1.01 GB.
+    monkeypatch.setattr(predict, "_physical_memory", lambda: 1_006_000_000)
+    with caplog.at_level("WARNING", logger="vidpred"):
+        assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "c.gif", "--frames", "8",
+                      "--one-step"]) == 0
+    assert "predicting 8 frames of 64x48 keeps their panels in memory: about 1 GB" in caplog.text
+    monkeypatch.setattr(predict, "_physical_memory", lambda: 1_010_000_000)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="vidpred"):
+        assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "d.gif", "--frames", "8",
+                      "--one-step"]) == 0
+    assert "in memory" not in caplog.text
     assert predict._physical_memory() > 0  # this system says

@@ -23,6 +23,8 @@ frames before it (as a predictor running along a video would), the context panel
 the newest real frame it saw, and the log gives each method's mean PSNR over those frames,
 how many of them the model predicts better than each baseline, and each method's mean SSIM
 and edge ratio (below 1: smoother than the truth, so a PSNR win bought with blur shows).
+Its frames are read, predicted and scored one at a time, and only their panels are kept (at
+the size they are shown), so a long video needs little more memory than a short one.
 
 Without --checkpoint the model shipped with vidpred is used (vidpred/pretrained/refiner.pt,
 DIS optical flow refined by a small network, trained on real video: docs/results.md).
@@ -31,6 +33,7 @@ DIS optical flow refined by a small network, trained on real video: docs/results
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import os
 import sys
@@ -43,12 +46,12 @@ from tqdm import tqdm
 from vidpred.build import select_device
 from vidpred.cli import add_device_arg, positive, script, setup_logging
 from vidpred.data.sampler import to_model_input
-from vidpred.data.video_io import read_video
+from vidpred.data.video_io import iter_video, read_video
 from vidpred.evaluation import load_checkpoint_predictor
 from vidpred.evaluation.baselines import flow_extrapolation, last_input
 from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT
 from vidpred.evaluation.scoring import MSE_FLOOR
-from vidpred.evaluation.visualize import is_our_animation, side_by_side, write_animation
+from vidpred.evaluation.visualize import Animation, is_our_animation, side_by_side, write_animation
 from vidpred.metrics.psnr import psnr_from_mse
 from vidpred.metrics.sharpness import edge_ratio
 from vidpred.metrics.ssim import ssim
@@ -105,47 +108,65 @@ def main(argv: list[str] | None = None) -> int:
     n_context = method.info["n_context"]
     if args.start_frame:
         log.info("reading %s from frame %d", args.video, args.start_frame)
-    _warn_if_memory_short(args.video, args.frames)
+    _warn_if_memory_short(args)
+    if args.one_step:
+        for line in summary_lines(_one_step(method, args, n_context, device)):
+            log.info("%s", line)
+        return 0
     video = read_video(args.video, start=args.start_frame, max_frames=n_context + args.frames)  # from start_frame
     n_future = len(video) - n_context
-    if n_future < 1:
-        raise ValueError(f"{args.video} has {args.start_frame + len(video)} frames: not enough for {n_context} context "
-                         f"frames from frame {args.start_frame} and one to predict")
-    if n_future < args.frames:
-        log.warning("%s ends after %d frames: predicting %d frame%s instead of %d", args.video,
-                    args.start_frame + len(video), n_future, "" if n_future == 1 else "s", args.frames)
+    _check_length(args, len(video), n_context)
     clip = to_model_input(torch.from_numpy(video).unsqueeze(0).to(device))  # (1, C, T, H, W)
     context, target = clip[:, :, :n_context], clip[:, :, n_context:]
-    if args.one_step:
-        with reused_flows():  # each frame pair's DIS flow once, for the model and the baseline
-            prediction, flow, dis = _one_step(method, clip, n_context, args.show_flow)
-        seen = clip[:, :, n_context - 1:-1]  # the newest real frame before each predicted one
-        baselines = {LAST_INPUT: seen, DIS_FLOW: dis}
+    flow = None
+    if args.show_flow:
+        prediction, flows = method.predict.with_motion(context, n_future)
+        flow = flows[0]
     else:
-        flow, seen = None, None
-        if args.show_flow:
-            prediction, flows = method.predict.with_motion(context, n_future)
-            flow = flows[0]
-        else:
-            prediction = method.predict(context, n_future, None)  # a generator needs no flow
-        baselines = {LAST_INPUT: last_input(context, n_future),
-                     DIS_FLOW: flow_extrapolation(context, n_future, method="dis")}
-    height = context.shape[-2]
-    scale = args.scale or (_MAX_PANEL_HEIGHT / height if height > _MAX_PANEL_HEIGHT else max(1, -(-128 // height)))
-    frames = side_by_side(context[0], prediction[0].float(), target[0], scale=scale, flow=flow,
-                          seen=None if seen is None else seen[0])
+        prediction = method.predict(context, n_future, None)  # a generator needs no flow
+    baselines = {LAST_INPUT: last_input(context, n_future),
+                 DIS_FLOW: flow_extrapolation(context, n_future, method="dis")}
+    frames = side_by_side(context[0], prediction[0].float(), target[0], scale=_panel_scale(args, context.shape[-2]),
+                          flow=flow)
     path = write_animation(args.out, frames, fps=args.fps)
     log.info("wrote %s: %d context + %d predicted frames of %s", path, n_context, n_future, args.video)
-    rows = {method.name: prediction.float(), **baselines}
-    for line in (summary_lines if args.one_step else score_lines)(rows, target):
+    for line in score_lines({method.name: prediction.float(), **baselines}, target):
         log.info("%s", line)
     return 0
 
 
-# What a prediction holds in memory, as measured on 640x272 and 2160x3840 frames (the model
-# and the libraries, then per pixel: once for the model's work, and per predicted frame for
-# every method's frame, the scores and the panels, all kept to the end).
+def _panel_scale(args: argparse.Namespace, height: int) -> float:
+    return args.scale or (_MAX_PANEL_HEIGHT / height if height > _MAX_PANEL_HEIGHT else max(1, -(-128 // height)))
+
+
+def _check_length(args: argparse.Namespace, n_read: int, n_context: int) -> None:
+    """Refuse a video without a frame to predict after the context; warn when it has fewer than asked."""
+    n_future = n_read - n_context
+    if n_future < 1:
+        raise ValueError(f"{args.video} has {args.start_frame + n_read} frames: not enough for {n_context} context "
+                         f"frames from frame {args.start_frame} and one to predict")
+    if n_future < args.frames:
+        logging.getLogger("vidpred").warning(
+            "%s ends after %d frames: predicting %d frame%s instead of %d", args.video, args.start_frame + n_read,
+            n_future, "" if n_future == 1 else "s", args.frames)
+
+
+# What a prediction holds in memory, as measured on 640x272 and 2160x3840 frames: the model
+# and the libraries, then per pixel of the frame for the model's work. A rollout keeps every
+# method's frames, the scores and the panels to the end (per pixel and predicted frame); a
+# one-step prediction keeps only each frame's panels at the size they are shown (the frame,
+# a GIF's copy of it, and the motion's two floats a pixel).
 _BASE_BYTES, _BYTES_PER_PIXEL, _BYTES_PER_PIXEL_AND_FRAME = 0.8e9, 400, 100
+
+
+def _bytes_per_frame(args: argparse.Namespace, height: int, width: int) -> float:
+    """The memory each predicted ``height`` x ``width`` frame adds until the end."""
+    if not args.one_step:
+        return _BYTES_PER_PIXEL_AND_FRAME * height * width
+    scale = _panel_scale(args, height)
+    shown = max(1, round(height * scale)) * max(1, round(width * scale))
+    n_panels = 5 if args.show_flow else 4
+    return shown * (2 * 3 * n_panels + (8 if args.show_flow else 0))
 
 
 def _physical_memory() -> int | None:
@@ -155,38 +176,80 @@ def _physical_memory() -> int | None:
         return None
 
 
-def _warn_if_memory_short(video: str | Path, n_frames: int) -> None:
-    """Warn before decoding when predicting ``n_frames`` frames of ``video`` would take
-    most of the machine's memory (every frame is kept to the end, for the panels and the
-    scores), so that the user learns why rather than meets the out-of-memory killer."""
+def _warn_if_memory_short(args: argparse.Namespace) -> None:
+    """Warn before decoding when predicting ``args.frames`` frames of ``args.video`` would
+    take most of the machine's memory, so that the user learns why rather than meets the
+    out-of-memory killer."""
     memory = _physical_memory()
     if memory is None:
         return
-    height, width = read_video(video, max_frames=1).shape[1:3]
-    needed = _BASE_BYTES + height * width * (_BYTES_PER_PIXEL + _BYTES_PER_PIXEL_AND_FRAME * n_frames)
+    height, width = next(iter_video(args.video, max_frames=1)).shape[:2]
+    needed = _BASE_BYTES + _BYTES_PER_PIXEL * height * width + args.frames * _bytes_per_frame(args, height, width)
     if needed > 0.8 * memory:
+        kept = "their panels" if args.one_step else "them all"
         logging.getLogger("vidpred").warning(
-            "predicting %d frames of %dx%d keeps them all in memory: about %.0f GB, and this machine has %.0f GB; "
-            "predict fewer (--frames) or give a downscaled copy", n_frames, width, height, needed / 1e9, memory / 1e9)
+            "predicting %d frames of %dx%d keeps %s in memory: about %.0f GB, and this machine has %.0f GB; "
+            "predict fewer (--frames) or give a downscaled copy", args.frames, width, height, kept, needed / 1e9,
+            memory / 1e9)
 
 
-def _one_step(method, clip: torch.Tensor, n_context: int,
-              with_flow: bool) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-    """Each frame after the first ``n_context`` of ``clip`` ``(1, C, T, H, W)``, predicted from
-    the ``n_context`` real frames before it: the model's ``(1, C, T - n_context, H, W)``, with
-    ``with_flow`` its motion ``(2, T - n_context, H, W)`` (else None), and DIS extrapolation's."""
-    frames, flows, dis = [], [], []
-    n_future = clip.shape[2] - n_context
-    for k in tqdm(range(n_future), desc="predicting", unit="frame", disable=n_future < 10, leave=False):
-        context = clip[:, :, k:k + n_context]
-        if with_flow:
-            prediction, motion = method.predict.with_motion(context, 1)
-            flows.append(motion[0])
-        else:
-            prediction = method.predict(context, 1, None)
-        frames.append(prediction)
-        dis.append(flow_extrapolation(context, 1, method="dis"))
-    return torch.cat(frames, dim=2), (torch.cat(flows, dim=1) if with_flow else None), torch.cat(dis, dim=2)
+def _one_step(method, args: argparse.Namespace, n_context: int,
+              device: torch.device) -> dict[str, dict[str, list[float]]]:
+    """Predict each of ``args.frames`` frames of ``args.video`` one step ahead from the
+    ``n_context`` real frames before it, write the animation, and return each method's
+    per-frame scores (:func:`summary_lines`).
+
+    Frames are decoded, predicted and scored one at a time: what stays in memory is each
+    frame's panels at the size they are shown, so a long video needs little more memory
+    than a short one (:class:`~vidpred.evaluation.visualize.Animation`).
+    """
+    def as_input(frame: np.ndarray) -> torch.Tensor:  # uint8 (H, W, C) -> (1, C, 1, H, W)
+        return to_model_input(torch.from_numpy(frame)[None, None].to(device))
+
+    reader = iter_video(args.video, start=args.start_frame, max_frames=n_context + args.frames)
+    window = [as_input(frame) for frame in itertools.islice(reader, n_context + 1)]  # the context and a target
+    if len(window) <= n_context:
+        _check_length(args, len(window), n_context)  # refused: nothing to predict
+    height, width = window[0].shape[-2:]
+    animation = Animation(torch.cat(window[:n_context], dim=2)[0], args.frames, scale=_panel_scale(args, height),
+                          with_flow=args.show_flow)
+    names = (method.name, LAST_INPUT, DIS_FLOW)
+    scores: dict[str, dict[str, list[float]]] = {name: {"psnr": [], "ssim": [], "edges": []} for name in names}
+    with_ssim = min(height, width) >= 11
+    n_future = 0
+    with reused_flows(), tqdm(total=args.frames, desc="predicting", unit="frame", disable=args.frames < 10,
+                              leave=False) as bar:  # each frame pair's DIS flow once, for the model and the baseline
+        for target in itertools.chain(window[n_context:], map(as_input, reader)):
+            context, window = torch.cat(window[:n_context], dim=2), window[1:n_context] + [target]
+            flow = None
+            if args.show_flow:
+                prediction, motion = method.predict.with_motion(context, 1)
+                flow = motion[0][:, 0]
+            else:
+                prediction = method.predict(context, 1, None)
+            rows = {method.name: prediction.float(), LAST_INPUT: context[:, :, -1:],
+                    DIS_FLOW: flow_extrapolation(context, 1, method="dis")}
+            for name, frame in rows.items():
+                _score(scores[name], frame[:, :, 0].clamp(-1, 1), target[:, :, 0], with_ssim)
+            animation.add(rows[method.name][0, :, 0], target[0, :, 0], seen=context[0, :, -1], flow=flow)
+            n_future += 1
+            bar.update()
+    _check_length(args, n_context + n_future, n_context)
+    path = write_animation(args.out, animation.frames(), fps=args.fps)
+    logging.getLogger("vidpred").info("wrote %s: %d context + %d predicted frames of %s", path, n_context, n_future,
+                                      args.video)
+    if not with_ssim:
+        for row in scores.values():
+            del row["ssim"]
+    return scores
+
+
+def _score(scores: dict[str, list[float]], frame: torch.Tensor, target: torch.Tensor, with_ssim: bool) -> None:
+    """Append one ``(1, C, H, W)`` frame's PSNR (floored as the evaluation's), SSIM and edge ratio."""
+    scores["psnr"] += _psnrs(frame[:, :, None], target[:, :, None])
+    scores["edges"].append(float(edge_ratio(frame, target)[0]))
+    if with_ssim:
+        scores["ssim"].append(float(ssim(frame, target)[0]))
 
 
 def _psnrs(frames: torch.Tensor, target: torch.Tensor) -> list[float]:
@@ -210,35 +273,33 @@ def score_lines(rows: dict[str, torch.Tensor], target: torch.Tensor) -> list[str
     return lines
 
 
-def summary_lines(rows: dict[str, torch.Tensor], target: torch.Tensor) -> list[str]:
+def summary_lines(scores: dict[str, dict[str, list[float]]]) -> list[str]:
     """Mean PSNR (dB) of each row over the predicted frames, and on how many of them the
     first row (the model) is better than each other row; then each row's mean SSIM (frames
     of at least 11x11 px) and edge ratio, so that a PSNR win bought with blur shows.
-    Arguments as :func:`score_lines`."""
-    n = target.shape[2]
-    scores = {row: np.array(_psnrs(frames, target)) for row, frames in rows.items()}
-    model = next(iter(scores))
-    width = max(len(row) for row in scores)
+
+    Args:
+        scores: row -> ``{"psnr": [...], "edges": [...]}`` and, for frames of at least
+            11x11 px, ``"ssim"``: one value per predicted frame; the model's row first.
+    """
+    psnrs = {row: np.array(values["psnr"]) for row, values in scores.items()}
+    model = next(iter(psnrs))
+    n = len(psnrs[model])
+    width = max(len(row) for row in psnrs)
     lines = [f"PSNR over {n} frames, each predicted one step ahead: mean (min - max)"]
-    for row, values in scores.items():
+    for row, values in psnrs.items():
         line = f"{row:<{width}}  {values.mean():6.2f} ({values.min():.2f} - {values.max():.2f})"
         if row != model:
-            line += f"; {model} better on {int((scores[model] > values).sum())} of {n} frames"
+            line += f"; {model} better on {int((psnrs[model] > values).sum())} of {n} frames"
         lines.append(line)
-    with_ssim = min(target.shape[-2:]) >= 11
+    with_ssim = all("ssim" in values for values in scores.values())
+
+    def shape(values: dict[str, list[float]]) -> str:
+        edges = f"{float(torch.tensor(values['edges'], dtype=torch.float64).nanmean()):.3f}"  # nan: a flat truth
+        return f"{float(np.mean(values['ssim'])):.3f} / {edges}" if with_ssim else edges
     lines.append(("mean SSIM / " if with_ssim else "mean ") + "edge ratio (1 = as sharp as the truth, below 1 = smoother): "
-                 + ", ".join(f"{row} {_shape_scores(frames, target, with_ssim)}" for row, frames in rows.items()))
+                 + ", ".join(f"{row} {shape(values)}" for row, values in scores.items()))
     return lines
-
-
-def _shape_scores(frames: torch.Tensor, target: torch.Tensor, with_ssim: bool) -> str:
-    """Mean SSIM (if ``with_ssim``) and edge ratio over the frames of ``(1, C, K, H, W)``,
-    one frame at a time: both work in float64, five moment images a frame for SSIM."""
-    pairs = [(frames[:, :, k].clamp(-1, 1), target[:, :, k]) for k in range(target.shape[2])]  # (1, C, H, W) each
-    edges = f"{float(torch.cat([edge_ratio(p, t) for p, t in pairs]).nanmean()):.3f}"
-    if not with_ssim:
-        return edges
-    return f"{float(torch.cat([ssim(p, t) for p, t in pairs]).mean()):.3f} / {edges}"
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from pathlib import Path, PurePath
 
 import cv2
@@ -20,6 +21,7 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "VideoReadError",
     "read_video",
+    "iter_video",
     "write_video",
     "path_order",
     "read_image",
@@ -121,7 +123,7 @@ def _as_bgr(frame: np.ndarray, path: Path) -> np.ndarray:
     return frame
 
 
-def _read_frame_folder(path: Path, max_frames: int | None, start: int = 0) -> list[np.ndarray]:
+def _folder_frames(path: Path, max_frames: int | None, start: int = 0) -> Iterator[np.ndarray]:
     names = sorted((p for p in path.iterdir() if p.is_file() and _is_image(p)), key=lambda p: _natural_key(p.name))
     if not names:
         inside = sorted(p.name for p in path.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS or p.is_dir())
@@ -133,23 +135,24 @@ def _read_frame_folder(path: Path, max_frames: int | None, start: int = 0) -> li
     names = names[start:]
     if max_frames is not None:
         names = names[:max_frames]
-    frames = []
+    first = None
     for name in names:
         frame = read_image(name)
         if frame is None:
             raise VideoReadError(path, f"OpenCV cannot decode frame image {name.name}")
-        if frames and frame.shape != frames[0].shape:
+        if first is None:
+            first = (name.name, frame.shape)
+        elif frame.shape != first[1]:
             raise VideoReadError(
-                path, f"inconsistent frame sizes: {names[0].name} is {frames[0].shape[1]}x{frames[0].shape[0]}, "
+                path, f"inconsistent frame sizes: {first[0]} is {first[1][1]}x{first[1][0]}, "
                 f"{name.name} is {frame.shape[1]}x{frame.shape[0]} (WxH)")
-        frames.append(frame)
-    return frames
+        yield frame
 
 
 _COUNTED = (".avi", ".mp4", ".mov", ".m4v")
 
 
-def _read_video_file(path: Path, max_frames: int | None, start: int = 0) -> list[np.ndarray]:
+def _file_frames(path: Path, max_frames: int | None, start: int = 0) -> Iterator[np.ndarray]:
     capture = cv2.VideoCapture(str(path))
     try:
         if not capture.isOpened():
@@ -157,24 +160,35 @@ def _read_video_file(path: Path, max_frames: int | None, start: int = 0) -> list
         for skipped in range(start):  # decoded in turn (seeking is not exact in every container), not kept
             if not capture.grab():
                 raise VideoReadError(path, f"ends after {skipped} frames, before frame {start}")
-        frames: list[np.ndarray] = []
-        while max_frames is None or len(frames) < max_frames:
+        shape, n = None, 0
+        while max_frames is None or n < max_frames:
             ok, frame = capture.read()
             if not ok or frame is None:
                 break
             frame = _as_bgr(frame, path)
-            if frames and frame.shape != frames[0].shape:
-                raise VideoReadError(path, f"frame {len(frames)} has shape {frame.shape}, frame 0 {frames[0].shape}")
-            frames.append(frame)
+            if shape is None:
+                shape = frame.shape
+            elif frame.shape != shape:
+                raise VideoReadError(path, f"frame {n} has shape {frame.shape}, frame 0 {shape}")
+            n += 1
+            yield frame
         # AVI's and MP4's headers count their frames; other containers' counts are estimates
         # from the duration (one frame of slack all the same)
         announced = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if path.suffix.lower() in _COUNTED else 0
-        if frames and (max_frames is None or len(frames) < max_frames) and announced > start + len(frames) + 1:
+        if n and (max_frames is None or n < max_frames) and announced > start + n + 1:
             logger.warning("%s: decoding stopped after %d frames, but its header announces %d: a damaged or cut-short "
-                           "file? Using the %d decoded", path, start + len(frames), announced, start + len(frames))
-        return frames
+                           "file? Using the %d decoded", path, start + n, announced, start + n)
     finally:
         capture.release()
+
+
+def _checked_arguments(path: Path, max_frames: int | None, start: int) -> None:
+    if max_frames is not None and max_frames < 1:
+        raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
+    if start < 0:
+        raise ValueError(f"start must be >= 0, got {start}")
+    if not path.exists():
+        raise VideoReadError(path, "no such file or directory")
 
 
 def read_video(path: str | Path, *, max_frames: int | None = None, start: int = 0,
@@ -202,24 +216,46 @@ def read_video(path: str | Path, *, max_frames: int | None = None, start: int = 
             and the reason.
     """
     path = Path(path)
-    if max_frames is not None and max_frames < 1:
-        raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
-    if start < 0:
-        raise ValueError(f"start must be >= 0, got {start}")
+    _checked_arguments(path, max_frames, start)
     if frame_size is not None:
         frame_size = (int(frame_size[0]), int(frame_size[1]))
         if min(frame_size) < 1:
             raise ValueError(f"frame_size must be (H, W) with positive sizes, got {frame_size}")
     if frame_height is not None and (frame_height < 1 or frame_size is not None):
         raise ValueError(f"frame_height must be >= 1 and exclusive with frame_size, got {frame_height}")
-    if not path.exists():
-        raise VideoReadError(path, "no such file or directory")
     try:
-        read = _read_frame_folder if path.is_dir() else _read_video_file
-        frames = read(path, max_frames, start)
-        return _finish(frames, path, frame_size, frame_height)
+        read = _folder_frames if path.is_dir() else _file_frames
+        return _finish(list(read(path, max_frames, start)), path, frame_size, frame_height)
     except cv2.error as exc:  # a decoder failing mid-stream surfaces as cv2.error
         raise VideoReadError(path, f"OpenCV error: {exc}") from exc
+
+
+def iter_video(path: str | Path, *, max_frames: int | None = None, start: int = 0) -> Iterator[np.ndarray]:
+    """The frames of a video file or frame folder one at a time, as :func:`read_video` reads
+    them (native size): for footage too long to hold decoded at once.
+
+    Yields:
+        uint8 ``(H, W, 3)`` RGB frames, at least one.
+
+    Raises:
+        VideoReadError: as :func:`read_video`, when the frame that fails is reached.
+    """
+    path = Path(path)
+    _checked_arguments(path, max_frames, start)
+    read = _folder_frames if path.is_dir() else _file_frames
+    frames = read(path, max_frames, start)
+    n = 0
+    while True:
+        try:
+            frame = next(frames, None)
+        except cv2.error as exc:
+            raise VideoReadError(path, f"OpenCV error: {exc}") from exc
+        if frame is None:
+            break
+        n += 1
+        yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    if not n:
+        raise VideoReadError(path, "no decodable frames")
 
 
 def write_video(path: str | Path, frames: np.ndarray, fps: float = 25.0) -> None:

@@ -25,7 +25,7 @@ from vidpred.data.video_io import write_video
 from vidpred.models.warp import flow_to_color
 from vidpred.safe_write import image_has_mark, replacing
 
-__all__ = ["side_by_side", "write_animation", "is_our_animation", "PANELS"]
+__all__ = ["side_by_side", "Animation", "write_animation", "is_our_animation", "PANELS"]
 
 # Written into every GIF made here, so that the next run may replace it and nothing else.
 _GIF_COMMENT = b"vidpred prediction"
@@ -69,52 +69,123 @@ def side_by_side(context: Tensor, prediction: Tensor, target: Tensor, *, scale: 
             or context.shape[0] != prediction.shape[0] or context.shape[-2:] != prediction.shape[-2:]:
         raise ValueError(f"expected context (C, T, H, W) and prediction/target (C, N, H, W) of one frame size, got "
                          f"{tuple(context.shape)}, {tuple(prediction.shape)}, {tuple(target.shape)}")
-    if not (math.isfinite(scale) and scale > 0) or (scale > 1 and scale != int(scale)):
-        raise ValueError(f"scale must be a whole number >= 1 or a fraction in (0, 1), got {scale}")
     if seen is not None and seen.shape != prediction.shape:
         raise ValueError(f"seen must be shaped as the prediction, {tuple(prediction.shape)}, got {tuple(seen.shape)}")
-    n_context, n_future = context.shape[1], prediction.shape[1]
-    ctx, pred, real = _to_uint8(context), _to_uint8(prediction), _to_uint8(target)
-    last_seen = _to_uint8(seen) if seen is not None else np.repeat(ctx[-1:], n_future, axis=0)
-    error = (prediction.float() - target.float()).abs().clamp(max=1.0) * 2 - 1  # |e| in [0, 1] shown as [-1, 1]
-    err = _to_uint8(error)
-    black = np.zeros_like(ctx[0])
-    labels = PANELS
-    if flow is not None:
-        if flow.shape != (2, n_future, *prediction.shape[-2:]):
-            raise ValueError(f"flow must be (2, {n_future}, H, W), got {tuple(flow.shape)}")
-        speed = float(flow.float().norm(dim=0).max())
-        colours = flow_to_color(flow.transpose(0, 1), max(speed, 1e-6))  # (N, 3, H, W) in [0, 1]
-        flows = (colours * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-        labels = (*PANELS, "flow")
-    n_panels = len(labels)
-    H, W = max(1, round(ctx.shape[1] * scale)), max(1, round(ctx.shape[2] * scale))
-    header = 14 if W >= 64 else 0
-    out = np.empty((n_context + n_future, header + _BAR + H, n_panels * W + (n_panels - 1) * _GAP, 3), dtype=np.uint8)
-    for t in range(n_context + n_future):
-        if t < n_context:
-            panels, bar = (ctx[t], ctx[t], ctx[t], black), _REAL
-            if flow is not None:
-                panels = (*panels, np.full_like(black, 255))
-        else:
-            k = t - n_context
-            panels, bar = (last_seen[k], pred[k], real[k], err[k]), _PREDICTED
-            if flow is not None:
-                panels = (*panels, flows[k])
-        frame = out[t]
+    n_future = prediction.shape[1]
+    if flow is not None and flow.shape != (2, n_future, *prediction.shape[-2:]):
+        raise ValueError(f"flow must be (2, {n_future}, H, W), got {tuple(flow.shape)}")
+    animation = Animation(context, n_future, scale=scale, with_flow=flow is not None)
+    for k in range(n_future):
+        animation.add(prediction[:, k], target[:, k], seen=None if seen is None else seen[:, k],
+                      flow=None if flow is None else flow[:, k])
+    return animation.frames()
+
+
+class Animation:
+    """The frames of :func:`side_by_side`, built one predicted frame at a time.
+
+    The frames are composed as they come, at the size they are shown, into one array made
+    for ``n_future`` of them (the motion kept at that size too, to be coloured on one speed
+    scale at the end): predicting a long 4K video one step ahead holds a few MB a frame,
+    not hundreds. Shrunk panels of the motion average the motion, then colour it.
+
+    Args:
+        context: ``(C, n_context, H, W)`` in ``[-1, 1]``, C = 1 or 3.
+        n_future: the most predicted frames :meth:`add` will be given.
+        scale: as :func:`side_by_side`'s.
+        with_flow: add the motion panel (each :meth:`add` then passes ``flow``).
+    """
+
+    def __init__(self, context: Tensor, n_future: int, *, scale: float = 1, with_flow: bool = False) -> None:
+        if context.dim() != 4 or context.shape[0] not in (1, 3):
+            raise ValueError(f"expected context (C, T, H, W) with C = 1 or 3, got {tuple(context.shape)}")
+        if not (math.isfinite(scale) and scale > 0) or (scale > 1 and scale != int(scale)):
+            raise ValueError(f"scale must be a whole number >= 1 or a fraction in (0, 1), got {scale}")
+        if n_future < 1:
+            raise ValueError(f"n_future must be >= 1, got {n_future}")
+        self.scale, self.with_flow = scale, with_flow
+        self.frame_shape = tuple(context.shape[-2:])
+        self.size = H, W = max(1, round(self.frame_shape[0] * scale)), max(1, round(self.frame_shape[1] * scale))
+        self.labels = (*PANELS, "flow") if with_flow else PANELS
+        n_panels, n_context = len(self.labels), context.shape[1]
+        self._header = 14 if W >= 64 else 0
+        self._out = np.empty((n_context + n_future, self._header + _BAR + H, n_panels * W + (n_panels - 1) * _GAP, 3),
+                             dtype=np.uint8)
+        self._flows = np.empty((n_future, H, W, 2), np.float32) if with_flow else None
+        self._n = 0  # frames composed
+        ctx = _to_uint8(context)
+        black, white = np.zeros((H, W, 3), np.uint8), np.full((H, W, 3), 255, np.uint8)
+        for frame in ctx:
+            shown = self._shown(frame)
+            self._compose((shown, shown, shown, black, white)[:n_panels], _REAL)
+        self._n_context = n_context
+        self._last_context = ctx[-1]
+
+    def _shown(self, panel: np.ndarray) -> np.ndarray:
+        """A ``(H, W, ...)`` panel at the size it is shown."""
+        if self.scale > 1:
+            return np.repeat(np.repeat(panel, int(self.scale), axis=0), int(self.scale), axis=1)
+        if self.scale < 1:
+            return cv2.resize(np.ascontiguousarray(panel), self.size[::-1], interpolation=cv2.INTER_AREA)
+        return panel
+
+    def _compose(self, panels: tuple[np.ndarray | None, ...], bar: tuple[int, int, int]) -> None:
+        """The next frame from its shown panels (None: left for the motion's colours)."""
+        frame = self._out[self._n]
+        H, W = self.size
         frame[:] = _BACKGROUND
-        for i, (panel, label) in enumerate(zip(panels, labels)):
+        for i, (panel, label) in enumerate(zip(panels, self.labels)):
             left = i * (W + _GAP)
-            if scale > 1:
-                panel = np.repeat(np.repeat(panel, int(scale), axis=0), int(scale), axis=1)
-            elif scale < 1:
-                panel = cv2.resize(np.ascontiguousarray(panel), (W, H), interpolation=cv2.INTER_AREA)
-            frame[header + _BAR:, left:left + W] = panel
-            if header:
-                cv2.putText(frame, label, (left + 2, header - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (230, 230, 230), 1,
-                            cv2.LINE_AA)
-        frame[header:header + _BAR, W + _GAP:2 * W + _GAP] = bar  # over the prediction panel
-    return out
+            if panel is not None:
+                frame[self._header + _BAR:, left:left + W] = panel
+            if self._header:
+                cv2.putText(frame, label, (left + 2, self._header - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.35,
+                            (230, 230, 230), 1, cv2.LINE_AA)
+        frame[self._header:self._header + _BAR, W + _GAP:2 * W + _GAP] = bar  # over the prediction panel
+        self._n += 1
+
+    def add(self, prediction: Tensor, target: Tensor, *, seen: Tensor | None = None,
+            flow: Tensor | None = None) -> None:
+        """One predicted frame: ``prediction``, ``target`` and ``seen`` (the newest real frame
+        the model saw; default the last context frame) ``(C, H, W)`` in ``[-1, 1]``, and
+        ``flow`` ``(2, H, W)`` in pixels when the animation shows the motion."""
+        if self._n == len(self._out):
+            raise ValueError(f"this animation was made for {len(self._out) - self._n_context} predicted frames")
+        for name, x in (("prediction", prediction), ("target", target), ("seen", seen)):
+            if x is not None and (x.dim() != 3 or tuple(x.shape[-2:]) != self.frame_shape):
+                raise ValueError(f"{name} must be (C, H, W) with (H, W) = {self.frame_shape}, got {tuple(x.shape)}")
+        if (flow is not None) != self.with_flow:
+            raise ValueError("pass flow with every frame of an animation made with_flow, and only then")
+        if flow is not None and tuple(flow.shape) != (2, *self.frame_shape):
+            raise ValueError(f"flow must be (2, H, W) with (H, W) = {self.frame_shape}, got {tuple(flow.shape)}")
+        if flow is not None:
+            motion = flow.detach().float().permute(1, 2, 0).cpu().numpy()  # (H, W, 2)
+            self._flows[self._n - self._n_context] = motion if self.scale == 1 else self._shown(motion)
+        error = (prediction.float() - target.float()).abs().clamp(max=1.0) * 2 - 1  # |e| in [0, 1] shown as [-1, 1]
+        pred, real, err = (_to_uint8(x[:, None])[0] for x in (prediction, target, error))
+        last_seen = self._last_context if seen is None else _to_uint8(seen[:, None])[0]
+        panels = tuple(self._shown(panel) for panel in (last_seen, pred, real, err))
+        self._compose((*panels, None) if self.with_flow else panels, _PREDICTED)
+
+    def frames(self) -> np.ndarray:
+        """uint8 ``(n_context + N, H', W', 3)`` for the ``N`` frames added, as :func:`side_by_side`
+        describes; the motion on one speed scale for the whole video (the fastest shown
+        motion saturated)."""
+        n_added = self._n - self._n_context
+        if self._flows is not None and n_added:
+            flows = self._flows[:n_added]
+            speed = max(float(np.sqrt((flows ** 2).sum(axis=-1)).max()), 1e-6)
+            H, W = self.size
+            left = 4 * (W + _GAP)
+            for k, flow in enumerate(flows):
+                self._out[self._n_context + k, self._header + _BAR:, left:left + W] = _colours(flow, speed)
+        return self._out[:self._n]
+
+
+def _colours(flow: np.ndarray, max_speed: float) -> np.ndarray:
+    """uint8 ``(H, W, 3)`` colour-wheel picture of a ``(H, W, 2)`` flow (:func:`flow_to_color`)."""
+    colours = flow_to_color(torch.from_numpy(np.ascontiguousarray(flow)).permute(2, 0, 1)[None], max_speed)[0]
+    return (colours * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
 
 
 def write_animation(path: str | Path, frames: np.ndarray, fps: float = 4.0) -> Path:
