@@ -41,6 +41,29 @@ def test_the_fused_flow_takes_each_estimate_where_it_rebuilds_the_last_step(monk
     assert torch.equal(fused[(*inner, slice(53, 92))], step[(*inner, slice(53, 92))])  # Farneback's half
 
 
+def test_the_past_frames_are_aligned_and_fused_only_where_they_agree(monkeypatch):
+    texture = torch.rand(1, 3, 1, 32, 64, generator=torch.Generator().manual_seed(0)) - 0.5
+    truth = torch.cat([texture.roll(2 * t, dims=-1) for t in range(6)], dim=2)  # 2 px a step to the right
+    step = torch.zeros(1, 2, 32, 64)
+    step[:, 0] = -2.0  # frame t(p) = frame t-1(p - 2 x): the exact backward flow of every step
+    monkeypatch.setattr(extrapolation_rules, "_dis", lambda *a: step)
+    grey = [np.zeros((32, 64), np.uint8)] * 6  # not read: the flows are given
+    inner = (..., slice(8, None))  # where no source leaves the frame (3 steps of 2 px back, at k = 2)
+    for k in (1, 2):
+        for aligned in extrapolation_rules._aligned_past(truth, grey, k, n=3):
+            assert torch.allclose(aligned[inner], truth[:, :, 3 + k][inner], atol=1e-5)
+    frames = truth.clone()
+    frames[:, :, 3] += 0.01  # the newest frame off by 1.3 grey levels everywhere: within tau = 4 levels
+    frames[:, :, 2, 10:20] += 0.5  # the one before off by 64 levels on some rows: beyond it
+    for k in (1, 2):
+        target = truth[:, :, 3 + k]
+        fused = extrapolation_rules._fused_past(frames, grey, k, n=2, tau=4.0)
+        assert torch.allclose(fused[..., :10, 8:], target[..., :10, 8:] + 0.005, atol=1e-5)  # the two averaged
+        assert torch.allclose(fused[..., 10:20, 8:], target[..., 10:20, 8:] + 0.01, atol=1e-5)  # the newest alone
+        mean = extrapolation_rules._fused_past(frames, grey, k, n=2, tau=float("inf"))
+        assert torch.allclose(mean[..., 10:20, 8:], target[..., 10:20, 8:] + 0.255, atol=1e-5)  # unguarded: blended
+
+
 def test_speed_hindsight_against_hand_worked_gains():
     from vidpred.evaluation.extrapolation_rules import SPEED_RULES, speed_hindsight_table
 

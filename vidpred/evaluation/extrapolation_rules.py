@@ -71,6 +71,15 @@ paired per-clip difference against it. Rules:
 * ``oracle outside``: DIS extrapolation with the true frame wherever its source falls
   outside the newest frame (not a predictor: all that a better fill of the content
   entering at the borders could gain);
+* ``mean past <n>`` / ``fused past <n> <tau>`` / ``fused past <n> auto`` (and ``, box 3``) /
+  ``soft past <n> auto``: temporal fusion, not one resampling: ``DIS refined, composed``'s
+  prediction averaged per pixel with the ``n - 1`` older context frames, each resampled once
+  onto the predicted frame along the refined DIS flows composed with the extrapolation, where
+  it agrees with the newest frame's warp (mean absolute difference over channels below ``tau``
+  grey levels; ``auto``: twice the clip's mean absolute residual of rebuilding the newest frame
+  from the one before; ``, box 3``: the difference box-filtered over 3 px; ``soft``: weight
+  ``exp(-(d / tau)^2)``; ``mean``: unguarded): the sensor and compression noise no forecast
+  can predict averaged down, the newest warp alone wherever the alignment is off;
 * ``fit``: how well ``f1`` rebuilds the newest frame from the previous one, the step it was
   estimated on (a ceiling on the flow's own error, without any forecast).
 
@@ -277,6 +286,71 @@ def _fit(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:  # scored ag
     return warp(frames[:, :, 2], _dis(grey[3], grey[2]))
 
 
+class _ClipFlows:
+    """The refined DIS flows between consecutive context frames, ``t -> t-1`` for ``t = 3, 2``,
+    computed once per clip (keyed by the clip's list of grey frames, which is held, so its id
+    is not reused) for the fusion rules, which all read them at both horizons."""
+
+    def __init__(self) -> None:
+        self._grey: list[np.ndarray] | None = None
+        self._flows: dict[int, Tensor] = {}
+
+    def __call__(self, grey: list[np.ndarray], t: int) -> Tensor:
+        if self._grey is not grey:
+            self._grey, self._flows = grey, {}
+        if t not in self._flows:
+            self._flows[t] = _dis(grey[t], grey[t - 1], "refined")
+        return self._flows[t]
+
+
+_clip_flows = _ClipFlows()
+
+
+def _aligned_past(frames: Tensor, grey: list[np.ndarray], k: int, n: int) -> list[Tensor]:
+    """The newest ``n`` context frames, newest first, each resampled once onto frame ``3 + k``:
+    the newest by ``DIS refined, composed``'s offset ``o_k``, each older frame along the
+    context flows composed onto it (frame 2 at ``o_k + v(p + o_k)``, frame 1 one refined DIS
+    step of frame 2 further, ...)."""
+    v = _clip_flows(grey, 3)
+    offset = v
+    for _ in range(k - 1):
+        offset = offset + warp(v, offset)
+    aligned = [_resample(frames[:, :, 3], offset, "bilinear")]
+    for t in range(3, 3 - n + 1, -1):  # the step t -> t-1
+        offset = offset + warp(_clip_flows(grey, t), offset)
+        aligned.append(_resample(frames[:, :, t - 1], offset, "bilinear"))
+    return aligned
+
+
+def _clip_noise(frames: Tensor, grey: list[np.ndarray]) -> float:
+    """The mean absolute residual (over pixels and channels) of rebuilding the newest context
+    frame from the one before by the refined DIS flow: the spread of a difference of two
+    aligned frames, noise and misfit together. (Not the median: in compressed footage most
+    pixels of a still background repeat exactly, and the median is 0.)"""
+    residual = warp(frames[:, :, 2], _clip_flows(grey, 3)) - frames[:, :, 3]
+    return float(residual.abs().mean())
+
+
+def _fused_past(frames: Tensor, grey: list[np.ndarray], k: int, n: int, tau: float | None,
+                scale: float = 2.0, soft: bool = False, window: int = 1) -> Tensor:
+    """The newest frame's composed extrapolation averaged, per pixel, with the older context
+    frames aligned onto it (:func:`_aligned_past`) wherever each agrees with it: the mean
+    absolute difference over channels (box-filtered over ``window`` px) below ``tau`` (in
+    grey levels of 255; None: ``scale`` times the clip's :func:`_clip_noise`), with weight 1
+    (``soft``: ``exp(-(d / tau)^2)``), elsewhere the newest frame's warp alone.
+    ``tau = inf``: the plain, unguarded average."""
+    aligned = _aligned_past(frames, grey, k, n)
+    threshold = scale * _clip_noise(frames, grey) if tau is None else 2 * tau / 255
+    total, weight = aligned[0].clone(), torch.ones_like(aligned[0][:, :1])
+    for older in aligned[1:]:
+        d = (older - aligned[0]).abs().mean(1, keepdim=True)
+        if window > 1:
+            d = _box(d, window)
+        w = torch.exp(-(d / threshold) ** 2) if soft else (d < threshold).float()
+        total, weight = total + w * older, weight + w
+    return total / weight
+
+
 RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {
     REFERENCE: _velocity_rule(lambda v, g: _dis(g[3], g[2])),
     "followed": _velocity_rule(lambda v, g: (lambda f: warp(f, f))(_dis(g[3], g[2]))),
@@ -316,6 +390,20 @@ RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {
     "oracle outside": _oracle_outside,
     "fit": _fit,
 }
+
+# Fusion of the aligned past frames (:func:`_fused_past`): ``mean past <n>`` unguarded;
+# ``fused past <n> <tau>`` gated at a fixed tau (grey levels) or ``auto`` (2x the clip's
+# noise); ``soft past <n> auto``: the smooth weight at the clip's tau; ``, box 3``: the
+# differences box-filtered over 3 px before the gate.
+FUSION_RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {}
+for _n in (2, 3):
+    FUSION_RULES[f"mean past {_n}"] = lambda f, g, k, n=_n: _fused_past(f, g, k, n, float("inf"))
+    for _tau in (4, 8, 16):
+        FUSION_RULES[f"fused past {_n} {_tau}"] = lambda f, g, k, n=_n, t=_tau: _fused_past(f, g, k, n, float(t))
+    FUSION_RULES[f"fused past {_n} auto"] = lambda f, g, k, n=_n: _fused_past(f, g, k, n, None)
+    FUSION_RULES[f"soft past {_n} auto"] = lambda f, g, k, n=_n: _fused_past(f, g, k, n, None, soft=True)
+    FUSION_RULES[f"fused past {_n} auto, box 3"] = lambda f, g, k, n=_n: _fused_past(f, g, k, n, None, window=3)
+RULES.update(FUSION_RULES)
 
 # How much of the last step's camera error a forecast leaves, scored by ``camera error x<a>``
 # (0 is ``camera oracle``, 1 the last step's camera, ``DIS refined``).
