@@ -156,3 +156,17 @@ def test_the_reference_rule_is_the_evaluation_s_dis_baseline():
     for k in (1, 2):
         ours = extrapolation_rules.RULES[extrapolation_rules.REFERENCE](clip, grey, k)
         torch.testing.assert_close(ours, flow_extrapolation(clip[:, :, :4], k, method="dis")[:, :, -1], atol=1e-5, rtol=0)
+
+
+def test_the_table_puts_each_rules_edge_ratio_beside_its_psnr():
+    from vidpred.evaluation.extrapolation_rules import rules_table
+
+    def row(dis, blurred):  # (PSNR, edge ratio) of the 1st and 2nd frame alike
+        return {"scores": {rule: {f"{m}_f{k}": v for k in (1, 2) for m, v in zip(("psnr", "edges"), values)}
+                           for rule, values in (("DIS", dis), ("blurred", blurred))}}
+
+    table = rules_table({"v": [row((30.0, 0.95), (30.5, 0.80)), row((28.0, 0.91), (28.1, float("nan")))]})
+    assert "| rule | PSNR 1st / 2nd | edge ratio 1st / 2nd | − DIS, 1st | − DIS, 2nd |" in table
+    assert "| DIS | 29.00 / 29.00 | 0.930 / 0.930 |  |  |" in table
+    # +0.5 and +0.1 dB: +0.30 ± 0.20, both clips better; a flat truth's edge ratio (nan) is left out
+    assert "| blurred | 29.30 / 29.30 | 0.800 / 0.800 | +0.30 ± 0.20 (2/2) | +0.30 ± 0.20 (2/2) |" in table
