@@ -233,3 +233,14 @@ def test_frames_past_the_end_of_the_video_are_not_counted_in_the_memory_warning(
                           "100000", *one_step]) == 0
         assert "in memory" not in caplog.text
         assert "predicting 8 frames instead of 100000" in caplog.text
+
+
+def test_an_edge_ratio_without_edges_in_the_truth_says_so_rather_than_nan():
+    from vidpred.commands.predict import summary_lines
+
+    flat = {"psnr": [58.92, 58.92], "ssim": [1.0, 1.0], "edges": [float("nan"), float("nan")]}  # black frames
+    lines = summary_lines({"model": flat, "last input": flat})
+    assert lines[-1].endswith("model 1.000 / n/a (every true frame flat), last input 1.000 / n/a (every true frame "
+                              "flat)")
+    some = {"psnr": [30.0, 31.0], "edges": [0.5, float("nan")]}  # one flat frame: the mean of the others
+    assert summary_lines({"model": some})[-1].endswith("model 0.500")

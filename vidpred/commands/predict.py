@@ -299,7 +299,8 @@ def summary_lines(scores: dict[str, dict[str, list[float]]]) -> list[str]:
     with_ssim = all("ssim" in values for values in scores.values())
 
     def shape(values: dict[str, list[float]]) -> str:
-        edges = f"{float(torch.tensor(values['edges'], dtype=torch.float64).nanmean()):.3f}"  # nan: a flat truth
+        mean_edges = float(torch.tensor(values['edges'], dtype=torch.float64).nanmean())  # nan: a flat truth
+        edges = f"{mean_edges:.3f}" if np.isfinite(mean_edges) else "n/a (every true frame flat)"
         return f"{float(np.mean(values['ssim'])):.3f} / {edges}" if with_ssim else edges
     lines.append(("mean SSIM / " if with_ssim else "mean ") + "edge ratio (1 = as sharp as the truth, below 1 = smoother): "
                  + ", ".join(f"{row} {shape(values)}" for row, values in scores.items()))
