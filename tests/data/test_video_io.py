@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from vidpred.data.folder import list_folder_videos
-from vidpred.data.video_io import VideoReadError, iter_video, read_image, read_video, write_image, write_video
+from vidpred.data.video_io import (VideoReadError, announced_frames, iter_video, read_image, read_video, write_image,
+                                   write_video)
 
 
 def _save_png(path, frame):
@@ -211,3 +212,15 @@ def test_a_file_cut_short_is_read_as_far_as_it_goes_with_a_warning(tmp_path, mov
         caplog.clear()
         assert len(read_video(cut, max_frames=n)) == n  # what was asked for is there
         assert not caplog.records
+
+
+def test_the_frames_a_video_announces_before_it_is_decoded(tmp_path, make_video, moving_frames, corrupt_video):
+    assert announced_frames(make_video(tmp_path / "v.avi", moving_frames(7, 16, 20))) == 7
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for t, frame in enumerate(moving_frames(5, 16, 20)):
+        assert write_image(folder / f"f{t}.png", frame)
+    (folder / "notes.txt").write_text("not a frame")
+    assert announced_frames(folder) == 5
+    assert announced_frames(tmp_path / "missing.avi") is None
+    assert announced_frames(corrupt_video.garbage) is None

@@ -93,3 +93,21 @@ def test_an_animation_holds_the_frames_it_was_made_for_and_colours_all_motion_on
         animation.add(prediction[:, 0], target[:, 0], flow=torch.zeros(2, 16, 20))
     with pytest.raises(ValueError, match="pass flow with every frame"):
         Animation(context, 1).add(prediction[:, 0], target[:, 0], flow=torch.zeros(2, 16, 20))
+
+
+def test_an_animation_made_for_more_frames_than_come_holds_only_those_that_come():
+    # predict.py --one-step --frames 100000 on a 16-frame video: 55 GB made ready up front
+    # was a MemoryError's traceback; the frames now take the room they need as they come.
+    from vidpred.evaluation.visualize import Animation
+
+    context, prediction, target = _clips()
+    animation = Animation(context, 10 ** 9, with_flow=True)  # 6.6 TB for 10^9 frames
+    for k in range(70):  # past the first room made, so that it grows (twice)
+        animation.add(prediction[:, k % 2], target[:, k % 2], flow=torch.full((2, 16, 20), float(k)))
+        if k == 40:
+            early = animation.frames().copy()  # a frames() taken before more are added stays as it was
+    frames = animation.frames()
+    assert len(frames) == 4 + 70
+    assert (frames[:len(early), :, :4 * (20 + 4)] == early[:, :, :4 * (20 + 4)]).all()  # the motion is recoloured
+    assert (frames[4 + 68][:, :4 * 24] == frames[4][:, :4 * 24]).all()
+    assert not (frames[4 + 1] == frames[4]).all()

@@ -216,3 +216,31 @@ def test_a_prediction_that_would_fill_the_memory_is_announced(checkpoint, make_v
                       "--one-step"]) == 0
     assert "in memory" not in caplog.text
     assert predict._physical_memory() > 0  # this system says
+
+
+def test_frames_past_the_end_of_the_video_are_not_counted_in_the_memory_warning(checkpoint, make_video,
+                                                                                moving_frames, tmp_path, monkeypatch,
+                                                                                caplog):
+    # --frames 100000 on 12 frames predicts 8: 0.8 GB + 3,072 px x (400 + 100 x 8) B, not 31 GB
+    import vidpred.commands.predict as predict
+
+    video = make_video(tmp_path / "v.avi", moving_frames(12, 48, 64))
+    monkeypatch.setattr(predict, "_physical_memory", lambda: 2_000_000_000)
+    for one_step in ([], ["--one-step"]):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="vidpred"):
+            assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "a.gif", "--frames",
+                          "100000", *one_step]) == 0
+        assert "in memory" not in caplog.text
+        assert "predicting 8 frames instead of 100000" in caplog.text
+
+
+def test_an_edge_ratio_without_edges_in_the_truth_says_so_rather_than_nan():
+    from vidpred.commands.predict import summary_lines
+
+    flat = {"psnr": [58.92, 58.92], "ssim": [1.0, 1.0], "edges": [float("nan"), float("nan")]}  # black frames
+    lines = summary_lines({"model": flat, "last input": flat})
+    assert lines[-1].endswith("model 1.000 / n/a (every true frame flat), last input 1.000 / n/a (every true frame "
+                              "flat)")
+    some = {"psnr": [30.0, 31.0], "edges": [0.5, float("nan")]}  # one flat frame: the mean of the others
+    assert summary_lines({"model": some})[-1].endswith("model 0.500")

@@ -46,7 +46,7 @@ from tqdm import tqdm
 from vidpred.build import select_device
 from vidpred.cli import add_device_arg, positive, script, setup_logging
 from vidpred.data.sampler import to_model_input
-from vidpred.data.video_io import iter_video, read_video
+from vidpred.data.video_io import announced_frames, iter_video, read_video
 from vidpred.evaluation import load_checkpoint_predictor
 from vidpred.evaluation.baselines import flow_extrapolation, last_input
 from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT
@@ -184,12 +184,16 @@ def _warn_if_memory_short(args: argparse.Namespace) -> None:
     if memory is None:
         return
     height, width = next(iter_video(args.video, max_frames=1)).shape[:2]
-    needed = _BASE_BYTES + _BYTES_PER_PIXEL * height * width + args.frames * _bytes_per_frame(args, height, width)
+    n_frames = args.frames
+    announced = announced_frames(args.video)
+    if announced is not None:  # --frames past the end predicts (and keeps) only what is there
+        n_frames = min(n_frames, max(1, announced - args.start_frame))
+    needed = _BASE_BYTES + _BYTES_PER_PIXEL * height * width + n_frames * _bytes_per_frame(args, height, width)
     if needed > 0.8 * memory:
         kept = "their panels" if args.one_step else "them all"
         logging.getLogger("vidpred").warning(
             "predicting %d frames of %dx%d keeps %s in memory: about %.0f GB, and this machine has %.0f GB; "
-            "predict fewer (--frames) or give a downscaled copy", args.frames, width, height, kept, needed / 1e9,
+            "predict fewer (--frames) or give a downscaled copy", n_frames, width, height, kept, needed / 1e9,
             memory / 1e9)
 
 
@@ -295,7 +299,8 @@ def summary_lines(scores: dict[str, dict[str, list[float]]]) -> list[str]:
     with_ssim = all("ssim" in values for values in scores.values())
 
     def shape(values: dict[str, list[float]]) -> str:
-        edges = f"{float(torch.tensor(values['edges'], dtype=torch.float64).nanmean()):.3f}"  # nan: a flat truth
+        mean_edges = float(torch.tensor(values['edges'], dtype=torch.float64).nanmean())  # nan: a flat truth
+        edges = f"{mean_edges:.3f}" if np.isfinite(mean_edges) else "n/a (every true frame flat)"
         return f"{float(np.mean(values['ssim'])):.3f} / {edges}" if with_ssim else edges
     lines.append(("mean SSIM / " if with_ssim else "mean ") + "edge ratio (1 = as sharp as the truth, below 1 = smoother): "
                  + ", ".join(f"{row} {shape(values)}" for row, values in scores.items()))

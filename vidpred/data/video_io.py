@@ -22,6 +22,7 @@ __all__ = [
     "VideoReadError",
     "read_video",
     "iter_video",
+    "announced_frames",
     "write_video",
     "path_order",
     "read_image",
@@ -256,6 +257,24 @@ def iter_video(path: str | Path, *, max_frames: int | None = None, start: int = 
         yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
     if not n:
         raise VideoReadError(path, "no decodable frames")
+
+
+def announced_frames(path: str | Path) -> int | None:
+    """How many frames a video holds before it is decoded: a frame folder's image files, a
+    file's count from its container (exact in AVI and MP4 headers, estimated from the
+    duration in others); None when the container does not say or the path cannot be read."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            return sum(1 for p in path.iterdir() if p.is_file() and _is_image(p))
+        capture = cv2.VideoCapture(str(path))
+        try:
+            count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+        finally:
+            capture.release()
+    except (OSError, cv2.error):
+        return None
+    return count if count > 0 else None
 
 
 def write_video(path: str | Path, frames: np.ndarray, fps: float = 25.0) -> None:

@@ -35,6 +35,7 @@ PANELS = ("context", "prediction", "ground truth", "error")
 _GAP = 4  # px of dark grey between panels
 _BAR = 3  # px of the real/predicted colour bar
 _REAL, _PREDICTED, _BACKGROUND = (40, 170, 60), (210, 40, 40), (32, 32, 32)
+_FIRST_FRAMES = 32  # predicted frames an Animation makes room for at first (it grows as they come)
 
 
 def _to_uint8(frames: Tensor) -> np.ndarray:
@@ -84,10 +85,11 @@ def side_by_side(context: Tensor, prediction: Tensor, target: Tensor, *, scale: 
 class Animation:
     """The frames of :func:`side_by_side`, built one predicted frame at a time.
 
-    The frames are composed as they come, at the size they are shown, into one array made
-    for ``n_future`` of them (the motion kept at that size too, to be coloured on one speed
-    scale at the end): predicting a long 4K video one step ahead holds a few MB a frame,
-    not hundreds. Shrunk panels of the motion average the motion, then colour it.
+    The frames are composed as they come, at the size they are shown, into one array that
+    grows with them up to ``n_future`` (the motion kept at that size too, to be coloured on
+    one speed scale at the end): predicting a long 4K video one step ahead holds a few MB a
+    frame, not hundreds, and asking for more frames than a video has reserves nothing for
+    the missing ones. Shrunk panels of the motion average the motion, then colour it.
 
     Args:
         context: ``(C, n_context, H, W)`` in ``[-1, 1]``, C = 1 or 3.
@@ -109,9 +111,11 @@ class Animation:
         self.labels = (*PANELS, "flow") if with_flow else PANELS
         n_panels, n_context = len(self.labels), context.shape[1]
         self._header = 14 if W >= 64 else 0
-        self._out = np.empty((n_context + n_future, self._header + _BAR + H, n_panels * W + (n_panels - 1) * _GAP, 3),
+        self._n_max = n_context + n_future
+        first = n_context + min(n_future, _FIRST_FRAMES)  # grown by _reserve as frames come
+        self._out = np.empty((first, self._header + _BAR + H, n_panels * W + (n_panels - 1) * _GAP, 3),
                              dtype=np.uint8)
-        self._flows = np.empty((n_future, H, W, 2), np.float32) if with_flow else None
+        self._flows = np.empty((first - n_context, H, W, 2), np.float32) if with_flow else None
         self._n = 0  # frames composed
         ctx = _to_uint8(context)
         black, white = np.zeros((H, W, 3), np.uint8), np.full((H, W, 3), 255, np.uint8)
@@ -149,8 +153,8 @@ class Animation:
         """One predicted frame: ``prediction``, ``target`` and ``seen`` (the newest real frame
         the model saw; default the last context frame) ``(C, H, W)`` in ``[-1, 1]``, and
         ``flow`` ``(2, H, W)`` in pixels when the animation shows the motion."""
-        if self._n == len(self._out):
-            raise ValueError(f"this animation was made for {len(self._out) - self._n_context} predicted frames")
+        if self._n == self._n_max:
+            raise ValueError(f"this animation was made for {self._n_max - self._n_context} predicted frames")
         for name, x in (("prediction", prediction), ("target", target), ("seen", seen)):
             if x is not None and (x.dim() != 3 or tuple(x.shape[-2:]) != self.frame_shape):
                 raise ValueError(f"{name} must be (C, H, W) with (H, W) = {self.frame_shape}, got {tuple(x.shape)}")
@@ -158,6 +162,7 @@ class Animation:
             raise ValueError("pass flow with every frame of an animation made with_flow, and only then")
         if flow is not None and tuple(flow.shape) != (2, *self.frame_shape):
             raise ValueError(f"flow must be (2, H, W) with (H, W) = {self.frame_shape}, got {tuple(flow.shape)}")
+        self._reserve()
         if flow is not None:
             motion = flow.detach().float().permute(1, 2, 0).cpu().numpy()  # (H, W, 2)
             self._flows[self._n - self._n_context] = motion if self.scale == 1 else self._shown(motion)
@@ -166,6 +171,23 @@ class Animation:
         last_seen = self._last_context if seen is None else _to_uint8(seen[:, None])[0]
         panels = tuple(self._shown(panel) for panel in (last_seen, pred, real, err))
         self._compose((*panels, None) if self.with_flow else panels, _PREDICTED)
+
+    def _reserve(self) -> None:
+        """Room for one more frame: the arrays double when full, up to ``n_future`` frames;
+        in place when nothing else views them (a reallocation, not a copy beside the old)."""
+        if self._n < len(self._out):
+            return
+        n = min(self._n_max, self._n_context + 2 * (len(self._out) - self._n_context))
+        arrays = {"_out": n} if self._flows is None else {"_out": n, "_flows": n - self._n_context}
+        for name, length in arrays.items():
+            shape = (length, *getattr(self, name).shape[1:])
+            try:
+                getattr(self, name).resize(shape)  # no other reference held here: numpy refuses to move a viewed array
+            except ValueError:  # viewed elsewhere (a frames() taken before): a grown copy
+                old = getattr(self, name)
+                grown = np.empty(shape, old.dtype)
+                grown[:len(old)] = old
+                setattr(self, name, grown)
 
     def frames(self) -> np.ndarray:
         """uint8 ``(n_context + N, H', W', 3)`` for the ``N`` frames added, as :func:`side_by_side`
