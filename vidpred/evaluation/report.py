@@ -319,7 +319,9 @@ def _pairing_text(summary: dict, methods: Sequence[str], n_scored: int) -> str:
             exact.append(f"{name} " + " / ".join(str(c) for c in counts))
     return ("- **Means** are paired: every method is averaged over the same clips (a clip a metric is undefined "
             "for, for any method, is left out for all). An exact prediction counts as a success: its PSNR and "
-            f"sharpness come from errors floored at 8-bit rounding ({MAX_PSNR_DB:.2f} dB PSNR at most). Clips "
+            f"sharpness come from errors floored at 8-bit rounding ({MAX_PSNR_DB:.2f} dB PSNR at most, whole frames "
+            "and moving pixels; the paper-compatible composite takes the truth outside the motion mask, so its "
+            "floor is that of the mask alone and an exact prediction scores more the smaller the mask). Clips "
             "predicted exactly (whole frame, frame 1 / frame 2 ...): " + ("; ".join(exact) or "none") + ".")
 
 
