@@ -244,3 +244,19 @@ def test_an_edge_ratio_without_edges_in_the_truth_says_so_rather_than_nan():
                               "flat)")
     some = {"psnr": [30.0, 31.0], "edges": [0.5, float("nan")]}  # one flat frame: the mean of the others
     assert summary_lines({"model": some})[-1].endswith("model 0.500")
+
+
+def test_one_step_keeps_the_frames_predicted_before_an_unreadable_one(tmp_path, caplog):
+    photo = skdata.astronaut()
+    video = tmp_path / "pan"
+    video.mkdir()
+    for t in range(10):
+        Image.fromarray(photo[100:164, 100 + 3 * t:180 + 3 * t]).save(video / f"frame_{t:02d}.png")
+    (video / "frame_07.png").write_bytes(b"not a png")  # the 4th frame after the 4 context frames
+    with caplog.at_level("WARNING", logger="vidpred"):
+        assert _main(["--video", video, "--out", tmp_path / "out.avi", "--one-step", "--frames", "6"]) == 0
+    assert "OpenCV cannot decode frame image frame_07.png: keeping the 3 frames predicted before it" in caplog.text
+    assert len(read_video(tmp_path / "out.avi")) == 4 + 3
+    (video / "frame_04.png").write_bytes(b"not a png")  # the 1st frame to predict: nothing to keep
+    assert _main(["--video", video, "--out", tmp_path / "none.avi", "--one-step", "--frames", "6"]) == 2
+    assert not (tmp_path / "none.avi").exists()

@@ -24,7 +24,8 @@ the newest real frame it saw, and the log gives each method's mean PSNR over tho
 how many of them the model predicts better than each baseline, and each method's mean SSIM
 and edge ratio (below 1: smoother than the truth, so a PSNR win bought with blur shows).
 Its frames are read, predicted and scored one at a time, and only their panels are kept (at
-the size they are shown), so a long video needs little more memory than a short one.
+the size they are shown), so a long video needs little more memory than a short one; a
+frame that cannot be decoded ends the run with the frames predicted before it.
 
 Without --checkpoint the model shipped with vidpred is used (vidpred/pretrained/refiner.pt,
 DIS optical flow refined by a small network, trained on real video: docs/results.md).
@@ -37,6 +38,7 @@ import itertools
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +48,7 @@ from tqdm import tqdm
 from vidpred.build import select_device
 from vidpred.cli import add_device_arg, positive, script, setup_logging
 from vidpred.data.sampler import to_model_input
-from vidpred.data.video_io import announced_frames, iter_video, read_video
+from vidpred.data.video_io import VideoReadError, announced_frames, iter_video, read_video
 from vidpred.evaluation import load_checkpoint_predictor
 from vidpred.evaluation.baselines import flow_extrapolation, last_input
 from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT
@@ -223,7 +225,7 @@ def _one_step(method, args: argparse.Namespace, n_context: int,
     n_future = 0
     with reused_flows(), tqdm(total=args.frames, desc="predicting", unit="frame", disable=args.frames < 10,
                               leave=False) as bar:  # each frame pair's DIS flow once, for the model and the baseline
-        for target in itertools.chain(window[n_context:], map(as_input, reader)):
+        for target in _until_unreadable(itertools.chain(window[n_context:], map(as_input, reader)), n_context):
             context, window = torch.cat(window[:n_context], dim=2), window[1:n_context] + [target]
             flow = None
             if args.show_flow:
@@ -246,6 +248,25 @@ def _one_step(method, args: argparse.Namespace, n_context: int,
         for row in scores.values():
             del row["ssim"]
     return scores
+
+
+def _until_unreadable(frames: Iterator[torch.Tensor], n_context: int) -> Iterator[torch.Tensor]:
+    """``frames`` until one cannot be decoded: the frames predicted before it are kept (said
+    in a warning), as the work of a long video should be; with none predicted, the error."""
+    n = 0
+    while True:
+        try:
+            frame = next(frames)
+        except StopIteration:
+            return
+        except VideoReadError as exc:
+            if not n:
+                raise
+            logging.getLogger("vidpred").warning("%s: keeping the %d frame%s predicted before it", exc, n,
+                                                 "" if n == 1 else "s")
+            return
+        n += 1
+        yield frame
 
 
 def _score(scores: dict[str, list[float]], frame: torch.Tensor, target: torch.Tensor, with_ssim: bool) -> None:
