@@ -224,3 +224,11 @@ def test_the_frames_a_video_announces_before_it_is_decoded(tmp_path, make_video,
     assert announced_frames(folder) == 5
     assert announced_frames(tmp_path / "missing.avi") is None
     assert announced_frames(corrupt_video.garbage) is None
+
+
+def test_a_malformed_image_reads_as_none_without_opencv_s_own_log_lines(tmp_path, capfd):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)  # a PNG signature, then no valid chunk
+    assert read_image(bad) is None
+    assert capfd.readouterr().err == ""
+    assert cv2.utils.logging.getLogLevel() != cv2.utils.logging.LOG_LEVEL_SILENT  # restored after

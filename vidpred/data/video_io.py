@@ -60,12 +60,21 @@ def read_image(path: str | Path, flags: int = cv2.IMREAD_COLOR) -> np.ndarray | 
 
     The bytes are read by Python and decoded from memory: OpenCV's own file reading takes
     the path in Windows' code page, so a name outside it (``Vidéos``, ``写真``) reads as None.
+    A file that does not decode prints nothing (OpenCV's decoders would log their own
+    lines, above the caller's error that names the file).
     """
     try:
         data = np.fromfile(str(path), dtype=np.uint8)
     except OSError:
         return None
-    return cv2.imdecode(data, flags) if data.size else None
+    if not data.size:
+        return None
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        return cv2.imdecode(data, flags)
+    finally:
+        cv2.utils.logging.setLogLevel(level)
 
 
 def write_image(path: str | Path, image: np.ndarray) -> bool:
