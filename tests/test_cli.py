@@ -116,3 +116,19 @@ def test_a_redirected_stdout_in_a_legacy_code_page_gets_the_tables_in_utf8(monke
     assert main([]) == 0
     out.flush()
     assert out.buffer.getvalue().decode("utf-8") == "| model \u2212 DIS flow | \u2014 |\n"
+
+
+def test_a_stop_request_asks_once_and_stops_at_once_the_second_time(caplog):
+    import os
+    import signal
+
+    from vidpred.cli import StopRequest
+
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt), StopRequest("finishing this one") as stop:
+        assert stop.signal is None
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.signal == signal.SIGINT  # asked: the work goes on to its safe point
+        os.kill(os.getpid(), signal.SIGINT)  # asked again: at once
+    assert "received SIGINT: finishing this one (again to stop at once)" in caplog.text
+    assert signal.getsignal(signal.SIGINT) is before

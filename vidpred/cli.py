@@ -24,6 +24,7 @@ import codecs
 import functools
 import logging
 import math
+import signal
 import sys
 from collections.abc import Callable
 
@@ -34,7 +35,7 @@ from vidpred.errors import ExpectedFailure
 
 __all__ = ["script", "one_line", "positive", "finite", "set_threads", "add_config_args", "add_set_arg",
            "add_threads_arg", "add_device_arg", "add_workers_arg", "add_report_args",
-           "log_format", "setup_logging", "command"]
+           "log_format", "setup_logging", "command", "StopRequest"]
 
 EXIT_EXPECTED = 2
 
@@ -64,6 +65,36 @@ def script(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | Non
             return 130
 
     return wrapped
+
+
+class StopRequest:
+    """Within the block, the first Ctrl-C (SIGINT, SIGTERM, SIGBREAK) asks the work to stop
+    at its next safe point, said in a warning (``signal`` then holds it); a second stops
+    at once (``KeyboardInterrupt``). The handlers before the block come back after it.
+
+    Args:
+        then: what happens on the first, for the warning ("writing the frames predicted so far").
+    """
+
+    def __init__(self, then: str) -> None:
+        self.then = then
+        self.signal: int | None = None
+
+    def __enter__(self) -> StopRequest:
+        from vidpred.data.stream import STOP_SIGNALS
+
+        self._previous = {s: signal.signal(s, self._handle) for s in STOP_SIGNALS}
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.signal is not None:
+            raise KeyboardInterrupt
+        self.signal = signum
+        log.warning("received %s: %s (again to stop at once)", signal.Signals(signum).name, self.then)
 
 
 def _utf8_redirected_stdout() -> None:

@@ -256,7 +256,37 @@ def test_one_step_keeps_the_frames_predicted_before_an_unreadable_one(tmp_path, 
     with caplog.at_level("WARNING", logger="vidpred"):
         assert _main(["--video", video, "--out", tmp_path / "out.avi", "--one-step", "--frames", "6"]) == 0
     assert "OpenCV cannot decode frame image frame_07.png: keeping the 3 frames predicted before it" in caplog.text
+    assert "ends after" not in caplog.text
     assert len(read_video(tmp_path / "out.avi")) == 4 + 3
     (video / "frame_04.png").write_bytes(b"not a png")  # the 1st frame to predict: nothing to keep
     assert _main(["--video", video, "--out", tmp_path / "none.avi", "--one-step", "--frames", "6"]) == 2
     assert not (tmp_path / "none.avi").exists()
+
+
+def test_ctrl_c_during_one_step_writes_the_frames_predicted_so_far(tmp_path, monkeypatch, caplog):
+    import signal
+
+    import vidpred.commands.predict as predict
+
+    photo = skdata.astronaut()
+    video = tmp_path / "pan"
+    video.mkdir()
+    for t in range(10):
+        Image.fromarray(photo[100:164, 100 + 3 * t:180 + 3 * t]).save(video / f"frame_{t:02d}.png")
+    calls = []
+
+    def interrupted_at_the_2nd(*args, **kwargs):  # Ctrl-C while the 2nd frame is predicted
+        calls.append(1)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return extrapolate(*args, **kwargs)
+
+    extrapolate = predict.flow_extrapolation
+    monkeypatch.setattr(predict, "flow_extrapolation", interrupted_at_the_2nd)
+    before = signal.getsignal(signal.SIGINT)
+    with caplog.at_level("INFO", logger="vidpred"):
+        assert _main(["--video", video, "--out", tmp_path / "out.avi", "--one-step", "--frames", "6"]) == 0
+    assert "received SIGINT: writing the frames predicted so far (again to stop at once)" in caplog.text
+    assert len(read_video(tmp_path / "out.avi")) == 4 + 2  # the frame being predicted is finished, then it stops
+    assert "PSNR over 2 frames" in caplog.text and "ends after" not in caplog.text
+    assert signal.getsignal(signal.SIGINT) is before

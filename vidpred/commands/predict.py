@@ -25,7 +25,8 @@ how many of them the model predicts better than each baseline, and each method's
 and edge ratio (below 1: smoother than the truth, so a PSNR win bought with blur shows).
 Its frames are read, predicted and scored one at a time, and only their panels are kept (at
 the size they are shown), so a long video needs little more memory than a short one; a
-frame that cannot be decoded ends the run with the frames predicted before it.
+frame that cannot be decoded ends the run with the frames predicted before it, and so
+does Ctrl-C (twice: at once, writing nothing).
 
 Without --checkpoint the model shipped with vidpred is used (vidpred/pretrained/refiner.pt,
 DIS optical flow refined by a small network, trained on real video: docs/results.md).
@@ -38,7 +39,6 @@ import itertools
 import logging
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +46,7 @@ import torch
 from tqdm import tqdm
 
 from vidpred.build import select_device
-from vidpred.cli import add_device_arg, positive, script, setup_logging
+from vidpred.cli import StopRequest, add_device_arg, positive, script, setup_logging
 from vidpred.data.sampler import to_model_input
 from vidpred.data.video_io import VideoReadError, announced_frames, iter_video, read_video
 from vidpred.evaluation import load_checkpoint_predictor
@@ -209,6 +209,8 @@ def _one_step(method, args: argparse.Namespace, n_context: int,
     frame's panels at the size they are shown, so a long video needs little more memory
     than a short one (:class:`~vidpred.evaluation.visualize.Animation`).
     """
+    log = logging.getLogger("vidpred")
+
     def as_input(frame: np.ndarray) -> torch.Tensor:  # uint8 (H, W, C) -> (1, C, 1, H, W)
         return to_model_input(torch.from_numpy(frame)[None, None].to(device))
 
@@ -223,9 +225,25 @@ def _one_step(method, args: argparse.Namespace, n_context: int,
     scores: dict[str, dict[str, list[float]]] = {name: {"psnr": [], "ssim": [], "edges": []} for name in names}
     with_ssim = min(height, width) >= 11
     n_future = 0
-    with reused_flows(), tqdm(total=args.frames, desc="predicting", unit="frame", disable=args.frames < 10,
-                              leave=False) as bar:  # each frame pair's DIS flow once, for the model and the baseline
-        for target in _until_unreadable(itertools.chain(window[n_context:], map(as_input, reader)), n_context):
+    frames = itertools.chain(window[n_context:], map(as_input, reader))
+    stop = StopRequest("writing the frames predicted so far")
+    with stop, reused_flows(), tqdm(total=args.frames, desc="predicting", unit="frame", disable=args.frames < 10,
+                                    leave=False) as bar:  # each frame pair's DIS flow once, for the model and baseline
+        while True:
+            try:
+                target = next(frames, None)
+            except VideoReadError as exc:  # the frames predicted before it are kept, as a long video's work should be
+                if not n_future:
+                    raise
+                log.warning("%s: keeping the %d frame%s predicted before it", exc, n_future, "" if n_future == 1 else "s")
+                break
+            if target is None:  # the video, or --frames, ends
+                _check_length(args, n_context + n_future, n_context)
+                break
+            if stop.signal is not None:
+                if not n_future:
+                    raise KeyboardInterrupt  # nothing predicted yet: nothing to write
+                break
             context, window = torch.cat(window[:n_context], dim=2), window[1:n_context] + [target]
             flow = None
             if args.show_flow:
@@ -240,33 +258,12 @@ def _one_step(method, args: argparse.Namespace, n_context: int,
             animation.add(rows[method.name][0, :, 0], target[0, :, 0], seen=context[0, :, -1], flow=flow)
             n_future += 1
             bar.update()
-    _check_length(args, n_context + n_future, n_context)
     path = write_animation(args.out, animation.frames(), fps=args.fps)
-    logging.getLogger("vidpred").info("wrote %s: %d context + %d predicted frames of %s", path, n_context, n_future,
-                                      args.video)
+    log.info("wrote %s: %d context + %d predicted frames of %s", path, n_context, n_future, args.video)
     if not with_ssim:
         for row in scores.values():
             del row["ssim"]
     return scores
-
-
-def _until_unreadable(frames: Iterator[torch.Tensor], n_context: int) -> Iterator[torch.Tensor]:
-    """``frames`` until one cannot be decoded: the frames predicted before it are kept (said
-    in a warning), as the work of a long video should be; with none predicted, the error."""
-    n = 0
-    while True:
-        try:
-            frame = next(frames)
-        except StopIteration:
-            return
-        except VideoReadError as exc:
-            if not n:
-                raise
-            logging.getLogger("vidpred").warning("%s: keeping the %d frame%s predicted before it", exc, n,
-                                                 "" if n == 1 else "s")
-            return
-        n += 1
-        yield frame
 
 
 def _score(scores: dict[str, list[float]], frame: torch.Tensor, target: torch.Tensor, with_ssim: bool) -> None:
