@@ -246,7 +246,7 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
             (refiners; :mod:`vidpred.models.averaged_motion`).
         mirror: also score each checkpoint (and the ensemble) with its motion averaged with
             its answer for the mirrored clip.
-        steady: score a steady pan or zoom over each clip's first frame instead of the clip
+        steady: score a steady pan, zoom or roll of each clip's first frame instead of the clip
             (:mod:`vidpred.evaluation.steady_camera`; applied before ``degrade``).
         n_context: context frames given; a model that needs fewer reads the newest ones,
             the baselines the last one or two (more: longer clips, so other positions).

@@ -431,7 +431,7 @@ def score_rules(subset: str = "val", root: str | None = None, clips_per_video: i
     ``{video: [{"scores": {rule: {"psnr_f1", "psnr_f2", "edges_f1", "edges_f2"}}}]}``.
 
     The rows have the shape :func:`~vidpred.evaluation.paired.paired_difference` reads. ``steady``
-    replaces every clip by a steady pan or zoom over its first frame
+    replaces every clip by a steady pan, zoom or roll of its first frame
     (:mod:`vidpred.evaluation.steady_camera`). ``cache_dir`` keeps the decoded videos.
     """
     names = list(RULES) if rules is None else list(rules)
