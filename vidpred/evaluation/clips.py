@@ -171,8 +171,9 @@ def choose_eval_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, 
         return _folder_videos(data, trained, videos)
     if videos == "all":
         scored = {"ucf101": "UCF101 is scored on its test list", "procedural": "procedural data is scored on its "
-                  "test seeds", "samples": "the samples are scored on the held-out clip"}[data.source]
-        raise DataError(f"--videos all applies to folder data; {scored}")
+                  "test seeds", "samples": "the samples are scored on the held-out clip"}
+        raise DataError(f"--videos all applies to folder and corpus data"
+                        + (f"; {scored[data.source]}" if data.source in scored else f", not {data.source}"))
     if data.source == "ucf101":
         for name, cfg in trained:
             if cfg.get("source") == "ucf101" and cfg.get("split", 1) != data.split:
