@@ -111,6 +111,17 @@ def test_several_clips_per_video_are_named_by_start(video_folder, tmp_path):
     assert selection.clips_per_video == 3
 
 
+def test_some_videos_by_name_or_last_part_and_an_unknown_one_refused(video_folder, tmp_path):
+    cfg = _data(tmp_path, source="folder", root=str(video_folder))
+    clips, selection = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=6, min_frames=6, subset="all",
+                                       progress=False, videos=["c.avi", "a.avi"])
+    assert [clip.name for clip in clips] == ["a.avi", "sub/c.avi"]  # in the folder's order
+    assert selection.description.endswith(", only a.avi, sub/c.avi")
+    with pytest.raises(DataError, match=r"no video 'd.avi' in .*; its videos: a.avi, b.mp4, frames_d, sub/c.avi"):
+        load_eval_clips(cfg, every=1, start_frame=0, clip_frames=6, min_frames=6, subset="all", progress=False,
+                        videos=["a.avi", "d.avi"])
+
+
 def test_two_starts_moved_to_one_uncut_start_give_one_clip(tmp_path):
     import cv2
 

@@ -175,6 +175,9 @@ def test_extrapolation_rules_on_pans_of_known_speed(tiny_corpus):
     assert "### val/ellipse-1 (2 clips)" in table and "| damped 0.7 |" in table and "(0/2)" in table
     with pytest.raises(ValueError, match="unknown rules"):
         score_rules("val", str(tiny_corpus), rules=["no such rule"])
+    one = score_rules("val", str(tiny_corpus), clips_per_video=2, rules=["DIS", "damped 0.7"], videos=["ellipse-1"])
+    assert list(one) == ["val/ellipse-1"] and one["val/ellipse-1"] == [
+        {"scores": {rule: row["scores"][rule] for rule in ("DIS", "damped 0.7")}} for row in by_video["val/ellipse-1"]]
 
 
 def test_a_longer_context_for_models_that_read_more_frames(tiny_corpus, refiner_checkpoint, tmp_path):

@@ -2,6 +2,7 @@
 
     python scripts/extrapolation_rules.py --subset val --out docs/benchmarks/extrapolation_rules_val.md
     python scripts/extrapolation_rules.py --subset val --steady-zoom 4 --rules DIS followed "fixed point 3"
+    python scripts/extrapolation_rules.py --subset val --videos bikes.mp4 --clips-per-video 2 --rules DIS "damped 0.85"
     python scripts/extrapolation_rules.py --subset test --speed-hindsight   # a faster or slower camera, in hindsight
 
 The rules and what they show: vidpred/evaluation/extrapolation_rules.py.
@@ -26,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subset", choices=("val", "test"), default="val", help="corpus videos (default val)")
     parser.add_argument("--root", help="the corpus folder (default: the fetch's)")
     parser.add_argument("--clips-per-video", type=int, default=12, help="clips spread over each video (default 12)")
+    parser.add_argument("--videos", nargs="+", metavar="VIDEO",
+                        help="score only these videos of the subset (e.g. bikes.mp4; default all)")
     parser.add_argument("--cache-dir", default=DataConfig.cache_dir, help="decoded-video cache (default %(default)s)")
     parser.add_argument("--rules", nargs="+", choices=list(RULES), metavar="RULE",
                         help="rules to score (default all): " + ", ".join(f"'{rule}'" for rule in RULES))
@@ -46,11 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         check_output(args.out, ours=lambda p: text_starts_with(p, heading),
                      what="a table written by this script", force=args.force)
-    where = f"{args.subset} videos" + (f"; every clip replaced by {steady.describe()}" if steady else "")
+    where = f"{args.subset} videos" + (f" ({', '.join(args.videos)} only)" if args.videos else "") + (f"; every clip replaced by {steady.describe()}" if steady else "")
     rules = args.rules
     if args.speed_hindsight:
         rules = list(dict.fromkeys(["DIS"] + (rules or []) + SPEED_RULES))
-    by_video = score_rules(args.subset, args.root, args.clips_per_video, rules, steady, cache_dir=args.cache_dir)
+    by_video = score_rules(args.subset, args.root, args.clips_per_video, rules, steady, cache_dir=args.cache_dir,
+                           videos=args.videos)
     table = f"{heading} ({where})\n\n" + rules_table(by_video)
     if args.speed_hindsight:
         table += ("\n## The speed of the motion, chosen in hindsight\n\nAgainst the last step's refined DIS "

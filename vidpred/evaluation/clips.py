@@ -255,7 +255,8 @@ def _folder_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, Any]
 def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frames: int, min_frames: int,
                     clips_per_video: int = 1, subset: str = "test", note: str | None = None,
                     progress: bool = True, start_fraction: float = 0.0,
-                    held_out_by: str | None = None) -> tuple[list[EvalClip], ClipSelection]:
+                    held_out_by: str | None = None,
+                    videos: Sequence[str] | None = None) -> tuple[list[EvalClip], ClipSelection]:
     """Decode (through the cache) and cut the evaluation clips of ``cfg``'s source.
 
     Args:
@@ -276,6 +277,8 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
             0.5: the second half, the first being used to adapt a model on).
         held_out_by: how the held-out videos ``cfg.val_videos`` names were chosen when
             :func:`choose_eval_videos`, not the user, named them (see ``select_videos``).
+        videos: score only these of the selected videos, each named as in the reports
+            (``val/bikes.mp4``) or by its last part (``bikes.mp4``); None: all of them.
 
     Returns:
         ``(clips, selection)``: clips in selection order, each uint8 ``(T, H, W, C)`` with
@@ -296,6 +299,9 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
     chosen = select_videos(cfg, subset, every=every, max_frames=None if whole else start_frame + clip_frames,
                            held_out_by=held_out_by)
     items, n_listed, what = chosen.items, chosen.n_listed, chosen.description
+    if videos is not None:
+        items = _named(items, videos, what)
+        what += f", only {', '.join(item.name for item in items)}"
     if not items:
         raise DataError(f"no videos selected from {what}")
     description = f"{what}, every {every}{_ordinal_suffix(every)} video" if every > 1 else what
@@ -330,6 +336,18 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
                 "(delete the folder to free the space; --cache-dir puts it elsewhere)",
                 f"{n_bytes / 1e9:.2f} GB" if n_bytes >= 1e9 else f"{n_bytes / 1e6:.1f} MB", cfg.cache_dir)
     return clips, selection
+
+
+def _named(items: list, videos: Sequence[str], what: str) -> list:
+    """The ``items`` that ``videos`` name, fully or by their last part; an unknown name is refused."""
+    def last(name: str) -> str:
+        return name.rsplit("/", 1)[-1]
+
+    unknown = [v for v in videos if not any(v in (item.name, last(item.name)) for item in items)]
+    if unknown:
+        raise DataError(f"no video {', '.join(map(repr, unknown))} in {what}; its videos: "
+                        + ", ".join(item.name for item in items))
+    return [item for item in items if item.name in videos or last(item.name) in videos]
 
 
 def _ordinal_suffix(n: int) -> str:

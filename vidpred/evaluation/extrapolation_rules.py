@@ -425,7 +425,7 @@ def _psnr(a: Tensor, b: Tensor) -> float:
 
 def score_rules(subset: str = "val", root: str | None = None, clips_per_video: int = 12,
                 rules: Sequence[str] | None = None, steady: SteadyCamera | None = None,
-                cache_dir: str = DataConfig.cache_dir) -> dict[str, list[dict]]:
+                cache_dir: str = DataConfig.cache_dir, videos: Sequence[str] | None = None) -> dict[str, list[dict]]:
     """PSNR and edge ratio (:func:`~vidpred.metrics.sharpness.edge_ratio`: below 1, smoother
     than the truth) of each rule per clip, by video:
     ``{video: [{"scores": {rule: {"psnr_f1", "psnr_f2", "edges_f1", "edges_f2"}}}]}``.
@@ -433,6 +433,7 @@ def score_rules(subset: str = "val", root: str | None = None, clips_per_video: i
     The rows have the shape :func:`~vidpred.evaluation.paired.paired_difference` reads. ``steady``
     replaces every clip by a steady pan, zoom or roll of its first frame
     (:mod:`vidpred.evaluation.steady_camera`). ``cache_dir`` keeps the decoded videos.
+    ``videos`` scores only those of the subset (:func:`~vidpred.evaluation.clips.load_eval_clips`).
     """
     names = list(RULES) if rules is None else list(rules)
     unknown = [n for n in names if n not in RULES]
@@ -440,7 +441,8 @@ def score_rules(subset: str = "val", root: str | None = None, clips_per_video: i
         raise ValueError(f"unknown rules {unknown}; known: {', '.join(RULES)}")
     clips, _ = load_eval_clips(DataConfig(source="corpus", root=root, cache_dir=cache_dir), every=1, start_frame=0,
                                clip_frames=6,
-                               min_frames=6, clips_per_video=clips_per_video, subset=subset, progress=False)
+                               min_frames=6, clips_per_video=clips_per_video, subset=subset, progress=False,
+                               videos=videos)
     if steady:
         clips = [steady.clip(clip) for clip in clips]
     by_video: dict[str, list[dict]] = {}
