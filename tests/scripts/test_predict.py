@@ -290,3 +290,27 @@ def test_ctrl_c_during_one_step_writes_the_frames_predicted_so_far(tmp_path, mon
     assert len(read_video(tmp_path / "out.avi")) == 4 + 2  # the frame being predicted is finished, then it stops
     assert "PSNR over 2 frames" in caplog.text and "ends after" not in caplog.text
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_one_step_plots_each_frames_psnr_and_only_with_one_step(tmp_path, caplog):
+    from vidpred.evaluation.visualize import is_our_plot
+
+    photo = skdata.astronaut()
+    video = tmp_path / "pan"
+    video.mkdir()
+    for t in range(8):
+        Image.fromarray(photo[100:164, 100 + 3 * t:180 + 3 * t]).save(video / f"frame_{t:02d}.png")
+    run = ["--video", video, "--out", tmp_path / "out.gif", "--one-step", "--frames", "4"]
+    assert _main([*run, "--plot", tmp_path / "psnr.png"]) == 0
+    assert is_our_plot(tmp_path / "psnr.png") and Image.open(tmp_path / "psnr.png").size[0] > 500
+    assert _main([*run, "--plot", tmp_path / "psnr.png"]) == 0  # its own plot is replaced
+    (tmp_path / "mine.png").write_bytes(b"mine")
+    for extra, message in ((["--plot", tmp_path / "mine.png"], "mine.png already exists and is not a plot written by "
+                                                                 "predict.py"),
+                           (["--plot", tmp_path / "psnr.jpg"], "give a .png other than --out")):
+        assert _main([*run, *extra]) == 2
+        assert message in caplog.text
+    assert (tmp_path / "mine.png").read_bytes() == b"mine"
+    assert _main(["--video", video, "--out", tmp_path / "r.gif", "--plot", tmp_path / "p.png"]) == 2
+    assert "--plot draws the scores of --one-step: add --one-step, or leave --plot out" in caplog.text
+    assert not (tmp_path / "r.gif").exists()

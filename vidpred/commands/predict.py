@@ -4,6 +4,7 @@
     python scripts/predict.py --checkpoint runs/quickstart/checkpoints/latest.pt --video clip.avi --out pred.gif
     python scripts/predict.py --checkpoint best.pt --video v_Basketball_g01_c01.avi --out pred.mp4 --frames 8 --start-frame 30
     python scripts/predict.py --video my_clip.mp4 --out steps.mp4 --one-step --frames 200   # every frame, one step ahead
+    python scripts/predict.py --video my_clip.mp4 --out steps.mp4 --one-step --frames 200 --plot steps.png
 
 The model sees n_context real frames starting at --start-frame, then predicts --frames frames:
 every frame of the shipped refiner is one resampling of the newest real frame along its
@@ -26,7 +27,9 @@ and edge ratio (below 1: smoother than the truth, so a PSNR win bought with blur
 Its frames are read, predicted and scored one at a time, and only their panels are kept (at
 the size they are shown), so a long video needs little more memory than a short one; a
 frame that cannot be decoded ends the run with the frames predicted before it, and so
-does Ctrl-C (twice: at once, writing nothing).
+does Ctrl-C (twice: at once, writing nothing). --plot draws each frame's PSNR along the
+video, the model's and the baselines', and below it the model's margin over the better
+baseline, frame by frame.
 
 Without --checkpoint the model shipped with vidpred is used (vidpred/pretrained/refiner.pt,
 DIS optical flow refined by a small network, trained on real video: docs/results.md).
@@ -53,7 +56,8 @@ from vidpred.evaluation import load_checkpoint_predictor
 from vidpred.evaluation.baselines import flow_extrapolation, last_input
 from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT
 from vidpred.evaluation.scoring import MSE_FLOOR
-from vidpred.evaluation.visualize import Animation, is_our_animation, side_by_side, write_animation
+from vidpred.evaluation.visualize import (Animation, is_our_animation, is_our_plot, plot_one_step, side_by_side,
+                                         write_animation)
 from vidpred.metrics.psnr import psnr_from_mse
 from vidpred.metrics.sharpness import edge_ratio
 from vidpred.metrics.ssim import ssim
@@ -82,9 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--one-step", action="store_true",
                         help="predict each of the --frames frames one step ahead from the real frames before it, "
                              "and log mean PSNR against the baselines over them")
+    parser.add_argument("--plot", default=None, metavar="PNG",
+                        help="with --one-step, also plot each frame's PSNR along the video, the model's against the "
+                             "baselines' (a .png)")
     add_device_arg(parser)
     parser.add_argument("--force", action="store_true",
-                        help="replace an existing --out that is not a GIF written by this script")
+                        help="replace an existing --out (or --plot) that this script did not write")
     args = parser.parse_args(argv)
 
     setup_logging()
@@ -100,6 +107,13 @@ def main(argv: list[str] | None = None) -> int:
                 else " (a video carries no mark that tells predict.py's from yours)")
     check_output(args.out, inputs=[args.video, args.checkpoint], ours=is_our_animation,
                  what="a GIF written by predict.py" + unmarked, force=args.force)
+    if args.plot is not None:
+        if not args.one_step:
+            raise ValueError("--plot draws the scores of --one-step: add --one-step, or leave --plot out")
+        if Path(args.plot).suffix.lower() != ".png" or Path(args.plot).resolve() == Path(args.out).resolve():
+            raise ValueError(f"--plot {args.plot}: give a .png other than --out")
+        check_output(args.plot, inputs=[args.video, args.checkpoint], ours=is_our_plot,
+                     what="a plot written by predict.py", force=args.force)
     if not Path(args.video).exists():  # said now, not after the model has loaded
         raise FileNotFoundError(f"cannot read video {args.video}: no such file or directory")
     device = select_device(args.device, "--device")
@@ -112,8 +126,13 @@ def main(argv: list[str] | None = None) -> int:
         log.info("reading %s from frame %d", args.video, args.start_frame)
     _warn_if_memory_short(args)
     if args.one_step:
-        for line in summary_lines(_one_step(method, args, n_context, device)):
+        scores = _one_step(method, args, n_context, device)
+        for line in summary_lines(scores):
             log.info("%s", line)
+        if args.plot is not None:
+            path = plot_one_step({name: row["psnr"] for name, row in scores.items()}, args.start_frame + n_context,
+                                 args.plot, f"{Path(args.video).name}: each frame's PSNR, predicted one step ahead")
+            log.info("wrote %s", path)
         return 0
     video = read_video(args.video, start=args.start_frame, max_frames=n_context + args.frames)  # from start_frame
     n_future = len(video) - n_context

@@ -23,12 +23,14 @@ from torch import Tensor
 from vidpred.data.sampler import to_uint8_frames
 from vidpred.data.video_io import write_video
 from vidpred.models.warp import flow_to_color
-from vidpred.safe_write import image_has_mark, replacing
+from vidpred.safe_write import image_has_mark, replacing, save_marked_figure
 
-__all__ = ["side_by_side", "Animation", "write_animation", "is_our_animation", "PANELS"]
+__all__ = ["side_by_side", "Animation", "write_animation", "is_our_animation", "plot_one_step", "is_our_plot",
+           "PANELS"]
 
 # Written into every GIF made here, so that the next run may replace it and nothing else.
 _GIF_COMMENT = b"vidpred prediction"
+_SOFTWARE = "vidpred predict.py"  # marks the plots plot_one_step may replace
 _GIF_MAX_SIDE = 65535  # the GIF format stores sizes in 16 bits
 
 PANELS = ("context", "prediction", "ground truth", "error")
@@ -258,3 +260,44 @@ def write_animation(path: str | Path, frames: np.ndarray, fps: float = 4.0) -> P
 def is_our_animation(path: str | Path) -> bool:
     """Whether ``path`` is a GIF written by :func:`write_animation` (videos carry no such mark)."""
     return image_has_mark(path, "GIF", "comment", _GIF_COMMENT)
+
+
+def plot_one_step(psnrs: dict[str, list[float]], first_frame: int, path: str | Path, title: str) -> Path:
+    """PNG of each frame's PSNR, predicted one step ahead, along the video: above, one line
+    per method (the model's first); below, the model's PSNR less the better baseline's on
+    each frame (green where the model is better, red where a baseline is), so that the
+    stretches of footage where the model loses stand out.
+
+    Args:
+        psnrs: method -> one PSNR (dB) per predicted frame, the model's first.
+        first_frame: the video's index of the first predicted frame.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    names = list(psnrs)
+    values = {name: np.asarray(v, dtype=float) for name, v in psnrs.items()}
+    frames = first_frame + np.arange(len(values[names[0]]))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True, height_ratios=(2, 1))
+    for i, name in enumerate(names):
+        top.plot(frames, values[name], linewidth=1.6 if i == 0 else 1.0, label=name, zorder=3 - min(i, 2))
+    top.set_ylabel("PSNR, dB")
+    top.legend(fontsize=8, frameon=False)
+    top.set_title(title, fontsize=9)
+    best = np.max(np.stack([values[name] for name in names[1:]]), axis=0)
+    margin = values[names[0]] - best
+    bottom.bar(frames, margin, width=1.0, color=np.where(margin >= 0, "tab:green", "tab:red"))
+    bottom.axhline(0, color="black", linewidth=0.8)
+    bottom.set_ylabel(f"{names[0]}\n− better baseline, dB", fontsize=8)
+    bottom.set_xlabel("frame of the video")
+    for axis in (top, bottom):
+        axis.grid(alpha=0.3)
+    fig.tight_layout()
+    return save_marked_figure(fig, path, _SOFTWARE)
+
+
+def is_our_plot(path: str | Path) -> bool:
+    """Whether ``path`` is a PNG written by :func:`plot_one_step`."""
+    return image_has_mark(path, "PNG", "Software", _SOFTWARE)
