@@ -35,7 +35,7 @@ from vidpred.errors import ExpectedFailure
 
 __all__ = ["script", "one_line", "positive", "finite", "set_threads", "add_config_args", "add_set_arg",
            "add_threads_arg", "add_device_arg", "add_workers_arg", "add_report_args",
-           "log_format", "setup_logging", "command", "StopRequest"]
+           "log_format", "setup_logging", "command", "StopRequest", "STOP_SIGNALS"]
 
 EXIT_EXPECTED = 2
 
@@ -67,6 +67,12 @@ def script(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | Non
     return wrapped
 
 
+# The signals that stop a run cleanly (a training run with a checkpoint after the step):
+# Ctrl-C, SIGTERM, and on Windows Ctrl-Break and closing the console (SIGBREAK), where
+# SIGTERM from another process never reaches a handler.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, name))
+
+
 class StopRequest:
     """Within the block, the first Ctrl-C (SIGINT, SIGTERM, SIGBREAK) asks the work to stop
     at its next safe point, said in a warning (``signal`` then holds it); a second stops
@@ -81,8 +87,6 @@ class StopRequest:
         self.signal: int | None = None
 
     def __enter__(self) -> StopRequest:
-        from vidpred.data.stream import STOP_SIGNALS
-
         self._previous = {s: signal.signal(s, self._handle) for s in STOP_SIGNALS}
         return self
 

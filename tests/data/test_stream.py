@@ -106,7 +106,7 @@ def test_windows_ctrl_break_is_a_stop_signal(monkeypatch):
     import importlib.util
 
     monkeypatch.setattr(signal, "SIGBREAK", signal.SIGUSR1, raising=False)  # Windows' Ctrl-Break, stood in for
-    spec = importlib.util.find_spec("vidpred.data.stream")
+    spec = importlib.util.find_spec("vidpred.cli")
     fresh = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(fresh)
     assert fresh.STOP_SIGNALS == (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)

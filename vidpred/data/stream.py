@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from vidpred.cli import STOP_SIGNALS
 from vidpred.config import DataConfig
 from vidpred.data.datasets import load_split, load_synthetic
 from vidpred.data.sampler import PatchBatches, PatchSampler, fixed_clips, to_model_input
@@ -116,12 +117,6 @@ def load_training_data(
     else:
         log.info("data: %d training videos, %d validation clips", len(train_videos), len(val_clips))
     return TrainingData(sampler, val_clips, len(train_videos), len(synthetic_videos))
-
-
-# The signals that stop a run cleanly (a checkpoint after the step): Ctrl-C, SIGTERM, and on
-# Windows Ctrl-Break and closing the console (SIGBREAK), where SIGTERM from another process
-# never reaches a handler.
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, name))
 
 
 def _ignore_stop_signals(worker_id: int) -> None:
