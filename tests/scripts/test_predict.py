@@ -233,6 +233,14 @@ def test_frames_past_the_end_of_the_video_are_not_counted_in_the_memory_warning(
                           "100000", *one_step]) == 0
         assert "in memory" not in caplog.text
         assert "predicting 8 frames instead of 100000" in caplog.text
+    # where it does warn, it names the frames predicted after the 4 context frames, not the 12 there are
+    monkeypatch.setattr(predict, "_physical_memory", lambda: 1_000_000_000)
+    for one_step in ([], ["--one-step"]):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="vidpred"):
+            assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "a.gif", "--frames",
+                          "100000", "--start-frame", "2", *one_step]) == 0
+        assert "predicting 6 frames of 64x48 keeps" in caplog.text
 
 
 def test_an_edge_ratio_without_edges_in_the_truth_says_so_rather_than_nan():

@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     n_context = method.info["n_context"]
     if args.start_frame:
         log.info("reading %s from frame %d", args.video, args.start_frame)
-    _warn_if_memory_short(args)
+    _warn_if_memory_short(args, n_context)
     if args.one_step:
         scores = _one_step(method, args, n_context, device)
         for line in summary_lines(scores):
@@ -197,18 +197,18 @@ def _physical_memory() -> int | None:
         return None
 
 
-def _warn_if_memory_short(args: argparse.Namespace) -> None:
-    """Warn before decoding when predicting ``args.frames`` frames of ``args.video`` would
-    take most of the machine's memory, so that the user learns why rather than meets the
-    out-of-memory killer."""
+def _warn_if_memory_short(args: argparse.Namespace, n_context: int) -> None:
+    """Warn before decoding when predicting ``args.frames`` frames of ``args.video`` (after
+    ``n_context`` context frames) would take most of the machine's memory, so that the user
+    learns why rather than meets the out-of-memory killer."""
     memory = _physical_memory()
     if memory is None:
         return
     height, width = next(iter_video(args.video, max_frames=1)).shape[:2]
     n_frames = args.frames
     announced = announced_frames(args.video)
-    if announced is not None:  # --frames past the end predicts (and keeps) only what is there
-        n_frames = min(n_frames, max(1, announced - args.start_frame))
+    if announced is not None:  # --frames past the end predicts (and keeps) only what follows the context
+        n_frames = min(n_frames, max(1, announced - args.start_frame - n_context))
     needed = _BASE_BYTES + _BYTES_PER_PIXEL * height * width + n_frames * _bytes_per_frame(args, height, width)
     if needed > 0.8 * memory:
         kept = "their panels" if args.one_step else "them all"
