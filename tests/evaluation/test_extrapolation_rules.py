@@ -64,6 +64,16 @@ def test_the_past_frames_are_aligned_and_fused_only_where_they_agree(monkeypatch
         assert torch.allclose(mean[..., 10:20, 8:], target[..., 10:20, 8:] + 0.255, atol=1e-5)  # unguarded: blended
 
 
+def test_fusion_on_a_clip_without_noise_is_the_clip(monkeypatch):
+    # black footage: the clip's noise and so tau are 0, and every aligned frame agrees with the newest
+    still = torch.full((1, 3, 6, 16, 24), -1.0)
+    monkeypatch.setattr(extrapolation_rules, "_dis", lambda *a: torch.zeros(1, 2, 16, 24))
+    grey = [np.zeros((16, 24), np.uint8)] * 6  # not read: the flows are given
+    for name in ("fused past 3 auto", "soft past 3 auto", "fused past 3 auto, box 3"):
+        for k in (1, 2):
+            torch.testing.assert_close(extrapolation_rules.RULES[name](still, grey, k), still[:, :, 3 + k])
+
+
 def test_speed_hindsight_against_hand_worked_gains():
     from vidpred.evaluation.extrapolation_rules import SPEED_RULES, speed_hindsight_table
 

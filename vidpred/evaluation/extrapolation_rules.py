@@ -347,7 +347,10 @@ def _fused_past(frames: Tensor, grey: list[np.ndarray], k: int, n: int, tau: flo
         d = (older - aligned[0]).abs().mean(1, keepdim=True)
         if window > 1:
             d = _box(d, window)
-        w = torch.exp(-(d / threshold) ** 2) if soft else (d < threshold).float()
+        if soft:  # d = 0 agrees even in a clip without noise (black footage: tau = 0, and 0 / 0 is nan)
+            w = torch.exp(-(d / threshold).nan_to_num(0.0) ** 2)
+        else:
+            w = (d < threshold).float()
         total, weight = total + w * older, weight + w
     return total / weight
 
