@@ -322,3 +322,36 @@ def test_one_step_plots_each_frames_psnr_and_only_with_one_step(tmp_path, caplog
     assert _main(["--video", video, "--out", tmp_path / "r.gif", "--plot", tmp_path / "p.png"]) == 2
     assert "--plot draws the scores of --one-step: add --one-step, or leave --plot out" in caplog.text
     assert not (tmp_path / "r.gif").exists()
+
+
+def test_one_step_from_a_start_frame_scores_shows_and_plots_the_frames_after_it(tmp_path, monkeypatch, caplog):
+    import vidpred.commands.predict as predict
+
+    caplog.set_level(logging.INFO, logger="vidpred")
+    photo = skdata.astronaut()
+    lefts = np.cumsum([100, 1, 1, 6, 2, 5, 3, 7, 4, 2])  # each step its own size: each frame's score its own
+    frames = np.stack([photo[100:164, x:x + 80] for x in lefts])  # 10 frames, 64x80
+    video = tmp_path / "pan"
+    video.mkdir()
+    for t, frame in enumerate(frames):
+        Image.fromarray(frame).save(video / f"frame_{t:02d}.png")
+    shown, plotted = [], []
+
+    class Recorded(predict.Animation):
+        def add(self, prediction, target, *, seen=None, flow=None):
+            shown.append((seen, target))
+            super().add(prediction, target, seen=seen, flow=flow)
+
+    monkeypatch.setattr(predict, "Animation", Recorded)
+    monkeypatch.setattr(predict, "plot_one_step", lambda psnrs, first, path, title: plotted.append(first) or path)
+    assert _main(["--video", video, "--out", tmp_path / "out.avi", "--one-step", "--frames", "3", "--start-frame", "2",
+                  "--plot", tmp_path / "psnr.png"]) == 0
+    real = torch.from_numpy(frames).permute(3, 0, 1, 2).float() / 127.5 - 1  # (C, T, H, W) in [-1, 1]
+    for k, (seen, target) in enumerate(shown):  # frames 6, 7 and 8, each beside the real one before it
+        torch.testing.assert_close(target, real[:, 6 + k])
+        torch.testing.assert_close(seen, real[:, 5 + k])
+    assert len(shown) == 3 and plotted == [6]  # the plot's first frame is the first predicted one
+    copying = [10 * np.log10(4 / (((frames[t - 1].astype(float) - frames[t].astype(float)) / 127.5) ** 2).mean())
+               for t in (6, 7, 8)]
+    line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("last input"))
+    assert float(line.split()[2]) == pytest.approx(np.mean(copying), abs=0.01)
