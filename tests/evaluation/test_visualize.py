@@ -105,7 +105,7 @@ def test_an_animation_made_for_more_frames_than_come_holds_only_those_that_come(
     for k in range(70):  # past the first room made, so that it grows (twice)
         animation.add(prediction[:, k % 2], target[:, k % 2], flow=torch.full((2, 16, 20), float(k)))
         if k == 40:
-            early = animation.frames().copy()  # a frames() taken before more are added stays as it was
+            early = animation.frames()  # held while more are added: the arrays then grow by a copy, and it stays
     frames = animation.frames()
     assert len(frames) == 4 + 70
     assert (frames[:len(early), :, :4 * (20 + 4)] == early[:, :, :4 * (20 + 4)]).all()  # the motion is recoloured
