@@ -315,7 +315,7 @@ def test_one_step_plots_each_frames_psnr_and_only_with_one_step(tmp_path, caplog
     (tmp_path / "mine.png").write_bytes(b"mine")
     for extra, message in ((["--plot", tmp_path / "mine.png"], "mine.png already exists and is not a plot written by "
                                                                  "predict.py"),
-                           (["--plot", tmp_path / "psnr.jpg"], "give a .png other than --out")):
+                           (["--plot", tmp_path / "psnr.jpg"], "--plot " + str(tmp_path / "psnr.jpg") + ": give a .png")):
         assert _main([*run, *extra]) == 2
         assert message in caplog.text
     assert (tmp_path / "mine.png").read_bytes() == b"mine"

@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         check_output(args.out, ours=lambda p: text_starts_with(p, heading),
                      what="a table written by this script", force=args.force)
-    where = f"{args.subset} videos" + (f" ({', '.join(args.videos)} only)" if args.videos else "") + (f"; every clip replaced by {steady.describe()}" if steady else "")
+    where = (f"{args.subset} videos" + (f" ({', '.join(args.videos)} only)" if args.videos else "")
+             + (f"; every clip replaced by {steady.describe()}" if steady else ""))
     rules = args.rules
     if args.speed_hindsight:
         rules = list(dict.fromkeys(["DIS"] + (rules or []) + SPEED_RULES))

@@ -110,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.plot is not None:
         if not args.one_step:
             raise ValueError("--plot draws the scores of --one-step: add --one-step, or leave --plot out")
-        if Path(args.plot).suffix.lower() != ".png" or Path(args.plot).resolve() == Path(args.out).resolve():
-            raise ValueError(f"--plot {args.plot}: give a .png other than --out")
+        if Path(args.plot).suffix.lower() != ".png":  # and so never --out, a .gif, .mp4 or .avi
+            raise ValueError(f"--plot {args.plot}: give a .png")
         check_output(args.plot, inputs=[args.video, args.checkpoint], ours=is_our_plot,
                      what="a plot written by predict.py", force=args.force)
     if not Path(args.video).exists():  # said now, not after the model has loaded

@@ -39,9 +39,10 @@ from torch import nn
 from vidpred._progress import progress
 from vidpred.build import build_training_networks, select_device, synchronize
 from vidpred.checkpoint import load_checkpoint, remove_partial_writes, save_checkpoint
+from vidpred.cli import STOP_SIGNALS
 from vidpred.config import Config, ConfigError, check_resumable, config_to_dict, default_run_dir, validate
 from vidpred.data.split_record import SPLIT_FILE, describe_split, follow_split, read_split
-from vidpred.data.stream import STOP_SIGNALS, BatchStream, load_training_data
+from vidpred.data.stream import BatchStream, load_training_data
 from vidpred.evaluation.predictors import BLEND, DIS_FLOW, LAST_INPUT
 from vidpred.losses.census import census_loss
 from vidpred.losses.composite import generator_objective
