@@ -104,7 +104,7 @@ from vidpred.evaluation.steady_camera import SteadyCamera
 from vidpred.metrics.psnr import psnr_from_mse
 from vidpred.metrics.sharpness import edge_ratio
 from vidpred.models.camera_motion import camera_flow
-from vidpred.models.optical_flow import FARNEBACK_PARAMS, dis_flow_grey, full_size_refinement
+from vidpred.models.optical_flow import FARNEBACK_PARAMS, dis_flow_grey, full_size_refinement, reused_flows
 from vidpred.models.refiner import FlowRefiner, context_flows
 from vidpred.models.warp import warp
 
@@ -287,38 +287,18 @@ def _fit(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:  # scored ag
     return warp(frames[:, :, 2], _dis(grey[3], grey[2]))
 
 
-class _ClipFlows:
-    """The refined DIS flows between consecutive context frames, ``t -> t-1`` for ``t = 3, 2``,
-    computed once per clip (keyed by the clip's list of grey frames, which is held, so its id
-    is not reused) for the fusion rules, which all read them at both horizons."""
-
-    def __init__(self) -> None:
-        self._grey: list[np.ndarray] | None = None
-        self._flows: dict[int, Tensor] = {}
-
-    def __call__(self, grey: list[np.ndarray], t: int) -> Tensor:
-        if self._grey is not grey:
-            self._grey, self._flows = grey, {}
-        if t not in self._flows:
-            self._flows[t] = _dis(grey[t], grey[t - 1], "refined")
-        return self._flows[t]
-
-
-_clip_flows = _ClipFlows()
-
-
 def _aligned_past(frames: Tensor, grey: list[np.ndarray], k: int, n: int) -> list[Tensor]:
     """The newest ``n`` context frames, newest first, each resampled once onto frame ``3 + k``:
     the newest by ``DIS refined, composed``'s offset ``o_k``, each older frame along the
     context flows composed onto it (frame 2 at ``o_k + v(p + o_k)``, frame 1 one refined DIS
     step of frame 2 further, ...)."""
-    v = _clip_flows(grey, 3)
+    v = _dis(grey[3], grey[2], "refined")
     offset = v
     for _ in range(k - 1):
         offset = offset + warp(v, offset)
     aligned = [_resample(frames[:, :, 3], offset, "bilinear")]
     for t in range(3, 3 - n + 1, -1):  # the step t -> t-1
-        offset = offset + warp(_clip_flows(grey, t), offset)
+        offset = offset + warp(_dis(grey[t], grey[t - 1], "refined"), offset)
         aligned.append(_resample(frames[:, :, t - 1], offset, "bilinear"))
     return aligned
 
@@ -328,7 +308,7 @@ def _clip_noise(frames: Tensor, grey: list[np.ndarray]) -> float:
     frame from the one before by the refined DIS flow: the spread of a difference of two
     aligned frames, noise and misfit together. (Not the median: in compressed footage most
     pixels of a still background repeat exactly, and the median is 0.)"""
-    residual = warp(frames[:, :, 2], _clip_flows(grey, 3)) - frames[:, :, 3]
+    residual = warp(frames[:, :, 2], _dis(grey[3], grey[2], "refined")) - frames[:, :, 3]
     return float(residual.abs().mean())
 
 
@@ -453,14 +433,15 @@ def score_rules(subset: str = "val", root: str | None = None, clips_per_video: i
         grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in clip.frames]
         frames = (torch.from_numpy(clip.frames).float() / 127.5 - 1).permute(3, 0, 1, 2)[None]  # (1, C, 6, H, W)
         scores = {}
-        for name in names:
-            target = (lambda k: frames[:, :, 3]) if name == "fit" else (lambda k: frames[:, :, 3 + k])
-            steps = (1,) if name == "fit" else (1, 2)  # the fit is of one step
-            scores[name] = {}
-            for k in steps:
-                prediction = RULES[name](frames, grey, k)
-                scores[name][f"psnr_f{k}"] = _psnr(prediction, target(k))
-                scores[name][f"edges_f{k}"] = float(edge_ratio(prediction.clamp(-1, 1), target(k))[0])
+        with reused_flows():  # each pair's DIS flow once per clip, however many rules read it
+            for name in names:
+                target = (lambda k: frames[:, :, 3]) if name == "fit" else (lambda k: frames[:, :, 3 + k])
+                steps = (1,) if name == "fit" else (1, 2)  # the fit is of one step
+                scores[name] = {}
+                for k in steps:
+                    prediction = RULES[name](frames, grey, k)
+                    scores[name][f"psnr_f{k}"] = _psnr(prediction, target(k))
+                    scores[name][f"edges_f{k}"] = float(edge_ratio(prediction.clamp(-1, 1), target(k))[0])
         by_video.setdefault(clip.name.split("@")[0], []).append({"scores": scores})
     return by_video
 
