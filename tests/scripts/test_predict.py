@@ -106,14 +106,21 @@ def test_an_existing_file_is_replaced_only_when_this_script_wrote_it(checkpoint,
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
 
 
-def test_each_predicted_frame_is_scored_beside_copying_and_dis_flow(make_video, tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger="vidpred")
+def _pan(tmp_path: Path, lefts) -> tuple[Path, np.ndarray]:
+    """A folder of lossless PNG frames (scores on them are exact): 64x80 crops of a photo
+    whose left edges are at ``lefts``, a pan. Returns the folder and the frames."""
     photo = skdata.astronaut()
-    frames = np.stack([photo[100:164, 100 + 3 * t:180 + 3 * t] for t in range(9)])  # a 3-px pan, 64x80
+    frames = np.stack([photo[100:164, x:x + 80] for x in lefts])
     video = tmp_path / "pan"
     video.mkdir()
-    for t, frame in enumerate(frames):  # lossless frames: the scores below are exact
+    for t, frame in enumerate(frames):
         Image.fromarray(frame).save(video / f"frame_{t:02d}.png")
+    return video, frames
+
+
+def test_each_predicted_frame_is_scored_beside_copying_and_dis_flow(make_video, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="vidpred")
+    video, frames = _pan(tmp_path, range(100, 127, 3))  # 9 frames, a 3-px pan
     assert _main(["--video", video, "--out", tmp_path / "out.gif", "--frames", "3"]) == 0
     table = [line.split() for line in caplog.text.splitlines() if "last input" in line or "DIS flow" in line
              or "PSNR, predicted frame" in line]
@@ -128,14 +135,8 @@ def test_each_predicted_frame_is_scored_beside_copying_and_dis_flow(make_video, 
 
 def test_one_step_predicts_every_frame_from_the_real_frames_before_it(make_video, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="vidpred")
-    photo = skdata.astronaut()
     speeds = [3, 3, 3, 3, 3, 5, 5, 5]  # a pan that speeds up after the 6th frame
-    lefts = np.cumsum([100] + speeds)
-    frames = np.stack([photo[100:164, x:x + 80] for x in lefts])  # 9 frames, 64x80
-    video = tmp_path / "pan"
-    video.mkdir()
-    for t, frame in enumerate(frames):  # lossless frames: the scores below are exact
-        Image.fromarray(frame).save(video / f"frame_{t:02d}.png")
+    video, frames = _pan(tmp_path, np.cumsum([100] + speeds))  # 9 frames
     assert _main(["--video", video, "--out", tmp_path / "out.avi", "--one-step", "--frames", "5", "--scale", "1"]) == 0
     assert len(read_video(tmp_path / "out.avi")) == 4 + 5
     lines = {r.getMessage().split()[0]: r.getMessage() for r in caplog.records if r.name == "vidpred"}
@@ -255,11 +256,7 @@ def test_an_edge_ratio_without_edges_in_the_truth_says_so_rather_than_nan():
 
 
 def test_one_step_keeps_the_frames_predicted_before_an_unreadable_one(tmp_path, caplog):
-    photo = skdata.astronaut()
-    video = tmp_path / "pan"
-    video.mkdir()
-    for t in range(10):
-        Image.fromarray(photo[100:164, 100 + 3 * t:180 + 3 * t]).save(video / f"frame_{t:02d}.png")
+    video, _ = _pan(tmp_path, range(100, 100 + 3 * 10, 3))
     (video / "frame_07.png").write_bytes(b"not a png")  # the 4th frame after the 4 context frames
     with caplog.at_level("WARNING", logger="vidpred"):
         assert _main(["--video", video, "--out", tmp_path / "out.avi", "--one-step", "--frames", "6"]) == 0
@@ -276,11 +273,7 @@ def test_ctrl_c_during_one_step_writes_the_frames_predicted_so_far(tmp_path, mon
 
     import vidpred.commands.predict as predict
 
-    photo = skdata.astronaut()
-    video = tmp_path / "pan"
-    video.mkdir()
-    for t in range(10):
-        Image.fromarray(photo[100:164, 100 + 3 * t:180 + 3 * t]).save(video / f"frame_{t:02d}.png")
+    video, _ = _pan(tmp_path, range(100, 100 + 3 * 10, 3))
     calls = []
 
     def interrupted_at_the_2nd(*args, **kwargs):  # Ctrl-C while the 2nd frame is predicted
@@ -303,11 +296,7 @@ def test_ctrl_c_during_one_step_writes_the_frames_predicted_so_far(tmp_path, mon
 def test_one_step_plots_each_frames_psnr_and_only_with_one_step(tmp_path, caplog):
     from vidpred.evaluation.visualize import is_our_plot
 
-    photo = skdata.astronaut()
-    video = tmp_path / "pan"
-    video.mkdir()
-    for t in range(8):
-        Image.fromarray(photo[100:164, 100 + 3 * t:180 + 3 * t]).save(video / f"frame_{t:02d}.png")
+    video, _ = _pan(tmp_path, range(100, 100 + 3 * 8, 3))
     run = ["--video", video, "--out", tmp_path / "out.gif", "--one-step", "--frames", "4"]
     assert _main([*run, "--plot", tmp_path / "psnr.png"]) == 0
     assert is_our_plot(tmp_path / "psnr.png") and Image.open(tmp_path / "psnr.png").size[0] > 500
@@ -328,13 +317,8 @@ def test_one_step_from_a_start_frame_scores_shows_and_plots_the_frames_after_it(
     import vidpred.commands.predict as predict
 
     caplog.set_level(logging.INFO, logger="vidpred")
-    photo = skdata.astronaut()
-    lefts = np.cumsum([100, 1, 1, 6, 2, 5, 3, 7, 4, 2])  # each step its own size: each frame's score its own
-    frames = np.stack([photo[100:164, x:x + 80] for x in lefts])  # 10 frames, 64x80
-    video = tmp_path / "pan"
-    video.mkdir()
-    for t, frame in enumerate(frames):
-        Image.fromarray(frame).save(video / f"frame_{t:02d}.png")
+    # 10 frames, each step its own size: each frame's score its own
+    video, frames = _pan(tmp_path, np.cumsum([100, 1, 1, 6, 2, 5, 3, 7, 4, 2]))
     shown, plotted = [], []
 
     class Recorded(predict.Animation):
