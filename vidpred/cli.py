@@ -27,6 +27,7 @@ import math
 import signal
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import cv2
 import torch
@@ -74,31 +75,42 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SI
 
 
 class StopRequest:
-    """Within the block, the first Ctrl-C (SIGINT, SIGTERM, SIGBREAK) asks the work to stop
+    """While installed, the first Ctrl-C (SIGINT, SIGTERM, SIGBREAK) asks the work to stop
     at its next safe point, said in a warning (``signal`` then holds it); a second stops
-    at once (``KeyboardInterrupt``). The handlers before the block come back after it.
+    at once (``KeyboardInterrupt``). Used as a context manager, or by :meth:`install` and
+    :meth:`restore`; the handlers before come back after.
 
     Args:
         then: what happens on the first, for the warning ("writing the frames predicted so far").
+        at_once: what the warning says a second does.
     """
 
-    def __init__(self, then: str) -> None:
-        self.then = then
+    def __init__(self, then: str, at_once: str = "again to stop at once") -> None:
+        self.then, self.at_once = then, at_once
         self.signal: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        self._previous = {s: signal.signal(s, self.request) for s in STOP_SIGNALS}
+
+    def restore(self) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+        self._previous = {}
 
     def __enter__(self) -> StopRequest:
-        self._previous = {s: signal.signal(s, self._handle) for s in STOP_SIGNALS}
+        self.install()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        for s, handler in self._previous.items():
-            signal.signal(s, handler)
+        self.restore()
 
-    def _handle(self, signum: int, frame: object) -> None:
+    def request(self, signum: int, frame: object = None) -> None:
+        """The handler: the first call asks, the second raises ``KeyboardInterrupt``."""
         if self.signal is not None:
             raise KeyboardInterrupt
         self.signal = signum
-        log.warning("received %s: %s (again to stop at once)", signal.Signals(signum).name, self.then)
+        log.warning("received %s: %s (%s)", signal.Signals(signum).name, self.then, self.at_once)
 
 
 def _utf8_redirected_stdout() -> None:

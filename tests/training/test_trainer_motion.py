@@ -122,7 +122,7 @@ def test_a_stop_signal_during_validation_ends_it_between_batches(tiny_config, tm
     def predict_and_signal(*args, **kwargs):
         calls.append(1)
         if len(calls) == 2:  # SIGTERM arrives while the 2nd of 16 batches is being scored
-            trainer._handle_signal(signal.SIGTERM, None)
+            trainer._stop.request(signal.SIGTERM)
         return real_predict(*args, **kwargs)
 
     monkeypatch.setattr(validation, "predict_clips", predict_and_signal)
@@ -137,10 +137,10 @@ def test_every_stop_signal_stops_the_run_with_a_checkpoint(tiny_config, tmp_path
     import os
     import signal
 
-    import vidpred.training.trainer as trainer_module
+    import vidpred.cli as cli
 
     # SIGUSR1 stands in for Windows' SIGBREAK, which this system lacks
-    monkeypatch.setattr(trainer_module, "STOP_SIGNALS", (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1))
+    monkeypatch.setattr(cli, "STOP_SIGNALS", (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1))
     trainer = Trainer(tiny_config("train.steps=5"), tmp_path / "run")
     real_step = trainer.train_step
 

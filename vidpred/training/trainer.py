@@ -39,7 +39,7 @@ from torch import nn
 from vidpred._progress import progress
 from vidpred.build import build_training_networks, select_device, synchronize
 from vidpred.checkpoint import load_checkpoint, remove_partial_writes, save_checkpoint
-from vidpred.cli import STOP_SIGNALS
+from vidpred.cli import StopRequest
 from vidpred.config import Config, ConfigError, check_resumable, config_to_dict, default_run_dir, validate
 from vidpred.data.split_record import SPLIT_FILE, describe_split, follow_split, read_split
 from vidpred.data.stream import BatchStream, load_training_data
@@ -228,7 +228,7 @@ class Trainer:
         if resume_state is not None:
             self._restore(resume_state)
         self._batches: BatchStream | None = None
-        self._stop_signal: int | None = None
+        self._stop = StopRequest("saving a checkpoint after this step", "again to stop at once, without saving")
 
     # ------------------------------------------------------------------ data
 
@@ -399,7 +399,7 @@ class Trainer:
 
         With ``interruptible``, a stop signal ends it between two batches
         (:class:`~vidpred.training.validation.ValidationInterrupted`)."""
-        return self.validator(self.eval_generator, (lambda: self._stop_signal is not None) if interruptible else None)
+        return self.validator(self.eval_generator, (lambda: self._stop.signal is not None) if interruptible else None)
 
     def _validate_and_log(self, run_log: RunLog, step: int) -> dict | None:
         """Validate, log the record and keep ``best.pt`` (the best model PSNR, whole frames, 1st
@@ -425,13 +425,6 @@ class Trainer:
         return record
 
     # ------------------------------------------------------------------ loop
-
-    def _handle_signal(self, signum, frame) -> None:
-        if self._stop_signal is not None:  # second Ctrl-C: stop now
-            raise KeyboardInterrupt
-        self._stop_signal = signum
-        log.warning("received %s: saving a checkpoint after this step (again to stop at once, without saving)",
-                    signal.Signals(signum).name)
 
     def claim_run_dir(self) -> None:
         """Take the run directory's lock (rank 0; one writer per run directory) unless held:
@@ -501,7 +494,7 @@ class Trainer:
 
     def _fit(self, main: bool, run_log: RunLog | None) -> dict:
         cfg = self.cfg.train
-        previous = {s: signal.signal(s, self._handle_signal) for s in STOP_SIGNALS}
+        self._stop.install()
         self.generator.train()
         for adversary in self.adversaries:
             adversary.model.train(adversary.trainable)  # frozen judges stay in eval mode
@@ -536,7 +529,7 @@ class Trainer:
                     tick, tick_step = time.perf_counter(), step
                 if main and (step % cfg.val_every == 0 or last):
                     last_val = self._validate_and_log(run_log, step) or last_val
-                if main and (step % cfg.sample_every == 0 or last) and self._stop_signal is None:
+                if main and (step % cfg.sample_every == 0 or last) and self._stop.signal is None:
                     run_log.samples(step, *sample_images(self.eval_generator, self.val_clips, self.n_context,
                                                          cfg.val_n_future, self.device))
                 if step % cfg.ckpt_every == 0 or last:
@@ -545,16 +538,15 @@ class Trainer:
                 # All ranks stop at the same step, whichever received the signal. Under DDP
                 # this is a collective (and a host sync), so it runs at log steps only.
                 if not self.dist.enabled or step % cfg.log_every == 0:
-                    stop = any_rank(self._stop_signal is not None, self.dist, self.device)
+                    stop = any_rank(self._stop.signal is not None, self.dist, self.device)
             if stop:
                 if self.step % cfg.ckpt_every != 0 and self.step != cfg.steps and not out_of_time:  # else saved
                     self.save()
                 log.warning("stopped at step %d; continue with --resume", self.step)
-                return {"interrupted": self._stop_signal or signal.SIGTERM, "step": self.step}
+                return {"interrupted": self._stop.signal or signal.SIGTERM, "step": self.step}
         finally:
             bar.close()
-            for s, handler in previous.items():
-                signal.signal(s, handler)
+            self._stop.restore()
 
         if not main:
             return {"step": self.step, "rank": self.dist.rank}
