@@ -90,6 +90,10 @@ def test_shared_flags_parse_as_every_command_reads_them():
     set_only = argparse.ArgumentParser()
     add_set_arg(set_only)
     assert set_only.parse_args([]).overrides == []
+    # several after one --set, as other training tools take them, and mixed with repeats
+    assert set_only.parse_args(["--set", "a=1", "b=2", "--set", "c=3"]).overrides == ["a=1", "b=2", "c=3"]
+    with pytest.raises(SystemExit):
+        set_only.parse_args(["--set"])  # --set needs a value
 
 
 def test_one_log_format_naming_the_rank_under_torchrun():

@@ -160,9 +160,12 @@ def set_threads(threads: int | None) -> None:
 
 
 def add_set_arg(parser: argparse.ArgumentParser, help: str | None = None, metavar: str = "KEY=VALUE") -> None:
-    """``--set KEY=VALUE`` (repeatable) into ``args.overrides``: config values, parsed as YAML."""
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar=metavar,
-                        help=help or "override a config value, e.g. --set train.steps=500 (repeatable; values are YAML)")
+    """``--set KEY=VALUE [KEY=VALUE ...]`` (repeatable) into ``args.overrides``: config values,
+    parsed as YAML. Several after one ``--set`` read as they do after one ``--set`` each, the
+    way most training tools take overrides."""
+    parser.add_argument("--set", dest="overrides", action="extend", nargs="+", default=[], metavar=metavar,
+                        help=help or "override config values, e.g. --set train.steps=500 train.batch_size=4 "
+                                     "(repeatable; values are YAML)")
 
 
 def add_config_args(parser: argparse.ArgumentParser, default: str | None = None, help: str | None = None) -> None:
