@@ -103,7 +103,14 @@ def test_round_trip(tmp_path):
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
 def test_shipped_configs_load_and_validate(path):
     cfg = load_config(path)
-    validate(cfg)
+    validate(cfg)  # raises ConfigError naming the key on any bad value
+    # the run folder (runs/<run.name>) tells which config wrote it
+    assert cfg.run.name.endswith(path.stem), (path, cfg.run.name)
+
+
+def test_shipped_configs_write_to_separate_run_folders():
+    names = [load_config(path).run.name for path in CONFIGS]
+    assert len(set(names)) == len(names) == len(CONFIGS), sorted(names)
 
 
 def test_cross_field_checks():
