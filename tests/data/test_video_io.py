@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 import pytest
@@ -232,3 +234,38 @@ def test_a_malformed_image_reads_as_none_without_opencv_s_own_log_lines(tmp_path
     assert read_image(bad) is None
     assert capfd.readouterr().err == ""
     assert cv2.utils.logging.getLogLevel() != cv2.utils.logging.LOG_LEVEL_SILENT  # restored after
+
+
+def test_threads_reading_images_at_once_leave_opencv_s_log_level_as_it_was(tmp_path):
+    # Two reads overlapping as threads' can: the second starts while the first decodes and
+    # ends after it. Each saving and restoring the level on its own, the second saved the
+    # first's silence and restored it last: the process stayed silenced.
+    before = cv2.utils.logging.getLogLevel()
+    assert before != cv2.utils.logging.LOG_LEVEL_SILENT
+    assert write_image(tmp_path / "a.png", np.zeros((4, 4, 3), np.uint8))
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    decode = cv2.imdecode
+
+    def overlapping_decode(*args):
+        if threading.current_thread().name == "first":
+            first_in.set()
+            assert second_in.wait(5)
+        else:
+            second_in.set()
+            assert first_out.wait(5)
+        return decode(*args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cv2, "imdecode", overlapping_decode)
+        first = threading.Thread(target=read_image, args=(tmp_path / "a.png",), name="first")
+        second = threading.Thread(target=read_image, args=(tmp_path / "a.png",), name="second")
+        first.start()
+        assert first_in.wait(5)
+        second.start()
+        first.join(5)
+        try:
+            assert cv2.utils.logging.getLogLevel() == cv2.utils.logging.LOG_LEVEL_SILENT  # the second still decodes
+        finally:
+            first_out.set()
+            second.join(5)
+    assert cv2.utils.logging.getLogLevel() == before

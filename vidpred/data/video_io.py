@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path, PurePath
 
@@ -55,6 +56,34 @@ def path_order(path: str | PurePath) -> tuple[str, ...]:
     return (path if isinstance(path, PurePath) else PurePath(path)).parts
 
 
+class _OpenCVSilence:
+    """OpenCV's log level is the process's: threads decoding at once share one silence.
+    The first to enter saves the level and silences, the last to leave restores it; each
+    saving and restoring on its own could leave the process silenced for good (the second
+    thread saving the first's silence, and restoring it last)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._level = None
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._inside == 0:
+                self._level = cv2.utils.logging.getLogLevel()
+                cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+            self._inside += 1
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0:
+                cv2.utils.logging.setLogLevel(self._level)
+
+
+_opencv_silenced = _OpenCVSilence()
+
+
 def read_image(path: str | Path, flags: int = cv2.IMREAD_COLOR) -> np.ndarray | None:
     """``cv2.imread(path, flags)``, or None when the file cannot be read or decoded.
 
@@ -69,12 +98,8 @@ def read_image(path: str | Path, flags: int = cv2.IMREAD_COLOR) -> np.ndarray | 
         return None
     if not data.size:
         return None
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    try:
+    with _opencv_silenced:
         return cv2.imdecode(data, flags)
-    finally:
-        cv2.utils.logging.setLogLevel(level)
 
 
 def write_image(path: str | Path, image: np.ndarray) -> bool:
