@@ -339,3 +339,46 @@ def test_one_step_from_a_start_frame_scores_shows_and_plots_the_frames_after_it(
                for t in (6, 7, 8)]
     line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("last input"))
     assert float(line.split()[2]) == pytest.approx(np.mean(copying), abs=0.01)
+
+
+def test_scores_are_written_as_a_table_one_row_per_frame_and_method(tmp_path, caplog):
+    import csv
+
+    from vidpred.commands.predict import SCORES_HEADER
+
+    caplog.set_level(logging.INFO, logger="vidpred")
+    video, frames = _pan(tmp_path, np.cumsum([100, 1, 1, 6, 2, 5, 3, 7, 4, 2]))  # each step its own size
+
+    def copying(t, seen):  # frame t predicted by copying frame seen, by hand
+        return 10 * np.log10(4 / (((frames[seen].astype(float) - frames[t].astype(float)) / 127.5) ** 2).mean())
+
+    def table(path):
+        with open(path, newline="") as f:
+            return list(csv.DictReader(f))
+
+    one_step = ["--video", video, "--out", tmp_path / "out.gif", "--one-step", "--frames", "3", "--start-frame", "2"]
+    assert _main([*one_step, "--scores", tmp_path / "s.csv"]) == 0
+    assert (tmp_path / "s.csv").read_text().splitlines()[0] == SCORES_HEADER
+    rows = table(tmp_path / "s.csv")
+    assert [(r["frame"], r["steps_ahead"], r["method"]) for r in rows] == [
+        (str(t), "1", m) for t in (6, 7, 8) for m in ("pretrained/refiner", "last input", "DIS flow")]
+    for t, row in zip((6, 7, 8), [r for r in rows if r["method"] == "last input"]):
+        assert float(row["psnr"]) == pytest.approx(copying(t, t - 1), abs=0.001)
+        assert float(row["edges"]) == pytest.approx(1.0, abs=0.2) and 0 < float(row["ssim"]) < 1
+    mean = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("pretrained/refiner "))
+    assert float(mean.split()[1]) == pytest.approx(np.mean([float(r["psnr"]) for r in rows
+                                                            if r["method"] == "pretrained/refiner"]), abs=0.01)
+    # a rollout: the k-th frame after the context is k steps ahead of the newest frame seen
+    assert _main(["--video", video, "--out", tmp_path / "r.gif", "--frames", "3", "--start-frame", "2",
+                  "--scores", tmp_path / "s.csv"]) == 0  # its own table is replaced
+    copies = [r for r in table(tmp_path / "s.csv") if r["method"] == "last input"]
+    assert [(r["frame"], r["steps_ahead"]) for r in copies] == [("6", "1"), ("7", "2"), ("8", "3")]
+    for t, row in zip((6, 7, 8), copies):
+        assert float(row["psnr"]) == pytest.approx(copying(t, 5), abs=0.001)
+    (tmp_path / "mine.csv").write_text("a,b\n1,2\n")
+    for extra, message in ((["--scores", tmp_path / "mine.csv"], "mine.csv already exists and is not a scores table "
+                                                                   "written by predict.py"),
+                           (["--scores", tmp_path / "s.txt"], "--scores " + str(tmp_path / "s.txt") + ": give a .csv")):
+        assert _main([*one_step, *extra]) == 2
+        assert message in caplog.text
+    assert (tmp_path / "mine.csv").read_text() == "a,b\n1,2\n"

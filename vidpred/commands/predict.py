@@ -5,6 +5,7 @@
     python scripts/predict.py --checkpoint best.pt --video v_Basketball_g01_c01.avi --out pred.mp4 --frames 8 --start-frame 30
     python scripts/predict.py --video my_clip.mp4 --out steps.mp4 --one-step --frames 200   # every frame, one step ahead
     python scripts/predict.py --video my_clip.mp4 --out steps.mp4 --one-step --frames 200 --plot steps.png
+    python scripts/predict.py --video my_clip.mp4 --out steps.mp4 --one-step --frames 200 --scores steps.csv
 
 The model sees n_context real frames starting at --start-frame, then predicts --frames frames:
 every frame of the shipped refiner is one resampling of the newest real frame along its
@@ -31,6 +32,10 @@ does Ctrl-C (twice: at once, writing nothing). --plot draws each frame's PSNR al
 video, the model's and the baselines', and below it the model's margin over the better
 baseline, frame by frame.
 
+--scores writes every predicted frame's PSNR, SSIM and edge ratio, the model's and the
+baselines', as a table for a spreadsheet or pandas: one row per frame and method, the
+frame's index in the video and how many steps ahead it was predicted (1 with --one-step).
+
 Without --checkpoint the model shipped with vidpred is used (vidpred/pretrained/refiner.pt,
 DIS optical flow refined by a small network, trained on real video: docs/results.md).
 """
@@ -38,6 +43,8 @@ DIS optical flow refined by a small network, trained on real video: docs/results
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import itertools
 import logging
 import os
@@ -63,10 +70,11 @@ from vidpred.metrics.sharpness import edge_ratio
 from vidpred.metrics.ssim import ssim
 from vidpred.models.optical_flow import reused_flows
 from vidpred.pretrained import default_model_path
-from vidpred.safe_write import check_output
+from vidpred.safe_write import check_output, text_starts_with, write_text
 
 
 _MAX_PANEL_HEIGHT = 540  # the default shrinks taller frames' panels to this: four 4K panels side by side fit no screen
+SCORES_HEADER = "frame,steps_ahead,method,psnr,ssim,edges"  # --scores' first line, and how it is known again
 
 
 @script
@@ -89,9 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", default=None, metavar="PNG",
                         help="with --one-step, also plot each frame's PSNR along the video, the model's against the "
                              "baselines' (a .png)")
+    parser.add_argument("--scores", default=None, metavar="CSV",
+                        help="also write each predicted frame's PSNR, SSIM and edge ratio, the model's and the "
+                             "baselines', as a table (a .csv)")
     add_device_arg(parser)
     parser.add_argument("--force", action="store_true",
-                        help="replace an existing --out (or --plot) that this script did not write")
+                        help="replace an existing --out (or --plot, --scores) that this script did not write")
     args = parser.parse_args(argv)
 
     setup_logging()
@@ -114,6 +125,11 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--plot {args.plot}: give a .png")
         check_output(args.plot, inputs=[args.video, args.checkpoint], ours=is_our_plot,
                      what="a plot written by predict.py", force=args.force)
+    if args.scores is not None:
+        if Path(args.scores).suffix.lower() != ".csv":
+            raise ValueError(f"--scores {args.scores}: give a .csv")
+        check_output(args.scores, inputs=[args.video, args.checkpoint], ours=_is_our_scores,
+                     what="a scores table written by predict.py", force=args.force)
     if not Path(args.video).exists():  # said now, not after the model has loaded
         raise FileNotFoundError(f"cannot read video {args.video}: no such file or directory")
     device = select_device(args.device, "--device")
@@ -133,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             path = plot_one_step({name: row["psnr"] for name, row in scores.items()}, args.start_frame + n_context,
                                  args.plot, f"{Path(args.video).name}: each frame's PSNR, predicted one step ahead")
             log.info("wrote %s", path)
+        if args.scores is not None:
+            log.info("wrote %s", write_scores(args.scores, scores, args.start_frame + n_context, one_step=True))
         return 0
     video = read_video(args.video, start=args.start_frame, max_frames=n_context + args.frames)  # from start_frame
     n_future = len(video) - n_context
@@ -151,8 +169,16 @@ def main(argv: list[str] | None = None) -> int:
                           flow=flow)
     path = write_animation(args.out, frames, fps=args.fps)
     log.info("wrote %s: %d context + %d predicted frames of %s", path, n_context, n_future, args.video)
-    for line in score_lines({method.name: prediction.float(), **baselines}, target):
+    rows = {method.name: prediction.float(), **baselines}
+    for line in score_lines(rows, target):
         log.info("%s", line)
+    if args.scores is not None:
+        with_ssim = min(target.shape[-2:]) >= 11
+        scores = {name: {"psnr": [], "edges": [], **({"ssim": []} if with_ssim else {})} for name in rows}
+        for name, frames_of_row in rows.items():
+            for k in range(n_future):
+                _score(scores[name], frames_of_row[:, :, k].clamp(-1, 1), target[:, :, k], with_ssim)
+        log.info("wrote %s", write_scores(args.scores, scores, args.start_frame + n_context, one_step=False))
     return 0
 
 
@@ -297,6 +323,29 @@ def _psnrs(frames: torch.Tensor, target: torch.Tensor) -> list[float]:
     """Each frame's whole-frame PSNR, floored as the evaluation's is (an exact frame scores 58.92 dB, not inf)."""
     errors = ((frames.clamp(-1, 1) - target) ** 2).mean(dim=(0, 1, 3, 4)).clamp_min(MSE_FLOOR)
     return [float(db) for db in psnr_from_mse(errors, data_range=2.0)]
+
+
+def write_scores(path: str | Path, scores: dict[str, dict[str, list[float]]], first_frame: int,
+                 one_step: bool) -> Path:
+    """Write ``scores`` (:func:`summary_lines`' argument) as CSV under :data:`SCORES_HEADER`:
+    one row per predicted frame and method, frame by frame. ``frame`` is the frame's index in
+    the video (the first predicted one is ``first_frame``); ``steps_ahead`` is 1 for every
+    frame of a one-step run, ``k`` for a rollout's ``k``-th frame. An SSIM not computed
+    (frames under 11x11 px) and an edge ratio without edges in the truth are left empty."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(SCORES_HEADER.split(","))
+    n = len(next(iter(scores.values()))["psnr"])
+    for i in range(n):
+        for name, values in scores.items():
+            ssim_value = values["ssim"][i] if "ssim" in values else float("nan")
+            writer.writerow([first_frame + i, 1 if one_step else i + 1, name, f"{values['psnr'][i]:.3f}",
+                             *("" if not np.isfinite(v) else f"{v:.4f}" for v in (ssim_value, values["edges"][i]))])
+    return write_text(path, text.getvalue())
+
+
+def _is_our_scores(path: Path) -> bool:
+    return text_starts_with(path, SCORES_HEADER + "\n")
 
 
 def score_lines(rows: dict[str, torch.Tensor], target: torch.Tensor) -> list[str]:
