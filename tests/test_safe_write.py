@@ -9,7 +9,8 @@ import pytest
 
 from vidpred import safe_write
 from vidpred.checkpoint import is_checkpoint, save_checkpoint
-from vidpred.safe_write import OutputRefused, check_output, image_has_mark, replacing, save_marked_figure, write_text
+from vidpred.safe_write import (OutputRefused, check_output, image_has_mark, replacing, replacing_all,
+                                save_marked_figure, write_text)
 
 
 def test_a_new_file_in_a_new_folder_is_accepted(tmp_path):
@@ -61,6 +62,21 @@ def test_replacing_renames_only_a_complete_file_and_leaves_no_temp_file(tmp_path
     assert write_text(target, "new") == target and target.read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]
     assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def test_replacing_all_renames_a_set_of_files_only_once_every_one_is_complete(tmp_path):
+    paths = [tmp_path / "report.md", tmp_path / "new" / "scores.json"]
+    paths[0].write_text("old")
+    with pytest.raises(KeyboardInterrupt):
+        with replacing_all(paths) as (report, scores):
+            report.write_text("new")
+            raise KeyboardInterrupt  # before scores.json is written
+    assert paths[0].read_text() == "old" and not paths[1].exists() and not list(paths[1].parent.iterdir())
+    with replacing_all(paths) as (report, scores):
+        report.write_text("new")
+        scores.write_text("{}")
+    assert [p.read_text() for p in paths] == ["new", "{}"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "report.md"]
 
 
 def test_a_hard_link_elsewhere_keeps_its_content_when_the_target_is_replaced(tmp_path):

@@ -7,7 +7,8 @@ Every file a script writes at a path the user chose goes through two steps:
   existing file that vidpred did not write (unless ``force``), or a folder that cannot
   receive files;
 * :func:`replacing` hands out a temporary file beside the target and renames it over the
-  target only once it is complete, so an error or a kill mid-write leaves the old file.
+  target only once it is complete, so an error or a kill mid-write leaves the old file
+  (:func:`replacing_all`: the files of a set, renamed once all are complete).
 
 A refusal is an :class:`OutputRefused`, which scripts report in one line (exit code 2).
 """
@@ -23,8 +24,8 @@ from pathlib import Path
 
 from vidpred._writable import unwritable_reason
 
-__all__ = ["OutputRefused", "same_file", "check_output", "check_output_folder", "replacing", "replace_file", "write_text",
-           "save_marked_figure", "image_has_mark", "text_starts_with"]
+__all__ = ["OutputRefused", "same_file", "check_output", "check_output_folder", "replacing", "replacing_all",
+           "replace_file", "write_text", "save_marked_figure", "image_has_mark", "text_starts_with"]
 
 # Windows refuses to replace a file that another process holds open for a moment (a reader
 # of the checkpoint, an antivirus scan, a search indexer); elsewhere a refusal is final.
@@ -159,6 +160,16 @@ def replacing(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
     if durable:
         _sync_folder(path.parent)
+
+
+@contextlib.contextmanager
+def replacing_all(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
+    """:func:`replacing` for files that belong together (a report's): one temporary path for
+    each of ``paths``, in order, all renamed over theirs only when the block ends without an
+    error. A failure part way (a full disk, Ctrl-C) leaves every old file, never some of
+    each set."""
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(replacing(path)) for path in paths]
 
 
 def _sync_folder(folder: Path) -> None:

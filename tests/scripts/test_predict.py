@@ -313,6 +313,22 @@ def test_one_step_plots_each_frames_psnr_and_only_with_one_step(tmp_path, caplog
     assert not (tmp_path / "r.gif").exists()
 
 
+def test_a_plot_inside_the_frame_folder_is_refused_for_it_would_be_read_as_a_frame(tmp_path, caplog):
+    video, _ = _pan(tmp_path, range(100, 100 + 3 * 8, 3))
+    (tmp_path / "link").symlink_to(video, target_is_directory=True)
+    frames = {p.name: p.read_bytes() for p in video.iterdir()}
+    run = ["--video", video, "--out", tmp_path / "out.gif", "--one-step", "--frames", "4"]
+    for plot, extra in ((video / "psnr.png", []), (tmp_path / "link" / "psnr.png", []),
+                        (video / "frame_07.png", ["--force"])):
+        caplog.clear()
+        assert _main([*run, "--plot", plot, *extra]) == 2
+        assert f"--plot {plot} is inside the frame folder --video {video}: it would be read as a frame" in caplog.text
+    assert {p.name: p.read_bytes() for p in video.iterdir()} == frames and not (tmp_path / "out.gif").exists()
+    assert _main([*run, "--plot", tmp_path / "psnr.png"]) == 0  # beside the folder, or an animation in it: read by no one
+    assert _main(["--video", video, "--out", video / "out.gif", "--frames", "2"]) == 0
+    assert len(read_video(video)) == 8
+
+
 def test_one_step_from_a_start_frame_scores_shows_and_plots_the_frames_after_it(tmp_path, monkeypatch, caplog):
     import vidpred.commands.predict as predict
 

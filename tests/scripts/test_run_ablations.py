@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from vidpred.commands import run_ablations
+from vidpred.config import dump_config, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,6 +23,8 @@ def ablations(monkeypatch):
         calls.append(cmd)
         if "vidpred.commands.train" in cmd:  # leave what a finished training leaves
             run_dir = Path(cmd[cmd.index("--run-dir") + 1])
+            overrides = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--set"]
+            (run_dir / "config.yaml").write_text(dump_config(load_config(cmd[cmd.index("--config") + 1], overrides)))
             (run_dir / "final_metrics.json").write_text(json.dumps({"step": 3, "model": {"psnr_whole_f1": 25.0, "ssim_whole_f2": 0.5}}))
             rows = [{"step": s, "d_acc_real": 0.7, "d_acc_fake": 0.8, "d_acc": 0.75, "d_gap": 1.0} for s in (1, 2, 3)]
             (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -56,6 +59,19 @@ def test_real_video_rows_are_scored_on_the_held_out_clip(ablations, tmp_path):
     assert evaluate[evaluate.index("--data") + 1] == "samples"
     assert evaluate[evaluate.index("--clips-per-video") + 1] == "12"
     assert not any(arg.startswith("data.procedural") for arg in evaluate)
+
+
+def test_a_run_of_another_config_in_the_folder_is_refused_not_reported_as_this_configs(ablations, tmp_path, caplog):
+    config = ROOT / "configs" / "ablations" / "gdl_l1.yaml"
+    run = ["--configs", str(config), "--out", str(tmp_path), "--no-eval", "--set", "train.steps=3"]
+    assert ablations.main(run) == 0
+    assert ablations.main([*run, "--set", "train.val_every=1"]) == 0  # a change a run may resume with: reused
+    assert "ok (earlier run)" in (tmp_path / "summary.md").read_text()
+    ablations.calls.clear()
+    assert ablations.main([*run, "--set", "loss.l_gdl=0.5"]) == 2
+    assert (f"{tmp_path / 'gdl_l1'} holds a run of another config (loss.l_gdl: 1.0 -> 0.5): give another --out, or "
+            "remove that run") in caplog.text
+    assert ablations.calls == [] and "ok (earlier run)" in (tmp_path / "summary.md").read_text()
 
 
 def test_without_configs_here_or_given_it_says_where_it_looked(tmp_path, monkeypatch, caplog):

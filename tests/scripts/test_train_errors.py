@@ -132,6 +132,23 @@ def test_a_second_writer_into_a_running_folder_is_refused(config, tmp_path, capl
     assert "already holds a run; pass --resume" in _errors(caplog)[-1]
 
 
+def test_a_run_built_while_another_trained_into_its_folder_is_refused(config, tmp_path):
+    """Two runs started into one folder at once: the one still being built (decoding its data)
+    when the other has trained there and ended must not write over that run."""
+    from vidpred.config import load_config
+    from vidpred.training.trainer import Trainer
+
+    run_dir = tmp_path / "run"
+    late = Trainer(load_config(config), run_dir)  # built while the folder is empty
+    assert _main(["--config", config, "--run-dir", run_dir]) == 0  # meanwhile the other trains there, and ends
+    before = {p: p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file() and p.name != ".lock"}
+    with pytest.raises(RunLocked, match=f"another run wrote {run_dir / 'checkpoints' / 'latest.pt'} while this one "
+                                        "was being set up"):
+        late.fit()
+    assert {p: p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file() and p.name != ".lock"} == before
+    RunLock(run_dir).acquire().release()  # and the refused run let the folder go
+
+
 def test_run_lock_is_exclusive_and_released():
     import tempfile
 

@@ -30,7 +30,8 @@ the size they are shown), so a long video needs little more memory than a short 
 frame that cannot be decoded ends the run with the frames predicted before it, and so
 does Ctrl-C (twice: at once, writing nothing). --plot draws each frame's PSNR along the
 video, the model's and the baselines', and below it the model's margin over the better
-baseline, frame by frame.
+baseline, frame by frame; it is refused inside a --video that is a folder of frame images,
+where it would be read as a frame from then on.
 
 --scores writes every predicted frame's PSNR, SSIM and edge ratio, the model's and the
 baselines', as a table for a spreadsheet or pandas: one row per frame and method, the
@@ -58,7 +59,7 @@ from tqdm import tqdm
 from vidpred.build import select_device
 from vidpred.cli import StopRequest, add_device_arg, positive, script, setup_logging
 from vidpred.data.sampler import to_model_input
-from vidpred.data.video_io import VideoReadError, announced_frames, iter_video, read_video
+from vidpred.data.video_io import VideoReadError, announced_frames, iter_video, read_video, reads_as_frame
 from vidpred.evaluation import load_checkpoint_predictor
 from vidpred.evaluation.baselines import flow_extrapolation, last_input
 from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT
@@ -123,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("--plot draws the scores of --one-step: add --one-step, or leave --plot out")
         if Path(args.plot).suffix.lower() != ".png":  # and so never --out, a .gif, .mp4 or .avi
             raise ValueError(f"--plot {args.plot}: give a .png")
+        if reads_as_frame(args.plot, args.video):  # (--out, a .gif, .mp4 or .avi, never is)
+            raise ValueError(f"--plot {args.plot} is inside the frame folder --video {args.video}: it would be read "
+                             "as a frame of the video from then on; write it elsewhere")
         check_output(args.plot, inputs=[args.video, args.checkpoint], ours=is_our_plot,
                      what="a plot written by predict.py", force=args.force)
     if args.scores is not None:

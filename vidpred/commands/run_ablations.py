@@ -7,8 +7,10 @@
 2. Train each config into <out>/<name>/ (vidpred.commands.train), --jobs at a time, each with
    --threads CPU threads (two single-threaded runs use a 2-core CPU better than one
    two-threaded run, and suffer less when something else runs). A finished run is not
-   retrained; an interrupted one is resumed. A run that fails (e.g. missing pretrained
-   weights) is reported with its error and the study goes on.
+   retrained; an interrupted one is resumed; both only when trained with the same config
+   (but for what a resume may change): a run folder holding a run of another config is
+   refused before anything trains. A run that fails (e.g. missing pretrained weights) is
+   reported with its error and the study goes on.
 3. Evaluate every finished run's last checkpoint with vidpred.commands.eval_ucf101 on the
    procedural test videos (PSNR / SSIM / sharpness on all and on moving pixels, 1st and
    2nd frame, temporal flicker, the baselines): <out>/eval/.
@@ -36,9 +38,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import yaml
+
 from vidpred.benchmark.discriminators import summarize_discriminators, summary_table
 from vidpred.cli import add_set_arg, add_threads_arg, command, script, setup_logging
-from vidpred.config import load_config
+from vidpred.config import Config, ConfigError, check_resumable, load_config
 from vidpred.models.perceptual_networks import LPIPS_BACKBONES, torchvision_cache_file
 from vidpred.safe_write import write_text
 
@@ -57,6 +61,22 @@ def _run(cmd: list[str], log_path: Path, threads: int) -> tuple[int, float]:
 def _last_error(log_path: Path) -> str:
     lines = [l for l in log_path.read_text(encoding="utf-8", errors="replace").splitlines() if "ERROR" in l or "Error" in l]
     return lines[-1].strip() if lines else "see log"
+
+
+def _check_reuse(run_dir: Path, cfg: Config) -> None:
+    """Refuse ``run_dir`` when it holds a run (finished, or to resume) trained with another
+    config than ``cfg``: its scores would be reported as ``cfg``'s."""
+    saved = run_dir / "config.yaml"
+    if not saved.is_file() or not ((run_dir / "final_metrics.json").is_file()
+                                   or (run_dir / "checkpoints" / "latest.pt").is_file()):
+        return
+    try:
+        check_resumable(yaml.safe_load(saved.read_text(encoding="utf-8")), cfg, run_dir)
+    except ConfigError as exc:
+        detail = str(exc).removeprefix(f"cannot resume {run_dir}: the config differs from the checkpoint's in ")
+        detail = detail.split(". Only ")[0]
+        raise ValueError(f"{run_dir} holds a run of another config ({detail}): give another --out, or remove that "
+                         "run") from None
 
 
 def _train(config: Path, out: Path, threads: int, overrides: list[str]) -> dict:
@@ -166,9 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not configs:
         raise FileNotFoundError(f"no configs in {ABLATIONS.resolve()}: run from the repository root or give --configs")
-    for config in configs:  # every config error now, in one line, before hours of training
-        load_config(config, args.overrides)
     out = args.out
+    for config in configs:  # every config error and taken run folder now, in one line, before hours of training
+        _check_reuse(out / config.stem, load_config(config, args.overrides))
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     _pretrain_blur(configs, out, args.threads, args.overrides)

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from vidpred.errors import ExpectedFailure
+from vidpred.safe_write import same_file
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -24,6 +25,7 @@ __all__ = [
     "read_video",
     "iter_video",
     "announced_frames",
+    "reads_as_frame",
     "write_video",
     "path_order",
     "read_image",
@@ -122,6 +124,13 @@ def _natural_key(name: str) -> list:
 
 def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+
+
+def reads_as_frame(path: str | Path, video: str | Path) -> bool:
+    """Whether a file written at ``path`` would be read as a frame of ``video`` from then on:
+    ``video`` is a frame folder and ``path`` an image directly in it (links included)."""
+    path = Path(path)
+    return Path(video).is_dir() and _is_image(path) and same_file(path.absolute().parent, video)
 
 
 def height_to_size(height: int, native: tuple[int, int]) -> tuple[int, int]:

@@ -51,7 +51,7 @@ from vidpred.evaluation.predictors import (BASELINE_NAMES, BLEND, DIS_FLOW, Chec
 from vidpred.evaluation.report import frame_table, summarize, verdict_lines
 from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
 from vidpred.evaluation.steady_camera import SteadyCamera
-from vidpred.safe_write import check_output_folder, write_text
+from vidpred.safe_write import check_output_folder, replacing_all
 
 __all__ = ["ADAPTED_SUFFIX", "DEFAULT_CLIPS_PER_VIDEO", "SourceReport", "run_dev_benchmark"]
 
@@ -342,12 +342,13 @@ def _check_options(subset: str, clips_per_video: int, n_context: int, adapting: 
 
 
 def _write_outputs(out: Path, markdown: str, results: Sequence[ClipResult], method_info: list[dict]) -> None:
-    """``report.md`` and ``per_clip.json`` (every clip's scores, NaN and inf as null) in ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    write_text(out / "report.md", markdown + "\n")
+    """``report.md`` and ``per_clip.json`` (every clip's scores, NaN and inf as null) in ``out``,
+    both or neither (an earlier report there stays whole when writing fails part way)."""
     per_clip = [{"video": r.name, "source": _video_of(r.name), "height": r.height, "width": r.width,
                  "scores": {m: {k: (v if math.isfinite(v) else None) for k, v in s.items()}
                             for m, s in r.scores.items()}} for r in results]
-    write_text(out / "per_clip.json", json.dumps({"methods": method_info, "clips": per_clip}, indent=1) + "\n")
+    with replacing_all([out / "report.md", out / "per_clip.json"]) as (report, clips):
+        report.write_text(markdown + "\n", encoding="utf-8")
+        clips.write_text(json.dumps({"methods": method_info, "clips": per_clip}, indent=1) + "\n", encoding="utf-8")
     logger.info("wrote %s and %s", out / "report.md", out / "per_clip.json")
 

@@ -27,7 +27,7 @@ from vidpred.evaluation.runner import ClipResult
 from vidpred.evaluation.predictors import BLEND, DIS_FLOW, FARNEBACK_FLOW
 from vidpred.evaluation.scoring import MAX_PSNR_DB, clip_mean, metric_key, sharpness_metric
 from vidpred.metrics.official import official_db
-from vidpred.safe_write import check_output_folder, replacing, write_text
+from vidpred.safe_write import check_output_folder, replacing_all
 
 __all__ = ["PAPER_TABLE1", "REPORT_FILES", "summarize", "frame_table", "verdict_lines", "markdown_report",
            "check_report_folder", "write_report"]
@@ -390,7 +390,7 @@ def _finite_or_none(value: Any) -> Any:
 
 def _write_json(path: Path, data: Any) -> None:
     # Strict JSON: NaN/inf become null (their meaning is documented in the report and docs).
-    write_text(path, json.dumps(_finite_or_none(data), indent=1, allow_nan=False) + "\n")
+    path.write_text(json.dumps(_finite_or_none(data), indent=1, allow_nan=False) + "\n", encoding="utf-8")
 
 
 def _is_our_report(out_dir: Path) -> bool:
@@ -417,7 +417,8 @@ def check_report_folder(out_dir: str | Path, force: bool = False) -> Path:
 
 
 def write_report(out_dir: str | Path, results: Sequence[ClipResult], summary: dict, meta: dict[str, Any]) -> dict[str, Path]:
-    """Write ``report.md``, ``summary.csv``/``.json`` and ``per_video.csv``/``.json`` in ``out_dir``.
+    """Write ``report.md``, ``summary.csv``/``.json`` and ``per_video.csv``/``.json`` in ``out_dir``,
+    all five or none (an earlier report there stays whole when writing fails part way).
 
     ``per_video.csv`` has one row per (video, method) so two checkpoints can be compared
     video by video; non-finite values are written ``nan``/``inf`` in CSV and ``null`` in JSON.
@@ -426,34 +427,36 @@ def write_report(out_dir: str | Path, results: Sequence[ClipResult], summary: di
         the written paths by short name.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: out_dir / name for name in REPORT_FILES}
-    write_text(paths["report.md"], markdown_report(summary, meta))
     methods = [m["name"] for m in meta["methods"]]
     keys = list(dict.fromkeys(k for name in methods for k in summary[name]))
-    with replacing(paths["summary.csv"]) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["method", "kind", *keys])
-        for m in meta["methods"]:
-            writer.writerow([m["name"], m["kind"], *(repr(summary[m["name"]][k]["mean"]) if k in summary[m["name"]]
+    with replacing_all(list(paths.values())) as temporary:
+        tmp = dict(zip(paths, temporary))
+        tmp["report.md"].write_text(markdown_report(summary, meta), encoding="utf-8")
+        with open(tmp["summary.csv"], "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["method", "kind", *keys])
+            for m in meta["methods"]:
+                writer.writerow([m["name"], m["kind"], *(repr(summary[m["name"]][k]["mean"])
+                                                         if k in summary[m["name"]] else "" for k in keys)])
+            writer.writerow([GROUND_TRUTH, "data", *(repr(summary[GROUND_TRUTH]["flicker"]["mean"]) if k == "flicker"
                                                      else "" for k in keys)])
-        writer.writerow([GROUND_TRUTH, "data", *(repr(summary[GROUND_TRUTH]["flicker"]["mean"]) if k == "flicker"
-                                                 else "" for k in keys)])
-    _write_json(paths["summary.json"], {**meta, "summary": summary,
-                                        "paper_table1": [dict(zip(("method", "psnr", "ssim", "sharpness", "source"),
-                                                                  row)) for row in PAPER_TABLE1]})
-    fixed = ["video", "start", "n_frames", "height", "width", "moving_fraction", "target_flicker", "method"]
-    with replacing(paths["per_video.csv"]) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow([*fixed, *keys])
-        for r in results:
-            for name in methods:
-                scores = r.scores.get(name, {})
-                writer.writerow([r.name, r.start, r.n_frames, r.height, r.width, repr(r.moving_fraction),
-                                 repr(r.target_flicker), name, *(repr(scores[k]) if k in scores else "" for k in keys)])
-    _write_json(paths["per_video.json"], [
-        {"video": r.name, "start": r.start, "n_frames": r.n_frames, "height": r.height, "width": r.width,
-         "moving_fraction": r.moving_fraction, "moving_fractions": r.moving_fractions,
-         "target_flicker": r.target_flicker, "scores": r.scores}
-        for r in results])
+        _write_json(tmp["summary.json"], {**meta, "summary": summary,
+                                          "paper_table1": [dict(zip(("method", "psnr", "ssim", "sharpness", "source"),
+                                                                    row)) for row in PAPER_TABLE1]})
+        fixed = ["video", "start", "n_frames", "height", "width", "moving_fraction", "target_flicker", "method"]
+        with open(tmp["per_video.csv"], "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow([*fixed, *keys])
+            for r in results:
+                for name in methods:
+                    scores = r.scores.get(name, {})
+                    writer.writerow([r.name, r.start, r.n_frames, r.height, r.width, repr(r.moving_fraction),
+                                     repr(r.target_flicker), name,
+                                     *(repr(scores[k]) if k in scores else "" for k in keys)])
+        _write_json(tmp["per_video.json"], [
+            {"video": r.name, "start": r.start, "n_frames": r.n_frames, "height": r.height, "width": r.width,
+             "moving_fraction": r.moving_fraction, "moving_fractions": r.moving_fractions,
+             "target_flicker": r.target_flicker, "scores": r.scores}
+            for r in results])
     return paths

@@ -55,7 +55,7 @@ from vidpred.training.distributed import any_rank, gather_objects, init_distribu
 from vidpred.training.monitor import ChanceMonitor, check_finite
 from vidpred.training.precision import autocast_context, configure_backends, prepare_module, resolve_precision
 from vidpred.training.random_state import RandomStreams
-from vidpred.training.run_lock import RunLock
+from vidpred.training.run_lock import RunLock, RunLocked
 from vidpred.training.run_log import RunLog, check_new_run_dir, check_run_dir, final_metrics, read_validation
 from vidpred.training.validation import BEST_KEY, MODEL, ValidationInterrupted, Validator
 from vidpred.training.visualize import sample_images
@@ -139,6 +139,16 @@ def _check_outside_data(run_dir: Path, cfg: Config) -> None:
                           "videos there; choose a run folder outside it (--run-dir or run.out_dir)")
 
 
+def _file_identity(path: Path) -> tuple[int, int, int] | None:
+    """``path``'s inode, size and modification time (None when absent): a checkpoint is
+    replaced by a rename, so any write changes it."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
 def _best_note(best: Path) -> str:
     if not best.is_file():
         return f"there is no {best.name} to fall back on"
@@ -162,6 +172,7 @@ class Trainer:
         self.dist, self.device = init_distributed(select_device(cfg.train.device))
         self.n_context, self.n_future = cfg.model.n_context, cfg.train.n_future
         latest = self.ckpt_dir / "latest.pt"
+        self._latest_seen = _file_identity(latest)  # what claim_run_dir expects to find there
         if self.dist.is_main:
             RunLock(self.run_dir).check_free()  # first: a folder in use is the news, not what it holds
         if resume and not latest.is_file():
@@ -387,6 +398,8 @@ class Trainer:
         state = self.state_dict(all_ranks=all_ranks)
         if self.dist.is_main:
             save_checkpoint(state, path)
+            if name == "latest.pt":
+                self._latest_seen = _file_identity(path)
         return path
 
     # ------------------------------------------------------------------ validation
@@ -431,10 +444,17 @@ class Trainer:
         before anything is written there, train.log included (``fit`` takes it otherwise).
 
         Raises:
-            RunLocked: another process is training into the same run directory.
+            RunLocked: another process is training into the same run directory, or has
+                written its ``latest.pt`` since this trainer looked (while it decoded its data).
         """
         if self.dist.is_main and self._lock is None:
-            self._lock = RunLock(self.run_dir).acquire()
+            lock = RunLock(self.run_dir).acquire()
+            latest = self.ckpt_dir / "latest.pt"
+            if _file_identity(latest) != self._latest_seen:
+                lock.release()
+                raise RunLocked(f"another run wrote {latest} while this one was being set up: start this one again "
+                                "(with --resume to continue that run) or choose another run.name / --run-dir")
+            self._lock = lock
 
     def fit(self) -> dict:
         """Train to ``train.steps``; returns the final metrics (also written to disk).
