@@ -13,6 +13,10 @@ reader tests do not depend on the writer under test. Fixtures:
 * ``video_folder`` -- a folder of .avi/.mp4 files and one folder of PNG frames.
 * ``corrupt_video`` -- a garbage ``.avi`` and a too-short (2-frame) ``.avi``.
 * ``tiny_config_data`` -- a tiny procedural training config as plain YAML-like data.
+* ``logged_losses`` -- ``logged_losses(run_dir) -> {step: {name: value}}``: what a run's
+  ``metrics.jsonl`` logged at each step, but the wall-clock ``samples_per_sec``.
+* ``logged_steps`` -- ``logged_steps(path) -> [step, ...]``: the step of each line of a
+  JSONL log (``metrics.jsonl``, ``validation.jsonl``), in order.
 * ``read_only`` -- ``read_only(folder)``: from then on ``os.access`` reports no write
   access in ``folder`` and below, as on a read-only mount (chmod cannot stand in: tests
   may run as root, who writes anyway).
@@ -24,6 +28,7 @@ so a test that draws unseeded random data draws the same data on every run.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import random
 from dataclasses import dataclass
@@ -207,6 +212,32 @@ def tiny_config_data(tmp_path: Path) -> dict:
     data = copy.deepcopy(TINY_CONFIG)
     data["data"]["cache_dir"] = str(tmp_path / "cache")
     return data
+
+
+# ---------------------------------------------------------------------------------------
+# What a run logged
+# ---------------------------------------------------------------------------------------
+
+
+def _logged_losses(run_dir: Path) -> dict[int, dict]:
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return {r["step"]: {k: v for k, v in r.items() if k != "samples_per_sec"} for r in rows}
+
+
+def _logged_steps(path: Path) -> list[int]:
+    return [json.loads(line)["step"] for line in path.read_text().splitlines()]
+
+
+@pytest.fixture
+def logged_losses() -> Callable[[Path], dict[int, dict]]:
+    """``logged_losses(run_dir)``: every value logged in ``metrics.jsonl`` but the wall-clock one, by step."""
+    return _logged_losses
+
+
+@pytest.fixture
+def logged_steps() -> Callable[[Path], list[int]]:
+    """``logged_steps(path)``: the step of each line of a JSONL log, in order."""
+    return _logged_steps
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ PACKAGE_ROOT = Path(vidpred.__file__).parent
 LAYERS: list[set[str]] = [
     {"vidpred", "vidpred._progress", "vidpred.checkpoint"},
     {"vidpred.models"},
-    {"vidpred.config"},  # its checks ask the networks what patch sizes and layers they take
+    {"vidpred.config", "vidpred._config_checks"},  # its checks ask the networks what patch sizes and layers they take
     {"vidpred.data", "vidpred.losses", "vidpred.metrics"},
     {"vidpred.adversaries"},
     {"vidpred.build"},

@@ -48,12 +48,7 @@ def _run(*args, **kwargs):
     )
 
 
-def _losses(run_dir):
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return {r["step"]: {k: v for k, v in r.items() if k != "samples_per_sec"} for r in rows}
-
-
-def test_sigterm_saves_and_resume_matches_uninterrupted(make_config, tmp_path):
+def test_sigterm_saves_and_resume_matches_uninterrupted(make_config, tmp_path, logged_losses):
     config = make_config()
     full = _run("--config", config, "--run-dir", tmp_path / "full", "--set", "train.steps=8")
     assert full.returncode == 0, full.stderr
@@ -76,12 +71,12 @@ def test_sigterm_saves_and_resume_matches_uninterrupted(make_config, tmp_path):
     assert "Traceback" not in stderr
     assert "continue with --resume" in stderr
     assert (run_dir / "checkpoints" / "latest.pt").is_file()
-    stopped_at = max(_losses(run_dir))
+    stopped_at = max(logged_losses(run_dir))
     assert stopped_at < 8, "the run should have been stopped early"
 
     resumed = _run("--config", config, "--run-dir", run_dir, "--resume", "--set", "train.steps=8")
     assert resumed.returncode == 0, resumed.stderr
-    expected, got = _losses(tmp_path / "full"), _losses(run_dir)
+    expected, got = logged_losses(tmp_path / "full"), logged_losses(run_dir)
     assert sorted(got) == list(range(1, 9))
     for step in range(stopped_at + 1, 9):
         assert got[step] == expected[step], step

@@ -58,11 +58,7 @@ def _assert_same_weights(rank0, rank1):
             assert torch.equal(value, rank1["weights"][network][key]), f"{network}.{key} differs between ranks"
 
 
-def _steps(run_dir):
-    return [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-
-
-def test_torchrun_two_processes_train_in_lockstep_and_resume(config, tmp_path):
+def test_torchrun_two_processes_train_in_lockstep_and_resume(config, tmp_path, logged_steps):
     run_dir = tmp_path / "run"
     first = _torchrun(config, tmp_path / "first", "--run-dir", run_dir, "--set", "train.steps=4")
     assert first.returncode == 0, first.stderr[-5000:]
@@ -77,7 +73,7 @@ def test_torchrun_two_processes_train_in_lockstep_and_resume(config, tmp_path):
 
     # Only rank 0 wrote: one TensorBoard file, one line per step, rank 0's log only.
     assert len(list(run_dir.glob("events.out.tfevents.*"))) == 1
-    assert _steps(run_dir) == [1, 2, 3, 4]
+    assert logged_steps(run_dir / "metrics.jsonl") == [1, 2, 3, 4]
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["best.pt", "latest.pt"]
     assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["step_0000002.png", "step_0000004.png"]
     log_text = (run_dir / "train.log").read_text()
@@ -95,7 +91,7 @@ def test_torchrun_two_processes_train_in_lockstep_and_resume(config, tmp_path):
     full = _torchrun(config, tmp_path / "full_dump", "--run-dir", full_dir, "--set", "train.steps=6")
     assert full.returncode == 0, full.stderr[-5000:]
 
-    assert _steps(run_dir) == [1, 2, 3, 4, 5, 6]
+    assert logged_steps(run_dir / "metrics.jsonl") == [1, 2, 3, 4, 5, 6]
     rank0, rank1 = _ranks(tmp_path / "resumed")
     assert rank0["step"] == rank1["step"] == 6
     _assert_same_weights(rank0, rank1)
@@ -106,7 +102,7 @@ def test_torchrun_two_processes_train_in_lockstep_and_resume(config, tmp_path):
     assert len(list(run_dir.glob("events.out.tfevents.*"))) == 2  # one per launch, both rank 0's
 
 
-def test_sigterm_stops_every_rank_at_the_same_step_with_a_checkpoint(config, tmp_path):
+def test_sigterm_stops_every_rank_at_the_same_step_with_a_checkpoint(config, tmp_path, logged_steps):
     run_dir = tmp_path / "run"
     command = _command(config, tmp_path / "dump", "--run-dir", run_dir, "--set", "train.steps=100000",
                        "--set", "train.ckpt_every=100000")
@@ -132,4 +128,4 @@ def test_sigterm_stops_every_rank_at_the_same_step_with_a_checkpoint(config, tmp
     resumed = _torchrun(config, tmp_path / "resumed", "--run-dir", run_dir, "--resume",
                         "--set", f"train.steps={rank0['step'] + 2}", "--set", "train.ckpt_every=100000")
     assert resumed.returncode == 0, resumed.stderr[-5000:]
-    assert _steps(run_dir)[-1] == rank0["step"] + 2
+    assert logged_steps(run_dir / "metrics.jsonl")[-1] == rank0["step"] + 2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import logging
 import os
 from pathlib import Path
@@ -209,11 +208,7 @@ def _no_space():
     return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
-def _steps(path):
-    return [json.loads(line)["step"] for line in path.read_text().splitlines()]
-
-
-def test_disk_full_while_saving_keeps_the_previous_checkpoint(config, tmp_path, monkeypatch, caplog):
+def test_disk_full_while_saving_keeps_the_previous_checkpoint(config, tmp_path, monkeypatch, caplog, logged_steps):
     run_dir = tmp_path / "run"
     real_save = checkpoint_module.torch.save
 
@@ -232,7 +227,7 @@ def test_disk_full_while_saving_keeps_the_previous_checkpoint(config, tmp_path, 
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["best.pt", "latest.pt"]  # no temp file
     monkeypatch.undo()  # space freed: the run continues from its last checkpoint
     assert _main(["--config", config, "--run-dir", run_dir, "--resume"]) == 0
-    assert _steps(run_dir / "metrics.jsonl") == [1, 2, 3, 4]
+    assert logged_steps(run_dir / "metrics.jsonl") == [1, 2, 3, 4]
 
 
 class _FillingFile:
@@ -253,7 +248,7 @@ class _FillingFile:
         return getattr(self.file, name)
 
 
-def test_disk_full_while_logging_is_one_line_and_the_run_resumes(config, tmp_path, monkeypatch, caplog):
+def test_disk_full_while_logging_is_one_line_and_the_run_resumes(config, tmp_path, monkeypatch, caplog, logged_steps):
     run_dir = tmp_path / "run"
 
     def open_on_a_filling_disk(path, mode="r", **kwargs):
@@ -268,7 +263,7 @@ def test_disk_full_while_logging_is_one_line_and_the_run_resumes(config, tmp_pat
     assert not (run_dir / "metrics.jsonl").read_text().endswith("\n")  # step 3's line was cut short
     monkeypatch.undo()
     assert _main(["--config", config, "--run-dir", run_dir, "--resume"]) == 0
-    assert _steps(run_dir / "metrics.jsonl") == [1, 2, 3, 4]
+    assert logged_steps(run_dir / "metrics.jsonl") == [1, 2, 3, 4]
 
 
 def _sha(path: Path) -> str:

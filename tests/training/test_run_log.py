@@ -11,10 +11,6 @@ from vidpred.config import Config, load_config
 from vidpred.training.run_log import RunLog, final_metrics, read_validation
 
 
-def _steps(path):
-    return [json.loads(line)["step"] for line in path.read_text().splitlines()]
-
-
 def test_a_fresh_run_writes_its_config_and_logs(tmp_path):
     cfg = Config()
     with RunLog(tmp_path / "run", cfg, step=0) as run_log:
@@ -32,7 +28,7 @@ def test_a_fresh_run_writes_its_config_and_logs(tmp_path):
     assert len(list(run.glob("events.out.tfevents.*"))) == 1
 
 
-def test_a_resumed_run_drops_what_was_logged_after_its_checkpoint(tmp_path):
+def test_a_resumed_run_drops_what_was_logged_after_its_checkpoint(tmp_path, logged_steps):
     run = tmp_path / "run"
     with RunLog(run, Config(), step=0) as run_log:
         for step in range(1, 6):
@@ -42,8 +38,8 @@ def test_a_resumed_run_drops_what_was_logged_after_its_checkpoint(tmp_path):
     # Killed after step 5, the last checkpoint at step 3: steps 4 and 5 will be logged again.
     with RunLog(run, Config(), step=3) as run_log:
         run_log.train(4, {"g_total": 4.0})
-    assert _steps(run / "metrics.jsonl") == [1, 2, 3, 4]
-    assert _steps(run / "validation.jsonl") == [2]
+    assert logged_steps(run / "metrics.jsonl") == [1, 2, 3, 4]
+    assert logged_steps(run / "validation.jsonl") == [2]
 
 
 def test_a_fresh_run_in_a_used_folder_starts_new_logs(tmp_path):

@@ -10,17 +10,11 @@ from vidpred.training.monitor import TrainingDiverged
 from vidpred.training.trainer import Trainer
 
 
-def _losses(run_dir):
-    """Every logged value but the wall-clock ones, keyed by step."""
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return {r["step"]: {k: v for k, v in r.items() if k != "samples_per_sec"} for r in rows}
-
-
 def _params(module):
     return [p.detach().clone() for p in module.parameters()]
 
 
-def test_run_directory_holds_everything(tiny_config, tmp_path):
+def test_run_directory_holds_everything(tiny_config, tmp_path, logged_losses):
     run_dir = tmp_path / "run"
     final = Trainer(tiny_config(), run_dir).fit()
     assert (run_dir / "config.yaml").is_file()
@@ -35,13 +29,13 @@ def test_run_directory_holds_everything(tiny_config, tmp_path):
         assert set(final[method]) == {"psnr_whole_f1", "ssim_whole_f1", "sharpness_whole_f1", "edges_whole_f1"}
         assert all(torch.isfinite(torch.tensor(v)) for v in final[method].values())
     assert 0 <= final["blend_weight"] <= 1
-    logged = _losses(run_dir)
+    logged = logged_losses(run_dir)
     assert sorted(logged) == [1, 2, 3, 4]
     for key in ("g_total", "g_adv", "g_lp", "g_gdl", "d_loss", "d_real", "d_fake", "grad_norm_g", "grad_norm_d", "lr_g", "lr_d"):
         assert key in logged[1], key
 
 
-def test_resume_reproduces_the_uninterrupted_run(tiny_config, tmp_path):
+def test_resume_reproduces_the_uninterrupted_run(tiny_config, tmp_path, logged_losses):
     # Label noise on, so the label generator's state must be restored too.
     overrides = ["loss.real_label=[0.7, 1.2]", "loss.fake_label=[0.0, 0.3]", "train.steps=6"]
     full = Trainer(tiny_config(*overrides), tmp_path / "full")
@@ -55,7 +49,7 @@ def test_resume_reproduces_the_uninterrupted_run(tiny_config, tmp_path):
     resumed.fit()
     assert torch.equal(torch.get_rng_state(), full_rng)  # what the next checkpoint saves
 
-    expected, got = _losses(tmp_path / "full"), _losses(tmp_path / "split")
+    expected, got = logged_losses(tmp_path / "full"), logged_losses(tmp_path / "split")
     assert sorted(got) == [1, 2, 3, 4, 5, 6]
     for step in (4, 5, 6):
         assert got[step] == expected[step], step  # exact, not approximate
@@ -123,19 +117,19 @@ def test_adversarial_gradient_reaches_the_generator(tiny_config, tmp_path):
     assert all(p.requires_grad for p in trainer.discriminator.parameters())  # unfrozen again
 
 
-def test_multi_frame_training_with_path_loss(tiny_config, tmp_path):
+def test_multi_frame_training_with_path_loss(tiny_config, tmp_path, logged_losses):
     cfg = tiny_config("train.n_future=2", "train.val_n_future=2", "loss.l_path=1.0", "train.steps=2")
     final = Trainer(cfg, tmp_path / "run").fit()
     assert {"psnr_whole_f1", "psnr_whole_f2", "ssim_whole_f2", "sharpness_whole_f2"} <= set(final["model"])
-    logged = _losses(tmp_path / "run")
+    logged = logged_losses(tmp_path / "run")
     assert logged[2]["g_path"] > 0
 
 
-def test_without_discriminator_uses_one_batch_per_step(tiny_config, tmp_path):
+def test_without_discriminator_uses_one_batch_per_step(tiny_config, tmp_path, logged_losses):
     trainer = Trainer(tiny_config("model.discriminator.enabled=false", "train.steps=2"), tmp_path / "run")
     assert trainer.discriminator is None and trainer.batches_per_step == 1
     final = trainer.fit()
-    assert "g_adv" not in _losses(tmp_path / "run")[1]
+    assert "g_adv" not in logged_losses(tmp_path / "run")[1]
     assert final["step"] == 2
 
 
@@ -167,12 +161,12 @@ def _diverge_from_step_3(trainer, monkeypatch, value=float("inf")):
     monkeypatch.setattr(trainer, "train_step", diverging_step)
 
 
-def test_divergence_stops_before_logging_or_saving(tiny_config, tmp_path, monkeypatch):
+def test_divergence_stops_before_logging_or_saving(tiny_config, tmp_path, monkeypatch, logged_losses):
     trainer = Trainer(tiny_config("train.steps=6"), tmp_path / "run")
     _diverge_from_step_3(trainer, monkeypatch)
     with pytest.raises(TrainingDiverged, match=r"step 3: d_loss not finite; .*latest.pt holds the last finite state"):
         trainer.fit()
-    assert sorted(_losses(tmp_path / "run")) == [1, 2]  # step 3 was never logged
+    assert sorted(logged_losses(tmp_path / "run")) == [1, 2]  # step 3 was never logged
     checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)
     assert checkpoint["step"] == 2
 

@@ -1,7 +1,6 @@
 """The trainer with the components beyond the paper: blur and spatio-temporal discriminators,
 perceptual losses, adaptive weighting, the disc_start gate and multi-frame training."""
 
-import json
 import math
 
 import pytest
@@ -18,11 +17,6 @@ ONLY_ADV = ("loss.l_p=0.0", "loss.l_gdl=0.0", "loss.l_adv=1.0")
 NO_MULTISCALE = "model.discriminator.enabled=false"
 SPATIOTEMPORAL = ("model.spatiotemporal_discriminator.enabled=true", "model.spatiotemporal_discriminator.width=0.0625",
                   "model.spatiotemporal_discriminator.n_2d=1")
-
-
-def _losses(run_dir):
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return {r["step"]: {k: v for k, v in r.items() if k != "samples_per_sec"} for r in rows}
 
 
 def _params(module):
@@ -79,13 +73,13 @@ def test_adversarial_gradient_reaches_the_generator_through_each_discriminator(w
     assert _unchanged(d_before, trainer.adversaries[0].model)
 
 
-def test_all_discriminators_train_and_generator_averages_them(tiny_config, blur_checkpoint, tmp_path):
+def test_all_discriminators_train_and_generator_averages_them(tiny_config, blur_checkpoint, tmp_path, logged_losses):
     cfg = tiny_config(*_blur(blur_checkpoint, frozen=False), *SPATIOTEMPORAL, "train.steps=2")
     trainer = Trainer(cfg, tmp_path / "run")
     befores = [_params(a.model) for a in trainer.adversaries]
     trainer.fit()
     assert all(not _unchanged(before, a.model) for before, a in zip(befores, trainer.adversaries))
-    logs = _losses(tmp_path / "run")[2]
+    logs = logged_losses(tmp_path / "run")[2]
     for key in ("d_loss", "d_blur_loss", "d_st_loss", "d_st_gp", "grad_norm_d_blur", "grad_norm_d_st", "lr_d_st"):
         assert key in logs, key
     mean = (logs["g_adv_multiscale"] + logs["g_adv_blur"] + logs["g_adv_spatiotemporal"]) / 3
@@ -93,7 +87,7 @@ def test_all_discriminators_train_and_generator_averages_them(tiny_config, blur_
     assert logs["g_total"] == pytest.approx(logs["g_lp"] + logs["g_gdl"] + 0.05 * logs["g_adv"], rel=1e-5)
 
 
-def test_frozen_networks_are_never_updated(tiny_config, blur_checkpoint, random_perceptual, tmp_path):
+def test_frozen_networks_are_never_updated(tiny_config, blur_checkpoint, random_perceptual, tmp_path, logged_losses):
     cfg = tiny_config(*_blur(blur_checkpoint, frozen=True), "loss.l_vgg=0.1", "loss.l_lpips=0.1",
                       "loss.lpips_net=vgg", "loss.vgg_layers=[relu1_2, relu2_2]", "train.steps=3")
     trainer = Trainer(cfg, tmp_path / "run")
@@ -103,7 +97,7 @@ def test_frozen_networks_are_never_updated(tiny_config, blur_checkpoint, random_
     optimised = {id(p) for opt in [trainer.opt_g, *trainer.d_optimizers.values()] for g in opt.param_groups for p in g["params"]}
     assert "blur" not in trainer.d_optimizers
     trainer.fit()
-    logs = _losses(tmp_path / "run")[3]
+    logs = logged_losses(tmp_path / "run")[3]
     assert logs["g_vgg"] > 0 and logs["g_lpips"] > 0 and "g_adv_blur" in logs and "d_blur_loss" not in logs
     for module, before in zip(frozen, befores):
         assert _unchanged(before, module)
@@ -134,7 +128,7 @@ def test_adaptive_weight_is_applied(tiny_config, tmp_path):
     assert logs["g_total"].item() == pytest.approx((rec + w * 0.05 * logs["g_adv"]).item(), rel=1e-5)
 
 
-def test_disc_start_gates_both_d_updates_and_the_adversarial_term(tiny_config, tmp_path):
+def test_disc_start_gates_both_d_updates_and_the_adversarial_term(tiny_config, tmp_path, logged_losses):
     trainer = Trainer(tiny_config("loss.disc_start=2", "train.steps=3"), tmp_path / "run")
     d_before = _params(trainer.discriminator)
     trainer.train_step()
@@ -144,7 +138,7 @@ def test_disc_start_gates_both_d_updates_and_the_adversarial_term(tiny_config, t
     assert not _unchanged(d_before, trainer.discriminator)
     trainer2 = Trainer(tiny_config("loss.disc_start=2", "train.steps=3"), tmp_path / "run2")
     trainer2.fit()
-    logged = _losses(tmp_path / "run2")
+    logged = logged_losses(tmp_path / "run2")
     assert "g_adv" not in logged[1] and "d_loss" not in logged[2] and "g_adv" in logged[3] and "d_loss" in logged[3]
 
 
@@ -197,7 +191,8 @@ def test_multi_frame_losses_cover_every_predicted_frame(tiny_config, random_perc
 
 
 @pytest.mark.slow  # about 12 s on one CPU thread
-def test_resume_is_exact_with_every_component_on(tiny_config, blur_checkpoint, random_perceptual, tmp_path):
+def test_resume_is_exact_with_every_component_on(tiny_config, blur_checkpoint, random_perceptual, tmp_path,
+                                                 logged_losses):
     overrides = [
         *_blur(blur_checkpoint, frozen=False), *SPATIOTEMPORAL,
         "train.n_future=2", "train.val_n_future=2", "loss.l_path=1.0", "loss.adaptive_weight=true",
@@ -212,7 +207,7 @@ def test_resume_is_exact_with_every_component_on(tiny_config, blur_checkpoint, r
     resumed = Trainer(tiny_config(*overrides), tmp_path / "split", resume=True)
     assert resumed.step == 2
     resumed.fit()
-    expected, got = _losses(tmp_path / "full"), _losses(tmp_path / "split")
+    expected, got = logged_losses(tmp_path / "full"), logged_losses(tmp_path / "split")
     for step in (3, 4):
         assert got[step] == expected[step], step  # exact, not approximate
     assert {"g_vgg", "g_lpips", "g_adv_weight", "d_st_gp", "d_blur_loss"} <= set(got[4])
@@ -220,7 +215,7 @@ def test_resume_is_exact_with_every_component_on(tiny_config, blur_checkpoint, r
         assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
 
 
-def test_zero_centred_penalties_train_both_discriminators(tiny_config, tmp_path):
+def test_zero_centred_penalties_train_both_discriminators(tiny_config, tmp_path, logged_losses):
     # R1 on the multi-scale D's real frames, and the spatio-temporal D's penalty centred at 0.
     cfg = tiny_config(*SPATIOTEMPORAL, "loss.r1_weight=1.0", "loss.gp_center=0.0", "train.steps=2")
     trainer = Trainer(cfg, tmp_path / "run")
@@ -228,7 +223,7 @@ def test_zero_centred_penalties_train_both_discriminators(tiny_config, tmp_path)
     befores = [_params(a.model) for a in trainer.adversaries]
     trainer.fit()
     assert all(not _unchanged(before, a.model) for before, a in zip(befores, trainer.adversaries))
-    logs = _losses(tmp_path / "run")[1]
+    logs = logged_losses(tmp_path / "run")[1]
     assert logs["d_r1"] > 0 and logs["d_st_gp"] > 0
 
 

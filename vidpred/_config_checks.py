@@ -1,0 +1,261 @@
+"""Every check of a config's values that their types cannot express: ranges, and what one
+key needs of another. Each problem is a sentence naming its key, and all of a config's are
+reported at once.
+
+:func:`validate` is public as :func:`vidpred.config.validate`, beside the schema. It reads
+only the config it is given (the schema is imported for type hints alone), as
+:mod:`vidpred.config` calls it. The checks ask the networks which patch sizes and layers
+they take, so this module sits in the layer of :mod:`vidpred.config`, above
+:mod:`vidpred.models`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from vidpred._config_io import problems_error
+from vidpred.models.discriminator import smallest_valid_patch
+from vidpred.models.perceptual_networks import LPIPS_MIN_SIZE, VGG19_LAYERS
+
+if TYPE_CHECKING:
+    from vidpred.config import Config
+
+
+# The generator settings only the refiner head reads: refused with another head.
+REFINER_ONLY = ("n_flows", "working_scale", "max_correction", "global_context", "farneback", "step_scale", "rollout",
+                "camera_still", "refine_flows")
+
+
+def validate(cfg: Config) -> None:
+    """Check every value of ``cfg`` that its type does not settle: ranges, and what one key
+    needs of another (a patch the networks can pool, a discriminator for the InfoNCE term).
+
+    :func:`vidpred.config.load_config` calls it, and so does the trainer (for a config built in code).
+
+    Raises:
+        ConfigError: listing every problem found, each naming its key.
+    """
+    problems = [*_model_problems(cfg), *_data_problems(cfg), *_loss_problems(cfg), *_optim_problems(cfg),
+                *_train_problems(cfg)]
+    if problems:
+        raise problems_error(problems)
+
+
+def _at_least(values: dict[str, tuple[float, float]], hints: dict[str, str] | None = None) -> Iterator[str]:
+    """``{key: (value, low)}``: a problem for each value below its ``low``."""
+    for key, (value, low) in values.items():
+        if value < low:
+            yield f"{key} must be >= {low}, got {value}{(hints or {}).get(key, '')}"
+
+
+def _model_problems(cfg: Config) -> Iterator[str]:
+    m, g, d, st = cfg.model, cfg.model.generator, cfg.model.discriminator, cfg.model.spatiotemporal_discriminator
+    patch = cfg.data.patch_size
+    yield from _at_least({
+        "model.n_context": (m.n_context, 1),
+        "model.generator.n_scales": (g.n_scales, 1), "model.discriminator.n_scales": (d.n_scales, 1),
+        "model.spatiotemporal_discriminator.n_3d": (st.n_3d, 1),
+        "model.spatiotemporal_discriminator.n_2d": (st.n_2d, 0),
+    })
+    if m.channels != 3:
+        yield (f"model.channels must be 3, got {m.channels}: every data source reads frames as RGB "
+               "(grey video as three equal channels)")
+    for key, width in (("model.generator.width", g.width), ("model.discriminator.width", d.width),
+                       ("model.spatiotemporal_discriminator.width", st.width)):
+        if not width > 0:
+            yield f"{key} must be > 0, got {width}"
+    if g.n_scales >= 1 and patch % 2 ** (g.n_scales - 1):
+        yield f"data.patch_size ({patch}) must be divisible by 2**(n_scales-1) = {2 ** (g.n_scales - 1)}"
+    if g.head == "refiner":
+        if g.n_scales != 1:
+            yield (f"model.generator.n_scales must be 1 with the refiner head (one output scale), got {g.n_scales}"
+                   + ("; so must model.discriminator.n_scales, or set model.discriminator.enabled: false"
+                      if d.enabled and d.n_scales != 1 else ""))
+        if not 1 <= g.n_flows < m.n_context:
+            yield f"model.generator.n_flows must be in [1, model.n_context - 1], got {g.n_flows}"
+        if not g.max_correction >= 0:
+            yield f"model.generator.max_correction must be >= 0, got {g.max_correction}"
+        if g.working_scale < 1 or g.working_scale & (g.working_scale - 1):
+            yield f"model.generator.working_scale must be a power of 2, got {g.working_scale}"
+        if g.step_scale and cfg.train.n_future < 2:
+            # The persistence only moves frames after the 1st: trained on one, it never gets a gradient.
+            yield ("model.generator.step_scale learns how far the motion persists after the 1st predicted frame: "
+                   f"it needs train.n_future >= 2, got {cfg.train.n_future}")
+    else:
+        defaults = type(g)()
+        for key in REFINER_ONLY:
+            if getattr(g, key) != getattr(defaults, key):
+                yield (f"model.generator.{key} is for the refiner head (model.generator.head: refiner), got "
+                       f"{getattr(g, key)!r} with the {g.head} head")
+    if d.enabled and d.n_scales >= 1:
+        if d.n_scales > g.n_scales:
+            yield (f"model.discriminator.n_scales ({d.n_scales}) cannot exceed model.generator.n_scales "
+                   f"({g.n_scales}): D judges G's scales")
+        if d.padding == "same" and patch % 2 ** d.n_scales:
+            yield (f"data.patch_size ({patch}) must be divisible by 2**n_scales = {2 ** d.n_scales} of the "
+                   "discriminator (it pools once after its finest-scale convolutions)")
+        if d.padding == "valid" and patch < smallest_valid_patch(d.n_scales):
+            yield (f"data.patch_size ({patch}) is too small for the unpadded convolutions of model.discriminator "
+                   f"(padding: valid, {d.n_scales} scales): the smallest that works is "
+                   f"{smallest_valid_patch(d.n_scales)}")
+    if st.enabled:
+        factor = 2 ** (st.n_3d + st.n_2d)
+        if patch % factor or patch // factor < 2:
+            yield (f"data.patch_size ({patch}) must be divisible by 2**(n_3d + n_2d) = {factor} of "
+                   "model.spatiotemporal_discriminator and leave at least 2x2 positions")
+
+
+def _data_problems(cfg: Config) -> Iterator[str]:
+    d = cfg.data
+    held_out = " (validation needs held-out clips)"
+    yield from _at_least({
+        "data.patch_size": (d.patch_size, 1), "data.n_val_clips": (d.n_val_clips, 1),
+        "data.max_tries": (d.max_tries, 1), "data.num_workers": (d.num_workers, 0),
+        "data.n_val_videos": (d.n_val_videos, 1),
+    }, {"data.n_val_clips": held_out, "data.n_val_videos": held_out})
+    if d.source in ("folder", "ucf101") and not d.root:
+        yield f"data.root is required when data.source is '{d.source}'"
+    if d.source == "corpus" and d.val_videos is not None:
+        yield "data.val_videos does not apply to data.source 'corpus': its split is fixed (docs/data.md)"
+    if d.val_videos is not None and not d.val_videos:
+        yield ("data.val_videos is empty: name the held-out videos, or set it to null to hold out "
+               "data.n_val_videos of them")
+    if d.frame_size is not None and (len(d.frame_size) != 2 or min(d.frame_size) < 1):
+        yield f"data.frame_size: expected [H, W] with positive sizes, got {d.frame_size}"
+    if d.frame_height is not None and (d.frame_height < 1 or d.frame_size is not None):
+        yield "data.frame_height: expected a height >= 1, and frame_size null (they exclude each other)"
+    if d.max_frames_per_video is not None and d.max_frames_per_video < 1:
+        yield f"data.max_frames_per_video must be >= 1 or null, got {d.max_frames_per_video}"
+    if d.motion_threshold < 0:
+        yield f"data.motion_threshold must be >= 0, got {d.motion_threshold}"
+    if not 0 <= d.unfiltered_fraction <= 1:
+        yield f"data.unfiltered_fraction must be in [0, 1], got {d.unfiltered_fraction}"
+    if d.d_unfiltered_fraction is not None and not 0 <= d.d_unfiltered_fraction <= 1:
+        yield f"data.d_unfiltered_fraction must be in [0, 1] or null, got {d.d_unfiltered_fraction}"
+    if d.cut_ratio is not None and d.cut_ratio <= 1:
+        yield f"data.cut_ratio: expected a ratio > 1 or null, got {d.cut_ratio}"
+    if d.source == "procedural":
+        p = d.procedural
+        yield from _at_least({
+            "data.procedural.n_train_videos": (p.n_train_videos, 1),
+            "data.procedural.n_val_videos": (p.n_val_videos, 1),
+            "data.procedural.n_test_videos": (p.n_test_videos, 0), "data.procedural.n_frames": (p.n_frames, 1),
+            "data.procedural.height": (p.height, 1), "data.procedural.width": (p.width, 1),
+            "data.procedural.n_objects": (p.n_objects, 0),
+        }, {"data.procedural.n_train_videos": " (training needs videos)",
+            "data.procedural.n_val_videos": " (validation needs held-out videos)"})
+        if min(p.height, p.width) < d.patch_size:
+            yield (f"data.procedural.height and width ({p.height}x{p.width}) must be >= data.patch_size "
+                   f"({d.patch_size})")
+    yield from _synthetic_problems(cfg)
+
+
+def _synthetic_problems(cfg: Config) -> Iterator[str]:
+    d, syn = cfg.data, cfg.data.synthetic
+    if not 0 <= d.synthetic_weight <= 1:
+        yield f"data.synthetic_weight must be in [0, 1], got {d.synthetic_weight}"
+    yield from _at_least({f"data.synthetic.{name}": (getattr(syn, name), low) for name, low in (
+        ("n_videos", 0), ("n_frames", 1), ("height", 8), ("width", 8), ("seed", 0), ("max_speed", 0),
+        ("max_layers", 0), ("max_zoom", 0), ("max_rotation", 0), ("max_shake", 0), ("max_noise", 0), ("max_wander", 0))})
+    for name in ("still_fraction", "jpeg_fraction"):
+        if not 0 <= getattr(syn, name) <= 1:
+            yield f"data.synthetic.{name} must be in [0, 1], got {getattr(syn, name)}"
+    if not 0 < d.synthetic_weight <= 1:
+        return  # off, or out of range (said above): what using the videos needs does not apply
+    if syn.n_videos < 1:
+        yield (f"data.synthetic_weight is {d.synthetic_weight} but data.synthetic.n_videos is {syn.n_videos}: "
+               "set how many synthetic videos to generate")
+    if min(syn.height, syn.width) < d.patch_size:
+        yield (f"data.synthetic.height and width ({syn.height}x{syn.width}) must be >= data.patch_size "
+               f"({d.patch_size})")
+    n_frames = cfg.model.n_context + cfg.train.n_future
+    if syn.n_frames < n_frames:
+        yield f"data.synthetic.n_frames ({syn.n_frames}) must be >= model.n_context + train.n_future ({n_frames})"
+
+
+def _smallest_laplacian_frame(levels: int) -> int:
+    """:func:`vidpred.losses.laplacian.smallest_frame`, which this layer may not import: each of the
+    pyramid's ``levels - 1`` pyrdowns reflects a 2-pixel border, so the last one needs 3 px."""
+    return 1 if levels <= 1 else 3 * 2 ** (levels - 2)
+
+
+def _loss_problems(cfg: Config) -> Iterator[str]:
+    loss, model = cfg.loss, cfg.model
+    if loss.p not in (1, 2):
+        yield f"loss.p: expected 1 or 2, got {loss.p}"
+    weights = [f.name for f in dataclasses.fields(loss) if f.name.startswith("l_")]  # every term's, a new one too
+    for key in (*weights, "gp_weight", "gp_center", "r1_weight"):
+        if not (math.isfinite(getattr(loss, key)) and getattr(loss, key) >= 0):
+            yield f"loss.{key} must be a finite number >= 0, got {getattr(loss, key)}"
+    for key in ("real_label", "fake_label"):
+        pair = getattr(loss, key)
+        if len(pair) != 2 or pair[0] > pair[1]:
+            yield f"loss.{key}: expected [low, high] with low <= high, got {pair}"
+    bce_trained = (model.discriminator.enabled and model.discriminator.objective == "bce") or \
+        (model.blur_discriminator.enabled and not model.blur_discriminator.frozen)
+    if (loss.real_label != [1.0, 1.0] or loss.fake_label != [0.0, 0.0]) and not bce_trained:
+        yield ("loss.real_label and loss.fake_label smooth the labels of a BCE discriminator's updates, and none "
+               "is trained here (a hinge objective has no labels)")
+    if loss.l_nce and not model.discriminator.enabled:
+        yield "loss.l_nce uses the multi-scale discriminator's features: set model.discriminator.enabled"
+    if loss.l_nce and (loss.nce_temperature <= 0 or cfg.train.batch_size < 2):
+        yield (f"loss.l_nce needs loss.nce_temperature > 0 and train.batch_size >= 2 (the other clips are the "
+               f"negatives), got {loss.nce_temperature} and {cfg.train.batch_size}")
+    if loss.disc_start < 0:
+        yield f"loss.disc_start must be >= 0, got {loss.disc_start}"
+    if loss.adaptive_max <= 0:
+        yield f"loss.adaptive_max must be > 0, got {loss.adaptive_max}"
+    if loss.l_lap and loss.lap_levels < 1:
+        yield f"loss.lap_levels must be >= 1, got {loss.lap_levels}"
+    elif loss.l_lap and cfg.data.patch_size < _smallest_laplacian_frame(loss.lap_levels):
+        yield (f"loss.lap_levels {loss.lap_levels} needs data.patch_size >= "
+               f"{_smallest_laplacian_frame(loss.lap_levels)}, got {cfg.data.patch_size}")
+    if loss.l_census and (loss.census_window < 3 or loss.census_window % 2 == 0):
+        yield f"loss.census_window must be odd and >= 3, got {loss.census_window}"
+    elif loss.l_census and loss.census_window > cfg.data.patch_size:
+        yield f"loss.census_window {loss.census_window} is larger than data.patch_size ({cfg.data.patch_size})"
+    reconstruction = [key for key in weights if key not in ("l_adv", "l_nce")]  # what G's prediction is compared by
+    adversaries = (model.discriminator.enabled or model.blur_discriminator.enabled
+                   or model.spatiotemporal_discriminator.enabled)
+    if loss.adaptive_weight and not (adversaries and loss.l_adv > 0):
+        # Without an adversarial term the weight is never computed: the setting would change nothing.
+        yield ("loss.adaptive_weight scales the adversarial term: it needs loss.l_adv > 0 and an enabled "
+               "model.discriminator, model.blur_discriminator or model.spatiotemporal_discriminator")
+    if loss.adaptive_weight and not any(getattr(loss, key) for key in reconstruction):
+        yield f"loss.adaptive_weight needs a reconstruction term ({', '.join(reconstruction[:-1])} or {reconstruction[-1]})"
+    if loss.l_lpips and cfg.data.patch_size < LPIPS_MIN_SIZE[loss.lpips_net]:
+        fitting = [k for k, v in LPIPS_MIN_SIZE.items() if v <= cfg.data.patch_size]
+        yield (f"loss.lpips_net {loss.lpips_net!r} needs frames of at least {LPIPS_MIN_SIZE[loss.lpips_net]} "
+               f"pixels, data.patch_size is {cfg.data.patch_size}; use {', '.join(fitting) or 'a larger patch'}")
+    unknown = [name for name in loss.vgg_layers if name not in VGG19_LAYERS]
+    if unknown or not loss.vgg_layers:
+        yield f"loss.vgg_layers: unknown layers {unknown}; choose from {', '.join(VGG19_LAYERS)}"
+
+
+def _optim_problems(cfg: Config) -> Iterator[str]:
+    for name in ("generator", "discriminator", "blur_discriminator", "spatiotemporal_discriminator"):
+        opt, key = getattr(cfg.optim, name), f"optim.{name}"
+        if not (math.isfinite(opt.lr) and opt.lr >= 0):
+            yield f"{key}.lr must be a finite number >= 0, got {opt.lr}"
+        yield from _at_least({f"{key}.momentum": (opt.momentum, 0), f"{key}.weight_decay": (opt.weight_decay, 0)})
+        if opt.grad_clip is not None and not opt.grad_clip > 0:
+            yield f"{key}.grad_clip must be > 0 or null, got {opt.grad_clip}"
+        if opt.name == "adam" and len(opt.betas) != 2:
+            yield f"{key}.betas: expected two numbers, got {opt.betas}"
+
+
+def _train_problems(cfg: Config) -> Iterator[str]:
+    t = cfg.train
+    yield from _at_least({f"train.{key}": (getattr(t, key), 1) for key in (
+        "steps", "batch_size", "n_future", "val_n_future", "log_every", "val_every", "ckpt_every", "sample_every")})
+    if t.max_minutes is not None and t.max_minutes <= 0:
+        yield f"train.max_minutes: expected minutes > 0 or null, got {t.max_minutes}"
+    if t.ema_decay is not None and not 0 < t.ema_decay < 1:
+        yield f"train.ema_decay: expected a decay in (0, 1) or null, got {t.ema_decay}"
+    if t.chance_warning_steps < 0:
+        yield f"train.chance_warning_steps must be >= 0, got {t.chance_warning_steps}"
+    if not 0 <= t.chance_accuracy <= 1:
+        yield f"train.chance_accuracy must be in [0, 1], got {t.chance_accuracy}"
