@@ -3,6 +3,7 @@ and the fusion of two estimates of the last step."""
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from skimage import data as skdata
 
@@ -180,3 +181,23 @@ def test_the_table_puts_each_rules_edge_ratio_beside_its_psnr():
     assert "| DIS | 29.00 / 29.00 | 0.930 / 0.930 |  |  |" in table
     # +0.5 and +0.1 dB: +0.30 ± 0.20, both clips better; a flat truth's edge ratio (nan) is left out
     assert "| blurred | 29.30 / 29.30 | 0.800 / 0.800 | +0.30 ± 0.20 (2/2) | +0.30 ± 0.20 (2/2) |" in table
+
+
+def test_the_blurred_and_sharpened_rules_filter_refined_dis_s_prediction(monkeypatch):
+    impulse = torch.zeros(1, 1, 21, 21)
+    impulse[..., 10, 10] = 1.0
+    monkeypatch.setitem(extrapolation_rules.RULES, "DIS refined, composed", lambda frames, grey, k: impulse)
+    offsets = torch.arange(-3, 4, dtype=torch.float64)  # sigma 1: taps out to 3 px
+    taps = torch.exp(-offsets ** 2 / 2)
+    taps /= taps.sum()
+    kernel = (taps[:, None] * taps[None, :]).float()  # the 2-D Gaussian, separable
+    blurred = extrapolation_rules.RULES["blurred 1.0"](None, None, 1)
+    torch.testing.assert_close(blurred[0, 0, 7:14, 7:14], kernel)  # an impulse blurs into the kernel itself
+    assert blurred.sum().item() == pytest.approx(1.0)
+    sharpened = extrapolation_rules.RULES["sharpened 0.5 s1.0"](None, None, 1)
+    torch.testing.assert_close(sharpened, impulse + 0.5 * (impulse - blurred))  # p + a (p - G * p)
+    assert sharpened[0, 0, 10, 10].item() == pytest.approx(1 + 0.5 * (1 - kernel[3, 3].item()))
+    flat = torch.full((1, 1, 9, 9), 0.3)
+    monkeypatch.setitem(extrapolation_rules.RULES, "DIS refined, composed", lambda frames, grey, k: flat)
+    for name in ("blurred 0.35", "sharpened 0.35 s0.6"):  # a flat picture, borders included, is left as it is
+        torch.testing.assert_close(extrapolation_rules.RULES[name](None, None, 1), flat)

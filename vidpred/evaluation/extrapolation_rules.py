@@ -50,6 +50,10 @@ paired per-clip difference against it. Rules:
 * ``camera still, rest followed`` (and ``, composed``): the camera's motion (a RANSAC
   homography of ``f1``) kept where it is, as a steady zoom's field holds still in the frame,
   and only the rest of ``f1`` followed, as a subject's motion travels with it;
+* ``blurred <s>`` / ``sharpened <a> s<s>``: ``DIS refined, composed``'s prediction ``p``
+  blurred by a Gaussian of ``s`` px, or sharpened by an unsharp mask ``p + a (p - G_s * p)``
+  (:data:`BLURS`, :data:`SHARPENINGS`): whether the flow's prediction is as soft as PSNR
+  asks, a win bought with blur being no win (its edge ratio shows it);
 * ``DIS refined x<a>``: the refined DIS velocity scaled by ``a`` (:data:`SPEED_FACTORS`), a
   faster or slower camera than the last step's; :func:`speed_hindsight_table` asks what the
   best factor, chosen with the answer known, would gain;
@@ -88,9 +92,11 @@ paired per-clip difference against it. Rules:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import cv2
+import kornia
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -399,6 +405,30 @@ SPEED_FACTORS = (0.5, 0.7, 0.8, 0.9, 0.95, 1.05, 1.1, 1.2, 1.3)
 SPEED_RULES = ["DIS refined"] + [f"DIS refined x{a}" for a in SPEED_FACTORS]
 RULES.update({f"DIS refined x{a}": _velocity_rule(lambda v, g, a=a: a * _dis(g[3], g[2], "refined"))
               for a in SPEED_FACTORS})
+
+
+def _gaussian(x: Tensor, sigma: float) -> Tensor:
+    """``x`` blurred by a Gaussian of ``sigma`` px (taps out to 3 sigma, borders replicated)."""
+    size = 2 * math.ceil(3 * sigma) + 1
+    return kornia.filters.gaussian_blur2d(x, (size, size), (sigma, sigma), border_type="replicate")
+
+
+def _refined_composed_filtered(sigma: float, amount: float | None = None):
+    """``DIS refined, composed``, then blurred by a Gaussian of ``sigma`` px (``amount`` None)
+    or sharpened by the unsharp mask ``p + amount (p - G_sigma * p)``."""
+    def predict(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:
+        p = RULES["DIS refined, composed"](frames, grey, k)
+        blurred = _gaussian(p, sigma)
+        return blurred if amount is None else p + amount * (p - blurred)
+    return predict
+
+
+# Blurs (sigma, px) and unsharp masks (amount, sigma) of refined DIS's prediction, scored by
+# ``blurred <s>`` and ``sharpened <a> s<s>``.
+BLURS = (0.35, 0.5, 0.7, 1.0)
+SHARPENINGS = tuple((a, s) for a in (0.1, 0.2, 0.35, 0.5) for s in (0.6, 1.0))
+RULES.update({f"blurred {s}": _refined_composed_filtered(s) for s in BLURS})
+RULES.update({f"sharpened {a} s{s}": _refined_composed_filtered(s, a) for a, s in SHARPENINGS})
 
 
 def _psnr(a: Tensor, b: Tensor) -> float:
