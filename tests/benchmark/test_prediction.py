@@ -14,6 +14,7 @@ def test_times_the_baselines_and_a_refiner(tmp_path):
     path = tmp_path / "m" / "checkpoints" / "latest.pt"
     save_checkpoint({"step": 1, "config": config_to_dict(cfg), "generator": build_generator(cfg).state_dict()}, path)
     result = benchmark_prediction([path], height=48, width=64, repeats=1)
+    assert result["device"] == "cpu"
     methods = result["methods"]
     assert set(methods) == {"last input", "Farneback flow (paper)", "DIS flow", "m/latest"}
     assert methods["m/latest"]["head"] == "refiner"

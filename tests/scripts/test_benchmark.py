@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
+from vidpred.commands import benchmark as benchmark_command
 from vidpred.commands.benchmark import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,3 +59,19 @@ def test_data_benchmark_with_a_read_only_cache_is_one_line_and_exit_code_2(tmp_p
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and "is not writable" in errors[0] and str(tmp_path / "cache") in errors[0]
     assert capsys.readouterr().out == "" and list((tmp_path / "cache").iterdir()) == []
+
+
+def test_predict_times_the_models_on_the_device_it_resolves(monkeypatch, capsys):
+    """--predict runs the models where --device says (auto: CUDA when there is a GPU), not always on the CPU."""
+    devices = []
+
+    def fake_benchmark(checkpoints, **kwargs):
+        devices.append(kwargs.get("device"))
+        return {"device": str(kwargs.get("device"))}
+
+    monkeypatch.setattr(benchmark_command, "benchmark_prediction", fake_benchmark)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # what auto looks at
+    assert _main(["--predict", "--steps", "1"]) == 0
+    assert _main(["--predict", "--steps", "1", "--device", "cpu"]) == 0
+    assert devices == [torch.device("cuda"), torch.device("cpu")]
+    assert [json.loads(line)["device"] for line in capsys.readouterr().out.splitlines()] == ["cuda", "cpu"]

@@ -32,7 +32,7 @@ def benchmark_prediction(checkpoints: Sequence[str | Path], *, height: int = 360
         device: where models run.
 
     Returns:
-        ``{"height", "width", "repeats", "methods": {name: {"seconds_per_frame", "fps", ...}}}``.
+        ``{"height", "width", "repeats", "device", "threads", "methods": {name: {"seconds_per_frame", "fps", ...}}}``.
     """
     if repeats < 1 or height < 16 or width < 16:
         raise ValueError(f"need repeats >= 1 and frames of at least 16x16, got {repeats}, {height}x{width}")
@@ -56,4 +56,5 @@ def benchmark_prediction(checkpoints: Sequence[str | Path], *, height: int = 360
         synchronize(device)
         seconds = (time.perf_counter() - started) / repeats
         out[name] = {**info[name], "seconds_per_frame": seconds, "fps": 1.0 / seconds}
-    return {"height": height, "width": width, "repeats": repeats, "threads": torch.get_num_threads(), "methods": out}
+    return {"height": height, "width": width, "repeats": repeats, "device": str(device),
+            "threads": torch.get_num_threads(), "methods": out}

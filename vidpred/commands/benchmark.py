@@ -21,6 +21,7 @@ import tempfile
 from vidpred.benchmark.data import benchmark_data
 from vidpred.benchmark.iteration import benchmark_training
 from vidpred.benchmark.prediction import benchmark_prediction
+from vidpred.build import select_device
 from vidpred.cli import add_config_args, script, setup_logging
 from vidpred.config import load_config
 
@@ -48,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", nargs="*", default=[], help="--predict: models to time")
     parser.add_argument("--size", type=int, nargs=2, default=(360, 640), metavar=("H", "W"),
                         help="--predict: frame size (default 360 640)")
+    parser.add_argument("--device", default="auto",
+                        help="--predict: where the models run, auto | cpu | cuda | cuda:N (default auto; training "
+                             "runs on train.device)")
     args = parser.parse_args(argv)
 
     setup_logging()
@@ -64,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.predict:
         if args.steps < 1:
             raise ValueError(f"--steps must be >= 1, got {args.steps}")
-        result = benchmark_prediction(args.checkpoint, height=args.size[0], width=args.size[1], repeats=args.steps)
+        result = benchmark_prediction(args.checkpoint, height=args.size[0], width=args.size[1], repeats=args.steps,
+                                      device=select_device(args.device, "--device"))
         print(json.dumps({"benchmark": "prediction", **result}))
         return 0
 
