@@ -8,6 +8,7 @@ collective is ever called, so the single-process trainer pays nothing.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,10 @@ from torch.nn.parallel import DistributedDataParallel
 from vidpred.adversaries import Adversary
 
 log = logging.getLogger(__name__)
+
+# How long a collective may wait (see init_distributed): decoding UCF101's 9,537 videos once
+# takes the first process minutes to tens of minutes.
+COLLECTIVE_TIMEOUT = datetime.timedelta(hours=2)
 
 
 @dataclass(frozen=True)
@@ -52,9 +57,16 @@ def init_distributed(device: torch.device) -> tuple[DistInfo, torch.device]:
     """Join the process group when launched by torchrun; returns the info and this rank's device.
 
     The backend is NCCL for CUDA devices and gloo for the CPU, and for CUDA where PyTorch
-    has no NCCL (Windows). Each rank uses the GPU of its ``LOCAL_RANK``.
+    has no NCCL (Windows). Each rank uses the GPU of its ``LOCAL_RANK``; a single process
+    asked for ``cuda:N`` makes GPU N the current device, so that pinned batches and anything
+    made on "the" GPU go there and not to GPU 0. Collectives wait up to
+    :data:`COLLECTIVE_TIMEOUT`: the other ranks wait at a barrier while each machine's first
+    process decodes the data (:func:`local_leader_first`), longer on a first UCF101 run than
+    NCCL's default of 10 minutes.
     """
     if not launched_by_torchrun():
+        if device.type == "cuda" and device.index is not None:
+            torch.cuda.set_device(device)
         return DistInfo(), device
     rank = env_rank()
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -65,7 +77,7 @@ def init_distributed(device: torch.device) -> tuple[DistInfo, torch.device]:
     if not dist.is_initialized():
         nccl = device.type == "cuda" and dist.is_nccl_available()
         backend = "nccl" if nccl else "gloo"
-        dist.init_process_group(backend=backend, device_id=device if nccl else None)
+        dist.init_process_group(backend=backend, device_id=device if nccl else None, timeout=COLLECTIVE_TIMEOUT)
         log.info("rank %d/%d joined the %s process group on %s", rank, world_size, backend, device)
     return DistInfo(rank, local_rank, world_size), device
 
