@@ -334,8 +334,10 @@ def write_scores(path: str | Path, scores: dict[str, dict[str, list[float]]], fi
     """Write ``scores`` (:func:`summary_lines`' argument) as CSV under :data:`SCORES_HEADER`:
     one row per predicted frame and method, frame by frame. ``frame`` is the frame's index in
     the video (the first predicted one is ``first_frame``); ``steps_ahead`` is 1 for every
-    frame of a one-step run, ``k`` for a rollout's ``k``-th frame. An SSIM not computed
-    (frames under 11x11 px) and an edge ratio without edges in the truth are left empty."""
+    frame of a one-step run, ``k`` for a rollout's ``k``-th frame. Values carry six decimals,
+    so that frame-by-frame comparisons of the table agree with the log's; an SSIM not
+    computed (frames under 11x11 px) and an edge ratio without edges in the truth are left
+    empty."""
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(SCORES_HEADER.split(","))
@@ -343,8 +345,8 @@ def write_scores(path: str | Path, scores: dict[str, dict[str, list[float]]], fi
     for i in range(n):
         for name, values in scores.items():
             ssim_value = values["ssim"][i] if "ssim" in values else float("nan")
-            writer.writerow([first_frame + i, 1 if one_step else i + 1, name, f"{values['psnr'][i]:.3f}",
-                             *("" if not np.isfinite(v) else f"{v:.4f}" for v in (ssim_value, values["edges"][i]))])
+            writer.writerow([first_frame + i, 1 if one_step else i + 1, name, f"{values['psnr'][i]:.6f}",
+                             *("" if not np.isfinite(v) else f"{v:.6f}" for v in (ssim_value, values["edges"][i]))])
     return write_text(path, text.getvalue())
 
 
