@@ -6,6 +6,7 @@ import csv
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -257,48 +258,22 @@ def test_blend_row_given_fitted_or_left_out(video_folder, checkpoint, no_lpips_w
     assert "row name 'DIS flow' is a baseline's" in caplog.text
 
 
-_FIVE_PROCEDURAL = ["--data", "procedural", "--set", "data.procedural.n_test_videos=5", "--set",
-                    "data.procedural.height=32", "--set", "data.procedural.width=32", "--set", "data.procedural.n_frames=8"]
-
-
-def _ctrl_c_in_the_2nd_clip(monkeypatch, workers: int = 1, times: int = 1) -> None:
-    """Send SIGINT ``times`` times from inside the 2nd clip's scoring; with two workers the
-    1st and 2nd clips are both under way when it comes (neither ends before the other starts)."""
-    import signal
-    import threading
-
-    import vidpred.evaluation.runner as runner
-
-    score, calls, lock = runner.evaluate_clip, [], threading.Lock()
-    both_running = threading.Barrier(workers)
-
-    def interrupted_in_the_2nd(*args, **kwargs):
-        with lock:
-            calls.append(1)
-            nth = len(calls)
-        if nth == 2:
-            for _ in range(times):
-                os.kill(os.getpid(), signal.SIGINT)
-        if nth <= 2:
-            both_running.wait(timeout=60)
-        return score(*args, **kwargs)
-
-    monkeypatch.setattr(runner, "evaluate_clip", interrupted_in_the_2nd)
+def _procedural(n_videos: int) -> list[str]:
+    return ["--data", "procedural", "--set", f"data.procedural.n_test_videos={n_videos}", "--set",
+            "data.procedural.height=32", "--set", "data.procedural.width=32", "--set", "data.procedural.n_frames=8"]
 
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_ctrl_c_during_the_2nd_clip_writes_the_report_of_the_clips_scored_marked_partial(
-        workers, no_lpips_weights, tmp_path, monkeypatch, caplog):
-    import signal
-
+        workers, ctrl_c_in_the_2nd_clip, no_lpips_weights, tmp_path, caplog):
     from vidpred.commands.paired_table import main as paired_table
 
-    assert _run(tmp_path / "whole", *_FIVE_PROCEDURAL)[0] == 0
+    assert _run(tmp_path / "whole", *_procedural(5))[0] == 0
     whole = json.loads((tmp_path / "whole" / "eval" / "per_video.json").read_text())
-    _ctrl_c_in_the_2nd_clip(monkeypatch, workers)
+    ctrl_c_in_the_2nd_clip(workers)
     before = signal.getsignal(signal.SIGINT)
     with caplog.at_level("INFO", logger="vidpred"):
-        code = _run(tmp_path, *_FIVE_PROCEDURAL, "--workers", workers)[0]
+        code = _run(tmp_path, *_procedural(5), "--workers", workers)[0]
     assert code == 128 + signal.SIGINT  # as training's exit after a stop
     assert signal.getsignal(signal.SIGINT) is before
     assert ("received SIGINT: finishing the clips started, then writing the report of the clips scored (again to "
@@ -320,16 +295,13 @@ def test_ctrl_c_during_the_2nd_clip_writes_the_report_of_the_clips_scored_marked
                       "its means are not the whole selection's; score every clip before comparing methods on it"]
 
 
-def test_a_second_ctrl_c_stops_at_once_and_leaves_the_earlier_report_whole(no_lpips_weights, tmp_path, monkeypatch,
-                                                                          caplog):
-    import signal
-
-    assert _run(tmp_path, *_FIVE_PROCEDURAL[:2], "--set", "data.procedural.n_test_videos=3",
-                *_FIVE_PROCEDURAL[4:])[0] == 0
+def test_a_second_ctrl_c_stops_at_once_and_leaves_the_earlier_report_whole(ctrl_c_in_the_2nd_clip, no_lpips_weights,
+                                                                          tmp_path, caplog):
+    assert _run(tmp_path, *_procedural(3))[0] == 0
     first = {p.name: p.read_bytes() for p in (tmp_path / "eval").iterdir()}
-    _ctrl_c_in_the_2nd_clip(monkeypatch, times=2)
+    ctrl_c_in_the_2nd_clip(times=2)
     before = signal.getsignal(signal.SIGINT)
-    assert _run(tmp_path, *_FIVE_PROCEDURAL)[0] == 130
+    assert _run(tmp_path, *_procedural(5))[0] == 130
     # the first asked to stop after the clip, the second stopped in it
     assert "received SIGINT: finishing the clips started" in caplog.text
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == ["interrupted"]
