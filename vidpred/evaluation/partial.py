@@ -16,7 +16,8 @@ import signal
 from pathlib import Path
 from typing import Any
 
-__all__ = ["STOP_THEN", "STOP_AT_ONCE", "PartialReport", "partial_mark", "partial_line", "partial_heading", "refuse_partial"]
+__all__ = ["STOP_THEN", "STOP_AT_ONCE", "PartialReport", "partial_mark", "partial_line", "partial_heading",
+           "refuse_partial"]
 
 # What the first and a second stop signal do, for the warning (vidpred.cli.StopRequest).
 STOP_THEN = "finishing the clips started, then writing the report of the clips scored"
