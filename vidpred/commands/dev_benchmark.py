@@ -11,7 +11,8 @@ For each video: whole-frame PSNR, SSIM, sharpness and edge ratio of the 1st and 
 predicted frames for each checkpoint beside the last input, the Farneback (paper) and DIS
 flow extrapolations and the blend (its weight fitted on the validation videos), a verdict,
 and each checkpoint's paired per-clip differences against each baseline. docs/evaluation.md
-explains the baselines and the pairing.
+explains the baselines and the pairing. Ctrl-C finishes the clips under way and writes the
+report of the clips scored, marked partial.
 
     # each checkpoint also fine-tuned on the first half of each video, scored on the second
     python scripts/dev_benchmark.py --subset val --checkpoint vidpred/pretrained/refiner.pt --adapt-steps 300

@@ -18,6 +18,7 @@ Every run scores the baselines beside the checkpoints (last input, Farneback flo
 extrapolation as in the paper, DIS flow extrapolation, and the blend of last input and flow
 that shows what hedging buys), prints
 the Markdown report and writes it with CSV/JSON (averages and per-video values) in --out.
+Ctrl-C finishes the clips under way and writes the report of the clips scored, marked partial.
 See docs/evaluation.md for the protocol and every choice the paper leaves open.
 """
 
