@@ -27,7 +27,7 @@ def test_a_partial_per_video_file_is_refused_in_one_line_naming_it(tmp_path):
     (tmp_path / "per_video.json").write_text(json.dumps({"partial": mark, "videos": rows}))
     with pytest.raises(PartialReport) as refused:
         read_per_video(tmp_path)
-    assert str(refused.value).startswith(f"{tmp_path / 'per_video.json'} is a partial report (partial: 1 of 3 clips")
+    assert str(refused.value).startswith(f"{tmp_path / 'per_video.json'} is a partial report (1 of 3 clips")
     assert "\n" not in str(refused.value)
     refuse_partial("per_clip.json", {"methods": [], "clips": []})  # a whole report passes
     refuse_partial("per_video.json", rows)

@@ -291,7 +291,7 @@ def test_ctrl_c_during_the_2nd_clip_writes_the_report_of_the_clips_scored_marked
     caplog.clear()
     assert paired_table(["--eval", str(out), "--a", "last input", "--b", "DIS flow"]) == 2
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
-    assert errors == [f"{out / 'per_video.json'} is a partial report (partial: 2 of 5 clips, stopped by SIGINT): "
+    assert errors == [f"{out / 'per_video.json'} is a partial report (2 of 5 clips, stopped by SIGINT): "
                       "its means are not the whole selection's; score every clip before comparing methods on it"]
 
 

@@ -44,7 +44,11 @@ def partial_mark(n_scored: int, n_clips: int, signum: int | None) -> dict[str, A
 
 def partial_line(mark: dict[str, Any]) -> str:
     """``"partial: 2 of 5 clips, stopped by SIGINT"``."""
-    return f"partial: {mark['clips_scored']} of {mark['clips_planned']} clips, stopped by {mark['stopped_by']}"
+    return f"partial: {_scored(mark)}"
+
+
+def _scored(mark: dict[str, Any]) -> str:
+    return f"{mark['clips_scored']} of {mark['clips_planned']} clips, stopped by {mark['stopped_by']}"
 
 
 def partial_heading(mark: dict[str, Any] | None) -> list[str]:
@@ -59,5 +63,5 @@ def refuse_partial(path: str | Path, data: Any) -> None:
     """Raise :class:`PartialReport`, naming ``path``, when ``data`` (a report file's JSON) is partial."""
     mark = data.get("partial") if isinstance(data, dict) else None
     if mark:
-        raise PartialReport(f"{path} is a partial report ({partial_line(mark)}): its means are not the whole "
+        raise PartialReport(f"{path} is a partial report ({_scored(mark)}): its means are not the whole "
                             "selection's; score every clip before comparing methods on it")
