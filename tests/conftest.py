@@ -20,6 +20,9 @@ reader tests do not depend on the writer under test. Fixtures:
 * ``read_only`` -- ``read_only(folder)``: from then on ``os.access`` reports no write
   access in ``folder`` and below, as on a read-only mount (chmod cannot stand in: tests
   may run as root, who writes anyway).
+* ``ctrl_c_in_the_2nd_clip`` -- ``ctrl_c_in_the_2nd_clip(workers=1, times=1)``: from then on
+  the evaluation's 2nd clip sends the process SIGINT ``times`` times as it starts to be
+  scored; with ``workers=2`` the 1st and 2nd clips are both under way when it comes.
 
 Every test starts from the same random state (torch, NumPy and ``random`` seeded with 0),
 so a test that draws unseeded random data draws the same data on every run.
@@ -253,3 +256,30 @@ def read_only(monkeypatch) -> Callable[[Path], None]:
 
     monkeypatch.setattr(os, "access", access)
     return lambda folder: denied.append(os.path.abspath(folder))
+
+
+@pytest.fixture
+def ctrl_c_in_the_2nd_clip(monkeypatch) -> Callable[..., None]:
+    import signal
+    import threading
+
+    import vidpred.evaluation.runner as runner
+
+    def install(workers: int = 1, times: int = 1) -> None:
+        score, calls, lock = runner.evaluate_clip, [], threading.Lock()
+        both_running = threading.Barrier(workers)  # neither of the first two ends before the other starts
+
+        def interrupted_in_the_2nd(*args, **kwargs):
+            with lock:
+                calls.append(1)
+                nth = len(calls)
+            if nth == 2:
+                for _ in range(times):
+                    os.kill(os.getpid(), signal.SIGINT)
+            if nth <= 2:
+                both_running.wait(timeout=60)
+            return score(*args, **kwargs)
+
+        monkeypatch.setattr(runner, "evaluate_clip", interrupted_in_the_2nd)
+
+    return install

@@ -4,6 +4,8 @@ the same clips, the blend fitted on the validation split, paired rows per checkp
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import cv2
@@ -314,3 +316,55 @@ def test_the_command_refuses_two_camera_motions_at_once(caplog):
     assert "--steady-pan, --steady-zoom and --steady-roll cannot be combined" in caplog.text
     assert main(["--steady-zoom", "9"]) == 2
     assert "0.5-4 percent per frame" in caplog.text
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ctrl_c_during_the_2nd_clip_writes_the_clips_scored_marked_partial(workers, ctrl_c_in_the_2nd_clip,
+                                                                           tiny_corpus, tmp_path, caplog):
+    from vidpred.commands.dev_benchmark import main
+    from vidpred.commands.lever_map import main as lever_map
+
+    run = ["--subset", "val", "--root", str(tiny_corpus), "--cache-dir", str(tmp_path / "cache"),
+           "--clips-per-video", "2", "--quiet"]
+    assert main([*run, "--out", str(tmp_path / "whole")]) == 0
+    whole = json.loads((tmp_path / "whole" / "per_clip.json").read_text())
+    n_clips = len(whole["clips"])
+    ctrl_c_in_the_2nd_clip(workers)
+    before = signal.getsignal(signal.SIGINT)
+    out = tmp_path / "out"
+    assert main([*run, "--out", str(out), "--workers", str(workers)]) == 128 + signal.SIGINT
+    assert signal.getsignal(signal.SIGINT) is before
+    assert "received SIGINT: finishing the clips started, then writing the report of the clips scored" in caplog.text
+    written = json.loads((out / "per_clip.json").read_text())
+    assert written["partial"] == {"clips_scored": 2, "clips_planned": n_clips, "stopped_by": "SIGINT"}
+    assert written["clips"] == whole["clips"][:2]  # the first two, scored as an uninterrupted run scores them
+    assert (out / "report.md").read_text().startswith(f"partial: 2 of {n_clips} clips, stopped by SIGINT. ")
+    caplog.clear()
+    assert lever_map(["--reports", str(out), "--x", "val/bikes.mp4", "--y", "val/ellipse-1"]) == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert errors == [f"{out / 'per_clip.json'} is a partial report (2 of {n_clips} clips, stopped by SIGINT): "
+                      "its means are not the whole selection's; score every clip before comparing methods on it"]
+    assert main([*run, "--out", str(out)]) == 0  # the benchmark's own report: a whole run replaces it
+    assert json.loads((out / "per_clip.json").read_text()) == whole
+
+
+def test_a_stop_before_the_first_clip_is_scored_writes_nothing(tmp_path, refiner_checkpoint, monkeypatch, caplog):
+    import vidpred.evaluation.dev_benchmark as dev_benchmark
+    from vidpred.commands.dev_benchmark import main
+
+    adapt, adapted = dev_benchmark.adapt_generator, []
+
+    def ctrl_c_while_adapting(*args, **kwargs):  # before the first video's clips
+        adapted.append(1)
+        os.kill(os.getpid(), signal.SIGINT)
+        return adapt(*args, **kwargs)
+
+    monkeypatch.setattr(dev_benchmark, "adapt_generator", ctrl_c_while_adapting)
+    out = tmp_path / "out"
+    assert main(["--subset", "val", "--root", str(_write_corpus(tmp_path / "corpus", 20)), "--cache-dir",
+                 str(tmp_path / "cache"), "--clips-per-video", "1", "--checkpoint", str(refiner_checkpoint),
+                 "--adapt-steps", "1", "--out", str(out), "--quiet"]) == 130
+    assert "received SIGINT" in caplog.text
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == ["interrupted"]
+    assert len(adapted) == 1 and not out.exists()  # no other video adapted, nothing written
+

@@ -120,3 +120,37 @@ def test_threads_change_nothing_and_official_sharpness_has_its_own_keys(square_c
     assert "sharpness_official_compat_f1" in keys and "sharpness_compat_f1" not in keys
     with pytest.raises(ValueError, match="sharpness units"):
         Protocol(sharpness="dB")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_stop_finishes_the_clips_started_and_starts_no_other(square_clip, monkeypatch, workers):
+    """Asked to stop while the 2nd clip is scored: the clips started (the 1st and 2nd, with two
+    workers both at once) are finished and returned in order, and no other is started."""
+    import threading
+
+    import vidpred.evaluation.runner as runner
+
+    frames, _ = square_clip(n_frames=6, size=32, side=8, speed=1)
+    clips = [EvalClip(f"v{i}", 0, frames) for i in range(5)]
+    asked = threading.Event()
+    both_running = threading.Barrier(workers)  # with two workers neither ends before the stop is asked
+    started = []
+    score = runner.evaluate_clip
+
+    def stop_asked_in_the_2nd(clip, *args):
+        started.append(clip.name)
+        if clip.name == "v1":
+            asked.set()
+        if clip.name in ("v0", "v1"):
+            both_running.wait(timeout=60)
+        return score(clip, *args)
+
+    monkeypatch.setattr(runner, "evaluate_clip", stop_asked_in_the_2nd)
+    results = evaluate(clips, baseline_methods(), Protocol(flicker_frames=0), CPU, show_progress=False,
+                       workers=workers, should_stop=asked.is_set)
+    assert [r.name for r in results] == ["v0", "v1"]
+    assert sorted(started) == ["v0", "v1"]
+    unstopped = evaluate(clips, baseline_methods(), Protocol(flicker_frames=0), CPU, show_progress=False,
+                         workers=workers, should_stop=lambda: False)
+    assert [r.name for r in unstopped] == ["v0", "v1", "v2", "v3", "v4"]
+    assert [r.scores for r in unstopped[:2]] == [r.scores for r in results]

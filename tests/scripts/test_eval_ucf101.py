@@ -6,6 +6,7 @@ import csv
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -255,3 +256,54 @@ def test_blend_row_given_fitted_or_left_out(video_folder, checkpoint, no_lpips_w
     assert eval_ucf101.main(["--data", "procedural", "--checkpoint", str(checkpoint), "--name", "DIS flow",
                            "--out", str(tmp_path / "x")]) == 2
     assert "row name 'DIS flow' is a baseline's" in caplog.text
+
+
+def _procedural(n_videos: int) -> list[str]:
+    return ["--data", "procedural", "--set", f"data.procedural.n_test_videos={n_videos}", "--set",
+            "data.procedural.height=32", "--set", "data.procedural.width=32", "--set", "data.procedural.n_frames=8"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ctrl_c_during_the_2nd_clip_writes_the_report_of_the_clips_scored_marked_partial(
+        workers, ctrl_c_in_the_2nd_clip, no_lpips_weights, tmp_path, caplog):
+    from vidpred.commands.paired_table import main as paired_table
+
+    assert _run(tmp_path / "whole", *_procedural(5))[0] == 0
+    whole = json.loads((tmp_path / "whole" / "eval" / "per_video.json").read_text())
+    ctrl_c_in_the_2nd_clip(workers)
+    before = signal.getsignal(signal.SIGINT)
+    with caplog.at_level("INFO", logger="vidpred"):
+        code = _run(tmp_path, *_procedural(5), "--workers", workers)[0]
+    assert code == 128 + signal.SIGINT  # as training's exit after a stop
+    assert signal.getsignal(signal.SIGINT) is before
+    assert ("received SIGINT: finishing the clips started, then writing the report of the clips scored (again to "
+            "stop at once, without a report)") in caplog.text
+    out = tmp_path / "eval"
+    mark = {"clips_scored": 2, "clips_planned": 5, "stopped_by": "SIGINT"}
+    assert (out / "report.md").read_text().startswith("partial: 2 of 5 clips, stopped by SIGINT. ")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["partial"] == mark and summary["n_clips"] == 2
+    per_video = json.loads((out / "per_video.json").read_text())
+    assert per_video["partial"] == mark
+    assert per_video["videos"] == whole[:2]  # the first two clips, scored as an uninterrupted run scores them
+    for name in ("per_video.csv", "summary.csv"):
+        assert (out / name).read_text().startswith("# partial: 2 of 5 clips, stopped by SIGINT\n")
+    caplog.clear()
+    assert paired_table(["--eval", str(out), "--a", "last input", "--b", "DIS flow"]) == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert errors == [f"{out / 'per_video.json'} is a partial report (2 of 5 clips, stopped by SIGINT): "
+                      "its means are not the whole selection's; score every clip before comparing methods on it"]
+
+
+def test_a_second_ctrl_c_stops_at_once_and_leaves_the_earlier_report_whole(ctrl_c_in_the_2nd_clip, no_lpips_weights,
+                                                                          tmp_path, caplog):
+    assert _run(tmp_path, *_procedural(3))[0] == 0
+    first = {p.name: p.read_bytes() for p in (tmp_path / "eval").iterdir()}
+    ctrl_c_in_the_2nd_clip(times=2)
+    before = signal.getsignal(signal.SIGINT)
+    assert _run(tmp_path, *_procedural(5))[0] == 130
+    # the first asked to stop after the clip, the second stopped in it
+    assert "received SIGINT: finishing the clips started" in caplog.text
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == ["interrupted"]
+    assert {p.name: p.read_bytes() for p in (tmp_path / "eval").iterdir()} == first
+    assert signal.getsignal(signal.SIGINT) is before

@@ -11,7 +11,8 @@ For each video: whole-frame PSNR, SSIM, sharpness and edge ratio of the 1st and 
 predicted frames for each checkpoint beside the last input, the Farneback (paper) and DIS
 flow extrapolations and the blend (its weight fitted on the validation videos), a verdict,
 and each checkpoint's paired per-clip differences against each baseline. docs/evaluation.md
-explains the baselines and the pairing.
+explains the baselines and the pairing. Ctrl-C finishes the clips under way and writes the
+report of the clips scored, marked partial.
 
     # each checkpoint also fine-tuned on the first half of each video, scored on the second
     python scripts/dev_benchmark.py --subset val --checkpoint vidpred/pretrained/refiner.pt --adapt-steps 300
@@ -33,12 +34,13 @@ import argparse
 import sys
 
 from vidpred.build import select_device
-from vidpred.cli import (add_device_arg, add_report_args, add_steady_args, add_threads_arg, add_workers_arg,
-                         positive, script, set_threads, setup_logging)
+from vidpred.cli import (StopRequest, add_device_arg, add_report_args, add_steady_args, add_threads_arg,
+                         add_workers_arg, positive, script, set_threads, setup_logging)
 from vidpred.config import DataConfig
 from vidpred.evaluation.dev_benchmark import DEFAULT_CLIPS_PER_VIDEO, run_dev_benchmark
 from vidpred.evaluation.adapt import AdaptSettings
 from vidpred.evaluation.degrade import Degradation
+from vidpred.evaluation.partial import STOP_AT_ONCE, STOP_THEN
 from vidpred.evaluation.steady_camera import steady_camera
 
 
@@ -103,14 +105,15 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError("--adapt-steps cannot be combined with --ensemble, --mirror or a steady camera motion")
     if adapt.steps and not args.checkpoint:
         raise ValueError("--adapt-steps needs a --checkpoint to adapt")
+    stop = StopRequest(STOP_THEN, STOP_AT_ONCE)
     markdown, _ = run_dev_benchmark(args.checkpoint, names=args.name, subset=args.subset, root=args.root,
                                     cache_dir=args.cache_dir, clips_per_video=args.clips_per_video,
                                     blend_weight=args.blend_weight, device=select_device(args.device, "--device"),
                                     workers=args.workers, progress=not args.quiet, out_dir=args.out,
                                     force=args.force, adapt=adapt, degrade=degrade, ensemble=args.ensemble,
-                                    mirror=args.mirror, steady=steady, n_context=args.n_context)
+                                    mirror=args.mirror, steady=steady, n_context=args.n_context, stop=stop)
     print(markdown)
-    return 0
+    return 0 if stop.signal is None else 128 + int(stop.signal)  # as training: the signal's code once work is saved
 
 
 if __name__ == "__main__":

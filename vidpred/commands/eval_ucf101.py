@@ -18,6 +18,7 @@ Every run scores the baselines beside the checkpoints (last input, Farneback flo
 extrapolation as in the paper, DIS flow extrapolation, and the blend of last input and flow
 that shows what hedging buys), prints
 the Markdown report and writes it with CSV/JSON (averages and per-video values) in --out.
+Ctrl-C finishes the clips under way and writes the report of the clips scored, marked partial.
 See docs/evaluation.md for the protocol and every choice the paper leaves open.
 """
 
@@ -28,10 +29,11 @@ import logging
 import sys
 
 from vidpred.build import select_device
-from vidpred.cli import (add_device_arg, add_report_args, add_set_arg, add_threads_arg, add_workers_arg, positive,
-                         script, set_threads, setup_logging)
+from vidpred.cli import (StopRequest, add_device_arg, add_report_args, add_set_arg, add_threads_arg, add_workers_arg,
+                         positive, script, set_threads, setup_logging)
 from vidpred.config import DATA_SOURCES, ConfigError, DataConfig, config_from_dict
 from vidpred.evaluation import DEFAULT_FLOW_THRESHOLD, VIDEO_CHOICES, Protocol, run_evaluation
+from vidpred.evaluation.partial import STOP_AT_ONCE, STOP_THEN
 from vidpred.metrics.official import OFFICIAL_PSNR_FILTER_DB
 from vidpred.pretrained import default_model_path
 
@@ -127,19 +129,20 @@ def main(argv: list[str] | None = None) -> int:
                         flow_threshold=args.flow_threshold, mask_per_frame=args.mask_per_frame,
                         sharpness=args.sharpness)
     every = args.every if args.every is not None else (10 if data.source == "ucf101" else 1)
+    stop = StopRequest(STOP_THEN, STOP_AT_ONCE)
     outcome = run_evaluation(
         data, args.checkpoint, args.out or f"runs/eval_{data.source}", protocol=protocol, every=every,
         start_frame=args.start_frame, clips_per_video=args.clips_per_video, names=args.name,
         device=select_device(args.device, "--device"),
         lpips="off" if args.no_lpips else "auto", lpips_weights=args.lpips_weights, videos=args.videos,
         psnr_filter=args.psnr_filter, blend_weight=args.blend_weight, workers=args.workers,
-        progress=not args.quiet, force=args.force)
+        progress=not args.quiet, force=args.force, stop=stop)
     print(outcome.markdown)
     log.info("wrote %s", ", ".join(str(p) for p in outcome.paths.values()))
     if not args.checkpoint:  # said last: an error stays the only line of a failed run
         log.info("no --checkpoint: the baselines alone were scored (--checkpoint %s scores the shipped model)",
                  default_model_path())
-    return 0
+    return 0 if stop.signal is None else 128 + int(stop.signal)  # as training: the signal's code once work is saved
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ extrapolation is expected to fall below copying.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -33,10 +34,11 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
+from vidpred.cli import StopRequest
 from vidpred.config import DataConfig
 from vidpred.data.corpus import CORPUS
 from vidpred.data.datasets import load_split
@@ -45,6 +47,7 @@ from vidpred.evaluation.baselines import Blend
 from vidpred.evaluation.clips import load_eval_clips
 from vidpred.evaluation.degrade import Degradation
 from vidpred.evaluation.paired import paired_difference
+from vidpred.evaluation.partial import partial_heading, partial_line, partial_mark
 from vidpred.evaluation.pipeline import fit_blend_on_clips, load_methods, record_context_frames
 from vidpred.evaluation.predictors import (BASELINE_NAMES, BLEND, DIS_FLOW, CheckpointPredictor, Method,
                                           averaged_methods, blend_method)
@@ -168,17 +171,21 @@ def _after_checkpoints(methods: Sequence[Method], rows: Sequence[Method]) -> lis
 
 
 def _score_adapted(clips, methods: Sequence[Method], settings: AdaptSettings, data: DataConfig, subset: str,
-                   protocol: Protocol, device: torch.device, workers: int, progress: bool) -> list[ClipResult]:
-    """Per video: adapt every checkpoint on the frames before its first clip, score all rows."""
+                   protocol: Protocol, device: torch.device, workers: int, progress: bool,
+                   should_stop: Callable[[], bool] | None = None) -> list[ClipResult]:
+    """Per video: adapt every checkpoint on the frames before its first clip, score all rows
+    (until ``should_stop``: :func:`~vidpred.evaluation.runner.evaluate`)."""
     videos = {v.name: v.frames for v in load_split(data, subset, min_frames=protocol.min_frames, progress=progress)}
     results = []
     for video in dict.fromkeys(_video_of(c.name) for c in clips):
+        if should_stop is not None and should_stop():
+            break
         own = [c for c in clips if _video_of(c.name) == video]
         first = min(c.start for c in own)
         logger.info("%s: adapting on frames 0-%d, scoring %d clips from frame %d", video, first - 1, len(own), first)
         adapted = _adapted(methods, videos[video][:first], settings, device, progress)
         results += evaluate(own, _after_checkpoints(methods, adapted), protocol, device, None,
-                            show_progress=progress, workers=workers)
+                            show_progress=progress, workers=workers, should_stop=should_stop)
     return results
 
 
@@ -198,7 +205,7 @@ def _is_ours(out_dir: Path) -> bool:
         written = json.loads((out_dir / "per_clip.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(written, dict) and set(written) == {"methods", "clips"}
+    return isinstance(written, dict) and set(written) - {"partial"} == {"methods", "clips"}
 
 
 def check_out_dir(out_dir: str | Path, force: bool = False) -> Path:
@@ -221,7 +228,7 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
                       adapt: AdaptSettings | None = None,
                       degrade: Degradation | None = None, ensemble: str | None = None,
                       mirror: bool = False, steady: SteadyCamera | None = None,
-                      n_context: int = 4) -> tuple[str, list[SourceReport]]:
+                      n_context: int = 4, stop: StopRequest | None = None) -> tuple[str, list[SourceReport]]:
     """Score checkpoints and the baselines on every video of the corpus's ``subset``.
 
     Args:
@@ -250,9 +257,14 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
             (:mod:`vidpred.evaluation.steady_camera`; applied before ``degrade``).
         n_context: context frames given; a model that needs fewer reads the newest ones,
             the baselines the last one or two (more: longer clips, so other positions).
+        stop: installed while the clips are scored: on its first signal the clips started are
+            finished and the report holds them, marked partial (:mod:`vidpred.evaluation.partial`).
 
     Returns:
         the Markdown report and one :class:`SourceReport` per video.
+
+    Raises:
+        KeyboardInterrupt: stopped before the first clip was scored (nothing is written).
     """
     averaging = ensemble is not None or mirror
     adapting = adapt is not None and adapt.steps > 0
@@ -286,12 +298,20 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         clips = [steady.clip(clip) for clip in clips]
     if degrade:
         clips = [degrade.clip(clip) for clip in clips]
+    should_stop = None if stop is None else lambda: stop.signal is not None
+    with stop or contextlib.nullcontext():
+        if adapting:
+            results = _score_adapted(clips, methods, adapt, data, subset, protocol, device, workers, progress,
+                                     should_stop)
+        else:
+            results = evaluate(clips, methods, protocol, device, None, show_progress=progress, workers=workers,
+                               should_stop=should_stop)
     if adapting:
-        results = _score_adapted(clips, methods, adapt, data, subset, protocol, device, workers, progress)
         methods = _after_checkpoints(methods, [_adapted_row(m, m.predict, adapt) for m in methods
                                                if m.kind == "checkpoint"])  # the report's rows
-    else:
-        results = evaluate(clips, methods, protocol, device, None, show_progress=progress, workers=workers)
+    partial = partial_mark(len(results), len(clips), None if stop is None else stop.signal)
+    if partial:
+        logger.warning("%s: the report holds the clips scored, each of its files marked partial", partial_line(partial))
     method_info = [{"name": m.name, "kind": m.kind, **m.info} for m in methods]
     names_all = [m.name for m in methods]
     videos = list(dict.fromkeys(_video_of(r.name) for r in results))
@@ -312,13 +332,13 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
                 if steady else "")
              + (f" Every scored clip degraded first ({degrade.describe()}; the same draws for every method)."
                 if degrade else ""))
-    lines = [f"# Development benchmark: the corpus's {subset} split", "", intro, ""]
+    lines = [*partial_heading(partial), f"# Development benchmark: the corpus's {subset} split", "", intro, ""]
     lines += ["## Overview", ""] + _overview(sources, method_info) + ["", "## Per source", ""]
     for source in sources:
         lines += _source_section(source, method_info)
     markdown = "\n".join(lines)
     if out_dir is not None:
-        _write_outputs(Path(out_dir), markdown, results, method_info)
+        _write_outputs(Path(out_dir), markdown, results, method_info, partial)
     return markdown, sources
 
 
@@ -341,14 +361,17 @@ def _check_options(subset: str, clips_per_video: int, n_context: int, adapting: 
         raise ValueError("adaptation cannot be combined with an ensemble or mirroring: it fine-tunes one model")
 
 
-def _write_outputs(out: Path, markdown: str, results: Sequence[ClipResult], method_info: list[dict]) -> None:
-    """``report.md`` and ``per_clip.json`` (every clip's scores, NaN and inf as null) in ``out``,
-    both or neither (an earlier report there stays whole when writing fails part way)."""
+def _write_outputs(out: Path, markdown: str, results: Sequence[ClipResult], method_info: list[dict],
+                   partial: dict[str, Any] | None = None) -> None:
+    """``report.md`` and ``per_clip.json`` (every clip's scores, NaN and inf as null; ``partial``
+    first when a stop left clips unscored) in ``out``, both or neither (an earlier report there
+    stays whole when writing fails part way)."""
     per_clip = [{"video": r.name, "source": _video_of(r.name), "height": r.height, "width": r.width,
                  "scores": {m: {k: (v if math.isfinite(v) else None) for k, v in s.items()}
                             for m, s in r.scores.items()}} for r in results]
     with replacing_all([out / "report.md", out / "per_clip.json"]) as (report, clips):
         report.write_text(markdown + "\n", encoding="utf-8")
-        clips.write_text(json.dumps({"methods": method_info, "clips": per_clip}, indent=1) + "\n", encoding="utf-8")
+        written = {**({"partial": partial} if partial else {}), "methods": method_info, "clips": per_clip}
+        clips.write_text(json.dumps(written, indent=1) + "\n", encoding="utf-8")
     logger.info("wrote %s and %s", out / "report.md", out / "per_clip.json")
 

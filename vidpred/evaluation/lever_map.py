@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vidpred.evaluation.paired import PairedDifference, paired_difference
+from vidpred.evaluation.partial import refuse_partial
 from vidpred.evaluation.predictors import DIS_FLOW
 from vidpred.safe_write import image_has_mark, save_marked_figure
 
@@ -40,13 +41,15 @@ def read_report(report_dir: str | Path) -> tuple[list[dict], list[dict]]:
 
     Raises:
         FileNotFoundError: the folder holds no ``per_clip.json``.
-        ValueError: the file is not a development benchmark's.
+        ValueError: the file is not a development benchmark's, or is partial (a stopped
+            benchmark's, :class:`~vidpred.evaluation.partial.PartialReport`).
     """
     path = Path(report_dir) / "per_clip.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: write one with scripts/dev_benchmark.py --out {report_dir}")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        refuse_partial(path, data)
         methods, clips = data["methods"], data["clips"]
         if not all(isinstance(c["video"], str) and isinstance(c["source"], str) and isinstance(c["scores"], dict)
                    for c in clips):

@@ -21,6 +21,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from vidpred.evaluation.partial import refuse_partial
+
 __all__ = ["PairedDifference", "paired_difference", "seed_paired_difference", "read_per_video", "check_pairs",
            "paired_table", "seed_paired_table"]
 
@@ -39,7 +41,13 @@ class PairedDifference:
 
 
 def read_per_video(eval_dir: str | Path) -> list[dict]:
-    """The rows of an evaluation's ``per_video.json`` (``scripts/eval_ucf101.py --out``)."""
+    """The rows of an evaluation's ``per_video.json`` (``scripts/eval_ucf101.py --out``).
+
+    Raises:
+        FileNotFoundError: the folder holds no ``per_video.json``.
+        ValueError: the file is not an evaluation's, or is partial (a stopped evaluation's,
+            :class:`~vidpred.evaluation.partial.PartialReport`).
+    """
     path = Path(eval_dir) / "per_video.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: run scripts/eval_ucf101.py with --out {eval_dir}")
@@ -47,6 +55,7 @@ def read_per_video(eval_dir: str | Path) -> list[dict]:
         rows = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path} is not an evaluation's per-video scores: {exc}") from None
+    refuse_partial(path, rows)
     if not isinstance(rows, list) or not all(isinstance(r, dict) and isinstance(r.get("scores"), dict)
                                              and all(isinstance(v, dict) for v in r["scores"].values()) for r in rows):
         raise ValueError(f"{path} is not an evaluation's per-video scores: expected a list of rows, each with "

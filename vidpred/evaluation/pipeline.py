@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import platform
@@ -13,11 +14,13 @@ from typing import Any, Sequence
 import torch
 
 import vidpred
+from vidpred.cli import StopRequest
 from vidpred.config import DataConfig
 from vidpred.data.sampler import to_model_input
 from vidpred.evaluation.baselines import Blend, BlendFit, fit_blend_weight
 from vidpred.evaluation.clips import EvalClip, choose_eval_videos, load_eval_clips
 from vidpred.evaluation.flow import DIS_PRESET, FARNEBACK_PARAMS
+from vidpred.evaluation.partial import partial_line, partial_mark
 from vidpred.evaluation.predictors import (BASELINE_NAMES, Method, baseline_methods, blend_method,
                                            load_checkpoint_predictor)
 from vidpred.evaluation.report import check_report_folder, markdown_report, summarize, write_report
@@ -146,7 +149,7 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
                    clips_per_video: int = 1, names: Sequence[str] | None = None, device: torch.device = torch.device("cpu"),
                    lpips: str = "auto", lpips_weights: str | Path | None = None, videos: str = "auto",
                    psnr_filter: float | None = None, blend_weight: float | None = None, workers: int = 1,
-                   progress: bool = True, force: bool = False) -> EvalOutcome:
+                   progress: bool = True, force: bool = False, stop: StopRequest | None = None) -> EvalOutcome:
     """Evaluate checkpoints and the baselines on the selected clips; write the report.
 
     Args:
@@ -173,9 +176,12 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
         workers: clips scored at once, in threads (the numbers do not depend on it).
         progress: show progress bars.
         force: replace files of the report's names in ``out_dir`` that no evaluation wrote.
+        stop: installed while the clips are scored: on its first signal the clips started are
+            finished and the report holds them, marked partial (``meta["partial"]``).
 
     Raises:
         OutputRefused: ``out_dir`` cannot take the report (checked before any scoring).
+        KeyboardInterrupt: stopped before the first clip was scored (nothing is written).
     """
     started = time.monotonic()
     check_report_folder(out_dir, force)
@@ -199,11 +205,17 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
                                        held_out_by=held_out_by)
     lpips_metric, lpips_status = _lpips(lpips, lpips_weights, device)  # after the data: a bad root is said alone
     scoring_started = time.monotonic()
-    results = evaluate(clips, methods, protocol, device, lpips_metric, show_progress=progress, workers=workers)
+    with stop or contextlib.nullcontext():
+        results = evaluate(clips, methods, protocol, device, lpips_metric, show_progress=progress, workers=workers,
+                           should_stop=None if stop is None else lambda: stop.signal is not None)
+    partial = partial_mark(len(results), len(clips), None if stop is None else stop.signal)
+    if partial:
+        logger.warning("%s: the report holds the clips scored, each of its files marked partial", partial_line(partial))
     scoring_s = time.monotonic() - scoring_started
     logger.info("scored %d clips in %.1f s (%.2f clips/s)", len(results), scoring_s, len(results) / max(scoring_s, 1e-9))
     summary = summarize(results, [m.name for m in methods], psnr_filter=psnr_filter)
     meta = {
+        **({"partial": partial} if partial else {}),
         "methods": [{"name": m.name, "kind": m.kind, **m.info} for m in methods],
         "protocol": {**asdict(protocol), "clip_frames": protocol.clip_frames, "min_frames": protocol.min_frames,
                      "psnr_filter": psnr_filter},

@@ -23,6 +23,7 @@ from typing import Any, Sequence
 
 import torch
 
+from vidpred.evaluation.partial import partial_heading, partial_line
 from vidpred.evaluation.runner import ClipResult
 from vidpred.evaluation.predictors import BLEND, DIS_FLOW, FARNEBACK_FLOW
 from vidpred.evaluation.scoring import MAX_PSNR_DB, clip_mean, metric_key, sharpness_metric
@@ -220,14 +221,16 @@ def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
         summary: from :func:`summarize`.
         meta: ``methods`` (list of ``{"name", "kind", ...}``), ``protocol``, ``selection``,
             ``n_clips``, ``n_moving_clips``, ``mean_moving_fraction``, ``lpips`` (status
-            dict with ``available`` and ``reason``), ``flow`` (method and parameters).
+            dict with ``available`` and ``reason``), ``flow`` (method and parameters), and
+            ``partial`` (:func:`~vidpred.evaluation.partial.partial_mark`) when a stop request
+            left clips unscored.
     """
     methods = [m["name"] for m in meta["methods"]]
     protocol, selection = meta["protocol"], meta["selection"]
     n_clips, n_moving = meta["n_clips"], meta["n_moving_clips"]
     n_scored = protocol["n_scored"]
     sharp = sharpness_metric(protocol.get("sharpness", "unit"))
-    lines = ["# Video prediction evaluation", ""]
+    lines = [*partial_heading(meta.get("partial")), "# Video prediction evaluation", ""]
     lines += [
         f"- **Data**: {selection['description']}: {len(selection['selected'])} of {selection['n_listed']} "
         f"videos selected, {n_clips} clip{'' if n_clips == 1 else 's'} evaluated"
@@ -422,6 +425,7 @@ def write_report(out_dir: str | Path, results: Sequence[ClipResult], summary: di
 
     ``per_video.csv`` has one row per (video, method) so two checkpoints can be compared
     video by video; non-finite values are written ``nan``/``inf`` in CSV and ``null`` in JSON.
+    A partial report (``meta["partial"]``) says so in every file (:mod:`vidpred.evaluation.partial`).
 
     Returns:
         the written paths by short name.
@@ -430,10 +434,13 @@ def write_report(out_dir: str | Path, results: Sequence[ClipResult], summary: di
     paths = {name: out_dir / name for name in REPORT_FILES}
     methods = [m["name"] for m in meta["methods"]]
     keys = list(dict.fromkeys(k for name in methods for k in summary[name]))
+    partial = meta.get("partial")
+    csv_heading = f"# {partial_line(partial)}\r\n" if partial else ""  # the csv module's line ending
     with replacing_all(list(paths.values())) as temporary:
         tmp = dict(zip(paths, temporary))
         tmp["report.md"].write_text(markdown_report(summary, meta), encoding="utf-8")
         with open(tmp["summary.csv"], "w", newline="", encoding="utf-8") as f:
+            f.write(csv_heading)
             writer = csv.writer(f)
             writer.writerow(["method", "kind", *keys])
             for m in meta["methods"]:
@@ -446,6 +453,7 @@ def write_report(out_dir: str | Path, results: Sequence[ClipResult], summary: di
                                                                     row)) for row in PAPER_TABLE1]})
         fixed = ["video", "start", "n_frames", "height", "width", "moving_fraction", "target_flicker", "method"]
         with open(tmp["per_video.csv"], "w", newline="", encoding="utf-8") as f:
+            f.write(csv_heading)
             writer = csv.writer(f)
             writer.writerow([*fixed, *keys])
             for r in results:
@@ -454,9 +462,8 @@ def write_report(out_dir: str | Path, results: Sequence[ClipResult], summary: di
                     writer.writerow([r.name, r.start, r.n_frames, r.height, r.width, repr(r.moving_fraction),
                                      repr(r.target_flicker), name,
                                      *(repr(scores[k]) if k in scores else "" for k in keys)])
-        _write_json(tmp["per_video.json"], [
-            {"video": r.name, "start": r.start, "n_frames": r.n_frames, "height": r.height, "width": r.width,
-             "moving_fraction": r.moving_fraction, "moving_fractions": r.moving_fractions,
-             "target_flicker": r.target_flicker, "scores": r.scores}
-            for r in results])
+        rows = [{"video": r.name, "start": r.start, "n_frames": r.n_frames, "height": r.height, "width": r.width,
+                 "moving_fraction": r.moving_fraction, "moving_fractions": r.moving_fractions,
+                 "target_flicker": r.target_flicker, "scores": r.scores} for r in results]
+        _write_json(tmp["per_video.json"], {"partial": partial, "videos": rows} if partial else rows)
     return paths

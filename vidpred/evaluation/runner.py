@@ -28,7 +28,8 @@ short.
 Clips are independent, so :func:`evaluate` can score several at once in threads (torch,
 OpenCV and the model release the GIL): on a CPU shared with other jobs, threads that each
 run one clip single-threaded keep the cores busy where one clip on many threads waits at
-every operation's barrier.
+every operation's barrier. Asked to stop (``should_stop``), it starts no further clip and
+returns those it started, finished: always the first clips in order.
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ from __future__ import annotations
 import logging
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import torch
 
@@ -203,7 +204,8 @@ def evaluate_clip(clip: EvalClip, methods: Sequence[Method], protocol: Protocol,
 
 
 def evaluate(clips: Sequence[EvalClip], methods: Sequence[Method], protocol: Protocol, device: torch.device,
-             lpips: LPIPS | None = None, show_progress: bool = True, workers: int = 1) -> list[ClipResult]:
+             lpips: LPIPS | None = None, show_progress: bool = True, workers: int = 1,
+             should_stop: Callable[[], bool] | None = None) -> list[ClipResult]:
     """Score every method on every clip (whole frames of any size).
 
     Args:
@@ -215,9 +217,12 @@ def evaluate(clips: Sequence[EvalClip], methods: Sequence[Method], protocol: Pro
         show_progress: one progress bar over the clips.
         workers: clips scored at once, each in its own thread (see the module docstring);
             the results do not depend on it.
+        should_stop: asked before each clip is started; once it returns True no clip is
+            started, and the clips already started are finished and returned.
 
     Returns:
-        one :class:`ClipResult` per clip, in order.
+        one :class:`ClipResult` per clip, in order: the first ``len(results)`` clips (all of
+        them unless ``should_stop`` stopped it).
     """
     names = [m.name for m in methods]
     if len(set(names)) != len(names):
@@ -228,24 +233,44 @@ def evaluate(clips: Sequence[EvalClip], methods: Sequence[Method], protocol: Pro
     if too_small:
         logger.warning("SSIM needs frames of at least %d px; it is NaN for %d clip(s): %s", SSIM_WINDOW,
                        len(too_small), ", ".join(too_small[:5]))
+    stopping = should_stop or (lambda: False)
 
     def score(clip: EvalClip) -> ClipResult:
         return evaluate_clip(clip, methods, protocol, device, lpips)
 
     bar = progress(total=len(clips), desc="evaluating", unit="clip", disable=not show_progress)
-    results = []
     with bar:
         if workers == 1:
+            results = []
             for clip in clips:
+                if stopping():
+                    break
                 results.append(score(clip))
                 bar.update()
         else:
-            with ThreadPoolExecutor(workers, thread_name_prefix="evaluate") as pool:
-                for result in pool.map(score, clips):  # in clip order, whatever finishes first
-                    results.append(result)
-                    bar.update()
+            results = _score_in_threads(score, clips, workers, stopping, bar.update)
     no_motion = sum(not r.moving_fraction > 0 for r in results)
     if no_motion:
         logger.warning("%d of %d clips have no moving pixel (|flow| <= %g px) and are left out of the "
                        "moving-area scores", no_motion, len(results), protocol.flow_threshold)
     return results
+
+
+def _score_in_threads(score: Callable[[EvalClip], ClipResult], clips: Sequence[EvalClip], workers: int,
+                      stopping: Callable[[], bool], done_one: Callable[[], object]) -> list[ClipResult]:
+    """``score`` on each clip, ``workers`` at a time, a clip started in order as soon as a
+    thread is free (so a stop leaves the first clips scored, with no gap), until ``stopping()``."""
+    results: dict[int, ClipResult] = {}
+    running: dict[Future, int] = {}
+    queued = iter(enumerate(clips))
+    with ThreadPoolExecutor(workers, thread_name_prefix="evaluate") as pool:
+        while True:
+            while len(running) < workers and not stopping() and (item := next(queued, None)) is not None:
+                running[pool.submit(score, item[1])] = item[0]
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                results[running.pop(future)] = future.result()
+                done_one()
+    return [results[i] for i in sorted(results)]
