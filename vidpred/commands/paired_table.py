@@ -15,6 +15,12 @@ seeds, its standard error and the seeds where a is better:
 
     python scripts/paired_table.py --eval docs/benchmarks/val_recipes_seeds --seeds 0 1 2 3 4 \
         --a "step scale, seed {seed}" --b "shipped recipe, seed {seed}" --keys psnr_whole_f1 psnr_whole_f2
+
+--plot draws one --a against each --b, source by source: the paired PSNR difference of the
+1st and 2nd predicted frames with its standard error (vidpred/evaluation/paired_plot.py):
+
+    python scripts/paired_table.py --eval docs/benchmarks/test_refined --a "refiner (shipped)" \
+        --b "last input" --b "Farneback flow (paper)" --b "DIS flow" --plot margins.png
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ from pathlib import Path
 
 from vidpred.cli import script, setup_logging
 from vidpred.evaluation.lever_map import read_report
-from vidpred.evaluation.paired import paired_table, read_per_video, seed_paired_table
+from vidpred.evaluation.paired import check_pairs, paired_table, read_per_video, seed_paired_table
+from vidpred.evaluation.paired_plot import PLOT_KEYS, is_our_paired_plot, plot_paired
+from vidpred.safe_write import check_output
 
 DEFAULT_KEYS = ["psnr_whole_f1", "psnr_whole_f2", "ssim_whole_f1", "ssim_whole_f2", "sharpness_whole_f1",
                 "sharpness_whole_f2", "edges_whole_f1", "edges_whole_f2"]
@@ -40,10 +48,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keys", nargs="*", default=DEFAULT_KEYS, help="score keys (default: whole-frame f1/f2)")
     parser.add_argument("--seeds", nargs="+", type=int, metavar="SEED",
                         help="compare recipes over these training seeds: --a and --b hold '{seed}'")
+    parser.add_argument("--plot", default=None, metavar="PNG",
+                        help="also draw --a against each --b, source by source (PSNR, 1st and 2nd frame; a .png)")
+    parser.add_argument("--force", action="store_true", help="replace an existing --plot this script did not write")
     args = parser.parse_args(argv)
     setup_logging()
     if args.seeds and not all("{seed}" in name for name in args.a + args.b):
         parser.error("with --seeds every --a and --b name must hold '{seed}', e.g. 'census, seed {seed}'")
+    if args.plot is not None:
+        if args.seeds or len(args.a) != 1:
+            raise ValueError("--plot draws one method against the others: give one --a, without --seeds")
+        if Path(args.plot).suffix.lower() != ".png":
+            raise ValueError(f"--plot {args.plot}: give a .png")
+        check_output(args.plot, ours=is_our_paired_plot, what="a plot written by paired_table.py", force=args.force)
     if Path(args.eval).is_file():
         raise ValueError(f"--eval {args.eval} is a file: give the folder an evaluation wrote (the --out of "
                          "eval_ucf101.py or dev_benchmark.py)")
@@ -57,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
         tables.append(heading + (seed_paired_table(these, pairs, args.seeds, args.keys) if args.seeds
                                  else paired_table(these, pairs, args.keys)))
     print("\n".join(tables))
+    if args.plot is not None:
+        by_source = {source or Path(args.eval).name: [row for row in rows if row.get("source") == source]
+                     for source in sources}
+        check_pairs(rows, pairs, list(PLOT_KEYS))
+        print(f"wrote {plot_paired(by_source, args.a[0], [b for b in args.b if b != args.a[0]], args.plot)}")
     return 0
 
 

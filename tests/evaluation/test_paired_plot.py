@@ -1,0 +1,62 @@
+"""vidpred/evaluation/paired_plot.py: one method against each baseline, source by source."""
+
+from __future__ import annotations
+
+import json
+
+import matplotlib.axes
+import pytest
+from PIL import Image
+
+from vidpred.evaluation.paired_plot import is_our_paired_plot, plot_paired
+
+
+def _rows(source: str, model: list[tuple[float, float]], copying: list[tuple[float, float]]) -> list[dict]:
+    return [{"source": source, "video": f"{source}@{i}",
+             "scores": {"model": {"psnr_whole_f1": m1, "psnr_whole_f2": m2},
+                        "copy": {"psnr_whole_f1": c1, "psnr_whole_f2": c2},
+                        "flow": {"psnr_whole_f1": m1 - 0.5, "psnr_whole_f2": m2 + 0.25}}}
+            for i, ((m1, m2), (c1, c2)) in enumerate(zip(model, copying))]
+
+
+ROWS = {"pan": _rows("pan", [(30, 27), (32, 28), (31, 26)], [(27, 25), (28, 26), (29, 24)]),
+        "still": _rows("still", [(40, 35), (41, 36)], [(41, 37), (40, 35)])}
+
+
+def test_each_bar_is_the_paired_difference_with_its_standard_error(tmp_path, monkeypatch):
+    drawn = []
+    barh = matplotlib.axes.Axes.barh
+
+    def recorded(ax, y, width, *args, **kwargs):
+        drawn.append((ax.get_title(), list(width), list(kwargs["xerr"])))
+        return barh(ax, y, width, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "barh", recorded)
+    path = plot_paired(ROWS, "model", ["copy", "flow"], tmp_path / "m.png")
+    assert is_our_paired_plot(path) and Image.open(path).size[0] > 600
+    # model − copy, by hand: pan 1st frame 3, 4, 2 (mean 3, s.e. 1/sqrt(3)); 2nd 2, 2, 2; still 1st −1, 1; 2nd −2, 1
+    (_, copy_f1, copy_f1_se), (_, copy_f2, copy_f2_se), (_, flow_f1, flow_f1_se), (_, flow_f2, _) = drawn
+    assert copy_f1 == pytest.approx([3.0, 0.0]) and copy_f1_se == pytest.approx([(1 / 3) ** 0.5, 1.0])
+    assert copy_f2 == pytest.approx([2.0, -0.5]) and copy_f2_se == pytest.approx([0.0, 1.5])
+    assert flow_f1 == pytest.approx([0.5, 0.5]) and flow_f1_se == pytest.approx([0.0, 0.0])
+    assert flow_f2 == pytest.approx([-0.25, -0.25])
+
+
+def test_the_command_draws_one_method_against_the_others(tmp_path, capsys, caplog):
+    from vidpred.commands.paired_table import main
+
+    clips = ROWS["pan"] + ROWS["still"]
+    (tmp_path / "per_clip.json").write_text(json.dumps({"methods": [], "clips": clips}))
+    run = ["--eval", str(tmp_path), "--a", "model", "--b", "copy", "--b", "flow", "--keys", "psnr_whole_f1"]
+    assert main([*run, "--plot", str(tmp_path / "m.png")]) == 0
+    assert is_our_paired_plot(tmp_path / "m.png") and f"wrote {tmp_path / 'm.png'}" in capsys.readouterr().out
+    assert main([*run, "--plot", str(tmp_path / "m.png")]) == 0  # its own figure is replaced
+    (tmp_path / "mine.png").write_bytes(b"mine")
+    for extra, message in ((["--plot", str(tmp_path / "mine.png")], "mine.png already exists and is not a plot "
+                                                                     "written by paired_table.py"),
+                           (["--plot", str(tmp_path / "m.jpg")], "m.jpg: give a .png"),
+                           (["--a", "flow", "--plot", str(tmp_path / "m.png")], "--plot draws one method against the "
+                                                                               "others: give one --a")):
+        assert main([*run, *extra]) == 2
+        assert message in caplog.text
+    assert (tmp_path / "mine.png").read_bytes() == b"mine"
