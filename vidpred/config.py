@@ -275,6 +275,9 @@ class TrainConfig:
     # Exponential moving average of the generator's weights (e.g. 0.999): validated,
     # sampled and loaded for prediction instead of the raw weights; null: off.
     ema_decay: float | None = None
+    # Every optimizer's learning rate over the run: constant, or cosine from its optim.*.lr
+    # at step 0 to 0 at train.steps (read from the step, so a resumed run follows it exactly).
+    lr_schedule: Literal["constant", "cosine"] = "constant"
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     # Speed (vidpred/training/precision.py, docs/performance.md). auto: bf16 autocast where
     # the hardware runs bf16 natively (CUDA >= 8.0, CPUs with AVX512_BF16/AMX), else fp32.

@@ -215,3 +215,37 @@ def test_a_run_checkpointed_on_a_gpu_resumes_on_the_cpu(tiny_config, tmp_path, m
     assert resumed.step == 2 and resumed.device.type == "cpu"
     assert "another kind of device" in caplog.text
     assert resumed.fit()["step"] == 3
+
+
+def test_a_cosine_rate_follows_the_step_and_a_stopped_run_resumes_on_it(tiny_config, tmp_path, logged_losses,
+                                                                       monkeypatch):
+    import math
+    import signal
+
+    cfg = tiny_config("train.lr_schedule=cosine", "train.steps=6")
+    full = Trainer(cfg, tmp_path / "full")
+    full.fit()
+    logged = logged_losses(tmp_path / "full")
+    for step in range(1, 7):  # step s trains at the rate of s - 1 steps done, cos from 1 down to 0 at step 6
+        factor = 0.5 * (1 + math.cos(math.pi * (step - 1) / 6))
+        assert logged[step]["lr_g"] == pytest.approx(cfg.optim.generator.lr * factor, rel=1e-6), step
+        assert logged[step]["lr_d"] == pytest.approx(cfg.optim.discriminator.lr * factor, rel=1e-6), step
+    stopped = Trainer(cfg, tmp_path / "split")  # stopped by a signal after its 3rd step
+    train_step = stopped.train_step
+
+    def step_then_stop():
+        logs = train_step()
+        if stopped.step == 3:
+            stopped._stop.request(signal.SIGTERM)
+        return logs
+
+    monkeypatch.setattr(stopped, "train_step", step_then_stop)
+    assert stopped.fit()["step"] == 3
+    resumed = Trainer(cfg, tmp_path / "split", resume=True)
+    resumed.fit()
+    assert logged_losses(tmp_path / "split") == logged  # the rates and the losses, to the bit
+    for a, b in zip(full.generator.parameters(), resumed.generator.parameters()):
+        assert torch.equal(a, b)
+    constant = Trainer(tiny_config("train.steps=2"), tmp_path / "constant")
+    constant.fit()
+    assert {row["lr_g"] for row in logged_losses(tmp_path / "constant").values()} == {cfg.optim.generator.lr}

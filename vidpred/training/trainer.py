@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from vidpred._progress import progress
-from vidpred.build import build_training_networks, select_device, synchronize
+from vidpred.build import adversary_optimizer_config, build_training_networks, select_device, synchronize
 from vidpred.checkpoint import load_checkpoint, remove_partial_writes, save_checkpoint
 from vidpred.cli import StopRequest
 from vidpred.config import Config, ConfigError, check_resumable, config_to_dict, default_run_dir, validate
@@ -195,6 +195,10 @@ class Trainer:
         nets = self.nets = build_training_networks(cfg, self.device)  # checkpointed as a whole
         self.generator, self.generator_ema, self.adversaries = nets.generator, nets.generator_ema, nets.adversaries
         self.opt_g, self.d_optimizers, self.perceptual = nets.opt_g, nets.d_optimizers, nets.perceptual
+        # Each optimizer with its configured rate, which train.lr_schedule scales step by step.
+        self._base_lrs = [(self.opt_g, cfg.optim.generator.lr)] + [
+            (self.d_optimizers[a.name], adversary_optimizer_config(cfg, a)[0].lr) for a in self.adversaries
+            if a.trainable]
         # Speed: every network computes in self.precision inside self.autocast() and returns
         # float32, so the losses stay float32; parameters and optimizers are float32.
         self.precision = resolve_precision(cfg.train.precision, self.device)
@@ -353,8 +357,18 @@ class Trainer:
         ema = list(self.generator_ema.parameters())
         torch._foreach_lerp_(ema, [p.detach() for p in self.generator.parameters()], 1.0 - decay)
 
+    def learning_rate_factor(self) -> float:
+        """This step's multiple of every optimizer's configured rate (``train.lr_schedule``)."""
+        if self.cfg.train.lr_schedule == "constant":
+            return 1.0
+        return 0.5 * (1 + math.cos(math.pi * min(self.step / self.cfg.train.steps, 1.0)))
+
     def train_step(self) -> dict[str, torch.Tensor]:
         """Algorithm 1: a D update on one batch, then a G update on a new batch."""
+        factor = self.learning_rate_factor()
+        for optimizer, lr in self._base_lrs:  # set every step: a resumed optimizer's saved rate is a past step's
+            for group in optimizer.param_groups:
+                group["lr"] = lr * factor
         logs = {}
         if self.batches_per_step == 2:
             # Drawn even before disc_start, so batch i is the same whatever disc_start is.
