@@ -177,6 +177,13 @@ def test_verdict_sets_the_model_against_the_better_baseline_and_the_flows_edges(
     assert ": no win." in _verdict_case(27.5, 0.97)
 
 
+def test_verdict_prints_edge_ratios_that_differ_apart():
+    # 0.9498 and 0.95 both print 0.950 at three decimals, beside "fewer edges".
+    assert ("edge ratio 0.9498 against DIS flow's 0.9500: fewer edges than the flow extrapolation"
+            in _verdict_case(28.42, 0.9498))
+    assert "edge ratio 0.950 against DIS flow's 0.950: not bought with blur." in _verdict_case(28.42, 0.95)
+
+
 def test_report_says_how_the_blend_was_made_or_why_it_is_absent():
     meta = _meta()
     meta["methods"].append({"name": "blend", "kind": "baseline"})

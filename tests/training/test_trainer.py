@@ -59,7 +59,7 @@ def test_resume_reproduces_the_uninterrupted_run(tiny_config, tmp_path, logged_l
         assert all(torch.equal(whole[k], split[k]) for k in whole)
 
 
-def test_resume_guards(tiny_config, tmp_path):
+def test_resume_guards(tiny_config, tmp_path, caplog):
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         Trainer(tiny_config(), tmp_path / "run", resume=True)
     Trainer(tiny_config("train.steps=2"), tmp_path / "run").fit()
@@ -72,6 +72,10 @@ def test_resume_guards(tiny_config, tmp_path):
     shutil.copytree(tmp_path / "run", tmp_path / "copy")
     assert Trainer(tiny_config("train.steps=3", "run.name=copy"), tmp_path / "copy", resume=True).fit()["step"] == 3
     assert Trainer(tiny_config("train.steps=3"), tmp_path / "run", resume=True).fit()["step"] == 3
+    with caplog.at_level("INFO", logger="vidpred"):  # resumed when finished: says so, and validates again
+        assert Trainer(tiny_config("train.steps=3"), tmp_path / "run", resume=True).fit()["step"] == 3
+    assert (f"{tmp_path / 'run'} has reached train.steps (3) already: nothing to train, the final validation runs "
+            "again (a larger train.steps trains on)") in caplog.text
     config = (tmp_path / "run" / "config.yaml").read_text()
     with pytest.raises(ConfigError, match="for train.steps 2: it is at step 3 already; give a larger train.steps"):
         Trainer(tiny_config("train.steps=2"), tmp_path / "run", resume=True)

@@ -171,7 +171,10 @@ def verdict_lines(summary: dict, methods: Sequence[dict[str, Any]], region: str)
             continue
         flow = max(flows, key=lambda n: mean(n, psnr_key))
         edges, flow_edges = mean(name, edges_key), mean(flow, edges_key)
-        text += f", edge ratio {edges:.3f} against {flow}'s {flow_edges:.3f}"
+        digits = 3  # more where 3 would print two different ratios alike, under a verdict that tells them apart
+        while digits < 6 and edges != flow_edges and f"{edges:.{digits}f}" == f"{flow_edges:.{digits}f}":
+            digits += 1
+        text += f", edge ratio {edges:.{digits}f} against {flow}'s {flow_edges:.{digits}f}"
         if gain <= 0:
             verdict = "no win"
         elif not (math.isfinite(edges) and math.isfinite(flow_edges)):

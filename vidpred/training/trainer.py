@@ -537,10 +537,16 @@ class Trainer:
                 and self.step not in {r["step"] for r in _validation_rows(self.run_dir / "validation.jsonl")}):
             log.info("the validation at step %d did not finish before the run stopped: running it now", self.step)
             last_val = self._validate_and_log(run_log, self.step)
-        bar = progress(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not main)
-        tick, tick_step = time.perf_counter(), self.step
         budget = math.inf if cfg.max_minutes is None else 60.0 * cfg.max_minutes
         stop, out_of_time = False, self.train_seconds >= budget
+        finished = self.step >= cfg.steps or out_of_time  # a resumed run that has finished: no bar
+        if main and finished:
+            limit = (f"train.steps ({cfg.steps})" if self.step >= cfg.steps
+                     else f"train.max_minutes ({cfg.max_minutes:g})")
+            log.info("%s has reached %s already: nothing to train, the final validation runs again (a larger %s "
+                     "trains on)", self.run_dir, limit, limit.split(" ")[0])
+        bar = progress(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not main or finished)
+        tick, tick_step = time.perf_counter(), self.step
         try:
             while self.step < cfg.steps and not out_of_time and not stop:
                 started = time.perf_counter()
