@@ -3,6 +3,7 @@ the same clips, the blend fitted on the validation split, paired rows per checkp
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -75,11 +76,14 @@ def test_one_table_per_test_video_with_paired_rows(tiny_corpus, refiner_checkpoi
         counts = {name: entry["psnr_whole_f1"]["n"] for name, entry in source.summary.items() if name != "ground truth"}
         assert set(counts) == {"refiner", "last input", "Farneback flow (paper)", "DIS flow", "blend"}
         assert set(counts.values()) == {2}  # every method over the same clips
-        assert f"### `{source.video}`" in markdown
+        assert f"### `{source.video}` ({source.motion}; 2 clips of " in markdown
     assert markdown.count("| refiner − DIS flow |") == len(test_videos)
     assert "Verdict, `refiner`" in markdown
     written = json.loads((tmp_path / "out" / "per_clip.json").read_text())
     assert len(written["clips"]) == 2 * len(test_videos)
+    from vidpred.evaluation.dev_benchmark import _source_section
+    one = dataclasses.replace(sources[0], results=sources[0].results[:1])
+    assert _source_section(one, written["methods"])[0].startswith(f"### `{one.video}` ({one.motion}; 1 clip of ")
     assert (tmp_path / "out" / "report.md").read_text().startswith("# Development benchmark")
 
 

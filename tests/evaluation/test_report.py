@@ -90,6 +90,14 @@ def test_markdown_has_the_table_rows_marks_partial_means_and_the_paper():
     assert "| Adv+GDL | 31.5 | 0.91 | 25.4 |" in text
     assert "LPIPS skipped: no file" in text
     assert "| ground truth | 0.300 | 1.00 |" in text
+    assert "`*`: mean over fewer clips than the table's count" in text  # 0.900* above
+    defined = _results()  # every value defined: no star, no footnote
+    for result in defined:
+        for scores in result.scores.values():
+            scores.update({k: 0.9 if not math.isfinite(v) else v for k, v in scores.items()})
+    text = markdown_report(summarize(defined, ["model", "last input"]), _meta())
+    assert "| model | 31.00 | 0.800 | 20.00 | 0.900 |" in text and "`*`" not in text
+    assert "Per-video values: `per_video.csv`, `per_video.json`." in text
 
 
 def test_write_report_files(tmp_path):

@@ -95,7 +95,9 @@ def _paired_rows(results: Sequence[ClipResult]) -> list[dict]:
 def _source_section(source: SourceReport, methods: Sequence[dict[str, Any]]) -> list[str]:
     names = [m["name"] for m in methods]
     first = source.results[0]
-    lines = [f"### `{source.video}` ({source.motion}; {len(source.results)} clips of {first.width}x{first.height})", ""]
+    n = len(source.results)
+    lines = [f"### `{source.video}` ({source.motion}; {n} clip{'' if n == 1 else 's'} of {first.width}x{first.height})",
+             ""]
     lines += frame_table(source.summary, names, "whole", 2, len(source.results))
     lines += verdict_lines(source.summary, methods, "whole")
     checkpoints = [m["name"] for m in methods if m["kind"] == "checkpoint"]

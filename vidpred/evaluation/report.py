@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -289,9 +290,11 @@ def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
               "the flow method, the threshold and, for sharpness, the units.", ""]
     lines += _table(["method", "PSNR", "SSIM", "sharp.", "source"],
                     [[n, f"{p:.1f}", f"{s:.2f}", f"{h:.1f}", src] for n, p, s, h, src in PAPER_TABLE1])
-    lines += ["", "`*`: mean over fewer clips than the table's count, for every method alike: some method's value "
-              "was undefined (NaN)" + (", or reached the PSNR filter" if protocol.get("psnr_filter") is not None else "")
-              + "; the counts are in `summary.json`. Per-video values: `per_video.csv`, `per_video.json`.", ""]
+    starred = any(re.search(r"\d\*(?= \|)", line) for line in lines)  # a cell of _cell's marked with *
+    lines += ["", ("`*`: mean over fewer clips than the table's count, for every method alike: some method's value "
+                   "was undefined (NaN)" + (", or reached the PSNR filter" if protocol.get("psnr_filter") is not None
+                                            else "") + "; the counts are in `summary.json`. " if starred else "")
+              + "Per-video values: `per_video.csv`, `per_video.json`.", ""]
     return "\n".join(lines)
 
 
