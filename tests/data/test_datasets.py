@@ -75,7 +75,7 @@ def test_folder_errors(tmp_path, video_folder):
     with pytest.raises(ValueError, match="at least"):
         load_split(DataConfig(source="folder", root=str(video_folder), n_val_videos=4,
                               cache_dir=str(tmp_path)), "train", min_frames=2)
-    with pytest.raises(FileNotFoundError, match="video root not found .*nope"):
+    with pytest.raises(FileNotFoundError, match=r"video root not found .*nope \(a config's data.root, or an evaluation's --root\)"):
         load_split(DataConfig(source="folder", root=str(tmp_path / "nope"), cache_dir=str(tmp_path)),
                    "train", min_frames=2)
     with pytest.raises(ValueError, match="data.root"):

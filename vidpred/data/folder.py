@@ -61,7 +61,8 @@ def list_folder_videos(root: str | Path) -> list[Path]:
     """
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"video root not found (or not a directory): {root}")
+        raise FileNotFoundError(f"video root not found (or not a directory): {root} (a config's data.root, or an "
+                                "evaluation's --root)")
     found: list[tuple[Path, bool]] = []  # (path, is a frame folder)
     skipped: list[Path] = []
     reals: dict[Path, str] = {}
