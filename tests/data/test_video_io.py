@@ -269,3 +269,20 @@ def test_threads_reading_images_at_once_leave_opencv_s_log_level_as_it_was(tmp_p
             first_out.set()
             second.join(5)
     assert cv2.utils.logging.getLogLevel() == before
+
+
+
+
+def test_ffmpeg_s_own_log_is_set_to_fatal_errors_unless_the_user_set_it(tmp_path, monkeypatch, make_video,
+                                                                        moving_frames):
+    # (FFmpeg prints lines such as "[h264 @ 0x...] A non-intra slice in an IDR NAL unit" on the
+    # corpus's box.mp4 while it decodes every frame; OpenCV reads the level when it first opens a file.)
+    import os
+
+    video = make_video(tmp_path / "v.avi", moving_frames(3, 16, 16))
+    monkeypatch.delenv("OPENCV_FFMPEG_LOGLEVEL", raising=False)
+    assert len(read_video(video)) == 3
+    assert os.environ["OPENCV_FFMPEG_LOGLEVEL"] == "8"  # AV_LOG_FATAL
+    monkeypatch.setenv("OPENCV_FFMPEG_LOGLEVEL", "32")
+    assert announced_frames(video) == 3
+    assert os.environ["OPENCV_FFMPEG_LOGLEVEL"] == "32"  # the user's own is kept

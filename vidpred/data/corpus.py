@@ -56,7 +56,7 @@ from vidpred._writable import unwritable_reason
 from vidpred.data._packages import newest_match, run_client
 from vidpred.data.errors import DataError
 from vidpred.data.samples import sample_videos_root
-from vidpred.data.video_io import IMAGE_EXTENSIONS, path_order, read_image, write_image
+from vidpred.data.video_io import IMAGE_EXTENSIONS, open_capture, path_order, read_image, write_image
 from vidpred.safe_write import replace_file, write_text
 
 __all__ = ["CORPUS", "CORPUS_SPLITS", "DEFAULT_CORPUS_ROOT", "CorpusVideo", "corpus_paths", "fetch_corpus",
@@ -235,7 +235,7 @@ def _count_frames(path: Path) -> tuple[int, int, int]:
         if first is None:
             raise DataError(f"{path} holds no readable frame image")
         return len(images), first.shape[0], first.shape[1]
-    capture = cv2.VideoCapture(str(path))
+    capture = open_capture(path)
     try:
         n, height, width = 0, 0, 0
         while True:
@@ -252,7 +252,7 @@ def _count_frames(path: Path) -> tuple[int, int, int]:
 
 def _write_frame_range(source: Path, folder: Path, start: int, stop: int) -> None:
     """Write frames ``start`` to ``stop - 1`` of ``source`` as lossless PNGs named by source frame index."""
-    capture = cv2.VideoCapture(str(source))
+    capture = open_capture(source)
     try:
         index = 0
         while index < stop:

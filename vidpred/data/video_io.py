@@ -7,6 +7,7 @@ OpenCV decodes to BGR; everything here converts so callers only ever see RGB
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ __all__ = [
     "path_order",
     "read_image",
     "write_image",
+    "open_capture",
 ]
 
 logger = logging.getLogger(__name__)
@@ -56,6 +58,20 @@ def path_order(path: str | PurePath) -> tuple[str, ...]:
     macOS. Windows paths sort without case, which would hold out other videos for the same
     seed and feed the patch sampler its videos in another order."""
     return (path if isinstance(path, PurePath) else PurePath(path)).parts
+
+
+# FFmpeg's own lines about damaged streams ("[h264 @ 0x...] A non-intra slice in an IDR NAL
+# unit") print above vidpred's log while decoding goes on; a video that cannot be decoded is
+# reported by vidpred itself. AV_LOG_FATAL: only what ends FFmpeg. OpenCV reads the setting
+# when its FFmpeg backend first opens a file; one the user sets is kept.
+_FFMPEG_LOG_LEVEL = "8"
+
+
+def open_capture(path: str | Path) -> cv2.VideoCapture:
+    """``cv2.VideoCapture(path)``, with FFmpeg's own log at fatal errors only
+    (``OPENCV_FFMPEG_LOGLEVEL``, unless it is set already)."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", _FFMPEG_LOG_LEVEL)
+    return cv2.VideoCapture(str(path))
 
 
 class _OpenCVSilence:
@@ -197,7 +213,7 @@ _COUNTED = (".avi", ".mp4", ".mov", ".m4v")
 
 
 def _file_frames(path: Path, max_frames: int | None, start: int = 0) -> Iterator[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
+    capture = open_capture(path)
     try:
         if not capture.isOpened():
             raise VideoReadError(path, "OpenCV cannot open the file (unknown container/codec or corrupt)")
@@ -310,7 +326,7 @@ def announced_frames(path: str | Path) -> int | None:
     try:
         if path.is_dir():
             return sum(1 for p in path.iterdir() if p.is_file() and _is_image(p))
-        capture = cv2.VideoCapture(str(path))
+        capture = open_capture(path)
         try:
             count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
         finally:
