@@ -127,9 +127,13 @@ def test_a_report_that_fails_part_way_leaves_the_earlier_report_whole(no_lpips_w
     assert {p.name: p.read_bytes() for p in (tmp_path / "eval").iterdir()} == first
 
 
-def test_bad_arguments_are_clear_errors(tmp_path, caplog):
+def test_bad_arguments_are_clear_errors(tmp_path, caplog, monkeypatch):
     assert eval_ucf101.main(["--data", "ucf101", "--out", str(tmp_path / "x")]) == 2
     assert "--root is required" in caplog.text
+    loaded = []
+    monkeypatch.setattr(eval_ucf101, "run_evaluation", lambda *args, **kwargs: loaded.append(1))
+    assert eval_ucf101.main(["--data", "ucf101", "--root", str(tmp_path / "nope"), "--out", str(tmp_path / "x")]) == 2
+    assert f"--root {tmp_path / 'nope'}: no such folder" in caplog.text and not loaded  # before any model loads
     assert eval_ucf101.main(["--data", "procedural", "--set", "train.steps=3", "--out", str(tmp_path / "x")]) == 2
     assert "only data.* keys" in caplog.text
 

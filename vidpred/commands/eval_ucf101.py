@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from vidpred.build import select_device
 from vidpred.cli import (StopRequest, add_device_arg, add_report_args, add_set_arg, add_threads_arg, add_workers_arg,
@@ -125,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     data = _data_config(args)
     if data.source in ("ucf101", "folder") and not data.root:
         raise ConfigError(f"--root is required with --data {data.source}")
+    if data.source in ("ucf101", "folder") and not Path(data.root).is_dir():  # said now, before the models load
+        raise FileNotFoundError(f"--root {data.root}: no such folder")
     protocol = Protocol(n_context=args.n_context, n_scored=2, flicker_frames=args.flicker_frames,
                         flow_threshold=args.flow_threshold, mask_per_frame=args.mask_per_frame,
                         sharpness=args.sharpness)
