@@ -133,7 +133,7 @@ def test_bad_arguments_are_clear_errors(tmp_path, caplog, monkeypatch):
     loaded = []
     monkeypatch.setattr(eval_ucf101, "run_evaluation", lambda *args, **kwargs: loaded.append(1))
     assert eval_ucf101.main(["--data", "ucf101", "--root", str(tmp_path / "nope"), "--out", str(tmp_path / "x")]) == 2
-    assert f"--root {tmp_path / 'nope'}: no such folder" in caplog.text and not loaded  # before any model loads
+    assert f"UCF101 root not found: {tmp_path / 'nope'} (--root)" in caplog.text and not loaded  # before any model loads
     assert eval_ucf101.main(["--data", "procedural", "--set", "train.steps=3", "--out", str(tmp_path / "x")]) == 2
     assert "only data.* keys" in caplog.text
 

@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     if data.source in ("ucf101", "folder") and not data.root:
         raise ConfigError(f"--root is required with --data {data.source}")
     if data.source in ("ucf101", "folder") and not Path(data.root).is_dir():  # said now, before the models load
-        raise FileNotFoundError(f"--root {data.root}: no such folder")
+        raise FileNotFoundError(f"{'UCF101' if data.source == 'ucf101' else 'video'} root not found: {data.root} "
+                                "(--root)")
     protocol = Protocol(n_context=args.n_context, n_scored=2, flicker_frames=args.flicker_frames,
                         flow_threshold=args.flow_threshold, mask_per_frame=args.mask_per_frame,
                         sharpness=args.sharpness)
