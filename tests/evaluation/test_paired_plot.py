@@ -60,3 +60,10 @@ def test_the_command_draws_one_method_against_the_others(tmp_path, capsys, caplo
         assert main([*run, *extra]) == 2
         assert message in caplog.text
     assert (tmp_path / "mine.png").read_bytes() == b"mine"
+    for row in clips:  # a report without the 2nd frame's PSNR: refused before any table is printed
+        for scores in row["scores"].values():
+            del scores["psnr_whole_f2"]
+    (tmp_path / "per_clip.json").write_text(json.dumps({"methods": [], "clips": clips}))
+    capsys.readouterr()
+    assert main([*run, "--plot", str(tmp_path / "m.png")]) == 2
+    assert "score key(s) not in this evaluation: psnr_whole_f2" in caplog.text and capsys.readouterr().out == ""

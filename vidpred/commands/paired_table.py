@@ -66,19 +66,19 @@ def main(argv: list[str] | None = None) -> int:
                          "eval_ucf101.py or dev_benchmark.py)")
     rows = read_report(args.eval)[1] if (Path(args.eval) / "per_clip.json").is_file() else read_per_video(args.eval)
     pairs = [(a, b) for a in args.a for b in args.b if a != b]
-    sources = list(dict.fromkeys(row.get("source") for row in rows))
-    tables = []  # all made before any is printed: an unknown method is then the only output
-    for source in sources:
-        these = [row for row in rows if row.get("source") == source]
+    by_source = {source: [row for row in rows if row.get("source") == source]
+                 for source in dict.fromkeys(row.get("source") for row in rows)}
+    if args.plot is not None:
+        check_pairs(rows, pairs, list(PLOT_KEYS))
+    tables = []  # all made before any is printed: an unknown method or key is then the only output
+    for source, these in by_source.items():
         heading = "" if source is None else f"\n### `{source}` ({len(these)} clips)\n\n"
         tables.append(heading + (seed_paired_table(these, pairs, args.seeds, args.keys) if args.seeds
                                  else paired_table(these, pairs, args.keys)))
     print("\n".join(tables))
     if args.plot is not None:
-        by_source = {source or Path(args.eval).name: [row for row in rows if row.get("source") == source]
-                     for source in sources}
-        check_pairs(rows, pairs, list(PLOT_KEYS))
-        print(f"wrote {plot_paired(by_source, args.a[0], [b for b in args.b if b != args.a[0]], args.plot)}")
+        named = {source or Path(args.eval).name: these for source, these in by_source.items()}
+        print(f"wrote {plot_paired(named, args.a[0], [b for _, b in pairs], args.plot)}")
     return 0
 
 
