@@ -28,7 +28,7 @@ LAYERS: list[set[str]] = [
     {"vidpred.evaluation"},
     {"vidpred.training"},
     {"vidpred.benchmark"},
-    {"vidpred.commands"},
+    {"vidpred.commands", "vidpred.api"},  # the command-line programs and the Python one
 ]
 
 

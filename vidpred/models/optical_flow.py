@@ -104,7 +104,7 @@ _reuse = threading.local()  # .cache: (pairs' DIS flows, how many to keep) insid
 
 
 @contextlib.contextmanager
-def reused_flows(max_pairs: int = 16) -> Iterator[None]:
+def reused_flows(max_pairs: int = 16, store: OrderedDict | None = None) -> Iterator[None]:
     """Within the block, :func:`dis_flow` estimates each pair of frames once (this thread).
 
     A predictor moving along a video one frame at a time reads the same context steps
@@ -112,11 +112,17 @@ def reused_flows(max_pairs: int = 16) -> Iterator[None]:
     extrapolation's flow is the refiner's newest before refinement. Pairs are recognised by
     their grey levels (a digest of the bytes) and preset; the ``max_pairs`` most recent are
     kept. DIS is deterministic, so every flow is what it would be without the block.
+
+    Args:
+        max_pairs: how many of the most recent pairs' flows to keep.
+        store: where the flows are kept (an empty ``OrderedDict`` to start); the same one
+            passed to several blocks carries their flows from one block to the next, as a
+            stream fed a frame at a time needs (None: a new one, forgotten after the block).
     """
     if max_pairs < 1:
         raise ValueError(f"max_pairs must be >= 1, got {max_pairs}")
     outer = getattr(_reuse, "cache", None)
-    _reuse.cache = (OrderedDict(), max_pairs)
+    _reuse.cache = (OrderedDict() if store is None else store, max_pairs)
     try:
         yield
     finally:

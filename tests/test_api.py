@@ -1,0 +1,121 @@
+"""vidpred.api: the shipped model from Python, on numpy frames, whole clips and a stream."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from skimage import data as skdata
+
+from vidpred.api import load_model
+from vidpred.build import build_generator
+from vidpred.checkpoint import save_checkpoint
+from vidpred.config import config_from_dict, config_to_dict
+from vidpred.data.sampler import to_model_input, to_uint8_frames
+from vidpred.evaluation.predictors import load_checkpoint_predictor
+from vidpred.metrics.psnr import psnr_from_mse
+from vidpred.pretrained import default_model_path
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(device="cpu")
+
+
+def _pan(n_frames: int = 7, speed: int = 2) -> np.ndarray:
+    """uint8 (T, 96, 128, 3): a real photograph panning left by ``speed`` whole pixels a frame."""
+    photo = skdata.astronaut()[::4, ::4]  # 128x128
+    return np.stack([photo[16:112, speed * t:speed * t + 100] for t in range(n_frames)])[:, :, :96]
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2) / 127.5 ** 2
+    return float(psnr_from_mse(torch.tensor(mse), data_range=2.0))
+
+
+def test_predict_gives_what_the_checkpoint_predictor_gives(model):
+    clip = _pan()
+    future = model.predict(clip[:5], n_future=2)
+    assert future.dtype == np.uint8 and future.shape == (2, 96, 96, 3)
+    method = load_checkpoint_predictor(default_model_path(), torch.device("cpu"))
+    context = to_model_input(torch.from_numpy(clip[1:5])[None])  # the newest four of the five given
+    expected = to_uint8_frames(method.predict(context, 2, None))[0].numpy()
+    assert np.array_equal(future, expected)
+    assert np.array_equal(model.predict(torch.from_numpy(clip[:5]), n_future=2), future)  # a uint8 tensor too
+
+
+def test_the_shipped_model_follows_a_pan_where_copying_cannot(model):
+    clip = _pan()
+    future = model.predict(clip[:4], n_future=2)
+    for k in range(2):
+        assert _psnr(future[k], clip[4 + k]) > _psnr(clip[3], clip[4 + k]) + 5
+
+
+def test_motion_is_where_each_pixel_comes_from_in_the_newest_frame(model):
+    clip = _pan(speed=2)
+    future, motion = model.predict(clip[:4], n_future=2, motion=True)
+    assert motion.dtype == np.float32 and motion.shape == (2, 96, 96, 2)
+    inner = motion[:, 16:-16, 16:-16]  # away from the border, where content enters the frame
+    # The scene moves left 2 px a frame: frame k samples the newest known frame 2k px to the right.
+    assert np.median(inner[0, ..., 0]) == pytest.approx(2, abs=0.25)
+    assert np.median(inner[1, ..., 0]) == pytest.approx(4, abs=0.5)
+    assert np.abs(np.median(inner[..., 1])) < 0.25
+    assert np.array_equal(future, model.predict(clip[:4], n_future=2))
+
+
+def test_a_stream_predicts_each_next_frame_as_predict_does(model):
+    clip = _pan(n_frames=8)
+    stream = model.stream()
+    answers = [stream.push(frame) for frame in clip]
+    assert answers[:3] == [None, None, None]
+    for t in range(3, 8):
+        assert np.array_equal(answers[t], model.predict(clip[t - 3:t + 1])[0]), t
+    assert stream.n_pushed == 8
+    assert 0 < len(stream._flows) <= 16  # the flows kept for the pushes after
+
+
+def test_a_stream_refuses_a_frame_of_another_size(model):
+    stream = model.stream()
+    stream.push(_pan()[0])
+    with pytest.raises(ValueError, match="frame 1 is 80x96, the frames before it 96x96"):
+        stream.push(_pan()[1][:, :80])
+
+
+def test_grey_frames_are_read_as_three_equal_channels(model):
+    grey = _pan()[:4, ..., 1]
+    as_rgb = np.repeat(grey[..., None], 3, axis=-1)
+    assert np.array_equal(model.predict(grey), model.predict(as_rgb))
+    assert np.array_equal(model.predict(list(grey[..., None])), model.predict(as_rgb))
+
+
+@pytest.mark.parametrize("frames, n_future, message", [
+    (_pan()[:3], 1, "the model reads 4 known frames, got 3"),
+    (_pan()[:4].astype(np.float32), 1, "frame 0: expected uint8 values 0-255, got float32"),
+    (_pan()[0], 1, r"frames: one \(96, 96, 3\) frame"),
+    ([_pan()[0], _pan()[1][:, :80]], 1, "frame 1 is 80x96, frame 0 96x96"),
+    (_pan()[:4, ..., :2], 1, r"frame 0: expected \(H, W, 3\) RGB or \(H, W\) grey, got shape \(96, 96, 2\)"),
+    ([], 1, "frames: got none"),
+    (_pan()[:4], 0, "n_future must be a whole number >= 1, got 0"),
+    (_pan()[:4], 1.5, "n_future must be a whole number >= 1, got 1.5"),
+])
+def test_bad_input_is_refused_in_one_line(model, frames, n_future, message):
+    with pytest.raises(ValueError, match=message):
+        model.predict(frames, n_future)
+
+
+def test_a_model_that_predicts_pixels_has_no_motion_to_give(tmp_path):
+    cfg = config_from_dict({"model": {"generator": {"n_scales": 2, "width": 0.0625, "head": "pixels"}}})
+    path = tmp_path / "pixels.pt"
+    save_checkpoint({"step": 1, "config": config_to_dict(cfg), "generator": build_generator(cfg).state_dict()}, path)
+    model = load_model(path, device="cpu")
+    assert not model.predicts_motion and "head='pixels'" in repr(model)
+    assert model.predict(_pan()[:4]).shape == (1, 96, 96, 3)
+    with pytest.raises(ValueError, match="the pixels head, which predicts pixels, not motion"):
+        model.predict(_pan()[:4], motion=True)
+
+
+def test_a_missing_checkpoint_or_device_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing.pt"):
+        load_model(tmp_path / "nothing.pt")
+    with pytest.raises(ValueError, match="device: unknown device 'tpu'"):
+        load_model(device="tpu")

@@ -1,0 +1,195 @@
+"""Predicting frames from Python: a trained model on numpy frames.
+
+    from vidpred.api import load_model
+    from vidpred.data.video_io import read_video
+
+    model = load_model()                          # the shipped refiner (or load_model("run/best.pt"))
+    frames = read_video("my_clip.mp4", max_frames=model.n_context)   # uint8 (T, H, W, 3), RGB
+    future = model.predict(frames, n_future=2)    # uint8 (2, H, W, 3): the next two frames
+
+Along a stream, each frame's prediction of the next one, with each pair of frames' optical
+flow estimated once however many predictions read it:
+
+    stream = model.stream()
+    for frame in iter_video("my_clip.mp4"):       # or frames from a camera, converted to RGB
+        guess = stream.push(frame)                # the next frame; None until n_context were pushed
+
+Frames are RGB, as :func:`~vidpred.data.video_io.read_video` returns them (OpenCV's own
+``cv2.VideoCapture`` gives BGR: ``frame[..., ::-1]``). A grey frame, ``(H, W)`` or ``(H, W, 1)``,
+is read as three equal channels, as the video readers read greyscale footage. A model
+predicts frames of any size; the predictions are what ``scripts/predict.py`` shows for the
+same frames.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vidpred.build import select_device
+from vidpred.data.sampler import to_model_input, to_uint8_frames
+from vidpred.evaluation.predictors import Method, load_checkpoint_predictor
+from vidpred.models.optical_flow import reused_flows
+from vidpred.pretrained import default_model_path
+
+__all__ = ["load_model", "VideoPredictor", "PredictionStream"]
+
+
+def load_model(checkpoint: str | Path | None = None, device: str = "auto") -> VideoPredictor:
+    """A trained model, ready to predict.
+
+    Args:
+        checkpoint: a vidpred checkpoint (a training run's, or one written by
+            ``scripts/export_model.py``); None: the shipped model, ``vidpred/pretrained/refiner.pt``.
+        device: ``auto`` (CUDA when there is one, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``.
+
+    Raises:
+        FileNotFoundError: no such checkpoint.
+        ValueError: not a vidpred checkpoint, or one this version cannot read; the message
+            names the file.
+    """
+    torch_device = select_device(device, "device")
+    path = default_model_path() if checkpoint is None else Path(checkpoint)
+    return VideoPredictor(load_checkpoint_predictor(path, torch_device), torch_device)
+
+
+class VideoPredictor:
+    """A trained model (:func:`load_model`) predicting the frames that follow a few known ones.
+
+    Attributes:
+        n_context: how many known frames a prediction reads (the newest of those given).
+        name: the model's name in reports (``<run>/<checkpoint>``).
+        info: what the checkpoint says of itself (head, training step, sizes, what it trained on).
+    """
+
+    def __init__(self, method: Method, device: torch.device) -> None:
+        self._method = method
+        self.device = device
+        self.name = method.name
+        self.info = method.info
+        self.n_context: int = method.info["n_context"]
+
+    def __repr__(self) -> str:
+        return (f"VideoPredictor({self.name!r}, head={self.info['head']!r}, n_context={self.n_context}, "
+                f"device={str(self.device)!r})")
+
+    @property
+    def predicts_motion(self) -> bool:
+        """Whether :meth:`predict` can return the motion of each predicted frame (the flow and
+        refiner heads)."""
+        return self.info["head"] in ("flow", "refiner")
+
+    def predict(self, frames: np.ndarray | Sequence[np.ndarray], n_future: int = 1, *,
+                motion: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """The ``n_future`` frames after ``frames``, each predicted from the ones before it.
+
+        Args:
+            frames: the known frames, oldest first: uint8 ``(T, H, W, 3)`` RGB, or a
+                sequence of ``(H, W, 3)`` (or grey ``(H, W)``) frames of one size. The
+                newest :attr:`n_context` are read; fewer is an error.
+            n_future: how many frames to predict.
+            motion: also return the predicted motion (:attr:`predicts_motion` models only).
+
+        Returns:
+            uint8 ``(n_future, H, W, 3)``; with ``motion``, also float32 ``(n_future, H, W,
+            2)``: for each predicted frame, where each of its pixels is sampled from, in
+            pixels (x, then y), in the newest known frame (the refiner, which resamples that
+            frame for every prediction) or in the frame before it (the flow head).
+        """
+        if isinstance(n_future, bool) or not isinstance(n_future, int) or n_future < 1:
+            raise ValueError(f"n_future must be a whole number >= 1, got {n_future!r}")
+        if motion and not self.predicts_motion:
+            raise ValueError(f"{self.name} has the {self.info['head']} head, which predicts pixels, not motion")
+        clip = _as_frames(frames)
+        if len(clip) < self.n_context:
+            raise ValueError(f"the model reads {self.n_context} known frames, got {len(clip)}")
+        context = self._model_input(clip[-self.n_context:])
+        if motion:
+            prediction, flows = self._method.predict.with_motion(context, n_future)
+            return _as_uint8(prediction), flows[0].permute(1, 2, 3, 0).float().cpu().numpy()
+        return _as_uint8(self._method.predict(context, n_future, None))
+
+    def stream(self, max_pairs: int = 16) -> PredictionStream:
+        """A :class:`PredictionStream` fed one frame at a time (``max_pairs``: how many frame
+        pairs' optical flows it keeps for the predictions after)."""
+        return PredictionStream(self, max_pairs)
+
+    def _model_input(self, clip: np.ndarray) -> torch.Tensor:
+        """uint8 ``(T, H, W, 3)`` -> ``(1, 3, T, H, W)`` in ``[-1, 1]`` on the model's device."""
+        return to_model_input(torch.from_numpy(clip)[None].to(self.device))
+
+
+class PredictionStream:
+    """Frames pushed one at a time, each push answered by the prediction of the next frame.
+
+    Made by :meth:`VideoPredictor.stream`. Each pair of consecutive frames' optical flow is
+    estimated once and reused by the predictions that read it again (DIS is deterministic:
+    every prediction is what :meth:`VideoPredictor.predict` gives for the same frames).
+    """
+
+    def __init__(self, model: VideoPredictor, max_pairs: int = 16) -> None:
+        self.model = model
+        self._window: deque[np.ndarray] = deque(maxlen=model.n_context)
+        self._flows: OrderedDict = OrderedDict()
+        self._max_pairs = max_pairs
+        self.n_pushed = 0
+
+    def push(self, frame: np.ndarray) -> np.ndarray | None:
+        """Add the newest frame; return the prediction of the one after it, uint8 ``(H, W,
+        3)``, or None while fewer than ``model.n_context`` frames have been pushed.
+
+        Raises:
+            ValueError: a frame that is not uint8 ``(H, W, 3)`` or ``(H, W)``, or whose size
+                differs from the frames pushed before it.
+        """
+        (image,) = _as_frames([frame])
+        if self._window and image.shape != self._window[-1].shape:
+            raise ValueError(f"frame {self.n_pushed} is {image.shape[1]}x{image.shape[0]}, the frames before it "
+                             f"{self._window[-1].shape[1]}x{self._window[-1].shape[0]}: a stream keeps one size")
+        self._window.append(image)
+        self.n_pushed += 1
+        if len(self._window) < self.model.n_context:
+            return None
+        with reused_flows(self._max_pairs, store=self._flows):
+            return self.model.predict(np.stack(self._window))[0]
+
+
+def _as_frames(frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+    """Known frames -> uint8 ``(T, H, W, 3)``, checked; grey frames repeated to three channels."""
+    if isinstance(frames, torch.Tensor):
+        frames = frames.detach().cpu().numpy()
+    if isinstance(frames, np.ndarray):
+        if frames.ndim == 3 and frames.shape[-1] == 3:
+            raise ValueError(f"frames: one {frames.shape} frame; give the known frames, oldest first, as "
+                             "(T, H, W, 3) or a list of frames")
+        if frames.ndim not in (3, 4):
+            raise ValueError(f"frames: expected uint8 (T, H, W, 3) or grey (T, H, W), got shape {frames.shape}")
+        items = list(frames)
+    else:
+        items = [f.detach().cpu().numpy() if isinstance(f, torch.Tensor) else np.asarray(f) for f in frames]
+    if not items:
+        raise ValueError("frames: got none")
+    out = []
+    for k, item in enumerate(items):
+        if item.dtype != np.uint8:
+            raise ValueError(f"frame {k}: expected uint8 values 0-255, got {item.dtype} (scale and convert first)")
+        if item.ndim == 3 and item.shape[-1] == 1:
+            item = item[..., 0]
+        if item.ndim == 2:
+            item = np.repeat(item[..., None], 3, axis=-1)
+        if item.ndim != 3 or item.shape[-1] != 3:
+            raise ValueError(f"frame {k}: expected (H, W, 3) RGB or (H, W) grey, got shape {item.shape}")
+        if out and item.shape != out[0].shape:
+            raise ValueError(f"frame {k} is {item.shape[1]}x{item.shape[0]}, frame 0 {out[0].shape[1]}x"
+                             f"{out[0].shape[0]}: the frames must share one size")
+        out.append(item)
+    return np.ascontiguousarray(np.stack(out))
+
+
+def _as_uint8(prediction: torch.Tensor) -> np.ndarray:
+    """``(1, 3, n, H, W)`` in ``[-1, 1]`` -> uint8 ``(n, H, W, 3)`` on the CPU."""
+    return to_uint8_frames(prediction.float())[0].cpu().numpy()
