@@ -7,11 +7,12 @@ import pytest
 import torch
 from skimage import data as skdata
 
-from vidpred.api import load_model
+from vidpred.api import load_baseline, load_model
 from vidpred.build import build_generator
 from vidpred.checkpoint import save_checkpoint
 from vidpred.config import config_from_dict, config_to_dict
 from vidpred.data.sampler import to_model_input, to_uint8_frames
+from vidpred.evaluation.baselines import flow_extrapolation
 from vidpred.evaluation.predictors import load_checkpoint_predictor
 from vidpred.metrics.psnr import psnr_from_mse
 from vidpred.pretrained import default_model_path
@@ -110,7 +111,7 @@ def test_a_model_that_predicts_pixels_has_no_motion_to_give(tmp_path):
     model = load_model(path, device="cpu")
     assert not model.predicts_motion and "head='pixels'" in repr(model)
     assert model.predict(_pan()[:4]).shape == (1, 96, 96, 3)
-    with pytest.raises(ValueError, match="the pixels head, which predicts pixels, not motion"):
+    with pytest.raises(ValueError, match=r"\(pixels\) predicts pixels, not motion"):
         model.predict(_pan()[:4], motion=True)
 
 
@@ -119,3 +120,21 @@ def test_a_missing_checkpoint_or_device_is_named(tmp_path):
         load_model(tmp_path / "nothing.pt")
     with pytest.raises(ValueError, match="device: unknown device 'tpu'"):
         load_model(device="tpu")
+
+
+def test_the_baselines_predict_as_the_evaluation_does():
+    clip = _pan()
+    context = to_model_input(torch.from_numpy(clip[:4])[None])
+    for name in ("dis", "farneback"):
+        baseline = load_baseline(name)
+        assert baseline.n_context == 2
+        expected = to_uint8_frames(flow_extrapolation(context, 2, method=name))[0].numpy()
+        assert np.array_equal(baseline.predict(clip[:4], n_future=2), expected), name
+    copy = load_baseline("copy")
+    assert copy.n_context == 1 and np.array_equal(copy.predict(clip[:4], n_future=2), clip[[3, 3]])
+    stream = copy.stream()
+    assert np.array_equal(stream.push(clip[0]), clip[0])  # one known frame is enough to copy
+    with pytest.raises(ValueError, match="predicts pixels, not motion"):
+        copy.predict(clip[:4], motion=True)
+    with pytest.raises(ValueError, match="unknown baseline 'raft'; choose from copy, farneback, dis"):
+        load_baseline("raft")

@@ -14,6 +14,10 @@ flow estimated once however many predictions read it:
     for frame in iter_video("my_clip.mp4"):       # or frames from a camera, converted to RGB
         guess = stream.push(frame)                # the next frame; None until n_context were pushed
 
+The baselines a prediction is judged against have the same interface: ``load_baseline("dis")``
+(DIS optical-flow extrapolation), ``"farneback"`` (the paper's) and ``"copy"`` (the last
+frame repeated).
+
 Frames are RGB, as :func:`~vidpred.data.video_io.read_video` returns them (OpenCV's own
 ``cv2.VideoCapture`` gives BGR: ``frame[..., ::-1]``). A grey frame, ``(H, W)`` or ``(H, W, 1)``,
 is read as three equal channels, as the video readers read greyscale footage. A model
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -32,11 +37,19 @@ import torch
 
 from vidpred.build import select_device
 from vidpred.data.sampler import to_model_input, to_uint8_frames
-from vidpred.evaluation.predictors import Method, load_checkpoint_predictor
+from vidpred.evaluation.baselines import flow_extrapolation, last_input
+from vidpred.evaluation.predictors import DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, Method, load_checkpoint_predictor
 from vidpred.models.optical_flow import reused_flows
 from vidpred.pretrained import default_model_path
 
-__all__ = ["load_model", "VideoPredictor", "PredictionStream"]
+__all__ = ["load_model", "load_baseline", "BASELINES", "VideoPredictor", "PredictionStream"]
+
+# load_baseline's names: each baseline's row name in reports, the known frames it reads, and how it predicts.
+BASELINES = {
+    "copy": (LAST_INPUT, 1, last_input),
+    "farneback": (FARNEBACK_FLOW, 2, partial(flow_extrapolation, method="farneback")),
+    "dis": (DIS_FLOW, 2, partial(flow_extrapolation, method="dis")),
+}
 
 
 def load_model(checkpoint: str | Path | None = None, device: str = "auto") -> VideoPredictor:
@@ -57,8 +70,24 @@ def load_model(checkpoint: str | Path | None = None, device: str = "auto") -> Vi
     return VideoPredictor(load_checkpoint_predictor(path, torch_device), torch_device)
 
 
+def load_baseline(name: str) -> VideoPredictor:
+    """A baseline with a model's interface, to score beside it on the same frames.
+
+    Args:
+        name: ``"dis"`` (the last frame moved on along its DIS optical flow, k times the last
+            step's for the k-th frame), ``"farneback"`` (the same with Farneback's flow: the
+            paper's baseline) or ``"copy"`` (the last frame repeated).
+    """
+    if name not in BASELINES:
+        raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
+    row, n_context, predict = BASELINES[name]
+    method = Method(row, "baseline", predict, {"n_context": n_context, "head": "baseline"})
+    return VideoPredictor(method, torch.device("cpu"))  # OpenCV's flows run on the CPU
+
+
 class VideoPredictor:
-    """A trained model (:func:`load_model`) predicting the frames that follow a few known ones.
+    """A trained model (:func:`load_model`) or a baseline (:func:`load_baseline`) predicting the
+    frames that follow a few known ones.
 
     Attributes:
         n_context: how many known frames a prediction reads (the newest of those given).
@@ -103,7 +132,7 @@ class VideoPredictor:
         if isinstance(n_future, bool) or not isinstance(n_future, int) or n_future < 1:
             raise ValueError(f"n_future must be a whole number >= 1, got {n_future!r}")
         if motion and not self.predicts_motion:
-            raise ValueError(f"{self.name} has the {self.info['head']} head, which predicts pixels, not motion")
+            raise ValueError(f"{self.name} ({self.info['head']}) predicts pixels, not motion")
         clip = _as_frames(frames)
         if len(clip) < self.n_context:
             raise ValueError(f"the model reads {self.n_context} known frames, got {len(clip)}")
