@@ -218,6 +218,32 @@ def _frame_size_text(meta: dict) -> str:
     return "their native size"
 
 
+def _data_text(selection: dict[str, Any], n_clips: int) -> str:
+    """One bullet: the videos selected and scored, and those skipped."""
+    skipped = selection["skipped"]
+    text = (f"- **Data**: {selection['description']}: {len(selection['selected'])} of {selection['n_listed']} "
+            f"videos selected, {n_clips} clip{'' if n_clips == 1 else 's'} evaluated")
+    if skipped:
+        text += (f", {len(skipped)} skipped (unreadable or shorter than {selection['min_frames']} frames: "
+                 + ", ".join(skipped[:10]) + (", ..." if len(skipped) > 10 else "") + ")")
+    text += "."
+    if selection.get("note"):
+        text += f" Scored: {selection['note']}."
+    return text
+
+
+def _clips_text(selection: dict[str, Any], meta: dict[str, Any], protocol: dict[str, Any]) -> str:
+    """One bullet: which frames of each video are a clip, their size, and what is given and scored."""
+    if selection.get("clips_per_video", 1) == 1:
+        text = (f"- **Clips**: one per video, frames `[s, s + {selection['clip_frames']})` with "
+                f"s = {selection['start_frame']} (earlier when the video ends first)")
+    else:
+        text = (f"- **Clips**: {selection['clips_per_video']} per video, frames `[s, s + {selection['clip_frames']})` "
+                f"with s spread evenly from {selection['start_frame']} to the video's end (named `video@s`)")
+    return (text + f"; whole frames at {_frame_size_text(meta)}; {protocol['n_context']} context frames given; "
+            f"predicted frames 1..{protocol['n_scored']} scored, each fed back as context for the next.")
+
+
 def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
     """The report: protocol, Table-1-shaped tables, flicker, the paper's figures, notes.
 
@@ -236,18 +262,8 @@ def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
     sharp = sharpness_metric(protocol.get("sharpness", "unit"))
     lines = [*partial_heading(meta.get("partial")), "# Video prediction evaluation", ""]
     lines += [
-        f"- **Data**: {selection['description']}: {len(selection['selected'])} of {selection['n_listed']} "
-        f"videos selected, {n_clips} clip{'' if n_clips == 1 else 's'} evaluated"
-        + (f", {len(selection['skipped'])} skipped (unreadable or shorter than {selection['min_frames']} frames: "
-           + ", ".join(selection['skipped'][:10]) + (", ..." if len(selection['skipped']) > 10 else "") + ")"
-           if selection["skipped"] else "") + "."
-        + (f" Scored: {selection['note']}." if selection.get("note") else ""),
-        (f"- **Clips**: one per video, frames `[s, s + {selection['clip_frames']})` with s = {selection['start_frame']} "
-         f"(earlier when the video ends first)" if selection.get("clips_per_video", 1) == 1 else
-         f"- **Clips**: {selection['clips_per_video']} per video, frames `[s, s + {selection['clip_frames']})` with "
-         f"s spread evenly from {selection['start_frame']} to the video's end (named `video@s`)")
-        + f"; whole frames at {_frame_size_text(meta)}; {protocol['n_context']} context "
-        f"frames given; predicted frames 1..{n_scored} scored, each fed back as context for the next.",
+        _data_text(selection, n_clips),
+        _clips_text(selection, meta, protocol),
         *_context_text(meta, protocol),
         _moving_text(meta, protocol, n_moving, n_clips),
         _sharpness_text(protocol) + " PSNR uses a peak-to-peak of 2 on [-1, 1] frames. SSIM: 11x11 Gaussian "
