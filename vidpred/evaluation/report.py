@@ -441,6 +441,36 @@ def check_report_folder(out_dir: str | Path, force: bool = False) -> Path:
                                output="report", force=force)
 
 
+def _write_summary_csv(path: Path, heading: str, summary: dict, methods: Sequence[dict[str, Any]],
+                       keys: Sequence[str]) -> None:
+    """``summary.csv``: each method's mean of every key, and the ground truth's flicker."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        f.write(heading)
+        writer = csv.writer(f)
+        writer.writerow(["method", "kind", *keys])
+        for m in methods:
+            writer.writerow([m["name"], m["kind"], *(repr(summary[m["name"]][k]["mean"])
+                                                     if k in summary[m["name"]] else "" for k in keys)])
+        writer.writerow([GROUND_TRUTH, "data", *(repr(summary[GROUND_TRUTH]["flicker"]["mean"]) if k == "flicker"
+                                                 else "" for k in keys)])
+
+
+def _write_per_video_csv(path: Path, heading: str, results: Sequence[ClipResult], methods: Sequence[str],
+                         keys: Sequence[str]) -> None:
+    """``per_video.csv``: one row per (clip, method), the clip's facts and the method's scores."""
+    fixed = ["video", "start", "n_frames", "height", "width", "moving_fraction", "target_flicker", "method"]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        f.write(heading)
+        writer = csv.writer(f)
+        writer.writerow([*fixed, *keys])
+        for r in results:
+            for name in methods:
+                scores = r.scores.get(name, {})
+                writer.writerow([r.name, r.start, r.n_frames, r.height, r.width, repr(r.moving_fraction),
+                                 repr(r.target_flicker), name,
+                                 *(repr(scores[k]) if k in scores else "" for k in keys)])
+
+
 def write_report(out_dir: str | Path, results: Sequence[ClipResult], summary: dict, meta: dict[str, Any]) -> dict[str, Path]:
     """Write ``report.md``, ``summary.csv``/``.json`` and ``per_video.csv``/``.json`` in ``out_dir``,
     all five or none (an earlier report there stays whole when writing fails part way).
@@ -461,29 +491,11 @@ def write_report(out_dir: str | Path, results: Sequence[ClipResult], summary: di
     with replacing_all(list(paths.values())) as temporary:
         tmp = dict(zip(paths, temporary))
         tmp["report.md"].write_text(markdown_report(summary, meta), encoding="utf-8")
-        with open(tmp["summary.csv"], "w", newline="", encoding="utf-8") as f:
-            f.write(csv_heading)
-            writer = csv.writer(f)
-            writer.writerow(["method", "kind", *keys])
-            for m in meta["methods"]:
-                writer.writerow([m["name"], m["kind"], *(repr(summary[m["name"]][k]["mean"])
-                                                         if k in summary[m["name"]] else "" for k in keys)])
-            writer.writerow([GROUND_TRUTH, "data", *(repr(summary[GROUND_TRUTH]["flicker"]["mean"]) if k == "flicker"
-                                                     else "" for k in keys)])
+        _write_summary_csv(tmp["summary.csv"], csv_heading, summary, meta["methods"], keys)
         _write_json(tmp["summary.json"], {**meta, "summary": summary,
                                           "paper_table1": [dict(zip(("method", "psnr", "ssim", "sharpness", "source"),
                                                                     row)) for row in PAPER_TABLE1]})
-        fixed = ["video", "start", "n_frames", "height", "width", "moving_fraction", "target_flicker", "method"]
-        with open(tmp["per_video.csv"], "w", newline="", encoding="utf-8") as f:
-            f.write(csv_heading)
-            writer = csv.writer(f)
-            writer.writerow([*fixed, *keys])
-            for r in results:
-                for name in methods:
-                    scores = r.scores.get(name, {})
-                    writer.writerow([r.name, r.start, r.n_frames, r.height, r.width, repr(r.moving_fraction),
-                                     repr(r.target_flicker), name,
-                                     *(repr(scores[k]) if k in scores else "" for k in keys)])
+        _write_per_video_csv(tmp["per_video.csv"], csv_heading, results, methods, keys)
         rows = [{"video": r.name, "start": r.start, "n_frames": r.n_frames, "height": r.height, "width": r.width,
                  "moving_fraction": r.moving_fraction, "moving_fractions": r.moving_fractions,
                  "target_flicker": r.target_flicker, "scores": r.scores} for r in results]
