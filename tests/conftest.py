@@ -20,6 +20,8 @@ reader tests do not depend on the writer under test. Fixtures:
 * ``read_only`` -- ``read_only(folder)``: from then on ``os.access`` reports no write
   access in ``folder`` and below, as on a read-only mount (chmod cannot stand in: tests
   may run as root, who writes anyway).
+* ``disk_full_at`` -- ``disk_full_at(name)``: from then on ``Path.write_text`` to a file
+  whose name holds ``name`` fails with ENOSPC naming that file, as on a full disk.
 * ``ctrl_c_in_the_2nd_clip`` -- ``ctrl_c_in_the_2nd_clip(workers=1, times=1)``: from then on
   the evaluation's 2nd clip sends the process SIGINT ``times`` times as it starts to be
   scored; with ``workers=2`` the 1st and 2nd clips are both under way when it comes.
@@ -256,6 +258,23 @@ def read_only(monkeypatch) -> Callable[[Path], None]:
 
     monkeypatch.setattr(os, "access", access)
     return lambda folder: denied.append(os.path.abspath(folder))
+
+
+@pytest.fixture
+def disk_full_at(monkeypatch) -> Callable[[str], None]:
+    import errno
+
+    write_text = Path.write_text
+
+    def install(name: str) -> None:
+        def disk_full(self, *args, **kwargs):
+            if name in self.name:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+            return write_text(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "write_text", disk_full)
+
+    return install
 
 
 @pytest.fixture

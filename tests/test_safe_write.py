@@ -9,8 +9,8 @@ import pytest
 
 from vidpred import safe_write
 from vidpred.checkpoint import is_checkpoint, save_checkpoint
-from vidpred.safe_write import (OutputRefused, check_output, image_has_mark, replacing, replacing_all,
-                                save_marked_figure, write_text)
+from vidpred.safe_write import (OutputRefused, check_figure_and_table, check_output, image_has_mark, replacing,
+                                replacing_all, save_marked_figure, write_text)
 
 
 def test_a_new_file_in_a_new_folder_is_accepted(tmp_path):
@@ -39,6 +39,19 @@ def test_an_existing_file_is_replaced_only_when_recognised_or_forced(tmp_path):
     save_checkpoint({"step": 3}, tmp_path / "ckpt.pt")
     assert check_output(tmp_path / "ckpt.pt", ours=is_checkpoint) == tmp_path / "ckpt.pt"
     assert notes.read_text() == "mine"
+
+
+def test_a_figure_s_table_is_replaced_only_beside_a_figure_recognised_as_ours(tmp_path):
+    figure, table = tmp_path / "map.png", tmp_path / "map.md"
+    with pytest.raises(ValueError, match=r"--out .*map.jpg: the map is a \.png"):
+        check_figure_and_table(str(tmp_path / "map.jpg"), ours=lambda _: True, noun="map")
+    assert check_figure_and_table(str(figure), ours=lambda _: False, noun="map") == table
+    table.write_text("my notes")
+    with pytest.raises(OutputRefused, match="map.md already exists and is not the table of a map written by"):
+        check_figure_and_table(str(figure), ours=lambda path: path.exists(), noun="map")
+    figure.write_bytes(b"ours")
+    assert check_figure_and_table(str(figure), ours=lambda path: path == figure, noun="map") == table
+    assert check_figure_and_table(str(figure), ours=lambda _: False, noun="map", force=True) == table
 
 
 def test_a_folder_and_an_unwritable_folder_are_refused(tmp_path, read_only):

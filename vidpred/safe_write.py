@@ -24,7 +24,8 @@ from pathlib import Path
 
 from vidpred._writable import unwritable_reason
 
-__all__ = ["OutputRefused", "same_file", "check_output", "check_output_folder", "replacing", "replacing_all",
+__all__ = ["OutputRefused", "same_file", "check_output", "check_figure_and_table", "check_output_folder",
+           "replacing", "replacing_all",
            "replace_file", "write_text", "save_marked_figure", "image_has_mark", "text_starts_with"]
 
 # Windows refuses to replace a file that another process holds open for a moment (a reader
@@ -80,6 +81,29 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path | None] = (),
     if reason is not None:
         raise OutputRefused(f"cannot write {path}: {reason}")
     return path
+
+
+def check_figure_and_table(out: str, *, ours: Callable[[Path], bool], noun: str, force: bool = False) -> Path:
+    """Refuse ``out`` (``--out``, a .png) and the Markdown table beside it now, as
+    :func:`check_output` does; the table may be replaced when the figure is ``ours``.
+
+    Args:
+        noun: what the figure is, for the messages ("map", "figure").
+
+    Returns:
+        The table's path: ``out`` with the suffix ``.md``.
+
+    Raises:
+        ValueError: ``out`` is not a .png.
+        OutputRefused: as :func:`check_output`, for either file.
+    """
+    if Path(out).suffix.lower() != ".png":
+        raise ValueError(f"--out {out}: the {noun} is a .png")
+    check_output(out, ours=ours, what=f"a {noun} written by this script", force=force)
+    table = Path(out).with_suffix(".md")
+    check_output(table, ours=lambda _: ours(Path(out)), what=f"the table of a {noun} written by this script",
+                 force=force)
+    return table
 
 
 def check_output_folder(out_dir: str | Path, names: Sequence[str], *, ours: Callable[[Path], bool],

@@ -146,24 +146,14 @@ def test_an_out_folder_holding_someone_elses_report_is_refused(tiny_corpus, tmp_
     assert (out / "report.md").read_text().startswith("# Development benchmark")
 
 
-def test_a_report_that_fails_part_way_leaves_the_earlier_one_whole(tiny_corpus, tmp_path, monkeypatch):
+def test_a_report_that_fails_part_way_leaves_the_earlier_one_whole(tiny_corpus, tmp_path, disk_full_at):
     """A second run into the same folder whose disk fills at per_clip.json leaves the first
     run's report.md beside the first run's rows, not its own."""
-    import errno
-    import os
-
     out = tmp_path / "out"
     run = dict(root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"), progress=False, out_dir=out)
     run_dev_benchmark([], clips_per_video=1, **run)
     first = {p.name: p.read_bytes() for p in out.iterdir()}
-    write_text = Path.write_text
-
-    def disk_full_at_per_clip_json(self, *args, **kwargs):
-        if "per_clip.json" in self.name:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
-        return write_text(self, *args, **kwargs)
-
-    monkeypatch.setattr(Path, "write_text", disk_full_at_per_clip_json)
+    disk_full_at("per_clip.json")
     with pytest.raises(OSError, match="No space left on device"):
         run_dev_benchmark([], clips_per_video=2, **run)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == first

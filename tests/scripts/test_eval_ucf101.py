@@ -105,23 +105,15 @@ def test_procedural_test_subset(no_lpips_weights, tmp_path):
     assert flow["psnr_compat_f1"]["mean"] > last["psnr_compat_f1"]["mean"]
 
 
-def test_a_report_that_fails_part_way_leaves_the_earlier_report_whole(no_lpips_weights, tmp_path, monkeypatch, caplog):
+def test_a_report_that_fails_part_way_leaves_the_earlier_report_whole(no_lpips_weights, tmp_path, disk_full_at,
+                                                                     caplog):
     """A second evaluation into the same --out whose disk fills while its report is written
     leaves the first report's files, every one of them: none of the second's beside them."""
-    import errno
-
     procedural = ["--data", "procedural", "--set", "data.procedural.height=32", "--set", "data.procedural.width=32",
                   "--set", "data.procedural.n_frames=8"]
     assert _run(tmp_path, *procedural, "--set", "data.procedural.n_test_videos=2")[0] == 0
     first = {p.name: p.read_bytes() for p in (tmp_path / "eval").iterdir()}
-    write_text = Path.write_text
-
-    def disk_full_at_per_video_json(self, *args, **kwargs):
-        if "per_video.json" in self.name:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
-        return write_text(self, *args, **kwargs)
-
-    monkeypatch.setattr(Path, "write_text", disk_full_at_per_video_json)
+    disk_full_at("per_video.json")
     assert _run(tmp_path, *procedural, "--set", "data.procedural.n_test_videos=3")[0] == 2
     assert f"No space left on device: '{tmp_path / 'eval' / 'per_video.json'}'" in caplog.text
     assert {p.name: p.read_bytes() for p in (tmp_path / "eval").iterdir()} == first

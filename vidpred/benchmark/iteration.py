@@ -198,28 +198,51 @@ def benchmark_training(
         }
         if ref is not None:
             ref_flops = count_flops(ref.d_step, ref.g_step, d_batch, g_batch) / batch_size
-            result["reference"] = _summary(times["ref_d"], times["ref_g"], batch_size, ref_flops)
-            ratios = [
-                (rd + rg) / (d + g)
-                for d, g, rd, rg in zip(times["d"], times["g"], times["ref_d"], times["ref_g"])
-            ]
-            result["speedup_vs_reference"] = round(statistics.median(ratios), 3)
-            result["speedup_range"] = [round(min(ratios), 3), round(max(ratios), 3)]
+            result.update(_against_reference(times, batch_size, ref_flops))
         if measure_peak:
-            log.info("measuring the convolution peak (float32, bf16; channels_last)")
-            peaks = {name: conv_peak(dtype, device=device)["gflops"]
-                     for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
-            peaks[trainer.precision] = round(max(peaks[trainer.precision], *times["peak"]), 1)
-            result["conv_peak_gflops"] = peaks
-            result["fraction_of_peak"] = {
-                name: round(result["achieved_gflops"] / peak, 3) for name, peak in peaks.items()
-            }
-            # Round by round: the iteration's GFLOP/s over the peak sampled right after it.
-            paired = [flops * batch_size / (d + g) / 1e9 / peak
-                      for d, g, peak in zip(times["d"], times["g"], times["peak"])]
-            result["fraction_of_peak_paired"] = {
-                trainer.precision: round(statistics.median(paired), 3),
-                "range": [round(min(paired), 3), round(max(paired), 3)],
-            }
+            result.update(_against_peak(times, batch_size, flops, result["achieved_gflops"], trainer.precision,
+                                        device))
         result["load_avg_1min"] = [load_before, _load_1min()]  # before, after
         return result
+
+
+def _against_reference(times: dict[str, list[float]], batch_size: int, ref_flops: float) -> dict:
+    """The reference iteration's summary and the speedup over it, paired round by round.
+
+    Args:
+        times: seconds per round of the D and G steps (``"d"``, ``"g"``) and of the
+            reference's (``"ref_d"``, ``"ref_g"``).
+        ref_flops: the reference iteration's FLOPs per sample.
+    """
+    ratios = [(rd + rg) / (d + g) for d, g, rd, rg in zip(times["d"], times["g"], times["ref_d"], times["ref_g"])]
+    return {
+        "reference": _summary(times["ref_d"], times["ref_g"], batch_size, ref_flops),
+        "speedup_vs_reference": round(statistics.median(ratios), 3),
+        "speedup_range": [round(min(ratios), 3), round(max(ratios), 3)],
+    }
+
+
+def _against_peak(times: dict[str, list[float]], batch_size: int, flops: float, achieved_gflops: float,
+                  precision: str, device: torch.device) -> dict:
+    """The float32 and bf16 convolution peaks, measured now, and the iteration's fraction of each.
+
+    Args:
+        times: seconds per round of the D and G steps (``"d"``, ``"g"``) and the peak GFLOP/s
+            sampled after each round in ``precision`` (``"peak"``), which count towards its peak.
+        flops: the iteration's FLOPs per sample.
+        achieved_gflops: the iteration's GFLOP/s at its median time.
+    """
+    log.info("measuring the convolution peak (float32, bf16; channels_last)")
+    peaks = {name: conv_peak(dtype, device=device)["gflops"]
+             for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
+    peaks[precision] = round(max(peaks[precision], *times["peak"]), 1)
+    # Round by round: the iteration's GFLOP/s over the peak sampled right after it.
+    paired = [flops * batch_size / (d + g) / 1e9 / peak for d, g, peak in zip(times["d"], times["g"], times["peak"])]
+    return {
+        "conv_peak_gflops": peaks,
+        "fraction_of_peak": {name: round(achieved_gflops / peak, 3) for name, peak in peaks.items()},
+        "fraction_of_peak_paired": {
+            precision: round(statistics.median(paired), 3),
+            "range": [round(min(paired), 3), round(max(paired), 3)],
+        },
+    }

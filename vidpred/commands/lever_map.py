@@ -14,12 +14,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
 from vidpred.cli import script, setup_logging
 from vidpred.evaluation.lever_map import is_our_map, lever_points, lever_table, plot_lever_map
 from vidpred.evaluation.predictors import DIS_FLOW
-from vidpred.safe_write import check_output, write_text
+from vidpred.safe_write import check_figure_and_table, write_text
 
 
 @script
@@ -35,18 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging()
     if args.out is not None:
-        if Path(args.out).suffix.lower() != ".png":
-            raise ValueError(f"--out {args.out}: the map is a .png")
-        check_output(args.out, ours=is_our_map, what="a map written by this script", force=args.force)
-        check_output(Path(args.out).with_suffix(".md"), ours=lambda _: is_our_map(args.out),
-                     what="the table of a map written by this script", force=args.force)
+        table_path = check_figure_and_table(args.out, ours=is_our_map, noun="map", force=args.force)
     points = lever_points(args.reports, args.x, args.y, against=args.against, key=args.key)
     table = lever_table(points, args.x, args.y, args.against)
     print(table)
     if args.out is not None:
         plot_lever_map(points, args.out, args.x, args.y, against=args.against)
-        write_text(Path(args.out).with_suffix(".md"), table + "\n")
-        logging.getLogger("vidpred").info("wrote %s and %s", args.out, Path(args.out).with_suffix(".md"))
+        write_text(table_path, table + "\n")
+        logging.getLogger("vidpred").info("wrote %s and %s", args.out, table_path)
     return 0
 
 

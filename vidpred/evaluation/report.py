@@ -218,6 +218,32 @@ def _frame_size_text(meta: dict) -> str:
     return "their native size"
 
 
+def _data_text(selection: dict[str, Any], n_clips: int) -> str:
+    """One bullet: the videos selected and scored, and those skipped."""
+    skipped = selection["skipped"]
+    text = (f"- **Data**: {selection['description']}: {len(selection['selected'])} of {selection['n_listed']} "
+            f"videos selected, {n_clips} clip{'' if n_clips == 1 else 's'} evaluated")
+    if skipped:
+        text += (f", {len(skipped)} skipped (unreadable or shorter than {selection['min_frames']} frames: "
+                 + ", ".join(skipped[:10]) + (", ..." if len(skipped) > 10 else "") + ")")
+    text += "."
+    if selection.get("note"):
+        text += f" Scored: {selection['note']}."
+    return text
+
+
+def _clips_text(selection: dict[str, Any], meta: dict[str, Any], protocol: dict[str, Any]) -> str:
+    """One bullet: which frames of each video are a clip, their size, and what is given and scored."""
+    if selection.get("clips_per_video", 1) == 1:
+        text = (f"- **Clips**: one per video, frames `[s, s + {selection['clip_frames']})` with "
+                f"s = {selection['start_frame']} (earlier when the video ends first)")
+    else:
+        text = (f"- **Clips**: {selection['clips_per_video']} per video, frames `[s, s + {selection['clip_frames']})` "
+                f"with s spread evenly from {selection['start_frame']} to the video's end (named `video@s`)")
+    return (text + f"; whole frames at {_frame_size_text(meta)}; {protocol['n_context']} context frames given; "
+            f"predicted frames 1..{protocol['n_scored']} scored, each fed back as context for the next.")
+
+
 def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
     """The report: protocol, Table-1-shaped tables, flicker, the paper's figures, notes.
 
@@ -236,18 +262,8 @@ def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
     sharp = sharpness_metric(protocol.get("sharpness", "unit"))
     lines = [*partial_heading(meta.get("partial")), "# Video prediction evaluation", ""]
     lines += [
-        f"- **Data**: {selection['description']}: {len(selection['selected'])} of {selection['n_listed']} "
-        f"videos selected, {n_clips} clip{'' if n_clips == 1 else 's'} evaluated"
-        + (f", {len(selection['skipped'])} skipped (unreadable or shorter than {selection['min_frames']} frames: "
-           + ", ".join(selection['skipped'][:10]) + (", ..." if len(selection['skipped']) > 10 else "") + ")"
-           if selection["skipped"] else "") + "."
-        + (f" Scored: {selection['note']}." if selection.get("note") else ""),
-        (f"- **Clips**: one per video, frames `[s, s + {selection['clip_frames']})` with s = {selection['start_frame']} "
-         f"(earlier when the video ends first)" if selection.get("clips_per_video", 1) == 1 else
-         f"- **Clips**: {selection['clips_per_video']} per video, frames `[s, s + {selection['clip_frames']})` with "
-         f"s spread evenly from {selection['start_frame']} to the video's end (named `video@s`)")
-        + f"; whole frames at {_frame_size_text(meta)}; {protocol['n_context']} context "
-        f"frames given; predicted frames 1..{n_scored} scored, each fed back as context for the next.",
+        _data_text(selection, n_clips),
+        _clips_text(selection, meta, protocol),
         *_context_text(meta, protocol),
         _moving_text(meta, protocol, n_moving, n_clips),
         _sharpness_text(protocol) + " PSNR uses a peak-to-peak of 2 on [-1, 1] frames. SSIM: 11x11 Gaussian "
@@ -425,6 +441,36 @@ def check_report_folder(out_dir: str | Path, force: bool = False) -> Path:
                                output="report", force=force)
 
 
+def _write_summary_csv(path: Path, heading: str, summary: dict, methods: Sequence[dict[str, Any]],
+                       keys: Sequence[str]) -> None:
+    """``summary.csv``: each method's mean of every key, and the ground truth's flicker."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        f.write(heading)
+        writer = csv.writer(f)
+        writer.writerow(["method", "kind", *keys])
+        for m in methods:
+            writer.writerow([m["name"], m["kind"], *(repr(summary[m["name"]][k]["mean"])
+                                                     if k in summary[m["name"]] else "" for k in keys)])
+        writer.writerow([GROUND_TRUTH, "data", *(repr(summary[GROUND_TRUTH]["flicker"]["mean"]) if k == "flicker"
+                                                 else "" for k in keys)])
+
+
+def _write_per_video_csv(path: Path, heading: str, results: Sequence[ClipResult], methods: Sequence[str],
+                         keys: Sequence[str]) -> None:
+    """``per_video.csv``: one row per (clip, method), the clip's facts and the method's scores."""
+    fixed = ["video", "start", "n_frames", "height", "width", "moving_fraction", "target_flicker", "method"]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        f.write(heading)
+        writer = csv.writer(f)
+        writer.writerow([*fixed, *keys])
+        for r in results:
+            for name in methods:
+                scores = r.scores.get(name, {})
+                writer.writerow([r.name, r.start, r.n_frames, r.height, r.width, repr(r.moving_fraction),
+                                 repr(r.target_flicker), name,
+                                 *(repr(scores[k]) if k in scores else "" for k in keys)])
+
+
 def write_report(out_dir: str | Path, results: Sequence[ClipResult], summary: dict, meta: dict[str, Any]) -> dict[str, Path]:
     """Write ``report.md``, ``summary.csv``/``.json`` and ``per_video.csv``/``.json`` in ``out_dir``,
     all five or none (an earlier report there stays whole when writing fails part way).
@@ -445,29 +491,11 @@ def write_report(out_dir: str | Path, results: Sequence[ClipResult], summary: di
     with replacing_all(list(paths.values())) as temporary:
         tmp = dict(zip(paths, temporary))
         tmp["report.md"].write_text(markdown_report(summary, meta), encoding="utf-8")
-        with open(tmp["summary.csv"], "w", newline="", encoding="utf-8") as f:
-            f.write(csv_heading)
-            writer = csv.writer(f)
-            writer.writerow(["method", "kind", *keys])
-            for m in meta["methods"]:
-                writer.writerow([m["name"], m["kind"], *(repr(summary[m["name"]][k]["mean"])
-                                                         if k in summary[m["name"]] else "" for k in keys)])
-            writer.writerow([GROUND_TRUTH, "data", *(repr(summary[GROUND_TRUTH]["flicker"]["mean"]) if k == "flicker"
-                                                     else "" for k in keys)])
+        _write_summary_csv(tmp["summary.csv"], csv_heading, summary, meta["methods"], keys)
         _write_json(tmp["summary.json"], {**meta, "summary": summary,
                                           "paper_table1": [dict(zip(("method", "psnr", "ssim", "sharpness", "source"),
                                                                     row)) for row in PAPER_TABLE1]})
-        fixed = ["video", "start", "n_frames", "height", "width", "moving_fraction", "target_flicker", "method"]
-        with open(tmp["per_video.csv"], "w", newline="", encoding="utf-8") as f:
-            f.write(csv_heading)
-            writer = csv.writer(f)
-            writer.writerow([*fixed, *keys])
-            for r in results:
-                for name in methods:
-                    scores = r.scores.get(name, {})
-                    writer.writerow([r.name, r.start, r.n_frames, r.height, r.width, repr(r.moving_fraction),
-                                     repr(r.target_flicker), name,
-                                     *(repr(scores[k]) if k in scores else "" for k in keys)])
+        _write_per_video_csv(tmp["per_video.csv"], csv_heading, results, methods, keys)
         rows = [{"video": r.name, "start": r.start, "n_frames": r.n_frames, "height": r.height, "width": r.width,
                  "moving_fraction": r.moving_fraction, "moving_fractions": r.moving_fractions,
                  "target_flicker": r.target_flicker, "scores": r.scores} for r in results]

@@ -40,6 +40,11 @@ from vidpred.evaluation.clips import EvalClip
 __all__ = ["SteadyCamera", "SteadyPan", "SteadyRoll", "SteadyZoom", "ViewMotion", "render_views", "steady_camera"]
 
 
+def _clip_draws(kind: str, name: str) -> np.random.Generator:
+    """The random stream of the clip called ``name`` for ``kind`` of motion: the same on every run."""
+    return np.random.default_rng(zlib.crc32(f"{kind} {name}".encode()))
+
+
 @dataclass(frozen=True)
 class SteadyPan:
     """Steady pans over each clip's first frame (module docstring); 0: the clip as it is."""
@@ -60,7 +65,7 @@ class SteadyPan:
 
     def step(self, name: str, n_frames: int, height: int, width: int) -> tuple[int, int]:
         """The whole-pixel offset ``(dx, dy)`` per frame of the clip called ``name``."""
-        rng = np.random.default_rng(zlib.crc32(f"steady pan {name}".encode()))
+        rng = _clip_draws("steady pan", name)
         speed, angle = rng.uniform(1.0, self.max_speed), rng.uniform(0.0, 2 * math.pi)
         vx, vy = speed * math.cos(angle), speed * math.sin(angle)
         # the window (the frame less the path) keeps at least half of each side: a slower pan
@@ -170,7 +175,7 @@ class SteadyZoom(_ViewsOfStill):
 
     def step(self, name: str, height: int, width: int) -> ViewMotion:
         """The zoom of the clip called ``name`` over a ``height`` x ``width`` still."""
-        rng = np.random.default_rng(zlib.crc32(f"steady zoom {name}".encode()))
+        rng = _clip_draws("steady zoom", name)
         rate = rng.uniform(0.5, self.max_rate) / 100
         factor = 1 + rate if rng.random() < 0.5 else 1 / (1 + rate)
         # the widest view spans 5/6 of each side; its centre may move by the rest
@@ -202,7 +207,7 @@ class SteadyRoll(_ViewsOfStill):
 
     def step(self, name: str, height: int, width: int) -> ViewMotion:
         """The roll of the clip called ``name`` over a ``height`` x ``width`` still."""
-        rng = np.random.default_rng(zlib.crc32(f"steady roll {name}".encode()))
+        rng = _clip_draws("steady roll", name)
         roll = rng.uniform(0.25, self.max_roll) * (1 if rng.random() < 0.5 else -1)
         # a turned view needs more room than a zoomed one: its centre moves by half as much
         cx = width / 2 + rng.uniform(-1, 1) * width / 24

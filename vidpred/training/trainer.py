@@ -42,7 +42,7 @@ from vidpred.checkpoint import load_checkpoint, remove_partial_writes, save_chec
 from vidpred.cli import StopRequest
 from vidpred.config import Config, ConfigError, check_resumable, config_to_dict, default_run_dir, validate
 from vidpred.data.split_record import SPLIT_FILE, describe_split, follow_split, read_split
-from vidpred.data.stream import BatchStream, load_training_data
+from vidpred.data.stream import BatchStream, TrainingData, load_training_data
 from vidpred.evaluation.predictors import BLEND, DIS_FLOW, LAST_INPUT
 from vidpred.losses.census import census_loss
 from vidpred.losses.composite import generator_objective
@@ -171,25 +171,7 @@ class Trainer:
         # Under torchrun: join the process group (gloo on CPU, NCCL on CUDA where it exists, one GPU per rank).
         self.dist, self.device = init_distributed(select_device(cfg.train.device))
         self.n_context, self.n_future = cfg.model.n_context, cfg.train.n_future
-        latest = self.ckpt_dir / "latest.pt"
-        self._latest_seen = _file_identity(latest)  # what claim_run_dir expects to find there
-        if self.dist.is_main:
-            RunLock(self.run_dir).check_free()  # first: a folder in use is the news, not what it holds
-        if resume and not latest.is_file():
-            raise FileNotFoundError(f"cannot resume: no checkpoint at {latest}")
-        if not resume and latest.is_file():
-            raise FileExistsError(f"{self.run_dir} already holds a run; pass --resume to continue it or "
-                                  "choose another --run-dir or run.name")
-        if self.dist.is_main:
-            check_run_dir(self.run_dir)  # now, not after decoding the data and training
-            if not resume:
-                check_new_run_dir(self.run_dir)
-        resume_state = _resume_state(latest) if resume else None  # also before the data is decoded
-        if resume_state is not None:  # the config, before the data is decoded
-            check_resumable(resume_state["config"], cfg, self.run_dir, saved_root=resume_state.get("data_root"))
-        if resume_state is not None and cfg.train.steps < int(resume_state["step"]):
-            raise ConfigError(f"cannot resume {self.run_dir} for train.steps {cfg.train.steps}: it is at step "
-                              f"{int(resume_state['step'])} already; give a larger train.steps to train on")
+        resume_state = self._check_run_dir(resume)
 
         torch.manual_seed(cfg.train.seed)
         nets = self.nets = build_training_networks(cfg, self.device)  # checkpointed as a whole
@@ -219,22 +201,7 @@ class Trainer:
         self.chance_monitor = (ChanceMonitor(cfg.train.chance_warning_steps, cfg.train.chance_accuracy, cfg.train.log_every)
                                if cfg.train.chance_warning_steps > 0 and self.d_optimizers else None)
 
-        # The videos of each subset, recorded in split.json when the run starts; a resumed
-        # run follows its record, so new videos in a folder never move the hold-out.
-        data_cfg, names = cfg.data, None
-        recorded = self.run_dir / SPLIT_FILE
-        if resume and recorded.is_file():
-            self.split = read_split(recorded)
-            data_cfg, names, changes = follow_split(cfg.data, self.split)
-            if changes and self.dist.is_main:
-                log.warning("%s", changes)
-        else:
-            self.split = describe_split(cfg.data)
-        with local_leader_first(self.dist):  # one decode per machine fills the cache
-            data = load_training_data(data_cfg, n_context=self.n_context, n_future=self.n_future,
-                                      val_n_future=cfg.train.val_n_future, seed=cfg.train.seed,
-                                      rank=self.dist.rank, progress=self.dist.is_main,
-                                      discriminator_batches=self.batches_per_step == 2, names=names)
+        self.split, data = self._load_data(resume)
         self.sampler, self.val_clips = data.sampler, data.val_clips
         self.validator = Validator(self.val_clips, n_context=self.n_context, n_future=cfg.train.val_n_future,
                                    device=self.device, batch_size=cfg.train.batch_size)
@@ -244,6 +211,59 @@ class Trainer:
             self._restore(resume_state)
         self._batches: BatchStream | None = None
         self._stop = StopRequest("saving a checkpoint after this step", "again to stop at once, without saving")
+
+    def _check_run_dir(self, resume: bool) -> dict | None:
+        """Refuse the run folder now, before the data is decoded: one in use, a new run over
+        an old one, a resume without a checkpoint, or one whose config or step does not fit.
+
+        Returns:
+            The checkpoint to resume from, or None for a new run.
+        """
+        cfg = self.cfg
+        latest = self.ckpt_dir / "latest.pt"
+        self._latest_seen = _file_identity(latest)  # what claim_run_dir expects to find there
+        if self.dist.is_main:
+            RunLock(self.run_dir).check_free()  # first: a folder in use is the news, not what it holds
+        if resume and not latest.is_file():
+            raise FileNotFoundError(f"cannot resume: no checkpoint at {latest}")
+        if not resume and latest.is_file():
+            raise FileExistsError(f"{self.run_dir} already holds a run; pass --resume to continue it or "
+                                  "choose another --run-dir or run.name")
+        if self.dist.is_main:
+            check_run_dir(self.run_dir)  # now, not after decoding the data and training
+            if not resume:
+                check_new_run_dir(self.run_dir)
+        if not resume:
+            return None
+        resume_state = _resume_state(latest)
+        check_resumable(resume_state["config"], cfg, self.run_dir, saved_root=resume_state.get("data_root"))
+        if cfg.train.steps < int(resume_state["step"]):
+            raise ConfigError(f"cannot resume {self.run_dir} for train.steps {cfg.train.steps}: it is at step "
+                              f"{int(resume_state['step'])} already; give a larger train.steps to train on")
+        return resume_state
+
+    def _load_data(self, resume: bool) -> tuple[dict, TrainingData]:
+        """The run's split and what it trains and validates on.
+
+        The videos of each subset are recorded in split.json when the run starts; a resumed
+        run follows its record, so new videos in a folder never move the hold-out.
+        """
+        cfg = self.cfg
+        data_cfg, names = cfg.data, None
+        recorded = self.run_dir / SPLIT_FILE
+        if resume and recorded.is_file():
+            split = read_split(recorded)
+            data_cfg, names, changes = follow_split(cfg.data, split)
+            if changes and self.dist.is_main:
+                log.warning("%s", changes)
+        else:
+            split = describe_split(cfg.data)
+        with local_leader_first(self.dist):  # one decode per machine fills the cache
+            data = load_training_data(data_cfg, n_context=self.n_context, n_future=self.n_future,
+                                      val_n_future=cfg.train.val_n_future, seed=cfg.train.seed,
+                                      rank=self.dist.rank, progress=self.dist.is_main,
+                                      discriminator_batches=self.batches_per_step == 2, names=names)
+        return split, data
 
     # ------------------------------------------------------------------ data
 
