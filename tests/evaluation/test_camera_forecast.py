@@ -83,7 +83,7 @@ def test_leaving_one_out_fits_each_video_on_all_the_others(monkeypatch):
     steps = {name: rng.normal(0, 1e-3, (n, 8)) for split in lengths.values() for name, n in split.items()}
     monkeypatch.setattr(camera_forecast, "corpus_paths", lambda root, subset: list(lengths[subset]))
     monkeypatch.setattr(camera_forecast, "_steps_of",
-                        lambda names, progress: {n: (steps[n], 100) for n in names})
+                        lambda names, progress, stopped: {n: (steps[n], 100) for n in names})
     scores = camera_forecast.score_forecasts("leave one out", root="unused")
     assert list(scores["videos"]) == ["a", "b", "c"]
     windows = {n: len(s) - camera_forecast.HISTORY for n, s in steps.items()}  # each video's own windows
@@ -101,7 +101,7 @@ def test_forecasters_fitted_on_other_steps_score_the_corpus_videos(monkeypatch):
     monkeypatch.setattr(camera_forecast, "corpus_paths", lambda root, subset: list(videos.get(subset, {"t": 0})))
     seen = []
     monkeypatch.setattr(camera_forecast, "_steps_of",
-                        lambda names, progress: seen.extend(names) or {n: (videos["val"][n], 100) for n in names})
+                        lambda names, progress, stopped: seen.extend(names) or {n: (videos["val"][n], 100) for n in names})
     fit_on = {"path 1": [rng.normal(0, 1e-3, (100, 8)), rng.normal(0, 1e-3, (60, 8))], "path 2": [rng.normal(0, 1e-3, (90, 8))]}
     scores = camera_forecast.score_forecasts("val", root="unused", fit_on=fit_on)
     assert seen == ["c"]  # the training videos' steps are not measured when nothing is fitted on them

@@ -154,3 +154,51 @@ def test_a_stop_finishes_the_clips_started_and_starts_no_other(square_clip, monk
                          workers=workers, should_stop=lambda: False)
     assert [r.name for r in unstopped] == ["v0", "v1", "v2", "v3", "v4"]
     assert [r.scores for r in unstopped[:2]] == [r.scores for r in results]
+
+
+def test_a_second_stop_request_does_not_wait_for_the_clips_under_way(square_clip, monkeypatch):
+    """Two workers, a second Ctrl-C while both clips are scored: it is raised at once, the
+    clips under way are not waited for, and each gives up at its next stage, unscored."""
+    import os
+    import signal
+    import threading
+    import time
+
+    import vidpred.evaluation.runner as runner
+    from vidpred.cli import StopRequest
+
+    frames, _ = square_clip(n_frames=6, size=32, side=8, speed=1)
+    clips = [EvalClip(f"v{i}", 0, frames) for i in range(5)]
+    stop = StopRequest("finishing the clips started")
+    both_running, released = threading.Barrier(2), threading.Event()
+    scored, abandoned = [], []
+    score = runner.evaluate_clip
+
+    def ctrl_c_twice_in_the_2nd(clip, *args):
+        both_running.wait(timeout=60)
+        if clip.name == "v1":
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(6000):  # the first handled (in the main thread) before the second is sent
+                if stop.signal is not None:
+                    break
+                time.sleep(0.01)
+            os.kill(os.getpid(), signal.SIGINT)
+        released.wait(timeout=20)  # held until the evaluation has given up on it (the old code waited here)
+        try:
+            result = score(clip, *args)
+        except runner.ClipAbandoned:
+            abandoned.append(clip.name)
+            raise
+        scored.append(clip.name)
+        return result
+
+    monkeypatch.setattr(runner, "evaluate_clip", ctrl_c_twice_in_the_2nd)
+    with stop, pytest.raises(KeyboardInterrupt):
+        evaluate(clips, baseline_methods(), Protocol(flicker_frames=0), CPU, show_progress=False, workers=2,
+                 should_stop=lambda: stop.signal is not None)
+    assert scored == []  # raised while both clips were still under way
+    released.set()
+    for thread in threading.enumerate():
+        if thread.name.startswith("evaluate"):
+            thread.join(timeout=60)
+    assert sorted(abandoned) == ["v0", "v1"] and scored == []  # each gave up before its first prediction

@@ -1,6 +1,12 @@
-"""scripts/camera_forecast.py on recorded camera paths: what it reads, the two tables it writes."""
+"""scripts/camera_forecast.py on recorded camera paths: what it reads, the two tables it writes;
+and stopped by Ctrl-C, the table of what was scored, marked partial."""
+
+import os
+import signal
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from vidpred.commands import camera_forecast as command
 from vidpred.evaluation import camera_forecast
@@ -51,3 +57,82 @@ def test_the_figure_is_drawn_for_paths_only_and_never_over_someone_elses_file(tm
     assert mine.read_bytes() == before
     assert command.main(["--subset", "val", "--figure", str(tmp_path / "x.png")]) == 2
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.fixture
+def stand_in_corpus(monkeypatch):
+    """``install(ctrl_c_in)``: training videos a and b, validation videos c, d and e, their camera
+    steps drawn at random; measuring video ``ctrl_c_in``'s steps sends the process SIGINT."""
+    rng = np.random.default_rng(2)
+    videos = {"train": ["a", "b"], "val": ["c", "d", "e"]}
+    steps = {name: rng.normal(0, 1e-3, (150, 8)) for names in videos.values() for name in names}
+    fit_mlp = camera_forecast._mlp
+    monkeypatch.setattr(camera_forecast, "_mlp", lambda past, following: fit_mlp(past, following, iterations=20))
+    monkeypatch.setattr(camera_forecast, "corpus_paths", lambda root, subset: [Path(n) for n in videos[subset]])
+    read = []
+    monkeypatch.setattr(camera_forecast, "read_video",
+                        lambda path: read.append(path.name) or np.zeros((151, 1, 100, 3), np.uint8))
+
+    def install(ctrl_c_in: str | None = None) -> None:
+        def measured(frames):
+            if read[-1] == ctrl_c_in:
+                os.kill(os.getpid(), signal.SIGINT)
+            return steps[read[-1]]
+        monkeypatch.setattr(camera_forecast, "camera_steps", measured)
+    return install
+
+
+def test_ctrl_c_finishes_the_video_in_hand_and_writes_the_table_of_the_videos_scored(stand_in_corpus, tmp_path,
+                                                                                    caplog):
+    stand_in_corpus()
+    whole = tmp_path / "whole.md"
+    assert command.main(["--subset", "val", "--out", str(whole)]) == 0
+    stand_in_corpus(ctrl_c_in="d")
+    before = signal.getsignal(signal.SIGINT)
+    out = tmp_path / "val.md"
+    assert command.main(["--subset", "val", "--out", str(out)]) == 128 + signal.SIGINT
+    assert signal.getsignal(signal.SIGINT) is before
+    assert "received SIGINT: finishing the clips started" in caplog.text
+    text = out.read_text()
+    assert text.startswith("partial: 2 of 3 videos, stopped by SIGINT. Every table below is over these 2 videos, "
+                           "the first in video order, not over every video selected.\n\n# Forecasts of the camera's "
+                           "next step (val videos)\n\n")
+    rows = lambda t: [line for line in t.splitlines() if line.startswith("| ") and "---" not in line]
+    assert rows(text) == rows(whole.read_text())[:3]  # the heading, c and d: as the whole run scored them
+    stand_in_corpus()
+    assert command.main(["--subset", "val", "--out", str(out)]) == 0  # its own partial table: replaced
+    assert out.read_text() == whole.read_text()
+
+
+def test_a_stop_while_the_videos_fitted_on_are_measured_writes_nothing(stand_in_corpus, tmp_path, caplog):
+    stand_in_corpus(ctrl_c_in="a")
+    out = tmp_path / "val.md"
+    assert command.main(["--subset", "val", "--out", str(out)]) == 130
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == ["interrupted"]
+    assert not out.exists()
+
+
+def test_ctrl_c_on_the_paths_writes_the_paths_scored_and_draws_no_figure(tmp_path, monkeypatch, caplog):
+    rng = np.random.default_rng(0)
+    names = ("fr1_xyz", "fr2_desk", "V102", "KITTI_00")
+    monkeypatch.setattr(command, "path_steps", lambda root, rate, plane_depth: {
+        name: [rng.normal(0, 1e-3, (300, 8))] for name in names})
+    fit, fits = camera_forecast.fit_forecasters, []
+
+    def ctrl_c_in_the_2nd_path(past, following):  # two fits a path: the 3rd is the 2nd path's first
+        fits.append(1)
+        if len(fits) == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return fit(past, following)
+    monkeypatch.setattr(camera_forecast, "fit_forecasters", ctrl_c_in_the_2nd_path)
+    fit_mlp = camera_forecast._mlp
+    monkeypatch.setattr(camera_forecast, "_mlp", lambda past, following: fit_mlp(past, following, iterations=20))
+    out, figure = tmp_path / "paths.md", tmp_path / "paths.png"
+    assert command.main(["--subset", "paths", "--out", str(out), "--figure", str(figure)]) == 128 + signal.SIGINT
+    text = out.read_text()
+    assert text.startswith("partial: 2 of 4 paths, stopped by SIGINT. Every table below is over these 2 paths, the "
+                           "first in path order")
+    for table in text.split("## Fitted on")[1:]:
+        assert [line.split(" | ")[0] for line in table.splitlines() if line.startswith("| ") and "---" not in line] \
+            == ["| path", "| fr1_xyz", "| fr2_desk"]
+    assert len(fits) == 4 and not figure.exists()

@@ -85,3 +85,31 @@ def test_a_final_metrics_file_of_an_older_run_is_read_under_todays_keys():
     assert run_ablations._model_scores(old) == {"psnr_whole_f1": 25.0, "psnr_whole_f2": 22.0, "ssim_whole_f1": 0.9}
     new = {"step": 3, "model": {"psnr_whole_f1": 25.0}, "last input": {"psnr_whole_f1": 1.0}}
     assert run_ablations._model_scores(new) == {"psnr_whole_f1": 25.0}
+
+
+def test_ctrl_c_starts_no_other_training_and_writes_the_summary_of_the_runs_so_far(ablations, tmp_path, monkeypatch,
+                                                                                   caplog):
+    import os
+    import signal
+
+    configs = [ROOT / "configs" / "ablations" / f"{name}.yaml" for name in ("l1", "l2", "gdl_l1")]
+    finished, trained = ablations._run, []
+
+    def ctrl_c_in_the_2nd_training(cmd, log_path, threads):  # the training saves its checkpoint and exits 130
+        trained.append(cmd)
+        if len(trained) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+            log_path.write_text("saved a checkpoint after step 2\n")
+            return 128 + signal.SIGINT, 1.0
+        return finished(cmd, log_path, threads)
+
+    monkeypatch.setattr(ablations, "_run", ctrl_c_in_the_2nd_training)
+    before = signal.getsignal(signal.SIGINT)
+    assert ablations.main(["--configs", *map(str, configs), "--out", str(tmp_path), "--jobs", "1"]) == 130
+    assert signal.getsignal(signal.SIGINT) is before
+    assert len(trained) == 2 and not any("vidpred.commands.eval_ucf101" in cmd for cmd in ablations.calls)
+    status = {r["name"]: r["status"] for r in json.loads((tmp_path / "status.json").read_text())}
+    assert status == {"l1": "ok", "l2": "stopped (resumes when run again)", "gdl_l1": "not started (stopped)"}
+    assert (tmp_path / "summary.md").read_text().startswith(
+        "partial: 1 of 3 runs, stopped by SIGINT: run the command again to resume the stopped runs and train the "
+        "others.\n\n# Ablation study")

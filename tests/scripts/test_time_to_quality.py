@@ -92,3 +92,26 @@ def test_each_run_is_trained_by_the_train_command_from_any_folder(tmp_path, monk
     (cmd,) = launched
     assert cmd[:3] == [sys.executable, "-m", "vidpred.commands.train"]
     assert cmd[cmd.index("--run-dir") + 1] == str(Path("runs") / "pixels") and (tmp_path / "c.png").is_file()
+
+
+def test_ctrl_c_waits_for_the_training_to_save_its_checkpoint_and_starts_no_other_run(tmp_path, monkeypatch,
+                                                                                      caplog):
+    import os
+    import signal
+    import subprocess
+
+    launched = []
+
+    def ctrl_c_while_training(cmd, env, check):  # the training gets the Ctrl-C too: it saves and exits 130
+        os.kill(os.getpid(), signal.SIGINT)
+        launched.append(cmd[cmd.index("--run-dir") + 1])  # still waited for (subprocess.run killed it at once)
+        raise subprocess.CalledProcessError(128 + signal.SIGINT, cmd)
+
+    monkeypatch.setattr(time_to_quality.subprocess, "run", ctrl_c_while_training)
+    before = signal.getsignal(signal.SIGINT)
+    out = tmp_path / "c.png"
+    assert _main(["--run", f"{CONFIG}:a", "--run", f"{CONFIG}:b", "--runs", tmp_path / "runs", "--out", out]) == 130
+    assert signal.getsignal(signal.SIGINT) is before
+    assert launched == [str(tmp_path / "runs" / "a")]  # waited for, and no other run started
+    assert "stopped: no figure written" in caplog.text and _errors(caplog) == []
+    assert not out.exists() and not out.with_suffix(".md").exists()

@@ -10,6 +10,10 @@ videos; what they are: vidpred/evaluation/camera_forecast.py. ``--subset paths``
 motion-capture and odometry camera paths instead (vidpred/data/camera_paths.py; fetched
 once from evo's PyPI source archive, ~11 MB), each fitted on the other paths and on its
 own earlier half; ``--fit-on paths`` fits on those paths and scores corpus videos.
+
+Ctrl-C finishes the video (or path) in hand and writes the table of those scored, marked
+partial (no --figure); one while the training videos are still measured, or a second, stops
+at once, writing nothing.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ import argparse
 import logging
 import sys
 
-from vidpred.cli import add_threads_arg, positive, script, set_threads, setup_logging
+from vidpred.cli import StopRequest, add_threads_arg, positive, script, set_threads, setup_logging
 from vidpred.data.camera_paths import CAMERA_PATHS, DEFAULT_PATHS_ROOT, fetch_camera_paths, path_steps
 from vidpred.data.corpus import DEFAULT_CORPUS_ROOT
 from vidpred.evaluation.camera_forecast import (forecast_table, is_our_figure, plot_path_forecasts,
                                                 score_forecasts, score_paths)
-from vidpred.safe_write import check_output, text_starts_with, write_text
+from vidpred.evaluation.partial import STOP_AT_ONCE, STOP_THEN, partial_heading, partial_line, starts_with_heading
+from vidpred.safe_write import check_output, write_text
 
 log = logging.getLogger("vidpred")
 
@@ -67,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     set_threads(args.threads)
     heading = "# Forecasts of the camera's next step"
     if args.out:
-        check_output(args.out, ours=lambda p: text_starts_with(p, heading),
+        check_output(args.out, ours=lambda p: starts_with_heading(p, heading),
                      what="a table written by this script", force=args.force)
     if args.figure:
         check_output(args.figure, ours=is_our_figure, what="a figure written by this script", force=args.force)
@@ -79,9 +84,12 @@ def main(argv: list[str] | None = None) -> int:
         seen = "rotation alone" if args.plane_depth is None else f"rotation and translation, a plane {args.plane_depth:g} m ahead"
         kinds = "; ".join(f"{p.name}: {p.motion} ({p.source})" for p in CAMERA_PATHS)
         about = (f"Camera paths at {args.rate:g} frames a second ({seen}; a 640-px-wide frame): {kinds}.\n\n")
+    stop = StopRequest(STOP_THEN, STOP_AT_ONCE)
     if args.subset == "paths":
-        scores = score_paths(paths)
-        if args.figure:
+        scores = score_paths(paths, stop=stop)
+        if args.figure and "partial" in scores:
+            log.warning("stopped: %s not drawn", args.figure)
+        elif args.figure:
             plot_path_forecasts(paths, args.figure)
             log.info("wrote %s", args.figure)
         table = (f"{heading} (recorded camera paths)\n\n{about}## Fitted on the other paths\n\n"
@@ -90,14 +98,18 @@ def main(argv: list[str] | None = None) -> int:
     else:
         subset = args.subset.replace("-", " ")
         scores = score_forecasts(subset, args.root, progress=lambda line: log.info("camera steps of %s", line),
-                                 fit_on=paths)
+                                 fit_on=paths, stop=stop)
         title = f"{heading} ({subset}" + (")" if subset == "leave one out" else " videos)")
         table = title + "\n\n" + (about if paths else "") + forecast_table(scores)
+    partial = scores.get("partial")
+    if partial:
+        log.warning("%s: the table holds those scored, marked partial", partial_line(partial))
+        table = "".join(line + "\n" for line in partial_heading(partial)) + table
     print(table)
     if args.out:
         write_text(args.out, table)
         log.info("wrote %s", args.out)
-    return 0
+    return 0 if stop.signal is None else 128 + int(stop.signal)  # as training: the signal's code once work is saved
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
     python scripts/extrapolation_rules.py --subset val --videos bikes.mp4 --clips-per-video 2 --rules DIS "damped 0.85"
     python scripts/extrapolation_rules.py --subset test --speed-hindsight   # a faster or slower camera, in hindsight
 
-The rules and what they show: vidpred/evaluation/extrapolation_rules.py.
+The rules and what they show: vidpred/evaluation/extrapolation_rules.py. Ctrl-C finishes the
+clip in hand and writes the table of the clips scored, marked partial; a second stops at once.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import argparse
 import logging
 import sys
 
-from vidpred.cli import add_steady_args, add_threads_arg, script, set_threads, setup_logging
+from vidpred.cli import StopRequest, add_steady_args, add_threads_arg, script, set_threads, setup_logging
 from vidpred.config import DataConfig
 from vidpred.evaluation.extrapolation_rules import RULES, SPEED_RULES, rules_table, score_rules, speed_hindsight_table
+from vidpred.evaluation.partial import STOP_AT_ONCE, STOP_THEN, partial_heading, partial_line, starts_with_heading
 from vidpred.evaluation.steady_camera import steady_camera
-from vidpred.safe_write import check_output, text_starts_with, write_text
+from vidpred.safe_write import check_output, write_text
+
+log = logging.getLogger("vidpred")
 
 
 @script
@@ -47,16 +51,19 @@ def main(argv: list[str] | None = None) -> int:
     steady = steady_camera(args.steady_pan, args.steady_zoom, args.steady_roll)
     heading = "# Extrapolation rules against DIS extrapolation"
     if args.out:
-        check_output(args.out, ours=lambda p: text_starts_with(p, heading),
+        check_output(args.out, ours=lambda p: starts_with_heading(p, heading),
                      what="a table written by this script", force=args.force)
     where = (f"{args.subset} videos" + (f" ({', '.join(args.videos)} only)" if args.videos else "")
              + (f"; every clip replaced by {steady.describe()}" if steady else ""))
     rules = args.rules
     if args.speed_hindsight:
         rules = list(dict.fromkeys(["DIS"] + (rules or []) + SPEED_RULES))
-    by_video = score_rules(args.subset, args.root, args.clips_per_video, rules, steady, cache_dir=args.cache_dir,
-                           videos=args.videos)
-    table = f"{heading} ({where})\n\n" + rules_table(by_video)
+    stop = StopRequest(STOP_THEN, STOP_AT_ONCE)
+    by_video, partial = score_rules(args.subset, args.root, args.clips_per_video, rules, steady,
+                                    cache_dir=args.cache_dir, videos=args.videos, stop=stop)
+    if partial:
+        log.warning("%s: the table holds the clips scored, marked partial", partial_line(partial))
+    table = "".join(line + "\n" for line in partial_heading(partial)) + f"{heading} ({where})\n\n" + rules_table(by_video)
     if args.speed_hindsight:
         table += ("\n## The speed of the motion, chosen in hindsight\n\nAgainst the last step's refined DIS "
                   "velocity at its own speed, paired per clip: the one factor that does best over the video's "
@@ -65,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     if args.out:
         write_text(args.out, table)
-        logging.getLogger("vidpred").info("wrote %s", args.out)
-    return 0
+        log.info("wrote %s", args.out)
+    return 0 if stop.signal is None else 128 + int(stop.signal)  # as training: the signal's code once work is saved
 
 
 if __name__ == "__main__":

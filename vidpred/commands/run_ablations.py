@@ -22,6 +22,11 @@
 
 Paired per-clip differences between two rows: scripts/paired_table.py --eval <out>/eval.
 
+Ctrl-C (it reaches the trainings too, which save a checkpoint and exit) starts no other
+training, skips the evaluation and writes summary.md and status.json of the runs so far,
+summary.md's first line "partial: 1 of 9 runs, stopped by SIGINT"; run again, the stopped
+runs resume. A second Ctrl-C stops at once, writing nothing.
+
 Paths (--configs, --out, and those in the configs) are read from the current folder, as
 the commands it starts read them; run it from the repository root for the default --configs.
 """
@@ -35,14 +40,15 @@ import os
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import yaml
 
 from vidpred.benchmark.discriminators import summarize_discriminators, summary_table
-from vidpred.cli import add_set_arg, add_threads_arg, command, script, setup_logging
+from vidpred.cli import StopRequest, add_set_arg, add_threads_arg, command, script, setup_logging
 from vidpred.config import Config, ConfigError, check_resumable, load_config
+from vidpred.evaluation.partial import partial_line, partial_mark
 from vidpred.models.perceptual_networks import LPIPS_BACKBONES, torchvision_cache_file
 from vidpred.safe_write import write_text
 
@@ -192,21 +198,58 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     _pretrain_blur(configs, out, args.threads, args.overrides)
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        results = list(pool.map(lambda c: _train(c, out, args.threads, args.overrides), configs))
+    stop = StopRequest("starting no other training, then writing the summary of the runs so far",
+                       "again to stop at once, without a summary")
+    with stop:
+        results = _train_all(configs, out, args, lambda: stop.signal is not None)
     trained = [r["name"] for r in results if r["status"].startswith("ok")]
+    partial = partial_mark(len(trained), len(configs), stop.signal, "runs")
     eval_code = None
-    if trained and not args.no_eval:
+    if trained and not args.no_eval and stop.signal is None:
         eval_code = _evaluate(trained, out, args.threads, configs[0], args.overrides)
     table = _summary(results, out)
     report = out / "eval" / "report.md"
-    text = (f"# Ablation study\n\nTotal wall time {(time.perf_counter() - start) / 60:.1f} min.\n\n"
+    if partial:
+        log.warning("%s: the summary holds the runs so far", partial_line(partial))
+    stopped = (f"{partial_line(partial)}: run the command again to resume the stopped runs and train the others.\n\n"
+               if partial else "")
+    text = (f"{stopped}# Ablation study\n\nTotal wall time {(time.perf_counter() - start) / 60:.1f} min.\n\n"
             f"## Trainer validation (final_metrics.json, whole frames, all pixels)\n\n{table}\n\n"
             f"## Evaluation\n\n" + (f"{report} (exit {eval_code})\n" if eval_code is not None else "not run\n"))
     write_text(out / "summary.md", text)
     write_text(out / "status.json", json.dumps(results, indent=2) + "\n")
     log.info("wrote %s", out / "summary.md")
+    if stop.signal is not None:
+        return 128 + int(stop.signal)  # as training: the signal's code once work is saved
     return 0 if all(r["status"].startswith("ok") for r in results) and eval_code in (None, 0) else 1
+
+
+def _train_all(configs: list[Path], out: Path, args: argparse.Namespace, stopping) -> list[dict]:
+    """Each config's :func:`_train`, ``args.jobs`` at a time, in order, until ``stopping()``:
+    the configs not started then get the status ``"not started (stopped)"``. On an exception
+    here (a second Ctrl-C) no other training starts and the ones under way are not waited for
+    (they got the Ctrl-C too)."""
+    results: dict[int, dict] = {}
+    running: dict[Future, int] = {}
+    queued = iter(enumerate(configs))
+    pool = ThreadPoolExecutor(max_workers=args.jobs)
+    try:
+        while True:
+            while len(running) < args.jobs and not stopping() and (item := next(queued, None)) is not None:
+                running[pool.submit(_train, item[1], out, args.threads, args.overrides)] = item[0]
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                result = results[running.pop(future)] = future.result()
+                if stopping() and not result["status"].startswith("ok"):  # ended by the Ctrl-C
+                    result["status"] = "stopped (resumes when run again)"
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return [results.get(i, {"name": config.stem, "status": "not started (stopped)", "seconds": None})
+            for i, config in enumerate(configs)]
 
 
 if __name__ == "__main__":

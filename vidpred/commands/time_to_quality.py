@@ -12,6 +12,10 @@ validating every --val-every steps on the config's validation clips, where the b
 has one panel per predicted frame; a Markdown table of final and best scores is printed
 and written beside it (.md).
 Plot runs trained earlier, without training, with --plot-only.
+
+Ctrl-C reaches the training under way too, which saves a checkpoint and exits; the command
+waits for it, starts no other run and writes no figure (run again, the runs resume). A
+second Ctrl-C stops at once.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from pathlib import Path
 import yaml
 
 from vidpred.benchmark.time_to_quality import curves_table, is_our_plot, plot_curves, read_curve
-from vidpred.cli import add_set_arg, add_threads_arg, command, script, setup_logging
+from vidpred.cli import StopRequest, add_set_arg, add_threads_arg, command, script, setup_logging
 from vidpred.config import Config, ConfigError, check_resumable, load_config
 from vidpred.safe_write import check_figure_and_table, write_text
 
@@ -96,11 +100,17 @@ def main(argv: list[str] | None = None) -> int:
         for config, label, overrides in runs:  # every refusal before any training
             _check_reuse(Path(args.runs) / label, label, _requested(config, [*args.overrides, *overrides], args))
         curves = []
-        for config, label, overrides in runs:
-            run_dir = Path(args.runs) / label
-            if not args.plot_only:
-                _train(config, run_dir, [*args.overrides, *overrides], args)
-            curves.append(read_curve(run_dir, label))
+        stop = StopRequest("waiting for the training under way to save its checkpoint, then stopping without the "
+                           "figure")
+        with stop:
+            for config, label, overrides in runs:
+                run_dir = Path(args.runs) / label
+                if not args.plot_only:
+                    _train(config, run_dir, [*args.overrides, *overrides], args, lambda: stop.signal is not None)
+                if stop.signal is not None:
+                    log.warning("stopped: no figure written; run the command again to resume the runs")
+                    return 128 + int(stop.signal)  # as training: the signal's code once work is saved
+                curves.append(read_curve(run_dir, label))
     except (FileNotFoundError, ValueError, subprocess.CalledProcessError) as exc:
         log.error("%s", exc)
         return 2
@@ -112,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _train(config: Path, run_dir: Path, overrides: list[str], args: argparse.Namespace) -> None:
+def _train(config: Path, run_dir: Path, overrides: list[str], args: argparse.Namespace,
+           stopping=lambda: False) -> None:
+    """Train ``config`` into ``run_dir`` (resumed, or reused when finished), in a process of its
+    own, waited for even when ``stopping()``: asked to stop, it saves a checkpoint and exits."""
     done = run_dir / "final_metrics.json"
     if done.is_file():
         log.info("%s: already trained, reusing its log", run_dir)
@@ -126,7 +139,11 @@ def _train(config: Path, run_dir: Path, overrides: list[str], args: argparse.Nam
     if args.threads is not None:
         env.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
     log.info("training %s for %g minutes into %s", config, args.minutes, run_dir)
-    subprocess.run(cmd, env=env, check=True)
+    try:
+        subprocess.run(cmd, env=env, check=True)
+    except subprocess.CalledProcessError:
+        if not stopping():  # else: stopped by the same Ctrl-C, its checkpoint saved
+            raise
 
 
 if __name__ == "__main__":

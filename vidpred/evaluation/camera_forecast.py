@@ -29,12 +29,18 @@ odometry ground truth, :mod:`vidpred.data.camera_paths`, written as the same eig
 each path fitted on the other paths, and each path's later half fitted on its earlier half;
 ``score_forecasts(fit_on=...)`` fits on those paths and scores corpus videos.
 
+Given a ``stop`` (:class:`~vidpred.cli.StopRequest`), both stop at its first signal once the
+video (or path) in hand is done and return the ones scored, the first in order, marked
+partial under ``"partial"`` (:mod:`vidpred.evaluation.partial`); a stop while the videos
+fitted on are still being measured leaves nothing to score (``KeyboardInterrupt``).
+
     python scripts/camera_forecast.py --subset val
     python scripts/camera_forecast.py --subset paths --fetch-paths
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,9 +48,11 @@ import cv2
 import numpy as np
 import torch
 
+from vidpred.cli import StopRequest
 from vidpred.data.camera_paths import FRAME
 from vidpred.data.corpus import DEFAULT_CORPUS_ROOT, corpus_paths
 from vidpred.data.video_io import read_video
+from vidpred.evaluation.partial import partial_mark
 from vidpred.models.camera_motion import homographies
 from vidpred.models.optical_flow import dis_flow_grey
 from vidpred.safe_write import image_has_mark, save_marked_figure
@@ -158,9 +166,13 @@ def fit_forecasters(past: np.ndarray, following: np.ndarray) -> tuple[dict[str, 
     return forecasters, {"a": a, "b": b}
 
 
-def _steps_of(paths: list[Path], progress: Callable[[str], None] | None) -> dict[str, tuple[np.ndarray, int]]:
+def _steps_of(paths: list[Path], progress: Callable[[str], None] | None,
+              stopped: Callable[[], bool] = lambda: False) -> dict[str, tuple[np.ndarray, int]]:
+    """Each video's camera steps and width, in order, until ``stopped()``."""
     out = {}
     for path in paths:
+        if stopped():
+            break
         frames = read_video(path)
         out[path.name] = (camera_steps(frames), frames.shape[2])
         if progress:
@@ -175,6 +187,26 @@ def _scored(forecasters: dict[str, Forecaster], past: np.ndarray, following: np.
     return {"steps": len(past), "width": width,
             "rms": {f: float(np.sqrt((e ** 2).mean())) for f, e in errors.items()},
             "median": {f: float(np.median(np.abs(e).max(1))) for f, e in errors.items()}}
+
+
+def _all_steps_of(paths: list[Path], progress: Callable[[str], None] | None,
+                  stopped: Callable[[], bool]) -> dict[str, tuple[np.ndarray, int]]:
+    """:func:`_steps_of` every video, for a fit: a stop before the last leaves nothing to fit on."""
+    steps = _steps_of(paths, progress, stopped)
+    if len(steps) < len(paths):
+        raise KeyboardInterrupt
+    return steps
+
+
+def _stopped(stop: StopRequest | None) -> Callable[[], bool]:
+    return lambda: stop is not None and stop.signal is not None
+
+
+def _partial(n_scored: int, n_planned: int, stop: StopRequest | None, unit: str) -> dict:
+    """``{"partial": mark}`` (:func:`~vidpred.evaluation.partial.partial_mark`) when a stop left
+    some unscored, else ``{}``; ``KeyboardInterrupt`` when it left none scored."""
+    mark = partial_mark(n_scored, n_planned, None if stop is None else stop.signal, unit)
+    return {"partial": mark} if mark else {}
 
 
 def _pooled(pieces: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -194,7 +226,7 @@ def _fit_text(fits: list[dict], what: str) -> str:
 
 def score_forecasts(subset: str = "val", root: str | Path = DEFAULT_CORPUS_ROOT,
                     progress: Callable[[str], None] | None = None,
-                    fit_on: dict[str, list[np.ndarray]] | None = None) -> dict:
+                    fit_on: dict[str, list[np.ndarray]] | None = None, stop: StopRequest | None = None) -> dict:
     """Fit on the training videos' steps; the corner errors (px) of every forecaster per video of ``subset``.
 
     ``subset`` ``"leave one out"`` scores each training and validation video with the
@@ -207,35 +239,50 @@ def score_forecasts(subset: str = "val", root: str | Path = DEFAULT_CORPUS_ROOT,
     Returns ``{"fit": sentence, "videos": {name: {"steps", "width", "rms", "median"}}}``:
     ``rms`` the RMS error of the corners' displacements and ``median`` the median over the
     steps of the worst corner's error (a typical step's; the RMS is the large steps'), each
-    ``{forecaster: px}``; ``fit`` says what the forecasters were fitted on.
+    ``{forecaster: px}``; ``fit`` says what the forecasters were fitted on. ``stop``: installed
+    while the videos are measured and scored (see the module docstring).
     """
     if subset not in ("train", "val", "test", "leave one out"):
         raise ValueError(f"subset must be train, val, test or leave one out, got {subset!r}")
     if subset == "leave one out" and fit_on is not None:
         raise ValueError("leave one out fits on the corpus's other videos, not on fit_on")
+    with stop or contextlib.nullcontext():
+        return _score_forecasts(subset, root, progress, fit_on, stop)
+
+
+def _score_forecasts(subset: str, root: str | Path, progress: Callable[[str], None] | None,
+                     fit_on: dict[str, list[np.ndarray]] | None, stop: StopRequest | None) -> dict:
+    stopped = _stopped(stop)
     if subset == "leave one out":
-        pool = {**_steps_of(corpus_paths(root, "train"), progress), **_steps_of(corpus_paths(root, "val"), progress)}
-        videos, fits = {}, []
+        pool = _all_steps_of(corpus_paths(root, "train") + corpus_paths(root, "val"), progress, stopped)
+        videos, fits, n_scored = {}, [], 0
         for held_out, (steps, width) in pool.items():
+            if stopped():
+                break
             past, following = _pooled([v for n, (v, _) in pool.items() if n != held_out])
             forecasters, fitted = fit_forecasters(past, following)
             fits.append({**fitted, "windows": len(past)})
             if (row := _scored(forecasters, *step_windows(steps), width)) is not None:
                 videos[held_out] = row
+            n_scored += 1
+        partial = _partial(n_scored, len(pool), stop, "videos")
         return {"fit": _fit_text(fits, "Each video scored by forecasters fitted on the other training and "
-                                       "validation videos' steps"), "videos": videos}
-    training = _steps_of(corpus_paths(root, "train"), progress) if fit_on is None or subset == "train" else {}
+                                       "validation videos' steps"), "videos": videos, **partial}
+    training = _all_steps_of(corpus_paths(root, "train"), progress, stopped) if fit_on is None or subset == "train" else {}
     pieces = [steps for steps, _ in training.values()] if fit_on is None else [p for v in fit_on.values() for p in v]
     past, following = _pooled(pieces)
     forecasters, fitted = fit_forecasters(past, following)
-    scored = training if subset == "train" else _steps_of(corpus_paths(root, subset), progress)
+    planned = list(training) if subset == "train" else corpus_paths(root, subset)
+    scored = training if subset == "train" else _steps_of(planned, progress, stopped)
     videos = {name: row for name, (steps, width) in scored.items()
               if (row := _scored(forecasters, *step_windows(steps), width)) is not None}
     what = "Fitted on the training videos' steps" if fit_on is None else f"Fitted on the steps of {', '.join(fit_on)}"
-    return {"fit": _fit_text([{**fitted, "windows": len(past)}], what), "videos": videos}
+    return {"fit": _fit_text([{**fitted, "windows": len(past)}], what), "videos": videos,
+            **_partial(len(scored), len(planned), stop, "videos")}
 
 
-def score_paths(paths: dict[str, list[np.ndarray]], width: int = FRAME[0]) -> dict[str, dict]:
+def score_paths(paths: dict[str, list[np.ndarray]], width: int = FRAME[0],
+                stop: StopRequest | None = None) -> dict[str, dict]:
     """Forecasters on recorded camera paths, two ways (each as :func:`score_forecasts` returns it).
 
     Args:
@@ -245,25 +292,31 @@ def score_paths(paths: dict[str, list[np.ndarray]], width: int = FRAME[0]) -> di
     Returns:
         ``{"other paths": ..., "own past": ...}``: each path scored by the forecasters
         fitted on all the other paths; and each path's later half scored by those fitted
-        on its earlier half (a forecaster learned along the video).
+        on its earlier half (a forecaster learned along the video); and ``"partial"`` when
+        ``stop`` (installed while the paths are scored) left some unscored.
     """
     if len(paths) < 2:
         raise ValueError(f"need at least two paths, got {len(paths)}")
     windows = {name: _pooled(pieces) for name, pieces in paths.items()}
     others, fits_others, own, fits_own = {}, [], {}, []
-    for name, (past, following) in windows.items():
-        rest = [w for n, w in windows.items() if n != name]
-        forecasters, fitted = fit_forecasters(np.concatenate([p for p, _ in rest]), np.concatenate([f for _, f in rest]))
-        fits_others.append({**fitted, "windows": sum(len(p) for p, _ in rest)})
-        others[name] = _scored(forecasters, past, following, width)
-        half = len(past) // 2
-        forecasters, fitted = fit_forecasters(past[:half], following[:half])
-        fits_own.append({**fitted, "windows": half})
-        own[name] = _scored(forecasters, past[half:], following[half:], width)
+    with stop or contextlib.nullcontext():
+        for name, (past, following) in windows.items():
+            if _stopped(stop)():
+                break
+            rest = [w for n, w in windows.items() if n != name]
+            forecasters, fitted = fit_forecasters(np.concatenate([p for p, _ in rest]),
+                                                  np.concatenate([f for _, f in rest]))
+            fits_others.append({**fitted, "windows": sum(len(p) for p, _ in rest)})
+            others[name] = _scored(forecasters, past, following, width)
+            half = len(past) // 2
+            forecasters, fitted = fit_forecasters(past[:half], following[:half])
+            fits_own.append({**fitted, "windows": half})
+            own[name] = _scored(forecasters, past[half:], following[half:], width)
+    partial = _partial(len(others), len(paths), stop, "paths")
     return {"other paths": {"fit": _fit_text(fits_others, "Each path scored by forecasters fitted on the other "
                                                           "paths' steps"), "videos": others},
             "own past": {"fit": _fit_text(fits_own, "Each path's later half scored by forecasters fitted on its "
-                                                    "earlier half"), "videos": own}}
+                                                    "earlier half"), "videos": own}, **partial}
 
 
 def forecast_table(scores: dict, rows: str = "video") -> str:

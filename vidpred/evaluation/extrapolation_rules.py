@@ -92,8 +92,10 @@ paired per-clip difference against it. Rules:
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import cv2
 import kornia
@@ -102,9 +104,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from vidpred.cli import StopRequest
 from vidpred.config import DataConfig
-from vidpred.evaluation.clips import load_eval_clips
+from vidpred.evaluation.clips import EvalClip, load_eval_clips
 from vidpred.evaluation.paired import paired_difference
+from vidpred.evaluation.partial import partial_mark
 from vidpred.evaluation.scoring import MSE_FLOOR
 from vidpred.evaluation.steady_camera import SteadyCamera
 from vidpred.metrics.psnr import psnr_from_mse
@@ -438,15 +442,22 @@ def _psnr(a: Tensor, b: Tensor) -> float:
 
 def score_rules(subset: str = "val", root: str | None = None, clips_per_video: int = 12,
                 rules: Sequence[str] | None = None, steady: SteadyCamera | None = None,
-                cache_dir: str = DataConfig.cache_dir, videos: Sequence[str] | None = None) -> dict[str, list[dict]]:
+                cache_dir: str = DataConfig.cache_dir, videos: Sequence[str] | None = None,
+                stop: StopRequest | None = None) -> tuple[dict[str, list[dict]], dict[str, Any] | None]:
     """PSNR and edge ratio (:func:`~vidpred.metrics.sharpness.edge_ratio`: below 1, smoother
     than the truth) of each rule per clip, by video:
-    ``{video: [{"scores": {rule: {"psnr_f1", "psnr_f2", "edges_f1", "edges_f2"}}}]}``.
+    ``{video: [{"scores": {rule: {"psnr_f1", "psnr_f2", "edges_f1", "edges_f2"}}}]}``, and the
+    partial mark (:func:`~vidpred.evaluation.partial.partial_mark`; None when every clip was scored).
 
     The rows have the shape :func:`~vidpred.evaluation.paired.paired_difference` reads. ``steady``
     replaces every clip by a steady pan, zoom or roll of its first frame
     (:mod:`vidpred.evaluation.steady_camera`). ``cache_dir`` keeps the decoded videos.
     ``videos`` scores only those of the subset (:func:`~vidpred.evaluation.clips.load_eval_clips`).
+    ``stop`` is installed while the clips are scored: on its first signal the clip in hand is
+    finished and the rows hold the clips scored, the first in clip order.
+
+    Raises:
+        KeyboardInterrupt: stopped before the first clip was scored.
     """
     names = list(RULES) if rules is None else list(rules)
     unknown = [n for n in names if n not in RULES]
@@ -459,21 +470,31 @@ def score_rules(subset: str = "val", root: str | None = None, clips_per_video: i
     if steady:
         clips = [steady.clip(clip) for clip in clips]
     by_video: dict[str, list[dict]] = {}
-    for clip in clips:
-        grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in clip.frames]
-        frames = (torch.from_numpy(clip.frames).float() / 127.5 - 1).permute(3, 0, 1, 2)[None]  # (1, C, 6, H, W)
-        scores = {}
-        with reused_flows():  # each pair's DIS flow once per clip, however many rules read it
-            for name in names:
-                target = (lambda k: frames[:, :, 3]) if name == "fit" else (lambda k: frames[:, :, 3 + k])
-                steps = (1,) if name == "fit" else (1, 2)  # the fit is of one step
-                scores[name] = {}
-                for k in steps:
-                    prediction = RULES[name](frames, grey, k)
-                    scores[name][f"psnr_f{k}"] = _psnr(prediction, target(k))
-                    scores[name][f"edges_f{k}"] = float(edge_ratio(prediction.clamp(-1, 1), target(k))[0])
-        by_video.setdefault(clip.name.split("@")[0], []).append({"scores": scores})
-    return by_video
+    n_scored = 0
+    with stop or contextlib.nullcontext():
+        for clip in clips:
+            if stop is not None and stop.signal is not None:
+                break
+            by_video.setdefault(clip.name.split("@")[0], []).append({"scores": _clip_scores(clip, names)})
+            n_scored += 1
+    return by_video, partial_mark(n_scored, len(clips), None if stop is None else stop.signal)
+
+
+def _clip_scores(clip: EvalClip, names: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Each rule's ``psnr_f<k>`` and ``edges_f<k>`` on one 6-frame clip."""
+    grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in clip.frames]
+    frames = (torch.from_numpy(clip.frames).float() / 127.5 - 1).permute(3, 0, 1, 2)[None]  # (1, C, 6, H, W)
+    scores = {}
+    with reused_flows():  # each pair's DIS flow once per clip, however many rules read it
+        for name in names:
+            target = (lambda k: frames[:, :, 3]) if name == "fit" else (lambda k: frames[:, :, 3 + k])
+            steps = (1,) if name == "fit" else (1, 2)  # the fit is of one step
+            scores[name] = {}
+            for k in steps:
+                prediction = RULES[name](frames, grey, k)
+                scores[name][f"psnr_f{k}"] = _psnr(prediction, target(k))
+                scores[name][f"edges_f{k}"] = float(edge_ratio(prediction.clamp(-1, 1), target(k))[0])
+    return scores
 
 
 def rules_table(by_video: dict[str, list[dict]]) -> str:

@@ -8,6 +8,9 @@ clips, stopped by SIGINT"), a JSON file under the key ``"partial"`` (``per_video
 list of rows when whole, becomes ``{"partial": ..., "videos": [rows]}``), a CSV file in a
 first line starting with ``#``. Its means are over the first clips of the selection, not
 over the selection, so the readers that compare methods refuse it (:func:`refuse_partial`).
+``scripts/extrapolation_rules.py`` and ``scripts/camera_forecast.py`` write one Markdown
+table, marked the same way (their unit: clips, videos or camera paths), which they replace
+as their own (:func:`starts_with_heading`).
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from vidpred.safe_write import text_starts_with
+
 __all__ = ["STOP_THEN", "STOP_AT_ONCE", "PartialReport", "partial_mark", "partial_line", "partial_heading",
-           "refuse_partial"]
+           "refuse_partial", "starts_with_heading"]
 
 # What the first and a second stop signal do, for the warning (vidpred.cli.StopRequest).
 STOP_THEN = "finishing the clips started, then writing the report of the clips scored"
@@ -28,18 +33,19 @@ class PartialReport(ValueError):
     """A report that holds only the clips scored before a stop request."""
 
 
-def partial_mark(n_scored: int, n_clips: int, signum: int | None) -> dict[str, Any] | None:
-    """The mark of a report holding the first ``n_scored`` of ``n_clips`` clips, stopped by
-    signal ``signum``; None when it holds them all.
+def partial_mark(n_scored: int, n_clips: int, signum: int | None, unit: str = "clips") -> dict[str, Any] | None:
+    """The mark of a report holding the first ``n_scored`` of ``n_clips`` clips (or other
+    ``unit``: ``"videos"``, ``"paths"``), stopped by signal ``signum``; None when it holds them all.
 
     Raises:
-        KeyboardInterrupt: no clip was scored before the stop: there is no report to write.
+        KeyboardInterrupt: nothing was scored before the stop: there is no report to write.
     """
     if n_scored == n_clips:
         return None
     if n_scored == 0:
         raise KeyboardInterrupt
-    return {"clips_scored": n_scored, "clips_planned": n_clips, "stopped_by": signal.Signals(signum).name}
+    mark = {"clips_scored": n_scored, "clips_planned": n_clips, "stopped_by": signal.Signals(signum).name}
+    return mark if unit == "clips" else {**mark, "unit": unit}
 
 
 def partial_line(mark: dict[str, Any]) -> str:
@@ -48,15 +54,30 @@ def partial_line(mark: dict[str, Any]) -> str:
 
 
 def _scored(mark: dict[str, Any]) -> str:
-    return f"{mark['clips_scored']} of {mark['clips_planned']} clips, stopped by {mark['stopped_by']}"
+    return f"{mark['clips_scored']} of {mark['clips_planned']} {_unit(mark)}, stopped by {mark['stopped_by']}"
+
+
+def _unit(mark: dict[str, Any]) -> str:
+    return mark.get("unit", "clips")
 
 
 def partial_heading(mark: dict[str, Any] | None) -> list[str]:
     """A Markdown report's first lines when it is partial (none when ``mark`` is None)."""
     if not mark:
         return []
-    return [f"{partial_line(mark)}. Every table below is over these {mark['clips_scored']} clips, the first in "
-            "clip order, not over every clip selected.", ""]
+    unit, one = _unit(mark), _unit(mark).removesuffix("s")
+    return [f"{partial_line(mark)}. Every table below is over these {mark['clips_scored']} {unit}, the first in "
+            f"{one} order, not over every {one} selected.", ""]
+
+
+def starts_with_heading(path: str | Path, heading: str) -> bool:
+    """Whether the text file ``path`` starts with ``heading``, after a partial mark
+    (:func:`partial_heading`) if it has one: a table a command may replace as its own."""
+    if text_starts_with(path, heading):
+        return True
+    if not text_starts_with(path, "partial: "):
+        return False
+    return Path(path).read_text(encoding="utf-8").partition("\n\n")[2].startswith(heading)
 
 
 def refuse_partial(path: str | Path, data: Any) -> None:

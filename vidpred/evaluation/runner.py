@@ -29,13 +29,16 @@ Clips are independent, so :func:`evaluate` can score several at once in threads 
 OpenCV and the model release the GIL): on a CPU shared with other jobs, threads that each
 run one clip single-threaded keep the cores busy where one clip on many threads waits at
 every operation's barrier. Asked to stop (``should_stop``), it starts no further clip and
-returns those it started, finished: always the first clips in order.
+returns those it started, finished: always the first clips in order. Stopped at once (a second
+Ctrl-C, ``KeyboardInterrupt`` in the main thread) or by a clip's error, it does not wait for
+the clips under way: they give up at their next stage (:class:`ClipAbandoned`), unscored.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -52,9 +55,14 @@ from vidpred.evaluation.predictors import Method
 from vidpred.evaluation.scoring import REGIONS, SSIM_WINDOW, SharpnessUnits, metric_key, score_frames, sharpness_metric
 from vidpred.metrics import LPIPS, temporal_high_frequency_share
 
-__all__ = ["Protocol", "ClipResult", "evaluate", "evaluate_clip", "REGIONS", "metric_key"]
+__all__ = ["Protocol", "ClipResult", "ClipAbandoned", "evaluate", "evaluate_clip", "REGIONS", "metric_key"]
 
 logger = logging.getLogger(__name__)
+
+
+class ClipAbandoned(Exception):
+    """A clip left unscored, part way, because the evaluation stopped without it."""
+
 
 @dataclass(frozen=True)
 class Protocol:
@@ -142,7 +150,7 @@ def _masks(x: torch.Tensor, flow: torch.Tensor, protocol: Protocol) -> torch.Ten
 
 @torch.no_grad()
 def evaluate_clip(clip: EvalClip, methods: Sequence[Method], protocol: Protocol, device: torch.device,
-                  lpips: LPIPS | None = None) -> ClipResult:
+                  lpips: LPIPS | None = None, abandoned: Callable[[], bool] | None = None) -> ClipResult:
     """Score every method on one clip (see the module docstring).
 
     Args:
@@ -151,7 +159,13 @@ def evaluate_clip(clip: EvalClip, methods: Sequence[Method], protocol: Protocol,
         protocol: the evaluation's fixed choices.
         device: where tensors and models live.
         lpips: the LPIPS network, or None when skipped.
+        abandoned: asked before each method's prediction and the scoring; once it returns
+            True the clip raises :class:`ClipAbandoned`.
     """
+    def give_up_if_abandoned() -> None:
+        if abandoned is not None and abandoned():
+            raise ClipAbandoned(clip.name)
+
     x = to_model_input(torch.from_numpy(clip.frames).unsqueeze(0).to(device))  # (1, C, T, H, W) in [-1, 1]
     _, _, T, H, W = x.shape
     if T < protocol.min_frames:
@@ -171,6 +185,7 @@ def evaluate_clip(clip: EvalClip, methods: Sequence[Method], protocol: Protocol,
     with_flicker = protocol.flicker_frames > 0 and n_rollout >= protocol.flicker_frames
     predictions = []
     for method in methods:
+        give_up_if_abandoned()
         started = time.perf_counter()
         prediction = method.predict(context, n_rollout, flows.get(method.flow)).clamp(-1, 1)  # (1, C, n_rollout, H, W)
         synchronize(x.device)
@@ -179,6 +194,7 @@ def evaluate_clip(clip: EvalClip, methods: Sequence[Method], protocol: Protocol,
             raise RuntimeError(f"{method.name} predicted {tuple(prediction.shape)}, expected {tuple(future.shape)}")
         predictions.append(prediction[0])
     predictions = torch.stack(predictions)  # (M, C, n_rollout, H, W)
+    give_up_if_abandoned()
     n = protocol.n_scored
     started = time.perf_counter()
     scores = score_frames(predictions[:, :, :n].transpose(1, 2), future[0, :, :n].transpose(0, 1), masks,
@@ -235,8 +251,8 @@ def evaluate(clips: Sequence[EvalClip], methods: Sequence[Method], protocol: Pro
                        len(too_small), ", ".join(too_small[:5]))
     stopping = should_stop or (lambda: False)
 
-    def score(clip: EvalClip) -> ClipResult:
-        return evaluate_clip(clip, methods, protocol, device, lpips)
+    def score(clip: EvalClip, abandoned: Callable[[], bool] | None = None) -> ClipResult:
+        return evaluate_clip(clip, methods, protocol, device, lpips, abandoned)
 
     bar = progress(total=len(clips), desc="evaluating", unit="clip", disable=not show_progress)
     with bar:
@@ -256,21 +272,31 @@ def evaluate(clips: Sequence[EvalClip], methods: Sequence[Method], protocol: Pro
     return results
 
 
-def _score_in_threads(score: Callable[[EvalClip], ClipResult], clips: Sequence[EvalClip], workers: int,
+def _score_in_threads(score: Callable[..., ClipResult], clips: Sequence[EvalClip], workers: int,
                       stopping: Callable[[], bool], done_one: Callable[[], object]) -> list[ClipResult]:
-    """``score`` on each clip, ``workers`` at a time, a clip started in order as soon as a
-    thread is free (so a stop leaves the first clips scored, with no gap), until ``stopping()``."""
+    """``score(clip, abandoned)`` on each clip, ``workers`` at a time, a clip started in order as
+    soon as a thread is free (so a stop leaves the first clips scored, with no gap), until
+    ``stopping()``. On an exception here (``KeyboardInterrupt``: a second stop request) or in a
+    clip, the clips under way are abandoned, not waited for: a thread cannot be killed, but each
+    gives up at its next stage, and the exception is raised at once."""
     results: dict[int, ClipResult] = {}
     running: dict[Future, int] = {}
     queued = iter(enumerate(clips))
-    with ThreadPoolExecutor(workers, thread_name_prefix="evaluate") as pool:
+    abandon = threading.Event()
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="evaluate")
+    try:
         while True:
             while len(running) < workers and not stopping() and (item := next(queued, None)) is not None:
-                running[pool.submit(score, item[1])] = item[0]
+                running[pool.submit(score, item[1], abandon.is_set)] = item[0]
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 results[running.pop(future)] = future.result()
                 done_one()
+    except BaseException:
+        abandon.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return [results[i] for i in sorted(results)]
