@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Callable
 
@@ -13,6 +14,8 @@ import torch
 from vidpred.build import build_generator
 from vidpred.checkpoint import save_checkpoint
 from vidpred.config import config_from_dict, config_to_dict
+from vidpred.evaluation.runner import ClipResult
+from vidpred.evaluation.scoring import MAX_PSNR_DB
 
 
 def _texture(rng: np.random.Generator, height: int, width: int, sigma: float, contrast: float) -> np.ndarray:
@@ -51,6 +54,34 @@ def _translating_clip(n_frames: int = 6, height: int = 64, width: int = 80, spee
     return np.stack([scene[8:8 + height, 8 + speed * t:8 + speed * t + width] for t in range(n_frames)])
 
 
+def _report_results() -> list[ClipResult]:
+    """Two clips' scores of "model" and "last input", the last input exact on clip b."""
+    def scores(p1, s1, whole=None):
+        return {"psnr_compat_f1": p1, "ssim_compat_f1": s1, "sharpness_compat_f1": 20.0,
+                "psnr_moving_f1": p1 - 1, "ssim_moving_f1": s1, "sharpness_moving_f1": 19.0,
+                "psnr_whole_f1": p1 + 1 if whole is None else whole, "ssim_whole_f1": s1, "sharpness_whole_f1": 21.0,
+                "edges_whole_f1": 0.9, "flicker": 0.1}
+    return [
+        ClipResult("a", 0, 8, 32, 40, 0.5, 0.2, {"model": scores(30.0, 0.9), "last input": scores(20.0, 0.5)}),
+        # The last input is exact on clip b (scored at the floor), and its SSIM is undefined.
+        ClipResult("b", 0, 8, 32, 40, 0.25, 0.4, {"model": scores(32.0, 0.7),
+                                                  "last input": scores(40.0, math.nan, whole=MAX_PSNR_DB)}),
+    ]
+
+
+def _report_meta() -> dict:
+    """A report's ``meta`` for :func:`_report_results`' methods."""
+    return {
+        "methods": [{"name": "model", "kind": "checkpoint"}, {"name": "last input", "kind": "baseline"}],
+        "protocol": {"n_context": 4, "n_scored": 1, "flicker_frames": 4, "flow_threshold": 0.5},
+        "selection": {"description": "test", "selected": ["a", "b"], "n_listed": 2, "skipped": [],
+                      "min_frames": 5, "clip_frames": 8, "start_frame": 0},
+        "n_clips": 2, "n_moving_clips": 2, "mean_moving_fraction": 0.375,
+        "lpips": {"available": False, "reason": "LPIPS skipped: no file"},
+        "flow": {"params": "winsize=9"},
+    }
+
+
 @pytest.fixture
 def square_clip():
     """``square_clip(**kwargs) -> (frames uint8 (T, H, W, 3), footprint(t) -> bool (H, W))``."""
@@ -73,3 +104,15 @@ def tiny_checkpoint(tmp_path: Path) -> Path:
     save_checkpoint({"step": 7, "best_psnr": 0.0, "config": config_to_dict(cfg), "generator": generator.state_dict()},
                     path)
     return path
+
+
+@pytest.fixture
+def report_results() -> Callable[[], list[ClipResult]]:
+    """``report_results() -> [ClipResult]``: a fresh copy of two clips' scores, "model" and "last input"."""
+    return _report_results
+
+
+@pytest.fixture
+def report_meta() -> Callable[[], dict]:
+    """``report_meta() -> dict``: a fresh report ``meta`` for :func:`report_results`' methods."""
+    return _report_meta

@@ -9,7 +9,8 @@ the pieces are usable on their own:
 * :mod:`~vidpred.evaluation.predictors` -- checkpoints rebuilt into predictors;
 * :mod:`~vidpred.evaluation.scoring` -- every metric of every method on one clip's frames;
 * :mod:`~vidpred.evaluation.runner` -- per-clip scores;
-* :mod:`~vidpred.evaluation.report` -- averages, Markdown, CSV and JSON;
+* :mod:`~vidpred.evaluation.report` -- averages and the Markdown report;
+* :mod:`~vidpred.evaluation.report_files` -- the report's Markdown, CSV and JSON files;
 * :mod:`~vidpred.evaluation.visualize` -- side-by-side videos of a rollout.
 
 See ``docs/evaluation.md`` for every choice the paper leaves open.
@@ -36,7 +37,8 @@ from vidpred.evaluation.flow import (
 )
 from vidpred.evaluation.pipeline import EvalOutcome, load_methods, run_evaluation
 from vidpred.evaluation.predictors import Method, baseline_methods, checkpoint_label, load_checkpoint_predictor
-from vidpred.evaluation.report import PAPER_TABLE1, markdown_report, summarize, write_report
+from vidpred.evaluation.report import PAPER_TABLE1, markdown_report, summarize
+from vidpred.evaluation.report_files import write_report
 from vidpred.evaluation.runner import ClipResult, Protocol, evaluate, evaluate_clip
 from vidpred.evaluation.scoring import metric_key, score_frames
 

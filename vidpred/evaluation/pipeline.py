@@ -23,7 +23,8 @@ from vidpred.evaluation.flow import DIS_PRESET, FARNEBACK_PARAMS
 from vidpred.evaluation.partial import partial_line, partial_mark
 from vidpred.evaluation.predictors import (BASELINE_NAMES, Method, baseline_methods, blend_method,
                                            load_checkpoint_predictor)
-from vidpred.evaluation.report import check_report_folder, markdown_report, summarize, write_report
+from vidpred.evaluation.report import markdown_report, summarize
+from vidpred.evaluation.report_files import check_report_folder, write_report
 from vidpred.evaluation.runner import Protocol, evaluate
 from vidpred.metrics.lpips import LPIPS, LPIPSUnavailable, load_lpips
 

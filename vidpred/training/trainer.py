@@ -2,8 +2,8 @@
 
 Each iteration updates the discriminators on one batch with the generator's predictions
 detached, then updates the generator on a *new* batch with the discriminators fixed. The
-trainer owns the networks, their optimizers and the run directory; ``d_step`` and
-``g_step`` each do zero_grad, forward, backward and step in one visible place.
+trainer owns the networks and their optimizers; ``d_step`` and ``g_step`` each do
+zero_grad, forward, backward and step in one visible place.
 
 Discriminators (``self.adversaries``, see :mod:`vidpred.adversaries`): the
 paper's multi-scale D, a pretrained blur detector (frozen or trained, the sharper-predictions article) and a
@@ -20,7 +20,9 @@ are used bare. Only rank 0 writes logs, samples, validation results and checkpoi
 checkpoints hold every rank's random state, so a resumed run continues exactly.
 
 What is built where: the networks and optimizers in :mod:`vidpred.build`, the data in
-:mod:`vidpred.data.stream`, the run's logs in :mod:`vidpred.training.run_log`.
+:mod:`vidpred.data.stream`, the run's logs in :mod:`vidpred.training.run_log`; which run
+folder a run may write to and what a resumed run finds there in
+:mod:`vidpred.training.run_folder`.
 """
 
 from __future__ import annotations
@@ -38,9 +40,9 @@ from torch import nn
 
 from vidpred._progress import progress
 from vidpred.build import adversary_optimizer_config, build_training_networks, select_device, synchronize
-from vidpred.checkpoint import load_checkpoint, remove_partial_writes, save_checkpoint
+from vidpred.checkpoint import remove_partial_writes, save_checkpoint
 from vidpred.cli import StopRequest
-from vidpred.config import Config, ConfigError, check_resumable, config_to_dict, default_run_dir, validate
+from vidpred.config import Config, config_to_dict, default_run_dir, validate
 from vidpred.data.split_record import SPLIT_FILE, describe_split, follow_split, read_split
 from vidpred.data.stream import BatchStream, TrainingData, load_training_data
 from vidpred.evaluation.predictors import BLEND, DIS_FLOW, LAST_INPUT
@@ -50,13 +52,15 @@ from vidpred.losses.laplacian import laplacian_loss
 from vidpred.losses.perceptual import perceptual_terms
 from vidpred.models._pyramid import pyramid
 from vidpred.models.discriminator import MultiScaleDiscriminator
-from vidpred.safe_write import same_file, write_text
+from vidpred.safe_write import write_text
 from vidpred.training.distributed import any_rank, gather_objects, init_distributed, local_leader_first, wrap_for_updates
 from vidpred.training.monitor import ChanceMonitor, check_finite
 from vidpred.training.precision import autocast_context, configure_backends, prepare_module, resolve_precision
+from vidpred.training.run_folder import (align_best, check_outside_data, check_run_folder, claim_run_folder, file_identity,
+                                        resumed_precision, validation_rows)
 from vidpred.training.random_state import RandomStreams
-from vidpred.training.run_lock import RunLock, RunLocked
-from vidpred.training.run_log import RunLog, check_new_run_dir, check_run_dir, final_metrics, read_validation
+from vidpred.training.run_lock import RunLock
+from vidpred.training.run_log import RunLog, final_metrics
 from vidpred.training.validation import BEST_KEY, MODEL, ValidationInterrupted, Validator
 from vidpred.training.visualize import sample_images
 
@@ -74,91 +78,6 @@ def _clip(module: nn.Module, max_norm: float | None) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))
 
 
-# What a checkpoint written by Trainer.save holds besides the networks' entries.
-_RESUME_KEYS = ("step", "best_psnr", "config", "rng", "generator", "opt_g")
-
-
-def _resume_state(latest: Path) -> dict:
-    """``latest.pt`` read for resuming, or a one-line error saying what is wrong and whether
-    ``best.pt`` beside it is intact.
-
-    Raises:
-        ValueError: unreadable (truncated, not a checkpoint) or not a training checkpoint
-            (an exported model keeps no optimizer state).
-    """
-    try:
-        state = load_checkpoint(latest)
-    except ValueError as exc:
-        raise ValueError(f"cannot resume: {exc}; {_best_note(latest.with_name('best.pt'))}") from None
-    missing = [key for key in _RESUME_KEYS if key not in state]
-    if missing:
-        raise ValueError(f"cannot resume from {latest}: it is not a training checkpoint (no {', '.join(missing)}; an "
-                         f"exported model keeps only the generator)")
-    return state
-
-
-def _resumed_precision(state: dict, asked: str, resolved: str, device: torch.device, *, announce: bool) -> str:
-    """The precision a resumed run continues in: the one it trained in. ``train.precision``
-    cannot change on resume, but ``auto`` resolves by device, so the same config on another
-    device (a GPU run resumed on a CPU, say) would otherwise switch between bf16 and fp32
-    halfway. Checkpoints from before the precision was recorded continue in ``resolved``."""
-    trained = state.get("precision")
-    if trained is None or trained == resolved:
-        return resolved
-    if announce:
-        log.warning("the run trained in %s (train.precision %s); it continues in %s, where %s would resolve "
-                    "to %s", trained, asked, trained, asked, resolved)
-    return resolve_precision(trained, device)
-
-
-def _validation_rows(path: Path) -> list[dict]:
-    """``{"step", "best"}`` of each complete row of ``validation.jsonl`` whose model score
-    that picks ``best.pt`` (:data:`~vidpred.training.validation.BEST_KEY`) is finite; none
-    when the file is missing. Older runs' rows are read too."""
-    rows = []
-    for row in read_validation(path):
-        try:
-            value = float(row[MODEL][BEST_KEY])
-            if math.isfinite(value):
-                rows.append({"step": int(row["step"]), "best": value})
-        except (ValueError, KeyError, TypeError):
-            continue
-    return rows
-
-
-def _check_outside_data(run_dir: Path, cfg: Config) -> None:
-    """Refuse a run folder in (or at) a folder data source's root: its sample images and
-    logs would be listed as videos there, trained on by later runs and scored."""
-    if cfg.data.source != "folder" or cfg.data.root is None:
-        return
-    # Asked of the disk, not of the spelling: on macOS and Windows "Data" and "data" are one
-    # folder, and a bind mount shows one folder at two paths.
-    run = run_dir.resolve()
-    if any(same_file(folder, cfg.data.root) for folder in (run, *run.parents)):
-        raise ConfigError(f"the run folder {run_dir} is inside data.root {cfg.data.root}: its samples would be read as "
-                          "videos there; choose a run folder outside it (--run-dir or run.out_dir)")
-
-
-def _file_identity(path: Path) -> tuple[int, int, int] | None:
-    """``path``'s inode, size and modification time (None when absent): a checkpoint is
-    replaced by a rename, so any write changes it."""
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return None
-    return stat.st_ino, stat.st_size, stat.st_mtime_ns
-
-
-def _best_note(best: Path) -> str:
-    if not best.is_file():
-        return f"there is no {best.name} to fall back on"
-    try:
-        step = load_checkpoint(best).get("step")
-    except ValueError:
-        return f"{best} is unreadable too"
-    return f"{best} (step {step}) is intact: copy it to {best.with_name('latest.pt')} to resume from it"
-
-
 class Trainer:
     """Builds everything from a config and trains it; see :meth:`fit`."""
 
@@ -166,12 +85,13 @@ class Trainer:
         validate(cfg)
         self.cfg = cfg
         self.run_dir = Path(run_dir) if run_dir else default_run_dir(cfg)
-        _check_outside_data(self.run_dir, cfg)
+        check_outside_data(self.run_dir, cfg)
         self.ckpt_dir = self.run_dir / "checkpoints"
         # Under torchrun: join the process group (gloo on CPU, NCCL on CUDA where it exists, one GPU per rank).
         self.dist, self.device = init_distributed(select_device(cfg.train.device))
         self.n_context, self.n_future = cfg.model.n_context, cfg.train.n_future
-        resume_state = self._check_run_dir(resume)
+        self._latest_seen = file_identity(self.ckpt_dir / "latest.pt")  # what claim_run_dir expects to find there
+        resume_state = check_run_folder(self.run_dir, cfg, resume=resume, is_main=self.dist.is_main)
 
         torch.manual_seed(cfg.train.seed)
         nets = self.nets = build_training_networks(cfg, self.device)  # checkpointed as a whole
@@ -185,8 +105,8 @@ class Trainer:
         # float32, so the losses stay float32; parameters and optimizers are float32.
         self.precision = resolve_precision(cfg.train.precision, self.device)
         if resume_state is not None:
-            self.precision = _resumed_precision(resume_state, cfg.train.precision, self.precision, self.device,
-                                                announce=self.dist.is_main)
+            self.precision = resumed_precision(resume_state, cfg.train.precision, self.precision, self.device,
+                                               announce=self.dist.is_main)
         configure_backends(self.device, self.precision)
         ema = [self.generator_ema] if self.generator_ema is not None else []
         for module in [self.generator, *ema, *(a.model for a in self.adversaries), *self.perceptual.values()]:
@@ -211,36 +131,6 @@ class Trainer:
             self._restore(resume_state)
         self._batches: BatchStream | None = None
         self._stop = StopRequest("saving a checkpoint after this step", "again to stop at once, without saving")
-
-    def _check_run_dir(self, resume: bool) -> dict | None:
-        """Refuse the run folder now, before the data is decoded: one in use, a new run over
-        an old one, a resume without a checkpoint, or one whose config or step does not fit.
-
-        Returns:
-            The checkpoint to resume from, or None for a new run.
-        """
-        cfg = self.cfg
-        latest = self.ckpt_dir / "latest.pt"
-        self._latest_seen = _file_identity(latest)  # what claim_run_dir expects to find there
-        if self.dist.is_main:
-            RunLock(self.run_dir).check_free()  # first: a folder in use is the news, not what it holds
-        if resume and not latest.is_file():
-            raise FileNotFoundError(f"cannot resume: no checkpoint at {latest}")
-        if not resume and latest.is_file():
-            raise FileExistsError(f"{self.run_dir} already holds a run; pass --resume to continue it or "
-                                  "choose another --run-dir or run.name")
-        if self.dist.is_main:
-            check_run_dir(self.run_dir)  # now, not after decoding the data and training
-            if not resume:
-                check_new_run_dir(self.run_dir)
-        if not resume:
-            return None
-        resume_state = _resume_state(latest)
-        check_resumable(resume_state["config"], cfg, self.run_dir, saved_root=resume_state.get("data_root"))
-        if cfg.train.steps < int(resume_state["step"]):
-            raise ConfigError(f"cannot resume {self.run_dir} for train.steps {cfg.train.steps}: it is at step "
-                              f"{int(resume_state['step'])} already; give a larger train.steps to train on")
-        return resume_state
 
     def _load_data(self, resume: bool) -> tuple[dict, TrainingData]:
         """The run's split and what it trains and validates on.
@@ -433,7 +323,7 @@ class Trainer:
         if self.dist.is_main:
             save_checkpoint(state, path)
             if name == "latest.pt":
-                self._latest_seen = _file_identity(path)
+                self._latest_seen = file_identity(path)
         return path
 
     # ------------------------------------------------------------------ validation
@@ -482,13 +372,7 @@ class Trainer:
                 written its ``latest.pt`` since this trainer looked (while it decoded its data).
         """
         if self.dist.is_main and self._lock is None:
-            lock = RunLock(self.run_dir).acquire()
-            latest = self.ckpt_dir / "latest.pt"
-            if _file_identity(latest) != self._latest_seen:
-                lock.release()
-                raise RunLocked(f"another run wrote {latest} while this one was being set up: start this one again "
-                                "(with --resume to continue that run) or choose another run.name / --run-dir")
-            self._lock = lock
+            self._lock = claim_run_folder(self.run_dir, self._latest_seen)
 
     def fit(self) -> dict:
         """Train to ``train.steps``; returns the final metrics (also written to disk).
@@ -513,38 +397,12 @@ class Trainer:
                     write_text(self.run_dir / SPLIT_FILE, json.dumps(self.split, indent=1) + "\n")
                 if main and self._resumed:
                     log.info("resumed %s at step %d", self.run_dir, self.step)
-                    self._align_best()
+                    align_best(self.run_dir, self.step, lambda: self.save("best.pt", all_ranks=False))
                 return self._fit(main, run_log)
         finally:
             if self._lock is not None:
                 self._lock.release()
                 self._lock = None
-
-    def _align_best(self) -> None:
-        """After a resume (the logs now end at this step): make ``best.pt`` the checkpoint of
-        the best row of ``validation.jsonl``, or remove it when that state is gone.
-
-        A run killed after a validation wrote ``best.pt`` but before ``latest.pt`` caught up
-        resumes before that validation: its row is dropped and ``best.pt`` holds steps the
-        resumed run retrains differently.
-        """
-        best = self.ckpt_dir / "best.pt"
-        rows = _validation_rows(self.run_dir / "validation.jsonl")
-        top = max(rows, key=lambda r: r["best"], default=None)  # the first of equal bests, as validation keeps it
-        wanted = None if top is None else top["step"]
-        try:
-            held = load_checkpoint(best).get("step") if best.is_file() else None
-        except ValueError:
-            held = "unreadable"
-        if held == wanted:
-            return
-        if wanted == self.step:  # the resumed state is the best one
-            self.save("best.pt", all_ranks=False)
-            log.info("best.pt rewritten at step %d, the best validation in validation.jsonl", self.step)
-        elif best.is_file():
-            best.unlink()
-            log.warning("removed best.pt (step %s): validation.jsonl's best is %s, whose checkpoint is gone; the "
-                        "next better validation writes it", held, "none" if wanted is None else f"step {wanted}")
 
     def _fit(self, main: bool, run_log: RunLog | None) -> dict:
         cfg = self.cfg.train
@@ -554,7 +412,7 @@ class Trainer:
             adversary.model.train(adversary.trainable)  # frozen judges stay in eval mode
         last_val: dict | None = None
         if (main and self._resumed and self.step > 0 and self.step % self._stopped_val_every == 0
-                and self.step not in {r["step"] for r in _validation_rows(self.run_dir / "validation.jsonl")}):
+                and self.step not in {r["step"] for r in validation_rows(self.run_dir / "validation.jsonl")}):
             log.info("the validation at step %d did not finish before the run stopped: running it now", self.step)
             last_val = self._validate_and_log(run_log, self.step)
         budget = math.inf if cfg.max_minutes is None else 60.0 * cfg.max_minutes

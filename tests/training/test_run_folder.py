@@ -1,0 +1,87 @@
+"""The run folder's checks and what a resume finds there, on hand-made folders (the same
+behaviour through the trainer: test_trainer.py, test_best_after_resume.py,
+test_recorded_split.py, tests/scripts/test_train_errors.py)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import torch
+
+from vidpred.checkpoint import load_checkpoint, save_checkpoint
+from vidpred.training.run_folder import align_best, claim_run_folder, file_identity, resumed_precision, validation_rows
+from vidpred.training.run_lock import RunLock, RunLocked
+
+
+def _write_rows(run_dir, *scores) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps({"step": step, "train_seconds": 1.0, "model": {"psnr_whole_f1": psnr}})
+             for step, psnr in scores]
+    (run_dir / "validation.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def test_validation_rows_keep_the_finite_scores_and_read_older_lines(tmp_path):
+    assert validation_rows(tmp_path / "validation.jsonl") == []  # no file
+    path = tmp_path / "validation.jsonl"
+    path.write_text('{"step": 1, "model": {"psnr_whole_f1": 20.5}}\n'
+                    '{"step": 2, "model": {"psnr_whole_f1": NaN}}\n'
+                    '{"step": 3, "psnr": 21.0}\n'  # an older run's flat line
+                    '{"step": 4, "model": {"psnr_whole')  # cut short by a failed write
+    assert validation_rows(path) == [{"step": 1, "best": 20.5}, {"step": 3, "best": 21.0}]
+
+
+def test_a_checkpoint_rewritten_in_place_changes_its_identity(tmp_path):
+    latest = tmp_path / "checkpoints" / "latest.pt"
+    assert file_identity(latest) is None
+    save_checkpoint({"step": 1}, latest)
+    seen = file_identity(latest)
+    assert file_identity(latest) == seen
+    save_checkpoint({"step": 1}, latest)
+    assert file_identity(latest) != seen
+
+
+def test_claiming_a_folder_whose_checkpoint_changed_is_refused_and_leaves_it_unlocked(tmp_path):
+    run_dir = tmp_path / "run"
+    seen = file_identity(run_dir / "checkpoints" / "latest.pt")
+    save_checkpoint({"step": 1}, run_dir / "checkpoints" / "latest.pt")  # another run, meanwhile
+    with pytest.raises(RunLocked, match="another run wrote .*latest.pt while this one was being set up"):
+        claim_run_folder(run_dir, seen)
+    RunLock(run_dir).check_free()
+    lock = claim_run_folder(run_dir, file_identity(run_dir / "checkpoints" / "latest.pt"))
+    with pytest.raises(RunLocked):
+        RunLock(run_dir).check_free()
+    lock.release()
+
+
+def test_a_resumed_run_keeps_the_precision_it_trained_in(caplog):
+    cpu = torch.device("cpu")
+    assert resumed_precision({}, "auto", "bf16", cpu, announce=True) == "bf16"  # not recorded: as resolved
+    assert resumed_precision({"precision": "bf16"}, "auto", "bf16", cpu, announce=True) == "bf16"
+    assert not caplog.records
+    with caplog.at_level(logging.WARNING, logger="vidpred"):
+        assert resumed_precision({"precision": "fp32"}, "auto", "bf16", cpu, announce=True) == "fp32"
+    assert "the run trained in fp32 (train.precision auto); it continues in fp32, where auto would resolve to bf16" \
+        in caplog.text
+
+
+@pytest.mark.parametrize("best_row, held, expected", [
+    (2, 4, 2),  # the best row is the resumed step's: best.pt is rewritten from it
+    (1, 4, None),  # the best row's state is gone: no best.pt rather than a wrong one
+    (2, 2, 2),  # already the best row's: left as it is
+])
+def test_best_is_aligned_with_the_best_validation_row(tmp_path, best_row, held, expected):
+    run_dir, step = tmp_path / "run", 2  # resumed at step 2, after validations at steps 1 and 2
+    _write_rows(run_dir, (1, 30.0 if best_row == 1 else 20.0), (2, 25.0))
+    best = run_dir / "checkpoints" / "best.pt"
+    save_checkpoint({"step": held}, best)
+    saved = []
+
+    def save_best():
+        saved.append(step)
+        save_checkpoint({"step": step}, best)
+
+    align_best(run_dir, step, save_best)
+    assert (load_checkpoint(best)["step"] if best.exists() else None) == expected
+    assert saved == ([step] if held != expected and expected is not None else [])

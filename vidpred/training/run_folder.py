@@ -1,0 +1,197 @@
+"""The run folder: which one a run may write to, and what a resumed run finds there.
+
+A run folder is refused before any data is decoded (:func:`check_run_folder`): one inside a
+folder data source's root, one another process trains into, a new run over an old one, a
+resume without a readable training checkpoint, or one whose config or step does not fit.
+The folder is claimed (:func:`claim_run_folder`) before anything is written there, and
+refused then too if another run has written its ``checkpoints/latest.pt`` in the meantime.
+
+A resumed run continues in the precision it trained in (:func:`resumed_precision`), and
+once its logs end at the resumed step, ``checkpoints/best.pt`` is made the checkpoint of
+the best row of ``validation.jsonl`` (:func:`align_best`). What a run writes there besides
+checkpoints is :mod:`vidpred.training.run_log`'s.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from vidpred.checkpoint import load_checkpoint
+from vidpred.config import Config, ConfigError, check_resumable
+from vidpred.safe_write import same_file
+from vidpred.training.precision import resolve_precision
+from vidpred.training.run_lock import RunLock, RunLocked
+from vidpred.training.run_log import check_new_run_dir, check_run_dir, read_validation
+from vidpred.training.validation import BEST_KEY, MODEL
+
+__all__ = ["align_best", "check_outside_data", "check_run_folder", "claim_run_folder", "file_identity",
+           "resumed_precision", "validation_rows"]
+
+log = logging.getLogger(__name__)
+
+# What a checkpoint written by Trainer.save holds besides the networks' entries.
+_RESUME_KEYS = ("step", "best_psnr", "config", "rng", "generator", "opt_g")
+
+
+def _latest(run_dir: Path) -> Path:
+    return run_dir / "checkpoints" / "latest.pt"
+
+
+def check_outside_data(run_dir: Path, cfg: Config) -> None:
+    """Refuse a run folder in (or at) a folder data source's root: its sample images and
+    logs would be listed as videos there, trained on by later runs and scored."""
+    if cfg.data.source != "folder" or cfg.data.root is None:
+        return
+    # Asked of the disk, not of the spelling: on macOS and Windows "Data" and "data" are one
+    # folder, and a bind mount shows one folder at two paths.
+    run = run_dir.resolve()
+    if any(same_file(folder, cfg.data.root) for folder in (run, *run.parents)):
+        raise ConfigError(f"the run folder {run_dir} is inside data.root {cfg.data.root}: its samples would be read as "
+                          "videos there; choose a run folder outside it (--run-dir or run.out_dir)")
+
+
+def check_run_folder(run_dir: Path, cfg: Config, *, resume: bool, is_main: bool) -> dict | None:
+    """Refuse the run folder now, before the data is decoded: one in use, a new run over
+    an old one, a resume without a checkpoint, or one whose config or step does not fit.
+    Only the main process (``is_main``) asks of the lock and of what the folder can receive.
+
+    Returns:
+        The checkpoint to resume from, or None for a new run.
+    """
+    latest = _latest(run_dir)
+    if is_main:
+        RunLock(run_dir).check_free()  # first: a folder in use is the news, not what it holds
+    if resume and not latest.is_file():
+        raise FileNotFoundError(f"cannot resume: no checkpoint at {latest}")
+    if not resume and latest.is_file():
+        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or "
+                              "choose another --run-dir or run.name")
+    if is_main:
+        check_run_dir(run_dir)  # now, not after decoding the data and training
+        if not resume:
+            check_new_run_dir(run_dir)
+    if not resume:
+        return None
+    resume_state = _resume_state(latest)
+    check_resumable(resume_state["config"], cfg, run_dir, saved_root=resume_state.get("data_root"))
+    if cfg.train.steps < int(resume_state["step"]):
+        raise ConfigError(f"cannot resume {run_dir} for train.steps {cfg.train.steps}: it is at step "
+                          f"{int(resume_state['step'])} already; give a larger train.steps to train on")
+    return resume_state
+
+
+def _resume_state(latest: Path) -> dict:
+    """``latest.pt`` read for resuming, or a one-line error saying what is wrong and whether
+    ``best.pt`` beside it is intact.
+
+    Raises:
+        ValueError: unreadable (truncated, not a checkpoint) or not a training checkpoint
+            (an exported model keeps no optimizer state).
+    """
+    try:
+        state = load_checkpoint(latest)
+    except ValueError as exc:
+        raise ValueError(f"cannot resume: {exc}; {_best_note(latest.with_name('best.pt'))}") from None
+    missing = [key for key in _RESUME_KEYS if key not in state]
+    if missing:
+        raise ValueError(f"cannot resume from {latest}: it is not a training checkpoint (no {', '.join(missing)}; an "
+                         f"exported model keeps only the generator)")
+    return state
+
+
+def _best_note(best: Path) -> str:
+    if not best.is_file():
+        return f"there is no {best.name} to fall back on"
+    try:
+        step = load_checkpoint(best).get("step")
+    except ValueError:
+        return f"{best} is unreadable too"
+    return f"{best} (step {step}) is intact: copy it to {best.with_name('latest.pt')} to resume from it"
+
+
+def resumed_precision(state: dict, asked: str, resolved: str, device: torch.device, *, announce: bool) -> str:
+    """The precision a resumed run continues in: the one it trained in. ``train.precision``
+    cannot change on resume, but ``auto`` resolves by device, so the same config on another
+    device (a GPU run resumed on a CPU, say) would otherwise switch between bf16 and fp32
+    halfway. Checkpoints from before the precision was recorded continue in ``resolved``."""
+    trained = state.get("precision")
+    if trained is None or trained == resolved:
+        return resolved
+    if announce:
+        log.warning("the run trained in %s (train.precision %s); it continues in %s, where %s would resolve "
+                    "to %s", trained, asked, trained, asked, resolved)
+    return resolve_precision(trained, device)
+
+
+def file_identity(path: Path) -> tuple[int, int, int] | None:
+    """``path``'s inode, size and modification time (None when absent): a checkpoint is
+    replaced by a rename, so any write changes it."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def claim_run_folder(run_dir: Path, latest_seen: tuple[int, int, int] | None) -> RunLock:
+    """The run folder's lock, taken, when its ``checkpoints/latest.pt`` is still what was
+    seen (``latest_seen``, :func:`file_identity`) when the run was set up.
+
+    Raises:
+        RunLocked: another process holds the lock, or has written ``latest.pt`` since.
+    """
+    lock = RunLock(run_dir).acquire()
+    latest = _latest(run_dir)
+    if file_identity(latest) != latest_seen:
+        lock.release()
+        raise RunLocked(f"another run wrote {latest} while this one was being set up: start this one again "
+                        "(with --resume to continue that run) or choose another run.name / --run-dir")
+    return lock
+
+
+def validation_rows(path: Path) -> list[dict]:
+    """``{"step", "best"}`` of each complete row of ``validation.jsonl`` whose model score
+    that picks ``best.pt`` (:data:`~vidpred.training.validation.BEST_KEY`) is finite; none
+    when the file is missing. Older runs' rows are read too."""
+    rows = []
+    for row in read_validation(path):
+        try:
+            value = float(row[MODEL][BEST_KEY])
+            if math.isfinite(value):
+                rows.append({"step": int(row["step"]), "best": value})
+        except (ValueError, KeyError, TypeError):
+            continue
+    return rows
+
+
+def align_best(run_dir: Path, step: int, save_best: Callable[[], object]) -> None:
+    """After a resume at ``step`` (the logs now end there): make ``best.pt`` the checkpoint
+    of the best row of ``validation.jsonl`` (``save_best`` writes it from the resumed state),
+    or remove it when that state is gone.
+
+    A run killed after a validation wrote ``best.pt`` but before ``latest.pt`` caught up
+    resumes before that validation: its row is dropped and ``best.pt`` holds steps the
+    resumed run retrains differently.
+    """
+    best = run_dir / "checkpoints" / "best.pt"
+    rows = validation_rows(run_dir / "validation.jsonl")
+    top = max(rows, key=lambda r: r["best"], default=None)  # the first of equal bests, as validation keeps it
+    wanted = None if top is None else top["step"]
+    try:
+        held = load_checkpoint(best).get("step") if best.is_file() else None
+    except ValueError:
+        held = "unreadable"
+    if held == wanted:
+        return
+    if wanted == step:  # the resumed state is the best one
+        save_best()
+        log.info("best.pt rewritten at step %d, the best validation in validation.jsonl", step)
+    elif best.is_file():
+        best.unlink()
+        log.warning("removed best.pt (step %s): validation.jsonl's best is %s, whose checkpoint is gone; the "
+                    "next better validation writes it", held, "none" if wanted is None else f"step {wanted}")
