@@ -27,7 +27,9 @@ reader tests do not depend on the writer under test. Fixtures:
   scored; with ``workers=2`` the 1st and 2nd clips are both under way when it comes.
 
 Every test starts from the same random state (torch, NumPy and ``random`` seeded with 0),
-so a test that draws unseeded random data draws the same data on every run.
+so a test that draws unseeded random data draws the same data on every run. No test decodes
+into the default cache folder (``data.cache_dir``, ``.cache/vidpred`` under the folder the
+tests run from), which holds the user's decoded videos: a test gives its own (``tmp_path``).
 """
 
 from __future__ import annotations
@@ -51,6 +53,23 @@ def _same_random_state():
     random.seed(0)
     np.random.seed(0)
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _not_the_users_cache(monkeypatch):
+    """A cache opened at the default folder in the tests' process fails the test (see the module docstring)."""
+    from vidpred.config import DataConfig
+    from vidpred.data.cache import VideoCache
+
+    users = Path(DataConfig.cache_dir).resolve()
+    opened = VideoCache.__init__
+
+    def guarded(self, cache_dir, *args, **kwargs):
+        if Path(cache_dir).resolve() == users:
+            raise AssertionError(f"a test opened the user's cache folder {users}; give it a cache_dir of its own")
+        opened(self, cache_dir, *args, **kwargs)
+
+    monkeypatch.setattr(VideoCache, "__init__", guarded)
 
 
 # ---------------------------------------------------------------------------------------

@@ -159,10 +159,11 @@ def test_a_report_that_fails_part_way_leaves_the_earlier_one_whole(tiny_corpus, 
     assert {p.name: p.read_bytes() for p in out.iterdir()} == first
 
 
-def test_extrapolation_rules_on_pans_of_known_speed(tiny_corpus):
+def test_extrapolation_rules_on_pans_of_known_speed(tiny_corpus, tmp_path):
     from vidpred.evaluation.extrapolation_rules import rules_table, score_rules
 
-    by_video, partial = score_rules("val", str(tiny_corpus), clips_per_video=2,
+    cache = str(tmp_path / "cache")
+    by_video, partial = score_rules("val", str(tiny_corpus), clips_per_video=2, cache_dir=cache,
                                     rules=["DIS", "damped 0.7", "AR clip", "oracle", "fit", "fixed point 3",
                                            "oracle outside", "residual 0.7", "clip check F"])
     assert partial is None  # every clip scored
@@ -194,8 +195,9 @@ def test_extrapolation_rules_on_pans_of_known_speed(tiny_corpus):
     table = rules_table(by_video)
     assert "### val/ellipse-1 (2 clips)" in table and "| damped 0.7 |" in table and "(0/2)" in table
     with pytest.raises(ValueError, match="unknown rules"):
-        score_rules("val", str(tiny_corpus), rules=["no such rule"])
-    one, _ = score_rules("val", str(tiny_corpus), clips_per_video=2, rules=["DIS", "damped 0.7"], videos=["ellipse-1"])
+        score_rules("val", str(tiny_corpus), rules=["no such rule"], cache_dir=cache)
+    one, _ = score_rules("val", str(tiny_corpus), clips_per_video=2, rules=["DIS", "damped 0.7"], videos=["ellipse-1"],
+                         cache_dir=cache)
     assert list(one) == ["val/ellipse-1"] and one["val/ellipse-1"] == [
         {"scores": {rule: row["scores"][rule] for rule in ("DIS", "damped 0.7")}} for row in by_video["val/ellipse-1"]]
 
@@ -224,7 +226,7 @@ def test_speed_hindsight_keeps_a_steady_pans_own_speed(tiny_corpus, tmp_path):
 
     out = tmp_path / "speeds.md"
     assert main(["--subset", "val", "--root", str(tiny_corpus), "--clips-per-video", "2", "--speed-hindsight",
-                 "--rules", "followed", "--out", str(out)]) == 0
+                 "--rules", "followed", "--out", str(out), "--cache-dir", str(tmp_path / "cache")]) == 0
     table = out.read_text()
     assert "| DIS refined x0.5 |" in table and "| followed |" in table
     # ellipse-1 pans 2 px per frame: the last step's speed is the next one's, so no other
