@@ -7,7 +7,7 @@ import pytest
 import torch
 from skimage import data as skdata
 
-from vidpred.api import load_baseline, load_model
+from vidpred.api import load_baseline, load_model, score
 from vidpred.build import build_generator
 from vidpred.checkpoint import save_checkpoint
 from vidpred.config import config_from_dict, config_to_dict
@@ -138,3 +138,24 @@ def test_the_baselines_predict_as_the_evaluation_does():
         copy.predict(clip[:4], motion=True)
     with pytest.raises(ValueError, match="unknown baseline 'raft'; choose from copy, farneback, dis"):
         load_baseline("raft")
+
+
+def test_score_is_each_frames_psnr_ssim_sharpness_and_edges():
+    from skimage.metrics import structural_similarity
+
+    clip = _pan()
+    truth = clip[4:6]
+    copy = clip[[3, 3]]
+    scores = score(copy, truth)
+    assert sorted(scores) == ["edges", "psnr", "sharpness", "ssim"] and all(len(v) == 2 for v in scores.values())
+    for k in range(2):
+        assert scores["psnr"][k] == pytest.approx(_psnr(copy[k], truth[k]), abs=1e-5)  # frames in float32
+        # The evaluation's SSIM: a Gaussian window of 11 px, sigma 1.5, per channel, on 8-bit intensities.
+        expected = structural_similarity(copy[k], truth[k], channel_axis=-1, gaussian_weights=True, sigma=1.5,
+                                         use_sample_covariance=False, data_range=255)
+        assert scores["ssim"][k] == pytest.approx(expected, abs=1e-6)
+    exact = score(truth, truth)
+    assert exact["psnr"] == [pytest.approx(58.92, abs=0.01)] * 2 and exact["edges"] == [pytest.approx(1.0)] * 2
+    assert scores["psnr"][1] < scores["psnr"][0]  # copying falls further behind a pan with every frame
+    with pytest.raises(ValueError, match="give as many frames of the same size"):
+        score(copy[:1], truth)

@@ -16,7 +16,11 @@ flow estimated once however many predictions read it:
 
 The baselines a prediction is judged against have the same interface: ``load_baseline("dis")``
 (DIS optical-flow extrapolation), ``"farneback"`` (the paper's) and ``"copy"`` (the last
-frame repeated).
+frame repeated). :func:`score` scores predicted frames against the true ones as the
+evaluation does:
+
+    truth = read_video("my_clip.mp4", start=model.n_context, max_frames=2)
+    score(future, truth)["psnr"]                  # each frame's PSNR, dB
 
 Frames are RGB, as :func:`~vidpred.data.video_io.read_video` returns them (OpenCV's own
 ``cv2.VideoCapture`` gives BGR: ``frame[..., ::-1]``). A grey frame, ``(H, W)`` or ``(H, W, 1)``,
@@ -39,10 +43,11 @@ from vidpred.build import select_device
 from vidpred.data.sampler import to_model_input, to_uint8_frames
 from vidpred.evaluation.baselines import flow_extrapolation, last_input
 from vidpred.evaluation.predictors import DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, Method, load_checkpoint_predictor
+from vidpred.evaluation.scoring import score_frames
 from vidpred.models.optical_flow import reused_flows
 from vidpred.pretrained import default_model_path
 
-__all__ = ["load_model", "load_baseline", "BASELINES", "VideoPredictor", "PredictionStream"]
+__all__ = ["load_model", "load_baseline", "score", "BASELINES", "VideoPredictor", "PredictionStream"]
 
 # load_baseline's names: each baseline's row name in reports, the known frames it reads, and how it predicts.
 BASELINES = {
@@ -185,6 +190,29 @@ class PredictionStream:
             return None
         with reused_flows(self._max_pairs, store=self._flows):
             return self.model.predict(np.stack(self._window))[0]
+
+
+def score(prediction: np.ndarray | Sequence[np.ndarray], truth: np.ndarray | Sequence[np.ndarray]) -> dict[str, list[float]]:
+    """Each predicted frame's scores against the true frame, as the evaluation computes them.
+
+    Args:
+        prediction: the predicted frames, uint8 ``(n, H, W, 3)`` (or grey) as :meth:`VideoPredictor.predict`
+            returns them.
+        truth: the true frames, the same shape.
+
+    Returns:
+        ``{"psnr": [...], "ssim": [...], "sharpness": [...], "edges": [...]}``, one value per
+        frame: PSNR in dB (an exact frame scores 58.92, not infinity), SSIM (NaN for frames
+        under 11 px), the sharpness difference in dB, and the edge ratio (below 1: smoother
+        than the truth, so a PSNR won with blur shows).
+    """
+    predicted, true = _as_frames(prediction), _as_frames(truth)
+    if predicted.shape != true.shape:
+        raise ValueError(f"prediction {predicted.shape} and truth {true.shape}: give as many frames of the same size")
+    as_model = [to_model_input(torch.from_numpy(x)[None])[0].transpose(0, 1) for x in (predicted, true)]  # (n, 3, H, W)
+    values = score_frames(as_model[0][None], as_model[1])
+    return {metric: [float(values[f"{metric}_whole_f{k + 1}"][0]) for k in range(len(true))]
+            for metric in ("psnr", "ssim", "sharpness", "edges")}
 
 
 def _as_frames(frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
