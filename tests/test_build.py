@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
 import torch
 
-from vidpred.build import build_training_networks
-from vidpred.config import config_from_dict
+from vidpred.adversaries import Adversary
+from vidpred.build import ADVERSARY_OPTIMIZERS, adversary_optimizer_config, build_training_networks
+from vidpred.config import OptimConfig, config_from_dict
+from vidpred.training.monitor import KNOBS
 
 CPU = torch.device("cpu")
 SPATIOTEMPORAL = ["model.spatiotemporal_discriminator.enabled=true", "model.spatiotemporal_discriminator.width=0.0625",
@@ -64,3 +69,27 @@ def test_a_gpu_this_machine_lacks_is_refused_by_name(monkeypatch):
     assert select_device("cuda:1") == torch.device("cuda", 1)
     with pytest.raises(ConfigError, match="'cuda:2' requested but this machine has 2 GPU"):
         select_device("cuda:2", "--device")
+
+
+@pytest.mark.parametrize("adversary", Adversary.__subclasses__(), ids=lambda cls: cls.__name__)
+def test_every_adversary_is_registered_where_the_trainer_and_the_monitor_look(adversary):
+    # docs/design.md, "A discriminator": its optimizer section, and the at-chance warning's knobs.
+    assert ADVERSARY_OPTIMIZERS.get(adversary.name) in {f.name for f in dataclasses.fields(OptimConfig)}, (
+        f"{adversary.__name__}: add '{adversary.name}' to ADVERSARY_OPTIMIZERS (vidpred/build.py), naming an "
+        "OptimConfig field")
+    assert adversary.log_prefix in KNOBS, f"{adversary.__name__}: add '{adversary.log_prefix}' to KNOBS " \
+                                          "(vidpred/training/monitor.py)"
+
+
+def test_an_adversary_without_an_optimizer_line_is_named():
+    class Unregistered(Adversary):
+        name, log_prefix, state_key, opt_key = "unregistered", "d_un", "unregistered", "opt_un"
+
+        def d_loss(self, context, real_scales, fake_scales, label_rng):
+            raise NotImplementedError
+
+        def g_loss(self, context, pred_scales):
+            raise NotImplementedError
+
+    with pytest.raises(ValueError, match="'unregistered' \\(Unregistered\\) has no optimizer: add 'unregistered'"):
+        adversary_optimizer_config(config_from_dict({}), Unregistered(torch.nn.Linear(1, 1)))

@@ -1,3 +1,4 @@
+import dataclasses
 import re
 from pathlib import Path
 
@@ -8,6 +9,8 @@ from vidpred.config import (
     RESUMABLE_CHANGES,
     Config,
     ConfigError,
+    ModelConfig,
+    OptimConfig,
     check_resumable,
     config_from_dict,
     config_to_dict,
@@ -377,3 +380,18 @@ def test_the_refiner_s_scale_error_names_the_discriminator_s_too():
     with pytest.raises(ConfigError, match="n_scales must be 1 with the refiner head .*; so must "
                                           "model.discriminator.n_scales, or set model.discriminator.enabled: false"):
         validate(config_from_dict({"model": {"generator": {"head": "refiner"}}}))
+
+
+@pytest.mark.parametrize("name", [f.name for f in dataclasses.fields(OptimConfig)])
+def test_every_optimizer_section_is_checked_a_new_one_too(name):
+    # The check reads OptimConfig's fields, so a discriminator's new optim.<key> needs no line in it.
+    with pytest.raises(ConfigError, match=re.escape(f"optim.{name}.lr must be a finite number >= 0, got -1.0")):
+        validate(config_from_dict({}, [f"optim.{name}.lr=-1"]))
+
+
+def test_the_adaptive_weight_counts_every_discriminator_section_a_new_one_too():
+    sections = [f.name for f in dataclasses.fields(ModelConfig) if hasattr(getattr(ModelConfig(), f.name), "enabled")]
+    assert {"discriminator", "blur_discriminator", "spatiotemporal_discriminator"} <= set(sections)
+    with pytest.raises(ConfigError) as info:
+        validate(config_from_dict({}, ["loss.adaptive_weight=true", "model.discriminator.enabled=false"]))
+    assert all(f"model.{name}" in str(info.value) for name in sections)

@@ -218,12 +218,13 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
     elif loss.l_census and loss.census_window > cfg.data.patch_size:
         yield f"loss.census_window {loss.census_window} is larger than data.patch_size ({cfg.data.patch_size})"
     reconstruction = [key for key in weights if key not in ("l_adv", "l_nce")]  # what G's prediction is compared by
-    adversaries = (model.discriminator.enabled or model.blur_discriminator.enabled
-                   or model.spatiotemporal_discriminator.enabled)
+    # Every discriminator section of the model (those with an ``enabled`` switch), a new one too.
+    sections = [f.name for f in dataclasses.fields(model) if hasattr(getattr(model, f.name), "enabled")]
+    adversaries = any(getattr(model, name).enabled for name in sections)
     if loss.adaptive_weight and not (adversaries and loss.l_adv > 0):
         # Without an adversarial term the weight is never computed: the setting would change nothing.
         yield ("loss.adaptive_weight scales the adversarial term: it needs loss.l_adv > 0 and an enabled "
-               "model.discriminator, model.blur_discriminator or model.spatiotemporal_discriminator")
+               f"{', '.join(f'model.{name}' for name in sections[:-1])} or model.{sections[-1]}")
     if loss.adaptive_weight and not any(getattr(loss, key) for key in reconstruction):
         yield f"loss.adaptive_weight needs a reconstruction term ({', '.join(reconstruction[:-1])} or {reconstruction[-1]})"
     if loss.l_lpips and cfg.data.patch_size < LPIPS_MIN_SIZE[loss.lpips_net]:
@@ -236,7 +237,7 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
 
 
 def _optim_problems(cfg: Config) -> Iterator[str]:
-    for name in ("generator", "discriminator", "blur_discriminator", "spatiotemporal_discriminator"):
+    for name in (f.name for f in dataclasses.fields(cfg.optim)):  # every optimizer's, a new one too
         opt, key = getattr(cfg.optim, name), f"optim.{name}"
         if not (math.isfinite(opt.lr) and opt.lr >= 0):
             yield f"{key}.lr must be a finite number >= 0, got {opt.lr}"

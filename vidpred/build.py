@@ -168,13 +168,28 @@ def build_adversaries(cfg: Config, device: torch.device) -> list[Adversary]:
     return adversaries
 
 
+# Which ``optim.<key>`` section trains each discriminator, by its adversary's ``name``.
+ADVERSARY_OPTIMIZERS = {
+    "multiscale": "discriminator",
+    "blur": "blur_discriminator",
+    "spatiotemporal": "spatiotemporal_discriminator",
+}
+
+
 def adversary_optimizer_config(cfg: Config, adversary: Adversary) -> tuple[OptimizerConfig, str]:
-    """Each discriminator's own optimizer settings and their config key."""
-    key = {
-        "multiscale": "discriminator",
-        "blur": "blur_discriminator",
-        "spatiotemporal": "spatiotemporal_discriminator",
-    }[adversary.name]
+    """Each discriminator's own optimizer settings and their config key.
+
+    Raises:
+        ValueError: the adversary's ``name`` has no line in :data:`ADVERSARY_OPTIMIZERS`, or
+            its section is missing from ``OptimConfig``.
+    """
+    key = ADVERSARY_OPTIMIZERS.get(adversary.name)
+    if key is None or not hasattr(cfg.optim, key):
+        raise ValueError(
+            f"discriminator {adversary.name!r} ({type(adversary).__name__}) has no optimizer: "
+            + (f"add '{adversary.name}': '<key>' to ADVERSARY_OPTIMIZERS in vidpred/build.py" if key is None else
+               f"add an OptimizerConfig field '{key}' to OptimConfig in vidpred/config.py")
+            + " (docs/design.md, \"A discriminator\")")
     return getattr(cfg.optim, key), f"optim.{key}"
 
 

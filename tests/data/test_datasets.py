@@ -6,7 +6,8 @@ import logging
 import numpy as np
 import pytest
 
-from vidpred.config import DataConfig, ProceduralConfig
+from vidpred.config import FILE_SOURCES, DataConfig, ProceduralConfig
+from vidpred.data import datasets
 from vidpred.data.datasets import folder_holdout, load_split, ucf101_holdout
 from vidpred.data.ucf101 import ucf101_group, ucf101_split
 
@@ -192,3 +193,10 @@ def test_folder_holdout_and_order_are_the_same_on_windows():
     posix = folder_holdout([PurePosixPath("videos", n) for n in names], n_val=3)
     windows = folder_holdout([PureWindowsPath("videos", n) for n in names], n_val=3)
     assert [[p.name for p in part] for part in windows] == [[p.name for p in part] for part in posix]
+
+
+def test_a_file_source_without_its_branch_is_named_not_read_as_ucf101(tmp_path, monkeypatch):
+    # A value added to DataSource (hence FILE_SOURCES) before its branch in _file_paths.
+    monkeypatch.setattr(datasets, "FILE_SOURCES", (*FILE_SOURCES, "clips"))
+    with pytest.raises(ValueError, match="data.source 'clips' has no branch in _file_paths"):
+        datasets.select_videos(DataConfig(source="clips", root=str(tmp_path)), "train")

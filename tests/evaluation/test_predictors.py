@@ -45,3 +45,12 @@ def test_errors_name_the_file(tiny_checkpoint, tmp_path):
     save_checkpoint(state, tmp_path / "mismatch.pt")
     with pytest.raises(ValueError, match="mismatch.pt: the generator weights do not fit"):
         load_checkpoint_predictor(tmp_path / "mismatch.pt", CPU)
+
+
+def test_baseline_names_list_the_rows_in_their_order():
+    # Validation, the development benchmark and the report read BASELINE_NAMES; the rows come from
+    # baseline_methods, the blend last: a new baseline's name goes before BLEND.
+    from vidpred.evaluation.baselines import Blend
+    from vidpred.evaluation.predictors import BASELINE_NAMES, baseline_methods
+
+    assert tuple(m.name for m in baseline_methods(Blend(0.5, "dis"))) == BASELINE_NAMES

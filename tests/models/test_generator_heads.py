@@ -131,3 +131,14 @@ def test_flow_head_under_bf16_autocast_is_finite_and_float32():
 def test_unknown_head_is_refused():
     with pytest.raises(ValueError, match="head must be one of pixels, residual, flow"):
         MultiScaleGenerator(width=SMALL, head="optical")
+
+
+def test_every_pyramid_head_is_a_config_value():
+    # A head added to HEADS is also a value of GeneratorConfig.head (vidpred/config.py), or no config reaches it.
+    from typing import get_args, get_type_hints
+
+    from vidpred.config import GeneratorConfig
+    from vidpred.models.generator import HEADS
+
+    accepted = get_args(get_type_hints(GeneratorConfig)["head"])
+    assert set(HEADS) <= set(accepted), f"add {sorted(set(HEADS) - set(accepted))} to GeneratorConfig.head"

@@ -14,10 +14,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from vidpred.training.monitor import KNOBS
+
 __all__ = ["DiscriminatorSummary", "PREFIXES", "read_metrics", "summarize_discriminators", "summary_table"]
 
-# Log prefix of each discriminator and the name used in tables.
-PREFIXES = {"d": "multi-scale", "d_blur": "blur", "d_st": "spatio-temporal"}
+# Log prefix of each discriminator and the name used in tables: the monitor's, so a new
+# discriminator registered there is reported here too.
+PREFIXES = {prefix: name for prefix, (name, _) in KNOBS.items()}
 
 
 @dataclass(frozen=True)

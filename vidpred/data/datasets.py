@@ -213,6 +213,9 @@ def _file_paths(cfg: DataConfig, subset: str, held_out_by: str | None = None) ->
         if subset == "train":
             return train, root, f"the training videos under {root} (all but {len(val)} held out, {how})"
         return val, root, f"the {len(val)} held-out videos under {root} ({how})"
+    if cfg.source != "ucf101":  # a source added to DataSource without its branch above
+        raise ValueError(f"data.source {cfg.source!r} has no branch in _file_paths (vidpred/data/datasets.py) that "
+                         "lists its videos (docs/design.md, \"A data source\")")
     if subset == "all":
         raise DataError(f"the 'all' subset applies to folder, samples and corpus data, not {cfg.source!r}")
     if subset == "test":
