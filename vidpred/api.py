@@ -113,9 +113,9 @@ class VideoPredictor:
 
     @property
     def predicts_motion(self) -> bool:
-        """Whether :meth:`predict` can return the motion of each predicted frame (the flow and
-        refiner heads)."""
-        return self.info["head"] in ("flow", "refiner")
+        """Whether :meth:`predict` can return the motion of each predicted frame (a model whose
+        network says it does: the refiner and the pyramid's flow head)."""
+        return bool(getattr(getattr(self._method.predict, "generator", None), "predicts_motion", False))
 
     def predict(self, frames: np.ndarray | Sequence[np.ndarray], n_future: int = 1, *,
                 motion: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:

@@ -131,3 +131,14 @@ def test_any_number_of_scales_builds_and_runs(n_scales):
     # Fewer scales keep the finest rows; more repeat the coarsest row (3 convs + output).
     expected_convs = {1: [6], 2: [6, 6], 3: [4, 6, 6], 4: [4, 4, 6, 6], 5: [4, 4, 4, 6, 6]}[n_scales]
     assert [len(scale) // 2 + 1 for scale in model.scales] == expected_convs
+
+
+@pytest.mark.parametrize("head", ["pixels", "residual", "flow"])
+def test_predicts_motion_says_whether_a_rollout_gives_flows(head):
+    from vidpred.models.refiner import FlowRefiner
+
+    generator = MultiScaleGenerator(n_context=4, channels=3, n_scales=2, width=0.0625, head=head)
+    _, flows, _ = generator.rollout_with_motion(torch.rand(1, 3, 4, 32, 32) * 2 - 1, 2)
+    assert generator.predicts_motion == (flows is not None) == (head == "flow")
+    refiner = FlowRefiner(width=4)
+    assert refiner.predicts_motion and refiner.rollout_with_motion(torch.rand(1, 3, 4, 32, 32) * 2 - 1, 2)[1] is not None

@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         raise FileNotFoundError(f"cannot read video {args.video}: no such file or directory")
     device = select_device(args.device, "--device")
     method = load_checkpoint_predictor(args.checkpoint or default_model_path(), device)
-    if args.show_flow and method.info["head"] not in ("flow", "refiner"):
+    if args.show_flow and not method.predict.generator.predicts_motion:
         raise ValueError(f"--show-flow needs a model that predicts motion (flow or refiner head); {method.name} "
                          f"has the {method.info['head']} head")
     n_context = method.info["n_context"]

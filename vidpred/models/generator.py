@@ -284,6 +284,11 @@ class MultiScaleGenerator(nn.Module):
         clips = [torch.stack(over_time, dim=2) for over_time in zip(*per_step)]  # (B, C, n_future, h_k, w_k)
         return clips if return_scales else clips[0]
 
+    @property
+    def predicts_motion(self) -> bool:
+        """Whether :meth:`rollout_with_motion` gives flows (the ``flow`` head) or None."""
+        return self.head == "flow"
+
     def rollout_with_motion(self, context: Tensor, n_future: int) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """:meth:`rollout` at any size, plus the flow head's flows ``(B, 2, n_future, H, W)``
         and masks ``(B, 1, n_future, H, W)`` of every step (None for the other heads)."""

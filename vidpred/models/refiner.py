@@ -102,6 +102,7 @@ class VelocityPredictor(nn.Module):
     (``rollout_mode``: how frames after the 1st follow the velocity, :meth:`rollout_with_motion`)."""
 
     rollout_mode = "linear"
+    predicts_motion = True  # rollout_with_motion gives each predicted frame's flow
 
     def motion_and_persistence(self, context: Tensor) -> tuple[Tensor, Tensor | None]:
         """The velocity ``(B, 2, H, W)`` and its persistence ``(B, 1, H, W)`` or None: each

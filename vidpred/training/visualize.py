@@ -78,7 +78,7 @@ def sample_images(
     generator.eval()
     grid = sample_grid(*predict_clips(generator, x, n_context, n_future))
     motion = None
-    if generator.head in ("flow", "refiner"):
+    if generator.predicts_motion:
         _, flows, masks = generator.rollout_with_motion(x[:, :, :n_context], n_future)
         motion = motion_grid(flows, masks)
     generator.train(was_training)
