@@ -400,3 +400,15 @@ def test_scores_are_written_as_a_table_one_row_per_frame_and_method(tmp_path, ca
         assert _main([*one_step, *extra]) == 2
         assert message in caplog.text
     assert (tmp_path / "mine.csv").read_text() == "a,b\n1,2\n"
+
+
+def test_out_plot_and_scores_are_replaced_together_or_not_at_all(tmp_path, disk_full_at):
+    video, _ = _pan(tmp_path, np.cumsum([100, 1, 1, 6, 2, 5, 3, 7, 4, 2]))
+    outputs = {"--out": tmp_path / "out.gif", "--plot": tmp_path / "steps.png", "--scores": tmp_path / "steps.csv"}
+    run = ["--video", video, "--one-step", "--frames", "3", *(str(x) for pair in outputs.items() for x in pair)]
+    assert _main([*run, "--start-frame", "2"]) == 0
+    first = {flag: path.read_bytes() for flag, path in outputs.items()}
+    disk_full_at("steps.csv")  # the last of the three to be written
+    assert _main([*run, "--start-frame", "1"]) == 2
+    assert {flag: path.read_bytes() for flag, path in outputs.items()} == first  # the first run's three, whole
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary file left

@@ -36,6 +36,8 @@ where it would be read as a frame from then on.
 --scores writes every predicted frame's PSNR, SSIM and edge ratio, the model's and the
 baselines', as a table for a spreadsheet or pandas: one row per frame and method, the
 frame's index in the video and how many steps ahead it was predicted (1 with --one-step).
+--out, --plot and --scores are renamed into place together, once all are written: a run
+that fails part way leaves the files of the run before it as they were.
 
 Without --checkpoint the model shipped with vidpred is used (vidpred/pretrained/refiner.pt,
 DIS optical flow refined by a small network, trained on real video: docs/results.md).
@@ -71,7 +73,7 @@ from vidpred.metrics.sharpness import edge_ratio
 from vidpred.metrics.ssim import ssim
 from vidpred.models.optical_flow import reused_flows
 from vidpred.pretrained import default_model_path
-from vidpred.safe_write import check_output, text_starts_with, write_text
+from vidpred.safe_write import check_output, replacing_all, text_starts_with, write_text
 
 
 _MAX_PANEL_HEIGHT = 540  # the default shrinks taller frames' panels to this: four 4K panels side by side fit no screen
@@ -146,15 +148,10 @@ def main(argv: list[str] | None = None) -> int:
         log.info("reading %s from frame %d", args.video, args.start_frame)
     _warn_if_memory_short(args, n_context)
     if args.one_step:
-        scores = _one_step(method, args, n_context, device)
+        frames, scores = _one_step(method, args, n_context, device)
+        _write_outputs(args, frames, scores, n_context, len(scores[method.name]["psnr"]), one_step=True)
         for line in summary_lines(scores):
             log.info("%s", line)
-        if args.plot is not None:
-            path = plot_one_step({name: row["psnr"] for name, row in scores.items()}, args.start_frame + n_context,
-                                 args.plot, f"{Path(args.video).name}: each frame's PSNR, predicted one step ahead")
-            log.info("wrote %s", path)
-        if args.scores is not None:
-            log.info("wrote %s", write_scores(args.scores, scores, args.start_frame + n_context, one_step=True))
         return 0
     video = read_video(args.video, start=args.start_frame, max_frames=n_context + args.frames)  # from start_frame
     n_future = len(video) - n_context
@@ -171,19 +168,39 @@ def main(argv: list[str] | None = None) -> int:
                  DIS_FLOW: flow_extrapolation(context, n_future, method="dis")}
     frames = side_by_side(context[0], prediction[0].float(), target[0], scale=_panel_scale(args, context.shape[-2]),
                           flow=flow)
-    path = write_animation(args.out, frames, fps=args.fps)
-    log.info("wrote %s: %d context + %d predicted frames of %s", path, n_context, n_future, args.video)
     rows = {method.name: prediction.float(), **baselines}
-    for line in score_lines(rows, target):
-        log.info("%s", line)
+    scores = None
     if args.scores is not None:
         with_ssim = min(target.shape[-2:]) >= 11
         scores = {name: {"psnr": [], "edges": [], **({"ssim": []} if with_ssim else {})} for name in rows}
         for name, frames_of_row in rows.items():
             for k in range(n_future):
                 _score(scores[name], frames_of_row[:, :, k].clamp(-1, 1), target[:, :, k], with_ssim)
-        log.info("wrote %s", write_scores(args.scores, scores, args.start_frame + n_context, one_step=False))
+    _write_outputs(args, frames, scores, n_context, n_future, one_step=False)
+    for line in score_lines(rows, target):
+        log.info("%s", line)
     return 0
+
+
+def _write_outputs(args: argparse.Namespace, frames: np.ndarray, scores: dict[str, dict[str, list[float]]] | None,
+                   n_context: int, n_future: int, one_step: bool) -> None:
+    """Write ``--out`` and, when asked, ``--plot`` and ``--scores`` together: each beside its
+    target first, all renamed into place only once every one is written, so a failure part
+    way (a full disk, Ctrl-C) leaves the files of an earlier run as they were, never a mix."""
+    log = logging.getLogger("vidpred")
+    first_frame = args.start_frame + n_context
+    targets = [args.out, *([args.plot] if args.plot is not None else []),
+               *([args.scores] if args.scores is not None else [])]
+    with replacing_all(targets) as paths:
+        write_animation(paths[0], frames, fps=args.fps)
+        if args.plot is not None:
+            plot_one_step({name: row["psnr"] for name, row in scores.items()}, first_frame, paths[1],
+                          f"{Path(args.video).name}: each frame's PSNR, predicted one step ahead")
+        if args.scores is not None:
+            write_scores(paths[-1], scores, first_frame, one_step=one_step)
+    log.info("wrote %s: %d context + %d predicted frames of %s", args.out, n_context, n_future, args.video)
+    for path in targets[1:]:
+        log.info("wrote %s", path)
 
 
 def _panel_scale(args: argparse.Namespace, height: int) -> float:
@@ -249,9 +266,9 @@ def _warn_if_memory_short(args: argparse.Namespace, n_context: int) -> None:
 
 
 def _one_step(method, args: argparse.Namespace, n_context: int,
-              device: torch.device) -> dict[str, dict[str, list[float]]]:
+              device: torch.device) -> tuple[np.ndarray, dict[str, dict[str, list[float]]]]:
     """Predict each of ``args.frames`` frames of ``args.video`` one step ahead from the
-    ``n_context`` real frames before it, write the animation, and return each method's
+    ``n_context`` real frames before it; return the animation's frames and each method's
     per-frame scores (:func:`summary_lines`).
 
     Frames are decoded, predicted and scored one at a time: what stays in memory is each
@@ -307,12 +324,10 @@ def _one_step(method, args: argparse.Namespace, n_context: int,
             animation.add(rows[method.name][0, :, 0], target[0, :, 0], seen=context[0, :, -1], flow=flow)
             n_future += 1
             bar.update()
-    path = write_animation(args.out, animation.frames(), fps=args.fps)
-    log.info("wrote %s: %d context + %d predicted frames of %s", path, n_context, n_future, args.video)
     if not with_ssim:
         for row in scores.values():
             del row["ssim"]
-    return scores
+    return animation.frames(), scores
 
 
 def _score(scores: dict[str, list[float]], frame: torch.Tensor, target: torch.Tensor, with_ssim: bool) -> None:
