@@ -8,6 +8,7 @@ import torch
 
 import vidpred.build as build_module
 from vidpred.config import ConfigError
+from vidpred.losses.composite import FINEST_SCALE_LOSSES
 from vidpred.losses.perceptual import sample_frames
 from vidpred.models.blur_discriminator import BlurDiscriminator, save_blur_discriminator
 from vidpred.models.perceptual_networks import MissingWeightsError, VGG19Features, build_lpips
@@ -272,3 +273,28 @@ def test_census_term_enters_the_objective_with_its_weight(tiny_config, tmp_path)
     assert math.isfinite(logs["g_census"].item()) and logs["g_census"].item() > 0
     assert logs["g_total"].item() == pytest.approx((logs["g_lp"] + logs["g_gdl"] + 0.5 * logs["g_census"]).item(), rel=1e-5)
     assert not _unchanged(g_before, trainer.generator)
+
+
+def test_a_finest_scale_loss_in_the_table_is_computed_in_float32_weighted_and_logged_in_order(
+        tiny_config, tmp_path, monkeypatch, logged_losses):
+    # A new finest-scale term is one entry of FINEST_SCALE_LOSSES: the trainer computes, weights and logs
+    # it with no line of its own, after the entries before it, outside autocast even under bf16.
+    seen = []
+
+    def fake_loss(pred, target, loss):
+        seen.append((pred.dtype, target.dtype, torch.is_autocast_enabled("cpu"), loss.lap_levels))
+        return (pred - target).abs().mean()
+
+    monkeypatch.setitem(FINEST_SCALE_LOSSES, "g_fake", ("l_lap", fake_loss))  # sharing l_lap's weight
+    cfg = tiny_config("loss.l_lap=2.0", "loss.l_census=0.5", "loss.l_adv=0.0", "train.precision=bf16", "train.steps=1")
+    trainer = Trainer(cfg, tmp_path / "run")
+    logs = trainer.g_step(trainer.next_batch())
+    assert seen == [(torch.float32, torch.float32, False, cfg.loss.lap_levels)]
+    expected = logs["g_lp"] + logs["g_gdl"] + 2.0 * logs["g_lap"] + 0.5 * logs["g_census"] + 2.0 * logs["g_fake"]
+    assert logs["g_total"].item() == pytest.approx(expected.item(), rel=1e-5)
+    terms = [k for k in logs if k in FINEST_SCALE_LOSSES]
+    assert terms == ["g_lap", "g_census", "g_fake"]
+
+    trainer.fit()
+    logged = [k for k in logged_losses(tmp_path / "run")[1] if k in FINEST_SCALE_LOSSES]
+    assert logged == ["g_lap", "g_census", "g_fake"]

@@ -46,9 +46,7 @@ from vidpred.config import Config, config_to_dict, default_run_dir, validate
 from vidpred.data.split_record import SPLIT_FILE, describe_split, follow_split, read_split
 from vidpred.data.stream import BatchStream, TrainingData, load_training_data
 from vidpred.evaluation.predictors import BLEND, DIS_FLOW, LAST_INPUT
-from vidpred.losses.census import census_loss
-from vidpred.losses.composite import generator_objective
-from vidpred.losses.laplacian import laplacian_loss
+from vidpred.losses.composite import FINEST_SCALE_LOSSES, generator_objective
 from vidpred.losses.perceptual import perceptual_terms
 from vidpred.models._pyramid import pyramid
 from vidpred.models.discriminator import MultiScaleDiscriminator
@@ -231,12 +229,10 @@ class Trainer:
                 multiscale.model.requires_grad_(False)
                 extra_terms["g_nce"] = (loss_cfg.l_nce, multiscale.contrastive_loss(
                     context, pred_scales, target_scales, loss_cfg.nce_temperature))
-        if loss_cfg.l_lap > 0:
-            extra_terms["g_lap"] = (loss_cfg.l_lap, laplacian_loss(pred_scales[-1].float(), target.float(),
-                                                                   loss_cfg.lap_levels))
-        if loss_cfg.l_census > 0:
-            extra_terms["g_census"] = (loss_cfg.l_census, census_loss(pred_scales[-1].float(), target.float(),
-                                                                      loss_cfg.census_window))
+        for name, (weight_key, finest_scale_loss) in FINEST_SCALE_LOSSES.items():  # in float32, outside autocast
+            weight = getattr(loss_cfg, weight_key)
+            if weight > 0:
+                extra_terms[name] = (weight, finest_scale_loss(pred_scales[-1].float(), target.float(), loss_cfg))
         extra_terms.update(perceptual_terms(pred_scales[-1], target, self.perceptual,
                                             {"vgg": loss_cfg.l_vgg, "lpips": loss_cfg.l_lpips}, generator=self.rng.frame))
         loss, terms = generator_objective(
