@@ -229,7 +229,7 @@ class Trainer:
                 multiscale.model.requires_grad_(False)
                 extra_terms["g_nce"] = (loss_cfg.l_nce, multiscale.contrastive_loss(
                     context, pred_scales, target_scales, loss_cfg.nce_temperature))
-        for name, (weight_key, finest_scale_loss) in FINEST_SCALE_LOSSES.items():  # in float32, outside autocast
+        for name, (weight_key, finest_scale_loss) in FINEST_SCALE_LOSSES.items():  # float32, outside autocast
             weight = getattr(loss_cfg, weight_key)
             if weight > 0:
                 extra_terms[name] = (weight, finest_scale_loss(pred_scales[-1].float(), target.float(), loss_cfg))
@@ -494,6 +494,9 @@ class Trainer:
         if self.chance_monitor is not None and step > self.cfg.loss.disc_start:
             self.chance_monitor.update(step, values)
         run_log.train(step, values)
-        d_loss = next((f"{values[k]:.3f}" for k in ("d_loss", "d_st_loss", "d_blur_loss") if k in values), "-")
+        # d=: the first discriminator's loss (one learning from scratch before a pretrained one), "-" before any
+        adversaries = sorted(self.adversaries, key=lambda adversary: adversary.pretrained)
+        losses = [values[adversary.loss_key] for adversary in adversaries if adversary.loss_key in values]
+        d_loss = f"{losses[0]:.3f}" if losses else "-"
         # refresh=False: redraw at the bar's own pace, not every log step
         bar.set_postfix(g=f"{values['g_total']:.4f}", d=d_loss, sps=f"{values['samples_per_sec']:.1f}", refresh=False)
