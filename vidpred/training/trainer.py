@@ -45,7 +45,6 @@ from vidpred.cli import StopRequest
 from vidpred.config import Config, config_to_dict, default_run_dir, validate
 from vidpred.data.split_record import SPLIT_FILE, describe_split, follow_split, read_split
 from vidpred.data.stream import BatchStream, TrainingData, load_training_data
-from vidpred.evaluation.predictors import BLEND, DIS_FLOW, LAST_INPUT
 from vidpred.losses.composite import FINEST_SCALE_LOSSES, generator_objective
 from vidpred.losses.perceptual import perceptual_terms
 from vidpred.models._pyramid import pyramid
@@ -59,7 +58,7 @@ from vidpred.training.run_folder import (align_best, check_outside_data, check_r
 from vidpred.training.random_state import RandomStreams
 from vidpred.training.run_lock import RunLock
 from vidpred.training.run_log import RunLog, final_metrics
-from vidpred.training.validation import BEST_KEY, MODEL, ValidationInterrupted, Validator
+from vidpred.training.validation import BEST_KEY, MODEL, ValidationInterrupted, Validator, summary_line
 from vidpred.training.visualize import sample_images
 
 log = logging.getLogger(__name__)
@@ -350,11 +349,7 @@ class Trainer:
                 # the validation rows it keeps name best.pt's step as their best.
                 self.save()
             self.save("best.pt", all_ranks=False)
-        psnr, ssim, edges = "psnr_whole_f1", "ssim_whole_f1", "edges_whole_f1"
-        log.info("step %d: val PSNR %.2f dB (last input %.2f, DIS flow %.2f, blend %.2f), SSIM %.3f, "
-                 "edge ratio %.3f (DIS flow %.3f)", step, record[MODEL][psnr], record[LAST_INPUT][psnr],
-                 record[DIS_FLOW][psnr], record[BLEND][psnr], record[MODEL][ssim], record[MODEL][edges],
-                 record[DIS_FLOW][edges])
+        log.info("step %d: %s", step, summary_line(record))
         return record
 
     # ------------------------------------------------------------------ loop
