@@ -41,16 +41,15 @@ class Adversary(ABC):
     """Base: a named discriminator, whether it is updated, and where it goes in checkpoints.
 
     Attributes:
-        name: short name, used in log keys (``d_<name>_loss``; the multi-scale D keeps the
-            historical ``d_loss``) and in ``g_adv_<name>``.
+        name: short name, used in ``g_adv_<name>`` and to find its optimizer section.
         model: the network.
         trainable: False for a frozen judge (never in an optimizer, ``requires_grad`` off,
             eval mode).
         d_model: what ``d_loss`` calls: ``model``, or its DDP wrapper (set by the trainer).
         grad_clip: the largest gradient norm of a D update (``optim.<its key>.grad_clip``,
             set by the builder); None does not clip.
-        log_prefix: the start of its log keys (``<log_prefix>_acc``, ...), and its line in
-            :data:`vidpred.training.monitor.KNOBS`.
+        log_prefix: the start of its log keys (``<log_prefix>_loss``, ``<log_prefix>_acc``, ...;
+            the multi-scale D's is ``d``), and its line in :data:`vidpred.training.monitor.KNOBS`.
         state_key: checkpoint key of its weights; ``opt_key`` of its optimizer state.
         pretrained: whether it starts trained (the blur detector); the progress bar shows
             the loss of a discriminator learning from scratch before a pretrained one's.
