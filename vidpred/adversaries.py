@@ -41,21 +41,25 @@ class Adversary(ABC):
     """Base: a named discriminator, whether it is updated, and where it goes in checkpoints.
 
     Attributes:
-        name: short name, used in log keys (``d_<name>_loss``; the multi-scale D keeps the
-            historical ``d_loss``) and in ``g_adv_<name>``.
+        name: short name, used in ``g_adv_<name>`` and to find its optimizer section.
         model: the network.
         trainable: False for a frozen judge (never in an optimizer, ``requires_grad`` off,
             eval mode).
         d_model: what ``d_loss`` calls: ``model``, or its DDP wrapper (set by the trainer).
         grad_clip: the largest gradient norm of a D update (``optim.<its key>.grad_clip``,
             set by the builder); None does not clip.
+        log_prefix: the start of its log keys (``<log_prefix>_loss``, ``<log_prefix>_acc``, ...;
+            the multi-scale D's is ``d``), and its line in :data:`vidpred.training.monitor.KNOBS`.
         state_key: checkpoint key of its weights; ``opt_key`` of its optimizer state.
+        pretrained: whether it starts trained (the blur detector); the progress bar shows
+            the loss of a discriminator learning from scratch before a pretrained one's.
     """
 
     name: str
     log_prefix: str
     state_key: str
     opt_key: str
+    pretrained: bool = False
 
     def __init__(self, model: nn.Module, trainable: bool = True) -> None:
         self.model = model
@@ -66,11 +70,16 @@ class Adversary(ABC):
             model.requires_grad_(False)
             model.eval()
 
+    @property
+    def loss_key(self) -> str:
+        """The log key of its loss, ``<log_prefix>_loss`` (``d_loss`` for the multi-scale D)."""
+        return f"{self.log_prefix}_loss"
+
     @abstractmethod
     def d_loss(
         self, context: Tensor, real_scales: list[Tensor], fake_scales: list[Tensor], label_rng: torch.Generator
     ) -> tuple[Tensor, dict[str, Tensor]]:
-        """D's loss on real and generated clips, and what to log."""
+        """D's loss on real and generated clips, and what to log (its loss under :attr:`loss_key`)."""
 
     @abstractmethod
     def g_loss(self, context: Tensor, pred_scales: list[Tensor]) -> Tensor:
@@ -159,7 +168,7 @@ class MultiScaleAdversary(Adversary):
             loss = loss + self.r1_weight * penalty
         return loss, {
             **logs,
-            "d_loss": loss.detach(),
+            self.loss_key: loss.detach(),
             "d_real": torch.stack([torch.sigmoid(l.detach()).mean() for l in real_logits]).mean(),
             "d_fake": torch.stack([torch.sigmoid(l.detach()).mean() for l in fake_logits]).mean(),
             **_accuracy_logs("d", real_logits, fake_logits),
@@ -192,6 +201,7 @@ class BlurAdversary(Adversary):
     """
 
     name, log_prefix, state_key, opt_key = "blur", "d_blur", "blur_discriminator", "opt_blur"
+    pretrained = True
 
     def __init__(
         self, model: BlurDiscriminator, trainable: bool, real_label: list[float], fake_label: list[float]
@@ -210,7 +220,7 @@ class BlurAdversary(Adversary):
             fake_target=[_labels(fake_logits, self.fake_label, label_rng)],
         )
         return loss, {
-            "d_blur_loss": loss.detach(),
+            self.loss_key: loss.detach(),
             "d_blur_real": torch.sigmoid(real_logits.detach()).mean(),
             "d_blur_fake": torch.sigmoid(fake_logits.detach()).mean(),
             **_accuracy_logs("d_blur", real_logits, fake_logits),
@@ -254,7 +264,7 @@ class SpatioTemporalAdversary(Adversary):
             penalty = gradient_penalty(real_logits, real, center=self.gp_center)
             loss = hinge + self.gp_weight * penalty
             logs["d_st_gp"] = penalty.detach()
-        logs["d_st_loss"] = loss.detach()
+        logs[self.loss_key] = loss.detach()
         return loss, logs
 
     def g_loss(self, context, pred_scales):

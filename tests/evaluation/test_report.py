@@ -19,6 +19,7 @@ from vidpred.evaluation import (
     summarize,
 )
 from vidpred.evaluation.predictors import baseline_methods
+from vidpred.evaluation.report import frame_table
 from vidpred.evaluation.scoring import MAX_PSNR_DB
 
 NAN = float("nan")
@@ -159,3 +160,14 @@ def test_report_says_how_the_blend_was_made_or_why_it_is_absent(report_results, 
     meta["methods"].pop()
     meta["blend"] = {"omitted": "no blend row: folder data has no validation videos apart from the scored ones"}
     assert "no blend row: folder data" in markdown_report(summarize(report_results(), ["model", "last input"]), meta)
+
+
+def test_a_table_column_of_a_metric_without_its_digits_gets_three():
+    def stat(mean):
+        return {"mean": mean, "n": 1, "n_nan": 0, "n_inf": 0}
+
+    summary = {"model": {"psnr_whole_f1": stat(31.25), "ssim_whole_f1": stat(0.8125), "sharpness_whole_f1": stat(20.0),
+                         "edges_whole_f1": stat(0.9), "newmetric_whole_f1": stat(0.123456)}}
+    lines = frame_table(summary, ["model"], "whole", n_scored=1, expected_n=1, extra=[("newmetric", "new")])
+    assert lines[0] == "| method | 1st PSNR | 1st SSIM | 1st sharp. | 1st edges | 1st new |"
+    assert lines[2] == "| model | 31.25 | 0.812 | 20.00 | 0.900 | 0.123 |"

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
 import torch
 
-from vidpred.losses import bce_g_loss, generator_objective, gradient_difference_loss, lp_loss, path_loss
+from vidpred.config import LossConfig
+from vidpred.losses import (bce_g_loss, census_loss, generator_objective, gradient_difference_loss, laplacian_loss,
+                            lp_loss, path_loss)
+from vidpred.losses.composite import FINEST_SCALE_LOSSES
 
 LOG2 = math.log(2)
 WEIGHTS = dict(l_adv=0.05, l_p=1.0, p=2, l_gdl=1.0, gdl_alpha=1.0, l_path=2.0)
@@ -116,3 +120,23 @@ def test_adversarial_term_is_the_mean_over_discriminators():
     )
     assert terms2["g_vgg"].item() == 2.0 and "g_off" not in terms2
     assert total2.item() == pytest.approx(0.75 + 1.0 + 2.0 * 0.375 + 0.5 * 2.0)
+
+
+def test_every_finest_scale_loss_has_a_weight_in_the_config_that_defaults_to_zero():
+    # A weight that is not a LossConfig field would fail only at a run's first step; a default above 0
+    # would change every shipped config.
+    defaults = LossConfig()
+    for name, (weight_key, _) in FINEST_SCALE_LOSSES.items():
+        assert name.startswith("g_"), name
+        assert weight_key in {f.name for f in dataclasses.fields(LossConfig)}, f"{name}: no loss.{weight_key}"
+        assert getattr(defaults, weight_key) == 0, f"{name}: loss.{weight_key} defaults to {getattr(defaults, weight_key)}"
+
+
+def test_finest_scale_losses_compute_what_their_functions_do_with_the_configs_settings():
+    torch.manual_seed(0)
+    pred, target = torch.rand(2, 3, 2, 16, 16) * 2 - 1, torch.rand(2, 3, 2, 16, 16) * 2 - 1
+    loss = LossConfig(lap_levels=3, census_window=5)
+    _, lap = FINEST_SCALE_LOSSES["g_lap"]
+    _, census = FINEST_SCALE_LOSSES["g_census"]
+    assert torch.equal(lap(pred, target, loss), laplacian_loss(pred, target, 3))
+    assert torch.equal(census(pred, target, loss), census_loss(pred, target, 5))

@@ -2,12 +2,16 @@
 perceptual losses, adaptive weighting, the disc_start gate and multi-frame training."""
 
 import math
+import time
 
 import pytest
 import torch
+from torch import nn
 
 import vidpred.build as build_module
+from vidpred.adversaries import Adversary
 from vidpred.config import ConfigError
+from vidpred.losses.composite import FINEST_SCALE_LOSSES
 from vidpred.losses.perceptual import sample_frames
 from vidpred.models.blur_discriminator import BlurDiscriminator, save_blur_discriminator
 from vidpred.models.perceptual_networks import MissingWeightsError, VGG19Features, build_lpips
@@ -82,6 +86,7 @@ def test_all_discriminators_train_and_generator_averages_them(tiny_config, blur_
     logs = logged_losses(tmp_path / "run")[2]
     for key in ("d_loss", "d_blur_loss", "d_st_loss", "d_st_gp", "grad_norm_d_blur", "grad_norm_d_st", "lr_d_st"):
         assert key in logs, key
+    assert [a.loss_key for a in trainer.adversaries] == ["d_loss", "d_blur_loss", "d_st_loss"]  # where the bar looks
     mean = (logs["g_adv_multiscale"] + logs["g_adv_blur"] + logs["g_adv_spatiotemporal"]) / 3
     assert logs["g_adv"] == pytest.approx(mean, rel=1e-6)
     assert logs["g_total"] == pytest.approx(logs["g_lp"] + logs["g_gdl"] + 0.05 * logs["g_adv"], rel=1e-5)
@@ -272,3 +277,72 @@ def test_census_term_enters_the_objective_with_its_weight(tiny_config, tmp_path)
     assert math.isfinite(logs["g_census"].item()) and logs["g_census"].item() > 0
     assert logs["g_total"].item() == pytest.approx((logs["g_lp"] + logs["g_gdl"] + 0.5 * logs["g_census"]).item(), rel=1e-5)
     assert not _unchanged(g_before, trainer.generator)
+
+
+def test_a_finest_scale_loss_in_the_table_is_computed_in_float32_weighted_and_logged_in_order(
+        tiny_config, tmp_path, monkeypatch, logged_losses):
+    # A new finest-scale term is one entry of FINEST_SCALE_LOSSES: the trainer computes, weights and logs
+    # it with no line of its own, after the entries before it, outside autocast even under bf16.
+    seen = []
+
+    def fake_loss(pred, target, loss):
+        seen.append((pred.dtype, target.dtype, torch.is_autocast_enabled("cpu"), loss.lap_levels))
+        return (pred - target).abs().mean()
+
+    monkeypatch.setitem(FINEST_SCALE_LOSSES, "g_fake", ("l_lap", fake_loss))  # sharing l_lap's weight
+    cfg = tiny_config("loss.l_lap=2.0", "loss.l_census=0.5", "loss.l_adv=0.0", "train.precision=bf16", "train.steps=1")
+    trainer = Trainer(cfg, tmp_path / "run")
+    logs = trainer.g_step(trainer.next_batch())
+    assert seen == [(torch.float32, torch.float32, False, cfg.loss.lap_levels)]
+    expected = logs["g_lp"] + logs["g_gdl"] + 2.0 * logs["g_lap"] + 0.5 * logs["g_census"] + 2.0 * logs["g_fake"]
+    assert logs["g_total"].item() == pytest.approx(expected.item(), rel=1e-5)
+    terms = [k for k in logs if k in FINEST_SCALE_LOSSES]
+    assert terms == ["g_lap", "g_census", "g_fake"]
+
+    trainer.fit()
+    logged = [k for k in logged_losses(tmp_path / "run")[1] if k in FINEST_SCALE_LOSSES]
+    assert logged == ["g_lap", "g_census", "g_fake"]
+
+
+class _Bar:
+    """Records the progress bar's postfix."""
+
+    def set_postfix(self, refresh=True, **postfix):
+        self.postfix = postfix
+
+
+class _RunLog:
+    def train(self, step, values):
+        pass
+
+
+def _bar_text(trainer, **losses) -> str:
+    bar = _Bar()
+    logs = {"g_total": torch.tensor(1.5), **{k: torch.tensor(v) for k, v in losses.items()}}
+    trainer._log_train(_RunLog(), bar, logs, step=1, tick=time.perf_counter() - 1.0, tick_step=0)
+    return bar.postfix["d"]
+
+
+def test_the_progress_bar_shows_a_new_discriminators_loss(tiny_config, tmp_path):
+    class Fake(Adversary):
+        name, log_prefix, state_key, opt_key = "fake", "d_fake", "fake_discriminator", "opt_fake"
+
+        def d_loss(self, context, real_scales, fake_scales, label_rng):
+            raise NotImplementedError
+
+        def g_loss(self, context, pred_scales):
+            raise NotImplementedError
+
+    trainer = Trainer(tiny_config(NO_MULTISCALE, "loss.l_adv=0.0"), tmp_path / "run")
+    assert trainer.adversaries == []
+    assert _bar_text(trainer) == "-"
+    trainer.adversaries.append(Fake(nn.Linear(1, 1), trainable=False))
+    assert _bar_text(trainer, d_fake_loss=0.25) == "0.250"
+    assert _bar_text(trainer) == "-"  # before it starts
+
+
+def test_the_progress_bar_prefers_a_discriminator_learning_from_scratch(tiny_config, blur_checkpoint, tmp_path):
+    trainer = Trainer(tiny_config(*_blur(blur_checkpoint, frozen=False), *SPATIOTEMPORAL), tmp_path / "run")
+    assert _bar_text(trainer, d_loss=0.5, d_blur_loss=0.75, d_st_loss=1.25) == "0.500"
+    assert _bar_text(trainer, d_blur_loss=0.75, d_st_loss=1.25) == "1.250"  # the blur detector starts trained
+    assert _bar_text(trainer, d_blur_loss=0.75) == "0.750"

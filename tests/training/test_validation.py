@@ -26,6 +26,7 @@ from vidpred.training.validation import (
     baseline_scores,
     evaluate,
     predict_clips,
+    summary_line,
 )
 
 DEVICE = torch.device("cpu")
@@ -195,3 +196,25 @@ def test_blend_weight_is_fitted_on_the_validation_clips():
     assert pan["DIS flow"]["edges_whole_f1"] > 0.9  # an integer shift warps without blurring much
     _, weight = baseline_scores(_photo_clips([0, 2, 0, 2, 0]), n_context=4, n_future=1, device=DEVICE)
     assert weight >= 0.8  # +2, -2, +2 px: the copy, mostly
+
+
+def _record(rows: dict[str, float]) -> dict:
+    """A validation record whose rows have the given PSNR, SSIM 0.8125 and edge ratio 0.9375."""
+    return {name: {"psnr_whole_f1": psnr, "ssim_whole_f1": 0.8125, "edges_whole_f1": 0.9375}
+            for name, psnr in rows.items()} | {"blend_weight": 0.5}
+
+
+def test_summary_line_names_the_model_beside_the_baselines():
+    record = _record({MODEL: 31.254, "last input": 30.5, "Farneback flow (paper)": 29.0, "DIS flow": 31.0,
+                      "blend": 31.125})
+    record["DIS flow"]["edges_whole_f1"] = 0.875
+    assert summary_line(record) == ("val PSNR 31.25 dB (last input 30.50, DIS flow 31.00, blend 31.12), SSIM 0.812, "
+                                    "edge ratio 0.938 (DIS flow 0.875)")
+
+
+def test_summary_line_follows_the_baseline_rows(monkeypatch):
+    # A new baseline row (one more name in BASELINE_NAMES, before the blend) shows with no line of its own.
+    rows = ("last input", "Farneback flow (paper)", "DIS flow", "new baseline", "blend")
+    monkeypatch.setattr(validation, "BASELINE_NAMES", rows)
+    record = _record({MODEL: 31.0, **dict.fromkeys(rows, 30.0), "new baseline": 32.0})
+    assert "(last input 30.00, DIS flow 30.00, new baseline 32.00, blend 30.00)" in summary_line(record)

@@ -45,7 +45,9 @@ PAPER_TABLE1: tuple[tuple[str, float, float, float, str], ...] = (
 )
 
 GROUND_TRUTH = "ground truth"
+# Digits after the point in the tables, per metric; a metric without an entry gets _DEFAULT_DIGITS.
 _DIGITS = {"psnr": 2, "ssim": 3, "sharpness": 2, "sharpness_official": 2, "lpips": 4, "flicker": 3, "edges": 3}
+_DEFAULT_DIGITS = 3
 _COMPAT_METRICS = ("psnr", "ssim", "sharpness", "sharpness_official")
 
 
@@ -111,7 +113,7 @@ def summarize(results: Sequence[ClipResult], method_names: Sequence[str],
 def _cell(stat: dict[str, Any] | None, metric: str, expected_n: int) -> str:
     if stat is None or not math.isfinite(stat["mean"]):
         return "n/a"
-    text = f"{stat['mean']:.{_DIGITS[metric]}f}"
+    text = f"{stat['mean']:.{_DIGITS.get(metric, _DEFAULT_DIGITS)}f}"
     return text + ("*" if stat["n"] < expected_n else "")
 
 

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from torch import Tensor
 
+from vidpred.config import LossConfig
 from vidpred.losses.adaptive import adaptive_weight
 from vidpred.losses.adversarial import bce_g_loss
+from vidpred.losses.census import census_loss
 from vidpred.losses.gradient import gradient_difference_loss
+from vidpred.losses.laplacian import laplacian_loss
 from vidpred.losses.lp import lp_loss
 from vidpred.losses.path import path_loss
 
-__all__ = ["generator_objective"]
+__all__ = ["FINEST_SCALE_LOSSES", "generator_objective"]
+
+# The reconstruction terms computed on the finest scale only, in the order the trainer computes
+# and logs them: log key -> (the ``LossConfig`` field of its weight, the loss of the prediction
+# and the target, ``(B, C, T, H, W)`` float32 in ``[-1, 1]``, given the loss config for its own
+# settings). The trainer computes a term only while its weight is above 0 and passes it to
+# :func:`generator_objective` in ``extra_terms``.
+FINEST_SCALE_LOSSES: dict[str, tuple[str, Callable[[Tensor, Tensor, LossConfig], Tensor]]] = {
+    "g_lap": ("l_lap", lambda pred, target, loss: laplacian_loss(pred, target, loss.lap_levels)),
+    "g_census": ("l_census", lambda pred, target, loss: census_loss(pred, target, loss.census_window)),
+}
 
 
 def generator_objective(

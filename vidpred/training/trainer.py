@@ -45,10 +45,7 @@ from vidpred.cli import StopRequest
 from vidpred.config import Config, config_to_dict, default_run_dir, validate
 from vidpred.data.split_record import SPLIT_FILE, describe_split, follow_split, read_split
 from vidpred.data.stream import BatchStream, TrainingData, load_training_data
-from vidpred.evaluation.predictors import BLEND, DIS_FLOW, LAST_INPUT
-from vidpred.losses.census import census_loss
-from vidpred.losses.composite import generator_objective
-from vidpred.losses.laplacian import laplacian_loss
+from vidpred.losses.composite import FINEST_SCALE_LOSSES, generator_objective
 from vidpred.losses.perceptual import perceptual_terms
 from vidpred.models._pyramid import pyramid
 from vidpred.models.discriminator import MultiScaleDiscriminator
@@ -61,7 +58,7 @@ from vidpred.training.run_folder import (align_best, check_outside_data, check_r
 from vidpred.training.random_state import RandomStreams
 from vidpred.training.run_lock import RunLock
 from vidpred.training.run_log import RunLog, final_metrics
-from vidpred.training.validation import BEST_KEY, MODEL, ValidationInterrupted, Validator
+from vidpred.training.validation import BEST_KEY, MODEL, ValidationInterrupted, Validator, summary_line
 from vidpred.training.visualize import sample_images
 
 log = logging.getLogger(__name__)
@@ -231,12 +228,10 @@ class Trainer:
                 multiscale.model.requires_grad_(False)
                 extra_terms["g_nce"] = (loss_cfg.l_nce, multiscale.contrastive_loss(
                     context, pred_scales, target_scales, loss_cfg.nce_temperature))
-        if loss_cfg.l_lap > 0:
-            extra_terms["g_lap"] = (loss_cfg.l_lap, laplacian_loss(pred_scales[-1].float(), target.float(),
-                                                                   loss_cfg.lap_levels))
-        if loss_cfg.l_census > 0:
-            extra_terms["g_census"] = (loss_cfg.l_census, census_loss(pred_scales[-1].float(), target.float(),
-                                                                      loss_cfg.census_window))
+        for name, (weight_key, finest_scale_loss) in FINEST_SCALE_LOSSES.items():  # float32, outside autocast
+            weight = getattr(loss_cfg, weight_key)
+            if weight > 0:
+                extra_terms[name] = (weight, finest_scale_loss(pred_scales[-1].float(), target.float(), loss_cfg))
         extra_terms.update(perceptual_terms(pred_scales[-1], target, self.perceptual,
                                             {"vgg": loss_cfg.l_vgg, "lpips": loss_cfg.l_lpips}, generator=self.rng.frame))
         loss, terms = generator_objective(
@@ -354,11 +349,7 @@ class Trainer:
                 # the validation rows it keeps name best.pt's step as their best.
                 self.save()
             self.save("best.pt", all_ranks=False)
-        psnr, ssim, edges = "psnr_whole_f1", "ssim_whole_f1", "edges_whole_f1"
-        log.info("step %d: val PSNR %.2f dB (last input %.2f, DIS flow %.2f, blend %.2f), SSIM %.3f, "
-                 "edge ratio %.3f (DIS flow %.3f)", step, record[MODEL][psnr], record[LAST_INPUT][psnr],
-                 record[DIS_FLOW][psnr], record[BLEND][psnr], record[MODEL][ssim], record[MODEL][edges],
-                 record[DIS_FLOW][edges])
+        log.info("step %d: %s", step, summary_line(record))
         return record
 
     # ------------------------------------------------------------------ loop
@@ -498,6 +489,9 @@ class Trainer:
         if self.chance_monitor is not None and step > self.cfg.loss.disc_start:
             self.chance_monitor.update(step, values)
         run_log.train(step, values)
-        d_loss = next((f"{values[k]:.3f}" for k in ("d_loss", "d_st_loss", "d_blur_loss") if k in values), "-")
+        # d=: the first discriminator's loss (one learning from scratch before a pretrained one), "-" before any
+        adversaries = sorted(self.adversaries, key=lambda adversary: adversary.pretrained)
+        losses = [values[adversary.loss_key] for adversary in adversaries if adversary.loss_key in values]
+        d_loss = f"{losses[0]:.3f}" if losses else "-"
         # refresh=False: redraw at the bar's own pace, not every log step
         bar.set_postfix(g=f"{values['g_total']:.4f}", d=d_loss, sps=f"{values['samples_per_sec']:.1f}", refresh=False)

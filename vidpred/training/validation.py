@@ -29,12 +29,12 @@ import torch
 from vidpred.data.sampler import to_model_input
 from vidpred.evaluation.baselines import fit_blend_weight
 from vidpred.evaluation.flow import FLOW_METHODS, backward_flow
-from vidpred.evaluation.predictors import BASELINE_NAMES, baseline_methods
+from vidpred.evaluation.predictors import BASELINE_NAMES, DIS_FLOW, FARNEBACK_FLOW, baseline_methods
 from vidpred.evaluation.scoring import clip_mean, metric_key, score_frames
 from vidpred.models.generator import MultiScaleGenerator
 
 __all__ = ["MODEL", "BASELINES", "BEST_KEY", "ValidationInterrupted", "Validator", "evaluate", "baseline_scores",
-           "predict_clips"]
+           "predict_clips", "summary_line"]
 
 MODEL = "model"
 BASELINES = BASELINE_NAMES
@@ -215,3 +215,14 @@ class Validator:
         baselines, blend_weight = self._baselines
         model = evaluate(generator, self.clips, **self._args, should_stop=should_stop)
         return {MODEL: model, **baselines, "blend_weight": blend_weight}
+
+
+def summary_line(record: dict) -> str:
+    """A validation record in one line for the training log: the model's PSNR of the 1st
+    predicted frame beside every baseline row's in the rows' order (but the paper's Farneback
+    flow, left out to keep the line short), its SSIM, and its edge ratio beside DIS flow
+    extrapolation's (whole frames)."""
+    psnr, ssim, edges = BEST_KEY, metric_key("ssim", "whole", 1), metric_key("edges", "whole", 1)
+    baselines = ", ".join(f"{name} {record[name][psnr]:.2f}" for name in BASELINE_NAMES if name != FARNEBACK_FLOW)
+    return (f"val PSNR {record[MODEL][psnr]:.2f} dB ({baselines}), SSIM {record[MODEL][ssim]:.3f}, "
+            f"edge ratio {record[MODEL][edges]:.3f} ({DIS_FLOW} {record[DIS_FLOW][edges]:.3f})")
