@@ -160,7 +160,7 @@ def test_a_report_that_fails_part_way_leaves_the_earlier_one_whole(tiny_corpus, 
 
 
 def test_extrapolation_rules_on_pans_of_known_speed(tiny_corpus, tmp_path):
-    from vidpred.evaluation.extrapolation_rules import rules_table, score_rules
+    from vidpred.evaluation.rule_scores import rules_table, score_rules
 
     cache = str(tmp_path / "cache")
     by_video, partial = score_rules("val", str(tiny_corpus), clips_per_video=2, cache_dir=cache,

@@ -76,7 +76,8 @@ def test_fusion_on_a_clip_without_noise_is_the_clip(monkeypatch):
 
 
 def test_speed_hindsight_against_hand_worked_gains():
-    from vidpred.evaluation.extrapolation_rules import SPEED_RULES, speed_hindsight_table
+    from vidpred.evaluation.extrapolation_rules import SPEED_RULES
+    from vidpred.evaluation.rule_scores import speed_hindsight_table
 
     def row(at_own_speed, others=None):  # 1st and 2nd frame alike; unlisted speeds 1 dB below the own speed
         scores = {rule: at_own_speed - 1.0 for rule in SPEED_RULES}
@@ -170,7 +171,7 @@ def test_the_reference_rule_is_the_evaluation_s_dis_baseline():
 
 
 def test_the_table_puts_each_rules_edge_ratio_beside_its_psnr():
-    from vidpred.evaluation.extrapolation_rules import rules_table
+    from vidpred.evaluation.rule_scores import rules_table
 
     def row(dis, blurred):  # (PSNR, edge ratio) of the 1st and 2nd frame alike
         return {"scores": {rule: {f"{m}_f{k}": v for k in (1, 2) for m, v in zip(("psnr", "edges"), values)}

@@ -6,7 +6,7 @@ import signal
 import pytest
 
 from vidpred.commands.extrapolation_rules import main
-from vidpred.evaluation import extrapolation_rules
+from vidpred.evaluation import extrapolation_rules, rule_scores
 from vidpred.evaluation.clips import EvalClip
 
 
@@ -15,7 +15,7 @@ def four_clips(monkeypatch, moving_frames):
     """Two videos of two 6-frame clips each (a square moving), in place of the corpus's clips."""
     clips = [EvalClip(f"val/{video}@{start}", start, moving_frames(6, 32, 48, seed=i, speed=1 + i))
              for i, (video, start) in enumerate([("a", 0), ("a", 10), ("b", 0), ("b", 10)])]
-    monkeypatch.setattr(extrapolation_rules, "load_eval_clips", lambda *args, **kwargs: (clips, None))
+    monkeypatch.setattr(rule_scores, "load_eval_clips", lambda *args, **kwargs: (clips, None))
     return clips
 
 

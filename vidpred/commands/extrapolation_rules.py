@@ -17,8 +17,9 @@ import sys
 
 from vidpred.cli import StopRequest, add_steady_args, add_threads_arg, script, set_threads, setup_logging
 from vidpred.config import DataConfig
-from vidpred.evaluation.extrapolation_rules import RULES, SPEED_RULES, rules_table, score_rules, speed_hindsight_table
+from vidpred.evaluation.extrapolation_rules import RULES, SPEED_RULES
 from vidpred.evaluation.partial import STOP_AT_ONCE, STOP_THEN, partial_heading, partial_line, starts_with_heading
+from vidpred.evaluation.rule_scores import rules_table, score_rules, speed_hindsight_table
 from vidpred.evaluation.steady_camera import steady_camera
 from vidpred.safe_write import check_output, write_text
 
