@@ -159,3 +159,17 @@ def test_score_is_each_frames_psnr_ssim_sharpness_and_edges():
     assert scores["psnr"][1] < scores["psnr"][0]  # copying falls further behind a pan with every frame
     with pytest.raises(ValueError, match="give as many frames of the same size"):
         score(copy[:1], truth)
+
+
+def test_score_agrees_with_what_predict_py_writes():
+    from vidpred.commands.predict import _score
+
+    clip = _pan()
+    truth, copy = clip[4:6], clip[[3, 3]]
+    ours = score(copy, truth)
+    theirs = {"psnr": [], "ssim": [], "edges": []}
+    for k in range(2):
+        as_input = [to_model_input(torch.from_numpy(x[k])[None, None])[:, :, 0] for x in (copy, truth)]
+        _score(theirs, *as_input, with_ssim=True)
+    for metric, values in theirs.items():
+        assert ours[metric] == pytest.approx(values, abs=1e-6), metric
