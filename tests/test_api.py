@@ -173,3 +173,29 @@ def test_score_agrees_with_what_predict_py_writes():
         _score(theirs, *as_input, with_ssim=True)
     for metric, values in theirs.items():
         assert ours[metric] == pytest.approx(values, abs=1e-6), metric
+
+
+def test_unrounded_predictions_score_what_the_evaluation_scores(model):
+    from vidpred.commands.predict import _score
+
+    clip = _pan()
+    levels = model.predict(clip[:4], n_future=2, rounded=False)
+    assert levels.dtype == np.float32 and levels.shape == (2, 96, 96, 3) and 0 <= levels.min() <= levels.max() <= 255
+    assert np.array_equal(np.rint(levels).astype(np.uint8), model.predict(clip[:4], n_future=2))
+    context = to_model_input(torch.from_numpy(clip[:4])[None])
+    method = load_checkpoint_predictor(default_model_path(), torch.device("cpu"))
+    prediction = method.predict(context, 2, None)  # (1, 3, 2, H, W): what predict.py scores
+    theirs = {"psnr": [], "ssim": [], "edges": []}
+    for k in range(2):
+        _score(theirs, prediction[:, :, k].clamp(-1, 1), to_model_input(torch.from_numpy(clip[4 + k])[None, None])[:, :, 0],
+               with_ssim=True)
+    ours = score(levels, clip[4:6])
+    for metric, values in theirs.items():
+        assert ours[metric] == pytest.approx(values, abs=1e-5), metric
+    assert ours["psnr"][0] != score(np.rint(levels).astype(np.uint8), clip[4:6])["psnr"][0]  # rounding costs a little
+    with pytest.raises(ValueError, match="frame 0: expected uint8 values 0-255, got float32"):
+        model.predict(levels)  # known frames are 8-bit frames
+    with pytest.raises(ValueError, match="frame 1 is uint8, frame 0 float32: give one kind of values"):
+        score([levels[0], clip[5]], clip[4:6])
+    with pytest.raises(ValueError, match="frame 0: its values must be finite grey levels 0-255"):
+        score(np.full_like(levels, np.nan), clip[4:6])

@@ -27,9 +27,9 @@ Frames are RGB, as :func:`~vidpred.data.video_io.read_video` returns them (OpenC
 is read as three equal channels, as the video readers read greyscale footage. A model
 predicts frames of any size; the predictions are what ``scripts/predict.py`` shows for the
 same frames, rounded to uint8 as a saved frame is. The evaluation and ``predict.py``'s
-scores are of the prediction before rounding, which scores a little higher where the
-prediction is close (along carphone's frames by up to 0.03 dB, along mire-2's, up to 43 dB,
-by up to 0.11).
+scores are of the prediction before rounding (``predict(..., rounded=False)``), which
+scores a little higher where the prediction is close (along carphone's frames by up to
+0.03 dB, along mire-2's, up to 43 dB, by up to 0.11).
 """
 
 from __future__ import annotations
@@ -120,8 +120,8 @@ class VideoPredictor:
         network says it does: the refiner and the pyramid's flow head)."""
         return bool(getattr(getattr(self._method.predict, "generator", None), "predicts_motion", False))
 
-    def predict(self, frames: np.ndarray | Sequence[np.ndarray], n_future: int = 1, *,
-                motion: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    def predict(self, frames: np.ndarray | Sequence[np.ndarray], n_future: int = 1, *, motion: bool = False,
+                rounded: bool = True) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """The ``n_future`` frames after ``frames``, each predicted from the ones before it.
 
         Args:
@@ -130,9 +130,11 @@ class VideoPredictor:
                 newest :attr:`n_context` are read; fewer is an error.
             n_future: how many frames to predict.
             motion: also return the predicted motion (:attr:`predicts_motion` models only).
+            rounded: rounded to uint8, as a saved frame is; False: float32 values in
+                ``[0, 255]``, the prediction the evaluation scores (:func:`score` takes both).
 
         Returns:
-            uint8 ``(n_future, H, W, 3)``; with ``motion``, also float32 ``(n_future, H, W,
+            uint8 ``(n_future, H, W, 3)`` (float32 without ``rounded``); with ``motion``, also float32 ``(n_future, H, W,
             2)``: for each predicted frame, where each of its pixels is sampled from, in
             pixels (x, then y), in the newest known frame (the refiner, which resamples that
             frame for every prediction) or in the frame before it (the flow head).
@@ -145,10 +147,11 @@ class VideoPredictor:
         if len(clip) < self.n_context:
             raise ValueError(f"the model reads {self.n_context} known frames, got {len(clip)}")
         context = self._model_input(clip[-self.n_context:])
+        as_frames = _as_uint8 if rounded else _as_levels
         if motion:
             prediction, flows = self._method.predict.with_motion(context, n_future)
-            return _as_uint8(prediction), flows[0].permute(1, 2, 3, 0).float().cpu().numpy()
-        return _as_uint8(self._method.predict(context, n_future, None))
+            return as_frames(prediction), flows[0].permute(1, 2, 3, 0).float().cpu().numpy()
+        return as_frames(self._method.predict(context, n_future, None))
 
     def stream(self, max_pairs: int = 16) -> PredictionStream:
         """A :class:`PredictionStream` fed one frame at a time (``max_pairs``: how many frame
@@ -200,7 +203,7 @@ def score(prediction: np.ndarray | Sequence[np.ndarray], truth: np.ndarray | Seq
 
     Args:
         prediction: the predicted frames, uint8 ``(n, H, W, 3)`` (or grey) as :meth:`VideoPredictor.predict`
-            returns them.
+            returns them, or float values in ``[0, 255]`` (``predict(..., rounded=False)``).
         truth: the true frames, the same shape.
 
     Returns:
@@ -209,17 +212,18 @@ def score(prediction: np.ndarray | Sequence[np.ndarray], truth: np.ndarray | Seq
         under 11 px), the sharpness difference in dB, and the edge ratio (below 1: smoother
         than the truth, so a PSNR won with blur shows).
     """
-    predicted, true = _as_frames(prediction), _as_frames(truth)
+    predicted, true = _as_frames(prediction, levels=True), _as_frames(truth)
     if predicted.shape != true.shape:
         raise ValueError(f"prediction {predicted.shape} and truth {true.shape}: give as many frames of the same size")
-    as_model = [to_model_input(torch.from_numpy(x)[None])[0].transpose(0, 1) for x in (predicted, true)]  # (n, 3, H, W)
-    values = score_frames(as_model[0][None], as_model[1])
+    as_model = [_unit_range(x).transpose(0, 1) for x in (predicted, true)]  # (n, 3, H, W) in [-1, 1]
+    values = score_frames(as_model[0][None].clamp(-1, 1), as_model[1])
     return {metric: [float(values[f"{metric}_whole_f{k + 1}"][0]) for k in range(len(true))]
             for metric in ("psnr", "ssim", "sharpness", "edges")}
 
 
-def _as_frames(frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
-    """Known frames -> uint8 ``(T, H, W, 3)``, checked; grey frames repeated to three channels."""
+def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False) -> np.ndarray:
+    """Known frames -> uint8 ``(T, H, W, 3)``, checked; grey frames repeated to three channels.
+    With ``levels``, float frames of grey levels (``[0, 255]``) are taken too, as float32."""
     if isinstance(frames, torch.Tensor):
         frames = frames.detach().cpu().numpy()
     if isinstance(frames, np.ndarray):
@@ -235,7 +239,11 @@ def _as_frames(frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         raise ValueError("frames: got none")
     out = []
     for k, item in enumerate(items):
-        if item.dtype != np.uint8:
+        if levels and np.issubdtype(item.dtype, np.floating):
+            if not np.isfinite(item).all():
+                raise ValueError(f"frame {k}: its values must be finite grey levels 0-255")
+            item = item.astype(np.float32)
+        elif item.dtype != np.uint8:
             raise ValueError(f"frame {k}: expected uint8 values 0-255, got {item.dtype} (scale and convert first)")
         if item.ndim == 3 and item.shape[-1] == 1:
             item = item[..., 0]
@@ -243,7 +251,9 @@ def _as_frames(frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
             item = np.repeat(item[..., None], 3, axis=-1)
         if item.ndim != 3 or item.shape[-1] != 3:
             raise ValueError(f"frame {k}: expected (H, W, 3) RGB or (H, W) grey, got shape {item.shape}")
-        if out and item.shape != out[0].shape:
+        if out and (item.shape != out[0].shape or item.dtype != out[0].dtype):
+            if item.shape == out[0].shape:
+                raise ValueError(f"frame {k} is {item.dtype}, frame 0 {out[0].dtype}: give one kind of values")
             raise ValueError(f"frame {k} is {item.shape[1]}x{item.shape[0]}, frame 0 {out[0].shape[1]}x"
                              f"{out[0].shape[0]}: the frames must share one size")
         out.append(item)
@@ -253,3 +263,15 @@ def _as_frames(frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
 def _as_uint8(prediction: torch.Tensor) -> np.ndarray:
     """``(1, 3, n, H, W)`` in ``[-1, 1]`` -> uint8 ``(n, H, W, 3)`` on the CPU."""
     return to_uint8_frames(prediction.float())[0].cpu().numpy()
+
+
+def _as_levels(prediction: torch.Tensor) -> np.ndarray:
+    """``(1, 3, n, H, W)`` in ``[-1, 1]`` -> float32 grey levels ``(n, H, W, 3)`` in ``[0, 255]``, unrounded."""
+    return ((prediction.float().clamp(-1, 1) + 1) * 127.5)[0].permute(1, 2, 3, 0).contiguous().cpu().numpy()
+
+
+def _unit_range(frames: np.ndarray) -> torch.Tensor:
+    """uint8 or float32 grey levels ``(T, H, W, 3)`` -> float32 ``(3, T, H, W)`` in ``[-1, 1]``."""
+    if frames.dtype == np.uint8:
+        return to_model_input(torch.from_numpy(frames)[None])[0]
+    return (torch.from_numpy(frames) / 127.5 - 1).permute(3, 0, 1, 2).contiguous()
