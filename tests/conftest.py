@@ -22,6 +22,9 @@ reader tests do not depend on the writer under test. Fixtures:
   may run as root, who writes anyway).
 * ``disk_full_at`` -- ``disk_full_at(name)``: from then on ``Path.write_text`` to a file
   whose name holds ``name`` fails with ENOSPC naming that file, as on a full disk.
+* ``unscoring_adversary`` -- ``unscoring_adversary(name, log_prefix) -> Adversary`` subclass:
+  a discriminator's bookkeeping (checkpoint keys derived from ``name``) whose ``d_loss`` and
+  ``g_loss`` are never called, for tests of where adversaries are registered and shown.
 * ``ctrl_c_in_the_2nd_clip`` -- ``ctrl_c_in_the_2nd_clip(workers=1, times=1)``: from then on
   the evaluation's 2nd clip sends the process SIGINT ``times`` times as it starts to be
   scored; with ``workers=2`` the 1st and 2nd clips are both under way when it comes.
@@ -262,6 +265,26 @@ def logged_losses() -> Callable[[Path], dict[int, dict]]:
 def logged_steps() -> Callable[[Path], list[int]]:
     """``logged_steps(path)``: the step of each line of a JSONL log, in order."""
     return _logged_steps
+
+
+@pytest.fixture
+def unscoring_adversary() -> Callable[[str, str], type]:
+    from vidpred.adversaries import Adversary
+
+    def make(name: str, log_prefix: str) -> type:
+        class Unscoring(Adversary):
+            state_key, opt_key = f"{name}_discriminator", f"opt_{name}"
+
+            def d_loss(self, context, real_scales, fake_scales, label_rng):
+                raise AssertionError("not scored in this test")
+
+            def g_loss(self, context, pred_scales):
+                raise AssertionError("not scored in this test")
+
+        Unscoring.name, Unscoring.log_prefix = name, log_prefix
+        return Unscoring
+
+    return make
 
 
 @pytest.fixture

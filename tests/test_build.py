@@ -81,15 +81,7 @@ def test_every_adversary_is_registered_where_the_trainer_and_the_monitor_look(ad
                                           "(vidpred/training/monitor.py)"
 
 
-def test_an_adversary_without_an_optimizer_line_is_named():
-    class Unregistered(Adversary):
-        name, log_prefix, state_key, opt_key = "unregistered", "d_un", "unregistered", "opt_un"
-
-        def d_loss(self, context, real_scales, fake_scales, label_rng):
-            raise NotImplementedError
-
-        def g_loss(self, context, pred_scales):
-            raise NotImplementedError
-
-    with pytest.raises(ValueError, match="'unregistered' \\(Unregistered\\) has no optimizer: add 'unregistered'"):
+def test_an_adversary_without_an_optimizer_line_is_named(unscoring_adversary):
+    Unregistered = unscoring_adversary("unregistered", "d_un")
+    with pytest.raises(ValueError, match="'unregistered' \\(Unscoring\\) has no optimizer: add 'unregistered'"):
         adversary_optimizer_config(config_from_dict({}), Unregistered(torch.nn.Linear(1, 1)))

@@ -9,7 +9,6 @@ import torch
 from torch import nn
 
 import vidpred.build as build_module
-from vidpred.adversaries import Adversary
 from vidpred.config import ConfigError
 from vidpred.losses.composite import FINEST_SCALE_LOSSES
 from vidpred.losses.perceptual import sample_frames
@@ -323,16 +322,8 @@ def _bar_text(trainer, **losses) -> str:
     return bar.postfix["d"]
 
 
-def test_the_progress_bar_shows_a_new_discriminators_loss(tiny_config, tmp_path):
-    class Fake(Adversary):
-        name, log_prefix, state_key, opt_key = "fake", "d_fake", "fake_discriminator", "opt_fake"
-
-        def d_loss(self, context, real_scales, fake_scales, label_rng):
-            raise NotImplementedError
-
-        def g_loss(self, context, pred_scales):
-            raise NotImplementedError
-
+def test_the_progress_bar_shows_a_new_discriminators_loss(tiny_config, tmp_path, unscoring_adversary):
+    Fake = unscoring_adversary("fake", "d_fake")
     trainer = Trainer(tiny_config(NO_MULTISCALE, "loss.l_adv=0.0"), tmp_path / "run")
     assert trainer.adversaries == []
     assert _bar_text(trainer) == "-"
