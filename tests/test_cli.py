@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
+import time
 
 import pytest
 
@@ -120,6 +122,84 @@ def test_a_redirected_stdout_in_a_legacy_code_page_gets_the_tables_in_utf8(monke
     assert main([]) == 0
     out.flush()
     assert out.buffer.getvalue().decode("utf-8") == "| model \u2212 DIS flow | \u2014 |\n"
+
+
+# A command that says it is ready, then records each SIGINT and SIGTERM it gets, and exits
+# 128 + the first once it has had ``n`` of them.
+_RECORDER = """
+import pathlib, signal, sys, time
+log, n = pathlib.Path(sys.argv[1]), int(sys.argv[2])
+got = []
+def record(signum, frame):
+    got.append(signum)
+    log.write_text(" ".join(map(str, got)))
+for s in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(s, record)
+log.write_text("ready")
+end = time.monotonic() + 60
+while len(got) < n and time.monotonic() < end:
+    time.sleep(0.01)
+sys.exit(128 + got[0] if got else 0)
+"""
+
+
+def _signal_when_ready(log, *signals):
+    """Send ``signals`` to this process alone, one by one, once the recorder writing ``log`` is ready."""
+    import os
+    import threading
+    import time
+
+    def send():
+        while not (log.is_file() and log.read_text()):
+            time.sleep(0.01)
+        for signum in signals:
+            os.kill(os.getpid(), signum)
+            time.sleep(0.2)
+
+    threading.Thread(target=send, daemon=True).start()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX: the command runs in a session of its own")
+def test_a_command_run_by_a_stop_request_gets_a_sigterm_sent_to_this_process_alone(tmp_path):
+    import signal
+
+    from vidpred.cli import StopRequest
+
+    log = tmp_path / "signals"
+    with StopRequest("waiting for the command") as stop:
+        _signal_when_ready(log, signal.SIGTERM)
+        code = stop.run([sys.executable, "-c", _RECORDER, str(log), "1"])
+    assert stop.signal == signal.SIGTERM
+    assert log.read_text() == str(int(signal.SIGTERM)) and code == 128 + signal.SIGTERM  # once, as it was sent
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX: the command runs in a session of its own")
+def test_a_second_signal_reaches_the_command_too_and_stops_at_once(tmp_path):
+    import signal
+
+    from vidpred.cli import StopRequest
+
+    log = tmp_path / "signals"
+    with pytest.raises(KeyboardInterrupt), StopRequest("waiting for the command") as stop:
+        _signal_when_ready(log, signal.SIGINT, signal.SIGINT)
+        stop.run([sys.executable, "-c", _RECORDER, str(log), "2"])
+    deadline = time.monotonic() + 10
+    while log.read_text() != f"{int(signal.SIGINT)} {int(signal.SIGINT)}" and time.monotonic() < deadline:
+        time.sleep(0.01)  # not waited for: it may record the second a moment later
+    assert log.read_text() == f"{int(signal.SIGINT)} {int(signal.SIGINT)}"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX: the command runs in a session of its own")
+def test_a_command_started_after_the_first_signal_gets_it_at_once():
+    import os
+    import signal
+
+    from vidpred.cli import StopRequest
+
+    with StopRequest("starting nothing else") as stop:
+        os.kill(os.getpid(), signal.SIGTERM)
+        code = stop.run([sys.executable, "-c", "import time; time.sleep(60)"])
+    assert code == -signal.SIGTERM  # ended by it, not after its minute
 
 
 def test_a_stop_request_asks_once_and_stops_at_once_the_second_time(caplog):

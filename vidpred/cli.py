@@ -24,7 +24,9 @@ import codecs
 import functools
 import logging
 import math
+import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -89,6 +91,7 @@ class StopRequest:
         self.then, self.at_once = then, at_once
         self.signal: int | None = None
         self._previous: dict[int, Any] = {}
+        self._children: set[subprocess.Popen] = set()
 
     def install(self) -> None:
         self._previous = {s: signal.signal(s, self.request) for s in STOP_SIGNALS}
@@ -106,11 +109,35 @@ class StopRequest:
         self.restore()
 
     def request(self, signum: int, frame: object = None) -> None:
-        """The handler: the first call asks, the second raises ``KeyboardInterrupt``."""
+        """The handler: the first call asks, the second raises ``KeyboardInterrupt``; each is
+        passed on to the commands under way in :meth:`run`."""
+        for child in list(self._children):
+            child.send_signal(signum)  # nothing once it has ended
         if self.signal is not None:
             raise KeyboardInterrupt
         self.signal = signum
         log.warning("received %s: %s (%s)", signal.Signals(signum).name, self.then, self.at_once)
+
+    def run(self, cmd: list[str], **popen_kwargs: Any) -> int:
+        """Run the command ``cmd`` (``subprocess.Popen``'s keywords) to its end and return its
+        exit code, passing it each stop signal this request receives, so that it stops as
+        its own Ctrl-C says (a training saves its checkpoint at the first).
+
+        On POSIX the command runs in a session of its own and gets each signal once, through
+        here, whether it was a Ctrl-C at the terminal or a ``kill`` of this process alone
+        (which would not reach it otherwise). Elsewhere the console delivers Ctrl-C to both
+        and nothing is passed on. A command started after the first signal gets it at once.
+        """
+        own_session = os.name == "posix"
+        child = subprocess.Popen(cmd, start_new_session=own_session, **popen_kwargs)
+        if own_session:
+            self._children.add(child)
+            if self.signal is not None:
+                child.send_signal(self.signal)
+        try:
+            return child.wait()
+        finally:
+            self._children.discard(child)
 
 
 def _utf8_redirected_stdout() -> None:

@@ -19,7 +19,7 @@ def ablations(monkeypatch):
     """The command's module, with its subprocess runner replaced by a recorder."""
     calls = []
 
-    def fake_run(cmd, log_path, threads):
+    def fake_run(cmd, log_path, threads, stop=None):
         calls.append(cmd)
         if "vidpred.commands.train" in cmd:  # leave what a finished training leaves
             run_dir = Path(cmd[cmd.index("--run-dir") + 1])
@@ -95,13 +95,13 @@ def test_ctrl_c_starts_no_other_training_and_writes_the_summary_of_the_runs_so_f
     configs = [ROOT / "configs" / "ablations" / f"{name}.yaml" for name in ("l1", "l2", "gdl_l1")]
     finished, trained = ablations._run, []
 
-    def ctrl_c_in_the_2nd_training(cmd, log_path, threads):  # the training saves its checkpoint and exits 130
+    def ctrl_c_in_the_2nd_training(cmd, log_path, threads, stop):  # the training saves its checkpoint and exits 130
         trained.append(cmd)
         if len(trained) == 2:
             os.kill(os.getpid(), signal.SIGINT)
             log_path.write_text("saved a checkpoint after step 2\n")
             return 128 + signal.SIGINT, 1.0
-        return finished(cmd, log_path, threads)
+        return finished(cmd, log_path, threads, stop)
 
     monkeypatch.setattr(ablations, "_run", ctrl_c_in_the_2nd_training)
     before = signal.getsignal(signal.SIGINT)

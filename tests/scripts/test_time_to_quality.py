@@ -82,11 +82,12 @@ def test_the_figure_replaces_only_its_own_files(tmp_path, caplog):
 def test_each_run_is_trained_by_the_train_command_from_any_folder(tmp_path, monkeypatch):
     launched = []
 
-    def fake_run(cmd, env, check):
+    def fake_run(stop, cmd, env):
         launched.append(cmd)
         _finished_run(Path(cmd[cmd.index("--run-dir") + 1]), [])
+        return 0
 
-    monkeypatch.setattr(time_to_quality.subprocess, "run", fake_run)
+    monkeypatch.setattr(time_to_quality.StopRequest, "run", fake_run)
     monkeypatch.chdir(tmp_path)
     assert _main(["--run", f"{CONFIG}:pixels", "--runs", "runs", "--out", "c.png", "--threads", "1"]) == 0
     (cmd,) = launched
@@ -98,16 +99,15 @@ def test_ctrl_c_waits_for_the_training_to_save_its_checkpoint_and_starts_no_othe
                                                                                       caplog):
     import os
     import signal
-    import subprocess
 
     launched = []
 
-    def ctrl_c_while_training(cmd, env, check):  # the training gets the Ctrl-C too: it saves and exits 130
+    def ctrl_c_while_training(stop, cmd, env):  # the training gets the Ctrl-C too: it saves and exits 130
         os.kill(os.getpid(), signal.SIGINT)
-        launched.append(cmd[cmd.index("--run-dir") + 1])  # still waited for (subprocess.run killed it at once)
-        raise subprocess.CalledProcessError(128 + signal.SIGINT, cmd)
+        launched.append(cmd[cmd.index("--run-dir") + 1])  # still waited for
+        return 128 + signal.SIGINT
 
-    monkeypatch.setattr(time_to_quality.subprocess, "run", ctrl_c_while_training)
+    monkeypatch.setattr(time_to_quality.StopRequest, "run", ctrl_c_while_training)
     before = signal.getsignal(signal.SIGINT)
     out = tmp_path / "c.png"
     assert _main(["--run", f"{CONFIG}:a", "--run", f"{CONFIG}:b", "--runs", tmp_path / "runs", "--out", out]) == 130

@@ -22,7 +22,8 @@
 
 Paired per-clip differences between two rows: scripts/paired_table.py --eval <out>/eval.
 
-Ctrl-C (it reaches the trainings too, which save a checkpoint and exit) starts no other
+Ctrl-C, or a SIGTERM to this process alone (either is passed on to the trainings under way,
+which save a checkpoint and exit), starts no other
 training, skips the evaluation and writes summary.md and status.json of the runs so far,
 summary.md's first line "partial: 1 of 9 runs, stopped by SIGINT"; run again, the stopped
 runs resume. A second Ctrl-C stops at once, writing nothing.
@@ -56,11 +57,16 @@ ABLATIONS = Path("configs/ablations")
 log = logging.getLogger("vidpred.ablations")
 
 
-def _run(cmd: list[str], log_path: Path, threads: int) -> tuple[int, float]:
+def _run(cmd: list[str], log_path: Path, threads: int, stop: StopRequest | None = None) -> tuple[int, float]:
+    """Run ``cmd`` with ``threads`` threads, its output appended to ``log_path``; ``stop``
+    passes it each stop signal (:meth:`StopRequest.run`)."""
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     start = time.perf_counter()
     with open(log_path, "a", encoding="utf-8") as out:
-        code = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT).returncode
+        if stop is None:
+            code = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT).returncode
+        else:
+            code = stop.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
     return code, time.perf_counter() - start
 
 
@@ -85,7 +91,7 @@ def _check_reuse(run_dir: Path, cfg: Config) -> None:
                          "run") from None
 
 
-def _train(config: Path, out: Path, threads: int, overrides: list[str]) -> dict:
+def _train(config: Path, out: Path, threads: int, overrides: list[str], stop: StopRequest | None = None) -> dict:
     name = config.stem
     run_dir = out / name
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -99,7 +105,7 @@ def _train(config: Path, out: Path, threads: int, overrides: list[str]) -> dict:
     if (run_dir / "checkpoints" / "latest.pt").is_file():
         cmd.append("--resume")
     log.info("%s: training (%s)", name, " ".join(cmd[1:]))
-    code, seconds = _run(cmd, run_dir / "stdout.log", threads)
+    code, seconds = _run(cmd, run_dir / "stdout.log", threads, stop)
     status = "ok" if code == 0 else f"failed: {_last_error(run_dir / 'stdout.log')}"
     log.info("%s: %s after %.1f min", name, status, seconds / 60)
     return {"name": name, "status": status, "seconds": seconds}
@@ -201,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = StopRequest("starting no other training, then writing the summary of the runs so far",
                        "again to stop at once, without a summary")
     with stop:
-        results = _train_all(configs, out, args, lambda: stop.signal is not None)
+        results = _train_all(configs, out, args, stop)
     trained = [r["name"] for r in results if r["status"].startswith("ok")]
     partial = partial_mark(len(trained), len(configs), stop.signal, "runs")
     eval_code = None
@@ -224,11 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(r["status"].startswith("ok") for r in results) and eval_code in (None, 0) else 1
 
 
-def _train_all(configs: list[Path], out: Path, args: argparse.Namespace, stopping) -> list[dict]:
-    """Each config's :func:`_train`, ``args.jobs`` at a time, in order, until ``stopping()``:
-    the configs not started then get the status ``"not started (stopped)"``. On an exception
-    here (a second Ctrl-C) no other training starts and the ones under way are not waited for
-    (they got the Ctrl-C too)."""
+def _train_all(configs: list[Path], out: Path, args: argparse.Namespace, stop: StopRequest) -> list[dict]:
+    """Each config's :func:`_train`, ``args.jobs`` at a time, in order, until ``stop`` is
+    signalled (the trainings under way get the signal too): the configs not started then get
+    the status ``"not started (stopped)"``. On an exception here (a second Ctrl-C) no other
+    training starts and the ones under way are not waited for (they got it too)."""
+    stopping = lambda: stop.signal is not None  # noqa: E731
     results: dict[int, dict] = {}
     running: dict[Future, int] = {}
     queued = iter(enumerate(configs))
@@ -236,7 +243,7 @@ def _train_all(configs: list[Path], out: Path, args: argparse.Namespace, stoppin
     try:
         while True:
             while len(running) < args.jobs and not stopping() and (item := next(queued, None)) is not None:
-                running[pool.submit(_train, item[1], out, args.threads, args.overrides)] = item[0]
+                running[pool.submit(_train, item[1], out, args.threads, args.overrides, stop)] = item[0]
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)

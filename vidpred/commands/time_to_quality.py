@@ -13,8 +13,8 @@ has one panel per predicted frame; a Markdown table of final and best scores is 
 and written beside it (.md).
 Plot runs trained earlier, without training, with --plot-only.
 
-Ctrl-C reaches the training under way too, which saves a checkpoint and exits; the command
-waits for it, starts no other run and writes no figure (run again, the runs resume). A
+Ctrl-C, or a SIGTERM to this process alone, is passed on to the training under way, which
+saves a checkpoint and exits; the command waits for it, starts no other run and writes no figure (run again, the runs resume). A
 second Ctrl-C stops at once.
 """
 
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             for config, label, overrides in runs:
                 run_dir = Path(args.runs) / label
                 if not args.plot_only:
-                    _train(config, run_dir, [*args.overrides, *overrides], args, lambda: stop.signal is not None)
+                    _train(config, run_dir, [*args.overrides, *overrides], args, stop)
                 if stop.signal is not None:
                     log.warning("stopped: no figure written; run the command again to resume the runs")
                     return 128 + int(stop.signal)  # as training: the signal's code once work is saved
@@ -122,10 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _train(config: Path, run_dir: Path, overrides: list[str], args: argparse.Namespace,
-           stopping=lambda: False) -> None:
+def _train(config: Path, run_dir: Path, overrides: list[str], args: argparse.Namespace, stop: StopRequest) -> None:
     """Train ``config`` into ``run_dir`` (resumed, or reused when finished), in a process of its
-    own, waited for even when ``stopping()``: asked to stop, it saves a checkpoint and exits."""
+    own that gets ``stop``'s signals and is waited for: at the first it saves a checkpoint and
+    exits."""
     done = run_dir / "final_metrics.json"
     if done.is_file():
         log.info("%s: already trained, reusing its log", run_dir)
@@ -139,11 +139,9 @@ def _train(config: Path, run_dir: Path, overrides: list[str], args: argparse.Nam
     if args.threads is not None:
         env.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
     log.info("training %s for %g minutes into %s", config, args.minutes, run_dir)
-    try:
-        subprocess.run(cmd, env=env, check=True)
-    except subprocess.CalledProcessError:
-        if not stopping():  # else: stopped by the same Ctrl-C, its checkpoint saved
-            raise
+    code = stop.run(cmd, env=env)
+    if code != 0 and stop.signal is None:  # else: stopped by the same Ctrl-C, its checkpoint saved
+        raise subprocess.CalledProcessError(code, cmd)
 
 
 if __name__ == "__main__":
