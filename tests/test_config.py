@@ -179,6 +179,7 @@ def test_every_bad_key_and_type_is_reported_at_once():
     (["loss.l_census=1.0", "loss.census_window=4"], "loss.census_window must be odd and >= 3, got 4"),
     (["loss.l_census=1.0", "loss.census_window=1"], "loss.census_window must be odd and >= 3, got 1"),
     (["loss.l_census=1.0", "loss.census_window=33"], "loss.census_window 33 is larger than data.patch_size (32)"),
+    (["loss.l_ssim=1.0", "data.patch_size=8", "model.discriminator.enabled=false"], "loss.l_ssim needs data.patch_size >= 11 (its 11x11 window), got 8"),
     (["loss.adaptive_weight=true", "loss.l_p=0", "loss.l_gdl=0"],  # the list goes on with every l_* of LossConfig
      "loss.adaptive_weight needs a reconstruction term (l_p, l_gdl, l_path, "),
     (["loss.adaptive_weight=true", "model.discriminator.enabled=false"],

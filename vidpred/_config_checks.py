@@ -217,6 +217,8 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
         yield f"loss.census_window must be odd and >= 3, got {loss.census_window}"
     elif loss.l_census and loss.census_window > cfg.data.patch_size:
         yield f"loss.census_window {loss.census_window} is larger than data.patch_size ({cfg.data.patch_size})"
+    if loss.l_ssim and cfg.data.patch_size < 11:
+        yield f"loss.l_ssim needs data.patch_size >= 11 (its 11x11 window), got {cfg.data.patch_size}"
     reconstruction = [key for key in weights if key not in ("l_adv", "l_nce")]  # what G's prediction is compared by
     # Every discriminator section of the model (those with an ``enabled`` switch), a new one too.
     sections = [f.name for f in dataclasses.fields(model) if hasattr(getattr(model, f.name), "enabled")]

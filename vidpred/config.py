@@ -216,6 +216,7 @@ class LossConfig:
     lap_levels: int = 4
     l_census: float = 0.0  # soft ternary census on the finest scale (vidpred/losses/census.py)
     census_window: int = 7  # the census patch's side, odd
+    l_ssim: float = 0.0  # 1 - SSIM on the finest scale (vidpred/losses/ssim.py)
     multiscale: bool = True  # reconstruction terms summed over the generator's scales
     real_label: list[float] = field(default_factory=lambda: [1.0, 1.0])  # [low, high]
     fake_label: list[float] = field(default_factory=lambda: [0.0, 0.0])

@@ -278,6 +278,15 @@ def test_census_term_enters_the_objective_with_its_weight(tiny_config, tmp_path)
     assert not _unchanged(g_before, trainer.generator)
 
 
+def test_ssim_term_enters_the_objective_with_its_weight(tiny_config, tmp_path):
+    trainer = Trainer(tiny_config("loss.l_ssim=0.25", "loss.l_adv=0.0"), tmp_path / "run")
+    g_before = _params(trainer.generator)
+    logs = trainer.g_step(trainer.next_batch())
+    assert 0 < logs["g_ssim"].item() < 2
+    assert logs["g_total"].item() == pytest.approx((logs["g_lp"] + logs["g_gdl"] + 0.25 * logs["g_ssim"]).item(), rel=1e-5)
+    assert not _unchanged(g_before, trainer.generator)
+
+
 def test_a_finest_scale_loss_in_the_table_is_computed_in_float32_weighted_and_logged_in_order(
         tiny_config, tmp_path, monkeypatch, logged_losses):
     # A new finest-scale term is one entry of FINEST_SCALE_LOSSES: the trainer computes, weights and logs

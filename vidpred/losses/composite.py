@@ -15,6 +15,7 @@ from vidpred.losses.gradient import gradient_difference_loss
 from vidpred.losses.laplacian import laplacian_loss
 from vidpred.losses.lp import lp_loss
 from vidpred.losses.path import path_loss
+from vidpred.losses.ssim import ssim_loss
 
 __all__ = ["FINEST_SCALE_LOSSES", "generator_objective"]
 
@@ -26,6 +27,7 @@ __all__ = ["FINEST_SCALE_LOSSES", "generator_objective"]
 FINEST_SCALE_LOSSES: dict[str, tuple[str, Callable[[Tensor, Tensor, LossConfig], Tensor]]] = {
     "g_lap": ("l_lap", lambda pred, target, loss: laplacian_loss(pred, target, loss.lap_levels)),
     "g_census": ("l_census", lambda pred, target, loss: census_loss(pred, target, loss.census_window)),
+    "g_ssim": ("l_ssim", lambda pred, target, loss: ssim_loss(pred, target)),
 }
 
 
