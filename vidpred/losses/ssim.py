@@ -13,12 +13,29 @@ import torch
 from torch import Tensor
 
 from vidpred.losses._frames import as_image_batch
-from vidpred.metrics.ssim import blur_valid, gaussian_window
+from vidpred.metrics.ssim import gaussian_window
 
 __all__ = ["ssim_loss"]
 
 _WINDOW = 11
 _SIGMA = 1.5
+
+
+def _band(n: int, like: Tensor) -> Tensor:
+    """``(n, n - 10)``: column ``j`` holds the Gaussian window's taps in rows ``j .. j + 10``."""
+    taps = gaussian_window(_WINDOW, _SIGMA).to(like)
+    band = like.new_zeros(n, n - _WINDOW + 1)
+    for j in range(n - _WINDOW + 1):
+        band[j:j + _WINDOW, j] = taps
+    return band
+
+
+def _blur_valid(x: Tensor) -> Tensor:
+    """:func:`~vidpred.metrics.ssim.blur_valid` with the SSIM window, as two products with
+    banded matrices: the same sums, with a gradient. On training crops (128 px) the loss and
+    its gradient take several times less time on the CPU than through one-channel
+    convolutions: a matrix product multiplies more zeros but is far better vectorised."""
+    return _band(x.shape[-2], x).transpose(0, 1) @ x @ _band(x.shape[-1], x)
 
 
 def ssim_loss(pred: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
@@ -47,9 +64,8 @@ def ssim_loss(pred: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     pred, target = as_image_batch(pred, target, reduction)
     if min(pred.shape[-2:]) < _WINDOW:
         raise ValueError(f"ssim_loss needs frames of at least {_WINDOW} px, got {tuple(pred.shape[-2:])}")
-    window = gaussian_window(_WINDOW, _SIGMA)
     x, y = pred, target.to(pred.dtype)
-    mu_x, mu_y, e_xx, e_yy, e_xy = blur_valid(torch.stack([x, y, x * x, y * y, x * y]), window)
+    mu_x, mu_y, e_xx, e_yy, e_xy = _blur_valid(torch.stack([x, y, x * x, y * y, x * y]))
     # ssim_from_moments' formula, out of place so that the gradient flows (it builds the map in
     # its inputs' memory); the means as intensities above black (-1)
     c1, c2 = (0.01 * 2) ** 2, (0.03 * 2) ** 2
