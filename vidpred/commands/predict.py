@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.frames < 1 or args.start_frame < 0:
         raise ValueError(f"need --frames >= 1 and --start-frame >= 0, got {args.frames} and {args.start_frame}")
     positive("--fps", args.fps)
-    if args.scale is not None and not (0 < args.scale < 1 or (args.scale >= 1 and args.scale == int(args.scale))):
+    if args.scale is not None and not (0 < args.scale < 1 or (args.scale >= 1 and args.scale.is_integer())):
         raise ValueError(f"--scale must be a whole number >= 1 or a fraction in (0, 1), got {args.scale:g}")
     if Path(args.out).suffix.lower() not in (".gif", ".mp4", ".avi"):
         raise ValueError(f"--out {args.out}: use .gif, .mp4 or .avi")
