@@ -104,6 +104,14 @@ def test_bad_input_is_refused_in_one_line(model, frames, n_future, message):
         model.predict(frames, n_future)
 
 
+def test_a_count_of_numpy_s_integer_type_is_a_whole_number(model):
+    frames = _pan()
+    n_future = np.int64(len(frames) - 4)  # as len(truth) or np.argmax give it
+    assert np.array_equal(model.predict(frames[:4], n_future), model.predict(frames[:4], 3))
+    with pytest.raises(ValueError, match="n_future must be a whole number >= 1"):
+        model.predict(frames[:4], np.bool_(True))
+
+
 def test_a_model_that_predicts_pixels_has_no_motion_to_give(tmp_path):
     cfg = config_from_dict({"model": {"generator": {"n_scales": 2, "width": 0.0625, "head": "pixels"}}})
     path = tmp_path / "pixels.pt"

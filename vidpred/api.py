@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 from functools import partial
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -139,8 +140,9 @@ class VideoPredictor:
             pixels (x, then y), in the newest known frame (the refiner, which resamples that
             frame for every prediction) or in the frame before it (the flow head).
         """
-        if isinstance(n_future, bool) or not isinstance(n_future, int) or n_future < 1:
+        if isinstance(n_future, (bool, np.bool_)) or not isinstance(n_future, Integral) or n_future < 1:
             raise ValueError(f"n_future must be a whole number >= 1, got {n_future!r}")
+        n_future = int(n_future)
         if motion and not self.predicts_motion:
             raise ValueError(f"{self.name} ({self.info['head']}) predicts pixels, not motion")
         clip = _as_frames(frames)
