@@ -96,6 +96,7 @@ def test_grey_frames_are_read_as_three_equal_channels(model):
     ([_pan()[0], _pan()[1][:, :80]], 1, "frame 1 is 80x96, frame 0 96x96"),
     (_pan()[:4, ..., :2], 1, r"frame 0: expected \(H, W, 3\) RGB or \(H, W\) grey, got shape \(96, 96, 2\)"),
     ([], 1, "frames: got none"),
+    (_pan()[:4, :, :0], 1, "frame 0 is 0x96: an empty frame"),
     (_pan()[:4], 0, "n_future must be a whole number >= 1, got 0"),
     (_pan()[:4], 1.5, "n_future must be a whole number >= 1, got 1.5"),
 ])

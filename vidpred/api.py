@@ -253,6 +253,8 @@ def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False) 
             item = np.repeat(item[..., None], 3, axis=-1)
         if item.ndim != 3 or item.shape[-1] != 3:
             raise ValueError(f"frame {k}: expected (H, W, 3) RGB or (H, W) grey, got shape {item.shape}")
+        if not item.size:
+            raise ValueError(f"frame {k} is {item.shape[1]}x{item.shape[0]}: an empty frame")
         if out and (item.shape != out[0].shape or item.dtype != out[0].dtype):
             if item.shape == out[0].shape:
                 raise ValueError(f"frame {k} is {item.dtype}, frame 0 {out[0].dtype}: give one kind of values")
