@@ -208,3 +208,17 @@ def test_unrounded_predictions_score_what_the_evaluation_scores(model):
         score([levels[0], clip[5]], clip[4:6])
     with pytest.raises(ValueError, match="frame 0: its values must be finite grey levels 0-255"):
         score(np.full_like(levels, np.nan), clip[4:6])
+
+
+def test_float_predictions_on_another_scale_are_refused_rather_than_scored(model):
+    clip = _pan()
+    levels = model.predict(clip[:4], n_future=2, rounded=False)
+    with pytest.raises(ValueError, match=r"prediction: its values lie within \[0, 1\], the truth's reach 2\d\d: give "
+                                         "grey levels 0-255"):
+        score(levels / 255, clip[4:6])  # a 6 dB PSNR otherwise, of frames that are right
+    overshoot = levels[1].copy()
+    overshoot[0, 0, :2] = -3, 256  # a network's output before clipping
+    with pytest.raises(ValueError, match=r"frame 1: its values must be grey levels 0-255, got -3 to 256"):
+        score([levels[0], overshoot], clip[4:6])
+    assert score(np.zeros((1, 8, 8, 3), np.float32), np.zeros((1, 8, 8, 3), np.uint8))["psnr"] == [
+        pytest.approx(58.92, abs=0.01)]  # a black frame's prediction, rightly dark

@@ -205,7 +205,8 @@ def score(prediction: np.ndarray | Sequence[np.ndarray], truth: np.ndarray | Seq
 
     Args:
         prediction: the predicted frames, uint8 ``(n, H, W, 3)`` (or grey) as :meth:`VideoPredictor.predict`
-            returns them, or float values in ``[0, 255]`` (``predict(..., rounded=False)``).
+            returns them, or float values in ``[0, 255]`` (``predict(..., rounded=False)``); values
+            outside it, or all within ``[0, 1]`` where the truth's are not, are refused.
         truth: the true frames, the same shape.
 
     Returns:
@@ -217,6 +218,9 @@ def score(prediction: np.ndarray | Sequence[np.ndarray], truth: np.ndarray | Seq
     predicted, true = _as_frames(prediction, levels=True), _as_frames(truth)
     if predicted.shape != true.shape:
         raise ValueError(f"prediction {predicted.shape} and truth {true.shape}: give as many frames of the same size")
+    if predicted.dtype != np.uint8 and predicted.max() <= 1 < true.max():  # scaled to [0, 1]: would score as black
+        raise ValueError(f"prediction: its values lie within [0, 1], the truth's reach {true.max()}: give grey levels "
+                         "0-255 (multiply by 255)")
     as_model = [_unit_range(x).transpose(0, 1) for x in (predicted, true)]  # (n, 3, H, W) in [-1, 1]
     values = score_frames(as_model[0][None].clamp(-1, 1), as_model[1])
     return {metric: [float(values[f"{metric}_whole_f{k + 1}"][0]) for k in range(len(true))]
@@ -244,6 +248,9 @@ def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False) 
         if levels and np.issubdtype(item.dtype, np.floating):
             if not np.isfinite(item).all():
                 raise ValueError(f"frame {k}: its values must be finite grey levels 0-255")
+            if item.min() < 0 or item.max() > 255:
+                raise ValueError(f"frame {k}: its values must be grey levels 0-255, got {item.min():g} to "
+                                 f"{item.max():g}")
             item = item.astype(np.float32)
         elif item.dtype != np.uint8:
             raise ValueError(f"frame {k}: expected uint8 values 0-255, got {item.dtype} (scale and convert first)")
