@@ -210,6 +210,13 @@ def test_unrounded_predictions_score_what_the_evaluation_scores(model):
         score(np.full_like(levels, np.nan), clip[4:6])
 
 
+def test_frames_too_small_to_score_are_refused_in_one_line():
+    line = _pan()[4:6, 40:41]  # one pixel high
+    with pytest.raises(ValueError, match=r"frames of 96x1: score needs at least 2x2 px"):
+        score(line, line)
+    assert score(_pan()[4:6, 40:42], _pan()[4:6, 40:42])["psnr"] == [pytest.approx(58.92, abs=0.01)] * 2
+
+
 def test_float_predictions_on_another_scale_are_refused_rather_than_scored(model):
     clip = _pan()
     levels = model.predict(clip[:4], n_future=2, rounded=False)

@@ -207,7 +207,7 @@ def score(prediction: np.ndarray | Sequence[np.ndarray], truth: np.ndarray | Seq
         prediction: the predicted frames, uint8 ``(n, H, W, 3)`` (or grey) as :meth:`VideoPredictor.predict`
             returns them, or float values in ``[0, 255]`` (``predict(..., rounded=False)``); values
             outside it, or all within ``[0, 1]`` where the truth's are not, are refused.
-        truth: the true frames, the same shape.
+        truth: the true frames, the same shape, at least 2x2 px.
 
     Returns:
         ``{"psnr": [...], "ssim": [...], "sharpness": [...], "edges": [...]}``, one value per
@@ -218,6 +218,8 @@ def score(prediction: np.ndarray | Sequence[np.ndarray], truth: np.ndarray | Seq
     predicted, true = _as_frames(prediction, levels=True), _as_frames(truth)
     if predicted.shape != true.shape:
         raise ValueError(f"prediction {predicted.shape} and truth {true.shape}: give as many frames of the same size")
+    if min(true.shape[1:3]) < 2:  # the edge ratio and sharpness compare each pixel with its neighbours
+        raise ValueError(f"frames of {true.shape[2]}x{true.shape[1]}: score needs at least 2x2 px")
     if predicted.dtype != np.uint8 and predicted.max() <= 1 < true.max():  # scaled to [0, 1]: would score as black
         raise ValueError(f"prediction: its values lie within [0, 1], the truth's reach {true.max()}: give grey levels "
                          "0-255 (multiply by 255)")
