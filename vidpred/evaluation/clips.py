@@ -285,7 +285,7 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
         ``min_frames <= T <= clip_frames``.
 
     Raises:
-        DataError: no root, no videos, or no usable video.
+        DataError: no root, no videos, no usable video, or no clip to score.
         FileNotFoundError: missing UCF101 files (the message names them).
     """
     if not 0 <= start_fraction < 1:
@@ -331,6 +331,9 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
     if all_cut:
         logger.warning("%d video(s) have a scene cut in every %d-frame clip and are skipped: %s", len(all_cut),
                        clip_frames, ", ".join(all_cut[:5]))
+    if not clips:  # a report of every method's n/a would read as a result
+        raise DataError(f"{description}: no clip to score, every usable video skipped (too small, or a scene cut in "
+                        f"every {clip_frames}-frame clip)")
     usable = {video.name for video in videos} - set(all_cut) - set(too_small)
     selection = ClipSelection(
         source=cfg.source, description=description, n_listed=n_listed, selected=[item.name for item in items],
