@@ -96,12 +96,21 @@ def test_grey_frames_are_read_as_three_equal_channels(model):
     ([_pan()[0], _pan()[1][:, :80]], 1, "frame 1 is 80x96, frame 0 96x96"),
     (_pan()[:4, ..., :2], 1, r"frame 0: expected \(H, W, 3\) RGB or \(H, W\) grey, got shape \(96, 96, 2\)"),
     ([], 1, "frames: got none"),
+    (_pan()[:4, :, :0], 1, "frame 0 is 0x96: an empty frame"),
     (_pan()[:4], 0, "n_future must be a whole number >= 1, got 0"),
     (_pan()[:4], 1.5, "n_future must be a whole number >= 1, got 1.5"),
 ])
 def test_bad_input_is_refused_in_one_line(model, frames, n_future, message):
     with pytest.raises(ValueError, match=message):
         model.predict(frames, n_future)
+
+
+def test_a_count_of_numpy_s_integer_type_is_a_whole_number(model):
+    frames = _pan()
+    n_future = np.int64(len(frames) - 4)  # as len(truth) or np.argmax give it
+    assert np.array_equal(model.predict(frames[:4], n_future), model.predict(frames[:4], 3))
+    with pytest.raises(ValueError, match="n_future must be a whole number >= 1"):
+        model.predict(frames[:4], np.bool_(True))
 
 
 def test_a_model_that_predicts_pixels_has_no_motion_to_give(tmp_path):
@@ -199,3 +208,24 @@ def test_unrounded_predictions_score_what_the_evaluation_scores(model):
         score([levels[0], clip[5]], clip[4:6])
     with pytest.raises(ValueError, match="frame 0: its values must be finite grey levels 0-255"):
         score(np.full_like(levels, np.nan), clip[4:6])
+
+
+def test_frames_too_small_to_score_are_refused_in_one_line():
+    line = _pan()[4:6, 40:41]  # one pixel high
+    with pytest.raises(ValueError, match=r"frames of 96x1: score needs at least 2x2 px"):
+        score(line, line)
+    assert score(_pan()[4:6, 40:42], _pan()[4:6, 40:42])["psnr"] == [pytest.approx(58.92, abs=0.01)] * 2
+
+
+def test_float_predictions_on_another_scale_are_refused_rather_than_scored(model):
+    clip = _pan()
+    levels = model.predict(clip[:4], n_future=2, rounded=False)
+    with pytest.raises(ValueError, match=r"prediction: its values lie within \[0, 1\], the truth's reach 2\d\d: give "
+                                         "grey levels 0-255"):
+        score(levels / 255, clip[4:6])  # a 6 dB PSNR otherwise, of frames that are right
+    overshoot = levels[1].copy()
+    overshoot[0, 0, :2] = -3, 256  # a network's output before clipping
+    with pytest.raises(ValueError, match=r"frame 1: its values must be grey levels 0-255, got -3 to 256"):
+        score([levels[0], overshoot], clip[4:6])
+    assert score(np.zeros((1, 8, 8, 3), np.float32), np.zeros((1, 8, 8, 3), np.uint8))["psnr"] == [
+        pytest.approx(58.92, abs=0.01)]  # a black frame's prediction, rightly dark

@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 from functools import partial
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -139,8 +140,9 @@ class VideoPredictor:
             pixels (x, then y), in the newest known frame (the refiner, which resamples that
             frame for every prediction) or in the frame before it (the flow head).
         """
-        if isinstance(n_future, bool) or not isinstance(n_future, int) or n_future < 1:
+        if isinstance(n_future, (bool, np.bool_)) or not isinstance(n_future, Integral) or n_future < 1:
             raise ValueError(f"n_future must be a whole number >= 1, got {n_future!r}")
+        n_future = int(n_future)
         if motion and not self.predicts_motion:
             raise ValueError(f"{self.name} ({self.info['head']}) predicts pixels, not motion")
         clip = _as_frames(frames)
@@ -203,8 +205,9 @@ def score(prediction: np.ndarray | Sequence[np.ndarray], truth: np.ndarray | Seq
 
     Args:
         prediction: the predicted frames, uint8 ``(n, H, W, 3)`` (or grey) as :meth:`VideoPredictor.predict`
-            returns them, or float values in ``[0, 255]`` (``predict(..., rounded=False)``).
-        truth: the true frames, the same shape.
+            returns them, or float values in ``[0, 255]`` (``predict(..., rounded=False)``); values
+            outside it, or all within ``[0, 1]`` where the truth's are not, are refused.
+        truth: the true frames, the same shape, at least 2x2 px.
 
     Returns:
         ``{"psnr": [...], "ssim": [...], "sharpness": [...], "edges": [...]}``, one value per
@@ -215,6 +218,11 @@ def score(prediction: np.ndarray | Sequence[np.ndarray], truth: np.ndarray | Seq
     predicted, true = _as_frames(prediction, levels=True), _as_frames(truth)
     if predicted.shape != true.shape:
         raise ValueError(f"prediction {predicted.shape} and truth {true.shape}: give as many frames of the same size")
+    if min(true.shape[1:3]) < 2:  # the edge ratio and sharpness compare each pixel with its neighbours
+        raise ValueError(f"frames of {true.shape[2]}x{true.shape[1]}: score needs at least 2x2 px")
+    if predicted.dtype != np.uint8 and predicted.max() <= 1 < true.max():  # scaled to [0, 1]: would score as black
+        raise ValueError(f"prediction: its values lie within [0, 1], the truth's reach {true.max()}: give grey levels "
+                         "0-255 (multiply by 255)")
     as_model = [_unit_range(x).transpose(0, 1) for x in (predicted, true)]  # (n, 3, H, W) in [-1, 1]
     values = score_frames(as_model[0][None].clamp(-1, 1), as_model[1])
     return {metric: [float(values[f"{metric}_whole_f{k + 1}"][0]) for k in range(len(true))]
@@ -242,6 +250,9 @@ def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False) 
         if levels and np.issubdtype(item.dtype, np.floating):
             if not np.isfinite(item).all():
                 raise ValueError(f"frame {k}: its values must be finite grey levels 0-255")
+            if item.min() < 0 or item.max() > 255:
+                raise ValueError(f"frame {k}: its values must be grey levels 0-255, got {item.min():g} to "
+                                 f"{item.max():g}")
             item = item.astype(np.float32)
         elif item.dtype != np.uint8:
             raise ValueError(f"frame {k}: expected uint8 values 0-255, got {item.dtype} (scale and convert first)")
@@ -251,6 +262,8 @@ def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False) 
             item = np.repeat(item[..., None], 3, axis=-1)
         if item.ndim != 3 or item.shape[-1] != 3:
             raise ValueError(f"frame {k}: expected (H, W, 3) RGB or (H, W) grey, got shape {item.shape}")
+        if not item.size:
+            raise ValueError(f"frame {k} is {item.shape[1]}x{item.shape[0]}: an empty frame")
         if out and (item.shape != out[0].shape or item.dtype != out[0].dtype):
             if item.shape == out[0].shape:
                 raise ValueError(f"frame {k} is {item.dtype}, frame 0 {out[0].dtype}: give one kind of values")

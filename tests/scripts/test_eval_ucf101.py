@@ -94,6 +94,26 @@ def test_baselines_only_on_a_folder_of_videos(video_folder, no_lpips_weights, tm
     assert "| Farneback flow (paper) | " in report and "| last input | " in report
 
 
+def test_a_video_too_small_to_score_is_skipped_and_the_others_scored(video_folder, make_video, moving_frames,
+                                                                    no_lpips_weights, tmp_path, caplog):
+    make_video(video_folder / "line.avi", moving_frames(10, 16, 48)[:, 6:7])  # one pixel high: no neighbour above or below
+    code, summary, report = _run(tmp_path, "--data", "folder", "--root", video_folder)
+    assert code == 0
+    assert summary["n_clips"] == 4 and summary["selection"]["skipped"] == ["line.avi"]
+    assert "1 video(s) have frames under 2 px on a side, too small to score, and are skipped: line.avi" in caplog.text
+    assert "1 skipped (unreadable, shorter than 6 frames or too small: line.avi)" in report
+
+
+def test_a_folder_without_a_clip_to_score_is_refused_rather_than_reported(make_video, moving_frames, no_lpips_weights,
+                                                                           tmp_path, caplog):
+    root = tmp_path / "lines"
+    make_video(root / "line.avi", moving_frames(10, 16, 48)[:, 6:7])
+    code, _, _ = _run(tmp_path, "--data", "folder", "--root", root)
+    assert code == 2 and not (tmp_path / "eval").exists()
+    assert f"every video under {root}: no clip to score, every usable video skipped (too small, or a scene cut in " \
+           "every 8-frame clip)" in caplog.text
+
+
 def test_procedural_test_subset(no_lpips_weights, tmp_path):
     code, summary, _ = _run(tmp_path, "--data", "procedural", "--set", "data.procedural.n_test_videos=2",
                             "--set", "data.procedural.height=32", "--set", "data.procedural.width=32",

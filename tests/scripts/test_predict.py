@@ -178,6 +178,27 @@ def test_tall_frames_are_shown_at_540_px_and_any_fraction_is_taken(checkpoint, m
     assert "--scale must be a whole number >= 1 or a fraction in (0, 1), got 1.5" in caplog.text
 
 
+@pytest.mark.parametrize("scale", ["inf", "nan", "0", "-2"])
+def test_a_scale_that_is_no_size_is_refused_in_one_line(checkpoint, make_video, moving_frames, tmp_path, caplog,
+                                                        scale):
+    video = make_video(tmp_path / "v.avi", moving_frames(6, 32, 40))
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "a.gif", "--scale", scale]) == 2
+    assert f"--scale must be a whole number >= 1 or a fraction in (0, 1), got {float(scale):g}" in caplog.text
+    assert not (tmp_path / "a.gif").exists()
+
+
+def test_frames_too_small_to_score_are_refused_before_the_work_and_still_shown(checkpoint, make_video,
+                                                                              moving_frames, tmp_path, caplog):
+    video = make_video(tmp_path / "line.avi", moving_frames(8, 16, 40)[:, 6:7])  # one pixel high
+    for scoring in (["--one-step"], ["--scores", tmp_path / "s.csv"]):
+        caplog.clear()
+        assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "a.gif", *scoring]) == 2
+        assert "line.avi is 40x1: --one-step and --scores score frames of at least 2x2 px" in caplog.text
+        assert not (tmp_path / "a.gif").exists() and not (tmp_path / "s.csv").exists()
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "a.avi", "--scale", "1"]) == 0
+    assert read_video(tmp_path / "a.avi").shape[1:3] == (3 + 1, 4 * 40 + 3 * 4)
+
+
 def test_scores_are_floored_as_the_evaluation_s():
     target = torch.zeros(1, 3, 2, 4, 4)
     off = target.clone()

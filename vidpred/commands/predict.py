@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.frames < 1 or args.start_frame < 0:
         raise ValueError(f"need --frames >= 1 and --start-frame >= 0, got {args.frames} and {args.start_frame}")
     positive("--fps", args.fps)
-    if args.scale is not None and not (0 < args.scale < 1 or (args.scale >= 1 and args.scale == int(args.scale))):
+    if args.scale is not None and not (0 < args.scale < 1 or (args.scale >= 1 and args.scale.is_integer())):
         raise ValueError(f"--scale must be a whole number >= 1 or a fraction in (0, 1), got {args.scale:g}")
     if Path(args.out).suffix.lower() not in (".gif", ".mp4", ".avi"):
         raise ValueError(f"--out {args.out}: use .gif, .mp4 or .avi")
@@ -138,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
                      what="a scores table written by predict.py", force=args.force)
     if not Path(args.video).exists():  # said now, not after the model has loaded
         raise FileNotFoundError(f"cannot read video {args.video}: no such file or directory")
+    if args.one_step or args.scores is not None:
+        _check_scorable(args.video)
     device = select_device(args.device, "--device")
     method = load_checkpoint_predictor(args.checkpoint or default_model_path(), device)
     if args.show_flow and not method.predict.generator.predicts_motion:
@@ -201,6 +203,13 @@ def _write_outputs(args: argparse.Namespace, frames: np.ndarray, scores: dict[st
     log.info("wrote %s: %d context + %d predicted frames of %s", args.out, n_context, n_future, args.video)
     for path in targets[1:]:
         log.info("wrote %s", path)
+
+
+def _check_scorable(video: str) -> None:
+    """Refuse, before the work, frames too small to score: the edge ratio compares each pixel with its neighbours."""
+    height, width = next(iter_video(video, max_frames=1)).shape[:2]
+    if min(height, width) < 2:
+        raise ValueError(f"{video} is {width}x{height}: --one-step and --scores score frames of at least 2x2 px")
 
 
 def _panel_scale(args: argparse.Namespace, height: int) -> float:

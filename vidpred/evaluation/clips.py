@@ -64,7 +64,7 @@ class ClipSelection:
     description: str  # e.g. "UCF101 testlist01, every 10th video"
     n_listed: int  # videos in the list / folder / test subset before subsampling
     selected: list[str]  # names of the selected videos, in order
-    skipped: list[str]  # selected but unusable (unreadable or too short)
+    skipped: list[str]  # selected but unusable (unreadable, too short or too small)
     every: int
     start_frame: int
     clip_frames: int
@@ -285,7 +285,7 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
         ``min_frames <= T <= clip_frames``.
 
     Raises:
-        DataError: no root, no videos, or no usable video.
+        DataError: no root, no videos, no usable video, or no clip to score.
         FileNotFoundError: missing UCF101 files (the message names them).
     """
     if not 0 <= start_fraction < 1:
@@ -307,9 +307,16 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
     description = f"{what}, every {every}{_ordinal_suffix(every)} video" if every > 1 else what
     videos = VideoCache(cfg.cache_dir).load(items, min_frames=min_frames, desc=f"decoding {cfg.source} eval",
                                             progress=progress)
+    # Sharpness and the edge ratio compare each pixel with its neighbours: a frame needs two rows and two columns.
+    too_small = [video.name for video in videos if min(video.frames.shape[1:3]) < 2]
+    if too_small:
+        logger.warning("%d video(s) have frames under 2 px on a side, too small to score, and are skipped: %s",
+                       len(too_small), ", ".join(too_small[:5]))
     clips = []
     all_cut = []
     for video in videos:
+        if video.name in too_small:
+            continue
         cuts = scene_cuts(video.frames, cfg.cut_ratio) if cfg.cut_ratio is not None else []
         first = max(start_frame, int(start_fraction * len(video.frames)))
         wanted = ([first] if clips_per_video == 1 else
@@ -324,7 +331,10 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
     if all_cut:
         logger.warning("%d video(s) have a scene cut in every %d-frame clip and are skipped: %s", len(all_cut),
                        clip_frames, ", ".join(all_cut[:5]))
-    usable = {video.name for video in videos} - set(all_cut)
+    if not clips:  # a report of every method's n/a would read as a result
+        raise DataError(f"{description}: no clip to score, every usable video skipped (too small, or a scene cut in "
+                        f"every {clip_frames}-frame clip)")
+    usable = {video.name for video in videos} - set(all_cut) - set(too_small)
     selection = ClipSelection(
         source=cfg.source, description=description, n_listed=n_listed, selected=[item.name for item in items],
         skipped=[item.name for item in items if item.name not in usable], every=every, start_frame=start_frame,

@@ -220,7 +220,7 @@ def _data_text(selection: dict[str, Any], n_clips: int) -> str:
     text = (f"- **Data**: {selection['description']}: {len(selection['selected'])} of {selection['n_listed']} "
             f"videos selected, {n_clips} clip{'' if n_clips == 1 else 's'} evaluated")
     if skipped:
-        text += (f", {len(skipped)} skipped (unreadable or shorter than {selection['min_frames']} frames: "
+        text += (f", {len(skipped)} skipped (unreadable, shorter than {selection['min_frames']} frames or too small: "
                  + ", ".join(skipped[:10]) + (", ..." if len(skipped) > 10 else "") + ")")
     text += "."
     if selection.get("note"):
