@@ -19,7 +19,7 @@ from vidpred.safe_write import OutputRefused
 @pytest.mark.parametrize("error", [
     ConfigError("train.lr: must be finite"), FileNotFoundError("no such file: x.pt"), PermissionError("denied"),
     OSError(28, "No space left on device"), OutputRefused("x exists"), VideoReadError("a.avi", "no frames"),
-    ValueError("line one\n  line two"),
+    ValueError("line one\n  line two"), MemoryError("Unable to allocate 14.2 GiB for an array"), MemoryError(),
 ])
 def test_expected_failures_are_one_line_and_exit_code_2(error, caplog):
     @script

@@ -12,7 +12,8 @@ device, the log format, and the one error path (an expected failure is one line,
 
 Expected failures are what a user can fix: a config or data error, a missing or
 unreadable file, a refused output, a folder that cannot be written, a bad flag value
-(``ValueError``, ``OSError`` or ``vidpred.errors.ExpectedFailure``). They are logged as one ``ERROR`` line and ``main``
+(``ValueError``, ``OSError`` or ``vidpred.errors.ExpectedFailure``), too little memory for
+the input (``MemoryError``). They are logged as one ``ERROR`` line and ``main``
 returns 2. Ctrl-C before a script handles it is one line and 130. Anything else is a bug
 and keeps its traceback.
 """
@@ -62,6 +63,9 @@ def script(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | Non
             return main(argv)
         except (ValueError, OSError, ExpectedFailure) as exc:
             log.error("%s", one_line(exc))
+            return EXIT_EXPECTED
+        except MemoryError as exc:
+            log.error("out of memory%s: give smaller or fewer frames", f" ({one_line(exc)})" if str(exc) else "")
             return EXIT_EXPECTED
         except KeyboardInterrupt:
             log.error("interrupted")

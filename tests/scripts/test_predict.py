@@ -225,7 +225,7 @@ def test_a_prediction_that_would_fill_the_memory_is_announced(checkpoint, make_v
             "fewer (--frames) or give a downscaled copy") in [r.getMessage() for r in caplog.records]
     # One step ahead keeps only the panels, shown at 3x (144x192 px): 4 panels x 3 B x 2 (the
     # frame and a GIF's copy) = 24 B a shown pixel, 0.66 MB a frame: 0.8 GB + 1.2 MB + 5.3 MB
-    # = 806.5 MB for 8 frames, above 80% of 1.006 GB (a rollout's 803.7 MB is not), below 80% of 1.01 GB.
+    # = 806.5 MB for 8 frames, above 80% of 1.006 GB, below 80% of 1.01 GB.
     monkeypatch.setattr(predict, "_physical_memory", lambda: 1_006_000_000)
     with caplog.at_level("WARNING", logger="vidpred"):
         assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "c.gif", "--frames", "8",
@@ -238,6 +238,35 @@ def test_a_prediction_that_would_fill_the_memory_is_announced(checkpoint, make_v
                       "--one-step"]) == 0
     assert "in memory" not in caplog.text
     assert predict._physical_memory() > 0  # this system says
+
+
+def test_magnified_panels_are_counted_in_a_rollouts_memory_warning(checkpoint, make_video, moving_frames, tmp_path,
+                                                                   monkeypatch, caplog):
+    import vidpred.commands.predict as predict
+
+    video = make_video(tmp_path / "v.avi", moving_frames(6, 48, 64))
+    # 2 frames of 48x64: 0.8 GB + 3,072 px x (400 + 100 x 2) B = 801.8 MB at --scale 1, below 80% of 1.005 GB;
+    # at --scale 10 each frame's 4 panels of 480x640 px add 3 B a shown pixel beyond the frame's own: 809.2 MB
+    monkeypatch.setattr(predict, "_physical_memory", lambda: 1_005_000_000)
+    for scale, warned in (("1", False), ("10", True)):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="vidpred"):
+            assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / f"{scale}.avi",
+                          "--scale", scale]) == 0
+        assert ("predicting 2 frames of 64x48 keeps them all in memory" in caplog.text) is warned
+
+
+def test_a_gif_too_large_for_its_format_is_refused_before_the_model_runs(checkpoint, make_video, moving_frames,
+                                                                        tmp_path, monkeypatch, caplog):
+    import vidpred.commands.predict as predict
+
+    video = make_video(tmp_path / "v.avi", moving_frames(6, 48, 64))
+    monkeypatch.setattr(predict, "load_checkpoint_predictor", lambda *a: pytest.fail("the model was loaded"))
+    # at --scale 300 the four 14,400x19,200 panels side by side are 76,812 px wide
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "a.gif", "--scale", "300"]) == 2
+    assert (f"cannot write {tmp_path / 'a.gif'}: a GIF is at most 65535 px on a side, these frames are 14417x76812 "
+            "(HxW); use a smaller scale or .avi") in caplog.text
+    assert not (tmp_path / "a.gif").exists()
 
 
 def test_frames_past_the_end_of_the_video_are_not_counted_in_the_memory_warning(checkpoint, make_video,

@@ -66,8 +66,8 @@ from vidpred.evaluation import load_checkpoint_predictor
 from vidpred.evaluation.baselines import flow_extrapolation, last_input
 from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT
 from vidpred.evaluation.scoring import MSE_FLOOR
-from vidpred.evaluation.visualize import (Animation, is_our_animation, is_our_plot, plot_one_step, side_by_side,
-                                         write_animation)
+from vidpred.evaluation.visualize import (Animation, animation_size, check_writable_size, is_our_animation, is_our_plot,
+                                         plot_one_step, side_by_side, write_animation)
 from vidpred.metrics.psnr import psnr_from_mse
 from vidpred.metrics.sharpness import edge_ratio
 from vidpred.metrics.ssim import ssim
@@ -138,8 +138,10 @@ def main(argv: list[str] | None = None) -> int:
                      what="a scores table written by predict.py", force=args.force)
     if not Path(args.video).exists():  # said now, not after the model has loaded
         raise FileNotFoundError(f"cannot read video {args.video}: no such file or directory")
-    if args.one_step or args.scores is not None:
-        _check_scorable(args.video)
+    height, width = next(iter_video(args.video, max_frames=1)).shape[:2]
+    if (args.one_step or args.scores is not None) and min(height, width) < 2:  # the edge ratio compares neighbours
+        raise ValueError(f"{args.video} is {width}x{height}: --one-step and --scores score frames of at least 2x2 px")
+    check_writable_size(args.out, animation_size(height, width, _panel_scale(args, height), args.show_flow))
     device = select_device(args.device, "--device")
     method = load_checkpoint_predictor(args.checkpoint or default_model_path(), device)
     if args.show_flow and not method.predict.generator.predicts_motion:
@@ -205,13 +207,6 @@ def _write_outputs(args: argparse.Namespace, frames: np.ndarray, scores: dict[st
         log.info("wrote %s", path)
 
 
-def _check_scorable(video: str) -> None:
-    """Refuse, before the work, frames too small to score: the edge ratio compares each pixel with its neighbours."""
-    height, width = next(iter_video(video, max_frames=1)).shape[:2]
-    if min(height, width) < 2:
-        raise ValueError(f"{video} is {width}x{height}: --one-step and --scores score frames of at least 2x2 px")
-
-
 def _panel_scale(args: argparse.Namespace, height: int) -> float:
     return args.scale or (_MAX_PANEL_HEIGHT / height if height > _MAX_PANEL_HEIGHT else max(1, -(-128 // height)))
 
@@ -238,11 +233,11 @@ _BASE_BYTES, _BYTES_PER_PIXEL, _BYTES_PER_PIXEL_AND_FRAME = 0.8e9, 400, 100
 
 def _bytes_per_frame(args: argparse.Namespace, height: int, width: int) -> float:
     """The memory each predicted ``height`` x ``width`` frame adds until the end."""
-    if not args.one_step:
-        return _BYTES_PER_PIXEL_AND_FRAME * height * width
     scale = _panel_scale(args, height)
     shown = max(1, round(height * scale)) * max(1, round(width * scale))
     n_panels = 5 if args.show_flow else 4
+    if not args.one_step:  # the measured figure holds panels at the frame's size or smaller; magnified ones add
+        return _BYTES_PER_PIXEL_AND_FRAME * height * width + 3 * n_panels * max(0, shown - height * width)
     return shown * (2 * 3 * n_panels + (8 if args.show_flow else 0))
 
 

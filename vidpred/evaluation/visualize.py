@@ -25,8 +25,8 @@ from vidpred.data.video_io import write_video
 from vidpred.models.warp import flow_to_color
 from vidpred.safe_write import image_has_mark, replacing, save_marked_figure
 
-__all__ = ["side_by_side", "Animation", "write_animation", "is_our_animation", "plot_one_step", "is_our_plot",
-           "PANELS"]
+__all__ = ["side_by_side", "Animation", "animation_size", "check_writable_size", "write_animation", "is_our_animation",
+           "plot_one_step", "is_our_plot", "PANELS"]
 
 # Written into every GIF made here, so that the next run may replace it and nothing else.
 _GIF_COMMENT = b"vidpred prediction"
@@ -38,6 +38,21 @@ _GAP = 4  # px of dark grey between panels
 _BAR = 3  # px of the real/predicted colour bar
 _REAL, _PREDICTED, _BACKGROUND = (40, 170, 60), (210, 40, 40), (32, 32, 32)
 _FIRST_FRAMES = 32  # predicted frames an Animation makes room for at first (it grows as they come)
+
+
+def animation_size(height: int, width: int, scale: float = 1, with_flow: bool = False) -> tuple[int, int]:
+    """The ``(H', W')`` of :func:`side_by_side`'s frames for ``height`` x ``width`` video at ``scale``."""
+    H, W = max(1, round(height * scale)), max(1, round(width * scale))
+    n_panels = len(PANELS) + with_flow
+    return (14 if W >= 64 else 0) + _BAR + H, n_panels * W + (n_panels - 1) * _GAP
+
+
+def check_writable_size(path: str | Path, size: tuple[int, int]) -> None:
+    """Raise ``ValueError`` when frames of ``size`` ``(H, W)`` cannot be written to ``path``:
+    a GIF is at most 65,535 px on a side (checked before the work, not after it)."""
+    if Path(path).suffix.lower() == ".gif" and max(size) > _GIF_MAX_SIDE:
+        raise ValueError(f"cannot write {path}: a GIF is at most {_GIF_MAX_SIDE} px on a side, these frames are "
+                         f"{size[0]}x{size[1]} (HxW); use a smaller scale or .avi")
 
 
 def _to_uint8(frames: Tensor) -> np.ndarray:
@@ -115,8 +130,7 @@ class Animation:
         self._header = 14 if W >= 64 else 0
         self._n_max = n_context + n_future
         first = n_context + min(n_future, _FIRST_FRAMES)  # grown by _reserve as frames come
-        self._out = np.empty((first, self._header + _BAR + H, n_panels * W + (n_panels - 1) * _GAP, 3),
-                             dtype=np.uint8)
+        self._out = np.empty((first, *animation_size(*self.frame_shape, scale, with_flow), 3), dtype=np.uint8)
         self._flows = np.empty((first - n_context, H, W, 2), np.float32) if with_flow else None
         self._n = 0  # frames composed
         ctx = _to_uint8(context)
@@ -233,9 +247,7 @@ def write_animation(path: str | Path, frames: np.ndarray, fps: float = 4.0) -> P
     if suffix == ".gif":
         from PIL import Image  # only needed here
 
-        if max(frames.shape[1:3]) > _GIF_MAX_SIDE:
-            raise ValueError(f"cannot write {path}: a GIF is at most {_GIF_MAX_SIDE} px on a side, these frames are "
-                             f"{frames.shape[1]}x{frames.shape[2]} (HxW); use a smaller scale or .avi")
+        check_writable_size(path, frames.shape[1:3])
         path.parent.mkdir(parents=True, exist_ok=True)
         images = [Image.fromarray(frame) for frame in frames]
         with replacing(path) as tmp:
