@@ -204,7 +204,7 @@ def test_unrounded_predictions_score_what_the_evaluation_scores(model):
     assert ours["psnr"][0] != score(np.rint(levels).astype(np.uint8), clip[4:6])["psnr"][0]  # rounding costs a little
     with pytest.raises(ValueError, match="frame 0: expected uint8 values 0-255, got float32"):
         model.predict(levels)  # known frames are 8-bit frames
-    with pytest.raises(ValueError, match="frame 1 is uint8, frame 0 float32: give one kind of values"):
+    with pytest.raises(ValueError, match="prediction.s frame 1 is uint8, prediction.s frame 0 float32: give one kind of values"):
         score([levels[0], clip[5]], clip[4:6])
     with pytest.raises(ValueError, match="frame 0: its values must be finite grey levels 0-255"):
         score(np.full_like(levels, np.nan), clip[4:6])
@@ -225,7 +225,9 @@ def test_float_predictions_on_another_scale_are_refused_rather_than_scored(model
         score(levels / 255, clip[4:6])  # a 6 dB PSNR otherwise, of frames that are right
     overshoot = levels[1].copy()
     overshoot[0, 0, :2] = -3, 256  # a network's output before clipping
-    with pytest.raises(ValueError, match=r"frame 1: its values must be grey levels 0-255, got -3 to 256"):
+    with pytest.raises(ValueError, match=r"^prediction's frame 1: its values must be grey levels 0-255, got -3 to 256"):
         score([levels[0], overshoot], clip[4:6])
     assert score(np.zeros((1, 8, 8, 3), np.float32), np.zeros((1, 8, 8, 3), np.uint8))["psnr"] == [
         pytest.approx(58.92, abs=0.01)]  # a black frame's prediction, rightly dark
+    with pytest.raises(ValueError, match=r"^truth's frame 0: expected uint8 values 0-255, got float32"):
+        score(levels, clip[4:6].astype(np.float32))  # the truth is the frames as read: uint8

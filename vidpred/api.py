@@ -215,7 +215,8 @@ def score(prediction: np.ndarray | Sequence[np.ndarray], truth: np.ndarray | Seq
         under 11 px), the sharpness difference in dB, and the edge ratio (below 1: smoother
         than the truth, so a PSNR won with blur shows).
     """
-    predicted, true = _as_frames(prediction, levels=True), _as_frames(truth)
+    predicted = _as_frames(prediction, levels=True, what="prediction's frame")
+    true = _as_frames(truth, what="truth's frame")
     if predicted.shape != true.shape:
         raise ValueError(f"prediction {predicted.shape} and truth {true.shape}: give as many frames of the same size")
     if min(true.shape[1:3]) < 2:  # the edge ratio and sharpness compare each pixel with its neighbours
@@ -229,45 +230,47 @@ def score(prediction: np.ndarray | Sequence[np.ndarray], truth: np.ndarray | Seq
             for metric in ("psnr", "ssim", "sharpness", "edges")}
 
 
-def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False) -> np.ndarray:
+def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False,
+               what: str = "frame") -> np.ndarray:
     """Known frames -> uint8 ``(T, H, W, 3)``, checked; grey frames repeated to three channels.
-    With ``levels``, float frames of grey levels (``[0, 255]``) are taken too, as float32."""
+    With ``levels``, float frames of grey levels (``[0, 255]``) are taken too, as float32.
+    ``what`` names a frame in the errors ("truth's frame 2")."""
     if isinstance(frames, torch.Tensor):
         frames = frames.detach().cpu().numpy()
     if isinstance(frames, np.ndarray):
         if frames.ndim == 3 and frames.shape[-1] == 3:
-            raise ValueError(f"frames: one {frames.shape} frame; give the known frames, oldest first, as "
+            raise ValueError(f"{what}s: one {frames.shape} frame; give the known frames, oldest first, as "
                              "(T, H, W, 3) or a list of frames")
         if frames.ndim not in (3, 4):
-            raise ValueError(f"frames: expected uint8 (T, H, W, 3) or grey (T, H, W), got shape {frames.shape}")
+            raise ValueError(f"{what}s: expected uint8 (T, H, W, 3) or grey (T, H, W), got shape {frames.shape}")
         items = list(frames)
     else:
         items = [f.detach().cpu().numpy() if isinstance(f, torch.Tensor) else np.asarray(f) for f in frames]
     if not items:
-        raise ValueError("frames: got none")
+        raise ValueError(f"{what}s: got none")
     out = []
     for k, item in enumerate(items):
         if levels and np.issubdtype(item.dtype, np.floating):
             if not np.isfinite(item).all():
-                raise ValueError(f"frame {k}: its values must be finite grey levels 0-255")
+                raise ValueError(f"{what} {k}: its values must be finite grey levels 0-255")
             if item.min() < 0 or item.max() > 255:
-                raise ValueError(f"frame {k}: its values must be grey levels 0-255, got {item.min():g} to "
+                raise ValueError(f"{what} {k}: its values must be grey levels 0-255, got {item.min():g} to "
                                  f"{item.max():g}")
             item = item.astype(np.float32)
         elif item.dtype != np.uint8:
-            raise ValueError(f"frame {k}: expected uint8 values 0-255, got {item.dtype} (scale and convert first)")
+            raise ValueError(f"{what} {k}: expected uint8 values 0-255, got {item.dtype} (scale and convert first)")
         if item.ndim == 3 and item.shape[-1] == 1:
             item = item[..., 0]
         if item.ndim == 2:
             item = np.repeat(item[..., None], 3, axis=-1)
         if item.ndim != 3 or item.shape[-1] != 3:
-            raise ValueError(f"frame {k}: expected (H, W, 3) RGB or (H, W) grey, got shape {item.shape}")
+            raise ValueError(f"{what} {k}: expected (H, W, 3) RGB or (H, W) grey, got shape {item.shape}")
         if not item.size:
-            raise ValueError(f"frame {k} is {item.shape[1]}x{item.shape[0]}: an empty frame")
+            raise ValueError(f"{what} {k} is {item.shape[1]}x{item.shape[0]}: an empty frame")
         if out and (item.shape != out[0].shape or item.dtype != out[0].dtype):
             if item.shape == out[0].shape:
-                raise ValueError(f"frame {k} is {item.dtype}, frame 0 {out[0].dtype}: give one kind of values")
-            raise ValueError(f"frame {k} is {item.shape[1]}x{item.shape[0]}, frame 0 {out[0].shape[1]}x"
+                raise ValueError(f"{what} {k} is {item.dtype}, {what} 0 {out[0].dtype}: give one kind of values")
+            raise ValueError(f"{what} {k} is {item.shape[1]}x{item.shape[0]}, {what} 0 {out[0].shape[1]}x"
                              f"{out[0].shape[0]}: the frames must share one size")
         out.append(item)
     return np.ascontiguousarray(np.stack(out))
