@@ -49,7 +49,7 @@ def test_float32_with_a_gradient_matches_the_metric():
     loss = ssim_loss(pred, target)
     loss.backward()
     assert loss.dtype == torch.float32 and pred.grad.abs().sum() > 0
-    assert float(loss) == pytest.approx(1 - float(ssim(pred.detach(), target).mean()), abs=1e-5)
+    assert float(loss.detach()) == pytest.approx(1 - float(ssim(pred.detach(), target).mean()), abs=1e-5)
 
 
 def test_gradient_matches_finite_differences():
