@@ -113,3 +113,42 @@ def test_ctrl_c_starts_no_other_training_and_writes_the_summary_of_the_runs_so_f
     assert (tmp_path / "summary.md").read_text().startswith(
         "partial: 1 of 3 runs, stopped by SIGINT: run the command again to resume the stopped runs and train the "
         "others.\n\n# Ablation study")
+
+
+@pytest.mark.parametrize("failing", [("l2",), ("l1", "l2")])
+def test_a_failed_run_is_reported_in_the_summary_and_the_study_goes_on(ablations, tmp_path, monkeypatch, failing):
+    configs = [ROOT / "configs" / "ablations" / f"{name}.yaml" for name in ("l1", "l2")]
+    finished = ablations._run
+
+    def l2_fails(cmd, log_path, threads, stop=None):  # e.g. pretrained weights missing
+        if "vidpred.commands.train" in cmd and Path(cmd[cmd.index("--config") + 1]).stem in failing:
+            log_path.write_text("ERROR vidpred: no such file: vgg19.pth\n")
+            return 2, 1.0
+        return finished(cmd, log_path, threads, stop)
+
+    monkeypatch.setattr(ablations, "_run", l2_fails)
+    assert ablations.main(["--configs", *map(str, configs), "--out", str(tmp_path), "--jobs", "1"]) == 1
+    status = {r["name"]: r["status"] for r in json.loads((tmp_path / "status.json").read_text())}
+    assert status["l2"] == "failed: ERROR vidpred: no such file: vgg19.pth"
+    assert status["l1"] == ("ok" if "l1" not in failing else "failed: ERROR vidpred: no such file: vgg19.pth")
+    summary = (tmp_path / "summary.md").read_text()
+    assert summary.startswith("# Ablation study")  # not marked partial: nothing was stopped
+    assert any("vidpred.commands.eval_ucf101" in cmd for cmd in ablations.calls) is ("l1" not in failing)
+
+
+def test_stopped_before_any_run_finished_it_still_writes_which_runs_resume(ablations, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    configs = [ROOT / "configs" / "ablations" / f"{name}.yaml" for name in ("l1", "l2")]
+
+    def sigterm_in_the_1st_training(cmd, log_path, threads, stop):  # it saves its checkpoint and exits 143
+        os.kill(os.getpid(), signal.SIGTERM)
+        log_path.write_text("saved a checkpoint after step 2\n")
+        return 128 + signal.SIGTERM, 1.0
+
+    monkeypatch.setattr(ablations, "_run", sigterm_in_the_1st_training)
+    assert ablations.main(["--configs", *map(str, configs), "--out", str(tmp_path), "--jobs", "1"]) == 143
+    status = {r["name"]: r["status"] for r in json.loads((tmp_path / "status.json").read_text())}
+    assert status == {"l1": "stopped (resumes when run again)", "l2": "not started (stopped)"}
+    assert (tmp_path / "summary.md").read_text().startswith("partial: 0 of 2 runs, stopped by SIGTERM")

@@ -209,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     with stop:
         results = _train_all(configs, out, args, stop)
     trained = [r["name"] for r in results if r["status"].startswith("ok")]
-    partial = partial_mark(len(trained), len(configs), stop.signal, "runs")
+    partial = None if stop.signal is None else partial_mark(len(trained), len(configs), stop.signal, "runs",
+                                                            none_scored=True)
     eval_code = None
     if trained and not args.no_eval and stop.signal is None:
         eval_code = _evaluate(trained, out, args.threads, configs[0], args.overrides)

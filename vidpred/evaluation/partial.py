@@ -33,16 +33,19 @@ class PartialReport(ValueError):
     """A report that holds only the clips scored before a stop request."""
 
 
-def partial_mark(n_scored: int, n_clips: int, signum: int | None, unit: str = "clips") -> dict[str, Any] | None:
+def partial_mark(n_scored: int, n_clips: int, signum: int | None, unit: str = "clips",
+                 none_scored: bool = False) -> dict[str, Any] | None:
     """The mark of a report holding the first ``n_scored`` of ``n_clips`` clips (or other
-    ``unit``: ``"videos"``, ``"paths"``), stopped by signal ``signum``; None when it holds them all.
+    ``unit``: ``"videos"``, ``"paths"``, ``"runs"``), stopped by signal ``signum``; None when
+    it holds them all.
 
     Raises:
-        KeyboardInterrupt: nothing was scored before the stop: there is no report to write.
+        KeyboardInterrupt: nothing was scored before the stop: there is no report to write
+            (unless ``none_scored``: a summary that says what stopped where, with nothing finished).
     """
     if n_scored == n_clips:
         return None
-    if n_scored == 0:
+    if n_scored == 0 and not none_scored:
         raise KeyboardInterrupt
     mark = {"clips_scored": n_scored, "clips_planned": n_clips, "stopped_by": signal.Signals(signum).name}
     return mark if unit == "clips" else {**mark, "unit": unit}
