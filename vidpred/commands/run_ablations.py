@@ -107,7 +107,6 @@ def _train(config: Path, out: Path, threads: int, overrides: list[str], stop: St
     log.info("%s: training (%s)", name, " ".join(cmd[1:]))
     code, seconds = _run(cmd, run_dir / "stdout.log", threads, stop)
     status = "ok" if code == 0 else f"failed: {_last_error(run_dir / 'stdout.log')}"
-    log.info("%s: %s after %.1f min", name, status, seconds / 60)
     return {"name": name, "status": status, "seconds": seconds}
 
 
@@ -236,22 +235,23 @@ def _train_all(configs: list[Path], out: Path, args: argparse.Namespace, stop: S
     signalled (the trainings under way get the signal too): the configs not started then get
     the status ``"not started (stopped)"``. On an exception here (a second Ctrl-C) no other
     training starts and the ones under way are not waited for (they got it too)."""
-    stopping = lambda: stop.signal is not None  # noqa: E731
     results: dict[int, dict] = {}
     running: dict[Future, int] = {}
     queued = iter(enumerate(configs))
     pool = ThreadPoolExecutor(max_workers=args.jobs)
     try:
         while True:
-            while len(running) < args.jobs and not stopping() and (item := next(queued, None)) is not None:
+            while len(running) < args.jobs and stop.signal is None and (item := next(queued, None)) is not None:
                 running[pool.submit(_train, item[1], out, args.threads, args.overrides, stop)] = item[0]
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 result = results[running.pop(future)] = future.result()
-                if stopping() and not result["status"].startswith("ok"):  # ended by the Ctrl-C
+                if stop.signal is not None and not result["status"].startswith("ok"):  # ended by the Ctrl-C
                     result["status"] = "stopped (resumes when run again)"
+                if result["seconds"] is not None:
+                    log.info("%s: %s after %.1f min", result["name"], result["status"], result["seconds"] / 60)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
