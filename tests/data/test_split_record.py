@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
+import cv2
 import pytest
 
 from vidpred.config import DataConfig, ProceduralConfig
@@ -33,9 +35,12 @@ def test_describes_every_subset_by_name_and_size(tmp_path, make_video, moving_fr
     root = _folder(tmp_path, make_video, moving_frames)
     record = describe_split(DataConfig(source="folder", root=str(root), n_val_videos=2))
     subsets = record["subsets"]
-    assert len(subsets["train"]) == 3 and len(subsets["val"]) == 2 and subsets["test"] == subsets["val"]
+    assert len(subsets["train"]) == 3 and len(subsets["val"]) == 2
+    assert [v["name"] for v in subsets["test"]] == [v["name"] for v in subsets["val"]]
     for video in subsets["train"] + subsets["val"]:
         assert video["bytes"] == (root / video["name"]).stat().st_size
+    for video in subsets["val"]:
+        assert video["sha256"] == hashlib.sha256((root / video["name"]).read_bytes()).hexdigest()
     procedural = describe_split(DataConfig(procedural=ProceduralConfig(n_train_videos=3, n_val_videos=2,
                                                                        n_test_videos=1)))
     assert [len(procedural["subsets"][s]) for s in ("train", "val", "test")] == [3, 2, 1]
@@ -108,5 +113,22 @@ def test_a_validation_video_changed_since_the_run_started_is_refused(tmp_path, m
         f.write(b"\0")
     assert "changed in size: v0.avi;" in follow_split(cfg, record)[2]
     make_video(root / "v2.avi", moving_frames(14, 32, 32, seed=7))  # the validation video replaced
-    with pytest.raises(DataError, match="validation videos v2.avi changed in size since it started"):
+    with pytest.raises(DataError, match="validation videos v2.avi changed since it started"):
         follow_split(cfg, record)
+
+
+def test_a_validation_folder_of_frames_replaced_by_frames_of_the_same_size_is_refused(tmp_path, make_video,
+                                                                                      moving_frames):
+    root = _folder(tmp_path, make_video, moving_frames)
+    frames = root / "shot"
+    frames.mkdir()
+    for i, frame in enumerate(moving_frames(10, 32, 32, seed=3)):
+        cv2.imwrite(str(frames / f"{i:04d}.ppm"), frame)  # a fixed size for every picture of 32x32
+    cfg = DataConfig(source="folder", root=str(root), val_videos=["shot"])
+    record = describe_split(cfg)
+    for i, frame in enumerate(moving_frames(10, 32, 32, seed=8)):  # extracted again, from another scene
+        cv2.imwrite(str(frames / f"{i:04d}.ppm"), frame)
+    assert describe_split(cfg)["subsets"]["val"][0]["bytes"] == record["subsets"]["val"][0]["bytes"]
+    with pytest.raises(DataError, match="validation videos shot changed since it started"):
+        follow_split(cfg, record)
+
