@@ -72,7 +72,8 @@ def test_a_record_of_another_source_or_a_broken_record_is_refused(tmp_path, make
         follow_split(DataConfig(source="folder", root=str(tmp_path)), record)
     for val in record["subsets"]["val"]:
         (root / val["name"]).unlink()
-    with pytest.raises(DataError, match="none of the run's validation videos"):
+    with pytest.raises(DataError, match=f"the run's validation videos {record['subsets']['val'][0]['name']} are "
+                                        "missing from"):
         follow_split(DataConfig(source="folder", root=str(root), n_val_videos=1), record)
     (tmp_path / "bad.json").write_text('{"subsets": {"train": []}}')
     with pytest.raises(DataError, match="is not a recorded split"):
@@ -132,3 +133,13 @@ def test_a_validation_folder_of_frames_replaced_by_frames_of_the_same_size_is_re
     with pytest.raises(DataError, match="validation videos shot changed since it started"):
         follow_split(cfg, record)
 
+
+
+def test_a_validation_video_missing_since_the_run_started_is_refused(tmp_path, make_video, moving_frames):
+    root = _folder(tmp_path, make_video, moving_frames)
+    cfg = DataConfig(source="folder", root=str(root), val_videos=["v1.avi", "v3.avi"])
+    record = describe_split(cfg)
+    (root / "v3.avi").unlink()  # validating on v1.avi alone would not compare with the scores so far
+    with pytest.raises(DataError, match=r"validation videos v3.avi \(of v1.avi, v3.avi\) are missing from .*videos"
+                                        r" since it started: .*restore them, or start a new run"):
+        follow_split(cfg, record)

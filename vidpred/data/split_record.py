@@ -4,7 +4,9 @@ A folder's hold-out is drawn from the videos found there (``data.n_val_videos``)
 video and a fresh draw may move a validation video into training. So a run records its
 split when it starts, and a resumed run follows the record, not a new draw: the same
 validation videos, the same training videos, and one line on what was added, removed or
-changed in the folder since (added videos are not used until a new run).
+changed in the folder since (added videos are not used until a new run). A validation video
+removed or changed since is refused: the scores so far, by which ``best.pt`` was kept, were
+made on it.
 
 The record, plain JSON::
 
@@ -149,8 +151,8 @@ def follow_split(cfg: DataConfig, recorded: dict[str, Any]
         or changed since, or None when nothing changed.
 
     Raises:
-        DataError: the record is of another source or root, or every recorded validation
-            video is gone.
+        DataError: the record is of another source or root, or a recorded validation video
+            is gone or changed.
     """
     if recorded.get("source") != cfg.source or not _same_root(recorded, cfg.root):
         where = recorded.get("root_resolved") or recorded.get("root")
@@ -163,10 +165,12 @@ def follow_split(cfg: DataConfig, recorded: dict[str, Any]
     pinned, val = cfg, _names(recorded, "val")
     if cfg.source == "folder":  # the recorded hold-out, not a new draw over the videos there now
         found = {name for name, _ in subset_files(cfg, "all")}
-        val = [name for name in val if name in found]
-        if not val:
-            raise DataError(f"none of the run's validation videos ({', '.join(_names(recorded, 'val'))}) is under "
-                            f"{cfg.root} any more: the run cannot be resumed on the same split")
+        missing = [name for name in val if name not in found]
+        if missing:
+            of = f" (of {', '.join(val)})" if len(missing) < len(val) else ""
+            raise DataError(f"the run's validation videos {', '.join(missing)}{of} are missing from {cfg.root} since it "
+                            "started: the validation scores would not compare with the earlier ones (best.pt was "
+                            "kept by them); restore them, or start a new run")
         pinned = dataclasses.replace(cfg, val_videos=val)
     current = describe_split(pinned)
     changed_val = _changed_val(recorded, current)
