@@ -9,7 +9,7 @@ import cv2
 import pytest
 
 from vidpred.config import DataConfig, ProceduralConfig
-from vidpred.data.datasets import folder_holdout
+from vidpred.data.datasets import folder_holdout, select_videos
 from vidpred.data.errors import DataError
 from vidpred.data.split_record import describe_split, follow_split, read_split
 
@@ -143,3 +143,18 @@ def test_a_validation_video_missing_since_the_run_started_is_refused(tmp_path, m
     with pytest.raises(DataError, match=r"validation videos v3.avi \(of v1.avi, v3.avi\) are missing from .*videos"
                                         r" since it started: .*restore them, or start a new run"):
         follow_split(cfg, record)
+
+
+def test_a_resumed_run_trains_on_a_video_that_shares_its_file_name_with_a_validation_video(tmp_path, make_video,
+                                                                                             moving_frames):
+    root = tmp_path / "videos"
+    make_video(root / "clip.avi", moving_frames(10, 32, 32, seed=0))
+    make_video(root / "a" / "clip.avi", moving_frames(10, 32, 32, seed=1))
+    make_video(root / "b.avi", moving_frames(10, 32, 32, seed=2))
+    cfg = DataConfig(source="folder", root=str(root), n_val_videos=1)
+    record = describe_split(cfg)
+    assert [v["name"] for v in record["subsets"]["val"]] == ["clip.avi"]
+    pinned, names, _ = follow_split(cfg, record)
+    trained = [item.name for item in select_videos(pinned, "train", names=names["train"]).items]
+    assert trained == ["a/clip.avi", "b.avi"]
+    assert [item.name for item in select_videos(pinned, "val", names=names["val"]).items] == ["clip.avi"]
