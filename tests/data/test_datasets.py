@@ -131,6 +131,20 @@ def test_select_videos_is_the_split_load_split_decodes(tmp_path, video_folder):
         select_videos(DataConfig(cache_dir=str(tmp_path)), "all")  # procedural data has no "all"
 
 
+
+def test_a_name_in_val_videos_is_one_video_its_path_before_its_file_name(tmp_path):
+    from vidpred.data.datasets import named_holdout
+
+    root = tmp_path / "videos"
+    paths = [root / "clip.avi", root / "a" / "clip.avi", root / "b" / "take.avi", root / "c" / "take.avi"]
+    train, val = named_holdout(paths, root, ["clip.avi"])  # the path under root, not every clip.avi below it
+    assert val == [root / "clip.avi"] and root / "a" / "clip.avi" in train
+    assert named_holdout(paths, root, ["a/clip.avi"])[1] == [root / "a" / "clip.avi"]
+    with pytest.raises(ValueError, match=r"data.val_videos: take.avi names 2 videos under .*videos \(b/take.avi, "
+                                         r"c/take.avi\): give its path under data.root"):
+        named_holdout(paths, root, ["take.avi"])
+    assert named_holdout(paths, root, ["c/take.avi"])[1] == [root / "c" / "take.avi"]
+
 def test_an_unusable_video_drawn_into_a_subset_is_named_with_the_way_out(tmp_path, make_video, moving_frames,
                                                                           caplog):
     root = tmp_path / "videos"

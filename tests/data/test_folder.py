@@ -77,3 +77,29 @@ def test_an_animated_gif_is_a_video(video_folder, tmp_path, moving_frames):
     (video,) = load_split(cfg, "val", min_frames=6)
     assert video.name == "anim.gif" and video.frames.shape == (6, 32, 48, 3)
     np.testing.assert_array_equal(video.frames, np.stack([np.asarray(im) for im in images]))
+
+
+def test_frame_images_beside_a_folder_are_named_in_a_warning_not_listed_as_not_videos(video_folder, tmp_path,
+                                                                                        caplog):
+    (video_folder / "frames_d" / "thumbnails").mkdir()
+    shutil.copy(video_folder / "frames_d" / "0.png", video_folder / "frames_d" / "thumbnails" / "0.png")
+    with caplog.at_level(logging.INFO, logger="vidpred.data.folder"):
+        found = list_folder_videos(video_folder)
+    assert video_folder / "frames_d" not in found
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [f"1 folder(s) under {video_folder} hold frame images beside folders of their own, so those "
+                        "images are not read as a video: frames_d (7 images); move the folders out of them to use "
+                        "their frames"]
+    assert "frames_d/0.png" not in caplog.text
+
+
+def test_a_folder_holding_a_video_whose_name_is_not_utf8_trains_on_the_others(video_folder, tmp_path, caplog):
+    try:
+        (video_folder / "a.avi").rename(video_folder / os.fsdecode(b"caf\xe9.avi"))
+    except OSError:
+        pytest.skip("this file system takes only UTF-8 names")
+    cfg = DataConfig(source="folder", root=str(video_folder), cache_dir=str(tmp_path / "cache"), val_videos=["b.mp4"])
+    with caplog.at_level(logging.WARNING):
+        videos = load_split(cfg, "train", min_frames=5)
+    assert [v.name for v in videos] == ["frames_d", "sub/c.avi"]
+    assert "its name is not valid UTF-8" in caplog.text

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
+import cv2
 import pytest
 
 from vidpred.config import DataConfig, ProceduralConfig
-from vidpred.data.datasets import folder_holdout
+from vidpred.data.datasets import folder_holdout, select_videos
 from vidpred.data.errors import DataError
 from vidpred.data.split_record import describe_split, follow_split, read_split
 
@@ -33,9 +35,12 @@ def test_describes_every_subset_by_name_and_size(tmp_path, make_video, moving_fr
     root = _folder(tmp_path, make_video, moving_frames)
     record = describe_split(DataConfig(source="folder", root=str(root), n_val_videos=2))
     subsets = record["subsets"]
-    assert len(subsets["train"]) == 3 and len(subsets["val"]) == 2 and subsets["test"] == subsets["val"]
+    assert len(subsets["train"]) == 3 and len(subsets["val"]) == 2
+    assert [v["name"] for v in subsets["test"]] == [v["name"] for v in subsets["val"]]
     for video in subsets["train"] + subsets["val"]:
         assert video["bytes"] == (root / video["name"]).stat().st_size
+    for video in subsets["val"]:
+        assert video["sha256"] == hashlib.sha256((root / video["name"]).read_bytes()).hexdigest()
     procedural = describe_split(DataConfig(procedural=ProceduralConfig(n_train_videos=3, n_val_videos=2,
                                                                        n_test_videos=1)))
     assert [len(procedural["subsets"][s]) for s in ("train", "val", "test")] == [3, 2, 1]
@@ -67,7 +72,8 @@ def test_a_record_of_another_source_or_a_broken_record_is_refused(tmp_path, make
         follow_split(DataConfig(source="folder", root=str(tmp_path)), record)
     for val in record["subsets"]["val"]:
         (root / val["name"]).unlink()
-    with pytest.raises(DataError, match="none of the run's validation videos"):
+    with pytest.raises(DataError, match=f"the run's validation videos {record['subsets']['val'][0]['name']} are "
+                                        "missing from"):
         follow_split(DataConfig(source="folder", root=str(root), n_val_videos=1), record)
     (tmp_path / "bad.json").write_text('{"subsets": {"train": []}}')
     with pytest.raises(DataError, match="is not a recorded split"):
@@ -108,5 +114,47 @@ def test_a_validation_video_changed_since_the_run_started_is_refused(tmp_path, m
         f.write(b"\0")
     assert "changed in size: v0.avi;" in follow_split(cfg, record)[2]
     make_video(root / "v2.avi", moving_frames(14, 32, 32, seed=7))  # the validation video replaced
-    with pytest.raises(DataError, match="validation videos v2.avi changed in size since it started"):
+    with pytest.raises(DataError, match="validation videos v2.avi changed since it started"):
         follow_split(cfg, record)
+
+
+def test_a_validation_folder_of_frames_replaced_by_frames_of_the_same_size_is_refused(tmp_path, make_video,
+                                                                                      moving_frames):
+    root = _folder(tmp_path, make_video, moving_frames)
+    frames = root / "shot"
+    frames.mkdir()
+    for i, frame in enumerate(moving_frames(10, 32, 32, seed=3)):
+        cv2.imwrite(str(frames / f"{i:04d}.ppm"), frame)  # a fixed size for every picture of 32x32
+    cfg = DataConfig(source="folder", root=str(root), val_videos=["shot"])
+    record = describe_split(cfg)
+    for i, frame in enumerate(moving_frames(10, 32, 32, seed=8)):  # extracted again, from another scene
+        cv2.imwrite(str(frames / f"{i:04d}.ppm"), frame)
+    assert describe_split(cfg)["subsets"]["val"][0]["bytes"] == record["subsets"]["val"][0]["bytes"]
+    with pytest.raises(DataError, match="validation videos shot changed since it started"):
+        follow_split(cfg, record)
+
+
+
+def test_a_validation_video_missing_since_the_run_started_is_refused(tmp_path, make_video, moving_frames):
+    root = _folder(tmp_path, make_video, moving_frames)
+    cfg = DataConfig(source="folder", root=str(root), val_videos=["v1.avi", "v3.avi"])
+    record = describe_split(cfg)
+    (root / "v3.avi").unlink()  # validating on v1.avi alone would not compare with the scores so far
+    with pytest.raises(DataError, match=r"validation videos v3.avi \(of v1.avi, v3.avi\) are missing from .*videos"
+                                        r" since it started: .*restore them, or start a new run"):
+        follow_split(cfg, record)
+
+
+def test_a_resumed_run_trains_on_a_video_that_shares_its_file_name_with_a_validation_video(tmp_path, make_video,
+                                                                                             moving_frames):
+    root = tmp_path / "videos"
+    make_video(root / "clip.avi", moving_frames(10, 32, 32, seed=0))
+    make_video(root / "a" / "clip.avi", moving_frames(10, 32, 32, seed=1))
+    make_video(root / "b.avi", moving_frames(10, 32, 32, seed=2))
+    cfg = DataConfig(source="folder", root=str(root), n_val_videos=1)
+    record = describe_split(cfg)
+    assert [v["name"] for v in record["subsets"]["val"]] == ["clip.avi"]
+    pinned, names, _ = follow_split(cfg, record)
+    trained = [item.name for item in select_videos(pinned, "train", names=names["train"]).items]
+    assert trained == ["a/clip.avi", "b.avi"]
+    assert [item.name for item in select_videos(pinned, "val", names=names["val"]).items] == ["clip.avi"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import threading
 
 import cv2
@@ -138,6 +139,20 @@ def test_missing_file_raises_with_path(tmp_path):
         read_video(missing)
     assert str(missing) in str(info.value) and "no such file" in str(info.value)
 
+
+
+def test_a_video_file_whose_name_is_not_utf8_is_refused_naming_it(tmp_path, make_video, moving_frames):
+    video = make_video(tmp_path / "plain.avi", moving_frames(6, 16, 16))
+    latin1 = tmp_path / os.fsdecode(b"caf\xe9 clip.avi")  # a name from an old Windows archive, unzipped
+    try:
+        video.rename(latin1)
+    except OSError:
+        pytest.skip("this file system takes only UTF-8 names")
+    for read in (read_video, lambda path: next(iter_video(path))):
+        with pytest.raises(VideoReadError, match="caf.* clip.avi: its name is not valid UTF-8, which OpenCV cannot "
+                                                 "open: rename it"):
+            read(latin1)  # OpenCV's binding itself ends the process on such a name
+    assert announced_frames(latin1) is None
 
 def test_corrupt_file_raises_with_path(corrupt_video):
     with pytest.raises(VideoReadError) as info:

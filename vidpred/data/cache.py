@@ -89,7 +89,7 @@ class CacheItem:
     @property
     def key(self) -> str:
         # The newline keeps ("ab", "c") and ("a", "bc") apart.
-        return hashlib.sha1(f"{self.fingerprint}\n{self.settings}".encode()).hexdigest()
+        return hashlib.sha1(f"{self.fingerprint}\n{self.settings}".encode("utf-8", "surrogateescape")).hexdigest()
 
 
 @dataclass

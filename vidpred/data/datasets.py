@@ -74,20 +74,29 @@ def folder_holdout(paths: Sequence[Path], n_val: int, seed: int = HOLDOUT_SEED) 
 
 def named_holdout(paths: Sequence[Path], root: Path, names: Sequence[str]) -> tuple[list[Path], list[Path]]:
     """Split videos into ``(train, val)`` by name: ``val`` holds the files named in ``names``
-    (paths relative to ``root``, or bare file names), ``train`` the others; both sorted.
+    (paths relative to ``root``, or bare file names), ``train`` the others; both sorted. A
+    name is one video: the one at that path under ``root``, else the one of that file name.
 
-    Raises DataError for a name that matches no video, or when nothing is left to train on.
+    Raises DataError for a name that matches no video or a file name several videos have,
+    or when nothing is left to train on.
     """
-    def matches(path: Path, name: str) -> bool:
-        return path.name == name or (path.is_relative_to(root) and path.relative_to(root).as_posix() == name)
+    def named(name: str) -> list[Path]:
+        at = [p for p in ordered if p.is_relative_to(root) and p.relative_to(root).as_posix() == name]
+        return at or [p for p in ordered if p.name == name]
 
     if not names:
         raise DataError("data.val_videos is empty: name the held-out videos, or set it to null")
     ordered = sorted(paths, key=path_order)
-    unknown = [name for name in names if not any(matches(p, name) for p in ordered)]
+    unknown = [name for name in names if not named(name)]
     if unknown:
         raise DataError(f"data.val_videos: no video named {', '.join(unknown)} under {root}")
-    val = [p for p in ordered if any(matches(p, name) for name in names)]
+    for name in names:
+        if len(found := named(name)) > 1:
+            shown = ", ".join(p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p) for p in found)
+            raise DataError(f"data.val_videos: {name} names {len(found)} videos under {root} ({shown}): give its "
+                            "path under data.root")
+    chosen = {p for name in names for p in named(name)}
+    val = [p for p in ordered if p in chosen]
     train = [p for p in ordered if p not in val]
     if not train:
         raise DataError(f"data.val_videos holds out every video under {root}: none is left to train on")

@@ -1,7 +1,8 @@
 """The videos of a folder (``data.source: folder``): what counts as a video, each counted once.
 
 A video is a file with one of ``FOLDER_VIDEO_EXTENSIONS`` or a leaf folder holding frame
-images (``IMAGE_EXTENSIONS``). Hidden names (starting with ".") are skipped; symbolic links
+images (``IMAGE_EXTENSIONS``); frame images in a folder that also holds folders are no video,
+and a warning names that folder. Hidden names (starting with ".") are skipped; symbolic links
 are followed, since datasets are often linked in.
 
 A video reachable under two names (a symbolic link, a hard link, a folder linked in
@@ -53,7 +54,8 @@ def _is_loop(dirpath: Path, real: str, reals: dict[Path, str]) -> bool:
 def list_folder_videos(root: str | Path) -> list[Path]:
     """The videos under ``root``, sorted: video files and leaf folders of frame images.
 
-    Files that are not videos are logged, in one INFO line per root and process.
+    Files that are not videos are logged, in one INFO line per root and process; folders of
+    frame images that also hold folders, in one warning.
 
     Raises:
         FileNotFoundError: ``root`` does not exist or is not a directory.
@@ -65,6 +67,7 @@ def list_folder_videos(root: str | Path) -> list[Path]:
                                 "evaluation's --root)")
     found: list[tuple[Path, bool]] = []  # (path, is a frame folder)
     skipped: list[Path] = []
+    beside_folders: list[tuple[Path, int]] = []  # (folder, its frame images): frames beside folders
     reals: dict[Path, str] = {}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         here = Path(dirpath)
@@ -76,10 +79,14 @@ def list_folder_videos(root: str | Path) -> list[Path]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         visible = sorted(f for f in filenames if not f.startswith("."))
         found.extend((here / f, False) for f in visible if Path(f).suffix.lower() in FOLDER_VIDEO_EXTENSIONS)
-        if not dirnames and any(Path(f).suffix.lower() in IMAGE_EXTENSIONS for f in visible):
+        images = [f for f in visible if Path(f).suffix.lower() in IMAGE_EXTENSIONS]
+        if not dirnames and images:
             found.append((here, True))
         else:
-            skipped.extend(here / f for f in visible if Path(f).suffix.lower() not in FOLDER_VIDEO_EXTENSIONS)
+            if images:
+                beside_folders.append((here, len(images)))
+            skipped.extend(here / f for f in visible
+                           if Path(f).suffix.lower() not in FOLDER_VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)
 
     names: dict[tuple, list[Path]] = {}
     for path, frame_folder in sorted(found):
@@ -97,6 +104,14 @@ def list_folder_videos(root: str | Path) -> list[Path]:
             f"{shown}{more}; each would count as two videos, in training and validation at once: remove all "
             "but one name of each")
 
+    if beside_folders:  # a user's clip that would otherwise be left out with no more than an INFO line
+        shown = tuple(f"{p.relative_to(root).as_posix()} ({n} images)" for p, n in beside_folders)
+        report = (str(root.absolute()), ("beside folders", *shown))
+        if report not in _reported_skips:
+            _reported_skips.add(report)
+            logger.warning("%d folder(s) under %s hold frame images beside folders of their own, so those images are "
+                           "not read as a video: %s%s; move the folders out of them to use their frames",
+                           len(shown), root, ", ".join(shown[:5]), ", ..." if len(shown) > 5 else "")
     if skipped:
         shown_names = tuple(p.relative_to(root).as_posix() for p in sorted(skipped))
         report = (str(root.absolute()), shown_names)

@@ -4,19 +4,26 @@ A folder's hold-out is drawn from the videos found there (``data.n_val_videos``)
 video and a fresh draw may move a validation video into training. So a run records its
 split when it starts, and a resumed run follows the record, not a new draw: the same
 validation videos, the same training videos, and one line on what was added, removed or
-changed in the folder since (added videos are not used until a new run).
+changed in the folder since (added videos are not used until a new run). A validation video
+removed or changed since is refused: the scores so far, by which ``best.pt`` was kept, were
+made on it.
 
 The record, plain JSON::
 
     {"source": "folder", "root": "my_videos", "root_resolved": "/home/me/my_videos",
-     "subsets": {"train": [{"name": "a.avi", "bytes": 588804}, ...], "val": [...], "test": [...]}}
+     "subsets": {"train": [{"name": "a.avi", "bytes": 588804}, ...],
+                 "val": [{"name": "b.avi", "bytes": 30210, "sha256": "9f2c..."}, ...], "test": [...]}}
 
-``bytes`` is null for procedural videos (generated from seeds, no file).
+``bytes`` is null for procedural videos (generated from seeds, no file). A validation
+video's ``sha256`` is of its content (a frame folder's: each file's name and bytes, in name
+order): frames extracted again into the same folder, or a raw video replaced by another of
+the same size, keep their size but not their content.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -41,14 +48,33 @@ def _size(path: Path) -> int | None:
         return None
 
 
+def _sha256(path: Path) -> str | None:
+    """The hex SHA-256 of a video file, or of a frame folder's files (name and bytes, in name order)."""
+    digest = hashlib.sha256()
+    try:
+        files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if path.is_dir():
+                digest.update(file.name.encode("utf-8", "surrogateescape") + b"\0")
+            with open(file, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
 def describe_split(cfg: DataConfig) -> dict[str, Any]:
-    """The videos of each subset for ``cfg``, by name (relative to the root) and size in bytes."""
+    """The videos of each subset for ``cfg``, by name (relative to the root) and size in
+    bytes, and each validation video's content by its SHA-256."""
     subsets: dict[str, list[dict[str, Any]]] = {}
     for subset in _SUBSETS:
         if cfg.source == "procedural":
             subsets[subset] = [{"name": item.name, "bytes": None} for item in select_videos(cfg, subset).items]
         else:
-            subsets[subset] = [{"name": name, "bytes": _size(path)} for name, path in subset_files(cfg, subset)]
+            subsets[subset] = [{"name": name, "bytes": _size(path)} | ({"sha256": _sha256(path)} if subset == "val"
+                                                                       else {})
+                               for name, path in subset_files(cfg, subset)]
     root_resolved = None if cfg.root is None else str(Path(cfg.root).resolve())
     return {"source": cfg.source, "root": cfg.root, "root_resolved": root_resolved, "subsets": subsets}
 
@@ -82,10 +108,14 @@ def _same_root(recorded: dict[str, Any], root: str | None) -> bool:
     return same_file(where, root)
 
 
-def _changed(recorded: dict[str, Any], current: dict[str, Any], subset: str) -> list[str]:
-    """The recorded videos of ``subset`` still there whose size has changed."""
-    now = {v["name"]: v.get("bytes") for s in _SUBSETS for v in current["subsets"][s]}
-    return [v["name"] for v in recorded["subsets"][subset] if v["name"] in now and now[v["name"]] != v.get("bytes")]
+def _changed_val(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """The recorded validation videos still there whose size or content has changed (records
+    from before they held a ``sha256``: whose size has); ``current`` holds them as validation
+    videos."""
+    now = {v["name"]: v for v in current["subsets"]["val"]}
+    return [v["name"] for v in recorded["subsets"]["val"] if v["name"] in now
+            and (now[v["name"]].get("bytes") != v.get("bytes")
+                 or ("sha256" in v and now[v["name"]].get("sha256") != v["sha256"]))]
 
 
 def _names(record: dict[str, Any], subset: str) -> list[str]:
@@ -121,8 +151,8 @@ def follow_split(cfg: DataConfig, recorded: dict[str, Any]
         or changed since, or None when nothing changed.
 
     Raises:
-        DataError: the record is of another source or root, or every recorded validation
-            video is gone.
+        DataError: the record is of another source or root, or a recorded validation video
+            is gone or changed.
     """
     if recorded.get("source") != cfg.source or not _same_root(recorded, cfg.root):
         where = recorded.get("root_resolved") or recorded.get("root")
@@ -132,19 +162,23 @@ def follow_split(cfg: DataConfig, recorded: dict[str, Any]
                         + (f" ({Path(cfg.root).resolve()})" if cfg.root is not None else "")
                         + (f": resume with --set data.root={where}" if recorded.get("source") == cfg.source and where
                            else ""))
-    current = describe_split(cfg)
-    changed_val = _changed(recorded, current, "val")
+    pinned, val = cfg, _names(recorded, "val")
+    if cfg.source == "folder":  # the recorded hold-out, not a new draw over the videos there now
+        found = {name for name, _ in subset_files(cfg, "all")}
+        missing = [name for name in val if name not in found]
+        if missing:
+            of = f" (of {', '.join(val)})" if len(missing) < len(val) else ""
+            raise DataError(f"the run's validation videos {', '.join(missing)}{of} are missing from {cfg.root} since it "
+                            "started: the validation scores would not compare with the earlier ones (best.pt was "
+                            "kept by them); restore them, or start a new run")
+        pinned = dataclasses.replace(cfg, val_videos=val)
+    current = describe_split(pinned)
+    changed_val = _changed_val(recorded, current)
     if changed_val:
-        raise DataError(f"the run's validation videos {', '.join(changed_val)} changed in size since it started: the "
+        raise DataError(f"the run's validation videos {', '.join(changed_val)} changed since it started: the "
                         "validation scores would not compare with the earlier ones (best.pt was kept by them); "
                         "restore them, or start a new run")
     note = _changes(recorded, current)
     if cfg.source != "folder":  # the other sources' splits come from lists, names or seeds
         return cfg, None, note
-    found = {name for name, _ in subset_files(cfg, "all")}
-    val = [name for name in _names(recorded, "val") if name in found]
-    if not val:
-        raise DataError(f"none of the run's validation videos ({', '.join(_names(recorded, 'val'))}) is under "
-                        f"{cfg.root} any more: the run cannot be resumed on the same split")
-    pinned = dataclasses.replace(cfg, val_videos=val)
     return pinned, {"train": _names(recorded, "train"), "val": val}, note

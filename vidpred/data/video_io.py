@@ -69,7 +69,16 @@ _FFMPEG_LOG_LEVEL = "8"
 
 def open_capture(path: str | Path) -> cv2.VideoCapture:
     """``cv2.VideoCapture(path)``, with FFmpeg's own log at fatal errors only
-    (``OPENCV_FFMPEG_LOGLEVEL``, unless it is set already)."""
+    (``OPENCV_FFMPEG_LOGLEVEL``, unless it is set already).
+
+    Raises:
+        VideoReadError: the name is not valid UTF-8 (a Latin-1 name from an old archive, say),
+            on which OpenCV's binding ends the process.
+    """
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise VideoReadError(path, "its name is not valid UTF-8, which OpenCV cannot open: rename it") from None
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", _FFMPEG_LOG_LEVEL)
     return cv2.VideoCapture(str(path))
 
@@ -331,7 +340,7 @@ def announced_frames(path: str | Path) -> int | None:
             count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
         finally:
             capture.release()
-    except (OSError, cv2.error):
+    except (OSError, cv2.error, VideoReadError):
         return None
     return count if count > 0 else None
 
