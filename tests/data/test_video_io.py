@@ -58,6 +58,18 @@ def test_max_frames_and_resize(tmp_path, moving_frames):
     assert np.abs(decoded.astype(int) - expected).mean() < 3.0
 
 
+def test_a_resize_that_stretches_a_video_out_of_its_aspect_ratio_is_said(tmp_path, moving_frames, caplog):
+    portrait = tmp_path / "portrait.avi"
+    write_video(portrait, moving_frames(4, 64, 36))  # 36x64 (WxH), a phone held upright
+    with caplog.at_level("WARNING", logger="vidpred.data.video_io"):
+        read_video(portrait, frame_size=(32, 40))  # landscape 40x32: 2.22 times wider
+        read_video(portrait, frame_size=(60, 40))  # 40x60: within a quarter of 36x64's shape
+        read_video(portrait, frame_height=32)  # its own aspect ratio
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{portrait} is 36x64; frame_size 40x32 (WxH) stretches it 2.22 times wider: data.frame_height keeps each "
+        "video's aspect ratio"]
+
+
 def test_frame_folder_in_natural_order(tmp_path, moving_frames):
     frames = moving_frames(11, 16, 20)
     folder = tmp_path / "frames"

@@ -172,6 +172,8 @@ def _finish(frames: list[np.ndarray], path: Path, frame_size: tuple[int, int] | 
         raise VideoReadError(path, "no decodable frames")
     if frame_height is not None:
         frame_size = height_to_size(frame_height, frames[0].shape[:2])
+    elif frame_size is not None:
+        _warn_if_stretched(path, frames[0].shape[:2], frame_size)
     out_h, out_w = frame_size if frame_size is not None else frames[0].shape[:2]
     video = np.empty((len(frames), out_h, out_w, 3), dtype=np.uint8)
     for i, frame in enumerate(frames):
@@ -180,6 +182,19 @@ def _finish(frames: list[np.ndarray], path: Path, frame_size: tuple[int, int] | 
             frame = cv2.resize(frame, (out_w, out_h), interpolation=cv2.INTER_AREA)
         cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=video[i])
     return video
+
+
+# A resize to another aspect ratio by more than this factor is said in a warning: a portrait
+# video resized to a landscape frame_size trains on shapes and motions squeezed out of true.
+_STRETCH_WARNING = 1.25
+
+
+def _warn_if_stretched(path: Path, native: tuple[int, int], size: tuple[int, int]) -> None:
+    stretch = (size[1] / size[0]) / (native[1] / native[0])
+    if max(stretch, 1 / stretch) > _STRETCH_WARNING:
+        logger.warning("%s is %dx%d; frame_size %dx%d (WxH) stretches it %.2f times %s: data.frame_height keeps "
+                       "each video's aspect ratio", path, native[1], native[0], size[1], size[0],
+                       max(stretch, 1 / stretch), "wider" if stretch > 1 else "taller")
 
 
 def _as_bgr(frame: np.ndarray, path: Path) -> np.ndarray:
