@@ -293,3 +293,19 @@ def test_a_cut_video_is_marked_truncated_from_the_cache_too(tmp_path, make_video
         assert isinstance(cut.frames, np.memmap) and not cut.frames.flags.writeable
         assert len(pickle.dumps(PatchSampler([cut.frames], 5, 8, motion_threshold=0.0))) < cut.frames.nbytes / 4  # a reference, not pixels
     assert cache.n_decoded == 3
+
+
+@pytest.mark.parametrize("damage", [lambda data: b"", lambda data: data[:11] + b" " * 116 + b"\n" + data[128:]],
+                         ids=["empty", "header blanked"])
+def test_an_empty_or_garbled_cache_file_is_decoded_again(tmp_path, caplog, damage):
+    """An empty file is what a crash can leave of a renamed file whose data never reached the disk."""
+    frames = np.arange(4 * 4 * 4 * 3, dtype=np.uint8).reshape(4, 4, 4, 3)
+    item, decoder = _item("a", frames)
+    VideoCache(tmp_path).load([item], min_frames=1)
+    path = tmp_path / f"{item.key}.npy"
+    path.write_bytes(damage(path.read_bytes()))
+    with caplog.at_level(logging.WARNING):
+        (video,) = VideoCache(tmp_path).load([item], min_frames=1)
+    assert decoder.calls == 2
+    np.testing.assert_array_equal(video.frames, frames)
+    assert "unreadable" in caplog.text

@@ -293,7 +293,7 @@ class VideoCache:
             return None
         try:
             frames = np.load(path, mmap_mode="r")
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # cut short, empty or garbled: numpy's header parser raises any of several errors
             logger.warning("re-decoding %s: cache file %s is unreadable (%s)", item.name, path, exc)
             return None
         if frames.dtype != np.uint8 or frames.ndim != 4:
