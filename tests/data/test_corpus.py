@@ -362,3 +362,19 @@ def test_a_corrupt_gzipped_clip_is_a_one_line_error(tmp_path):
     (unpacked / "cup.mp4.gz").write_bytes(bytes(data))
     with pytest.raises(DataError, match="cannot unpack cup.mp4.gz from opencv-doc.deb"):
         corpus_module._unpacked_video(unpacked, "cup.mp4.gz", "opencv-doc.deb", tmp_path)
+
+
+def test_an_image_added_to_a_frame_folder_is_refused_not_read_as_a_frame(packages, tmp_path):
+    root = tmp_path / "corpus"
+    packages.fetch(root, apt_get="no-such-apt-get")
+    folder = root / "val" / "face_noface_webcam"
+    shutil.copyfile(folder / "frame_0005.png", folder / "frame_0005 copy.png")
+    (folder / "notes.txt").write_text("not a frame, not read")
+    with pytest.raises(DataError, match=r"val/face_noface_webcam holds images that are not its frames "
+                                        r"\(frame_0005 copy.png\): move them out of .*face_noface_webcam$"):
+        corpus_paths(root, "val")
+    assert len(corpus_paths(root, "test")) == 2  # the other splits are untouched
+    assert packages.fetch(root, apt_get="no-such-apt-get")  # the fetch leaves the user's file where it is
+    assert (folder / "frame_0005 copy.png").is_file()
+    (folder / "frame_0005 copy.png").unlink()
+    assert [p.name for p in corpus_paths(root, "val")] == ["bikes.mp4", "face_noface_webcam"]

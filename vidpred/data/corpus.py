@@ -198,6 +198,17 @@ def _is_present(root: Path, video: CorpusVideo, manifest: dict | None) -> bool:
     return True
 
 
+def _extra_frames(root: Path, video: CorpusVideo, manifest: dict) -> list[str]:
+    """The frame images in ``video``'s folder that its manifest entry does not list: the
+    reader would take each for one more frame of the video."""
+    folder = root / video.path
+    if not folder.is_dir():
+        return []
+    listed = manifest["videos"][video.path]["files"]
+    return sorted(p.name for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS
+                  and not p.name.startswith(".") and f"{video.path}/{p.name}" not in listed)
+
+
 def corpus_paths(root: str | Path, subset: str) -> list[Path]:
     """The present videos of ``subset`` ("train", "val", "test" or "all") under ``root``, sorted.
 
@@ -205,7 +216,8 @@ def corpus_paths(root: str | Path, subset: str) -> list[Path]:
     warning and left out.
 
     Raises:
-        DataError: no corpus at ``root``, an unknown subset, or no video of the subset present.
+        DataError: no corpus at ``root``, an unknown subset, no video of the subset present,
+            or a frame folder holding an image that is not one of its frames.
     """
     root = Path(root)
     if subset not in (*CORPUS_SPLITS, "all"):
@@ -216,6 +228,11 @@ def corpus_paths(root: str | Path, subset: str) -> list[Path]:
     wanted = [v for v in CORPUS if subset == "all" or v.split == subset]
     present = [v for v in wanted if _is_present(root, v, manifest)]
     absent = [v.path for v in wanted if v not in present]
+    for video in present:
+        extra = _extra_frames(root, video, manifest)
+        if extra:
+            raise DataError(f"{video.path} holds images that are not its frames ({', '.join(extra)}): move them out "
+                            f"of {root / video.path}")
     if not present:
         raise DataError(f"the corpus at {root} has none of its {subset} videos ({', '.join(absent)}): "
                         f"run {FETCH_COMMAND} --root {root}")
