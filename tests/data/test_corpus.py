@@ -378,3 +378,23 @@ def test_an_image_added_to_a_frame_folder_is_refused_not_read_as_a_frame(package
     assert (folder / "frame_0005 copy.png").is_file()
     (folder / "frame_0005 copy.png").unlink()
     assert [p.name for p in corpus_paths(root, "val")] == ["bikes.mp4", "face_noface_webcam"]
+
+
+def test_two_fetches_at_once_keep_each_others_videos(packages, tmp_path, monkeypatch):
+    if not packages.has_deb:
+        pytest.skip("dpkg-deb is needed to build the stand-in Debian packages")
+    root = tmp_path / "corpus"
+    real = corpus_module._count_frames
+    other_fetch = {}
+
+    def meanwhile(path):  # while the first fetch places its first video, a second one (with apt-get) runs to the end
+        monkeypatch.setattr(corpus_module, "_count_frames", real)
+        other_fetch.update(packages.fetch(root))
+        return real(path)
+
+    monkeypatch.setattr(corpus_module, "_count_frames", meanwhile)
+    manifest = packages.fetch(root, apt_get="no-such-apt-get")
+    assert sorted(other_fetch["videos"]) == sorted(manifest["videos"]) == sorted(v.path for v in CORPUS)
+    assert len(corpus_paths(root, "test")) == 6
+    assert packages.fetch(root) == manifest  # nothing taken for the user's, nothing fetched again
+    assert len(packages.calls()) == 4

