@@ -407,3 +407,17 @@ def test_a_manifest_entry_edited_out_of_shape_counts_the_video_as_absent(package
     manifest["videos"]["val/bikes.mp4"]["files"] = [1]  # a list where the file sizes were
     (root / "corpus.json").write_text(json.dumps(manifest))
     assert [p.name for p in corpus_paths(root, "val")] == ["face_noface_webcam"]  # bikes.mp4 left out, with a warning
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a process id's life is tested on POSIX only")
+def test_a_killed_fetchs_half_built_video_is_removed_by_the_next_fetch_a_running_ones_is_not(packages, tmp_path):
+    root = tmp_path / "corpus"
+    packages.fetch(root, apt_get="no-such-apt-get")
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    abandoned = root / "test" / f".partial-mire-2-{int(ended.stdout)}-k3x_9q2a"  # its fetch was killed
+    running = root / "test" / f".partial-mire-2-{os.getpid()}-a1b2c3d4"  # this process: a fetch under way
+    for folder in (abandoned, running):
+        (folder / "mire-2").mkdir(parents=True)
+        (folder / "mire-2" / "frame_0000.pgm").write_bytes(bytes(100))
+    packages.fetch(root, apt_get="no-such-apt-get")
+    assert not abandoned.exists() and (running / "mire-2" / "frame_0000.pgm").is_file()

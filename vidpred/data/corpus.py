@@ -294,6 +294,33 @@ def _remove(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
+_PARTIAL = ".partial-"  # a video being built: .partial-<name>-<the fetch's process id>-<random>
+
+
+def _remove_abandoned(root: Path) -> None:
+    """Remove the half-built videos of fetches that ended without cleaning up (killed), known
+    by their process id being no longer alive; a running fetch's are left alone."""
+    if os.name != "posix":  # no cheap test of a process id's life: leave them
+        return
+    for split in CORPUS_SPLITS:
+        for folder in (root / split).glob(f"{_PARTIAL}*"):
+            pid = folder.name.removeprefix(_PARTIAL).split("-")[-2]
+            if not pid.isdigit() or _alive(int(pid)):
+                continue
+            logger.info("removing %s, left by a fetch that was stopped", folder)
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def _install(root: Path, video: CorpusVideo, source: Path, manifest: dict, package_file: str) -> None:
     """Put ``video`` in place from ``source`` (a file or frame folder) and record it in the manifest.
 
@@ -306,7 +333,7 @@ def _install(root: Path, video: CorpusVideo, source: Path, manifest: dict, packa
     target.parent.mkdir(parents=True, exist_ok=True)
     # A folder of this fetch's own (another fetch may be placing the same video), and the
     # video's own name in it, whose suffix OpenCV may go by.
-    workdir = Path(tempfile.mkdtemp(prefix=f".partial-{video.name}-", dir=target.parent))
+    workdir = Path(tempfile.mkdtemp(prefix=f"{_PARTIAL}{video.name}-{os.getpid()}-", dir=target.parent))
     staging = workdir / video.name
     try:
         if video.frames is not None:
@@ -444,6 +471,7 @@ def fetch_corpus(root: str | Path = DEFAULT_CORPUS_ROOT, *, pip: Sequence[str] |
             raise DataError(f"cannot fetch the corpus into {root}: {reason}; the corpus goes in a folder, "
                             "choose another --root")
     root.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(root)
     manifest = read_manifest(root) or {"videos": {}}
     missing = [v for v in CORPUS if not _is_present(root, v, manifest)]
     if not missing:
