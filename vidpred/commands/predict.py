@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     n_context = method.info["n_context"]
     if args.start_frame:
         log.info("reading %s from frame %d", args.video, args.start_frame)
-    _warn_if_memory_short(args, n_context)
+    _warn_if_memory_short(args, n_context, height, width)
     if args.one_step:
         frames, scores = _one_step(method, args, n_context, device)
         _write_outputs(args, frames, scores, n_context, len(scores[method.name]["psnr"]), one_step=True)
@@ -248,14 +248,14 @@ def _physical_memory() -> int | None:
         return None
 
 
-def _warn_if_memory_short(args: argparse.Namespace, n_context: int) -> None:
-    """Warn before decoding when predicting ``args.frames`` frames of ``args.video`` (after
-    ``n_context`` context frames) would take most of the machine's memory, so that the user
+def _warn_if_memory_short(args: argparse.Namespace, n_context: int, height: int, width: int) -> None:
+    """Warn before decoding when predicting ``args.frames`` frames of ``args.video``
+    (``height`` x ``width``, after ``n_context`` context frames) would take most of the
+    machine's memory, so that the user
     learns why rather than meets the out-of-memory killer."""
     memory = _physical_memory()
     if memory is None:
         return
-    height, width = next(iter_video(args.video, max_frames=1)).shape[:2]
     n_frames = args.frames
     announced = announced_frames(args.video)
     if announced is not None:  # --frames past the end predicts (and keeps) only what follows the context

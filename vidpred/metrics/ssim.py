@@ -30,15 +30,15 @@ def blur_valid(x: Tensor, window: Tensor) -> Tensor:
         ``(..., H - K + 1, W - K + 1)``, same dtype and device as ``x``.
 
     On the CPU in float64 the planes go through OpenCV's separable filter, several times
-    faster than a float64 ``conv2d`` (which has no vectorised kernel), unless ``x`` needs a
-    gradient (the OpenCV path carries none); elsewhere through two depthwise convolutions.
-    Both sum the same products, so they agree to rounding (1e-16).
+    faster than a float64 ``conv2d`` (which has no vectorised kernel); elsewhere through two
+    depthwise convolutions. Both sum the same products, so they agree to rounding (1e-16).
+    The OpenCV path carries no gradient: SSIM here is a metric, not a loss.
     """
     K = window.numel()
     r = (K - 1) // 2
     H, W = x.shape[-2:]
     planes = x.reshape(-1, H, W)
-    if x.device.type == "cpu" and x.dtype == torch.float64 and not x.requires_grad:
+    if x.device.type == "cpu" and x.dtype == torch.float64:
         source = planes.detach().contiguous().numpy()
         taps = window.to(torch.float64).numpy()
         out = np.empty_like(source)
