@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -189,3 +194,29 @@ def test_an_error_without_an_errno_keeps_its_message(tmp_path):
         tmp.write_text("partial")
         raise OSError("disk full")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow  # a subprocess
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
+def test_the_temporary_file_of_a_killed_write_is_removed_once_abandoned_and_a_live_one_kept(tmp_path):
+    # a process killed inside `replacing` (SIGKILL: no cleanup runs) leaves its temporary file
+    script = ("import os, signal, sys\n"
+              "from vidpred.safe_write import replacing\n"
+              "with replacing(sys.argv[1]) as tmp:\n"
+              "    tmp.write_bytes(b'half a video')\n"
+              "    os.kill(os.getpid(), signal.SIGKILL)\n")
+    target = tmp_path / "video.npy"
+    done = subprocess.run([sys.executable, "-c", script, str(target)], env={**os.environ, "PYTHONPATH": str(Path(safe_write.__file__).parents[1])})
+    assert done.returncode == -signal.SIGKILL
+    (killed,) = [p for p in tmp_path.iterdir()]
+    assert killed.name.startswith(".video.npy.") and not target.exists()
+    an_hour_ago = time.time() - safe_write.ABANDONED_AFTER_S - 1
+    os.utime(killed, (an_hour_ago, an_hour_ago))
+    with replacing(tmp_path / "other.npy") as live:  # a write under way: just touched
+        live.write_bytes(b"being written")
+        user = tmp_path / ".notes.npy"  # a hidden file of the user's
+        user.write_bytes(b"mine")
+        os.utime(user, (an_hour_ago, an_hour_ago))
+        assert safe_write.remove_abandoned_temporaries(tmp_path, ".npy") == [killed]
+        assert live.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".notes.npy", "other.npy"]

@@ -25,7 +25,7 @@ from pathlib import Path
 from vidpred._writable import unwritable_reason
 
 __all__ = ["OutputRefused", "same_file", "check_output", "check_figure_and_table", "check_output_folder",
-           "replacing", "replacing_all",
+           "replacing", "replacing_all", "remove_abandoned_temporaries",
            "replace_file", "write_text", "save_marked_figure", "image_has_mark", "text_starts_with"]
 
 # Windows refuses to replace a file that another process holds open for a moment (a reader
@@ -194,6 +194,34 @@ def replacing_all(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
     each set."""
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(replacing(path)) for path in paths]
+
+
+# A temporary file of :func:`replacing` that no write has touched for this long was left by
+# a process killed mid-write: a write runs from the file's creation to its rename without
+# pausing, so a live one touches it every few seconds even on a slow network disk.
+ABANDONED_AFTER_S = 3600.0
+
+
+def remove_abandoned_temporaries(folder: str | Path, suffix: str, *,
+                                 older_than_s: float = ABANDONED_AFTER_S) -> list[Path]:
+    """Delete the temporary files :func:`replacing` left in ``folder`` for targets ending in
+    ``suffix`` (".npy") when their process was killed mid-write, known by not having been
+    written to for ``older_than_s`` seconds; a write under way is left alone.
+
+    Returns:
+        The files removed.
+    """
+    now = time.time()
+    removed = []
+    for stray in Path(folder).glob(f".*{suffix}.*.tmp{suffix}"):
+        try:
+            if now - stray.stat().st_mtime < older_than_s:
+                continue
+            stray.unlink()
+        except OSError:  # renamed or removed by its writer meanwhile, or not ours to remove
+            continue
+        removed.append(stray)
+    return removed
 
 
 def _sync_folder(folder: Path) -> None:

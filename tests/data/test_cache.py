@@ -22,6 +22,7 @@ from vidpred.data.cache import (
 from vidpred.data.sampler import PatchSampler
 from vidpred.data.synthetic import generate_synthetic_video
 from vidpred.data.video_io import read_video
+from vidpred.safe_write import ABANDONED_AFTER_S
 
 
 class CountingDecoder:
@@ -309,3 +310,17 @@ def test_an_empty_or_garbled_cache_file_is_decoded_again(tmp_path, caplog, damag
     assert decoder.calls == 2
     np.testing.assert_array_equal(video.frames, frames)
     assert "unreadable" in caplog.text
+
+
+def test_a_decode_removes_the_temporary_file_of_a_write_killed_long_ago(tmp_path, caplog):
+    killed = tmp_path / ".0123.npy.abcd.tmp.npy"  # as `replacing` names it
+    killed.write_bytes(b"half a video")
+    an_hour_ago = time.time() - ABANDONED_AFTER_S - 1
+    os.utime(killed, (an_hour_ago, an_hour_ago))
+    recent = tmp_path / ".4567.npy.efgh.tmp.npy"  # another process's write under way
+    recent.write_bytes(b"being written")
+    item, _ = _item("a", np.ones((2, 4, 4, 3), np.uint8))
+    with caplog.at_level(logging.INFO, logger="vidpred.data.cache"):
+        VideoCache(tmp_path).load([item], min_frames=1)
+    assert not killed.exists() and recent.exists()
+    assert "a cache write that never finished" in caplog.text

@@ -7,7 +7,9 @@ frame size, generator parameters). A changed or touched file or a changed settin
 new key, hence a fresh decode; stale entries are simply never read again (delete the
 folder to reclaim space). Files are written to a temporary name in the
 same folder and renamed into place, so a crash or a concurrent writer never leaves a
-half-written entry under a real key.
+half-written entry under a real key; the hidden temporary file of a process killed
+mid-write is removed by the next decode into the folder once it has not been written to
+for an hour.
 
 ``index.json`` records, for each key, the human name, fingerprint, settings and shape. It
 is for people and tools inspecting the cache; the ``.npy`` files alone are authoritative,
@@ -37,7 +39,7 @@ from vidpred.data.photos import PHOTOS
 from vidpred.data.procedural import generate_video
 from vidpred.data.synthetic import generate_synthetic_video
 from vidpred.data.video_io import IMAGE_EXTENSIONS, VideoReadError, read_video
-from vidpred.safe_write import replacing
+from vidpred.safe_write import remove_abandoned_temporaries, replacing
 
 try:
     import resource
@@ -318,6 +320,9 @@ class VideoCache:
             raise DataError(f"{desc}: {len(todo)} videos need decoding but the cache folder {self.cache_dir} "
                             f"is not writable: {reason}; choose a writable folder (data.cache_dir, or --cache-dir)")
         self.cache_dir.mkdir(parents=True, exist_ok=True)
+        for suffix in (".npy", ".json"):
+            for stray in remove_abandoned_temporaries(self.cache_dir, suffix):
+                logger.info("removed %s, a cache write that never finished", stray)
         decoded: dict[str, np.ndarray] = {}
         unreadable: list[tuple[str, str]] = []
         new_entries: dict[str, dict] = {}
