@@ -152,3 +152,39 @@ def test_stopped_before_any_run_finished_it_still_writes_which_runs_resume(ablat
     status = {r["name"]: r["status"] for r in json.loads((tmp_path / "status.json").read_text())}
     assert status == {"l1": "stopped (resumes when run again)", "l2": "not started (stopped)"}
     assert (tmp_path / "summary.md").read_text().startswith("partial: 0 of 2 runs, stopped by SIGTERM")
+
+
+@pytest.mark.parametrize("stopped_in", ["the blur discriminator's pretraining", "the evaluation"])
+def test_a_stop_outside_the_trainings_reaches_the_command_under_way_and_the_summary_is_written(
+        ablations, tmp_path, monkeypatch, stopped_in):
+    import os
+    import signal
+
+    configs = [ROOT / "configs" / "ablations" / f"{name}.yaml" for name in ("adv_gdl_blur", "l1")]
+    finished, passed_on = ablations._run, []
+
+    def sigterm_in(cmd, log_path, threads, stop=None):  # a kill of run_ablations alone, during that command
+        step = ("vidpred.commands.pretrain_blur_discriminator" if stopped_in.endswith("pretraining")
+                else "vidpred.commands.eval_ucf101")
+        if step in cmd:
+            passed_on.append(stop)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return 128 + signal.SIGTERM, 1.0
+        return finished(cmd, log_path, threads, stop)
+
+    monkeypatch.setattr(ablations, "_run", sigterm_in)
+    blur = tmp_path / "blur.pt"
+    args = ["--configs", *map(str, configs), "--out", str(tmp_path), "--jobs", "1",
+            "--set", f"model.blur_discriminator.checkpoint={blur}"]
+    assert ablations.main(args) == 143
+    (stop,) = passed_on
+    assert stop is not None and stop.signal == signal.SIGTERM  # the command was run through the stop request
+    summary = (tmp_path / "summary.md").read_text()
+    status = {r["name"]: r["status"] for r in json.loads((tmp_path / "status.json").read_text())}
+    if stopped_in == "the evaluation":
+        assert status == {"adv_gdl_blur": "ok", "l1": "ok"}
+        assert "## Evaluation\n\nstopped by SIGTERM:" in summary and "run the command again to evaluate" in summary
+    else:  # no training started
+        assert status == {"adv_gdl_blur": "not started (stopped)", "l1": "not started (stopped)"}
+        assert summary.startswith("partial: 0 of 2 runs, stopped by SIGTERM")
+        assert not any("vidpred.commands.train" in cmd for cmd in ablations.calls)

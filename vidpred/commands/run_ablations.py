@@ -22,11 +22,12 @@
 
 Paired per-clip differences between two rows: scripts/paired_table.py --eval <out>/eval.
 
-Ctrl-C, or a SIGTERM to this process alone (either is passed on to the trainings under way,
-which save a checkpoint and exit), starts no other
-training, skips the evaluation and writes summary.md and status.json of the runs so far,
-summary.md's first line "partial: 1 of 9 runs, stopped by SIGINT"; run again, the stopped
-runs resume. A second Ctrl-C stops at once, writing nothing.
+Ctrl-C, or a SIGTERM to this process alone (either is passed on to the commands under way:
+a training saves a checkpoint and exits, the evaluation writes the clips scored so far,
+marked partial), starts no other command and writes summary.md and status.json of the runs
+so far, summary.md's first line "partial: 1 of 9 runs, stopped by SIGINT" (stopped during
+the evaluation: its section says so); run again, the stopped runs resume and the evaluation
+runs again. A second Ctrl-C stops at once, writing nothing.
 
 Paths (--configs, --out, and those in the configs) are read from the current folder, as
 the commands it starts read them; run it from the repository root for the default --configs.
@@ -38,6 +39,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -110,8 +112,11 @@ def _train(config: Path, out: Path, threads: int, overrides: list[str], stop: St
     return {"name": name, "status": status, "seconds": seconds}
 
 
-def _pretrain_blur(configs: list[Path], out: Path, threads: int, overrides: list[str]) -> None:
+def _pretrain_blur(configs: list[Path], out: Path, threads: int, overrides: list[str], stop: StopRequest) -> None:
+    """Pretrain the blur discriminator each config needs and does not have yet, until ``stop`` is signalled."""
     for config in configs:
+        if stop.signal is not None:
+            return
         cfg = load_config(config, overrides)
         path = Path(cfg.model.blur_discriminator.checkpoint)
         if cfg.model.blur_discriminator.enabled and not path.is_file():
@@ -119,11 +124,12 @@ def _pretrain_blur(configs: list[Path], out: Path, threads: int, overrides: list
             out.mkdir(parents=True, exist_ok=True)
             cmd = [*command("pretrain_blur_discriminator"), "--config", str(config)]
             cmd += [arg for item in overrides for arg in ("--set", item)]
-            code, seconds = _run(cmd, out / "pretrain_blur_discriminator.log", threads)
+            code, seconds = _run(cmd, out / "pretrain_blur_discriminator.log", threads, stop)
             log.info("blur discriminator: exit %d after %.1f s", code, seconds)
 
 
-def _evaluate(names: list[str], out: Path, threads: int, config: Path, overrides: list[str]) -> int:
+def _evaluate(names: list[str], out: Path, threads: int, config: Path, overrides: list[str],
+              stop: StopRequest | None = None) -> int:
     cfg = load_config(config, overrides)
     cmd = [*command("eval_ucf101"), "--data", cfg.data.source, "--out", str(out / "eval"),
            "--threads", str(threads), "--cache-dir", cfg.data.cache_dir, "--quiet",
@@ -140,7 +146,7 @@ def _evaluate(names: list[str], out: Path, threads: int, config: Path, overrides
     if not torchvision_cache_file(LPIPS_BACKBONES["alex"]).is_file():
         cmd.append("--no-lpips")
     log.info("evaluating %d runs: %s", len(names), " ".join(cmd[1:]))
-    code, seconds = _run(cmd, out / "eval.log", threads)
+    code, seconds = _run(cmd, out / "eval.log", threads, stop)
     log.info("evaluation: exit %d after %.1f min", code, seconds / 60)
     return code
 
@@ -202,26 +208,35 @@ def main(argv: list[str] | None = None) -> int:
         _check_reuse(out / config.stem, load_config(config, args.overrides))
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    _pretrain_blur(configs, out, args.threads, args.overrides)
     stop = StopRequest("starting no other training, then writing the summary of the runs so far",
                        "again to stop at once, without a summary")
-    with stop:
-        results = _train_all(configs, out, args, stop)
-    trained = [r["name"] for r in results if r["status"].startswith("ok")]
-    partial = None if stop.signal is None else partial_mark(len(trained), len(configs), stop.signal, "runs",
-                                                            none_scored=True)
     eval_code = None
-    if trained and not args.no_eval and stop.signal is None:
-        eval_code = _evaluate(trained, out, args.threads, configs[0], args.overrides)
+    with stop:  # every command below gets each stop signal (a kill of this process alone too)
+        _pretrain_blur(configs, out, args.threads, args.overrides, stop)
+        results = _train_all(configs, out, args, stop)
+        trained = [r["name"] for r in results if r["status"].startswith("ok")]
+        partial = None if stop.signal is None else partial_mark(len(trained), len(configs), stop.signal, "runs",
+                                                                none_scored=True)
+        if trained and not args.no_eval and stop.signal is None:
+            eval_code = _evaluate(trained, out, args.threads, configs[0], args.overrides, stop)
     table = _summary(results, out)
     report = out / "eval" / "report.md"
     if partial:
         log.warning("%s: the summary holds the runs so far", partial_line(partial))
     stopped = (f"{partial_line(partial)}: run the command again to resume the stopped runs and train the others.\n\n"
                if partial else "")
+    if eval_code is None:
+        evaluation = "not run\n"
+    elif stop.signal is not None:  # stopped during the evaluation, every run trained
+        name = signal.Signals(stop.signal).name
+        evaluation = (f"stopped by {name}: {report}, if written, holds the clips scored before it and is marked "
+                      "partial; run the command again to evaluate the trained runs (they are kept)\n")
+        log.warning("evaluation stopped by %s: run the command again to evaluate the trained runs", name)
+    else:
+        evaluation = f"{report} (exit {eval_code})\n"
     text = (f"{stopped}# Ablation study\n\nTotal wall time {(time.perf_counter() - start) / 60:.1f} min.\n\n"
             f"## Trainer validation (final_metrics.json, whole frames, all pixels)\n\n{table}\n\n"
-            f"## Evaluation\n\n" + (f"{report} (exit {eval_code})\n" if eval_code is not None else "not run\n"))
+            f"## Evaluation\n\n{evaluation}")
     write_text(out / "summary.md", text)
     write_text(out / "status.json", json.dumps(results, indent=2) + "\n")
     log.info("wrote %s", out / "summary.md")
