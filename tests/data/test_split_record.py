@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 
 import cv2
 import pytest
@@ -158,3 +160,23 @@ def test_a_resumed_run_trains_on_a_video_that_shares_its_file_name_with_a_valida
     trained = [item.name for item in select_videos(pinned, "train", names=names["train"]).items]
     assert trained == ["a/clip.avi", "b.avi"]
     assert [item.name for item in select_videos(pinned, "val", names=names["val"]).items] == ["clip.avi"]
+
+
+def test_a_training_video_written_again_at_the_same_size_is_named(tmp_path, make_video, moving_frames):
+    root = _folder(tmp_path, make_video, moving_frames)
+    cfg = DataConfig(source="folder", root=str(root), val_videos=["v2.avi"])
+    record = json.loads(json.dumps(describe_split(cfg)))  # as split.json holds it
+    assert follow_split(cfg, record)[2] is None  # nothing written since
+    path = root / "v0.avi"
+    stat = path.stat()
+    time.sleep(0.05)  # past the clock tick of the file system's status-change times
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # another video of the same size, its modification time kept (cp -p)
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    note = follow_split(cfg, record)[2]
+    assert "changed in size: none; written again at the same size: v0.avi;" in note
+    for video in record["subsets"]["train"]:  # a record from before the time was kept: size only
+        del video["written_ns"]
+    assert follow_split(cfg, record)[2] is None

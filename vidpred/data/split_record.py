@@ -11,13 +11,16 @@ made on it.
 The record, plain JSON::
 
     {"source": "folder", "root": "my_videos", "root_resolved": "/home/me/my_videos",
-     "subsets": {"train": [{"name": "a.avi", "bytes": 588804}, ...],
+     "subsets": {"train": [{"name": "a.avi", "bytes": 588804, "written_ns": 1764940000123456789}, ...],
                  "val": [{"name": "b.avi", "bytes": 30210, "sha256": "9f2c..."}, ...], "test": [...]}}
 
 ``bytes`` is null for procedural videos (generated from seeds, no file). A validation
 video's ``sha256`` is of its content (a frame folder's: each file's name and bytes, in name
 order): frames extracted again into the same folder, or a raw video replaced by another of
-the same size, keep their size but not their content.
+the same size, keep their size but not their content. A training or test video's
+``written_ns`` is when it was last written (reading every training video at each start
+would take long on a large dataset): one written again since, at the same size, is named
+in the resumed run's line on what changed.
 """
 
 from __future__ import annotations
@@ -48,6 +51,17 @@ def _size(path: Path) -> int | None:
         return None
 
 
+def _written(path: Path) -> int | None:
+    """When ``path`` (a frame folder: its newest file) was last written, in nanoseconds: the
+    later of its modification and status-change times. The system sets the status-change
+    time on every write and no tool sets it back (a copy with ``cp -p`` keeps the other)."""
+    try:
+        files = [p for p in path.iterdir() if p.is_file()] if path.is_dir() else [path]
+        return max((max(s.st_mtime_ns, s.st_ctime_ns) for s in map(Path.stat, files)), default=None)
+    except OSError:
+        return None
+
+
 def _sha256(path: Path) -> str | None:
     """The hex SHA-256 of a video file, or of a frame folder's files (name and bytes, in name order)."""
     digest = hashlib.sha256()
@@ -72,8 +86,8 @@ def describe_split(cfg: DataConfig) -> dict[str, Any]:
         if cfg.source == "procedural":
             subsets[subset] = [{"name": item.name, "bytes": None} for item in select_videos(cfg, subset).items]
         else:
-            subsets[subset] = [{"name": name, "bytes": _size(path)} | ({"sha256": _sha256(path)} if subset == "val"
-                                                                       else {})
+            subsets[subset] = [{"name": name, "bytes": _size(path)}
+                               | ({"sha256": _sha256(path)} if subset == "val" else {"written_ns": _written(path)})
                                for name, path in subset_files(cfg, subset)]
     root_resolved = None if cfg.root is None else str(Path(cfg.root).resolve())
     return {"source": cfg.source, "root": cfg.root, "root_resolved": root_resolved, "subsets": subsets}
@@ -123,20 +137,24 @@ def _names(record: dict[str, Any], subset: str) -> list[str]:
 
 
 def _changes(recorded: dict[str, Any], current: dict[str, Any]) -> str | None:
-    before = {v["name"]: v.get("bytes") for s in _SUBSETS for v in recorded["subsets"][s]}
-    now = {v["name"]: v.get("bytes") for s in _SUBSETS for v in current["subsets"][s]}
+    before = {v["name"]: v for s in _SUBSETS for v in recorded["subsets"][s]}
+    now = {v["name"]: v for s in _SUBSETS for v in current["subsets"][s]}
     added = sorted(set(now) - set(before))
     missing = sorted(set(before) - set(now))
-    changed = sorted(n for n in set(before) & set(now) if before[n] != now[n])
-    if not (added or missing or changed):
+    changed = sorted(n for n in set(before) & set(now) if before[n].get("bytes") != now[n].get("bytes"))
+    # a video of the same size written since (records from before they held the time: not known)
+    rewritten = sorted(n for n in set(before) & set(now) if n not in changed
+                       and before[n].get("written_ns") is not None
+                       and now[n].get("written_ns") != before[n]["written_ns"])
+    if not (added or missing or changed or rewritten):
         return None
 
     def listed(names: list[str]) -> str:
         return (", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")) or "none"
 
     return (f"data: since the run started, added: {listed(added)}; missing: {listed(missing)}; changed in size: "
-            f"{listed(changed)}; the recorded split is kept by name (added videos are not used, changed ones are "
-            "trained on as they are now)")
+            f"{listed(changed)}; written again at the same size: {listed(rewritten)}; the recorded split is kept by "
+            "name (added videos are not used, changed ones are trained on as they are now)")
 
 
 def follow_split(cfg: DataConfig, recorded: dict[str, Any]
