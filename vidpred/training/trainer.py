@@ -188,7 +188,8 @@ class Trainer:
     # ------------------------------------------------------------------ steps
 
     def d_step(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """One update of every trainable discriminator on clips x (B, C, T, H, W), G's predictions detached."""
+        """One update of every trainable discriminator on clips ``x`` ``(B, C, n_context + n_future, H, W)``
+        in ``[-1, 1]``, G's predictions detached; returns what to log."""
         context, target = x[:, :, : self.n_context], x[:, :, self.n_context :]
         with torch.no_grad(), self.autocast():
             fake_scales = self.generator.rollout(context, self.n_future, return_scales=True)
@@ -209,7 +210,8 @@ class Trainer:
         return logs
 
     def g_step(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """One generator update on clips x (B, C, T, H, W); the discriminators are fixed but pass gradients."""
+        """One generator update on clips ``x`` ``(B, C, n_context + n_future, H, W)`` in ``[-1, 1]``;
+        the discriminators are fixed but pass gradients. Returns what to log."""
         context, target = x[:, :, : self.n_context], x[:, :, self.n_context :]
         loss_cfg = self.cfg.loss
         adv_losses: dict[str, torch.Tensor] = {}
