@@ -54,6 +54,8 @@ def synchronize(device: torch.device) -> None:
 
 
 def build_generator(cfg: Config) -> MultiScaleGenerator | FlowRefiner:
+    """The generator ``model.generator.head`` names: the refiner, a model of its own, or the
+    paper's pyramid with one of its heads (``pixels``, ``residual``, ``flow``)."""
     g = cfg.model.generator
     if g.head == "refiner":
         return FlowRefiner(n_context=cfg.model.n_context, channels=cfg.model.channels, n_flows=g.n_flows,
@@ -64,9 +66,9 @@ def build_generator(cfg: Config) -> MultiScaleGenerator | FlowRefiner:
     return MultiScaleGenerator(
         n_context=cfg.model.n_context,
         channels=cfg.model.channels,
-        n_scales=cfg.model.generator.n_scales,
-        width=cfg.model.generator.width,
-        head=cfg.model.generator.head,
+        n_scales=g.n_scales,
+        width=g.width,
+        head=g.head,
     )
 
 
@@ -226,8 +228,8 @@ class TrainingNetworks:
             (:func:`build_perceptual_networks`), never in an optimizer.
     """
 
-    generator: MultiScaleGenerator
-    generator_ema: MultiScaleGenerator | None
+    generator: MultiScaleGenerator | FlowRefiner
+    generator_ema: MultiScaleGenerator | FlowRefiner | None
     adversaries: list[Adversary]
     opt_g: torch.optim.Optimizer
     d_optimizers: dict[str, torch.optim.Optimizer]

@@ -1,4 +1,4 @@
-"""Checks and layout shared by the losses that compare frames as images (Laplacian, census)."""
+"""Checks and layout shared by the losses that compare frames as images (Laplacian, census, SSIM)."""
 
 from __future__ import annotations
 

@@ -32,7 +32,8 @@ def blur_valid(x: Tensor, window: Tensor) -> Tensor:
     On the CPU in float64 the planes go through OpenCV's separable filter, several times
     faster than a float64 ``conv2d`` (which has no vectorised kernel); elsewhere through two
     depthwise convolutions. Both sum the same products, so they agree to rounding (1e-16).
-    The OpenCV path carries no gradient: SSIM here is a metric, not a loss.
+    The OpenCV path carries no gradient: the SSIM loss (:mod:`vidpred.losses.ssim`) blurs
+    with banded matrix products of its own.
     """
     K = window.numel()
     r = (K - 1) // 2

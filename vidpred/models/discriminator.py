@@ -18,8 +18,9 @@ on the 32x32 scale the maps shrink 32 -> 26 -> 20 -> 16 -> 12 before pooling, an
 RGB, 4 context frames and 32x32 patches the network has 17,003,140 parameters
 (``padding="valid"``). Same-padded convolutions keep the maps at the scale's size:
 63,632,004 parameters (``padding="same"``).
-There is no BatchNorm: the trainer runs D twice (real, fake) per step, which would break
-DDP's buffer sync.
+There is no BatchNorm: real and predicted frames go through D in one batch, so a batch
+statistic would let each frame's verdict depend on the others in it (and the gradient
+penalty differentiates D one sample at a time).
 """
 
 from __future__ import annotations

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from torch import nn
 
-__all__ = ["INITS", "he_init_"]
+__all__ = ["he_init_"]
 
-INITS = ("default", "he")
 _LAYERS = (nn.Conv2d, nn.Conv3d, nn.Linear)
 
 

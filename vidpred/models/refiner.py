@@ -141,6 +141,8 @@ class VelocityPredictor(nn.Module):
         return [frames] if return_scales else frames
 
     def predict_with_motion(self, context: Tensor) -> tuple[Tensor, Tensor, None]:
+        """The next frame ``(B, C, H, W)`` in ``[-1, 1]``, its flow ``(B, 2, H, W)`` in pixels,
+        and None (no mask), for ``context`` ``(B, C, n_context, H, W)`` in ``[-1, 1]``."""
         frames, flows, _ = self.rollout_with_motion(context, 1)
         return frames[:, :, 0], flows[:, :, 0], None
 
@@ -241,6 +243,8 @@ class FlowRefiner(VelocityPredictor):
 
     @property
     def last_layer(self) -> nn.Parameter:
+        """Weight of the output convolution ``(n_out, width, 3, 3)``, where the adaptive
+        adversarial weight compares the loss gradients."""
         return self.out.weight
 
     @property

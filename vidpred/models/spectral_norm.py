@@ -10,6 +10,7 @@ buffers, so checkpoints hold them and a resumed run continues exactly.
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
@@ -27,7 +28,5 @@ def apply_spectral_norm(module: nn.Module) -> nn.Module:
 
 def largest_singular_value(layer: nn.Module) -> float:
     """Largest singular value of a layer's (effective) weight, as a ``(out, -1)`` matrix."""
-    import torch
-
     weight = layer.weight.detach()
     return float(torch.linalg.matrix_norm(weight.reshape(weight.shape[0], -1), ord=2))

@@ -1,7 +1,7 @@
 """Backward warping by a dense flow field, and flow fields as colour-wheel pictures.
 
-One warp serves the flow-extrapolation baseline and the motion-compensating generator
-head: ``out(p) = frames(p + flow(p))``, bilinear, with the border replicated.
+One warp serves the flow-extrapolation baselines, the pyramid's flow head and the
+refiner: ``out(p) = frames(p + flow(p))``, bilinear, with the border replicated.
 """
 
 from __future__ import annotations

@@ -111,6 +111,8 @@ class Rollout(nn.Module):
         self.generator = generator
 
     def forward(self, context: torch.Tensor, n_future: int) -> list[torch.Tensor]:
+        """``context`` ``(B, C, n_context, H, W)`` in ``[-1, 1]`` -> the predicted clip at every
+        scale, coarsest first, ``(B, C, n_future, h_k, w_k)`` in ``[-1, 1]``."""
         return self.generator.rollout(context, n_future, return_scales=True)
 
 

@@ -45,7 +45,6 @@ from torch import Tensor, nn
 
 __all__ = [
     "PRECISIONS",
-    "Precision",
     "autocast_context",
     "configure_backends",
     "cpu_has_native_bf16",
@@ -56,7 +55,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Precision = Literal["fp32", "bf16", "auto"]
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "auto")
 
 

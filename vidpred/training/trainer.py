@@ -188,7 +188,8 @@ class Trainer:
     # ------------------------------------------------------------------ steps
 
     def d_step(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """One update of every trainable discriminator on clips x (B, C, T, H, W), G's predictions detached."""
+        """One update of every trainable discriminator on clips ``x`` ``(B, C, n_context + n_future, H, W)``
+        in ``[-1, 1]``, G's predictions detached; returns what to log."""
         context, target = x[:, :, : self.n_context], x[:, :, self.n_context :]
         with torch.no_grad(), self.autocast():
             fake_scales = self.generator.rollout(context, self.n_future, return_scales=True)
@@ -209,7 +210,8 @@ class Trainer:
         return logs
 
     def g_step(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """One generator update on clips x (B, C, T, H, W); the discriminators are fixed but pass gradients."""
+        """One generator update on clips ``x`` ``(B, C, n_context + n_future, H, W)`` in ``[-1, 1]``;
+        the discriminators are fixed but pass gradients. Returns what to log."""
         context, target = x[:, :, : self.n_context], x[:, :, self.n_context :]
         loss_cfg = self.cfg.loss
         adv_losses: dict[str, torch.Tensor] = {}
@@ -401,11 +403,7 @@ class Trainer:
         self.generator.train()
         for adversary in self.adversaries:
             adversary.model.train(adversary.trainable)  # frozen judges stay in eval mode
-        last_val: dict | None = None
-        if (main and self._resumed and self.step > 0 and self.step % self._stopped_val_every == 0
-                and self.step not in {r["step"] for r in validation_rows(self.run_dir / "validation.jsonl")}):
-            log.info("the validation at step %d did not finish before the run stopped: running it now", self.step)
-            last_val = self._validate_and_log(run_log, self.step)
+        last_val = self._missed_validation(run_log) if main else None
         budget = math.inf if cfg.max_minutes is None else 60.0 * cfg.max_minutes
         stop, out_of_time = False, self.train_seconds >= budget
         finished = self.step >= cfg.steps or out_of_time  # a resumed run that has finished: no bar
@@ -464,6 +462,17 @@ class Trainer:
         final = final_metrics(self.step, len(self.val_clips), self.train_seconds, last_val)
         run_log.final(final)
         return final
+
+    def _missed_validation(self, run_log: RunLog) -> dict | None:
+        """Run the validation a resumed run owes, if any, and return its record: the run stopped
+        at a step its ``train.val_every`` validates at, before that validation reached
+        ``validation.jsonl``. None when nothing is owed (or a stop signal cuts it short)."""
+        if not (self._resumed and self.step > 0 and self.step % self._stopped_val_every == 0):
+            return None
+        if self.step in {r["step"] for r in validation_rows(self.run_dir / "validation.jsonl")}:
+            return None
+        log.info("the validation at step %d did not finish before the run stopped: running it now", self.step)
+        return self._validate_and_log(run_log, self.step)
 
     def _out_of_time(self, step: int, budget: float) -> bool:
         """Whether ``train.max_minutes`` is spent (under DDP: on any rank, decided at log steps)."""

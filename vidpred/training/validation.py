@@ -32,6 +32,7 @@ from vidpred.evaluation.flow import FLOW_METHODS, backward_flow
 from vidpred.evaluation.predictors import BASELINE_NAMES, DIS_FLOW, FARNEBACK_FLOW, baseline_methods
 from vidpred.evaluation.scoring import clip_mean, metric_key, score_frames
 from vidpred.models.generator import MultiScaleGenerator
+from vidpred.models.refiner import FlowRefiner
 
 __all__ = ["MODEL", "BASELINES", "BEST_KEY", "ValidationInterrupted", "Validator", "evaluate", "baseline_scores",
            "predict_clips", "summary_line"]
@@ -83,7 +84,7 @@ def _means(per_clip: list[dict[str, float] | None]) -> dict[str, float]:
 
 @torch.no_grad()
 def predict_clips(
-    generator: MultiScaleGenerator,
+    generator: MultiScaleGenerator | FlowRefiner,
     clips: torch.Tensor,
     n_context: int,
     n_future: int,
@@ -103,7 +104,7 @@ def predict_clips(
 
 @torch.no_grad()
 def evaluate(
-    generator: MultiScaleGenerator,
+    generator: MultiScaleGenerator | FlowRefiner,
     clips: Sequence[np.ndarray],
     *,
     n_context: int,
@@ -203,7 +204,8 @@ class Validator:
         self._args = {"n_context": n_context, "n_future": n_future, "device": device, "batch_size": batch_size}
         self._baselines: tuple[dict[str, dict[str, float]], float] | None = None
 
-    def __call__(self, generator: MultiScaleGenerator, should_stop: Callable[[], bool] | None = None) -> dict:
+    def __call__(self, generator: MultiScaleGenerator | FlowRefiner,
+                 should_stop: Callable[[], bool] | None = None) -> dict:
         """One validation record (see the module docstring): :func:`evaluate`'s scores under
         ``"model"``, :func:`baseline_scores`' under the baselines' names, and ``blend_weight``.
 

@@ -1,4 +1,4 @@
-"""Picture grids of predictions (context | prediction | target | error) and of the flow head's motion."""
+"""Picture grids of predictions (context | prediction | target | error) and of the predicted motion."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from torchvision.utils import make_grid
 
 from vidpred.data.sampler import to_model_input
 from vidpred.models.generator import MultiScaleGenerator
+from vidpred.models.refiner import FlowRefiner
 from vidpred.models.warp import flow_to_color
 from vidpred.training.validation import predict_clips
 
@@ -61,7 +62,8 @@ def motion_grid(flows: torch.Tensor, masks: torch.Tensor | None, padding: int = 
 
 @torch.no_grad()
 def sample_images(
-    generator: MultiScaleGenerator, clips: Sequence[np.ndarray], n_context: int, n_future: int, device: torch.device
+    generator: MultiScaleGenerator | FlowRefiner, clips: Sequence[np.ndarray], n_context: int, n_future: int,
+    device: torch.device,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The run's picture of progress on its first validation clips (those of the first clip's size).
 
@@ -69,8 +71,9 @@ def sample_images(
         clips: uint8 ``(T, H, W, C)`` with ``T >= n_context + n_future``.
 
     Returns:
-        :func:`sample_grid` of the predictions, and :func:`motion_grid` of the flow head's
-        flows and masks (None for the other heads); both ``(3, H', W')`` in ``[0, 1]``.
+        :func:`sample_grid` of the predictions, and :func:`motion_grid` of the predicted motion
+        when the generator gives one (``predicts_motion``: the flow head's flows and masks, the
+        refiner's flows), else None; both ``(3, H', W')`` in ``[0, 1]``.
     """
     first = [c for c in clips if c.shape == clips[0].shape][:N_SAMPLE_CLIPS]
     x = to_model_input(torch.from_numpy(np.stack(first)).to(device))
