@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-lpips", action="store_true", help="do not compute LPIPS")
     parser.add_argument("--lpips-weights", default=None,
                         help="AlexNet ImageNet weights for LPIPS (default: torch.hub's cache, "
-                             "~/.cache/torch/hub/checkpoints/alexnet-owt-7be5be79.pth)")
+                             "~/.cache/torch/hub/checkpoints/alexnet-owt-7be5be79.pth, skipped when absent; a FILE "
+                             "given must be there)")
     add_report_args(parser, out_help="output folder (default runs/eval_<data>)",
                     force_help="replace report files in --out that no vidpred evaluation wrote")
     args = parser.parse_args(argv)
