@@ -123,6 +123,23 @@ def test_blend_weight_fitted_on_validation_or_given(tiny_corpus, tmp_path):
     assert f"the weight fitted on {n_val} validation clips" in markdown
 
 
+def test_a_video_too_short_to_score_is_named_in_the_report_not_left_out_without_a_word(tiny_corpus, tmp_path):
+    short = next(v.path for v in CORPUS if v.split == "test")
+    manifest = json.loads((tiny_corpus / MANIFEST_NAME).read_text())
+    for t in range(5, 10):  # 5 frames left: under the 6 that 4 context and 2 scored frames need
+        rel = f"{short}/frame_{t:04d}.png"
+        (tiny_corpus / rel).unlink()
+        del manifest["videos"][short]["files"][rel]
+    (tiny_corpus / MANIFEST_NAME).write_text(json.dumps(manifest))
+    markdown, sources = run_dev_benchmark([], subset="test", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"),
+                                          clips_per_video=1, progress=False, out_dir=tmp_path / "out")
+    n_test = sum(v.split == "test" for v in CORPUS)
+    assert short not in [s.video for s in sources] and len(sources) == n_test - 1
+    line = (f"1 of the split's {n_test} videos is not scored (unreadable, shorter than 6 frames, too small, or a "
+            f"scene cut in every clip): {short}.")
+    assert line in markdown and line in (tmp_path / "out" / "report.md").read_text()
+
+
 def test_bad_arguments_are_refused(tiny_corpus):
     with pytest.raises(ValueError, match="subset"):
         run_dev_benchmark([], subset="train", root=str(tiny_corpus))

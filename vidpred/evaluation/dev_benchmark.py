@@ -199,6 +199,16 @@ def _adapt_note(adapt: AdaptSettings) -> str:
             f"learning rate {adapt.lr:g}, {adapt.crop}-px crops, seed {adapt.seed}{check}).")
 
 
+def _skipped_note(selected: Sequence[str], skipped: Sequence[str], min_frames: int) -> str:
+    """The split's videos left out of every table, named: the report is not the whole split's."""
+    if not skipped:
+        return ""
+    n = len(skipped)
+    return (f" {n} of the split's {len(selected)} video{'s' if len(selected) != 1 else ''} "
+            f"{'is' if n == 1 else 'are'} not scored (unreadable, shorter than {min_frames} frames, too small, or a "
+            f"scene cut in every clip): {', '.join(skipped)}.")
+
+
 OUTPUT_FILES = ("report.md", "per_clip.json")
 
 
@@ -293,7 +303,7 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
     else:
         blend, fitted_on = Blend(blend_weight, "dis"), None
     methods.append(blend_method(blend))
-    clips, _ = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.clip_frames,
+    clips, selection = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.clip_frames,
                                min_frames=protocol.min_frames, clips_per_video=clips_per_video, subset=subset,
                                progress=progress, start_fraction=ADAPT_FRACTION if adapting else 0.0)
     if steady:
@@ -329,6 +339,7 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
              + (f", the weight fitted on {fitted_on}" if fitted_on else ", the weight given")
              + " (a reference for what hedging buys, not a target). "
              f"Edges: the prediction's edge content over the truth's (below 1: smoother)."
+             + _skipped_note(selection.selected, selection.skipped, protocol.min_frames)
              + (_adapt_note(adapt) if adapting else "")
              + (f" Every scored clip replaced by {steady.describe()} (the same motion for every method)."
                 if steady else "")
