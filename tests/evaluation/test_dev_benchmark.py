@@ -324,6 +324,14 @@ def test_steady_motion_replaces_the_clips_and_flow_extrapolation_follows_it(kind
         run_dev_benchmark([], subset="test", root=str(tiny_corpus), steady=steady, adapt=AdaptSettings(steps=1))
 
 
+@pytest.mark.parametrize("flag", [["--adapt-lr", "1e-3"], ["--adapt-seed", "3"], ["--adapt-check", "0.2"]])
+def test_the_command_refuses_an_adaptation_setting_without_adaptation(flag, caplog):
+    """Without --adapt-steps nothing is adapted: the setting changed nothing of the report."""
+    from vidpred.commands.dev_benchmark import main
+    assert main([*flag, "--root", "/nonexistent"]) == 2
+    assert f"{flag[0]} applies to --adapt-steps N (fine-tuning each checkpoint)" in caplog.records[-1].getMessage()
+
+
 def test_the_command_refuses_two_camera_motions_at_once(caplog):
     from vidpred.commands.dev_benchmark import main
     assert main(["--steady-pan", "3", "--steady-zoom", "2"]) == 2
