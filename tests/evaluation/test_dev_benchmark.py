@@ -140,6 +140,17 @@ def test_a_video_too_short_to_score_is_named_in_the_report_not_left_out_without_
     assert line in markdown and line in (tmp_path / "out" / "report.md").read_text()
 
 
+def test_per_clip_json_keeps_the_settings_the_clips_were_scored_under(tiny_corpus, tmp_path):
+    kwargs = dict(subset="val", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"), clips_per_video=1,
+                  blend_weight=0.5, progress=False, out_dir=tmp_path / "out")
+    run_dev_benchmark([], degrade=Degradation(grain=4.0), **kwargs)
+    written = json.loads((tmp_path / "out" / "per_clip.json").read_text())
+    assert written["settings"] == {"clips_per_video": 1, "n_context": 4, "adapt": None,
+                                   "degrade": "grain of 4 grey levels", "steady": None}
+    run_dev_benchmark([], **kwargs)  # its own report, replaced
+    assert json.loads((tmp_path / "out" / "per_clip.json").read_text())["settings"]["degrade"] is None
+
+
 def test_bad_arguments_are_refused(tiny_corpus):
     with pytest.raises(ValueError, match="subset"):
         run_dev_benchmark([], subset="train", root=str(tiny_corpus))

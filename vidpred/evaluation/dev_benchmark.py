@@ -217,7 +217,7 @@ def _is_ours(out_dir: Path) -> bool:
         written = json.loads((out_dir / "per_clip.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(written, dict) and set(written) - {"partial"} == {"methods", "clips"}
+    return isinstance(written, dict) and set(written) - {"partial", "settings"} == {"methods", "clips"}
 
 
 def check_out_dir(out_dir: str | Path, force: bool = False) -> Path:
@@ -351,7 +351,10 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         lines += _source_section(source, method_info)
     markdown = "\n".join(lines)
     if out_dir is not None:
-        _write_outputs(Path(out_dir), markdown, results, method_info, partial)
+        settings = {"clips_per_video": clips_per_video, "n_context": n_context,
+                    "adapt": dataclasses.asdict(adapt) if adapting else None,
+                    "degrade": degrade.describe() if degrade else None, "steady": steady.describe() if steady else None}
+        _write_outputs(Path(out_dir), markdown, results, method_info, partial, settings)
     return markdown, sources
 
 
@@ -375,16 +378,17 @@ def _check_options(subset: str, clips_per_video: int, n_context: int, adapting: 
 
 
 def _write_outputs(out: Path, markdown: str, results: Sequence[ClipResult], method_info: list[dict],
-                   partial: dict[str, Any] | None = None) -> None:
+                   partial: dict[str, Any] | None = None, settings: dict[str, Any] | None = None) -> None:
     """``report.md`` and ``per_clip.json`` (every clip's scores, NaN and inf as null; ``partial``
-    first when a stop left clips unscored) in ``out``, both or neither (an earlier report there
-    stays whole when writing fails part way)."""
+    first when a stop left clips unscored; ``settings``, what the clips were scored under, last)
+    in ``out``, both or neither (an earlier report there stays whole when writing fails part way)."""
     per_clip = [{"video": r.name, "source": _video_of(r.name), "height": r.height, "width": r.width,
                  "scores": {m: {k: (v if math.isfinite(v) else None) for k, v in s.items()}
                             for m, s in r.scores.items()}} for r in results]
     with replacing_all([out / "report.md", out / "per_clip.json"]) as (report, clips):
         report.write_text(markdown + "\n", encoding="utf-8")
-        written = {**({"partial": partial} if partial else {}), "methods": method_info, "clips": per_clip}
+        written = {**({"partial": partial} if partial else {}), "methods": method_info, "clips": per_clip,
+                   **({"settings": settings} if settings is not None else {})}
         clips.write_text(json.dumps(written, indent=1) + "\n", encoding="utf-8")
     logger.info("wrote %s and %s", out / "report.md", out / "per_clip.json")
 
