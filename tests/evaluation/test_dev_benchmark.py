@@ -314,6 +314,8 @@ def test_averaging_is_refused_where_it_means_nothing(tiny_corpus, refiner_checkp
                      "generator": build_generator(cfg).state_dict()}, pyramid)
     with pytest.raises(ValueError, match="not a refiner"):
         run_dev_benchmark([pyramid], mirror=True, **kwargs)
+    with pytest.raises(ValueError, match="mirroring needs a checkpoint to mirror"):  # was a report without the rows
+        run_dev_benchmark([], mirror=True, **kwargs)
 
 
 @pytest.mark.parametrize("kind", ["pan", "zoom", "roll"])
