@@ -1,5 +1,7 @@
 """The prediction-speed benchmark times every baseline and each checkpoint on one frame size."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -23,3 +25,20 @@ def test_times_the_baselines_and_a_refiner(tmp_path):
         assert entry["fps"] == pytest.approx(1 / entry["seconds_per_frame"])
     with pytest.raises(ValueError, match="repeats"):
         benchmark_prediction([], repeats=0)
+
+
+def test_two_models_of_one_label_are_both_timed_not_one_over_the_other(tmp_path, monkeypatch):
+    """A row per model: two checkpoints labelled alike (a copy of the shipped model, the same
+    run name under two folders) or a model labelled as a baseline kept the last one's time."""
+    cfg = config_from_dict({"model": {"generator": {"head": "refiner", "n_scales": 1, "width": 0.125}}})
+    state = {"step": 1, "config": config_to_dict(cfg), "generator": build_generator(cfg).state_dict()}
+    monkeypatch.chdir(tmp_path)
+    paths = [tmp_path / "a" / "run" / "checkpoints" / "best.pt", tmp_path / "b" / "run" / "checkpoints" / "best.pt",
+             Path("DIS flow.pt")]  # in the current folder: labelled "DIS flow"
+    for path in paths:
+        save_checkpoint(state, path)
+    methods = benchmark_prediction(paths, height=32, width=32, repeats=1)["methods"]
+    assert list(methods) == ["last input", "Farneback flow (paper)", "DIS flow", "run/best", "run/best (2)",
+                             "DIS flow (2)"]
+    assert [methods[name].get("path") for name in list(methods)[3:]] == [str(p) for p in paths]
+    assert "path" not in methods["DIS flow"]  # the baseline's own time, not the model's

@@ -51,3 +51,21 @@ def test_a_run_that_has_not_validated_is_a_clear_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="has not validated yet"):
         read_curve(tmp_path / "empty")
+
+
+def test_runs_validated_on_other_clips_are_refused_not_drawn_against_the_first_runs_baselines(tmp_path):
+    """Each curve is read against the baselines of the first run: runs whose baselines differ
+    (other validation clips: another data source, frame size or hold-out) cannot share them."""
+    a = read_curve(_new_run(tmp_path / "a", [22.0, 25.0]), "synthetic")
+    b_dir = _new_run(tmp_path / "b", [21.0, 23.0])
+    lines = (b_dir / "validation.jsonl").read_text().replace('"last input": {"psnr_whole_f1": 20.0',
+                                                             '"last input": {"psnr_whole_f1": 26.5')
+    (b_dir / "validation.jsonl").write_text(lines)
+    b = read_curve(b_dir, "real")
+    for draw in (lambda: plot_curves([a, b], tmp_path / "c.png"), lambda: curves_table([a, b])):
+        with pytest.raises(ValueError, match=r"'real' and 'synthetic' validated on different clips .*last input.*"
+                                             r"26\.50 .* 20\.00"):
+            draw()
+    assert not (tmp_path / "c.png").exists()
+    same = read_curve(_new_run(tmp_path / "c", [21.0]), "same clips")
+    assert curves_table([a, same]).count("\n") == 5  # two runs, two baselines: accepted

@@ -123,6 +123,34 @@ def test_blend_weight_fitted_on_validation_or_given(tiny_corpus, tmp_path):
     assert f"the weight fitted on {n_val} validation clips" in markdown
 
 
+def test_a_video_too_short_to_score_is_named_in_the_report_not_left_out_without_a_word(tiny_corpus, tmp_path):
+    short = next(v.path for v in CORPUS if v.split == "test")
+    manifest = json.loads((tiny_corpus / MANIFEST_NAME).read_text())
+    for t in range(5, 10):  # 5 frames left: under the 6 that 4 context and 2 scored frames need
+        rel = f"{short}/frame_{t:04d}.png"
+        (tiny_corpus / rel).unlink()
+        del manifest["videos"][short]["files"][rel]
+    (tiny_corpus / MANIFEST_NAME).write_text(json.dumps(manifest))
+    markdown, sources = run_dev_benchmark([], subset="test", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"),
+                                          clips_per_video=1, progress=False, out_dir=tmp_path / "out")
+    n_test = sum(v.split == "test" for v in CORPUS)
+    assert short not in [s.video for s in sources] and len(sources) == n_test - 1
+    line = (f"1 of the split's {n_test} videos is not scored (unreadable, shorter than 6 frames, too small, or a "
+            f"scene cut in every clip): {short}.")
+    assert line in markdown and line in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_per_clip_json_keeps_the_settings_the_clips_were_scored_under(tiny_corpus, tmp_path):
+    kwargs = dict(subset="val", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"), clips_per_video=1,
+                  blend_weight=0.5, progress=False, out_dir=tmp_path / "out")
+    run_dev_benchmark([], degrade=Degradation(grain=4.0), **kwargs)
+    written = json.loads((tmp_path / "out" / "per_clip.json").read_text())
+    assert written["settings"] == {"clips_per_video": 1, "n_context": 4, "adapt": None,
+                                   "degrade": "grain of 4 grey levels", "steady": None}
+    run_dev_benchmark([], **kwargs)  # its own report, replaced
+    assert json.loads((tmp_path / "out" / "per_clip.json").read_text())["settings"]["degrade"] is None
+
+
 def test_bad_arguments_are_refused(tiny_corpus):
     with pytest.raises(ValueError, match="subset"):
         run_dev_benchmark([], subset="train", root=str(tiny_corpus))
@@ -286,6 +314,8 @@ def test_averaging_is_refused_where_it_means_nothing(tiny_corpus, refiner_checkp
                      "generator": build_generator(cfg).state_dict()}, pyramid)
     with pytest.raises(ValueError, match="not a refiner"):
         run_dev_benchmark([pyramid], mirror=True, **kwargs)
+    with pytest.raises(ValueError, match="mirroring needs a checkpoint to mirror"):  # was a report without the rows
+        run_dev_benchmark([], mirror=True, **kwargs)
 
 
 @pytest.mark.parametrize("kind", ["pan", "zoom", "roll"])
@@ -305,6 +335,14 @@ def test_steady_motion_replaces_the_clips_and_flow_extrapolation_follows_it(kind
             assert scores["DIS flow"]["psnr_whole_f1"] > scores["last input"]["psnr_whole_f1"] + margin
     with pytest.raises(ValueError, match="steady camera motion cannot be combined"):
         run_dev_benchmark([], subset="test", root=str(tiny_corpus), steady=steady, adapt=AdaptSettings(steps=1))
+
+
+@pytest.mark.parametrize("flag", [["--adapt-lr", "1e-3"], ["--adapt-seed", "3"], ["--adapt-check", "0.2"]])
+def test_the_command_refuses_an_adaptation_setting_without_adaptation(flag, caplog):
+    """Without --adapt-steps nothing is adapted: the setting changed nothing of the report."""
+    from vidpred.commands.dev_benchmark import main
+    assert main([*flag, "--root", "/nonexistent"]) == 2
+    assert f"{flag[0]} applies to --adapt-steps N (fine-tuning each checkpoint)" in caplog.records[-1].getMessage()
 
 
 def test_the_command_refuses_two_camera_motions_at_once(caplog):

@@ -8,13 +8,15 @@ from vidpred.commands.lever_map import main
 from vidpred.evaluation.lever_map import lever_points, lever_table
 
 
-def _report(folder, methods, scores):
-    """A development-benchmark report: ``scores[video][method]`` is a list of per-clip PSNRs."""
+def _report(folder, methods, scores, settings=None):
+    """A development-benchmark report: ``scores[video][method]`` is a list of per-clip PSNRs
+    (``settings``: what the benchmark was run with; None: a report written before they were kept)."""
     clips = [{"video": f"{video}@{i}", "source": video, "height": 8, "width": 8,
               "scores": {name: {"psnr_whole_f1": values[i]} for name, values in by_method.items()}}
              for video, by_method in scores.items() for i in range(len(next(iter(by_method.values()))))]
     folder.mkdir(parents=True)
-    (folder / "per_clip.json").write_text(json.dumps({"methods": methods, "clips": clips}))
+    written = {"methods": methods, "clips": clips, **({"settings": settings} if settings is not None else {})}
+    (folder / "per_clip.json").write_text(json.dumps(written))
     return folder
 
 
@@ -86,3 +88,25 @@ def test_the_command_writes_the_map_and_its_table_and_keeps_other_files(reports,
     assert main(["--reports", str(reports[0]), "--x", "pan", "--y", "still", "--out", str(foreign)]) == 2
     assert foreign.read_bytes() == b"mine"
     assert "not a map written by this script" in caplog.text
+
+
+def test_reports_scored_under_other_settings_are_refused_not_mapped_together(tmp_path):
+    """A point of a report whose clips were grained (or panned, adapted, longer) is not measured
+    on the footage of a clean report's: one map would read them as the same videos."""
+    dis = {"DIS flow": [30.0, 20.0]}
+    clean = {"clips_per_video": 2, "n_context": 4, "adapt": None, "degrade": None, "steady": None}
+    grained = {**clean, "degrade": "grain of 10 grey levels"}
+    scores = {"pan": {**dis, "m": [31.0, 21.0]}, "still": {**dis, "m": [30.5, 20.5]}}
+    a = _report(tmp_path / "clean", [_checkpoint("m", "m.pt")], scores, clean)
+    b = _report(tmp_path / "grain", [_checkpoint("m2", "m2.pt")],
+                {video: {"DIS flow": v["DIS flow"], "m2": [x - 1 for x in v["m"]]} for video, v in scores.items()},
+                grained)
+    with pytest.raises(ValueError, match=r"grain was scored with degrade 'grain of 10 grey levels', .*clean with "
+                                         r"degrade None: map reports of one setting together"):
+        lever_points([a, b], "pan", "still")
+    c = _report(tmp_path / "clean_again", [_checkpoint("m3", "m3.pt")],
+                {video: {"DIS flow": v["DIS flow"], "m3": [x + 1 for x in v["m"]]} for video, v in scores.items()},
+                clean)
+    old = _report(tmp_path / "old", [_checkpoint("m4", "m4.pt")],
+                  {video: {"DIS flow": v["DIS flow"], "m4": [x + 2 for x in v["m"]]} for video, v in scores.items()})
+    assert [p.name for p in lever_points([a, c, old], "pan", "still")] == ["m", "m3", "m4"]

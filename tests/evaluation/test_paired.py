@@ -144,6 +144,14 @@ def test_a_seed_table_without_recipes_or_seeds_says_so():
             seed_paired_table(rows, recipes, seeds, ["psnr_whole_f1"])
 
 
+def test_a_seed_given_twice_is_refused_not_counted_as_two_observations():
+    from vidpred.evaluation.paired import seed_paired_table
+
+    rows = _seed_rows([[0.5, 0.3], [0.1, 0.1]])
+    with pytest.raises(ValueError, match="seed 0 given twice"):  # it read +0.37 ± 0.13 (3/3), three seeds of two
+        seed_paired_table(rows, [("a{seed}", "b{seed}")], [0, 0, 1], ["psnr_whole_f1"])
+
+
 def test_only_the_seed_placeholder_is_filled_in_a_run_name():
     from vidpred.evaluation.paired import seed_paired_table
 

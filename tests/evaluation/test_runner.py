@@ -64,6 +64,21 @@ def test_evaluate_keeps_clip_order_and_rejects_duplicate_names(square_clip):
         evaluate(clips, methods, Protocol(), CPU, show_progress=False)
 
 
+def test_a_prediction_that_is_not_finite_is_an_error_naming_the_method_and_clip(square_clip):
+    """A model that predicts NaN (a diverged checkpoint) is not scored as 'undefined' for that
+    clip, which would leave the clip out of every method's means and the report all n/a."""
+    from vidpred.evaluation.predictors import Method
+
+    frames, _ = square_clip(n_frames=8, size=32, side=8, speed=1)
+
+    def diverged(context, n_future, flow=None):
+        return torch.full_like(context[:, :, -1:].expand(-1, -1, n_future, -1, -1), math.nan)
+
+    methods = [Method("diverged", "checkpoint", diverged, {}), *baseline_methods()]
+    with pytest.raises(ValueError, match=r"diverged predicted non-finite values .*clip v7"):
+        evaluate_clip(EvalClip("v7", 0, frames), methods, Protocol(), CPU)
+
+
 def test_protocol_lengths():
     assert (Protocol().clip_frames, Protocol().min_frames) == (8, 6)
     assert Protocol(flicker_frames=6).clip_frames == 10

@@ -75,3 +75,23 @@ def test_predict_times_the_models_on_the_device_it_resolves(monkeypatch, capsys)
     assert _main(["--predict", "--steps", "1", "--device", "cpu"]) == 0
     assert devices == [torch.device("cuda"), torch.device("cpu")]
     assert [json.loads(line)["device"] for line in capsys.readouterr().out.splitlines()] == ["cuda", "cpu"]
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["--checkpoint", "model.pt"], "--checkpoint applies to --predict"),
+    (["--size", "64", "64", "--no-peak"], "--size applies to --predict"),
+    (["--predict", "--data-pipeline"], "--predict and --data-pipeline time different things"),
+    (["--predict", "--precision", "bf16"], "--precision applies to the training benchmark"),
+    (["--predict", "--set", "train.batch_size=2"], "--set applies to the training benchmark"),
+    (["--data-pipeline", "--steps", "3"], "--steps applies to the training benchmark and --predict"),
+    (["--loader-workers", "0", "--no-peak"], "--loader-workers applies to --data-pipeline"),
+])
+def test_a_flag_of_another_benchmark_is_refused_not_ignored(argv, said, monkeypatch, caplog, capsys):
+    """Each flag times something only in its own mode: given in another it changed nothing, and
+    the numbers printed were not the ones asked for (the training benchmark for --checkpoint)."""
+    for name in ("benchmark_training", "benchmark_data", "benchmark_prediction"):
+        monkeypatch.setattr(benchmark_command, name, lambda *a, **k: pytest.fail("a benchmark ran"))
+    assert _main(argv) == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and said in errors[0]
+    assert capsys.readouterr().out == ""

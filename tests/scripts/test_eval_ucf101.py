@@ -125,6 +125,34 @@ def test_procedural_test_subset(no_lpips_weights, tmp_path):
     assert flow["psnr_compat_f1"]["mean"] > last["psnr_compat_f1"]["mean"]
 
 
+def test_lpips_weights_given_but_missing_or_unreadable_is_an_error_not_a_report_without_lpips(tmp_path, caplog):
+    """--lpips-weights names a file: a typo in it stops the evaluation in one line, before any
+    video is read, instead of a report whose LPIPS column is silently skipped."""
+    args = ("--data", "procedural", "--set", "data.procedural.n_test_videos=2", "--set", "data.procedural.height=32",
+            "--set", "data.procedural.width=32", "--set", "data.procedural.n_frames=8")
+    missing = tmp_path / "alexnet.pth"
+    code, _, _ = _run(tmp_path, *args, "--lpips-weights", missing)
+    assert code == 2 and not (tmp_path / "eval").exists()
+    assert f"LPIPS weights not found: {missing} (--lpips-weights)" in caplog.text
+    assert "decoding" not in caplog.text and "selected" not in caplog.text
+    missing.write_bytes(b"not a checkpoint")
+    code, _, _ = _run(tmp_path, *args, "--lpips-weights", missing)
+    assert code == 2 and not (tmp_path / "eval").exists()
+    assert "--lpips-weights" in caplog.records[-1].getMessage()
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--data", "procedural", "--root", "my_videos"], "--root does not apply to --data procedural"),
+    (["--data", "samples", "--set", "data.root=my_videos"], "--root does not apply to --data samples"),
+    (["--data", "procedural", "--split", "3"], "--split (the UCF101 test list) does not apply to --data procedural"),
+])
+def test_a_setting_the_source_does_not_read_is_refused_not_ignored(args, said, tmp_path, caplog):
+    """--data procedural --root my_videos/ scored the procedural videos as if the folder were read."""
+    code, _, _ = _run(tmp_path, *args)
+    assert code == 2 and not (tmp_path / "eval").exists()
+    assert said in caplog.records[-1].getMessage()
+
+
 def test_a_report_that_fails_part_way_leaves_the_earlier_report_whole(no_lpips_weights, tmp_path, disk_full_at,
                                                                      caplog):
     """A second evaluation into the same --out whose disk fills while its report is written

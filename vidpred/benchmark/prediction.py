@@ -44,8 +44,12 @@ def benchmark_prediction(checkpoints: Sequence[str | Path], *, height: int = 360
     info = {name: {} for name in methods}
     for path in checkpoints:
         method = load_checkpoint_predictor(path, device)
-        methods[method.name] = lambda c, predict=method.predict: predict(c, 1, None)
-        info[method.name] = {"head": method.info["head"], "parameters": method.info["parameters"], "path": str(path)}
+        name, n = method.name, 1
+        while name in methods:  # a row per model, as the evaluation names them: "run/best (2)"
+            n += 1
+            name = f"{method.name} ({n})"
+        methods[name] = lambda c, predict=method.predict: predict(c, 1, None)
+        info[name] = {"head": method.info["head"], "parameters": method.info["parameters"], "path": str(path)}
     out = {}
     for name, predict in methods.items():
         predict(context)

@@ -11,6 +11,7 @@ these curves, one panel per predicted frame.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from vidpred.safe_write import image_has_mark, save_marked_figure
 from vidpred.training.run_log import read_validation
 from vidpred.training.validation import BASELINES, MODEL
 
-__all__ = ["Curve", "read_curve", "plot_curves", "curves_table", "is_our_plot"]
+__all__ = ["Curve", "read_curve", "check_one_validation_set", "plot_curves", "curves_table", "is_our_plot"]
 
 _SOFTWARE = "vidpred time_to_quality"  # marks the figures plot_curves may replace
 
@@ -66,11 +67,39 @@ def read_curve(run_dir: str | Path, label: str | None = None) -> Curve:
                  scores=[{name: value for name, value in r.items() if isinstance(value, dict)} for r in rows])
 
 
+def check_one_validation_set(curves: list[Curve]) -> None:
+    """Refuse curves whose runs validated on different clips: their last input's final scores
+    differ (copying the last frame scores the same on the same clips, whatever the model), so
+    neither the first run's baselines nor each other's curves are theirs to be read against.
+
+    Raises:
+        ValueError: naming the two runs and the last input's 1st-frame PSNR on each.
+    """
+    first = curves[0]
+    for curve in curves[1:]:
+        theirs, ours = curve.scores[-1].get(LAST_INPUT), first.scores[-1].get(LAST_INPUT)
+        if theirs is None or ours is None:
+            continue
+        differ = [key for key in theirs.keys() & ours.keys() if not _same(theirs[key], ours[key])]
+        if differ:
+            key = "psnr_whole_f1" if "psnr_whole_f1" in differ else sorted(differ)[0]
+            raise ValueError(f"{curve.label!r} and {first.label!r} validated on different clips (the last input "
+                             f"scores {key} {theirs[key]:.2f} on one, {ours[key]:.2f} on the other): draw runs of one "
+                             "validation set together")
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None or math.isnan(a) or math.isnan(b):  # undefined (SSIM under 11 px) on both, or not
+        return (a is None or math.isnan(a)) == (b is None or math.isnan(b))
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
 def plot_curves(curves: list[Curve], path: str | Path, *, metric: str = "psnr", title: str = "",
                 n_frames: int = 2) -> Path:
     """PNG of ``metric`` against training minutes, one panel per predicted frame, with the
-    baselines of the first curve as horizontal lines (they are the same clips for all runs
-    of one data split)."""
+    baselines of the first curve as horizontal lines (the same clips for every run:
+    :func:`check_one_validation_set`)."""
+    check_one_validation_set(curves)
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
@@ -104,7 +133,9 @@ def is_our_plot(path: str | Path) -> bool:
 
 
 def curves_table(curves: list[Curve], metrics: tuple[str, ...] = ("psnr", "ssim")) -> str:
-    """Markdown: each run's final and best validation scores beside the baselines' (those logged)."""
+    """Markdown: each run's final and best validation scores beside the baselines' (those logged;
+    the same clips for every run: :func:`check_one_validation_set`)."""
+    check_one_validation_set(curves)
     header = ["run", "minutes", "steps"]
     for metric in metrics:
         header += [f"{metric} f1 (final / best)", f"{metric} f2 (final / best)"]

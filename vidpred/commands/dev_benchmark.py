@@ -63,10 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--adapt-steps", type=int, default=0,
                         help="also fine-tune each checkpoint this many steps on the first half of each video and "
                              "score the second half only (default 0: no adaptation, clips over the whole video)")
-    parser.add_argument("--adapt-lr", type=float, default=AdaptSettings.lr,
-                        help="learning rate of the adaptation (default %(default)s)")
-    parser.add_argument("--adapt-seed", type=int, default=0, help="the adaptation crops' seed (default 0)")
-    parser.add_argument("--adapt-check", type=float, default=0.0, metavar="FRACTION",
+    parser.add_argument("--adapt-lr", type=float, default=None,
+                        help=f"learning rate of the adaptation (default {AdaptSettings.lr:g})")
+    parser.add_argument("--adapt-seed", type=int, default=None, help="the adaptation crops' seed (default 0)")
+    parser.add_argument("--adapt-check", type=float, default=None, metavar="FRACTION",
                         help="hold this newest fraction of the adaptation frames out and keep the adapted model "
                              "only if it predicts them better (default 0: always keep it)")
     parser.add_argument("--grain", type=float, default=0.0, metavar="SIGMA",
@@ -93,10 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:
         raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
     positive("--clips-per-video", args.clips_per_video)
-    if not 0 <= args.adapt_check < 1:
-        raise ValueError(f"--adapt-check must lie in [0, 1), got {args.adapt_check}")
-    adapt = AdaptSettings(steps=args.adapt_steps, lr=args.adapt_lr, seed=args.adapt_seed,
-                          check_fraction=args.adapt_check)
+    for flag, value in (("--adapt-lr", args.adapt_lr), ("--adapt-seed", args.adapt_seed),
+                        ("--adapt-check", args.adapt_check)):
+        if value is not None and not args.adapt_steps:  # said, not ignored: it would change nothing
+            raise ValueError(f"{flag} applies to --adapt-steps N (fine-tuning each checkpoint), not given")
+    check = args.adapt_check or 0.0
+    if not 0 <= check < 1:
+        raise ValueError(f"--adapt-check must lie in [0, 1), got {check}")
+    adapt = AdaptSettings(steps=args.adapt_steps, lr=AdaptSettings.lr if args.adapt_lr is None else args.adapt_lr,
+                          seed=args.adapt_seed or 0, check_fraction=check)
     degrade = Degradation(grain=args.grain, flicker=args.flicker)
     if adapt.steps and degrade:
         raise ValueError("--adapt-steps cannot be combined with --grain or --flicker")

@@ -41,11 +41,19 @@ from vidpred.pretrained import default_model_path
 
 def _data_config(args: argparse.Namespace) -> DataConfig:
     """The data section of the config schema, from the flags and ``--set data.*`` overrides."""
-    base = {"source": args.data, "root": args.root, "split": args.split, "cache_dir": args.cache_dir}
+    base = {"source": args.data, "root": args.root, "split": 1 if args.split is None else args.split,
+            "cache_dir": args.cache_dir}
     for item in args.overrides:
         if not item.strip().startswith("data."):
             raise ConfigError(f"--set {item}: only data.* keys apply to evaluation (e.g. data.procedural.n_test_videos=64)")
-    return config_from_dict({"data": base}, args.overrides).data
+    data = config_from_dict({"data": base}, args.overrides).data
+    # Said rather than ignored: the report would read as if the folder or test list were scored.
+    if data.root is not None and data.source in ("procedural", "samples"):
+        raise ConfigError(f"--root does not apply to --data {data.source}, which reads no folder (--data folder "
+                          "scores a folder of videos)")
+    if data.source != "ucf101" and (args.split is not None or data.split != 1):
+        raise ConfigError(f"--split (the UCF101 test list) does not apply to --data {data.source}")
+    return data
 
 
 @script
@@ -64,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--videos", choices=VIDEO_CHOICES, default="auto",
                         help="folder data: auto = the videos a checkpoint trained on this folder held out, else every "
                              "video; held-out = the checkpoints' (or data.n_val_videos') hold-out; all = every video")
-    parser.add_argument("--split", type=int, default=1, help="UCF101 split: testlist0N.txt (default 1)")
+    parser.add_argument("--split", type=int, default=None, help="UCF101 split: testlist0N.txt (default 1)")
     parser.add_argument("--every", type=int, default=None,
                         help="keep every N-th video, starting with the first (default 10 for ucf101, else 1)")
     parser.add_argument("--start-frame", type=int, default=0,
@@ -103,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-lpips", action="store_true", help="do not compute LPIPS")
     parser.add_argument("--lpips-weights", default=None,
                         help="AlexNet ImageNet weights for LPIPS (default: torch.hub's cache, "
-                             "~/.cache/torch/hub/checkpoints/alexnet-owt-7be5be79.pth)")
+                             "~/.cache/torch/hub/checkpoints/alexnet-owt-7be5be79.pth, skipped when absent; a FILE "
+                             "given must be there)")
     add_report_args(parser, out_help="output folder (default runs/eval_<data>)",
                     force_help="replace report files in --out that no vidpred evaluation wrote")
     args = parser.parse_args(argv)

@@ -6,7 +6,10 @@ r"""Where each checkpoint lands between two videos of the development benchmark:
 Each point is a checkpoint of the reports (``scripts/dev_benchmark.py --out DIR``): its
 paired per-clip difference against a baseline (DIS extrapolation unless --against says
 otherwise) on the --x video and on the --y video. A checkpoint scored in several reports is
-one point. The table is printed, and written beside the figure as a .md file.
+one point. Reports scored under different settings (--clips-per-video, --n-context,
+--adapt-steps, --grain or --flicker, a steady camera motion) are refused: their points would
+not be measured on the same footage. The table is printed, and written beside the figure as
+a .md file.
 """
 
 from __future__ import annotations

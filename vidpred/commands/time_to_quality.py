@@ -10,7 +10,8 @@ a label taken by another config is refused),
 validating every --val-every steps on the config's validation clips, where the baselines
 (last input, Farneback and DIS flow extrapolation, their blend) are scored too. The PNG
 has one panel per predicted frame; a Markdown table of final and best scores is printed
-and written beside it (.md).
+and written beside it (.md). The runs must share their validation clips (the figure draws
+the first run's baselines): runs whose last input scores differ are refused.
 Plot runs trained earlier, without training, with --plot-only.
 
 Ctrl-C, or a SIGTERM to this process alone, is passed on to the training under way, which

@@ -199,6 +199,16 @@ def _adapt_note(adapt: AdaptSettings) -> str:
             f"learning rate {adapt.lr:g}, {adapt.crop}-px crops, seed {adapt.seed}{check}).")
 
 
+def _skipped_note(selected: Sequence[str], skipped: Sequence[str], min_frames: int) -> str:
+    """The split's videos left out of every table, named: the report is not the whole split's."""
+    if not skipped:
+        return ""
+    n = len(skipped)
+    return (f" {n} of the split's {len(selected)} video{'s' if len(selected) != 1 else ''} "
+            f"{'is' if n == 1 else 'are'} not scored (unreadable, shorter than {min_frames} frames, too small, or a "
+            f"scene cut in every clip): {', '.join(skipped)}.")
+
+
 OUTPUT_FILES = ("report.md", "per_clip.json")
 
 
@@ -207,7 +217,7 @@ def _is_ours(out_dir: Path) -> bool:
         written = json.loads((out_dir / "per_clip.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(written, dict) and set(written) - {"partial"} == {"methods", "clips"}
+    return isinstance(written, dict) and set(written) - {"partial", "settings"} == {"methods", "clips"}
 
 
 def check_out_dir(out_dir: str | Path, force: bool = False) -> Path:
@@ -293,7 +303,7 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
     else:
         blend, fitted_on = Blend(blend_weight, "dis"), None
     methods.append(blend_method(blend))
-    clips, _ = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.clip_frames,
+    clips, selection = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.clip_frames,
                                min_frames=protocol.min_frames, clips_per_video=clips_per_video, subset=subset,
                                progress=progress, start_fraction=ADAPT_FRACTION if adapting else 0.0)
     if steady:
@@ -329,6 +339,7 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
              + (f", the weight fitted on {fitted_on}" if fitted_on else ", the weight given")
              + " (a reference for what hedging buys, not a target). "
              f"Edges: the prediction's edge content over the truth's (below 1: smoother)."
+             + _skipped_note(selection.selected, selection.skipped, protocol.min_frames)
              + (_adapt_note(adapt) if adapting else "")
              + (f" Every scored clip replaced by {steady.describe()} (the same motion for every method)."
                 if steady else "")
@@ -340,7 +351,10 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         lines += _source_section(source, method_info)
     markdown = "\n".join(lines)
     if out_dir is not None:
-        _write_outputs(Path(out_dir), markdown, results, method_info, partial)
+        settings = {"clips_per_video": clips_per_video, "n_context": n_context,
+                    "adapt": dataclasses.asdict(adapt) if adapting else None,
+                    "degrade": degrade.describe() if degrade else None, "steady": steady.describe() if steady else None}
+        _write_outputs(Path(out_dir), markdown, results, method_info, partial, settings)
     return markdown, sources
 
 
@@ -364,16 +378,17 @@ def _check_options(subset: str, clips_per_video: int, n_context: int, adapting: 
 
 
 def _write_outputs(out: Path, markdown: str, results: Sequence[ClipResult], method_info: list[dict],
-                   partial: dict[str, Any] | None = None) -> None:
+                   partial: dict[str, Any] | None = None, settings: dict[str, Any] | None = None) -> None:
     """``report.md`` and ``per_clip.json`` (every clip's scores, NaN and inf as null; ``partial``
-    first when a stop left clips unscored) in ``out``, both or neither (an earlier report there
-    stays whole when writing fails part way)."""
+    first when a stop left clips unscored; ``settings``, what the clips were scored under, last)
+    in ``out``, both or neither (an earlier report there stays whole when writing fails part way)."""
     per_clip = [{"video": r.name, "source": _video_of(r.name), "height": r.height, "width": r.width,
                  "scores": {m: {k: (v if math.isfinite(v) else None) for k, v in s.items()}
                             for m, s in r.scores.items()}} for r in results]
     with replacing_all([out / "report.md", out / "per_clip.json"]) as (report, clips):
         report.write_text(markdown + "\n", encoding="utf-8")
-        written = {**({"partial": partial} if partial else {}), "methods": method_info, "clips": per_clip}
+        written = {**({"partial": partial} if partial else {}), "methods": method_info, "clips": per_clip,
+                   **({"settings": settings} if settings is not None else {})}
         clips.write_text(json.dumps(written, indent=1) + "\n", encoding="utf-8")
     logger.info("wrote %s and %s", out / "report.md", out / "per_clip.json")
 

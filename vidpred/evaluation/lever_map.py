@@ -22,7 +22,7 @@ from vidpred.evaluation.partial import refuse_partial
 from vidpred.evaluation.predictors import DIS_FLOW
 from vidpred.safe_write import image_has_mark, save_marked_figure
 
-__all__ = ["LeverPoint", "read_report", "lever_points", "lever_table", "plot_lever_map", "is_our_map"]
+__all__ = ["LeverPoint", "read_report", "read_settings", "lever_points", "lever_table", "plot_lever_map", "is_our_map"]
 
 _SOFTWARE = "vidpred lever_map"  # marks the figures plot_lever_map may replace
 
@@ -59,22 +59,49 @@ def read_report(report_dir: str | Path) -> tuple[list[dict], list[dict]]:
     return methods, clips
 
 
+def read_settings(report_dir: str | Path) -> dict | None:
+    """What a development-benchmark report's clips were scored under (clips per video, context,
+    adaptation, degradation, steady camera motion), from its ``per_clip.json``; None for a report
+    written before they were kept there."""
+    settings = json.loads((Path(report_dir) / "per_clip.json").read_text(encoding="utf-8")).get("settings")
+    return settings if isinstance(settings, dict) else None
+
+
+def _refuse_other_settings(report: str | Path, settings: dict | None, first: tuple[str | Path, dict] | None) -> None:
+    """Refuse a report scored under other settings than the first report mapped (``first``)."""
+    if settings is None or first is None:
+        return
+    other, theirs = first
+    differ = [key for key in dict.fromkeys([*theirs, *settings]) if theirs.get(key) != settings.get(key)]
+    if differ:
+        said = ", ".join(f"{key} {settings.get(key)!r}" for key in differ)
+        raise ValueError(f"{report} was scored with {said}, {other} with "
+                         f"{', '.join(f'{key} {theirs.get(key)!r}' for key in differ)}: map reports of one setting "
+                         "together")
+
+
 def lever_points(report_dirs: Sequence[str | Path], x_video: str, y_video: str, *, against: str = DIS_FLOW,
                  key: str = "psnr_whole_f1") -> list[LeverPoint]:
     """One point per checkpoint: its paired difference against ``against`` on ``x_video`` and ``y_video``.
 
     Raises:
-        ValueError: no report scores both videos, or the baseline is missing from one that does.
+        ValueError: no report scores both videos, the baseline is missing from one that does, or
+            two reports were scored under different settings (:func:`read_settings`).
     """
     points: list[LeverPoint] = []
     # Identical per-clip scores are one checkpoint (its path may differ between reports, and one
     # path may hold other weights in a later report, so the path alone does not tell).
     seen: set = set()
+    first_settings = None  # (report, settings) of the first report mapped that says its settings
     for report in report_dirs:
         methods, clips = read_report(report)
         rows = {video: [c for c in clips if c["source"] == video] for video in (x_video, y_video)}
         if not all(rows.values()):
             continue
+        settings = read_settings(report)
+        _refuse_other_settings(report, settings, first_settings)
+        if first_settings is None and settings is not None:
+            first_settings = (report, settings)
         if not all(against in c["scores"] for video in (x_video, y_video) for c in rows[video]):
             raise ValueError(f"{report} has no {against!r} scores on every clip of {x_video} and {y_video}")
         keys = {k for video in (x_video, y_video) for c in rows[video] for k in c["scores"][against]}

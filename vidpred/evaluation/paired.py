@@ -145,10 +145,14 @@ def seed_paired_table(rows: list[dict], recipes: list[tuple[str, str]], seeds: l
     (:func:`seed_paired_difference`); ``a`` and ``b`` name the runs with ``{seed}`` in place of the seed.
 
     Raises:
-        ValueError: a run or a key that is not in the evaluation, or no pair to compare.
+        ValueError: a run or a key that is not in the evaluation, no pair to compare, or a seed
+            given twice.
     """
     if not recipes or not seeds:
         raise ValueError("nothing to compare: give different --a and --b recipes and at least one seed")
+    repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1})
+    if repeated:  # one run's difference counted twice would pass for another seed's agreement
+        raise ValueError(f"seed {', '.join(map(str, repeated))} given twice: each seed is one observation")
     lines = ["| a − b, paired by seed | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for a, b in recipes:
         pairs = [(a.replace("{seed}", str(s)), b.replace("{seed}", str(s))) for s in seeds]

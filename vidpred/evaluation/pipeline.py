@@ -83,6 +83,9 @@ def _lpips(mode: str, weights: str | Path | None, device: torch.device) -> tuple
     try:
         metric = load_lpips("alex", weights_path=weights, device=device)
     except LPIPSUnavailable as exc:
+        if weights is not None:  # a file the user named: not a column to skip without them
+            raise ValueError(f"--lpips-weights {weights} cannot serve: {str(exc).removeprefix('LPIPS skipped: ')}") \
+                from None
         logger.warning("%s", exc)
         return None, {"available": False, "reason": str(exc)}
     return metric, {"available": True, "reason": None, "net": "alex", "version": "0.1"}
@@ -165,7 +168,8 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
         device: where models and metrics run.
         lpips: ``"auto"`` (computed when the backbone file is on disk, else skipped with
             the reason) or ``"off"``.
-        lpips_weights: the AlexNet backbone file (default torch.hub's cache path).
+        lpips_weights: the AlexNet backbone file (default torch.hub's cache path); a file given
+            that is missing or unreadable is an error, where the default's absence skips LPIPS.
         videos: which videos of a folder (``choose_eval_videos``): ``"auto"`` (the held-out
             ones of a checkpoint trained on that folder, else all), ``"held-out"``, ``"all"``.
         psnr_filter: leave a (clip, method, frame) out of the paper-compatible table when
@@ -186,6 +190,8 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
     """
     started = time.monotonic()
     check_report_folder(out_dir, force)
+    if lpips != "off" and lpips_weights is not None and not Path(lpips_weights).is_file():  # said before the data
+        raise FileNotFoundError(f"LPIPS weights not found: {lpips_weights} (--lpips-weights)")
     if psnr_filter is not None and not (math.isfinite(psnr_filter) and psnr_filter >= 0):
         raise ValueError(f"the PSNR filter must be a finite number of dB >= 0, got {psnr_filter}")
     methods = load_methods(checkpoints, names, device)

@@ -171,13 +171,16 @@ def averaged_methods(checkpoints: Sequence[Method], ensemble: str | None = None,
             answer for the mirrored context (and the ensemble row mirrored too).
 
     Raises:
-        ValueError: a checkpoint that is not a refiner, or an ensemble of fewer than two.
+        ValueError: a checkpoint that is not a refiner, an ensemble of fewer than two, or
+            mirroring without a checkpoint.
     """
     for method in checkpoints:
         if not isinstance(method.predict.generator, FlowRefiner):
             raise ValueError(f"{method.name} is not a refiner: only a refiner's motion can be averaged")
     if ensemble is not None and len(checkpoints) < 2:
         raise ValueError(f"an ensemble needs at least two checkpoints, got {len(checkpoints)}")
+    if mirror and not checkpoints:
+        raise ValueError("mirroring needs a checkpoint to mirror (a refiner), got none")
 
     def row(name: str, members: Sequence[Method], mirrored: bool) -> Method:
         model = AveragedMotion([m.predict.generator for m in members], mirror=mirrored)

@@ -187,9 +187,13 @@ def evaluate_clip(clip: EvalClip, methods: Sequence[Method], protocol: Protocol,
     for method in methods:
         give_up_if_abandoned()
         started = time.perf_counter()
-        prediction = method.predict(context, n_rollout, flows.get(method.flow)).clamp(-1, 1)  # (1, C, n_rollout, H, W)
+        prediction = method.predict(context, n_rollout, flows.get(method.flow))  # (1, C, n_rollout, H, W)
         synchronize(x.device)
         seconds[f"predict/{method.name}"] = time.perf_counter() - started
+        if not torch.isfinite(prediction).all():  # NaN scores would drop the clip from every method's means
+            raise ValueError(f"{method.name} predicted non-finite values (NaN or inf) on clip {clip.name}: "
+                             "diverged weights or an overflow, not a score to leave out")
+        prediction = prediction.clamp(-1, 1)
         if prediction.shape != future.shape:
             raise RuntimeError(f"{method.name} predicted {tuple(prediction.shape)}, expected {tuple(future.shape)}")
         predictions.append(prediction[0])
