@@ -65,11 +65,12 @@ class CheckpointPredictor:
     size (``generator.predict`` pads to its size multiple and crops back).
 
     Args:
-        generator: the trained network (moved to the evaluation device by the caller).
+        generator: the trained network, the paper's pyramid or the refiner (moved to the
+            evaluation device by the caller).
         config: the run's config it was built from (its ``loss`` is what adapting it optimizes).
     """
 
-    def __init__(self, generator: MultiScaleGenerator, config: Config | None = None) -> None:
+    def __init__(self, generator: MultiScaleGenerator | FlowRefiner, config: Config | None = None) -> None:
         self.generator = generator.eval()
         self.config = config
 
