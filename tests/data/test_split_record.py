@@ -176,7 +176,7 @@ def test_a_training_video_written_again_at_the_same_size_is_named(tmp_path, make
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert (path.stat().st_size, path.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
     note = follow_split(cfg, record)[2]
-    assert "changed in size: none; written again at the same size: v0.avi;" in note
+    assert "changed in size: none; rewritten or touched at the same size: v0.avi;" in note
     for video in record["subsets"]["train"]:  # a record from before the time was kept: size only
         del video["written_ns"]
     assert follow_split(cfg, record)[2] is None

@@ -19,8 +19,8 @@ video's ``sha256`` is of its content (a frame folder's: each file's name and byt
 order): frames extracted again into the same folder, or a raw video replaced by another of
 the same size, keep their size but not their content. A training or test video's
 ``written_ns`` is when it was last written (reading every training video at each start
-would take long on a large dataset): one written again since, at the same size, is named
-in the resumed run's line on what changed.
+would take long on a large dataset): one rewritten (or touched) since, at the same size, is
+named in the resumed run's line on what changed.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def _changes(recorded: dict[str, Any], current: dict[str, Any]) -> str | None:
         return (", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")) or "none"
 
     return (f"data: since the run started, added: {listed(added)}; missing: {listed(missing)}; changed in size: "
-            f"{listed(changed)}; written again at the same size: {listed(rewritten)}; the recorded split is kept by "
+            f"{listed(changed)}; rewritten or touched at the same size: {listed(rewritten)}; the recorded split is kept by "
             "name (added videos are not used, changed ones are trained on as they are now)")
 
 
