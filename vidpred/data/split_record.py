@@ -153,8 +153,8 @@ def _changes(recorded: dict[str, Any], current: dict[str, Any]) -> str | None:
         return (", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")) or "none"
 
     return (f"data: since the run started, added: {listed(added)}; missing: {listed(missing)}; changed in size: "
-            f"{listed(changed)}; rewritten or touched at the same size: {listed(rewritten)}; the recorded split is kept by "
-            "name (added videos are not used, changed ones are trained on as they are now)")
+            f"{listed(changed)}; rewritten or touched at the same size: {listed(rewritten)}; the recorded split is "
+            "kept by name (added videos are not used, changed ones are trained on as they are now)")
 
 
 def follow_split(cfg: DataConfig, recorded: dict[str, Any]
