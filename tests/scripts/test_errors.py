@@ -122,7 +122,7 @@ CASES = {
                                                               "--steps", "0"], "--steps must be"),
     "pretrain into the user's notes": ("pretrain_blur_discriminator.py",
                                        ["--config", "{u}/config.yaml", "--set",
-                                        "model.blur_discriminator.checkpoint={u}/notes.txt"], "is not a vidpred"),
+                                        "model.blur_discriminator.checkpoint={u}/notes.txt"], "is not a blur discriminator"),
     "discriminator_report --goal 7": ("discriminator_report.py", ["{u}/run", "--goal", "7"], "--goal must be"),
     "train lr .inf": ("train.py", ["--config", "{u}/config.yaml", "--run-dir", "{o}/r", "--set",
                                    "optim.generator.lr=.inf"], "optim.generator.lr must be a finite number"),

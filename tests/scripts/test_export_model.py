@@ -52,6 +52,22 @@ def test_a_file_that_is_not_a_checkpoint_is_kept_unless_forced(checkpoint, tmp_p
     assert load_checkpoint(notes)["step"] == 7
 
 
+def test_other_checkpoints_are_kept_unless_forced(checkpoint, tmp_path, caplog):
+    """A run's training checkpoint (its run resumes from it) and a checkpoint of another
+    kind (a pretrained blur discriminator) are replaced only with --force."""
+    other_run = tmp_path / "run" / "checkpoints" / "latest.pt"
+    other_run.parent.mkdir(parents=True)
+    other_run.write_bytes(checkpoint.read_bytes())
+    blur = tmp_path / "blur.pt"
+    save_checkpoint({"format_version": 1, "kind": "blur_discriminator", "arch": {}, "state_dict": {}}, blur)
+    for out in (other_run, blur):
+        before = out.read_bytes()
+        assert _main(["--checkpoint", checkpoint, "--out", out]) == 2
+        assert "is not a model exported by export_model.py" in _errors(caplog)[-1] and out.read_bytes() == before
+        assert _main(["--checkpoint", checkpoint, "--out", out, "--force"]) == 0
+        assert "opt_g" not in load_checkpoint(out) and load_checkpoint(out)["step"] == 7
+
+
 def test_the_input_or_a_link_to_it_is_refused(checkpoint, tmp_path, caplog):
     os.link(checkpoint, tmp_path / "link.pt")
     before = checkpoint.read_bytes()

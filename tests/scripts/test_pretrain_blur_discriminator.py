@@ -10,6 +10,7 @@ import pytest
 import torch
 import yaml
 
+from vidpred.checkpoint import save_checkpoint
 from vidpred.commands import pretrain_blur_discriminator as script
 from vidpred.models.blur_discriminator import load_blur_discriminator
 
@@ -88,7 +89,7 @@ def test_a_file_the_config_names_that_is_not_a_checkpoint_is_kept(tmp_path, capl
             "--device", "cpu"]
     assert script.main(argv) == 2
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-    assert len(errors) == 1 and "notes.txt already exists and is not a vidpred checkpoint" in errors[0]
+    assert len(errors) == 1 and "notes.txt already exists and is not a blur discriminator checkpoint" in errors[0]
     assert notes.read_text() == "meeting notes" and not (tmp_path / "cache").exists()
     assert script.main(["--config", str(config), "--out", str(config), "--force", "--steps", "1"]) == 2
     assert "is the same file as the input" in caplog.text
@@ -102,3 +103,27 @@ def test_flags_that_would_train_nothing_are_refused_in_one_line(tmp_path, caplog
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [f"{flag} must be a finite number > 0, got {float(value) if flag == '--lr' else int(value)}"]
     assert not out.exists()
+
+
+def test_a_checkpoint_it_did_not_write_is_kept_unless_forced(tmp_path, caplog):
+    """A run's training checkpoint (or an exported model) at --out is not replaced without
+    --force: only an earlier blur discriminator checkpoint is."""
+    config = _config(tmp_path)
+    run_checkpoint = tmp_path / "run" / "checkpoints" / "latest.pt"
+    run_checkpoint.parent.mkdir(parents=True)
+    save_checkpoint({"step": 7, "config": {}, "generator": {}, "opt_g": {}}, run_checkpoint)
+    before = run_checkpoint.read_bytes()
+    argv = ["--config", str(config), "--out", str(run_checkpoint), "--steps", "1", "--n-heldout", "8",
+            "--device", "cpu"]
+    assert script.main(argv) == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "is not a blur discriminator checkpoint" in errors[0] and "--force" in errors[0]
+    assert run_checkpoint.read_bytes() == before and not (tmp_path / "cache").exists()
+
+    blur = tmp_path / "blur.pt"
+    base = ["--config", str(config), "--out", str(blur), "--steps", "1", "--n-heldout", "8", "--device", "cpu"]
+    assert script.main(base) == 0
+    assert script.main([*base, "--seed", "1"]) == 0  # its own earlier checkpoint is replaced
+    assert load_blur_discriminator(blur)[1]["training"]["seed"] == 1
+    assert script.main([*argv, "--force"]) == 0
+    load_blur_discriminator(run_checkpoint)

@@ -12,8 +12,9 @@ once from evo's PyPI source archive, ~11 MB), each fitted on the other paths and
 own earlier half; ``--fit-on paths`` fits on those paths and scores corpus videos.
 
 Ctrl-C finishes the video (or path) in hand and writes the table of those scored, marked
-partial (no --figure); one while the training videos are still measured, or a second, stops
-at once, writing nothing.
+partial (no --figure); one while the videos fitted on are still measured finishes the video in
+hand and stops, writing nothing (there is nothing to fit on yet); a second stops at once,
+writing nothing.
 """
 
 from __future__ import annotations

@@ -31,10 +31,12 @@ from vidpred.safe_write import check_output
 
 
 def _is_exported_model(path: Path) -> bool:
-    """Whether ``path`` is a vidpred checkpoint without optimizer state: an earlier export,
-    never a run's training checkpoint (its run resumes from it)."""
+    """Whether ``path`` is an earlier export: a vidpred checkpoint holding a generator without
+    optimizer state, never a run's training checkpoint (its run resumes from it) nor a
+    checkpoint of another kind (a pretrained blur discriminator)."""
     try:
-        return "opt_g" not in load_checkpoint(path)
+        state = load_checkpoint(path)
+        return "generator" in state and "opt_g" not in state
     except (FileNotFoundError, ValueError):
         return False
 
@@ -55,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="refiners: the exported model refines the last step's DIS flow at full resolution "
                              "(model.generator.refine_flows)")
     parser.add_argument("--force", action="store_true",
-                        help="replace an existing --out that is not a vidpred checkpoint, or is a run's "
-                             "training checkpoint")
+                        help="replace an existing --out that is not a model exported by this script (a file of "
+                             "yours, a run's training checkpoint, a blur discriminator)")
     args = parser.parse_args(argv)
     setup_logging()
     log = logging.getLogger("vidpred")

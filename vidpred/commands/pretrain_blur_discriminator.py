@@ -17,21 +17,31 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from vidpred.build import select_device
-from vidpred.checkpoint import is_checkpoint
+from vidpred.checkpoint import load_checkpoint
 from vidpred.cli import add_config_args, add_device_arg, positive, script, setup_logging
 from vidpred.config import config_to_dict, load_config
 from vidpred.data.cifar10 import load_cifar10
 from vidpred.data.datasets import load_split
-from vidpred.models.blur_discriminator import BlurDiscriminator, save_blur_discriminator
+from vidpred.models.blur_discriminator import CHECKPOINT_KIND, BlurDiscriminator, save_blur_discriminator
 from vidpred.safe_write import check_output
 from vidpred.training.blur_pretraining import FramePool, pretrain_blur_discriminator
 
 log = logging.getLogger("vidpred")
+
+
+def _is_blur_checkpoint(path: Path) -> bool:
+    """Whether ``path`` is a blur discriminator checkpoint (an earlier run of this script),
+    never another vidpred checkpoint: a run's training checkpoint or an exported model."""
+    try:
+        return load_checkpoint(path).get("kind") == CHECKPOINT_KIND
+    except (FileNotFoundError, ValueError):
+        return False
 
 
 @script
@@ -50,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     add_device_arg(parser)
     parser.add_argument("--force", action="store_true",
-                        help="replace an existing checkpoint path that holds something other than a vidpred checkpoint")
+                        help="replace an existing checkpoint path that holds something other than a blur "
+                             "discriminator checkpoint (a run's training checkpoint, an exported model, ...)")
     args = parser.parse_args(argv)
     setup_logging()
 
@@ -61,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     device = select_device(args.device, "--device")
     out = args.out or cfg.model.blur_discriminator.checkpoint
     # Refused before decoding and training, not after.
-    check_output(out, inputs=[args.config, args.cifar10], ours=is_checkpoint, what="a vidpred checkpoint",
-                 force=args.force)
+    check_output(out, inputs=[args.config, args.cifar10], ours=_is_blur_checkpoint,
+                 what="a blur discriminator checkpoint", force=args.force)
     if args.cifar10:
         train_pool = FramePool([load_cifar10(args.cifar10, "train")], 32)
         heldout_pool = FramePool([load_cifar10(args.cifar10, "test")], 32)
