@@ -92,7 +92,7 @@ def test_ctrl_c_finishes_the_video_in_hand_and_writes_the_table_of_the_videos_sc
     out = tmp_path / "val.md"
     assert command.main(["--subset", "val", "--out", str(out)]) == 128 + signal.SIGINT
     assert signal.getsignal(signal.SIGINT) is before
-    assert "received SIGINT: finishing the clips started" in caplog.text
+    assert "received SIGINT: finishing the video or path in hand, then writing the table" in caplog.text
     text = out.read_text()
     assert text.startswith("partial: 2 of 3 videos, stopped by SIGINT. Every table below is over these 2 videos, "
                            "the first in video order, not over every video selected.\n\n# Forecasts of the camera's "

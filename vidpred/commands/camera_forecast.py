@@ -28,7 +28,7 @@ from vidpred.data.camera_paths import CAMERA_PATHS, DEFAULT_PATHS_ROOT, fetch_ca
 from vidpred.data.corpus import DEFAULT_CORPUS_ROOT
 from vidpred.evaluation.camera_forecast import (forecast_table, is_our_figure, plot_path_forecasts,
                                                 score_forecasts, score_paths)
-from vidpred.evaluation.partial import STOP_AT_ONCE, STOP_THEN, partial_heading, partial_line, starts_with_heading
+from vidpred.evaluation.partial import STOP_AT_ONCE, partial_heading, partial_line, starts_with_heading
 from vidpred.safe_write import check_output, write_text
 
 log = logging.getLogger("vidpred")
@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         seen = "rotation alone" if args.plane_depth is None else f"rotation and translation, a plane {args.plane_depth:g} m ahead"
         kinds = "; ".join(f"{p.name}: {p.motion} ({p.source})" for p in CAMERA_PATHS)
         about = (f"Camera paths at {args.rate:g} frames a second ({seen}; a 640-px-wide frame): {kinds}.\n\n")
-    stop = StopRequest(STOP_THEN, STOP_AT_ONCE)
+    stop = StopRequest("finishing the video or path in hand, then writing the table of those scored (nothing "
+                       "while the videos fitted on are still measured)", STOP_AT_ONCE)
     if args.subset == "paths":
         scores = score_paths(paths, stop=stop)
         if args.figure and "partial" in scores:
