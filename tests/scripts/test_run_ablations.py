@@ -188,3 +188,10 @@ def test_a_stop_outside_the_trainings_reaches_the_command_under_way_and_the_summ
         assert status == {"adv_gdl_blur": "not started (stopped)", "l1": "not started (stopped)"}
         assert summary.startswith("partial: 0 of 2 runs, stopped by SIGTERM")
         assert not any("vidpred.commands.train" in cmd for cmd in ablations.calls)
+
+
+def test_a_failed_run_s_status_is_its_error_without_the_log_s_time_stamp_and_fits_one_table_cell(tmp_path):
+    log = tmp_path / "stdout.log"
+    log.write_text("2026-12-05 13:00:00,123 INFO vidpred: step 1\n"
+                   "2026-12-05 13:00:01,456 [rank 0] ERROR vidpred: loss.l_gdl | loss.l_adv: not finite\n")
+    assert run_ablations._last_error(log) == "ERROR vidpred: loss.l_gdl \\| loss.l_adv: not finite"

@@ -39,6 +39,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -72,9 +73,14 @@ def _run(cmd: list[str], log_path: Path, threads: int, stop: StopRequest | None 
     return code, time.perf_counter() - start
 
 
+# A log line's time and rank (vidpred.cli.log_format): "2026-12-05 13:00:00,123 [rank 0] "
+_LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+(?: \[rank \d+\])? ")
+
+
 def _last_error(log_path: Path) -> str:
+    """The last error line of a run's log, without the log's time stamp, as one cell of the summary's table."""
     lines = [l for l in log_path.read_text(encoding="utf-8", errors="replace").splitlines() if "ERROR" in l or "Error" in l]
-    return lines[-1].strip() if lines else "see log"
+    return _LOG_PREFIX.sub("", lines[-1].strip()).replace("|", "\\|") if lines else "see log"
 
 
 def _check_reuse(run_dir: Path, cfg: Config) -> None:
