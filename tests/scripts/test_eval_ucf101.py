@@ -300,6 +300,13 @@ def test_blend_row_given_fitted_or_left_out(video_folder, checkpoint, no_lpips_w
     assert eval_ucf101.main(["--data", "procedural", "--checkpoint", str(checkpoint), "--name", "DIS flow",
                            "--out", str(tmp_path / "x")]) == 2
     assert "row name 'DIS flow' is a baseline's" in caplog.text
+    # Nor an empty name, nor one given to two checkpoints (it was taken as the default label,
+    # or renamed 'A (2)': a row name the user did not type).
+    for names, said in ((["A", "A"], "--name 'A' is given to 2 checkpoints"), (["A", " "], "checkpoint 2")):
+        caplog.clear()
+        assert eval_ucf101.main(["--data", "procedural", "--checkpoint", str(checkpoint), str(checkpoint), "--name",
+                                 *names, "--out", str(tmp_path / "x")]) == 2
+        assert said in caplog.text and not (tmp_path / "x").exists()
 
 
 def _procedural(n_videos: int) -> list[str]:

@@ -52,10 +52,16 @@ def load_methods(checkpoints: Sequence[str | Path], names: Sequence[str] | None,
     :func:`run_evaluation` fits, comes last).
 
     Raises:
-        ValueError: ``names`` of the wrong length or naming a baseline, unreadable checkpoints.
+        ValueError: ``names`` of the wrong length, empty, repeated or naming a baseline, unreadable
+            checkpoints.
     """
     if names is not None and len(names) != len(checkpoints):
         raise ValueError(f"got {len(names)} names for {len(checkpoints)} checkpoints")
+    for i, name in enumerate(names or ()):  # the names a user typed are the rows' names, as typed
+        if not name.strip():
+            raise ValueError(f"--name: the name of checkpoint {i + 1} ({checkpoints[i]}) is empty")
+        if list(names).count(name) > 1:
+            raise ValueError(f"--name {name!r} is given to {list(names).count(name)} checkpoints: give each its own")
     methods = [load_checkpoint_predictor(path, device, None if names is None else names[i])
                for i, path in enumerate(checkpoints)]
     for method in methods:  # a --name, or a default label ("blend.pt" is labelled "blend")
