@@ -231,3 +231,11 @@ def test_float_predictions_on_another_scale_are_refused_rather_than_scored(model
         pytest.approx(58.92, abs=0.01)]  # a black frame's prediction, rightly dark
     with pytest.raises(ValueError, match=r"^truth's frame 0: expected uint8 values 0-255, got float32"):
         score(levels, clip[4:6].astype(np.float32))  # the truth is the frames as read: uint8
+
+
+def test_loading_a_model_leaves_torch_s_random_state_as_it_was():
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    load_model(device="cpu")  # builds a network (drawing its initial weights) before reading the checkpoint's
+    assert torch.equal(torch.rand(3), expected)

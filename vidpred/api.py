@@ -76,7 +76,11 @@ def load_model(checkpoint: str | Path | None = None, device: str = "auto") -> Vi
     """
     torch_device = select_device(device, "device")
     path = default_model_path() if checkpoint is None else Path(checkpoint)
-    return VideoPredictor(load_checkpoint_predictor(path, torch_device), torch_device)
+    # The network is built on the CPU, drawing initial weights the checkpoint's then replace:
+    # draws from the caller's random stream, which would change what they draw next.
+    with torch.random.fork_rng(devices=[]):
+        method = load_checkpoint_predictor(path, torch_device)
+    return VideoPredictor(method, torch_device)
 
 
 def load_baseline(name: str) -> VideoPredictor:
