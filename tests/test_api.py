@@ -239,3 +239,10 @@ def test_loading_a_model_leaves_torch_s_random_state_as_it_was():
     torch.manual_seed(7)
     load_model(device="cpu")  # builds a network (drawing its initial weights) before reading the checkpoint's
     assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("max_pairs", [0, -1, 2.5, "16", None, True])
+def test_a_stream_keeping_no_flows_is_refused_when_made(model, max_pairs):
+    with pytest.raises(ValueError, match=f"max_pairs must be a whole number >= 1, got {max_pairs!r}"):
+        model.stream(max_pairs=max_pairs)  # not at the n_context-th push, the frame counted and no prediction made
+    assert len(model.stream(max_pairs=np.int64(1))._flows) == 0

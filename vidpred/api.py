@@ -144,9 +144,7 @@ class VideoPredictor:
             pixels (x, then y), in the newest known frame (the refiner, which resamples that
             frame for every prediction) or in the frame before it (the flow head).
         """
-        if isinstance(n_future, (bool, np.bool_)) or not isinstance(n_future, Integral) or n_future < 1:
-            raise ValueError(f"n_future must be a whole number >= 1, got {n_future!r}")
-        n_future = int(n_future)
+        n_future = _count(n_future, "n_future")
         if motion and not self.predicts_motion:
             raise ValueError(f"{self.name} ({self.info['head']}) predicts pixels, not motion")
         clip = _as_frames(frames)
@@ -161,7 +159,7 @@ class VideoPredictor:
 
     def stream(self, max_pairs: int = 16) -> PredictionStream:
         """A :class:`PredictionStream` fed one frame at a time (``max_pairs``: how many frame
-        pairs' optical flows it keeps for the predictions after)."""
+        pairs' optical flows it keeps for the predictions after, at least 1)."""
         return PredictionStream(self, max_pairs)
 
     def _model_input(self, clip: np.ndarray) -> torch.Tensor:
@@ -181,7 +179,7 @@ class PredictionStream:
         self.model = model
         self._window: deque[np.ndarray] = deque(maxlen=model.n_context)
         self._flows: OrderedDict = OrderedDict()
-        self._max_pairs = max_pairs
+        self._max_pairs = _count(max_pairs, "max_pairs")
         self.n_pushed = 0
 
     def push(self, frame: np.ndarray) -> np.ndarray | None:
@@ -232,6 +230,13 @@ def score(prediction: np.ndarray | Sequence[np.ndarray], truth: np.ndarray | Seq
     values = score_frames(as_model[0][None].clamp(-1, 1), as_model[1])
     return {metric: [float(values[f"{metric}_whole_f{k + 1}"][0]) for k in range(len(true))]
             for metric in ("psnr", "ssim", "sharpness", "edges")}
+
+
+def _count(value: int, name: str) -> int:
+    """``value`` as an int, checked to be a whole number >= 1 (numpy's integers too, not bools)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
 
 
 def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False,
