@@ -246,3 +246,22 @@ def test_a_stream_keeping_no_flows_is_refused_when_made(model, max_pairs):
     with pytest.raises(ValueError, match=f"max_pairs must be a whole number >= 1, got {max_pairs!r}"):
         model.stream(max_pairs=max_pairs)  # not at the n_context-th push, the frame counted and no prediction made
     assert len(model.stream(max_pairs=np.int64(1))._flows) == 0
+
+
+def test_a_push_that_fails_leaves_the_stream_as_it_was(model, monkeypatch):
+    clip = _pan(n_frames=6)
+    stream = model.stream()
+    for frame in clip[:4]:
+        stream.push(frame)
+    predict = model.predict
+
+    def out_of_memory(*args, **kwargs):
+        raise RuntimeError("out of memory")  # or a Ctrl-C part way through the prediction
+
+    monkeypatch.setattr(model, "predict", out_of_memory)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        stream.push(clip[4])
+    assert stream.n_pushed == 4
+    monkeypatch.setattr(model, "predict", predict)
+    assert np.array_equal(stream.push(clip[4]), model.predict(clip[1:5])[0])  # the frame again, read once
+    assert stream.n_pushed == 5

@@ -186,6 +186,8 @@ class PredictionStream:
         """Add the newest frame; return the prediction of the one after it, uint8 ``(H, W,
         3)``, or None while fewer than ``model.n_context`` frames have been pushed.
 
+        A push that raises leaves the stream as it was before it.
+
         Raises:
             ValueError: a frame that is not uint8 ``(H, W, 3)`` or ``(H, W)``, or whose size
                 differs from the frames pushed before it.
@@ -194,12 +196,15 @@ class PredictionStream:
         if self._window and image.shape != self._window[-1].shape:
             raise ValueError(f"frame {self.n_pushed} is {image.shape[1]}x{image.shape[0]}, the frames before it "
                              f"{self._window[-1].shape[1]}x{self._window[-1].shape[0]}: a stream keeps one size")
+        window = [*self._window, image][-self.model.n_context:]
+        guess = None
+        if len(window) == self.model.n_context:
+            with reused_flows(self._max_pairs, store=self._flows):
+                guess = self.model.predict(np.stack(window))[0]
+        # Kept only once predicted: a push that fails (out of memory, Ctrl-C) can be made again.
         self._window.append(image)
         self.n_pushed += 1
-        if len(self._window) < self.model.n_context:
-            return None
-        with reused_flows(self._max_pairs, store=self._flows):
-            return self.model.predict(np.stack(self._window))[0]
+        return guess
 
 
 def score(prediction: np.ndarray | Sequence[np.ndarray], truth: np.ndarray | Sequence[np.ndarray]) -> dict[str, list[float]]:
