@@ -265,3 +265,16 @@ def test_a_push_that_fails_leaves_the_stream_as_it_was(model, monkeypatch):
     monkeypatch.setattr(model, "predict", predict)
     assert np.array_equal(stream.push(clip[4]), model.predict(clip[1:5])[0])  # the frame again, read once
     assert stream.n_pushed == 5
+
+
+def test_a_program_of_float64_tensors_gets_the_same_predictions(model):
+    clip = _pan()
+    expected = model.predict(clip[:4], n_future=2, rounded=False)
+    torch.set_default_dtype(torch.float64)  # as scientific code sets it
+    try:
+        assert np.array_equal(model.predict(clip[:4], n_future=2, rounded=False), expected)  # loaded before
+        loaded_now = load_model(device="cpu")
+        assert np.array_equal(loaded_now.predict(clip[:4], n_future=2, rounded=False), expected)
+        assert torch.get_default_dtype() == torch.float64
+    finally:
+        torch.set_default_dtype(torch.float32)

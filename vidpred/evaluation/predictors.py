@@ -134,7 +134,7 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
     if mismatch:
         raise ValueError(f"{path}: the generator weights do not fit the generator its config describes ({mismatch})")
     generator.load_state_dict(state[weights])
-    generator.to(device)
+    generator.to(device, torch.float32)  # as trained, whatever torch's default dtype where it is loaded
     if cfg.model.channels != 3:
         raise ValueError(f"{path}: the model predicts {cfg.model.channels}-channel frames; evaluation needs RGB")
     info = {
