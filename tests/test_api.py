@@ -278,3 +278,13 @@ def test_a_program_of_float64_tensors_gets_the_same_predictions(model):
         assert torch.get_default_dtype() == torch.float64
     finally:
         torch.set_default_dtype(torch.float32)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: load_model(device=None), TypeError, r"^device must be auto, cpu, cuda or cuda:N, got None$"),
+    (lambda: load_model(3), TypeError, r"^checkpoint must be a path \(str or Path\) or None, got 3$"),
+    (lambda: load_baseline(["dis"]), ValueError, r"^unknown baseline \['dis'\]; choose from copy, farneback, dis$"),
+])
+def test_an_argument_of_the_wrong_type_is_named_in_one_line(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

@@ -38,6 +38,7 @@ from collections import OrderedDict, deque
 from collections.abc import Sequence
 from functools import partial
 from numbers import Integral
+from os import PathLike
 from pathlib import Path
 
 import numpy as np
@@ -70,10 +71,16 @@ def load_model(checkpoint: str | Path | None = None, device: str = "auto") -> Vi
         device: ``auto`` (CUDA when there is one, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``.
 
     Raises:
+        TypeError: a checkpoint that is not a path, or a device that is not a string or
+            ``torch.device``.
         FileNotFoundError: no such checkpoint.
-        ValueError: not a vidpred checkpoint, or one this version cannot read; the message
-            names the file.
+        ValueError: not a vidpred checkpoint, or one this version cannot read (the message
+            names the file); a device unknown or not on this machine (CUDA without a GPU).
     """
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}")
+    if checkpoint is not None and not isinstance(checkpoint, (str, PathLike)):
+        raise TypeError(f"checkpoint must be a path (str or Path) or None, got {checkpoint!r}")
     torch_device = select_device(device, "device")
     path = default_model_path() if checkpoint is None else Path(checkpoint)
     # The network is built on the CPU, drawing initial weights the checkpoint's then replace:
@@ -91,7 +98,7 @@ def load_baseline(name: str) -> VideoPredictor:
             step's for the k-th frame), ``"farneback"`` (the same with Farneback's flow: the
             paper's baseline) or ``"copy"`` (the last frame repeated).
     """
-    if name not in BASELINES:
+    if not isinstance(name, str) or name not in BASELINES:
         raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
     row, n_context, predict = BASELINES[name]
     method = Method(row, "baseline", predict, {"n_context": n_context, "head": "baseline"})
