@@ -288,3 +288,13 @@ def test_a_program_of_float64_tensors_gets_the_same_predictions(model):
 def test_an_argument_of_the_wrong_type_is_named_in_one_line(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_a_blur_discriminator_checkpoint_is_named_as_one(tmp_path):
+    from vidpred.models.blur_discriminator import BlurDiscriminator, save_blur_discriminator
+
+    path = tmp_path / "blur.pt"
+    save_blur_discriminator(BlurDiscriminator(width=4, n_down=1), path, training={}, accuracy={})
+    with pytest.raises(ValueError, match=r"blur.pt is a blur discriminator checkpoint, not a model's: give a training "
+                                         r"run's checkpoint \(runs/<name>/checkpoints/best.pt\) or an export"):
+        load_model(path, device="cpu")
