@@ -298,3 +298,11 @@ def test_a_blur_discriminator_checkpoint_is_named_as_one(tmp_path):
     with pytest.raises(ValueError, match=r"blur.pt is a blur discriminator checkpoint, not a model's: give a training "
                                          r"run's checkpoint \(runs/<name>/checkpoints/best.pt\) or an export"):
         load_model(path, device="cpu")
+
+
+def test_one_frame_given_to_score_is_refused_in_score_s_terms():
+    frame = _pan()[4]
+    with pytest.raises(ValueError, match=r"^prediction's frames: one \(96, 96, 3\) frame; give \(n, H, W, 3\) frames or "
+                                         r"a list of frames$"):
+        score(frame, frame)  # not 'the known frames', which predict reads
+    assert score([frame], [frame])["psnr"] == [pytest.approx(58.92, abs=0.01)]

@@ -260,8 +260,8 @@ def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False,
         frames = frames.detach().cpu().numpy()
     if isinstance(frames, np.ndarray):
         if frames.ndim == 3 and frames.shape[-1] == 3:
-            raise ValueError(f"{what}s: one {frames.shape} frame; give the known frames, oldest first, as "
-                             "(T, H, W, 3) or a list of frames")
+            wanted = "the known frames, oldest first, as (T, H, W, 3)" if what == "frame" else "(n, H, W, 3) frames"
+            raise ValueError(f"{what}s: one {frames.shape} frame; give {wanted} or a list of frames")
         if frames.ndim not in (3, 4):
             raise ValueError(f"{what}s: expected uint8 (T, H, W, 3) or grey (T, H, W), got shape {frames.shape}")
         items = list(frames)
