@@ -231,3 +231,78 @@ def test_float_predictions_on_another_scale_are_refused_rather_than_scored(model
         pytest.approx(58.92, abs=0.01)]  # a black frame's prediction, rightly dark
     with pytest.raises(ValueError, match=r"^truth's frame 0: expected uint8 values 0-255, got float32"):
         score(levels, clip[4:6].astype(np.float32))  # the truth is the frames as read: uint8
+
+
+def test_loading_a_model_leaves_torch_s_random_state_as_it_was():
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    load_model(device="cpu")  # builds a network (drawing its initial weights) before reading the checkpoint's
+    assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("max_pairs", [0, -1, 2.5, "16", None, True])
+def test_a_stream_keeping_no_flows_is_refused_when_made(model, max_pairs):
+    with pytest.raises(ValueError, match=f"max_pairs must be a whole number >= 1, got {max_pairs!r}"):
+        model.stream(max_pairs=max_pairs)  # not at the n_context-th push, the frame counted and no prediction made
+    assert len(model.stream(max_pairs=np.int64(1))._flows) == 0
+
+
+def test_a_push_that_fails_leaves_the_stream_as_it_was(model, monkeypatch):
+    clip = _pan(n_frames=6)
+    stream = model.stream()
+    for frame in clip[:4]:
+        stream.push(frame)
+    predict = model.predict
+
+    def out_of_memory(*args, **kwargs):
+        raise RuntimeError("out of memory")  # or a Ctrl-C part way through the prediction
+
+    monkeypatch.setattr(model, "predict", out_of_memory)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        stream.push(clip[4])
+    assert stream.n_pushed == 4
+    monkeypatch.setattr(model, "predict", predict)
+    assert np.array_equal(stream.push(clip[4]), model.predict(clip[1:5])[0])  # the frame again, read once
+    assert stream.n_pushed == 5
+
+
+def test_a_program_of_float64_tensors_gets_the_same_predictions(model):
+    clip = _pan()
+    expected = model.predict(clip[:4], n_future=2, rounded=False)
+    torch.set_default_dtype(torch.float64)  # as scientific code sets it
+    try:
+        assert np.array_equal(model.predict(clip[:4], n_future=2, rounded=False), expected)  # loaded before
+        loaded_now = load_model(device="cpu")
+        assert np.array_equal(loaded_now.predict(clip[:4], n_future=2, rounded=False), expected)
+        assert torch.get_default_dtype() == torch.float64
+    finally:
+        torch.set_default_dtype(torch.float32)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: load_model(device=None), TypeError, r"^device must be auto, cpu, cuda or cuda:N, got None$"),
+    (lambda: load_model(3), TypeError, r"^checkpoint must be a path \(str or Path\) or None, got 3$"),
+    (lambda: load_baseline(["dis"]), ValueError, r"^unknown baseline \['dis'\]; choose from copy, farneback, dis$"),
+])
+def test_an_argument_of_the_wrong_type_is_named_in_one_line(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_a_blur_discriminator_checkpoint_is_named_as_one(tmp_path):
+    from vidpred.models.blur_discriminator import BlurDiscriminator, save_blur_discriminator
+
+    path = tmp_path / "blur.pt"
+    save_blur_discriminator(BlurDiscriminator(width=4, n_down=1), path, training={}, accuracy={})
+    with pytest.raises(ValueError, match=r"blur.pt is a blur discriminator checkpoint, not a model's: give a training "
+                                         r"run's checkpoint \(runs/<name>/checkpoints/best.pt\) or an export"):
+        load_model(path, device="cpu")
+
+
+def test_one_frame_given_to_score_is_refused_in_score_s_terms():
+    frame = _pan()[4]
+    with pytest.raises(ValueError, match=r"^prediction's frames: one \(96, 96, 3\) frame; give \(n, H, W, 3\) frames or "
+                                         r"a list of frames$"):
+        score(frame, frame)  # not 'the known frames', which predict reads
+    assert score([frame], [frame])["psnr"] == [pytest.approx(58.92, abs=0.01)]

@@ -38,6 +38,7 @@ from collections import OrderedDict, deque
 from collections.abc import Sequence
 from functools import partial
 from numbers import Integral
+from os import PathLike
 from pathlib import Path
 
 import numpy as np
@@ -70,13 +71,23 @@ def load_model(checkpoint: str | Path | None = None, device: str = "auto") -> Vi
         device: ``auto`` (CUDA when there is one, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``.
 
     Raises:
+        TypeError: a checkpoint that is not a path, or a device that is not a string or
+            ``torch.device``.
         FileNotFoundError: no such checkpoint.
-        ValueError: not a vidpred checkpoint, or one this version cannot read; the message
-            names the file.
+        ValueError: not a vidpred checkpoint, or one this version cannot read (the message
+            names the file); a device unknown or not on this machine (CUDA without a GPU).
     """
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}")
+    if checkpoint is not None and not isinstance(checkpoint, (str, PathLike)):
+        raise TypeError(f"checkpoint must be a path (str or Path) or None, got {checkpoint!r}")
     torch_device = select_device(device, "device")
     path = default_model_path() if checkpoint is None else Path(checkpoint)
-    return VideoPredictor(load_checkpoint_predictor(path, torch_device), torch_device)
+    # The network is built on the CPU, drawing initial weights the checkpoint's then replace:
+    # draws from the caller's random stream, which would change what they draw next.
+    with torch.random.fork_rng(devices=[]):
+        method = load_checkpoint_predictor(path, torch_device)
+    return VideoPredictor(method, torch_device)
 
 
 def load_baseline(name: str) -> VideoPredictor:
@@ -87,7 +98,7 @@ def load_baseline(name: str) -> VideoPredictor:
             step's for the k-th frame), ``"farneback"`` (the same with Farneback's flow: the
             paper's baseline) or ``"copy"`` (the last frame repeated).
     """
-    if name not in BASELINES:
+    if not isinstance(name, str) or name not in BASELINES:
         raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
     row, n_context, predict = BASELINES[name]
     method = Method(row, "baseline", predict, {"n_context": n_context, "head": "baseline"})
@@ -140,9 +151,7 @@ class VideoPredictor:
             pixels (x, then y), in the newest known frame (the refiner, which resamples that
             frame for every prediction) or in the frame before it (the flow head).
         """
-        if isinstance(n_future, (bool, np.bool_)) or not isinstance(n_future, Integral) or n_future < 1:
-            raise ValueError(f"n_future must be a whole number >= 1, got {n_future!r}")
-        n_future = int(n_future)
+        n_future = _count(n_future, "n_future")
         if motion and not self.predicts_motion:
             raise ValueError(f"{self.name} ({self.info['head']}) predicts pixels, not motion")
         clip = _as_frames(frames)
@@ -157,7 +166,7 @@ class VideoPredictor:
 
     def stream(self, max_pairs: int = 16) -> PredictionStream:
         """A :class:`PredictionStream` fed one frame at a time (``max_pairs``: how many frame
-        pairs' optical flows it keeps for the predictions after)."""
+        pairs' optical flows it keeps for the predictions after, at least 1)."""
         return PredictionStream(self, max_pairs)
 
     def _model_input(self, clip: np.ndarray) -> torch.Tensor:
@@ -177,12 +186,14 @@ class PredictionStream:
         self.model = model
         self._window: deque[np.ndarray] = deque(maxlen=model.n_context)
         self._flows: OrderedDict = OrderedDict()
-        self._max_pairs = max_pairs
+        self._max_pairs = _count(max_pairs, "max_pairs")
         self.n_pushed = 0
 
     def push(self, frame: np.ndarray) -> np.ndarray | None:
         """Add the newest frame; return the prediction of the one after it, uint8 ``(H, W,
         3)``, or None while fewer than ``model.n_context`` frames have been pushed.
+
+        A push that raises leaves the stream as it was before it.
 
         Raises:
             ValueError: a frame that is not uint8 ``(H, W, 3)`` or ``(H, W)``, or whose size
@@ -192,12 +203,15 @@ class PredictionStream:
         if self._window and image.shape != self._window[-1].shape:
             raise ValueError(f"frame {self.n_pushed} is {image.shape[1]}x{image.shape[0]}, the frames before it "
                              f"{self._window[-1].shape[1]}x{self._window[-1].shape[0]}: a stream keeps one size")
+        window = [*self._window, image][-self.model.n_context:]
+        guess = None
+        if len(window) == self.model.n_context:
+            with reused_flows(self._max_pairs, store=self._flows):
+                guess = self.model.predict(np.stack(window))[0]
+        # Kept only once predicted: a push that fails (out of memory, Ctrl-C) can be made again.
         self._window.append(image)
         self.n_pushed += 1
-        if len(self._window) < self.model.n_context:
-            return None
-        with reused_flows(self._max_pairs, store=self._flows):
-            return self.model.predict(np.stack(self._window))[0]
+        return guess
 
 
 def score(prediction: np.ndarray | Sequence[np.ndarray], truth: np.ndarray | Sequence[np.ndarray]) -> dict[str, list[float]]:
@@ -230,6 +244,13 @@ def score(prediction: np.ndarray | Sequence[np.ndarray], truth: np.ndarray | Seq
             for metric in ("psnr", "ssim", "sharpness", "edges")}
 
 
+def _count(value: int, name: str) -> int:
+    """``value`` as an int, checked to be a whole number >= 1 (numpy's integers too, not bools)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
 def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False,
                what: str = "frame") -> np.ndarray:
     """Known frames -> uint8 ``(T, H, W, 3)``, checked; grey frames repeated to three channels.
@@ -239,8 +260,8 @@ def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False,
         frames = frames.detach().cpu().numpy()
     if isinstance(frames, np.ndarray):
         if frames.ndim == 3 and frames.shape[-1] == 3:
-            raise ValueError(f"{what}s: one {frames.shape} frame; give the known frames, oldest first, as "
-                             "(T, H, W, 3) or a list of frames")
+            wanted = "the known frames, oldest first, as (T, H, W, 3)" if what == "frame" else "(n, H, W, 3) frames"
+            raise ValueError(f"{what}s: one {frames.shape} frame; give {wanted} or a list of frames")
         if frames.ndim not in (3, 4):
             raise ValueError(f"{what}s: expected uint8 (T, H, W, 3) or grey (T, H, W), got shape {frames.shape}")
         items = list(frames)

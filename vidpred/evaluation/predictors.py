@@ -27,6 +27,7 @@ from vidpred.config import Config, ConfigError, config_from_dict
 from vidpred.evaluation.baselines import Blend, flow_extrapolation, last_input
 from vidpred.evaluation.flow import DIS_PRESET
 from vidpred.models.averaged_motion import AveragedMotion
+from vidpred.models.blur_discriminator import CHECKPOINT_KIND as BLUR_DISCRIMINATOR
 from vidpred.models.generator import MultiScaleGenerator
 from vidpred.models.refiner import FlowRefiner
 
@@ -120,6 +121,9 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
     """
     path = Path(path)
     state = load_checkpoint(path, map_location="cpu")
+    if state.get("kind") == BLUR_DISCRIMINATOR:
+        raise ValueError(f"{path} is a blur discriminator checkpoint, not a model's: give a training run's checkpoint "
+                         "(runs/<name>/checkpoints/best.pt) or an export (scripts/export_model.py)")
     for key in ("config", "generator"):
         if key not in state:
             raise ValueError(f"{path} has no '{key}' entry; is it a vidpred training checkpoint?")
@@ -134,7 +138,7 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
     if mismatch:
         raise ValueError(f"{path}: the generator weights do not fit the generator its config describes ({mismatch})")
     generator.load_state_dict(state[weights])
-    generator.to(device)
+    generator.to(device, torch.float32)  # as trained, whatever torch's default dtype where it is loaded
     if cfg.model.channels != 3:
         raise ValueError(f"{path}: the model predicts {cfg.model.channels}-channel frames; evaluation needs RGB")
     info = {

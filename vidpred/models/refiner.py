@@ -296,7 +296,7 @@ class FlowRefiner(VelocityPredictor):
         def small(x: Tensor) -> Tensor:  # (B, c, H, W) -> (B, c, h, w), area-averaged
             return F.interpolate(x, size=(h, w), mode="area" if H >= h and W >= w else "bilinear")
 
-        to_working = torch.tensor([w / W, h / H], device=last.device).view(1, 2, 1, 1)
+        to_working = torch.tensor([w / W, h / H], dtype=last.dtype, device=last.device).view(1, 2, 1, 1)
         frames = [small(context[:, :, t].float()) for t in range(T)]  # each shrunk alone: no full-size copy of them all
         x = torch.cat([*frames, *(small(f * to_working) / _FLOW_UNIT for f in (*flows, *others)),
                        small(fit_error)], dim=1)
