@@ -89,3 +89,18 @@ def test_members_that_cannot_be_averaged_are_refused():
     with pytest.raises(ValueError, match="roll out the same way"):
         AveragedMotion([FlowRefiner(width=8), FlowRefiner(width=8, rollout="composed")])
     assert AveragedMotion([FlowRefiner(width=8, rollout="composed")]).rollout_mode == "composed"
+
+
+@torch.no_grad()
+def test_a_mirror_pair_predicts_alike_under_a_float64_default_dtype():
+    member, clip = _refiner(0), _clip()
+    pair = AveragedMotion([member], mirror=True)
+    expected = pair.rollout_with_motion(clip, 2)
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # a program of float64 tensors, the model still float32
+    try:
+        got = pair.rollout_with_motion(clip, 2)
+    finally:
+        torch.set_default_dtype(before)
+    for tensor, want in zip(got[:2], expected[:2]):  # the frames and the motion
+        assert tensor.dtype == torch.float32 and torch.equal(tensor, want)

@@ -28,7 +28,8 @@ def _mirrored(refiner: FlowRefiner, context: Tensor) -> tuple[Tensor, Tensor | N
     """The refiner's velocity and persistence for the left-right mirrored context, mirrored
     back to the context's own pixels (the horizontal component changes sign)."""
     velocity, persistence = refiner.motion_and_persistence(context.flip(-1))
-    velocity = velocity.flip(-1) * torch.tensor([-1.0, 1.0], device=velocity.device).view(1, 2, 1, 1)
+    x_sign = torch.tensor([-1.0, 1.0], dtype=velocity.dtype, device=velocity.device).view(1, 2, 1, 1)
+    velocity = velocity.flip(-1) * x_sign
     return velocity, None if persistence is None else persistence.flip(-1)
 
 
