@@ -15,7 +15,10 @@ runs' flat lines (``psnr``, ``psnr_f2``, ``baseline_psnr``, ...) included.
 
 Each step is logged exactly once however often the run is stopped and resumed: a resumed
 run drops what was logged after its checkpoint's step (it will log those steps again),
-and a fresh run in a folder left without a checkpoint starts new logs.
+and a fresh run in a folder left without a checkpoint starts new logs. Each method
+returns once what it logged is in its file (TensorBoard's events too, which the writer
+otherwise leaves queued for a background thread), so a run killed right after a
+checkpoint keeps everything logged up to its step.
 
 A write the file system refuses (disk full, a folder made read-only) raises
 :class:`RunLogError` with one line naming the file; the checkpoints are not touched.
@@ -26,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,6 +128,21 @@ def _drop_logs_after(run_dir: Path, step: int) -> None:
             write_text(path, "".join(kept))
 
 
+def _after_the_last_event_file(run_dir: Path) -> None:
+    """Wait, if need be, until a new event file's name sorts after those in ``run_dir``.
+
+    TensorBoard reads a folder's event files in the order of their names, which start with
+    the second they were opened in and then the host and process id: a run resumed within
+    the second its killed predecessor opened its file could sort before it, and the steps
+    it purges would come back from the older file, read after.
+    """
+    stamps = [int(p.name.split(".")[3]) for p in run_dir.glob("events.out.tfevents.*")
+              if len(p.name.split(".")) > 3 and p.name.split(".")[3].isdigit()]
+    now = time.time()
+    if stamps and 0 <= max(stamps) - int(now) <= 1:  # not a clock set back by minutes: that is not ours to wait for
+        time.sleep(max(stamps) + 1 - now)
+
+
 def _step_of(line: str) -> int | None:
     """The step of a JSONL log line; None for a blank line or one cut short by a failed write."""
     try:
@@ -204,6 +223,8 @@ class RunLog:
             write_text(self.run_dir / "config.yaml", dump_config(cfg))
         with _writing(f"the logs in {self.run_dir}"):
             _drop_logs_after(self.run_dir, step)
+            if step:
+                _after_the_last_event_file(self.run_dir)
             # purge_step hides events at and after it: the checkpoint's own step was logged
             # before the stop and is not logged again, so purge from the step after it.
             self.writer = SummaryWriter(str(self.run_dir), purge_step=step + 1 if step else None)
@@ -230,6 +251,7 @@ class RunLog:
                 self.writer.add_scalar(f"train/{key}", value, step)
             self._metrics.write(json.dumps({"step": step, **values}) + "\n")
             self._metrics.flush()
+            self.writer.flush()
 
     def validation(self, step: int, train_seconds: float, record: dict) -> None:
         """One validation record: ``val/<method>/<key>`` scalars (``val/<key>`` for a number
@@ -240,6 +262,7 @@ class RunLog:
                     self.writer.add_scalar(f"val/{name}" if key is None else f"val/{name}/{key}", number, step)
             self._validation.write(json.dumps({"step": step, "train_seconds": round(train_seconds, 3), **record}) + "\n")
             self._validation.flush()
+            self.writer.flush()
 
     def samples(self, step: int, grid: torch.Tensor, motion: torch.Tensor | None = None) -> None:
         """Picture grids (3, H, W) in [0, 1] to TensorBoard and ``samples/``."""
@@ -250,6 +273,7 @@ class RunLog:
             if motion is not None:
                 self.writer.add_image("samples/flow|mask", motion, step)
                 save_image(motion, self.run_dir / "samples" / f"flow_{step:07d}.png")
+            self.writer.flush()
 
     def final(self, metrics: dict) -> None:
         """Write ``final_metrics.json`` (atomically: a reader never sees half of it)."""
