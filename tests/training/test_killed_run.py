@@ -116,6 +116,17 @@ def _assert_same_run(full: Path, killed: Path) -> None:
     assert [p.name for p in killed.rglob(".*") if p.name != ".lock"] == []
 
 
+def test_a_kill_right_after_a_new_best_s_checkpoint_keeps_that_step_s_samples(tiny_config_data, tmp_path):
+    # The first validation is a new best: latest.pt is saved at step 1, before the checkpoint
+    # schedule's step 4; the resumed run starts at step 2.
+    data = tiny_config_data | {"train": {**tiny_config_data["train"], "val_every": 1, "sample_every": 1,
+                                         "ckpt_every": 4}}
+    Trainer(config_from_dict(data), tmp_path / "full").fit()
+    _train_until_killed(data, tmp_path / "killed", "after_latest", 1)
+    Trainer(config_from_dict(data), tmp_path / "killed", resume=True).fit()
+    _assert_same_run(tmp_path / "full", tmp_path / "killed")
+
+
 def test_a_kill_right_after_a_checkpoint_keeps_the_tensorboard_events_logged_before_it(tiny_config_data, tmp_path):
     Trainer(config_from_dict(tiny_config_data), tmp_path / "full").fit()
     _train_until_killed(tiny_config_data, tmp_path / "killed", "after_latest", 2, slow_events=True)

@@ -434,11 +434,13 @@ class Trainer:
                 if main and (step % cfg.log_every == 0 or last):
                     self._log_train(run_log, bar, logs, step, tick, tick_step)
                     tick, tick_step = time.perf_counter(), step
-                if main and (step % cfg.val_every == 0 or last):
-                    last_val = self._validate_and_log(run_log, step) or last_val
+                # Samples before validation: a new best saves latest.pt at this step, and a run
+                # killed after that resumes past it, so everything of this step is logged by then.
                 if main and (step % cfg.sample_every == 0 or last) and self._stop.signal is None:
                     run_log.samples(step, *sample_images(self.eval_generator, self.val_clips, self.n_context,
                                                          cfg.val_n_future, self.device))
+                if main and (step % cfg.val_every == 0 or last):
+                    last_val = self._validate_and_log(run_log, step) or last_val
                 if step % cfg.ckpt_every == 0 or last:
                     self.save()
                 bar.update(1)
