@@ -132,3 +132,15 @@ def test_a_kill_right_after_a_checkpoint_keeps_the_tensorboard_events_logged_bef
     _train_until_killed(tiny_config_data, tmp_path / "killed", "after_latest", 2, slow_events=True)
     Trainer(config_from_dict(tiny_config_data), tmp_path / "killed", resume=True).fit()
     _assert_same_run(tmp_path / "full", tmp_path / "killed")
+
+
+def test_two_kills_one_mid_checkpoint_write_end_as_the_uninterrupted_run(tiny_config_data, tmp_path):
+    data = tiny_config_data | {"train": {**tiny_config_data["train"], "steps": 8, "val_every": 3}}
+    Trainer(config_from_dict(data), tmp_path / "full").fit()
+    killed = tmp_path / "killed"
+    _train_until_killed(data, killed, "after_latest", 3)  # validated at step 3, a new best or not: past the checkpoint
+    _train_until_killed(data, killed, "in_latest", 6)  # a half-written latest.pt beside the step-4 one
+    assert load_checkpoint(killed / "checkpoints" / "latest.pt")["step"] == 4
+    assert list((killed / "checkpoints").glob(".latest.pt.*.tmp.pt"))
+    Trainer(config_from_dict(data), killed, resume=True).fit()
+    _assert_same_run(tmp_path / "full", killed)
