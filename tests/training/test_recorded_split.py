@@ -125,3 +125,13 @@ def test_a_run_folder_inside_the_video_folder_spelled_otherwise_is_refused(tiny_
     monkeypatch.setattr(os.path, "samefile", lambda a, b: real(str(a).lower(), str(b).lower()))
     with pytest.raises(ConfigError, match="is inside data.root .*: its samples would be read as videos"):
         Trainer(config_from_dict(tiny_config_data, ["train.steps=1"]), root / "runs" / "a")
+
+
+def test_a_new_run_over_one_killed_before_its_first_checkpoint_records_its_own_split(tiny_config, tmp_path):
+    run_dir = tmp_path / "run"
+    Trainer(tiny_config("train.steps=1"), run_dir).fit()
+    (run_dir / "checkpoints" / "latest.pt").unlink()  # as after a kill before the first checkpoint
+    (run_dir / "checkpoints" / "best.pt").unlink()
+    Trainer(tiny_config("train.steps=1", "data.procedural.n_val_videos=3"), run_dir).fit()
+    recorded = json.loads((run_dir / "split.json").read_text())
+    assert len(recorded["subsets"]["val"]) == 3

@@ -386,7 +386,9 @@ class Trainer:
             if main:
                 remove_partial_writes(self.ckpt_dir)
             with (RunLog(self.run_dir, self.cfg, self.step) if main else contextlib.nullcontext()) as run_log:
-                if main and not (self.run_dir / SPLIT_FILE).is_file():
+                # A new run records its own split, also over one left by a run killed before its
+                # first checkpoint; a resumed run keeps the record it follows.
+                if main and not (self._resumed and (self.run_dir / SPLIT_FILE).is_file()):
                     write_text(self.run_dir / SPLIT_FILE, json.dumps(self.split, indent=1) + "\n")
                 if main and self._resumed:
                     log.info("resumed %s at step %d", self.run_dir, self.step)
