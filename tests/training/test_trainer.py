@@ -253,3 +253,17 @@ def test_a_cosine_rate_follows_the_step_and_a_stopped_run_resumes_on_it(tiny_con
     constant = Trainer(tiny_config("train.steps=2"), tmp_path / "constant")
     constant.fit()
     assert {row["lr_g"] for row in logged_losses(tmp_path / "constant").values()} == {cfg.optim.generator.lr}
+
+
+def test_a_resumed_run_removes_the_temporary_files_of_writes_its_killed_run_left(tiny_config, tmp_path):
+    run = tmp_path / "run"
+    Trainer(tiny_config("train.steps=2"), run).fit()
+    # what a SIGKILL inside write_text leaves beside final_metrics.json, metrics.jsonl or config.yaml
+    killed = [run / ".final_metrics.json.k1.tmp.json", run / ".metrics.jsonl.k2.tmp.jsonl",
+              run / ".config.yaml.k3.tmp.yaml"]
+    for path in killed:
+        path.write_text("half")
+    mine = run / ".notes.json"  # a hidden file of the user's
+    mine.write_text("{}")
+    Trainer(tiny_config("train.steps=3"), run, resume=True).fit()
+    assert not any(path.exists() for path in killed) and mine.read_text() == "{}"

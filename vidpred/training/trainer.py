@@ -49,7 +49,7 @@ from vidpred.losses.composite import FINEST_SCALE_LOSSES, generator_objective
 from vidpred.losses.perceptual import perceptual_terms
 from vidpred.models._pyramid import pyramid
 from vidpred.models.discriminator import MultiScaleDiscriminator
-from vidpred.safe_write import write_text
+from vidpred.safe_write import remove_abandoned_temporaries, write_text
 from vidpred.training.distributed import any_rank, gather_objects, init_distributed, local_leader_first, wrap_for_updates
 from vidpred.training.monitor import ChanceMonitor, check_finite
 from vidpred.training.precision import autocast_context, configure_backends, prepare_module, resolve_precision
@@ -385,6 +385,8 @@ class Trainer:
         try:
             if main:
                 remove_partial_writes(self.ckpt_dir)
+                for suffix in (".json", ".jsonl", ".yaml"):  # the run's logs and records, killed mid-write
+                    remove_abandoned_temporaries(self.run_dir, suffix, older_than_s=0)  # its lock: no other writer
             with (RunLog(self.run_dir, self.cfg, self.step) if main else contextlib.nullcontext()) as run_log:
                 # A new run records its own split, also over one left by a run killed before its
                 # first checkpoint; a resumed run keeps the record it follows.
