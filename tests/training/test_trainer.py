@@ -267,3 +267,28 @@ def test_a_resumed_run_removes_the_temporary_files_of_writes_its_killed_run_left
     mine.write_text("{}")
     Trainer(tiny_config("train.steps=3"), run, resume=True).fit()
     assert not any(path.exists() for path in killed) and mine.read_text() == "{}"
+
+
+def test_samples_a_stop_skipped_are_drawn_by_the_resumed_run(tiny_config, tmp_path, monkeypatch):
+    import signal
+
+    cfg = tiny_config("train.steps=4", "train.sample_every=2", "train.val_every=100", "train.ckpt_every=100")
+    full = tmp_path / "full"
+    Trainer(cfg, full).fit()
+    stopped = Trainer(cfg, tmp_path / "split")  # a Ctrl-C during the 2nd step, a sample step
+    train_step = stopped.train_step
+
+    def step_then_stop():
+        logs = train_step()
+        if stopped.step == 2:
+            stopped._stop.request(signal.SIGINT)
+        return logs
+
+    monkeypatch.setattr(stopped, "train_step", step_then_stop)
+    assert stopped.fit()["step"] == 2
+    assert not (tmp_path / "split" / "samples" / "step_0000002.png").exists()  # skipped, to stop sooner
+    Trainer(cfg, tmp_path / "split", resume=True).fit()
+    names = sorted(p.name for p in (full / "samples").iterdir())
+    assert sorted(p.name for p in (tmp_path / "split" / "samples").iterdir()) == names
+    for name in names:  # the same pictures, drawn from the same weights
+        assert (tmp_path / "split" / "samples" / name).read_bytes() == (full / "samples" / name).read_bytes(), name

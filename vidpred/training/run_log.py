@@ -264,6 +264,10 @@ class RunLog:
             self._validation.flush()
             self.writer.flush()
 
+    def has_samples(self, step: int) -> bool:
+        """Whether the picture grid of ``step`` is in ``samples/``."""
+        return (self.run_dir / "samples" / f"step_{step:07d}.png").is_file()
+
     def samples(self, step: int, grid: torch.Tensor, motion: torch.Tensor | None = None) -> None:
         """Picture grids (3, H, W) in [0, 1] to TensorBoard and ``samples/``."""
         with _writing(self.run_dir / "samples"):

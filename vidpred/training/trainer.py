@@ -309,8 +309,10 @@ class Trainer:
         self.train_seconds = float(state.get("train_seconds", 0.0))
         self.rng.restore(state.get("rng_ranks", [state["rng"]]), self.dist.world_size)
         self._resumed = True  # announced by fit, once the run folder is this process's
-        # The run that stopped validated on its own schedule (train.val_every may change on resume).
+        # The run that stopped validated and drew samples on its own schedule (train.val_every
+        # and train.sample_every may change on resume).
         self._stopped_val_every = int(state["config"]["train"]["val_every"])
+        self._stopped_sample_every = int(state["config"]["train"]["sample_every"])
 
     def save(self, name: str = "latest.pt", *, all_ranks: bool = True) -> Path:
         """Write a checkpoint (rank 0 writes; under torchrun every rank must call it unless
@@ -408,6 +410,8 @@ class Trainer:
         for adversary in self.adversaries:
             adversary.model.train(adversary.trainable)  # frozen judges stay in eval mode
         last_val = self._missed_validation(run_log) if main else None
+        if main:
+            self._missed_samples(run_log)
         budget = math.inf if cfg.max_minutes is None else 60.0 * cfg.max_minutes
         stop, out_of_time = False, self.train_seconds >= budget
         finished = self.step >= cfg.steps or out_of_time  # a resumed run that has finished: no bar
@@ -479,6 +483,17 @@ class Trainer:
             return None
         log.info("the validation at step %d did not finish before the run stopped: running it now", self.step)
         return self._validate_and_log(run_log, self.step)
+
+    def _missed_samples(self, run_log: RunLog) -> None:
+        """Draw the samples a resumed run owes: the run stopped at a step its
+        ``train.sample_every`` draws at, and a stop signal skips them to save the checkpoint
+        sooner."""
+        if not (self._resumed and self.step > 0 and self.step % self._stopped_sample_every == 0):
+            return
+        if run_log.has_samples(self.step) or self._stop.signal is not None:
+            return
+        run_log.samples(self.step, *sample_images(self.eval_generator, self.val_clips, self.n_context,
+                                                  self.cfg.train.val_n_future, self.device))
 
     def _out_of_time(self, step: int, budget: float) -> bool:
         """Whether ``train.max_minutes`` is spent (under DDP: on any rank, decided at log steps)."""
