@@ -11,8 +11,8 @@ The trainer uses them in a few lines::
 
 What is fast depends on the hardware (measurements in ``docs/performance.md``):
 
-* **bf16** runs convolutions and linear layers in bfloat16 under ``torch.autocast`` while
-  the weights, their gradients and the optimizer stay float32 (autocast casts each weight
+* **bf16** runs convolutions in bfloat16 under ``torch.autocast`` (fully connected layers
+  stay float32, below) while the weights, their gradients and the optimizer stay float32 (autocast casts each weight
   once per forward and its backward returns a float32 gradient). No loss scaling is
   needed: bf16 has float32's exponent range.
 * On CUDA GPUs with native bf16 (compute capability 8.0 and newer), bf16 uses the tensor
