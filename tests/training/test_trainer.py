@@ -258,9 +258,10 @@ def test_a_cosine_rate_follows_the_step_and_a_stopped_run_resumes_on_it(tiny_con
 def test_a_resumed_run_removes_the_temporary_files_of_writes_its_killed_run_left(tiny_config, tmp_path):
     run = tmp_path / "run"
     Trainer(tiny_config("train.steps=2"), run).fit()
-    # what a SIGKILL inside write_text leaves beside final_metrics.json, metrics.jsonl or config.yaml
+    # what a SIGKILL inside write_text leaves beside final_metrics.json, metrics.jsonl or config.yaml,
+    # or inside the writing of a sample
     killed = [run / ".final_metrics.json.k1.tmp.json", run / ".metrics.jsonl.k2.tmp.jsonl",
-              run / ".config.yaml.k3.tmp.yaml"]
+              run / ".config.yaml.k3.tmp.yaml", run / "samples" / ".step_0000002.png.k4.tmp.png"]
     for path in killed:
         path.write_text("half")
     mine = run / ".notes.json"  # a hidden file of the user's

@@ -40,7 +40,7 @@ from torchvision.utils import save_image
 
 from vidpred._writable import unwritable_reason
 from vidpred.config import Config, config_from_dict, dump_config
-from vidpred.safe_write import write_text
+from vidpred.safe_write import replacing, write_text
 
 __all__ = ["RunLog", "RunLogError", "check_run_dir", "check_new_run_dir", "final_metrics", "read_validation",
            "upgrade_validation_row"]
@@ -107,6 +107,13 @@ def check_new_run_dir(run_dir: str | Path) -> None:
     if present and not _is_run_config(run_dir / "config.yaml"):
         raise FileExistsError(f"{run_dir} holds {', '.join(present)} that no vidpred run wrote and a new run would "
                               "replace: choose another --run-dir or run.name")
+
+
+def _save_png(grid: torch.Tensor, path: Path) -> None:
+    """``grid`` (3, H, W) in [0, 1] as a PNG, whole or not at all (a kill mid-write leaves
+    the hidden temporary file a resumed run removes, never a truncated picture)."""
+    with replacing(path) as tmp:
+        save_image(grid, tmp, format="png")
 
 
 def _drop_logs_after(run_dir: Path, step: int) -> None:
@@ -273,10 +280,10 @@ class RunLog:
         with _writing(self.run_dir / "samples"):
             (self.run_dir / "samples").mkdir(exist_ok=True)
             self.writer.add_image("samples/context|prediction|target|error", grid, step)
-            save_image(grid, self.run_dir / "samples" / f"step_{step:07d}.png")
+            _save_png(grid, self.run_dir / "samples" / f"step_{step:07d}.png")
             if motion is not None:
                 self.writer.add_image("samples/flow|mask", motion, step)
-                save_image(motion, self.run_dir / "samples" / f"flow_{step:07d}.png")
+                _save_png(motion, self.run_dir / "samples" / f"flow_{step:07d}.png")
             self.writer.flush()
 
     def final(self, metrics: dict) -> None:

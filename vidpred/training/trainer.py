@@ -387,8 +387,10 @@ class Trainer:
         try:
             if main:
                 remove_partial_writes(self.ckpt_dir)
-                for suffix in (".json", ".jsonl", ".yaml"):  # the run's logs and records, killed mid-write
-                    remove_abandoned_temporaries(self.run_dir, suffix, older_than_s=0)  # its lock: no other writer
+                # The run's logs, records and samples, killed mid-write (its lock: no other writer).
+                for folder, suffix in ((self.run_dir, ".json"), (self.run_dir, ".jsonl"), (self.run_dir, ".yaml"),
+                                       (self.run_dir / "samples", ".png")):
+                    remove_abandoned_temporaries(folder, suffix, older_than_s=0)
             with (RunLog(self.run_dir, self.cfg, self.step) if main else contextlib.nullcontext()) as run_log:
                 # A new run records its own split, also over one left by a run killed before its
                 # first checkpoint; a resumed run keeps the record it follows.
