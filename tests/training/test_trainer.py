@@ -221,6 +221,19 @@ def test_a_run_checkpointed_on_a_gpu_resumes_on_the_cpu(tiny_config, tmp_path, m
     assert resumed.fit()["step"] == 3
 
 
+def _signal_after_step(trainer: Trainer, step: int, signum: int, monkeypatch) -> None:
+    """Make ``trainer`` receive the stop signal ``signum`` as it finishes training step ``step``."""
+    train_step = trainer.train_step
+
+    def step_then_stop():
+        logs = train_step()
+        if trainer.step == step:
+            trainer._stop.request(signum)
+        return logs
+
+    monkeypatch.setattr(trainer, "train_step", step_then_stop)
+
+
 def test_a_cosine_rate_follows_the_step_and_a_stopped_run_resumes_on_it(tiny_config, tmp_path, logged_losses,
                                                                        monkeypatch):
     import math
@@ -235,15 +248,7 @@ def test_a_cosine_rate_follows_the_step_and_a_stopped_run_resumes_on_it(tiny_con
         assert logged[step]["lr_g"] == pytest.approx(cfg.optim.generator.lr * factor, rel=1e-6), step
         assert logged[step]["lr_d"] == pytest.approx(cfg.optim.discriminator.lr * factor, rel=1e-6), step
     stopped = Trainer(cfg, tmp_path / "split")  # stopped by a signal after its 3rd step
-    train_step = stopped.train_step
-
-    def step_then_stop():
-        logs = train_step()
-        if stopped.step == 3:
-            stopped._stop.request(signal.SIGTERM)
-        return logs
-
-    monkeypatch.setattr(stopped, "train_step", step_then_stop)
+    _signal_after_step(stopped, 3, signal.SIGTERM, monkeypatch)
     assert stopped.fit()["step"] == 3
     resumed = Trainer(cfg, tmp_path / "split", resume=True)
     resumed.fit()
@@ -277,15 +282,7 @@ def test_samples_a_stop_skipped_are_drawn_by_the_resumed_run(tiny_config, tmp_pa
     full = tmp_path / "full"
     Trainer(cfg, full).fit()
     stopped = Trainer(cfg, tmp_path / "split")  # a Ctrl-C during the 2nd step, a sample step
-    train_step = stopped.train_step
-
-    def step_then_stop():
-        logs = train_step()
-        if stopped.step == 2:
-            stopped._stop.request(signal.SIGINT)
-        return logs
-
-    monkeypatch.setattr(stopped, "train_step", step_then_stop)
+    _signal_after_step(stopped, 2, signal.SIGINT, monkeypatch)
     assert stopped.fit()["step"] == 2
     assert not (tmp_path / "split" / "samples" / "step_0000002.png").exists()  # skipped, to stop sooner
     Trainer(cfg, tmp_path / "split", resume=True).fit()

@@ -271,19 +271,22 @@ class RunLog:
             self._validation.flush()
             self.writer.flush()
 
+    def _sample_file(self, kind: str, step: int) -> Path:
+        return self.run_dir / "samples" / f"{kind}_{step:07d}.png"
+
     def has_samples(self, step: int) -> bool:
         """Whether the picture grid of ``step`` is in ``samples/``."""
-        return (self.run_dir / "samples" / f"step_{step:07d}.png").is_file()
+        return self._sample_file("step", step).is_file()
 
     def samples(self, step: int, grid: torch.Tensor, motion: torch.Tensor | None = None) -> None:
         """Picture grids (3, H, W) in [0, 1] to TensorBoard and ``samples/``."""
         with _writing(self.run_dir / "samples"):
             (self.run_dir / "samples").mkdir(exist_ok=True)
             self.writer.add_image("samples/context|prediction|target|error", grid, step)
-            _save_png(grid, self.run_dir / "samples" / f"step_{step:07d}.png")
+            _save_png(grid, self._sample_file("step", step))
             if motion is not None:
                 self.writer.add_image("samples/flow|mask", motion, step)
-                _save_png(motion, self.run_dir / "samples" / f"flow_{step:07d}.png")
+                _save_png(motion, self._sample_file("flow", step))
             self.writer.flush()
 
     def final(self, metrics: dict) -> None:

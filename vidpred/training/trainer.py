@@ -390,7 +390,8 @@ class Trainer:
                 # The run's logs, records and samples, killed mid-write (its lock: no other writer).
                 for folder, suffix in ((self.run_dir, ".json"), (self.run_dir, ".jsonl"), (self.run_dir, ".yaml"),
                                        (self.run_dir / "samples", ".png")):
-                    remove_abandoned_temporaries(folder, suffix, older_than_s=0)
+                    for stray in remove_abandoned_temporaries(folder, suffix, older_than_s=0):
+                        log.info("removed %s, a write that never finished", stray)
             with (RunLog(self.run_dir, self.cfg, self.step) if main else contextlib.nullcontext()) as run_log:
                 # A new run records its own split, also over one left by a run killed before its
                 # first checkpoint; a resumed run keeps the record it follows.
@@ -447,8 +448,7 @@ class Trainer:
                 # Samples before validation: a new best saves latest.pt at this step, and a run
                 # killed after that resumes past it, so everything of this step is logged by then.
                 if main and (step % cfg.sample_every == 0 or last) and self._stop.signal is None:
-                    run_log.samples(step, *sample_images(self.eval_generator, self.val_clips, self.n_context,
-                                                         cfg.val_n_future, self.device))
+                    self._log_samples(run_log, step)
                 if main and (step % cfg.val_every == 0 or last):
                     last_val = self._validate_and_log(run_log, step) or last_val
                 if step % cfg.ckpt_every == 0 or last:
@@ -494,8 +494,12 @@ class Trainer:
             return
         if run_log.has_samples(self.step) or self._stop.signal is not None:
             return
-        run_log.samples(self.step, *sample_images(self.eval_generator, self.val_clips, self.n_context,
-                                                  self.cfg.train.val_n_future, self.device))
+        self._log_samples(run_log, self.step)
+
+    def _log_samples(self, run_log: RunLog, step: int) -> None:
+        """The validation clips' picture grids at ``step``, to TensorBoard and ``samples/``."""
+        run_log.samples(step, *sample_images(self.eval_generator, self.val_clips, self.n_context,
+                                             self.cfg.train.val_n_future, self.device))
 
     def _out_of_time(self, step: int, budget: float) -> bool:
         """Whether ``train.max_minutes`` is spent (under DDP: on any rank, decided at log steps)."""
