@@ -237,7 +237,7 @@ def test_loading_a_model_leaves_torch_s_random_state_as_it_was():
     torch.manual_seed(7)
     expected = torch.rand(3)
     torch.manual_seed(7)
-    load_model(device="cpu")  # builds a network (drawing its initial weights) before reading the checkpoint's
+    load_model(device="cpu")  # a network built without drawing initial weights, then given the checkpoint's
     assert torch.equal(torch.rand(3), expected)
 
 

@@ -83,10 +83,7 @@ def load_model(checkpoint: str | Path | None = None, device: str = "auto") -> Vi
         raise TypeError(f"checkpoint must be a path (str or Path) or None, got {checkpoint!r}")
     torch_device = select_device(device, "device")
     path = default_model_path() if checkpoint is None else Path(checkpoint)
-    # The network is built on the CPU, drawing initial weights the checkpoint's then replace:
-    # draws from the caller's random stream, which would change what they draw next.
-    with torch.random.fork_rng(devices=[]):
-        method = load_checkpoint_predictor(path, torch_device)
+    method = load_checkpoint_predictor(path, torch_device)  # draws nothing from torch's random stream
     return VideoPredictor(method, torch_device)
 
 

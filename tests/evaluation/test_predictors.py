@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from vidpred.build import build_generator
 from vidpred.checkpoint import load_checkpoint, save_checkpoint
+from vidpred.config import config_from_dict, config_to_dict
 from vidpred.evaluation import checkpoint_label, load_checkpoint_predictor
 
 CPU = torch.device("cpu")
@@ -54,3 +56,27 @@ def test_baseline_names_list_the_rows_in_their_order():
     from vidpred.evaluation.predictors import BASELINE_NAMES, baseline_methods
 
     assert tuple(m.name for m in baseline_methods(Blend(0.5, "dis"))) == BASELINE_NAMES
+
+
+@pytest.mark.parametrize("generator", [
+    {"n_scales": 3, "width": 0.0625, "head": head} for head in ("pixels", "residual", "flow")] + [
+    {"n_scales": 1, "width": 0.125, "head": "refiner", "global_context": True, "farneback": True, "step_scale": True},
+    {"n_scales": 1, "width": 0.125, "head": "refiner"}], ids=["pixels", "residual", "flow", "refiner, every option",
+                                                                 "refiner"])
+def test_a_loaded_generator_holds_exactly_the_checkpoint_s_weights_and_predicts_as_the_saved_one(tmp_path, generator):
+    # Loading builds the network without storage and hands it the checkpoint's tensors: every
+    # one must come from the checkpoint, none left unset or drawn afresh.
+    cfg = config_from_dict({"model": {"generator": generator}})
+    torch.manual_seed(3)
+    saved = build_generator(cfg).eval()
+    path = tmp_path / "run" / "checkpoints" / "best.pt"
+    save_checkpoint({"step": 1, "best_psnr": 0.0, "config": config_to_dict(cfg), "generator": saved.state_dict()}, path)
+    torch.manual_seed(11)
+    before = torch.get_rng_state()
+    loaded = load_checkpoint_predictor(path, CPU).predict.generator
+    assert torch.equal(torch.get_rng_state(), before)  # no initial weights drawn
+    expected, got = saved.state_dict(), loaded.state_dict()
+    assert expected.keys() == got.keys() and all(torch.equal(expected[k], got[k]) for k in expected)
+    context = torch.rand(1, 3, 4, 32, 48) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.rollout(context, 2), saved.rollout(context, 2), rtol=0, atol=0)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Callable
 
@@ -131,13 +132,19 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
         cfg: Config = config_from_dict(state["config"])
     except ConfigError as exc:
         raise ValueError(f"{path}: its saved config does not match this version of vidpred: {exc}") from None
-    generator = build_generator(cfg)
+    # Built without storage and given the checkpoint's tensors: no initial weights are drawn,
+    # so loading neither reads nor moves torch's random stream, whichever thread draws from it.
+    with torch.device("meta"):
+        generator = build_generator(cfg)
     # The weights' moving average when the run kept one (train.ema_decay): what it validated.
     weights = "generator_ema" if "generator_ema" in state else "generator"
     mismatch = weights_mismatch(generator.state_dict(), state[weights])
     if mismatch:
         raise ValueError(f"{path}: the generator weights do not fit the generator its config describes ({mismatch})")
-    generator.load_state_dict(state[weights])
+    generator.load_state_dict(state[weights], assign=True)
+    unset = [name for name, tensor in chain(generator.named_parameters(), generator.named_buffers()) if tensor.is_meta]
+    if unset:  # a tensor outside the state dict (a non-persistent buffer) has no value to load
+        raise RuntimeError(f"{path}: the generator holds tensors its checkpoint cannot set: {', '.join(unset)}")
     generator.to(device, torch.float32)  # as trained, whatever torch's default dtype where it is loaded
     if cfg.model.channels != 3:
         raise ValueError(f"{path}: the model predicts {cfg.model.channels}-channel frames; evaluation needs RGB")
