@@ -113,3 +113,26 @@ def test_spatiotemporal_penalty_pulls_the_gradient_norm_to_its_centre(center):
     assert float(logs["d_st_gp"]) == pytest.approx((norm - center) ** 2)
     # hinge: real logits 0.5 * 960 (max(0, 1 - 480) = 0), fake logits 0 (max(0, 1 + 0) = 1)
     assert float(logs["d_st_loss"]) == pytest.approx(0.0 + 1.0 + 3.0 * (norm - center) ** 2)
+
+
+class FrameFeatures(nn.Module):
+    """Stands in for the multi-scale D's features: each judged frame's values, flattened."""
+
+    n_scales = 1
+
+    def features(self, contexts, frames):
+        return [frame.flatten(1) for frame in frames]
+
+
+def test_the_contrastive_term_scores_every_step_with_the_clip_s_other_steps_as_negatives():
+    # One clip, two predicted steps of 2-channel 1x1 frames: the rows are the two steps, each
+    # the other's negative. Predictions (1, 0), (0, 1); truths (1, 0), (1, 1); temperature 1.
+    adversary = MultiScaleAdversary(FrameFeatures(), [1.0], [0.0])
+    context = torch.zeros(1, 2, 4, 1, 1)
+    pred = torch.tensor([[1.0, 0.0], [0.0, 1.0]]).T.reshape(1, 2, 2, 1, 1)  # (B, C, n_future, H, W)
+    real = torch.tensor([[1.0, 0.0], [1.0, 1.0]]).T.reshape(1, 2, 2, 1, 1)
+    c = 1 / math.sqrt(2)  # cosine of (1, 0) or (0, 1) with (1, 1)
+    step_1 = -math.log(math.exp(1) / (math.exp(1) + math.exp(c)))
+    step_2 = -math.log(math.exp(c) / (math.exp(0) + math.exp(c)))
+    loss = adversary.contrastive_loss(context, [pred], [real], temperature=1.0)
+    assert float(loss) == pytest.approx((step_1 + step_2) / 2)

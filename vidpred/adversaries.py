@@ -184,8 +184,11 @@ class MultiScaleAdversary(Adversary):
     def contrastive_loss(self, context: Tensor, pred_scales: list[Tensor], real_scales: list[Tensor],
                          temperature: float) -> Tensor:
         """:func:`~vidpred.losses.contrastive.info_nce` between D's hidden features of each
-        prediction and of its true frame, the batch's other true frames as negatives, mean
-        over D's scales. The true frames' features carry no gradient."""
+        prediction and of its true frame, mean over D's scales. The rows are :meth:`inputs`'
+        (every predicted step of every clip, each with its own context window), so a
+        prediction's negatives are the other clips' true steps and, with ``n_future >= 2``,
+        its own clip's other true steps: a different window and frame, the hardest negatives.
+        The true frames' features carry no gradient."""
         pred_features = self.model.features(*self.inputs(context, pred_scales))
         with torch.no_grad():
             real_features = self.model.features(*self.inputs(context, real_scales))
