@@ -21,7 +21,7 @@ from vidpred.models.discriminator import smallest_valid_patch
 from vidpred.models.perceptual_networks import LPIPS_MIN_SIZE, VGG19_LAYERS
 
 if TYPE_CHECKING:
-    from vidpred.config import Config
+    from vidpred.config import Config, GeneratorConfig
 
 
 # The generator settings only the refiner head reads: refused with another head.
@@ -69,27 +69,7 @@ def _model_problems(cfg: Config) -> Iterator[str]:
             yield f"{key} must be > 0, got {width}"
     if g.n_scales >= 1 and patch % 2 ** (g.n_scales - 1):
         yield f"data.patch_size ({patch}) must be divisible by 2**(n_scales-1) = {2 ** (g.n_scales - 1)}"
-    if g.head == "refiner":
-        if g.n_scales != 1:
-            yield (f"model.generator.n_scales must be 1 with the refiner head (one output scale), got {g.n_scales}"
-                   + ("; so must model.discriminator.n_scales, or set model.discriminator.enabled: false"
-                      if d.enabled and d.n_scales != 1 else ""))
-        if not 1 <= g.n_flows < m.n_context:
-            yield f"model.generator.n_flows must be in [1, model.n_context - 1], got {g.n_flows}"
-        if not g.max_correction >= 0:
-            yield f"model.generator.max_correction must be >= 0, got {g.max_correction}"
-        if g.working_scale < 1 or g.working_scale & (g.working_scale - 1):
-            yield f"model.generator.working_scale must be a power of 2, got {g.working_scale}"
-        if g.step_scale and cfg.train.n_future < 2:
-            # The persistence only moves frames after the 1st: trained on one, it never gets a gradient.
-            yield ("model.generator.step_scale learns how far the motion persists after the 1st predicted frame: "
-                   f"it needs train.n_future >= 2, got {cfg.train.n_future}")
-    else:
-        defaults = type(g)()
-        for key in REFINER_ONLY:
-            if getattr(g, key) != getattr(defaults, key):
-                yield (f"model.generator.{key} is for the refiner head (model.generator.head: refiner), got "
-                       f"{getattr(g, key)!r} with the {g.head} head")
+    yield from _refiner_problems(cfg) if g.head == "refiner" else _refiner_only_problems(g)
     if d.enabled and d.n_scales >= 1:
         if d.n_scales > g.n_scales:
             yield (f"model.discriminator.n_scales ({d.n_scales}) cannot exceed model.generator.n_scales "
@@ -106,6 +86,34 @@ def _model_problems(cfg: Config) -> Iterator[str]:
         if patch % factor or patch // factor < 2:
             yield (f"data.patch_size ({patch}) must be divisible by 2**(n_3d + n_2d) = {factor} of "
                    "model.spatiotemporal_discriminator and leave at least 2x2 positions")
+
+
+def _refiner_problems(cfg: Config) -> Iterator[str]:
+    """The refiner head's settings, and the other settings it constrains."""
+    m, g, d = cfg.model, cfg.model.generator, cfg.model.discriminator
+    if g.n_scales != 1:
+        yield (f"model.generator.n_scales must be 1 with the refiner head (one output scale), got {g.n_scales}"
+               + ("; so must model.discriminator.n_scales, or set model.discriminator.enabled: false"
+                  if d.enabled and d.n_scales != 1 else ""))
+    if not 1 <= g.n_flows < m.n_context:
+        yield f"model.generator.n_flows must be in [1, model.n_context - 1], got {g.n_flows}"
+    if not g.max_correction >= 0:
+        yield f"model.generator.max_correction must be >= 0, got {g.max_correction}"
+    if g.working_scale < 1 or g.working_scale & (g.working_scale - 1):
+        yield f"model.generator.working_scale must be a power of 2, got {g.working_scale}"
+    if g.step_scale and cfg.train.n_future < 2:
+        # The persistence only moves frames after the 1st: trained on one, it never gets a gradient.
+        yield ("model.generator.step_scale learns how far the motion persists after the 1st predicted frame: "
+               f"it needs train.n_future >= 2, got {cfg.train.n_future}")
+
+
+def _refiner_only_problems(g: GeneratorConfig) -> Iterator[str]:
+    """The refiner's settings (``REFINER_ONLY``) changed from their defaults with another head."""
+    defaults = type(g)()
+    for key in REFINER_ONLY:
+        if getattr(g, key) != getattr(defaults, key):
+            yield (f"model.generator.{key} is for the refiner head (model.generator.head: refiner), got "
+                   f"{getattr(g, key)!r} with the {g.head} head")
 
 
 def _data_problems(cfg: Config) -> Iterator[str]:
