@@ -57,7 +57,7 @@ from vidpred._writable import unwritable_reason
 from vidpred.data._packages import newest_match, run_client
 from vidpred.data.errors import DataError
 from vidpred.data.samples import sample_videos_root
-from vidpred.data.video_io import IMAGE_EXTENSIONS, open_capture, path_order, read_image, write_image
+from vidpred.data.video_io import IMAGE_EXTENSIONS, is_frame_image, open_capture, path_order, read_image, write_image
 from vidpred.safe_write import replace_file, write_text
 
 __all__ = ["CORPUS", "CORPUS_SPLITS", "DEFAULT_CORPUS_ROOT", "CorpusVideo", "corpus_paths", "fetch_corpus",
@@ -205,8 +205,7 @@ def _extra_frames(root: Path, video: CorpusVideo, manifest: dict) -> list[str]:
     if not folder.is_dir():
         return []
     listed = manifest["videos"][video.path]["files"]
-    return sorted(p.name for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS
-                  and not p.name.startswith(".") and f"{video.path}/{p.name}" not in listed)
+    return sorted(p.name for p in folder.iterdir() if is_frame_image(p) and f"{video.path}/{p.name}" not in listed)
 
 
 def corpus_paths(root: str | Path, subset: str) -> list[Path]:

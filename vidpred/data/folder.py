@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from vidpred.data.errors import DataError
-from vidpred.data.video_io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, path_order
+from vidpred.data.video_io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, is_frame_image, path_order
 
 __all__ = ["FOLDER_VIDEO_EXTENSIONS", "SameVideoTwiceError", "list_folder_videos"]
 
@@ -42,7 +42,7 @@ def _identity(path: Path, frame_folder: bool) -> tuple:
     if not frame_folder:
         stat = path.stat()
         return (stat.st_dev, stat.st_ino)
-    frames = [p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")]
+    frames = [p for p in path.iterdir() if is_frame_image(p)]
     return tuple(sorted((s.st_dev, s.st_ino) for s in (p.stat() for p in frames)))
 
 
