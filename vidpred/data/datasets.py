@@ -1,4 +1,5 @@
-"""Turn the data config into cached videos: the one place that reads ``DataConfig``.
+"""Turn the data config into cached videos: the one place that reads which videos a source's
+subsets hold and how they are decoded (the sampler's settings are read by :mod:`vidpred.data.stream`).
 
 Subsets per source:
 
