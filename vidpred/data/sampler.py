@@ -117,6 +117,34 @@ class _MemmapRef:
         return np.memmap(self.filename, dtype=np.dtype(self.dtype), mode="r", offset=self.offset, shape=self.shape)
 
 
+def _channels_of_usable(videos: Sequence[np.ndarray], names: Sequence[str], n_frames: int, patch_size: int) -> int:
+    """The channel count ``C`` of videos that can all give clips.
+
+    Raises:
+        ValueError: a video that is not uint8 ``(T, H, W, C)``, or channel counts that differ.
+        DataError: a video shorter than ``n_frames``, or videos smaller than the patch (all
+            named in one error).
+    """
+    channels = None
+    small = []
+    for i, video in enumerate(videos):
+        if video.dtype != np.uint8 or video.ndim != 4:
+            raise ValueError(f"{names[i]}: expected uint8 (T, H, W, C), got {video.dtype} {video.shape}")
+        t, h, w, c = video.shape
+        if t < n_frames:
+            raise DataError(f"{names[i]} has {t} frames, fewer than n_frames={n_frames}")
+        if h < patch_size or w < patch_size:
+            small.append(f"{names[i]} ({h}x{w})")
+        if channels is not None and c != channels:
+            raise ValueError(f"{names[i]} has {c} channels, {names[0]} has {channels}")
+        channels = c
+    if small:
+        raise DataError(f"{len(small)} training video(s) smaller than data.patch_size={patch_size}: "
+                        f"{', '.join(small[:5])}{', ...' if len(small) > 5 else ''}; resize them with "
+                        "data.frame_size, lower data.patch_size, or remove them")
+    return int(channels)
+
+
 def _cut_free_starts(video: np.ndarray, n_frames: int, cut_ratio: float | None, name: str
                      ) -> tuple[list[int], np.ndarray]:
     """A video's scene cuts and the start frames of its ``n_frames``-long windows that span none.
@@ -198,8 +226,9 @@ class PatchSampler:
         names: the videos' names, for errors (default ``video <index>``).
 
     Raises:
-        ValueError: a video shorter than ``n_frames``, videos smaller than the patch (all
-            named in one error), mixed channel counts, or out-of-range arguments.
+        DataError: a video shorter than ``n_frames``, videos smaller than the patch (all
+            named in one error), or a video with a scene cut in every window.
+        ValueError: mixed channel counts, or out-of-range arguments.
     """
 
     def __init__(self, videos: Sequence[np.ndarray], n_frames: int, patch_size: int, *, motion_threshold: float,
@@ -224,27 +253,10 @@ class PatchSampler:
         if names is not None and len(names) != len(videos):
             raise ValueError(f"names: {len(names)} for {len(videos)} videos")
         names = list(names) if names is not None else [f"video {i}" for i in range(len(videos))]
-        channels = None
-        small = []
-        for i, video in enumerate(videos):
-            if video.dtype != np.uint8 or video.ndim != 4:
-                raise ValueError(f"{names[i]}: expected uint8 (T, H, W, C), got {video.dtype} {video.shape}")
-            t, h, w, c = video.shape
-            if t < n_frames:
-                raise DataError(f"{names[i]} has {t} frames, fewer than n_frames={n_frames}")
-            if h < patch_size or w < patch_size:
-                small.append(f"{names[i]} ({h}x{w})")
-            if channels is not None and c != channels:
-                raise ValueError(f"{names[i]} has {c} channels, {names[0]} has {channels}")
-            channels = c
-        if small:
-            raise DataError(f"{len(small)} training video(s) smaller than data.patch_size={patch_size}: "
-                            f"{', '.join(small[:5])}{', ...' if len(small) > 5 else ''}; resize them with "
-                            "data.frame_size, lower data.patch_size, or remove them")
         self.videos = list(videos)
         self.n_frames = n_frames
         self.patch_size = patch_size
-        self.channels = int(channels)
+        self.channels = _channels_of_usable(self.videos, names, n_frames, patch_size)
         self.motion_threshold = float(motion_threshold)
         self.max_tries = max_tries
         self.unfiltered_fractions = tuple(float(f) for f in fractions)
