@@ -1,8 +1,10 @@
-"""Data pipeline: sources (procedural, folder, UCF101; synthetic beside them) -> uint8 cache -> motion-filtered patches.
+"""Data pipeline: sources (procedural, folder, samples, corpus, UCF101; synthetic beside them)
+-> uint8 cache -> motion-filtered patches.
 
-Frames on disk and in the cache are ``uint8 (T, H, W, C)`` RGB; ``to_model_input`` turns a
-sampled batch into the model's float ``(B, C, T, H, W)`` in ``[-1, 1]``.
-Typical use::
+Frames on disk and in the cache are ``uint8 (T, H, W, C)`` RGB, grey levels 0-255;
+``to_model_input`` turns a sampled batch into the model's float ``(B, C, T, H, W)`` in
+``[-1, 1]``. A training run gets all of it from :mod:`vidpred.data.stream`
+(``load_training_data``, ``BatchStream``); by hand::
 
     videos = [v.frames for v in load_split(cfg.data, "train", min_frames=n_context + n_future)]
     sampler = PatchSampler(videos, n_context + n_future, cfg.data.patch_size,

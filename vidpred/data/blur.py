@@ -44,7 +44,7 @@ def blur_frames(frames: Tensor, kind: str) -> Tensor:
     if kind == "gaussian":
         return kornia.filters.gaussian_blur2d(frames, size, (GAUSSIAN_SIGMA, GAUSSIAN_SIGMA))
     if kind == "median":
-        padded = F.pad(frames, (2, 2, 2, 2), mode="reflect")
+        padded = F.pad(frames, (KERNEL_SIZE // 2,) * 4, mode="reflect")
         windows = padded.unfold(2, KERNEL_SIZE, 1).unfold(3, KERNEL_SIZE, 1)  # (N, C, H, W, 5, 5)
         return windows.reshape(*frames.shape, KERNEL_SIZE * KERNEL_SIZE).median(dim=-1).values
     if kind == "bilateral":

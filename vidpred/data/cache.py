@@ -152,7 +152,7 @@ def file_item(path: str | Path, *, max_frames: int | None, frame_size: tuple[int
     path = Path(path)
     size = None if frame_size is None else [int(frame_size[0]), int(frame_size[1])]
     options = {"reader": "opencv", "max_frames": max_frames, "frame_size": size}
-    if frame_height is not None:  # absent otherwise, so existing cache keys stay valid
+    if frame_height is not None:  # only when set: decodes without it keep the keys their cached files have
         options["frame_height"] = int(frame_height)
     if max_frames is not None:
         options["one_frame_more"] = True
@@ -163,15 +163,21 @@ def file_item(path: str | Path, *, max_frames: int | None, frame_size: tuple[int
                      keep_frames=max_frames)
 
 
+def _generator_parameters(generator: Callable[..., np.ndarray], seed: int, **kwargs: Any) -> dict[str, Any]:
+    """Every parameter but the seed that ``generator(seed, **kwargs)`` runs with, defaults
+    included. Raises TypeError for arguments ``generator`` lacks."""
+    bound = inspect.signature(generator).bind(seed, **kwargs)
+    bound.apply_defaults()
+    return {k: v for k, v in bound.arguments.items() if k != "seed"}
+
+
 def procedural_item(seed: int, **generator_kwargs: Any) -> CacheItem:
     """A cache item generating ``generate_video(seed, **generator_kwargs)``.
 
     The settings hold every generator parameter, defaults included, so changing a default
     in the code also regenerates. Raises TypeError for arguments ``generate_video`` lacks.
     """
-    bound = inspect.signature(generate_video).bind(seed, **generator_kwargs)
-    bound.apply_defaults()
-    params = {k: v for k, v in bound.arguments.items() if k != "seed"}
+    params = _generator_parameters(generate_video, seed, **generator_kwargs)
     fingerprint = f"procedural-v{PROCEDURAL_VERSION}|seed={seed}"
     settings = json.dumps(params, sort_keys=True)
     return CacheItem(name=f"procedural/{seed}", fingerprint=fingerprint, settings=settings,
@@ -185,9 +191,8 @@ def synthetic_item(seed: int, *, photo_dir: str | None = None, **generator_kwarg
     also holds the photos' identity (scikit-image's version and photo names, or the folder's
     path, photo count, total size, newest mtime and status change), so new or changed photos regenerate.
     """
-    bound = inspect.signature(generate_synthetic_video).bind(seed, photos=photo_dir, **generator_kwargs)
-    bound.apply_defaults()
-    params = {k: v for k, v in bound.arguments.items() if k not in ("seed", "photos")}
+    params = _generator_parameters(generate_synthetic_video, seed, photos=photo_dir, **generator_kwargs)
+    del params["photos"]  # in the fingerprint, by their identity
     if photo_dir is None:
         photos = f"scikit-image {importlib.metadata.version('scikit-image')}: {','.join(PHOTOS)}"
     else:
@@ -266,9 +271,11 @@ class VideoCache:
         self.n_decoded = 0  # decodes run by this object, for logs and tests
 
     def path_for(self, item: CacheItem) -> Path:
+        """Where ``item``'s frames are (or will be) cached: ``<cache_dir>/<key>.npy``."""
         return self.cache_dir / f"{item.key}.npy"
 
     def _read_index(self) -> dict:
+        """``index.json`` as a dict; empty when it is absent or unreadable (it is only descriptive)."""
         path = self.cache_dir / INDEX_NAME
         try:
             with open(path, encoding="utf-8") as f:
@@ -281,6 +288,7 @@ class VideoCache:
             return {}
 
     def _update_index(self, entries: dict[str, dict]) -> None:
+        """Add ``entries`` (key -> name, fingerprint, settings, shape) to ``index.json``, atomically."""
         if not entries:
             return
         index = self._read_index()  # re-read: another process may have added entries

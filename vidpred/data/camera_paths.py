@@ -52,7 +52,7 @@ POSE_FORMATS = ("tum", "euroc", "kitti")
 
 @dataclass(frozen=True)
 class CameraPath:
-    """One recorded camera path of evo's test data."""
+    """One recorded camera path of evo's test data: its files, their format, what moved and where it was recorded."""
 
     name: str
     file: str  # in evo's test/data/
@@ -161,6 +161,10 @@ def corner_steps(positions: np.ndarray, rotations: Rotation, frame: tuple[int, i
 def path_steps(root: str | Path = DEFAULT_PATHS_ROOT, rate: float = 30.0, plane_depth: float | None = None,
                paths: Sequence[CameraPath] = CAMERA_PATHS) -> dict[str, list[np.ndarray]]:
     """Every path's steps at ``rate`` Hz (KITTI's 10 Hz poses at their own rate), one array a piece.
+
+    Returns:
+        Per path name, one float64 ``(n - 1, 8)`` array of :func:`corner_steps` per piece
+        of the path (:func:`resample_poses`).
 
     Raises:
         DataError: a path's file is missing (naming the command that fetches it) or unreadable.

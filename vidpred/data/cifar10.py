@@ -39,6 +39,8 @@ class UnsafeBatchError(ValueError, pickle.UnpicklingError):
 
 
 class _ArrayOnlyUnpickler(pickle.Unpickler):
+    """An unpickler that rebuilds only what :data:`_ALLOWED` names (numpy arrays) and refuses any other class."""
+
     def find_class(self, module: str, name: str):
         if (module, name) in _ALLOWED:
             return super().find_class(module, name)
@@ -46,6 +48,7 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
 
 
 def _read_batch(path: Path) -> np.ndarray:
+    """One batch file's images, uint8 ``(N, 32, 32, 3)`` RGB (HWC)."""
     with open(path, "rb") as f:
         try:
             batch = _ArrayOnlyUnpickler(f, encoding="bytes").load()
@@ -65,12 +68,15 @@ def load_cifar10(root: str | Path, subset: str) -> np.ndarray:
 
     Args:
         root: the ``cifar-10-batches-py`` directory (or its parent).
+        subset: "train" (50,000 images) or "test" (10,000).
 
     Returns:
-        uint8 ``(N, 32, 32, 3)`` RGB.
+        uint8 ``(N, 32, 32, 3)`` RGB, grey levels 0-255.
 
     Raises:
         FileNotFoundError: naming the missing batch files.
+        UnsafeBatchError: a batch file that is not one (it would build objects, or is garbage).
+        ValueError: an unknown subset, or a batch without ``(N, 3072)`` data.
     """
     root = Path(root)
     if not (root / TEST_BATCH).is_file() and (root / "cifar-10-batches-py").is_dir():

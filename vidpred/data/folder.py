@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from vidpred.data.errors import DataError
-from vidpred.data.video_io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, path_order
+from vidpred.data.video_io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, is_frame_image, path_order
 
 __all__ = ["FOLDER_VIDEO_EXTENSIONS", "SameVideoTwiceError", "list_folder_videos"]
 
@@ -42,7 +42,7 @@ def _identity(path: Path, frame_folder: bool) -> tuple:
     if not frame_folder:
         stat = path.stat()
         return (stat.st_dev, stat.st_ino)
-    frames = [p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")]
+    frames = [p for p in path.iterdir() if is_frame_image(p)]
     return tuple(sorted((s.st_dev, s.st_ino) for s in (p.stat() for p in frames)))
 
 
@@ -51,23 +51,17 @@ def _is_loop(dirpath: Path, real: str, reals: dict[Path, str]) -> bool:
     return any(reals.get(parent) == real for parent in dirpath.parents)
 
 
-def list_folder_videos(root: str | Path) -> list[Path]:
-    """The videos under ``root``, sorted: video files and leaf folders of frame images.
+def _walk(root: Path) -> tuple[list[tuple[Path, bool]], list[Path], list[tuple[Path, int]]]:
+    """Everything under ``root``, following links but not loops, hidden names skipped.
 
-    Files that are not videos are logged, in one INFO line per root and process; folders of
-    frame images that also hold folders, in one warning.
-
-    Raises:
-        FileNotFoundError: ``root`` does not exist or is not a directory.
-        SameVideoTwiceError: a video is reachable under two names; the message names them.
+    Returns:
+        ``(path, is a frame folder)`` of each video; the files that are no video; and
+        ``(folder, its number of frame images)`` of each folder whose images are no video
+        because it also holds folders.
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"video root not found (or not a directory): {root} (a config's data.root, or an "
-                                "evaluation's --root)")
-    found: list[tuple[Path, bool]] = []  # (path, is a frame folder)
+    found: list[tuple[Path, bool]] = []
     skipped: list[Path] = []
-    beside_folders: list[tuple[Path, int]] = []  # (folder, its frame images): frames beside folders
+    beside_folders: list[tuple[Path, int]] = []
     reals: dict[Path, str] = {}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         here = Path(dirpath)
@@ -87,7 +81,11 @@ def list_folder_videos(root: str | Path) -> list[Path]:
                 beside_folders.append((here, len(images)))
             skipped.extend(here / f for f in visible
                            if Path(f).suffix.lower() not in FOLDER_VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)
+    return found, skipped, beside_folders
 
+
+def _refuse_names_of_one_video(root: Path, found: list[tuple[Path, bool]]) -> None:
+    """Raise SameVideoTwiceError naming the videos of ``found`` that are one video under two names."""
     names: dict[tuple, list[Path]] = {}
     for path, frame_folder in sorted(found):
         try:
@@ -104,6 +102,10 @@ def list_folder_videos(root: str | Path) -> list[Path]:
             f"{shown}{more}; each would count as two videos, in training and validation at once: remove all "
             "but one name of each")
 
+
+def _report_left_out(root: Path, skipped: list[Path], beside_folders: list[tuple[Path, int]]) -> None:
+    """Log what is not read as a video, once per root and process: frame images beside
+    folders in a warning, other files in an INFO line."""
     if beside_folders:  # a user's clip that would otherwise be left out with no more than an INFO line
         shown = tuple(f"{p.relative_to(root).as_posix()} ({n} images)" for p, n in beside_folders)
         report = (str(root.absolute()), ("beside folders", *shown))
@@ -119,4 +121,23 @@ def list_folder_videos(root: str | Path) -> list[Path]:
             _reported_skips.add(report)
             logger.info("%d file(s) under %s are not videos and were skipped: %s%s", len(skipped), root,
                         ", ".join(shown_names[:10]), ", ..." if len(skipped) > 10 else "")
+
+
+def list_folder_videos(root: str | Path) -> list[Path]:
+    """The videos under ``root``, sorted: video files and leaf folders of frame images.
+
+    Files that are not videos are logged, in one INFO line per root and process; folders of
+    frame images that also hold folders, in one warning.
+
+    Raises:
+        FileNotFoundError: ``root`` does not exist or is not a directory.
+        SameVideoTwiceError: a video is reachable under two names; the message names them.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"video root not found (or not a directory): {root} (a config's data.root, or an "
+                                "evaluation's --root)")
+    found, skipped, beside_folders = _walk(root)
+    _refuse_names_of_one_video(root, found)
+    _report_left_out(root, skipped, beside_folders)
     return sorted((path for path, _ in found), key=path_order)

@@ -68,7 +68,8 @@ class _SkimagePhotos(Sequence):
 
 
 class PhotoFolder(Sequence):
-    """The photos of a folder (png, jpg, jpeg, bmp; sorted by name), each read when indexed.
+    """The photos of a folder (``IMAGE_EXTENSIONS``, sorted by name), each read when indexed as
+    uint8 ``(H, W, 3)`` RGB.
 
     Only the few photos a video uses are read, so a folder of thousands costs no memory.
 

@@ -151,6 +151,8 @@ def _fast_size(n: int) -> int:
 
 @dataclass
 class _Object:
+    """One foreground object: its shape, motion and texture (everything :func:`_composite_object` needs)."""
+
     shape: str
     radius_y: float  # half-extent of the shape (before rotation), pixels
     radius_x: float
@@ -202,6 +204,8 @@ def _object_alpha(obj: _Object, y: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def _sample_object(rng: np.random.Generator, height: int, width: int, beta: float, max_speed: float) -> _Object:
+    """A random object for a ``height x width`` frame: shape, size, start, velocity (``|v|`` in
+    ``[0.25, 1] * max_speed``), a ``1/f^beta`` texture and a mean colour."""
     size = min(height, width)
     shape = _SHAPES[int(rng.integers(len(_SHAPES)))]
     radius_y = rng.uniform(0.10, 0.22) * size
@@ -237,8 +241,9 @@ def _sample_object(rng: np.random.Generator, height: int, width: int, beta: floa
 
 
 def _render_background(rng: np.random.Generator, n_frames: int, height: int, width: int, beta: float,
-                       pan_speed: float) -> tuple[np.ndarray, np.ndarray]:
-    """Panning background, float32 ``(T, H, W, 3)`` on the 0..255 scale, and its velocity.
+                       pan_speed: float) -> np.ndarray:
+    """Panning background, float32 ``(T, H, W, 3)`` on the 0..255 scale, moving ``pan_speed``
+    pixels per frame in a random direction.
 
     The noise is synthesised on a periodic canvas large enough that the window never sees
     the same canvas pixel twice over the clip (no visible wrap-around).
@@ -255,7 +260,7 @@ def _render_background(rng: np.random.Generator, n_frames: int, height: int, wid
     phase = _shift_phase(canvas_h, canvas_w, velocity[0] * t, velocity[1] * t)
     frames = _inverse_crop(spectrum[None] * phase, (canvas_h, canvas_w), height, width)  # (T, 3, H, W)
     frames = frames.transpose(0, 2, 3, 1) + mean.astype(np.float32)  # (T, H, W, 3)
-    return np.ascontiguousarray(frames), velocity
+    return np.ascontiguousarray(frames)
 
 
 def _composite_object(frames: np.ndarray, obj: _Object, n_frames: int) -> None:
@@ -311,7 +316,7 @@ def generate_video(seed: int, n_frames: int, height: int, width: int, *, n_objec
     if n_objects < 0 or beta < 0 or max_speed < 0 or pan_speed < 0:
         raise ValueError("n_objects, beta, max_speed and pan_speed must be >= 0")
     background_rng, object_rng = np.random.default_rng(seed).spawn(2)
-    frames, _ = _render_background(background_rng, n_frames, height, width, beta, pan_speed)
+    frames = _render_background(background_rng, n_frames, height, width, beta, pan_speed)
     for _ in range(n_objects):
         _composite_object(frames, _sample_object(object_rng, height, width, beta, max_speed), n_frames)
     return np.clip(np.rint(frames), 0, 255).astype(np.uint8)

@@ -117,6 +117,57 @@ class _MemmapRef:
         return np.memmap(self.filename, dtype=np.dtype(self.dtype), mode="r", offset=self.offset, shape=self.shape)
 
 
+def _channels_of_usable(videos: Sequence[np.ndarray], names: Sequence[str], n_frames: int, patch_size: int) -> int:
+    """The channel count ``C`` of videos that can all give clips.
+
+    Raises:
+        ValueError: a video that is not uint8 ``(T, H, W, C)``, or channel counts that differ.
+        DataError: a video shorter than ``n_frames``, or videos smaller than the patch (all
+            named in one error).
+    """
+    channels = None
+    small = []
+    for i, video in enumerate(videos):
+        if video.dtype != np.uint8 or video.ndim != 4:
+            raise ValueError(f"{names[i]}: expected uint8 (T, H, W, C), got {video.dtype} {video.shape}")
+        t, h, w, c = video.shape
+        if t < n_frames:
+            raise DataError(f"{names[i]} has {t} frames, fewer than n_frames={n_frames}")
+        if h < patch_size or w < patch_size:
+            small.append(f"{names[i]} ({h}x{w})")
+        if channels is not None and c != channels:
+            raise ValueError(f"{names[i]} has {c} channels, {names[0]} has {channels}")
+        channels = c
+    if small:
+        raise DataError(f"{len(small)} training video(s) smaller than data.patch_size={patch_size}: "
+                        f"{', '.join(small[:5])}{', ...' if len(small) > 5 else ''}; resize them with "
+                        "data.frame_size, lower data.patch_size, or remove them")
+    return int(channels)
+
+
+def _cut_free_starts(video: np.ndarray, n_frames: int, cut_ratio: float | None, name: str
+                     ) -> tuple[list[int], np.ndarray]:
+    """A video's scene cuts and the start frames of its ``n_frames``-long windows that span none.
+
+    Args:
+        video: uint8 ``(T, H, W, C)``, ``T >= n_frames``.
+        cut_ratio: :func:`vidpred.data.cuts.scene_cuts`'s ratio; None: no cuts are looked for.
+        name: the video's name, for the error.
+
+    Returns:
+        The cuts (empty without ``cut_ratio``) and int64 ``(n_starts,)`` start frames.
+
+    Raises:
+        DataError: every window spans a cut.
+    """
+    cuts = scene_cuts(video, cut_ratio) if cut_ratio is not None else []
+    starts = valid_starts(len(video), n_frames, cuts)
+    if len(starts) == 0:
+        raise DataError(f"{name} has a scene cut in every {n_frames}-frame window (cuts at frames "
+                        f"{cuts}); raise data.cut_ratio or drop the video")
+    return cuts, starts
+
+
 def _plain_views(videos: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Base-class views of the videos (no copy): slicing an ``np.memmap`` runs Python code
     (``__getitem__``, ``__array_finalize__``) that would cost more than copying a crop."""
@@ -170,12 +221,14 @@ class PatchSampler:
             with probability ``weight / sum of weights``, then videos uniformly within it;
             the slot's retries stay in its group, so a group's share of the clips is its
             weight's whatever the motion filter rejects. A group of weight 0 is never
-            drawn (and may be empty). None: one group, and the draws of earlier versions.
+            drawn (and may be empty). None: one group, and no random number is spent on
+            choosing it.
         names: the videos' names, for errors (default ``video <index>``).
 
     Raises:
-        ValueError: a video shorter than ``n_frames``, videos smaller than the patch (all
-            named in one error), mixed channel counts, or out-of-range arguments.
+        DataError: a video shorter than ``n_frames``, videos smaller than the patch (all
+            named in one error), or a video with a scene cut in every window.
+        ValueError: mixed channel counts, or out-of-range arguments.
     """
 
     def __init__(self, videos: Sequence[np.ndarray], n_frames: int, patch_size: int, *, motion_threshold: float,
@@ -200,27 +253,10 @@ class PatchSampler:
         if names is not None and len(names) != len(videos):
             raise ValueError(f"names: {len(names)} for {len(videos)} videos")
         names = list(names) if names is not None else [f"video {i}" for i in range(len(videos))]
-        channels = None
-        small = []
-        for i, video in enumerate(videos):
-            if video.dtype != np.uint8 or video.ndim != 4:
-                raise ValueError(f"{names[i]}: expected uint8 (T, H, W, C), got {video.dtype} {video.shape}")
-            t, h, w, c = video.shape
-            if t < n_frames:
-                raise DataError(f"{names[i]} has {t} frames, fewer than n_frames={n_frames}")
-            if h < patch_size or w < patch_size:
-                small.append(f"{names[i]} ({h}x{w})")
-            if channels is not None and c != channels:
-                raise ValueError(f"{names[i]} has {c} channels, {names[0]} has {channels}")
-            channels = c
-        if small:
-            raise DataError(f"{len(small)} training video(s) smaller than data.patch_size={patch_size}: "
-                            f"{', '.join(small[:5])}{', ...' if len(small) > 5 else ''}; resize them with "
-                            "data.frame_size, lower data.patch_size, or remove them")
         self.videos = list(videos)
         self.n_frames = n_frames
         self.patch_size = patch_size
-        self.channels = int(channels)
+        self.channels = _channels_of_usable(self.videos, names, n_frames, patch_size)
         self.motion_threshold = float(motion_threshold)
         self.max_tries = max_tries
         self.unfiltered_fractions = tuple(float(f) for f in fractions)
@@ -228,14 +264,11 @@ class PatchSampler:
         self.rank = rank
         self.augment = augment
         shapes = np.array([v.shape[:3] for v in self.videos], dtype=np.int64)
+        cuts_and_starts = [_cut_free_starts(v, n_frames, cut_ratio, name) for v, name in zip(self.videos, names)]
+        self.cuts = [cuts for cuts, _ in cuts_and_starts]  # per video, for the log
+        starts = [own for _, own in cuts_and_starts]
         # Valid start times of every video, concatenated: video v's are
         # _starts[_start_offset[v] : _start_offset[v] + _n_starts[v]].
-        self.cuts = [scene_cuts(v, cut_ratio) if cut_ratio is not None else [] for v in self.videos]
-        starts = [valid_starts(len(v), n_frames, cuts) for v, cuts in zip(self.videos, self.cuts)]
-        for i, (video, own) in enumerate(zip(self.videos, starts)):
-            if len(own) == 0:
-                raise DataError(f"{names[i]} has a scene cut in every {n_frames}-frame window (cuts at frames "
-                                f"{self.cuts[i]}); raise data.cut_ratio or drop the video")
         self._n_starts = np.array([len(own) for own in starts], dtype=np.int64)
         self._start_offset = np.concatenate([[0], np.cumsum(self._n_starts)[:-1]]).astype(np.int64)
         self._starts = np.concatenate(starts)
@@ -347,15 +380,21 @@ class PatchSampler:
             pending = still_pending
             tried += n_tries
         if self.augment:
-            flip, reverse = rng.random((2, batch_size)) < 0.5
-            out[flip] = out[flip][:, :, :, ::-1]
-            out[reverse] = out[reverse][:, ::-1]
+            _flip_and_reverse(rng, out)
         self.last_stats = SampleStats(n_slots=batch_size, n_candidates=n_candidates,
                                       n_unfiltered=sum(unfiltered), n_fallback=len(pending),
                                       mean_score=float(np.mean(best)) * factor,
                                       n_per_pool=(batch_size,) if pool is None else
                                       tuple(np.bincount(pool, minlength=len(self.pools)).tolist()))
         return out
+
+
+def _flip_and_reverse(rng: np.random.Generator, clips: np.ndarray) -> None:
+    """Mirror each uint8 ``(B, T, H, W, C)`` clip left-right with probability 1/2 and play it
+    backwards with probability 1/2, in place."""
+    flip, reverse = rng.random((2, len(clips))) < 0.5
+    clips[flip] = clips[flip][:, :, :, ::-1]
+    clips[reverse] = clips[reverse][:, ::-1]
 
 
 class PatchBatches(IterableDataset):
@@ -444,13 +483,9 @@ def fixed_clips(videos: Sequence[np.ndarray], n_clips: int, n_frames: int, seed:
         if len(video) < n_frames:
             raise ValueError(f"video {k} has {len(video)} frames, fewer than n_frames={n_frames}")
         if k not in starts_of:  # several clips may come from one video: find its cuts once
-            cuts = scene_cuts(video, cut_ratio) if cut_ratio is not None else []
-            starts_of[k] = valid_starts(len(video), n_frames, cuts)
-        starts = starts_of[k]
-        if len(starts) == 0:
             name = names[k] if names is not None else f"video {k}"
-            raise DataError(f"{name} has a scene cut in every {n_frames}-frame window (cuts at frames "
-                            f"{scene_cuts(video, cut_ratio)}); raise data.cut_ratio or drop the video")
+            starts_of[k] = _cut_free_starts(video, n_frames, cut_ratio, name)[1]
+        starts = starts_of[k]
         start = int(starts[rng.integers(0, len(starts))])
         clips.append(np.array(video[start:start + n_frames]))
     return clips

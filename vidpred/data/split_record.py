@@ -42,11 +42,19 @@ SPLIT_FILE = "split.json"
 _SUBSETS = ("train", "val", "test")
 
 
+def _files(path: Path) -> list[Path]:
+    """A video's files: the video file itself, or a frame folder's files in name order.
+
+    Raises:
+        OSError: the folder cannot be listed.
+    """
+    return sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+
+
 def _size(path: Path) -> int | None:
+    """A video's size in bytes (a frame folder: its files'), or None when it cannot be read."""
     try:
-        if path.is_dir():  # a folder of frame images
-            return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
-        return path.stat().st_size
+        return sum(p.stat().st_size for p in _files(path))
     except OSError:
         return None
 
@@ -56,8 +64,7 @@ def _written(path: Path) -> int | None:
     later of its modification and status-change times. The system sets the status-change
     time on every write and no tool sets it back (a copy with ``cp -p`` keeps the other)."""
     try:
-        files = [p for p in path.iterdir() if p.is_file()] if path.is_dir() else [path]
-        return max((max(s.st_mtime_ns, s.st_ctime_ns) for s in map(Path.stat, files)), default=None)
+        return max((max(s.st_mtime_ns, s.st_ctime_ns) for s in map(Path.stat, _files(path))), default=None)
     except OSError:
         return None
 
@@ -66,8 +73,7 @@ def _sha256(path: Path) -> str | None:
     """The hex SHA-256 of a video file, or of a frame folder's files (name and bytes, in name order)."""
     digest = hashlib.sha256()
     try:
-        files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
-        for file in files:
+        for file in _files(path):
             if path.is_dir():
                 digest.update(file.name.encode("utf-8", "surrogateescape") + b"\0")
             with open(file, "rb") as f:
@@ -114,8 +120,8 @@ def read_split(path: str | Path) -> dict[str, Any]:
 
 def _same_root(recorded: dict[str, Any], root: str | None) -> bool:
     """Whether ``root`` is the folder the record was made on: the same folder on disk when
-    the record says where it was (a relative root depends on where the command runs), else
-    the same text (records from before they said so)."""
+    the record says where it was (``root_resolved``: a relative root depends on where the
+    command runs), else the same text."""
     where = recorded.get("root_resolved")
     if where is None or root is None:
         return recorded.get("root") == root
@@ -123,9 +129,8 @@ def _same_root(recorded: dict[str, Any], root: str | None) -> bool:
 
 
 def _changed_val(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """The recorded validation videos still there whose size or content has changed (records
-    from before they held a ``sha256``: whose size has); ``current`` holds them as validation
-    videos."""
+    """The recorded validation videos still there whose size or content has changed (for a
+    record without ``sha256``: whose size has); ``current`` holds them as validation videos."""
     now = {v["name"]: v for v in current["subsets"]["val"]}
     return [v["name"] for v in recorded["subsets"]["val"] if v["name"] in now
             and (now[v["name"]].get("bytes") != v.get("bytes")
@@ -133,16 +138,19 @@ def _changed_val(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]
 
 
 def _names(record: dict[str, Any], subset: str) -> list[str]:
+    """The names of a subset's videos in a split record."""
     return [v["name"] for v in record["subsets"][subset]]
 
 
 def _changes(recorded: dict[str, Any], current: dict[str, Any]) -> str | None:
+    """One line on the videos added, missing, changed in size or rewritten at the same size
+    between two split records (any subset); None when there are none."""
     before = {v["name"]: v for s in _SUBSETS for v in recorded["subsets"][s]}
     now = {v["name"]: v for s in _SUBSETS for v in current["subsets"][s]}
     added = sorted(set(now) - set(before))
     missing = sorted(set(before) - set(now))
     changed = sorted(n for n in set(before) & set(now) if before[n].get("bytes") != now[n].get("bytes"))
-    # a video of the same size written since (records from before they held the time: not known)
+    # a video of the same size written since (not known for a record without written_ns)
     rewritten = sorted(n for n in set(before) & set(now) if n not in changed
                        and before[n].get("written_ns") is not None
                        and now[n].get("written_ns") != before[n]["written_ns"])

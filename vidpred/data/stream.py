@@ -22,7 +22,7 @@ from vidpred.data.sampler import PatchBatches, PatchSampler, fixed_clips, to_mod
 
 __all__ = ["STOP_SIGNALS", "TrainingData", "load_training_data", "BatchStream"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -42,6 +42,14 @@ class TrainingData:
     val_clips: list[np.ndarray]
     n_train_videos: int
     n_synthetic_videos: int = 0
+
+
+def _unfiltered_fraction(data: DataConfig, discriminator_batches: bool) -> float | tuple[float, float]:
+    """The sampler's ``unfiltered_fraction``: ``(D's, G's)``, cycling over even and odd batch
+    indices, when the batches alternate D, G and ``data.d_unfiltered_fraction`` is set."""
+    if discriminator_batches and data.d_unfiltered_fraction is not None:
+        return data.d_unfiltered_fraction, data.unfiltered_fraction
+    return data.unfiltered_fraction
 
 
 def load_training_data(
@@ -84,7 +92,7 @@ def load_training_data(
                     if weight < 1 else [])
     synthetic_videos = load_synthetic(data, min_frames=n_context + n_future, progress=progress) if weight > 0 else []
     if data.synthetic.n_videos and weight == 0:
-        log.info("data.synthetic.n_videos is %d but data.synthetic_weight is 0: no synthetic video is used",
+        logger.info("data.synthetic.n_videos is %d but data.synthetic_weight is 0: no synthetic video is used",
                  data.synthetic.n_videos)
     val_videos = load_split(data, "val", min_frames=n_context + val_n_future, progress=progress, names=names.get("val"))
     val_clips = fixed_clips(
@@ -98,10 +106,7 @@ def load_training_data(
         data.patch_size,
         motion_threshold=data.motion_threshold,
         max_tries=data.max_tries,
-        unfiltered_fraction=(
-            (data.d_unfiltered_fraction, data.unfiltered_fraction)
-            if discriminator_batches and data.d_unfiltered_fraction is not None else data.unfiltered_fraction
-        ),
+        unfiltered_fraction=_unfiltered_fraction(data, discriminator_batches),
         seed=seed,
         rank=rank,
         cut_ratio=data.cut_ratio,
@@ -110,12 +115,13 @@ def load_training_data(
         names=[v.name for v in train_videos + synthetic_videos],
     )
     if data.cut_ratio is not None:
-        log.info("scene cuts: %d in the training videos; no patch spans one", sum(len(cuts) for cuts in sampler.cuts))
+        logger.info("scene cuts: %d in the training videos; no patch spans one",
+                    sum(len(cuts) for cuts in sampler.cuts))
     if synthetic_videos:
-        log.info("data: %d training videos and %d synthetic ones (%.0f%% of the clips), %d validation clips",
+        logger.info("data: %d training videos and %d synthetic ones (%.0f%% of the clips), %d validation clips",
                  len(train_videos), len(synthetic_videos), 100 * weight, len(val_clips))
     else:
-        log.info("data: %d training videos, %d validation clips", len(train_videos), len(val_clips))
+        logger.info("data: %d training videos, %d validation clips", len(train_videos), len(val_clips))
     return TrainingData(sampler, val_clips, len(train_videos), len(synthetic_videos))
 
 

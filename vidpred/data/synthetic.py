@@ -184,8 +184,13 @@ def _motion(rng: np.random.Generator, max_speed: float, max_zoom: float, max_rot
 
 
 def _place_background(rng: np.random.Generator, photo_hw: tuple[int, int], offset: np.ndarray,
-                      log_scale: np.ndarray, rotating: bool, height: int, width: int) -> tuple[float, tuple, float]:
+                      log_scale: np.ndarray, rotating: bool, height: int, width: int
+                      ) -> tuple[float, tuple[float, float], float]:
     """Photo scale, centre and magnification that keep the whole camera path inside the photo.
+
+    ``offset`` float ``(T, 2)`` (x, y) output pixels and ``log_scale`` ``(T,)`` are the
+    camera's path (:meth:`Motion.path`, shake included); the centre is ``(x, y)`` in the
+    resized photo (see :class:`Scene`).
 
     The path needs ``need`` output pixels (frame grown by the widest zoom-out, a square of the
     frame's diagonal when rotating, plus the travel); the magnification is between the
@@ -242,6 +247,9 @@ def _wander(rng: np.random.Generator, n_frames: int, max_wander: float) -> np.nd
 def _layer(rng: np.random.Generator, photos: Sequence[np.ndarray], background: int, height: int, width: int,
            max_speed: float, still_fraction: float, max_zoom: float, max_rotation: float,
            n_frames: int = 1, max_wander: float = 0.0) -> Layer:
+    """A random cut-out of a photo other than the ``background``'s (when there is another), placed
+    anywhere in the ``height x width`` frame; the speeds and rates as :func:`sample_scene`'s,
+    ``max_rotation`` in radians per frame."""
     n = len(photos)
     photo = int(rng.integers(n - 1)) if n > 1 else 0
     photo += int(n > 1 and photo >= background)  # another photo than the background's when there is one
@@ -259,7 +267,8 @@ def _layer(rng: np.random.Generator, photos: Sequence[np.ndarray], background: i
     still = rng.random() < still_fraction
     motion = Motion() if still else _motion(rng, max_speed, max_zoom, max_rotation)
     wander = None
-    if max_wander > 0 and not still:  # drawn only when asked for: videos without it stay as they were
+    # Drawn only when asked for: with max_wander = 0 a scene takes no random number for it.
+    if max_wander > 0 and not still:
         wander = _wander(rng, n_frames, max_wander)
         if rng.random() < 0.5:  # half the wanderers only wander, as a head in front of a webcam
             motion = Motion()
@@ -272,7 +281,8 @@ def sample_scene(rng: np.random.Generator, photos: Sequence[np.ndarray], n_frame
                  jpeg_fraction: float = 0.7, max_wander: float = 0.0) -> Scene:
     """Draw every random choice of one video (see :func:`generate_synthetic_video` for the arguments).
 
-    Reads only the photos it picks (a background and one per layer).
+    ``photos`` are uint8 ``(H, W, 3)`` RGB (:func:`vidpred.data.photos.photo_library`); only
+    the ones it picks (a background and one per layer) are read.
     """
     background = int(rng.integers(len(photos)))
     if rng.random() < still_fraction:
@@ -384,8 +394,13 @@ def _jpeg(frame: np.ndarray, quality: int) -> np.ndarray:
 def render_scene(scene: Scene, photos: Sequence[np.ndarray], n_frames: int, height: int, width: int) -> np.ndarray:
     """Draw ``scene``: background, layers from far to near, gain, noise, JPEG.
 
+    Args:
+        scene: from :func:`sample_scene` with the same ``photos``.
+        photos: uint8 ``(H, W, 3)`` RGB, the library the scene's indices point into.
+        n_frames, height, width: output size ``T, H, W``.
+
     Returns:
-        uint8 ``(T, H, W, 3)``.
+        uint8 ``(T, H, W, 3)`` RGB.
     """
     frames = _render_background(scene, photos[scene.background], n_frames, height, width)
     for layer in scene.layers:

@@ -54,6 +54,7 @@ class _CaseInsensitiveTree:
         self._files: dict[str, dict[str, Path]] = {}
 
     def resolve(self, relative: str) -> Path | None:
+        """The file a list line's ``Class/file`` names, with the case it has on disk; None if absent."""
         parts = relative.replace("\\", "/").strip("/").split("/")
         if len(parts) != 2:
             return None

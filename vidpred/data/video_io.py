@@ -29,6 +29,8 @@ __all__ = [
     "reads_as_frame",
     "write_video",
     "path_order",
+    "is_frame_image",
+    "height_to_size",
     "read_image",
     "write_image",
     "open_capture",
@@ -147,7 +149,10 @@ def _natural_key(name: str) -> list:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
 
 
-def _is_image(path: Path) -> bool:
+def is_frame_image(path: str | PurePath) -> bool:
+    """Whether a file in a frame folder counts as one of its frames: a name with one of
+    ``IMAGE_EXTENSIONS`` (any case) that is not hidden (starting with ".")."""
+    path = PurePath(path)
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
 
 
@@ -155,7 +160,7 @@ def reads_as_frame(path: str | Path, video: str | Path) -> bool:
     """Whether a file written at ``path`` would be read as a frame of ``video`` from then on:
     ``video`` is a frame folder and ``path`` an image directly in it (links included)."""
     path = Path(path)
-    return Path(video).is_dir() and _is_image(path) and same_file(path.absolute().parent, video)
+    return Path(video).is_dir() and is_frame_image(path) and same_file(path.absolute().parent, video)
 
 
 def height_to_size(height: int, native: tuple[int, int]) -> tuple[int, int]:
@@ -198,6 +203,8 @@ def _warn_if_stretched(path: Path, native: tuple[int, int], size: tuple[int, int
 
 
 def _as_bgr(frame: np.ndarray, path: Path) -> np.ndarray:
+    """A decoded frame as uint8 ``(H, W, 3)`` BGR: greyscale repeated over three channels,
+    alpha dropped; a VideoReadError for samples of more than 8 bits."""
     if frame.dtype != np.uint8:
         raise VideoReadError(path, f"unsupported sample type {frame.dtype} (need 8-bit)")
     if frame.ndim == 2:
@@ -208,7 +215,10 @@ def _as_bgr(frame: np.ndarray, path: Path) -> np.ndarray:
 
 
 def _folder_frames(path: Path, max_frames: int | None, start: int = 0) -> Iterator[np.ndarray]:
-    names = sorted((p for p in path.iterdir() if p.is_file() and _is_image(p)), key=lambda p: _natural_key(p.name))
+    """The frame images of a folder in natural name order from ``start``, as uint8 ``(H, W, 3)``
+    BGR (at most ``max_frames``); a VideoReadError for a folder of videos, an undecodable
+    image or one of another size."""
+    names = sorted((p for p in path.iterdir() if p.is_file() and is_frame_image(p)), key=lambda p: _natural_key(p.name))
     if not names:
         inside = sorted(p.name for p in path.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS or p.is_dir())
         if inside:
@@ -233,10 +243,14 @@ def _folder_frames(path: Path, max_frames: int | None, start: int = 0) -> Iterat
         yield frame
 
 
+# Containers whose headers count their frames: a decode that stops well short of the count warns.
 _COUNTED = (".avi", ".mp4", ".mov", ".m4v")
 
 
 def _file_frames(path: Path, max_frames: int | None, start: int = 0) -> Iterator[np.ndarray]:
+    """The frames of a video file from ``start``, as uint8 ``(H, W, 3)`` BGR (at most
+    ``max_frames``); a VideoReadError for a file OpenCV cannot open, one that ends before
+    ``start``, or a frame of another shape."""
     capture = open_capture(path)
     try:
         if not capture.isOpened():
@@ -267,6 +281,7 @@ def _file_frames(path: Path, max_frames: int | None, start: int = 0) -> Iterator
 
 
 def _checked_arguments(path: Path, max_frames: int | None, start: int) -> None:
+    """The checks :func:`read_video` and :func:`iter_video` share: ``max_frames``, ``start``, the path exists."""
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
     if start < 0:
@@ -349,7 +364,7 @@ def announced_frames(path: str | Path) -> int | None:
     path = Path(path)
     try:
         if path.is_dir():
-            return sum(1 for p in path.iterdir() if p.is_file() and _is_image(p))
+            return sum(1 for p in path.iterdir() if p.is_file() and is_frame_image(p))
         capture = open_capture(path)
         try:
             count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
