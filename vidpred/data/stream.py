@@ -86,10 +86,9 @@ def load_training_data(
         DataError: no usable videos (the message names the source).
     """
     weight = data.synthetic_weight
-    min_frames = n_context + max(n_future, val_n_future)
     names = names or {}
-    train_videos = (load_split(data, "train", min_frames=min_frames, progress=progress, names=names.get("train"))
-                    if weight < 1 else [])
+    train_videos = (load_split(data, "train", min_frames=n_context + n_future, progress=progress,
+                               names=names.get("train")) if weight < 1 else [])
     synthetic_videos = load_synthetic(data, min_frames=n_context + n_future, progress=progress) if weight > 0 else []
     if data.synthetic.n_videos and weight == 0:
         logger.info("data.synthetic.n_videos is %d but data.synthetic_weight is 0: no synthetic video is used",
