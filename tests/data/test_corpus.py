@@ -286,6 +286,20 @@ def test_a_users_files_at_a_videos_place_are_refused_unless_forced(packages, tmp
     assert notes.read_bytes() != b"not a corpus file"
 
 
+def test_a_forced_fetch_replaces_a_link_at_a_videos_place_and_leaves_what_it_points_to(packages, tmp_path):
+    mine = tmp_path / "my_frames"
+    mine.mkdir()
+    (mine / "0001.png").write_bytes(b"a user's frame")
+    root = tmp_path / "corpus"
+    link = root / "test" / "carphone_pristine.mp4"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(mine, target_is_directory=True)
+    manifest = packages.fetch(root, apt_get="no-such-apt-get", force=True)
+    assert "test/carphone_pristine.mp4" in manifest["videos"]
+    assert link.is_file() and not link.is_symlink()
+    assert (mine / "0001.png").read_bytes() == b"a user's frame"
+
+
 def test_client_output_that_does_not_decode_is_still_a_one_line_error():
     from vidpred.data._packages import run_client
 

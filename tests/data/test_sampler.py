@@ -208,8 +208,10 @@ def test_fixed_clips_are_deterministic_and_spread(videos):
         np.testing.assert_array_equal(a, b)
     two = fixed_clips(videos, 2, 4, seed=0)  # fewer clips than videos: spread over the list
     assert [c.shape[1:3] for c in two] == [videos[0].shape[1:3], videos[2].shape[1:3]]
-    with pytest.raises(ValueError, match="fewer than n_frames"):
+    with pytest.raises(ValueError, match="^video 0 has .* frames, fewer than n_frames=11$"):
         fixed_clips(videos, 2, 11, seed=0)
+    with pytest.raises(ValueError, match="^a.avi has .* frames, fewer than n_frames=11$"):
+        fixed_clips(videos, 2, 11, seed=0, names=[f"{c}.avi" for c in "abcdefgh"[:len(videos)]])
 
 
 def _pooled_videos(n_frames=6, size=20):

@@ -288,8 +288,9 @@ def _write_frame_range(source: Path, folder: Path, start: int, stop: int) -> Non
 
 
 def _remove(path: Path) -> None:
-    """Delete a file or a folder with everything in it, if there is one."""
-    if path.is_dir():
+    """Delete a file or a folder with everything in it, if there is one; a link is removed,
+    not what it points to."""
+    if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
     path.unlink(missing_ok=True)
 

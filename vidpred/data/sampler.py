@@ -480,10 +480,10 @@ def fixed_clips(videos: Sequence[np.ndarray], n_clips: int, n_frames: int, seed:
     for i in range(n_clips):
         k = i * n_videos // n_clips if n_clips <= n_videos else i % n_videos
         video = videos[k]
+        name = names[k] if names is not None else f"video {k}"
         if len(video) < n_frames:
-            raise ValueError(f"video {k} has {len(video)} frames, fewer than n_frames={n_frames}")
+            raise ValueError(f"{name} has {len(video)} frames, fewer than n_frames={n_frames}")
         if k not in starts_of:  # several clips may come from one video: find its cuts once
-            name = names[k] if names is not None else f"video {k}"
             starts_of[k] = _cut_free_starts(video, n_frames, cut_ratio, name)[1]
         starts = starts_of[k]
         start = int(starts[rng.integers(0, len(starts))])
