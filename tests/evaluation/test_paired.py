@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from vidpred.evaluation.paired import paired_difference, paired_table, read_per_video, seed_paired_difference
+from vidpred.evaluation.paired import (paired_difference, paired_lines, paired_table, read_per_video,
+                                      seed_paired_difference)
 
 ROWS = [
     {"video": "a", "scores": {"m": {"psnr_whole_f1": 30.0}, "b": {"psnr_whole_f1": 29.0}}},
@@ -24,6 +25,15 @@ def test_mean_stderr_and_wins_by_hand():
     assert d.mean == pytest.approx(2.5 / 3)
     assert d.stderr == pytest.approx(math.sqrt(((1 / 6) ** 2 + (4 / 3) ** 2 + (7 / 6) ** 2) / 2 / 3))
     assert d.text(2) == "+0.83 ± 0.73 (2/3)"
+
+
+def test_paired_lines_are_the_table_under_another_heading_and_check_nothing():
+    assert paired_table(ROWS, [("m", "b")], ["psnr_whole_f1"]).splitlines() == [
+        "| a − b | psnr_whole_f1 |", "|---|---|", "| m − b | +0.83 ± 0.73 (2/3) |"]
+    assert paired_lines(ROWS, [("m", "b")], ["psnr_whole_f1"], "paired") == [
+        "| paired | psnr_whole_f1 |", "|---|---|", "| m − b | +0.83 ± 0.73 (2/3) |"]
+    # a key no clip has is a cell of no clips, not a refusal (paired_table refuses it)
+    assert paired_lines(ROWS, [("m", "b")], ["ssim_whole_f1"], "paired")[2] == "| m − b | +nan (0/0) |"
 
 
 def test_a_tie_is_not_a_win_and_undefined_scores_are_left_out():

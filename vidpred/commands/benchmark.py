@@ -118,6 +118,5 @@ def _refuse_flags_of_another_benchmark(args: argparse.Namespace) -> None:
                              f"{_MODE_NAMES[mode]}")
 
 
-
 if __name__ == "__main__":
     sys.exit(main())

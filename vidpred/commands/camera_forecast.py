@@ -24,14 +24,16 @@ import logging
 import sys
 
 from vidpred.cli import StopRequest, add_threads_arg, positive, script, set_threads, setup_logging
+from vidpred.commands import check_table_output, print_table, stopped_exit_code
 from vidpred.data.camera_paths import CAMERA_PATHS, DEFAULT_PATHS_ROOT, fetch_camera_paths, path_steps
 from vidpred.data.corpus import DEFAULT_CORPUS_ROOT
 from vidpred.evaluation.camera_forecast import (forecast_table, is_our_figure, plot_path_forecasts,
                                                 score_forecasts, score_paths)
-from vidpred.evaluation.partial import STOP_AT_ONCE, partial_heading, partial_line, starts_with_heading
-from vidpred.safe_write import check_output, write_text
+from vidpred.evaluation.partial import STOP_AT_ONCE, partial_heading, partial_line
+from vidpred.safe_write import check_output
 
 log = logging.getLogger("vidpred")
+_HEADING = "# Forecasts of the camera's next step"
 
 
 @script
@@ -61,20 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     add_threads_arg(parser)
     args = parser.parse_args(argv)
     uses_paths = args.subset == "paths" or args.fit_on == "paths"
-    if args.fit_on == "paths" and args.subset not in ("train", "val", "test"):
-        raise ValueError("--fit-on paths scores corpus videos: use it with --subset train, val or test")
-    if not uses_paths and (args.fetch_paths or args.plane_depth is not None):
-        raise ValueError("--fetch-paths and --plane-depth are for --subset paths or --fit-on paths")
-    if args.figure and args.subset != "paths":
-        raise ValueError("--figure draws the recorded camera paths: use it with --subset paths")
-    positive("--plane-depth", args.plane_depth)
-    positive("--rate", args.rate)
+    _check_flags(args, uses_paths)
     setup_logging()
     set_threads(args.threads)
-    heading = "# Forecasts of the camera's next step"
-    if args.out:
-        check_output(args.out, ours=lambda p: starts_with_heading(p, heading),
-                     what="a table written by this script", force=args.force)
+    check_table_output(args.out, _HEADING, args.force)
     if args.figure:
         check_output(args.figure, ours=is_our_figure, what="a figure written by this script", force=args.force)
     paths = None
@@ -82,9 +74,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.fetch_paths:
             fetch_camera_paths(args.paths_root)
         paths = path_steps(args.paths_root, rate=args.rate, plane_depth=args.plane_depth)
-        seen = "rotation alone" if args.plane_depth is None else f"rotation and translation, a plane {args.plane_depth:g} m ahead"
-        kinds = "; ".join(f"{p.name}: {p.motion} ({p.source})" for p in CAMERA_PATHS)
-        about = (f"Camera paths at {args.rate:g} frames a second ({seen}; a 640-px-wide frame): {kinds}.\n\n")
     stop = StopRequest("finishing the video or path in hand, then writing the table of those scored (nothing "
                        "while the videos fitted on are still measured)", STOP_AT_ONCE)
     if args.subset == "paths":
@@ -94,24 +83,41 @@ def main(argv: list[str] | None = None) -> int:
         elif args.figure:
             plot_path_forecasts(paths, args.figure)
             log.info("wrote %s", args.figure)
-        table = (f"{heading} (recorded camera paths)\n\n{about}## Fitted on the other paths\n\n"
+        table = (f"{_HEADING} (recorded camera paths)\n\n{_paths_text(args)}## Fitted on the other paths\n\n"
                  f"{forecast_table(scores['other paths'], 'path')}\n## Fitted on the path's own earlier half\n\n"
                  f"{forecast_table(scores['own past'], 'path')}")
     else:
         subset = args.subset.replace("-", " ")
         scores = score_forecasts(subset, args.root, progress=lambda line: log.info("camera steps of %s", line),
                                  fit_on=paths, stop=stop)
-        title = f"{heading} ({subset}" + (")" if subset == "leave one out" else " videos)")
-        table = title + "\n\n" + (about if paths else "") + forecast_table(scores)
+        title = f"{_HEADING} ({subset}" + (")" if subset == "leave one out" else " videos)")
+        table = title + "\n\n" + (_paths_text(args) if paths else "") + forecast_table(scores)
     partial = scores.get("partial")
     if partial:
         log.warning("%s: the table holds those scored, marked partial", partial_line(partial))
         table = "".join(line + "\n" for line in partial_heading(partial)) + table
-    print(table)
-    if args.out:
-        write_text(args.out, table)
-        log.info("wrote %s", args.out)
-    return 0 if stop.signal is None else 128 + int(stop.signal)  # as training: the signal's code once work is saved
+    print_table(table, args.out)
+    return stopped_exit_code(stop)
+
+
+def _check_flags(args: argparse.Namespace, uses_paths: bool) -> None:
+    """Refuse flags that do not go together, or values out of range, before any work."""
+    if args.fit_on == "paths" and args.subset not in ("train", "val", "test"):
+        raise ValueError("--fit-on paths scores corpus videos: use it with --subset train, val or test")
+    if not uses_paths and (args.fetch_paths or args.plane_depth is not None):
+        raise ValueError("--fetch-paths and --plane-depth are for --subset paths or --fit-on paths")
+    if args.figure and args.subset != "paths":
+        raise ValueError("--figure draws the recorded camera paths: use it with --subset paths")
+    positive("--plane-depth", args.plane_depth)
+    positive("--rate", args.rate)
+
+
+def _paths_text(args: argparse.Namespace) -> str:
+    """The table's paragraph on the recorded camera paths: their rate, what of the camera's
+    motion they hold, and each path's kind of motion and source."""
+    seen = "rotation alone" if args.plane_depth is None else f"rotation and translation, a plane {args.plane_depth:g} m ahead"
+    kinds = "; ".join(f"{p.name}: {p.motion} ({p.source})" for p in CAMERA_PATHS)
+    return f"Camera paths at {args.rate:g} frames a second ({seen}; a 640-px-wide frame): {kinds}.\n\n"
 
 
 if __name__ == "__main__":

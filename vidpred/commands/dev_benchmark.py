@@ -36,10 +36,11 @@ import sys
 from vidpred.build import select_device
 from vidpred.cli import (StopRequest, add_device_arg, add_report_args, add_steady_args, add_threads_arg,
                          add_workers_arg, positive, script, set_threads, setup_logging)
+from vidpred.commands import stopped_exit_code
 from vidpred.config import DataConfig
-from vidpred.evaluation.dev_benchmark import DEFAULT_CLIPS_PER_VIDEO, run_dev_benchmark
 from vidpred.evaluation.adapt import AdaptSettings
 from vidpred.evaluation.degrade import Degradation
+from vidpred.evaluation.dev_benchmark import DEFAULT_CLIPS_PER_VIDEO, run_dev_benchmark
 from vidpred.evaluation.partial import STOP_AT_ONCE, STOP_THEN
 from vidpred.evaluation.steady_camera import steady_camera
 
@@ -93,15 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:
         raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
     positive("--clips-per-video", args.clips_per_video)
-    for flag, value in (("--adapt-lr", args.adapt_lr), ("--adapt-seed", args.adapt_seed),
-                        ("--adapt-check", args.adapt_check)):
-        if value is not None and not args.adapt_steps:  # said, not ignored: it would change nothing
-            raise ValueError(f"{flag} applies to --adapt-steps N (fine-tuning each checkpoint), not given")
-    check = args.adapt_check or 0.0
-    if not 0 <= check < 1:
-        raise ValueError(f"--adapt-check must lie in [0, 1), got {check}")
-    adapt = AdaptSettings(steps=args.adapt_steps, lr=AdaptSettings.lr if args.adapt_lr is None else args.adapt_lr,
-                          seed=args.adapt_seed or 0, check_fraction=check)
+    adapt = _adapt_settings(args)
     degrade = Degradation(grain=args.grain, flicker=args.flicker)
     if adapt.steps and degrade:
         raise ValueError("--adapt-steps cannot be combined with --grain or --flicker")
@@ -118,7 +111,24 @@ def main(argv: list[str] | None = None) -> int:
                                     force=args.force, adapt=adapt, degrade=degrade, ensemble=args.ensemble,
                                     mirror=args.mirror, steady=steady, n_context=args.n_context, stop=stop)
     print(markdown)
-    return 0 if stop.signal is None else 128 + int(stop.signal)  # as training: the signal's code once work is saved
+    return stopped_exit_code(stop)
+
+
+def _adapt_settings(args: argparse.Namespace) -> AdaptSettings:
+    """The adaptation of ``--adapt-steps`` and its ``--adapt-*`` flags (0 steps: none).
+
+    Raises:
+        ValueError: an ``--adapt-*`` flag without ``--adapt-steps``, or ``--adapt-check`` outside ``[0, 1)``.
+    """
+    for flag, value in (("--adapt-lr", args.adapt_lr), ("--adapt-seed", args.adapt_seed),
+                        ("--adapt-check", args.adapt_check)):
+        if value is not None and not args.adapt_steps:  # said, not ignored: it would change nothing
+            raise ValueError(f"{flag} applies to --adapt-steps N (fine-tuning each checkpoint), not given")
+    check = args.adapt_check or 0.0
+    if not 0 <= check < 1:
+        raise ValueError(f"--adapt-check must lie in [0, 1), got {check}")
+    return AdaptSettings(steps=args.adapt_steps, lr=AdaptSettings.lr if args.adapt_lr is None else args.adapt_lr,
+                         seed=args.adapt_seed or 0, check_fraction=check)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from pathlib import Path
 from vidpred.build import select_device
 from vidpred.cli import (StopRequest, add_device_arg, add_report_args, add_set_arg, add_threads_arg, add_workers_arg,
                          positive, script, set_threads, setup_logging)
+from vidpred.commands import stopped_exit_code
 from vidpred.config import DATA_SOURCES, ConfigError, DataConfig, config_from_dict
 from vidpred.evaluation import DEFAULT_FLOW_THRESHOLD, VIDEO_CHOICES, Protocol, run_evaluation
 from vidpred.evaluation.partial import STOP_AT_ONCE, STOP_THEN
@@ -54,6 +55,21 @@ def _data_config(args: argparse.Namespace) -> DataConfig:
     if data.source != "ucf101" and (args.split is not None or data.split != 1):
         raise ConfigError(f"--split (the UCF101 test list) does not apply to --data {data.source}")
     return data
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    """Refuse a numeric flag out of its range, naming it, before anything is loaded."""
+    if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:
+        raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
+    if args.clips_per_video < 1:
+        raise ValueError(f"--clips-per-video must be >= 1, got {args.clips_per_video}")
+    positive("--every", args.every)
+    if args.start_frame < 0:
+        raise ValueError(f"--start-frame must be >= 0, got {args.start_frame}")
+    if args.n_context < 2:
+        raise ValueError(f"--n-context must be >= 2 (the flow baselines need two frames), got {args.n_context}")
+    if not (args.flicker_frames == 0 or args.flicker_frames >= 4):
+        raise ValueError(f"--flicker-frames must be 0 (no flicker) or at least 4, got {args.flicker_frames}")
 
 
 @script
@@ -121,17 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     log = logging.getLogger("vidpred")
     positive("--workers", args.workers)
     set_threads(args.threads if args.threads is not None else (1 if args.workers > 1 else None))
-    if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:
-        raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
-    if args.clips_per_video < 1:
-        raise ValueError(f"--clips-per-video must be >= 1, got {args.clips_per_video}")
-    positive("--every", args.every)
-    if args.start_frame < 0:
-        raise ValueError(f"--start-frame must be >= 0, got {args.start_frame}")
-    if args.n_context < 2:
-        raise ValueError(f"--n-context must be >= 2 (the flow baselines need two frames), got {args.n_context}")
-    if not (args.flicker_frames == 0 or args.flicker_frames >= 4):
-        raise ValueError(f"--flicker-frames must be 0 (no flicker) or at least 4, got {args.flicker_frames}")
+    _check_numbers(args)
     data = _data_config(args)
     if data.source in ("ucf101", "folder") and not data.root:
         raise ConfigError(f"--root is required with --data {data.source}")
@@ -155,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.checkpoint:  # said last: an error stays the only line of a failed run
         log.info("no --checkpoint: the baselines alone were scored (--checkpoint %s scores the shipped model)",
                  default_model_path())
-    return 0 if stop.signal is None else 128 + int(stop.signal)  # as training: the signal's code once work is saved
+    return stopped_exit_code(stop)
 
 
 if __name__ == "__main__":

@@ -16,12 +16,12 @@ import logging
 import sys
 
 from vidpred.cli import StopRequest, add_steady_args, add_threads_arg, script, set_threads, setup_logging
+from vidpred.commands import check_table_output, print_table, stopped_exit_code
 from vidpred.config import DataConfig
 from vidpred.evaluation.extrapolation_rules import RULES, SPEED_RULES
-from vidpred.evaluation.partial import STOP_AT_ONCE, STOP_THEN, partial_heading, partial_line, starts_with_heading
+from vidpred.evaluation.partial import STOP_AT_ONCE, STOP_THEN, partial_heading, partial_line
 from vidpred.evaluation.rule_scores import rules_table, score_rules, speed_hindsight_table
 from vidpred.evaluation.steady_camera import steady_camera
-from vidpred.safe_write import check_output, write_text
 
 log = logging.getLogger("vidpred")
 
@@ -51,9 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"--clips-per-video must be >= 1, got {args.clips_per_video}")
     steady = steady_camera(args.steady_pan, args.steady_zoom, args.steady_roll)
     heading = "# Extrapolation rules against DIS extrapolation"
-    if args.out:
-        check_output(args.out, ours=lambda p: starts_with_heading(p, heading),
-                     what="a table written by this script", force=args.force)
+    check_table_output(args.out, heading, args.force)
     where = (f"{args.subset} videos" + (f" ({', '.join(args.videos)} only)" if args.videos else "")
              + (f"; every clip replaced by {steady.describe()}" if steady else ""))
     rules = args.rules
@@ -70,11 +68,8 @@ def main(argv: list[str] | None = None) -> int:
                   "velocity at its own speed, paired per clip: the one factor that does best over the video's "
                   "clips, and each clip's own best factor (neither is a predictor: both read the true frames).\n\n"
                   + speed_hindsight_table(by_video))
-    print(table)
-    if args.out:
-        write_text(args.out, table)
-        log.info("wrote %s", args.out)
-    return 0 if stop.signal is None else 128 + int(stop.signal)  # as training: the signal's code once work is saved
+    print_table(table, args.out)
+    return stopped_exit_code(stop)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default=DEFAULT_CORPUS_ROOT, help=f"corpus folder (default {DEFAULT_CORPUS_ROOT})")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--no-progress", dest="quiet", action="store_true", help=argparse.SUPPRESS)  # its old name
+    parser.add_argument("--no-progress", dest="quiet", action="store_true", help=argparse.SUPPRESS)  # --quiet's hidden alias
     parser.add_argument("--force", action="store_true",
                         help="replace files at the videos' places under --root that no fetch wrote")
     args = parser.parse_args(argv)

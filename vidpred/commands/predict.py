@@ -64,7 +64,7 @@ from vidpred.data.sampler import to_model_input
 from vidpred.data.video_io import VideoReadError, announced_frames, iter_video, read_video, reads_as_frame
 from vidpred.evaluation import load_checkpoint_predictor
 from vidpred.evaluation.baselines import flow_extrapolation, last_input
-from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT
+from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT, Method
 from vidpred.evaluation.scoring import MSE_FLOOR
 from vidpred.evaluation.visualize import (Animation, animation_size, check_writable_size, is_our_animation, is_our_plot,
                                          plot_one_step, side_by_side, write_animation)
@@ -110,6 +110,38 @@ def main(argv: list[str] | None = None) -> int:
 
     setup_logging()
     log = logging.getLogger("vidpred")
+    _check_flags_and_outputs(args)
+    if not Path(args.video).exists():  # said now, not after the model has loaded
+        raise FileNotFoundError(f"cannot read video {args.video}: no such file or directory")
+    height, width = next(iter_video(args.video, max_frames=1)).shape[:2]
+    if (args.one_step or args.scores is not None) and min(height, width) < 2:  # the edge ratio compares neighbours
+        raise ValueError(f"{args.video} is {width}x{height}: --one-step and --scores score frames of at least 2x2 px")
+    check_writable_size(args.out, animation_size(height, width, _panel_scale(args, height), args.show_flow))
+    device = select_device(args.device, "--device")
+    method = load_checkpoint_predictor(args.checkpoint or default_model_path(), device)
+    if args.show_flow and not method.predict.generator.predicts_motion:
+        raise ValueError(f"--show-flow needs a model that predicts motion (flow or refiner head); {method.name} "
+                         f"has the {method.info['head']} head")
+    n_context = method.info["n_context"]
+    if args.start_frame:
+        log.info("reading %s from frame %d", args.video, args.start_frame)
+    _warn_if_memory_short(args, n_context, height, width)
+    if args.one_step:
+        frames, scores = _one_step(method, args, n_context, device)
+        _write_outputs(args, frames, scores, n_context, len(scores[method.name]["psnr"]), one_step=True)
+        for line in summary_lines(scores):
+            log.info("%s", line)
+        return 0
+    frames, rows, target, scores = _rollout(method, args, n_context, device)
+    _write_outputs(args, frames, scores, n_context, target.shape[2], one_step=False)
+    for line in score_lines(rows, target):
+        log.info("%s", line)
+    return 0
+
+
+def _check_flags_and_outputs(args: argparse.Namespace) -> None:
+    """Refuse flag values out of range and outputs that may not be written (a wrong suffix, a
+    file this script did not write, a --plot inside a frame folder), before any decoding."""
     if args.frames < 1 or args.start_frame < 0:
         raise ValueError(f"need --frames >= 1 and --start-frame >= 0, got {args.frames} and {args.start_frame}")
     positive("--fps", args.fps)
@@ -136,27 +168,19 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--scores {args.scores}: give a .csv")
         check_output(args.scores, inputs=[args.video, args.checkpoint], ours=_is_our_scores,
                      what="a scores table written by predict.py", force=args.force)
-    if not Path(args.video).exists():  # said now, not after the model has loaded
-        raise FileNotFoundError(f"cannot read video {args.video}: no such file or directory")
-    height, width = next(iter_video(args.video, max_frames=1)).shape[:2]
-    if (args.one_step or args.scores is not None) and min(height, width) < 2:  # the edge ratio compares neighbours
-        raise ValueError(f"{args.video} is {width}x{height}: --one-step and --scores score frames of at least 2x2 px")
-    check_writable_size(args.out, animation_size(height, width, _panel_scale(args, height), args.show_flow))
-    device = select_device(args.device, "--device")
-    method = load_checkpoint_predictor(args.checkpoint or default_model_path(), device)
-    if args.show_flow and not method.predict.generator.predicts_motion:
-        raise ValueError(f"--show-flow needs a model that predicts motion (flow or refiner head); {method.name} "
-                         f"has the {method.info['head']} head")
-    n_context = method.info["n_context"]
-    if args.start_frame:
-        log.info("reading %s from frame %d", args.video, args.start_frame)
-    _warn_if_memory_short(args, n_context, height, width)
-    if args.one_step:
-        frames, scores = _one_step(method, args, n_context, device)
-        _write_outputs(args, frames, scores, n_context, len(scores[method.name]["psnr"]), one_step=True)
-        for line in summary_lines(scores):
-            log.info("%s", line)
-        return 0
+
+
+def _rollout(method: Method, args: argparse.Namespace, n_context: int, device: torch.device
+             ) -> tuple[np.ndarray, dict[str, torch.Tensor], torch.Tensor, dict[str, dict[str, list[float]]] | None]:
+    """Roll the model out over ``args.frames`` frames after the ``n_context`` context frames
+    read from ``args.start_frame`` (fewer where the video ends first), beside the baselines.
+
+    Returns:
+        the animation's frames (uint8 ``(n_context + K, H', W', 3)``), each row's prediction
+        (name -> ``(1, C, K, H, W)`` in ``[-1, 1]``, the model's first), the true frames
+        ``(1, C, K, H, W)`` in ``[-1, 1]``, and with ``--scores`` each row's per-frame scores
+        (:func:`write_scores`), else None.
+    """
     video = read_video(args.video, start=args.start_frame, max_frames=n_context + args.frames)  # from start_frame
     n_future = len(video) - n_context
     _check_length(args, len(video), n_context)
@@ -180,10 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, frames_of_row in rows.items():
             for k in range(n_future):
                 _score(scores[name], frames_of_row[:, :, k].clamp(-1, 1), target[:, :, k], with_ssim)
-    _write_outputs(args, frames, scores, n_context, n_future, one_step=False)
-    for line in score_lines(rows, target):
-        log.info("%s", line)
-    return 0
+    return frames, rows, target, scores
 
 
 def _write_outputs(args: argparse.Namespace, frames: np.ndarray, scores: dict[str, dict[str, list[float]]] | None,
@@ -208,6 +229,8 @@ def _write_outputs(args: argparse.Namespace, frames: np.ndarray, scores: dict[st
 
 
 def _panel_scale(args: argparse.Namespace, height: int) -> float:
+    """Each panel's size against a frame ``height`` px high: ``--scale``, else a whole
+    magnification to at least 128 px, or a shrink to :data:`_MAX_PANEL_HEIGHT` for taller frames."""
     return args.scale or (_MAX_PANEL_HEIGHT / height if height > _MAX_PANEL_HEIGHT else max(1, -(-128 // height)))
 
 
@@ -269,7 +292,7 @@ def _warn_if_memory_short(args: argparse.Namespace, n_context: int, height: int,
             memory / 1e9)
 
 
-def _one_step(method, args: argparse.Namespace, n_context: int,
+def _one_step(method: Method, args: argparse.Namespace, n_context: int,
               device: torch.device) -> tuple[np.ndarray, dict[str, dict[str, list[float]]]]:
     """Predict each of ``args.frames`` frames of ``args.video`` one step ahead from the
     ``n_context`` real frames before it; return the animation's frames and each method's

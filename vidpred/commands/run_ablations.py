@@ -51,6 +51,7 @@ import yaml
 
 from vidpred.benchmark.discriminators import summarize_discriminators, summary_table
 from vidpred.cli import StopRequest, add_set_arg, add_threads_arg, command, script, setup_logging
+from vidpred.commands import stopped_exit_code
 from vidpred.config import Config, ConfigError, check_resumable, load_config
 from vidpred.evaluation.partial import partial_line, partial_mark
 from vidpred.models.perceptual_networks import LPIPS_BACKBONES, torchvision_cache_file
@@ -100,6 +101,9 @@ def _check_reuse(run_dir: Path, cfg: Config) -> None:
 
 
 def _train(config: Path, out: Path, threads: int, overrides: list[str], stop: StopRequest | None = None) -> dict:
+    """Train ``config`` into ``out/<config stem>`` (resumed from its latest.pt; skipped when a
+    run there reached ``train.steps``): ``{"name", "status", "seconds"}`` (seconds None when
+    nothing ran)."""
     name = config.stem
     run_dir = out / name
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -136,6 +140,8 @@ def _pretrain_blur(configs: list[Path], out: Path, threads: int, overrides: list
 
 def _evaluate(names: list[str], out: Path, threads: int, config: Path, overrides: list[str],
               stop: StopRequest | None = None) -> int:
+    """Evaluate the latest.pt of each run ``names`` into ``out/eval`` on ``config``'s data
+    (procedural or samples); the evaluation's exit code."""
     cfg = load_config(config, overrides)
     cmd = [*command("eval_ucf101"), "--data", cfg.data.source, "--out", str(out / "eval"),
            "--threads", str(threads), "--cache-dir", cfg.data.cache_dir, "--quiet",
@@ -162,8 +168,9 @@ SUMMARY_KEYS = ("psnr_whole_f1", "ssim_whole_f1", "sharpness_whole_f1", "psnr_wh
 
 
 def _model_scores(final: dict) -> dict:
-    """The model's scores in a ``final_metrics.json`` under today's keys (an older run's
-    ``{"model": {"psnr": .., "psnr_f2": ..}}`` read as ``psnr_whole_f1``, ``psnr_whole_f2``)."""
+    """The model's scores in a ``final_metrics.json`` under the keys ``<metric>_whole_f<k>``
+    (a file that holds ``{"model": {"psnr": .., "psnr_f2": ..}}`` read as ``psnr_whole_f1``,
+    ``psnr_whole_f2``)."""
     scores = final.get("model", {})
     if any(key.endswith(("_f1", "_f2")) and "_whole_" in key for key in scores):
         return scores
@@ -171,6 +178,8 @@ def _model_scores(final: dict) -> dict:
 
 
 def _summary(results: list[dict], out: Path) -> str:
+    """summary.md's tables: per run its status, training minutes and final validation scores
+    (PSNR and sharpness in dB), then the trained discriminators' accuracies."""
     rows = ["| run | status | train min | val PSNR 1st | SSIM 1st | sharp. 1st | PSNR 2nd | SSIM 2nd | sharp. 2nd |",
             "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
@@ -247,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     write_text(out / "status.json", json.dumps(results, indent=2) + "\n")
     log.info("wrote %s", out / "summary.md")
     if stop.signal is not None:
-        return 128 + int(stop.signal)  # as training: the signal's code once work is saved
+        return stopped_exit_code(stop)
     return 0 if all(r["status"].startswith("ok") for r in results) and eval_code in (None, 0) else 1
 
 

@@ -29,7 +29,8 @@ log = logging.getLogger("synthetic_examples")
 
 
 def contact_sheet(videos: list[np.ndarray], step: int, thumb: int, gap: int = 4) -> np.ndarray:
-    """uint8 RGB grid: row ``i`` holds frames ``0, step, 2 step, ...`` of ``videos[i]``, each ``thumb`` wide."""
+    """uint8 RGB grid: row ``i`` holds frames ``0, step, 2 step, ...`` of ``videos[i]`` (uint8
+    ``(T, H, W, 3)``), each ``thumb`` px wide, ``gap`` px of white between them."""
     rows = []
     for video in videos:
         height = round(video.shape[1] * thumb / video.shape[2])

@@ -32,6 +32,7 @@ import yaml
 
 from vidpred.benchmark.time_to_quality import curves_table, is_our_plot, plot_curves, read_curve
 from vidpred.cli import StopRequest, add_set_arg, add_threads_arg, command, script, setup_logging
+from vidpred.commands import stopped_exit_code
 from vidpred.config import Config, ConfigError, check_resumable, load_config
 from vidpred.safe_write import check_figure_and_table, write_text
 
@@ -39,6 +40,8 @@ log = logging.getLogger("vidpred.time_to_quality")
 
 
 def _parse_run(spec: str) -> tuple[Path, str, list[str]]:
+    """``CONFIG[:LABEL[:KEY=VALUE,...]]`` -> ``(config, label, overrides)``; the label defaults
+    to the config's stem and must be a plain name."""
     parts = spec.split(":", 2)
     config = Path(parts[0])
     if not config.is_file():
@@ -57,6 +60,7 @@ def _requested(config: Path, overrides: list[str], args: argparse.Namespace) -> 
 
 
 def _script_settings(args: argparse.Namespace) -> list[str]:
+    """The overrides every run gets: train by the clock (--minutes), validate every --val-every steps."""
     return ["train.steps=100000000", f"train.max_minutes={args.minutes}", f"train.val_every={args.val_every}"]
 
 
@@ -110,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                     _train(config, run_dir, [*args.overrides, *overrides], args, stop)
                 if stop.signal is not None:
                     log.warning("stopped: no figure written; run the command again to resume the runs")
-                    return 128 + int(stop.signal)  # as training: the signal's code once work is saved
+                    return stopped_exit_code(stop)
                 curves.append(read_curve(run_dir, label))
     except (FileNotFoundError, ValueError, subprocess.CalledProcessError) as exc:
         log.error("%s", exc)

@@ -128,6 +128,16 @@ def adaptation_gain(before: nn.Module, after: nn.Module, frames: np.ndarray, n_f
                     device: torch.device = torch.device("cpu")) -> float:
     """How much better ``after`` predicts ``frames`` than ``before``: dB of PSNR, from the mean
     squared error of every predicted frame of up to ``n_clips`` whole-frame clips spread over them.
+
+    Args:
+        before, after: generators (``n_context`` and ``rollout``) of the same ``n_context``.
+        frames: uint8 ``(T, H, W, C)``, grey levels 0-255, in time order.
+        n_future: frames each clip predicts, after ``n_context`` context frames.
+        n_clips: at most this many clips, their starts spread evenly over ``frames``.
+
+    Returns:
+        ``10 log10(MSE before / MSE after)``, each MSE summed over the clips' means (floored
+        at 1e-12): above 0 where ``after`` predicts better.
     """
     window = before.n_context + n_future
     starts = np.arange(len(frames) - window + 1)

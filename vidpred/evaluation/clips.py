@@ -17,12 +17,14 @@ Frames: the clip of video ``v`` is ``v[start : start + clip_frames]`` with
 ``start = min(start_frame, len(v) - clip_frames)`` floored at 0, so the clip moves back
 when the video ends early; with ``data.cut_ratio`` set, a clip never spans a scene cut
 (the rule training's patches and validation clips follow, :mod:`vidpred.data.cuts`): it
-moves to the nearest start whose frames span none; a video with fewer than ``min_frames`` frames is skipped (and
-listed in the report). With ``clips_per_video = n > 1``, clip ``i`` starts at
-``start_frame + round(i * (T - clip_frames - start_frame) / (n - 1))``, spread evenly from
-``start_frame`` to the video's end, and is named ``<video>@<start>``. Nothing is random. Videos are decoded through the
-:class:`~vidpred.data.cache.VideoCache`, and only their first ``start_frame + clip_frames``
-frames (procedural videos are generated whole: they are short).
+moves to the nearest start whose frames span none; a video with fewer than ``min_frames``
+frames is skipped (and listed in the report). With ``clips_per_video = n > 1``, clip ``i``
+starts at ``start_frame + round(i * (T - clip_frames - start_frame) / (n - 1))``, spread
+evenly from ``start_frame`` to the video's end, and is named ``<video>@<start>``. Nothing is
+random. Videos are decoded through the :class:`~vidpred.data.cache.VideoCache`: with one
+clip per video only their first ``start_frame + clip_frames`` frames, else whole
+(procedural videos are always generated whole: they are short). Frames are uint8 RGB
+``(T, H, W, 3)``, grey levels 0-255.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class EvalClip:
-    """One scored clip: ``frames`` is uint8 ``(T, H, W, C)``, frame 0 = video frame ``start``."""
+    """One scored clip: ``frames`` is uint8 RGB ``(T, H, W, 3)`` (0-255), frame 0 = video frame ``start``;
+    ``name`` is the video's, ``<video>@<start>`` when a video gives several clips."""
 
     name: str
     start: int
@@ -305,16 +308,16 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
     if not items:
         raise DataError(f"no videos selected from {what}")
     description = f"{what}, every {every}{_ordinal_suffix(every)} video" if every > 1 else what
-    videos = VideoCache(cfg.cache_dir).load(items, min_frames=min_frames, desc=f"decoding {cfg.source} eval",
-                                            progress=progress)
+    decoded = VideoCache(cfg.cache_dir).load(items, min_frames=min_frames, desc=f"decoding {cfg.source} eval",
+                                             progress=progress)
     # Sharpness and the edge ratio compare each pixel with its neighbours: a frame needs two rows and two columns.
-    too_small = [video.name for video in videos if min(video.frames.shape[1:3]) < 2]
+    too_small = [video.name for video in decoded if min(video.frames.shape[1:3]) < 2]
     if too_small:
         logger.warning("%d video(s) have frames under 2 px on a side, too small to score, and are skipped: %s",
                        len(too_small), ", ".join(too_small[:5]))
     clips = []
     all_cut = []
-    for video in videos:
+    for video in decoded:
         if video.name in too_small:
             continue
         cuts = scene_cuts(video.frames, cfg.cut_ratio) if cfg.cut_ratio is not None else []
@@ -334,14 +337,14 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
     if not clips:  # a report of every method's n/a would read as a result
         raise DataError(f"{description}: no clip to score, every usable video skipped (too small, or a scene cut in "
                         f"every {clip_frames}-frame clip)")
-    usable = {video.name for video in videos} - set(all_cut) - set(too_small)
+    usable = {video.name for video in decoded} - set(all_cut) - set(too_small)
     selection = ClipSelection(
         source=cfg.source, description=description, n_listed=n_listed, selected=[item.name for item in items],
         skipped=[item.name for item in items if item.name not in usable], every=every, start_frame=start_frame,
         clip_frames=clip_frames, min_frames=min_frames, clips_per_video=clips_per_video, subset=subset, note=note)
     logger.info("%s: %d of %d listed videos selected, %d usable, %d clips", description, len(items), n_listed,
-                len(videos), len(clips))
-    n_bytes = sum(video.frames.nbytes for video in videos)
+                len(decoded), len(clips))
+    n_bytes = sum(video.frames.nbytes for video in decoded)
     logger.info("their decoded frames, %s, stay cached in %s to be scored again without decoding "
                 "(delete the folder to free the space; --cache-dir puts it elsewhere)",
                 f"{n_bytes / 1e9:.2f} GB" if n_bytes >= 1e9 else f"{n_bytes / 1e6:.1f} MB", cfg.cache_dir)
@@ -361,6 +364,7 @@ def _named(items: list, videos: Sequence[str], what: str) -> list:
 
 
 def _ordinal_suffix(n: int) -> str:
+    """``"st"``, ``"nd"``, ``"rd"`` or ``"th"``: what follows ``n`` in "every 10th video"."""
     if 10 <= n % 100 <= 20:
         return "th"
     return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import numpy as np
 import torch
 
 from vidpred.cli import StopRequest
@@ -44,14 +45,14 @@ from vidpred.data.corpus import CORPUS
 from vidpred.data.datasets import load_split
 from vidpred.evaluation.adapt import AdaptSettings, adapt_generator
 from vidpred.evaluation.baselines import Blend
-from vidpred.evaluation.clips import load_eval_clips
+from vidpred.evaluation.clips import ClipSelection, EvalClip, load_eval_clips
 from vidpred.evaluation.degrade import Degradation
-from vidpred.evaluation.paired import paired_difference
+from vidpred.evaluation.paired import paired_difference, paired_lines
 from vidpred.evaluation.partial import partial_heading, partial_line, partial_mark
 from vidpred.evaluation.pipeline import fit_blend_on_clips, load_methods, record_context_frames
 from vidpred.evaluation.predictors import (BASELINE_NAMES, BLEND, DIS_FLOW, CheckpointPredictor, Method,
                                           averaged_methods, blend_method)
-from vidpred.evaluation.report import frame_table, summarize, verdict_lines
+from vidpred.evaluation.report import frame_table, markdown_table, summarize, verdict_lines
 from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
 from vidpred.evaluation.steady_camera import SteadyCamera
 from vidpred.safe_write import check_output_folder, replacing_all
@@ -76,7 +77,7 @@ class SourceReport:
     video: str  # "<split>/<name>"
     motion: str  # the corpus table's kind of motion
     results: list[ClipResult]
-    summary: dict
+    summary: dict  # report.summarize of the results: per row and score key, the paired mean over the clips
 
 
 def _motion_of(video: str) -> str:
@@ -105,13 +106,8 @@ def _source_section(source: SourceReport, methods: Sequence[dict[str, Any]]) -> 
     pairs += [(a, a.removesuffix(ADAPTED_SUFFIX)) for a in checkpoints  # what adapting changed
               if a.endswith(ADAPTED_SUFFIX) and a.removesuffix(ADAPTED_SUFFIX) in checkpoints]
     if pairs:
-        rows = _paired_rows(source.results)
-        lines += ["", "| a − b (paired, mean ± s.e. (wins/clips)) | " + " | ".join(PAIRED_KEYS) + " |",
-                  "|---|" + "---|" * len(PAIRED_KEYS)]
-        for a, b in pairs:
-            cells = [paired_difference(rows, a, b, key).text(3 if key.startswith(("ssim", "edges")) else 2)
-                     for key in PAIRED_KEYS]
-            lines.append(f"| {a} − {b} | " + " | ".join(cells) + " |")
+        lines += ["", *paired_lines(_paired_rows(source.results), pairs, PAIRED_KEYS,
+                                    "a − b (paired, mean ± s.e. (wins/clips))")]
     return lines + [""]
 
 
@@ -121,9 +117,9 @@ def _overview(sources: Sequence[SourceReport], methods: Sequence[dict[str, Any]]
     baselines = [b for b in PAIRED_BASELINES if any(m["name"] == b for m in methods)]
     header = ["video", "motion", "model", "1st PSNR", "best baseline (1st)", "model − it (1st)",
               "2nd PSNR", "best baseline (2nd)", "model − it (2nd)", "edges model / DIS (1st)"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    rows = []
     for source in sources:
-        rows = _paired_rows(source.results)
+        paired_rows = _paired_rows(source.results)
         for name in checkpoints or [None]:
             cells = [f"`{source.video}`", source.motion, name or "—"]
             for k in (1, 2):
@@ -132,7 +128,7 @@ def _overview(sources: Sequence[SourceReport], methods: Sequence[dict[str, Any]]
                 if name is None:
                     cells += ["—", f"{best} {source.summary[best][key]['mean']:.2f}", "—"]
                     continue
-                diff = paired_difference(rows, name, best, key)
+                diff = paired_difference(paired_rows, name, best, key)
                 cells += [f"{source.summary[name][key]['mean']:.2f}",
                           f"{best} {source.summary[best][key]['mean']:.2f}", diff.text(2)]
             if name is not None and DIS_FLOW in source.summary:
@@ -140,13 +136,13 @@ def _overview(sources: Sequence[SourceReport], methods: Sequence[dict[str, Any]]
                              f"{source.summary[DIS_FLOW]['edges_whole_f1']['mean']:.3f}")
             else:
                 cells.append("—")
-            lines.append("| " + " | ".join(cells) + " |")
-    return lines
+            rows.append(cells)
+    return markdown_table(header, rows)
 
 
-def _adapted(methods: Sequence[Method], frames, settings: AdaptSettings, device: torch.device,
+def _adapted(methods: Sequence[Method], frames: np.ndarray, settings: AdaptSettings, device: torch.device,
              progress: bool) -> list[Method]:
-    """Each checkpoint row fine-tuned on ``frames``, as "<name>, adapted"."""
+    """Each checkpoint row fine-tuned on ``frames`` (uint8 ``(T, H, W, C)``), as "<name>, adapted"."""
     out = []
     for method in methods:
         if method.kind != "checkpoint":
@@ -172,7 +168,7 @@ def _after_checkpoints(methods: Sequence[Method], rows: Sequence[Method]) -> lis
     return [*methods[:n], *rows, *methods[n:]]
 
 
-def _score_adapted(clips, methods: Sequence[Method], settings: AdaptSettings, data: DataConfig, subset: str,
+def _score_adapted(clips: Sequence[EvalClip], methods: Sequence[Method], settings: AdaptSettings, data: DataConfig, subset: str,
                    protocol: Protocol, device: torch.device, workers: int, progress: bool,
                    should_stop: Callable[[], bool] | None = None) -> list[ClipResult]:
     """Per video: adapt every checkpoint on the frames before its first clip, score all rows
@@ -285,27 +281,13 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         check_out_dir(out_dir, force)
     data = DataConfig(source="corpus", root=root, cache_dir=cache_dir)
     protocol = Protocol(n_context=n_context, n_scored=2, flicker_frames=0)
-    methods = load_methods(checkpoints, names, device)
-    if averaging:
-        loaded = [m for m in methods if m.kind == "checkpoint"]
-        methods = loaded + averaged_methods(loaded, ensemble, mirror) + methods[len(loaded):]
-        taken = [m.name for m in methods]
-        repeated = sorted({name for name in taken if taken.count(name) > 1})
-        if repeated:
-            raise ValueError(f"row names must differ; taken twice: {', '.join(map(repr, repeated))}")
+    methods = _load_rows(checkpoints, names, device, ensemble, mirror)
     record_context_frames(methods, protocol)
-    if blend_weight is None:
-        val_clips, _ = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.n_context + 1,
-                                       min_frames=protocol.n_context + 1, clips_per_video=clips_per_video,
-                                       subset="val", progress=progress)
-        fit = fit_blend_on_clips(val_clips, protocol.n_context, device)
-        blend, fitted_on = fit.blend, f"{fit.n_clips} validation clips"
-    else:
-        blend, fitted_on = Blend(blend_weight, "dis"), None
+    blend, fitted_on = _blend(data, blend_weight, protocol, clips_per_video, device, progress)
     methods.append(blend_method(blend))
     clips, selection = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.clip_frames,
-                               min_frames=protocol.min_frames, clips_per_video=clips_per_video, subset=subset,
-                               progress=progress, start_fraction=ADAPT_FRACTION if adapting else 0.0)
+                                       min_frames=protocol.min_frames, clips_per_video=clips_per_video, subset=subset,
+                                       progress=progress, start_fraction=ADAPT_FRACTION if adapting else 0.0)
     if steady:
         clips = [steady.clip(clip) for clip in clips]
     if degrade:
@@ -325,26 +307,9 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
     if partial:
         logger.warning("%s: the report holds the clips scored, each of its files marked partial", partial_line(partial))
     method_info = [{"name": m.name, "kind": m.kind, **m.info} for m in methods]
-    names_all = [m.name for m in methods]
-    videos = list(dict.fromkeys(_video_of(r.name) for r in results))
-    sources = []
-    for video in videos:
-        own = [r for r in results if _video_of(r.name) == video]
-        motion = _motion_of(video) if not steady else f"{steady.kind} over stills of it (the video: {_motion_of(video)})"
-        sources.append(SourceReport(video, motion, own, summarize(own, names_all)))
-    intro = (f"Every video is its own source: {clips_per_video} clips spread over it, whole frames at its native "
-             f"size, {n_context} context frames, the 1st and 2nd predicted frames (the 2nd as each method rolls out). "
-             "Means and paired differences are over the same clips for every method. Blend: "
-             f"{blend.weight:g} x last input + {1 - blend.weight:g} x {blend.flow_method.upper()} extrapolation"
-             + (f", the weight fitted on {fitted_on}" if fitted_on else ", the weight given")
-             + " (a reference for what hedging buys, not a target). "
-             f"Edges: the prediction's edge content over the truth's (below 1: smoother)."
-             + _skipped_note(selection.selected, selection.skipped, protocol.min_frames)
-             + (_adapt_note(adapt) if adapting else "")
-             + (f" Every scored clip replaced by {steady.describe()} (the same motion for every method)."
-                if steady else "")
-             + (f" Every scored clip degraded first ({degrade.describe()}; the same draws for every method)."
-                if degrade else ""))
+    sources = _sources(results, [m.name for m in methods], steady)
+    intro = _intro(clips_per_video, n_context, blend, fitted_on, selection, protocol.min_frames,
+                   adapt if adapting else None, steady, degrade)
     lines = [*partial_heading(partial), f"# Development benchmark: the corpus's {subset} split", "", intro, ""]
     lines += ["## Overview", ""] + _overview(sources, method_info) + ["", "## Per source", ""]
     for source in sources:
@@ -356,6 +321,71 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
                     "degrade": degrade.describe() if degrade else None, "steady": steady.describe() if steady else None}
         _write_outputs(Path(out_dir), markdown, results, method_info, partial, settings)
     return markdown, sources
+
+
+def _intro(clips_per_video: int, n_context: int, blend: Blend, fitted_on: str | None, selection: ClipSelection,
+           min_frames: int, adapt: AdaptSettings | None, steady: SteadyCamera | None,
+           degrade: Degradation | None) -> str:
+    """The report's first paragraph: what was scored, how the blend was weighted, the videos
+    left out, and the adaptation, steady camera motion or degradation applied (None: none)."""
+    return (f"Every video is its own source: {clips_per_video} clips spread over it, whole frames at its native "
+            f"size, {n_context} context frames, the 1st and 2nd predicted frames (the 2nd as each method rolls out). "
+            "Means and paired differences are over the same clips for every method. Blend: "
+            f"{blend.weight:g} x last input + {1 - blend.weight:g} x {blend.flow_method.upper()} extrapolation"
+            + (f", the weight fitted on {fitted_on}" if fitted_on else ", the weight given")
+            + " (a reference for what hedging buys, not a target). "
+            f"Edges: the prediction's edge content over the truth's (below 1: smoother)."
+            + _skipped_note(selection.selected, selection.skipped, min_frames)
+            + (_adapt_note(adapt) if adapt is not None else "")
+            + (f" Every scored clip replaced by {steady.describe()} (the same motion for every method)."
+               if steady else "")
+            + (f" Every scored clip degraded first ({degrade.describe()}; the same draws for every method)."
+               if degrade else ""))
+
+
+def _load_rows(checkpoints: Sequence[str | Path], names: Sequence[str] | None, device: torch.device,
+               ensemble: str | None, mirror: bool) -> list[Method]:
+    """The checkpoint rows, then the rows averaging their motion (``ensemble``, ``mirror``),
+    then the baselines but the blend (:func:`~vidpred.evaluation.pipeline.load_methods`).
+
+    Raises:
+        ValueError: an averaged row's name taken by another row.
+    """
+    methods = load_methods(checkpoints, names, device)
+    if ensemble is None and not mirror:
+        return methods
+    loaded = [m for m in methods if m.kind == "checkpoint"]
+    methods = loaded + averaged_methods(loaded, ensemble, mirror) + methods[len(loaded):]
+    taken = [m.name for m in methods]
+    repeated = sorted({name for name in taken if taken.count(name) > 1})
+    if repeated:
+        raise ValueError(f"row names must differ; taken twice: {', '.join(map(repr, repeated))}")
+    return methods
+
+
+def _blend(data: DataConfig, weight: float | None, protocol: Protocol, clips_per_video: int, device: torch.device,
+           progress: bool) -> tuple[Blend, str | None]:
+    """The blend row's blend and what its weight was fitted on: ``weight`` on the last input
+    and the rest on DIS extrapolation (None: nothing fitted), or, without ``weight``, the
+    blend fitted on the 1st predicted frame of the validation videos' clips."""
+    if weight is not None:
+        return Blend(weight, "dis"), None
+    val_clips, _ = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.n_context + 1,
+                                   min_frames=protocol.n_context + 1, clips_per_video=clips_per_video,
+                                   subset="val", progress=progress)
+    fit = fit_blend_on_clips(val_clips, protocol.n_context, device)
+    return fit.blend, f"{fit.n_clips} validation clips"
+
+
+def _sources(results: Sequence[ClipResult], names: Sequence[str], steady: SteadyCamera | None) -> list[SourceReport]:
+    """One :class:`SourceReport` per video, in the order of its first clip in ``results``:
+    its clips and their paired means over the rows ``names``."""
+    sources = []
+    for video in dict.fromkeys(_video_of(r.name) for r in results):
+        own = [r for r in results if _video_of(r.name) == video]
+        motion = _motion_of(video) if not steady else f"{steady.kind} over stills of it (the video: {_motion_of(video)})"
+        sources.append(SourceReport(video, motion, own, summarize(own, names)))
+    return sources
 
 
 def _check_options(subset: str, clips_per_video: int, n_context: int, adapting: bool, degrading: bool,

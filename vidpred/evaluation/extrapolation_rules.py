@@ -337,40 +337,45 @@ def _fused_past(frames: Tensor, grey: list[np.ndarray], k: int, n: int, tau: flo
     return total / weight
 
 
+# Every rule is ``rule(frames, grey, k) -> the frame k ahead``: ``frames`` the clip
+# ``(1, C, 6, H, W)`` in ``[-1, 1]`` (context frames 0-3, then the true frames 4 and 5, which
+# only the oracles read), ``grey`` its frames as uint8 ``(H, W)`` grey levels (0-255), ``k`` 1
+# or 2; the prediction is ``(1, C, H, W)`` on the ``[-1, 1]`` scale (scored as it is, so a
+# sharpening may overshoot it). In the table ``f`` stands for ``frames``, ``g`` for ``grey``.
 RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {
-    REFERENCE: _velocity_rule(lambda v, g: _dis(g[3], g[2])),
-    "followed": _velocity_rule(lambda v, g: (lambda f: warp(f, f))(_dis(g[3], g[2]))),
-    "bicubic": _velocity_rule(lambda v, g: _dis(g[3], g[2]), mode="bicubic"),
-    "damped 0.85": _velocity_rule(lambda v, g: 0.85 * _dis(g[3], g[2])),
-    "damped 0.7": _velocity_rule(lambda v, g: 0.7 * _dis(g[3], g[2])),
-    "DIS fast": _velocity_rule(lambda v, g: _dis(g[3], g[2], "fast")),
-    "DIS ultrafast": _velocity_rule(lambda v, g: _dis(g[3], g[2], "ultrafast")),
-    "DIS fine": _velocity_rule(lambda v, g: _dis(g[3], g[2], "fine")),
-    "DIS refined": _velocity_rule(lambda v, g: _dis(g[3], g[2], "refined")),
-    "DIS refined, composed": _composed_rule(lambda v, g: _dis(g[3], g[2], "refined")),
-    "Farneback refined, composed": _composed_rule(lambda v, g: _farneback(g[3], g[2], refine=True)),
-    "fused 15, composed": _composed_rule(lambda v, g: _fused_velocity(v, g, 15)),
-    "fused 31, composed": _composed_rule(lambda v, g: _fused_velocity(v, g, 31)),
-    "check 31": _velocity_rule(lambda v, g: _checked_velocity(v, g, 31)),
-    "check 63": _velocity_rule(lambda v, g: _checked_velocity(v, g, 63)),
+    REFERENCE: _velocity_rule(lambda f, g: _dis(g[3], g[2])),
+    "followed": _velocity_rule(lambda f, g: (lambda v: warp(v, v))(_dis(g[3], g[2]))),
+    "bicubic": _velocity_rule(lambda f, g: _dis(g[3], g[2]), mode="bicubic"),
+    "damped 0.85": _velocity_rule(lambda f, g: 0.85 * _dis(g[3], g[2])),
+    "damped 0.7": _velocity_rule(lambda f, g: 0.7 * _dis(g[3], g[2])),
+    "DIS fast": _velocity_rule(lambda f, g: _dis(g[3], g[2], "fast")),
+    "DIS ultrafast": _velocity_rule(lambda f, g: _dis(g[3], g[2], "ultrafast")),
+    "DIS fine": _velocity_rule(lambda f, g: _dis(g[3], g[2], "fine")),
+    "DIS refined": _velocity_rule(lambda f, g: _dis(g[3], g[2], "refined")),
+    "DIS refined, composed": _composed_rule(lambda f, g: _dis(g[3], g[2], "refined")),
+    "Farneback refined, composed": _composed_rule(lambda f, g: _farneback(g[3], g[2], refine=True)),
+    "fused 15, composed": _composed_rule(lambda f, g: _fused_velocity(f, g, 15)),
+    "fused 31, composed": _composed_rule(lambda f, g: _fused_velocity(f, g, 31)),
+    "check 31": _velocity_rule(lambda f, g: _checked_velocity(f, g, 31)),
+    "check 63": _velocity_rule(lambda f, g: _checked_velocity(f, g, 63)),
     "clip check": _velocity_rule(_clip_checked_velocity),
-    "clip check F": _velocity_rule(lambda v, g: _clip_checked_velocity(v, g, _CLIP_CHECK_RULES_F)),
-    "AR clip": _velocity_rule(lambda v, g: _persistent_velocity(v, None)),
-    "AR 63": _velocity_rule(lambda v, g: _persistent_velocity(v, 63)),
-    "residual 0.85": _velocity_rule(lambda v, g: _residual_damped(v, g, 0.85)),
-    "residual 0.7": _velocity_rule(lambda v, g: _residual_damped(v, g, 0.7)),
-    "camera": _velocity_rule(lambda v, g: _residual_damped(v, g, 0.0)),
-    "camera fit 1": _velocity_rule(lambda v, g: _camera_fit_followed(g, 1.0)),
-    "camera fit 2": _velocity_rule(lambda v, g: _camera_fit_followed(g, 2.0)),
+    "clip check F": _velocity_rule(lambda f, g: _clip_checked_velocity(f, g, _CLIP_CHECK_RULES_F)),
+    "AR clip": _velocity_rule(lambda f, g: _persistent_velocity(f, None)),
+    "AR 63": _velocity_rule(lambda f, g: _persistent_velocity(f, 63)),
+    "residual 0.85": _velocity_rule(lambda f, g: _residual_damped(f, g, 0.85)),
+    "residual 0.7": _velocity_rule(lambda f, g: _residual_damped(f, g, 0.7)),
+    "camera": _velocity_rule(lambda f, g: _residual_damped(f, g, 0.0)),
+    "camera fit 1": _velocity_rule(lambda f, g: _camera_fit_followed(g, 1.0)),
+    "camera fit 2": _velocity_rule(lambda f, g: _camera_fit_followed(g, 2.0)),
     "fixed point 3": _fixed_point,
-    "composed": _composed_rule(lambda v, g: _dis(g[3], g[2])),
-    "camera still, rest followed": _velocity_rule(lambda v, g: _camera_still_rest_followed(g)),
-    "camera still, rest followed, composed": _composed_rule(lambda v, g: _camera_still_rest_followed(g)),
-    "followed, composed": _composed_rule(lambda v, g: (lambda f: warp(f, f))(_dis(g[3], g[2]))),
-    "camera damped": _velocity_rule(lambda v, g: _camera_forecast_velocity(
+    "composed": _composed_rule(lambda f, g: _dis(g[3], g[2])),
+    "camera still, rest followed": _velocity_rule(lambda f, g: _camera_still_rest_followed(g)),
+    "camera still, rest followed, composed": _composed_rule(lambda f, g: _camera_still_rest_followed(g)),
+    "followed, composed": _composed_rule(lambda f, g: (lambda v: warp(v, v))(_dis(g[3], g[2]))),
+    "camera damped": _velocity_rule(lambda f, g: _camera_forecast_velocity(
         g, lambda c: CAMERA_DAMPING[0] * c[0] + CAMERA_DAMPING[1] * (c[0] - c[1]))),
-    "camera mean 2": _velocity_rule(lambda v, g: _camera_forecast_velocity(g, lambda c: (c[0] + c[1]) / 2)),
-    "camera mean 3": _velocity_rule(lambda v, g: _camera_forecast_velocity(g, lambda c: sum(c) / 3)),
+    "camera mean 2": _velocity_rule(lambda f, g: _camera_forecast_velocity(g, lambda c: (c[0] + c[1]) / 2)),
+    "camera mean 3": _velocity_rule(lambda f, g: _camera_forecast_velocity(g, lambda c: sum(c) / 3)),
     "camera oracle": _camera_oracle,
     "oracle": _oracle,
     "oracle outside": _oracle_outside,
@@ -428,5 +433,6 @@ RULES.update({f"sharpened {a} s{s}": _refined_composed_filtered(s, a) for a, s i
 
 
 def frame_psnr(a: Tensor, b: Tensor) -> float:
-    """Whole-frame PSNR floored as the evaluation's is (:data:`~vidpred.evaluation.scoring.MAX_PSNR_DB`)."""
+    """Whole-frame PSNR (dB) of ``a`` against ``b``, frames of one shape in ``[-1, 1]``,
+    floored as the evaluation's is (:data:`~vidpred.evaluation.scoring.MAX_PSNR_DB`)."""
     return float(psnr_from_mse(((a - b) ** 2).mean().clamp_min(MSE_FLOOR), data_range=2.0))

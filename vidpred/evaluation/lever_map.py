@@ -1,8 +1,7 @@
 """Where each checkpoint lands between two kinds of motion: a map of development-benchmark reports.
 
-Every recipe of the refiner tried so far trades one kind of footage for another: what it
-gains on a still camera it gives up on a panning one. A table per lever hides that; a map
-shows it. Each point is one checkpoint of one or more reports of ``scripts/dev_benchmark.py
+A recipe of the refiner can trade one kind of footage for another: what it gains on a still
+camera it gives up on a panning one. A table per lever hides that; a map shows it. Each point is one checkpoint of one or more reports of ``scripts/dev_benchmark.py
 --out``: its paired per-clip difference against a baseline on one video (x) and on another
 (y), with the standard errors as bars. A checkpoint scored in several reports (the same
 per-clip scores on both videos) is one point, under the name its first report gives it.
@@ -29,6 +28,8 @@ _SOFTWARE = "vidpred lever_map"  # marks the figures plot_lever_map may replace
 
 @dataclass(frozen=True)
 class LeverPoint:
+    """One checkpoint on the map: its paired differences against the baseline on the x and y videos."""
+
     name: str
     path: str  # the checkpoint the report scored
     report: str  # the first report that scored it
@@ -61,8 +62,8 @@ def read_report(report_dir: str | Path) -> tuple[list[dict], list[dict]]:
 
 def read_settings(report_dir: str | Path) -> dict | None:
     """What a development-benchmark report's clips were scored under (clips per video, context,
-    adaptation, degradation, steady camera motion), from its ``per_clip.json``; None for a report
-    written before they were kept there."""
+    adaptation, degradation, steady camera motion), from its ``per_clip.json``; None when the
+    file records none."""
     settings = json.loads((Path(report_dir) / "per_clip.json").read_text(encoding="utf-8")).get("settings")
     return settings if isinstance(settings, dict) else None
 

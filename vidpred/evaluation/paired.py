@@ -18,17 +18,21 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from vidpred.evaluation.partial import refuse_partial
 
 __all__ = ["PairedDifference", "paired_difference", "seed_paired_difference", "read_per_video", "check_pairs",
-           "paired_table", "seed_paired_table"]
+           "paired_lines", "paired_table", "seed_paired_table"]
 
 
 @dataclass(frozen=True)
 class PairedDifference:
+    """The paired difference ``a - b`` of one score key over the clips both methods scored
+    (for an edge ratio ``|b - 1| - |a - 1|``), in the key's units (dB for PSNR and sharpness)."""
+
     key: str
     n: int
     mean: float  # mean of a - b
@@ -36,6 +40,7 @@ class PairedDifference:
     wins: int  # clips where the difference is > 0: a is better
 
     def text(self, digits: int) -> str:
+        """``"+0.21 ± 0.05 (11/12)"``: mean, standard error (left out for one clip), wins/n."""
         se = "" if math.isnan(self.stderr) else f" ± {self.stderr:.{digits}f}"
         return f"{self.mean:+.{digits}f}{se} ({self.wins}/{self.n})"
 
@@ -64,6 +69,7 @@ def read_per_video(eval_dir: str | Path) -> list[dict]:
 
 
 def _digits(key: str) -> int:
+    """Digits after the point of a paired difference of ``key``: 3 for SSIM and edge ratios, else 2."""
     return 3 if key.startswith(("ssim", "edges")) else 2
 
 
@@ -133,11 +139,21 @@ def paired_table(rows: list[dict], pairs: list[tuple[str, str]], keys: list[str]
         ValueError: a method or a key that is not in the evaluation, or no pair to compare.
     """
     check_pairs(rows, pairs, keys)
-    lines = ["| a − b | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+    return "\n".join(paired_lines(rows, pairs, keys, "a − b"))
+
+
+def paired_lines(rows: list[dict], pairs: list[tuple[str, str]], keys: Sequence[str], heading: str) -> list[str]:
+    """The lines of a Markdown table: ``heading`` over the pairs' column, then one row per
+    ``(a, b)`` pair and one column per key, each cell :meth:`PairedDifference.text`.
+
+    Unlike :func:`paired_table` nothing is checked: a method or key missing from ``rows``
+    gives a cell of no clips.
+    """
+    lines = [f"| {heading} | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for a, b in pairs:
         cells = [paired_difference(rows, a, b, key).text(_digits(key)) for key in keys]
         lines.append(f"| {a} − {b} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return lines
 
 
 def seed_paired_table(rows: list[dict], recipes: list[tuple[str, str]], seeds: list[int], keys: list[str]) -> str:

@@ -18,14 +18,14 @@ from vidpred.cli import StopRequest
 from vidpred.config import DataConfig
 from vidpred.data.sampler import to_model_input
 from vidpred.evaluation.baselines import Blend, BlendFit, fit_blend_weight
-from vidpred.evaluation.clips import EvalClip, choose_eval_videos, load_eval_clips
+from vidpred.evaluation.clips import ClipSelection, EvalClip, choose_eval_videos, load_eval_clips
 from vidpred.evaluation.flow import DIS_PRESET, FARNEBACK_PARAMS
 from vidpred.evaluation.partial import partial_line, partial_mark
 from vidpred.evaluation.predictors import (BASELINE_NAMES, Method, baseline_methods, blend_method,
                                            load_checkpoint_predictor)
 from vidpred.evaluation.report import markdown_report, summarize
 from vidpred.evaluation.report_files import check_report_folder, write_report
-from vidpred.evaluation.runner import Protocol, evaluate
+from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
 from vidpred.metrics.lpips import LPIPS, LPIPSUnavailable, load_lpips
 
 __all__ = ["EvalOutcome", "run_evaluation", "load_methods", "fit_blend_on_clips", "record_context_frames", "BLEND_FIT_SOURCES"]
@@ -154,6 +154,42 @@ def _blend(data: DataConfig, subset: str, weight: float | None, protocol: Protoc
                        "mse_by_flow": fit.mse_by_flow, "mse_last_input": fit.mse_last_input}
 
 
+def _meta(methods: Sequence[Method], protocol: Protocol, psnr_filter: float | None, selection: ClipSelection,
+          data: DataConfig, results: Sequence[ClipResult], blend_note: dict[str, Any], lpips_status: dict[str, Any],
+          device: torch.device, workers: int, partial: dict[str, Any] | None, scoring_s: float) -> dict[str, Any]:
+    """What the report says beside the scores (``summary.json`` holds it whole): the rows, the
+    protocol, the clips and data, the moving areas, the flow, the blend, LPIPS, the
+    environment and the time spent. ``wall_time_s`` is left None for the caller to fill in."""
+    n = max(len(results), 1)
+    return {
+        **({"partial": partial} if partial else {}),
+        "methods": [{"name": m.name, "kind": m.kind, **m.info} for m in methods],
+        "protocol": {**asdict(protocol), "clip_frames": protocol.clip_frames, "min_frames": protocol.min_frames,
+                     "psnr_filter": psnr_filter},
+        "selection": selection.as_dict(),
+        "data": {"source": data.source, "root": data.root, "split": data.split, "frame_size": data.frame_size,
+                 "frame_height": data.frame_height, "cut_ratio": data.cut_ratio,
+                 "procedural": asdict(data.procedural) if data.source == "procedural" else None},
+        "n_clips": len(results),
+        "n_moving_clips": sum(r.moving_fraction > 0 for r in results),
+        "mean_moving_fraction": sum(r.moving_fraction for r in results) / n,
+        "mean_moving_fraction_per_frame": [sum(r.moving_fractions[k] for r in results) / n
+                                           for k in range(protocol.n_scored)],
+        "flow": {"method": "cv2.calcOpticalFlowFarneback, last context frame -> previous frame, grey levels",
+                 "params": ", ".join(f"{k}={v}" for k, v in FARNEBACK_PARAMS.items()),
+                 "dis_preset": DIS_PRESET},
+        "blend": blend_note,
+        "lpips": lpips_status,
+        "environment": {"vidpred": vidpred.__version__, "torch": torch.__version__, "python": platform.python_version(),
+                        "device": str(device), "threads": torch.get_num_threads(), "workers": workers},
+        "wall_time_s": None,
+        "scoring_wall_time_s": round(scoring_s, 1),  # the clips' scoring alone, without loading them
+        # Summed over clips (with --workers > 1 the sum exceeds the wall time): where it went.
+        "seconds_per_stage": {stage: round(sum(r.seconds.get(stage, 0.0) for r in results), 2)
+                              for stage in dict.fromkeys(k for r in results for k in r.seconds)},
+    }
+
+
 def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir: str | Path, *,
                    protocol: Protocol = Protocol(), every: int = 1, start_frame: int = 0,
                    clips_per_video: int = 1, names: Sequence[str] | None = None, device: torch.device = torch.device("cpu"),
@@ -183,7 +219,7 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
             (the official code: 50); None keeps every clip.
         blend_weight: the blend row's weight on the last input (the rest on DIS flow
             extrapolation); None fits it on the source's "val" videos when they are apart
-            from the scored ones (procedural, ucf101), else the row is left out.
+            from the scored ones (:data:`BLEND_FIT_SOURCES`), else the row is left out.
         workers: clips scored at once, in threads (the numbers do not depend on it).
         progress: show progress bars.
         force: replace files of the report's names in ``out_dir`` that no evaluation wrote.
@@ -227,33 +263,8 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
     scoring_s = time.monotonic() - scoring_started
     logger.info("scored %d clips in %.1f s (%.2f clips/s)", len(results), scoring_s, len(results) / max(scoring_s, 1e-9))
     summary = summarize(results, [m.name for m in methods], psnr_filter=psnr_filter)
-    meta = {
-        **({"partial": partial} if partial else {}),
-        "methods": [{"name": m.name, "kind": m.kind, **m.info} for m in methods],
-        "protocol": {**asdict(protocol), "clip_frames": protocol.clip_frames, "min_frames": protocol.min_frames,
-                     "psnr_filter": psnr_filter},
-        "selection": selection.as_dict(),
-        "data": {"source": data.source, "root": data.root, "split": data.split, "frame_size": data.frame_size,
-                 "frame_height": data.frame_height, "cut_ratio": data.cut_ratio,
-                 "procedural": asdict(data.procedural) if data.source == "procedural" else None},
-        "n_clips": len(results),
-        "n_moving_clips": sum(r.moving_fraction > 0 for r in results),
-        "mean_moving_fraction": sum(r.moving_fraction for r in results) / max(len(results), 1),
-        "mean_moving_fraction_per_frame": [sum(r.moving_fractions[k] for r in results) / max(len(results), 1)
-                                           for k in range(protocol.n_scored)],
-        "flow": {"method": "cv2.calcOpticalFlowFarneback, last context frame -> previous frame, grey levels",
-                 "params": ", ".join(f"{k}={v}" for k, v in FARNEBACK_PARAMS.items()),
-                 "dis_preset": DIS_PRESET},
-        "blend": blend_note,
-        "lpips": lpips_status,
-        "environment": {"vidpred": vidpred.__version__, "torch": torch.__version__, "python": platform.python_version(),
-                        "device": str(device), "threads": torch.get_num_threads(), "workers": workers},
-        "wall_time_s": None,
-        "scoring_wall_time_s": round(scoring_s, 1),  # the clips' scoring alone, without loading them
-        # Summed over clips (with --workers > 1 the sum exceeds the wall time): where it went.
-        "seconds_per_stage": {stage: round(sum(r.seconds.get(stage, 0.0) for r in results), 2)
-                              for stage in dict.fromkeys(k for r in results for k in r.seconds)},
-    }
+    meta = _meta(methods, protocol, psnr_filter, selection, data, results, blend_note, lpips_status, device, workers,
+                 partial, scoring_s)
     meta["wall_time_s"] = round(time.monotonic() - started, 1)
     paths = write_report(out_dir, results, summary, meta)
     return EvalOutcome(markdown=markdown_report(summary, meta), summary=summary, meta=meta, paths=paths)

@@ -55,7 +55,7 @@ class Method:
 
     name: str
     kind: str  # "checkpoint" | "baseline"
-    predict: Predictor
+    predict: Predictor  # the module docstring's signature
     info: dict  # JSON-able details for the report (path, training step, sizes, ...)
     flow: str | None = None  # the backward flow passed to predict: "farneback", "dis" or None
 
@@ -86,8 +86,9 @@ class CheckpointPredictor:
 
     @torch.no_grad()
     def with_motion(self, context: Tensor, n_future: int) -> tuple[Tensor, Tensor | None]:
-        """The rollout and, for the flow head, its flow per predicted frame ``(B, 2, n_future, H, W)``
-        (None for the other heads)."""
+        """The rollout ``(B, C, n_future, H, W)`` in ``[-1, 1]`` and, for a model that predicts
+        motion (the flow head, the refiner: ``generator.predicts_motion``), its flow per
+        predicted frame ``(B, 2, n_future, H, W)`` in pixels (None for the other heads)."""
         frames, flows, _ = self.generator.rollout_with_motion(self._newest(context), n_future)
         return frames.float(), flows
 
@@ -154,11 +155,12 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
         "head": cfg.model.generator.head,
         "parameters": sum(p.numel() for p in generator.parameters()),
         "trained_on": cfg.data.source, "patch_size": cfg.data.patch_size, "weights": weights,
-        # What decides which videos the run held out (choose_eval_videos).
-        # A run records the videos it held out ("held_out"): those, not a new draw over the
-        # videos now in its folder.
+        # What decides which videos the run held out (choose_eval_videos). A folder run's
+        # checkpoint records the videos it held out ("held_out"): those, not a new draw over
+        # the videos now in its folder.
         "training_data": {"source": cfg.data.source, "root": cfg.data.root, "split": cfg.data.split,
-                          "root_resolved": state.get("data_root"),  # where the run saw data.root (None before)
+                          # where the run saw data.root (None in a checkpoint that does not record it)
+                          "root_resolved": state.get("data_root"),
                           "val_videos": (state["held_out"] if cfg.data.source == "folder" and state.get("held_out")
                                          else cfg.data.val_videos),
                           "n_val_videos": cfg.data.n_val_videos},

@@ -28,7 +28,8 @@ from vidpred.evaluation.predictors import BLEND, DIS_FLOW, FARNEBACK_FLOW
 from vidpred.evaluation.scoring import MAX_PSNR_DB, clip_mean, metric_key, sharpness_metric
 from vidpred.metrics.official import official_db
 
-__all__ = ["GROUND_TRUTH", "PAPER_TABLE1", "summarize", "frame_table", "verdict_lines", "markdown_report"]
+__all__ = ["GROUND_TRUTH", "PAPER_TABLE1", "summarize", "frame_table", "verdict_lines", "markdown_report",
+           "markdown_table"]
 
 # Mathieu, Couprie & LeCun (2016), Table 1: UCF101, moving areas, 1st predicted frame,
 # (PSNR, SSIM, sharpness difference). Only "Adv+GDL" is confirmed by the sharper-predictions article (31.5 PSNR,
@@ -117,7 +118,8 @@ def _cell(stat: dict[str, Any] | None, metric: str, expected_n: int) -> str:
     return text + ("*" if stat["n"] < expected_n else "")
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """The lines of a Markdown table: ``header`` over ``rows``, one cell per column."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
@@ -138,7 +140,7 @@ def frame_table(summary: dict, methods: Sequence[str], region: str, n_scored: in
             columns.append((metric, metric_key(metric, "whole" if metric == "edges" else region, k)))
     rows = [[name] + [_cell(summary[name].get(key), metric, expected_n)
                       for metric, key in columns] for name in methods]
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def verdict_lines(summary: dict, methods: Sequence[dict[str, Any]], region: str) -> list[str]:
@@ -202,7 +204,7 @@ def _flicker_section(summary: dict, methods: Sequence[str], protocol: dict[str, 
         ratio = (f"{stat['mean'] / gt['mean']:.2f}" if stat and gt["mean"] > 0 and math.isfinite(stat["mean"])
                  else "n/a")
         rows.append([name, _cell(stat, "flicker", gt["n"]), ratio])
-    return lines + _table(["method", "high-frequency share", "ratio to ground truth"], rows)
+    return lines + markdown_table(["method", "high-frequency share", "ratio to ground truth"], rows)
 
 
 def _frame_size_text(meta: dict) -> str:
@@ -300,7 +302,7 @@ def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
               "1st predicted frame. Only Adv+GDL is confirmed (by the sharper-predictions article); the other rows are as recalled in "
               "the project spec. The ordering of the rows is the result to reproduce; absolute values depend on "
               "the flow method, the threshold and, for sharpness, the units.", ""]
-    lines += _table(["method", "PSNR", "SSIM", "sharp.", "source"],
+    lines += markdown_table(["method", "PSNR", "SSIM", "sharp.", "source"],
                     [[n, f"{p:.1f}", f"{s:.2f}", f"{h:.1f}", src] for n, p, s, h, src in PAPER_TABLE1])
     starred = any(re.search(r"\d\*(?= \|)", line) for line in lines)  # a cell of _cell's marked with *
     lines += ["", ("`*`: mean over fewer clips than the table's count, for every method alike: some method's value "

@@ -56,9 +56,8 @@ def score_rules(subset: str = "val", root: str | None = None, clips_per_video: i
     if unknown:
         raise ValueError(f"unknown rules {unknown}; known: {', '.join(RULES)}")
     clips, _ = load_eval_clips(DataConfig(source="corpus", root=root, cache_dir=cache_dir), every=1, start_frame=0,
-                               clip_frames=6,
-                               min_frames=6, clips_per_video=clips_per_video, subset=subset, progress=False,
-                               videos=videos)
+                               clip_frames=6, min_frames=6, clips_per_video=clips_per_video, subset=subset,
+                               progress=False, videos=videos)  # 4 context frames and the 2 scored
     if steady:
         clips = [steady.clip(clip) for clip in clips]
     by_video: dict[str, list[dict]] = {}
@@ -73,7 +72,7 @@ def score_rules(subset: str = "val", root: str | None = None, clips_per_video: i
 
 
 def _clip_scores(clip: EvalClip, names: Sequence[str]) -> dict[str, dict[str, float]]:
-    """Each rule's ``psnr_f<k>`` and ``edges_f<k>`` on one 6-frame clip."""
+    """Each rule's ``psnr_f<k>`` (dB) and ``edges_f<k>`` on one 6-frame clip (``fit``: ``k = 1`` only)."""
     grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in clip.frames]
     frames = (torch.from_numpy(clip.frames).float() / 127.5 - 1).permute(3, 0, 1, 2)[None]  # (1, C, 6, H, W)
     scores = {}
@@ -130,5 +129,6 @@ def speed_hindsight_table(by_video: dict[str, list[dict]]) -> str:
 
 
 def _mean_and_error(x: np.ndarray) -> str:
+    """``"+0.12 ± 0.03"``: the mean of ``x`` and its standard error (left out for one value)."""
     error = f" ± {x.std(ddof=1) / np.sqrt(len(x)):.2f}" if len(x) > 1 else ""
     return f"{x.mean():+.2f}{error}"

@@ -35,12 +35,12 @@ import torch
 from torch import Tensor
 
 from vidpred.metrics import LPIPS
-from vidpred.models.perceptual_networks import LPIPS_MIN_SIZE
 from vidpred.metrics.masked import masked_mean
 from vidpred.metrics.official import official_db, official_sharpness_term
 from vidpred.metrics.psnr import psnr_from_mse
 from vidpred.metrics.sharpness import edge_ratio, sharpness_db, sharpness_term
 from vidpred.metrics.ssim import blur_valid, gaussian_window, ssim_from_moments
+from vidpred.models.perceptual_networks import LPIPS_MIN_SIZE
 
 __all__ = ["SSIM_WINDOW", "REGIONS", "SharpnessUnits", "metric_key", "sharpness_metric", "score_frames", "clip_mean",
            "MSE_FLOOR", "SHARPNESS_FLOOR", "MAX_PSNR_DB", "MAX_SHARPNESS_DB"]

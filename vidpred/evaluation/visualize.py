@@ -6,8 +6,8 @@ green bar; during the rollout it shows the model's frames under a red bar while 
 "context" panel holds the last frame the model saw. The error panel is
 ``min(|prediction - target|, 1)`` per channel on ``[-1, 1]`` frames: black is exact, white
 an error of half the range (128 grey levels) or more. The optional flow panel shows the
-flow head's motion on a colour wheel (hue: direction, saturation: speed, white: still),
-one speed scale for the whole video.
+model's motion (the flow head's or the refiner's) on a colour wheel (hue: direction,
+saturation: speed, white: still), one speed scale for the whole video.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def side_by_side(context: Tensor, prediction: Tensor, target: Tensor, *, scale: 
         scale: the size of every panel against the frame's: a whole number magnifies by
             repeating pixels (nearest neighbour, each pixel seen as it is); below 1 it
             shrinks by area averaging (a 4K video's panels at a size a screen shows).
-        flow: ``(2, N, H, W)`` in pixels, the flow head's motion per predicted frame: a
+        flow: ``(2, N, H, W)`` in pixels, the model's motion per predicted frame: a
             fifth panel (white during the context).
         seen: ``(C, N, H, W)`` in ``[-1, 1]``, the newest real frame the model saw before each
             predicted frame, shown in the context panel (one-step predictions, each from the
@@ -227,7 +227,7 @@ def _colours(flow: np.ndarray, max_speed: float) -> np.ndarray:
 
 
 def write_animation(path: str | Path, frames: np.ndarray, fps: float = 4.0) -> Path:
-    """Write RGB frames as ``.gif`` (Pillow, looping) or ``.mp4``/``.avi`` (OpenCV).
+    """Write RGB frames (grey levels 0-255) as ``.gif`` (Pillow, looping) or ``.mp4``/``.avi`` (OpenCV).
 
     Args:
         path: output file; parent folders are created.
