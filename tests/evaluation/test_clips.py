@@ -260,3 +260,15 @@ def test_the_size_and_place_of_the_decoded_frames_are_said(video_folder, tmp_pat
                     progress=False)
     frames = (10 + 8 + 7) * 32 * 48 * 3 + 9 * 24 * 32 * 3  # every frame of the four videos, uint8
     assert f"their decoded frames, {frames / 1e6:.1f} MB, stay cached in {tmp_path / 'cache'}" in caplog.text
+
+
+def test_the_log_counts_only_the_videos_it_scores_as_usable(video_folder, tmp_path, caplog, make_video):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    make_video(video_folder / "thin.avi", np.zeros((10, 32, 1, 3), np.uint8))  # 1 px wide: decoded, then skipped
+    cfg = _data(tmp_path, source="folder", root=str(video_folder))
+    clips, selection = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=6, min_frames=6, clips_per_video=1,
+                                       subset="all", progress=False)
+    assert selection.skipped == ["thin.avi"] and len(clips) == 4
+    assert "5 of 5 listed videos selected, 4 usable, 4 clips" in caplog.text

@@ -36,6 +36,7 @@ from vidpred.commands import stopped_exit_code
 from vidpred.config import DATA_SOURCES, ConfigError, DataConfig, config_from_dict
 from vidpred.evaluation import DEFAULT_FLOW_THRESHOLD, VIDEO_CHOICES, Protocol, run_evaluation
 from vidpred.evaluation.partial import STOP_AT_ONCE, STOP_THEN
+from vidpred.evaluation.pipeline import BLEND_FIT_SOURCES
 from vidpred.metrics.official import OFFICIAL_PSNR_FILTER_DB
 from vidpred.pretrained import default_model_path
 
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--blend-weight", type=float, default=None, metavar="W",
                         help="the blend row: W x last input + (1 - W) x DIS flow extrapolation, W in [0, 1]. Default: "
                              "W and the flow fitted on the source's validation videos when they are apart from the "
-                             "scored ones (procedural, ucf101); else no blend row")
+                             f"scored ones ({', '.join(BLEND_FIT_SOURCES)}); else no blend row")
     parser.add_argument("--cache-dir", default=DataConfig.cache_dir, help="decoded-video cache (default %(default)s)")
     add_set_arg(parser, metavar="data.KEY=VALUE",
                 help="override a data setting, e.g. --set data.procedural.n_test_videos=64 (repeatable)")

@@ -343,7 +343,7 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
         skipped=[item.name for item in items if item.name not in usable], every=every, start_frame=start_frame,
         clip_frames=clip_frames, min_frames=min_frames, clips_per_video=clips_per_video, subset=subset, note=note)
     logger.info("%s: %d of %d listed videos selected, %d usable, %d clips", description, len(items), n_listed,
-                len(decoded), len(clips))
+                len(usable), len(clips))
     n_bytes = sum(video.frames.nbytes for video in decoded)
     logger.info("their decoded frames, %s, stay cached in %s to be scored again without decoding "
                 "(delete the folder to free the space; --cache-dir puts it elsewhere)",
