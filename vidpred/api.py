@@ -1,7 +1,7 @@
 """Predicting frames from Python: a trained model on numpy frames.
 
-    from vidpred.api import load_model
-    from vidpred.data.video_io import read_video
+    from vidpred.api import load_model, score
+    from vidpred.data.video_io import iter_video, read_video
 
     model = load_model()                          # the shipped refiner (or load_model("run/best.pt"))
     frames = read_video("my_clip.mp4", max_frames=model.n_context)   # uint8 (T, H, W, 3), RGB
@@ -28,8 +28,8 @@ is read as three equal channels, as the video readers read greyscale footage. A 
 predicts frames of any size; the predictions are what ``scripts/predict.py`` shows for the
 same frames, rounded to uint8 as a saved frame is. The evaluation and ``predict.py``'s
 scores are of the prediction before rounding (``predict(..., rounded=False)``), which
-scores a little higher where the prediction is close (along carphone's frames by up to
-0.03 dB, along mire-2's, up to 43 dB, by up to 0.11).
+scores a little higher where the prediction is close: by up to 0.03 dB along the test video
+carphone's frames, and by up to 0.11 dB along mire-2's, which the model predicts at up to 43 dB.
 """
 
 from __future__ import annotations
@@ -68,7 +68,11 @@ def load_model(checkpoint: str | Path | None = None, device: str = "auto") -> Vi
     Args:
         checkpoint: a vidpred checkpoint (a training run's, or one written by
             ``scripts/export_model.py``); None: the shipped model, ``vidpred/pretrained/refiner.pt``.
-        device: ``auto`` (CUDA when there is one, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``.
+        device: ``auto`` (CUDA when there is one, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``
+            (or a ``torch.device``).
+
+    Returns:
+        A :class:`VideoPredictor` in eval mode on ``device``.
 
     Raises:
         TypeError: a checkpoint that is not a path, or a device that is not a string or
@@ -94,6 +98,13 @@ def load_baseline(name: str) -> VideoPredictor:
         name: ``"dis"`` (the last frame moved on along its DIS optical flow, k times the last
             step's for the k-th frame), ``"farneback"`` (the same with Farneback's flow: the
             paper's baseline) or ``"copy"`` (the last frame repeated).
+
+    Returns:
+        A :class:`VideoPredictor` on the CPU (OpenCV computes the flows there), named as the
+        evaluation's rows are (``"DIS flow"``, ``"Farneback flow (paper)"``, ``"last input"``).
+
+    Raises:
+        ValueError: any other name.
     """
     if not isinstance(name, str) or name not in BASELINES:
         raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
@@ -108,8 +119,11 @@ class VideoPredictor:
 
     Attributes:
         n_context: how many known frames a prediction reads (the newest of those given).
-        name: the model's name in reports (``<run>/<checkpoint>``).
-        info: what the checkpoint says of itself (head, training step, sizes, what it trained on).
+        name: its row name in reports: ``<run>/<checkpoint file stem>`` for a model, the
+            baseline's row (``"DIS flow"``) for a baseline.
+        info: what the checkpoint says of itself (head, training step, sizes, what it trained
+            on); a baseline's holds ``n_context`` and ``head: "baseline"``.
+        device: where the predictions are computed.
     """
 
     def __init__(self, method: Method, device: torch.device) -> None:
@@ -147,6 +161,11 @@ class VideoPredictor:
             2)``: for each predicted frame, where each of its pixels is sampled from, in
             pixels (x, then y), in the newest known frame (the refiner, which resamples that
             frame for every prediction) or in the frame before it (the flow head).
+
+        Raises:
+            ValueError: ``n_future`` not a whole number >= 1, ``motion`` for a model that
+                predicts pixels, frames that are not uint8 RGB or grey of one size, or fewer
+                than :attr:`n_context` of them.
         """
         n_future = _count(n_future, "n_future")
         if motion and not self.predicts_motion:
@@ -177,12 +196,16 @@ class PredictionStream:
     Made by :meth:`VideoPredictor.stream`. Each pair of consecutive frames' optical flow is
     estimated once and reused by the predictions that read it again (DIS is deterministic:
     every prediction is what :meth:`VideoPredictor.predict` gives for the same frames).
+
+    Attributes:
+        model: the predictor it feeds.
+        n_pushed: how many frames were pushed so far.
     """
 
     def __init__(self, model: VideoPredictor, max_pairs: int = 16) -> None:
         self.model = model
         self._window: deque[np.ndarray] = deque(maxlen=model.n_context)
-        self._flows: OrderedDict = OrderedDict()
+        self._flows: OrderedDict = OrderedDict()  # the newest frame pairs' flows, for reused_flows
         self._max_pairs = _count(max_pairs, "max_pairs")
         self.n_pushed = 0
 
@@ -218,13 +241,16 @@ def score(prediction: np.ndarray | Sequence[np.ndarray], truth: np.ndarray | Seq
         prediction: the predicted frames, uint8 ``(n, H, W, 3)`` (or grey) as :meth:`VideoPredictor.predict`
             returns them, or float values in ``[0, 255]`` (``predict(..., rounded=False)``); values
             outside it, or all within ``[0, 1]`` where the truth's are not, are refused.
-        truth: the true frames, the same shape, at least 2x2 px.
+        truth: the true frames, uint8 (or grey), the same shape, at least 2x2 px.
 
     Returns:
         ``{"psnr": [...], "ssim": [...], "sharpness": [...], "edges": [...]}``, one value per
         frame: PSNR in dB (an exact frame scores 58.92, not infinity), SSIM (NaN for frames
         under 11 px), the sharpness difference in dB, and the edge ratio (below 1: smoother
         than the truth, so a PSNR won with blur shows).
+
+    Raises:
+        ValueError: frames that are not as above, or a prediction and truth of different shapes.
     """
     predicted = _as_frames(prediction, levels=True, what="prediction's frame")
     true = _as_frames(truth, what="truth's frame")
@@ -250,9 +276,10 @@ def _count(value: int, name: str) -> int:
 
 def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False,
                what: str = "frame") -> np.ndarray:
-    """Known frames -> uint8 ``(T, H, W, 3)``, checked; grey frames repeated to three channels.
-    With ``levels``, float frames of grey levels (``[0, 255]``) are taken too, as float32.
-    ``what`` names a frame in the errors ("truth's frame 2")."""
+    """Frames (an array or a sequence of them; torch tensors too) -> uint8 ``(T, H, W, 3)``,
+    checked; grey frames repeated to three channels. With ``levels``, float frames of grey
+    levels (``[0, 255]``) are taken too, as float32. ``what`` names a frame in the errors
+    ("truth's frame 2")."""
     if isinstance(frames, torch.Tensor):
         frames = frames.detach().cpu().numpy()
     if isinstance(frames, np.ndarray):
