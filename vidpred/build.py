@@ -27,8 +27,13 @@ log = logging.getLogger(__name__)
 
 
 def select_device(name: str, option: str = "train.device") -> torch.device:
-    """``auto`` picks CUDA when available, else the CPU; anything else must exist. ``option``
-    names the setting in an error (``--device`` for a command's flag)."""
+    """The device ``name`` names: ``auto`` picks CUDA when available, else the CPU; ``cpu``,
+    ``cuda`` or ``cuda:N`` must exist here. ``option`` names the setting in an error
+    (``--device`` for a command's flag).
+
+    Raises:
+        ConfigError: an unknown or unsupported device, or CUDA (or GPU N) not on this machine.
+    """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -73,6 +78,8 @@ def build_generator(cfg: Config) -> MultiScaleGenerator | FlowRefiner:
 
 
 def build_discriminator(cfg: Config) -> MultiScaleDiscriminator | None:
+    """The paper's multi-scale discriminator (``model.discriminator``), initialised, for
+    ``data.patch_size`` patches; None when it is disabled."""
     d = cfg.model.discriminator
     if not d.enabled:
         return None
@@ -90,10 +97,12 @@ def build_discriminator(cfg: Config) -> MultiScaleDiscriminator | None:
 
 
 def build_blur_discriminator(cfg: Config) -> BlurDiscriminator | None:
-    """The pretrained blur detector named by ``model.blur_discriminator.checkpoint``, or None.
+    """The pretrained blur detector named by ``model.blur_discriminator.checkpoint``; None when
+    it is disabled.
 
     Raises:
         FileNotFoundError: naming the missing file and ``scripts/pretrain_blur_discriminator.py``.
+        ConfigError: a detector trained on frames of another channel count than ``model.channels``.
     """
     b = cfg.model.blur_discriminator
     if not b.enabled:
@@ -116,6 +125,8 @@ def build_blur_discriminator(cfg: Config) -> BlurDiscriminator | None:
 
 
 def build_spatiotemporal_discriminator(cfg: Config) -> SpatioTemporalDiscriminator | None:
+    """The 3D clip discriminator (``model.spatiotemporal_discriminator``), initialised, for
+    clips of ``n_context + n_future`` frames of ``data.patch_size``; None when it is disabled."""
     s = cfg.model.spatiotemporal_discriminator
     if not s.enabled:
         return None
@@ -283,13 +294,17 @@ def build_training_networks(cfg: Config, device: torch.device) -> TrainingNetwor
 
 
 def build_optimizer(params, cfg: OptimizerConfig, key: str) -> torch.optim.Optimizer:
+    """The optimizer ``cfg`` names (SGD or Adam) over those of ``params`` that take a gradient;
+    ``key`` (``optim.generator``) names the section in an error."""
     params = [p for p in params if p.requires_grad]
     if cfg.name == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     if cfg.name == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
-    raise ConfigError(f"{key}.name: unknown optimizer {cfg.name!r}")  # Literal already guards this
+    # OptimizerConfig.name's Literal admits no other name: a new one needs its branch above.
+    raise ConfigError(f"{key}.name: unknown optimizer {cfg.name!r}")
 
 
 def count_parameters(module: nn.Module) -> int:
+    """How many numbers ``module``'s parameters hold, frozen ones included."""
     return sum(p.numel() for p in module.parameters())
