@@ -18,6 +18,7 @@ from vidpred.safe_write import replacing
 
 log = logging.getLogger(__name__)
 
+# Written into every checkpoint; load_checkpoint refuses a file of a higher one.
 FORMAT_VERSION = 1
 
 
@@ -58,14 +59,34 @@ def _os_error(exc: BaseException) -> OSError | None:
 
 
 def remove_partial_writes(folder: str | Path) -> None:
-    """Delete the temp files of saves that never finished (the process was killed mid-write)."""
+    """Delete the temp files of saves that never finished (the process was killed mid-write).
+
+    Only for a folder no other process is writing into (a run's, under its lock): every
+    temporary checkpoint there is taken as abandoned, however recent.
+    """
+    # ``.<name>.pt.<random>.tmp.pt`` is the name replacing() gives; ``.<name>.pt.<random>.tmp``
+    # is the name earlier versions of vidpred gave, still found in older runs' folders.
     for stray in [*Path(folder).glob(".*.pt.*.tmp"), *Path(folder).glob(".*.pt.*.tmp.pt")]:
         log.info("removing %s, a checkpoint write that never finished", stray)
         stray.unlink(missing_ok=True)
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint without executing code from it."""
+    """Read a checkpoint without executing code from it.
+
+    Args:
+        path: a checkpoint file written by :func:`save_checkpoint`.
+        map_location: where its tensors go, as ``torch.load``'s argument.
+
+    Returns:
+        The saved dict, ``format_version`` included.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: a folder (naming the run's checkpoints when it is a run's), a file that
+            is not a vidpred checkpoint or cannot be read safely, or one written by a newer
+            vidpred; the message names the file.
+    """
     path = Path(path)
     if path.is_dir():
         run = path / "checkpoints"
