@@ -2,11 +2,10 @@
 key needs of another. Each problem is a sentence naming its key, and all of a config's are
 reported at once.
 
-:func:`validate` is public as :func:`vidpred.config.validate`, beside the schema. It reads
-only the config it is given (the schema is imported for type hints alone), as
-:mod:`vidpred.config` calls it. The checks ask the networks which patch sizes and layers
-they take, so this module sits in the layer of :mod:`vidpred.config`, above
-:mod:`vidpred.models`.
+:func:`validate` is public as :func:`vidpred.config.validate`, beside the schema. The schema
+is imported here for type hints alone, since :mod:`vidpred.config` imports this module. The
+checks ask the networks which patch sizes and layers they take, so this module sits in the
+layer of :mod:`vidpred.config`, above :mod:`vidpred.models`.
 """
 
 from __future__ import annotations
@@ -52,6 +51,7 @@ def _at_least(values: dict[str, tuple[float, float]], hints: dict[str, str] | No
 
 
 def _model_problems(cfg: Config) -> Iterator[str]:
+    """The networks' sizes, and the patch sizes each enabled one can take."""
     m, g, d, st = cfg.model, cfg.model.generator, cfg.model.discriminator, cfg.model.spatiotemporal_discriminator
     patch = cfg.data.patch_size
     yield from _at_least({
@@ -117,6 +117,7 @@ def _refiner_only_problems(g: GeneratorConfig) -> Iterator[str]:
 
 
 def _data_problems(cfg: Config) -> Iterator[str]:
+    """The data source's settings, the sampler's and the procedural videos'."""
     d = cfg.data
     held_out = " (validation needs held-out clips)"
     yield from _at_least({
@@ -162,6 +163,7 @@ def _data_problems(cfg: Config) -> Iterator[str]:
 
 
 def _synthetic_problems(cfg: Config) -> Iterator[str]:
+    """The synthetic videos' settings, and what training on them needs."""
     d, syn = cfg.data, cfg.data.synthetic
     if not 0 <= d.synthetic_weight <= 1:
         yield f"data.synthetic_weight must be in [0, 1], got {d.synthetic_weight}"
@@ -191,6 +193,7 @@ def _smallest_laplacian_frame(levels: int) -> int:
 
 
 def _loss_problems(cfg: Config) -> Iterator[str]:
+    """Every term's weight and settings, and what each term needs of the model and data."""
     loss, model = cfg.loss, cfg.model
     if loss.p not in (1, 2):
         yield f"loss.p: expected 1 or 2, got {loss.p}"
@@ -227,16 +230,8 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
         yield f"loss.census_window {loss.census_window} is larger than data.patch_size ({cfg.data.patch_size})"
     if loss.l_ssim and cfg.data.patch_size < 11:
         yield f"loss.l_ssim needs data.patch_size >= 11 (its 11x11 window), got {cfg.data.patch_size}"
-    reconstruction = [key for key in weights if key not in ("l_adv", "l_nce")]  # what G's prediction is compared by
-    # Every discriminator section of the model (those with an ``enabled`` switch), a new one too.
-    sections = [f.name for f in dataclasses.fields(model) if hasattr(getattr(model, f.name), "enabled")]
-    adversaries = any(getattr(model, name).enabled for name in sections)
-    if loss.adaptive_weight and not (adversaries and loss.l_adv > 0):
-        # Without an adversarial term the weight is never computed: the setting would change nothing.
-        yield ("loss.adaptive_weight scales the adversarial term: it needs loss.l_adv > 0 and an enabled "
-               f"{', '.join(f'model.{name}' for name in sections[:-1])} or model.{sections[-1]}")
-    if loss.adaptive_weight and not any(getattr(loss, key) for key in reconstruction):
-        yield f"loss.adaptive_weight needs a reconstruction term ({', '.join(reconstruction[:-1])} or {reconstruction[-1]})"
+    if loss.adaptive_weight:
+        yield from _adaptive_weight_problems(cfg, weights)
     if loss.l_lpips and cfg.data.patch_size < LPIPS_MIN_SIZE[loss.lpips_net]:
         fitting = [k for k, v in LPIPS_MIN_SIZE.items() if v <= cfg.data.patch_size]
         yield (f"loss.lpips_net {loss.lpips_net!r} needs frames of at least {LPIPS_MIN_SIZE[loss.lpips_net]} "
@@ -246,7 +241,24 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
         yield f"loss.vgg_layers: unknown layers {unknown}; choose from {', '.join(VGG19_LAYERS)}"
 
 
+def _adaptive_weight_problems(cfg: Config, weights: list[str]) -> Iterator[str]:
+    """What ``loss.adaptive_weight`` needs: an adversarial term to scale, and a reconstruction
+    term (any of the ``l_*`` ``weights`` but ``l_adv`` and ``l_nce``) to scale it against."""
+    loss, model = cfg.loss, cfg.model
+    reconstruction = [key for key in weights if key not in ("l_adv", "l_nce")]  # what G's prediction is compared by
+    # Every discriminator section of the model (those with an ``enabled`` switch), a new one too.
+    sections = [f.name for f in dataclasses.fields(model) if hasattr(getattr(model, f.name), "enabled")]
+    adversaries = any(getattr(model, name).enabled for name in sections)
+    if not (adversaries and loss.l_adv > 0):
+        # Without an adversarial term the weight is never computed: the setting would change nothing.
+        yield ("loss.adaptive_weight scales the adversarial term: it needs loss.l_adv > 0 and an enabled "
+               f"{', '.join(f'model.{name}' for name in sections[:-1])} or model.{sections[-1]}")
+    if not any(getattr(loss, key) for key in reconstruction):
+        yield f"loss.adaptive_weight needs a reconstruction term ({', '.join(reconstruction[:-1])} or {reconstruction[-1]})"
+
+
 def _optim_problems(cfg: Config) -> Iterator[str]:
+    """Every optimizer's rate, momentum, weight decay, clipping and betas."""
     for name in (f.name for f in dataclasses.fields(cfg.optim)):  # every optimizer's, a new one too
         opt, key = getattr(cfg.optim, name), f"optim.{name}"
         if not (math.isfinite(opt.lr) and opt.lr >= 0):
@@ -259,6 +271,7 @@ def _optim_problems(cfg: Config) -> Iterator[str]:
 
 
 def _train_problems(cfg: Config) -> Iterator[str]:
+    """The loop's lengths, intervals, moving average and at-chance warning."""
     t = cfg.train
     yield from _at_least({f"train.{key}": (getattr(t, key), 1) for key in (
         "steps", "batch_size", "n_future", "val_n_future", "log_every", "val_every", "ckpt_every", "sample_every")})
