@@ -38,10 +38,10 @@ import torch
 from vidpred.errors import ExpectedFailure
 
 __all__ = ["script", "one_line", "positive", "finite", "set_threads", "add_config_args", "add_set_arg",
-           "add_threads_arg", "add_device_arg", "add_workers_arg", "add_report_args",
+           "add_threads_arg", "add_device_arg", "add_workers_arg", "add_steady_args", "add_report_args",
            "log_format", "setup_logging", "command", "StopRequest", "STOP_SIGNALS"]
 
-EXIT_EXPECTED = 2
+EXIT_EXPECTED = 2  # the exit code of an expected failure; argparse's own for a bad flag
 
 log = logging.getLogger("vidpred")
 
@@ -98,9 +98,11 @@ class StopRequest:
         self._children: set[subprocess.Popen] = set()
 
     def install(self) -> None:
+        """Handle the stop signals here, keeping the handlers they had."""
         self._previous = {s: signal.signal(s, self.request) for s in STOP_SIGNALS}
 
     def restore(self) -> None:
+        """Give the stop signals back the handlers they had before :meth:`install`."""
         for s, handler in self._previous.items():
             signal.signal(s, handler)
         self._previous = {}
