@@ -79,11 +79,13 @@ class Adversary(ABC):
     def d_loss(
         self, context: Tensor, real_scales: list[Tensor], fake_scales: list[Tensor], label_rng: torch.Generator
     ) -> tuple[Tensor, dict[str, Tensor]]:
-        """D's loss on real and generated clips, and what to log (its loss under :attr:`loss_key`)."""
+        """D's loss, a scalar, on real clips and (detached) predictions, and what to log: 0-d
+        detached tensors, its loss under :attr:`loss_key` and its accuracies under
+        ``<log_prefix>_acc...``. ``label_rng`` draws the noisy labels of a BCE objective."""
 
     @abstractmethod
     def g_loss(self, context: Tensor, pred_scales: list[Tensor]) -> Tensor:
-        """G's adversarial loss on its predictions (gradients flow through the fixed D)."""
+        """G's adversarial loss, a scalar, on its predictions (gradients flow through the fixed D)."""
 
 
 def _labels(logits: Tensor, bounds: list[float], rng: torch.Generator) -> float | Tensor:
@@ -92,7 +94,8 @@ def _labels(logits: Tensor, bounds: list[float], rng: torch.Generator) -> float 
     return low if low == high else sample_labels(logits, low, high, generator=rng)
 
 
-def _accuracy_logs(prefix: str, real_logits, fake_logits) -> dict[str, Tensor]:
+def _accuracy_logs(prefix: str, real_logits: Tensor | list[Tensor],
+                   fake_logits: Tensor | list[Tensor]) -> dict[str, Tensor]:
     """``<prefix>_acc_real``, ``<prefix>_acc_fake``, ``<prefix>_acc`` and ``<prefix>_gap`` for the logs."""
     return {f"{prefix}_{key}": value for key, value in discriminator_accuracy(real_logits, fake_logits).items()}
 
@@ -103,7 +106,8 @@ def _frames(clip: Tensor) -> Tensor:
 
 
 class MultiScaleAdversary(Adversary):
-    """The paper's conditional multi-scale D with BCE (optionally smoothed/noisy labels).
+    """The paper's conditional multi-scale D, trained with BCE (optionally smoothed or noisy
+    labels) or the hinge loss, summed over its scales.
 
     Args:
         model: the discriminator.
