@@ -88,7 +88,10 @@ def check_figure_and_table(out: str, *, ours: Callable[[Path], bool], noun: str,
     :func:`check_output` does; the table may be replaced when the figure is ``ours``.
 
     Args:
+        out: the figure's path.
+        ours: whether an existing figure is one this script wrote.
         noun: what the figure is, for the messages ("map", "figure").
+        force: replace files that ``ours`` does not recognise.
 
     Returns:
         The table's path: ``out`` with the suffix ``.md``.
@@ -115,8 +118,15 @@ def check_output_folder(out_dir: str | Path, names: Sequence[str], *, ours: Call
     those names that vidpred did not write.
 
     Args:
+        out_dir: the folder.
+        names: the files the work writes there.
+        ours: whether the files in ``out_dir`` are an earlier run's of the same tool.
         what: who writes the folder, for the message ("vidpred evaluation").
         output: what the folder holds, for the message ("report").
+        force: replace files of those names that ``ours`` does not recognise.
+
+    Returns:
+        ``out_dir`` as a :class:`Path`.
 
     Raises:
         OutputRefused: ``out_dir`` is a file, holds someone else's files of those names,
@@ -156,6 +166,10 @@ def replacing(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
     Parent folders are created. The file gets the usual mode for new files (not the
     private mode of :func:`tempfile.mkstemp`). With ``durable``, the file is flushed to
     disk before the rename and the rename itself after it (for checkpoints).
+
+    Raises:
+        OSError: the folder or the temporary file cannot be made, or the block's write
+            failed; the error names ``path``, not the temporary file.
     """
     path = Path(path)
     try:
@@ -225,7 +239,9 @@ def remove_abandoned_temporaries(folder: str | Path, suffix: str, *,
 
 
 def _sync_folder(folder: Path) -> None:
-    try:  # where the platform allows it
+    """Flush ``folder``'s entries to disk (a rename into it is durable after), where the
+    platform allows it; nothing otherwise."""
+    try:
         fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(fd)
