@@ -40,7 +40,7 @@ __all__ = ["benchmark_config", "benchmark_training", "count_flops", "peak_memory
 
 log = logging.getLogger(__name__)
 
-Step = Callable[[torch.Tensor], object]
+Step = Callable[[torch.Tensor], object]  # a D or G step: one update on a batch of clips
 
 
 def benchmark_config(cfg: Config, workdir: Path) -> Config:
@@ -99,6 +99,8 @@ def _load_1min() -> float | None:
 
 
 def _summary(d_times: list[float], g_times: list[float], batch_size: int, flops_per_sample: float) -> dict:
+    """Samples per second (at the median iteration, and the best), milliseconds per step, and
+    GFLOP per sample and GFLOP/s achieved, from seconds per D and G step of each round."""
     iteration = [d + g for d, g in zip(d_times, g_times)]
     median = statistics.median(iteration)
     samples_per_sec = batch_size / median
@@ -133,7 +135,9 @@ def benchmark_training(
         measure_peak: measure the float32 and bf16 convolution peaks in this process.
 
     Returns:
-        A flat-ish dict ready for ``json.dumps`` (see ``docs/performance.md`` for the keys).
+        A flat-ish dict ready for ``json.dumps`` (see ``docs/performance.md`` for the keys):
+        samples per second, milliseconds per step, GFLOP per sample, peak memory in MiB,
+        and with ``reference`` and ``measure_peak`` the speedup and the fraction of the peak.
     """
     if steps < 1 or warmup < 0:
         raise ValueError(f"need steps >= 1 and warmup >= 0, got {steps}, {warmup}")
@@ -144,41 +148,25 @@ def benchmark_training(
         device = trainer.device
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
-        batch_size, n_frames = cfg.train.batch_size, cfg.model.n_context + cfg.train.n_future
-        shape = (batch_size, cfg.model.channels, n_frames, cfg.data.patch_size, cfg.data.patch_size)
-        generator = torch.Generator().manual_seed(0)
-        d_batch = (torch.rand(shape, generator=generator) * 2 - 1).to(device)
-        g_batch = (torch.rand(shape, generator=generator) * 2 - 1).to(device)
+        batch_size = cfg.train.batch_size
+        d_batch, g_batch = _random_clips(cfg, device)
 
         trainer.generator.train()
         log.info("warm-up: %d iterations", warmup)
-        for _ in range(warmup):
-            trainer.d_step(d_batch)
-            trainer.g_step(g_batch)
+        _run(trainer.d_step, trainer.g_step, d_batch, g_batch, warmup)
         memory_mb = peak_memory_mb(device)  # steady state of the optimized iteration alone
 
         ref = None
         if reference:
-            ref_cfg = config_from_dict(config_to_dict(cfg), ["train.n_future=1"])
-            ref = ReferenceIteration(ref_cfg, device)
-            for _ in range(warmup):
-                ref.d_step(d_batch)
-                ref.g_step(g_batch)
+            ref = ReferenceIteration(config_from_dict(config_to_dict(cfg), ["train.n_future=1"]), device)
+            _run(ref.d_step, ref.g_step, d_batch, g_batch, warmup)
 
         # A short convolution of the precision in use, sampled every round, gives the peak
         # under the same load as that round's iteration.
         dtype = torch.bfloat16 if trainer.precision == "bf16" else torch.float32
         probe = ConvProbe(PEAK_SHAPES[-1], dtype, device=device) if measure_peak else None
-        times: dict[str, list[float]] = {"d": [], "g": [], "ref_d": [], "ref_g": [], "peak": []}
         log.info("timing %d iterations%s", steps, " interleaved with the reference" if ref else "")
-        for _ in range(steps):
-            times["d"].append(_timed(trainer.d_step, d_batch, device))
-            times["g"].append(_timed(trainer.g_step, g_batch, device))
-            if ref is not None:
-                times["ref_d"].append(_timed(ref.d_step, d_batch, device))
-                times["ref_g"].append(_timed(ref.g_step, g_batch, device))
-            if probe is not None:
-                times["peak"].append(probe.gflops())
+        times = _timed_rounds(trainer, ref, probe, d_batch, g_batch, steps, device)
 
         flops = count_flops(trainer.d_step, trainer.g_step, d_batch, g_batch) / batch_size
         result = {
@@ -204,6 +192,47 @@ def benchmark_training(
                                         device))
         result["load_avg_1min"] = [load_before, _load_1min()]  # before, after
         return result
+
+
+def _random_clips(cfg: Config, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The D step's and the G step's batch: uniform random clips ``(B, C, n_context + n_future,
+    patch_size, patch_size)`` in ``[-1, 1]`` on ``device``, the same on every call."""
+    n_frames = cfg.model.n_context + cfg.train.n_future
+    shape = (cfg.train.batch_size, cfg.model.channels, n_frames, cfg.data.patch_size, cfg.data.patch_size)
+    generator = torch.Generator().manual_seed(0)
+    d_batch = (torch.rand(shape, generator=generator) * 2 - 1).to(device)
+    g_batch = (torch.rand(shape, generator=generator) * 2 - 1).to(device)
+    return d_batch, g_batch
+
+
+def _run(d_step: Step, g_step: Step, d_batch: torch.Tensor, g_batch: torch.Tensor, iterations: int) -> None:
+    """``iterations`` untimed iterations, D step then G step."""
+    for _ in range(iterations):
+        d_step(d_batch)
+        g_step(g_batch)
+
+
+def _timed_rounds(trainer: Trainer, ref: ReferenceIteration | None, probe: ConvProbe | None,
+                  d_batch: torch.Tensor, g_batch: torch.Tensor, steps: int,
+                  device: torch.device) -> dict[str, list[float]]:
+    """``steps`` rounds, each timing the trainer's D and G steps, then the reference's, then
+    sampling the convolution peak, so that every figure of a round shares its load.
+
+    Returns:
+        Seconds per round of each step (``"d"``, ``"g"``, ``"ref_d"``, ``"ref_g"``; the
+        reference's empty without ``ref``) and the peak's GFLOP/s (``"peak"``; empty
+        without ``probe``).
+    """
+    times: dict[str, list[float]] = {"d": [], "g": [], "ref_d": [], "ref_g": [], "peak": []}
+    for _ in range(steps):
+        times["d"].append(_timed(trainer.d_step, d_batch, device))
+        times["g"].append(_timed(trainer.g_step, g_batch, device))
+        if ref is not None:
+            times["ref_d"].append(_timed(ref.d_step, d_batch, device))
+            times["ref_g"].append(_timed(ref.g_step, g_batch, device))
+        if probe is not None:
+            times["peak"].append(probe.gflops())
+    return times
 
 
 def _against_reference(times: dict[str, list[float]], batch_size: int, ref_flops: float) -> dict:
