@@ -37,6 +37,11 @@ def sampler_throughput(sampler: PatchSampler, batch_size: int, *, seconds: float
 
     Runs batches ``0, 1, ...`` for at least ``seconds`` (after one warm-up batch that maps
     the videos' pages in); the clips/s figure uses the total time.
+
+    Returns:
+        ``clips_per_sec``; ``candidates_per_clip``, the crops drawn per clip kept (1: each
+        clip's first crop was kept); ``fallback_fraction``, the share of clips where every one
+        of ``max_tries`` crops failed the motion filter.
     """
     sampler.sample(0, batch_size)
     n_batches = n_slots = n_candidates = n_fallback = 0
@@ -56,7 +61,8 @@ def sampler_throughput(sampler: PatchSampler, batch_size: int, *, seconds: float
 
 
 def loader_throughput(sampler: PatchSampler, batch_size: int, num_workers: int, *, n_batches: int = 200) -> float:
-    """Clips per second through ``DataLoader(PatchBatches)`` and ``to_model_input`` (CPU)."""
+    """Clips per second through ``DataLoader(PatchBatches)`` and ``to_model_input`` (CPU), over
+    ``n_batches`` batches after the workers have started and filled their queues."""
     loader = DataLoader(PatchBatches(sampler, batch_size), batch_size=None, num_workers=num_workers)
     batches = iter(loader)
     for batch in itertools.islice(batches, max(2 * num_workers, 2)):  # workers started, queues full
@@ -90,6 +96,10 @@ def benchmark_data(
     The sampler is timed with ``torch.set_num_threads(1)`` (numpy and OpenCV calls here are
     single-threaded anyway); the loader with 0 and ``num_workers`` workers on the last
     profile. Procedural videos are generated once into ``cache_dir``.
+
+    Returns:
+        The settings, ``"sampler": {profile: sampler_throughput(...)}``, the loader's profile
+        and ``"loader_clips_per_sec": {"workers=0": .., "workers=N": ..}``.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -1,15 +1,16 @@
 """Prediction speed: frames per second of each predictor on one frame size, in one process.
 
-The same random context (4 frames) is predicted ``repeats`` times by each method after one
-untimed call; the machine is shared and noisy, so compare the methods of one run (ratios),
-not runs. Every method predicts one frame; a model's time includes its own optical flow.
+The same random context (4 frames, uniform noise) is predicted ``repeats`` times by each
+method after one untimed call; the machine is shared and noisy, so compare the methods of one
+run (ratios), not runs. Every method predicts one frame; a model's time includes its own
+optical flow. A model that reads more than 4 known frames cannot be timed here.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
@@ -29,10 +30,15 @@ def benchmark_prediction(checkpoints: Sequence[str | Path], *, height: int = 360
         checkpoints: vidpred checkpoints or exported models, timed with their rollout.
         height, width: the frame size.
         repeats: timed predictions per method (after one untimed call).
-        device: where models run.
+        device: where the context lies and the models run.
+        seed: the random context's seed.
 
     Returns:
-        ``{"height", "width", "repeats", "device", "threads", "methods": {name: {"seconds_per_frame", "fps", ...}}}``.
+        ``{"height", "width", "repeats", "device", "threads", "methods": {name: {"seconds_per_frame", "fps", ...}}}``;
+        a checkpoint's entry also holds its ``head``, ``parameters`` and ``path``.
+
+    Raises:
+        ValueError: ``repeats < 1``, frames under 16x16, or a checkpoint that cannot be read.
     """
     if repeats < 1 or height < 16 or width < 16:
         raise ValueError(f"need repeats >= 1 and frames of at least 16x16, got {repeats}, {height}x{width}")
