@@ -28,20 +28,23 @@ _SOFTWARE = "vidpred time_to_quality"  # marks the figures plot_curves may repla
 
 @dataclass
 class Curve:
-    """One run's validation history."""
+    """One run's validation history, one entry per validation, oldest first."""
 
-    label: str
-    minutes: list[float]
+    label: str  # the run's name in plots and tables
+    minutes: list[float]  # training time at each validation (train steps only)
     steps: list[int]
     scores: list[dict[str, dict[str, float]]]  # per validation: {method: {key: value}}
 
     def series(self, key: str, method: str = MODEL) -> list[float]:
+        """``method``'s score ``key`` (``psnr_whole_f1``) at every validation."""
         return [row[method][key] for row in self.scores]
 
     def final(self, key: str, method: str = MODEL) -> float:
+        """``method``'s score ``key`` at the last validation."""
         return self.scores[-1][method][key]
 
     def best(self, key: str, method: str = MODEL) -> float:
+        """The highest of ``method``'s scores ``key`` over the run."""
         return max(self.series(key, method))
 
     def has(self, key: str, method: str = MODEL) -> bool:
@@ -89,6 +92,7 @@ def check_one_validation_set(curves: list[Curve]) -> None:
 
 
 def _same(a: float | None, b: float | None) -> bool:
+    """Whether two logged scores are the same, an undefined one (None, NaN) only with another."""
     if a is None or b is None or math.isnan(a) or math.isnan(b):  # undefined (SSIM under 11 px) on both, or not
         return (a is None or math.isnan(a)) == (b is None or math.isnan(b))
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
@@ -142,21 +146,26 @@ def curves_table(curves: list[Curve], metrics: tuple[str, ...] = ("psnr", "ssim"
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for curve in curves:
         cells = [curve.label, f"{curve.minutes[-1]:.1f}", str(curve.steps[-1])]
-        for metric in metrics:
-            for k in (1, 2):
-                key = metric_key(metric, "whole", k)
-                digits = 2 if metric == "psnr" else 3
-                cells.append(f"{curve.final(key):.{digits}f} / {curve.best(key):.{digits}f}" if curve.has(key) else "-")
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(cells + _score_cells(curve, metrics, MODEL, with_best=True)) + " |")
     reference = curves[0]
     for name in BASELINES:
-        if name not in reference.scores[-1]:
-            continue
-        cells = [name, "-", "-"]
-        for metric in metrics:
-            for k in (1, 2):
-                key = metric_key(metric, "whole", k)
-                digits = 2 if metric == "psnr" else 3
-                cells.append(f"{reference.final(key, name):.{digits}f}" if reference.has(key, name) else "-")
-        lines.append("| " + " | ".join(cells) + " |")
+        if name in reference.scores[-1]:
+            lines.append("| " + " | ".join([name, "-", "-"] + _score_cells(reference, metrics, name)) + " |")
     return "\n".join(lines)
+
+
+def _score_cells(curve: Curve, metrics: tuple[str, ...], method: str, with_best: bool = False) -> list[str]:
+    """``method``'s final score (``with_best``: final / best) of each metric on predicted frames
+    1 and 2, PSNR to 2 decimals and the others to 3; "-" where it was not logged."""
+    cells = []
+    for metric in metrics:
+        digits = 2 if metric == "psnr" else 3
+        for k in (1, 2):
+            key = metric_key(metric, "whole", k)
+            if not curve.has(key, method):
+                cells.append("-")
+            elif with_best:
+                cells.append(f"{curve.final(key, method):.{digits}f} / {curve.best(key, method):.{digits}f}")
+            else:
+                cells.append(f"{curve.final(key, method):.{digits}f}")
+    return cells
