@@ -59,3 +59,14 @@ def test_bad_inputs(tmp_path):
     no_d = _write(tmp_path / "no_d", [{"step": 10, "g_total": 1.0}])
     assert summarize_discriminators(no_d) == []
     assert report_main([str(no_d)]) == 2
+
+
+def test_a_line_cut_short_by_a_failed_write_is_skipped(tmp_path):
+    """A run stopped mid-write (disk full, killed) leaves its last metrics.jsonl line cut short;
+    the lines before it still report, as validation.jsonl's do."""
+    run = _write(tmp_path / "run", _rows())
+    with open(run / "metrics.jsonl", "a", encoding="utf-8") as f:
+        f.write('{"step": 70, "d_acc_re')
+    multiscale, spatiotemporal = summarize_discriminators(run)
+    assert (multiscale.n_logs, multiscale.last_step, spatiotemporal.last_step) == (2, 60, 60)
+    assert report_main([str(run)]) == 0

@@ -39,11 +39,23 @@ class DiscriminatorSummary:
 
 
 def read_metrics(run_dir: str | Path) -> list[dict]:
-    """The rows of a run's ``metrics.jsonl`` (one per log step), in step order."""
+    """The rows of a run's ``metrics.jsonl`` (one per log step), in step order. A line cut
+    short by a failed write (the run stopped mid-line) is skipped.
+
+    Raises:
+        FileNotFoundError: the run has no ``metrics.jsonl``.
+    """
     path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: is {run_dir} a run directory that has logged?")
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and "step" in row:
+            rows.append(row)
     return sorted(rows, key=lambda row: row["step"])
 
 
