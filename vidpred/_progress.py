@@ -11,7 +11,8 @@ def progress(iterable=None, **kwargs) -> tqdm:
     """A tqdm bar that redraws smoothly on a terminal and sparingly into a log file.
 
     Redirected output (CI, nohup, a scheduler's log) gets a line every 30 seconds instead
-    of a carriage-return update several times per second.
+    of a carriage-return update several times per second. ``iterable`` and ``kwargs`` are
+    tqdm's; the intervals and ``dynamic_ncols`` given here are defaults a caller may override.
     """
     if not sys.stderr.isatty():
         kwargs.setdefault("mininterval", 30.0)
