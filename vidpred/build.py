@@ -274,7 +274,13 @@ class TrainingNetworks:
 
 def build_training_networks(cfg: Config, device: torch.device) -> TrainingNetworks:
     """The networks and optimizers of a run, on ``device``; seed torch's generator first for
-    reproducible initial weights (they are drawn in the order of the fields)."""
+    reproducible initial weights (they are drawn in the order of the fields).
+
+    Raises:
+        FileNotFoundError: a missing blur-detector checkpoint or perceptual network weights
+            (:func:`build_blur_discriminator`, :func:`build_perceptual_networks`).
+        ConfigError: a blur detector of another channel count.
+    """
     generator = build_generator(cfg).to(device)
     generator_ema = None
     if cfg.train.ema_decay is not None:

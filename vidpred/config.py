@@ -343,7 +343,7 @@ class Config:
 
 # Keys taken out of the schema, each with the value every run had unless it set the key. A
 # config holding one at that value (a checkpoint's saved config, say) still loads, the key
-# dropped; at another value it is refused, as this code can no longer do what it asked.
+# dropped; at another value it is refused, since vidpred does not do what it asks.
 RETIRED_KEYS: dict[str, Any] = {
     "data.static_fraction": 0.0,  # share of training clips made still (first frame repeated)
 }
