@@ -10,11 +10,11 @@ part of the run. ``scripts/discriminator_report.py`` prints it for several runs.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from vidpred.training.monitor import KNOBS
+from vidpred.training.run_log import read_step_rows
 
 __all__ = ["DiscriminatorSummary", "PREFIXES", "read_metrics", "summarize_discriminators", "summary_table"]
 
@@ -48,15 +48,7 @@ def read_metrics(run_dir: str | Path) -> list[dict]:
     path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: is {run_dir} a run directory that has logged?")
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(row, dict) and "step" in row:
-            rows.append(row)
-    return sorted(rows, key=lambda row: row["step"])
+    return sorted(read_step_rows(path), key=lambda row: row["step"])
 
 
 def summarize_discriminators(run_dir: str | Path, tail: float = 0.5, label: str | None = None

@@ -42,8 +42,8 @@ from vidpred._writable import unwritable_reason
 from vidpred.config import Config, config_from_dict, dump_config
 from vidpred.safe_write import replacing, write_text
 
-__all__ = ["RunLog", "RunLogError", "check_run_dir", "check_new_run_dir", "final_metrics", "read_validation",
-           "upgrade_validation_row"]
+__all__ = ["RunLog", "RunLogError", "check_run_dir", "check_new_run_dir", "final_metrics", "read_step_rows",
+           "read_validation", "upgrade_validation_row"]
 
 log = logging.getLogger(__name__)
 
@@ -195,20 +195,28 @@ def upgrade_validation_row(row: dict) -> dict:
     return out
 
 
+def read_step_rows(path: str | Path) -> list[dict]:
+    """The rows of a run's JSONL log (``metrics.jsonl``, ``validation.jsonl``) in file order:
+    each line that is a JSON object with a ``step``. A line cut short by a failed write (the
+    run stopped mid-line) is skipped; none when the file is missing."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and "step" in row:
+            rows.append(row)
+    return rows
+
+
 def read_validation(path: str | Path) -> list[dict]:
     """The complete lines of a ``validation.jsonl`` (:func:`upgrade_validation_row`'s shape), in
     order; none when the file is missing. A line cut short by a failed write is skipped."""
-    path = Path(path)
-    rows = []
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(row, dict) and "step" in row:
-                rows.append(upgrade_validation_row(row))
-    return rows
+    return [upgrade_validation_row(row) for row in read_step_rows(path)]
 
 
 class RunLog:
