@@ -42,3 +42,12 @@ def test_two_models_of_one_label_are_both_timed_not_one_over_the_other(tmp_path,
                              "DIS flow (2)"]
     assert [methods[name].get("path") for name in list(methods)[3:]] == [str(p) for p in paths]
     assert "path" not in methods["DIS flow"]  # the baseline's own time, not the model's
+
+
+def test_a_model_reading_more_than_four_frames_is_timed_on_as_many(tmp_path):
+    cfg = config_from_dict({"model": {"n_context": 6, "generator": {"n_scales": 2, "width": 0.0625}}})
+    path = tmp_path / "six" / "checkpoints" / "latest.pt"
+    save_checkpoint({"step": 1, "config": config_to_dict(cfg), "generator": build_generator(cfg).state_dict()}, path)
+    methods = benchmark_prediction([path], height=32, width=32, repeats=1)["methods"]
+    assert set(methods) == {"last input", "Farneback flow (paper)", "DIS flow", "six/latest"}
+    assert methods["six/latest"]["seconds_per_frame"] > 0

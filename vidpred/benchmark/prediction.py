@@ -1,9 +1,10 @@
 """Prediction speed: frames per second of each predictor on one frame size, in one process.
 
-The same random context (4 frames, uniform noise) is predicted ``repeats`` times by each
-method after one untimed call; the machine is shared and noisy, so compare the methods of one
-run (ratios), not runs. Every method predicts one frame; a model's time includes its own
-optical flow. A model that reads more than 4 known frames cannot be timed here.
+The same random context (uniform noise: 4 frames, or as many as the model reading the most
+needs, each method reading the newest it needs) is predicted ``repeats`` times by each method
+after one untimed call; the machine is shared and noisy, so compare the methods of one run
+(ratios), not runs. Every method predicts one frame; a model's time includes its own optical
+flow.
 """
 
 from __future__ import annotations
@@ -42,12 +43,11 @@ def benchmark_prediction(checkpoints: Sequence[str | Path], *, height: int = 360
     """
     if repeats < 1 or height < 16 or width < 16:
         raise ValueError(f"need repeats >= 1 and frames of at least 16x16, got {repeats}, {height}x{width}")
-    generator = torch.Generator().manual_seed(seed)
-    context = (torch.rand(1, 3, 4, height, width, generator=generator) * 2 - 1).to(device)
     methods = {LAST_INPUT: lambda c: last_input(c, 1),
                FARNEBACK_FLOW: lambda c: flow_extrapolation(c, 1, None, "farneback"),
                DIS_FLOW: lambda c: flow_extrapolation(c, 1, None, "dis")}
     info = {name: {} for name in methods}
+    n_context = 4
     for path in checkpoints:
         method = load_checkpoint_predictor(path, device)
         name, n = method.name, 1
@@ -56,6 +56,10 @@ def benchmark_prediction(checkpoints: Sequence[str | Path], *, height: int = 360
             name = f"{method.name} ({n})"
         methods[name] = lambda c, predict=method.predict: predict(c, 1, None)
         info[name] = {"head": method.info["head"], "parameters": method.info["parameters"], "path": str(path)}
+        n_context = max(n_context, method.info["n_context"])
+    generator = torch.Generator().manual_seed(seed)
+    # Four frames, or as many as the hungriest model reads; each method reads the newest it needs.
+    context = (torch.rand(1, 3, n_context, height, width, generator=generator) * 2 - 1).to(device)
     out = {}
     for name, predict in methods.items():
         predict(context)
