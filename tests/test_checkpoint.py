@@ -172,3 +172,17 @@ def test_every_reader_of_a_model_takes_a_checkpoint_saved_on_cuda(tmp_path, monk
     _save_as_on_cuda({"kind": "blur_discriminator", "arch": blur.arch, "state_dict": blur.state_dict(),
                       "training": {}, "accuracy": {}}, tmp_path / "blur.pt", monkeypatch)
     assert next(load_blur_discriminator(tmp_path / "blur.pt")[0].parameters()).device.type == "cpu"
+
+
+def test_a_run_s_abandoned_checkpoint_writes_are_removed_however_recent_and_nothing_else(tmp_path):
+    names = {
+        ".latest.pt.k2j4.tmp.pt": True,  # replacing()'s temporary name, written a moment ago
+        ".best.pt.x9.tmp": True,  # the name earlier versions gave
+        "latest.pt": False, "best.pt": False,  # the checkpoints themselves
+        ".metrics.jsonl.a1.tmp.jsonl": False,  # another file's temporary: not a checkpoint's
+        "notes.tmp": False,
+    }
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    checkpoint.remove_partial_writes(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(name for name, removed in names.items() if not removed)

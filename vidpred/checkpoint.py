@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from vidpred.safe_write import replacing
+from vidpred.safe_write import remove_abandoned_temporaries, replacing
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +64,13 @@ def remove_partial_writes(folder: str | Path) -> None:
     Only for a folder no other process is writing into (a run's, under its lock): every
     temporary checkpoint there is taken as abandoned, however recent.
     """
-    # ``.<name>.pt.<random>.tmp.pt`` is the name replacing() gives; ``.<name>.pt.<random>.tmp``
-    # is the name earlier versions of vidpred gave, still found in older runs' folders.
-    for stray in [*Path(folder).glob(".*.pt.*.tmp"), *Path(folder).glob(".*.pt.*.tmp.pt")]:
-        log.info("removing %s, a checkpoint write that never finished", stray)
+    # ``.<name>.pt.<random>.tmp`` is the name earlier versions of vidpred gave, still found in
+    # older runs' folders; replacing() names them ``.<name>.pt.<random>.tmp.pt``.
+    older = list(Path(folder).glob(".*.pt.*.tmp"))
+    for stray in older:
         stray.unlink(missing_ok=True)
+    for stray in [*older, *remove_abandoned_temporaries(folder, ".pt", older_than_s=0)]:
+        log.info("removed %s, a checkpoint write that never finished", stray)
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
