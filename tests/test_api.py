@@ -168,6 +168,8 @@ def test_score_is_each_frames_psnr_ssim_sharpness_and_edges():
     assert scores["psnr"][1] < scores["psnr"][0]  # copying falls further behind a pan with every frame
     with pytest.raises(ValueError, match="give as many frames of the same size"):
         score(copy[:1], truth)
+    with pytest.raises(ValueError, match=r"prediction \(2, 96, 94, 3\) and truth \(2, 96, 96, 3\): give as many frames"):
+        score(copy[:, :, :94], truth)  # as many frames, of another size
 
 
 def test_score_agrees_with_what_predict_py_writes():

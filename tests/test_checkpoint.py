@@ -2,6 +2,8 @@ import errno
 import io
 import os
 import pickle
+import re
+from functools import partial
 
 import pytest
 import torch
@@ -174,15 +176,50 @@ def test_every_reader_of_a_model_takes_a_checkpoint_saved_on_cuda(tmp_path, monk
     assert next(load_blur_discriminator(tmp_path / "blur.pt")[0].parameters()).device.type == "cpu"
 
 
-def test_a_run_s_abandoned_checkpoint_writes_are_removed_however_recent_and_nothing_else(tmp_path):
-    names = {
-        ".latest.pt.k2j4.tmp.pt": True,  # replacing()'s temporary name, written a moment ago
-        ".best.pt.x9.tmp": True,  # the name earlier versions gave
-        "latest.pt": False, "best.pt": False,  # the checkpoints themselves
-        ".metrics.jsonl.a1.tmp.jsonl": False,  # another file's temporary: not a checkpoint's
-        "notes.tmp": False,
-    }
+def test_a_checkpoint_of_a_newer_format_is_refused_naming_both_formats(tmp_path):
+    path = tmp_path / "future.pt"
+    torch.save({"format_version": checkpoint.FORMAT_VERSION + 1, "step": 3}, path)
+    newer, this = checkpoint.FORMAT_VERSION + 1, checkpoint.FORMAT_VERSION
+    with pytest.raises(ValueError, match=re.escape(f"future.pt was written by a newer vidpred (format {newer}, "
+                                                   f"this one reads up to {this})")):
+        load_checkpoint(path)
+
+
+def test_is_checkpoint_is_false_for_a_missing_or_foreign_file(tmp_path):
+    save_checkpoint({"step": 1}, tmp_path / "latest.pt")
+    (tmp_path / "notes.txt").write_text("mine")
+    assert checkpoint.is_checkpoint(tmp_path / "latest.pt")
+    assert not checkpoint.is_checkpoint(tmp_path / "notes.txt")
+    assert not checkpoint.is_checkpoint(tmp_path / "missing.pt")
+
+
+def test_the_temporary_files_of_killed_saves_are_removed_and_nothing_else(tmp_path):
+    # ".<name>.<random>.tmp.pt" as replacing names them, ".<name>.<random>.tmp" as older versions did
+    names = ["latest.pt", "best.pt", ".latest.pt.k2j4x.tmp.pt", ".best.pt.9qw1z.tmp", "notes.pt.tmp", ".hidden.pt"]
     for name in names:
         (tmp_path / name).write_bytes(b"x")
     checkpoint.remove_partial_writes(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(name for name, removed in names.items() if not removed)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".hidden.pt", "best.pt", "latest.pt", "notes.pt.tmp"]
+
+
+def test_weights_mismatch_counts_each_kind_of_difference_and_names_the_first():
+    expected = {"a": torch.zeros(2), "b": torch.zeros(3), "c": torch.zeros(1)}
+    mismatch = partial(checkpoint.weights_mismatch, expected)
+    assert mismatch({"a": torch.ones(2), "b": torch.ones(3), "c": torch.ones(1)}) is None
+    assert mismatch({"a": torch.zeros(2), "b": torch.zeros(3)}) == (
+        "1 weights missing, 0 unexpected, 0 of another shape, e.g. c")
+    assert mismatch({"a": torch.zeros(2), "b": torch.zeros(4), "d": torch.zeros(1)}) == (
+        "1 weights missing, 1 unexpected, 1 of another shape, e.g. c")
+    assert mismatch({"a": torch.zeros(2, 1), "b": torch.zeros(3), "c": torch.zeros(1)}) == (
+        "0 weights missing, 0 unexpected, 1 of another shape, e.g. a")
+
+
+def test_a_run_folder_given_for_a_checkpoint_is_refused_pointing_into_it(tmp_path):
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "other").mkdir()
+    run = tmp_path / "run" / "checkpoints"
+    hint = f"(a run keeps its checkpoints in {run}: give {run / 'best.pt'} or latest.pt)"
+    with pytest.raises(ValueError, match=re.escape(f"run is a folder, not a checkpoint file {hint}")):
+        load_checkpoint(tmp_path / "run")
+    with pytest.raises(ValueError, match=r"other is a folder, not a checkpoint file$"):
+        load_checkpoint(tmp_path / "other")

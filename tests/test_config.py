@@ -46,6 +46,7 @@ def test_overrides_are_typed_and_nested():
     # An int where a float is expected is promoted; the reverse is an error.
     assert config_from_dict({}, ["loss.l_adv=1"]).loss.l_adv == 1.0
     assert isinstance(config_from_dict({}, ["loss.l_adv=1"]).loss.l_adv, float)
+    assert config_from_dict({}, ["run.name=lr=0.1"]).run.name == "lr=0.1"  # the first "=" ends the key
 
 
 @pytest.mark.parametrize(
@@ -55,6 +56,8 @@ def test_overrides_are_typed_and_nested():
         ({"train": {"stepz": 3}}, [], "unknown config key 'train.stepz'; allowed keys here: steps"),
         ({}, ["train.steps=many"], "train.steps: expected int, got 'many'"),
         ({}, ["train.steps=2.5"], "train.steps: expected int"),
+        ({}, ["train.batch_size=true"], "train.batch_size: expected int, got True"),
+        ({}, ["loss.l_adv=true"], "loss.l_adv: expected float, got True"),
         ({}, ["data.source=youtube"], "data.source: expected one of 'procedural', 'folder', 'ucf101'"),
         ({}, ["model.generator.width=wide"], "model.generator.width: expected float"),
         ({}, ["model.discriminator.enabled=3"], "expected bool"),
@@ -396,3 +399,19 @@ def test_the_adaptive_weight_counts_every_discriminator_section_a_new_one_too():
     with pytest.raises(ConfigError) as info:
         validate(config_from_dict({}, ["loss.adaptive_weight=true", "model.discriminator.enabled=false"]))
     assert all(f"model.{name}" in str(info.value) for name in sections)
+
+
+_REFINER = ["model.generator.head=refiner", "model.generator.n_scales=1", "model.discriminator.enabled=false"]
+
+
+@pytest.mark.parametrize("overrides, message, inside", [
+    ([*_REFINER, "model.generator.n_flows=4"], "model.generator.n_flows must be in [1, model.n_context - 1], got 4",
+     "model.generator.n_flows=3"),  # model.n_context 4
+    (["loss.l_nce=0.1", "train.batch_size=1"], "loss.l_nce needs loss.nce_temperature > 0 and train.batch_size >= 2 "
+     "(the other clips are the negatives), got 0.1 and 1", "train.batch_size=2"),
+    (["train.ema_decay=0"], "train.ema_decay: expected a decay in (0, 1) or null, got 0.0", "train.ema_decay=0.5"),
+])
+def test_a_value_at_the_edge_of_its_range_is_refused_and_the_nearest_inside_accepted(overrides, message, inside):
+    with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
+        validate(config_from_dict({}, overrides))
+    validate(config_from_dict({}, [*overrides, inside]))

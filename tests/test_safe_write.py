@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -14,8 +15,8 @@ import pytest
 
 from vidpred import safe_write
 from vidpred.checkpoint import is_checkpoint, save_checkpoint
-from vidpred.safe_write import (OutputRefused, check_figure_and_table, check_output, image_has_mark, replacing,
-                                replacing_all, save_marked_figure, write_text)
+from vidpred.safe_write import (OutputRefused, check_figure_and_table, check_output, check_output_folder,
+                                image_has_mark, replacing, replacing_all, save_marked_figure, write_text)
 
 
 def test_a_new_file_in_a_new_folder_is_accepted(tmp_path):
@@ -57,6 +58,7 @@ def test_a_figure_s_table_is_replaced_only_beside_a_figure_recognised_as_ours(tm
     figure.write_bytes(b"ours")
     assert check_figure_and_table(str(figure), ours=lambda path: path == figure, noun="map") == table
     assert check_figure_and_table(str(figure), ours=lambda _: False, noun="map", force=True) == table
+    assert check_figure_and_table(str(tmp_path / "MAP.PNG"), ours=lambda _: False, noun="map") == tmp_path / "MAP.md"
 
 
 def test_a_folder_and_an_unwritable_folder_are_refused(tmp_path, read_only):
@@ -220,3 +222,71 @@ def test_the_temporary_file_of_a_killed_write_is_removed_once_abandoned_and_a_li
         assert safe_write.remove_abandoned_temporaries(tmp_path, ".npy") == [killed]
         assert live.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [".notes.npy", "other.npy"]
+
+
+def test_a_folder_of_outputs_is_refused_when_a_file_someone_else_s_or_unwritable(tmp_path, read_only):
+    names = ["report.md", "scores.json"]
+    out = tmp_path / "report"
+
+    def check(folder, ours=lambda _: False, force=False):
+        return check_output_folder(folder, names, ours=ours, what="vidpred evaluation", output="report", force=force)
+
+    assert check(out) == out  # not there yet
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert check(out) == out  # none of the names
+    (out / "scores.json").write_text("theirs")
+    with pytest.raises(OutputRefused, match="report holds scores.json that no vidpred evaluation wrote: .*--force"):
+        check(out)
+    assert check(out, ours=lambda folder: folder == out) == out
+    assert check(out, force=True) == out
+    (tmp_path / "report.md").write_text("a file")
+    with pytest.raises(OutputRefused, match="report.md is a file: the report goes to a folder"):
+        check(tmp_path / "report.md", ours=lambda _: True)
+    read_only(tmp_path / "ro")
+    (tmp_path / "ro").mkdir()
+    with pytest.raises(OutputRefused, match="cannot write the report in .*ro: Permission denied"):
+        check(tmp_path / "ro", force=True)
+    assert (out / "scores.json").read_text() == "theirs"
+
+
+def test_a_durable_write_reaches_the_disk_before_its_rename_and_the_rename_after_it(tmp_path, monkeypatch):
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append("fsync folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
+        real_fsync(fd)
+
+    def replace(source, target):
+        events.append("rename")
+        real_replace(source, target)
+
+    monkeypatch.setattr(safe_write.os, "fsync", fsync)
+    monkeypatch.setattr(safe_write.os, "replace", replace)
+    save_checkpoint({"step": 1}, tmp_path / "latest.pt")  # a checkpoint is written durably
+    assert events == ["fsync file", "rename", "fsync folder"]
+    events.clear()
+    write_text(tmp_path / "notes.md", "text")  # other outputs do not wait for the disk
+    assert events == ["rename"]
+
+
+def test_only_replacing_s_temporaries_untouched_for_an_hour_are_removed(tmp_path):
+    now = time.time()
+    killed = tmp_path / ".video.npy.k2j4x.tmp.npy"
+    slow = tmp_path / ".other.npy.9qw1z.tmp.npy"  # a slow write, last touched ten minutes ago
+    users = tmp_path / "video.npy.backup.tmp.npy"  # not hidden: a name of the user's
+    for path, age in ((killed, 7200), (slow, 600), (users, 7200)):
+        path.write_bytes(b"x")
+        os.utime(path, (now - age, now - age))
+    assert safe_write.remove_abandoned_temporaries(tmp_path, ".npy") == [killed]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([slow.name, users.name])
+
+
+def test_a_folder_that_cannot_be_made_is_reported_with_the_file_chosen(tmp_path):
+    (tmp_path / "runs").write_text("a file where the folder would be")
+    target = tmp_path / "runs" / "report.md"
+    with pytest.raises(OSError) as refused:
+        write_text(target, "text")
+    assert refused.value.filename == str(target)
+    assert (tmp_path / "runs").read_text() == "a file where the folder would be"

@@ -70,3 +70,20 @@ def test_the_validation_cut_short_is_the_stopped_run_s_not_the_new_schedule_s(ti
     Trainer(tiny_config("train.steps=3", "train.val_every=3", "train.ckpt_every=3"), run_dir, resume=True).fit()
     assert "the validation at step 2 did not finish" in caplog.text
     assert [r["step"] for r in _rows(run_dir)] == [2, 3]
+
+
+def test_a_resumed_run_keeps_the_best_score_so_far(tiny_config, tmp_path):
+    run_dir = tmp_path / "run"
+    Trainer(tiny_config("train.steps=2", "train.val_every=1"), run_dir).fit()
+    resumed = Trainer(tiny_config("train.steps=4", "train.val_every=1"), run_dir, resume=True)
+    # a later validation replaces best.pt only when it beats this
+    assert resumed.best_psnr == max(row["model"]["psnr_whole_f1"] for row in _rows(run_dir))
+
+
+def test_of_equal_scores_best_pt_keeps_the_first(tiny_config, tmp_path):
+    # Every learning rate 0: the weights never change, so every validation scores the same.
+    run_dir = tmp_path / "run"
+    Trainer(tiny_config("train.steps=3", "train.val_every=1", "optim.generator.lr=0", "optim.discriminator.lr=0"),
+            run_dir).fit()
+    assert len({row["model"]["psnr_whole_f1"] for row in _rows(run_dir)}) == 1
+    assert load_checkpoint(run_dir / "checkpoints" / "best.pt")["step"] == 1  # the row align_best picks

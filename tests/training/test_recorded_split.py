@@ -135,3 +135,12 @@ def test_a_new_run_over_one_killed_before_its_first_checkpoint_records_its_own_s
     Trainer(tiny_config("train.steps=1", "data.procedural.n_val_videos=3"), run_dir).fit()
     recorded = json.loads((run_dir / "split.json").read_text())
     assert len(recorded["subsets"]["val"]) == 3
+
+
+def test_a_resumed_run_without_a_split_record_writes_one(tiny_config, tmp_path):
+    run = tmp_path / "run"
+    Trainer(tiny_config("train.steps=2"), run).fit()
+    recorded = (run / "split.json").read_text()
+    (run / "split.json").unlink()  # as in a run from before split.json
+    Trainer(tiny_config("train.steps=3"), run, resume=True).fit()
+    assert (run / "split.json").read_text() == recorded  # recorded now, for every later resume to follow

@@ -85,3 +85,12 @@ def test_best_is_aligned_with_the_best_validation_row(tmp_path, best_row, held, 
     align_best(run_dir, step, save_best)
     assert (load_checkpoint(best)["step"] if best.exists() else None) == expected
     assert saved == ([step] if held != expected and expected is not None else [])
+
+
+def test_of_equal_best_rows_best_pt_is_the_first_s(tmp_path):
+    run_dir = tmp_path / "run"
+    _write_rows(run_dir, (1, 25.0), (2, 25.0))  # a tie is no new best: validation kept step 1's
+    best = run_dir / "checkpoints" / "best.pt"
+    save_checkpoint({"step": 1}, best)
+    align_best(run_dir, 2, lambda: save_checkpoint({"step": 2}, best))
+    assert load_checkpoint(best)["step"] == 1

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
 
 import pytest
 import torch
 
-from vidpred.config import Config, load_config
-from vidpred.training.run_log import RunLog, final_metrics, read_validation
+from vidpred.config import Config, dump_config, load_config
+from vidpred.training.run_log import RunLog, RunLogError, check_new_run_dir, final_metrics, read_validation
 
 
 def test_a_fresh_run_writes_its_config_and_logs(tmp_path):
@@ -86,3 +87,41 @@ def test_an_old_runs_flat_validation_lines_are_read_in_todays_shape(tmp_path):
         new,
     ]
     assert read_validation(tmp_path / "missing.jsonl") == []
+
+
+@pytest.mark.parametrize("name", ["checkpoints/best.pt", "events.out.tfevents.1700000000.host.1.0", "samples/mine.png",
+                                  "metrics.jsonl"])
+def test_a_new_run_refuses_a_folder_holding_a_file_it_would_replace_unless_a_run_left_it(tmp_path, name):
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / name).write_bytes(b"mine")
+    with pytest.raises(FileExistsError, match=f"holds {name} that no vidpred run wrote"):
+        check_new_run_dir(tmp_path)
+    (tmp_path / "config.yaml").write_text("train:\n  steps: 10\n")  # a config of the user's, not a run's
+    with pytest.raises(FileExistsError, match=f"holds config.yaml, {name} that no vidpred run wrote"):
+        check_new_run_dir(tmp_path)
+    (tmp_path / "config.yaml").write_text(dump_config(Config()))  # as a run stopped before its 1st checkpoint left it
+    check_new_run_dir(tmp_path)
+
+
+def test_each_logged_line_is_in_its_file_when_the_call_returns(tmp_path):
+    with RunLog(tmp_path, Config(), step=0) as run_log:
+        run_log.train(1, {"g_total": 0.5})
+        run_log.validation(1, 0.0, {"model": {"psnr_whole_f1": 20.0}})
+        run_log.samples(2, torch.rand(3, 8, 8))  # a head without motion: no flow picture
+        # read while the files are open: a run killed now keeps all of it
+        assert json.loads((tmp_path / "metrics.jsonl").read_text()) == {"step": 1, "g_total": 0.5}
+        assert json.loads((tmp_path / "validation.jsonl").read_text())["model"] == {"psnr_whole_f1": 20.0}
+        assert run_log.has_samples(2) and not run_log.has_samples(1)
+
+
+def test_a_log_that_fails_to_close_is_an_error_unless_another_came_first(tmp_path, monkeypatch):
+    def disk_full():
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(RunLogError, match=r"cannot write .*metrics.jsonl: No space left on device"):
+        with RunLog(tmp_path / "a", Config(), step=0) as run_log:
+            monkeypatch.setattr(run_log._metrics, "close", disk_full)
+    with pytest.raises(KeyError, match="the first error"):
+        with RunLog(tmp_path / "b", Config(), step=0) as run_log:
+            monkeypatch.setattr(run_log._metrics, "close", disk_full)
+            raise KeyError("the first error")

@@ -264,9 +264,10 @@ def test_a_resumed_run_removes_the_temporary_files_of_writes_its_killed_run_left
     run = tmp_path / "run"
     Trainer(tiny_config("train.steps=2"), run).fit()
     # what a SIGKILL inside write_text leaves beside final_metrics.json, metrics.jsonl or config.yaml,
-    # or inside the writing of a sample
+    # or inside the writing of a sample or of a checkpoint
     killed = [run / ".final_metrics.json.k1.tmp.json", run / ".metrics.jsonl.k2.tmp.jsonl",
-              run / ".config.yaml.k3.tmp.yaml", run / "samples" / ".step_0000002.png.k4.tmp.png"]
+              run / ".config.yaml.k3.tmp.yaml", run / "samples" / ".step_0000002.png.k4.tmp.png",
+              run / "checkpoints" / ".latest.pt.k5.tmp.pt"]
     for path in killed:
         path.write_text("half")
     mine = run / ".notes.json"  # a hidden file of the user's
@@ -290,3 +291,16 @@ def test_samples_a_stop_skipped_are_drawn_by_the_resumed_run(tiny_config, tmp_pa
     assert sorted(p.name for p in (tmp_path / "split" / "samples").iterdir()) == names
     for name in names:  # the same pictures, drawn from the same weights
         assert (tmp_path / "split" / "samples" / name).read_bytes() == (full / "samples" / name).read_bytes(), name
+
+
+def test_the_samples_a_stop_skipped_are_the_stopped_run_s_schedule_s_not_the_new_one_s(tiny_config, tmp_path,
+                                                                                          monkeypatch):
+    import signal
+
+    every = ("train.val_every=100", "train.ckpt_every=100")
+    stopped = Trainer(tiny_config("train.steps=4", "train.sample_every=2", *every), tmp_path / "run")
+    _signal_after_step(stopped, 2, signal.SIGINT, monkeypatch)  # step 2's samples skipped, to stop sooner
+    assert stopped.fit()["step"] == 2
+    # Resumed drawing samples every 5 steps: step 2's are still drawn, and the last step's.
+    Trainer(tiny_config("train.steps=3", "train.sample_every=5", *every), tmp_path / "run", resume=True).fit()
+    assert sorted(p.name for p in (tmp_path / "run" / "samples").iterdir()) == ["step_0000002.png", "step_0000003.png"]

@@ -146,6 +146,19 @@ def test_disc_start_gates_both_d_updates_and_the_adversarial_term(tiny_config, t
     assert "g_adv" not in logged[1] and "d_loss" not in logged[2] and "g_adv" in logged[3] and "d_loss" in logged[3]
 
 
+def test_each_step_draws_the_discriminator_s_batch_before_disc_start_too(tiny_config, tmp_path, monkeypatch):
+    # Batch i of the stream is the same whatever loss.disc_start is, and a resumed run, which
+    # starts the stream 2 batches a step in, meets the clips the uninterrupted run met.
+    g_batches = {}
+    for disc_start in (0, 3):
+        trainer = Trainer(tiny_config(f"loss.disc_start={disc_start}"), tmp_path / f"run{disc_start}")
+        seen = g_batches[disc_start] = []
+        monkeypatch.setattr(trainer, "g_step", lambda x, seen=seen: seen.append(x.clone()) or {})
+        for _ in range(3):
+            trainer.train_step()
+    assert len(g_batches[0]) == 3 and all(torch.equal(a, b) for a, b in zip(g_batches[0], g_batches[3]))
+
+
 def test_multi_frame_d_steps_see_the_rolled_out_clip(tiny_config, blur_checkpoint, tmp_path):
     cfg = tiny_config("train.n_future=3", "train.val_n_future=3", *_blur(blur_checkpoint, frozen=False), *SPATIOTEMPORAL)
     trainer = Trainer(cfg, tmp_path / "run")

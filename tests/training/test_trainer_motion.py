@@ -84,16 +84,18 @@ def test_ema_follows_the_weights_and_is_what_is_loaded(tiny_config, tmp_path):
         assert torch.equal(value, state["generator_ema"][key])
 
 
-def test_ema_update_by_hand(tiny_config, tmp_path):
+@pytest.mark.parametrize("step, decay", [(0, 0.1), (8, 0.5), (100, 0.9)])
+def test_ema_update_by_hand(tiny_config, tmp_path, step, decay):
+    # decay = min(train.ema_decay, (1 + step) / (10 + step)): 1/10 at step 0, 9/18 at step 8, 0.9 from 80 on
     trainer = Trainer(tiny_config("train.ema_decay=0.9"), tmp_path / "run")
-    trainer.step = 100  # past the warm-up: decay min(0.9, 101/110) = 0.9
+    trainer.step = step
     ema_before = [p.detach().clone() for p in trainer.generator_ema.parameters()]
     with torch.no_grad():
         for p in trainer.generator.parameters():
             p.add_(1.0)
     trainer._update_ema()
     for e0, w, e1 in zip(ema_before, trainer.generator.parameters(), trainer.generator_ema.parameters()):
-        torch.testing.assert_close(e1, 0.9 * e0 + 0.1 * w)
+        torch.testing.assert_close(e1, decay * e0 + (1 - decay) * w)
 
 
 def test_resume_with_ema_and_flow_head_reproduces_the_uninterrupted_run(tiny_config, tmp_path):
