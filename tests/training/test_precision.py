@@ -173,3 +173,102 @@ def test_fully_connected_layers_stay_float32_under_bf16_autocast():
     # Outside autocast a Float32Linear is an nn.Linear.
     x = torch.randn(5, linears[-1].in_features)
     torch.testing.assert_close(linears[-1](x), torch.nn.functional.linear(x, linears[-1].weight, linears[-1].bias))
+
+
+@pytest.mark.parametrize("capabilities, native", [
+    ({"avx512_bf16": True, "amx_bf16": False}, True),
+    ({"avx512_bf16": False, "amx_bf16": True}, True),  # AMX alone (Sapphire Rapids without the flag reported)
+    ({"avx512_bf16": False, "amx_bf16": False, "avx512_f": True}, False),  # AVX512 without bf16: emulated
+    ({}, False),
+])
+def test_cpu_native_bf16_is_avx512_bf16_or_amx(monkeypatch, capabilities, native):
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: capabilities)
+    assert precision_module.cpu_has_native_bf16() is native
+
+
+@pytest.mark.parametrize("capability, expected", [((7, 5), "fp32"), ((8, 0), "bf16"), ((9, 0), "bf16")])
+def test_auto_is_bf16_on_gpus_of_compute_capability_8_and_newer(monkeypatch, capability, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    assert resolve_precision("auto", "cuda") == expected
+
+
+def test_an_auto_context_resolves_to_the_hardware_s_precision(monkeypatch):
+    conv, x = nn.Conv2d(3, 2, 3), torch.randn(1, 3, 5, 5)
+    monkeypatch.setattr(precision_module, "cpu_has_native_bf16", lambda: True)
+    with autocast_context(CPU, "auto"):
+        assert conv(x).dtype == torch.bfloat16
+    monkeypatch.setattr(precision_module, "cpu_has_native_bf16", lambda: False)
+    with torch.autocast("cpu", dtype=torch.bfloat16), autocast_context(CPU, "auto"):
+        assert conv(x).dtype == torch.float32
+
+
+@pytest.mark.parametrize("precision, mode", [("fp32", "ieee"), ("bf16", "tf32")])
+def test_configure_backends_allows_tf32_on_cuda_unless_fp32_is_asked_for(monkeypatch, precision, mode):
+    from types import SimpleNamespace
+
+    # PyTorch >= 2.9 spells it fp32_precision, older ones allow_tf32: fakes of both, never the real settings.
+    matmul, cudnn = SimpleNamespace(fp32_precision="none"), SimpleNamespace(conv=SimpleNamespace(fp32_precision="none"))
+    monkeypatch.setattr(torch.backends.cuda, "matmul", matmul)
+    monkeypatch.setattr(torch.backends, "cudnn", cudnn)
+    configure_backends("cuda", precision)
+    assert (matmul.fp32_precision, cudnn.conv.fp32_precision) == (mode, mode)
+    old_matmul, old_cudnn = SimpleNamespace(allow_tf32=None), SimpleNamespace(allow_tf32=None)
+    monkeypatch.setattr(torch.backends.cuda, "matmul", old_matmul)
+    monkeypatch.setattr(torch.backends, "cudnn", old_cudnn)
+    configure_backends(torch.device("cuda", 0), precision)
+    assert old_matmul.allow_tf32 is old_cudnn.allow_tf32 is (mode == "tf32")
+
+
+class _Outputs(nn.Module):
+    """A convolution whose output comes back as a tensor, a tuple, a list and a dict, with an integer beside it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 2, 1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return y, (y, y.argmax(dim=1)), [y], {"y": y, "n": 3}
+
+
+def test_prepared_outputs_of_every_container_are_float32_and_keep_their_type():
+    module = prepare_module(_Outputs())
+    with autocast_context(CPU, "bf16"):
+        tensor, pair, listed, keyed = module(torch.randn(1, 3, 4, 4))
+    assert tensor.dtype == pair[0].dtype == listed[0].dtype == keyed["y"].dtype == torch.float32
+    assert type(pair) is tuple and type(listed) is list and keyed["n"] == 3
+    assert pair[1].dtype == torch.int64  # integers are left as they are
+
+
+def test_channels_last_leaves_3d_convolutions_as_they_are():
+    module = nn.Sequential(nn.Conv3d(3, 2, 3), nn.Flatten(1, 2), nn.Conv2d(2 * 3, 2, 1))  # 5-D and 4-D weights
+    prepare_module(module, channels_last=True)  # a 5-D tensor has no channels_last layout: it must not be asked for
+    assert module[0].weight.is_contiguous() and module[2].weight.is_contiguous(memory_format=torch.channels_last)
+    assert module(torch.randn(1, 3, 5, 6, 6)).shape == (1, 2, 4, 4)
+
+
+def test_an_unknown_precision_is_refused_by_the_context_too():
+    with pytest.raises(ValueError, match="precision must be one of fp32, bf16, auto, got 'fp16'"):
+        autocast_context(CPU, "fp16")
+
+
+def test_prepare_module_compiles_in_place_only_when_asked(monkeypatch):
+    compiled = []
+    module = nn.Linear(2, 2)
+    monkeypatch.setattr(module, "compile", lambda: compiled.append(True), raising=False)
+    assert prepare_module(module) is module and compiled == []
+    assert prepare_module(module, compile=True) is module and compiled == [True]
+
+
+def test_a_subclass_of_linear_keeps_its_own_forward():
+    class Doubled(nn.Linear):
+        def forward(self, input):
+            return 2 * super().forward(input)
+
+    layer = Doubled(2, 1)
+    x = torch.randn(3, 2)
+    expected = 2 * torch.nn.functional.linear(x, layer.weight, layer.bias)
+    prepare_module(layer)
+    assert type(layer) is Doubled
+    torch.testing.assert_close(layer(x), expected)
