@@ -218,3 +218,58 @@ def test_summary_line_follows_the_baseline_rows(monkeypatch):
     monkeypatch.setattr(validation, "BASELINE_NAMES", rows)
     record = _record({MODEL: 31.0, **dict.fromkeys(rows, 30.0), "new baseline": 32.0})
     assert "(last input 30.00, DIS flow 30.00, new baseline 32.00, blend 30.00)" in summary_line(record)
+
+
+class OvershootingGenerator(FlatGenerator):
+    """Predicts 2.0 everywhere, past white (1.0 in [-1, 1], uint8 255)."""
+
+    def rollout(self, context: torch.Tensor, n_future: int) -> torch.Tensor:
+        return super().rollout(context, n_future) + 2
+
+
+def test_predictions_are_clipped_to_the_frame_range_before_scoring_and_the_mode_is_kept():
+    clips = [_clip(12, 12, [100, 100, 110])]
+    generator = OvershootingGenerator().eval()  # as the EMA generator is
+    scores = evaluate(generator, clips, n_context=2, n_future=1, device=DEVICE)
+    # Scored as white (255) against stripes at 110 and 150, not as a value past white.
+    assert scores["psnr_whole_f1"] == pytest.approx(_psnr(255, np.array([110, 150])), rel=1e-5)
+    assert not generator.training
+
+
+def test_the_blend_weight_is_fitted_on_the_first_predicted_frames(monkeypatch):
+    targets = []
+    fit = validation.fit_blend_weight
+
+    def recording(contexts, frames, **kwargs):
+        targets.extend(frames)
+        return fit(contexts, frames, **kwargs)
+
+    monkeypatch.setattr(validation, "fit_blend_weight", recording)
+    clips = [_clip(12, 12, [100, 100, 110, 120]), _clip(12, 16, [60, 60, 90, 60])]
+    baseline_scores(clips, n_context=2, n_future=2, device=DEVICE)
+    assert len(targets) == 2
+    torch.testing.assert_close(targets[0], _frame(_stripes(12, 12, 110)))  # frame 1 of 2, not 120
+    torch.testing.assert_close(targets[1], _frame(_stripes(12, 16, 90)))
+
+
+def test_a_stop_signal_interrupts_the_validator_s_model_scoring(monkeypatch):
+    monkeypatch.setattr(validation, "baseline_scores", lambda *args, **kwargs: ({}, 0.5))
+    validator = Validator([_clip(12, 12, [100, 100, 110])], n_context=2, n_future=1, device=DEVICE)
+    generator = FlatGenerator()
+    with pytest.raises(ValidationInterrupted):
+        validator(generator, should_stop=lambda: True)
+    assert generator.contexts == []  # stopped before the first batch
+
+
+class ModeRecordingGenerator(FlatGenerator):
+    """A flat generator that records whether it was in training mode at each rollout."""
+
+    def rollout(self, context: torch.Tensor, n_future: int) -> torch.Tensor:
+        self.modes = [*getattr(self, "modes", []), self.training]
+        return super().rollout(context, n_future)
+
+
+def test_the_model_is_scored_in_eval_mode_and_goes_back_to_training():
+    generator = ModeRecordingGenerator().train()
+    evaluate(generator, [_clip(12, 12, [100, 100, 110])] * 2, n_context=2, n_future=1, device=DEVICE, batch_size=1)
+    assert generator.modes == [False, False] and generator.training
