@@ -1,12 +1,15 @@
-"""The at-chance warning for discriminators."""
+"""Watching a run: the stop when a loss stops being finite, and the at-chance warning for discriminators."""
 
 from __future__ import annotations
 
 import logging
 
 import pytest
+import torch
 
-from vidpred.training.monitor import ChanceMonitor
+import vidpred.training.monitor as monitor_module
+from vidpred.training.distributed import DistInfo
+from vidpred.training.monitor import ChanceMonitor, TrainingDiverged, check_finite
 
 
 def test_warns_once_after_patience_and_again_after_a_recovery():
@@ -41,3 +44,47 @@ def test_the_blur_detector_gets_advice_that_exists_for_it():
     (message,) = monitor.update(1, {"d_blur_acc": 0.5})
     assert "blur discriminator" in message and "model.blur_discriminator.frozen=true" in message
     assert ".width" not in message and ".init" not in message  # a pretrained detector has neither knob
+
+
+def _check(logs, latest, dist=None):
+    """check_finite at step 7 of these float values, on the CPU."""
+    check_finite({k: torch.tensor(v) for k, v in logs.items()}, 7, latest, dist or DistInfo(), torch.device("cpu"))
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("-inf"), float("nan")])
+def test_a_loss_that_is_not_finite_stops_the_run_naming_it_and_the_last_checkpoint(tmp_path, bad):
+    latest = tmp_path / "latest.pt"
+    _check({"g_total": 1.5, "d_loss": 0.25}, latest)  # finite: nothing happens
+    with pytest.raises(TrainingDiverged, match=r"step 7: g_total not finite; no checkpoint was written\."):
+        _check({"g_total": bad, "d_loss": 0.25}, latest)
+    latest.write_bytes(b"")
+    with pytest.raises(TrainingDiverged, match=rf"g_total not finite; {latest} holds the last finite state"):
+        _check({"g_total": bad, "d_loss": 0.25}, latest)
+
+
+def test_the_message_names_four_values_and_counts_the_rest(tmp_path):
+    nan = float("nan")
+    with pytest.raises(TrainingDiverged, match=r"step 7: a, b, c, d, 2 more not finite"):
+        _check({"ok": 1.0, "a": nan, "b": nan, "c": nan, "d": nan, "e": nan, "f": nan}, tmp_path / "latest.pt")
+
+
+def test_every_rank_stops_when_another_rank_diverged(tmp_path, monkeypatch):
+    asked = []
+    # Rank 1's values are not finite: the collective says so to this rank, whose own are.
+    monkeypatch.setattr(monitor_module, "any_rank", lambda flag, dist, device: asked.append(flag) or True)
+    with pytest.raises(TrainingDiverged, match=r"step 7: another rank not finite"):
+        _check({"g_total": 1.5}, tmp_path / "latest.pt", DistInfo(0, 0, 2))
+    assert asked == [False]  # this rank's own values were finite
+
+
+def test_an_accuracy_at_the_threshold_is_not_at_chance():
+    monitor = ChanceMonitor(patience=1, threshold=0.5)
+    assert monitor.update(1, {"d_acc": 0.5}) == []
+    assert len(monitor.update(2, {"d_acc": 0.25})) == 1
+
+
+def test_the_warning_is_logged(caplog):
+    monitor = ChanceMonitor(patience=1)
+    with caplog.at_level(logging.WARNING, logger="vidpred.training.monitor"):
+        (message,) = monitor.update(4, {"d_st_acc": 0.5})
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [("WARNING", message)]
