@@ -216,3 +216,85 @@ def test_a_stop_request_asks_once_and_stops_at_once_the_second_time(caplog):
         os.kill(os.getpid(), signal.SIGINT)  # asked again: at once
     assert "received SIGINT: finishing this one (again to stop at once)" in caplog.text
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_ctrl_c_before_a_script_handles_it_is_one_line_and_exit_code_130(caplog):
+    @script
+    def main(argv=None):
+        raise KeyboardInterrupt
+
+    assert main([]) == 130
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [("ERROR", "interrupted")]
+
+
+def test_finite_bounds_are_inclusive_and_nan_or_infinity_is_refused():
+    for value in (0, 0.5, 1, None):
+        finite("--goal", value, 0, 1)
+    for value in (-0.001, 1.001, float("nan")):
+        with pytest.raises(ValueError, match=r"--goal must be a finite number in \[0, 1\]"):
+            finite("--goal", value, 0, 1)
+    finite("--offset", -1e9)  # no bounds: any finite number
+    with pytest.raises(ValueError, match=r"--offset must be a finite number, got inf"):
+        finite("--offset", float("inf"))
+
+
+def test_rank_0_is_named_too():
+    record = logging.LogRecord("vidpred.x", logging.INFO, __file__, 1, "hello", None, None)
+    assert " [rank 0] INFO vidpred.x: hello" in logging.Formatter(log_format(0)).format(record)
+
+
+def test_commands_start_under_this_interpreter():
+    from vidpred.cli import command
+
+    assert command("train") == [sys.executable, "-m", "vidpred.commands.train"]  # the venv's python, not PATH's
+
+
+def test_a_console_keeps_its_encoding(monkeypatch):
+    import io
+
+    class Console(io.TextIOWrapper):
+        def isatty(self):
+            return True
+
+    console = Console(io.BytesIO(), encoding="cp1252")
+    monkeypatch.setattr(sys, "stdout", console)
+    assert script(lambda argv=None: 0)([]) == 0
+    assert console.encoding == "cp1252"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX: the command runs in a session of its own")
+def test_a_command_run_by_a_stop_request_runs_in_a_session_of_its_own():
+    import os
+
+    from vidpred.cli import StopRequest
+
+    # A Ctrl-C at the terminal goes to the terminal's process group: the command must not be in it,
+    # so that it gets the signal once, passed on by the request.
+    same_session = f"import os, sys; sys.exit(os.getsid(0) == {os.getsid(0)})"
+    code = StopRequest("waiting").run([sys.executable, "-c", same_session])
+    assert code == 0
+
+
+def test_logs_go_to_stderr_and_leave_stdout_for_results(monkeypatch):
+    from vidpred.cli import setup_logging
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])  # as in a fresh process; pytest's own come back after
+    monkeypatch.setattr(root, "level", root.level)
+    setup_logging(rank=1)
+    (handler,) = root.handlers
+    assert handler.stream is sys.stderr and root.level == logging.INFO
+    record = logging.LogRecord("vidpred.x", logging.INFO, __file__, 1, "hello", None, None)
+    assert handler.format(record).endswith(" [rank 1] INFO vidpred.x: hello")
+
+
+def test_report_and_worker_flags_default_to_one_worker_and_nothing_forced():
+    from vidpred.cli import add_report_args, add_workers_arg
+
+    parser = argparse.ArgumentParser()
+    add_report_args(parser, out_help="where", force_help="replace")
+    add_workers_arg(parser)
+    args = parser.parse_args([])
+    assert (args.out, args.force, args.quiet, args.workers) == (None, False, False, 1)
+    args = parser.parse_args(["--out", "r", "--force", "--quiet", "--workers", "2"])
+    assert (args.out, args.force, args.quiet, args.workers) == ("r", True, True, 2)
