@@ -112,28 +112,29 @@ def test_windows_ctrl_break_is_a_stop_signal(monkeypatch):
     assert fresh.STOP_SIGNALS == (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
 
 
+def _folder_data(tiny_config_data, root, videos, val_video, make_video, moving_frames):
+    """The tiny config's data section reading ``videos`` (name -> (frames, height, width)),
+    written into ``root``, with ``val_video`` held out and 32-px patches."""
+    for seed, (name, (n_frames, height, width)) in enumerate(videos.items()):
+        make_video(root / name, moving_frames(n_frames, height, width, seed=seed))
+    tiny_config_data["data"].update(source="folder", root=str(root), val_videos=[val_video], patch_size=32)
+    return config_from_dict(tiny_config_data).data
+
+
 def test_a_training_video_smaller_than_the_patch_is_named(tiny_config_data, tmp_path, make_video, moving_frames):
-    root = tmp_path / "videos"
-    for i in range(3):
-        make_video(root / f"v{i}.avi", moving_frames(10, 48, 48, seed=i))
-    make_video(root / "small.avi", moving_frames(10, 16, 24, seed=9))
-    tiny_config_data["data"].update(source="folder", root=str(root), val_videos=["v0.avi"], patch_size=32)
-    cfg = config_from_dict(tiny_config_data)
+    videos = {"v0.avi": (10, 48, 48), "v1.avi": (10, 48, 48), "v2.avi": (10, 48, 48), "small.avi": (10, 16, 24)}
+    data = _folder_data(tiny_config_data, tmp_path / "videos", videos, "v0.avi", make_video, moving_frames)
     with pytest.raises(ValueError, match=r"1 training video\(s\) smaller than data.patch_size=32: small.avi \(16x24\); "
                                          "resize them with data.frame_size"):
-        load_training_data(cfg.data, n_context=4, n_future=2, val_n_future=3, seed=0, progress=False)
+        load_training_data(data, n_context=4, n_future=2, val_n_future=3, seed=0, progress=False)
 
 
 def test_training_videos_need_only_a_training_clip_s_frames(tiny_config_data, tmp_path, make_video, moving_frames):
     # Training clips are n_context + n_future = 6 frames; validation clips 4 + 4 = 8, read from
     # the held-out video alone: 6-frame training videos are used, not refused as too short.
-    root = tmp_path / "videos"
-    for i in range(3):
-        make_video(root / f"short{i}.avi", moving_frames(6, 48, 48, seed=i))
-    make_video(root / "long.avi", moving_frames(12, 48, 48, seed=7))
-    tiny_config_data["data"].update(source="folder", root=str(root), val_videos=["long.avi"], patch_size=32)
-    cfg = config_from_dict(tiny_config_data)
-    training = load_training_data(cfg.data, n_context=4, n_future=2, val_n_future=4, seed=0, progress=False)
+    videos = {"short0.avi": (6, 48, 48), "short1.avi": (6, 48, 48), "short2.avi": (6, 48, 48), "long.avi": (12, 48, 48)}
+    data = _folder_data(tiny_config_data, tmp_path / "videos", videos, "long.avi", make_video, moving_frames)
+    training = load_training_data(data, n_context=4, n_future=2, val_n_future=4, seed=0, progress=False)
     assert training.n_train_videos == 3
     assert training.sampler.sample(0, 2).shape == (2, 6, 32, 32, 3)
     assert all(clip.shape[0] == 8 for clip in training.val_clips)

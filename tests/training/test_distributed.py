@@ -7,18 +7,22 @@ import torch
 import vidpred.training.distributed as distributed
 
 
-def test_cuda_without_nccl_joins_with_gloo(monkeypatch):
-    joined = {}
+@pytest.mark.parametrize("nccl", [True, False], ids=["nccl", "no nccl (Windows builds)"])
+def test_cuda_joins_on_this_rank_s_gpu_with_nccl_or_else_gloo(monkeypatch, nccl):
+    joined, current = {}, []
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "1")
     monkeypatch.setenv("LOCAL_RANK", "1")
     monkeypatch.setattr(distributed.dist, "is_initialized", lambda: False)
-    monkeypatch.setattr(distributed.dist, "is_nccl_available", lambda: False)
+    monkeypatch.setattr(distributed.dist, "is_nccl_available", lambda: nccl)
     monkeypatch.setattr(distributed.dist, "init_process_group", lambda **kwargs: joined.update(kwargs))
-    monkeypatch.setattr(torch.cuda, "set_device", lambda device: None)
+    monkeypatch.setattr(torch.cuda, "set_device", current.append)
     info, device = distributed.init_distributed(torch.device("cuda"))
-    assert joined == {"backend": "gloo", "device_id": None, "timeout": distributed.COLLECTIVE_TIMEOUT}
-    assert device == torch.device("cuda", 1) and (info.rank, info.local_rank, info.world_size) == (1, 1, 2)
+    gpu = torch.device("cuda", 1)
+    assert joined == {"backend": "nccl" if nccl else "gloo", "device_id": gpu if nccl else None,
+                      "timeout": distributed.COLLECTIVE_TIMEOUT}
+    assert device == gpu and current == [gpu]  # not GPU 0, where every rank would pile up
+    assert (info.rank, info.local_rank, info.world_size) == (1, 1, 2)
 
 
 def test_collectives_outwait_the_first_process_decoding_the_data():
@@ -130,16 +134,3 @@ def test_the_rollout_module_returns_every_scale_of_every_predicted_frame():
     torch.testing.assert_close(scales[-1], generator.rollout(context, 2))
 
 
-def test_cuda_with_nccl_joins_with_nccl_on_this_rank_s_gpu(monkeypatch):
-    joined, current = {}, []
-    monkeypatch.setenv("WORLD_SIZE", "2")
-    monkeypatch.setenv("RANK", "1")
-    monkeypatch.setenv("LOCAL_RANK", "1")
-    monkeypatch.setattr(distributed.dist, "is_initialized", lambda: False)
-    monkeypatch.setattr(distributed.dist, "is_nccl_available", lambda: True)
-    monkeypatch.setattr(distributed.dist, "init_process_group", lambda **kwargs: joined.update(kwargs))
-    monkeypatch.setattr(torch.cuda, "set_device", current.append)
-    _, device = distributed.init_distributed(torch.device("cuda"))
-    gpu = torch.device("cuda", 1)
-    assert joined == {"backend": "nccl", "device_id": gpu, "timeout": distributed.COLLECTIVE_TIMEOUT}
-    assert device == gpu and current == [gpu]  # not GPU 0, where every rank would pile up
