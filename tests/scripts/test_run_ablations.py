@@ -54,7 +54,7 @@ def test_real_video_rows_are_scored_on_the_held_out_clip(ablations, tmp_path):
     config = ROOT / "configs" / "ablations" / "real" / "adv_gdl.yaml"
     assert ablations.main(["--configs", str(config), "--out", str(tmp_path), "--no-eval"]) == 0
     ablations.calls.clear()
-    assert ablations._evaluate(["adv_gdl"], tmp_path, 1, ablations._evaluation_data(config, []), tmp_path / "eval") == 0
+    assert ablations._evaluate(["adv_gdl"], tmp_path, 1, ablations._evaluation_data(config, load_config(config)), tmp_path / "eval") == 0
     (evaluate,) = ablations.calls
     assert evaluate[evaluate.index("--data") + 1] == "samples"
     assert evaluate[evaluate.index("--clips-per-video") + 1] == "12"
@@ -217,3 +217,12 @@ def test_a_failed_run_s_status_is_its_error_without_the_log_s_time_stamp_and_fit
     log.write_text("2026-12-05 13:00:00,123 INFO vidpred: step 1\n"
                    "2026-12-05 13:00:01,456 [rank 0] ERROR vidpred: loss.l_gdl | loss.l_adv: not finite\n")
     assert run_ablations._last_error(log) == "ERROR vidpred: loss.l_gdl \\| loss.l_adv: not finite"
+
+
+def test_report_folders_are_one_per_kind_of_data_and_numbered_within_a_source(tmp_path):
+    small, large = ("--data", "procedural", "--set", "h=32"), ("--data", "procedural", "--set", "h=64")
+    samples = ("--data", "samples")
+    assert run_ablations._eval_dirs({small: ["l1"]}, tmp_path) == {small: tmp_path / "eval"}
+    assert run_ablations._eval_dirs({small: ["l1"], samples: ["adv_gdl"], large: ["l2"]}, tmp_path) == {
+        small: tmp_path / "eval" / "procedural", samples: tmp_path / "eval" / "samples",
+        large: tmp_path / "eval" / "procedural-2"}

@@ -46,6 +46,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
@@ -140,10 +141,9 @@ def _pretrain_blur(configs: list[Path], out: Path, threads: int, overrides: list
             log.info("blur discriminator: exit %d after %.1f s", code, seconds)
 
 
-def _evaluation_data(config: Path, overrides: list[str]) -> tuple[str, ...]:
-    """The data flags of the evaluation that scores ``config``'s run (procedural or samples):
-    runs with equal flags are scored together, on the same clips."""
-    cfg = load_config(config, overrides)
+def _evaluation_data(config: Path, cfg: Config) -> tuple[str, ...]:
+    """The data flags of the evaluation that scores the run of ``config`` (loaded as ``cfg``;
+    procedural or samples): runs with equal flags are scored together, on the same clips."""
     flags = ("--data", cfg.data.source, "--cache-dir", cfg.data.cache_dir)
     if cfg.data.source == "procedural":
         p = cfg.data.procedural
@@ -155,11 +155,11 @@ def _evaluation_data(config: Path, overrides: list[str]) -> tuple[str, ...]:
     raise ValueError(f"the ablation runner evaluates procedural or samples data, not {cfg.data.source!r} ({config})")
 
 
-def _evaluation_groups(configs: list[Path], overrides: list[str]) -> dict[tuple[str, ...], list[str]]:
+def _evaluation_groups(loaded: dict[Path, Config]) -> dict[tuple[str, ...], list[str]]:
     """The configs' run names by the data their runs are scored on, in the configs' order."""
     groups: dict[tuple[str, ...], list[str]] = {}
-    for config in configs:
-        groups.setdefault(_evaluation_data(config, overrides), []).append(config.stem)
+    for config, cfg in loaded.items():
+        groups.setdefault(_evaluation_data(config, cfg), []).append(config.stem)
     return groups
 
 
@@ -169,10 +169,11 @@ def _eval_dirs(groups: dict[tuple[str, ...], list[str]], out: Path) -> dict[tupl
     if len(groups) == 1:
         return {key: out / "eval" for key in groups}
     dirs: dict[tuple[str, ...], Path] = {}
+    seen: Counter[str] = Counter()
     for key in groups:
-        source = key[1]
-        taken = sum(d.name.split("-")[0] == source for d in dirs.values())
-        dirs[key] = out / "eval" / (source if not taken else f"{source}-{taken + 1}")
+        source = key[1]  # after "--data"
+        seen[source] += 1
+        dirs[key] = out / "eval" / (source if seen[source] == 1 else f"{source}-{seen[source]}")
     return dirs
 
 
@@ -247,14 +248,15 @@ def main(argv: list[str] | None = None) -> int:
     if not configs:
         raise FileNotFoundError(f"no configs in {ABLATIONS.resolve()}: run from the repository root or give --configs")
     out = args.out
-    folders: dict[str, Path] = {}
+    loaded: dict[Path, Config] = {}
     for config in configs:  # every config error and taken run folder now, in one line, before hours of training
-        if config.stem in folders:
-            raise ValueError(f"{folders[config.stem]} and {config} would both train into {out / config.stem}: give "
+        taken = next((other for other in loaded if other.stem == config.stem), None)
+        if taken is not None:
+            raise ValueError(f"{taken} and {config} would both train into {out / config.stem}: give "
                              "them in separate runs, each with its own --out")
-        folders[config.stem] = config
-        _check_reuse(out / config.stem, load_config(config, args.overrides))
-    groups = _evaluation_groups(configs, args.overrides)
+        loaded[config] = load_config(config, args.overrides)
+        _check_reuse(out / config.stem, loaded[config])
+    groups = _evaluation_groups(loaded)
     eval_dirs = _eval_dirs(groups, out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
