@@ -12,6 +12,7 @@ from vidpred.config import (
     ModelConfig,
     OptimConfig,
     check_resumable,
+    resume_differences,
     config_from_dict,
     config_to_dict,
     default_run_dir,
@@ -240,6 +241,13 @@ def test_resume_allows_only_the_keys_that_do_not_change_what_is_computed():
     # A key added to the schema since the checkpoint was written takes its default: no difference.
     del saved["train"]["ema_decay"]
     check_resumable(saved, config_from_dict({}), "run")
+
+
+def test_resume_differences_name_each_changed_key_in_order_and_nothing_resumable():
+    saved = config_to_dict(config_from_dict({}, ["train.steps=10"]))
+    assert resume_differences(saved, config_from_dict({}, ["train.steps=20", "data.num_workers=3"])) == ""
+    assert resume_differences(saved, config_from_dict({}, ["train.seed=3", "loss.l_gdl=0.5"])) == \
+        "loss.l_gdl: 1.0 -> 0.5, train.seed: 0 -> 3"
 
 
 def test_a_retired_key_at_its_old_value_still_loads_and_otherwise_is_named(tmp_path):

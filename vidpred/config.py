@@ -510,25 +510,33 @@ def _flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def check_resumable(saved: dict, cfg: Config, run: str | Path, saved_root: str | None = None) -> None:
-    """Refuse to resume ``run`` (written with config ``saved``, plain data) under a ``cfg``
-    that differs in anything but :data:`RESUMABLE_CHANGES`.
+def resume_differences(saved: dict, cfg: Config, saved_root: str | None = None) -> str:
+    """What a run written with config ``saved`` (plain data) would have to change to resume
+    under ``cfg``: ``"key: old -> new, ..."`` over every changed key outside
+    :data:`RESUMABLE_CHANGES`, sorted; ``""`` when it may resume.
 
     The saved config is read through the current schema first, so a key added since (with
     its default) is not a difference. ``saved_root``, where the run's ``data.root`` was on
     disk (its checkpoints record it), lets the same folder be spelled otherwise (an absolute
     path, or a relative one from another folder).
-
-    Raises:
-        ConfigError: naming every changed key with its old and new value.
     """
     before = _flatten(config_to_dict(config_from_dict(saved)))
     now = _flatten(config_to_dict(cfg))
     if saved_root is not None and cfg.data.root is not None and same_file(saved_root, cfg.data.root):
         before["data.root"] = now["data.root"]
     changed = sorted(k for k in before if before[k] != now.get(k) and k not in RESUMABLE_CHANGES)
-    if changed:
-        details = ", ".join(f"{k}: {before[k]!r} -> {now.get(k)!r}" for k in changed)
+    return ", ".join(f"{k}: {before[k]!r} -> {now.get(k)!r}" for k in changed)
+
+
+def check_resumable(saved: dict, cfg: Config, run: str | Path, saved_root: str | None = None) -> None:
+    """Refuse to resume ``run`` (written with config ``saved``, plain data) under a ``cfg``
+    that differs in anything but :data:`RESUMABLE_CHANGES` (:func:`resume_differences`).
+
+    Raises:
+        ConfigError: naming every changed key with its old and new value.
+    """
+    details = resume_differences(saved, cfg, saved_root)
+    if details:
         raise ConfigError(
             f"cannot resume {run}: the config differs from the checkpoint's in {details}. "
             f"Only {', '.join(sorted(RESUMABLE_CHANGES))} may change on resume."

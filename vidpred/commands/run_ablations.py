@@ -55,7 +55,7 @@ import yaml
 from vidpred.benchmark.discriminators import summarize_discriminators, summary_table
 from vidpred.cli import StopRequest, add_set_arg, add_threads_arg, command, script, setup_logging
 from vidpred.commands import stopped_exit_code
-from vidpred.config import Config, ConfigError, check_resumable, load_config
+from vidpred.config import Config, load_config, resume_differences
 from vidpred.evaluation.partial import partial_line, partial_mark
 from vidpred.models.perceptual_networks import LPIPS_BACKBONES, torchvision_cache_file
 from vidpred.safe_write import write_text
@@ -94,13 +94,9 @@ def _check_reuse(run_dir: Path, cfg: Config) -> None:
     if not saved.is_file() or not ((run_dir / "final_metrics.json").is_file()
                                    or (run_dir / "checkpoints" / "latest.pt").is_file()):
         return
-    try:
-        check_resumable(yaml.safe_load(saved.read_text(encoding="utf-8")), cfg, run_dir)
-    except ConfigError as exc:
-        detail = str(exc).removeprefix(f"cannot resume {run_dir}: the config differs from the checkpoint's in ")
-        detail = detail.split(". Only ")[0]
-        raise ValueError(f"{run_dir} holds a run of another config ({detail}): give another --out, or remove that "
-                         "run") from None
+    detail = resume_differences(yaml.safe_load(saved.read_text(encoding="utf-8")), cfg)
+    if detail:
+        raise ValueError(f"{run_dir} holds a run of another config ({detail}): give another --out, or remove that run")
 
 
 def _train(config: Path, out: Path, threads: int, overrides: list[str], stop: StopRequest | None = None) -> dict:

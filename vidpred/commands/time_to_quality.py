@@ -33,7 +33,7 @@ import yaml
 from vidpred.benchmark.time_to_quality import curves_table, is_our_plot, plot_curves, read_curve
 from vidpred.cli import StopRequest, add_set_arg, add_threads_arg, command, script, setup_logging
 from vidpred.commands import stopped_exit_code
-from vidpred.config import Config, ConfigError, check_resumable, load_config
+from vidpred.config import Config, load_config, resume_differences
 from vidpred.safe_write import check_figure_and_table, write_text
 
 log = logging.getLogger("vidpred.time_to_quality")
@@ -69,12 +69,10 @@ def _check_reuse(run_dir: Path, label: str, cfg: Config) -> None:
     saved = run_dir / "config.yaml"
     if not saved.is_file():
         return
-    try:
-        check_resumable(yaml.safe_load(saved.read_text(encoding="utf-8")), cfg, run_dir)
-    except ConfigError as exc:
-        detail = str(exc).split(": ", 1)[-1].split(". Only")[0]
+    detail = resume_differences(yaml.safe_load(saved.read_text(encoding="utf-8")), cfg)
+    if detail:
         raise ValueError(f"the label {label!r} is taken by {run_dir}, trained with another config ({detail}): give "
-                         f"this run another label") from None
+                         f"this run another label")
 
 
 @script
