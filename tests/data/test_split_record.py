@@ -180,3 +180,22 @@ def test_a_training_video_written_again_at_the_same_size_is_named(tmp_path, make
     for video in record["subsets"]["train"]:  # a record from before the time was kept: size only
         del video["written_ns"]
     assert follow_split(cfg, record)[2] is None
+
+
+def test_the_note_names_five_videos_and_counts_the_rest():
+    cfg = DataConfig(procedural=ProceduralConfig(n_train_videos=9, n_val_videos=1, n_test_videos=1))
+    current = describe_split(cfg)
+    train = [v["name"] for v in current["subsets"]["train"]]
+    for n_added, listed in ((5, ", ".join(sorted(train[:5]))), (6, ", ".join(sorted(train[:6])[:5]) + " and 1 more")):
+        # A record made before the first n_added training videos were there: they read as added.
+        recorded = json.loads(json.dumps(current))
+        del recorded["subsets"]["train"][:n_added]
+        note = follow_split(cfg, recorded)[2]
+        assert f"added: {listed}; missing: none;" in note
+
+
+@pytest.mark.parametrize("video", [{"name": 3, "bytes": 10}, {"bytes": 10}, "a.avi"])
+def test_a_record_whose_videos_are_not_named_entries_is_refused(tmp_path, video):
+    (tmp_path / "split.json").write_text(json.dumps({"subsets": {"train": [video], "val": [], "test": []}}))
+    with pytest.raises(DataError, match="is not a recorded split"):
+        read_split(tmp_path / "split.json")
