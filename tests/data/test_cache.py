@@ -85,6 +85,18 @@ def test_changed_settings_decode_again(tmp_path, make_video, moving_frames):
     np.testing.assert_array_equal(full[0].frames, read_video(path))
 
 
+def test_a_file_item_s_settings_name_only_what_its_decode_does(tmp_path):
+    # A whole-video decode keeps the settings (so the key) its cached files were written
+    # under; a cut one reads one frame more, to tell a longer video, and says so.
+    path = tmp_path / "v.avi"
+    assert json.loads(file_item(path, max_frames=None, frame_size=None).settings) == {
+        "reader": "opencv", "max_frames": None, "frame_size": None}
+    assert json.loads(file_item(path, max_frames=8, frame_size=(16, 24), frame_height=None).settings) == {
+        "reader": "opencv", "max_frames": 8, "frame_size": [16, 24], "one_frame_more": True}
+    assert json.loads(file_item(path, max_frames=None, frame_size=None, frame_height=20).settings) == {
+        "reader": "opencv", "max_frames": None, "frame_size": None, "frame_height": 20}
+
+
 def test_touched_file_decodes_again(tmp_path, make_video, moving_frames):
     path = make_video(tmp_path / "v.avi", moving_frames(10, 32, 48))
     cache = VideoCache(tmp_path / "cache")
