@@ -50,6 +50,15 @@ def test_a_restarted_stream_continues_the_uninterrupted_one(data):
         assert torch.equal(expected, got)
 
 
+def test_a_stream_leaves_torch_s_global_random_state_as_it_was(data):
+    # A checkpoint saves torch's global random state; a resumed run makes its stream at the
+    # resume step and an uninterrupted one at step 0, so making one must not draw from it.
+    _, training = data
+    before = torch.get_rng_state()
+    next(BatchStream(training.sampler, 2, start_index=0, num_workers=0, device=CPU))
+    assert torch.equal(torch.get_rng_state(), before)
+
+
 def test_worker_processes_give_the_same_stream(data):
     _, training = data
     alone = list(itertools.islice(BatchStream(training.sampler, 2, start_index=1, num_workers=0, device=CPU), 3))
