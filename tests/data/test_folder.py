@@ -67,6 +67,14 @@ def test_skipped_files_are_logged_once_per_process(video_folder, tmp_path, caplo
     assert "3 file(s)" in caplog.text
 
 
+def test_a_folder_of_videos_only_logs_no_skipped_files(tmp_path, make_video, moving_frames, caplog):
+    root = tmp_path / "clean"
+    make_video(root / "a.avi", moving_frames(3, 16, 16))
+    with caplog.at_level(logging.INFO, logger="vidpred.data.folder"):
+        assert list_folder_videos(root) == [root / "a.avi"]
+    assert not caplog.records
+
+
 def test_an_animated_gif_is_a_video(video_folder, tmp_path, moving_frames):
     frames = moving_frames(6, 32, 48, seed=7)
     images = [Image.fromarray(f).quantize(256, dither=Image.Dither.NONE).convert("RGB") for f in frames]
