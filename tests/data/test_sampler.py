@@ -398,3 +398,22 @@ def test_a_pool_of_weight_0_is_never_drawn_even_past_the_rounded_last_share(monk
     batch = sampler.sample(0, 4)
     assert (batch == 90).all()  # the last pool of positive weight, not the empty-weight one
     assert sampler.last_stats.n_per_pool == (0,) * 9 + (4, 0)
+
+
+def test_the_smallest_batches_and_clip_lists(videos):
+    sampler = PatchSampler(videos, 5, 16, motion_threshold=0.0, seed=3)
+    assert sampler.sample(0, 1).shape == (1, 5, 16, 16, 3)
+    for index, batch_size in ((0, 0), (-1, 2)):
+        with pytest.raises(ValueError, match="need index >= 0 and batch_size >= 1"):
+            sampler.sample(index, batch_size)
+    single = next(iter(PatchBatches(sampler, batch_size=1, start_index=2)))
+    np.testing.assert_array_equal(single.numpy(), sampler.sample(2, 1))
+    for batch_size, start_index in ((0, 0), (1, -1)):
+        with pytest.raises(ValueError, match="need batch_size >= 1 and start_index >= 0"):
+            PatchBatches(sampler, batch_size=batch_size, start_index=start_index)
+    assert fixed_clips(videos, 0, 4, seed=0) == []  # no validation clips asked for
+    one_frame = fixed_clips(videos, 2, 1, seed=0)
+    assert [c.shape for c in one_frame] == [(1, 40, 40, 3), (1, 40, 56, 3)]  # videos 0 and 2 of 4
+    for n_clips, n_frames in ((-1, 4), (2, 0)):
+        with pytest.raises(ValueError, match="need n_clips >= 0 and n_frames >= 1"):
+            fixed_clips(videos, n_clips, n_frames, seed=0)
