@@ -298,12 +298,13 @@ def test_a_background_photo_scale_shows_the_photo_resized():
 def test_an_ellipse_outline_is_an_ellipse_of_the_radius():
     from vidpred.data.synthetic import _outline
 
-    ellipses = 0
+    ellipses, star_angles = 0, []
     for seed in range(20):
         points = _outline(np.random.default_rng(seed), 10.0, 15.0) - 15.0
         distance = np.hypot(points[:, 0], points[:, 1])
-        if len(points) != 48:  # a star: 5 to 12 vertices at 0.5 to 1 times the radius
+        if len(points) != 48:  # a star: 5 to 12 vertices at 0.5 to 1 times the radius, at any angle
             assert 5 <= len(points) <= 12 and (distance >= 5.0 - 1e-9).all() and (distance <= 10.0 + 1e-9).all()
+            star_angles.extend(np.mod(np.arctan2(points[:, 1], points[:, 0]), 2 * math.pi))
             continue
         ellipses += 1
         # 48 vertices at evenly spaced angles, on a x^2 + b xy + c y^2 = 1 (an ellipse centred on the centre).
@@ -315,6 +316,22 @@ def test_an_ellipse_outline_is_an_ellipse_of_the_radius():
         minor, major = 1 / np.sqrt(np.linalg.eigvalsh([[a, b / 2], [b / 2, c]])[::-1])
         assert major == pytest.approx(10.0) and 0.4 * 10.0 - 1e-9 <= minor <= 10.0  # semi-axes radius, ratio * radius
     assert ellipses >= 5
+    # The stars' vertices, together, lie all around the circle (every eighth of it holds some).
+    assert len(star_angles) > 40 and set(np.floor(np.array(star_angles) / (2 * math.pi / 8)).astype(int)) == set(range(8))
+
+
+def test_a_still_camera_s_view_is_placed_anywhere_in_the_photo():
+    photos = [_noise_photo(300, 400)]
+    placed = []
+    for seed in range(40):
+        scene = sample_scene(np.random.default_rng(seed), photos, 4, 64, 64, still_fraction=1.0, max_layers=0)
+        # The 64x64 view covers centre -+ 32 / magnification in the resized photo: where in the room left is it?
+        size = np.array([400, 300]) * scene.photo_scale
+        half = 32 / scene.magnification
+        placed.append((np.array(scene.centre) - half) / (size - 2 * half))
+    placed = np.array(placed)
+    assert (placed >= -1e-9).all() and (placed <= 1 + 1e-9).all()  # inside the photo
+    assert (placed.min(axis=0) < 0.2).all() and (placed.max(axis=0) > 0.8).all()  # x and y over the whole room
 
 
 def test_cut_outs_of_photos_smaller_than_the_sprite_fit_in_them():
@@ -345,23 +362,34 @@ def test_jpeg_keeps_the_colours():
 def test_sampled_scenes_follow_their_arguments():
     photos = [_noise_photo(300, 400, seed) for seed in range(2)]
     n_layers, still_layers, moving_layers, accelerating, moving = [], 0, 0, 0, 0
+    zooming = rotating = drifting = 0
     for seed in range(150):
         scene = sample_scene(np.random.default_rng(seed), photos, 12, 64, 64, max_rotation=1.0, max_layers=3,
-                             still_fraction=0.2)
+                             still_fraction=0.2, max_zoom=0.01)
         # max_rotation is in degrees per frame, the motion's rates in radians
         assert np.abs(scene.camera.rotation).max() <= math.radians(1.0)
+        assert np.abs(scene.camera.zoom).max() <= 0.01
         n_layers.append(len(scene.layers))
         if scene.camera != Motion():
             moving += 1
             accelerating += scene.camera.velocity[0] != scene.camera.velocity[1]
+            zooming += scene.camera.zoom != (0.0, 0.0)
+            rotating += scene.camera.rotation != (0.0, 0.0)
         for layer in scene.layers:
             assert layer.photo != scene.background  # cut from the other photo
             assert np.abs(layer.motion.rotation).max() <= math.radians(1.0)
+            assert np.abs(layer.motion.zoom).max() <= 0.01
             still_layers += layer.motion == Motion()
             moving_layers += layer.motion != Motion()
+        # gain: from 0.8..1.2, half the videos drifting by up to exp(+-0.15) over the clip
+        g0, g1 = scene.gain
+        assert 0.8 <= g0 <= 1.2 and math.exp(-0.15) <= g1 / g0 <= math.exp(0.15)
+        drifting += g1 != g0
     assert set(n_layers) == {0, 1, 2, 3}  # uniform in 0..max_layers
     assert 0.1 < still_layers / (still_layers + moving_layers) < 0.3  # still_fraction of the layers
     assert 0.35 < accelerating / moving < 0.65  # half the moving cameras accelerate
+    assert 0.35 < zooming / moving < 0.65 and 0.35 < rotating / moving < 0.65  # each half the time
+    assert 0.35 < drifting / 150 < 0.65
 
 
 def test_a_zooming_and_rolling_camera_stays_inside_the_photo():
