@@ -108,6 +108,18 @@ def test_the_same_folder_however_it_is_spelled_and_no_other(tmp_path, make_video
         follow_split(DataConfig(source="folder", root="videos", n_val_videos=1), record)
 
 
+def test_a_record_that_does_not_say_where_its_root_was_is_followed_by_the_root_s_text(tmp_path, make_video,
+                                                                                    moving_frames, monkeypatch):
+    root = _folder(tmp_path, make_video, moving_frames)
+    monkeypatch.chdir(tmp_path)
+    record = describe_split(DataConfig(source="folder", root="videos", n_val_videos=1))
+    del record["root_resolved"]  # as a record made before it was written
+    assert follow_split(DataConfig(source="folder", root="videos", n_val_videos=1), record)[0].root == "videos"
+    with pytest.raises(DataError, match="recorded its split on data.source 'folder', root 'videos'; the config now "
+                                        "says 'folder', "):
+        follow_split(DataConfig(source="folder", root=str(root), n_val_videos=1), record)  # other text: refused
+
+
 def test_a_validation_video_changed_since_the_run_started_is_refused(tmp_path, make_video, moving_frames):
     root = _folder(tmp_path, make_video, moving_frames)
     cfg = DataConfig(source="folder", root=str(root), val_videos=["v2.avi"])
