@@ -125,6 +125,8 @@ def test_ucf101_holdout_never_splits_a_group(tiny_ucf101):
     assert train == [p for p in paths if p in set(train)]  # list order kept
     with pytest.raises(ValueError, match="only 9"):
         ucf101_holdout(paths, 10)
+    with pytest.raises(ValueError, match="holding out 9 groups leaves no UCF101 training videos"):
+        ucf101_holdout(paths, 9)  # every group held out
 
 
 def test_select_videos_is_the_split_load_split_decodes(tmp_path, video_folder):
@@ -186,6 +188,8 @@ def test_a_name_in_val_videos_is_one_video_its_path_before_its_file_name(tmp_pat
                                          r"c/take.avi\): give its path under data.root"):
         named_holdout(paths, root, ["take.avi"])
     assert named_holdout(paths, root, ["c/take.avi"])[1] == [root / "c" / "take.avi"]
+    with pytest.raises(ValueError, match="data.val_videos holds out every video under .*: none is left to train on"):
+        named_holdout(paths, root, ["clip.avi", "a/clip.avi", "b/take.avi", "c/take.avi"])
 
 def test_an_unusable_video_drawn_into_a_subset_is_named_with_the_way_out(tmp_path, make_video, moving_frames,
                                                                           caplog):
