@@ -131,6 +131,26 @@ def test_a_file_replaced_at_the_same_size_and_mtime_decodes_again(tmp_path, movi
     np.testing.assert_array_equal(second.frames[1], new[1])
 
 
+def test_a_frame_rewritten_in_its_folder_decodes_again(tmp_path, moving_frames):
+    # Writing over a frame leaves the folder's own times as they were: its frames' times tell.
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    old, new = moving_frames(3, 16, 24, seed=1), moving_frames(3, 16, 24, seed=2)
+    for i, frame in enumerate(old):
+        cv2.imwrite(str(frames / f"{i}.png"), frame[..., ::-1])
+    cache = VideoCache(tmp_path / "cache")
+    (first,) = cache.load([file_item(frames, max_frames=None, frame_size=None)], min_frames=1)
+    np.testing.assert_array_equal(first.frames[1], old[1])
+    folder = frames.stat()
+    time.sleep(0.05)  # past the clock tick of the file system's times
+    with open(frames / "1.png", "wb") as f:  # in place: the same file, no new name in the folder
+        f.write(cv2.imencode(".png", new[1][..., ::-1])[1].tobytes())
+    assert (frames.stat().st_mtime_ns, frames.stat().st_ctime_ns) == (folder.st_mtime_ns, folder.st_ctime_ns)
+    (second,) = cache.load([file_item(frames, max_frames=None, frame_size=None)], min_frames=1)
+    assert cache.n_decoded == 2
+    np.testing.assert_array_equal(second.frames[1], new[1])
+
+
 def _write_y4m(path, seed: int) -> None:
     """Three random 16x24 frames in the uncompressed YUV4MPEG2 format (4:4:4): its size depends on nothing else."""
     planes = np.random.default_rng(seed).integers(16, 236, (3, 3, 16, 24), dtype=np.uint8)
