@@ -85,6 +85,18 @@ def test_changed_settings_decode_again(tmp_path, make_video, moving_frames):
     np.testing.assert_array_equal(full[0].frames, read_video(path))
 
 
+def test_a_file_item_s_settings_name_only_what_its_decode_does(tmp_path):
+    # A whole-video decode keeps the settings (so the key) its cached files were written
+    # under; a cut one reads one frame more, to tell a longer video, and says so.
+    path = tmp_path / "v.avi"
+    assert json.loads(file_item(path, max_frames=None, frame_size=None).settings) == {
+        "reader": "opencv", "max_frames": None, "frame_size": None}
+    assert json.loads(file_item(path, max_frames=8, frame_size=(16, 24), frame_height=None).settings) == {
+        "reader": "opencv", "max_frames": 8, "frame_size": [16, 24], "one_frame_more": True}
+    assert json.loads(file_item(path, max_frames=None, frame_size=None, frame_height=20).settings) == {
+        "reader": "opencv", "max_frames": None, "frame_size": None, "frame_height": 20}
+
+
 def test_touched_file_decodes_again(tmp_path, make_video, moving_frames):
     path = make_video(tmp_path / "v.avi", moving_frames(10, 32, 48))
     cache = VideoCache(tmp_path / "cache")
@@ -114,6 +126,26 @@ def test_a_file_replaced_at_the_same_size_and_mtime_decodes_again(tmp_path, movi
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     os.utime(frames, ns=(frames.stat().st_atime_ns, frames.stat().st_mtime_ns))
     assert (path.stat().st_size, path.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    (second,) = cache.load([file_item(frames, max_frames=None, frame_size=None)], min_frames=1)
+    assert cache.n_decoded == 2
+    np.testing.assert_array_equal(second.frames[1], new[1])
+
+
+def test_a_frame_rewritten_in_its_folder_decodes_again(tmp_path, moving_frames):
+    # Writing over a frame leaves the folder's own times as they were: its frames' times tell.
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    old, new = moving_frames(3, 16, 24, seed=1), moving_frames(3, 16, 24, seed=2)
+    for i, frame in enumerate(old):
+        cv2.imwrite(str(frames / f"{i}.png"), frame[..., ::-1])
+    cache = VideoCache(tmp_path / "cache")
+    (first,) = cache.load([file_item(frames, max_frames=None, frame_size=None)], min_frames=1)
+    np.testing.assert_array_equal(first.frames[1], old[1])
+    folder = frames.stat()
+    time.sleep(0.05)  # past the clock tick of the file system's times
+    with open(frames / "1.png", "wb") as f:  # in place: the same file, no new name in the folder
+        f.write(cv2.imencode(".png", new[1][..., ::-1])[1].tobytes())
+    assert (frames.stat().st_mtime_ns, frames.stat().st_ctime_ns) == (folder.st_mtime_ns, folder.st_ctime_ns)
     (second,) = cache.load([file_item(frames, max_frames=None, frame_size=None)], min_frames=1)
     assert cache.n_decoded == 2
     np.testing.assert_array_equal(second.frames[1], new[1])

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 
 import numpy as np
@@ -50,10 +51,11 @@ def test_zero_validation_videos_gives_an_empty_list(tmp_path):
     assert load_split(cfg, "val", min_frames=1) == []
 
 
-def test_folder_holds_out_whole_videos(tmp_path, video_folder):
+def test_folder_holds_out_whole_videos(tmp_path, video_folder, caplog):
     cfg = DataConfig(source="folder", root=str(video_folder), cache_dir=str(tmp_path / "cache"), n_val_videos=1)
     train = load_split(cfg, "train", min_frames=5)
     val = load_split(cfg, "val", min_frames=5)
+    assert "unusable" not in caplog.text  # every held-out video decoded: no warning
     test = load_split(cfg, "test", min_frames=5)
     train_names, val_names = {v.name for v in train}, {v.name for v in val}
     assert len(train) == 3 and len(val) == 1 and not train_names & val_names
@@ -70,6 +72,14 @@ def test_folder_holdout_is_a_fixed_shuffle():
     assert val != paths[:5]  # shuffled, not the alphabetical head
     # Fixed across runs, versions and machines: a run's validation videos must never move.
     assert val == ["v02.avi", "v04.avi", "v06.avi", "v13.avi", "v19.avi"]
+
+
+def test_folder_holdout_needs_one_video_left_to_train_on():
+    train, val = folder_holdout(["a.avi", "b.avi", "c.avi"], 2)
+    assert len(train) == 1 and len(val) == 2 and sorted(train + val) == ["a.avi", "b.avi", "c.avi"]
+    with pytest.raises(ValueError, match="need at least n_val_videos \\+ 1 = 3 videos to hold out 2 for validation, "
+                                         "found 2"):
+        folder_holdout(["a.avi", "b.avi"], 2)
 
 
 def test_folder_errors(tmp_path, video_folder):
@@ -115,6 +125,8 @@ def test_ucf101_holdout_never_splits_a_group(tiny_ucf101):
     assert train == [p for p in paths if p in set(train)]  # list order kept
     with pytest.raises(ValueError, match="only 9"):
         ucf101_holdout(paths, 10)
+    with pytest.raises(ValueError, match="holding out 9 groups leaves no UCF101 training videos"):
+        ucf101_holdout(paths, 9)  # every group held out
 
 
 def test_select_videos_is_the_split_load_split_decodes(tmp_path, video_folder):
@@ -131,6 +143,38 @@ def test_select_videos_is_the_split_load_split_decodes(tmp_path, video_folder):
         select_videos(DataConfig(cache_dir=str(tmp_path)), "all")  # procedural data has no "all"
 
 
+def test_subset_files_names_a_folder_s_files_and_no_procedural_ones(tmp_path, video_folder):
+    from vidpred.data.datasets import subset_files
+
+    cfg = DataConfig(source="folder", root=str(video_folder), cache_dir=str(tmp_path), val_videos=["b.mp4"])
+    assert subset_files(cfg, "val") == [("b.mp4", video_folder / "b.mp4")]
+    assert subset_files(cfg, "train") == [("a.avi", video_folder / "a.avi"), ("frames_d", video_folder / "frames_d"),
+                                          ("sub/c.avi", video_folder / "sub" / "c.avi")]
+    assert subset_files(_procedural_cfg(tmp_path), "train") == []  # generated from seeds: no files
+
+
+def test_ucf101_has_no_all_subset(tmp_path, tiny_ucf101):
+    from vidpred.data.datasets import select_videos
+
+    cfg = DataConfig(source="ucf101", root=str(tiny_ucf101), cache_dir=str(tmp_path), n_val_videos=2)
+    with pytest.raises(ValueError, match="the 'all' subset applies to folder, samples and corpus data, not 'ucf101'"):
+        select_videos(cfg, "all")
+
+
+def test_synthetic_items_carry_every_synthetic_setting(tmp_path):
+    from vidpred.config import SyntheticConfig
+    from vidpred.data.datasets import synthetic_items
+    from vidpred.data.synthetic import generate_synthetic_video
+
+    settings = dict(n_frames=3, height=16, width=20, max_speed=3.0, still_fraction=0.5, max_layers=1, max_zoom=0.02,
+                    max_rotation=2.0, max_shake=0.5, max_noise=2.0, jpeg_fraction=0.25, max_wander=0.75)
+    cfg = DataConfig(cache_dir=str(tmp_path), synthetic=SyntheticConfig(n_videos=2, seed=3, **settings))
+    items = synthetic_items(cfg)
+    assert [item.name for item in items] == ["synthetic/3000000", "synthetic/3000001"]  # seeds 3 * 10^6 + i
+    assert json.loads(items[1].settings) == settings
+    np.testing.assert_array_equal(items[1].decode(), generate_synthetic_video(3_000_001, **settings))
+
+
 
 def test_a_name_in_val_videos_is_one_video_its_path_before_its_file_name(tmp_path):
     from vidpred.data.datasets import named_holdout
@@ -144,6 +188,8 @@ def test_a_name_in_val_videos_is_one_video_its_path_before_its_file_name(tmp_pat
                                          r"c/take.avi\): give its path under data.root"):
         named_holdout(paths, root, ["take.avi"])
     assert named_holdout(paths, root, ["c/take.avi"])[1] == [root / "c" / "take.avi"]
+    with pytest.raises(ValueError, match="data.val_videos holds out every video under .*: none is left to train on"):
+        named_holdout(paths, root, ["clip.avi", "a/clip.avi", "b/take.avi", "c/take.avi"])
 
 def test_an_unusable_video_drawn_into_a_subset_is_named_with_the_way_out(tmp_path, make_video, moving_frames,
                                                                           caplog):

@@ -46,6 +46,21 @@ def test_a_frame_folder_linked_or_hard_linked_twice_is_refused(video_folder, tmp
         list_folder_videos(video_folder)
 
 
+def test_five_videos_under_two_names_are_all_named_and_more_are_counted(tmp_path):
+    root = tmp_path / "videos"
+    root.mkdir()
+    for i in range(6):
+        (root / f"a{i}.avi").write_bytes(b"a video")  # never decoded: listing goes by file identity
+    for i in range(5):
+        os.symlink(root / f"a{i}.avi", root / f"b{i}.avi")
+    pairs = "; ".join(f"a{i}.avi = b{i}.avi" for i in range(5))
+    with pytest.raises(SameVideoTwiceError, match=f"^5 video\\(s\\) .*: {pairs}; each would count"):
+        list_folder_videos(root)
+    os.symlink(root / "a5.avi", root / "b5.avi")
+    with pytest.raises(SameVideoTwiceError, match=f"^6 video\\(s\\) .*: {pairs} and 1 more; each would count"):
+        list_folder_videos(root)
+
+
 def test_a_real_copy_and_a_link_loop_are_not_refused(video_folder):
     shutil.copy2(video_folder / "a.avi", video_folder / "a_copy.avi")  # a copy is a file of its own
     os.symlink(video_folder, video_folder / "sub" / "up", target_is_directory=True)  # a loop, walked once
@@ -65,6 +80,14 @@ def test_skipped_files_are_logged_once_per_process(video_folder, tmp_path, caplo
     with caplog.at_level(logging.INFO, logger="vidpred.data.folder"):
         list_folder_videos(video_folder)
     assert "3 file(s)" in caplog.text
+
+
+def test_a_folder_of_videos_only_logs_no_skipped_files(tmp_path, make_video, moving_frames, caplog):
+    root = tmp_path / "clean"
+    make_video(root / "a.avi", moving_frames(3, 16, 16))
+    with caplog.at_level(logging.INFO, logger="vidpred.data.folder"):
+        assert list_folder_videos(root) == [root / "a.avi"]
+    assert not caplog.records
 
 
 def test_an_animated_gif_is_a_video(video_folder, tmp_path, moving_frames):

@@ -13,6 +13,7 @@ from vidpred.data.procedural import generate_video
 from vidpred.data.sampler import (
     PatchBatches,
     PatchSampler,
+    SampleStats,
     fixed_clips,
     motion_score,
     to_model_input,
@@ -274,6 +275,13 @@ def test_pool_errors(pools, match):
         PatchSampler(_pooled_videos(), 4, 8, motion_threshold=0.0, pools=pools)
 
 
+def test_an_empty_pool_of_weight_0_is_allowed():
+    # A group of weight 0 may be empty (e.g. no synthetic videos asked for); it is never drawn.
+    sampler = PatchSampler(_pooled_videos(), 4, 8, motion_threshold=0.0, seed=1, pools=[(2, 0.0), (0, 0.0), (2, 1.0)])
+    assert _synthetic_share(sampler) == 1.0
+    assert sampler.last_stats.n_per_pool == (0, 0, 50)
+
+
 def test_pool_weights_are_relative():
     # Weights 3 and 1 are shares 3/4 and 1/4: only their ratio counts, not their sum.
     sampler = PatchSampler(_pooled_videos(), 4, 8, motion_threshold=0.0, seed=1, pools=[(2, 3.0), (2, 1.0)])
@@ -327,3 +335,85 @@ def test_a_candidate_must_exceed_the_threshold_as_motion_score_measures_it():
     at = PatchSampler([video], 3, 6, motion_threshold=score, unfiltered_fraction=0.0, max_tries=4)
     at.sample(0, 5)
     assert (at.last_stats.n_fallback, at.last_stats.n_candidates) == (5, 20)
+
+
+def test_acceptance_counts_only_the_motion_tested_candidates():
+    # Every crop of this video scores (20 / 255)^2; slots left untested by unfiltered_fraction
+    # take their first candidate and count neither as passed nor as tested.
+    video = np.zeros((8, 12, 12, 3), np.uint8)
+    video[1::2] = 10
+    score = (10 * 2 / 255) ** 2
+    passing = PatchSampler([video], 3, 6, motion_threshold=score / 2, unfiltered_fraction=0.5, max_tries=4, seed=1)
+    passing.sample(0, 40)
+    stats = passing.last_stats
+    assert 0 < stats.n_unfiltered < 40 and stats.n_candidates == 40 and stats.n_fallback == 0
+    assert stats.acceptance == 1.0  # every tested candidate passed
+    failing = PatchSampler([video], 3, 6, motion_threshold=score * 2, unfiltered_fraction=0.5, max_tries=4, seed=1)
+    failing.sample(0, 40)
+    stats = failing.last_stats
+    u = stats.n_unfiltered
+    assert 0 < u < 40 and stats.n_fallback == 40 - u and stats.n_candidates == u + 4 * (40 - u)
+    assert stats.acceptance == 0.0  # 4 * (40 - u) candidates tested, none passed
+    # By hand: 10 slots, 2 untested, 3 fell back, 25 candidates: 5 of the 23 tested passed.
+    assert SampleStats(n_slots=10, n_candidates=25, n_unfiltered=2, n_fallback=3, mean_score=0.0).acceptance == 5 / 23
+    assert SampleStats(n_slots=4, n_candidates=4, n_unfiltered=4, n_fallback=0, mean_score=0.0).acceptance == 1.0
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"max_tries": 0}, "max_tries must be >= 1, got 0"),
+    ({"patch_size": 0}, "patch_size must be >= 1, got 0"),
+    ({"motion_threshold": -0.001}, "motion_threshold must be >= 0"),
+    ({"seed": -1}, "seed and rank must be >= 0"),
+    ({"rank": -1}, "seed and rank must be >= 0"),
+    ({"names": ["a.avi", "b.avi", "c.avi"]}, "names: 3 for 4 videos"),
+])
+def test_keyword_errors(videos, kwargs, match):
+    args = {"patch_size": 16, "motion_threshold": 0.0, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        PatchSampler(videos, 5, **args)
+
+
+def test_a_pool_of_weight_0_is_never_drawn_even_past_the_rounded_last_share(monkeypatch):
+    # Ten pools of weight 0.1 and a last one of weight 0: summed in order the ten shares come
+    # to 1 - 2**-53, one step short of 1, so the largest draw below 1 lies past all of them.
+    assert np.cumsum([0.1] * 10)[-1] == 1 - 2**-53
+    videos = [np.full((4, 8, 8, 3), 10 * i, np.uint8) for i in range(11)]  # video i is all 10 * i
+    sampler = PatchSampler(videos, 4, 8, motion_threshold=0.0, unfiltered_fraction=1.0, max_tries=1,
+                           pools=[(1, 0.1)] * 10 + [(1, 0.0)])
+    real_default_rng = np.random.default_rng
+
+    class LargestDraws:
+        """A generator whose uniform draws are all the largest double below 1."""
+
+        def __init__(self, seed):
+            self.rng = real_default_rng(seed)
+
+        def random(self, size=None):
+            return np.full(size, 1 - 2**-53)
+
+        def integers(self, *args, **kwargs):
+            return self.rng.integers(*args, **kwargs)
+
+    monkeypatch.setattr(np.random, "default_rng", LargestDraws)
+    batch = sampler.sample(0, 4)
+    assert (batch == 90).all()  # the last pool of positive weight, not the empty-weight one
+    assert sampler.last_stats.n_per_pool == (0,) * 9 + (4, 0)
+
+
+def test_the_smallest_batches_and_clip_lists(videos):
+    sampler = PatchSampler(videos, 5, 16, motion_threshold=0.0, seed=3)
+    assert sampler.sample(0, 1).shape == (1, 5, 16, 16, 3)
+    for index, batch_size in ((0, 0), (-1, 2)):
+        with pytest.raises(ValueError, match="need index >= 0 and batch_size >= 1"):
+            sampler.sample(index, batch_size)
+    single = next(iter(PatchBatches(sampler, batch_size=1, start_index=2)))
+    np.testing.assert_array_equal(single.numpy(), sampler.sample(2, 1))
+    for batch_size, start_index in ((0, 0), (1, -1)):
+        with pytest.raises(ValueError, match="need batch_size >= 1 and start_index >= 0"):
+            PatchBatches(sampler, batch_size=batch_size, start_index=start_index)
+    assert fixed_clips(videos, 0, 4, seed=0) == []  # no validation clips asked for
+    one_frame = fixed_clips(videos, 2, 1, seed=0)
+    assert [c.shape for c in one_frame] == [(1, 40, 40, 3), (1, 40, 56, 3)]  # videos 0 and 2 of 4
+    for n_clips, n_frames in ((-1, 4), (2, 0)):
+        with pytest.raises(ValueError, match="need n_clips >= 0 and n_frames >= 1"):
+            fixed_clips(videos, n_clips, n_frames, seed=0)

@@ -108,6 +108,18 @@ def test_the_same_folder_however_it_is_spelled_and_no_other(tmp_path, make_video
         follow_split(DataConfig(source="folder", root="videos", n_val_videos=1), record)
 
 
+def test_a_record_that_does_not_say_where_its_root_was_is_followed_by_the_root_s_text(tmp_path, make_video,
+                                                                                    moving_frames, monkeypatch):
+    root = _folder(tmp_path, make_video, moving_frames)
+    monkeypatch.chdir(tmp_path)
+    record = describe_split(DataConfig(source="folder", root="videos", n_val_videos=1))
+    del record["root_resolved"]  # as a record made before it was written
+    assert follow_split(DataConfig(source="folder", root="videos", n_val_videos=1), record)[0].root == "videos"
+    with pytest.raises(DataError, match="recorded its split on data.source 'folder', root 'videos'; the config now "
+                                        "says 'folder', "):
+        follow_split(DataConfig(source="folder", root=str(root), n_val_videos=1), record)  # other text: refused
+
+
 def test_a_validation_video_changed_since_the_run_started_is_refused(tmp_path, make_video, moving_frames):
     root = _folder(tmp_path, make_video, moving_frames)
     cfg = DataConfig(source="folder", root=str(root), val_videos=["v2.avi"])
@@ -180,3 +192,22 @@ def test_a_training_video_written_again_at_the_same_size_is_named(tmp_path, make
     for video in record["subsets"]["train"]:  # a record from before the time was kept: size only
         del video["written_ns"]
     assert follow_split(cfg, record)[2] is None
+
+
+def test_the_note_names_five_videos_and_counts_the_rest():
+    cfg = DataConfig(procedural=ProceduralConfig(n_train_videos=9, n_val_videos=1, n_test_videos=1))
+    current = describe_split(cfg)
+    train = [v["name"] for v in current["subsets"]["train"]]
+    for n_added, listed in ((5, ", ".join(sorted(train[:5]))), (6, ", ".join(sorted(train[:6])[:5]) + " and 1 more")):
+        # A record made before the first n_added training videos were there: they read as added.
+        recorded = json.loads(json.dumps(current))
+        del recorded["subsets"]["train"][:n_added]
+        note = follow_split(cfg, recorded)[2]
+        assert f"added: {listed}; missing: none;" in note
+
+
+@pytest.mark.parametrize("video", [{"name": 3, "bytes": 10}, {"bytes": 10}, "a.avi"])
+def test_a_record_whose_videos_are_not_named_entries_is_refused(tmp_path, video):
+    (tmp_path / "split.json").write_text(json.dumps({"subsets": {"train": [video], "val": [], "test": []}}))
+    with pytest.raises(DataError, match="is not a recorded split"):
+        read_split(tmp_path / "split.json")

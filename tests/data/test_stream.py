@@ -50,6 +50,15 @@ def test_a_restarted_stream_continues_the_uninterrupted_one(data):
         assert torch.equal(expected, got)
 
 
+def test_a_stream_leaves_torch_s_global_random_state_as_it_was(data):
+    # A checkpoint saves torch's global random state; a resumed run makes its stream at the
+    # resume step and an uninterrupted one at step 0, so making one must not draw from it.
+    _, training = data
+    before = torch.get_rng_state()
+    next(BatchStream(training.sampler, 2, start_index=0, num_workers=0, device=CPU))
+    assert torch.equal(torch.get_rng_state(), before)
+
+
 def test_worker_processes_give_the_same_stream(data):
     _, training = data
     alone = list(itertools.islice(BatchStream(training.sampler, 2, start_index=1, num_workers=0, device=CPU), 3))
@@ -131,8 +140,10 @@ def test_a_training_video_smaller_than_the_patch_is_named(tiny_config_data, tmp_
 
 def test_training_videos_need_only_a_training_clip_s_frames(tiny_config_data, tmp_path, make_video, moving_frames):
     # Training clips are n_context + n_future = 6 frames; validation clips 4 + 4 = 8, read from
-    # the held-out video alone: 6-frame training videos are used, not refused as too short.
-    videos = {"short0.avi": (6, 48, 48), "short1.avi": (6, 48, 48), "short2.avi": (6, 48, 48), "long.avi": (12, 48, 48)}
+    # the held-out video alone: 6-frame training videos are used, not refused as too short; a
+    # 5-frame one is skipped (it cannot give a training clip).
+    videos = {"short0.avi": (6, 48, 48), "short1.avi": (6, 48, 48), "short2.avi": (6, 48, 48), "long.avi": (12, 48, 48),
+              "too_short.avi": (5, 48, 48)}
     data = _folder_data(tiny_config_data, tmp_path / "videos", videos, "long.avi", make_video, moving_frames)
     training = load_training_data(data, n_context=4, n_future=2, val_n_future=4, seed=0, progress=False)
     assert training.n_train_videos == 3

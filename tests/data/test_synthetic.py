@@ -133,6 +133,9 @@ def test_gain_scales_the_frames():
     photo = np.full((120, 160, 3), 100, np.uint8)
     video = render_scene(_still_scene(gain=(1.0, 2.0), shake=np.zeros((5, 2))), [photo], 5, H, W)
     assert video[:, 0, 0, 0].tolist() == [100, 119, 141, 168, 200]  # 100 * 2^(t/4), rounded
+    # From 0.5 to 2: 100 * 0.5 * 4^(t/4) = 50, 70.7, 100, 141.4, 200.
+    video = render_scene(_still_scene(gain=(0.5, 2.0), shake=np.zeros((5, 2))), [photo], 5, H, W)
+    assert video[:, 0, 0, 0].tolist() == [50, 71, 100, 141, 200]
 
 
 def test_noise_and_jpeg_change_the_frames_by_about_their_size():
@@ -196,6 +199,31 @@ def test_seeds_and_argument_errors():
         generate_synthetic_video(0, 4, 32, 32, max_speed=-1.0)
 
 
+def test_the_smallest_frame_and_the_fractions_ends_are_accepted():
+    assert generate_synthetic_video(0, 2, 8, 8).shape == (2, 8, 8, 3)
+    for height, width in ((7, 8), (8, 7)):
+        with pytest.raises(ValueError, match=f"at least 8x8, got seed 0, 2x{height}x{width}"):
+            generate_synthetic_video(0, 2, height, width)
+    for fraction in (0.0, 1.0):
+        assert generate_synthetic_video(0, 2, 16, 16, still_fraction=fraction, jpeg_fraction=fraction).shape == (2, 16, 16, 3)
+    for fraction in (-0.1, 1.1):
+        with pytest.raises(ValueError, match="still_fraction and jpeg_fraction must be in"):
+            generate_synthetic_video(0, 2, 16, 16, still_fraction=fraction)
+        with pytest.raises(ValueError, match="still_fraction and jpeg_fraction must be in"):
+            generate_synthetic_video(0, 2, 16, 16, jpeg_fraction=fraction)
+
+
+def test_fractions_0_and_1_are_none_and_all():
+    photos = [_noise_photo(300, 400, seed) for seed in range(2)]
+    for seed in range(10):
+        still = sample_scene(np.random.default_rng(seed), photos, 6, 64, 64, still_fraction=1.0, jpeg_fraction=1.0,
+                             max_layers=2, max_wander=1.0)
+        assert still.camera == Motion() and not still.shake.any() and still.jpeg_quality is not None
+        assert all(layer.motion == Motion() and layer.wander is None for layer in still.layers)
+        moving = sample_scene(np.random.default_rng(seed), photos, 6, 64, 64, still_fraction=0.0, jpeg_fraction=0.0)
+        assert moving.camera != Motion() and moving.jpeg_quality is None
+
+
 
 def _dot_photo(x, y, height=120, width=160):
     """Black photo with a small Gaussian spot centred on pixel (x, y)."""
@@ -257,6 +285,73 @@ def test_a_layer_is_drawn_as_warping_its_cut_out_over_the_whole_frame_would():
     np.testing.assert_array_equal(still[0, 10, 10], background[0, 10, 10].astype(np.uint8))
 
 
+def test_a_background_photo_scale_shows_the_photo_resized():
+    # Each 2x2 block of the photo is one colour, so halving it by area averaging gives the small photo exactly.
+    small = _noise_photo(60, 80)
+    photo = np.repeat(np.repeat(small, 2, axis=0), 2, axis=1)
+    scene = _still_scene(photo_scale=0.5, centre=((W - 1) / 2, (H - 1) / 2), shake=np.zeros((2, 2)))
+    video = render_scene(scene, [photo], 2, H, W)
+    np.testing.assert_array_equal(video[0], small[:H, :W])  # the frame's centre on the resized photo's
+    np.testing.assert_array_equal(video[1], small[:H, :W])
+
+
+def test_an_ellipse_outline_is_an_ellipse_of_the_radius():
+    from vidpred.data.synthetic import _outline
+
+    ellipses, star_angles = 0, []
+    for seed in range(20):
+        points = _outline(np.random.default_rng(seed), 10.0, 15.0) - 15.0
+        distance = np.hypot(points[:, 0], points[:, 1])
+        if len(points) != 48:  # a star: 5 to 12 vertices at 0.5 to 1 times the radius, at any angle
+            assert 5 <= len(points) <= 12 and (distance >= 5.0 - 1e-9).all() and (distance <= 10.0 + 1e-9).all()
+            star_angles.extend(np.mod(np.arctan2(points[:, 1], points[:, 0]), 2 * math.pi))
+            continue
+        ellipses += 1
+        # 48 vertices at evenly spaced angles, on a x^2 + b xy + c y^2 = 1 (an ellipse centred on the centre).
+        angles = np.mod(np.arctan2(points[:, 1], points[:, 0]), 2 * math.pi)
+        np.testing.assert_allclose(np.sort(angles), np.arange(48) * 2 * math.pi / 48, atol=1e-9)
+        design = np.stack([points[:, 0] ** 2, points[:, 0] * points[:, 1], points[:, 1] ** 2], axis=1)
+        (a, b, c), *_ = np.linalg.lstsq(design, np.ones(48), rcond=None)
+        np.testing.assert_allclose(design @ (a, b, c), 1.0, atol=1e-9)
+        minor, major = 1 / np.sqrt(np.linalg.eigvalsh([[a, b / 2], [b / 2, c]])[::-1])
+        assert major == pytest.approx(10.0) and 0.4 * 10.0 - 1e-9 <= minor <= 10.0  # semi-axes radius, ratio * radius
+    assert ellipses >= 5
+    # The stars' vertices, together, lie all around the circle (every eighth of it holds some).
+    assert len(star_angles) > 40 and set(np.floor(np.array(star_angles) / (2 * math.pi / 8)).astype(int)) == set(range(8))
+
+
+def test_a_still_camera_s_view_is_placed_anywhere_in_the_photo():
+    photos = [_noise_photo(300, 400)]
+    placed = []
+    for seed in range(40):
+        scene = sample_scene(np.random.default_rng(seed), photos, 4, 64, 64, still_fraction=1.0, max_layers=0)
+        # The 64x64 view covers centre -+ 32 / magnification in the resized photo: where in the room left is it?
+        size = np.array([400, 300]) * scene.photo_scale
+        half = 32 / scene.magnification
+        placed.append((np.array(scene.centre) - half) / (size - 2 * half))
+    placed = np.array(placed)
+    assert (placed >= -1e-9).all() and (placed <= 1 + 1e-9).all()  # inside the photo
+    assert (placed.min(axis=0) < 0.2).all() and (placed.max(axis=0) > 0.8).all()  # x and y over the whole room
+
+
+def test_cut_outs_of_photos_smaller_than_the_sprite_fit_in_them():
+    # 13x11 photos: a layer of radius 0.1 to 0.3 of 96 px would want a sprite of 22 to 61 px.
+    photos = [_noise_photo(300, 400)] + [_noise_photo(13, 11, seed) for seed in range(1, 4)]
+    layers = 0
+    for seed in range(30):
+        scene = sample_scene(np.random.default_rng(seed), photos, 4, 96, 96, max_layers=3)
+        for layer in scene.layers:
+            if layer.photo == 0:
+                continue
+            layers += 1
+            assert layer.photo_scale == 1.0 and layer.size == 11 and layer.corner[0] == 0 and 0 <= layer.corner[1] <= 2
+            # the outline stays a pixel inside the sprite (radius <= (11 - 3) / 2 around the centre 5)
+            distance = np.hypot(*(np.asarray(layer.outline) - 5.0).T)
+            assert distance.max() <= 4.0 + 1e-9
+        render_scene(scene, photos, 4, 96, 96)
+    assert layers >= 10
+
+
 def test_jpeg_keeps_the_colours():
     red = np.zeros((120, 160, 3), np.uint8)
     red[..., 0] = 220
@@ -267,23 +362,34 @@ def test_jpeg_keeps_the_colours():
 def test_sampled_scenes_follow_their_arguments():
     photos = [_noise_photo(300, 400, seed) for seed in range(2)]
     n_layers, still_layers, moving_layers, accelerating, moving = [], 0, 0, 0, 0
+    zooming = rotating = drifting = 0
     for seed in range(150):
         scene = sample_scene(np.random.default_rng(seed), photos, 12, 64, 64, max_rotation=1.0, max_layers=3,
-                             still_fraction=0.2)
+                             still_fraction=0.2, max_zoom=0.01)
         # max_rotation is in degrees per frame, the motion's rates in radians
         assert np.abs(scene.camera.rotation).max() <= math.radians(1.0)
+        assert np.abs(scene.camera.zoom).max() <= 0.01
         n_layers.append(len(scene.layers))
         if scene.camera != Motion():
             moving += 1
             accelerating += scene.camera.velocity[0] != scene.camera.velocity[1]
+            zooming += scene.camera.zoom != (0.0, 0.0)
+            rotating += scene.camera.rotation != (0.0, 0.0)
         for layer in scene.layers:
             assert layer.photo != scene.background  # cut from the other photo
             assert np.abs(layer.motion.rotation).max() <= math.radians(1.0)
+            assert np.abs(layer.motion.zoom).max() <= 0.01
             still_layers += layer.motion == Motion()
             moving_layers += layer.motion != Motion()
+        # gain: from 0.8..1.2, half the videos drifting by up to exp(+-0.15) over the clip
+        g0, g1 = scene.gain
+        assert 0.8 <= g0 <= 1.2 and math.exp(-0.15) <= g1 / g0 <= math.exp(0.15)
+        drifting += g1 != g0
     assert set(n_layers) == {0, 1, 2, 3}  # uniform in 0..max_layers
     assert 0.1 < still_layers / (still_layers + moving_layers) < 0.3  # still_fraction of the layers
     assert 0.35 < accelerating / moving < 0.65  # half the moving cameras accelerate
+    assert 0.35 < zooming / moving < 0.65 and 0.35 < rotating / moving < 0.65  # each half the time
+    assert 0.35 < drifting / 150 < 0.65
 
 
 def test_a_zooming_and_rolling_camera_stays_inside_the_photo():

@@ -58,6 +58,18 @@ def test_max_frames_and_resize(tmp_path, moving_frames):
     assert np.abs(decoded.astype(int) - expected).mean() < 3.0
 
 
+def test_the_smallest_sizes_are_one_pixel(tmp_path, moving_frames):
+    write_video(tmp_path / "clip.avi", moving_frames(3, 32, 48))
+    # Height 1 at 48x32's aspect ratio: width 1.5, rounded to an even number but at least 2.
+    assert read_video(tmp_path / "clip.avi", frame_height=1).shape == (3, 1, 2, 3)
+    assert read_video(tmp_path / "clip.avi", frame_size=(1, 1)).shape == (3, 1, 1, 3)
+    for size in ((0, 16), (16, 0)):
+        with pytest.raises(ValueError, match="frame_size must be \\(H, W\\) with positive sizes"):
+            read_video(tmp_path / "clip.avi", frame_size=size)
+    with pytest.raises(ValueError, match="frame_height must be >= 1"):
+        read_video(tmp_path / "clip.avi", frame_height=0)
+
+
 def test_a_resize_that_stretches_a_video_out_of_its_aspect_ratio_is_said(tmp_path, moving_frames, caplog):
     portrait = tmp_path / "portrait.avi"
     write_video(portrait, moving_frames(4, 64, 36))  # 36x64 (WxH), a phone held upright
