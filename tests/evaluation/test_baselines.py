@@ -135,3 +135,14 @@ def test_fitted_blend_weight_recovers_a_known_mixture(mix):
                   for c, f in zip(contexts, flows)])
     assert fit.mse_last_input == pytest.approx((1 - mix) ** 2 * dd)
     assert fit.mse_by_flow["farneback"] == pytest.approx(mix**2 * dd)
+
+
+def test_a_blend_fit_needs_one_target_per_context_and_a_grid_that_ends_at_1():
+    contexts, targets = [torch.zeros(1, 3, 4, 8, 8)] * 2, [torch.zeros(1, 3, 8, 8)] * 2
+    with pytest.raises(ValueError, match="got 0 and 0"):
+        fit_blend_weight([], [])
+    with pytest.raises(ValueError, match="got 2 and 1"):  # not fitted on the first clip alone
+        fit_blend_weight(contexts, targets[:1])
+    for step in (0.3, 0.4, 2.0):  # 0, 0.3, 0.6, 0.9 never reaches the last input (weight 1)
+        with pytest.raises(ValueError, match=f"the grid step must divide 1, got {step}"):
+            fit_blend_weight(contexts, targets, step=step)

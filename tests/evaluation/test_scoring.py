@@ -189,3 +189,14 @@ def test_scores_of_frames_too_small_to_score_stay_on_the_frames_device():
 def test_clip_mean_averages_the_finite_values_only():
     assert clip_mean([1.0, math.nan, 3.0]) == 2.0  # a clip where the score is undefined does not count
     assert math.isnan(clip_mean([math.nan, math.nan])) and math.isnan(clip_mean([]))
+
+
+def test_sharpness_units_name_their_keys_and_an_unknown_unit_is_refused():
+    from vidpred.evaluation.scoring import sharpness_metric
+
+    assert sharpness_metric("unit") == "sharpness" and sharpness_metric("official") == "sharpness_official"
+    with pytest.raises(ValueError, match="sharpness units must be 'unit' or 'official', got 'dB'"):
+        sharpness_metric("dB")
+    preds, target, masks = _clip(M=1, K=1, H=12, W=12)
+    with pytest.raises(ValueError, match="got 'dB'"):  # not scored in the official units under another name
+        score_frames(preds, target, masks, sharpness="dB")
