@@ -140,3 +140,48 @@ def test_a_rolled_ramp_is_the_ramp_at_each_frame_pixels_turned_place():
     assert min(rolls) < 0 < max(rolls) and all(0.25 <= abs(r) <= 1 for r in rolls)
     with pytest.raises(ValueError, match="0.25-1 degrees"):
         SteadyRoll(2)
+
+
+class _Draws:
+    """Stands in for a clip's random stream: ``uniform`` returns the given values in turn."""
+
+    def __init__(self, *values):
+        self.values = list(values)
+
+    def uniform(self, low, high):
+        value = self.values.pop(0)
+        assert low <= value <= high
+        return value
+
+
+@pytest.mark.parametrize("turn, expected", [(0.0, (2, 3)), (np.pi, (-2, -3))])
+def test_a_pan_too_fast_for_the_frame_slows_along_its_own_direction(monkeypatch, turn, expected):
+    from vidpred.evaluation import steady_camera
+
+    # 5 px per frame at atan2(4, 3): (3, 4). Over 6 frames a 30 px high frame leaves 15 px of
+    # path, 3 per frame (200 px wide: 20), so the pan slows by 3/4 to (2.25, 3): whole pixels (2, 3).
+    angle = np.arctan2(4, 3) + turn
+    monkeypatch.setattr(steady_camera, "_clip_draws", lambda kind, name: _Draws(5.0, angle))
+    assert SteadyPan(8).step("v@0", 6, 30, 200) == expected
+    monkeypatch.setattr(steady_camera, "_clip_draws", lambda kind, name: _Draws(5.0, angle))
+    assert SteadyPan(8).step("v@0", 6, 360, 640) == tuple(np.sign(expected) * (3, 4))  # room enough: as drawn
+
+
+def test_one_px_per_frame_is_the_slowest_pan_and_a_pan_longer_than_the_still_is_refused():
+    assert SteadyPan(1) and SteadyPan(1).max_speed == 1
+    still = np.zeros((10, 12, 1), np.uint8)
+    assert SteadyPan(4).frames(still, 3, (0, 4)).shape == (3, 2, 12, 1)  # 8 of 10 rows of path, 2 left
+    with pytest.raises(ValueError, match="a 12x10 still cannot hold a pan of 3 frames by \\(6, 0\\) px"):
+        SteadyPan(4).frames(still, 3, (6, 0))
+    with pytest.raises(ValueError, match="cannot hold"):
+        SteadyPan(4).frames(still, 3, (0, -5))
+
+
+def test_the_command_line_motion_is_the_one_asked_for_and_off_by_default():
+    from vidpred.evaluation.steady_camera import steady_camera
+
+    assert not steady_camera() and steady_camera() == SteadyPan(0)
+    assert steady_camera(pan=8) == SteadyPan(8)
+    assert steady_camera(zoom=2) == SteadyZoom(2) and steady_camera(roll=0.5) == SteadyRoll(0.5)
+    with pytest.raises(ValueError, match="cannot be combined"):
+        steady_camera(pan=8, roll=0.5)
