@@ -217,3 +217,22 @@ def test_a_second_stop_request_does_not_wait_for_the_clips_under_way(square_clip
         if thread.name.startswith("evaluate"):
             thread.join(timeout=60)
     assert sorted(abandoned) == ["v0", "v1"] and scored == []  # each gave up before its first prediction
+
+
+def test_two_context_frames_are_the_fewest_a_flow_can_be_read_from():
+    assert (Protocol(n_context=2).clip_frames, Protocol(n_context=2).min_frames) == (6, 4)
+    with pytest.raises(ValueError, match="n_context must be >= 2"):
+        Protocol(n_context=1)
+
+
+def test_each_stage_of_a_clip_is_timed_within_the_clips_own_time(square_clip):
+    import time
+
+    frames, _ = square_clip(n_frames=6, size=32, side=8, speed=1)
+    started = time.perf_counter()
+    result = evaluate_clip(EvalClip("v", 0, frames), baseline_methods(), Protocol(), CPU)
+    elapsed = time.perf_counter() - started
+    assert set(result.seconds) == {"flow", "flow/dis", "scores", "flicker", "predict/last input",
+                                   "predict/Farneback flow (paper)", "predict/DIS flow"}
+    assert all(0 <= s <= elapsed for s in result.seconds.values())
+    assert sum(result.seconds.values()) <= elapsed
