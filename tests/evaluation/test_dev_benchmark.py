@@ -403,3 +403,24 @@ def test_a_stop_before_the_first_clip_is_scored_writes_nothing(tmp_path, refiner
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == ["interrupted"]
     assert len(adapted) == 1 and not out.exists()  # no other video adapted, nothing written
 
+
+
+def test_each_source_carries_its_own_row_of_the_corpus_table():
+    from vidpred.evaluation.dev_benchmark import _motion_of
+
+    # bikes pans, cup's camera stands still (vidpred/data/corpus.py), whichever comes first in the table
+    assert _motion_of("val/bikes.mp4") == "moving camera" and _motion_of("val/cup.mp4") == "static camera"
+    assert _motion_of("test/mire-2") == "moving camera" and _motion_of("val/not_in_the_corpus.mp4") == "unknown"
+
+
+def test_adapted_rows_go_between_the_checkpoints_and_the_baselines():
+    from vidpred.evaluation.dev_benchmark import _after_checkpoints
+    from vidpred.evaluation.predictors import Method
+
+    def row(name, kind):
+        return Method(name, kind, lambda context, n, flow=None: context, {})
+
+    methods = [row("a", "checkpoint"), row("b", "checkpoint"), row("last input", "baseline"),
+               row("Farneback flow (paper)", "baseline"), row("DIS flow", "baseline")]
+    order = [m.name for m in _after_checkpoints(methods, [row("a, adapted", "checkpoint"), row("b, adapted", "checkpoint")])]
+    assert order == ["a", "b", "a, adapted", "b, adapted", "last input", "Farneback flow (paper)", "DIS flow"]
