@@ -200,3 +200,14 @@ def test_sharpness_units_name_their_keys_and_an_unknown_unit_is_refused():
     preds, target, masks = _clip(M=1, K=1, H=12, W=12)
     with pytest.raises(ValueError, match="got 'dB'"):  # not scored in the official units under another name
         score_frames(preds, target, masks, sharpness="dB")
+
+
+def test_without_masks_any_number_of_frames_is_scored():
+    # Two frames of three channels: the whole-frame mask stands for every frame, not every channel.
+    preds, target, _ = _clip(M=2, K=2, C=3)
+    scores = score_frames(preds, target)
+    for k in range(2):
+        for i in range(2):
+            p, t = preds[i, k:k + 1], target[k:k + 1]
+            assert scores[metric_key("psnr", "whole", k + 1)][i].item() == pytest.approx(psnr(p, t).item(), abs=1e-10)
+            assert scores[metric_key("ssim", "whole", k + 1)][i].item() == pytest.approx(ssim(p, t).item(), abs=1e-10)
