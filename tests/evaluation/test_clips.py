@@ -303,3 +303,11 @@ def test_every_nth_video_is_said_in_english(n, text):
     from vidpred.evaluation.clips import _ordinal_suffix
 
     assert f"{n}{_ordinal_suffix(n)}" == text
+
+
+def test_spread_starts_from_a_later_first_frame():
+    from vidpred.evaluation import spread_starts
+
+    # 100 frames, 10-frame clips: the last start is 90; from 30, four starts 20 frames apart.
+    assert spread_starts(100, 10, 30, 4) == [30, 50, 70, 90]
+    assert spread_starts(100, 10, 95, 3) == [90]  # past the last start: only the last

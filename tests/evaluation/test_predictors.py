@@ -136,5 +136,19 @@ def test_averaged_rows_name_their_members_paths_and_parameters(tmp_path):
     assert rows["both"].info["path"] == [a.info["path"], b.info["path"]]
     assert rows["both"].info["parameters"] == a.info["parameters"] + b.info["parameters"]
     assert rows["both, mirrored"].info["averaged"] == {"members": ["r0/best", "r1/best"], "mirror": True}
+    assert rows["r0/best, mirrored"].info["averaged"] == {"members": ["r0/best"], "mirror": True}
+    assert rows["r0/best, mirrored"].predict.generator.mirror and not rows["both"].predict.generator.mirror
+    assert averaged_methods([a, b]) == []  # neither asked for
+    with pytest.raises(ValueError, match="mirroring needs a checkpoint to mirror"):
+        averaged_methods([], mirror=True)
     with pytest.raises(ValueError, match="an ensemble needs at least two checkpoints, got 1"):
         averaged_methods([a], ensemble="alone")
+
+
+def test_a_model_of_other_than_rgb_frames_is_refused(tmp_path):
+    cfg = config_from_dict({"model": {"channels": 1, "generator": {"n_scales": 3, "width": 0.0625}}})
+    path = tmp_path / "grey.pt"
+    save_checkpoint({"step": 1, "best_psnr": 0.0, "config": config_to_dict(cfg),
+                     "generator": build_generator(cfg).state_dict()}, path)
+    with pytest.raises(ValueError, match="grey.pt: the model predicts 1-channel frames; evaluation needs RGB"):
+        load_checkpoint_predictor(path, CPU)
