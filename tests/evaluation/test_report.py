@@ -147,6 +147,8 @@ def test_verdict_prints_edge_ratios_that_differ_apart(report_meta):
     assert ("edge ratio 0.9498 against DIS flow's 0.9500: fewer edges than the flow extrapolation"
             in verdict(28.42, 0.9498))
     assert "edge ratio 0.950 against DIS flow's 0.950: not bought with blur." in verdict(28.42, 0.95)
+    # at most six decimals: a difference below them prints alike
+    assert "edge ratio 0.950000 against DIS flow's 0.950000: fewer edges" in verdict(28.42, 0.9499999)
 
 
 def test_report_says_how_the_blend_was_made_or_why_it_is_absent(report_results, report_meta):
@@ -195,6 +197,10 @@ def test_the_data_bullet_lists_the_skipped_videos_and_the_frames_size(report_res
     assert "too small: v0.avi, v1.avi, v2.avi, v3.avi, v4.avi, v5.avi, v6.avi, v7.avi, v8.avi, v9.avi, ...)." in \
         markdown_report(summary, meta)
     assert "; whole frames at their native size;" in text
+    assert "Scored:" not in text and "Context frames each method reads" not in text  # no note, no counts
+    meta["selection"]["note"] = "the 2 videos under /v that run/best held out in training"
+    assert "v9.avi, ...). Scored: the 2 videos under /v that run/best held out in training." in \
+        markdown_report(summary, meta)
     meta["data"] = {"frame_size": [64, 48]}
     assert "; whole frames at 64x48 (resized);" in markdown_report(summary, meta)
     meta["data"] = {"frame_height": 128}
