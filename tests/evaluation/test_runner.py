@@ -236,3 +236,13 @@ def test_each_stage_of_a_clip_is_timed_within_the_clips_own_time(square_clip):
                                    "predict/Farneback flow (paper)", "predict/DIS flow"}
     assert all(0 <= s <= elapsed for s in result.seconds.values())
     assert sum(result.seconds.values()) <= elapsed
+
+
+def test_a_flow_threshold_must_be_a_finite_non_negative_speed_and_workers_at_least_one(square_clip):
+    assert Protocol(flow_threshold=0.0).flow_threshold == 0.0  # every pixel that moves at all
+    for bad in (-0.5, math.inf, math.nan):
+        with pytest.raises(ValueError, match="the flow threshold must be a finite number >= 0"):
+            Protocol(flow_threshold=bad)
+    frames, _ = square_clip(n_frames=6, size=32, side=8, speed=1)
+    with pytest.raises(ValueError, match="workers must be >= 1, got 0"):
+        evaluate([EvalClip("v", 0, frames)], baseline_methods(), Protocol(), CPU, show_progress=False, workers=0)
