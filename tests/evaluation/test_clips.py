@@ -311,3 +311,12 @@ def test_spread_starts_from_a_later_first_frame():
     # 100 frames, 10-frame clips: the last start is 90; from 30, four starts 20 frames apart.
     assert spread_starts(100, 10, 30, 4) == [30, 50, 70, 90]
     assert spread_starts(100, 10, 95, 3) == [90]  # past the last start: only the last
+
+
+@pytest.mark.parametrize("bad", [{"every": 0}, {"start_frame": -1}, {"min_frames": 0}, {"clip_frames": 5},
+                                 {"clips_per_video": 0}])
+def test_clip_settings_out_of_range_are_refused_before_any_video_is_read(tmp_path, bad):
+    settings = {"every": 1, "start_frame": 0, "clip_frames": 8, "min_frames": 6, "clips_per_video": 1, **bad}
+    with pytest.raises(ValueError, match="need every >= 1, start_frame >= 0, 1 <= min_frames <= clip_frames"):
+        load_eval_clips(_data(tmp_path, source="folder", root=str(tmp_path / "nothing here")), progress=False,
+                        **settings)

@@ -211,3 +211,10 @@ def test_without_masks_any_number_of_frames_is_scored():
             p, t = preds[i, k:k + 1], target[k:k + 1]
             assert scores[metric_key("psnr", "whole", k + 1)][i].item() == pytest.approx(psnr(p, t).item(), abs=1e-10)
             assert scores[metric_key("ssim", "whole", k + 1)][i].item() == pytest.approx(ssim(p, t).item(), abs=1e-10)
+
+
+def test_a_frame_under_the_ssim_window_on_one_side_only_gets_nan_ssim():
+    preds, target, masks = _clip(M=1, K=1, H=8, W=40)  # 8 rows: no 11x11 window fits, however wide
+    scores = score_frames(preds, target, masks)
+    assert all(math.isnan(scores[metric_key("ssim", r, 1)].item()) for r in ("whole", "compat", "moving"))
+    assert scores["psnr_whole_f1"].item() == pytest.approx(psnr(preds[0], target).item(), abs=1e-10)
