@@ -424,3 +424,28 @@ def test_adapted_rows_go_between_the_checkpoints_and_the_baselines():
                row("Farneback flow (paper)", "baseline"), row("DIS flow", "baseline")]
     order = [m.name for m in _after_checkpoints(methods, [row("a, adapted", "checkpoint"), row("b, adapted", "checkpoint")])]
     assert order == ["a", "b", "a, adapted", "b, adapted", "last input", "Farneback flow (paper)", "DIS flow"]
+
+
+def test_the_overview_sets_each_checkpoint_against_the_better_baseline_per_frame():
+    from vidpred.evaluation import ClipResult, summarize
+    from vidpred.evaluation.dev_benchmark import SourceReport, _overview
+
+    def scores(f1, f2, edges):
+        return {"psnr_whole_f1": f1, "psnr_whole_f2": f2, "edges_whole_f1": edges}
+
+    nan = float("nan")
+    results = [ClipResult("x@0", 0, 6, 32, 40, 0.5, nan, {"m": scores(30.0, 28.0, 0.9),
+                                                         "last input": scores(29.0, 27.0, 1.0),
+                                                         "DIS flow": scores(28.0, 28.0, 0.95)}),
+               ClipResult("x@6", 6, 6, 32, 40, 0.5, nan, {"m": scores(32.0, 29.0, 0.8),
+                                                         "last input": scores(30.0, 27.0, 1.0),
+                                                         "DIS flow": scores(30.0, 28.0, 0.85)})]
+    methods = [{"name": "m", "kind": "checkpoint"}, {"name": "last input", "kind": "baseline"},
+               {"name": "DIS flow", "kind": "baseline"}]
+    source = SourceReport("val/x", "moving camera", results, summarize(results, [m["name"] for m in methods]))
+    lines = _overview([source], methods)
+    # 1st frame: m 31 against last input 29.5 (DIS 29), differences 1 and 2: +1.50 ± 0.50, both won.
+    # 2nd frame: m 28.5 against DIS 28 (last input 27), differences 0 and 1: +0.50 ± 0.50, one won.
+    # Edge ratios: m (0.9 + 0.8) / 2, DIS (0.95 + 0.85) / 2.
+    assert lines[2:] == ["| `val/x` | moving camera | m | 31.00 | last input 29.50 | +1.50 ± 0.50 (2/2) | 28.50 | "
+                         "DIS flow 28.00 | +0.50 ± 0.50 (1/2) | 0.850 / 0.900 |"]
