@@ -422,7 +422,8 @@ def test_adapted_rows_go_between_the_checkpoints_and_the_baselines():
 
     methods = [row("a", "checkpoint"), row("b", "checkpoint"), row("last input", "baseline"),
                row("Farneback flow (paper)", "baseline"), row("DIS flow", "baseline")]
-    order = [m.name for m in _after_checkpoints(methods, [row("a, adapted", "checkpoint"), row("b, adapted", "checkpoint")])]
+    adapted = [row("a, adapted", "checkpoint"), row("b, adapted", "checkpoint")]
+    order = [m.name for m in _after_checkpoints(methods, adapted)]
     assert order == ["a", "b", "a, adapted", "b, adapted", "last input", "Farneback flow (paper)", "DIS flow"]
 
 
