@@ -211,7 +211,8 @@ def test_a_second_stop_request_does_not_wait_for_the_clips_under_way(square_clip
     with stop, pytest.raises(KeyboardInterrupt):
         evaluate(clips, baseline_methods(), Protocol(flicker_frames=0), CPU, show_progress=False, workers=2,
                  should_stop=lambda: stop.signal is not None)
-    assert scored == []  # raised while both clips were still under way
+    # raised while both clips were still held, not after waiting for them to give up
+    assert scored == [] and abandoned == []
     released.set()
     for thread in threading.enumerate():
         if thread.name.startswith("evaluate"):
