@@ -32,3 +32,22 @@ def test_the_metadata_averages_the_moving_share_over_the_clips_frame_by_frame():
     assert (meta["n_clips"], meta["n_moving_clips"]) == (3, 2)
     assert meta["mean_moving_fraction"] == pytest.approx(0.6 / 3)
     assert meta["mean_moving_fraction_per_frame"] == pytest.approx([0.6 / 3, 0.55 / 3])
+
+
+def test_an_evaluation_records_its_wall_time_with_the_scoring_inside_it(tmp_path):
+    import time
+
+    from vidpred.config import config_from_dict
+    from vidpred.evaluation.pipeline import run_evaluation
+
+    data = config_from_dict({"data": {"source": "procedural", "cache_dir": str(tmp_path / "cache"), "procedural": {
+        "n_test_videos": 1, "n_frames": 6, "height": 16, "width": 16}}}).data
+    started = time.monotonic()
+    outcome = run_evaluation(data, [], tmp_path / "out", protocol=Protocol(flicker_frames=0), lpips="off",
+                             progress=False)
+    elapsed = time.monotonic() - started
+    assert outcome.meta["n_clips"] == 1
+    selection = outcome.meta["selection"]
+    assert (selection["every"], selection["clips_per_video"]) == (1, 1)  # by default every video, one clip each
+    # each rounded to 0.1 s
+    assert 0 <= outcome.meta["scoring_wall_time_s"] <= outcome.meta["wall_time_s"] + 0.05 <= elapsed + 0.1
