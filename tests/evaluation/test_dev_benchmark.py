@@ -450,3 +450,21 @@ def test_the_overview_sets_each_checkpoint_against_the_better_baseline_per_frame
     # Edge ratios: m (0.9 + 0.8) / 2, DIS (0.95 + 0.85) / 2.
     assert lines[2:] == ["| `val/x` | moving camera | m | 31.00 | last input 29.50 | +1.50 ± 0.50 (2/2) | 28.50 | "
                          "DIS flow 28.00 | +0.50 ± 0.50 (1/2) | 0.850 / 0.900 |"]
+
+
+def test_the_blend_is_fitted_only_on_validation_videos_with_a_frame_after_the_context(tiny_corpus, tmp_path):
+    from vidpred.config import DataConfig
+    from vidpred.evaluation import Protocol
+    from vidpred.evaluation.dev_benchmark import _blend
+
+    # cup.mp4 cut to its first 4 frames: a 4-frame context and nothing to predict
+    manifest = json.loads((tiny_corpus / MANIFEST_NAME).read_text())
+    files = manifest["videos"]["val/cup.mp4"]["files"]
+    for name in sorted(files)[4:]:
+        (tiny_corpus / name).unlink()
+        del files[name]
+    (tiny_corpus / MANIFEST_NAME).write_text(json.dumps(manifest))
+    data = DataConfig(source="corpus", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"))
+    n_val = sum(v.split == "val" for v in CORPUS)
+    blend, fitted_on = _blend(data, None, Protocol(), 1, torch.device("cpu"), False)
+    assert fitted_on == f"{n_val - 1} validation clips" and 0 <= blend.weight <= 1
