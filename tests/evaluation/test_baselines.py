@@ -109,10 +109,9 @@ def test_blend_terms_are_summed_on_the_clips_device(monkeypatch):
     assert {t.device for t in terms.values()} == {meta}
 
 
-@pytest.mark.parametrize("mix", [0.3, 1.0])
-def test_fitted_blend_weight_recovers_a_known_mixture(mix):
-    # With the flows given, the farneback extrapolation E is known; a target mix * last +
-    # (1 - mix) * E has MSE (w - mix)^2 mean((last - E)^2), zero at w = mix (grid points).
+def _known_mixture(mix):
+    """Two smooth clips, their flows given, and targets ``mix * last + (1 - mix) * E`` with ``E`` the
+    farneback extrapolation; also ``mean((last - E)^2)`` over the clips."""
     from vidpred.models.warp import warp
 
     generator = torch.Generator().manual_seed(0)
@@ -127,11 +126,45 @@ def test_fitted_blend_weight_recovers_a_known_mixture(mix):
         contexts.append(context)
         targets.append(mix * context[:, :, -1] + (1 - mix) * extrapolated)
         flows.append({"farneback": shift, "dis": -4 * shift})  # DIS further off
+    dd = np.mean([((c[:, :, -1] - warp(c[:, :, -1], f["farneback"])).double() ** 2).mean().item()
+                  for c, f in zip(contexts, flows)])
+    return contexts, targets, flows, dd
+
+
+@pytest.mark.parametrize("mix", [0.3, 1.0])
+def test_fitted_blend_weight_recovers_a_known_mixture(mix):
+    # With the flows given, the farneback extrapolation E is known; a target mix * last +
+    # (1 - mix) * E has MSE (w - mix)^2 mean((last - E)^2), zero at w = mix (grid points).
+    contexts, targets, flows, dd = _known_mixture(mix)
     fit = fit_blend_weight(contexts, targets, flows=flows)
     assert fit.blend.flow_method == "farneback"
     assert fit.blend.weight == pytest.approx(mix)
     assert fit.mse == pytest.approx(0.0, abs=1e-12)
-    dd = np.mean([((c[:, :, -1] - warp(c[:, :, -1], f["farneback"])).double() ** 2).mean().item()
-                  for c, f in zip(contexts, flows)])
     assert fit.mse_last_input == pytest.approx((1 - mix) ** 2 * dd)
     assert fit.mse_by_flow["farneback"] == pytest.approx(mix**2 * dd)
+
+
+def test_a_target_beyond_the_last_input_gets_the_last_input_not_a_weight_past_1():
+    # mix 1.2: MSE (w - 1.2)^2 mean((last - E)^2), least on the grid 0..1 at w = 1.
+    contexts, targets, flows, dd = _known_mixture(1.2)
+    fit = fit_blend_weight(contexts, targets, flows=flows)
+    assert fit.blend.weight == 1.0
+    assert fit.mse == pytest.approx(0.2**2 * dd) and fit.mse == pytest.approx(fit.mse_last_input)
+
+
+def test_a_blend_fit_needs_one_target_per_context_and_a_grid_that_ends_at_1():
+    contexts, targets = [torch.zeros(1, 3, 4, 8, 8)] * 2, [torch.zeros(1, 3, 8, 8)] * 2
+    with pytest.raises(ValueError, match="got 0 and 0"):
+        fit_blend_weight([], [])
+    with pytest.raises(ValueError, match="got 2 and 1"):  # not fitted on the first clip alone
+        fit_blend_weight(contexts, targets[:1])
+    for step in (0.3, 0.4, 2.0):  # 0, 0.3, 0.6, 0.9 never reaches the last input (weight 1)
+        with pytest.raises(ValueError, match=f"the grid step must divide 1, got {step}"):
+            fit_blend_weight(contexts, targets, step=step)
+
+
+def test_one_future_frame_is_the_last_input():
+    context = torch.rand(2, 3, 4, 8, 8) * 2 - 1
+    out = last_input(context, 1)
+    assert out.shape == (2, 3, 1, 8, 8)
+    torch.testing.assert_close(out[:, :, 0], context[:, :, -1])

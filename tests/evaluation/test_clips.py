@@ -272,3 +272,51 @@ def test_the_log_counts_only_the_videos_it_scores_as_usable(video_folder, tmp_pa
                                        subset="all", progress=False)
     assert selection.skipped == ["thin.avi"] and len(clips) == 4
     assert "5 of 5 listed videos selected, 4 usable, 4 clips" in caplog.text
+
+
+def test_a_video_one_pixel_high_is_skipped_as_one_pixel_wide_is(video_folder, tmp_path):
+    import cv2
+
+    flat = video_folder / "flat"
+    flat.mkdir()
+    for i in range(10):  # 1 px high, 32 wide: no vertical neighbour for the sharpness or the edge ratio
+        cv2.imwrite(str(flat / f"{i}.png"), np.full((1, 32, 3), 16 * i, np.uint8))
+    cfg = _data(tmp_path, source="folder", root=str(video_folder))
+    clips, selection = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=6, min_frames=6, subset="all",
+                                       progress=False)
+    assert "flat" in selection.selected and selection.skipped == ["flat"]
+    assert [clip.name for clip in clips] == ["a.avi", "b.mp4", "frames_d", "sub/c.avi"]
+
+
+def test_an_unknown_choice_of_videos_is_refused():
+    from vidpred.evaluation import choose_eval_videos
+
+    for source in ("folder", "ucf101", "samples", "corpus"):
+        with pytest.raises(DataError, match="--videos must be one of auto, held-out, all, got 'test'"):
+            choose_eval_videos(DataConfig(source=source, root="/nowhere"), [], "test")
+
+
+@pytest.mark.parametrize("n, text", [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (10, "10th"), (11, "11th"),
+                                     (12, "12th"), (13, "13th"), (20, "20th"), (21, "21st"), (22, "22nd"),
+                                     (23, "23rd"), (101, "101st"), (111, "111th"), (112, "112th"), (121, "121st")])
+def test_every_nth_video_is_said_in_english(n, text):
+    from vidpred.evaluation.clips import _ordinal_suffix
+
+    assert f"{n}{_ordinal_suffix(n)}" == text
+
+
+def test_spread_starts_from_a_later_first_frame():
+    from vidpred.evaluation import spread_starts
+
+    # 100 frames, 10-frame clips: the last start is 90; from 30, four starts 20 frames apart.
+    assert spread_starts(100, 10, 30, 4) == [30, 50, 70, 90]
+    assert spread_starts(100, 10, 95, 3) == [90]  # past the last start: only the last
+
+
+@pytest.mark.parametrize("bad", [{"every": 0}, {"start_frame": -1}, {"min_frames": 0}, {"clip_frames": 5},
+                                 {"clips_per_video": 0}])
+def test_clip_settings_out_of_range_are_refused_before_any_video_is_read(tmp_path, bad):
+    settings = {"every": 1, "start_frame": 0, "clip_frames": 8, "min_frames": 6, "clips_per_video": 1, **bad}
+    with pytest.raises(ValueError, match="need every >= 1, start_frame >= 0, 1 <= min_frames <= clip_frames"):
+        load_eval_clips(_data(tmp_path, source="folder", root=str(tmp_path / "nothing here")), progress=False,
+                        **settings)

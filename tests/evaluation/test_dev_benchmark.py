@@ -403,3 +403,68 @@ def test_a_stop_before_the_first_clip_is_scored_writes_nothing(tmp_path, refiner
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == ["interrupted"]
     assert len(adapted) == 1 and not out.exists()  # no other video adapted, nothing written
 
+
+
+def test_each_source_carries_its_own_row_of_the_corpus_table():
+    from vidpred.evaluation.dev_benchmark import _motion_of
+
+    # bikes pans, cup's camera stands still (vidpred/data/corpus.py), whichever comes first in the table
+    assert _motion_of("val/bikes.mp4") == "moving camera" and _motion_of("val/cup.mp4") == "static camera"
+    assert _motion_of("test/mire-2") == "moving camera" and _motion_of("val/not_in_the_corpus.mp4") == "unknown"
+
+
+def test_adapted_rows_go_between_the_checkpoints_and_the_baselines():
+    from vidpred.evaluation.dev_benchmark import _after_checkpoints
+    from vidpred.evaluation.predictors import Method
+
+    def row(name, kind):
+        return Method(name, kind, lambda context, n, flow=None: context, {})
+
+    methods = [row("a", "checkpoint"), row("b", "checkpoint"), row("last input", "baseline"),
+               row("Farneback flow (paper)", "baseline"), row("DIS flow", "baseline")]
+    adapted = [row("a, adapted", "checkpoint"), row("b, adapted", "checkpoint")]
+    order = [m.name for m in _after_checkpoints(methods, adapted)]
+    assert order == ["a", "b", "a, adapted", "b, adapted", "last input", "Farneback flow (paper)", "DIS flow"]
+
+
+def test_the_overview_sets_each_checkpoint_against_the_better_baseline_per_frame():
+    from vidpred.evaluation import ClipResult, summarize
+    from vidpred.evaluation.dev_benchmark import SourceReport, _overview
+
+    def scores(f1, f2, edges):
+        return {"psnr_whole_f1": f1, "psnr_whole_f2": f2, "edges_whole_f1": edges}
+
+    nan = float("nan")
+    results = [ClipResult("x@0", 0, 6, 32, 40, 0.5, nan, {"m": scores(30.0, 28.0, 0.9),
+                                                         "last input": scores(29.0, 27.0, 1.0),
+                                                         "DIS flow": scores(28.0, 28.0, 0.95)}),
+               ClipResult("x@6", 6, 6, 32, 40, 0.5, nan, {"m": scores(32.0, 29.0, 0.8),
+                                                         "last input": scores(30.0, 27.0, 1.0),
+                                                         "DIS flow": scores(30.0, 28.0, 0.85)})]
+    methods = [{"name": "m", "kind": "checkpoint"}, {"name": "last input", "kind": "baseline"},
+               {"name": "DIS flow", "kind": "baseline"}]
+    source = SourceReport("val/x", "moving camera", results, summarize(results, [m["name"] for m in methods]))
+    lines = _overview([source], methods)
+    # 1st frame: m 31 against last input 29.5 (DIS 29), differences 1 and 2: +1.50 ± 0.50, both won.
+    # 2nd frame: m 28.5 against DIS 28 (last input 27), differences 0 and 1: +0.50 ± 0.50, one won.
+    # Edge ratios: m (0.9 + 0.8) / 2, DIS (0.95 + 0.85) / 2.
+    assert lines[2:] == ["| `val/x` | moving camera | m | 31.00 | last input 29.50 | +1.50 ± 0.50 (2/2) | 28.50 | "
+                         "DIS flow 28.00 | +0.50 ± 0.50 (1/2) | 0.850 / 0.900 |"]
+
+
+def test_the_blend_is_fitted_only_on_validation_videos_with_a_frame_after_the_context(tiny_corpus, tmp_path):
+    from vidpred.config import DataConfig
+    from vidpred.evaluation import Protocol
+    from vidpred.evaluation.dev_benchmark import _blend
+
+    # cup.mp4 cut to its first 4 frames: a 4-frame context and nothing to predict
+    manifest = json.loads((tiny_corpus / MANIFEST_NAME).read_text())
+    files = manifest["videos"]["val/cup.mp4"]["files"]
+    for name in sorted(files)[4:]:
+        (tiny_corpus / name).unlink()
+        del files[name]
+    (tiny_corpus / MANIFEST_NAME).write_text(json.dumps(manifest))
+    data = DataConfig(source="corpus", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"))
+    n_val = sum(v.split == "val" for v in CORPUS)
+    blend, fitted_on = _blend(data, None, Protocol(), 1, torch.device("cpu"), False)
+    assert fitted_on == f"{n_val - 1} validation clips" and 0 <= blend.weight <= 1

@@ -147,6 +147,8 @@ def test_verdict_prints_edge_ratios_that_differ_apart(report_meta):
     assert ("edge ratio 0.9498 against DIS flow's 0.9500: fewer edges than the flow extrapolation"
             in verdict(28.42, 0.9498))
     assert "edge ratio 0.950 against DIS flow's 0.950: not bought with blur." in verdict(28.42, 0.95)
+    # at most six decimals: a difference below them prints alike
+    assert "edge ratio 0.950000 against DIS flow's 0.950000: fewer edges" in verdict(28.42, 0.9499999)
 
 
 def test_report_says_how_the_blend_was_made_or_why_it_is_absent(report_results, report_meta):
@@ -171,3 +173,44 @@ def test_a_table_column_of_a_metric_without_its_digits_gets_three():
     lines = frame_table(summary, ["model"], "whole", n_scored=1, expected_n=1, extra=[("newmetric", "new")])
     assert lines[0] == "| method | 1st PSNR | 1st SSIM | 1st sharp. | 1st edges | 1st new |"
     assert lines[2] == "| model | 31.25 | 0.812 | 20.00 | 0.900 | 0.123 |"
+
+
+def test_a_ground_truth_without_high_frequencies_gives_no_flicker_ratio(report_results, report_meta):
+    results = report_results()
+    for r in results:
+        r.target_flicker = 0.0  # e.g. a steady pan: no energy above 0.25 cycles per frame
+    text = markdown_report(summarize(results, ["model", "last input"]), report_meta())
+    assert "| ground truth | 0.000 | 1.00 |" in text
+    assert "| model | 0.100 | n/a |" in text and "| last input | 0.100 | n/a |" in text
+    results = report_results()  # model 0.1 and last input 0.1 against the truth's 0.2 and 0.4: mean 0.3
+    assert "| model | 0.100 | 0.33 |" in markdown_report(summarize(results, ["model", "last input"]), report_meta())
+
+
+def test_the_data_bullet_lists_the_skipped_videos_and_the_frames_size(report_results, report_meta):
+    summary = summarize(report_results(), ["model", "last input"])
+    meta = report_meta()
+    meta["selection"]["skipped"] = ["x.avi", "y.avi"]
+    text = markdown_report(summary, meta)
+    assert ("- **Data**: test: 2 of 2 videos selected, 2 clips evaluated, 2 skipped (unreadable, shorter than 5 "
+            "frames or too small: x.avi, y.avi).") in text
+    meta["selection"]["skipped"] = [f"v{i}.avi" for i in range(12)]
+    assert "too small: v0.avi, v1.avi, v2.avi, v3.avi, v4.avi, v5.avi, v6.avi, v7.avi, v8.avi, v9.avi, ...)." in \
+        markdown_report(summary, meta)
+    assert "; whole frames at their native size;" in text
+    assert "Scored:" not in text and "Context frames each method reads" not in text  # no note, no counts
+    meta["selection"]["note"] = "the 2 videos under /v that run/best held out in training"
+    assert "v9.avi, ...). Scored: the 2 videos under /v that run/best held out in training." in \
+        markdown_report(summary, meta)
+    meta["data"] = {"frame_size": [64, 48]}
+    assert "; whole frames at 64x48 (resized);" in markdown_report(summary, meta)
+    meta["data"] = {"frame_height": 128}
+    assert "; whole frames at a height of 128 px at each video's aspect ratio;" in markdown_report(summary, meta)
+
+
+def test_an_infinite_psnr_reaches_any_psnr_filter():
+    # An exact prediction scored before the floors existed: infinite PSNR, the official
+    # code's clamp (88.13 dB) there, above its 50 dB filter.
+    results = [ClipResult(name, 0, 8, 32, 40, 0.5, 0.2, {"m": {"psnr_compat_f1": psnr}})
+               for name, psnr in (("a", math.inf), ("b", 30.0))]
+    stat = summarize(results, ["m"], psnr_filter=50.0)["m"]["psnr_compat_f1"]
+    assert stat == {"mean": 30.0, "n": 1, "n_nan": 0, "n_inf": 1, "n_dropped": 1}

@@ -29,3 +29,11 @@ def test_speed_hindsight_against_hand_worked_gains():
     assert "| v | 2 | x0.9 | +0.25 ± 0.75 | +0.75 ± 0.25 |" in table
     # no speed beats the own one: it is the best for the video, and gains nothing
     assert "| w | 1 | x1.0 | +0.00 ± 0.00 | +0.00 ± 0.00 |" in speed_hindsight_table({"w": [row(30.0), row(28.0)]})
+
+
+def test_a_video_of_one_clip_has_no_standard_error():
+    scores = {rule: 30.0 for rule in SPEED_RULES}
+    scores["DIS refined x0.9"] = 30.5  # the only faster-or-slower speed that gains: +0.5 dB
+    table = speed_hindsight_table({"v": [{"scores": {rule: {"psnr_f1": v, "psnr_f2": v}
+                                                     for rule, v in scores.items()}}]})
+    assert "| v | 1 | x0.9 | +0.50 | +0.50 |" in table and "±" not in table

@@ -211,9 +211,39 @@ def test_a_second_stop_request_does_not_wait_for_the_clips_under_way(square_clip
     with stop, pytest.raises(KeyboardInterrupt):
         evaluate(clips, baseline_methods(), Protocol(flicker_frames=0), CPU, show_progress=False, workers=2,
                  should_stop=lambda: stop.signal is not None)
-    assert scored == []  # raised while both clips were still under way
+    # raised while both clips were still held, not after waiting for them to give up
+    assert scored == [] and abandoned == []
     released.set()
     for thread in threading.enumerate():
         if thread.name.startswith("evaluate"):
             thread.join(timeout=60)
     assert sorted(abandoned) == ["v0", "v1"] and scored == []  # each gave up before its first prediction
+
+
+def test_two_context_frames_are_the_fewest_a_flow_can_be_read_from():
+    assert (Protocol(n_context=2).clip_frames, Protocol(n_context=2).min_frames) == (6, 4)
+    with pytest.raises(ValueError, match="n_context must be >= 2"):
+        Protocol(n_context=1)
+
+
+def test_each_stage_of_a_clip_is_timed_within_the_clips_own_time(square_clip):
+    import time
+
+    frames, _ = square_clip(n_frames=6, size=32, side=8, speed=1)
+    started = time.perf_counter()
+    result = evaluate_clip(EvalClip("v", 0, frames), baseline_methods(), Protocol(), CPU)
+    elapsed = time.perf_counter() - started
+    assert set(result.seconds) == {"flow", "flow/dis", "scores", "flicker", "predict/last input",
+                                   "predict/Farneback flow (paper)", "predict/DIS flow"}
+    assert all(0 <= s <= elapsed for s in result.seconds.values())
+    assert sum(result.seconds.values()) <= elapsed
+
+
+def test_a_flow_threshold_must_be_a_finite_non_negative_speed_and_workers_at_least_one(square_clip):
+    assert Protocol(flow_threshold=0.0).flow_threshold == 0.0  # every pixel that moves at all
+    for bad in (-0.5, math.inf, math.nan):
+        with pytest.raises(ValueError, match="the flow threshold must be a finite number >= 0"):
+            Protocol(flow_threshold=bad)
+    frames, _ = square_clip(n_frames=6, size=32, side=8, speed=1)
+    with pytest.raises(ValueError, match="workers must be >= 1, got 0"):
+        evaluate([EvalClip("v", 0, frames)], baseline_methods(), Protocol(), CPU, show_progress=False, workers=0)

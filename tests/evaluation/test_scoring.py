@@ -189,3 +189,32 @@ def test_scores_of_frames_too_small_to_score_stay_on_the_frames_device():
 def test_clip_mean_averages_the_finite_values_only():
     assert clip_mean([1.0, math.nan, 3.0]) == 2.0  # a clip where the score is undefined does not count
     assert math.isnan(clip_mean([math.nan, math.nan])) and math.isnan(clip_mean([]))
+
+
+def test_sharpness_units_name_their_keys_and_an_unknown_unit_is_refused():
+    from vidpred.evaluation.scoring import sharpness_metric
+
+    assert sharpness_metric("unit") == "sharpness" and sharpness_metric("official") == "sharpness_official"
+    with pytest.raises(ValueError, match="sharpness units must be 'unit' or 'official', got 'dB'"):
+        sharpness_metric("dB")
+    preds, target, masks = _clip(M=1, K=1, H=12, W=12)
+    with pytest.raises(ValueError, match="got 'dB'"):  # not scored in the official units under another name
+        score_frames(preds, target, masks, sharpness="dB")
+
+
+def test_without_masks_any_number_of_frames_is_scored():
+    # Two frames of three channels: the whole-frame mask stands for every frame, not every channel.
+    preds, target, _ = _clip(M=2, K=2, C=3)
+    scores = score_frames(preds, target)
+    for k in range(2):
+        for i in range(2):
+            p, t = preds[i, k:k + 1], target[k:k + 1]
+            assert scores[metric_key("psnr", "whole", k + 1)][i].item() == pytest.approx(psnr(p, t).item(), abs=1e-10)
+            assert scores[metric_key("ssim", "whole", k + 1)][i].item() == pytest.approx(ssim(p, t).item(), abs=1e-10)
+
+
+def test_a_frame_under_the_ssim_window_on_one_side_only_gets_nan_ssim():
+    preds, target, masks = _clip(M=1, K=1, H=8, W=40)  # 8 rows: no 11x11 window fits, however wide
+    scores = score_frames(preds, target, masks)
+    assert all(math.isnan(scores[metric_key("ssim", r, 1)].item()) for r in ("whole", "compat", "moving"))
+    assert scores["psnr_whole_f1"].item() == pytest.approx(psnr(preds[0], target).item(), abs=1e-10)

@@ -63,12 +63,17 @@ def test_a_small_frame_gets_a_slower_pan_and_off_is_the_clip_itself():
         SteadyPan(8).step("tiny@0", 6, 8, 8)
 
 
-def test_a_zoomed_ramp_is_the_ramp_at_each_frame_pixels_place():
+# Steep along x, then along y: a half-pixel error along either axis is 2 grey levels.
+RAMPS = [(4.0, 1.0), (1.0, 4.0)]
+
+
+@pytest.mark.parametrize("ax, ay", RAMPS)
+def test_a_zoomed_ramp_is_the_ramp_at_each_frame_pixels_place(ax, ay):
     # Bilinear sampling and block means are exact on a linear ramp, so every frame pixel must
     # equal the ramp at the still coordinate of its centre: cx + (u + 0.5 - w/2) s / m - 0.5.
     H, W = 40, 50
     ys, xs = np.mgrid[0:H, 0:W].astype(np.float64)
-    ramp = 10 + 4.0 * xs + 1.0 * ys  # 10..245: a half-pixel error would be 2 grey levels
+    ramp = 10 + ax * xs + ay * ys  # 10..245 or 10..215
     still = np.rint(ramp).astype(np.uint8)[..., None].repeat(3, axis=2)
     step = ViewMotion(factor=1.04, cx=26.0, cy=19.5)
     frames = SteadyZoom(4).frames(still, 6, step)
@@ -79,7 +84,7 @@ def test_a_zoomed_ramp_is_the_ramp_at_each_frame_pixels_place():
         s = W * 5 / 6 / w / 1.04 ** t  # zooming in: the 1st frame is the widest view
         x = step.cx + (u + 0.5 - w / 2) * s - 0.5
         y = step.cy + (v + 0.5 - h / 2) * s - 0.5
-        expected = 10 + 4.0 * x + 1.0 * y
+        expected = 10 + ax * x + ay * y
         assert np.abs(frames[t, ..., 0].astype(np.float64) - expected).max() <= 1.0, t  # two roundings to whole grey levels
     # zooming out runs the same views backwards
     out = SteadyZoom(4).frames(still, 6, ViewMotion(1 / 1.04, 26.0, 19.5))
@@ -94,8 +99,10 @@ def test_zoom_draws_depend_only_on_the_name_and_cover_both_directions():
     assert 0.005 <= min(rates) < 0.007 and 0.028 < max(rates) <= 0.03
     assert any(s.factor > 1 for s in steps) and any(s.factor < 1 for s in steps)
     assert all(abs(s.cx - 320) <= 640 / 12 and abs(s.cy - 180) <= 360 / 12 for s in steps)
-    # the fixed point fills the middle sixth of each side, each side by its own length
+    # the fixed point fills the middle sixth of each side, each side by its own length, either side of the centre
     assert max(abs(s.cx - 320) for s in steps) > 0.9 * 640 / 12 and max(abs(s.cy - 180) for s in steps) > 0.9 * 360 / 12
+    assert min(s.cx for s in steps) < 320 < max(s.cx for s in steps)
+    assert min(s.cy for s in steps) < 180 < max(s.cy for s in steps)
     clip = _clip()
     zoomed = zoom.clip(clip)
     assert zoomed.frames.shape == (6, 40, 53, 3) and zoomed.frames.dtype == np.uint8
@@ -112,13 +119,14 @@ def test_zoom_off_is_the_clip_itself_and_bad_rates_are_refused():
         SteadyZoom(4).frames(clip.frames[0], 12, ViewMotion(1.04, 40, 30))
 
 
-def test_a_rolled_ramp_is_the_ramp_at_each_frame_pixels_turned_place():
+@pytest.mark.parametrize("ax, ay", RAMPS)
+def test_a_rolled_ramp_is_the_ramp_at_each_frame_pixels_turned_place(ax, ay):
     # As for the zoom: a ramp sampled and block-averaged stays exact, so every frame pixel
     # must equal the ramp at c + s R(theta_t) (u + 0.5 - w/2, v + 0.5 - h/2) - 0.5.
     import math
     H, W = 40, 50
     ys, xs = np.mgrid[0:H, 0:W].astype(np.float64)
-    still = np.rint(10 + 4.0 * xs + 1.0 * ys).astype(np.uint8)[..., None].repeat(3, axis=2)
+    still = np.rint(10 + ax * xs + ay * ys).astype(np.uint8)[..., None].repeat(3, axis=2)
     roll = SteadyRoll(1)
     step = roll.step("v@3", H, W)
     assert step.factor == 1.0 and 0.25 <= abs(step.roll) <= 1
@@ -132,7 +140,7 @@ def test_a_rolled_ramp_is_the_ramp_at_each_frame_pixels_turned_place():
         du, dv = u + 0.5 - w / 2, v + 0.5 - h / 2
         x = step.cx + s * (math.cos(a) * du - math.sin(a) * dv) - 0.5
         y = step.cy + s * (math.sin(a) * du + math.cos(a) * dv) - 0.5
-        assert np.abs(frames[t, ..., 0].astype(np.float64) - (10 + 4.0 * x + 1.0 * y)).max() <= 1.0, t
+        assert np.abs(frames[t, ..., 0].astype(np.float64) - (10 + ax * x + ay * y)).max() <= 1.0, t
     clip = _clip()
     assert np.array_equal(roll.clip(clip).frames, SteadyZoom.frames(clip.frames[0], 6, roll.step(clip.name, 60, 80)))
     assert SteadyRoll(0).clip(clip) is clip
@@ -140,3 +148,48 @@ def test_a_rolled_ramp_is_the_ramp_at_each_frame_pixels_turned_place():
     assert min(rolls) < 0 < max(rolls) and all(0.25 <= abs(r) <= 1 for r in rolls)
     with pytest.raises(ValueError, match="0.25-1 degrees"):
         SteadyRoll(2)
+
+
+class _Draws:
+    """Stands in for a clip's random stream: ``uniform`` returns the given values in turn."""
+
+    def __init__(self, *values):
+        self.values = list(values)
+
+    def uniform(self, low, high):
+        value = self.values.pop(0)
+        assert low <= value <= high
+        return value
+
+
+@pytest.mark.parametrize("turn, expected", [(0.0, (2, 3)), (np.pi, (-2, -3))])
+def test_a_pan_too_fast_for_the_frame_slows_along_its_own_direction(monkeypatch, turn, expected):
+    from vidpred.evaluation import steady_camera
+
+    # 5 px per frame at atan2(4, 3): (3, 4). Over 6 frames a 30 px high frame leaves 15 px of
+    # path, 3 per frame (200 px wide: 20), so the pan slows by 3/4 to (2.25, 3): whole pixels (2, 3).
+    angle = np.arctan2(4, 3) + turn
+    monkeypatch.setattr(steady_camera, "_clip_draws", lambda kind, name: _Draws(5.0, angle))
+    assert SteadyPan(8).step("v@0", 6, 30, 200) == expected
+    monkeypatch.setattr(steady_camera, "_clip_draws", lambda kind, name: _Draws(5.0, angle))
+    assert SteadyPan(8).step("v@0", 6, 360, 640) == tuple(np.sign(expected) * (3, 4))  # room enough: as drawn
+
+
+def test_one_px_per_frame_is_the_slowest_pan_and_a_pan_longer_than_the_still_is_refused():
+    assert SteadyPan(1) and SteadyPan(1).max_speed == 1
+    still = np.zeros((10, 12, 1), np.uint8)
+    assert SteadyPan(4).frames(still, 3, (0, 4)).shape == (3, 2, 12, 1)  # 8 of 10 rows of path, 2 left
+    with pytest.raises(ValueError, match="a 12x10 still cannot hold a pan of 3 frames by \\(6, 0\\) px"):
+        SteadyPan(4).frames(still, 3, (6, 0))
+    with pytest.raises(ValueError, match="cannot hold"):
+        SteadyPan(4).frames(still, 3, (0, -5))
+
+
+def test_the_command_line_motion_is_the_one_asked_for_and_off_by_default():
+    from vidpred.evaluation.steady_camera import steady_camera
+
+    assert not steady_camera() and steady_camera() == SteadyPan(0)
+    assert steady_camera(pan=8) == SteadyPan(8)
+    assert steady_camera(zoom=2) == SteadyZoom(2) and steady_camera(roll=0.5) == SteadyRoll(0.5)
+    with pytest.raises(ValueError, match="cannot be combined"):
+        steady_camera(pan=8, roll=0.5)

@@ -1,0 +1,53 @@
+"""The evaluation's plumbing between selecting clips and writing the report: the scene-cut rule
+taken from the checkpoints, and what the report's metadata says about the clips."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vidpred.config import DataConfig
+from vidpred.evaluation import ClipResult, Protocol
+from vidpred.evaluation.clips import ClipSelection
+from vidpred.evaluation.pipeline import _meta, _with_training_cut_ratio
+
+
+def test_clips_follow_the_scene_cut_rule_the_checkpoints_were_validated_with():
+    data = DataConfig(source="folder", root="/videos")
+    assert _with_training_cut_ratio(data, [("a", {"cut_ratio": 5.0}), ("b", {"cut_ratio": None})]).cut_ratio == 5.0
+    # the evaluation's own rule stands; checkpoints that disagree, or set none, change nothing
+    assert _with_training_cut_ratio(DataConfig(cut_ratio=3.0), [("a", {"cut_ratio": 5.0})]).cut_ratio == 3.0
+    assert _with_training_cut_ratio(data, [("a", {"cut_ratio": 5.0}), ("b", {"cut_ratio": 4.0})]).cut_ratio is None
+    assert _with_training_cut_ratio(data, [("a", {})]).cut_ratio is None
+
+
+def test_the_metadata_averages_the_moving_share_over_the_clips_frame_by_frame():
+    def result(name, fractions):
+        return ClipResult(name, 0, 8, 32, 40, fractions[0], 0.2, {}, moving_fractions=fractions)
+
+    results = [result("a", [0.5, 0.25]), result("b", [0.1, 0.3]), result("c", [0.0, 0.0])]  # c does not move
+    selection = ClipSelection("folder", "test", 3, ["a", "b", "c"], [], 1, 0, 8, 6)
+    meta = _meta([], Protocol(n_scored=2), None, selection, DataConfig(), results, {}, {}, torch.device("cpu"), 1,
+                 None, 0.0)
+    assert (meta["n_clips"], meta["n_moving_clips"]) == (3, 2)
+    assert meta["mean_moving_fraction"] == pytest.approx(0.6 / 3)
+    assert meta["mean_moving_fraction_per_frame"] == pytest.approx([0.6 / 3, 0.55 / 3])
+
+
+def test_an_evaluation_records_its_wall_time_with_the_scoring_inside_it(tmp_path):
+    import time
+
+    from vidpred.config import config_from_dict
+    from vidpred.evaluation.pipeline import run_evaluation
+
+    data = config_from_dict({"data": {"source": "procedural", "cache_dir": str(tmp_path / "cache"), "procedural": {
+        "n_test_videos": 1, "n_frames": 6, "height": 16, "width": 16}}}).data
+    started = time.monotonic()
+    outcome = run_evaluation(data, [], tmp_path / "out", protocol=Protocol(flicker_frames=0), lpips="off",
+                             progress=False)
+    elapsed = time.monotonic() - started
+    assert outcome.meta["n_clips"] == 1
+    selection = outcome.meta["selection"]
+    assert (selection["every"], selection["clips_per_video"]) == (1, 1)  # by default every video, one clip each
+    # each rounded to 0.1 s
+    assert 0 <= outcome.meta["scoring_wall_time_s"] <= outcome.meta["wall_time_s"] + 0.05 <= elapsed + 0.1
