@@ -198,3 +198,25 @@ def test_dis_magnification_by_hand(size, k):
     from vidpred.models.optical_flow import _dis_magnification
 
     assert _dis_magnification(*size, 1, 8) == k
+
+
+def test_backward_flow_of_a_clip_of_two_frames():
+    from vidpred.models.optical_flow import backward_flow
+
+    photo = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2GRAY)
+    frames = torch.stack([_tensor(np.ascontiguousarray(photo[100:164, 100 + 2 * t:180 + 2 * t]))
+                          for t in range(2)], dim=2).float()
+    assert torch.equal(backward_flow(frames, "dis"), dis_flow(frames[:, :, 1], frames[:, :, 0]))
+    with pytest.raises(ValueError, match="T >= 2"):
+        backward_flow(frames[:, :, :1], "dis")
+
+
+def test_farneback_follows_a_motion_beyond_its_window():
+    # A 9x9 window alone follows a few pixels of motion (here 1.4 of 8 px); the 3-level pyramid, the whole pan.
+    from vidpred.models.optical_flow import dense_flow
+
+    photo = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2GRAY)
+    previous, last = (_tensor(np.ascontiguousarray(photo[100:228, 100 + dx:260 + dx])) for dx in (0, 8))
+    flow = dense_flow(last, previous)  # last(p) = previous(p + (8, 0))
+    assert flow[0, 0, 16:-16, 16:-16].median().item() == pytest.approx(8.0, abs=0.25)
+    assert flow[0, 1, 16:-16, 16:-16].abs().median().item() < 0.25
