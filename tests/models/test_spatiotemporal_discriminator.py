@@ -69,3 +69,10 @@ def test_self_attention_keeps_shape_and_mixes_positions():
     x2 = x.clone()
     x2[:, :, 0, 0] += 1.0  # a change at one corner reaches the opposite corner
     assert not torch.allclose(attention(x2)[:, :, 3, 3], y[:, :, 3, 3])
+
+
+def test_attention_over_fewer_than_8_channels_keeps_one_key_dimension():
+    attention = SelfAttention2d(4)  # 4 // 8 = 0 key dimensions: at least 1
+    assert attention.query.out_channels == attention.key.out_channels == 1
+    x = torch.randn(2, 4, 3, 3)
+    assert torch.isfinite(attention(x)).all()
