@@ -58,7 +58,8 @@ def test_predict_full_frame_from_patch_sized_model():
     assert torch.isfinite(frame).all() and frame.abs().max() < 1
 
 
-@pytest.mark.parametrize("size, numpy_mode", [((30, 45), "reflect"), ((3, 5), "edge")])  # too small to reflect: replicate
+# (3, 5) is too small to reflect; reflecting (4, 12) by 4 rows would need a 5th: both replicate.
+@pytest.mark.parametrize("size, numpy_mode", [((30, 45), "reflect"), ((3, 5), "edge"), ((4, 12), "edge")])
 def test_predict_pads_and_crops_any_size(size, numpy_mode):
     model = MultiScaleGenerator(width=SMALL).eval()
     context = _context(height=size[0], width=size[1])
