@@ -220,3 +220,19 @@ def test_farneback_follows_a_motion_beyond_its_window():
     flow = dense_flow(last, previous)  # last(p) = previous(p + (8, 0))
     assert flow[0, 0, 16:-16, 16:-16].median().item() == pytest.approx(8.0, abs=0.25)
     assert flow[0, 1, 16:-16, 16:-16].abs().median().item() < 0.25
+
+
+def test_reused_flows_keep_the_most_recently_used_pairs():
+    from collections import OrderedDict
+
+    from vidpred.models.optical_flow import reused_flows
+
+    photo = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2GRAY)
+    a, b, c = (_tensor(np.ascontiguousarray(photo[100:164, 100 + dx:180 + dx])).float() for dx in (0, 1, 3))
+    store = OrderedDict()
+    with reused_flows(max_pairs=2, store=store):
+        ab, _, ab_again, bc = dis_flow(a, b), dis_flow(a, c), dis_flow(a, b), dis_flow(b, c)
+    # (a, b) was used again after (a, c), so (a, c) is the one dropped for (b, c).
+    assert torch.equal(ab_again, ab)
+    kept = [torch.from_numpy(flow).permute(2, 0, 1) for flow in store.values()]
+    assert len(kept) == 2 and torch.equal(kept[0], ab[0]) and torch.equal(kept[1], bc[0])
