@@ -63,3 +63,9 @@ def test_unreadable_file_is_a_skip_not_a_crash(tmp_path):
     path.write_bytes(b"truncated download")
     with pytest.raises(LPIPSUnavailable, match="unreadable"):
         load_lpips(weights_path=path)
+
+
+def test_the_metric_is_frozen_and_in_eval_mode():
+    metric = load_lpips(random_backbone=True)
+    assert not metric.network.training
+    assert not any(parameter.requires_grad for parameter in metric.parameters())

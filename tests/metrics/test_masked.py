@@ -178,3 +178,12 @@ def test_masked_mean_over_leading_dimensions_and_an_empty_mask():
     assert out[:, 0].tolist() == [1.0, 13.0]  # the one masked pixel
     assert out[:, 1].tolist() == [5.5, 17.5]  # every pixel of frame 1
     assert torch.isnan(out[:, 2]).all()  # no masked pixel
+
+
+def test_ssim_moving_on_frames_the_size_of_the_window():
+    # An 11x11 frame has one window inside it, centred on pixel (5, 5): masked there, the frame's SSIM.
+    pred, target, _ = _pair(shape=(2, 3, 11, 11))
+    mask = torch.zeros(2, 11, 11, dtype=torch.bool)
+    mask[:, 5, 5] = True
+    torch.testing.assert_close(masked_ssim(pred, target, mask, "moving"), ssim(pred, target))
+    assert masked_ssim(pred, target, ~mask, "moving").isnan().all()  # no masked pixel has its window inside

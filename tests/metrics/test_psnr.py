@@ -44,3 +44,11 @@ def test_low_precision_input_is_measured_in_float64():
     error = pred.numpy().astype(np.float64) - target.numpy().astype(np.float64)
     expected = [10 * math.log10(4 / np.mean(e**2)) for e in error]
     np.testing.assert_allclose(value.numpy(), expected, rtol=1e-12, atol=0)
+
+
+def test_data_range_is_the_peak_squared():
+    # [0, 1] frames off by 0.1 everywhere: MSE 0.01 -> 10 log10(1 / 0.01) = 20 dB; a peak of 10 adds 20 dB.
+    target = torch.zeros(1, 3, 4, 4)
+    pred = torch.full((1, 3, 4, 4), 0.1)
+    assert psnr(pred, target, data_range=1.0).item() == pytest.approx(20.0)
+    assert psnr(pred, target, data_range=10.0).item() == pytest.approx(40.0)

@@ -71,3 +71,16 @@ def test_sharpness_term_is_the_hand_worked_per_pixel_term_and_broadcasts():
     # several predictions (M, B, C, H, W) against one target (B, C, H, W)
     stacked = sharpness_term(torch.stack([pred, target]), target)
     assert stacked.shape == (2, 1, 1, 2, 2) and stacked[1].abs().sum() == 0
+
+
+def test_frames_of_two_by_two_have_one_compared_pixel():
+    # The smallest frame the metric takes: only pixel (1, 1) has an upper and a left neighbour.
+    target = _from_unit([[0, 0], [0, 0.5]])  # 0.5 + 0.5 = 1
+    pred = _from_unit([[0, 0], [0, 0.25]])  # 0.25 + 0.25 = 0.5
+    assert sharpness_difference(pred, target).item() == pytest.approx(10 * math.log10(1 / 0.5))
+
+
+def test_edge_ratio_of_faint_edges():
+    # Edge sums far below 1 are compared as they are: 0.02 against 0.04.
+    target = torch.tensor([[[[0.0, 0.0], [0.0, 0.02]]]])  # pixel (1, 1): 0.02 + 0.02
+    assert edge_ratio(target / 2, target).item() == pytest.approx(0.5)

@@ -41,3 +41,11 @@ def test_missing_or_foreign_checkpoint_is_named(tmp_path):
     save_checkpoint({"step": 1}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a blur discriminator"):
         load_blur_discriminator(tmp_path / "other.pt")
+
+
+def test_parameter_count_by_hand_with_maps_capped_at_8_width():
+    # 3x3 convs 3 -> 32 -> 64 -> 128 -> 256 -> 256 (capped at 8 * 32), then a linear layer to one logit:
+    # (3*32*9 + 32) + (32*64*9 + 64) + (64*128*9 + 128) + (128*256*9 + 256) + (256*256*9 + 256) + (256 + 1).
+    model = BlurDiscriminator(width=32, n_down=4)
+    expected = 896 + 18_496 + 73_856 + 295_168 + 590_080 + 257
+    assert sum(p.numel() for p in model.parameters()) == expected == 978_753

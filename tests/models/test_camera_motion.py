@@ -53,3 +53,17 @@ def test_homographies_default_threshold_leaves_a_subject_out():
     flow = torch.zeros(1, 2, 60, 80)
     flow[:, 0, 20:35, 30:50] = 3.0
     np.testing.assert_allclose(homographies(flow)[0], np.eye(3), rtol=0, atol=1e-6)
+
+
+def test_a_pan_is_found_on_a_frame_of_8_px():
+    # The samples sit at the centres of 4 px cells, rows and columns 2 and 6: the 4 points a homography needs.
+    pan = torch.zeros(1, 2, 8, 8)
+    pan[:, 0], pan[:, 1] = -1.5, 0.5
+    assert torch.allclose(camera_flow(pan), pan, atol=1e-3)
+
+
+def test_frames_too_small_for_4_samples_have_no_camera_motion():
+    # A 4x4 frame holds one 4 px cell, one sample: no homography for any field of the batch.
+    flow = torch.ones(3, 2, 4, 4)
+    assert homographies(flow) == [None, None, None]
+    assert torch.equal(camera_flow(flow), torch.zeros(3, 2, 4, 4))

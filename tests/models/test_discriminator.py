@@ -107,3 +107,12 @@ def test_logits_are_the_last_layer_of_the_features(inputs):
                                            ([m for m in scale if isinstance(m, nn.Linear)] for scale in model.scales)]
     for scale, f, logit in zip(model.scales, features, logits):
         assert torch.allclose(scale[-1](f).squeeze(1), logit, atol=1e-6)
+
+
+def test_a_wrong_context_or_frame_alone_is_a_clear_error():
+    model = MultiScaleDiscriminator(width=SMALL, patch_size=32)
+    context, frames = _inputs()
+    with pytest.raises(ValueError, match=r"scale 0: .* expects context \(B, \*\(3, 4, 4, 4\)\)"):
+        model([c[:, :, 1:] for c in context], frames)  # 3 context frames, the judged frames right
+    with pytest.raises(ValueError, match=r"scale 0: .* and frame \(B, \*\(3, 4, 4\)\)"):
+        model(context, [f[:, :1] for f in frames])  # one channel, the context right

@@ -58,7 +58,8 @@ def test_predict_full_frame_from_patch_sized_model():
     assert torch.isfinite(frame).all() and frame.abs().max() < 1
 
 
-@pytest.mark.parametrize("size, numpy_mode", [((30, 45), "reflect"), ((3, 5), "edge")])  # too small to reflect: replicate
+# (3, 5) is too small to reflect; reflecting (4, 12) by 4 rows would need a 5th: both replicate.
+@pytest.mark.parametrize("size, numpy_mode", [((30, 45), "reflect"), ((3, 5), "edge"), ((4, 12), "edge")])
 def test_predict_pads_and_crops_any_size(size, numpy_mode):
     model = MultiScaleGenerator(width=SMALL).eval()
     context = _context(height=size[0], width=size[1])
@@ -142,3 +143,24 @@ def test_predicts_motion_says_whether_a_rollout_gives_flows(head):
     assert generator.predicts_motion == (flows is not None) == (head == "flow")
     refiner = FlowRefiner(width=4)
     assert refiner.predicts_motion and refiner.rollout_with_motion(torch.rand(1, 3, 4, 32, 32) * 2 - 1, 2)[1] is not None
+
+
+def test_a_grey_generator_of_one_context_frame():
+    # The smallest sizes accepted: 1 channel, 1 frame; finer scales also see the coarser prediction.
+    model = MultiScaleGenerator(n_context=1, channels=1, n_scales=2, width=SMALL)
+    assert [scale[0].in_channels for scale in model.scales] == [1, 2]
+    outputs = model(torch.rand(2, 1, 1, 8, 8) * 2 - 1)
+    assert [tuple(y.shape) for y in outputs] == [(2, 1, 4, 4), (2, 1, 8, 8)]
+
+
+def test_last_layer_is_the_output_conv_of_the_finest_scale():
+    # The paper's finest row ends in a 7x7 conv to the frame's channels; only the finest prediction passes through it.
+    model = MultiScaleGenerator(width=SMALL)
+    assert model.last_layer.shape == (3, 8, 7, 7)
+    context = _context()
+    with torch.no_grad():
+        before = model(context)
+        model.last_layer.mul_(2.0)
+        after = model(context)
+    assert all(torch.equal(a, b) for a, b in zip(before[:-1], after[:-1]))
+    assert not torch.allclose(before[-1], after[-1])

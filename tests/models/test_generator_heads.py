@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -142,3 +144,16 @@ def test_every_pyramid_head_is_a_config_value():
 
     accepted = get_args(get_type_hints(GeneratorConfig)["head"])
     assert set(HEADS) <= set(accepted), f"add {sorted(set(HEADS) - set(accepted))} to GeneratorConfig.head"
+
+
+def test_flow_head_blends_the_warped_frame_and_its_pixels_by_the_mask():
+    # Zero flow, mask logit 0 (sigmoid 1/2) and pixel pre-activation atanh(1/2): the frame is
+    # 1/2 last + (1 - 1/2) 1/2 at every scale, here the finest.
+    model = MultiScaleGenerator(width=SMALL, head="flow")
+    _zero_outputs(model)
+    with torch.no_grad():
+        model.scales[0][-1].bias[3:] = math.atanh(0.5)
+    context = _context()
+    frame, _, mask = model.predict_with_motion(context)
+    torch.testing.assert_close(mask, torch.full_like(mask, 0.5))
+    torch.testing.assert_close(frame, 0.5 * context[:, :, -1] + 0.25, atol=1e-6, rtol=0)

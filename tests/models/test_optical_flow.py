@@ -198,3 +198,41 @@ def test_dis_magnification_by_hand(size, k):
     from vidpred.models.optical_flow import _dis_magnification
 
     assert _dis_magnification(*size, 1, 8) == k
+
+
+def test_backward_flow_of_a_clip_of_two_frames():
+    from vidpred.models.optical_flow import backward_flow
+
+    photo = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2GRAY)
+    frames = torch.stack([_tensor(np.ascontiguousarray(photo[100:164, 100 + 2 * t:180 + 2 * t]))
+                          for t in range(2)], dim=2).float()
+    assert torch.equal(backward_flow(frames, "dis"), dis_flow(frames[:, :, 1], frames[:, :, 0]))
+    with pytest.raises(ValueError, match="T >= 2"):
+        backward_flow(frames[:, :, :1], "dis")
+
+
+def test_farneback_follows_a_motion_beyond_its_window():
+    # A 9x9 window alone follows a few pixels of motion (here 1.4 of 8 px); the 3-level pyramid, the whole pan.
+    from vidpred.models.optical_flow import dense_flow
+
+    photo = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2GRAY)
+    previous, last = (_tensor(np.ascontiguousarray(photo[100:228, 100 + dx:260 + dx])) for dx in (0, 8))
+    flow = dense_flow(last, previous)  # last(p) = previous(p + (8, 0))
+    assert flow[0, 0, 16:-16, 16:-16].median().item() == pytest.approx(8.0, abs=0.25)
+    assert flow[0, 1, 16:-16, 16:-16].abs().median().item() < 0.25
+
+
+def test_reused_flows_keep_the_most_recently_used_pairs():
+    from collections import OrderedDict
+
+    from vidpred.models.optical_flow import reused_flows
+
+    photo = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2GRAY)
+    a, b, c = (_tensor(np.ascontiguousarray(photo[100:164, 100 + dx:180 + dx])).float() for dx in (0, 1, 3))
+    store = OrderedDict()
+    with reused_flows(max_pairs=2, store=store):
+        ab, _, ab_again, bc = dis_flow(a, b), dis_flow(a, c), dis_flow(a, b), dis_flow(b, c)
+    # (a, b) was used again after (a, c), so (a, c) is the one dropped for (b, c).
+    assert torch.equal(ab_again, ab)
+    kept = [torch.from_numpy(flow).permute(2, 0, 1) for flow in store.values()]
+    assert len(kept) == 2 and torch.equal(kept[0], ab[0]) and torch.equal(kept[1], bc[0])

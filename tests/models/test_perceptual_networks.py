@@ -57,3 +57,16 @@ def test_a_file_of_another_network_is_refused_by_name(tmp_path):
         build_lpips("alex", weights_path=path)
     with pytest.raises(MissingWeightsError, match="squeezenet1_1-b8a52dc0.pth"):
         build_lpips("squeeze", weights_path=tmp_path / "squeezenet1_1-b8a52dc0.pth")
+
+
+def test_vgg_sees_frames_normalised_with_imagenets_statistics():
+    # Frames in [-1, 1] go to [0, 1], then (x - mean) / std with torchvision's ImageNet values:
+    # black is -mean / std, white (1 - mean) / std per channel.
+    from vidpred.models.perceptual_networks import VGG19Features
+
+    vgg = VGG19Features(["relu1_1"], pretrained=False)  # random weights: only the input is looked at
+    seen = []
+    vgg.features[0].register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0]))
+    vgg(torch.tensor([-1.0, 1.0]).view(2, 1, 1, 1).expand(2, 3, 4, 4))
+    mean, std = torch.tensor([0.485, 0.456, 0.406]), torch.tensor([0.229, 0.224, 0.225])
+    torch.testing.assert_close(seen[0][:, :, 0, 0], torch.stack([-mean / std, (1 - mean) / std]))

@@ -355,3 +355,33 @@ def test_an_untrained_refiner_starts_at_0_93_on_f1_and_a_persistence_of_0_98():
     weights = torch.tensor([(1 - w1) / 4, w1, (1 - w1) / 4, (1 - w1) / 4, (1 - w1) / 4]).view(1, 5, 1, 1, 1)
     torch.testing.assert_close(velocity, (weights * candidates).sum(dim=1), atol=1e-4, rtol=0)
     torch.testing.assert_close(persistence, torch.full_like(persistence, 1 / (1 + math.exp(-4))))
+
+
+def test_the_network_halves_the_working_size_at_each_of_its_two_levels():
+    # 64x80 frames at scale 4: a working size of 16x20 (a multiple of 4), then 8x10 and 4x5, and back up.
+    model = FlowRefiner(width=8).eval()
+    sizes = {}
+    for name in ("enc1", "enc2", "enc3", "dec2", "dec1"):
+        getattr(model, name).register_forward_hook(
+            lambda module, inputs, output, name=name: sizes.__setitem__(name, tuple(output.shape[-2:])))
+    with torch.no_grad():
+        model.motion(_pan((0, 0), 4, size=(64, 80)))
+    assert sizes == {"enc1": (16, 20), "enc2": (8, 10), "enc3": (4, 5), "dec2": (8, 10), "dec1": (16, 20)}
+
+
+def test_a_scale_that_is_not_a_power_of_2_is_refused():
+    for scale in (0, 3, 6):
+        with pytest.raises(ValueError, match="power of 2"):
+            FlowRefiner(scale=scale, width=8)
+
+
+def test_the_network_sees_the_frames_area_averaged_to_the_working_size():
+    # 64x80 frames at scale 4: the working size 16x20 is a 4x reduction, each value the mean of a 4x4 block.
+    model = FlowRefiner(width=8).eval()
+    seen = []
+    model.enc1.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0]))
+    context = _pan((2, 0), 4, size=(64, 80))
+    with torch.no_grad():
+        model.motion(context)
+    for t in range(4):
+        torch.testing.assert_close(seen[0][:, 3 * t:3 * t + 3], torch.nn.functional.avg_pool2d(context[:, :, t], 4))

@@ -69,3 +69,29 @@ def test_self_attention_keeps_shape_and_mixes_positions():
     x2 = x.clone()
     x2[:, :, 0, 0] += 1.0  # a change at one corner reaches the opposite corner
     assert not torch.allclose(attention(x2)[:, :, 3, 3], y[:, :, 3, 3])
+
+
+def test_attention_over_fewer_than_8_channels_keeps_one_key_dimension():
+    attention = SelfAttention2d(4)  # 4 // 8 = 0 key dimensions: at least 1
+    assert attention.query.out_channels == attention.key.out_channels == 1
+    x = torch.randn(2, 4, 3, 3)
+    assert torch.isfinite(attention(x)).all()
+
+
+@pytest.mark.parametrize("n_frames, time_strides, frames_after", [(8, [2, 2], 2), (5, [2, 2], 2), (3, [2, 1], 2),
+                                                                  (2, [1, 1], 2)])
+def test_time_is_halved_while_at_least_3_frames_remain(n_frames, time_strides, frames_after):
+    # A stride-2 conv (kernel 3, padding 1) keeps (T - 1) // 2 + 1 frames: 8 -> 4 -> 2, 5 -> 3 -> 2, 3 -> 2.
+    model = SpatioTemporalDiscriminator(n_frames=n_frames, width=0.125, n_3d=2)
+    strided = [m for m in model.stage3d if isinstance(m, nn.Conv3d) and m.stride[1] == 2]
+    assert [m.stride[0] for m in strided] == time_strides
+    assert model.frames_after_3d == frames_after == model.stage3d(_clips(1, n_frames)).shape[2]
+
+
+def test_every_stage_halves_height_and_width():
+    model = SpatioTemporalDiscriminator(n_frames=5, size=32, width=0.125, n_3d=2, n_2d=2)
+    seen = []
+    model.head.register_forward_pre_hook(lambda module, inputs: seen.append(tuple(inputs[0].shape[-2:])))
+    model(_clips(1, 5))
+    assert model.stage3d(_clips(1, 5)).shape[-2:] == (8, 8)  # 32 / 2**2
+    assert seen == [(2, 2)]  # 32 / 2**4

@@ -121,3 +121,13 @@ def test_flow_to_color_of_a_field_without_motion_is_white():
     still = torch.zeros(2, 2, 3, 4)
     torch.testing.assert_close(flow_to_color(still), torch.ones(2, 3, 3, 4))
     torch.testing.assert_close(flow_to_color(still, max_magnitude=0.0), torch.ones(2, 3, 3, 4))
+
+
+def test_flow_to_color_saturates_at_each_images_own_fastest_pixel():
+    # Image 0 moves 1 px at its top pixel and 2 px below it; image 1 moves 4 px. At value 1 a
+    # pixel's smallest RGB channel is 1 - saturation: 1 - 1/2, 1 - 2/2, then 1 - 4/4 twice.
+    flow = torch.zeros(2, 2, 2, 1)
+    flow[0, 0, 0, 0], flow[0, 0, 1, 0] = 1.0, 2.0
+    flow[1, 0] = 4.0
+    lowest = flow_to_color(flow).amin(dim=1)  # (B, H, W)
+    torch.testing.assert_close(lowest, torch.tensor([[[0.5], [0.0]], [[0.0], [0.0]]]), atol=1e-5, rtol=0)
