@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from vidpred._config_io import read_yaml
 from vidpred.config import (
     RESUMABLE_CHANGES,
     Config,
@@ -64,6 +65,7 @@ def test_overrides_are_typed_and_nested():
         ({}, ["model.discriminator.enabled=3"], "expected bool"),
         ({}, ["train.steps"], "must look like key.path=value"),
         ({"model": 3}, [], "model: expected a mapping"),
+        ({}, ["train.max_minutes=soon"], "train.max_minutes: expected float | null, got 'soon'"),
     ],
 )
 def test_bad_keys_and_types_are_named(data, overrides, message):
@@ -91,6 +93,12 @@ def test_load_config_names_the_file(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(path, ["train.stpes=20"])
     assert str(info.value).startswith(f"{path} with --set: unknown config key 'train.stpes'; allowed keys here: steps,")
+
+
+def test_a_config_file_that_cannot_be_read_is_one_line_naming_it(tmp_path):
+    # load_config asks first whether the file is there; a folder is what fails to open on every system.
+    with pytest.raises(ConfigError, match=f"^{re.escape(str(tmp_path))}: cannot read it: [^\n]+$"):
+        read_yaml(tmp_path)
 
 
 def test_yaml_is_loaded_safely(tmp_path):
@@ -418,6 +426,25 @@ _REFINER = ["model.generator.head=refiner", "model.generator.n_scales=1", "model
     (["loss.l_nce=0.1", "train.batch_size=1"], "loss.l_nce needs loss.nce_temperature > 0 and train.batch_size >= 2 "
      "(the other clips are the negatives), got 0.1 and 1", "train.batch_size=2"),
     (["train.ema_decay=0"], "train.ema_decay: expected a decay in (0, 1) or null, got 0.0", "train.ema_decay=0.5"),
+    (["data.unfiltered_fraction=1.5"], "data.unfiltered_fraction must be in [0, 1], got 1.5",
+     "data.unfiltered_fraction=1"),
+    (["data.procedural.n_train_videos=0"], "data.procedural.n_train_videos must be >= 1, got 0 (training needs videos)",
+     "data.procedural.n_train_videos=1"),
+    # A one-scale discriminator still pools once: an odd patch leaves it nothing to pool evenly.
+    (["model.generator.n_scales=1", "model.discriminator.n_scales=1", "data.patch_size=33"],
+     "data.patch_size (33) must be divisible by 2**n_scales = 2 of the discriminator (it pools once after its "
+     "finest-scale convolutions)", "data.patch_size=34"),
+    # Unpadded, the finest of 4 scales loses 6 + 6 + 4 + 4 px to its 7, 7, 5, 5 kernels and the next 12 px of
+    # its half-size input to three 5s; the 2nd coarsest 6 px of a quarter: 32 px leave each a 2x2 map to pool.
+    (["model.discriminator.padding=valid", "data.patch_size=24"],
+     "data.patch_size (24) is too small for the unpadded convolutions of model.discriminator (padding: valid, 4 "
+     "scales): the smallest that works is 32", "data.patch_size=32"),
+    # 2 strided 3D and 2 strided 2D stages divide the side by 16: a 16 px patch leaves a single position.
+    (["model.spatiotemporal_discriminator.enabled=true", "data.patch_size=16"],
+     "data.patch_size (16) must be divisible by 2**(n_3d + n_2d) = 16 of model.spatiotemporal_discriminator and "
+     "leave at least 2x2 positions", "data.patch_size=32"),
+    (["loss.l_lpips=0.1", "data.patch_size=16"],
+     "loss.lpips_net 'alex' needs frames of at least 31 pixels, data.patch_size is 16; use vgg", "loss.lpips_net=vgg"),
 ])
 def test_a_value_at_the_edge_of_its_range_is_refused_and_the_nearest_inside_accepted(overrides, message, inside):
     with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
