@@ -73,3 +73,10 @@ def test_cuda_states_of_more_gpus_than_this_machine_has_restore_those_it_has(mon
     saved = {**RandomStreams(seed=5, rank=0, device=CPU).state(), "cuda": [torch.zeros(16, dtype=torch.uint8)] * 2}
     RandomStreams(seed=5, rank=0, device=CPU).restore([saved], world_size=1)
     assert restored == [0]
+
+
+def test_each_rank_seeds_its_streams_seed_plus_k_plus_1000_rank():
+    # The documented seeds: a run started again from its config draws the same labels and frames.
+    streams = RandomStreams(seed=5, rank=1, device=CPU)
+    assert torch.equal(torch.rand(4, generator=streams.label), torch.rand(4, generator=torch.Generator().manual_seed(1006)))
+    assert torch.equal(torch.rand(4, generator=streams.frame), torch.rand(4, generator=torch.Generator().manual_seed(1007)))
