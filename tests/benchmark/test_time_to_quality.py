@@ -69,3 +69,48 @@ def test_runs_validated_on_other_clips_are_refused_not_drawn_against_the_first_r
     assert not (tmp_path / "c.png").exists()
     same = read_curve(_new_run(tmp_path / "c", [21.0]), "same clips")
     assert curves_table([a, same]).count("\n") == 5  # two runs, two baselines: accepted
+
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures plot_curves draws, kept open instead of saved (closed after the test)."""
+    import matplotlib.pyplot as plt
+
+    import vidpred.benchmark.time_to_quality as time_to_quality
+
+    figures = []
+    monkeypatch.setattr(time_to_quality, "save_marked_figure", lambda fig, path, software: figures.append(fig) or path)
+    yield figures
+    for fig in figures:
+        plt.close(fig)
+
+
+def test_the_plot_has_a_panel_per_predicted_frame_with_each_run_and_the_first_run_s_baselines(tmp_path, drawn):
+    a = read_curve(_new_run(tmp_path / "a", [22.0, 25.0]), "a")
+    b = read_curve(_new_run(tmp_path / "b", [21.0, 23.0, 23.5]), "b")
+    plot_curves([a, b], tmp_path / "curves.png", title="ten minutes")
+    (fig,) = drawn
+    assert fig._suptitle.get_text() == "ten minutes"
+    assert tuple(fig.get_size_inches()) == pytest.approx((2 * 5.2, 3.8))  # two panels side by side
+    assert [ax.get_title() for ax in fig.axes] == ["predicted frame 1", "predicted frame 2"]
+    for ax, offset in zip(fig.axes, (0.0, 3.0)):  # frame 2 scores 3 dB under frame 1 in _new_run
+        curves = {line.get_label(): (list(line.get_xdata()), list(line.get_ydata())) for line in ax.lines[:2]}
+        assert curves == {"a": ([0.5, 1.0], [22.0 - offset, 25.0 - offset]),
+                          "b": ([0.5, 1.0, 1.5], [21.0 - offset, 23.0 - offset, 23.5 - offset])}
+        baselines = {line.get_label(): list(line.get_ydata()) for line in ax.lines[2:]}
+        assert baselines == {"last input": [20.0 - offset] * 2, "Farneback flow (paper)": [24.0 - offset] * 2}
+
+
+def test_the_plot_draws_only_the_predicted_frames_asked_for_and_logged(tmp_path, drawn):
+    run = _new_run(tmp_path / "a", [22.0])
+    row = json.loads((run / "validation.jsonl").read_text())
+    row["model"]["psnr_whole_f3"] = 15.0
+    row["last input"]["psnr_whole_f3"] = 12.0
+    (run / "validation.jsonl").write_text(json.dumps(row) + "\n")
+    curve = read_curve(run)
+    plot_curves([curve], tmp_path / "two.png")
+    plot_curves([curve], tmp_path / "three.png", n_frames=4)  # there is no 4th
+    assert [[ax.get_title() for ax in fig.axes] for fig in drawn] == [
+        ["predicted frame 1", "predicted frame 2"], ["predicted frame 1", "predicted frame 2", "predicted frame 3"]]
+    assert drawn[0]._suptitle is None  # no title asked for
