@@ -1,6 +1,10 @@
+import time
+from types import SimpleNamespace
+
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from vidpred.benchmark import iteration
 from vidpred.benchmark.conv_peak import ConvProbe, ConvShape
 from vidpred.benchmark.iteration import benchmark_training
 
@@ -47,3 +51,71 @@ def test_without_the_resource_module_the_benchmark_imports_and_reports_no_cpu_pe
     spec.loader.exec_module(module)
     assert module.peak_memory_mb(torch.device("cpu")) is None
     assert iteration.peak_memory_mb(torch.device("cpu")) > 0
+
+
+# Three rounds' seconds: iterations of 0.2, 0.5 and 0.8 s, a median of 0.5 s.
+D_TIMES, G_TIMES = [0.1, 0.2, 0.3], [0.1, 0.3, 0.5]
+
+
+def test_the_summary_is_taken_at_the_median_iteration():
+    # Iterations of 0.2005, 0.5005 and 0.8003 s.
+    summary = iteration._summary([0.1005, 0.2, 0.3], [0.1, 0.3005, 0.5003], batch_size=4, flops_per_sample=2e9)
+    assert summary == {
+        "samples_per_sec": 7.992,  # 4 clips in 0.5005 s
+        "samples_per_sec_best": 19.95,  # 4 clips in 0.2005 s
+        "ms_per_d_step": 200.0, "ms_per_g_step": 300.5,
+        "ms_per_iteration": {"median": 500.5, "min": 200.5, "max": 800.3},
+        "gflop_per_sample": 2.0,
+        "achieved_gflops": 16.0,  # 2 GFLOP a clip, 7.992 clips a second: 15.984
+    }
+
+
+def test_the_speedup_is_the_median_of_the_ratios_of_each_round():
+    times = {"d": D_TIMES, "g": G_TIMES, "ref_d": [0.3, 0.5, 0.8], "ref_g": [0.1, 1.0, 0.8]}
+    result = iteration._against_reference(times, batch_size=4, ref_flops=3e9)
+    # Rounds: 0.4 / 0.2, 1.5 / 0.5, 1.6 / 0.8. (The ratio of the medians would be 1.5 / 0.5 = 3.)
+    assert result["speedup_vs_reference"] == 2.0 and result["speedup_range"] == [2.0, 3.0]
+    assert result["reference"]["samples_per_sec"] == round(4 / 1.5, 3)
+    assert result["reference"]["gflop_per_sample"] == 3.0
+
+
+def test_the_fraction_of_the_peak_pairs_each_round_with_the_peak_sampled_after_it(monkeypatch):
+    measured = {torch.float32: 100.0, torch.bfloat16: 50.0}
+    monkeypatch.setattr(iteration, "conv_peak", lambda dtype, device: {"gflops": measured[dtype]})
+    times = {"d": D_TIMES, "g": G_TIMES, "peak": [120.0, 90.0, 80.0]}  # sampled in fp32
+    result = iteration._against_peak(times, batch_size=4, flops=2e9, achieved_gflops=16.0, precision="fp32",
+                                     device=torch.device("cpu"))
+    assert result["conv_peak_gflops"] == {"fp32": 120.0, "bf16": 50.0}  # the best fp32 figure, sampled or not
+    assert result["fraction_of_peak"] == {"fp32": round(16 / 120, 3), "bf16": round(16 / 50, 3)}
+    # 8 GFLOP a round in 0.2, 0.5 and 0.8 s: 40, 16 and 10 GFLOP/s against peaks of 120, 90 and 80.
+    assert result["fraction_of_peak_paired"] == {"fp32": round(16 / 90, 3), "range": [0.125, round(40 / 120, 3)]}
+
+
+def test_each_round_times_d_then_g_then_the_reference_then_samples_the_peak():
+    calls = []
+
+    def step(name, seconds=0.0):
+        return lambda x: calls.append(name) or time.sleep(seconds)
+
+    trainer = SimpleNamespace(d_step=step("d", 0.05), g_step=step("g"))
+    ref = SimpleNamespace(d_step=step("ref_d"), g_step=step("ref_g"))
+    probe = SimpleNamespace(gflops=lambda: calls.append("peak") or 7.0)
+    x = torch.zeros(1)
+    times = iteration._timed_rounds(trainer, ref, probe, x, x, steps=2, device=torch.device("cpu"))
+    assert calls == ["d", "g", "ref_d", "ref_g", "peak"] * 2
+    assert all(0.05 <= t < 1.0 for t in times["d"]) and all(t < 0.05 for t in times["g"])
+    assert times["peak"] == [7.0, 7.0] and len(times["ref_d"]) == len(times["ref_g"]) == 2
+    calls.clear()
+    times = iteration._timed_rounds(trainer, None, None, x, x, steps=1, device=torch.device("cpu"))
+    assert calls == ["d", "g"] and times["ref_d"] == times["ref_g"] == times["peak"] == []
+
+
+def test_the_random_clips_are_two_batches_in_the_model_s_range_the_same_on_every_call(tiny_config):
+    cfg = tiny_config("train.n_future=2")
+    d_batch, g_batch = iteration._random_clips(cfg, torch.device("cpu"))
+    assert d_batch.shape == g_batch.shape == (4, 3, 4 + 2, 16, 16)  # batch 4, n_context 4, 16 px patches
+    for batch in (d_batch, g_batch):
+        assert -1 <= batch.min() < -0.99 and 0.99 < batch.max() <= 1  # uniform over [-1, 1]
+    assert not torch.equal(d_batch, g_batch)
+    again = iteration._random_clips(cfg, torch.device("cpu"))
+    assert torch.equal(again[0], d_batch) and torch.equal(again[1], g_batch)
