@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -125,3 +126,33 @@ def test_a_log_that_fails_to_close_is_an_error_unless_another_came_first(tmp_pat
         with RunLog(tmp_path / "b", Config(), step=0) as run_log:
             monkeypatch.setattr(run_log._metrics, "close", disk_full)
             raise KeyError("the first error")
+
+
+@pytest.mark.parametrize("now, wait", [
+    (1_700_000_005.25, 0.75),  # within the second the last file was opened in: wait for the next
+    (1_700_000_004.5, 1.5),  # a file stamped a second ahead (another host's clock): wait past it
+    (1_700_000_006.0, None),  # a second later already: a new file sorts after it
+    (1_700_000_005 - 600, None),  # the clock set back by minutes: not ours to wait for
+])
+def test_a_resumed_run_s_event_file_sorts_after_its_killed_predecessor_s(tmp_path, monkeypatch, now, wait):
+    from vidpred.training import run_log as run_log_module
+
+    for name in ("events.out.tfevents.1700000005.host.1.0", "events.out.tfevents.1700000003.host.2.0",
+                 "events.out.tfevents.backup"):  # a name without a time: not one TensorBoard sorts by it
+        (tmp_path / name).write_bytes(b"")
+    slept = []
+    monkeypatch.setattr(run_log_module, "time", SimpleNamespace(time=lambda: now, sleep=slept.append))
+    run_log_module._after_the_last_event_file(tmp_path)
+    assert slept == ([] if wait is None else [pytest.approx(wait)])
+
+
+def test_the_picture_grids_go_to_tensorboard_at_their_step(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    with RunLog(tmp_path / "run", Config(), step=0) as run_log:
+        run_log.samples(3, torch.rand(3, 8, 8), torch.rand(3, 8, 4))
+        run_log.samples(5, torch.rand(3, 8, 8))  # a head without motion
+    events = EventAccumulator(str(tmp_path / "run"))
+    events.Reload()
+    images = {tag: [(e.step, e.width, e.height) for e in events.Images(tag)] for tag in events.Tags()["images"]}
+    assert images == {"samples/context|prediction|target|error": [(3, 8, 8), (5, 8, 8)], "samples/flow|mask": [(3, 4, 8)]}
