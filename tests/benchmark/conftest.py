@@ -24,3 +24,29 @@ def tiny_config(tmp_path):
         return config_from_dict(TINY, [f"data.cache_dir={tmp_path / 'cache'}", *overrides])
 
     return make
+
+
+class Clock:
+    """A stand-in for ``time``: ``perf_counter()`` reads ``now``, which only ``advance`` moves,
+    so a test says exactly how long each timed call takes, whatever the machine's load."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def perf_counter(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """A :class:`Clock` in place of the ``time`` module of the benchmark's data and iteration timers."""
+    import vidpred.benchmark.data
+    import vidpred.benchmark.iteration
+
+    fake = Clock()
+    for module in (vidpred.benchmark.data, vidpred.benchmark.iteration):
+        monkeypatch.setattr(module, "time", fake)
+    return fake

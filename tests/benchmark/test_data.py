@@ -1,7 +1,7 @@
-import time
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from vidpred.benchmark.data import benchmark_data, loader_throughput, sampler_throughput
 from vidpred.data.sampler import PatchSampler
@@ -29,42 +29,42 @@ def test_benchmark_data_times_sampler_and_loader(tmp_path):
     assert all(v > 0 for v in result["loader_clips_per_sec"].values())
 
 
-class _SleepingSampler:
-    """Batches of ``batch_size`` 1-frame 1x1 clips that take ``seconds(index)`` each to draw,
-    of which every clip took two crops and one clip of each batch fell back."""
+class _TimedSampler:
+    """Batches of ``batch_size`` 1-frame 1x1 clips that take ``seconds(index)`` each to draw on
+    ``clock``, of which every clip took two crops and one clip of each batch fell back."""
 
-    def __init__(self, seconds):
-        self.seconds = seconds
+    def __init__(self, clock, seconds):
+        self.clock, self.seconds = clock, seconds
         self.indices = []
         self.last_stats = None
 
     def sample(self, index, batch_size):
         self.indices.append(index)
-        time.sleep(self.seconds(index))
+        self.clock.advance(self.seconds(index))
         self.last_stats = SimpleNamespace(n_slots=batch_size, n_candidates=2 * batch_size, n_fallback=1)
         return np.zeros((batch_size, 1, 1, 1, 3), np.uint8)
 
 
-def test_sampler_throughput_times_new_batches_after_an_untimed_warm_up():
-    # 8 clips in 20 ms: at most 400 clips/s. A 0.3 s warm-up in the timing would bring it under 200.
-    sampler = _SleepingSampler(lambda index: 0.3 if index == 0 else 0.02)
-    stats = sampler_throughput(sampler, 8, seconds=0.1)
-    assert 200 < stats["clips_per_sec"] <= 400
-    assert stats["candidates_per_clip"] == 2.0 and stats["fallback_fraction"] == 0.125
-    assert sampler.indices == list(range(len(sampler.indices))) and len(sampler.indices) >= 4
+def test_sampler_throughput_times_new_batches_after_an_untimed_warm_up(clock):
+    # A 0.3 s warm-up, then 8 clips every 20 ms until 0.1 s have passed: 5 batches, 40 clips
+    # in 0.1 s, 400 clips/s (with the warm-up timed: 40 / 0.4 = 100).
+    sampler = _TimedSampler(clock, lambda index: 0.3 if index == 0 else 0.02)
+    stats = sampler_throughput(sampler, 8, seconds=0.1 - 1e-9)
+    assert sampler.indices == [0, 1, 2, 3, 4, 5]
+    assert stats == {"clips_per_sec": 400, "candidates_per_clip": 2.0, "fallback_fraction": 0.125}
 
 
-def test_sampler_throughput_times_at_least_three_batches():
-    sampler = _SleepingSampler(lambda index: 0.0)
-    sampler_throughput(sampler, 8, seconds=0.0)
+def test_sampler_throughput_times_at_least_three_batches(clock):
+    sampler = _TimedSampler(clock, lambda index: 0.01)
+    assert sampler_throughput(sampler, 8, seconds=0.0)["clips_per_sec"] == 800  # 24 clips in 0.03 s
     assert sampler.indices == [0, 1, 2, 3]  # the warm-up, then three timed
 
 
-def test_loader_throughput_times_the_batches_after_the_warm_up():
-    # The two warm-up batches take 0.3 s each, the 10 timed 10 ms: at most 800 clips/s, under 100 with the warm-up.
-    sampler = _SleepingSampler(lambda index: 0.3 if index < 2 else 0.01)
-    clips_per_sec = loader_throughput(sampler, 8, num_workers=0, n_batches=10)
-    assert 400 < clips_per_sec <= 800
+def test_loader_throughput_times_the_batches_after_the_warm_up(clock):
+    # The two warm-up batches take 0.3 s each, the 10 timed 10 ms: 80 clips in 0.1 s (with the
+    # warm-up timed: 80 / 0.7 = 114).
+    sampler = _TimedSampler(clock, lambda index: 0.3 if index < 2 else 0.01)
+    assert loader_throughput(sampler, 8, num_workers=0, n_batches=10) == pytest.approx(800)
     assert sampler.indices == list(range(12))
 
 

@@ -1,6 +1,6 @@
-import time
 from types import SimpleNamespace
 
+import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -91,20 +91,22 @@ def test_the_fraction_of_the_peak_pairs_each_round_with_the_peak_sampled_after_i
     assert result["fraction_of_peak_paired"] == {"fp32": round(16 / 90, 3), "range": [0.125, round(40 / 120, 3)]}
 
 
-def test_each_round_times_d_then_g_then_the_reference_then_samples_the_peak():
+def test_each_round_times_d_then_g_then_the_reference_then_samples_the_peak(clock):
     calls = []
 
     def step(name, seconds=0.0):
-        return lambda x: calls.append(name) or time.sleep(seconds)
+        return lambda x: calls.append(name) or clock.advance(seconds)
 
-    trainer = SimpleNamespace(d_step=step("d", 0.05), g_step=step("g"))
-    ref = SimpleNamespace(d_step=step("ref_d"), g_step=step("ref_g"))
-    probe = SimpleNamespace(gflops=lambda: calls.append("peak") or 7.0)
+    trainer = SimpleNamespace(d_step=step("d", 0.05), g_step=step("g", 0.02))
+    ref = SimpleNamespace(d_step=step("ref_d", 0.5), g_step=step("ref_g", 0.25))
+    probe = SimpleNamespace(gflops=lambda: calls.append("peak") or clock.advance(9.0) or 7.0)
     x = torch.zeros(1)
     times = iteration._timed_rounds(trainer, ref, probe, x, x, steps=2, device=torch.device("cpu"))
     assert calls == ["d", "g", "ref_d", "ref_g", "peak"] * 2
-    assert all(0.05 <= t < 1.0 for t in times["d"]) and all(t < 0.05 for t in times["g"])
-    assert times["peak"] == [7.0, 7.0] and len(times["ref_d"]) == len(times["ref_g"]) == 2
+    # each call timed alone: nothing of the calls before or after it, nor of sampling the peak
+    for key, seconds in (("d", 0.05), ("g", 0.02), ("ref_d", 0.5), ("ref_g", 0.25)):
+        assert times[key] == [pytest.approx(seconds)] * 2
+    assert times["peak"] == [7.0, 7.0]
     calls.clear()
     times = iteration._timed_rounds(trainer, None, None, x, x, steps=1, device=torch.device("cpu"))
     assert calls == ["d", "g"] and times["ref_d"] == times["ref_g"] == times["peak"] == []
