@@ -33,9 +33,12 @@ def checkpoint(tmp_path) -> Path:
     return path
 
 
-def test_gif_and_video_outputs(checkpoint, make_video, moving_frames, tmp_path):
+def test_gif_and_video_outputs(checkpoint, make_video, moving_frames, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="vidpred")
     video = make_video(tmp_path / "clip.avi", moving_frames(12, 32, 40))
     assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "out.gif", "--frames", "5"]) == 0
+    assert f"wrote {tmp_path / 'out.gif'}: 4 context + 5 predicted frames of {video}" in caplog.text
+    assert "instead of" not in caplog.text  # 12 frames hold the 4 + 5 asked for: no warning
     gif = Image.open(tmp_path / "out.gif")
     assert gif.size == (4 * 40 * 4 + 3 * 4, 14 + 3 + 32 * 4)  # panels upscaled x4 to reach 128 px
     assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "out.avi", "--frames", "5",
@@ -206,6 +209,8 @@ def test_scores_are_floored_as_the_evaluation_s():
     lines = score_lines({"exact": target.clone(), "off": off}, target)
     assert lines[1].split()[1:] == ["58.92", "58.92"]  # an exact frame: the evaluation's ceiling, not inf
     assert lines[2].split()[1:] == ["58.92", "40.00"]
+    assert lines[0] == "PSNR, predicted frame       1       2"  # columns under the header's, 8 wide
+    assert lines[2] == "off                     58.92   40.00"
 
 
 def test_a_prediction_that_would_fill_the_memory_is_announced(checkpoint, make_video, moving_frames, tmp_path,
@@ -225,8 +230,9 @@ def test_a_prediction_that_would_fill_the_memory_is_announced(checkpoint, make_v
             "fewer (--frames) or give a downscaled copy") in [r.getMessage() for r in caplog.records]
     # One step ahead keeps only the panels, shown at 3x (144x192 px): 4 panels x 3 B x 2 (the
     # frame and a GIF's copy) = 24 B a shown pixel, 0.66 MB a frame: 0.8 GB + 1.2 MB + 5.3 MB
-    # = 806.5 MB for 8 frames, above 80% of 1.006 GB, below 80% of 1.01 GB.
-    monkeypatch.setattr(predict, "_physical_memory", lambda: 1_006_000_000)
+    # = 806.5 MB for 8 frames, above 80% of 1.008 GB (806.4 MB), below 80% of 1.01 GB. (A rollout's
+    # figure for the same frames, 0.8 GB + 1.2 MB + 8 x (307 kB + 3 B x 24,576 magnified px x 4), is 806.0 MB.)
+    monkeypatch.setattr(predict, "_physical_memory", lambda: 1_008_000_000)
     with caplog.at_level("WARNING", logger="vidpred"):
         assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "c.gif", "--frames", "8",
                       "--one-step"]) == 0
@@ -527,3 +533,19 @@ def test_one_step_with_show_flow_adds_the_motion_as_a_fifth_panel(make_video, mo
     assert frames.shape == (4 + 3, 3 + 32, 5 * 40 + 4 * 4, 3)
     flow_panel = frames[4:, 3:, 4 * 40 + 4 * 4:].astype(int)  # the predicted frames' last panel
     assert flow_panel.std() > 1  # the square's motion drawn, not an empty panel
+
+
+@pytest.mark.parametrize("mode", [[], ["--one-step"]])
+def test_no_frame_after_the_context_or_no_frame_asked_is_refused_in_one_line(checkpoint, make_video, moving_frames,
+                                                                          tmp_path, caplog, mode):
+    video = make_video(tmp_path / "clip.avi", moving_frames(6, 32, 40))
+    run = ["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "a.gif", *mode]
+    for extra, said in ((["--start-frame", "2"], f"{video} has 6 frames: not enough for 4 context frames from frame 2 "
+                                                 "and one to predict"),  # exactly the context: nothing to predict
+                        (["--start-frame", "3"], f"{video} has 6 frames: not enough for 4 context frames from frame 3 "
+                                                 "and one to predict"),
+                        (["--frames", "0"], "need --frames >= 1 and --start-frame >= 0, got 0 and 0")):
+        caplog.clear()
+        assert _main([*run, *extra]) == 2
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [said]
+        assert not (tmp_path / "a.gif").exists()
