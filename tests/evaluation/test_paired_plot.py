@@ -89,3 +89,14 @@ def test_an_evaluation_without_sources_is_drawn_under_its_folders_name(tmp_path,
     assert main(["--eval", str(folder), "--a", "model", "--b", "copy", "--keys", "psnr_whole_f1",
                  "--plot", str(tmp_path / "m.png")]) == 0
     assert labels == [["eval_folder"]] and is_our_paired_plot(tmp_path / "m.png")
+
+
+def test_a_file_that_is_not_its_plot_is_replaced_only_with_force(tmp_path, caplog):
+    from vidpred.commands.paired_table import main
+
+    (tmp_path / "per_clip.json").write_text(json.dumps({"methods": [], "clips": ROWS["pan"]}))
+    mine = tmp_path / "mine.png"
+    mine.write_bytes(b"mine")
+    run = ["--eval", str(tmp_path), "--a", "model", "--b", "copy", "--keys", "psnr_whole_f1", "--plot", str(mine)]
+    assert main(run) == 2 and mine.read_bytes() == b"mine"
+    assert main([*run, "--force"]) == 0 and is_our_paired_plot(mine)

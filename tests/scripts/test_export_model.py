@@ -128,3 +128,13 @@ def test_a_checkpoint_without_a_config_or_generator_is_refused_in_one_line(tmp_p
         assert _main(["--checkpoint", checkpoint, "--out", tmp_path / "model.pt"]) == 2
         assert _errors(caplog) == [f"{checkpoint} has no '{key}' entry; is it a vidpred training checkpoint?"]
         assert not (tmp_path / "model.pt").exists()
+
+
+def test_a_changed_config_is_checked_before_the_model_is_written(tmp_path, caplog):
+    trained = tmp_path / "latest.pt"  # a refiner whose saved config has a key this vidpred does not know
+    save_checkpoint({"step": 1, "config": {"model": {"generator": {"head": "refiner", "n_scales": 1, "widht": 0.5}}},
+                     "generator": {"w": torch.ones(2)}}, trained)
+    out = tmp_path / "refiner.pt"
+    assert _main(["--checkpoint", trained, "--out", out, "--rollout", "composed"]) == 2
+    assert len(_errors(caplog)) == 1 and "unknown config key 'model.generator.widht'" in _errors(caplog)[0]
+    assert not out.exists()
