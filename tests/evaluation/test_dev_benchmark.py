@@ -468,3 +468,70 @@ def test_the_blend_is_fitted_only_on_validation_videos_with_a_frame_after_the_co
     n_val = sum(v.split == "val" for v in CORPUS)
     blend, fitted_on = _blend(data, None, Protocol(), 1, torch.device("cpu"), False)
     assert fitted_on == f"{n_val - 1} validation clips" and 0 <= blend.weight <= 1
+
+
+def _recorded_runs(monkeypatch) -> list[dict]:
+    """The command's calls of the benchmark from now on, each as its keyword arguments (and
+    the checkpoints); each call returns the report ``# report``."""
+    import vidpred.commands.dev_benchmark as command
+
+    runs = []
+
+    def recorded(checkpoints, **kwargs):
+        runs.append({"checkpoints": checkpoints, **kwargs})
+        return "# report", []
+
+    monkeypatch.setattr(command, "run_dev_benchmark", recorded)
+    return runs
+
+
+def test_the_command_hands_every_flag_to_the_benchmark_and_prints_its_report(monkeypatch, capsys, tmp_path):
+    from vidpred.commands.dev_benchmark import main
+    from vidpred.evaluation.steady_camera import SteadyPan
+
+    runs = _recorded_runs(monkeypatch)
+    assert main(["--checkpoint", "a.pt", "b.pt", "--name", "a", "b", "--subset", "val", "--root", "corpus",
+                 "--cache-dir", "cache", "--clips-per-video", "3", "--n-context", "5", "--blend-weight", "0.5",
+                 "--grain", "10", "--flicker", "0.1", "--steady-pan", "3", "--ensemble", "a+b", "--mirror",
+                 "--device", "cpu", "--workers", "2", "--out", str(tmp_path / "out"), "--force", "--quiet"]) == 0
+    assert capsys.readouterr().out == "# report\n"
+    (run,) = runs
+    assert run["checkpoints"] == ["a.pt", "b.pt"] and run["names"] == ["a", "b"]
+    assert (run["subset"], run["root"], run["cache_dir"]) == ("val", "corpus", "cache")
+    assert (run["clips_per_video"], run["n_context"], run["blend_weight"]) == (3, 5, 0.5)
+    assert run["degrade"] == Degradation(grain=10.0, flicker=0.1) and run["steady"] == SteadyPan(3.0)
+    assert (run["ensemble"], run["mirror"]) == ("a+b", True)
+    assert run["device"] == torch.device("cpu") and run["workers"] == 2
+    assert (run["out_dir"], run["force"], run["progress"]) == (str(tmp_path / "out"), True, False)
+    assert run["adapt"] == AdaptSettings(steps=0)  # no adaptation
+    # an adaptation, with each of its settings; progress bars without --quiet
+    assert main(["--checkpoint", "a.pt", "--adapt-steps", "7", "--adapt-lr", "0.002", "--adapt-seed", "4",
+                 "--adapt-check", "0.25"]) == 0
+    adapt = runs[-1]["adapt"]
+    assert (adapt.steps, adapt.lr, adapt.seed, adapt.check_fraction) == (7, 0.002, 4, 0.25)
+    assert runs[-1]["progress"] is True and not runs[-1]["degrade"] and not runs[-1]["mirror"]
+    assert runs[-1]["blend_weight"] is None and runs[-1]["subset"] == "test"  # fitted, on the test videos
+
+
+@pytest.mark.parametrize("flags, said", [
+    (["--adapt-steps", "1", "--checkpoint", "a.pt", "--grain", "5"],
+     "--adapt-steps cannot be combined with --grain or --flicker"),
+    (["--adapt-steps", "1", "--checkpoint", "a.pt", "--flicker", "0.1"],
+     "--adapt-steps cannot be combined with --grain or --flicker"),
+    (["--adapt-steps", "1", "--checkpoint", "a.pt", "b.pt", "--ensemble", "a+b"],
+     "--adapt-steps cannot be combined with --ensemble, --mirror or a steady camera motion"),
+    (["--adapt-steps", "1", "--checkpoint", "a.pt", "--mirror"],
+     "--adapt-steps cannot be combined with --ensemble, --mirror or a steady camera motion"),
+    (["--adapt-steps", "1", "--checkpoint", "a.pt", "--steady-pan", "3"],
+     "--adapt-steps cannot be combined with --ensemble, --mirror or a steady camera motion"),
+    (["--adapt-steps", "1"], "--adapt-steps needs a --checkpoint to adapt"),
+    (["--adapt-steps", "1", "--checkpoint", "a.pt", "--adapt-check", "1"], "--adapt-check must lie in [0, 1), got 1.0"),
+    (["--blend-weight", "1.5"], "--blend-weight must lie in [0, 1], got 1.5"),
+    (["--blend-weight", "-0.5"], "--blend-weight must lie in [0, 1], got -0.5"),
+])
+def test_the_command_refuses_what_it_cannot_score_in_one_line_before_the_benchmark(flags, said, monkeypatch, caplog):
+    from vidpred.commands.dev_benchmark import main
+
+    runs = _recorded_runs(monkeypatch)
+    assert main(flags) == 2
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [said] and runs == []

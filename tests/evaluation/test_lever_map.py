@@ -110,3 +110,36 @@ def test_reports_scored_under_other_settings_are_refused_not_mapped_together(tmp
     old = _report(tmp_path / "old", [_checkpoint("m4", "m4.pt")],
                   {video: {"DIS flow": v["DIS flow"], "m4": [x + 2 for x in v["m"]]} for video, v in scores.items()})
     assert [p.name for p in lever_points([a, c, old], "pan", "still")] == ["m", "m3", "m4"]
+
+
+def test_the_command_without_out_prints_the_table_and_writes_nothing(reports, tmp_path, capsys):
+    before = sorted(tmp_path.rglob("*"))
+    assert main(["--reports", *map(str, reports), "--x", "pan", "--y", "still"]) == 0
+    assert capsys.readouterr().out.startswith("| | checkpoint | − DIS flow, pan | − DIS flow, still | report |\n")
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_the_command_maps_the_key_and_baseline_asked_for(tmp_path, capsys, monkeypatch):
+    import matplotlib.axes
+
+    labels = []
+    set_xlabel = matplotlib.axes.Axes.set_xlabel
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_xlabel",
+                        lambda ax, text, *args, **kwargs: labels.append(text) or set_xlabel(ax, text, *args, **kwargs))
+    report = _report(tmp_path / "r", [_checkpoint("model", "m.pt"), {"name": "last input", "kind": "baseline"},
+                                      {"name": "DIS flow", "kind": "baseline"}],
+                     {"pan": {"DIS flow": [30.0, 20.0], "last input": [28.0, 19.0], "model": [30.0, 20.0]},
+                      "still": {"DIS flow": [30.0, 20.0], "last input": [29.0, 21.0], "model": [30.0, 20.0]}})
+    clips = json.loads((report / "per_clip.json").read_text())
+    for clip in clips["clips"]:  # the 2nd frame: the model 3 dB above the last input on the pan, 1 dB on the still
+        offset = 3.0 if clip["source"] == "pan" else 1.0
+        for name, scores in clip["scores"].items():
+            scores["psnr_whole_f2"] = scores["psnr_whole_f1"] + (offset if name == "model" else 0.0)
+    (report / "per_clip.json").write_text(json.dumps(clips))
+    out = tmp_path / "map.png"
+    assert main(["--reports", str(report), "--x", "pan", "--y", "still", "--against", "last input", "--key",
+                 "psnr_whole_f2", "--out", str(out)]) == 0
+    # model − last input on the 2nd frame, by hand: pan (30 + 3 − 28, 20 + 3 − 19) = (5, 4); still (2, 0)
+    row = capsys.readouterr().out.splitlines()[2]
+    assert row.startswith("| 1 | model (`m.pt`) | +4.50 ± 0.50 (2/2) | +1.00 ± 1.00 (1/2) |")
+    assert labels == ["pan: − last input dB"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import matplotlib.axes
@@ -45,7 +46,7 @@ def test_each_bar_is_the_paired_difference_with_its_standard_error(tmp_path, mon
 def test_the_command_draws_one_method_against_the_others(tmp_path, capsys, caplog):
     from vidpred.commands.paired_table import main
 
-    clips = ROWS["pan"] + ROWS["still"]
+    clips = copy.deepcopy(ROWS["pan"] + ROWS["still"])  # changed below: ROWS stays as the other tests read it
     (tmp_path / "per_clip.json").write_text(json.dumps({"methods": [], "clips": clips}))
     run = ["--eval", str(tmp_path), "--a", "model", "--b", "copy", "--b", "flow", "--keys", "psnr_whole_f1"]
     assert main([*run, "--plot", str(tmp_path / "m.png")]) == 0
@@ -67,3 +68,35 @@ def test_the_command_draws_one_method_against_the_others(tmp_path, capsys, caplo
     capsys.readouterr()
     assert main([*run, "--plot", str(tmp_path / "m.png")]) == 2
     assert "score key(s) not in this evaluation: psnr_whole_f2" in caplog.text and capsys.readouterr().out == ""
+
+
+def test_an_evaluation_without_sources_is_drawn_under_its_folders_name(tmp_path, monkeypatch):
+    from vidpred.commands.paired_table import main
+
+    labels = []
+    set_yticks = matplotlib.axes.Axes.set_yticks
+
+    def recorded(ax, ticks, tick_labels=None, **kwargs):
+        labels.append(list(tick_labels) if tick_labels is not None else None)
+        return set_yticks(ax, ticks, tick_labels, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_yticks", recorded)
+    folder = tmp_path / "eval_folder"  # eval_ucf101.py's per_video.json: one row per video, no source
+    folder.mkdir()
+    rows = [{key: value for key, value in row.items() if key != "source"}
+            for row in _rows("pan", [(30, 27), (32, 28)], [(27, 25), (28, 26)])]
+    (folder / "per_video.json").write_text(json.dumps(rows))
+    assert main(["--eval", str(folder), "--a", "model", "--b", "copy", "--keys", "psnr_whole_f1",
+                 "--plot", str(tmp_path / "m.png")]) == 0
+    assert labels == [["eval_folder"]] and is_our_paired_plot(tmp_path / "m.png")
+
+
+def test_a_file_that_is_not_its_plot_is_replaced_only_with_force(tmp_path, caplog):
+    from vidpred.commands.paired_table import main
+
+    (tmp_path / "per_clip.json").write_text(json.dumps({"methods": [], "clips": ROWS["pan"]}))
+    mine = tmp_path / "mine.png"
+    mine.write_bytes(b"mine")
+    run = ["--eval", str(tmp_path), "--a", "model", "--b", "copy", "--keys", "psnr_whole_f1", "--plot", str(mine)]
+    assert main(run) == 2 and mine.read_bytes() == b"mine"
+    assert main([*run, "--force"]) == 0 and is_our_paired_plot(mine)

@@ -28,8 +28,9 @@ def test_a_table_is_printed_written_and_then_replaced_as_ours(tmp_path, capsys):
     assert capsys.readouterr().out == "# Heading (val)\n\n| a |\n\n"
     assert out.read_text(encoding="utf-8") == "# Heading (val)\n\n| a |\n"
     check_table_output(out, "# Heading", force=False)  # ours: may be replaced
-    with pytest.raises(OutputRefused):
+    with pytest.raises(OutputRefused, match="already exists and is not a table written by this script"):
         check_table_output(out, "# Another heading", force=False)
     check_table_output(out, "# Another heading", force=True)
+    check_table_output(None, "# Another heading", force=False)  # no --out: nothing to check
     print_table("only printed", None)
     assert capsys.readouterr().out == "only printed\n"

@@ -358,3 +358,48 @@ def test_a_second_ctrl_c_stops_at_once_and_leaves_the_earlier_report_whole(ctrl_
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == ["interrupted"]
     assert {p.name: p.read_bytes() for p in (tmp_path / "eval").iterdir()} == first
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_blend_weight_of_0_or_1_is_taken_and_one_outside_refused_in_one_line(no_lpips_weights, tmp_path, caplog):
+    # W = 1 is all last input, W = 0 all DIS flow: the blend row scores as that row does
+    for weight, same_as in (("1", "last input"), ("0", "DIS flow")):
+        code, summary, _ = _run(tmp_path, *_procedural(2), "--blend-weight", weight)
+        assert code == 0 and summary["methods"][-1]["name"] == "blend"
+        assert summary["summary"]["blend"]["psnr_whole_f1"]["mean"] == pytest.approx(
+            summary["summary"][same_as]["psnr_whole_f1"]["mean"], abs=1e-4)
+    for weight in ("1.5", "-0.1"):
+        caplog.clear()
+        code, _, _ = _run(tmp_path / weight, *_procedural(2), "--blend-weight", weight)
+        assert code == 2 and not (tmp_path / weight / "eval").exists()
+        assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+            f"--blend-weight must lie in [0, 1], got {float(weight)}"]
+
+
+def test_a_context_of_one_frame_is_refused_in_one_line(tmp_path, caplog, monkeypatch):
+    monkeypatch.setattr(eval_ucf101, "run_evaluation", lambda *args, **kwargs: pytest.fail("the evaluation ran"))
+    code, _, _ = _run(tmp_path, *_procedural(2), "--n-context", "1")
+    assert code == 2
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        "--n-context must be >= 2 (the flow baselines need two frames), got 1"]
+
+
+def test_flicker_frames_0_measures_no_flicker(no_lpips_weights, tmp_path):
+    code, summary, report = _run(tmp_path, *_procedural(2), "--flicker-frames", "0")
+    assert code == 0 and summary["protocol"]["flicker_frames"] == 0
+    assert "Not measured (`--flicker-frames 0`)." in report
+    code, summary, report = _run(tmp_path, *_procedural(2))  # 8 frames: 4 context + 4 flicker frames
+    assert summary["protocol"]["flicker_frames"] == 4 and summary["summary"]["ground truth"]["flicker"]["n"] == 2
+
+
+def test_a_report_in_out_that_no_evaluation_wrote_is_kept_unless_forced(checkpoint, no_lpips_weights, tmp_path,
+                                                                        caplog):
+    caplog.set_level(logging.INFO, logger="vidpred")
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "report.md").write_text("my notes\n")
+    code, _, _ = _run(tmp_path, *_procedural(2), "--checkpoint", checkpoint)
+    assert code == 2 and (tmp_path / "eval" / "report.md").read_text() == "my notes\n"
+    assert "--force" in caplog.records[-1].getMessage()
+    caplog.clear()
+    code, summary, report = _run(tmp_path, *_procedural(2), "--checkpoint", checkpoint, "--force")
+    assert code == 0 and report.startswith("# Video prediction evaluation") and summary["n_clips"] == 2
+    assert "no --checkpoint" not in caplog.text  # said only when the baselines alone were scored

@@ -116,3 +116,25 @@ def test_a_refiner_can_be_exported_with_a_composed_rollout_and_predicts_with_it(
     assert state["config"]["model"]["generator"]["rollout"] == "linear" and state["exported_from"]["refine_flows"]
     assert load_checkpoint_predictor(refined, torch.device("cpu")).info["refine_flows"] is True
     assert build_generator(config_from_dict(state["config"])).refine_flows
+
+
+def test_a_checkpoint_without_a_config_or_generator_is_refused_in_one_line(tmp_path, caplog):
+    blur = tmp_path / "blur.pt"  # a pretrained blur discriminator: a vidpred checkpoint, but no generator
+    save_checkpoint({"format_version": 1, "kind": "blur_discriminator", "arch": {}, "state_dict": {}}, blur)
+    no_generator = tmp_path / "config_only.pt"
+    save_checkpoint({"step": 1, "config": {"model": {}}}, no_generator)
+    for checkpoint, key in ((blur, "config"), (no_generator, "generator")):
+        caplog.clear()
+        assert _main(["--checkpoint", checkpoint, "--out", tmp_path / "model.pt"]) == 2
+        assert _errors(caplog) == [f"{checkpoint} has no '{key}' entry; is it a vidpred training checkpoint?"]
+        assert not (tmp_path / "model.pt").exists()
+
+
+def test_a_changed_config_is_checked_before_the_model_is_written(tmp_path, caplog):
+    trained = tmp_path / "latest.pt"  # a refiner whose saved config has a key this vidpred does not know
+    save_checkpoint({"step": 1, "config": {"model": {"generator": {"head": "refiner", "n_scales": 1, "widht": 0.5}}},
+                     "generator": {"w": torch.ones(2)}}, trained)
+    out = tmp_path / "refiner.pt"
+    assert _main(["--checkpoint", trained, "--out", out, "--rollout", "composed"]) == 2
+    assert len(_errors(caplog)) == 1 and "unknown config key 'model.generator.widht'" in _errors(caplog)[0]
+    assert not out.exists()

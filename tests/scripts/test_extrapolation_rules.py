@@ -67,3 +67,35 @@ def test_a_second_ctrl_c_stops_at_once_writing_nothing(four_clips, ctrl_c_in_the
     assert main([*RUN, "--out", str(out)]) == 130
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == ["interrupted"]
     assert not out.exists()
+
+
+def test_an_out_that_is_not_its_table_is_kept_unless_forced(four_clips, tmp_path, caplog):
+    notes = tmp_path / "notes.md"
+    notes.write_text("my notes\n")
+    assert main([*RUN, "--out", str(notes)]) == 2
+    assert notes.read_text() == "my notes\n"
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        f"{notes} already exists and is not a table written by this script: choose another output path, or pass "
+        "--force to replace it"]
+    assert main([*RUN, "--out", str(notes), "--force"]) == 0
+    assert notes.read_text().startswith("# Extrapolation rules against DIS extrapolation (val videos)\n")
+
+
+def test_only_the_videos_named_are_read_and_one_clip_a_video_is_enough(monkeypatch, moving_frames, capsys):
+    asked = []
+
+    def recorded(data, **kwargs):  # the corpus's clips, as load_eval_clips is asked for them
+        asked.append(kwargs)
+        return [EvalClip("val/a@0", 0, moving_frames(6, 32, 48))], None
+
+    monkeypatch.setattr(rule_scores, "load_eval_clips", recorded)
+    assert main(["--subset", "val", "--rules", "DIS", "--videos", "a", "--clips-per-video", "1"]) == 0
+    assert [(k["videos"], k["clips_per_video"], k["subset"]) for k in asked] == [(["a"], 1, "val")]
+    assert "# Extrapolation rules against DIS extrapolation (val videos (a only))" in capsys.readouterr().out
+
+
+def test_no_clips_is_refused_in_one_line(monkeypatch, caplog):
+    monkeypatch.setattr(rule_scores, "load_eval_clips", lambda *args, **kwargs: pytest.fail("clips were read"))
+    assert main(["--clips-per-video", "0"]) == 2
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        "--clips-per-video must be >= 1, got 0"]

@@ -33,9 +33,12 @@ def checkpoint(tmp_path) -> Path:
     return path
 
 
-def test_gif_and_video_outputs(checkpoint, make_video, moving_frames, tmp_path):
+def test_gif_and_video_outputs(checkpoint, make_video, moving_frames, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="vidpred")
     video = make_video(tmp_path / "clip.avi", moving_frames(12, 32, 40))
     assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "out.gif", "--frames", "5"]) == 0
+    assert f"wrote {tmp_path / 'out.gif'}: 4 context + 5 predicted frames of {video}" in caplog.text
+    assert "instead of" not in caplog.text  # 12 frames hold the 4 + 5 asked for: no warning
     gif = Image.open(tmp_path / "out.gif")
     assert gif.size == (4 * 40 * 4 + 3 * 4, 14 + 3 + 32 * 4)  # panels upscaled x4 to reach 128 px
     assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "out.avi", "--frames", "5",
@@ -206,6 +209,8 @@ def test_scores_are_floored_as_the_evaluation_s():
     lines = score_lines({"exact": target.clone(), "off": off}, target)
     assert lines[1].split()[1:] == ["58.92", "58.92"]  # an exact frame: the evaluation's ceiling, not inf
     assert lines[2].split()[1:] == ["58.92", "40.00"]
+    assert lines[0] == "PSNR, predicted frame       1       2"  # columns under the header's, 8 wide
+    assert lines[2] == "off                     58.92   40.00"
 
 
 def test_a_prediction_that_would_fill_the_memory_is_announced(checkpoint, make_video, moving_frames, tmp_path,
@@ -225,8 +230,9 @@ def test_a_prediction_that_would_fill_the_memory_is_announced(checkpoint, make_v
             "fewer (--frames) or give a downscaled copy") in [r.getMessage() for r in caplog.records]
     # One step ahead keeps only the panels, shown at 3x (144x192 px): 4 panels x 3 B x 2 (the
     # frame and a GIF's copy) = 24 B a shown pixel, 0.66 MB a frame: 0.8 GB + 1.2 MB + 5.3 MB
-    # = 806.5 MB for 8 frames, above 80% of 1.006 GB, below 80% of 1.01 GB.
-    monkeypatch.setattr(predict, "_physical_memory", lambda: 1_006_000_000)
+    # = 806.5 MB for 8 frames, above 80% of 1.008 GB (806.4 MB), below 80% of 1.01 GB. (A rollout's
+    # figure for the same frames, 0.8 GB + 1.2 MB + 8 x (307 kB + 3 B x 24,576 magnified px x 4), is 806.0 MB.)
+    monkeypatch.setattr(predict, "_physical_memory", lambda: 1_008_000_000)
     with caplog.at_level("WARNING", logger="vidpred"):
         assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "c.gif", "--frames", "8",
                       "--one-step"]) == 0
@@ -314,7 +320,10 @@ def test_one_step_keeps_the_frames_predicted_before_an_unreadable_one(tmp_path, 
     assert "ends after" not in caplog.text
     assert len(read_video(tmp_path / "out.avi")) == 4 + 3
     (video / "frame_04.png").write_bytes(b"not a png")  # the 1st frame to predict: nothing to keep
+    caplog.clear()
     assert _main(["--video", video, "--out", tmp_path / "none.avi", "--one-step", "--frames", "6"]) == 2
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
+        f"cannot read video {video}: OpenCV cannot decode frame image frame_04.png"]  # the one line, not a warning of 0 frames kept
     assert not (tmp_path / "none.avi").exists()
 
 
@@ -462,3 +471,81 @@ def test_out_plot_and_scores_are_replaced_together_or_not_at_all(tmp_path, disk_
     assert _main([*run, "--start-frame", "1"]) == 2
     assert {flag: path.read_bytes() for flag, path in outputs.items()} == first  # the first run's three, whole
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary file left
+
+
+def test_the_dis_flow_row_is_dis_flow_extrapolation_in_a_rollout_and_one_step(tmp_path):
+    import csv
+
+    from vidpred.evaluation.baselines import flow_extrapolation
+
+    video, frames = _pan(tmp_path, np.cumsum([100, 1, 1, 6, 2, 5, 3, 7, 4, 2]))  # each step its own size
+    real = torch.from_numpy(frames).permute(3, 0, 1, 2).float()[None] / 127.5 - 1  # (1, C, T, H, W) in [-1, 1]
+
+    def psnr(prediction, t):  # by hand, on the prediction clamped to [-1, 1]
+        mse = ((prediction.clamp(-1, 1) - real[:, :, t]) ** 2).mean().item()
+        return 10 * np.log10(4 / mse)
+
+    def dis_rows(path):
+        with open(path, newline="") as f:
+            return [(int(r["frame"]), float(r["psnr"])) for r in csv.DictReader(f) if r["method"] == "DIS flow"]
+
+    # one step ahead: frame t from the 4 real frames before it
+    assert _main(["--video", video, "--out", tmp_path / "o.gif", "--one-step", "--frames", "3", "--start-frame", "2",
+                  "--scores", tmp_path / "o.csv"]) == 0
+    apart = []
+    for t, value in dis_rows(tmp_path / "o.csv"):
+        context = real[:, :, t - 4:t]
+        dis, farneback = (flow_extrapolation(context, 1, method=m)[:, :, 0] for m in ("dis", "farneback"))
+        assert value == pytest.approx(psnr(dis, t), abs=0.001)
+        apart.append(abs(psnr(dis, t) - psnr(farneback, t)))
+    assert max(apart) > 0.01  # Farneback's flow would score otherwise
+    # a rollout: frame 6 + k, k + 1 steps ahead of the context 2-5
+    assert _main(["--video", video, "--out", tmp_path / "r.gif", "--frames", "3", "--start-frame", "2",
+                  "--scores", tmp_path / "r.csv"]) == 0
+    rolled = flow_extrapolation(real[:, :, 2:6], 3, method="dis")
+    assert [(t, pytest.approx(psnr(rolled[:, :, t - 6], t), abs=0.001)) for t in (6, 7, 8)] == dis_rows(tmp_path / "r.csv")
+
+
+def test_frames_under_11_px_high_are_scored_without_ssim(make_video, moving_frames, tmp_path, caplog):
+    import csv
+
+    caplog.set_level(logging.INFO, logger="vidpred")
+    video = make_video(tmp_path / "strip.avi", moving_frames(8, 32, 40)[:, 11:21])  # 10 px high, 40 wide
+    for mode in (["--one-step"], []):
+        caplog.clear()
+        assert _main(["--video", video, "--out", tmp_path / "o.gif", "--frames", "3", "--scores", tmp_path / "s.csv",
+                      *mode]) == 0
+        with open(tmp_path / "s.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == 3 * 3 and all(r["ssim"] == "" for r in rows)  # no 11x11 window fits: left empty
+        assert all(float(r["psnr"]) > 0 for r in rows)
+    caplog.clear()
+    assert _main(["--video", video, "--out", tmp_path / "o.gif", "--frames", "3", "--one-step"]) == 0
+    shapes = next(r.getMessage() for r in caplog.records if "edge ratio" in r.getMessage())
+    assert shapes.startswith("mean edge ratio (1 = as sharp as the truth") and "SSIM" not in shapes
+
+
+def test_one_step_with_show_flow_adds_the_motion_as_a_fifth_panel(make_video, moving_frames, tmp_path):
+    video = make_video(tmp_path / "clip.avi", moving_frames(10, 32, 40))
+    assert _main(["--video", video, "--out", tmp_path / "out.avi", "--one-step", "--frames", "3", "--scale", "1",
+                  "--show-flow"]) == 0
+    frames = read_video(tmp_path / "out.avi")
+    assert frames.shape == (4 + 3, 3 + 32, 5 * 40 + 4 * 4, 3)
+    flow_panel = frames[4:, 3:, 4 * 40 + 4 * 4:].astype(int)  # the predicted frames' last panel
+    assert flow_panel.std() > 1  # the square's motion drawn, not an empty panel
+
+
+@pytest.mark.parametrize("mode", [[], ["--one-step"]])
+def test_no_frame_after_the_context_or_no_frame_asked_is_refused_in_one_line(checkpoint, make_video, moving_frames,
+                                                                          tmp_path, caplog, mode):
+    video = make_video(tmp_path / "clip.avi", moving_frames(6, 32, 40))
+    run = ["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "a.gif", *mode]
+    for extra, said in ((["--start-frame", "2"], f"{video} has 6 frames: not enough for 4 context frames from frame 2 "
+                                                 "and one to predict"),  # exactly the context: nothing to predict
+                        (["--start-frame", "3"], f"{video} has 6 frames: not enough for 4 context frames from frame 3 "
+                                                 "and one to predict"),
+                        (["--frames", "0"], "need --frames >= 1 and --start-frame >= 0, got 0 and 0")):
+        caplog.clear()
+        assert _main([*run, *extra]) == 2
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [said]
+        assert not (tmp_path / "a.gif").exists()
