@@ -109,13 +109,20 @@ def test_touched_file_decodes_again(tmp_path, make_video, moving_frames):
     assert cache.n_decoded == 2
 
 
-def test_a_file_replaced_at_the_same_size_and_mtime_decodes_again(tmp_path, moving_frames):
-    """``cp -p`` or ``rsync -a`` keep the mtime, and an uncompressed format keeps the size."""
+def _folder_of_three_frames(tmp_path, moving_frames, suffix):
+    """A folder ``frames`` of three 16x24 frames ``0<suffix>`` .. ``2<suffix>``; returns it, its
+    frames (RGB) and three other frames to write over them."""
     frames = tmp_path / "frames"
     frames.mkdir()
     old, new = moving_frames(3, 16, 24, seed=1), moving_frames(3, 16, 24, seed=2)
     for i, frame in enumerate(old):
-        cv2.imwrite(str(frames / f"{i}.ppm"), frame[..., ::-1])
+        cv2.imwrite(str(frames / f"{i}{suffix}"), frame[..., ::-1])
+    return frames, old, new
+
+
+def test_a_file_replaced_at_the_same_size_and_mtime_decodes_again(tmp_path, moving_frames):
+    """``cp -p`` or ``rsync -a`` keep the mtime, and an uncompressed format keeps the size."""
+    frames, old, new = _folder_of_three_frames(tmp_path, moving_frames, ".ppm")
     path = frames / "1.ppm"
     stat = path.stat()
     cache = VideoCache(tmp_path / "cache")
@@ -133,11 +140,7 @@ def test_a_file_replaced_at_the_same_size_and_mtime_decodes_again(tmp_path, movi
 
 def test_a_frame_rewritten_in_its_folder_decodes_again(tmp_path, moving_frames):
     # Writing over a frame leaves the folder's own times as they were: its frames' times tell.
-    frames = tmp_path / "frames"
-    frames.mkdir()
-    old, new = moving_frames(3, 16, 24, seed=1), moving_frames(3, 16, 24, seed=2)
-    for i, frame in enumerate(old):
-        cv2.imwrite(str(frames / f"{i}.png"), frame[..., ::-1])
+    frames, old, new = _folder_of_three_frames(tmp_path, moving_frames, ".png")
     cache = VideoCache(tmp_path / "cache")
     (first,) = cache.load([file_item(frames, max_frames=None, frame_size=None)], min_frames=1)
     np.testing.assert_array_equal(first.frames[1], old[1])
