@@ -70,3 +70,14 @@ def test_a_line_cut_short_by_a_failed_write_is_skipped(tmp_path):
     multiscale, spatiotemporal = summarize_discriminators(run)
     assert (multiscale.n_logs, multiscale.last_step, spatiotemporal.last_step) == (2, 60, 60)
     assert report_main([str(run)]) == 0
+
+
+def test_goal_is_reached_by_both_accuracies_at_or_above_it(tmp_path, caplog):
+    # One discriminator, real 0.75 and predicted 0.5 at every logged step.
+    rows = [{"step": s, "d_acc_real": 0.75, "d_acc_fake": 0.5, "d_acc": 0.625, "d_gap": 0.25} for s in (10, 20)]
+    run = str(_write(tmp_path / "run", rows))
+    assert report_main([run, "--goal", "0.5"]) == 0  # the predicted accuracy equals the goal: reached
+    assert report_main([run, "--goal", "0.6"]) == 1  # the real one reaches 0.6, the predicted one does not
+    assert report_main([run, "--goal", "1"]) == 1  # a goal of 1 is allowed; neither reaches it
+    assert report_main([run, "--goal", "1.5"]) == 2  # accuracies end at 1
+    assert "--goal must be a finite number in [0, 1]" in caplog.text
