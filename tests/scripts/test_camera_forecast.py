@@ -136,3 +136,37 @@ def test_ctrl_c_on_the_paths_writes_the_paths_scored_and_draws_no_figure(tmp_pat
         assert [line.split(" | ")[0] for line in table.splitlines() if line.startswith("| ") and "---" not in line] \
             == ["| path", "| fr1_xyz", "| fr2_desk"]
     assert len(fits) == 4 and not figure.exists()
+
+
+def test_fit_on_paths_hands_the_recorded_paths_to_the_corpus_scoring(stand_in_corpus, tmp_path, monkeypatch):
+    stand_in_corpus()
+    recorded = {"hand": [np.random.default_rng(3).normal(0, 1e-3, (300, 8))]}
+    monkeypatch.setattr(command, "path_steps", lambda root, rate, plane_depth: recorded)
+    score, fitted_on = command.score_forecasts, []
+
+    def scored(*args, **kwargs):
+        fitted_on.append(kwargs.get("fit_on"))
+        return score(*args, **kwargs)
+    monkeypatch.setattr(command, "score_forecasts", scored)
+    out = tmp_path / "val.md"
+    assert command.main(["--subset", "val", "--fit-on", "paths", "--out", str(out)]) == 0
+    assert fitted_on == [recorded]
+    assert out.read_text().startswith("# Forecasts of the camera's next step (val videos)\n\nCamera paths at 30 ")
+    assert command.main(["--subset", "val"]) == 0
+    assert fitted_on == [recorded, None]
+
+
+def test_bad_flags_are_refused_before_the_paths_are_read(tmp_path, monkeypatch, caplog):
+    read = []
+    monkeypatch.setattr(command, "path_steps", lambda root, rate, plane_depth: read.append(rate) or {})
+    assert command.main(["--subset", "paths", "--rate", "0"]) == 2
+    assert "--rate must be" in caplog.text
+    for flag in (["--plane-depth", "3"], ["--fetch-paths"]):  # either one alone, without the paths
+        caplog.clear()
+        assert command.main(["--subset", "val", *flag]) == 2
+        assert "--fetch-paths and --plane-depth are for --subset paths or --fit-on paths" in caplog.text
+    notes = tmp_path / "notes.md"
+    notes.write_text("my notes\n")
+    assert command.main(["--subset", "paths", "--out", str(notes)]) == 2
+    assert notes.read_text() == "my notes\n"
+    assert read == []
