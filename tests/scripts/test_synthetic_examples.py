@@ -20,6 +20,26 @@ def test_contact_sheet_layout():
     assert (sheet[10:12] == 255).all() and (sheet[:, 20:22] == 255).all()
 
 
+
+def test_contact_sheet_pads_a_shorter_row_with_white():
+    videos = [np.full((7, 10, 10, 3), 10, np.uint8), np.full((4, 10, 10, 3), 200, np.uint8)]
+    sheet = synthetic_examples.contact_sheet(videos, step=3, thumb=10, gap=2)
+    # Row 0: frames 0, 3, 6; row 1: frames 0, 3, then white where a third frame would be.
+    assert sheet.shape == (10 + 2 + 10, 3 * 10 + 2 * 2, 3)
+    assert (sheet[12:, 0:10] == 200).all() and (sheet[12:, 12:22] == 200).all()
+    assert (sheet[12:, 22:] == 255).all()
+    assert (sheet[:10, 24:34] == 10).all()
+
+
+def test_timing_warms_up_on_the_first_seed_then_times_each(monkeypatch):
+    made = []
+    monkeypatch.setattr(synthetic_examples, "generate_synthetic_video",
+                        lambda seed, n_frames, height, width: made.append((seed, n_frames, height, width)))
+    seconds = synthetic_examples.time_generation(range(5, 8), 3, 16)
+    assert made == [(5, 3, 16, 16), (5, 3, 16, 16), (6, 3, 16, 16), (7, 3, 16, 16)]
+    assert len(seconds) == 3 and all(s >= 0 for s in seconds)
+
+
 def test_writes_the_sheet_and_logs_the_time(tmp_path, caplog):
     out = tmp_path / "sheet.png"
     with caplog.at_level(logging.INFO):
@@ -46,6 +66,8 @@ def test_replaces_its_own_sheet_but_not_another_image(tmp_path, caplog):
 @pytest.mark.parametrize("args, message", [
     ([], "nothing to do: give --out for a contact sheet and/or --timing N"),
     (["--timing", "-1"], "--timing must be >= 0"),
+    (["--timing", "1", "--n-frames", "0"], "need --n-frames, --size, --step and --thumb >= 1"),
+    (["--timing", "1", "--thumb", "0"], "need --n-frames, --size, --step and --thumb >= 1"),
     (["--out", "sheet.jpg"], "--out sheet.jpg: the contact sheet is a .png"),
 ])
 def test_a_run_that_would_do_nothing_or_mislabel_its_file_is_refused(args, message, tmp_path, caplog, monkeypatch):
