@@ -55,3 +55,41 @@ def test_bad_input_is_one_line(trained, caplog):
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 3 and all("\n" not in e for e in errors)
     assert "trains no discriminator" in errors[1]
+
+
+class _CountingTrainer:
+    """Batches numbered 0, 1, 2, ...; a D update on batch ``b`` logs accuracies derived from ``b``."""
+
+    def __init__(self):
+        self.generator = torch.nn.Linear(1, 1)
+        self.batches = 0
+        self.updated_on = []
+
+    def next_batch(self):
+        self.batches += 1
+        return self.batches - 1
+
+    def d_step(self, batch):
+        self.updated_on.append(batch)
+        return {"d_loss": 9.0, "d_acc_real": float(batch), "d_acc_fake": 1.0, "d_acc": 0.5, "d_gap": -float(batch),
+                "d_acc_s0": 2.0 * batch}
+
+
+def test_probe_averages_the_last_half_of_the_updates_on_every_other_batch():
+    trainer = _CountingTrainer()
+    results = module.probe(trainer, 4)
+    assert trainer.updated_on == [0, 2, 4, 6]  # batches 1, 3, 5, 7 are the generator's
+    # Last half: the updates on batches 4 and 6.
+    assert results == {"d": {"acc_real": 5.0, "acc_fake": 1.0, "acc": 0.5, "gap": -5.0, "acc_s0": 10.0}}
+
+
+def test_the_checkpoints_generator_is_the_one_probed(trained, monkeypatch):
+    config, checkpoint = trained
+    probed = []
+    monkeypatch.setattr(module, "probe", lambda trainer, steps: probed.append(
+        (steps, {k: v.clone() for k, v in trainer.generator.state_dict().items()})) or {})
+    assert module.main(["--config", str(config), "--checkpoint", str(checkpoint), "--steps", "2"]) == 0
+    saved = torch.load(checkpoint, weights_only=True)["generator"]
+    (steps, weights), = probed
+    assert steps == 2 and weights.keys() == saved.keys()
+    assert all(torch.equal(weights[k], saved[k]) for k in saved)
