@@ -236,3 +236,41 @@ def test_reused_flows_keep_the_most_recently_used_pairs():
     assert torch.equal(ab_again, ab)
     kept = [torch.from_numpy(flow).permute(2, 0, 1) for flow in store.values()]
     assert len(kept) == 2 and torch.equal(kept[0], ab[0]) and torch.equal(kept[1], bc[0])
+
+
+def test_dis_flows_back_are_each_steps_dis_flow_with_each_frame_made_grey_once(monkeypatch):
+    from vidpred.models import optical_flow
+    from vidpred.models.optical_flow import dis_flows_back
+
+    photo = skdata.astronaut()[::4, ::4]
+    torch.manual_seed(0)
+    frames = [torch.from_numpy(np.ascontiguousarray(photo[:, 3 * t:3 * t + 90])).permute(2, 0, 1).float() / 127.5 - 1
+              for t in range(5)]  # a 3-px pan of a colour photo
+    clip = torch.stack(frames, dim=1)[None].repeat(2, 1, 1, 1, 1)
+    clip[1] = clip[1].flip(-1) + 0.01 * torch.randn_like(clip[1])  # the second clip pans the other way
+    expected = [dis_flow(clip[:, :, 4 - j], clip[:, :, 3 - j], refine=j == 0) for j in range(3)]
+    converted = []
+    grey = optical_flow._grey_uint8
+    monkeypatch.setattr(optical_flow, "_grey_uint8", lambda x: converted.append(1) or grey(x))
+    flows = dis_flows_back(clip, 3, refine_newest=True)
+    assert len(converted) == 4  # the four newest frames, once each
+    assert all(torch.equal(a, b) for a, b in zip(flows, expected))
+    assert float(flows[0][0, 0].mean()) == pytest.approx(3, abs=0.3)  # newest(p) = previous(p + 3 px)
+    assert float(flows[0][1, 0].mean()) == pytest.approx(-3, abs=0.3)
+    assert torch.equal(dis_flows_back(clip, 1)[0], dis_flow(clip[:, :, 4], clip[:, :, 3]))
+    for n in (0, 5):
+        with pytest.raises(ValueError, match=f"need 1 <= n_steps < T, got n_steps={n} with T=5"):
+            dis_flows_back(clip, n)
+    with pytest.raises(ValueError, match=r"expects \(B, C, T, H, W\), got \(2, 3, 128, 90\)"):
+        dis_flows_back(clip[:, :, 0], 1)
+
+
+def test_grey_levels_of_a_clamped_frame_and_of_grey_frames():
+    from vidpred.models.optical_flow import _grey_uint8
+
+    frames = torch.tensor([-3.0, -1.0, 0.0, 1.0, 2.0]).reshape(1, 1, 1, 5)
+    assert _grey_uint8(frames)[0].tolist() == [[0, 0, 128, 255, 255]]  # 127.5 rounds to even
+    assert _grey_uint8(frames.expand(-1, 3, -1, -1))[0].tolist() == [[0, 0, 128, 255, 255]]
+    assert frames.tolist() == [[[[-3.0, -1.0, 0.0, 1.0, 2.0]]]]  # the caller's frames unchanged
+    with pytest.raises(ValueError, match="needs grey or RGB frames, got 2 channels"):
+        _grey_uint8(frames.expand(-1, 2, -1, -1))

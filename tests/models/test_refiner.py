@@ -319,8 +319,8 @@ def test_candidates_by_hand_on_linear_fields():
 def test_older_flows_are_sampled_where_the_pixel_was_along_all_later_steps(monkeypatch):
     # Frame t of the context is flat at t / 10, so a stub DIS can tell which step it is asked for.
     steps = {3: _linear_field(0.0, 3.0), 2: _linear_field(0.1, 0.0), 1: _linear_field(0.2, 0.0)}
-    monkeypatch.setattr(refiner_module, "dis_flow",
-                        lambda source, destination, refine=False: steps[round(source[0, 0, 0, 0].item() * 10)])
+    monkeypatch.setattr(refiner_module, "dis_flows_back", lambda context, n, refine_newest=False:
+                        [steps[round(context[0, 0, -1 - j, 0, 0].item() * 10)] for j in range(n)])
     context = (torch.arange(4, dtype=torch.float32) / 10).view(1, 1, 4, 1, 1).expand(1, 3, 4, 24, 40)
     f1, f2, f3 = context_flows(context, 3)
     x = torch.arange(40, dtype=torch.float32)[4:24]

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 __all__ = ["FARNEBACK_PARAMS", "DIS_PRESET", "FLOW_METHODS", "FULL_SIZE_REFINEMENT", "dense_flow", "dis_flow",
-           "dis_flow_grey", "full_size_refinement", "backward_flow", "reused_flows"]
+           "dis_flows_back", "dis_flow_grey", "full_size_refinement", "backward_flow", "reused_flows"]
 
 # OpenCV's sample values (3-level pyramid halving each time, 3 iterations per level,
 # polynomial neighbourhood 5 with sigma 1.2) except the averaging window: 9x9 instead of
@@ -60,12 +60,13 @@ def _grey_uint8(frames: Tensor) -> list[np.ndarray]:
     ``(x + 1) * 127.5`` rounded undoes ``to_model_input`` exactly, so decoded frames reach
     OpenCV with the values they had on disk.
     """
-    values = ((frames.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
-    if values.shape[1] == 1:
-        return [v[0] for v in values]
-    if values.shape[1] != 3:
-        raise ValueError(f"optical flow needs grey or RGB frames, got {values.shape[1]} channels")
-    return [cv2.cvtColor(np.ascontiguousarray(v.transpose(1, 2, 0)), cv2.COLOR_RGB2GRAY) for v in values]
+    if frames.shape[1] not in (1, 3):
+        raise ValueError(f"optical flow needs grey or RGB frames, got {frames.shape[1]} channels")
+    levels = frames.detach().float().clamp(-1, 1).add_(1).mul_(127.5).round_().to(torch.uint8)
+    if levels.shape[1] == 1:
+        return list(levels[:, 0].cpu().numpy())
+    # channels last as bytes, not as floats: a quarter of the memory to move
+    return [cv2.cvtColor(v, cv2.COLOR_RGB2GRAY) for v in levels.permute(0, 2, 3, 1).contiguous().cpu().numpy()]
 
 
 def dense_flow(source: Tensor, destination: Tensor) -> Tensor:
@@ -82,9 +83,8 @@ def dense_flow(source: Tensor, destination: Tensor) -> Tensor:
     if source.shape != destination.shape or source.dim() != 4:
         raise ValueError(f"dense_flow expects two (B, C, H, W) tensors, got {tuple(source.shape)} "
                          f"and {tuple(destination.shape)}")
-    flows = [cv2.calcOpticalFlowFarneback(a, b, None, **FARNEBACK_PARAMS)  # (H, W, 2)
-             for a, b in zip(_grey_uint8(source), _grey_uint8(destination))]
-    return torch.from_numpy(np.stack(flows)).permute(0, 3, 1, 2).contiguous().to(source.device)
+    return _as_flow_tensor([cv2.calcOpticalFlowFarneback(a, b, None, **FARNEBACK_PARAMS)  # (H, W, 2)
+                            for a, b in zip(_grey_uint8(source), _grey_uint8(destination))], source.device)
 
 
 def full_size_refinement() -> cv2.VariationalRefinement:
@@ -164,8 +164,34 @@ def dis_flow(source: Tensor, destination: Tensor, preset: str = DIS_PRESET, refi
     if preset not in _DIS_PRESETS:
         raise ValueError(f"DIS preset must be one of {', '.join(_DIS_PRESETS)}, got {preset!r}")
     pairs = zip(_grey_uint8(source), _grey_uint8(destination))
-    flows = [dis_flow_grey(a, b, preset, refine) for a, b in pairs]  # (H, W, 2)
-    return torch.from_numpy(np.stack(flows)).permute(0, 3, 1, 2).contiguous().to(source.device)
+    return _as_flow_tensor([dis_flow_grey(a, b, preset, refine) for a, b in pairs], source.device)
+
+
+def dis_flows_back(context: Tensor, n_steps: int, refine_newest: bool = False) -> list[Tensor]:
+    """:func:`dis_flow` of each of the last ``n_steps`` steps, from its later frame back to the earlier.
+
+    ``flows[j]`` is ``dis_flow(context[:, :, T-1-j], context[:, :, T-2-j])``, to the bit; each
+    frame is converted to grey levels once, not once per pair it is in.
+
+    Args:
+        context: ``(B, C, T, H, W)`` in ``[-1, 1]``, C = 1 or 3, ``T > n_steps``.
+        n_steps: how many steps, >= 1.
+        refine_newest: refine ``flows[0]`` at full resolution (``dis_flow(refine=True)``).
+    """
+    if context.dim() != 5:
+        raise ValueError(f"dis_flows_back expects (B, C, T, H, W), got {tuple(context.shape)}")
+    T = context.shape[2]
+    if not 1 <= n_steps < T:
+        raise ValueError(f"need 1 <= n_steps < T, got n_steps={n_steps} with T={T}")
+    grey = [_grey_uint8(context[:, :, t]) for t in range(T - 1 - n_steps, T)]  # oldest first
+    return [_as_flow_tensor([dis_flow_grey(a, b, refine=refine_newest and j == 0)
+                             for a, b in zip(grey[-1 - j], grey[-2 - j])], context.device)
+            for j in range(n_steps)]
+
+
+def _as_flow_tensor(flows: list[np.ndarray], device: torch.device) -> Tensor:
+    """B float32 ``(H, W, 2)`` flows -> ``(B, 2, H, W)`` on ``device``."""
+    return torch.from_numpy(np.stack(flows)).permute(0, 3, 1, 2).contiguous().to(device)
 
 
 def dis_flow_grey(source: np.ndarray, destination: np.ndarray, preset: str = DIS_PRESET,

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vidpred.models.camera_motion import camera_flow
-from vidpred.models.optical_flow import dense_flow, dis_flow
+from vidpred.models.optical_flow import dense_flow, dis_flows_back
 from vidpred.models.warp import warp
 
 __all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "REFINER_WIDTH", "ROLLOUTS"]
@@ -79,8 +79,7 @@ def context_flows(context: Tensor, n_flows: int, refine: bool = False) -> list[T
     if not 1 <= n_flows < T:
         raise ValueError(f"need 1 <= n_flows < T, got n_flows={n_flows} with T={T}")
     with torch.no_grad():
-        raw = [dis_flow(context[:, :, T - 1 - j], context[:, :, T - 2 - j], refine=refine and j == 0)
-               for j in range(n_flows)]
+        raw = dis_flows_back(context, n_flows, refine_newest=refine)
         flows, offset = [raw[0]], raw[0]
         for step in raw[1:]:
             at_pixel = warp(step, offset)  # that step's flow where the pixel was
