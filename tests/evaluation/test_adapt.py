@@ -207,7 +207,8 @@ def test_crops_are_whole_multiples_of_16_px_cut_from_the_frames_at_random():
     assert batch.shape == (64, 6, 32, 32, 3)
     orders = set()
     for clip in batch:
-        times, rows, columns = (clip[:, 0, 0, 0].astype(int), clip[0, :, 0, 1].astype(int), clip[0, 0, :, 2].astype(int))
+        clip = clip.astype(int)
+        times, rows, columns = clip[:, 0, 0, 0], clip[0, :, 0, 1], clip[0, 0, :, 2]
         forward = np.sort(times)
         assert forward[0] in (0, 4) and (np.diff(forward) == 1).all() and (np.diff(rows) == 1).all()
         assert (np.abs(np.diff(columns)) == 1).all() and 0 <= rows[0] <= 8 and min(columns) <= 18

@@ -317,7 +317,8 @@ def test_the_fixed_point_and_the_composition_follow_a_zoom(monkeypatch):
         frame, offset = resampled[-1]
         assert torch.equal(frame, frames[:, :, 3])
         c = 0.1 * k  # s = p + k f1(s) by three steps from p + k f1(p): -c x (1 - c + c² - c³)
-        torch.testing.assert_close(offset[:, 0], (-c * x * (1 - c + c ** 2 - c ** 3)).expand(1, H, W), atol=1e-4, rtol=0)
+        torch.testing.assert_close(offset[:, 0], (-c * x * (1 - c + c ** 2 - c ** 3)).expand(1, H, W), atol=1e-4,
+                                   rtol=0)
         extrapolation_rules.RULES["composed"](frames, grey, k)
         # s_1 = p - 0.1 x; s_2 = s_1 - 0.1 (x - 0.1 x): an offset of -0.19 x
         torch.testing.assert_close(resampled[-1][1][:, 0], ((-0.1, -0.19)[k - 1] * x).expand(1, H, W), atol=1e-4,
