@@ -185,3 +185,16 @@ def test_the_figure_draws_each_paths_true_steps_beside_the_last_step_and_the_lin
         np.testing.assert_allclose(true, pan(following[half:half + 40]))
         np.testing.assert_allclose(last, pan(shown[:, -1]))
         np.testing.assert_allclose(fitted, pan(linear), rtol=1e-6)
+
+
+def test_each_step_is_where_its_homography_moves_the_four_corners_over_the_width(monkeypatch):
+    from vidpred.evaluation import camera_forecast
+
+    zoom = np.diag([2.0, 2.0, 1.0])  # every point twice as far from the top left corner
+    tilt = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.01, 0.0, 1.0]])  # the right side 1.09 times nearer
+    fitted = iter([zoom, None, tilt])
+    monkeypatch.setattr(camera_forecast, "homographies", lambda flow: (next(fitted),))
+    steps = camera_steps(np.zeros((4, 6, 10, 3), np.uint8))  # corners (0, 0), (9, 0), (0, 5), (9, 5)
+    np.testing.assert_allclose(steps[0], np.array([0, 0, 9, 0, 0, 5, 9, 5]) / 10)
+    assert np.isnan(steps[1]).all()  # no homography fitted
+    np.testing.assert_allclose(steps[2] * 10, [0, 0, 9 / 1.09 - 9, 0, 0, 0, 9 / 1.09 - 9, 5 / 1.09 - 5])
