@@ -89,6 +89,7 @@ def test_unusable_footage_is_refused_in_one_line(frames, match):
 
 
 @pytest.mark.parametrize("kwargs, match", [({"steps": -1}, "steps"), ({"lr": 0.0}, "lr"), ({"crop": 8}, "crop"),
+                                           ({"batch_size": 0}, "batch_size >= 1"), ({"n_future": 0}, "n_future >= 1"),
                                            ({"ema_decay": 1.0}, "ema_decay"), ({"check_fraction": 1.0}, "check"),
                                            ({"check_clips": 0}, "check")])
 def test_bad_settings_are_refused(kwargs, match):
@@ -136,3 +137,119 @@ def test_with_a_check_the_newest_frames_are_held_out_and_decide(monkeypatch, gai
 def test_a_check_needs_frames_beside_those_it_trains_on():
     with pytest.raises(ValueError, match="needs at least 12 frames"):
         adapt_generator(_refiner(), _pan(10), AdaptSettings(steps=1, check_fraction=0.1), LOSS, show_progress=False)
+
+
+class _Still(torch.nn.Module):
+    """Predicts every frame as the newest context frame, plus a learned offset (0.5 at first)."""
+
+    n_context = 4
+
+    def __init__(self):
+        super().__init__()
+        self.offset = torch.nn.Parameter(torch.tensor(0.5))
+
+    def rollout(self, context, n_future):
+        return context[:, :, -1:].expand(-1, -1, n_future, -1, -1) + self.offset
+
+
+class _Grey(torch.nn.Module):
+    """Predicts every frame as mid-grey (0 on [-1, 1])."""
+
+    n_context = 4
+
+    def rollout(self, context, n_future):
+        return torch.zeros_like(context[:, :, :1]).expand(-1, -1, n_future, -1, -1)
+
+
+def test_the_gain_is_worked_from_the_clips_spread_evenly_over_the_frames():
+    frames = np.stack([np.full((16, 16, 3), 20 * t, np.uint8) for t in range(12)])  # grey 0, 20, ..., 220
+    still = _Still().requires_grad_(False)
+    still.offset.zero_()
+    # 7 six-frame clips; 3 spread evenly start at 0, 3 and 6 and predict frames 4-5, 7-8 and 10-11.
+    # Copying the newest frame errs by 20 and 40 grey levels on each: a mean square of 1000.
+    # Mid-grey (127.5) errs by (-47.5, -27.5), (12.5, 32.5) and (72.5, 92.5): 1506.25, 606.25, 6906.25.
+    gain = adaptation_gain(still, _Grey(), frames, n_future=2, n_clips=3)
+    assert gain == pytest.approx(10 * np.log10(3 * 1000 / (1506.25 + 606.25 + 6906.25)), rel=1e-5)
+    assert adaptation_gain(still, _Grey(), frames, n_future=2, n_clips=1) == pytest.approx(
+        10 * np.log10(1000 / 1506.25), rel=1e-5)  # the first clip alone
+    assert adaptation_gain(still, _Grey(), frames[:6], n_future=2, n_clips=3) == pytest.approx(
+        10 * np.log10(1000 / 1506.25), rel=1e-5)  # just enough frames for one clip
+
+
+def _adapted_offset(settings: AdaptSettings, n_frames: int = 8) -> float:
+    still = np.full((n_frames, 16, 16, 3), 100, np.uint8)
+    adapted = adapt_generator(_Still(), still, settings, LossConfig(l_p=1.0, p=1, l_gdl=0.0), show_progress=False)
+    return adapted.offset.item()
+
+
+def test_each_step_is_one_adam_step_on_the_lp_term_and_the_weights_are_averaged():
+    # On a still video the prediction errs by the offset alone: the L1 term's gradient is 1, and
+    # each of Adam's steps moves the offset by the learning rate.
+    settings = AdaptSettings(steps=3, lr=0.01, batch_size=1, crop=16, ema_decay=0.0, grad_clip=None)
+    assert _adapted_offset(settings) == pytest.approx(0.47, abs=1e-6)
+    # the average of 0.5, 0.49 and 0.48 kept at decay 0.5: 0.495, then 0.4875
+    averaged = _adapted_offset(AdaptSettings(steps=2, lr=0.01, batch_size=1, crop=16, ema_decay=0.5, grad_clip=None))
+    assert averaged == pytest.approx(0.4875, abs=1e-6)
+
+
+def test_the_gradient_is_clipped_to_its_bound():
+    # Clipped to 1e-10, the gradient is 1/100 of Adam's eps (1e-8): the step is lr / 101.
+    settings = AdaptSettings(steps=1, lr=0.01, batch_size=1, crop=16, ema_decay=0.0, grad_clip=1e-10)
+    assert _adapted_offset(settings) == pytest.approx(0.5 - 0.01 / 101, abs=1e-7)
+
+
+def test_crops_are_whole_multiples_of_16_px_cut_from_the_frames_at_random():
+    import vidpred.evaluation.adapt as adapt_module
+
+    t, y, x = np.meshgrid(np.arange(10), np.arange(40), np.arange(50), indexing="ij")
+    frames = np.stack([t, y, x], axis=-1).astype(np.uint8)  # each pixel holds its own (t, y, x)
+    batch = adapt_module._batch(frames, np.array([0, 4]), 6, 32, 64, np.random.default_rng(0))
+    assert batch.shape == (64, 6, 32, 32, 3)
+    orders = set()
+    for clip in batch:
+        clip = clip.astype(int)
+        times, rows, columns = clip[:, 0, 0, 0], clip[0, :, 0, 1], clip[0, 0, :, 2]
+        forward = np.sort(times)
+        assert forward[0] in (0, 4) and (np.diff(forward) == 1).all() and (np.diff(rows) == 1).all()
+        assert (np.abs(np.diff(columns)) == 1).all() and 0 <= rows[0] <= 8 and min(columns) <= 18
+        orders.add((times[0] < times[1], columns[0] < columns[1]))
+        np.testing.assert_array_equal(clip, frames[times][:, rows][:, :, columns])
+    assert len(orders) == 4  # played forwards and backwards, flipped and not
+    sides = []
+    real_batch = adapt_module._batch
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(adapt_module, "_batch", lambda frames, starts, window, side, *a: sides.append(side)
+                      or real_batch(frames, starts, window, side, *a))
+        adapt_generator(_Still(), np.full((8, 40, 50, 3), 100, np.uint8), AdaptSettings(steps=1, crop=128),
+                        LOSS, show_progress=False)
+        adapt_generator(_Still(), np.full((8, 16, 16, 3), 100, np.uint8), AdaptSettings(steps=1, crop=16),
+                        LOSS, show_progress=False)
+    assert sides == [32, 16]  # the frames' shorter side, 40, rounded down; 16 px is enough
+
+
+def test_a_check_may_take_every_frame_beside_one_training_window(monkeypatch):
+    import vidpred.evaluation.adapt as adapt_module
+
+    checked_on = []
+    monkeypatch.setattr(adapt_module, "adaptation_gain",
+                        lambda before, after, frames, *a: checked_on.append(len(frames)) or 1.0)
+    model = _Still()
+    out = adapt_generator(model, _pan(12, size=16), AdaptSettings(steps=1, crop=16, check_fraction=0.1), LOSS,
+                          show_progress=False)
+    assert checked_on == [6] and out is not model  # 6 frames to train on, at least a window's 6 to check
+    adapt_generator(model, _pan(24, size=16), AdaptSettings(steps=1, crop=16, check_fraction=0.5), LOSS,
+                    show_progress=False)
+    assert checked_on == [6, 12]  # half of 24
+
+
+def test_the_smallest_settings_are_accepted():
+    settings = AdaptSettings(steps=0, batch_size=1, n_future=1, crop=16, ema_decay=0.0, check_clips=1)
+    assert (settings.batch_size, settings.crop, settings.ema_decay, settings.check_clips) == (1, 16, 0.0, 1)
+
+
+def test_the_progress_bar_is_shown_only_when_asked(capsys):
+    video = np.full((8, 16, 16, 3), 100, np.uint8)
+    adapt_generator(_Still(), video, AdaptSettings(steps=2, crop=16), LOSS, show_progress=False)
+    assert capsys.readouterr().err == ""
+    adapt_generator(_Still(), video, AdaptSettings(steps=2, crop=16), LOSS, show_progress=True)
+    assert "adapting" in (err := capsys.readouterr().err) and "2/2" in err and "step" in err

@@ -150,3 +150,51 @@ def test_fitting_leaves_the_callers_random_generator_alone():
     assert torch.equal(torch.rand(3), expected)
     second, _ = fit_forecasters(past, following)  # and the MLP is the same fit each time
     np.testing.assert_array_equal(first["MLP, last 8"](past[:5]), second["MLP, last 8"](past[:5]))
+
+
+def test_the_mlp_learns_the_change_in_the_steps_own_units():
+    from vidpred.evaluation.camera_forecast import _mlp
+
+    rng = np.random.default_rng(0)
+    past, check = rng.normal(0, 1e-2, (400, 8, 8)), rng.normal(0, 1e-2, (200, 8, 8))
+    forecast = _mlp(past, 1.5 * past[:, -1], iterations=300)  # the next step: half again the last
+    error, change = forecast(check) - 1.5 * check[:, -1], 0.5 * check[:, -1]
+    assert np.sqrt((error ** 2).mean()) < 0.4 * np.sqrt((change ** 2).mean())
+
+
+def test_the_figure_draws_each_paths_true_steps_beside_the_last_step_and_the_linear_forecast(tmp_path, monkeypatch):
+    from vidpred.evaluation import camera_forecast
+
+    figures = []
+    monkeypatch.setattr(camera_forecast, "save_marked_figure", lambda fig, path, software: figures.append(fig) or path)
+    rng = np.random.default_rng(5)
+    paths = {"hand": [rng.normal(0, 1e-2, (300, 8))], "drone": [rng.normal(0, 1e-2, (260, 8))]}
+    camera_forecast.plot_path_forecasts(paths, tmp_path / "paths.png", width=100, n_steps=40)
+    axes = figures[0].axes
+    assert [ax.get_title(loc="left") for ax in axes] == ["hand", "drone"]
+    assert [t.get_text() for t in axes[0].get_legend().get_texts()] == ["true step", "last step", "linear, last 8"]
+    for ax, (steps,) in zip(axes, paths.values()):
+        past, following = step_windows(steps)
+        half = len(past) // 2
+        x = past[:half, -8:].reshape(half, -1)  # ridge regression of the change on the last 8 steps
+        weights = np.linalg.solve(x.T @ x + 1e-4 * np.eye(64), x.T @ (following[:half] - past[:half, -1]))
+        shown = past[half:half + 40]
+        linear = shown[:, -1] + shown.reshape(40, -1) @ weights
+        pan = lambda s: s[:, 0::2].mean(1) * 100  # the corners' mean x, px
+        true, last, fitted = (line.get_ydata() for line in ax.lines[:3])
+        np.testing.assert_allclose(true, pan(following[half:half + 40]))
+        np.testing.assert_allclose(last, pan(shown[:, -1]))
+        np.testing.assert_allclose(fitted, pan(linear), rtol=1e-6)
+
+
+def test_each_step_is_where_its_homography_moves_the_four_corners_over_the_width(monkeypatch):
+    from vidpred.evaluation import camera_forecast
+
+    zoom = np.diag([2.0, 2.0, 1.0])  # every point twice as far from the top left corner
+    tilt = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.01, 0.0, 1.0]])  # the right side 1.09 times nearer
+    fitted = iter([zoom, None, tilt])
+    monkeypatch.setattr(camera_forecast, "homographies", lambda flow: (next(fitted),))
+    steps = camera_steps(np.zeros((4, 6, 10, 3), np.uint8))  # corners (0, 0), (9, 0), (0, 5), (9, 5)
+    np.testing.assert_allclose(steps[0], np.array([0, 0, 9, 0, 0, 5, 9, 5]) / 10)
+    assert np.isnan(steps[1]).all()  # no homography fitted
+    np.testing.assert_allclose(steps[2] * 10, [0, 0, 9 / 1.09 - 9, 0, 0, 0, 9 / 1.09 - 9, 5 / 1.09 - 5])

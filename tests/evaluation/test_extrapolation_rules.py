@@ -170,3 +170,210 @@ def test_the_blurred_and_sharpened_rules_filter_refined_dis_s_prediction(monkeyp
     monkeypatch.setitem(extrapolation_rules.RULES, "DIS refined, composed", lambda frames, grey, k: flat)
     for name in ("blurred 0.35", "sharpened 0.35 s0.6"):  # a flat picture, borders included, is left as it is
         torch.testing.assert_close(extrapolation_rules.RULES[name](None, None, 1), flat)
+
+
+def _recording_flows(monkeypatch, H, W, flows=None):
+    """Replace the DIS and Farneback estimates by ``flows[(source, destination, setting)]`` (zero
+    motion by default), frames told apart by their grey level; returns the list of calls made."""
+    calls = []
+
+    def fake_dis(source, destination, setting="medium"):
+        calls.append((int(source[0, 0]), int(destination[0, 0]), setting))
+        return (flows or {}).get(calls[-1], torch.zeros(1, 2, H, W))
+
+    def fake_farneback(source, destination, refine=False):
+        calls.append((int(source[0, 0]), int(destination[0, 0]), "Farneback refined" if refine else "Farneback"))
+        return torch.zeros(1, 2, H, W)
+
+    monkeypatch.setattr(extrapolation_rules, "_dis", fake_dis)
+    monkeypatch.setattr(extrapolation_rules, "_farneback", fake_farneback)
+    return calls
+
+
+@pytest.mark.parametrize("rule, k, expected", [
+    ("followed", 1, [(3, 2, "medium")]),
+    ("followed, composed", 2, [(3, 2, "medium")]),
+    ("DIS fine", 1, [(3, 2, "fine")]),
+    ("DIS refined", 1, [(3, 2, "refined")]),
+    ("Farneback refined, composed", 1, [(3, 2, "Farneback refined")]),
+    ("fused 15, composed", 1, [(3, 2, "refined"), (3, 2, "Farneback")]),
+    ("check 31", 1, [(3, 2, "medium"), (2, 1, "medium")]),
+    ("clip check", 1, [(2, 1, "medium"), (2, 1, "medium"), (2, 1, "fast"), (3, 2, "medium")]),
+    ("clip check F", 1, [(2, 1, "medium"), (2, 1, "medium"), (2, 1, "Farneback"), (3, 2, "medium")]),
+    ("fixed point 3", 2, [(3, 2, "medium")]),
+    ("camera still, rest followed", 1, [(3, 2, "medium")]),
+    ("camera fit 1", 1, [(3, 2, "medium")]),
+    ("camera mean 3", 1, [(3, 2, "refined"), (2, 1, "medium"), (1, 0, "medium")]),
+    ("camera oracle", 2, [(3, 2, "refined"), (5, 3, "medium")]),
+    ("oracle", 2, [(5, 3, "medium")]),
+])
+def test_each_rule_estimates_its_flows_between_the_frames_it_names(monkeypatch, rule, k, expected):
+    H, W = 16, 24
+    calls = _recording_flows(monkeypatch, H, W)
+    grey = [np.full((H, W), t, np.uint8) for t in range(6)]
+    frames = torch.arange(6.0).sub(3).div(4).view(1, 1, 6, 1, 1).expand(1, 3, 6, H, W)  # frame t: (t - 3) / 4
+    predicted = extrapolation_rules.RULES[rule](frames, grey, k)
+    assert calls == expected
+    torch.testing.assert_close(predicted, frames[:, :, 3])  # without motion, the newest frame again
+
+
+@pytest.mark.parametrize("rule, k, expected, shown", [
+    ("mean past 3", 1, [(3, 2, "refined"), (3, 2, "refined"), (2, 1, "refined")], (0 - 0.25 - 0.5) / 3),
+    # the clip's noise is frame 3 less frame 2, 0.25: the threshold 0.5 lets frame 2 in
+    ("fused past 2 auto", 2, [(3, 2, "refined"), (3, 2, "refined"), (3, 2, "refined")], -0.25 / 2),
+    ("fit", 1, [(3, 2, "medium")], -0.25),  # frame 2 rebuilding frame 3
+])
+def test_the_fusions_and_the_fit_read_the_frames_they_name(monkeypatch, rule, k, expected, shown):
+    H, W = 16, 24
+    calls = _recording_flows(monkeypatch, H, W)
+    grey = [np.full((H, W), t, np.uint8) for t in range(6)]
+    frames = torch.arange(6.0).sub(3).div(4).view(1, 1, 6, 1, 1).expand(1, 3, 6, H, W)
+    predicted = extrapolation_rules.RULES[rule](frames, grey, k)
+    assert calls == expected
+    torch.testing.assert_close(predicted, torch.full((1, 3, H, W), shown))
+
+
+def _panned(H, W, steps, seed=0):
+    """``(1, 3, len(steps), H, W)``: a smooth texture shifted right by ``steps[t]`` px in frame ``t``."""
+    texture = torch.from_numpy(cv2.GaussianBlur(np.random.default_rng(seed).random((H, W + 40)).astype(np.float32),
+                                                (0, 0), 2.0))
+    texture = (texture - texture.mean()) / texture.std() * 0.3
+    return torch.stack([texture.roll(s, dims=-1)[:, 20:20 + W] for s in steps]).view(1, 1, len(steps), H, W) \
+        .expand(1, 3, len(steps), H, W)
+
+
+def _uniform(H, W, dx, dy=0.0):
+    flow = torch.zeros(1, 2, H, W)
+    flow[:, 0], flow[:, 1] = dx, dy
+    return flow
+
+
+def test_the_checks_pick_the_motion_that_rebuilt_the_newest_frame_from_the_one_before(monkeypatch):
+    H, W = 32, 48
+    # Frame 3 is frame 2 panned by 2 px; frames 0 and 1 repeat frame 3 and frame 4 frame 2: only
+    # the step from frame 2 to frame 3 tells the pan apart from stillness.
+    frames = _panned(H, W, [6, 6, 4, 6, 4, 8])
+    grey = [np.full((H, W), t, np.uint8) for t in range(6)]
+    offsets = []
+    monkeypatch.setattr(extrapolation_rules, "_resample", lambda frame, offset, mode: offsets.append(offset) or frame)
+    pan, last = _uniform(H, W, -2.0), _uniform(H, W, -3.0)  # the step before, and the newest (told apart)
+    calls = _recording_flows(monkeypatch, H, W, {(2, 1, "medium"): pan, (3, 2, "medium"): last,
+                                                 (2, 1, "fast"): torch.zeros(1, 2, H, W)})
+    extrapolation_rules.RULES["clip check"](frames, grey, 1)
+    assert calls[-1] == (3, 2, "medium")  # DIS's motion rebuilt frame 3 from frame 2; DIS fast's did not
+    torch.testing.assert_close(offsets[-1], last)
+    extrapolation_rules.RULES["check 31"](frames, grey, 2)
+    inner = (..., slice(4, -4), slice(8, -8))
+    torch.testing.assert_close(offsets[-1][inner], 2 * last[inner])  # the pan, not stillness, everywhere inside
+
+
+def test_the_persistence_of_the_motion_damps_it_and_a_floor_keeps_still_regions_still(monkeypatch):
+    H, W = 8, 8
+    seen = []
+    # the steps, newest first: 0.1, 0.2 and 0.4 px: each step half the one before
+    monkeypatch.setattr(extrapolation_rules, "context_flows",
+                        lambda context, n: seen.append(context.shape) or [_uniform(H, W, d) for d in (0.1, 0.2, 0.4)])
+    offsets = []
+    monkeypatch.setattr(extrapolation_rules, "_resample", lambda frame, offset, mode: offsets.append(offset) or frame)
+    frames = torch.zeros(1, 3, 6, H, W)
+    # (0.1 * 0.2 + 0.2 * 0.4) / (0.2² + 0.4²) = 0.1 / 0.2: half the newest step's speed
+    extrapolation_rules.RULES["AR clip"](frames, None, 2)
+    torch.testing.assert_close(offsets[-1], _uniform(H, W, 2 * 0.5 * 0.1))
+    # per region the floor of 0.05 px² joins the energy: 0.1 / 0.25
+    extrapolation_rules.RULES["AR 63"](frames, None, 1)
+    torch.testing.assert_close(offsets[-1], _uniform(H, W, 0.4 * 0.1))
+    assert seen == [(1, 3, 4, H, W)] * 2  # the context frames alone
+
+
+def test_the_residual_rules_keep_the_cameras_motion_and_damp_the_rest(monkeypatch):
+    H, W = 48, 64
+    flow = _uniform(H, W, -2.0)
+    flow[:, 0, 10:20, 20:40] = -5.0  # a patch moving 3 px a step more than the pan
+    _recording_flows(monkeypatch, H, W, {(3, 2, "medium"): flow})
+    offsets = []
+    monkeypatch.setattr(extrapolation_rules, "_resample", lambda frame, offset, mode: offsets.append(offset) or frame)
+    grey = [np.full((H, W), t, np.uint8) for t in range(6)]
+    extrapolation_rules.RULES["residual 0.7"](torch.zeros(1, 3, 6, H, W), grey, 1)
+    torch.testing.assert_close(offsets[-1][:, 0, 30:, 5:], torch.full((1, 18, 59), -2.0), atol=1e-3, rtol=0)
+    torch.testing.assert_close(offsets[-1][:, 0, 10:20, 26:40], torch.full((1, 10, 14), -2.0 - 0.7 * 3),
+                               atol=1e-3, rtol=0)  # followed inside the patch: -2 and 0.7 of its own 3 px
+    extrapolation_rules.RULES["camera"](torch.zeros(1, 3, 6, H, W), grey, 2)
+    torch.testing.assert_close(offsets[-1], _uniform(H, W, -4.0), atol=1e-3, rtol=0)
+
+
+def test_the_fixed_point_and_the_composition_follow_a_zoom(monkeypatch):
+    H, W = 20, 40
+    x = torch.arange(W, dtype=torch.float32)
+    zoom = torch.zeros(1, 2, H, W)
+    zoom[:, 0] = -0.1 * x  # the content moves 10% away from column 0 a step
+    _recording_flows(monkeypatch, H, W, {(3, 2, "medium"): zoom})
+    resampled = []
+    monkeypatch.setattr(extrapolation_rules, "_resample",
+                        lambda frame, offset, mode: resampled.append((frame, offset)) or frame)
+    grey = [np.full((H, W), t, np.uint8) for t in range(6)]
+    frames = torch.arange(6.0).view(1, 1, 6, 1, 1).expand(1, 3, 6, H, W)
+    for k in (1, 2):
+        extrapolation_rules.RULES["fixed point 3"](frames, grey, k)
+        frame, offset = resampled[-1]
+        assert torch.equal(frame, frames[:, :, 3])
+        c = 0.1 * k  # s = p + k f1(s) by three steps from p + k f1(p): -c x (1 - c + c² - c³)
+        torch.testing.assert_close(offset[:, 0], (-c * x * (1 - c + c ** 2 - c ** 3)).expand(1, H, W), atol=1e-4,
+                                   rtol=0)
+        extrapolation_rules.RULES["composed"](frames, grey, k)
+        # s_1 = p - 0.1 x; s_2 = s_1 - 0.1 (x - 0.1 x): an offset of -0.19 x
+        torch.testing.assert_close(resampled[-1][1][:, 0], ((-0.1, -0.19)[k - 1] * x).expand(1, H, W), atol=1e-4,
+                                   rtol=0)
+
+
+def test_the_oracle_outside_takes_the_true_frame_exactly_where_the_source_leaves_the_frame(monkeypatch):
+    H, W = 10, 12
+    monkeypatch.setattr(extrapolation_rules, "_resample", lambda frame, offset, mode: torch.full_like(frame, -1.0))
+    grey = [np.full((H, W), t, np.uint8) for t in range(6)]
+    frames = torch.arange(6.0).div(10).view(1, 1, 6, 1, 1).expand(1, 3, 6, H, W)
+    rows, columns = torch.arange(H).view(H, 1), torch.arange(W).view(1, W)
+    # the source of (x, y) is (x - 2k, y + k): outside left of column 2k and below row H - 1 - k;
+    # for (x + 1.5k, y - k): right of column W - 1 - 1.5k and above row k
+    for (dx, dy), outside in (((-2.0, 1.0), lambda k: (columns < 2 * k) | (rows > H - 1 - k)),
+                              ((1.5, -1.0), lambda k: (columns > W - 1 - 1.5 * k) | (rows < k))):
+        _recording_flows(monkeypatch, H, W, {(3, 2, "medium"): _uniform(H, W, dx, dy)})
+        for k in (1, 2):
+            expected = torch.where(outside(k), frames[0, 0, 3 + k], torch.tensor(-1.0)).expand(1, 3, H, W)
+            torch.testing.assert_close(extrapolation_rules.RULES["oracle outside"](frames, grey, k), expected)
+
+
+def test_the_past_is_fused_below_the_threshold_only(monkeypatch):
+    newest = torch.zeros(1, 3, 4, 4)
+    older = torch.zeros(1, 3, 4, 4)
+    older[..., 0, :] = 0.5
+    older[..., 1, :] = 0.0313  # 3.99 grey levels of 255 on [-1, 1]
+    older[..., 2, :] = 0.0315  # 4.02
+    monkeypatch.setattr(extrapolation_rules, "_aligned_past", lambda frames, grey, k, n: [newest, older])
+    monkeypatch.setattr(extrapolation_rules, "_clip_noise", lambda frames, grey: 0.25)
+    fused = extrapolation_rules._fused_past(None, None, 1, 2, tau=4.0)[0, 0]
+    assert fused[:, 0].tolist() == pytest.approx([0.0, 0.0313 / 2, 0.0, 0.0])
+    # auto: twice the clip's noise, 0.5: a difference of exactly 0.5 is not below it
+    fused = extrapolation_rules._fused_past(None, None, 1, 2, tau=None)[0, 0]
+    assert fused[:, 0].tolist() == pytest.approx([0.0, 0.0313 / 2, 0.0315 / 2, 0.0])
+    soft = extrapolation_rules._fused_past(None, None, 1, 2, tau=None, soft=True)[0, 0]
+    weight = np.exp(-1.0)  # d = tau
+    assert soft[0, 0].item() == pytest.approx(weight * 0.5 / (1 + weight))
+
+
+def test_predictions_are_clamped_to_the_range_of_the_frames(monkeypatch):
+    H, W = 8, 16
+    frames = torch.full((1, 3, 6, H, W), -1.0)
+    frames[..., W // 2:] = 1.0  # a hard edge: bicubic resampling overshoots it
+    _recording_flows(monkeypatch, H, W, {(3, 2, "medium"): _uniform(H, W, 0.5)})
+    grey = [np.full((H, W), t, np.uint8) for t in range(6)]
+    predicted = extrapolation_rules.RULES["bicubic"](frames, grey, 1)
+    assert predicted.min().item() == -1.0 and predicted.max().item() == 1.0
+
+
+def test_the_blur_replicates_the_border():
+    picture = torch.zeros(1, 1, 9, 9)
+    picture[..., 0] = 1.0  # a bright first column
+    taps = torch.exp(-torch.arange(-3, 4, dtype=torch.float64) ** 2 / 2)
+    taps /= taps.sum()
+    blurred = extrapolation_rules._gaussian(picture, 1.0)
+    # beyond the border the first column repeats: the taps at offsets -3 to 0 fall on 1
+    assert blurred[0, 0, 4, 0].item() == pytest.approx(taps[:4].sum().item(), abs=1e-6)

@@ -1,6 +1,7 @@
 import json
 import logging
 import math
+import signal
 
 import pytest
 
@@ -143,3 +144,54 @@ def test_the_command_maps_the_key_and_baseline_asked_for(tmp_path, capsys, monke
     row = capsys.readouterr().out.splitlines()[2]
     assert row.startswith("| 1 | model (`m.pt`) | +4.50 ± 0.50 (2/2) | +1.00 ± 1.00 (1/2) |")
     assert labels == ["pan: − last input dB"]
+
+
+def test_a_partial_report_or_one_with_a_clip_missing_its_scores_is_refused(tmp_path):
+    from vidpred.evaluation.lever_map import read_report
+    from vidpred.evaluation.partial import PartialReport, partial_mark
+
+    stopped = tmp_path / "stopped"
+    stopped.mkdir()
+    written = {"methods": [], "clips": [], "partial": partial_mark(1, 3, signal.SIGINT)}
+    (stopped / "per_clip.json").write_text(json.dumps(written))
+    with pytest.raises(PartialReport, match=r"per_clip.json is a partial report \(1 of 3 clips, stopped by SIGINT\)"):
+        read_report(stopped)
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    clip = {"video": "pan@0", "source": "pan", "scores": [30.0]}
+    (bare / "per_clip.json").write_text(json.dumps({"methods": [], "clips": [clip]}))
+    with pytest.raises(ValueError, match="per-clip scores: a clip without its name, source or scores$"):
+        read_report(bare)
+
+
+def test_reports_are_checked_against_the_first_that_says_its_settings(tmp_path):
+    dis = {"DIS flow": [30.0, 20.0]}
+    clean = {"clips_per_video": 2, "degrade": None}
+
+    def report(name, offset, settings):
+        scores = {video: {**dis, name: [x + offset for x in dis["DIS flow"]]} for video in ("pan", "still")}
+        return _report(tmp_path / name, [_checkpoint(name, f"{name}.pt")], scores, settings)
+
+    first, old, again = report("first", 1.0, clean), report("old", 2.0, None), report("again", 3.0, clean)
+    grained = report("grained", 4.0, {**clean, "degrade": "grain"})
+    with pytest.raises(ValueError, match=f"^{grained} was scored with degrade 'grain', {first} with degrade None"):
+        lever_points([first, old, again, grained], "pan", "still")
+
+
+def test_the_map_numbers_each_point_names_it_in_the_legend_and_labels_both_axes(reports, tmp_path, monkeypatch):
+    from vidpred.evaluation import lever_map
+
+    figures = []
+    monkeypatch.setattr(lever_map, "save_marked_figure", lambda fig, path, software: figures.append(fig) or path)
+    points = lever_points(reports, "pan", "still")
+    lever_map.plot_lever_map(points, tmp_path / "map.png", "pan", "still")
+    (ax,) = figures[0].axes
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["1. shipped", "2. lever", "3. seed 1"]
+    drawn = [container.lines[0] for container in ax.containers]  # each point's marker, one style a point
+    assert len({line.get_marker() for line in drawn}) == len({tuple(line.get_color()) for line in drawn}) == 3
+    assert [(t.get_text(), t.xy) for t in ax.texts] == [(str(i), (p.x.mean, p.y.mean))
+                                                        for i, p in enumerate(points, start=1)]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("pan: − DIS flow dB", "still: − DIS flow dB")
+    horizontal, vertical = ax.lines[:2]  # the baseline's axes through the origin
+    assert tuple(horizontal.get_ydata()) == (0, 0) and tuple(vertical.get_xdata()) == (0, 0)
+    assert ax.get_title() == "psnr_whole_f1, paired over each video's clips (mean ± s.e.)"

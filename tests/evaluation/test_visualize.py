@@ -111,3 +111,54 @@ def test_an_animation_made_for_more_frames_than_come_holds_only_those_that_come(
     assert (frames[:len(early), :, :4 * (20 + 4)] == early[:, :, :4 * (20 + 4)]).all()  # the motion is recoloured
     assert (frames[4 + 68][:, :4 * 24] == frames[4][:, :4 * 24]).all()
     assert not (frames[4 + 1] == frames[4]).all()
+
+
+def test_grey_clips_are_shown_as_their_grey_repeated_in_red_green_and_blue():
+    context, prediction, target = _clips()
+    for scale in (1, 0.5, 2):
+        grey = side_by_side(context[:1], prediction[:1], target[:1], scale=scale)
+        np.testing.assert_array_equal(grey, side_by_side(context, prediction, target, scale=scale))
+
+
+def test_inputs_of_the_wrong_shape_are_refused_naming_what_is_wrong(tmp_path):
+    from vidpred.evaluation.visualize import Animation
+
+    context, prediction, target = _clips()
+    with pytest.raises(ValueError, match=r"flow must be \(2, 2, H, W\), got \(2, 1, 16, 20\)"):
+        side_by_side(context, prediction, target, flow=torch.zeros(2, 1, 16, 20))
+    for bad in (torch.zeros(2, 4, 16, 20), torch.zeros(3, 16, 20)):
+        with pytest.raises(ValueError, match="expected context \\(C, T, H, W\\) with C = 1 or 3"):
+            Animation(bad, 1)
+    frames = side_by_side(context, prediction, target)
+    for bad in (frames.astype(np.float32), frames[..., :2], frames[:0], frames[0]):
+        with pytest.raises(ValueError, match="frames must be uint8 \\(T, H, W, 3\\) with T >= 1"):
+            write_animation(tmp_path / "a.gif", bad)
+    for fps in (0, -1, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="the frame rate must be a finite number > 0"):
+            write_animation(tmp_path / "a.gif", frames, fps=fps)
+    with pytest.raises(ValueError, match="a.png: use .gif, .mp4 or .avi"):
+        write_animation(tmp_path / "a.png", frames)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_files_keep_the_frame_rate_loop_and_mark(tmp_path):
+    import cv2
+
+    from vidpred.evaluation.visualize import is_our_animation
+
+    frames = side_by_side(*_clips(), scale=4)
+    gif = write_animation(tmp_path / "slow.gif", frames, fps=0.5)
+    with Image.open(gif) as image:
+        assert (image.info["duration"], image.info["loop"]) == (2000, 0)  # 2 s a frame, looping for ever
+    assert is_our_animation(gif)
+    capture = cv2.VideoCapture(str(write_animation(tmp_path / "a.avi", frames, fps=5)))
+    assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(5)
+    capture.release()
+
+
+def test_the_bar_spans_the_prediction_panel_alone():
+    frames = side_by_side(*_clips(), scale=2)  # panels 40 px wide, 4 px apart, no header
+    for t, colour in ((0, (40, 170, 60)), (4, (210, 40, 40))):
+        bar = frames[t, :3]
+        assert (bar[:, 44:84] == colour).all()
+        assert (bar[:, :44] == 32).all() and (bar[:, 84:] == 32).all()

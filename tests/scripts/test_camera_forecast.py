@@ -170,3 +170,11 @@ def test_bad_flags_are_refused_before_the_paths_are_read(tmp_path, monkeypatch, 
     assert command.main(["--subset", "paths", "--out", str(notes)]) == 2
     assert notes.read_text() == "my notes\n"
     assert read == []
+
+
+def test_a_stop_while_the_training_videos_are_measured_scores_none_of_them(stand_in_corpus, tmp_path, caplog):
+    stand_in_corpus(ctrl_c_in="a")
+    out = tmp_path / "train.md"
+    assert command.main(["--subset", "train", "--out", str(out)]) == 130
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == ["interrupted"]
+    assert not out.exists()
