@@ -4,6 +4,7 @@ import json
 import logging
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -94,4 +95,78 @@ def test_a_flag_of_another_benchmark_is_refused_not_ignored(argv, said, monkeypa
     assert _main(argv) == 2
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and said in errors[0]
+    assert capsys.readouterr().out == ""
+
+
+def _record(monkeypatch, name, result):
+    """Replace the benchmark ``name`` by one that records its arguments and returns ``result``."""
+    calls = []
+
+    def fake(*args, **kwargs):
+        calls.append((args, kwargs))
+        return dict(result)
+
+    monkeypatch.setattr(benchmark_command, name, fake)
+    return calls
+
+
+def test_training_flags_reach_the_config_and_the_counts_default_to_10_and_2(tmp_path, monkeypatch, capsys):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY))
+    calls = _record(monkeypatch, "benchmark_training", {"samples_per_sec": 5.0})
+    assert _main(["--config", config, "--precision", "bf16", "--no-channels-last", "--compile", "--batch-size", "3",
+                  "--set", "train.steps=7"]) == 0
+    (cfg,), kwargs = calls[-1]
+    assert (cfg.train.precision, cfg.train.channels_last, cfg.train.compile) == ("bf16", False, True)
+    assert (cfg.train.batch_size, cfg.train.steps, cfg.data.patch_size) == (3, 7, 16)
+    assert kwargs == {"steps": 10, "warmup": 2, "reference": False, "measure_peak": True}
+    assert json.loads(capsys.readouterr().out) == {"benchmark": "training", "config": str(config), "samples_per_sec": 5.0}
+
+    assert _main(["--config", config, "--steps", "1", "--warmup", "0", "--reference", "--no-peak"]) == 0
+    (cfg,), kwargs = calls[-1]
+    assert (cfg.train.precision, cfg.train.channels_last, cfg.train.compile, cfg.train.batch_size) == \
+        ("auto", True, False, 8)  # the config's own values where no flag is given
+    assert kwargs == {"steps": 1, "warmup": 0, "reference": True, "measure_peak": False}
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["--steps", "0"], "need --steps >= 1 and --warmup >= 0, got 0 and 2"),
+    (["--warmup", "-1"], "need --steps >= 1 and --warmup >= 0, got 10 and -1"),
+])
+def test_training_with_no_timed_step_or_a_negative_warmup_is_refused(argv, said, monkeypatch, caplog, capsys):
+    monkeypatch.setattr(benchmark_command, "benchmark_training", lambda *a, **k: pytest.fail("a benchmark ran"))
+    assert _main([*argv, "--no-peak"]) == 2
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == [said]
+    assert capsys.readouterr().out == ""
+
+
+def test_data_pipeline_times_the_cache_given_or_a_temporary_one_with_2_workers_by_default(tmp_path, monkeypatch,
+                                                                                           capsys):
+    calls = _record(monkeypatch, "benchmark_data", {"batches_per_sec": 4.0})
+    assert _main(["--data-pipeline"]) == 0
+    (cache,), kwargs = calls[-1]
+    assert kwargs == {"num_workers": 2}
+    assert Path(cache).parent == Path(tempfile.gettempdir()) and not Path(cache).exists()  # removed after
+    assert json.loads(capsys.readouterr().out) == {"benchmark": "data", "batches_per_sec": 4.0}
+
+    assert _main(["--data-pipeline", "--cache-dir", tmp_path / "cache", "--loader-workers", "0"]) == 0
+    assert calls[-1] == ((str(tmp_path / "cache"),), {"num_workers": 0})
+    assert json.loads(capsys.readouterr().out) == {"benchmark": "data", "batches_per_sec": 4.0}
+
+
+def test_predict_times_360_by_640_frames_10_times_unless_told_otherwise(monkeypatch, capsys):
+    calls = _record(monkeypatch, "benchmark_prediction", {"fps": 3.0})
+    assert _main(["--predict", "--device", "cpu"]) == 0
+    assert calls[-1] == (([],), {"height": 360, "width": 640, "repeats": 10, "device": torch.device("cpu")})
+    assert json.loads(capsys.readouterr().out) == {"benchmark": "prediction", "fps": 3.0}
+
+    assert _main(["--predict", "--device", "cpu", "--size", "48", "64", "--steps", "1",
+                  "--checkpoint", "a.pt", "b.pt"]) == 0
+    assert calls[-1] == ((["a.pt", "b.pt"],), {"height": 48, "width": 64, "repeats": 1, "device": torch.device("cpu")})
+
+
+def test_predict_with_no_timed_repeat_is_refused(monkeypatch, caplog, capsys):
+    monkeypatch.setattr(benchmark_command, "benchmark_prediction", lambda *a, **k: pytest.fail("a benchmark ran"))
+    assert _main(["--predict", "--steps", "0"]) == 2
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == ["--steps must be >= 1, got 0"]
     assert capsys.readouterr().out == ""

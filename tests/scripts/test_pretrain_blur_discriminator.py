@@ -2,6 +2,7 @@
 
 import logging
 import pickle
+import subprocess
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import torch
 import yaml
 
 from vidpred.checkpoint import save_checkpoint
+from vidpred.cli import command
 from vidpred.commands import pretrain_blur_discriminator as script
 from vidpred.models.blur_discriminator import load_blur_discriminator
 
@@ -127,3 +129,79 @@ def test_a_checkpoint_it_did_not_write_is_kept_unless_forced(tmp_path, caplog):
     assert load_blur_discriminator(blur)[1]["training"]["seed"] == 1
     assert script.main([*argv, "--force"]) == 0
     load_blur_discriminator(run_checkpoint)
+
+
+def _recording_pretraining(monkeypatch):
+    """Replace the training loop by one that records its arguments and reports fixed accuracies."""
+    calls = []
+
+    def fake(model, train_pool, heldout, **kwargs):
+        calls.append({"model": model, "train_pool": train_pool, "heldout": heldout, **kwargs})
+        return {"sharp": 1.0, "gaussian": 1.0, "median": 1.0, "bilateral": 0.5, "balanced": 0.875}
+
+    monkeypatch.setattr(script, "pretrain_blur_discriminator", fake)
+    return calls
+
+
+def test_the_documented_defaults_reach_the_model_the_training_and_the_checkpoint(tmp_path, monkeypatch):
+    calls = _recording_pretraining(monkeypatch)
+    assert script.main(["--config", str(_config(tmp_path)), "--device", "cpu"]) == 0
+    call = calls[-1]
+    assert {k: call[k] for k in ("steps", "batch_size", "lr", "seed", "device")} == \
+        {"steps": 300, "batch_size": 32, "lr": 1e-3, "seed": 0, "device": torch.device("cpu")}
+    assert call["heldout"].shape == (512, 3, 32, 32) and call["train_pool"].size == 32
+    model, meta = load_blur_discriminator(tmp_path / "default" / "blur.pt")
+    assert meta["arch"] == {"channels": 3, "width": 16, "n_down": 3, "leaky_slope": 0.2}
+    assert {k: meta["training"][k] for k in ("source", "crop", "steps", "batch_size", "lr", "seed", "n_heldout")} == \
+        {"source": "procedural", "crop": 32, "steps": 300, "batch_size": 32, "lr": 1e-3, "seed": 0, "n_heldout": 512}
+    assert meta["accuracy"]["balanced"] == 0.875
+
+
+def test_each_flag_reaches_the_model_the_training_and_the_checkpoint(tmp_path, monkeypatch):
+    calls = _recording_pretraining(monkeypatch)
+    out = tmp_path / "blur.pt"
+    assert script.main(["--config", str(_config(tmp_path)), "--out", str(out), "--steps", "2", "--batch-size", "4",
+                        "--lr", "0.01", "--width", "8", "--n-down", "2", "--leaky-slope", "0.1", "--n-heldout", "5",
+                        "--seed", "3", "--device", "cpu"]) == 0
+    call = calls[-1]
+    assert {k: call[k] for k in ("steps", "batch_size", "lr", "seed")} == \
+        {"steps": 2, "batch_size": 4, "lr": 0.01, "seed": 3}
+    assert call["heldout"].shape == (5, 3, 32, 32)
+    _, meta = load_blur_discriminator(out)
+    assert meta["arch"] == {"channels": 3, "width": 8, "n_down": 2, "leaky_slope": 0.1}
+    assert {k: meta["training"][k] for k in ("steps", "batch_size", "lr", "seed", "n_heldout")} == \
+        {"steps": 2, "batch_size": 4, "lr": 0.01, "seed": 3, "n_heldout": 5}
+    assert not (tmp_path / "default").exists()  # --out, not the config's path
+
+
+def test_the_same_seed_writes_the_same_weights(tmp_path):
+    base = ["--config", str(_config(tmp_path)), "--steps", "1", "--batch-size", "2", "--n-heldout", "4",
+            "--device", "cpu"]
+    states = []
+    for seed, name in ((0, "a.pt"), (0, "b.pt"), (1, "c.pt")):
+        assert script.main([*base, "--seed", str(seed), "--out", str(tmp_path / name)]) == 0
+        states.append(load_blur_discriminator(tmp_path / name)[0].state_dict())
+    first, again, other = states
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert not all(torch.equal(first[k], other[k]) for k in first)
+
+
+def test_videos_of_a_single_frame_are_enough(tmp_path, monkeypatch):
+    """Pretraining looks at single frames: a video of one frame is as good as a longer one."""
+    calls = _recording_pretraining(monkeypatch)
+    config = _config(tmp_path)
+    data = yaml.safe_load(config.read_text())
+    data["data"]["procedural"]["n_frames"] = 1
+    config.write_text(yaml.safe_dump(data))
+    assert script.main(["--config", str(config), "--steps", "1", "--n-heldout", "4", "--device", "cpu"]) == 0
+    assert [len(video) for video in calls[-1]["train_pool"].videos] == [1] * 12
+
+
+@pytest.mark.slow  # a process of its own
+def test_runs_as_the_module_run_ablations_starts(tmp_path):
+    out = tmp_path / "blur.pt"
+    run = subprocess.run([*command("pretrain_blur_discriminator"), "--config", str(_config(tmp_path)), "--out", str(out),
+                          "--steps", "1", "--batch-size", "2", "--n-heldout", "4", "--device", "cpu"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert load_blur_discriminator(out)[1]["training"]["steps"] == 1

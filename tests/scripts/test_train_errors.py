@@ -6,6 +6,8 @@ import errno
 import hashlib
 import logging
 import os
+import re
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,7 @@ import vidpred.checkpoint as checkpoint_module
 import vidpred.training.run_log as run_log_module
 from vidpred.commands.train import main
 from vidpred.training.run_lock import RunLock, RunLocked
+from vidpred.training.trainer import Trainer
 
 def _main(argv):
     return main([*map(str, argv)])
@@ -322,3 +325,77 @@ def test_train_log_is_utf8_whatever_the_locale(tmp_path):
     env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "train.log")], env=env, check=True)
     assert (tmp_path / "train.log").read_text(encoding="utf-8") == "decoding v\u00eddeos \u2212 caf\u00e9\n"
+
+
+def test_a_stop_signal_saves_exits_128_plus_it_and_the_resumed_run_finishes(config, tmp_path, monkeypatch, caplog,
+                                                                             logged_steps):
+    caplog.set_level(logging.INFO)  # as the script's basicConfig sets it outside pytest
+    run_dir = tmp_path / "run"
+    real_step = Trainer.train_step
+
+    def stopped_after_step_2(self):
+        logs = real_step(self)
+        if self.step == 2:
+            signal.raise_signal(signal.SIGTERM)  # as `kill` from outside, handled at the end of this step
+        return logs
+
+    monkeypatch.setattr(Trainer, "train_step", stopped_after_step_2)
+    assert _main(["--config", config, "--run-dir", run_dir]) == 128 + signal.SIGTERM
+    log = (run_dir / "train.log").read_text()
+    assert "stopped at step 2; continue with --resume" in log and "done:" not in log
+    assert torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)["step"] == 2
+    monkeypatch.undo()
+    assert _main(["--config", config, "--run-dir", run_dir, "--resume"]) == 0
+    assert logged_steps(run_dir / "metrics.jsonl") == [1, 2, 3, 4]
+    assert f"done: {run_dir} (final metrics in {run_dir / 'final_metrics.json'})" in (run_dir / "train.log").read_text()
+
+
+def test_a_diverged_run_is_one_line_and_exit_code_3(config, tmp_path, monkeypatch, caplog):
+    run_dir = tmp_path / "run"
+    real_step = Trainer.train_step
+
+    def not_finite_at_step_3(self):
+        logs = real_step(self)
+        if self.step == 3:
+            logs["g_total"] = torch.tensor(float("nan"))
+        return logs
+
+    monkeypatch.setattr(Trainer, "train_step", not_finite_at_step_3)
+    assert _main(["--config", config, "--run-dir", run_dir]) == 3
+    assert _errors(caplog) == [f"training diverged at step 3: g_total not finite; {run_dir / 'checkpoints' / 'latest.pt'} "
+                               "holds the last finite state. Lower the learning rates, set a grad_clip under optim, "
+                               "or use train.precision=fp32."]
+    assert torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)["step"] == 2
+
+
+def test_main_leaves_the_root_logger_handlers_as_it_found_them(config, tmp_path):
+    before = list(logging.getLogger().handlers)
+    assert _main(["--config", config, "--run-dir", tmp_path / "run"]) == 0
+    assert logging.getLogger().handlers == before
+
+
+def test_train_log_lines_carry_the_time_level_and_logger(config, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    run_dir = tmp_path / "run"
+    assert _main(["--config", config, "--run-dir", run_dir]) == 0
+    done = (run_dir / "train.log").read_text().splitlines()[-1]
+    assert re.fullmatch(rf"\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d,\d{{3}} INFO vidpred: done: {re.escape(str(run_dir))} "
+                        rf"\(final metrics in {re.escape(str(run_dir / 'final_metrics.json'))}\)", done), done
+
+
+def test_a_folder_taken_while_the_run_was_built_gets_nothing_in_its_train_log(config, tmp_path, monkeypatch, caplog):
+    run_dir = tmp_path / "run"
+    real_init = Trainer.__init__
+    other = []
+
+    def built_while_another_run_starts(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        other.append(RunLock(run_dir).acquire())  # it took the free folder while this run decoded its data
+
+    monkeypatch.setattr(Trainer, "__init__", built_while_another_run_starts)
+    try:
+        assert _main(["--config", config, "--run-dir", run_dir]) == 2
+    finally:
+        other[0].release()
+    assert "is in use by another run" in _errors(caplog)[-1]
+    assert sorted(p.name for p in run_dir.iterdir()) == [".lock"]
