@@ -399,3 +399,20 @@ def test_a_folder_taken_while_the_run_was_built_gets_nothing_in_its_train_log(co
         other[0].release()
     assert "is in use by another run" in _errors(caplog)[-1]
     assert sorted(p.name for p in run_dir.iterdir()) == [".lock"]
+
+
+def test_a_rank_other_than_0_writes_no_train_log(config, tmp_path, monkeypatch, caplog):
+    from vidpred.training.distributed import DistInfo
+
+    run_dir = tmp_path / "run"
+    real_init = Trainer.__init__
+
+    def as_rank_1(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        self.dist = DistInfo(rank=1, local_rank=1, world_size=2)
+
+    monkeypatch.setattr(Trainer, "__init__", as_rank_1)
+    monkeypatch.setattr(Trainer, "fit", lambda self: logging.getLogger("vidpred").warning("rank 1 warns") or {})
+    assert _main(["--config", config, "--run-dir", run_dir]) == 0
+    assert "rank 1 warns" in caplog.text  # a warning was logged, and train.log is rank 0's alone
+    assert not (run_dir / "train.log").exists()
