@@ -104,10 +104,11 @@ def test_ctrl_c_finishes_the_video_in_hand_and_writes_the_table_of_the_videos_sc
     assert out.read_text() == whole.read_text()
 
 
-def test_a_stop_while_the_videos_fitted_on_are_measured_writes_nothing(stand_in_corpus, tmp_path, caplog):
+@pytest.mark.parametrize("subset", ["val", "train"])  # train: the videos fitted on are the ones scored
+def test_a_stop_while_the_videos_fitted_on_are_measured_writes_nothing(stand_in_corpus, tmp_path, caplog, subset):
     stand_in_corpus(ctrl_c_in="a")
-    out = tmp_path / "val.md"
-    assert command.main(["--subset", "val", "--out", str(out)]) == 130
+    out = tmp_path / f"{subset}.md"
+    assert command.main(["--subset", subset, "--out", str(out)]) == 130
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == ["interrupted"]
     assert not out.exists()
 
@@ -170,11 +171,3 @@ def test_bad_flags_are_refused_before_the_paths_are_read(tmp_path, monkeypatch, 
     assert command.main(["--subset", "paths", "--out", str(notes)]) == 2
     assert notes.read_text() == "my notes\n"
     assert read == []
-
-
-def test_a_stop_while_the_training_videos_are_measured_scores_none_of_them(stand_in_corpus, tmp_path, caplog):
-    stand_in_corpus(ctrl_c_in="a")
-    out = tmp_path / "train.md"
-    assert command.main(["--subset", "train", "--out", str(out)]) == 130
-    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == ["interrupted"]
-    assert not out.exists()
