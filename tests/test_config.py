@@ -382,7 +382,8 @@ def test_every_key_no_shipped_config_sets_is_documented():
 
 @pytest.mark.parametrize("key, value", [("n_flows", 2), ("working_scale", 8), ("max_correction", 0.0),
                                         ("global_context", True), ("farneback", True), ("step_scale", True),
-                                        ("rollout", "composed"), ("camera_still", True), ("refine_flows", True)])
+                                        ("rollout", "composed"), ("camera_still", True), ("refine_flows", True),
+                                        ("projected", True)])
 def test_every_refiner_setting_is_refused_with_another_head(key, value):
     with pytest.raises(ConfigError, match=rf"model.generator.{key} is for the refiner head .* with the flow head"):
         validate(config_from_dict({"model": {"generator": {"head": "flow", key: value}}}))

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 # The generator settings only the refiner head reads: refused with another head.
 REFINER_ONLY = ("n_flows", "working_scale", "max_correction", "global_context", "farneback", "step_scale", "rollout",
-                "camera_still", "refine_flows")
+                "camera_still", "refine_flows", "projected")
 
 
 def validate(cfg: Config) -> None:

@@ -67,7 +67,8 @@ def build_generator(cfg: Config) -> MultiScaleGenerator | FlowRefiner:
                            scale=g.working_scale, width=max(1, round(REFINER_WIDTH * g.width)),
                            max_correction=g.max_correction, global_context=g.global_context,
                            farneback=g.farneback, step_scale=g.step_scale, rollout=g.rollout,
-                           camera_still=g.camera_still, refine_flows=g.refine_flows)
+                           camera_still=g.camera_still, refine_flows=g.refine_flows,
+                           projected=g.projected)
     return MultiScaleGenerator(
         n_context=cfg.model.n_context,
         channels=cfg.model.channels,

@@ -153,6 +153,9 @@ class GeneratorConfig:
     # refiner: the last step's DIS flow refined at full resolution (OpenCV's variational
     # refinement; the medium preset stops at half resolution); off: DIS's medium preset as it is
     refine_flows: bool = False
+    # refiner: one more candidate velocity, the last step's flow carried forward to where each
+    # pixel's content lands (the faster content in front): a subject's front edge moves with it
+    projected: bool = False
 
 
 @dataclass

@@ -206,6 +206,9 @@ def _recording_flows(monkeypatch, H, W, flows=None):
     ("camera mean 3", 1, [(3, 2, "refined"), (2, 1, "medium"), (1, 0, "medium")]),
     ("camera oracle", 2, [(3, 2, "refined"), (5, 3, "medium")]),
     ("oracle", 2, [(5, 3, "medium")]),
+    ("splatted, composed", 2, [(3, 2, "refined"), (3, 2, "refined")]),  # the backward warp for the holes
+    ("splatted fit, composed", 1, [(3, 2, "refined"), (3, 2, "refined")]),
+    ("projected speed, composed", 2, [(3, 2, "refined")]),
 ])
 def test_each_rule_estimates_its_flows_between_the_frames_it_names(monkeypatch, rule, k, expected):
     H, W = 16, 24
@@ -377,3 +380,30 @@ def test_the_blur_replicates_the_border():
     blurred = extrapolation_rules._gaussian(picture, 1.0)
     # beyond the border the first column repeats: the taps at offsets -3 to 0 fall on 1
     assert blurred[0, 0, 4, 0].item() == pytest.approx(taps[:4].sum().item(), abs=1e-6)
+
+
+@pytest.mark.parametrize("order", ["speed", "fit", "mean"])
+def test_the_splatted_rule_moves_a_subject_whole_and_keeps_the_backward_warp_in_the_hole(monkeypatch, order):
+    """A bright bar 3 px wide moving 2 px right a step over a still dark background: the true next
+    frame has it 2 px further. Sampled backward, the flow at its new leading columns is the
+    background's (still): they stay dark. Splatted, the bar lands whole where it is in front:
+    with the faster in front; with the pixel the last step's flow rebuilt better in front (the
+    background it will cover flickered in the last step); not without an order (the mean)."""
+    H, W = 5, 16
+    frames = torch.full((1, 3, 6, H, W), -1.0)
+    for t in range(6):
+        frames[..., t, :, 2 * t:2 * t + 3] = 1.0  # frame 3: columns 6-8
+    frames[..., 2, :, 9:11] = -0.5  # the flicker: frame 2's background there, not rebuilt by the flow
+    flow = torch.zeros(1, 2, H, W)
+    flow[:, 0, :, 6:9] = -2.0  # the bar's pixels came from 2 px to the left
+    _recording_flows(monkeypatch, H, W, {(3, 2, "refined"): flow})
+    grey = [np.full((H, W), t, np.uint8) for t in range(6)]
+    predicted = extrapolation_rules.RULES[f"splatted {order}, composed" if order != "mean" else "splatted, composed"](
+        frames, grey, 1)
+    backward = extrapolation_rules.RULES["DIS refined, composed"](frames, grey, 1)
+    front = {"speed": 1.0, "fit": 1.0, "mean": 0.0}[order]  # where bar and background land together
+    torch.testing.assert_close(predicted[..., 8], frames[:, :, 4, :, 8])
+    torch.testing.assert_close(predicted[..., 9:11], torch.full((1, 3, H, 2), front), atol=1e-3, rtol=0)
+    torch.testing.assert_close(predicted[..., 6:8], backward[..., 6:8])  # the hole it leaves: the backward warp
+    torch.testing.assert_close(predicted[..., 6:8], frames[:, :, 4, :, 6:8])
+    assert backward[..., 9:11].eq(-1.0).all()  # sampled backward, the bar's front is missing

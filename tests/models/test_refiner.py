@@ -301,6 +301,31 @@ def _linear_field(a: float, b: float, size=(24, 40)) -> torch.Tensor:
     return field
 
 
+def test_the_projected_candidate_carries_a_subjects_velocity_to_where_it_lands():
+    # A 4 px wide subject moving 3 px right a step over a still background: f1 is -3 on its
+    # pixels. Followed, the columns it is about to cover keep the background's 0; projected,
+    # they take the subject's, and the columns it leaves (nothing lands there) the followed one.
+    H, W = 6, 24
+    f1 = torch.zeros(1, 2, H, W)
+    f1[:, 0, :, 8:12] = -3.0
+    followed, projected = FlowRefiner.candidates([f1], projected=True)[0, 2:]
+    assert FlowRefiner.candidates([f1]).shape[1] == 3
+    # the background landing there too weighs e^-12 of the subject (3 px a step slower)
+    torch.testing.assert_close(projected[0, :, 11:15], torch.full((H, 4), -3.0), atol=1e-4, rtol=0)
+    assert followed[0, :, 12:15].eq(0).all()
+    torch.testing.assert_close(projected[:, :, 8:11], followed[:, :, 8:11])  # the hole it leaves
+    assert projected[:, :, :8].eq(0).all() and projected[:, :, 15:].eq(0).all() and projected[1].eq(0).all()
+    model = FlowRefiner(width=8, max_correction=0, projected=True)
+    assert model.n_candidates == 6 and model.out.out_channels == 6
+    context = _pan((3, 0), 4, size=(64, 80))
+    model.rollout(context, 2).abs().mean().backward()  # gradients reach every parameter
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+    cfg = config_from_dict({"model": {"generator": {"head": "refiner", "n_scales": 1, "width": 0.25,
+                                                    "projected": True}, "discriminator": {"enabled": False}}})
+    validate(cfg)
+    assert build_generator(cfg).n_candidates == 6
+
+
 def test_candidates_by_hand_on_linear_fields():
     f1, f2, f3, other = _linear_field(0.1, 1.0), _linear_field(0.0, 3.0), _linear_field(0.2, -1.0), _linear_field(
         -0.1, 2.0)

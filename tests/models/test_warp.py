@@ -1,11 +1,11 @@
-"""Backward warping and the flow colour wheel."""
+"""Backward and forward warping, and the flow colour wheel."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from vidpred.models.warp import flow_to_color, warp
+from vidpred.models.warp import flow_to_color, splat, warp
 
 
 def test_warp_integer_shift_is_exact():
@@ -131,3 +131,65 @@ def test_flow_to_color_saturates_at_each_images_own_fastest_pixel():
     flow[1, 0] = 4.0
     lowest = flow_to_color(flow).amin(dim=1)  # (B, H, W)
     torch.testing.assert_close(lowest, torch.tensor([[[0.5], [0.0]], [[0.0], [0.0]]]), atol=1e-5, rtol=0)
+
+
+def _uniform(H, W, dx, dy=0.0):
+    flow = torch.zeros(1, 2, H, W)
+    flow[:, 0], flow[:, 1] = dx, dy
+    return flow
+
+
+def test_a_splat_by_whole_pixels_is_the_shifted_frame_and_leaves_a_hole_where_it_came_from():
+    frame = torch.arange(24.0).reshape(1, 1, 4, 6)
+    offset = _uniform(4, 6, 2.0, 1.0)
+    moved, coverage = splat(frame, offset, torch.zeros(1, 1, 4, 6))
+    torch.testing.assert_close(moved[..., 1:, 2:], frame[..., :-1, :-2])
+    assert moved[..., :1, :].eq(0).all() and moved[..., :, :2].eq(0).all()
+    expected = torch.zeros(1, 1, 4, 6)
+    expected[..., 1:, 2:] = 1.0
+    torch.testing.assert_close(coverage, expected)
+
+
+def test_a_splat_by_half_a_pixel_shares_each_pixel_between_two():
+    frame = torch.tensor([[[[0.0, 4.0, 8.0]]]])
+    moved, coverage = splat(frame, _uniform(1, 3, 0.5), torch.zeros(1, 1, 1, 3))
+    # pixel 1 receives half of pixels 0 and 1, pixel 2 half of 1 and 2; half of 2 leaves the frame
+    torch.testing.assert_close(moved, torch.tensor([[[[0.0, 2.0, 6.0]]]]))
+    torch.testing.assert_close(coverage, torch.tensor([[[[0.5, 1.0, 1.0]]]]))
+
+
+def test_where_two_pixels_land_together_the_more_important_is_in_front():
+    frame = torch.tensor([[[[1.0, -1.0]]]])
+    offset = torch.zeros(1, 2, 1, 2)
+    offset[0, 0, 0, 0] = 1.0  # pixel 0 lands on pixel 1
+    moved, _ = splat(frame, offset, torch.tensor([[[[0.0, -20.0]]]]))
+    assert moved[0, 0, 0, 1] == pytest.approx(1.0, abs=1e-6)
+    moved, _ = splat(frame, offset, torch.tensor([[[[-20.0, 0.0]]]]))
+    assert moved[0, 0, 0, 1] == pytest.approx(-1.0, abs=1e-6)
+    moved, _ = splat(frame, offset, torch.zeros(1, 1, 1, 2))
+    assert moved[0, 0, 0, 1] == pytest.approx(0.0, abs=1e-6)  # no order: the mean
+
+
+def test_a_batch_splats_each_frame_along_its_own_offset():
+    torch.manual_seed(0)
+    frames, offset, importance = torch.rand(3, 2, 9, 11), 3 * torch.randn(3, 2, 9, 11), torch.randn(3, 1, 9, 11)
+    moved, coverage = splat(frames, offset, importance)
+    for b in range(3):
+        alone = splat(frames[b:b + 1], offset[b:b + 1], importance[b:b + 1])
+        torch.testing.assert_close(moved[b:b + 1], alone[0])
+        torch.testing.assert_close(coverage[b:b + 1], alone[1])
+
+
+def test_a_splat_passes_gradients_to_frames_and_offset():
+    frames = torch.rand(1, 1, 6, 7, requires_grad=True)
+    offset = (0.3 * torch.ones(1, 2, 6, 7)).requires_grad_()
+    moved, _ = splat(frames, offset)
+    (moved * torch.linspace(0, 1, 7)).sum().backward()
+    assert frames.grad.abs().sum() > 0 and offset.grad.abs().sum() > 0
+
+
+def test_splat_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="splat expects frames"):
+        splat(torch.zeros(1, 3, 4, 4), torch.zeros(1, 2, 4, 5))
+    with pytest.raises(ValueError, match="importance must be"):
+        splat(torch.zeros(1, 3, 4, 4), torch.zeros(1, 2, 4, 4), torch.zeros(1, 2, 4, 4))

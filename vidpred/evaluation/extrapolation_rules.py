@@ -87,6 +87,15 @@ paired per-clip difference against it (:mod:`vidpred.evaluation.rule_scores`). R
   can predict averaged down, the newest warp alone wherever the alignment is off;
 * ``fit``: how well ``f1`` rebuilds the newest frame from the previous one, the step it was
   estimated on (a ceiling on the flow's own error, without any forecast).
+* ``splatted, composed`` / ``splatted speed, composed`` / ``splatted fit, composed``: the
+  newest frame moved forward (:func:`~vidpred.models.warp.splat`) along the refined DIS
+  velocity ``-f1``, composed, instead of sampled backward: a subject's front edge arrives
+  with it, where the backward warp takes the still background's velocity there; where
+  content lands together, no order (the mean), the faster in front, or the pixel the last
+  step's flow rebuilt better; the backward warp in the holes;
+* ``projected, composed`` / ``projected speed, composed``: the refined DIS flow splatted the
+  same way (no order, or the faster in front), then one backward sampling along it: the
+  refiner's ``projected`` candidate (:class:`~vidpred.models.refiner.FlowRefiner`).
 
     python scripts/extrapolation_rules.py --subset val
 """
@@ -108,7 +117,7 @@ from vidpred.metrics.psnr import psnr_from_mse
 from vidpred.models.camera_motion import camera_flow
 from vidpred.models.optical_flow import FARNEBACK_PARAMS, dis_flow_grey, full_size_refinement
 from vidpred.models.refiner import FlowRefiner, context_flows
-from vidpred.models.warp import warp
+from vidpred.models.warp import splat, warp
 
 __all__ = ["RULES", "SPEED_RULES", "frame_psnr"]
 
@@ -250,6 +259,42 @@ def _composed_rule(velocity: Callable[[Tensor, list[np.ndarray]], Tensor]):
     return predict
 
 
+def _splatted(frames: Tensor, grey: list[np.ndarray], k: int, order: str, min_coverage: float = 0.5,
+              project: bool = False) -> Tensor:
+    """``DIS refined, composed`` moved forward instead of sampled backward: each pixel of the
+    newest frame splatted along the forward velocity ``u = -f1`` composed ``k`` times (``p +
+    u(p)``, then ``+ u`` where it landed), so a moving subject's edges move with it. Where
+    content overlaps, ``order`` says which is in front: ``"mean"`` none (averaged), ``"speed"``
+    the faster (nearer, for a camera moving through a still scene; the subject, for a still
+    camera), ``"fit"`` the pixel that the last step's flow rebuilt better (its absolute error
+    in grey levels, a gap of 4 levels weighing ``e``). The holes (coverage below
+    ``min_coverage``) keep the backward warp."""
+    v = _dis(grey[3], grey[2], "refined")
+    u = -v
+    offset = u
+    for _ in range(k - 1):
+        offset = offset + warp(u, offset)
+    if order == "mean":
+        importance = torch.zeros_like(v[:, :1])
+    elif order == "speed":
+        importance = 4 * offset.norm(dim=1, keepdim=True)  # a pixel faster: e^4 times the weight
+    elif order == "fit":
+        residual = (warp(frames[:, :, 2], v) - frames[:, :, 3]).abs().mean(1, keepdim=True)
+        importance = -residual * (255 / 2) / 4
+    else:
+        raise ValueError(f"splat order must be mean, speed or fit, got {order!r}")
+    if project:  # the backward offset carried to where its content lands, then one backward sampling
+        projected, coverage = splat(-offset, offset, importance)
+        backward_offset = v
+        for _ in range(k - 1):
+            backward_offset = backward_offset + warp(v, backward_offset)
+        return _resample(frames[:, :, 3], torch.where(coverage >= min_coverage, projected, backward_offset),
+                         "bilinear")
+    moved, coverage = splat(frames[:, :, 3], offset, importance)
+    backward = _composed_rule(lambda f, g: _dis(g[3], g[2], "refined"))(frames, grey, k)
+    return torch.where(coverage >= min_coverage, moved.clamp(-1, 1), backward)
+
+
 def _oracle_outside(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:
     offset = k * _dis(grey[3], grey[2])
     H, W = offset.shape[-2:]
@@ -380,6 +425,11 @@ RULES: dict[str, Callable[[Tensor, list[np.ndarray], int], Tensor]] = {
     "oracle": _oracle,
     "oracle outside": _oracle_outside,
     "fit": _fit,
+    "splatted, composed": lambda f, g, k: _splatted(f, g, k, "mean"),
+    "splatted speed, composed": lambda f, g, k: _splatted(f, g, k, "speed"),
+    "splatted fit, composed": lambda f, g, k: _splatted(f, g, k, "fit"),
+    "projected, composed": lambda f, g, k: _splatted(f, g, k, "mean", project=True),
+    "projected speed, composed": lambda f, g, k: _splatted(f, g, k, "speed", project=True),
 }
 
 # Fusion of the aligned past frames (:func:`_fused_past`): ``mean past <n>`` unguarded;

@@ -31,7 +31,7 @@ from torch import Tensor, nn
 
 from vidpred.models.camera_motion import camera_flow
 from vidpred.models.optical_flow import dense_flow, dis_flows_back
-from vidpred.models.warp import warp
+from vidpred.models.warp import splat, warp
 
 __all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "REFINER_WIDTH", "ROLLOUTS"]
 
@@ -54,6 +54,13 @@ _LOGIT_SCALE = 8.0
 # its gradient vanishes and training never recovers (docs/results.md): the shipped config
 # keeps this bound and stops at 1,500 iterations, before that happens.
 _MAX_CORRECTION = 4.0
+# The projected candidate's z-buffer: where a step's content lands on the same pixel, the
+# faster in front (for a camera moving through a still scene, the nearer), one pixel a step
+# faster weighing e^4 times as much.
+_PROJECTION_ORDER = 4.0
+# Below this sum of bilinear weights landing on a pixel, the projected candidate has a hole
+# there (content it cannot know appears) and takes the followed candidate's velocity.
+_MIN_COVERAGE = 0.5
 
 
 def context_flows(context: Tensor, n_flows: int, refine: bool = False) -> list[Tensor]:
@@ -184,6 +191,10 @@ class FlowRefiner(VelocityPredictor):
             Off: ``f1(p + f1(p))``, all of it followed.
         refine_flows: the last step's DIS flow ``f1`` refined at full resolution
             (:func:`~vidpred.models.optical_flow.dis_flow` with ``refine``; :func:`context_flows`).
+        projected: one more candidate, ``f1`` carried forward to where each pixel's content
+            lands (:func:`~vidpred.models.warp.splat`, the faster content in front; the
+            followed candidate in the holes): a moving subject's front edge arrives with it,
+            where the followed candidate samples the still background's velocity there.
 
     Attributes:
         head: ``"refiner"`` (read by code that asks a generator for its kind).
@@ -194,13 +205,15 @@ class FlowRefiner(VelocityPredictor):
     def __init__(self, n_context: int = 4, channels: int = 3, n_flows: int = 3, scale: int = 4,
                  width: int = REFINER_WIDTH, max_correction: float = _MAX_CORRECTION,
                  global_context: bool = False, farneback: bool = False, step_scale: bool = False,
-                 rollout: str = "linear", camera_still: bool = False, refine_flows: bool = False) -> None:
+                 rollout: str = "linear", camera_still: bool = False, refine_flows: bool = False,
+                 projected: bool = False) -> None:
         super().__init__()
         if rollout not in ROLLOUTS:
             raise ValueError(f"rollout must be one of {', '.join(ROLLOUTS)}, got {rollout!r}")
         self.rollout_mode = rollout
         self.camera_still = bool(camera_still)
         self.refine_flows = bool(refine_flows)
+        self.projected = bool(projected)
         if n_context < n_flows + 1 or n_flows < 1:
             raise ValueError(f"need n_context >= n_flows + 1 >= 2, got n_context={n_context}, n_flows={n_flows}")
         if scale < 1 or scale & (scale - 1):
@@ -250,14 +263,18 @@ class FlowRefiner(VelocityPredictor):
     def n_candidates(self) -> int:
         """Candidate velocities: still, the last step's, the last step's followed to where the
         content goes, the mean over the last 2 .. n_flows steps (and with ``farneback``, its
-        flow of the last step as it is and followed)."""
-        return 3 + (self.n_flows - 1) + 2 * self.farneback
+        flow of the last step as it is and followed; with ``projected``, the last step's
+        carried to where its content lands)."""
+        return 3 + (self.n_flows - 1) + 2 * self.farneback + self.projected
 
     @staticmethod
-    def candidates(flows: list[Tensor], others: tuple[Tensor, ...] = (), camera_still: bool = False) -> Tensor:
+    def candidates(flows: list[Tensor], others: tuple[Tensor, ...] = (), camera_still: bool = False,
+                   projected: bool = False) -> Tensor:
         """``(B, K, 2, H, W)``: the candidate velocities at the newest frame's pixels; each
         flow of ``others`` (another estimate of the last step) adds itself and itself followed.
-        ``camera_still``: the followed candidate follows only what the camera does not explain."""
+        ``camera_still``: the followed candidate follows only what the camera does not explain.
+        ``projected``: last, ``f1`` splatted to where each pixel's content lands one step on
+        (the faster in front), the followed candidate where nothing lands."""
         f1 = flows[0]
         if camera_still:
             camera = camera_flow(f1)
@@ -269,6 +286,9 @@ class FlowRefiner(VelocityPredictor):
             out.append(torch.stack(flows[:n]).mean(dim=0))
         for other in others:
             out += [other, warp(other, other)]
+        if projected:
+            carried, coverage = splat(f1, -f1, _PROJECTION_ORDER * f1.norm(dim=1, keepdim=True))
+            out.append(torch.where(coverage >= _MIN_COVERAGE, carried, followed))
         return torch.stack(out, dim=1)
 
     def motion_and_persistence(self, context: Tensor) -> tuple[Tensor, Tensor | None]:
@@ -309,7 +329,7 @@ class FlowRefiner(VelocityPredictor):
         out = F.interpolate(self.out(d1).float(), size=(H, W), mode="bilinear", align_corners=False)
         K = self.n_candidates
         weights = torch.softmax(out[:, :K] * _LOGIT_SCALE, dim=1).unsqueeze(2)  # (B, K, 1, H, W)
-        velocity = (weights * self.candidates(flows, others, self.camera_still)).sum(dim=1)  # (B, 2, H, W)
+        velocity = (weights * self.candidates(flows, others, self.camera_still, self.projected)).sum(dim=1)  # (B, 2, H, W)
         if self.max_correction > 0:
             bound = self.max_correction
             velocity = velocity + bound * torch.tanh(out[:, K:K + 2] * (_FLOW_UNIT / bound)) / to_working
