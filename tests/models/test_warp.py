@@ -151,10 +151,11 @@ def test_a_splat_by_whole_pixels_is_the_shifted_frame_and_leaves_a_hole_where_it
 
 
 def test_a_splat_by_half_a_pixel_shares_each_pixel_between_two():
-    frame = torch.tensor([[[[0.0, 4.0, 8.0]]]])
+    frame = torch.tensor([[[[2.0, 4.0, 8.0]]]])
     moved, coverage = splat(frame, _uniform(1, 3, 0.5), torch.zeros(1, 1, 1, 3))
-    # pixel 1 receives half of pixels 0 and 1, pixel 2 half of 1 and 2; half of 2 leaves the frame
-    torch.testing.assert_close(moved, torch.tensor([[[[0.0, 2.0, 6.0]]]]))
+    # pixel 1 receives half of pixels 0 and 1, pixel 2 half of 1 and 2; half of 2 leaves the frame;
+    # pixel 0 only half of itself: normalized by the weight that landed, it keeps its value
+    torch.testing.assert_close(moved, torch.tensor([[[[2.0, 3.0, 6.0]]]]))
     torch.testing.assert_close(coverage, torch.tensor([[[[0.5, 1.0, 1.0]]]]))
 
 
@@ -168,6 +169,23 @@ def test_where_two_pixels_land_together_the_more_important_is_in_front():
     assert moved[0, 0, 0, 1] == pytest.approx(-1.0, abs=1e-6)
     moved, _ = splat(frame, offset, torch.zeros(1, 1, 1, 2))
     assert moved[0, 0, 0, 1] == pytest.approx(0.0, abs=1e-6)  # no order: the mean
+    moved, _ = splat(frame, offset, torch.tensor([[[[300.0, 280.0]]]]))  # e^300 overflows float32; the gap counts
+    assert moved[0, 0, 0, 1] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_a_pixel_moved_by_a_fraction_in_x_and_y_is_shared_among_four_by_bilinear_weights():
+    frame = torch.zeros(1, 1, 5, 5)
+    frame[..., 1, 1] = 1.0
+    offset = torch.zeros(1, 2, 5, 5)
+    offset[:, 0, 1, 1], offset[:, 1, 1, 1] = 1.25, 0.5  # the pixel at (x 1, y 1) lands at (2.25, 1.5)
+    _, coverage = splat(frame, offset)
+    expected = torch.ones(1, 1, 5, 5)
+    expected[..., 1, 1] = 0.0  # it left
+    expected[..., 1:3, 2:4] += torch.tensor([[0.75 * 0.5, 0.25 * 0.5], [0.75 * 0.5, 0.25 * 0.5]])
+    torch.testing.assert_close(coverage, expected)
+    moved, _ = splat(frame, offset)
+    shares = expected[..., 1:3, 2:4] - 1.0
+    torch.testing.assert_close(moved[..., 1:3, 2:4], shares / (shares + 1.0))  # its share of what landed
 
 
 def test_a_batch_splats_each_frame_along_its_own_offset():
