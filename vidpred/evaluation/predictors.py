@@ -169,7 +169,6 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
         info["rollout"] = cfg.model.generator.rollout
         info["camera_still"] = cfg.model.generator.camera_still
         info["refine_flows"] = cfg.model.generator.refine_flows
-        info["projected"] = cfg.model.generator.projected
     logger.info("loaded %s: step %s, generator %d parameters, %d context frames", path, info["step"],
                 info["parameters"], cfg.model.n_context)
     return Method(name=name or checkpoint_label(path), kind="checkpoint", predict=CheckpointPredictor(generator, cfg),
