@@ -329,7 +329,8 @@ class FlowRefiner(VelocityPredictor):
         out = F.interpolate(self.out(d1).float(), size=(H, W), mode="bilinear", align_corners=False)
         K = self.n_candidates
         weights = torch.softmax(out[:, :K] * _LOGIT_SCALE, dim=1).unsqueeze(2)  # (B, K, 1, H, W)
-        velocity = (weights * self.candidates(flows, others, self.camera_still, self.projected)).sum(dim=1)  # (B, 2, H, W)
+        candidates = self.candidates(flows, others, self.camera_still, self.projected)  # (B, K, 2, H, W)
+        velocity = (weights * candidates).sum(dim=1)  # (B, 2, H, W)
         if self.max_correction > 0:
             bound = self.max_correction
             velocity = velocity + bound * torch.tanh(out[:, K:K + 2] * (_FLOW_UNIT / bound)) / to_working

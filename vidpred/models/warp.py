@@ -100,7 +100,8 @@ def splat(frames: Tensor, offset: Tensor, importance: Tensor | None = None) -> t
         for xi, yi in ((x0, y0), (x0 + 1, y0), (x0, y0 + 1), (x0 + 1, y0 + 1)):
             inside = ((xi >= 0) & (xi <= W - 1) & (yi >= 0) & (yi <= H - 1)).nonzero().squeeze(1)
             target = first[inside] + (yi[inside] * W + xi[inside]).long()
-            corners.append((inside, target, (1 - (x[inside] - xi[inside]).abs()) * (1 - (y[inside] - yi[inside]).abs())))
+            bilinear = (1 - (x[inside] - xi[inside]).abs()) * (1 - (y[inside] - yi[inside]).abs())
+            corners.append((inside, target, bilinear))
         front = torch.full((B * H * W,), -math.inf, device=device)  # the largest importance landing on each pixel
         for inside, target, _ in corners:
             front.scatter_reduce_(0, target, z[inside].detach(), reduce="amax")
