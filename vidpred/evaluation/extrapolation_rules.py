@@ -249,13 +249,18 @@ def _fixed_point(frames: Tensor, grey: list[np.ndarray], k: int, steps: int = 3)
     return _resample(frames[:, :, 3], offset, "bilinear")
 
 
+def _composed(velocity: Tensor, k: int) -> Tensor:
+    """The offset of ``k`` steps along ``velocity`` held still in the frame: ``s_k = s_(k-1) +
+    v(s_(k-1))`` from ``s_0 = p``, less ``p``."""
+    offset = velocity
+    for _ in range(k - 1):
+        offset = offset + warp(velocity, offset)
+    return offset
+
+
 def _composed_rule(velocity: Callable[[Tensor, list[np.ndarray]], Tensor]):
     def predict(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:
-        v = velocity(frames, grey)
-        offset = v
-        for _ in range(k - 1):
-            offset = offset + warp(v, offset)
-        return _resample(frames[:, :, 3], offset, "bilinear")
+        return _resample(frames[:, :, 3], _composed(velocity(frames, grey), k), "bilinear")
     return predict
 
 
@@ -270,10 +275,7 @@ def _splatted(frames: Tensor, grey: list[np.ndarray], k: int, order: str, min_co
     in grey levels, a gap of 4 levels weighing ``e``). The holes (coverage below
     ``min_coverage``) keep the backward warp."""
     v = _dis(grey[3], grey[2], "refined")
-    u = -v
-    offset = u
-    for _ in range(k - 1):
-        offset = offset + warp(u, offset)
+    offset = _composed(-v, k)  # where each pixel's content lands
     if order == "mean":
         importance = torch.zeros_like(v[:, :1])
     elif order == "speed":
@@ -283,16 +285,12 @@ def _splatted(frames: Tensor, grey: list[np.ndarray], k: int, order: str, min_co
         importance = -residual * (255 / 2) / 4
     else:
         raise ValueError(f"splat order must be mean, speed or fit, got {order!r}")
+    backward = _composed(v, k)  # ``DIS refined, composed``'s offset, for the holes
     if project:  # the backward offset carried to where its content lands, then one backward sampling
         projected, coverage = splat(-offset, offset, importance)
-        backward_offset = v
-        for _ in range(k - 1):
-            backward_offset = backward_offset + warp(v, backward_offset)
-        return _resample(frames[:, :, 3], torch.where(coverage >= min_coverage, projected, backward_offset),
-                         "bilinear")
+        return _resample(frames[:, :, 3], torch.where(coverage >= min_coverage, projected, backward), "bilinear")
     moved, coverage = splat(frames[:, :, 3], offset, importance)
-    backward = _composed_rule(lambda f, g: _dis(g[3], g[2], "refined"))(frames, grey, k)
-    return torch.where(coverage >= min_coverage, moved.clamp(-1, 1), backward)
+    return torch.where(coverage >= min_coverage, moved.clamp(-1, 1), _resample(frames[:, :, 3], backward, "bilinear"))
 
 
 def _oracle_outside(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:
@@ -340,9 +338,7 @@ def _aligned_past(frames: Tensor, grey: list[np.ndarray], k: int, n: int) -> lis
     context flows composed onto it (frame 2 at ``o_k + v(p + o_k)``, frame 1 one refined DIS
     step of frame 2 further, ...)."""
     v = _dis(grey[3], grey[2], "refined")
-    offset = v
-    for _ in range(k - 1):
-        offset = offset + warp(v, offset)
+    offset = _composed(v, k)
     aligned = [_resample(frames[:, :, 3], offset, "bilinear")]
     for t in range(3, 3 - n + 1, -1):  # the step t -> t-1
         offset = offset + warp(_dis(grey[t], grey[t - 1], "refined"), offset)
