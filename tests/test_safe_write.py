@@ -151,6 +151,19 @@ def test_a_write_refused_by_the_disk_names_the_file_chosen_not_the_temporary_one
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_writer_s_own_message_names_the_file_chosen_not_the_temporary_one(tmp_path):
+    # a message without an errno that names the path it was given (OpenCV's writer refusing a frame size)
+    target = tmp_path / "prediction.mp4"
+    with pytest.raises(OSError) as refused:
+        with replacing(target) as tmp:
+            raise OSError(f"cannot write {tmp}: the writer refused 2x40000 (HxW) frames")
+    assert str(refused.value) == f"cannot write {target}: the writer refused 2x40000 (HxW) frames"
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(OSError, match="^no path in this one$"):  # a message without the path is kept as it is
+        with replacing(target):
+            raise OSError("no path in this one")
+
+
 def _refusing_replace(monkeypatch, refusals: int) -> list:
     """os.replace as Windows does it while another process holds the target open: refused
     ``refusals`` times, then done. Returns the list of attempts."""

@@ -186,9 +186,10 @@ def replacing(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
         try:
             yield tmp
         except OSError as exc:  # a full disk, say: name the file the user chose, not the temporary one
-            # (an error without an errno is a message of its own, kept as it is)
             if exc.errno is not None and (exc.filename is None or exc.filename == str(tmp)):
                 raise type(exc)(exc.errno, exc.strerror, str(path)) from None
+            if exc.errno is None and str(tmp) in str(exc):  # a message of its own that names it
+                raise type(exc)(str(exc).replace(str(tmp), str(path))) from exc.__cause__
             raise
         if durable:
             with open(tmp, "rb+") as f:

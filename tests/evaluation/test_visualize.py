@@ -8,7 +8,8 @@ import torch
 from PIL import Image
 
 from vidpred.data import read_video
-from vidpred.evaluation.visualize import side_by_side, write_animation
+from vidpred.evaluation.visualize import FPS_RANGE, side_by_side, write_animation
+from vidpred.safe_write import replacing_all
 
 
 def _clips():
@@ -60,6 +61,9 @@ def test_frames_too_large_for_the_format_are_an_error_naming_the_output(tmp_path
         write_animation(tmp_path / "wide.gif", frames)
     with pytest.raises(OSError, match=f"cannot write {tmp_path / 'wide.mp4'}: OpenCV's mp4 writer refused 32x70000"):
         write_animation(tmp_path / "wide.mp4", frames)
+    with pytest.raises(OSError, match=f"cannot write {tmp_path / 'wide.mp4'}: OpenCV's mp4 writer refused 32x70000"):
+        with replacing_all([tmp_path / "wide.mp4"]) as paths:  # written beside its target first, as predict.py does
+            write_animation(paths[0], frames)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -133,9 +137,10 @@ def test_inputs_of_the_wrong_shape_are_refused_naming_what_is_wrong(tmp_path):
     for bad in (frames.astype(np.float32), frames[..., :2], frames[:0], frames[0]):
         with pytest.raises(ValueError, match="frames must be uint8 \\(T, H, W, 3\\) with T >= 1"):
             write_animation(tmp_path / "a.gif", bad)
-    for fps in (0, -1, float("inf"), float("nan")):
-        with pytest.raises(ValueError, match="the frame rate must be a finite number > 0"):
-            write_animation(tmp_path / "a.gif", frames, fps=fps)
+    for fps, suffix in [(0, ".gif"), (-1, ".gif"), (float("inf"), ".gif"), (float("nan"), ".gif"), (0.0099, ".gif"),
+                        (0.0099, ".avi"), (101, ".gif"), (1001, ".mp4")]:  # below what .avi and .mp4 take, or a GIF frame can last
+        with pytest.raises(ValueError, match="the frame rate must be within 0.01-100 frames a second"):
+            write_animation(tmp_path / f"a{suffix}", frames, fps=fps)
     with pytest.raises(ValueError, match="a.png: use .gif, .mp4 or .avi"):
         write_animation(tmp_path / "a.png", frames)
     assert list(tmp_path.iterdir()) == []
@@ -154,6 +159,13 @@ def test_the_files_keep_the_frame_rate_loop_and_mark(tmp_path):
     capture = cv2.VideoCapture(str(write_animation(tmp_path / "a.avi", frames, fps=5)))
     assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(5)
     capture.release()
+    for fps in FPS_RANGE:  # every format takes both ends of the range
+        with Image.open(write_animation(tmp_path / "b.gif", frames, fps=fps)) as image:
+            assert image.info["duration"] == round(1000 / fps)
+        for suffix in (".avi", ".mp4"):
+            capture = cv2.VideoCapture(str(write_animation(tmp_path / f"b{suffix}", frames, fps=fps)))
+            assert capture.get(cv2.CAP_PROP_FRAME_COUNT) == len(frames)
+            capture.release()
 
 
 def test_the_bar_spans_the_prediction_panel_alone():

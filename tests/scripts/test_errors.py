@@ -72,6 +72,8 @@ CASES = {
     "predict a missing video": ("predict.py", ["--video", "{u}/nope.mp4", "--checkpoint", "{u}/model.pt", "--out",
                                                "{o}/p.gif"], "cannot read video"),
     "predict --fps 0": ("predict.py", ["--video", "{u}/clip.avi", "--out", "{o}/p.gif", "--fps", "0"], "--fps must be"),
+    "predict --fps 0.001": ("predict.py", ["--video", "{u}/clip.avi", "--out", "{o}/p.gif", "--fps", "0.001"],
+                            "--fps must be a finite number in [0.01, 100]"),
     "predict --scale 0": ("predict.py", ["--video", "{u}/clip.avi", "--out", "{o}/p.gif", "--scale", "0"],
                           "--scale must be"),
     "predict --out where it cannot write": ("predict.py", ["--video", "{u}/clip.avi", "--out", "{u}/notes.txt/p.gif"],

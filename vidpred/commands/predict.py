@@ -59,15 +59,15 @@ import torch
 from tqdm import tqdm
 
 from vidpred.build import select_device
-from vidpred.cli import StopRequest, add_device_arg, positive, script, setup_logging
+from vidpred.cli import StopRequest, add_device_arg, finite, script, setup_logging
 from vidpred.data.sampler import to_model_input
 from vidpred.data.video_io import VideoReadError, announced_frames, iter_video, read_video, reads_as_frame
 from vidpred.evaluation import load_checkpoint_predictor
 from vidpred.evaluation.baselines import flow_extrapolation, last_input
 from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT, Method
 from vidpred.evaluation.scoring import MSE_FLOOR
-from vidpred.evaluation.visualize import (Animation, animation_size, check_writable_size, is_our_animation, is_our_plot,
-                                         plot_one_step, side_by_side, write_animation)
+from vidpred.evaluation.visualize import (FPS_RANGE, Animation, animation_size, check_writable_size, is_our_animation,
+                                         is_our_plot, plot_one_step, side_by_side, write_animation)
 from vidpred.metrics.psnr import psnr_from_mse
 from vidpred.metrics.sharpness import edge_ratio
 from vidpred.metrics.ssim import ssim
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="output .gif, .mp4 or .avi")
     parser.add_argument("--frames", type=int, default=8, help="frames to predict (default 8)")
     parser.add_argument("--start-frame", type=int, default=0, help="index of the first context frame (default 0)")
-    parser.add_argument("--fps", type=float, default=4.0, help="output frame rate (default 4)")
+    parser.add_argument("--fps", type=float, default=4.0, help="output frame rate, 0.01-100 (default 4)")
     parser.add_argument("--scale", type=float, default=None,
                         help="each panel's size against the frame's: a whole number magnifies, a fraction in (0, 1) "
                              f"shrinks (default: panels at least 128 and at most {_MAX_PANEL_HEIGHT} px high)")
@@ -144,7 +144,7 @@ def _check_flags_and_outputs(args: argparse.Namespace) -> None:
     file this script did not write, a --plot inside a frame folder), before any decoding."""
     if args.frames < 1 or args.start_frame < 0:
         raise ValueError(f"need --frames >= 1 and --start-frame >= 0, got {args.frames} and {args.start_frame}")
-    positive("--fps", args.fps)
+    finite("--fps", args.fps, *FPS_RANGE)
     if args.scale is not None and not (0 < args.scale < 1 or (args.scale >= 1 and args.scale.is_integer())):
         raise ValueError(f"--scale must be a whole number >= 1 or a fraction in (0, 1), got {args.scale:g}")
     if Path(args.out).suffix.lower() not in (".gif", ".mp4", ".avi"):

@@ -26,12 +26,15 @@ from vidpred.models.warp import flow_to_color
 from vidpred.safe_write import image_has_mark, replacing, save_marked_figure
 
 __all__ = ["side_by_side", "Animation", "animation_size", "check_writable_size", "write_animation", "is_our_animation",
-           "plot_one_step", "is_our_plot", "PANELS"]
+           "plot_one_step", "is_our_plot", "PANELS", "FPS_RANGE"]
 
 # Written into every GIF made here, so that the next run may replace it and nothing else.
 _GIF_COMMENT = b"vidpred prediction"
 _SOFTWARE = "vidpred predict.py"  # marks the plots plot_one_step may replace
 _GIF_MAX_SIDE = 65535  # the GIF format stores sizes in 16 bits
+# The frame rates every output format keeps: OpenCV's .avi and .mp4 writers refuse rates
+# below 0.01, and a GIF stores each frame's time in hundredths of a second, up to 655.35 s.
+FPS_RANGE = (0.01, 100.0)
 
 PANELS = ("context", "prediction", "ground truth", "error")
 _GAP = 4  # px of dark grey between panels
@@ -232,17 +235,18 @@ def write_animation(path: str | Path, frames: np.ndarray, fps: float = 4.0) -> P
     Args:
         path: output file; parent folders are created.
         frames: uint8 ``(T, H, W, 3)``.
-        fps: frames per second.
+        fps: frames per second, within :data:`FPS_RANGE`.
 
     Raises:
-        ValueError: unsupported suffix or a wrongly shaped array.
+        ValueError: unsupported suffix, a wrongly shaped array or a frame rate out of range.
     """
     path = Path(path)
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
         raise ValueError(f"frames must be uint8 (T, H, W, 3) with T >= 1, got {frames.dtype} {frames.shape}")
-    if not (math.isfinite(fps) and fps > 0):
-        raise ValueError(f"the frame rate must be a finite number > 0, got {fps}")
+    low, high = FPS_RANGE
+    if not (math.isfinite(fps) and low <= fps <= high):
+        raise ValueError(f"the frame rate must be within {low:g}-{high:g} frames a second, got {fps:g}")
     suffix = path.suffix.lower()
     if suffix == ".gif":
         from PIL import Image  # only needed here
