@@ -16,7 +16,7 @@ from skimage.metrics import structural_similarity
 
 from vidpred.build import build_generator
 from vidpred.checkpoint import save_checkpoint
-from vidpred.commands.predict import main, score_lines
+from vidpred.commands.predict import SCORES_HEADER, main, score_lines
 from vidpred.config import config_from_dict, config_to_dict
 from vidpred.data import read_video
 
@@ -344,12 +344,22 @@ def test_ctrl_c_during_one_step_writes_the_frames_predicted_so_far(tmp_path, mon
     extrapolate = predict.flow_extrapolation
     monkeypatch.setattr(predict, "flow_extrapolation", interrupted_at_the_2nd)
     before = signal.getsignal(signal.SIGINT)
-    with caplog.at_level("INFO", logger="vidpred"):
-        assert _main(["--video", video, "--out", tmp_path / "out.avi", "--one-step", "--frames", "6"]) == 0
+    scores = tmp_path / "scores.csv"
+    with caplog.at_level("INFO", logger="vidpred"):  # exits as training does once its work is written: 128 + SIGINT
+        assert _main(["--video", video, "--out", tmp_path / "out.avi", "--one-step", "--frames", "6",
+                      "--scores", scores]) == 128 + signal.SIGINT
     assert "received SIGINT: writing the frames predicted so far (again to stop at once)" in caplog.text
     assert len(read_video(tmp_path / "out.avi")) == 4 + 2  # the frame being predicted is finished, then it stops
     assert "PSNR over 2 frames" in caplog.text and "ends after" not in caplog.text
+    assert "partial: 2 of 6 frames, stopped by SIGINT" in caplog.text
+    lines = scores.read_text().splitlines()  # marked partial, then the table of the frames predicted
+    assert lines[:2] == ["# partial: 2 of 6 frames, stopped by SIGINT", SCORES_HEADER] and len(lines) == 2 + 2 * 3
     assert signal.getsignal(signal.SIGINT) is before
+    calls.clear()
+    monkeypatch.setattr(predict, "flow_extrapolation", extrapolate)
+    assert _main(["--video", video, "--out", tmp_path / "whole.avi", "--one-step", "--frames", "6",
+                  "--scores", scores]) == 0  # the partial table is its own, replaced by a whole one
+    assert scores.read_text().splitlines()[0] == SCORES_HEADER and len(scores.read_text().splitlines()) == 1 + 6 * 3
 
 
 def test_one_step_plots_each_frames_psnr_and_only_with_one_step(tmp_path, caplog):
@@ -419,7 +429,6 @@ def test_one_step_from_a_start_frame_scores_shows_and_plots_the_frames_after_it(
 def test_scores_are_written_as_a_table_one_row_per_frame_and_method(tmp_path, caplog):
     import csv
 
-    from vidpred.commands.predict import SCORES_HEADER
 
     caplog.set_level(logging.INFO, logger="vidpred")
     video, frames = _pan(tmp_path, np.cumsum([100, 1, 1, 6, 2, 5, 3, 7, 4, 2]))  # each step its own size

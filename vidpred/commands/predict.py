@@ -60,10 +60,12 @@ from tqdm import tqdm
 
 from vidpred.build import select_device
 from vidpred.cli import StopRequest, add_device_arg, finite, script, setup_logging
+from vidpred.commands import stopped_exit_code
 from vidpred.data.sampler import to_model_input
 from vidpred.data.video_io import VideoReadError, announced_frames, iter_video, read_video, reads_as_frame
 from vidpred.evaluation import load_checkpoint_predictor
 from vidpred.evaluation.baselines import flow_extrapolation, last_input
+from vidpred.evaluation.partial import partial_line, partial_mark
 from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT, Method
 from vidpred.evaluation.scoring import MSE_FLOOR
 from vidpred.evaluation.visualize import (FPS_RANGE, Animation, animation_size, check_writable_size, is_our_animation,
@@ -127,11 +129,15 @@ def main(argv: list[str] | None = None) -> int:
         log.info("reading %s from frame %d", args.video, args.start_frame)
     _warn_if_memory_short(args, n_context, height, width)
     if args.one_step:
-        frames, scores = _one_step(method, args, n_context, device)
-        _write_outputs(args, frames, scores, n_context, len(scores[method.name]["psnr"]), one_step=True)
+        frames, scores, stop = _one_step(method, args, n_context, device)
+        n_future = len(scores[method.name]["psnr"])
+        partial = None if stop.signal is None else partial_mark(n_future, args.frames, stop.signal, "frames")
+        if partial:
+            log.warning("%s: the outputs hold the frames predicted, the scores marked partial", partial_line(partial))
+        _write_outputs(args, frames, scores, n_context, n_future, one_step=True, partial=partial)
         for line in summary_lines(scores):
             log.info("%s", line)
-        return 0
+        return stopped_exit_code(stop)
     frames, rows, target, scores = _rollout(method, args, n_context, device)
     _write_outputs(args, frames, scores, n_context, target.shape[2], one_step=False)
     for line in score_lines(rows, target):
@@ -208,10 +214,12 @@ def _rollout(method: Method, args: argparse.Namespace, n_context: int, device: t
 
 
 def _write_outputs(args: argparse.Namespace, frames: np.ndarray, scores: dict[str, dict[str, list[float]]] | None,
-                   n_context: int, n_future: int, one_step: bool) -> None:
+                   n_context: int, n_future: int, one_step: bool, partial: dict | None = None) -> None:
     """Write ``--out`` and, when asked, ``--plot`` and ``--scores`` together: each beside its
     target first, all renamed into place only once every one is written, so a failure part
-    way (a full disk, Ctrl-C) leaves the files of an earlier run as they were, never a mix."""
+    way (a full disk, Ctrl-C) leaves the files of an earlier run as they were, never a mix.
+    ``partial`` (:func:`~vidpred.evaluation.partial.partial_mark`, a one-step run stopped
+    early) heads the scores table."""
     log = logging.getLogger("vidpred")
     first_frame = args.start_frame + n_context
     targets = [args.out, *([args.plot] if args.plot is not None else []),
@@ -222,7 +230,7 @@ def _write_outputs(args: argparse.Namespace, frames: np.ndarray, scores: dict[st
             plot_one_step({name: row["psnr"] for name, row in scores.items()}, first_frame, paths[1],
                           f"{Path(args.video).name}: each frame's PSNR, predicted one step ahead")
         if args.scores is not None:
-            write_scores(paths[-1], scores, first_frame, one_step=one_step)
+            write_scores(paths[-1], scores, first_frame, one_step=one_step, partial=partial)
     log.info("wrote %s: %d context + %d predicted frames of %s", args.out, n_context, n_future, args.video)
     for path in targets[1:]:
         log.info("wrote %s", path)
@@ -293,10 +301,11 @@ def _warn_if_memory_short(args: argparse.Namespace, n_context: int, height: int,
 
 
 def _one_step(method: Method, args: argparse.Namespace, n_context: int,
-              device: torch.device) -> tuple[np.ndarray, dict[str, dict[str, list[float]]]]:
+              device: torch.device) -> tuple[np.ndarray, dict[str, dict[str, list[float]]], StopRequest]:
     """Predict each of ``args.frames`` frames of ``args.video`` one step ahead from the
-    ``n_context`` real frames before it; return the animation's frames and each method's
-    per-frame scores (:func:`summary_lines`).
+    ``n_context`` real frames before it; return the animation's frames, each method's
+    per-frame scores (:func:`summary_lines`) and the stop request, whose ``signal`` is set
+    when Ctrl-C (or SIGTERM) ended the run before its last frame.
 
     Frames are decoded, predicted and scored one at a time: what stays in memory is each
     frame's panels at the size they are shown, so a long video needs little more memory
@@ -354,7 +363,7 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int,
     if not with_ssim:
         for row in scores.values():
             del row["ssim"]
-    return animation.frames(), scores
+    return animation.frames(), scores, stop
 
 
 def _score(scores: dict[str, list[float]], frame: torch.Tensor, target: torch.Tensor, with_ssim: bool) -> None:
@@ -372,15 +381,18 @@ def _psnrs(frames: torch.Tensor, target: torch.Tensor) -> list[float]:
 
 
 def write_scores(path: str | Path, scores: dict[str, dict[str, list[float]]], first_frame: int,
-                 one_step: bool) -> Path:
+                 one_step: bool, partial: dict | None = None) -> Path:
     """Write ``scores`` (:func:`summary_lines`' argument) as CSV under :data:`SCORES_HEADER`:
     one row per predicted frame and method, frame by frame. ``frame`` is the frame's index in
     the video (the first predicted one is ``first_frame``); ``steps_ahead`` is 1 for every
     frame of a one-step run, ``k`` for a rollout's ``k``-th frame. Values carry six decimals,
     so that frame-by-frame comparisons of the table agree with the log's; an SSIM not
     computed (frames under 11x11 px) and an edge ratio without edges in the truth are left
-    empty."""
+    empty. A run stopped early (``partial``) says so in a first line starting with ``#``
+    (:mod:`vidpred.evaluation.partial`)."""
     text = io.StringIO()
+    if partial:
+        text.write(f"# {partial_line(partial)}\n")
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(SCORES_HEADER.split(","))
     n = len(next(iter(scores.values()))["psnr"])
@@ -393,7 +405,13 @@ def write_scores(path: str | Path, scores: dict[str, dict[str, list[float]]], fi
 
 
 def _is_our_scores(path: Path) -> bool:
-    return text_starts_with(path, SCORES_HEADER + "\n")
+    if text_starts_with(path, SCORES_HEADER + "\n"):
+        return True
+    if not text_starts_with(path, "# partial: "):
+        return False
+    with open(path, encoding="utf-8") as f:  # a text file: text_starts_with read it
+        f.readline()
+        return f.readline() == SCORES_HEADER + "\n"
 
 
 def score_lines(rows: dict[str, torch.Tensor], target: torch.Tensor) -> list[str]:
