@@ -116,7 +116,7 @@ def test_frames_one_at_a_time_are_the_frames_read_at_once(tmp_path, moving_frame
             frames = iter_video(video, start=start, max_frames=max_frames)
             np.testing.assert_array_equal(np.stack(list(frames)), read_video(video, start=start, max_frames=max_frames))
     (tmp_path / "empty").mkdir()
-    for video, reason in ((tmp_path / "empty", "no decodable frames"), (corrupt_video.garbage, "cannot open"),
+    for video, reason in ((tmp_path / "empty", "no frame images"), (corrupt_video.garbage, "cannot open"),
                           (tmp_path / "nope.avi", "no such file"), (folder, "ends after 5 frames, before frame 7")):
         with pytest.raises(VideoReadError, match=reason):
             list(iter_video(video, start=7 if video == folder else 0))
@@ -146,8 +146,31 @@ def test_frame_folder_with_inconsistent_sizes(tmp_path):
 
 
 def test_empty_frame_folder(tmp_path):
-    with pytest.raises(VideoReadError, match="no decodable frames"):
+    (tmp_path / "notes.txt").write_text("not a frame")
+    with pytest.raises(VideoReadError, match=r"no frame images \(\.png .* \.webp\) in the folder"):
         read_video(tmp_path)
+
+
+def test_tiff_and_webp_frames_are_read_in_name_order_beside_png(tmp_path, moving_frames):
+    frames = moving_frames(4, 16, 20)
+    for i, (frame, suffix) in enumerate(zip(frames, (".tif", ".png", ".TIFF", ".webp"))):
+        params = [cv2.IMWRITE_WEBP_QUALITY, 101] if suffix == ".webp" else []  # above 100: lossless
+        assert cv2.imwrite(str(tmp_path / f"f{i}{suffix}"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), params)
+    np.testing.assert_array_equal(read_video(tmp_path), frames)
+
+
+def test_an_empty_path_and_counts_that_are_not_whole_numbers_are_refused(tmp_path, moving_frames, monkeypatch):
+    write_video(tmp_path / "clip.avi", moving_frames(4, 16, 20))
+    _save_png(tmp_path / "0.png", moving_frames(1, 16, 20)[0])  # "" would read the current folder, which has a frame
+    monkeypatch.chdir(tmp_path)
+    for read in (read_video, lambda *a, **k: list(iter_video(*a, **k))):
+        with pytest.raises(ValueError, match="the video's path is empty"):
+            read("")
+        for video in (tmp_path / "clip.avi", tmp_path):  # a file and a frame folder alike
+            for bad in ({"max_frames": 2.5}, {"max_frames": 2.0}, {"max_frames": True}, {"start": 1.5}):
+                with pytest.raises(ValueError, match="must be a whole number"):
+                    read(video, **bad)
+        assert len(read(tmp_path / "clip.avi", max_frames=np.int64(2))) == 2
 
 
 def test_a_folder_of_videos_is_not_a_video(tmp_path, moving_frames):

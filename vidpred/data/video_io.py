@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".ogv", ".wmv", ".flv",
                     ".3gp", ".ts", ".y4m")
 # Greyscale images (e.g. Netpbm .pgm sequences) are read as three equal channels.
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".tif", ".tiff", ".webp")
 _WRITER_CODECS = {".avi": "MJPG", ".mp4": "mp4v"}
 
 
@@ -224,6 +224,7 @@ def _folder_frames(path: Path, max_frames: int | None, start: int = 0) -> Iterat
         if inside:
             listed = ", ".join(inside[:3]) + (", ..." if len(inside) > 3 else "")
             raise VideoReadError(path, f"a folder of videos ({listed}), not of frame images: give one video")
+        raise VideoReadError(path, f"no frame images ({' '.join(IMAGE_EXTENSIONS)}) in the folder")
     if start and len(names) <= start:
         raise VideoReadError(path, f"ends after {len(names)} frames, before frame {start}")
     names = names[start:]
@@ -280,14 +281,23 @@ def _file_frames(path: Path, max_frames: int | None, start: int = 0) -> Iterator
         capture.release()
 
 
-def _checked_arguments(path: Path, max_frames: int | None, start: int) -> None:
-    """The checks :func:`read_video` and :func:`iter_video` share: ``max_frames``, ``start``, the path exists."""
-    if max_frames is not None and max_frames < 1:
-        raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
-    if start < 0:
-        raise ValueError(f"start must be >= 0, got {start}")
+def _checked_arguments(path: str | Path, max_frames: int | None, start: int) -> Path:
+    """The checks :func:`read_video` and :func:`iter_video` share: ``max_frames`` and ``start``
+    whole numbers in range, a path given (``""`` would read as the current folder) that exists."""
+    if max_frames is not None and not (_whole(max_frames) and max_frames >= 1):
+        raise ValueError(f"max_frames must be a whole number >= 1 or None, got {max_frames!r}")
+    if not (_whole(start) and start >= 0):
+        raise ValueError(f"start must be a whole number >= 0, got {start!r}")
+    if not str(path).strip():
+        raise ValueError("the video's path is empty: give a video file or a folder of frame images")
+    path = Path(path)
     if not path.exists():
         raise VideoReadError(path, "no such file or directory")
+    return path
+
+
+def _whole(n: object) -> bool:
+    return isinstance(n, (int, np.integer)) and not isinstance(n, bool)
 
 
 def read_video(path: str | Path, *, max_frames: int | None = None, start: int = 0,
@@ -314,8 +324,7 @@ def read_video(path: str | Path, *, max_frames: int | None = None, start: int = 
             none from ``start``), or frames of different sizes; the message names the path
             and the reason.
     """
-    path = Path(path)
-    _checked_arguments(path, max_frames, start)
+    path = _checked_arguments(path, max_frames, start)
     if frame_size is not None:
         frame_size = (int(frame_size[0]), int(frame_size[1]))
         if min(frame_size) < 1:
@@ -339,8 +348,7 @@ def iter_video(path: str | Path, *, max_frames: int | None = None, start: int = 
     Raises:
         VideoReadError: as :func:`read_video`, when the frame that fails is reached.
     """
-    path = Path(path)
-    _checked_arguments(path, max_frames, start)
+    path = _checked_arguments(path, max_frames, start)
     read = _folder_frames if path.is_dir() else _file_frames
     frames = read(path, max_frames, start)
     n = 0
