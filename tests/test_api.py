@@ -80,6 +80,8 @@ def test_a_stream_refuses_a_frame_of_another_size(model):
     stream.push(_pan()[0])
     with pytest.raises(ValueError, match="frame 1 is 80x96, the frames before it 96x96"):
         stream.push(_pan()[1][:, :80])
+    with pytest.raises(ValueError, match="frame 1: expected uint8 values 0-255, got float32"):  # counted as pushed
+        stream.push(_pan()[1].astype(np.float32))
 
 
 def test_grey_frames_are_read_as_three_equal_channels(model):

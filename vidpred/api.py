@@ -219,7 +219,7 @@ class PredictionStream:
             ValueError: a frame that is not uint8 ``(H, W, 3)`` or ``(H, W)``, or whose size
                 differs from the frames pushed before it.
         """
-        (image,) = _as_frames([frame])
+        (image,) = _as_frames([frame], first=self.n_pushed)
         if self._window and image.shape != self._window[-1].shape:
             raise ValueError(f"frame {self.n_pushed} is {image.shape[1]}x{image.shape[0]}, the frames before it "
                              f"{self._window[-1].shape[1]}x{self._window[-1].shape[0]}: a stream keeps one size")
@@ -275,11 +275,11 @@ def _count(value: int, name: str) -> int:
 
 
 def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False,
-               what: str = "frame") -> np.ndarray:
+               what: str = "frame", first: int = 0) -> np.ndarray:
     """Frames (an array or a sequence of them; torch tensors too) -> uint8 ``(T, H, W, 3)``,
     checked; grey frames repeated to three channels. With ``levels``, float frames of grey
     levels (``[0, 255]``) are taken too, as float32. ``what`` names a frame in the errors
-    ("truth's frame 2")."""
+    ("truth's frame 2"), counting from ``first``."""
     if isinstance(frames, torch.Tensor):
         frames = frames.detach().cpu().numpy()
     if isinstance(frames, np.ndarray):
@@ -294,7 +294,7 @@ def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False,
     if not items:
         raise ValueError(f"{what}s: got none")
     out = []
-    for k, item in enumerate(items):
+    for k, item in enumerate(items, start=first):
         if levels and np.issubdtype(item.dtype, np.floating):
             if not np.isfinite(item).all():
                 raise ValueError(f"{what} {k}: its values must be finite grey levels 0-255")
@@ -314,8 +314,8 @@ def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False,
             raise ValueError(f"{what} {k} is {item.shape[1]}x{item.shape[0]}: an empty frame")
         if out and (item.shape != out[0].shape or item.dtype != out[0].dtype):
             if item.shape == out[0].shape:
-                raise ValueError(f"{what} {k} is {item.dtype}, {what} 0 {out[0].dtype}: give one kind of values")
-            raise ValueError(f"{what} {k} is {item.shape[1]}x{item.shape[0]}, {what} 0 {out[0].shape[1]}x"
+                raise ValueError(f"{what} {k} is {item.dtype}, {what} {first} {out[0].dtype}: give one kind of values")
+            raise ValueError(f"{what} {k} is {item.shape[1]}x{item.shape[0]}, {what} {first} {out[0].shape[1]}x"
                              f"{out[0].shape[0]}: the frames must share one size")
         out.append(item)
     return np.ascontiguousarray(np.stack(out))

@@ -192,6 +192,17 @@ def test_a_read_only_run_folder_is_refused_before_any_decoding(config, tmp_path,
     assert not (tmp_path / "cache").exists()  # nothing was decoded
 
 
+def test_a_file_in_the_run_folder_s_place_is_refused_in_one_line(config, tmp_path, caplog):
+    (tmp_path / "clip.mp4").write_bytes(b"the user's video")
+    for run_dir in (tmp_path / "clip.mp4", tmp_path / "clip.mp4" / "run"):
+        caplog.clear()
+        assert _main(["--config", config, "--run-dir", run_dir]) == 2
+        errors = _errors(caplog)
+        assert len(errors) == 1 and f"the run folder {run_dir} is not writable: {tmp_path / 'clip.mp4'} is not a " \
+                                     "folder; choose another with --run-dir" in errors[0]
+    assert (tmp_path / "clip.mp4").read_bytes() == b"the user's video"
+
+
 def test_a_read_only_cache_is_refused_before_any_decoding(config, tmp_path, read_only, caplog):
     (tmp_path / "cache").mkdir()
     read_only(tmp_path / "cache")

@@ -65,6 +65,8 @@ def check_run_folder(run_dir: Path, cfg: Config, *, resume: bool, is_main: bool)
     """
     latest = _latest(run_dir)
     if is_main:
+        if not run_dir.is_dir():  # not in use: whether it can be made (a file in its place cannot)
+            check_run_dir(run_dir)
         RunLock(run_dir).check_free()  # first: a folder in use is the news, not what it holds
     if resume and not latest.is_file():
         raise FileNotFoundError(f"cannot resume: no checkpoint at {latest}")
@@ -133,7 +135,7 @@ def file_identity(path: Path) -> tuple[int, int, int] | None:
     replaced by a rename, so any write changes it."""
     try:
         stat = path.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # absent, or a file where a folder of it would be
         return None
     return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
