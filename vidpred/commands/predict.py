@@ -409,9 +409,12 @@ def _is_our_scores(path: Path) -> bool:
         return True
     if not text_starts_with(path, "# partial: "):
         return False
-    with open(path, encoding="utf-8") as f:  # a text file: text_starts_with read it
-        f.readline()
-        return f.readline() == SCORES_HEADER + "\n"
+    try:
+        with open(path, encoding="utf-8") as f:
+            f.readline()
+            return f.readline() == SCORES_HEADER + "\n"
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def score_lines(rows: dict[str, torch.Tensor], target: torch.Tensor) -> list[str]:
