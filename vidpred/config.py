@@ -513,32 +513,42 @@ def _flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def resume_differences(saved: dict, cfg: Config, saved_root: str | None = None) -> str:
+def resume_differences(saved: dict, cfg: Config, saved_folders: dict[str, str | None] | None = None) -> str:
     """What a run written with config ``saved`` (plain data) would have to change to resume
     under ``cfg``: ``"key: old -> new, ..."`` over every changed key outside
     :data:`RESUMABLE_CHANGES`, sorted; ``""`` when it may resume.
 
     The saved config is read through the current schema first, so a key added since (with
-    its default) is not a difference. ``saved_root``, where the run's ``data.root`` was on
-    disk (its checkpoints record it), lets the same folder be spelled otherwise (an absolute
-    path, or a relative one from another folder).
+    its default) is not a difference. ``saved_folders`` holds where the run's folder keys
+    (``data.root``, ``data.synthetic.photo_dir``) were on disk, resolved (its checkpoints
+    record them): the same folder may be spelled otherwise (an absolute path, or a relative
+    one from another folder). The photos' folder is compared by that record alone, so a
+    relative spelling that now names another folder (a resume from elsewhere) is a
+    difference; ``data.root``'s is checked against the run's recorded split
+    (:mod:`vidpred.data.split_record`).
     """
     before = _flatten(config_to_dict(config_from_dict(saved)))
     now = _flatten(config_to_dict(cfg))
-    if saved_root is not None and cfg.data.root is not None and same_file(saved_root, cfg.data.root):
-        before["data.root"] = now["data.root"]
+    for key, where in (saved_folders or {}).items():
+        if where is None or now.get(key) is None:
+            continue
+        if same_file(where, now[key]):
+            before[key] = now[key]
+        elif key == "data.synthetic.photo_dir":
+            before[key] = where
     changed = sorted(k for k in before if before[k] != now.get(k) and k not in RESUMABLE_CHANGES)
     return ", ".join(f"{k}: {before[k]!r} -> {now.get(k)!r}" for k in changed)
 
 
-def check_resumable(saved: dict, cfg: Config, run: str | Path, saved_root: str | None = None) -> None:
+def check_resumable(saved: dict, cfg: Config, run: str | Path, saved_folders: dict[str, str | None] | None = None
+                    ) -> None:
     """Refuse to resume ``run`` (written with config ``saved``, plain data) under a ``cfg``
     that differs in anything but :data:`RESUMABLE_CHANGES` (:func:`resume_differences`).
 
     Raises:
         ConfigError: naming every changed key with its old and new value.
     """
-    details = resume_differences(saved, cfg, saved_root)
+    details = resume_differences(saved, cfg, saved_folders)
     if details:
         raise ConfigError(
             f"cannot resume {run}: the config differs from the checkpoint's in {details}. "

@@ -144,3 +144,38 @@ def test_a_resumed_run_without_a_split_record_writes_one(tiny_config, tmp_path):
     (run / "split.json").unlink()  # as in a run from before split.json
     Trainer(tiny_config("train.steps=3"), run, resume=True).fit()
     assert (run / "split.json").read_text() == recorded  # recorded now, for every later resume to follow
+
+
+def test_a_resumed_run_takes_its_photos_however_spelled_and_names_the_photos_changed(tiny_config_data, tmp_path,
+                                                                                     monkeypatch, caplog):
+    import re
+
+    import cv2
+
+    rng = np.random.default_rng(0)
+    photos, other = tmp_path / "work" / "photos", tmp_path / "elsewhere" / "photos"
+    for folder, names in ((photos, ("p0.png", "p1.png", "p2.png")), (other, ("q.png",))):
+        folder.mkdir(parents=True)
+        for name in names:
+            assert cv2.imwrite(str(folder / name), rng.integers(0, 256, (48, 48, 3), dtype=np.uint8))
+    synthetic = ["data.synthetic_weight=0.5", "data.synthetic.n_videos=2", "data.synthetic.n_frames=8",
+                 "data.synthetic.height=32", "data.synthetic.width=32"]
+
+    def trainer(photo_dir, steps, resume=True):
+        overrides = [*synthetic, f"data.synthetic.photo_dir={photo_dir}", f"train.steps={steps}"]
+        return Trainer(config_from_dict(tiny_config_data, overrides), tmp_path / "run", resume=resume)
+
+    monkeypatch.chdir(tmp_path / "work")
+    trainer("photos", 1, resume=False).fit()
+    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "latest.pt")["photo_dir"] == str(photos.resolve())
+    assert [p["name"] for p in json.loads((tmp_path / "run" / "split.json").read_text())["photos"]] == [
+        "p0.png", "p1.png", "p2.png"]
+
+    monkeypatch.chdir(tmp_path / "elsewhere")  # "photos" is now another folder, of other photos: refused
+    with pytest.raises(ConfigError, match=re.escape(f"data.synthetic.photo_dir: '{photos.resolve()}' -> 'photos'")):
+        trainer("photos", 2)
+    (photos / "p1.png").unlink()
+    caplog.set_level(logging.INFO)
+    assert trainer("../work/photos", 2).fit()["step"] == 2  # the run's folder, spelled from here
+    assert ("data.synthetic.photo_dir: since the run started, added: none; missing: p1.png; changed or touched: "
+            "none; the synthetic videos are made from the photos as they are now") in caplog.text

@@ -20,7 +20,10 @@ order): frames extracted again into the same folder, or a raw video replaced by 
 the same size, keep their size but not their content. A training or test video's
 ``written_ns`` is when it was last written (reading every training video at each start
 would take long on a large dataset): one rewritten (or touched) since, at the same size, is
-named in the resumed run's line on what changed.
+named in the resumed run's line on what changed. A run that moves the user's photos
+(``data.synthetic.photo_dir``) records them too, under ``"photos"``, each by name, size and
+when it was written, so that a resumed run names the photos added, removed or changed since:
+its synthetic videos are made from the photos as they are then.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from typing import Any
 from vidpred.config import DataConfig
 from vidpred.data.datasets import select_videos, subset_files
 from vidpred.data.errors import DataError
+from vidpred.data.video_io import IMAGE_EXTENSIONS
 from vidpred.safe_write import same_file
 
 __all__ = ["SPLIT_FILE", "describe_split", "read_split", "follow_split"]
@@ -96,7 +100,20 @@ def describe_split(cfg: DataConfig) -> dict[str, Any]:
                                | ({"sha256": _sha256(path)} if subset == "val" else {"written_ns": _written(path)})
                                for name, path in subset_files(cfg, subset)]
     root_resolved = None if cfg.root is None else str(Path(cfg.root).resolve())
-    return {"source": cfg.source, "root": cfg.root, "root_resolved": root_resolved, "subsets": subsets}
+    record = {"source": cfg.source, "root": cfg.root, "root_resolved": root_resolved, "subsets": subsets}
+    if cfg.synthetic.photo_dir is not None and cfg.synthetic_weight > 0 and cfg.synthetic.n_videos:
+        record["photos"] = _photos(Path(cfg.synthetic.photo_dir))
+    return record
+
+
+def _photos(folder: Path) -> list[dict[str, Any]]:
+    """The photos of a folder (:class:`~vidpred.data.photos.PhotoFolder`'s) by name, size and
+    when each was written; none when it cannot be listed (loading the photos says why)."""
+    try:
+        paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    except OSError:
+        return []
+    return [{"name": p.name, "bytes": _size(p), "written_ns": _written(p)} for p in paths]
 
 
 def read_split(path: str | Path) -> dict[str, Any]:
@@ -142,6 +159,27 @@ def _names(record: dict[str, Any], subset: str) -> list[str]:
     return [v["name"] for v in record["subsets"][subset]]
 
 
+def _photo_changes(recorded: dict[str, Any], current: dict[str, Any]) -> str | None:
+    """One line on the photos added, missing or changed (in size, or written since) in
+    ``data.synthetic.photo_dir`` between two split records; None when there are none, or
+    when the run did not record its photos."""
+    if "photos" not in recorded:
+        return None
+    before = {p["name"]: p for p in recorded["photos"]}
+    now = {p["name"]: p for p in current.get("photos", [])}
+    changed = sorted(n for n in set(before) & set(now) if (before[n].get("bytes"), before[n].get("written_ns"))
+                     != (now[n].get("bytes"), now[n].get("written_ns")))
+    added, missing = sorted(set(now) - set(before)), sorted(set(before) - set(now))
+    if not (added or missing or changed):
+        return None
+    return (f"data.synthetic.photo_dir: since the run started, added: {_listed(added)}; missing: {_listed(missing)}; "
+            f"changed or touched: {_listed(changed)}; the synthetic videos are made from the photos as they are now")
+
+
+def _listed(names: list[str]) -> str:
+    return (", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")) or "none"
+
+
 def _changes(recorded: dict[str, Any], current: dict[str, Any]) -> str | None:
     """One line on the videos added, missing, changed in size or rewritten at the same size
     between two split records (any subset); None when there are none."""
@@ -156,12 +194,8 @@ def _changes(recorded: dict[str, Any], current: dict[str, Any]) -> str | None:
                        and now[n].get("written_ns") != before[n]["written_ns"])
     if not (added or missing or changed or rewritten):
         return None
-
-    def listed(names: list[str]) -> str:
-        return (", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")) or "none"
-
-    return (f"data: since the run started, added: {listed(added)}; missing: {listed(missing)}; changed in size: "
-            f"{listed(changed)}; rewritten or touched at the same size: {listed(rewritten)}; the recorded split is "
+    return (f"data: since the run started, added: {_listed(added)}; missing: {_listed(missing)}; changed in size: "
+            f"{_listed(changed)}; rewritten or touched at the same size: {_listed(rewritten)}; the recorded split is "
             "kept by name (added videos are not used, changed ones are trained on as they are now)")
 
 
@@ -205,6 +239,9 @@ def follow_split(cfg: DataConfig, recorded: dict[str, Any]
                         "validation scores would not compare with the earlier ones (best.pt was kept by them); "
                         "restore them, or start a new run")
     note = _changes(recorded, current)
+    photos = _photo_changes(recorded, current)
+    if photos:
+        note = photos if note is None else f"{note}\n{photos}"
     if cfg.source != "folder":  # the other sources' splits come from lists, names or seeds
         return cfg, None, note
     return pinned, {"train": _names(recorded, "train"), "val": val}, note

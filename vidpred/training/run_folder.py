@@ -80,7 +80,8 @@ def check_run_folder(run_dir: Path, cfg: Config, *, resume: bool, is_main: bool)
     if not resume:
         return None
     resume_state = _resume_state(latest)
-    check_resumable(resume_state["config"], cfg, run_dir, saved_root=resume_state.get("data_root"))
+    check_resumable(resume_state["config"], cfg, run_dir, saved_folders={
+        "data.root": resume_state.get("data_root"), "data.synthetic.photo_dir": resume_state.get("photo_dir")})
     if cfg.train.steps < int(resume_state["step"]):
         raise ConfigError(f"cannot resume {run_dir} for train.steps {cfg.train.steps}: it is at step "
                           f"{int(resume_state['step'])} already; give a larger train.steps to train on")

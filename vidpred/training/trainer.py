@@ -75,6 +75,10 @@ def _clip(module: nn.Module, max_norm: float | None) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))
 
 
+def _resolved(folder: str | None) -> str | None:
+    return None if folder is None else str(Path(folder).resolve())
+
+
 class Trainer:
     """Builds everything from a config and trains it; see :meth:`fit`."""
 
@@ -296,9 +300,9 @@ class Trainer:
                  "config": config_to_dict(self.cfg), **self.nets.state_dict(), "rng": rng,
                  "precision": self.precision,  # what train.precision "auto" resolved to
                  # The validation videos by name: what evaluation's "auto" scores for a folder run,
-                 # and the folder itself, resolved here: data.root may be relative to where training ran.
+                 # and the folders read, resolved here: they may be relative to where training ran.
                  "held_out": [v["name"] for v in self.split["subsets"]["val"]],
-                 "data_root": None if self.cfg.data.root is None else str(Path(self.cfg.data.root).resolve())}
+                 "data_root": _resolved(self.cfg.data.root), "photo_dir": _resolved(self.cfg.data.synthetic.photo_dir)}
         if self.dist.enabled and all_ranks:
             state["rng_ranks"] = gather_objects(rng, self.dist)
         return state
