@@ -139,6 +139,13 @@ def test_select_videos_is_the_split_load_split_decodes(tmp_path, video_folder):
     assert "held-out" in select_videos(cfg, "test").description
     named = DataConfig(source="folder", root=str(video_folder), val_videos=["sub/c.avi"], cache_dir=str(tmp_path))
     assert [item.name for item in select_videos(named, "test").items] == ["sub/c.avi"]
+    for spelled in ("./sub/c.avi", str(video_folder / "sub" / "c.avi"), str(video_folder / "sub" / ".." / "sub" / "c.avi")):
+        named = DataConfig(source="folder", root=str(video_folder), val_videos=[spelled], cache_dir=str(tmp_path))
+        assert [item.name for item in select_videos(named, "test").items] == ["sub/c.avi"], spelled
+    elsewhere = DataConfig(source="folder", root=str(video_folder), val_videos=[str(tmp_path / "c.avi")],
+                           cache_dir=str(tmp_path))
+    with pytest.raises(ValueError, match=r"no video named .*c.avi under .* \(give each as its path under data.root"):
+        select_videos(elsewhere, "test")
     with pytest.raises(ValueError, match="'all' subset"):
         select_videos(DataConfig(cache_dir=str(tmp_path)), "all")  # procedural data has no "all"
 

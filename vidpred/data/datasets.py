@@ -29,8 +29,9 @@ training, validation and the evaluation script alike; :func:`load_split` decodes
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Collection, Sequence
 
 import numpy as np
@@ -92,7 +93,8 @@ def named_holdout(paths: Sequence[Path], root: Path, names: Sequence[str]) -> tu
     or when nothing is left to train on.
     """
     def named(name: str) -> list[Path]:
-        at = [p for p in ordered if p.is_relative_to(root) and p.relative_to(root).as_posix() == name]
+        relative = _under(name, root)
+        at = [p for p in ordered if p.is_relative_to(root) and p.relative_to(root).as_posix() == relative]
         return at or [p for p in ordered if p.name == name]
 
     if not names:
@@ -100,7 +102,8 @@ def named_holdout(paths: Sequence[Path], root: Path, names: Sequence[str]) -> tu
     ordered = sorted(paths, key=path_order)
     unknown = [name for name in names if not named(name)]
     if unknown:
-        raise DataError(f"data.val_videos: no video named {', '.join(unknown)} under {root}")
+        raise DataError(f"data.val_videos: no video named {', '.join(unknown)} under {root} (give each as its path "
+                        "under data.root, or its file name)")
     for name in names:
         if len(found := named(name)) > 1:
             shown = ", ".join(_relative_name(p, root) for p in found)
@@ -112,6 +115,21 @@ def named_holdout(paths: Sequence[Path], root: Path, names: Sequence[str]) -> tu
     if not train:
         raise DataError(f"data.val_videos holds out every video under {root}: none is left to train on")
     return train, val
+
+
+def _under(name: str, root: Path) -> str:
+    """A name of ``data.val_videos`` as a path under ``root``: ``./a.mp4`` is ``a.mp4``, and an
+    absolute path is taken relative to ``root`` (as written, its ``..`` collapsed, or both
+    resolved: a link in the folder is a video of it); one elsewhere stays as it is, and so
+    names no video."""
+    path = PurePath(name)
+    if not path.is_absolute():
+        return path.as_posix()
+    for inside, folder in ((Path(os.path.normpath(name)), Path(os.path.normpath(root))),
+                           (Path(name).resolve(), root.resolve())):
+        if inside.is_relative_to(folder):
+            return inside.relative_to(folder).as_posix()
+    return name
 
 
 def ucf101_holdout(paths: Sequence[Path], n_val: int, seed: int = HOLDOUT_SEED) -> tuple[list[Path], list[Path]]:
