@@ -99,3 +99,10 @@ def test_no_clips_is_refused_in_one_line(monkeypatch, caplog):
     assert main(["--clips-per-video", "0"]) == 2
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
         "--clips-per-video must be >= 1, got 0"]
+
+
+def test_rules_named_without_dis_are_scored_against_it_all_the_same(four_clips, tmp_path):
+    with_dis, without = tmp_path / "with.md", tmp_path / "without.md"
+    assert main([*RUN, "--out", str(with_dis)]) == 0
+    assert main(["--subset", "val", "--rules", "damped 0.7", "--out", str(without)]) == 0
+    assert without.read_text() == with_dis.read_text()

@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     rules = args.rules
     if args.speed_hindsight:
         rules = list(dict.fromkeys(["DIS"] + (rules or []) + SPEED_RULES))
+    elif rules is not None:  # every rule is scored against DIS extrapolation
+        rules = list(dict.fromkeys(["DIS"] + rules))
     stop = StopRequest(STOP_THEN, STOP_AT_ONCE)
     by_video, partial = score_rules(args.subset, args.root, args.clips_per_video, rules, steady,
                                     cache_dir=args.cache_dir, videos=args.videos, stop=stop)
