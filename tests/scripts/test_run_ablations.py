@@ -96,6 +96,33 @@ def test_a_run_of_another_config_in_the_folder_is_refused_not_reported_as_this_c
     assert ablations.calls == [] and "ok (earlier run)" in (tmp_path / "summary.md").read_text()
 
 
+def test_a_summary_no_ablation_run_wrote_is_refused_unless_forced(ablations, tmp_path, caplog):
+    config = ROOT / "configs" / "ablations" / "gdl_l1.yaml"
+    run = ["--configs", str(config), "--out", str(tmp_path), "--no-eval", "--set", "train.steps=3"]
+    for name in ("summary.md", "status.json"):
+        (tmp_path / name).write_text("my notes")
+        assert ablations.main(run) == 2
+        assert (f"{tmp_path} holds {name} that no ablation run wrote: choose another --out, or pass --force to "
+                "replace them") in caplog.text
+        assert (tmp_path / name).read_text() == "my notes" and ablations.calls == []
+        (tmp_path / name).unlink()
+    assert ablations.main(run) == 0
+    assert ablations.main(run) == 0  # its own summary is replaced
+    (tmp_path / "summary.md").write_text("my notes")
+    assert ablations.main([*run, "--force"]) == 0
+    assert (tmp_path / "summary.md").read_text().startswith("# Ablation study\n")
+
+
+def test_with_no_eval_data_it_could_not_evaluate_trains_all_the_same(ablations, tmp_path, caplog):
+    config = ROOT / "configs" / "corpus_refiner.yaml"
+    run = ["--configs", str(config), "--out", str(tmp_path), "--set", "train.steps=3"]
+    assert ablations.main(run) == 2
+    assert "the ablation runner evaluates procedural or samples data, not 'corpus'" in caplog.text
+    assert ablations.calls == []
+    assert ablations.main([*run, "--no-eval"]) == 0
+    assert [c[c.index("--run-dir") + 1] for c in ablations.calls] == [str(tmp_path / "corpus_refiner")]
+
+
 def test_without_configs_here_or_given_it_says_where_it_looked(tmp_path, monkeypatch, caplog):
     monkeypatch.chdir(tmp_path)
     assert run_ablations.main(["--out", "out"]) == 2

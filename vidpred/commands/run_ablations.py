@@ -20,7 +20,9 @@
    <out>/eval/<source>/. Two configs of one file name (each run's folder) are refused.
 4. Write <out>/summary.md: per run its status, wall time, the trainer's final validation
    (final_metrics.json) and each trained discriminator's accuracies over the last half of
-   its run (metrics.jsonl), next to the evaluation report.
+   its run (metrics.jsonl), next to the evaluation report, and <out>/status.json. A
+   summary.md or status.json in <out> that no ablation run wrote is refused before anything
+   trains (--force replaces them); with --no-eval nothing is evaluated, so any data goes.
 
 Paired per-clip differences between two rows: scripts/paired_table.py --eval <out>/eval.
 
@@ -56,9 +58,9 @@ from vidpred.benchmark.discriminators import summarize_discriminators, summary_t
 from vidpred.cli import StopRequest, add_set_arg, add_threads_arg, command, script, setup_logging
 from vidpred.commands import stopped_exit_code
 from vidpred.config import Config, load_config, resume_differences
-from vidpred.evaluation.partial import partial_line, partial_mark
+from vidpred.evaluation.partial import partial_line, partial_mark, starts_with_heading
 from vidpred.models.perceptual_networks import LPIPS_BACKBONES, torchvision_cache_file
-from vidpred.safe_write import write_text
+from vidpred.safe_write import check_output_folder, write_text
 
 ABLATIONS = Path("configs/ablations")
 log = logging.getLogger("vidpred.ablations")
@@ -221,6 +223,25 @@ def _summary(results: list[dict], out: Path) -> str:
     return "\n".join(rows)
 
 
+_SUMMARY_FILES = ("summary.md", "status.json")
+_SUMMARY_HEADING = "# Ablation study\n"
+
+
+def _is_our_summary(out: Path) -> bool:
+    """Whether the summary files in ``out`` are an earlier run's of this command (the ones there)."""
+    summary, status = out / "summary.md", out / "status.json"
+    if summary.exists() and not starts_with_heading(summary, _SUMMARY_HEADING):
+        return False
+    if status.exists():
+        try:
+            rows = json.loads(status.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return False
+        if not (isinstance(rows, list) and all(isinstance(r, dict) and {"name", "status"} <= set(r) for r in rows)):
+            return False
+    return True
+
+
 @script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -231,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     add_threads_arg(parser, default=1, help="CPU threads per training (default 1)")
     add_set_arg(parser, help="override for every run, e.g. --set train.steps=200 (repeatable)")
     parser.add_argument("--no-eval", action="store_true", help="train only")
+    parser.add_argument("--force", action="store_true",
+                        help="replace a summary.md or status.json in --out that no ablation run wrote")
     args = parser.parse_args(argv)
     setup_logging()
     if args.threads < 1 or args.jobs < 1:
@@ -252,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
                              "them in separate runs, each with its own --out")
         loaded[config] = load_config(config, args.overrides)
         _check_reuse(out / config.stem, loaded[config])
-    groups = _evaluation_groups(loaded)
+    check_output_folder(out, _SUMMARY_FILES, ours=_is_our_summary, what="ablation run", force=args.force)
+    groups = {} if args.no_eval else _evaluation_groups(loaded)
     eval_dirs = _eval_dirs(groups, out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -284,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         log.warning("evaluation stopped by %s: run the command again to evaluate the trained runs", name)
     elif not eval_codes:
         evaluation = "not run\n"
-    text = (f"{stopped}# Ablation study\n\nTotal wall time {(time.perf_counter() - start) / 60:.1f} min.\n\n"
+    text = (f"{stopped}{_SUMMARY_HEADING}\nTotal wall time {(time.perf_counter() - start) / 60:.1f} min.\n\n"
             f"## Trainer validation (final_metrics.json, whole frames, all pixels)\n\n{table}\n\n"
             f"## Evaluation\n\n{evaluation}")
     write_text(out / "summary.md", text)
