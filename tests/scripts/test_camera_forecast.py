@@ -56,7 +56,10 @@ def test_the_figure_is_drawn_for_paths_only_and_never_over_someone_elses_file(tm
     assert command.main(["--subset", "paths", "--figure", str(mine)]) == 2
     assert mine.read_bytes() == before
     assert command.main(["--subset", "val", "--figure", str(tmp_path / "x.png")]) == 2
-    assert not (tmp_path / "x.png").exists()
+    for flags in (["--figure", str(tmp_path / "x.txt")],  # not a picture's name
+                  ["--figure", str(tmp_path / "x.png"), "--out", str(tmp_path / "x.png")]):  # the table over it
+        assert command.main(["--subset", "paths", *flags]) == 2
+    assert not (tmp_path / "x.png").exists() and not (tmp_path / "x.txt").exists()
 
 
 @pytest.fixture

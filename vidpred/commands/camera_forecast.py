@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+from pathlib import Path
 
 from vidpred.cli import StopRequest, add_threads_arg, positive, script, set_threads, setup_logging
 from vidpred.commands import check_table_output, print_table, stopped_exit_code
@@ -30,7 +32,7 @@ from vidpred.data.corpus import DEFAULT_CORPUS_ROOT
 from vidpred.evaluation.camera_forecast import (forecast_table, is_our_figure, plot_path_forecasts,
                                                 score_forecasts, score_paths)
 from vidpred.evaluation.partial import STOP_AT_ONCE, partial_heading, partial_line
-from vidpred.safe_write import check_output
+from vidpred.safe_write import check_output, same_file
 
 log = logging.getLogger("vidpred")
 _HEADING = "# Forecasts of the camera's next step"
@@ -108,6 +110,11 @@ def _check_flags(args: argparse.Namespace, uses_paths: bool) -> None:
         raise ValueError("--fetch-paths and --plane-depth are for --subset paths or --fit-on paths")
     if args.figure and args.subset != "paths":
         raise ValueError("--figure draws the recorded camera paths: use it with --subset paths")
+    if args.figure and Path(args.figure).suffix.lower() != ".png":
+        raise ValueError(f"--figure {args.figure}: give a .png")
+    if args.figure and args.out and (os.path.abspath(args.figure) == os.path.abspath(args.out)
+                                     or same_file(args.figure, args.out)):
+        raise ValueError(f"--figure and --out are both {args.out}: give each its own file")
     positive("--plane-depth", args.plane_depth)
     positive("--rate", args.rate)
 
