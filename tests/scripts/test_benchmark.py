@@ -140,6 +140,18 @@ def test_training_with_no_timed_step_or_a_negative_warmup_is_refused(argv, said,
     assert capsys.readouterr().out == ""
 
 
+def test_a_negative_worker_count_or_no_config_here_is_refused_before_any_work(tmp_path, monkeypatch, caplog, capsys):
+    monkeypatch.setattr(benchmark_command, "benchmark_data", lambda *a, **k: pytest.fail("a benchmark ran"))
+    monkeypatch.setattr(benchmark_command, "benchmark_training", lambda *a, **k: pytest.fail("a benchmark ran"))
+    assert _main(["--data-pipeline", "--loader-workers", "-1"]) == 2
+    monkeypatch.chdir(tmp_path)  # the default config is the repository's
+    assert _main(["--no-peak"]) == 2
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == [
+        "--loader-workers must be >= 0, got -1",
+        "no configs/paper_ucf101.yaml here: run from the repository root, or give --config"]
+    assert capsys.readouterr().out == ""
+
+
 def test_data_pipeline_times_the_cache_given_or_a_temporary_one_with_2_workers_by_default(tmp_path, monkeypatch,
                                                                                            capsys):
     calls = _record(monkeypatch, "benchmark_data", {"batches_per_sec": 4.0})

@@ -68,6 +68,7 @@ def test_replaces_its_own_sheet_but_not_another_image(tmp_path, caplog):
     (["--timing", "-1"], "--timing must be >= 0"),
     (["--timing", "1", "--n-frames", "0"], "need --n-frames, --size, --step and --thumb >= 1"),
     (["--timing", "1", "--thumb", "0"], "need --n-frames, --size, --step and --thumb >= 1"),
+    (["--timing", "1", "--thumb", "100000"], "--thumb must be at most 2048 px, got 100000"),
     (["--out", "sheet.jpg"], "--out sheet.jpg: the contact sheet is a .png"),
 ])
 def test_a_run_that_would_do_nothing_or_mislabel_its_file_is_refused(args, message, tmp_path, caplog, monkeypatch):

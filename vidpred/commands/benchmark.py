@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 import tempfile
+from pathlib import Path
 
 from vidpred.benchmark.data import benchmark_data
 from vidpred.benchmark.iteration import benchmark_training
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     steps = 10 if args.steps is None else args.steps
     if args.data_pipeline:
         workers = 2 if args.loader_workers is None else args.loader_workers
+        if workers < 0:
+            raise ValueError(f"--loader-workers must be >= 0, got {workers}")
         if args.cache_dir:
             result = benchmark_data(args.cache_dir, num_workers=workers)
         else:
@@ -92,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     warmup = 2 if args.warmup is None else args.warmup
     if steps < 1 or warmup < 0:
         raise ValueError(f"need --steps >= 1 and --warmup >= 0, got {steps} and {warmup}")
+    if args.config == _CONFIG and not Path(_CONFIG).is_file():
+        raise FileNotFoundError(f"no {_CONFIG} here: run from the repository root, or give --config")
     cfg = load_config(args.config, overrides)
     result = benchmark_training(cfg, steps=steps, warmup=warmup, reference=args.reference,
                                 measure_peak=args.peak)

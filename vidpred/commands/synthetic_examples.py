@@ -54,6 +54,7 @@ def time_generation(seeds: range, n_frames: int, size: int) -> list[float]:
 
 
 _SOFTWARE = "vidpred synthetic_examples.py"  # marks the sheets this script may replace
+_MAX_THUMB = 2048  # a shown frame's width: a row of them must fit in memory and on a screen
 
 
 def _is_our_sheet(path: Path) -> bool:
@@ -87,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     if min(args.n_frames, args.size, args.step, args.thumb) < 1 or not args.seeds:
         raise ValueError("need --n-frames, --size, --step and --thumb >= 1 and at least one seed")
+    if args.thumb > _MAX_THUMB:
+        raise ValueError(f"--thumb must be at most {_MAX_THUMB} px, got {args.thumb}")
     if args.timing < 0:
         raise ValueError(f"--timing must be >= 0 (0: no timing), got {args.timing}")
     if args.out is None and args.timing == 0:
