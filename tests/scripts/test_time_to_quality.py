@@ -63,6 +63,25 @@ def test_a_label_is_reused_only_for_the_config_it_was_trained_with(tmp_path, cap
     assert (tmp_path / "c.png").is_file()
 
 
+def test_a_label_trained_for_other_minutes_or_validated_at_other_steps_is_not_reused(tmp_path, caplog):
+    runs = tmp_path / "runs"
+    _finished_run(runs / "pixels", [])  # 5 minutes, validated every 250 steps
+    for flags, said in ((["--minutes", "0.3"], "train.max_minutes: 5.0 -> 0.3"),
+                        (["--val-every", "100"], "train.val_every: 250 -> 100")):
+        caplog.clear()
+        assert _main(["--run", f"{CONFIG}:pixels", "--runs", runs, "--out", tmp_path / "c.png", "--plot-only",
+                      *flags]) == 2
+        assert _errors(caplog) == [f"the label 'pixels' is taken by {runs / 'pixels'}, trained with another config "
+                                   f"({said}): give this run another label"]
+    assert _main(["--run", f"{CONFIG}:pixels", "--runs", runs, "--out", tmp_path / "c.png", "--plot-only"]) == 0
+
+
+def test_a_failed_training_is_one_line_of_its_own_and_one_of_this_command(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(time_to_quality.StopRequest, "run", lambda stop, cmd, env: 2)
+    assert _main(["--run", f"{CONFIG}:pixels", "--runs", tmp_path / "runs", "--out", tmp_path / "c.png"]) == 2
+    assert _errors(caplog) == [f"the training into {tmp_path / 'runs' / 'pixels'} failed (exit 2): no figure written"]
+
+
 def test_the_figure_replaces_only_its_own_files(tmp_path, caplog):
     runs = tmp_path / "runs"
     _finished_run(runs / "pixels", [])

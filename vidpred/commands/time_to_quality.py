@@ -5,8 +5,8 @@ r"""Validation quality against training time: train configs for N minutes each, 
 
 Each --run is CONFIG[:LABEL[:KEY=VALUE,...]]; a label is a plain name, one per --run.
 Every run trains with train.max_minutes set to --minutes into <--runs>/<label>/ (a finished
-run is reused, an interrupted one resumed, both only when trained with the same config:
-a label taken by another config is refused),
+run is reused, an interrupted one resumed, both only when trained with the same config,
+--minutes and --val-every: a label taken by another is refused),
 validating every --val-every steps on the config's validation clips, where the baselines
 (last input, Farneback and DIS flow extrapolation, their blend) are scored too. The PNG
 has one panel per predicted frame; a Markdown table of final and best scores is printed
@@ -69,7 +69,14 @@ def _check_reuse(run_dir: Path, label: str, cfg: Config) -> None:
     saved = run_dir / "config.yaml"
     if not saved.is_file():
         return
-    detail = resume_differences(yaml.safe_load(saved.read_text(encoding="utf-8")), cfg)
+    before = yaml.safe_load(saved.read_text(encoding="utf-8"))
+    trained = before.get("train", {})
+    # This script's own settings too: a training may resume with other ones, but a curve
+    # trained for other minutes, or validated at other steps, is not this label's.
+    details = [resume_differences(before, cfg)] + [
+        f"train.{key}: {trained.get(key)!r} -> {getattr(cfg.train, key)!r}"
+        for key in ("max_minutes", "val_every") if trained.get(key) != getattr(cfg.train, key)]
+    detail = ", ".join(d for d in details if d)
     if detail:
         raise ValueError(f"the label {label!r} is taken by {run_dir}, trained with another config ({detail}): give "
                          f"this run another label")
@@ -114,8 +121,12 @@ def main(argv: list[str] | None = None) -> int:
                     log.warning("stopped: no figure written; run the command again to resume the runs")
                     return stopped_exit_code(stop)
                 curves.append(read_curve(run_dir, label))
-    except (FileNotFoundError, ValueError, subprocess.CalledProcessError) as exc:
+    except (FileNotFoundError, ValueError) as exc:
         log.error("%s", exc)
+        return 2
+    except subprocess.CalledProcessError as exc:  # the training said why, in its own line
+        log.error("the training into %s failed (exit %d): no figure written", exc.cmd[exc.cmd.index("--run-dir") + 1],
+                  exc.returncode)
         return 2
     path = plot_curves(curves, args.out, title=args.title)
     table = curves_table(curves)
