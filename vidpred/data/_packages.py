@@ -12,7 +12,8 @@ __all__ = ["run_client", "newest_match"]
 
 
 def run_client(command: Sequence[str], what: str, cwd: Path | None = None) -> None:
-    """Run ``command``; on failure raise a DataError with its last line of output."""
+    """Run ``command``; on failure raise a DataError with the last line it wrote to stderr
+    (where pip and apt say what failed; stdout's last line when stderr is empty)."""
     try:
         # Clients write in their own encoding (on Windows pip's may not be the code page
         # text=True decodes with): a byte that does not decode must not hide the error.
@@ -20,7 +21,8 @@ def run_client(command: Sequence[str], what: str, cwd: Path | None = None) -> No
     except OSError as exc:
         raise DataError(f"{what} failed: {exc}") from exc
     if result.returncode != 0:
-        lines = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
+        lines = ([line for line in result.stderr.splitlines() if line.strip()]
+                 or [line for line in result.stdout.splitlines() if line.strip()])
         raise DataError(f"{what} failed (exit {result.returncode}): {lines[-1] if lines else 'no output'}")
 
 
