@@ -143,7 +143,9 @@ def test_lpips_weights_given_but_missing_or_unreadable_is_an_error_not_a_report_
 
 @pytest.mark.parametrize("args, said", [
     (["--data", "procedural", "--root", "my_videos"], "--root does not apply to --data procedural"),
-    (["--data", "samples", "--set", "data.root=my_videos"], "--root does not apply to --data samples"),
+    (["--data", "samples", "--set", "data.root=my_videos"], "--set data.root=my_videos: give --root instead"),
+    (["--data", "folder", "--root", "a", "--set", "data.root=b"], "--set data.root=b: give --root instead"),
+    (["--data", "samples", "--set", "data.cache_dir=c"], "--set data.cache_dir=c: give --cache-dir instead"),
     (["--data", "procedural", "--split", "3"], "--split (the UCF101 test list) does not apply to --data procedural"),
 ])
 def test_a_setting_the_source_does_not_read_is_refused_not_ignored(args, said, tmp_path, caplog):

@@ -41,6 +41,10 @@ from vidpred.metrics.official import OFFICIAL_PSNR_FILTER_DB
 from vidpred.pretrained import default_model_path
 
 
+# The data keys this command's own flags set.
+_FLAG_KEYS = {"data.source": "--data", "data.root": "--root", "data.split": "--split", "data.cache_dir": "--cache-dir"}
+
+
 def _data_config(args: argparse.Namespace) -> DataConfig:
     """The data section of the config schema, from the flags and ``--set data.*`` overrides."""
     base = {"source": args.data, "root": args.root, "split": 1 if args.split is None else args.split,
@@ -48,6 +52,9 @@ def _data_config(args: argparse.Namespace) -> DataConfig:
     for item in args.overrides:
         if not item.strip().startswith("data."):
             raise ConfigError(f"--set {item}: only data.* keys apply to evaluation (e.g. data.procedural.n_test_videos=64)")
+        key = item.split("=", 1)[0].strip()
+        if key in _FLAG_KEYS:  # one value, said once: else the --set would quietly win
+            raise ConfigError(f"--set {item}: give {_FLAG_KEYS[key]} instead")
     data = config_from_dict({"data": base}, args.overrides).data
     # Said rather than ignored: the report would read as if the folder or test list were scored.
     if data.root is not None and data.source in ("procedural", "samples"):
