@@ -178,6 +178,25 @@ def test_reports_are_checked_against_the_first_that_says_its_settings(tmp_path):
         lever_points([first, old, again, grained], "pan", "still")
 
 
+def test_reports_without_settings_on_other_clips_or_other_footage_are_refused(tmp_path):
+    """Reports written before their settings were kept: the clips and what copying scores on
+    them still tell a steady pan (or fewer clips) from the footage the first report scored."""
+    def report(name, copying, n_clips=2, gain=1.0):
+        base = {"DIS flow": [30.0, 20.0, 25.0][:n_clips], "last input": copying[:n_clips]}
+        scores = {video: {**base, name: [x + gain for x in base["DIS flow"]]} for video in ("pan", "still")}
+        return _report(tmp_path / name, [_checkpoint(name, f"{name}.pt")], scores)
+
+    first, again = report("first", [28.0, 18.0]), report("again", [28.004, 18.0], gain=2.0)  # the same, to 0.01 dB
+    assert [p.name for p in lever_points([first, again], "pan", "still")] == ["first", "again"]
+    panned = report("panned", [21.0, 18.0])
+    with pytest.raises(ValueError, match=f"^{panned} scores pan@0 on other footage than {first} \\(copying the last "
+                                         "input: 21.00 against 28.00 dB\\)"):
+        lever_points([first, again, panned], "pan", "still")
+    more = report("more", [28.0, 18.0, 22.0], n_clips=3)
+    with pytest.raises(ValueError, match=f"^{more} scores other clips than {first} \\(6 against 4 of the two videos\\)"):
+        lever_points([first, more], "pan", "still")
+
+
 def test_the_map_numbers_each_point_names_it_in_the_legend_and_labels_both_axes(reports, tmp_path, monkeypatch):
     from vidpred.evaluation import lever_map
 

@@ -8,7 +8,9 @@ paired per-clip difference against a baseline (DIS extrapolation unless --agains
 otherwise) on the --x video and on the --y video. A checkpoint scored in several reports is
 one point. Reports scored under different settings (--clips-per-video, --n-context,
 --adapt-steps, --grain or --flicker, a steady camera motion) are refused: their points would
-not be measured on the same footage. The table is printed, and written beside the figure as
+not be measured on the same footage. So are reports on other clips of the two videos, or
+whose clips copying the last input scores otherwise (to 0.01 dB): a report written before
+its settings were recorded is checked by its footage. The table is printed, and written beside the figure as
 a .md file.
 """
 

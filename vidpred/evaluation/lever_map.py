@@ -18,7 +18,7 @@ from pathlib import Path
 
 from vidpred.evaluation.paired import PairedDifference, paired_difference
 from vidpred.evaluation.partial import refuse_partial
-from vidpred.evaluation.predictors import DIS_FLOW
+from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT
 from vidpred.safe_write import image_has_mark, save_marked_figure
 
 __all__ = ["LeverPoint", "read_report", "read_settings", "lever_points", "lever_table", "plot_lever_map", "is_our_map"]
@@ -81,19 +81,46 @@ def _refuse_other_settings(report: str | Path, settings: dict | None, first: tup
                          "together")
 
 
+def _footage(rows: dict[str, list[dict]], key: str) -> dict[str, float | None]:
+    """Each clip of the mapped videos by name, with what copying its last input scores on it:
+    the same clips of the same footage score the same, whatever the report's settings say."""
+    return {c["video"]: c["scores"].get(LAST_INPUT, {}).get(key) for video_rows in rows.values() for c in video_rows}
+
+
+def _refuse_other_footage(report: str | Path, footage: dict, first: tuple[str | Path, dict] | None) -> None:
+    """Refuse a report whose clips of the mapped videos, or their footage (told by copying's
+    score, to 0.01 dB), are not the first report's (``first``): a report that records no
+    settings (:func:`read_settings`) may still have been scored on other clips, or on a
+    steady pan of them, grain or flicker."""
+    if first is None:
+        return
+    other, theirs = first
+    if sorted(footage) != sorted(theirs):
+        raise ValueError(f"{report} scores other clips than {other} ({len(footage)} against {len(theirs)} of the two "
+                         "videos): map reports of the same clips together")
+    differ = next((clip for clip in footage if footage[clip] is not None and theirs[clip] is not None
+                   and abs(footage[clip] - theirs[clip]) > 0.01), None)
+    if differ is not None:
+        raise ValueError(f"{report} scores {differ} on other footage than {other} (copying the last input: "
+                         f"{footage[differ]:.2f} against {theirs[differ]:.2f} dB): a steady camera motion, grain or "
+                         "flicker? map reports of one setting together")
+
+
 def lever_points(report_dirs: Sequence[str | Path], x_video: str, y_video: str, *, against: str = DIS_FLOW,
                  key: str = "psnr_whole_f1") -> list[LeverPoint]:
     """One point per checkpoint: its paired difference against ``against`` on ``x_video`` and ``y_video``.
 
     Raises:
         ValueError: no report scores both videos, the baseline is missing from one that does, or
-            two reports were scored under different settings (:func:`read_settings`).
+            two reports were scored under different settings (:func:`read_settings`), on other
+            clips or on other footage (copying the last input scores otherwise).
     """
     points: list[LeverPoint] = []
     # Identical per-clip scores are one checkpoint (its path may differ between reports, and one
     # path may hold other weights in a later report, so the path alone does not tell).
     seen: set = set()
     first_settings = None  # (report, settings) of the first report mapped that says its settings
+    first_footage = None  # (report, footage) of the first report mapped
     for report in report_dirs:
         methods, clips = read_report(report)
         rows = {video: [c for c in clips if c["source"] == video] for video in (x_video, y_video)}
@@ -103,6 +130,9 @@ def lever_points(report_dirs: Sequence[str | Path], x_video: str, y_video: str, 
         _refuse_other_settings(report, settings, first_settings)
         if first_settings is None and settings is not None:
             first_settings = (report, settings)
+        footage = _footage(rows, key)
+        _refuse_other_footage(report, footage, first_footage)
+        first_footage = first_footage or (report, footage)
         if not all(against in c["scores"] for video in (x_video, y_video) for c in rows[video]):
             raise ValueError(f"{report} has no {against!r} scores on every clip of {x_video} and {y_video}")
         keys = {k for video in (x_video, y_video) for c in rows[video] for k in c["scores"][against]}
