@@ -10,8 +10,8 @@ one point. Reports scored under different settings (--clips-per-video, --n-conte
 --adapt-steps, --grain or --flicker, a steady camera motion) are refused: their points would
 not be measured on the same footage. So are reports on other clips of the two videos, or
 whose clips copying the last input scores otherwise (to 0.01 dB): a report written before
-its settings were recorded is checked by its footage. The table is printed, and written beside the figure as
-a .md file.
+its settings were recorded is checked by its footage. The table is printed, and written
+beside the figure as a .md file.
 """
 
 from __future__ import annotations
