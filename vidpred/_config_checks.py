@@ -127,6 +127,8 @@ def _data_problems(cfg: Config) -> Iterator[str]:
     }, {"data.n_val_clips": held_out, "data.n_val_videos": held_out})
     if d.source in ("folder", "ucf101") and not d.root:
         yield f"data.root is required when data.source is '{d.source}'"
+    if not str(d.cache_dir).strip():
+        yield "data.cache_dir is empty: give the folder for decoded videos (it would be the current folder)"
     if d.source == "corpus" and d.val_videos is not None:
         yield "data.val_videos does not apply to data.source 'corpus': its split is fixed (docs/data.md)"
     if d.val_videos is not None and not d.val_videos:

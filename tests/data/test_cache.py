@@ -359,3 +359,31 @@ def test_a_decode_removes_the_temporary_file_of_a_write_killed_long_ago(tmp_path
         VideoCache(tmp_path).load([item], min_frames=1)
     assert not killed.exists() and recent.exists()
     assert "a cache write that never finished" in caplog.text
+
+
+def test_a_frame_folder_with_a_dangling_link_still_decodes_again_when_its_frames_change(tmp_path, moving_frames):
+    # the link is no frame (the folder's reader skips it), and must not blind the fingerprint to the frames
+    frames, old, new = _folder_of_three_frames(tmp_path, moving_frames, ".png")
+    (frames / "latest.png").symlink_to(tmp_path / "nowhere.png")
+    cache = VideoCache(tmp_path / "cache")
+    (first,) = cache.load([file_item(frames, max_frames=None, frame_size=None)], min_frames=1)
+    np.testing.assert_array_equal(first.frames[1], old[1])
+    time.sleep(0.05)
+    assert cv2.imwrite(str(frames / "1.png"), new[1][..., ::-1])
+    (second,) = cache.load([file_item(frames, max_frames=None, frame_size=None)], min_frames=1)
+    assert cache.n_decoded == 2
+    np.testing.assert_array_equal(second.frames[1], new[1])
+
+
+def test_a_cache_folder_with_someone_else_s_index_an_empty_path_and_a_home_path(tmp_path, monkeypatch):
+    item = _item("a", np.zeros((2, 4, 4, 3), np.uint8))[0]
+    for theirs in ('["v1.avi", "v2.avi"]', '{"notes": "mine"}', "not json"):
+        (tmp_path / "index.json").write_text(theirs)
+        with pytest.raises(ValueError, match=f"the cache folder {tmp_path} holds an index.json that no vidpred cache "
+                                             "wrote; choose another folder"):
+            VideoCache(tmp_path).load([item], min_frames=1)
+        assert (tmp_path / "index.json").read_text() == theirs and not list(tmp_path.glob("*.npy"))
+    with pytest.raises(ValueError, match="the cache folder's path is empty"):
+        VideoCache(" ")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert VideoCache("~/cache").cache_dir == tmp_path / "home" / "cache"

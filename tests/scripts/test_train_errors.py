@@ -56,6 +56,7 @@ def _errors(caplog):
     ("data.procedural.height=-8", "data.procedural.height must be >= 1, got -8"),
     ("data.procedural.width=8", "data.procedural.height and width (32x8) must be >= data.patch_size (16)"),
     ("data.val_videos=[]", "data.val_videos is empty"),
+    ("data.cache_dir=''", "data.cache_dir is empty"),
 ])
 def test_bad_values_are_one_line_and_exit_code_2(config, tmp_path, caplog, override, message):
     code = _main(["--config", config, "--set", override, "--set", f"run.out_dir={tmp_path / 'runs'}"])

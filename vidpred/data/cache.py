@@ -25,6 +25,7 @@ import inspect
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -122,7 +123,8 @@ def _source_fingerprint(path: Path) -> str:
     path = path.absolute()
     try:
         if path.is_dir():
-            stats = [p.stat() for p in sorted(path.iterdir()) if p.suffix.lower() in IMAGE_EXTENSIONS]
+            # the frames the folder reads (is_file: not a dangling link, whose stat would fail)
+            stats = [p.stat() for p in sorted(path.iterdir()) if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
             folder = path.stat()
             size = sum(s.st_size for s in stats)
             mtime = max([s.st_mtime_ns for s in stats] + [folder.st_mtime_ns])
@@ -132,7 +134,9 @@ def _source_fingerprint(path: Path) -> str:
         return f"{path}|{stat.st_size}|{stat.st_mtime_ns}|inode {stat.st_ino}|ctime {stat.st_ctime_ns}"
     except OSError:
         # Let the decode report it: a vanished file is one more unreadable video, not a crash.
-        return f"{path}|missing"
+        # Never the same twice: frames decoded meanwhile (a frame removed between listing and
+        # stat) must not be served again under a key that no later change would alter.
+        return f"{path}|unreadable at {time.time_ns()}"
 
 
 def file_item(path: str | Path, *, max_frames: int | None, frame_size: tuple[int, int] | None,
@@ -263,11 +267,30 @@ def _usable(items: Sequence[CacheItem], loaded: dict[str, np.ndarray], min_frame
     return videos, too_short
 
 
+def _is_cache_index(path: Path) -> bool:
+    """Whether ``path`` is absent or a cache's index (each entry's fingerprint by key), which
+    decoding may rewrite; a user's file of that name is neither."""
+    if not path.exists():
+        return True
+    try:
+        index = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(index, dict) and all(isinstance(v, dict) and "fingerprint" in v for v in index.values())
+
+
 class VideoCache:
-    """Decode-once cache of uint8 videos in ``cache_dir`` (created when a first video is decoded into it)."""
+    """Decode-once cache of uint8 videos in ``cache_dir`` (created when a first video is decoded
+    into it; ``~`` is the home folder).
+
+    Raises:
+        ValueError: an empty path (it would be the current folder).
+    """
 
     def __init__(self, cache_dir: str | Path) -> None:
-        self.cache_dir = Path(cache_dir)
+        if not str(cache_dir).strip():
+            raise ValueError("the cache folder's path is empty: give data.cache_dir (or --cache-dir)")
+        self.cache_dir = Path(cache_dir).expanduser()
         self.n_decoded = 0  # decodes run by this object, for logs and tests
 
     def path_for(self, item: CacheItem) -> Path:
@@ -327,6 +350,9 @@ class VideoCache:
         if reason is not None:
             raise DataError(f"{desc}: {len(todo)} videos need decoding but the cache folder {self.cache_dir} "
                             f"is not writable: {reason}; choose a writable folder (data.cache_dir, or --cache-dir)")
+        if not _is_cache_index(self.cache_dir / INDEX_NAME):
+            raise DataError(f"{desc}: the cache folder {self.cache_dir} holds an {INDEX_NAME} that no vidpred cache "
+                            "wrote; choose another folder (data.cache_dir, or --cache-dir)")
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         for suffix in (".npy", ".json"):
             for stray in remove_abandoned_temporaries(self.cache_dir, suffix):

@@ -81,7 +81,8 @@ class PhotoFolder(Sequence):
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise DataError(f"data.synthetic.photo_dir: {self.folder} is not a folder")
-        self.paths = sorted((p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS), key=path_order)
+        self.paths = sorted((p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()),
+                            key=path_order)
         if not self.paths:
             raise DataError(f"data.synthetic.photo_dir: no photos ({', '.join(IMAGE_EXTENSIONS)}) in {self.folder}")
 
