@@ -39,7 +39,7 @@ from vidpred.data.errors import DataError
 from vidpred.data.photos import PHOTOS
 from vidpred.data.procedural import generate_video
 from vidpred.data.synthetic import generate_synthetic_video
-from vidpred.data.video_io import IMAGE_EXTENSIONS, VideoReadError, read_video
+from vidpred.data.video_io import VideoReadError, frame_files, read_video
 from vidpred.safe_write import remove_abandoned_temporaries, replacing
 
 try:
@@ -123,8 +123,7 @@ def _source_fingerprint(path: Path) -> str:
     path = path.absolute()
     try:
         if path.is_dir():
-            # the frames the folder reads (is_file: not a dangling link, whose stat would fail)
-            stats = [p.stat() for p in sorted(path.iterdir()) if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
+            stats = [p.stat() for p in frame_files(path)]  # the frames the folder's reader reads
             folder = path.stat()
             size = sum(s.st_size for s in stats)
             mtime = max([s.st_mtime_ns for s in stats] + [folder.st_mtime_ns])

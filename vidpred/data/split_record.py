@@ -37,7 +37,7 @@ from typing import Any
 from vidpred.config import DataConfig
 from vidpred.data.datasets import select_videos, subset_files
 from vidpred.data.errors import DataError
-from vidpred.data.video_io import IMAGE_EXTENSIONS
+from vidpred.data.photos import PhotoFolder
 from vidpred.safe_write import same_file
 
 __all__ = ["SPLIT_FILE", "describe_split", "read_split", "follow_split"]
@@ -110,8 +110,8 @@ def _photos(folder: Path) -> list[dict[str, Any]]:
     """The photos of a folder (:class:`~vidpred.data.photos.PhotoFolder`'s) by name, size and
     when each was written; none when it cannot be listed (loading the photos says why)."""
     try:
-        paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-    except OSError:
+        paths = PhotoFolder(folder).paths
+    except (DataError, OSError):
         return []
     return [{"name": p.name, "bytes": _size(p), "written_ns": _written(p)} for p in paths]
 

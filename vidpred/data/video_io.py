@@ -30,6 +30,7 @@ __all__ = [
     "write_video",
     "path_order",
     "is_frame_image",
+    "frame_files",
     "height_to_size",
     "read_image",
     "write_image",
@@ -156,6 +157,16 @@ def is_frame_image(path: str | PurePath) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
 
 
+def frame_files(folder: Path) -> list[Path]:
+    """The frames of a frame folder: its files that are frame images (:func:`is_frame_image`;
+    a dangling link is none), in natural name order (``frame9.png`` before ``frame10.png``).
+
+    Raises:
+        OSError: the folder cannot be listed.
+    """
+    return sorted((p for p in folder.iterdir() if p.is_file() and is_frame_image(p)), key=lambda p: _natural_key(p.name))
+
+
 def reads_as_frame(path: str | Path, video: str | Path) -> bool:
     """Whether a file written at ``path`` would be read as a frame of ``video`` from then on:
     ``video`` is a frame folder and ``path`` an image directly in it (links included)."""
@@ -218,7 +229,7 @@ def _folder_frames(path: Path, max_frames: int | None, start: int = 0) -> Iterat
     """The frame images of a folder in natural name order from ``start``, as uint8 ``(H, W, 3)``
     BGR (at most ``max_frames``); a VideoReadError for a folder of videos, an undecodable
     image or one of another size."""
-    names = sorted((p for p in path.iterdir() if p.is_file() and is_frame_image(p)), key=lambda p: _natural_key(p.name))
+    names = frame_files(path)
     if not names:
         inside = sorted(p.name for p in path.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS or p.is_dir())
         if inside:
@@ -372,7 +383,7 @@ def announced_frames(path: str | Path) -> int | None:
     path = Path(path)
     try:
         if path.is_dir():
-            return sum(1 for p in path.iterdir() if p.is_file() and is_frame_image(p))
+            return len(frame_files(path))
         capture = open_capture(path)
         try:
             count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
