@@ -104,13 +104,15 @@ def test_torchrun_two_processes_train_in_lockstep_and_resume(config, tmp_path, l
 
 def test_sigterm_stops_every_rank_at_the_same_step_with_a_checkpoint(config, tmp_path, logged_steps):
     run_dir = tmp_path / "run"
+    # No log step comes before the stop: torchrun kills its workers 30 s after passing the
+    # signal on, so the ranks must agree to stop after the step they are in, not at a log step.
     command = _command(config, tmp_path / "dump", "--run-dir", run_dir, "--set", "train.steps=100000",
-                       "--set", "train.ckpt_every=100000")
+                       "--set", "train.ckpt_every=100000", "--set", "train.log_every=50000")
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=tmp_path)
-    metrics = run_dir / "metrics.jsonl"
+    validation = run_dir / "validation.jsonl"  # every 2nd step
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
-        if metrics.is_file() and len(metrics.read_text().splitlines()) >= 3:
+        if validation.is_file() and len(validation.read_text().splitlines()) >= 2:
             break
         assert proc.poll() is None, proc.communicate()[1][-5000:]
         time.sleep(0.05)
@@ -121,6 +123,7 @@ def test_sigterm_stops_every_rank_at_the_same_step_with_a_checkpoint(config, tmp
 
     rank0, rank1 = _ranks(tmp_path / "dump")
     assert rank0["step"] == rank1["step"] < 1000  # both stopped, at the same step
+    assert (run_dir / "metrics.jsonl").read_text() == ""  # before any log step
     _assert_same_weights(rank0, rank1)
     checkpoint = torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)
     assert checkpoint["step"] == rank0["step"] and len(checkpoint["rng_ranks"]) == 2
@@ -129,3 +132,20 @@ def test_sigterm_stops_every_rank_at_the_same_step_with_a_checkpoint(config, tmp
                         "--set", f"train.steps={rank0['step'] + 2}", "--set", "train.ckpt_every=100000")
     assert resumed.returncode == 0, resumed.stderr[-5000:]
     assert logged_steps(run_dir / "metrics.jsonl")[-1] == rank0["step"] + 2
+
+
+def test_a_folder_the_main_process_refuses_stops_every_rank_in_one_line(config, tmp_path):
+    run_dir = tmp_path / "notes"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text("my own notes\n")
+    refused = _torchrun(config, tmp_path / "dump", "--run-dir", run_dir, "--set", "train.steps=2")
+    assert refused.returncode != 0
+    errors = [line for line in refused.stderr.splitlines() if "ERROR" in line and "no vidpred run wrote" in line]
+    assert any("[rank 0]" in line for line in errors), refused.stderr[-5000:]
+    # Rank 1 stops with the same line (unless torchrun, seeing rank 0 exit, ended it first),
+    # never by running into a collective rank 0 left: no worker's traceback, only torchrun's own.
+    assert "Connection closed by peer" not in refused.stderr and "RuntimeError" not in refused.stderr, \
+        refused.stderr[-5000:]
+    assert refused.stderr.count("Traceback") <= 1 and "ChildFailedError" in refused.stderr
+    assert (run_dir / "config.yaml").read_text() == "my own notes\n"
+    assert sorted(p.name for p in run_dir.iterdir()) == ["config.yaml"]

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import vidpred.training.distributed as distributed
+from vidpred.errors import ExpectedFailure
 
 
 @pytest.mark.parametrize("nccl", [True, False], ids=["nccl", "no nccl (Windows builds)"])
@@ -50,12 +51,13 @@ def test_one_process_calls_no_collective(monkeypatch):
     def no_collective(*args, **kwargs):
         raise AssertionError("a collective was called without torchrun")
 
-    for name in ("all_reduce", "all_gather_object", "barrier", "destroy_process_group"):
+    for name in ("all_reduce", "all_gather_object", "broadcast_object_list", "barrier", "destroy_process_group"):
         monkeypatch.setattr(distributed.dist, name, no_collective)
     monkeypatch.setattr(distributed.dist, "is_initialized", lambda: True)
     single, cpu = distributed.DistInfo(), torch.device("cpu")
     assert distributed.any_rank(True, single, cpu) is True and distributed.any_rank(False, single, cpu) is False
     assert distributed.gather_objects({"psnr": 30.0}, single) == [{"psnr": 30.0}]
+    assert distributed.main_decides(lambda: "checked", single) == "checked"
     with distributed.local_leader_first(single):
         distributed.barrier(single)
     distributed.cleanup(single)
@@ -121,6 +123,50 @@ def test_any_rank_is_true_everywhere_when_one_rank_is(monkeypatch, mine, other, 
 
     monkeypatch.setattr(distributed.dist, "all_reduce", all_reduce)
     assert distributed.any_rank(mine, distributed.DistInfo(0, 0, 2), torch.device("cpu")) is expected
+
+
+def _broadcast_from(main_sends):
+    """A stand-in for ``broadcast_object_list`` on two ranks: on the main rank it records what
+    is sent; on the other it receives ``main_sends``."""
+    sent = []
+
+    def broadcast_object_list(objects, src):
+        assert src == 0
+        if main_sends is None:
+            sent.append(list(objects))
+        else:
+            objects[:] = main_sends
+
+    return broadcast_object_list, sent
+
+
+def test_the_main_process_s_refusal_is_raised_on_every_rank(monkeypatch):
+    def refuse():
+        raise FileExistsError("runs/x holds config.yaml that no vidpred run wrote;\n  choose another")
+
+    broadcast, sent = _broadcast_from(None)
+    monkeypatch.setattr(distributed.dist, "broadcast_object_list", broadcast)
+    with pytest.raises(FileExistsError, match="no vidpred run wrote"):  # the main rank: its own error
+        distributed.main_decides(refuse, distributed.DistInfo(0, 0, 2))
+    assert sent == [["runs/x holds config.yaml that no vidpred run wrote; choose another"]]
+
+    asked = []
+    broadcast, _ = _broadcast_from(sent[0])
+    monkeypatch.setattr(distributed.dist, "broadcast_object_list", broadcast)
+    with pytest.raises(distributed.RefusedByMain, match="^runs/x holds config.yaml that no vidpred run wrote; choose"):
+        distributed.main_decides(lambda: asked.append(True), distributed.DistInfo(1, 1, 2))
+    assert asked == []  # only the main process decides
+    assert issubclass(distributed.RefusedByMain, ExpectedFailure)  # shown as one line
+
+
+def test_what_the_main_process_allows_goes_on_everywhere(monkeypatch):
+    broadcast, sent = _broadcast_from(None)
+    monkeypatch.setattr(distributed.dist, "broadcast_object_list", broadcast)
+    assert distributed.main_decides(lambda: {"step": 4}, distributed.DistInfo(0, 0, 2)) == {"step": 4}
+    assert sent == [[None]]
+    broadcast, _ = _broadcast_from([None])
+    monkeypatch.setattr(distributed.dist, "broadcast_object_list", broadcast)
+    assert distributed.main_decides(lambda: {"step": 4}, distributed.DistInfo(1, 1, 2)) is None
 
 
 def test_the_rollout_module_returns_every_scale_of_every_predicted_frame():

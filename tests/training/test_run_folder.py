@@ -103,21 +103,18 @@ def test_of_equal_best_rows_best_pt_is_the_first_s(tmp_path):
 def test_a_resume_needs_a_checkpoint_and_a_new_run_a_folder_without_one(tmp_path):
     run_dir, cfg = tmp_path / "run", Config()
     latest = run_dir / "checkpoints" / "latest.pt"
-    for is_main in (True, False):  # every process refuses, not only the one that writes
-        with pytest.raises(FileNotFoundError, match=f"^cannot resume: no checkpoint at {re.escape(str(latest))}$"):
-            check_run_folder(run_dir, cfg, resume=True, is_main=is_main)
-        assert check_run_folder(run_dir, cfg, resume=False, is_main=is_main) is None
+    with pytest.raises(FileNotFoundError, match=f"^cannot resume: no checkpoint at {re.escape(str(latest))}$"):
+        check_run_folder(run_dir, cfg, resume=True)
+    assert check_run_folder(run_dir, cfg, resume=False) is None
     save_checkpoint({"step": 1}, latest)
-    for is_main in (True, False):
-        with pytest.raises(FileExistsError, match="already holds a run; pass --resume to continue it"):
-            check_run_folder(run_dir, cfg, resume=False, is_main=is_main)
+    with pytest.raises(FileExistsError, match="already holds a run; pass --resume to continue it"):
+        check_run_folder(run_dir, cfg, resume=False)
 
 
-def test_a_new_run_over_files_no_run_wrote_is_refused_by_the_main_process(tmp_path):
+def test_a_new_run_over_files_no_run_wrote_is_refused(tmp_path):
     (tmp_path / "metrics.jsonl").write_text("my own notes\n")
     with pytest.raises(FileExistsError, match="holds metrics.jsonl that no vidpred run wrote"):
-        check_run_folder(tmp_path, Config(), resume=False, is_main=True)
-    assert check_run_folder(tmp_path, Config(), resume=False, is_main=False) is None  # it writes no logs
+        check_run_folder(tmp_path, Config(), resume=False)
 
 
 def test_an_unreadable_latest_pt_is_refused_saying_whether_best_pt_can_stand_in(tmp_path):
@@ -127,7 +124,7 @@ def test_an_unreadable_latest_pt_is_refused_saying_whether_best_pt_can_stand_in(
 
     def refusal() -> str:
         with pytest.raises(ValueError, match="^cannot resume: .*latest.pt is not a readable vidpred checkpoint") as info:
-            check_run_folder(tmp_path, Config(), resume=True, is_main=True)
+            check_run_folder(tmp_path, Config(), resume=True)
         return str(info.value)
 
     assert refusal().endswith("; there is no best.pt to fall back on")
@@ -138,8 +135,7 @@ def test_an_unreadable_latest_pt_is_refused_saying_whether_best_pt_can_stand_in(
     assert refusal().endswith(f"; {checkpoints / 'best.pt'} is unreadable too")
 
 
-def test_a_folder_that_cannot_receive_the_run_is_refused_by_the_main_process(tmp_path, read_only):
+def test_a_folder_that_cannot_receive_the_run_is_refused(tmp_path, read_only):
     read_only(tmp_path)
     with pytest.raises(RunLogError, match=f"the run folder {re.escape(str(tmp_path))} is not writable"):
-        check_run_folder(tmp_path, Config(), resume=False, is_main=True)
-    assert check_run_folder(tmp_path, Config(), resume=False, is_main=False) is None
+        check_run_folder(tmp_path, Config(), resume=False)

@@ -11,9 +11,9 @@ import contextlib
 import datetime
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
@@ -21,8 +21,11 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from vidpred.adversaries import Adversary
+from vidpred.errors import ExpectedFailure
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # How long a collective may wait (see init_distributed): decoding UCF101's 9,537 videos once
 # takes the first process minutes to tens of minutes.
@@ -85,6 +88,36 @@ def init_distributed(device: torch.device) -> tuple[DistInfo, torch.device]:
 def barrier(info: DistInfo) -> None:
     if info.enabled:
         dist.barrier()
+
+
+class RefusedByMain(ExpectedFailure):
+    """What the main process refused (:func:`main_decides`), raised on the other ranks with its message."""
+
+
+def main_decides(decide: Callable[[], T], info: DistInfo) -> T | None:
+    """``decide()`` on the main process alone, with its verdict shared: when it raises, every
+    rank raises (the main its own error, the others :class:`RefusedByMain` with the same
+    message), so that no rank goes on to a collective the main never reaches. Returns what
+    it returned on the main process, None on the others.
+
+    For the checks only the main process makes, of the folder it alone writes to.
+    """
+    if not info.enabled:
+        return decide()
+    failure: BaseException | None = None
+    result = None
+    if info.is_main:
+        try:
+            result = decide()
+        except Exception as exc:  # noqa: BLE001 - shared, then raised again below
+            failure = exc
+    verdict = [None if failure is None else " ".join(str(failure).split()) or type(failure).__name__]
+    dist.broadcast_object_list(verdict, src=0)
+    if failure is not None:
+        raise failure
+    if verdict[0] is not None:
+        raise RefusedByMain(verdict[0])
+    return result
 
 
 @contextlib.contextmanager

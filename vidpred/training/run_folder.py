@@ -30,7 +30,7 @@ from vidpred.training.run_log import check_new_run_dir, check_run_dir, read_vali
 from vidpred.training.validation import BEST_KEY, MODEL
 
 __all__ = ["align_best", "check_outside_data", "check_run_folder", "claim_run_folder", "file_identity",
-           "resumed_precision", "validation_rows"]
+           "read_resume_state", "resumed_precision", "validation_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -55,47 +55,47 @@ def check_outside_data(run_dir: Path, cfg: Config) -> None:
                           "videos there; choose a run folder outside it (--run-dir or run.out_dir)")
 
 
-def check_run_folder(run_dir: Path, cfg: Config, *, resume: bool, is_main: bool) -> dict | None:
+def check_run_folder(run_dir: Path, cfg: Config, *, resume: bool) -> dict | None:
     """Refuse the run folder now, before the data is decoded: one in use, a new run over
     an old one, a resume without a checkpoint, or one whose config or step does not fit.
-    Only the main process (``is_main``) asks of the lock and of what the folder can receive.
+    Under torchrun the main process alone asks (it alone writes there;
+    :func:`~vidpred.training.distributed.main_decides`), and the others read the
+    checkpoint it checked with :func:`read_resume_state`.
 
     Returns:
         The checkpoint to resume from, or None for a new run.
     """
     latest = _latest(run_dir)
-    if is_main:
-        if not run_dir.is_dir():  # not in use: whether it can be made (a file in its place cannot)
-            check_run_dir(run_dir)
-        RunLock(run_dir).check_free()  # first: a folder in use is the news, not what it holds
+    if not run_dir.is_dir():  # not in use: whether it can be made (a file in its place cannot)
+        check_run_dir(run_dir)
+    RunLock(run_dir).check_free()  # first: a folder in use is the news, not what it holds
     if resume and not latest.is_file():
         raise FileNotFoundError(f"cannot resume: no checkpoint at {latest}")
     if not resume and latest.is_file():
         raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or "
                               "choose another --run-dir or run.name")
-    if is_main:
-        check_run_dir(run_dir)  # now, not after decoding the data and training
-        if not resume:
-            check_new_run_dir(run_dir)
+    check_run_dir(run_dir)  # now, not after decoding the data and training
     if not resume:
+        check_new_run_dir(run_dir)
         return None
-    resume_state = _resume_state(latest)
-    check_resumable(resume_state["config"], cfg, run_dir, saved_folders={
-        "data.root": resume_state.get("data_root"), "data.synthetic.photo_dir": resume_state.get("photo_dir")})
-    if cfg.train.steps < int(resume_state["step"]):
+    state = read_resume_state(run_dir)
+    check_resumable(state["config"], cfg, run_dir, saved_folders={
+        "data.root": state.get("data_root"), "data.synthetic.photo_dir": state.get("photo_dir")})
+    if cfg.train.steps < int(state["step"]):
         raise ConfigError(f"cannot resume {run_dir} for train.steps {cfg.train.steps}: it is at step "
-                          f"{int(resume_state['step'])} already; give a larger train.steps to train on")
-    return resume_state
+                          f"{int(state['step'])} already; give a larger train.steps to train on")
+    return state
 
 
-def _resume_state(latest: Path) -> dict:
-    """``latest.pt`` read for resuming, or a one-line error saying what is wrong and whether
-    ``best.pt`` beside it is intact.
+def read_resume_state(run_dir: Path) -> dict:
+    """The run's ``checkpoints/latest.pt`` read for resuming, or a one-line error saying
+    what is wrong and whether ``best.pt`` beside it is intact.
 
     Raises:
         ValueError: unreadable (truncated, not a checkpoint) or not a training checkpoint
             (an exported model keeps no optimizer state).
     """
+    latest = _latest(run_dir)
     try:
         state = load_checkpoint(latest)
     except ValueError as exc:

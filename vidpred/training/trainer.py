@@ -50,11 +50,12 @@ from vidpred.losses.perceptual import perceptual_terms
 from vidpred.models._pyramid import pyramid
 from vidpred.models.discriminator import MultiScaleDiscriminator
 from vidpred.safe_write import remove_abandoned_temporaries, write_text
-from vidpred.training.distributed import any_rank, gather_objects, init_distributed, local_leader_first, wrap_for_updates
+from vidpred.training.distributed import (any_rank, gather_objects, init_distributed, local_leader_first, main_decides,
+                                          wrap_for_updates)
 from vidpred.training.monitor import ChanceMonitor, check_finite
 from vidpred.training.precision import autocast_context, configure_backends, prepare_module, resolve_precision
 from vidpred.training.run_folder import (align_best, check_outside_data, check_run_folder, claim_run_folder, file_identity,
-                                        resumed_precision, validation_rows)
+                                        read_resume_state, resumed_precision, validation_rows)
 from vidpred.training.random_state import RandomStreams
 from vidpred.training.run_lock import RunLock
 from vidpred.training.run_log import RunLog, final_metrics
@@ -92,7 +93,9 @@ class Trainer:
         self.dist, self.device = init_distributed(select_device(cfg.train.device))
         self.n_context, self.n_future = cfg.model.n_context, cfg.train.n_future
         self._latest_seen = file_identity(self.ckpt_dir / "latest.pt")  # what claim_run_dir expects to find there
-        resume_state = check_run_folder(self.run_dir, cfg, resume=resume, is_main=self.dist.is_main)
+        resume_state = main_decides(lambda: check_run_folder(self.run_dir, cfg, resume=resume), self.dist)
+        if resume and not self.dist.is_main:
+            resume_state = read_resume_state(self.run_dir)  # as the main process found it
 
         torch.manual_seed(cfg.train.seed)
         nets = self.nets = build_training_networks(cfg, self.device)  # checkpointed as a whole
@@ -117,7 +120,8 @@ class Trainer:
         self.rollout = wrap_for_updates(self.generator, self.adversaries, self.dist, self.device)
         self.step, self.best_psnr = 0, -math.inf
         self._resumed = False
-        self._lock: RunLock | None = None
+        self._lock: RunLock | None = None  # the main process's, while it trains
+        self._claimed = False  # the same on every rank: whether the main process holds the lock
         self.train_seconds = 0.0  # time spent in train steps, across resumes (train.max_minutes)
         self.chance_monitor = (ChanceMonitor(cfg.train.chance_warning_steps, cfg.train.chance_accuracy, cfg.train.log_every)
                                if cfg.train.chance_warning_steps > 0 and self.d_optimizers else None)
@@ -370,15 +374,22 @@ class Trainer:
             RunLocked: another process is training into the same run directory, or has
                 written its ``latest.pt`` since this trainer looked (while it decoded its data).
         """
-        if self.dist.is_main and self._lock is None:
-            self._lock = claim_run_folder(self.run_dir, self._latest_seen)
+        if self._claimed:
+            return
+
+        def claim() -> None:
+            if self.dist.is_main:
+                self._lock = claim_run_folder(self.run_dir, self._latest_seen)
+
+        main_decides(claim, self.dist)  # every rank stops when the main one is refused
+        self._claimed = True
 
     def fit(self) -> dict:
         """Train to ``train.steps``; returns the final metrics (also written to disk).
 
         Ctrl-C or SIGTERM finishes the current step, saves ``checkpoints/latest.pt`` and
-        returns ``{"interrupted": signum}``. Under torchrun the ranks agree on stopping at
-        the next log step (``train.log_every``), and every rank trains and saves together;
+        returns ``{"interrupted": signum}``. Under torchrun the ranks agree on stopping
+        after the same step, and every rank trains and saves together;
         only rank 0 writes files, validates and returns the metrics (the other ranks
         return ``{"step": ..., "rank": ...}``).
 
@@ -409,6 +420,7 @@ class Trainer:
             if self._lock is not None:
                 self._lock.release()
                 self._lock = None
+            self._claimed = False
 
     def _fit(self, main: bool, run_log: RunLog | None) -> dict:
         cfg = self.cfg.train
@@ -458,10 +470,10 @@ class Trainer:
                 if step % cfg.ckpt_every == 0 or last:
                     self.save()
                 bar.update(1)
-                # All ranks stop at the same step, whichever received the signal. Under DDP
-                # this is a collective (and a host sync), so it runs at log steps only.
-                if not self.dist.enabled or step % cfg.log_every == 0:
-                    stop = any_rank(self._stop.signal is not None, self.dist, self.device)
+                # All ranks stop at the same step, whichever received the signal. Under DDP this
+                # is a collective every step: torchrun kills the workers 30 s after passing on
+                # a Ctrl-C, which a wait for the next log step could outlast.
+                stop = any_rank(self._stop.signal is not None, self.dist, self.device)
             if stop:
                 if self.step % cfg.ckpt_every != 0 and self.step != cfg.steps and not out_of_time:  # else saved
                     self.save()
