@@ -201,11 +201,12 @@ def add_set_arg(parser: argparse.ArgumentParser, help: str | None = None, metava
                                      "(repeatable; values are YAML)")
 
 
-def add_config_args(parser: argparse.ArgumentParser, default: str | None = None, help: str | None = None) -> None:
+def add_config_args(parser: argparse.ArgumentParser, default: str | None = None, help: str | None = None,
+                    set_help: str | None = None) -> None:
     """``--config FILE`` (required unless ``default`` is given) and ``--set KEY=VALUE``."""
     parser.add_argument("--config", required=default is None, default=default,
                         help=help or "YAML config file (see configs/)")
-    add_set_arg(parser)
+    add_set_arg(parser, help=set_help)
 
 
 def add_threads_arg(parser: argparse.ArgumentParser, default: int | None = None, help: str | None = None) -> None:

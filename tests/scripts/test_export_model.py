@@ -50,6 +50,7 @@ def test_a_file_that_is_not_a_checkpoint_is_kept_unless_forced(checkpoint, tmp_p
     assert notes.read_text() == "notes"
     assert _main(["--checkpoint", checkpoint, "--out", notes, "--force"]) == 0
     assert load_checkpoint(notes)["step"] == 7
+    assert f"replaced {notes}, a file that is not a vidpred checkpoint" in caplog.text
 
 
 def test_other_checkpoints_are_kept_unless_forced(checkpoint, tmp_path, caplog):
@@ -60,12 +61,14 @@ def test_other_checkpoints_are_kept_unless_forced(checkpoint, tmp_path, caplog):
     other_run.write_bytes(checkpoint.read_bytes())
     blur = tmp_path / "blur.pt"
     save_checkpoint({"format_version": 1, "kind": "blur_discriminator", "arch": {}, "state_dict": {}}, blur)
-    for out in (other_run, blur):
+    for out, what in ((other_run, "a run's training checkpoint at step 7"),
+                      (blur, "a vidpred checkpoint of another kind (blur_discriminator)")):
         before = out.read_bytes()
         assert _main(["--checkpoint", checkpoint, "--out", out]) == 2
         assert "is not a model exported by export_model.py" in _errors(caplog)[-1] and out.read_bytes() == before
         assert _main(["--checkpoint", checkpoint, "--out", out, "--force"]) == 0
         assert "opt_g" not in load_checkpoint(out) and load_checkpoint(out)["step"] == 7
+        assert f"replaced {out}, {what}" in caplog.text  # what it was, not "an unreadable checkpoint"
 
 
 def test_the_input_or_a_link_to_it_is_refused(checkpoint, tmp_path, caplog):

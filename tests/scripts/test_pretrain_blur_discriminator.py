@@ -107,6 +107,41 @@ def test_flags_that_would_train_nothing_are_refused_in_one_line(tmp_path, caplog
     assert not out.exists()
 
 
+@pytest.mark.parametrize("flag, value, error", [
+    ("--seed", "-1", "--seed must be >= 0, got -1"),
+    ("--leaky-slope", "-5", "--leaky-slope must be a finite number in [0, 1], got -5.0"),
+    ("--width", "100000", "--width must be at most 256, got 100000"),
+])
+def test_out_of_range_flags_are_refused_by_name_before_any_decoding(tmp_path, caplog, flag, value, error):
+    out = tmp_path / "blur.pt"
+    assert script.main(["--config", str(_config(tmp_path)), "--out", str(out), flag, value, "--device", "cpu"]) == 2
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == [error]
+    assert not out.exists() and not (tmp_path / "cache").exists()
+
+
+def test_a_set_of_a_key_it_does_not_read_is_refused(tmp_path, caplog):
+    """``--set train.steps=500`` would do nothing here (the training is set by --steps): it is
+    refused, naming the keys the command reads and the flags to use."""
+    out = tmp_path / "blur.pt"
+    argv = ["--config", str(_config(tmp_path)), "--out", str(out), "--device", "cpu", "--set", "train.steps=500",
+            "data.patch_size=16", "train.batch_size=4"]
+    assert script.main(argv) == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and errors[0].startswith("--set train.steps, train.batch_size: this command reads only ")
+    assert "--steps, --batch-size" in errors[0] and not out.exists()
+
+
+def test_replacing_an_earlier_blur_discriminator_is_said(tmp_path, monkeypatch, caplog):
+    _recording_pretraining(monkeypatch)
+    out = tmp_path / "blur.pt"
+    base = ["--config", str(_config(tmp_path)), "--out", str(out), "--steps", "1", "--n-heldout", "4", "--device", "cpu"]
+    assert script.main(base) == 0
+    assert "replaced" not in caplog.text
+    assert script.main([*base, "--seed", "1"]) == 0
+    assert f"replaced {out}, the blur discriminator trained on procedural (held-out balanced accuracy 0.875)" \
+        in caplog.text
+
+
 def test_a_checkpoint_it_did_not_write_is_kept_unless_forced(tmp_path, caplog):
     """A run's training checkpoint (or an exported model) at --out is not replaced without
     --force: only an earlier blur discriminator checkpoint is."""

@@ -24,7 +24,7 @@ import torch
 
 from vidpred.build import select_device
 from vidpred.checkpoint import load_checkpoint
-from vidpred.cli import add_config_args, add_device_arg, positive, script, setup_logging
+from vidpred.cli import add_config_args, add_device_arg, finite, positive, script, setup_logging
 from vidpred.config import config_to_dict, load_config
 from vidpred.data.cifar10 import load_cifar10
 from vidpred.data.datasets import load_split
@@ -33,6 +33,12 @@ from vidpred.safe_write import check_output
 from vidpred.training.blur_pretraining import FramePool, pretrain_blur_discriminator
 
 log = logging.getLogger("vidpred")
+
+
+# What this command reads of a config (a --set of anything else would do nothing), and the
+# widest first convolution it builds (16 times the default; wider ones exhaust the memory).
+_USED_KEYS = ("data.", "model.channels", "model.blur_discriminator.checkpoint")
+_MAX_WIDTH = 256
 
 
 def _is_blur_checkpoint(path: Path) -> bool:
@@ -47,7 +53,10 @@ def _is_blur_checkpoint(path: Path) -> bool:
 @script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_config_args(parser, help="YAML config: its data section and model.channels are used")
+    add_config_args(parser, help="YAML config: its data section and model.channels are used",
+                    set_help="override the config's data section, model.channels or "
+                             "model.blur_discriminator.checkpoint, e.g. --set data.patch_size=64 (repeatable; "
+                             "values are YAML; the training itself is set by the flags below)")
     parser.add_argument("--cifar10", metavar="DIR", help="train on CIFAR-10 from this cifar-10-batches-py directory")
     parser.add_argument("--out", help="checkpoint path (default: model.blur_discriminator.checkpoint)")
     parser.add_argument("--steps", type=int, default=300, help="Adam steps (default 300)")
@@ -68,6 +77,16 @@ def main(argv: list[str] | None = None) -> int:
     for flag, value in (("--steps", args.steps), ("--batch-size", args.batch_size), ("--lr", args.lr),
                         ("--width", args.width), ("--n-down", args.n_down), ("--n-heldout", args.n_heldout)):
         positive(flag, value)
+    if args.width > _MAX_WIDTH:
+        raise ValueError(f"--width must be at most {_MAX_WIDTH}, got {args.width}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    finite("--leaky-slope", args.leaky_slope, 0.0, 1.0)
+    unused = [key for key in (override.partition("=")[0].strip() for override in args.overrides)
+              if not key.startswith(_USED_KEYS)]
+    if unused:
+        raise ValueError(f"--set {', '.join(unused)}: this command reads only the config's "
+                         f"{', '.join(_USED_KEYS)} keys; its training is set by --steps, --batch-size, --lr and --seed")
     cfg = load_config(args.config, args.overrides)
     device = select_device(args.device, "--device")
     out = args.out or cfg.model.blur_discriminator.checkpoint
@@ -96,9 +115,28 @@ def main(argv: list[str] | None = None) -> int:
         "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
         "n_heldout": args.n_heldout, "blur": "gaussian 5x5 sigma sqrt(5); median 5x5; bilateral 5x5 (vidpred.data.blur)",
     }
+    replaced = _what_is_at(Path(out))
     save_blur_discriminator(model.cpu(), out, training, accuracy)
+    if replaced is not None:
+        log.warning("replaced %s, %s", out, replaced)
     log.info("wrote %s; held-out accuracy: %s", out, ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items()))
     return 0
+
+
+def _what_is_at(path: Path) -> str | None:
+    """What the file at ``path`` is, said when it is replaced (None when there is none)."""
+    if not path.is_file():
+        return None
+    try:
+        state = load_checkpoint(path)
+    except ValueError:
+        return "a file that is not a vidpred checkpoint"
+    if state.get("kind") != CHECKPOINT_KIND:
+        return "a vidpred checkpoint of another kind"
+    source = state.get("training", {}).get("source")
+    balanced = state.get("accuracy", {}).get("balanced")
+    return (f"the blur discriminator trained on {source}"
+            + (f" (held-out balanced accuracy {balanced:.3f})" if isinstance(balanced, float) else ""))
 
 
 if __name__ == "__main__":

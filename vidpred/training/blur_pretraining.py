@@ -68,11 +68,13 @@ def _blur_mixed(frames: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def blur_accuracy(model: BlurDiscriminator, frames: torch.Tensor, batch_size: int = 256) -> dict[str, float]:
+def blur_accuracy(model: BlurDiscriminator, frames: torch.Tensor, batch_size: int = 256, *,
+                  show_progress: bool = False) -> dict[str, float]:
     """Held-out accuracy on sharp frames and on each blur kind.
 
     Args:
         frames: sharp ``(N, C, H, W)`` in ``[-1, 1]``.
+        show_progress: a progress bar over the batches scored.
 
     Returns:
         ``{"sharp": P(logit > 0 | sharp), "<kind>": P(logit < 0 | blurred by kind) per kind,
@@ -81,16 +83,21 @@ def blur_accuracy(model: BlurDiscriminator, frames: torch.Tensor, batch_size: in
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
+    chunks = frames.split(batch_size)
+    bar = progress(total=len(chunks) * (1 + len(BLUR_KINDS)), desc="held-out accuracy", unit="batch",
+                   disable=not show_progress)
 
     def correct(kind: str | None) -> float:
         hits = 0
-        for chunk in frames.split(batch_size):
+        for chunk in chunks:
             chunk = chunk.to(device)
             logits = model(chunk if kind is None else blur_frames(chunk, kind))
             hits += int((logits > 0).sum()) if kind is None else int((logits < 0).sum())
+            bar.update(1)
         return hits / len(frames)
 
     accuracy = {"sharp": correct(None), **{kind: correct(kind) for kind in BLUR_KINDS}}
+    bar.close()
     accuracy["balanced"] = (accuracy["sharp"] + float(np.mean([accuracy[k] for k in BLUR_KINDS]))) / 2
     model.train(was_training)
     return accuracy
@@ -135,9 +142,8 @@ def pretrain_blur_discriminator(
             bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
         bar.update(1)
     bar.close()
-    accuracy = blur_accuracy(model, heldout)
-    log.info(
-        "blur discriminator: %d steps in %.1f s; held-out accuracy %s",
-        steps, time.perf_counter() - start, ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items()),
-    )
+    log.info("blur discriminator: %d steps in %.1f s; scoring %d held-out crops, sharp and blurred %d ways",
+             steps, time.perf_counter() - start, len(heldout), len(BLUR_KINDS))
+    accuracy = blur_accuracy(model, heldout, show_progress=True)
+    log.info("held-out accuracy %s", ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items()))
     return accuracy
