@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -75,6 +77,19 @@ def test_a_stream_predicts_each_next_frame_as_predict_does(model):
     assert 0 < len(stream._flows) <= 16  # the flows kept for the pushes after
 
 
+def test_a_stream_refuses_a_path_pushed_as_a_frame(model):
+    with pytest.raises(ValueError, match="^frame 0: expected an image array, got 'my_clip.mp4'$"):
+        model.stream().push("my_clip.mp4")
+
+
+def test_a_checkpoint_under_the_home_folder_is_found_by_tilde(tmp_path, monkeypatch):
+    cfg = config_from_dict({"model": {"generator": {"n_scales": 2, "width": 0.0625}}})
+    save_checkpoint({"step": 1, "config": config_to_dict(cfg), "generator": build_generator(cfg).state_dict()},
+                    tmp_path / "mine.pt")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert load_model("~/mine.pt", device="cpu").predict(_pan()[:4]).shape == (1, 96, 96, 3)
+
+
 def test_a_stream_refuses_a_frame_of_another_size(model):
     stream = model.stream()
     stream.push(_pan()[0])
@@ -101,6 +116,12 @@ def test_grey_frames_are_read_as_three_equal_channels(model):
     (_pan()[:4, :, :0], 1, "frame 0 is 0x96: an empty frame"),
     (_pan()[:4], 0, "n_future must be a whole number >= 1, got 0"),
     (_pan()[:4], 1.5, "n_future must be a whole number >= 1, got 1.5"),
+    ("my_clip.mp4", 1, "^frames: got the path 'my_clip.mp4', not frames: decode it first with "
+                       r"vidpred.data.video_io.read_video$"),
+    (Path("my_clip.mp4"), 1, "^frames: got the path 'my_clip.mp4', not frames"),
+    (None, 1, "^frames: expected an array or a list of frames, got NoneType$"),
+    (5, 1, "^frames: expected an array or a list of frames, got int$"),
+    ([Path("a.png")] * 4, 1, "^frame 0: expected an image array, got 'a.png'$"),
 ])
 def test_bad_input_is_refused_in_one_line(model, frames, n_future, message):
     with pytest.raises(ValueError, match=message):
@@ -129,6 +150,8 @@ def test_a_model_that_predicts_pixels_has_no_motion_to_give(tmp_path):
 def test_a_missing_checkpoint_or_device_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing.pt"):
         load_model(tmp_path / "nothing.pt")
+    with pytest.raises(ValueError, match="^the checkpoint path is empty"):  # not the current folder
+        load_model("")
     with pytest.raises(ValueError, match="device: unknown device 'tpu'"):
         load_model(device="tpu")
 

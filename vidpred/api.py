@@ -35,7 +35,7 @@ carphone's frames, and by up to 0.11 dB along mire-2's, which the model predicts
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import partial
 from numbers import Integral
 from os import PathLike
@@ -78,15 +78,18 @@ def load_model(checkpoint: str | Path | None = None, device: str = "auto") -> Vi
         TypeError: a checkpoint that is not a path, or a device that is not a string or
             ``torch.device``.
         FileNotFoundError: no such checkpoint.
-        ValueError: not a vidpred checkpoint, or one this version cannot read (the message
-            names the file); a device unknown or not on this machine (CUDA without a GPU).
+        ValueError: an empty path; not a vidpred checkpoint, or one this version cannot read
+            (the message names the file); a device unknown or not on this machine (CUDA
+            without a GPU).
     """
     if not isinstance(device, (str, torch.device)):
         raise TypeError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}")
     if checkpoint is not None and not isinstance(checkpoint, (str, PathLike)):
         raise TypeError(f"checkpoint must be a path (str or Path) or None, got {checkpoint!r}")
+    if isinstance(checkpoint, str) and not checkpoint.strip():  # Path("") would be the current folder
+        raise ValueError("the checkpoint path is empty: give a checkpoint file, or None for the shipped model")
     torch_device = select_device(device, "device")
-    path = default_model_path() if checkpoint is None else Path(checkpoint)
+    path = default_model_path() if checkpoint is None else Path(checkpoint).expanduser()
     method = load_checkpoint_predictor(path, torch_device)  # draws nothing from torch's random stream
     return VideoPredictor(method, torch_device)
 
@@ -158,14 +161,16 @@ class VideoPredictor:
 
         Returns:
             uint8 ``(n_future, H, W, 3)`` (float32 without ``rounded``); with ``motion``, also float32 ``(n_future, H, W,
-            2)``: for each predicted frame, where each of its pixels is sampled from, in
-            pixels (x, then y), in the newest known frame (the refiner, which resamples that
-            frame for every prediction) or in the frame before it (the flow head).
+            2)``: for each predicted frame, the offset in pixels (x, then y) from each of its
+            pixels to where it is sampled from: pixel ``(x, y)`` takes the value at ``(x +
+            motion[..., 0], y + motion[..., 1])`` of the newest known frame (the refiner, which
+            resamples that frame for every prediction) or of the frame before it (the flow head).
 
         Raises:
             ValueError: ``n_future`` not a whole number >= 1, ``motion`` for a model that
-                predicts pixels, frames that are not uint8 RGB or grey of one size, or fewer
-                than :attr:`n_context` of them.
+                predicts pixels, frames that are not uint8 RGB or grey of one size (a path,
+                say: decode it with :func:`~vidpred.data.video_io.read_video`), or fewer than
+                :attr:`n_context` of them.
         """
         n_future = _count(n_future, "n_future")
         if motion and not self.predicts_motion:
@@ -274,6 +279,11 @@ def _count(value: int, name: str) -> int:
     return int(value)
 
 
+def _shown(value: object) -> str:
+    """A value as an error names it: a path as its text, anything else by its type."""
+    return repr(str(value)) if isinstance(value, (str, PathLike)) else type(value).__name__
+
+
 def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False,
                what: str = "frame", first: int = 0) -> np.ndarray:
     """Frames (an array or a sequence of them; torch tensors too) -> uint8 ``(T, H, W, 3)``,
@@ -282,6 +292,11 @@ def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False,
     ("truth's frame 2"), counting from ``first``."""
     if isinstance(frames, torch.Tensor):
         frames = frames.detach().cpu().numpy()
+    if isinstance(frames, (str, bytes, PathLike)):
+        raise ValueError(f"{what}s: got the path {_shown(frames)}, not frames: decode it first with "
+                         "vidpred.data.video_io.read_video")
+    if not isinstance(frames, np.ndarray) and not isinstance(frames, Iterable):
+        raise ValueError(f"{what}s: expected an array or a list of frames, got {type(frames).__name__}")
     if isinstance(frames, np.ndarray):
         if frames.ndim == 3 and frames.shape[-1] == 3:
             wanted = "the known frames, oldest first, as (T, H, W, 3)" if what == "frame" else "(n, H, W, 3) frames"
@@ -295,6 +310,9 @@ def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False,
         raise ValueError(f"{what}s: got none")
     out = []
     for k, item in enumerate(items, start=first):
+        if item.dtype.kind in "USO":  # a path, text or objects: np.asarray keeps what it was given
+            got = _shown(item.item()) if item.ndim == 0 else item.dtype
+            raise ValueError(f"{what} {k}: expected an image array, got {got}")
         if levels and np.issubdtype(item.dtype, np.floating):
             if not np.isfinite(item).all():
                 raise ValueError(f"{what} {k}: its values must be finite grey levels 0-255")

@@ -89,7 +89,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             is not a vidpred checkpoint or cannot be read safely, or one written by a newer
             vidpred; the message names the file.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     if path.is_dir():
         run = path / "checkpoints"
         hint = f" (a run keeps its checkpoints in {run}: give {run / 'best.pt'} or latest.pt)" if run.is_dir() else ""

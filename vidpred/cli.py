@@ -37,7 +37,7 @@ import torch
 
 from vidpred.errors import ExpectedFailure
 
-__all__ = ["script", "one_line", "positive", "finite", "set_threads", "add_config_args", "add_set_arg",
+__all__ = ["script", "one_line", "checkpoint_path", "positive", "finite", "set_threads", "add_config_args", "add_set_arg",
            "add_threads_arg", "add_device_arg", "add_workers_arg", "add_steady_args", "add_report_args",
            "log_format", "setup_logging", "command", "StopRequest", "STOP_SIGNALS"]
 
@@ -199,6 +199,14 @@ def add_set_arg(parser: argparse.ArgumentParser, help: str | None = None, metava
     parser.add_argument("--set", dest="overrides", action="extend", nargs="+", default=[], metavar=metavar,
                         help=help or "override config values, e.g. --set train.steps=500 train.batch_size=4 "
                                      "(repeatable; values are YAML)")
+
+
+def checkpoint_path(text: str, flag: str = "--checkpoint") -> str:
+    """A checkpoint flag's value, ``~`` expanded; empty is refused (an unset ``"$CKPT"``
+    would otherwise name the current folder, or stand for the default model)."""
+    if not text.strip():
+        raise ValueError(f"{flag}: the checkpoint path is empty")
+    return os.path.expanduser(text)
 
 
 def add_config_args(parser: argparse.ArgumentParser, default: str | None = None, help: str | None = None,

@@ -92,3 +92,18 @@ def test_the_one_step_table_is_the_stored_per_frame_scores():
                                                                            "DIS flow")], video
         assert [int(wins_copying), int(wins_dis)] == [int((ours > psnr[m]).sum()) for m in ("last input", "DIS flow")]
 
+
+
+def test_every_picture_in_docs_carries_the_mark_its_command_replaces():
+    """Each picture under docs/figures was written by a vidpred command, which redraws only
+    pictures carrying its mark (a PNG's Software text, a GIF's comment): an unmarked one
+    makes the documented command refuse to redraw it."""
+    from PIL import Image
+
+    pictures = sorted((ROOT / "docs" / "figures").glob("*.png")) + sorted((ROOT / "docs" / "figures").glob("*.gif"))
+    assert len(pictures) >= 10
+    for path in pictures:
+        with Image.open(path) as image:
+            mark = image.info.get("Software" if image.format == "PNG" else "comment", b"")
+        mark = mark.decode() if isinstance(mark, bytes) else mark
+        assert mark.startswith("vidpred"), f"{path.name} carries no vidpred mark ({mark!r})"

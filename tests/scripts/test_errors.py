@@ -141,6 +141,10 @@ CASES = {
                              "--device: unknown device 'gpu'"),
     "predict --checkpoint a run folder": ("predict.py", ["--video", "{u}/clip.avi", "--out", "{o}/p.gif",
                                                          "--checkpoint", "{u}/trained"], "is a folder, not a checkpoint"),
+    "export_model --checkpoint ''": ("export_model.py", ["--checkpoint", "", "--out", "{o}/m.pt"],
+                                     "--checkpoint: the checkpoint path is empty"),
+    "eval_ucf101 --checkpoint ''": ("eval_ucf101.py", ["--data", "samples", "--checkpoint", "", "--out", "{o}/e"],
+                                    "--checkpoint: the checkpoint path is empty"),
     "export_model over a run's training checkpoint": (
         "export_model.py", ["--checkpoint", "{u}/model.pt", "--out", "{u}/trained/checkpoints/latest.pt"],
         "is not a model exported by export_model.py"),

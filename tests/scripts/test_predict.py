@@ -275,6 +275,43 @@ def test_a_gif_too_large_for_its_format_is_refused_before_the_model_runs(checkpo
     assert not (tmp_path / "a.gif").exists()
 
 
+def test_the_one_step_progress_bar_counts_the_frames_the_video_has(checkpoint, make_video, moving_frames, tmp_path,
+                                                                   monkeypatch):
+    """--frames 100000 (as the documented commands give, for every frame) on 16 frames
+    predicts 12: the bar counts to 12, not to 100000 with an estimate of hours."""
+    import vidpred.commands.predict as predict
+    from vidpred._progress import progress
+
+    totals = []
+
+    def recording_progress(**kwargs):
+        totals.append(kwargs["total"])
+        return progress(**kwargs)
+
+    monkeypatch.setattr(predict, "progress", recording_progress)
+    video = make_video(tmp_path / "v.avi", moving_frames(16, 32, 40))
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "a.gif", "--frames", "100000",
+                  "--one-step"]) == 0
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "b.gif", "--frames", "5",
+                  "--one-step"]) == 0
+    assert totals == [12, 5]
+
+
+def test_an_empty_checkpoint_path_is_refused_not_read_as_the_default_model(make_video, moving_frames, tmp_path,
+                                                                          caplog):
+    """``--checkpoint "$CKPT"`` with the variable unset: the shipped model must not stand in."""
+    video = make_video(tmp_path / "v.avi", moving_frames(8, 32, 40))
+    assert _main(["--checkpoint", "", "--video", video, "--out", tmp_path / "a.gif"]) == 2
+    assert "--checkpoint: the checkpoint path is empty" in caplog.text and not (tmp_path / "a.gif").exists()
+
+
+def test_a_checkpoint_under_the_home_folder_is_found_by_tilde(checkpoint, make_video, moving_frames, tmp_path,
+                                                              monkeypatch):
+    monkeypatch.setenv("HOME", str(checkpoint.parent))
+    video = make_video(tmp_path / "v.avi", moving_frames(8, 32, 40))
+    assert _main(["--checkpoint", f"~/{checkpoint.name}", "--video", video, "--out", tmp_path / "a.gif"]) == 0
+
+
 def test_frames_past_the_end_of_the_video_are_not_counted_in_the_memory_warning(checkpoint, make_video,
                                                                                 moving_frames, tmp_path, monkeypatch,
                                                                                 caplog):

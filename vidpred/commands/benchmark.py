@@ -24,7 +24,7 @@ from vidpred.benchmark.data import benchmark_data
 from vidpred.benchmark.iteration import benchmark_training
 from vidpred.benchmark.prediction import benchmark_prediction
 from vidpred.build import select_device
-from vidpred.cli import add_config_args, script, setup_logging
+from vidpred.cli import add_config_args, checkpoint_path, script, setup_logging
 from vidpred.config import load_config
 
 _CONFIG = "configs/paper_ucf101.yaml"
@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     setup_logging()
+    args.checkpoint = [checkpoint_path(c) for c in args.checkpoint]
     _refuse_flags_of_another_benchmark(args)
     steps = 10 if args.steps is None else args.steps
     if args.data_pipeline:

@@ -35,7 +35,7 @@ import sys
 
 from vidpred.build import select_device
 from vidpred.cli import (StopRequest, add_device_arg, add_report_args, add_steady_args, add_threads_arg,
-                         add_workers_arg, positive, script, set_threads, setup_logging)
+                         add_workers_arg, checkpoint_path, positive, script, set_threads, setup_logging)
 from vidpred.commands import stopped_exit_code
 from vidpred.config import DataConfig
 from vidpred.evaluation.adapt import AdaptSettings
@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                     force_help="replace a report.md / per_clip.json in --out that no benchmark wrote")
     args = parser.parse_args(argv)
     setup_logging()
+    args.checkpoint = [checkpoint_path(c) for c in args.checkpoint]
     set_threads(args.threads)
     positive("--workers", args.workers)
     if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:

@@ -26,7 +26,7 @@ import tempfile
 from vidpred._progress import progress
 from vidpred.benchmark.discriminators import PREFIXES
 from vidpred.checkpoint import load_checkpoint, weights_mismatch
-from vidpred.cli import add_config_args, add_threads_arg, script, set_threads, setup_logging
+from vidpred.cli import add_config_args, add_threads_arg, checkpoint_path, script, set_threads, setup_logging
 from vidpred.config import ConfigError, load_config
 from vidpred.training.trainer import Trainer
 
@@ -60,11 +60,13 @@ def probe(trainer: Trainer, steps: int) -> dict[str, dict[str, float]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_args(parser, help="the config whose discriminators are probed")
-    parser.add_argument("--checkpoint", required=True, help="a training checkpoint holding the generator")
+    parser.add_argument("--checkpoint", required=True,
+                        help="a training checkpoint holding the generator")
     parser.add_argument("--steps", type=int, default=400, help="discriminator updates (default 400)")
     add_threads_arg(parser)
     args = parser.parse_args(argv)
     setup_logging()
+    args.checkpoint = checkpoint_path(args.checkpoint)
     if args.steps < 2:
         raise ValueError(f"--steps must be >= 2, got {args.steps}")
     set_threads(args.threads)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from vidpred.build import select_device
 from vidpred.cli import (StopRequest, add_device_arg, add_report_args, add_set_arg, add_threads_arg, add_workers_arg,
-                         positive, script, set_threads, setup_logging)
+                         checkpoint_path, positive, script, set_threads, setup_logging)
 from vidpred.commands import stopped_exit_code
 from vidpred.config import DATA_SOURCES, ConfigError, DataConfig, config_from_dict
 from vidpred.evaluation import DEFAULT_FLOW_THRESHOLD, VIDEO_CHOICES, Protocol, run_evaluation
@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
     setup_logging()
     log = logging.getLogger("vidpred")
+    args.checkpoint = [checkpoint_path(c) for c in args.checkpoint]
     positive("--workers", args.workers)
     set_threads(args.threads if args.threads is not None else (1 if args.workers > 1 else None))
     _check_numbers(args)

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from vidpred.checkpoint import load_checkpoint, save_checkpoint
-from vidpred.cli import script, setup_logging
+from vidpred.cli import checkpoint_path, script, setup_logging
 from vidpred.config import config_from_dict, validate
 from vidpred.models.refiner import ROLLOUTS
 from vidpred.safe_write import check_output
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging()
     log = logging.getLogger("vidpred")
+    args.checkpoint = checkpoint_path(args.checkpoint)
     check_output(args.out, inputs=[args.checkpoint], ours=_is_exported_model,
                  what="a model exported by export_model.py", force=args.force)
     state = load_checkpoint(Path(args.checkpoint), map_location="cpu")

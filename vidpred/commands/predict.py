@@ -56,10 +56,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
+from vidpred._progress import progress
 from vidpred.build import select_device
-from vidpred.cli import StopRequest, add_device_arg, finite, script, setup_logging
+from vidpred.cli import StopRequest, add_device_arg, checkpoint_path, finite, script, setup_logging
 from vidpred.commands import stopped_exit_code
 from vidpred.data.sampler import to_model_input
 from vidpred.data.video_io import VideoReadError, announced_frames, iter_video, read_video, reads_as_frame
@@ -112,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
 
     setup_logging()
     log = logging.getLogger("vidpred")
+    if args.checkpoint is not None:
+        args.checkpoint = checkpoint_path(args.checkpoint)
     _check_flags_and_outputs(args)
     if not Path(args.video).exists():  # said now, not after the model has loaded
         raise FileNotFoundError(f"cannot read video {args.video}: no such file or directory")
@@ -120,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"{args.video} is {width}x{height}: --one-step and --scores score frames of at least 2x2 px")
     check_writable_size(args.out, animation_size(height, width, _panel_scale(args, height), args.show_flow))
     device = select_device(args.device, "--device")
-    method = load_checkpoint_predictor(args.checkpoint or default_model_path(), device)
+    method = load_checkpoint_predictor(default_model_path() if args.checkpoint is None else args.checkpoint,
+                                       device)
     if args.show_flow and not method.predict.generator.predicts_motion:
         raise ValueError(f"--show-flow needs a model that predicts motion (flow or refiner head); {method.name} "
                          f"has the {method.info['head']} head")
@@ -279,6 +282,15 @@ def _physical_memory() -> int | None:
         return None
 
 
+def _expected_frames(args: argparse.Namespace, n_context: int) -> int:
+    """How many frames will be predicted: ``--frames``, or fewer where the video says it
+    ends sooner (:func:`~vidpred.data.video_io.announced_frames`)."""
+    announced = announced_frames(args.video)
+    if announced is None:
+        return args.frames
+    return min(args.frames, max(1, announced - args.start_frame - n_context))
+
+
 def _warn_if_memory_short(args: argparse.Namespace, n_context: int, height: int, width: int) -> None:
     """Warn before decoding when predicting ``args.frames`` frames of ``args.video``
     (``height`` x ``width``, after ``n_context`` context frames) would take most of the
@@ -287,10 +299,7 @@ def _warn_if_memory_short(args: argparse.Namespace, n_context: int, height: int,
     memory = _physical_memory()
     if memory is None:
         return
-    n_frames = args.frames
-    announced = announced_frames(args.video)
-    if announced is not None:  # --frames past the end predicts (and keeps) only what follows the context
-        n_frames = min(n_frames, max(1, announced - args.start_frame - n_context))
+    n_frames = _expected_frames(args, n_context)
     needed = _BASE_BYTES + _BYTES_PER_PIXEL * height * width + n_frames * _bytes_per_frame(args, height, width)
     if needed > 0.8 * memory:
         kept = "their panels" if args.one_step else "them all"
@@ -329,8 +338,9 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int,
     n_future = 0
     frames = itertools.chain(window[n_context:], map(as_input, reader))
     stop = StopRequest("writing the frames predicted so far")
-    with stop, reused_flows(), tqdm(total=args.frames, desc="predicting", unit="frame", disable=args.frames < 10,
-                                    leave=False) as bar:  # each frame pair's DIS flow once, for the model and baseline
+    expected = _expected_frames(args, n_context)
+    with stop, reused_flows(), progress(total=expected, desc="predicting", unit="frame", disable=expected < 10,
+                                        leave=False) as bar:  # each frame pair's DIS flow once, for the model and baseline
         while True:
             try:
                 target = next(frames, None)
