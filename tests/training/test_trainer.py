@@ -304,3 +304,23 @@ def test_the_samples_a_stop_skipped_are_the_stopped_run_s_schedule_s_not_the_new
     # Resumed drawing samples every 5 steps: step 2's are still drawn, and the last step's.
     Trainer(tiny_config("train.steps=3", "train.sample_every=5", *every), tmp_path / "run", resume=True).fit()
     assert sorted(p.name for p in (tmp_path / "run" / "samples").iterdir()) == ["step_0000002.png", "step_0000003.png"]
+
+
+def test_the_logged_speed_counts_train_steps_not_the_validation_between_them(tiny_config, tmp_path, monkeypatch):
+    """A validation that takes a second (here: made to) must not show as a slow step after it."""
+    import time
+
+    trainer = Trainer(tiny_config("train.steps=4", "train.val_every=2", "train.log_every=1"), tmp_path / "run")
+    validate = trainer._validate_and_log
+
+    def slow_validation(*args, **kwargs):
+        time.sleep(1.0)
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "_validate_and_log", slow_validation)
+    trainer.fit()
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in rows] == [1, 2, 3, 4]
+    # 4 clips a step; the step after a validation would show under 4 clips/s were its second counted
+    assert rows[2]["samples_per_sec"] > 12, rows
+    assert trainer.train_seconds < 2.0  # ... nor counted as training time

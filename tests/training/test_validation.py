@@ -236,6 +236,29 @@ def test_predictions_are_clipped_to_the_frame_range_before_scoring_and_the_mode_
     assert not generator.training
 
 
+class NaNOnDarkClipsGenerator(FlatGenerator):
+    """FlatGenerator, but NaN wherever the context is darker than grey 64."""
+
+    def rollout(self, context: torch.Tensor, n_future: int) -> torch.Tensor:
+        out = super().rollout(context, n_future)
+        dark = context.flatten(1).mean(dim=1) < (64 / 127.5 - 1)
+        out[dark] = math.nan
+        return out
+
+
+def test_a_model_predicting_nan_on_some_clips_scores_nan_not_its_mean_over_the_others(caplog):
+    """Dropping the NaN clip would average the model over fewer clips than the baselines (and
+    could pick best.pt); its record is NaN instead, and said."""
+    clips = [_clip(12, 12, [100, 100, 110]), _clip(12, 12, [10, 10, 20]), _clip(12, 12, [100, 100, 150])]
+    with caplog.at_level("WARNING"):
+        scores = evaluate(NaNOnDarkClipsGenerator(), clips, n_context=2, n_future=1, device=DEVICE, batch_size=2)
+    assert set(scores) == {key for key in KEYS if key.endswith("_f1")} and all(map(math.isnan, scores.values()))
+    assert "non-finite values (NaN or inf) on 1 of 3 validation clips" in caplog.text
+    # without the dark clip, the same model scores as the flat one
+    fine = evaluate(NaNOnDarkClipsGenerator(), clips[::2], n_context=2, n_future=1, device=DEVICE)
+    assert fine == evaluate(FlatGenerator(), clips[::2], n_context=2, n_future=1, device=DEVICE)
+
+
 def test_the_blend_weight_is_fitted_on_the_first_predicted_frames(monkeypatch):
     targets = []
     fit = validation.fit_blend_weight

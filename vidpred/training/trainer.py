@@ -440,7 +440,8 @@ class Trainer:
             log.info("%s has reached %s already: nothing to train, the final validation runs again (a larger %s "
                      "trains on)", self.run_dir, limit, limit.split(" ")[0])
         bar = progress(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not main or finished)
-        tick, tick_step = time.perf_counter(), self.step
+        # The speed logged counts train steps only, not the validation, samples and checkpoints between them.
+        tick_seconds, tick_step = self.train_seconds, self.step
         try:
             while self.step < cfg.steps and not out_of_time and not stop:
                 started = time.perf_counter()
@@ -459,8 +460,8 @@ class Trainer:
                     # the last good checkpoint (every rank checks, so all stop together).
                     check_finite(logs, step, self.ckpt_dir / "latest.pt", self.dist, self.device)
                 if main and (step % cfg.log_every == 0 or last):
-                    self._log_train(run_log, bar, logs, step, tick, tick_step)
-                    tick, tick_step = time.perf_counter(), step
+                    self._log_train(run_log, bar, logs, step, self.train_seconds - tick_seconds, tick_step)
+                    tick_seconds, tick_step = self.train_seconds, step
                 # Samples before validation: a new best saves latest.pt at this step, and a run
                 # killed after that resumes past it, so everything of this step is logged by then.
                 if main and (step % cfg.sample_every == 0 or last) and self._stop.signal is None:
@@ -529,11 +530,12 @@ class Trainer:
             log.info("train.max_minutes reached at step %d", step)
         return out
 
-    def _log_train(self, run_log: RunLog, bar, logs: dict, step: int, tick: float, tick_step: int) -> None:
-        """Rank 0's losses and rates to the run's logs and the progress bar."""
+    def _log_train(self, run_log: RunLog, bar, logs: dict, step: int, seconds: float, tick_step: int) -> None:
+        """Rank 0's losses and rates to the run's logs and the progress bar: ``seconds`` of
+        train steps since the one after ``tick_step``."""
         batch = self.cfg.train.batch_size * self.dist.world_size
         values = {k: float(v) for k, v in logs.items()}  # the one host sync per log
-        values["samples_per_sec"] = (step - tick_step) * batch / (time.perf_counter() - tick)
+        values["samples_per_sec"] = (step - tick_step) * batch / max(seconds, 1e-9)
         values["lr_g"] = self.opt_g.param_groups[0]["lr"]
         for adversary in self.adversaries:
             if adversary.trainable:

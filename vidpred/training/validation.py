@@ -21,6 +21,8 @@ A validation is one record (a ``validation.jsonl`` line, and ``final_metrics.jso
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
@@ -36,6 +38,8 @@ from vidpred.models.refiner import FlowRefiner
 
 __all__ = ["MODEL", "BASELINES", "BEST_KEY", "ValidationInterrupted", "Validator", "evaluate", "baseline_scores",
            "predict_clips", "summary_line"]
+
+log = logging.getLogger(__name__)
 
 MODEL = "model"
 BASELINES = BASELINE_NAMES
@@ -129,18 +133,28 @@ def evaluate(
     was_training = generator.training
     generator.eval()
     per_clip: list[dict[str, float] | None] = [None] * len(clips)
+    n_broken = 0  # clips on which the model predicted NaN or inf
     try:
         for indices, batch in _batches_by_shape(clips, batch_size):
             if should_stop is not None and should_stop():
                 raise ValidationInterrupted
             x = to_model_input(torch.from_numpy(batch).to(device))
             _, prediction, target = predict_clips(generator, x, n_context, n_future)
-            scores = _score_batch({MODEL: prediction.float().clamp(-1, 1)}, target)[MODEL]
+            prediction = prediction.float()
+            n_broken += len(indices) - int(torch.isfinite(prediction).flatten(1).all(dim=1).sum())
+            scores = _score_batch({MODEL: prediction.clamp(-1, 1)}, target)[MODEL]
             for i, clip_scores in zip(indices, scores):
                 per_clip[i] = clip_scores
     finally:
         generator.train(was_training)
-    return _means(per_clip)
+    means = _means(per_clip)
+    if n_broken:
+        # Averaged over the clips left, the scores would stand beside baselines averaged over
+        # all of them (and could pick best.pt): the record is NaN, as a diverged run's is.
+        log.warning("the model predicted non-finite values (NaN or inf) on %d of %d validation clips: its scores "
+                    "are NaN", n_broken, len(clips))
+        means = {key: math.nan for key in means}
+    return means
 
 
 @torch.no_grad()
