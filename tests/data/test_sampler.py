@@ -355,8 +355,8 @@ def test_acceptance_counts_only_the_motion_tested_candidates():
     assert 0 < u < 40 and stats.n_fallback == 40 - u and stats.n_candidates == u + 4 * (40 - u)
     assert stats.acceptance == 0.0  # 4 * (40 - u) candidates tested, none passed
     # By hand: 10 slots, 2 untested, 3 fell back, 25 candidates: 5 of the 23 tested passed.
-    assert SampleStats(n_slots=10, n_candidates=25, n_unfiltered=2, n_fallback=3, mean_score=0.0).acceptance == 5 / 23
-    assert SampleStats(n_slots=4, n_candidates=4, n_unfiltered=4, n_fallback=0, mean_score=0.0).acceptance == 1.0
+    assert SampleStats(n_slots=10, n_candidates=25, n_unfiltered=2, n_fallback=3).acceptance == 5 / 23
+    assert SampleStats(n_slots=4, n_candidates=4, n_unfiltered=4, n_fallback=0).acceptance == 1.0
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -7,8 +7,8 @@ import torch
 
 from vidpred.evaluation import EvalClip, Protocol, baseline_methods, evaluate, load_checkpoint_predictor, summarize
 from vidpred.evaluation.pipeline import fit_blend_on_clips
-from vidpred.evaluation.predictors import blend_method
-from vidpred.training.validation import BASELINES, MODEL, Validator
+from vidpred.evaluation.predictors import BASELINE_NAMES, blend_method
+from vidpred.training.validation import MODEL, Validator
 
 CPU = torch.device("cpu")
 
@@ -30,8 +30,8 @@ def test_validation_and_evaluation_of_a_checkpoint_give_identical_numbers_under_
     results = evaluate(clips, methods, Protocol(n_context=4, n_scored=2, flicker_frames=0), CPU, show_progress=False)
     summary = summarize(results, [m.name for m in methods])
 
-    assert [name for name in record if name != "blend_weight"] == [MODEL, *BASELINES]
-    for name in (MODEL, *BASELINES):
+    assert [name for name in record if name != "blend_weight"] == [MODEL, *BASELINE_NAMES]
+    for name in (MODEL, *BASELINE_NAMES):
         assert set(record[name]) == {f"{metric}_whole_f{k}" for metric in ("psnr", "ssim", "sharpness", "edges")
                                      for k in (1, 2)}
         for key, value in record[name].items():

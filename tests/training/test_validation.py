@@ -15,10 +15,10 @@ import torch
 from torch import nn
 
 import vidpred.training.validation as validation
+from vidpred.evaluation.predictors import BASELINE_NAMES
 from vidpred.evaluation.scoring import MAX_PSNR_DB, MAX_SHARPNESS_DB
 from vidpred.metrics import ssim
 from vidpred.training.validation import (
-    BASELINES,
     MODEL,
     ValidationInterrupted,
     Validator,
@@ -153,7 +153,7 @@ def test_flow_baseline_on_still_context_is_the_last_input():
     # repeats the last frame, exactly as the last-input baseline does.
     clips = [_clip(16, 16, [100, 100, 110, 120])]
     scores, weight = baseline_scores(clips, n_context=2, n_future=2, device=DEVICE)
-    assert tuple(scores) == BASELINES and all(set(s) == KEYS for s in scores.values())
+    assert tuple(scores) == BASELINE_NAMES and all(set(s) == KEYS for s in scores.values())
     assert 0 <= weight <= 1
     flow = scores["Farneback flow (paper)"]
     for name in ("DIS flow", "blend", "last input"):  # every flow is zero: every baseline is the last input

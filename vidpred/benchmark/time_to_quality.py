@@ -15,11 +15,11 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidpred.evaluation.predictors import DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT
+from vidpred.evaluation.predictors import BASELINE_NAMES, DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT
 from vidpred.evaluation.scoring import metric_key
 from vidpred.safe_write import image_has_mark, save_marked_figure
 from vidpred.training.run_log import read_validation
-from vidpred.training.validation import BASELINES, MODEL
+from vidpred.training.validation import MODEL
 
 __all__ = ["Curve", "read_curve", "check_one_validation_set", "plot_curves", "curves_table", "is_our_plot"]
 
@@ -148,7 +148,7 @@ def curves_table(curves: list[Curve], metrics: tuple[str, ...] = ("psnr", "ssim"
         cells = [curve.label, f"{curve.minutes[-1]:.1f}", str(curve.steps[-1])]
         lines.append("| " + " | ".join(cells + _score_cells(curve, metrics, MODEL, with_best=True)) + " |")
     reference = curves[0]
-    for name in BASELINES:
+    for name in BASELINE_NAMES:
         if name in reference.scores[-1]:
             lines.append("| " + " | ".join([name, "-", "-"] + _score_cells(reference, metrics, name)) + " |")
     return "\n".join(lines)

@@ -85,7 +85,6 @@ class SampleStats:
         n_candidates: crops drawn in total (the filter's cost).
         n_unfiltered: slots accepted without the motion test.
         n_fallback: slots where all ``max_tries`` failed; the most moving candidate was kept.
-        mean_score: mean motion score of the returned clips.
         n_per_pool: clips drawn from each pool of videos (one entry without pools).
     """
 
@@ -93,7 +92,6 @@ class SampleStats:
     n_candidates: int
     n_unfiltered: int
     n_fallback: int
-    mean_score: float
     n_per_pool: tuple[int, ...] = ()
 
     @property
@@ -383,7 +381,6 @@ class PatchSampler:
             _flip_and_reverse(rng, out)
         self.last_stats = SampleStats(n_slots=batch_size, n_candidates=n_candidates,
                                       n_unfiltered=sum(unfiltered), n_fallback=len(pending),
-                                      mean_score=float(np.mean(best)) * factor,
                                       n_per_pool=(batch_size,) if pool is None else
                                       tuple(np.bincount(pool, minlength=len(self.pools)).tolist()))
         return out

@@ -7,8 +7,8 @@ moving camera) gets its own table: whole-frame PSNR, SSIM, sharpness and edge ra
 1st and 2nd predicted frames for each checkpoint and baseline, a verdict (the model against
 the better baseline, and its edge ratio against the better flow extrapolation's), and the
 per-clip paired differences between each checkpoint and each baseline. The blend row's
-weight is fitted on the validation split, never on the scored clips (for ``subset="val"``,
-on those validation clips themselves).
+weight is fitted on the validation split: with ``subset="test"`` never on the scored clips;
+with ``subset="val"`` on the scored videos themselves.
 
 Choose recipes with ``subset="val"`` and report with ``subset="test"``:
 ``python scripts/dev_benchmark.py --subset val --checkpoint runs/a/checkpoints/latest.pt``.

@@ -52,10 +52,10 @@ from vidpred.data.sampler import to_model_input
 from vidpred.evaluation.clips import EvalClip
 from vidpred.evaluation.flow import DEFAULT_FLOW_THRESHOLD, backward_flow, moving_mask
 from vidpred.evaluation.predictors import Method
-from vidpred.evaluation.scoring import REGIONS, SSIM_WINDOW, SharpnessUnits, metric_key, score_frames, sharpness_metric
+from vidpred.evaluation.scoring import SSIM_WINDOW, SharpnessUnits, metric_key, score_frames, sharpness_metric
 from vidpred.metrics import LPIPS, temporal_high_frequency_share
 
-__all__ = ["Protocol", "ClipResult", "ClipAbandoned", "evaluate", "evaluate_clip", "REGIONS", "metric_key"]
+__all__ = ["Protocol", "ClipResult", "ClipAbandoned", "evaluate", "evaluate_clip"]
 
 logger = logging.getLogger(__name__)
 

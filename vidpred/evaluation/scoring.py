@@ -23,7 +23,8 @@ checks it on random data); the per-pixel terms and the conversions to dB are the
 
 Training's validation scores with the same function (whole frames only, no masks) and
 averages over clips with the same :func:`clip_mean`, so a checkpoint's validation numbers
-and its evaluation on the same clips are the same numbers under the same keys.
+and its evaluation on the same clips are the same numbers under the same keys (to the last
+bits of float32 when validation predicts several clips in one batch).
 """
 
 from __future__ import annotations

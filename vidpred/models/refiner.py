@@ -14,12 +14,15 @@ SDC-Net refines the flows of a frozen estimator:
 3. a small U-Net at ``1/scale`` of the frame size sees the context frames, those flows and
    how well ``f1`` explains the last step, and outputs per-pixel softmax weights over the
    candidates (and, with ``max_correction > 0``, a bounded velocity correction);
-4. frame ``k`` ahead is the newest real frame sampled at ``p + k v(p)``: every predicted
-   frame is *one* resampling of a real frame, so the 2nd frame is not a warp of a warp,
-   and texture is moved, not redrawn (sharp output).
+4. frame ``k`` ahead is the newest real frame sampled at ``p + flow_k(p)``, the velocity
+   followed ``k`` steps (:meth:`VelocityPredictor.rollout_with_motion`: ``k v(p)`` in the
+   ``linear`` rollout, each step continuing from where the one before ended in the
+   ``composed`` one the shipped model uses): every predicted frame is *one* resampling of
+   a real frame, so the 2nd frame is not a warp of a warp, and texture is moved, not
+   redrawn (sharp output).
 
-The weights start at 0.93 on ``f1``, so an untrained model is close to DIS-flow
-extrapolation. The flows and the network run at a reduced size, the warp at the full
+With the default candidates the weights start at 0.93 on ``f1``, so an untrained model is
+close to DIS-flow extrapolation. The flows and the network run at a reduced size, the warp at the full
 size (as DMVFN and RIFE do): 3.6 GFLOPs for a 640x360 frame besides the three flows.
 """
 
@@ -157,7 +160,8 @@ class VelocityPredictor(nn.Module):
         return self.predict_with_motion(context)[0]
 
     def forward(self, context: Tensor) -> list[Tensor]:
-        """The next frame as a one-scale list, the generator interface the trainer uses."""
+        """The next frame as a one-scale list, as the pyramid generator's ``forward`` gives
+        its scales (training calls :meth:`rollout`)."""
         return [self.predict(context)]
 
 
@@ -179,9 +183,10 @@ class FlowRefiner(VelocityPredictor):
             scenes and grainy footage, worse on large motion) and offer it, as it is and
             followed, as two more candidates.
         step_scale: learn, per pixel, how far the motion persists after the 1st predicted
-            frame: frame ``k`` is displaced by ``(1 + (k - 1) a) v`` with ``a`` in ``(0, 1)``
+            frame: each step after the 1st adds ``a`` times the velocity, ``a`` in ``(0, 1)``
             (1: constant velocity; 0: the motion stops after one frame, as a subject that
-            stops or turns). Without it ``a`` is 1.
+            stops or turns; linear rollout: frame ``k`` displaced by ``(1 + (k - 1) a) v``).
+            Without it ``a`` is 1.
         rollout: ``"linear"`` or ``"composed"``, how frames after the 1st follow the
             velocity (:meth:`VelocityPredictor.rollout_with_motion`).
         camera_still: the followed candidate keeps the camera's motion (a homography fitted
@@ -298,9 +303,9 @@ class FlowRefiner(VelocityPredictor):
             context: ``(B, C, n_context, H, W)`` in ``[-1, 1]``, any ``H``, ``W``.
 
         Returns:
-            ``v``, ``(B, 2, H, W)`` float32, pixels per frame: frame ``k`` ahead samples the
-            newest context frame at ``p + (1 + (k - 1) a(p)) v(p)``; and ``a``, ``(B, 1, H, W)``
-            in ``(0, 1)`` with ``step_scale``, else None (``a`` = 1: ``p + k v(p)``).
+            ``v``, ``(B, 2, H, W)`` float32, pixels per frame; and ``a``, ``(B, 1, H, W)`` in
+            ``(0, 1)`` with ``step_scale``, else None (``a`` = 1). How frames ahead follow
+            them: :meth:`rollout_with_motion`.
         """
         if context.dim() != 5 or context.shape[1] != self.channels or context.shape[2] != self.n_context:
             raise ValueError(f"context must be (B, {self.channels}, {self.n_context}, H, W), got {tuple(context.shape)}")

@@ -36,13 +36,12 @@ from vidpred.evaluation.scoring import clip_mean, metric_key, score_frames
 from vidpred.models.generator import MultiScaleGenerator
 from vidpred.models.refiner import FlowRefiner
 
-__all__ = ["MODEL", "BASELINES", "BEST_KEY", "ValidationInterrupted", "Validator", "evaluate", "baseline_scores",
+__all__ = ["MODEL", "BEST_KEY", "ValidationInterrupted", "Validator", "evaluate", "baseline_scores",
            "predict_clips", "summary_line"]
 
 log = logging.getLogger(__name__)
 
 MODEL = "model"
-BASELINES = BASELINE_NAMES
 # What picks best.pt: the model's whole-frame PSNR of the 1st predicted frame.
 BEST_KEY = metric_key("psnr", "whole", 1)
 
