@@ -237,6 +237,31 @@ def test_synthetic_defaults_are_off_and_validate():
     assert config_from_dict({}).data.synthetic.n_videos == 0 and config_from_dict({}).data.synthetic_weight == 0.0
 
 
+def test_the_generators_and_the_refiner_called_without_a_config_behave_as_the_default_config():
+    """Functions keep their own defaults (models and data read no config; synthetic_examples.py
+    and the tests call them so): those must be the config's, or they would show and time other
+    videos and models than a default run trains on."""
+    import inspect
+
+    from vidpred.config import GeneratorConfig, SyntheticConfig
+    from vidpred.data.synthetic import generate_synthetic_video, sample_scene
+    from vidpred.models.refiner import FlowRefiner
+
+    synthetic = dataclasses.asdict(SyntheticConfig())
+    for function in (generate_synthetic_video, sample_scene):
+        defaults = {name: p.default for name, p in inspect.signature(function).parameters.items()
+                    if p.default is not inspect.Parameter.empty and name in synthetic}
+        assert len(defaults) == 9, function.__name__
+        assert defaults == {name: synthetic[name] for name in defaults}, function.__name__
+    refiner = inspect.signature(FlowRefiner).parameters
+    generator = dataclasses.asdict(GeneratorConfig())
+    shared = [name for name in refiner if name in generator and name != "width"]  # width: a multiplier in the config
+    assert len(shared) == 9
+    for name in shared:
+        assert refiner[name].default == generator[name], name
+    assert refiner["scale"].default == generator["working_scale"]
+
+
 def test_resume_allows_only_the_keys_that_do_not_change_what_is_computed():
     saved = config_to_dict(config_from_dict({}, ["train.steps=10"]))
     check_resumable(saved, config_from_dict({}, ["train.steps=20", "data.num_workers=3", "train.device=cpu"]), "run")

@@ -246,7 +246,7 @@ def _wander(rng: np.random.Generator, n_frames: int, max_wander: float) -> np.nd
 
 def _layer(rng: np.random.Generator, photos: Sequence[np.ndarray], background: int, height: int, width: int,
            max_speed: float, still_fraction: float, max_zoom: float, max_rotation: float,
-           n_frames: int = 1, max_wander: float = 0.0) -> Layer:
+           n_frames: int, max_wander: float) -> Layer:
     """A random cut-out of a photo other than the ``background``'s (when there is another), placed
     anywhere in the ``height x width`` frame; the speeds and rates as :func:`sample_scene`'s,
     ``max_rotation`` in radians per frame."""
