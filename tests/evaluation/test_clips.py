@@ -104,7 +104,7 @@ def test_several_clips_per_video_are_named_by_start(video_folder, tmp_path):
     by_video = {}
     for clip in clips:
         video, start = clip.name.rsplit("@", 1)
-        assert int(start) == clip.start and len(clip.frames) == 6
+        assert int(start) == clip.start and len(clip.frames) == 6 and clip.video == video
         by_video.setdefault(video, []).append(clip.start)
     assert by_video["a.avi"] == [0, 2, 4]  # 10 frames: starts 0..4 spread over 3 clips
     assert by_video["b.mp4"] == [0, 1, 2] and by_video["sub/c.avi"] == [0, 2, 3]
@@ -320,3 +320,14 @@ def test_clip_settings_out_of_range_are_refused_before_any_video_is_read(tmp_pat
     with pytest.raises(ValueError, match="need every >= 1, start_frame >= 0, 1 <= min_frames <= clip_frames"):
         load_eval_clips(_data(tmp_path, source="folder", root=str(tmp_path / "nothing here")), progress=False,
                         **settings)
+
+
+def test_a_clip_knows_its_video_whatever_the_video_is_named(tmp_path, make_video, moving_frames):
+    """A video named with an @ (as the clip names of several clips a video are) is its own
+    video, one clip or several: reports group the clips by it."""
+    make_video(tmp_path / "videos" / "me@home.avi", moving_frames(10, 32, 40))
+    cfg = _data(tmp_path, source="folder", root=str(tmp_path / "videos"))
+    for per_video, names in ((1, ["me@home.avi"]), (2, ["me@home.avi@0", "me@home.avi@4"])):
+        clips, _ = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=6, min_frames=6,
+                                   clips_per_video=per_video, subset="all", progress=False)
+        assert [clip.name for clip in clips] == names and {clip.video for clip in clips} == {"me@home.avi"}

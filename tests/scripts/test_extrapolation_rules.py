@@ -13,7 +13,7 @@ from vidpred.evaluation.clips import EvalClip
 @pytest.fixture
 def four_clips(monkeypatch, moving_frames):
     """Two videos of two 6-frame clips each (a square moving), in place of the corpus's clips."""
-    clips = [EvalClip(f"val/{video}@{start}", start, moving_frames(6, 32, 48, seed=i, speed=1 + i))
+    clips = [EvalClip(f"val/{video}@{start}", start, moving_frames(6, 32, 48, seed=i, speed=1 + i), f"val/{video}")
              for i, (video, start) in enumerate([("a", 0), ("a", 10), ("b", 0), ("b", 10)])]
     monkeypatch.setattr(rule_scores, "load_eval_clips", lambda *args, **kwargs: (clips, None))
     return clips
@@ -86,7 +86,7 @@ def test_only_the_videos_named_are_read_and_one_clip_a_video_is_enough(monkeypat
 
     def recorded(data, **kwargs):  # the corpus's clips, as load_eval_clips is asked for them
         asked.append(kwargs)
-        return [EvalClip("val/a@0", 0, moving_frames(6, 32, 48))], None
+        return [EvalClip("val/a@0", 0, moving_frames(6, 32, 48), "val/a")], None
 
     monkeypatch.setattr(rule_scores, "load_eval_clips", recorded)
     assert main(["--subset", "val", "--rules", "DIS", "--videos", "a", "--clips-per-video", "1"]) == 0

@@ -52,11 +52,16 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class EvalClip:
     """One scored clip: ``frames`` is uint8 RGB ``(T, H, W, 3)`` (0-255), frame 0 = video frame ``start``;
-    ``name`` is the video's, ``<video>@<start>`` when a video gives several clips."""
+    ``name`` is the video's, ``<video>@<start>`` when a video gives several clips; ``video``
+    is the video's name (``name`` when not given)."""
 
     name: str
     start: int
     frames: np.ndarray = field(repr=False)
+    video: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "video", self.video or self.name)  # frozen
 
 
 @dataclass
@@ -330,7 +335,7 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
             continue
         for start, frames in dict(cut).items():  # two wanted starts may move to one uncut start
             name = video.name if clips_per_video == 1 else f"{video.name}@{start}"
-            clips.append(EvalClip(name=name, start=start, frames=frames))
+            clips.append(EvalClip(name=name, start=start, frames=frames, video=video.name))
     if all_cut:
         logger.warning("%d video(s) have a scene cut in every %d-frame clip and are skipped: %s", len(all_cut),
                        clip_frames, ", ".join(all_cut[:5]))

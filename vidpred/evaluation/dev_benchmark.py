@@ -85,10 +85,6 @@ def _motion_of(video: str) -> str:
     return next((v.motion for v in CORPUS if v.name == name), "unknown")
 
 
-def _video_of(clip_name: str) -> str:
-    return clip_name.rpartition("@")[0] or clip_name
-
-
 def _paired_rows(results: Sequence[ClipResult]) -> list[dict]:
     return [{"video": r.name, "scores": r.scores} for r in results]
 
@@ -175,10 +171,10 @@ def _score_adapted(clips: Sequence[EvalClip], methods: Sequence[Method], setting
     (until ``should_stop``: :func:`~vidpred.evaluation.runner.evaluate`)."""
     videos = {v.name: v.frames for v in load_split(data, subset, min_frames=protocol.min_frames, progress=progress)}
     results = []
-    for video in dict.fromkeys(_video_of(c.name) for c in clips):
+    for video in dict.fromkeys(c.video for c in clips):
         if should_stop is not None and should_stop():
             break
-        own = [c for c in clips if _video_of(c.name) == video]
+        own = [c for c in clips if c.video == video]
         first = min(c.start for c in own)
         logger.info("%s: adapting on frames 0-%d, scoring %d clips from frame %d", video, first - 1, len(own), first)
         adapted = _adapted(methods, videos[video][:first], settings, device, progress)
@@ -381,8 +377,8 @@ def _sources(results: Sequence[ClipResult], names: Sequence[str], steady: Steady
     """One :class:`SourceReport` per video, in the order of its first clip in ``results``:
     its clips and their paired means over the rows ``names``."""
     sources = []
-    for video in dict.fromkeys(_video_of(r.name) for r in results):
-        own = [r for r in results if _video_of(r.name) == video]
+    for video in dict.fromkeys(r.video for r in results):
+        own = [r for r in results if r.video == video]
         motion = _motion_of(video) if not steady else f"{steady.kind} over stills of it (the video: {_motion_of(video)})"
         sources.append(SourceReport(video, motion, own, summarize(own, names)))
     return sources
@@ -412,7 +408,7 @@ def _write_outputs(out: Path, markdown: str, results: Sequence[ClipResult], meth
     """``report.md`` and ``per_clip.json`` (every clip's scores, NaN and inf as null; ``partial``
     first when a stop left clips unscored; ``settings``, what the clips were scored under, last)
     in ``out``, both or neither (an earlier report there stays whole when writing fails part way)."""
-    per_clip = [{"video": r.name, "source": _video_of(r.name), "height": r.height, "width": r.width,
+    per_clip = [{"video": r.name, "source": r.video, "height": r.height, "width": r.width,
                  "scores": {m: {k: (v if math.isfinite(v) else None) for k, v in s.items()}
                             for m, s in r.scores.items()}} for r in results]
     with replacing_all([out / "report.md", out / "per_clip.json"]) as (report, clips):

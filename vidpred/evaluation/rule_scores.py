@@ -66,7 +66,7 @@ def score_rules(subset: str = "val", root: str | None = None, clips_per_video: i
         for clip in clips:
             if stop is not None and stop.signal is not None:
                 break
-            by_video.setdefault(clip.name.split("@")[0], []).append({"scores": _clip_scores(clip, names)})
+            by_video.setdefault(clip.video, []).append({"scores": _clip_scores(clip, names)})
             n_scored += 1
     return by_video, partial_mark(n_scored, len(clips), None if stop is None else stop.signal)
 

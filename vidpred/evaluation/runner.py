@@ -126,6 +126,7 @@ class ClipResult:
     # Seconds spent on this clip: "flow" (Farneback and the mask), "flow/dis", each method's
     # "predict/<name>", "scores", "flicker".
     seconds: dict[str, float] = field(default_factory=dict)
+    video: str = ""  # the clip's video (EvalClip.video)
 
 
 def _masks(x: torch.Tensor, flow: torch.Tensor, protocol: Protocol) -> torch.Tensor:
@@ -216,7 +217,7 @@ def evaluate_clip(clip: EvalClip, methods: Sequence[Method], protocol: Protocol,
     fractions = masks.float().mean(dim=(1, 2, 3)).tolist()
     result = ClipResult(name=clip.name, start=clip.start, n_frames=T, height=H, width=W,
                         moving_fraction=fractions[0], target_flicker=target_flicker, moving_fractions=fractions,
-                        seconds=seconds)
+                        seconds=seconds, video=clip.video)
     for i, method in enumerate(methods):
         result.scores[method.name] = {key: values[i].item() for key, values in scores.items()}
         result.scores[method.name]["flicker"] = flicker[i]
