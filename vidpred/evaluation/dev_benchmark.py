@@ -49,7 +49,7 @@ from vidpred.evaluation.clips import ClipSelection, EvalClip, load_eval_clips
 from vidpred.evaluation.degrade import Degradation
 from vidpred.evaluation.paired import paired_difference, paired_lines
 from vidpred.evaluation.partial import partial_heading, partial_line, partial_mark
-from vidpred.evaluation.pipeline import fit_blend_on_clips, load_methods, record_context_frames
+from vidpred.evaluation.pipeline import GIVEN_BLEND_FLOW, fit_blend_on_val, load_methods, record_context_frames
 from vidpred.evaluation.predictors import (BASELINE_NAMES, BLEND, DIS_FLOW, CheckpointPredictor, Method,
                                           averaged_methods, blend_method)
 from vidpred.evaluation.report import frame_table, markdown_table, summarize, verdict_lines
@@ -365,11 +365,8 @@ def _blend(data: DataConfig, weight: float | None, protocol: Protocol, clips_per
     and the rest on DIS extrapolation (None: nothing fitted), or, without ``weight``, the
     blend fitted on the 1st predicted frame of the validation videos' clips."""
     if weight is not None:
-        return Blend(weight, "dis"), None
-    val_clips, _ = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.n_context + 1,
-                                   min_frames=protocol.n_context + 1, clips_per_video=clips_per_video,
-                                   subset="val", progress=progress)
-    fit = fit_blend_on_clips(val_clips, protocol.n_context, device)
+        return Blend(weight, GIVEN_BLEND_FLOW), None
+    fit, _ = fit_blend_on_val(data, protocol, device, clips_per_video=clips_per_video, progress=progress)
     return fit.blend, f"{fit.n_clips} validation clips"
 
 

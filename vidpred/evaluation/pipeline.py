@@ -28,7 +28,8 @@ from vidpred.evaluation.report_files import check_report_folder, write_report
 from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
 from vidpred.metrics.lpips import LPIPS, LPIPSUnavailable, load_lpips
 
-__all__ = ["EvalOutcome", "run_evaluation", "load_methods", "fit_blend_on_clips", "record_context_frames", "BLEND_FIT_SOURCES"]
+__all__ = ["EvalOutcome", "run_evaluation", "load_methods", "fit_blend_on_clips", "fit_blend_on_val", "record_context_frames",
+           "BLEND_FIT_SOURCES", "GIVEN_BLEND_FLOW"]
 
 # Sources whose "val" videos are disjoint from the scored "test" videos: the blend's weight
 # is fitted there. Folder and samples data hold out one set for both.
@@ -134,19 +135,32 @@ def _with_training_cut_ratio(data: DataConfig, trained: Sequence[tuple[str, dict
     return replace(data, cut_ratio=ratio)
 
 
+# The flow a blend of a given weight mixes with the last input (--blend-weight): DIS, the
+# stronger extrapolation on real footage.
+GIVEN_BLEND_FLOW = "dis"
+
+
+def fit_blend_on_val(data: DataConfig, protocol: Protocol, device: torch.device, *, start_frame: int = 0,
+                     clips_per_video: int = 1, progress: bool = True) -> tuple[BlendFit, ClipSelection]:
+    """The blend fitted on the 1st predicted frame of clips of the source's validation videos,
+    and which clips those were."""
+    clips, selection = load_eval_clips(data, every=1, start_frame=start_frame, clip_frames=protocol.n_context + 1,
+                                       min_frames=protocol.n_context + 1, clips_per_video=clips_per_video,
+                                       subset="val", progress=progress)
+    return fit_blend_on_clips(clips, protocol.n_context, device), selection
+
+
 def _blend(data: DataConfig, subset: str, weight: float | None, protocol: Protocol, start_frame: int,
            device: torch.device, progress: bool) -> tuple[Blend | None, dict[str, Any]]:
     """The blend row and a note for the report: a given weight (blending DIS extrapolation),
     else one fitted on the source's "val" videos when they are disjoint from the scored ones,
     else none."""
     if weight is not None:
-        return Blend(weight, "dis"), {"weight": weight, "flow": "dis", "fitted_on": None}
+        return Blend(weight, GIVEN_BLEND_FLOW), {"weight": weight, "flow": GIVEN_BLEND_FLOW, "fitted_on": None}
     if data.source not in BLEND_FIT_SOURCES or subset != "test":
         return None, {"omitted": f"no blend row: {data.source} data has no validation videos apart from the scored "
                                  "ones to fit its weight on (give one with --blend-weight)"}
-    clips, selection = load_eval_clips(data, every=1, start_frame=start_frame, clip_frames=protocol.n_context + 1,
-                                       min_frames=protocol.n_context + 1, subset="val", progress=progress)
-    fit = fit_blend_on_clips(clips, protocol.n_context, device)
+    fit, selection = fit_blend_on_val(data, protocol, device, start_frame=start_frame, progress=progress)
     logger.info("blend fitted on %d validation clips: %.2f x last input + %.2f x %s flow extrapolation",
                 fit.n_clips, fit.blend.weight, 1 - fit.blend.weight, fit.blend.flow_method)
     return fit.blend, {"weight": fit.blend.weight, "flow": fit.blend.flow_method,
