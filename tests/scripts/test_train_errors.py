@@ -424,6 +424,8 @@ def test_a_rank_other_than_0_writes_no_train_log(config, tmp_path, monkeypatch, 
         self.dist = DistInfo(rank=1, local_rank=1, world_size=2)
 
     monkeypatch.setattr(Trainer, "__init__", as_rank_1)
+    # the main process allows the run folder (no process group here to hear it from)
+    monkeypatch.setattr("vidpred.training.trainer.main_decides", lambda decide, info: None)
     monkeypatch.setattr(Trainer, "fit", lambda self: logging.getLogger("vidpred").warning("rank 1 warns") or {})
     assert _main(["--config", config, "--run-dir", run_dir]) == 0
     assert "rank 1 warns" in caplog.text  # a warning was logged, and train.log is rank 0's alone

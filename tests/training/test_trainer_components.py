@@ -2,7 +2,6 @@
 perceptual losses, adaptive weighting, the disc_start gate and multi-frame training."""
 
 import math
-import time
 
 import pytest
 import torch
@@ -340,7 +339,7 @@ class _RunLog:
 def _bar_text(trainer, **losses) -> str:
     bar = _Bar()
     logs = {"g_total": torch.tensor(1.5), **{k: torch.tensor(v) for k, v in losses.items()}}
-    trainer._log_train(_RunLog(), bar, logs, step=1, tick=time.perf_counter() - 1.0, tick_step=0)
+    trainer._log_train(_RunLog(), bar, logs, step=1, seconds=1.0, tick_step=0)
     return bar.postfix["d"]
 
 

@@ -33,6 +33,7 @@ import logging
 import math
 import signal
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -42,7 +43,7 @@ from vidpred._progress import progress
 from vidpred.build import adversary_optimizer_config, build_training_networks, select_device, synchronize
 from vidpred.checkpoint import remove_partial_writes, save_checkpoint
 from vidpred.cli import StopRequest
-from vidpred.config import Config, config_to_dict, default_run_dir, validate
+from vidpred.config import Config, TrainConfig, config_to_dict, default_run_dir, validate
 from vidpred.data.split_record import SPLIT_FILE, describe_split, follow_split, read_split
 from vidpred.data.stream import BatchStream, TrainingData, load_training_data
 from vidpred.losses.composite import FINEST_SCALE_LOSSES, generator_objective
@@ -74,6 +75,26 @@ def _clip(module: nn.Module, max_norm: float | None) -> torch.Tensor:
     if max_norm is not None:
         return torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm).detach()
     return torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))
+
+
+@dataclass(frozen=True)
+class _Due:
+    """What a step is due to do: log (``train.log_every``), validate, draw samples, save;
+    the last step does all four."""
+
+    log: bool
+    val: bool
+    sample: bool
+    ckpt: bool
+
+    @classmethod
+    def at(cls, step: int, last: bool, cfg: TrainConfig) -> _Due:
+        return cls(*(last or step % every == 0
+                     for every in (cfg.log_every, cfg.val_every, cfg.sample_every, cfg.ckpt_every)))
+
+    @property
+    def anything(self) -> bool:
+        return self.log or self.val or self.sample or self.ckpt
 
 
 def _resolved(folder: str | None) -> str | None:
@@ -447,28 +468,29 @@ class Trainer:
                 started = time.perf_counter()
                 logs = self.train_step()
                 step = self.step
-                if step == cfg.steps or any(step % every == 0 for every in (
-                        cfg.log_every, cfg.val_every, cfg.sample_every, cfg.ckpt_every)):
+                due = _Due.at(step, step == cfg.steps, cfg)
+                if due.anything:
                     # A GPU may still run this step's kernels, and what follows reads values (a
                     # host sync): wait here, so that the wait counts as training time.
                     synchronize(self.device)
                 self.train_seconds += time.perf_counter() - started
                 out_of_time = self._out_of_time(step, budget)
-                last = step == cfg.steps or out_of_time
-                if step % cfg.log_every == 0 or last or step % cfg.ckpt_every == 0 or step % cfg.val_every == 0:
+                if out_of_time:
+                    due = _Due.at(step, True, cfg)
+                if due.anything:
                     # Before anything is logged or saved: a diverged run must not overwrite
                     # the last good checkpoint (every rank checks, so all stop together).
                     check_finite(logs, step, self.ckpt_dir / "latest.pt", self.dist, self.device)
-                if main and (step % cfg.log_every == 0 or last):
+                if main and due.log:
                     self._log_train(run_log, bar, logs, step, self.train_seconds - tick_seconds, tick_step)
                     tick_seconds, tick_step = self.train_seconds, step
                 # Samples before validation: a new best saves latest.pt at this step, and a run
                 # killed after that resumes past it, so everything of this step is logged by then.
-                if main and (step % cfg.sample_every == 0 or last) and self._stop.signal is None:
+                if main and due.sample and self._stop.signal is None:
                     self._log_samples(run_log, step)
-                if main and (step % cfg.val_every == 0 or last):
+                if main and due.val:
                     last_val = self._validate_and_log(run_log, step) or last_val
-                if step % cfg.ckpt_every == 0 or last:
+                if due.ckpt:
                     self.save()
                 bar.update(1)
                 # All ranks stop at the same step, whichever received the signal. Under DDP this
@@ -476,7 +498,7 @@ class Trainer:
                 # a Ctrl-C, which a wait for the next log step could outlast.
                 stop = any_rank(self._stop.signal is not None, self.dist, self.device)
             if stop:
-                if self.step % cfg.ckpt_every != 0 and self.step != cfg.steps and not out_of_time:  # else saved
+                if not due.ckpt:  # else saved after the step
                     self.save()
                 log.warning("stopped at step %d; continue with --resume", self.step)
                 return {"interrupted": self._stop.signal or signal.SIGTERM, "step": self.step}
