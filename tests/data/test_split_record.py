@@ -108,6 +108,18 @@ def test_the_same_folder_however_it_is_spelled_and_no_other(tmp_path, make_video
         follow_split(DataConfig(source="folder", root="videos", n_val_videos=1), record)
 
 
+def test_a_run_whose_folder_is_gone_says_so(tmp_path, make_video, moving_frames):
+    """Moved away, the folder cannot be named by the config any more: the refusal says where
+    the videos must be, not to give the path the config already gives."""
+    root = _folder(tmp_path, make_video, moving_frames)
+    cfg = DataConfig(source="folder", root=str(root), n_val_videos=1)
+    record = describe_split(cfg)
+    root.rename(tmp_path / "moved")
+    with pytest.raises(DataError, match=rf"^the run's videos were in {root.resolve()}, which is gone: .* put them "
+                                        rf"back at {root.resolve()}"):
+        follow_split(cfg, record)
+
+
 def test_a_record_that_does_not_say_where_its_root_was_is_followed_by_the_root_s_text(tmp_path, make_video,
                                                                                     moving_frames, monkeypatch):
     root = _folder(tmp_path, make_video, moving_frames)
@@ -147,6 +159,22 @@ def test_a_validation_folder_of_frames_replaced_by_frames_of_the_same_size_is_re
     with pytest.raises(DataError, match="validation videos shot changed since it started"):
         follow_split(cfg, record)
 
+
+
+def test_files_beside_a_frame_folder_s_frames_are_not_its_video(tmp_path, make_video, moving_frames):
+    """A ``.DS_Store`` a file browser leaves, or notes beside the frames, are not read as
+    frames: the record ignores them as the reader does, and a resume goes on."""
+    root = _folder(tmp_path, make_video, moving_frames)
+    frames = root / "shot"
+    frames.mkdir()
+    for i, frame in enumerate(moving_frames(10, 32, 32, seed=3)):
+        cv2.imwrite(str(frames / f"{i:04d}.png"), frame)
+    cfg = DataConfig(source="folder", root=str(root), val_videos=["shot"])
+    record = describe_split(cfg)
+    (frames / ".DS_Store").write_bytes(b"\0" * 100)
+    (frames / "notes.txt").write_text("shot on Tuesday")
+    assert describe_split(cfg)["subsets"] == record["subsets"]
+    follow_split(cfg, record)  # not refused
 
 
 def test_a_validation_video_missing_since_the_run_started_is_refused(tmp_path, make_video, moving_frames):

@@ -38,6 +38,7 @@ from vidpred.config import DataConfig
 from vidpred.data.datasets import select_videos, subset_files
 from vidpred.data.errors import DataError
 from vidpred.data.photos import PhotoFolder
+from vidpred.data.video_io import frame_files
 from vidpred.safe_write import same_file
 
 __all__ = ["SPLIT_FILE", "describe_split", "read_split", "follow_split"]
@@ -47,12 +48,14 @@ _SUBSETS = ("train", "val", "test")
 
 
 def _files(path: Path) -> list[Path]:
-    """A video's files: the video file itself, or a frame folder's files in name order.
+    """A video's files: the video file itself, or a frame folder's frames as its reader reads
+    them (:func:`~vidpred.data.video_io.frame_files`; not a ``.DS_Store`` or notes beside them),
+    in plain name order (as runs have recorded them).
 
     Raises:
         OSError: the folder cannot be listed.
     """
-    return sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    return sorted(frame_files(path)) if path.is_dir() else [path]
 
 
 def _size(path: Path) -> int | None:
@@ -216,6 +219,9 @@ def follow_split(cfg: DataConfig, recorded: dict[str, Any]
     """
     if recorded.get("source") != cfg.source or not _same_root(recorded, cfg.root):
         where = recorded.get("root_resolved") or recorded.get("root")
+        if recorded.get("source") == cfg.source and recorded.get("root_resolved") and not Path(where).exists():
+            raise DataError(f"the run's videos were in {where}, which is gone: a run resumes on the folder it "
+                            f"trained on; put them back at {where} (or start a new run on where they are now)")
         raise DataError(f"the run recorded its split on data.source {recorded.get('source')!r}, root "
                         f"{recorded.get('root')!r}" + (f" ({where})" if where != recorded.get("root") else "")
                         + f"; the config now says {cfg.source!r}, {cfg.root!r}"
