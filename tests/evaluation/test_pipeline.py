@@ -9,7 +9,7 @@ import torch
 from vidpred.config import DataConfig
 from vidpred.evaluation import ClipResult, Protocol
 from vidpred.evaluation.clips import ClipSelection
-from vidpred.evaluation.pipeline import _meta, _with_training_cut_ratio
+from vidpred.evaluation.pipeline import _meta, _warn_of_training_frame_sizes, _with_training_cut_ratio
 
 
 def test_clips_follow_the_scene_cut_rule_the_checkpoints_were_validated_with():
@@ -19,6 +19,39 @@ def test_clips_follow_the_scene_cut_rule_the_checkpoints_were_validated_with():
     assert _with_training_cut_ratio(DataConfig(cut_ratio=3.0), [("a", {"cut_ratio": 5.0})]).cut_ratio == 3.0
     assert _with_training_cut_ratio(data, [("a", {"cut_ratio": 5.0}), ("b", {"cut_ratio": 4.0})]).cut_ratio is None
     assert _with_training_cut_ratio(data, [("a", {})]).cut_ratio is None
+
+
+def test_a_checkpoint_says_how_its_validation_clips_were_cut_and_sized(tmp_path):
+    """What the evaluation follows (the scene-cut rule) and names (the frame size) must reach it
+    from a real checkpoint, not only from the dicts the test above hands it."""
+    from vidpred.build import build_generator
+    from vidpred.checkpoint import save_checkpoint
+    from vidpred.config import config_from_dict, config_to_dict
+    from vidpred.evaluation.predictors import load_checkpoint_predictor
+
+    cfg = config_from_dict({"model": {"generator": {"n_scales": 2, "width": 0.0625}},
+                            "data": {"cut_ratio": 5.0, "frame_size": [128, 160]}})
+    save_checkpoint({"step": 1, "config": config_to_dict(cfg), "generator": build_generator(cfg).state_dict()},
+                    tmp_path / "m.pt")
+    trained = load_checkpoint_predictor(tmp_path / "m.pt", torch.device("cpu")).info["training_data"]
+    assert (trained["cut_ratio"], list(trained["frame_size"]), trained["frame_height"]) == (5.0, [128, 160], None)
+    assert _with_training_cut_ratio(DataConfig(source="folder", root="/videos"), [("m", trained)]).cut_ratio == 5.0
+
+
+def test_a_checkpoint_trained_on_resized_frames_scored_at_another_size_is_named(caplog):
+    trained = [("small", {"frame_size": [128, 160], "frame_height": None}),
+               ("tall", {"frame_size": None, "frame_height": 144}), ("native", {"frame_size": None, "frame_height": None})]
+    with caplog.at_level("WARNING"):
+        _warn_of_training_frame_sizes(DataConfig(source="folder", root="/videos"), trained)
+    assert caplog.messages == [
+        "small trained on frames resized to 128x160 (data.frame_size) and is scored at each video's native size: "
+        "--set data.frame_size=[128,160] scores it at the size it learned",
+        "tall trained on frames resized to a height of 144 px (data.frame_height) and is scored at each video's native "
+        "size: --set data.frame_height=144 scores it at the size it learned"]
+    caplog.clear()
+    with caplog.at_level("WARNING"):  # scored as it trained: nothing to say
+        _warn_of_training_frame_sizes(DataConfig(source="folder", root="/videos", frame_size=(128, 160)), trained[:1])
+    assert caplog.messages == []
 
 
 def test_the_metadata_averages_the_moving_share_over_the_clips_frame_by_frame():

@@ -124,6 +124,25 @@ def fit_blend_on_clips(clips: Sequence[EvalClip], n_context: int, device: torch.
     return fit_blend_weight(contexts, targets)
 
 
+def _warn_of_training_frame_sizes(data: DataConfig, trained: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Say so when a checkpoint trained on resized frames is scored at another size: its
+    motions are then larger (or smaller) than the ones it learned, and its scores unlike its
+    validation's."""
+    scored = {"frame_size": data.frame_size and list(data.frame_size), "frame_height": data.frame_height}
+    for name, cfg in trained:
+        size = {"frame_size": cfg.get("frame_size") and list(cfg["frame_size"]), "frame_height": cfg.get("frame_height")}
+        if size == scored or not any(size.values()):
+            continue
+        key, value = ("frame_size", size["frame_size"]) if size["frame_size"] else ("frame_height", size["frame_height"])
+        shown = "x".join(map(str, value)) if key == "frame_size" else f"a height of {value} px"
+        here = ("at each video's native size" if not any(scored.values()) else
+                "at " + ("x".join(map(str, scored["frame_size"])) if scored["frame_size"]
+                         else f"a height of {scored['frame_height']} px"))
+        logger.warning("%s trained on frames resized to %s (data.%s) and is scored %s: --set data.%s=%s scores it at "
+                       "the size it learned", name, shown, key, here, key,
+                       f"[{','.join(map(str, value))}]" if key == "frame_size" else value)
+
+
 def _with_training_cut_ratio(data: DataConfig, trained: Sequence[tuple[str, dict[str, Any]]]) -> DataConfig:
     """``data`` with the scene-cut rule the checkpoints' validation clips followed, when it sets
     none itself and they agree on one: validation and evaluation then select clips alike."""
@@ -259,6 +278,7 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
     held_out_by = ("held out in training by the checkpoints' runs"
                    if data.source == "folder" and data.val_videos != given.val_videos else None)
     data = _with_training_cut_ratio(data, trained)
+    _warn_of_training_frame_sizes(data, trained)
     blend, blend_note = _blend(data, subset, blend_weight, protocol, start_frame, device, progress)
     if blend is not None:
         methods.append(blend_method(blend))

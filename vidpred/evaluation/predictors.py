@@ -163,7 +163,10 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
                           "root_resolved": state.get("data_root"),
                           "val_videos": (state["held_out"] if cfg.data.source == "folder" and state.get("held_out")
                                          else cfg.data.val_videos),
-                          "n_val_videos": cfg.data.n_val_videos},
+                          "n_val_videos": cfg.data.n_val_videos,
+                          # how its validation clips were cut and sized, for the evaluation to follow or name
+                          "cut_ratio": cfg.data.cut_ratio, "frame_size": cfg.data.frame_size,
+                          "frame_height": cfg.data.frame_height},
     }
     if cfg.model.generator.head == "refiner":
         info["rollout"] = cfg.model.generator.rollout
