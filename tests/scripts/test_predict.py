@@ -312,6 +312,25 @@ def test_a_checkpoint_under_the_home_folder_is_found_by_tilde(checkpoint, make_v
     assert _main(["--checkpoint", f"~/{checkpoint.name}", "--video", video, "--out", tmp_path / "a.gif"]) == 0
 
 
+def test_a_model_trained_on_resized_frames_is_named_when_the_video_is_another_size(make_video, moving_frames, tmp_path,
+                                                                                  caplog):
+    for data, warned in (({"frame_height": 16}, "a height of 16 px (data.frame_height)"),
+                         ({"frame_size": [16, 20]}, "16x20 (HxW, data.frame_size)"), ({"frame_height": 32}, None)):
+        cfg = config_from_dict({"model": {"generator": {"n_scales": 3, "width": 0.0625}}, "data": data})
+        path = tmp_path / "small.pt"
+        save_checkpoint({"step": 1, "config": config_to_dict(cfg), "generator": build_generator(cfg).state_dict()},
+                        path)
+        video = make_video(tmp_path / "v.avi", moving_frames(8, 32, 40))
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="vidpred"):
+            assert _main(["--checkpoint", path, "--video", video, "--out", tmp_path / "a.gif", "--force"]) == 0
+        if warned is None:  # trained at the video's own height
+            assert "trained on frames resized" not in caplog.text
+        else:
+            assert f"trained on frames resized to {warned}; {video}'s are 32x40 and are predicted at that size" \
+                in caplog.text
+
+
 def test_frames_past_the_end_of_the_video_are_not_counted_in_the_memory_warning(checkpoint, make_video,
                                                                                 moving_frames, tmp_path, monkeypatch,
                                                                                 caplog):

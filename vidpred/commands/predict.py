@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.start_frame:
         log.info("reading %s from frame %d", args.video, args.start_frame)
     _warn_if_memory_short(args, n_context, height, width)
+    _warn_if_trained_at_another_size(method, args.video, height, width)
     if args.one_step:
         frames, scores, stop = _one_step(method, args, n_context, device)
         n_future = len(scores[method.name]["psnr"])
@@ -237,6 +238,23 @@ def _write_outputs(args: argparse.Namespace, frames: np.ndarray, scores: dict[st
     log.info("wrote %s: %d context + %d predicted frames of %s", args.out, n_context, n_future, args.video)
     for path in targets[1:]:
         log.info("wrote %s", path)
+
+
+def _warn_if_trained_at_another_size(method: Method, video: str, height: int, width: int) -> None:
+    """Say so when the model trained on frames resized to another size than the video's: its
+    motions there are larger (or smaller) than the ones it learned."""
+    trained = method.info.get("training_data", {})
+    size, tall = trained.get("frame_size"), trained.get("frame_height")
+    if size and tuple(size) != (height, width):
+        shown = "{}x{} (HxW, data.frame_size)".format(*size)
+    elif tall and tall != height:
+        shown = f"a height of {tall} px (data.frame_height)"
+    else:
+        return
+    logging.getLogger("vidpred").warning(
+        "%s trained on frames resized to %s; %s's are %dx%d and are predicted at that size, where motions are larger "
+        "or smaller than the ones it learned: give a copy of the video at its training size for predictions like "
+        "its validation's", method.name, shown, video, height, width)
 
 
 def _panel_scale(args: argparse.Namespace, height: int) -> float:
