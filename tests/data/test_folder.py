@@ -4,6 +4,7 @@ import logging
 import os
 import shutil
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -110,10 +111,24 @@ def test_frame_images_beside_a_folder_are_named_in_a_warning_not_listed_as_not_v
         found = list_folder_videos(video_folder)
     assert video_folder / "frames_d" not in found
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert warnings == [f"1 folder(s) under {video_folder} hold frame images beside folders of their own, so those "
-                        "images are not read as a video: frames_d (7 images); move the folders out of them to use "
-                        "their frames"]
+    assert warnings == [f"1 folder(s) under {video_folder} hold frame images beside folders or videos of their own, "
+                        "so those images are not read as a video: frames_d (7 images); give the frames a folder of "
+                        "their own to use them"]
     assert "frames_d/0.png" not in caplog.text
+
+
+def test_a_picture_beside_video_files_is_no_video_of_one_frame(tmp_path, make_video, moving_frames, caplog):
+    """A cover picture beside the clips would be a 1-frame "video" named "." that a hold-out
+    could draw into validation."""
+    root = tmp_path / "clips"
+    for name in ("a.avi", "b.avi"):
+        make_video(root / name, moving_frames(8, 32, 40))
+    cv2.imwrite(str(root / "cover.jpg"), moving_frames(1, 32, 40)[0])
+    with caplog.at_level(logging.INFO, logger="vidpred.data.folder"):
+        found = list_folder_videos(root)
+    assert found == [root / "a.avi", root / "b.avi"]
+    assert f"under {root} hold frame images beside folders or videos of their own" in caplog.text and ". (1 images)" \
+        in caplog.text
 
 
 def test_a_folder_holding_a_video_whose_name_is_not_utf8_trains_on_the_others(video_folder, tmp_path, caplog):

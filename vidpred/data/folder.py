@@ -1,8 +1,8 @@
 """The videos of a folder (``data.source: folder``): what counts as a video, each counted once.
 
 A video is a file with one of ``FOLDER_VIDEO_EXTENSIONS`` or a leaf folder holding frame
-images (``IMAGE_EXTENSIONS``); frame images in a folder that also holds folders are no video,
-and a warning names that folder. Hidden names (starting with ".") are skipped; symbolic links
+images (``IMAGE_EXTENSIONS``); frame images in a folder that also holds folders or video
+files are no video (a cover picture beside clips), and a warning names that folder. Hidden names (starting with ".") are skipped; symbolic links
 are followed, since datasets are often linked in.
 
 A video reachable under two names (a symbolic link, a hard link, a folder linked in
@@ -57,7 +57,7 @@ def _walk(root: Path) -> tuple[list[tuple[Path, bool]], list[Path], list[tuple[P
     Returns:
         ``(path, is a frame folder)`` of each video; the files that are no video; and
         ``(folder, its number of frame images)`` of each folder whose images are no video
-        because it also holds folders.
+        because it also holds folders or video files.
     """
     found: list[tuple[Path, bool]] = []
     skipped: list[Path] = []
@@ -72,9 +72,10 @@ def _walk(root: Path) -> tuple[list[tuple[Path, bool]], list[Path], list[tuple[P
         reals[here] = real
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         visible = sorted(f for f in filenames if not f.startswith("."))
-        found.extend((here / f, False) for f in visible if Path(f).suffix.lower() in FOLDER_VIDEO_EXTENSIONS)
+        videos = [f for f in visible if Path(f).suffix.lower() in FOLDER_VIDEO_EXTENSIONS]
+        found.extend((here / f, False) for f in videos)
         images = [f for f in visible if Path(f).suffix.lower() in IMAGE_EXTENSIONS]
-        if not dirnames and images:
+        if not dirnames and not videos and images:
             found.append((here, True))
         else:
             if images:
@@ -111,8 +112,8 @@ def _report_left_out(root: Path, skipped: list[Path], beside_folders: list[tuple
         report = (str(root.absolute()), ("beside folders", *shown))
         if report not in _reported_skips:
             _reported_skips.add(report)
-            logger.warning("%d folder(s) under %s hold frame images beside folders of their own, so those images are "
-                           "not read as a video: %s%s; move the folders out of them to use their frames",
+            logger.warning("%d folder(s) under %s hold frame images beside folders or videos of their own, so those "
+                           "images are not read as a video: %s%s; give the frames a folder of their own to use them",
                            len(shown), root, ", ".join(shown[:5]), ", ..." if len(shown) > 5 else "")
     if skipped:
         shown_names = tuple(p.relative_to(root).as_posix() for p in sorted(skipped))
@@ -127,7 +128,7 @@ def list_folder_videos(root: str | Path) -> list[Path]:
     """The videos under ``root``, sorted: video files and leaf folders of frame images.
 
     Files that are not videos are logged, in one INFO line per root and process; folders of
-    frame images that also hold folders, in one warning.
+    frame images that also hold folders or video files, in one warning.
 
     Raises:
         FileNotFoundError: ``root`` does not exist or is not a directory.
