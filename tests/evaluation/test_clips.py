@@ -142,6 +142,25 @@ def test_two_starts_moved_to_one_uncut_start_give_one_clip(tmp_path):
     assert [clip.name for clip in clips] == ["shots@0", "shots@4", "shots@10", "shots@14"]
 
 
+def test_one_clip_whose_first_frames_span_a_cut_moves_past_it_not_skipped(tmp_path):
+    """With one clip a video, only its first frames are needed unless a cut moves the clip:
+    then the nearest uncut start may lie past them."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    shots = [rng.integers(0, 256, (1, 16, 16, 3)).repeat(n, axis=0) for n in (3, 17)]
+    video = np.concatenate(shots)  # a cut at frame 3
+    video = np.clip(video.astype(int) + rng.integers(-2, 3, video.shape), 0, 255).astype(np.uint8)
+    folder = tmp_path / "videos" / "shots"
+    folder.mkdir(parents=True)
+    for i, frame in enumerate(video):
+        cv2.imwrite(str(folder / f"{i:02d}.png"), frame)
+    cfg = _data(tmp_path, source="folder", root=str(tmp_path / "videos"), cut_ratio=5.0)
+    clips, selection = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=6, min_frames=6, subset="all",
+                                       progress=False)
+    assert [(clip.name, clip.start) for clip in clips] == [("shots", 3)] and not selection.skipped
+
+
 def test_clips_can_start_past_a_fraction_of_each_video(video_folder, tmp_path):
     cfg = _data(tmp_path, source="folder", root=str(video_folder))
     clips, _ = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=4, min_frames=4, clips_per_video=3,

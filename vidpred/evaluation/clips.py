@@ -302,8 +302,10 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
         raise ValueError(f"need every >= 1, start_frame >= 0, 1 <= min_frames <= clip_frames, clips_per_video >= 1; "
                          f"got every={every}, start_frame={start_frame}, min_frames={min_frames}, "
                          f"clip_frames={clip_frames}, clips_per_video={clips_per_video}")
-    # Several clips per video, or one from a fraction of it, need the whole video; one needs only its first frames.
-    whole = clips_per_video > 1 or start_fraction > 0
+    # Several clips per video, or one from a fraction of it, need the whole video; so does one
+    # that must move past a scene cut (to the nearest start that spans none, maybe a later
+    # one); else one needs only its first frames.
+    whole = clips_per_video > 1 or start_fraction > 0 or cfg.cut_ratio is not None
     chosen = select_videos(cfg, subset, every=every, max_frames=None if whole else start_frame + clip_frames,
                            held_out_by=held_out_by)
     items, n_listed, what = chosen.items, chosen.n_listed, chosen.description
