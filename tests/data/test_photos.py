@@ -27,8 +27,9 @@ def test_photo_folder(tmp_path):
     cv2.imwrite(str(tmp_path / "b.png"), photo[:, :, ::-1])
     cv2.imwrite(str(tmp_path / "a.png"), photo[:, :, 0])  # greyscale
     (tmp_path / "notes.txt").write_text("not a photo")
+    cv2.imwrite(str(tmp_path / ".c.png"), photo)  # hidden: not a photo of the folder, as the cache's key lists them
     library = photo_library(str(tmp_path))
-    assert len(library) == 2
+    assert len(library) == 2 and [p.name for p in library.paths] == ["a.png", "b.png"]
     np.testing.assert_array_equal(library[1], photo)
     np.testing.assert_array_equal(library[0], np.repeat(photo[:, :, :1], 3, axis=2))
 

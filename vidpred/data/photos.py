@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from vidpred.data.errors import DataError
-from vidpred.data.video_io import IMAGE_EXTENSIONS, path_order, read_image
+from vidpred.data.video_io import IMAGE_EXTENSIONS, is_frame_image, path_order, read_image
 
 __all__ = ["PHOTOS", "PhotoFolder", "photo_library", "skimage_photo"]
 
@@ -68,8 +68,8 @@ class _SkimagePhotos(Sequence):
 
 
 class PhotoFolder(Sequence):
-    """The photos of a folder (``IMAGE_EXTENSIONS``, sorted by name), each read when indexed as
-    uint8 ``(H, W, 3)`` RGB.
+    """The photos of a folder (``IMAGE_EXTENSIONS``, hidden names skipped, sorted by name),
+    each read when indexed as uint8 ``(H, W, 3)`` RGB.
 
     Only the few photos a video uses are read, so a folder of thousands costs no memory.
 
@@ -81,8 +81,8 @@ class PhotoFolder(Sequence):
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise DataError(f"data.synthetic.photo_dir: {self.folder} is not a folder")
-        self.paths = sorted((p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()),
-                            key=path_order)
+        # The files the cache's key lists (a hidden ".b.png" is none, as it is no frame of a video).
+        self.paths = sorted((p for p in self.folder.iterdir() if p.is_file() and is_frame_image(p)), key=path_order)
         if not self.paths:
             raise DataError(f"data.synthetic.photo_dir: no photos ({', '.join(IMAGE_EXTENSIONS)}) in {self.folder}")
 
