@@ -143,6 +143,9 @@ CASES = {
                                                          "--checkpoint", "{u}/trained"], "is a folder, not a checkpoint"),
     "export_model --checkpoint ''": ("export_model.py", ["--checkpoint", "", "--out", "{o}/m.pt"],
                                      "--checkpoint: the checkpoint path is empty"),
+    "eval_ucf101 --set frame_size and frame_height": (
+        "eval_ucf101.py", ["--data", "samples", "--out", "{o}/e", "--set", "data.frame_size=[64,64]",
+                           "data.frame_height=32"], "--set: data.frame_height: expected a height >= 1, and frame_size null"),
     "eval_ucf101 --checkpoint ''": ("eval_ucf101.py", ["--data", "samples", "--checkpoint", "", "--out", "{o}/e"],
                                     "--checkpoint: the checkpoint path is empty"),
     "export_model over a run's training checkpoint": (

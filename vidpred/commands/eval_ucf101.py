@@ -33,7 +33,7 @@ from vidpred.build import select_device
 from vidpred.cli import (StopRequest, add_device_arg, add_report_args, add_set_arg, add_threads_arg, add_workers_arg,
                          checkpoint_path, positive, script, set_threads, setup_logging)
 from vidpred.commands import stopped_exit_code
-from vidpred.config import DATA_SOURCES, ConfigError, DataConfig, config_from_dict
+from vidpred.config import DATA_SOURCES, ConfigError, DataConfig, config_from_dict, validate
 from vidpred.evaluation import DEFAULT_FLOW_THRESHOLD, VIDEO_CHOICES, Protocol, run_evaluation
 from vidpred.evaluation.partial import STOP_AT_ONCE, STOP_THEN
 from vidpred.evaluation.pipeline import BLEND_FIT_SOURCES
@@ -55,13 +55,20 @@ def _data_config(args: argparse.Namespace) -> DataConfig:
         key = item.split("=", 1)[0].strip()
         if key in _FLAG_KEYS:  # one value, said once: else the --set would quietly win
             raise ConfigError(f"--set {item}: give {_FLAG_KEYS[key]} instead")
-    data = config_from_dict({"data": base}, args.overrides).data
+    cfg = config_from_dict({"data": base}, args.overrides)
+    data = cfg.data
     # Said rather than ignored: the report would read as if the folder or test list were scored.
     if data.root is not None and data.source in ("procedural", "samples"):
         raise ConfigError(f"--root does not apply to --data {data.source}, which reads no folder (--data folder "
                           "scores a folder of videos)")
     if data.source != "ucf101" and (args.split is not None or data.split != 1):
         raise ConfigError(f"--split (the UCF101 test list) does not apply to --data {data.source}")
+    if data.source in ("ucf101", "folder") and not data.root:
+        raise ConfigError(f"--root is required with --data {data.source}")
+    try:  # every data value checked now, as training checks it, not once the videos decode
+        validate(cfg)
+    except ConfigError as exc:
+        raise ConfigError(f"--set: {exc}") from None
     return data
 
 
@@ -148,8 +155,6 @@ def main(argv: list[str] | None = None) -> int:
     set_threads(args.threads if args.threads is not None else (1 if args.workers > 1 else None))
     _check_numbers(args)
     data = _data_config(args)
-    if data.source in ("ucf101", "folder") and not data.root:
-        raise ConfigError(f"--root is required with --data {data.source}")
     if data.source in ("ucf101", "folder") and not Path(data.root).is_dir():  # said now, before the models load
         raise FileNotFoundError(f"{'UCF101' if data.source == 'ucf101' else 'video'} root not found: {data.root} "
                                 "(--root)")
