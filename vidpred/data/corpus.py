@@ -11,7 +11,7 @@ licences):
   animation; only the webcam part is kept, as a folder of lossless PNG frames, and the
   black frame at the join is left out.
 * **visp-images-data** (the Debian package, ``apt-get download`` then ``dpkg-deb -x``; never
-  installed): four greyscale ``.pgm`` sequences, read as three equal channels. Where
+  installed): six greyscale ``.pgm`` sequences, read as three equal channels. Where
   ``apt-get`` or ``dpkg-deb`` does not exist they are skipped.
 * **opencv-doc** (the Debian package, fetched the same way): four of OpenCV's sample
   clips, a still camera in each: a hand moving a box about and a hand moving a cup

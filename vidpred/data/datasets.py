@@ -347,7 +347,7 @@ def load_split(cfg: DataConfig, subset: str, *, min_frames: int, every: int = 1,
 
     Returns:
         ``CachedVideo`` list (frames memory-mapped uint8 ``(T, H, W, C)``); empty when the
-        config asks for no video of this subset (``n_val_videos: 0``).
+        config asks for no video of this subset (procedural ``n_test_videos: 0``).
 
     Raises:
         ValueError: unknown subset, missing root setting, too few videos to hold out.

@@ -282,7 +282,8 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
         note: how the videos were chosen, kept in the selection for the report.
         progress: show the decoding progress bar.
         start_fraction: no clip starts before this fraction of each video's frames (e.g.
-            0.5: the second half, the first being used to adapt a model on).
+            0.5: the second half, the first being used to adapt a model on), unless the video
+            ends first: a clip that would not fit moves back to end with the video.
         held_out_by: how the held-out videos ``cfg.val_videos`` names were chosen when
             :func:`choose_eval_videos`, not the user, named them (see ``select_videos``).
         videos: score only these of the selected videos, each named as in the reports
