@@ -34,6 +34,28 @@ def test_root_may_be_the_video_folder(tiny_ucf101):
     assert ucf101_split(tiny_ucf101 / "UCF-101", 1, "train") == ucf101_split(tiny_ucf101, 1, "train")
 
 
+def test_root_may_be_the_video_folder_as_the_current_folder(tiny_ucf101, monkeypatch):
+    expected = [p.resolve() for p in ucf101_split(tiny_ucf101, 1, "test")]
+    monkeypatch.chdir(tiny_ucf101 / "UCF-101")
+    assert [p.resolve() for p in ucf101_split(".", 1, "test")] == expected
+
+
+def test_the_split_folder_given_as_the_root_is_named_as_such(tiny_ucf101):
+    with pytest.raises(FileNotFoundError, match="is UCF101's split folder \\(ucfTrainTestlist\\): give the folder that "
+                                                "holds it and UCF-101/"):
+        ucf101_split(tiny_ucf101 / "ucfTrainTestlist", 1, "test")
+
+
+def test_a_list_saved_with_a_byte_order_mark_is_read(tiny_ucf101, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(tiny_ucf101, root)
+    for name in ("trainlist01.txt", "testlist01.txt"):
+        path = root / "ucfTrainTestlist" / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # as Windows' Notepad saves UTF-8
+    assert [p.relative_to(root) for p in ucf101_split(root, 1, "test")] == \
+        [p.relative_to(tiny_ucf101) for p in ucf101_split(tiny_ucf101, 1, "test")]
+
+
 def test_every_nth_takes_every_tenth(tiny_ucf101):
     paths = ucf101_split(tiny_ucf101, 1, "test")
     assert every_nth(paths) == [paths[0], paths[10], paths[20]]

@@ -31,10 +31,14 @@ def _locate(root: Path) -> tuple[Path, Path]:
     """Return ``(video_dir, list_dir)`` for ``root`` = dataset root or its ``UCF-101`` folder."""
     if not root.is_dir():
         raise FileNotFoundError(f"UCF101 root not found: {root}")
+    parent = root.absolute().parent  # "." has a parent too
     if (root / VIDEO_DIR).is_dir():
         video_dir, list_dir = root / VIDEO_DIR, root / LIST_DIR
-    elif (root.parent / LIST_DIR).is_dir():
-        video_dir, list_dir = root, root.parent / LIST_DIR
+    elif root.absolute().name == LIST_DIR:
+        raise FileNotFoundError(f"{root} is UCF101's split folder ({LIST_DIR}): give the folder that holds it and "
+                                f"{VIDEO_DIR}/")
+    elif (parent / LIST_DIR).is_dir():
+        video_dir, list_dir = root, parent / LIST_DIR
     else:
         raise FileNotFoundError(
             f"UCF101 videos not found: expected {root / VIDEO_DIR} (or pass that folder itself "
@@ -96,7 +100,7 @@ def ucf101_split(root: str | Path, split: int = 1, subset: str = "train") -> lis
     paths: list[Path] = []
     missing: list[str] = []
     # Text mode reads CRLF as "\n"; split() also drops the trainlists' class label column.
-    with open(list_file, encoding="utf-8") as f:
+    with open(list_file, encoding="utf-8-sig") as f:  # as Windows' Notepad saves it, too
         for line in f:
             fields = line.split()
             if not fields:
