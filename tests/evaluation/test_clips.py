@@ -242,8 +242,12 @@ def test_other_sources(tiny_ucf101, tmp_path, caplog):
     from vidpred.evaluation import choose_eval_videos
 
     ucf = _data(tmp_path, source="ucf101", root=str(tiny_ucf101), split=2)
-    assert choose_eval_videos(ucf, [("r", {"source": "ucf101", "split": 1})])[1] == "test"
-    assert "split 1" in caplog.text and "testlist02" in caplog.text
+    _, subset, note = choose_eval_videos(ucf, [("r", {"source": "ucf101", "split": 1}), ("s", {"source": "ucf101",
+                                                                                             "split": 2})])
+    assert subset == "test" and "split 1" in caplog.text and "testlist02" in caplog.text
+    # in the report too (its Data line), not only in the log
+    assert note == "r was trained on UCF101 split 1: its training list shares videos with testlist02, which is scored here"
+    assert choose_eval_videos(ucf, [("s", {"source": "ucf101", "split": 2})])[2] is None
     with pytest.raises(DataError, match="applies to folder and corpus data; UCF101 is scored on its test list"):
         choose_eval_videos(ucf, [], "all")
     with pytest.raises(DataError, match="applies to folder and corpus data, not mine$"):  # a source added later

@@ -184,11 +184,12 @@ def choose_eval_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, 
         raise DataError(f"--videos all applies to folder and corpus data"
                         + (f"; {scored[data.source]}" if data.source in scored else f", not {data.source}"))
     if data.source == "ucf101":
-        for name, cfg in trained:
-            if cfg.get("source") == "ucf101" and cfg.get("split", 1) != data.split:
-                logger.warning("%s was trained on UCF101 split %s: its training list shares videos with "
-                               "testlist0%d, which is scored here", name, cfg.get("split"), data.split)
-        return data, "test", None
+        mixed = [f"{name} was trained on UCF101 split {cfg.get('split')}: its training list shares videos with "
+                 f"testlist0{data.split}, which is scored here" for name, cfg in trained
+                 if cfg.get("source") == "ucf101" and cfg.get("split", 1) != data.split]
+        for line in mixed:  # in the log and in the report: a table scored on trained videos must say so
+            logger.warning("%s", line)
+        return data, "test", "; ".join(mixed) or None
     if data.source == "samples":
         return _sample_videos(data, trained)
     return data, "test", None  # procedural: its test seeds
