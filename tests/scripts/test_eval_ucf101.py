@@ -405,3 +405,18 @@ def test_a_report_in_out_that_no_evaluation_wrote_is_kept_unless_forced(checkpoi
     code, summary, report = _run(tmp_path, *_procedural(2), "--checkpoint", checkpoint, "--force")
     assert code == 0 and report.startswith("# Video prediction evaluation") and summary["n_clips"] == 2
     assert "no --checkpoint" not in caplog.text  # said only when the baselines alone were scored
+
+
+def test_the_test_list_is_scored_without_the_training_list_and_its_blend_row_omitted_saying_why(tiny_ucf101, tmp_path):
+    """The blend's weight is fitted on held-out groups of the training list; without that
+    list the test list is still scored, and the report says why the blend row is missing."""
+    import shutil
+
+    root = tmp_path / "ucf"
+    shutil.copytree(tiny_ucf101, root)
+    (root / "ucfTrainTestlist" / "trainlist01.txt").unlink()
+    code, summary, report = _run(tmp_path, "--data", "ucf101", "--root", root, "--no-lpips", "--flicker-frames", "0")
+    assert code == 0
+    assert "blend" not in {method["name"] for method in summary["methods"]}
+    assert "no blend row: the validation videos its weight is fitted on cannot be read" in report
+    assert "trainlist01.txt" in report and "--blend-weight" in report

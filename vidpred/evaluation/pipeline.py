@@ -16,6 +16,7 @@ import torch
 import vidpred
 from vidpred.cli import StopRequest
 from vidpred.config import DataConfig
+from vidpred.data.errors import DataError
 from vidpred.data.sampler import to_model_input
 from vidpred.evaluation.baselines import Blend, BlendFit, fit_blend_weight
 from vidpred.evaluation.clips import ClipSelection, EvalClip, choose_eval_videos, load_eval_clips
@@ -179,7 +180,14 @@ def _blend(data: DataConfig, subset: str, weight: float | None, protocol: Protoc
     if data.source not in BLEND_FIT_SOURCES or subset != "test":
         return None, {"omitted": f"no blend row: {data.source} data has no validation videos apart from the scored "
                                  "ones to fit its weight on (give one with --blend-weight)"}
-    fit, selection = fit_blend_on_val(data, protocol, device, start_frame=start_frame, progress=progress)
+    try:
+        fit, selection = fit_blend_on_val(data, protocol, device, start_frame=start_frame, progress=progress)
+    except (FileNotFoundError, DataError) as exc:  # the scored videos may all be there: score them without it
+        reason = " ".join(str(exc).split())
+        logger.warning("no blend row: the validation videos its weight is fitted on cannot be read (%s); give one with "
+                       "--blend-weight", reason)
+        return None, {"omitted": f"no blend row: the validation videos its weight is fitted on cannot be read "
+                                 f"({reason}); give one with --blend-weight"}
     logger.info("blend fitted on %d validation clips: %.2f x last input + %.2f x %s flow extrapolation",
                 fit.n_clips, fit.blend.weight, 1 - fit.blend.weight, fit.blend.flow_method)
     return fit.blend, {"weight": fit.blend.weight, "flow": fit.blend.flow_method,
