@@ -113,6 +113,29 @@ def test_ucf101_splits_on_the_tiny_tree(tmp_path, tiny_ucf101):
     assert [v.name for v in every_tenth] == [test[0].name, test[10].name, test[20].name]
 
 
+def test_training_and_test_lists_sharing_a_group_are_named(tmp_path, tiny_ucf101, caplog):
+    import shutil
+
+    from vidpred.data import datasets
+
+    root = tmp_path / "ucf"
+    shutil.copytree(tiny_ucf101, root)
+    lists = root / "ucfTrainTestlist"
+    cfg = DataConfig(source="ucf101", root=str(root), cache_dir=str(tmp_path / "cache"), n_val_videos=2,
+                     max_frames_per_video=8)
+    with caplog.at_level("WARNING"):  # the official layout: nothing to say
+        datasets.select_videos(cfg, "train")
+    assert "share" not in caplog.text
+    test_entry = (lists / "testlist01.txt").read_text().split()[1]  # the 2nd clip of ApplyEyeMakeup g01
+    with open(lists / "trainlist01.txt", "a") as f:
+        f.write(f"{test_entry} 1\r\n")
+    datasets._warned_lists.clear()
+    with caplog.at_level("WARNING"):
+        datasets.select_videos(cfg, "train")
+        datasets.select_videos(cfg, "val")  # said once
+    assert caplog.text.count("trainlist01 and testlist01 share 1 group(s) (applyeyemakeup g01)") == 1
+
+
 def test_ucf101_holdout_never_splits_a_group(tiny_ucf101):
     paths = ucf101_split(tiny_ucf101, 1, "train")
     train, val = ucf101_holdout(paths, 5)

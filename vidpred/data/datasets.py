@@ -45,7 +45,7 @@ from vidpred.data.folder import FOLDER_VIDEO_EXTENSIONS, list_folder_videos
 from vidpred.data.procedural import procedural_seeds
 from vidpred.data.synthetic import synthetic_seeds
 from vidpred.data.samples import SAMPLE_VAL_VIDEOS, SAMPLE_VIDEOS, sample_videos_root
-from vidpred.data.ucf101 import ucf101_group, ucf101_split
+from vidpred.data.ucf101 import listed_groups, ucf101_group, ucf101_split
 from vidpred.data.video_io import path_order
 
 __all__ = ["load_split", "load_synthetic", "synthetic_items", "select_videos", "subset_files", "VideoSelection",
@@ -262,11 +262,31 @@ def _file_paths(cfg: DataConfig, subset: str, held_out_by: str | None = None) ->
         paths = ucf101_split(root, cfg.split, "test")
         what = f"UCF101 testlist0{cfg.split} ({root})"
     else:
+        _warn_of_groups_in_both_lists(root, cfg.split)
         train, val = ucf101_holdout(ucf101_split(root, cfg.split, "train"), cfg.n_val_videos)
         paths = train if subset == "train" else val
         what = f"UCF101 trainlist0{cfg.split}, {'training' if subset == 'train' else 'held-out'} groups ({root})"
     # UCF-101/<Class>/<file>: name videos "<Class>/<file>" as the split lists do.
     return paths, (paths[0].parent.parent if paths else root), what
+
+
+_warned_lists: set[tuple[str, int]] = set()  # (root, split) whose shared groups were named
+
+
+def _warn_of_groups_in_both_lists(root: Path, split: int) -> None:
+    """Name the groups (class, gXX) that UCF101's training and test lists share, once per
+    process: a group's clips are cut from one long video, so a test score on it would be on a
+    scene trained on. The official lists share none; an edited one may."""
+    key = (str(Path(root).absolute()), split)
+    if key in _warned_lists:
+        return
+    _warned_lists.add(key)
+    shared = sorted(listed_groups(root, split, "train") & listed_groups(root, split, "test"))
+    if shared:
+        shown = ", ".join(f"{cls} g{group:02d}" for cls, group in shared[:5]) + (", ..." if len(shared) > 5 else "")
+        logger.warning("trainlist0%d and testlist0%d share %d group(s) (%s): their clips come from one video each, so "
+                       "a test score on them is on a scene trained on; the official lists share none", split, split,
+                       len(shared), shown)
 
 
 def subset_files(cfg: DataConfig, subset: str) -> list[tuple[str, Path]]:

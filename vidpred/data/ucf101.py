@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Sequence, TypeVar
 
-__all__ = ["ucf101_split", "every_nth", "ucf101_group"]
+__all__ = ["listed_groups", "ucf101_split", "every_nth", "ucf101_group"]
 
 VIDEO_DIR = "UCF-101"
 LIST_DIR = "ucfTrainTestlist"
@@ -128,6 +128,24 @@ def ucf101_group(path: str | Path) -> tuple[str, int]:
     if match is None:
         raise ValueError(f"not a UCF101 clip name (v_<Class>_gXX_cYY): {Path(path).name}")
     return match["cls"].lower(), int(match["group"])
+
+
+def listed_groups(root: str | Path, split: int, subset: str) -> set[tuple[str, int]]:
+    """The ``(class, group)`` of every clip a split list names, read from the list alone (no
+    video looked up); empty when the list is missing. Names not of UCF101's pattern are left out."""
+    video_dir, list_dir = _locate(Path(root))
+    list_file = list_dir / f"{_SUBSET_FILES[subset]}0{split}.txt"
+    if not list_file.is_file():
+        return set()
+    groups = set()
+    with open(list_file, encoding="utf-8-sig") as f:
+        for line in f:
+            fields = line.split()
+            try:
+                groups.add(ucf101_group(fields[0].replace("\\", "/").rsplit("/", 1)[-1]))
+            except (IndexError, ValueError):  # a blank line, or a name of another pattern
+                continue
+    return groups
 
 
 def every_nth(paths: Sequence[T], n: int = 10) -> list[T]:
