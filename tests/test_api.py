@@ -166,6 +166,8 @@ def test_the_baselines_predict_as_the_evaluation_does():
         assert np.array_equal(baseline.predict(clip[:4], n_future=2), expected), name
     copy = load_baseline("copy")
     assert copy.n_context == 1 and np.array_equal(copy.predict(clip[:4], n_future=2), clip[[3, 3]])
+    assert [load_baseline(name).name for name in ("copy", "farneback", "dis")] == \
+        ["last input", "Farneback flow (paper)", "DIS flow"]  # the evaluation's rows
     stream = copy.stream()
     assert np.array_equal(stream.push(clip[0]), clip[0])  # one known frame is enough to copy
     with pytest.raises(ValueError, match="predicts pixels, not motion"):

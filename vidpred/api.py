@@ -46,20 +46,16 @@ import torch
 
 from vidpred.build import select_device
 from vidpred.data.sampler import to_model_input, to_uint8_frames
-from vidpred.evaluation.baselines import flow_extrapolation, last_input
-from vidpred.evaluation.predictors import DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, Method, load_checkpoint_predictor
+from vidpred.evaluation.predictors import (DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, Method, baseline_methods,
+                                          load_checkpoint_predictor)
 from vidpred.evaluation.scoring import score_frames
 from vidpred.models.optical_flow import reused_flows
 from vidpred.pretrained import default_model_path
 
 __all__ = ["load_model", "load_baseline", "score", "BASELINES", "VideoPredictor", "PredictionStream"]
 
-# load_baseline's names: each baseline's row name in reports, the known frames it reads, and how it predicts.
-BASELINES = {
-    "copy": (LAST_INPUT, 1, last_input),
-    "farneback": (FARNEBACK_FLOW, 2, partial(flow_extrapolation, method="farneback")),
-    "dis": (DIS_FLOW, 2, partial(flow_extrapolation, method="dis")),
-}
+# load_baseline's names, and the evaluation's rows they are (baseline_methods defines each).
+BASELINES = {"copy": LAST_INPUT, "farneback": FARNEBACK_FLOW, "dis": DIS_FLOW}
 
 
 def load_model(checkpoint: str | Path | None = None, device: str = "auto") -> VideoPredictor:
@@ -111,8 +107,10 @@ def load_baseline(name: str) -> VideoPredictor:
     """
     if not isinstance(name, str) or name not in BASELINES:
         raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
-    row, n_context, predict = BASELINES[name]
-    method = Method(row, "baseline", predict, {"n_context": n_context, "head": "baseline"})
+    row = next(method for method in baseline_methods() if method.name == BASELINES[name])
+    # The evaluation hands the flow baselines the flows it computed once; here they compute their own.
+    predict = partial(row.predict, method=row.flow) if row.flow is not None else row.predict
+    method = Method(row.name, "baseline", predict, {"n_context": row.info["context_frames_used"], "head": "baseline"})
     return VideoPredictor(method, torch.device("cpu"))  # OpenCV's flows run on the CPU
 
 
