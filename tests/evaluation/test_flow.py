@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from vidpred.data import to_model_input
-from vidpred.evaluation import backward_flow, dense_flow, moving_mask
+from vidpred.evaluation import backward_flow, farneback_flow, moving_mask
 
 
 def _x(frames: np.ndarray) -> torch.Tensor:
@@ -22,7 +22,7 @@ def test_flow_convention_on_a_pure_translation(translating_clip):
     inner = flow[0, :, 10:-10, 10:-10]
     assert inner[0].median().item() == pytest.approx(2.0, abs=0.05)
     assert inner[1].abs().median().item() < 0.05
-    forward = dense_flow(x[:, :, 2], x[:, :, 3])
+    forward = farneback_flow(x[:, :, 2], x[:, :, 3])
     assert forward[0, 0, 10:-10, 10:-10].median().item() == pytest.approx(-2.0, abs=0.05)
 
 

@@ -170,12 +170,12 @@ def test_grey_levels_weigh_red_green_and_blue_as_rgb():
 
 
 def test_backward_flow_uses_the_named_estimator_from_the_last_frame_back():
-    from vidpred.models.optical_flow import backward_flow, dense_flow
+    from vidpred.models.optical_flow import backward_flow, farneback_flow
 
     photo = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2GRAY)
     frames = torch.stack([_tensor(np.ascontiguousarray(photo[100 + t:164 + t, 100 + 2 * t:180 + 2 * t]))
                           for t in range(3)], dim=2).float()
-    assert torch.equal(backward_flow(frames, "farneback"), dense_flow(frames[:, :, -1], frames[:, :, -2]))
+    assert torch.equal(backward_flow(frames, "farneback"), farneback_flow(frames[:, :, -1], frames[:, :, -2]))
     assert torch.equal(backward_flow(frames, "dis"), dis_flow(frames[:, :, -1], frames[:, :, -2]))
 
 
@@ -213,11 +213,11 @@ def test_backward_flow_of_a_clip_of_two_frames():
 
 def test_farneback_follows_a_motion_beyond_its_window():
     # A 9x9 window alone follows a few pixels of motion (here 1.4 of 8 px); the 3-level pyramid, the whole pan.
-    from vidpred.models.optical_flow import dense_flow
+    from vidpred.models.optical_flow import farneback_flow
 
     photo = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2GRAY)
     previous, last = (_tensor(np.ascontiguousarray(photo[100:228, 100 + dx:260 + dx])) for dx in (0, 8))
-    flow = dense_flow(last, previous)  # last(p) = previous(p + (8, 0))
+    flow = farneback_flow(last, previous)  # last(p) = previous(p + (8, 0))
     assert flow[0, 0, 16:-16, 16:-16].median().item() == pytest.approx(8.0, abs=0.25)
     assert flow[0, 1, 16:-16, 16:-16].abs().median().item() < 0.25
 

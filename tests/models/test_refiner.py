@@ -10,7 +10,7 @@ from skimage import data as skdata
 import vidpred.models.refiner as refiner_module
 from vidpred.build import build_generator
 from vidpred.config import ConfigError, config_from_dict, validate
-from vidpred.models.optical_flow import dense_flow, dis_flow
+from vidpred.models.optical_flow import farneback_flow, dis_flow
 from vidpred.models.refiner import FlowRefiner, VelocityPredictor, context_flows
 from vidpred.models.warp import warp
 
@@ -149,7 +149,7 @@ def test_the_farneback_candidates_are_its_flow_and_are_chosen_when_weighted():
     model = FlowRefiner(width=8, max_correction=0, farneback=True).eval()
     assert model.n_candidates == 7 and model.out.out_channels == 7
     context = _pan((3, 0), 4, size=(64, 80))
-    expected = dense_flow(context[:, :, -1], context[:, :, -2])
+    expected = farneback_flow(context[:, :, -1], context[:, :, -2])
     with torch.no_grad():
         model.out.bias[:] = torch.tensor([-50.0] * 5 + [50.0, -50.0])  # all weight on Farneback's flow as it is
         velocity = model.motion(context)

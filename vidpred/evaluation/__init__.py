@@ -31,8 +31,8 @@ from vidpred.evaluation.flow import (
     DIS_PRESET,
     FARNEBACK_PARAMS,
     backward_flow,
-    dense_flow,
     dis_flow,
+    farneback_flow,
     moving_mask,
 )
 from vidpred.evaluation.pipeline import EvalOutcome, load_methods, run_evaluation
@@ -62,7 +62,7 @@ __all__ = [
     "choose_eval_videos",
     "cut_clip",
     "spread_starts",
-    "dense_flow",
+    "farneback_flow",
     "dis_flow",
     "evaluate",
     "evaluate_clip",

@@ -2,7 +2,7 @@
 
 The paper scores "moving areas" judged by EpicFlow between the last two frames; EpicFlow is
 not available here, so vidpred uses OpenCV's Farneback dense flow
-(:func:`~vidpred.models.optical_flow.dense_flow`) on the grey-level frames: the *backward*
+(:func:`~vidpred.models.optical_flow.farneback_flow`) on the grey-level frames: the *backward*
 flow from the last context frame to the one before it, defined at the pixels of the last
 context frame. The same flow drives the Farneback extrapolation baseline; DIS flow
 (:func:`~vidpred.models.optical_flow.dis_flow`) drives the DIS baseline.
@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from vidpred.models.optical_flow import DIS_PRESET, FARNEBACK_PARAMS, FLOW_METHODS, backward_flow, dense_flow, dis_flow
+from vidpred.models.optical_flow import (DIS_PRESET, FARNEBACK_PARAMS, FLOW_METHODS, backward_flow, dis_flow,
+                                         farneback_flow)
 
-__all__ = ["FARNEBACK_PARAMS", "DIS_PRESET", "DEFAULT_FLOW_THRESHOLD", "FLOW_METHODS", "dense_flow", "dis_flow",
+__all__ = ["FARNEBACK_PARAMS", "DIS_PRESET", "DEFAULT_FLOW_THRESHOLD", "FLOW_METHODS", "farneback_flow", "dis_flow",
            "backward_flow", "moving_mask"]
 
 # Pixels move when |flow| > 0.5 px per frame. Measured with these parameters on textured

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["FARNEBACK_PARAMS", "DIS_PRESET", "FLOW_METHODS", "FULL_SIZE_REFINEMENT", "dense_flow", "dis_flow",
+__all__ = ["FARNEBACK_PARAMS", "DIS_PRESET", "FLOW_METHODS", "FULL_SIZE_REFINEMENT", "farneback_flow", "dis_flow",
            "dis_flows_back", "dis_flow_grey", "full_size_refinement", "backward_flow", "reused_flows"]
 
 # OpenCV's sample values (3-level pyramid halving each time, 3 iterations per level,
@@ -69,7 +69,7 @@ def _grey_uint8(frames: Tensor) -> list[np.ndarray]:
     return [cv2.cvtColor(v, cv2.COLOR_RGB2GRAY) for v in levels.permute(0, 2, 3, 1).contiguous().cpu().numpy()]
 
 
-def dense_flow(source: Tensor, destination: Tensor) -> Tensor:
+def farneback_flow(source: Tensor, destination: Tensor) -> Tensor:
     """Farneback flow from ``source`` to ``destination``: ``source(p) ≈ destination(p + flow(p))``.
 
     Args:
@@ -81,7 +81,7 @@ def dense_flow(source: Tensor, destination: Tensor) -> Tensor:
         (rows), in pixels.
     """
     if source.shape != destination.shape or source.dim() != 4:
-        raise ValueError(f"dense_flow expects two (B, C, H, W) tensors, got {tuple(source.shape)} "
+        raise ValueError(f"farneback_flow expects two (B, C, H, W) tensors, got {tuple(source.shape)} "
                          f"and {tuple(destination.shape)}")
     return _as_flow_tensor([cv2.calcOpticalFlowFarneback(a, b, None, **FARNEBACK_PARAMS)  # (H, W, 2)
                             for a, b in zip(_grey_uint8(source), _grey_uint8(destination))], source.device)
@@ -148,7 +148,7 @@ def _reused(preset: str, a: np.ndarray, b: np.ndarray, estimate: Callable[[], np
 def dis_flow(source: Tensor, destination: Tensor, preset: str = DIS_PRESET, refine: bool = False) -> Tensor:
     """DIS flow from ``source`` to ``destination``: ``source(p) ≈ destination(p + flow(p))``.
 
-    Same conventions as :func:`dense_flow` (grey-level uint8 frames, ``(B, 2, H, W)`` float32
+    Same conventions as :func:`farneback_flow` (grey-level uint8 frames, ``(B, 2, H, W)`` float32
     in pixels, x then y). A new DIS instance per pair (:func:`dis_flow_grey`): instances hold
     state and are not shared between the evaluation's threads.
 
@@ -247,7 +247,7 @@ def backward_flow(context: Tensor, method: str = "farneback") -> Tensor:
 
     Args:
         context: ``(B, C, T, H, W)`` in ``[-1, 1]``, ``T >= 2``.
-        method: ``"farneback"`` (the paper's baseline, :func:`dense_flow`) or ``"dis"``
+        method: ``"farneback"`` (the paper's baseline, :func:`farneback_flow`) or ``"dis"``
             (:func:`dis_flow`).
 
     Returns:
@@ -257,5 +257,5 @@ def backward_flow(context: Tensor, method: str = "farneback") -> Tensor:
         raise ValueError(f"backward_flow needs (B, C, T, H, W) with T >= 2, got {tuple(context.shape)}")
     if method not in FLOW_METHODS:
         raise ValueError(f"flow method must be one of {', '.join(FLOW_METHODS)}, got {method!r}")
-    estimate = dense_flow if method == "farneback" else dis_flow
+    estimate = farneback_flow if method == "farneback" else dis_flow
     return estimate(context[:, :, -1], context[:, :, -2])

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vidpred.models.camera_motion import camera_flow
-from vidpred.models.optical_flow import dense_flow, dis_flows_back
+from vidpred.models.optical_flow import dis_flows_back, farneback_flow
 from vidpred.models.warp import splat, warp
 
 __all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "REFINER_WIDTH", "ROLLOUTS"]
@@ -312,7 +312,7 @@ class FlowRefiner(VelocityPredictor):
         B, C, T, H, W = context.shape
         flows = context_flows(context.float(), self.n_flows, self.refine_flows)
         last = context[:, :, -1].float()
-        others = (dense_flow(last, context[:, :, -2].float()),) if self.farneback else ()
+        others = (farneback_flow(last, context[:, :, -2].float()),) if self.farneback else ()
         fit_error = warp(context[:, :, -2].float(), flows[0]) - last  # (B, C, H, W): where f1 fails
         # The working size: about 1/scale of the frame, a multiple of 4 (two stride-2 levels).
         h, w = (max(4, round(n / (4 * self.scale)) * 4) for n in (H, W))
