@@ -8,7 +8,9 @@ from torch import nn
 from vidpred.losses.perceptual import lpips_loss, sample_frames, vgg_feature_loss
 from vidpred.models.perceptual_networks import (
     LPIPS_BACKBONES,
+    UNVERIFIED_WEIGHTS_ENV,
     MissingWeightsError,
+    UnusableWeightsError,
     VGG19_LAYERS,
     VGG19Features,
     build_lpips,
@@ -95,7 +97,7 @@ def test_missing_weight_files_are_named(empty_torch_home):
             build_lpips(net)
 
 
-def test_weights_are_read_from_torchvisions_cache(empty_torch_home):
+def test_weights_are_read_from_torchvisions_cache(empty_torch_home, monkeypatch, caplog):
     # A stand-in for vgg19-dcbb9e9d.pth holding only what relu1_2 needs, in torchvision's key layout.
     empty_torch_home.mkdir(parents=True)
     torch.manual_seed(0)
@@ -103,7 +105,13 @@ def test_weights_are_read_from_torchvisions_cache(empty_torch_home):
     state = {"features.0.weight": conv1.weight, "features.0.bias": conv1.bias,
              "features.2.weight": conv2.weight, "features.2.bias": conv2.bias}
     torch.save({k: v.detach() for k, v in state.items()}, torchvision_cache_file("vgg19-dcbb9e9d.pth"))
-    vgg = VGG19Features(["relu1_2"])
+    # not ImageNet's: refused by its hash unless accepted explicitly (then with a warning)
+    with pytest.raises(UnusableWeightsError, match="is not torchvision's vgg19-dcbb9e9d.pth: its SHA-256 begins "):
+        VGG19Features(["relu1_2"])
+    monkeypatch.setenv(UNVERIFIED_WEIGHTS_ENV, "1")
+    with caplog.at_level("WARNING"):
+        vgg = VGG19Features(["relu1_2"])
+    assert f"used all the same, as {UNVERIFIED_WEIGHTS_ENV}=1 asks (these are not the ImageNet weights)" in caplog.text
     assert torch.equal(vgg.features[0].weight, conv1.weight) and torch.equal(vgg.features[2].bias, conv2.bias)
 
     alex = torchvision.models.alexnet().features

@@ -25,7 +25,8 @@ from vidpred.build import build_training_networks
 from vidpred.checkpoint import load_checkpoint
 from vidpred.config import Config, config_to_dict, load_config
 from vidpred.models.blur_discriminator import BlurDiscriminator, save_blur_discriminator
-from vidpred.models.perceptual_networks import LPIPS_BACKBONES, VGG19_FILE, torchvision_cache_file
+from vidpred.models.perceptual_networks import (LPIPS_BACKBONES, UNVERIFIED_WEIGHTS_ENV, VGG19_FILE,
+                                                 torchvision_cache_file)
 from vidpred.training.trainer import Trainer
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -82,6 +83,7 @@ def random_weights(_weights_folder, monkeypatch):
     import torchvision
 
     monkeypatch.setenv("TORCH_HOME", str(_weights_folder))
+    monkeypatch.setenv(UNVERIFIED_WEIGHTS_ENV, "1")  # stand-ins at torchvision's names, accepted explicitly
     builders = {
         VGG19_FILE: lambda: torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["E"]),
         LPIPS_BACKBONES["vgg"]: lambda: torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["D"]),

@@ -9,9 +9,13 @@ Weights come from torchvision's usual cache, ``$TORCH_HOME/hub/checkpoints/`` (b
 ``~/.cache/torch/hub/checkpoints/``), the file torchvision itself downloads, or from a file
 the caller names. vidpred never downloads: a missing file raises
 :class:`MissingWeightsError` naming the exact path and the URL to fetch it from; a file
-that cannot be read or holds another network raises :class:`UnusableWeightsError`. Random
-weights are only ever used when a caller asks for them explicitly (``pretrained=False``,
-e.g. tests), never as a fallback, and a warning says so.
+that cannot be read or holds another network raises :class:`UnusableWeightsError`, and so
+does one whose SHA-256 does not begin with the hash torchvision's file name carries
+(``vgg19-dcbb9e9d.pth``), as torch.hub checks a download: weights of the right shapes but
+not ImageNet's (a stand-in, another training) are not taken for them. Random weights are
+only ever used when a caller asks for them explicitly (``pretrained=False``, or stand-in
+files accepted with ``VIDPRED_UNVERIFIED_WEIGHTS=1``, as the tests do), never as a
+fallback, and a warning says so.
 
 Both networks are returned frozen (``requires_grad_(False)``, ``eval()``). Keep them out
 of anything that owns an optimizer or is wrapped in DDP: they are judges, not students.
@@ -19,7 +23,10 @@ of anything that owns an optimizer or is wrapped in DDP: they are judges, not st
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import re
 import warnings
 from pathlib import Path
 
@@ -32,6 +39,7 @@ __all__ = [
     "torchvision_cache_file",
     "weights_url",
     "read_pretrained",
+    "UNVERIFIED_WEIGHTS_ENV",
     "VGG19Features",
     "VGG19_LAYERS",
     "LPIPS_BACKBONES",
@@ -54,6 +62,11 @@ LPIPS_BACKBONES = {
 # ceil-mode pools); tests/models/test_perceptual_networks.py checks each value and the one below.
 LPIPS_MIN_SIZE = {"alex": 31, "vgg": 16, "squeeze": 17}
 _DOWNLOAD = "https://download.pytorch.org/models/"
+# torchvision names each weights file after the first hex digits of its SHA-256 (torch.hub's check).
+_NAMED_HASH = re.compile(r"-([a-f0-9]{6,})\.")
+# Set to 1 to use weights files whose content is not the named file's (stand-ins), with a warning.
+UNVERIFIED_WEIGHTS_ENV = "VIDPRED_UNVERIFIED_WEIGHTS"
+_verified: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> SHA-256: each file hashed once
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -102,11 +115,44 @@ def read_pretrained(filename: str, what: str, *, path: str | Path | None = None,
             + (f", or {turn_off}." if turn_off else ".")
         )
     log.info("loading %s weights from %s", what, path)
+    _check_named_hash(path, filename, what)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # a truncated download surfaces as any of several errors
-        raise UnusableWeightsError(f"{what}: the weights file {path} is unreadable ({type(exc).__name__}: {exc}); "
+        # (torch's own message advises weights_only=False, which would run code from the file: not passed on)
+        raise UnusableWeightsError(f"{what}: the weights file {path} is unreadable ({type(exc).__name__}); "
                                    f"a truncated download? Fetch {weights_url(filename)} again") from None
+
+
+def _sha256(path: Path) -> str:
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _verified:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        _verified[key] = digest.hexdigest()
+    return _verified[key]
+
+
+def _check_named_hash(path: Path, filename: str, what: str) -> None:
+    """Refuse a file whose SHA-256 does not begin with the hash ``filename`` carries (unless
+    :data:`UNVERIFIED_WEIGHTS_ENV` is 1: then a warning)."""
+    named = _NAMED_HASH.search(filename)
+    if named is None:
+        return
+    digest = _sha256(path)
+    if digest.startswith(named[1]):
+        return
+    problem = (f"{what}: {path} is not torchvision's {filename}: its SHA-256 begins {digest[:len(named[1])]}, "
+               f"the name promises {named[1]}")
+    if os.environ.get(UNVERIFIED_WEIGHTS_ENV) == "1":
+        log.warning("%s; used all the same, as %s=1 asks (these are not the ImageNet weights)", problem,
+                    UNVERIFIED_WEIGHTS_ENV)
+        return
+    raise UnusableWeightsError(f"{problem} (a partial download, or other weights): fetch {weights_url(filename)} "
+                               f"again, or set {UNVERIFIED_WEIGHTS_ENV}=1 to use the file as it is")
 
 
 def _load_features(features: nn.Sequential, state: dict[str, Tensor], source: str) -> None:
