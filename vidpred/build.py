@@ -268,7 +268,14 @@ class TrainingNetworks:
             self.generator_ema.load_state_dict(state["generator_ema"])
         self.opt_g.load_state_dict(state["opt_g"])
         for adversary in self.adversaries:
-            adversary.model.load_state_dict(state[adversary.state_key])
+            try:
+                adversary.model.load_state_dict(state[adversary.state_key])
+            except RuntimeError as exc:  # another architecture: a pretrained judge's file replaced since
+                if adversary.pretrained:
+                    raise ValueError(f"cannot resume: the run's {adversary.name} discriminator is not of the "
+                                     f"architecture its pretrained file has now (model.{adversary.name}_discriminator"
+                                     ".checkpoint): give the file the run started with") from None
+                raise
             if adversary.trainable:
                 self.d_optimizers[adversary.name].load_state_dict(state[adversary.opt_key])
 

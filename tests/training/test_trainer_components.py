@@ -358,3 +358,13 @@ def test_the_progress_bar_prefers_a_discriminator_learning_from_scratch(tiny_con
     assert _bar_text(trainer, d_loss=0.5, d_blur_loss=0.75, d_st_loss=1.25) == "0.500"
     assert _bar_text(trainer, d_blur_loss=0.75, d_st_loss=1.25) == "1.250"  # the blur detector starts trained
     assert _bar_text(trainer, d_blur_loss=0.75) == "0.750"
+
+
+def test_resuming_with_a_blur_judge_file_of_another_architecture_is_one_line(tiny_config, blur_checkpoint, tmp_path):
+    run = tmp_path / "run"
+    Trainer(tiny_config(*_blur(blur_checkpoint), "train.steps=2"), run).fit()
+    other = tmp_path / "other_blur.pt"
+    save_blur_discriminator(BlurDiscriminator(width=8, n_down=2), other, {"source": "test"}, {"sharp": 0.5})
+    with pytest.raises(ValueError, match=r"^cannot resume: the run's blur discriminator is not of the architecture its "
+                                         r"pretrained file has now \(model.blur_discriminator.checkpoint\)"):
+        Trainer(tiny_config(*_blur(other), "train.steps=3"), run, resume=True)
