@@ -536,8 +536,18 @@ def resume_differences(saved: dict, cfg: Config, saved_folders: dict[str, str | 
             before[key] = now[key]
         elif key == "data.synthetic.photo_dir":
             before[key] = where
-    changed = sorted(k for k in before if before[k] != now.get(k) and k not in RESUMABLE_CHANGES)
-    return ", ".join(f"{k}: {before[k]!r} -> {now.get(k)!r}" for k in changed)
+    resumable = _resumable_changes(before)
+    changed = sorted(k for k in before if before[k] != now.get(k) and k not in resumable)
+    return ", ".join(f"{k}: {before[k]!r} -> {now.get(k)!r}" + (" (the length of its cosine learning-rate schedule)"
+                                                               if k == "train.steps" else "") for k in changed)
+
+
+def _resumable_changes(saved: dict) -> set[str]:
+    """:data:`RESUMABLE_CHANGES` for a run of config ``saved`` (flat keys): under a cosine
+    learning-rate schedule ``train.steps`` sets every step's rate, so it may not change."""
+    if saved.get("train.lr_schedule") == "cosine":
+        return RESUMABLE_CHANGES - {"train.steps"}
+    return RESUMABLE_CHANGES
 
 
 def check_resumable(saved: dict, cfg: Config, run: str | Path, saved_folders: dict[str, str | None] | None = None
@@ -550,7 +560,8 @@ def check_resumable(saved: dict, cfg: Config, run: str | Path, saved_folders: di
     """
     details = resume_differences(saved, cfg, saved_folders)
     if details:
+        resumable = _resumable_changes(_flatten(config_to_dict(config_from_dict(saved))))
         raise ConfigError(
             f"cannot resume {run}: the config differs from the checkpoint's in {details}. "
-            f"Only {', '.join(sorted(RESUMABLE_CHANGES))} may change on resume."
+            f"Only {', '.join(sorted(resumable))} may change on resume."
         )

@@ -258,6 +258,10 @@ def test_a_cosine_rate_follows_the_step_and_a_stopped_run_resumes_on_it(tiny_con
     constant = Trainer(tiny_config("train.steps=2"), tmp_path / "constant")
     constant.fit()
     assert {row["lr_g"] for row in logged_losses(tmp_path / "constant").values()} == {cfg.optim.generator.lr}
+    Trainer(tiny_config("train.steps=4"), tmp_path / "constant", resume=True)  # a constant rate: steps may grow
+    # the cosine schedule's length is train.steps: a resume with more would restart it mid-curve
+    with pytest.raises(ConfigError, match=r"train.steps: 6 -> 8 \(the length of its cosine learning-rate schedule\)"):
+        Trainer(tiny_config("train.lr_schedule=cosine", "train.steps=8"), tmp_path / "split", resume=True)
 
 
 def test_a_resumed_run_removes_the_temporary_files_of_writes_its_killed_run_left(tiny_config, tmp_path):
