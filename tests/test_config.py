@@ -471,6 +471,8 @@ _REFINER = ["model.generator.head=refiner", "model.generator.n_scales=1", "model
      "leave at least 2x2 positions", "data.patch_size=32"),
     (["loss.l_lpips=0.1", "data.patch_size=16"],
      "loss.lpips_net 'alex' needs frames of at least 31 pixels, data.patch_size is 16; use vgg", "loss.lpips_net=vgg"),
+    (["optim.discriminator.name=sgd", "optim.discriminator.momentum=1.0"],
+     "optim.discriminator.momentum must be in [0, 1), got 1.0", "optim.discriminator.momentum=0.99"),
 ])
 def test_a_value_at_the_edge_of_its_range_is_refused_and_the_nearest_inside_accepted(overrides, message, inside):
     with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):

@@ -265,7 +265,9 @@ def _optim_problems(cfg: Config) -> Iterator[str]:
         opt, key = getattr(cfg.optim, name), f"optim.{name}"
         if not (math.isfinite(opt.lr) and opt.lr >= 0):
             yield f"{key}.lr must be a finite number >= 0, got {opt.lr}"
-        yield from _at_least({f"{key}.momentum": (opt.momentum, 0), f"{key}.weight_decay": (opt.weight_decay, 0)})
+        yield from _at_least({f"{key}.weight_decay": (opt.weight_decay, 0)})
+        if not 0 <= opt.momentum < 1:  # 1 or more: the velocity never decays, and the steps grow without bound
+            yield f"{key}.momentum must be in [0, 1), got {opt.momentum}"
         if opt.grad_clip is not None and not opt.grad_clip > 0:
             yield f"{key}.grad_clip must be > 0 or null, got {opt.grad_clip}"
         if opt.name == "adam" and len(opt.betas) != 2:
