@@ -81,3 +81,19 @@ def test_goal_is_reached_by_both_accuracies_at_or_above_it(tmp_path, caplog):
     assert report_main([run, "--goal", "1"]) == 1  # a goal of 1 is allowed; neither reaches it
     assert report_main([run, "--goal", "1.5"]) == 2  # accuracies end at 1
     assert "--goal must be a finite number in [0, 1]" in caplog.text
+
+
+def test_runs_left_out_of_the_table_are_named_and_runs_of_one_name_told_apart(tmp_path, capsys, caplog):
+    a = _write(tmp_path / "a" / "run", _rows())
+    b = _write(tmp_path / "b" / "run", _rows())
+    early = _write(tmp_path / "early", [{"step": 10, "g_total": 1.0}])  # stopped before disc_start
+    assert report_main([str(a), str(b), str(early)]) == 0
+    table = capsys.readouterr().out
+    assert f"| {a} | multi-scale |" in table and f"| {b} | multi-scale |" in table  # not "run" twice
+    assert f"no trained discriminator logged an accuracy in {early} (none enabled, or stopped before " in caplog.text
+
+
+def test_a_log_with_an_accuracy_but_not_its_parts_is_one_line(tmp_path, caplog):
+    run = _write(tmp_path / "run", [{"step": 10, "d_acc": 0.6}])
+    assert report_main([str(run)]) == 2
+    assert f"{run / 'metrics.jsonl'}: step 10 logs d_acc without d_acc_real" in caplog.text

@@ -77,6 +77,10 @@ def summarize_discriminators(run_dir: str | Path, tail: float = 0.5, label: str 
         kept = logged[len(logged) - max(1, round(tail * len(logged))):]
 
         def mean(key: str) -> float:
+            missing = next((row["step"] for row in kept if f"{prefix}_{key}" not in row), None)
+            if missing is not None:  # the trainer logs all four together: an edited or foreign log
+                raise ValueError(f"{Path(run_dir) / 'metrics.jsonl'}: step {missing} logs {prefix}_acc without "
+                                 f"{prefix}_{key}")
             return sum(row[f"{prefix}_{key}"] for row in kept) / len(kept)
 
         out.append(DiscriminatorSummary(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from vidpred.benchmark.discriminators import summarize_discriminators, summary_table
 from vidpred.cli import finite, script, setup_logging
@@ -29,10 +30,18 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     log = logging.getLogger("vidpred.discriminator_report")
     finite("--goal", args.goal, 0, 1)
-    summaries = [s for run in args.runs for s in summarize_discriminators(run, args.tail)]
+    names = [Path(run).name for run in args.runs]
+    # Each run by its folder's name, or by its path as given where two folders share a name.
+    by_run = {run: summarize_discriminators(run, args.tail, label=run if names.count(name) > 1 else None)
+              for run, name in zip(args.runs, names)}
+    summaries = [s for found in by_run.values() for s in found]
     if not summaries:
         log.error("no trained discriminator logged an accuracy in %s", ", ".join(args.runs))
         return 2
+    silent = [run for run, found in by_run.items() if not found]
+    if silent:  # said, not dropped from the table without a word
+        log.warning("no trained discriminator logged an accuracy in %s (none enabled, or stopped before "
+                    "loss.disc_start): not in the table", ", ".join(silent))
     print(summary_table(summaries, args.goal))
     if args.goal is not None and any(min(s.acc_real, s.acc_fake) < args.goal for s in summaries):
         return 1
