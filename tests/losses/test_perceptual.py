@@ -54,8 +54,10 @@ def test_vgg_feature_loss_hand_worked():
     assert vgg_feature_loss(pred, target, _FakeFeatures()).item() == pytest.approx(1.25)
 
 
-def test_vgg19_features_random_weights_shapes_and_gradient_only_to_the_prediction():
-    vgg = VGG19Features(["relu1_2", "relu2_2", "relu3_4"], pretrained=False)  # random: test only
+def test_vgg19_features_random_weights_shapes_and_gradient_only_to_the_prediction(caplog):
+    with caplog.at_level("WARNING"):
+        vgg = VGG19Features(["relu1_2", "relu2_2", "relu3_4"], pretrained=False)  # random: test only
+    assert "VGG19 features built with RANDOM weights" in caplog.text  # asked for, and said
     frames = torch.rand(2, 3, 32, 32) * 2 - 1
     features = vgg(frames)
     assert {k: tuple(v.shape) for k, v in features.items()} == {

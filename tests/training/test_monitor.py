@@ -18,8 +18,11 @@ def test_warns_once_after_patience_and_again_after_a_recovery():
     assert monitor.update(20, {"d_acc": 0.52}) == []
     (message,) = monitor.update(30, {"d_acc": 0.5})
     assert "multi-scale discriminator" in message and "optim.discriminator.name=adam" in message
-    assert "model.discriminator.init=he" in message and "0.51 < 0.55" in message
+    assert "model.discriminator.init=he" in message and "0.506 < 0.55" in message
     assert monitor.update(40, {"d_acc": 0.5}) == []  # once
+    # just under the threshold reads as under it, not as "0.55 < 0.55"
+    (close,) = ChanceMonitor(patience=1, threshold=0.55).update(1, {"d_acc": 0.5496})
+    assert "balanced accuracy 0.550 < 0.55" not in close and "0.549" in close
     for step in (50, 60, 70):
         monitor.update(step, {"d_acc": 0.9})  # learns again
     assert monitor.update(80, {"d_acc": 0.5}) == [] and monitor.update(90, {"d_acc": 0.5}) == []

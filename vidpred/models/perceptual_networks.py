@@ -226,6 +226,9 @@ class VGG19Features(nn.Module):
         if pretrained:
             state = read_pretrained(VGG19_FILE, "the VGG19 perceptual loss", turn_off="turn the loss off (loss.l_vgg: 0)")
             _load_features(self.features, state, str(torchvision_cache_file(VGG19_FILE)))
+        else:
+            log.warning("VGG19 features built with RANDOM weights: the perceptual loss they give is not VGG's "
+                        "(plumbing tests only)")
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self.requires_grad_(False)

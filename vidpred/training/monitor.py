@@ -17,6 +17,7 @@ steps (those logged, from ``disc_start`` on) stays below ``threshold``.
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 from pathlib import Path
 
@@ -107,8 +108,9 @@ class ChanceMonitor:
             self.warned.add(prefix)
             message = (
                 f"step {step}: the {name} discriminator has stayed at chance for {self.patience} steps "
-                f"(balanced accuracy {mean:.2f} < {self.threshold:.2f} on real and predicted inputs): its "
-                f"adversarial term carries no information. Try {advice}"
+                # rounded down: a mean just under the threshold must not read as equal to it
+                f"(balanced accuracy {math.floor(mean * 1000) / 1000:.3f} < {self.threshold:g} on real and "
+                f"predicted inputs): its adversarial term carries no information. Where not set already, try {advice}"
             )
             log.warning("%s", message)
             messages.append(message)
