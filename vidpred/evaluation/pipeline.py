@@ -27,7 +27,7 @@ from vidpred.evaluation.predictors import (BASELINE_NAMES, Method, baseline_meth
 from vidpred.evaluation.report import markdown_report, summarize
 from vidpred.evaluation.report_files import check_report_folder, write_report
 from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
-from vidpred.metrics.lpips import LPIPS, LPIPSUnavailable, load_lpips
+from vidpred.metrics.lpips import LPIPS, LPIPSUnavailable, backbone_weights_path, load_lpips
 
 __all__ = ["EvalOutcome", "run_evaluation", "load_methods", "fit_blend_on_clips", "fit_blend_on_val", "record_context_frames",
            "BLEND_FIT_SOURCES", "GIVEN_BLEND_FLOW"]
@@ -96,7 +96,8 @@ def _lpips(mode: str, weights: str | Path | None, device: torch.device) -> tuple
                 from None
         logger.warning("%s", exc)
         return None, {"available": False, "reason": str(exc)}
-    return metric, {"available": True, "reason": None, "net": "alex", "version": "0.1"}
+    used = Path(weights) if weights is not None else backbone_weights_path("alex")
+    return metric, {"available": True, "reason": None, "net": "alex", "version": "0.1", "backbone_weights": str(used)}
 
 
 def record_context_frames(methods: Sequence[Method], protocol: Protocol) -> None:
