@@ -122,6 +122,33 @@ def is_checkpoint(path: str | Path) -> bool:
     return True
 
 
+def describe_file(path: str | Path) -> str | None:
+    """What the file at ``path`` is, in a few words, for a message saying it was replaced: a
+    run's training checkpoint, an exported model, a checkpoint of another kind (a pretrained
+    blur discriminator), or no vidpred checkpoint at all. None when there is no file."""
+    if not Path(path).is_file():
+        return None
+    try:
+        state = load_checkpoint(path)
+    except ValueError:
+        return "a file that is not a vidpred checkpoint"
+    step = state.get("step")
+    if "opt_g" in state:
+        return f"a run's training checkpoint at step {step}"
+    source = state.get("exported_from")
+    if isinstance(source, dict) and "checkpoint" in source:
+        return f"the model exported from {source['checkpoint']} at step {step}"
+    if "generator" in state:
+        return f"a model at step {step}"
+    kind = state.get("kind")
+    if not isinstance(kind, str):
+        return "a vidpred checkpoint of another kind"
+    trained_on = (state.get("training") or {}).get("source")
+    balanced = (state.get("accuracy") or {}).get("balanced")
+    return (f"a {kind.replace('_', ' ')}" + (f" trained on {trained_on}" if trained_on else "")
+            + (f" (held-out balanced accuracy {balanced:.3f})" if isinstance(balanced, float) else ""))
+
+
 def weights_mismatch(expected: dict[str, torch.Tensor], weights: dict[str, Any]) -> str | None:
     """How ``weights`` differ from a module's ``expected`` state dict, in a few words (None: they fit).
 

@@ -62,7 +62,7 @@ def test_other_checkpoints_are_kept_unless_forced(checkpoint, tmp_path, caplog):
     blur = tmp_path / "blur.pt"
     save_checkpoint({"format_version": 1, "kind": "blur_discriminator", "arch": {}, "state_dict": {}}, blur)
     for out, what in ((other_run, "a run's training checkpoint at step 7"),
-                      (blur, "a vidpred checkpoint of another kind (blur_discriminator)")):
+                      (blur, "a blur discriminator")):
         before = out.read_bytes()
         assert _main(["--checkpoint", checkpoint, "--out", out]) == 2
         assert "is not a model exported by export_model.py" in _errors(caplog)[-1] and out.read_bytes() == before

@@ -138,7 +138,7 @@ def test_replacing_an_earlier_blur_discriminator_is_said(tmp_path, monkeypatch, 
     assert script.main(base) == 0
     assert "replaced" not in caplog.text
     assert script.main([*base, "--seed", "1"]) == 0
-    assert f"replaced {out}, the blur discriminator trained on procedural (held-out balanced accuracy 0.875)" \
+    assert f"replaced {out}, a blur discriminator trained on procedural (held-out balanced accuracy 0.875)" \
         in caplog.text
 
 

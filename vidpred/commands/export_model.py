@@ -23,7 +23,7 @@ import logging
 import sys
 from pathlib import Path
 
-from vidpred.checkpoint import load_checkpoint, save_checkpoint
+from vidpred.checkpoint import describe_file, load_checkpoint, save_checkpoint
 from vidpred.cli import checkpoint_path, script, setup_logging
 from vidpred.config import config_from_dict, validate
 from vidpred.models.refiner import ROLLOUTS
@@ -90,33 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         "data_root": state.get("data_root"),  # ... and the folder they are in
         "exported_from": {"checkpoint": str(args.checkpoint), "weights": weights, "note": args.note, **changes},
     }
-    replaced = _what_is_at(Path(args.out))
+    replaced = describe_file(args.out)
     save_checkpoint(exported, Path(args.out))
     if replaced is not None:
         log.warning("replaced %s, %s", args.out, replaced)
     size = Path(args.out).stat().st_size
     log.info("wrote %s (%.2f MB): %s weights at step %s", args.out, size / 1e6, weights, exported["step"])
     return 0
-
-
-def _what_is_at(path: Path) -> str | None:
-    """What the file at ``path`` is, said when it is replaced (None when there is none)."""
-    if not path.is_file():
-        return None
-    try:
-        state = load_checkpoint(path)
-    except ValueError:
-        return "a file that is not a vidpred checkpoint"
-    step = state.get("step")
-    if "opt_g" in state:
-        return f"a run's training checkpoint at step {step}"
-    source = state.get("exported_from")
-    if isinstance(source, dict) and "checkpoint" in source:
-        return f"the model exported from {source['checkpoint']} at step {step}"
-    if "generator" in state:
-        return f"a model at step {step}"
-    kind = state.get("kind")  # a pretrained blur discriminator says what it is
-    return f"a vidpred checkpoint of another kind{f' ({kind})' if kind else ''}"
 
 
 if __name__ == "__main__":

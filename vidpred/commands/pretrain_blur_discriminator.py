@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from vidpred.build import select_device
-from vidpred.checkpoint import load_checkpoint
+from vidpred.checkpoint import describe_file, load_checkpoint
 from vidpred.cli import add_config_args, add_device_arg, finite, positive, script, setup_logging
 from vidpred.config import config_to_dict, load_config
 from vidpred.data.cifar10 import load_cifar10
@@ -115,28 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
         "n_heldout": args.n_heldout, "blur": "gaussian 5x5 sigma sqrt(5); median 5x5; bilateral 5x5 (vidpred.data.blur)",
     }
-    replaced = _what_is_at(Path(out))
+    replaced = describe_file(out)
     save_blur_discriminator(model.cpu(), out, training, accuracy)
     if replaced is not None:
         log.warning("replaced %s, %s", out, replaced)
     log.info("wrote %s; held-out accuracy: %s", out, ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items()))
     return 0
-
-
-def _what_is_at(path: Path) -> str | None:
-    """What the file at ``path`` is, said when it is replaced (None when there is none)."""
-    if not path.is_file():
-        return None
-    try:
-        state = load_checkpoint(path)
-    except ValueError:
-        return "a file that is not a vidpred checkpoint"
-    if state.get("kind") != CHECKPOINT_KIND:
-        return "a vidpred checkpoint of another kind"
-    source = state.get("training", {}).get("source")
-    balanced = state.get("accuracy", {}).get("balanced")
-    return (f"the blur discriminator trained on {source}"
-            + (f" (held-out balanced accuracy {balanced:.3f})" if isinstance(balanced, float) else ""))
 
 
 if __name__ == "__main__":
