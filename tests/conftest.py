@@ -25,6 +25,10 @@ reader tests do not depend on the writer under test. Fixtures:
 * ``unscoring_adversary`` -- ``unscoring_adversary(name, log_prefix) -> Adversary`` subclass:
   a discriminator's bookkeeping (checkpoint keys derived from ``name``) whose ``d_loss`` and
   ``g_loss`` are never called, for tests of where adversaries are registered and shown.
+* ``lpips_standin`` -- ``lpips_standin(path) -> dict``: write, at ``path``, a file laid out
+  like torchvision's AlexNet weights (``features.<i>.weight/bias``) with random values, in
+  place of the ImageNet file that cannot be downloaded here, accepted explicitly
+  (``VIDPRED_UNVERIFIED_WEIGHTS=1``); returns the tensors written.
 * ``ctrl_c_in_the_2nd_clip`` -- ``ctrl_c_in_the_2nd_clip(workers=1, times=1)``: from then on
   the evaluation's 2nd clip sends the process SIGINT ``times`` times as it starts to be
   scored; with ``workers=2`` the 1st and 2nd clips are both under way when it comes.
@@ -344,3 +348,19 @@ def ctrl_c_in_the_2nd_clip(monkeypatch) -> Callable[..., None]:
         monkeypatch.setattr(runner, "evaluate_clip", interrupted_in_the_2nd)
 
     return install
+
+
+@pytest.fixture
+def lpips_standin(monkeypatch) -> Callable[[Path], dict]:
+    from vidpred.metrics import load_lpips
+    from vidpred.models.perceptual_networks import UNVERIFIED_WEIGHTS_ENV
+
+    def write(path: Path) -> dict:
+        monkeypatch.setenv(UNVERIFIED_WEIGHTS_ENV, "1")
+        generator = torch.Generator().manual_seed(0)
+        source = {f"features.{key.split('.', 1)[1]}": torch.randn(value.shape, generator=generator)
+                  for key, value in load_lpips(random_backbone=True).network.net.state_dict().items()}
+        torch.save(source, path)
+        return source
+
+    return write

@@ -41,17 +41,9 @@ def test_missing_weights_skip_names_the_file_and_where_to_put_it(monkeypatch, tm
     assert "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth" in message
 
 
-def test_backbone_is_filled_from_the_file(tmp_path, monkeypatch):
-    # A file laid out like torchvision's (features.<i>.weight/bias) with random values stands in
-    # for the ImageNet weights, which cannot be downloaded here: accepted explicitly.
-    from vidpred.models.perceptual_networks import UNVERIFIED_WEIGHTS_ENV
-
-    monkeypatch.setenv(UNVERIFIED_WEIGHTS_ENV, "1")
-    generator = torch.Generator().manual_seed(0)
-    source = {f"features.{key.split('.', 1)[1]}": torch.randn(value.shape, generator=generator)
-              for key, value in load_lpips(random_backbone=True).network.net.state_dict().items()}
+def test_backbone_is_filled_from_the_file(tmp_path, lpips_standin):
     path = tmp_path / "alexnet-owt-7be5be79.pth"
-    torch.save(source, path)
+    source = lpips_standin(path)
     metric = load_lpips(weights_path=path)
     assert metric.pretrained_backbone
     backbone = metric.network.net

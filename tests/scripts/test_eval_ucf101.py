@@ -422,17 +422,10 @@ def test_the_test_list_is_scored_without_the_training_list_and_its_blend_row_omi
     assert "trainlist01.txt" in report and "--blend-weight" in report
 
 
-def test_the_lpips_backbone_file_used_is_recorded(tmp_path, monkeypatch):
+def test_the_lpips_backbone_file_used_is_recorded(tmp_path, lpips_standin):
     """The LPIPS column names the weights it was computed with (a stand-in here, accepted explicitly)."""
-    from vidpred.metrics import load_lpips
-    from vidpred.models.perceptual_networks import UNVERIFIED_WEIGHTS_ENV
-
-    monkeypatch.setenv(UNVERIFIED_WEIGHTS_ENV, "1")
-    generator = torch.Generator().manual_seed(0)
-    source = {f"features.{key.split('.', 1)[1]}": torch.randn(value.shape, generator=generator)
-              for key, value in load_lpips(random_backbone=True).network.net.state_dict().items()}
     weights = tmp_path / "alexnet-owt-7be5be79.pth"
-    torch.save(source, weights)
+    lpips_standin(weights)
     code, summary, _ = _run(tmp_path, "--data", "procedural", "--set", "data.procedural.n_test_videos=1",
                             "--lpips-weights", weights, "--flicker-frames", "0")
     assert code == 0
