@@ -37,8 +37,8 @@ import torch
 
 from vidpred.errors import ExpectedFailure
 
-__all__ = ["script", "one_line", "checkpoint_path", "positive", "finite", "set_threads", "add_config_args", "add_set_arg",
-           "add_threads_arg", "add_device_arg", "add_workers_arg", "add_steady_args", "add_report_args",
+__all__ = ["script", "one_line", "checkpoint_path", "positive", "finite", "set_threads", "add_config_args",
+           "add_set_arg", "add_threads_arg", "add_device_arg", "add_workers_arg", "add_steady_args", "add_report_args",
            "log_format", "setup_logging", "command", "StopRequest", "STOP_SIGNALS"]
 
 EXIT_EXPECTED = 2  # the exit code of an expected failure; argparse's own for a bad flag

@@ -60,8 +60,7 @@ def probe(trainer: Trainer, steps: int) -> dict[str, dict[str, float]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_args(parser, help="the config whose discriminators are probed")
-    parser.add_argument("--checkpoint", required=True,
-                        help="a training checkpoint holding the generator")
+    parser.add_argument("--checkpoint", required=True, help="a training checkpoint holding the generator")
     parser.add_argument("--steps", type=int, default=400, help="discriminator updates (default 400)")
     add_threads_arg(parser)
     args = parser.parse_args(argv)

@@ -357,8 +357,9 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int,
     frames = itertools.chain(window[n_context:], map(as_input, reader))
     stop = StopRequest("writing the frames predicted so far")
     expected = _expected_frames(args, n_context)
+    # reused_flows: each frame pair's DIS flow once, for the model and the baseline
     with stop, reused_flows(), progress(total=expected, desc="predicting", unit="frame", disable=expected < 10,
-                                        leave=False) as bar:  # each frame pair's DIS flow once, for the model and baseline
+                                        leave=False) as bar:
         while True:
             try:
                 target = next(frames, None)

@@ -2,8 +2,9 @@
 
 A video is a file with one of ``FOLDER_VIDEO_EXTENSIONS`` or a leaf folder holding frame
 images (``IMAGE_EXTENSIONS``); frame images in a folder that also holds folders or video
-files are no video (a cover picture beside clips), and a warning names that folder. Hidden names (starting with ".") are skipped; symbolic links
-are followed, since datasets are often linked in.
+files are no video (a cover picture beside clips), and a warning names that folder. Hidden
+names (starting with ".") are skipped; symbolic links are followed, since datasets are
+often linked in.
 
 A video reachable under two names (a symbolic link, a hard link, a folder linked in
 twice) would count twice: it could train and validate at once, and evaluation would score

@@ -29,8 +29,8 @@ from vidpred.evaluation.report_files import check_report_folder, write_report
 from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
 from vidpred.metrics.lpips import LPIPS, LPIPSUnavailable, backbone_weights_path, load_lpips
 
-__all__ = ["EvalOutcome", "run_evaluation", "load_methods", "fit_blend_on_clips", "fit_blend_on_val", "record_context_frames",
-           "BLEND_FIT_SOURCES", "GIVEN_BLEND_FLOW"]
+__all__ = ["EvalOutcome", "run_evaluation", "load_methods", "fit_blend_on_clips", "fit_blend_on_val",
+           "record_context_frames", "BLEND_FIT_SOURCES", "GIVEN_BLEND_FLOW"]
 
 # Sources whose "val" videos are disjoint from the scored "test" videos: the blend's weight
 # is fitted there. Folder and samples data hold out one set for both.
@@ -132,10 +132,12 @@ def _warn_of_training_frame_sizes(data: DataConfig, trained: Sequence[tuple[str,
     validation's."""
     scored = {"frame_size": data.frame_size and list(data.frame_size), "frame_height": data.frame_height}
     for name, cfg in trained:
-        size = {"frame_size": cfg.get("frame_size") and list(cfg["frame_size"]), "frame_height": cfg.get("frame_height")}
+        size = {"frame_size": cfg.get("frame_size") and list(cfg["frame_size"]),
+                "frame_height": cfg.get("frame_height")}
         if size == scored or not any(size.values()):
             continue
-        key, value = ("frame_size", size["frame_size"]) if size["frame_size"] else ("frame_height", size["frame_height"])
+        key = "frame_size" if size["frame_size"] else "frame_height"
+        value = size[key]
         shown = "x".join(map(str, value)) if key == "frame_size" else f"a height of {value} px"
         here = ("at each video's native size" if not any(scored.values()) else
                 "at " + ("x".join(map(str, scored["frame_size"])) if scored["frame_size"]
