@@ -133,7 +133,7 @@ def ucf101_group(path: str | Path) -> tuple[str, int]:
 def listed_groups(root: str | Path, split: int, subset: str) -> set[tuple[str, int]]:
     """The ``(class, group)`` of every clip a split list names, read from the list alone (no
     video looked up); empty when the list is missing. Names not of UCF101's pattern are left out."""
-    video_dir, list_dir = _locate(Path(root))
+    _, list_dir = _locate(Path(root))
     list_file = list_dir / f"{_SUBSET_FILES[subset]}0{split}.txt"
     if not list_file.is_file():
         return set()
