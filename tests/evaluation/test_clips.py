@@ -122,18 +122,24 @@ def test_some_videos_by_name_or_last_part_and_an_unknown_one_refused(video_folde
                         videos=["a.avi", "d.avi"])
 
 
-def test_two_starts_moved_to_one_uncut_start_give_one_clip(tmp_path):
+def _still_shots(tmp_path, lengths) -> DataConfig:
+    """``videos/shots``, a frame folder of still shots of ``lengths`` frames (a cut where each
+    begins) with a little noise, and a folder config that cuts clips at scene cuts."""
     import cv2
 
     rng = np.random.default_rng(0)
-    shots = [rng.integers(0, 256, (1, 16, 16, 3)).repeat(10, axis=0) for _ in range(2)]
-    video = np.concatenate(shots)  # two still shots of 10 frames, the cut at frame 10
+    shots = [rng.integers(0, 256, (1, 16, 16, 3)).repeat(n, axis=0) for n in lengths]
+    video = np.concatenate(shots)
     video = np.clip(video.astype(int) + rng.integers(-2, 3, video.shape), 0, 255).astype(np.uint8)
     folder = tmp_path / "videos" / "shots"
     folder.mkdir(parents=True)
     for i, frame in enumerate(video):
-        cv2.imwrite(str(folder / f"{i}.png"), frame)
-    cfg = _data(tmp_path, source="folder", root=str(tmp_path / "videos"), cut_ratio=5.0)
+        cv2.imwrite(str(folder / f"{i:02d}.png"), frame)
+    return _data(tmp_path, source="folder", root=str(tmp_path / "videos"), cut_ratio=5.0)
+
+
+def test_two_starts_moved_to_one_uncut_start_give_one_clip(tmp_path):
+    cfg = _still_shots(tmp_path, (10, 10))  # two still shots of 10 frames, the cut at frame 10
     # 5 starts spread over 0..14: 0, 4, 7, 10, 14. The uncut 6-frame clips start at 0..4
     # and 10..14, so 7 moves to 4 (the earlier of 4 and 10, both 3 away): clip 4 once.
     clips, _ = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=6, min_frames=6, clips_per_video=5,
@@ -145,17 +151,7 @@ def test_two_starts_moved_to_one_uncut_start_give_one_clip(tmp_path):
 def test_one_clip_whose_first_frames_span_a_cut_moves_past_it_not_skipped(tmp_path):
     """With one clip a video, only its first frames are needed unless a cut moves the clip:
     then the nearest uncut start may lie past them."""
-    import cv2
-
-    rng = np.random.default_rng(0)
-    shots = [rng.integers(0, 256, (1, 16, 16, 3)).repeat(n, axis=0) for n in (3, 17)]
-    video = np.concatenate(shots)  # a cut at frame 3
-    video = np.clip(video.astype(int) + rng.integers(-2, 3, video.shape), 0, 255).astype(np.uint8)
-    folder = tmp_path / "videos" / "shots"
-    folder.mkdir(parents=True)
-    for i, frame in enumerate(video):
-        cv2.imwrite(str(folder / f"{i:02d}.png"), frame)
-    cfg = _data(tmp_path, source="folder", root=str(tmp_path / "videos"), cut_ratio=5.0)
+    cfg = _still_shots(tmp_path, (3, 17))  # a cut at frame 3
     clips, selection = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=6, min_frames=6, subset="all",
                                        progress=False)
     assert [(clip.name, clip.start) for clip in clips] == [("shots", 3)] and not selection.skipped

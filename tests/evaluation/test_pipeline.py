@@ -44,7 +44,7 @@ def test_a_checkpoint_trained_on_resized_frames_scored_at_another_size_is_named(
     with caplog.at_level("WARNING"):
         _warn_of_training_frame_sizes(DataConfig(source="folder", root="/videos"), trained)
     assert caplog.messages == [
-        "small trained on frames resized to 128x160 (data.frame_size) and is scored at each video's native size: "
+        "small trained on frames resized to 128x160 (HxW, data.frame_size) and is scored at each video's native size: "
         "--set data.frame_size=[128,160] scores it at the size it learned",
         "tall trained on frames resized to a height of 144 px (data.frame_height) and is scored at each video's native "
         "size: --set data.frame_height=144 scores it at the size it learned"]

@@ -66,7 +66,7 @@ from vidpred.data.video_io import VideoReadError, announced_frames, iter_video, 
 from vidpred.evaluation import load_checkpoint_predictor
 from vidpred.evaluation.baselines import flow_extrapolation, last_input
 from vidpred.evaluation.partial import partial_line, partial_mark
-from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT, Method
+from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT, Method, frame_resize
 from vidpred.evaluation.scoring import MSE_FLOOR
 from vidpred.evaluation.visualize import (FPS_RANGE, Animation, animation_size, check_writable_size, is_our_animation,
                                          is_our_plot, plot_one_step, side_by_side, write_animation)
@@ -130,10 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     n_context = method.info["n_context"]
     if args.start_frame:
         log.info("reading %s from frame %d", args.video, args.start_frame)
-    _warn_if_memory_short(args, n_context, height, width)
+    expected = _expected_frames(args, n_context)
+    _warn_if_memory_short(args, expected, height, width)
     _warn_if_trained_at_another_size(method, args.video, height, width)
     if args.one_step:
-        frames, scores, stop = _one_step(method, args, n_context, device)
+        frames, scores, stop = _one_step(method, args, n_context, expected, device)
         n_future = len(scores[method.name]["psnr"])
         partial = None if stop.signal is None else partial_mark(n_future, args.frames, stop.signal, "frames")
         if partial:
@@ -245,12 +246,10 @@ def _warn_if_trained_at_another_size(method: Method, video: str, height: int, wi
     motions there are larger (or smaller) than the ones it learned."""
     trained = method.info.get("training_data", {})
     size, tall = trained.get("frame_size"), trained.get("frame_height")
-    if size and tuple(size) != (height, width):
-        shown = "{}x{} (HxW, data.frame_size)".format(*size)
-    elif tall and tall != height:
-        shown = f"a height of {tall} px (data.frame_height)"
-    else:
+    resize = frame_resize(size, tall)
+    if resize is None or (tuple(size) == (height, width) if size else tall == height):
         return
+    shown = resize[1]
     logging.getLogger("vidpred").warning(
         "%s trained on frames resized to %s; %s's are %dx%d and are predicted at that size, where motions are larger "
         "or smaller than the ones it learned: give a copy of the video at its training size for predictions like "
@@ -309,15 +308,13 @@ def _expected_frames(args: argparse.Namespace, n_context: int) -> int:
     return min(args.frames, max(1, announced - args.start_frame - n_context))
 
 
-def _warn_if_memory_short(args: argparse.Namespace, n_context: int, height: int, width: int) -> None:
-    """Warn before decoding when predicting ``args.frames`` frames of ``args.video``
-    (``height`` x ``width``, after ``n_context`` context frames) would take most of the
-    machine's memory, so that the user
-    learns why rather than meets the out-of-memory killer."""
+def _warn_if_memory_short(args: argparse.Namespace, n_frames: int, height: int, width: int) -> None:
+    """Warn before decoding when predicting ``n_frames`` frames of ``args.video`` (``height``
+    x ``width``) would take most of the machine's memory, so that the user learns why rather
+    than meets the out-of-memory killer."""
     memory = _physical_memory()
     if memory is None:
         return
-    n_frames = _expected_frames(args, n_context)
     needed = _BASE_BYTES + _BYTES_PER_PIXEL * height * width + n_frames * _bytes_per_frame(args, height, width)
     if needed > 0.8 * memory:
         kept = "their panels" if args.one_step else "them all"
@@ -327,12 +324,13 @@ def _warn_if_memory_short(args: argparse.Namespace, n_context: int, height: int,
             memory / 1e9)
 
 
-def _one_step(method: Method, args: argparse.Namespace, n_context: int,
+def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected: int,
               device: torch.device) -> tuple[np.ndarray, dict[str, dict[str, list[float]]], StopRequest]:
     """Predict each of ``args.frames`` frames of ``args.video`` one step ahead from the
     ``n_context`` real frames before it; return the animation's frames, each method's
     per-frame scores (:func:`summary_lines`) and the stop request, whose ``signal`` is set
-    when Ctrl-C (or SIGTERM) ended the run before its last frame.
+    when Ctrl-C (or SIGTERM) ended the run before its last frame. ``expected`` is how many
+    frames the video has for it (:func:`_expected_frames`), the progress bar's length.
 
     Frames are decoded, predicted and scored one at a time: what stays in memory is each
     frame's panels at the size they are shown, so a long video needs little more memory
@@ -356,7 +354,6 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int,
     n_future = 0
     frames = itertools.chain(window[n_context:], map(as_input, reader))
     stop = StopRequest("writing the frames predicted so far")
-    expected = _expected_frames(args, n_context)
     # reused_flows: each frame pair's DIS flow once, for the model and the baseline
     with stop, reused_flows(), progress(total=expected, desc="predicting", unit="frame", disable=expected < 10,
                                         leave=False) as bar:

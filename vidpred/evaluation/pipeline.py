@@ -22,7 +22,7 @@ from vidpred.evaluation.baselines import Blend, BlendFit, fit_blend_weight
 from vidpred.evaluation.clips import ClipSelection, EvalClip, choose_eval_videos, load_eval_clips
 from vidpred.evaluation.flow import DIS_PRESET, FARNEBACK_PARAMS
 from vidpred.evaluation.partial import partial_line, partial_mark
-from vidpred.evaluation.predictors import (BASELINE_NAMES, Method, baseline_methods, blend_method,
+from vidpred.evaluation.predictors import (BASELINE_NAMES, Method, baseline_methods, blend_method, frame_resize,
                                            load_checkpoint_predictor)
 from vidpred.evaluation.report import markdown_report, summarize
 from vidpred.evaluation.report_files import check_report_folder, write_report
@@ -130,20 +130,16 @@ def _warn_of_training_frame_sizes(data: DataConfig, trained: Sequence[tuple[str,
     """Say so when a checkpoint trained on resized frames is scored at another size: its
     motions are then larger (or smaller) than the ones it learned, and its scores unlike its
     validation's."""
-    scored = {"frame_size": data.frame_size and list(data.frame_size), "frame_height": data.frame_height}
+    scored = frame_resize(data.frame_size and list(data.frame_size), data.frame_height)
     for name, cfg in trained:
-        size = {"frame_size": cfg.get("frame_size") and list(cfg["frame_size"]),
-                "frame_height": cfg.get("frame_height")}
-        if size == scored or not any(size.values()):
+        resize = frame_resize(cfg.get("frame_size") and list(cfg["frame_size"]), cfg.get("frame_height"))
+        if resize is None or resize == scored:
             continue
-        key = "frame_size" if size["frame_size"] else "frame_height"
-        value = size[key]
-        shown = "x".join(map(str, value)) if key == "frame_size" else f"a height of {value} px"
-        here = ("at each video's native size" if not any(scored.values()) else
-                "at " + ("x".join(map(str, scored["frame_size"])) if scored["frame_size"]
-                         else f"a height of {scored['frame_height']} px"))
-        logger.warning("%s trained on frames resized to %s (data.%s) and is scored %s: --set data.%s=%s scores it at "
-                       "the size it learned", name, shown, key, here, key,
+        key, shown = resize
+        value = cfg[key]
+        here = "at each video's native size" if scored is None else f"at {scored[1]}"
+        logger.warning("%s trained on frames resized to %s and is scored %s: --set data.%s=%s scores it at the size "
+                       "it learned", name, shown, here, key,
                        f"[{','.join(map(str, value))}]" if key == "frame_size" else value)
 
 

@@ -33,8 +33,8 @@ from vidpred.models.generator import MultiScaleGenerator
 from vidpred.models.refiner import FlowRefiner
 
 __all__ = ["Predictor", "Method", "CheckpointPredictor", "load_checkpoint_predictor", "baseline_methods",
-           "checkpoint_label", "blend_method", "averaged_methods", "LAST_INPUT", "FARNEBACK_FLOW", "DIS_FLOW", "BLEND",
-           "BASELINE_NAMES"]
+           "frame_resize", "checkpoint_label", "blend_method", "averaged_methods", "LAST_INPUT", "FARNEBACK_FLOW",
+           "DIS_FLOW", "BLEND", "BASELINE_NAMES"]
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +212,17 @@ def averaged_methods(checkpoints: Sequence[Method], ensemble: str | None = None,
         if mirror:
             rows.append(row(f"{ensemble}, mirrored", checkpoints, True))
     return rows
+
+
+def frame_resize(frame_size: Sequence[int] | None, frame_height: int | None) -> tuple[str, str] | None:
+    """How ``data.frame_size`` / ``data.frame_height`` resize a video's frames: the key that
+    does and the size in words (``"128x160 (HxW, data.frame_size)"``, ``"a height of 144 px
+    (data.frame_height)"``); None at native size."""
+    if frame_size:
+        return "frame_size", "{}x{} (HxW, data.frame_size)".format(*frame_size)
+    if frame_height:
+        return "frame_height", f"a height of {frame_height} px (data.frame_height)"
+    return None
 
 
 def baseline_methods(blend: Blend | None = None) -> list[Method]:
