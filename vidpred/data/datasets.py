@@ -48,7 +48,7 @@ from vidpred.data.samples import SAMPLE_VAL_VIDEOS, SAMPLE_VIDEOS, sample_videos
 from vidpred.data.ucf101 import listed_groups, ucf101_group, ucf101_split
 from vidpred.data.video_io import path_order
 
-__all__ = ["load_split", "load_synthetic", "synthetic_items", "select_videos", "subset_files", "VideoSelection",
+__all__ = ["load_split", "load_synthetic", "synthetic_items", "select_videos", "subset_files", "videos_root", "VideoSelection",
            "folder_holdout", "named_holdout", "ucf101_holdout",
            "SUBSETS"]
 
@@ -213,6 +213,14 @@ def _procedural_items(cfg: DataConfig, subset: str) -> list[CacheItem]:
             for seed in procedural_seeds(p.seed, subset, n)]
 
 
+def videos_root(cfg: DataConfig) -> str | None:
+    """The folder ``cfg``'s videos are read from: ``data.root``, or for the corpus its default
+    place when unset (relative, so it depends on where the command runs)."""
+    if cfg.root is None and cfg.source == "corpus":
+        return DEFAULT_CORPUS_ROOT
+    return cfg.root
+
+
 def _file_paths(cfg: DataConfig, subset: str, held_out_by: str | None = None) -> tuple[list[Path], Path, str]:
     """The subset's video paths, the folder their names are relative to, and a description
     (``held_out_by``: see :func:`select_videos`)."""
@@ -229,7 +237,7 @@ def _file_paths(cfg: DataConfig, subset: str, held_out_by: str | None = None) ->
         if cfg.val_videos is not None:
             raise DataError("data.val_videos does not apply to data.source 'corpus': its split is fixed "
                             "(docs/data.md)")
-        root = Path(cfg.root if cfg.root is not None else DEFAULT_CORPUS_ROOT)
+        root = Path(videos_root(cfg))
         what = "every video of the corpus" if subset == "all" else f"the corpus's {subset} videos"
         return corpus_paths(root, subset), root, f"{what} ({root})"
     # vidpred.config.validate refuses this in a loaded config; the evaluation builds its

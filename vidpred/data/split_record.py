@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from vidpred.config import DataConfig
-from vidpred.data.datasets import select_videos, subset_files
+from vidpred.data.datasets import select_videos, subset_files, videos_root
 from vidpred.data.errors import DataError
 from vidpred.data.photos import PhotoFolder
 from vidpred.data.video_io import frame_files
@@ -102,7 +102,8 @@ def describe_split(cfg: DataConfig) -> dict[str, Any]:
             subsets[subset] = [{"name": name, "bytes": _size(path)}
                                | ({"sha256": _sha256(path)} if subset == "val" else {"written_ns": _written(path)})
                                for name, path in subset_files(cfg, subset)]
-    root_resolved = None if cfg.root is None else str(Path(cfg.root).resolve())
+    root = videos_root(cfg)
+    root_resolved = None if root is None else str(Path(root).resolve())
     record = {"source": cfg.source, "root": cfg.root, "root_resolved": root_resolved, "subsets": subsets}
     if cfg.synthetic.photo_dir is not None and cfg.synthetic_weight > 0 and cfg.synthetic.n_videos:
         record["photos"] = _photos(Path(cfg.synthetic.photo_dir))
@@ -217,15 +218,16 @@ def follow_split(cfg: DataConfig, recorded: dict[str, Any]
         DataError: the record is of another source or root, or a recorded validation video
             is gone or changed.
     """
-    if recorded.get("source") != cfg.source or not _same_root(recorded, cfg.root):
+    root = videos_root(cfg)
+    if recorded.get("source") != cfg.source or not _same_root(recorded, root):
         where = recorded.get("root_resolved") or recorded.get("root")
         if recorded.get("source") == cfg.source and recorded.get("root_resolved") and not Path(where).exists():
             raise DataError(f"the run's videos were in {where}, which is gone: a run resumes on the folder it "
                             f"trained on; put them back at {where} (or start a new run on where they are now)")
         raise DataError(f"the run recorded its split on data.source {recorded.get('source')!r}, root "
                         f"{recorded.get('root')!r}" + (f" ({where})" if where != recorded.get("root") else "")
-                        + f"; the config now says {cfg.source!r}, {cfg.root!r}"
-                        + (f" ({Path(cfg.root).resolve()})" if cfg.root is not None else "")
+                        + f"; the config now says {cfg.source!r}, {root!r}"
+                        + (f" ({Path(root).resolve()})" if root is not None else "")
                         + (f": resume with --set data.root={where}" if recorded.get("source") == cfg.source and where
                            else ""))
     pinned, val = cfg, _names(recorded, "val")

@@ -44,6 +44,7 @@ from vidpred.build import adversary_optimizer_config, build_training_networks, s
 from vidpred.checkpoint import remove_partial_writes, save_checkpoint
 from vidpred.cli import StopRequest
 from vidpred.config import Config, TrainConfig, config_to_dict, default_run_dir, validate
+from vidpred.data.datasets import videos_root
 from vidpred.data.split_record import SPLIT_FILE, describe_split, follow_split, read_split
 from vidpred.data.stream import BatchStream, TrainingData, load_training_data
 from vidpred.losses.composite import FINEST_SCALE_LOSSES, generator_objective
@@ -327,7 +328,7 @@ class Trainer:
                  # The validation videos by name: what evaluation's "auto" scores for a folder run,
                  # and the folders read, resolved here: they may be relative to where training ran.
                  "held_out": [v["name"] for v in self.split["subsets"]["val"]],
-                 "data_root": _resolved(self.cfg.data.root), "photo_dir": _resolved(self.cfg.data.synthetic.photo_dir)}
+                 "data_root": _resolved(videos_root(self.cfg.data)), "photo_dir": _resolved(self.cfg.data.synthetic.photo_dir)}
         if self.dist.enabled and all_ranks:
             state["rng_ranks"] = gather_objects(rng, self.dist)
         return state
