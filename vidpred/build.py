@@ -18,7 +18,7 @@ from vidpred.models.blur_discriminator import BlurDiscriminator, load_blur_discr
 from vidpred.models.discriminator import MultiScaleDiscriminator
 from vidpred.models.generator import MultiScaleGenerator
 from vidpred.models.refiner import REFINER_WIDTH, FlowRefiner
-from vidpred.models.perceptual_networks import VGG19Features, build_lpips
+from vidpred.models.perceptual_networks import MissingWeightsError, VGG19Features, build_lpips
 from vidpred.models.spatiotemporal_discriminator import SpatioTemporalDiscriminator
 from vidpred.models.init import he_init_
 from vidpred.models.spectral_norm import apply_spectral_norm
@@ -214,13 +214,22 @@ def build_perceptual_networks(cfg: Config, device: torch.device) -> dict[str, nn
     They are never trained: keep them out of optimizers and DDP.
 
     Raises:
-        MissingWeightsError: naming the torchvision cache file that is missing.
+        MissingWeightsError: naming every torchvision cache file that is missing (both
+            terms' when both are on), so one attempt tells all there is to fetch.
     """
+    builders = {"vgg": (cfg.loss.l_vgg, lambda: VGG19Features(cfg.loss.vgg_layers, pretrained=True)),
+                "lpips": (cfg.loss.l_lpips, lambda: build_lpips(cfg.loss.lpips_net, pretrained=True))}
     networks: dict[str, nn.Module] = {}
-    if cfg.loss.l_vgg != 0:
-        networks["vgg"] = VGG19Features(cfg.loss.vgg_layers, pretrained=True).to(device)
-    if cfg.loss.l_lpips != 0:
-        networks["lpips"] = build_lpips(cfg.loss.lpips_net, pretrained=True).to(device)
+    missing: list[str] = []
+    for name, (weight, build) in builders.items():
+        if weight == 0:
+            continue
+        try:
+            networks[name] = build().to(device)
+        except MissingWeightsError as exc:
+            missing.append(str(exc))
+    if missing:
+        raise MissingWeightsError(" Also, ".join(missing))
     return networks
 
 

@@ -120,6 +120,10 @@ def test_missing_weight_files_stop_training_with_their_names(tiny_config, tmp_pa
         Trainer(tiny_config("loss.l_vgg=0.1"), tmp_path / "run")
     with pytest.raises(MissingWeightsError, match="vgg16-397923af.pth"):
         Trainer(tiny_config("loss.l_lpips=0.1", "loss.lpips_net=vgg"), tmp_path / "run")
+    with pytest.raises(MissingWeightsError) as both:  # one attempt names every file to fetch
+        Trainer(tiny_config("loss.l_vgg=0.1", "loss.l_lpips=0.1", "loss.lpips_net=vgg"), tmp_path / "run")
+    assert "vgg19-dcbb9e9d.pth" in str(both.value) and "vgg16-397923af.pth" in str(both.value)
+    assert "\n" not in str(both.value)
 
 
 def test_adaptive_weight_is_applied(tiny_config, tmp_path):
