@@ -32,6 +32,14 @@ def test_probe_trains_only_the_discriminator_and_reports_each_scale(trained, cap
     assert len(table[2].split("|")[6].split(",")) == n_scales
 
 
+def test_the_generator_s_perceptual_weights_are_not_needed(trained, capsys, tmp_path, monkeypatch):
+    config, checkpoint = trained
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "no_weights"))
+    assert module.main(["--config", str(config), "--checkpoint", str(checkpoint), "--steps", "2",
+                        "--set", "loss.l_vgg=0.1"]) == 0
+    assert capsys.readouterr().out.splitlines()[2].startswith("| multi-scale |")
+
+
 def test_the_generator_stays_frozen(trained, tmp_path):
     config, checkpoint = trained
     cfg = config_from_dict(yaml.safe_load(config.read_text()))

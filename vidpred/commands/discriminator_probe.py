@@ -13,12 +13,14 @@ of the updates (and, for the multi-scale D, each scale's balanced accuracy).
 
 A D that stays near 0.5 here cannot learn the task in that many updates, whatever the
 generator does: look at its initialisation, optimizer and width before its adversarial
-weight.
+weight. The config's perceptual terms (``loss.l_vgg``, ``loss.l_lpips``) are left out: they
+are the generator's, so their pretrained weights are not needed here.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import tempfile
@@ -70,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"--steps must be >= 2, got {args.steps}")
     set_threads(args.threads)
     cfg = load_config(args.config, args.overrides)
+    # The generator's perceptual terms play no part in a discriminator update: their networks
+    # (and weights files) are not needed.
+    cfg = dataclasses.replace(cfg, loss=dataclasses.replace(cfg.loss, l_vgg=0.0, l_lpips=0.0))
     state = load_checkpoint(args.checkpoint)
     if "generator" not in state:
         raise ValueError(f"{args.checkpoint} holds no generator; is it a vidpred training checkpoint?")
