@@ -21,6 +21,7 @@ import torch
 
 from vidpred.cli import StopRequest
 from vidpred.config import DataConfig
+from vidpred.data.sampler import to_model_input
 from vidpred.evaluation.clips import EvalClip, load_eval_clips
 from vidpred.evaluation.extrapolation_rules import REFERENCE, RULES, SPEED_FACTORS, SPEED_RULES, frame_psnr
 from vidpred.evaluation.paired import paired_difference
@@ -74,7 +75,7 @@ def score_rules(subset: str = "val", root: str | None = None, clips_per_video: i
 def _clip_scores(clip: EvalClip, names: Sequence[str]) -> dict[str, dict[str, float]]:
     """Each rule's ``psnr_f<k>`` (dB) and ``edges_f<k>`` on one 6-frame clip (``fit``: ``k = 1`` only)."""
     grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in clip.frames]
-    frames = (torch.from_numpy(clip.frames).float() / 127.5 - 1).permute(3, 0, 1, 2)[None]  # (1, C, 6, H, W)
+    frames = to_model_input(torch.from_numpy(clip.frames)[None])  # (1, C, 6, H, W)
     scores = {}
     with reused_flows():  # each pair's DIS flow once per clip, however many rules read it
         for name in names:
