@@ -124,6 +124,28 @@ def test_a_redirected_stdout_in_a_legacy_code_page_gets_the_tables_in_utf8(monke
     assert out.buffer.getvalue().decode("utf-8") == "| model \u2212 DIS flow | \u2014 |\n"
 
 
+def test_a_name_that_is_not_utf8_is_printed_as_its_escape(monkeypatch):
+    import io
+    import os
+    import sys
+
+    from vidpred.cli import script
+
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")  # a UTF-8 stdout, strict as Python opens one
+    monkeypatch.setattr(sys, "stdout", out)
+
+    latin1 = os.fsdecode(b"caf\xe9")
+
+    @script
+    def main(argv=None):
+        print(f"| {latin1} | \u2212 |")
+        return 0
+
+    assert main([]) == 0
+    out.flush()
+    assert out.buffer.getvalue().decode("utf-8") == "| caf\\udce9 | \u2212 |\n"
+
+
 # A command that says it is ready, then records each SIGINT and SIGTERM it gets, and exits
 # 128 + the first once it has had ``n`` of them.
 _RECORDER = """

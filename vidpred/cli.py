@@ -36,6 +36,7 @@ import cv2
 import torch
 
 from vidpred.errors import ExpectedFailure
+from vidpred.safe_write import TEXT_ERRORS
 
 __all__ = ["script", "one_line", "checkpoint_path", "positive", "finite", "set_threads", "add_config_args",
            "add_set_arg", "add_threads_arg", "add_device_arg", "add_workers_arg", "add_steady_args", "add_report_args",
@@ -58,7 +59,7 @@ def script(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | Non
 
     @functools.wraps(main)
     def wrapped(argv: list[str] | None = None) -> int:
-        _utf8_redirected_stdout()
+        _printable_stdout()
         try:
             return main(argv)
         except (ValueError, OSError, ExpectedFailure) as exc:
@@ -146,22 +147,24 @@ class StopRequest:
             self._children.discard(child)
 
 
-def _utf8_redirected_stdout() -> None:
-    """Write a redirected stdout in UTF-8, as the report files are.
+def _printable_stdout() -> None:
+    """Print tables to stdout as the report files are written: UTF-8 when redirected, and a
+    file name's bytes that are not UTF-8 as their escapes (:data:`~vidpred.safe_write.TEXT_ERRORS`).
 
     The printed tables hold characters ("\u2212", "\u2014") that Windows' ANSI code page,
     Python's encoding there for a stdout sent to a file or pipe, cannot encode: the print
-    at the end of a long evaluation would fail. A console is left as it is (Windows' is UTF-8).
+    at the end of a long evaluation would fail. A console keeps its encoding (Windows' is
+    UTF-8); a name read from disk may hold a byte no encoding takes, which fails any print.
     """
     stream = sys.stdout
-    encoding = getattr(stream, "encoding", None)
-    if not encoding or not hasattr(stream, "reconfigure") or codecs.lookup(encoding).name == "utf-8":
+    if not hasattr(stream, "reconfigure"):
         return
+    encoding = getattr(stream, "encoding", None)
     try:
-        if stream.isatty():
-            return
-        stream.reconfigure(encoding="utf-8")
-    except (OSError, ValueError):  # closed, or not reconfigurable: leave it
+        if encoding and codecs.lookup(encoding).name != "utf-8" and not stream.isatty():
+            stream.reconfigure(encoding="utf-8")
+        stream.reconfigure(errors=TEXT_ERRORS)
+    except (OSError, ValueError, LookupError):  # closed, or not reconfigurable: leave it
         pass
 
 

@@ -26,7 +26,7 @@ from vidpred._writable import unwritable_reason
 
 __all__ = ["OutputRefused", "same_file", "check_output", "check_figure_and_table", "check_output_folder",
            "replacing", "replacing_all", "remove_abandoned_temporaries",
-           "replace_file", "write_text", "save_marked_figure", "image_has_mark", "text_starts_with"]
+           "replace_file", "TEXT_ERRORS", "shown", "write_text", "save_marked_figure", "image_has_mark", "text_starts_with"]
 
 # Windows refuses to replace a file that another process holds open for a moment (a reader
 # of the checkpoint, an antivirus scan, a search indexer); elsewhere a refusal is final.
@@ -252,11 +252,21 @@ def _sync_folder(folder: Path) -> None:
         pass
 
 
+# How text files are written: UTF-8, a file name's bytes that are not UTF-8 (which Python
+# holds as lone surrogates) written as their escapes, "\udce9", rather than failing the write.
+TEXT_ERRORS = "backslashreplace"
+
+
+def shown(text: str) -> str:
+    """``text`` as :data:`TEXT_ERRORS` writes it: for what takes no lone surrogate (a figure's title)."""
+    return text.encode("utf-8", TEXT_ERRORS).decode("utf-8")
+
+
 def write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file; returns ``path``."""
+    """Write ``text`` (UTF-8, :data:`TEXT_ERRORS`) to ``path`` through a temporary file; returns ``path``."""
     path = Path(path)
     with replacing(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8", errors=TEXT_ERRORS)
     return path
 
 

@@ -4,8 +4,10 @@ folder holding files no evaluation wrote refused."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
+import os
 
 import pytest
 
@@ -32,6 +34,20 @@ def test_write_report_files(tmp_path, report_results, report_meta):
     assert summary_json["paper_table1"][3]["method"] == "Adv+GDL"
     summary_rows = list(csv.DictReader(open(paths["summary.csv"])))
     assert [r["method"] for r in summary_rows] == ["model", "last input", "ground truth"]
+
+
+def test_a_video_name_that_is_not_utf8_is_written_as_its_escape(tmp_path, report_results, report_meta):
+    """A frame folder named in an old code page (its byte held by Python as a lone surrogate)
+    is scored: its name must not fail the report at the end."""
+    latin1 = os.fsdecode(b"caf\xe9")
+    results = [dataclasses.replace(r, name=f"{latin1}/{r.name}") for r in report_results()]
+    meta = report_meta()
+    meta["selection"]["skipped"] = [f"{latin1}.avi"]
+    paths = write_report(tmp_path / "out", results, summarize(results, ["model", "last input"]), meta)
+    rows = list(csv.DictReader(open(paths["per_video.csv"], encoding="utf-8")))
+    assert rows[0]["video"] == "caf\\udce9/a"
+    assert "caf\\udce9" in paths["report.md"].read_text(encoding="utf-8")
+    assert json.loads(paths["per_video.json"].read_text())[0]["video"] == f"{latin1}/a"
 
 
 def test_the_report_folder_is_refused_when_it_holds_files_no_evaluation_wrote(tmp_path, read_only):

@@ -438,6 +438,18 @@ def test_one_step_plots_each_frames_psnr_and_only_with_one_step(tmp_path, caplog
     assert not (tmp_path / "r.gif").exists()
 
 
+def test_a_frame_folder_whose_name_is_not_utf8_is_plotted_and_scored_under_its_escape(tmp_path):
+    video, _ = _pan(tmp_path, range(100, 100 + 3 * 8, 3))
+    try:
+        video = video.rename(tmp_path / os.fsdecode(b"caf\xe9"))
+    except OSError:
+        pytest.skip("this file system takes only UTF-8 names")
+    assert _main(["--video", video, "--out", tmp_path / "out.gif", "--one-step", "--frames", "4",
+                  "--plot", tmp_path / "psnr.png", "--scores", tmp_path / "scores.csv"]) == 0
+    assert (tmp_path / "psnr.png").is_file() and (tmp_path / "out.gif").is_file()
+    assert (tmp_path / "scores.csv").read_text(encoding="utf-8").startswith("frame,")
+
+
 def test_a_plot_inside_the_frame_folder_is_refused_for_it_would_be_read_as_a_frame(tmp_path, caplog):
     video, _ = _pan(tmp_path, range(100, 100 + 3 * 8, 3))
     (tmp_path / "link").symlink_to(video, target_is_directory=True)

@@ -17,6 +17,7 @@ import sys
 from vidpred.checkpoint import CheckpointWriteError
 from vidpred.cli import add_config_args, log_format, script, setup_logging
 from vidpred.config import load_config
+from vidpred.safe_write import TEXT_ERRORS
 from vidpred.training.distributed import cleanup, env_rank, launched_by_torchrun
 from vidpred.training.monitor import TrainingDiverged
 from vidpred.training.run_lock import RunLocked
@@ -31,7 +32,7 @@ class _QuietFileHandler(logging.FileHandler):
     def __init__(self, filename) -> None:
         # UTF-8 as every other file of the run: in Windows' code page a record naming, say, a
         # path outside it would fail, and be dropped here without a word.
-        super().__init__(filename, encoding="utf-8")
+        super().__init__(filename, encoding="utf-8", errors=TEXT_ERRORS)
 
     def handleError(self, record: logging.LogRecord) -> None:
         pass

@@ -55,7 +55,7 @@ from vidpred.evaluation.predictors import (BASELINE_NAMES, BLEND, DIS_FLOW, Chec
 from vidpred.evaluation.report import frame_table, markdown_table, summarize, verdict_lines
 from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
 from vidpred.evaluation.steady_camera import SteadyCamera
-from vidpred.safe_write import check_output_folder, replacing_all
+from vidpred.safe_write import TEXT_ERRORS, check_output_folder, replacing_all
 
 __all__ = ["ADAPTED_SUFFIX", "DEFAULT_CLIPS_PER_VIDEO", "SourceReport", "run_dev_benchmark"]
 
@@ -409,7 +409,7 @@ def _write_outputs(out: Path, markdown: str, results: Sequence[ClipResult], meth
                  "scores": {m: {k: (v if math.isfinite(v) else None) for k, v in s.items()}
                             for m, s in r.scores.items()}} for r in results]
     with replacing_all([out / "report.md", out / "per_clip.json"]) as (report, clips):
-        report.write_text(markdown + "\n", encoding="utf-8")
+        report.write_text(markdown + "\n", encoding="utf-8", errors=TEXT_ERRORS)
         written = {**({"partial": partial} if partial else {}), "methods": method_info, "clips": per_clip,
                    **({"settings": settings} if settings is not None else {})}
         clips.write_text(json.dumps(written, indent=1) + "\n", encoding="utf-8")

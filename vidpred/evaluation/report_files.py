@@ -16,7 +16,7 @@ from typing import Any, Sequence
 from vidpred.evaluation.partial import partial_line
 from vidpred.evaluation.report import GROUND_TRUTH, PAPER_TABLE1, markdown_report
 from vidpred.evaluation.runner import ClipResult
-from vidpred.safe_write import check_output_folder, replacing_all
+from vidpred.safe_write import TEXT_ERRORS, check_output_folder, replacing_all
 
 __all__ = ["REPORT_FILES", "check_report_folder", "write_report"]
 
@@ -64,7 +64,7 @@ def check_report_folder(out_dir: str | Path, force: bool = False) -> Path:
 def _write_summary_csv(path: Path, heading: str, summary: dict, methods: Sequence[dict[str, Any]],
                        keys: Sequence[str]) -> None:
     """``summary.csv``: each method's mean of every key, and the ground truth's flicker."""
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with open(path, "w", newline="", encoding="utf-8", errors=TEXT_ERRORS) as f:
         f.write(heading)
         writer = csv.writer(f)
         writer.writerow(["method", "kind", *keys])
@@ -79,7 +79,7 @@ def _write_per_video_csv(path: Path, heading: str, results: Sequence[ClipResult]
                          keys: Sequence[str]) -> None:
     """``per_video.csv``: one row per (clip, method), the clip's facts and the method's scores."""
     fixed = ["video", "start", "n_frames", "height", "width", "moving_fraction", "target_flicker", "method"]
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with open(path, "w", newline="", encoding="utf-8", errors=TEXT_ERRORS) as f:
         f.write(heading)
         writer = csv.writer(f)
         writer.writerow([*fixed, *keys])
@@ -110,7 +110,7 @@ def write_report(out_dir: str | Path, results: Sequence[ClipResult], summary: di
     csv_heading = f"# {partial_line(partial)}\r\n" if partial else ""  # the csv module's line ending
     with replacing_all(list(paths.values())) as temporary:
         tmp = dict(zip(paths, temporary))
-        tmp["report.md"].write_text(markdown_report(summary, meta), encoding="utf-8")
+        tmp["report.md"].write_text(markdown_report(summary, meta), encoding="utf-8", errors=TEXT_ERRORS)
         _write_summary_csv(tmp["summary.csv"], csv_heading, summary, meta["methods"], keys)
         _write_json(tmp["summary.json"], {**meta, "summary": summary,
                                           "paper_table1": [dict(zip(("method", "psnr", "ssim", "sharpness", "source"),
