@@ -57,13 +57,30 @@ def test_labels_on_wide_panels_and_files(tmp_path):
 
 def test_frames_too_large_for_the_format_are_an_error_naming_the_output(tmp_path):
     frames = np.zeros((2, 32, 70_000, 3), np.uint8)
-    with pytest.raises(ValueError, match="a GIF is at most 65535 px on a side"):
+    with pytest.raises(ValueError, match="a GIF is at most 65535 px on a side, these frames are 32x70000 "
+                                         r"\(HxW\); use a smaller scale$"):
         write_animation(tmp_path / "wide.gif", frames)
-    with pytest.raises(OSError, match=f"cannot write {tmp_path / 'wide.mp4'}: OpenCV's mp4 writer refused 32x70000"):
+    with pytest.raises(ValueError, match=r"an .avi \(Motion JPEG\) is at most 65535 px on a side"):
+        write_animation(tmp_path / "wide.avi", frames)  # OpenCV would write a file it cannot read back
+    with pytest.raises(ValueError, match=r"an .mp4 \(MPEG-4\) is at most 8190 px on a side"):
         write_animation(tmp_path / "wide.mp4", frames)
-    with pytest.raises(OSError, match=f"cannot write {tmp_path / 'wide.mp4'}: OpenCV's mp4 writer refused 32x70000"):
-        with replacing_all([tmp_path / "wide.mp4"]) as paths:  # written beside its target first, as predict.py does
-            write_animation(paths[0], frames)
+    assert not list(tmp_path.iterdir())
+    # the format's own limit, as OpenCV's writer meets it: 8,190 px are written, 8,192 refused
+    assert read_video(write_animation(tmp_path / "edge.mp4", np.zeros((2, 16, 8190, 3), np.uint8))).shape == (
+        2, 16, 8190, 3)
+
+
+def test_a_writer_that_refuses_is_an_error_naming_the_output(tmp_path, monkeypatch):
+    import vidpred.evaluation.visualize as visualize
+
+    def refuse(path, frames, fps):
+        raise OSError(f"OpenCV cannot open a mp4v video writer for {path}")
+
+    monkeypatch.setattr(visualize, "write_video", refuse)
+    with pytest.raises(OSError, match=f"^cannot write {tmp_path / 'a.mp4'}: OpenCV's mp4 writer refused 16x32"):
+        with replacing_all([tmp_path / "a.mp4"]) as paths:  # written beside its target first, as predict.py does
+            write_animation(paths[0], np.zeros((2, 16, 32, 3), np.uint8))
+    assert not list(tmp_path.iterdir())
     assert list(tmp_path.iterdir()) == []
 
 

@@ -271,8 +271,24 @@ def test_a_gif_too_large_for_its_format_is_refused_before_the_model_runs(checkpo
     # at --scale 300 the four 14,400x19,200 panels side by side are 76,812 px wide
     assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "a.gif", "--scale", "300"]) == 2
     assert (f"cannot write {tmp_path / 'a.gif'}: a GIF is at most 65535 px on a side, these frames are 14417x76812 "
-            "(HxW); use a smaller scale or .avi") in caplog.text
+            "(HxW); use a smaller scale") in caplog.text
     assert not (tmp_path / "a.gif").exists()
+
+
+def test_a_panorama_s_panels_are_scaled_to_fit_the_format_unless_a_scale_is_given(checkpoint, make_video,
+                                                                                 moving_frames, tmp_path, caplog):
+    """30x2100 frames are magnified to 128 px high for a GIF (42,012 px wide), shown at a
+    fraction of their size in an .mp4 (at most 8,190 px); --scale 1 (8,412 px) is refused there
+    before the model runs."""
+    video = make_video(tmp_path / "v.avi", moving_frames(6, 30, 2100))
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "a.gif", "--frames", "1"]) == 0
+    assert Image.open(tmp_path / "a.gif").size == (4 * 5 * 2100 + 3 * 4, 14 + 3 + 5 * 30)
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "a.mp4", "--frames", "1"]) == 0
+    height, width = read_video(tmp_path / "a.mp4").shape[1:3]
+    assert 8100 < width <= 8190 and height < 30 + 14 + 3
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "b.mp4", "--frames", "1",
+                  "--scale", "1"]) == 2
+    assert "an .mp4 (MPEG-4) is at most 8190 px on a side, these frames are 47x8412 (HxW)" in caplog.text
 
 
 def test_the_one_step_progress_bar_counts_the_frames_the_video_has(checkpoint, make_video, moving_frames, tmp_path,

@@ -68,8 +68,8 @@ from vidpred.evaluation.baselines import flow_extrapolation, last_input
 from vidpred.evaluation.partial import partial_line, partial_mark
 from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT, Method, frame_resize
 from vidpred.evaluation.scoring import MSE_FLOOR
-from vidpred.evaluation.visualize import (FPS_RANGE, Animation, animation_size, check_writable_size, is_our_animation,
-                                         is_our_plot, plot_one_step, side_by_side, write_animation)
+from vidpred.evaluation.visualize import (FPS_RANGE, Animation, animation_size, check_writable_size, fitting_scale,
+                                         is_our_animation, is_our_plot, plot_one_step, side_by_side, write_animation)
 from vidpred.metrics.psnr import psnr_from_mse
 from vidpred.metrics.sharpness import edge_ratio
 from vidpred.metrics.ssim import ssim
@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fps", type=float, default=4.0, help="output frame rate, 0.01-100 (default 4)")
     parser.add_argument("--scale", type=float, default=None,
                         help="each panel's size against the frame's: a whole number magnifies, a fraction in (0, 1) "
-                             f"shrinks (default: panels at least 128 and at most {_MAX_PANEL_HEIGHT} px high)")
+                             f"shrinks (default: panels at least 128 and at most {_MAX_PANEL_HEIGHT} px high, and "
+                             "side by side within what --out's format takes)")
     parser.add_argument("--show-flow", action="store_true", help="add the model's predicted motion as a fifth panel")
     parser.add_argument("--one-step", action="store_true",
                         help="predict each of the --frames frames one step ahead from the real frames before it, "
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     height, width = next(iter_video(args.video, max_frames=1)).shape[:2]
     if (args.one_step or args.scores is not None) and min(height, width) < 2:  # the edge ratio compares neighbours
         raise ValueError(f"{args.video} is {width}x{height}: --one-step and --scores score frames of at least 2x2 px")
-    check_writable_size(args.out, animation_size(height, width, _panel_scale(args, height), args.show_flow))
+    check_writable_size(args.out, animation_size(height, width, _panel_scale(args, height, width), args.show_flow))
     device = select_device(args.device, "--device")
     method = load_checkpoint_predictor(default_model_path() if args.checkpoint is None else args.checkpoint,
                                        device)
@@ -205,7 +206,7 @@ def _rollout(method: Method, args: argparse.Namespace, n_context: int, device: t
         prediction = method.predict(context, n_future, None)  # a generator needs no flow
     baselines = {LAST_INPUT: last_input(context, n_future),
                  DIS_FLOW: flow_extrapolation(context, n_future, method="dis")}
-    frames = side_by_side(context[0], prediction[0].float(), target[0], scale=_panel_scale(args, context.shape[-2]),
+    frames = side_by_side(context[0], prediction[0].float(), target[0], scale=_panel_scale(args, *context.shape[-2:]),
                           flow=flow)
     rows = {method.name: prediction.float(), **baselines}
     scores = None
@@ -256,10 +257,14 @@ def _warn_if_trained_at_another_size(method: Method, video: str, height: int, wi
         "its validation's", method.name, shown, video, height, width)
 
 
-def _panel_scale(args: argparse.Namespace, height: int) -> float:
-    """Each panel's size against a frame ``height`` px high: ``--scale``, else a whole
-    magnification to at least 128 px, or a shrink to :data:`_MAX_PANEL_HEIGHT` for taller frames."""
-    return args.scale or (_MAX_PANEL_HEIGHT / height if height > _MAX_PANEL_HEIGHT else max(1, -(-128 // height)))
+def _panel_scale(args: argparse.Namespace, height: int, width: int) -> float:
+    """Each panel's size against a ``height`` x ``width`` frame: ``--scale``, else a whole
+    magnification to at least 128 px high, or a shrink to :data:`_MAX_PANEL_HEIGHT` for taller
+    frames, then as much smaller as ``--out``'s format needs (a panorama's panels side by side)."""
+    if args.scale:
+        return args.scale
+    scale = _MAX_PANEL_HEIGHT / height if height > _MAX_PANEL_HEIGHT else max(1, -(-128 // height))
+    return fitting_scale(args.out, height, width, scale, args.show_flow)
 
 
 def _check_length(args: argparse.Namespace, n_read: int, n_context: int) -> None:
@@ -284,7 +289,7 @@ _BASE_BYTES, _BYTES_PER_PIXEL, _BYTES_PER_PIXEL_AND_FRAME = 0.8e9, 400, 100
 
 def _bytes_per_frame(args: argparse.Namespace, height: int, width: int) -> float:
     """The memory each predicted ``height`` x ``width`` frame adds until the end."""
-    scale = _panel_scale(args, height)
+    scale = _panel_scale(args, height, width)
     shown = max(1, round(height * scale)) * max(1, round(width * scale))
     n_panels = 5 if args.show_flow else 4
     if not args.one_step:  # the measured figure holds panels at the frame's size or smaller; magnified ones add
@@ -346,7 +351,7 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected
     if len(window) <= n_context:
         _check_length(args, len(window), n_context)  # refused: nothing to predict
     height, width = window[0].shape[-2:]
-    animation = Animation(torch.cat(window[:n_context], dim=2)[0], args.frames, scale=_panel_scale(args, height),
+    animation = Animation(torch.cat(window[:n_context], dim=2)[0], args.frames, scale=_panel_scale(args, height, width),
                           with_flow=args.show_flow)
     names = (method.name, LAST_INPUT, DIS_FLOW)
     scores: dict[str, dict[str, list[float]]] = {name: {"psnr": [], "ssim": [], "edges": []} for name in names}

@@ -31,7 +31,11 @@ __all__ = ["side_by_side", "Animation", "animation_size", "check_writable_size",
 # Written into every GIF made here, so that the next run may replace it and nothing else.
 _GIF_COMMENT = b"vidpred prediction"
 _SOFTWARE = "vidpred predict.py"  # marks the plots plot_one_step may replace
-_GIF_MAX_SIDE = 65535  # the GIF format stores sizes in 16 bits
+# The longest frame side each format takes: GIF and JPEG (an .avi's Motion JPEG frames)
+# store sizes in 16 bits, and OpenCV writes a wider .avi that it cannot read back; its .mp4
+# writer (FFmpeg's MPEG-4 part 2 encoder) refuses 8,192 px or more, and its frames are
+# padded to even sizes.
+_MAX_SIDE = {".gif": (65535, "a GIF"), ".avi": (65535, "an .avi (Motion JPEG)"), ".mp4": (8190, "an .mp4 (MPEG-4)")}
 # The frame rates every output format keeps: OpenCV's .avi and .mp4 writers refuse rates
 # below 0.01, and a GIF stores each frame's time in hundredths of a second, up to 655.35 s.
 FPS_RANGE = (0.01, 100.0)
@@ -50,12 +54,40 @@ def animation_size(height: int, width: int, scale: float = 1, with_flow: bool = 
     return (14 if W >= 64 else 0) + _BAR + H, n_panels * W + (n_panels - 1) * _GAP
 
 
+def max_side(path: str | Path) -> int | None:
+    """The longest side, in px, of frames :func:`write_animation` can write to ``path``'s
+    format (None: a format it does not write)."""
+    return _MAX_SIDE.get(Path(path).suffix.lower(), (None, ""))[0]
+
+
 def check_writable_size(path: str | Path, size: tuple[int, int]) -> None:
-    """Raise ``ValueError`` when frames of ``size`` ``(H, W)`` cannot be written to ``path``:
-    a GIF is at most 65,535 px on a side (checked before the work, not after it)."""
-    if Path(path).suffix.lower() == ".gif" and max(size) > _GIF_MAX_SIDE:
-        raise ValueError(f"cannot write {path}: a GIF is at most {_GIF_MAX_SIDE} px on a side, these frames are "
-                         f"{size[0]}x{size[1]} (HxW); use a smaller scale or .avi")
+    """Raise ``ValueError`` when frames of ``size`` ``(H, W)`` cannot be written to ``path``
+    (:func:`max_side`), before the work rather than after it."""
+    limit, what = _MAX_SIDE.get(Path(path).suffix.lower(), (None, ""))
+    if limit is not None and max(size) > limit:
+        raise ValueError(f"cannot write {path}: {what} is at most {limit} px on a side, these frames are "
+                         f"{size[0]}x{size[1]} (HxW); use a smaller scale"
+                         + (" or .avi" if limit < _MAX_SIDE[".avi"][0] else ""))
+
+
+def fitting_scale(path: str | Path, height: int, width: int, scale: float, with_flow: bool = False) -> float:
+    """``scale``, or the largest smaller one at which :func:`side_by_side`'s frames of
+    ``height`` x ``width`` video fit ``path``'s format (:func:`max_side`): a whole
+    magnification steps down to 1, then a fraction shrinks."""
+    limit = max_side(path)
+
+    def fits(s: float) -> bool:
+        return limit is None or max(animation_size(height, width, s, with_flow)) <= limit
+
+    while scale > 1 and not fits(scale):
+        scale -= 1
+    if fits(scale):
+        return scale
+    low, high = 0.0, min(scale, 1.0)  # fits(low): a 1-px panel fits any format
+    for _ in range(40):
+        middle = (low + high) / 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return low
 
 
 def _to_uint8(frames: Tensor) -> np.ndarray:
@@ -238,7 +270,9 @@ def write_animation(path: str | Path, frames: np.ndarray, fps: float = 4.0) -> P
         fps: frames per second, within :data:`FPS_RANGE`.
 
     Raises:
-        ValueError: unsupported suffix, a wrongly shaped array or a frame rate out of range.
+        ValueError: unsupported suffix, a wrongly shaped array, frames too large for the
+            format (:func:`max_side`) or a frame rate out of range.
+        OSError: OpenCV's writer refused the frames.
     """
     path = Path(path)
     frames = np.asarray(frames)
@@ -248,10 +282,10 @@ def write_animation(path: str | Path, frames: np.ndarray, fps: float = 4.0) -> P
     if not (math.isfinite(fps) and low <= fps <= high):
         raise ValueError(f"the frame rate must be within {low:g}-{high:g} frames a second, got {fps:g}")
     suffix = path.suffix.lower()
+    check_writable_size(path, frames.shape[1:3])
     if suffix == ".gif":
         from PIL import Image  # only needed here
 
-        check_writable_size(path, frames.shape[1:3])
         path.parent.mkdir(parents=True, exist_ok=True)
         images = [Image.fromarray(frame) for frame in frames]
         with replacing(path) as tmp:
