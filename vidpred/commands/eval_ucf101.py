@@ -156,8 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     _check_numbers(args)
     data = _data_config(args)
     if data.source in ("ucf101", "folder") and not Path(data.root).is_dir():  # said now, before the models load
-        raise FileNotFoundError(f"{'UCF101' if data.source == 'ucf101' else 'video'} root not found: {data.root} "
-                                "(--root)")
+        what = "UCF101" if data.source == "ucf101" else "video"
+        if Path(data.root).exists():
+            raise NotADirectoryError(f"--root {data.root} is a file: give the folder that holds the "
+                                     + ("UCF-101 videos and ucfTrainTestlist" if data.source == "ucf101"
+                                        else "videos (a folder holding this one video scores it)"))
+        raise FileNotFoundError(f"{what} root not found: {data.root} (--root)")
     protocol = Protocol(n_context=args.n_context, n_scored=2, flicker_frames=args.flicker_frames,
                         flow_threshold=args.flow_threshold, mask_per_frame=args.mask_per_frame,
                         sharpness=args.sharpness)
