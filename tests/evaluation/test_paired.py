@@ -65,6 +65,24 @@ def test_edge_ratio_difference_is_how_much_closer_to_the_truths():
     assert d.mean == pytest.approx((0.15 - 0.08) / 2) and d.wins == 1 and d.n == 2
 
 
+def test_a_lower_lpips_is_the_win():
+    rows = [{"video": v, "scores": {"m": {"lpips_whole_f1": 0.10}, "b": {"lpips_whole_f1": b}}}
+            for v, b in (("a", 0.30), ("b", 0.20), ("c", 0.05))]
+    d = paired_difference(rows, "m", "b", "lpips_whole_f1")
+    # Differences -0.20, -0.10, +0.05: still a - b, m lower (better) on two clips.
+    assert d.mean == pytest.approx(-0.25 / 3) and (d.wins, d.n) == (2, 3)
+
+
+def test_a_flicker_share_difference_is_how_much_closer_to_the_targets():
+    rows = [{"video": "a", "target_flicker": 0.20, "scores": {"m": {"flicker": 0.18}, "b": {"flicker": 0.10}}},
+            {"video": "b", "target_flicker": 0.20, "scores": {"m": {"flicker": 0.30}, "b": {"flicker": 0.25}}},
+            {"video": "c", "target_flicker": None, "scores": {"m": {"flicker": 0.30}, "b": {"flicker": 0.25}}}]
+    d = paired_difference(rows, "m", "b", "flicker")
+    # Clip a: m 0.02 off against 0.10 (0.08 closer); clip b: 0.10 off against 0.05 (0.05 farther);
+    # clip c has no target share (a clip too short for it) and is left out.
+    assert d.mean == pytest.approx((0.08 - 0.05) / 2) and (d.wins, d.n) == (1, 2)
+
+
 def test_unknown_methods_and_keys_are_named_instead_of_an_empty_cell():
     with pytest.raises(ValueError, match=r"not in this evaluation: 'x' \(methods: b, m\)"):
         paired_table(ROWS, [("x", "b")], ["psnr_whole_f1"])

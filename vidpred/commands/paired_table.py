@@ -3,8 +3,9 @@ r"""Paired per-clip differences between the methods of one evaluation.
     python scripts/paired_table.py --eval runs/eval_samples --a flow --b "Farneback flow (paper)" --b "last input"
 
 For every (a, b) pair and score key: the mean over clips of a - b, its standard error
-and in how many clips a is better, e.g. "+0.21 ± 0.05 (11/12)"; for the edge ratio, how
-much closer to the truth's 1 a is than b. Keys default to the whole-frame PSNR, SSIM,
+and in how many clips a is better, e.g. "+0.21 ± 0.05 (11/12)" (for LPIPS a lower a is the
+win); for the edge ratio, how much closer to the truth's 1 a is than b, and for the flicker
+share, how much closer to the target frames'. Keys default to the whole-frame PSNR, SSIM,
 sharpness and edge ratio of the 1st and 2nd predicted frames. --eval is the output folder
 of scripts/eval_ucf101.py (per_video.json) or of scripts/dev_benchmark.py (per_clip.json:
 one table per source video).

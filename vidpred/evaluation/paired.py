@@ -4,9 +4,11 @@ Averages hide how often one method wins; and with few clips, differences between
 (one is easy, another hard) dwarf differences between methods. Comparing two methods
 clip by clip removes the clip effect: for each score key, the mean of ``a - b`` over the
 clips both scored, its standard error ``std(a - b, ddof=1) / sqrt(n)`` and the number of
-clips where ``a`` is better. Higher is better for every score but the edge ratio, whose best
-value is 1 (the truth's edge content): for ``edges_*`` keys the difference is how much
-closer to 1 ``a`` is than ``b``, ``|b - 1| - |a - 1|``.
+clips where ``a`` is better. Higher is better for PSNR, SSIM and sharpness; lower for LPIPS (a
+negative ``a - b`` is ``a``'s win). Two scores are best at the truth's value: for the edge
+ratio (``edges_*``, best at 1) the difference is how much closer to 1 ``a`` is than ``b``,
+``|b - 1| - |a - 1|``, and for the high-frequency share (``flicker``) how much closer to the
+target frames' share (the row's ``target_flicker``) ``a``'s is.
 
 Two *recipes* are compared over training seeds (:func:`seed_paired_difference`): a seed
 that is lucky on one video lifts every clip of it together, so a clip-level standard error
@@ -31,13 +33,14 @@ __all__ = ["PairedDifference", "paired_difference", "seed_paired_difference", "r
 @dataclass(frozen=True)
 class PairedDifference:
     """The paired difference ``a - b`` of one score key over the clips both methods scored
-    (for an edge ratio ``|b - 1| - |a - 1|``), in the key's units (dB for PSNR and sharpness)."""
+    (for an edge ratio or a flicker share, how much closer to the truth's ``a`` is), in the
+    key's units (dB for PSNR and sharpness)."""
 
     key: str
     n: int
     mean: float  # mean of a - b
     stderr: float  # standard error of that mean (nan for one clip)
-    wins: int  # clips where the difference is > 0: a is better
+    wins: int  # clips where a is better (the difference > 0; < 0 for LPIPS)
 
     def text(self, digits: int) -> str:
         """``"+0.21 ± 0.05 (11/12)"``: mean, standard error (left out for one clip), wins/n."""
@@ -73,18 +76,26 @@ def _digits(key: str) -> int:
     return 3 if key.startswith(("ssim", "edges")) else 2
 
 
+def _lower_is_better(key: str) -> bool:
+    return key.startswith("lpips")
+
+
 def _summary(key: str, diffs: list[float]) -> PairedDifference:
-    """Mean, standard error ``std(ddof=1) / sqrt(n)`` and count of positive values of ``diffs``."""
+    """Mean, standard error ``std(ddof=1) / sqrt(n)`` and count of the ``diffs`` where ``a``
+    is better: positive, or negative for a key whose lower values are better."""
     n = len(diffs)
     if n == 0:
         return PairedDifference(key, 0, math.nan, math.nan, 0)
     mean = sum(diffs) / n
     stderr = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1) / n) if n > 1 else math.nan
-    return PairedDifference(key, n, mean, stderr, sum(d > 0 for d in diffs))
+    better = (lambda d: d < 0) if _lower_is_better(key) else (lambda d: d > 0)
+    return PairedDifference(key, n, mean, stderr, sum(map(better, diffs)))
 
 
 def paired_difference(rows: list[dict], a: str, b: str, key: str) -> PairedDifference:
-    """``a - b`` for score ``key`` (``|b - 1| - |a - 1|`` for an edge ratio) over the clips where both are finite.
+    """``a - b`` for score ``key`` over the clips where both are finite: for an edge ratio
+    ``|b - 1| - |a - 1|``, for a flicker share ``|b - t| - |a - t|`` with ``t`` the row's
+    ``target_flicker`` (clips without a finite one are left out).
 
     Raises:
         KeyError: a method is not in the evaluation.
@@ -95,8 +106,10 @@ def paired_difference(rows: list[dict], a: str, b: str, key: str) -> PairedDiffe
     diffs = []
     for row in rows:
         x, y = row["scores"].get(a, {}).get(key), row["scores"].get(b, {}).get(key)
-        if x is not None and y is not None and math.isfinite(x) and math.isfinite(y):
-            diffs.append(abs(y - 1) - abs(x - 1) if key.startswith("edges") else x - y)
+        best = 1.0 if key.startswith("edges") else row.get("target_flicker") if key == "flicker" else None
+        if not all(v is not None and math.isfinite(v) for v in (x, y, *([best] if key == "flicker" else []))):
+            continue
+        diffs.append(x - y if best is None else abs(y - best) - abs(x - best))
     return _summary(key, diffs)
 
 
