@@ -164,6 +164,17 @@ def test_ctrl_c_starts_no_other_training_and_writes_the_summary_of_the_runs_so_f
         "others.\n\n# Ablation study")
 
 
+def test_the_study_s_overrides_reach_blur_pretraining_only_where_it_reads_them(ablations, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the config's blur discriminator file is relative: not there yet
+    config = ROOT / "configs" / "ablations" / "adv_gdl_blur.yaml"
+    assert ablations.main(["--configs", str(config), "--out", str(tmp_path / "study"), "--jobs", "1",
+                           "--set", "train.steps=5", "--set", "data.n_val_clips=2"]) in (0, 1)
+    pretrain, train = (next(cmd for cmd in ablations.calls if f"vidpred.commands.{name}" in cmd)
+                       for name in ("pretrain_blur_discriminator", "train"))
+    assert [a for a in pretrain if "=" in a] == ["data.n_val_clips=2"]  # train.steps would be refused there
+    assert [a for a in train if "=" in a] == ["train.steps=5", "data.n_val_clips=2"]
+
+
 @pytest.mark.parametrize("failing", [("l2",), ("l1", "l2")])
 def test_a_failed_run_is_reported_in_the_summary_and_the_study_goes_on(ablations, tmp_path, monkeypatch, failing):
     configs = [ROOT / "configs" / "ablations" / f"{name}.yaml" for name in ("l1", "l2")]

@@ -37,7 +37,7 @@ log = logging.getLogger("vidpred")
 
 # What this command reads of a config (a --set of anything else would do nothing), and the
 # widest first convolution it builds (16 times the default; wider ones exhaust the memory).
-_USED_KEYS = ("data.", "model.channels", "model.blur_discriminator.checkpoint")
+USED_KEYS = ("data.", "model.channels", "model.blur_discriminator.checkpoint")
 _MAX_WIDTH = 256
 
 
@@ -48,6 +48,11 @@ def _is_blur_checkpoint(path: Path) -> bool:
         return load_checkpoint(path).get("kind") == CHECKPOINT_KIND
     except (FileNotFoundError, ValueError):
         return False
+
+
+def override_key(override: str) -> str:
+    """The key of a ``--set key=value``."""
+    return override.partition("=")[0].strip()
 
 
 @script
@@ -82,11 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
     finite("--leaky-slope", args.leaky_slope, 0.0, 1.0)
-    unused = [key for key in (override.partition("=")[0].strip() for override in args.overrides)
-              if not key.startswith(_USED_KEYS)]
+    unused = [key for key in map(override_key, args.overrides) if not key.startswith(USED_KEYS)]
     if unused:
         raise ValueError(f"--set {', '.join(unused)}: this command reads only the config's "
-                         f"{', '.join(_USED_KEYS)} keys; its training is set by --steps, --batch-size, --lr and --seed")
+                         f"{', '.join(USED_KEYS)} keys; its training is set by --steps, --batch-size, --lr and --seed")
     cfg = load_config(args.config, args.overrides)
     device = select_device(args.device, "--device")
     out = args.out or cfg.model.blur_discriminator.checkpoint

@@ -57,6 +57,8 @@ import yaml
 from vidpred.benchmark.discriminators import summarize_discriminators, summary_table
 from vidpred.cli import StopRequest, add_set_arg, add_threads_arg, command, script, setup_logging
 from vidpred.commands import stopped_exit_code
+from vidpred.commands.pretrain_blur_discriminator import USED_KEYS as BLUR_PRETRAINING_KEYS
+from vidpred.commands.pretrain_blur_discriminator import override_key
 from vidpred.config import Config, load_config, resume_differences
 from vidpred.evaluation.partial import partial_line, partial_mark, starts_with_heading
 from vidpred.models.perceptual_networks import LPIPS_BACKBONES, torchvision_cache_file
@@ -85,7 +87,11 @@ _LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+(?: \[rank \d+\])?
 
 def _last_error(log_path: Path) -> str:
     """The last error line of a run's log, without the log's time stamp, as one cell of the summary's table."""
-    lines = [l for l in log_path.read_text(encoding="utf-8", errors="replace").splitlines() if "ERROR" in l or "Error" in l]
+    try:
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return f"no log at {log_path}"
+    lines = [l for l in text.splitlines() if "ERROR" in l or "Error" in l]
     return _LOG_PREFIX.sub("", lines[-1].strip()).replace("|", "\\|") if lines else "see log"
 
 
@@ -134,9 +140,14 @@ def _pretrain_blur(configs: list[Path], out: Path, threads: int, overrides: list
             log.info("pretraining the blur discriminator into %s", path)
             out.mkdir(parents=True, exist_ok=True)
             cmd = [*command("pretrain_blur_discriminator"), "--config", str(config)]
-            cmd += [arg for item in overrides for arg in ("--set", item)]
+            # the study's other overrides (train.steps, ...) are the training runs'; this command refuses them
+            cmd += [arg for item in overrides if override_key(item).startswith(BLUR_PRETRAINING_KEYS)
+                    for arg in ("--set", item)]
             code, seconds = _run(cmd, out / "pretrain_blur_discriminator.log", threads, stop)
             log.info("blur discriminator: exit %d after %.1f s", code, seconds)
+            if code != 0 and stop.signal is None:
+                log.warning("pretraining the blur discriminator failed: %s (%s)",
+                            _last_error(out / "pretrain_blur_discriminator.log"), out / "pretrain_blur_discriminator.log")
 
 
 def _evaluation_data(config: Path, cfg: Config) -> tuple[str, ...]:
