@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+import torch
 
 from vidpred.cli import (add_config_args, add_device_arg, add_set_arg, add_threads_arg, finite, log_format, one_line,
                          positive, script, set_threads)
@@ -144,6 +145,30 @@ def test_a_name_that_is_not_utf8_is_printed_as_its_escape(monkeypatch):
     assert main([]) == 0
     out.flush()
     assert out.buffer.getvalue().decode("utf-8") == "| caf\\udce9 | \u2212 |\n"
+
+
+@pytest.mark.parametrize("error", [RuntimeError("[enforce fail at alloc_cpu.cpp:124] . DefaultCPUAllocator: can't "
+                                                  "allocate memory: you tried to allocate 172800000000 bytes."),
+                                     torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB"),
+                                     MemoryError()])
+def test_running_out_of_memory_is_one_line_and_any_other_runtime_error_a_traceback(error, caplog):
+    from vidpred.cli import script
+
+    @script
+    def main(argv=None):
+        raise error
+
+    assert main([]) == 2
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert message.startswith("out of memory") and message.endswith("give smaller or fewer frames")
+    assert "\n" not in message
+
+    @script
+    def broken(argv=None):
+        raise RuntimeError("expected scalar type Float but found Half")
+
+    with pytest.raises(RuntimeError, match="expected scalar type"):
+        broken([])
 
 
 # A command that says it is ready, then records each SIGINT and SIGTERM it gets, and exits

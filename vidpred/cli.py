@@ -65,7 +65,9 @@ def script(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | Non
         except (ValueError, OSError, ExpectedFailure) as exc:
             log.error("%s", one_line(exc))
             return EXIT_EXPECTED
-        except MemoryError as exc:
+        except (MemoryError, RuntimeError) as exc:
+            if not _out_of_memory(exc):
+                raise
             log.error("out of memory%s: give smaller or fewer frames", f" ({one_line(exc)})" if str(exc) else "")
             return EXIT_EXPECTED
         except KeyboardInterrupt:
@@ -145,6 +147,13 @@ class StopRequest:
             return child.wait()
         finally:
             self._children.discard(child)
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` says memory ran out: Python's ``MemoryError``, or PyTorch's (CUDA's
+    ``torch.OutOfMemoryError``, the CPU allocator's ``RuntimeError``)."""
+    return (isinstance(exc, (MemoryError, torch.OutOfMemoryError))
+            or (isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc)))
 
 
 def _printable_stdout() -> None:
