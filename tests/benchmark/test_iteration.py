@@ -39,6 +39,25 @@ def test_benchmark_reports_speed_flops_and_the_reference(tiny_config, monkeypatc
     assert result["load_avg_1min"] == [None, None]
 
 
+@pytest.mark.parametrize("warmup, reference, order", [(1, False, ["peak", "timed"]), (0, False, ["timed", "peak"]),
+                                                     (0, True, ["timed"])])
+def test_peak_memory_is_read_once_an_iteration_has_run_and_never_with_the_reference_s(tiny_config, monkeypatch,
+                                                                                      warmup, reference, order):
+    events = []
+    timed = iteration._timed_rounds
+    monkeypatch.setattr(iteration, "peak_memory_mb", lambda device: events.append("peak") or 1.0)
+    monkeypatch.setattr(iteration, "_timed_rounds", lambda *a: events.append("timed") or timed(*a))
+    result = benchmark_training(tiny_config("train.precision=fp32"), steps=1, warmup=warmup, reference=reference,
+                                measure_peak=False)
+    assert events == order and result["peak_memory_mb"] == (None if reference else 1.0)
+
+
+def test_the_reference_is_refused_for_a_config_it_does_not_compute_before_any_work(tiny_config, monkeypatch):
+    monkeypatch.setattr(iteration, "Trainer", lambda *a, **k: pytest.fail("a trainer was built"))
+    with pytest.raises(ValueError, match=r"adds to: loss.r1_weight: 1.0 \(the reference: 0.0\)"):
+        benchmark_training(tiny_config("loss.r1_weight=1.0"), steps=1, warmup=0, reference=True)
+
+
 def test_without_the_resource_module_the_benchmark_imports_and_reports_no_cpu_peak(monkeypatch):
     import importlib.util
     import sys

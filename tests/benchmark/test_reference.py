@@ -27,8 +27,11 @@ def test_reference_computes_the_trainers_losses_and_updates(tiny_config, tmp_pat
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 
-def test_reference_needs_one_future_frame_and_the_discriminator(tiny_config):
-    with pytest.raises(ValueError, match="n_future"):
-        ReferenceIteration(tiny_config("train.n_future=2"), torch.device("cpu"))
-    with pytest.raises(ValueError, match="discriminator"):
+def test_a_config_that_adds_to_the_paper_s_iteration_is_refused_naming_each_addition(tiny_config):
+    with pytest.raises(ValueError, match=r"adds to: train.n_future: 2 \(the reference: 1\); loss.r1_weight: 1.0 "
+                                         r"\(the reference: 0.0\): set these"):
+        ReferenceIteration(tiny_config("train.n_future=2", "loss.r1_weight=1.0"), torch.device("cpu"))
+    with pytest.raises(ValueError, match=r"model.discriminator.enabled: False \(the reference: True\)"):
         ReferenceIteration(tiny_config("model.discriminator.enabled=false"), torch.device("cpu"))
+    with pytest.raises(ValueError, match=r"model.discriminator.objective: 'hinge'"):
+        ReferenceIteration(tiny_config("model.discriminator.objective=hinge"), torch.device("cpu"))

@@ -26,7 +26,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from vidpred.benchmark.conv_peak import PEAK_SHAPES, ConvProbe, conv_peak
-from vidpred.benchmark.reference import ReferenceIteration
+from vidpred.benchmark.reference import ReferenceIteration, check_paper_iteration
 from vidpred.build import synchronize
 from vidpred.config import Config, config_from_dict, config_to_dict
 from vidpred.training.trainer import Trainer
@@ -136,11 +136,18 @@ def benchmark_training(
 
     Returns:
         A flat-ish dict ready for ``json.dumps`` (see ``docs/performance.md`` for the keys):
-        samples per second, milliseconds per step, GFLOP per sample, peak memory in MiB,
-        and with ``reference`` and ``measure_peak`` the speedup and the fraction of the peak.
+        samples per second, milliseconds per step, GFLOP per sample, peak memory in MiB
+        (None with ``reference`` and no warm-up: the reference's would be mixed in), and with
+        ``reference`` and ``measure_peak`` the speedup and the fraction of the peak.
+
+    Raises:
+        ValueError: ``steps`` or ``warmup`` out of range, or with ``reference`` a config the
+            reference iteration does not compute (:func:`~vidpred.benchmark.reference.check_paper_iteration`).
     """
     if steps < 1 or warmup < 0:
         raise ValueError(f"need steps >= 1 and warmup >= 0, got {steps}, {warmup}")
+    if reference:  # before any work
+        check_paper_iteration(cfg)
     load_before = _load_1min()  # other jobs' load: a reader can tell a quiet run from a busy one
     # its cache is memory-mapped: Windows cannot delete a mapped file, and the result matters more
     with tempfile.TemporaryDirectory(prefix="vidpred-benchmark-", ignore_cleanup_errors=True) as tmp:
@@ -154,11 +161,12 @@ def benchmark_training(
         trainer.generator.train()
         log.info("warm-up: %d iterations", warmup)
         _run(trainer.d_step, trainer.g_step, d_batch, g_batch, warmup)
-        memory_mb = peak_memory_mb(device)  # steady state of the optimized iteration alone
+        # the steady state of the optimized iteration alone: after the warm-up, before the reference runs
+        memory_mb = peak_memory_mb(device) if warmup else None
 
         ref = None
         if reference:
-            ref = ReferenceIteration(config_from_dict(config_to_dict(cfg), ["train.n_future=1"]), device)
+            ref = ReferenceIteration(cfg, device)
             _run(ref.d_step, ref.g_step, d_batch, g_batch, warmup)
 
         # A short convolution of the precision in use, sampled every round, gives the peak
@@ -167,6 +175,8 @@ def benchmark_training(
         probe = ConvProbe(PEAK_SHAPES[-1], dtype, device=device) if measure_peak else None
         log.info("timing %d iterations%s", steps, " interleaved with the reference" if ref else "")
         times = _timed_rounds(trainer, ref, probe, d_batch, g_batch, steps, device)
+        if not warmup and ref is None:  # no warm-up: the timed iterations are the first to reach the peak
+            memory_mb = peak_memory_mb(device)
 
         flops = count_flops(trainer.d_step, trainer.g_step, d_batch, g_batch) / batch_size
         result = {

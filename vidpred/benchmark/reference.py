@@ -6,7 +6,8 @@ once on real and once on predicted frames, and D's weight gradients computed (th
 discarded) during the generator's step because D is never frozen. It trains the same
 objective as :class:`~vidpred.training.trainer.Trainer` for the paper's loss terms
 (adversarial BCE, Lp, GDL, all multi-scale); only the paper's multi-scale discriminator
-is supported.
+is supported. A config that adds to that iteration (:data:`PAPER_ITERATION`) is refused:
+timed against it, the optimized iteration would be doing other work.
 """
 
 from __future__ import annotations
@@ -15,13 +16,48 @@ import torch
 from torch import Tensor
 
 from vidpred.build import build_discriminator, build_generator, build_optimizer
-from vidpred.config import Config
+from vidpred.config import Config, config_to_dict
 from vidpred.losses.adversarial import bce_d_loss, bce_g_loss
 from vidpred.losses.gradient import gradient_difference_loss
 from vidpred.losses.lp import lp_loss
 from vidpred.models._pyramid import pyramid
 
-__all__ = ["ReferenceIteration"]
+__all__ = ["PAPER_ITERATION", "ReferenceIteration", "check_paper_iteration"]
+
+# What the reference computes, as config values: one predicted frame, the multi-scale D
+# alone with the paper's BCE, from the first step, and no term but adversarial, Lp and GDL,
+# summed over the scales. (Label noise and the moving average of the weights cost little
+# and change no step's work.)
+PAPER_ITERATION = {
+    "train.n_future": 1,
+    "model.discriminator.enabled": True,
+    "model.discriminator.objective": "bce",
+    "model.spatiotemporal_discriminator.enabled": False,
+    "model.blur_discriminator.enabled": False,
+    "loss.multiscale": True,
+    "loss.disc_start": 0,
+    "loss.adaptive_weight": False,
+    "loss.r1_weight": 0.0,
+    **{f"loss.{term}": 0.0 for term in ("l_path", "l_lap", "l_census", "l_ssim", "l_vgg", "l_lpips", "l_nce")},
+}
+
+
+def check_paper_iteration(cfg: Config) -> None:
+    """Raise ``ValueError`` naming each ``key: value (the reference: value)`` where ``cfg``
+    differs from :data:`PAPER_ITERATION`."""
+    plain = config_to_dict(cfg)
+
+    def value(key: str):
+        node = plain
+        for part in key.split("."):
+            node = node[part]
+        return node
+
+    differences = [f"{key}: {value(key)!r} (the reference: {wanted!r})" for key, wanted in PAPER_ITERATION.items()
+                   if value(key) != wanted]
+    if differences:
+        raise ValueError(f"the reference iteration is the paper's, which this config adds to: {'; '.join(differences)}"
+                         ": set these to the reference's values (--set) to time like with like")
 
 
 class ReferenceIteration:
@@ -33,16 +69,12 @@ class ReferenceIteration:
     """
 
     def __init__(self, cfg: Config, device: torch.device) -> None:
-        if cfg.train.n_future != 1:
-            raise ValueError("the reference iteration predicts one frame (train.n_future = 1)")
+        check_paper_iteration(cfg)
         torch.manual_seed(cfg.train.seed)
         self.cfg = cfg
         self.n_context = cfg.model.n_context
         self.generator = build_generator(cfg).to(device)
-        self.discriminator = build_discriminator(cfg)
-        if self.discriminator is None:
-            raise ValueError("the reference iteration needs the multi-scale discriminator")
-        self.discriminator.to(device)
+        self.discriminator = build_discriminator(cfg).to(device)
         self.opt_g = build_optimizer(self.generator.parameters(), cfg.optim.generator, "optim.generator")
         self.opt_d = build_optimizer(self.discriminator.parameters(), cfg.optim.discriminator, "optim.discriminator")
 
