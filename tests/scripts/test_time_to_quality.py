@@ -57,23 +57,28 @@ def test_a_label_is_reused_only_for_the_config_it_was_trained_with(tmp_path, cap
     argv = ["--run", f"{CONFIG}:flow", "--runs", runs, "--out", tmp_path / "c.png", "--plot-only"]
     assert _main(argv) == 2
     error = _errors(caplog)[0]
-    assert "the label 'flow' is taken by" in error and "model.generator.head" in error and "another label" in error
+    assert "the label 'flow' is taken by" in error and "model.generator.head" in error
+    assert error.endswith("plot it with the config and --set it was trained with")
     assert not (tmp_path / "c.png").exists()
     assert _main([*argv[:1], f"{CONFIG}:flow:model.generator.head=flow", *argv[2:]]) == 0
     assert (tmp_path / "c.png").is_file()
 
 
-def test_a_label_trained_for_other_minutes_or_validated_at_other_steps_is_not_reused(tmp_path, caplog):
+def test_a_label_trained_for_other_minutes_or_validated_at_other_steps_is_not_trained_on_but_plotted(
+        tmp_path, caplog, monkeypatch):
+    monkeypatch.setattr(time_to_quality.StopRequest, "run", lambda stop, cmd, env: pytest.fail("a training started"))
     runs = tmp_path / "runs"
     _finished_run(runs / "pixels", [])  # 5 minutes, validated every 250 steps
     for flags, said in ((["--minutes", "0.3"], "train.max_minutes: 5.0 -> 0.3"),
                         (["--val-every", "100"], "train.val_every: 250 -> 100")):
         caplog.clear()
-        assert _main(["--run", f"{CONFIG}:pixels", "--runs", runs, "--out", tmp_path / "c.png", "--plot-only",
-                      *flags]) == 2
+        assert _main(["--run", f"{CONFIG}:pixels", "--runs", runs, "--out", tmp_path / "c.png", *flags]) == 2
         assert _errors(caplog) == [f"the label 'pixels' is taken by {runs / 'pixels'}, trained with another config "
-                                   f"({said}): give this run another label"]
-    assert _main(["--run", f"{CONFIG}:pixels", "--runs", runs, "--out", tmp_path / "c.png", "--plot-only"]) == 0
+                                   f"({said}): give this run another label, or repeat the --minutes and --val-every "
+                                   "it was trained with"]
+        # nothing is trained: the curve is drawn as it was trained
+        assert _main(["--run", f"{CONFIG}:pixels", "--runs", runs, "--out", tmp_path / "c.png", "--plot-only",
+                      *flags]) == 0
 
 
 def test_a_failed_training_is_one_line_of_its_own_and_one_of_this_command(tmp_path, monkeypatch, caplog):

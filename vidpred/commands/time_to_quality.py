@@ -64,22 +64,26 @@ def _script_settings(args: argparse.Namespace) -> list[str]:
     return ["train.steps=100000000", f"train.max_minutes={args.minutes}", f"train.val_every={args.val_every}"]
 
 
-def _check_reuse(run_dir: Path, label: str, cfg: Config) -> None:
-    """Refuse to reuse (or resume) ``run_dir`` when it was trained with another config."""
+def _check_reuse(run_dir: Path, label: str, cfg: Config, plot_only: bool = False) -> None:
+    """Refuse to reuse (or resume) ``run_dir`` when it was trained with another config; with
+    ``plot_only`` (nothing is trained), only when its model or objective differ."""
     saved = run_dir / "config.yaml"
     if not saved.is_file():
         return
     before = yaml.safe_load(saved.read_text(encoding="utf-8"))
     trained = before.get("train", {})
     # This script's own settings too: a training may resume with other ones, but a curve
-    # trained for other minutes, or validated at other steps, is not this label's.
+    # trained for other minutes, or validated at other steps, is not this label's. A plot of
+    # what is there draws the curve as it was trained.
     details = [resume_differences(before, cfg)] + [
         f"train.{key}: {trained.get(key)!r} -> {getattr(cfg.train, key)!r}"
-        for key in ("max_minutes", "val_every") if trained.get(key) != getattr(cfg.train, key)]
+        for key in ("max_minutes", "val_every") if not plot_only and trained.get(key) != getattr(cfg.train, key)]
     detail = ", ".join(d for d in details if d)
     if detail:
-        raise ValueError(f"the label {label!r} is taken by {run_dir}, trained with another config ({detail}): give "
-                         f"this run another label")
+        advice = ("plot it with the config and --set it was trained with" if plot_only
+                  else "give this run another label, or repeat the --minutes and --val-every it was trained with")
+        raise ValueError(f"the label {label!r} is taken by {run_dir}, trained with another config ({detail}): "
+                         f"{advice}")
 
 
 @script
@@ -108,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         if repeated:
             raise ValueError(f"two --run share the label {', '.join(map(repr, repeated))}: give each its own")
         for config, label, overrides in runs:  # every refusal before any training
-            _check_reuse(Path(args.runs) / label, label, _requested(config, [*args.overrides, *overrides], args))
+            _check_reuse(Path(args.runs) / label, label, _requested(config, [*args.overrides, *overrides], args),
+                         plot_only=args.plot_only)
         curves = []
         stop = StopRequest("waiting for the training under way to save its checkpoint, then stopping without the "
                            "figure")
