@@ -90,8 +90,10 @@ def test_only_the_videos_named_are_read_and_one_clip_a_video_is_enough(monkeypat
 
     monkeypatch.setattr(rule_scores, "load_eval_clips", recorded)
     assert main(["--subset", "val", "--rules", "DIS", "--videos", "a", "--clips-per-video", "1"]) == 0
-    assert [(k["videos"], k["clips_per_video"], k["subset"]) for k in asked] == [(["a"], 1, "val")]
-    assert "# Extrapolation rules against DIS extrapolation (val videos (a only))" in capsys.readouterr().out
+    assert [(k["videos"], k["clips_per_video"], k["subset"], k["progress"]) for k in asked] == [(["a"], 1, "val", True)]
+    out, err = capsys.readouterr()
+    assert "# Extrapolation rules against DIS extrapolation (val videos (a only))" in out
+    assert "rules: 100%" in err and "1/1" in err  # a bar over the clips, as over their decoding
 
 
 def test_no_clips_is_refused_in_one_line(monkeypatch, caplog):

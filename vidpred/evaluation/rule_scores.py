@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import torch
 
+from vidpred._progress import progress
 from vidpred.cli import StopRequest
 from vidpred.config import DataConfig
 from vidpred.data.sampler import to_model_input
@@ -36,7 +37,8 @@ __all__ = ["score_rules", "rules_table", "speed_hindsight_table"]
 def score_rules(subset: str = "val", root: str | None = None, clips_per_video: int = 12,
                 rules: Sequence[str] | None = None, steady: SteadyCamera | None = None,
                 cache_dir: str = DataConfig.cache_dir, videos: Sequence[str] | None = None,
-                stop: StopRequest | None = None) -> tuple[dict[str, list[dict]], dict[str, Any] | None]:
+                stop: StopRequest | None = None, show_progress: bool = True
+                ) -> tuple[dict[str, list[dict]], dict[str, Any] | None]:
     """PSNR and edge ratio (:func:`~vidpred.metrics.sharpness.edge_ratio`: below 1, smoother
     than the truth) of each rule per clip, by video:
     ``{video: [{"scores": {rule: {"psnr_f1", "psnr_f2", "edges_f1", "edges_f2"}}}]}``, and the
@@ -47,7 +49,8 @@ def score_rules(subset: str = "val", root: str | None = None, clips_per_video: i
     (:mod:`vidpred.evaluation.steady_camera`). ``cache_dir`` keeps the decoded videos.
     ``videos`` scores only those of the subset (:func:`~vidpred.evaluation.clips.load_eval_clips`).
     ``stop`` is installed while the clips are scored: on its first signal the clip in hand is
-    finished and the rows hold the clips scored, the first in clip order.
+    finished and the rows hold the clips scored, the first in clip order. ``show_progress``
+    draws bars over the decoding and the clips.
 
     Raises:
         KeyboardInterrupt: stopped before the first clip was scored.
@@ -58,13 +61,13 @@ def score_rules(subset: str = "val", root: str | None = None, clips_per_video: i
         raise ValueError(f"unknown rules {unknown}; known: {', '.join(RULES)}")
     clips, _ = load_eval_clips(DataConfig(source="corpus", root=root, cache_dir=cache_dir), every=1, start_frame=0,
                                clip_frames=6, min_frames=6, clips_per_video=clips_per_video, subset=subset,
-                               progress=False, videos=videos)  # 4 context frames and the 2 scored
+                               progress=show_progress, videos=videos)  # 4 context frames and the 2 scored
     if steady:
         clips = [steady.clip(clip) for clip in clips]
     by_video: dict[str, list[dict]] = {}
     n_scored = 0
     with stop or contextlib.nullcontext():
-        for clip in clips:
+        for clip in progress(clips, desc="rules", unit="clip", disable=not show_progress):
             if stop is not None and stop.signal is not None:
                 break
             by_video.setdefault(clip.video, []).append({"scores": _clip_scores(clip, names)})
