@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import signal
 import stat
@@ -47,18 +48,22 @@ def test_an_existing_file_is_replaced_only_when_recognised_or_forced(tmp_path):
     assert notes.read_text() == "mine"
 
 
-def test_a_figure_s_table_is_replaced_only_beside_a_figure_recognised_as_ours(tmp_path):
+def test_a_figure_s_table_is_replaced_only_when_it_begins_as_the_script_s_tables_do(tmp_path):
     figure, table = tmp_path / "map.png", tmp_path / "map.md"
+    check = functools.partial(check_figure_and_table, table_start="| | checkpoint |", noun="map")
     with pytest.raises(ValueError, match=r"--out .*map.jpg: the map is a \.png"):
-        check_figure_and_table(str(tmp_path / "map.jpg"), ours=lambda _: True, noun="map")
-    assert check_figure_and_table(str(figure), ours=lambda _: False, noun="map") == table
-    table.write_text("my notes")
-    with pytest.raises(OutputRefused, match="map.md already exists and is not the table of a map written by"):
-        check_figure_and_table(str(figure), ours=lambda path: path.exists(), noun="map")
+        check(str(tmp_path / "map.jpg"), ours=lambda _: True)
+    assert check(str(figure), ours=lambda _: False) == table
     figure.write_bytes(b"ours")
-    assert check_figure_and_table(str(figure), ours=lambda path: path == figure, noun="map") == table
-    assert check_figure_and_table(str(figure), ours=lambda _: False, noun="map", force=True) == table
-    assert check_figure_and_table(str(tmp_path / "MAP.PNG"), ours=lambda _: False, noun="map") == tmp_path / "MAP.md"
+    table.write_text("my notes")  # beside a figure of ours, all the same
+    with pytest.raises(OutputRefused, match="map.md already exists and is not the table of a map written by"):
+        check(str(figure), ours=lambda path: path == figure)
+    assert check(str(figure), ours=lambda _: False, force=True) == table
+    table.write_text("| | checkpoint | − DIS flow, a | − DIS flow, b | report |\n")
+    assert check(str(figure), ours=lambda path: path == figure) == table
+    with pytest.raises(OutputRefused, match="map.png already exists and is not a map written by"):
+        check(str(figure), ours=lambda _: False)
+    assert check(str(tmp_path / "MAP.PNG"), ours=lambda _: False) == tmp_path / "MAP.md"
 
 
 def test_a_folder_and_an_unwritable_folder_are_refused(tmp_path, read_only):

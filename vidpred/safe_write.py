@@ -83,15 +83,17 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path | None] = (),
     return path
 
 
-def check_figure_and_table(out: str, *, ours: Callable[[Path], bool], noun: str, force: bool = False) -> Path:
+def check_figure_and_table(out: str, *, ours: Callable[[Path], bool], table_start: str, noun: str,
+                           force: bool = False) -> Path:
     """Refuse ``out`` (``--out``, a .png) and the Markdown table beside it now, as
-    :func:`check_output` does; the table may be replaced when the figure is ``ours``.
+    :func:`check_output` does; the table may be replaced when it begins as this script's do.
 
     Args:
         out: the figure's path.
         ours: whether an existing figure is one this script wrote.
+        table_start: how every table this script writes begins (its heading row's first cells).
         noun: what the figure is, for the messages ("map", "figure").
-        force: replace files that ``ours`` does not recognise.
+        force: replace files that are not recognised as this script's.
 
     Returns:
         The table's path: ``out`` with the suffix ``.md``.
@@ -104,8 +106,8 @@ def check_figure_and_table(out: str, *, ours: Callable[[Path], bool], noun: str,
         raise ValueError(f"--out {out}: the {noun} is a .png")
     check_output(out, ours=ours, what=f"a {noun} written by this script", force=force)
     table = Path(out).with_suffix(".md")
-    check_output(table, ours=lambda _: ours(Path(out)), what=f"the table of a {noun} written by this script",
-                 force=force)
+    check_output(table, ours=lambda path: text_starts_with(path, table_start),
+                 what=f"the table of a {noun} written by this script", force=force)
     return table
 
 

@@ -45,8 +45,9 @@ def reports(tmp_path):
     return first, second, only_pan
 
 
-def test_each_checkpoint_is_one_point_paired_against_the_baseline(reports):
+def test_each_checkpoint_is_one_point_paired_against_the_baseline(reports, caplog):
     points = lever_points(reports, "pan", "still")
+    assert f"{reports[2]} scores no clip of still: left off the map" in caplog.text
     assert [p.name for p in points] == ["shipped", "lever", "seed 1"]  # "copy" has the shipped scores; "other" lacks "still"
     shipped, lever, seed = points
     assert shipped.x.mean == pytest.approx(0.5) and shipped.y.mean == pytest.approx(0.1)  # (1 + 0.5 + 0) / 3, 0.3 / 3
@@ -193,8 +194,18 @@ def test_reports_without_settings_on_other_clips_or_other_footage_are_refused(tm
                                          "input: 21.00 against 28.00 dB\\)"):
         lever_points([first, again, panned], "pan", "still")
     more = report("more", [28.0, 18.0, 22.0], n_clips=3)
-    with pytest.raises(ValueError, match=f"^{more} scores other clips than {first} \\(6 against 4 of the two videos\\)"):
+    with pytest.raises(ValueError, match=f"^{more} scores other clips than {first} \\(6 against 4 of the two videos; "
+                                         f"pan@2 in {more} alone\\)"):
         lever_points([first, more], "pan", "still")
+    shifted = _report(tmp_path / "shifted", [_checkpoint("shifted", "s.pt")],
+                      {v: {"DIS flow": [30.0, 20.0], "last input": [28.0, 18.0], "shifted": [31.0, 21.0]}
+                       for v in ("pan", "still")})
+    data = json.loads((shifted / "per_clip.json").read_text())
+    for clip in data["clips"]:  # the same number of clips, cut elsewhere
+        clip["video"] = clip["video"].replace("@", "@1")
+    (shifted / "per_clip.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=f"\\(4 against 4 of the two videos; pan@10 in {shifted} alone\\)"):
+        lever_points([first, shifted], "pan", "still")
 
 
 def test_the_map_numbers_each_point_names_it_in_the_legend_and_labels_both_axes(reports, tmp_path, monkeypatch):
@@ -208,9 +219,21 @@ def test_the_map_numbers_each_point_names_it_in_the_legend_and_labels_both_axes(
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["1. shipped", "2. lever", "3. seed 1"]
     drawn = [container.lines[0] for container in ax.containers]  # each point's marker, one style a point
     assert len({line.get_marker() for line in drawn}) == len({tuple(line.get_color()) for line in drawn}) == 3
+
     assert [(t.get_text(), t.xy) for t in ax.texts] == [(str(i), (p.x.mean, p.y.mean))
                                                         for i, p in enumerate(points, start=1)]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("pan: − DIS flow dB", "still: − DIS flow dB")
     horizontal, vertical = ax.lines[:2]  # the baseline's axes through the origin
     assert tuple(horizontal.get_ydata()) == (0, 0) and tuple(vertical.get_xdata()) == (0, 0)
     assert ax.get_title() == "psnr_whole_f1, paired over each video's clips (mean ± s.e.)"
+
+
+def test_no_two_of_many_points_share_a_colour_and_a_marker(reports, tmp_path, monkeypatch):
+    from vidpred.evaluation import lever_map
+
+    figures = []
+    monkeypatch.setattr(lever_map, "save_marked_figure", lambda fig, path, software: figures.append(fig) or path)
+    (point,) = lever_points([reports[0]], "pan", "still")[:1]
+    lever_map.plot_lever_map([point] * 60, tmp_path / "map.png", "pan", "still")
+    styles = [(c.lines[0].get_marker(), tuple(c.lines[0].get_color())) for c in figures[0].axes[0].containers]
+    assert len(set(styles)) == 60

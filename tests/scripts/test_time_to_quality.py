@@ -98,6 +98,7 @@ def test_the_figure_replaces_only_its_own_files(tmp_path, caplog):
     assert _main([*argv[:-2], photo, "--plot-only"]) == 2
     assert "photo.png already exists" in _errors(caplog)[-1] and photo.read_bytes().startswith(b"\x89PNG not")
     (tmp_path / "c.md").write_text("my notes")
+    assert _main(argv) == 2 and (tmp_path / "c.md").read_text() == "my notes"  # beside our figure, all the same
     out.unlink()
     assert _main(argv) == 2 and (tmp_path / "c.md").read_text() == "my notes"
     assert _main([*argv, "--force"]) == 0 and (tmp_path / "c.md").read_text().startswith("|")

@@ -21,7 +21,7 @@ from vidpred.safe_write import image_has_mark, save_marked_figure
 from vidpred.training.run_log import read_validation
 from vidpred.training.validation import MODEL
 
-__all__ = ["Curve", "read_curve", "check_one_validation_set", "plot_curves", "curves_table", "is_our_plot"]
+__all__ = ["TABLE_START", "Curve", "read_curve", "check_one_validation_set", "plot_curves", "curves_table", "is_our_plot"]
 
 _SOFTWARE = "vidpred time_to_quality"  # marks the figures plot_curves may replace
 
@@ -136,11 +136,14 @@ def is_our_plot(path: str | Path) -> bool:
     return image_has_mark(path, "PNG", "Software", _SOFTWARE)
 
 
+TABLE_START = "| run | minutes | steps |"  # how curves_table's tables begin
+
+
 def curves_table(curves: list[Curve], metrics: tuple[str, ...] = ("psnr", "ssim")) -> str:
     """Markdown: each run's final and best validation scores beside the baselines' (those logged;
     the same clips for every run: :func:`check_one_validation_set`)."""
     check_one_validation_set(curves)
-    header = ["run", "minutes", "steps"]
+    header = TABLE_START.strip("| ").split(" | ")
     for metric in metrics:
         header += [f"{metric} f1 (final / best)", f"{metric} f2 (final / best)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

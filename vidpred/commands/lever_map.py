@@ -21,7 +21,7 @@ import logging
 import sys
 
 from vidpred.cli import script, setup_logging
-from vidpred.evaluation.lever_map import is_our_map, lever_points, lever_table, plot_lever_map
+from vidpred.evaluation.lever_map import TABLE_START, is_our_map, lever_points, lever_table, plot_lever_map
 from vidpred.evaluation.predictors import DIS_FLOW
 from vidpred.safe_write import check_figure_and_table, write_text
 
@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging()
     if args.out is not None:
-        table_path = check_figure_and_table(args.out, ours=is_our_map, noun="map", force=args.force)
+        table_path = check_figure_and_table(args.out, ours=is_our_map, table_start=TABLE_START, noun="map",
+                                            force=args.force)
     points = lever_points(args.reports, args.x, args.y, against=args.against, key=args.key)
     table = lever_table(points, args.x, args.y, args.against)
     print(table)

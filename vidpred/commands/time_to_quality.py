@@ -30,7 +30,7 @@ from pathlib import Path
 
 import yaml
 
-from vidpred.benchmark.time_to_quality import curves_table, is_our_plot, plot_curves, read_curve
+from vidpred.benchmark.time_to_quality import TABLE_START, curves_table, is_our_plot, plot_curves, read_curve
 from vidpred.cli import StopRequest, add_set_arg, add_threads_arg, command, script, setup_logging
 from vidpred.commands import stopped_exit_code
 from vidpred.config import Config, load_config, resume_differences
@@ -105,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.minutes <= 0 or args.val_every < 1 or (args.threads is not None and args.threads < 1):
             raise ValueError("need --minutes > 0, --val-every >= 1 and --threads >= 1")
-        check_figure_and_table(args.out, ours=is_our_plot, noun="figure", force=args.force)
+        check_figure_and_table(args.out, ours=is_our_plot, table_start=TABLE_START, noun="figure",
+                               force=args.force)
         runs = [_parse_run(spec) for spec in args.run]
         labels = [label for _, label, _ in runs]
         repeated = sorted({label for label in labels if labels.count(label) > 1})

@@ -6,12 +6,14 @@ camera it gives up on a panning one. A table per lever hides that; a map shows i
 (y), with the standard errors as bars. A checkpoint scored in several reports (the same
 per-clip scores on both videos) is one point, under the name its first report gives it.
 
-    python scripts/lever_map.py --reports docs/benchmarks/val_* --x val/bikes.mp4 --y val/face_noface_webcam
+    python scripts/lever_map.py --reports docs/benchmarks/val_seeds docs/benchmarks/val_levers \
+        --x val/bikes.mp4 --y val/face_noface_webcam --out map.png
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +23,14 @@ from vidpred.evaluation.partial import refuse_partial
 from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT
 from vidpred.safe_write import image_has_mark, save_marked_figure
 
-__all__ = ["LeverPoint", "read_report", "read_settings", "lever_points", "lever_table", "plot_lever_map", "is_our_map"]
+__all__ = ["TABLE_START", "LeverPoint", "read_report", "read_settings", "lever_points", "lever_table", "plot_lever_map", "is_our_map"]
 
 _SOFTWARE = "vidpred lever_map"  # marks the figures plot_lever_map may replace
+TABLE_START = "| | checkpoint |"  # how lever_table's tables begin
+# Each point's colour and marker: 20 colours and 9 markers, no pair repeated before the 180th point.
+_MARKERS = "osD^v<>p*"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -96,8 +103,10 @@ def _refuse_other_footage(report: str | Path, footage: dict, first: tuple[str | 
         return
     other, theirs = first
     if sorted(footage) != sorted(theirs):
+        alone = ([f"{clip} in {report} alone" for clip in sorted(set(footage) - set(theirs))]
+                 + [f"{clip} in {other} alone" for clip in sorted(set(theirs) - set(footage))])
         raise ValueError(f"{report} scores other clips than {other} ({len(footage)} against {len(theirs)} of the two "
-                         "videos): map reports of the same clips together")
+                         f"videos; {alone[0]}): map reports of the same clips together")
     differ = next((clip for clip in footage if footage[clip] is not None and theirs[clip] is not None
                    and abs(footage[clip] - theirs[clip]) > 0.01), None)
     if differ is not None:
@@ -125,6 +134,8 @@ def lever_points(report_dirs: Sequence[str | Path], x_video: str, y_video: str, 
         methods, clips = read_report(report)
         rows = {video: [c for c in clips if c["source"] == video] for video in (x_video, y_video)}
         if not all(rows.values()):
+            log.warning("%s scores no clip of %s: left off the map", report,
+                        " and ".join(video for video in (x_video, y_video) if not rows[video]))
             continue
         settings = read_settings(report)
         _refuse_other_settings(report, settings, first_settings)
@@ -156,7 +167,7 @@ def lever_points(report_dirs: Sequence[str | Path], x_video: str, y_video: str, 
 
 def lever_table(points: Sequence[LeverPoint], x_video: str, y_video: str, against: str = DIS_FLOW) -> str:
     """Markdown: each point's number on the map and its two paired differences, ``mean ± s.e. (wins/n)``."""
-    lines = [f"| | checkpoint | − {against}, {x_video} | − {against}, {y_video} | report |", "|---|---|---|---|---|"]
+    lines = [f"{TABLE_START} − {against}, {x_video} | − {against}, {y_video} | report |", "|---|---|---|---|---|"]
     lines += [f"| {i} | {p.name} (`{p.path}`) | {p.x.text(2)} | {p.y.text(2)} | `{p.report}` |"
               for i, p in enumerate(points, start=1)]
     return "\n".join(lines)
@@ -173,7 +184,7 @@ def plot_lever_map(points: Sequence[LeverPoint], path: str | Path, x_video: str,
     fig, ax = plt.subplots(figsize=(11, 6))
     ax.axhline(0, color="black", linewidth=0.8)
     ax.axvline(0, color="black", linewidth=0.8)
-    colours, markers = plt.get_cmap("tab20").colors, "osD^v<>p*h"
+    colours, markers = plt.get_cmap("tab20").colors, _MARKERS
     for i, point in enumerate(points, start=1):  # numbered on the map, named in the legend
         ax.errorbar(point.x.mean, point.y.mean, xerr=point.x.stderr, yerr=point.y.stderr,
                     fmt=markers[i % len(markers)], color=colours[i % len(colours)], markersize=5, capsize=2,
