@@ -71,11 +71,14 @@ def test_loader_throughput_times_the_batches_after_the_warm_up(clock):
 def test_benchmark_data_gives_the_sampler_its_filter_settings_and_timing(tmp_path, monkeypatch):
     import vidpred.benchmark.data as data
 
-    asked = []
-    real = data.sampler_throughput
+    asked, loaders = [], []
+    real, real_loader = data.sampler_throughput, data.loader_throughput
     monkeypatch.setattr(data, "sampler_throughput",
                         lambda sampler, batch_size, *, seconds: asked.append(seconds) or real(sampler, batch_size,
                                                                                                seconds=seconds))
+    monkeypatch.setattr(data, "loader_throughput",
+                        lambda sampler, batch_size, workers: loaders.append(workers) or real_loader(sampler, batch_size,
+                                                                                                    workers))
     # No crop moves enough: each clip takes all 3 tries and falls back.
     result = benchmark_data(tmp_path, n_frames=4, patch_size=16, batch_size=8, motion_threshold=10.0, max_tries=3,
                             unfiltered_fraction=0.0, num_workers=0, seconds=0.05, profiles=TINY_PROFILES[:1])
@@ -83,3 +86,4 @@ def test_benchmark_data_gives_the_sampler_its_filter_settings_and_timing(tmp_pat
     assert result["sampler"]["moving"]["candidates_per_clip"] == 3.0
     assert result["sampler"]["moving"]["fallback_fraction"] == 1.0
     assert result["loader_profile"] == "moving" and set(result["loader_clips_per_sec"]) == {"workers=0"}
+    assert loaders == [0]  # timed once

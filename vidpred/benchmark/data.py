@@ -118,7 +118,7 @@ def benchmark_data(
             result["sampler"][name] = sampler_throughput(sampler, batch_size, seconds=seconds)
         result["loader_profile"] = profiles[-1][0]
         result["loader_clips_per_sec"] = {}
-        for workers in (0, num_workers):
+        for workers in dict.fromkeys((0, num_workers)):  # --loader-workers 0: timed once
             log.info("loader: %d workers", workers)
             result["loader_clips_per_sec"][f"workers={workers}"] = round(
                 loader_throughput(sampler, batch_size, workers))
