@@ -26,7 +26,8 @@ from vidpred._writable import unwritable_reason
 
 __all__ = ["OutputRefused", "same_file", "check_output", "check_figure_and_table", "check_output_folder",
            "replacing", "replacing_all", "remove_abandoned_temporaries",
-           "replace_file", "TEXT_ERRORS", "shown", "write_text", "save_marked_figure", "image_has_mark", "text_starts_with"]
+           "replace_file", "TEXT_ERRORS", "shown", "write_text", "save_marked_figure", "image_has_mark",
+           "text_starts_with"]
 
 # Windows refuses to replace a file that another process holds open for a moment (a reader
 # of the checkpoint, an antivirus scan, a search indexer); elsewhere a refusal is final.

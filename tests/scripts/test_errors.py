@@ -88,8 +88,9 @@ CASES = {
                                            "is a file"),
     "eval_ucf101 with no UCF101 there": ("eval_ucf101.py", ["--data", "ucf101", "--root", "{u}/nope", "--out", "{o}/e"],
                                          "UCF101 root not found"),  # alone: no LPIPS warning before it
-    "eval_ucf101 --root a video file": ("eval_ucf101.py", ["--data", "folder", "--root", "{u}/clip.avi", "--out",
-                                                           "{o}/e"], "is a file: give the folder that holds the videos"),
+    "eval_ucf101 --root a video file": ("eval_ucf101.py",
+                                        ["--data", "folder", "--root", "{u}/clip.avi", "--out", "{o}/e"],
+                                        "is a file: give the folder that holds the videos"),
     "eval_ucf101 --psnr-filter -5": ("eval_ucf101.py", ["--data", "procedural", "--out", "{o}/e",
                                                         "--psnr-filter", "-5"], "PSNR filter must be"),
     "eval_ucf101 --flow-threshold nan": ("eval_ucf101.py", ["--data", "procedural", "--out", "{o}/e",

@@ -21,7 +21,8 @@ from vidpred.safe_write import image_has_mark, save_marked_figure
 from vidpred.training.run_log import read_validation
 from vidpred.training.validation import MODEL
 
-__all__ = ["TABLE_START", "Curve", "read_curve", "check_one_validation_set", "plot_curves", "curves_table", "is_our_plot"]
+__all__ = ["TABLE_START", "Curve", "read_curve", "check_one_validation_set", "plot_curves", "curves_table",
+           "is_our_plot"]
 
 _SOFTWARE = "vidpred time_to_quality"  # marks the figures plot_curves may replace
 

@@ -146,8 +146,9 @@ def _pretrain_blur(configs: list[Path], out: Path, threads: int, overrides: list
             code, seconds = _run(cmd, out / "pretrain_blur_discriminator.log", threads, stop)
             log.info("blur discriminator: exit %d after %.1f s", code, seconds)
             if code != 0 and stop.signal is None:
-                log.warning("pretraining the blur discriminator failed: %s (%s)",
-                            _last_error(out / "pretrain_blur_discriminator.log"), out / "pretrain_blur_discriminator.log")
+                pretrain_log = out / "pretrain_blur_discriminator.log"
+                log.warning("pretraining the blur discriminator failed: %s (%s)", _last_error(pretrain_log),
+                            pretrain_log)
 
 
 def _evaluation_data(config: Path, cfg: Config) -> tuple[str, ...]:

@@ -48,9 +48,8 @@ from vidpred.data.samples import SAMPLE_VAL_VIDEOS, SAMPLE_VIDEOS, sample_videos
 from vidpred.data.ucf101 import listed_groups, ucf101_group, ucf101_split
 from vidpred.data.video_io import path_order
 
-__all__ = ["load_split", "load_synthetic", "synthetic_items", "select_videos", "subset_files", "videos_root", "VideoSelection",
-           "folder_holdout", "named_holdout", "ucf101_holdout",
-           "SUBSETS"]
+__all__ = ["load_split", "load_synthetic", "synthetic_items", "select_videos", "subset_files", "videos_root",
+           "VideoSelection", "folder_holdout", "named_holdout", "ucf101_holdout", "SUBSETS"]
 
 logger = logging.getLogger(__name__)
 

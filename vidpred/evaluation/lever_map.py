@@ -23,7 +23,8 @@ from vidpred.evaluation.partial import refuse_partial
 from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT
 from vidpred.safe_write import image_has_mark, save_marked_figure
 
-__all__ = ["TABLE_START", "LeverPoint", "read_report", "read_settings", "lever_points", "lever_table", "plot_lever_map", "is_our_map"]
+__all__ = ["TABLE_START", "LeverPoint", "read_report", "read_settings", "lever_points", "lever_table", "plot_lever_map",
+           "is_our_map"]
 
 _SOFTWARE = "vidpred lever_map"  # marks the figures plot_lever_map may replace
 TABLE_START = "| | checkpoint |"  # how lever_table's tables begin

@@ -328,7 +328,8 @@ class Trainer:
                  # The validation videos by name: what evaluation's "auto" scores for a folder run,
                  # and the folders read, resolved here: they may be relative to where training ran.
                  "held_out": [v["name"] for v in self.split["subsets"]["val"]],
-                 "data_root": _resolved(videos_root(self.cfg.data)), "photo_dir": _resolved(self.cfg.data.synthetic.photo_dir)}
+                 "data_root": _resolved(videos_root(self.cfg.data)),
+                 "photo_dir": _resolved(self.cfg.data.synthetic.photo_dir)}
         if self.dist.enabled and all_ranks:
             state["rng_ranks"] = gather_objects(rng, self.dist)
         return state
