@@ -204,6 +204,16 @@ def test_every_bad_key_and_type_is_reported_at_once():
     (["data.synthetic_weight=0.5", "data.synthetic.n_videos=4", "data.synthetic.n_frames=4"],
      "data.synthetic.n_frames (4) must be >= model.n_context + train.n_future (5)"),
     (["model.channels=1"], "model.channels must be 3, got 1: every data source reads frames as RGB"),
+    # no range check of a comparison lets a NaN through, nor one too large for a float (1e400 is inf)
+    (["data.synthetic.max_wander=.nan"], "data.synthetic.max_wander must be a finite number, got nan"),
+    (["data.synthetic.max_speed=1e400"], "data.synthetic.max_speed must be <= 256 (the larger side: faster leaves "
+                                         "the frame every frame), got inf"),
+    (["optim.generator.betas=[0.9, .nan]"], "optim.generator.betas must hold finite numbers, got [0.9, nan]"),
+    (["data.synthetic.max_zoom=1e300"], "data.synthetic.max_zoom must be <= 1.0 (e-fold a frame), got 1e+300"),
+    (["data.synthetic.max_rotation=181"], "data.synthetic.max_rotation must be <= 180.0"),
+    (["data.synthetic.max_noise=256"], "data.synthetic.max_noise must be <= 255.0 (the 8 bits' range)"),
+    (["data.synthetic.width=64", "data.synthetic.max_shake=257"], "data.synthetic.max_shake must be <= 256 (the larger"),
+    (["data.synthetic.n_videos=1000001"], "data.synthetic.n_videos must be <= 1000000 (a seed's block of videos)"),
 ])
 def test_synthetic_errors_name_the_key(overrides, message):
     with pytest.raises(ConfigError) as info:

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from vidpred.config import Config, GeneratorConfig
 
 
+# The most synthetic videos one data.synthetic.seed names: its block of generator seeds
+# (vidpred.data.synthetic.synthetic_seeds).
+SYNTHETIC_MAX_VIDEOS = 1_000_000
+
 # The generator settings only the refiner head reads: refused with another head.
 REFINER_ONLY = ("n_flows", "working_scale", "max_correction", "global_context", "farneback", "step_scale", "rollout",
                 "camera_still", "refine_flows", "projected")
@@ -39,8 +43,24 @@ def validate(cfg: Config) -> None:
     """
     problems = [*_model_problems(cfg), *_data_problems(cfg), *_loss_problems(cfg), *_optim_problems(cfg),
                 *_train_problems(cfg)]
+    said = {problem.split(" ", 1)[0] for problem in problems}  # a key's own check says it better
+    problems += [problem for problem in _non_finite(cfg) if problem.split(" ", 1)[0] not in said]
     if problems:
         raise problems_error(problems)
+
+
+def _non_finite(node: object, key: str = "") -> Iterator[str]:
+    """A problem for each number of the config that is infinite or NaN (a YAML ``.inf`` or
+    ``.nan``, or a literal too large for a float, ``1e400``): no key means either, and the
+    range checks below, written as comparisons, would let a NaN through."""
+    if dataclasses.is_dataclass(node):
+        for field in dataclasses.fields(node):
+            yield from _non_finite(getattr(node, field.name), f"{key}.{field.name}" if key else field.name)
+    elif isinstance(node, (list, tuple)):
+        if any(isinstance(v, float) and not math.isfinite(v) for v in node):
+            yield f"{key} must hold finite numbers, got {list(node)}"
+    elif isinstance(node, float) and not math.isfinite(node):
+        yield f"{key} must be a finite number, got {node}"
 
 
 def _at_least(values: dict[str, tuple[float, float]], hints: dict[str, str] | None = None) -> Iterator[str]:
@@ -172,6 +192,15 @@ def _synthetic_problems(cfg: Config) -> Iterator[str]:
     yield from _at_least({f"data.synthetic.{name}": (getattr(syn, name), low) for name, low in (
         ("n_videos", 0), ("n_frames", 1), ("height", 8), ("width", 8), ("seed", 0), ("max_speed", 0),
         ("max_layers", 0), ("max_zoom", 0), ("max_rotation", 0), ("max_shake", 0), ("max_noise", 0), ("max_wander", 0))})
+    # Above these the motion leaves the frame every frame, the frame outgrows memory, or the noise the 8 bits.
+    side = max(syn.height, syn.width)
+    for name, high, why in (("n_videos", SYNTHETIC_MAX_VIDEOS, "a seed's block of videos"),
+                            ("max_speed", side, "the larger side: faster leaves the frame every frame"),
+                            ("max_shake", side, "the larger side"), ("max_wander", side, "the larger side"),
+                            ("max_zoom", 1.0, "e-fold a frame"), ("max_rotation", 180.0, "half a turn a frame"),
+                            ("max_noise", 255.0, "the 8 bits' range")):
+        if getattr(syn, name) > high:
+            yield f"data.synthetic.{name} must be <= {high} ({why}), got {getattr(syn, name)}"
     for name in ("still_fraction", "jpeg_fraction"):
         if not 0 <= getattr(syn, name) <= 1:
             yield f"data.synthetic.{name} must be in [0, 1], got {getattr(syn, name)}"

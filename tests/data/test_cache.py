@@ -19,6 +19,7 @@ from vidpred.data.cache import (
     procedural_item,
     synthetic_item,
 )
+from vidpred.data.errors import DataError
 from vidpred.data.sampler import PatchSampler
 from vidpred.data.synthetic import generate_synthetic_video
 from vidpred.data.video_io import read_video
@@ -286,6 +287,35 @@ def test_synthetic_item_keys_cover_the_parameters_and_the_photos(tmp_path):
     np.testing.assert_array_equal(video.frames, generate_synthetic_video(3, 4, 32, 32))
     cache.load([item], min_frames=4, progress=False)
     assert cache.n_decoded == 1
+
+
+def test_a_synthetic_video_the_generator_fails_on_is_an_error_not_an_unreadable_video(tmp_path, monkeypatch):
+    from vidpred.data import cache as cache_module
+
+    def refuse(*args, **kwargs):
+        raise cv2.error("OpenCV(5.1.0) imgwarp.cpp:2874: error: (-215:Assertion failed) in function 'warpAffine'\n")
+
+    item = synthetic_item(3, n_frames=4, height=32, width=32)
+    monkeypatch.setattr(cache_module, "generate_synthetic_video", refuse)
+    with pytest.raises(DataError, match=r"^synthetic video 3 could not be generated with \{'n_frames': 4, .*\} "
+                                        r"\(OpenCV\(5.1.0\) .*warpAffine'\)$"):
+        VideoCache(tmp_path / "cache").load([item], min_frames=4, progress=False)
+
+
+def test_a_photo_folder_is_read_once_for_all_its_synthetic_videos(tmp_path, monkeypatch):
+    from vidpred.config import DataConfig, SyntheticConfig
+    from vidpred.data import cache as cache_module
+    from vidpred.data.datasets import synthetic_items
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.zeros((40, 40, 3), np.uint8))
+    reads = []
+    fingerprint = cache_module._source_fingerprint
+    monkeypatch.setattr(cache_module, "_source_fingerprint", lambda path: reads.append(path) or fingerprint(path))
+    items = synthetic_items(DataConfig(synthetic=SyntheticConfig(n_videos=50, photo_dir=str(folder))))
+    assert len(items) == 50 and len({item.key for item in items}) == 50 and len(reads) == 1
+    assert items[7].key == synthetic_item(7, photo_dir=str(folder), **json.loads(items[7].settings)).key
 
 
 def test_cache_item_equality_ignores_the_decoder():

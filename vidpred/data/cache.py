@@ -54,6 +54,7 @@ __all__ = [
     "VideoCache",
     "file_item",
     "procedural_item",
+    "photos_identity",
     "synthetic_item",
 ]
 
@@ -187,23 +188,38 @@ def procedural_item(seed: int, **generator_kwargs: Any) -> CacheItem:
                      decode=functools.partial(generate_video, seed, **generator_kwargs))
 
 
-def synthetic_item(seed: int, *, photo_dir: str | None = None, **generator_kwargs: Any) -> CacheItem:
+def photos_identity(photo_dir: str | None) -> str:
+    """What names the synthetic videos' photos in their cache keys: scikit-image's version and
+    photo names, or the folder's path, photo count, total size, newest mtime and status change."""
+    if photo_dir is None:
+        return f"scikit-image {importlib.metadata.version('scikit-image')}: {','.join(PHOTOS)}"
+    return _source_fingerprint(Path(photo_dir))
+
+
+def synthetic_item(seed: int, *, photo_dir: str | None = None, photos: str | None = None,
+                   **generator_kwargs: Any) -> CacheItem:
     """A cache item generating ``generate_synthetic_video(seed, photos=photo_dir, **generator_kwargs)``.
 
     As :func:`procedural_item`, the settings hold every generator parameter; the fingerprint
-    also holds the photos' identity (scikit-image's version and photo names, or the folder's
-    path, photo count, total size, newest mtime and status change), so new or changed photos regenerate.
+    also holds the photos' identity (``photos``, read as :func:`photos_identity` when not
+    given: a caller making many items reads a folder once), so new or changed photos regenerate.
+    A failure of the generator is a :class:`DataError`, not a video that could not be read.
     """
     params = _generator_parameters(generate_synthetic_video, seed, photos=photo_dir, **generator_kwargs)
     del params["photos"]  # in the fingerprint, by their identity
-    if photo_dir is None:
-        photos = f"scikit-image {importlib.metadata.version('scikit-image')}: {','.join(PHOTOS)}"
-    else:
-        photos = _source_fingerprint(Path(photo_dir))
+    photos = photos_identity(photo_dir) if photos is None else photos
     fingerprint = f"synthetic-v{SYNTHETIC_VERSION}|seed={seed}|photos={photos}"
     settings = json.dumps(params, sort_keys=True)
     return CacheItem(name=f"synthetic/{seed}", fingerprint=fingerprint, settings=settings,
-                     decode=functools.partial(generate_synthetic_video, seed, photos=photo_dir, **generator_kwargs))
+                     decode=functools.partial(_generate_synthetic, seed, photo_dir, generator_kwargs))
+
+
+def _generate_synthetic(seed: int, photo_dir: str | None, generator_kwargs: dict[str, Any]) -> np.ndarray:
+    try:
+        return generate_synthetic_video(seed, photos=photo_dir, **generator_kwargs)
+    except cv2.error as exc:  # OpenCV refusing the generator's own warp: not an unreadable video
+        raise DataError(f"synthetic video {seed} could not be generated with {generator_kwargs} "
+                        f"({str(exc).strip().splitlines()[-1]})") from exc
 
 
 def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:

@@ -38,8 +38,8 @@ import numpy as np
 
 from vidpred.config import FILE_SOURCES, DataConfig
 from vidpred.data.errors import DataError
-from vidpred.data.cache import (CachedVideo, CacheItem, NoUsableVideosError, VideoCache, file_item, procedural_item,
-                                synthetic_item)
+from vidpred.data.cache import (CachedVideo, CacheItem, NoUsableVideosError, VideoCache, file_item, photos_identity,
+                                procedural_item, synthetic_item)
 from vidpred.data.corpus import DEFAULT_CORPUS_ROOT, corpus_paths
 from vidpred.data.folder import FOLDER_VIDEO_EXTENSIONS, list_folder_videos
 from vidpred.data.procedural import procedural_seeds
@@ -420,11 +420,14 @@ def load_split(cfg: DataConfig, subset: str, *, min_frames: int, every: int = 1,
 def synthetic_items(cfg: DataConfig) -> list[CacheItem]:
     """Cache items of the ``data.synthetic.n_videos`` synthetic training videos (nothing is generated)."""
     p = cfg.synthetic
-    return [synthetic_item(seed, photo_dir=p.photo_dir, n_frames=p.n_frames, height=p.height, width=p.width,
+    seeds = synthetic_seeds(p.seed, p.n_videos)
+    photos = photos_identity(p.photo_dir) if seeds else None  # the folder read once, not once a video
+    return [synthetic_item(seed, photo_dir=p.photo_dir, photos=photos, n_frames=p.n_frames, height=p.height,
+                           width=p.width,
                            max_speed=p.max_speed, still_fraction=p.still_fraction, max_layers=p.max_layers,
                            max_zoom=p.max_zoom, max_rotation=p.max_rotation, max_shake=p.max_shake,
                            max_noise=p.max_noise, jpeg_fraction=p.jpeg_fraction, max_wander=p.max_wander)
-            for seed in synthetic_seeds(p.seed, p.n_videos)]
+            for seed in seeds]
 
 
 def load_synthetic(cfg: DataConfig, *, min_frames: int, progress: bool = True) -> list[CachedVideo]:
