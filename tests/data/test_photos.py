@@ -1,5 +1,7 @@
 """vidpred/data/photos.py: scikit-image's photos and folders of photos as RGB arrays."""
 
+import logging
+
 import cv2
 import numpy as np
 import pytest
@@ -28,10 +30,29 @@ def test_photo_folder(tmp_path):
     cv2.imwrite(str(tmp_path / "a.png"), photo[:, :, 0])  # greyscale
     (tmp_path / "notes.txt").write_text("not a photo")
     cv2.imwrite(str(tmp_path / ".c.png"), photo)  # hidden: not a photo of the folder, as the cache's key lists them
+    (tmp_path / "IMG_0001.heic").write_bytes(b"a phone's photo in a format not read")
+    (tmp_path / "more").mkdir()
     library = photo_library(str(tmp_path))
     assert len(library) == 2 and [p.name for p in library.paths] == ["a.png", "b.png"]
+    assert library.skipped == ["IMG_0001.heic", "more/", "notes.txt"]
     np.testing.assert_array_equal(library[1], photo)
     np.testing.assert_array_equal(library[0], np.repeat(photo[:, :, :1], 3, axis=2))
+
+
+def test_training_on_a_photo_folder_names_what_it_does_not_read(tmp_path, caplog):
+    from vidpred.config import DataConfig, SyntheticConfig
+    from vidpred.data.datasets import load_synthetic
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), _noise_photo(60, 80))
+    (folder / "IMG_0001.heic").write_bytes(b"heic")
+    cfg = DataConfig(cache_dir=str(tmp_path / "cache"),
+                     synthetic=SyntheticConfig(n_videos=1, n_frames=5, height=32, width=32, photo_dir=str(folder)))
+    with caplog.at_level(logging.WARNING):
+        assert len(load_synthetic(cfg, min_frames=5, progress=False)) == 1
+    assert (f"data.synthetic.photo_dir: 1 photos in {folder}; 1 other entries are not read (IMG_0001.heic), only "
+            ".png") in caplog.text
 
 
 def test_arrays_become_rgb():

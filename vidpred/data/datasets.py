@@ -42,11 +42,12 @@ from vidpred.data.cache import (CachedVideo, CacheItem, NoUsableVideosError, Vid
                                 procedural_item, synthetic_item)
 from vidpred.data.corpus import DEFAULT_CORPUS_ROOT, corpus_paths
 from vidpred.data.folder import FOLDER_VIDEO_EXTENSIONS, list_folder_videos
+from vidpred.data.photos import PhotoFolder
 from vidpred.data.procedural import procedural_seeds
 from vidpred.data.synthetic import synthetic_seeds
 from vidpred.data.samples import SAMPLE_VAL_VIDEOS, SAMPLE_VIDEOS, sample_videos_root
 from vidpred.data.ucf101 import listed_groups, ucf101_group, ucf101_split
-from vidpred.data.video_io import path_order
+from vidpred.data.video_io import IMAGE_EXTENSIONS, path_order
 
 __all__ = ["load_split", "load_synthetic", "synthetic_items", "select_videos", "subset_files", "videos_root",
            "VideoSelection", "folder_holdout", "named_holdout", "ucf101_holdout", "SUBSETS"]
@@ -440,6 +441,13 @@ def load_synthetic(cfg: DataConfig, *, min_frames: int, progress: bool = True) -
     items = synthetic_items(cfg)
     if not items:
         return []
+    if cfg.synthetic.photo_dir is not None:
+        folder = PhotoFolder(cfg.synthetic.photo_dir)
+        if folder.skipped:
+            shown = ", ".join(folder.skipped[:8]) + (", ..." if len(folder.skipped) > 8 else "")
+            logger.warning("data.synthetic.photo_dir: %d photos in %s; %d other entries are not read (%s), only %s "
+                           "files directly in the folder", len(folder), folder.folder, len(folder.skipped), shown,
+                           ", ".join(IMAGE_EXTENSIONS))
     videos = VideoCache(cfg.cache_dir).load(items, min_frames=min_frames, desc="generating synthetic train",
                                             progress=progress)
     logger.info("synthetic train: %d videos of %d frames at %dx%d (%s), %.2f GB in %s", len(videos),

@@ -69,7 +69,8 @@ class _SkimagePhotos(Sequence):
 
 class PhotoFolder(Sequence):
     """The photos of a folder (``IMAGE_EXTENSIONS``, hidden names skipped, sorted by name),
-    each read when indexed as uint8 ``(H, W, 3)`` RGB.
+    each read when indexed as uint8 ``(H, W, 3)`` RGB. ``skipped`` names what else the folder
+    holds (other formats, such as a phone's .heic, and subfolders, which are not searched).
 
     Only the few photos a video uses are read, so a folder of thousands costs no memory.
 
@@ -82,7 +83,10 @@ class PhotoFolder(Sequence):
         if not self.folder.is_dir():
             raise DataError(f"data.synthetic.photo_dir: {self.folder} is not a folder")
         # The files the cache's key lists (a hidden ".b.png" is none, as it is no frame of a video).
-        self.paths = sorted((p for p in self.folder.iterdir() if p.is_file() and is_frame_image(p)), key=path_order)
+        entries = sorted(self.folder.iterdir(), key=path_order)
+        self.paths = [p for p in entries if p.is_file() and is_frame_image(p)]
+        self.skipped = [p.name + ("/" if p.is_dir() else "") for p in entries
+                        if not p.name.startswith(".") and not (p.is_file() and is_frame_image(p))]
         if not self.paths:
             raise DataError(f"data.synthetic.photo_dir: no photos ({', '.join(IMAGE_EXTENSIONS)}) in {self.folder}")
 
