@@ -280,6 +280,8 @@ def test_a_run_on_the_default_corpus_resumed_from_another_folder_is_told_where_i
     where = (tmp_path / corpus_module.DEFAULT_CORPUS_ROOT).resolve()
     assert record["root"] is None and record["root_resolved"] == str(where)
     assert follow_split(DataConfig(source="corpus"), record)[2] is None
+    older = {**record, "root_resolved": None}  # as runs recorded it before the record said where
+    assert follow_split(DataConfig(source="corpus"), older)[2] is None
     monkeypatch.chdir(tmp_path / "packages")
     with pytest.raises(DataError, match=rf"^the run recorded its split on data.source 'corpus', root None \({where}\); "
                                         rf".*: resume with --set data.root={where}$"):

@@ -218,7 +218,9 @@ def follow_split(cfg: DataConfig, recorded: dict[str, Any]
         DataError: the record is of another source or root, or a recorded validation video
             is gone or changed.
     """
-    root = videos_root(cfg)
+    # A record that says where its root was is compared on disk with the folder the config reads
+    # (the corpus's default place included); an older one by the text of data.root, as written.
+    root = videos_root(cfg) if recorded.get("root_resolved") else cfg.root
     if recorded.get("source") != cfg.source or not _same_root(recorded, root):
         where = recorded.get("root_resolved") or recorded.get("root")
         if recorded.get("source") == cfg.source and recorded.get("root_resolved") and not Path(where).exists():
