@@ -149,7 +149,9 @@ def test_a_name_that_is_not_utf8_is_printed_as_its_escape(monkeypatch):
 
 @pytest.mark.parametrize("error", [RuntimeError("[enforce fail at alloc_cpu.cpp:124] . DefaultCPUAllocator: can't "
                                                   "allocate memory: you tried to allocate 172800000000 bytes."),
-                                     torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB"),
+                                     RuntimeError("[enforce fail at alloc_cpu.cpp:124] data. DefaultCPUAllocator: not "
+                                                  "enough memory: you tried to allocate 172800000000 bytes."),
+                                     torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB"),
                                      MemoryError()])
 def test_running_out_of_memory_is_one_line_and_any_other_runtime_error_a_traceback(error, caplog):
     from vidpred.cli import script
