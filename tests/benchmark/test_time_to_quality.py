@@ -114,3 +114,15 @@ def test_the_plot_draws_only_the_predicted_frames_asked_for_and_logged(tmp_path,
     assert [[ax.get_title() for ax in fig.axes] for fig in drawn] == [
         ["predicted frame 1", "predicted frame 2"], ["predicted frame 1", "predicted frame 2", "predicted frame 3"]]
     assert drawn[0]._suptitle is None  # no title asked for
+
+
+def test_a_run_whose_folder_name_is_not_utf8_is_drawn_under_its_escape(tmp_path):
+    import os
+
+    name = os.fsdecode(b"run\xe9")
+    try:
+        folder = _new_run(tmp_path / name, [22.0, 25.0])
+    except OSError:
+        pytest.skip("this file system takes only UTF-8 names")
+    png = plot_curves([read_curve(folder)], tmp_path / "curves.png", title=name)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

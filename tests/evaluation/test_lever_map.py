@@ -237,3 +237,14 @@ def test_no_two_of_many_points_share_a_colour_and_a_marker(reports, tmp_path, mo
     lever_map.plot_lever_map([point] * 60, tmp_path / "map.png", "pan", "still")
     styles = [(c.lines[0].get_marker(), tuple(c.lines[0].get_color())) for c in figures[0].axes[0].containers]
     assert len(set(styles)) == 60
+
+
+def test_names_that_are_not_utf8_are_drawn_under_their_escapes(reports, tmp_path):
+    import dataclasses
+    import os
+
+    from vidpred.evaluation.lever_map import is_our_map, plot_lever_map
+
+    latin1 = os.fsdecode(b"caf\xe9")
+    points = [dataclasses.replace(p, name=f"{latin1}/{p.name}") for p in lever_points(reports, "pan", "still")]
+    assert is_our_map(plot_lever_map(points, tmp_path / "map.png", f"{latin1}.mp4", "still", title=latin1))

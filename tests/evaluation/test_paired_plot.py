@@ -100,3 +100,13 @@ def test_a_file_that_is_not_its_plot_is_replaced_only_with_force(tmp_path, caplo
     run = ["--eval", str(tmp_path), "--a", "model", "--b", "copy", "--keys", "psnr_whole_f1", "--plot", str(mine)]
     assert main(run) == 2 and mine.read_bytes() == b"mine"
     assert main([*run, "--force"]) == 0 and is_our_paired_plot(mine)
+
+
+def test_names_that_are_not_utf8_are_drawn_under_their_escapes(tmp_path):
+    import os
+
+    latin1 = os.fsdecode(b"caf\xe9")  # a video or checkpoint named in an old code page
+    rows = {f"{latin1}/pan": copy.deepcopy(ROWS["pan"])}
+    for row in rows[f"{latin1}/pan"]:
+        row["scores"][f"model {latin1}"] = row["scores"].pop("model")
+    assert is_our_paired_plot(plot_paired(rows, f"model {latin1}", ["copy"], tmp_path / "m.png"))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from vidpred.evaluation.predictors import BASELINE_NAMES, DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT
 from vidpred.evaluation.scoring import metric_key
-from vidpred.safe_write import image_has_mark, save_marked_figure
+from vidpred.safe_write import image_has_mark, save_marked_figure, shown
 from vidpred.training.run_log import read_validation
 from vidpred.training.validation import MODEL
 
@@ -115,7 +115,7 @@ def plot_curves(curves: list[Curve], path: str | Path, *, metric: str = "psnr", 
     for ax, k in zip(axes[0], frames):
         key = metric_key(metric, "whole", k)
         for curve in curves:
-            ax.plot(curve.minutes, curve.series(key), marker="o", markersize=3, label=curve.label)
+            ax.plot(curve.minutes, curve.series(key), marker="o", markersize=3, label=shown(curve.label))
         reference = curves[0]
         ax.axhline(reference.final(key, LAST_INPUT), color="grey", linestyle="--", label=LAST_INPUT)
         for name, style in ((FARNEBACK_FLOW, ":"), (DIS_FLOW, "-.")):
@@ -127,7 +127,7 @@ def plot_curves(curves: list[Curve], path: str | Path, *, metric: str = "psnr", 
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8, loc="lower right")
     if title:
-        fig.suptitle(title)
+        fig.suptitle(shown(title))
     fig.tight_layout()
     return save_marked_figure(fig, path, _SOFTWARE)
 

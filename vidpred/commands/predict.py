@@ -75,7 +75,7 @@ from vidpred.metrics.sharpness import edge_ratio
 from vidpred.metrics.ssim import ssim
 from vidpred.models.optical_flow import reused_flows
 from vidpred.pretrained import default_model_path
-from vidpred.safe_write import check_output, replacing_all, shown, text_starts_with, write_text
+from vidpred.safe_write import check_output, replacing_all, text_starts_with, write_text
 
 
 _MAX_PANEL_HEIGHT = 540  # the default shrinks taller frames' panels to this: four 4K panels side by side fit no screen
@@ -234,7 +234,7 @@ def _write_outputs(args: argparse.Namespace, frames: np.ndarray, scores: dict[st
         write_animation(paths[0], frames, fps=args.fps)
         if args.plot is not None:
             plot_one_step({name: row["psnr"] for name, row in scores.items()}, first_frame, paths[1],
-                          shown(f"{Path(args.video).name}: each frame's PSNR, predicted one step ahead"))
+                          f"{Path(args.video).name}: each frame's PSNR, predicted one step ahead")
         if args.scores is not None:
             write_scores(paths[-1], scores, first_frame, one_step=one_step, partial=partial)
     log.info("wrote %s: %d context + %d predicted frames of %s", args.out, n_context, n_future, args.video)

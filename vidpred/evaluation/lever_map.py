@@ -21,7 +21,7 @@ from pathlib import Path
 from vidpred.evaluation.paired import PairedDifference, paired_difference
 from vidpred.evaluation.partial import refuse_partial
 from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT
-from vidpred.safe_write import image_has_mark, save_marked_figure
+from vidpred.safe_write import image_has_mark, save_marked_figure, shown
 
 __all__ = ["TABLE_START", "LeverPoint", "read_report", "read_settings", "lever_points", "lever_table", "plot_lever_map",
            "is_our_map"]
@@ -189,13 +189,13 @@ def plot_lever_map(points: Sequence[LeverPoint], path: str | Path, x_video: str,
     for i, point in enumerate(points, start=1):  # numbered on the map, named in the legend
         ax.errorbar(point.x.mean, point.y.mean, xerr=point.x.stderr, yerr=point.y.stderr,
                     fmt=markers[i % len(markers)], color=colours[i % len(colours)], markersize=5, capsize=2,
-                    alpha=0.85, label=f"{i}. {point.name}")
+                    alpha=0.85, label=shown(f"{i}. {point.name}"))
         ax.annotate(str(i), (point.x.mean, point.y.mean), textcoords="offset points", xytext=(3, 3), fontsize=7)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     unit = "dB" if points[0].x.key.startswith("psnr") else ""
-    ax.set_xlabel(f"{x_video}: − {against} {unit}".rstrip())
-    ax.set_ylabel(f"{y_video}: − {against} {unit}".rstrip())
-    ax.set_title(title or f"{points[0].x.key}, paired over each video's clips (mean ± s.e.)", fontsize=9)
+    ax.set_xlabel(shown(f"{x_video}: − {against} {unit}".rstrip()))
+    ax.set_ylabel(shown(f"{y_video}: − {against} {unit}".rstrip()))
+    ax.set_title(shown(title or f"{points[0].x.key}, paired over each video's clips (mean ± s.e.)"), fontsize=9)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return save_marked_figure(fig, path, _SOFTWARE)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from vidpred.evaluation.paired import paired_difference
-from vidpred.safe_write import image_has_mark, save_marked_figure
+from vidpred.safe_write import image_has_mark, save_marked_figure, shown
 
 __all__ = ["PLOT_KEYS", "plot_paired", "is_our_paired_plot"]
 
@@ -64,13 +64,13 @@ def plot_paired(rows_by_source: dict[str, list[dict]], a: str, baselines: Sequen
         low, high = ax.get_xlim()
         ax.set_xlim(low - 0.45 * (high - low) * (low < 0), high + 0.45 * (high - low))  # room for the labels
         ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_title(f"− {b}", fontsize=9)
+        ax.set_title(shown(f"− {b}"), fontsize=9)
         ax.set_xlabel("dB (paired over clips, mean ± s.e.)", fontsize=7)
         ax.grid(axis="x", alpha=0.3)
-    axes[0][0].set_yticks(np.arange(len(sources)), sources, fontsize=8)
+    axes[0][0].set_yticks(np.arange(len(sources)), [shown(s) for s in sources], fontsize=8)
     axes[0][0].invert_yaxis()  # the first source on top
     axes[0][-1].legend(fontsize=7, frameon=False, loc="lower right")
-    fig.suptitle(title or f"{a}: PSNR against each baseline, 1st (dark) and 2nd (light) predicted frame",
+    fig.suptitle(shown(title or f"{a}: PSNR against each baseline, 1st (dark) and 2nd (light) predicted frame"),
                  fontsize=9)
     fig.tight_layout()
     return save_marked_figure(fig, path, _SOFTWARE)

@@ -23,7 +23,7 @@ from torch import Tensor
 from vidpred.data.sampler import to_uint8_frames
 from vidpred.data.video_io import write_video
 from vidpred.models.warp import flow_to_color
-from vidpred.safe_write import image_has_mark, replacing, save_marked_figure
+from vidpred.safe_write import image_has_mark, replacing, save_marked_figure, shown
 
 __all__ = ["side_by_side", "Animation", "animation_size", "check_writable_size", "write_animation", "is_our_animation",
            "plot_one_step", "is_our_plot", "PANELS", "FPS_RANGE"]
@@ -332,15 +332,15 @@ def plot_one_step(psnrs: dict[str, list[float]], first_frame: int, path: str | P
     frames = first_frame + np.arange(len(values[names[0]]))
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True, height_ratios=(2, 1))
     for i, name in enumerate(names):
-        top.plot(frames, values[name], linewidth=1.6 if i == 0 else 1.0, label=name, zorder=3 - min(i, 2))
+        top.plot(frames, values[name], linewidth=1.6 if i == 0 else 1.0, label=shown(name), zorder=3 - min(i, 2))
     top.set_ylabel("PSNR, dB")
     top.legend(fontsize=8, frameon=False)
-    top.set_title(title, fontsize=9)
+    top.set_title(shown(title), fontsize=9)
     best = np.max(np.stack([values[name] for name in names[1:]]), axis=0)
     margin = values[names[0]] - best
     bottom.bar(frames, margin, width=1.0, color=np.where(margin >= 0, "tab:green", "tab:red"))
     bottom.axhline(0, color="black", linewidth=0.8)
-    bottom.set_ylabel(f"{names[0]}\n− better baseline, dB", fontsize=8)
+    bottom.set_ylabel(shown(f"{names[0]}\n− better baseline, dB"), fontsize=8)
     bottom.set_xlabel("frame of the video")
     for axis in (top, bottom):
         axis.grid(alpha=0.3)
