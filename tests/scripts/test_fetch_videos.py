@@ -35,6 +35,11 @@ def test_prints_the_table_of_what_is_there(tmp_path, monkeypatch, capsys):
     assert lines[1].split()[:5] == ["test", "carphone_pristine.mp4", "120", "144x176", "0.6"]
     assert sum("(not fetched)" in line for line in lines) == len(corpus.CORPUS) - 1
     assert next(line for line in lines if " cube " in line).endswith("(not fetched)")
+    # a manifest edited by hand: what it no longer says of the frames is a '?', not a traceback
+    manifest["videos"][carphone.path]["frame_size"] = [144]
+    del manifest["videos"][carphone.path]["n_frames"]
+    assert _main(["--root", tmp_path]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[:5] == ["test", "carphone_pristine.mp4", "?", "?", "0.6"]
     seen.clear()
     assert fetch_videos.main(["--root", str(tmp_path), "--no-progress"]) == 0  # the flag's old name
     assert seen == {"root": str(tmp_path), "progress": False}

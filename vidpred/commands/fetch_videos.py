@@ -37,9 +37,11 @@ def main(argv: list[str] | None = None) -> int:
         if not is_fetched(Path(args.root), video, manifest):
             print(f"{video.split:<6} {video.name:<26} {'-':>6} {'-':>9} {'-':>6}  {video.motion:<14} (not fetched)")
             continue
-        height, width = entry["frame_size"]
+        # what the entry says of the frames, '?' where an edited manifest no longer says it
+        n_frames, frame_size = entry.get("n_frames", "?"), entry.get("frame_size")
+        size = "x".join(map(str, frame_size)) if isinstance(frame_size, list) and len(frame_size) == 2 else "?"
         size_mb = sum(entry["files"].values()) / 1e6
-        print(f"{video.split:<6} {video.name:<26} {entry['n_frames']:>6} {f'{height}x{width}':>9} {size_mb:>6.1f}  "
+        print(f"{video.split:<6} {video.name:<26} {n_frames!s:>6} {size:>9} {size_mb:>6.1f}  "
               f"{video.motion:<14} {video.licence}")
     print(f"in {args.root}")
     return 0

@@ -189,8 +189,7 @@ def is_fetched(root: Path, video: CorpusVideo, manifest: dict | None) -> bool:
     """Whether ``video`` is in the corpus at ``root``: its manifest entry whole, and each of its
     files there at the size the entry records."""
     entry = (manifest or {}).get("videos", {}).get(video.path)
-    if (not isinstance(entry, dict) or not isinstance(entry.get("files"), dict) or not entry["files"]
-            or not isinstance(entry.get("n_frames"), int) or not isinstance(entry.get("frame_size"), list)):
+    if not isinstance(entry, dict) or not isinstance(entry.get("files"), dict) or not entry["files"]:
         return False  # never fetched, or an entry edited out of shape
     for rel, size in entry["files"].items():
         try:

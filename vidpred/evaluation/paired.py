@@ -26,8 +26,8 @@ from pathlib import Path
 
 from vidpred.evaluation.partial import refuse_partial
 
-__all__ = ["PairedDifference", "paired_difference", "seed_paired_difference", "read_per_video", "check_pairs",
-           "paired_lines", "paired_table", "seed_paired_table"]
+__all__ = ["DIGITS", "DEFAULT_DIGITS", "PairedDifference", "paired_difference", "seed_paired_difference",
+           "read_per_video", "check_pairs", "paired_lines", "paired_table", "seed_paired_table"]
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,18 @@ def read_per_video(eval_dir: str | Path) -> list[dict]:
     return rows
 
 
+# Digits after the point of a score in the tables (the evaluation's report's too), per metric;
+# a metric without an entry gets DEFAULT_DIGITS.
+DIGITS = {"psnr": 2, "ssim": 3, "sharpness": 2, "sharpness_official": 2, "lpips": 4, "flicker": 3, "edges": 3}
+DEFAULT_DIGITS = 3
+
+
 def _digits(key: str) -> int:
-    """Digits after the point of a paired difference of ``key``: 3 for SSIM and edge ratios, else 2."""
-    return 3 if key.startswith(("ssim", "edges")) else 2
+    """Digits after the point of a paired difference of ``key`` (``psnr_whole_f1``: its metric's, :data:`DIGITS`)."""
+    for metric in sorted(DIGITS, key=len, reverse=True):  # sharpness_official before sharpness
+        if key == metric or key.startswith(f"{metric}_"):
+            return DIGITS[metric]
+    return DEFAULT_DIGITS
 
 
 def _lower_is_better(key: str) -> bool:

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 import torch
 
+from vidpred.evaluation.paired import DEFAULT_DIGITS, DIGITS
 from vidpred.evaluation.partial import partial_heading
 from vidpred.evaluation.runner import ClipResult
 from vidpred.evaluation.predictors import BLEND, DIS_FLOW, FARNEBACK_FLOW
@@ -46,9 +47,6 @@ PAPER_TABLE1: tuple[tuple[str, float, float, float, str], ...] = (
 )
 
 GROUND_TRUTH = "ground truth"
-# Digits after the point in the tables, per metric; a metric without an entry gets _DEFAULT_DIGITS.
-_DIGITS = {"psnr": 2, "ssim": 3, "sharpness": 2, "sharpness_official": 2, "lpips": 4, "flicker": 3, "edges": 3}
-_DEFAULT_DIGITS = 3
 _COMPAT_METRICS = ("psnr", "ssim", "sharpness", "sharpness_official")
 
 
@@ -114,7 +112,7 @@ def summarize(results: Sequence[ClipResult], method_names: Sequence[str],
 def _cell(stat: dict[str, Any] | None, metric: str, expected_n: int) -> str:
     if stat is None or not math.isfinite(stat["mean"]):
         return "n/a"
-    text = f"{stat['mean']:.{_DIGITS.get(metric, _DEFAULT_DIGITS)}f}"
+    text = f"{stat['mean']:.{DIGITS.get(metric, DEFAULT_DIGITS)}f}"
     return text + ("*" if stat["n"] < expected_n else "")
 
 
