@@ -214,6 +214,12 @@ def test_every_bad_key_and_type_is_reported_at_once():
     (["data.synthetic.max_noise=256"], "data.synthetic.max_noise must be <= 255.0 (the 8 bits' range)"),
     (["data.synthetic.width=64", "data.synthetic.max_shake=257"], "data.synthetic.max_shake must be <= 256 (the larger"),
     (["data.synthetic.n_videos=1000001"], "data.synthetic.n_videos must be <= 1000000 (a seed's block of videos)"),
+    (["data.procedural.n_train_videos=1000001"],
+     "data.procedural.n_train_videos must be <= 1000000 (a seed's block of videos), got 1000001"),
+    (["data.procedural.seed=-1"], "data.procedural.seed must be >= 0, got -1"),
+    (["data.procedural.max_speed=-5"], "data.procedural.max_speed must be >= 0, got -5.0"),
+    (["data.procedural.pan_speed=-1"], "data.procedural.pan_speed must be >= 0, got -1.0"),
+    (["data.procedural.beta=-0.5"], "data.procedural.beta must be >= 0, got -0.5"),
 ])
 def test_synthetic_errors_name_the_key(overrides, message):
     with pytest.raises(ConfigError) as info:

@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from vidpred.config import Config, GeneratorConfig
 
 
-# The most synthetic videos one data.synthetic.seed names: its block of generator seeds
-# (vidpred.data.synthetic.synthetic_seeds).
-SYNTHETIC_MAX_VIDEOS = 1_000_000
+# The most videos one seed of the procedural or the synthetic generator names: its block of
+# generator seeds (vidpred.data.procedural.procedural_seeds, vidpred.data.synthetic.synthetic_seeds).
+SEED_BLOCK = 1_000_000
 
 # The generator settings only the refiner head reads: refused with another head.
 REFINER_ONLY = ("n_flows", "working_scale", "max_correction", "global_context", "farneback", "step_scale", "rollout",
@@ -175,9 +175,15 @@ def _data_problems(cfg: Config) -> Iterator[str]:
             "data.procedural.n_val_videos": (p.n_val_videos, 1),
             "data.procedural.n_test_videos": (p.n_test_videos, 0), "data.procedural.n_frames": (p.n_frames, 1),
             "data.procedural.height": (p.height, 1), "data.procedural.width": (p.width, 1),
-            "data.procedural.n_objects": (p.n_objects, 0),
+            "data.procedural.n_objects": (p.n_objects, 0), "data.procedural.seed": (p.seed, 0),
+            "data.procedural.beta": (p.beta, 0), "data.procedural.max_speed": (p.max_speed, 0),
+            "data.procedural.pan_speed": (p.pan_speed, 0),
         }, {"data.procedural.n_train_videos": " (training needs videos)",
             "data.procedural.n_val_videos": " (validation needs held-out videos)"})
+        for subset in ("train", "val", "test"):
+            n = getattr(p, f"n_{subset}_videos")
+            if n > SEED_BLOCK:
+                yield f"data.procedural.n_{subset}_videos must be <= {SEED_BLOCK} (a seed's block of videos), got {n}"
         if min(p.height, p.width) < d.patch_size:
             yield (f"data.procedural.height and width ({p.height}x{p.width}) must be >= data.patch_size "
                    f"({d.patch_size})")
@@ -194,7 +200,7 @@ def _synthetic_problems(cfg: Config) -> Iterator[str]:
         ("max_layers", 0), ("max_zoom", 0), ("max_rotation", 0), ("max_shake", 0), ("max_noise", 0), ("max_wander", 0))})
     # Above these the motion leaves the frame every frame, the frame outgrows memory, or the noise the 8 bits.
     side = max(syn.height, syn.width)
-    for name, high, why in (("n_videos", SYNTHETIC_MAX_VIDEOS, "a seed's block of videos"),
+    for name, high, why in (("n_videos", SEED_BLOCK, "a seed's block of videos"),
                             ("max_speed", side, "the larger side: faster leaves the frame every frame"),
                             ("max_shake", side, "the larger side"), ("max_wander", side, "the larger side"),
                             ("max_zoom", 1.0, "e-fold a frame"), ("max_rotation", 180.0, "half a turn a frame"),

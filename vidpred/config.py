@@ -18,7 +18,7 @@ from typing import Any, Literal, get_args
 
 import yaml
 
-from vidpred._config_checks import (REFINER_ONLY, SYNTHETIC_MAX_VIDEOS,  # public here, beside the schema they check
+from vidpred._config_checks import (REFINER_ONLY, SEED_BLOCK,  # public here, beside the schema they check
                                     validate)
 from vidpred._config_io import ConfigError, from_plain, merge, parse_override, problems_error, read_yaml
 from vidpred.safe_write import same_file

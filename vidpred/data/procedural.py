@@ -25,12 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vidpred.config import SEED_BLOCK
+
 __all__ = ["generate_video", "procedural_seeds", "SUBSETS"]
 
 SUBSETS = ("train", "val", "test")
 # Seeds of one (base_seed, subset) pair live in a block of this many consecutive integers;
 # blocks never overlap, so train/val/test (and different base seeds) never share a video.
-_SEED_BLOCK = 1_000_000
+_SEED_BLOCK = SEED_BLOCK  # one data.procedural.seed's videos of a subset
 
 _SHAPES = ("ellipse", "rectangle", "blob")
 

@@ -33,7 +33,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from vidpred.config import SYNTHETIC_MAX_VIDEOS
+from vidpred.config import SEED_BLOCK
 from vidpred.data.photos import photo_library
 
 __all__ = [
@@ -46,7 +46,7 @@ __all__ = [
     "synthetic_seeds",
 ]
 
-_SEED_BLOCK = SYNTHETIC_MAX_VIDEOS  # one data.synthetic.seed's videos
+_SEED_BLOCK = SEED_BLOCK  # one data.synthetic.seed's videos
 _SHAKE_FRACTION = 0.3  # share of moving-camera videos with handheld shake
 _LAYER_RADIUS = (0.1, 0.3)  # layer radius as a fraction of the frame's shorter side
 
