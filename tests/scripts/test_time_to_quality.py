@@ -60,6 +60,9 @@ def test_a_label_is_reused_only_for_the_config_it_was_trained_with(tmp_path, cap
     assert "the label 'flow' is taken by" in error and "model.generator.head" in error
     assert error.endswith("plot it with the config and --set it was trained with")
     assert not (tmp_path / "c.png").exists()
+    caplog.clear()
+    assert _main(argv[:-1]) == 2  # to train: another model wants another label, whatever the minutes
+    assert _errors(caplog)[0].endswith("model.generator.head: 'flow' -> 'pixels'): give this run another label")
     assert _main([*argv[:1], f"{CONFIG}:flow:model.generator.head=flow", *argv[2:]]) == 0
     assert (tmp_path / "c.png").is_file()
 

@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="timed iterations (default 10)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed iterations first (default 2)")
     parser.add_argument("--reference", action="store_true",
-                        help="also time a plain eager float32 port of the iteration and print the speedup")
+                        help="also time a plain eager float32 port of the paper's iteration and print the speedup "
+                             "(a config that adds to that iteration is refused, naming the keys)")
     parser.add_argument("--no-peak", dest="peak", action="store_false", help="skip the convolution peak")
     parser.add_argument("--data-pipeline", action="store_true", help="time the patch sampler and loader instead")
     parser.add_argument("--loader-workers", type=int, default=None,

@@ -75,13 +75,14 @@ def _check_reuse(run_dir: Path, label: str, cfg: Config, plot_only: bool = False
     # This script's own settings too: a training may resume with other ones, but a curve
     # trained for other minutes, or validated at other steps, is not this label's. A plot of
     # what is there draws the curve as it was trained.
-    details = [resume_differences(before, cfg)] + [
-        f"train.{key}: {trained.get(key)!r} -> {getattr(cfg.train, key)!r}"
-        for key in ("max_minutes", "val_every") if not plot_only and trained.get(key) != getattr(cfg.train, key)]
-    detail = ", ".join(d for d in details if d)
+    model = resume_differences(before, cfg)
+    own = [f"train.{key}: {trained.get(key)!r} -> {getattr(cfg.train, key)!r}"
+           for key in ("max_minutes", "val_every") if not plot_only and trained.get(key) != getattr(cfg.train, key)]
+    detail = ", ".join(d for d in [model, *own] if d)
     if detail:
         advice = ("plot it with the config and --set it was trained with" if plot_only
-                  else "give this run another label, or repeat the --minutes and --val-every it was trained with")
+                  else "give this run another label" + ("" if model else
+                                                         ", or repeat the --minutes and --val-every it was trained with"))
         raise ValueError(f"the label {label!r} is taken by {run_dir}, trained with another config ({detail}): "
                          f"{advice}")
 
