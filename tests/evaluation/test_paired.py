@@ -72,7 +72,8 @@ def test_a_lower_lpips_is_the_win():
     # Differences -0.20, -0.10, +0.05: still a - b, m lower (better) on two clips.
     assert d.mean == pytest.approx(-0.25 / 3) and (d.wins, d.n) == (2, 3)
     # in the table with LPIPS's four digits (std 0.1258 / sqrt 3), not the two of a PSNR
-    assert paired_table(rows, [("m", "b")], ["lpips_whole_f1"]).splitlines()[2] == "| m − b | -0.0833 ± 0.0726 (2/3) |"
+    table = paired_table(rows, [("m", "b")], ["lpips_whole_f1"])
+    assert table.splitlines()[2] == "| m − b | -0.0833 ± 0.0726 (2/3) |"
 
 
 def test_a_flicker_share_difference_is_how_much_closer_to_the_targets():

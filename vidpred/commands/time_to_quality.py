@@ -80,9 +80,9 @@ def _check_reuse(run_dir: Path, label: str, cfg: Config, plot_only: bool = False
            for key in ("max_minutes", "val_every") if not plot_only and trained.get(key) != getattr(cfg.train, key)]
     detail = ", ".join(d for d in [model, *own] if d)
     if detail:
+        repeat = "" if model else ", or repeat the --minutes and --val-every it was trained with"
         advice = ("plot it with the config and --set it was trained with" if plot_only
-                  else "give this run another label" + ("" if model else
-                                                         ", or repeat the --minutes and --val-every it was trained with"))
+                  else f"give this run another label{repeat}")
         raise ValueError(f"the label {label!r} is taken by {run_dir}, trained with another config ({detail}): "
                          f"{advice}")
 
