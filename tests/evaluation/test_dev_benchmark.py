@@ -107,6 +107,16 @@ def test_adapted_rows_are_scored_on_the_second_half_beside_the_rest(tmp_path, re
     assert [m["adapt"]["steps"] for m in methods if m["name"] == "refiner, adapted"] == [2]
 
 
+def test_a_steady_zoom_too_fast_for_the_clips_length_is_refused_before_anything_loads(tmp_path, monkeypatch):
+    from vidpred.evaluation import dev_benchmark
+    from vidpred.evaluation.steady_camera import SteadyZoom
+
+    monkeypatch.setattr(dev_benchmark, "load_methods", lambda *a: pytest.fail("the models were loaded"))
+    with pytest.raises(ValueError, match=r"^a steady zoom of up to 4% per frame keeps every frame a shrink of the "
+                                         r"still over at most 6 frames; the clips have 7: zoom slower"):
+        run_dev_benchmark([], subset="val", root=str(tmp_path), steady=SteadyZoom(4), n_context=5, progress=False)
+
+
 def test_adapting_on_too_few_frames_is_refused(tiny_corpus, refiner_checkpoint, tmp_path):
     with pytest.raises(ValueError, match="at least 6 frames"):
         run_dev_benchmark([refiner_checkpoint], subset="val", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"),
@@ -306,6 +316,12 @@ def test_averaging_is_refused_where_it_means_nothing(tiny_corpus, refiner_checkp
         run_dev_benchmark([refiner_checkpoint], ensemble="alone", **kwargs)
     with pytest.raises(ValueError, match="taken twice: 'a'"):
         run_dev_benchmark([refiner_checkpoint, refiner_checkpoint], names=["a", "b"], ensemble="a", **kwargs)
+    # rows added later are known from the start: said before the blend is fitted or a model adapted
+    with pytest.raises(ValueError, match="taken twice: 'blend'"):
+        run_dev_benchmark([refiner_checkpoint, refiner_checkpoint], ensemble="blend", **kwargs)
+    with pytest.raises(ValueError, match="taken twice: 'a, adapted'"):
+        run_dev_benchmark([refiner_checkpoint, refiner_checkpoint], names=["a", "a, adapted"],
+                          adapt=AdaptSettings(steps=1), **kwargs)
     with pytest.raises(ValueError, match="adaptation cannot be combined"):
         run_dev_benchmark([refiner_checkpoint], mirror=True, adapt=AdaptSettings(steps=1), **kwargs)
     pyramid = tmp_path / "pyramid" / "checkpoints" / "latest.pt"

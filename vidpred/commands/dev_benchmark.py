@@ -92,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     args.checkpoint = [checkpoint_path(c) for c in args.checkpoint]
     set_threads(args.threads)
     positive("--workers", args.workers)
+    if args.ensemble is not None and not args.ensemble.strip():
+        raise ValueError("--ensemble needs a name for its row")
     if args.blend_weight is not None and not 0 <= args.blend_weight <= 1:
         raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
     positive("--clips-per-video", args.clips_per_video)
@@ -119,7 +121,8 @@ def _adapt_settings(args: argparse.Namespace) -> AdaptSettings:
     """The adaptation of ``--adapt-steps`` and its ``--adapt-*`` flags (0 steps: none).
 
     Raises:
-        ValueError: an ``--adapt-*`` flag without ``--adapt-steps``, or ``--adapt-check`` outside ``[0, 1)``.
+        ValueError: an ``--adapt-*`` flag without ``--adapt-steps``, ``--adapt-check`` outside ``[0, 1)``,
+            an ``--adapt-lr`` that is not a finite number > 0 or a negative ``--adapt-seed``.
     """
     for flag, value in (("--adapt-lr", args.adapt_lr), ("--adapt-seed", args.adapt_seed),
                         ("--adapt-check", args.adapt_check)):
@@ -128,6 +131,9 @@ def _adapt_settings(args: argparse.Namespace) -> AdaptSettings:
     check = args.adapt_check or 0.0
     if not 0 <= check < 1:
         raise ValueError(f"--adapt-check must lie in [0, 1), got {check}")
+    positive("--adapt-lr", args.adapt_lr)
+    if args.adapt_seed is not None and args.adapt_seed < 0:
+        raise ValueError(f"--adapt-seed must be >= 0, got {args.adapt_seed}")
     return AdaptSettings(steps=args.adapt_steps, lr=AdaptSettings.lr if args.adapt_lr is None else args.adapt_lr,
                          seed=args.adapt_seed or 0, check_fraction=check)
 

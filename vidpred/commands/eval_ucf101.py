@@ -154,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     positive("--workers", args.workers)
     set_threads(args.threads if args.threads is not None else (1 if args.workers > 1 else None))
     _check_numbers(args)
+    if args.no_lpips and args.lpips_weights is not None:  # said, not ignored
+        raise ValueError("--lpips-weights names LPIPS's backbone, which --no-lpips turns off: give one of them")
     data = _data_config(args)
     if data.source in ("ucf101", "folder") and not Path(data.root).is_dir():  # said now, before the models load
         what = "UCF101" if data.source == "ucf101" else "video"

@@ -54,7 +54,7 @@ from vidpred.evaluation.predictors import (BASELINE_NAMES, BLEND, DIS_FLOW, Chec
                                           averaged_methods, blend_method)
 from vidpred.evaluation.report import frame_table, markdown_table, summarize, verdict_lines
 from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
-from vidpred.evaluation.steady_camera import SteadyCamera
+from vidpred.evaluation.steady_camera import SteadyCamera, SteadyZoom
 from vidpred.safe_write import TEXT_ERRORS, check_output_folder, replacing_all
 
 __all__ = ["ADAPTED_SUFFIX", "DEFAULT_CLIPS_PER_VIDEO", "SourceReport", "run_dev_benchmark"]
@@ -273,11 +273,13 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
     averaging = ensemble is not None or mirror
     adapting = adapt is not None and adapt.steps > 0
     _check_options(subset, clips_per_video, n_context, adapting, bool(degrade), bool(steady), averaging)
+    if isinstance(steady, SteadyZoom):
+        steady.check_frames(n_context + 2)  # the context and the two scored
     if out_dir is not None:
         check_out_dir(out_dir, force)
     data = DataConfig(source="corpus", root=root, cache_dir=cache_dir)
     protocol = Protocol(n_context=n_context, n_scored=2, flicker_frames=0)
-    methods = _load_rows(checkpoints, names, device, ensemble, mirror)
+    methods = _load_rows(checkpoints, names, device, ensemble, mirror, adapting)
     record_context_frames(methods, protocol)
     blend, fitted_on = _blend(data, blend_weight, protocol, clips_per_video, device, progress)
     methods.append(blend_method(blend))
@@ -340,19 +342,19 @@ def _intro(clips_per_video: int, n_context: int, blend: Blend, fitted_on: str | 
 
 
 def _load_rows(checkpoints: Sequence[str | Path], names: Sequence[str] | None, device: torch.device,
-               ensemble: str | None, mirror: bool) -> list[Method]:
+               ensemble: str | None, mirror: bool, adapting: bool = False) -> list[Method]:
     """The checkpoint rows, then the rows averaging their motion (``ensemble``, ``mirror``),
     then the baselines but the blend (:func:`~vidpred.evaluation.pipeline.load_methods`).
 
     Raises:
-        ValueError: an averaged row's name taken by another row.
+        ValueError: a row's name taken by another row, the blend row or (``adapting``) an
+            adapted row, said before any work.
     """
     methods = load_methods(checkpoints, names, device)
-    if ensemble is None and not mirror:
-        return methods
     loaded = [m for m in methods if m.kind == "checkpoint"]
-    methods = loaded + averaged_methods(loaded, ensemble, mirror) + methods[len(loaded):]
-    taken = [m.name for m in methods]
+    if ensemble is not None or mirror:
+        methods = loaded + averaged_methods(loaded, ensemble, mirror) + methods[len(loaded):]
+    taken = [m.name for m in methods] + [BLEND] + [m.name + ADAPTED_SUFFIX for m in loaded if adapting]
     repeated = sorted({name for name in taken if taken.count(name) > 1})
     if repeated:
         raise ValueError(f"row names must differ; taken twice: {', '.join(map(repr, repeated))}")

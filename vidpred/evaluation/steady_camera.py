@@ -173,6 +173,15 @@ class SteadyZoom(_ViewsOfStill):
         return (f"a still of each clip's first frame zoomed steadily in or out by 0.5-{self.max_rate:g}% per frame "
                 f"(frames at {_OUT:.2g} of its size)")
 
+    def check_frames(self, n_frames: int) -> None:
+        """Raise ``ValueError`` when the fastest zoom drawn would enlarge the still over
+        ``n_frames`` frames (:func:`render_views`): say so before any clip is drawn."""
+        if (1 + self.max_rate / 100) ** (n_frames - 1) > _WIDEST / _OUT:
+            longest = 1 + int(math.log(_WIDEST / _OUT) / math.log(1 + self.max_rate / 100))
+            raise ValueError(f"a steady zoom of up to {self.max_rate:g}% per frame keeps every frame a shrink of the "
+                             f"still over at most {longest} frames; the clips have {n_frames}: zoom slower "
+                             "(--steady-zoom) or give fewer context frames (--n-context)")
+
     def step(self, name: str, height: int, width: int) -> ViewMotion:
         """The zoom of the clip called ``name`` over a ``height`` x ``width`` still."""
         rng = _clip_draws("steady zoom", name)
