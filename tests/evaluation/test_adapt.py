@@ -1,6 +1,8 @@
 """Fine-tuning on the footage to predict: it learns what the footage rewards, leaves the
 given model as it was, is deterministic per seed, and refuses footage it cannot use."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,7 @@ from skimage import data as skdata
 from vidpred.build import build_generator
 from vidpred.config import LossConfig, config_from_dict
 from vidpred.data.sampler import to_model_input
-from vidpred.evaluation.adapt import AdaptSettings, adapt_generator, adaptation_gain, adaptation_starts
+from vidpred.evaluation.adapt import AdaptSettings, adapt_generator, adaptation_gain, adaptation_starts, checked_frames
 
 LOSS = LossConfig(l_p=1.0, p=1, l_gdl=1.0)
 
@@ -63,6 +65,17 @@ def test_adaptation_is_deterministic_per_seed():
     weights = [torch.cat([p.flatten() for p in run.parameters()]) for run in runs]
     assert torch.equal(weights[0], weights[1])
     assert not torch.equal(weights[0], weights[2])
+
+
+def test_a_stop_ends_the_fine_tuning_at_the_next_step():
+    video = _grainy_still(12)
+    settings = AdaptSettings(steps=50, crop=32)
+    asked = []
+    stopped = adapt_generator(_refiner(), video, settings, LOSS, show_progress=False,
+                              should_stop=lambda: asked.append(1) or len(asked) > 2)
+    assert len(asked) == 3  # two steps taken, the third not begun
+    two = adapt_generator(_refiner(), video, dataclasses.replace(settings, steps=2), LOSS, show_progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(stopped.parameters(), two.parameters()))
 
 
 def test_no_steps_is_the_model_itself():
@@ -137,6 +150,11 @@ def test_with_a_check_the_newest_frames_are_held_out_and_decide(monkeypatch, gai
 def test_a_check_needs_frames_beside_those_it_trains_on():
     with pytest.raises(ValueError, match="needs at least 12 frames"):
         adapt_generator(_refiner(), _pan(10), AdaptSettings(steps=1, check_fraction=0.1), LOSS, show_progress=False)
+    # the same rule, asked of a frame count alone (the benchmark asks it of every video first)
+    settings = AdaptSettings(steps=1, check_fraction=0.1)
+    assert checked_frames(12, 4, settings) == 6 and checked_frames(40, 4, AdaptSettings(steps=1)) == 0
+    with pytest.raises(ValueError, match="needs at least 12 frames .* got 11"):
+        checked_frames(11, 4, settings)
 
 
 class _Still(torch.nn.Module):

@@ -408,6 +408,7 @@ def test_a_stop_before_the_first_clip_is_scored_writes_nothing(tmp_path, refiner
     def ctrl_c_while_adapting(*args, **kwargs):  # before the first video's clips
         adapted.append(1)
         os.kill(os.getpid(), signal.SIGINT)
+        assert kwargs["should_stop"]()  # the fine-tuning is told, and ends at its next step
         return adapt(*args, **kwargs)
 
     monkeypatch.setattr(dev_benchmark, "adapt_generator", ctrl_c_while_adapting)
@@ -419,6 +420,19 @@ def test_a_stop_before_the_first_clip_is_scored_writes_nothing(tmp_path, refiner
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == ["interrupted"]
     assert len(adapted) == 1 and not out.exists()  # no other video adapted, nothing written
 
+
+
+def test_an_adaptation_check_some_video_is_too_short_for_is_refused_before_any_fine_tuning(
+        tmp_path, refiner_checkpoint, monkeypatch):
+    import vidpred.evaluation.dev_benchmark as dev_benchmark
+
+    monkeypatch.setattr(dev_benchmark, "adapt_generator", lambda *a, **k: pytest.fail("a model was fine-tuned"))
+    with pytest.raises(ValueError, match=r"^val/\S+: adaptation with a check needs at least 12 frames \(6 to train "
+                                         r"on, 6 to check\), got 10 \(its frames before the first scored clip\); "
+                                         r"check a smaller fraction"):
+        run_dev_benchmark([refiner_checkpoint], subset="val", root=str(_write_corpus(tmp_path / "corpus", 20)),
+                          cache_dir=str(tmp_path / "cache"), clips_per_video=1, progress=False,
+                          adapt=AdaptSettings(steps=1, check_fraction=0.5))
 
 
 def test_each_source_carries_its_own_row_of_the_corpus_table():

@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +38,7 @@ from vidpred.data.cuts import scene_cuts, valid_starts
 from vidpred.data.sampler import to_model_input
 from vidpred.losses.composite import generator_objective
 
-__all__ = ["AdaptSettings", "adapt_generator", "adaptation_gain", "adaptation_starts"]
+__all__ = ["AdaptSettings", "adapt_generator", "adaptation_gain", "adaptation_starts", "checked_frames"]
 
 logger = logging.getLogger(__name__)
 
@@ -153,8 +154,26 @@ def adaptation_gain(before: nn.Module, after: nn.Module, frames: np.ndarray, n_f
     return 10 * math.log10(max(errors[0], 1e-12) / max(errors[1], 1e-12))
 
 
+def checked_frames(n_frames: int, n_context: int, settings: AdaptSettings) -> int:
+    """How many of ``n_frames`` adaptation frames the check holds out (``settings.check_fraction``;
+    0: none), for a model of ``n_context`` context frames.
+
+    Raises:
+        ValueError: too few frames to train on beside those held out.
+    """
+    if settings.check_fraction <= 0:
+        return 0
+    window = n_context + settings.n_future
+    n_check = max(window, round(settings.check_fraction * n_frames))
+    if n_frames - n_check < window:
+        raise ValueError(f"adaptation with a check needs at least {window + n_check} frames ({window} to train on, "
+                         f"{n_check} to check), got {n_frames}")
+    return n_check
+
+
 def adapt_generator(generator: nn.Module, frames: np.ndarray, settings: AdaptSettings, loss: LossConfig,
-                    device: torch.device = torch.device("cpu"), show_progress: bool = True) -> nn.Module:
+                    device: torch.device = torch.device("cpu"), show_progress: bool = True,
+                    should_stop: Callable[[], bool] | None = None) -> nn.Module:
     """A copy of ``generator`` fine-tuned on ``frames``; ``generator`` itself is left as it was.
 
     Args:
@@ -165,6 +184,8 @@ def adapt_generator(generator: nn.Module, frames: np.ndarray, settings: AdaptSet
             adversarial and other terms are not used here).
         device: where to train.
         show_progress: show a progress bar.
+        should_stop: asked before every step; when it says so, the fine-tuning ends there and
+            the copy as it stands is returned (a stopped benchmark does not score it).
 
     Returns:
         the moving average of the fine-tuned weights, in eval mode; ``generator`` itself when
@@ -182,11 +203,8 @@ def adapt_generator(generator: nn.Module, frames: np.ndarray, settings: AdaptSet
     n_context = generator.n_context
     window = n_context + settings.n_future
     held_out = None
-    if settings.check_fraction > 0:
-        n_check = max(window, round(settings.check_fraction * len(frames)))
-        if len(frames) - n_check < window:
-            raise ValueError(f"adaptation with a check needs at least {window + n_check} frames ({window} to train "
-                             f"on, {n_check} to check), got {len(frames)}")
+    n_check = checked_frames(len(frames), n_context, settings)
+    if n_check:
         frames, held_out = frames[:len(frames) - n_check], frames[len(frames) - n_check:]
     starts = adaptation_starts(frames, window, settings.cut_ratio)
     side = min(settings.crop, *frames.shape[1:3]) // _CROP_MULTIPLE * _CROP_MULTIPLE
@@ -198,6 +216,8 @@ def adapt_generator(generator: nn.Module, frames: np.ndarray, settings: AdaptSet
     average = copy.deepcopy(model).eval().requires_grad_(False)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
     for _ in progress(range(settings.steps), desc="adapting", unit="step", disable=not show_progress):
+        if should_stop is not None and should_stop():
+            break
         clips = to_model_input(torch.from_numpy(_batch(frames, starts, window, side, settings.batch_size, rng))
                                .to(device))  # (B, C, window, h, w) in [-1, 1]
         pred = model.rollout(clips[:, :, :n_context], settings.n_future)

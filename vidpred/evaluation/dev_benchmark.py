@@ -43,7 +43,7 @@ from vidpred.cli import StopRequest
 from vidpred.config import DataConfig
 from vidpred.data.corpus import CORPUS
 from vidpred.data.datasets import load_split
-from vidpred.evaluation.adapt import AdaptSettings, adapt_generator
+from vidpred.evaluation.adapt import AdaptSettings, adapt_generator, checked_frames
 from vidpred.evaluation.baselines import Blend
 from vidpred.evaluation.clips import ClipSelection, EvalClip, load_eval_clips
 from vidpred.evaluation.degrade import Degradation
@@ -137,16 +137,19 @@ def _overview(sources: Sequence[SourceReport], methods: Sequence[dict[str, Any]]
 
 
 def _adapted(methods: Sequence[Method], frames: np.ndarray, settings: AdaptSettings, device: torch.device,
-             progress: bool) -> list[Method]:
-    """Each checkpoint row fine-tuned on ``frames`` (uint8 ``(T, H, W, C)``), as "<name>, adapted"."""
+             progress: bool, should_stop: Callable[[], bool] | None = None) -> list[Method]:
+    """Each checkpoint row fine-tuned on ``frames`` (uint8 ``(T, H, W, C)``), as "<name>, adapted"
+    (until ``should_stop`` says so: then the rows fine-tuned so far, the last cut short)."""
     out = []
     for method in methods:
         if method.kind != "checkpoint":
             continue
+        if should_stop is not None and should_stop():
+            break
         predictor = method.predict
         started = time.perf_counter()
         generator = adapt_generator(predictor.generator, frames, settings, predictor.config.loss, device,
-                                    show_progress=progress)
+                                    show_progress=progress, should_stop=should_stop)
         logger.info("%s: adapted in %.0f s", method.name, time.perf_counter() - started)
         out.append(_adapted_row(method, CheckpointPredictor(generator, predictor.config), settings))
     return out
@@ -170,6 +173,14 @@ def _score_adapted(clips: Sequence[EvalClip], methods: Sequence[Method], setting
     """Per video: adapt every checkpoint on the frames before its first clip, score all rows
     (until ``should_stop``: :func:`~vidpred.evaluation.runner.evaluate`)."""
     videos = {v.name: v.frames for v in load_split(data, subset, min_frames=protocol.min_frames, progress=progress)}
+    for video in dict.fromkeys(c.video for c in clips):  # every video's frames enough, before any is adapted
+        first = min(c.start for c in clips if c.video == video)
+        for method in (m for m in methods if m.kind == "checkpoint"):
+            try:
+                checked_frames(first, method.predict.generator.n_context, settings)
+            except ValueError as exc:
+                raise ValueError(f"{video}: {exc} (its frames before the first scored clip); check a smaller "
+                                 "fraction (--adapt-check) or adapt without the check") from None
     results = []
     for video in dict.fromkeys(c.video for c in clips):
         if should_stop is not None and should_stop():
@@ -177,7 +188,9 @@ def _score_adapted(clips: Sequence[EvalClip], methods: Sequence[Method], setting
         own = [c for c in clips if c.video == video]
         first = min(c.start for c in own)
         logger.info("%s: adapting on frames 0-%d, scoring %d clips from frame %d", video, first - 1, len(own), first)
-        adapted = _adapted(methods, videos[video][:first], settings, device, progress)
+        adapted = _adapted(methods, videos[video][:first], settings, device, progress, should_stop)
+        if should_stop is not None and should_stop():  # stopped while fine-tuning: this video is not scored
+            break
         results += evaluate(own, _after_checkpoints(methods, adapted), protocol, device, None,
                             show_progress=progress, workers=workers, should_stop=should_stop)
     return results
