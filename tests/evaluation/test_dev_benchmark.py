@@ -78,6 +78,8 @@ def test_one_table_per_test_video_with_paired_rows(tiny_corpus, refiner_checkpoi
         assert set(counts.values()) == {2}  # every method over the same clips
         assert f"### `{source.video}` ({source.motion}; 2 clips of " in markdown
     assert markdown.count("| refiner − DIS flow |") == len(test_videos)
+    # the edge ratio's column is no a − b: the heading says what it is
+    assert markdown.count("| a − b (paired, mean ± s.e. (wins/clips); edges: how much closer to 1) |") == len(test_videos)
     assert "Verdict, `refiner`" in markdown
     written = json.loads((tmp_path / "out" / "per_clip.json").read_text())
     assert len(written["clips"]) == 2 * len(test_videos)
@@ -145,8 +147,7 @@ def test_a_video_too_short_to_score_is_named_in_the_report_not_left_out_without_
                                           clips_per_video=1, progress=False, out_dir=tmp_path / "out")
     n_test = sum(v.split == "test" for v in CORPUS)
     assert short not in [s.video for s in sources] and len(sources) == n_test - 1
-    line = (f"1 of the split's {n_test} videos is not scored (unreadable, shorter than 6 frames, too small, or a "
-            f"scene cut in every clip): {short}.")
+    line = f"1 of the split's {n_test} videos is not scored (unreadable, shorter than 6 frames, or too small): {short}."
     assert line in markdown and line in (tmp_path / "out" / "report.md").read_text()
 
 

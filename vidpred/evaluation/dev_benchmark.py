@@ -103,7 +103,7 @@ def _source_section(source: SourceReport, methods: Sequence[dict[str, Any]]) -> 
               if a.endswith(ADAPTED_SUFFIX) and a.removesuffix(ADAPTED_SUFFIX) in checkpoints]
     if pairs:
         lines += ["", *paired_lines(_paired_rows(source.results), pairs, PAIRED_KEYS,
-                                    "a − b (paired, mean ± s.e. (wins/clips))")]
+                                    "a − b (paired, mean ± s.e. (wins/clips); edges: how much closer to 1)")]
     return lines + [""]
 
 
@@ -210,8 +210,8 @@ def _skipped_note(selected: Sequence[str], skipped: Sequence[str], min_frames: i
         return ""
     n = len(skipped)
     return (f" {n} of the split's {len(selected)} video{'s' if len(selected) != 1 else ''} "
-            f"{'is' if n == 1 else 'are'} not scored (unreadable, shorter than {min_frames} frames, too small, or a "
-            f"scene cut in every clip): {', '.join(skipped)}.")
+            f"{'is' if n == 1 else 'are'} not scored (unreadable, shorter than {min_frames} frames, or too small): "
+            f"{', '.join(skipped)}.")
 
 
 OUTPUT_FILES = ("report.md", "per_clip.json")
