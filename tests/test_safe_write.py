@@ -242,6 +242,25 @@ def test_the_temporary_file_of_a_killed_write_is_removed_once_abandoned_and_a_li
     assert sorted(p.name for p in tmp_path.iterdir()) == [".notes.npy", "other.npy"]
 
 
+def test_a_later_write_of_a_target_removes_what_a_killed_write_of_it_left(tmp_path):
+    """Outputs are written once and again by hand (predict.py, an export, a report): the
+    temporaries of a killed write, and of a temporary of it, go at the next write once abandoned."""
+    target = tmp_path / "p.gif"
+    target.write_bytes(b"the earlier animation")
+    strays = [tmp_path / ".p.gif.ja74v_x0.tmp.gif", tmp_path / "..p.gif.ja74v_x0.tmp.gif.am6b6fzr.tmp.gif"]
+    recent = tmp_path / ".p.gif.k3x9q2a1.tmp.gif"  # perhaps a write under way
+    keep = [tmp_path / ".p.gif.notes", tmp_path / ".q.gif.ja74v_x0.tmp.gif", tmp_path / ".p.gif"]  # not its temporaries
+    an_hour_ago = time.time() - safe_write.ABANDONED_AFTER_S - 1
+    for path in (*strays, recent, *keep):
+        path.write_bytes(b"x")
+        if path is not recent:
+            os.utime(path, (an_hour_ago, an_hour_ago))
+    with replacing(target) as tmp:
+        tmp.write_bytes(b"the new animation")
+    assert target.read_bytes() == b"the new animation"
+    assert not any(p.exists() for p in strays) and recent.exists() and all(p.exists() for p in keep)
+
+
 def test_a_folder_of_outputs_is_refused_when_a_file_someone_else_s_or_unwritable(tmp_path, read_only):
     names = ["report.md", "scores.json"]
     out = tmp_path / "report"

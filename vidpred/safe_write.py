@@ -177,6 +177,7 @@ def replacing(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned_for(path)
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     except OSError as exc:  # name the file the user chose, not the temporary one
         raise type(exc)(exc.errno, exc.strerror, str(path)) from None
@@ -208,8 +209,9 @@ def replacing(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
 def replacing_all(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
     """:func:`replacing` for files that belong together (a report's): one temporary path for
     each of ``paths``, in order, all renamed over theirs only when the block ends without an
-    error. A failure part way (a full disk, Ctrl-C) leaves every old file, never some of
-    each set."""
+    error. A failure part way (a full disk, Ctrl-C, any error) leaves every old file. The
+    renames then come one after another: only a process killed outright in the moment
+    between two of them can leave some of each set (no file system renames several at once)."""
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(replacing(path)) for path in paths]
 
@@ -240,6 +242,21 @@ def remove_abandoned_temporaries(folder: str | Path, suffix: str, *,
             continue
         removed.append(stray)
     return removed
+
+
+def _remove_abandoned_for(path: Path) -> None:
+    """Delete the temporary files an earlier write of ``path`` left when its process was
+    killed (those of a temporary of it too, ``..<name>.*``), once abandoned
+    (:data:`ABANDONED_AFTER_S`): every output's strays go at its next write."""
+    now = time.time()
+    for stray in path.parent.glob(f".*{path.suffix}"):
+        if not (stray.name.lstrip(".").startswith(f"{path.name}.") and ".tmp" in stray.name):
+            continue
+        try:
+            if now - stray.stat().st_mtime >= ABANDONED_AFTER_S:
+                stray.unlink()
+        except OSError:  # renamed or removed by its writer meanwhile, or not ours to remove
+            continue
 
 
 def _sync_folder(folder: Path) -> None:

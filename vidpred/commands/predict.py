@@ -223,7 +223,8 @@ def _write_outputs(args: argparse.Namespace, frames: np.ndarray, scores: dict[st
                    n_context: int, n_future: int, one_step: bool, partial: dict | None = None) -> None:
     """Write ``--out`` and, when asked, ``--plot`` and ``--scores`` together: each beside its
     target first, all renamed into place only once every one is written, so a failure part
-    way (a full disk, Ctrl-C) leaves the files of an earlier run as they were, never a mix.
+    way (a full disk, Ctrl-C) leaves the files of an earlier run as they were, not a mix
+    (:func:`~vidpred.safe_write.replacing_all`).
     ``partial`` (:func:`~vidpred.evaluation.partial.partial_mark`, a one-step run stopped
     early) heads the scores table."""
     log = logging.getLogger("vidpred")
