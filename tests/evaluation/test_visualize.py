@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -55,6 +57,18 @@ def test_labels_on_wide_panels_and_files(tmp_path):
     assert read_video(avi).shape == frames.shape
 
 
+@pytest.mark.parametrize("fps, hundredths, said", [(5, 20, False), (4, 25, False), (30, 3, True), (60, 2, True),
+                                                   (100, 1, False), (0.01, 10000, False)])
+def test_a_gif_keeps_the_nearest_rate_it_can_store_and_says_when_it_is_not_the_one_asked(tmp_path, caplog, fps,
+                                                                                         hundredths, said):
+    frames = np.zeros((3, 8, 8, 3), np.uint8)
+    frames[1] = 255
+    with caplog.at_level(logging.WARNING):
+        gif = Image.open(write_animation(tmp_path / "a.gif", frames, fps=fps))
+    assert gif.info["duration"] == 10 * hundredths  # Pillow reads back what the file holds
+    assert ("a GIF stores each frame's time in hundredths of a second" in caplog.text) is said
+
+
 def test_frames_too_large_for_the_format_are_an_error_naming_the_output(tmp_path):
     frames = np.zeros((2, 32, 70_000, 3), np.uint8)
     with pytest.raises(ValueError, match="a GIF is at most 65535 px on a side, these frames are 32x70000 "
@@ -101,14 +115,15 @@ def test_an_animation_holds_the_frames_it_was_made_for_and_colours_all_motion_on
 
     context, prediction, target = _clips()
     animation = Animation(context, 3, scale=0.5, with_flow=True)
-    for k, speed in enumerate((2.0, 4.0)):  # uniform motion to the right, the 2nd frame twice as fast
-        animation.add(prediction[:, k], target[:, k], flow=torch.tensor([speed, 0.0])[:, None, None].expand(2, 16, 20))
+    for k, speed in enumerate((2.0, 4.0)):  # uniform motion to the right (sampled from the left), the 2nd twice as fast
+        animation.add(prediction[:, k], target[:, k], flow=torch.tensor([-speed, 0.0])[:, None, None].expand(2, 16, 20))
     frames = animation.frames()
     assert frames.shape == (4 + 2, 3 + 8, 5 * 10 + 4 * 4, 3)  # the frames added, not the 3 it was made for
     for k, speed in enumerate((2.0, 4.0)):  # one speed scale: the fastest motion saturated, the other half
         colour = (flow_to_color(torch.tensor([speed, 0.0]).view(1, 2, 1, 1), 4.0)[0, :, 0, 0] * 255).round()
         assert (frames[4 + k, 3:, 4 * 14:] == colour.to(torch.uint8).numpy()).all()
     assert (frames[:4, 3:, 4 * 14:] == 255).all()  # still white during the context
+    assert frames[4, 3:, 4 * 14:][0, 0].tolist() == [255, 128, 128]  # to the right: the wheel's red (hue 0), half speed
     animation.add(prediction[:, 0], target[:, 0], flow=torch.zeros(2, 16, 20))
     with pytest.raises(ValueError, match="made for 3 predicted frames"):
         animation.add(prediction[:, 0], target[:, 0], flow=torch.zeros(2, 16, 20))

@@ -454,6 +454,19 @@ def test_one_step_plots_each_frames_psnr_and_only_with_one_step(tmp_path, caplog
     assert not (tmp_path / "r.gif").exists()
 
 
+def test_the_flow_panel_colours_where_the_content_moves(tmp_path):
+    """The shipped refiner on a pan whose content moves left (the window moves right): the
+    wheel's cyan (hue 180), not the red of the flow it samples at."""
+    video, _ = _pan(tmp_path, range(100, 100 + 3 * 8, 3))
+    assert _main(["--video", video, "--out", tmp_path / "out.gif", "--frames", "1", "--show-flow", "--scale", "1"]) == 0
+    gif = Image.open(tmp_path / "out.gif")
+    gif.seek(4)  # the first predicted frame
+    frame = np.asarray(gif.convert("RGB")).astype(int)
+    flow_panel = frame[14 + 3:, 4 * (80 + 4):]  # below the label and the bar, the fifth 80-px panel
+    red, green, blue = flow_panel.reshape(-1, 3).mean(axis=0)
+    assert green - red > 40 and blue - red > 40
+
+
 def test_a_frame_folder_whose_name_is_not_utf8_is_plotted_and_scored_under_its_escape(tmp_path):
     video, _ = _pan(tmp_path, range(100, 100 + 3 * 8, 3))
     try:

@@ -40,10 +40,11 @@ def test_the_sample_grid_shows_colour_clips_channel_by_channel():
 
 
 def _flows() -> torch.Tensor:
-    """Two clips of 2 predicted 1x2 frames; the second moves 4x as fast as the first."""
+    """Two clips of 2 predicted 1x2 frames; the second moves 4x as fast as the first. A flow is
+    where each pixel is sampled from: content moving right is sampled from its left."""
     flow = torch.zeros(1, 2, 2, 1, 2)  # (B, (x, y), T, H, W)
-    flow[0, 0, 0, 0, 1] = 1.0  # frame 1: one pixel moving right at 1 px
-    flow[0, 0, 1, 0, 1] = 2.0  # frame 2: the same pixel at 2 px, the clip's fastest
+    flow[0, 0, 0, 0, 1] = -1.0  # frame 1: one pixel moving right at 1 px (the wheel's red)
+    flow[0, 0, 1, 0, 1] = -2.0  # frame 2: the same pixel at 2 px, the clip's fastest
     return torch.cat([flow, 4 * flow])
 
 

@@ -7,11 +7,13 @@ green bar; during the rollout it shows the model's frames under a red bar while 
 ``min(|prediction - target|, 1)`` per channel on ``[-1, 1]`` frames: black is exact, white
 an error of half the range (128 grey levels) or more. The optional flow panel shows the
 model's motion (the flow head's or the refiner's) on a colour wheel (hue: direction,
-saturation: speed, white: still), one speed scale for the whole video.
+saturation: speed, white: still; the direction the content moves, minus the flow a
+backward warp samples at), one speed scale for the whole video.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
@@ -28,6 +30,8 @@ from vidpred.safe_write import image_has_mark, replacing, save_marked_figure, sh
 __all__ = ["side_by_side", "Animation", "animation_size", "check_writable_size", "write_animation", "is_our_animation",
            "plot_one_step", "is_our_plot", "PANELS", "FPS_RANGE"]
 
+log = logging.getLogger(__name__)
+
 # Written into every GIF made here, so that the next run may replace it and nothing else.
 _GIF_COMMENT = b"vidpred prediction"
 _SOFTWARE = "vidpred predict.py"  # marks the plots plot_one_step may replace
@@ -36,8 +40,9 @@ _SOFTWARE = "vidpred predict.py"  # marks the plots plot_one_step may replace
 # writer (FFmpeg's MPEG-4 part 2 encoder) refuses 8,192 px or more, and its frames are
 # padded to even sizes.
 _MAX_SIDE = {".gif": (65535, "a GIF"), ".avi": (65535, "an .avi (Motion JPEG)"), ".mp4": (8190, "an .mp4 (MPEG-4)")}
-# The frame rates every output format keeps: OpenCV's .avi and .mp4 writers refuse rates
-# below 0.01, and a GIF stores each frame's time in hundredths of a second, up to 655.35 s.
+# The frame rates every output format takes: OpenCV's .avi and .mp4 writers refuse rates
+# below 0.01, and a GIF stores each frame's time in whole hundredths of a second, up to
+# 655.35 s (so it plays 100 / n frames a second: the nearest to the rate asked, said when not it).
 FPS_RANGE = (0.01, 100.0)
 
 PANELS = ("context", "prediction", "ground truth", "error")
@@ -256,8 +261,11 @@ class Animation:
 
 
 def _colours(flow: np.ndarray, max_speed: float) -> np.ndarray:
-    """uint8 ``(H, W, 3)`` colour-wheel picture of a ``(H, W, 2)`` flow (:func:`flow_to_color`)."""
-    colours = flow_to_color(torch.from_numpy(np.ascontiguousarray(flow)).permute(2, 0, 1)[None], max_speed)[0]
+    """uint8 ``(H, W, 3)`` colour-wheel picture (:func:`flow_to_color`) of the motion of a
+    ``(H, W, 2)`` flow: a model's flow is where each pixel is sampled from (a backward warp),
+    so what is there moves by minus it (a pan to the right: red, not cyan)."""
+    motion = -torch.from_numpy(np.ascontiguousarray(flow)).permute(2, 0, 1)[None]
+    colours = flow_to_color(motion, max_speed)[0]
     return (colours * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
 
 
@@ -286,10 +294,14 @@ def write_animation(path: str | Path, frames: np.ndarray, fps: float = 4.0) -> P
     if suffix == ".gif":
         from PIL import Image  # only needed here
 
+        hundredths = max(1, round(100 / fps))  # what a GIF stores (Pillow truncates milliseconds to them)
+        if abs(100 / hundredths - fps) > 0.01 * fps:
+            log.warning("%s: a GIF stores each frame's time in hundredths of a second, so it plays %.3g frames a "
+                        "second, not %g (.mp4 or .avi keep the rate)", path, 100 / hundredths, fps)
         path.parent.mkdir(parents=True, exist_ok=True)
         images = [Image.fromarray(frame) for frame in frames]
         with replacing(path) as tmp:
-            images[0].save(tmp, save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0,
+            images[0].save(tmp, save_all=True, append_images=images[1:], duration=10 * hundredths, loop=0,
                            comment=_GIF_COMMENT)
         return path
     if suffix not in (".mp4", ".avi"):

@@ -44,7 +44,8 @@ def motion_grid(flows: torch.Tensor, masks: torch.Tensor | None, padding: int = 
     """One row per clip: the predicted flow (colour wheel) then its mask, per predicted frame.
 
     Args:
-        flows: (B, 2, n_future, H, W) in pixels; each row's colours share one speed scale.
+        flows: (B, 2, n_future, H, W) in pixels, where each pixel is sampled from (a backward
+            warp); drawn as the motion, minus it. Each row's colours share one speed scale.
         masks: (B, 1, n_future, H, W) in [0, 1], weight of the warped frame (white: warped);
             None for a model without a mask (the refiner): flows only.
     Returns:
@@ -52,7 +53,8 @@ def motion_grid(flows: torch.Tensor, masks: torch.Tensor | None, padding: int = 
     """
     b, _, t, h, w = flows.shape
     speed = flows.float().norm(dim=1).amax(dim=(1, 2, 3))  # (B,), the fastest pixel of each clip
-    colours = torch.stack([flow_to_color(flows[i].transpose(0, 1), float(speed[i])) for i in range(b)])
+    # a model's flow is where each pixel is sampled from (a backward warp): the content moves by minus it
+    colours = torch.stack([flow_to_color(-flows[i].transpose(0, 1), float(speed[i])) for i in range(b)])
     if masks is None:
         return make_grid(colours.reshape(b * t, 3, h, w).cpu(), nrow=t, padding=padding, pad_value=1.0)
     grey = masks.float().clamp(0, 1).transpose(1, 2).expand(-1, -1, 3, -1, -1)  # (B, n_future, 3, H, W)
