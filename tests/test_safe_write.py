@@ -242,9 +242,11 @@ def test_the_temporary_file_of_a_killed_write_is_removed_once_abandoned_and_a_li
     assert sorted(p.name for p in tmp_path.iterdir()) == [".notes.npy", "other.npy"]
 
 
-def test_a_later_write_of_a_target_removes_what_a_killed_write_of_it_left(tmp_path):
+@pytest.mark.parametrize("check", ["file", "folder"])
+def test_a_later_command_removes_what_a_killed_write_of_its_output_left(tmp_path, check):
     """Outputs are written once and again by hand (predict.py, an export, a report): the
-    temporaries of a killed write, and of a temporary of it, go at the next write once abandoned."""
+    temporaries of a killed write, and of a temporary of it, go when the next command checks
+    its output, once abandoned (once a command: a write, as of each video of a cache, globs nothing)."""
     target = tmp_path / "p.gif"
     target.write_bytes(b"the earlier animation")
     strays = [tmp_path / ".p.gif.ja74v_x0.tmp.gif", tmp_path / "..p.gif.ja74v_x0.tmp.gif.am6b6fzr.tmp.gif"]
@@ -255,8 +257,13 @@ def test_a_later_write_of_a_target_removes_what_a_killed_write_of_it_left(tmp_pa
         path.write_bytes(b"x")
         if path is not recent:
             os.utime(path, (an_hour_ago, an_hour_ago))
-    with replacing(target) as tmp:
+    with replacing(target) as tmp:  # a write alone leaves them
         tmp.write_bytes(b"the new animation")
+    assert all(p.exists() for p in strays)
+    if check == "file":
+        check_output(target, ours=lambda _: True)
+    else:
+        check_output_folder(tmp_path, ["p.gif"], ours=lambda _: True, what="predict.py")
     assert target.read_bytes() == b"the new animation"
     assert not any(p.exists() for p in strays) and recent.exists() and all(p.exists() for p in keep)
 

@@ -53,7 +53,8 @@ def same_file(a: str | Path | None, b: str | Path | None) -> bool:
 def check_output(path: str | Path, *, inputs: Iterable[str | Path | None] = (),
                  ours: Callable[[Path], bool] | None = None, what: str = "an output of vidpred",
                  force: bool = False) -> Path:
-    """Refuse ``path`` as an output now, before the work whose result it is to hold.
+    """Refuse ``path`` as an output now, before the work whose result it is to hold; an
+    accepted one's temporaries that a killed earlier write left are removed once abandoned.
 
     Args:
         path: the file to write.
@@ -81,6 +82,7 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path | None] = (),
     reason = unwritable_reason(path.parent)
     if reason is not None:
         raise OutputRefused(f"cannot write {path}: {reason}")
+    _remove_abandoned_for(path)
     return path
 
 
@@ -145,6 +147,8 @@ def check_output_folder(out_dir: str | Path, names: Sequence[str], *, ours: Call
     reason = unwritable_reason(out_dir)
     if reason is not None:
         raise OutputRefused(f"cannot write the {output} in {out_dir}: {reason}")
+    for name in names:
+        _remove_abandoned_for(out_dir / name)
     return out_dir
 
 
@@ -177,7 +181,6 @@ def replacing(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _remove_abandoned_for(path)
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     except OSError as exc:  # name the file the user chose, not the temporary one
         raise type(exc)(exc.errno, exc.strerror, str(path)) from None
@@ -247,7 +250,8 @@ def remove_abandoned_temporaries(folder: str | Path, suffix: str, *,
 def _remove_abandoned_for(path: Path) -> None:
     """Delete the temporary files an earlier write of ``path`` left when its process was
     killed (those of a temporary of it too, ``..<name>.*``), once abandoned
-    (:data:`ABANDONED_AFTER_S`): every output's strays go at its next write."""
+    (:data:`ABANDONED_AFTER_S`): a user's output's strays go when a later command checks it
+    (:func:`check_output`, :func:`check_output_folder`), once a command, not once a write."""
     now = time.time()
     for stray in path.parent.glob(f".*{path.suffix}"):
         if not (stray.name.lstrip(".").startswith(f"{path.name}.") and ".tmp" in stray.name):
