@@ -22,6 +22,7 @@ from vidpred.config import (
     validate,
 )
 from vidpred.losses.laplacian import smallest_frame
+from vidpred.metrics.ssim import SSIM_WINDOW
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "configs").rglob("*.yaml"))
@@ -237,6 +238,14 @@ def test_the_laplacian_patch_check_is_the_pyramids_own_bound(levels):
     else:
         with pytest.raises(ConfigError, match=f"needs data.patch_size >= {smallest_frame(levels)}, got 32"):
             validate(config_from_dict({}, overrides))
+
+
+def test_the_ssim_patch_check_is_the_metric_s_own_window():
+    # The config layer keeps its own copy of the window; the loss refuses frames under the metric's.
+    overrides = ["loss.l_ssim=1.0", "model.discriminator.enabled=false", "model.generator.n_scales=1"]
+    validate(config_from_dict({}, overrides + [f"data.patch_size={SSIM_WINDOW}"]))
+    with pytest.raises(ConfigError, match=f"needs data.patch_size >= {SSIM_WINDOW} "):
+        validate(config_from_dict({}, overrides + [f"data.patch_size={SSIM_WINDOW - 1}"]))
 
 
 def test_a_census_term_alone_is_a_reconstruction_term_and_its_window_is_checked_only_when_on():

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 # The most videos one seed of the procedural or the synthetic generator names: its block of
 # generator seeds (vidpred.data.procedural.procedural_seeds, vidpred.data.synthetic.synthetic_seeds).
 SEED_BLOCK = 1_000_000
+# vidpred.metrics.ssim.SSIM_WINDOW, which this layer cannot import (tests/test_config.py ties the two).
+SSIM_WINDOW = 11
 
 # The generator settings only the refiner head reads: refused with another head.
 REFINER_ONLY = ("n_flows", "working_scale", "max_correction", "global_context", "farneback", "step_scale", "rollout",
@@ -265,8 +267,9 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
         yield f"loss.census_window must be odd and >= 3, got {loss.census_window}"
     elif loss.l_census and loss.census_window > cfg.data.patch_size:
         yield f"loss.census_window {loss.census_window} is larger than data.patch_size ({cfg.data.patch_size})"
-    if loss.l_ssim and cfg.data.patch_size < 11:
-        yield f"loss.l_ssim needs data.patch_size >= 11 (its 11x11 window), got {cfg.data.patch_size}"
+    if loss.l_ssim and cfg.data.patch_size < SSIM_WINDOW:
+        yield (f"loss.l_ssim needs data.patch_size >= {SSIM_WINDOW} (its {SSIM_WINDOW}x{SSIM_WINDOW} window), "
+               f"got {cfg.data.patch_size}")
     if loss.adaptive_weight:
         yield from _adaptive_weight_problems(cfg, weights)
     if loss.l_lpips and cfg.data.patch_size < LPIPS_MIN_SIZE[loss.lpips_net]:

@@ -10,6 +10,7 @@ from skimage import data as skdata
 from vidpred.evaluation import extrapolation_rules
 from vidpred.evaluation.baselines import flow_extrapolation
 from vidpred.evaluation.extrapolation_rules import _camera_where_it_fits
+from vidpred.evaluation.scoring import MAX_PSNR_DB
 
 
 def test_the_camera_replaces_the_flow_only_where_it_fits():
@@ -170,6 +171,15 @@ def test_the_blurred_and_sharpened_rules_filter_refined_dis_s_prediction(monkeyp
     monkeypatch.setitem(extrapolation_rules.RULES, "DIS refined, composed", lambda frames, grey, k: flat)
     for name in ("blurred 0.35", "sharpened 0.35 s0.6"):  # a flat picture, borders included, is left as it is
         torch.testing.assert_close(extrapolation_rules.RULES[name](None, None, 1), flat)
+
+
+def test_a_sharpened_prediction_s_overshoot_is_clipped_before_it_is_scored():
+    target = torch.full((1, 3, 12, 12), -1.0)
+    target[..., 6:] = 1.0  # a hard edge, exactly in range
+    sharpened = target + 0.5 * (target - extrapolation_rules._gaussian(target, 1.0))  # overshoots both sides
+    assert sharpened.min().item() < -1.1 and sharpened.max().item() > 1.1
+    assert extrapolation_rules.frame_psnr(sharpened, target) == pytest.approx(MAX_PSNR_DB)  # clipped: exact
+    assert extrapolation_rules.frame_psnr(target * 0.5, target) == pytest.approx(10 * np.log10(4 / 0.25))
 
 
 def _recording_flows(monkeypatch, H, W, flows=None):

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from vidpred.evaluation.scoring import MAX_PSNR_DB, MAX_SHARPNESS_DB, clip_mean, metric_key, score_frames
+from vidpred.evaluation.scoring import (MAX_PSNR_DB, MAX_SHARPNESS_DB, clip_mean, metric_key, score_frames,
+                                        whole_frame_psnr)
 from vidpred.metrics import (
     load_lpips,
     masked_psnr,
@@ -159,6 +160,18 @@ def test_exact_predictions_score_the_floors_and_nearly_exact_ones_stay_below():
     assert scores["psnr_whole_f1"][1].item() == pytest.approx(20 * math.log10(255))  # 48.13 dB: no floor
     assert scores["sharpness_moving_f1"][0].item() == pytest.approx(MAX_SHARPNESS_DB)
     assert scores["sharpness_compat_f1"][0].item() == pytest.approx(MAX_SHARPNESS_DB + 10 * math.log10(320 / 20))
+
+
+def test_the_whole_frame_psnr_clips_an_overshoot_and_floors_an_exact_frame_as_the_evaluation_does():
+    target = torch.zeros(2, 3, 4, 5)
+    prediction = torch.full_like(target, 1.5)  # clipped to 1: an error of 1 everywhere
+    prediction[1] = 0  # exact
+    psnr = whole_frame_psnr(prediction, target, dim=(1, 2, 3))
+    assert psnr.tolist() == pytest.approx([10 * math.log10(4), MAX_PSNR_DB])  # peak-to-peak 2 over an MSE of 1
+    frames = torch.rand(1, 3, 6, 7, dtype=torch.float64) * 2.6 - 1.3  # overshooting both ways
+    truth = torch.rand(1, 3, 6, 7, dtype=torch.float64) * 2 - 1
+    expected = score_frames(frames.clamp(-1, 1)[None], truth)["psnr_whole_f1"][0]
+    assert whole_frame_psnr(frames, truth, dim=(0, 1, 2, 3)).item() == pytest.approx(expected.item())
 
 
 def test_without_masks_only_the_whole_frame_is_scored_with_the_same_values():

@@ -67,10 +67,9 @@ from vidpred.evaluation import load_checkpoint_predictor
 from vidpred.evaluation.baselines import flow_extrapolation, last_input
 from vidpred.evaluation.partial import partial_line, partial_mark
 from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT, Method, frame_resize
-from vidpred.evaluation.scoring import MSE_FLOOR
+from vidpred.evaluation.scoring import whole_frame_psnr
 from vidpred.evaluation.visualize import (FPS_RANGE, Animation, animation_size, check_writable_size, fitting_scale,
                                          is_our_animation, is_our_plot, plot_one_step, side_by_side, write_animation)
-from vidpred.metrics.psnr import psnr_from_mse
 from vidpred.metrics.sharpness import edge_ratio
 from vidpred.metrics.ssim import ssim
 from vidpred.models.optical_flow import reused_flows
@@ -408,8 +407,7 @@ def _score(scores: dict[str, list[float]], frame: torch.Tensor, target: torch.Te
 
 def _psnrs(frames: torch.Tensor, target: torch.Tensor) -> list[float]:
     """Each frame's whole-frame PSNR, floored as the evaluation's is (an exact frame scores 58.92 dB, not inf)."""
-    errors = ((frames.clamp(-1, 1) - target) ** 2).mean(dim=(0, 1, 3, 4)).clamp_min(MSE_FLOOR)
-    return [float(db) for db in psnr_from_mse(errors, data_range=2.0)]
+    return [float(db) for db in whole_frame_psnr(frames, target, dim=(0, 1, 3, 4))]
 
 
 def write_scores(path: str | Path, scores: dict[str, dict[str, list[float]]], first_frame: int,

@@ -112,8 +112,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from vidpred.evaluation.scoring import MSE_FLOOR
-from vidpred.metrics.psnr import psnr_from_mse
+from vidpred.evaluation.scoring import whole_frame_psnr
 from vidpred.models.camera_motion import camera_flow
 from vidpred.models.optical_flow import FARNEBACK_PARAMS, dis_flow_grey, full_size_refinement
 from vidpred.models.refiner import FlowRefiner, context_flows
@@ -479,6 +478,7 @@ RULES.update({f"sharpened {a} s{s}": _refined_composed_filtered(s, a) for a, s i
 
 
 def frame_psnr(a: Tensor, b: Tensor) -> float:
-    """Whole-frame PSNR (dB) of ``a`` against ``b``, frames of one shape in ``[-1, 1]``,
-    floored as the evaluation's is (:data:`~vidpred.evaluation.scoring.MAX_PSNR_DB`)."""
-    return float(psnr_from_mse(((a - b) ** 2).mean().clamp_min(MSE_FLOOR), data_range=2.0))
+    """Whole-frame PSNR (dB) of ``a`` against ``b``, frames of one shape, scored as the
+    evaluation scores them (:func:`~vidpred.evaluation.scoring.whole_frame_psnr`: ``a``'s
+    overshoot, a sharpened or bicubic rule's, clipped to ``[-1, 1]``)."""
+    return float(whole_frame_psnr(a, b, dim=tuple(range(a.dim()))))

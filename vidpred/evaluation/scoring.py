@@ -40,13 +40,12 @@ from vidpred.metrics.masked import masked_mean
 from vidpred.metrics.official import official_db, official_sharpness_term
 from vidpred.metrics.psnr import psnr_from_mse
 from vidpred.metrics.sharpness import edge_ratio, sharpness_db, sharpness_term
-from vidpred.metrics.ssim import blur_valid, gaussian_window, ssim_from_moments
+from vidpred.metrics.ssim import SSIM_WINDOW, blur_valid, gaussian_window, ssim_from_moments
 from vidpred.models.perceptual_networks import LPIPS_MIN_SIZE
 
 __all__ = ["SSIM_WINDOW", "REGIONS", "SharpnessUnits", "metric_key", "sharpness_metric", "score_frames", "clip_mean",
-           "MSE_FLOOR", "SHARPNESS_FLOOR", "MAX_PSNR_DB", "MAX_SHARPNESS_DB"]
+           "MSE_FLOOR", "SHARPNESS_FLOOR", "MAX_PSNR_DB", "MAX_SHARPNESS_DB", "whole_frame_psnr"]
 
-SSIM_WINDOW = 11
 REGIONS = ("compat", "moving", "whole")
 SharpnessUnits = Literal["unit", "official"]
 _PEAK = 2.0  # peak-to-peak of [-1, 1] frames
@@ -64,6 +63,14 @@ MSE_FLOOR = (_PEAK / 255) ** 2 / 12
 SHARPNESS_FLOOR = 1 / (4 * 255)
 MAX_PSNR_DB = 10 * math.log10(_PEAK**2 / MSE_FLOOR)  # 58.92
 MAX_SHARPNESS_DB = 10 * math.log10(1 / SHARPNESS_FLOOR)  # 30.09
+
+
+def whole_frame_psnr(prediction: Tensor, target: Tensor, dim: int | tuple[int, ...]) -> Tensor:
+    """Whole-frame PSNR (dB) as the evaluation scores it, the squared error averaged over
+    ``dim``: ``prediction`` clipped to ``[-1, 1]`` first (a saved frame cannot hold an
+    overshoot, and the evaluation's callers clip theirs), the error floored at
+    :data:`MSE_FLOOR`. ``prediction`` and ``target`` of one shape in ``[-1, 1]``."""
+    return psnr_from_mse(((prediction.clamp(-1, 1) - target) ** 2).mean(dim=dim).clamp_min(MSE_FLOOR), _PEAK)
 
 
 def metric_key(metric: str, region: str, frame: int) -> str:

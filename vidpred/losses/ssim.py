@@ -13,20 +13,19 @@ import torch
 from torch import Tensor
 
 from vidpred.losses._frames import as_image_batch
-from vidpred.metrics.ssim import gaussian_window
+from vidpred.metrics.ssim import SSIM_WINDOW, gaussian_window
 
 __all__ = ["ssim_loss"]
 
-_WINDOW = 11
 _SIGMA = 1.5
 
 
 def _band(n: int, like: Tensor) -> Tensor:
     """``(n, n - 10)``: column ``j`` holds the Gaussian window's taps in rows ``j .. j + 10``."""
-    taps = gaussian_window(_WINDOW, _SIGMA).to(like)
-    band = like.new_zeros(n, n - _WINDOW + 1)
-    for j in range(n - _WINDOW + 1):
-        band[j:j + _WINDOW, j] = taps
+    taps = gaussian_window(SSIM_WINDOW, _SIGMA).to(like)
+    band = like.new_zeros(n, n - SSIM_WINDOW + 1)
+    for j in range(n - SSIM_WINDOW + 1):
+        band[j:j + SSIM_WINDOW, j] = taps
     return band
 
 
@@ -62,8 +61,8 @@ def ssim_loss(pred: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
         0.19994
     """
     pred, target = as_image_batch(pred, target, reduction)
-    if min(pred.shape[-2:]) < _WINDOW:
-        raise ValueError(f"ssim_loss needs frames of at least {_WINDOW} px, got {tuple(pred.shape[-2:])}")
+    if min(pred.shape[-2:]) < SSIM_WINDOW:
+        raise ValueError(f"ssim_loss needs frames of at least {SSIM_WINDOW} px, got {tuple(pred.shape[-2:])}")
     x, y = pred, target.to(pred.dtype)
     mu_x, mu_y, e_xx, e_yy, e_xy = _blur_valid(torch.stack([x, y, x * x, y * y, x * y]))
     # ssim_from_moments' formula, out of place so that the gradient flows (it builds the map in

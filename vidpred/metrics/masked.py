@@ -36,7 +36,7 @@ from torch import Tensor
 
 from vidpred.metrics.psnr import psnr, psnr_from_mse
 from vidpred.metrics.sharpness import sharpness_db, sharpness_difference, sharpness_term
-from vidpred.metrics.ssim import ssim, ssim_map
+from vidpred.metrics.ssim import SSIM_WINDOW, ssim, ssim_map
 
 __all__ = ["MaskMode", "MASK_MODES", "masked_mean", "masked_psnr", "masked_ssim", "masked_sharpness_difference"]
 
@@ -109,7 +109,7 @@ def masked_psnr(pred: Tensor, target: Tensor, mask: Tensor, mode: MaskMode = "mo
 
 
 def masked_ssim(pred: Tensor, target: Tensor, mask: Tensor, mode: MaskMode = "moving",
-                data_range: float = 2.0, window_size: int = 11) -> Tensor:
+                data_range: float = 2.0, window_size: int = SSIM_WINDOW) -> Tensor:
     r"""Per-image SSIM (11x11 Gaussian window, sigma 1.5) over the masked pixels.
 
     ``"moving"``: the SSIM map, computed without padding (one value per pixel whose window
@@ -125,7 +125,7 @@ def masked_ssim(pred: Tensor, target: Tensor, mask: Tensor, mode: MaskMode = "mo
         target: ``(B, C, H, W)`` in ``[-1, 1]``.
         mask: ``(B, H, W)`` or ``(B, 1, H, W)``, nonzero = moving.
         mode: ``"moving"`` or ``"compat"``.
-        data_range: peak-to-peak range of the data.
+        data_range: ``L`` of the constants, as :func:`~vidpred.metrics.ssim.ssim`'s (frames in ``[-1, 1]``).
         window_size: odd number of Gaussian taps.
 
     Returns:

@@ -8,10 +8,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["ssim", "ssim_map", "ssim_from_moments", "gaussian_window", "blur_valid"]
+__all__ = ["SSIM_WINDOW", "ssim", "ssim_map", "ssim_from_moments", "gaussian_window", "blur_valid"]
+
+SSIM_WINDOW = 11  # taps of the protocol's Gaussian window (sigma 1.5): scikit-image's and kornia's
 
 
-def gaussian_window(window_size: int = 11, sigma: float = 1.5) -> Tensor:
+def gaussian_window(window_size: int = SSIM_WINDOW, sigma: float = 1.5) -> Tensor:
     """The 1-D Gaussian taps ``exp(-n^2 / 2 sigma^2)`` at integer offsets ``n`` from the centre,
     normalised to sum 1: ``(window_size,)`` float64 (scikit-image's and kornia's window)."""
     offsets = torch.arange(window_size, dtype=torch.float64) - (window_size - 1) / 2
@@ -93,14 +95,15 @@ def _check(pred: Tensor, target: Tensor, window_size: int, sigma: float, name: s
         )
 
 
-def ssim_map(pred: Tensor, target: Tensor, data_range: float = 2.0, window_size: int = 11,
+def ssim_map(pred: Tensor, target: Tensor, data_range: float = 2.0, window_size: int = SSIM_WINDOW,
              sigma: float = 1.5) -> Tensor:
     """The SSIM map without padding: one value per pixel whose window lies inside the frame.
 
     Args:
         pred: ``(B, C, H, W)`` in ``[-1, 1]``; ``H, W >= window_size``.
         target: ``(B, C, H, W)`` in ``[-1, 1]``.
-        data_range: peak-to-peak range of the data (``L``).
+        data_range: ``L`` of the constants ``c1, c2``; the frames are in ``[-1, 1]`` whatever it
+            is (their black is -1: frames in ``[0, 1]`` must be mapped to ``2 x - 1`` first).
         window_size: odd number of Gaussian taps.
         sigma: Gaussian std; the protocol's 1.5 only.
 
@@ -115,7 +118,7 @@ def ssim_map(pred: Tensor, target: Tensor, data_range: float = 2.0, window_size:
     return ssim_from_moments(mu_x, mu_y, e_xx, e_yy, e_xy, data_range=data_range)
 
 
-def ssim(pred: Tensor, target: Tensor, data_range: float = 2.0, window_size: int = 11, sigma: float = 1.5) -> Tensor:
+def ssim(pred: Tensor, target: Tensor, data_range: float = 2.0, window_size: int = SSIM_WINDOW, sigma: float = 1.5) -> Tensor:
     r"""Per-image mean SSIM with a Gaussian window.
 
     .. math::
@@ -138,7 +141,8 @@ def ssim(pred: Tensor, target: Tensor, data_range: float = 2.0, window_size: int
     Args:
         pred: ``(B, C, H, W)`` in ``[-1, 1]``; ``H, W >= window_size``.
         target: ``(B, C, H, W)`` in ``[-1, 1]``.
-        data_range: peak-to-peak range of the data (``L``).
+        data_range: ``L`` of the constants ``c1, c2``; the frames are in ``[-1, 1]`` whatever it
+            is (their black is -1: frames in ``[0, 1]`` must be mapped to ``2 x - 1`` first).
         window_size: odd number of Gaussian taps.
         sigma: Gaussian std; only the protocol's 1.5 (other values raise ``ValueError``).
 
