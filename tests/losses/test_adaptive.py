@@ -61,7 +61,7 @@ def test_generator_objective_by_hand():
     target = torch.tensor([4.0, -2.0]).view(1, 1, 1, 1, 2)
     a = -2 * (0.28 * out[0] + 0.96 * out[1])
     total, terms = generator_objective(
-        [pred], [target], None, l_adv=0.1, l_p=1.0, p=2, l_gdl=0.0, gdl_alpha=1.0, l_path=0.0,
+        [pred], [target], l_adv=0.1, l_p=1.0, p=2, l_gdl=0.0, gdl_alpha=1.0, l_path=0.0,
         adv_losses={"a": a, "b": 3 * a}, last_layer=W,
     )
     w = 15 / (12 + 1e-4)

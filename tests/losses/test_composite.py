@@ -15,6 +15,11 @@ LOG2 = math.log(2)
 WEIGHTS = dict(l_adv=0.05, l_p=1.0, p=2, l_gdl=1.0, gdl_alpha=1.0, l_path=2.0)
 
 
+def _multiscale_d(logits):
+    """The multi-scale D's generator loss, as the trainer hands it over."""
+    return {"multiscale": bce_g_loss(logits)}
+
+
 def _hand_case():
     """Two scales, one-pixel-high frames, T = 2, flat (zero) prediction.
 
@@ -31,7 +36,7 @@ def _hand_case():
 
 def test_hand_computed_combination():
     preds, targets = _hand_case()
-    total, terms = generator_objective(preds, targets, [torch.zeros(1)], **WEIGHTS)
+    total, terms = generator_objective(preds, targets, **WEIGHTS, adv_losses=_multiscale_d([torch.zeros(1)]))
     assert terms["g_adv"].item() == pytest.approx(LOG2)
     assert terms["g_lp"].item() == pytest.approx(0.5 + 0.25)
     assert terms["g_gdl"].item() == pytest.approx(1.0)
@@ -45,7 +50,7 @@ def test_hand_computed_combination():
 
 def test_finest_scale_only():
     preds, targets = _hand_case()
-    total, terms = generator_objective(preds, targets, None, **WEIGHTS, multiscale=False)
+    total, terms = generator_objective(preds, targets, **WEIGHTS, multiscale=False)
     assert set(terms) == {"g_lp", "g_gdl", "g_path", "g_total"}
     assert total.item() == pytest.approx(0.5 + 1.0 + 2.0 * 0.25)
 
@@ -54,7 +59,7 @@ def test_finest_scale_only_pairs_the_finest_anchor_with_the_finest_prediction():
     # The anchor cancels in the path loss, so the finest scale's path term stays 1/4 whatever its value.
     preds, targets = _hand_case()
     anchors = [torch.full((1, 1, 1, 1), 0.3), torch.full((1, 1, 1, 2), -0.7)]
-    total, terms = generator_objective(preds, targets, None, **WEIGHTS, anchor_scales=anchors, multiscale=False)
+    total, terms = generator_objective(preds, targets, **WEIGHTS, anchor_scales=anchors, multiscale=False)
     assert terms["g_path"].item() == pytest.approx(0.25)
     assert total.item() == pytest.approx(0.5 + 1.0 + 2.0 * 0.25)
 
@@ -69,9 +74,9 @@ def test_adaptive_weight_is_clamped_at_adaptive_max():
     pred, target = out.view(1, 1, 1, 1, 2), torch.tensor([4.0, -2.0]).view(1, 1, 1, 1, 2)
     weights = dict(l_adv=0.1, l_p=1.0, p=2, l_gdl=0.0, gdl_alpha=1.0, l_path=0.0)
     adv = {"d": 1e-3 * out.sum()}
-    _, terms = generator_objective([pred], [target], None, **weights, adv_losses=adv, last_layer=W)
+    _, terms = generator_objective([pred], [target], **weights, adv_losses=adv, last_layer=W)
     assert terms["g_adv_weight"].item() == pytest.approx(15 / (3e-3 * math.sqrt(2) + 1e-4), rel=1e-5)
-    total, terms = generator_objective([pred], [target], None, **weights, adv_losses=adv, last_layer=W,
+    total, terms = generator_objective([pred], [target], **weights, adv_losses=adv, last_layer=W,
                                        adaptive_max=10.0)
     assert terms["g_adv_weight"].item() == 10.0
     assert total.item() == pytest.approx(12.5 + 10.0 * 0.1 * 3e-3)
@@ -80,11 +85,11 @@ def test_adaptive_weight_is_clamped_at_adaptive_max():
 def test_zero_weights_are_skipped_and_not_reported():
     preds, targets = _hand_case()
     weights = {**WEIGHTS, "l_gdl": 0.0, "l_path": 0.0, "l_adv": 0.0}
-    total, terms = generator_objective(preds, targets, [torch.zeros(1)], **weights)
+    total, terms = generator_objective(preds, targets, **weights, adv_losses=_multiscale_d([torch.zeros(1)]))
     assert set(terms) == {"g_lp", "g_total"}
     assert total.item() == pytest.approx(0.75)
     with pytest.raises(ValueError, match="weight 0"):
-        generator_objective(preds, targets, None, **{**weights, "l_p": 0.0, "l_adv": 1.0})
+        generator_objective(preds, targets, **{**weights, "l_p": 0.0, "l_adv": 1.0})
 
 
 def test_matches_the_individual_losses():
@@ -95,7 +100,7 @@ def test_matches_the_individual_losses():
     anchors = [torch.rand(s[:2] + s[3:], generator=generator) * 2 - 1 for s in shapes]
     logits = [torch.randn(2, generator=generator) for _ in shapes]
     weights = dict(l_adv=0.3, l_p=0.7, p=1, l_gdl=1.3, gdl_alpha=2.0, l_path=0.4)
-    total, _ = generator_objective(preds, targets, logits, **weights, anchor_scales=anchors)
+    total, _ = generator_objective(preds, targets, **weights, anchor_scales=anchors, adv_losses=_multiscale_d(logits))
     expected = 0.3 * bce_g_loss(logits) + sum(
         0.7 * lp_loss(y_hat, y, p=1)
         + 1.3 * gradient_difference_loss(y_hat, y, alpha=2.0)
@@ -109,14 +114,14 @@ def test_adversarial_term_is_the_mean_over_discriminators():
     # GMAN's mean (the sharper-predictions article): multi-scale BCE (log 2 at logit 0) and two other discriminators.
     preds, targets = _hand_case()
     adv = {"blur": torch.tensor(1.0), "spatiotemporal": torch.tensor(-0.5)}
-    total, terms = generator_objective(preds, targets, [torch.zeros(1)], **WEIGHTS, adv_losses=adv)
+    total, terms = generator_objective(preds, targets, **WEIGHTS, adv_losses={**_multiscale_d([torch.zeros(1)]), **adv})
     mean = (LOG2 + 1.0 - 0.5) / 3
     assert terms["g_adv"].item() == pytest.approx(mean)
     assert terms["g_adv_multiscale"].item() == pytest.approx(LOG2) and terms["g_adv_blur"].item() == 1.0
     assert total.item() == pytest.approx(0.05 * mean + 0.75 + 1.0 + 2.0 * 0.375)
     # Extra (perceptual) terms join the reconstruction side with their weight.
     total2, terms2 = generator_objective(
-        preds, targets, None, **WEIGHTS, extra_terms={"g_vgg": (0.5, torch.tensor(2.0)), "g_off": (0.0, torch.tensor(9.0))}
+        preds, targets, **WEIGHTS, extra_terms={"g_vgg": (0.5, torch.tensor(2.0)), "g_off": (0.0, torch.tensor(9.0))}
     )
     assert terms2["g_vgg"].item() == 2.0 and "g_off" not in terms2
     assert total2.item() == pytest.approx(0.75 + 1.0 + 2.0 * 0.375 + 0.5 * 2.0)

@@ -221,7 +221,7 @@ def adapt_generator(generator: nn.Module, frames: np.ndarray, settings: AdaptSet
         clips = to_model_input(torch.from_numpy(_batch(frames, starts, window, side, settings.batch_size, rng))
                                .to(device))  # (B, C, window, h, w) in [-1, 1]
         pred = model.rollout(clips[:, :, :n_context], settings.n_future)
-        total, _ = generator_objective([pred.float()], [clips[:, :, n_context:]], None, l_adv=0.0, l_p=loss.l_p,
+        total, _ = generator_objective([pred.float()], [clips[:, :, n_context:]], l_adv=0.0, l_p=loss.l_p,
                                        p=loss.p, l_gdl=loss.l_gdl, gdl_alpha=loss.gdl_alpha, l_path=0.0,
                                        multiscale=False)
         optimizer.zero_grad(set_to_none=True)

@@ -9,7 +9,6 @@ from torch import Tensor
 
 from vidpred.config import LossConfig
 from vidpred.losses.adaptive import adaptive_weight
-from vidpred.losses.adversarial import bce_g_loss
 from vidpred.losses.census import census_loss
 from vidpred.losses.gradient import gradient_difference_loss
 from vidpred.losses.laplacian import laplacian_loss
@@ -34,7 +33,6 @@ FINEST_SCALE_LOSSES: dict[str, tuple[str, Callable[[Tensor, Tensor, LossConfig],
 def generator_objective(
     pred_scales: Sequence[Tensor],
     target_scales: Sequence[Tensor],
-    fake_logits: Sequence[Tensor] | None,
     *,
     l_adv: float,
     l_p: float,
@@ -58,10 +56,10 @@ def generator_objective(
         \qquad
         \mathcal{L}_G = \mathcal{L}_{rec} + w \, \lambda_{adv} \, \mathcal{L}^G_{adv}
 
-    - ``L^G_adv`` is the mean of the generator losses of all discriminators (GMAN's mean,
-      Durugkar et al. 2017; the sharper-predictions article, "Multiple discriminators"): the multi-scale BCE
-      :func:`~vidpred.losses.adversarial.bce_g_loss` on ``fake_logits`` (already a sum
-      over D's scales) and each entry of ``adv_losses``;
+    - ``L^G_adv`` is the mean of the generator losses of all discriminators, the entries of
+      ``adv_losses`` (GMAN's mean, Durugkar et al. 2017; the sharper-predictions article,
+      "Multiple discriminators"); the multi-scale D's is
+      :func:`~vidpred.losses.adversarial.bce_g_loss` of its logits, already a sum over its scales;
     - ``L_e`` are precomputed extra reconstruction terms (``extra_terms``, e.g. perceptual
       losses) with their weights;
     - ``w`` is 1, or with ``last_layer`` given the adaptive weight
@@ -73,22 +71,19 @@ def generator_objective(
       ``multiscale``, else taken at the finest scale only.
 
     A term whose weight is 0 is not computed and not reported; so is the adversarial
-    term when ``fake_logits`` is None and ``adv_losses`` is empty (e.g. before the
-    discriminators start). Paper weights: ``l_adv=0.05, l_p=1 (p=2), l_gdl=1 (alpha=1)``.
+    term when ``adv_losses`` is empty (e.g. before the discriminators start). Paper weights: ``l_adv=0.05, l_p=1 (p=2), l_gdl=1 (alpha=1)``.
 
     Args:
         pred_scales: predictions per scale, coarsest first, ``(B, C, T, h_k, w_k)`` in ``[-1, 1]``.
         target_scales: targets, same shapes, in ``[-1, 1]``.
-        fake_logits: per-scale ``(B,)`` D logits on the predictions (D frozen, graph kept
-            to G), or None.
         l_adv, l_p, l_gdl, l_path: weights.
         p: exponent of the Lp term (1 or 2).
         gdl_alpha: exponent of the GDL term.
         anchor_scales: last context frame per scale, ``(B, C, h_k, w_k)`` in ``[-1, 1]``,
             for the path loss (it cancels there; see :func:`~vidpred.losses.path.path_loss`).
         multiscale: sum reconstruction terms over scales (True) or use the finest only.
-        adv_losses: other discriminators' generator losses (unweighted scalars, graph kept
-            to G), by name; each is reported as ``"g_adv_<name>"``.
+        adv_losses: the discriminators' generator losses (unweighted scalars, D frozen,
+            graph kept to G), by name; each is reported as ``"g_adv_<name>"``.
         extra_terms: ``{name: (weight, scalar)}`` added to the reconstruction objective
             (a weight of 0 skips the term).
         last_layer: the generator's last layer weight for the adaptive weight, or None
@@ -97,7 +92,7 @@ def generator_objective(
 
     Returns:
         ``(total, terms)``: ``total`` is the scalar to backpropagate; ``terms`` holds the
-        detached *unweighted* values of the computed terms under ``"g_adv"``, ``"g_lp"``,
+        detached *unweighted* values of the computed terms under ``"g_adv"`` (their mean), ``"g_lp"``,
         ``"g_gdl"``, ``"g_path"`` and the ``extra_terms`` names, the adaptive weight under
         ``"g_adv_weight"`` when used, and the detached total under ``"g_total"``.
     """
@@ -137,8 +132,6 @@ def generator_objective(
 
     adversarial: dict[str, Tensor] = {}
     if l_adv != 0:
-        if fake_logits is not None:
-            adversarial["g_adv_multiscale" if adv_losses else "g_adv"] = bce_g_loss(fake_logits)
         adversarial.update({f"g_adv_{name}": value for name, value in (adv_losses or {}).items()})
     if not unweighted and not adversarial:
         raise ValueError("generator_objective: every term has weight 0 (or only l_adv is set and no discriminator judges)")

@@ -267,7 +267,7 @@ class Trainer:
         extra_terms.update(perceptual_terms(pred_scales[-1], target, self.perceptual,
                                             {"vgg": loss_cfg.l_vgg, "lpips": loss_cfg.l_lpips}, generator=self.rng.frame))
         loss, terms = generator_objective(
-            pred_scales, target_scales, None,
+            pred_scales, target_scales,
             l_adv=loss_cfg.l_adv, l_p=loss_cfg.l_p, p=loss_cfg.p, l_gdl=loss_cfg.l_gdl, gdl_alpha=loss_cfg.gdl_alpha,
             l_path=loss_cfg.l_path, anchor_scales=pyramid(context[:, :, -1], n_scales), multiscale=loss_cfg.multiscale,
             adv_losses=adv_losses, extra_terms=extra_terms, adaptive_max=loss_cfg.adaptive_max,
