@@ -46,7 +46,7 @@ from vidpred.data.photos import PhotoFolder
 from vidpred.data.procedural import procedural_seeds
 from vidpred.data.synthetic import synthetic_seeds
 from vidpred.data.samples import SAMPLE_VAL_VIDEOS, SAMPLE_VIDEOS, sample_videos_root
-from vidpred.data.ucf101 import listed_groups, ucf101_group, ucf101_split
+from vidpred.data.ucf101 import every_nth, listed_groups, ucf101_group, ucf101_split
 from vidpred.data.video_io import IMAGE_EXTENSIONS, path_order
 
 __all__ = ["load_split", "load_synthetic", "synthetic_items", "select_videos", "subset_files", "videos_root",
@@ -240,8 +240,8 @@ def _file_paths(cfg: DataConfig, subset: str, held_out_by: str | None = None) ->
         root = Path(videos_root(cfg))
         what = "every video of the corpus" if subset == "all" else f"the corpus's {subset} videos"
         return corpus_paths(root, subset), root, f"{what} ({root})"
-    # vidpred.config.validate refuses this in a loaded config; the evaluation builds its
-    # DataConfig from command-line flags without it.
+    # vidpred.config.validate refuses this in a loaded config; a DataConfig built in code
+    # (the Python API's) need not have been validated.
     if cfg.root is None:
         raise DataError(f"data.root must be set for data.source = {cfg.source!r}")
     root = Path(cfg.root)
@@ -345,12 +345,12 @@ def select_videos(cfg: DataConfig, subset: str, *, every: int = 1, max_frames: i
         items = _procedural_items(cfg, subset)
         what = (f"procedural {subset} subset (seed {p.seed}: {len(items)} videos of {p.n_frames} frames at "
                 f"{p.height}x{p.width})")
-        return VideoSelection(items[::every], len(items), what)
+        return VideoSelection(every_nth(items, every), len(items), what)
     if cfg.source not in FILE_SOURCES:
         raise ValueError(f"unknown data.source {cfg.source!r}")
     paths, base, what = _file_paths(cfg, subset, held_out_by)
     size = _frame_size(cfg)
-    named = [(_relative_name(p, base), p) for p in paths[::every]]
+    named = [(_relative_name(p, base), p) for p in every_nth(paths, every)]
     if names is not None:  # before the items are made: each reads its file's status
         named = [(name, p) for name, p in named if name in names]
     items = [file_item(p, max_frames=max_frames, frame_size=size, frame_height=cfg.frame_height, name=name)

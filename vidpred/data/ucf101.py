@@ -149,7 +149,8 @@ def listed_groups(root: str | Path, split: int, subset: str) -> set[tuple[str, i
 
 
 def every_nth(paths: Sequence[T], n: int = 10) -> list[T]:
-    """Every ``n``-th item, starting with the first: ``list(paths[::n])``.
+    """Every ``n``-th item, starting with the first: ``list(paths[::n])``, the rule by which
+    :func:`~vidpred.data.datasets.select_videos` thins a subset (``every``).
 
     The paper evaluates on every 10th video of testlist01 (3783 videos -> 379 with this
     rule; the paper reports "378").
