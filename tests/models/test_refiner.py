@@ -93,6 +93,15 @@ def test_built_from_config_and_checked():
                                                                    "working_scale": 3}}}))
 
 
+def test_the_rollouts_are_the_config_s_values():
+    # export_model.py offers ROLLOUTS and the config accepts its Literal: the two lists are one.
+    from typing import get_args, get_type_hints
+
+    from vidpred.config import GeneratorConfig
+
+    assert set(refiner_module.ROLLOUTS) == set(get_args(get_type_hints(GeneratorConfig)["rollout"]))
+
+
 def test_rejects_a_bad_context():
     model = FlowRefiner(width=8)
     with pytest.raises(ValueError, match="context must be"):

@@ -229,7 +229,7 @@ def adapt_generator(generator: nn.Module, frames: np.ndarray, settings: AdaptSet
         if settings.grad_clip is not None:
             nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
         optimizer.step()
-        with torch.no_grad():
+        with torch.no_grad():  # no warm-up, unlike training's average: this one starts at trained weights
             for kept, new in zip(average.parameters(), model.parameters()):
                 kept.lerp_(new, 1 - settings.ema_decay)
             for kept, new in zip(average.buffers(), model.buffers()):
