@@ -258,6 +258,10 @@ def test_float_predictions_on_another_scale_are_refused_rather_than_scored(model
         score([levels[0], overshoot], clip[4:6])
     assert score(np.zeros((1, 8, 8, 3), np.float32), np.zeros((1, 8, 8, 3), np.uint8))["psnr"] == [
         pytest.approx(58.92, abs=0.01)]  # a black frame's prediction, rightly dark
+    fade = np.zeros((1, 8, 8, 3), np.uint8)
+    fade[..., 4:, :] = 5  # a fade from black: the truth reaches 5, a fine prediction stays under 1
+    assert score(np.full((1, 8, 8, 3), 0.5, np.float32), fade)["psnr"][0] == pytest.approx(
+        10 * np.log10(255**2 / np.mean((0.5 - fade) ** 2)), abs=0.01)
     with pytest.raises(ValueError, match=r"^truth's frame 0: expected uint8 values 0-255, got float32"):
         score(levels, clip[4:6].astype(np.float32))  # the truth is the frames as read: uint8
 

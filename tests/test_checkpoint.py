@@ -130,6 +130,10 @@ def test_missing_and_foreign_files(tmp_path):
     torch.save({"just": "weights"}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a vidpred checkpoint"):
         load_checkpoint(tmp_path / "other.pt")
+    for version in (None, "2", True):  # a hand-edited format: no comparison with ours to fail on
+        torch.save({"format_version": version, "step": 1}, tmp_path / "edited.pt")
+        with pytest.raises(ValueError, match="edited.pt is not a vidpred checkpoint"):
+            load_checkpoint(tmp_path / "edited.pt")
 
 
 def _save_as_on_cuda(state: dict, path, monkeypatch) -> None:

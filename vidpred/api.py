@@ -261,7 +261,10 @@ def score(prediction: np.ndarray | Sequence[np.ndarray], truth: np.ndarray | Seq
         raise ValueError(f"prediction {predicted.shape} and truth {true.shape}: give as many frames of the same size")
     if min(true.shape[1:3]) < 2:  # the edge ratio and sharpness compare each pixel with its neighbours
         raise ValueError(f"frames of {true.shape[2]}x{true.shape[1]}: score needs at least 2x2 px")
-    if predicted.dtype != np.uint8 and predicted.max() <= 1 < true.max():  # scaled to [0, 1]: would score as black
+    # Scaled to [0, 1] (it would score as black): its values fit the truth far better as 0-255 levels.
+    # A dark prediction of dark frames (a fade from black) fits as it is, and is scored.
+    if (predicted.dtype != np.uint8 and predicted.max() <= 1 < true.max()
+            and 2 * np.mean((predicted * 255.0 - true) ** 2) < np.mean((predicted - true.astype(np.float32)) ** 2)):
         raise ValueError(f"prediction: its values lie within [0, 1], the truth's reach {true.max()}: give grey levels "
                          "0-255 (multiply by 255)")
     as_model = [_unit_range(x).transpose(0, 1) for x in (predicted, true)]  # (n, 3, H, W) in [-1, 1]

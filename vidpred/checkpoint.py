@@ -103,7 +103,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         # code from the file: never pass that advice on.
         raise ValueError(f"{path} is not a readable vidpred checkpoint: it is truncated, not a checkpoint, "
                          f"or holds objects that a safe load refuses ({type(exc).__name__})") from None
-    if not isinstance(state, dict) or "format_version" not in state:
+    version = state.get("format_version") if isinstance(state, dict) else None
+    if isinstance(version, bool) or not isinstance(version, (int, float)):
         raise ValueError(f"{path} is not a vidpred checkpoint")
     if state["format_version"] > FORMAT_VERSION:
         raise ValueError(

@@ -47,6 +47,18 @@ def test_errors_name_the_file(tiny_checkpoint, tmp_path):
     save_checkpoint(state, tmp_path / "mismatch.pt")
     with pytest.raises(ValueError, match="mismatch.pt: the generator weights do not fit"):
         load_checkpoint_predictor(tmp_path / "mismatch.pt", CPU)
+    state = load_checkpoint(tiny_checkpoint)
+    name = next(iter(state["generator"]))
+    state["generator"][name][0] = float("nan")  # one weight: every prediction would be NaN, shown black
+    save_checkpoint(state, tmp_path / "nan.pt")
+    with pytest.raises(ValueError, match=f"nan.pt: 1 of its generator weights hold NaN or infinity \\(e.g. {name}\\)"):
+        load_checkpoint_predictor(tmp_path / "nan.pt", CPU)
+    for entry in ("config", "generator"):
+        state = load_checkpoint(tiny_checkpoint)
+        state[entry] = "hello"  # a hand-edited file: not a mapping
+        save_checkpoint(state, tmp_path / "edited.pt")
+        with pytest.raises(ValueError, match=f"edited.pt has no '{entry}' entry"):
+            load_checkpoint_predictor(tmp_path / "edited.pt", CPU)
 
 
 def test_baseline_names_list_the_rows_in_their_order():

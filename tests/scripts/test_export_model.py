@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from vidpred.build import build_generator
 from vidpred.checkpoint import load_checkpoint, save_checkpoint
+from vidpred.config import config_from_dict
 from vidpred.commands.export_model import main
 
 
@@ -20,8 +22,10 @@ def _main(argv):
 @pytest.fixture
 def checkpoint(tmp_path) -> Path:
     path = tmp_path / "latest.pt"
-    save_checkpoint({"step": 7, "config": {"model": {}}, "generator": {"w": torch.ones(2)},
-                     "generator_ema": {"w": torch.full((2,), 0.5)}, "opt_g": {"state": {}},
+    config = {"model": {"generator": {"n_scales": 1, "width": 0.0625}}}
+    weights = build_generator(config_from_dict(config)).state_dict()  # a real generator: export rebuilds it
+    save_checkpoint({"step": 7, "config": config, "generator": {k: torch.ones_like(v) for k, v in weights.items()},
+                     "generator_ema": {k: torch.full_like(v, 0.5) for k, v in weights.items()}, "opt_g": {"state": {}},
                      "held_out": ["b.avi"], "data_root": "/data/videos"}, path)
     return path
 
@@ -39,7 +43,7 @@ def test_exports_the_average_weights_and_replaces_an_earlier_export(checkpoint, 
     state = load_checkpoint(out)
     assert state["exported_from"]["note"] == "second" and "opt_g" not in state
     assert (state["held_out"], state["data_root"]) == (["b.avi"], "/data/videos")  # what evaluation's "auto" reads
-    assert torch.equal(state["generator"]["w"], torch.full((2,), 0.5))
+    assert all(torch.equal(w, torch.full_like(w, 0.5)) for w in state["generator"].values())
 
 
 def test_a_file_that_is_not_a_checkpoint_is_kept_unless_forced(checkpoint, tmp_path, caplog):
@@ -131,6 +135,29 @@ def test_a_checkpoint_without_a_config_or_generator_is_refused_in_one_line(tmp_p
         assert _main(["--checkpoint", checkpoint, "--out", tmp_path / "model.pt"]) == 2
         assert _errors(caplog) == [f"{checkpoint} has no '{key}' entry; is it a vidpred training checkpoint?"]
         assert not (tmp_path / "model.pt").exists()
+
+
+def test_a_checkpoint_this_version_cannot_load_is_refused_before_the_model_is_written(checkpoint, tmp_path, caplog):
+    state = load_checkpoint(checkpoint)
+    state["config"]["model"]["generator"]["width"] = 0.125  # the weights no longer fit the config
+    save_checkpoint(state, tmp_path / "mismatch.pt")
+    state = load_checkpoint(checkpoint)
+    state["config"]["newkey"] = 1  # a config of another vidpred version
+    save_checkpoint(state, tmp_path / "newer.pt")
+    for source, error in (("mismatch.pt", "the generator weights do not fit"), ("newer.pt", "unknown config key 'newkey'")):
+        caplog.clear()
+        assert _main(["--checkpoint", tmp_path / source, "--out", tmp_path / "model.pt"]) == 2
+        assert len(_errors(caplog)) == 1 and error in _errors(caplog)[0]
+        assert not (tmp_path / "model.pt").exists()
+
+
+def test_an_export_of_an_export_keeps_where_its_weights_came_from(checkpoint, tmp_path):
+    first, second = tmp_path / "first.pt", tmp_path / "second.pt"
+    assert _main(["--checkpoint", checkpoint, "--out", first, "--note", "the run's average"]) == 0
+    assert _main(["--checkpoint", first, "--out", second, "--note", "again"]) == 0
+    source = load_checkpoint(second)["exported_from"]
+    assert (source["checkpoint"], source["note"]) == (str(first), "again")
+    assert source["earlier"] == {"checkpoint": str(checkpoint), "weights": "generator_ema", "note": "the run's average"}
 
 
 def test_a_changed_config_is_checked_before_the_model_is_written(tmp_path, caplog):

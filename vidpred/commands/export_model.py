@@ -23,9 +23,12 @@ import logging
 import sys
 from pathlib import Path
 
+import torch
+
 from vidpred.checkpoint import describe_file, load_checkpoint, save_checkpoint
 from vidpred.cli import checkpoint_path, script, setup_logging
 from vidpred.config import config_from_dict, validate
+from vidpred.evaluation.predictors import load_checkpoint_predictor
 from vidpred.models.refiner import ROLLOUTS
 from vidpred.safe_write import check_output
 
@@ -81,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"{flags} for refiners only; {args.checkpoint} holds a {generator.get('head')!r} head")
         generator.update(changes)
         validate(config_from_dict(config))
+    # Rebuilt as predict.py will: a config this version cannot read, or weights that do not fit
+    # it, are refused here rather than written into a model no one can load.
+    load_checkpoint_predictor(Path(args.checkpoint), torch.device("cpu"))
     exported = {
         "config": config,
         "generator": {k: v.contiguous() for k, v in state[weights].items()},
@@ -88,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         "train_seconds": state.get("train_seconds"),
         "held_out": state.get("held_out"),  # the run's validation videos, for evaluation's "auto"
         "data_root": state.get("data_root"),  # ... and the folder they are in
-        "exported_from": {"checkpoint": str(args.checkpoint), "weights": weights, "note": args.note, **changes},
+        "exported_from": {"checkpoint": str(args.checkpoint), "weights": weights, "note": args.note, **changes,
+                          # an export of an export: where its weights came from first (a run's moving average?)
+                          **({"earlier": state["exported_from"]} if isinstance(state.get("exported_from"), dict) else {})},
     }
     replaced = describe_file(args.out)
     save_checkpoint(exported, Path(args.out))

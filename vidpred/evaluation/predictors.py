@@ -127,7 +127,7 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
         raise ValueError(f"{path} is a blur discriminator checkpoint, not a model's: give a training run's checkpoint "
                          "(runs/<name>/checkpoints/best.pt) or an export (scripts/export_model.py)")
     for key in ("config", "generator"):
-        if key not in state:
+        if not isinstance(state.get(key), dict):
             raise ValueError(f"{path} has no '{key}' entry; is it a vidpred training checkpoint?")
     try:
         cfg: Config = config_from_dict(state["config"])
@@ -142,6 +142,9 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
     mismatch = weights_mismatch(generator.state_dict(), state[weights])
     if mismatch:
         raise ValueError(f"{path}: the generator weights do not fit the generator its config describes ({mismatch})")
+    broken = [k for k, v in state[weights].items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:  # a diverged run's weights would predict NaN, which the 8-bit frames show as black
+        raise ValueError(f"{path}: {len(broken)} of its generator weights hold NaN or infinity (e.g. {broken[0]})")
     generator.load_state_dict(state[weights], assign=True)
     unset = [name for name, tensor in chain(generator.named_parameters(), generator.named_buffers()) if tensor.is_meta]
     if unset:  # a tensor outside the state dict (a non-persistent buffer) has no value to load
