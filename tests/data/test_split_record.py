@@ -239,3 +239,29 @@ def test_a_record_whose_videos_are_not_named_entries_is_refused(tmp_path, video)
     (tmp_path / "split.json").write_text(json.dumps({"subsets": {"train": [video], "val": [], "test": []}}))
     with pytest.raises(DataError, match="is not a recorded split"):
         read_split(tmp_path / "split.json")
+
+
+def test_a_resumed_ucf101_run_whose_hold_out_draws_other_clips_is_refused(tiny_ucf101, tmp_path):
+    import shutil
+    root = tmp_path / "ucf101"
+    shutil.copytree(tiny_ucf101, root)
+    cfg = DataConfig(source="ucf101", root=str(root), n_val_videos=2, cache_dir=str(tmp_path / "cache"))
+    recorded = describe_split(cfg)
+    assert follow_split(cfg, recorded)[2] is None
+    val = recorded["subsets"]["val"][0]["name"]  # removed with its list line: its group gives another clip
+    (root / "UCF-101" / val).unlink()
+    lists = root / "ucfTrainTestlist" / "trainlist01.txt"
+    lists.write_bytes(b"".join(line for line in lists.read_bytes().splitlines(keepends=True)
+                               if val.split("/")[-1].encode() not in line))
+    with pytest.raises(DataError, match=f"the run's validation videos {val} are no longer drawn"):
+        follow_split(cfg, recorded)
+
+
+def test_a_ucf101_run_records_no_test_videos_when_the_test_list_cannot_be_read(tiny_ucf101, tmp_path, caplog):
+    import shutil
+    root = tmp_path / "ucf101"
+    shutil.copytree(tiny_ucf101, root)
+    (root / "ucfTrainTestlist" / "testlist01.txt").unlink()
+    record = describe_split(DataConfig(source="ucf101", root=str(root), n_val_videos=2))
+    assert record["subsets"]["test"] == [] and record["subsets"]["train"]
+    assert "the run records no test videos (UCF101 split file not found" in caplog.text

@@ -4,6 +4,7 @@ import shutil
 
 import pytest
 
+from vidpred.data.errors import DataError
 from vidpred.data.ucf101 import every_nth, ucf101_group, ucf101_split
 
 
@@ -97,3 +98,26 @@ def test_group_of_a_clip_name():
     assert ucf101_group("UCF-101/HandstandPushups/v_HandStandPushups_g08_c03.avi") == ("handstandpushups", 8)
     with pytest.raises(ValueError, match=r"not a UCF101 clip name \(v_<Class>_gXX_cYY\): clip.avi"):
         ucf101_group("clip.avi")
+
+
+def test_a_list_saved_as_utf16_is_read_and_an_undecodable_one_is_named(tiny_ucf101, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(tiny_ucf101, root)
+    path = root / "ucfTrainTestlist" / "testlist01.txt"
+    path.write_bytes(path.read_bytes().decode().encode("utf-16"))  # as Windows PowerShell's ">" writes it
+    assert [p.relative_to(root) for p in ucf101_split(root, 1, "test")] == \
+        [p.relative_to(tiny_ucf101) for p in ucf101_split(tiny_ucf101, 1, "test")]
+    path.write_bytes(b"Basketball/v_\xe9.avi\r\n")
+    with pytest.raises(DataError, match=f"UCF101 split file {path} is not UTF-8 text"):
+        ucf101_split(root, 1, "test")
+
+
+def test_a_tree_one_folder_deeper_is_named_and_lists_inside_the_video_folder_are_read(tiny_ucf101, tmp_path):
+    shutil.copytree(tiny_ucf101, tmp_path / "outer" / "UCF101")
+    with pytest.raises(FileNotFoundError, match="UCF101/UCF-101 is one folder deeper: give .*outer/UCF101$"):
+        ucf101_split(tmp_path / "outer", 1, "test")
+    inside = tmp_path / "inside"
+    shutil.copytree(tiny_ucf101 / "UCF-101", inside / "UCF-101")
+    shutil.copytree(tiny_ucf101 / "ucfTrainTestlist", inside / "UCF-101" / "ucfTrainTestlist")
+    for root in (inside, inside / "UCF-101"):
+        assert len(ucf101_split(root, 1, "test")) == len(ucf101_split(tiny_ucf101, 1, "test"))

@@ -350,3 +350,30 @@ def test_a_clip_knows_its_video_whatever_the_video_is_named(tmp_path, make_video
         clips, _ = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=6, min_frames=6,
                                    clips_per_video=per_video, subset="all", progress=False)
         assert [clip.name for clip in clips] == names and {clip.video for clip in clips} == {"me@home.avi"}
+
+
+def test_a_checkpoint_trained_as_folder_data_on_the_ucf101_tree_is_named(tiny_ucf101, tmp_path):
+    from vidpred.evaluation import choose_eval_videos
+
+    ucf = _data(tmp_path, source="ucf101", root=str(tiny_ucf101))
+    for folder in (tiny_ucf101, tiny_ucf101 / "UCF-101", tiny_ucf101 / "UCF-101" / "Basketball"):
+        note = choose_eval_videos(ucf, [("f", {"source": "folder", "root": str(folder)})])[2]
+        assert note == (f"f was trained as folder data on {folder}, which holds UCF101's videos: it may have trained "
+                        "on the test list's videos scored here")
+    assert choose_eval_videos(ucf, [("f", {"source": "folder", "root": str(tmp_path)})])[2] is None
+
+
+def test_lists_that_share_a_group_are_named_for_checkpoints_trained_on_ucf101(tiny_ucf101, tmp_path):
+    import shutil
+
+    from vidpred.evaluation import choose_eval_videos
+
+    root = tmp_path / "ucf"
+    shutil.copytree(tiny_ucf101, root)
+    test_list = root / "ucfTrainTestlist" / "testlist01.txt"
+    test_list.write_bytes(test_list.read_bytes() + b"Basketball/v_Basketball_g08_c02.avi\r\n")  # a training group
+    ucf = _data(tmp_path, source="ucf101", root=str(root))
+    note = choose_eval_videos(ucf, [("u", {"source": "ucf101", "split": 1})])[2]
+    assert note == ("trainlist01 and testlist01 share 1 group(s) (basketball g08): the checkpoints trained on UCF101 "
+                    "are scored on scenes they trained on")
+    assert choose_eval_videos(ucf, [("p", {"source": "procedural"})])[2] is None  # trained elsewhere: not its lists

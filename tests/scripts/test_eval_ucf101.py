@@ -422,6 +422,19 @@ def test_the_test_list_is_scored_without_the_training_list_and_its_blend_row_omi
     assert "trainlist01.txt" in report and "--blend-weight" in report
 
 
+def test_a_missing_test_list_is_the_one_line_a_failed_run_prints(tiny_ucf101, tmp_path, caplog):
+    # The blend's fit reads the training list first; its warning about the lists must not come before the error.
+    import shutil
+
+    root = tmp_path / "ucf"
+    shutil.copytree(tiny_ucf101, root)
+    (root / "ucfTrainTestlist" / "testlist01.txt").unlink()
+    (root / "ucfTrainTestlist" / "trainlist01.txt").unlink()
+    assert eval_ucf101.main(["--data", "ucf101", "--root", str(root), "--no-lpips", "--out", str(tmp_path / "x")]) == 2
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(said) == 1 and "testlist01.txt" in said[0], said
+
+
 def test_the_lpips_backbone_file_used_is_recorded(tmp_path, lpips_standin):
     """The LPIPS column names the weights it was computed with (a stand-in here, accepted explicitly)."""
     weights = tmp_path / "alexnet-owt-7be5be79.pth"

@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ from vidpred.data.errors import DataError
 from vidpred.data.photos import PhotoFolder
 from vidpred.data.video_io import frame_files
 from vidpred.safe_write import same_file
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["SPLIT_FILE", "describe_split", "read_split", "follow_split"]
 
@@ -99,9 +102,16 @@ def describe_split(cfg: DataConfig) -> dict[str, Any]:
         if cfg.source == "procedural":
             subsets[subset] = [{"name": item.name, "bytes": None} for item in select_videos(cfg, subset).items]
         else:
+            try:
+                files = subset_files(cfg, subset)
+            except FileNotFoundError as exc:  # training reads no test video: a missing one does not stop it
+                if cfg.source != "ucf101" or subset != "test":
+                    raise
+                logger.warning("the run records no test videos (%s); training does not read them", exc)
+                files = []
             subsets[subset] = [{"name": name, "bytes": _size(path)}
                                | ({"sha256": _sha256(path)} if subset == "val" else {"written_ns": _written(path)})
-                               for name, path in subset_files(cfg, subset)]
+                               for name, path in files]
     root = videos_root(cfg)
     root_resolved = None if root is None else str(Path(root).resolve())
     record = {"source": cfg.source, "root": cfg.root, "root_resolved": root_resolved, "subsets": subsets}
@@ -243,6 +253,13 @@ def follow_split(cfg: DataConfig, recorded: dict[str, Any]
                             "kept by them); restore them, or start a new run")
         pinned = dataclasses.replace(cfg, val_videos=val)
     current = describe_split(pinned)
+    if cfg.source == "ucf101":  # its hold-out is drawn again from the lists: it must draw the same clips
+        gone = [name for name in val if name not in set(_names(current, "val"))]
+        if gone:
+            raise DataError(f"the run's validation videos {_listed(gone)} are no longer drawn from the UCF101 "
+                            "training list (a video or line removed or added since it started): the validation "
+                            "scores would not compare with the earlier ones (best.pt was kept by them); restore "
+                            "the list and videos, or start a new run")
     changed_val = _changed_val(recorded, current)
     if changed_val:
         raise DataError(f"the run's validation videos {', '.join(changed_val)} changed since it started: the "

@@ -17,6 +17,8 @@ import re
 from pathlib import Path
 from typing import Sequence, TypeVar
 
+from vidpred.data.errors import DataError
+
 __all__ = ["listed_groups", "ucf101_split", "every_nth", "ucf101_group"]
 
 VIDEO_DIR = "UCF-101"
@@ -39,10 +41,16 @@ def _locate(root: Path) -> tuple[Path, Path]:
                                 f"{VIDEO_DIR}/")
     elif (parent / LIST_DIR).is_dir():
         video_dir, list_dir = root, parent / LIST_DIR
+    elif (root / LIST_DIR).is_dir():  # the split archive extracted into the video folder
+        video_dir, list_dir = root, root / LIST_DIR
     else:
+        deeper = sorted(p.parent for p in root.glob(f"*/{VIDEO_DIR}") if p.is_dir())
         raise FileNotFoundError(
             f"UCF101 videos not found: expected {root / VIDEO_DIR} (or pass that folder itself "
-            f"with {LIST_DIR}/ beside it)")
+            f"with {LIST_DIR}/ beside it)" + (f"; {deeper[0] / VIDEO_DIR} is one folder deeper: give "
+                                             f"{deeper[0]}" if deeper else ""))
+    if not list_dir.is_dir() and (video_dir / LIST_DIR).is_dir():
+        list_dir = video_dir / LIST_DIR  # the split archive extracted into the video folder
     if not list_dir.is_dir():
         raise FileNotFoundError(
             f"UCF101 split folder not found: {list_dir} (from UCF101TrainTestSplits-RecognitionTask.zip)")
@@ -69,6 +77,21 @@ class _CaseInsensitiveTree:
         if key not in self._files:
             self._files[key] = {name.lower(): class_dir / name for name in os.listdir(class_dir)}
         return self._files[key].get(parts[1].lower())
+
+
+def _list_lines(list_file: Path) -> list[str]:
+    """The lines of a split list: UTF-8 (with or without the byte-order mark Notepad writes)
+    or UTF-16 with its mark (what Windows PowerShell's ``>`` writes); CRLF or LF.
+
+    Raises: DataError naming the file when it is neither.
+    """
+    data = list_file.read_bytes()
+    try:
+        text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"UCF101 split file {list_file} is not UTF-8 text ({exc.reason} at byte {exc.start}): "
+                        "save it as UTF-8") from None
+    return text.splitlines()
 
 
 def ucf101_split(root: str | Path, split: int = 1, subset: str = "train") -> list[Path]:
@@ -99,17 +122,15 @@ def ucf101_split(root: str | Path, split: int = 1, subset: str = "train") -> lis
     tree = _CaseInsensitiveTree(video_dir)
     paths: list[Path] = []
     missing: list[str] = []
-    # Text mode reads CRLF as "\n"; split() also drops the trainlists' class label column.
-    with open(list_file, encoding="utf-8-sig") as f:  # as Windows' Notepad saves it, too
-        for line in f:
-            fields = line.split()
-            if not fields:
-                continue
-            path = tree.resolve(fields[0])
-            if path is None:
-                missing.append(fields[0])
-            else:
-                paths.append(path)
+    for line in _list_lines(list_file):  # split() also drops the trainlists' class label column
+        fields = line.split()
+        if not fields:
+            continue
+        path = tree.resolve(fields[0])
+        if path is None:
+            missing.append(fields[0])
+        else:
+            paths.append(path)
     if missing:
         shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
         raise FileNotFoundError(
@@ -138,13 +159,12 @@ def listed_groups(root: str | Path, split: int, subset: str) -> set[tuple[str, i
     if not list_file.is_file():
         return set()
     groups = set()
-    with open(list_file, encoding="utf-8-sig") as f:
-        for line in f:
-            fields = line.split()
-            try:
-                groups.add(ucf101_group(fields[0].replace("\\", "/").rsplit("/", 1)[-1]))
-            except (IndexError, ValueError):  # a blank line, or a name of another pattern
-                continue
+    for line in _list_lines(list_file):
+        fields = line.split()
+        try:
+            groups.add(ucf101_group(fields[0].replace("\\", "/").rsplit("/", 1)[-1]))
+        except (IndexError, ValueError):  # a blank line, or a name of another pattern
+            continue
     return groups
 
 

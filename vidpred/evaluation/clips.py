@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -42,6 +43,7 @@ from vidpred.data.cuts import scene_cuts, valid_starts
 from vidpred.data.datasets import select_videos
 from vidpred.data.errors import DataError
 from vidpred.data.samples import SAMPLE_VAL_VIDEOS
+from vidpred.data.ucf101 import listed_groups
 from vidpred.safe_write import same_file
 
 __all__ = ["EvalClip", "ClipSelection", "load_eval_clips", "cut_clip", "spread_starts", "choose_eval_videos",
@@ -187,12 +189,35 @@ def choose_eval_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, 
         mixed = [f"{name} was trained on UCF101 split {cfg.get('split')}: its training list shares videos with "
                  f"testlist0{data.split}, which is scored here" for name, cfg in trained
                  if cfg.get("source") == "ucf101" and cfg.get("split", 1) != data.split]
+        mixed += _folders_over_ucf101(data.root, trained)
+        shared = sorted(listed_groups(data.root, data.split, "train") & listed_groups(data.root, data.split, "test"))
+        if shared and any(cfg.get("source") == "ucf101" for _, cfg in trained):
+            mixed.append(f"trainlist0{data.split} and testlist0{data.split} share {len(shared)} group(s) ("
+                         + ", ".join(f"{cls} g{group:02d}" for cls, group in shared[:5])
+                         + "): the checkpoints trained on UCF101 are scored on scenes they trained on")
         for line in mixed:  # in the log and in the report: a table scored on trained videos must say so
             logger.warning("%s", line)
         return data, "test", "; ".join(mixed) or None
     if data.source == "samples":
         return _sample_videos(data, trained)
     return data, "test", None  # procedural: its test seeds
+
+
+def _folders_over_ucf101(root: str, trained: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
+    """A line per checkpoint trained as folder data on a folder that holds UCF101's videos
+    (or lies inside them): it may have trained on the test list's videos."""
+    videos = Path(root) / "UCF-101" if (Path(root) / "UCF-101").is_dir() else Path(root)
+    videos = videos.resolve()
+    lines = []
+    for name, cfg in trained:
+        folder = cfg.get("root_resolved") or cfg.get("root")
+        if cfg.get("source") != "folder" or not folder:
+            continue
+        folder = Path(folder).resolve()
+        if videos.is_relative_to(folder) or folder.is_relative_to(videos):
+            lines.append(f"{name} was trained as folder data on {folder}, which holds UCF101's videos: it may have "
+                         f"trained on the test list's videos scored here")
+    return lines
 
 
 def _sample_videos(data: DataConfig,

@@ -16,6 +16,7 @@ import torch
 import vidpred
 from vidpred.cli import StopRequest
 from vidpred.config import DataConfig
+from vidpred.data.datasets import select_videos
 from vidpred.data.errors import DataError
 from vidpred.data.sampler import to_model_input
 from vidpred.evaluation.baselines import Blend, BlendFit, fit_blend_weight
@@ -286,6 +287,8 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
                    if data.source == "folder" and data.val_videos != given.val_videos else None)
     data = _with_training_cut_ratio(data, trained)
     _warn_of_training_frame_sizes(data, trained)
+    if data.source == "ucf101":  # a missing or unreadable test list is said alone, not after the blend's warning
+        select_videos(data, subset, every=every, max_frames=None)
     blend, blend_note = _blend(data, subset, blend_weight, protocol, start_frame, device, progress)
     if blend is not None:
         methods.append(blend_method(blend))
