@@ -144,7 +144,8 @@ def test_a_checkpoint_this_version_cannot_load_is_refused_before_the_model_is_wr
     state = load_checkpoint(checkpoint)
     state["config"]["newkey"] = 1  # a config of another vidpred version
     save_checkpoint(state, tmp_path / "newer.pt")
-    for source, error in (("mismatch.pt", "the generator weights do not fit"), ("newer.pt", "unknown config key 'newkey'")):
+    for source, error in (("mismatch.pt", "the generator weights do not fit"),
+                          ("newer.pt", "unknown config key 'newkey'")):
         caplog.clear()
         assert _main(["--checkpoint", tmp_path / source, "--out", tmp_path / "model.pt"]) == 2
         assert len(_errors(caplog)) == 1 and error in _errors(caplog)[0]

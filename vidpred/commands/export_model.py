@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     # Rebuilt as predict.py will: a config this version cannot read, or weights that do not fit
     # it, are refused here rather than written into a model no one can load.
     load_checkpoint_predictor(Path(args.checkpoint), torch.device("cpu"))
+    # An export of an export keeps where its weights came from first (a run's moving average?).
+    earlier = {"earlier": state["exported_from"]} if isinstance(state.get("exported_from"), dict) else {}
     exported = {
         "config": config,
         "generator": {k: v.contiguous() for k, v in state[weights].items()},
@@ -95,8 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         "held_out": state.get("held_out"),  # the run's validation videos, for evaluation's "auto"
         "data_root": state.get("data_root"),  # ... and the folder they are in
         "exported_from": {"checkpoint": str(args.checkpoint), "weights": weights, "note": args.note, **changes,
-                          # an export of an export: where its weights came from first (a run's moving average?)
-                          **({"earlier": state["exported_from"]} if isinstance(state.get("exported_from"), dict) else {})},
+                          **earlier},
     }
     replaced = describe_file(args.out)
     save_checkpoint(exported, Path(args.out))

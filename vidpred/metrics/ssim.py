@@ -118,7 +118,8 @@ def ssim_map(pred: Tensor, target: Tensor, data_range: float = 2.0, window_size:
     return ssim_from_moments(mu_x, mu_y, e_xx, e_yy, e_xy, data_range=data_range)
 
 
-def ssim(pred: Tensor, target: Tensor, data_range: float = 2.0, window_size: int = SSIM_WINDOW, sigma: float = 1.5) -> Tensor:
+def ssim(pred: Tensor, target: Tensor, data_range: float = 2.0, window_size: int = SSIM_WINDOW,
+         sigma: float = 1.5) -> Tensor:
     r"""Per-image mean SSIM with a Gaussian window.
 
     .. math::
