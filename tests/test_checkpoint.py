@@ -216,6 +216,9 @@ def test_weights_mismatch_counts_each_kind_of_difference_and_names_the_first():
         "1 weights missing, 1 unexpected, 1 of another shape, e.g. c")
     assert mismatch({"a": torch.zeros(2, 1), "b": torch.zeros(3), "c": torch.zeros(1)}) == (
         "0 weights missing, 0 unexpected, 1 of another shape, e.g. a")
+    assert mismatch({"a": torch.zeros(2), "b": torch.zeros(3, dtype=torch.int64), "c": torch.ones(1)}) == (
+        "0 weights missing, 0 unexpected, 0 of another shape, 1 of another kind (integer or floating point), e.g. b")
+    assert mismatch({"a": torch.zeros(2, dtype=torch.float16), "b": torch.zeros(3), "c": torch.ones(1)}) is None
 
 
 def test_a_run_folder_given_for_a_checkpoint_is_refused_pointing_into_it(tmp_path):

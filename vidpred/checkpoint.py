@@ -158,7 +158,11 @@ def weights_mismatch(expected: dict[str, torch.Tensor], weights: dict[str, Any])
     missing = [k for k in expected if k not in weights]
     unexpected = [k for k in weights if k not in expected]
     reshaped = [k for k in expected if k in weights and getattr(weights[k], "shape", None) != expected[k].shape]
-    if not (missing or unexpected or reshaped):
+    # Integers where floats belong (or the reverse): torch would refuse them in a page of text.
+    retyped = [k for k in expected if k in weights and k not in reshaped
+               and weights[k].is_floating_point() != expected[k].is_floating_point()]
+    if not (missing or unexpected or reshaped or retyped):
         return None
-    return (f"{len(missing)} weights missing, {len(unexpected)} unexpected, {len(reshaped)} of another shape, "
-            f"e.g. {(missing + unexpected + reshaped)[0]}")
+    return (f"{len(missing)} weights missing, {len(unexpected)} unexpected, {len(reshaped)} of another shape"
+            + (f", {len(retyped)} of another kind (integer or floating point)" if retyped else "")
+            + f", e.g. {(missing + unexpected + reshaped + retyped)[0]}")
