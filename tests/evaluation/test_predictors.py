@@ -53,6 +53,11 @@ def test_errors_name_the_file(tiny_checkpoint, tmp_path):
     save_checkpoint(state, tmp_path / "nan.pt")
     with pytest.raises(ValueError, match=f"nan.pt: 1 of its generator weights hold NaN or infinity \\(e.g. {name}\\)"):
         load_checkpoint_predictor(tmp_path / "nan.pt", CPU)
+    state = load_checkpoint(tiny_checkpoint)
+    state["config"]["model"]["n_context"] = 0
+    save_checkpoint(state, tmp_path / "sized.pt")
+    with pytest.raises(ValueError, match="sized.pt: bad generator size: n_context=0"):
+        load_checkpoint_predictor(tmp_path / "sized.pt", CPU)
     for entry in ("config", "generator"):
         state = load_checkpoint(tiny_checkpoint)
         state[entry] = "hello"  # a hand-edited file: not a mapping

@@ -135,8 +135,11 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
         raise ValueError(f"{path}: its saved config does not match this version of vidpred: {exc}") from None
     # Built without storage and given the checkpoint's tensors: no initial weights are drawn,
     # so loading neither reads nor moves torch's random stream, whichever thread draws from it.
-    with torch.device("meta"):
-        generator = build_generator(cfg)
+    try:
+        with torch.device("meta"):
+            generator = build_generator(cfg)
+    except ValueError as exc:  # a hand-edited size: the file is what the user must look at
+        raise ValueError(f"{path}: {exc}") from None
     # The weights' moving average when the run kept one (train.ema_decay): what it validated.
     weights = "generator_ema" if "generator_ema" in state else "generator"
     mismatch = weights_mismatch(generator.state_dict(), state[weights])
