@@ -222,6 +222,19 @@ def test_every_bad_key_and_type_is_reported_at_once():
     (["data.procedural.max_speed=-5"], "data.procedural.max_speed must be >= 0, got -5.0"),
     (["data.procedural.pan_speed=-1"], "data.procedural.pan_speed must be >= 0, got -1.0"),
     (["data.procedural.beta=-0.5"], "data.procedural.beta must be >= 0, got -0.5"),
+    (["loss.gdl_alpha=0"], "loss.gdl_alpha must be > 0, got 0.0"),
+    (["optim.generator.name=adam", "optim.generator.betas=[1.0,0.999]"],
+     "optim.generator.betas must be in [0, 1), got [1.0, 0.999]"),
+    (["model.discriminator.leaky_slope=-0.5"], "model.discriminator.leaky_slope must be in [0, 1), got -0.5"),
+    # Said rather than ignored: the named video would be trained on, the folder or split never read.
+    (["data.val_videos=[a.avi]"], "data.val_videos does not apply to data.source 'procedural': its validation "
+                                  "videos are drawn by data.procedural.n_val_videos"),
+    (["data.source=ucf101", "data.root=/u", "data.val_videos=[a.avi]"],
+     "data.val_videos does not apply to data.source 'ucf101': its validation videos are drawn by data.n_val_videos"),
+    (["data.source=samples", "data.root=/v"],
+     "data.root does not apply to data.source 'samples', which reads no folder"),
+    (["data.split=2"], "data.split (the UCF101 split) does not apply to data.source 'procedural'"),
+    (["data.source=ucf101", "data.root=/u", "data.split=4"], "data.split must be 1, 2 or 3, got 4"),
 ])
 def test_synthetic_errors_name_the_key(overrides, message):
     with pytest.raises(ConfigError) as info:
@@ -325,6 +338,7 @@ def test_a_retired_key_at_its_old_value_still_loads_and_otherwise_is_named(tmp_p
 
 def test_default_run_dir_stays_inside_out_dir():
     assert default_run_dir(config_from_dict({}, ["run.out_dir=/r", "run.name=a"])) == Path("/r/a")
+    assert default_run_dir(config_from_dict({}, ["run.out_dir=~/r", "run.name=a"])) == Path.home() / "r" / "a"
     for name in ("../a", "/tmp/a", "a/b", "..", "a\\b"):
         with pytest.raises(ConfigError, match="run.name must be a plain folder name"):
             default_run_dir(config_from_dict({}, [f"run.name={name}"]))

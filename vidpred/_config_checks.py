@@ -82,6 +82,10 @@ def _model_problems(cfg: Config) -> Iterator[str]:
         "model.spatiotemporal_discriminator.n_3d": (st.n_3d, 1),
         "model.spatiotemporal_discriminator.n_2d": (st.n_2d, 0),
     })
+    for key, slope in (("model.discriminator.leaky_slope", d.leaky_slope),
+                       ("model.spatiotemporal_discriminator.leaky_slope", st.leaky_slope)):
+        if not 0 <= slope < 1:  # negative or 1 and above: no longer a rectifier
+            yield f"{key} must be in [0, 1), got {slope}"
     if m.channels != 3:
         yield (f"model.channels must be 3, got {m.channels}: every data source reads frames as RGB "
                "(grey video as three equal channels)")
@@ -153,6 +157,15 @@ def _data_problems(cfg: Config) -> Iterator[str]:
         yield "data.cache_dir is empty: give the folder for decoded videos (it would be the current folder)"
     if d.source == "corpus" and d.val_videos is not None:
         yield "data.val_videos does not apply to data.source 'corpus': its split is fixed (docs/data.md)"
+    if d.source in ("procedural", "ucf101") and d.val_videos is not None:
+        yield (f"data.val_videos does not apply to data.source '{d.source}': its validation videos are drawn by "
+               + ("data.procedural.n_val_videos" if d.source == "procedural" else "data.n_val_videos (whole groups)"))
+    if d.source in ("procedural", "samples") and d.root is not None:
+        yield f"data.root does not apply to data.source '{d.source}', which reads no folder"
+    if d.source != "ucf101" and d.split != 1:
+        yield f"data.split (the UCF101 split) does not apply to data.source '{d.source}'"
+    elif d.split not in (1, 2, 3):
+        yield f"data.split must be 1, 2 or 3, got {d.split}"
     if d.val_videos is not None and not d.val_videos:
         yield ("data.val_videos is empty: name the held-out videos, or set it to null to hold out "
                "data.n_val_videos of them")
@@ -236,6 +249,8 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
     loss, model = cfg.loss, cfg.model
     if loss.p not in (1, 2):
         yield f"loss.p: expected 1 or 2, got {loss.p}"
+    if loss.l_gdl and not loss.gdl_alpha > 0:
+        yield f"loss.gdl_alpha must be > 0, got {loss.gdl_alpha}"
     weights = [f.name for f in dataclasses.fields(loss) if f.name.startswith("l_")]  # every term's, a new one too
     for key in (*weights, "gp_weight", "gp_center", "r1_weight"):
         if not (math.isfinite(getattr(loss, key)) and getattr(loss, key) >= 0):
@@ -310,6 +325,8 @@ def _optim_problems(cfg: Config) -> Iterator[str]:
             yield f"{key}.grad_clip must be > 0 or null, got {opt.grad_clip}"
         if opt.name == "adam" and len(opt.betas) != 2:
             yield f"{key}.betas: expected two numbers, got {opt.betas}"
+        elif opt.name == "adam" and not all(0 <= beta < 1 for beta in opt.betas):
+            yield f"{key}.betas must be in [0, 1), got {opt.betas}"
 
 
 def _train_problems(cfg: Config) -> Iterator[str]:

@@ -461,7 +461,7 @@ def default_run_dir(cfg: Config) -> Path:
     forbidden = sorted(set(cfg.run.name) & set(_NOT_IN_WINDOWS_NAMES))
     if forbidden:  # a config written here should run on every system
         raise ConfigError(f"run.name {cfg.run.name!r} holds {' '.join(forbidden)}, which Windows refuses in a folder name")
-    return Path(cfg.run.out_dir) / name
+    return Path(cfg.run.out_dir).expanduser() / name
 
 
 def config_to_dict(cfg: Config) -> dict:

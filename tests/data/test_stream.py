@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from vidpred.config import config_from_dict
+from vidpred.data.errors import DataError
 from vidpred.data.stream import STOP_SIGNALS, BatchStream, load_training_data
 
 CPU = torch.device("cpu")
@@ -27,6 +28,15 @@ def test_loads_both_splits(data):
     assert len(training.val_clips) == cfg.n_val_clips
     assert all(clip.shape == (4 + 3, 32, 32, 3) and clip.dtype == np.uint8 for clip in training.val_clips)
     assert training.sampler.sample(0, 2).shape == (2, 4 + 2, cfg.patch_size, cfg.patch_size, 3)
+
+
+def test_procedural_videos_too_short_for_a_clip_are_one_error_before_any_is_generated(tiny_config_data, tmp_path):
+    cfg = config_from_dict(tiny_config_data, [f"data.cache_dir={tmp_path / 'cache'}"])
+    n_frames = cfg.data.procedural.n_frames
+    with pytest.raises(DataError, match=rf"data.procedural.n_frames \({n_frames}\) must be >= model.n_context \+ the "
+                                        rf"longer of train.n_future and train.val_n_future \({n_frames + 1}\)"):
+        load_training_data(cfg.data, n_context=4, n_future=1, val_n_future=n_frames - 3, seed=0, progress=False)
+    assert not (tmp_path / "cache").exists()
 
 
 def test_discriminator_batches_get_their_own_motion_filter(tiny_config_data):

@@ -129,6 +129,14 @@ def test_a_set_of_a_key_it_does_not_read_is_refused(tmp_path, caplog):
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and errors[0].startswith("--set train.steps, train.batch_size: this command reads only ")
     assert "--steps, --batch-size" in errors[0] and not out.exists()
+    caplog.clear()  # the sampler's and the synthetic videos' keys: it crops the frames of the videos themselves
+    argv = ["--config", str(_config(tmp_path)), "--out", str(out), "--device", "cpu",
+            "--set", "data.synthetic_weight=1", "data.motion_threshold=0.1", "data.procedural.n_frames=8",
+            "data.patch_size=16"]
+    assert script.main(argv) == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert errors[0].startswith("--set data.synthetic_weight, data.motion_threshold: this command reads only ")
 
 
 def test_replacing_an_earlier_blur_discriminator_is_said(tmp_path, monkeypatch, caplog):

@@ -168,11 +168,13 @@ def test_the_study_s_overrides_reach_blur_pretraining_only_where_it_reads_them(a
     monkeypatch.chdir(tmp_path)  # the config's blur discriminator file is relative: not there yet
     config = ROOT / "configs" / "ablations" / "adv_gdl_blur.yaml"
     assert ablations.main(["--configs", str(config), "--out", str(tmp_path / "study"), "--jobs", "1",
-                           "--set", "train.steps=5", "--set", "data.n_val_clips=2"]) in (0, 1)
+                           "--set", "train.steps=5", "--set", "data.n_val_clips=2",
+                           "--set", "data.cache_dir=c"]) in (0, 1)
     pretrain, train = (next(cmd for cmd in ablations.calls if f"vidpred.commands.{name}" in cmd)
                        for name in ("pretrain_blur_discriminator", "train"))
-    assert [a for a in pretrain if "=" in a] == ["data.n_val_clips=2"]  # train.steps would be refused there
-    assert [a for a in train if "=" in a] == ["train.steps=5", "data.n_val_clips=2"]
+    # train.steps would be refused there, and the validation clips are training's
+    assert [a for a in pretrain if "=" in a] == ["data.cache_dir=c"]
+    assert [a for a in train if "=" in a] == ["train.steps=5", "data.n_val_clips=2", "data.cache_dir=c"]
 
 
 @pytest.mark.parametrize("failing", [("l2",), ("l1", "l2")])

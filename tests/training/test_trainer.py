@@ -137,6 +137,16 @@ def test_without_discriminator_uses_one_batch_per_step(tiny_config, tmp_path, lo
     assert final["step"] == 2
 
 
+def test_a_discriminator_no_term_reads_is_named_when_the_trainer_is_built(tiny_config, tmp_path, caplog):
+    Trainer(tiny_config("loss.l_adv=0"), tmp_path / "run")  # trained every step on a batch of its own, for nothing
+    assert ("loss.l_adv is 0: the multiscale discriminator(s) reach the generator through no term, yet each is "
+            "trained every step on a batch of its own; disable them (model.*discriminator.enabled: false)"
+            ) in caplog.text
+    caplog.clear()
+    Trainer(tiny_config("loss.l_adv=0", "model.discriminator.enabled=false"), tmp_path / "other")
+    assert "loss.l_adv is 0" not in caplog.text
+
+
 def test_trains_on_a_ucf101_tree(tiny_config, tiny_ucf101, tmp_path):
     cfg = tiny_config("data.source=ucf101", f"data.root={tiny_ucf101}", "data.n_val_videos=2", "train.steps=2")
     trainer = Trainer(cfg, tmp_path / "run")

@@ -37,7 +37,9 @@ log = logging.getLogger("vidpred")
 
 # What this command reads of a config (a --set of anything else would do nothing), and the
 # widest first convolution it builds (16 times the default; wider ones exhaust the memory).
-USED_KEYS = ("data.", "model.channels", "model.blur_discriminator.checkpoint")
+USED_KEYS = ("data.source", "data.root", "data.split", "data.val_videos", "data.n_val_videos", "data.cache_dir",
+             "data.frame_size", "data.frame_height", "data.max_frames_per_video", "data.patch_size", "data.procedural.",
+             "model.channels", "model.blur_discriminator.checkpoint")
 _MAX_WIDTH = 256
 
 
@@ -59,8 +61,8 @@ def override_key(override: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_args(parser, help="YAML config: its data section and model.channels are used",
-                    set_help="override the config's data section, model.channels or "
-                             "model.blur_discriminator.checkpoint, e.g. --set data.patch_size=64 (repeatable; "
+                    set_help="override the config's data keys that choose and decode the videos, model.channels "
+                             "or model.blur_discriminator.checkpoint, e.g. --set data.patch_size=64 (repeatable; "
                              "values are YAML; the training itself is set by the flags below)")
     parser.add_argument("--cifar10", metavar="DIR", help="train on CIFAR-10 from this cifar-10-batches-py directory")
     parser.add_argument("--out", help="checkpoint path (default: model.blur_discriminator.checkpoint)")

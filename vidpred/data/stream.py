@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader
 from vidpred.cli import STOP_SIGNALS
 from vidpred.config import DataConfig
 from vidpred.data.datasets import load_split, load_synthetic
+from vidpred.data.errors import DataError
 from vidpred.data.sampler import PatchBatches, PatchSampler, fixed_clips, to_model_input
 
 __all__ = ["STOP_SIGNALS", "TrainingData", "load_training_data", "BatchStream"]
@@ -85,6 +86,10 @@ def load_training_data(
     Raises:
         DataError: no usable videos (the message names the source).
     """
+    clip = n_context + max(n_future, val_n_future)
+    if data.source == "procedural" and data.procedural.n_frames < clip:  # said once, not once a video
+        raise DataError(f"data.procedural.n_frames ({data.procedural.n_frames}) must be >= model.n_context + the "
+                        f"longer of train.n_future and train.val_n_future ({clip}): every video would be too short")
     weight = data.synthetic_weight
     names = names or {}
     train_videos = (load_split(data, "train", min_frames=n_context + n_future, progress=progress,

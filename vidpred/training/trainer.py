@@ -145,6 +145,10 @@ class Trainer:
         self._lock: RunLock | None = None  # the main process's, while it trains
         self._claimed = False  # the same on every rank: whether the main process holds the lock
         self.train_seconds = 0.0  # time spent in train steps, across resumes (train.max_minutes)
+        if cfg.loss.l_adv == 0 and cfg.loss.l_nce == 0 and self.d_optimizers and self.dist.is_main:
+            log.warning("loss.l_adv is 0: the %s discriminator(s) reach the generator through no term, yet each is "
+                        "trained every step on a batch of its own; disable them (model.*discriminator.enabled: false)",
+                        ", ".join(self.d_optimizers))
         self.chance_monitor = (ChanceMonitor(cfg.train.chance_warning_steps, cfg.train.chance_accuracy, cfg.train.log_every)
                                if cfg.train.chance_warning_steps > 0 and self.d_optimizers else None)
 
