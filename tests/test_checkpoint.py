@@ -230,3 +230,11 @@ def test_a_run_folder_given_for_a_checkpoint_is_refused_pointing_into_it(tmp_pat
         load_checkpoint(tmp_path / "run")
     with pytest.raises(ValueError, match=r"other is a folder, not a checkpoint file$"):
         load_checkpoint(tmp_path / "other")
+
+
+def test_weights_mismatch_reports_weights_the_module_does_not_have():
+    # Only extra weights (a checkpoint of a larger model): still a mismatch, named in one line,
+    # not a pass that leaves load_state_dict to fail with torch's list of every key.
+    expected = {"a": torch.zeros(2)}
+    assert checkpoint.weights_mismatch(expected, {"a": torch.ones(2), "extra": torch.ones(1)}) == (
+        "0 weights missing, 1 unexpected, 0 of another shape, e.g. extra")

@@ -214,3 +214,14 @@ def test_an_infinite_psnr_reaches_any_psnr_filter():
                for name, psnr in (("a", math.inf), ("b", 30.0))]
     stat = summarize(results, ["m"], psnr_filter=50.0)["m"]["psnr_compat_f1"]
     assert stat == {"mean": 30.0, "n": 1, "n_nan": 0, "n_inf": 1, "n_dropped": 1}
+
+
+def test_the_ground_truth_flicker_is_paired_with_every_methods(report_results):
+    # The model's flicker is undefined on clip b: the truth's share is averaged over clip a
+    # alone, as every method's is, so the "ratio to ground truth" compares the same clips.
+    results = report_results()
+    results[1].scores["model"]["flicker"] = NAN
+    summary = summarize(results, ["model", "last input"])
+    assert summary["ground truth"]["flicker"]["mean"] == pytest.approx(0.2)
+    assert summary["ground truth"]["flicker"]["n"] == 1
+    assert summary["last input"]["flicker"]["n"] == 1

@@ -231,3 +231,19 @@ def test_a_frame_under_the_ssim_window_on_one_side_only_gets_nan_ssim():
     scores = score_frames(preds, target, masks)
     assert all(math.isnan(scores[metric_key("ssim", r, 1)].item()) for r in ("whole", "compat", "moving"))
     assert scores["psnr_whole_f1"].item() == pytest.approx(psnr(preds[0], target).item(), abs=1e-10)
+
+
+def test_a_mask_missing_one_pixel_is_scored_as_a_composite_not_as_the_whole_prediction():
+    # The shortcut for a mask over every pixel must not take in a mask that misses one: there
+    # the composite holds the truth at that pixel, and every SSIM window over it sees it.
+    preds, target, _ = _clip(M=2, K=1, seed=3)
+    H, W = target.shape[-2:]
+    masks = torch.ones(1, 1, H, W, dtype=torch.bool)
+    masks[0, 0, H // 2, W // 2] = False
+    scores = score_frames(preds, target, masks)
+    for i in range(2):
+        p = preds[i, :1]
+        expected = masked_ssim(p, target, masks, "compat").item()
+        got = scores[metric_key("ssim", "compat", 1)][i].item()
+        assert got == pytest.approx(expected, rel=0, abs=1e-10)
+        assert got != pytest.approx(ssim(p, target).item(), rel=0, abs=1e-6)  # not the whole frame's

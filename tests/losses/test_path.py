@@ -61,3 +61,14 @@ def test_rejects_bad_shapes():
         path_loss(clip, clip, anchor=torch.zeros(1, 1, 3, 3))
     with pytest.raises(ValueError, match="B, C, T, H, W"):
         path_loss(clip[:, :, 0], clip[:, :, 0])
+
+
+def test_the_path_starts_at_the_first_frame_not_the_last():
+    # The note's examples are the same played backwards; these are not. Frame MSE is 3 for both.
+    early = _one_pixel_clip([131, 128, 128])  # path [131, -3, 0] against [128, 0, 0] -> (9 + 9 + 0) / 3
+    late = _one_pixel_clip([128, 128, 131])  # path [128, 0, 3] -> (0 + 0 + 9) / 3
+    assert path_loss(early, TARGET).item() == pytest.approx(6)
+    assert path_loss(late, TARGET).item() == pytest.approx(3)
+    anchor = torch.full((1, 1, 1, 1), 128.0)
+    torch.testing.assert_close(clip_path(early, anchor).flatten(), torch.tensor([3.0, -3.0, 0.0]))
+    assert path_loss(early, TARGET, anchor=anchor).item() == pytest.approx(6)

@@ -338,3 +338,22 @@ def test_the_logged_speed_counts_train_steps_not_the_validation_between_them(tin
     # 4 clips a step; the step after a validation would show under 4 clips/s were its second counted
     assert rows[2]["samples_per_sec"] > 12, rows
     assert trainer.train_seconds < 2.0  # ... nor counted as training time
+
+
+def test_grad_clip_bounds_each_update_of_the_generator_and_the_discriminator(tiny_config, tmp_path):
+    # Plain SGD at rate 1: an update moves the weights by the (clipped) gradient itself, so
+    # with optim.*.grad_clip=0.001 each network moves by 0.001 in norm, whatever its gradient's
+    # norm before clipping (logged as grad_norm_*).
+    clip = 0.001
+    cfg = tiny_config("optim.generator.name=sgd", "optim.generator.lr=1.0", f"optim.generator.grad_clip={clip}",
+                      "optim.discriminator.lr=1.0", f"optim.discriminator.grad_clip={clip}", "loss.disc_start=0")
+    trainer = Trainer(cfg, tmp_path / "run")
+    nets = {"g": trainer.generator, "d": trainer.discriminator}
+    before = {name: [p.detach().clone() for p in net.parameters()] for name, net in nets.items()}
+    logs = trainer.train_step()
+    d_key = next(k for k in logs if k.startswith("grad_norm_") and k != "grad_norm_g")
+    for name, key in (("g", "grad_norm_g"), ("d", d_key)):
+        assert logs[key].item() > 10 * clip  # the clip did bind
+        moved = torch.linalg.vector_norm(torch.stack(
+            [(p.detach() - q).norm() for p, q in zip(nets[name].parameters(), before[name])]))
+        assert moved.item() == pytest.approx(clip, rel=1e-3), name

@@ -216,3 +216,21 @@ def test_refiner_trains_on_real_and_synthetic_clips_and_resumes_exactly(tiny_con
     # Its flow pictures are written beside the samples.
     assert sorted(p.name for p in (tmp_path / "full" / "samples").glob("flow_*.png")) == [
         "flow_0000002.png", "flow_0000004.png"]
+
+
+def test_the_discriminator_judges_the_generator_in_training_not_its_moving_average(tiny_config, tmp_path):
+    # Algorithm 1's D step sees G's current predictions; the EMA is what is validated and shipped.
+    # Two identical trainers whose EMAs differ must make the same D update on the same batch.
+    cfg = tiny_config("train.ema_decay=0.9", "loss.disc_start=0")
+    a, b = Trainer(cfg, tmp_path / "a"), Trainer(cfg, tmp_path / "b")
+    with torch.no_grad():
+        for p in b.generator_ema.parameters():
+            p.add_(0.5)
+    x = a.next_batch()
+    assert torch.equal(x, b.next_batch())
+    before = [p.detach().clone() for p in a.discriminator.parameters()]
+    a.d_step(x)
+    b.d_step(x)
+    assert any(not torch.equal(p, q) for p, q in zip(before, a.discriminator.parameters()))  # D did learn
+    for p, q in zip(a.discriminator.parameters(), b.discriminator.parameters()):
+        assert torch.equal(p, q)
