@@ -223,6 +223,7 @@ def test_every_bad_key_and_type_is_reported_at_once():
     (["data.procedural.pan_speed=-1"], "data.procedural.pan_speed must be >= 0, got -1.0"),
     (["data.procedural.beta=-0.5"], "data.procedural.beta must be >= 0, got -0.5"),
     (["loss.gdl_alpha=0"], "loss.gdl_alpha must be > 0, got 0.0"),
+    (["train.seed=-1"], "train.seed must be in [0, 2**32), got -1"),
     (["optim.generator.name=adam", "optim.generator.betas=[1.0,0.999]"],
      "optim.generator.betas must be in [0, 1), got [1.0, 0.999]"),
     (["model.discriminator.leaky_slope=-0.5"], "model.discriminator.leaky_slope must be in [0, 1), got -0.5"),
@@ -366,6 +367,15 @@ def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def test_a_section_set_to_another_value_and_then_extended_is_refused_not_reset():
+    # --set train=[] then train.steps=3 would have dropped every other key the config gives train
+    with pytest.raises(ConfigError, match=r"^train: expected a mapping, got \[\]$"):
+        config_from_dict({"train": {"steps": 5, "batch_size": 16}}, ["train=[]", "train.log_every=2"])
+    with pytest.raises(ConfigError, match="^model.generator: expected a mapping, got 5$"):
+        config_from_dict({}, ["model.generator=5", "model.generator.width=0.5"])
+    assert config_from_dict({}, ["train=null", "train.steps=3"]).train.steps == 3  # null: nothing to lose
 
 
 def test_a_base_chain_merges_base_then_file_then_overrides(tmp_path, monkeypatch):

@@ -120,17 +120,24 @@ def from_plain(cls: type, data: dict, prefix: str, problems: list[str]) -> Any:
     return cls(**kwargs)
 
 
-def merge(base: dict, update: dict) -> dict:
+def merge(base: dict, update: dict, _at: str = "") -> dict:
     """``update`` laid over ``base``: mappings merged key by key, any other value replaced.
     Neither argument is changed.
 
     >>> merge({"train": {"steps": 10, "seed": 0}, "run": {"name": "a"}}, {"train": {"steps": 20}})
     {'train': {'steps': 20, 'seed': 0}, 'run': {'name': 'a'}}
+
+    Raises:
+        ConfigError: a mapping laid over a value that is not one (``--set train=[]`` then
+            ``--set train.steps=3``): the section's other keys would be lost without a word.
     """
     out = dict(base)
     for key, value in update.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
+        old = out.get(key)
+        if isinstance(value, dict) and isinstance(old, dict):
+            out[key] = merge(old, value, f"{_at}{key}.")
+        elif isinstance(value, dict) and old is not None:
+            raise ConfigError(f"{_at}{key}: expected a mapping, got {old!r}")
         else:
             out[key] = value
     return out

@@ -3,14 +3,17 @@
     torchrun ... tests/scripts/ddp_worker.py DUMP_DIR <train.py arguments>
 
 Runs the real command's ``main`` (vidpred.commands.train); after ``Trainer.fit`` each rank writes
-``DUMP_DIR/rank<R>.pt`` with its networks' weights and the losses of its first step.
+``DUMP_DIR/rank<R>.pt`` with its networks' weights and the losses of its first step. With
+``VIDPRED_TEST_FULL_DISK`` set, every checkpoint write fails as on a full disk.
 """
 
+import os
 import sys
 from pathlib import Path
 
 import torch
 
+from vidpred.checkpoint import CheckpointWriteError
 from vidpred.commands.train import main as train_main
 from vidpred.training import trainer as trainer_module
 
@@ -38,6 +41,11 @@ def main() -> int:
         return result
 
     Trainer.fit, Trainer.train_step = fit_and_dump, recording_train_step
+    if os.environ.get("VIDPRED_TEST_FULL_DISK"):
+        def full_disk(state, path):
+            raise CheckpointWriteError(f"cannot write the checkpoint {path}: No space left on device")
+
+        trainer_module.save_checkpoint = full_disk
     return train_main(sys.argv[2:])
 
 

@@ -42,9 +42,9 @@ def _command(config, dump_dir, *args):
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
-def _torchrun(config, dump_dir, *args):
+def _torchrun(config, dump_dir, *args, env=ENV):
     return subprocess.run(_command(config, dump_dir, *args), capture_output=True, text=True, timeout=600,
-                          env=ENV, cwd=config.parent)
+                          env=env, cwd=config.parent)
 
 
 def _ranks(dump_dir):
@@ -149,3 +149,17 @@ def test_a_folder_the_main_process_refuses_stops_every_rank_in_one_line(config, 
     assert refused.stderr.count("Traceback") <= 1 and "ChildFailedError" in refused.stderr
     assert (run_dir / "config.yaml").read_text() == "my own notes\n"
     assert sorted(p.name for p in run_dir.iterdir()) == ["config.yaml"]
+
+
+def test_a_checkpoint_the_main_process_cannot_write_stops_every_rank_in_one_line(config, tmp_path):
+    # Rank 1 used to run on into the next collective and die with gloo's "Connection closed by peer".
+    run_dir = tmp_path / "run"
+    failed = _torchrun(config, tmp_path / "dump", "--run-dir", run_dir, "--set", "train.steps=4", "train.ckpt_every=2",
+                       "train.val_every=100", env={**ENV, "VIDPRED_TEST_FULL_DISK": "1"})
+    assert failed.returncode != 0
+    errors = [line for line in failed.stderr.splitlines() if "ERROR" in line and "No space left on device" in line]
+    assert any("[rank 0]" in line for line in errors), failed.stderr[-5000:]
+    assert "Connection closed by peer" not in failed.stderr and "RuntimeError" not in failed.stderr, \
+        failed.stderr[-5000:]
+    assert failed.stderr.count("Traceback") <= 1
+    assert not (run_dir / "checkpoints" / "latest.pt").exists()

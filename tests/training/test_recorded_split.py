@@ -132,6 +132,7 @@ def test_a_new_run_over_one_killed_before_its_first_checkpoint_records_its_own_s
     Trainer(tiny_config("train.steps=1"), run_dir).fit()
     (run_dir / "checkpoints" / "latest.pt").unlink()  # as after a kill before the first checkpoint
     (run_dir / "checkpoints" / "best.pt").unlink()
+    (run_dir / "final_metrics.json").unlink()
     Trainer(tiny_config("train.steps=1", "data.procedural.n_val_videos=3"), run_dir).fit()
     recorded = json.loads((run_dir / "split.json").read_text())
     assert len(recorded["subsets"]["val"]) == 3

@@ -4,11 +4,13 @@ validation log (baselines beside the model)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
 
 from vidpred.evaluation import load_checkpoint_predictor
+from vidpred.training import trainer as trainer_module
 from vidpred.training.trainer import Trainer
 
 
@@ -182,10 +184,35 @@ def test_after_a_kill_past_the_checkpoint_each_step_is_logged_once(tiny_config, 
 def test_a_fresh_run_in_a_folder_without_a_checkpoint_starts_new_logs(tiny_config, tmp_path, logged_steps):
     run_dir = tmp_path / "run"
     Trainer(tiny_config("train.steps=2"), run_dir).fit()
-    (run_dir / "checkpoints" / "latest.pt").unlink()
+    # as a run killed before its first checkpoint leaves it: no checkpoint, no final metrics
+    for name in ("checkpoints/latest.pt", "checkpoints/best.pt", "final_metrics.json"):
+        (run_dir / name).unlink()
     Trainer(tiny_config("train.steps=3"), run_dir).fit()
     assert logged_steps(run_dir / "metrics.jsonl") == [1, 2, 3]
     assert len(list(run_dir.glob("events.out.tfevents.*"))) == 1
+
+
+def test_a_fresh_run_never_replaces_a_trained_run_whose_latest_pt_was_deleted(tiny_config, tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    Trainer(tiny_config("train.steps=2"), run_dir).fit()
+    (run_dir / "checkpoints" / "latest.pt").unlink()  # deleted to save space; best.pt kept
+    kept = (run_dir / "checkpoints" / "best.pt").read_bytes()
+    left = []  # under torchrun the refused trainer leaves the process group it joined
+    monkeypatch.setattr(trainer_module, "cleanup", lambda info: left.append(info))
+    with pytest.raises(FileExistsError, match=r"holds a trained run \(checkpoints/best.pt, final_metrics.json\) "
+                                              "without checkpoints/latest.pt; a new run would replace it"):
+        Trainer(tiny_config("train.steps=3"), run_dir)
+    assert (run_dir / "checkpoints" / "best.pt").read_bytes() == kept and len(left) == 1
+
+
+def test_latest_pt_is_written_once_at_a_step_that_validates_to_a_new_best(tiny_config, tmp_path, monkeypatch):
+    written = []
+    save = trainer_module.save_checkpoint
+    monkeypatch.setattr(trainer_module, "save_checkpoint", lambda state, path: (written.append(
+        (state["step"], Path(path).name)), save(state, path)))
+    Trainer(tiny_config("train.steps=2", "train.val_every=1", "train.ckpt_every=1"), tmp_path / "run").fit()
+    latest = [step for step, name in written if name == "latest.pt"]
+    assert latest == [1, 2] and ("best.pt" in {name for _, name in written})  # each step's once, a best among them
 
 
 def _refiner_config(tiny_config, *extra):

@@ -11,6 +11,7 @@ import contextlib
 import datetime
 import logging
 import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -151,6 +152,10 @@ class Rollout(nn.Module):
 
 def wrap_ddp(module: nn.Module, device: torch.device) -> DistributedDataParallel:
     """``module`` in DDP (its gradients averaged across processes) on this rank's device."""
+    # A (1, N) weight's gradient (the discriminators' last, spectrally normalised Linear) comes
+    # with strides (1, 1) where its bucket has (N, 1): the same memory order, yet the reducer
+    # warns on every rank of every run that this "may impair performance".
+    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
     return DistributedDataParallel(module, device_ids=[device] if device.type == "cuda" else None)
 
 

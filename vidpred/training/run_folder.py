@@ -76,6 +76,12 @@ def check_run_folder(run_dir: Path, cfg: Config, *, resume: bool) -> dict | None
                               "choose another --run-dir or run.name")
     check_run_dir(run_dir)  # now, not after decoding the data and training
     if not resume:
+        # Only a run stopped before its first checkpoint starts afresh: a best.pt or final
+        # metrics left without latest.pt are a trained run's (latest.pt deleted to save space).
+        kept = [name for name in ("checkpoints/best.pt", "final_metrics.json") if (run_dir / name).exists()]
+        if kept:
+            raise FileExistsError(f"{run_dir} holds a trained run ({', '.join(kept)}) without checkpoints/latest.pt; "
+                                  "a new run would replace it: choose another --run-dir or run.name")
         check_new_run_dir(run_dir)
         return None
     state = read_resume_state(run_dir)

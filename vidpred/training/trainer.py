@@ -32,16 +32,18 @@ import json
 import logging
 import math
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from vidpred._progress import progress
 from vidpred.build import adversary_optimizer_config, build_training_networks, select_device, synchronize
-from vidpred.checkpoint import remove_partial_writes, save_checkpoint
+from vidpred.checkpoint import CheckpointWriteError, remove_partial_writes, save_checkpoint
 from vidpred.cli import StopRequest
 from vidpred.config import Config, TrainConfig, config_to_dict, default_run_dir, validate
 from vidpred.data.datasets import videos_root
@@ -52,15 +54,15 @@ from vidpred.losses.perceptual import perceptual_terms
 from vidpred.models._pyramid import pyramid
 from vidpred.models.discriminator import MultiScaleDiscriminator
 from vidpred.safe_write import remove_abandoned_temporaries, write_text
-from vidpred.training.distributed import (any_rank, gather_objects, init_distributed, local_leader_first, main_decides,
-                                          wrap_for_updates)
+from vidpred.training.distributed import (RefusedByMain, any_rank, cleanup, gather_objects, init_distributed,
+                                          local_leader_first, main_decides, wrap_for_updates)
 from vidpred.training.monitor import ChanceMonitor, check_finite
 from vidpred.training.precision import autocast_context, configure_backends, prepare_module, resolve_precision
 from vidpred.training.run_folder import (align_best, check_outside_data, check_run_folder, claim_run_folder, file_identity,
                                         read_resume_state, resumed_precision, validation_rows)
 from vidpred.training.random_state import RandomStreams
 from vidpred.training.run_lock import RunLock
-from vidpred.training.run_log import RunLog, final_metrics
+from vidpred.training.run_log import RunLog, RunLogError, final_metrics
 from vidpred.training.validation import BEST_KEY, MODEL, ValidationInterrupted, Validator, summary_line
 from vidpred.training.visualize import sample_images
 
@@ -113,6 +115,14 @@ class Trainer:
         self.ckpt_dir = self.run_dir / "checkpoints"
         # Under torchrun: join the process group (gloo on CPU, NCCL on CUDA where it exists, one GPU per rank).
         self.dist, self.device = init_distributed(select_device(cfg.train.device))
+        try:
+            self._build(cfg, resume)
+        except BaseException:
+            cleanup(self.dist)  # a refused run leaves no process group behind, whose teardown at exit can abort
+            raise
+
+    def _build(self, cfg: Config, resume: bool) -> None:
+        """The networks, optimizers, data and resumed state (``__init__`` past joining the processes)."""
         self.n_context, self.n_future = cfg.model.n_context, cfg.train.n_future
         self._latest_seen = file_identity(self.ckpt_dir / "latest.pt")  # what claim_run_dir expects to find there
         resume_state = main_decides(lambda: check_run_folder(self.run_dir, cfg, resume=resume), self.dist)
@@ -161,6 +171,7 @@ class Trainer:
         if resume_state is not None:
             self._restore(resume_state)
         self._batches: BatchStream | None = None
+        self._latest_step: int | None = None  # the step latest.pt was last written at by this trainer
         self._stop = StopRequest("saving a checkpoint after this step", "again to stop at once, without saving")
 
     def _load_data(self, resume: bool) -> tuple[dict, TrainingData]:
@@ -354,10 +365,20 @@ class Trainer:
         ``all_ranks`` is false, which leaves out the other ranks' random state)."""
         path = self.ckpt_dir / name
         state = self.state_dict(all_ranks=all_ranks)
-        if self.dist.is_main:
+
+        def write() -> None:
             save_checkpoint(state, path)
             if name == "latest.pt":
                 self._latest_seen = file_identity(path)
+
+        if all_ranks and self.dist.enabled:
+            # Every rank waits for the file and shares its failure: a rank that stopped at once
+            # would end, and torchrun then SIGTERMs the main process in the middle of the write.
+            main_decides(write, self.dist)
+        elif self.dist.is_main:
+            write()
+        if name == "latest.pt":
+            self._latest_step = self.step
         return path
 
     # ------------------------------------------------------------------ validation
@@ -467,6 +488,10 @@ class Trainer:
             log.info("%s has reached %s already: nothing to train, the final validation runs again (a larger %s "
                      "trains on)", self.run_dir, limit, limit.split(" ")[0])
         bar = progress(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not main or finished)
+        # Log lines above the bar, not glued to its end (tqdm clears and redraws it around each)
+        on_terminal = main and not finished and sys.stderr.isatty()
+        redirect = logging_redirect_tqdm() if on_terminal else contextlib.nullcontext()
+        redirect.__enter__()
         # The speed logged counts train steps only, not the validation, samples and checkpoints between them.
         tick_seconds, tick_step = self.train_seconds, self.step
         try:
@@ -487,21 +512,30 @@ class Trainer:
                     # Before anything is logged or saved: a diverged run must not overwrite
                     # the last good checkpoint (every rank checks, so all stop together).
                     check_finite(logs, step, self.ckpt_dir / "latest.pt", self.dist, self.device)
-                if main and due.log:
-                    self._log_train(run_log, bar, logs, step, self.train_seconds - tick_seconds, tick_step)
-                    tick_seconds, tick_step = self.train_seconds, step
-                # Samples before validation: a new best saves latest.pt at this step, and a run
-                # killed after that resumes past it, so everything of this step is logged by then.
-                if main and due.sample and self._stop.signal is None:
-                    self._log_samples(run_log, step)
-                if main and due.val:
-                    last_val = self._validate_and_log(run_log, step) or last_val
-                if due.ckpt:
-                    self.save()
+                failed: Exception | None = None  # a failed write of rank 0's, raised once every rank knows
+                try:
+                    if main and due.log:
+                        self._log_train(run_log, bar, logs, step, self.train_seconds - tick_seconds, tick_step)
+                        tick_seconds, tick_step = self.train_seconds, step
+                    # Samples before validation: a new best saves latest.pt at this step, and a run
+                    # killed after that resumes past it, so everything of this step is logged by then.
+                    if main and due.sample and self._stop.signal is None:
+                        self._log_samples(run_log, step)
+                    if main and due.val:
+                        last_val = self._validate_and_log(run_log, step) or last_val
+                    if due.ckpt and self._latest_step != step:  # not again after a new best's
+                        self.save()
+                except (CheckpointWriteError, RunLogError, RefusedByMain) as exc:
+                    if not self.dist.enabled:
+                        raise
+                    failed = exc
                 bar.update(1)
                 # All ranks stop at the same step, whichever received the signal. Under DDP this
                 # is a collective every step: torchrun kills the workers 30 s after passing on
-                # a Ctrl-C, which a wait for the next log step could outlast.
+                # a Ctrl-C, which a wait for the next log step could outlast. It also carries a
+                # failed write of rank 0's, so that the others stop with its message, not a crash.
+                if self.dist.enabled and any_rank(failed is not None, self.dist, self.device):
+                    main_decides(lambda: _raise(failed), self.dist)
                 stop = any_rank(self._stop.signal is not None, self.dist, self.device)
             if stop:
                 if not due.ckpt:  # else saved after the step
@@ -509,6 +543,7 @@ class Trainer:
                 log.warning("stopped at step %d; continue with --resume", self.step)
                 return {"interrupted": self._stop.signal or signal.SIGTERM, "step": self.step}
         finally:
+            redirect.__exit__(None, None, None)
             bar.close()
             self._stop.restore()
 
@@ -577,3 +612,8 @@ class Trainer:
         d_loss = f"{losses[0]:.3f}" if losses else "-"
         # refresh=False: redraw at the bar's own pace, not every log step
         bar.set_postfix(g=f"{values['g_total']:.4f}", d=d_loss, sps=f"{values['samples_per_sec']:.1f}", refresh=False)
+
+
+def _raise(exc: BaseException | None) -> None:
+    if exc is not None:
+        raise exc
