@@ -4,6 +4,7 @@ import os
 import pickle
 import re
 from functools import partial
+from pathlib import Path
 
 import pytest
 import torch
@@ -124,9 +125,14 @@ def test_truncated_and_random_files_are_one_clear_error(tmp_path):
             load_checkpoint(path)
 
 
-def test_missing_and_foreign_files(tmp_path):
+def test_missing_and_foreign_files(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="checkpoint not found"):
         load_checkpoint(tmp_path / "nope.pt")
+    monkeypatch.chdir(tmp_path)  # the README's path to the shipped model, given outside the repository
+    shipped = Path(checkpoint.__file__).with_name("pretrained") / "refiner.pt"
+    with pytest.raises(FileNotFoundError, match=f"^checkpoint not found: vidpred/pretrained/refiner.pt \\(the shipped "
+                                                f"refiner.pt is {shipped}; relative paths are read from the current"):
+        load_checkpoint("vidpred/pretrained/refiner.pt")
     torch.save({"just": "weights"}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a vidpred checkpoint"):
         load_checkpoint(tmp_path / "other.pt")

@@ -95,7 +95,10 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         hint = f" (a run keeps its checkpoints in {run}: give {run / 'best.pt'} or latest.pt)" if run.is_dir() else ""
         raise ValueError(f"{path} is a folder, not a checkpoint file{hint}")
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+        shipped = Path(__file__).with_name("pretrained") / path.name
+        hint = (f" (the shipped {path.name} is {shipped}; relative paths are read from the current folder)"
+                if not path.is_absolute() and path.parent.name == "pretrained" and shipped.is_file() else "")
+        raise FileNotFoundError(f"checkpoint not found: {path}{hint}")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # truncated, random bytes, or objects weights_only refuses

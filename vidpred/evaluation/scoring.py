@@ -132,6 +132,10 @@ def score_frames(preds: Tensor, target: Tensor, masks: Tensor | None = None, *, 
         raise ValueError(f"score_frames expects preds (M, K, C, H, W), target (K, C, H, W), masks (K, 1, H, W); got "
                          f"{tuple(preds.shape)}, {tuple(target.shape)}, {tuple(masks.shape)}")
     M, K, C, H, W = preds.shape
+    if M > 1:  # one method at a time: the same sums (each method's block is laid out alike), a 1/M of the memory
+        parts = [score_frames(preds[i:i + 1], target, None if whole_only else masks, sharpness=sharpness, lpips=lpips)
+                 for i in range(M)]
+        return {key: torch.cat([part[key] for part in parts]) for key in parts[0]}
     # Contiguous: a sum's order follows the memory layout, and the callers' layouts differ
     # (the evaluation's rollouts are transposed views); the last bits must not.
     P = preds.double().contiguous()
