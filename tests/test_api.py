@@ -26,7 +26,7 @@ def model():
 
 
 def _pan(n_frames: int = 7, speed: int = 2) -> np.ndarray:
-    """uint8 (T, 96, 128, 3): a real photograph panning left by ``speed`` whole pixels a frame."""
+    """uint8 (T, 96, 96, 3): a real photograph panning left by ``speed`` whole pixels a frame."""
     photo = skdata.astronaut()[::4, ::4]  # 128x128
     return np.stack([photo[16:112, speed * t:speed * t + 100] for t in range(n_frames)])[:, :, :96]
 
@@ -64,6 +64,17 @@ def test_motion_is_where_each_pixel_comes_from_in_the_newest_frame(model):
     assert np.median(inner[1, ..., 0]) == pytest.approx(4, abs=0.5)
     assert np.abs(np.median(inner[..., 1])) < 0.25
     assert np.array_equal(future, model.predict(clip[:4], n_future=2))
+
+
+def test_motion_of_frames_wider_than_high_is_laid_out_as_the_frames_are(model):
+    photo = skdata.astronaut()[::4, ::4]  # 128x128
+    clip = np.stack([photo[32:96, 2 * t:2 * t + 96] for t in range(4)])  # (4, 64, 96, 3): a pan, wider than high
+    _, motion = model.predict(clip, n_future=1, motion=True)
+    assert motion.shape == (1, 64, 96, 2)
+    method = load_checkpoint_predictor(default_model_path(), torch.device("cpu"))
+    _, flows = method.predict.with_motion(to_model_input(torch.from_numpy(clip)[None]), 1)  # (1, 2, 1, 64, 96)
+    assert np.array_equal(motion[0, ..., 0], flows[0, 0, 0].numpy())  # x at each pixel (row y, column x)
+    assert np.array_equal(motion[0, ..., 1], flows[0, 1, 0].numpy())
 
 
 def test_a_stream_predicts_each_next_frame_as_predict_does(model):

@@ -59,6 +59,16 @@ def test_second_load_does_not_decode(tmp_path):
     assert (tmp_path / "cache" / f"{item.key}.npy").is_file()
 
 
+def test_a_video_given_twice_is_decoded_once_and_loaded_twice(tmp_path):
+    frames = np.random.default_rng(1).integers(0, 256, (5, 8, 10, 3), dtype=np.uint8)
+    item, decoder = _item("a", frames)
+    cache = VideoCache(tmp_path / "cache")
+    videos = cache.load([item, item], min_frames=2)
+    assert decoder.calls == cache.n_decoded == 1
+    assert [v.name for v in videos] == ["a", "a"]
+    np.testing.assert_array_equal(videos[1].frames, frames)
+
+
 def test_cache_dir_is_created_lazily(tmp_path):
     cache = VideoCache(tmp_path / "deep" / "cache")
     assert not (tmp_path / "deep").exists()

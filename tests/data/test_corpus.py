@@ -495,3 +495,15 @@ def test_a_killed_fetchs_half_built_video_is_removed_by_the_next_fetch_a_running
     packages.fetch(root, apt_get="no-such-apt-get")
     assert not abandoned.exists() and (running / "mire-2" / "frame_0000.pgm").is_file()
     assert all(folder.is_dir() for folder in strays)
+
+
+def test_a_video_cut_short_since_the_fetch_counts_as_absent_and_a_rerun_fetches_it_whole(packages, tmp_path):
+    root = tmp_path / "corpus"
+    packages.fetch(root, apt_get="no-such-apt-get")
+    bikes = root / "val" / "bikes.mp4"
+    whole = bikes.read_bytes()
+    bikes.write_bytes(whole[: len(whole) // 2])  # a copy cut short (a full disk, an interrupted sync)
+    assert [p.name for p in corpus_paths(root, "val")] == ["face_noface_webcam"]  # not trained or scored cut short
+    packages.fetch(root, apt_get="no-such-apt-get")
+    assert bikes.read_bytes() == whole
+    assert [p.name for p in corpus_paths(root, "val")] == ["bikes.mp4", "face_noface_webcam"]

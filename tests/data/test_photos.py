@@ -39,6 +39,17 @@ def test_photo_folder(tmp_path):
     np.testing.assert_array_equal(library[0], np.repeat(photo[:, :, :1], 3, axis=2))
 
 
+def test_a_folders_photos_are_in_name_order_whatever_order_they_were_written_in(tmp_path):
+    # A synthetic video picks its photos by index: in the folder's listing order (creation order, or
+    # a hash of the name on ext4) the same seed would move other photos on another machine.
+    names = ["m.png", "c.png", "x.png", "a.png", "q.png", "f.png", "B.png", "k.png", "t.png", "d.png", "w.png", "h.png"]
+    for i, name in enumerate(names):
+        cv2.imwrite(str(tmp_path / name), np.full((4, 6, 3), 10 * i, np.uint8))
+    folder = PhotoFolder(tmp_path)
+    assert [p.name for p in folder.paths] == sorted(names)  # case-sensitive: "B.png" first
+    assert int(folder[0][0, 0, 0]) == 10 * names.index("B.png")
+
+
 def test_training_on_a_photo_folder_names_what_it_does_not_read(tmp_path, caplog):
     from vidpred.config import DataConfig, SyntheticConfig
     from vidpred.data.datasets import load_synthetic

@@ -144,6 +144,20 @@ def test_a_validation_video_changed_since_the_run_started_is_refused(tmp_path, m
         follow_split(cfg, record)
 
 
+def test_a_validation_video_changed_in_size_is_refused_by_a_record_made_before_content_hashes(
+        tmp_path, make_video, moving_frames):
+    root = _folder(tmp_path, make_video, moving_frames)
+    cfg = DataConfig(source="folder", root=str(root), val_videos=["v2.avi"])
+    record = describe_split(cfg)
+    for video in record["subsets"]["val"]:  # as runs recorded their validation videos: by name and size only
+        del video["sha256"]
+    assert follow_split(cfg, record)[2] is None  # unchanged: followed
+    with open(root / "v2.avi", "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(DataError, match="validation videos v2.avi changed since it started"):
+        follow_split(cfg, record)
+
+
 def test_a_validation_folder_of_frames_replaced_by_frames_of_the_same_size_is_refused(tmp_path, make_video,
                                                                                       moving_frames):
     root = _folder(tmp_path, make_video, moving_frames)

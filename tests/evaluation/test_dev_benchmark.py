@@ -110,6 +110,29 @@ def test_adapted_rows_are_scored_on_the_second_half_beside_the_rest(tmp_path, re
     assert [m["adapt"]["steps"] for m in methods if m["name"] == "refiner, adapted"] == [2]
 
 
+def test_each_video_adapts_on_its_frames_before_its_first_scored_clip_and_no_later_one(
+        tmp_path, refiner_checkpoint, monkeypatch):
+    from vidpred.data.video_io import read_video
+    from vidpred.evaluation import dev_benchmark
+
+    given = []
+
+    def adapt_generator(generator, frames, *args, **kwargs):  # what each video's fine-tuning is given
+        given.append(np.array(frames))
+        return generator
+
+    monkeypatch.setattr(dev_benchmark, "adapt_generator", adapt_generator)
+    root = _write_corpus(tmp_path / "corpus", 20)
+    _, sources = run_dev_benchmark([refiner_checkpoint], names=["refiner"], subset="val", root=str(root),
+                                   cache_dir=str(tmp_path / "cache"), clips_per_video=3, progress=False,
+                                   adapt=AdaptSettings(steps=2, lr=1e-3))
+    assert len(given) == len(sources)
+    for source, frames in zip(sources, given):
+        assert [r.name.rpartition("@")[2] for r in source.results] == ["10", "12", "14"]
+        # frames 0-9: none of a scored clip's (the clip at 12 starts with frames 10 and 11, its context)
+        assert np.array_equal(frames, read_video(root / source.video)[:10])
+
+
 def test_a_steady_zoom_too_fast_for_the_clips_length_is_refused_before_anything_loads(tmp_path, monkeypatch):
     from vidpred.evaluation import dev_benchmark
     from vidpred.evaluation.steady_camera import SteadyZoom

@@ -84,3 +84,29 @@ def test_an_evaluation_records_its_wall_time_with_the_scoring_inside_it(tmp_path
     assert (selection["every"], selection["clips_per_video"]) == (1, 1)  # by default every video, one clip each
     # each rounded to 0.1 s
     assert 0 <= outcome.meta["scoring_wall_time_s"] <= outcome.meta["wall_time_s"] + 0.05 <= elapsed + 0.1
+
+
+def test_the_blend_is_fitted_on_the_frame_after_each_clips_context():
+    import numpy as np
+    import skimage.data
+
+    from vidpred.evaluation.clips import EvalClip
+    from vidpred.evaluation.pipeline import fit_blend_on_clips
+
+    photo = skimage.data.astronaut()  # a steady pan over it, 2 px a frame: extrapolation beats the copy
+    clips = [EvalClip(f"pan@{s}", s, np.stack([photo[200:296, 150 + s + 2 * t:278 + s + 2 * t] for t in range(6)]))
+             for s in range(0, 60, 10)]
+    fit = fit_blend_on_clips(clips, 4, torch.device("cpu"))
+    assert fit.n_clips == 6 and fit.blend.weight == 0.0
+    assert fit.mse == min(fit.mse_by_flow.values()) < fit.mse_last_input / 20
+
+
+def test_no_blend_row_is_fitted_where_the_validation_videos_are_among_the_scored(tmp_path):
+    from vidpred.evaluation.pipeline import _blend
+
+    # every video of the corpus: its validation videos are scored too, a weight fitted on them would be on scored clips
+    data = DataConfig(source="corpus", root=str(tmp_path / "corpus"), cache_dir=str(tmp_path / "cache"))
+    blend, note = _blend(data, "all", None, Protocol(), 0, torch.device("cpu"), False)
+    assert blend is None
+    assert note == {"omitted": "no blend row: corpus data has no validation videos apart from the scored ones to fit "
+                               "its weight on (give one with --blend-weight)"}

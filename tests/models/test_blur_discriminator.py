@@ -49,3 +49,16 @@ def test_parameter_count_by_hand_with_maps_capped_at_8_width():
     model = BlurDiscriminator(width=32, n_down=4)
     expected = 896 + 18_496 + 73_856 + 295_168 + 590_080 + 257
     assert sum(p.numel() for p in model.parameters()) == expected == 978_753
+
+
+def test_the_logit_reads_the_features_averaged_over_every_position():
+    # Global average pooling (the module docstring): a pretrained detector's logits depend on it.
+    torch.manual_seed(0)
+    model = BlurDiscriminator(width=4, n_down=2).eval()
+    frames = torch.rand(2, 3, 24, 40) * 2 - 1
+    with torch.no_grad():
+        features = model.features(frames)  # (2, 16, 6, 10)
+        expected = features.mean(dim=(2, 3)) @ model.classifier.weight[0] + model.classifier.bias[0]
+        torch.testing.assert_close(model(frames), expected)
+        assert not torch.allclose(model(frames), features.amax(dim=(2, 3)) @ model.classifier.weight[0]
+                                  + model.classifier.bias[0])

@@ -383,6 +383,15 @@ def test_an_edge_ratio_without_edges_in_the_truth_says_so_rather_than_nan():
     assert summary_lines({"model": some})[-1].endswith("model 0.500")
 
 
+def test_a_frame_the_model_and_a_baseline_predict_equally_well_is_no_win_for_the_model():
+    from vidpred.commands.predict import summary_lines
+
+    model = {"psnr": [58.92, 30.0, 25.0], "edges": [1.0, 0.9, 0.8]}  # the 1st frame still: both exact
+    copy = {"psnr": [58.92, 28.0, 26.0], "edges": [1.0, 1.0, 1.0]}
+    lines = summary_lines({"model": model, "last input": copy})
+    assert lines[2] == "last input   37.64 (26.00 - 58.92); model better on 1 of 3 frames"
+
+
 def test_one_step_keeps_the_frames_predicted_before_an_unreadable_one(tmp_path, caplog):
     video, _ = _pan(tmp_path, range(100, 100 + 3 * 10, 3))
     (video / "frame_07.png").write_bytes(b"not a png")  # the 4th frame after the 4 context frames
@@ -610,6 +619,24 @@ def test_the_dis_flow_row_is_dis_flow_extrapolation_in_a_rollout_and_one_step(tm
                   "--scores", tmp_path / "r.csv"]) == 0
     rolled = flow_extrapolation(real[:, :, 2:6], 3, method="dis")
     assert [(t, pytest.approx(psnr(rolled[:, :, t - 6], t), abs=0.001)) for t in (6, 7, 8)] == dis_rows(tmp_path / "r.csv")
+
+
+def test_frames_11_px_high_are_scored_with_ssim(make_video, moving_frames, tmp_path):
+    import csv
+
+    from vidpred.data.sampler import to_model_input
+    from vidpred.metrics.ssim import ssim
+
+    video = make_video(tmp_path / "strip.avi", moving_frames(8, 32, 40)[:, 11:22])  # 11 px high: one window fits
+    assert _main(["--video", video, "--out", tmp_path / "o.gif", "--frames", "3", "--scores", tmp_path / "s.csv",
+                  "--one-step"]) == 0
+    with open(tmp_path / "s.csv", newline="") as f:
+        copied = [r for r in csv.DictReader(f) if r["method"] == "last input"]
+    real = to_model_input(torch.from_numpy(read_video(video))[None])  # (1, 3, T, 11, 40)
+    assert len(copied) == 3
+    for r in copied:  # the last input's SSIM: the real frame before against the frame
+        t = int(r["frame"])
+        assert float(r["ssim"]) == pytest.approx(float(ssim(real[:, :, t - 1], real[:, :, t])[0]), abs=1e-5)
 
 
 def test_frames_under_11_px_high_are_scored_without_ssim(make_video, moving_frames, tmp_path, caplog):

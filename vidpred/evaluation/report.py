@@ -237,7 +237,9 @@ def _clips_text(selection: dict[str, Any], meta: dict[str, Any], protocol: dict[
         text = (f"- **Clips**: {selection['clips_per_video']} per video, frames `[s, s + {selection['clip_frames']})` "
                 f"with s spread evenly from {selection['start_frame']} to the video's end (named `video@s`)")
     return (text + f"; whole frames at {_frame_size_text(meta)}; {protocol['n_context']} context frames given; "
-            f"predicted frames 1..{protocol['n_scored']} scored, each fed back as context for the next.")
+            f"predicted frames 1..{protocol['n_scored']} scored, each after the 1st as the method rolls out "
+            "(the paper's model feeds its frames back as context; the baselines and the refiner warp the newest "
+            "real frame further).")
 
 
 def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
