@@ -38,7 +38,7 @@ class RandomStreams:
         A checkpoint from a different number of processes still restores what it has: the
         run continues, with a warning that its streams differ from an uninterrupted run.
         """
-        if len(saved_ranks) != world_size:
+        if len(saved_ranks) != world_size and self.rank == 0:  # said once, not by every process
             log.warning("the checkpoint was written by %d process(es), this run has %d: training continues "
                         "from its weights, but the patch and label-noise streams of the ranks differ from "
                         "an uninterrupted run", len(saved_ranks), world_size)

@@ -540,7 +540,8 @@ class Trainer:
             if stop:
                 if not due.ckpt:  # else saved after the step
                     self.save()
-                log.warning("stopped at step %d; continue with --resume", self.step)
+                if main:  # said once, not by every process
+                    log.warning("stopped at step %d; continue with --resume", self.step)
                 return {"interrupted": self._stop.signal or signal.SIGTERM, "step": self.step}
         finally:
             redirect.__exit__(None, None, None)
