@@ -334,8 +334,8 @@ def _train_problems(cfg: Config) -> Iterator[str]:
     t = cfg.train
     yield from _at_least({f"train.{key}": (getattr(t, key), 1) for key in (
         "steps", "batch_size", "n_future", "val_n_future", "log_every", "val_every", "ckpt_every", "sample_every")})
-    if not 0 <= t.seed < 2**32:  # numpy's generators take no negative seed
-        yield f"train.seed must be in [0, 2**32), got {t.seed}"
+    if not 0 <= t.seed < 2**63:  # numpy's generators take no negative seed, torch's none from 2**64
+        yield f"train.seed must be in [0, 2**63), got {t.seed}"
     if t.max_minutes is not None and t.max_minutes <= 0:
         yield f"train.max_minutes: expected minutes > 0 or null, got {t.max_minutes}"
     if t.ema_decay is not None and not 0 < t.ema_decay < 1:

@@ -546,9 +546,15 @@ def resume_differences(saved: dict, cfg: Config, saved_folders: dict[str, str | 
 def _resumable_changes(saved: dict) -> set[str]:
     """:data:`RESUMABLE_CHANGES` for a run of config ``saved`` (flat keys): under a cosine
     learning-rate schedule ``train.steps`` sets every step's rate, so it may not change."""
+    # Data keys the run's source never read (refused in a new config since; a run started
+    # before may drop them): the run trained as without them.
+    source = saved.get("data.source")
+    inert = ({"data.root"} if source in ("procedural", "samples") else set()) \
+        | ({"data.split"} if source != "ucf101" else set()) \
+        | ({"data.val_videos"} if source in ("procedural", "ucf101") else set())
     if saved.get("train.lr_schedule") == "cosine":
-        return RESUMABLE_CHANGES - {"train.steps"}
-    return RESUMABLE_CHANGES
+        return (RESUMABLE_CHANGES | inert) - {"train.steps"}
+    return RESUMABLE_CHANGES | inert
 
 
 def check_resumable(saved: dict, cfg: Config, run: str | Path, saved_folders: dict[str, str | None] | None = None

@@ -279,3 +279,11 @@ def test_a_ucf101_run_records_no_test_videos_when_the_test_list_cannot_be_read(t
     record = describe_split(DataConfig(source="ucf101", root=str(root), n_val_videos=2))
     assert record["subsets"]["test"] == [] and record["subsets"]["train"]
     assert "the run records no test videos (UCF101 split file not found" in caplog.text
+
+
+def test_procedural_data_recorded_with_a_root_it_never_read_is_followed_without_it(tmp_path):
+    # A run started before data.root was refused for procedural data recorded the root it was given.
+    small = ProceduralConfig(n_train_videos=2, n_val_videos=1, n_test_videos=1, n_frames=6, height=16, width=16)
+    recorded = describe_split(DataConfig(source="procedural", root=str(tmp_path / "videos"), procedural=small))
+    cfg, names, note = follow_split(DataConfig(source="procedural", procedural=small), recorded)
+    assert cfg.root is None and names is None and note is None

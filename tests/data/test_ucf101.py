@@ -121,3 +121,8 @@ def test_a_tree_one_folder_deeper_is_named_and_lists_inside_the_video_folder_are
     shutil.copytree(tiny_ucf101 / "ucfTrainTestlist", inside / "UCF-101" / "ucfTrainTestlist")
     for root in (inside, inside / "UCF-101"):
         assert len(ucf101_split(root, 1, "test")) == len(ucf101_split(tiny_ucf101, 1, "test"))
+    misnamed = tmp_path / "misnamed"  # the lists beside a video folder of another name: that name is what is wrong
+    shutil.copytree(tiny_ucf101 / "UCF-101", misnamed / "UCF101")
+    shutil.copytree(tiny_ucf101 / "ucfTrainTestlist", misnamed / "ucfTrainTestlist")
+    with pytest.raises(FileNotFoundError, match=f"UCF101 videos not found: expected {misnamed / 'UCF-101'}"):
+        ucf101_split(misnamed, 1, "test")

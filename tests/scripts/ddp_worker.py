@@ -4,7 +4,8 @@
 
 Runs the real command's ``main`` (vidpred.commands.train); after ``Trainer.fit`` each rank writes
 ``DUMP_DIR/rank<R>.pt`` with its networks' weights and the losses of its first step. With
-``VIDPRED_TEST_FULL_DISK`` set, every checkpoint write fails as on a full disk.
+``VIDPRED_TEST_FULL_DISK`` set, every checkpoint write fails as on a full disk; set to
+``validation``, the main process's validation record fails instead.
 """
 
 import os
@@ -16,6 +17,7 @@ import torch
 from vidpred.checkpoint import CheckpointWriteError
 from vidpred.commands.train import main as train_main
 from vidpred.training import trainer as trainer_module
+from vidpred.training.run_log import RunLog, RunLogError
 
 
 def main() -> int:
@@ -41,7 +43,12 @@ def main() -> int:
         return result
 
     Trainer.fit, Trainer.train_step = fit_and_dump, recording_train_step
-    if os.environ.get("VIDPRED_TEST_FULL_DISK"):
+    if os.environ.get("VIDPRED_TEST_FULL_DISK") == "validation":
+        def full_disk_record(self, step, train_seconds, record):
+            raise RunLogError("cannot write validation.jsonl: No space left on device")
+
+        RunLog.validation = full_disk_record
+    elif os.environ.get("VIDPRED_TEST_FULL_DISK"):
         def full_disk(state, path):
             raise CheckpointWriteError(f"cannot write the checkpoint {path}: No space left on device")
 

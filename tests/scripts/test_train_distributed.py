@@ -163,3 +163,13 @@ def test_a_checkpoint_the_main_process_cannot_write_stops_every_rank_in_one_line
         failed.stderr[-5000:]
     assert failed.stderr.count("Traceback") <= 1
     assert not (run_dir / "checkpoints" / "latest.pt").exists()
+
+
+def test_a_record_the_main_process_cannot_write_at_a_checkpoint_step_stops_every_rank(config, tmp_path):
+    # Rank 0 skipped the save that rank 1 entered: both waited in mismatched collectives (2 h).
+    failed = _torchrun(config, tmp_path / "dump", "--run-dir", tmp_path / "run", "--set", "train.steps=4",
+                       "train.ckpt_every=2", "train.val_every=2", env={**ENV, "VIDPRED_TEST_FULL_DISK": "validation"})
+    assert failed.returncode != 0
+    errors = [line for line in failed.stderr.splitlines() if "ERROR" in line and "No space left on device" in line]
+    assert any("[rank 0]" in line for line in errors) and any("[rank 1]" in line for line in errors), \
+        failed.stderr[-5000:]

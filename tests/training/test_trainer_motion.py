@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from vidpred.checkpoint import load_checkpoint, save_checkpoint
 from vidpred.evaluation import load_checkpoint_predictor
 from vidpred.training import trainer as trainer_module
 from vidpred.training.trainer import Trainer
@@ -203,6 +204,20 @@ def test_a_fresh_run_never_replaces_a_trained_run_whose_latest_pt_was_deleted(ti
                                               "without checkpoints/latest.pt; a new run would replace it"):
         Trainer(tiny_config("train.steps=3"), run_dir)
     assert (run_dir / "checkpoints" / "best.pt").read_bytes() == kept and len(left) == 1
+
+
+def test_a_best_pt_kept_before_the_first_checkpoint_step_is_no_trained_run(tiny_config, tmp_path):
+    # Under torchrun a new best is written at its validation and latest.pt only at the next
+    # checkpoint step: a run killed in between leaves best.pt alone, and starts afresh.
+    run_dir = tmp_path / "run"
+    Trainer(tiny_config("train.steps=2"), run_dir).fit()
+    best = run_dir / "checkpoints" / "best.pt"
+    state = load_checkpoint(best)
+    state["step"], state["config"]["train"]["ckpt_every"] = 1, 1000
+    save_checkpoint(state, best)
+    for name in ("checkpoints/latest.pt", "final_metrics.json"):
+        (run_dir / name).unlink()
+    Trainer(tiny_config("train.steps=2"), run_dir)  # not refused
 
 
 def test_latest_pt_is_written_once_at_a_step_that_validates_to_a_new_best(tiny_config, tmp_path, monkeypatch):

@@ -231,7 +231,9 @@ def follow_split(cfg: DataConfig, recorded: dict[str, Any]
     # A record that says where its root was is compared on disk with the folder the config reads
     # (the corpus's default place included); an older one by the text of data.root, as written.
     root = videos_root(cfg) if recorded.get("root_resolved") else cfg.root
-    if recorded.get("source") != cfg.source or not _same_root(recorded, root):
+    # procedural and samples data read no data.root (a run started before it was refused may record one)
+    ignored_root = cfg.source in ("procedural", "samples")
+    if recorded.get("source") != cfg.source or not (ignored_root or _same_root(recorded, root)):
         where = recorded.get("root_resolved") or recorded.get("root")
         if recorded.get("source") == cfg.source and recorded.get("root_resolved") and not Path(where).exists():
             raise DataError(f"the run's videos were in {where}, which is gone: a run resumes on the folder it "

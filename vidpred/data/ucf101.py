@@ -41,7 +41,7 @@ def _locate(root: Path) -> tuple[Path, Path]:
                                 f"{VIDEO_DIR}/")
     elif (parent / LIST_DIR).is_dir():
         video_dir, list_dir = root, parent / LIST_DIR
-    elif (root / LIST_DIR).is_dir():  # the split archive extracted into the video folder
+    elif (root / LIST_DIR).is_dir() and any(root.glob("*/v_*")):  # the split archive extracted into the video folder
         video_dir, list_dir = root, root / LIST_DIR
     else:
         deeper = sorted(p.parent for p in root.glob(f"*/{VIDEO_DIR}") if p.is_dir())

@@ -55,6 +55,17 @@ def check_outside_data(run_dir: Path, cfg: Config) -> None:
                           "videos there; choose a run folder outside it (--run-dir or run.out_dir)")
 
 
+def _before_first_checkpoint(best: Path) -> bool:
+    """Whether ``best`` was kept before its run's first ``latest.pt``: under torchrun a new
+    best is written at its validation and latest.pt only at the next checkpoint step, so a
+    run killed in between leaves it alone (a run stopped before its first checkpoint)."""
+    try:
+        state = load_checkpoint(best)
+        return int(state["step"]) < int(state["config"]["train"]["ckpt_every"])
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
 def check_run_folder(run_dir: Path, cfg: Config, *, resume: bool) -> dict | None:
     """Refuse the run folder now, before the data is decoded: one in use, a new run over
     an old one, a resume without a checkpoint, or one whose config or step does not fit.
@@ -78,7 +89,8 @@ def check_run_folder(run_dir: Path, cfg: Config, *, resume: bool) -> dict | None
     if not resume:
         # Only a run stopped before its first checkpoint starts afresh: a best.pt or final
         # metrics left without latest.pt are a trained run's (latest.pt deleted to save space).
-        kept = [name for name in ("checkpoints/best.pt", "final_metrics.json") if (run_dir / name).exists()]
+        kept = [name for name in ("checkpoints/best.pt", "final_metrics.json") if (run_dir / name).exists()
+                and not (name == "checkpoints/best.pt" and _before_first_checkpoint(run_dir / name))]
         if kept:
             raise FileExistsError(f"{run_dir} holds a trained run ({', '.join(kept)}) without checkpoints/latest.pt; "
                                   "a new run would replace it: choose another --run-dir or run.name")

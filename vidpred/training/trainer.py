@@ -54,7 +54,7 @@ from vidpred.losses.perceptual import perceptual_terms
 from vidpred.models._pyramid import pyramid
 from vidpred.models.discriminator import MultiScaleDiscriminator
 from vidpred.safe_write import remove_abandoned_temporaries, write_text
-from vidpred.training.distributed import (RefusedByMain, any_rank, cleanup, gather_objects, init_distributed,
+from vidpred.training.distributed import (any_rank, cleanup, gather_objects, init_distributed,
                                           local_leader_first, main_decides, wrap_for_updates)
 from vidpred.training.monitor import ChanceMonitor, check_finite
 from vidpred.training.precision import autocast_context, configure_backends, prepare_module, resolve_precision
@@ -523,19 +523,20 @@ class Trainer:
                         self._log_samples(run_log, step)
                     if main and due.val:
                         last_val = self._validate_and_log(run_log, step) or last_val
-                    if due.ckpt and self._latest_step != step:  # not again after a new best's
-                        self.save()
-                except (CheckpointWriteError, RunLogError, RefusedByMain) as exc:
+                except (CheckpointWriteError, RunLogError) as exc:
                     if not self.dist.enabled:
                         raise
                     failed = exc
+                # A failed write of rank 0's is shared before the save's collectives, which rank 0
+                # would otherwise skip while the others wait in them: the others stop with its message.
+                if self.dist.enabled and any_rank(failed is not None, self.dist, self.device):
+                    main_decides(lambda: _raise(failed), self.dist)
+                if due.ckpt and self._latest_step != step:  # not again after a new best's
+                    self.save()  # under torchrun a failed write raises on every rank (main_decides)
                 bar.update(1)
                 # All ranks stop at the same step, whichever received the signal. Under DDP this
                 # is a collective every step: torchrun kills the workers 30 s after passing on
-                # a Ctrl-C, which a wait for the next log step could outlast. It also carries a
-                # failed write of rank 0's, so that the others stop with its message, not a crash.
-                if self.dist.enabled and any_rank(failed is not None, self.dist, self.device):
-                    main_decides(lambda: _raise(failed), self.dist)
+                # a Ctrl-C, which a wait for the next log step could outlast.
                 stop = any_rank(self._stop.signal is not None, self.dist, self.device)
             if stop:
                 if not due.ckpt:  # else saved after the step
