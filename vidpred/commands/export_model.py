@@ -28,7 +28,7 @@ import torch
 from vidpred.checkpoint import describe_file, load_checkpoint, save_checkpoint
 from vidpred.cli import checkpoint_path, script, setup_logging
 from vidpred.config import config_from_dict, validate
-from vidpred.evaluation.predictors import load_checkpoint_predictor
+from vidpred.evaluation.predictors import predictor_from_state
 from vidpred.models.refiner import ROLLOUTS
 from vidpred.safe_write import check_output
 
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         validate(config_from_dict(config))
     # Rebuilt as predict.py will: a config this version cannot read, or weights that do not fit
     # it, are refused here rather than written into a model no one can load.
-    load_checkpoint_predictor(Path(args.checkpoint), torch.device("cpu"))
+    predictor_from_state(state, Path(args.checkpoint), torch.device("cpu"))
     # An export of an export keeps where its weights came from first (a run's moving average?).
     earlier = {"earlier": state["exported_from"]} if isinstance(state.get("exported_from"), dict) else {}
     exported = {

@@ -32,8 +32,8 @@ from vidpred.models.blur_discriminator import CHECKPOINT_KIND as BLUR_DISCRIMINA
 from vidpred.models.generator import MultiScaleGenerator
 from vidpred.models.refiner import FlowRefiner
 
-__all__ = ["Predictor", "Method", "CheckpointPredictor", "load_checkpoint_predictor", "baseline_methods",
-           "frame_resize", "checkpoint_label", "blend_method", "averaged_methods", "LAST_INPUT", "FARNEBACK_FLOW",
+__all__ = ["Predictor", "Method", "CheckpointPredictor", "load_checkpoint_predictor", "predictor_from_state",
+           "baseline_methods", "frame_resize", "checkpoint_label", "blend_method", "averaged_methods", "LAST_INPUT", "FARNEBACK_FLOW",
            "DIS_FLOW", "BLEND", "BASELINE_NAMES"]
 
 logger = logging.getLogger(__name__)
@@ -122,7 +122,12 @@ def load_checkpoint_predictor(path: str | Path, device: torch.device, name: str 
             weights that do not fit the rebuilt generator; the message names the file.
     """
     path = Path(path)
-    state = load_checkpoint(path, map_location="cpu")
+    return predictor_from_state(load_checkpoint(path, map_location="cpu"), path, device, name)
+
+
+def predictor_from_state(state: dict, path: Path, device: torch.device, name: str | None = None) -> Method:
+    """:func:`load_checkpoint_predictor` of a checkpoint already read from ``path`` (named in
+    its messages and its row)."""
     if state.get("kind") == BLUR_DISCRIMINATOR:
         raise ValueError(f"{path} is a blur discriminator checkpoint, not a model's: give a training run's checkpoint "
                          "(runs/<name>/checkpoints/best.pt) or an export (scripts/export_model.py)")
