@@ -234,7 +234,7 @@ def test_every_bad_key_and_type_is_reported_at_once():
      "data.val_videos does not apply to data.source 'ucf101': its validation videos are drawn by data.n_val_videos"),
     (["data.source=samples", "data.root=/v"],
      "data.root does not apply to data.source 'samples', which reads no folder"),
-    (["data.split=2"], "data.split (the UCF101 split) does not apply to data.source 'procedural'"),
+    (["data.split=2"], "data.split does not apply to data.source 'procedural': it names a UCF101 split"),
     (["data.source=ucf101", "data.root=/u", "data.split=4"], "data.split must be 1, 2 or 3, got 4"),
 ])
 def test_synthetic_errors_name_the_key(overrides, message):
@@ -314,6 +314,16 @@ def test_resume_allows_only_the_keys_that_do_not_change_what_is_computed():
     # A key added to the schema since the checkpoint was written takes its default: no difference.
     del saved["train"]["ema_decay"]
     check_resumable(saved, config_from_dict({}), "run")
+
+
+def test_the_unread_data_keys_name_real_sources_and_keys():
+    from typing import get_args
+
+    from vidpred.config import UNREAD_DATA_KEYS, DataConfig, DataSource
+
+    assert set(UNREAD_DATA_KEYS) == set(get_args(DataSource))
+    fields = {f"data.{f.name}" for f in dataclasses.fields(DataConfig)}
+    assert all(set(keys) <= fields for keys in UNREAD_DATA_KEYS.values())
 
 
 def test_a_run_started_with_a_data_key_its_source_never_read_resumes_without_it():

@@ -29,6 +29,19 @@ SEED_BLOCK = 1_000_000
 # vidpred.metrics.ssim.SSIM_WINDOW, which this layer cannot import (tests/test_config.py ties the two).
 SSIM_WINDOW = 11
 
+# The data settings each source does not read, with why: refused rather than ignored (a
+# video named in data.val_videos of UCF101 data would be trained on), dropped on resume.
+UNREAD_DATA_KEYS = {
+    "procedural": {"data.root": ", which reads no folder",
+                   "data.split": ": it names a UCF101 split",
+                   "data.val_videos": ": its validation videos are drawn by data.procedural.n_val_videos"},
+    "samples": {"data.root": ", which reads no folder", "data.split": ": it names a UCF101 split"},
+    "folder": {"data.split": ": it names a UCF101 split"},
+    "corpus": {"data.split": ": it names a UCF101 split",
+               "data.val_videos": ": its split is fixed (docs/data.md)"},
+    "ucf101": {"data.val_videos": ": its validation videos are drawn by data.n_val_videos (whole groups)"},
+}
+
 # The generator settings only the refiner head reads: refused with another head.
 REFINER_ONLY = ("n_flows", "working_scale", "max_correction", "global_context", "farneback", "step_scale", "rollout",
                 "camera_still", "refine_flows", "projected")
@@ -155,16 +168,12 @@ def _data_problems(cfg: Config) -> Iterator[str]:
         yield f"data.root is required when data.source is '{d.source}'"
     if not str(d.cache_dir).strip():
         yield "data.cache_dir is empty: give the folder for decoded videos (it would be the current folder)"
-    if d.source == "corpus" and d.val_videos is not None:
-        yield "data.val_videos does not apply to data.source 'corpus': its split is fixed (docs/data.md)"
-    if d.source in ("procedural", "ucf101") and d.val_videos is not None:
-        yield (f"data.val_videos does not apply to data.source '{d.source}': its validation videos are drawn by "
-               + ("data.procedural.n_val_videos" if d.source == "procedural" else "data.n_val_videos (whole groups)"))
-    if d.source in ("procedural", "samples") and d.root is not None:
-        yield f"data.root does not apply to data.source '{d.source}', which reads no folder"
-    if d.source != "ucf101" and d.split != 1:
-        yield f"data.split (the UCF101 split) does not apply to data.source '{d.source}'"
-    elif d.split not in (1, 2, 3):
+    defaults = type(d)()
+    for key, why in UNREAD_DATA_KEYS.get(d.source, {}).items():
+        name = key.removeprefix("data.")
+        if getattr(d, name) != getattr(defaults, name):
+            yield f"{key} does not apply to data.source '{d.source}'{why}"
+    if d.source == "ucf101" and d.split not in (1, 2, 3):
         yield f"data.split must be 1, 2 or 3, got {d.split}"
     if d.val_videos is not None and not d.val_videos:
         yield ("data.val_videos is empty: name the held-out videos, or set it to null to hold out "

@@ -19,7 +19,7 @@ from typing import Any, Literal, get_args
 import yaml
 
 from vidpred._config_checks import (REFINER_ONLY, SEED_BLOCK,  # public here, beside the schema they check
-                                    validate)
+                                    UNREAD_DATA_KEYS, validate)
 from vidpred._config_io import ConfigError, from_plain, merge, parse_override, problems_error, read_yaml
 from vidpred.safe_write import same_file
 
@@ -548,10 +548,7 @@ def _resumable_changes(saved: dict) -> set[str]:
     learning-rate schedule ``train.steps`` sets every step's rate, so it may not change."""
     # Data keys the run's source never read (refused in a new config since; a run started
     # before may drop them): the run trained as without them.
-    source = saved.get("data.source")
-    inert = ({"data.root"} if source in ("procedural", "samples") else set()) \
-        | ({"data.split"} if source != "ucf101" else set()) \
-        | ({"data.val_videos"} if source in ("procedural", "ucf101") else set())
+    inert = set(UNREAD_DATA_KEYS.get(saved.get("data.source"), {}))
     if saved.get("train.lr_schedule") == "cosine":
         return (RESUMABLE_CHANGES | inert) - {"train.steps"}
     return RESUMABLE_CHANGES | inert

@@ -35,7 +35,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from vidpred.config import DataConfig
+from vidpred.config import UNREAD_DATA_KEYS, DataConfig
 from vidpred.data.datasets import select_videos, subset_files, videos_root
 from vidpred.data.errors import DataError
 from vidpred.data.photos import PhotoFolder
@@ -231,8 +231,8 @@ def follow_split(cfg: DataConfig, recorded: dict[str, Any]
     # A record that says where its root was is compared on disk with the folder the config reads
     # (the corpus's default place included); an older one by the text of data.root, as written.
     root = videos_root(cfg) if recorded.get("root_resolved") else cfg.root
-    # procedural and samples data read no data.root (a run started before it was refused may record one)
-    ignored_root = cfg.source in ("procedural", "samples")
+    # a source that reads no data.root (a run started before it was refused may record one)
+    ignored_root = "data.root" in UNREAD_DATA_KEYS.get(cfg.source, {})
     if recorded.get("source") != cfg.source or not (ignored_root or _same_root(recorded, root)):
         where = recorded.get("root_resolved") or recorded.get("root")
         if recorded.get("source") == cfg.source and recorded.get("root_resolved") and not Path(where).exists():
