@@ -26,7 +26,7 @@ the newest real frame it saw, and the log gives each method's mean PSNR over tho
 how many of them the model predicts better than each baseline, and each method's mean SSIM
 and edge ratio (below 1: smoother than the truth, so a PSNR win bought with blur shows).
 Its frames are read, predicted and scored one at a time, and only their panels are kept (at
-the size they are shown: about 5 MB a frame at 640x360, a quarter of it with --scale 0.5); a
+the size they are shown: about 6 MB a frame at 640x360, a quarter of it with --scale 0.5); a
 frame that cannot be decoded ends the run with the frames predicted before it, and so
 does Ctrl-C (twice: at once, writing nothing). --plot draws each frame's PSNR along the
 video, the model's and the baselines', and below it the model's margin over the better
