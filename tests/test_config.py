@@ -548,3 +548,12 @@ def test_a_value_at_the_edge_of_its_range_is_refused_and_the_nearest_inside_acce
     with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
         validate(config_from_dict({}, overrides))
     validate(config_from_dict({}, [*overrides, inside]))
+
+
+@pytest.mark.parametrize("setting", ["lr", "weight_decay"])
+def test_a_rate_or_decay_float32_cannot_hold_is_refused(setting):
+    # torch's optimizers scale float32 tensors by them: 1e39 ended in "value cannot be converted to type float".
+    with pytest.raises(ConfigError, match=re.escape(f"optim.generator.{setting} must be at most 3.403e+38 "
+                                                    "(float32's largest), got 1e+39")):
+        validate(config_from_dict({}, [f"optim.generator.{setting}=1e39"]))
+    validate(config_from_dict({}, [f"optim.generator.{setting}=3e38"]))

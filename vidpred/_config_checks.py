@@ -15,6 +15,8 @@ import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+import torch
+
 from vidpred._config_io import problems_error
 from vidpred.models.discriminator import smallest_valid_patch
 from vidpred.models.perceptual_networks import LPIPS_MIN_SIZE, VGG19_LAYERS
@@ -328,6 +330,10 @@ def _optim_problems(cfg: Config) -> Iterator[str]:
         if not (math.isfinite(opt.lr) and opt.lr >= 0):
             yield f"{key}.lr must be a finite number >= 0, got {opt.lr}"
         yield from _at_least({f"{key}.weight_decay": (opt.weight_decay, 0)})
+        largest = torch.finfo(torch.float32).max  # the optimizers scale float32 tensors by them: more overflows
+        for setting in ("lr", "weight_decay"):
+            if math.isfinite(getattr(opt, setting)) and getattr(opt, setting) > largest:
+                yield f"{key}.{setting} must be at most {largest:.4g} (float32's largest), got {getattr(opt, setting):g}"
         if not 0 <= opt.momentum < 1:  # 1 or more: the velocity never decays, and the steps grow without bound
             yield f"{key}.momentum must be in [0, 1), got {opt.momentum}"
         if opt.grad_clip is not None and not opt.grad_clip > 0:
