@@ -87,10 +87,10 @@ def test_frames_too_large_for_the_format_are_an_error_naming_the_output(tmp_path
 def test_a_writer_that_refuses_is_an_error_naming_the_output(tmp_path, monkeypatch):
     import vidpred.evaluation.visualize as visualize
 
-    def refuse(path, frames, fps):
+    def refuse(path, size, fps):
         raise OSError(f"OpenCV cannot open a mp4v video writer for {path}")
 
-    monkeypatch.setattr(visualize, "write_video", refuse)
+    monkeypatch.setattr(visualize, "VideoWriter", refuse)
     with pytest.raises(OSError, match=f"^cannot write {tmp_path / 'a.mp4'}: OpenCV's mp4 writer refused 16x32"):
         with replacing_all([tmp_path / "a.mp4"]) as paths:  # written beside its target first, as predict.py does
             write_animation(paths[0], np.zeros((2, 16, 32, 3), np.uint8))
@@ -129,6 +129,42 @@ def test_an_animation_holds_the_frames_it_was_made_for_and_colours_all_motion_on
         animation.add(prediction[:, 0], target[:, 0], flow=torch.zeros(2, 16, 20))
     with pytest.raises(ValueError, match="pass flow with every frame"):
         Animation(context, 1).add(prediction[:, 0], target[:, 0], flow=torch.zeros(2, 16, 20))
+
+
+def test_an_animation_with_a_sink_gives_it_each_frame_kept_ones_hold_and_holds_none():
+    from vidpred.evaluation.visualize import Animation
+
+    context, prediction, target = _clips()
+    kept = Animation(context, 2, scale=0.5)
+    given = []
+    streamed = Animation(context, 2, scale=0.5, sink=lambda frame: given.append(frame.copy()))
+    assert len(given) == 4  # the context's frames, at once
+    for k in range(2):
+        kept.add(prediction[:, k], target[:, k])
+        streamed.add(prediction[:, k], target[:, k])
+    assert (np.stack(given) == kept.frames()).all() and len(given) == 4 + 2
+    assert streamed._out.shape[0] == 1  # one frame's room, reused
+    with pytest.raises(ValueError, match="made for 2 predicted frames"):
+        streamed.add(prediction[:, 0], target[:, 0])
+    with pytest.raises(ValueError, match="went to its sink"):
+        streamed.frames()
+    with pytest.raises(ValueError, match="an animation with_flow keeps its frames, give it no sink"):
+        Animation(context, 2, with_flow=True, sink=given.append)
+
+
+def test_an_animation_video_written_frame_by_frame_is_the_one_written_whole(tmp_path):
+    from vidpred.evaluation.visualize import animation_video
+
+    context, prediction, target = _clips()
+    frames = side_by_side(context, prediction, target)  # 19 x 92: an odd height, padded for .mp4
+    for suffix in (".avi", ".mp4"):
+        write_animation(tmp_path / f"whole{suffix}", frames, fps=5)
+        with animation_video(tmp_path / f"streamed{suffix}", frames.shape[1:3], fps=5) as write:
+            for frame in frames:
+                write(frame)
+        whole, streamed = read_video(tmp_path / f"whole{suffix}"), read_video(tmp_path / f"streamed{suffix}")
+        assert whole.shape == streamed.shape == (len(frames), 20 if suffix == ".mp4" else 19, 92, 3)
+        assert (whole == streamed).all()
 
 
 def test_an_animation_made_for_more_frames_than_come_holds_only_those_that_come():

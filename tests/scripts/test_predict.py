@@ -682,3 +682,61 @@ def test_no_frame_after_the_context_or_no_frame_asked_is_refused_in_one_line(che
         assert _main([*run, *extra]) == 2
         assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [said]
         assert not (tmp_path / "a.gif").exists()
+
+
+def test_one_step_writes_an_mp4_or_avi_as_the_frames_come_the_same_frames_kept_ones_make(tmp_path, monkeypatch, caplog):
+    import vidpred.commands.predict as predict
+
+    video, _ = _pan(tmp_path, range(100, 100 + 3 * 10, 3))
+    run = ["--video", video, "--one-step", "--frames", "5"]
+    sunk = []
+    animation = predict.Animation
+
+    def watched(*args, **kwargs):  # what the run gives the animation
+        sunk.append(kwargs.get("sink"))
+        return animation(*args, **kwargs)
+
+    monkeypatch.setattr(predict, "Animation", watched)
+    for suffix in (".avi", ".mp4"):
+        assert _main([*run, "--out", tmp_path / f"streamed{suffix}"]) == 0
+        with monkeypatch.context() as kept:
+            kept.setattr(predict, "_streams", lambda args: False)  # the frames kept, then written whole
+            assert _main([*run, "--out", tmp_path / f"kept{suffix}"]) == 0
+        assert sunk[-2] is not None and sunk[-1] is None
+        streamed, whole = read_video(tmp_path / f"streamed{suffix}"), read_video(tmp_path / f"kept{suffix}")
+        assert len(streamed) == 4 + 5 and (streamed == whole).all()
+    for out in (["--out", tmp_path / "a.gif"], ["--out", tmp_path / "a.avi", "--show-flow"]):  # these wait for the end
+        assert _main([*run, *out]) == 0 and sunk[-1] is None
+    # Nothing kept a frame: no memory warning, where a GIF's panels warn. The 64x80 frames: 0.8 GB + 5,120 px x
+    # 400 B = 802.0 MB; a GIF adds 6 frames of 4 panels of 128x160 px x 3 B x 2 = 2.9 MB: 805.0 MB, above 80% of
+    # 1.005 GB (804 MB).
+    monkeypatch.setattr(predict, "_physical_memory", lambda: 1_005_000_000)
+    with caplog.at_level("WARNING", logger="vidpred"):
+        assert _main([*run, "--frames", "5000", "--out", tmp_path / "long.avi"]) == 0
+    assert "in memory" not in caplog.text
+    with caplog.at_level("WARNING", logger="vidpred"):
+        assert _main([*run, "--frames", "5000", "--out", tmp_path / "long.gif"]) == 0
+    assert "keeps their panels in memory" in caplog.text
+
+
+def test_a_one_step_run_that_fails_part_way_leaves_the_earlier_video_and_no_temporary(tmp_path, monkeypatch):
+    import vidpred.commands.predict as predict
+
+    video, _ = _pan(tmp_path, range(100, 100 + 3 * 10, 3))
+    out = tmp_path / "out" / "steps.avi"
+    assert _main(["--video", video, "--out", out, "--one-step", "--frames", "3"]) == 0
+    before = out.read_bytes()
+    calls = []
+
+    def fails_at_the_3rd(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("a failure part way")
+        return extrapolate(*args, **kwargs)
+
+    extrapolate = predict.flow_extrapolation
+    monkeypatch.setattr(predict, "flow_extrapolation", fails_at_the_3rd)
+    with pytest.raises(RuntimeError, match="a failure part way"):
+        _main(["--video", video, "--out", out, "--one-step", "--frames", "6", "--force"])
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in out.parent.iterdir()) == ["steps.avi"]

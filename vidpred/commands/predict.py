@@ -25,9 +25,10 @@ frames before it (as a predictor running along a video would), the context panel
 the newest real frame it saw, and the log gives each method's mean PSNR over those frames,
 how many of them the model predicts better than each baseline, and each method's mean SSIM
 and edge ratio (below 1: smoother than the truth, so a PSNR win bought with blur shows).
-Its frames are read, predicted and scored one at a time, and only their panels are kept (at
-the size they are shown: about 6 MB a frame at 640x360, a quarter of it with --scale 0.5); a
-frame that cannot be decoded ends the run with the frames predicted before it, and so
+Its frames are read, predicted and scored one at a time, and an .mp4 or .avi is written as
+they come; a .gif, or --show-flow (its colours on one speed scale for the whole video), keeps
+each frame's panels until the end (at the size they are shown: about 6 MB a frame at
+640x360, a quarter of it with --scale 0.5). A frame that cannot be decoded ends the run with the frames predicted before it, and so
 does Ctrl-C (twice: at once, writing nothing). --plot draws each frame's PSNR along the
 video, the model's and the baselines', and below it the model's margin over the better
 baseline, frame by frame; it is refused inside a --video that is a folder of frame images,
@@ -46,12 +47,14 @@ DIS optical flow refined by a small network, trained on real video: docs/results
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import itertools
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -68,8 +71,9 @@ from vidpred.evaluation.baselines import flow_extrapolation, last_input
 from vidpred.evaluation.partial import partial_line, partial_mark
 from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT, Method, frame_resize
 from vidpred.evaluation.scoring import whole_frame_psnr
-from vidpred.evaluation.visualize import (FPS_RANGE, Animation, animation_size, check_writable_size, fitting_scale,
-                                         is_our_animation, is_our_plot, plot_one_step, side_by_side, write_animation)
+from vidpred.evaluation.visualize import (FPS_RANGE, Animation, animation_size, animation_video, check_writable_size,
+                                         fitting_scale, is_our_animation, is_our_plot, plot_one_step, side_by_side,
+                                         write_animation)
 from vidpred.metrics.sharpness import edge_ratio
 from vidpred.metrics.ssim import ssim
 from vidpred.models.optical_flow import reused_flows
@@ -134,17 +138,23 @@ def main(argv: list[str] | None = None) -> int:
     _warn_if_memory_short(args, expected, height, width)
     _warn_if_trained_at_another_size(method, args.video, height, width)
     if args.one_step:
-        frames, scores, stop = _one_step(method, args, n_context, expected, device)
-        n_future = len(scores[method.name]["psnr"])
-        partial = None if stop.signal is None else partial_mark(n_future, args.frames, stop.signal, "frames")
-        if partial:
-            log.warning("%s: the outputs hold the frames predicted, the scores marked partial", partial_line(partial))
-        _write_outputs(args, frames, scores, n_context, n_future, one_step=True, partial=partial)
+        with replacing_all(_outputs(args)) as paths:
+            with _animation_sink(args, paths[0], height, width) as sink:
+                frames, scores, stop = _one_step(method, args, n_context, expected, device, sink)
+            n_future = len(scores[method.name]["psnr"])
+            partial = None if stop.signal is None else partial_mark(n_future, args.frames, stop.signal, "frames")
+            if partial:
+                log.warning("%s: the outputs hold the frames predicted, the scores marked partial",
+                            partial_line(partial))
+            _write_outputs(args, paths, frames, scores, n_context, n_future, one_step=True, partial=partial)
+        _log_outputs(args, n_context, n_future)
         for line in summary_lines(scores):
             log.info("%s", line)
         return stopped_exit_code(stop)
     frames, rows, target, scores = _rollout(method, args, n_context, device)
-    _write_outputs(args, frames, scores, n_context, target.shape[2], one_step=False)
+    with replacing_all(_outputs(args)) as paths:
+        _write_outputs(args, paths, frames, scores, n_context, target.shape[2], one_step=False)
+    _log_outputs(args, n_context, target.shape[2])
     for line in score_lines(rows, target):
         log.info("%s", line)
     return 0
@@ -218,28 +228,53 @@ def _rollout(method: Method, args: argparse.Namespace, n_context: int, device: t
     return frames, rows, target, scores
 
 
-def _write_outputs(args: argparse.Namespace, frames: np.ndarray, scores: dict[str, dict[str, list[float]]] | None,
-                   n_context: int, n_future: int, one_step: bool, partial: dict | None = None) -> None:
-    """Write ``--out`` and, when asked, ``--plot`` and ``--scores`` together: each beside its
-    target first, all renamed into place only once every one is written, so a failure part
-    way (a full disk, Ctrl-C) leaves the files of an earlier run as they were, not a mix
-    (:func:`~vidpred.safe_write.replacing_all`).
+def _outputs(args: argparse.Namespace) -> list[str]:
+    """``--out`` and, when asked, ``--plot`` and ``--scores``: the files written together,
+    each beside its target first and all renamed into place only once every one is written,
+    so that a failure part way (a full disk, Ctrl-C) leaves the files of an earlier run as
+    they were, not a mix (:func:`~vidpred.safe_write.replacing_all`)."""
+    return [args.out, *([args.plot] if args.plot is not None else []),
+            *([args.scores] if args.scores is not None else [])]
+
+
+def _write_outputs(args: argparse.Namespace, paths: list[Path], frames: np.ndarray | None,
+                   scores: dict[str, dict[str, list[float]]] | None, n_context: int, n_future: int, one_step: bool,
+                   partial: dict | None = None) -> None:
+    """Write the animation's ``frames`` (None: written to ``paths[0]`` as they came) and, when
+    asked, the plot and the scores to ``paths``, the temporary files of :func:`_outputs`.
     ``partial`` (:func:`~vidpred.evaluation.partial.partial_mark`, a one-step run stopped
     early) heads the scores table."""
-    log = logging.getLogger("vidpred")
     first_frame = args.start_frame + n_context
-    targets = [args.out, *([args.plot] if args.plot is not None else []),
-               *([args.scores] if args.scores is not None else [])]
-    with replacing_all(targets) as paths:
+    if frames is not None:
         write_animation(paths[0], frames, fps=args.fps)
-        if args.plot is not None:
-            plot_one_step({name: row["psnr"] for name, row in scores.items()}, first_frame, paths[1],
-                          f"{Path(args.video).name}: each frame's PSNR, predicted one step ahead")
-        if args.scores is not None:
-            write_scores(paths[-1], scores, first_frame, one_step=one_step, partial=partial)
+    if args.plot is not None:
+        plot_one_step({name: row["psnr"] for name, row in scores.items()}, first_frame, paths[1],
+                      f"{Path(args.video).name}: each frame's PSNR, predicted one step ahead")
+    if args.scores is not None:
+        write_scores(paths[-1], scores, first_frame, one_step=one_step, partial=partial)
+
+
+def _log_outputs(args: argparse.Namespace, n_context: int, n_future: int) -> None:
+    log = logging.getLogger("vidpred")
     log.info("wrote %s: %d context + %d predicted frames of %s", args.out, n_context, n_future, args.video)
-    for path in targets[1:]:
+    for path in _outputs(args)[1:]:
         log.info("wrote %s", path)
+
+
+def _streams(args: argparse.Namespace) -> bool:
+    """Whether a one-step run writes its animation as the frames come: an ``.mp4`` or
+    ``.avi`` without the motion panel (a GIF's palette, and the motion's one speed scale,
+    wait for every frame)."""
+    return args.one_step and Path(args.out).suffix.lower() != ".gif" and not args.show_flow
+
+
+def _animation_sink(args: argparse.Namespace, path: Path, height: int, width: int
+                    ) -> contextlib.AbstractContextManager[Callable[[np.ndarray], None] | None]:
+    """Where a one-step run's animation of ``height`` x ``width`` video goes frame by frame:
+    ``path``'s writer when it :func:`_streams`, else None (its frames are kept)."""
+    if not _streams(args):
+        return contextlib.nullcontext()
+    return animation_video(path, animation_size(height, width, _panel_scale(args, height, width)), args.fps)
 
 
 def _warn_if_trained_at_another_size(method: Method, video: str, height: int, width: int) -> None:
@@ -283,12 +318,15 @@ def _check_length(args: argparse.Namespace, n_read: int, n_context: int) -> None
 # and the libraries, then per pixel of the frame for the model's work. A rollout keeps every
 # method's frames, the scores and the panels to the end (per pixel and predicted frame); a
 # one-step prediction keeps only each frame's panels at the size they are shown (the frame,
-# a GIF's copy of it, and the motion's two floats a pixel).
+# a GIF's copy of it, and the motion's two floats a pixel), and none when it writes them as
+# they come (_streams).
 _BASE_BYTES, _BYTES_PER_PIXEL, _BYTES_PER_PIXEL_AND_FRAME = 0.8e9, 400, 100
 
 
 def _bytes_per_frame(args: argparse.Namespace, height: int, width: int) -> float:
     """The memory each predicted ``height`` x ``width`` frame adds until the end."""
+    if _streams(args):
+        return 0.0
     scale = _panel_scale(args, height, width)
     shown = max(1, round(height * scale)) * max(1, round(width * scale))
     n_panels = 5 if args.show_flow else 4
@@ -329,17 +367,20 @@ def _warn_if_memory_short(args: argparse.Namespace, n_frames: int, height: int, 
             memory / 1e9)
 
 
-def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected: int,
-              device: torch.device) -> tuple[np.ndarray, dict[str, dict[str, list[float]]], StopRequest]:
+def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected: int, device: torch.device,
+              sink: Callable[[np.ndarray], None] | None = None
+              ) -> tuple[np.ndarray | None, dict[str, dict[str, list[float]]], StopRequest]:
     """Predict each of ``args.frames`` frames of ``args.video`` one step ahead from the
-    ``n_context`` real frames before it; return the animation's frames, each method's
-    per-frame scores (:func:`summary_lines`) and the stop request, whose ``signal`` is set
-    when Ctrl-C (or SIGTERM) ended the run before its last frame. ``expected`` is how many
-    frames the video has for it (:func:`_expected_frames`), the progress bar's length.
+    ``n_context`` real frames before it; return the animation's frames (None: given to
+    ``sink`` as they came, :func:`_animation_sink`), each method's per-frame scores
+    (:func:`summary_lines`) and the stop request, whose ``signal`` is set when Ctrl-C (or
+    SIGTERM) ended the run before its last frame. ``expected`` is how many frames the video
+    has for it (:func:`_expected_frames`), the progress bar's length.
 
-    Frames are decoded, predicted and scored one at a time: what stays in memory is each
-    frame's panels at the size they are shown, a few MB a frame, not the decoded video
-    (:class:`~vidpred.evaluation.visualize.Animation`).
+    Frames are decoded, predicted and scored one at a time: what stays in memory is, for a
+    GIF or the motion panel, each frame's panels at the size they are shown, a few MB a
+    frame (:class:`~vidpred.evaluation.visualize.Animation`), and for an ``.mp4`` or
+    ``.avi`` without it nothing but the scores.
     """
     log = logging.getLogger("vidpred")
 
@@ -352,7 +393,7 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected
         _check_length(args, len(window), n_context)  # refused: nothing to predict
     height, width = window[0].shape[-2:]
     animation = Animation(torch.cat(window[:n_context], dim=2)[0], args.frames, scale=_panel_scale(args, height, width),
-                          with_flow=args.show_flow)
+                          with_flow=args.show_flow, sink=sink)
     names = (method.name, LAST_INPUT, DIS_FLOW)
     scores: dict[str, dict[str, list[float]]] = {name: {"psnr": [], "ssim": [], "edges": []} for name in names}
     with_ssim = min(height, width) >= 11
@@ -394,7 +435,7 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected
     if not with_ssim:
         for row in scores.values():
             del row["ssim"]
-    return animation.frames(), scores, stop
+    return None if sink else animation.frames(), scores, stop
 
 
 def _score(scores: dict[str, list[float]], frame: torch.Tensor, target: torch.Tensor, with_ssim: bool) -> None:

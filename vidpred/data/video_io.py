@@ -28,6 +28,7 @@ __all__ = [
     "announced_frames",
     "reads_as_frame",
     "write_video",
+    "VideoWriter",
     "path_order",
     "is_frame_image",
     "frame_files",
@@ -410,31 +411,63 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 25.0) -> None
         ValueError: unsupported suffix, a wrongly shaped/typed array, or an odd size for mp4.
         OSError: OpenCV cannot open a writer for ``path``.
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    codec = _WRITER_CODECS.get(suffix)
-    if codec is None:
-        raise ValueError(f"cannot write {path}: suffix must be one of {tuple(_WRITER_CODECS)}")
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
         raise ValueError(f"frames must be uint8 (T, H, W, 3) with T >= 1, got {frames.dtype} {frames.shape}")
-    _, height, width, _ = frames.shape
-    if suffix == ".mp4" and (height % 2 or width % 2):
-        # FFmpeg's mp4v encoder would silently crop to even sizes.
-        raise ValueError(f"cannot write {path}: mp4 needs even frame sizes, got {height}x{width} (HxW)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fourcc = cv2.VideoWriter_fourcc(*codec)
-    writer = None
-    if codec == "MJPG":
-        writer = cv2.VideoWriter(str(path), cv2.CAP_OPENCV_MJPEG, fourcc, float(fps), (width, height))
-        if writer.isOpened():
-            writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 95)
-    if writer is None or not writer.isOpened():
-        writer = cv2.VideoWriter(str(path), fourcc, float(fps), (width, height))
-    try:
-        if not writer.isOpened():
-            raise OSError(f"OpenCV cannot open a {codec} video writer for {path}")
+    with VideoWriter(path, frames.shape[1:3], fps) as writer:
         for frame in frames:
-            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    finally:
-        writer.release()
+            writer.write(frame)
+
+
+class VideoWriter:
+    """:func:`write_video`'s file written one frame at a time, so that a long video's frames
+    need not be held until the end: ``with VideoWriter(path, (H, W), fps) as w: w.write(frame)``.
+
+    Args:
+        path: output ``.avi`` or ``.mp4``; parent folders are created.
+        size: ``(H, W)`` of every frame; ``.mp4`` needs both even.
+        fps: frame rate stored in the container.
+
+    Raises:
+        ValueError: unsupported suffix or an odd size for mp4 (here); a frame of another
+            size or type (:meth:`write`).
+        OSError: OpenCV cannot open a writer for ``path``.
+    """
+
+    def __init__(self, path: str | Path, size: tuple[int, int], fps: float = 25.0) -> None:
+        path = Path(path)
+        codec = _WRITER_CODECS.get(path.suffix.lower())
+        if codec is None:
+            raise ValueError(f"cannot write {path}: suffix must be one of {tuple(_WRITER_CODECS)}")
+        height, width = self.size = tuple(size)
+        if codec == "mp4v" and (height % 2 or width % 2):
+            # FFmpeg's mp4v encoder would silently crop to even sizes.
+            raise ValueError(f"cannot write {path}: mp4 needs even frame sizes, got {height}x{width} (HxW)")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fourcc = cv2.VideoWriter_fourcc(*codec)
+        writer = None
+        if codec == "MJPG":
+            writer = cv2.VideoWriter(str(path), cv2.CAP_OPENCV_MJPEG, fourcc, float(fps), (width, height))
+            if writer.isOpened():
+                writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 95)
+        if writer is None or not writer.isOpened():
+            writer = cv2.VideoWriter(str(path), fourcc, float(fps), (width, height))
+        if not writer.isOpened():
+            writer.release()
+            raise OSError(f"OpenCV cannot open a {codec} video writer for {path}")
+        self._writer = writer
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one uint8 ``(H, W, 3)`` RGB frame of the writer's size."""
+        if frame.dtype != np.uint8 or frame.shape != (*self.size, 3):
+            raise ValueError(f"expected a uint8 frame of {(*self.size, 3)}, got {frame.dtype} {frame.shape}")
+        self._writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+
+    def close(self) -> None:
+        self._writer.release()
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -13,8 +13,10 @@ backward warp samples at), one speed scale for the whole video.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -23,11 +25,11 @@ import torch
 from torch import Tensor
 
 from vidpred.data.sampler import to_uint8_frames
-from vidpred.data.video_io import write_video
+from vidpred.data.video_io import VideoWriter
 from vidpred.models.warp import flow_to_color
 from vidpred.safe_write import image_has_mark, replacing, save_marked_figure, shown
 
-__all__ = ["side_by_side", "Animation", "animation_size", "check_writable_size", "write_animation", "is_our_animation",
+__all__ = ["side_by_side", "Animation", "animation_video", "animation_size", "check_writable_size", "write_animation", "is_our_animation",
            "plot_one_step", "is_our_plot", "PANELS", "FPS_RANGE"]
 
 log = logging.getLogger(__name__)
@@ -146,30 +148,39 @@ class Animation:
     grows with them up to ``n_future`` (the motion kept at that size too, to be coloured on
     one speed scale at the end): predicting a long 4K video one step ahead holds a few MB a
     frame, not hundreds, and asking for more frames than a video has reserves nothing for
-    the missing ones. Shrunk panels of the motion average the motion, then colour it.
+    the missing ones. Shrunk panels of the motion average the motion, then colour it. With
+    a ``sink`` nothing is held: each frame goes to it once composed.
 
     Args:
         context: ``(C, n_context, H, W)`` in ``[-1, 1]``, C = 1 or 3.
         n_future: the most predicted frames :meth:`add` will be given.
         scale: as :func:`side_by_side`'s.
         with_flow: add the motion panel (each :meth:`add` then passes ``flow``).
+        sink: called with each uint8 ``(H', W', 3)`` frame as it is composed (the context's
+            here), which it must copy to keep (:func:`animation_video`'s writer);
+            :meth:`frames` then has none. Not with ``with_flow``, whose colours wait for the
+            fastest motion of the whole video.
     """
 
-    def __init__(self, context: Tensor, n_future: int, *, scale: float = 1, with_flow: bool = False) -> None:
+    def __init__(self, context: Tensor, n_future: int, *, scale: float = 1, with_flow: bool = False,
+                 sink: Callable[[np.ndarray], None] | None = None) -> None:
         if context.dim() != 4 or context.shape[0] not in (1, 3):
             raise ValueError(f"expected context (C, T, H, W) with C = 1 or 3, got {tuple(context.shape)}")
         if not (math.isfinite(scale) and scale > 0) or (scale > 1 and scale != int(scale)):
             raise ValueError(f"scale must be a whole number >= 1 or a fraction in (0, 1), got {scale}")
         if n_future < 1:
             raise ValueError(f"n_future must be >= 1, got {n_future}")
-        self.scale, self.with_flow = scale, with_flow
+        if sink is not None and with_flow:
+            raise ValueError("the motion's colours wait for the whole video: an animation with_flow keeps its frames, "
+                             "give it no sink")
+        self.scale, self.with_flow, self._sink = scale, with_flow, sink
         self.frame_shape = tuple(context.shape[-2:])
         self.size = H, W = max(1, round(self.frame_shape[0] * scale)), max(1, round(self.frame_shape[1] * scale))
         self.labels = (*PANELS, "flow") if with_flow else PANELS
         n_panels, n_context = len(self.labels), context.shape[1]
         self._header = 14 if W >= 64 else 0
         self._n_max = n_context + n_future
-        first = n_context + min(n_future, _FIRST_FRAMES)  # grown by _reserve as frames come
+        first = 1 if sink else n_context + min(n_future, _FIRST_FRAMES)  # grown by _reserve as frames come
         self._out = np.empty((first, *animation_size(*self.frame_shape, scale, with_flow), 3), dtype=np.uint8)
         self._flows = np.empty((first - n_context, H, W, 2), np.float32) if with_flow else None
         self._n = 0  # frames composed
@@ -191,7 +202,7 @@ class Animation:
 
     def _compose(self, panels: tuple[np.ndarray | None, ...], bar: tuple[int, int, int]) -> None:
         """The next frame from its shown panels (None: left for the motion's colours)."""
-        frame = self._out[self._n]
+        frame = self._out[0 if self._sink else self._n]
         H, W = self.size
         frame[:] = _BACKGROUND
         for i, (panel, label) in enumerate(zip(panels, self.labels)):
@@ -203,6 +214,8 @@ class Animation:
                             (230, 230, 230), 1, cv2.LINE_AA)
         frame[self._header:self._header + _BAR, W + _GAP:2 * W + _GAP] = bar  # over the prediction panel
         self._n += 1
+        if self._sink:
+            self._sink(frame)
 
     def add(self, prediction: Tensor, target: Tensor, *, seen: Tensor | None = None,
             flow: Tensor | None = None) -> None:
@@ -231,7 +244,7 @@ class Animation:
     def _reserve(self) -> None:
         """Room for one more frame: the arrays double when full, up to ``n_future`` frames;
         in place when nothing else views them (a reallocation, not a copy beside the old)."""
-        if self._n < len(self._out):
+        if self._sink or self._n < len(self._out):
             return
         n = min(self._n_max, self._n_context + 2 * (len(self._out) - self._n_context))
         arrays = {"_out": n} if self._flows is None else {"_out": n, "_flows": n - self._n_context}
@@ -249,6 +262,8 @@ class Animation:
         """uint8 ``(n_context + N, H', W', 3)`` for the ``N`` frames added, as :func:`side_by_side`
         describes; the motion on one speed scale for the whole video (the fastest shown
         motion saturated)."""
+        if self._sink:
+            raise ValueError("this animation's frames went to its sink as they were composed")
         n_added = self._n - self._n_context
         if self._flows is not None and n_added:
             flows = self._flows[:n_added]
@@ -306,17 +321,40 @@ def write_animation(path: str | Path, frames: np.ndarray, fps: float = 4.0) -> P
         return path
     if suffix not in (".mp4", ".avi"):
         raise ValueError(f"cannot write {path}: use .gif, .mp4 or .avi")
-    if suffix == ".mp4":  # MPEG-4 needs even sizes: pad with the background colour
-        pad_h, pad_w = frames.shape[1] % 2, frames.shape[2] % 2
-        if pad_h or pad_w:
-            frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), constant_values=_BACKGROUND[0])
-    try:
-        with replacing(path) as tmp:
-            write_video(tmp, frames, fps=fps)
-    except OSError as exc:  # named by the temporary file: name the output instead
-        raise OSError(f"cannot write {path}: OpenCV's {suffix[1:]} writer refused {frames.shape[1]}x{frames.shape[2]} "
-                      f"(HxW) frames; try .avi or a smaller scale") from exc
+    with replacing(path) as tmp, animation_video(tmp, frames.shape[1:3], fps) as write:
+        for frame in frames:
+            write(frame)
     return path
+
+
+@contextlib.contextmanager
+def animation_video(path: str | Path, size: tuple[int, int], fps: float = 4.0) -> Iterator[Callable[[np.ndarray], None]]:
+    """:func:`write_animation`'s ``.mp4`` or ``.avi``, one frame at a time: yields a function
+    that appends a uint8 ``(H, W, 3)`` frame of ``size`` (padded to even sizes for ``.mp4``),
+    so that a long animation is never held whole (:class:`Animation`'s ``sink``).
+
+    Args:
+        path: where the frames go (a temporary of :func:`~vidpred.safe_write.replacing`'s is
+            named by its target in errors).
+        size: ``(H, W)`` of every frame.
+        fps: frames per second.
+    """
+    suffix = Path(path).suffix.lower()
+    height, width = size
+    pad_h, pad_w = (height % 2, width % 2) if suffix == ".mp4" else (0, 0)  # MPEG-4 needs even sizes
+    try:
+        writer = VideoWriter(path, (height + pad_h, width + pad_w), fps=fps)
+    except OSError as exc:
+        raise OSError(f"cannot write {path}: OpenCV's {suffix[1:]} writer refused {height}x{width} (HxW) "
+                      "frames; try .avi or a smaller scale") from exc
+
+    def write(frame: np.ndarray) -> None:
+        if pad_h or pad_w:  # with the background colour
+            frame = np.pad(frame, ((0, pad_h), (0, pad_w), (0, 0)), constant_values=_BACKGROUND[0])
+        writer.write(frame)
+
+    with writer:
+        yield write
 
 
 def is_our_animation(path: str | Path) -> bool:
