@@ -332,8 +332,9 @@ def _optim_problems(cfg: Config) -> Iterator[str]:
         yield from _at_least({f"{key}.weight_decay": (opt.weight_decay, 0)})
         largest = torch.finfo(torch.float32).max  # the optimizers scale float32 tensors by them: more overflows
         for setting in ("lr", "weight_decay"):
-            if math.isfinite(getattr(opt, setting)) and getattr(opt, setting) > largest:
-                yield f"{key}.{setting} must be at most {largest:.4g} (float32's largest), got {getattr(opt, setting):g}"
+            value = getattr(opt, setting)
+            if math.isfinite(value) and value > largest:
+                yield f"{key}.{setting} must be at most {largest:.4g} (float32's largest), got {value:g}"
         if not 0 <= opt.momentum < 1:  # 1 or more: the velocity never decays, and the steps grow without bound
             yield f"{key}.momentum must be in [0, 1), got {opt.momentum}"
         if opt.grad_clip is not None and not opt.grad_clip > 0:

@@ -29,10 +29,10 @@ Its frames are read, predicted and scored one at a time, and an .mp4 or .avi is 
 they come; a .gif, or --show-flow (its colours on one speed scale for the whole video), keeps
 each frame's panels until the end (at the size they are shown: about 6 MB a frame at
 640x360, a quarter of it with --scale 0.5). A frame that cannot be decoded ends the run
-with the frames predicted before it, and so does Ctrl-C (twice: at once, writing nothing). --plot draws each frame's PSNR along the
-video, the model's and the baselines', and below it the model's margin over the better
-baseline, frame by frame; it is refused inside a --video that is a folder of frame images,
-where it would be read as a frame from then on.
+with the frames predicted before it, and so does Ctrl-C (twice: at once, writing nothing).
+--plot draws each frame's PSNR along the video, the model's and the baselines', and below
+it the model's margin over the better baseline, frame by frame; it is refused inside a
+--video that is a folder of frame images, where it would be read as a frame from then on.
 
 --scores writes every predicted frame's PSNR, SSIM and edge ratio, the model's and the
 baselines', as a table for a spreadsheet or pandas: one row per frame and method, the

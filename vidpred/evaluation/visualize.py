@@ -29,8 +29,8 @@ from vidpred.data.video_io import VideoWriter
 from vidpred.models.warp import flow_to_color
 from vidpred.safe_write import image_has_mark, replacing, save_marked_figure, shown
 
-__all__ = ["side_by_side", "Animation", "animation_video", "animation_size", "check_writable_size", "write_animation", "is_our_animation",
-           "plot_one_step", "is_our_plot", "PANELS", "FPS_RANGE"]
+__all__ = ["side_by_side", "Animation", "animation_video", "animation_size", "check_writable_size", "write_animation",
+           "is_our_animation", "plot_one_step", "is_our_plot", "PANELS", "FPS_RANGE"]
 
 log = logging.getLogger(__name__)
 
@@ -328,7 +328,8 @@ def write_animation(path: str | Path, frames: np.ndarray, fps: float = 4.0) -> P
 
 
 @contextlib.contextmanager
-def animation_video(path: str | Path, size: tuple[int, int], fps: float = 4.0) -> Iterator[Callable[[np.ndarray], None]]:
+def animation_video(path: str | Path, size: tuple[int, int],
+                    fps: float = 4.0) -> Iterator[Callable[[np.ndarray], None]]:
     """:func:`write_animation`'s ``.mp4`` or ``.avi``, one frame at a time: yields a function
     that appends a uint8 ``(H, W, 3)`` frame of ``size`` (padded to even sizes for ``.mp4``),
     so that a long animation is never held whole (:class:`Animation`'s ``sink``).
