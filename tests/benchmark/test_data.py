@@ -2,6 +2,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 
 from vidpred.benchmark.data import benchmark_data, loader_throughput, sampler_throughput
 from vidpred.data.sampler import PatchSampler
@@ -87,3 +88,17 @@ def test_benchmark_data_gives_the_sampler_its_filter_settings_and_timing(tmp_pat
     assert result["sampler"]["moving"]["fallback_fraction"] == 1.0
     assert result["loader_profile"] == "moving" and set(result["loader_clips_per_sec"]) == {"workers=0"}
     assert loaders == [0]  # timed once
+
+
+def test_the_data_benchmark_times_the_loader_on_the_last_profile_and_restores_the_threads(tmp_path):
+    profiles = (("first", {"n_frames": 6, "height": 24, "width": 24}, 2),
+                ("last", {"n_frames": 6, "height": 32, "width": 32}, 2))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        result = benchmark_data(tmp_path, n_frames=4, patch_size=16, batch_size=4, num_workers=0, seconds=0.02,
+                                profiles=profiles)
+        assert torch.get_num_threads() == 2  # timed on one thread, then given back
+    finally:
+        torch.set_num_threads(threads)
+    assert result["loader_profile"] == "last"

@@ -97,3 +97,13 @@ def test_a_log_with_an_accuracy_but_not_its_parts_is_one_line(tmp_path, caplog):
     run = _write(tmp_path / "run", [{"step": 10, "d_acc": 0.6}])
     assert report_main([str(run)]) == 2
     assert f"{run / 'metrics.jsonl'}: step 10 logs d_acc without d_acc_real" in caplog.text
+
+
+def test_runs_of_distinct_folder_names_are_called_by_them(tmp_path, capsys):
+    rows = [{"step": s, "d_acc_real": 0.7, "d_acc_fake": 0.8, "d_acc": 0.75, "d_gap": 0.1} for s in (10, 20)]
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert report_main([str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    table = capsys.readouterr().out
+    assert "| a | multi-scale |" in table and "| b | multi-scale |" in table

@@ -6,7 +6,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from vidpred.benchmark import iteration
 from vidpred.benchmark.conv_peak import ConvProbe, ConvShape
-from vidpred.benchmark.iteration import benchmark_training
+from vidpred.benchmark.iteration import benchmark_config, benchmark_training, peak_memory_mb
+from vidpred.config import Config, config_from_dict
 
 
 def test_conv_shape_counts_flops_as_torch_does():
@@ -140,3 +141,24 @@ def test_the_random_clips_are_two_batches_in_the_model_s_range_the_same_on_every
     assert not torch.equal(d_batch, g_batch)
     again = iteration._random_clips(cfg, torch.device("cpu"))
     assert torch.equal(again[0], d_batch) and torch.equal(again[1], g_batch)
+
+
+def test_the_benchmarks_procedural_videos_are_long_enough_for_a_validation_clip(tmp_path):
+    cfg = config_from_dict({"train": {"n_future": 1, "val_n_future": 3}})
+    data = benchmark_config(cfg, tmp_path).data
+    assert data.procedural.n_frames >= cfg.model.n_context + 3
+
+
+def test_the_peak_memory_of_this_process_is_in_mib():
+    import sys
+
+    resource = pytest.importorskip("resource")
+    peak = peak_memory_mb(torch.device("cpu"))
+    kib_or_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    expected = kib_or_bytes / 2**20 if sys.platform == "darwin" else kib_or_bytes / 2**10
+    assert peak == pytest.approx(expected, rel=0.05) and 20 < peak < 2**20  # a process with torch: tens of MiB or more
+
+
+def test_a_negative_warm_up_is_refused():
+    with pytest.raises(ValueError, match="need steps >= 1 and warmup >= 0, got 3, -1"):
+        benchmark_training(Config(), steps=3, warmup=-1)

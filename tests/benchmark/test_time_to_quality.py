@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
-from vidpred.benchmark.time_to_quality import curves_table, plot_curves, read_curve
+from vidpred.benchmark.time_to_quality import Curve, check_one_validation_set, curves_table, plot_curves, read_curve
 
 
 def _run(folder, label_scores):
@@ -126,3 +127,34 @@ def test_a_run_whose_folder_name_is_not_utf8_is_drawn_under_its_escape(tmp_path)
         pytest.skip("this file system takes only UTF-8 names")
     png = plot_curves([read_curve(folder)], tmp_path / "curves.png", title=name)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _curve(label, *validations):
+    return Curve(label, [float(i) for i in range(len(validations))], list(range(len(validations))), list(validations))
+
+
+def test_a_curve_has_what_its_last_validation_logged():
+    curve = _curve("a", {"model": {"psnr_whole_f1": 20.0}}, {"model": {"psnr_whole_f1": 21.0, "psnr_whole_f2": 19.0}})
+    assert curve.has("psnr_whole_f2") and not _curve("b", curve.scores[1], curve.scores[0]).has("psnr_whole_f2")
+
+
+def test_a_validation_log_of_only_cut_lines_is_no_curve(tmp_path):
+    (tmp_path / "validation.jsonl").write_text('{"step": 1, "train_sec')  # stopped mid-line
+    with pytest.raises(FileNotFoundError, match="is empty: the run has not validated yet"):
+        read_curve(tmp_path)
+
+
+def test_runs_compared_by_their_last_inputs_scores_where_both_have_them():
+    copy = {"psnr_whole_f1": 25.0, "ssim_whole_f1": math.nan}  # SSIM undefined on small frames: on both
+    check_one_validation_set([_curve("a", {"last input": copy}), _curve("b", {"last input": dict(copy)}),
+                              _curve("old", {"model": {"psnr_whole_f1": 20.0}})])  # a run without baselines
+    other = {"edges_whole_f1": 0.9, "psnr_whole_f1": 24.0}
+    with pytest.raises(ValueError, match="scores psnr_whole_f1 24.00 on one, 25.00 on the other"):
+        check_one_validation_set([_curve("a", {"last input": {**copy, "edges_whole_f1": 1.0}}),
+                                  _curve("b", {"last input": other})])
+
+
+def test_last_inputs_a_hundredth_of_a_db_apart_are_other_clips():
+    with pytest.raises(ValueError, match="validated on different clips"):
+        check_one_validation_set([_curve("a", {"last input": {"psnr_whole_f1": 25.0}}),
+                                  _curve("b", {"last input": {"psnr_whole_f1": 25.01}})])

@@ -75,3 +75,17 @@ def test_bilateral_by_hand_at_one_pixel():
             numerator, denominator = numerator + weight * value, denominator + weight
     np.testing.assert_allclose(blur_frames(frames, "bilateral")[0, :, 4, 4].numpy(), numerator / denominator,
                                atol=1e-5)
+
+
+def test_the_median_reflects_the_frame_at_its_border():
+    frames = torch.rand(1, 1, 7, 9, generator=torch.Generator().manual_seed(3)) * 2 - 1
+    padded = np.pad(frames[0, 0].numpy(), 2, mode="reflect")  # the mirror without the edge pixel repeated
+    expected = np.array([[np.median(padded[y:y + 5, x:x + 5]) for x in range(9)] for y in range(7)])
+    np.testing.assert_allclose(blur_frames(frames, "median")[0, 0].numpy(), expected, atol=1e-6)
+
+
+def test_blur_refuses_frames_without_a_batch_axis_and_a_kind_it_does_not_name_exactly():
+    with pytest.raises(ValueError, match=r"expects \(N, C, H, W\), got \(3, 8, 8\)"):
+        blur_frames(torch.zeros(3, 8, 8), "gaussian")
+    with pytest.raises(ValueError, match="unknown blur kind 'gauss'"):
+        blur_frames(torch.zeros(1, 3, 8, 8), "gauss")

@@ -196,3 +196,25 @@ def test_fetch_refuses_an_archive_without_a_path_and_a_root_that_is_a_file(tmp_p
     failing = [sys.executable, "-c", "import sys; print('no index reachable'); sys.exit(1)"]
     with pytest.raises(DataError, match=r"pip download evo==1.38.1 failed \(exit 1\): no index reachable"):
         fetch_camera_paths(tmp_path / "other", pip=failing)
+
+
+def test_kitti_times_must_match_the_poses_one_for_one(tmp_path):
+    np.savetxt(tmp_path / "k.txt", np.tile(np.eye(3, 4).reshape(1, 12), (3, 1)))
+    np.savetxt(tmp_path / "k_times.txt", [0.0, 0.1, 0.2, 0.3])  # one time too many
+    with pytest.raises(DataError, match="holds 3 poses but .*k_times.txt 4 times"):
+        read_poses(tmp_path / "k.txt", "kitti", tmp_path / "k_times.txt")
+
+
+def test_a_step_that_turns_and_moves_sees_the_move_in_the_earlier_cameras_axes():
+    W, H, focal = FRAME
+    # a camera turned 90 degrees about y, then turning 20 more while it moves 0.1 m along world x
+    rotations = Rotation.from_euler("y", [[90], [110]], degrees=True)
+    positions = np.array([[0.0, 0.0, 0.0], [0.1, 0.0, 0.0]])
+    K = np.array([[focal, 0, (W - 1) / 2], [0, focal, (H - 1) / 2], [0, 0, 1]])
+    R0, R1 = rotations.as_matrix()
+    moved = R0.T @ (positions[1] - positions[0])  # (0, 0, 0.1): straight ahead of the earlier camera
+    homography = K @ (R0.T @ R1 + np.outer(moved, [0, 0, 1]) / 2.0) @ np.linalg.inv(K)
+    corners = np.array([[0, 0, 1], [W - 1, 0, 1], [0, H - 1, 1], [W - 1, H - 1, 1]], float)
+    mapped = corners @ homography.T
+    expected = ((mapped[:, :2] / mapped[:, 2:]) - corners[:, :2]).reshape(1, 8) / W
+    np.testing.assert_allclose(corner_steps(positions, rotations, plane_depth=2.0), expected, rtol=1e-9, atol=1e-12)

@@ -6,7 +6,7 @@ import pickle
 import numpy as np
 import pytest
 
-from vidpred.data.cifar10 import TEST_BATCH, TRAIN_BATCHES, load_cifar10
+from vidpred.data.cifar10 import TEST_BATCH, TRAIN_BATCHES, UnsafeBatchError, load_cifar10
 
 
 def write_cifar10(root, n_per_batch: int = 4, seed: int = 0):
@@ -65,3 +65,28 @@ def test_a_refused_or_truncated_batch_is_a_value_error_scripts_report_in_one_lin
     batch.write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match="is not a CIFAR-10 python batch"):
         load_cifar10(tmp_path / "c", "test")
+
+
+def _batch_file(path, batch):
+    with open(path, "wb") as f:
+        pickle.dump(batch, f, protocol=2)
+
+
+def test_a_truncated_or_malformed_cifar_batch_is_refused_as_not_a_batch(tmp_path):
+    (tmp_path / TEST_BATCH).write_bytes(b"")  # cut short: nothing in it
+    with pytest.raises(UnsafeBatchError, match="is not a CIFAR-10 python batch"):
+        load_cifar10(tmp_path, "test")
+    _batch_file(tmp_path / TEST_BATCH, {b"labels": [0]})
+    with pytest.raises(ValueError, match="no b'data' entry"):
+        load_cifar10(tmp_path, "test")
+    _batch_file(tmp_path / TEST_BATCH, {b"data": np.zeros(3072, np.uint8)})  # one image, but not as a row
+    with pytest.raises(ValueError, match=r"expected data of shape \(N, 3072\), got \(3072,\)"):
+        load_cifar10(tmp_path, "test")
+
+
+def test_cifar_reads_the_folder_given_when_it_holds_the_batches_and_refuses_other_subsets(tmp_path):
+    _batch_file(tmp_path / TEST_BATCH, {b"data": np.full((2, 3072), 7, np.uint8)})
+    (tmp_path / "cifar-10-batches-py").mkdir()  # an empty (or other) copy beside them
+    assert load_cifar10(tmp_path, "test").shape == (2, 32, 32, 3)
+    with pytest.raises(ValueError, match="subset must be 'train' or 'test', got 'val'"):
+        load_cifar10(tmp_path, "val")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from vidpred.data import cuts
 from vidpred.data.cuts import frame_differences, scene_cuts, valid_starts
 from vidpred.data.errors import DataError
 from vidpred.data.procedural import generate_video
@@ -120,3 +121,20 @@ def test_the_cuts_of_a_fast_montage_and_of_a_three_frame_video_are_found():
     video = _shots([60, 140] * 5, [3] * 10)
     assert scene_cuts(video, 5.0) == list(range(3, 30, 3))
     assert scene_cuts(_shots([60, 140], [1, 2]), 5.0) == [1]  # a cut is not its own neighbour
+
+
+def test_a_cut_is_judged_against_window_differences_on_each_side(monkeypatch):
+    # window 2: the jump at t = 2 (0.25) has neighbours 0.2, 0.01 | 0.2, 0.01, median 0.105:
+    # not 3 times that, so no cut; at t = 3 (0.2) the neighbours 0.01, 0.25 | 0.01 give 0.01: a cut.
+    d = np.array([0.2, 0.01, 0.25, 0.2, 0.01])
+    monkeypatch.setattr(cuts, "frame_differences", lambda video: d)
+    assert cuts.scene_cuts(np.zeros((6, 4, 4, 3), np.uint8), ratio=3, window=2) == [4]
+
+
+def test_a_near_static_shot_is_judged_against_the_noise_floor(monkeypatch):
+    # a change of 6e-3 between frames that otherwise do not change at all: at ratio 100 it must
+    # exceed 100 x 1e-4 (the floor), not 100 x 0, to be a cut
+    d = np.array([0.0, 0.0, 6e-3, 0.0, 0.0])
+    monkeypatch.setattr(cuts, "frame_differences", lambda video: d)
+    assert cuts.scene_cuts(np.zeros((6, 4, 4, 3), np.uint8), ratio=100) == []
+    assert cuts.scene_cuts(np.zeros((6, 4, 4, 3), np.uint8), ratio=50) == [3]

@@ -74,3 +74,28 @@ def test_arrays_become_rgb():
     np.testing.assert_array_equal(library[0][..., 1], grey)
     with pytest.raises(ValueError, match="uint8"):
         photo_library([grey.astype(np.float32)])
+
+
+def test_an_rgba_photo_keeps_its_colour_and_drops_its_alpha():
+    rgba = np.zeros((2, 2, 4), np.uint8)
+    rgba[..., 0], rgba[..., 1], rgba[..., 2], rgba[..., 3] = 10, 20, 30, 255
+    (photo,) = photo_library([rgba])
+    assert photo.shape == (2, 2, 3) and photo[0, 0].tolist() == [10, 20, 30]
+
+
+def test_the_stereo_photos_are_the_left_and_the_right_view():
+    from skimage import data
+
+    left, right, _ = data.stereo_motorcycle()
+    assert (np.array_equal(skimage_photo("motorcycle_left"), left)
+            and np.array_equal(skimage_photo("motorcycle_right"), right))
+    assert not skimage_photo("coffee").flags.writeable  # shared by every video: read-only
+
+
+def test_a_folder_named_like_a_photo_is_not_a_photo_and_no_photos_is_refused(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), np.full((4, 4, 3), 9, np.uint8))
+    (tmp_path / "album.png").mkdir()  # a subfolder, whatever its name
+    folder = PhotoFolder(tmp_path)
+    assert [p.name for p in folder.paths] == ["a.png"] and folder.skipped == ["album.png/"]
+    with pytest.raises(ValueError, match="photos is empty"):
+        photo_library([])

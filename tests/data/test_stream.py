@@ -159,3 +159,42 @@ def test_training_videos_need_only_a_training_clip_s_frames(tiny_config_data, tm
     assert training.n_train_videos == 3
     assert training.sampler.sample(0, 2).shape == (2, 6, 32, 32, 3)
     assert all(clip.shape[0] == 8 for clip in training.val_clips)
+
+
+def test_procedural_videos_exactly_one_clip_long_are_enough(tiny_config_data):
+    cfg = config_from_dict(tiny_config_data)
+    n_frames = cfg.data.procedural.n_frames
+    training = load_training_data(cfg.data, n_context=4, n_future=1, val_n_future=n_frames - 4, seed=0, progress=False)
+    assert all(clip.shape[0] == n_frames for clip in training.val_clips)
+
+
+def test_validation_videos_too_short_for_a_validation_clip_are_left_out(tiny_config_data, tmp_path, make_video,
+                                                                         moving_frames):
+    # Training clips are 4 + 2 = 6 frames, validation clips 4 + 4 = 8: a 7-frame held-out
+    # video can give a training clip but no validation clip.
+    videos = {"a.avi": (12, 48, 48), "b.avi": (12, 48, 48), "long.avi": (12, 48, 48), "short.avi": (7, 48, 48)}
+    for seed, (name, (n, h, w)) in enumerate(videos.items()):
+        make_video(tmp_path / "videos" / name, moving_frames(n, h, w, seed=seed))
+    tiny_config_data["data"].update(source="folder", root=str(tmp_path / "videos"),
+                                    val_videos=["long.avi", "short.avi"], patch_size=32, n_val_clips=6)
+    data = config_from_dict(tiny_config_data).data
+    training = load_training_data(data, n_context=4, n_future=2, val_n_future=4, seed=0, progress=False)
+    assert training.val_clips and all(clip.shape[0] == 8 for clip in training.val_clips)
+
+
+def test_the_synthetic_share_of_the_clips_is_the_synthetic_weight(tiny_config_data):
+    data = {**tiny_config_data["data"], "synthetic_weight": 0.25,
+            "synthetic": {"n_videos": 2, "n_frames": 8, "height": 40, "width": 48}}
+    cfg = config_from_dict({**tiny_config_data, "data": data})
+    training = load_training_data(cfg.data, n_context=4, n_future=2, val_n_future=3, seed=0, progress=False)
+    assert training.sampler.pools == [(6, 0.75), (2, 0.25)]
+
+
+def test_a_single_worker_leaves_stop_signals_to_the_main_process():
+    class Reporter:  # each batch says whether the process that sampled it ignores Ctrl-C and SIGTERM
+        def sample(self, index, batch_size):
+            ignored = all(signal.getsignal(s) is signal.SIG_IGN for s in (signal.SIGINT, signal.SIGTERM))
+            return np.full((batch_size, 1, 1, 1, 1), 255 * ignored, np.uint8)
+
+    stream = BatchStream(Reporter(), 2, start_index=0, num_workers=1, device=CPU)
+    assert bool((next(stream) == 1).all())

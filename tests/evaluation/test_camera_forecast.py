@@ -198,3 +198,50 @@ def test_each_step_is_where_its_homography_moves_the_four_corners_over_the_width
     np.testing.assert_allclose(steps[0], np.array([0, 0, 9, 0, 0, 5, 9, 5]) / 10)
     assert np.isnan(steps[1]).all()  # no homography fitted
     np.testing.assert_allclose(steps[2] * 10, [0, 0, 9 / 1.09 - 9, 0, 0, 0, 9 / 1.09 - 9, 5 / 1.09 - 5])
+
+
+def test_fewer_windows_than_two_per_linear_weight_are_refused():
+    with pytest.raises(ValueError, match="need at least 128 windows to fit on, got 100"):
+        fit_forecasters(np.zeros((100, 8, 8)), np.zeros((100, 8)))
+
+
+def test_corpus_scores_are_each_forecasters_errors_in_px_and_a_short_video_is_not_a_stop(monkeypatch):
+    from vidpred.evaluation import camera_forecast
+
+    rng = np.random.default_rng(5)
+    videos = {"train": {"t": rng.normal(0, 1e-3, (200, 8))},
+              "val": {"c": rng.normal(0, 1e-3, (150, 8)), "short": rng.normal(0, 1e-3, (5, 8))}}  # no window
+    steps = {n: s for split in videos.values() for n, s in split.items()}
+    monkeypatch.setattr(camera_forecast, "corpus_paths", lambda root, subset: list(videos[subset]))
+    monkeypatch.setattr(camera_forecast, "_steps_of",
+                        lambda names, progress, stopped: {n: (steps[n], 640) for n in names})
+    scores = camera_forecast.score_forecasts("val", root="unused")
+    assert "partial" not in scores and list(scores["videos"]) == ["c"]  # every video scored; the short one has no row
+    past, following = camera_forecast.step_windows(steps["c"])
+    row = scores["videos"]["c"]
+    last = (past[:, -1] - following) * 640
+    assert row["rms"][REFERENCE] == pytest.approx(np.sqrt((last ** 2).mean()))
+    assert row["median"][REFERENCE] == pytest.approx(np.median(np.abs(last).max(1)))  # the worst corner's
+    mean2 = (past[:, -2:].mean(1) - following) * 640
+    assert row["rms"]["mean of last 2"] == pytest.approx(np.sqrt((mean2 ** 2).mean()))
+
+
+def test_the_training_videos_are_scored_by_forecasters_fitted_on_other_steps(monkeypatch):
+    from vidpred.evaluation import camera_forecast
+
+    rng = np.random.default_rng(6)
+    train = {"t1": rng.normal(0, 1e-3, (120, 8)), "t2": rng.normal(0, 1e-3, (100, 8))}
+    monkeypatch.setattr(camera_forecast, "corpus_paths", lambda root, subset: list(train) if subset == "train" else [])
+    monkeypatch.setattr(camera_forecast, "_steps_of",
+                        lambda names, progress, stopped: {n: (train[n], 100) for n in names})
+    fit_on = {"path": [rng.normal(0, 1e-3, (300, 8))]}
+    scores = camera_forecast.score_forecasts("train", root="unused", fit_on=fit_on)
+    assert list(scores["videos"]) == ["t1", "t2"] and "partial" not in scores
+    assert scores["fit"].startswith("Fitted on the steps of path (292 windows;")
+
+
+def test_a_still_camera_has_no_ratio_to_the_last_steps_error():
+    scores = {"fit": "Fitted.", "videos": {"tripod": {"steps": 10, "width": 640,
+                                                      "rms": {"still": 0.0, REFERENCE: 0.0},
+                                                      "median": {"still": 0.0, REFERENCE: 0.0}}}}
+    assert "| tripod | 10 | 0.000 / 0.000 | - / - |" in forecast_table(scores)

@@ -82,3 +82,9 @@ def test_flicker_factors_fill_their_range_on_both_sides_of_one():
     factors = Degradation(flicker=0.2).frames(frames, seed=5)[:, 0, 0, 0] / 200
     assert factors.min() < 0.82 and factors.max() > 1.18  # uniform on [0.8, 1.2]: both ends reached
     assert factors.mean() == pytest.approx(1.0, abs=0.02)  # no overall darkening or brightening
+
+
+def test_grain_alone_or_flicker_alone_degrades_a_clip():
+    clip = EvalClip("v@0", 0, np.full((3, 16, 16, 3), 128, np.uint8))
+    assert not np.array_equal(Degradation(grain=10).clip(clip).frames, clip.frames)
+    assert not np.array_equal(Degradation(flicker=0.2).clip(clip).frames, clip.frames)

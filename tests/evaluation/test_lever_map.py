@@ -248,3 +248,34 @@ def test_names_that_are_not_utf8_are_drawn_under_their_escapes(reports, tmp_path
     latin1 = os.fsdecode(b"caf\xe9")
     points = [dataclasses.replace(p, name=f"{latin1}/{p.name}") for p in lever_points(reports, "pan", "still")]
     assert is_our_map(plot_lever_map(points, tmp_path / "map.png", f"{latin1}.mp4", "still", title=latin1))
+
+
+def _lever_report(folder, copying):
+    clips = [{"video": f"{video}@{i}", "source": video, "height": 8, "width": 8,
+              "scores": {"DIS flow": {"psnr_whole_f1": 30.0}, "last input": {"psnr_whole_f1": copying[i]},
+                         folder.name: {"psnr_whole_f1": 31.0}}}
+             for video in ("pan", "still") for i in range(2)]
+    folder.mkdir()
+    (folder / "per_clip.json").write_text(json.dumps(
+        {"methods": [{"name": folder.name, "kind": "checkpoint", "path": f"{folder.name}.pt"}], "clips": clips}))
+    return folder
+
+
+def test_lever_map_refuses_footage_that_copying_scores_a_twentieth_of_a_db_apart(tmp_path):
+    first = _lever_report(tmp_path / "first", [28.0, 18.0])
+    grainy = _lever_report(tmp_path / "grainy", [28.05, 18.0])  # beyond the 0.01 dB the same footage allows
+    with pytest.raises(ValueError, match="on other footage than .*28.05 against 28.00 dB"):
+        lever_points([first, grainy], "pan", "still")
+
+
+def test_lever_map_writes_its_table_as_a_text_file_ending_in_a_newline(tmp_path):
+    clips = [{"video": f"{v}@{i}", "source": v, "scores": {"DIS flow": {"psnr_whole_f1": 30.0},
+                                                           "m": {"psnr_whole_f1": 30.5 + i}}}
+             for v in ("pan", "still") for i in range(2)]
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "per_clip.json").write_text(json.dumps(
+        {"methods": [{"name": "m", "kind": "checkpoint", "path": "m.pt"}], "clips": clips}))
+    assert main(["--reports", str(tmp_path / "r"), "--x", "pan", "--y", "still",
+                 "--out", str(tmp_path / "map.png")]) == 0
+    text = (tmp_path / "map.md").read_text()
+    assert text.startswith("| | checkpoint |") and text.endswith("|\n")

@@ -6,6 +6,8 @@ import copy
 import json
 
 import matplotlib.axes
+import matplotlib.colors
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -110,3 +112,67 @@ def test_names_that_are_not_utf8_are_drawn_under_their_escapes(tmp_path):
     for row in rows[f"{latin1}/pan"]:
         row["scores"][f"model {latin1}"] = row["scores"].pop("model")
     assert is_our_paired_plot(plot_paired(rows, f"model {latin1}", ["copy"], tmp_path / "m.png"))
+
+
+def _paired_rows(source, model, copying):
+    return [{"source": source, "video": f"{source}@{i}",
+             "scores": {"model": {"psnr_whole_f1": m, "psnr_whole_f2": m},
+                        "copy": {"psnr_whole_f1": c, "psnr_whole_f2": c}}}
+            for i, (m, c) in enumerate(zip(model, copying))]
+
+
+def test_paired_plot_draws_rows_top_down_coloured_by_sign_labelled_with_wins(tmp_path, monkeypatch):
+    from vidpred.evaluation import paired_plot
+
+    figures = []
+    monkeypatch.setattr(paired_plot, "save_marked_figure", lambda fig, path, software: figures.append(fig) or path)
+    rows = {"better": _paired_rows("better", [31.0, 32.0, 30.0], [28.0, 28.0, 29.0]),  # +3, +4, +1: 3/3 wins
+            "worse": _paired_rows("worse", [20.0, 21.0], [22.0, 22.0]),  # -2, -1: 0/2
+            "one clip": _paired_rows("one clip", [25.0], [24.0])}  # no standard error with one clip
+    paired_plot.plot_paired(rows, "model", ["copy"], tmp_path / "p.png", title="my title")
+    (fig,) = figures
+    ax = fig.axes[0]
+    assert fig._suptitle.get_text() == "my title"
+    assert ax.yaxis_inverted()  # the first source on top
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["better", "worse", "one clip"]
+    bars = ax.patches
+    assert len(bars) == 6  # 3 sources x (1st, 2nd frame)
+    centres = [b.get_y() + b.get_height() / 2 for b in bars]
+    # 1st frame half a bar above the row's line (the axis is inverted: smaller y is higher), 2nd below
+    assert centres[:3] == pytest.approx([-0.19, 0.81, 1.81]) and centres[3:] == pytest.approx([0.19, 1.19, 2.19])
+    green, red = matplotlib.colors.to_rgb("tab:green"), matplotlib.colors.to_rgb("tab:red")
+    assert [matplotlib.colors.to_rgb(b.get_facecolor()) for b in bars[:3]] == [green, red, green]
+    labels = [t.get_text() for t in ax.texts]
+    assert labels[:3] == ["+2.67 (3/3)", "-1.50 (0/2)", "+1.00 (1/1)"]
+    assert all(np.isfinite(t.xy).all() for t in ax.texts)  # one clip: its label beside the bar, not at NaN
+
+
+def _clips():
+    return [{"source": source, "video": f"{source}@{i}",
+             "scores": {"model": {"psnr_whole_f1": m, "psnr_whole_f2": m - 2},
+                        "copy": {"psnr_whole_f1": c, "psnr_whole_f2": c - 2}}}
+            for source, pairs in (("pan", [(30, 27), (32, 28), (31, 29)]), ("still", [(40, 41), (41, 40)]))
+            for i, (m, c) in enumerate(pairs)]
+
+
+def test_paired_table_leaves_out_a_method_against_itself_in_the_table_and_the_plot(tmp_path, capsys, monkeypatch):
+    from vidpred.commands import paired_table
+
+    (tmp_path / "per_clip.json").write_text(json.dumps({"methods": [], "clips": _clips()}))
+    drawn = []
+    monkeypatch.setattr(paired_table, "plot_paired", lambda rows, a, baselines, path: drawn.append(baselines) or path)
+    assert paired_table.main(["--eval", str(tmp_path), "--a", "model", "--b", "model", "--b", "copy",
+                              "--keys", "psnr_whole_f1", "--plot", str(tmp_path / "m.PNG")]) == 0  # any case of .png
+    out = capsys.readouterr().out
+    assert "| model − copy |" in out and "model − model" not in out
+    assert drawn == [["copy"]]
+
+
+def test_paired_table_refuses_a_plot_over_seeds(tmp_path, caplog):
+    from vidpred.commands.paired_table import main
+
+    (tmp_path / "per_clip.json").write_text(json.dumps({"methods": [], "clips": _clips()}))
+    assert main(["--eval", str(tmp_path), "--a", "m {seed}", "--b", "c {seed}", "--seeds", "0", "1",
+                 "--plot", str(tmp_path / "m.png")]) == 2
+    assert "--plot draws one method against the others: give one --a, without --seeds" in caplog.text
+    assert not (tmp_path / "m.png").exists()

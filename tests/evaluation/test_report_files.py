@@ -8,10 +8,13 @@ import dataclasses
 import json
 import math
 import os
+import signal
 
 import pytest
 
 from vidpred.evaluation import summarize, write_report
+from vidpred.evaluation.partial import partial_mark
+from vidpred.evaluation.report import PAPER_TABLE1
 from vidpred.evaluation.report_files import check_report_folder
 from vidpred.evaluation.scoring import MAX_PSNR_DB
 from vidpred.safe_write import OutputRefused
@@ -67,3 +70,58 @@ def test_the_report_folder_is_refused_when_it_holds_files_no_evaluation_wrote(tm
     read_only(tmp_path / "ro")
     with pytest.raises(OutputRefused, match="cannot write the report in .*ro: Permission denied"):
         check_report_folder(tmp_path / "ro")
+
+
+def _report(tmp_path, report_results, report_meta, partial=None, extra_key=False):
+    results = report_results()
+    if extra_key:  # a score only the second method has
+        for r in results:
+            r.scores["last input"]["lpips_whole_f1"] = 0.25
+    meta = report_meta()
+    if partial:
+        meta["partial"] = partial
+    return results, write_report(tmp_path / "out", results, summarize(results, ["model", "last input"]), meta)
+
+
+def test_a_folder_holding_an_earlier_report_of_this_evaluation_is_accepted(tmp_path, report_results, report_meta):
+    _report(tmp_path, report_results, report_meta)
+    assert check_report_folder(tmp_path / "out") == tmp_path / "out"  # written again without --force
+
+
+def test_the_csv_files_hold_each_column_its_own_values(tmp_path, report_results, report_meta):
+    _, paths = _report(tmp_path, report_results, report_meta, extra_key=True)
+    per_video = list(csv.DictReader(open(paths["per_video.csv"])))
+    assert [float(r["moving_fraction"]) for r in per_video] == [0.5, 0.5, 0.25, 0.25]
+    assert [float(r["target_flicker"]) for r in per_video] == [0.2, 0.2, 0.4, 0.4]
+    # a key only the second method scored is a column, empty for the first
+    assert [r["lpips_whole_f1"] for r in per_video] == ["", "0.25", "", "0.25"]
+    summary = {r["method"]: r for r in csv.DictReader(open(paths["summary.csv"]))}
+    assert float(summary["ground truth"]["flicker"]) == pytest.approx(0.3)  # the targets' mean flicker
+    assert summary["ground truth"]["psnr_whole_f1"] == "" and summary["model"]["lpips_whole_f1"] == ""
+    assert float(summary["last input"]["lpips_whole_f1"]) == 0.25
+
+
+def test_summary_json_holds_the_papers_table_by_column_name(tmp_path, report_results, report_meta):
+    _, paths = _report(tmp_path, report_results, report_meta)
+    table = json.loads(paths["summary.json"].read_text())["paper_table1"]
+    name, psnr, ssim, sharpness, source = PAPER_TABLE1[3]
+    assert table[3] == {"method": name, "psnr": psnr, "ssim": ssim, "sharpness": sharpness, "source": source}
+
+
+def test_a_partial_report_says_so_in_each_file(tmp_path, report_results, report_meta):
+    mark = partial_mark(2, 5, signal.SIGINT)
+    _, paths = _report(tmp_path, report_results, report_meta, partial=mark)
+    per_video = json.loads(paths["per_video.json"].read_text())
+    assert per_video["partial"] == mark and [r["video"] for r in per_video["videos"]] == ["a", "b"]
+    for name in ("summary.csv", "per_video.csv"):  # one line ending in the whole file
+        assert paths[name].read_bytes().startswith(b"# partial: 2 of 5 clips, stopped by SIGINT\r\nmethod"
+                                                   if name == "summary.csv" else
+                                                   b"# partial: 2 of 5 clips, stopped by SIGINT\r\nvideo")
+
+
+def test_non_finite_values_in_tuples_are_written_as_null(tmp_path, report_results, report_meta):
+    results = report_results()
+    meta = report_meta()
+    meta["protocol"]["range"] = (0.0, math.inf)
+    paths = write_report(tmp_path / "out", results, summarize(results, ["model", "last input"]), meta)
+    assert json.loads(paths["summary.json"].read_text())["protocol"]["range"] == [0.0, None]

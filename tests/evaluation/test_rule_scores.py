@@ -1,7 +1,17 @@
 """The tables of the extrapolation rules' scores, against hand-worked values."""
 
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from vidpred.evaluation import rule_scores
+from vidpred.evaluation.clips import EvalClip
 from vidpred.evaluation.extrapolation_rules import SPEED_RULES
 from vidpred.evaluation.rule_scores import rules_table, speed_hindsight_table
+from vidpred.evaluation.scoring import MAX_PSNR_DB
+from vidpred.metrics.sharpness import edge_ratio
 
 
 def test_the_table_puts_each_rules_edge_ratio_beside_its_psnr():
@@ -37,3 +47,30 @@ def test_a_video_of_one_clip_has_no_standard_error():
     table = speed_hindsight_table({"v": [{"scores": {rule: {"psnr_f1": v, "psnr_f2": v}
                                                      for rule, v in scores.items()}}]})
     assert "| v | 1 | x0.9 | +0.50 | +0.50 |" in table and "±" not in table
+
+
+def test_each_rule_is_scored_against_the_frames_after_the_context_and_the_fit_against_the_last(monkeypatch):
+    # Frame t is flat grey 40 + 20 t: copying the last context frame (3) misses frame 4 by 20
+    # grey levels and frame 5 by 40; a rule doubling it overshoots and is clipped.
+    frames = np.stack([np.full((16, 16, 3), 40 + 20 * t, np.uint8) for t in range(6)])
+    rng = np.random.default_rng(0)
+    frames[:, :, :8] = rng.integers(0, 256, (16, 8, 3), dtype=np.uint8)  # texture, the same in every frame
+    copy = lambda f, g, k: f[:, :, 3]  # noqa: E731
+    monkeypatch.setattr(rule_scores, "RULES", {"copy": copy, "fit": copy, "double": lambda f, g, k: 2 * f[:, :, 3]})
+    scores = rule_scores._clip_scores(EvalClip("v@0", 0, frames), ["copy", "fit", "double"])
+
+    def psnr(grey_levels):  # half the frame off by that many grey levels, PSNR with a peak-to-peak of 2
+        return 10 * math.log10(4 / (0.5 * (2 * grey_levels / 255) ** 2))
+
+    assert scores["copy"]["psnr_f1"] == pytest.approx(psnr(20), abs=1e-3)
+    assert scores["copy"]["psnr_f2"] == pytest.approx(psnr(40), abs=1e-3)
+    assert set(scores["fit"]) == {"psnr_f1", "edges_f1"}
+    assert scores["fit"]["psnr_f1"] == pytest.approx(MAX_PSNR_DB, abs=1e-3)  # exact: the fit is of frame 3
+    target = torch.from_numpy(frames[4]).permute(2, 0, 1)[None].float() / 127.5 - 1
+    doubled = (2 * (torch.from_numpy(frames[3]).permute(2, 0, 1)[None].float() / 127.5 - 1)).clamp(-1, 1)
+    assert scores["double"]["edges_f1"] == pytest.approx(float(edge_ratio(doubled, target)[0]), rel=1e-5)
+
+
+def test_the_rules_table_averages_every_clip():
+    rows = [{"scores": {"DIS": {"psnr_f1": v, "psnr_f2": v, "edges_f1": 1.0, "edges_f2": 1.0}}} for v in (30, 31, 35)]
+    assert "| DIS | 32.00 / 32.00 | 1.000 / 1.000 |  |  |" in rules_table({"v": rows})  # the mean, not the median

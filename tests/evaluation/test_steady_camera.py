@@ -1,6 +1,8 @@
 """Steady camera motion over a clip's first frame: whole-pixel pans, zooms rendered exactly on a
 ramp, the same motion for a name on every run, and a slower pan where the frame is small."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -193,3 +195,49 @@ def test_the_command_line_motion_is_the_one_asked_for_and_off_by_default():
     assert steady_camera(zoom=2) == SteadyZoom(2) and steady_camera(roll=0.5) == SteadyRoll(0.5)
     with pytest.raises(ValueError, match="cannot be combined"):
         steady_camera(pan=8, roll=0.5)
+
+
+@pytest.mark.parametrize("height, width, expected", [
+    (30, 30, (2, 3)),  # 15 px of path per side over 5 steps: 3 px a step; (3, 4) slowed by 3/4
+    (200, 30, (3, 2)),  # (4, 3): 3 px a step across, so slowed by 3/4 along its own direction
+])
+def test_a_pan_too_fast_for_a_small_frame_slows_to_the_room_its_five_steps_leave(monkeypatch, height, width,
+                                                                                 expected):
+    from vidpred.evaluation import steady_camera
+
+    angle = math.atan2(4, 3) if expected == (2, 3) else math.atan2(3, 4)
+    monkeypatch.setattr(steady_camera, "_clip_draws", lambda kind, name: _Draws(5.0, angle))
+    assert SteadyPan(8).step("v@0", 6, height, width) == expected
+
+
+def test_a_pan_to_the_left_starts_at_the_right_of_the_still():
+    still = np.arange(4 * 12, dtype=np.uint8).reshape(4, 12, 1)
+    frames = SteadyPan(4).frames(still, 3, (-3, 0))  # left by 3 px per frame: 6 px of path
+    assert frames.shape == (3, 4, 6, 1)
+    assert np.array_equal(frames[0], still[:, 6:12])
+    assert np.array_equal(frames[1], still[:, 3:9])
+    assert np.array_equal(frames[2], still[:, 0:6])
+
+
+def test_the_longest_clip_a_zoom_may_span_is_checked_to_the_frame():
+    # 1.04 ** 5 = 1.217 stays under the 1.25 a zoom may span; 1.04 ** 6 = 1.265 does not
+    SteadyZoom(4).check_frames(6)
+    with pytest.raises(ValueError, match="over at most 6 frames; the clips have 7"):
+        SteadyZoom(4).check_frames(7)
+
+
+def test_a_zoom_out_is_the_inverse_of_the_zoom_in_of_its_rate():
+    from vidpred.evaluation.steady_camera import _clip_draws
+
+    outs = 0
+    for i in range(40):
+        name = f"v@{i}"
+        rng = _clip_draws("steady zoom", name)
+        rate = rng.uniform(0.5, 4) / 100
+        factor = SteadyZoom(4).step(name, 90, 120).factor
+        if factor < 1:
+            outs += 1
+            assert factor == pytest.approx(1 / (1 + rate), rel=1e-12)
+        else:
+            assert factor == pytest.approx(1 + rate, rel=1e-12)
+    assert outs > 5

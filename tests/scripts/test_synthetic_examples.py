@@ -75,3 +75,13 @@ def test_a_run_that_would_do_nothing_or_mislabel_its_file_is_refused(args, messa
     monkeypatch.chdir(tmp_path)
     assert synthetic_examples.main(args) == 2 and message in caplog.text
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_widest_thumbnail_an_upper_case_png_and_the_number_of_videos_timed(tmp_path, caplog):
+    out = tmp_path / "sheet.PNG"
+    with caplog.at_level(logging.INFO):
+        assert synthetic_examples.main(["--out", str(out), "--seeds", "0", "--n-frames", "1", "--size", "8",
+                                        "--thumb", "2048", "--timing", "2"]) == 0
+    assert out.is_file() and "over 2 seeds" in caplog.text
+    assert synthetic_examples.main(["--out", str(out), "--thumb", "0"]) == 2
+    assert "need --n-frames, --size, --step and --thumb >= 1" in caplog.text

@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -143,3 +144,54 @@ def test_ctrl_c_waits_for_the_training_to_save_its_checkpoint_and_starts_no_othe
     assert launched == [str(tmp_path / "runs" / "a")]  # waited for, and no other run started
     assert "stopped: no figure written" in caplog.text and _errors(caplog) == []
     assert not out.exists() and not out.with_suffix(".md").exists()
+
+
+def test_time_to_quality_run_specs(tmp_path):
+    from vidpred.commands.time_to_quality import _parse_run
+
+    config = tmp_path / "quick.yaml"
+    config.write_text("{}\n")
+    assert _parse_run(f"{config}:lab:run.name=a:b,train.lr=1,") == (config, "lab", ["run.name=a:b", "train.lr=1"])
+    assert _parse_run(f"{config}::train.lr=1") == (config, "quick", ["train.lr=1"])  # no label: the config's stem
+    with pytest.raises(ValueError, match="must be a plain name"):
+        _parse_run(f"{config}:a\\b")
+
+
+def test_time_to_quality_refuses_validating_every_zero_steps(tmp_path, caplog):
+    from vidpred.commands.time_to_quality import main
+
+    config = tmp_path / "quick.yaml"
+    config.write_text("{}\n")
+    assert main(["--run", str(config), "--out", str(tmp_path / "t.png"), "--runs", str(tmp_path / "runs"),
+                 "--val-every", "0", "--plot-only"]) == 2
+    assert "need --minutes > 0, --val-every >= 1 and --threads >= 1" in caplog.text
+
+
+class _Stop:
+    """Stands for the StopRequest: records the training command instead of running it."""
+
+    signal = None
+
+    def __init__(self):
+        self.commands = []
+
+    def run(self, cmd, env):
+        self.commands.append(cmd)
+        return 0
+
+
+def test_a_finished_run_is_reused_and_an_interrupted_one_resumed(tmp_path):
+    from vidpred.commands.time_to_quality import _train
+
+    args = SimpleNamespace(minutes=1.0, val_every=10, threads=None)
+    done, stopped = tmp_path / "done", tmp_path / "stopped"
+    (done / "final_metrics.json").parent.mkdir()
+    (done / "final_metrics.json").write_text("{}")
+    (stopped / "checkpoints").mkdir(parents=True)
+    (stopped / "checkpoints" / "latest.pt").write_bytes(b"")
+    stop = _Stop()
+    _train(tmp_path / "c.yaml", done, [], args, stop)
+    assert stop.commands == []  # trained already: its log is reused
+    _train(tmp_path / "c.yaml", stopped, [], args, stop)
+    (cmd,) = stop.commands
+    assert cmd[-1] == "--resume" and cmd[cmd.index("--run-dir") + 1] == str(stopped)

@@ -91,3 +91,14 @@ def test_the_warning_is_logged(caplog):
     with caplog.at_level(logging.WARNING, logger="vidpred.training.monitor"):
         (message,) = monitor.update(4, {"d_st_acc": 0.5})
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [("WARNING", message)]
+
+
+def test_five_values_not_finite_are_four_named_and_one_more(tmp_path):
+    logs = {k: torch.tensor(float("nan")) for k in "abcde"}
+    with pytest.raises(TrainingDiverged, match=r"step 7: a, b, c, d, 1 more not finite"):
+        check_finite(logs, 7, tmp_path / "latest.pt", DistInfo(), torch.device("cpu"))
+
+
+def test_a_monitor_logging_every_zero_steps_is_refused():
+    with pytest.raises(ValueError, match="need patience >= 1 and log_every >= 1, got 10, 0"):
+        ChanceMonitor(patience=10, log_every=0)

@@ -83,3 +83,14 @@ def test_each_rank_seeds_its_streams_seed_plus_k_plus_1000_rank():
     streams = RandomStreams(seed=5, rank=1, device=CPU)
     assert torch.equal(torch.rand(4, generator=streams.label), torch.rand(4, generator=torch.Generator().manual_seed(1006)))
     assert torch.equal(torch.rand(4, generator=streams.frame), torch.rand(4, generator=torch.Generator().manual_seed(1007)))
+
+
+def test_a_checkpoint_from_before_the_frame_stream_restores_the_label_stream():
+    streams = RandomStreams(seed=5, rank=0, device=CPU)
+    saved = {k: v for k, v in streams.state().items() if k != "frame"}  # written before perceptual losses
+    expected = torch.rand(3, generator=streams.label)
+    restored = RandomStreams(seed=9, rank=0, device=CPU)
+    fresh_frame = torch.rand(3, generator=RandomStreams(seed=9, rank=0, device=CPU).frame)
+    restored.restore([saved], world_size=1)
+    assert torch.equal(torch.rand(3, generator=restored.label), expected)
+    assert torch.equal(torch.rand(3, generator=restored.frame), fresh_frame)  # its own seed's

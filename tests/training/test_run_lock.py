@@ -7,6 +7,11 @@ import pytest
 
 from vidpred.training.run_lock import RunLock, RunLocked
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
 
 def test_the_lock_file_names_this_process_over_a_longer_stale_pid(tmp_path):
     (tmp_path / ".lock").write_text("4194304123\n")  # left by a run that died; nobody holds the lock
@@ -34,3 +39,26 @@ def test_the_holder_s_own_check_passes_and_a_missing_folder_is_made(tmp_path):
         assert (run_dir / ".lock").is_file()
         lock.check_free()  # the lock is this run's own
     RunLock(run_dir).acquire().release()
+
+
+@pytest.mark.skipif(fcntl is None, reason="flock")
+def test_a_check_made_while_another_check_looks_passes_and_an_unnamed_holder_is_unknown(tmp_path):
+    path = tmp_path / ".lock"
+    path.write_text("")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # another process's check_free, between its lock and unlock
+        RunLock(tmp_path).check_free()  # a check is no writer: both look at once
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a writer that has not written its pid yet
+        with pytest.raises(RunLocked, match=r"\(pid unknown\)"):
+            RunLock(tmp_path).acquire()
+    finally:
+        os.close(fd)
+
+
+def test_releasing_a_lock_twice_is_harmless(tmp_path):
+    lock = RunLock(tmp_path).acquire()
+    lock.release()
+    lock.release()  # e.g. release() and then the with block's exit
+    RunLock(tmp_path).acquire().release()

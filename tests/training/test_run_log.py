@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from vidpred.config import Config, dump_config, load_config
-from vidpred.training.run_log import RunLog, RunLogError, check_new_run_dir, final_metrics, read_validation
+from vidpred.training.run_log import (RunLog, RunLogError, check_new_run_dir, check_run_dir, final_metrics,
+                                      read_step_rows, read_validation)
 
 
 def test_a_fresh_run_writes_its_config_and_logs(tmp_path):
@@ -156,3 +157,49 @@ def test_the_picture_grids_go_to_tensorboard_at_their_step(tmp_path):
     events.Reload()
     images = {tag: [(e.step, e.width, e.height) for e in events.Images(tag)] for tag in events.Tags()["images"]}
     assert images == {"samples/context|prediction|target|error": [(3, 8, 8), (5, 8, 8)], "samples/flow|mask": [(3, 4, 8)]}
+
+
+def test_a_run_folder_whose_checkpoints_cannot_be_written_is_refused(tmp_path, read_only):
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    read_only(tmp_path / "run" / "checkpoints")
+    with pytest.raises(RunLogError, match=r"the run folder .*checkpoints is not writable"):
+        check_run_dir(tmp_path / "run")
+
+
+def test_a_run_resumed_at_step_1_keeps_step_1s_lines(tmp_path, logged_steps):
+    run = tmp_path / "run"
+    with RunLog(run, Config(), step=0) as run_log:
+        for step in (1, 2):
+            run_log.train(step, {"g_total": float(step)})
+    with RunLog(run, Config(), step=1):
+        pass
+    assert logged_steps(run / "metrics.jsonl") == [1]
+
+
+def test_a_log_line_without_a_step_is_not_a_row(tmp_path):
+    (tmp_path / "validation.jsonl").write_text('{"step": 1, "model": {}}\n{"note": "mine"}\n[1, 2]\n')
+    assert read_step_rows(tmp_path / "validation.jsonl") == [{"step": 1, "model": {}}]
+
+
+def test_a_resumed_run_keeps_its_checkpoints_own_step_in_tensorboard(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = tmp_path / "run"
+    with RunLog(run, Config(), step=0) as run_log:
+        for step in (1, 2, 3):
+            run_log.train(step, {"g_total": float(step)})
+    with RunLog(run, Config(), step=2) as run_log:  # the checkpoint of step 2: step 3 is logged again
+        run_log.train(3, {"g_total": 30.0})
+    events = EventAccumulator(str(run))
+    events.Reload()
+    assert [(e.step, e.value) for e in events.Scalars("train/g_total")] == [(1, 1.0), (2, 2.0), (3, 30.0)]
+
+
+def test_the_first_file_that_fails_to_close_is_the_one_reported(tmp_path, monkeypatch):
+    def disk_full():
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(RunLogError, match=r"cannot write .*metrics.jsonl"):
+        with RunLog(tmp_path, Config(), step=0) as run_log:
+            monkeypatch.setattr(run_log._metrics, "close", disk_full)
+            monkeypatch.setattr(run_log._validation, "close", disk_full)

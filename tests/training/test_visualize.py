@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
-from vidpred.training.visualize import motion_grid, sample_grid
+from vidpred.build import build_generator
+from vidpred.config import config_from_dict
+from vidpred.training.visualize import motion_grid, sample_grid, sample_images
 
 
 def _cell(grid: torch.Tensor, row: int, col: int, size: tuple[int, int], padding: int) -> torch.Tensor:
@@ -72,3 +75,14 @@ def test_the_motion_grid_puts_each_clip_s_masks_after_its_flows():
         for frame, value in enumerate(values):
             assert torch.allclose(_cell(grid, row, 2 + frame, (1, 2), 1), torch.full((3, 1, 2), value)), (row, frame)
     assert torch.all(grid[:, 0, :] == 1.0) and torch.all(grid[:, :, 0] == 1.0)  # white padding
+
+
+def test_the_progress_picture_shows_four_clips_and_leaves_the_generator_as_it_found_it():
+    cfg = config_from_dict({"model": {"generator": {"n_scales": 2, "width": 0.0625}}})
+    torch.manual_seed(0)
+    generator = build_generator(cfg).eval()
+    clips = [np.random.default_rng(i).integers(0, 256, (6, 16, 16, 3), dtype=np.uint8) for i in range(6)]
+    grid, _ = sample_images(generator, clips, cfg.model.n_context, 2, torch.device("cpu"))
+    padding = 2
+    assert grid.shape[1] == 4 * (16 + padding) + padding  # one row per clip, the first four clips
+    assert not generator.training  # evaluated, then left in eval mode
