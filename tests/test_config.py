@@ -557,3 +557,20 @@ def test_a_rate_or_decay_float32_cannot_hold_is_refused(setting):
                                                     "(float32's largest), got 1e+39")):
         validate(config_from_dict({}, [f"optim.generator.{setting}=1e39"]))
     validate(config_from_dict({}, [f"optim.generator.{setting}=3e38"]))
+
+
+@pytest.mark.parametrize("name, message", [
+    ("aux", "is a device name on Windows"), ("CON", "is a device name on Windows"),
+    ("com1.run", "is a device name on Windows"), ("nul ", "is a device name on Windows"),
+    ("run.", "ends in a dot or a space"), ("run ", "ends in a dot or a space")])
+def test_a_run_name_windows_cannot_make_a_folder_of_is_refused(name, message):
+    with pytest.raises(ConfigError, match=re.escape(f"run.name {name!r} {message}")):
+        default_run_dir(config_from_dict({"run": {"name": name}}))
+    assert default_run_dir(config_from_dict({"run": {"name": "auxiliary.run"}})).name == "auxiliary.run"
+
+
+def test_a_folder_key_with_a_tilde_is_under_the_home_folder(tmp_path, monkeypatch):
+    # the shell leaves "~" in --set data.root=~/x and YAML keeps it: it is the home folder, as in run.out_dir
+    monkeypatch.setenv("HOME", str(tmp_path))
+    cfg = config_from_dict({"data": {"source": "folder", "root": "~/videos", "synthetic": {"photo_dir": "~/photos"}}})
+    assert (cfg.data.root, cfg.data.synthetic.photo_dir) == (str(tmp_path / "videos"), str(tmp_path / "photos"))

@@ -334,3 +334,19 @@ def test_a_folder_that_cannot_be_made_is_reported_with_the_file_chosen(tmp_path)
         write_text(target, "text")
     assert refused.value.filename == str(target)
     assert (tmp_path / "runs").read_text() == "a file where the folder would be"
+
+
+def test_a_name_as_long_as_the_file_system_takes_is_written_and_its_strays_found(tmp_path):
+    # 250 bytes: a name the file system takes, to which a temporary's ".<random>.tmp.gif" would add 18
+    target = tmp_path / ("é" * 123 + ".gif")
+    assert len(target.name.encode()) == 250
+    with replacing(target) as tmp:
+        assert len(tmp.name.encode()) <= 255 and tmp.suffix == ".gif"
+        tmp.write_bytes(b"the animation")
+    assert target.read_bytes() == b"the animation"
+    stray = tmp_path / f".{safe_write._temporary_stem(target)}.ja74v_x0.tmp.gif"  # a killed write's
+    stray.write_bytes(b"x")
+    an_hour_ago = time.time() - safe_write.ABANDONED_AFTER_S - 1
+    os.utime(stray, (an_hour_ago, an_hour_ago))
+    check_output(target, ours=lambda _: True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]

@@ -225,10 +225,16 @@ def checkpoint_path(text: str, flag: str = "--checkpoint") -> str:
     return os.path.expanduser(text)
 
 
+def user_path(text: str) -> str:
+    """A path flag's value with ``~`` expanded: the shell leaves ``--out=~/x`` as it is, and
+    ``~`` is then the home folder in every path flag and config key, not a folder named ``~``."""
+    return os.path.expanduser(text)
+
+
 def add_config_args(parser: argparse.ArgumentParser, default: str | None = None, help: str | None = None,
                     set_help: str | None = None) -> None:
     """``--config FILE`` (required unless ``default`` is given) and ``--set KEY=VALUE``."""
-    parser.add_argument("--config", required=default is None, default=default,
+    parser.add_argument("--config", required=default is None, default=default, type=user_path,
                         help=help or "YAML config file (see configs/)")
     add_set_arg(parser, help=set_help)
 
@@ -268,7 +274,7 @@ def add_steady_args(parser: argparse.ArgumentParser) -> None:
 def add_report_args(parser: argparse.ArgumentParser, out_help: str, force_help: str) -> None:
     """``--out`` (where the report goes), ``--force`` (replace files there that no vidpred
     report wrote) and ``--quiet`` (no progress bars), for the commands that write a report."""
-    parser.add_argument("--out", default=None, help=out_help)
+    parser.add_argument("--out", default=None, type=user_path, help=out_help)
     parser.add_argument("--force", action="store_true", help=force_help)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 

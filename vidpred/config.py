@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -393,7 +394,13 @@ def config_from_dict(data: dict | None, overrides: list[str] | tuple[str, ...] =
     merged = dict(data or {})
     for item in overrides:
         merged = merge(merged, parse_override(item))
-    return _parse(merged)
+    cfg = _parse(merged)
+    # "~" is the home folder in every folder key, as it is in run.out_dir and data.cache_dir
+    if isinstance(cfg.data.root, str):
+        cfg.data.root = os.path.expanduser(cfg.data.root)
+    if isinstance(cfg.data.synthetic.photo_dir, str):
+        cfg.data.synthetic.photo_dir = os.path.expanduser(cfg.data.synthetic.photo_dir)
+    return cfg
 
 
 def _read_with_bases(path: Path, chain: tuple[Path, ...] = ()) -> dict:
@@ -448,8 +455,10 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
     return cfg
 
 
-# Characters Windows refuses in a file or folder name (besides the separators).
+# Characters Windows refuses in a file or folder name (besides the separators), and the
+# device names it reserves (with any extension: "aux.txt" too).
 _NOT_IN_WINDOWS_NAMES = '<>:"|?*'
+_WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com", "lpt") for n in range(1, 10))}
 
 
 def default_run_dir(cfg: Config) -> Path:
@@ -461,6 +470,11 @@ def default_run_dir(cfg: Config) -> Path:
     forbidden = sorted(set(cfg.run.name) & set(_NOT_IN_WINDOWS_NAMES))
     if forbidden:  # a config written here should run on every system
         raise ConfigError(f"run.name {cfg.run.name!r} holds {' '.join(forbidden)}, which Windows refuses in a folder name")
+    if cfg.run.name.split(".")[0].rstrip(" ").lower() in _WINDOWS_DEVICES:
+        raise ConfigError(f"run.name {cfg.run.name!r} is a device name on Windows, never a folder: choose another")
+    if cfg.run.name.endswith((".", " ")):
+        raise ConfigError(f"run.name {cfg.run.name!r} ends in a dot or a space, which Windows drops from a folder's "
+                          "name: choose another")
     return Path(cfg.run.out_dir).expanduser() / name
 
 

@@ -164,6 +164,21 @@ def replace_file(source: str | Path, target: str | Path) -> None:
     os.replace(source, target)
 
 
+# The longest name, in bytes, a temporary file's starts with: the random part and ".tmp" add
+# 14 and the suffix, and file systems take 255 bytes a name.
+_STEM_BYTES = 200
+
+
+def _temporary_stem(path: Path) -> str:
+    """What a temporary file of ``path`` is named after: ``path``'s name, or for a name too
+    long to take the temporary's additions its first bytes and its suffix."""
+    if len(path.name.encode("utf-8", TEXT_ERRORS)) <= _STEM_BYTES:
+        return path.name
+    keep = _STEM_BYTES - len(path.suffix.encode("utf-8", TEXT_ERRORS)) - 1
+    head = path.name.encode("utf-8", TEXT_ERRORS)[:keep].decode("utf-8", "ignore")  # never half a character
+    return f"{head}~{path.suffix}"
+
+
 @contextlib.contextmanager
 def replacing(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
     """A temporary path beside ``path`` (``.<name>.<random>.tmp<suffix>``: the same suffix,
@@ -181,7 +196,7 @@ def replacing(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{_temporary_stem(path)}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     except OSError as exc:  # name the file the user chose, not the temporary one
         raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     os.close(fd)
@@ -254,7 +269,7 @@ def _remove_abandoned_for(path: Path) -> None:
     (:func:`check_output`, :func:`check_output_folder`), once a command, not once a write."""
     now = time.time()
     for stray in path.parent.glob(f".*{path.suffix}"):
-        if not (stray.name.lstrip(".").startswith(f"{path.name}.") and ".tmp" in stray.name):
+        if not (stray.name.lstrip(".").startswith(f"{_temporary_stem(path)}.") and ".tmp" in stray.name):
             continue
         try:
             if now - stray.stat().st_mtime >= ABANDONED_AFTER_S:

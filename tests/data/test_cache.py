@@ -5,6 +5,7 @@ import logging
 import os
 import time
 import pickle
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -427,3 +428,15 @@ def test_a_cache_folder_with_someone_else_s_index_an_empty_path_and_a_home_path(
         VideoCache(" ")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert VideoCache("~/cache").cache_dir == tmp_path / "home" / "cache"
+
+
+def test_a_video_reached_by_another_spelling_of_its_path_is_decoded_once(tmp_path, make_video, moving_frames,
+                                                                         monkeypatch):
+    path = make_video(tmp_path / "data" / "v.avi", moving_frames(6, 16, 24))
+    (tmp_path / "link").symlink_to(tmp_path / "data")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    cache = VideoCache(tmp_path / "cache")
+    for spelling in (path, tmp_path / "elsewhere" / ".." / "data" / "v.avi", "../data/v.avi", tmp_path / "link" / "v.avi"):
+        cache.load([file_item(Path(spelling), max_frames=None, frame_size=None)], min_frames=2)
+    assert cache.n_decoded == 1

@@ -221,6 +221,20 @@ def test_a_name_in_val_videos_is_one_video_its_path_before_its_file_name(tmp_pat
     with pytest.raises(ValueError, match="data.val_videos holds out every video under .*: none is left to train on"):
         named_holdout(paths, root, ["clip.avi", "a/clip.avi", "b/take.avi", "c/take.avi"])
 
+def test_a_name_in_val_videos_finds_its_video_stored_decomposed(tmp_path):
+    # macOS may store "été" as e + combining accent (NFD); the name typed is composed (NFC)
+    import unicodedata
+
+    from vidpred.data.datasets import named_holdout
+
+    root = tmp_path / "videos"
+    stored = root / "clips" / unicodedata.normalize("NFD", "été.mp4")
+    paths = [root / "a.mp4", stored]
+    for name in ("été.mp4", "clips/été.mp4"):
+        assert unicodedata.is_normalized("NFC", name)
+        assert named_holdout(paths, root, [name]) == ([root / "a.mp4"], [stored])
+
+
 def test_an_unusable_video_drawn_into_a_subset_is_named_with_the_way_out(tmp_path, make_video, moving_frames,
                                                                           caplog):
     root = tmp_path / "videos"

@@ -740,3 +740,17 @@ def test_a_one_step_run_that_fails_part_way_leaves_the_earlier_video_and_no_temp
         _main(["--video", video, "--out", out, "--one-step", "--frames", "6", "--force"])
     assert out.read_bytes() == before
     assert sorted(p.name for p in out.parent.iterdir()) == ["steps.avi"]
+
+
+def test_a_tilde_after_the_equals_sign_is_the_home_folder_in_every_path_flag(tmp_path, monkeypatch):
+    # the shell expands ~/x, not --out=~/x: left as it is, the output went into a folder named "~"
+    video, _ = _pan(tmp_path, range(100, 100 + 3 * 8, 3))
+    home = tmp_path / "home"
+    (home / "clips").mkdir(parents=True)
+    os.rename(video, home / "clips" / "pan")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    assert _main(["--video=~/clips/pan", "--out=~/p.gif", "--one-step", "--frames", "2", "--plot=~/p.png",
+                  "--scores=~/s.csv"]) == 0
+    assert sorted(p.name for p in home.iterdir() if not p.name.startswith(".")) == ["clips", "p.gif", "p.png", "s.csv"]
+    assert not (tmp_path / "~").exists()

@@ -203,3 +203,11 @@ def test_the_first_file_that_fails_to_close_is_the_one_reported(tmp_path, monkey
         with RunLog(tmp_path, Config(), step=0) as run_log:
             monkeypatch.setattr(run_log._metrics, "close", disk_full)
             monkeypatch.setattr(run_log._validation, "close", disk_full)
+
+
+def test_a_run_folder_whose_samples_cannot_be_written_is_refused_before_training(tmp_path, read_only):
+    # found only at the first sample, the run would die before the checkpoint of that step
+    (tmp_path / "run" / "samples").mkdir(parents=True)
+    read_only(tmp_path / "run" / "samples")
+    with pytest.raises(RunLogError, match=r"the run folder .*samples is not writable"):
+        check_run_dir(tmp_path / "run")

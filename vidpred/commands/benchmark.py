@@ -24,7 +24,7 @@ from vidpred.benchmark.data import benchmark_data
 from vidpred.benchmark.iteration import benchmark_training
 from vidpred.benchmark.prediction import benchmark_prediction
 from vidpred.build import select_device
-from vidpred.cli import add_config_args, checkpoint_path, script, setup_logging
+from vidpred.cli import add_config_args, checkpoint_path, script, setup_logging, user_path
 from vidpred.config import load_config
 
 _CONFIG = "configs/paper_ucf101.yaml"
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-pipeline", action="store_true", help="time the patch sampler and loader instead")
     parser.add_argument("--loader-workers", type=int, default=None,
                         help="--data-pipeline: DataLoader worker processes (default 2)")
-    parser.add_argument("--cache-dir",
+    parser.add_argument("--cache-dir", type=user_path,
                         help="--data-pipeline: where procedural videos are cached (default: a temporary folder)")
     parser.add_argument("--predict", action="store_true",
                         help="time prediction instead: the baselines and each --checkpoint on one frame size")

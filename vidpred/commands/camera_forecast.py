@@ -25,7 +25,7 @@ import os
 import sys
 from pathlib import Path
 
-from vidpred.cli import StopRequest, add_threads_arg, positive, script, set_threads, setup_logging
+from vidpred.cli import StopRequest, add_threads_arg, positive, script, set_threads, setup_logging, user_path
 from vidpred.commands import check_table_output, print_table, stopped_exit_code
 from vidpred.data.camera_paths import CAMERA_PATHS, DEFAULT_PATHS_ROOT, fetch_camera_paths, path_steps
 from vidpred.data.corpus import DEFAULT_CORPUS_ROOT
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fit-on", choices=("train", "paths"), default="train",
                         help="fit on the training videos' steps (default) or on the recorded camera paths' "
                              "(with --subset train, val or test)")
-    parser.add_argument("--root", default=DEFAULT_CORPUS_ROOT, help=f"the corpus folder (default {DEFAULT_CORPUS_ROOT})")
+    parser.add_argument("--root", default=DEFAULT_CORPUS_ROOT, type=user_path, help=f"the corpus folder (default {DEFAULT_CORPUS_ROOT})")
     parser.add_argument("--paths-root", default=DEFAULT_PATHS_ROOT,
                         help=f"the camera paths' folder (default {DEFAULT_PATHS_ROOT})")
     parser.add_argument("--fetch-paths", action="store_true",
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                              "(default: their rotation alone)")
     parser.add_argument("--figure", help="with --subset paths: also draw each path's true steps and forecasts "
                                          "in this PNG")
-    parser.add_argument("--out", help="also write the Markdown table here")
+    parser.add_argument("--out", type=user_path, help="also write the Markdown table here")
     parser.add_argument("--force", action="store_true", help="replace an --out that this script did not write")
     add_threads_arg(parser)
     args = parser.parse_args(argv)

@@ -35,7 +35,7 @@ import sys
 
 from vidpred.build import select_device
 from vidpred.cli import (StopRequest, add_device_arg, add_report_args, add_steady_args, add_threads_arg,
-                         add_workers_arg, checkpoint_path, positive, script, set_threads, setup_logging)
+                         add_workers_arg, checkpoint_path, positive, script, set_threads, setup_logging, user_path)
 from vidpred.commands import stopped_exit_code
 from vidpred.config import DataConfig
 from vidpred.evaluation.adapt import AdaptSettings
@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", nargs="*", default=None, metavar="NAME", help="row names for the checkpoints")
     parser.add_argument("--subset", choices=("val", "test"), default="test",
                         help="val: choose recipes here; test: report (default)")
-    parser.add_argument("--root", default=None, help="the corpus folder (default .cache/vidpred/corpus)")
-    parser.add_argument("--cache-dir", default=DataConfig.cache_dir, help="decoded-video cache (default %(default)s)")
+    parser.add_argument("--root", default=None, type=user_path, help="the corpus folder (default .cache/vidpred/corpus)")
+    parser.add_argument("--cache-dir", default=DataConfig.cache_dir, type=user_path, help="decoded-video cache (default %(default)s)")
     parser.add_argument("--clips-per-video", type=int, default=DEFAULT_CLIPS_PER_VIDEO,
                         help="clips spread over each video (default %(default)s)")
     parser.add_argument("--n-context", type=int, default=4,

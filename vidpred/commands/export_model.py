@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from vidpred.checkpoint import describe_file, load_checkpoint, save_checkpoint
-from vidpred.cli import checkpoint_path, script, setup_logging
+from vidpred.cli import checkpoint_path, script, setup_logging, user_path
 from vidpred.config import config_from_dict, validate
 from vidpred.evaluation.predictors import predictor_from_state
 from vidpred.models.refiner import ROLLOUTS
@@ -48,7 +48,7 @@ def _is_exported_model(path: Path) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", required=True, help="a vidpred training checkpoint")
-    parser.add_argument("--out", required=True, help="output file")
+    parser.add_argument("--out", required=True, type=user_path, help="output file")
     parser.add_argument("--note", default="", help="provenance: how and on what it was trained")
     parser.add_argument("--rollout", choices=ROLLOUTS, default=None,
                         help="refiners: how the exported model rolls out frames after the 1st "

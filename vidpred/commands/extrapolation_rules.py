@@ -15,7 +15,7 @@ import argparse
 import logging
 import sys
 
-from vidpred.cli import StopRequest, add_steady_args, add_threads_arg, script, set_threads, setup_logging
+from vidpred.cli import StopRequest, add_steady_args, add_threads_arg, script, set_threads, setup_logging, user_path
 from vidpred.commands import check_table_output, print_table, stopped_exit_code
 from vidpred.config import DataConfig
 from vidpred.evaluation.extrapolation_rules import RULES, SPEED_RULES
@@ -30,17 +30,17 @@ log = logging.getLogger("vidpred")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subset", choices=("val", "test"), default="val", help="corpus videos (default val)")
-    parser.add_argument("--root", help="the corpus folder (default: the fetch's)")
+    parser.add_argument("--root", type=user_path, help="the corpus folder (default: the fetch's)")
     parser.add_argument("--clips-per-video", type=int, default=12, help="clips spread over each video (default 12)")
     parser.add_argument("--videos", nargs="+", metavar="VIDEO",
                         help="score only these videos of the subset (e.g. bikes.mp4; default all)")
-    parser.add_argument("--cache-dir", default=DataConfig.cache_dir, help="decoded-video cache (default %(default)s)")
+    parser.add_argument("--cache-dir", default=DataConfig.cache_dir, type=user_path, help="decoded-video cache (default %(default)s)")
     parser.add_argument("--rules", nargs="+", choices=list(RULES), metavar="RULE",
                         help="rules to score (default all): " + ", ".join(f"'{rule}'" for rule in RULES))
     parser.add_argument("--speed-hindsight", action="store_true",
                         help="score the last step's refined DIS velocity at other speeds (and --rules, if given) and "
                              "add what the best speed, chosen with the answer known, would gain per video and per clip")
-    parser.add_argument("--out", help="also write the Markdown table here")
+    parser.add_argument("--out", type=user_path, help="also write the Markdown table here")
     parser.add_argument("--force", action="store_true", help="replace an --out that this script did not write")
     add_steady_args(parser)
     add_threads_arg(parser)

@@ -20,7 +20,7 @@ import argparse
 import logging
 import sys
 
-from vidpred.cli import script, setup_logging
+from vidpred.cli import script, setup_logging, user_path
 from vidpred.evaluation.lever_map import TABLE_START, is_our_map, lever_points, lever_table, plot_lever_map
 from vidpred.evaluation.predictors import DIS_FLOW
 from vidpred.safe_write import check_figure_and_table, write_text
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--y", required=True, help="the video on the y axis")
     parser.add_argument("--against", default=DIS_FLOW, help="the baseline at the origin (default %(default)s)")
     parser.add_argument("--key", default="psnr_whole_f1", help="the score compared (default %(default)s)")
-    parser.add_argument("--out", default=None, help="write the map here (.png) and the table beside it (.md)")
+    parser.add_argument("--out", default=None, type=user_path, help="write the map here (.png) and the table beside it (.md)")
     parser.add_argument("--force", action="store_true", help="replace an --out that this script did not write")
     args = parser.parse_args(argv)
     setup_logging()

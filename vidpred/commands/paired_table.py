@@ -30,7 +30,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from vidpred.cli import script, setup_logging
+from vidpred.cli import script, setup_logging, user_path
 from vidpred.evaluation.lever_map import read_report
 from vidpred.evaluation.paired import check_pairs, paired_table, read_per_video, seed_paired_table
 from vidpred.evaluation.paired_plot import PLOT_KEYS, is_our_paired_plot, plot_paired
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keys", nargs="*", default=DEFAULT_KEYS, help="score keys (default: whole-frame f1/f2)")
     parser.add_argument("--seeds", nargs="+", type=int, metavar="SEED",
                         help="compare recipes over these training seeds: --a and --b hold '{seed}'")
-    parser.add_argument("--plot", default=None, metavar="PNG",
+    parser.add_argument("--plot", default=None, metavar="PNG", type=user_path,
                         help="also draw --a against each --b, source by source (PSNR, 1st and 2nd frame; a .png)")
     parser.add_argument("--force", action="store_true", help="replace an existing --plot this script did not write")
     args = parser.parse_args(argv)

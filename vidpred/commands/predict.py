@@ -62,7 +62,7 @@ import torch
 
 from vidpred._progress import progress
 from vidpred.build import select_device
-from vidpred.cli import StopRequest, add_device_arg, checkpoint_path, finite, script, setup_logging
+from vidpred.cli import StopRequest, add_device_arg, checkpoint_path, finite, script, setup_logging, user_path
 from vidpred.commands import stopped_exit_code
 from vidpred.data.sampler import to_model_input
 from vidpred.data.video_io import VideoReadError, announced_frames, iter_video, read_video, reads_as_frame
@@ -90,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default=None,
                         help="vidpred checkpoint (default: the shipped model, vidpred/pretrained/refiner.pt)")
-    parser.add_argument("--video", required=True, help="a video file (or folder of frame images)")
-    parser.add_argument("--out", required=True, help="output .gif, .mp4 or .avi")
+    parser.add_argument("--video", required=True, type=user_path, help="a video file (or folder of frame images)")
+    parser.add_argument("--out", required=True, type=user_path, help="output .gif, .mp4 or .avi")
     parser.add_argument("--frames", type=int, default=8, help="frames to predict (default 8)")
     parser.add_argument("--start-frame", type=int, default=0, help="index of the first context frame (default 0)")
     parser.add_argument("--fps", type=float, default=4.0, help="output frame rate, 0.01-100 (default 4)")
@@ -103,10 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--one-step", action="store_true",
                         help="predict each of the --frames frames one step ahead from the real frames before it, "
                              "and log mean PSNR against the baselines over them")
-    parser.add_argument("--plot", default=None, metavar="PNG",
+    parser.add_argument("--plot", default=None, metavar="PNG", type=user_path,
                         help="with --one-step, also plot each frame's PSNR along the video, the model's against the "
                              "baselines' (a .png)")
-    parser.add_argument("--scores", default=None, metavar="CSV",
+    parser.add_argument("--scores", default=None, metavar="CSV", type=user_path,
                         help="also write each predicted frame's PSNR, SSIM and edge ratio, the model's and the "
                              "baselines', as a table (a .csv)")
     add_device_arg(parser)

@@ -24,7 +24,7 @@ import torch
 
 from vidpred.build import select_device
 from vidpred.checkpoint import describe_file, load_checkpoint
-from vidpred.cli import add_config_args, add_device_arg, finite, positive, script, setup_logging
+from vidpred.cli import add_config_args, add_device_arg, finite, positive, script, setup_logging, user_path
 from vidpred.config import config_to_dict, load_config
 from vidpred.data.cifar10 import load_cifar10
 from vidpred.data.datasets import load_split
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                              "or model.blur_discriminator.checkpoint, e.g. --set data.patch_size=64 (repeatable; "
                              "values are YAML; the training itself is set by the flags below)")
     parser.add_argument("--cifar10", metavar="DIR", help="train on CIFAR-10 from this cifar-10-batches-py directory")
-    parser.add_argument("--out", help="checkpoint path (default: model.blur_discriminator.checkpoint)")
+    parser.add_argument("--out", type=user_path, help="checkpoint path (default: model.blur_discriminator.checkpoint)")
     parser.add_argument("--steps", type=int, default=300, help="Adam steps (default 300)")
     parser.add_argument("--batch-size", type=int, default=32, help="sharp and as many blurred crops per step")
     parser.add_argument("--lr", type=float, default=1e-3)

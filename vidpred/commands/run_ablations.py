@@ -55,7 +55,7 @@ from pathlib import Path
 import yaml
 
 from vidpred.benchmark.discriminators import summarize_discriminators, summary_table
-from vidpred.cli import StopRequest, add_set_arg, add_threads_arg, command, script, setup_logging
+from vidpred.cli import StopRequest, add_set_arg, add_threads_arg, command, script, setup_logging, user_path
 from vidpred.commands import stopped_exit_code
 from vidpred.commands.pretrain_blur_discriminator import USED_KEYS as BLUR_PRETRAINING_KEYS
 from vidpred.commands.pretrain_blur_discriminator import override_key
@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", nargs="*", type=Path, default=None,
                         help=f"ablation configs (default: every {ABLATIONS}/*.yaml, longest runs first)")
-    parser.add_argument("--out", type=Path, default=Path("runs/ablations"))
+    parser.add_argument("--out", type=lambda text: Path(user_path(text)), default=Path("runs/ablations"))
     parser.add_argument("--jobs", type=int, default=2, help="trainings at a time (default 2)")
     add_threads_arg(parser, default=1, help="CPU threads per training (default 1)")
     add_set_arg(parser, help="override for every run, e.g. --set train.steps=200 (repeatable)")

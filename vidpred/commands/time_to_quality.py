@@ -31,7 +31,7 @@ from pathlib import Path
 import yaml
 
 from vidpred.benchmark.time_to_quality import TABLE_START, curves_table, is_our_plot, plot_curves, read_curve
-from vidpred.cli import StopRequest, add_set_arg, add_threads_arg, command, script, setup_logging
+from vidpred.cli import StopRequest, add_set_arg, add_threads_arg, command, script, setup_logging, user_path
 from vidpred.commands import stopped_exit_code
 from vidpred.config import Config, load_config, resume_differences
 from vidpred.safe_write import check_figure_and_table, write_text
@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", action="append", required=True, metavar="CONFIG[:LABEL[:K=V,...]]")
     parser.add_argument("--minutes", type=float, default=5.0, help="training minutes per run (default 5)")
     parser.add_argument("--val-every", type=int, default=250, help="validate every this many steps (default 250)")
-    parser.add_argument("--runs", default="runs/time_to_quality", help="where the runs go (default %(default)s)")
-    parser.add_argument("--out", required=True, help="output PNG")
+    parser.add_argument("--runs", default="runs/time_to_quality", type=user_path, help="where the runs go (default %(default)s)")
+    parser.add_argument("--out", required=True, type=user_path, help="output PNG")
     parser.add_argument("--title", default="", help="figure title")
     add_threads_arg(parser, help="CPU threads per run (default: torch's choice)")
     add_set_arg(parser, help="override applied to every run (repeatable)")

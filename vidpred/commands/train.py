@@ -15,7 +15,7 @@ import logging.handlers
 import sys
 
 from vidpred.checkpoint import CheckpointWriteError
-from vidpred.cli import add_config_args, log_format, script, setup_logging
+from vidpred.cli import add_config_args, log_format, script, setup_logging, user_path
 from vidpred.config import load_config
 from vidpred.safe_write import TEXT_ERRORS
 from vidpred.training.distributed import cleanup, env_rank, launched_by_torchrun
@@ -42,7 +42,8 @@ class _QuietFileHandler(logging.FileHandler):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_args(parser)
-    parser.add_argument("--run-dir", help="run directory (default: <run.out_dir>/<run.name>)")
+    parser.add_argument("--run-dir", type=user_path,
+                        help="run directory (default: <run.out_dir>/<run.name>)")
     parser.add_argument("--resume", action="store_true", help="continue the run from checkpoints/latest.pt")
     args = parser.parse_args(argv)
 

@@ -121,7 +121,9 @@ def _source_fingerprint(path: Path) -> str:
     files (hashing UCF101's 6.5 GB at every start would cost a minute). It also changes
     when only the permissions do: such a file is decoded again, once.
     """
-    path = path.absolute()
+    # one spelling per file: "../data" from another folder, "./x/../data" or a linked
+    # folder must not decode the same video again under another key
+    path = Path(os.path.realpath(path))
     try:
         if path.is_dir():
             stats = [p.stat() for p in frame_files(path)]  # the frames the folder's reader reads

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Collection, Sequence
@@ -92,10 +93,10 @@ def named_holdout(paths: Sequence[Path], root: Path, names: Sequence[str]) -> tu
     Raises DataError for a name that matches no video or a file name several videos have,
     or when nothing is left to train on.
     """
-    def named(name: str) -> list[Path]:
-        relative = _under(name, root)
-        at = [p for p in ordered if p.is_relative_to(root) and p.relative_to(root).as_posix() == relative]
-        return at or [p for p in ordered if p.name == name]
+    def named(name: str) -> list[Path]:  # names compared as one Unicode form: macOS stores "é" as e + accent
+        relative = _same_form(_under(name, root))
+        at = [p for p in ordered if p.is_relative_to(root) and _same_form(p.relative_to(root).as_posix()) == relative]
+        return at or [p for p in ordered if _same_form(p.name) == _same_form(name)]
 
     if not names:
         raise DataError("data.val_videos is empty: name the held-out videos, or set it to null")
@@ -115,6 +116,12 @@ def named_holdout(paths: Sequence[Path], root: Path, names: Sequence[str]) -> tu
     if not train:
         raise DataError(f"data.val_videos holds out every video under {root}: none is left to train on")
     return train, val
+
+
+def _same_form(name: str) -> str:
+    """``name`` in Unicode's composed form (NFC), so that a name typed and a name stored
+    decomposed (NFD, as macOS's file systems and tools may keep it) compare equal."""
+    return unicodedata.normalize("NFC", name)
 
 
 def _under(name: str, root: Path) -> str:

@@ -69,7 +69,7 @@ def check_run_dir(run_dir: str | Path) -> None:
         RunLogError: naming the folder and why (read-only file system, permission).
     """
     run_dir = Path(run_dir)
-    for folder in (run_dir, run_dir / "checkpoints"):
+    for folder in (run_dir, run_dir / "checkpoints", run_dir / "samples"):
         reason = unwritable_reason(folder)
         if reason is not None:
             raise RunLogError(f"the run folder {folder} is not writable: {reason}; "
