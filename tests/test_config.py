@@ -236,6 +236,14 @@ def test_every_bad_key_and_type_is_reported_at_once():
      "data.root does not apply to data.source 'samples', which reads no folder"),
     (["data.split=2"], "data.split does not apply to data.source 'procedural': it names a UCF101 split"),
     (["data.source=ucf101", "data.root=/u", "data.split=4"], "data.split must be 1, 2 or 3, got 4"),
+    (["data.n_val_videos=3"], "data.n_val_videos does not apply to data.source 'procedural': its validation videos "
+                              "are drawn by data.procedural.n_val_videos"),
+    (["data.source=samples", "data.n_val_videos=3"],
+     "data.n_val_videos does not apply to data.source 'samples': its validation video is carphone, or those "
+     "data.val_videos names"),
+    (["data.source=corpus", "data.n_val_videos=3"],
+     "data.n_val_videos does not apply to data.source 'corpus': its split is fixed (docs/data.md)"),
+    (["run.out_dir=' '"], "run.out_dir is empty: give the folder runs go in (it would be the current folder)"),
 ])
 def test_synthetic_errors_name_the_key(overrides, message):
     with pytest.raises(ConfigError) as info:
@@ -574,3 +582,29 @@ def test_a_folder_key_with_a_tilde_is_under_the_home_folder(tmp_path, monkeypatc
     monkeypatch.setenv("HOME", str(tmp_path))
     cfg = config_from_dict({"data": {"source": "folder", "root": "~/videos", "synthetic": {"photo_dir": "~/photos"}}})
     assert (cfg.data.root, cfg.data.synthetic.photo_dir) == (str(tmp_path / "videos"), str(tmp_path / "photos"))
+
+
+def test_an_optimizer_section_given_in_part_keeps_its_own_defaults_for_the_rest():
+    # one key of optim.blur_discriminator (Adam at 1e-4 by default) had reset the rest to OptimizerConfig's SGD
+    cfg = config_from_dict({}, ["optim.spatiotemporal_discriminator.lr=1e-4", "optim.blur_discriminator.grad_clip=1.0",
+                                "optim.discriminator.weight_decay=1e-5"])
+    defaults = OptimConfig()
+    assert cfg.optim.spatiotemporal_discriminator == dataclasses.replace(defaults.spatiotemporal_discriminator, lr=1e-4)
+    assert cfg.optim.blur_discriminator == dataclasses.replace(defaults.blur_discriminator, grad_clip=1.0)
+    assert cfg.optim.discriminator == dataclasses.replace(defaults.discriminator, weight_decay=1e-5)
+    assert (cfg.optim.blur_discriminator.name, cfg.optim.discriminator.lr) == ("adam", 0.02)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("model.generator.n_scales=100000000000000000000", "model.generator.n_scales must be at most 16"),
+    ("model.discriminator.n_scales=100000000000000000000", "model.discriminator.n_scales must be at most 16"),
+    ("model.spatiotemporal_discriminator.n_3d=100000000000000000000",
+     "model.spatiotemporal_discriminator.n_3d + n_2d must be at most 16"),
+    ("loss.lap_levels=100000000000000000000", "loss.lap_levels must be at most 17")])
+def test_a_number_of_halvings_no_frame_allows_is_refused_at_once(override, message):
+    # 2 ** 10**20 had left the check computing for ever
+    extra = {"loss.lap_levels": ["loss.l_lap=1.0"],
+             "model.spatiotemporal_discriminator": ["model.spatiotemporal_discriminator.enabled=true"]}
+    overrides = [override, *next((v for k, v in extra.items() if override.startswith(k)), [])]
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        validate(config_from_dict({}, overrides))

@@ -31,16 +31,22 @@ SEED_BLOCK = 1_000_000
 # vidpred.metrics.ssim.SSIM_WINDOW, which this layer cannot import (tests/test_config.py ties the two).
 SSIM_WINDOW = 11
 
+# The most times a network may halve a frame (its scales, or its pooling stages).
+MAX_HALVINGS = 16
+
 # The data settings each source does not read, with why: refused rather than ignored (a
 # video named in data.val_videos of UCF101 data would be trained on), dropped on resume.
 UNREAD_DATA_KEYS = {
     "procedural": {"data.root": ", which reads no folder",
                    "data.split": ": it names a UCF101 split",
-                   "data.val_videos": ": its validation videos are drawn by data.procedural.n_val_videos"},
-    "samples": {"data.root": ", which reads no folder", "data.split": ": it names a UCF101 split"},
+                   "data.val_videos": ": its validation videos are drawn by data.procedural.n_val_videos",
+                   "data.n_val_videos": ": its validation videos are drawn by data.procedural.n_val_videos"},
+    "samples": {"data.root": ", which reads no folder", "data.split": ": it names a UCF101 split",
+                "data.n_val_videos": ": its validation video is carphone, or those data.val_videos names"},
     "folder": {"data.split": ": it names a UCF101 split"},
     "corpus": {"data.split": ": it names a UCF101 split",
-               "data.val_videos": ": its split is fixed (docs/data.md)"},
+               "data.val_videos": ": its split is fixed (docs/data.md)",
+               "data.n_val_videos": ": its split is fixed (docs/data.md)"},
     "ucf101": {"data.val_videos": ": its validation videos are drawn by data.n_val_videos (whole groups)"},
 }
 
@@ -108,10 +114,16 @@ def _model_problems(cfg: Config) -> Iterator[str]:
                        ("model.spatiotemporal_discriminator.width", st.width)):
         if not width > 0:
             yield f"{key} must be > 0, got {width}"
-    if g.n_scales >= 1 and patch % 2 ** (g.n_scales - 1):
+    halvings = {"model.generator.n_scales": g.n_scales, "model.discriminator.n_scales": d.n_scales,
+                "model.spatiotemporal_discriminator.n_3d + n_2d": st.n_3d + st.n_2d}
+    for key, n in halvings.items():
+        if n > MAX_HALVINGS:
+            yield f"{key} must be at most {MAX_HALVINGS} (a {2 ** MAX_HALVINGS}-px frame halved to 1 px), got {n}"
+    # (the checks below take 2 to those powers)
+    if 1 <= g.n_scales <= MAX_HALVINGS and patch % 2 ** (g.n_scales - 1):
         yield f"data.patch_size ({patch}) must be divisible by 2**(n_scales-1) = {2 ** (g.n_scales - 1)}"
     yield from _refiner_problems(cfg) if g.head == "refiner" else _refiner_only_problems(g)
-    if d.enabled and d.n_scales >= 1:
+    if d.enabled and 1 <= d.n_scales <= MAX_HALVINGS:
         if d.n_scales > g.n_scales:
             yield (f"model.discriminator.n_scales ({d.n_scales}) cannot exceed model.generator.n_scales "
                    f"({g.n_scales}): D judges G's scales")
@@ -122,7 +134,7 @@ def _model_problems(cfg: Config) -> Iterator[str]:
             yield (f"data.patch_size ({patch}) is too small for the unpadded convolutions of model.discriminator "
                    f"(padding: valid, {d.n_scales} scales): the smallest that works is "
                    f"{smallest_valid_patch(d.n_scales)}")
-    if st.enabled:
+    if st.enabled and st.n_3d + st.n_2d <= MAX_HALVINGS:
         factor = 2 ** (st.n_3d + st.n_2d)
         if patch % factor or patch // factor < 2:
             yield (f"data.patch_size ({patch}) must be divisible by 2**(n_3d + n_2d) = {factor} of "
@@ -286,6 +298,8 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
         yield f"loss.adaptive_max must be > 0, got {loss.adaptive_max}"
     if loss.l_lap and loss.lap_levels < 1:
         yield f"loss.lap_levels must be >= 1, got {loss.lap_levels}"
+    elif loss.l_lap and loss.lap_levels > MAX_HALVINGS + 1:
+        yield f"loss.lap_levels must be at most {MAX_HALVINGS + 1}, got {loss.lap_levels}"
     elif loss.l_lap and cfg.data.patch_size < _smallest_laplacian_frame(loss.lap_levels):
         yield (f"loss.lap_levels {loss.lap_levels} needs data.patch_size >= "
                f"{_smallest_laplacian_frame(loss.lap_levels)}, got {cfg.data.patch_size}")
@@ -346,8 +360,10 @@ def _optim_problems(cfg: Config) -> Iterator[str]:
 
 
 def _train_problems(cfg: Config) -> Iterator[str]:
-    """The loop's lengths, intervals, moving average and at-chance warning."""
+    """The loop's lengths, intervals, moving average and at-chance warning, and where runs go."""
     t = cfg.train
+    if not str(cfg.run.out_dir).strip():
+        yield "run.out_dir is empty: give the folder runs go in (it would be the current folder)"
     yield from _at_least({f"train.{key}": (getattr(t, key), 1) for key in (
         "steps", "batch_size", "n_future", "val_n_future", "log_every", "val_every", "ckpt_every", "sample_every")})
     if not 0 <= t.seed < 2**63:  # numpy's generators take no negative seed, torch's none from 2**64

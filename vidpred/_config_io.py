@@ -104,15 +104,21 @@ def _convert(value: Any, tp: Any, key: str, problems: list[str]) -> Any:
 
 def from_plain(cls: type, data: dict, prefix: str, problems: list[str]) -> Any:
     """``cls`` from ``data``; an unknown key or a wrong type is appended to ``problems`` and
-    left at its default, so the caller can report them all at once."""
+    left at its default, so the caller can report them all at once. A section given in part
+    keeps its field's defaults for the rest (``optim.blur_discriminator``'s Adam at 1e-4), not
+    its class's (``OptimizerConfig``'s SGD)."""
     hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    names = list(fields)
     kwargs = {}
     for key, value in data.items():
         full = f"{prefix}.{key}" if prefix else str(key)
         if key not in hints:
             problems.append(f"unknown config key '{full}'; allowed keys here: {', '.join(names)}")
             continue
+        factory = fields[key].default_factory
+        if dataclasses.is_dataclass(hints[key]) and isinstance(value, dict) and factory is not dataclasses.MISSING:
+            value = merge(dataclasses.asdict(factory()), value)
         try:
             kwargs[key] = _convert(value, hints[key], full, problems)
         except ConfigError as exc:

@@ -108,6 +108,7 @@ def test_flags_that_would_train_nothing_are_refused_in_one_line(tmp_path, caplog
 
 
 @pytest.mark.parametrize("flag, value, error", [
+    ("--out", "", "--out: the path is empty"), ("--cifar10", " ", "--cifar10: the path is empty"),
     ("--seed", "-1", "--seed must be >= 0, got -1"),
     ("--leaky-slope", "-5", "--leaky-slope must be a finite number in [0, 1], got -5.0"),
     ("--width", "100000", "--width must be at most 256, got 100000"),
@@ -248,3 +249,13 @@ def test_runs_as_the_module_run_ablations_starts(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert load_blur_discriminator(out)[1]["training"]["steps"] == 1
+
+
+def test_a_pretraining_that_diverges_writes_nothing_and_says_so(tmp_path, caplog):
+    # it had written a detector of NaN weights, and exit code 0
+    out = tmp_path / "blur.pt"
+    assert script.main(["--config", str(_config(tmp_path)), "--out", str(out), "--steps", "3", "--lr", "1e30",
+                        "--device", "cpu"]) == 3
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "blur discriminator pretraining diverged at step" in errors[0]
+    assert "Lower --lr" in errors[0] and not out.exists()

@@ -31,6 +31,7 @@ from vidpred.data.datasets import load_split
 from vidpred.models.blur_discriminator import CHECKPOINT_KIND, BlurDiscriminator, save_blur_discriminator
 from vidpred.safe_write import check_output
 from vidpred.training.blur_pretraining import FramePool, pretrain_blur_discriminator
+from vidpred.training.monitor import TrainingDiverged
 
 log = logging.getLogger("vidpred")
 
@@ -89,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
     finite("--leaky-slope", args.leaky_slope, 0.0, 1.0)
+    for flag, value in (("--out", args.out), ("--cifar10", args.cifar10)):
+        if value is not None and not value.strip():  # an unset "$VAR": not the default, said
+            raise ValueError(f"{flag}: the path is empty")
     unused = [key for key in map(override_key, args.overrides) if not key.startswith(USED_KEYS)]
     if unused:
         raise ValueError(f"--set {', '.join(unused)}: this command reads only the config's "
@@ -112,10 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     model = BlurDiscriminator(cfg.model.channels, width=args.width, n_down=args.n_down, leaky_slope=args.leaky_slope)
     heldout = heldout_pool.sample(args.n_heldout, np.random.default_rng([args.seed, 1]))
-    accuracy = pretrain_blur_discriminator(
-        model, train_pool, heldout,
-        steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=device,
-    )
+    try:
+        accuracy = pretrain_blur_discriminator(
+            model, train_pool, heldout,
+            steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=device,
+        )
+    except TrainingDiverged as exc:
+        log.error("%s", exc)
+        return 3  # as a diverged training run
     training = {
         **source,
         "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from vidpred._progress import progress
 from vidpred.data.blur import BLUR_KINDS, blur_frames
 from vidpred.models.blur_discriminator import BlurDiscriminator
+from vidpred.training.monitor import TrainingDiverged
 
 __all__ = ["FramePool", "blur_accuracy", "pretrain_blur_discriminator"]
 
@@ -135,6 +136,10 @@ def pretrain_blur_discriminator(
         blurred = _blur_mixed(train_pool.sample(batch_size, rng).to(device))
         logits = model(torch.cat([sharp, blurred]))
         loss = F.binary_cross_entropy_with_logits(logits, labels)
+        if not torch.isfinite(loss):  # before a step that would carry it into the weights written
+            bar.close()
+            raise TrainingDiverged(f"blur discriminator pretraining diverged at step {step}: its loss is not finite; "
+                                   "nothing was written. Lower --lr")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
