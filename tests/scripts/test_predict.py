@@ -754,3 +754,13 @@ def test_a_tilde_after_the_equals_sign_is_the_home_folder_in_every_path_flag(tmp
                   "--scores=~/s.csv"]) == 0
     assert sorted(p.name for p in home.iterdir() if not p.name.startswith(".")) == ["clips", "p.gif", "p.png", "s.csv"]
     assert not (tmp_path / "~").exists()
+
+
+def test_a_scale_that_shrinks_panels_to_a_few_pixels_is_refused(checkpoint, make_video, moving_frames, tmp_path,
+                                                                caplog):
+    video = make_video(tmp_path / "v.avi", moving_frames(6, 32, 40))
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "a.gif", "--scale", "0.01"]) == 2
+    assert "--scale 0.01 shows 40x32 frames as panels of 1x1 px: give at least 0.5" in caplog.text
+    assert not (tmp_path / "a.gif").exists()
+    assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "b.gif", "--scale", "0.5",
+                  "--frames", "1"]) == 0  # 16 px panels are shown

@@ -124,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     height, width = next(iter_video(args.video, max_frames=1)).shape[:2]
     if (args.one_step or args.scores is not None) and min(height, width) < 2:  # the edge ratio compares neighbours
         raise ValueError(f"{args.video} is {width}x{height}: --one-step and --scores score frames of at least 2x2 px")
+    if args.scale is not None and args.scale < 1 and round(min(height, width) * args.scale) < min(height, width, 16):
+        raise ValueError(f"--scale {args.scale:g} shows {width}x{height} frames as panels of "
+                         f"{max(1, round(width * args.scale))}x{max(1, round(height * args.scale))} px: give at least "
+                         f"{min(height, width, 16) / min(height, width):.2g}")
     check_writable_size(args.out, animation_size(height, width, _panel_scale(args, height, width), args.show_flow))
     device = select_device(args.device, "--device")
     method = load_checkpoint_predictor(default_model_path() if args.checkpoint is None else args.checkpoint,
