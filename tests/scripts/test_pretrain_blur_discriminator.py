@@ -258,4 +258,4 @@ def test_a_pretraining_that_diverges_writes_nothing_and_says_so(tmp_path, caplog
                         "--device", "cpu"]) == 3
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and "blur discriminator pretraining diverged at step" in errors[0]
-    assert "Lower --lr" in errors[0] and not out.exists()
+    assert "Lower the learning rate (--lr)" in errors[0] and not out.exists()

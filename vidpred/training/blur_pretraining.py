@@ -136,13 +136,13 @@ def pretrain_blur_discriminator(
         blurred = _blur_mixed(train_pool.sample(batch_size, rng).to(device))
         logits = model(torch.cat([sharp, blurred]))
         loss = F.binary_cross_entropy_with_logits(logits, labels)
-        if not torch.isfinite(loss):  # before a step that would carry it into the weights written
-            bar.close()
-            raise TrainingDiverged(f"blur discriminator pretraining diverged at step {step}: its loss is not finite; "
-                                   "nothing was written. Lower --lr")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if not (torch.isfinite(loss) and all(bool(torch.isfinite(p).all()) for p in model.parameters())):
+            bar.close()
+            raise TrainingDiverged(f"blur discriminator pretraining diverged at step {step}: its loss or weights "
+                                   "are not finite; nothing was written. Lower the learning rate (--lr)")
         if step % 50 == 0 or step == steps:
             bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
         bar.update(1)
