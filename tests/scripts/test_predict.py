@@ -716,7 +716,8 @@ def test_one_step_writes_an_mp4_or_avi_as_the_frames_come_the_same_frames_kept_o
     assert "in memory" not in caplog.text
     with caplog.at_level("WARNING", logger="vidpred"):
         assert _main([*run, "--frames", "5000", "--out", tmp_path / "long.gif"]) == 0
-    assert "keeps their panels in memory" in caplog.text
+    assert ("keeps their panels in memory: about 1 GB, and this machine has 1 GB; predict fewer (--frames), write an "
+            ".mp4 or .avi without --show-flow (written as they come) or give a downscaled copy") in caplog.text
 
 
 def test_a_one_step_run_that_fails_part_way_leaves_the_earlier_video_and_no_temporary(tmp_path, monkeypatch):

@@ -365,10 +365,12 @@ def _warn_if_memory_short(args: argparse.Namespace, n_frames: int, height: int, 
     needed = _BASE_BYTES + _BYTES_PER_PIXEL * height * width + n_frames * _bytes_per_frame(args, height, width)
     if needed > 0.8 * memory:
         kept = "their panels" if args.one_step else "them all"
+        # (a one-step run that keeps them writes a .gif or shows the motion: an .mp4 or .avi without it keeps none)
+        streamed = ", write an .mp4 or .avi without --show-flow (written as they come)" if args.one_step else ""
         logging.getLogger("vidpred").warning(
             "predicting %d frames of %dx%d keeps %s in memory: about %.0f GB, and this machine has %.0f GB; "
-            "predict fewer (--frames) or give a downscaled copy", n_frames, width, height, kept, needed / 1e9,
-            memory / 1e9)
+            "predict fewer (--frames)%s or give a downscaled copy", n_frames, width, height, kept, needed / 1e9,
+            memory / 1e9, streamed)
 
 
 def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected: int, device: torch.device,
