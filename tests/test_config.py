@@ -608,3 +608,40 @@ def test_a_number_of_halvings_no_frame_allows_is_refused_at_once(override, messa
     overrides = [override, *next((v for k, v in extra.items() if override.startswith(k)), [])]
     with pytest.raises(ConfigError, match=re.escape(message)):
         validate(config_from_dict({}, overrides))
+
+
+_REFINER_CORPUS = ["model.generator.head=refiner", "model.generator.n_scales=1", "model.discriminator.enabled=false",
+                   "data.patch_size=128"]
+
+
+@pytest.mark.parametrize("overrides, message", [
+    # float32 overflows: a traceback, a crash in the warp's backward, or a divergence blaming the learning rate
+    (["loss.l_p=1e39"], "loss.l_p must be at most 3.403e+38 (float32's largest), got 1e+39"),
+    (["loss.gp_center=1e39"], "loss.gp_center must be at most 3.403e+38 (float32's largest), got 1e+39"),
+    (["loss.adaptive_max=1e39"], "loss.adaptive_max must be at most 3.403e+38 (float32's largest), got 1e+39"),
+    (["loss.real_label=[1e39,1e39]"], "loss.real_label must hold numbers of at most 3.403e+38 (float32's largest)"),
+    ([*_REFINER_CORPUS, "model.generator.max_correction=1e39"],
+     "model.generator.max_correction must be at most 3.403e+38 (float32's largest), got 1e+39"),
+    (["loss.l_nce=1", "loss.nce_temperature=1e-25"], "loss.nce_temperature must be at least 1e-06"),
+    # sizes that end deep in torch or numpy, or take the machine's memory
+    (["model.generator.width=1e39"], "model.generator.width must be at most 64 (times the paper's feature maps)"),
+    (["data.num_workers=100000000000000000000"], "data.num_workers must be at most 64"),
+    (["data.synthetic.n_frames=100000000000000000000"], "data.synthetic.n_frames must be <= 10000"),
+    (["data.synthetic.height=100000000000000000000"], "data.synthetic.height must be <= 16384"),
+    (["data.synthetic.max_layers=100000000000000000000"], "data.synthetic.max_layers must be <= 1000"),
+    # values that would be clamped or read as the current folder without a word
+    ([*_REFINER_CORPUS, "model.generator.working_scale=64"],
+     "model.generator.working_scale (64) must be at most data.patch_size / 4 (32)"),
+    (["data.synthetic.photo_dir=' '"], "data.synthetic.photo_dir is empty"),
+    # torch.compile has no double backward, which the gradient penalties need
+    (["train.compile=true"], "train.compile cannot train with a gradient penalty (loss.r1_weight > 0 needs"),
+])
+def test_values_that_overflow_outgrow_or_go_unread_are_refused_by_key(overrides, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        validate(config_from_dict({}, ["loss.r1_weight=1.0", *overrides]))
+
+
+def test_torch_compile_is_taken_without_a_gradient_penalty():
+    validate(config_from_dict({}, ["train.compile=true", "loss.r1_weight=0"]))
+    validate(config_from_dict({}, ["train.compile=true", "loss.r1_weight=1.0", "model.discriminator.enabled=false",
+                                   "loss.l_adv=0"]))

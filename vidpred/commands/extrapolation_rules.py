@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips-per-video", type=int, default=12, help="clips spread over each video (default 12)")
     parser.add_argument("--videos", nargs="+", metavar="VIDEO",
                         help="score only these videos of the subset (e.g. bikes.mp4; default all)")
-    parser.add_argument("--cache-dir", default=DataConfig.cache_dir, type=user_path, help="decoded-video cache (default %(default)s)")
+    parser.add_argument("--cache-dir", default=DataConfig.cache_dir, type=user_path,
+                        help="decoded-video cache (default %(default)s)")
     parser.add_argument("--rules", nargs="+", choices=list(RULES), metavar="RULE",
                         help="rules to score (default all): " + ", ".join(f"'{rule}'" for rule in RULES))
     parser.add_argument("--speed-hindsight", action="store_true",

@@ -22,9 +22,11 @@ from vidpred.data.corpus import CORPUS, DEFAULT_CORPUS_ROOT, fetch_corpus, is_fe
 @script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--root", default=DEFAULT_CORPUS_ROOT, type=user_path, help=f"corpus folder (default {DEFAULT_CORPUS_ROOT})")
+    parser.add_argument("--root", default=DEFAULT_CORPUS_ROOT, type=user_path,
+                        help=f"corpus folder (default {DEFAULT_CORPUS_ROOT})")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--no-progress", dest="quiet", action="store_true", help=argparse.SUPPRESS)  # --quiet's hidden alias
+    parser.add_argument("--no-progress", dest="quiet", action="store_true",
+                        help=argparse.SUPPRESS)  # --quiet's hidden alias
     parser.add_argument("--force", action="store_true",
                         help="replace files at the videos' places under --root that no fetch wrote")
     args = parser.parse_args(argv)

@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--y", required=True, help="the video on the y axis")
     parser.add_argument("--against", default=DIS_FLOW, help="the baseline at the origin (default %(default)s)")
     parser.add_argument("--key", default="psnr_whole_f1", help="the score compared (default %(default)s)")
-    parser.add_argument("--out", default=None, type=user_path, help="write the map here (.png) and the table beside it (.md)")
+    parser.add_argument("--out", default=None, type=user_path,
+                        help="write the map here (.png) and the table beside it (.md)")
     parser.add_argument("--force", action="store_true", help="replace an --out that this script did not write")
     args = parser.parse_args(argv)
     setup_logging()

@@ -76,7 +76,8 @@ def write_sheet(path: Path, sheet: np.ndarray) -> None:
 @script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=lambda text: Path(user_path(text)), default=None, help="contact sheet PNG (default: none)")
+    parser.add_argument("--out", type=lambda text: Path(user_path(text)), default=None,
+                        help="contact sheet PNG (default: none)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="one row per seed (default 0 1 2)")
     parser.add_argument("--n-frames", type=int, default=24, help="frames per video (default 24)")
     parser.add_argument("--size", type=int, default=256, help="frame height and width (default 256)")

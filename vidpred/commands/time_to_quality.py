@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", action="append", required=True, metavar="CONFIG[:LABEL[:K=V,...]]")
     parser.add_argument("--minutes", type=float, default=5.0, help="training minutes per run (default 5)")
     parser.add_argument("--val-every", type=int, default=250, help="validate every this many steps (default 250)")
-    parser.add_argument("--runs", default="runs/time_to_quality", type=user_path, help="where the runs go (default %(default)s)")
+    parser.add_argument("--runs", default="runs/time_to_quality", type=user_path,
+                        help="where the runs go (default %(default)s)")
     parser.add_argument("--out", required=True, type=user_path, help="output PNG")
     parser.add_argument("--title", default="", help="figure title")
     add_threads_arg(parser, help="CPU threads per run (default: torch's choice)")

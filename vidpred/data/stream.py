@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 
 from vidpred.cli import STOP_SIGNALS
 from vidpred.config import DataConfig
+from vidpred.data.cache import NoUsableVideosError
 from vidpred.data.datasets import load_split, load_synthetic
 from vidpred.data.errors import DataError
 from vidpred.data.sampler import PatchBatches, PatchSampler, fixed_clips, to_model_input
@@ -98,7 +99,12 @@ def load_training_data(
     if data.synthetic.n_videos and weight == 0:
         logger.info("data.synthetic.n_videos is %d but data.synthetic_weight is 0: no synthetic video is used",
                  data.synthetic.n_videos)
-    val_videos = load_split(data, "val", min_frames=n_context + val_n_future, progress=progress, names=names.get("val"))
+    try:
+        val_videos = load_split(data, "val", min_frames=n_context + val_n_future, progress=progress,
+                                names=names.get("val"))
+    except NoUsableVideosError as exc:  # name the keys that set the length, not only the number
+        raise NoUsableVideosError(f"{exc} (model.n_context + train.val_n_future = {n_context} + {val_n_future})"
+                                  ) from None
     val_clips = fixed_clips(
         [v.frames for v in val_videos], data.n_val_clips, n_context + val_n_future, seed=seed, cut_ratio=data.cut_ratio,
         names=[v.name for v in val_videos],
