@@ -23,7 +23,7 @@ import torch
 from vidpred.api import load_model
 from vidpred.build import build_training_networks
 from vidpred.checkpoint import load_checkpoint
-from vidpred.config import Config, config_to_dict, load_config
+from vidpred.config import Config, DataConfig, config_to_dict, load_config
 from vidpred.models.blur_discriminator import BlurDiscriminator, save_blur_discriminator
 from vidpred.models.perceptual_networks import (LPIPS_BACKBONES, UNVERIFIED_WEIGHTS_ENV, VGG19_FILE,
                                                  torchvision_cache_file)
@@ -53,6 +53,7 @@ def _runnable(cfg: Config, tmp_path: Path, blur_checkpoint: Path | None) -> list
         # detection and augmentation stay.
         "data.source=procedural", "data.root=null", "data.val_videos=null", "data.frame_size=null",
         "data.frame_height=null", "data.max_frames_per_video=null", "data.num_workers=0",
+        f"data.n_val_videos={DataConfig.n_val_videos}",
         f"data.cache_dir={tmp_path / 'cache'}", "data.n_val_clips=1",
         "data.procedural.n_train_videos=2", "data.procedural.n_val_videos=1", "data.procedural.n_test_videos=1",
         f"data.procedural.n_frames={n_frames}", f"data.procedural.height={size}", f"data.procedural.width={size}",
