@@ -71,3 +71,26 @@ def test_held_out_accuracy_counts_sharp_logits_above_0_and_blurred_below():
     assert accuracy == pytest.approx({"sharp": 0.75, "gaussian": 0.5, "median": 1.0, "bilateral": 0.25,
                                       "balanced": (0.75 + (0.5 + 1.0 + 0.25) / 3) / 2})
     assert model.modes == [False] * 2 * 4 and model.training  # evaluated in eval mode, then set back
+
+
+
+@pytest.mark.parametrize("steps", [1, 3])
+def test_a_step_that_leaves_the_weights_not_finite_is_caught_the_last_one_too(steps, monkeypatch):
+    from vidpred.models.blur_discriminator import BlurDiscriminator
+    from vidpred.training.blur_pretraining import pretrain_blur_discriminator
+    from vidpred.training.monitor import TrainingDiverged
+
+    class SpoilingAdam(torch.optim.Adam):  # the step after a finite loss leaves one weight NaN
+        def step(self, closure=None):
+            super().step(closure)
+            with torch.no_grad():
+                self.param_groups[0]["params"][0].view(-1)[0] = float("nan")
+
+    monkeypatch.setattr(torch.optim, "Adam", SpoilingAdam)
+    frames = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    torch.manual_seed(0)
+    model = BlurDiscriminator(3, width=4, n_down=2)
+    # steps=1: the loss was finite, the weights left are not; steps=3: the 2nd step's loss is NaN
+    with pytest.raises(TrainingDiverged, match=f"diverged at step {min(steps, 2)}"):
+        pretrain_blur_discriminator(model, FramePool([frames], 16), torch.zeros(2, 3, 16, 16), steps=steps,
+                                    batch_size=2)

@@ -139,7 +139,10 @@ def pretrain_blur_discriminator(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        if not (torch.isfinite(loss) and all(bool(torch.isfinite(p).all()) for p in model.parameters())):
+        # Weights a step left NaN make the next step's loss NaN: the last step's are checked themselves.
+        finite = bool(torch.isfinite(loss)) and (step < steps or all(bool(torch.isfinite(p).all())
+                                                                    for p in model.parameters()))
+        if not finite:
             bar.close()
             raise TrainingDiverged(f"blur discriminator pretraining diverged at step {step}: its loss or weights "
                                    "are not finite; nothing was written. Lower the learning rate (--lr)")
