@@ -152,6 +152,26 @@ def test_cross_field_checks():
     validate(config_from_dict({}, smoothed[:1]))
 
 
+@pytest.mark.parametrize("overrides, message", [
+    # the discriminator would learn real and fake swapped, and the generator would help it
+    (["loss.real_label=[0, 0]", "loss.fake_label=[1, 1]"],
+     "loss.fake_label ([1.0, 1.0]) must lie below loss.real_label"),
+    (["loss.real_label=[0.7, 1.0]", "loss.fake_label=[0.5, 0.8]"], "loss.fake_label ([0.5, 0.8]) must lie below"),
+    (["loss.real_label=[0.5, 0.5]", "loss.fake_label=[0.5, 0.5]"], "must lie below loss.real_label ([0.5, 0.5])"),
+    # BCE against a mean label of 1.35 falls without end as the logits grow
+    (["loss.real_label=[1.2, 1.5]"], "loss.real_label: expected a range centred in [0, 1]"),
+    (["loss.fake_label=[-0.5, -0.1]"], "loss.fake_label: expected a range centred in [0, 1]"),
+])
+def test_labels_a_discriminator_cannot_learn_from_are_refused(overrides, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        validate(config_from_dict({}, overrides))
+
+
+def test_label_noise_reaching_past_one_is_taken_when_its_mean_is_a_label():
+    # the sharper-predictions article's noise: each draw may pass 1, the expected loss still has its minimum
+    validate(config_from_dict({}, ["loss.real_label=[0.7, 1.2]", "loss.fake_label=[0.0, 0.3]"]))
+
+
 def test_every_bad_value_is_reported_at_once_naming_its_key(tmp_path):
     path = tmp_path / "two.yaml"
     path.write_text("data:\n  patch_size: 0\ntrain:\n  steps: 0\n")
@@ -580,8 +600,18 @@ def test_a_run_name_windows_cannot_make_a_folder_of_is_refused(name, message):
 def test_a_folder_key_with_a_tilde_is_under_the_home_folder(tmp_path, monkeypatch):
     # the shell leaves "~" in --set data.root=~/x and YAML keeps it: it is the home folder, as in run.out_dir
     monkeypatch.setenv("HOME", str(tmp_path))
-    cfg = config_from_dict({"data": {"source": "folder", "root": "~/videos", "synthetic": {"photo_dir": "~/photos"}}})
+    cfg = config_from_dict({"data": {"source": "folder", "root": "~/videos", "synthetic": {"photo_dir": "~/photos"}},
+                            "model": {"blur_discriminator": {"checkpoint": "~/blur.pt"}}})
     assert (cfg.data.root, cfg.data.synthetic.photo_dir) == (str(tmp_path / "videos"), str(tmp_path / "photos"))
+    assert cfg.model.blur_discriminator.checkpoint == str(tmp_path / "blur.pt")
+
+
+def test_an_empty_blur_detector_checkpoint_is_refused_by_key():
+    # "" was read as the current folder, and named as a checkpoint not found
+    with pytest.raises(ConfigError, match="model.blur_discriminator.checkpoint is empty"):
+        validate(config_from_dict({}, ["model.blur_discriminator.enabled=true",
+                                       "model.blur_discriminator.checkpoint=''"]))
+    validate(config_from_dict({}, ["model.blur_discriminator.checkpoint=''"]))  # disabled: never read
 
 
 def test_an_optimizer_section_given_in_part_keeps_its_own_defaults_for_the_rest():

@@ -143,6 +143,9 @@ def _model_problems(cfg: Config) -> Iterator[str]:
             yield (f"data.patch_size ({patch}) is too small for the unpadded convolutions of model.discriminator "
                    f"(padding: valid, {d.n_scales} scales): the smallest that works is "
                    f"{smallest_valid_patch(d.n_scales)}")
+    if m.blur_discriminator.enabled and not str(m.blur_discriminator.checkpoint).strip():
+        yield ("model.blur_discriminator.checkpoint is empty: give the pretrained detector's file "
+               "(scripts/pretrain_blur_discriminator.py writes it)")
     if st.enabled and st.n_3d + st.n_2d <= MAX_HALVINGS:
         factor = 2 ** (st.n_3d + st.n_2d)
         if patch % factor or patch // factor < 2:
@@ -309,6 +312,13 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
             yield f"loss.{key}: expected [low, high] with low <= high, got {pair}"
         elif max(map(abs, pair)) > FLOAT32_MAX:  # the labels are a float32 tensor
             yield f"loss.{key} must hold numbers of at most {FLOAT32_MAX:.4g} (float32's largest), got {pair}"
+        elif not 0 <= sum(pair) / 2 <= 1:  # BCE's expected loss against a mean label past [0, 1] falls without end
+            yield (f"loss.{key}: expected a range centred in [0, 1] (a mean label outside it gives the discriminator's "
+                   f"BCE no minimum), got {pair}")
+    if len(loss.real_label) == len(loss.fake_label) == 2 and loss.fake_label[1] >= loss.real_label[0]:
+        yield (f"loss.fake_label ({loss.fake_label}) must lie below loss.real_label ({loss.real_label}): the "
+               "discriminator learns to tell them apart, and a fake label as high as a real one leaves it nothing "
+               "to learn")
     bce_trained = (model.discriminator.enabled and model.discriminator.objective == "bce") or \
         (model.blur_discriminator.enabled and not model.blur_discriminator.frozen)
     if (loss.real_label != [1.0, 1.0] or loss.fake_label != [0.0, 0.0]) and not bce_trained:

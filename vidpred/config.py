@@ -400,6 +400,8 @@ def config_from_dict(data: dict | None, overrides: list[str] | tuple[str, ...] =
         cfg.data.root = os.path.expanduser(cfg.data.root)
     if isinstance(cfg.data.synthetic.photo_dir, str):
         cfg.data.synthetic.photo_dir = os.path.expanduser(cfg.data.synthetic.photo_dir)
+    if isinstance(cfg.model.blur_discriminator.checkpoint, str):
+        cfg.model.blur_discriminator.checkpoint = os.path.expanduser(cfg.model.blur_discriminator.checkpoint)
     return cfg
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -41,6 +43,9 @@ def test_missing_or_foreign_checkpoint_is_named(tmp_path):
     save_checkpoint({"step": 1}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a blur discriminator"):
         load_blur_discriminator(tmp_path / "other.pt")
+    # a folder is not "not found": it is named as a folder
+    with pytest.raises(IsADirectoryError, match=f"^{re.escape(str(tmp_path))} is a folder: model.blur_discriminator"):
+        load_blur_discriminator(tmp_path)
 
 
 def test_parameter_count_by_hand_with_maps_capped_at_8_width():

@@ -103,6 +103,9 @@ def load_blur_discriminator(path: str | Path) -> tuple[BlurDiscriminator, dict[s
         ValueError: the file is a vidpred checkpoint of something else.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder: model.blur_discriminator.checkpoint names the detector's file "
+                                f"(`python {PRETRAIN_SCRIPT} --out` writes it)")
     if not path.is_file():
         raise FileNotFoundError(
             f"blur discriminator checkpoint not found: {path}. Make it with "
