@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -57,6 +58,17 @@ def test_claiming_a_folder_whose_checkpoint_changed_is_refused_and_leaves_it_unl
     with pytest.raises(RunLocked):
         RunLock(run_dir).check_free()
     lock.release()
+
+
+def test_a_run_folder_that_cannot_be_created_is_named_with_the_keys_that_choose_it(tmp_path, monkeypatch):
+    # /proc passes the writable check (root may write there) and then takes no new folder
+    def refuse(self, *args, **kwargs):
+        raise FileNotFoundError(2, "No such file or directory", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    with pytest.raises(RunLogError, match=re.escape(f"cannot create the run folder {tmp_path / 'run'}: No such file "
+                                                    "or directory; choose another with --run-dir or run.out_dir")):
+        claim_run_folder(tmp_path / "run", None)
 
 
 def test_a_resumed_run_keeps_the_precision_it_trained_in(caplog):

@@ -147,6 +147,15 @@ def test_a_discriminator_no_term_reads_is_named_when_the_trainer_is_built(tiny_c
     assert "loss.l_adv is 0" not in caplog.text
 
 
+def test_a_discriminator_start_no_step_reaches_is_named_when_the_trainer_is_built(tiny_config, tmp_path, caplog):
+    Trainer(tiny_config("loss.disc_start=5", "train.steps=5"), tmp_path / "run")  # step 5 is never taken
+    assert ("loss.disc_start (5) is not below train.steps (5): the multiscale discriminator(s) neither train nor "
+            "judge the generator in this run") in caplog.text
+    caplog.clear()
+    Trainer(tiny_config("loss.disc_start=4", "train.steps=5"), tmp_path / "other")  # the last step is adversarial
+    assert "loss.disc_start" not in caplog.text
+
+
 def test_trains_on_a_ucf101_tree(tiny_config, tiny_ucf101, tmp_path):
     cfg = tiny_config("data.source=ucf101", f"data.root={tiny_ucf101}", "data.n_val_videos=2", "train.steps=2")
     trainer = Trainer(cfg, tmp_path / "run")

@@ -26,7 +26,7 @@ from vidpred.config import Config, ConfigError, check_resumable
 from vidpred.safe_write import same_file
 from vidpred.training.precision import resolve_precision
 from vidpred.training.run_lock import RunLock, RunLocked
-from vidpred.training.run_log import check_new_run_dir, check_run_dir, read_validation
+from vidpred.training.run_log import RunLogError, check_new_run_dir, check_run_dir, read_validation
 from vidpred.training.validation import BEST_KEY, MODEL
 
 __all__ = ["align_best", "check_outside_data", "check_run_folder", "claim_run_folder", "file_identity",
@@ -165,8 +165,13 @@ def claim_run_folder(run_dir: Path, latest_seen: tuple[int, int, int] | None) ->
 
     Raises:
         RunLocked: another process holds the lock, or has written ``latest.pt`` since.
+        RunLogError: the folder cannot be created (a file system that takes no new folders, as ``/proc``).
     """
-    lock = RunLock(run_dir).acquire()
+    try:
+        lock = RunLock(run_dir).acquire()
+    except OSError as exc:
+        raise RunLogError(f"cannot create the run folder {run_dir}: {exc.strerror or exc}; choose another with "
+                          "--run-dir or run.out_dir") from exc
     latest = _latest(run_dir)
     if file_identity(latest) != latest_seen:
         lock.release()

@@ -159,6 +159,10 @@ class Trainer:
             log.warning("loss.l_adv is 0: the %s discriminator(s) reach the generator through no term, yet each is "
                         "trained every step on a batch of its own; disable them (model.*discriminator.enabled: false)",
                         ", ".join(self.d_optimizers))
+        if cfg.loss.disc_start >= cfg.train.steps and self.d_optimizers and self.dist.is_main:
+            log.warning("loss.disc_start (%d) is not below train.steps (%d): the %s discriminator(s) neither train nor "
+                        "judge the generator in this run", cfg.loss.disc_start, cfg.train.steps,
+                        ", ".join(self.d_optimizers))
         self.chance_monitor = (ChanceMonitor(cfg.train.chance_warning_steps, cfg.train.chance_accuracy, cfg.train.log_every)
                                if cfg.train.chance_warning_steps > 0 and self.d_optimizers else None)
 
