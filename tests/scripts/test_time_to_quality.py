@@ -164,7 +164,20 @@ def test_time_to_quality_refuses_validating_every_zero_steps(tmp_path, caplog):
     config.write_text("{}\n")
     assert main(["--run", str(config), "--out", str(tmp_path / "t.png"), "--runs", str(tmp_path / "runs"),
                  "--val-every", "0", "--plot-only"]) == 2
-    assert "need --minutes > 0, --val-every >= 1 and --threads >= 1" in caplog.text
+    assert "need --val-every >= 1 and --threads >= 1" in caplog.text
+
+
+@pytest.mark.parametrize("minutes", ["nan", "inf", "0", "-1"])
+def test_time_to_quality_names_the_flag_of_minutes_no_run_could_train_for(tmp_path, caplog, minutes):
+    # nan and inf had been refused as train.max_minutes, a key the user never wrote
+    from vidpred.commands.time_to_quality import main
+
+    config = tmp_path / "quick.yaml"
+    config.write_text("{}\n")
+    assert main(["--run", str(config), "--out", str(tmp_path / "t.png"), "--runs", str(tmp_path / "runs"),
+                 "--minutes", minutes]) == 2
+    assert f"--minutes must be a finite number > 0, got {float(minutes)}" in caplog.text
+    assert not (tmp_path / "runs").exists()
 
 
 class _Stop:

@@ -100,18 +100,21 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_config(args.config, args.overrides)
     device = select_device(args.device, "--device")
     out = args.out or cfg.model.blur_discriminator.checkpoint
+    crop = 32 if args.cifar10 else cfg.data.patch_size
+    if args.n_down > crop.bit_length() - 1:  # each further stage convolves a 1-px map to nothing new
+        raise ValueError(f"--n-down {args.n_down} halves the {crop}-px crops below 1 px: at most "
+                         f"{crop.bit_length() - 1}{'' if args.cifar10 else ' (or a larger data.patch_size)'}")
     # Refused before decoding and training, not after.
     check_output(out, inputs=[args.config, args.cifar10], ours=_is_blur_checkpoint,
                  what="a blur discriminator checkpoint", force=args.force)
     if args.cifar10:
-        train_pool = FramePool([load_cifar10(args.cifar10, "train")], 32)
-        heldout_pool = FramePool([load_cifar10(args.cifar10, "test")], 32)
-        source = {"source": "cifar10", "root": str(args.cifar10), "crop": 32}
+        train_pool = FramePool([load_cifar10(args.cifar10, "train")], crop)
+        heldout_pool = FramePool([load_cifar10(args.cifar10, "test")], crop)
+        source = {"source": "cifar10", "root": str(args.cifar10), "crop": crop}
     else:
-        size = cfg.data.patch_size
-        train_pool = FramePool([v.frames for v in load_split(cfg.data, "train", min_frames=1)], size)
-        heldout_pool = FramePool([v.frames for v in load_split(cfg.data, "val", min_frames=1)], size)
-        source = {"source": cfg.data.source, "data": config_to_dict(cfg)["data"], "crop": size}
+        train_pool = FramePool([v.frames for v in load_split(cfg.data, "train", min_frames=1)], crop)
+        heldout_pool = FramePool([v.frames for v in load_split(cfg.data, "val", min_frames=1)], crop)
+        source = {"source": cfg.data.source, "data": config_to_dict(cfg)["data"], "crop": crop}
 
     torch.manual_seed(args.seed)
     model = BlurDiscriminator(cfg.model.channels, width=args.width, n_down=args.n_down, leaky_slope=args.leaky_slope)

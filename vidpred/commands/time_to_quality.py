@@ -31,7 +31,8 @@ from pathlib import Path
 import yaml
 
 from vidpred.benchmark.time_to_quality import TABLE_START, curves_table, is_our_plot, plot_curves, read_curve
-from vidpred.cli import StopRequest, add_set_arg, add_threads_arg, command, script, setup_logging, user_path
+from vidpred.cli import (StopRequest, add_set_arg, add_threads_arg, command, positive, script, setup_logging,
+                         user_path)
 from vidpred.commands import stopped_exit_code
 from vidpred.config import Config, load_config, resume_differences
 from vidpred.safe_write import check_figure_and_table, write_text
@@ -105,8 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging()
     try:
-        if args.minutes <= 0 or args.val_every < 1 or (args.threads is not None and args.threads < 1):
-            raise ValueError("need --minutes > 0, --val-every >= 1 and --threads >= 1")
+        positive("--minutes", args.minutes)  # nan and inf too, which train.max_minutes would refuse by its key
+        if args.val_every < 1 or (args.threads is not None and args.threads < 1):
+            raise ValueError("need --val-every >= 1 and --threads >= 1")
         check_figure_and_table(args.out, ours=is_our_plot, table_start=TABLE_START, noun="figure",
                                force=args.force)
         runs = [_parse_run(spec) for spec in args.run]
