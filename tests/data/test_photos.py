@@ -66,6 +66,31 @@ def test_training_on_a_photo_folder_names_what_it_does_not_read(tmp_path, caplog
             ".png") in caplog.text
 
 
+def test_photos_smaller_than_the_synthetic_frames_are_named(tmp_path, caplog):
+    from vidpred.config import DataConfig, SyntheticConfig
+    from vidpred.data.datasets import load_synthetic
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "large.png"), _noise_photo(60, 80))
+    cv2.imwrite(str(folder / "portrait.jpg"), _noise_photo(80, 60))  # the frame's sides, the other way round
+    cv2.imwrite(str(folder / "narrow.png"), _noise_photo(100, 30))  # one side short
+    cv2.imwrite(str(folder / "tiny.png"), _noise_photo(10, 12))
+    assert sorted(PhotoFolder(folder).smaller_than(50, 70)) == [("narrow.png", 100, 30), ("tiny.png", 10, 12)]
+    assert PhotoFolder(folder).smaller_than(10, 12) == []  # every photo covers a 10x12 frame
+    cfg = DataConfig(cache_dir=str(tmp_path / "cache"),
+                     synthetic=SyntheticConfig(n_videos=1, n_frames=5, height=50, width=70, photo_dir=str(folder)))
+    with caplog.at_level(logging.WARNING):
+        load_synthetic(cfg, min_frames=5, progress=False)
+    assert ("data.synthetic.photo_dir: 2 of 4 photos are smaller than the 50x70 synthetic frames (the smallest: "
+            "tiny.png, 10x12): each is magnified to fill them") in caplog.text
+    caplog.clear()
+    cfg.synthetic.height, cfg.synthetic.width = 8, 10  # frames every photo covers: nothing said
+    with caplog.at_level(logging.WARNING):
+        load_synthetic(cfg, min_frames=5, progress=False)
+    assert "smaller than" not in caplog.text
+
+
 def test_arrays_become_rgb():
     grey = np.arange(12, dtype=np.uint8).reshape(3, 4)
     rgba = np.zeros((3, 4, 4), np.uint8)

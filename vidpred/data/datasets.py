@@ -455,6 +455,13 @@ def load_synthetic(cfg: DataConfig, *, min_frames: int, progress: bool = True) -
             logger.warning("data.synthetic.photo_dir: %d photos in %s; %d other entries are not read (%s), only %s "
                            "files directly in the folder", len(folder), folder.folder, len(folder.skipped), shown,
                            ", ".join(IMAGE_EXTENSIONS))
+        short = folder.smaller_than(cfg.synthetic.height, cfg.synthetic.width)
+        if short:
+            name, h, w = min(short, key=lambda entry: entry[1] * entry[2])
+            logger.warning("data.synthetic.photo_dir: %d of %d photos are smaller than the %dx%d synthetic frames "
+                           "(the smallest: %s, %dx%d): each is magnified to fill them, so its videos are mostly "
+                           "interpolation blur; give larger photos, or lower data.synthetic.height and width",
+                           len(short), len(folder), cfg.synthetic.height, cfg.synthetic.width, name, h, w)
     videos = VideoCache(cfg.cache_dir).load(items, min_frames=min_frames, desc="generating synthetic train",
                                             progress=progress)
     logger.info("synthetic train: %d videos of %d frames at %dx%d (%s), %.2f GB in %s", len(videos),

@@ -93,6 +93,23 @@ class PhotoFolder(Sequence):
     def __len__(self) -> int:
         return len(self.paths)
 
+    def smaller_than(self, height: int, width: int) -> list[tuple[str, int, int]]:
+        """``(name, H, W)`` of the photos whose sides, either way round (a camera's orientation
+        tag may turn them), fall short of a ``height`` x ``width`` frame's: read from each file's
+        header, so the pixels are not decoded. A header that cannot be read is left to indexing."""
+        from PIL import Image, UnidentifiedImageError  # only needed here
+
+        short = []
+        for path in self.paths:
+            try:
+                with Image.open(path) as image:
+                    w, h = image.size
+            except (OSError, UnidentifiedImageError, ValueError):
+                continue
+            if any(a < b for a, b in zip(sorted((h, w)), sorted((height, width)))):
+                short.append((path.name, h, w))
+        return short
+
     def __getitem__(self, i: int) -> np.ndarray:
         image = read_image(self.paths[i])  # 8-bit BGR whatever the file holds
         if image is None:
