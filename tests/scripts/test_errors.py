@@ -173,6 +173,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow  # each case runs a script in a process of its own (~4 s)
 @pytest.mark.parametrize("case", CASES)
 def test_expected_failures_are_one_line_exit_2_and_keep_the_users_files(case, user_files, tmp_path):
     script, args, message = CASES[case]

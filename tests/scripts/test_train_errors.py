@@ -325,6 +325,7 @@ def test_a_refused_second_resume_does_not_claim_to_have_resumed(config, tmp_path
     assert "data:" not in log_after_first_run.split("done:")[-1]  # nothing from the refused run
 
 
+@pytest.mark.slow  # a subprocess that imports the train command (~8 s)
 def test_train_log_is_utf8_whatever_the_locale(tmp_path):
     """Under a locale whose encoding lacks a character (Windows' code page, here ASCII), a
     record holding it still reaches train.log."""

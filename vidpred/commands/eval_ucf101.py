@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="UCF101 root (holding UCF-101/ and ucfTrainTestlist/) or a folder of videos")
     parser.add_argument("--videos", choices=VIDEO_CHOICES, default="auto",
                         help="folder data: auto = the videos a checkpoint trained on this folder held out, else every "
-                             "video; held-out = the checkpoints' (or data.n_val_videos') hold-out; all = every video")
+                             "video; held-out = the checkpoints' (or data.n_val_videos') hold-out; all = every video (also "
+                             "for corpus data: every corpus video, its training videos included)")
     parser.add_argument("--split", type=int, default=None, help="UCF101 split: testlist0N.txt (default 1)")
     parser.add_argument("--every", type=int, default=None,
                         help="keep every N-th video, starting with the first (default 10 for ucf101, else 1)")

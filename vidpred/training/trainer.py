@@ -437,10 +437,11 @@ class Trainer:
         self._claimed = True
 
     def fit(self) -> dict:
-        """Train to ``train.steps``; returns the final metrics (also written to disk).
+        """Train to ``train.steps`` (or until ``train.max_minutes``); returns the final metrics
+        (also written to disk).
 
         Ctrl-C or SIGTERM finishes the current step, saves ``checkpoints/latest.pt`` and
-        returns ``{"interrupted": signum}``. Under torchrun the ranks agree on stopping
+        returns ``{"interrupted": signum, "step": step}``. Under torchrun the ranks agree on stopping
         after the same step, and every rank trains and saves together;
         only rank 0 writes files, validates and returns the metrics (the other ranks
         return ``{"step": ..., "rank": ...}``).
