@@ -103,6 +103,19 @@ def test_best_is_aligned_with_the_best_validation_row(tmp_path, best_row, held, 
     assert saved == ([step] if held != expected and expected is not None else [])
 
 
+@pytest.mark.parametrize("held, kept", [(1, True), (2, True), (3, False)])
+def test_a_best_pt_from_before_the_resumed_step_is_kept_when_no_validation_was_logged(tmp_path, caplog, held, kept):
+    # a run's checkpoints/ copied to another machine without validation.jsonl: best.pt had been removed, and
+    # the resumed best score (its) left no later validation able to write it again
+    run_dir, step = tmp_path / "run", 2
+    best = run_dir / "checkpoints" / "best.pt"
+    save_checkpoint({"step": held}, best)
+    with caplog.at_level(logging.WARNING, logger="vidpred"):
+        align_best(run_dir, step, save_best=lambda: pytest.fail("the resumed state is no logged best"))
+    assert best.exists() == kept
+    assert (f"kept best.pt (step {held})" in caplog.text) == kept  # one from after the resumed step is retrained
+
+
 def test_of_equal_best_rows_best_pt_is_the_first_s(tmp_path):
     run_dir = tmp_path / "run"
     _write_rows(run_dir, (1, 25.0), (2, 25.0))  # a tie is no new best: validation kept step 1's

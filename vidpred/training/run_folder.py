@@ -198,7 +198,8 @@ def validation_rows(path: Path) -> list[dict]:
 def align_best(run_dir: Path, step: int, save_best: Callable[[], object]) -> None:
     """After a resume at ``step`` (the logs now end there): make ``best.pt`` the checkpoint
     of the best row of ``validation.jsonl`` (``save_best`` writes it from the resumed state),
-    or remove it when that state is gone.
+    or remove it when that state is gone. With no row at all (the logs not copied with the
+    checkpoints), a ``best.pt`` from before ``step`` is kept.
 
     A run killed after a validation wrote ``best.pt`` but before ``latest.pt`` caught up
     resumes before that validation: its row is dropped and ``best.pt`` holds steps the
@@ -217,6 +218,10 @@ def align_best(run_dir: Path, step: int, save_best: Callable[[], object]) -> Non
     if wanted == step:  # the resumed state is the best one
         save_best()
         log.info("best.pt rewritten at step %d, the best validation in validation.jsonl", step)
+    elif wanted is None and isinstance(held, int) and held <= step:
+        # No validation logged (a run's checkpoints copied without its logs), and best.pt from
+        # before the resumed step: the state it holds is the run's, and the resumed best score is its.
+        log.warning("kept best.pt (step %d): validation.jsonl records no validation to check it against", held)
     elif best.is_file():
         best.unlink()
         log.warning("removed best.pt (step %s): validation.jsonl's best is %s, whose checkpoint is gone; the "
