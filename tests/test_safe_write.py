@@ -48,6 +48,45 @@ def test_an_existing_file_is_replaced_only_when_recognised_or_forced(tmp_path):
     assert notes.read_text() == "mine"
 
 
+def test_a_path_through_a_folder_not_made_yet_is_checked_where_it_lands(tmp_path):
+    # "new/../clip.avi" is clip.avi once replacing() makes "new": every check had read the path as typed
+    source = tmp_path / "clip.avi"
+    source.write_bytes(b"frames")
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "scores.json").write_text("theirs")
+    with pytest.raises(OutputRefused, match="is the same file as the input"):
+        check_output(tmp_path / "new" / ".." / "clip.avi", inputs=[source], force=True)
+    with pytest.raises(OutputRefused, match="already exists and is not"):
+        check_output(tmp_path / "new" / ".." / "notes.txt")
+    with pytest.raises(OutputRefused, match="is a folder"):
+        check_output(tmp_path / "new" / ".." / "report")
+    with pytest.raises(OutputRefused, match="holds scores.json that no vidpred evaluation wrote"):
+        check_output_folder(tmp_path / "new" / ".." / "report", ["scores.json"], ours=lambda _: False,
+                            what="vidpred evaluation", output="report")
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_read_only_file_is_replaced_only_when_forced_and_a_replaced_file_keeps_its_mode(tmp_path):
+    kept = tmp_path / "prediction.gif"
+    kept.write_text("mine")
+    kept.chmod(0o444)  # the user's way of keeping it, which root's rename would not have respected
+    with pytest.raises(OutputRefused, match="prediction.gif is read-only: choose another output path, or pass --force"):
+        check_output(kept, ours=lambda _: True)
+    assert check_output(kept, force=True) == kept
+    private = tmp_path / "scores.csv"
+    private.write_text("old")
+    private.chmod(0o600)
+    with replacing(private) as tmp:
+        tmp.write_text("new")
+    assert private.read_text() == "new" and stat.S_IMODE(private.stat().st_mode) == 0o600
+    with replacing(tmp_path / "fresh.csv") as tmp:  # a new file: as the umask makes it
+        tmp.write_text("new")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "fresh.csv").stat().st_mode) == 0o666 & ~umask
+
+
 def test_a_figure_s_table_is_replaced_only_when_it_begins_as_the_script_s_tables_do(tmp_path):
     figure, table = tmp_path / "map.png", tmp_path / "map.md"
     check = functools.partial(check_figure_and_table, table_start="| | checkpoint |", noun="map")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -71,12 +72,16 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path | None] = (),
         OutputRefused: naming the path and what to do instead.
     """
     path = Path(path)
+    # Where the file lands once replacing() has made its folders: "new/../clip.mp4" is "clip.mp4".
+    landing = Path(os.path.realpath(path.parent)) / path.name
     for source in inputs:
-        if same_file(path, source):
+        if same_file(landing, source):
             raise OutputRefused(f"{path} is the same file as the input {source}: choose another output path")
-    if path.is_dir():
+    if landing.is_dir():
         raise OutputRefused(f"{path} is a folder: give a file name")
-    if path.exists() and not force and not (ours is not None and ours(path)):
+    if landing.is_file() and not force and not os.stat(landing).st_mode & 0o222:
+        raise OutputRefused(f"{path} is read-only: choose another output path, or pass --force to replace it")
+    if landing.exists() and not force and not (ours is not None and ours(landing)):
         raise OutputRefused(f"{path} already exists and is not {what}: choose another output path, or pass "
                             f"--force to replace it")
     reason = unwritable_reason(path.parent)
@@ -138,10 +143,11 @@ def check_output_folder(out_dir: str | Path, names: Sequence[str], *, ours: Call
             or cannot be written.
     """
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
+    landing = Path(os.path.realpath(out_dir))  # the folder written once its parents are made ("new/../x" is "x")
+    if landing.exists() and not landing.is_dir():
         raise OutputRefused(f"{out_dir} is a file: the {output} goes to a folder, choose another --out")
-    present = [name for name in names if (out_dir / name).exists()]
-    if present and not force and not ours(out_dir):
+    present = [name for name in names if (landing / name).exists()]
+    if present and not force and not ours(landing):
         raise OutputRefused(f"{out_dir} holds {', '.join(present)} that no {what} wrote: choose another --out, "
                             "or pass --force to replace them")
     reason = unwritable_reason(out_dir)
@@ -204,7 +210,11 @@ def replacing(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
     try:
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        try:  # a file replaced keeps its mode (a private one stays private)
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except OSError:
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
         try:
             yield tmp
         except OSError as exc:  # a full disk, say: name the file the user chose, not the temporary one

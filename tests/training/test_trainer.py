@@ -1,4 +1,5 @@
 import json
+import re
 import shutil
 
 import pytest
@@ -154,6 +155,15 @@ def test_a_discriminator_start_no_step_reaches_is_named_when_the_trainer_is_buil
     caplog.clear()
     Trainer(tiny_config("loss.disc_start=4", "train.steps=5"), tmp_path / "other")  # the last step is adversarial
     assert "loss.disc_start" not in caplog.text
+
+
+def test_a_run_folder_reached_through_a_folder_not_made_yet_is_checked_where_the_run_writes(tiny_config, tmp_path):
+    # runs/new/../mine is runs/mine once "new" is made: the check of the path as typed had found nothing there
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "metrics.jsonl").write_text("my own notes\n")
+    with pytest.raises(FileExistsError, match=f"^{re.escape(str(tmp_path / 'mine'))} holds metrics.jsonl that no"):
+        Trainer(tiny_config(), tmp_path / "new" / ".." / "mine")
+    assert not (tmp_path / "new").exists() and (tmp_path / "mine" / "metrics.jsonl").read_text() == "my own notes\n"
 
 
 def test_trains_on_a_ucf101_tree(tiny_config, tiny_ucf101, tmp_path):

@@ -31,6 +31,7 @@ import contextlib
 import json
 import logging
 import math
+import os
 import signal
 import sys
 import time
@@ -111,6 +112,8 @@ class Trainer:
         validate(cfg)
         self.cfg = cfg
         self.run_dir = Path(run_dir) if run_dir else default_run_dir(cfg)
+        if ".." in self.run_dir.parts:  # "new/../run" is "run" once "new" is made: check the folder written
+            self.run_dir = Path(os.path.realpath(self.run_dir))
         check_outside_data(self.run_dir, cfg)
         self.ckpt_dir = self.run_dir / "checkpoints"
         # Under torchrun: join the process group (gloo on CPU, NCCL on CUDA where it exists, one GPU per rank).
