@@ -46,6 +46,22 @@ def test_exports_the_average_weights_and_replaces_an_earlier_export(checkpoint, 
     assert all(torch.equal(w, torch.full_like(w, 0.5)) for w in state["generator"].values())
 
 
+def test_a_shipped_model_is_replaced_only_when_forced(checkpoint, tmp_path, caplog, monkeypatch):
+    # an export over vidpred/pretrained/refiner.pt had silently changed what predict.py predicts with
+    shipped = tmp_path / "pretrained"
+    monkeypatch.setattr("vidpred.commands.export_model.SHIPPED_DIR", shipped)
+    assert _main(["--checkpoint", checkpoint, "--out", shipped / "refiner.pt"]) == 0  # a new file: nothing replaced
+    before = (shipped / "refiner.pt").read_bytes()
+    for out in (shipped / "refiner.pt", tmp_path / "new" / ".." / "pretrained" / "refiner.pt"):
+        caplog.clear()
+        assert _main(["--checkpoint", checkpoint, "--out", out, "--note", "again"]) == 2
+        assert _errors(caplog) == [f"{out} is a model shipped with vidpred (refiner.pt is what predict.py and "
+                                   "load_model() use without a checkpoint): pass --force to replace it"]
+    assert (shipped / "refiner.pt").read_bytes() == before
+    assert _main(["--checkpoint", checkpoint, "--out", shipped / "refiner.pt", "--note", "again", "--force"]) == 0
+    assert load_checkpoint(shipped / "refiner.pt")["exported_from"]["note"] == "again"
+
+
 def test_a_file_that_is_not_a_checkpoint_is_kept_unless_forced(checkpoint, tmp_path, caplog):
     notes = tmp_path / "notes.txt"
     notes.write_text("notes")

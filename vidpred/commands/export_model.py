@@ -1,7 +1,7 @@
 r"""Export a trained generator as a small stand-alone model file (for sharing or shipping).
 
     python scripts/export_model.py --checkpoint runs/real_quickstart/checkpoints/best.pt \
-        --out vidpred/pretrained/real_flow.pt --note "configs/real_quickstart.yaml, 20 min"
+        --out runs/real_flow.pt --note "configs/real_quickstart.yaml, 20 min"
 
 Keeps what prediction needs: the run's config, the generator's weights (its moving
 average when the run kept one) and the step, plus a provenance note; drops the
@@ -12,7 +12,10 @@ vidpred checkpoint that predict.py and eval_ucf101.py read (weights_only=True).
     # followed candidate keeps the camera's motion still (model.generator.camera_still) and
     # whose last-step DIS flow is refined at full size (model.generator.refine_flows)
     python scripts/export_model.py --checkpoint runs/corpus_refiner/checkpoints/latest.pt \
-        --out vidpred/pretrained/refiner.pt --rollout composed --camera-still --refine-flows
+        --out runs/refiner.pt --rollout composed --camera-still --refine-flows
+
+A model shipped in vidpred/pretrained/ (predict.py's default among them) is replaced only
+with --force.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import copy
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -30,7 +34,8 @@ from vidpred.cli import checkpoint_path, script, setup_logging, user_path
 from vidpred.config import config_from_dict, validate
 from vidpred.evaluation.predictors import predictor_from_state
 from vidpred.models.refiner import ROLLOUTS
-from vidpred.safe_write import check_output
+from vidpred.pretrained import DEFAULT_MODEL, SHIPPED_DIR
+from vidpred.safe_write import OutputRefused, check_output, same_file
 
 
 def _is_exported_model(path: Path) -> bool:
@@ -66,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     log = logging.getLogger("vidpred")
     args.checkpoint = checkpoint_path(args.checkpoint)
+    landing = Path(os.path.realpath(Path(args.out).parent)) / Path(args.out).name
+    if landing.is_file() and same_file(landing.parent, SHIPPED_DIR) and not args.force:
+        raise OutputRefused(f"{args.out} is a model shipped with vidpred ({DEFAULT_MODEL} is what predict.py and "
+                            "load_model() use without a checkpoint): pass --force to replace it")
     check_output(args.out, inputs=[args.checkpoint], ours=_is_exported_model,
                  what="a model exported by export_model.py", force=args.force)
     state = load_checkpoint(Path(args.checkpoint), map_location="cpu")

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["DEFAULT_MODEL", "default_model_path"]
+__all__ = ["DEFAULT_MODEL", "SHIPPED_DIR", "default_model_path"]
 
 DEFAULT_MODEL = "refiner.pt"
+SHIPPED_DIR = Path(__file__).parent  # the shipped models' folder
 
 
 def default_model_path() -> Path:
@@ -27,7 +28,7 @@ def default_model_path() -> Path:
     Raises:
         FileNotFoundError: the file is missing from this installation.
     """
-    path = Path(__file__).with_name(DEFAULT_MODEL)
+    path = SHIPPED_DIR / DEFAULT_MODEL
     if not path.is_file():
         raise FileNotFoundError(f"the shipped model {path} is missing; reinstall vidpred or pass --checkpoint")
     return path
