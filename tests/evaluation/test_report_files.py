@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import logging
 import math
 import os
 import signal
@@ -86,6 +87,16 @@ def _report(tmp_path, report_results, report_meta, partial=None, extra_key=False
 def test_a_folder_holding_an_earlier_report_of_this_evaluation_is_accepted(tmp_path, report_results, report_meta):
     _report(tmp_path, report_results, report_meta)
     assert check_report_folder(tmp_path / "out") == tmp_path / "out"  # written again without --force
+
+
+def test_an_earlier_report_to_be_replaced_is_named_before_the_evaluation(tmp_path, report_results, report_meta, caplog):
+    # two evaluations into one --out (the default runs/eval_<data> among them): the first's report had gone unsaid
+    assert check_report_folder(tmp_path / "out") == tmp_path / "out"
+    assert "replaces" not in caplog.text  # nothing there yet
+    _report(tmp_path, report_results, report_meta)
+    with caplog.at_level(logging.WARNING, logger="vidpred"):
+        check_report_folder(tmp_path / "out")
+    assert f"{tmp_path / 'out'} holds the report of an earlier evaluation (model): this one replaces it" in caplog.text
 
 
 def test_the_csv_files_hold_each_column_its_own_values(tmp_path, report_results, report_meta):

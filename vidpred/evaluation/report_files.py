@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
 from pathlib import Path
 from typing import Any, Sequence
@@ -57,8 +58,15 @@ def check_report_folder(out_dir: str | Path, force: bool = False) -> Path:
         OutputRefused: ``out_dir`` is a file, holds someone else's files of those names,
             or cannot be written.
     """
-    return check_output_folder(out_dir, REPORT_FILES, ours=_is_our_report, what="vidpred evaluation",
-                               output="report", force=force)
+    checked = check_output_folder(out_dir, REPORT_FILES, ours=_is_our_report, what="vidpred evaluation",
+                                  output="report", force=force)
+    if _is_our_report(checked):  # said before the work, not found out after it
+        earlier = json.loads((checked / "summary.json").read_text(encoding="utf-8"))
+        names = [m.get("name") for m in earlier.get("methods", [])
+                 if isinstance(m, dict) and m.get("kind") != "baseline"]
+        logging.getLogger("vidpred").warning("%s holds the report of an earlier evaluation (%s): this one replaces it",
+                                             checked, ", ".join(map(str, names)) or "baselines only")
+    return checked
 
 
 def _write_summary_csv(path: Path, heading: str, summary: dict, methods: Sequence[dict[str, Any]],
