@@ -40,6 +40,9 @@ def test_exports_the_average_weights_and_replaces_an_earlier_export(checkpoint, 
     assert "replaced" not in caplog.text
     assert _main(["--checkpoint", checkpoint, "--out", out, "--note", "second"]) == 0
     assert f"replaced {out}, the model exported from {checkpoint} at step 7" in caplog.text  # said, not silent
+    through = tmp_path / "new" / ".." / "model.pt"  # the same file, through a folder not made yet
+    assert _main(["--checkpoint", checkpoint, "--out", through, "--note", "second"]) == 0
+    assert f"replaced {through}, the model exported from {checkpoint} at step 7" in caplog.text
     state = load_checkpoint(out)
     assert state["exported_from"]["note"] == "second" and "opt_g" not in state
     assert (state["held_out"], state["data_root"]) == (["b.avi"], "/data/videos")  # what evaluation's "auto" reads

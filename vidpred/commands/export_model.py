@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         "exported_from": {"checkpoint": str(args.checkpoint), "weights": weights, "note": args.note, **changes,
                           **earlier},
     }
-    replaced = describe_file(args.out)
+    replaced = describe_file(landing)  # where the file lands: "new/../model.pt" is model.pt
     save_checkpoint(exported, Path(args.out))
     if replaced is not None:
         log.warning("replaced %s, %s", args.out, replaced)
