@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -489,12 +490,32 @@ def test_a_killed_fetchs_half_built_video_is_removed_by_the_next_fetch_a_running
     abandoned = root / "test" / f".partial-mire-2-{int(ended.stdout)}-k3x_9q2a"  # its fetch was killed
     running = root / "test" / f".partial-mire-2-{os.getpid()}-a1b2c3d4"  # this process: a fetch under way
     strays = root / "train" / ".partial-old", root / "train" / ".partial-line-12"  # no fetch's names: not ours
-    for folder in (abandoned, running, *strays):
+    # the packages a fetch downloads and unpacks (some 300 MB), in the corpus folder
+    downloaded = root / f".download-{int(ended.stdout)}-q8w_e2r4", root / f".download-{os.getpid()}-z9y8x7w6"
+    strays += (root / ".download-mine",)
+    for folder in (abandoned, running, *strays, *downloaded):
         (folder / "mire-2").mkdir(parents=True)
         (folder / "mire-2" / "frame_0000.pgm").write_bytes(bytes(100))
     packages.fetch(root, apt_get="no-such-apt-get")
     assert not abandoned.exists() and (running / "mire-2" / "frame_0000.pgm").is_file()
+    assert not downloaded[0].exists() and (downloaded[1] / "mire-2" / "frame_0000.pgm").is_file()
     assert all(folder.is_dir() for folder in strays)
+
+
+def test_a_fetch_downloads_into_the_corpus_folder_and_leaves_nothing_there(packages, tmp_path, monkeypatch):
+    # a killed fetch's download is then where the next fetch removes it, not in the system's temporary folder
+    root = tmp_path / "corpus"
+    workdirs = []
+    make = tempfile.TemporaryDirectory
+
+    def recorded(*args, **kwargs):
+        workdirs.append(Path(kwargs["dir"]) / kwargs["prefix"])
+        return make(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", recorded)
+    packages.fetch(root, apt_get="no-such-apt-get")
+    assert workdirs and all(w.parent == root and w.name == f".download-{os.getpid()}-" for w in workdirs)
+    assert not list(root.glob(".download-*"))
 
 
 def test_a_video_cut_short_since_the_fetch_counts_as_absent_and_a_rerun_fetches_it_whole(packages, tmp_path):

