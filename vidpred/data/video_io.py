@@ -193,7 +193,8 @@ def _finish(frames: list[np.ndarray], path: Path, frame_size: tuple[int, int] | 
         _warn_if_stretched(path, frames[0].shape[:2], frame_size)
     out_h, out_w = frame_size if frame_size is not None else frames[0].shape[:2]
     video = np.empty((len(frames), out_h, out_w, 3), dtype=np.uint8)
-    for i, frame in enumerate(frames):
+    for i in range(len(frames)):
+        frame, frames[i] = frames[i], None  # each decoded frame let go once copied: not the video held twice
         if frame_size is not None and frame.shape[:2] != (out_h, out_w):
             # INTER_AREA averages the source pixels a target pixel covers: no aliasing.
             frame = cv2.resize(frame, (out_w, out_h), interpolation=cv2.INTER_AREA)
