@@ -157,6 +157,63 @@ def test_one_clip_whose_first_frames_span_a_cut_moves_past_it_not_skipped(tmp_pa
     assert [(clip.name, clip.start) for clip in clips] == [("shots", 3)] and not selection.skipped
 
 
+def _decoded_lengths(monkeypatch) -> list[tuple[str, int | None]]:
+    """Each video the evaluation's cache is asked for, with how many of its first frames it keeps (None: all)."""
+    from vidpred.data.cache import VideoCache
+
+    asked, load = [], VideoCache.load
+
+    def recorded(self, items, **kwargs):
+        asked.extend((item.name, item.keep_frames) for item in items)
+        return load(self, items, **kwargs)
+
+    monkeypatch.setattr(VideoCache, "load", recorded)
+    return asked
+
+
+def _whole_video_clip_start(cfg, clip_frames) -> int:
+    from vidpred.data.cuts import scene_cuts
+    from vidpred.data.video_io import read_video
+
+    frames = read_video(Path(cfg.root) / "shots")
+    return cut_clip(frames, 0, clip_frames, scene_cuts(frames, cfg.cut_ratio))[0]
+
+
+def test_one_clip_past_a_cut_in_a_long_video_is_found_in_its_first_frames(tmp_path, monkeypatch):
+    # a refiner's checkpoint sets data.cut_ratio: its evaluation had decoded and cached every video whole
+    # (1.87 GB for a 10-second 1080p clip) to score one 6-frame clip at its start
+    cfg = _still_shots(tmp_path, (3, 80))  # a cut at frame 3, then a long shot
+    asked = _decoded_lengths(monkeypatch)
+    clips, _ = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=6, min_frames=6, subset="all", progress=False)
+    assert asked == [("shots", 6 + 4 * 6 + 8)]  # the clip, four clip lengths more, and the frames that judge cuts
+    assert [clip.start for clip in clips] == [3] == [_whole_video_clip_start(cfg, 6)]
+
+
+def test_a_video_whose_first_frames_hold_no_uncut_clip_is_then_decoded_whole(tmp_path, monkeypatch):
+    cfg = _still_shots(tmp_path, (4,) * 10 + (40,))  # ten 4-frame shots: no 6-frame clip spans none before frame 40
+    asked = _decoded_lengths(monkeypatch)
+    clips, selection = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=6, min_frames=6, subset="all",
+                                       progress=False)
+    assert asked == [("shots", 38), ("shots", None)]
+    assert [clip.start for clip in clips] == [40] == [_whole_video_clip_start(cfg, 6)] and not selection.skipped
+
+
+def test_an_uncut_start_nearer_past_the_frames_that_judge_cuts_is_not_missed(tmp_path, monkeypatch):
+    # From frame 40 the first 78 frames judge cuts for starts up to 64. The first shot's last uncut start, 9, is 31
+    # away; the long shot's first, 66, only 26 but past them: the video is decoded whole, and 66 is found.
+    cfg = _still_shots(tmp_path, (15,) + (3,) * 17 + (40,))
+    asked = _decoded_lengths(monkeypatch)
+    clips, _ = load_eval_clips(cfg, every=1, start_frame=40, clip_frames=6, min_frames=6, subset="all",
+                               progress=False)
+    assert asked == [("shots", 40 + 6 + 4 * 6 + 8), ("shots", None)]
+    assert [clip.start for clip in clips] == [66]
+    from vidpred.data.cuts import scene_cuts
+    from vidpred.data.video_io import read_video
+
+    whole = read_video(Path(cfg.root) / "shots")
+    assert cut_clip(whole, 40, 6, scene_cuts(whole, cfg.cut_ratio))[0] == 66
+
+
 def test_clips_can_start_past_a_fraction_of_each_video(video_folder, tmp_path):
     cfg = _data(tmp_path, source="folder", root=str(video_folder))
     clips, _ = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=4, min_frames=4, clips_per_video=3,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["frame_differences", "scene_cuts", "valid_starts", "MIN_CUT_DIFFERENCE"]
+__all__ = ["frame_differences", "scene_cuts", "valid_starts", "CUT_WINDOW", "MIN_CUT_DIFFERENCE"]
 
 # A cut's mean squared difference, in [-1, 1] units, is at least this (an RMS change of
 # about 9 grey levels); below it a "jump" is noise or lighting flicker.
@@ -23,6 +23,9 @@ MIN_CUT_DIFFERENCE = 5e-3
 # in a static shot does not turn small changes into cuts.
 _MIN_REFERENCE = 1e-4
 _STRIDE = 4  # differences on every 4th row and column: a cut changes the whole frame
+# Differences on either side a cut is judged against: whether frame t starts a shot depends
+# on frames up to t + CUT_WINDOW.
+CUT_WINDOW = 8
 
 
 def frame_differences(video: np.ndarray) -> np.ndarray:
@@ -41,7 +44,7 @@ def frame_differences(video: np.ndarray) -> np.ndarray:
     return np.asarray(sums, dtype=np.float64) * (2.0 / 255.0) ** 2 / n
 
 
-def scene_cuts(video: np.ndarray, ratio: float, window: int = 8) -> list[int]:
+def scene_cuts(video: np.ndarray, ratio: float, window: int = CUT_WINDOW) -> list[int]:
     """Frames that start a new shot.
 
     Args:

@@ -39,7 +39,7 @@ import numpy as np
 
 from vidpred.config import DataConfig
 from vidpred.data.cache import VideoCache
-from vidpred.data.cuts import scene_cuts, valid_starts
+from vidpred.data.cuts import CUT_WINDOW, scene_cuts, valid_starts
 from vidpred.data.datasets import select_videos
 from vidpred.data.errors import DataError
 from vidpred.data.samples import SAMPLE_VAL_VIDEOS
@@ -112,6 +112,24 @@ def cut_clip(frames: np.ndarray, start_frame: int, clip_frames: int,
             return None
         start = int(starts[np.argmin(np.abs(starts - start))])
     return start, np.array(frames[start:start + clip_frames])
+
+
+# How far, in clip lengths, the first frames decoded for one clip reach past it to find an
+# uncut start (shots are rarely shorter).
+_CUT_SEARCH = 4
+
+
+def _settled_by_first_frames(frames: np.ndarray, start_frame: int, clip_frames: int, cut_ratio: float) -> bool:
+    """Whether the first ``len(frames)`` frames of a longer video already give the clip
+    :func:`cut_clip` would choose from the whole video: the nearest uncut start among those
+    whose cuts the frames judge as the whole video does (a cut at frame ``t`` is judged on
+    frames up to ``t + CUT_WINDOW``), and no start past them could be as near."""
+    last = len(frames) - clip_frames - CUT_WINDOW  # the last start whose clip's cuts are judged in full
+    if last < start_frame:
+        return False
+    cuts = [c for c in scene_cuts(frames, cut_ratio) if c <= last + clip_frames - 1]
+    starts = valid_starts(last + clip_frames, clip_frames, cuts)
+    return len(starts) > 0 and int(np.min(np.abs(starts - start_frame))) <= last - start_frame
 
 
 def spread_starts(n_video_frames: int, clip_frames: int, start_frame: int, n: int) -> list[int]:
@@ -330,11 +348,12 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
         raise ValueError(f"need every >= 1, start_frame >= 0, 1 <= min_frames <= clip_frames, clips_per_video >= 1; "
                          f"got every={every}, start_frame={start_frame}, min_frames={min_frames}, "
                          f"clip_frames={clip_frames}, clips_per_video={clips_per_video}")
-    # Several clips per video, or one from a fraction of it, need the whole video; so does one
-    # that must move past a scene cut (to the nearest start that spans none, maybe a later
-    # one); else one needs only its first frames.
-    whole = clips_per_video > 1 or start_fraction > 0 or cfg.cut_ratio is not None
-    chosen = select_videos(cfg, subset, every=every, max_frames=None if whole else start_frame + clip_frames,
+    # Several clips per video, or one from a fraction of it, need the whole video; else one
+    # needs only its first frames, and with scene cuts a few clip lengths more, where the
+    # nearest start spanning none lies in most videos (the others are then decoded whole).
+    whole = clips_per_video > 1 or start_fraction > 0
+    first_frames = start_frame + clip_frames + (_CUT_SEARCH * clip_frames + CUT_WINDOW if cfg.cut_ratio else 0)
+    chosen = select_videos(cfg, subset, every=every, max_frames=None if whole else first_frames,
                            held_out_by=held_out_by)
     items, n_listed, what = chosen.items, chosen.n_listed, chosen.description
     if videos is not None:
@@ -345,6 +364,18 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
     description = f"{what}, every {every}{_ordinal_suffix(every)} video" if every > 1 else what
     decoded = VideoCache(cfg.cache_dir).load(items, min_frames=min_frames, desc=f"decoding {cfg.source} eval",
                                              progress=progress)
+    if not whole and cfg.cut_ratio:
+        unsettled = {video.name for video in decoded
+                     if video.truncated and not _settled_by_first_frames(video.frames, start_frame, clip_frames,
+                                                                         cfg.cut_ratio)}
+        if unsettled:
+            logger.info("%d video(s) have scene cuts past which their first %d frames show no clip: decoding "
+                        "them whole", len(unsettled), first_frames)
+            again = [item for item in select_videos(cfg, subset, every=every, max_frames=None,
+                                                    held_out_by=held_out_by).items if item.name in unsettled]
+            whole_videos = {video.name: video for video in VideoCache(cfg.cache_dir).load(
+                again, min_frames=min_frames, desc=f"decoding {cfg.source} eval", progress=progress)}
+            decoded = [whole_videos.get(video.name, video) for video in decoded]
     # Sharpness and the edge ratio compare each pixel with its neighbours: a frame needs two rows and two columns.
     too_small = [video.name for video in decoded if min(video.frames.shape[1:3]) < 2]
     if too_small:
