@@ -91,6 +91,16 @@ def test_a_folder_of_videos_only_logs_no_skipped_files(tmp_path, make_video, mov
     assert not caplog.records
 
 
+def test_a_camcorder_s_files_are_videos(tmp_path, caplog):
+    # AVCHD (.MTS, .m2ts), MXF and DV, which OpenCV's FFmpeg decodes, had been skipped as "not videos"
+    names = ["00001.MTS", "00002.m2ts", "C0001.MXF", "tape.dv"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"listed by name; decoded when loaded")
+    with caplog.at_level(logging.INFO, logger="vidpred.data.folder"):
+        assert list_folder_videos(tmp_path) == [tmp_path / name for name in names]
+    assert "not videos" not in caplog.text
+
+
 def test_an_animated_gif_is_a_video(video_folder, tmp_path, moving_frames):
     frames = moving_frames(6, 32, 48, seed=7)
     images = [Image.fromarray(f).quantize(256, dither=Image.Dither.NONE).convert("RGB") for f in frames]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
@@ -380,3 +381,30 @@ def test_a_decoded_video_is_held_once_each_frame_let_go_as_it_is_copied(tmp_path
     video = read_video(folder)
     assert alive_before == [0] * 6  # every frame copied before is gone
     assert [int(v) for v in video[:, 0, 0, 0]] == [0, 40, 80, 120, 160, 200]
+
+
+def test_a_frame_folder_whose_numbers_jump_is_read_with_a_warning_naming_the_jump(tmp_path, caplog):
+    # frames 6 and 7 missing from an export: read as consecutive, a 3-frame jump scored as one step
+    gap, tens = tmp_path / "gap", tmp_path / "tens"
+    gap.mkdir()
+    tens.mkdir()
+    for i in (1, 2, 3, 4, 5, 8, 9, 10, 11, 13):
+        write_image(gap / f"frame_{i:04d}.png", np.full((4, 4, 3), i, np.uint8))
+    for i in (0, 10, 20, 30):  # numbered by tens throughout: nothing missing
+        write_image(tens / f"f{i}.png", np.full((4, 4, 3), i, np.uint8))
+    with caplog.at_level(logging.WARNING, logger="vidpred.data.video_io"):
+        assert len(read_video(gap)) == 10
+    assert (f"{gap}: the frame numbers jump from frame_0005.png to frame_0008.png, where frames are missing (1 more "
+            "jump after it); they are read as consecutive frames") in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="vidpred.data.video_io"):
+        assert len(read_video(tens)) == 4
+        assert len(read_video(gap, max_frames=5)) == 5  # the frames read hold no jump
+    assert "jump" not in caplog.text
+
+
+def test_an_empty_video_file_is_named_as_empty(tmp_path):
+    empty = tmp_path / "clip.mp4"
+    empty.write_bytes(b"")
+    with pytest.raises(VideoReadError, match=r"the file is empty \(0 bytes\): an interrupted copy or download\?"):
+        read_video(empty)

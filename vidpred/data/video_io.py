@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 # Containers OpenCV's FFmpeg backend decodes; anything else in a folder is listed as skipped.
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".ogv", ".wmv", ".flv",
-                    ".3gp", ".ts", ".y4m")
+                    ".3gp", ".ts", ".y4m", ".mts", ".m2ts", ".mxf", ".dv")  # the last four: camcorders' own
 # Greyscale images (e.g. Netpbm .pgm sequences) are read as three equal channels.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".tif", ".tiff", ".webp")
 _WRITER_CODECS = {".avi": "MJPG", ".mp4": "mp4v"}
@@ -227,6 +227,24 @@ def _as_bgr(frame: np.ndarray, path: Path) -> np.ndarray:
     return frame
 
 
+def _warn_if_numbers_skip(path: Path, names: list[Path]) -> None:
+    """Warn when the frames' numbers (the last run of digits of names otherwise alike) step
+    further than they usually do: frames missing from an export, read as consecutive."""
+    parts = [re.fullmatch(r"(.*?)(\d+)(\D*)", name.name) for name in names]
+    if len(names) < 3 or None in parts or len({(m.group(1), m.group(3)) for m in parts}) != 1:
+        return
+    numbers = [int(m.group(2)) for m in parts]
+    steps = [b - a for a, b in zip(numbers, numbers[1:])]
+    usual = max(set(steps), key=steps.count)
+    jumps = [i for i, step in enumerate(steps) if step > usual]
+    if usual > 0 and jumps:
+        i = jumps[0]
+        more = len(jumps) - 1
+        logger.warning("%s: the frame numbers jump from %s to %s, where frames are missing%s; they are read as "
+                       "consecutive frames", path, names[i].name, names[i + 1].name,
+                       f" ({more} more jump{'s' if more > 1 else ''} after it)" if more else "")
+
+
 def _folder_frames(path: Path, max_frames: int | None, start: int = 0) -> Iterator[np.ndarray]:
     """The frame images of a folder in natural name order from ``start``, as uint8 ``(H, W, 3)``
     BGR (at most ``max_frames``); a VideoReadError for a folder of videos, an undecodable
@@ -243,6 +261,7 @@ def _folder_frames(path: Path, max_frames: int | None, start: int = 0) -> Iterat
     names = names[start:]
     if max_frames is not None:
         names = names[:max_frames]
+    _warn_if_numbers_skip(path, names)
     first = None
     for name in names:
         frame = read_image(name)
@@ -268,6 +287,8 @@ def _file_frames(path: Path, max_frames: int | None, start: int = 0) -> Iterator
     capture = open_capture(path)
     try:
         if not capture.isOpened():
+            if path.is_file() and path.stat().st_size == 0:
+                raise VideoReadError(path, "the file is empty (0 bytes): an interrupted copy or download?")
             raise VideoReadError(path, "OpenCV cannot open the file (unknown container/codec or corrupt)")
         for skipped in range(start):  # decoded in turn (seeking is not exact in every container), not kept
             if not capture.grab():
