@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 import pytest
@@ -51,6 +52,17 @@ def test_static_clip_has_no_moving_area_scores_and_short_clip_no_flicker(square_
     assert exact["psnr_whole_f1"] == pytest.approx(MAX_PSNR_DB) and math.isfinite(exact["psnr_whole_f1"])
     assert exact["sharpness_whole_f2"] == pytest.approx(MAX_SHARPNESS_DB)
     assert math.isnan(scores["flicker"]) and math.isnan(result.target_flicker)
+
+
+def test_the_clips_with_no_moving_pixel_are_named(square_clip, caplog):
+    # a video whose first frames are black or still scores at the floor: which clips, and what moves them, is said
+    still, _ = square_clip(n_frames=6, size=32, side=8, speed=0)
+    moving, _ = square_clip(n_frames=6, size=32, side=8, speed=2)
+    clips = [EvalClip("black_start.mp4", 0, still), EvalClip("walk.mp4", 0, moving), EvalClip("tripod.mp4", 0, still)]
+    with caplog.at_level(logging.WARNING, logger="vidpred.evaluation.runner"):
+        evaluate(clips, baseline_methods()[:1], Protocol(), CPU, show_progress=False)
+    assert ("2 of 3 clips have no moving pixel (|flow| <= 0.5 px) and are left out of the moving-area scores: "
+            "black_start.mp4, tripod.mp4 (a still or blank start? --start-frame moves the clips)") in caplog.text
 
 
 def test_evaluate_keeps_clip_order_and_rejects_duplicate_names(square_clip):

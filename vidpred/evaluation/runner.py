@@ -270,10 +270,12 @@ def evaluate(clips: Sequence[EvalClip], methods: Sequence[Method], protocol: Pro
                 bar.update()
         else:
             results = _score_in_threads(score, clips, workers, stopping, bar.update)
-    no_motion = sum(not r.moving_fraction > 0 for r in results)
-    if no_motion:
+    still = [r.name for r in results if not r.moving_fraction > 0]
+    if still:
+        named = ", ".join(still[:5]) + (f" and {len(still) - 5} more" if len(still) > 5 else "")
         logger.warning("%d of %d clips have no moving pixel (|flow| <= %g px) and are left out of the "
-                       "moving-area scores", no_motion, len(results), protocol.flow_threshold)
+                       "moving-area scores: %s (a still or blank start? --start-frame moves the clips)", len(still),
+                       len(results), protocol.flow_threshold, named)
     return results
 
 
