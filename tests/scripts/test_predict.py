@@ -765,3 +765,37 @@ def test_a_scale_that_shrinks_panels_to_a_few_pixels_is_refused(checkpoint, make
     assert not (tmp_path / "a.gif").exists()
     assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "b.gif", "--scale", "0.5",
                   "--frames", "1"]) == 0  # 16 px panels are shown
+
+
+@pytest.mark.parametrize("one_step", [False, True])
+def test_height_predicts_the_video_as_a_copy_resized_to_it_would_be(tmp_path, one_step):
+    # 4K footage predicted at its own size took some 10 s a frame: --height predicts a smaller copy of it
+    import csv
+
+    from vidpred.data.video_io import height_to_size
+
+    video, frames = _pan(tmp_path, range(100, 127, 3))  # 64x80 frames
+    small = tmp_path / "small"
+    small.mkdir()
+    resized = read_video(video, frame_height=32)
+    assert resized.shape[1:3] == height_to_size(32, (64, 80)) == (32, 40)
+    for t, frame in enumerate(resized):
+        Image.fromarray(frame).save(small / f"frame_{t:02d}.png")
+    mode = ["--one-step"] if one_step else []
+
+    def scores(source, *flags, name):
+        assert _main(["--video", source, "--out", tmp_path / f"{name}.avi", "--frames", "3", "--scale", "1",
+                      "--scores", tmp_path / f"{name}.csv", *mode, *flags]) == 0
+        with open(tmp_path / f"{name}.csv", newline="") as f:
+            return [(r["frame"], r["method"], r["psnr"], r["ssim"], r["edges"]) for r in csv.DictReader(f)]
+
+    assert scores(video, "--height", "32", name="height") == scores(small, name="copy")
+    assert read_video(tmp_path / "height.avi").shape[1:3] == read_video(tmp_path / "copy.avi").shape[1:3]
+
+
+@pytest.mark.parametrize("height", ["1", "100000"])
+def test_a_height_no_frame_could_have_is_refused_before_the_work(tmp_path, caplog, height):
+    video, _ = _pan(tmp_path, range(100, 127, 3))
+    assert _main(["--video", video, "--out", tmp_path / "o.avi", "--height", height]) == 2
+    assert f"--height must be a whole number of pixels from 2 to 8640, got {height}" in caplog.text
+    assert not (tmp_path / "o.avi").exists()
