@@ -350,3 +350,22 @@ def test_one_frame_given_to_score_is_refused_in_score_s_terms():
                                          r"a list of frames$"):
         score(frame, frame)  # not 'the known frames', which predict reads
     assert score([frame], [frame])["psnr"] == [pytest.approx(58.92, abs=0.01)]
+
+
+def test_a_near_black_prediction_of_dark_frames_is_scored():
+    # Truths at grey levels 1 and 2: a prediction of 0.002 read as [0, 1] values (0.51 as grey
+    # levels) fits them less than twice as well as it does as it is, so it is scored as it is.
+    for level in (1, 2):
+        truth = np.full((1, 8, 8, 3), level, np.uint8)
+        prediction = np.full((1, 8, 8, 3), 0.002, np.float32)
+        assert score(prediction, truth)["psnr"][0] == pytest.approx(
+            10 * np.log10(255**2 / (level - 0.002) ** 2), abs=0.01)
+
+
+def test_a_float_prediction_beyond_either_end_of_0_255_is_refused():
+    truth = np.full((1, 8, 8, 3), 100, np.uint8)
+    for bad in (-0.5, 255.5):
+        prediction = np.full((1, 8, 8, 3), 100.0, np.float32)
+        prediction[0, 0, 0, 0] = bad
+        with pytest.raises(ValueError, match="its values must be grey levels 0-255"):
+            score(prediction, truth)

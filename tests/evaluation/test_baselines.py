@@ -168,3 +168,21 @@ def test_one_future_frame_is_the_last_input():
     out = last_input(context, 1)
     assert out.shape == (2, 3, 1, 8, 8)
     torch.testing.assert_close(out[:, :, 0], context[:, :, -1])
+
+
+def test_a_blend_fit_reads_each_clips_own_flows():
+    # A steady pan and a shake: with their flows given, the fit is the one that computes them.
+    from vidpred.evaluation.flow import FLOW_METHODS
+
+    clips = [_pan([0, 2, 4, 6, 8]), _pan([0, 3, 0, 3, 0])]
+    contexts, targets = [c[:, :, :4] for c in clips], [c[:, :, 4] for c in clips]
+    flows = [{method: backward_flow(c, method) for method in FLOW_METHODS} for c in contexts]
+    given, computed = fit_blend_weight(contexts, targets, flows=flows), fit_blend_weight(contexts, targets)
+    assert given.blend == computed.blend
+    assert given.mse == pytest.approx(computed.mse) and given.mse_by_flow == pytest.approx(computed.mse_by_flow)
+
+
+def test_a_grid_step_only_close_to_a_divisor_of_1_is_refused():
+    contexts, targets = [torch.zeros(1, 3, 4, 8, 8)], [torch.zeros(1, 3, 8, 8)]
+    with pytest.raises(ValueError, match="the grid step must divide 1, got 0.333"):
+        fit_blend_weight(contexts, targets, step=0.333)  # 3 steps of it end at 0.999

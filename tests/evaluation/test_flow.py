@@ -55,3 +55,14 @@ def test_the_mask_thresholds_the_flows_length():
                ((0.0, -0.6), True), ((0.8, 0.0), True)]
     flow = torch.tensor([v for v, _ in vectors]).T.reshape(1, 2, 1, len(vectors))
     assert moving_mask(flow)[0, 0, 0].tolist() == [moving for _, moving in vectors]
+
+
+def test_a_flow_of_exactly_the_threshold_is_not_moving():
+    flow = torch.zeros(1, 2, 1, 2)
+    flow[0, 0, 0, 0], flow[0, 0, 0, 1] = 0.5, 0.5001
+    assert moving_mask(flow)[0, 0, 0].tolist() == [False, True]
+
+
+def test_the_mask_refuses_a_field_that_is_not_two_channels():
+    with pytest.raises(ValueError, match="moving_mask expects a"):
+        moving_mask(torch.zeros(1, 3, 4, 4))

@@ -52,3 +52,9 @@ def test_data_range_is_the_peak_squared():
     pred = torch.full((1, 3, 4, 4), 0.1)
     assert psnr(pred, target, data_range=1.0).item() == pytest.approx(20.0)
     assert psnr(pred, target, data_range=10.0).item() == pytest.approx(40.0)
+
+
+def test_refuses_frames_that_are_not_four_dimensional():
+    clip = torch.zeros(1, 3, 2, 8, 8)  # (B, C, T, H, W): one value per clip would not be per image
+    with pytest.raises(ValueError, match="psnr expects two"):
+        psnr(clip, clip)

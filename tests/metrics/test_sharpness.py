@@ -84,3 +84,11 @@ def test_edge_ratio_of_faint_edges():
     # Edge sums far below 1 are compared as they are: 0.02 against 0.04.
     target = torch.tensor([[[[0.0, 0.0], [0.0, 0.02]]]])  # pixel (1, 1): 0.02 + 0.02
     assert edge_ratio(target / 2, target).item() == pytest.approx(0.5)
+
+
+def test_frames_one_pixel_across_are_refused():
+    line = torch.zeros(1, 3, 1, 8)
+    with pytest.raises(ValueError, match="H, W >= 2"):
+        sharpness_difference(line, line)
+    with pytest.raises(ValueError, match="H, W >= 2"):
+        edge_ratio(line.transpose(2, 3), line.transpose(2, 3))

@@ -100,3 +100,16 @@ def test_map_equals_kornias_and_both_filter_paths_agree():
     window = gaussian_window()
     torch.testing.assert_close(blur_valid(target.float(), window).double(), blur_valid(target, window),
                                rtol=0, atol=1e-6)
+
+
+def test_frames_one_or_two_pixels_smaller_than_the_window_are_refused():
+    for size in (9, 10):
+        image = torch.zeros(1, 3, size, size)
+        with pytest.raises(ValueError, match="window_size"):
+            ssim(image, image)
+
+
+def test_an_inverted_image_scores_below_zero():
+    generator = torch.Generator().manual_seed(0)
+    image = torch.rand(1, 1, 24, 24, generator=generator) * 2 - 1
+    assert -1 <= ssim(-image, image).item() < -0.5

@@ -274,3 +274,35 @@ def test_grey_levels_of_a_clamped_frame_and_of_grey_frames():
     assert frames.tolist() == [[[[-3.0, -1.0, 0.0, 1.0, 2.0]]]]  # the caller's frames unchanged
     with pytest.raises(ValueError, match="needs grey or RGB frames, got 2 channels"):
         _grey_uint8(frames.expand(-1, 2, -1, -1))
+
+
+def test_reused_flows_tell_presets_apart():
+    from vidpred.models.optical_flow import reused_flows
+
+    photo = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2GRAY)
+    # 128x160: large enough for either preset, so neither enlarges the pair (the same grey levels)
+    a, b = (_tensor(np.ascontiguousarray(photo[100:228, 100 + dx:260 + dx])).float() for dx in (0, 2))
+    with reused_flows():
+        fast, medium = dis_flow(a, b, preset="ultrafast"), dis_flow(a, b)
+    assert torch.equal(fast, dis_flow(a, b, preset="ultrafast")) and torch.equal(medium, dis_flow(a, b))
+    assert not torch.equal(fast, medium)
+
+
+def test_the_flow_of_a_frame_enlarged_for_dis_is_averaged_back_over_each_pixels_block():
+    # 14x40 is too small for the medium preset: DIS runs on the pair enlarged 2x, and each
+    # pixel's flow is the mean over its 2x2 block, in the small frame's pixels.
+    photo = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2GRAY)
+    a, b = (np.ascontiguousarray(photo[200:214, 100 + dx:140 + dx]) for dx in (0, 1))
+    big = [cv2.resize(x, (80, 28), interpolation=cv2.INTER_CUBIC) for x in (a, b)]
+    enlarged = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(*big, None)  # (28, 80, 2)
+    expected = enlarged.reshape(14, 2, 40, 2, 2).mean(axis=(1, 3)) / 2
+    flow = dis_flow(_tensor(a).float(), _tensor(b).float())
+    torch.testing.assert_close(flow[0].permute(1, 2, 0), torch.from_numpy(expected), atol=1e-5, rtol=0)
+
+
+def test_the_full_size_refinement_has_the_documented_settings():
+    from vidpred.models.optical_flow import full_size_refinement
+
+    refinement = full_size_refinement()  # smoothness 20, colour constancy 5, gradient constancy 10
+    assert (refinement.getAlpha(), refinement.getDelta(), refinement.getGamma()) == (20.0, 5.0, 10.0)
+    assert (refinement.getFixedPointIterations(), refinement.getSorIterations()) == (5, 5)

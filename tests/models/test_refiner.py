@@ -424,3 +424,88 @@ def test_the_network_sees_the_frames_area_averaged_to_the_working_size():
         model.motion(context)
     for t in range(4):
         torch.testing.assert_close(seen[0][:, 3 * t:3 * t + 3], torch.nn.functional.avg_pool2d(context[:, :, t], 4))
+
+
+def test_a_context_too_short_for_the_flows_is_refused_when_the_model_is_built():
+    with pytest.raises(ValueError, match="need n_context >= n_flows"):
+        FlowRefiner(n_context=3, n_flows=3, width=8)
+    assert FlowRefiner(n_context=4, n_flows=3, width=8).n_flows == 3
+
+
+def test_the_projected_candidate_takes_the_followed_velocity_where_under_half_a_pixel_lands():
+    # A camera panning 1 px a step, and a subject (columns 8-11) moving 1.75 px a step: column 9
+    # receives a quarter of pixel 8 (landing at 9.75) and nothing else, a hole; column 10 three
+    # quarters of it, enough to carry the subject's velocity.
+    H, W = 6, 24
+    f1 = torch.full((1, 2, H, W), -1.0)
+    f1[:, 1] = 0.0
+    f1[:, 0, :, 8:12] = -1.75
+    followed, projected = FlowRefiner.candidates([f1], projected=True)[0, 2:]
+    torch.testing.assert_close(projected[:, :, 9], followed[:, :, 9])
+    assert followed[0, 0, 9].item() == pytest.approx(-1.1875, abs=1e-5)  # f1 at 9 - 1.75: a quarter into the subject
+    torch.testing.assert_close(projected[0, :, 10], torch.full((H,), -1.75))
+
+
+def test_the_correction_bound_is_in_each_axis_own_working_pixels():
+    # 72x80 frames at scale 4: a working size of 16x20, so a working pixel is 4.5 frame pixels
+    # high and 4 wide, and the bound of 4 working pixels is 18 px in y and 16 px in x.
+    model = FlowRefiner(width=8).eval()
+    with torch.no_grad():
+        model.out.bias[model.n_candidates:] = 1e6
+        velocity = model.motion(_pan((0, 0), 4, size=(72, 80)))
+    torch.testing.assert_close(velocity[:, 0], torch.full_like(velocity[:, 0], 16.0), atol=1e-3, rtol=0)
+    torch.testing.assert_close(velocity[:, 1], torch.full_like(velocity[:, 1], 18.0), atol=1e-3, rtol=0)
+
+
+def test_the_network_reads_flows_in_units_of_4_working_pixels_and_where_f1_fails():
+    # 64x80 frames at scale 4: after the 4 frames (12 channels), each flow in working-size
+    # pixels (a quarter of the frame's) divided by 4, then f1's fit error, all area-averaged.
+    model = FlowRefiner(width=8).eval()
+    seen = []
+    model.enc1.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0]))
+    context = _pan((6, 2), 4, size=(64, 80))
+    with torch.no_grad():
+        model.motion(context)
+    flows = context_flows(context, 3)
+    pool = torch.nn.functional.avg_pool2d
+    for j, flow in enumerate(flows):
+        torch.testing.assert_close(seen[0][:, 12 + 2 * j:14 + 2 * j], pool(flow / 4, 4) / 4)
+    fit_error = warp(context[:, :, -2], flows[0]) - context[:, :, -1]
+    torch.testing.assert_close(seen[0][:, 18:21], pool(fit_error, 4))
+
+
+def test_the_networks_output_reaches_the_frame_from_its_pixel_centres():
+    # A correction rising along x at the working size (16x20), small enough that tanh is
+    # linear: spread over 64x80 frames from each working pixel's centre, each 4x4 block of the
+    # frame averages back to its working pixel's value, 4 working px = 16 frame px per unit.
+    model = FlowRefiner(width=8).eval()
+    K = model.n_candidates
+    output = torch.zeros(1, K + 2, 16, 20)
+    output[:, K] = 0.001 * torch.arange(20.0)
+    model.out.register_forward_hook(lambda module, inputs, out: output)
+    with torch.no_grad():
+        velocity = model.motion(_pan((0, 0), 4, size=(64, 80)))  # a still clip: every candidate 0
+    blocks = torch.nn.functional.avg_pool2d(velocity[:, :1], 4)[0, 0]
+    torch.testing.assert_close(blocks[:, 1:-1], 16 * torch.tanh(output[0, K, :, 1:-1]), atol=1e-6, rtol=0)
+    assert velocity[:, 1].abs().max() == 0
+
+
+def test_global_context_appends_the_frame_wide_mean_of_the_coarsest_features():
+    torch.manual_seed(0)
+    model = FlowRefiner(width=8, global_context=True).eval()
+    got = {}
+    model.enc3.register_forward_hook(lambda module, inputs, output: got.__setitem__("e3", output))
+    model.dec2.register_forward_pre_hook(lambda module, inputs: got.__setitem__("seen", inputs[0]))
+    with torch.no_grad():
+        model.motion(_pan((2, 1), 4, size=(64, 80)))
+    mean = got["e3"].mean(dim=(2, 3), keepdim=True)  # (1, 32, 1, 1), after the 32 feature maps themselves
+    torch.testing.assert_close(got["seen"][:, 32:64], mean.expand(-1, -1, 8, 10))
+
+
+def test_tiny_frames_run_the_network_at_its_smallest_working_size_of_4_px():
+    model = FlowRefiner(width=8).eval()
+    sizes = {}
+    model.enc1.register_forward_hook(lambda module, inputs, output: sizes.__setitem__("enc1", tuple(output.shape[-2:])))
+    with torch.no_grad():
+        velocity = model.motion(_pan((1, 0), 4, size=(16, 20)))
+    assert sizes["enc1"] == (4, 4) and velocity.shape == (1, 2, 16, 20)

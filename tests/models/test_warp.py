@@ -211,3 +211,30 @@ def test_splat_rejects_mismatched_shapes():
         splat(torch.zeros(1, 3, 4, 4), torch.zeros(1, 2, 4, 5))
     with pytest.raises(ValueError, match="importance must be"):
         splat(torch.zeros(1, 3, 4, 4), torch.zeros(1, 2, 4, 4), torch.zeros(1, 2, 4, 4))
+
+
+def test_warp_returns_the_frames_own_dtype():
+    frames = torch.linspace(-1, 1, 48).reshape(1, 1, 6, 8).to(torch.bfloat16)
+    flow = torch.full((1, 2, 6, 8), 0.5)
+    out = warp(frames, flow)
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out, warp(frames.float(), flow).to(torch.bfloat16))
+
+
+def test_coverage_counts_every_pixel_landing_whatever_its_importance():
+    frame = torch.tensor([[[[1.0, -1.0]]]])
+    offset = torch.zeros(1, 2, 1, 2)
+    offset[0, 0, 0, 0] = 1.0  # pixel 0 lands on pixel 1, in front of it or behind it
+    for importance in ([0.0, -20.0], [-20.0, 0.0]):
+        _, coverage = splat(frame, offset, torch.tensor([[[importance]]]))
+        torch.testing.assert_close(coverage, torch.tensor([[[[0.0, 2.0]]]]))
+
+
+def test_flow_to_color_shows_speeds_beyond_max_magnitude_fully_saturated():
+    flow = torch.zeros(1, 2, 1, 2)
+    flow[0, :, 0, 0] = torch.tensor([0.0, 2.0])  # down at twice max_magnitude: hue 90 degrees
+    flow[0, :, 0, 1] = torch.tensor([-3.0, 0.0])  # left at three times
+    torch.testing.assert_close(flow_to_color(flow, max_magnitude=1.0), flow_to_color(flow, max_magnitude=2.0))
+    # hue 90 degrees at saturation 1 and value 1: (X, C, 0) with C = 1, X = 0.5
+    torch.testing.assert_close(flow_to_color(flow, max_magnitude=1.0)[0, :, 0, 0], torch.tensor([0.5, 1.0, 0.0]),
+                               atol=1e-5, rtol=0)
