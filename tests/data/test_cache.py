@@ -441,3 +441,43 @@ def test_a_video_reached_by_another_spelling_of_its_path_is_decoded_once(tmp_pat
     for spelling in spellings:
         cache.load([file_item(Path(spelling), max_frames=None, frame_size=None)], min_frames=2)
     assert cache.n_decoded == 1
+
+
+def test_a_videos_decoded_size_is_read_from_its_header_before_decoding(tmp_path, make_video, moving_frames):
+    video = make_video(tmp_path / "clip.avi", moving_frames(9, 24, 40))
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, frame in enumerate(moving_frames(5, 20, 30)):
+        cv2.imwrite(str(folder / f"{i}.png"), frame)
+    for path, options in [(video, {}), (video, {"max_frames": 4}), (video, {"frame_height": 12}),
+                          (video, {"frame_size": (10, 16)}), (folder, {})]:
+        item = file_item(path, **{"max_frames": None, "frame_size": None, **options})
+        assert item.size() == np.asarray(item.decode()).nbytes  # a cut video decodes one frame more, as announced
+
+
+def test_a_decode_that_may_not_fit_in_memory_or_on_disk_is_said_before_it_starts(tmp_path, make_video, moving_frames,
+                                                                                 monkeypatch, caplog):
+    # a minute of 1080p phone video decodes to some 11 GB: a folder of them had run the machine out of memory unsaid
+    import shutil
+    from collections import namedtuple
+
+    from vidpred.data import cache as cache_module
+
+    videos = [make_video(tmp_path / f"{name}.avi", moving_frames(n, 24, 40)) for name, n in (("long", 9), ("short", 3))]
+    items = [file_item(v, max_frames=None, frame_size=None, name=v.name) for v in videos]
+    Usage = namedtuple("Usage", "total used free")
+    monkeypatch.setattr(cache_module, "_physical_memory", lambda: 40_000)  # 9 * 24 * 40 * 3 = 25,920 bytes: over half
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: Usage(10**9, 0, 30_000))  # 34,560 in all: over it
+    with caplog.at_level(logging.WARNING, logger="vidpred.data.cache"):
+        VideoCache(tmp_path / "cache").load(items, min_frames=1, desc="decoding", progress=False)
+    assert ("decoding: long.avi decodes to about 0.0 GB of frames, held in memory while it is cached, on a machine of "
+            "0.0 GB; data.frame_height (or data.frame_size) decodes smaller frames, data.max_frames_per_video fewer: "
+            "--set either") in caplog.text
+    assert (f"decoding: 2 videos decode to about 0.0 GB of frames, and {tmp_path / 'cache'} has 0.0 GB free"
+            in caplog.text)
+    caplog.clear()
+    monkeypatch.setattr(cache_module, "_physical_memory", lambda: 10**12)
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: Usage(10**12, 0, 10**12))
+    with caplog.at_level(logging.WARNING, logger="vidpred.data.cache"):
+        VideoCache(tmp_path / "other").load(items, min_frames=1, desc="decoding", progress=False)
+    assert "decodes to about" not in caplog.text

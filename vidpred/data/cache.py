@@ -25,6 +25,7 @@ import inspect
 import json
 import logging
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,7 @@ from vidpred.data.errors import DataError
 from vidpred.data.photos import PHOTOS
 from vidpred.data.procedural import generate_video
 from vidpred.data.synthetic import generate_synthetic_video
-from vidpred.data.video_io import VideoReadError, frame_files, read_video
+from vidpred.data.video_io import VideoReadError, announced_shape, frame_files, height_to_size, read_video
 from vidpred.safe_write import remove_abandoned_temporaries, replacing
 
 try:
@@ -82,6 +83,8 @@ class CacheItem:
         decode: returns uint8 ``(T, H, W, C)``; may raise ``VideoReadError``/``cv2.error``.
         keep_frames: load only the first this many frames (None: all). A decoder that reads
             one frame more lets :meth:`VideoCache.load` tell a video that was longer.
+        size: the decoded frames' bytes as the source announces them before decoding, or
+            None when unknown (said before a decode that may not fit).
     """
 
     name: str
@@ -89,6 +92,7 @@ class CacheItem:
     settings: str
     decode: Callable[[], np.ndarray] = field(compare=False, hash=False, repr=False)
     keep_frames: int | None = None
+    size: Callable[[], int | None] | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -166,7 +170,23 @@ def file_item(path: str | Path, *, max_frames: int | None, frame_size: tuple[int
     decode = functools.partial(read_video, path, max_frames=None if max_frames is None else max_frames + 1,
                                frame_size=None if size is None else (size[0], size[1]), frame_height=frame_height)
     return CacheItem(name=name or str(path), fingerprint=_source_fingerprint(path), settings=settings, decode=decode,
-                     keep_frames=max_frames)
+                     keep_frames=max_frames,
+                     size=functools.partial(_decoded_bytes, path, max_frames, size, frame_height))
+
+
+def _decoded_bytes(path: Path, max_frames: int | None, frame_size: list[int] | None,
+                   frame_height: int | None) -> int | None:
+    """The bytes :func:`file_item`'s decode will hold, from the video's announced shape."""
+    shape = announced_shape(path)
+    if shape is None:
+        return None
+    count, height, width = shape
+    if frame_height is not None:
+        height, width = height_to_size(frame_height, (height, width))
+    elif frame_size is not None:
+        height, width = frame_size
+    frames = count if max_frames is None else min(count, max_frames + 1)
+    return frames * height * width * 3
 
 
 def _generator_parameters(generator: Callable[..., np.ndarray], seed: int, **kwargs: Any) -> dict[str, Any]:
@@ -296,6 +316,41 @@ def _is_cache_index(path: Path) -> bool:
     return isinstance(index, dict) and all(isinstance(v, dict) and "fingerprint" in v for v in index.values())
 
 
+# A video decoded whole is held in memory once while it is written to the cache: past this
+# share of the machine's memory, the decode is said to risk not fitting.
+_MEMORY_SHARE = 0.5
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): not said
+        return None
+
+
+def _warn_if_too_large(todo: Sequence[CacheItem], cache_dir: Path, desc: str) -> None:
+    """Before decoding: name the largest video when it would take more than half the machine's
+    memory, and the total when it passes the cache folder's free disk, with what decodes less."""
+    sizes = [(item.size() if item.size is not None else None, item.name) for item in todo]
+    known = [(n, name) for n, name in sizes if n]
+    if not known:
+        return
+    hint = ("data.frame_height (or data.frame_size) decodes smaller frames, data.max_frames_per_video fewer: "
+            "--set either")
+    largest, name = max(known)
+    memory = _physical_memory()
+    if memory and largest > _MEMORY_SHARE * memory:
+        logger.warning("%s: %s decodes to about %.1f GB of frames, held in memory while it is cached, on a machine "
+                       "of %.1f GB; %s", desc, name, largest / 1e9, memory / 1e9, hint)
+    folder = cache_dir
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    total, free = sum(n for n, _ in known), shutil.disk_usage(folder).free
+    if total > free:
+        logger.warning("%s: %d videos decode to about %.1f GB of frames, and %s has %.1f GB free; %s", desc,
+                       len(known), total / 1e9, cache_dir, free / 1e9, hint)
+
+
 class VideoCache:
     """Decode-once cache of uint8 videos in ``cache_dir`` (created when a first video is decoded
     into it; ``~`` is the home folder).
@@ -378,6 +433,7 @@ class VideoCache:
         unreadable: list[tuple[str, str]] = []
         new_entries: dict[str, dict] = {}
         logger.info("%s: %d of %d videos not cached yet in %s", desc, len(todo), n_items, self.cache_dir)
+        _warn_if_too_large(todo, self.cache_dir, desc)
         try:
             for item in progress_bar(todo, desc=desc, unit="video", disable=not progress):
                 try:

@@ -26,6 +26,7 @@ __all__ = [
     "read_video",
     "iter_video",
     "announced_frames",
+    "announced_shape",
     "reads_as_frame",
     "write_video",
     "VideoWriter",
@@ -425,6 +426,34 @@ def announced_frames(path: str | Path) -> int | None:
     except (OSError, cv2.error, VideoReadError):
         return None
     return count if count > 0 else None
+
+
+def announced_shape(path: str | Path) -> tuple[int, int, int] | None:
+    """``(T, H, W)`` of a video before it is decoded: :func:`announced_frames`, and the size its
+    container states (a frame folder's first image header); None when either is unknown."""
+    path = Path(path)
+    count = announced_frames(path)
+    if count is None:
+        return None
+    try:
+        if path.is_dir():
+            from PIL import Image, UnidentifiedImageError  # only needed here
+
+            try:
+                with Image.open(frame_files(path)[0]) as image:
+                    width, height = image.size
+            except (UnidentifiedImageError, ValueError):
+                return None
+        else:
+            capture = open_capture(path)
+            try:
+                width, height = (int(capture.get(prop)) for prop in (cv2.CAP_PROP_FRAME_WIDTH,
+                                                                     cv2.CAP_PROP_FRAME_HEIGHT))
+            finally:
+                capture.release()
+    except (OSError, cv2.error, VideoReadError):
+        return None
+    return (count, height, width) if height > 0 and width > 0 else None
 
 
 def write_video(path: str | Path, frames: np.ndarray, fps: float = 25.0) -> None:
