@@ -455,29 +455,63 @@ def test_a_videos_decoded_size_is_read_from_its_header_before_decoding(tmp_path,
         assert item.size() == np.asarray(item.decode()).nbytes  # a cut video decodes one frame more, as announced
 
 
-def test_a_decode_that_may_not_fit_in_memory_or_on_disk_is_said_before_it_starts(tmp_path, make_video, moving_frames,
-                                                                                 monkeypatch, caplog):
-    # a minute of 1080p phone video decodes to some 11 GB: a folder of them had run the machine out of memory unsaid
+def test_a_decode_that_may_not_fit_on_the_disk_is_said_before_it_starts(tmp_path, make_video, moving_frames,
+                                                                         monkeypatch, caplog):
+    # a minute of 1080p phone video decodes to some 11 GB of cache
     import shutil
     from collections import namedtuple
-
-    from vidpred.data import cache as cache_module
 
     videos = [make_video(tmp_path / f"{name}.avi", moving_frames(n, 24, 40)) for name, n in (("long", 9), ("short", 3))]
     items = [file_item(v, max_frames=None, frame_size=None, name=v.name) for v in videos]
     Usage = namedtuple("Usage", "total used free")
-    monkeypatch.setattr(cache_module, "_physical_memory", lambda: 40_000)  # 9 * 24 * 40 * 3 = 25,920 bytes: over half
-    monkeypatch.setattr(shutil, "disk_usage", lambda folder: Usage(10**9, 0, 30_000))  # 34,560 in all: over it
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: Usage(10**9, 0, 30_000))  # (9 + 3) * 24 * 40 * 3 = 34,560
     with caplog.at_level(logging.WARNING, logger="vidpred.data.cache"):
         VideoCache(tmp_path / "cache").load(items, min_frames=1, desc="decoding", progress=False)
-    assert ("decoding: long.avi decodes to about 0.0 GB of frames, held in memory while it is cached, on a machine of "
-            "0.0 GB; data.frame_height (or data.frame_size) decodes smaller frames, data.max_frames_per_video fewer: "
+    assert (f"decoding: 2 videos decode to about 0.0 GB of frames, and {tmp_path / 'cache'} has 0.0 GB free; "
+            "data.frame_height (or data.frame_size) decodes smaller frames, data.max_frames_per_video fewer: "
             "--set either") in caplog.text
-    assert (f"decoding: 2 videos decode to about 0.0 GB of frames, and {tmp_path / 'cache'} has 0.0 GB free"
-            in caplog.text)
     caplog.clear()
-    monkeypatch.setattr(cache_module, "_physical_memory", lambda: 10**12)
-    monkeypatch.setattr(shutil, "disk_usage", lambda folder: Usage(10**12, 0, 10**12))
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: Usage(10**9, 0, 40_000))
     with caplog.at_level(logging.WARNING, logger="vidpred.data.cache"):
         VideoCache(tmp_path / "other").load(items, min_frames=1, desc="decoding", progress=False)
-    assert "decodes to about" not in caplog.text
+    assert "decode to about" not in caplog.text
+
+
+def test_a_video_is_cached_a_frame_at_a_time_as_read_video_reads_it(tmp_path, make_video, moving_frames, monkeypatch):
+    # a minute of 1080p decoded whole before it was written took some 11 GB of memory; now a frame's
+    from vidpred.data import cache as cache_module
+
+    video = make_video(tmp_path / "clip.avi", moving_frames(9, 24, 40))
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, frame in enumerate(moving_frames(5, 20, 30)):
+        cv2.imwrite(str(folder / f"{i}.png"), frame)
+    cases = [(video, {}), (video, {"max_frames": 4}), (video, {"frame_height": 12}), (video, {"frame_size": (10, 16)}),
+             (folder, {})]
+    expected = [read_video(path, max_frames=options.get("max_frames"), frame_size=options.get("frame_size"),
+                           frame_height=options.get("frame_height")) for path, options in cases]
+
+    def whole(*args, **kwargs):
+        raise AssertionError("decoded whole")
+
+    monkeypatch.setattr(cache_module, "read_video", whole)
+    items = [file_item(path, **{"max_frames": None, "frame_size": None, **options}) for path, options in cases]
+    cache = VideoCache(tmp_path / "cache")
+    for video_frames, want in zip(cache.load(items, min_frames=1, progress=False), expected):
+        np.testing.assert_array_equal(video_frames.frames, want)
+    index = json.loads((tmp_path / "cache" / "index.json").read_text())
+    files = [np.load(cache.path_for(item), mmap_mode="r") for item in items]
+    assert [index[item.key]["shape"] for item in items] == [list(f.shape) for f in files]
+    assert files[1].shape[0] == 5  # 4 frames kept and one more, which tells a longer video
+
+
+def test_a_video_that_fails_part_way_is_unreadable_and_leaves_no_cache_file(tmp_path, moving_frames, caplog):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, frame in enumerate(moving_frames(6, 20, 30)):
+        cv2.imwrite(str(folder / f"{i}.png"), frame)
+    (folder / "3.png").write_bytes(b"not a picture")  # the 4th frame cannot be decoded
+    cache = VideoCache(tmp_path / "cache")
+    with pytest.raises(NoUsableVideosError, match="1 unreadable"):
+        cache.load([file_item(folder, max_frames=None, frame_size=None)], min_frames=1, progress=False)
+    assert not [p.name for p in (tmp_path / "cache").iterdir() if p.name != "index.json"]  # no entry, no temporary

@@ -26,10 +26,11 @@ import json
 import logging
 import os
 import shutil
+import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -40,7 +41,8 @@ from vidpred.data.errors import DataError
 from vidpred.data.photos import PHOTOS
 from vidpred.data.procedural import generate_video
 from vidpred.data.synthetic import generate_synthetic_video
-from vidpred.data.video_io import VideoReadError, announced_shape, frame_files, height_to_size, read_video
+from vidpred.data.video_io import (VideoReadError, announced_shape, frame_files, height_to_size, iter_video,
+                                  read_video)
 from vidpred.safe_write import remove_abandoned_temporaries, replacing
 
 try:
@@ -85,6 +87,8 @@ class CacheItem:
             one frame more lets :meth:`VideoCache.load` tell a video that was longer.
         size: the decoded frames' bytes as the source announces them before decoding, or
             None when unknown (said before a decode that may not fit).
+        frames: the frames ``decode`` returns, one uint8 ``(H, W, C)`` at a time, or None:
+            written to the cache as they come, so a long video is never held whole.
     """
 
     name: str
@@ -93,6 +97,7 @@ class CacheItem:
     decode: Callable[[], np.ndarray] = field(compare=False, hash=False, repr=False)
     keep_frames: int | None = None
     size: Callable[[], int | None] | None = field(default=None, compare=False, hash=False, repr=False)
+    frames: Callable[[], Iterator[np.ndarray]] | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -167,11 +172,12 @@ def file_item(path: str | Path, *, max_frames: int | None, frame_size: tuple[int
     if max_frames is not None:
         options["one_frame_more"] = True
     settings = json.dumps(options, sort_keys=True)
-    decode = functools.partial(read_video, path, max_frames=None if max_frames is None else max_frames + 1,
-                               frame_size=None if size is None else (size[0], size[1]), frame_height=frame_height)
-    return CacheItem(name=name or str(path), fingerprint=_source_fingerprint(path), settings=settings, decode=decode,
-                     keep_frames=max_frames,
-                     size=functools.partial(_decoded_bytes, path, max_frames, size, frame_height))
+    read = {"max_frames": None if max_frames is None else max_frames + 1,
+            "frame_size": None if size is None else (size[0], size[1]), "frame_height": frame_height}
+    return CacheItem(name=name or str(path), fingerprint=_source_fingerprint(path), settings=settings,
+                     decode=functools.partial(read_video, path, **read), keep_frames=max_frames,
+                     size=functools.partial(_decoded_bytes, path, max_frames, size, frame_height),
+                     frames=functools.partial(iter_video, path, **read))
 
 
 def _decoded_bytes(path: Path, max_frames: int | None, frame_size: list[int] | None,
@@ -250,6 +256,41 @@ def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
         write(f)
 
 
+def _npy_header(shape: tuple[int, ...], length: int = 0) -> bytes:
+    """A ``.npy`` (format 1.0) header of C-ordered uint8 of ``shape``, padded with spaces to
+    ``length`` bytes, or to the next multiple of 64 when longer."""
+    text = f"{{'descr': '|u1', 'fortran_order': False, 'shape': {tuple(shape)}, }}".encode("latin1")
+    unpadded = 6 + 2 + 2 + len(text) + 1  # magic, version, header length, dict, newline
+    total = max(length, -(-unpadded // 64) * 64)
+    text += b" " * (total - unpadded) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text
+
+
+def _write_frames(f: Any, frames: Iterator[np.ndarray], name: str) -> tuple[int, ...]:
+    """Write ``frames`` (uint8 ``(H, W, C)`` each, one size) to ``f`` as one ``.npy`` array, a
+    frame at a time: room for the header is kept, and the header, with the count, written last.
+    Returns the array's shape.
+
+    Raises:
+        VideoReadError: from ``frames``, or a frame of another size or type than the first.
+    """
+    first = None
+    count = 0
+    room = len(_npy_header((10**15, 2**32, 2**32, 2**32)))  # for any count and size
+    f.write(b"\0" * room)
+    for frame in frames:
+        if first is None:
+            first = frame.shape
+        if frame.shape != first or frame.dtype != np.uint8:
+            raise VideoReadError(name, f"frame {count} is {frame.dtype} {frame.shape}, the first uint8 {first}")
+        f.write(np.ascontiguousarray(frame).tobytes())
+        count += 1
+    shape = (count, *(first or (0, 0, 0)))
+    f.seek(0)
+    f.write(_npy_header(shape, room))
+    return shape
+
+
 def _ensure_open_file_limit(n_maps: int) -> None:
     """Raise the soft open-file limit if needed: every memory map holds a file descriptor.
 
@@ -316,39 +357,20 @@ def _is_cache_index(path: Path) -> bool:
     return isinstance(index, dict) and all(isinstance(v, dict) and "fingerprint" in v for v in index.values())
 
 
-# A video decoded whole is held in memory once while it is written to the cache: past this
-# share of the machine's memory, the decode is said to risk not fitting.
-_MEMORY_SHARE = 0.5
-
-
-def _physical_memory() -> int | None:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): not said
-        return None
-
-
 def _warn_if_too_large(todo: Sequence[CacheItem], cache_dir: Path, desc: str) -> None:
-    """Before decoding: name the largest video when it would take more than half the machine's
-    memory, and the total when it passes the cache folder's free disk, with what decodes less."""
-    sizes = [(item.size() if item.size is not None else None, item.name) for item in todo]
-    known = [(n, name) for n, name in sizes if n]
+    """Before decoding: say when the videos' announced sizes add up to more than the cache
+    folder's free disk, with what decodes less."""
+    known = [n for n in (item.size() if item.size is not None else None for item in todo) if n]
     if not known:
         return
-    hint = ("data.frame_height (or data.frame_size) decodes smaller frames, data.max_frames_per_video fewer: "
-            "--set either")
-    largest, name = max(known)
-    memory = _physical_memory()
-    if memory and largest > _MEMORY_SHARE * memory:
-        logger.warning("%s: %s decodes to about %.1f GB of frames, held in memory while it is cached, on a machine "
-                       "of %.1f GB; %s", desc, name, largest / 1e9, memory / 1e9, hint)
     folder = cache_dir
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
-    total, free = sum(n for n, _ in known), shutil.disk_usage(folder).free
+    total, free = sum(known), shutil.disk_usage(folder).free
     if total > free:
-        logger.warning("%s: %d videos decode to about %.1f GB of frames, and %s has %.1f GB free; %s", desc,
-                       len(known), total / 1e9, cache_dir, free / 1e9, hint)
+        logger.warning("%s: %d videos decode to about %.1f GB of frames, and %s has %.1f GB free; "
+                       "data.frame_height (or data.frame_size) decodes smaller frames, data.max_frames_per_video "
+                       "fewer: --set either", desc, len(known), total / 1e9, cache_dir, free / 1e9)
 
 
 class VideoCache:
@@ -436,23 +458,27 @@ class VideoCache:
         _warn_if_too_large(todo, self.cache_dir, desc)
         try:
             for item in progress_bar(todo, desc=desc, unit="video", disable=not progress):
+                path = self.path_for(item)
                 try:
-                    frames = item.decode()
+                    if item.frames is not None:  # written as they are decoded: never held whole
+                        shape = []
+                        _atomic_write(path, lambda f, it=item: shape.extend(_write_frames(f, it.frames(), it.name)))
+                    else:
+                        frames = np.asarray(item.decode())
+                        if frames.dtype != np.uint8 or frames.ndim != 4:
+                            raise TypeError(f"decoder for {item.name} returned {frames.dtype} {frames.shape}, "
+                                            "expected uint8 (T, H, W, C)")
+                        shape = list(frames.shape)
+                        _atomic_write(path, lambda f, a=frames: np.save(f, np.ascontiguousarray(a), allow_pickle=False))
+                        del frames
                 except (VideoReadError, cv2.error) as exc:
                     unreadable.append((item.name, str(exc)))
                     continue
-                self.n_decoded += 1
-                frames = np.asarray(frames)
-                if frames.dtype != np.uint8 or frames.ndim != 4:
-                    raise TypeError(f"decoder for {item.name} returned {frames.dtype} {frames.shape}, "
-                                    "expected uint8 (T, H, W, C)")
-                path = self.path_for(item)
-                try:
-                    _atomic_write(path, lambda f, a=frames: np.save(f, np.ascontiguousarray(a), allow_pickle=False))
                 except OSError as exc:  # disk full: one line, and what was cached so far is kept
                     raise DataError(f"{desc}: cannot write the cache file {path}: {exc.strerror or exc}") from exc
+                self.n_decoded += 1
                 new_entries[item.key] = {"name": item.name, "fingerprint": item.fingerprint,
-                                         "settings": item.settings, "shape": list(frames.shape)}
+                                         "settings": item.settings, "shape": list(shape)}
                 decoded[item.key] = np.load(path, mmap_mode="r")
         finally:
             try:

@@ -192,24 +192,36 @@ def resize_to_height(frame: np.ndarray, height: int) -> np.ndarray:
     return cv2.resize(frame, size[::-1], interpolation=cv2.INTER_AREA)
 
 
+def _output_size(path: Path, native: tuple[int, int], frame_size: tuple[int, int] | None,
+                 frame_height: int | None) -> tuple[int, int]:
+    """``(H, W)`` the frames of a video ``native`` high and wide are read at: ``frame_size``,
+    height ``frame_height`` at the video's aspect ratio, or ``native``."""
+    if frame_height is not None:
+        return height_to_size(frame_height, native)
+    if frame_size is not None:
+        _warn_if_stretched(path, native, frame_size)
+        return frame_size
+    return native
+
+
+def _as_rgb(frame: np.ndarray, size: tuple[int, int], dst: np.ndarray | None = None) -> np.ndarray:
+    """A BGR frame as RGB at ``size`` = (H, W); INTER_AREA averages the source pixels a target pixel covers."""
+    if frame.shape[:2] != size:
+        frame = cv2.resize(frame, size[::-1], interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=dst)
+
+
 def _finish(frames: list[np.ndarray], path: Path, frame_size: tuple[int, int] | None,
             frame_height: int | None = None) -> np.ndarray:
     """Stack BGR frames into RGB ``uint8 (T, H, W, 3)``, resizing to ``frame_size`` = (H, W)
     or to height ``frame_height`` at the video's aspect ratio."""
     if not frames:
         raise VideoReadError(path, "no decodable frames")
-    if frame_height is not None:
-        frame_size = height_to_size(frame_height, frames[0].shape[:2])
-    elif frame_size is not None:
-        _warn_if_stretched(path, frames[0].shape[:2], frame_size)
-    out_h, out_w = frame_size if frame_size is not None else frames[0].shape[:2]
-    video = np.empty((len(frames), out_h, out_w, 3), dtype=np.uint8)
+    size = _output_size(path, frames[0].shape[:2], frame_size, frame_height)
+    video = np.empty((len(frames), *size, 3), dtype=np.uint8)
     for i in range(len(frames)):
         frame, frames[i] = frames[i], None  # each decoded frame let go once copied: not the video held twice
-        if frame_size is not None and frame.shape[:2] != (out_h, out_w):
-            # INTER_AREA averages the source pixels a target pixel covers: no aliasing.
-            frame = cv2.resize(frame, (out_w, out_h), interpolation=cv2.INTER_AREA)
-        cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=video[i])
+        _as_rgb(frame, size, dst=video[i])
     return video
 
 
@@ -383,9 +395,11 @@ def read_video(path: str | Path, *, max_frames: int | None = None, start: int = 
         raise VideoReadError(path, f"OpenCV error: {exc}") from exc
 
 
-def iter_video(path: str | Path, *, max_frames: int | None = None, start: int = 0) -> Iterator[np.ndarray]:
+def iter_video(path: str | Path, *, max_frames: int | None = None, start: int = 0,
+               frame_size: tuple[int, int] | None = None, frame_height: int | None = None) -> Iterator[np.ndarray]:
     """The frames of a video file or frame folder one at a time, as :func:`read_video` reads
-    them (native size): for footage too long to hold decoded at once.
+    them (at their size, or resized as ``frame_size`` or ``frame_height`` say): for footage
+    too long to hold decoded at once.
 
     Yields:
         uint8 ``(H, W, 3)`` RGB frames, at least one.
@@ -396,17 +410,18 @@ def iter_video(path: str | Path, *, max_frames: int | None = None, start: int = 
     path = _checked_arguments(path, max_frames, start)
     read = _folder_frames if path.is_dir() else _file_frames
     frames = read(path, max_frames, start)
-    n = 0
+    size = None
     while True:
         try:
             frame = next(frames, None)
+            if frame is None:
+                break
+            if size is None:
+                size = _output_size(path, frame.shape[:2], frame_size, frame_height)
+            yield _as_rgb(frame, size)
         except cv2.error as exc:
             raise VideoReadError(path, f"OpenCV error: {exc}") from exc
-        if frame is None:
-            break
-        n += 1
-        yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-    if not n:
+    if size is None:
         raise VideoReadError(path, "no decodable frames")
 
 
