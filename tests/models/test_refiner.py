@@ -368,15 +368,20 @@ def test_older_flows_are_sampled_where_the_pixel_was_along_all_later_steps(monke
     torch.testing.assert_close(f3[0, 0, 0, 4:24], 0.2 * (x + 3 + 0.1 * (x + 3)), atol=1e-5, rtol=0)
 
 
+def _network_input(context: torch.Tensor, **settings: int) -> torch.Tensor:
+    """What a refiner (``FlowRefiner(width=8, **settings)``) reads in its first convolution predicting from ``context``."""
+    model = FlowRefiner(**{"width": 8, **settings}).eval()
+    seen = []
+    model.enc1.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0]))
+    with torch.no_grad():
+        model.motion(context)
+    return seen[0]
+
+
 def test_the_network_sees_where_f1_fails_to_explain_the_last_step():
     # On a pan DIS's f1 is exact, so the fit error the network reads is small away from the border.
-    model = FlowRefiner(n_flows=1, scale=1, width=4).eval()
-    seen = []
-    model.enc1.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
     clip = _pan((2, 1), 4, size=(64, 64))
-    with torch.no_grad():
-        model.motion(clip)
-    fit_error = seen[0][:, -3:, 8:-8, 8:-8]
+    fit_error = _network_input(clip, n_flows=1, scale=1, width=4)[:, -3:, 8:-8, 8:-8]
     assert fit_error.abs().mean() < 0.05 < (clip[:, :, -1] - clip[:, :, -2]).abs().mean()
 
 
@@ -416,14 +421,10 @@ def test_a_scale_that_is_not_a_power_of_2_is_refused():
 
 def test_the_network_sees_the_frames_area_averaged_to_the_working_size():
     # 64x80 frames at scale 4: the working size 16x20 is a 4x reduction, each value the mean of a 4x4 block.
-    model = FlowRefiner(width=8).eval()
-    seen = []
-    model.enc1.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0]))
     context = _pan((2, 0), 4, size=(64, 80))
-    with torch.no_grad():
-        model.motion(context)
+    seen = _network_input(context)
     for t in range(4):
-        torch.testing.assert_close(seen[0][:, 3 * t:3 * t + 3], torch.nn.functional.avg_pool2d(context[:, :, t], 4))
+        torch.testing.assert_close(seen[:, 3 * t:3 * t + 3], torch.nn.functional.avg_pool2d(context[:, :, t], 4))
 
 
 def test_a_context_too_short_for_the_flows_is_refused_when_the_model_is_built():
@@ -460,18 +461,14 @@ def test_the_correction_bound_is_in_each_axis_own_working_pixels():
 def test_the_network_reads_flows_in_units_of_4_working_pixels_and_where_f1_fails():
     # 64x80 frames at scale 4: after the 4 frames (12 channels), each flow in working-size
     # pixels (a quarter of the frame's) divided by 4, then f1's fit error, all area-averaged.
-    model = FlowRefiner(width=8).eval()
-    seen = []
-    model.enc1.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0]))
     context = _pan((6, 2), 4, size=(64, 80))
-    with torch.no_grad():
-        model.motion(context)
+    seen = _network_input(context)
     flows = context_flows(context, 3)
     pool = torch.nn.functional.avg_pool2d
     for j, flow in enumerate(flows):
-        torch.testing.assert_close(seen[0][:, 12 + 2 * j:14 + 2 * j], pool(flow / 4, 4) / 4)
+        torch.testing.assert_close(seen[:, 12 + 2 * j:14 + 2 * j], pool(flow / 4, 4) / 4)
     fit_error = warp(context[:, :, -2], flows[0]) - context[:, :, -1]
-    torch.testing.assert_close(seen[0][:, 18:21], pool(fit_error, 4))
+    torch.testing.assert_close(seen[:, 18:21], pool(fit_error, 4))
 
 
 def test_the_networks_output_reaches_the_frame_from_its_pixel_centres():
