@@ -515,3 +515,45 @@ def test_a_video_that_fails_part_way_is_unreadable_and_leaves_no_cache_file(tmp_
     with pytest.raises(NoUsableVideosError, match="1 unreadable"):
         cache.load([file_item(folder, max_frames=None, frame_size=None)], min_frames=1, progress=False)
     assert not [p.name for p in (tmp_path / "cache").iterdir() if p.name != "index.json"]  # no entry, no temporary
+
+
+def test_a_complete_cache_removes_the_temporary_file_of_a_write_killed_long_ago(tmp_path):
+    # numpy reserves a whole entry's space for a write: a killed one's stayed while nothing more needed decoding
+    item, decoder = _item("a", np.ones((2, 4, 4, 3), np.uint8))
+    VideoCache(tmp_path).load([item], min_frames=1)
+    killed = tmp_path / ".0123.npy.abcd.tmp.npy"
+    killed.write_bytes(b"half a video")
+    an_hour_ago = time.time() - ABANDONED_AFTER_S - 1
+    os.utime(killed, (an_hour_ago, an_hour_ago))
+    VideoCache(tmp_path).load([item], min_frames=1)
+    assert decoder.calls == 1 and not killed.exists()
+
+
+def test_an_index_cut_short_beside_cache_entries_is_the_caches_own_and_rewritten(tmp_path, caplog):
+    # a crash or an interrupted copy had left every later decode refused, "choose another folder"
+    first, _ = _item("a", np.ones((2, 4, 4, 3), np.uint8))
+    second, _ = _item("b", np.zeros((3, 4, 4, 3), np.uint8))
+    VideoCache(tmp_path).load([first], min_frames=1)
+    (tmp_path / "index.json").write_text('{\n "3f')
+    with caplog.at_level(logging.WARNING, logger="vidpred.data.cache"):
+        videos = VideoCache(tmp_path).load([first, second], min_frames=1)
+    assert [len(v.frames) for v in videos] == [2, 3]
+    assert "ignoring unreadable cache index" in caplog.text
+    assert set(json.loads((tmp_path / "index.json").read_text())) == {second.key}  # what this run decoded
+
+
+def test_a_disk_that_fills_while_numpy_writes_is_named_as_full(tmp_path, monkeypatch):
+    # numpy's tofile says only "N requested and M written": the message says what the disk lacks
+    import shutil
+    from collections import namedtuple
+
+    item, _ = _item("a", np.ones((2, 100, 100, 3), np.uint8))
+
+    def short_write(f, array, allow_pickle=False):
+        raise OSError("60000 requested and 16384 written")
+
+    monkeypatch.setattr(np, "save", short_write)
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: namedtuple("Usage", "total used free")(10**9, 0, 16384))
+    with pytest.raises(DataError, match=r"cannot write the cache file .*\.npy: No space left on device \(0\.1 MB "
+                                        r"needed, 0\.0 MB free\)"):
+        VideoCache(tmp_path).load([item], min_frames=1)

@@ -336,6 +336,22 @@ def test_the_size_and_place_of_the_decoded_frames_are_said(video_folder, tmp_pat
                     progress=False)
     frames = (10 + 8 + 7) * 32 * 48 * 3 + 9 * 24 * 32 * 3  # every frame of the four videos, uint8
     assert f"their decoded frames, {frames / 1e6:.1f} MB, stay cached in {tmp_path / 'cache'}" in caplog.text
+    assert "delete its .npy files and index.json to free the space; --cache-dir" in caplog.text
+
+
+def test_the_cache_log_counts_every_entry_and_names_the_folders_not_to_delete(video_folder, tmp_path, caplog):
+    # the default cache folder also holds the fetched corpus: "delete the folder" would have deleted it
+    import logging
+
+    caplog.set_level(logging.INFO)
+    cfg = _data(tmp_path, source="folder", root=str(video_folder))
+    (tmp_path / "cache" / "corpus").mkdir(parents=True)
+    (tmp_path / "cache" / ("0" * 40 + ".npy")).write_bytes(bytes(2_000_000))  # a stale entry: a setting used before
+    load_eval_clips(cfg, every=1, start_frame=0, clip_frames=6, min_frames=6, subset="all", progress=False)
+    entries = sum(p.stat().st_size for p in (tmp_path / "cache").glob("*.npy"))
+    assert (f"stay cached in {tmp_path / 'cache'} ({entries / 1e6:.1f} MB in all) to be scored again without decoding "
+            "(delete its .npy files and index.json to free the space, not the folders in it: corpus/; --cache-dir "
+            "puts it elsewhere)") in caplog.text
 
 
 def test_the_log_counts_only_the_videos_it_scores_as_usable(video_folder, tmp_path, caplog, make_video):

@@ -147,6 +147,9 @@ def test_lpips_weights_given_but_missing_or_unreadable_is_an_error_not_a_report_
     (["--data", "folder", "--root", "a", "--set", "data.root=b"], "--set data.root=b: give --root instead"),
     (["--data", "samples", "--set", "data.cache_dir=c"], "--set data.cache_dir=c: give --cache-dir instead"),
     (["--data", "procedural", "--split", "3"], "--split (the UCF101 test list) does not apply to --data procedural"),
+    # the clips had been taken past frame 20 all the same
+    (["--data", "samples", "--set", "data.max_frames_per_video=20"],
+     "--set data.max_frames_per_video does not apply to evaluation: each video is decoded up to its clip's end"),
 ])
 def test_a_setting_the_source_does_not_read_is_refused_not_ignored(args, said, tmp_path, caplog):
     """--data procedural --root my_videos/ scored the procedural videos as if the folder were read."""

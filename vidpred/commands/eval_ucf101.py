@@ -65,6 +65,9 @@ def _data_config(args: argparse.Namespace) -> DataConfig:
         raise ConfigError(f"--split (the UCF101 test list) does not apply to --data {data.source}")
     if data.source in ("ucf101", "folder") and not data.root:
         raise ConfigError(f"--root is required with --data {data.source}")
+    if data.max_frames_per_video is not None:  # the clips say which frames are decoded, not this
+        raise ConfigError("--set data.max_frames_per_video does not apply to evaluation: each video is decoded up to "
+                          "its clip's end (--start-frame), or whole for --clips-per-video > 1")
     try:  # every data value checked now, as training checks it, not once the videos decode
         validate(cfg)
     except ConfigError as exc:

@@ -5,7 +5,8 @@ SHA-1 of the source's *fingerprint* (for a file: absolute path, size, mtime, ino
 status-change time, see :func:`_source_fingerprint`) and the decode *settings* (max frames,
 frame size, generator parameters). A changed or touched file or a changed setting gives a
 new key, hence a fresh decode; stale entries are simply never read again (delete the
-folder to reclaim space). Files are written to a temporary name in the
+``.npy`` files and ``index.json`` to reclaim space, not the folder: the default one also
+holds the corpus). Files are written to a temporary name in the
 same folder and renamed into place, so a crash or a concurrent writer never leaves a
 half-written entry under a real key; the hidden temporary file of a process killed
 mid-write is removed by the next decode into the folder once it has not been written to
@@ -18,13 +19,16 @@ so two processes racing to update the index can at worst drop an index line.
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import importlib.metadata
 import inspect
 import json
 import logging
+import math
 import os
+import re
 import shutil
 import struct
 import time
@@ -345,15 +349,19 @@ def _usable(items: Sequence[CacheItem], loaded: dict[str, np.ndarray], min_frame
     return videos, too_short
 
 
+_ENTRY_NAME = re.compile(r"[0-9a-f]{40}\.npy")  # a cache entry's file: its key, a SHA-1
+
+
 def _is_cache_index(path: Path) -> bool:
     """Whether ``path`` is absent or a cache's index (each entry's fingerprint by key), which
-    decoding may rewrite; a user's file of that name is neither."""
+    decoding may rewrite; a user's file of that name is neither. A garbled one (cut short by a
+    crash or an interrupted copy) is the cache's own when cache entries lie beside it."""
     if not path.exists():
         return True
     try:
         index = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
+        return any(_ENTRY_NAME.fullmatch(p.name) for p in path.parent.iterdir())
     return isinstance(index, dict) and all(isinstance(v, dict) and "fingerprint" in v for v in index.values())
 
 
@@ -413,6 +421,13 @@ class VideoCache:
         data = json.dumps(index, indent=1, sort_keys=True).encode()
         _atomic_write(self.cache_dir / INDEX_NAME, lambda f: f.write(data))
 
+    def _remove_strays(self) -> None:
+        """Delete the temporary files of writes killed part way (numpy reserves a whole entry's
+        space for them, more than their size shows), once abandoned."""
+        for suffix in (".npy", ".json"):
+            for stray in remove_abandoned_temporaries(self.cache_dir, suffix):
+                logger.info("removed %s, a cache write that never finished", stray)
+
     def _open(self, item: CacheItem) -> np.ndarray | None:
         """Memory-map a cached entry; None when absent or unusable (then it is re-decoded)."""
         path = self.path_for(item)
@@ -448,9 +463,7 @@ class VideoCache:
             raise DataError(f"{desc}: the cache folder {self.cache_dir} holds an {INDEX_NAME} that no vidpred cache "
                             "wrote; choose another folder (data.cache_dir, or --cache-dir)")
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        for suffix in (".npy", ".json"):
-            for stray in remove_abandoned_temporaries(self.cache_dir, suffix):
-                logger.info("removed %s, a cache write that never finished", stray)
+        self._remove_strays()
         decoded: dict[str, np.ndarray] = {}
         unreadable: list[tuple[str, str]] = []
         new_entries: dict[str, dict] = {}
@@ -475,7 +488,12 @@ class VideoCache:
                     unreadable.append((item.name, str(exc)))
                     continue
                 except OSError as exc:  # disk full: one line, and what was cached so far is kept
-                    raise DataError(f"{desc}: cannot write the cache file {path}: {exc.strerror or exc}") from exc
+                    reason = exc.strerror or str(exc)
+                    if exc.errno is None and shutil.disk_usage(self.cache_dir).free < math.prod(shape):
+                        # numpy's tofile says "N requested and M written", without the system's errno
+                        reason = (f"{os.strerror(errno.ENOSPC)} ({math.prod(shape) / 1e6:.1f} MB needed, "
+                                  f"{shutil.disk_usage(self.cache_dir).free / 1e6:.1f} MB free)")
+                    raise DataError(f"{desc}: cannot write the cache file {path}: {reason}") from exc
                 self.n_decoded += 1
                 new_entries[item.key] = {"name": item.name, "fingerprint": item.fingerprint,
                                          "settings": item.settings, "shape": list(shape)}
@@ -521,6 +539,8 @@ class VideoCache:
         if todo:  # only then: a complete cache may be read-only, one that must grow may not
             decoded, unreadable = self._decode(todo, n_items=len(items), desc=desc, progress=progress)
             loaded.update(decoded)
+        elif unwritable_reason(self.cache_dir) is None:  # a complete cache's strays go too
+            self._remove_strays()
         videos, too_short = _usable(items, loaded, min_frames)
 
         skipped = unreadable + too_short

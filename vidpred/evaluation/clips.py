@@ -411,10 +411,18 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
     logger.info("%s: %d of %d listed videos selected, %d usable, %d clips", description, len(items), n_listed,
                 len(usable), len(clips))
     n_bytes = sum(video.frames.nbytes for video in decoded)
-    logger.info("their decoded frames, %s, stay cached in %s to be scored again without decoding "
-                "(delete the folder to free the space; --cache-dir puts it elsewhere)",
-                f"{n_bytes / 1e9:.2f} GB" if n_bytes >= 1e9 else f"{n_bytes / 1e6:.1f} MB", cfg.cache_dir)
+    cache_dir = Path(cfg.cache_dir).expanduser()
+    beside = sorted(p.name + "/" for p in cache_dir.iterdir() if p.is_dir()) if cache_dir.is_dir() else []
+    total = sum(p.stat().st_size for p in cache_dir.glob("*.npy"))  # stale entries too: a touched file's, a setting's
+    logger.info("their decoded frames, %s, stay cached in %s (%s in all) to be scored again without decoding "
+                "(delete its .npy files and index.json to free the space%s; --cache-dir puts it elsewhere)",
+                _size(n_bytes), cfg.cache_dir, _size(total),
+                f", not the folders in it: {', '.join(beside)}" if beside else "")
     return clips, selection
+
+
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes / 1e9:.2f} GB" if n_bytes >= 1e9 else f"{n_bytes / 1e6:.1f} MB"
 
 
 def _named(items: list, videos: Sequence[str], what: str) -> list:
