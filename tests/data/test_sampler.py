@@ -153,6 +153,20 @@ def test_construction_errors(videos, kwargs, match):
                      unfiltered_fraction=args.get("unfiltered_fraction", 0.05))
 
 
+def test_a_video_too_small_in_one_side_only_is_named(videos):
+    # 48 px patches: video 0 (40x40) is too small both ways, video 2 (40x56) in height only,
+    # video 3 (64x40) in width only; video 1 (48x64) fits.
+    with pytest.raises(ValueError, match=r"^3 training video\(s\) smaller than data.patch_size=48: "
+                                         r"video 0 \(40x40\), video 2 \(40x56\), video 3 \(64x40\);"):
+        PatchSampler(videos, 5, 48, motion_threshold=0.0)
+
+
+def test_videos_with_different_channel_counts_are_refused():
+    rgb, grey = _static(), _static()[..., :1]
+    with pytest.raises(ValueError, match="^video 1 has 1 channels, video 0 has 3$"):
+        PatchSampler([rgb, grey], 5, 16, motion_threshold=0.0)
+
+
 def _first_batches(loader, n):
     return [batch.clone() for batch in itertools.islice(loader, n)]
 

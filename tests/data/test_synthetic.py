@@ -46,6 +46,16 @@ def test_integer_pan_equals_the_shifted_photo():
         np.testing.assert_array_equal(video[t], expected)
 
 
+def test_the_background_reflects_at_the_photo_s_edge():
+    # Frame column x shows photo column x - 5: columns 0..4 fall left of the photo and show
+    # its columns 4..0 mirrored (the edge pixel repeated, as cv2.BORDER_REFLECT), not black.
+    photo = _noise_photo()
+    centre = ((W - 1) / 2 - 5, 20 + (H - 1) / 2)
+    frame = render_scene(_still_scene(centre=centre), [photo], T, H, W)[0]
+    np.testing.assert_array_equal(frame[:, 5:], photo[20:20 + H, :W - 5])
+    np.testing.assert_array_equal(frame[:, :5], photo[20:20 + H, 4::-1])
+
+
 def test_a_still_scene_repeats_its_first_frame():
     video = render_scene(_still_scene(), [_noise_photo()], T, H, W)
     assert (video == video[:1]).all()
@@ -136,6 +146,15 @@ def test_gain_scales_the_frames():
     # From 0.5 to 2: 100 * 0.5 * 4^(t/4) = 50, 70.7, 100, 141.4, 200.
     video = render_scene(_still_scene(gain=(0.5, 2.0), shake=np.zeros((5, 2))), [photo], 5, H, W)
     assert video[:, 0, 0, 0].tolist() == [50, 71, 100, 141, 200]
+
+
+def test_gain_and_noise_saturate_at_black_and_white():
+    # 250 * 1.2 = 300 is white (255), not wrapped around to a dark value.
+    bright = render_scene(_still_scene(gain=(1.2, 1.2)), [np.full((120, 160, 3), 250, np.uint8)], T, H, W)
+    assert (bright == 255).all()
+    # Noise of sigma 20 on black: the negative half is 0, not wrapped around to near-white.
+    dark = render_scene(_still_scene(noise_sigma=20.0, noise_seed=1), [np.zeros((120, 160, 3), np.uint8)], T, H, W)
+    assert 0.4 < (dark == 0).mean() < 0.6 and dark.max() < 128
 
 
 def test_noise_and_jpeg_change_the_frames_by_about_their_size():
@@ -412,3 +431,34 @@ def test_a_zooming_and_rolling_camera_stays_inside_the_photo():
             back = np.stack([c * moved[:, 0] + s * moved[:, 1], -s * moved[:, 0] + c * moved[:, 1]], axis=1)
             points = scene.centre + back / (scene.magnification * math.exp(log_scale[t]))
             assert (points >= -1e-6).all() and (points <= size + 1e-6).all(), (seed, t)
+
+
+def test_cameras_zoom_in_and_out_and_jpeg_qualities_span_30_to_95():
+    photos = [_noise_photo(300, 400, seed) for seed in range(2)]
+    zoom_rates, qualities = [], []
+    for seed in range(120):
+        scene = sample_scene(np.random.default_rng(seed), photos, 12, 64, 64, max_zoom=0.01)
+        zoom_rates += [rate for rate in scene.camera.zoom if rate != 0.0]
+        qualities += [scene.jpeg_quality] if scene.jpeg_quality is not None else []
+    # The zoom rate is uniform in [-max_zoom, max_zoom]: about as many zoom-outs as zoom-ins.
+    assert 0.3 < np.mean(np.array(zoom_rates) < 0) < 0.7
+    # JPEG quality is uniform in 30..95, and both ends of the range are reached.
+    assert min(qualities) >= 30 and max(qualities) <= 95 and min(qualities) < 35 and max(qualities) > 90
+
+
+def test_a_wandering_velocity_keeps_at_most_0_9_of_its_last_step():
+    from vidpred.data.synthetic import _wander
+
+    class LargestDraws:
+        """Every uniform draw at its upper end (sigma = max_wander, memory 0.9), every kick 1."""
+
+        def uniform(self, low, high):
+            return high
+
+        def normal(self, loc, scale, size):
+            return np.ones(size)
+
+    # Steps 0, 1, 0.9 * 1 + 1 = 1.9, 0.9 * 1.9 + 1 = 2.71; offsets are their running sum.
+    offsets = _wander(LargestDraws(), 4, 2.0)
+    np.testing.assert_allclose(offsets[:, 0], [0.0, 1.0, 2.9, 5.61])
+    np.testing.assert_allclose(offsets[:, 1], offsets[:, 0])

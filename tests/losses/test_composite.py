@@ -145,3 +145,15 @@ def test_finest_scale_losses_compute_what_their_functions_do_with_the_configs_se
     _, census = FINEST_SCALE_LOSSES["g_census"]
     assert torch.equal(lap(pred, target, loss), laplacian_loss(pred, target, 3))
     assert torch.equal(census(pred, target, loss), census_loss(pred, target, 5))
+
+
+def test_no_scales_and_an_adaptive_weight_without_reconstruction_are_refused():
+    with pytest.raises(ValueError, match="as many target scales"):
+        generator_objective([], [], **WEIGHTS)
+    # Only the adversarial term: the adaptive weight has no reconstruction gradient to balance it against.
+    W = torch.ones(2, 2, requires_grad=True)
+    pred = (W @ torch.ones(2)).view(1, 1, 1, 1, 2)
+    adversarial_only = {**WEIGHTS, "l_p": 0.0, "l_gdl": 0.0, "l_path": 0.0}
+    with pytest.raises(ValueError, match="needs a reconstruction term"):
+        generator_objective([pred], [torch.zeros_like(pred)], **adversarial_only, adv_losses={"d": pred.sum()},
+                            last_layer=W)

@@ -19,6 +19,14 @@ def test_hand_worked_against_flat_prediction():
     torch.testing.assert_close(gradient_difference_loss(flat, TARGET, reduction="none"), expected_map)
 
 
+def test_exponents_above_two_are_taken_as_given():
+    # alpha = 3 against a flat prediction: 2^3 + 3^3 (vertical) + 1^3 + 2^3 (horizontal).
+    flat = torch.zeros_like(TARGET)
+    assert gradient_difference_loss(flat, TARGET, alpha=3, reduction="sum").item() == pytest.approx(8 + 27 + 1 + 8)
+    assert gradient_difference_loss(flat, TARGET, alpha=2.5, reduction="sum").item() == pytest.approx(
+        2**2.5 + 3**2.5 + 1 + 2**2.5)
+
+
 def test_hand_worked_against_textured_prediction():
     pred = torch.tensor([[[[0.0, -1.0], [0.0, 0.0]]]])  # vertical steps 0, 1; horizontal 1, 0
     # | |2|-0 | + | |3|-1 | + | |1|-1 | + | |2|-0 | = 2 + 2 + 0 + 2

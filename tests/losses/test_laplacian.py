@@ -66,6 +66,22 @@ def test_bad_inputs_are_one_line_errors():
         laplacian_loss(x, torch.zeros(1, 1, 8, 9))
     with pytest.raises(ValueError, match="at least 6 px"):
         laplacian_loss(x[..., :5], x[..., :5], levels=3)
+    with pytest.raises(ValueError, match="levels must be >= 1"):
+        laplacian_loss(x, x, levels=0)
+
+
+def test_every_level_adds_its_mean_absolute_difference():
+    # A random texture against a flat frame differs at every level of a 3-level pyramid: the loss is
+    # the sum of the three per-level means (and of the three sums for reduction="sum"), not one of them.
+    generator = torch.Generator().manual_seed(0)
+    pred = torch.rand(1, 1, 24, 24, generator=generator, dtype=torch.float64)
+    target = torch.zeros_like(pred)
+    diffs = [(a - b).abs() for a, b in zip(laplacian_pyramid(pred, 3), laplacian_pyramid(target, 3))]
+    means = [float(d.mean()) for d in diffs]
+    assert min(means) > 0.01
+    assert float(laplacian_loss(pred, target, levels=3)) == pytest.approx(sum(means))
+    summed = sum(float(d.sum()) for d in diffs)
+    assert float(laplacian_loss(pred, target, levels=3, reduction="sum")) == pytest.approx(summed)
 
 
 @pytest.mark.parametrize("levels, side", [(1, 1), (2, 3), (3, 6), (4, 12), (5, 24)])

@@ -229,6 +229,19 @@ def test_gradient_norm_of_a_module_without_gradients_is_on_its_device(max_norm):
     assert norm.device == torch.device("meta") and norm.shape == ()
 
 
+def test_the_logged_gradient_norm_is_the_whole_module_s_l2_norm_before_clipping():
+    from torch import nn
+
+    from vidpred.training.trainer import _clip
+
+    module = nn.Linear(1, 1)
+    module.weight.grad, module.bias.grad = torch.tensor([[3.0]]), torch.tensor([4.0])
+    assert _clip(module, None).item() == pytest.approx(5.0)  # sqrt(3^2 + 4^2), unclipped
+    assert module.weight.grad.item() == 3.0 and module.bias.grad.item() == 4.0
+    assert _clip(module, 1.0).item() == pytest.approx(5.0)  # the norm before clipping ...
+    assert module.weight.grad.item() == pytest.approx(0.6) and module.bias.grad.item() == pytest.approx(0.8)  # ... to 1
+
+
 def test_a_run_checkpointed_on_a_gpu_resumes_on_the_cpu(tiny_config, tmp_path, monkeypatch, caplog):
     from vidpred.checkpoint import load_checkpoint, save_checkpoint
 

@@ -135,6 +135,30 @@ def test_adaptive_weight_is_applied(tiny_config, tmp_path):
     assert logs["g_total"].item() == pytest.approx((rec + w * 0.05 * logs["g_adv"]).item(), rel=1e-5)
 
 
+def test_the_adaptive_weight_is_clamped_at_the_configured_maximum(tiny_config, tmp_path):
+    trainer = Trainer(tiny_config("loss.adaptive_weight=true", "loss.l_adv=0.05", "loss.adaptive_max=0.001"),
+                      tmp_path / "run")
+    logs = trainer.g_step(trainer.next_batch())
+    assert logs["g_adv_weight"].item() == pytest.approx(0.001)
+    rec = logs["g_lp"] + logs["g_gdl"]
+    assert logs["g_total"].item() == pytest.approx((rec + 0.001 * 0.05 * logs["g_adv"]).item(), rel=1e-5)
+
+
+def test_without_multiscale_the_reconstruction_terms_are_the_finest_scale_s(tiny_config, tmp_path):
+    from vidpred.losses import gradient_difference_loss, lp_loss
+
+    trainer = Trainer(tiny_config("loss.multiscale=false", "loss.l_adv=0.0", NO_MULTISCALE), tmp_path / "run")
+    x = trainer.next_batch()
+    context, target = x[:, :, :trainer.n_context], x[:, :, trainer.n_context:]
+    with torch.no_grad():
+        scales = trainer.generator.rollout(context, trainer.n_future, return_scales=True)
+    assert len(scales) > 1
+    logs = trainer.g_step(x)
+    assert logs["g_lp"].item() == pytest.approx(lp_loss(scales[-1], target, p=trainer.cfg.loss.p).item(), rel=1e-3)
+    assert logs["g_gdl"].item() == pytest.approx(
+        gradient_difference_loss(scales[-1], target, alpha=trainer.cfg.loss.gdl_alpha).item(), rel=1e-3)
+
+
 def test_disc_start_gates_both_d_updates_and_the_adversarial_term(tiny_config, tmp_path, logged_losses):
     trainer = Trainer(tiny_config("loss.disc_start=2", "train.steps=3"), tmp_path / "run")
     d_before = _params(trainer.discriminator)
@@ -303,6 +327,17 @@ def test_ssim_term_enters_the_objective_with_its_weight(tiny_config, tmp_path):
     assert not _unchanged(g_before, trainer.generator)
 
 
+@pytest.mark.parametrize("weight", ["l_lap", "l_census", "l_ssim"])
+def test_a_finest_scale_term_alone_trains_the_generator(weight, tiny_config, tmp_path):
+    # Lp and GDL off: the generator's whole gradient comes through this term.
+    cfg = tiny_config(f"loss.{weight}=1.0", "loss.l_p=0.0", "loss.l_gdl=0.0", "loss.l_adv=0.0", NO_MULTISCALE)
+    trainer = Trainer(cfg, tmp_path / "run")
+    g_before = _params(trainer.generator)
+    logs = trainer.g_step(trainer.next_batch())
+    assert logs["grad_norm_g"].item() > 0
+    assert not _unchanged(g_before, trainer.generator)
+
+
 def test_a_finest_scale_loss_in_the_table_is_computed_in_float32_weighted_and_logged_in_order(
         tiny_config, tmp_path, monkeypatch, logged_losses):
     # A new finest-scale term is one entry of FINEST_SCALE_LOSSES: the trainer computes, weights and logs
@@ -345,6 +380,20 @@ def _bar_text(trainer, **losses) -> str:
     logs = {"g_total": torch.tensor(1.5), **{k: torch.tensor(v) for k, v in losses.items()}}
     trainer._log_train(_RunLog(), bar, logs, step=1, seconds=1.0, tick_step=0)
     return bar.postfix["d"]
+
+
+def test_the_logged_speed_counts_the_steps_since_the_last_log(tiny_config, tmp_path):
+    trainer = Trainer(tiny_config(), tmp_path / "run")
+    logged = {}
+
+    class RunLog:
+        def train(self, step, values):
+            logged.update(values)
+
+    logs = {"g_total": torch.tensor(1.5)}
+    trainer._log_train(RunLog(), _Bar(), logs, step=30, seconds=2.0, tick_step=20)
+    # 10 steps of train.batch_size (4) clips in 2 s
+    assert logged["samples_per_sec"] == pytest.approx(10 * 4 / 2.0)
 
 
 def test_the_progress_bar_shows_a_new_discriminators_loss(tiny_config, tmp_path, unscoring_adversary):

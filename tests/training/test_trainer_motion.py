@@ -73,6 +73,23 @@ def test_max_minutes_stops_training_and_still_validates(tiny_config, tmp_path):
     assert again.fit()["step"] == final["step"]
 
 
+def test_the_step_max_minutes_ends_at_is_logged_validated_and_saved_off_schedule(tiny_config, tmp_path):
+    # No schedule reaches the last step: running out of time makes it log, validate and save anyway.
+    every = ("train.log_every=1000", "train.val_every=1000", "train.ckpt_every=1000", "train.sample_every=1000")
+    final = Trainer(tiny_config("train.steps=100000", "train.max_minutes=0.002", *every), tmp_path / "run").fit()
+    assert 1 <= final["step"] < 1000
+    assert torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)["step"] == final["step"]
+    assert [row["step"] for row in _validation(tmp_path / "run")] == [final["step"]]
+    metrics = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in metrics] == [final["step"]]
+
+
+def test_a_run_whose_time_is_exactly_spent_trains_no_further(tiny_config, tmp_path):
+    trainer = Trainer(tiny_config("train.steps=100", "train.max_minutes=0.5"), tmp_path / "run")
+    trainer.train_seconds = 30.0  # as a resumed run whose budget another rank's end set it to
+    assert trainer.fit()["step"] == 0
+
+
 def test_ema_follows_the_weights_and_is_what_is_loaded(tiny_config, tmp_path):
     trainer = Trainer(tiny_config("train.ema_decay=0.5"), tmp_path / "run")
     before = [p.detach().clone() for p in trainer.generator_ema.parameters()]

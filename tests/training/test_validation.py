@@ -163,6 +163,15 @@ def test_flow_baseline_on_still_context_is_the_last_input():
     assert flow["psnr_whole_f2"] == pytest.approx(20 * math.log10(12.75), rel=1e-5)
 
 
+def test_baselines_score_only_the_first_n_future_frames_after_the_context():
+    # A fifth frame beyond n_context + n_future is not a target: the scores are those of the clip without it.
+    long = [_clip(16, 16, [100, 100, 110, 120, 250])]
+    scores, _ = baseline_scores(long, n_context=2, n_future=2, device=DEVICE)
+    trimmed, _ = baseline_scores([long[0][:4]], n_context=2, n_future=2, device=DEVICE)
+    assert scores == trimmed
+    assert scores["last input"]["psnr_whole_f2"] == pytest.approx(20 * math.log10(12.75), rel=1e-5)
+
+
 def test_validator_computes_the_baselines_once(monkeypatch):
     clips = [_clip(12, 12, [100, 100, 110])]
     calls = []
