@@ -66,7 +66,7 @@ from vidpred.cli import StopRequest, add_device_arg, checkpoint_path, finite, sc
 from vidpred.commands import stopped_exit_code
 from vidpred.data.sampler import to_model_input
 from vidpred.data.video_io import (VideoReadError, announced_frames, height_to_size, iter_video, read_video,
-                                  reads_as_frame, resize_to_height)
+                                  reads_as_frame)
 from vidpred.evaluation import load_checkpoint_predictor
 from vidpred.evaluation.baselines import flow_extrapolation, last_input
 from vidpred.evaluation.partial import partial_line, partial_mark
@@ -400,12 +400,11 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected
     """
     log = logging.getLogger("vidpred")
 
-    def as_input(frame: np.ndarray) -> torch.Tensor:  # uint8 (H, W, C) -> (1, C, 1, H, W), at --height
-        if args.height is not None:
-            frame = resize_to_height(frame, args.height)
+    def as_input(frame: np.ndarray) -> torch.Tensor:  # uint8 (H, W, C) -> (1, C, 1, H, W)
         return to_model_input(torch.from_numpy(frame)[None, None].to(device))
 
-    reader = iter_video(args.video, start=args.start_frame, max_frames=n_context + args.frames)
+    reader = iter_video(args.video, start=args.start_frame, max_frames=n_context + args.frames,
+                        frame_height=args.height)
     window = [as_input(frame) for frame in itertools.islice(reader, n_context + 1)]  # the context and a target
     if len(window) <= n_context:
         _check_length(args, len(window), n_context)  # refused: nothing to predict

@@ -34,7 +34,6 @@ __all__ = [
     "is_frame_image",
     "frame_files",
     "height_to_size",
-    "resize_to_height",
     "read_image",
     "write_image",
     "open_capture",
@@ -181,15 +180,6 @@ def height_to_size(height: int, native: tuple[int, int]) -> tuple[int, int]:
     """``(H, W)`` of height ``height`` with ``native``'s aspect ratio, W rounded to an even number >= 2."""
     native_h, native_w = native
     return height, max(2, 2 * round(native_w * height / native_h / 2))
-
-
-def resize_to_height(frame: np.ndarray, height: int) -> np.ndarray:
-    """A uint8 ``(H, W, C)`` frame at ``height`` (:func:`height_to_size`), as :func:`read_video`'s
-    ``frame_height`` resizes: ``INTER_AREA``, which averages the pixels a target pixel covers."""
-    size = height_to_size(height, frame.shape[:2])
-    if size == frame.shape[:2]:
-        return frame
-    return cv2.resize(frame, size[::-1], interpolation=cv2.INTER_AREA)
 
 
 def _output_size(path: Path, native: tuple[int, int], frame_size: tuple[int, int] | None,
