@@ -25,8 +25,8 @@ from pathlib import Path
 
 from vidpred._writable import unwritable_reason
 
-__all__ = ["OutputRefused", "same_file", "check_output", "check_figure_and_table", "check_output_folder",
-           "replacing", "replacing_all", "remove_abandoned_temporaries",
+__all__ = ["OutputRefused", "same_file", "landing_path", "check_output", "check_figure_and_table",
+           "check_output_folder", "replacing", "replacing_all", "remove_abandoned_temporaries",
            "replace_file", "TEXT_ERRORS", "shown", "write_text", "save_marked_figure", "image_has_mark",
            "text_starts_with"]
 
@@ -51,6 +51,13 @@ def same_file(a: str | Path | None, b: str | Path | None) -> bool:
         return False
 
 
+def landing_path(path: str | Path) -> Path:
+    """Where a file written at ``path`` lands once :func:`replacing` has made its folders, links
+    resolved: ``new/../clip.mp4`` is ``clip.mp4``, though ``new`` does not exist yet."""
+    path = Path(path)
+    return Path(os.path.realpath(path.parent)) / path.name
+
+
 def check_output(path: str | Path, *, inputs: Iterable[str | Path | None] = (),
                  ours: Callable[[Path], bool] | None = None, what: str = "an output of vidpred",
                  force: bool = False) -> Path:
@@ -72,8 +79,7 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path | None] = (),
         OutputRefused: naming the path and what to do instead.
     """
     path = Path(path)
-    # Where the file lands once replacing() has made its folders: "new/../clip.mp4" is "clip.mp4".
-    landing = Path(os.path.realpath(path.parent)) / path.name
+    landing = landing_path(path)
     for source in inputs:
         if same_file(landing, source):
             raise OutputRefused(f"{path} is the same file as the input {source}: choose another output path")

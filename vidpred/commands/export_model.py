@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import copy
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from vidpred.config import config_from_dict, validate
 from vidpred.evaluation.predictors import predictor_from_state
 from vidpred.models.refiner import ROLLOUTS
 from vidpred.pretrained import DEFAULT_MODEL, SHIPPED_DIR
-from vidpred.safe_write import OutputRefused, check_output, same_file
+from vidpred.safe_write import OutputRefused, check_output, landing_path, same_file
 
 
 def _is_exported_model(path: Path) -> bool:
@@ -71,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     log = logging.getLogger("vidpred")
     args.checkpoint = checkpoint_path(args.checkpoint)
-    landing = Path(os.path.realpath(Path(args.out).parent)) / Path(args.out).name
+    landing = landing_path(args.out)
     if landing.is_file() and same_file(landing.parent, SHIPPED_DIR) and not args.force:
         raise OutputRefused(f"{args.out} is a model shipped with vidpred ({DEFAULT_MODEL} is what predict.py and "
                             "load_model() use without a checkpoint): pass --force to replace it")

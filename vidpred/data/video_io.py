@@ -434,31 +434,29 @@ def announced_frames(path: str | Path) -> int | None:
 
 
 def announced_shape(path: str | Path) -> tuple[int, int, int] | None:
-    """``(T, H, W)`` of a video before it is decoded: :func:`announced_frames`, and the size its
-    container states (a frame folder's first image header); None when either is unknown."""
+    """``(T, H, W)`` of a video before it is decoded, as its container states them (a frame
+    folder: its image files and the first one's header), the file opened once; None when any
+    is unknown. The count is :func:`announced_frames`'s."""
+    from PIL import Image, UnidentifiedImageError  # only needed here
+
     path = Path(path)
-    count = announced_frames(path)
-    if count is None:
-        return None
     try:
         if path.is_dir():
-            from PIL import Image, UnidentifiedImageError  # only needed here
-
-            try:
-                with Image.open(frame_files(path)[0]) as image:
-                    width, height = image.size
-            except (UnidentifiedImageError, ValueError):
+            names = frame_files(path)
+            if not names:
                 return None
+            with Image.open(names[0]) as image:
+                (width, height), count = image.size, len(names)
         else:
             capture = open_capture(path)
             try:
-                width, height = (int(capture.get(prop)) for prop in (cv2.CAP_PROP_FRAME_WIDTH,
-                                                                     cv2.CAP_PROP_FRAME_HEIGHT))
+                count, width, height = (int(capture.get(prop)) if capture.isOpened() else 0 for prop in (
+                    cv2.CAP_PROP_FRAME_COUNT, cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT))
             finally:
                 capture.release()
-    except (OSError, cv2.error, VideoReadError):
+    except (OSError, cv2.error, VideoReadError, UnidentifiedImageError, ValueError):
         return None
-    return (count, height, width) if height > 0 and width > 0 else None
+    return (count, height, width) if min(count, height, width) > 0 else None
 
 
 def write_video(path: str | Path, frames: np.ndarray, fps: float = 25.0) -> None:
