@@ -302,7 +302,7 @@ _DOWNLOAD = ".download-"  # a package downloaded and unpacked: .download-<the fe
 
 
 def _remove_abandoned(root: Path) -> None:
-    """Remove the half-built videos and the downloads (some 300 MB) of fetches that ended
+    """Remove the half-built videos and the package downloads of fetches that ended
     without cleaning up (killed), known by their process id being no longer alive; a running
     fetch's are left alone."""
     if os.name != "posix":  # no cheap test of a process id's life: leave them
