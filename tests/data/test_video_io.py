@@ -160,6 +160,35 @@ def test_tiff_and_webp_frames_are_read_in_name_order_beside_png(tmp_path, moving
     np.testing.assert_array_equal(read_video(tmp_path), frames)
 
 
+def test_sixteen_bit_frames_read_as_their_top_8_bits_and_12_bit_data_in_them_is_said(tmp_path, caplog):
+    rng = np.random.default_rng(0)
+    full, twelve = tmp_path / "full", tmp_path / "twelve"
+    for folder, top in ((full, 65536), (twelve, 4096)):
+        folder.mkdir()
+        for i in range(3):
+            assert cv2.imwrite(str(folder / f"{i}.png"), rng.integers(0, top, size=(6, 7, 3), dtype=np.uint16))
+    with caplog.at_level(logging.WARNING, logger="vidpred"):
+        video = read_video(full)
+    expected = [cv2.imread(str(full / f"{i}.png"), cv2.IMREAD_UNCHANGED)[..., ::-1] >> 8 for i in range(3)]
+    np.testing.assert_array_equal(video, np.stack(expected))
+    assert "16-bit" not in caplog.text
+    with caplog.at_level(logging.WARNING, logger="vidpred"):
+        assert read_video(twelve).max() <= 15
+    largest = int(cv2.imread(str(twelve / "0.png"), cv2.IMREAD_UNCHANGED).max())
+    assert f"{twelve}: frame image 0.png is 16-bit, with values up to {largest} only" in caplog.text
+    assert "it is nearly black; scale the frames to the full 16-bit range" in caplog.text
+
+
+def test_floating_point_frames_are_refused_naming_their_sample_type(tmp_path):
+    assert cv2.imwrite(str(tmp_path / "0.tiff"), np.full((6, 7, 3), 0.5, np.float32))
+    with pytest.raises(VideoReadError, match=r"frame image 0.tiff holds float32 samples, which are not read: give 8- "
+                                             r"or 16-bit frames"):
+        read_video(tmp_path)
+    (tmp_path / "0.tiff").write_bytes(b"not an image")
+    with pytest.raises(VideoReadError, match="OpenCV cannot decode frame image 0.tiff"):
+        read_video(tmp_path)
+
+
 def test_an_empty_path_and_counts_that_are_not_whole_numbers_are_refused(tmp_path, moving_frames, monkeypatch):
     write_video(tmp_path / "clip.avi", moving_frames(4, 16, 20))
     _save_png(tmp_path / "0.png", moving_frames(1, 16, 20)[0])  # "" would read the current folder, which has a frame

@@ -279,14 +279,37 @@ def _folder_frames(path: Path, max_frames: int | None, start: int = 0) -> Iterat
     for name in names:
         frame = read_image(name)
         if frame is None:
-            raise VideoReadError(path, f"OpenCV cannot decode frame image {name.name}")
+            raise VideoReadError(path, _undecoded(name))
         if first is None:
             first = (name.name, frame.shape)
+            _warn_if_dark_16_bit(path, name)
         elif frame.shape != first[1]:
             raise VideoReadError(
                 path, f"inconsistent frame sizes: {first[0]} is {first[1][1]}x{first[1][0]}, "
                 f"{name.name} is {frame.shape[1]}x{frame.shape[0]} (WxH)")
         yield frame
+
+
+def _undecoded(name: Path) -> str:
+    """Why frame image ``name`` did not decode as 8-bit colour: its samples' type where
+    OpenCV reads them unchanged (floating-point TIFF or EXR), else that it cannot decode it."""
+    unchanged = read_image(name, cv2.IMREAD_UNCHANGED)
+    if unchanged is not None and unchanged.dtype.kind == "f":
+        return (f"frame image {name.name} holds {unchanged.dtype} samples, which are not read: give 8- or 16-bit "
+                "frames")
+    return f"OpenCV cannot decode frame image {name.name}"
+
+
+def _warn_if_dark_16_bit(path: Path, name: Path) -> None:
+    """Warn when ``name``, a folder's first frame, is 16-bit with no value above 4095: 10- or
+    12-bit data stored in 16 bits, which reads (as 16-bit, its top 8 bits) nearly black."""
+    if name.suffix.lower() not in (".png", ".tif", ".tiff", ".pgm", ".ppm"):  # formats that hold 16 bits
+        return
+    unchanged = read_image(name, cv2.IMREAD_UNCHANGED)
+    if unchanged is not None and unchanged.dtype == np.uint16 and int(unchanged.max()) < 4096:
+        logger.warning("%s: frame image %s is 16-bit, with values up to %d only, as 10- or 12-bit data stored in 16 "
+                       "bits: read as 16-bit frames (their top 8 bits), it is nearly black; scale the frames to the "
+                       "full 16-bit range, or write them as 8-bit", path, name.name, int(unchanged.max()))
 
 
 # Containers whose headers count their frames: a decode that stops well short of the count warns.
