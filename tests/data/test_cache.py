@@ -102,11 +102,23 @@ def test_a_file_item_s_settings_name_only_what_its_decode_does(tmp_path):
     # under; a cut one reads one frame more, to tell a longer video, and says so.
     path = tmp_path / "v.avi"
     assert json.loads(file_item(path, max_frames=None, frame_size=None).settings) == {
-        "reader": "opencv", "max_frames": None, "frame_size": None}
+        "reader": f"opencv {cv2.__version__}", "max_frames": None, "frame_size": None}
     assert json.loads(file_item(path, max_frames=8, frame_size=(16, 24), frame_height=None).settings) == {
-        "reader": "opencv", "max_frames": 8, "frame_size": [16, 24], "one_frame_more": True}
+        "reader": f"opencv {cv2.__version__}", "max_frames": 8, "frame_size": [16, 24], "one_frame_more": True}
     assert json.loads(file_item(path, max_frames=None, frame_size=None, frame_height=20).settings) == {
-        "reader": "opencv", "max_frames": None, "frame_size": None, "frame_height": 20}
+        "reader": f"opencv {cv2.__version__}", "max_frames": None, "frame_size": None, "frame_height": 20}
+
+
+def test_another_opencv_decodes_and_generates_again(tmp_path, monkeypatch):
+    # its decoders, warps and JPEG encoder make the frames: a cached decode by another version is not served
+    path = tmp_path / "v.avi"
+    keys = (file_item(path, max_frames=None, frame_size=None).key,
+            synthetic_item(3, n_frames=4, height=32, width=32).key,
+            procedural_item(3, n_frames=4, height=16, width=16).key)
+    monkeypatch.setattr(cv2, "__version__", "9.9.9")
+    assert file_item(path, max_frames=None, frame_size=None).key != keys[0]
+    assert synthetic_item(3, n_frames=4, height=32, width=32).key != keys[1]
+    assert procedural_item(3, n_frames=4, height=16, width=16).key == keys[2]  # numpy's alone
 
 
 def test_touched_file_decodes_again(tmp_path, make_video, moving_frames):

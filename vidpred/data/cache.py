@@ -170,7 +170,7 @@ def file_item(path: str | Path, *, max_frames: int | None, frame_size: tuple[int
     """
     path = Path(path)
     size = None if frame_size is None else [int(frame_size[0]), int(frame_size[1])]
-    options = {"reader": "opencv", "max_frames": max_frames, "frame_size": size}
+    options = {"reader": f"opencv {cv2.__version__}", "max_frames": max_frames, "frame_size": size}  # its decoders
     if frame_height is not None:  # only when set: decodes without it keep the keys their cached files have
         options["frame_height"] = int(frame_height)
     if max_frames is not None:
@@ -240,7 +240,8 @@ def synthetic_item(seed: int, *, photo_dir: str | None = None, photos: str | Non
     params = _generator_parameters(generate_synthetic_video, seed, photos=photo_dir, **generator_kwargs)
     del params["photos"]  # in the fingerprint, by their identity
     photos = photos_identity(photo_dir) if photos is None else photos
-    fingerprint = f"synthetic-v{SYNTHETIC_VERSION}|seed={seed}|photos={photos}"
+    # OpenCV's version too: it decodes the photos, warps and compresses them
+    fingerprint = f"synthetic-v{SYNTHETIC_VERSION}|opencv {cv2.__version__}|seed={seed}|photos={photos}"
     settings = json.dumps(params, sort_keys=True)
     return CacheItem(name=f"synthetic/{seed}", fingerprint=fingerprint, settings=settings,
                      decode=functools.partial(_generate_synthetic, seed, photo_dir, generator_kwargs))
