@@ -9,6 +9,7 @@ import pytest
 import torch
 from skimage import data as skdata
 
+from vidpred import api
 from vidpred.api import load_baseline, load_model, score
 from vidpred.build import build_generator
 from vidpred.checkpoint import save_checkpoint
@@ -369,3 +370,38 @@ def test_a_float_prediction_beyond_either_end_of_0_255_is_refused():
         prediction[0, 0, 0, 0] = bad
         with pytest.raises(ValueError, match="its values must be grey levels 0-255"):
             score(prediction, truth)
+
+
+@pytest.mark.parametrize("frame", [_pan()[0, ..., :1], np.dstack([_pan()[0], np.full((96, 96), 255, np.uint8)]),
+                                   np.dstack(list(_pan()[:4, ..., 1]))],
+                         ids=["grey (H, W, 1)", "RGBA", "dstacked grey"])
+def test_one_frame_of_another_channel_count_is_refused_not_read_as_narrow_grey_frames(model, frame):
+    with pytest.raises(ValueError, match=r"^frames: one \(96, 96, \d\) frame"):
+        model.predict(frame)
+    with pytest.raises(ValueError, match=r"^prediction's frames: one \(96, 96, \d\) frame"):
+        score(frame, frame)
+
+
+def test_a_bfloat16_tensor_is_named_as_not_uint8_and_scored_as_levels(model):
+    frames = torch.from_numpy(_pan())
+    with pytest.raises(ValueError, match="expected uint8 values 0-255"):
+        model.predict(frames.to(torch.bfloat16))
+    assert score(frames[4:].to(torch.bfloat16), frames[4:])["psnr"] == [pytest.approx(58.92, abs=0.01)] * 3
+
+
+def test_a_long_video_is_read_from_its_newest_frames_without_copying_it_all(model, monkeypatch):
+    clip = _pan()
+    read, as_frames = [], api._as_frames
+    monkeypatch.setattr(api, "_as_frames", lambda frames, **k: read.append(len(frames)) or as_frames(frames, **k))
+    assert np.array_equal(model.predict(clip), model.predict(list(clip)))
+    assert read == [model.n_context] * 2  # only the frames the model reads are checked and copied
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_one_channels_first_tensor_is_refused_not_read_as_grey_frames(model, channels):
+    image = torch.from_numpy(np.dstack([_pan()[0], np.full((96, 96), 255, np.uint8)])[..., :channels]).permute(2, 0, 1)
+    for predictor in (model, load_baseline("dis")):
+        with pytest.raises(ValueError, match=rf"^frames: one \({channels}, 96, 96\) image, as torchvision reads one"):
+            predictor.predict(image)
+    frames = torch.from_numpy(_pan()[:4, ..., 0])
+    assert predictor.predict(frames[:, :, :, None]).shape == (1, 96, 96, 3)  # grey frames as (T, H, W, 1) are read

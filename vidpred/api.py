@@ -24,7 +24,9 @@ evaluation does:
 
 Frames are RGB, as :func:`~vidpred.data.video_io.read_video` returns them (OpenCV's own
 ``cv2.VideoCapture`` gives BGR: ``frame[..., ::-1]``). A grey frame, ``(H, W)`` or ``(H, W, 1)``,
-is read as three equal channels, as the video readers read greyscale footage. A model
+is read as three equal channels, as the video readers read greyscale footage; grey
+frames stacked are ``(T, H, W)`` or ``(T, H, W, 1)``. Torch tensors are read too, channels
+last as arrays are (torchvision's channels-first ``(3, H, W)`` image is refused). A model
 predicts frames of any size; the predictions are what ``scripts/predict.py`` shows for the
 same frames, rounded to uint8 as a saved frame is. The evaluation and ``predict.py``'s
 scores are of the prediction before rounding (``predict(..., rounded=False)``), which
@@ -151,7 +153,8 @@ class VideoPredictor:
         Args:
             frames: the known frames, oldest first: uint8 ``(T, H, W, 3)`` RGB, or a
                 sequence of ``(H, W, 3)`` (or grey ``(H, W)``) frames of one size. The
-                newest :attr:`n_context` are read; fewer is an error.
+                newest :attr:`n_context` are read (and only they are checked and copied); fewer
+                is an error.
             n_future: how many frames to predict.
             motion: also return the predicted motion (:attr:`predicts_motion` models only).
             rounded: rounded to uint8, as a saved frame is; False: float32 values in
@@ -173,7 +176,8 @@ class VideoPredictor:
         n_future = _count(n_future, "n_future")
         if motion and not self.predicts_motion:
             raise ValueError(f"{self.name} ({self.info['head']}) predicts pixels, not motion")
-        clip = _as_frames(frames)
+        newest, first = _newest(frames, self.n_context)  # not a copy of a whole video to read its last frames
+        clip = _as_frames(newest, first=first)
         if len(clip) < self.n_context:
             raise ValueError(f"the model reads {self.n_context} known frames, got {len(clip)}")
         context = self._model_input(clip[-self.n_context:])
@@ -285,6 +289,22 @@ def _shown(value: object) -> str:
     return repr(str(value)) if isinstance(value, (str, PathLike)) else type(value).__name__
 
 
+def _newest(frames: object, n: int) -> tuple[object, int]:
+    """The newest ``n`` of ``frames`` (an array or tensor of frames, or a list of them) and
+    the index of the first; anything else (one frame, a generator) as it is, for
+    :func:`_as_frames` to read or refuse."""
+    stacked = isinstance(frames, (np.ndarray, torch.Tensor)) and (
+        frames.ndim == 4 or (frames.ndim == 3 and frames.shape[-1] > 4 and not _channels_first_image(frames)))
+    if stacked or (isinstance(frames, Sequence) and not isinstance(frames, (str, bytes))):
+        return frames[-n:], max(0, len(frames) - n)
+    return frames, 0
+
+
+def _channels_first_image(frames: object) -> bool:
+    """Whether ``frames`` is a tensor shaped as one RGB or RGBA image as torchvision reads it, ``(C, H, W)``."""
+    return isinstance(frames, torch.Tensor) and frames.dim() == 3 and frames.shape[0] in (3, 4) and frames.shape[-1] > 4
+
+
 def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False,
                what: str = "frame", first: int = 0) -> np.ndarray:
     """Frames (an array or a sequence of them; torch tensors too) -> uint8 ``(T, H, W, 3)``,
@@ -292,21 +312,27 @@ def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False,
     levels (``[0, 255]``) are taken too, as float32. ``what`` names a frame in the errors
     ("truth's frame 2"), counting from ``first``."""
     if isinstance(frames, torch.Tensor):
-        frames = frames.detach().cpu().numpy()
+        if _channels_first_image(frames):
+            raise ValueError(f"{what}s: one {tuple(frames.shape)} image, as torchvision reads one (channels first), "
+                             f"or {frames.shape[0]} grey frames? Give frames as (T, H, W, 3) (image.permute(1, 2, 0) "
+                             "for one), grey frames as (T, H, W, 1)")
+        frames = _tensor_as_array(frames)
     if isinstance(frames, (str, bytes, PathLike)):
         raise ValueError(f"{what}s: got the path {_shown(frames)}, not frames: decode it first with "
                          "vidpred.data.video_io.read_video")
     if not isinstance(frames, np.ndarray) and not isinstance(frames, Iterable):
         raise ValueError(f"{what}s: expected an array or a list of frames, got {type(frames).__name__}")
     if isinstance(frames, np.ndarray):
-        if frames.ndim == 3 and frames.shape[-1] == 3:
+        # (H, W, C): one frame (RGB, grey, grey+alpha, RGBA), not C-px-wide grey frames; those are (T, H, W, 1)
+        if frames.ndim == 3 and frames.shape[-1] <= 4:
             wanted = "the known frames, oldest first, as (T, H, W, 3)" if what == "frame" else "(n, H, W, 3) frames"
-            raise ValueError(f"{what}s: one {frames.shape} frame; give {wanted} or a list of frames")
+            narrow = "" if frames.shape[-1] == 3 else " (grey frames under 5 px wide as (T, H, W, 1))"
+            raise ValueError(f"{what}s: one {frames.shape} frame; give {wanted} or a list of frames{narrow}")
         if frames.ndim not in (3, 4):
             raise ValueError(f"{what}s: expected uint8 (T, H, W, 3) or grey (T, H, W), got shape {frames.shape}")
         items = list(frames)
     else:
-        items = [f.detach().cpu().numpy() if isinstance(f, torch.Tensor) else np.asarray(f) for f in frames]
+        items = [_tensor_as_array(f) if isinstance(f, torch.Tensor) else np.asarray(f) for f in frames]
     if not items:
         raise ValueError(f"{what}s: got none")
     out = []
@@ -338,6 +364,12 @@ def _as_frames(frames: np.ndarray | Sequence[np.ndarray], levels: bool = False,
                              f"{out[0].shape[0]}: the frames must share one size")
         out.append(item)
     return np.ascontiguousarray(np.stack(out))
+
+
+def _tensor_as_array(tensor: torch.Tensor) -> np.ndarray:
+    """A tensor's values on the CPU as numpy holds them (bfloat16, which numpy lacks, as float32)."""
+    tensor = tensor.detach().cpu()
+    return (tensor.float() if tensor.dtype == torch.bfloat16 else tensor).numpy()
 
 
 def _as_uint8(prediction: torch.Tensor) -> np.ndarray:
