@@ -267,6 +267,27 @@ def test_a_stop_request_asks_once_and_stops_at_once_the_second_time(caplog):
     assert signal.getsignal(signal.SIGINT) is before
 
 
+def test_under_torchrun_a_second_sigterm_is_the_same_stop_and_a_ctrl_c_still_stops_at_once(monkeypatch):
+    import os
+    import signal
+
+    from vidpred.cli import StopRequest
+
+    # A scheduler stopping the job signals every process, and torchrun passes its own SIGTERM on.
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    reached = []
+    with pytest.raises(KeyboardInterrupt), StopRequest("saving a checkpoint after this step") as stop:
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)
+        reached.append(stop.signal)  # still asked, to stop at the safe point
+        os.kill(os.getpid(), signal.SIGINT)  # a Ctrl-C is a second stop
+    assert reached == [signal.SIGTERM]
+    monkeypatch.setenv("WORLD_SIZE", "1")  # a single process: the second SIGTERM stops at once
+    with pytest.raises(KeyboardInterrupt), StopRequest("saving a checkpoint after this step"):
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def test_ctrl_c_before_a_script_handles_it_is_one_line_and_exit_code_130(caplog):
     @script
     def main(argv=None):

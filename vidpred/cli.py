@@ -86,7 +86,9 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SI
 class StopRequest:
     """While installed, the first Ctrl-C (SIGINT, SIGTERM, SIGBREAK) asks the work to stop
     at its next safe point, said in a warning (``signal`` then holds it); a second stops
-    at once (``KeyboardInterrupt``). Used as a context manager, or by :meth:`install` and
+    at once (``KeyboardInterrupt``), except a second SIGTERM after a SIGTERM in one of
+    torchrun's processes, which a stopped job's scheduler and torchrun both send. Used as a
+    context manager, or by :meth:`install` and
     :meth:`restore`; the handlers before come back after.
 
     Args:
@@ -123,6 +125,10 @@ class StopRequest:
         for child in list(self._children):
             child.send_signal(signum)  # nothing once it has ended
         if self.signal is not None:
+            if signum == self.signal == signal.SIGTERM and os.environ.get("WORLD_SIZE", "1").strip() not in ("", "1"):
+                # A torchrun worker: a scheduler that stops the whole job (Slurm, systemd) sends SIGTERM
+                # to it and to torchrun, which passes its own on; one stop, not a second.
+                return
             raise KeyboardInterrupt
         self.signal = signum
         log.warning("received %s: %s (%s)", signal.Signals(signum).name, self.then, self.at_once)

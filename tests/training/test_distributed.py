@@ -109,10 +109,18 @@ def test_the_global_rank_is_rank_not_the_machine_s_local_rank(monkeypatch):
 ])
 def test_each_machine_s_first_process_runs_the_block_first(monkeypatch, rank, local_rank, order):
     seen = []
-    monkeypatch.setattr(distributed, "barrier", lambda info: seen.append("barrier"))
+    monkeypatch.setattr(distributed, "gather_objects", lambda obj, info: seen.append("barrier") or [obj])
     with distributed.local_leader_first(distributed.DistInfo(rank, local_rank, 4)):
         seen.append("block")
     assert seen == order
+
+
+def test_a_first_process_s_failure_stops_the_others_with_its_message(monkeypatch):
+    # The leader's decode failed: the process waiting for it raises its message, not a gloo error.
+    monkeypatch.setattr(distributed, "gather_objects", lambda obj, info: [obj, "no usable video"])
+    with pytest.raises(distributed.RefusedByMain, match="^no usable video$"):
+        with distributed.local_leader_first(distributed.DistInfo(1, 1, 2)):
+            raise AssertionError("the block must not run")
 
 
 @pytest.mark.parametrize("mine, other, expected", [(False, False, False), (True, False, True), (False, True, True)])

@@ -45,7 +45,7 @@ def test_another_process_count_restores_what_it_can_and_warns(caplog):
     assert torch.equal(rank1.label.get_state(), before)  # rank 1 had no saved state: its own seed stays
     with caplog.at_level(logging.WARNING):
         RandomStreams(seed=5, rank=0, device=CPU).restore(saved, world_size=2)
-    assert "written by 1 process(es), this run has 2" in caplog.text
+    assert "holds the random streams of 1 process(es) (a best.pt holds rank 0's alone), this run has 2" in caplog.text
 
 
 def test_streams_saved_on_a_gpu_restore_on_the_cpu_from_their_seed(caplog):

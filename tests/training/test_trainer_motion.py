@@ -155,6 +155,24 @@ def test_a_stop_signal_during_validation_ends_it_between_batches(tiny_config, tm
     assert not (tmp_path / "run" / "validation.jsonl").read_text()  # the cut-short validation is not logged
 
 
+def test_under_torchrun_too_a_stop_signal_ends_rank_0_s_validation_between_batches(tiny_config, tmp_path, monkeypatch):
+    # Rank 0 alone validates (no collective inside): torchrun kills its workers 30 s after
+    # passing on a stop, which a validation let run to its end could outlast.
+    import signal
+
+    import vidpred.training.validation as validation
+    from vidpred.training.distributed import DistInfo
+
+    trainer = Trainer(tiny_config("data.n_val_clips=32", "train.batch_size=2"), tmp_path / "run")
+    trainer.dist = DistInfo(rank=0, local_rank=0, world_size=2)
+    flows = []
+    real_flow = validation.backward_flow
+    monkeypatch.setattr(validation, "backward_flow", lambda *args: flows.append(1) or real_flow(*args))
+    trainer._stop.request(signal.SIGTERM)
+    assert trainer._validate_and_log(run_log=None, step=2) is None  # nothing logged
+    assert flows == []  # not even the baselines' flows, computed at the first validation
+
+
 def test_every_stop_signal_stops_the_run_with_a_checkpoint(tiny_config, tmp_path, monkeypatch):
     import os
     import signal

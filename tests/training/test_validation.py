@@ -293,6 +293,16 @@ def test_a_stop_signal_interrupts_the_validator_s_model_scoring(monkeypatch):
     assert generator.contexts == []  # stopped before the first batch
 
 
+def test_a_stop_signal_interrupts_the_baselines_flows(monkeypatch):
+    # the first validation's baselines: two optical flows a clip, minutes on a large set
+    flows = []
+    monkeypatch.setattr(validation, "backward_flow", lambda *args: flows.append(1))
+    clips = [_clip(12, 12, [100, 100, 110]), _clip(12, 16, [60, 60, 90])]
+    with pytest.raises(ValidationInterrupted):
+        Validator(clips, n_context=2, n_future=1, device=DEVICE)(FlatGenerator(), should_stop=lambda: True)
+    assert flows == []
+
+
 class ModeRecordingGenerator(FlatGenerator):
     """A flat generator that records whether it was in training mode at each rollout."""
 

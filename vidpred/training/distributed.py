@@ -127,14 +127,31 @@ def local_leader_first(info: DistInfo) -> Iterator[None]:
 
     For filling the data cache: the first process decodes, the others then read what it
     wrote (cache files are written atomically, so machines sharing a cache directory on a
-    network filesystem are safe too).
+    network filesystem are safe too). When a first process's block fails (no usable video),
+    the others raise :class:`RefusedByMain` with its message instead of running theirs (or
+    waiting at a barrier whose peer has gone).
     """
     leader = info.local_rank == 0
     if not leader:
-        barrier(info)
-    yield
+        _leaders_done(info, None)
+    try:
+        yield
+    except Exception as exc:
+        if leader:
+            _leaders_done(info, exc)
+        raise
     if leader:
-        barrier(info)
+        _leaders_done(info, None)
+
+
+def _leaders_done(info: DistInfo, failure: BaseException | None) -> None:
+    """The barrier of :func:`local_leader_first`, which also shares a first process's failure."""
+    if not info.enabled:
+        return
+    message = None if failure is None else " ".join(str(failure).split()) or type(failure).__name__
+    failures = [m for m in gather_objects(message, info) if m is not None]
+    if failures and failure is None:
+        raise RefusedByMain(failures[0])
 
 
 class Rollout(nn.Module):

@@ -39,9 +39,9 @@ class RandomStreams:
         run continues, with a warning that its streams differ from an uninterrupted run.
         """
         if len(saved_ranks) != world_size and self.rank == 0:  # said once, not by every process
-            log.warning("the checkpoint was written by %d process(es), this run has %d: training continues "
-                        "from its weights, but the patch and label-noise streams of the ranks differ from "
-                        "an uninterrupted run", len(saved_ranks), world_size)
+            log.warning("the checkpoint holds the random streams of %d process(es) (a best.pt holds rank 0's alone), "
+                        "this run has %d: training continues from its weights, but the patch and label-noise streams "
+                        "of the ranks differ from an uninterrupted run", len(saved_ranks), world_size)
         if self.rank >= len(saved_ranks):
             return
         rng = saved_ranks[self.rank]

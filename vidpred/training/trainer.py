@@ -404,14 +404,14 @@ class Trainer:
         """Validate, log the record and keep ``best.pt`` (the best model PSNR, whole frames, 1st
         frame); None when a stop signal cut it short."""
         try:
-            record = self.validate(interruptible=not self.dist.enabled)
+            record = self.validate(interruptible=True)  # rank 0 alone validates: no collective to keep in step
         except ValidationInterrupted:
             log.warning("validation at step %d interrupted by the stop signal", step)
             return None
         run_log.validation(step, self.train_seconds, record)
         if record[MODEL][BEST_KEY] > self.best_psnr:
             self.best_psnr = record[MODEL][BEST_KEY]
-            if not self.dist.enabled:  # (under torchrun a save is a collective; _align_best covers it)
+            if not self.dist.enabled:  # (under torchrun a save is a collective; align_best covers it)
                 # latest.pt first: a run killed from here on resumes at this step or later, so
                 # the validation rows it keeps name best.pt's step as their best.
                 self.save()

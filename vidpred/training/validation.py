@@ -164,6 +164,7 @@ def baseline_scores(
     n_future: int,
     device: torch.device,
     batch_size: int = 8,
+    should_stop: Callable[[], bool] | None = None,
 ) -> tuple[dict[str, dict[str, float]], float]:
     """The baselines' mean scores over ``clips``, as in the evaluation, and the blend's weight.
 
@@ -179,6 +180,8 @@ def baseline_scores(
     """
     batches = []  # (indices, context, target, flows by method)
     for indices, batch in _batches_by_shape(clips, batch_size):
+        if should_stop is not None and should_stop():  # two optical flows a clip: minutes on a large set
+            raise ValidationInterrupted
         x = to_model_input(torch.from_numpy(batch).to(device))
         context, target = x[:, :, :n_context], x[:, :, n_context : n_context + n_future]
         batches.append((indices, context, target, {method: backward_flow(context, method) for method in FLOW_METHODS}))
@@ -226,7 +229,7 @@ class Validator:
             ValidationInterrupted: see :func:`evaluate`.
         """
         if self._baselines is None:
-            self._baselines = baseline_scores(self.clips, **self._args)
+            self._baselines = baseline_scores(self.clips, **self._args, should_stop=should_stop)
         baselines, blend_weight = self._baselines
         model = evaluate(generator, self.clips, **self._args, should_stop=should_stop)
         return {MODEL: model, **baselines, "blend_weight": blend_weight}
