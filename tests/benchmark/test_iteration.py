@@ -1,3 +1,4 @@
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -7,7 +8,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from vidpred.benchmark import iteration
 from vidpred.benchmark.conv_peak import ConvProbe, ConvShape
 from vidpred.benchmark.iteration import benchmark_config, benchmark_training, peak_memory_mb
-from vidpred.config import Config, config_from_dict
+from vidpred.config import Config, config_from_dict, load_config, validate
 
 
 def test_conv_shape_counts_flops_as_torch_does():
@@ -162,3 +163,18 @@ def test_the_peak_memory_of_this_process_is_in_mib():
 def test_a_negative_warm_up_is_refused():
     with pytest.raises(ValueError, match="need steps >= 1 and warmup >= 0, got 3, -1"):
         benchmark_training(Config(), steps=3, warmup=-1)
+
+
+@pytest.mark.parametrize("data", [{"source": "ucf101", "root": "ucf", "n_val_videos": 64, "split": 2},
+                                  {"source": "folder", "root": "videos", "val_videos": ["a.mp4"]}])
+def test_a_config_of_another_source_is_benchmarked_on_procedural_videos(tmp_path, data):
+    data = benchmark_config(config_from_dict({"data": data}), tmp_path).data  # configs/paper_ucf101.yaml had failed
+    assert data.source == "procedural" and data.val_videos is None and data.split == 1 and data.root is None
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[2] / "configs").rglob("*.yaml")),
+                         ids=lambda path: path.name)
+def test_every_shipped_config_is_benchmarked(tmp_path, path):
+    cfg = benchmark_config(load_config(path), tmp_path)
+    validate(cfg)  # as the trainer does: configs/paper_ucf101.yaml's data.n_val_videos had been refused
+    assert cfg.data.source == "procedural" and cfg.model == load_config(path).model

@@ -96,6 +96,15 @@ def test_a_run_of_another_config_in_the_folder_is_refused_not_reported_as_this_c
     assert ablations.calls == [] and "ok (earlier run)" in (tmp_path / "summary.md").read_text()
 
 
+def test_a_study_of_fewer_configs_in_the_same_folder_names_the_runs_it_leaves_out(ablations, tmp_path, caplog):
+    configs = [ROOT / "configs" / "ablations" / name for name in ("adv_gdl.yaml", "gdl_l1.yaml", "l1.yaml")]
+    assert ablations.main(["--configs", *map(str, configs[:2]), "--out", str(tmp_path), "--jobs", "1"]) == 0
+    assert "leave out" not in caplog.text
+    assert ablations.main(["--configs", str(configs[2]), "--out", str(tmp_path)]) == 0  # one config more, or retried
+    assert f"{tmp_path} holds the runs adv_gdl, gdl_l1, which this study's summary and evaluation leave out" in (
+        caplog.text)
+
+
 def test_a_summary_no_ablation_run_wrote_is_refused_unless_forced(ablations, tmp_path, caplog):
     config = ROOT / "configs" / "ablations" / "gdl_l1.yaml"
     run = ["--configs", str(config), "--out", str(tmp_path), "--no-eval", "--set", "train.steps=3"]

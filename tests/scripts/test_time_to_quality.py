@@ -208,3 +208,12 @@ def test_a_finished_run_is_reused_and_an_interrupted_one_resumed(tmp_path):
     _train(tmp_path / "c.yaml", stopped, [], args, stop)
     (cmd,) = stop.commands
     assert cmd[-1] == "--resume" and cmd[cmd.index("--run-dir") + 1] == str(stopped)
+
+
+def test_a_run_stopped_before_its_end_is_plotted_marked_unfinished(tmp_path, caplog):
+    runs = tmp_path / "runs"
+    _finished_run(runs / "pixels", [])
+    (runs / "pixels" / "final_metrics.json").unlink()  # stopped by Ctrl-C: its checkpoint, no final scores
+    assert _main(["--run", f"{CONFIG}:pixels", "--runs", runs, "--out", tmp_path / "c.png", "--plot-only"]) == 0
+    assert f"{runs / 'pixels'} has not finished its training" in caplog.text
+    assert "| pixels (unfinished) |" in (tmp_path / "c.md").read_text()

@@ -13,6 +13,7 @@ speedup is the median of the per-round ratios, and every figure comes with its s
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import statistics
@@ -28,7 +29,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from vidpred.benchmark.conv_peak import PEAK_SHAPES, ConvProbe, conv_peak
 from vidpred.benchmark.reference import ReferenceIteration, check_paper_iteration
 from vidpred.build import synchronize
-from vidpred.config import Config, config_from_dict, config_to_dict
+from vidpred.config import UNREAD_DATA_KEYS, Config, DataConfig, config_from_dict, config_to_dict
 from vidpred.training.trainer import Trainer
 
 try:
@@ -51,8 +52,11 @@ def benchmark_config(cfg: Config, workdir: Path) -> Config:
     """
     n_frames = cfg.model.n_context + max(cfg.train.n_future, cfg.train.val_n_future) + 1
     size = cfg.data.patch_size
+    defaults = DataConfig()
     overrides = [
-        "data.source=procedural", "data.root=null", "data.frame_size=null", "data.num_workers=0",
+        "data.source=procedural", "data.frame_size=null", "data.num_workers=0",
+        # what a procedural source refuses when set (data.root, data.split, ...), back to its default
+        *(f"{key}={json.dumps(getattr(defaults, key.split('.', 1)[1]))}" for key in UNREAD_DATA_KEYS["procedural"]),
         f"data.cache_dir={workdir / 'cache'}", "data.n_val_clips=1",
         "data.procedural.n_train_videos=2", "data.procedural.n_val_videos=1", "data.procedural.n_test_videos=1",
         f"data.procedural.n_frames={n_frames}", f"data.procedural.height={size}", f"data.procedural.width={size}",

@@ -107,6 +107,17 @@ def _check_reuse(run_dir: Path, cfg: Config) -> None:
         raise ValueError(f"{run_dir} holds a run of another config ({detail}): give another --out, or remove that run")
 
 
+def _warn_of_runs_left_out(out: Path, configs: list[Path]) -> None:
+    """Say which runs an earlier study left in ``out`` that this one, of ``configs`` alone,
+    leaves out of the summary and evaluation it writes there in place of the earlier ones."""
+    names = {config.stem for config in configs}
+    earlier = sorted(d.name for d in out.iterdir() if d.name not in names and (d / "config.yaml").is_file()
+                     and (d / "final_metrics.json").is_file()) if out.is_dir() else []
+    if earlier:
+        log.warning("%s holds the runs %s, which this study's summary and evaluation leave out (they replace the "
+                    "earlier ones): give their configs to --configs too to keep them", out, ", ".join(earlier))
+
+
 def _train(config: Path, out: Path, threads: int, overrides: list[str], stop: StopRequest | None = None) -> dict:
     """Train ``config`` into ``out/<config stem>`` (resumed from its latest.pt; skipped when a
     run there reached ``train.steps``): ``{"name", "status", "seconds"}`` (seconds None when
@@ -288,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         loaded[config] = load_config(config, args.overrides)
         _check_reuse(out / config.stem, loaded[config])
     check_output_folder(out, _SUMMARY_FILES, ours=_is_our_summary, what="ablation run", force=args.force)
+    _warn_of_runs_left_out(out, configs)
     groups = {} if args.no_eval else _evaluation_groups(loaded)
     eval_dirs = _eval_dirs(groups, out)
     out.mkdir(parents=True, exist_ok=True)

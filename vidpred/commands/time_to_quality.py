@@ -130,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
                 if stop.signal is not None:
                     log.warning("stopped: no figure written; run the command again to resume the runs")
                     return stopped_exit_code(stop)
+                if not (run_dir / "final_metrics.json").is_file():  # --plot-only of a run stopped midway
+                    log.warning("%s has not finished its training: its curve and final scores stop where it was "
+                                "stopped (run without --plot-only to finish it)", run_dir)
+                    label = f"{label} (unfinished)"
                 curves.append(read_curve(run_dir, label))
     except (FileNotFoundError, ValueError) as exc:
         log.error("%s", exc)
