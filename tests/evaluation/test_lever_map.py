@@ -279,3 +279,8 @@ def test_lever_map_writes_its_table_as_a_text_file_ending_in_a_newline(tmp_path)
                  "--out", str(tmp_path / "map.png")]) == 0
     text = (tmp_path / "map.md").read_text()
     assert text.startswith("| | checkpoint |") and text.endswith("|\n")
+
+
+def test_one_video_on_both_axes_is_refused(reports, caplog):
+    assert main(["--reports", *map(str, reports), "--x", "pan", "--y", "pan"]) == 2
+    assert "--x and --y are both pan: a lever's map sets one video against another" in caplog.text

@@ -165,12 +165,14 @@ def test_bad_flags_are_refused_before_the_paths_are_read(tmp_path, monkeypatch, 
     monkeypatch.setattr(command, "path_steps", lambda root, rate, plane_depth: read.append(rate) or {})
     assert command.main(["--subset", "paths", "--rate", "0"]) == 2
     assert "--rate must be" in caplog.text
-    for flag in (["--plane-depth", "3"], ["--fetch-paths"]):  # either one alone, without the paths
+    for flag in (["--plane-depth", "3"], ["--fetch-paths"], ["--rate", "10"]):  # any one alone, without the paths
         caplog.clear()
         assert command.main(["--subset", "val", *flag]) == 2
-        assert "--fetch-paths and --plane-depth are for --subset paths or --fit-on paths" in caplog.text
+        assert "--fetch-paths, --plane-depth and --rate are for --subset paths or --fit-on paths" in caplog.text
     notes = tmp_path / "notes.md"
     notes.write_text("my notes\n")
     assert command.main(["--subset", "paths", "--out", str(notes)]) == 2
     assert notes.read_text() == "my notes\n"
     assert read == []
+    command.main(["--subset", "paths"])  # (refused after reading: the fake holds no path)
+    assert read == [30.0]  # the default rate

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"the camera paths' folder (default {DEFAULT_PATHS_ROOT})")
     parser.add_argument("--fetch-paths", action="store_true",
                         help="download the camera paths first if they are not in --paths-root")
-    parser.add_argument("--rate", type=float, default=30.0,
+    parser.add_argument("--rate", type=float,
                         help="frames a second the camera paths are resampled to (default 30; KITTI keeps its 10)")
     parser.add_argument("--plane-depth", type=float,
                         help="the camera paths' translation too, seen on a plane this many metres ahead "
@@ -103,12 +103,15 @@ def main(argv: list[str] | None = None) -> int:
     return stopped_exit_code(stop)
 
 
+_DEFAULT_RATE = 30.0  # frames a second the camera paths are resampled to
+
+
 def _check_flags(args: argparse.Namespace, uses_paths: bool) -> None:
     """Refuse flags that do not go together, or values out of range, before any work."""
     if args.fit_on == "paths" and args.subset not in ("train", "val", "test"):
         raise ValueError("--fit-on paths scores corpus videos: use it with --subset train, val or test")
-    if not uses_paths and (args.fetch_paths or args.plane_depth is not None):
-        raise ValueError("--fetch-paths and --plane-depth are for --subset paths or --fit-on paths")
+    if not uses_paths and (args.fetch_paths or args.plane_depth is not None or args.rate is not None):
+        raise ValueError("--fetch-paths, --plane-depth and --rate are for --subset paths or --fit-on paths")
     if args.figure and args.subset != "paths":
         raise ValueError("--figure draws the recorded camera paths: use it with --subset paths")
     if args.figure and Path(args.figure).suffix.lower() != ".png":
@@ -118,6 +121,8 @@ def _check_flags(args: argparse.Namespace, uses_paths: bool) -> None:
         raise ValueError(f"--figure and --out are both {args.out}: give each its own file")
     positive("--plane-depth", args.plane_depth)
     positive("--rate", args.rate)
+    if args.rate is None:
+        args.rate = _DEFAULT_RATE
 
 
 def _paths_text(args: argparse.Namespace) -> str:

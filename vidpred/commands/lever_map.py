@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="replace an --out that this script did not write")
     args = parser.parse_args(argv)
     setup_logging()
+    if args.x == args.y:
+        raise ValueError(f"--x and --y are both {args.x}: a lever's map sets one video against another")
     if args.out is not None:
         table_path = check_figure_and_table(args.out, ours=is_our_map, table_start=TABLE_START, noun="map",
                                             force=args.force)
