@@ -204,6 +204,9 @@ def test_every_bad_key_and_type_is_reported_at_once():
     (["loss.l_p=-1"], "loss.l_p must be a finite number >= 0, got -1.0"),
     (["loss.l_gdl=.inf"], "loss.l_gdl must be a finite number >= 0, got inf"),
     (["loss.l_path=-1"], "loss.l_path must be a finite number >= 0, got -1.0"),
+    # over one predicted frame the path loss is that frame's MSE again (SPEC: train with n_future >= 2)
+    (["loss.l_path=1.0"], "loss.l_path compares the steps between predicted frames (over one it is the frame's MSE): "
+                          "it needs train.n_future >= 2, got 1"),
     (["loss.l_lap=1.0", "loss.lap_levels=0"], "loss.lap_levels must be >= 1, got 0"),
     (["loss.l_lap=1.0", "loss.lap_levels=7"], "loss.lap_levels 7 needs data.patch_size >= 96, got 32"),
     # 32 px halve to 2 px before the sixth level, too few for the pyrdown's reflected 2-pixel border

@@ -300,6 +300,10 @@ def _loss_problems(cfg: Config) -> Iterator[str]:
         yield f"loss.p: expected 1 or 2, got {loss.p}"
     if loss.l_gdl and not loss.gdl_alpha > 0:
         yield f"loss.gdl_alpha must be > 0, got {loss.gdl_alpha}"
+    if loss.l_path > 0 and cfg.train.n_future < 2:
+        # The anchor cancels: over one predicted frame the path loss is that frame's MSE.
+        yield ("loss.l_path compares the steps between predicted frames (over one it is the frame's MSE): "
+               f"it needs train.n_future >= 2, got {cfg.train.n_future}")
     weights = [f.name for f in dataclasses.fields(loss) if f.name.startswith("l_")]  # every term's, a new one too
     for key in (*weights, "gp_weight", "gp_center", "r1_weight"):
         if not (math.isfinite(getattr(loss, key)) and getattr(loss, key) >= 0):

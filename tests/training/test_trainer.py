@@ -5,7 +5,7 @@ import shutil
 import pytest
 import torch
 
-from vidpred.config import ConfigError
+from vidpred.config import ConfigError, load_config
 from vidpred.training import precision as precision_module
 from vidpred.training.monitor import TrainingDiverged
 from vidpred.training.trainer import Trainer
@@ -58,6 +58,40 @@ def test_resume_reproduces_the_uninterrupted_run(tiny_config, tmp_path, logged_l
         whole, split = whole.state_dict(), split.state_dict()
         assert whole.keys() == split.keys()
         assert all(torch.equal(whole[k], split[k]) for k in whole)
+
+
+def test_a_run_s_own_config_resumes_that_run_not_one_its_first_config_named(tiny_config, tmp_path, monkeypatch):
+    # trained with --run-dir: the config.yaml it writes names its own folder, so that
+    # `--config <run>/config.yaml --resume` continues it, not runs/<the first config's run.name>
+    monkeypatch.chdir(tmp_path)
+    Trainer(tiny_config("train.steps=1", "run.name=first_try")).fit()
+    Trainer(tiny_config("train.steps=2", "run.name=first_try"), tmp_path / "mine").fit()
+    saved = load_config(tmp_path / "mine" / "config.yaml", ["train.steps=3"])
+    assert (saved.run.name, saved.run.out_dir) == ("mine", str(tmp_path))
+    resumed = Trainer(saved, resume=True)
+    assert resumed.run_dir == tmp_path / "mine" and resumed.step == 2
+
+
+def test_a_finished_run_resumed_to_train_on_is_unfinished_until_its_new_end(tiny_config, tmp_path, monkeypatch):
+    import signal
+
+    run = tmp_path / "run"
+    Trainer(tiny_config("train.steps=2"), run).fit()
+    assert json.loads((run / "final_metrics.json").read_text())["step"] == 2
+    resumed = Trainer(tiny_config("train.steps=5"), run, resume=True)
+    real_step = resumed.train_step
+
+    def step_then_stop():
+        logs = real_step()
+        if resumed.step == 3:
+            resumed._stop.request(signal.SIGTERM)
+        return logs
+
+    monkeypatch.setattr(resumed, "train_step", step_then_stop)
+    assert resumed.fit()["step"] == 3
+    assert not (run / "final_metrics.json").exists()  # not the step-2 end, read as this run's
+    Trainer(tiny_config("train.steps=5"), run, resume=True).fit()
+    assert json.loads((run / "final_metrics.json").read_text())["step"] == 5
 
 
 def test_resume_guards(tiny_config, tmp_path, caplog):

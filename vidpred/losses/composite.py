@@ -71,8 +71,9 @@ def generator_objective(
       ``multiscale``, else taken at the finest scale only.
 
     A term whose weight is 0 is not computed and not reported; so is the adversarial
-    term when ``adv_losses`` is empty (e.g. before the discriminators start). Paper weights:
-    ``l_adv=0.05, l_p=1 (p=2), l_gdl=1 (alpha=1)``.
+    term when ``adv_losses`` is empty (e.g. before the discriminators start). Paper weights
+    (``configs/paper_ucf101.yaml``): ``l_adv=0.05, l_p=1 (p=1, the GDL-L1 model the
+    adversarial one builds on), l_gdl=1 (alpha=1)``.
 
     Args:
         pred_scales: predictions per scale, coarsest first, ``(B, C, T, h_k, w_k)`` in ``[-1, 1]``.

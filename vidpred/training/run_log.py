@@ -297,6 +297,16 @@ class RunLog:
                 _save_png(motion, self._sample_file("flow", step))
             self.writer.flush()
 
+    def training_on(self) -> None:
+        """A finished run resumed to train on is unfinished again: its ``final_metrics.json``,
+        of the earlier end, is removed (written again at the new end), so that nothing reads a
+        run stopped part way as one that ended there."""
+        path = self.run_dir / "final_metrics.json"
+        if path.is_file():
+            with _writing(path):
+                path.unlink()
+            log.info("removed %s, of the run's earlier end: written again at its new end", path)
+
     def final(self, metrics: dict) -> None:
         """Write ``final_metrics.json`` (atomically: a reader never sees half of it)."""
         with _writing(self.run_dir / "final_metrics.json"):

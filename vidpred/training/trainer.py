@@ -35,7 +35,7 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -110,10 +110,13 @@ class Trainer:
 
     def __init__(self, cfg: Config, run_dir: str | Path | None = None, *, resume: bool = False):
         validate(cfg)
-        self.cfg = cfg
         self.run_dir = Path(run_dir) if run_dir else default_run_dir(cfg)
         if ".." in self.run_dir.parts:  # "new/../run" is "run" once "new" is made: check the folder written
             self.run_dir = Path(os.path.realpath(self.run_dir))
+        if run_dir:  # config.yaml names the folder it is in: `--config <run>/config.yaml --resume` continues this run
+            named = self.run_dir if self.run_dir.name else Path(os.path.abspath(self.run_dir))
+            cfg = replace(cfg, run=replace(cfg.run, name=named.name, out_dir=str(named.parent)))
+        self.cfg = cfg
         check_outside_data(self.run_dir, cfg)
         self.ckpt_dir = self.run_dir / "checkpoints"
         # Under torchrun: join the process group (gloo on CPU, NCCL on CUDA where it exists, one GPU per rank).
@@ -495,6 +498,8 @@ class Trainer:
                      else f"train.max_minutes ({cfg.max_minutes:g})")
             log.info("%s has reached %s already: nothing to train, the final validation runs again (a larger %s "
                      "trains on)", self.run_dir, limit, limit.split(" ")[0])
+        if main and not finished:
+            run_log.training_on()
         bar = progress(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not main or finished)
         # Log lines above the bar, not glued to its end (tqdm clears and redraws it around each)
         on_terminal = main and not finished and sys.stderr.isatty()
