@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import vidpred
@@ -101,9 +102,16 @@ def _assert_equal(a, b, where: str) -> None:
         assert a == b, where
 
 
+def _where_run(config: dict, run_dir: Path) -> dict:
+    """``config`` without its run section, once that is checked to name ``run_dir``, where each run is."""
+    assert (config["run"]["name"], config["run"]["out_dir"]) == (run_dir.name, str(run_dir.parent))
+    return {k: v for k, v in config.items() if k != "run"}
+
+
 def _assert_same_run(full: Path, killed: Path) -> None:
     for name in ("latest.pt", "best.pt"):
         a, b = load_checkpoint(full / "checkpoints" / name), load_checkpoint(killed / "checkpoints" / name)
+        a["config"], b["config"] = _where_run(a["config"], full), _where_run(b["config"], killed)
         _assert_equal(a, b, name)
     assert _jsonl(killed / "metrics.jsonl", "samples_per_sec") == _jsonl(full / "metrics.jsonl", "samples_per_sec")
     assert _jsonl(killed / "validation.jsonl", "train_seconds") == _jsonl(full / "validation.jsonl", "train_seconds")
@@ -111,8 +119,9 @@ def _assert_same_run(full: Path, killed: Path) -> None:
     assert {**final_killed, "train_seconds": 0} == {**final, "train_seconds": 0}
     assert _events(killed) == _events(full)
     assert sorted(p.name for p in (killed / "samples").iterdir()) == sorted(p.name for p in (full / "samples").iterdir())
-    for name in ("split.json", "config.yaml"):
-        assert (killed / name).read_text() == (full / name).read_text(), name
+    assert (killed / "split.json").read_text() == (full / "split.json").read_text()
+    configs = [yaml.safe_load((run / "config.yaml").read_text()) for run in (full, killed)]
+    assert _where_run(configs[1], killed) == _where_run(configs[0], full)
     assert [p.name for p in killed.rglob(".*") if p.name != ".lock"] == []
 
 
