@@ -102,6 +102,15 @@ def test_a_checkpoint_under_the_home_folder_is_found_by_tilde(tmp_path, monkeypa
     assert load_model("~/mine.pt", device="cpu").predict(_pan()[:4]).shape == (1, 96, 96, 3)
 
 
+def test_a_checkpoint_whose_weight_average_is_empty_loads_its_weights(tmp_path):
+    cfg = config_from_dict({"model": {"generator": {"n_scales": 2, "width": 0.0625}}})
+    state = {"step": 1, "config": config_to_dict(cfg), "generator": build_generator(cfg).state_dict()}
+    save_checkpoint(state, tmp_path / "plain.pt")
+    save_checkpoint({**state, "generator_ema": None}, tmp_path / "mine.pt")  # no average kept, written by hand
+    predictions = [load_model(tmp_path / name, device="cpu").predict(_pan()[:4]) for name in ("plain.pt", "mine.pt")]
+    assert np.array_equal(*predictions)
+
+
 def test_a_stream_refuses_a_frame_of_another_size(model):
     stream = model.stream()
     stream.push(_pan()[0])

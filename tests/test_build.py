@@ -173,7 +173,8 @@ def test_a_frozen_judge_is_saved_without_an_optimizer(tiny_config_data, tmp_path
                   f"model.blur_discriminator.checkpoint={tmp_path / 'blur.pt'}")
     state = nets.state_dict()
     # Its weights: a resumed run must not depend on the pretrained file staying as it was.
-    assert sorted(state) == ["blur_discriminator", "discriminator", "generator", "opt_d", "opt_g"]
+    assert sorted(state) == ["blur_discriminator", "blur_discriminator_arch", "discriminator", "generator", "opt_d",
+                             "opt_g"]
     blur = nets.adversaries[1].model
     assert all(torch.equal(state["blur_discriminator"][k], v) for k, v in blur.state_dict().items())
     assert count_parameters(blur) == sum(p.numel() for p in blur.parameters()) > 0  # frozen ones are counted

@@ -97,7 +97,7 @@ def build_discriminator(cfg: Config) -> MultiScaleDiscriminator | None:
     return _initialised(model, d.init, d.leaky_slope, d.spectral_norm)
 
 
-def build_blur_discriminator(cfg: Config) -> BlurDiscriminator | None:
+def build_blur_discriminator(cfg: Config, arch: dict | None = None) -> BlurDiscriminator | None:
     """The pretrained blur detector named by ``model.blur_discriminator.checkpoint``; None when
     it is disabled.
 
@@ -108,6 +108,8 @@ def build_blur_discriminator(cfg: Config) -> BlurDiscriminator | None:
     b = cfg.model.blur_discriminator
     if not b.enabled:
         return None
+    if arch is not None:  # a resumed run: its checkpoint holds the weights, the file is not read
+        return BlurDiscriminator(**arch)
     model, meta = load_blur_discriminator(b.checkpoint)
     if model.channels != cfg.model.channels:
         raise ConfigError(
@@ -151,7 +153,7 @@ def _initialised(model: nn.Module, init: str, leaky_slope: float, spectral_norm:
     return apply_spectral_norm(model) if spectral_norm else model
 
 
-def build_adversaries(cfg: Config, device: torch.device) -> list[Adversary]:
+def build_adversaries(cfg: Config, device: torch.device, blur_arch: dict | None = None) -> list[Adversary]:
     """Every enabled discriminator, wrapped with how it is fed and scored, on ``device``,
     each holding its optimizer's ``grad_clip``.
 
@@ -163,7 +165,7 @@ def build_adversaries(cfg: Config, device: torch.device) -> list[Adversary]:
         adversaries.append(MultiScaleAdversary(multiscale.to(device), cfg.loss.real_label, cfg.loss.fake_label,
                                                objective=cfg.model.discriminator.objective,
                                                r1_weight=cfg.loss.r1_weight))
-    blur = build_blur_discriminator(cfg)
+    blur = build_blur_discriminator(cfg, blur_arch)
     if blur is not None:
         adversaries.append(
             BlurAdversary(
@@ -266,6 +268,8 @@ class TrainingNetworks:
         for adversary in self.adversaries:
             # Frozen judges too: a resumed run must not depend on the pretrained file being unchanged.
             state[adversary.state_key] = adversary.model.state_dict()
+            if adversary.pretrained:  # rebuilt from this on resume, without its pretrained file
+                state[f"{adversary.state_key}_arch"] = adversary.model.arch
             if adversary.trainable:
                 state[adversary.opt_key] = self.d_optimizers[adversary.name].state_dict()
         return state
@@ -289,7 +293,7 @@ class TrainingNetworks:
                 self.d_optimizers[adversary.name].load_state_dict(state[adversary.opt_key])
 
 
-def build_training_networks(cfg: Config, device: torch.device) -> TrainingNetworks:
+def build_training_networks(cfg: Config, device: torch.device, resume_state: dict | None = None) -> TrainingNetworks:
     """The networks and optimizers of a run, on ``device``; seed torch's generator first for
     reproducible initial weights (they are drawn in the order of the fields).
 
@@ -302,7 +306,7 @@ def build_training_networks(cfg: Config, device: torch.device) -> TrainingNetwor
     generator_ema = None
     if cfg.train.ema_decay is not None:
         generator_ema = copy.deepcopy(generator).requires_grad_(False).eval()
-    adversaries = build_adversaries(cfg, device)
+    adversaries = build_adversaries(cfg, device, (resume_state or {}).get("blur_discriminator_arch"))
     opt_g = build_optimizer(generator.parameters(), cfg.optim.generator, "optim.generator")
     d_optimizers = {
         adversary.name: build_optimizer(adversary.model.parameters(), *adversary_optimizer_config(cfg, adversary))

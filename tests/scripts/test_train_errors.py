@@ -314,6 +314,24 @@ def test_resuming_from_an_exported_model_is_one_line(config, tmp_path, caplog):
     assert _sha(latest) == before
 
 
+def test_a_copied_run_s_own_config_resumes_the_copy_only_with_run_dir(config, tmp_path, caplog):
+    import shutil
+
+    run_dir = tmp_path / "run"
+    assert _main(["--config", config, "--run-dir", run_dir, "--set", "train.steps=2"]) == 0
+    copy = shutil.copytree(run_dir, tmp_path / "backup" / "run")
+    before = _sha(run_dir / "checkpoints" / "latest.pt")
+    # its config names the folder it was trained in, which it would resume
+    assert _main(["--config", copy / "config.yaml", "--resume", "--set", "train.steps=3"]) == 2
+    assert _errors(caplog) == [f"{copy / 'config.yaml'} is the config of the run in {copy}, but names the run folder "
+                               f"{run_dir} (run.out_dir / run.name: the run was copied or moved since): pass --run-dir "
+                               f"{copy} to resume this one, or --run-dir {run_dir} for the other"]
+    assert _main(["--config", copy / "config.yaml", "--resume", "--set", "train.steps=3", "--run-dir", copy]) == 0
+    assert torch.load(copy / "checkpoints" / "latest.pt", weights_only=True)["step"] == 3
+    assert _sha(run_dir / "checkpoints" / "latest.pt") == before
+    assert _main(["--config", run_dir / "config.yaml", "--resume", "--set", "train.steps=3"]) == 0  # its own folder
+
+
 def test_a_refused_second_resume_does_not_claim_to_have_resumed(config, tmp_path, caplog):
     run_dir = tmp_path / "run"
     assert _main(["--config", config, "--run-dir", run_dir, "--set", "train.steps=2"]) == 0

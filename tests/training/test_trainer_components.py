@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 import vidpred.build as build_module
+from vidpred.checkpoint import load_checkpoint, save_checkpoint
 from vidpred.config import ConfigError
 from vidpred.losses.composite import FINEST_SCALE_LOSSES
 from vidpred.losses.perceptual import sample_frames
@@ -413,11 +414,23 @@ def test_the_progress_bar_prefers_a_discriminator_learning_from_scratch(tiny_con
     assert _bar_text(trainer, d_blur_loss=0.75) == "0.750"
 
 
-def test_resuming_with_a_blur_judge_file_of_another_architecture_is_one_line(tiny_config, blur_checkpoint, tmp_path):
+def test_a_run_with_a_blur_judge_resumes_without_its_pretrained_file(tiny_config, blur_checkpoint, tmp_path):
+    # Its checkpoint holds the judge's architecture and weights: the file (moved, replaced,
+    # left on another machine) is not read; an earlier vidpred's checkpoint still needs it.
     run = tmp_path / "run"
     Trainer(tiny_config(*_blur(blur_checkpoint), "train.steps=2"), run).fit()
+    judge = load_checkpoint(run / "checkpoints" / "latest.pt")["blur_discriminator"]
+    blur_checkpoint.rename(tmp_path / "moved.pt")
+    resumed = Trainer(tiny_config(*_blur(blur_checkpoint), "train.steps=3"), run, resume=True)
+    blur = next(a.model for a in resumed.adversaries if a.pretrained)
+    assert all(torch.equal(judge[k], v) for k, v in blur.state_dict().items())
     other = tmp_path / "other_blur.pt"
     save_blur_discriminator(BlurDiscriminator(width=8, n_down=2), other, {"source": "test"}, {"sharp": 0.5})
+    Trainer(tiny_config(*_blur(other), "train.steps=3"), run, resume=True)  # a file of another architecture
+    latest = run / "checkpoints" / "latest.pt"
+    state = load_checkpoint(latest)
+    del state["blur_discriminator_arch"], state["format_version"]  # a checkpoint of an earlier vidpred
+    save_checkpoint(state, latest)
     with pytest.raises(ValueError, match=r"^cannot resume: the run's blur discriminator is not of the architecture its "
                                          r"pretrained file has now \(model.blur_discriminator.checkpoint\)"):
         Trainer(tiny_config(*_blur(other), "train.steps=3"), run, resume=True)

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("config", "generator"):
         if key not in state:
             raise ValueError(f"{args.checkpoint} has no '{key}' entry; is it a vidpred training checkpoint?")
-    weights = "generator_ema" if "generator_ema" in state else "generator"
+    weights = "generator_ema" if isinstance(state.get("generator_ema"), dict) else "generator"
     config = copy.deepcopy(state["config"])
     changes = {**({"rollout": args.rollout} if args.rollout is not None else {}),
                **({"camera_still": True} if args.camera_still else {}),

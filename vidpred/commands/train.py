@@ -13,11 +13,12 @@ import argparse
 import logging
 import logging.handlers
 import sys
+from pathlib import Path
 
 from vidpred.checkpoint import CheckpointWriteError
 from vidpred.cli import add_config_args, log_format, script, setup_logging, user_path
-from vidpred.config import load_config
-from vidpred.safe_write import TEXT_ERRORS
+from vidpred.config import Config, ConfigError, default_run_dir, load_config
+from vidpred.safe_write import TEXT_ERRORS, same_file
 from vidpred.training.distributed import cleanup, env_rank, launched_by_torchrun
 from vidpred.training.monitor import TrainingDiverged
 from vidpred.training.run_lock import RunLocked
@@ -36,6 +37,20 @@ class _QuietFileHandler(logging.FileHandler):
 
     def handleError(self, record: logging.LogRecord) -> None:
         pass
+
+
+def _check_own_folder(config: Path, cfg: Config, args: argparse.Namespace) -> None:
+    """Refuse ``--config <run>/config.yaml --resume`` without ``--run-dir`` when that config
+    names another folder (the run was copied or moved since): it would resume the other one."""
+    run = config.parent
+    if (not args.resume or args.run_dir is not None or config.name != "config.yaml"
+            or not (run / "checkpoints" / "latest.pt").is_file()):
+        return
+    named = default_run_dir(cfg)
+    if not same_file(named, run):
+        raise ConfigError(f"{config} is the config of the run in {run}, but names the run folder {named} "
+                          f"(run.out_dir / run.name: the run was copied or moved since): pass --run-dir {run} to "
+                          f"resume this one, or --run-dir {named} for the other")
 
 
 @script
@@ -57,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger().addHandler(early)
     try:
         cfg = load_config(args.config, args.overrides)
+        _check_own_folder(Path(args.config), cfg, args)
         trainer = Trainer(cfg, args.run_dir, resume=args.resume)
     finally:
         logging.getLogger().removeHandler(early)

@@ -146,7 +146,7 @@ def predictor_from_state(state: dict, path: Path, device: torch.device, name: st
     except ValueError as exc:  # a hand-edited size: the file is what the user must look at
         raise ValueError(f"{path}: {exc}") from None
     # The weights' moving average when the run kept one (train.ema_decay): what it validated.
-    weights = "generator_ema" if "generator_ema" in state else "generator"
+    weights = "generator_ema" if isinstance(state.get("generator_ema"), dict) else "generator"
     mismatch = weights_mismatch(generator.state_dict(), state[weights])
     if mismatch:
         raise ValueError(f"{path}: the generator weights do not fit the generator its config describes ({mismatch})")

@@ -136,7 +136,7 @@ class Trainer:
             resume_state = read_resume_state(self.run_dir)  # as the main process found it
 
         torch.manual_seed(cfg.train.seed)
-        nets = self.nets = build_training_networks(cfg, self.device)  # checkpointed as a whole
+        nets = self.nets = build_training_networks(cfg, self.device, resume_state)  # checkpointed as a whole
         self.generator, self.generator_ema, self.adversaries = nets.generator, nets.generator_ema, nets.adversaries
         self.opt_g, self.d_optimizers, self.perceptual = nets.opt_g, nets.d_optimizers, nets.perceptual
         # Each optimizer with its configured rate, which train.lr_schedule scales step by step.
