@@ -83,6 +83,24 @@ def test_a_number_with_an_exponent_and_no_point_is_a_float(tmp_path):
     assert (cfg.optim.generator.lr, cfg.optim.discriminator.lr, cfg.loss.l_adv) == (1e-4, 2e-5, 5e-2)
 
 
+def test_a_number_with_a_point_and_an_unsigned_exponent_is_a_float(tmp_path):
+    """``1.0e4`` too (PyYAML alone reads a string unless the exponent has a sign)."""
+    path = tmp_path / "max.yaml"
+    path.write_text("loss:\n  adaptive_max: 2.5e4\n  l_adv: .5E-1\n")
+    cfg = load_config(path, ["optim.generator.lr=1.e-3", "train.max_minutes=1.0e1"])
+    assert (cfg.loss.adaptive_max, cfg.loss.l_adv, cfg.optim.generator.lr, cfg.train.max_minutes) == (
+        2.5e4, 0.05, 1e-3, 10.0)
+
+
+@pytest.mark.parametrize("text", ["1e3", "2.5E4", ".5e1", "yes", "~", "010", "1:30", ".inf", "a: b", "#x"])
+def test_a_run_s_config_yaml_reads_back_every_text_value_as_text(tmp_path, text):
+    cfg = config_from_dict({}, [f"run.name=x", f"data.cache_dir=x"])
+    cfg.data.cache_dir = text  # a folder named so: written quoted where it would read as a number, null or flag
+    path = tmp_path / "config.yaml"
+    path.write_text(dump_config(cfg))
+    assert load_config(path).data.cache_dir == text
+
+
 def test_load_config_names_the_file(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("train:\n  steps: 10\n  learning_rate: 0.1\n")
@@ -427,6 +445,44 @@ def test_a_section_set_to_another_value_and_then_extended_is_refused_not_reset()
     with pytest.raises(ConfigError, match="^model.generator: expected a mapping, got 5$"):
         config_from_dict({}, ["model.generator=5", "model.generator.width=0.5"])
     assert config_from_dict({}, ["train=null", "train.steps=3"]).train.steps == 3  # null: nothing to lose
+
+
+def test_a_mapping_given_for_a_value_names_its_key_beside_every_other_problem(tmp_path):
+    path = _write(tmp_path / "multi.yaml", "train:\n  steps: {a: 1}\n  batch_size: x\nrun: {nam: y}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "train.steps: expected int, got {'a': 1}" in str(info.value)
+    assert "train.batch_size: expected int, got 'x'" in str(info.value) and "'run.nam'" in str(info.value)
+
+
+def test_a_value_built_by_aliases_is_shown_cut_short(tmp_path):
+    # seven levels of ten aliases: a list of 10**7 strings (two levels more, a few bytes more
+    # of file, and a full repr would fill the memory)
+    levels = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 7)]
+    path = _write(tmp_path / "aliases.yaml", "x:\n" + "".join(f"  {line}\n" for line in levels) + "data:\n"
+                  "  val_videos: *a6\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "data.val_videos: expected list[str] | null, got [[" in str(info.value) and len(str(info.value)) < 1000
+
+
+def test_a_non_finite_value_is_one_problem_not_two():
+    with pytest.raises(ConfigError, match=r"^data.cut_ratio: expected a ratio > 1 or null, got -inf$"):
+        validate(config_from_dict({}, ["data.cut_ratio=-.inf"]))
+
+
+@pytest.mark.parametrize("text", ["[]\n", "false\n", "0\n", "''\n"])
+def test_a_top_level_that_is_not_a_mapping_is_refused_even_when_empty(tmp_path, text):
+    with pytest.raises(ConfigError, match="the top level must be a mapping, got "):
+        load_config(_write(tmp_path / "c.yaml", text))
+    assert load_config(_write(tmp_path / "c.yaml", "# nothing set\n")) == Config()
+
+
+def test_a_base_under_the_home_folder_is_found_by_tilde(tmp_path, monkeypatch):
+    _write(tmp_path / "home" / "mine.yaml", "train: {steps: 12}\n")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert load_config(_write(tmp_path / "c.yaml", "base: ~/mine.yaml\n")).train.steps == 12
 
 
 def test_a_base_chain_merges_base_then_file_then_overrides(tmp_path, monkeypatch):

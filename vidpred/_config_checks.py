@@ -73,7 +73,7 @@ def validate(cfg: Config) -> None:
     """
     problems = [*_model_problems(cfg), *_data_problems(cfg), *_loss_problems(cfg), *_optim_problems(cfg),
                 *_train_problems(cfg)]
-    said = {problem.split(" ", 1)[0] for problem in problems}  # a key's own check says it better
+    said = {problem.split(" ", 1)[0].rstrip(":") for problem in problems}  # a key's own check says it better
     problems += [problem for problem in _non_finite(cfg) if problem.split(" ", 1)[0] not in said]
     if problems:
         raise problems_error(problems)

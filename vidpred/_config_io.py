@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import reprlib
 import types
 import typing
 from pathlib import Path
@@ -16,11 +17,21 @@ from typing import Any, Literal, Union
 
 import yaml
 
-__all__ = ["ConfigError", "problems_error", "from_plain", "merge", "parse_override", "read_yaml", "strict_load"]
+__all__ = ["ConfigDumper", "ConfigError", "problems_error", "from_plain", "merge", "parse_override", "read_yaml",
+           "strict_load"]
 
 
 class ConfigError(ValueError):
     """A config file or override that does not match the schema."""
+
+
+# A value as an error shows it: bounded, since a few YAML aliases can make a list of 10**9 items.
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 2, 6, 6, 200, 200
+
+
+def _shown(value: Any) -> str:
+    return _REPR.repr(value)
 
 
 def _type_name(tp: Any) -> str:
@@ -57,7 +68,7 @@ def _convert(value: Any, tp: Any, key: str, problems: list[str]) -> Any:
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
-            raise ConfigError(f"{key}: expected a mapping ({tp.__name__}), got {value!r}")
+            raise ConfigError(f"{key}: expected a mapping ({tp.__name__}), got {_shown(value)}")
         return from_plain(tp, value, key, problems)
     if origin in (Union, types.UnionType):
         for option in typing.get_args(tp):
@@ -68,36 +79,36 @@ def _convert(value: Any, tp: Any, key: str, problems: list[str]) -> Any:
                 continue
             if not inside:
                 return converted
-        raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
+        raise ConfigError(f"{key}: expected {_type_name(tp)}, got {_shown(value)}")
     if origin is Literal:
         allowed = typing.get_args(tp)
         if value not in allowed:
-            raise ConfigError(f"{key}: expected one of {', '.join(map(repr, allowed))}, got {value!r}")
+            raise ConfigError(f"{key}: expected one of {', '.join(map(repr, allowed))}, got {_shown(value)}")
         return value
     if origin is list:
         (inner,) = typing.get_args(tp)
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
+            raise ConfigError(f"{key}: expected {_type_name(tp)}, got {_shown(value)}")
         return [_convert(v, inner, f"{key}[{i}]", problems) for i, v in enumerate(value)]
     if tp is type(None):
         if value is not None:
-            raise ConfigError(f"{key}: expected null, got {value!r}")
+            raise ConfigError(f"{key}: expected null, got {_shown(value)}")
         return None
     if tp is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{key}: expected bool (true/false), got {value!r}")
+            raise ConfigError(f"{key}: expected bool (true/false), got {_shown(value)}")
         return value
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key}: expected int, got {value!r}")
+            raise ConfigError(f"{key}: expected int, got {_shown(value)}")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key}: expected float, got {value!r}")
+            raise ConfigError(f"{key}: expected float, got {_shown(value)}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{key}: expected str, got {value!r}")
+            raise ConfigError(f"{key}: expected str, got {_shown(value)}")
         return value
     raise ConfigError(f"{key}: unsupported type {tp!r}")  # a schema bug, not a user error
 
@@ -118,12 +129,20 @@ def from_plain(cls: type, data: dict, prefix: str, problems: list[str]) -> Any:
             continue
         factory = fields[key].default_factory
         if dataclasses.is_dataclass(hints[key]) and isinstance(value, dict) and factory is not dataclasses.MISSING:
-            value = merge(dataclasses.asdict(factory()), value)
+            value = _over_defaults(dataclasses.asdict(factory()), value)
         try:
             kwargs[key] = _convert(value, hints[key], full, problems)
         except ConfigError as exc:
             problems.append(str(exc))
     return cls(**kwargs)
+
+
+def _over_defaults(defaults: dict, given: dict) -> dict:
+    """``given`` laid over a section's ``defaults`` like :func:`merge`, but a mapping given for
+    a value that is not one replaces it: the type check then names the key the user wrote."""
+    laid = {k: _over_defaults(defaults[k], v) if isinstance(v, dict) and isinstance(defaults.get(k), dict) else v
+            for k, v in given.items()}
+    return {**defaults, **laid}
 
 
 def merge(base: dict, update: dict, _at: str = "") -> dict:
@@ -176,10 +195,20 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-# YAML 1.1 (PyYAML's) reads a number with an exponent but no point, ``1e-4``, as a string;
-# YAML 1.2 and Python read it as a float, and so does a config.
-_StrictLoader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
-                                    list("-+0123456789"))
+# YAML 1.1 (PyYAML's) reads a number with an exponent but no point, ``1e-4``, or with a point
+# and an unsigned exponent, ``1.0e4``, as a string; YAML 1.2 and Python read it as a float,
+# and so does a config.
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
+_FLOAT_FIRST = list("-+0123456789.")
+_StrictLoader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, _FLOAT_FIRST)
+
+
+class ConfigDumper(yaml.SafeDumper):
+    """``yaml.safe_dump``'s dumper, quoting a string that :func:`strict_load` would read as a
+    float (``'1e3'``), so a written config reads back the same."""
+
+
+ConfigDumper.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, _FLOAT_FIRST)
 
 
 def strict_load(stream: Any) -> Any:
@@ -220,7 +249,7 @@ def read_yaml(path: Path) -> dict:
     """One config file's own mapping, with one-line errors naming the file."""
     try:
         with open(path, encoding="utf-8") as f:
-            data = strict_load(f) or {}
+            data = strict_load(f)
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a UTF-8 text file") from None
     except DuplicateKey as exc:
@@ -237,6 +266,8 @@ def read_yaml(path: Path) -> dict:
         raise ConfigError(f"{path}: YAML syntax error{where}: {problem}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read it: {exc.strerror}") from None
+    if data is None:  # empty, or comments only
+        return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping")
+        raise ConfigError(f"{path}: the top level must be a mapping, got {_shown(data)}")
     return data

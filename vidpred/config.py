@@ -21,7 +21,7 @@ import yaml
 
 from vidpred._config_checks import (REFINER_ONLY, SEED_BLOCK,  # public here, beside the schema they check
                                     UNREAD_DATA_KEYS, validate)
-from vidpred._config_io import ConfigError, from_plain, merge, parse_override, problems_error, read_yaml
+from vidpred._config_io import ConfigDumper, ConfigError, from_plain, merge, parse_override, problems_error, read_yaml
 from vidpred.safe_write import same_file
 
 
@@ -418,7 +418,7 @@ def _read_with_bases(path: Path, chain: tuple[Path, ...] = ()) -> dict:
         own = {k: v for k, v in data.items() if k != "base"}
         if not isinstance(base, str) or not base:
             raise ConfigError(f"{path}: base must be the path of a config file, got {base!r}")
-        base_path = path.parent / base  # relative to this file's folder, not the working directory
+        base_path = path.parent / os.path.expanduser(base)  # relative to this file's folder, not the working directory
         if not base_path.is_file():
             raise ConfigError(f"{path}: base file not found: {base_path}")
         chain = (*chain, path)
@@ -471,7 +471,8 @@ def default_run_dir(cfg: Config) -> Path:
                           "give a path with --run-dir instead")
     forbidden = sorted(set(cfg.run.name) & set(_NOT_IN_WINDOWS_NAMES))
     if forbidden:  # a config written here should run on every system
-        raise ConfigError(f"run.name {cfg.run.name!r} holds {' '.join(forbidden)}, which Windows refuses in a folder name")
+        raise ConfigError(f"run.name {cfg.run.name!r} holds {' '.join(forbidden)}, which Windows refuses in a folder "
+                          "name (a folder of that name is trained in and resumed with --run-dir)")
     if cfg.run.name.split(".")[0].rstrip(" ").lower() in _WINDOWS_DEVICES:
         raise ConfigError(f"run.name {cfg.run.name!r} is a device name on Windows, never a folder: choose another")
     if cfg.run.name.endswith((".", " ")):
@@ -487,7 +488,7 @@ def config_to_dict(cfg: Config) -> dict:
 
 def dump_config(cfg: Config) -> str:
     """``cfg`` as YAML, keys in the schema's order (a run's ``config.yaml``)."""
-    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
+    return yaml.dump(config_to_dict(cfg), Dumper=ConfigDumper, sort_keys=False)
 
 
 # --------------------------------------------------------------------------------------
