@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 from pathlib import Path
 
 import numpy as np
@@ -402,8 +403,10 @@ def test_a_long_video_is_read_from_its_newest_frames_without_copying_it_all(mode
     clip = _pan()
     read, as_frames = [], api._as_frames
     monkeypatch.setattr(api, "_as_frames", lambda frames, **k: read.append(len(frames)) or as_frames(frames, **k))
-    assert np.array_equal(model.predict(clip), model.predict(list(clip)))
-    assert read == [model.n_context] * 2  # only the frames the model reads are checked and copied
+    expected = model.predict(clip)
+    assert np.array_equal(expected, model.predict(list(clip)))
+    assert np.array_equal(expected, model.predict(collections.deque(clip, maxlen=6)))  # a stream's last frames
+    assert read == [model.n_context] * 3  # only the frames the model reads are checked and copied
 
 
 @pytest.mark.parametrize("channels", [3, 4])

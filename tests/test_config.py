@@ -392,6 +392,15 @@ def test_resume_differences_name_each_changed_key_in_order_and_nothing_resumable
         "loss.l_gdl: 1.0 -> 0.5, train.seed: 0 -> 3"
 
 
+def test_a_run_trained_with_the_path_loss_over_one_frame_may_drop_it_on_resume():
+    # refused in a new config since (over one frame it is the frame's MSE again): such a run continues without it
+    saved = config_to_dict(config_from_dict({}, ["train.steps=10", "loss.l_path=1.0"]))
+    assert resume_differences(saved, config_from_dict({}, ["train.steps=20"])) == ""
+    two = config_to_dict(config_from_dict({}, ["train.steps=10", "loss.l_path=1.0", "train.n_future=2"]))
+    assert resume_differences(two, config_from_dict({}, ["train.steps=20", "train.n_future=2"])) == \
+        "loss.l_path: 1.0 -> 0.0"  # over two frames it is a term of its own
+
+
 def test_a_retired_key_at_its_old_value_still_loads_and_otherwise_is_named(tmp_path):
     # data.static_fraction left the schema; every checkpoint saved before holds it at 0.0.
     saved = config_to_dict(config_from_dict({}, ["train.steps=10"]))

@@ -295,8 +295,11 @@ def _newest(frames: object, n: int) -> tuple[object, int]:
     :func:`_as_frames` to read or refuse."""
     stacked = isinstance(frames, (np.ndarray, torch.Tensor)) and (
         frames.ndim == 4 or (frames.ndim == 3 and frames.shape[-1] > 4 and not _channels_first_image(frames)))
-    if stacked or (isinstance(frames, Sequence) and not isinstance(frames, (str, bytes))):
+    if stacked:
         return frames[-n:], max(0, len(frames) - n)
+    if isinstance(frames, Sequence) and not isinstance(frames, (str, bytes)):
+        first = max(0, len(frames) - n)  # by index: a deque (a stream's last frames) takes no slice
+        return [frames[i] for i in range(first, len(frames))], first
     return frames, 0
 
 

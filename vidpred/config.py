@@ -566,6 +566,8 @@ def _resumable_changes(saved: dict) -> set[str]:
     # Data keys the run's source never read (refused in a new config since; a run started
     # before may drop them): the run trained as without them.
     inert = set(UNREAD_DATA_KEYS.get(saved.get("data.source"), {}))
+    if saved.get("loss.l_path", 0) > 0 and saved.get("train.n_future", 1) < 2:
+        inert.add("loss.l_path")  # refused since over one predicted frame (its MSE again): a run before may drop it
     if saved.get("train.lr_schedule") == "cosine":
         return (RESUMABLE_CHANGES | inert) - {"train.steps"}
     return RESUMABLE_CHANGES | inert

@@ -177,6 +177,11 @@ def test_sixteen_bit_frames_read_as_their_top_8_bits_and_12_bit_data_in_them_is_
     largest = int(cv2.imread(str(twelve / "0.png"), cv2.IMREAD_UNCHANGED).max())
     assert f"{twelve}: frame image 0.png is 16-bit, with values up to {largest} only" in caplog.text
     assert "it is nearly black; scale the frames to the full 16-bit range" in caplog.text
+    caplog.clear()
+    assert cv2.imwrite(str(full / "0.png"), np.zeros((6, 7, 3), np.uint16))  # a fade from black
+    with caplog.at_level(logging.WARNING, logger="vidpred"):
+        read_video(full)
+    assert "16-bit" not in caplog.text
 
 
 def test_floating_point_frames_are_refused_naming_their_sample_type(tmp_path):

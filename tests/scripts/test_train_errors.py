@@ -314,22 +314,28 @@ def test_resuming_from_an_exported_model_is_one_line(config, tmp_path, caplog):
     assert _sha(latest) == before
 
 
-def test_a_copied_run_s_own_config_resumes_the_copy_only_with_run_dir(config, tmp_path, caplog):
+def test_a_run_s_own_config_resumes_the_folder_it_is_in(config, tmp_path, caplog, monkeypatch):
     import shutil
 
     run_dir = tmp_path / "run"
     assert _main(["--config", config, "--run-dir", run_dir, "--set", "train.steps=2"]) == 0
     copy = shutil.copytree(run_dir, tmp_path / "backup" / "run")
     before = _sha(run_dir / "checkpoints" / "latest.pt")
-    # its config names the folder it was trained in, which it would resume
-    assert _main(["--config", copy / "config.yaml", "--resume", "--set", "train.steps=3"]) == 2
-    assert _errors(caplog) == [f"{copy / 'config.yaml'} is the config of the run in {copy}, but names the run folder "
-                               f"{run_dir} (run.out_dir / run.name: the run was copied or moved since): pass --run-dir "
-                               f"{copy} to resume this one, or --run-dir {run_dir} for the other"]
-    assert _main(["--config", copy / "config.yaml", "--resume", "--set", "train.steps=3", "--run-dir", copy]) == 0
+    # its config names the folder it was trained in: the copy is resumed, said in a warning
+    assert _main(["--config", copy / "config.yaml", "--resume", "--set", "train.steps=3"]) == 0
+    assert (f"{copy / 'config.yaml'} names the run folder {run_dir} (run.out_dir / run.name: copied or moved since, "
+            f"or relative to another working folder): resuming {copy}, the folder it is in") in caplog.text
     assert torch.load(copy / "checkpoints" / "latest.pt", weights_only=True)["step"] == 3
     assert _sha(run_dir / "checkpoints" / "latest.pt") == before
-    assert _main(["--config", run_dir / "config.yaml", "--resume", "--set", "train.steps=3"]) == 0  # its own folder
+    caplog.clear()
+    relative = tmp_path / "here" / "runs" / "a:b"  # from another working folder, a name Windows refuses
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    assert _main(["--config", config, "--run-dir", "runs/a:b", "--set", "train.steps=2"]) == 0
+    monkeypatch.chdir(tmp_path)
+    assert _main(["--config", relative / "config.yaml", "--resume", "--set", "train.steps=3"]) == 0
+    assert "names the run folder" not in caplog.text  # it names itself, wherever it is read from
+    assert torch.load(relative / "checkpoints" / "latest.pt", weights_only=True)["step"] == 3
 
 
 def test_a_refused_second_resume_does_not_claim_to_have_resumed(config, tmp_path, caplog):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from vidpred.checkpoint import CheckpointWriteError
 from vidpred.cli import add_config_args, log_format, script, setup_logging, user_path
-from vidpred.config import Config, ConfigError, default_run_dir, load_config
+from vidpred.config import Config, load_config
 from vidpred.safe_write import TEXT_ERRORS, same_file
 from vidpred.training.distributed import cleanup, env_rank, launched_by_torchrun
 from vidpred.training.monitor import TrainingDiverged
@@ -39,18 +39,21 @@ class _QuietFileHandler(logging.FileHandler):
         pass
 
 
-def _check_own_folder(config: Path, cfg: Config, args: argparse.Namespace) -> None:
-    """Refuse ``--config <run>/config.yaml --resume`` without ``--run-dir`` when that config
-    names another folder (the run was copied or moved since): it would resume the other one."""
+def _own_run_folder(config: Path, cfg: Config, args: argparse.Namespace) -> Path | None:
+    """The run folder ``--config <run>/config.yaml --resume`` resumes without ``--run-dir``:
+    the folder that config is in (beside its ``checkpoints/latest.pt``), said in a warning when
+    the config names another (a folder copied or moved since, or a relative ``run.out_dir``
+    read from another working folder), whose run it would have resumed. None otherwise."""
     run = config.parent
     if (not args.resume or args.run_dir is not None or config.name != "config.yaml"
             or not (run / "checkpoints" / "latest.pt").is_file()):
-        return
-    named = default_run_dir(cfg)
+        return None
+    named = Path(cfg.run.out_dir).expanduser() / cfg.run.name
     if not same_file(named, run):
-        raise ConfigError(f"{config} is the config of the run in {run}, but names the run folder {named} "
-                          f"(run.out_dir / run.name: the run was copied or moved since): pass --run-dir {run} to "
-                          f"resume this one, or --run-dir {named} for the other")
+        logging.getLogger("vidpred").warning(
+            "%s names the run folder %s (run.out_dir / run.name: copied or moved since, or relative to another "
+            "working folder): resuming %s, the folder it is in", config, named, run)
+    return run
 
 
 @script
@@ -72,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger().addHandler(early)
     try:
         cfg = load_config(args.config, args.overrides)
-        _check_own_folder(Path(args.config), cfg, args)
-        trainer = Trainer(cfg, args.run_dir, resume=args.resume)
+        own = _own_run_folder(Path(args.config), cfg, args)
+        trainer = Trainer(cfg, args.run_dir or own, resume=args.resume)
     finally:
         logging.getLogger().removeHandler(early)
     file_log = None

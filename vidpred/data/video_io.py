@@ -306,7 +306,7 @@ def _warn_if_dark_16_bit(path: Path, name: Path) -> None:
     if name.suffix.lower() not in (".png", ".tif", ".tiff", ".pgm", ".ppm"):  # formats that hold 16 bits
         return
     unchanged = read_image(name, cv2.IMREAD_UNCHANGED)
-    if unchanged is not None and unchanged.dtype == np.uint16 and int(unchanged.max()) < 4096:
+    if unchanged is not None and unchanged.dtype == np.uint16 and 0 < int(unchanged.max()) < 4096:  # black: a fade
         logger.warning("%s: frame image %s is 16-bit, with values up to %d only, as 10- or 12-bit data stored in 16 "
                        "bits: read as 16-bit frames (their top 8 bits), it is nearly black; scale the frames to the "
                        "full 16-bit range, or write them as 8-bit", path, name.name, int(unchanged.max()))

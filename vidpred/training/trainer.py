@@ -114,7 +114,7 @@ class Trainer:
         if ".." in self.run_dir.parts:  # "new/../run" is "run" once "new" is made: check the folder written
             self.run_dir = Path(os.path.realpath(self.run_dir))
         if run_dir:  # config.yaml names the folder it is in: `--config <run>/config.yaml --resume` continues this run
-            named = self.run_dir if self.run_dir.name else Path(os.path.abspath(self.run_dir))
+            named = Path(os.path.abspath(self.run_dir))  # as from any working directory
             cfg = replace(cfg, run=replace(cfg.run, name=named.name, out_dir=str(named.parent)))
         self.cfg = cfg
         check_outside_data(self.run_dir, cfg)
