@@ -455,3 +455,19 @@ def test_a_rank_other_than_0_writes_no_train_log(config, tmp_path, monkeypatch, 
     assert _main(["--config", config, "--run-dir", run_dir]) == 0
     assert "rank 1 warns" in caplog.text  # a warning was logged, and train.log is rank 0's alone
     assert not (run_dir / "train.log").exists()
+
+
+@pytest.mark.parametrize("local_rank, warned", [("0", True), ("1", False)])
+def test_under_torchrun_the_data_s_warnings_are_said_by_each_machine_s_first_process(monkeypatch, local_rank, warned):
+    import vidpred.commands.train as train_command
+
+    data, level = logging.getLogger("vidpred.data"), logging.getLogger("vidpred.data").level
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", local_rank)
+    try:
+        train_command._quiet_data_beside_the_first_process()
+        # the others read the same videos from its cache: "skipping 2 of 4 videos" once a machine
+        assert logging.getLogger("vidpred.data.cache").isEnabledFor(logging.WARNING) is warned
+        assert logging.getLogger("vidpred.data.cache").isEnabledFor(logging.ERROR)
+    finally:
+        data.setLevel(level)  # (setLevel clears the loggers' cached answers too)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.handlers
+import os
 import sys
 from pathlib import Path
 
@@ -56,6 +57,13 @@ def _own_run_folder(config: Path, cfg: Config, args: argparse.Namespace) -> Path
     return run
 
 
+def _quiet_data_beside_the_first_process() -> None:
+    """Under torchrun, the data's warnings (videos skipped, a stretched aspect ratio) are said
+    by each machine's first process alone: the others read the same videos from its cache."""
+    if launched_by_torchrun() and os.environ.get("LOCAL_RANK", "0") != "0":
+        logging.getLogger("vidpred.data").setLevel(logging.ERROR)
+
+
 @script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -69,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     logged_rank = rank if launched_by_torchrun() else None
     # Under torchrun only rank 0 reports progress; the others speak only to warn.
     setup_logging(logging.INFO if rank == 0 else logging.WARNING, rank=logged_rank)
+    _quiet_data_beside_the_first_process()
     # What is logged while the trainer is built (data, cache, warnings) is kept and written
     # to train.log once the run directory is known.
     early = logging.handlers.MemoryHandler(capacity=100_000, flushLevel=logging.CRITICAL + 1)
