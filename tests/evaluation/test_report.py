@@ -205,6 +205,9 @@ def test_the_data_bullet_lists_the_skipped_videos_and_the_frames_size(report_res
     assert "; whole frames at 64x48 (resized);" in markdown_report(summary, meta)
     meta["data"] = {"frame_height": 128}
     assert "; whole frames at a height of 128 px at each video's aspect ratio;" in markdown_report(summary, meta)
+    # procedural videos are made at their own size: a frame_size set beside them is not what was scored
+    meta["data"] = {"source": "procedural", "frame_size": [128, 128], "procedural": {"height": 64, "width": 48}}
+    assert "; whole frames at 64x48 (data.procedural);" in markdown_report(summary, meta)
 
 
 def test_an_infinite_psnr_reaches_any_psnr_filter():

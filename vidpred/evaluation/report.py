@@ -207,6 +207,9 @@ def _flicker_section(summary: dict, methods: Sequence[str], protocol: dict[str, 
 
 def _frame_size_text(meta: dict) -> str:
     data = meta.get("data", {})
+    if data.get("source") == "procedural":  # made at their own size: data.frame_size and frame_height do not apply
+        procedural = data.get("procedural") or {}
+        return "{}x{} (data.procedural)".format(procedural.get("height"), procedural.get("width"))
     if data.get("frame_size"):
         return "{}x{} (resized)".format(*data["frame_size"])
     if data.get("frame_height"):
