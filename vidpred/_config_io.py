@@ -129,7 +129,8 @@ def from_plain(cls: type, data: dict, prefix: str, problems: list[str]) -> Any:
             continue
         factory = fields[key].default_factory
         if dataclasses.is_dataclass(hints[key]) and isinstance(value, dict) and factory is not dataclasses.MISSING:
-            value = _over_defaults(dataclasses.asdict(factory()), value)
+            # a mapping given for a plain value replaces it, for the type check to name the key the user wrote
+            value = merge(dataclasses.asdict(factory()), value, strict=False)
         try:
             kwargs[key] = _convert(value, hints[key], full, problems)
         except ConfigError as exc:
@@ -137,32 +138,25 @@ def from_plain(cls: type, data: dict, prefix: str, problems: list[str]) -> Any:
     return cls(**kwargs)
 
 
-def _over_defaults(defaults: dict, given: dict) -> dict:
-    """``given`` laid over a section's ``defaults`` like :func:`merge`, but a mapping given for
-    a value that is not one replaces it: the type check then names the key the user wrote."""
-    laid = {k: _over_defaults(defaults[k], v) if isinstance(v, dict) and isinstance(defaults.get(k), dict) else v
-            for k, v in given.items()}
-    return {**defaults, **laid}
-
-
-def merge(base: dict, update: dict, _at: str = "") -> dict:
-    """``update`` laid over ``base``: mappings merged key by key, any other value replaced.
-    Neither argument is changed.
+def merge(base: dict, update: dict, _at: str = "", *, strict: bool = True) -> dict:
+    """``update`` laid over ``base``: mappings merged key by key, any other value replaced
+    (with ``strict`` False, a value by a mapping too). Neither argument is changed.
 
     >>> merge({"train": {"steps": 10, "seed": 0}, "run": {"name": "a"}}, {"train": {"steps": 20}})
     {'train': {'steps': 20, 'seed': 0}, 'run': {'name': 'a'}}
 
     Raises:
-        ConfigError: a mapping laid over a value that is not one (``--set train=[]`` then
-            ``--set train.steps=3``): the section's other keys would be lost without a word.
+        ConfigError: with ``strict``, a mapping laid over a value that is not one (``--set
+            train=[]`` then ``--set train.steps=3``): the section's other keys would be lost
+            without a word.
     """
     out = dict(base)
     for key, value in update.items():
         old = out.get(key)
         if isinstance(value, dict) and isinstance(old, dict):
-            out[key] = merge(old, value, f"{_at}{key}.")
-        elif isinstance(value, dict) and old is not None:
-            raise ConfigError(f"{_at}{key}: expected a mapping, got {old!r}")
+            out[key] = merge(old, value, f"{_at}{key}.", strict=strict)
+        elif strict and isinstance(value, dict) and old is not None:
+            raise ConfigError(f"{_at}{key}: expected a mapping, got {_shown(old)}")
         else:
             out[key] = value
     return out
