@@ -18,7 +18,7 @@ from vidpred.models.blur_discriminator import BlurDiscriminator, load_blur_discr
 from vidpred.models.discriminator import MultiScaleDiscriminator
 from vidpred.models.generator import MultiScaleGenerator
 from vidpred.models.refiner import REFINER_WIDTH, FlowRefiner
-from vidpred.models.perceptual_networks import MissingWeightsError, VGG19Features, build_lpips
+from vidpred.models.perceptual_networks import MissingWeightsError, UnusableWeightsError, VGG19Features, build_lpips
 from vidpred.models.spatiotemporal_discriminator import SpatioTemporalDiscriminator
 from vidpred.models.init import he_init_
 from vidpred.models.spectral_norm import apply_spectral_norm
@@ -222,16 +222,17 @@ def build_perceptual_networks(cfg: Config, device: torch.device) -> dict[str, nn
     builders = {"vgg": (cfg.loss.l_vgg, lambda: VGG19Features(cfg.loss.vgg_layers, pretrained=True)),
                 "lpips": (cfg.loss.l_lpips, lambda: build_lpips(cfg.loss.lpips_net, pretrained=True))}
     networks: dict[str, nn.Module] = {}
-    missing: list[str] = []
+    problems: list[MissingWeightsError | UnusableWeightsError] = []
     for name, (weight, build) in builders.items():
         if weight == 0:
             continue
         try:
             networks[name] = build().to(device)
-        except MissingWeightsError as exc:
-            missing.append(str(exc))
-    if missing:
-        raise MissingWeightsError(" Also, ".join(missing))
+        except (MissingWeightsError, UnusableWeightsError) as exc:  # every file to fetch, said at once
+            problems.append(exc)
+    if problems:
+        kind = MissingWeightsError if all(isinstance(p, MissingWeightsError) for p in problems) else UnusableWeightsError
+        raise kind(" Also, ".join(str(p).rstrip(".") + "." for p in problems))
     return networks
 
 

@@ -15,6 +15,7 @@ from vidpred.models.perceptual_networks import (
     MissingWeightsError,
     UnusableWeightsError,
     build_lpips,
+    is_named_file,
 )
 
 
@@ -70,3 +71,14 @@ def test_vgg_sees_frames_normalised_with_imagenets_statistics():
     vgg(torch.tensor([-1.0, 1.0]).view(2, 1, 1, 1).expand(2, 3, 4, 4))
     mean, std = torch.tensor([0.485, 0.456, 0.406]), torch.tensor([0.229, 0.224, 0.225])
     torch.testing.assert_close(seen[0][:, :, 0, 0], torch.stack([-mean / std, (1 - mean) / std]))
+
+
+def test_a_file_is_the_named_download_when_its_hash_begins_as_the_name_says(tmp_path):
+    import hashlib
+
+    path = tmp_path / "weights.pth"
+    path.write_bytes(b"some weights")
+    digest = hashlib.sha256(b"some weights").hexdigest()
+    assert is_named_file(path, f"net-{digest[:8]}.pth")
+    assert not is_named_file(path, f"net-{'0' if digest[0] != '0' else '1'}{digest[1:8]}.pth")
+    assert is_named_file(path, "net.pth")  # no hash in the name: nothing to check it against

@@ -442,7 +442,10 @@ def test_the_lpips_backbone_file_used_is_recorded(tmp_path, lpips_standin):
     """The LPIPS column names the weights it was computed with (a stand-in here, accepted explicitly)."""
     weights = tmp_path / "alexnet-owt-7be5be79.pth"
     lpips_standin(weights)
-    code, summary, _ = _run(tmp_path, "--data", "procedural", "--set", "data.procedural.n_test_videos=1",
+    code, summary, report = _run(tmp_path, "--data", "procedural", "--set", "data.procedural.n_test_videos=1",
                             "--lpips-weights", weights, "--flicker-frames", "0")
     assert code == 0
     assert summary["lpips"]["available"] and summary["lpips"]["backbone_weights"] == str(weights)
+    # ... and says these are not LPIPS's weights, in the files a reader shares as well as in the log
+    assert summary["lpips"]["verified"] is False
+    assert f"NOT LPIPS: the backbone {weights} is not torchvision's ImageNet file" in report

@@ -13,7 +13,7 @@ from vidpred.config import ConfigError
 from vidpred.losses.composite import FINEST_SCALE_LOSSES
 from vidpred.losses.perceptual import sample_frames
 from vidpred.models.blur_discriminator import BlurDiscriminator, save_blur_discriminator
-from vidpred.models.perceptual_networks import MissingWeightsError, VGG19Features, build_lpips
+from vidpred.models.perceptual_networks import MissingWeightsError, UnusableWeightsError, VGG19Features, build_lpips
 from vidpred.training.trainer import Trainer
 
 ONLY_ADV = ("loss.l_p=0.0", "loss.l_gdl=0.0", "loss.l_adv=1.0")
@@ -125,6 +125,13 @@ def test_missing_weight_files_stop_training_with_their_names(tiny_config, tmp_pa
         Trainer(tiny_config("loss.l_vgg=0.1", "loss.l_lpips=0.1", "loss.lpips_net=vgg"), tmp_path / "run")
     assert "vgg19-dcbb9e9d.pth" in str(both.value) and "vgg16-397923af.pth" in str(both.value)
     assert "\n" not in str(both.value)
+    # A file there but not the named download is said together with the one missing.
+    checkpoints = tmp_path / "torch" / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    (checkpoints / "vgg19-dcbb9e9d.pth").write_bytes(b"not the download")
+    with pytest.raises(UnusableWeightsError) as both:
+        Trainer(tiny_config("loss.l_vgg=0.1", "loss.l_lpips=0.1", "loss.lpips_net=vgg"), tmp_path / "run")
+    assert "vgg19-dcbb9e9d.pth is not torchvision's" in str(both.value) and "vgg16-397923af.pth" in str(both.value)
 
 
 def test_adaptive_weight_is_applied(tiny_config, tmp_path):

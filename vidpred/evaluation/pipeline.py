@@ -29,6 +29,7 @@ from vidpred.evaluation.report import markdown_report, summarize
 from vidpred.evaluation.report_files import check_report_folder, write_report
 from vidpred.evaluation.runner import ClipResult, Protocol, evaluate
 from vidpred.metrics.lpips import LPIPS, LPIPSUnavailable, backbone_weights_path, load_lpips
+from vidpred.models.perceptual_networks import LPIPS_BACKBONES, is_named_file
 
 __all__ = ["EvalOutcome", "run_evaluation", "load_methods", "fit_blend_on_clips", "fit_blend_on_val",
            "record_context_frames", "BLEND_FIT_SOURCES", "GIVEN_BLEND_FLOW"]
@@ -98,7 +99,9 @@ def _lpips(mode: str, weights: str | Path | None, device: torch.device) -> tuple
         logger.warning("%s", exc)
         return None, {"available": False, "reason": str(exc)}
     used = Path(weights) if weights is not None else backbone_weights_path("alex")
-    return metric, {"available": True, "reason": None, "net": "alex", "version": "0.1", "backbone_weights": str(used)}
+    verified = is_named_file(used, LPIPS_BACKBONES["alex"])
+    return metric, {"available": True, "reason": None, "net": "alex", "version": "0.1", "backbone_weights": str(used),
+                    "verified": verified}
 
 
 def record_context_frames(methods: Sequence[Method], protocol: Protocol) -> None:

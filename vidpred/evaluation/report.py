@@ -269,7 +269,10 @@ def markdown_report(summary: dict, meta: dict[str, Any]) -> str:
         _moving_text(meta, protocol, n_moving, n_clips),
         _sharpness_text(protocol) + " PSNR uses a peak-to-peak of 2 on [-1, 1] frames. SSIM: 11x11 Gaussian "
         "window, sigma 1.5.",
-        "- **LPIPS**: " + ("AlexNet backbone, v0.1 linear layers; lower is better."
+        "- **LPIPS**: " + (("AlexNet backbone, v0.1 linear layers; lower is better."
+                             + ("" if meta["lpips"].get("verified", True) else
+                                f" NOT LPIPS: the backbone {meta['lpips']['backbone_weights']} is not torchvision's "
+                                "ImageNet file (used as VIDPRED_UNVERIFIED_WEIGHTS=1 asked)."))
                             if meta["lpips"]["available"] else meta["lpips"]["reason"]),
         *_baselines_text(meta),
         _pairing_text(summary, methods, n_scored),

@@ -39,6 +39,7 @@ __all__ = [
     "torchvision_cache_file",
     "weights_url",
     "read_pretrained",
+    "is_named_file",
     "UNVERIFIED_WEIGHTS_ENV",
     "VGG19Features",
     "VGG19_LAYERS",
@@ -134,6 +135,13 @@ def _sha256(path: Path) -> str:
                 digest.update(block)
         _verified[key] = digest.hexdigest()
     return _verified[key]
+
+
+def is_named_file(path: str | Path, filename: str) -> bool:
+    """Whether ``path``'s SHA-256 begins with the hash torchvision's ``filename`` carries (the
+    file is that download, not a stand-in accepted with :data:`UNVERIFIED_WEIGHTS_ENV`)."""
+    named = _NAMED_HASH.search(filename)
+    return named is None or _sha256(Path(path)).startswith(named[1])
 
 
 def _check_named_hash(path: Path, filename: str, what: str) -> None:
