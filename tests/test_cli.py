@@ -368,3 +368,18 @@ def test_report_and_worker_flags_default_to_one_worker_and_nothing_forced():
     assert (args.out, args.force, args.quiet, args.workers) == (None, False, False, 1)
     args = parser.parse_args(["--out", "r", "--force", "--quiet", "--workers", "2"])
     assert (args.out, args.force, args.quiet, args.workers) == ("r", True, True, 2)
+
+
+def test_a_bar_written_into_a_log_file_redraws_on_lines_of_its_own(capsys):
+    from vidpred._progress import progress
+
+    bar = progress(total=3, desc="train", unit="step", mininterval=0, miniters=1)  # stderr is not a terminal here
+    for _ in range(3):
+        bar.update(1)
+        print("a log record", file=sys.stderr)
+    bar.close()
+    err = capsys.readouterr().err
+    assert "\r" not in err and err.endswith("\n")
+    lines = err.splitlines()
+    assert lines.count("a log record") == 3 and all(line.startswith("train:") for line in lines if line != "a log record")
+    assert any(line.startswith("train: 100%") and "3/3" in line for line in lines)

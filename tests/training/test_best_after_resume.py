@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import signal
 
 from vidpred.checkpoint import load_checkpoint
 from vidpred.training.trainer import Trainer
@@ -87,3 +88,51 @@ def test_of_equal_scores_best_pt_keeps_the_first(tiny_config, tmp_path):
             run_dir).fit()
     assert len({row["model"]["psnr_whole_f1"] for row in _rows(run_dir)}) == 1
     assert load_checkpoint(run_dir / "checkpoints" / "best.pt")["step"] == 1  # the row align_best picks
+
+
+
+def _stopped_in_its_last_step(trainer: Trainer, last: int) -> dict:
+    """Fit ``trainer`` with a stop signal arriving during step ``last``, the run's last: the step
+    ends, and the validation and samples it ends with are skipped to save the checkpoint sooner."""
+    real_step = trainer.train_step
+
+    def step_then_signal():
+        logs = real_step()
+        if trainer.step == last:
+            trainer._stop.request(signal.SIGTERM)
+        return logs
+
+    trainer.train_step = step_then_signal
+    return trainer.fit()
+
+
+def test_a_stop_in_the_last_step_leaves_its_validation_to_the_resume(tiny_config, tmp_path, caplog):
+    # The last step is not one train.val_every names: the run validates there as it ends.
+    caplog.set_level(logging.INFO)
+    settings = ("train.steps=3", "train.val_every=2", "train.ckpt_every=2", "train.sample_every=2")
+    Trainer(tiny_config(*settings), tmp_path / "whole").fit()
+    run_dir = tmp_path / "run"
+    assert _stopped_in_its_last_step(Trainer(tiny_config(*settings), run_dir), 3)["step"] == 3
+    assert [r["step"] for r in _rows(run_dir)] == [2] and not (run_dir / "final_metrics.json").exists()
+    Trainer(tiny_config(*settings), run_dir, resume=True).fit()
+    assert "the validation at step 3 did not finish" in caplog.text
+    assert _rows(run_dir) == [{**row, "train_seconds": _rows(run_dir)[i]["train_seconds"]}
+                              for i, row in enumerate(_rows(tmp_path / "whole"))]
+    assert (run_dir / "samples" / "step_0000003.png").is_file()
+    assert load_checkpoint(run_dir / "checkpoints" / "best.pt")["step"] == _best_row_step(run_dir)
+    assert json.loads((run_dir / "final_metrics.json").read_text())["step"] == 3
+    Trainer(tiny_config(*settings), run_dir, resume=True).fit()  # once more: its row is there, not run twice
+    assert [r["step"] for r in _rows(run_dir)] == [2, 3]
+
+
+def test_a_stop_as_the_time_budget_runs_out_leaves_its_validation_to_the_resume(tiny_config, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    run_dir = tmp_path / "run"
+    settings = ("train.steps=100", "train.max_minutes=0.00001", "train.val_every=50", "train.sample_every=50")
+    assert _stopped_in_its_last_step(Trainer(tiny_config(*settings), run_dir), 1)["step"] == 1
+    assert _rows(run_dir) == [] and not (run_dir / "samples").exists()
+    Trainer(tiny_config(*settings), run_dir, resume=True).fit()
+    assert "the validation at step 1 did not finish" in caplog.text
+    assert [r["step"] for r in _rows(run_dir)] == [1]
+    assert (run_dir / "samples" / "step_0000001.png").is_file()
+    assert load_checkpoint(run_dir / "checkpoints" / "best.pt")["step"] == 1

@@ -211,3 +211,34 @@ def test_a_run_folder_whose_samples_cannot_be_written_is_refused_before_training
     read_only(tmp_path / "run" / "samples")
     with pytest.raises(RunLogError, match=r"the run folder .*samples is not writable"):
         check_run_dir(tmp_path / "run")
+
+
+def test_pictures_drawn_after_the_checkpoint_go_with_the_logs(tmp_path):
+    with RunLog(tmp_path, Config(), step=0) as run_log:
+        for step in (10, 20, 30):
+            run_log.samples(step, torch.rand(3, 8, 8), torch.rand(3, 8, 4))
+    (tmp_path / "samples" / "step_mine.png").write_bytes(b"a picture of the user's")
+    with RunLog(tmp_path, Config(), step=20):  # resumed from the checkpoint at step 20
+        pass
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == [
+        "flow_0000010.png", "flow_0000020.png", "step_0000010.png", "step_0000020.png", "step_mine.png"]
+    with RunLog(tmp_path, Config(), step=0):  # a new run over one stopped before its first checkpoint
+        pass
+    assert [p.name for p in (tmp_path / "samples").iterdir()] == ["step_mine.png"]
+
+
+def test_a_resumed_run_s_config_is_shown_beside_the_first(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    first = Config()
+    with RunLog(tmp_path / "run", first, step=0) as run_log:
+        run_log.train(1, {"g_total": 0.5})
+    resumed = Config()
+    resumed.train.steps = first.train.steps + 7  # a resume may lengthen the run
+    with RunLog(tmp_path / "run", resumed, step=1) as run_log:
+        run_log.train(2, {"g_total": 0.4})
+    events = EventAccumulator(str(tmp_path / "run"))
+    events.Reload()
+    texts = {e.step: e.tensor_proto.string_val[0].decode() for e in events.Tensors("config/text_summary")}
+    assert sorted(texts) == [0, 2]
+    assert f"steps: {first.train.steps}\n" in texts[0] and f"steps: {resumed.train.steps}\n" in texts[2]

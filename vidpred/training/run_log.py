@@ -116,8 +116,18 @@ def _save_png(grid: torch.Tensor, path: Path) -> None:
         save_image(grid, tmp, format="png")
 
 
+def _sample_step(path: Path) -> int | None:
+    """The step of a ``samples/{step,flow}_NNNNNNN.png`` a run drew; None for any other file."""
+    kind, _, number = path.stem.partition("_")
+    return int(number) if path.suffix == ".png" and kind in ("step", "flow") and number.isdigit() else None
+
+
 def _drop_logs_after(run_dir: Path, step: int) -> None:
     """Keep only what was logged up to ``step`` (the checkpoint's); at step 0 remove every log."""
+    for picture in (run_dir / "samples").glob("*.png"):  # drawn after the checkpoint (or by a run without one)
+        drawn = _sample_step(picture)
+        if drawn is not None and (step == 0 or drawn > step):
+            picture.unlink()
     if step == 0:
         stale = [*run_dir.glob("events.out.tfevents.*"), *(run_dir / n for n in JSONL_LOGS if (run_dir / n).exists())]
         if stale:
@@ -243,8 +253,9 @@ class RunLog:
             # purge_step hides events at and after it: the checkpoint's own step was logged
             # before the stop and is not logged again, so purge from the step after it.
             self.writer = SummaryWriter(str(self.run_dir), purge_step=step + 1 if step else None)
-            if step == 0:
-                self.writer.add_text("config", "```yaml\n" + dump_config(cfg) + "\n```", 0)
+            # Again on resume (which may change train.steps and the intervals), at the first step it
+            # trains: within the purged steps, so a run resumed twice from one checkpoint shows it once.
+            self.writer.add_text("config", "```yaml\n" + dump_config(cfg) + "\n```", step + 1 if step else 0)
             self._metrics = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")
             self._validation = open(self.run_dir / "validation.jsonl", "a", encoding="utf-8")
 

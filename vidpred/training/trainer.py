@@ -158,6 +158,7 @@ class Trainer:
         self.rollout = wrap_for_updates(self.generator, self.adversaries, self.dist, self.device)
         self.step, self.best_psnr = 0, -math.inf
         self._resumed = False
+        self._stopped_at_end = False  # a resumed run: it had stopped at its last step (_restore)
         self._lock: RunLock | None = None  # the main process's, while it trains
         self._claimed = False  # the same on every rank: whether the main process holds the lock
         self.train_seconds = 0.0  # time spent in train steps, across resumes (train.max_minutes)
@@ -369,6 +370,10 @@ class Trainer:
         # and train.sample_every may change on resume).
         self._stopped_val_every = int(state["config"]["train"]["val_every"])
         self._stopped_sample_every = int(state["config"]["train"]["sample_every"])
+        # ... and at its last step whatever the intervals (train.steps, or train.max_minutes spent).
+        minutes = state["config"]["train"].get("max_minutes")
+        self._stopped_at_end = (self.step >= int(state["config"]["train"]["steps"])
+                                or (minutes is not None and self.train_seconds >= 60.0 * minutes))
 
     def save(self, name: str = "latest.pt", *, all_ranks: bool = True) -> Path:
         """Write a checkpoint (rank 0 writes; under torchrun every rank must call it unless
@@ -574,7 +579,8 @@ class Trainer:
         """Run the validation a resumed run owes, if any, and return its record: the run stopped
         at a step its ``train.val_every`` validates at, before that validation reached
         ``validation.jsonl``. None when nothing is owed (or a stop signal cuts it short)."""
-        if not (self._resumed and self.step > 0 and self.step % self._stopped_val_every == 0):
+        if not (self._resumed and self.step > 0
+                and (self.step % self._stopped_val_every == 0 or self._stopped_at_end)):
             return None
         if self.step in {r["step"] for r in validation_rows(self.run_dir / "validation.jsonl")}:
             return None
@@ -585,7 +591,8 @@ class Trainer:
         """Draw the samples a resumed run owes: the run stopped at a step its
         ``train.sample_every`` draws at, and a stop signal skips them to save the checkpoint
         sooner."""
-        if not (self._resumed and self.step > 0 and self.step % self._stopped_sample_every == 0):
+        if not (self._resumed and self.step > 0
+                and (self.step % self._stopped_sample_every == 0 or self._stopped_at_end)):
             return
         if run_log.has_samples(self.step) or self._stop.signal is not None:
             return
