@@ -28,6 +28,22 @@ def test_avi_round_trip_within_jpeg_tolerance(tmp_path, moving_frames):
     assert 10 * np.log10(255.0**2 / (err**2).mean()) > 30  # PSNR in dB
 
 
+@pytest.mark.parametrize("fps", [12.5, 23.976, 25])
+def test_an_avi_keeps_a_rate_that_is_not_a_whole_number(tmp_path, moving_frames, fps):
+    frames = moving_frames(4, 32, 48, seed=0)
+    write_video(tmp_path / "clip.avi", frames, fps=fps)
+    capture = cv2.VideoCapture(str(tmp_path / "clip.avi"))
+    assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(fps, abs=1e-3)
+    assert np.abs(read_video(tmp_path / "clip.avi").astype(float) - frames).mean() < 6.0
+
+
+def test_an_avi_of_odd_sized_frames_says_its_rate_is_a_whole_number(tmp_path, moving_frames, caplog):
+    with caplog.at_level(logging.WARNING):
+        write_video(tmp_path / "clip.avi", moving_frames(4, 31, 48, seed=0), fps=12.5)
+    assert cv2.VideoCapture(str(tmp_path / "clip.avi")).get(cv2.CAP_PROP_FPS) == 12
+    assert "clip.avi: an .avi of odd-sized frames (31x48) stores a whole number of frames a second" in caplog.text
+
+
 def test_mp4_round_trip(tmp_path, moving_frames):
     frames = moving_frames(8, 32, 48, seed=1)
     write_video(tmp_path / "clip.mp4", frames)

@@ -69,6 +69,22 @@ def test_a_gif_keeps_the_nearest_rate_it_can_store_and_says_when_it_is_not_the_o
     assert ("a GIF stores each frame's time in hundredths of a second" in caplog.text) is said
 
 
+def test_the_rate_warning_names_the_file_a_temporary_becomes(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING):
+        write_animation(tmp_path / ".a.gif.tmp.gif", np.zeros((2, 8, 8, 3), np.uint8), fps=7, shown_as="mine.gif")
+    assert "mine.gif: a GIF stores" in caplog.text and ".tmp" not in caplog.text
+
+
+def test_an_avi_animation_of_odd_size_keeps_a_rate_that_is_not_a_whole_number(tmp_path):
+    import cv2
+
+    frames = np.zeros((3, 15, 21, 3), np.uint8)
+    path = write_animation(tmp_path / "a.avi", frames, fps=12.5)
+    capture = cv2.VideoCapture(str(path))
+    assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(12.5)
+    assert (capture.get(cv2.CAP_PROP_FRAME_HEIGHT), capture.get(cv2.CAP_PROP_FRAME_WIDTH)) == (16, 22)  # padded
+
+
 def test_frames_too_large_for_the_format_are_an_error_naming_the_output(tmp_path):
     frames = np.zeros((2, 32, 70_000, 3), np.uint8)
     with pytest.raises(ValueError, match="a GIF is at most 65535 px on a side, these frames are 32x70000 "

@@ -260,7 +260,7 @@ def _write_outputs(args: argparse.Namespace, paths: list[Path], frames: np.ndarr
     early) heads the scores table."""
     first_frame = args.start_frame + n_context
     if frames is not None:
-        write_animation(paths[0], frames, fps=args.fps)
+        write_animation(paths[0], frames, fps=args.fps, shown_as=args.out)
     if args.plot is not None:
         plot_one_step({name: row["psnr"] for name, row in scores.items()}, first_frame, paths[1],
                       f"{Path(args.video).name}: each frame's PSNR, predicted one step ahead")

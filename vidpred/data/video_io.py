@@ -486,8 +486,10 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 25.0) -> None
     """Write RGB frames to ``.avi`` (Motion-JPEG, quality 95) or ``.mp4`` (MPEG-4 part 2).
 
     Motion-JPEG goes through OpenCV's built-in writer, which honours the quality setting
-    and odd frame sizes (the FFmpeg backend ignores the quality). JPEG still subsamples
-    chroma, so saturated fine colour detail comes back a few levels off.
+    and odd frame sizes (the FFmpeg backend ignores the quality), but stores a whole number
+    of frames a second: an even-sized ``.avi`` at a rate that is not one goes through FFmpeg's,
+    which keeps it. JPEG still subsamples chroma, so saturated fine colour detail comes back
+    a few levels off.
 
     Args:
         path: output file; its suffix picks the codec. Parent folders are created.
@@ -533,7 +535,14 @@ class VideoWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         fourcc = cv2.VideoWriter_fourcc(*codec)
         writer = None
-        if codec == "MJPG":
+        whole_rate = float(fps).is_integer()
+        if codec == "MJPG" and (whole_rate or height % 2 or width % 2):
+            # OpenCV's own MJPEG writer stores a whole number of frames a second (12.5 plays at
+            # 12), FFmpeg's keeps the rate but crops odd sizes to even
+            if not whole_rate:
+                logger.warning("%s: an .avi of odd-sized frames (%dx%d) stores a whole number of frames a second: "
+                               "it plays at %d, not %g (even sizes, or .mp4, keep the rate)", path, height, width,
+                               round(fps), fps)
             writer = cv2.VideoWriter(str(path), cv2.CAP_OPENCV_MJPEG, fourcc, float(fps), (width, height))
             if writer.isOpened():
                 writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 95)

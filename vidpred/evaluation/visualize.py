@@ -284,13 +284,15 @@ def _colours(flow: np.ndarray, max_speed: float) -> np.ndarray:
     return (colours * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
 
 
-def write_animation(path: str | Path, frames: np.ndarray, fps: float = 4.0) -> Path:
+def write_animation(path: str | Path, frames: np.ndarray, fps: float = 4.0, *,
+                    shown_as: str | Path | None = None) -> Path:
     """Write RGB frames (grey levels 0-255) as ``.gif`` (Pillow, looping) or ``.mp4``/``.avi`` (OpenCV).
 
     Args:
         path: output file; parent folders are created.
         frames: uint8 ``(T, H, W, 3)``.
         fps: frames per second, within :data:`FPS_RANGE`.
+        shown_as: the name the warnings give ``path`` (the file a temporary ``path`` becomes).
 
     Raises:
         ValueError: unsupported suffix, a wrongly shaped array, frames too large for the
@@ -312,7 +314,7 @@ def write_animation(path: str | Path, frames: np.ndarray, fps: float = 4.0) -> P
         hundredths = max(1, round(100 / fps))  # what a GIF stores (Pillow truncates milliseconds to them)
         if abs(100 / hundredths - fps) > 0.01 * fps:
             log.warning("%s: a GIF stores each frame's time in hundredths of a second, so it plays %.3g frames a "
-                        "second, not %g (.mp4 or .avi keep the rate)", path, 100 / hundredths, fps)
+                        "second, not %g (.mp4 or .avi keep the rate)", shown_as or path, 100 / hundredths, fps)
         path.parent.mkdir(parents=True, exist_ok=True)
         images = [Image.fromarray(frame) for frame in frames]
         with replacing(path) as tmp:
@@ -342,7 +344,9 @@ def animation_video(path: str | Path, size: tuple[int, int],
     """
     suffix = Path(path).suffix.lower()
     height, width = size
-    pad_h, pad_w = (height % 2, width % 2) if suffix == ".mp4" else (0, 0)  # MPEG-4 needs even sizes
+    # MPEG-4 needs even sizes, and so does an .avi at a rate that is not a whole number (VideoWriter)
+    even = suffix == ".mp4" or (suffix == ".avi" and not float(fps).is_integer())
+    pad_h, pad_w = (height % 2, width % 2) if even else (0, 0)
     try:
         writer = VideoWriter(path, (height + pad_h, width + pad_w), fps=fps)
     except OSError as exc:
