@@ -360,6 +360,8 @@ def test_resume_allows_only_the_keys_that_do_not_change_what_is_computed():
     assert message.startswith("cannot resume runs/x: the config differs from the checkpoint's in loss.l_adv: 0.05 -> 0.1, "
                               "train.seed: 0 -> 3.")
     assert "train.steps:" not in message and "train.steps" in message.split("Only ")[1]
+    # the keys a user may change, not the unread data keys an old run may only drop (refused in a config)
+    assert message.split("Only ")[1] == f"{', '.join(sorted(RESUMABLE_CHANGES))} may change on resume."
     # A key added to the schema since the checkpoint was written takes its default: no difference.
     del saved["train"]["ema_decay"]
     check_resumable(saved, config_from_dict({}), "run")

@@ -583,7 +583,8 @@ def check_resumable(saved: dict, cfg: Config, run: str | Path, saved_folders: di
     """
     details = resume_differences(saved, cfg, saved_folders)
     if details:
-        resumable = _resumable_changes(_flatten(config_to_dict(config_from_dict(saved))))
+        # the keys a user may change: not the unread data keys an old run may only drop
+        resumable = _resumable_changes(_flatten(config_to_dict(config_from_dict(saved)))) & RESUMABLE_CHANGES
         raise ConfigError(
             f"cannot resume {run}: the config differs from the checkpoint's in {details}. "
             f"Only {', '.join(sorted(resumable))} may change on resume."

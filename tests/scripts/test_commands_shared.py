@@ -34,3 +34,28 @@ def test_a_table_is_printed_written_and_then_replaced_as_ours(tmp_path, capsys):
     check_table_output(None, "# Another heading", force=False)  # no --out: nothing to check
     print_table("only printed", None)
     assert capsys.readouterr().out == "only printed\n"
+
+
+@pytest.mark.parametrize("command, argv, named", [
+    ("camera_forecast", ["--subset", "paths", "--paths-root=~/paths"], "paths"),
+    ("camera_forecast", ["--subset", "paths", "--paths-root", "/nowhere", "--figure=~/fig.jpg"], "fig.jpg"),
+    ("paired_table", ["--eval=~/eval", "--a", "x", "--b", "y"], "eval"),
+    ("lever_map", ["--reports=~/reports", "--x", "a", "--y", "b"], "reports"),
+    ("eval_ucf101", ["--data", "procedural", "--lpips-weights=~/alexnet.pth"], "alexnet.pth"),
+    ("pretrain_blur_discriminator", ["--config", "configs/quickstart_full.yaml", "--cifar10=~/cifar"], "cifar"),
+    ("run_ablations", ["--configs=~/mine.yaml"], "mine.yaml"),
+    ("time_to_quality", ["--run=~/mine.yaml:x"], "mine.yaml"),
+])
+def test_a_path_flag_s_tilde_is_the_home_folder_where_the_shell_leaves_it(command, argv, named, tmp_path, monkeypatch,
+                                                                          caplog):
+    # --flag=~/x reaches the script as typed: the file it names is in the home folder, not in a folder named "~"
+    import importlib
+    from pathlib import Path
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(Path(__file__).parents[2])  # the repository's configs/
+    out_file = {"time_to_quality": "out.png", "lever_map": "out.png", "paired_table": None}.get(command, "out")
+    out = [] if out_file is None else ["--out", str(tmp_path / out_file)]
+    assert importlib.import_module(f"vidpred.commands.{command}").main([*argv, *out]) == 2
+    said = " ".join(r.getMessage() for r in caplog.records if r.levelno >= 40)
+    assert str(tmp_path / named) in said, said

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                              "(with --subset train, val or test)")
     parser.add_argument("--root", default=DEFAULT_CORPUS_ROOT, type=user_path,
                         help=f"the corpus folder (default {DEFAULT_CORPUS_ROOT})")
-    parser.add_argument("--paths-root", default=DEFAULT_PATHS_ROOT,
+    parser.add_argument("--paths-root", default=DEFAULT_PATHS_ROOT, type=user_path,
                         help=f"the camera paths' folder (default {DEFAULT_PATHS_ROOT})")
     parser.add_argument("--fetch-paths", action="store_true",
                         help="download the camera paths first if they are not in --paths-root")
@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plane-depth", type=float,
                         help="the camera paths' translation too, seen on a plane this many metres ahead "
                              "(default: their rotation alone)")
-    parser.add_argument("--figure", help="with --subset paths: also draw each path's true steps and forecasts "
-                                         "in this PNG")
+    parser.add_argument("--figure", type=user_path,
+                        help="with --subset paths: also draw each path's true steps and forecasts in this PNG")
     parser.add_argument("--out", type=user_path, help="also write the Markdown table here")
     parser.add_argument("--force", action="store_true", help="replace an --out that this script did not write")
     add_threads_arg(parser)

@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                                  "torch's choice; 1 is often faster on a busy machine)")
     add_workers_arg(parser)
     parser.add_argument("--no-lpips", action="store_true", help="do not compute LPIPS")
-    parser.add_argument("--lpips-weights", default=None,
+    parser.add_argument("--lpips-weights", default=None, type=user_path,
                         help="AlexNet ImageNet weights for LPIPS (default: torch.hub's cache, "
                              "~/.cache/torch/hub/checkpoints/alexnet-owt-7be5be79.pth, skipped when absent; a FILE "
                              "given must be there)")

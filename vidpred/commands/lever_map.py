@@ -29,7 +29,8 @@ from vidpred.safe_write import check_figure_and_table, write_text
 @script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--reports", nargs="+", required=True, help="development-benchmark output folders")
+    parser.add_argument("--reports", nargs="+", required=True, type=user_path,
+                        help="development-benchmark output folders")
     parser.add_argument("--x", required=True, help="the video on the x axis, as the reports name it (val/bikes.mp4)")
     parser.add_argument("--y", required=True, help="the video on the y axis")
     parser.add_argument("--against", default=DIS_FLOW, help="the baseline at the origin (default %(default)s)")

@@ -43,7 +43,8 @@ DEFAULT_KEYS = ["psnr_whole_f1", "psnr_whole_f2", "ssim_whole_f1", "ssim_whole_f
 @script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--eval", required=True, help="an evaluation's output folder (per_video.json or per_clip.json)")
+    parser.add_argument("--eval", required=True, type=user_path,
+                        help="an evaluation's output folder (per_video.json or per_clip.json)")
     parser.add_argument("--a", action="append", required=True, help="method(s) compared")
     parser.add_argument("--b", action="append", required=True, help="method(s) compared against")
     parser.add_argument("--keys", nargs="*", default=DEFAULT_KEYS, help="score keys (default: whole-frame f1/f2)")

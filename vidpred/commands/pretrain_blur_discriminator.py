@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
                     set_help="override the config's data keys that choose and decode the videos, model.channels "
                              "or model.blur_discriminator.checkpoint, e.g. --set data.patch_size=64 (repeatable; "
                              "values are YAML; the training itself is set by the flags below)")
-    parser.add_argument("--cifar10", metavar="DIR", help="train on CIFAR-10 from this cifar-10-batches-py directory")
+    parser.add_argument("--cifar10", metavar="DIR", type=user_path,
+                        help="train on CIFAR-10 from this cifar-10-batches-py directory")
     parser.add_argument("--out", type=user_path, help="checkpoint path (default: model.blur_discriminator.checkpoint)")
     parser.add_argument("--steps", type=int, default=300, help="Adam steps (default 300)")
     parser.add_argument("--batch-size", type=int, default=32, help="sharp and as many blurred crops per step")

@@ -268,7 +268,7 @@ def _is_our_summary(out: Path) -> bool:
 @script
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--configs", nargs="*", type=Path, default=None,
+    parser.add_argument("--configs", nargs="*", type=lambda text: Path(user_path(text)), default=None,
                         help=f"ablation configs (default: every {ABLATIONS}/*.yaml, longest runs first)")
     parser.add_argument("--out", type=lambda text: Path(user_path(text)), default=Path("runs/ablations"))
     parser.add_argument("--jobs", type=int, default=2, help="trainings at a time (default 2)")

@@ -44,7 +44,7 @@ def _parse_run(spec: str) -> tuple[Path, str, list[str]]:
     """``CONFIG[:LABEL[:KEY=VALUE,...]]`` -> ``(config, label, overrides)``; the label defaults
     to the config's stem and must be a plain name."""
     parts = spec.split(":", 2)
-    config = Path(parts[0])
+    config = Path(user_path(parts[0]))
     if not config.is_file():
         raise FileNotFoundError(f"--run {spec}: no config file {config}")
     label = parts[1] if len(parts) > 1 and parts[1] else config.stem
