@@ -438,6 +438,14 @@ def test_a_missing_test_list_is_the_one_line_a_failed_run_prints(tiny_ucf101, tm
     assert len(said) == 1 and "testlist01.txt" in said[0], said
 
 
+def test_a_missing_corpus_is_the_one_line_a_failed_run_prints(tmp_path, caplog):
+    code = eval_ucf101.main(["--data", "corpus", "--root", str(tmp_path / "no_corpus"), "--no-lpips",
+                             "--out", str(tmp_path / "x")])
+    assert code == 2
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(said) == 1 and "fetch_videos.py" in said[0], said
+
+
 def test_the_lpips_backbone_file_used_is_recorded(tmp_path, lpips_standin):
     """The LPIPS column names the weights it was computed with (a stand-in here, accepted explicitly)."""
     weights = tmp_path / "alexnet-owt-7be5be79.pth"

@@ -290,7 +290,7 @@ def run_evaluation(data: DataConfig, checkpoints: Sequence[str | Path], out_dir:
                    if data.source == "folder" and data.val_videos != given.val_videos else None)
     data = _with_training_cut_ratio(data, trained)
     _warn_of_training_frame_sizes(data, trained)
-    if data.source == "ucf101":  # a missing or unreadable test list is said alone, not after the blend's warning
+    if data.source in BLEND_FIT_SOURCES:  # a missing corpus or test list is said alone, not after the blend's warning
         select_videos(data, subset, every=every, max_frames=None)
     blend, blend_note = _blend(data, subset, blend_weight, protocol, start_frame, device, progress)
     if blend is not None:
