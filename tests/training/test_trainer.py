@@ -387,23 +387,29 @@ def test_the_samples_a_stop_skipped_are_the_stopped_run_s_schedule_s_not_the_new
 
 
 def test_the_logged_speed_counts_train_steps_not_the_validation_between_them(tiny_config, tmp_path, monkeypatch):
-    """A validation that takes a second (here: made to) must not show as a slow step after it."""
+    """A validation that takes long (here: made to, on the trainer's clock) must not show as a slow step after it."""
     import time
+    from types import SimpleNamespace
 
+    import vidpred.training.trainer as trainer_module
+
+    elapsed = {"validating": 0.0}  # seconds each validation adds to the clock: far more than any step takes
+    monkeypatch.setattr(trainer_module, "time",
+                        SimpleNamespace(perf_counter=lambda: time.perf_counter() + elapsed["validating"]))
     trainer = Trainer(tiny_config("train.steps=4", "train.val_every=2", "train.log_every=1"), tmp_path / "run")
     validate = trainer._validate_and_log
 
     def slow_validation(*args, **kwargs):
-        time.sleep(1.0)
+        elapsed["validating"] += 1000.0
         return validate(*args, **kwargs)
 
     monkeypatch.setattr(trainer, "_validate_and_log", slow_validation)
     trainer.fit()
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [row["step"] for row in rows] == [1, 2, 3, 4]
-    # 4 clips a step; the step after a validation would show under 4 clips/s were its second counted
-    assert rows[2]["samples_per_sec"] > 12, rows
-    assert trainer.train_seconds < 2.0  # ... nor counted as training time
+    # 4 clips a step; the step after a validation would show under 0.004 clips/s were its 1000 s counted
+    assert rows[2]["samples_per_sec"] > 0.1, rows
+    assert trainer.train_seconds < 500  # ... nor counted as training time (2 validations: 2000 s)
 
 
 def test_grad_clip_bounds_each_update_of_the_generator_and_the_discriminator(tiny_config, tmp_path):
