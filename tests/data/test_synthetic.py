@@ -433,6 +433,25 @@ def test_a_zooming_and_rolling_camera_stays_inside_the_photo():
             assert (points >= -1e-6).all() and (points <= size + 1e-6).all(), (seed, t)
 
 
+def test_a_camera_that_pans_zooms_rolls_and_shakes_at_once_stays_inside_the_photo():
+    # A pan while zooming out reaches further into the photo than the pan alone: the whole path is placed
+    from vidpred.data.synthetic import _similarity
+
+    photo = _noise_photo(300, 400)
+    n, height, width = 24, 96, 128
+    corners = np.array([[-0.5, -0.5], [width - 0.5, -0.5], [-0.5, height - 0.5], [width - 0.5, height - 0.5]])
+    for seed in range(400):
+        scene = sample_scene(np.random.default_rng(seed), [photo], n, height, width)  # every default motion
+        photo_size = np.array([400, 300]) * scene.photo_scale
+        offset, log_scale, angle = scene.camera.path(n)
+        for t in range(n):  # the frame's corners mapped back by the warp that renders it
+            warp = _similarity(scene.magnification * math.exp(log_scale[t]), angle[t], np.asarray(scene.centre),
+                               np.array([(width - 1) / 2.0, (height - 1) / 2.0]) + offset[t] + scene.shake[t])
+            back = cv2.invertAffineTransform(warp)
+            points = corners @ back[:, :2].T + back[:, 2]  # as the placement measures the photo: 0 to its size
+            assert (points >= -1e-6).all() and (points <= photo_size + 1e-6).all(), (seed, t)
+
+
 def test_cameras_zoom_in_and_out_and_jpeg_qualities_span_30_to_95():
     photos = [_noise_photo(300, 400, seed) for seed in range(2)]
     zoom_rates, qualities = [], []

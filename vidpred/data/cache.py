@@ -71,7 +71,7 @@ INDEX_NAME = "index.json"
 # Bump when generate_video's output changes for the same arguments, so caches regenerate.
 PROCEDURAL_VERSION = 1
 # The same for generate_synthetic_video.
-SYNTHETIC_VERSION = 1
+SYNTHETIC_VERSION = 2
 
 
 class NoUsableVideosError(DataError):

@@ -185,7 +185,7 @@ def _motion(rng: np.random.Generator, max_speed: float, max_zoom: float, max_rot
 
 
 def _place_background(rng: np.random.Generator, photo_hw: tuple[int, int], offset: np.ndarray,
-                      log_scale: np.ndarray, rotating: bool, height: int, width: int
+                      log_scale: np.ndarray, angle: np.ndarray, height: int, width: int
                       ) -> tuple[float, tuple[float, float], float]:
     """Photo scale, centre and magnification that keep the whole camera path inside the photo.
 
@@ -199,20 +199,25 @@ def _place_background(rng: np.random.Generator, photo_hw: tuple[int, int], offse
     larger than needed is resized down first.
     """
     half = np.array([width, height], np.float64) / 2.0
-    if rotating:
+    if np.any(angle):
         half[:] = math.hypot(width, height) / 2.0
     widest = math.exp(-min(log_scale.min(), 0.0))
-    travel = offset.max(axis=0) - offset.min(axis=0)
-    need = 2.0 * half * widest + travel  # (x, y), output pixels at magnification 1
+    # Frame t shows centre + (-offset[t] +- half) * exp(-log_scale[t]) / magnification (x, y):
+    # the offset shrinks or grows with the zoom as the frame does.
+    # (and turns with the rotation: the frame's centre is R(-angle[t]) (-offset[t]) away).
+    c, s = np.cos(angle), np.sin(angle)
+    shift = -np.stack([c * offset[:, 0] + s * offset[:, 1], -s * offset[:, 0] + c * offset[:, 1]], axis=1)
+    inverse = np.exp(-log_scale)[:, None]
+    lo = ((shift - half) * inverse).min(axis=0)  # output pixels at magnification 1
+    hi = ((shift + half) * inverse).max(axis=0)
+    need = hi - lo  # (x, y)
     size = np.array([photo_hw[1], photo_hw[0]], np.float64)
     magnification = float(np.max(need / size)) * rng.uniform(1.0, 1.5)
     photo_scale = min(1.0, magnification / widest)  # the narrowest frame is then 1:1 or magnified
     magnification /= photo_scale
     size = size * photo_scale
-    # Centre range: frame t shows around centre - offset[t] / magnification.
-    reach = half * widest / magnification
-    low = reach + offset.max(axis=0) / magnification
-    high = size - reach + offset.min(axis=0) / magnification
+    low = -lo / magnification
+    high = size - hi / magnification
     centre = np.where(low <= high, low + rng.random(2) * np.maximum(high - low, 0.0), (low + high) / 2.0)
     return photo_scale, (float(centre[0]), float(centre[1])), magnification
 
@@ -294,7 +299,7 @@ def sample_scene(rng: np.random.Generator, photos: Sequence[np.ndarray], n_frame
         shake = rng.normal(0.0, 1.0, (n_frames, 2)) * sigma
     offset, log_scale, angle = camera.path(n_frames)
     photo_scale, centre, magnification = _place_background(
-        rng, photos[background].shape[:2], offset + shake, log_scale, bool(np.any(angle)), height, width)
+        rng, photos[background].shape[:2], offset + shake, log_scale, angle, height, width)
     layers = tuple(_layer(rng, photos, background, height, width, max_speed, still_fraction, max_zoom,
                           math.radians(max_rotation), n_frames, max_wander)
                    for _ in range(int(rng.integers(max_layers + 1))))
