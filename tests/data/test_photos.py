@@ -124,3 +124,26 @@ def test_a_folder_named_like_a_photo_is_not_a_photo_and_no_photos_is_refused(tmp
     assert [p.name for p in folder.paths] == ["a.png"] and folder.skipped == ["album.png/"]
     with pytest.raises(ValueError, match="photos is empty"):
         photo_library([])
+
+
+def test_every_unreadable_photo_is_named_before_any_video_is_made(tmp_path):
+    from vidpred.config import DataConfig, SyntheticConfig
+    from vidpred.data.datasets import load_synthetic
+    from vidpred.data.errors import DataError
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f"good{i}.png"), _noise_photo(60, 80))
+    whole = (folder / "good0.png").read_bytes()
+    (folder / "cut_short.png").write_bytes(whole[: len(whole) // 2])  # its header reads; its pixels do not
+    (folder / "not_a_photo.jpg").write_bytes(b"text saved as .jpg")
+    cv2.imwrite(str(folder / "grey.pgm"), _noise_photo(60, 80)[:, :, 0])
+    cfg = DataConfig(cache_dir=str(tmp_path / "cache"),
+                     synthetic=SyntheticConfig(n_videos=4, n_frames=5, height=32, width=32, photo_dir=str(folder)))
+    with pytest.raises(DataError, match=r"2 of 6 photos in .* cannot be read: cut_short.png, not_a_photo.jpg; "):
+        load_synthetic(cfg, min_frames=5, progress=False)
+    assert not (tmp_path / "cache").exists()  # nothing made before it
+    (folder / "cut_short.png").unlink()
+    (folder / "not_a_photo.jpg").unlink()
+    assert len(load_synthetic(cfg, min_frames=5, progress=False)) == 4

@@ -96,18 +96,35 @@ class PhotoFolder(Sequence):
     def smaller_than(self, height: int, width: int) -> list[tuple[str, int, int]]:
         """``(name, H, W)`` of the photos whose sides, either way round (a camera's orientation
         tag may turn them), fall short of a ``height`` x ``width`` frame's: read from each file's
-        header, so the pixels are not decoded. A header that cannot be read is left to indexing."""
+        header, so the pixels are not decoded.
+
+        Every file is checked whole on the way (a PNG's chunks to its end, what OpenCV decodes
+        where Pillow cannot), so that the unreadable ones are said at once, before any video is
+        made, not one at a time by the video that first draws each.
+
+        Raises:
+            DataError: naming every photo that cannot be read (a truncated download?).
+        """
         from PIL import Image, UnidentifiedImageError  # only needed here
 
-        short = []
+        short, unreadable = [], []
         for path in self.paths:
             try:
                 with Image.open(path) as image:
                     w, h = image.size
-            except (OSError, UnidentifiedImageError, ValueError):
-                continue
+                    image.verify()  # a PNG's chunks and checksums to its end
+            except (OSError, SyntaxError, ValueError, UnidentifiedImageError):
+                decoded = read_image(path)  # Pillow may not know the format: OpenCV may
+                if decoded is None:
+                    unreadable.append(path.name)
+                    continue
+                h, w = decoded.shape[:2]
             if any(a < b for a, b in zip(sorted((h, w)), sorted((height, width)))):
                 short.append((path.name, h, w))
+        if unreadable:
+            shown = ", ".join(unreadable[:8]) + (f" and {len(unreadable) - 8} more" if len(unreadable) > 8 else "")
+            raise DataError(f"data.synthetic.photo_dir: {len(unreadable)} of {len(self.paths)} photos in {self.folder} "
+                            f"cannot be read: {shown}; remove or replace them")
         return short
 
     def __getitem__(self, i: int) -> np.ndarray:
