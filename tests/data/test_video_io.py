@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from vidpred.data.folder import list_folder_videos
-from vidpred.data.video_io import (VideoReadError, announced_frames, iter_video, read_image, read_video, write_image,
-                                   write_video)
+from vidpred.data.video_io import (VideoReadError, announced_frames, announced_shape, iter_video, read_image, read_video,
+                                   write_image, write_video)
 
 
 def _save_png(path, frame):
@@ -329,6 +329,43 @@ def test_a_file_cut_short_is_read_as_far_as_it_goes_with_a_warning(tmp_path, mov
         assert not caplog.records
 
 
+def test_an_mp4_decoding_fewer_frames_than_its_header_counts_may_be_a_trimmed_one(tmp_path, moving_frames, caplog,
+                                                                                    monkeypatch):
+    # A cut made without re-encoding hides frames behind an edit list that the header still counts
+    import vidpred.data.video_io as video_io
+
+    path = tmp_path / "trimmed.mp4"
+    write_video(path, moving_frames(6, 32, 48), fps=10)
+    real_open = video_io.open_capture
+
+    class Counting:
+        def __init__(self, capture):
+            self._capture = capture
+
+        def get(self, prop):
+            return 9.0 if prop == cv2.CAP_PROP_FRAME_COUNT else self._capture.get(prop)
+
+        def __getattr__(self, name):
+            return getattr(self._capture, name)
+
+    monkeypatch.setattr(video_io, "open_capture", lambda *args, **kwargs: Counting(real_open(*args, **kwargs)))
+    with caplog.at_level("WARNING", logger="vidpred.data.video_io"):
+        assert len(read_video(path)) == 6
+    assert "header announces 9: a damaged or cut-short file, or one trimmed without re-encoding" in caplog.text
+
+
+def test_a_raw_dv_stream_s_estimated_frame_count_is_not_trusted(tmp_path):
+    # OpenCV reads a raw .dv stream at 60,000 frames a second and counts its duration at that rate
+    path = tmp_path / "tape.dv"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"dvsd"), 25, (720, 576))
+    for level in (0, 120, 240):
+        writer.write(np.full((576, 720, 3), level, np.uint8))
+    writer.release()
+    assert cv2.VideoCapture(str(path)).get(cv2.CAP_PROP_FRAME_COUNT) > 1000
+    assert announced_frames(path) is None and announced_shape(path) is None
+    assert len(read_video(path)) == 3
+
+
 def test_the_frames_a_video_announces_before_it_is_decoded(tmp_path, make_video, moving_frames, corrupt_video):
     assert announced_frames(make_video(tmp_path / "v.avi", moving_frames(7, 16, 20))) == 7
     folder = tmp_path / "frames"
@@ -458,3 +495,16 @@ def test_an_empty_video_file_is_named_as_empty(tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(VideoReadError, match=r"the file is empty \(0 bytes\): an interrupted copy or download\?"):
         read_video(empty)
+
+
+def test_a_folder_of_phone_photos_turned_by_their_orientation_tag_announces_the_turned_shape(tmp_path, moving_frames):
+    from PIL import Image
+
+    folder = tmp_path / "portrait"
+    folder.mkdir()
+    for i, frame in enumerate(moving_frames(3, 64, 96)):  # stored landscape, shown portrait
+        exif = Image.Exif()
+        exif[0x0112] = 6  # turn a quarter clockwise to show
+        Image.fromarray(frame).save(folder / f"{i}.jpg", exif=exif)
+    assert read_video(folder).shape == (3, 96, 64, 3)  # OpenCV applies the tag
+    assert announced_shape(folder) == (3, 96, 64)

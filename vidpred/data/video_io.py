@@ -314,6 +314,19 @@ def _warn_if_dark_16_bit(path: Path, name: Path) -> None:
 
 # Containers whose headers count their frames: a decode that stops well short of the count warns.
 _COUNTED = (".avi", ".mp4", ".mov", ".m4v")
+# Elsewhere OpenCV estimates the count as duration x frame rate; a rate above this is no
+# camera's (a raw .dv stream reads as 60000 frames a second, 2400 times its frames).
+_MAX_PLAUSIBLE_FPS = 1000.0
+
+
+def _capture_count(capture: cv2.VideoCapture, path: Path) -> int:
+    """The frame count ``capture`` announces, 0 when unknown or, in a container that only
+    estimates it, estimated from an implausible frame rate."""
+    if not capture.isOpened():
+        return 0
+    if path.suffix.lower() not in _COUNTED and not 0 < capture.get(cv2.CAP_PROP_FPS) <= _MAX_PLAUSIBLE_FPS:
+        return 0
+    return int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
 
 
 def _file_frames(path: Path, max_frames: int | None, start: int = 0) -> Iterator[np.ndarray]:
@@ -345,8 +358,10 @@ def _file_frames(path: Path, max_frames: int | None, start: int = 0) -> Iterator
         # from the duration (one frame of slack all the same)
         announced = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if path.suffix.lower() in _COUNTED else 0
         if n and (max_frames is None or n < max_frames) and announced > start + n + 1:
+            trimmed = (", or one trimmed without re-encoding (its edit list hides frames the header still counts)"
+                       if path.suffix.lower() != ".avi" else "")
             logger.warning("%s: decoding stopped after %d frames, but its header announces %d: a damaged or cut-short "
-                           "file? Using the %d decoded", path, start + n, announced, start + n)
+                           "file%s? Using the %d decoded", path, start + n, announced, trimmed, start + n)
     finally:
         capture.release()
 
@@ -448,7 +463,7 @@ def announced_frames(path: str | Path) -> int | None:
             return len(frame_files(path))
         capture = open_capture(path)
         try:
-            count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+            count = _capture_count(capture, path)
         finally:
             capture.release()
     except (OSError, cv2.error, VideoReadError):
@@ -470,11 +485,14 @@ def announced_shape(path: str | Path) -> tuple[int, int, int] | None:
                 return None
             with Image.open(names[0]) as image:
                 (width, height), count = image.size, len(names)
+                if image.getexif().get(0x0112) in (5, 6, 7, 8):  # turned a quarter, as decoding turns it
+                    width, height = height, width
         else:
             capture = open_capture(path)
             try:
-                count, width, height = (int(capture.get(prop)) if capture.isOpened() else 0 for prop in (
-                    cv2.CAP_PROP_FRAME_COUNT, cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT))
+                count, width, height = _capture_count(capture, path), *(
+                    int(capture.get(prop)) if capture.isOpened() else 0
+                    for prop in (cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT))
             finally:
                 capture.release()
     except (OSError, cv2.error, VideoReadError, UnidentifiedImageError, ValueError):
