@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from vidpred.data.folder import list_folder_videos
-from vidpred.data.video_io import (VideoReadError, announced_frames, announced_shape, iter_video, read_image, read_video,
-                                   write_image, write_video)
+from vidpred.data.video_io import (VideoReadError, announced_frames, announced_shape, iter_video, read_image,
+                                   read_video, write_image, write_video)
 
 
 def _save_png(path, frame):
