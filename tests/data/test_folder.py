@@ -161,3 +161,28 @@ def test_a_folder_holding_a_video_whose_name_is_not_utf8_trains_on_the_others(vi
         videos = load_split(cfg, "train", min_frames=5)
     assert [v.name for v in videos] == ["frames_d", "sub/c.avi"]
     assert "its name is not valid UTF-8" in caplog.text
+
+
+def test_empty_files_are_no_copies_of_each_other(video_folder):
+    for name in ("empty1.avi", "empty2.avi"):  # interrupted downloads: the decode skips them as unreadable
+        (video_folder / name).write_bytes(b"")
+    names = [p.relative_to(video_folder).as_posix() for p in list_folder_videos(video_folder)]
+    assert names == ["a.avi", "b.mp4", "empty1.avi", "empty2.avi", "frames_d", "sub/c.avi"]
+
+
+def test_videos_of_one_size_are_read_once_however_often_the_folder_is_listed(tmp_path, monkeypatch):
+    import hashlib
+    from types import SimpleNamespace
+
+    import vidpred.data.folder as folder_module
+
+    reads = []
+    monkeypatch.setattr(folder_module, "hashlib", SimpleNamespace(sha256=lambda: reads.append(1) or hashlib.sha256()))
+    for name, content in (("a.avi", b"video one"), ("b.avi", b"video two")):
+        (tmp_path / name).write_bytes(content)
+    for _ in range(3):
+        assert len(list_folder_videos(tmp_path)) == 2
+    assert len(reads) == 2
+    (tmp_path / "b.avi").write_bytes(b"video one")  # changed since: read again, and now a copy
+    with pytest.raises(SameVideoTwiceError, match="a.avi = b.avi"):
+        list_folder_videos(tmp_path)

@@ -147,3 +147,14 @@ def test_every_unreadable_photo_is_named_before_any_video_is_made(tmp_path):
     (folder / "cut_short.png").unlink()
     (folder / "not_a_photo.jpg").unlink()
     assert len(load_synthetic(cfg, min_frames=5, progress=False)) == 4
+
+
+def test_a_photo_too_large_for_pillow_s_guard_is_read_by_opencv(tmp_path, monkeypatch):
+    from PIL import Image
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "panorama.png"), _noise_photo(60, 80))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 4,800 pixels: over twice the guard, Pillow refuses it
+    assert PhotoFolder(folder).smaller_than(50, 70) == [] and PhotoFolder(folder).smaller_than(70, 90) == [
+        ("panorama.png", 60, 80)]

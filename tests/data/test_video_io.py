@@ -508,3 +508,11 @@ def test_a_folder_of_phone_photos_turned_by_their_orientation_tag_announces_the_
         Image.fromarray(frame).save(folder / f"{i}.jpg", exif=exif)
     assert read_video(folder).shape == (3, 96, 64, 3)  # OpenCV applies the tag
     assert announced_shape(folder) == (3, 96, 64)
+
+
+def test_an_avi_of_odd_sized_frames_below_one_frame_a_second_is_refused(tmp_path, moving_frames):
+    # OpenCV's own writer refuses the rate, FFmpeg's would crop the frames to even sizes
+    with pytest.raises(ValueError, match=r"an .avi of odd-sized frames \(31x48, HxW\) needs at least 1 frame a second"):
+        write_video(tmp_path / "slow.avi", moving_frames(2, 31, 48), fps=0.5)
+    write_video(tmp_path / "slow.avi", moving_frames(2, 32, 48), fps=0.5)
+    assert cv2.VideoCapture(str(tmp_path / "slow.avi")).get(cv2.CAP_PROP_FPS) == pytest.approx(0.5)

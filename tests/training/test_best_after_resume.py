@@ -91,9 +91,9 @@ def test_of_equal_scores_best_pt_keeps_the_first(tiny_config, tmp_path):
 
 
 
-def _stopped_in_its_last_step(trainer: Trainer, last: int) -> dict:
-    """Fit ``trainer`` with a stop signal arriving during step ``last``, the run's last: the step
-    ends, and the validation and samples it ends with are skipped to save the checkpoint sooner."""
+def _stopped_in_step(trainer: Trainer, last: int) -> dict:
+    """Fit ``trainer`` with a stop signal arriving during step ``last``: the step ends, and the
+    validation and samples due at it are skipped to save the checkpoint sooner."""
     real_step = trainer.train_step
 
     def step_then_signal():
@@ -112,7 +112,7 @@ def test_a_stop_in_the_last_step_leaves_its_validation_to_the_resume(tiny_config
     settings = ("train.steps=3", "train.val_every=2", "train.ckpt_every=2", "train.sample_every=2")
     Trainer(tiny_config(*settings), tmp_path / "whole").fit()
     run_dir = tmp_path / "run"
-    assert _stopped_in_its_last_step(Trainer(tiny_config(*settings), run_dir), 3)["step"] == 3
+    assert _stopped_in_step(Trainer(tiny_config(*settings), run_dir), 3)["step"] == 3
     assert [r["step"] for r in _rows(run_dir)] == [2] and not (run_dir / "final_metrics.json").exists()
     Trainer(tiny_config(*settings), run_dir, resume=True).fit()
     assert "the validation at step 3 did not finish" in caplog.text
@@ -129,10 +129,23 @@ def test_a_stop_as_the_time_budget_runs_out_leaves_its_validation_to_the_resume(
     caplog.set_level(logging.INFO)
     run_dir = tmp_path / "run"
     settings = ("train.steps=100", "train.max_minutes=0.00001", "train.val_every=50", "train.sample_every=50")
-    assert _stopped_in_its_last_step(Trainer(tiny_config(*settings), run_dir), 1)["step"] == 1
+    assert _stopped_in_step(Trainer(tiny_config(*settings), run_dir), 1)["step"] == 1
     assert _rows(run_dir) == [] and not (run_dir / "samples").exists()
     Trainer(tiny_config(*settings), run_dir, resume=True).fit()
     assert "the validation at step 1 did not finish" in caplog.text
     assert [r["step"] for r in _rows(run_dir)] == [1]
     assert (run_dir / "samples" / "step_0000001.png").is_file()
     assert load_checkpoint(run_dir / "checkpoints" / "best.pt")["step"] == 1
+
+
+def test_a_resume_whose_train_steps_ends_the_run_where_it_stopped_owes_that_end_s_validation(tiny_config, tmp_path,
+                                                                                             caplog):
+    caplog.set_level(logging.INFO)
+    run_dir = tmp_path / "run"
+    settings = ("train.val_every=2", "train.ckpt_every=2", "train.sample_every=2")
+    assert _stopped_in_step(Trainer(tiny_config("train.steps=6", *settings), run_dir), 3)["step"] == 3
+    assert [r["step"] for r in _rows(run_dir)] == [2]
+    Trainer(tiny_config("train.steps=3", *settings), run_dir, resume=True).fit()  # step 3 is now the run's end
+    assert [r["step"] for r in _rows(run_dir)] == [2, 3]
+    assert (run_dir / "samples" / "step_0000003.png").is_file()
+    assert json.loads((run_dir / "final_metrics.json").read_text())["step"] == 3

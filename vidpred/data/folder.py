@@ -110,17 +110,29 @@ def _refuse_names_of_one_video(root: Path, found: list[tuple[Path, bool]]) -> No
 
 def _content(path: Path, digest: bool) -> tuple:
     """A video's bytes in brief: its size (a frame folder: its number of frames and its first
-    and last frame's sizes, a few calls however long it is), or with ``digest`` the SHA-256
-    of its bytes (a frame folder's frames in name order)."""
+    and last frame's sizes, a few calls however long it is), or with ``digest`` its files'
+    SHA-256 (a frame folder's frames in name order)."""
     files = sorted(p for p in path.iterdir() if is_frame_image(p)) if path.is_dir() else [path]
     if not digest:
         return (len(files), *(p.stat().st_size for p in files[:1] + files[-1:]))
-    sha = hashlib.sha256()
-    for file in files:
-        with open(file, "rb") as f:
+    return tuple(_file_digest(file) for file in files)
+
+
+_digests: dict[tuple[str, int, int, int], str] = {}  # (path, size, mtime, inode) -> SHA-256: each file read once
+
+
+def _file_digest(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read once per process while the file is unchanged (a
+    folder is listed several times as a run starts)."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    if key not in _digests:
+        sha = hashlib.sha256()
+        with open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 sha.update(block)
-    return (sha.hexdigest(),)
+        _digests[key] = sha.hexdigest()
+    return _digests[key]
 
 
 def _copies(paths: list[Path]) -> list[list[Path]]:
@@ -129,9 +141,11 @@ def _copies(paths: list[Path]) -> list[list[Path]]:
     by_size: dict[tuple, list[Path]] = {}
     for path in paths:
         try:
-            by_size.setdefault(_content(path, False), []).append(path)
+            brief = _content(path, False)
         except OSError:
             continue
+        if any(brief[1:]):  # empty files are no video (the decode reports them unreadable), not copies
+            by_size.setdefault(brief, []).append(path)
     copies = []
     for same_size in (group for group in by_size.values() if len(group) > 1):
         by_digest: dict[tuple, list[Path]] = {}

@@ -113,7 +113,7 @@ class PhotoFolder(Sequence):
                 with Image.open(path) as image:
                     w, h = image.size
                     image.verify()  # a PNG's chunks and checksums to its end
-            except (OSError, SyntaxError, ValueError, UnidentifiedImageError):
+            except (OSError, SyntaxError, ValueError, UnidentifiedImageError, Image.DecompressionBombError):
                 decoded = read_image(path)  # Pillow may not know the format: OpenCV may
                 if decoded is None:
                     unreadable.append(path.name)

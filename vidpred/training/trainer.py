@@ -492,12 +492,14 @@ class Trainer:
         self.generator.train()
         for adversary in self.adversaries:
             adversary.model.train(adversary.trainable)  # frozen judges stay in eval mode
-        last_val = self._missed_validation(run_log) if main else None
-        if main:
-            self._missed_samples(run_log)
         budget = math.inf if cfg.max_minutes is None else 60.0 * cfg.max_minutes
         stop, out_of_time = False, self.train_seconds >= budget
         finished = self.step >= cfg.steps or out_of_time  # a resumed run that has finished: no bar
+        # a resume whose train.steps or max_minutes ends it here owes its end's validation and samples too
+        self._stopped_at_end = self._stopped_at_end or (self._resumed and finished)
+        last_val = self._missed_validation(run_log) if main else None
+        if main:
+            self._missed_samples(run_log)
         if main and finished:
             limit = (f"train.steps ({cfg.steps})" if self.step >= cfg.steps
                      else f"train.max_minutes ({cfg.max_minutes:g})")
