@@ -188,3 +188,22 @@ def test_a_changed_config_is_checked_before_the_model_is_written(tmp_path, caplo
     assert _main(["--checkpoint", trained, "--out", out, "--rollout", "composed"]) == 2
     assert len(_errors(caplog)) == 1 and "unknown config key 'model.generator.widht'" in _errors(caplog)[0]
     assert not out.exists()
+
+
+@pytest.mark.parametrize("at_step_7, warned", [(17.0, True), (19.5, False)])
+def test_a_checkpoint_far_below_its_run_s_best_is_said_before_it_is_shipped(checkpoint, tmp_path, caplog, at_step_7,
+                                                                            warned):
+    import json
+    import shutil
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    latest = run / "checkpoints" / "latest.pt"
+    shutil.copy(checkpoint, latest)  # step 7
+    rows = [{"step": 5, "model": {"psnr_whole_f1": 20.2}}, {"step": 7, "model": {"psnr_whole_f1": at_step_7}}]
+    (run / "validation.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with caplog.at_level(logging.WARNING):
+        assert _main(["--checkpoint", latest, "--out", tmp_path / "model.pt"]) == 0
+    said = (f"{latest}: at step 7 it scored {at_step_7:.2f} dB on the run's validation clips, {20.2 - at_step_7:.2f} "
+            "below the run's best (step 5, best.pt's): did the run fall apart after it? Export best.pt instead")
+    assert (said in caplog.text) is warned

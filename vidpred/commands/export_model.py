@@ -35,6 +35,7 @@ from vidpred.evaluation.predictors import predictor_from_state
 from vidpred.models.refiner import ROLLOUTS
 from vidpred.pretrained import DEFAULT_MODEL, SHIPPED_DIR
 from vidpred.safe_write import OutputRefused, check_output, landing_path, same_file
+from vidpred.training.run_folder import validation_rows
 
 
 def _is_exported_model(path: Path) -> bool:
@@ -81,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         if key not in state:
             raise ValueError(f"{args.checkpoint} has no '{key}' entry; is it a vidpred training checkpoint?")
     weights = "generator_ema" if isinstance(state.get("generator_ema"), dict) else "generator"
+    _warn_if_well_below_the_run_s_best(Path(args.checkpoint), state.get("step"), log)
     config = copy.deepcopy(state["config"])
     changes = {**({"rollout": args.rollout} if args.rollout is not None else {}),
                **({"camera_still": True} if args.camera_still else {}),
@@ -114,6 +116,26 @@ def main(argv: list[str] | None = None) -> int:
     size = Path(args.out).stat().st_size
     log.info("wrote %s (%.2f MB): %s weights at step %s", args.out, size / 1e6, weights, exported["step"])
     return 0
+
+
+# A checkpoint scoring this much below its run's best validation is said before it is shipped.
+_WELL_BELOW_DB = 1.0
+
+
+def _warn_if_well_below_the_run_s_best(checkpoint: Path, step: int | None, log: logging.Logger) -> None:
+    """Warn when a run's checkpoint scored far below the run's best on its validation clips
+    (a run that fell apart late: its ``latest.pt`` is not its ``best.pt``)."""
+    if checkpoint.parent.name != "checkpoints" or step is None:
+        return
+    rows = validation_rows(checkpoint.parent.parent / "validation.jsonl")
+    here = [row["best"] for row in rows if row["step"] == step]
+    if not here or not rows:
+        return
+    best = max(rows, key=lambda row: row["best"])
+    if best["best"] - here[-1] > _WELL_BELOW_DB:
+        log.warning("%s: at step %d it scored %.2f dB on the run's validation clips, %.2f below the run's best (step "
+                    "%d, best.pt's): did the run fall apart after it? Export best.pt instead", checkpoint, step,
+                    here[-1], best["best"] - here[-1], best["step"])
 
 
 if __name__ == "__main__":
