@@ -579,8 +579,9 @@ class Trainer:
 
     def _missed_validation(self, run_log: RunLog) -> dict | None:
         """Run the validation a resumed run owes, if any, and return its record: the run stopped
-        at a step its ``train.val_every`` validates at, before that validation reached
-        ``validation.jsonl``. None when nothing is owed (or a stop signal cuts it short)."""
+        at a step its ``train.val_every`` validates at, or at its end (its own, or the one the
+        resumed config sets), before that validation reached ``validation.jsonl``. None when
+        nothing is owed (or a stop signal cuts it short)."""
         if not (self._resumed and self.step > 0
                 and (self.step % self._stopped_val_every == 0 or self._stopped_at_end)):
             return None
@@ -591,8 +592,8 @@ class Trainer:
 
     def _missed_samples(self, run_log: RunLog) -> None:
         """Draw the samples a resumed run owes: the run stopped at a step its
-        ``train.sample_every`` draws at, and a stop signal skips them to save the checkpoint
-        sooner."""
+        ``train.sample_every`` draws at, or at its end, and a stop signal skips them to save
+        the checkpoint sooner."""
         if not (self._resumed and self.step > 0
                 and (self.step % self._stopped_sample_every == 0 or self._stopped_at_end)):
             return
