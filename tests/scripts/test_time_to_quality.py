@@ -155,6 +155,11 @@ def test_time_to_quality_run_specs(tmp_path):
     assert _parse_run(f"{config}::train.lr=1") == (config, "quick", ["train.lr=1"])  # no label: the config's stem
     with pytest.raises(ValueError, match="must be a plain name"):
         _parse_run(f"{config}:a\\b")
+    # a Windows drive is part of the config's path, not its label
+    with pytest.raises(FileNotFoundError, match=r"no config file C:\\configs\\quick.yaml$"):
+        _parse_run("C:\\configs\\quick.yaml:lab")
+    with pytest.raises(FileNotFoundError, match="no config file D:/runs/quick.yaml$"):
+        _parse_run("D:/runs/quick.yaml")
 
 
 def test_time_to_quality_refuses_validating_every_zero_steps(tmp_path, caplog):

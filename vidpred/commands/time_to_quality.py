@@ -42,9 +42,11 @@ log = logging.getLogger("vidpred.time_to_quality")
 
 def _parse_run(spec: str) -> tuple[Path, str, list[str]]:
     """``CONFIG[:LABEL[:KEY=VALUE,...]]`` -> ``(config, label, overrides)``; the label defaults
-    to the config's stem and must be a plain name."""
-    parts = spec.split(":", 2)
-    config = Path(user_path(parts[0]))
+    to the config's stem and must be a plain name. A Windows drive (``C:\\configs\\x.yaml``)
+    is part of the config's path, not a label."""
+    drive = spec[:2] if len(spec) > 2 and spec[0].isalpha() and spec[1] == ":" and spec[2] in "\\/" else ""
+    parts = spec[len(drive):].split(":", 2)
+    config = Path(user_path(drive + parts[0]))
     if not config.is_file():
         raise FileNotFoundError(f"--run {spec}: no config file {config}")
     label = parts[1] if len(parts) > 1 and parts[1] else config.stem
