@@ -74,6 +74,11 @@ def test_a_read_only_file_is_replaced_only_when_forced_and_a_replaced_file_keeps
     with pytest.raises(OutputRefused, match="prediction.gif is read-only: choose another output path, or pass --force"):
         check_output(kept, ours=lambda _: True)
     assert check_output(kept, force=True) == kept
+    with replacing(kept) as tmp:  # --force replaces it: its temporary is writable while written
+        assert stat.S_IMODE(tmp.stat().st_mode) & stat.S_IWUSR
+        tmp.write_text("new")
+    assert kept.read_text() == "new" and stat.S_IMODE(kept.stat().st_mode) == 0o444  # and read-only again
+    assert [p.name for p in tmp_path.iterdir()] == ["prediction.gif"]  # no temporary left
     private = tmp_path / "scores.csv"
     private.write_text("old")
     private.chmod(0o600)

@@ -220,7 +220,7 @@ def replacing(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
             mode = stat.S_IMODE(os.stat(path).st_mode)
         except OSError:
             mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
+        os.chmod(tmp, mode | stat.S_IWUSR)  # writable while it is written, even when the target is read-only
         try:
             yield tmp
         except OSError as exc:  # a full disk, say: name the file the user chose, not the temporary one
@@ -232,8 +232,14 @@ def replacing(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
         if durable:
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
+        if not mode & stat.S_IWUSR:
+            if _RETRY_REPLACE and path.exists():  # Windows refuses to replace a read-only file
+                os.chmod(path, mode | stat.S_IWUSR)
+            os.chmod(tmp, mode)
         replace_file(tmp, path)
     finally:
+        if tmp.exists() and not os.stat(tmp).st_mode & stat.S_IWUSR:  # Windows deletes no read-only file
+            os.chmod(tmp, stat.S_IMODE(os.stat(tmp).st_mode) | stat.S_IWUSR)
         tmp.unlink(missing_ok=True)
     if durable:
         _sync_folder(path.parent)
