@@ -463,22 +463,35 @@ _NOT_IN_WINDOWS_NAMES = '<>:"|?*'
 _WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com", "lpt") for n in range(1, 10))}
 
 
+def check_folder_name(name: str, what: str) -> None:
+    """Refuse a folder ``name`` (``what`` names it in the message: ``"run.name"``) that is not
+    one plain name, or that Windows would refuse or change: a config or command written here
+    should run on every system.
+
+    Raises:
+        ConfigError: naming ``what`` and the problem.
+    """
+    path = Path(name)
+    if path.is_absolute() or len(path.parts) != 1 or path.name in ("", ".", "..") or "\\" in name:
+        raise ConfigError(f"{what} must be a plain folder name, got {name!r}")
+    forbidden = sorted(set(name) & set(_NOT_IN_WINDOWS_NAMES))
+    if forbidden:
+        raise ConfigError(f"{what} {name!r} holds {' '.join(forbidden)}, which Windows refuses in a folder name")
+    if name.split(".")[0].rstrip(" ").lower() in _WINDOWS_DEVICES:
+        raise ConfigError(f"{what} {name!r} is a device name on Windows, never a folder: choose another")
+    if name.endswith((".", " ")):
+        raise ConfigError(f"{what} {name!r} ends in a dot or a space, which Windows drops from a folder's name: "
+                          "choose another")
+
+
 def default_run_dir(cfg: Config) -> Path:
-    """``run.out_dir / run.name``, refusing a name that would lead outside ``run.out_dir``."""
-    name = Path(cfg.run.name)
-    if name.is_absolute() or len(name.parts) != 1 or name.name in ("", ".", "..") or "\\" in cfg.run.name:
-        raise ConfigError(f"run.name must be a plain folder name, got {cfg.run.name!r}; "
-                          "give a path with --run-dir instead")
-    forbidden = sorted(set(cfg.run.name) & set(_NOT_IN_WINDOWS_NAMES))
-    if forbidden:  # a config written here should run on every system
-        raise ConfigError(f"run.name {cfg.run.name!r} holds {' '.join(forbidden)}, which Windows refuses in a folder "
-                          "name (a folder of that name is trained in and resumed with --run-dir)")
-    if cfg.run.name.split(".")[0].rstrip(" ").lower() in _WINDOWS_DEVICES:
-        raise ConfigError(f"run.name {cfg.run.name!r} is a device name on Windows, never a folder: choose another")
-    if cfg.run.name.endswith((".", " ")):
-        raise ConfigError(f"run.name {cfg.run.name!r} ends in a dot or a space, which Windows drops from a folder's "
-                          "name: choose another")
-    return Path(cfg.run.out_dir).expanduser() / name
+    """``run.out_dir / run.name``, refusing a name that would lead outside ``run.out_dir`` or
+    that Windows would refuse (:func:`check_folder_name`; a path goes to ``--run-dir``)."""
+    try:
+        check_folder_name(cfg.run.name, "run.name")
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (give a path with --run-dir instead)") from None
+    return Path(cfg.run.out_dir).expanduser() / cfg.run.name
 
 
 def config_to_dict(cfg: Config) -> dict:

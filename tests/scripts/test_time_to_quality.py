@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -41,7 +42,7 @@ def _finished_run(run_dir: Path, overrides: list[str]) -> Path:
 def test_a_label_must_be_a_plain_name(label, tmp_path, caplog):
     runs = tmp_path / "deep" / "runs"
     assert _main(["--run", f"{CONFIG}:{label}", "--runs", runs, "--out", tmp_path / "c.png"]) == 2
-    assert len(_errors(caplog)) == 1 and "must be a plain name" in _errors(caplog)[0]
+    assert len(_errors(caplog)) == 1 and "must be a plain folder name" in _errors(caplog)[0]
     assert list(tmp_path.iterdir()) == []
 
 
@@ -153,8 +154,13 @@ def test_time_to_quality_run_specs(tmp_path):
     config.write_text("{}\n")
     assert _parse_run(f"{config}:lab:run.name=a:b,train.lr=1,") == (config, "lab", ["run.name=a:b", "train.lr=1"])
     assert _parse_run(f"{config}::train.lr=1") == (config, "quick", ["train.lr=1"])  # no label: the config's stem
-    with pytest.raises(ValueError, match="must be a plain name"):
+    with pytest.raises(ValueError, match="must be a plain folder name"):
         _parse_run(f"{config}:a\\b")
+    for label, why in (("a?b", "which Windows refuses in a folder name"), ("con", "is a device name on Windows"),
+                       ("v1.", "ends in a dot or a space")):  # a study run here should run on every system
+        with pytest.raises(ValueError, match=re.escape(f"the label (it names the run's folder in --runs) '{label}'")
+                           + f".* {why}"):
+            _parse_run(f"{config}:{label}")
     # a Windows drive is part of the config's path, not its label
     with pytest.raises(FileNotFoundError, match=r"no config file C:\\configs\\quick.yaml$"):
         _parse_run("C:\\configs\\quick.yaml:lab")

@@ -34,7 +34,7 @@ from vidpred.benchmark.time_to_quality import TABLE_START, curves_table, is_our_
 from vidpred.cli import (StopRequest, add_set_arg, add_threads_arg, command, positive, script, setup_logging,
                          user_path)
 from vidpred.commands import stopped_exit_code
-from vidpred.config import Config, load_config, resume_differences
+from vidpred.config import Config, check_folder_name, load_config, resume_differences
 from vidpred.safe_write import check_figure_and_table, write_text
 
 log = logging.getLogger("vidpred.time_to_quality")
@@ -50,9 +50,7 @@ def _parse_run(spec: str) -> tuple[Path, str, list[str]]:
     if not config.is_file():
         raise FileNotFoundError(f"--run {spec}: no config file {config}")
     label = parts[1] if len(parts) > 1 and parts[1] else config.stem
-    if label in (".", "..") or Path(label).name != label or "\\" in label:
-        raise ValueError(f"--run {spec}: the label {label!r} must be a plain name (it names the run's folder in "
-                         f"--runs)")
+    check_folder_name(label, f"--run {spec}: the label (it names the run's folder in --runs)")
     overrides = [item for item in parts[2].split(",") if item] if len(parts) > 2 else []
     return config, label, overrides
 
