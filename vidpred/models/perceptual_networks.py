@@ -23,7 +23,6 @@ of anything that owns an optimizer or is wrapped in DDP: they are judges, not st
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -32,6 +31,8 @@ from pathlib import Path
 
 import torch
 from torch import Tensor, nn
+
+from vidpred._hashing import file_sha256
 
 __all__ = [
     "MissingWeightsError",
@@ -67,7 +68,6 @@ _DOWNLOAD = "https://download.pytorch.org/models/"
 _NAMED_HASH = re.compile(r"-([a-f0-9]{6,})\.")
 # Set to 1 to use weights files whose content is not the named file's (stand-ins), with a warning.
 UNVERIFIED_WEIGHTS_ENV = "VIDPRED_UNVERIFIED_WEIGHTS"
-_verified: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> SHA-256: each file hashed once
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -125,23 +125,11 @@ def read_pretrained(filename: str, what: str, *, path: str | Path | None = None,
                                    f"a truncated download? Fetch {weights_url(filename)} again") from None
 
 
-def _sha256(path: Path) -> str:
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _verified:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        _verified[key] = digest.hexdigest()
-    return _verified[key]
-
-
 def is_named_file(path: str | Path, filename: str) -> bool:
     """Whether ``path``'s SHA-256 begins with the hash torchvision's ``filename`` carries (the
     file is that download, not a stand-in accepted with :data:`UNVERIFIED_WEIGHTS_ENV`)."""
     named = _NAMED_HASH.search(filename)
-    return named is None or _sha256(Path(path)).startswith(named[1])
+    return named is None or file_sha256(Path(path)).startswith(named[1])
 
 
 def _check_named_hash(path: Path, filename: str, what: str) -> None:
@@ -150,7 +138,7 @@ def _check_named_hash(path: Path, filename: str, what: str) -> None:
     named = _NAMED_HASH.search(filename)
     if named is None:
         return
-    digest = _sha256(path)
+    digest = file_sha256(path)
     if digest.startswith(named[1]):
         return
     problem = (f"{what}: {path} is not torchvision's {filename}: its SHA-256 begins {digest[:len(named[1])]}, "
