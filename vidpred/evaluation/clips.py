@@ -325,11 +325,13 @@ def _folder_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, Any]
         nested = _nested_folders(data.root, trained)
         return data, "all", "; ".join(nested) or None
     held_out: list[list[str]] = []
+    present: set[str] | None = None  # the folder's videos by name, listed once for every checkpoint
     for name, cfg in same:
         recorded = cfg.get("held_out")
         # recorded by exact name on this folder: never matched to another video of the same file name
         if recorded and same_file(cfg.get("root_resolved") or cfg.get("root"), data.root):
-            present = {n for n, _ in subset_files(data, "all")}
+            if present is None:
+                present = {n for n, _ in subset_files(data, "all")}
             gone = [v for v in recorded if v not in present]
             if gone:
                 raise DataError(f"{name} held out {', '.join(gone)}, no longer under {data.root}: the videos it "
