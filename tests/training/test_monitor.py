@@ -9,7 +9,7 @@ import torch
 
 import vidpred.training.monitor as monitor_module
 from vidpred.training.distributed import DistInfo
-from vidpred.training.monitor import ChanceMonitor, TrainingDiverged, check_finite
+from vidpred.training.monitor import ChanceMonitor, StallWatch, TrainingDiverged, check_finite
 
 
 def test_warns_once_after_patience_and_again_after_a_recovery():
@@ -102,3 +102,51 @@ def test_five_values_not_finite_are_four_named_and_one_more(tmp_path):
 def test_a_monitor_logging_every_zero_steps_is_refused():
     with pytest.raises(ValueError, match="need patience >= 1 and log_every >= 1, got 10, 0"):
         ChanceMonitor(patience=10, log_every=0)
+
+
+def _stall_steps(watch, values):
+    """Count steps of (grad_norm_g, g_total) pairs."""
+    for grad, loss in values:
+        watch.update({"grad_norm_g": torch.tensor(grad), "g_total": torch.tensor(loss)})
+
+
+def test_a_zero_gradient_with_a_loss_stops_the_run_after_patience_steps_in_a_row(tmp_path):
+    latest = tmp_path / "latest.pt"
+    cpu, one = torch.device("cpu"), DistInfo()
+    watch = StallWatch(cpu, patience=3)
+    _stall_steps(watch, [(0.0, 0.3), (0.0, 0.3), (0.5, 0.3), (0.0, 0.3), (0.0, 0.3)])  # broken by a step that moves
+    watch.check(5, latest, None, one, cpu)
+    _stall_steps(watch, [(0.0, 0.0)] * 5)  # no loss, no gradient: an objective with nothing in it yet
+    watch.check(10, latest, None, one, cpu)
+    _stall_steps(watch, [(0.0, 0.3)] * 3)
+    with pytest.raises(TrainingDiverged, match=r"stalled at step 13: .* exactly zero since step 11 .*; no checkpoint "
+                                               r"was written\. Train again with a lower optim\.generator\.lr"):
+        watch.check(13, latest, None, one, cpu)
+    latest.write_bytes(b"")
+    with pytest.raises(TrainingDiverged, match=rf"{latest} \(step 10\) was written before it\. Train"):
+        watch.check(13, latest, 10, one, cpu)
+    latest.with_name("best.pt").write_bytes(b"")
+    with pytest.raises(TrainingDiverged, match=r"\(step 12\) was written after it began and would stay stalled, "
+                                               r".*best\.pt holds the best validation\."):
+        watch.check(13, latest, 12, one, cpu)
+    with pytest.raises(TrainingDiverged, match=rf"{latest} holds the last checkpoint, "):
+        watch.check(13, latest, None, one, cpu)
+
+
+def test_a_step_without_a_generator_update_breaks_the_streak(tmp_path):
+    cpu = torch.device("cpu")
+    watch = StallWatch(cpu, patience=2)
+    _stall_steps(watch, [(0.0, 0.3)])
+    watch.update({"d_loss": torch.tensor(0.7)})
+    _stall_steps(watch, [(0.0, 0.3)])
+    watch.check(3, tmp_path / "latest.pt", None, DistInfo(), cpu)
+    with pytest.raises(ValueError, match="need patience >= 1, got 0"):
+        StallWatch(cpu, patience=0)
+
+
+def test_every_rank_stops_when_another_rank_stalled(tmp_path, monkeypatch):
+    asked = []
+    monkeypatch.setattr(monitor_module, "any_rank", lambda flag, dist, device: asked.append(flag) or True)
+    with pytest.raises(TrainingDiverged, match="stalled at step 4: .* on another rank since at least step 1 "):
+        StallWatch(torch.device("cpu")).check(4, tmp_path / "latest.pt", None, DistInfo(0, 0, 2), torch.device("cpu"))
+    assert asked == [False]

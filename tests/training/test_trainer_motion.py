@@ -12,6 +12,7 @@ import torch
 from vidpred.checkpoint import load_checkpoint, save_checkpoint
 from vidpred.evaluation import load_checkpoint_predictor
 from vidpred.training import trainer as trainer_module
+from vidpred.training.monitor import TrainingDiverged
 from vidpred.training.trainer import Trainer
 
 
@@ -293,6 +294,26 @@ def test_refiner_trains_on_real_and_synthetic_clips_and_resumes_exactly(tiny_con
     # Its flow pictures are written beside the samples.
     assert sorted(p.name for p in (tmp_path / "full" / "samples").glob("flow_*.png")) == [
         "flow_0000002.png", "flow_0000004.png"]
+
+
+def test_a_refiner_saturated_everywhere_stops_the_run_keeping_the_checkpoint_before_it(tiny_config, tmp_path,
+                                                                                     logged_losses):
+    # Its candidate weights and correction at their limits: the gradient is exactly zero, as in
+    # a run whose features had grown to 10^7 (docs/results.md), and no step can bring it back.
+    run_dir = tmp_path / "run"
+    Trainer(_refiner_config(tiny_config, "train.steps=2", "train.log_every=1"), run_dir).fit()
+    resumed = Trainer(_refiner_config(tiny_config, "train.steps=30", "train.log_every=1", "train.ckpt_every=100",
+                                      "train.val_every=100", "train.sample_every=100"), run_dir, resume=True)
+    K = resumed.generator.n_candidates
+    with torch.no_grad():
+        resumed.generator.out.bias[1] = 1e6
+        resumed.generator.out.bias[K:K + 2] = 1e6
+    with pytest.raises(TrainingDiverged, match=r"stalled at step 12: .* exactly zero since step 3 .*latest\.pt "
+                                               r"\(step 2\) was written before it, .*best\.pt holds the best"):
+        resumed.fit()
+    assert load_checkpoint(run_dir / "checkpoints" / "latest.pt")["step"] == 2
+    losses = logged_losses(run_dir)
+    assert max(losses) == 11 and all(losses[s]["grad_norm_g"] == 0 < losses[s]["g_total"] for s in range(3, 12))
 
 
 def test_the_discriminator_judges_the_generator_in_training_not_its_moving_average(tiny_config, tmp_path):

@@ -1,8 +1,14 @@
-"""Watching a run's health: a stop when it diverges, a warning when a discriminator sits at chance.
+"""Watching a run's health: a stop when it diverges or stalls, a warning when a discriminator sits at chance.
 
 Divergence: a loss or gradient norm that is infinite or NaN stops training
 (:class:`TrainingDiverged`) before that step is logged or saved, so the last checkpoint
 still holds finite weights.
+
+Stall: a generator whose gradient is exactly zero while its loss is not, for
+:data:`STALL_STEPS` steps in a row, stops training the same way (:class:`StallWatch`). Every
+output it has then sits where a softmax or tanh is flat (the refiner's candidate weights and
+correction, the pyramid generator's tanh at +-1): no later step can move it, and the
+averaged weights would only follow it down.
 
 Chance: a warning naming the knobs to turn.
 
@@ -25,13 +31,18 @@ import torch
 
 from vidpred.training.distributed import DistInfo, any_rank
 
-__all__ = ["ChanceMonitor", "KNOBS", "TrainingDiverged", "check_finite"]
+__all__ = ["ChanceMonitor", "KNOBS", "STALL_STEPS", "StallWatch", "TrainingDiverged", "check_finite"]
 
 log = logging.getLogger(__name__)
 
 
+# Steps in a row with an exactly zero generator gradient (and a loss that is not zero) that stop a run.
+STALL_STEPS = 10
+
+
 class TrainingDiverged(RuntimeError):
-    """A loss or gradient norm became infinite or NaN; no checkpoint was written after it."""
+    """A loss or gradient norm became infinite or NaN, or the generator's gradient stayed exactly
+    zero (:class:`StallWatch`); no checkpoint was written after it."""
 
 
 def check_finite(logs: dict[str, torch.Tensor], step: int, latest: Path, dist: DistInfo, device: torch.device) -> None:
@@ -50,6 +61,58 @@ def check_finite(logs: dict[str, torch.Tensor], step: int, latest: Path, dist: D
         raise TrainingDiverged(
             f"training diverged at step {step}: {', '.join(names) or 'another rank'} not finite; "
             f"{where}. Lower the learning rates, set a grad_clip under optim, or use train.precision=fp32."
+        )
+
+
+class StallWatch:
+    """Count the steps in a row whose generator gradient (``grad_norm_g``) was exactly zero while
+    its objective (``g_total``) was not; :meth:`check` stops the run at ``patience`` of them.
+
+    The count stays on the device (:meth:`update` every step, no host sync); :meth:`check`
+    reads it at the steps that log or save anyway.
+    """
+
+    def __init__(self, device: torch.device, patience: int = STALL_STEPS) -> None:
+        if patience < 1:
+            raise ValueError(f"need patience >= 1, got {patience}")
+        self.patience = patience
+        self.streak = torch.zeros((), dtype=torch.long, device=device)
+
+    def update(self, logs: dict[str, torch.Tensor]) -> None:
+        """Count one step's logged values (a step without both keys breaks the streak)."""
+        grad, loss = logs.get("grad_norm_g"), logs.get("g_total")
+        if grad is None or loss is None:
+            self.streak = torch.zeros_like(self.streak)
+            return
+        stalled = (grad.detach().reshape(()) == 0) & (loss.detach().reshape(()) != 0)
+        self.streak = torch.where(stalled.to(self.streak.device), self.streak + 1, torch.zeros_like(self.streak))
+
+    def check(self, step: int, latest: Path, latest_step: int | None, dist: DistInfo, device: torch.device) -> None:
+        """Raise :class:`TrainingDiverged` on every rank if the streak has reached ``patience`` on any.
+
+        ``latest_step``: the step ``latest`` holds, if known (None: as found on disk). Every rank
+        must call it (a collective under torchrun).
+        """
+        streak = int(self.streak)
+        if not any_rank(streak >= self.patience, dist, device):
+            return
+        began = max(1, step - max(streak, self.patience) + 1)  # streak < patience: another rank's, at least as long
+        if not latest.is_file():
+            where = "no checkpoint was written"
+        elif latest_step is None:
+            where = f"{latest} holds the last checkpoint"
+        elif latest_step < began:
+            where = f"{latest} (step {latest_step}) was written before it"
+        else:
+            where = f"{latest} (step {latest_step}) was written after it began and would stay stalled"
+        best = latest.with_name("best.pt")
+        if best.is_file():
+            where += f", {best} holds the best validation"
+        raise TrainingDiverged(
+            f"training stalled at step {step}: the generator's gradient has been exactly zero "
+            f"{'since step' if streak >= self.patience else 'on another rank since at least step'} {began} "
+            f"while its loss was not (its outputs saturated, every softmax or tanh at its limit), so no later step "
+            f"can change it; {where}. Train again with a lower optim.generator.lr or another train.seed."
         )
 
 

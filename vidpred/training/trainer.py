@@ -57,7 +57,7 @@ from vidpred.models.discriminator import MultiScaleDiscriminator
 from vidpred.safe_write import remove_abandoned_temporaries, write_text
 from vidpred.training.distributed import (any_rank, cleanup, gather_objects, init_distributed,
                                           local_leader_first, main_decides, wrap_for_updates)
-from vidpred.training.monitor import ChanceMonitor, check_finite
+from vidpred.training.monitor import ChanceMonitor, StallWatch, check_finite
 from vidpred.training.precision import autocast_context, configure_backends, prepare_module, resolve_precision
 from vidpred.training.run_folder import (align_best, check_outside_data, check_run_folder, claim_run_folder, file_identity,
                                         read_resume_state, resumed_precision, validation_rows)
@@ -498,6 +498,8 @@ class Trainer:
         # a resume whose train.steps or max_minutes ends it here owes its end's validation and samples too
         self._stopped_at_end = self._stopped_at_end or (self._resumed and finished)
         last_val = self._missed_validation(run_log) if main else None
+        stall = StallWatch(self.device)
+        resumed_step = self.step if self._resumed else None  # what latest.pt holds until this run writes it
         if main:
             self._missed_samples(run_log)
         if main and finished:
@@ -519,6 +521,7 @@ class Trainer:
                 started = time.perf_counter()
                 logs = self.train_step()
                 step = self.step
+                stall.update(logs)
                 due = _Due.at(step, step == cfg.steps, cfg)
                 if due.anything:
                     # A GPU may still run this step's kernels, and what follows reads values (a
@@ -532,6 +535,9 @@ class Trainer:
                     # Before anything is logged or saved: a diverged run must not overwrite
                     # the last good checkpoint (every rank checks, so all stop together).
                     check_finite(logs, step, self.ckpt_dir / "latest.pt", self.dist, self.device)
+                    stall.check(step, self.ckpt_dir / "latest.pt",
+                                self._latest_step if self._latest_step is not None else resumed_step,
+                                self.dist, self.device)
                 failed: Exception | None = None  # a failed write of rank 0's, raised once every rank knows
                 try:
                     if main and due.log:
