@@ -26,7 +26,7 @@ def checkpoint(tmp_path) -> Path:
     weights = build_generator(config_from_dict(config)).state_dict()  # a real generator: export rebuilds it
     save_checkpoint({"step": 7, "config": config, "generator": {k: torch.ones_like(v) for k, v in weights.items()},
                      "generator_ema": {k: torch.full_like(v, 0.5) for k, v in weights.items()}, "opt_g": {"state": {}},
-                     "held_out": ["b.avi"], "data_root": "/data/videos"}, path)
+                     "held_out": ["b.avi"], "data_root": "/data/videos", "precision": "bf16"}, path)
     return path
 
 
@@ -46,6 +46,7 @@ def test_exports_the_average_weights_and_replaces_an_earlier_export(checkpoint, 
     state = load_checkpoint(out)
     assert state["exported_from"]["note"] == "second" and "opt_g" not in state
     assert (state["held_out"], state["data_root"]) == (["b.avi"], "/data/videos")  # what evaluation's "auto" reads
+    assert state["precision"] == "bf16"  # what it trained in: a reproduction in another may differ
     assert all(torch.equal(w, torch.full_like(w, 0.5)) for w in state["generator"].values())
 
 

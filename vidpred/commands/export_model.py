@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         "generator": {k: v.contiguous() for k, v in state[weights].items()},
         "step": state.get("step"),
         "train_seconds": state.get("train_seconds"),
+        "precision": state.get("precision"),  # what it trained in (train.precision "auto" resolved)
         "held_out": state.get("held_out"),  # the run's validation videos, for evaluation's "auto"
         "data_root": state.get("data_root"),  # ... and the folder they are in
         "exported_from": {"checkpoint": str(args.checkpoint), "weights": weights, "note": args.note, **changes,
