@@ -8,6 +8,7 @@ import torch
 from vidpred.config import ConfigError, load_config
 from vidpred.training import precision as precision_module
 from vidpred.training.monitor import TrainingDiverged
+from vidpred.training.validation import BEST_KEY, MODEL
 from vidpred.training.trainer import Trainer
 
 
@@ -236,6 +237,23 @@ def test_divergence_stops_before_logging_or_saving(tiny_config, tmp_path, monkey
     assert sorted(logged_losses(tmp_path / "run")) == [1, 2]  # step 3 was never logged
     checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)
     assert checkpoint["step"] == 2
+
+
+def test_a_validation_far_below_the_run_s_best_is_said(tiny_config, tmp_path, monkeypatch, caplog):
+    trainer = Trainer(tiny_config("train.steps=3", "train.val_every=1"), tmp_path / "run")
+    validate, scores = trainer.validate, iter([20.0, 19.5, 18.9])
+
+    def falling(*args, **kwargs):
+        record = validate(*args, **kwargs)
+        record[MODEL][BEST_KEY] = next(scores)
+        return record
+
+    monkeypatch.setattr(trainer, "validate", falling)
+    with caplog.at_level("WARNING", logger="vidpred"):
+        trainer.fit()
+    said = [r.getMessage() for r in caplog.records if "below the run's best" in r.getMessage()]
+    assert said == ["step 3: 18.90 dB on the validation clips, 1.10 below the run's best (20.00, checkpoints/best.pt "
+                    "keeps it): has the run fallen apart?"]  # 0.5 below at step 2 is not said
 
 
 def test_divergence_stops_before_a_new_best_is_saved(tiny_config, tmp_path, monkeypatch):

@@ -36,6 +36,7 @@ from vidpred.models.refiner import ROLLOUTS
 from vidpred.pretrained import DEFAULT_MODEL, SHIPPED_DIR
 from vidpred.safe_write import OutputRefused, check_output, landing_path, same_file
 from vidpred.training.run_folder import validation_rows
+from vidpred.training.validation import WELL_BELOW_BEST_DB
 
 
 def _is_exported_model(path: Path) -> bool:
@@ -119,10 +120,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-# A checkpoint scoring this much below its run's best validation is said before it is shipped.
-_WELL_BELOW_DB = 1.0
-
-
 def _warn_if_well_below_the_run_s_best(checkpoint: Path, step: int | None, log: logging.Logger) -> None:
     """Warn when a run's checkpoint scored far below the run's best on its validation clips
     (a run that fell apart late: its ``latest.pt`` is not its ``best.pt``)."""
@@ -133,7 +130,7 @@ def _warn_if_well_below_the_run_s_best(checkpoint: Path, step: int | None, log: 
     if not here or not rows:
         return
     best = max(rows, key=lambda row: row["best"])
-    if best["best"] - here[-1] > _WELL_BELOW_DB:
+    if best["best"] - here[-1] > WELL_BELOW_BEST_DB:
         log.warning("%s: at step %d it scored %.2f dB on the run's validation clips, %.2f below the run's best (step "
                     "%d, best.pt's): did the run fall apart after it? Export best.pt instead", checkpoint, step,
                     here[-1], best["best"] - here[-1], best["step"])

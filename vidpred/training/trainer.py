@@ -64,7 +64,8 @@ from vidpred.training.run_folder import (align_best, check_outside_data, check_r
 from vidpred.training.random_state import RandomStreams
 from vidpred.training.run_lock import RunLock
 from vidpred.training.run_log import RunLog, RunLogError, final_metrics
-from vidpred.training.validation import BEST_KEY, MODEL, ValidationInterrupted, Validator, summary_line
+from vidpred.training.validation import (BEST_KEY, MODEL, WELL_BELOW_BEST_DB, ValidationInterrupted, Validator,
+                                        summary_line)
 from vidpred.training.visualize import sample_images
 
 log = logging.getLogger(__name__)
@@ -425,6 +426,10 @@ class Trainer:
                 self.save()
             self.save("best.pt", all_ranks=False)
         log.info("step %d: %s", step, summary_line(record))
+        if self.best_psnr - record[MODEL][BEST_KEY] > WELL_BELOW_BEST_DB:
+            log.warning("step %d: %.2f dB on the validation clips, %.2f below the run's best (%.2f, checkpoints/best.pt "
+                        "keeps it): has the run fallen apart?", step, record[MODEL][BEST_KEY],
+                        self.best_psnr - record[MODEL][BEST_KEY], self.best_psnr)
         return record
 
     # ------------------------------------------------------------------ loop

@@ -36,7 +36,7 @@ from vidpred.evaluation.scoring import clip_mean, metric_key, score_frames
 from vidpred.models.generator import MultiScaleGenerator
 from vidpred.models.refiner import FlowRefiner
 
-__all__ = ["MODEL", "BEST_KEY", "ValidationInterrupted", "Validator", "evaluate", "baseline_scores",
+__all__ = ["MODEL", "BEST_KEY", "WELL_BELOW_BEST_DB", "ValidationInterrupted", "Validator", "evaluate", "baseline_scores",
            "predict_clips", "summary_line"]
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 MODEL = "model"
 # What picks best.pt: the model's whole-frame PSNR of the 1st predicted frame.
 BEST_KEY = metric_key("psnr", "whole", 1)
+# A validation this far below the run's best is said, in training and when its checkpoint is exported.
+WELL_BELOW_BEST_DB = 1.0
 
 
 class ValidationInterrupted(Exception):
