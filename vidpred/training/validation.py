@@ -36,8 +36,8 @@ from vidpred.evaluation.scoring import clip_mean, metric_key, score_frames
 from vidpred.models.generator import MultiScaleGenerator
 from vidpred.models.refiner import FlowRefiner
 
-__all__ = ["MODEL", "BEST_KEY", "WELL_BELOW_BEST_DB", "ValidationInterrupted", "Validator", "evaluate", "baseline_scores",
-           "predict_clips", "summary_line"]
+__all__ = ["MODEL", "BEST_KEY", "WELL_BELOW_BEST_DB", "ValidationInterrupted", "Validator", "evaluate",
+           "baseline_scores", "predict_clips", "summary_line"]
 
 log = logging.getLogger(__name__)
 
