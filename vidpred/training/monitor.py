@@ -42,7 +42,7 @@ STALL_STEPS = 10
 
 class TrainingDiverged(RuntimeError):
     """A loss or gradient norm became infinite or NaN, or the generator's gradient stayed exactly
-    zero (:class:`StallWatch`); no checkpoint was written after it."""
+    zero (:class:`StallWatch`); no checkpoint is written once it is found."""
 
 
 def check_finite(logs: dict[str, torch.Tensor], step: int, latest: Path, dist: DistInfo, device: torch.device) -> None:
