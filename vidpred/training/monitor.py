@@ -112,7 +112,7 @@ class StallWatch:
             f"training stalled at step {step}: the generator's gradient has been exactly zero "
             f"{'since step' if streak >= self.patience else 'on another rank since at least step'} {began} "
             f"while its loss was not (its outputs saturated, every softmax or tanh at its limit), so no later step "
-            f"can change it; {where}. Train again with another train.seed, a lower optim.generator.lr or "
+            f"can change it; {where}. Train again with another train.seed, train.lr_schedule=cosine or "
             f"train.precision=fp32."
         )
 
