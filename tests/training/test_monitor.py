@@ -124,14 +124,23 @@ def test_a_zero_gradient_with_a_loss_stops_the_run_after_patience_steps_in_a_row
                                                r"train\.lr_schedule=cosine or train\.precision=fp32\.$"):
         watch.check(13, latest, None, one, cpu)
     latest.write_bytes(b"")
-    with pytest.raises(TrainingDiverged, match=rf"{latest} \(step 10\) was written before it\. Train"):
-        watch.check(13, latest, 10, one, cpu)
+    with pytest.raises(TrainingDiverged, match=rf"{latest} \(step 9\) was written before it\. Train"):
+        watch.check(13, latest, 9, one, cpu)  # step 11's zero gradient was taken at step 10's weights
     latest.with_name("best.pt").write_bytes(b"")
     with pytest.raises(TrainingDiverged, match=r"\(step 12\) was written after it began and would stay stalled, "
                                                r".*best\.pt holds the best validation\."):
         watch.check(13, latest, 12, one, cpu)
     with pytest.raises(TrainingDiverged, match=rf"{latest} holds the last checkpoint, "):
         watch.check(13, latest, None, one, cpu)
+
+
+def test_the_message_names_the_remedies_it_is_given(tmp_path):
+    cpu = torch.device("cpu")
+    for remedies, advice in ((("a",), "with a."), (("a", "b"), "with a or b."), (("a", "b", "c"), "with a, b or c.")):
+        watch = StallWatch(cpu, patience=1, remedies=remedies)
+        _stall_steps(watch, [(0.0, 0.3)])
+        with pytest.raises(TrainingDiverged, match=rf"Train again {advice}$"):
+            watch.check(1, tmp_path / "latest.pt", None, DistInfo(), cpu)
 
 
 def test_a_step_without_a_generator_update_breaks_the_streak(tmp_path):

@@ -301,19 +301,29 @@ def test_a_refiner_saturated_everywhere_stops_the_run_keeping_the_checkpoint_bef
     # Its candidate weights and correction at their limits: the gradient is exactly zero, as in
     # a run whose features had grown to 10^7 (docs/results.md), and no step can bring it back.
     run_dir = tmp_path / "run"
-    Trainer(_refiner_config(tiny_config, "train.steps=2", "train.log_every=1"), run_dir).fit()
+    Trainer(_refiner_config(tiny_config, "train.steps=2", "train.log_every=1", "train.precision=fp32"), run_dir).fit()
     resumed = Trainer(_refiner_config(tiny_config, "train.steps=30", "train.log_every=1", "train.ckpt_every=100",
-                                      "train.val_every=100", "train.sample_every=100"), run_dir, resume=True)
-    K = resumed.generator.n_candidates
-    with torch.no_grad():
-        resumed.generator.out.bias[1] = 1e6
-        resumed.generator.out.bias[K:K + 2] = 1e6
-    with pytest.raises(TrainingDiverged, match=r"stalled at step 12: .* exactly zero since step 3 .*latest\.pt "
-                                               r"\(step 2\) was written before it, .*best\.pt holds the best"):
+                                      "train.val_every=100", "train.sample_every=100", "train.precision=fp32"),
+                      run_dir, resume=True)
+    K, g_step = resumed.generator.n_candidates, resumed.g_step
+
+    def saturating(x):  # the update of step 3 saturates it: step 4's gradient is the first that is zero
+        logs = g_step(x)
+        if resumed.step == 2:
+            with torch.no_grad():
+                resumed.generator.out.bias[1] = 1e6
+                resumed.generator.out.bias[K:K + 2] = 1e6
+        return logs
+
+    resumed.g_step = saturating
+    with pytest.raises(TrainingDiverged, match=r"stalled at step 13: .* exactly zero since step 4 .*latest\.pt "
+                                               r"\(step 2\) was written before it, .*best\.pt holds the best "
+                                               r"validation\. Train again with another train\.seed or "
+                                               r"train\.lr_schedule=cosine\.$"):  # it trains in float32 already
         resumed.fit()
     assert load_checkpoint(run_dir / "checkpoints" / "latest.pt")["step"] == 2
     losses = logged_losses(run_dir)
-    assert max(losses) == 11 and all(losses[s]["grad_norm_g"] == 0 < losses[s]["g_total"] for s in range(3, 12))
+    assert max(losses) == 12 and all(losses[s]["grad_norm_g"] == 0 < losses[s]["g_total"] for s in range(4, 13))
 
 
 def test_the_discriminator_judges_the_generator_in_training_not_its_moving_average(tiny_config, tmp_path):

@@ -72,10 +72,13 @@ class StallWatch:
     reads it at the steps that log or save anyway.
     """
 
-    def __init__(self, device: torch.device, patience: int = STALL_STEPS) -> None:
+    def __init__(self, device: torch.device, patience: int = STALL_STEPS,
+                 remedies: tuple[str, ...] = ("another train.seed", "train.lr_schedule=cosine",
+                                              "train.precision=fp32")) -> None:
         if patience < 1:
             raise ValueError(f"need patience >= 1, got {patience}")
         self.patience = patience
+        self.remedies = remedies
         self.streak = torch.zeros((), dtype=torch.long, device=device)
 
     def update(self, logs: dict[str, torch.Tensor]) -> None:
@@ -101,7 +104,7 @@ class StallWatch:
             where = "no checkpoint was written"
         elif latest_step is None:
             where = f"{latest} holds the last checkpoint"
-        elif latest_step < began:
+        elif latest_step < began - 1:  # step began's zero gradient was taken at the weights of step began - 1
             where = f"{latest} (step {latest_step}) was written before it"
         else:
             where = f"{latest} (step {latest_step}) was written after it began and would stay stalled"
@@ -112,8 +115,8 @@ class StallWatch:
             f"training stalled at step {step}: the generator's gradient has been exactly zero "
             f"{'since step' if streak >= self.patience else 'on another rank since at least step'} {began} "
             f"while its loss was not (its outputs saturated, every softmax or tanh at its limit), so no later step "
-            f"can change it; {where}. Train again with another train.seed, train.lr_schedule=cosine or "
-            f"train.precision=fp32."
+            f"can change it; {where}. Train again with {', '.join(self.remedies[:-1])}"
+            f"{' or ' if len(self.remedies) > 1 else ''}{self.remedies[-1]}."
         )
 
 

@@ -503,7 +503,9 @@ class Trainer:
         # a resume whose train.steps or max_minutes ends it here owes its end's validation and samples too
         self._stopped_at_end = self._stopped_at_end or (self._resumed and finished)
         last_val = self._missed_validation(run_log) if main else None
-        stall = StallWatch(self.device)
+        stall = StallWatch(self.device, remedies=("another train.seed",)
+                           + (("train.lr_schedule=cosine",) if cfg.lr_schedule != "cosine" else ())
+                           + (("train.precision=fp32",) if self.precision != "fp32" else ()))
         resumed_step = self.step if self._resumed else None  # what latest.pt holds until this run writes it
         if main:
             self._missed_samples(run_log)
