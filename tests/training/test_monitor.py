@@ -104,10 +104,10 @@ def test_a_monitor_logging_every_zero_steps_is_refused():
         ChanceMonitor(patience=10, log_every=0)
 
 
-def _stall_steps(watch, values):
-    """Count steps of (grad_norm_g, g_total) pairs."""
-    for grad, loss in values:
-        watch.update({"grad_norm_g": torch.tensor(grad), "g_total": torch.tensor(loss)})
+def _stall_steps(watch, values, first=1):
+    """Count steps ``first``, ``first + 1``, ... of (grad_norm_g, g_total) pairs."""
+    for step, (grad, loss) in enumerate(values, first):
+        watch.update(step, {"grad_norm_g": torch.tensor(grad), "g_total": torch.tensor(loss)})
 
 
 def test_a_zero_gradient_with_a_loss_stops_the_run_after_patience_steps_in_a_row(tmp_path):
@@ -116,18 +116,18 @@ def test_a_zero_gradient_with_a_loss_stops_the_run_after_patience_steps_in_a_row
     watch = StallWatch(cpu, patience=3)
     _stall_steps(watch, [(0.0, 0.3), (0.0, 0.3), (0.5, 0.3), (0.0, 0.3), (0.0, 0.3)])  # broken by a step that moves
     watch.check(5, latest, None, one, cpu)
-    _stall_steps(watch, [(0.0, 0.0)] * 5)  # no loss, no gradient: an objective with nothing in it yet
+    _stall_steps(watch, [(0.0, 0.0)] * 5, first=6)  # no loss, no gradient: an objective with nothing in it yet
     watch.check(10, latest, None, one, cpu)
-    _stall_steps(watch, [(0.0, 0.3)] * 3)
-    with pytest.raises(TrainingDiverged, match=r"stalled at step 13: .* exactly zero since step 11 .*; no checkpoint "
-                                               r"was written\. Train again with another train\.seed, "
+    _stall_steps(watch, [(0.0, 0.3)] * 3, first=11)
+    with pytest.raises(TrainingDiverged, match=r"stalled at step 13: .* exactly zero since step 11 while .*; no "
+                                               r"checkpoint was written\. Train again with another train\.seed, "
                                                r"train\.lr_schedule=cosine or train\.precision=fp32\.$"):
         watch.check(13, latest, None, one, cpu)
     latest.write_bytes(b"")
     with pytest.raises(TrainingDiverged, match=rf"{latest} \(step 9\) was written before it\. Train"):
         watch.check(13, latest, 9, one, cpu)  # step 11's zero gradient was taken at step 10's weights
     latest.with_name("best.pt").write_bytes(b"")
-    with pytest.raises(TrainingDiverged, match=r"\(step 12\) was written after it began and would stay stalled, "
+    with pytest.raises(TrainingDiverged, match=r"\(step 12\) already holds the stalled weights, "
                                                r".*best\.pt holds the best validation\."):
         watch.check(13, latest, 12, one, cpu)
     with pytest.raises(TrainingDiverged, match=rf"{latest} holds the last checkpoint, "):
@@ -143,12 +143,22 @@ def test_the_message_names_the_remedies_it_is_given(tmp_path):
             watch.check(1, tmp_path / "latest.pt", None, DistInfo(), cpu)
 
 
+def test_a_stall_from_the_first_step_after_a_resume_may_have_begun_before_it(tmp_path):
+    cpu = torch.device("cpu")
+    watch = StallWatch(cpu, patience=2)
+    _stall_steps(watch, [(0.0, 0.3)] * 2, first=11)  # resumed at step 10
+    with pytest.raises(TrainingDiverged, match=r"exactly zero since step 11, the first step this process trained, "
+                                               r"while .*\(step 10\) already holds the stalled weights\."):
+        (tmp_path / "latest.pt").write_bytes(b"")
+        watch.check(12, tmp_path / "latest.pt", 10, DistInfo(), cpu)
+
+
 def test_a_step_without_a_generator_update_breaks_the_streak(tmp_path):
     cpu = torch.device("cpu")
     watch = StallWatch(cpu, patience=2)
     _stall_steps(watch, [(0.0, 0.3)])
-    watch.update({"d_loss": torch.tensor(0.7)})
-    _stall_steps(watch, [(0.0, 0.3)])
+    watch.update(2, {"d_loss": torch.tensor(0.7)})
+    _stall_steps(watch, [(0.0, 0.3)], first=3)
     watch.check(3, tmp_path / "latest.pt", None, DistInfo(), cpu)
     with pytest.raises(ValueError, match="need patience >= 1, got 0"):
         StallWatch(cpu, patience=0)

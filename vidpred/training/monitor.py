@@ -79,10 +79,12 @@ class StallWatch:
             raise ValueError(f"need patience >= 1, got {patience}")
         self.patience = patience
         self.remedies = remedies
+        self.first_step: int | None = None  # the first step counted, once there is one
         self.streak = torch.zeros((), dtype=torch.long, device=device)
 
-    def update(self, logs: dict[str, torch.Tensor]) -> None:
-        """Count one step's logged values (a step without both keys breaks the streak)."""
+    def update(self, step: int, logs: dict[str, torch.Tensor]) -> None:
+        """Count the logged values of ``step`` (a step without both keys breaks the streak)."""
+        self.first_step = self.first_step or step
         grad, loss = logs.get("grad_norm_g"), logs.get("g_total")
         if grad is None or loss is None:
             self.streak = torch.zeros_like(self.streak)
@@ -107,13 +109,15 @@ class StallWatch:
         elif latest_step < began - 1:  # step began's zero gradient was taken at the weights of step began - 1
             where = f"{latest} (step {latest_step}) was written before it"
         else:
-            where = f"{latest} (step {latest_step}) was written after it began and would stay stalled"
+            where = f"{latest} (step {latest_step}) already holds the stalled weights"
+        since = f"since step {began}" if streak >= self.patience else f"on another rank since at least step {began}"
+        if began == self.first_step and began > 1:  # zero before too, perhaps: this process saw no earlier step
+            since += ", the first step this process trained,"
         best = latest.with_name("best.pt")
         if best.is_file():
             where += f", {best} holds the best validation"
         raise TrainingDiverged(
-            f"training stalled at step {step}: the generator's gradient has been exactly zero "
-            f"{'since step' if streak >= self.patience else 'on another rank since at least step'} {began} "
+            f"training stalled at step {step}: the generator's gradient has been exactly zero {since} "
             f"while its loss was not (its outputs saturated, every softmax or tanh at its limit), so no later step "
             f"can change it; {where}. Train again with {', '.join(self.remedies[:-1])}"
             f"{' or ' if len(self.remedies) > 1 else ''}{self.remedies[-1]}."

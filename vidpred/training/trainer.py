@@ -528,7 +528,7 @@ class Trainer:
                 started = time.perf_counter()
                 logs = self.train_step()
                 step = self.step
-                stall.update(logs)
+                stall.update(step, logs)
                 due = _Due.at(step, step == cfg.steps, cfg)
                 if due.anything:
                     # A GPU may still run this step's kernels, and what follows reads values (a
