@@ -127,7 +127,7 @@ def _warn_if_well_below_the_run_s_best(checkpoint: Path, step: int | None, log: 
         return
     rows = validation_rows(checkpoint.parent.parent / "validation.jsonl")
     here = [row["best"] for row in rows if row["step"] == step]
-    if not here or not rows:
+    if not here:
         return
     best = max(rows, key=lambda row: row["best"])
     if best["best"] - here[-1] > WELL_BELOW_BEST_DB:

@@ -426,10 +426,11 @@ class Trainer:
                 self.save()
             self.save("best.pt", all_ranks=False)
         log.info("step %d: %s", step, summary_line(record))
-        if self.best_psnr - record[MODEL][BEST_KEY] > WELL_BELOW_BEST_DB:
+        below = self.best_psnr - record[MODEL][BEST_KEY]
+        if below > WELL_BELOW_BEST_DB:
             log.warning("step %d: %.2f dB on the validation clips, %.2f below the run's best (%.2f, "
                         "checkpoints/best.pt keeps it): has the run fallen apart?", step, record[MODEL][BEST_KEY],
-                        self.best_psnr - record[MODEL][BEST_KEY], self.best_psnr)
+                        below, self.best_psnr)
         return record
 
     # ------------------------------------------------------------------ loop
