@@ -21,7 +21,8 @@ PACKAGE_ROOT = Path(vidpred.__file__).parent
 LAYERS: list[set[str]] = [
     {"vidpred", "vidpred._progress", "vidpred.checkpoint"},
     {"vidpred.models"},
-    {"vidpred.config", "vidpred._config_checks"},  # its checks ask the networks what patch sizes and layers they take
+    # the config and what of it may change on resume; its checks ask the networks what patch sizes and layers they take
+    {"vidpred.config", "vidpred.config_resume", "vidpred._config_checks"},
     {"vidpred.data", "vidpred.losses", "vidpred.metrics"},
     {"vidpred.adversaries"},
     {"vidpred.build"},

@@ -59,7 +59,8 @@ from vidpred.cli import StopRequest, add_set_arg, add_threads_arg, command, scri
 from vidpred.commands import stopped_exit_code
 from vidpred.commands.pretrain_blur_discriminator import USED_KEYS as BLUR_PRETRAINING_KEYS
 from vidpred.commands.pretrain_blur_discriminator import override_key
-from vidpred.config import Config, load_config, resume_differences
+from vidpred.config import Config, load_config
+from vidpred.config_resume import resume_differences
 from vidpred.evaluation.partial import partial_line, partial_mark, starts_with_heading
 from vidpred.models.perceptual_networks import LPIPS_BACKBONES, torchvision_cache_file
 from vidpred.safe_write import check_output_folder, write_text

@@ -34,7 +34,8 @@ from vidpred.benchmark.time_to_quality import TABLE_START, curves_table, is_our_
 from vidpred.cli import (StopRequest, add_set_arg, add_threads_arg, command, positive, script, setup_logging,
                          user_path)
 from vidpred.commands import stopped_exit_code
-from vidpred.config import Config, check_folder_name, load_config, resume_differences
+from vidpred.config import Config, check_folder_name, load_config
+from vidpred.config_resume import resume_differences
 from vidpred.safe_write import check_figure_and_table, write_text
 
 log = logging.getLogger("vidpred.time_to_quality")

@@ -22,7 +22,8 @@ from pathlib import Path
 import torch
 
 from vidpred.checkpoint import load_checkpoint
-from vidpred.config import Config, ConfigError, check_resumable
+from vidpred.config import Config, ConfigError
+from vidpred.config_resume import check_resumable
 from vidpred.safe_write import same_file
 from vidpred.training.precision import resolve_precision
 from vidpred.training.run_lock import RunLock, RunLocked
