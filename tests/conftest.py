@@ -1,6 +1,6 @@
 """Shared fixtures: tiny videos on disk in the layouts vidpred reads.
 
-Videos are written with OpenCV directly (not ``vidpred.data.video_io.write_video``), so the
+Videos are written with OpenCV directly (not ``vidpred.data.video_writer.write_video``), so the
 reader tests do not depend on the writer under test. Fixtures:
 
 * ``make_video`` -- ``make_video(path, frames, fps=25.0) -> Path``: write uint8

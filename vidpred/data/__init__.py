@@ -44,8 +44,8 @@ from vidpred.data.video_io import (
     VIDEO_EXTENSIONS,
     VideoReadError,
     read_video,
-    write_video,
 )
+from vidpred.data.video_writer import write_video
 
 __all__ = [
     "CacheItem",

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from vidpred.data.sampler import to_uint8_frames
-from vidpred.data.video_io import VideoWriter
+from vidpred.data.video_writer import VideoWriter
 from vidpred.models.warp import flow_to_color
 from vidpred.safe_write import image_has_mark, replacing, save_marked_figure, shown
 
