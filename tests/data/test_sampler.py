@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from vidpred.data.cache import VideoCache, procedural_item
+from vidpred.data.cache import VideoCache
+from vidpred.data.cache_items import procedural_item
 from vidpred.data.procedural import generate_video
 from vidpred.data.sampler import (
     PatchBatches,

@@ -16,7 +16,8 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from vidpred.data.cache import VideoCache, procedural_item
+from vidpred.data.cache import VideoCache
+from vidpred.data.cache_items import procedural_item
 from vidpred.data.sampler import PatchBatches, PatchSampler, to_model_input
 
 __all__ = ["DATA_PROFILES", "benchmark_data", "loader_throughput", "sampler_throughput"]

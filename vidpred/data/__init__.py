@@ -15,15 +15,8 @@ Frames on disk and in the cache are ``uint8 (T, H, W, C)`` RGB, grey levels 0-25
 
 from __future__ import annotations
 
-from vidpred.data.cache import (
-    CachedVideo,
-    CacheItem,
-    NoUsableVideosError,
-    VideoCache,
-    file_item,
-    procedural_item,
-    synthetic_item,
-)
+from vidpred.data.cache import CachedVideo, NoUsableVideosError, VideoCache
+from vidpred.data.cache_items import CacheItem, file_item, procedural_item, synthetic_item
 from vidpred.data.errors import DataError
 from vidpred.data.datasets import folder_holdout, load_split, load_synthetic, ucf101_holdout
 from vidpred.data.folder import FOLDER_VIDEO_EXTENSIONS, SameVideoTwiceError, list_folder_videos

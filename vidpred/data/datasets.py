@@ -39,8 +39,8 @@ import numpy as np
 
 from vidpred.config import FILE_SOURCES, DataConfig
 from vidpred.data.errors import DataError
-from vidpred.data.cache import (CachedVideo, CacheItem, NoUsableVideosError, VideoCache, file_item, photos_identity,
-                                procedural_item, synthetic_item)
+from vidpred.data.cache import CachedVideo, NoUsableVideosError, VideoCache
+from vidpred.data.cache_items import CacheItem, file_item, photos_identity, procedural_item, synthetic_item
 from vidpred.data.corpus import DEFAULT_CORPUS_ROOT, corpus_paths
 from vidpred.data.folder import FOLDER_VIDEO_EXTENSIONS, list_folder_videos
 from vidpred.data.photos import PhotoFolder
