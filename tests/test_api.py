@@ -222,7 +222,7 @@ def test_score_is_each_frames_psnr_ssim_sharpness_and_edges():
 
 
 def test_score_agrees_with_what_predict_py_writes():
-    from vidpred.commands.predict import _score
+    from vidpred.evaluation.prediction_scores import score_frame
 
     clip = _pan()
     truth, copy = clip[4:6], clip[[3, 3]]
@@ -230,13 +230,13 @@ def test_score_agrees_with_what_predict_py_writes():
     theirs = {"psnr": [], "ssim": [], "edges": []}
     for k in range(2):
         as_input = [to_model_input(torch.from_numpy(x[k])[None, None])[:, :, 0] for x in (copy, truth)]
-        _score(theirs, *as_input, with_ssim=True)
+        score_frame(theirs, *as_input, with_ssim=True)
     for metric, values in theirs.items():
         assert ours[metric] == pytest.approx(values, abs=1e-6), metric
 
 
 def test_unrounded_predictions_score_what_the_evaluation_scores(model):
-    from vidpred.commands.predict import _score
+    from vidpred.evaluation.prediction_scores import score_frame
 
     clip = _pan()
     levels = model.predict(clip[:4], n_future=2, rounded=False)
@@ -247,8 +247,8 @@ def test_unrounded_predictions_score_what_the_evaluation_scores(model):
     prediction = method.predict(context, 2, None)  # (1, 3, 2, H, W): what predict.py scores
     theirs = {"psnr": [], "ssim": [], "edges": []}
     for k in range(2):
-        _score(theirs, prediction[:, :, k].clamp(-1, 1), to_model_input(torch.from_numpy(clip[4 + k])[None, None])[:, :, 0],
-               with_ssim=True)
+        truth = to_model_input(torch.from_numpy(clip[4 + k])[None, None])[:, :, 0]
+        score_frame(theirs, prediction[:, :, k].clamp(-1, 1), truth, with_ssim=True)
     ours = score(levels, clip[4:6])
     for metric, values in theirs.items():
         assert ours[metric] == pytest.approx(values, abs=1e-5), metric
