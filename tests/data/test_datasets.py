@@ -235,6 +235,19 @@ def test_a_name_in_val_videos_finds_its_video_stored_decomposed(tmp_path):
         assert named_holdout(paths, root, [name]) == ([root / "a.mp4"], [stored])
 
 
+def test_a_name_in_val_videos_in_other_capitals_finds_its_video_after_an_exact_one(tmp_path):
+    # Windows and macOS open "Clip.MP4" as "clip.mp4"; a name spelled exactly still comes first
+    from vidpred.data.datasets import named_holdout
+
+    root = tmp_path / "videos"
+    paths = [root / "Bikes.MP4", root / "cars.mp4", root / "sub" / "Take.avi", root / "a.mp4", root / "A.mp4"]
+    assert named_holdout(paths, root, ["bikes.mp4"])[1] == [root / "Bikes.MP4"]
+    assert named_holdout(paths, root, ["SUB/take.AVI"])[1] == [root / "sub" / "Take.avi"]
+    assert named_holdout(paths, root, ["A.mp4"])[1] == [root / "A.mp4"]  # both there: the exact one
+    with pytest.raises(ValueError, match=r"data.val_videos: no video named bike.mp4 under"):
+        named_holdout(paths, root, ["bike.mp4"])
+
+
 def test_an_unusable_video_drawn_into_a_subset_is_named_with_the_way_out(tmp_path, make_video, moving_frames,
                                                                           caplog):
     root = tmp_path / "videos"

@@ -33,7 +33,7 @@ import os
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import Collection, Sequence
+from typing import Callable, Collection, Sequence
 
 import numpy as np
 
@@ -88,15 +88,20 @@ def folder_holdout(paths: Sequence[Path], n_val: int, seed: int = HOLDOUT_SEED) 
 def named_holdout(paths: Sequence[Path], root: Path, names: Sequence[str]) -> tuple[list[Path], list[Path]]:
     """Split videos into ``(train, val)`` by name: ``val`` holds the files named in ``names``
     (paths relative to ``root``, or bare file names), ``train`` the others; both sorted. A
-    name is one video: the one at that path under ``root``, else the one of that file name.
+    name is one video: the one at that path under ``root``, else the one of that file name;
+    spelled exactly, else in other capitals (Windows and macOS find ``Clip.MP4`` as
+    ``clip.mp4``, and so does this, on every system).
 
     Raises DataError for a name that matches no video or a file name several videos have,
     or when nothing is left to train on.
     """
+    def named_as(name: str, form: Callable[[str], str]) -> list[Path]:
+        relative = form(_under(name, root))
+        at = [p for p in ordered if p.is_relative_to(root) and form(p.relative_to(root).as_posix()) == relative]
+        return at or [p for p in ordered if form(p.name) == form(name)]
+
     def named(name: str) -> list[Path]:  # names compared as one Unicode form: macOS stores "é" as e + accent
-        relative = _same_form(_under(name, root))
-        at = [p for p in ordered if p.is_relative_to(root) and _same_form(p.relative_to(root).as_posix()) == relative]
-        return at or [p for p in ordered if _same_form(p.name) == _same_form(name)]
+        return named_as(name, _same_form) or named_as(name, lambda text: _same_form(text).casefold())
 
     if not names:
         raise DataError("data.val_videos is empty: name the held-out videos, or set it to null")
