@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -462,3 +463,21 @@ def test_a_folder_of_phone_photos_turned_by_their_orientation_tag_announces_the_
         Image.fromarray(frame).save(folder / f"{i}.jpg", exif=exif)
     assert read_video(folder).shape == (3, 96, 64, 3)  # OpenCV applies the tag
     assert announced_shape(folder) == (3, 96, 64)
+
+
+def test_a_ten_bit_video_is_said_once_to_come_out_in_wrong_colours_if_hdr(tmp_path, make_video, moving_frames, caplog,
+                                                                           monkeypatch):
+    # tests/fixtures/ten_bit_hlg.mp4: 5 frames of 64x48 H.264, yuv420p10le, tagged BT.2020 / HLG (made with PyAV)
+    from vidpred.data import video_io
+
+    monkeypatch.setattr(video_io, "_HIGH_BIT_DEPTH_SAID", set())
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "ten_bit_hlg.mp4"
+    eight_bit = make_video(tmp_path / "clip.mp4", moving_frames(4, 48, 64))
+    with caplog.at_level(logging.WARNING, logger="vidpred.data.video_io"):
+        assert read_video(fixture).shape == (5, 48, 64, 3)
+        assert list(iter_video(fixture, max_frames=2))[0].shape == (48, 64, 3)
+        read_video(eight_bit)
+    said = [r.getMessage() for r in caplog.records if "-bit video" in r.getMessage()]
+    assert said == [f"{fixture} is 10-bit video, read as 8 bits: if it is HDR (HLG or PQ, as phones record 10-bit "
+                    "video), its colours come out wrong; convert it to 8-bit SDR first, tone-mapped (FFmpeg's "
+                    "tonemap filter, or the phone's own export)"]

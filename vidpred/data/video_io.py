@@ -337,6 +337,7 @@ def _file_frames(path: Path, max_frames: int | None, start: int = 0) -> Iterator
             if path.is_file() and path.stat().st_size == 0:
                 raise VideoReadError(path, "the file is empty (0 bytes): an interrupted copy or download?")
             raise VideoReadError(path, "OpenCV cannot open the file (unknown container/codec or corrupt)")
+        _warn_if_high_bit_depth(capture, path)
         for skipped in range(start):  # decoded in turn (seeking is not exact in every container), not kept
             if not capture.grab():
                 raise VideoReadError(path, f"ends after {skipped} frames, before frame {start}")
@@ -362,6 +363,23 @@ def _file_frames(path: Path, max_frames: int | None, start: int = 0) -> Iterator
                            "file%s? Using the %d decoded", path, start + n, announced, trimmed, start + n)
     finally:
         capture.release()
+
+
+def _warn_if_high_bit_depth(capture: cv2.VideoCapture, path: Path) -> None:
+    """Say so, once a process, when ``path`` holds frames of more than 8 bits a sample: a
+    phone's 10-bit video is HDR (HLG or PQ), which OpenCV converts to 8 bits without tone
+    mapping, so its colours come out wrong (washed out, or too bright)."""
+    # FFmpeg names its high-bit-depth YUV formats by the tag "Y3", the layout, the bits
+    tag = int(capture.get(cv2.CAP_PROP_CODEC_PIXEL_FORMAT)).to_bytes(4, "little")
+    if tag[:2] != b"Y3" or tag[3] <= 8 or path in _HIGH_BIT_DEPTH_SAID:
+        return
+    _HIGH_BIT_DEPTH_SAID.add(path)
+    logger.warning("%s is %d-bit video, read as 8 bits: if it is HDR (HLG or PQ, as phones record 10-bit "
+                   "video), its colours come out wrong; convert it to 8-bit SDR first, tone-mapped (FFmpeg's "
+                   "tonemap filter, or the phone's own export)", path, tag[3])
+
+
+_HIGH_BIT_DEPTH_SAID: set[Path] = set()
 
 
 def _checked_arguments(path: str | Path, max_frames: int | None, start: int) -> Path:
