@@ -477,6 +477,8 @@ def test_a_ten_bit_video_is_said_once_to_come_out_in_wrong_colours_if_hdr(tmp_pa
         assert read_video(fixture).shape == (5, 48, 64, 3)
         assert list(iter_video(fixture, max_frames=2))[0].shape == (48, 64, 3)
         read_video(eight_bit)
+        for unknown in (-1.0, 0.0):  # what backends that do not know the pixel format give: no warning, no error
+            video_io._warn_if_high_bit_depth(type("Capture", (), {"get": lambda self, prop: unknown})(), tmp_path)
     said = [r.getMessage() for r in caplog.records if "-bit video" in r.getMessage()]
     assert said == [f"{fixture} is 10-bit video, read as 8 bits: if it is HDR (HLG or PQ, as phones record 10-bit "
                     "video), its colours come out wrong; convert it to 8-bit SDR first, tone-mapped (FFmpeg's "

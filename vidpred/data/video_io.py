@@ -370,7 +370,8 @@ def _warn_if_high_bit_depth(capture: cv2.VideoCapture, path: Path) -> None:
     phone's 10-bit video is HDR (HLG or PQ), which OpenCV converts to 8 bits without tone
     mapping, so its colours come out wrong (washed out, or too bright)."""
     # FFmpeg names its high-bit-depth YUV formats by the tag "Y3", the layout, the bits
-    tag = int(capture.get(cv2.CAP_PROP_CODEC_PIXEL_FORMAT)).to_bytes(4, "little")
+    value = capture.get(cv2.CAP_PROP_CODEC_PIXEL_FORMAT)  # -1 or 0 from backends that do not know it
+    tag = int(value).to_bytes(4, "little") if 0 < value < 2**32 else b""
     if tag[:2] != b"Y3" or tag[3] <= 8 or path in _HIGH_BIT_DEPTH_SAID:
         return
     _HIGH_BIT_DEPTH_SAID.add(path)
