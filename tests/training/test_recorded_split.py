@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from vidpred.checkpoint import load_checkpoint
-from vidpred.config import ConfigError, config_from_dict
+from vidpred.config import ConfigError, config_from_dict, load_config
 from vidpred.data.errors import DataError
 from vidpred.data.datasets import folder_holdout
 from vidpred.evaluation.clips import choose_eval_videos
@@ -99,6 +99,11 @@ def test_a_resumed_run_takes_its_folder_however_it_is_spelled(tiny_config_data, 
         steps = 2 if spelled == "videos" else 3
         assert Trainer(config_from_dict(tiny_config_data, [f"train.steps={steps}"]), tmp_path / "run",
                        resume=True).fit()["step"] == steps
+        # "videos" names the run's folder from here only: the run's config.yaml names it from anywhere
+        assert load_config(tmp_path / "run" / "config.yaml").data.root == str(root.resolve())
+    monkeypatch.chdir(tmp_path / "work")  # where the run began: its config.yaml resumes it as it is
+    assert Trainer(load_config(tmp_path / "run" / "config.yaml", ["train.steps=4"]), tmp_path / "run",
+                   resume=True).fit()["step"] == 4
 
 
 def test_a_run_folder_inside_the_video_folder_is_refused(tiny_config_data, tmp_path, make_video, moving_frames):
@@ -178,5 +183,6 @@ def test_a_resumed_run_takes_its_photos_however_spelled_and_names_the_photos_cha
     (photos / "p1.png").unlink()
     caplog.set_level(logging.INFO)
     assert trainer("../work/photos", 2).fit()["step"] == 2  # the run's folder, spelled from here
+    assert load_config(tmp_path / "run" / "config.yaml").data.synthetic.photo_dir == str(photos.resolve())
     assert ("data.synthetic.photo_dir: since the run started, added: none; missing: p1.png; changed or touched: "
             "none; the synthetic videos are made from the photos as they are now") in caplog.text

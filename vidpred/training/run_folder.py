@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -104,6 +105,25 @@ def check_run_folder(run_dir: Path, cfg: Config, *, resume: bool) -> dict | None
         raise ConfigError(f"cannot resume {run_dir} for train.steps {cfg.train.steps}: it is at step "
                           f"{int(state['step'])} already; give a larger train.steps to train on")
     return state
+
+
+def folders_as_recorded(cfg: Config, state: dict) -> Config:
+    """``cfg`` with each folder key (``data.root``, ``data.synthetic.photo_dir``) that a
+    resume spells relative to the current folder, otherwise than the run's own config did,
+    given as the absolute path its checkpoint recorded (the same folder): the run's
+    ``config.yaml`` then names it from any folder, as it did before the resume."""
+    saved = state["config"].get("data", {})
+
+    def as_recorded(now: str | None, spelled_before: str | None, recorded: str | None) -> str | None:
+        if (now is None or recorded is None or Path(now).is_absolute() or now == spelled_before
+                or not same_file(recorded, now)):
+            return now
+        return recorded
+
+    synthetic = replace(cfg.data.synthetic, photo_dir=as_recorded(
+        cfg.data.synthetic.photo_dir, saved.get("synthetic", {}).get("photo_dir"), state.get("photo_dir")))
+    root = as_recorded(cfg.data.root, saved.get("root"), state.get("data_root"))
+    return replace(cfg, data=replace(cfg.data, root=root, synthetic=synthetic))
 
 
 def read_resume_state(run_dir: Path) -> dict:

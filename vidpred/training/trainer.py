@@ -60,7 +60,7 @@ from vidpred.training.distributed import (any_rank, cleanup, gather_objects, ini
 from vidpred.training.monitor import ChanceMonitor, StallWatch, check_finite
 from vidpred.training.precision import autocast_context, configure_backends, prepare_module, resolve_precision
 from vidpred.training.run_folder import (align_best, check_outside_data, check_run_folder, claim_run_folder, file_identity,
-                                        read_resume_state, resumed_precision, validation_rows)
+                                        folders_as_recorded, read_resume_state, resumed_precision, validation_rows)
 from vidpred.training.random_state import RandomStreams
 from vidpred.training.run_lock import RunLock
 from vidpred.training.run_log import RunLog, RunLogError, final_metrics
@@ -135,6 +135,8 @@ class Trainer:
         resume_state = main_decides(lambda: check_run_folder(self.run_dir, cfg, resume=resume), self.dist)
         if resume and not self.dist.is_main:
             resume_state = read_resume_state(self.run_dir)  # as the main process found it
+        if resume_state is not None:
+            cfg = self.cfg = folders_as_recorded(cfg, resume_state)
 
         torch.manual_seed(cfg.train.seed)
         nets = self.nets = build_training_networks(cfg, self.device, resume_state)  # checkpointed as a whole
