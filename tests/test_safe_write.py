@@ -9,6 +9,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -146,6 +147,80 @@ def test_replacing_all_renames_a_set_of_files_only_once_every_one_is_complete(tm
         scores.write_text("{}")
     assert [p.read_text() for p in paths] == ["new", "{}"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "report.md"]
+
+
+def _interrupting_first_rename(monkeypatch, signum: int) -> None:
+    """Make the first rename of a set send ``signum`` to this process just after it lands."""
+    real, sent = safe_write.replace_file, []
+
+    def replace_then_interrupt(source, target):
+        real(source, target)
+        if not sent:
+            sent.append(signum)
+            signal.raise_signal(signum)
+
+    monkeypatch.setattr(safe_write, "replace_file", replace_then_interrupt)
+
+
+def test_ctrl_c_among_a_sets_renames_is_delivered_once_every_file_has_landed(tmp_path, monkeypatch):
+    paths = [tmp_path / "clip.mp4", tmp_path / "scores.csv", tmp_path / "plot.png"]
+    for path in paths:
+        path.write_text("old")
+    _interrupting_first_rename(monkeypatch, signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        with replacing_all(paths) as temporary:
+            for path in temporary:
+                path.write_text("new")
+    assert [p.read_text() for p in paths] == ["new"] * 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "plot.png", "scores.csv"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+@pytest.mark.slow  # a subprocess
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_sigterm_among_a_sets_renames_ends_the_process_once_every_file_has_landed(tmp_path):
+    script = f"""
+import signal
+from pathlib import Path
+from vidpred import safe_write
+real, sent = safe_write.replace_file, []
+def replace_then_interrupt(source, target):
+    real(source, target)
+    if not sent:
+        sent.append(1)
+        signal.raise_signal(signal.SIGTERM)
+safe_write.replace_file = replace_then_interrupt
+paths = [Path({str(tmp_path)!r}) / name for name in ("a.md", "b.json", "c.csv")]
+with safe_write.replacing_all(paths) as temporary:
+    for path in temporary:
+        path.write_text("new")
+print("not reached")
+"""
+    for name in ("a.md", "b.json", "c.csv"):
+        (tmp_path / name).write_text("old")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(Path(safe_write.__file__).parents[1])})
+    assert done.returncode == -signal.SIGTERM, done.stderr
+    assert "not reached" not in done.stdout
+    assert [(tmp_path / name).read_text() for name in ("a.md", "b.json", "c.csv")] == ["new"] * 3
+
+
+def test_a_set_of_files_lands_from_a_thread_where_no_signal_can_be_held(tmp_path):
+    paths = [tmp_path / "a.md", tmp_path / "b.json"]
+    errors = []
+
+    def write():
+        try:
+            with replacing_all(paths) as temporary:
+                for path in temporary:
+                    path.write_text("new")
+        except Exception as exc:  # reported to the test's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    thread.join()
+    assert not errors and [p.read_text() for p in paths] == ["new", "new"]
 
 
 def test_a_hard_link_elsewhere_keeps_its_content_when_the_target_is_replaced(tmp_path):

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import stat
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -249,11 +251,44 @@ def replacing(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
 def replacing_all(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
     """:func:`replacing` for files that belong together (a report's): one temporary path for
     each of ``paths``, in order, all renamed over theirs only when the block ends without an
-    error. A failure part way (a full disk, Ctrl-C, any error) leaves every old file. The
-    renames then come one after another: only a process killed outright in the moment
-    between two of them can leave some of each set (no file system renames several at once)."""
+    error. A failure part way (a full disk, Ctrl-C, any error) leaves every old file.
+
+    The renames come one after another (no file system renames several at once), so an
+    interrupt (Ctrl-C, SIGTERM, a closed terminal's SIGHUP) that arrives among them is held
+    until the last one is done, then delivered: only a process killed outright (SIGKILL, a
+    power cut) in the moment between two renames can leave some of each set."""
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(replacing(path)) for path in paths]
+        with _interrupts_held():
+            stack.close()
+
+
+# The signals that stop a process and that a process may catch: held while a set of files lands.
+_INTERRUPTS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold :data:`_INTERRUPTS` that arrive during the block and deliver each, once, to the
+    handler it had before (Python's KeyboardInterrupt, a trainer's stop, the default end)
+    when the block is over. Outside the main thread, where Python takes no handler, the
+    block runs as it is, and so does a signal whose handler Python did not install (it could
+    not be put back)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    before = {}
+    try:
+        for signum in _INTERRUPTS:
+            if signal.getsignal(signum) is not None:
+                before[signum] = signal.signal(signum, lambda signum, frame: arrived.append(signum))
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(arrived):
+            signal.raise_signal(signum)
 
 
 # A temporary file of :func:`replacing` that no write has touched for this long was left by
