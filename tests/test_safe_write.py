@@ -223,6 +223,36 @@ def test_a_set_of_files_lands_from_a_thread_where_no_signal_can_be_held(tmp_path
     assert not errors and [p.read_text() for p in paths] == ["new", "new"]
 
 
+@pytest.mark.skipif(os.name == "nt", reason="flock")
+def test_two_writers_landing_sets_in_one_folder_take_turns_so_the_last_set_is_whole(tmp_path, monkeypatch):
+    # writer A pauses after its first rename; writer B lands its whole set meanwhile, or waits for A's
+    paths = [tmp_path / "report.md", tmp_path / "per_clip.json"]
+    real, first_landed = safe_write.replace_file, threading.Event()
+
+    def replace_pausing_writer_a(source, target):
+        real(source, target)
+        if threading.current_thread().name == "A" and not first_landed.is_set():
+            first_landed.set()
+            time.sleep(0.5)
+
+    monkeypatch.setattr(safe_write, "replace_file", replace_pausing_writer_a)
+
+    def write(text):
+        with replacing_all(paths) as temporary:
+            for path in temporary:
+                path.write_text(text)
+
+    a = threading.Thread(target=write, args=("A",), name="A")
+    a.start()
+    assert first_landed.wait(30)
+    b = threading.Thread(target=write, args=("B",), name="B")
+    b.start()
+    a.join()
+    b.join()
+    assert [p.read_text() for p in paths] == ["B", "B"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["per_clip.json", "report.md"]
+
+
 def test_a_hard_link_elsewhere_keeps_its_content_when_the_target_is_replaced(tmp_path):
     target = tmp_path / "out.md"
     target.write_text("theirs")

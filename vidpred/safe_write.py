@@ -27,6 +27,11 @@ from pathlib import Path
 
 from vidpred._writable import unwritable_reason
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = ["OutputRefused", "same_file", "landing_path", "check_output", "check_figure_and_table",
            "check_output_folder", "replacing", "replacing_all", "remove_abandoned_temporaries",
            "replace_file", "TEXT_ERRORS", "shown", "write_text", "save_marked_figure", "image_has_mark",
@@ -256,11 +261,46 @@ def replacing_all(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
     The renames come one after another (no file system renames several at once), so an
     interrupt (Ctrl-C, SIGTERM, a closed terminal's SIGHUP) that arrives among them is held
     until the last one is done, then delivered: only a process killed outright (SIGKILL, a
-    power cut) in the moment between two renames can leave some of each set."""
+    power cut) in the moment between two renames can leave some of each set. Two commands
+    that land sets in the same folders take turns (:func:`_folders_locked`), so the set
+    that lands last is whole, not interleaved with the other."""
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(replacing(path)) for path in paths]
-        with _interrupts_held():
+        with _interrupts_held(), _folders_locked(Path(path).parent for path in paths):
             stack.close()
+
+
+# How long a set's renames wait for another process's in the same folders before going
+# ahead anyway: those take milliseconds, so only a stopped or hung process holds them longer.
+_LOCK_WAIT_S = 10.0
+
+
+@contextlib.contextmanager
+def _folders_locked(folders: Iterable[Path]) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on each of ``folders``, taken in one order (so two
+    writers never each wait for the other), for :data:`_LOCK_WAIT_S` seconds at most a
+    folder. Best effort: where the system has no ``flock`` (Windows) or a file system
+    refuses it (some network disks), the block runs unlocked. The locks go with the
+    process, so a killed writer leaves none."""
+    with contextlib.ExitStack() as stack:
+        for folder in sorted({os.path.realpath(folder) for folder in folders}) if fcntl is not None else ():
+            try:
+                fd = os.open(folder, os.O_RDONLY)
+            except OSError:
+                continue
+            stack.callback(os.close, fd)  # closing releases the lock
+            deadline = time.monotonic() + _LOCK_WAIT_S
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        break
+                    time.sleep(0.01)
+                except OSError:  # no locks on this file system
+                    break
+        yield
 
 
 # The signals that stop a process and that a process may catch: held while a set of files lands.
