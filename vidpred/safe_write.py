@@ -303,8 +303,10 @@ def _folders_locked(folders: Iterable[Path]) -> Iterator[None]:
         yield
 
 
-# The signals that stop a process and that a process may catch: held while a set of files lands.
-_INTERRUPTS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+# The signals that stop a process and that it may catch (SIGBREAK: Windows' Ctrl-Break and a closed console):
+# held while a set of files lands.
+_INTERRUPTS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK")
+                    if hasattr(signal, name))
 
 
 @contextlib.contextmanager
