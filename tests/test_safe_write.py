@@ -167,13 +167,18 @@ def test_ctrl_c_among_a_sets_renames_is_delivered_once_every_file_has_landed(tmp
     for path in paths:
         path.write_text("old")
     _interrupting_first_rename(monkeypatch, signal.SIGINT)
-    with pytest.raises(KeyboardInterrupt):
-        with replacing_all(paths) as temporary:
-            for path in temporary:
-                path.write_text("new")
+    # Python's own Ctrl-C handler, which a shell's background job (SIGINT ignored) would not have
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with replacing_all(paths) as temporary:
+                for path in temporary:
+                    path.write_text("new")
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert [p.read_text() for p in paths] == ["new"] * 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "plot.png", "scores.csv"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
 
 
 @pytest.mark.slow  # a subprocess
@@ -183,6 +188,7 @@ def test_sigterm_among_a_sets_renames_ends_the_process_once_every_file_has_lande
 import signal
 from pathlib import Path
 from vidpred import safe_write
+signal.signal(signal.SIGTERM, signal.SIG_DFL)  # as a process starts unless its parent ignores SIGTERM
 real, sent = safe_write.replace_file, []
 def replace_then_interrupt(source, target):
     real(source, target)
