@@ -284,7 +284,7 @@ class TrainingNetworks:
         for adversary in self.adversaries:
             try:
                 adversary.model.load_state_dict(state[adversary.state_key])
-            except RuntimeError as exc:  # another architecture: a pretrained judge's file replaced since
+            except RuntimeError:  # another architecture: a pretrained judge's file replaced since
                 if adversary.pretrained:
                     raise ValueError(f"cannot resume: the run's {adversary.name} discriminator is not of the "
                                      f"architecture its pretrained file has now (model.{adversary.name}_discriminator"

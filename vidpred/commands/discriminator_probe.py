@@ -88,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
                              f"({mismatch}): probe with the config it was trained with")
         trainer.generator.load_state_dict(state["generator"])
         results = probe(trainer, args.steps)
-    print(f"| discriminator | acc. real | acc. predicted | balanced | logit gap | per scale (coarsest first) |\n"
-          f"|---|---|---|---|---|---|")
+    print("| discriminator | acc. real | acc. predicted | balanced | logit gap | per scale (coarsest first) |\n"
+          "|---|---|---|---|---|---|")
     for prefix, values in results.items():
         scales = ", ".join(f"{values[k]:.2f}" for k in sorted(k for k in values if k.startswith("acc_s")))
         print(f"| {PREFIXES[prefix]} | {values['acc_real']:.3f} | {values['acc_fake']:.3f} | {values['acc']:.3f} | "

@@ -205,7 +205,7 @@ def choose_eval_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, 
     if videos == "all":
         scored = {"ucf101": "UCF101 is scored on its test list", "procedural": "procedural data is scored on its "
                   "test seeds", "samples": "the samples are scored on the held-out clip"}
-        raise DataError(f"--videos all applies to folder and corpus data"
+        raise DataError("--videos all applies to folder and corpus data"
                         + (f"; {scored[data.source]}" if data.source in scored else f", not {data.source}"))
     if data.source == "ucf101":
         mixed = [f"{name} was trained on UCF101 split {cfg.get('split')}: its training list shares videos with "

@@ -350,7 +350,7 @@ def _intro(clips_per_video: int, n_context: int, blend: Blend, fitted_on: str | 
             f"{blend.weight:g} x last input + {1 - blend.weight:g} x {blend.flow_method.upper()} extrapolation"
             + (f", the weight fitted on {fitted_on}" if fitted_on else ", the weight given")
             + " (a reference for what hedging buys, not a target). "
-            f"Edges: the prediction's edge content over the truth's (below 1: smoother)."
+            "Edges: the prediction's edge content over the truth's (below 1: smoother)."
             + _skipped_note(selection.selected, selection.skipped, min_frames)
             + (f" Warning: {selection.note}." if selection.note else "")
             + (_adapt_note(adapt) if adapt is not None else "")
