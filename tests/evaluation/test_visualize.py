@@ -168,6 +168,25 @@ def test_an_animation_with_a_sink_gives_it_each_frame_kept_ones_hold_and_holds_n
         Animation(context, 2, with_flow=True, sink=given.append)
 
 
+def test_an_animation_spooled_to_disk_holds_the_frames_one_in_memory_holds_and_leaves_no_file(tmp_path):
+    from vidpred.evaluation.visualize import Animation
+
+    context, prediction, target = _clips()
+    kept, spooled = (Animation(context, 10 ** 6, with_flow=True, spool=spool) for spool in (None, tmp_path))
+    for k in range(70):  # past the first room made, so that the file grows (twice)
+        for animation in (kept, spooled):
+            animation.add(prediction[:, k % 2], target[:, k % 2], flow=torch.full((2, 16, 20), float(k)))
+        if k == 40:
+            early = spooled.frames()  # a view of the file as it was, kept while it grows
+            assert isinstance(early, np.memmap) and (early == kept.frames()).all()
+    frames = spooled.frames()
+    assert isinstance(frames, np.memmap) and frames.shape == kept.frames().shape and (frames == kept.frames()).all()
+    assert (frames[:len(early), :, :4 * (20 + 4)] == early[:, :, :4 * (20 + 4)]).all()
+    assert list(tmp_path.iterdir()) == []  # unnamed: nothing to clean up, even after a kill
+    with pytest.raises(ValueError, match="holds no frames: give it no spool"):
+        Animation(context, 2, sink=lambda frame: None, spool=tmp_path)
+
+
 def test_an_animation_video_written_frame_by_frame_is_the_one_written_whole(tmp_path):
     from vidpred.evaluation.visualize import animation_video
 

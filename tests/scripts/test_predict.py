@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -688,7 +689,43 @@ def test_one_step_writes_an_mp4_or_avi_as_the_frames_come_the_same_frames_kept_o
     with caplog.at_level("WARNING", logger="vidpred"):
         assert _main([*run, "--frames", "5000", "--out", tmp_path / "long.gif"]) == 0
     assert ("keeps their panels in memory: about 1 GB, and this machine has 1 GB; predict fewer (--frames), write an "
-            ".mp4 or .avi without --show-flow (written as they come) or give a downscaled copy") in caplog.text
+            ".mp4 or .avi (no frame held in memory) or give a downscaled copy") in caplog.text
+
+
+def test_one_step_with_show_flow_holds_an_avi_s_panels_on_disk_beside_it_not_in_memory(tmp_path, monkeypatch, caplog):
+    import vidpred.commands.predict as predict
+
+    video, _ = _pan(tmp_path, range(100, 100 + 3 * 10, 3))
+    run = ["--video", video, "--one-step", "--frames", "5", "--show-flow"]
+    spools = []
+    animation = predict.Animation
+
+    def watched(*args, **kwargs):  # what the run gives the animation
+        spools.append(kwargs.get("spool"))
+        return animation(*args, **kwargs)
+
+    monkeypatch.setattr(predict, "Animation", watched)
+    out = tmp_path / "out" / "spooled.avi"
+    assert _main([*run, "--out", out]) == 0
+    assert spools[-1] == out.parent and sorted(p.name for p in out.parent.iterdir()) == ["spooled.avi"]
+    with monkeypatch.context() as kept:
+        kept.setattr(predict, "_spools", lambda args: False)  # held in memory, as before
+        assert _main([*run, "--out", tmp_path / "kept.avi"]) == 0
+    assert spools[-1] is None
+    assert (read_video(out) == read_video(tmp_path / "kept.avi")).all()
+    # No memory warning for the panels on disk, and a disk warning where they would not fit: 64x80 frames shown
+    # as 128x160, 5 panels: (14 + 3 + 128) x (5 x 160 + 4 x 4) x 3 B + 128 x 160 x 8 B = 518.9 kB a frame
+    monkeypatch.setattr(predict, "_physical_memory", lambda: 1_005_000_000)
+    monkeypatch.setattr(predict.shutil, "disk_usage", lambda folder: SimpleNamespace(free=3_000_000))
+    with caplog.at_level("WARNING", logger="vidpred"):
+        assert _main([*run, "--frames", "6", "--out", tmp_path / "long.avi"]) == 0
+    assert "in memory" not in caplog.text
+    assert (f"predicting 6 frames of 80x64 with --show-flow holds their panels on disk beside {tmp_path / 'long.avi'} "
+            "until the end: about 3.1 MB, and 3.0 MB are free there") in caplog.text  # 3.11 MB > 0.9 x 3 MB
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="vidpred"):
+        assert _main([*run, "--frames", "5", "--out", tmp_path / "short.avi"]) == 0  # 2.59 MB: room
+    assert "on disk" not in caplog.text
 
 
 def test_a_one_step_run_that_fails_part_way_leaves_the_earlier_video_and_no_temporary(tmp_path, monkeypatch):

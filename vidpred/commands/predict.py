@@ -26,8 +26,9 @@ the newest real frame it saw, and the log gives each method's mean PSNR over tho
 how many of them the model predicts better than each baseline, and each method's mean SSIM
 and edge ratio (below 1: smoother than the truth, so a PSNR win bought with blur shows).
 Its frames are read, predicted and scored one at a time, and an .mp4 or .avi is written as
-they come; a .gif, or --show-flow (its colours on one speed scale for the whole video), keeps
-each frame's panels until the end (at the size they are shown: about 6 MB a frame at
+they come. With --show-flow (its colours on one speed scale for the whole video) an .mp4 or
+.avi holds each frame's panels on disk, in an unnamed temporary file beside it, until the
+end; a .gif holds them in memory (at the size they are shown: about 6 MB a frame at
 640x360, a quarter of it with --scale 0.5). A frame that cannot be decoded ends the run
 with the frames predicted before it, and so does Ctrl-C (twice: at once, writing nothing).
 --plot draws each frame's PSNR along the video, the model's and the baselines', and below
@@ -50,7 +51,9 @@ import argparse
 import contextlib
 import itertools
 import logging
+import math
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -143,11 +146,13 @@ def main(argv: list[str] | None = None) -> int:
         log.info("reading %s from frame %d", args.video, args.start_frame)
     expected = _expected_frames(args, n_context)
     _warn_if_memory_short(args, expected, height, width)
+    _warn_if_disk_short(args, expected, height, width)
     _warn_if_trained_at_another_size(method, args.video, height, width)
     if args.one_step:
         with replacing_all(_outputs(args)) as paths:
             with _animation_sink(args, paths[0], height, width) as sink:
-                frames, scores, stop = _one_step(method, args, n_context, expected, device, sink)
+                frames, scores, stop = _one_step(method, args, n_context, expected, device, sink,
+                                                 spool=paths[0].parent if _spools(args) else None)
             n_future = len(scores[method.name]["psnr"])
             partial = None if stop.signal is None else partial_mark(n_future, args.frames, stop.signal, "frames")
             if partial:
@@ -278,6 +283,13 @@ def _streams(args: argparse.Namespace) -> bool:
     return args.one_step and Path(args.out).suffix.lower() != ".gif" and not args.show_flow
 
 
+def _spools(args: argparse.Namespace) -> bool:
+    """Whether a one-step run holds its animation's frames on disk until the end: an ``.mp4``
+    or ``.avi`` with the motion panel, whose colours wait for the fastest motion of the
+    video (a GIF's frames are held in memory by its writer anyway)."""
+    return args.one_step and Path(args.out).suffix.lower() != ".gif" and args.show_flow
+
+
 def _animation_sink(args: argparse.Namespace, path: Path, height: int, width: int
                     ) -> contextlib.AbstractContextManager[Callable[[np.ndarray], None] | None]:
     """Where a one-step run's animation of ``height`` x ``width`` video goes frame by frame:
@@ -329,13 +341,13 @@ def _check_length(args: argparse.Namespace, n_read: int, n_context: int) -> None
 # method's frames, the scores and the panels to the end (per pixel and predicted frame); a
 # one-step prediction keeps only each frame's panels at the size they are shown (the frame,
 # a GIF's copy of it, and the motion's two floats a pixel), and none when it writes them as
-# they come (_streams).
+# they come (_streams) or holds them on disk (_spools).
 _BASE_BYTES, _BYTES_PER_PIXEL, _BYTES_PER_PIXEL_AND_FRAME = 0.8e9, 400, 100
 
 
 def _bytes_per_frame(args: argparse.Namespace, height: int, width: int) -> float:
     """The memory each predicted ``height`` x ``width`` frame adds until the end."""
-    if _streams(args):
+    if _streams(args) or _spools(args):
         return 0.0
     scale = _panel_scale(args, height, width)
     shown = max(1, round(height * scale)) * max(1, round(width * scale))
@@ -371,20 +383,49 @@ def _warn_if_memory_short(args: argparse.Namespace, n_frames: int, height: int, 
     needed = _BASE_BYTES + _BYTES_PER_PIXEL * height * width + n_frames * _bytes_per_frame(args, height, width)
     if needed > 0.8 * memory:
         kept = "their panels" if args.one_step else "them all"
-        # (a one-step run that keeps them writes a .gif or shows the motion: an .mp4 or .avi without it keeps none)
-        streamed = ", write an .mp4 or .avi without --show-flow (written as they come)" if args.one_step else ""
+        # (a one-step run that keeps them in memory writes a .gif: an .mp4 or .avi keeps none there)
+        streamed = ", write an .mp4 or .avi (no frame held in memory)" if args.one_step else ""
         logging.getLogger("vidpred").warning(
             "predicting %d frames of %dx%d keeps %s in memory: about %.0f GB, and this machine has %.0f GB; "
             "predict fewer (--frames)%s or give a downscaled copy", n_frames, width, height, kept, needed / 1e9,
             memory / 1e9, streamed)
 
 
+def _warn_if_disk_short(args: argparse.Namespace, n_frames: int, height: int, width: int) -> None:
+    """Warn before decoding when the panels a one-step run holds on disk (:func:`_spools`)
+    for ``n_frames`` frames of ``height`` x ``width`` would take most of the free space
+    beside ``--out``."""
+    if not _spools(args):
+        return
+    scale = _panel_scale(args, height, width)
+    shown = max(1, round(height * scale)) * max(1, round(width * scale))
+    per_frame = 3 * math.prod(animation_size(height, width, scale, True)) + 8 * shown  # the frame, its motion
+    folder = Path(os.path.abspath(args.out)).parent
+    while not folder.is_dir() and folder != folder.parent:  # the nearest that exists: its disk
+        folder = folder.parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return
+    if n_frames * per_frame > 0.9 * free:
+        logging.getLogger("vidpred").warning(
+            "predicting %d frames of %dx%d with --show-flow holds their panels on disk beside %s until the end: "
+            "about %s, and %s are free there; predict fewer (--frames), give --scale 0.5 or a downscaled copy, or "
+            "leave out --show-flow (written as they come)", n_frames, width, height, args.out,
+            _amount(n_frames * per_frame), _amount(free))
+
+
+def _amount(n_bytes: float) -> str:
+    return f"{n_bytes / 1e9:.1f} GB" if n_bytes >= 1e9 else f"{n_bytes / 1e6:.1f} MB"
+
+
 def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected: int, device: torch.device,
-              sink: Callable[[np.ndarray], None] | None = None
+              sink: Callable[[np.ndarray], None] | None = None, spool: Path | None = None
               ) -> tuple[np.ndarray | None, dict[str, dict[str, list[float]]], StopRequest]:
     """Predict each of ``args.frames`` frames of ``args.video`` one step ahead from the
     ``n_context`` real frames before it; return the animation's frames (None: given to
-    ``sink`` as they came, :func:`_animation_sink`), each method's per-frame scores
+    ``sink`` as they came, :func:`_animation_sink`; held on disk in the folder ``spool``
+    when given, :func:`_spools`), each method's per-frame scores
     (:func:`summary_lines`) and the stop request, whose ``signal`` is set when Ctrl-C (or
     SIGTERM) ended the run before its last frame. ``expected`` is how many frames the video
     has for it (:func:`_expected_frames`), the progress bar's length.
@@ -406,7 +447,7 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected
         _check_length(args, len(window), n_context)  # refused: nothing to predict
     height, width = window[0].shape[-2:]
     animation = Animation(torch.cat(window[:n_context], dim=2)[0], args.frames, scale=_panel_scale(args, height, width),
-                          with_flow=args.show_flow, sink=sink)
+                          with_flow=args.show_flow, sink=sink, spool=spool)
     names = (method.name, LAST_INPUT, DIS_FLOW)
     scores: dict[str, dict[str, list[float]]] = {name: {"psnr": [], "ssim": [], "edges": []} for name in names}
     with_ssim = min(height, width) >= 11

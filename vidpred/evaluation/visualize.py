@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -149,7 +150,10 @@ class Animation:
     one speed scale at the end): predicting a long 4K video one step ahead holds a few MB a
     frame, not hundreds, and asking for more frames than a video has reserves nothing for
     the missing ones. Shrunk panels of the motion average the motion, then colour it. With
-    a ``sink`` nothing is held: each frame goes to it once composed.
+    a ``sink`` nothing is held: each frame goes to it once composed. With a ``spool`` folder
+    the frames and the motion are held on disk there, in an unnamed temporary file (gone
+    when the animation is, even after a kill), so a long video's motion panels wait for
+    their colours without taking memory.
 
     Args:
         context: ``(C, n_context, H, W)`` in ``[-1, 1]``, C = 1 or 3.
@@ -160,10 +164,12 @@ class Animation:
             here), which it must copy to keep (:func:`animation_video`'s writer);
             :meth:`frames` then has none. Not with ``with_flow``, whose colours wait for the
             fastest motion of the whole video.
+        spool: a folder to hold the frames in on disk, not in memory (not with ``sink``);
+            the file grows with them as the arrays in memory would.
     """
 
     def __init__(self, context: Tensor, n_future: int, *, scale: float = 1, with_flow: bool = False,
-                 sink: Callable[[np.ndarray], None] | None = None) -> None:
+                 sink: Callable[[np.ndarray], None] | None = None, spool: str | Path | None = None) -> None:
         if context.dim() != 4 or context.shape[0] not in (1, 3):
             raise ValueError(f"expected context (C, T, H, W) with C = 1 or 3, got {tuple(context.shape)}")
         if not (math.isfinite(scale) and scale > 0) or (scale > 1 and scale != int(scale)):
@@ -173,6 +179,8 @@ class Animation:
         if sink is not None and with_flow:
             raise ValueError("the motion's colours wait for the whole video: an animation with_flow keeps its frames, "
                              "give it no sink")
+        if sink is not None and spool is not None:
+            raise ValueError("an animation with a sink holds no frames: give it no spool")
         self.scale, self.with_flow, self._sink = scale, with_flow, sink
         self.frame_shape = tuple(context.shape[-2:])
         self.size = H, W = max(1, round(self.frame_shape[0] * scale)), max(1, round(self.frame_shape[1] * scale))
@@ -181,9 +189,12 @@ class Animation:
         self._header = 14 if W >= 64 else 0
         self._n_max = n_context + n_future
         first = 1 if sink else n_context + min(n_future, _FIRST_FRAMES)  # grown by _reserve as frames come
-        self._out = np.empty((first, *animation_size(*self.frame_shape, scale, with_flow), 3), dtype=np.uint8)
-        self._flows = np.empty((first - n_context, H, W, 2), np.float32) if with_flow else None
+        self._spool = {} if spool is None else {name: tempfile.TemporaryFile(dir=spool)  # unnamed: gone with it
+                                                for name in ("_out", "_flows")[:1 + with_flow]}
+        self._out = self._held("_out", (first, *animation_size(*self.frame_shape, scale, with_flow), 3), np.uint8)
+        self._flows = self._held("_flows", (first - n_context, H, W, 2), np.float32) if with_flow else None
         self._n = 0  # frames composed
+        self._max_speed = 0.0  # the fastest motion shown so far, px a frame (with_flow)
         ctx = _to_uint8(context)
         black, white = np.zeros((H, W, 3), np.uint8), np.full((H, W, 3), 255, np.uint8)
         for frame in ctx:
@@ -191,6 +202,16 @@ class Animation:
             self._compose((shown, shown, shown, black, white)[:n_panels], _REAL)
         self._n_context = n_context
         self._last_context = ctx[-1]
+
+    def _held(self, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        """The array ``name`` (``_out``, ``_flows``) of ``shape``, uninitialised past what it
+        held: in memory, or mapped from its spool file, grown to ``shape`` (the file's first
+        bytes, what it held, stay)."""
+        backing = self._spool.get(name)
+        if backing is None:
+            return np.empty(shape, dtype)
+        backing.truncate(math.prod(shape) * np.dtype(dtype).itemsize)
+        return np.memmap(backing, dtype=dtype, mode="r+", shape=shape)
 
     def _shown(self, panel: np.ndarray) -> np.ndarray:
         """A ``(H, W, ...)`` panel at the size it is shown."""
@@ -234,7 +255,10 @@ class Animation:
         self._reserve()
         if flow is not None:
             motion = flow.detach().float().permute(1, 2, 0).cpu().numpy()  # (H, W, 2)
-            self._flows[self._n - self._n_context] = motion if self.scale == 1 else self._shown(motion)
+            shown = motion if self.scale == 1 else self._shown(motion)
+            self._flows[self._n - self._n_context] = shown
+            # the speed scale, kept as the frames come: no pass over them all at the end
+            self._max_speed = max(self._max_speed, float(np.sqrt((shown ** 2).sum(axis=-1)).max()))
         error = (prediction.float() - target.float()).abs().clamp(max=1.0) * 2 - 1  # |e| in [0, 1] shown as [-1, 1]
         pred, real, err = (_to_uint8(x[:, None])[0] for x in (prediction, target, error))
         last_seen = self._last_context if seen is None else _to_uint8(seen[:, None])[0]
@@ -250,6 +274,9 @@ class Animation:
         arrays = {"_out": n} if self._flows is None else {"_out": n, "_flows": n - self._n_context}
         for name, length in arrays.items():
             shape = (length, *getattr(self, name).shape[1:])
+            if self._spool:  # the file grows; a view taken before keeps the part it maps
+                setattr(self, name, self._held(name, shape, getattr(self, name).dtype))
+                continue
             try:
                 getattr(self, name).resize(shape)  # no other reference held here: numpy refuses to move a viewed array
             except ValueError:  # viewed elsewhere (a frames() taken before): a grown copy
@@ -266,11 +293,10 @@ class Animation:
             raise ValueError("this animation's frames went to its sink as they were composed")
         n_added = self._n - self._n_context
         if self._flows is not None and n_added:
-            flows = self._flows[:n_added]
-            speed = max(float(np.sqrt((flows ** 2).sum(axis=-1)).max()), 1e-6)
+            speed = max(self._max_speed, 1e-6)
             H, W = self.size
             left = 4 * (W + _GAP)
-            for k, flow in enumerate(flows):
+            for k, flow in enumerate(self._flows[:n_added]):
                 self._out[self._n_context + k, self._header + _BAR:, left:left + W] = _colours(flow, speed)
         return self._out[:self._n]
 
