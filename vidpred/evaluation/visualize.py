@@ -165,7 +165,7 @@ class Animation:
             :meth:`frames` then has none. Not with ``with_flow``, whose colours wait for the
             fastest motion of the whole video.
         spool: a folder to hold the frames in on disk, not in memory (not with ``sink``);
-            the file grows with them as the arrays in memory would.
+            the files grow with them as the arrays in memory would.
     """
 
     def __init__(self, context: Tensor, n_future: int, *, scale: float = 1, with_flow: bool = False,
@@ -189,10 +189,9 @@ class Animation:
         self._header = 14 if W >= 64 else 0
         self._n_max = n_context + n_future
         first = 1 if sink else n_context + min(n_future, _FIRST_FRAMES)  # grown by _reserve as frames come
-        self._spool = {} if spool is None else {name: tempfile.TemporaryFile(dir=spool)  # unnamed: gone with it
-                                                for name in ("_out", "_flows")[:1 + with_flow]}
-        self._out = self._held("_out", (first, *animation_size(*self.frame_shape, scale, with_flow), 3), np.uint8)
-        self._flows = self._held("_flows", (first - n_context, H, W, 2), np.float32) if with_flow else None
+        self._spool = spool
+        self._out = self._held((first, *animation_size(*self.frame_shape, scale, with_flow), 3), np.uint8)
+        self._flows = self._held((first - n_context, H, W, 2), np.float32) if with_flow else None
         self._n = 0  # frames composed
         self._max_speed = 0.0  # the fastest motion shown so far, px a frame (with_flow)
         ctx = _to_uint8(context)
@@ -203,15 +202,13 @@ class Animation:
         self._n_context = n_context
         self._last_context = ctx[-1]
 
-    def _held(self, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-        """The array ``name`` (``_out``, ``_flows``) of ``shape``, uninitialised past what it
-        held: in memory, or mapped from its spool file, grown to ``shape`` (the file's first
-        bytes, what it held, stay)."""
-        backing = self._spool.get(name)
-        if backing is None:
+    def _held(self, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        """An uninitialised array of ``shape``: in memory, or mapped from an unnamed temporary
+        file in the spool folder, which goes when the array does (even after a kill)."""
+        if self._spool is None:
             return np.empty(shape, dtype)
-        backing.truncate(math.prod(shape) * np.dtype(dtype).itemsize)
-        return np.memmap(backing, dtype=dtype, mode="r+", shape=shape)
+        with tempfile.TemporaryFile(dir=self._spool) as backing:  # the mapping keeps the file open
+            return np.memmap(backing, dtype=dtype, mode="w+", shape=shape)
 
     def _shown(self, panel: np.ndarray) -> np.ndarray:
         """A ``(H, W, ...)`` panel at the size it is shown."""
@@ -274,8 +271,11 @@ class Animation:
         arrays = {"_out": n} if self._flows is None else {"_out": n, "_flows": n - self._n_context}
         for name, length in arrays.items():
             shape = (length, *getattr(self, name).shape[1:])
-            if self._spool:  # the file grows; a view taken before keeps the part it maps
-                setattr(self, name, self._held(name, shape, getattr(self, name).dtype))
+            if self._spool is not None:  # a larger file, the frames copied: a mapped file cannot grow on Windows
+                old = getattr(self, name)
+                grown = self._held(shape, old.dtype)
+                grown[:len(old)] = old
+                setattr(self, name, grown)
                 continue
             try:
                 getattr(self, name).resize(shape)  # no other reference held here: numpy refuses to move a viewed array
