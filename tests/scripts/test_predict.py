@@ -656,19 +656,26 @@ def test_no_frame_after_the_context_or_no_frame_asked_is_refused_in_one_line(che
         assert not (tmp_path / "a.gif").exists()
 
 
+def _watch_animations(monkeypatch, keyword: str) -> list:
+    """The ``keyword`` argument predict.py gives each Animation it makes, in order."""
+    import vidpred.commands.predict as predict
+
+    given, animation = [], predict.Animation
+
+    def watched(*args, **kwargs):
+        given.append(kwargs.get(keyword))
+        return animation(*args, **kwargs)
+
+    monkeypatch.setattr(predict, "Animation", watched)
+    return given
+
+
 def test_one_step_writes_an_mp4_or_avi_as_the_frames_come_the_same_frames_kept_ones_make(tmp_path, monkeypatch, caplog):
     import vidpred.commands.predict as predict
 
     video, _ = _pan(tmp_path, range(100, 100 + 3 * 10, 3))
     run = ["--video", video, "--one-step", "--frames", "5"]
-    sunk = []
-    animation = predict.Animation
-
-    def watched(*args, **kwargs):  # what the run gives the animation
-        sunk.append(kwargs.get("sink"))
-        return animation(*args, **kwargs)
-
-    monkeypatch.setattr(predict, "Animation", watched)
+    sunk = _watch_animations(monkeypatch, "sink")
     for suffix in (".avi", ".mp4"):
         assert _main([*run, "--out", tmp_path / f"streamed{suffix}"]) == 0
         with monkeypatch.context() as kept:
@@ -697,14 +704,7 @@ def test_one_step_with_show_flow_holds_an_avi_s_panels_on_disk_beside_it_not_in_
 
     video, _ = _pan(tmp_path, range(100, 100 + 3 * 10, 3))
     run = ["--video", video, "--one-step", "--frames", "5", "--show-flow"]
-    spools = []
-    animation = predict.Animation
-
-    def watched(*args, **kwargs):  # what the run gives the animation
-        spools.append(kwargs.get("spool"))
-        return animation(*args, **kwargs)
-
-    monkeypatch.setattr(predict, "Animation", watched)
+    spools = _watch_animations(monkeypatch, "spool")
     out = tmp_path / "out" / "spooled.avi"
     assert _main([*run, "--out", out]) == 0
     assert spools[-1] == out.parent and sorted(p.name for p in out.parent.iterdir()) == ["spooled.avi"]
