@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from vidpred._writable import unwritable_reason
+from vidpred._writable import nearest_existing, unwritable_reason
 
 
 def test_writable_folders_and_folders_still_to_create(tmp_path):
@@ -56,3 +56,11 @@ def test_on_windows_the_answer_is_a_file_actually_created(tmp_path, monkeypatch)
     assert unwritable_reason(denied) == "Access is denied"
     assert unwritable_reason(denied / "new") == f"Access is denied ({denied})"
     assert unwritable_reason(tmp_path) is None and list(tmp_path.iterdir()) == [denied]  # nothing left behind
+
+
+def test_nearest_existing_is_the_path_or_its_nearest_parent_that_exists(tmp_path, monkeypatch):
+    (tmp_path / "a").mkdir()
+    assert nearest_existing(tmp_path / "a") == tmp_path / "a"
+    assert nearest_existing(tmp_path / "a" / "new" / "deeper" / "out.avi") == tmp_path / "a"
+    monkeypatch.chdir(tmp_path)
+    assert nearest_existing("a/new/out.avi") == tmp_path / "a"  # relative: from the current folder

@@ -7,10 +7,19 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["unwritable_reason"]
+__all__ = ["nearest_existing", "unwritable_reason"]
 
 # os.access ignores Windows' access control lists (every folder looks writable there)
 _TRY_A_FILE = os.name == "nt"
+
+
+def nearest_existing(path: str | Path) -> Path:
+    """``path`` made absolute, or its nearest parent that exists: where it would be created,
+    on the disk that would hold it."""
+    existing = Path(path).absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    return existing
 
 
 def unwritable_reason(folder: str | Path) -> str | None:
@@ -22,9 +31,7 @@ def unwritable_reason(folder: str | Path) -> str | None:
     folder whose mode bits say read-only. On Windows, whose access lists ``os.access``
     does not read, a temporary file is created there and removed.
     """
-    existing = Path(folder).absolute()
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    existing = nearest_existing(folder)
     if not existing.is_dir():
         return f"{existing} is not a folder"
     where = "" if existing == Path(folder).absolute() else f" ({existing})"

@@ -62,6 +62,7 @@ import numpy as np
 import torch
 
 from vidpred._progress import progress
+from vidpred._writable import nearest_existing
 from vidpred.build import select_device
 from vidpred.cli import StopRequest, add_device_arg, checkpoint_path, finite, script, setup_logging, user_path
 from vidpred.commands import stopped_exit_code
@@ -400,11 +401,8 @@ def _warn_if_disk_short(args: argparse.Namespace, n_frames: int, height: int, wi
     scale = _panel_scale(args, height, width)
     shown = max(1, round(height * scale)) * max(1, round(width * scale))
     per_frame = 3 * math.prod(animation_size(height, width, scale, True)) + 8 * shown  # the frame, its motion
-    folder = Path(os.path.abspath(args.out)).parent
-    while not folder.is_dir() and folder != folder.parent:  # the nearest that exists: its disk
-        folder = folder.parent
     try:
-        free = shutil.disk_usage(folder).free
+        free = shutil.disk_usage(nearest_existing(Path(args.out).parent)).free
     except OSError:
         return
     if n_frames * per_frame > 0.9 * free:

@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from vidpred._progress import progress as progress_bar
-from vidpred._writable import unwritable_reason
+from vidpred._writable import nearest_existing, unwritable_reason
 from vidpred.data.cache_items import CacheItem
 from vidpred.data.errors import DataError
 from vidpred.data.video_io import VideoReadError
@@ -187,10 +187,7 @@ def _warn_if_too_large(todo: Sequence[CacheItem], cache_dir: Path, desc: str) ->
     known = [n for n in (item.size() if item.size is not None else None for item in todo) if n]
     if not known:
         return
-    folder = cache_dir
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    total, free = sum(known), shutil.disk_usage(folder).free
+    total, free = sum(known), shutil.disk_usage(nearest_existing(cache_dir)).free
     if total > free:
         logger.warning("%s: %d videos decode to about %.1f GB of frames, and %s has %.1f GB free; "
                        "data.frame_height (or data.frame_size) decodes smaller frames, data.max_frames_per_video "

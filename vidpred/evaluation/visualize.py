@@ -151,7 +151,7 @@ class Animation:
     frame, not hundreds, and asking for more frames than a video has reserves nothing for
     the missing ones. Shrunk panels of the motion average the motion, then colour it. With
     a ``sink`` nothing is held: each frame goes to it once composed. With a ``spool`` folder
-    the frames and the motion are held on disk there, in an unnamed temporary file (gone
+    the frames and the motion are held on disk there, in unnamed temporary files (gone
     when the animation is, even after a kill), so a long video's motion panels wait for
     their colours without taking memory.
 
