@@ -211,6 +211,98 @@ print("not reached")
     assert [(tmp_path / name).read_text() for name in ("a.md", "b.json", "c.csv")] == ["new"] * 3
 
 
+def _killed_among_renames(tmp_path: Path, names: tuple[str, ...], folders: tuple[str, ...] = ("",)) -> None:
+    """Write ``names`` "old", then land a set of them "new" in a subprocess that SIGKILLs
+    itself just after the first rename; asserts the set is left mixed."""
+    targets = [tmp_path / folder / name for folder in folders for name in names]
+    for target in targets:
+        target.parent.mkdir(exist_ok=True)
+        target.write_text("old")
+    script = f"""
+import os, signal
+from pathlib import Path
+from vidpred import safe_write
+real = safe_write.replace_file
+def replace_then_die(source, target):
+    real(source, target)
+    os.kill(os.getpid(), signal.SIGKILL)
+safe_write.replace_file = replace_then_die
+with safe_write.replacing_all([Path(p) for p in {[str(t) for t in targets]!r}]) as temporary:
+    for path in temporary:
+        path.write_text("new")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(Path(safe_write.__file__).parents[1])})
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert sorted(t.read_text() for t in targets) == ["new"] + ["old"] * (len(targets) - 1)  # mixed
+
+
+@pytest.mark.slow  # a subprocess
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_a_set_killed_among_its_renames_is_finished_by_the_next_check_of_its_folder(tmp_path):
+    names = ("a.md", "b.json", "c.csv")
+    _killed_among_renames(tmp_path, names, folders=("report", "figures"))
+    check_output(tmp_path / "figures" / "c.csv", ours=lambda path: True)  # one folder of the set: all of it lands
+    assert [(tmp_path / f / n).read_text() for f in ("report", "figures") for n in names] == ["new"] * 6
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == sorted(names)  # no journal, no temporary
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == sorted(names)
+
+
+@pytest.mark.slow  # a subprocess
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_a_set_killed_among_its_renames_lands_before_the_next_set_never_over_it(tmp_path):
+    names = ("report.md", "per_clip.json")
+    _killed_among_renames(tmp_path, names)
+    with replacing_all([tmp_path / name for name in names]) as temporary:
+        for path in temporary:
+            path.write_text("next")
+    assert [(tmp_path / name).read_text() for name in names] == ["next", "next"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
+    assert safe_write.finish_interrupted_sets(tmp_path) == []  # nothing left to land later over "next"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="flock")
+def test_a_journal_whose_writer_is_still_landing_its_set_is_left_to_it(tmp_path, monkeypatch):
+    # this process's journal, its folder locked by another open file: as a writer part way through its renames
+    target = tmp_path / "report.md"
+    target.write_text("old")
+    tmp = tmp_path / ".report.md.x.tmp.md"
+    tmp.write_text("new")
+    journal, = safe_write._write_journal([str(tmp_path)], [(tmp, target)])
+    monkeypatch.setattr(safe_write, "_LOCK_WAIT_S", 0.05)
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert safe_write.finish_interrupted_sets(tmp_path) == []
+        assert target.read_text() == "old" and tmp.exists() and journal.exists()
+    finally:
+        os.close(fd)
+    assert safe_write.finish_interrupted_sets(tmp_path) == [target]  # locked: nobody is landing it
+    assert target.read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]
+
+
+def test_a_journal_cut_off_before_any_rename_is_removed_and_nothing_is_renamed(tmp_path):
+    target = tmp_path / "report.md"
+    target.write_text("old")
+    tmp = tmp_path / ".report.md.x.tmp.md"
+    tmp.write_text("half")
+    (tmp_path / f"{safe_write._JOURNAL_PREFIX}1.ab.json").write_text('{"pid": 1, "renames": [["')
+    assert safe_write.finish_interrupted_sets(tmp_path) == []
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == [tmp.name, "report.md"]
+
+
+def test_without_locks_a_journal_waits_while_its_writer_lives_or_for_a_minute_elsewhere(monkeypatch):
+    here = {"host": safe_write.socket.gethostname(), "pid": os.getpid()}
+    assert safe_write._writer_may_be_landing(here, age=1e6)  # alive, however old the journal
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    assert not safe_write._writer_may_be_landing({**here, "pid": int(ended.stdout)}, age=0.0)
+    elsewhere = {"host": "another-machine", "pid": os.getpid()}
+    assert safe_write._writer_may_be_landing(elsewhere, age=safe_write.JOURNAL_ABANDONED_AFTER_S - 1)
+    assert not safe_write._writer_may_be_landing(elsewhere, age=safe_write.JOURNAL_ABANDONED_AFTER_S + 1)
+
+
 def test_a_set_of_files_lands_from_a_thread_where_no_signal_can_be_held(tmp_path):
     paths = [tmp_path / "a.md", tmp_path / "b.json"]
     errors = []

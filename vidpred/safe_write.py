@@ -8,7 +8,9 @@ Every file a script writes at a path the user chose goes through two steps:
   receive files;
 * :func:`replacing` hands out a temporary file beside the target and renames it over the
   target only once it is complete, so an error or a kill mid-write leaves the old file
-  (:func:`replacing_all`: the files of a set, renamed once all are complete).
+  (:func:`replacing_all`: the files of a set, renamed once all are complete, and the rest
+  of a set whose process was killed among its renames landed by the next check or set
+  written in its folder).
 
 A refusal is an :class:`OutputRefused`, which scripts report in one line (exit code 2).
 """
@@ -16,8 +18,11 @@ A refusal is an :class:`OutputRefused`, which scripts report in one line (exit c
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import secrets
 import signal
+import socket
 import stat
 import tempfile
 import threading
@@ -33,7 +38,8 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 __all__ = ["OutputRefused", "same_file", "landing_path", "check_output", "check_figure_and_table",
-           "check_output_folder", "replacing", "replacing_all", "remove_abandoned_temporaries",
+           "check_output_folder", "replacing", "replacing_all", "finish_interrupted_sets",
+           "remove_abandoned_temporaries",
            "replace_file", "TEXT_ERRORS", "shown", "write_text", "save_marked_figure", "image_has_mark",
            "text_starts_with"]
 
@@ -87,6 +93,7 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path | None] = (),
     """
     path = Path(path)
     landing = landing_path(path)
+    _finish_sets_before_check(landing.parent)
     for source in inputs:
         if same_file(landing, source):
             raise OutputRefused(f"{path} is the same file as the input {source}: choose another output path")
@@ -102,6 +109,15 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path | None] = (),
         raise OutputRefused(f"cannot write {path}: {reason}")
     _remove_abandoned_for(path)
     return path
+
+
+def _finish_sets_before_check(folder: Path) -> None:
+    """:func:`finish_interrupted_sets` in ``folder``, a failure reported as a refusal."""
+    try:
+        finish_interrupted_sets(folder)
+    except OSError as exc:
+        raise OutputRefused(f"cannot finish writing the files an earlier command left part-renamed in {folder}: "
+                            f"{exc}") from None
 
 
 def check_figure_and_table(out: str, *, ours: Callable[[Path], bool], table_start: str, noun: str,
@@ -159,6 +175,7 @@ def check_output_folder(out_dir: str | Path, names: Sequence[str], *, ours: Call
     landing = Path(os.path.realpath(out_dir))  # the folder written once its parents are made ("new/../x" is "x")
     if landing.exists() and not landing.is_dir():
         raise OutputRefused(f"{out_dir} is a file: the {output} goes to a folder, choose another --out")
+    _finish_sets_before_check(landing)
     present = [name for name in names if (landing / name).exists()]
     if present and not force and not ours(landing):
         raise OutputRefused(f"{out_dir} holds {', '.join(present)} that no {what} wrote: choose another --out, "
@@ -237,8 +254,7 @@ def replacing(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
                 raise type(exc)(str(exc).replace(str(tmp), str(path))) from exc.__cause__
             raise
         if durable:
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
+            _sync_file(tmp)
         if not mode & stat.S_IWUSR:
             if _RETRY_REPLACE and path.exists():  # Windows refuses to replace a read-only file
                 os.chmod(path, mode | stat.S_IWUSR)
@@ -260,14 +276,124 @@ def replacing_all(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
 
     The renames come one after another (no file system renames several at once), so an
     interrupt (Ctrl-C, SIGTERM, a closed terminal's SIGHUP) that arrives among them is held
-    until the last one is done, then delivered: only a process killed outright (SIGKILL, a
-    power cut) in the moment between two renames can leave some of each set. Two commands
-    that land sets in the same folders take turns (:func:`_folders_locked`), so the set
-    that lands last is whole, not interleaved with the other."""
+    until the last one is done, then delivered. A process killed outright among them (SIGKILL,
+    a power cut) leaves a journal of the set in each of its folders, with the files on disk:
+    the next command that writes there lands the rest of the set first
+    (:func:`finish_interrupted_sets`), so a set is never left mixed with another. Two
+    commands that land sets in the same folders take turns (:func:`_folders_locked`), so the
+    set that lands last is whole, not interleaved with the other."""
     with contextlib.ExitStack() as stack:
-        yield [stack.enter_context(replacing(path)) for path in paths]
-        with _interrupts_held(), _folders_locked(Path(path).parent for path in paths):
-            stack.close()
+        temporaries = [stack.enter_context(replacing(path)) for path in paths]
+        yield temporaries
+        folders = sorted({os.path.realpath(Path(path).parent) for path in paths})
+        with _interrupts_held(), _folders_locked(folders) as locked:
+            _finish_journals(folders, locked)  # a set killed part way lands before this one, never over it
+            for tmp in temporaries:
+                _sync_file(tmp)
+            journals = _write_journal(folders, [(tmp, Path(path)) for tmp, path in zip(temporaries, paths)])
+            try:
+                stack.close()
+            finally:  # an error part way (a refused rename) is reported; its files are gone with it
+                for folder in folders:
+                    _sync_folder(Path(folder))
+                for journal in journals:
+                    journal.unlink(missing_ok=True)
+
+
+# The journal of a set of files being renamed into place: written, and flushed to disk, in
+# every folder of the set once the set's files are complete on disk and before the first
+# rename; removed after the last. One left behind is a set whose process was killed part way.
+_JOURNAL_PREFIX = ".vidpred-landing."
+
+# Where the folders cannot be locked (Windows, some network disks), how old a journal must
+# be before its set is taken for abandoned and finished by another command: a set's renames
+# take milliseconds (seconds on Windows, while a reader holds a file open).
+JOURNAL_ABANDONED_AFTER_S = 60.0
+
+
+def _write_journal(folders: Sequence[str], renames: Sequence[tuple[Path, Path]]) -> list[Path]:
+    """Write the journal of ``renames`` (temporary, target) into each of ``folders`` and flush
+    it and the folders to disk; returns the journal's copies."""
+    name = f"{_JOURNAL_PREFIX}{os.getpid()}.{secrets.token_hex(4)}.json"
+    copies = [Path(folder) / name for folder in folders]
+    record = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                         "renames": [[os.path.abspath(tmp), os.path.abspath(target)] for tmp, target in renames],
+                         "journals": [str(copy) for copy in copies]})  # a name's lone surrogates as "\udce9"
+    for copy in copies:
+        with open(copy, "x", encoding="utf-8") as f:
+            f.write(record)
+            f.flush()
+            os.fsync(f.fileno())
+        _sync_folder(copy.parent)
+    return copies
+
+
+def finish_interrupted_sets(folder: str | Path) -> list[Path]:
+    """Land the rest of every set of files (:func:`replacing_all`) whose process was killed
+    among its renames into ``folder``, from the journal it left there; a set still landing
+    in another process is left to it.
+
+    Returns:
+        The targets renamed into place.
+    """
+    folder = os.path.realpath(folder)
+    if not os.path.isdir(folder):
+        return []
+    with _folders_locked([folder]) as locked:
+        return _finish_journals([folder], locked)
+
+
+def _finish_journals(folders: Iterable[str], locked: bool) -> list[Path]:
+    """:func:`finish_interrupted_sets` for ``folders``, whose locks this process holds when
+    ``locked`` (so no other process is landing a set there)."""
+    landed = []
+    for folder in folders:
+        for journal in sorted(Path(folder).glob(f"{_JOURNAL_PREFIX}*.json")):
+            landed += _finish_journal(journal, locked)
+    return landed
+
+
+def _finish_journal(journal: Path, locked: bool) -> list[Path]:
+    """Rename the temporaries ``journal`` lists that are still there over their targets and
+    remove the journal's copies; nothing while its writer may still be landing the set."""
+    try:
+        text = journal.read_text(encoding="utf-8")
+        age = time.time() - journal.stat().st_mtime
+    except FileNotFoundError:  # finished meanwhile, from another of its copies
+        return []
+    try:
+        record = json.loads(text)
+        renames, copies = record["renames"], record["journals"]
+    except (ValueError, KeyError, TypeError):  # cut off by a power cut: flushed before any rename, so none began
+        journal.unlink(missing_ok=True)
+        return []
+    if not locked and _writer_may_be_landing(record, age):
+        return []
+    landed = []
+    for tmp, target in renames:
+        if os.path.exists(tmp):
+            replace_file(tmp, target)
+            landed.append(Path(target))
+    for folder in {os.path.dirname(target) for _, target in renames}:
+        _sync_folder(Path(folder))
+    for copy in copies:
+        Path(copy).unlink(missing_ok=True)
+    return landed
+
+
+def _writer_may_be_landing(record: dict, age: float) -> bool:
+    """Whether the process that wrote a journal ``age`` seconds old may still be renaming its
+    set, judged without the folder's lock: while it runs on this machine, or elsewhere or
+    on Windows (where no process can be looked up here) for :data:`JOURNAL_ABANDONED_AFTER_S`."""
+    if record.get("host") == socket.gethostname() and os.name != "nt" and isinstance(record.get("pid"), int):
+        try:
+            os.kill(record["pid"], 0)  # signal 0: only whether the process exists
+        except ProcessLookupError:
+            return False
+        except OSError:  # exists, another user's
+            return True
+        return True
+    return age < JOURNAL_ABANDONED_AFTER_S
 
 
 # How long a set's renames wait for another process's in the same folders before going
@@ -276,17 +402,19 @@ _LOCK_WAIT_S = 10.0
 
 
 @contextlib.contextmanager
-def _folders_locked(folders: Iterable[Path]) -> Iterator[None]:
+def _folders_locked(folders: Iterable[str | Path]) -> Iterator[bool]:
     """Hold an exclusive ``flock`` on each of ``folders``, taken in one order (so two
     writers never each wait for the other), for :data:`_LOCK_WAIT_S` seconds at most a
-    folder. Best effort: where the system has no ``flock`` (Windows) or a file system
-    refuses it (some network disks), the block runs unlocked. The locks go with the
-    process, so a killed writer leaves none."""
+    folder; yields whether every one was locked. Best effort: where the system has no
+    ``flock`` (Windows) or a file system refuses it (some network disks), the block runs
+    unlocked. The locks go with the process, so a killed writer leaves none."""
+    locked = fcntl is not None
     with contextlib.ExitStack() as stack:
         for folder in sorted({os.path.realpath(folder) for folder in folders}) if fcntl is not None else ():
             try:
                 fd = os.open(folder, os.O_RDONLY)
             except OSError:
+                locked = False
                 continue
             stack.callback(os.close, fd)  # closing releases the lock
             deadline = time.monotonic() + _LOCK_WAIT_S
@@ -296,11 +424,13 @@ def _folders_locked(folders: Iterable[Path]) -> Iterator[None]:
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
+                        locked = False
                         break
                     time.sleep(0.01)
                 except OSError:  # no locks on this file system
+                    locked = False
                     break
-        yield
+        yield locked
 
 
 # The signals that stop a process and that it may catch (SIGBREAK: Windows' Ctrl-Break and a closed console):
@@ -375,6 +505,12 @@ def _remove_abandoned_for(path: Path) -> None:
                 stray.unlink()
         except OSError:  # renamed or removed by its writer meanwhile, or not ours to remove
             continue
+
+
+def _sync_file(path: Path) -> None:
+    """Flush ``path``'s content to disk."""
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
 
 
 def _sync_folder(folder: Path) -> None:
