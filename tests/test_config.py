@@ -92,7 +92,7 @@ def test_a_number_with_a_point_and_an_unsigned_exponent_is_a_float(tmp_path):
 
 @pytest.mark.parametrize("text", ["1e3", "2.5E4", ".5e1", "yes", "~", "010", "1:30", ".inf", "a: b", "#x"])
 def test_a_run_s_config_yaml_reads_back_every_text_value_as_text(tmp_path, text):
-    cfg = config_from_dict({}, [f"run.name=x", f"data.cache_dir=x"])
+    cfg = config_from_dict({}, ["run.name=x", "data.cache_dir=x"])
     cfg.data.cache_dir = text  # a folder named so: written quoted where it would read as a number, null or flag
     path = tmp_path / "config.yaml"
     path.write_text(dump_config(cfg))

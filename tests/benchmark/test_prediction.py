@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-import torch
 
 from vidpred.benchmark import prediction
 from vidpred.benchmark.prediction import benchmark_prediction

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from vidpred.config import config_from_dict

@@ -422,15 +422,19 @@ def _missing_names(reader: SimpleNamespace, docs: list[Path]) -> list[str]:
                 wrong.append(f"{reader.where(doc, line)}: `{name}` is not in vidpred")
         prose = reader.prose(doc)
         for m in _NAME_IN_FILE.finditer(prose):
-            files = [module for module in _sources()  # `report.py` alone: any module of that name
-                     if f"vidpred/{module.replace('.', '/')}.py".endswith("/" + m[2].removeprefix("vidpred/"))]
-            if not any(m[1] in _defined(_sources()[module]) for module in files):
+            if not m[2].startswith("vidpred/") and (ROOT / m[2]).is_file():  # a test's or a script's
+                trees = [ast.parse((ROOT / m[2]).read_text(encoding="utf-8"))]
+            else:  # `report.py` alone: any vidpred module of that name
+                trees = [tree for module, tree in _sources().items()
+                         if f"vidpred/{module.replace('.', '/')}.py".endswith("/" + m[2].removeprefix("vidpred/"))]
+            if not any(m[1] in _defined(tree) for tree in trees):
                 wrong.append(f"{reader.where(doc, reader.line_of(prose, m.start()))}: {m[2]} defines no {m[1]}")
     return wrong
 
 
 def test_every_module_and_function_named_is_there(reader):
     wrong = _missing_names(reader, reader.DOCS)
+    assert not wrong, "\n".join(wrong)
 
 
 # -- The checks themselves -----------------------------------------------------------------
@@ -447,7 +451,8 @@ def test_each_check_finds_what_it_is_for(reader, tmp_path):
         "With `predict.py --frame 3`, `--no-such-flag`, `train.stepz`, `data.synthetic.{seed, speed}`.\n"
         "`train.steps` (default 7); see `configs/none.yaml` and [x](missing.md), [y](other.md#nope),\n"
         '[other.md](other.md), "A missing title"; `vidpred.config.no_such`, `safe_write.no_such`,\n'
-        "`Trainer.no_such` and `no_such` in `vidpred/models/optical_flow.py`.\n")
+        "`Trainer.no_such` and `no_such` in `vidpred/models/optical_flow.py`.\n"
+        "`NETWORKS` in `tests/models/test_gradients.py`, but `no_such` in `tests/models/test_gradients.py`.\n")
     found = {check.__name__: "\n".join(check(reader, [doc])) for check in (
         _unparsed_commands, _unknown_flags_in_prose, _unknown_keys, _bad_settings, _wrong_defaults, _missing_files,
         _broken_links, _missing_sections, _missing_names)}
@@ -467,3 +472,5 @@ def test_each_check_finds_what_it_is_for(reader, tmp_path):
     for name in ("vidpred.config.no_such", "safe_write.no_such", "Trainer.no_such"):
         assert f"`{name}` is not in vidpred" in found["_missing_names"]
     assert "doc.md:11: vidpred/models/optical_flow.py defines no no_such" in found["_missing_names"]
+    assert "doc.md:12: tests/models/test_gradients.py defines no no_such" in found["_missing_names"]
+    assert "defines no NETWORKS" not in found["_missing_names"]

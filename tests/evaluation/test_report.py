@@ -13,7 +13,6 @@ from vidpred.evaluation import (
     ClipResult,
     EvalClip,
     Protocol,
-    baseline_methods,
     evaluate,
     markdown_report,
     summarize,

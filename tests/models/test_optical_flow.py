@@ -1,7 +1,5 @@
 """DIS flow refined at full resolution: against a rotation's exact flow, and as the refiner's option."""
 
-import math
-
 import cv2
 import numpy as np
 import pytest

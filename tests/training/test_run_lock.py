@@ -1,7 +1,6 @@
 """vidpred/training/run_lock.py with fcntl: who holds a run folder, and that a refusal costs nothing."""
 
 import os
-import sys
 
 import pytest
 

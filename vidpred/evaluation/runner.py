@@ -52,7 +52,7 @@ from vidpred.data.sampler import to_model_input
 from vidpred.evaluation.clips import EvalClip
 from vidpred.evaluation.flow import DEFAULT_FLOW_THRESHOLD, backward_flow, moving_mask
 from vidpred.evaluation.predictors import Method
-from vidpred.evaluation.scoring import SSIM_WINDOW, SharpnessUnits, metric_key, score_frames, sharpness_metric
+from vidpred.evaluation.scoring import SSIM_WINDOW, SharpnessUnits, score_frames, sharpness_metric
 from vidpred.metrics import LPIPS, temporal_high_frequency_share
 
 __all__ = ["Protocol", "ClipResult", "ClipAbandoned", "evaluate", "evaluate_clip"]
@@ -111,7 +111,7 @@ class Protocol:
 
 @dataclass
 class ClipResult:
-    """Scores of every method on one clip; ``scores[method][key]`` (see :func:`metric_key`)."""
+    """Scores of every method on one clip; ``scores[method][key]`` (see :func:`~vidpred.evaluation.scoring.metric_key`)."""
 
     name: str
     start: int
