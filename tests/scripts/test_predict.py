@@ -220,16 +220,15 @@ def test_a_prediction_that_would_fill_the_memory_is_announced(checkpoint, make_v
         assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "b.gif", "--frames", "8"]) == 0
     assert ("predicting 8 frames of 64x48 keeps them all in memory: about 1 GB, and this machine has 1 GB; predict "
             "fewer (--frames) or give a downscaled copy") in [r.getMessage() for r in caplog.records]
-    # One step ahead keeps only the panels, shown at 3x (144x192 px): 4 panels x 3 B x 2 (the
-    # frame and a GIF's copy) = 24 B a shown pixel, 0.66 MB a frame: 0.8 GB + 1.2 MB + 5.3 MB
-    # = 806.5 MB for 8 frames, above 80% of 1.008 GB (806.4 MB), below 80% of 1.01 GB. (A rollout's
-    # figure for the same frames, 0.8 GB + 1.2 MB + 8 x (307 kB + 3 B x 24,576 magnified px x 4), is 806.0 MB.)
-    monkeypatch.setattr(predict, "_physical_memory", lambda: 1_008_000_000)
+    # One step ahead into a GIF its writer keeps each whole frame in its palette, a byte a pixel: 4 panels shown at
+    # 3x (144x192 px), (14 + 3 + 144) x (4 x 192 + 3 x 4) = 125.58 kB a frame: 0.8 GB + 1.23 MB + 1.00 MB
+    # = 802.23 MB for 8 frames, above 80% of 1.0026 GB (802.08 MB), below 80% of 1.003 GB (802.4 MB)
+    monkeypatch.setattr(predict, "_physical_memory", lambda: 1_002_600_000)
     with caplog.at_level("WARNING", logger="vidpred"):
         assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "c.gif", "--frames", "8",
                       "--one-step"]) == 0
     assert "predicting 8 frames of 64x48 keeps their panels in memory: about 1 GB" in caplog.text
-    monkeypatch.setattr(predict, "_physical_memory", lambda: 1_010_000_000)
+    monkeypatch.setattr(predict, "_physical_memory", lambda: 1_003_000_000)
     caplog.clear()
     with caplog.at_level("WARNING", logger="vidpred"):
         assert _main(["--checkpoint", checkpoint, "--video", video, "--out", tmp_path / "d.gif", "--frames", "8",
@@ -686,10 +685,10 @@ def test_one_step_writes_an_mp4_or_avi_as_the_frames_come_the_same_frames_kept_o
         assert len(streamed) == 4 + 5 and (streamed == whole).all()
     for out in (["--out", tmp_path / "a.gif"], ["--out", tmp_path / "a.avi", "--show-flow"]):  # these wait for the end
         assert _main([*run, *out]) == 0 and sunk[-1] is None
-    # Nothing kept a frame: no memory warning, where a GIF's panels warn. The 64x80 frames: 0.8 GB + 5,120 px x
-    # 400 B = 802.0 MB; a GIF adds 6 frames of 4 panels of 128x160 px x 3 B x 2 = 2.9 MB: 805.0 MB, above 80% of
-    # 1.005 GB (804 MB).
-    monkeypatch.setattr(predict, "_physical_memory", lambda: 1_005_000_000)
+    # Nothing kept a frame: no memory warning, where a GIF's writer warns. The 64x80 frames: 0.8 GB + 5,120 px x
+    # 400 B = 802.048 MB; a GIF's writer adds 6 frames of 4 panels of 128x160 px, a byte a pixel: (14 + 3 + 128) x
+    # (4 x 160 + 3 x 4) B = 94.54 kB a frame, 802.615 MB, above 80% of 1.003 GB (802.4 MB).
+    monkeypatch.setattr(predict, "_physical_memory", lambda: 1_003_000_000)
     with caplog.at_level("WARNING", logger="vidpred"):
         assert _main([*run, "--frames", "5000", "--out", tmp_path / "long.avi"]) == 0
     assert "in memory" not in caplog.text
@@ -726,6 +725,37 @@ def test_one_step_with_show_flow_holds_an_avi_s_panels_on_disk_beside_it_not_in_
     with caplog.at_level("WARNING", logger="vidpred"):
         assert _main([*run, "--frames", "5", "--out", tmp_path / "short.avi"]) == 0  # 2.59 MB: room
     assert "on disk" not in caplog.text
+
+
+def test_one_step_into_a_gif_holds_its_panels_on_disk_the_same_gif_as_held_in_memory(tmp_path, monkeypatch, caplog):
+    import vidpred.commands.predict as predict
+    from PIL import ImageSequence
+
+    video, _ = _pan(tmp_path, range(100, 100 + 3 * 10, 3))
+    run = ["--video", video, "--one-step", "--frames", "5"]
+    spools = _watch_animations(monkeypatch, "spool")
+
+    def gif_frames(path):
+        with Image.open(path) as gif:
+            return [np.asarray(frame.convert("RGB")) for frame in ImageSequence.Iterator(gif)]
+
+    for flow in ([], ["--show-flow"]):
+        out = tmp_path / "out" / "spooled.gif"
+        assert _main([*run, *flow, "--out", out]) == 0
+        assert spools[-1] == out.parent and sorted(p.name for p in out.parent.iterdir()) == ["spooled.gif"]
+        with monkeypatch.context() as kept:
+            kept.setattr(predict, "_spools", lambda args: False)  # held in memory
+            assert _main([*run, *flow, "--out", tmp_path / "kept.gif"]) == 0
+        assert spools[-1] is None
+        spooled, whole = gif_frames(out), gif_frames(tmp_path / "kept.gif")
+        assert len(spooled) == 4 + 5 and all((a == b).all() for a, b in zip(spooled, whole))
+    # a disk warning where they would not fit: 64x80 frames shown as 128x160, 4 panels: (14 + 3 + 128) x
+    # (4 x 160 + 3 x 4) x 3 B = 283.6 kB a frame; 6 frames 1.70 MB > 0.9 x 1.8 MB
+    monkeypatch.setattr(predict.shutil, "disk_usage", lambda folder: SimpleNamespace(free=1_800_000))
+    with caplog.at_level("WARNING", logger="vidpred"):
+        assert _main([*run, "--frames", "6", "--out", tmp_path / "long.gif"]) == 0
+    assert (f"predicting 6 frames of 80x64 into a .gif holds their panels on disk beside {tmp_path / 'long.gif'} "
+            "until the end: about 1.7 MB, and 1.8 MB are free there") in caplog.text
 
 
 def test_a_one_step_run_that_fails_part_way_leaves_the_earlier_video_and_no_temporary(tmp_path, monkeypatch):

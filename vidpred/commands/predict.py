@@ -26,10 +26,11 @@ the newest real frame it saw, and the log gives each method's mean PSNR over tho
 how many of them the model predicts better than each baseline, and each method's mean SSIM
 and edge ratio (below 1: smoother than the truth, so a PSNR win bought with blur shows).
 Its frames are read, predicted and scored one at a time, and an .mp4 or .avi is written as
-they come. With --show-flow (its colours on one speed scale for the whole video) an .mp4 or
-.avi holds each frame's panels on disk, in an unnamed temporary file beside it, until the
-end; a .gif holds them in memory (at the size they are shown: about 6 MB a frame at
-640x360, a quarter of it with --scale 0.5). A frame that cannot be decoded ends the run
+they come. With --show-flow (its colours on one speed scale for the whole video), and into
+a .gif (written whole at the end), each frame's panels are held on disk, in an unnamed
+temporary file beside the output, until the end; a GIF's writer keeps the frames in its
+palette, a byte a pixel (about 1.2 MB a frame at 640x360 with the motion, a quarter of it
+with --scale 0.5). A frame that cannot be decoded ends the run
 with the frames predicted before it, and so does Ctrl-C (twice: at once, writing nothing).
 --plot draws each frame's PSNR along the video, the model's and the baselines', and below
 it the model's margin over the better baseline, frame by frame; it is refused inside a
@@ -285,10 +286,11 @@ def _streams(args: argparse.Namespace) -> bool:
 
 
 def _spools(args: argparse.Namespace) -> bool:
-    """Whether a one-step run holds its animation's frames on disk until the end: an ``.mp4``
-    or ``.avi`` with the motion panel, whose colours wait for the fastest motion of the
-    video (a GIF's frames are held in memory by its writer anyway)."""
-    return args.one_step and Path(args.out).suffix.lower() != ".gif" and args.show_flow
+    """Whether a one-step run holds its animation's frames on disk until the end: every one
+    that does not :func:`_streams`, a GIF or the motion panel, whose colours wait for the
+    fastest motion of the video (a GIF's writer then keeps each frame in its palette, a
+    byte a pixel)."""
+    return args.one_step and not _streams(args)
 
 
 def _animation_sink(args: argparse.Namespace, path: Path, height: int, width: int
@@ -340,22 +342,21 @@ def _check_length(args: argparse.Namespace, n_read: int, n_context: int) -> None
 # What a prediction holds in memory, as measured on 640x272 and 2160x3840 frames: the model
 # and the libraries, then per pixel of the frame for the model's work. A rollout keeps every
 # method's frames, the scores and the panels to the end (per pixel and predicted frame); a
-# one-step prediction keeps only each frame's panels at the size they are shown (the frame,
-# a GIF's copy of it, and the motion's two floats a pixel), and none when it writes them as
-# they come (_streams) or holds them on disk (_spools).
+# one-step prediction writes its panels as they come (_streams) or holds them on disk
+# (_spools), and into a GIF its writer keeps each whole frame in its palette, a byte a pixel.
 _BASE_BYTES, _BYTES_PER_PIXEL, _BYTES_PER_PIXEL_AND_FRAME = 0.8e9, 400, 100
 
 
 def _bytes_per_frame(args: argparse.Namespace, height: int, width: int) -> float:
     """The memory each predicted ``height`` x ``width`` frame adds until the end."""
-    if _streams(args) or _spools(args):
-        return 0.0
     scale = _panel_scale(args, height, width)
+    if args.one_step:
+        gif = Path(args.out).suffix.lower() == ".gif"
+        return float(math.prod(animation_size(height, width, scale, args.show_flow))) if gif else 0.0
     shown = max(1, round(height * scale)) * max(1, round(width * scale))
     n_panels = 5 if args.show_flow else 4
-    if not args.one_step:  # the measured figure holds panels at the frame's size or smaller; magnified ones add
-        return _BYTES_PER_PIXEL_AND_FRAME * height * width + 3 * n_panels * max(0, shown - height * width)
-    return shown * (2 * 3 * n_panels + (8 if args.show_flow else 0))
+    # the measured figure holds panels at the frame's size or smaller; magnified ones add
+    return _BYTES_PER_PIXEL_AND_FRAME * height * width + 3 * n_panels * max(0, shown - height * width)
 
 
 def _physical_memory() -> int | None:
@@ -400,16 +401,18 @@ def _warn_if_disk_short(args: argparse.Namespace, n_frames: int, height: int, wi
         return
     scale = _panel_scale(args, height, width)
     shown = max(1, round(height * scale)) * max(1, round(width * scale))
-    per_frame = 3 * math.prod(animation_size(height, width, scale, True)) + 8 * shown  # the frame, its motion
+    per_frame = 3 * math.prod(animation_size(height, width, scale, args.show_flow))  # the frame, and its motion:
+    per_frame += 8 * shown if args.show_flow else 0
     try:
         free = shutil.disk_usage(nearest_existing(Path(args.out).parent)).free
     except OSError:
         return
     if n_frames * per_frame > 0.9 * free:
+        held = "into a .gif" if Path(args.out).suffix.lower() == ".gif" else "with --show-flow"
         logging.getLogger("vidpred").warning(
-            "predicting %d frames of %dx%d with --show-flow holds their panels on disk beside %s until the end: "
-            "about %s, and %s are free there; predict fewer (--frames), give --scale 0.5 or a downscaled copy, or "
-            "leave out --show-flow (written as they come)", n_frames, width, height, args.out,
+            "predicting %d frames of %dx%d %s holds their panels on disk beside %s until the end: about %s, and "
+            "%s are free there; predict fewer (--frames), give --scale 0.5 or a downscaled copy, or write an .mp4 "
+            "or .avi without --show-flow (written as they come)", n_frames, width, height, held, args.out,
             _amount(n_frames * per_frame), _amount(free))
 
 
@@ -428,10 +431,10 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected
     SIGTERM) ended the run before its last frame. ``expected`` is how many frames the video
     has for it (:func:`_expected_frames`), the progress bar's length.
 
-    Frames are decoded, predicted and scored one at a time: what stays in memory is, for a
-    GIF or the motion panel, each frame's panels at the size they are shown, a few MB a
-    frame (:class:`~vidpred.evaluation.visualize.Animation`), and for an ``.mp4`` or
-    ``.avi`` without it nothing but the scores.
+    Frames are decoded, predicted and scored one at a time: what stays in memory is the
+    scores; a GIF's or the motion panel's frames wait on disk
+    (:class:`~vidpred.evaluation.visualize.Animation`), an ``.mp4``'s or ``.avi``'s
+    without it go to the writer as they come.
     """
     log = logging.getLogger("vidpred")
 

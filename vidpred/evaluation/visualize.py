@@ -342,10 +342,11 @@ def write_animation(path: str | Path, frames: np.ndarray, fps: float = 4.0, *,
             log.warning("%s: a GIF stores each frame's time in hundredths of a second, so it plays %.3g frames a "
                         "second, not %g (.mp4 or .avi keep the rate)", shown_as or path, 100 / hundredths, fps)
         path.parent.mkdir(parents=True, exist_ok=True)
-        images = [Image.fromarray(frame) for frame in frames]
+        # one frame at a time: Pillow keeps each in its palette (a byte a pixel), never all of them in RGB
+        later = (Image.fromarray(frame) for frame in frames[1:])
         with replacing(path) as tmp:
-            images[0].save(tmp, save_all=True, append_images=images[1:], duration=10 * hundredths, loop=0,
-                           comment=_GIF_COMMENT)
+            Image.fromarray(frames[0]).save(tmp, save_all=True, append_images=later, duration=10 * hundredths,
+                                            loop=0, comment=_GIF_COMMENT)
         return path
     if suffix not in (".mp4", ".avi"):
         raise ValueError(f"cannot write {path}: use .gif, .mp4 or .avi")
