@@ -1,0 +1,264 @@
+"""Renaming finished files into place: one at a time, and a set of them together.
+
+:func:`replace_file` is ``os.replace`` that waits out Windows' brief refusals.
+:func:`landing_together` surrounds the renames of a set of files (a report's), each already
+complete beside its target:
+
+* an interrupt (Ctrl-C, SIGTERM, SIGHUP, Ctrl-Break) that arrives among them is held until
+  the last one is done, then delivered to the handler it had;
+* another process landing a set in the same folders waits for this one (``flock`` on the
+  folders, where the system has it);
+* a journal of the renames is flushed to disk in every folder of the set before the first
+  one and removed after the last, so that the rest of a set whose process was killed among
+  them (SIGKILL, a power cut) is landed by the next command that writes there
+  (:func:`finish_interrupted_sets`), before its own set and never over it.
+
+:mod:`vidpred.safe_write` is what the rest of vidpred calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
+# Windows refuses to replace a file that another process holds open for a moment (a reader
+# of the checkpoint, an antivirus scan, a search indexer); elsewhere a refusal is final.
+_RETRY_REPLACE = os.name == "nt"
+_REPLACE_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)  # seconds: about 3 in all
+
+
+def replace_file(source: str | Path, target: str | Path) -> None:
+    """``os.replace(source, target)``, retried for a few seconds on Windows while another
+    process holds ``target`` open."""
+    for wait in _REPLACE_WAITS if _RETRY_REPLACE else ():
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError:
+            time.sleep(wait)
+    os.replace(source, target)
+
+
+@contextlib.contextmanager
+def landing_together(renames: Sequence[tuple[Path, Path]]) -> Iterator[None]:
+    """Around the block that renames each complete temporary file of ``renames``
+    (temporary, target) over its target: interrupts held, the folders locked, a set an
+    earlier process left part-renamed there landed first, the temporaries flushed to disk
+    and the set's journal written; after it, the folders flushed and the journal removed
+    (also when a rename fails: that error is reported, and the set's other temporaries go
+    with it)."""
+    folders = sorted({os.path.realpath(Path(target).parent) for _, target in renames})
+    with _interrupts_held(), _folders_locked(folders) as locked:
+        _finish_journals(folders, locked)  # a set killed part way lands before this one, never over it
+        for tmp, _ in renames:
+            sync_file(tmp)
+        journals = _write_journal(folders, renames)
+        try:
+            yield
+        finally:
+            for folder in folders:
+                sync_folder(Path(folder))
+            for journal in journals:
+                journal.unlink(missing_ok=True)
+
+
+# The journal of a set of files being renamed into place: written, and flushed to disk, in
+# every folder of the set once the set's files are complete on disk and before the first
+# rename; removed after the last. One left behind is a set whose process was killed part way.
+_JOURNAL_PREFIX = ".vidpred-landing."
+
+# Where the folders cannot be locked (Windows, some network disks), how old a journal must
+# be before its set is taken for abandoned and finished by another command: a set's renames
+# take milliseconds (seconds on Windows, while a reader holds a file open).
+JOURNAL_ABANDONED_AFTER_S = 60.0
+
+
+def _write_journal(folders: Sequence[str], renames: Sequence[tuple[Path, Path]]) -> list[Path]:
+    """Write the journal of ``renames`` (temporary, target) into each of ``folders`` (real
+    paths, links resolved) and flush it and the folders to disk; returns the journal's
+    copies. Each copy gives the paths from its own folder, so a set whose folders were moved
+    together after a kill still lands from it."""
+    name = f"{_JOURNAL_PREFIX}{os.getpid()}.{secrets.token_hex(4)}.json"
+    copies = [Path(folder) / name for folder in folders]
+    real = [(os.path.join(os.path.realpath(Path(tmp).parent), Path(tmp).name),
+             os.path.join(os.path.realpath(Path(target).parent), Path(target).name)) for tmp, target in renames]
+    for copy in copies:
+        here = str(copy.parent)  # a name's lone surrogates are written as "\udce9" and read back as they were
+        record = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                             "renames": [[os.path.relpath(tmp, here), os.path.relpath(target, here)]
+                                         for tmp, target in real],
+                             "journals": [os.path.relpath(other, here) for other in copies]})
+        with open(copy, "x", encoding="utf-8") as f:
+            f.write(record)
+            f.flush()
+            os.fsync(f.fileno())
+        sync_folder(copy.parent)
+    return copies
+
+
+def finish_interrupted_sets(folder: str | Path) -> list[Path]:
+    """Land the rest of every set of files (:func:`vidpred.safe_write.replacing_all`) whose
+    process was killed among its renames into ``folder``, from the journal it left there; a
+    set still landing in another process is left to it.
+
+    Returns:
+        The targets renamed into place.
+    """
+    folder = os.path.realpath(folder)
+    if not os.path.isdir(folder):
+        return []
+    with _folders_locked([folder]) as locked:
+        return _finish_journals([folder], locked)
+
+
+def _finish_journals(folders: Iterable[str], locked: bool) -> list[Path]:
+    """:func:`finish_interrupted_sets` for ``folders``, whose locks this process holds when
+    ``locked`` (so no other process is landing a set there)."""
+    landed = []
+    for folder in folders:
+        for journal in sorted(Path(folder).glob(f"{_JOURNAL_PREFIX}*.json")):
+            landed += _finish_journal(journal, locked)
+    return landed
+
+
+def _finish_journal(journal: Path, locked: bool) -> list[Path]:
+    """Rename the temporaries ``journal`` lists that are still there over their targets and
+    remove the journal's copies; nothing while its writer may still be landing the set."""
+    try:
+        text = journal.read_text(encoding="utf-8")
+        age = time.time() - journal.stat().st_mtime
+    except FileNotFoundError:  # finished meanwhile, from another of its copies
+        return []
+    try:
+        record = json.loads(text)
+        renames, copies = record["renames"], record["journals"]
+    except (ValueError, KeyError, TypeError):  # cut off by a power cut: flushed before any rename, so none began
+        journal.unlink(missing_ok=True)
+        return []
+    if not locked and _writer_may_be_landing(record, age):
+        return []
+    here = journal.parent
+    landed = []
+    for tmp, target in renames:
+        if (here / tmp).exists():
+            replace_file(here / tmp, here / target)
+            landed.append(Path(os.path.normpath(here / target)))
+    for folder in {(here / target).parent for _, target in renames}:
+        sync_folder(folder)
+    for copy in copies:
+        (here / copy).unlink(missing_ok=True)
+    return landed
+
+
+def _writer_may_be_landing(record: dict, age: float) -> bool:
+    """Whether the process that wrote a journal ``age`` seconds old may still be renaming its
+    set, judged without the folder's lock: while it runs on this machine, or elsewhere or
+    on Windows (where no process can be looked up here) for :data:`JOURNAL_ABANDONED_AFTER_S`."""
+    if record.get("host") == socket.gethostname() and os.name != "nt" and isinstance(record.get("pid"), int):
+        try:
+            os.kill(record["pid"], 0)  # signal 0: only whether the process exists
+        except ProcessLookupError:
+            return False
+        except OSError:  # exists, another user's
+            return True
+        return True
+    return age < JOURNAL_ABANDONED_AFTER_S
+
+
+# How long a set's renames wait for another process's in the same folders before going
+# ahead anyway: those take milliseconds, so only a stopped or hung process holds them longer.
+_LOCK_WAIT_S = 10.0
+
+
+@contextlib.contextmanager
+def _folders_locked(folders: Iterable[str | Path]) -> Iterator[bool]:
+    """Hold an exclusive ``flock`` on each of ``folders``, taken in one order (so two
+    writers never each wait for the other), for :data:`_LOCK_WAIT_S` seconds at most a
+    folder; yields whether every one was locked. Best effort: where the system has no
+    ``flock`` (Windows) or a file system refuses it (some network disks), the block runs
+    unlocked. The locks go with the process, so a killed writer leaves none."""
+    locked = fcntl is not None
+    with contextlib.ExitStack() as stack:
+        for folder in sorted({os.path.realpath(folder) for folder in folders}) if fcntl is not None else ():
+            try:
+                fd = os.open(folder, os.O_RDONLY)
+            except OSError:
+                locked = False
+                continue
+            stack.callback(os.close, fd)  # closing releases the lock
+            deadline = time.monotonic() + _LOCK_WAIT_S
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        locked = False
+                        break
+                    time.sleep(0.01)
+                except OSError:  # no locks on this file system
+                    locked = False
+                    break
+        yield locked
+
+
+# The signals that stop a process and that it may catch (SIGBREAK: Windows' Ctrl-Break and a closed console):
+# held while a set of files lands.
+_INTERRUPTS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK")
+                    if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold :data:`_INTERRUPTS` that arrive during the block and deliver each, once, to the
+    handler it had before (Python's KeyboardInterrupt, a trainer's stop, the default end)
+    when the block is over. Outside the main thread, where Python takes no handler, the
+    block runs as it is, and so does a signal whose handler Python did not install (it could
+    not be put back)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    before = {}
+    try:
+        for signum in _INTERRUPTS:
+            if signal.getsignal(signum) is not None:
+                before[signum] = signal.signal(signum, lambda signum, frame: arrived.append(signum))
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(arrived):
+            signal.raise_signal(signum)
+
+
+def sync_file(path: Path) -> None:
+    """Flush ``path``'s content to disk."""
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+
+
+def sync_folder(folder: Path) -> None:
+    """Flush ``folder``'s entries to disk (a rename into it is durable after), where the
+    platform allows it; nothing otherwise."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
