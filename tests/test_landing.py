@@ -201,8 +201,12 @@ def test_a_set_of_files_lands_from_a_thread_where_no_signal_can_be_held(tmp_path
     assert not errors and [p.read_text() for p in paths] == ["new", "new"]
 
 
-@pytest.mark.skipif(os.name == "nt", reason="flock")
-def test_two_writers_landing_sets_in_one_folder_take_turns_so_the_last_set_is_whole(tmp_path, monkeypatch):
+@pytest.mark.parametrize("lock", ["flock", "lock file"])
+def test_two_writers_landing_sets_in_one_folder_take_turns_so_the_last_set_is_whole(tmp_path, monkeypatch, lock):
+    if lock == "flock" and _landing.fcntl is None:
+        pytest.skip("no flock here")
+    if lock == "lock file":  # as on Windows, or on a file system that refuses flock
+        monkeypatch.setattr(_landing, "fcntl", None)
     # writer A pauses after its first rename; writer B lands its whole set meanwhile, or waits for A's
     paths = [tmp_path / "report.md", tmp_path / "per_clip.json"]
     real, first_landed = safe_write.replace_file, threading.Event()
@@ -229,6 +233,21 @@ def test_two_writers_landing_sets_in_one_folder_take_turns_so_the_last_set_is_wh
     b.join()
     assert [p.read_text() for p in paths] == ["B", "B"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["per_clip.json", "report.md"]
+
+
+def test_a_lock_file_holds_its_folder_until_it_is_older_than_any_set_s_renames(tmp_path, monkeypatch):
+    monkeypatch.setattr(_landing, "fcntl", None)
+    monkeypatch.setattr(_landing, "_LOCK_WAIT_S", 0.2)
+    lock = tmp_path / _landing._LOCK_FILE
+    lock.touch()  # another writer's, among its renames
+    with _landing._folders_locked([tmp_path]) as held:
+        assert not held
+    assert lock.exists()
+    left = time.time() - _landing._LOCK_FILE_LEFT_AFTER_S - 1
+    os.utime(lock, (left, left))  # left by a writer killed among its renames
+    with _landing._folders_locked([tmp_path]) as held:
+        assert held and lock.stat().st_mtime > left  # broken, and taken
+    assert not lock.exists()
 
 
 def _refusing_replace(monkeypatch, refusals: int) -> list:

@@ -7,7 +7,7 @@ complete beside its target:
 * an interrupt (Ctrl-C, SIGTERM, SIGHUP, Ctrl-Break) that arrives among them is held until
   the last one is done, then delivered to the handler it had;
 * another process landing a set in the same folders waits for this one (``flock`` on the
-  folders, where the system has it);
+  folders where the system has it, a lock file elsewhere);
 * a journal of the renames is flushed to disk in every folder of the set before the first
   one and removed after the last, so that the rest of a set whose process was killed among
   them (SIGKILL, a power cut) is landed by the next command that writes there
@@ -80,9 +80,10 @@ def landing_together(renames: Sequence[tuple[Path, Path]]) -> Iterator[None]:
 # rename; removed after the last. One left behind is a set whose process was killed part way.
 _JOURNAL_PREFIX = ".vidpred-landing."
 
-# Where the folders cannot be locked (Windows, some network disks), how old a journal must
-# be before its set is taken for abandoned and finished by another command: a set's renames
-# take milliseconds (seconds on Windows, while a reader holds a file open).
+# Where a folder's lock cannot be had (held past the wait), how old a journal must be before
+# its set is taken for abandoned and finished by another command whose writer cannot be
+# looked up: a set's renames take milliseconds (seconds on Windows, while a reader holds a
+# file open).
 JOURNAL_ABANDONED_AFTER_S = 60.0
 
 
@@ -182,37 +183,64 @@ def _writer_may_be_landing(record: dict, age: float) -> bool:
 # ahead anyway: those take milliseconds, so only a stopped or hung process holds them longer.
 _LOCK_WAIT_S = 10.0
 
+# Where ``flock`` is missing (Windows) or refused (some network disks), a folder is held by
+# a file created there only if absent and removed after the renames; one that has lain this
+# long was left by a killed writer (the renames it guards take milliseconds) and is broken.
+_LOCK_FILE = ".vidpred-landing.lock"
+_LOCK_FILE_LEFT_AFTER_S = 10.0
+
 
 @contextlib.contextmanager
 def _folders_locked(folders: Iterable[str | Path]) -> Iterator[bool]:
-    """Hold an exclusive ``flock`` on each of ``folders``, taken in one order (so two
-    writers never each wait for the other), for :data:`_LOCK_WAIT_S` seconds at most a
-    folder; yields whether every one was locked. Best effort: where the system has no
-    ``flock`` (Windows) or a file system refuses it (some network disks), the block runs
-    unlocked. The locks go with the process, so a killed writer leaves none."""
-    locked = fcntl is not None
+    """Hold each of ``folders`` exclusively, taken in one order (so two writers never each
+    wait for the other), waiting :data:`_LOCK_WAIT_S` seconds at most a folder; yields
+    whether every one was held. Held by an ``flock`` on the folder where the system and
+    the file system have it (it goes with the process, so a killed writer leaves none), by
+    the lock file :data:`_LOCK_FILE` elsewhere."""
     with contextlib.ExitStack() as stack:
-        for folder in sorted({os.path.realpath(folder) for folder in folders}) if fcntl is not None else ():
+        held = [_hold(folder, stack) for folder in sorted({os.path.realpath(folder) for folder in folders})]
+        yield all(held)
+
+
+def _hold(folder: str, stack: contextlib.ExitStack) -> bool:
+    """Take ``folder``'s lock until ``stack`` closes; False when it could not be had in time."""
+    deadline = time.monotonic() + _LOCK_WAIT_S
+    fd = None
+    if fcntl is not None:
+        with contextlib.suppress(OSError):
+            fd = os.open(folder, os.O_RDONLY)
+    if fd is not None:
+        stack.callback(os.close, fd)  # closing releases the lock
+        while True:
             try:
-                fd = os.open(folder, os.O_RDONLY)
-            except OSError:
-                locked = False
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.01)
+            except OSError:  # no flock on this file system: the lock file
+                break
+    lock = Path(folder) / _LOCK_FILE
+    while True:
+        try:
+            os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            try:
+                left = time.time() - lock.stat().st_mtime > _LOCK_FILE_LEFT_AFTER_S
+            except OSError:  # removed meanwhile: try again
                 continue
-            stack.callback(os.close, fd)  # closing releases the lock
-            deadline = time.monotonic() + _LOCK_WAIT_S
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        locked = False
-                        break
-                    time.sleep(0.01)
-                except OSError:  # no locks on this file system
-                    locked = False
-                    break
-        yield locked
+            if left:  # (two writers breaking the same one at once could both go ahead: best effort)
+                lock.unlink(missing_ok=True)
+                continue
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+            continue
+        except OSError:  # no file can be made here
+            return False
+        stack.callback(lock.unlink, missing_ok=True)
+        return True
 
 
 # The signals that stop a process and that it may catch (SIGBREAK: Windows' Ctrl-Break and a closed console):
