@@ -299,3 +299,28 @@ def test_a_journal_lands_files_whose_names_are_not_utf_8(tmp_path):
     _landing._write_journal([str(tmp_path)], [(tmp, target)])
     assert _landing.finish_interrupted_sets(tmp_path) == [target]
     assert target.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_a_journal_never_lands_a_file_over_one_written_since(tmp_path):
+    target, tmp = tmp_path / "report.md", tmp_path / ".report.md.x.tmp.md"
+    tmp.write_text("the killed command's")
+    journal, = _landing._write_journal([str(tmp_path)], [(tmp, target)])
+    target.write_text("newer")
+    later = journal.stat().st_mtime + 1
+    os.utime(target, (later, later))
+    assert _landing.finish_interrupted_sets(tmp_path) == []
+    assert target.read_text() == "newer" and [p.name for p in tmp_path.iterdir()] == ["report.md"]
+
+
+def test_a_set_lands_even_where_an_earlier_set_cannot_be_finished(tmp_path, caplog):
+    blocked = tmp_path / "plot.png"  # now a folder that holds a file: nothing can be renamed over it
+    blocked.mkdir()
+    (blocked / "theirs.txt").write_text("")
+    tmp = tmp_path / ".plot.png.x.tmp.png"
+    tmp.write_text("the killed command's")
+    _landing._write_journal([str(tmp_path)], [(tmp, blocked)])
+    with caplog.at_level("WARNING", logger="vidpred"):
+        with replacing_all([tmp_path / "report.md"]) as (report,):
+            report.write_text("new")
+    assert (tmp_path / "report.md").read_text() == "new"
+    assert f"could not finish the files an earlier command left part-renamed in {tmp_path}" in caplog.text

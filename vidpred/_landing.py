@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import secrets
 import signal
@@ -62,7 +63,11 @@ def landing_together(renames: Sequence[tuple[Path, Path]]) -> Iterator[None]:
     with it)."""
     folders = sorted({os.path.realpath(Path(target).parent) for _, target in renames})
     with _interrupts_held(), _folders_locked(folders) as locked:
-        _finish_journals(folders, locked)  # a set killed part way lands before this one, never over it
+        try:
+            _finish_journals(folders, locked)  # a set killed part way lands before this one, never over it
+        except OSError as exc:  # this set lands all the same: its files are never lost to an earlier one's
+            logging.getLogger("vidpred").warning("could not finish the files an earlier command left part-renamed "
+                                                 "in %s: %s", ", ".join(folders), exc)
         for tmp, _ in renames:
             sync_file(tmp)
         journals = _write_journal(folders, renames)
@@ -136,13 +141,15 @@ def _finish_journals(folders: Iterable[str], locked: bool) -> list[Path]:
 
 
 def _finish_journal(journal: Path, locked: bool) -> list[Path]:
-    """Rename the temporaries ``journal`` lists that are still there over their targets and
-    remove the journal's copies; nothing while its writer may still be landing the set."""
+    """Rename the temporaries ``journal`` lists that are still there over their targets (not
+    over a target written since the journal: that one is newer) and remove the journal's
+    copies; nothing while its writer may still be landing the set."""
     try:
         text = journal.read_text(encoding="utf-8")
-        age = time.time() - journal.stat().st_mtime
+        written = journal.stat().st_mtime
     except FileNotFoundError:  # finished meanwhile, from another of its copies
         return []
+    age = time.time() - written
     try:
         record = json.loads(text)
         renames, copies = record["renames"], record["journals"]
@@ -154,9 +161,17 @@ def _finish_journal(journal: Path, locked: bool) -> list[Path]:
     here = journal.parent
     landed = []
     for tmp, target in renames:
-        if (here / tmp).exists():
-            replace_file(here / tmp, here / target)
-            landed.append(Path(os.path.normpath(here / target)))
+        if not (here / tmp).exists():  # renamed before the kill
+            continue
+        try:
+            newer = (here / target).stat().st_mtime > written
+        except FileNotFoundError:
+            newer = False
+        if newer:
+            (here / tmp).unlink()
+            continue
+        replace_file(here / tmp, here / target)
+        landed.append(Path(os.path.normpath(here / target)))
     for folder in {(here / target).parent for _, target in renames}:
         sync_folder(folder)
     for copy in copies:
