@@ -138,6 +138,26 @@ def _still_shots(tmp_path, lengths) -> DataConfig:
     return _data(tmp_path, source="folder", root=str(tmp_path / "videos"), cut_ratio=5.0)
 
 
+def test_a_frame_step_keeps_every_kth_frame_and_names_clips_by_the_video_s_frames(video_folder, tmp_path):
+    cfg = _data(tmp_path, source="folder", root=str(video_folder))
+    whole, _ = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=10, min_frames=7, subset="all", progress=False)
+    frames = {clip.video: clip.frames for clip in whole}  # every video whole: 10, 8, 7 and 9 frames
+    # 4 frames 2 apart span 7 of the video's: 2 clips spread over each, 1 over the 7-frame one
+    clips, selection = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=4, min_frames=3, clips_per_video=2,
+                                       subset="all", progress=False, frame_step=2)
+    assert [clip.name for clip in clips] == ["a.avi@0", "a.avi@3", "b.mp4@0", "b.mp4@1", "frames_d@0",
+                                             "sub/c.avi@0", "sub/c.avi@2"]
+    for clip in clips:
+        assert np.array_equal(clip.frames, frames[clip.video][clip.start:clip.start + 7:2])
+    assert selection.clip_frames == 4 and selection.description.endswith("every 2nd frame")
+    # 5 frames 2 apart need 9 of the video's: the 8- and 7-frame videos are too short
+    clips, selection = load_eval_clips(cfg, every=1, start_frame=0, clip_frames=5, min_frames=5, subset="all",
+                                       progress=False, frame_step=2)
+    assert selection.skipped == ["b.mp4", "frames_d"] and [len(clip.frames) for clip in clips] == [5, 5]
+    with pytest.raises(ValueError, match="frame_step >= 1"):
+        load_eval_clips(cfg, every=1, start_frame=0, clip_frames=5, min_frames=5, frame_step=0)
+
+
 def test_two_starts_moved_to_one_uncut_start_give_one_clip(tmp_path):
     cfg = _still_shots(tmp_path, (10, 10))  # two still shots of 10 frames, the cut at frame 10
     # 5 starts spread over 0..14: 0, 4, 7, 10, 14. The uncut 6-frame clips start at 0..4

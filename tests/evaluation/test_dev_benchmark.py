@@ -16,12 +16,14 @@ import torch
 
 from vidpred.build import build_generator
 from vidpred.checkpoint import save_checkpoint
-from vidpred.config import config_from_dict, config_to_dict
+from vidpred.config import DataConfig, config_from_dict, config_to_dict
 from vidpred.data.corpus import CORPUS, MANIFEST_NAME
 from vidpred.evaluation.dev_benchmark import run_dev_benchmark
 from vidpred.safe_write import OutputRefused
 from vidpred.evaluation.adapt import AdaptSettings
+from vidpred.evaluation.clips import load_eval_clips
 from vidpred.evaluation.degrade import Degradation
+from vidpred.evaluation.steady_camera import SteadyPan
 
 
 def _panning_frames(n_frames: int, height: int, width: int, speed: int, seed: int) -> np.ndarray:
@@ -194,10 +196,34 @@ def test_per_clip_json_keeps_the_settings_the_clips_were_scored_under(tiny_corpu
                   blend_weight=0.5, progress=False, out_dir=tmp_path / "out")
     run_dev_benchmark([], degrade=Degradation(grain=4.0), **kwargs)
     written = json.loads((tmp_path / "out" / "per_clip.json").read_text())
-    assert written["settings"] == {"clips_per_video": 1, "n_context": 4, "adapt": None,
+    assert written["settings"] == {"clips_per_video": 1, "n_context": 4, "frame_step": 1, "adapt": None,
                                    "degrade": "grain of 4 grey levels", "steady": None}
     run_dev_benchmark([], **kwargs)  # its own report, replaced
     assert json.loads((tmp_path / "out" / "per_clip.json").read_text())["settings"]["degrade"] is None
+
+
+def test_a_frame_step_scores_each_clip_s_frames_that_far_apart_the_blend_s_too(tmp_path, monkeypatch):
+    import vidpred.evaluation.dev_benchmark as benchmark
+
+    tiny_corpus = _write_corpus(tmp_path / "corpus", 14)  # 6 frames 2 apart take 11
+
+    fitted = []
+    real_fit = benchmark.fit_blend_on_val
+    monkeypatch.setattr(benchmark, "fit_blend_on_val",
+                        lambda *a, **k: fitted.append(k["frame_step"]) or real_fit(*a, **k))
+    kwargs = dict(subset="test", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"), clips_per_video=2,
+                  progress=False)
+    markdown, _ = run_dev_benchmark([], frame_step=2, out_dir=tmp_path / "out", **kwargs)
+    assert "each clip's frames 2 apart in the video (its footage at 1/2 of its frame rate" in markdown
+    written = json.loads((tmp_path / "out" / "per_clip.json").read_text())
+    assert written["settings"]["frame_step"] == 2 and fitted == [2]
+    # the same clips scored directly: 6 frames 2 apart, from the video's frame the clip is named by
+    clips, _ = load_eval_clips(DataConfig(source="corpus", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache")),
+                               every=1, start_frame=0, clip_frames=6, min_frames=6, clips_per_video=2, subset="test",
+                               progress=False, frame_step=2)
+    assert [c["video"] for c in written["clips"]] == [clip.name for clip in clips]
+    with pytest.raises(ValueError, match="frame step cannot be combined with steady camera motion"):
+        run_dev_benchmark([], frame_step=2, steady=SteadyPan(2.0), **kwargs)
 
 
 def test_bad_arguments_are_refused(tiny_corpus):
@@ -567,7 +593,7 @@ def test_the_command_hands_every_flag_to_the_benchmark_and_prints_its_report(mon
     (run,) = runs
     assert run["checkpoints"] == ["a.pt", "b.pt"] and run["names"] == ["a", "b"]
     assert (run["subset"], run["root"], run["cache_dir"]) == ("val", "corpus", "cache")
-    assert (run["clips_per_video"], run["n_context"], run["blend_weight"]) == (3, 5, 0.5)
+    assert (run["clips_per_video"], run["n_context"], run["blend_weight"], run["frame_step"]) == (3, 5, 0.5, 1)
     assert run["degrade"] == Degradation(grain=10.0, flicker=0.1) and run["steady"] == SteadyPan(3.0)
     assert (run["ensemble"], run["mirror"]) == ("a+b", True)
     assert run["device"] == torch.device("cpu") and run["workers"] == 2
@@ -580,6 +606,7 @@ def test_the_command_hands_every_flag_to_the_benchmark_and_prints_its_report(mon
     assert (adapt.steps, adapt.lr, adapt.seed, adapt.check_fraction) == (7, 0.002, 4, 0.25)
     assert runs[-1]["progress"] is True and not runs[-1]["degrade"] and not runs[-1]["mirror"]
     assert runs[-1]["blend_weight"] is None and runs[-1]["subset"] == "test"  # fitted, on the test videos
+    assert main(["--frame-step", "3"]) == 0 and runs[-1]["frame_step"] == 3
 
 
 @pytest.mark.parametrize("flags, said", [
@@ -594,6 +621,11 @@ def test_the_command_hands_every_flag_to_the_benchmark_and_prints_its_report(mon
     (["--adapt-steps", "1", "--checkpoint", "a.pt", "--steady-pan", "3"],
      "--adapt-steps cannot be combined with --ensemble, --mirror or a steady camera motion"),
     (["--adapt-steps", "1"], "--adapt-steps needs a --checkpoint to adapt"),
+    (["--frame-step", "0"], "--frame-step must be a finite number > 0, got 0"),
+    (["--frame-step", "2", "--steady-zoom", "2"],
+     "--frame-step cannot be combined with --adapt-steps or a steady camera motion"),
+    (["--frame-step", "2", "--adapt-steps", "1", "--checkpoint", "a.pt"],
+     "--frame-step cannot be combined with --adapt-steps or a steady camera motion"),
     (["--adapt-steps", "1", "--checkpoint", "a.pt", "--adapt-check", "1"], "--adapt-check must lie in [0, 1), got 1.0"),
     (["--blend-weight", "1.5"], "--blend-weight must lie in [0, 1], got 1.5"),
     (["--blend-weight", "-0.5"], "--blend-weight must lie in [0, 1], got -0.5"),

@@ -19,6 +19,8 @@ report of the clips scored, marked partial.
     # harder footage: every scored clip with sensor grain (10 grey levels) or brightness flicker (±10%)
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --grain 10
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --flicker 0.1
+    # faster motion: every 2nd frame of each video (the footage at half its frame rate)
+    python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --frame-step 2
     # steady camera motion: a still of each clip panned at a constant 1-8 px per frame
     python scripts/dev_benchmark.py --subset val --checkpoint vidpred/pretrained/refiner.pt --steady-pan 8
     # ... or zoomed steadily in or out by 0.5-4% per frame
@@ -61,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="clips spread over each video (default %(default)s)")
     parser.add_argument("--n-context", type=int, default=4,
                         help="context frames given (default 4); a model that needs fewer reads the newest ones")
+    parser.add_argument("--frame-step", type=int, default=1, metavar="K",
+                        help="each clip's frames K apart in its video: the footage at 1/K of its frame rate, K times "
+                             "the motion a frame (default 1)")
     parser.add_argument("--blend-weight", type=float, default=None,
                         help="the blend row's weight on the last input (default: fitted on the validation videos)")
     parser.add_argument("--adapt-steps", type=int, default=0,
@@ -108,13 +113,17 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError("--adapt-steps cannot be combined with --ensemble, --mirror or a steady camera motion")
     if adapt.steps and not args.checkpoint:
         raise ValueError("--adapt-steps needs a --checkpoint to adapt")
+    positive("--frame-step", args.frame_step)
+    if args.frame_step > 1 and (adapt.steps or steady):
+        raise ValueError("--frame-step cannot be combined with --adapt-steps or a steady camera motion")
     stop = StopRequest(STOP_THEN, STOP_AT_ONCE)
     markdown, _ = run_dev_benchmark(args.checkpoint, names=args.name, subset=args.subset, root=args.root,
                                     cache_dir=args.cache_dir, clips_per_video=args.clips_per_video,
                                     blend_weight=args.blend_weight, device=select_device(args.device, "--device"),
                                     workers=args.workers, progress=not args.quiet, out_dir=args.out,
                                     force=args.force, adapt=adapt, degrade=degrade, ensemble=args.ensemble,
-                                    mirror=args.mirror, steady=steady, n_context=args.n_context, stop=stop)
+                                    mirror=args.mirror, steady=steady, n_context=args.n_context,
+                                    frame_step=args.frame_step, stop=stop)
     print(markdown)
     return stopped_exit_code(stop)
 

@@ -55,7 +55,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class EvalClip:
-    """One scored clip: ``frames`` is uint8 RGB ``(T, H, W, 3)`` (0-255), frame 0 = video frame ``start``;
+    """One scored clip: ``frames`` is uint8 RGB ``(T, H, W, 3)`` (0-255), frame 0 = video frame ``start``
+    (the others one after another, or ``frame_step`` apart, :func:`load_eval_clips`);
     ``name`` is the video's, ``<video>@<start>`` when a video gives several clips; ``video``
     is the video's name (``name`` when not given)."""
 
@@ -364,8 +365,8 @@ def _folder_videos(data: DataConfig, trained: Sequence[tuple[str, dict[str, Any]
 def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frames: int, min_frames: int,
                     clips_per_video: int = 1, subset: str = "test", note: str | None = None,
                     progress: bool = True, start_fraction: float = 0.0,
-                    held_out_by: str | None = None,
-                    videos: Sequence[str] | None = None) -> tuple[list[EvalClip], ClipSelection]:
+                    held_out_by: str | None = None, videos: Sequence[str] | None = None,
+                    frame_step: int = 1) -> tuple[list[EvalClip], ClipSelection]:
     """Decode (through the cache) and cut the evaluation clips of ``cfg``'s source.
 
     Args:
@@ -389,6 +390,9 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
             :func:`choose_eval_videos`, not the user, named them (see ``select_videos``).
         videos: score only these of the selected videos, each named as in the reports
             (``val/bikes.mp4``) or by its last part (``bikes.mp4``); None: all of them.
+        frame_step: each clip's frames ``frame_step`` apart in the video (2: the footage at
+            half its frame rate, twice the motion a frame); ``clip_frames`` and
+            ``min_frames`` count the frames kept, a clip's name and start the video's frames.
 
     Returns:
         ``(clips, selection)``: clips in selection order, each uint8 ``(T, H, W, C)`` with
@@ -400,10 +404,14 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
     """
     if not 0 <= start_fraction < 1:
         raise ValueError(f"start_fraction must lie in [0, 1), got {start_fraction}")
-    if every < 1 or start_frame < 0 or min_frames < 1 or clip_frames < min_frames or clips_per_video < 1:
-        raise ValueError(f"need every >= 1, start_frame >= 0, 1 <= min_frames <= clip_frames, clips_per_video >= 1; "
-                         f"got every={every}, start_frame={start_frame}, min_frames={min_frames}, "
-                         f"clip_frames={clip_frames}, clips_per_video={clips_per_video}")
+    if (every < 1 or start_frame < 0 or min_frames < 1 or clip_frames < min_frames or clips_per_video < 1
+            or frame_step < 1):
+        raise ValueError(f"need every >= 1, start_frame >= 0, 1 <= min_frames <= clip_frames, clips_per_video >= 1, "
+                         f"frame_step >= 1; got every={every}, start_frame={start_frame}, min_frames={min_frames}, "
+                         f"clip_frames={clip_frames}, clips_per_video={clips_per_video}, frame_step={frame_step}")
+    kept_frames, kept_min = clip_frames, min_frames
+    # from here on in the video's frames: the span a clip's frames take, the fewest a video needs
+    clip_frames, min_frames = (clip_frames - 1) * frame_step + 1, (min_frames - 1) * frame_step + 1
     # Several clips per video, or one from a fraction of it, need the whole video; else one
     # needs only its first frames, and with scene cuts a few clip lengths more, where the
     # nearest start spanning none lies in most videos (the others are then decoded whole).
@@ -418,6 +426,8 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
     if not items:
         raise DataError(f"no videos selected from {what}")
     description = f"{what}, every {every}{_ordinal_suffix(every)} video" if every > 1 else what
+    if frame_step > 1:
+        description += f", every {frame_step}{_ordinal_suffix(frame_step)} frame"
     decoded = VideoCache(cfg.cache_dir).load(items, min_frames=min_frames, desc=f"decoding {cfg.source} eval",
                                              progress=progress)
     if not whole and cfg.cut_ratio:
@@ -452,7 +462,8 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
             continue
         for start, frames in dict(cut).items():  # two wanted starts may move to one uncut start
             name = video.name if clips_per_video == 1 else f"{video.name}@{start}"
-            clips.append(EvalClip(name=name, start=start, frames=frames, video=video.name))
+            clips.append(EvalClip(name=name, start=start, video=video.name,
+                                  frames=frames if frame_step == 1 else np.ascontiguousarray(frames[::frame_step])))
     if all_cut:
         logger.warning("%d video(s) have a scene cut in every %d-frame clip and are skipped: %s", len(all_cut),
                        clip_frames, ", ".join(all_cut[:5]))
@@ -463,7 +474,7 @@ def load_eval_clips(cfg: DataConfig, *, every: int, start_frame: int, clip_frame
     selection = ClipSelection(
         source=cfg.source, description=description, n_listed=n_listed, selected=[item.name for item in items],
         skipped=[item.name for item in items if item.name not in usable], every=every, start_frame=start_frame,
-        clip_frames=clip_frames, min_frames=min_frames, clips_per_video=clips_per_video, subset=subset, note=note)
+        clip_frames=kept_frames, min_frames=kept_min, clips_per_video=clips_per_video, subset=subset, note=note)
     logger.info("%s: %d of %d listed videos selected, %d usable, %d clips", description, len(items), n_listed,
                 len(usable), len(clips))
     n_bytes = sum(video.frames.nbytes for video in decoded)

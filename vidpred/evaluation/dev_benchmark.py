@@ -245,7 +245,8 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
                       adapt: AdaptSettings | None = None,
                       degrade: Degradation | None = None, ensemble: str | None = None,
                       mirror: bool = False, steady: SteadyCamera | None = None,
-                      n_context: int = 4, stop: StopRequest | None = None) -> tuple[str, list[SourceReport]]:
+                      n_context: int = 4, frame_step: int = 1,
+                      stop: StopRequest | None = None) -> tuple[str, list[SourceReport]]:
     """Score checkpoints and the baselines on every video of the corpus's ``subset``.
 
     Args:
@@ -274,6 +275,9 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
             (:mod:`vidpred.evaluation.steady_camera`; applied before ``degrade``).
         n_context: context frames given; a model that needs fewer reads the newest ones,
             the baselines the last one or two (more: longer clips, so other positions).
+        frame_step: each clip's frames this far apart in its video, the validation clips the
+            blend is fitted on too: the footage at 1/``frame_step`` of its frame rate, with
+            ``frame_step`` times the motion a frame.
         stop: installed while the clips are scored: on its first signal the clips started are
             finished and the report holds them, marked partial (:mod:`vidpred.evaluation.partial`).
 
@@ -285,7 +289,7 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
     """
     averaging = ensemble is not None or mirror
     adapting = adapt is not None and adapt.steps > 0
-    _check_options(subset, clips_per_video, n_context, adapting, bool(degrade), bool(steady), averaging)
+    _check_options(subset, clips_per_video, n_context, adapting, bool(degrade), bool(steady), averaging, frame_step)
     if isinstance(steady, SteadyZoom):
         steady.check_frames(n_context + 2)  # the context and the two scored
     if out_dir is not None:
@@ -294,7 +298,7 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
     protocol = Protocol(n_context=n_context, n_scored=2, flicker_frames=0)
     methods = _load_rows(checkpoints, names, device, ensemble, mirror, adapting)
     record_context_frames(methods, protocol)
-    blend, fitted_on = _blend(data, blend_weight, protocol, clips_per_video, device, progress)
+    blend, fitted_on = _blend(data, blend_weight, protocol, clips_per_video, device, progress, frame_step)
     methods.append(blend_method(blend))
     overlaps = corpus_overlaps(data, subset, [(m.name, m.info["training_data"]) for m in methods
                                               if m.kind == "checkpoint" and "training_data" in m.info])
@@ -303,7 +307,8 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
     clips, selection = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.clip_frames,
                                        note="; ".join(overlaps) or None,
                                        min_frames=protocol.min_frames, clips_per_video=clips_per_video, subset=subset,
-                                       progress=progress, start_fraction=ADAPT_FRACTION if adapting else 0.0)
+                                       progress=progress, start_fraction=ADAPT_FRACTION if adapting else 0.0,
+                                       frame_step=frame_step)
     if steady:
         clips = [steady.clip(clip) for clip in clips]
     if degrade:
@@ -325,14 +330,14 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
     method_info = [{"name": m.name, "kind": m.kind, **m.info} for m in methods]
     sources = _sources(results, [m.name for m in methods], steady)
     intro = _intro(clips_per_video, n_context, blend, fitted_on, selection, protocol.min_frames,
-                   adapt if adapting else None, steady, degrade)
+                   adapt if adapting else None, steady, degrade, frame_step)
     lines = [*partial_heading(partial), f"# Development benchmark: the corpus's {subset} split", "", intro, ""]
     lines += ["## Overview", ""] + _overview(sources, method_info) + ["", "## Per source", ""]
     for source in sources:
         lines += _source_section(source, method_info)
     markdown = "\n".join(lines)
     if out_dir is not None:
-        settings = {"clips_per_video": clips_per_video, "n_context": n_context,
+        settings = {"clips_per_video": clips_per_video, "n_context": n_context, "frame_step": frame_step,
                     "adapt": dataclasses.asdict(adapt) if adapting else None,
                     "degrade": degrade.describe() if degrade else None, "steady": steady.describe() if steady else None}
         _write_outputs(Path(out_dir), markdown, results, method_info, partial, settings)
@@ -341,10 +346,12 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
 
 def _intro(clips_per_video: int, n_context: int, blend: Blend, fitted_on: str | None, selection: ClipSelection,
            min_frames: int, adapt: AdaptSettings | None, steady: SteadyCamera | None,
-           degrade: Degradation | None) -> str:
+           degrade: Degradation | None, frame_step: int = 1) -> str:
     """The report's first paragraph: what was scored, how the blend was weighted, the videos
-    left out, and the adaptation, steady camera motion or degradation applied (None: none)."""
-    return (f"Every video is its own source: {clips_per_video} clips spread over it, whole frames at its native "
+    left out, and the adaptation, steady camera motion, degradation or frame step applied."""
+    step = (f", each clip's frames {frame_step} apart in the video (its footage at 1/{frame_step} of its frame "
+            f"rate, the blend's validation clips too)" if frame_step > 1 else "")
+    return (f"Every video is its own source: {clips_per_video} clips spread over it{step}, whole frames at its native "
             f"size, {n_context} context frames, the 1st and 2nd predicted frames (the 2nd as each method rolls out). "
             "Means and paired differences are over the same clips for every method. Blend: "
             f"{blend.weight:g} x last input + {1 - blend.weight:g} x {blend.flow_method.upper()} extrapolation"
@@ -381,13 +388,14 @@ def _load_rows(checkpoints: Sequence[str | Path], names: Sequence[str] | None, d
 
 
 def _blend(data: DataConfig, weight: float | None, protocol: Protocol, clips_per_video: int, device: torch.device,
-           progress: bool) -> tuple[Blend, str | None]:
+           progress: bool, frame_step: int = 1) -> tuple[Blend, str | None]:
     """The blend row's blend and what its weight was fitted on: ``weight`` on the last input
     and the rest on DIS extrapolation (None: nothing fitted), or, without ``weight``, the
     blend fitted on the 1st predicted frame of the validation videos' clips."""
     if weight is not None:
         return Blend(weight, GIVEN_BLEND_FLOW), None
-    fit, _ = fit_blend_on_val(data, protocol, device, clips_per_video=clips_per_video, progress=progress)
+    fit, _ = fit_blend_on_val(data, protocol, device, clips_per_video=clips_per_video, progress=progress,
+                              frame_step=frame_step)
     return fit.blend, f"{fit.n_clips} validation clips"
 
 
@@ -403,7 +411,7 @@ def _sources(results: Sequence[ClipResult], names: Sequence[str], steady: Steady
 
 
 def _check_options(subset: str, clips_per_video: int, n_context: int, adapting: bool, degrading: bool,
-                   steady: bool, averaging: bool) -> None:
+                   steady: bool, averaging: bool, frame_step: int = 1) -> None:
     """Refuse settings :func:`run_dev_benchmark` cannot score, or cannot score together."""
     if subset not in ("val", "test"):
         raise ValueError(f"subset must be 'val' or 'test', got {subset!r}")
@@ -419,6 +427,11 @@ def _check_options(subset: str, clips_per_video: int, n_context: int, adapting: 
                          "video and be scored on moving stills")
     if adapting and averaging:
         raise ValueError("adaptation cannot be combined with an ensemble or mirroring: it fine-tunes one model")
+    if frame_step < 1:
+        raise ValueError(f"the frame step must be >= 1, got {frame_step}")
+    if frame_step > 1 and (adapting or steady):
+        raise ValueError("a frame step cannot be combined with " + ("adaptation: the model would adapt at the video's "
+                         "own frame rate" if adapting else "steady camera motion: that moves one still of each clip"))
 
 
 def _write_outputs(out: Path, markdown: str, results: Sequence[ClipResult], method_info: list[dict],

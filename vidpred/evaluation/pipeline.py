@@ -164,12 +164,14 @@ GIVEN_BLEND_FLOW = "dis"
 
 
 def fit_blend_on_val(data: DataConfig, protocol: Protocol, device: torch.device, *, start_frame: int = 0,
-                     clips_per_video: int = 1, progress: bool = True) -> tuple[BlendFit, ClipSelection]:
-    """The blend fitted on the 1st predicted frame of clips of the source's validation videos,
+                     clips_per_video: int = 1, progress: bool = True,
+                     frame_step: int = 1) -> tuple[BlendFit, ClipSelection]:
+    """The blend fitted on the 1st predicted frame of clips of the source's validation videos
+    (their frames ``frame_step`` apart, :func:`~vidpred.evaluation.clips.load_eval_clips`),
     and which clips those were."""
     clips, selection = load_eval_clips(data, every=1, start_frame=start_frame, clip_frames=protocol.n_context + 1,
                                        min_frames=protocol.n_context + 1, clips_per_video=clips_per_video,
-                                       subset="val", progress=progress)
+                                       subset="val", progress=progress, frame_step=frame_step)
     return fit_blend_on_clips(clips, protocol.n_context, device), selection
 
 
