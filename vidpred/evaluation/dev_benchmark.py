@@ -329,8 +329,8 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         logger.warning("%s: the report holds the clips scored, each of its files marked partial", partial_line(partial))
     method_info = [{"name": m.name, "kind": m.kind, **m.info} for m in methods]
     sources = _sources(results, [m.name for m in methods], steady)
-    intro = _intro(clips_per_video, n_context, blend, fitted_on, selection, protocol.min_frames,
-                   adapt if adapting else None, steady, degrade, frame_step)
+    intro = _intro(clips_per_video, n_context, blend, fitted_on, selection, (protocol.min_frames - 1) * frame_step + 1,
+                   adapt if adapting else None, steady, degrade, frame_step)  # the frames a video needs at the step
     lines = [*partial_heading(partial), f"# Development benchmark: the corpus's {subset} split", "", intro, ""]
     lines += ["## Overview", ""] + _overview(sources, method_info) + ["", "## Per source", ""]
     for source in sources:
