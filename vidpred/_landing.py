@@ -41,6 +41,25 @@ _RETRY_REPLACE = os.name == "nt"
 _REPLACE_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)  # seconds: about 3 in all
 
 
+def landing_path(path: str | Path) -> Path:
+    """Where a file written at ``path`` lands once its folders are made, links resolved:
+    ``new/../clip.mp4`` is ``clip.mp4``, though ``new`` does not exist yet."""
+    path = Path(path)
+    return Path(os.path.realpath(path.parent)) / path.name
+
+
+def process_exists(pid: int) -> bool:
+    """Whether a process of id ``pid`` exists on this machine (POSIX: ``kill`` with signal 0,
+    which sends nothing); what tells a leftover of a killed process from a live one's."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def replace_file(source: str | Path, target: str | Path) -> None:
     """``os.replace(source, target)``, retried for a few seconds on Windows while another
     process holds ``target`` open."""
@@ -99,8 +118,7 @@ def _write_journal(folders: Sequence[str], renames: Sequence[tuple[Path, Path]])
     together after a kill still lands from it."""
     name = f"{_JOURNAL_PREFIX}{os.getpid()}.{secrets.token_hex(4)}.json"
     copies = [Path(folder) / name for folder in folders]
-    real = [(os.path.join(os.path.realpath(Path(tmp).parent), Path(tmp).name),
-             os.path.join(os.path.realpath(Path(target).parent), Path(target).name)) for tmp, target in renames]
+    real = [(landing_path(tmp), landing_path(target)) for tmp, target in renames]
     for copy in copies:
         here = str(copy.parent)  # a name's lone surrogates are written as "\udce9" and read back as they were
         record = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
@@ -184,13 +202,7 @@ def _writer_may_be_landing(record: dict, age: float) -> bool:
     set, judged without the folder's lock: while it runs on this machine, or elsewhere or
     on Windows (where no process can be looked up here) for :data:`JOURNAL_ABANDONED_AFTER_S`."""
     if record.get("host") == socket.gethostname() and os.name != "nt" and isinstance(record.get("pid"), int):
-        try:
-            os.kill(record["pid"], 0)  # signal 0: only whether the process exists
-        except ProcessLookupError:
-            return False
-        except OSError:  # exists, another user's
-            return True
-        return True
+        return process_exists(record["pid"])
     return age < JOURNAL_ABANDONED_AFTER_S
 
 

@@ -25,7 +25,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-from vidpred._landing import finish_interrupted_sets, landing_together, replace_file, sync_file, sync_folder
+from vidpred._landing import (finish_interrupted_sets, landing_path, landing_together, replace_file, sync_file,
+                              sync_folder)
 from vidpred._writable import unwritable_reason
 
 __all__ = ["OutputRefused", "same_file", "landing_path", "check_output", "check_figure_and_table",
@@ -46,13 +47,6 @@ def same_file(a: str | Path | None, b: str | Path | None) -> bool:
         return os.path.samefile(a, b)
     except OSError:  # either does not exist (yet), or is not on this machine
         return False
-
-
-def landing_path(path: str | Path) -> Path:
-    """Where a file written at ``path`` lands once :func:`replacing` has made its folders, links
-    resolved: ``new/../clip.mp4`` is ``clip.mp4``, though ``new`` does not exist yet."""
-    path = Path(path)
-    return Path(os.path.realpath(path.parent)) / path.name
 
 
 def check_output(path: str | Path, *, inputs: Iterable[str | Path | None] = (),

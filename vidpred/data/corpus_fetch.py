@@ -21,6 +21,7 @@ from typing import Callable, Sequence
 
 import cv2
 
+from vidpred._landing import process_exists
 from vidpred._progress import progress as progress_bar
 from vidpred._writable import unwritable_reason
 from vidpred.data._packages import newest_match, run_client
@@ -109,21 +110,10 @@ def _remove_abandoned(root: Path) -> None:
     found += [(folder, folder.name.removeprefix(_DOWNLOAD).split("-")) for folder in root.glob(f"{_DOWNLOAD}*-*")]
     for folder, parts in found:
         pid = parts[0] if len(parts) == 2 else ""
-        if not pid.isdigit() or _alive(int(pid)):  # not a fetch's, or a running one's
+        if not pid.isdigit() or process_exists(int(pid)):  # not a fetch's, or a running one's
             continue
         logger.info("removing %s, left by a fetch that was stopped", folder)
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process of that id exists (POSIX)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def _install(root: Path, video: CorpusVideo, source: Path, manifest: dict, package_file: str) -> None:
