@@ -250,6 +250,73 @@ def test_a_lock_file_holds_its_folder_until_it_is_older_than_any_set_s_renames(t
     assert not lock.exists()
 
 
+def _stat_taking_the_lock_meanwhile(monkeypatch, lock: Path) -> list:
+    """``os.stat`` where another writer breaks the left lock file ``lock`` and takes the
+    folder (its own lock file, made then) just after this writer has looked at the left one.
+    Returns a list that holds the other writer's lock file's stat once it is made."""
+    real, taken = os.stat, []
+
+    def stat(path, *args, **kwargs):
+        seen = real(path, *args, **kwargs)
+        if not taken and os.fspath(path) == os.fspath(lock):
+            lock.unlink()
+            lock.touch()
+            taken.append(real(lock))
+        return seen
+
+    monkeypatch.setattr(os, "stat", stat)
+    return taken
+
+
+def test_a_left_lock_file_broken_and_taken_by_another_writer_meanwhile_is_not_broken_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(_landing, "fcntl", None)
+    monkeypatch.setattr(_landing, "_LOCK_WAIT_S", 0.3)
+    lock = tmp_path / _landing._LOCK_FILE
+    lock.touch()
+    left = time.time() - _landing._LOCK_FILE_LEFT_AFTER_S - 1
+    os.utime(lock, (left, left))  # left by a writer killed among its renames
+    taken = _stat_taking_the_lock_meanwhile(monkeypatch, lock)
+    with _landing._folders_locked([tmp_path]) as held:
+        assert not held  # the other writer holds the folder: this one waits, and goes ahead only after the wait
+        assert os.path.samestat(os.stat(lock), taken[0])  # the other writer's lock file, as it made it
+    assert os.path.samestat(os.stat(lock), taken[0])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [_landing._LOCK_FILE]
+
+
+def test_a_lock_file_left_with_its_breaker_s_file_by_two_killed_writers_is_broken(tmp_path, monkeypatch):
+    monkeypatch.setattr(_landing, "fcntl", None)
+    monkeypatch.setattr(_landing, "_LOCK_WAIT_S", 0.3)
+    lock = tmp_path / _landing._LOCK_FILE
+    breaking = tmp_path / (_landing._LOCK_FILE + ".breaking")
+    for path in lock, breaking:  # a writer killed among its renames, another killed breaking its lock file
+        path.touch()
+    left = time.time() - _landing._LOCK_FILE_LEFT_AFTER_S - 1
+    os.utime(lock, (left, left))
+    os.utime(breaking, (time.time(), time.time()))
+    with _landing._folders_locked([tmp_path]) as held:
+        assert not held  # the breaker may be alive: not yet
+    os.utime(breaking, (left, left))
+    with _landing._folders_locked([tmp_path]) as held:
+        assert held and lock.stat().st_mtime > left
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_writer_done_with_its_folder_removes_its_own_lock_file_and_not_another_s(tmp_path, monkeypatch):
+    monkeypatch.setattr(_landing, "fcntl", None)
+    lock = tmp_path / _landing._LOCK_FILE
+    with _landing._folders_locked([tmp_path]) as held:
+        assert held and lock.exists()
+        # this writer hung past the limit, and another broke its lock file and took the folder
+        lock.unlink()
+        lock.touch()
+        others = os.stat(lock)
+    assert os.path.samestat(os.stat(lock), others)  # the other writer's, left for it to remove
+    lock.unlink()
+    with _landing._folders_locked([tmp_path]) as held:
+        assert held
+    assert not lock.exists()  # this writer's own, removed
+
+
 def _refusing_replace(monkeypatch, refusals: int) -> list:
     """os.replace as Windows does it while another process holds the target open: refused
     ``refusals`` times, then done. Returns the list of attempts."""

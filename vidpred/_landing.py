@@ -251,14 +251,9 @@ def _hold(folder: str, stack: contextlib.ExitStack) -> bool:
     lock = Path(folder) / _LOCK_FILE
     while True:
         try:
-            os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
-            try:
-                left = time.time() - lock.stat().st_mtime > _LOCK_FILE_LEFT_AFTER_S
-            except OSError:  # removed meanwhile: try again
-                continue
-            if left:  # (two writers breaking the same one at once could both go ahead: best effort)
-                lock.unlink(missing_ok=True)
+            if _break_if_left(lock):
                 continue
             if time.monotonic() >= deadline:
                 return False
@@ -266,8 +261,60 @@ def _hold(folder: str, stack: contextlib.ExitStack) -> bool:
             continue
         except OSError:  # no file can be made here
             return False
-        stack.callback(lock.unlink, missing_ok=True)
+        try:
+            mine = os.fstat(fd)
+        finally:
+            os.close(fd)
+        stack.callback(_release_lock_file, lock, mine)
         return True
+
+
+def _same_lock_file(a: os.stat_result, b: os.stat_result) -> bool:
+    """Whether two looks at a lock file saw one file (the time with it: a file system
+    without inode numbers gives every file the same one)."""
+    return (a.st_dev, a.st_ino, a.st_mtime_ns) == (b.st_dev, b.st_ino, b.st_mtime_ns)
+
+
+def _break_if_left(lock: Path) -> bool:
+    """Remove the lock file ``lock`` if a killed writer left it (it has lain longer than
+    :data:`_LOCK_FILE_LEFT_AFTER_S`); whether to try for the folder again at once. One
+    writer at a time breaks a folder's lock file, holding a second file made only if
+    absent, and removes the one it found left, never a lock file another writer took since."""
+    try:
+        seen = os.stat(lock)
+    except OSError:  # removed meanwhile
+        return True
+    if not _left(seen):
+        return False
+    breaking = lock.with_name(lock.name + ".breaking")
+    try:
+        os.close(os.open(breaking, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:  # another writer is breaking it (or was killed doing so, and left this)
+        with contextlib.suppress(OSError):
+            if _left(os.stat(breaking)):
+                breaking.unlink()
+        return False
+    except OSError:
+        return False
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            if _same_lock_file(os.stat(lock), seen):
+                lock.unlink()
+    finally:
+        breaking.unlink(missing_ok=True)
+    return True
+
+
+def _left(stat: os.stat_result) -> bool:
+    """Whether a lock file has lain long enough to have been left by a killed writer."""
+    return time.time() - stat.st_mtime > _LOCK_FILE_LEFT_AFTER_S
+
+
+def _release_lock_file(lock: Path, mine: os.stat_result) -> None:
+    """Remove the lock file this process made, and not another writer's in its place."""
+    with contextlib.suppress(OSError):
+        if _same_lock_file(os.stat(lock), mine):
+            lock.unlink()
 
 
 # The signals that stop a process and that it may catch (SIGBREAK: Windows' Ctrl-Break and a closed console):
