@@ -331,8 +331,9 @@ def _check_length(args: argparse.Namespace, n_read: int, n_context: int) -> None
     """Refuse a video without a frame to predict after the context; warn when it has fewer than asked."""
     n_future = n_read - n_context
     if n_future < 1:
-        raise ValueError(f"{args.video} has {args.start_frame + n_read} frames: not enough for {n_context} context "
-                         f"frames from frame {args.start_frame} and one to predict")
+        n_frames = args.start_frame + n_read
+        raise ValueError(f"{args.video} has {n_frames} frame{'' if n_frames == 1 else 's'}: not enough for {n_context} "
+                         f"context frames from frame {args.start_frame} and one to predict")
     if n_future < args.frames:
         logging.getLogger("vidpred").warning(
             "%s ends after %d frames: predicting %d frame%s instead of %d", args.video, args.start_frame + n_read,
