@@ -157,6 +157,10 @@ class GeneratorConfig:
     # refiner: one more candidate velocity, the last step's flow carried forward to where each
     # pixel's content lands (the faster content in front): a subject's front edge moves with it
     projected: bool = False
+    # refiner: a cut between scenes among the context's last steps (its flow explains none of
+    # the change) starts the context there, the frames before it still; a clip whose newest
+    # step is the cut is predicted by copying; off: every context frame is the same scene's
+    scene_cuts: bool = False
 
 
 @dataclass

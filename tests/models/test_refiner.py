@@ -137,8 +137,8 @@ def test_without_a_correction_the_velocity_stays_among_the_candidates():
 def test_global_context_makes_the_choice_depend_on_the_whole_frame(monkeypatch):
     # Zero optical flows (DIS itself looks at the whole frame): the velocity is then the
     # network's correction alone, and what it depends on is the network's receptive field.
-    monkeypatch.setattr(refiner_module, "context_flows",
-                        lambda context, n, refine=False: [torch.zeros_like(context[:, :2, 0])] * n)
+    monkeypatch.setattr(refiner_module, "dis_flows_back",
+                        lambda context, n, refine_newest=False: [torch.zeros_like(context[:, :2, 0])] * n)
     torch.manual_seed(0)
     local, wide = FlowRefiner(width=8), FlowRefiner(width=8, global_context=True)
     for model in (local, wide):
@@ -506,3 +506,71 @@ def test_tiny_frames_run_the_network_at_its_smallest_working_size_of_4_px():
     with torch.no_grad():
         velocity = model.motion(_pan((1, 0), 4, size=(16, 20)))
     assert sizes["enc1"] == (4, 4) and velocity.shape == (1, 2, 16, 20)
+
+
+def _cut_to(other: str, clip: torch.Tensor, newest: int) -> torch.Tensor:
+    """``clip`` whose last ``newest`` frames are another real photo (skimage's ``other``), panned as
+    the clip's frames were: a cut between scenes before them."""
+    photo = torch.from_numpy(getattr(skdata, other)()).permute(2, 0, 1).float() / 127.5 - 1
+    H, W = clip.shape[-2:]
+    cut = clip.clone()
+    for t in range(clip.shape[2] - newest, clip.shape[2]):
+        cut[0, :, t] = photo[:, 100:100 + H, 100 + 3 * t:100 + 3 * t + W]
+    return cut
+
+
+@pytest.mark.parametrize("newest", [1, 2, 3])
+def test_a_cut_between_real_scenes_is_found_at_its_step_and_nowhere_else(newest):
+    clip = _pan((3, 0), 4)
+    steps = refiner_module.dis_flows_back(clip, 3)
+    assert not refiner_module.scene_cut_steps(clip, steps).any()
+    cut = _cut_to("coffee", clip, newest)
+    found = refiner_module.scene_cut_steps(cut, refiner_module.dis_flows_back(cut, 3))
+    assert found[0].tolist() == [j == newest - 1 for j in range(3)]
+
+
+def test_a_change_of_brightness_and_contrast_is_no_cut():
+    clip = _pan((3, 0), 4)
+    clip[:, :, -1] = (clip[:, :, -1] * 0.5 - 0.3).clamp(-1, 1)  # a flash the other way: darker, flatter
+    assert not refiner_module.scene_cut_steps(clip, refiner_module.dis_flows_back(clip, 3)).any()
+
+
+def test_from_the_newest_scene_the_frames_before_the_cut_are_its_first_still():
+    clip = _cut_to("coffee", _pan((3, 0), 4), 2)  # frames 2 and 3 are the new scene
+    steps = refiner_module.dis_flows_back(clip, 3)
+    context, flows, cut_last = refiner_module.from_newest_scene(clip, steps)
+    assert not cut_last.any()
+    for t in (0, 1):
+        assert torch.equal(context[:, :, t], clip[:, :, 2])
+    assert torch.equal(context[:, :, 2:], clip[:, :, 2:])
+    assert torch.equal(flows[0], steps[0]) and not flows[1].any() and not flows[2].any()
+    # a clip of the batch without a cut is left as it was
+    both = torch.cat([clip, _pan((3, 0), 4)])
+    context, flows, _ = refiner_module.from_newest_scene(both, refiner_module.dis_flows_back(both, 3))
+    assert torch.equal(context[1], both[1])
+
+
+def test_a_refiner_reading_cuts_copies_a_newest_frame_that_starts_a_scene():
+    torch.manual_seed(0)
+    reading, not_reading = FlowRefiner(width=8, scene_cuts=True).eval(), FlowRefiner(width=8).eval()
+    not_reading.load_state_dict(reading.state_dict())
+    clip = _cut_to("coffee", _pan((3, 0), 4), 1)
+    with torch.no_grad():
+        frames = reading.rollout(clip, 2)
+        torch.testing.assert_close(frames, clip[:, :, -1:].expand_as(frames), rtol=0, atol=1e-5)  # (grid_sample's rounding)
+        assert not torch.equal(not_reading.rollout(clip, 2), frames)
+
+
+def test_a_refiner_reading_cuts_predicts_a_new_scene_without_the_frames_before_it():
+    torch.manual_seed(0)
+    model = FlowRefiner(width=8, scene_cuts=True).eval()
+    after_astronaut = _cut_to("coffee", _pan((3, 0), 4), 2)
+    after_chelsea = after_astronaut.clone()
+    after_chelsea[:, :, :2] = _cut_to("chelsea", after_astronaut, 4)[:, :, :2]
+    with torch.no_grad():
+        torch.testing.assert_close(model.rollout(after_astronaut, 2), model.rollout(after_chelsea, 2), rtol=0, atol=0)
+        # and where no cut is found, reading them changes nothing
+        plain = FlowRefiner(width=8).eval()
+        plain.load_state_dict(model.state_dict())
+        clip = _pan((3, 0), 4)
+        assert torch.equal(model.rollout(clip, 2), plain.rollout(clip, 2))

@@ -143,6 +143,16 @@ def test_a_refiner_can_be_exported_with_a_composed_rollout_and_predicts_with_it(
     assert state["config"]["model"]["generator"]["rollout"] == "linear" and state["exported_from"]["refine_flows"]
     assert load_checkpoint_predictor(refined, torch.device("cpu")).info["refine_flows"] is True
     assert build_generator(config_from_dict(state["config"])).refine_flows
+    # cuts between scenes read, the rest as trained
+    assert _main(["--checkpoint", pyramid, "--out", tmp_path / "p.pt", "--scene-cuts"]) == 2
+    assert "--scene-cuts for refiners only" in _errors(caplog)[-1]
+    reading = tmp_path / "reading.pt"
+    assert _main(["--checkpoint", trained, "--out", reading, "--scene-cuts"]) == 0
+    state = load_checkpoint(reading)
+    assert state["config"]["model"]["generator"]["scene_cuts"] is True and state["exported_from"]["scene_cuts"]
+    assert state["config"]["model"]["generator"]["refine_flows"] is False
+    assert load_checkpoint_predictor(reading, torch.device("cpu")).info["scene_cuts"] is True
+    assert build_generator(config_from_dict(state["config"])).scene_cuts
 
 
 def test_a_checkpoint_without_a_config_or_generator_is_refused_in_one_line(tmp_path, caplog):

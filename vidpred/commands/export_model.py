@@ -65,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refine-flows", action="store_true",
                         help="refiners: the exported model refines the last step's DIS flow at full resolution "
                              "(model.generator.refine_flows)")
+    parser.add_argument("--scene-cuts", action="store_true",
+                        help="refiners: a cut between scenes among the context's steps starts the exported model's "
+                             "context there, and one at the newest step is predicted by copying "
+                             "(model.generator.scene_cuts)")
     parser.add_argument("--force", action="store_true",
                         help="replace an existing --out that is not a model exported by this script (a file of "
                              "yours, a run's training checkpoint, a blur discriminator)")
@@ -87,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     config = copy.deepcopy(state["config"])
     changes = {**({"rollout": args.rollout} if args.rollout is not None else {}),
                **({"camera_still": True} if args.camera_still else {}),
-               **({"refine_flows": True} if args.refine_flows else {})}
+               **({"refine_flows": True} if args.refine_flows else {}),
+               **({"scene_cuts": True} if args.scene_cuts else {})}
     if changes:
         generator = config.get("model", {}).get("generator", {})
         if generator.get("head") != "refiner":

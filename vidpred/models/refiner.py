@@ -36,7 +36,8 @@ from vidpred.models.camera_motion import camera_flow
 from vidpred.models.optical_flow import dis_flows_back, farneback_flow
 from vidpred.models.warp import splat, warp
 
-__all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "REFINER_WIDTH", "ROLLOUTS"]
+__all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "scene_cut_steps", "unexplained_change", "from_newest_scene",
+           "REFINER_WIDTH", "ROLLOUTS", "SCENE_CUT_RESIDUAL"]
 
 REFINER_WIDTH = 32  # feature maps of the first level at model.generator.width 1
 
@@ -64,6 +65,14 @@ _PROJECTION_ORDER = 4.0
 # Below this sum of bilinear weights landing on a pixel, the projected candidate has a hole
 # there (content it cannot know appears) and takes the followed candidate's velocity.
 _MIN_COVERAGE = 0.5
+# A context step is a cut between scenes when its flow leaves this much of the change
+# unexplained (scene_cut_steps): the mean absolute difference of the standardized grey levels.
+# On the corpus's validation videos, steps within a scene reach 0.24 (fast motion blur on
+# bikes.mp4) and its cuts start at 0.81 (docs/results.md, "Cuts between scenes").
+SCENE_CUT_RESIDUAL = 0.4
+# A frame flatter than this standard deviation of its grey levels (in [-1, 1]) is not
+# stretched further by the standardization: its noise would pass for a cut.
+_FLAT_FRAME_STD = 0.02
 
 
 def context_flows(context: Tensor, n_flows: int, refine: bool = False) -> list[Tensor]:
@@ -89,13 +98,77 @@ def context_flows(context: Tensor, n_flows: int, refine: bool = False) -> list[T
     if not 1 <= n_flows < T:
         raise ValueError(f"need 1 <= n_flows < T, got n_flows={n_flows} with T={T}")
     with torch.no_grad():
-        raw = dis_flows_back(context, n_flows, refine_newest=refine)
-        flows, offset = [raw[0]], raw[0]
-        for step in raw[1:]:
-            at_pixel = warp(step, offset)  # that step's flow where the pixel was
-            flows.append(at_pixel)
-            offset = offset + at_pixel
+        return _at_newest_pixels(dis_flows_back(context, n_flows, refine_newest=refine))
+
+
+def _at_newest_pixels(steps: list[Tensor]) -> list[Tensor]:
+    """Each step's backward flow (newest step first), the older ones sampled where the
+    newest frame's pixel was at that step (:func:`context_flows`)."""
+    flows, offset = [steps[0]], steps[0]
+    for step in steps[1:]:
+        at_pixel = warp(step, offset)  # that step's flow where the pixel was
+        flows.append(at_pixel)
+        offset = offset + at_pixel
     return flows
+
+
+def scene_cut_steps(context: Tensor, steps: list[Tensor]) -> Tensor:
+    """Which of the last context steps cut from one scene to another: ``(B, len(steps))``
+    bool, newest step first: those whose :func:`unexplained_change` exceeds
+    :data:`SCENE_CUT_RESIDUAL`.
+
+    Args:
+        context: ``(B, C, T, H, W)``.
+        steps: ``dis_flows_back(context, n)``: ``steps[j]`` from frame ``T-1-j`` back to ``T-2-j``.
+    """
+    return unexplained_change(context, steps) > SCENE_CUT_RESIDUAL
+
+
+def unexplained_change(context: Tensor, steps: list[Tensor]) -> Tensor:
+    """How much of each of the last context steps its backward flow ``steps[j]`` leaves
+    unexplained: ``(B, len(steps))``, the mean absolute difference between the step's later
+    frame and its earlier frame warped along the flow, both in grey levels averaged over
+    blocks of 4x4 pixels (so sensor noise counts for little; frames under 32 px a side at
+    full size) and standardized over the frame (zero mean, unit standard deviation), so that
+    a change of brightness or contrast alone explains itself. About 0.01-0.1 within a scene
+    (up to 0.2 under strong grain), 0.7-1 between unrelated frames."""
+    T, H, W = context.shape[2], *context.shape[-2:]
+    size = (-(-H // 4), -(-W // 4)) if min(H, W) >= 32 else (H, W)
+    residuals = []
+    for j, flow in enumerate(steps):
+        later = context[:, :, T - 1 - j].float().mean(dim=1, keepdim=True)
+        moved = warp(context[:, :, T - 2 - j].float().mean(dim=1, keepdim=True), flow)
+        later, moved = (_standardized(F.interpolate(x, size=size, mode="area")) for x in (later, moved))
+        residuals.append((later - moved).abs().mean(dim=(1, 2, 3)))
+    return torch.stack(residuals, dim=1)
+
+
+def _standardized(grey: Tensor) -> Tensor:
+    """``(B, 1, H, W)`` to zero mean and unit standard deviation over each frame."""
+    mean = grey.mean(dim=(2, 3), keepdim=True)
+    return (grey - mean) / (grey - mean).square().mean(dim=(2, 3), keepdim=True).sqrt().clamp_min(_FLAT_FRAME_STD)
+
+
+def from_newest_scene(context: Tensor, steps: list[Tensor]) -> tuple[Tensor, list[Tensor], Tensor]:
+    """The context as it would be had the newest scene begun with it: in each clip whose
+    last steps hold a cut (:func:`scene_cut_steps`), the frames before the newest cut are the
+    first frame after it, and the steps' flows from there back are zero (still).
+
+    Returns:
+        the context, the steps' flows, and ``(B,)`` bool: the newest step is the cut (the
+        newest frame is the only one of its scene).
+    """
+    cuts = scene_cut_steps(context, steps)
+    if not cuts.any():
+        return context, steps, cuts[:, 0]
+    T, n = context.shape[2], len(steps)
+    context, steps = context.clone(), [step.clone() for step in steps]
+    for b in torch.nonzero(cuts.any(dim=1)).flatten().tolist():
+        j = int(torch.nonzero(cuts[b]).min())  # the newest cut: between frames T-2-j and T-1-j
+        context[b, :, :T - 1 - j] = context[b, :, T - 1 - j:T - j]
+        for k in range(j, n):
+            steps[k][b] = 0.0
+    return context, steps, cuts[:, 0]
 
 
 def _conv(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
@@ -200,6 +273,11 @@ class FlowRefiner(VelocityPredictor):
             lands (:func:`~vidpred.models.warp.splat`, the faster content in front; the
             followed candidate in the holes): a moving subject's front edge arrives with it,
             where the followed candidate samples the still background's velocity there.
+        scene_cuts: a cut between scenes among the context's last ``n_flows`` steps
+            (:func:`scene_cut_steps`) starts the context there (:func:`from_newest_scene`): the
+            frames before it are the first frame after it, still; a clip whose newest step
+            is the cut is predicted by copying the newest frame. Off: every context frame
+            is read as the same scene's.
 
     Attributes:
         head: ``"refiner"`` (read by code that asks a generator for its kind).
@@ -211,7 +289,7 @@ class FlowRefiner(VelocityPredictor):
                  width: int = REFINER_WIDTH, max_correction: float = _MAX_CORRECTION,
                  global_context: bool = False, farneback: bool = False, step_scale: bool = False,
                  rollout: str = "linear", camera_still: bool = False, refine_flows: bool = False,
-                 projected: bool = False) -> None:
+                 projected: bool = False, scene_cuts: bool = False) -> None:
         super().__init__()
         if rollout not in ROLLOUTS:
             raise ValueError(f"rollout must be one of {', '.join(ROLLOUTS)}, got {rollout!r}")
@@ -219,6 +297,7 @@ class FlowRefiner(VelocityPredictor):
         self.camera_still = bool(camera_still)
         self.refine_flows = bool(refine_flows)
         self.projected = bool(projected)
+        self.scene_cuts = bool(scene_cuts)
         if n_context < n_flows + 1 or n_flows < 1:
             raise ValueError(f"need n_context >= n_flows + 1 >= 2, got n_context={n_context}, n_flows={n_flows}")
         if scale < 1 or scale & (scale - 1):
@@ -310,8 +389,13 @@ class FlowRefiner(VelocityPredictor):
         if context.dim() != 5 or context.shape[1] != self.channels or context.shape[2] != self.n_context:
             raise ValueError(f"context must be (B, {self.channels}, {self.n_context}, H, W), got {tuple(context.shape)}")
         B, C, T, H, W = context.shape
-        flows = context_flows(context.float(), self.n_flows, self.refine_flows)
-        last = context[:, :, -1].float()
+        context = context.float()
+        with torch.no_grad():
+            steps = dis_flows_back(context, self.n_flows, refine_newest=self.refine_flows)
+            if self.scene_cuts:
+                context, steps, cut_last = from_newest_scene(context, steps)
+            flows = _at_newest_pixels(steps)
+        last = context[:, :, -1]
         others = (farneback_flow(last, context[:, :, -2].float()),) if self.farneback else ()
         fit_error = warp(context[:, :, -2].float(), flows[0]) - last  # (B, C, H, W): where f1 fails
         # The working size: about 1/scale of the frame, a multiple of 4 (two stride-2 levels).
@@ -340,4 +424,6 @@ class FlowRefiner(VelocityPredictor):
             bound = self.max_correction
             velocity = velocity + bound * torch.tanh(out[:, K:K + 2] * (_FLOW_UNIT / bound)) / to_working
         persistence = torch.sigmoid(out[:, -1:] * _LOGIT_SCALE) if self.step_scale else None
+        if self.scene_cuts and cut_last.any():  # the newest frame is all there is of its scene: copied
+            velocity = torch.where(cut_last.view(B, 1, 1, 1), torch.zeros_like(velocity), velocity)
         return velocity, persistence
