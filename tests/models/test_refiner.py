@@ -574,3 +574,13 @@ def test_a_refiner_reading_cuts_predicts_a_new_scene_without_the_frames_before_i
         plain.load_state_dict(model.state_dict())
         clip = _pan((3, 0), 4)
         assert torch.equal(model.rollout(clip, 2), plain.rollout(clip, 2))
+
+
+def test_the_cut_scores_read_from_the_refiner_s_own_working_size_frames_are_the_scores():
+    clip = _cut_to("coffee", _pan((3, 0), 4), 2)
+    steps = refiner_module.dis_flows_back(clip, 3)
+    size = refiner_module._working_size(*clip.shape[-2:], 4)
+    greys = [refiner_module._shrunk(clip[:, :, t], size).mean(dim=1, keepdim=True) for t in range(4)]
+    scores = refiner_module.unexplained_change(clip, steps)
+    torch.testing.assert_close(refiner_module.unexplained_change(clip, steps, greys), scores, rtol=0, atol=1e-5)
+    assert scores[0, 1] > 0.5 > 0.1 > scores[0, 0]  # the cut, and a step within a scene

@@ -67,7 +67,7 @@ _PROJECTION_ORDER = 4.0
 _MIN_COVERAGE = 0.5
 # A context step is a cut between scenes when its flow leaves this much of the change
 # unexplained (scene_cut_steps): the mean absolute difference of the standardized grey levels.
-# On the corpus's validation videos, steps within a scene reach 0.24 (fast motion blur on
+# On the corpus's validation videos, steps within a scene reach 0.245 (fast motion blur on
 # bikes.mp4) and its cuts start at 0.81 (docs/results.md, "Cuts between scenes").
 SCENE_CUT_RESIDUAL = 0.4
 # A frame flatter than this standard deviation of its grey levels (in [-1, 1]) is not
@@ -124,23 +124,42 @@ def scene_cut_steps(context: Tensor, steps: list[Tensor]) -> Tensor:
     return unexplained_change(context, steps) > SCENE_CUT_RESIDUAL
 
 
-def unexplained_change(context: Tensor, steps: list[Tensor]) -> Tensor:
+def unexplained_change(context: Tensor, steps: list[Tensor], greys: list[Tensor] | None = None) -> Tensor:
     """How much of each of the last context steps its backward flow ``steps[j]`` leaves
     unexplained: ``(B, len(steps))``, the mean absolute difference between the step's later
-    frame and its earlier frame warped along the flow, both in grey levels averaged over
-    blocks of 4x4 pixels (so sensor noise counts for little; frames under 32 px a side at
-    full size) and standardized over the frame (zero mean, unit standard deviation), so that
-    a change of brightness or contrast alone explains itself. About 0.01-0.1 within a scene
-    (up to 0.2 under strong grain), 0.7-1 between unrelated frames."""
+    frame and its earlier frame warped along the flow, both in grey levels area-averaged to
+    a quarter of the frame size (the refiner's working size; so sensor noise counts for
+    little) and standardized over the frame (zero mean, unit standard deviation), so that a
+    change of brightness or contrast alone explains itself. About 0.01-0.1 within a scene
+    (up to 0.2 under strong grain), 0.5-1 between unrelated frames.
+
+    Args:
+        context: ``(B, C, T, H, W)``.
+        steps: ``dis_flows_back(context, n)``: ``steps[j]`` from frame ``T-1-j`` back to ``T-2-j``.
+        greys: the ``T`` frames' grey levels at that size, ``(B, 1, h, w)`` each, where the
+            caller has them; else made here.
+    """
     T, H, W = context.shape[2], *context.shape[-2:]
-    size = (-(-H // 4), -(-W // 4)) if min(H, W) >= 32 else (H, W)
+    if greys is None:
+        greys = [_shrunk(context[:, :, t].float().mean(dim=1, keepdim=True), _working_size(H, W, 4)) for t in range(T)]
+    h, w = greys[0].shape[-2:]
+    to_small = torch.tensor([w / W, h / H], device=context.device).view(1, 2, 1, 1)
     residuals = []
     for j, flow in enumerate(steps):
-        later = context[:, :, T - 1 - j].float().mean(dim=1, keepdim=True)
-        moved = warp(context[:, :, T - 2 - j].float().mean(dim=1, keepdim=True), flow)
-        later, moved = (_standardized(F.interpolate(x, size=size, mode="area")) for x in (later, moved))
-        residuals.append((later - moved).abs().mean(dim=(1, 2, 3)))
+        moved = warp(greys[T - 2 - j], F.interpolate(flow, size=(h, w), mode="nearest") * to_small)
+        residuals.append((_standardized(greys[T - 1 - j]) - _standardized(moved)).abs().mean(dim=(1, 2, 3)))
     return torch.stack(residuals, dim=1)
+
+
+def _working_size(H: int, W: int, scale: int) -> tuple[int, int]:
+    """About ``1/scale`` of a frame's size, a multiple of 4 (the U-Net's two stride-2 levels)."""
+    return max(4, round(H / (4 * scale)) * 4), max(4, round(W / (4 * scale)) * 4)
+
+
+def _shrunk(x: Tensor, size: tuple[int, int]) -> Tensor:
+    """``(B, c, H, W)`` -> ``(B, c, *size)``, area-averaged (bilinear where it is larger)."""
+    H, W = x.shape[-2:]
+    return F.interpolate(x, size=size, mode="area" if H >= size[0] and W >= size[1] else "bilinear")
 
 
 def _standardized(grey: Tensor) -> Tensor:
@@ -149,16 +168,18 @@ def _standardized(grey: Tensor) -> Tensor:
     return (grey - mean) / (grey - mean).square().mean(dim=(2, 3), keepdim=True).sqrt().clamp_min(_FLAT_FRAME_STD)
 
 
-def from_newest_scene(context: Tensor, steps: list[Tensor]) -> tuple[Tensor, list[Tensor], Tensor]:
+def from_newest_scene(context: Tensor, steps: list[Tensor],
+                      cuts: Tensor | None = None) -> tuple[Tensor, list[Tensor], Tensor]:
     """The context as it would be had the newest scene begun with it: in each clip whose
-    last steps hold a cut (:func:`scene_cut_steps`), the frames before the newest cut are the
-    first frame after it, and the steps' flows from there back are zero (still).
+    last steps hold a cut (``cuts``, else :func:`scene_cut_steps`), the frames before the
+    newest cut are the first frame after it, and the steps' flows from there back are zero
+    (still).
 
     Returns:
         the context, the steps' flows, and ``(B,)`` bool: the newest step is the cut (the
         newest frame is the only one of its scene).
     """
-    cuts = scene_cut_steps(context, steps)
+    cuts = scene_cut_steps(context, steps) if cuts is None else cuts
     if not cuts.any():
         return context, steps, cuts[:, 0]
     T, n = context.shape[2], len(steps)
@@ -390,22 +411,25 @@ class FlowRefiner(VelocityPredictor):
             raise ValueError(f"context must be (B, {self.channels}, {self.n_context}, H, W), got {tuple(context.shape)}")
         B, C, T, H, W = context.shape
         context = context.float()
+        h, w = _working_size(H, W, self.scale)
+        frames = [_shrunk(context[:, :, t], (h, w)) for t in range(T)]  # each shrunk alone: no full-size copy of them all
         with torch.no_grad():
             steps = dis_flows_back(context, self.n_flows, refine_newest=self.refine_flows)
-            if self.scene_cuts:
-                context, steps, cut_last = from_newest_scene(context, steps)
+            if self.scene_cuts:  # (at a quarter of the frame size, the network's frames serve)
+                greys = [frame.mean(dim=1, keepdim=True) for frame in frames] if self.scale == 4 else None
+                cuts = unexplained_change(context, steps, greys) > SCENE_CUT_RESIDUAL
+                context, steps, cut_last = from_newest_scene(context, steps, cuts)
+                if cuts.any():
+                    frames = [_shrunk(context[:, :, t], (h, w)) for t in range(T)]
             flows = _at_newest_pixels(steps)
         last = context[:, :, -1]
-        others = (farneback_flow(last, context[:, :, -2].float()),) if self.farneback else ()
-        fit_error = warp(context[:, :, -2].float(), flows[0]) - last  # (B, C, H, W): where f1 fails
-        # The working size: about 1/scale of the frame, a multiple of 4 (two stride-2 levels).
-        h, w = (max(4, round(n / (4 * self.scale)) * 4) for n in (H, W))
+        others = (farneback_flow(last, context[:, :, -2]),) if self.farneback else ()
+        fit_error = warp(context[:, :, -2], flows[0]) - last  # (B, C, H, W): where f1 fails
 
         def small(x: Tensor) -> Tensor:  # (B, c, H, W) -> (B, c, h, w), area-averaged
-            return F.interpolate(x, size=(h, w), mode="area" if H >= h and W >= w else "bilinear")
+            return _shrunk(x, (h, w))
 
         to_working = torch.tensor([w / W, h / H], dtype=last.dtype, device=last.device).view(1, 2, 1, 1)
-        frames = [small(context[:, :, t].float()) for t in range(T)]  # each shrunk alone: no full-size copy of them all
         x = torch.cat([*frames, *(small(f * to_working) / _FLOW_UNIT for f in (*flows, *others)),
                        small(fit_error)], dim=1)
         e1 = self.enc1(x)
