@@ -8,7 +8,8 @@ SDC-Net refines the flows of a frozen estimator:
 
 1. DIS backward flows of the last ``n_flows`` context steps, each brought to the newest
    frame's pixels (``f1``: newest -> previous; ``f2``: previous -> the one before, sampled
-   along ``f1``; ...);
+   along ``f1``; ...); with ``scene_cuts``, a step its flow cannot explain is a cut between
+   scenes, and the context starts there (:func:`from_newest_scene`);
 2. candidate velocities from them (:meth:`FlowRefiner.candidates`: still, ``f1``, ``f1``
    followed to where the content goes, means over the last steps);
 3. a small U-Net at ``1/scale`` of the frame size sees the context frames, those flows and
