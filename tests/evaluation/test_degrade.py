@@ -1,4 +1,5 @@
-"""Grain and flicker for the benchmark: their statistics, their determinism, their bounds."""
+"""Grain, flicker, a caption and letterbox bars for the benchmark: their statistics, their
+determinism, their bounds."""
 
 from __future__ import annotations
 
@@ -66,7 +67,9 @@ def test_the_draws_follow_the_clip_name_only():
 
 
 @pytest.mark.parametrize("kwargs, message", [({"grain": -1}, "grain must be"), ({"grain": float("nan")}, "grain must be"),
-                                             ({"flicker": 1.0}, "flicker must lie"), ({"flicker": -0.1}, "flicker must lie")])
+                                             ({"flicker": 1.0}, "flicker must lie"), ({"flicker": -0.1}, "flicker must lie"),
+                                             ({"letterbox": -0.1}, "letterbox must lie"),
+                                             ({"letterbox": float("nan")}, "letterbox must lie")])
 def test_bad_amounts_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Degradation(**kwargs)
@@ -75,6 +78,8 @@ def test_bad_amounts_are_refused(kwargs, message):
 def test_its_description_names_what_was_added():
     assert Degradation(grain=10, flicker=0.1).describe() == "grain of 10 grey levels, flicker of ±10%"
     assert Degradation().describe() == "none"
+    assert Degradation(caption=True, letterbox=0.15).describe() == \
+        "a still caption burnt in, letterbox bars of 15% of the height above and below"
 
 
 def test_flicker_factors_fill_their_range_on_both_sides_of_one():
@@ -88,3 +93,33 @@ def test_grain_alone_or_flicker_alone_degrades_a_clip():
     clip = EvalClip("v@0", 0, np.full((3, 16, 16, 3), 128, np.uint8))
     assert not np.array_equal(Degradation(grain=10).clip(clip).frames, clip.frames)
     assert not np.array_equal(Degradation(flicker=0.2).clip(clip).frames, clip.frames)
+
+
+def test_letterbox_bars_are_black_and_the_frames_between_them_unchanged():
+    frames = np.random.default_rng(0).integers(1, 256, (3, 40, 64, 3), dtype=np.uint8)
+    out = Degradation(letterbox=0.25).frames(frames, seed=0)
+    assert out.shape == (3, 60, 64, 3)  # 10 rows above and below
+    assert not out[:, :10].any() and not out[:, 50:].any()
+    np.testing.assert_array_equal(out[:, 10:50], frames)
+
+
+def test_the_caption_is_the_same_in_every_frame_and_drawn_over_the_grain():
+    frames = np.full((4, 120, 160, 3), 90, np.uint8)
+    out = Degradation(caption=True).frames(frames, seed=0)
+    changed = (out != 90).any(axis=-1)
+    assert changed.any() and (changed == changed[0]).all()  # still: the same pixels in every frame
+    assert changed[0].mean() < 0.1  # a caption, not a frame
+    assert (out[:, changed[0]] == out[0, changed[0]]).all()
+    # white text in the bottom left, a red mark in the top right
+    assert (out[0, 100:, :80] == 255).all(axis=-1).any()
+    red = (out[0, :20, 120:, 0] > 200) & (out[0, :20, 120:, 1] < 60)
+    assert red.any()
+    # grain under the caption: the caption's white core is not noisy, the rest is
+    grainy = Degradation(grain=10, caption=True).frames(frames, seed=0)
+    white = (out[0] == 255).all(axis=-1)
+    assert (grainy[:, white] == 255).all() and grainy[:, ~changed[0]].std() > 5
+
+
+def test_a_grey_clip_gets_a_grey_caption():
+    out = Degradation(caption=True).frames(np.full((2, 120, 160, 1), 90, np.uint8), seed=0)
+    assert out.shape == (2, 120, 160, 1) and (out == 255).any() and (out == 0).any()

@@ -82,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
                              "scored clip (default 0)")
     parser.add_argument("--flicker", type=float, default=0.0, metavar="A",
                         help="multiply every scored frame's brightness by a factor from [1-A, 1+A] (default 0)")
+    parser.add_argument("--caption", action="store_true",
+                        help="burn a still caption (a timestamp, a recording mark) into every scored frame")
+    parser.add_argument("--letterbox", type=float, default=0.0, metavar="F",
+                        help="add black bars above and below every scored frame, each F times its height (default 0)")
     add_steady_args(parser)
     parser.add_argument("--ensemble", default=None, metavar="NAME",
                         help="also score a row of this name whose motion is the mean of all the checkpoints' "
@@ -105,9 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
     positive("--clips-per-video", args.clips_per_video)
     adapt = _adapt_settings(args)
-    degrade = Degradation(grain=args.grain, flicker=args.flicker)
+    degrade = Degradation(grain=args.grain, flicker=args.flicker, caption=args.caption, letterbox=args.letterbox)
     if adapt.steps and degrade:
-        raise ValueError("--adapt-steps cannot be combined with --grain or --flicker")
+        raise ValueError("--adapt-steps cannot be combined with --grain, --flicker, --caption or --letterbox")
     steady = steady_camera(args.steady_pan, args.steady_zoom, args.steady_roll)
     if adapt.steps and (args.ensemble is not None or args.mirror or steady):
         raise ValueError("--adapt-steps cannot be combined with --ensemble, --mirror or a steady camera motion")

@@ -1,19 +1,29 @@
-"""Harder footage from the same clips: sensor grain and brightness flicker.
+"""Harder footage from the same clips: sensor grain, brightness flicker, a burnt-in caption
+and letterbox bars.
 
 On grainy footage the optical flow of still texture is noise, and under flicker every frame
 carries its own exposure: both are where flow extrapolation can fall below copying the last
-frame. :class:`Degradation` makes such footage from clean clips, the same way on every run:
+frame. A caption burnt into every frame (a camera's timestamp) holds still while the scene
+moves under it, and letterbox bars (a wide film in a taller frame) are still black edges the
+scene moves against. :class:`Degradation` makes such footage from clean clips, the same way
+on every run:
 
 * ``grain``: independent Gaussian noise on every pixel, channel and frame, its standard
   deviation in grey levels (0-255);
 * ``flicker``: every frame's brightness multiplied by its own factor drawn uniformly from
-  ``[1 - flicker, 1 + flicker]`` (as old film or a lamp on the mains flickers).
+  ``[1 - flicker, 1 + flicker]`` (as old film or a lamp on the mains flickers);
+* ``caption``: a white timestamp outlined in black at the bottom left and a red recording
+  mark at the top right, the same in every frame;
+* ``letterbox``: black bars above and below, each this fraction of the frame's height (the
+  frames grow taller by both).
 
 Flicker is applied first, then grain (the sensor's noise is added after the light), and the
-result is rounded back to 8 bits. The random draws depend only on the clip's name, so every
-method, run and machine scores the same degraded frames, context and targets alike.
+result is rounded back to 8 bits; the caption is drawn on that, and the bars added last. The
+random draws depend only on the clip's name, so every method, run and machine scores the same
+degraded frames, context and targets alike.
 
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --grain 10
+    python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --caption --letterbox 0.15
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ import math
 import zlib
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from vidpred.evaluation.clips import EvalClip
@@ -32,24 +43,31 @@ __all__ = ["Degradation"]
 
 @dataclass(frozen=True)
 class Degradation:
-    """Grain and flicker added to evaluation clips (module docstring); zero: the clip as it is."""
+    """Grain, flicker, a caption and letterbox bars added to evaluation clips (module
+    docstring); zero: the clip as it is."""
 
     grain: float = 0.0  # noise standard deviation, grey levels
     flicker: float = 0.0  # brightness factors drawn from [1 - flicker, 1 + flicker]
+    caption: bool = False  # a still timestamp and recording mark burnt into every frame
+    letterbox: float = 0.0  # black bars above and below, each this fraction of the frame's height
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.grain) and self.grain >= 0):
             raise ValueError(f"grain must be a finite standard deviation >= 0 (grey levels), got {self.grain}")
         if not 0 <= self.flicker < 1:
             raise ValueError(f"flicker must lie in [0, 1), got {self.flicker}")
+        if not 0 <= self.letterbox <= 1:
+            raise ValueError(f"letterbox must lie in [0, 1] (each bar's share of the frame's height), got {self.letterbox}")
 
     def __bool__(self) -> bool:
-        return self.grain > 0 or self.flicker > 0
+        return self.grain > 0 or self.flicker > 0 or self.caption or self.letterbox > 0
 
     def describe(self) -> str:
         """One phrase for a report, e.g. ``"grain of 10 grey levels, flicker of ±10%"``."""
         parts = ([f"grain of {self.grain:g} grey levels"] if self.grain else []) + \
-                ([f"flicker of ±{100 * self.flicker:g}%"] if self.flicker else [])
+                ([f"flicker of ±{100 * self.flicker:g}%"] if self.flicker else []) + \
+                (["a still caption burnt in"] if self.caption else []) + \
+                ([f"letterbox bars of {100 * self.letterbox:g}% of the height above and below"] if self.letterbox else [])
         return ", ".join(parts) or "none"
 
     def frames(self, frames: np.ndarray, seed: int) -> np.ndarray:
@@ -62,10 +80,34 @@ class Degradation:
             out *= rng.uniform(1 - self.flicker, 1 + self.flicker, (len(frames), 1, 1, 1)).astype(np.float32)
         if self.grain:
             out += rng.normal(0.0, self.grain, out.shape).astype(np.float32)
-        return np.clip(np.round(out), 0, 255).astype(np.uint8)
+        out = np.clip(np.round(out), 0, 255).astype(np.uint8)
+        if self.caption:
+            for frame in out:
+                _draw_caption(frame)
+        if self.letterbox:
+            bar = round(self.letterbox * out.shape[1])
+            out = np.pad(out, ((0, 0), (bar, bar), (0, 0), (0, 0)))
+        return out
 
     def clip(self, clip: EvalClip) -> EvalClip:
         """``clip`` degraded, its draws seeded by its name (the clip itself if nothing is added)."""
         if not self:
             return clip
         return dataclasses.replace(clip, frames=self.frames(clip.frames, zlib.crc32(clip.name.encode())))
+
+
+_CAPTION = "2026-12-07 10:42:17"
+
+
+def _draw_caption(frame: np.ndarray) -> None:
+    """Burn a camera's caption into ``frame`` (uint8 ``(H, W, C)``, in place): a white timestamp
+    outlined in black at the bottom left, a red recording mark at the top right, sized to the frame."""
+    H, W, C = frame.shape
+    scale = H / 400
+    thick = max(1, round(2 * scale))
+    white, black, red = ((255,) * C, (0,) * C, (255, 0, 0)[:C] if C == 3 else (255,) * C)
+    at = (round(0.03 * W), round(0.94 * H))
+    cv2.putText(frame, _CAPTION, at, cv2.FONT_HERSHEY_SIMPLEX, scale, black, 3 * thick, cv2.LINE_AA)
+    cv2.putText(frame, _CAPTION, at, cv2.FONT_HERSHEY_SIMPLEX, scale, white, thick, cv2.LINE_AA)
+    cv2.putText(frame, "REC", (round(0.85 * W), round(0.08 * H)), cv2.FONT_HERSHEY_SIMPLEX, scale, red, 2 * thick,
+                cv2.LINE_AA)
