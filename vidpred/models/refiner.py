@@ -426,13 +426,9 @@ class FlowRefiner(VelocityPredictor):
         last = context[:, :, -1]
         others = (farneback_flow(last, context[:, :, -2]),) if self.farneback else ()
         fit_error = warp(context[:, :, -2], flows[0]) - last  # (B, C, H, W): where f1 fails
-
-        def small(x: Tensor) -> Tensor:  # (B, c, H, W) -> (B, c, h, w), area-averaged
-            return _shrunk(x, (h, w))
-
         to_working = torch.tensor([w / W, h / H], dtype=last.dtype, device=last.device).view(1, 2, 1, 1)
-        x = torch.cat([*frames, *(small(f * to_working) / _FLOW_UNIT for f in (*flows, *others)),
-                       small(fit_error)], dim=1)
+        x = torch.cat([*frames, *(_shrunk(f * to_working, (h, w)) / _FLOW_UNIT for f in (*flows, *others)),
+                       _shrunk(fit_error, (h, w))], dim=1)
         e1 = self.enc1(x)
         e2 = self.enc2(e1)
         e3 = self.enc3(e2)
