@@ -161,6 +161,10 @@ class GeneratorConfig:
     # the change) starts the context there, the frames before it still; a clip whose newest
     # step is the cut is predicted by copying; off: every context frame is the same scene's
     scene_cuts: bool = False
+    # refiner: a context frame that shows the one before it again (a frame-rate conversion's,
+    # a dropped frame's) is taken out of the context, so the motion goes on after it; off: a
+    # repeated newest frame reads as a stop, and the prediction copies it
+    repeated_frames: bool = False
 
 
 @dataclass

@@ -584,3 +584,59 @@ def test_the_cut_scores_read_from_the_refiner_s_own_working_size_frames_are_the_
     scores = refiner_module.unexplained_change(clip, steps)
     torch.testing.assert_close(refiner_module.unexplained_change(clip, steps, greys), scores, rtol=0, atol=1e-5)
     assert scores[0, 1] > 0.5 > 0.1 > scores[0, 0]  # the cut, and a step within a scene
+
+
+def _repeated(clip: torch.Tensor, *shown: int) -> torch.Tensor:
+    """``clip``'s frames in the order ``shown`` (a frame-rate conversion shows one twice)."""
+    return clip[:, :, list(shown)].clone()
+
+
+def test_a_frame_shown_twice_is_a_repeat_at_its_step_and_a_hold_only_at_its_first():
+    pan = _pan((3, 0), 5)
+    assert not refiner_module.repeated_steps(_repeated(pan, 0, 1, 2, 3)).any()
+    assert refiner_module.repeated_steps(_repeated(pan, 0, 1, 2, 2))[0].tolist() == [True, False, False]
+    assert refiner_module.repeated_steps(_repeated(pan, 0, 1, 1, 2))[0].tolist() == [False, True, False]
+    assert refiner_module.repeated_steps(_repeated(pan, 0, 1, 1, 1))[0].tolist() == [False, True, False]  # a hold
+    assert not refiner_module.repeated_steps(_repeated(pan, 1, 1, 1, 1)).any()  # a still scene
+    assert not refiner_module.repeated_steps(_repeated(pan, 1, 1, 2, 3)).any()  # the oldest step: nothing before it
+    # a repeat coded again comes back a grey level or two off: still a repeat
+    coded = _repeated(pan, 0, 1, 2, 2)
+    noise = torch.randint(-2, 3, coded[:, :, -1].shape, generator=torch.Generator().manual_seed(0)) * (2 / 255)
+    coded[:, :, -1] = coded[:, :, -1] + noise
+    assert refiner_module.repeated_steps(coded)[0].tolist() == [True, False, False]
+    # a slower step is motion, not a repeat: frame 3 moved one pixel on from frame 2
+    slower = _repeated(pan, 0, 1, 2, 2)
+    slower[:, :, -1] = _pan((1, 0), 8)[:, :, 7]  # 7 px in: frame 2 at 3 px a frame, and one pixel more
+    assert refiner_module.changed_fractions(slower)[0, 0] > 0.1
+    assert not refiner_module.repeated_steps(slower)[0, 0]
+
+
+def test_a_repeated_frame_is_taken_out_of_the_context_and_the_oldest_shown_again():
+    pan = _pan((3, 0), 5)
+    for shown, rebuilt in [((0, 1, 2, 2), (0, 0, 1, 2)), ((0, 1, 1, 2), (0, 0, 1, 2)), ((0, 1, 1, 1), (0, 0, 1, 1))]:
+        assert torch.equal(refiner_module.without_repeats(_repeated(pan, *shown)), _repeated(pan, *rebuilt)), shown
+    both = torch.cat([_repeated(pan, 0, 1, 2, 2), _repeated(pan, 0, 1, 2, 3)])
+    rebuilt = refiner_module.without_repeats(both)
+    assert torch.equal(rebuilt[0], _repeated(pan, 0, 0, 1, 2)[0]) and torch.equal(rebuilt[1], both[1])
+    plain = _repeated(pan, 0, 1, 2, 3)
+    assert refiner_module.without_repeats(plain) is plain
+
+
+def test_a_refiner_reading_repeated_frames_moves_on_after_one_and_stops_in_a_hold():
+    pan = _pan((3, 0), 6)
+    reading = _zero_output(FlowRefiner(width=8, repeated_frames=True)).eval()
+    plain = _zero_output(FlowRefiner(width=8)).eval()
+
+    def error(frames: torch.Tensor, *truth: int) -> float:  # mean absolute error away from the borders
+        return float((frames - pan[:, :, list(truth)])[..., 16:-16, 16:-16].abs().mean())
+
+    with torch.no_grad():
+        after_repeat = _repeated(pan, 0, 1, 2, 2)
+        # the motion goes on from frame 2 (to frames 3 and 4 of the pan); not reading repeats, it stops there
+        moved_on, stopped = reading.rollout(after_repeat, 2), plain.rollout(after_repeat, 2)
+        assert error(moved_on, 3, 4) < 0.02 < 0.1 < error(stopped, 3, 4)
+        assert error(stopped, 2, 2) < 1e-3
+        hold = _repeated(pan, 0, 1, 1, 1)
+        assert error(reading.rollout(hold, 2), 1, 1) < 1e-3
+        clip = _repeated(pan, 0, 1, 2, 3)  # nothing repeated: the same to the bit
+        assert torch.equal(reading.rollout(clip, 2), plain.rollout(clip, 2))

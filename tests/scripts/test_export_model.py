@@ -153,6 +153,17 @@ def test_a_refiner_can_be_exported_with_a_composed_rollout_and_predicts_with_it(
     assert state["config"]["model"]["generator"]["refine_flows"] is False
     assert load_checkpoint_predictor(reading, torch.device("cpu")).info["scene_cuts"] is True
     assert build_generator(config_from_dict(state["config"])).scene_cuts
+    # repeated frames taken out of the context, the rest as trained
+    assert _main(["--checkpoint", pyramid, "--out", tmp_path / "p.pt", "--repeated-frames"]) == 2
+    assert "--repeated-frames for refiners only" in _errors(caplog)[-1]
+    skipping = tmp_path / "skipping.pt"
+    assert _main(["--checkpoint", trained, "--out", skipping, "--repeated-frames"]) == 0
+    state = load_checkpoint(skipping)
+    generator = state["config"]["model"]["generator"]
+    assert generator["repeated_frames"] is True and state["exported_from"]["repeated_frames"]
+    assert generator["scene_cuts"] is False
+    assert load_checkpoint_predictor(skipping, torch.device("cpu")).info["repeated_frames"] is True
+    assert build_generator(config_from_dict(state["config"])).repeated_frames
 
 
 def test_a_checkpoint_without_a_config_or_generator_is_refused_in_one_line(tmp_path, caplog):

@@ -69,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="refiners: a cut between scenes among the context's steps starts the exported model's "
                              "context there, and one at the newest step is predicted by copying "
                              "(model.generator.scene_cuts)")
+    parser.add_argument("--repeated-frames", action="store_true",
+                        help="refiners: a context frame that shows the one before it again (a frame-rate "
+                             "conversion's) is taken out of the exported model's context, so the motion goes on "
+                             "after it (model.generator.repeated_frames)")
     parser.add_argument("--force", action="store_true",
                         help="replace an existing --out that is not a model exported by this script (a file of "
                              "yours, a run's training checkpoint, a blur discriminator)")
@@ -92,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     changes = {**({"rollout": args.rollout} if args.rollout is not None else {}),
                **({"camera_still": True} if args.camera_still else {}),
                **({"refine_flows": True} if args.refine_flows else {}),
-               **({"scene_cuts": True} if args.scene_cuts else {})}
+               **({"scene_cuts": True} if args.scene_cuts else {}),
+               **({"repeated_frames": True} if args.repeated_frames else {})}
     if changes:
         generator = config.get("model", {}).get("generator", {})
         if generator.get("head") != "refiner":

@@ -38,7 +38,8 @@ from vidpred.models.optical_flow import dis_flows_back, farneback_flow
 from vidpred.models.warp import splat, warp
 
 __all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "scene_cut_steps", "unexplained_change", "from_newest_scene",
-           "REFINER_WIDTH", "ROLLOUTS", "SCENE_CUT_RESIDUAL"]
+           "changed_fractions", "repeated_steps", "without_repeats",
+           "REFINER_WIDTH", "ROLLOUTS", "SCENE_CUT_RESIDUAL", "REPEAT_CHANGED", "REPEAT_RATIO"]
 
 REFINER_WIDTH = 32  # feature maps of the first level at model.generator.width 1
 
@@ -71,6 +72,18 @@ _MIN_COVERAGE = 0.5
 # On the corpus's validation videos, steps within a scene reach 0.245 (fast motion blur on
 # bikes.mp4) and its cuts start at 0.81 (docs/results.md, "Cuts between scenes").
 SCENE_CUT_RESIDUAL = 0.4
+# A context step repeats its earlier frame (a frame shown twice, as a conversion to a higher
+# frame rate or a camera that drops a frame shows it) when fewer than REPEAT_CHANGED of its
+# pixels change by _CHANGE_LEVEL or more, while the step before it changed at least
+# REPEAT_CHANGED of them and more than 1 / REPEAT_RATIO times as many as it (so a still scene
+# filmed without noise is no repeat, nor is a hold). The corpus's repeated frames
+# (bigbuckbunny.mp4's conversion, cup.mp4's, mbt-cube's capture) change 0-0.9% of their
+# pixels after steps changing 7-53%; the steps after a moving one that come closest without
+# being repeats change 1.6-2.0%, with the step before them under five times as many
+# (docs/results.md, "Repeated frames").
+REPEAT_CHANGED = 0.02
+REPEAT_RATIO = 0.2
+_CHANGE_LEVEL = 3 * 2 / 255  # 3 grey levels of 255, in [-1, 1]
 # A frame flatter than this standard deviation of its grey levels (in [-1, 1]) is not
 # stretched further by the standardization: its noise would pass for a cut.
 _FLAT_FRAME_STD = 0.02
@@ -193,6 +206,58 @@ def from_newest_scene(context: Tensor, steps: list[Tensor],
     return context, steps, cuts[:, 0]
 
 
+def changed_fractions(context: Tensor) -> Tensor:
+    """``(B, T - 1)``, newest step first: the fraction of each context step's pixels whose grey
+    level (the mean of the channels) changes by 3 levels of 255 or more.
+
+    Args:
+        context: ``(B, C, T, H, W)`` in ``[-1, 1]``.
+    """
+    grey = context.float().mean(dim=1)  # (B, T, H, W)
+    changed = ((grey[:, 1:] - grey[:, :-1]).abs() >= _CHANGE_LEVEL).float().mean(dim=(2, 3))
+    return changed.flip(1)
+
+
+def repeated_steps(context: Tensor) -> Tensor:
+    """Which context steps show their earlier frame again: ``(B, T - 1)`` bool, newest step
+    first. A step repeats when it changes fewer than :data:`REPEAT_CHANGED` of its pixels,
+    the step before it at least that many, and the step fewer than :data:`REPEAT_RATIO` times
+    as many as the step before it (:func:`changed_fractions`). So no two steps in a row
+    repeat, and the oldest step, with no step before it, never does.
+
+    Args:
+        context: ``(B, C, T, H, W)`` in ``[-1, 1]``.
+    """
+    changed = changed_fractions(context)
+    step, before = changed[:, :-1], changed[:, 1:]
+    repeats = (step < REPEAT_CHANGED) & (before >= REPEAT_CHANGED) & (step < REPEAT_RATIO * before)
+    return torch.cat([repeats, torch.zeros_like(repeats[:, :1])], dim=1)
+
+
+def without_repeats(context: Tensor, repeats: Tensor | None = None) -> Tensor:
+    """The context with each repeated frame (``repeats``, else :func:`repeated_steps`) taken
+    out, the frames after it moved one place older and the oldest frame shown again at the
+    start (a step that is still), so every step left is one of the motion's: a frame shown
+    twice in a row, as a conversion from 24 to 30 frames a second shows one in five, is
+    followed by the motion of the steps before it rather than read as a stop.
+
+    A hold (two or more steps in a row that change nothing) stays a hold: only its first
+    step repeats by :func:`repeated_steps`, so its newest step is still, and the motion stops.
+
+    Returns:
+        ``(B, C, T, H, W)``: ``context`` itself where no clip has a repeated frame.
+    """
+    repeats = repeated_steps(context) if repeats is None else repeats
+    if not repeats.any():
+        return context
+    T = context.shape[2]
+    out = context.clone()
+    for b in torch.nonzero(repeats.any(dim=1)).flatten().tolist():
+        kept = [0] + [t for t in range(1, T) if not repeats[b, T - 1 - t]]  # frame t ends step T-1-t
+        out[b] = context[b][:, [kept[0]] * (T - len(kept)) + kept]
+    return out
+
+
 def _conv(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1), nn.LeakyReLU(0.1))
 
@@ -300,6 +365,10 @@ class FlowRefiner(VelocityPredictor):
             frames before it are the first frame after it, still; a clip whose newest step
             is the cut is predicted by copying the newest frame. Off: every context frame
             is read as the same scene's.
+        repeated_frames: a context frame that shows the frame before it again (a frame-rate
+            conversion's or a dropped frame's, :func:`repeated_steps`) is taken out of the
+            context (:func:`without_repeats`), so the motion goes on after it. Off: a repeated
+            newest frame reads as a stop, and the prediction copies it.
 
     Attributes:
         head: ``"refiner"`` (read by code that asks a generator for its kind).
@@ -311,7 +380,7 @@ class FlowRefiner(VelocityPredictor):
                  width: int = REFINER_WIDTH, max_correction: float = _MAX_CORRECTION,
                  global_context: bool = False, farneback: bool = False, step_scale: bool = False,
                  rollout: str = "linear", camera_still: bool = False, refine_flows: bool = False,
-                 projected: bool = False, scene_cuts: bool = False) -> None:
+                 projected: bool = False, scene_cuts: bool = False, repeated_frames: bool = False) -> None:
         super().__init__()
         if rollout not in ROLLOUTS:
             raise ValueError(f"rollout must be one of {', '.join(ROLLOUTS)}, got {rollout!r}")
@@ -320,6 +389,7 @@ class FlowRefiner(VelocityPredictor):
         self.refine_flows = bool(refine_flows)
         self.projected = bool(projected)
         self.scene_cuts = bool(scene_cuts)
+        self.repeated_frames = bool(repeated_frames)
         if n_context < n_flows + 1 or n_flows < 1:
             raise ValueError(f"need n_context >= n_flows + 1 >= 2, got n_context={n_context}, n_flows={n_flows}")
         if scale < 1 or scale & (scale - 1):
@@ -412,6 +482,8 @@ class FlowRefiner(VelocityPredictor):
             raise ValueError(f"context must be (B, {self.channels}, {self.n_context}, H, W), got {tuple(context.shape)}")
         B, C, T, H, W = context.shape
         context = context.float()
+        if self.repeated_frames:
+            context = without_repeats(context)
         h, w = _working_size(H, W, self.scale)
         frames = [_shrunk(context[:, :, t], (h, w)) for t in range(T)]  # each shrunk alone: no full-size copy of them all
         with torch.no_grad():
