@@ -20,12 +20,15 @@ def test_the_shipped_model_is_small_and_loads_with_weights_only():
     assert state["config"]["model"]["generator"]["head"] == "refiner"
     # trained rolling out linearly and following all of the flow, exported rolling out composed
     # with the camera kept still and its DIS flows refined at full size (docs/ablations.md),
-    # and that export exported again reading cuts between scenes (docs/results.md)
+    # and that export exported again reading cuts between scenes, then taking repeated frames
+    # out of its context (docs/results.md)
     assert state["config"]["model"]["generator"]["rollout"] == "composed"
-    assert state["exported_from"]["earlier"]["rollout"] == "composed"
+    assert state["exported_from"]["earlier"]["earlier"]["rollout"] == "composed"
     assert state["config"]["model"]["generator"]["camera_still"] is True
     assert state["config"]["model"]["generator"]["refine_flows"] is True
-    assert state["config"]["model"]["generator"]["scene_cuts"] is True and state["exported_from"]["scene_cuts"]
+    assert state["config"]["model"]["generator"]["scene_cuts"] is True and state["exported_from"]["earlier"]["scene_cuts"]
+    assert state["config"]["model"]["generator"]["repeated_frames"] is True
+    assert state["exported_from"]["repeated_frames"]
 
 
 def test_the_shipped_model_predicts_carphone_better_than_a_wrong_guess():
