@@ -94,6 +94,22 @@ def test_the_one_step_table_is_the_stored_per_frame_scores():
 
 
 
+def test_the_repeated_frames_table_is_the_stored_tables_of_each_video():
+    rows = _table(ROOT / "docs" / "results.md", "| video (one frame in 4 twice) |")
+    assert len(rows) == 11
+    for video, n, shipped, plain, dis, copying, over_plain, over_dis, all_frames in rows:
+        name = video.split(" (")[0]
+        stored = {cells[0]: cells for cells in _table(BENCHMARKS / "repeated_frames" / f"{name.removesuffix('.mp4')}.md",
+                                                      "| frames | n |")}
+        after, every = stored["after a repeat"], stored["all"]
+        # the stored columns: kind, n, the shipped model, copying, DIS, not reading; then the shipped model minus each
+        assert n == after[1], video
+        means = [cell.strip("*") for cell in (shipped, copying, dis, plain)]
+        assert means == [cell.split(" / ")[0] for cell in after[2:6]], video
+        assert [over_dis, over_plain] == [after[7].replace("-", "−"), after[8].replace("-", "−")], video
+        assert all_frames == f"{every[8].replace('-', '−').rsplit(' (', 1)[0]} ({every[1]})", video
+
+
 def test_every_picture_in_docs_carries_the_mark_its_command_replaces():
     """Each picture under docs/figures was written by a vidpred command, which redraws only
     pictures carrying its mark (a PNG's Software text, a GIF's comment): an unmarked one
