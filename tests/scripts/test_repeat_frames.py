@@ -93,6 +93,10 @@ def test_a_rollout_s_scores_and_a_table_of_another_kind_are_refused(tmp_path, ca
     assert "--scores reads tables, not a --video" in caplog.text
     assert main(["--video", str(tmp_path)]) == 2
     assert "give --video and --out (or --scores, or --find)" in caplog.text
+    assert main(["--video", str(tmp_path), "--out", str(tmp_path / "out.gif")]) == 2
+    assert f"cannot write {tmp_path / 'out.gif'}: give an .mp4 or .avi" in caplog.text
+    assert main(["--scores", str(tmp_path / "missing.csv")]) == 2
+    assert "missing.csv: no such file (a table of predict.py --scores)" in caplog.text
 
 
 def test_find_lists_the_frames_the_refiner_reads_as_repeats(tmp_path, capsys):

@@ -92,6 +92,8 @@ def read_scores(paths: list[str]) -> dict[int, dict[str, dict[str, float]]]:
     """
     frames: dict[int, dict[str, dict[str, float]]] = {}
     for path in paths:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path}: no such file (a table of predict.py --scores)")
         text = Path(path).read_text(encoding="utf-8")
         refuse_partial(path, {"partial": True} if text.startswith("# partial") else {})
         lines = text.splitlines()
@@ -232,6 +234,8 @@ def _find(args: argparse.Namespace) -> None:
 
 def _write(video: str, out: str, every: int, fps: float, max_frames: int | None, force: bool) -> None:
     """Write ``video`` to ``out`` with one frame in ``every`` shown twice (the module docstring)."""
+    if Path(out).suffix.lower() not in (".mp4", ".avi"):
+        raise ValueError(f"cannot write {out}: give an .mp4 or .avi")
     check_output(out, inputs=[video], force=force, what="a video")
     frames = iter_video(video, max_frames=max_frames)
     first = next(frames, None)
