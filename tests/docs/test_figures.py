@@ -8,6 +8,7 @@ import csv
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from vidpred.evaluation.lever_map import read_report
 from vidpred.evaluation.paired import paired_difference
@@ -94,12 +95,14 @@ def test_the_one_step_table_is_the_stored_per_frame_scores():
 
 
 
-def test_the_repeated_frames_table_is_the_stored_tables_of_each_video():
-    rows = _table(ROOT / "docs" / "results.md", "| video (one frame in 4 twice) |")
+@pytest.mark.parametrize("header, folder", [("| video (one frame in 4 twice) |", "repeated_frames"),
+                                            ("| video (every frame twice) |", "repeated_frames/twice")])
+def test_the_repeated_frames_tables_are_the_stored_tables_of_each_video(header, folder):
+    rows = _table(ROOT / "docs" / "results.md", header)
     assert len(rows) == 11
     for video, n, shipped, plain, dis, copying, over_plain, over_dis, all_frames in rows:
         name = video.split(" (")[0]
-        stored = {cells[0]: cells for cells in _table(BENCHMARKS / "repeated_frames" / f"{name.removesuffix('.mp4')}.md",
+        stored = {cells[0]: cells for cells in _table(BENCHMARKS / folder / f"{name.removesuffix('.mp4')}.md",
                                                       "| frames | n |")}
         after, every = stored["after a repeat"], stored["all"]
         # the stored columns: kind, n, the shipped model, copying, DIS, not reading; then the shipped model minus each
