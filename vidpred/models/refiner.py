@@ -481,20 +481,8 @@ class FlowRefiner(VelocityPredictor):
         if context.dim() != 5 or context.shape[1] != self.channels or context.shape[2] != self.n_context:
             raise ValueError(f"context must be (B, {self.channels}, {self.n_context}, H, W), got {tuple(context.shape)}")
         B, C, T, H, W = context.shape
-        context = context.float()
-        if self.repeated_frames:
-            context = without_repeats(context)
         h, w = _working_size(H, W, self.scale)
-        frames = [_shrunk(context[:, :, t], (h, w)) for t in range(T)]  # each shrunk alone: no full-size copy of them all
-        with torch.no_grad():
-            steps = dis_flows_back(context, self.n_flows, refine_newest=self.refine_flows)
-            if self.scene_cuts:  # (at a quarter of the frame size, the network's frames serve)
-                greys = [frame.mean(dim=1, keepdim=True) for frame in frames] if self.scale == 4 else None
-                cuts = unexplained_change(context, steps, greys) > SCENE_CUT_RESIDUAL
-                context, steps, cut_last = from_newest_scene(context, steps, cuts)
-                if cuts.any():
-                    frames = [_shrunk(context[:, :, t], (h, w)) for t in range(T)]
-            flows = _at_newest_pixels(steps)
+        context, frames, flows, cut_last = self._read(context.float(), (h, w))
         last = context[:, :, -1]
         others = (farneback_flow(last, context[:, :, -2]),) if self.farneback else ()
         fit_error = warp(context[:, :, -2], flows[0]) - last  # (B, C, H, W): where f1 fails
@@ -517,6 +505,26 @@ class FlowRefiner(VelocityPredictor):
             bound = self.max_correction
             velocity = velocity + bound * torch.tanh(out[:, K:K + 2] * (_FLOW_UNIT / bound)) / to_working
         persistence = torch.sigmoid(out[:, -1:] * _LOGIT_SCALE) if self.step_scale else None
-        if self.scene_cuts and cut_last.any():  # the newest frame is all there is of its scene: copied
+        if cut_last.any():  # the newest frame is all there is of its scene: copied
             velocity = torch.where(cut_last.view(B, 1, 1, 1), torch.zeros_like(velocity), velocity)
         return velocity, persistence
+
+    def _read(self, context: Tensor, size: tuple[int, int]) -> tuple[Tensor, list[Tensor], list[Tensor], Tensor]:
+        """The context as the network reads it: repeated frames taken out (``repeated_frames``),
+        the newest scene only (``scene_cuts``); its frames at the working ``size``; its steps'
+        flows at the newest frame's pixels (:func:`context_flows`); and ``(B,)`` bool, whether
+        the newest step is a cut."""
+        if self.repeated_frames:
+            context = without_repeats(context)
+        T = context.shape[2]
+        frames = [_shrunk(context[:, :, t], size) for t in range(T)]  # each shrunk alone: no full-size copy of them all
+        cut_last = torch.zeros(context.shape[0], dtype=torch.bool, device=context.device)
+        with torch.no_grad():
+            steps = dis_flows_back(context, self.n_flows, refine_newest=self.refine_flows)
+            if self.scene_cuts:  # (at a quarter of the frame size, the network's frames serve)
+                greys = [frame.mean(dim=1, keepdim=True) for frame in frames] if self.scale == 4 else None
+                cuts = unexplained_change(context, steps, greys) > SCENE_CUT_RESIDUAL
+                context, steps, cut_last = from_newest_scene(context, steps, cuts)
+                if cuts.any():
+                    frames = [_shrunk(context[:, :, t], size) for t in range(T)]
+            return context, frames, _at_newest_pixels(steps), cut_last
