@@ -123,3 +123,17 @@ def test_the_caption_is_the_same_in_every_frame_and_drawn_over_the_grain():
 def test_a_grey_clip_gets_a_grey_caption():
     out = Degradation(caption=True).frames(np.full((2, 120, 160, 1), 90, np.uint8), seed=0)
     assert out.shape == (2, 120, 160, 1) and (out == 255).any() and (out == 0).any()
+
+
+def test_portrait_turns_every_frame_a_quarter_turn_before_the_caption_is_drawn():
+    frames = np.random.default_rng(0).integers(0, 256, (3, 40, 64, 3), dtype=np.uint8)
+    out = Degradation(portrait=True).frames(frames, seed=0)
+    assert out.shape == (3, 64, 40, 3)
+    # a quarter turn clockwise: the left column becomes the top row (its bottom pixel first), the
+    # top row the right column
+    np.testing.assert_array_equal(out[:, 0, :], frames[:, ::-1, 0])
+    np.testing.assert_array_equal(out[:, :, -1], frames[:, 0, :])
+    captioned = Degradation(portrait=True, caption=True).frames(frames, seed=0)
+    assert captioned.shape == (3, 64, 40, 3) and not np.array_equal(captioned, out)
+    assert Degradation(portrait=True, letterbox=0.25).frames(frames, seed=0).shape == (3, 96, 40, 3)
+    assert Degradation(portrait=True).describe() == "each frame turned a quarter turn (portrait)"

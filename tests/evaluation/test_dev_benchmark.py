@@ -609,15 +609,17 @@ def test_the_command_hands_every_flag_to_the_benchmark_and_prints_its_report(mon
     assert main(["--frame-step", "3"]) == 0 and runs[-1]["frame_step"] == 3
     assert main(["--caption", "--letterbox", "0.15"]) == 0
     assert runs[-1]["degrade"] == Degradation(caption=True, letterbox=0.15)
+    assert main(["--portrait"]) == 0
+    assert runs[-1]["degrade"] == Degradation(portrait=True)
 
 
 @pytest.mark.parametrize("flags, said", [
     (["--adapt-steps", "1", "--checkpoint", "a.pt", "--grain", "5"],
-     "--adapt-steps cannot be combined with --grain, --flicker, --caption or --letterbox"),
+     "--adapt-steps cannot be combined with --grain, --flicker, --caption, --letterbox or --portrait"),
     (["--adapt-steps", "1", "--checkpoint", "a.pt", "--flicker", "0.1"],
-     "--adapt-steps cannot be combined with --grain, --flicker, --caption or --letterbox"),
+     "--adapt-steps cannot be combined with --grain, --flicker, --caption, --letterbox or --portrait"),
     (["--adapt-steps", "1", "--checkpoint", "a.pt", "--letterbox", "0.1"],
-     "--adapt-steps cannot be combined with --grain, --flicker, --caption or --letterbox"),
+     "--adapt-steps cannot be combined with --grain, --flicker, --caption, --letterbox or --portrait"),
     (["--letterbox", "2"], "letterbox must lie in [0, 1] (each bar's share of the frame's height), got 2.0"),
     (["--adapt-steps", "1", "--checkpoint", "a.pt", "b.pt", "--ensemble", "a+b"],
      "--adapt-steps cannot be combined with --ensemble, --mirror or a steady camera motion"),

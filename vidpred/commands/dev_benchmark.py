@@ -86,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="burn a still caption (a timestamp, a recording mark) into every scored frame")
     parser.add_argument("--letterbox", type=float, default=0.0, metavar="F",
                         help="add black bars above and below every scored frame, each F times its height (default 0)")
+    parser.add_argument("--portrait", action="store_true",
+                        help="turn every scored frame a quarter turn, as a phone held upright films (a tall frame, "
+                             "horizontal motion running down it)")
     add_steady_args(parser)
     parser.add_argument("--ensemble", default=None, metavar="NAME",
                         help="also score a row of this name whose motion is the mean of all the checkpoints' "
@@ -109,9 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
     positive("--clips-per-video", args.clips_per_video)
     adapt = _adapt_settings(args)
-    degrade = Degradation(grain=args.grain, flicker=args.flicker, caption=args.caption, letterbox=args.letterbox)
+    degrade = Degradation(grain=args.grain, flicker=args.flicker, caption=args.caption, letterbox=args.letterbox,
+                          portrait=args.portrait)
     if adapt.steps and degrade:
-        raise ValueError("--adapt-steps cannot be combined with --grain, --flicker, --caption or --letterbox")
+        raise ValueError("--adapt-steps cannot be combined with --grain, --flicker, --caption, --letterbox or --portrait")
     steady = steady_camera(args.steady_pan, args.steady_zoom, args.steady_roll)
     if adapt.steps and (args.ensemble is not None or args.mirror or steady):
         raise ValueError("--adapt-steps cannot be combined with --ensemble, --mirror or a steady camera motion")

@@ -1,5 +1,5 @@
-"""Harder footage from the same clips: sensor grain, brightness flicker, a burnt-in caption
-and letterbox bars.
+"""Harder footage from the same clips: sensor grain, brightness flicker, a burnt-in caption,
+letterbox bars, and frames turned upright as a phone held in portrait films them.
 
 On grainy footage the optical flow of still texture is noise, and under flicker every frame
 carries its own exposure: both are where flow extrapolation can fall below copying the last
@@ -15,9 +15,11 @@ on every run:
 * ``caption``: a white timestamp outlined in black at the bottom left and a red recording
   mark at the top right, the same in every frame;
 * ``letterbox``: black bars above and below, each this fraction of the frame's height (the
-  frames grow taller by both).
+  frames grow taller by both);
+* ``portrait``: every frame turned a quarter turn clockwise, so a landscape clip becomes a
+  tall one whose horizontal motion runs down the frame (a phone held upright).
 
-Flicker is applied first, then grain (the sensor's noise is added after the light), and the
+The turn comes first, then flicker, then grain (the sensor's noise is added after the light), and the
 result is rounded back to 8 bits; the caption is drawn on that, and the bars added last. The
 random draws depend only on the clip's name, so every method, run and machine scores the same
 degraded frames, context and targets alike.
@@ -50,6 +52,7 @@ class Degradation:
     flicker: float = 0.0  # brightness factors drawn from [1 - flicker, 1 + flicker]
     caption: bool = False  # a still timestamp and recording mark burnt into every frame
     letterbox: float = 0.0  # black bars above and below, each this fraction of the frame's height
+    portrait: bool = False  # every frame turned a quarter turn clockwise
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.grain) and self.grain >= 0):
@@ -60,11 +63,12 @@ class Degradation:
             raise ValueError(f"letterbox must lie in [0, 1] (each bar's share of the frame's height), got {self.letterbox}")
 
     def __bool__(self) -> bool:
-        return self.grain > 0 or self.flicker > 0 or self.caption or self.letterbox > 0
+        return self.grain > 0 or self.flicker > 0 or self.caption or self.letterbox > 0 or self.portrait
 
     def describe(self) -> str:
         """One phrase for a report, e.g. ``"grain of 10 grey levels, flicker of ±10%"``."""
-        parts = ([f"grain of {self.grain:g} grey levels"] if self.grain else []) + \
+        parts = (["each frame turned a quarter turn (portrait)"] if self.portrait else []) + \
+                ([f"grain of {self.grain:g} grey levels"] if self.grain else []) + \
                 ([f"flicker of ±{100 * self.flicker:g}%"] if self.flicker else []) + \
                 (["a still caption burnt in"] if self.caption else []) + \
                 ([f"letterbox bars of {100 * self.letterbox:g}% of the height above and below"] if self.letterbox else [])
@@ -75,6 +79,8 @@ class Degradation:
         if frames.dtype != np.uint8 or frames.ndim != 4:
             raise ValueError(f"frames must be uint8 (T, H, W, C), got {frames.dtype} {frames.shape}")
         rng = np.random.default_rng(seed)
+        if self.portrait:
+            frames = np.ascontiguousarray(np.rot90(frames, k=-1, axes=(1, 2)))
         out = frames.astype(np.float32)
         if self.flicker:
             out *= rng.uniform(1 - self.flicker, 1 + self.flicker, (len(frames), 1, 1, 1)).astype(np.float32)
