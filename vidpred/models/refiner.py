@@ -238,7 +238,7 @@ def without_repeats(context: Tensor, repeats: Tensor | None = None) -> Tensor:
     """The context with each repeated frame (``repeats``, else :func:`repeated_steps`) taken
     out, the frames after it moved one place older and the oldest frame shown again at the
     start (a step that is still), so every step left is one of the motion's: a frame shown
-    twice in a row, as a conversion from 24 to 30 frames a second shows one in five, is
+    twice in a row, as a conversion from 24 to 30 frames a second shows one in four, is
     followed by the motion of the steps before it rather than read as a stop.
 
     A hold (two or more steps in a row that change nothing) stays a hold: only its first
