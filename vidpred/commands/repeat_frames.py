@@ -53,7 +53,7 @@ from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT
 from vidpred.data.corpus import DEFAULT_CORPUS_ROOT, corpus_paths
 from vidpred.data.video_io import announced_frames, iter_video
 from vidpred.data.video_writer import VideoWriter
-from vidpred.models.refiner import REPEAT_CHANGED, changed_fractions, repeated_steps
+from vidpred.models.refiner import REPEAT_CHANGED, REPEAT_RATIO, changed_fractions, repeated_steps
 from vidpred.safe_write import check_output, replacing
 
 log = logging.getLogger("vidpred")
@@ -88,6 +88,7 @@ def read_scores(paths: list[str]) -> dict[int, dict[str, dict[str, float]]]:
     keeps the first's scores.
 
     Raises:
+        FileNotFoundError: a file is missing.
         ValueError: a file is not such a table, a partial one, or a rollout's.
     """
     frames: dict[int, dict[str, dict[str, float]]] = {}
@@ -99,14 +100,13 @@ def read_scores(paths: list[str]) -> dict[int, dict[str, dict[str, float]]]:
         lines = text.splitlines()
         if not lines or lines[0] != SCORES_HEADER:
             raise ValueError(f"{path} is not a table of predict.py --scores (its first line is not {SCORES_HEADER!r})")
-        seen: set[str] = set()
+        earlier = {method for by_method in frames.values() for method in by_method}  # the earlier tables' methods
         for line in lines[1:]:
             frame, steps, method, *values = line.split(",")
             if steps != "1":
                 raise ValueError(f"{path} holds frames predicted {steps} steps ahead: score a --one-step run")
-            if any(method in by_method for by_method in frames.values()) and method not in seen:
-                continue  # an earlier table's
-            seen.add(method)
+            if method in earlier:
+                continue
             frames.setdefault(int(frame), {})[method] = {
                 key: float(v) if v else math.nan for key, v in zip(("psnr", "ssim", "edges"), values)}
     return frames
@@ -164,7 +164,7 @@ def find_table(rows: list[tuple[str, np.ndarray, list[int]]]) -> str:
     """The Markdown table of :func:`find_repeats` for each (video name, changed shares, repeats)."""
     lines = [_FIND_HEADING, "",
              f"A step repeats its earlier frame when under {REPEAT_CHANGED:.0%} of its pixels change by 3 grey levels "
-             f"or more, and the step before it changed at least {REPEAT_CHANGED:.0%} and five times as many "
+             f"or more, and the step before it changed at least {REPEAT_CHANGED:.0%} and {1 / REPEAT_RATIO:g} times as many "
              "(vidpred/models/refiner.py, repeated_steps). Share changed: of each repeat's pixels; and the smallest "
              "of a step after a moving one that is not a repeat.", "",
              "| video | steps | repeats: the frame (share changed) | the closest step that is not a repeat |",
