@@ -133,37 +133,20 @@ def test_a_refiner_can_be_exported_with_a_composed_rollout_and_predicts_with_it(
     assert "--rollout for refiners only" in _errors(caplog)[-1]
     assert _main(["--checkpoint", pyramid, "--out", tmp_path / "p.pt", "--camera-still"]) == 2
     assert "--camera-still for refiners only" in _errors(caplog)[-1]
-    assert _main(["--checkpoint", pyramid, "--out", tmp_path / "p.pt", "--refine-flows"]) == 2
-    assert "--refine-flows for refiners only" in _errors(caplog)[-1]
-    # flows refined at full size, the rest as trained
-    refined = tmp_path / "refined.pt"
-    assert _main(["--checkpoint", trained, "--out", refined, "--refine-flows"]) == 0
-    state = load_checkpoint(refined)
-    assert state["config"]["model"]["generator"]["refine_flows"] is True
-    assert state["config"]["model"]["generator"]["rollout"] == "linear" and state["exported_from"]["refine_flows"]
-    assert load_checkpoint_predictor(refined, torch.device("cpu")).info["refine_flows"] is True
-    assert build_generator(config_from_dict(state["config"])).refine_flows
-    # cuts between scenes read, the rest as trained
-    assert _main(["--checkpoint", pyramid, "--out", tmp_path / "p.pt", "--scene-cuts"]) == 2
-    assert "--scene-cuts for refiners only" in _errors(caplog)[-1]
-    reading = tmp_path / "reading.pt"
-    assert _main(["--checkpoint", trained, "--out", reading, "--scene-cuts"]) == 0
-    state = load_checkpoint(reading)
-    assert state["config"]["model"]["generator"]["scene_cuts"] is True and state["exported_from"]["scene_cuts"]
-    assert state["config"]["model"]["generator"]["refine_flows"] is False
-    assert load_checkpoint_predictor(reading, torch.device("cpu")).info["scene_cuts"] is True
-    assert build_generator(config_from_dict(state["config"])).scene_cuts
-    # repeated frames taken out of the context, the rest as trained
-    assert _main(["--checkpoint", pyramid, "--out", tmp_path / "p.pt", "--repeated-frames"]) == 2
-    assert "--repeated-frames for refiners only" in _errors(caplog)[-1]
-    skipping = tmp_path / "skipping.pt"
-    assert _main(["--checkpoint", trained, "--out", skipping, "--repeated-frames"]) == 0
-    state = load_checkpoint(skipping)
-    generator = state["config"]["model"]["generator"]
-    assert generator["repeated_frames"] is True and state["exported_from"]["repeated_frames"]
-    assert generator["scene_cuts"] is False
-    assert load_checkpoint_predictor(skipping, torch.device("cpu")).info["repeated_frames"] is True
-    assert build_generator(config_from_dict(state["config"])).repeated_frames
+    # each prediction-time switch alone: set, the rest as trained (linear, every switch off)
+    switches = ("refine_flows", "scene_cuts", "repeated_frames")
+    for switch in switches:
+        flag = "--" + switch.replace("_", "-")
+        assert _main(["--checkpoint", pyramid, "--out", tmp_path / "p.pt", flag]) == 2
+        assert f"{flag} for refiners only" in _errors(caplog)[-1]
+        exported = tmp_path / f"{switch}.pt"
+        assert _main(["--checkpoint", trained, "--out", exported, flag]) == 0
+        state = load_checkpoint(exported)
+        generator = state["config"]["model"]["generator"]
+        assert {other: generator[other] for other in switches} == {other: other == switch for other in switches}
+        assert generator["rollout"] == "linear" and state["exported_from"][switch]
+        assert load_checkpoint_predictor(exported, torch.device("cpu")).info[switch] is True
+        assert getattr(build_generator(config_from_dict(state["config"])), switch) is True
 
 
 def test_a_checkpoint_without_a_config_or_generator_is_refused_in_one_line(tmp_path, caplog):

@@ -34,6 +34,7 @@ changed by a step that follows a moving step (one changing at least
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import math
 import sys
@@ -46,14 +47,15 @@ from tqdm import tqdm
 
 from vidpred.cli import positive, script, setup_logging, user_path
 from vidpred.commands import check_table_output, print_table
+from vidpred.data.corpus import DEFAULT_CORPUS_ROOT, corpus_paths
+from vidpred.data.sampler import to_model_input
+from vidpred.data.video_io import announced_frames, iter_video
+from vidpred.data.video_writer import VideoWriter
 from vidpred.evaluation.paired import paired_difference
 from vidpred.evaluation.partial import refuse_partial
 from vidpred.evaluation.prediction_scores import SCORES_HEADER
 from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT
-from vidpred.data.corpus import DEFAULT_CORPUS_ROOT, corpus_paths
-from vidpred.data.video_io import announced_frames, iter_video
-from vidpred.data.video_writer import VideoWriter
-from vidpred.models.refiner import REPEAT_CHANGED, REPEAT_RATIO, changed_fractions, repeated_steps
+from vidpred.models.refiner import REPEAT_CHANGED, REPEAT_RATIO, changed_fractions, repeats_among
 from vidpred.safe_write import check_output, replacing
 
 log = logging.getLogger("vidpred")
@@ -150,13 +152,14 @@ def find_repeats(video: str | Path, max_frames: int | None = None) -> tuple[np.n
     """Each step's share of changed pixels (:func:`~vidpred.models.refiner.changed_fractions`;
     step ``t - 1``, frame ``t - 1`` to ``t``, in row ``t - 1``) and the frames ``t`` whose
     step a refiner reading repeats takes for one when it is the newest of its context."""
-    changed, repeats, window = [], [], []
+    changed, repeats, earlier = [], [], None
     for frame in tqdm(iter_video(video, max_frames=max_frames), desc=Path(video).name, unit="frame", leave=False):
-        window = [*window[-2:], torch.from_numpy(frame).permute(2, 0, 1).float().div(127.5).sub(1)]
-        if len(window) >= 2:
-            changed.append(float(changed_fractions(torch.stack(window[-2:], dim=1).unsqueeze(0))[0, 0]))
-        if len(window) == 3 and repeated_steps(torch.stack(window, dim=1).unsqueeze(0))[0, 0]:
+        later = to_model_input(torch.from_numpy(frame)[None, None])  # (1, C, 1, H, W)
+        if earlier is not None:
+            changed.append(float(changed_fractions(torch.cat([earlier, later], dim=2))[0, 0]))
+        if len(changed) >= 2 and repeats_among(torch.tensor([changed[:-3:-1]]))[0, 0]:  # the newest step first
             repeats.append(len(changed))
+        earlier = later
     return np.asarray(changed, dtype=np.float64), repeats
 
 
@@ -252,16 +255,11 @@ def _write(video: str, out: str, every: int, fps: float, max_frames: int | None,
         total = min(total, max_frames)
     written = 0
     with replacing(out) as tmp, VideoWriter(tmp, (height, width), fps=fps) as writer:
-        source = tqdm(_chained(first, frames), total=total, desc=Path(video).name, unit="frame", leave=False)
+        source = tqdm(itertools.chain([first], frames), total=total, desc=Path(video).name, unit="frame", leave=False)
         for frame in with_repeats(source, every):
             writer.write(np.ascontiguousarray(frame[:height, :width]))
             written += 1
     log.info("wrote %s: %d frames at %g a second, one frame in %d of %s shown twice", out, written, fps, every, video)
-
-
-def _chained(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-    yield first
-    yield from rest
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from tqdm import tqdm
 from vidpred.cli import add_threads_arg, positive, script, set_threads, setup_logging, user_path
 from vidpred.commands import check_table_output, print_table
 from vidpred.data.corpus import DEFAULT_CORPUS_ROOT, corpus_paths
+from vidpred.data.sampler import to_model_input
 from vidpred.data.video_io import iter_video
 from vidpred.models.optical_flow import dis_flows_back, reused_flows
 from vidpred.models.refiner import SCENE_CUT_RESIDUAL, unexplained_change
@@ -42,7 +43,7 @@ def step_scores(video: str | Path, max_frames: int | None = None) -> np.ndarray:
     frames = iter_video(video, max_frames=max_frames)
     with reused_flows():  # the refined flow starts from the medium preset's: estimated once
         for frame in tqdm(frames, desc=Path(video).name, unit="frame", leave=False):
-            later = torch.from_numpy(frame).permute(2, 0, 1).float().div(127.5).sub(1)
+            later = to_model_input(torch.from_numpy(frame)[None, None])[0, :, 0]  # (C, H, W)
             if earlier is not None:
                 pair = torch.stack([earlier, later], dim=1).unsqueeze(0)  # (1, 3, 2, H, W)
                 scores.append([float(unexplained_change(pair, dis_flows_back(pair, 1, refine_newest=refine))[0, 0])

@@ -38,7 +38,7 @@ from vidpred.models.optical_flow import dis_flows_back, farneback_flow
 from vidpred.models.warp import splat, warp
 
 __all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "scene_cut_steps", "unexplained_change", "from_newest_scene",
-           "changed_fractions", "repeated_steps", "without_repeats",
+           "changed_fractions", "repeated_steps", "repeats_among", "without_repeats",
            "REFINER_WIDTH", "ROLLOUTS", "SCENE_CUT_RESIDUAL", "REPEAT_CHANGED", "REPEAT_RATIO"]
 
 REFINER_WIDTH = 32  # feature maps of the first level at model.generator.width 1
@@ -228,7 +228,11 @@ def repeated_steps(context: Tensor) -> Tensor:
     Args:
         context: ``(B, C, T, H, W)`` in ``[-1, 1]``.
     """
-    changed = changed_fractions(context)
+    return repeats_among(changed_fractions(context))
+
+
+def repeats_among(changed: Tensor) -> Tensor:
+    """:func:`repeated_steps` from the steps' :func:`changed_fractions` ``(B, n)``, newest first."""
     step, before = changed[:, :-1], changed[:, 1:]
     repeats = (step < REPEAT_CHANGED) & (before >= REPEAT_CHANGED) & (step < REPEAT_RATIO * before)
     return torch.cat([repeats, torch.zeros_like(repeats[:, :1])], dim=1)
