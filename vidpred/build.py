@@ -68,7 +68,8 @@ def build_generator(cfg: Config) -> MultiScaleGenerator | FlowRefiner:
                            max_correction=g.max_correction, global_context=g.global_context,
                            farneback=g.farneback, step_scale=g.step_scale, rollout=g.rollout,
                            camera_still=g.camera_still, refine_flows=g.refine_flows,
-                           projected=g.projected, scene_cuts=g.scene_cuts, repeated_frames=g.repeated_frames)
+                           projected=g.projected, scene_cuts=g.scene_cuts, repeated_frames=g.repeated_frames,
+                           fades=g.fades)
     return MultiScaleGenerator(
         n_context=cfg.model.n_context,
         channels=cfg.model.channels,

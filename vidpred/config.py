@@ -165,6 +165,10 @@ class GeneratorConfig:
     # a dropped frame's) is taken out of the context, so the motion goes on after it; off: a
     # repeated newest frame reads as a stop, and the prediction copies it
     repeated_frames: bool = False
+    # refiner: in a steady fade of the whole frame's brightness (to or from black, an exposure
+    # settling), the older context frames are brought to the newest one's brightness and each
+    # prediction carries the fade on; off: every prediction keeps the newest frame's brightness
+    fades: bool = False
 
 
 @dataclass

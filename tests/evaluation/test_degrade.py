@@ -1,4 +1,4 @@
-"""Grain, flicker, a caption and letterbox bars for the benchmark: their statistics, their
+"""Grain, flicker, a fade, a caption and letterbox bars for the benchmark: their statistics, their
 determinism, their bounds."""
 
 from __future__ import annotations
@@ -68,6 +68,10 @@ def test_the_draws_follow_the_clip_name_only():
 
 @pytest.mark.parametrize("kwargs, message", [({"grain": -1}, "grain must be"), ({"grain": float("nan")}, "grain must be"),
                                              ({"flicker": 1.0}, "flicker must lie"), ({"flicker": -0.1}, "flicker must lie"),
+                                             ({"fade": 1.0}, "fade must lie"), ({"fade": -1.0}, "fade must lie"),
+                                             ({"fade": 0.05, "fade_frames": 1}, "fade_frames must be"),
+                                             ({"fade": 0.05, "fade_frames": -2}, "fade_frames must be"),
+                                             ({"fade_frames": 4}, "fade_frames must be"),
                                              ({"letterbox": -0.1}, "letterbox must lie"),
                                              ({"letterbox": float("nan")}, "letterbox must lie")])
 def test_bad_amounts_are_refused(kwargs, message):
@@ -137,3 +141,28 @@ def test_portrait_turns_every_frame_a_quarter_turn_before_the_caption_is_drawn()
     assert captioned.shape == (3, 64, 40, 3) and not np.array_equal(captioned, out)
     assert Degradation(portrait=True, letterbox=0.25).frames(frames, seed=0).shape == (3, 96, 40, 3)
     assert Degradation(portrait=True).describe() == "each frame turned a quarter turn (portrait)"
+
+
+def test_a_fade_darkens_each_frame_by_the_same_step_and_a_fade_in_ends_at_the_clip():
+    out = Degradation(fade=0.05).frames(_grey(200, (4, 2, 2, 3)), seed=0)[:, 0, 0, 0]
+    assert out.tolist() == [200, 190, 180, 170]  # 1, 0.95, 0.90, 0.85 of 200
+    out = Degradation(fade=-0.05).frames(_grey(200, (4, 2, 2, 3)), seed=0)[:, 0, 0, 0]
+    assert out.tolist() == [170, 180, 190, 200]  # brighter each frame, the last as it is
+    assert Degradation(fade=0.05).describe() == "a fade out of 5% a frame"
+    assert Degradation(fade=-0.1).describe() == "a fade in of 10% a frame"
+
+
+def test_a_fade_that_would_reach_black_within_the_clip_is_refused():
+    with pytest.raises(ValueError, match=r"a fade of 0.25 a frame reaches black within 6 frames; use one under 0.2"):
+        Degradation(fade=0.25).frames(_grey(100, (6, 2, 2, 3)), seed=0)
+
+
+def test_a_fade_over_the_first_frames_ends_there_and_the_rest_hold():
+    out = Degradation(fade=0.05, fade_frames=4).frames(_grey(200, (6, 2, 2, 3)), seed=0)[:, 0, 0, 0]
+    assert out.tolist() == [200, 190, 180, 170, 170, 170]  # the faded brightness held
+    out = Degradation(fade=-0.05, fade_frames=4).frames(_grey(200, (6, 2, 2, 3)), seed=0)[:, 0, 0, 0]
+    assert out.tolist() == [170, 180, 190, 200, 200, 200]  # faded in to full brightness, then held
+    assert Degradation(fade=0.05, fade_frames=4).describe() == "a fade out of 5% a frame over the first 4 frames"
+    # a fade over more frames than the clip has is a fade over all of them
+    np.testing.assert_array_equal(Degradation(fade=0.05, fade_frames=9).frames(_grey(200), seed=0),
+                                  Degradation(fade=0.05).frames(_grey(200), seed=0))

@@ -615,11 +615,11 @@ def test_the_command_hands_every_flag_to_the_benchmark_and_prints_its_report(mon
 
 @pytest.mark.parametrize("flags, said", [
     (["--adapt-steps", "1", "--checkpoint", "a.pt", "--grain", "5"],
-     "--adapt-steps cannot be combined with --grain, --flicker, --caption, --letterbox or --portrait"),
+     "--adapt-steps cannot be combined with --grain, --flicker, --fade, --caption, --letterbox or --portrait"),
     (["--adapt-steps", "1", "--checkpoint", "a.pt", "--flicker", "0.1"],
-     "--adapt-steps cannot be combined with --grain, --flicker, --caption, --letterbox or --portrait"),
+     "--adapt-steps cannot be combined with --grain, --flicker, --fade, --caption, --letterbox or --portrait"),
     (["--adapt-steps", "1", "--checkpoint", "a.pt", "--letterbox", "0.1"],
-     "--adapt-steps cannot be combined with --grain, --flicker, --caption, --letterbox or --portrait"),
+     "--adapt-steps cannot be combined with --grain, --flicker, --fade, --caption, --letterbox or --portrait"),
     (["--letterbox", "2"], "letterbox must lie in [0, 1] (each bar's share of the frame's height), got 2.0"),
     (["--adapt-steps", "1", "--checkpoint", "a.pt", "b.pt", "--ensemble", "a+b"],
      "--adapt-steps cannot be combined with --ensemble, --mirror or a steady camera motion"),

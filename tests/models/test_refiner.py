@@ -640,3 +640,88 @@ def test_a_refiner_reading_repeated_frames_moves_on_after_one_and_stops_in_a_hol
         assert error(reading.rollout(hold, 2), 1, 1) < 1e-3
         clip = _repeated(pan, 0, 1, 2, 3)  # nothing repeated: the same to the bit
         assert torch.equal(reading.rollout(clip, 2), plain.rollout(clip, 2))
+
+
+def _faded(clip: torch.Tensor, *factors: float) -> torch.Tensor:
+    """``clip`` with frame ``t``'s levels in [0, 1] multiplied by ``factors[t]``, rounded to 8 bits."""
+    levels = (clip + 1) / 2 * torch.tensor(factors).view(1, 1, -1, 1, 1)
+    return (levels * 255).round() / 127.5 - 1
+
+
+def test_each_step_s_brightness_is_the_median_log_ratio_read_along_its_flow():
+    pan = _pan((3, 0), 4)
+    faded = _faded(pan, 1.0, 0.95, 0.9, 0.85)
+    steps = refiner_module.brightness_steps(faded, refiner_module.dis_flows_back(faded, 3))  # newest step first
+    expected = [math.log(0.85 / 0.9), math.log(0.9 / 0.95), math.log(0.95)]
+    assert steps[0].tolist() == pytest.approx(expected, abs=0.004)
+    still = _faded(_pan((0, 0), 4), 1.0, 0.95, 0.9, 0.85)  # nothing moves: read where they stand
+    assert refiner_module.brightness_steps(still)[0].tolist() == pytest.approx(expected, abs=0.004)
+    # a photo lit brighter to the right (3% more every 3 px), panned: every pixel gets brighter
+    # as the brighter part slides over it, while the exposure stays; read along the steps'
+    # flows, no step changes
+    photo = torch.from_numpy(skdata.astronaut()).permute(2, 0, 1).float() / 255  # (3, 512, 512) in [0, 1]
+    photo = photo * torch.exp(0.01 * (torch.arange(512.0) - 300)).clamp(max=1)
+    lit = torch.stack([photo[:, 200:296, 150 + 3 * t:278 + 3 * t] for t in range(4)], dim=1).unsqueeze(0) * 2 - 1
+    assert (refiner_module.brightness_steps(lit)[0] > 0.01).all()
+    assert refiner_module.brightness_steps(lit, refiner_module.dis_flows_back(lit, 3))[0].abs().max() < 0.003
+    assert refiner_module.brightness_steps(torch.full((1, 3, 4, 32, 32), -1.0)).eq(0).all()  # black: nothing lit
+
+
+@pytest.mark.parametrize("steps, rate", [
+    ([-0.05, -0.05, -0.05], 1 - math.exp(0.05)),  # a steady fade to black: -5.1% of the newest a frame
+    ([0.02, 0.03, 0.011], 1 - math.exp(-0.02)),  # brightening, each step within half the newest's of it
+    ([-0.05, -0.02, -0.05], 0.0),  # a step 0.03 off the newest's, over half of it: not steady
+    ([-0.05, 0.05, -0.05], 0.0),  # flicker: the steps change sign
+    ([-0.009, -0.009, -0.009], 0.0),  # under FADE_STEP: a still scene's noise
+])
+def test_a_fade_is_steps_that_agree_and_its_rate_is_the_newest_step_s(steps, rate):
+    assert refiner_module.fade_rate(torch.tensor([steps])).item() == pytest.approx(rate, abs=1e-6)
+
+
+def test_brightened_scales_the_levels_and_clips_them():
+    frames = torch.tensor([[[0.0, 0.9, -1.0]], [[0.0, 0.9, -1.0]]])  # (B=2, 1, 3)
+    out = refiner_module.brightened(frames, torch.tensor([0.8, 1.2]))
+    # level 0.5 x 0.8 = 0.4 (-0.2); 0.95 x 0.8 = 0.76 (0.52); black stays black; 0.95 x 1.2 clipped to 1
+    torch.testing.assert_close(out, torch.tensor([[[-0.2, 0.52, -1.0]], [[0.2, 1.0, -1.0]]]))
+    assert refiner_module.brightened(frames, torch.ones(2)) is frames
+
+
+def test_a_fade_s_older_frames_are_brought_to_the_newest_s_brightness():
+    pan = _pan((3, 0), 4)
+    faded = _faded(pan, 1.0, 0.95, 0.9, 0.85)
+    steps = refiner_module.brightness_steps(faded, refiner_module.dis_flows_back(faded, 3))
+    levelled = refiner_module.fade_levelled(faded, steps, torch.tensor([True]))
+    assert torch.equal(levelled[:, :, -1], faded[:, :, -1])  # the newest frame, which predictions resample
+    # each older frame at 0.85 of its own levels, as the newest is: within a grey level and a half
+    assert (levelled - _faded(pan, 0.85, 0.85, 0.85, 0.85)).abs().max() < 3 / 255
+    assert refiner_module.fade_levelled(faded, steps, torch.tensor([False])) is faded
+
+
+def test_a_refiner_reading_fades_carries_one_on_and_leaves_other_clips_to_the_bit():
+    pan = _pan((3, 0), 6)
+    faded = _faded(pan, 1.0, 0.95, 0.9, 0.85, 0.8, 0.75)
+    reading = _zero_output(FlowRefiner(width=8, fades=True)).eval()
+    plain = _zero_output(FlowRefiner(width=8)).eval()
+
+    def error(frames: torch.Tensor) -> float:  # against frames 4 and 5, away from the borders
+        return float((frames - faded[:, :, 4:])[..., 16:-16, 16:-16].abs().mean())
+
+    with torch.no_grad():
+        carried, kept = reading.rollout(faded[:, :, :4], 2), plain.rollout(faded[:, :, :4], 2)
+        # kept at the newest frame's brightness, the prediction is 0.05 and 0.10 of the levels too bright
+        assert error(carried) < 0.01 < 0.02 < error(kept)
+        velocity, _, fade = reading.motion_persistence_and_fade(faded[:, :, :4])
+        assert fade.item() == pytest.approx(1 - 0.9 / 0.85, abs=0.003)  # the newest step, -0.05 of 0.85: -5.9% a frame
+        assert velocity[..., 16:-16, 16:-16].mean(dim=(2, 3))[0].tolist() == pytest.approx([3.0, 0.0], abs=0.05)
+        clip = pan[:, :, :4]  # no fade: the same to the bit, and no rate
+        assert torch.equal(reading.rollout(clip, 2), plain.rollout(clip, 2))
+        assert reading.motion_persistence_and_fade(clip)[2].eq(0).all() and plain.motion_persistence_and_fade(clip)[2] is None
+
+
+def test_flicker_rarely_reads_as_a_fade():
+    # each frame's exposure drawn on its own from [1 - a, 1 + a]: four frames' steps seldom agree
+    draws = torch.Generator().manual_seed(0)
+    for a in (0.05, 0.1, 0.2):
+        exposure = 1 + a * (2 * torch.rand(100_000, 4, generator=draws) - 1)
+        steps = (exposure[:, 1:].log() - exposure[:, :-1].log()).flip(1)  # newest first
+        assert 0 < (refiner_module.fade_rate(steps) != 0).float().mean() < 0.01, a

@@ -82,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
                              "scored clip (default 0)")
     parser.add_argument("--flicker", type=float, default=0.0, metavar="A",
                         help="multiply every scored frame's brightness by a factor from [1-A, 1+A] (default 0)")
+    parser.add_argument("--fade", type=float, default=0.0, metavar="STEP",
+                        help="make every scored clip a fade: each frame's brightness STEP of the first's darker "
+                             "than the last (negative: brighter, a fade in; default 0)")
+    parser.add_argument("--fade-frames", type=int, default=0, metavar="N",
+                        help="with --fade, only each clip's first N frames fade and the rest hold (a fade that ends "
+                             "within the clip; default 0: every frame fades)")
     parser.add_argument("--caption", action="store_true",
                         help="burn a still caption (a timestamp, a recording mark) into every scored frame")
     parser.add_argument("--letterbox", type=float, default=0.0, metavar="F",
@@ -112,10 +118,11 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"--blend-weight must lie in [0, 1], got {args.blend_weight}")
     positive("--clips-per-video", args.clips_per_video)
     adapt = _adapt_settings(args)
-    degrade = Degradation(grain=args.grain, flicker=args.flicker, caption=args.caption, letterbox=args.letterbox,
-                          portrait=args.portrait)
+    degrade = Degradation(grain=args.grain, flicker=args.flicker, fade=args.fade, fade_frames=args.fade_frames,
+                          caption=args.caption, letterbox=args.letterbox, portrait=args.portrait)
     if adapt.steps and degrade:
-        raise ValueError("--adapt-steps cannot be combined with --grain, --flicker, --caption, --letterbox or --portrait")
+        raise ValueError("--adapt-steps cannot be combined with --grain, --flicker, --fade, --caption, --letterbox "
+                         "or --portrait")
     steady = steady_camera(args.steady_pan, args.steady_zoom, args.steady_roll)
     if adapt.steps and (args.ensemble is not None or args.mirror or steady):
         raise ValueError("--adapt-steps cannot be combined with --ensemble, --mirror or a steady camera motion")

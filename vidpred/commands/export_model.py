@@ -73,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="refiners: a context frame that shows the one before it again (a frame-rate "
                              "conversion's) is taken out of the exported model's context, so the motion goes on "
                              "after it (model.generator.repeated_frames)")
+    parser.add_argument("--fades", action="store_true",
+                        help="refiners: in a steady fade of the frame's brightness, the exported model reads the "
+                             "context at one brightness and carries the fade on (model.generator.fades)")
     parser.add_argument("--force", action="store_true",
                         help="replace an existing --out that is not a model exported by this script (a file of "
                              "yours, a run's training checkpoint, a blur discriminator)")
@@ -97,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
                **({"camera_still": True} if args.camera_still else {}),
                **({"refine_flows": True} if args.refine_flows else {}),
                **({"scene_cuts": True} if args.scene_cuts else {}),
-               **({"repeated_frames": True} if args.repeated_frames else {})}
+               **({"repeated_frames": True} if args.repeated_frames else {}),
+               **({"fades": True} if args.fades else {})}
     if changes:
         generator = config.get("model", {}).get("generator", {})
         if generator.get("head") != "refiner":

@@ -1,9 +1,10 @@
-"""Harder footage from the same clips: sensor grain, brightness flicker, a burnt-in caption,
-letterbox bars, and frames turned upright as a phone held in portrait films them.
+"""Harder footage from the same clips: sensor grain, brightness flicker, a fade, a burnt-in
+caption, letterbox bars, and frames turned upright as a phone held in portrait films them.
 
 On grainy footage the optical flow of still texture is noise, and under flicker every frame
 carries its own exposure: both are where flow extrapolation can fall below copying the last
-frame. A caption burnt into every frame (a camera's timestamp) holds still while the scene
+frame. In a fade (an edit's fade to black, or a camera's exposure settling) every frame is
+darker or brighter than the last by the same step, which copying and flow both miss. A caption burnt into every frame (a camera's timestamp) holds still while the scene
 moves under it, and letterbox bars (a wide film in a taller frame) are still black edges the
 scene moves against. :class:`Degradation` makes such footage from clean clips, the same way
 on every run:
@@ -12,6 +13,11 @@ on every run:
   deviation in grey levels (0-255);
 * ``flicker``: every frame's brightness multiplied by its own factor drawn uniformly from
   ``[1 - flicker, 1 + flicker]`` (as old film or a lamp on the mains flickers);
+* ``fade``: every frame's brightness a steady step darker than the last, this fraction of
+  the first frame's (a fade to black); negative, a step brighter, up to the last frame as
+  it is (a fade in); with ``fade_frames``, only the clip's first ``fade_frames`` frames
+  fade, the ones after them holding the faded brightness (fading in, the fade ends at
+  full brightness): a fade that ends within the clip;
 * ``caption``: a white timestamp outlined in black at the bottom left and a red recording
   mark at the top right, the same in every frame;
 * ``letterbox``: black bars above and below, each this fraction of the frame's height (the
@@ -19,7 +25,7 @@ on every run:
 * ``portrait``: every frame turned a quarter turn clockwise, so a landscape clip becomes a
   tall one whose horizontal motion runs down the frame (a phone held upright).
 
-The turn comes first, then flicker, then grain (the sensor's noise is added after the light), and the
+The turn comes first, then flicker and the fade, then grain (the sensor's noise is added after the light), and the
 result is rounded back to 8 bits; the caption is drawn on that, and the bars added last. The
 random draws depend only on the clip's name, so every method, run and machine scores the same
 degraded frames, context and targets alike.
@@ -50,6 +56,8 @@ class Degradation:
 
     grain: float = 0.0  # noise standard deviation, grey levels
     flicker: float = 0.0  # brightness factors drawn from [1 - flicker, 1 + flicker]
+    fade: float = 0.0  # brightness step per frame: > 0 fades to black, < 0 fades in
+    fade_frames: int = 0  # how many of the clip's first frames fade (0: all of them)
     caption: bool = False  # a still timestamp and recording mark burnt into every frame
     letterbox: float = 0.0  # black bars above and below, each this fraction of the frame's height
     portrait: bool = False  # every frame turned a quarter turn clockwise
@@ -59,17 +67,23 @@ class Degradation:
             raise ValueError(f"grain must be a finite standard deviation >= 0 (grey levels), got {self.grain}")
         if not 0 <= self.flicker < 1:
             raise ValueError(f"flicker must lie in [0, 1), got {self.flicker}")
+        if not -1 < self.fade < 1:
+            raise ValueError(f"fade must lie in (-1, 1) (the brightness step per frame), got {self.fade}")
+        if self.fade_frames < 0 or self.fade_frames == 1 or (self.fade_frames and not self.fade):
+            raise ValueError(f"fade_frames must be 0 (every frame fades) or >= 2 with a fade, got {self.fade_frames}")
         if not 0 <= self.letterbox <= 1:
             raise ValueError(f"letterbox must lie in [0, 1] (each bar's share of the frame's height), got {self.letterbox}")
 
     def __bool__(self) -> bool:
-        return self.grain > 0 or self.flicker > 0 or self.caption or self.letterbox > 0 or self.portrait
+        return self.grain > 0 or self.flicker > 0 or self.fade != 0 or self.caption or self.letterbox > 0 or self.portrait
 
     def describe(self) -> str:
         """One phrase for a report, e.g. ``"grain of 10 grey levels, flicker of ±10%"``."""
         parts = (["each frame turned a quarter turn (portrait)"] if self.portrait else []) + \
                 ([f"grain of {self.grain:g} grey levels"] if self.grain else []) + \
                 ([f"flicker of ±{100 * self.flicker:g}%"] if self.flicker else []) + \
+                ([f"a fade {'out' if self.fade > 0 else 'in'} of {100 * abs(self.fade):g}% a frame"
+                  + (f" over the first {self.fade_frames} frames" if self.fade_frames else "")] if self.fade else []) + \
                 (["a still caption burnt in"] if self.caption else []) + \
                 ([f"letterbox bars of {100 * self.letterbox:g}% of the height above and below"] if self.letterbox else [])
         return ", ".join(parts) or "none"
@@ -84,6 +98,8 @@ class Degradation:
         out = frames.astype(np.float32)
         if self.flicker:
             out *= rng.uniform(1 - self.flicker, 1 + self.flicker, (len(frames), 1, 1, 1)).astype(np.float32)
+        if self.fade:
+            out *= self._fade_factors(len(frames))[:, None, None, None]
         if self.grain:
             out += rng.normal(0.0, self.grain, out.shape).astype(np.float32)
         out = np.clip(np.round(out), 0, 255).astype(np.uint8)
@@ -94,6 +110,18 @@ class Degradation:
             bar = round(self.letterbox * out.shape[1])
             out = np.pad(out, ((0, 0), (bar, bar), (0, 0), (0, 0)))
         return out
+
+    def _fade_factors(self, length: int) -> np.ndarray:
+        """Each of ``length`` frames' brightness factor: 1, 1 - fade, 1 - 2 fade, ... fading out;
+        fading in, the same read from the last fading frame back; after ``fade_frames``
+        frames, the last fading frame's."""
+        fading = min(self.fade_frames or length, length)
+        steps = np.minimum(np.arange(length, dtype=np.float32), fading - 1)
+        factors = 1 - abs(self.fade) * (steps if self.fade > 0 else fading - 1 - steps)
+        if factors.min() <= 0:
+            raise ValueError(f"a fade of {self.fade:g} a frame reaches black within {length} frames; "
+                             f"use one under {1 / max(length - 1, 1):.3g}")
+        return factors
 
     def clip(self, clip: EvalClip) -> EvalClip:
         """``clip`` degraded, its draws seeded by its name (the clip itself if nothing is added)."""

@@ -187,6 +187,7 @@ def predictor_from_state(state: dict, path: Path, device: torch.device, name: st
         info["refine_flows"] = cfg.model.generator.refine_flows
         info["scene_cuts"] = cfg.model.generator.scene_cuts
         info["repeated_frames"] = cfg.model.generator.repeated_frames
+        info["fades"] = cfg.model.generator.fades
     logger.info("loaded %s: step %s, generator %d parameters, %d context frames", path, info["step"],
                 info["parameters"], cfg.model.n_context)
     return Method(name=name or checkpoint_label(path), kind="checkpoint", predict=CheckpointPredictor(generator, cfg),

@@ -20,7 +20,8 @@ SDC-Net refines the flows of a frozen estimator:
    ``linear`` rollout, each step continuing from where the one before ended in the
    ``composed`` one the shipped model uses): every predicted frame is *one* resampling of
    a real frame, so the 2nd frame is not a warp of a warp, and texture is moved, not
-   redrawn (sharp output).
+   redrawn (sharp output); with ``fades``, in a context whose steps all change its
+   brightness alike (:func:`fade_rate`), that frame is relit to carry the fade on.
 
 With the default candidates the weights start at 0.93 on ``f1``, so an untrained model is
 close to DIS-flow extrapolation. The flows and the network run at a reduced size, the warp at the full
@@ -39,7 +40,8 @@ from vidpred.models.warp import splat, warp
 
 __all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "scene_cut_steps", "unexplained_change", "from_newest_scene",
            "changed_fractions", "repeated_steps", "repeats_among", "without_repeats",
-           "REFINER_WIDTH", "ROLLOUTS", "SCENE_CUT_RESIDUAL", "REPEAT_CHANGED", "REPEAT_RATIO"]
+           "brightness_steps", "fade_rate", "fade_levelled", "brightened",
+           "REFINER_WIDTH", "ROLLOUTS", "SCENE_CUT_RESIDUAL", "REPEAT_CHANGED", "REPEAT_RATIO", "FADE_STEP", "FADE_SPREAD"]
 
 REFINER_WIDTH = 32  # feature maps of the first level at model.generator.width 1
 
@@ -84,6 +86,16 @@ SCENE_CUT_RESIDUAL = 0.4
 REPEAT_CHANGED = 0.02
 REPEAT_RATIO = 0.2
 _CHANGE_LEVEL = 3 * 2 / 255  # 3 grey levels of 255, in [-1, 1]
+# A context is a steady fade (an edit's fade to or from black, a camera's exposure settling)
+# when every step's mean brightness changes the same way, by at least FADE_STEP (the log of
+# the step's ratio), and no step's change differs from the newest's by more than FADE_SPREAD
+# of it: flicker's independent exposures rarely line up so, a still scene's steps are far
+# under FADE_STEP.
+FADE_STEP = 0.01
+FADE_SPREAD = 0.5
+# Pixels darker than this share of the range, or as near its top, are left out of a step's
+# change of brightness: their 8-bit ratios are coarse, and clipped ones do not scale.
+_LIT = 20 / 255
 # A frame flatter than this standard deviation of its grey levels (in [-1, 1]) is not
 # stretched further by the standardization: its noise would pass for a cut.
 _FLAT_FRAME_STD = 0.02
@@ -262,6 +274,89 @@ def without_repeats(context: Tensor, repeats: Tensor | None = None) -> Tensor:
     return out
 
 
+def brightness_steps(context: Tensor, flows: list[Tensor] | None = None) -> Tensor:
+    """``(B, T - 1)``, newest step first: each context step's change of brightness, the
+    median over pixels of the log of their grey level's ratio (every other row and column;
+    pixels lit in both frames, between :data:`_LIT` of the range and as far from its top).
+
+    A change of exposure or a fade scales every pixel alike, so the median is its log ratio;
+    content moving over the pixels changes them too (a bright surface sliding into view reads
+    as a brightening), unless ``flows`` bring the earlier frame's content to the later frame's
+    pixels first: ``flows[j]``, the ``j``-th newest step's flow from its later frame back to
+    the earlier (:func:`~vidpred.models.optical_flow.dis_flows_back`), pixels whose source
+    left the frame left out. 0 where fewer than one pixel in a thousand counts.
+
+    Args:
+        context: ``(B, C, T, H, W)`` in ``[-1, 1]``.
+        flows: the newest steps' flows ``(B, 2, H, W)`` in pixels, newest first; steps beyond
+            them are compared where they stand.
+    """
+    grey = context.float().mean(dim=1, keepdim=True)  # (B, 1, T, H, W)
+    T, (H, W) = grey.shape[2], grey.shape[-2:]
+    steps = []
+    for j in range(T - 1):
+        later, earlier = grey[:, :, T - 1 - j], grey[:, :, T - 2 - j]
+        counted = torch.ones_like(later, dtype=torch.bool)
+        if flows is not None and j < len(flows):
+            earlier = warp(earlier, flows[j])
+            x = torch.arange(W, device=later.device).view(1, W) + flows[j][:, 0]
+            y = torch.arange(H, device=later.device).view(H, 1) + flows[j][:, 1]
+            counted = ((x >= 0) & (x <= W - 1) & (y >= 0) & (y <= H - 1)).unsqueeze(1)
+        steps.append(_median_log_ratio(later[..., ::2, ::2], earlier[..., ::2, ::2], counted[..., ::2, ::2]))
+    return torch.stack(steps, dim=1)
+
+
+def _median_log_ratio(later: Tensor, earlier: Tensor, counted: Tensor) -> Tensor:
+    """``(B,)``: the median of ``log(later / earlier)`` over the ``counted`` pixels lit in both
+    (grey ``(B, 1, h, w)`` in ``[-1, 1]``); 0 where under one in a thousand are."""
+    later, earlier = ((later + 1) / 2).flatten(1), ((earlier + 1) / 2).flatten(1)
+    counted = counted.flatten(1) & (later >= _LIT) & (later <= 1 - _LIT) & (earlier >= _LIT) & (earlier <= 1 - _LIT)
+    ratios = later.clamp_min(_LIT).log() - earlier.clamp_min(_LIT).log()
+    median = torch.where(counted, ratios, torch.full_like(ratios, float("nan"))).nanmedian(dim=1).values
+    return torch.where(counted.float().mean(dim=1) >= 1e-3, median, torch.zeros_like(median))
+
+
+def fade_rate(steps: Tensor) -> Tensor:
+    """``(B,)``: in a steady fade (:data:`FADE_STEP`, :data:`FADE_SPREAD`), the newest step's
+    change of brightness as a fraction of the newest frame's, so that the frame ``k`` ahead
+    is ``1 + k * rate`` times as bright as the newest (the brightness going on in a straight
+    line, as a fade to black darkens by the same amount each frame); 0 elsewhere.
+
+    Args:
+        steps: the context's :func:`brightness_steps` ``(B, n)``, newest first, ``n >= 2``
+            (a fade is two steps that agree, at least).
+    """
+    newest = steps[:, :1]
+    steady = (steps * newest.sign() >= FADE_STEP).all(dim=1) & \
+             ((steps - newest).abs() <= FADE_SPREAD * newest.abs()).all(dim=1) & (steps.shape[1] >= 2)
+    return torch.where(steady, 1 - torch.exp(-newest[:, 0]), torch.zeros_like(newest[:, 0]))
+
+
+def brightened(frames: Tensor, factor: Tensor) -> Tensor:
+    """``frames`` (``(B, C, ...)`` in ``[-1, 1]``) with their levels in ``[0, 1]`` multiplied by
+    ``factor`` ``(B,)``, clipped to the range; the frames themselves where every factor is 1."""
+    if bool((factor == 1).all()):
+        return frames
+    factor = factor.view(-1, *([1] * (frames.dim() - 1))).to(frames.dtype)
+    return ((frames + 1) * factor - 1).clamp(-1, 1)
+
+
+def fade_levelled(context: Tensor, steps: Tensor, fading: Tensor) -> Tensor:
+    """The context with every older frame of each ``fading`` clip ``(B,)`` bool brought to
+    the newest frame's brightness by its :func:`brightness_steps` ``steps``, so its flows and
+    the network see one exposure; ``context`` itself where no clip fades. The newest frame,
+    which predictions resample, is never changed."""
+    if not fading.any():
+        return context
+    # frame t's log brightness below the newest: the sum of the steps after it
+    after = torch.cumsum(steps, dim=1).flip(1)  # (B, T - 1): frames 0 .. T-2
+    factors = torch.where(fading[:, None], torch.exp(after), torch.ones_like(after))
+    out = context.clone()
+    for t in range(context.shape[2] - 1):
+        out[:, :, t] = brightened(context[:, :, t], factors[:, t])
+    return out
+
+
 def _conv(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1), nn.LeakyReLU(0.1))
 
@@ -282,6 +377,13 @@ class VelocityPredictor(nn.Module):
         subclass's own (:class:`FlowRefiner`, :class:`~vidpred.models.averaged_motion.AveragedMotion`)."""
         raise NotImplementedError(f"{type(self).__name__} must define motion_and_persistence")
 
+    def motion_persistence_and_fade(self, context: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """:meth:`motion_and_persistence`, and each clip's fade ``(B,)`` (frame ``k`` ahead
+        ``1 + k * rate`` times as bright as the newest context frame; :func:`fade_rate`) or
+        None where every prediction keeps the newest frame's brightness (here always;
+        :class:`FlowRefiner` with ``fades`` reads fades)."""
+        return (*self.motion_and_persistence(context), None)
+
     def motion(self, context: Tensor) -> Tensor:
         """The velocity ``v`` at the newest frame's pixels (:meth:`motion_and_persistence`)."""
         return self.motion_and_persistence(context)[0]
@@ -291,6 +393,8 @@ class VelocityPredictor(nn.Module):
         ``flow_1 = v`` and ``flow_k = flow_(k-1) + a(p) v(q)``, with ``q = p`` (rollout
         ``"linear"``: ``(1 + (k - 1) a) v(p)``) or ``q = p + flow_(k-1)(p)`` (``"composed"``: the
         step continues from where the one before ended); ``a`` = 1 without a learned persistence.
+        In a fade (:meth:`motion_persistence_and_fade`), frame ``k`` is then made
+        ``1 + k * rate`` times as bright (:func:`brightened`).
 
         Returns:
             frames ``(B, C, n_future, H, W)`` in ``[-1, 1]``, flows ``(B, 2, n_future, H, W)``,
@@ -298,7 +402,7 @@ class VelocityPredictor(nn.Module):
         """
         if n_future < 1:
             raise ValueError(f"n_future must be >= 1, got {n_future}")
-        velocity, persistence = self.motion_and_persistence(context)
+        velocity, persistence, fade = self.motion_persistence_and_fade(context)
         last = context[:, :, -1].float()
         a = 1.0 if persistence is None else persistence
         flows = [velocity]
@@ -306,6 +410,8 @@ class VelocityPredictor(nn.Module):
             step = warp(velocity, flows[-1]) if self.rollout_mode == "composed" else velocity
             flows.append(flows[-1] + a * step)
         frames = [warp(last, flow) for flow in flows]
+        if fade is not None:  # frame k ahead 1 + k * rate times as bright, never below black
+            frames = [brightened(frame, (1 + k * fade).clamp_min(0)) for k, frame in enumerate(frames, 1)]
         return torch.stack(frames, dim=2), torch.stack(flows, dim=2), None
 
     def rollout(self, context: Tensor, n_future: int, return_scales: bool = False) -> Tensor | list[Tensor]:
@@ -373,6 +479,11 @@ class FlowRefiner(VelocityPredictor):
             conversion's or a dropped frame's, :func:`repeated_steps`) is taken out of the
             context (:func:`without_repeats`), so the motion goes on after it. Off: a repeated
             newest frame reads as a stop, and the prediction copies it.
+        fades: in a steady fade of the whole frame's brightness (:func:`fade_rate`: a fade to
+            or from black, an exposure settling), the context's older frames are brought to the
+            newest one's brightness before its flows are read (:func:`fade_levelled`), and each
+            predicted frame carries the fade on by the newest step's change
+            (:meth:`brightness`). Off: every prediction keeps the newest frame's brightness.
 
     Attributes:
         head: ``"refiner"`` (read by code that asks a generator for its kind).
@@ -384,7 +495,8 @@ class FlowRefiner(VelocityPredictor):
                  width: int = REFINER_WIDTH, max_correction: float = _MAX_CORRECTION,
                  global_context: bool = False, farneback: bool = False, step_scale: bool = False,
                  rollout: str = "linear", camera_still: bool = False, refine_flows: bool = False,
-                 projected: bool = False, scene_cuts: bool = False, repeated_frames: bool = False) -> None:
+                 projected: bool = False, scene_cuts: bool = False, repeated_frames: bool = False,
+                 fades: bool = False) -> None:
         super().__init__()
         if rollout not in ROLLOUTS:
             raise ValueError(f"rollout must be one of {', '.join(ROLLOUTS)}, got {rollout!r}")
@@ -394,6 +506,7 @@ class FlowRefiner(VelocityPredictor):
         self.projected = bool(projected)
         self.scene_cuts = bool(scene_cuts)
         self.repeated_frames = bool(repeated_frames)
+        self.fades = bool(fades)
         if n_context < n_flows + 1 or n_flows < 1:
             raise ValueError(f"need n_context >= n_flows + 1 >= 2, got n_context={n_context}, n_flows={n_flows}")
         if scale < 1 or scale & (scale - 1):
@@ -482,11 +595,16 @@ class FlowRefiner(VelocityPredictor):
             ``(0, 1)`` with ``step_scale``, else None (``a`` = 1). How frames ahead follow
             them: :meth:`rollout_with_motion`.
         """
+        return self.motion_persistence_and_fade(context)[:2]
+
+    def motion_persistence_and_fade(self, context: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """:meth:`motion_and_persistence`, and with ``fades`` each clip's :func:`fade_rate`
+        (0 where it does not fade; None without ``fades``)."""
         if context.dim() != 5 or context.shape[1] != self.channels or context.shape[2] != self.n_context:
             raise ValueError(f"context must be (B, {self.channels}, {self.n_context}, H, W), got {tuple(context.shape)}")
         B, C, T, H, W = context.shape
         h, w = _working_size(H, W, self.scale)
-        context, frames, flows, cut_last = self._read(context.float(), (h, w))
+        context, frames, flows, cut_last, fade = self._read(context.float(), (h, w))
         last = context[:, :, -1]
         others = (farneback_flow(last, context[:, :, -2]),) if self.farneback else ()
         fit_error = warp(context[:, :, -2], flows[0]) - last  # (B, C, H, W): where f1 fails
@@ -511,24 +629,33 @@ class FlowRefiner(VelocityPredictor):
         persistence = torch.sigmoid(out[:, -1:] * _LOGIT_SCALE) if self.step_scale else None
         if cut_last.any():  # the newest frame is all there is of its scene: copied
             velocity = torch.where(cut_last.view(B, 1, 1, 1), torch.zeros_like(velocity), velocity)
-        return velocity, persistence
+        return velocity, persistence, fade
 
-    def _read(self, context: Tensor, size: tuple[int, int]) -> tuple[Tensor, list[Tensor], list[Tensor], Tensor]:
+    def _read(self, context: Tensor, size: tuple[int, int]
+              ) -> tuple[Tensor, list[Tensor], list[Tensor], Tensor, Tensor | None]:
         """The context as the network reads it: repeated frames taken out (``repeated_frames``),
-        the newest scene only (``scene_cuts``); its frames at the working ``size``; its steps'
-        flows at the newest frame's pixels (:func:`context_flows`); and ``(B,)`` bool, whether
-        the newest step is a cut."""
+        a fade's frames at the newest one's brightness (``fades``), the newest scene only
+        (``scene_cuts``); its frames at the working ``size``; its steps' flows at the newest
+        frame's pixels (:func:`context_flows`); ``(B,)`` bool, whether the newest step is a
+        cut; and with ``fades``, each clip's :func:`fade_rate` (else None)."""
         if self.repeated_frames:
             context = without_repeats(context)
         T = context.shape[2]
-        frames = [_shrunk(context[:, :, t], size) for t in range(T)]  # each shrunk alone: no full-size copy of them all
         cut_last = torch.zeros(context.shape[0], dtype=torch.bool, device=context.device)
+        fade = None
         with torch.no_grad():
             steps = dis_flows_back(context, self.n_flows, refine_newest=self.refine_flows)
+            if self.fades:  # the steps' brightness read along their flows; a fade's flows read again, levelled
+                brightness = brightness_steps(context, steps)
+                fade = fade_rate(brightness)
+                if fade.any():
+                    context = fade_levelled(context, brightness, fade != 0)
+                    steps = dis_flows_back(context, self.n_flows, refine_newest=self.refine_flows)
+            frames = [_shrunk(context[:, :, t], size) for t in range(T)]  # each shrunk alone: no full-size copy of them all
             if self.scene_cuts:  # (at a quarter of the frame size, the network's frames serve)
                 greys = [frame.mean(dim=1, keepdim=True) for frame in frames] if self.scale == 4 else None
                 cuts = unexplained_change(context, steps, greys) > SCENE_CUT_RESIDUAL
                 context, steps, cut_last = from_newest_scene(context, steps, cuts)
                 if cuts.any():
                     frames = [_shrunk(context[:, :, t], size) for t in range(T)]
-            return context, frames, _at_newest_pixels(steps), cut_last
+            return context, frames, _at_newest_pixels(steps), cut_last, fade
