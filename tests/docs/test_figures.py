@@ -126,3 +126,22 @@ def test_every_picture_in_docs_carries_the_mark_its_command_replaces():
             mark = image.info.get("Software" if image.format == "PNG" else "comment", b"")
         mark = mark.decode() if isinstance(mark, bytes) else mark
         assert mark.startswith("vidpred"), f"{path.name} carries no vidpred mark ({mark!r})"
+
+
+NOT_READING_FADES = "not reading fades (shipped before)"
+
+
+@pytest.mark.parametrize("header, report", [("| video (fading out, 5% a frame) |", "test_fade_out"),
+                                            ("| video (fading in, 5% a frame) |", "test_fade_in")])
+def test_the_fades_tables_are_the_stored_test_benchmarks(header, report):
+    rows = _table(ROOT / "docs" / "results.md", header)
+    assert [_video(r[0]) for r in rows] == list(VIDEOS.values())
+    clips = _clips(report)
+    for video, shipped, plain, better, margin, over_plain in rows:
+        these = clips[_video(video)]
+        assert shipped == " / ".join(f"{_mean(these, MODEL, key):.2f}" for key in KEYS), video
+        assert plain == " / ".join(f"{_mean(these, NOT_READING_FADES, key):.2f}" for key in KEYS), video
+        assert better == " / ".join(f"{BASELINES[_better(these, key)]} {_mean(these, _better(these, key), key):.2f}"
+                                    for key in KEYS), video
+        assert margin == " / ".join(_difference(these, _better(these, key), key) for key in KEYS), video
+        assert over_plain == " / ".join(_difference(these, NOT_READING_FADES, key) for key in KEYS), video

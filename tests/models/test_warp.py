@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vidpred.models.warp import flow_to_color, splat, warp
+from vidpred.models.warp import flow_to_color, sample_at, splat, warp
 
 
 def test_warp_integer_shift_is_exact():
@@ -238,3 +238,17 @@ def test_flow_to_color_shows_speeds_beyond_max_magnitude_fully_saturated():
     # hue 90 degrees at saturation 1 and value 1: (X, C, 0) with C = 1, X = 0.5
     torch.testing.assert_close(flow_to_color(flow, max_magnitude=1.0)[0, :, 0, 0], torch.tensor([0.5, 1.0, 0.0]),
                                atol=1e-5, rtol=0)
+
+
+def test_sampling_at_every_other_pixel_is_the_warp_there_to_the_bit():
+    g = torch.Generator().manual_seed(0)
+    frames, flow = torch.rand(2, 3, 15, 20, generator=g), 3 * torch.randn(2, 2, 15, 20, generator=g)
+    xs = torch.arange(0, 20, 2, dtype=torch.float32).view(1, 1, -1)
+    ys = torch.arange(0, 15, 2, dtype=torch.float32).view(1, -1, 1)
+    sampled = sample_at(frames, xs + flow[:, 0, ::2, ::2], ys + flow[:, 1, ::2, ::2])
+    assert sampled.shape == (2, 3, 8, 10)
+    assert torch.equal(sampled, warp(frames, flow)[..., ::2, ::2])
+    # by hand: halfway between two pixels, and beyond the border (replicated)
+    row = torch.tensor([[[[0.0, 10.0, 20.0]]]])
+    out = sample_at(row, torch.tensor([[[0.5, 1.25, 7.0, -3.0]]]), torch.zeros(1, 1, 4))
+    assert out.flatten().tolist() == [5.0, 12.5, 20.0, 0.0]

@@ -36,7 +36,7 @@ from torch import Tensor, nn
 
 from vidpred.models.camera_motion import camera_flow
 from vidpred.models.optical_flow import dis_flows_back, farneback_flow
-from vidpred.models.warp import splat, warp
+from vidpred.models.warp import sample_at, splat, warp
 
 __all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "scene_cut_steps", "unexplained_change", "from_newest_scene",
            "changed_fractions", "repeated_steps", "repeats_among", "without_repeats",
@@ -293,16 +293,18 @@ def brightness_steps(context: Tensor, flows: list[Tensor] | None = None) -> Tens
     """
     grey = context.float().mean(dim=1, keepdim=True)  # (B, 1, T, H, W)
     T, (H, W) = grey.shape[2], grey.shape[-2:]
+    xs = torch.arange(0, W, 2, device=grey.device, dtype=torch.float32).view(1, 1, -1)  # every other pixel
+    ys = torch.arange(0, H, 2, device=grey.device, dtype=torch.float32).view(1, -1, 1)
     steps = []
     for j in range(T - 1):
-        later, earlier = grey[:, :, T - 1 - j], grey[:, :, T - 2 - j]
-        counted = torch.ones_like(later, dtype=torch.bool)
+        later, earlier = grey[:, :, T - 1 - j, ::2, ::2], grey[:, :, T - 2 - j]
         if flows is not None and j < len(flows):
-            earlier = warp(earlier, flows[j])
-            x = torch.arange(W, device=later.device).view(1, W) + flows[j][:, 0]
-            y = torch.arange(H, device=later.device).view(H, 1) + flows[j][:, 1]
+            x, y = xs + flows[j][:, 0, ::2, ::2], ys + flows[j][:, 1, ::2, ::2]  # (B, h, w): where each came from
             counted = ((x >= 0) & (x <= W - 1) & (y >= 0) & (y <= H - 1)).unsqueeze(1)
-        steps.append(_median_log_ratio(later[..., ::2, ::2], earlier[..., ::2, ::2], counted[..., ::2, ::2]))
+            earlier = sample_at(earlier, x, y)
+        else:
+            counted, earlier = torch.ones_like(later, dtype=torch.bool), earlier[..., ::2, ::2]
+        steps.append(_median_log_ratio(later, earlier, counted))
     return torch.stack(steps, dim=1)
 
 

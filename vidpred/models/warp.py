@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["warp", "splat", "flow_to_color"]
+__all__ = ["warp", "sample_at", "splat", "flow_to_color"]
 
 
 def warp(frames: Tensor, flow: Tensor, mode: str = "bilinear") -> Tensor:
@@ -43,14 +43,20 @@ def warp(frames: Tensor, flow: Tensor, mode: str = "bilinear") -> Tensor:
     if frames.dim() != 4 or flow.shape != (frames.shape[0], 2, *frames.shape[-2:]):
         raise ValueError(f"warp expects frames (B, C, H, W) and flow (B, 2, H, W), got "
                          f"{tuple(frames.shape)} and {tuple(flow.shape)}")
-    B, _, H, W = frames.shape
+    H, W = frames.shape[-2:]
+    ys, xs = torch.meshgrid(torch.arange(H, device=frames.device, dtype=torch.float32),
+                            torch.arange(W, device=frames.device, dtype=torch.float32), indexing="ij")
+    return sample_at(frames, xs + flow[:, 0].float(), ys + flow[:, 1].float(), mode)
+
+
+def sample_at(frames: Tensor, x: Tensor, y: Tensor, mode: str = "bilinear") -> Tensor:
+    """``frames`` ``(B, C, H, W)`` sampled at the positions ``(x, y)``, each ``(B, h, w)`` in
+    pixels of ``frames`` (any ``h``, ``w``), borders replicated: ``(B, C, h, w)`` in
+    ``frames``' dtype, computed in float32 (:func:`warp` samples at ``p + flow(p)``)."""
+    H, W = frames.shape[-2:]
     with torch.autocast(frames.device.type, enabled=False):
-        ys, xs = torch.meshgrid(torch.arange(H, device=frames.device, dtype=torch.float32),
-                                torch.arange(W, device=frames.device, dtype=torch.float32), indexing="ij")
-        x = xs + flow[:, 0].float()  # (B, H, W), sampling positions in pixels
-        y = ys + flow[:, 1].float()
         # align_corners=True maps -1 and 1 to the centres of the first and last pixels.
-        grid = torch.stack([2 * x / max(W - 1, 1) - 1, 2 * y / max(H - 1, 1) - 1], dim=-1)  # (B, H, W, 2)
+        grid = torch.stack([2 * x.float() / max(W - 1, 1) - 1, 2 * y.float() / max(H - 1, 1) - 1], dim=-1)
         out = F.grid_sample(frames.float(), grid, mode=mode, padding_mode="border", align_corners=True)
     return out.to(frames.dtype)
 
