@@ -169,6 +169,10 @@ class GeneratorConfig:
     # settling), the older context frames are brought to the newest one's brightness and each
     # prediction carries the fade on; off: every prediction keeps the newest frame's brightness
     fades: bool = False
+    # refiner: where the context's newest step moves the content twice as far as the steady
+    # steps before it (a frame left out by a conversion to a lower frame rate, or dropped),
+    # the velocity is halved; off: the double step is carried on
+    skipped_frames: bool = False
 
 
 @dataclass

@@ -22,7 +22,9 @@ from vidpred.evaluation.dev_benchmark import run_dev_benchmark
 from vidpred.safe_write import OutputRefused
 from vidpred.evaluation.adapt import AdaptSettings
 from vidpred.evaluation.clips import load_eval_clips
+from vidpred.data.sampler import to_model_input
 from vidpred.evaluation.degrade import Degradation
+from vidpred.evaluation.predictors import Method
 from vidpred.evaluation.steady_camera import SteadyPan
 
 
@@ -196,8 +198,8 @@ def test_per_clip_json_keeps_the_settings_the_clips_were_scored_under(tiny_corpu
                   blend_weight=0.5, progress=False, out_dir=tmp_path / "out")
     run_dev_benchmark([], degrade=Degradation(grain=4.0), **kwargs)
     written = json.loads((tmp_path / "out" / "per_clip.json").read_text())
-    assert written["settings"] == {"clips_per_video": 1, "n_context": 4, "frame_step": 1, "adapt": None,
-                                   "degrade": "grain of 4 grey levels", "steady": None}
+    assert written["settings"] == {"clips_per_video": 1, "n_context": 4, "frame_step": 1, "skip_frame": False,
+                                   "adapt": None, "degrade": "grain of 4 grey levels", "steady": None}
     run_dev_benchmark([], **kwargs)  # its own report, replaced
     assert json.loads((tmp_path / "out" / "per_clip.json").read_text())["settings"]["degrade"] is None
 
@@ -224,6 +226,32 @@ def test_a_frame_step_scores_each_clip_s_frames_that_far_apart_the_blend_s_too(t
     assert [c["video"] for c in written["clips"]] == [clip.name for clip in clips]
     with pytest.raises(ValueError, match="frame step cannot be combined with steady camera motion"):
         run_dev_benchmark([], frame_step=2, steady=SteadyPan(2.0), **kwargs)
+
+
+def test_a_skipped_frame_leaves_out_each_clip_s_frame_before_its_newest_context_frame(tmp_path, monkeypatch):
+    import vidpred.evaluation.dev_benchmark as benchmark
+
+    tiny_corpus = _write_corpus(tmp_path / "corpus", 14)
+    kwargs = dict(subset="test", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache"), clips_per_video=2,
+                  progress=False, blend_weight=0.5)
+    seen = []  # the contexts a row is given
+    looking = Method("looking", "baseline", lambda context, n_future, _: seen.append(context.clone()) or
+                     context[:, :, -1:].repeat(1, 1, n_future, 1, 1), {"head": "baseline", "context_frames_used": 4})
+    real_rows = benchmark._load_rows
+    monkeypatch.setattr(benchmark, "_load_rows", lambda *a, **k: [looking] + real_rows(*a, **k))
+    markdown, _ = run_dev_benchmark([], skip_frame=True, out_dir=tmp_path / "out", **kwargs)
+    assert "the context's newest step spans two (a dropped frame)" in markdown
+    written = json.loads((tmp_path / "out" / "per_clip.json").read_text())
+    assert written["settings"]["skip_frame"] is True
+    # the same clips cut 7 frames long: the context is their frames 0, 1, 2 and 4, the scored ones 5 and 6
+    clips, _ = load_eval_clips(DataConfig(source="corpus", root=str(tiny_corpus), cache_dir=str(tmp_path / "cache")),
+                               every=1, start_frame=0, clip_frames=7, min_frames=7, clips_per_video=2, subset="test",
+                               progress=False)
+    assert [c["video"] for c in written["clips"]] == [clip.name for clip in clips]
+    expected = to_model_input(torch.from_numpy(clips[0].frames[[0, 1, 2, 4]]).unsqueeze(0))
+    assert torch.equal(seen[0], expected)
+    with pytest.raises(ValueError, match="skipped frame cannot be combined with steady camera motion"):
+        run_dev_benchmark([], skip_frame=True, steady=SteadyPan(2.0), **kwargs)
 
 
 def test_bad_arguments_are_refused(tiny_corpus):
@@ -607,6 +635,7 @@ def test_the_command_hands_every_flag_to_the_benchmark_and_prints_its_report(mon
     assert runs[-1]["progress"] is True and not runs[-1]["degrade"] and not runs[-1]["mirror"]
     assert runs[-1]["blend_weight"] is None and runs[-1]["subset"] == "test"  # fitted, on the test videos
     assert main(["--frame-step", "3"]) == 0 and runs[-1]["frame_step"] == 3
+    assert main(["--skip-frame"]) == 0 and runs[-1]["skip_frame"] is True and runs[-2]["skip_frame"] is False
     assert main(["--caption", "--letterbox", "0.15"]) == 0
     assert runs[-1]["degrade"] == Degradation(caption=True, letterbox=0.15)
     assert main(["--portrait"]) == 0

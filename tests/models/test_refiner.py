@@ -725,3 +725,32 @@ def test_flicker_rarely_reads_as_a_fade():
         exposure = 1 + a * (2 * torch.rand(100_000, 4, generator=draws) - 1)
         steps = (exposure[:, 1:].log() - exposure[:, :-1].log()).flip(1)  # newest first
         assert 0 < (refiner_module.fade_rate(steps) != 0).float().mean() < 0.01, a
+
+
+def test_a_newest_step_twice_the_steady_ones_before_it_skips_a_frame():
+    pan = _pan((3, 0), 8)
+    flows = lambda clip: context_flows(clip, 3)  # noqa: E731  (the steps at the newest frame's pixels)
+    skipped = _repeated(pan, 0, 1, 2, 4)  # frame 3 left out: the newest step moves 6 px, the two before 3
+    assert refiner_module.step_ratios(flows(skipped))[0].tolist() == pytest.approx([2.0, 1.0], abs=0.05)
+    assert refiner_module.skipped_newest(flows(skipped)).tolist() == [True]
+    for shown in [(0, 1, 2, 3), (0, 2, 4, 6), (0, 1, 3, 5), (0, 1, 3, 7)]:  # steady; twice, steady; from 1 to 2; 1, 2, 4
+        assert refiner_module.skipped_newest(flows(_repeated(pan, *shown))).tolist() == [False], shown
+    still = _repeated(pan, 0, 0, 0, 0)  # nothing moves: no ratio to read
+    assert refiner_module.step_ratios(flows(still)).isnan().all() and not refiner_module.skipped_newest(flows(still))
+
+
+def test_a_refiner_reading_skipped_frames_moves_a_frame_s_step_after_one():
+    pan = _pan((3, 0), 9)
+    reading = _zero_output(FlowRefiner(width=8, skipped_frames=True)).eval()
+    plain = _zero_output(FlowRefiner(width=8)).eval()
+
+    def error(frames: torch.Tensor, *truth: int) -> float:  # mean absolute error away from the borders
+        return float((frames - pan[:, :, list(truth)])[..., 24:-24, 24:-24].abs().mean())
+
+    with torch.no_grad():
+        skipped = _repeated(pan, 0, 1, 2, 4)
+        # the next frames are 5 and 6; carrying the double step on predicts 6 and 8
+        assert error(reading.rollout(skipped, 2), 5, 6) < 0.02 < 0.1 < error(plain.rollout(skipped, 2), 5, 6)
+        assert error(plain.rollout(skipped, 2), 6, 8) < 0.02
+        clip = _repeated(pan, 0, 1, 2, 3)  # nothing skipped: the same to the bit
+        assert torch.equal(reading.rollout(clip, 2), plain.rollout(clip, 2))

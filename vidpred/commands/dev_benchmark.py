@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frame-step", type=int, default=1, metavar="K",
                         help="each clip's frames K apart in its video: the footage at 1/K of its frame rate, K times "
                              "the motion a frame (default 1)")
+    parser.add_argument("--skip-frame", action="store_true",
+                        help="leave out each clip's frame before its newest context frame, so the context's newest "
+                             "step spans two, as a dropped frame or a conversion to a lower frame rate makes it")
     parser.add_argument("--blend-weight", type=float, default=None,
                         help="the blend row's weight on the last input (default: fitted on the validation videos)")
     parser.add_argument("--adapt-steps", type=int, default=0,
@@ -131,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     positive("--frame-step", args.frame_step)
     if args.frame_step > 1 and (adapt.steps or steady):
         raise ValueError("--frame-step cannot be combined with --adapt-steps or a steady camera motion")
+    if args.skip_frame and (adapt.steps or steady):
+        raise ValueError("--skip-frame cannot be combined with --adapt-steps or a steady camera motion")
     stop = StopRequest(STOP_THEN, STOP_AT_ONCE)
     markdown, _ = run_dev_benchmark(args.checkpoint, names=args.name, subset=args.subset, root=args.root,
                                     cache_dir=args.cache_dir, clips_per_video=args.clips_per_video,
@@ -138,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                                     workers=args.workers, progress=not args.quiet, out_dir=args.out,
                                     force=args.force, adapt=adapt, degrade=degrade, ensemble=args.ensemble,
                                     mirror=args.mirror, steady=steady, n_context=args.n_context,
-                                    frame_step=args.frame_step, stop=stop)
+                                    frame_step=args.frame_step, skip_frame=args.skip_frame, stop=stop)
     print(markdown)
     return stopped_exit_code(stop)
 

@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fades", action="store_true",
                         help="refiners: in a steady fade of the frame's brightness, the exported model reads the "
                              "context at one brightness and carries the fade on (model.generator.fades)")
+    parser.add_argument("--skipped-frames", action="store_true",
+                        help="refiners: where the newest context step skips a frame (twice the steady steps before "
+                             "it), the exported model halves its velocity (model.generator.skipped_frames)")
     parser.add_argument("--force", action="store_true",
                         help="replace an existing --out that is not a model exported by this script (a file of "
                              "yours, a run's training checkpoint, a blur discriminator)")
@@ -101,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
                **({"refine_flows": True} if args.refine_flows else {}),
                **({"scene_cuts": True} if args.scene_cuts else {}),
                **({"repeated_frames": True} if args.repeated_frames else {}),
-               **({"fades": True} if args.fades else {})}
+               **({"fades": True} if args.fades else {}),
+               **({"skipped_frames": True} if args.skipped_frames else {})}
     if changes:
         generator = config.get("model", {}).get("generator", {})
         if generator.get("head") != "refiner":

@@ -245,7 +245,7 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
                       adapt: AdaptSettings | None = None,
                       degrade: Degradation | None = None, ensemble: str | None = None,
                       mirror: bool = False, steady: SteadyCamera | None = None,
-                      n_context: int = 4, frame_step: int = 1,
+                      n_context: int = 4, frame_step: int = 1, skip_frame: bool = False,
                       stop: StopRequest | None = None) -> tuple[str, list[SourceReport]]:
     """Score checkpoints and the baselines on every video of the corpus's ``subset``.
 
@@ -278,6 +278,10 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         frame_step: each clip's frames this far apart in its video, the validation clips the
             blend is fitted on too: the footage at 1/``frame_step`` of its frame rate, with
             ``frame_step`` times the motion a frame.
+        skip_frame: each clip cut one frame longer and its frame before the newest context
+            frame left out, so the context's newest step spans two (as a frame dropped by the
+            camera, or left out by a conversion to a lower frame rate) and the scored frames
+            follow at the steps before it.
         stop: installed while the clips are scored: on its first signal the clips started are
             finished and the report holds them, marked partial (:mod:`vidpred.evaluation.partial`).
 
@@ -289,7 +293,8 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
     """
     averaging = ensemble is not None or mirror
     adapting = adapt is not None and adapt.steps > 0
-    _check_options(subset, clips_per_video, n_context, adapting, bool(degrade), bool(steady), averaging, frame_step)
+    _check_options(subset, clips_per_video, n_context, adapting, bool(degrade), bool(steady), averaging, frame_step,
+                   skip_frame)
     if isinstance(steady, SteadyZoom):
         steady.check_frames(n_context + 2)  # the context and the two scored
     if out_dir is not None:
@@ -304,11 +309,13 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
                                               if m.kind == "checkpoint" and "training_data" in m.info])
     for line in overlaps:
         logger.warning("%s", line)
-    clips, selection = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.clip_frames,
+    clips, selection = load_eval_clips(data, every=1, start_frame=0, clip_frames=protocol.clip_frames + skip_frame,
                                        note="; ".join(overlaps) or None,
-                                       min_frames=protocol.min_frames, clips_per_video=clips_per_video, subset=subset,
-                                       progress=progress, start_fraction=ADAPT_FRACTION if adapting else 0.0,
-                                       frame_step=frame_step)
+                                       min_frames=protocol.min_frames + skip_frame, clips_per_video=clips_per_video,
+                                       subset=subset, progress=progress,
+                                       start_fraction=ADAPT_FRACTION if adapting else 0.0, frame_step=frame_step)
+    if skip_frame:  # the context's newest step spans two of the clip's steps
+        clips = [dataclasses.replace(clip, frames=np.delete(clip.frames, n_context - 1, axis=0)) for clip in clips]
     if steady:
         clips = [steady.clip(clip) for clip in clips]
     if degrade:
@@ -329,8 +336,9 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
         logger.warning("%s: the report holds the clips scored, each of its files marked partial", partial_line(partial))
     method_info = [{"name": m.name, "kind": m.kind, **m.info} for m in methods]
     sources = _sources(results, [m.name for m in methods], steady)
-    intro = _intro(clips_per_video, n_context, blend, fitted_on, selection, (protocol.min_frames - 1) * frame_step + 1,
-                   adapt if adapting else None, steady, degrade, frame_step)  # the frames a video needs at the step
+    intro = _intro(clips_per_video, n_context, blend, fitted_on, selection,
+                   (protocol.min_frames + skip_frame - 1) * frame_step + 1, adapt if adapting else None, steady,
+                   degrade, frame_step, skip_frame)  # the frames a video needs at the step
     lines = [*partial_heading(partial), f"# Development benchmark: the corpus's {subset} split", "", intro, ""]
     lines += ["## Overview", ""] + _overview(sources, method_info) + ["", "## Per source", ""]
     for source in sources:
@@ -338,6 +346,7 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
     markdown = "\n".join(lines)
     if out_dir is not None:
         settings = {"clips_per_video": clips_per_video, "n_context": n_context, "frame_step": frame_step,
+                    "skip_frame": skip_frame,
                     "adapt": dataclasses.asdict(adapt) if adapting else None,
                     "degrade": degrade.describe() if degrade else None, "steady": steady.describe() if steady else None}
         _write_outputs(Path(out_dir), markdown, results, method_info, partial, settings)
@@ -346,9 +355,10 @@ def run_dev_benchmark(checkpoints: Sequence[str | Path], *, names: Sequence[str]
 
 def _intro(clips_per_video: int, n_context: int, blend: Blend, fitted_on: str | None, selection: ClipSelection,
            min_frames: int, adapt: AdaptSettings | None, steady: SteadyCamera | None,
-           degrade: Degradation | None, frame_step: int = 1) -> str:
+           degrade: Degradation | None, frame_step: int = 1, skip_frame: bool = False) -> str:
     """The report's first paragraph: what was scored, how the blend was weighted, the videos
-    left out, and the adaptation, steady camera motion, degradation or frame step applied."""
+    left out, and the adaptation, steady camera motion, degradation, frame step or skipped
+    frame applied."""
     step = (f", each clip's frames {frame_step} apart in the video (its footage at 1/{frame_step} of its frame "
             f"rate, the blend's validation clips too)" if frame_step > 1 else "")
     return (f"Every video is its own source: {clips_per_video} clips spread over it{step}, whole frames at its native "
@@ -364,7 +374,9 @@ def _intro(clips_per_video: int, n_context: int, blend: Blend, fitted_on: str | 
             + (f" Every scored clip replaced by {steady.describe()} (the same motion for every method)."
                if steady else "")
             + (f" Every scored clip degraded first ({degrade.describe()}; the same draws for every method)."
-               if degrade else ""))
+               if degrade else "")
+            + (f" Each clip's frame before its newest context frame left out: the context's newest step spans two "
+               f"(a dropped frame), the scored frames one each." if skip_frame else ""))
 
 
 def _load_rows(checkpoints: Sequence[str | Path], names: Sequence[str] | None, device: torch.device,
@@ -411,7 +423,7 @@ def _sources(results: Sequence[ClipResult], names: Sequence[str], steady: Steady
 
 
 def _check_options(subset: str, clips_per_video: int, n_context: int, adapting: bool, degrading: bool,
-                   steady: bool, averaging: bool, frame_step: int = 1) -> None:
+                   steady: bool, averaging: bool, frame_step: int = 1, skip_frame: bool = False) -> None:
     """Refuse settings :func:`run_dev_benchmark` cannot score, or cannot score together."""
     if subset not in ("val", "test"):
         raise ValueError(f"subset must be 'val' or 'test', got {subset!r}")
@@ -432,6 +444,9 @@ def _check_options(subset: str, clips_per_video: int, n_context: int, adapting: 
     if frame_step > 1 and (adapting or steady):
         raise ValueError("a frame step cannot be combined with " + ("adaptation: the model would adapt at the video's "
                          "own frame rate" if adapting else "steady camera motion: that moves one still of each clip"))
+    if skip_frame and (adapting or steady):
+        raise ValueError("a skipped frame cannot be combined with " + ("adaptation" if adapting else
+                         "steady camera motion: that moves one still of each clip"))
 
 
 def _write_outputs(out: Path, markdown: str, results: Sequence[ClipResult], method_info: list[dict],

@@ -188,6 +188,7 @@ def predictor_from_state(state: dict, path: Path, device: torch.device, name: st
         info["scene_cuts"] = cfg.model.generator.scene_cuts
         info["repeated_frames"] = cfg.model.generator.repeated_frames
         info["fades"] = cfg.model.generator.fades
+        info["skipped_frames"] = cfg.model.generator.skipped_frames
     logger.info("loaded %s: step %s, generator %d parameters, %d context frames", path, info["step"],
                 info["parameters"], cfg.model.n_context)
     return Method(name=name or checkpoint_label(path), kind="checkpoint", predict=CheckpointPredictor(generator, cfg),

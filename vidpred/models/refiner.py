@@ -40,8 +40,9 @@ from vidpred.models.warp import sample_at, splat, warp
 
 __all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "scene_cut_steps", "unexplained_change", "from_newest_scene",
            "changed_fractions", "repeated_steps", "repeats_among", "without_repeats",
-           "brightness_steps", "fade_rate", "fade_levelled", "brightened",
-           "REFINER_WIDTH", "ROLLOUTS", "SCENE_CUT_RESIDUAL", "REPEAT_CHANGED", "REPEAT_RATIO", "FADE_STEP", "FADE_SPREAD"]
+           "brightness_steps", "fade_rate", "fade_levelled", "brightened", "step_ratios", "skipped_newest",
+           "REFINER_WIDTH", "ROLLOUTS", "SCENE_CUT_RESIDUAL", "REPEAT_CHANGED", "REPEAT_RATIO", "FADE_STEP", "FADE_SPREAD",
+           "SKIPPED_RATIO", "STEADY_RATIO"]
 
 REFINER_WIDTH = 32  # feature maps of the first level at model.generator.width 1
 
@@ -93,6 +94,16 @@ _CHANGE_LEVEL = 3 * 2 / 255  # 3 grey levels of 255, in [-1, 1]
 # under FADE_STEP.
 FADE_STEP = 0.01
 FADE_SPREAD = 0.5
+# A context's newest step skips a frame (a conversion to a lower frame rate leaves one in a
+# few out; a camera or a call under load drops one) when it moves the content SKIPPED_RATIO
+# times as far as the step before, in the same direction, and the step before moves it
+# STEADY_RATIO times as far as the one before that (step_ratios: medians over the pixels
+# that move in both older steps). Along the corpus's videos as they are, no context's steps
+# come so (docs/results.md, "Skipped frames").
+SKIPPED_RATIO = (1.6, 2.5)
+STEADY_RATIO = (0.7, 1.4)
+# The pixels whose flow in a step is under this many pixels do not move in it.
+_MOVING_PX = 0.5
 # Pixels darker than this share of the range, or as near its top, are left out of a step's
 # change of brightness: their 8-bit ratios are coarse, and clipped ones do not scale.
 _LIT = 20 / 255
@@ -359,6 +370,38 @@ def fade_levelled(context: Tensor, steps: Tensor, fading: Tensor) -> Tensor:
     return out
 
 
+def step_ratios(flows: list[Tensor]) -> Tensor:
+    """``(B, n - 1)``, newest first: how far each step moves the content against the step
+    before it, the median over pixels of ``f_j . f_(j+1) / |f_(j+1)|^2`` (the step's flow along
+    the one before's), over the pixels that move by :data:`_MOVING_PX` or more in every step
+    but the newest (every other row and column); NaN where under 5% of them do.
+
+    Args:
+        flows: the context's steps' flows at the newest frame's pixels, newest first
+            (:func:`context_flows`), ``n >= 2``, each ``(B, 2, H, W)``.
+    """
+    flows = [f[..., ::2, ::2].float() for f in flows]
+    moving = torch.stack([f.norm(dim=1) >= _MOVING_PX for f in flows[1:]]).all(dim=0).flatten(1)  # (B, N)
+    ratios = []
+    for later, earlier in zip(flows, flows[1:]):
+        ratio = ((later * earlier).sum(dim=1) / earlier.pow(2).sum(dim=1).clamp_min(1e-6)).flatten(1)
+        median = torch.where(moving, ratio, torch.full_like(ratio, float("nan"))).nanmedian(dim=1).values
+        ratios.append(torch.where(moving.float().mean(dim=1) >= 0.05, median, torch.full_like(median, float("nan"))))
+    return torch.stack(ratios, dim=1)
+
+
+def skipped_newest(flows: list[Tensor]) -> Tensor:
+    """``(B,)`` bool: whether the context's newest step skips a frame (:data:`SKIPPED_RATIO`,
+    :data:`STEADY_RATIO`; :func:`step_ratios` of ``flows``, the context's steps' flows at the
+    newest frame's pixels, newest first, at least three)."""
+    if len(flows) < 3:
+        return torch.zeros(flows[0].shape[0], dtype=torch.bool, device=flows[0].device)
+    ratios = step_ratios(flows[:3])
+    low, high = SKIPPED_RATIO
+    steady_low, steady_high = STEADY_RATIO
+    return (ratios[:, 0] >= low) & (ratios[:, 0] <= high) & (ratios[:, 1] >= steady_low) & (ratios[:, 1] <= steady_high)
+
+
 def _conv(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1), nn.LeakyReLU(0.1))
 
@@ -481,6 +524,10 @@ class FlowRefiner(VelocityPredictor):
             conversion's or a dropped frame's, :func:`repeated_steps`) is taken out of the
             context (:func:`without_repeats`), so the motion goes on after it. Off: a repeated
             newest frame reads as a stop, and the prediction copies it.
+        skipped_frames: where the context's newest step skips a frame (:func:`skipped_newest`:
+            it moves the content twice as far as the steady steps before it, as a conversion to
+            a lower frame rate or a dropped frame makes it), the velocity is halved: each frame
+            ahead moves one of the steady steps. Off: the double step is carried on.
         fades: in a steady fade of the whole frame's brightness (:func:`fade_rate`: a fade to
             or from black, an exposure settling), the context's older frames are brought to the
             newest one's brightness before its flows are read (:func:`fade_levelled`), and each
@@ -498,7 +545,7 @@ class FlowRefiner(VelocityPredictor):
                  global_context: bool = False, farneback: bool = False, step_scale: bool = False,
                  rollout: str = "linear", camera_still: bool = False, refine_flows: bool = False,
                  projected: bool = False, scene_cuts: bool = False, repeated_frames: bool = False,
-                 fades: bool = False) -> None:
+                 fades: bool = False, skipped_frames: bool = False) -> None:
         super().__init__()
         if rollout not in ROLLOUTS:
             raise ValueError(f"rollout must be one of {', '.join(ROLLOUTS)}, got {rollout!r}")
@@ -509,6 +556,7 @@ class FlowRefiner(VelocityPredictor):
         self.scene_cuts = bool(scene_cuts)
         self.repeated_frames = bool(repeated_frames)
         self.fades = bool(fades)
+        self.skipped_frames = bool(skipped_frames)
         if n_context < n_flows + 1 or n_flows < 1:
             raise ValueError(f"need n_context >= n_flows + 1 >= 2, got n_context={n_context}, n_flows={n_flows}")
         if scale < 1 or scale & (scale - 1):
@@ -631,6 +679,8 @@ class FlowRefiner(VelocityPredictor):
         persistence = torch.sigmoid(out[:, -1:] * _LOGIT_SCALE) if self.step_scale else None
         if cut_last.any():  # the newest frame is all there is of its scene: copied
             velocity = torch.where(cut_last.view(B, 1, 1, 1), torch.zeros_like(velocity), velocity)
+        if self.skipped_frames:  # the newest step spans two frames' motion: a frame's is half of it
+            velocity = torch.where(skipped_newest(flows).view(B, 1, 1, 1), velocity / 2, velocity)
         return velocity, persistence, fade
 
     def _read(self, context: Tensor, size: tuple[int, int]
