@@ -381,7 +381,8 @@ def step_ratios(flows: list[Tensor]) -> Tensor:
             (:func:`context_flows`), ``n >= 2``, each ``(B, 2, H, W)``.
     """
     flows = [f[..., ::2, ::2].float() for f in flows]
-    moving = torch.stack([f.norm(dim=1) >= _MOVING_PX for f in flows[1:]]).all(dim=0).flatten(1)  # (B, N)
+    # (B, N); squared lengths: torch's norm over the two flow channels is slow on the CPU
+    moving = torch.stack([f.pow(2).sum(dim=1) >= _MOVING_PX ** 2 for f in flows[1:]]).all(dim=0).flatten(1)
     ratios = []
     for later, earlier in zip(flows, flows[1:]):
         ratio = ((later * earlier).sum(dim=1) / earlier.pow(2).sum(dim=1).clamp_min(1e-6)).flatten(1)

@@ -7,8 +7,9 @@ on the real-video corpus and exported rolling out its later frames composed
 (``model.generator.camera_still``), its last step's DIS flow refined at full size
 (``model.generator.refine_flows``), cuts between scenes read in its context
 (``model.generator.scene_cuts``), repeated frames taken out of it
-(``model.generator.repeated_frames``) and fades carried on (``model.generator.fades``); how,
-on what, and its figures against every baseline are in
+(``model.generator.repeated_frames``), fades carried on (``model.generator.fades``) and a
+skipped frame's double step halved (``model.generator.skipped_frames``); how, on what, and
+its figures against every baseline are in
 ``docs/results.md``. ``real_flow.pt``
 is the model shipped before it (the flow-head pyramid of ``configs/real_quickstart.yaml``),
 kept for comparison. Both are ordinary vidpred checkpoints: every script that takes
