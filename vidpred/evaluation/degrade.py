@@ -4,8 +4,9 @@ caption, letterbox bars, and frames turned upright as a phone held in portrait f
 On grainy footage the optical flow of still texture is noise, and under flicker every frame
 carries its own exposure: both are where flow extrapolation can fall below copying the last
 frame. In a fade (an edit's fade to black, or a camera's exposure settling) every frame is
-darker or brighter than the last by the same step, which copying and flow both miss. A caption burnt into every frame (a camera's timestamp) holds still while the scene
-moves under it, and letterbox bars (a wide film in a taller frame) are still black edges the
+darker or brighter than the last by the same step, which copying and flow both miss. A
+caption burnt into every frame (a camera's timestamp) holds still while the scene moves
+under it, and letterbox bars (a wide film in a taller frame) are still black edges the
 scene moves against. :class:`Degradation` makes such footage from clean clips, the same way
 on every run:
 

@@ -375,8 +375,8 @@ def _intro(clips_per_video: int, n_context: int, blend: Blend, fitted_on: str | 
                if steady else "")
             + (f" Every scored clip degraded first ({degrade.describe()}; the same draws for every method)."
                if degrade else "")
-            + (f" Each clip's frame before its newest context frame left out: the context's newest step spans two "
-               f"(a dropped frame), the scored frames one each." if skip_frame else ""))
+            + (" Each clip's frame before its newest context frame left out: the context's newest step spans two "
+               "(a dropped frame), the scored frames one each." if skip_frame else ""))
 
 
 def _load_rows(checkpoints: Sequence[str | Path], names: Sequence[str] | None, device: torch.device,

@@ -6,7 +6,8 @@ ensemble or a mirrored second look that does not blur. :class:`AveragedMotion` i
 velocity (and persistence) of its members, each optionally also run on the left-right
 mirrored context with its answer mirrored back. Averaged over a mirror pair, the prediction
 treats left and right alike, whatever its members learned. It costs one refiner (flows
-included) per member and view.
+included) per member and view. Its predictions keep the newest frame's brightness: a
+member's reading of a fade (``model.generator.fades``) is not averaged in.
 
     model = AveragedMotion([refiner_a, refiner_b], mirror=True)  # four looks, one warp
     frames = model.rollout(context, n_future=2)
