@@ -38,6 +38,22 @@ from vidpred.safe_write import OutputRefused, check_output, landing_path, same_f
 from vidpred.training.run_folder import validation_rows
 from vidpred.training.validation import WELL_BELOW_BEST_DB
 
+# The refiner's prediction-time choices an export can switch on (model.generator.<key>):
+# what each does to the exported model.
+READINGS = {
+    "camera_still": "the exported model's followed candidate keeps the camera's motion where it is and follows "
+                    "only the rest",
+    "refine_flows": "the exported model refines the last step's DIS flow at full resolution",
+    "scene_cuts": "a cut between scenes among the context's steps starts the exported model's context there, and "
+                  "one at the newest step is predicted by copying",
+    "repeated_frames": "a context frame that shows the one before it again (a frame-rate conversion's) is taken out "
+                       "of the exported model's context, so the motion goes on after it",
+    "fades": "in a steady fade of the frame's brightness, the exported model reads the context at one brightness "
+             "and carries the fade on",
+    "skipped_frames": "where the newest context step skips a frame (twice the steady steps before it), the "
+                      "exported model halves its velocity",
+}
+
 
 def _is_exported_model(path: Path) -> bool:
     """Whether ``path`` is an earlier export: a vidpred checkpoint holding a generator without
@@ -59,26 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rollout", choices=ROLLOUTS, default=None,
                         help="refiners: how the exported model rolls out frames after the 1st "
                              "(model.generator.rollout; default: as it was trained)")
-    parser.add_argument("--camera-still", action="store_true",
-                        help="refiners: the exported model's followed candidate keeps the camera's motion where it "
-                             "is and follows only the rest (model.generator.camera_still)")
-    parser.add_argument("--refine-flows", action="store_true",
-                        help="refiners: the exported model refines the last step's DIS flow at full resolution "
-                             "(model.generator.refine_flows)")
-    parser.add_argument("--scene-cuts", action="store_true",
-                        help="refiners: a cut between scenes among the context's steps starts the exported model's "
-                             "context there, and one at the newest step is predicted by copying "
-                             "(model.generator.scene_cuts)")
-    parser.add_argument("--repeated-frames", action="store_true",
-                        help="refiners: a context frame that shows the one before it again (a frame-rate "
-                             "conversion's) is taken out of the exported model's context, so the motion goes on "
-                             "after it (model.generator.repeated_frames)")
-    parser.add_argument("--fades", action="store_true",
-                        help="refiners: in a steady fade of the frame's brightness, the exported model reads the "
-                             "context at one brightness and carries the fade on (model.generator.fades)")
-    parser.add_argument("--skipped-frames", action="store_true",
-                        help="refiners: where the newest context step skips a frame (twice the steady steps before "
-                             "it), the exported model halves its velocity (model.generator.skipped_frames)")
+    for key, effect in READINGS.items():  # each a flag, e.g. --camera-still
+        parser.add_argument("--" + key.replace("_", "-"), action="store_true",
+                            help=f"refiners: {effect} (model.generator.{key})")
     parser.add_argument("--force", action="store_true",
                         help="replace an existing --out that is not a model exported by this script (a file of "
                              "yours, a run's training checkpoint, a blur discriminator)")
@@ -100,12 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     _warn_if_well_below_the_run_s_best(Path(args.checkpoint), state.get("step"), log)
     config = copy.deepcopy(state["config"])
     changes = {**({"rollout": args.rollout} if args.rollout is not None else {}),
-               **({"camera_still": True} if args.camera_still else {}),
-               **({"refine_flows": True} if args.refine_flows else {}),
-               **({"scene_cuts": True} if args.scene_cuts else {}),
-               **({"repeated_frames": True} if args.repeated_frames else {}),
-               **({"fades": True} if args.fades else {}),
-               **({"skipped_frames": True} if args.skipped_frames else {})}
+               **{key: True for key in READINGS if getattr(args, key)}}
     if changes:
         generator = config.get("model", {}).get("generator", {})
         if generator.get("head") != "refiner":
