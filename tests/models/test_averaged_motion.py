@@ -104,3 +104,15 @@ def test_a_mirror_pair_predicts_alike_under_a_float64_default_dtype():
         torch.set_default_dtype(before)
     for tensor, want in zip(got[:2], expected[:2]):  # the frames and the motion
         assert tensor.dtype == torch.float32 and torch.equal(tensor, want)
+
+
+@torch.no_grad()
+def test_the_average_keeps_the_newest_frame_s_brightness_where_a_member_reads_a_fade():
+    clip = _clip() * 0.5 - 0.2  # levels in the middle of the range: nothing clipped
+    faded = ((clip + 1) * torch.tensor([1.0, 0.95, 0.9, 0.85]).view(1, 1, 4, 1, 1)) - 1  # a fade to black
+    member = _refiner(0, fades=True)
+    assert member.motion_persistence_and_fade(faded)[2].item() < -0.05  # the member reads it
+    frames, flows, _ = AveragedMotion([member]).rollout_with_motion(faded, 2)
+    # one warp of the newest frame along the member's own motion, unrelit
+    torch.testing.assert_close(frames[:, :, 0], warp(faded[:, :, -1], flows[:, :, 0]))
+    assert torch.equal(flows, member.rollout_with_motion(faded, 2)[1])
