@@ -19,8 +19,12 @@ report of the clips scored, marked partial.
     # harder footage: every scored clip with sensor grain (10 grey levels) or brightness flicker (±10%)
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --grain 10
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --flicker 0.1
+    # a fade to black of 5% a frame in every clip (--fade -0.05: a fade in; --fade-frames 4: one that ends)
+    python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --fade 0.05
     # faster motion: every 2nd frame of each video (the footage at half its frame rate)
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --frame-step 2
+    # a frame dropped just before each clip's newest context frame
+    python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --skip-frame
     # steady camera motion: a still of each clip panned at a constant 1-8 px per frame
     python scripts/dev_benchmark.py --subset val --checkpoint vidpred/pretrained/refiner.pt --steady-pan 8
     # ... or zoomed steadily in or out by 0.5-4% per frame
