@@ -568,6 +568,9 @@ _REFINER = ["model.generator.head=refiner", "model.generator.n_scales=1", "model
 @pytest.mark.parametrize("overrides, message, inside", [
     ([*_REFINER, "model.generator.n_flows=4"], "model.generator.n_flows must be in [1, model.n_context - 1], got 4",
      "model.generator.n_flows=3"),  # model.n_context 4
+    ([*_REFINER, "model.generator.n_flows=2", "model.generator.skipped_frames=true"],
+     "model.generator.skipped_frames needs model.generator.n_flows >= 3 (a skipped frame is read from three steps), "
+     "got 2", "model.generator.n_flows=3"),
     (["loss.l_nce=0.1", "train.batch_size=1"], "loss.l_nce needs loss.nce_temperature > 0 and train.batch_size >= 2 "
      "(the other clips are the negatives), got 0.1 and 1", "train.batch_size=2"),
     (["train.ema_decay=0"], "train.ema_decay: expected a decay in (0, 1) or null, got 0.0", "train.ema_decay=0.5"),

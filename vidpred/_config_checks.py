@@ -163,6 +163,9 @@ def _refiner_problems(cfg: Config) -> Iterator[str]:
                   if d.enabled and d.n_scales != 1 else ""))
     if not 1 <= g.n_flows < m.n_context:
         yield f"model.generator.n_flows must be in [1, model.n_context - 1], got {g.n_flows}"
+    elif g.skipped_frames and g.n_flows < 3:
+        yield (f"model.generator.skipped_frames needs model.generator.n_flows >= 3 (a skipped frame is read from "
+               f"three steps), got {g.n_flows}")
     if not g.max_correction >= 0:
         yield f"model.generator.max_correction must be >= 0, got {g.max_correction}"
     elif g.max_correction > FLOAT32_MAX:  # inf * tanh(0) is NaN, and NaN coordinates crash the warp's backward

@@ -431,6 +431,8 @@ def test_a_context_too_short_for_the_flows_is_refused_when_the_model_is_built():
     with pytest.raises(ValueError, match="need n_context >= n_flows"):
         FlowRefiner(n_context=3, n_flows=3, width=8)
     assert FlowRefiner(n_context=4, n_flows=3, width=8).n_flows == 3
+    with pytest.raises(ValueError, match="skipped_frames reads three steps: it needs n_flows >= 3, got 2"):
+        FlowRefiner(n_flows=2, width=8, skipped_frames=True)
 
 
 def test_the_projected_candidate_takes_the_followed_velocity_where_under_half_a_pixel_lands():
@@ -735,6 +737,8 @@ def test_a_newest_step_twice_the_steady_ones_before_it_skips_a_frame():
     assert refiner_module.skipped_newest(flows(skipped)).tolist() == [True]
     for shown in [(0, 1, 2, 3), (0, 2, 4, 6), (0, 1, 3, 5), (0, 1, 3, 7)]:  # steady; twice, steady; from 1 to 2; 1, 2, 4
         assert refiner_module.skipped_newest(flows(_repeated(pan, *shown))).tolist() == [False], shown
+    with pytest.raises(ValueError, match="three steps' flows, got 2"):
+        refiner_module.skipped_newest(flows(skipped)[:2])
     still = _repeated(pan, 0, 0, 0, 0)  # nothing moves: no ratio to read
     assert refiner_module.step_ratios(flows(still)).isnan().all() and not refiner_module.skipped_newest(flows(still))
 

@@ -397,7 +397,7 @@ def skipped_newest(flows: list[Tensor]) -> Tensor:
     :data:`STEADY_RATIO`; :func:`step_ratios` of ``flows``, the context's steps' flows at the
     newest frame's pixels, newest first, at least three)."""
     if len(flows) < 3:
-        return torch.zeros(flows[0].shape[0], dtype=torch.bool, device=flows[0].device)
+        raise ValueError(f"a skipped frame is read from three steps' flows, got {len(flows)}")
     ratios = step_ratios(flows[:3])
     low, high = SKIPPED_RATIO
     steady_low, steady_high = STEADY_RATIO
@@ -562,6 +562,8 @@ class FlowRefiner(VelocityPredictor):
         self.skipped_frames = bool(skipped_frames)
         if n_context < n_flows + 1 or n_flows < 1:
             raise ValueError(f"need n_context >= n_flows + 1 >= 2, got n_context={n_context}, n_flows={n_flows}")
+        if self.skipped_frames and n_flows < 3:
+            raise ValueError(f"skipped_frames reads three steps: it needs n_flows >= 3, got {n_flows}")
         if scale < 1 or scale & (scale - 1):
             raise ValueError(f"scale must be a power of 2, got {scale}")
         if not max_correction >= 0:
