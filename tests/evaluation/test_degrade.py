@@ -1,10 +1,13 @@
-"""Grain, flicker, a fade, a caption and letterbox bars for the benchmark: their statistics, their
-determinism, their bounds."""
+"""Grain, flicker, a fade, a caption, letterbox bars and JPEG compression for the benchmark:
+their statistics, their determinism, their bounds."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from vidpred.evaluation.clips import EvalClip
 from vidpred.evaluation.degrade import Degradation
@@ -73,7 +76,9 @@ def test_the_draws_follow_the_clip_name_only():
                                              ({"fade": 0.05, "fade_frames": -2}, "fade_frames must be"),
                                              ({"fade_frames": 4}, "fade_frames must be"),
                                              ({"letterbox": -0.1}, "letterbox must lie"),
-                                             ({"letterbox": float("nan")}, "letterbox must lie")])
+                                             ({"letterbox": float("nan")}, "letterbox must lie"),
+                                             ({"jpeg": 101}, "jpeg must be"), ({"jpeg": -1}, "jpeg must be"),
+                                             ({"jpeg": 30.5}, "jpeg must be"), ({"jpeg": True}, "jpeg must be")])
 def test_bad_amounts_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Degradation(**kwargs)
@@ -166,3 +171,35 @@ def test_a_fade_over_the_first_frames_ends_there_and_the_rest_hold():
     # a fade over more frames than the clip has is a fade over all of them
     np.testing.assert_array_equal(Degradation(fade=0.05, fade_frames=9).frames(_grey(200), seed=0),
                                   Degradation(fade=0.05).frames(_grey(200), seed=0))
+
+
+def _pillow_jpeg(frame: np.ndarray, quality: int) -> np.ndarray:
+    """An independent round trip through Pillow's JPEG encoder and decoder."""
+    buffer = io.BytesIO()
+    Image.fromarray(frame.squeeze(-1) if frame.shape[-1] == 1 else frame).save(buffer, "JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buffer.getvalue()))).reshape(frame.shape)
+
+
+def test_jpeg_compresses_each_frame_alone_as_pillow_does():
+    rng = np.random.default_rng(3)
+    base = (np.add.outer(np.arange(48), np.arange(64))[..., None] * [2, 3, 1]) % 256  # smooth colour ramps
+    frames = np.clip(base[None] + rng.normal(0, 20, (3, 48, 64, 3)), 0, 255).astype(np.uint8)
+    frames[2] = frames[0]
+    out = Degradation(jpeg=30).frames(frames, seed=0)
+    assert out.shape == frames.shape and out.dtype == np.uint8
+    for frame, compressed in zip(frames, out):
+        np.testing.assert_array_equal(compressed, _pillow_jpeg(frame, 30))
+    np.testing.assert_array_equal(out[2], out[0])  # the same frame, compressed alone, comes out the same
+    error = {q: np.abs(Degradation(jpeg=q).frames(frames, seed=0).astype(int) - frames).mean() for q in (10, 30, 90)}
+    assert error[10] > error[30] > error[90] > 0  # the lower the quality, the more is lost
+    grey = frames[..., :1]
+    np.testing.assert_array_equal(Degradation(jpeg=30).frames(grey, seed=0)[1], _pillow_jpeg(grey[1], 30))
+
+
+def test_jpeg_comes_last_and_is_named():
+    frames = np.random.default_rng(0).integers(1, 256, (2, 40, 64, 3), dtype=np.uint8)
+    out = Degradation(letterbox=0.25, jpeg=50).frames(frames, seed=0)
+    barred = Degradation(letterbox=0.25).frames(frames, seed=0)
+    np.testing.assert_array_equal(out[0], _pillow_jpeg(barred[0], 50))  # the bars compressed with the picture
+    assert Degradation(jpeg=30).describe() == "every frame a JPEG of quality 30"
+    assert Degradation(jpeg=30) and not Degradation(jpeg=0)

@@ -1,5 +1,6 @@
 """Harder footage from the same clips: sensor grain, brightness flicker, a fade, a burnt-in
-caption, letterbox bars, and frames turned upright as a phone held in portrait films them.
+caption, letterbox bars, frames turned upright as a phone held in portrait films them, and
+lossy compression.
 
 On grainy footage the optical flow of still texture is noise, and under flicker every frame
 carries its own exposure: both are where flow extrapolation can fall below copying the last
@@ -24,15 +25,20 @@ on every run:
 * ``letterbox``: black bars above and below, each this fraction of the frame's height (the
   frames grow taller by both);
 * ``portrait``: every frame turned a quarter turn clockwise, so a landscape clip becomes a
-  tall one whose horizontal motion runs down the frame (a phone held upright).
+  tall one whose horizontal motion runs down the frame (a phone held upright);
+* ``jpeg``: every frame compressed as a JPEG of this quality (1-100), as a webcam's or a
+  camera's motion-JPEG stream stores it: 8x8 blocks whose artefacts change from frame to
+  frame, since each frame is compressed alone.
 
 The turn comes first, then flicker and the fade, then grain (the sensor's noise is added after the light), and the
-result is rounded back to 8 bits; the caption is drawn on that, and the bars added last. The
+result is rounded back to 8 bits; the caption is drawn on that, the bars added, and every frame
+compressed last, as the file that reaches a user was. The
 random draws depend only on the clip's name, so every method, run and machine scores the same
 degraded frames, context and targets alike.
 
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --grain 10
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --caption --letterbox 0.15
+    python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --jpeg 30
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ class Degradation:
     caption: bool = False  # a still timestamp and recording mark burnt into every frame
     letterbox: float = 0.0  # black bars above and below, each this fraction of the frame's height
     portrait: bool = False  # every frame turned a quarter turn clockwise
+    jpeg: int = 0  # every frame compressed as a JPEG of this quality (1-100); 0: not compressed
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.grain) and self.grain >= 0):
@@ -74,9 +81,12 @@ class Degradation:
             raise ValueError(f"fade_frames must be 0 (every frame fades) or >= 2 with a fade, got {self.fade_frames}")
         if not 0 <= self.letterbox <= 1:
             raise ValueError(f"letterbox must lie in [0, 1] (each bar's share of the frame's height), got {self.letterbox}")
+        if isinstance(self.jpeg, bool) or not isinstance(self.jpeg, int) or not 0 <= self.jpeg <= 100:
+            raise ValueError(f"jpeg must be a JPEG quality from 1 to 100 (0: not compressed), got {self.jpeg!r}")
 
     def __bool__(self) -> bool:
-        return self.grain > 0 or self.flicker > 0 or self.fade != 0 or self.caption or self.letterbox > 0 or self.portrait
+        return self.grain > 0 or self.flicker > 0 or self.fade != 0 or self.caption or self.letterbox > 0 or self.portrait \
+            or self.jpeg > 0
 
     def describe(self) -> str:
         """One phrase for a report, e.g. ``"grain of 10 grey levels, flicker of ±10%"``."""
@@ -86,7 +96,8 @@ class Degradation:
                 ([f"a fade {'out' if self.fade > 0 else 'in'} of {100 * abs(self.fade):g}% a frame"
                   + (f" over the first {self.fade_frames} frames" if self.fade_frames else "")] if self.fade else []) + \
                 (["a still caption burnt in"] if self.caption else []) + \
-                ([f"letterbox bars of {100 * self.letterbox:g}% of the height above and below"] if self.letterbox else [])
+                ([f"letterbox bars of {100 * self.letterbox:g}% of the height above and below"] if self.letterbox else []) + \
+                ([f"every frame a JPEG of quality {self.jpeg}"] if self.jpeg else [])
         return ", ".join(parts) or "none"
 
     def frames(self, frames: np.ndarray, seed: int) -> np.ndarray:
@@ -110,6 +121,8 @@ class Degradation:
         if self.letterbox:
             bar = round(self.letterbox * out.shape[1])
             out = np.pad(out, ((0, 0), (bar, bar), (0, 0), (0, 0)))
+        if self.jpeg:
+            out = np.stack([_jpeg_compressed(frame, self.jpeg) for frame in out])
         return out
 
     def _fade_factors(self, length: int) -> np.ndarray:
@@ -129,6 +142,16 @@ class Degradation:
         if not self:
             return clip
         return dataclasses.replace(clip, frames=self.frames(clip.frames, zlib.crc32(clip.name.encode())))
+
+
+def _jpeg_compressed(frame: np.ndarray, quality: int) -> np.ndarray:
+    """``frame`` (uint8 ``(H, W, C)``, RGB or grey) encoded as a JPEG of ``quality`` and decoded again."""
+    colour = frame.shape[2] == 3
+    ok, data = cv2.imencode(".jpg", frame[..., ::-1] if colour else frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError(f"OpenCV could not encode a {frame.shape} frame as a JPEG")
+    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR if colour else cv2.IMREAD_GRAYSCALE)
+    return np.ascontiguousarray(decoded[..., ::-1]) if colour else decoded.reshape(frame.shape)
 
 
 _CAPTION = "2026-12-07 10:42:17"
