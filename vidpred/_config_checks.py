@@ -60,7 +60,7 @@ UNREAD_DATA_KEYS = {
 # The generator settings only the refiner head reads: refused with another head.
 REFINER_ONLY = ("n_flows", "working_scale", "max_correction", "global_context", "farneback", "step_scale", "rollout",
                 "camera_still", "refine_flows", "projected", "scene_cuts", "repeated_frames",
-                "fades", "skipped_frames")
+                "fades", "skipped_frames", "followed_inside")
 
 
 def validate(cfg: Config) -> None:

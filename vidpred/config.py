@@ -173,6 +173,11 @@ class GeneratorConfig:
     # steps before it (a frame left out by a conversion to a lower frame rate, or dropped),
     # the velocity is halved; off: the double step is carried on
     skipped_frames: bool = False
+    # refiner: the followed candidate does not take up the flow of the pixels whose content
+    # entered the newest frame over the last step (DIS's guess there matched nothing), keeping
+    # each pixel's own where it would; off: a fast pan's strip inward of the entering edge
+    # moves by the guess
+    followed_inside: bool = False
 
 
 @dataclass

@@ -758,3 +758,71 @@ def test_a_refiner_reading_skipped_frames_moves_a_frame_s_step_after_one():
         assert error(plain.rollout(skipped, 2), 6, 8) < 0.02
         clip = _repeated(pan, 0, 1, 2, 3)  # nothing skipped: the same to the bit
         assert torch.equal(reading.rollout(clip, 2), plain.rollout(clip, 2))
+
+
+def test_the_pixels_whose_content_entered_the_frame_are_those_whose_flow_leaves_it():
+    flow = torch.zeros(1, 2, 4, 8)
+    flow[:, 0] = 3.0  # newest(p) = previous(p + 3): columns 5-7 came from beyond the right edge
+    flow[:, 1, :2] = -1.5  # and rows 0-1 from above the top
+    inside = ~refiner_module.entered(flow)[0, 0]
+    assert inside.shape == (4, 8)
+    assert inside[:, :5].tolist() == [[False] * 5, [False] * 5, [True] * 5, [True] * 5]
+    assert not inside[:, 5:].any()
+    assert not refiner_module.entered(torch.zeros(2, 2, 3, 3)).any()  # a still frame: nothing entered
+
+
+def test_followed_within_keeps_a_pixel_s_own_field_where_it_would_land_on_a_guess():
+    # A pan of 3 px: columns 9-11 of a 12-wide frame entered over the step, and their flow is
+    # the estimator's guess (here 9.0). Followed along the pan, columns 6-8 land on it.
+    flow = torch.zeros(1, 2, 2, 12)
+    flow[:, 0] = 3.0
+    guessed = refiner_module.entered(flow)
+    field = flow.clone()
+    field[:, 0, :, 9:] = 9.0
+    plain = warp(field, flow)[0, 0, 0]
+    within = refiner_module.followed_within(field, flow, guessed)[0, 0, 0]
+    assert plain.tolist() == [3.0] * 6 + [9.0] * 6  # columns 6-8 take up the guess
+    assert within.tolist() == [3.0] * 9 + [9.0] * 3  # they keep their own; 9-11 land outside: the border
+    # landing between a guessed pixel and its neighbour counts as landing on it
+    flow[:, 0, :, 5] = 3.5  # column 5 lands at 8.5, between 8 and the guessed 9
+    assert refiner_module.followed_within(field, flow, guessed)[0, 0, 0, 5] == 3.0  # its own
+    assert warp(field, flow)[0, 0, 0, 5] == pytest.approx(6.0)  # halfway to the guess
+    torch.testing.assert_close(refiner_module.followed_within(field, flow), warp(field, flow))  # no guess given
+
+
+@pytest.mark.parametrize("camera_still", [False, True])
+def test_followed_inside_the_followed_candidate_of_a_pan_is_the_pan_up_to_its_entering_strip(camera_still):
+    H, W, step = 24, 40, 6
+    f1 = torch.zeros(1, 2, H, W)
+    f1[:, 0] = step
+    f1[:, 0, :, W - step:] = step + torch.linspace(2.0, 4.0, step)  # DIS's guess where the scene came in
+    plain = FlowRefiner.candidates([f1], camera_still=camera_still)[0, 2, 0]
+    inside = FlowRefiner.candidates([f1], camera_still=camera_still, followed_inside=True)[0, 2, 0]
+    strip = slice(W - 2 * step, W - step)  # the pixels that land on the guess
+    assert (plain[4:-4, strip] - step).abs().min() > 1.5  # they took it up
+    torch.testing.assert_close(inside[:, : W - step], f1[0, 0, :, : W - step], atol=1e-3, rtol=0)
+    torch.testing.assert_close(inside[:, : W - 2 * step], plain[:, : W - 2 * step])  # elsewhere as before
+    out = FlowRefiner.candidates([f1], camera_still=camera_still, followed_inside=True)
+    torch.testing.assert_close(out[:, [0, 1]], FlowRefiner.candidates([f1], camera_still=camera_still)[:, [0, 1]])
+
+
+def test_a_refiner_following_inside_predicts_a_fast_pan_s_edge_better_and_the_rest_the_same():
+    clip = _pan((12, 0), 6, size=(96, 160))
+    context, truth = clip[:, :, :4], clip[:, :, 4]
+    scores = {}
+    for inside in (False, True):
+        model = _zero_output(FlowRefiner(width=8, camera_still=True, followed_inside=inside)).eval()
+        with torch.no_grad():
+            model.out.bias[1], model.out.bias[2] = 0.0, 10.0  # every pixel takes the followed candidate
+            scores[inside] = (model.rollout(context, 1)[:, :, 0] - truth).square().mean(dim=(0, 1))
+    inner = (slice(4, -4), slice(0, 160 - 36))  # away from the edge the scene comes in from (and DIS's top and bottom rows)
+    torch.testing.assert_close(scores[True][inner], scores[False][inner], atol=1e-6, rtol=0)
+    second = (slice(4, -4), slice(160 - 24, 160 - 12))  # the strip that lands on the guess: ten times closer
+    assert scores[True][second].mean() < 0.2 * scores[False][second].mean()
+    assert scores[True].mean() < scores[False].mean()
+    cfg = config_from_dict({"model": {"generator": {"head": "refiner", "n_scales": 1, "width": 0.25,
+                                                    "followed_inside": True}, "discriminator": {"enabled": False}}})
+    validate(cfg)
+    assert build_generator(cfg).followed_inside and not FlowRefiner(width=8).followed_inside
+    with pytest.raises(ConfigError, match="followed_inside is for the refiner head"):
+        validate(config_from_dict({"model": {"generator": {"followed_inside": True}}}))

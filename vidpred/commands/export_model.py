@@ -52,6 +52,8 @@ READINGS = {
              "and carries the fade on",
     "skipped_frames": "where the newest context step skips a frame (twice the steady steps before it), the "
                       "exported model halves its velocity",
+    "followed_inside": "the exported model's followed candidate does not take up the flow of the pixels whose "
+                       "content entered the frame over the last step (DIS's guess), keeping each pixel's own there",
 }
 
 

@@ -189,6 +189,7 @@ def predictor_from_state(state: dict, path: Path, device: torch.device, name: st
         info["repeated_frames"] = cfg.model.generator.repeated_frames
         info["fades"] = cfg.model.generator.fades
         info["skipped_frames"] = cfg.model.generator.skipped_frames
+        info["followed_inside"] = cfg.model.generator.followed_inside
     logger.info("loaded %s: step %s, generator %d parameters, %d context frames", path, info["step"],
                 info["parameters"], cfg.model.n_context)
     return Method(name=name or checkpoint_label(path), kind="checkpoint", predict=CheckpointPredictor(generator, cfg),

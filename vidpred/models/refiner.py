@@ -41,6 +41,7 @@ from vidpred.models.warp import sample_at, splat, warp
 __all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "scene_cut_steps", "unexplained_change", "from_newest_scene",
            "changed_fractions", "repeated_steps", "repeats_among", "without_repeats",
            "brightness_steps", "fade_rate", "fade_levelled", "brightened", "step_ratios", "skipped_newest",
+           "entered", "followed_within",
            "REFINER_WIDTH", "ROLLOUTS", "SCENE_CUT_RESIDUAL", "REPEAT_CHANGED", "REPEAT_RATIO", "FADE_STEP", "FADE_SPREAD",
            "SKIPPED_RATIO", "STEADY_RATIO"]
 
@@ -404,6 +405,29 @@ def skipped_newest(flows: list[Tensor]) -> Tensor:
     return (ratios[:, 0] >= low) & (ratios[:, 0] <= high) & (ratios[:, 1] >= steady_low) & (ratios[:, 1] <= steady_high)
 
 
+def entered(flow: Tensor) -> Tensor:
+    """``(B, 1, H, W)`` bool: the pixels whose content entered the frame over the step the
+    backward ``flow`` ``(B, 2, H, W)`` spans: ``p + flow(p)`` lies outside the older frame,
+    so no pixel there matched and the flow is the estimator's guess (on a pan, the strip
+    along the edge the scene comes in from, as wide as the step)."""
+    H, W = flow.shape[-2:]
+    x = torch.arange(W, device=flow.device, dtype=flow.dtype).view(1, 1, W) + flow[:, 0]
+    y = torch.arange(H, device=flow.device, dtype=flow.dtype).view(1, H, 1) + flow[:, 1]
+    return ((x < 0) | (x > W - 1) | (y < 0) | (y > H - 1)).unsqueeze(1)
+
+
+def followed_within(field: Tensor, flow: Tensor, guessed: Tensor | None = None) -> Tensor:
+    """``field`` ``(B, c, H, W)`` followed along ``flow``: sampled at ``p + flow(p)``
+    (:func:`warp`), but kept as it is at ``p`` where ``p + flow(p)`` lands inside the frame
+    on a ``guessed`` pixel or between it and its neighbours (``guessed``: ``(B, 1, H, W)``
+    bool, e.g. :func:`entered`; None: followed everywhere). Where it lands outside the
+    frame, the border is sampled, as :func:`warp` does."""
+    if guessed is None:
+        return warp(field, flow)
+    lands_on_guess = (warp(guessed.float(), flow) > 1e-3) & ~entered(flow)
+    return torch.where(lands_on_guess, field, warp(field, flow))
+
+
 def _conv(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1), nn.LeakyReLU(0.1))
 
@@ -511,6 +535,11 @@ class FlowRefiner(VelocityPredictor):
             follows only the rest, ``c(p) + r(p + f1(p))`` with ``r = f1 - c``: a steady
             zoom's field holds still in the frame, a subject's motion travels with it.
             Off: ``f1(p + f1(p))``, all of it followed.
+        followed_inside: the followed candidate does not take up the flow of the pixels
+            whose content entered the newest frame over the last step (:func:`entered`: their
+            flow is DIS's guess, matched to nothing): where ``p + f1(p)`` lands on one, the
+            pixel keeps its own (:func:`followed_within`). Off: on a fast pan the strip inward
+            of the edge the scene comes in from, as wide as the step, is moved by the guess.
         refine_flows: the last step's DIS flow ``f1`` refined at full resolution
             (:func:`~vidpred.models.optical_flow.dis_flow` with ``refine``; :func:`context_flows`).
         projected: one more candidate, ``f1`` carried forward to where each pixel's content
@@ -548,12 +577,13 @@ class FlowRefiner(VelocityPredictor):
                  global_context: bool = False, farneback: bool = False, step_scale: bool = False,
                  rollout: str = "linear", camera_still: bool = False, refine_flows: bool = False,
                  projected: bool = False, scene_cuts: bool = False, repeated_frames: bool = False,
-                 fades: bool = False, skipped_frames: bool = False) -> None:
+                 fades: bool = False, skipped_frames: bool = False, followed_inside: bool = False) -> None:
         super().__init__()
         if rollout not in ROLLOUTS:
             raise ValueError(f"rollout must be one of {', '.join(ROLLOUTS)}, got {rollout!r}")
         self.rollout_mode = rollout
         self.camera_still = bool(camera_still)
+        self.followed_inside = bool(followed_inside)
         self.refine_flows = bool(refine_flows)
         self.projected = bool(projected)
         self.scene_cuts = bool(scene_cuts)
@@ -617,18 +647,21 @@ class FlowRefiner(VelocityPredictor):
 
     @staticmethod
     def candidates(flows: list[Tensor], others: tuple[Tensor, ...] = (), camera_still: bool = False,
-                   projected: bool = False) -> Tensor:
+                   projected: bool = False, followed_inside: bool = False) -> Tensor:
         """``(B, K, 2, H, W)``: the candidate velocities at the newest frame's pixels; each
         flow of ``others`` (another estimate of the last step) adds itself and itself followed.
         ``camera_still``: the followed candidate follows only what the camera does not explain.
+        ``followed_inside``: it does not follow onto the pixels whose content entered the frame
+        over the last step (:func:`entered`), keeping each pixel's own there.
         ``projected``: last, ``f1`` splatted to where each pixel's content lands one step on
         (the faster in front), the followed candidate where nothing lands."""
         f1 = flows[0]
+        guessed = entered(f1) if followed_inside else None
         if camera_still:
             camera = camera_flow(f1)
-            followed = camera + warp(f1 - camera, f1)
+            followed = camera + followed_within(f1 - camera, f1, guessed)
         else:
-            followed = warp(f1, f1)
+            followed = followed_within(f1, f1, guessed)
         out = [torch.zeros_like(f1), f1, followed]
         for n in range(2, len(flows) + 1):
             out.append(torch.stack(flows[:n]).mean(dim=0))
@@ -676,7 +709,8 @@ class FlowRefiner(VelocityPredictor):
         out = F.interpolate(self.out(d1).float(), size=(H, W), mode="bilinear", align_corners=False)
         K = self.n_candidates
         weights = torch.softmax(out[:, :K] * _LOGIT_SCALE, dim=1).unsqueeze(2)  # (B, K, 1, H, W)
-        candidates = self.candidates(flows, others, self.camera_still, self.projected)  # (B, K, 2, H, W)
+        candidates = self.candidates(flows, others, self.camera_still, self.projected,
+                                     self.followed_inside)  # (B, K, 2, H, W)
         velocity = (weights * candidates).sum(dim=1)  # (B, 2, H, W)
         if self.max_correction > 0:
             bound = self.max_correction
