@@ -8,7 +8,9 @@ on the real-video corpus and exported rolling out its later frames composed
 (``model.generator.refine_flows``), cuts between scenes read in its context
 (``model.generator.scene_cuts``), repeated frames taken out of it
 (``model.generator.repeated_frames``), fades carried on (``model.generator.fades``) and a
-skipped frame's double step halved (``model.generator.skipped_frames``); how, on what, and
+skipped frame's double step halved (``model.generator.skipped_frames``), and its followed
+candidate kept off the flow DIS guesses where the scene enters the frame
+(``model.generator.followed_inside``); how, on what, and
 its figures against every baseline are in
 ``docs/results.md``. ``real_flow.pt``
 is the model shipped before it (the flow-head pyramid of ``configs/real_quickstart.yaml``),
