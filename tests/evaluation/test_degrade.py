@@ -1,5 +1,5 @@
-"""Grain, flicker, a fade, a caption, letterbox bars and JPEG compression for the benchmark:
-their statistics, their determinism, their bounds."""
+"""Smaller frames, grain, flicker, a fade, a caption, letterbox bars and JPEG compression for
+the benchmark: their statistics, their determinism, their bounds."""
 
 from __future__ import annotations
 
@@ -78,7 +78,9 @@ def test_the_draws_follow_the_clip_name_only():
                                              ({"letterbox": -0.1}, "letterbox must lie"),
                                              ({"letterbox": float("nan")}, "letterbox must lie"),
                                              ({"jpeg": 101}, "jpeg must be"), ({"jpeg": -1}, "jpeg must be"),
-                                             ({"jpeg": 30.5}, "jpeg must be"), ({"jpeg": True}, "jpeg must be")])
+                                             ({"jpeg": 30.5}, "jpeg must be"), ({"jpeg": True}, "jpeg must be"),
+                                             ({"height": 8}, "height must be 0"), ({"height": -1}, "height must be 0"),
+                                             ({"height": 144.0}, "height must be 0")])
 def test_bad_amounts_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Degradation(**kwargs)
@@ -203,3 +205,20 @@ def test_jpeg_comes_last_and_is_named():
     np.testing.assert_array_equal(out[0], _pillow_jpeg(barred[0], 50))  # the bars compressed with the picture
     assert Degradation(jpeg=30).describe() == "every frame a JPEG of quality 30"
     assert Degradation(jpeg=30) and not Degradation(jpeg=0)
+
+
+def test_height_shrinks_every_frame_by_area_averaging_first():
+    frames = np.random.default_rng(1).integers(0, 256, (3, 64, 96, 3), dtype=np.uint8)
+    out = Degradation(height=32).frames(frames, seed=0)
+    assert out.shape == (3, 32, 48, 3) and out.dtype == np.uint8
+    blocks = frames.reshape(3, 32, 2, 48, 2, 3).astype(np.float64).mean(axis=(2, 4))  # each 2x2 block's mean
+    assert np.abs(out - blocks).max() <= 0.5 + 1e-9  # rounded to the nearest grey level
+    assert Degradation(height=40).frames(frames, seed=0).shape == (3, 40, 60, 3)  # the width in proportion
+    assert Degradation(height=128).frames(frames, seed=0).shape == (3, 128, 192, 3)  # enlarged too
+    grey = Degradation(height=32).frames(frames[..., :1], seed=0)
+    assert grey.shape == (3, 32, 48, 1)
+    # resized before anything else: the caption and the bars are drawn at the new size
+    barred = Degradation(height=32, letterbox=0.25).frames(frames, seed=0)
+    assert barred.shape == (3, 48, 48, 3) and not barred[:, :8].any()
+    assert Degradation(height=144, grain=5).describe() == "every frame resized to 144 rows, grain of 5 grey levels"
+    assert Degradation(height=144) and not Degradation(height=0)

@@ -642,17 +642,19 @@ def test_the_command_hands_every_flag_to_the_benchmark_and_prints_its_report(mon
     assert runs[-1]["degrade"] == Degradation(portrait=True)
     assert main(["--jpeg", "30"]) == 0
     assert runs[-1]["degrade"] == Degradation(jpeg=30)
+    assert main(["--height", "144", "--steady-pan", "32"]) == 0
+    assert runs[-1]["degrade"] == Degradation(height=144) and runs[-1]["steady"] == SteadyPan(32.0)
 
 
 @pytest.mark.parametrize("flags, said", [
     (["--adapt-steps", "1", "--checkpoint", "a.pt", "--grain", "5"],
-     "--adapt-steps cannot be combined with --grain, --flicker, --fade, --caption, --letterbox, --portrait or --jpeg"),
+     "--adapt-steps cannot be combined with --grain, --flicker, --fade, --caption, --letterbox, --portrait, --jpeg or --height"),
     (["--adapt-steps", "1", "--checkpoint", "a.pt", "--flicker", "0.1"],
-     "--adapt-steps cannot be combined with --grain, --flicker, --fade, --caption, --letterbox, --portrait or --jpeg"),
+     "--adapt-steps cannot be combined with --grain, --flicker, --fade, --caption, --letterbox, --portrait, --jpeg or --height"),
     (["--adapt-steps", "1", "--checkpoint", "a.pt", "--letterbox", "0.1"],
-     "--adapt-steps cannot be combined with --grain, --flicker, --fade, --caption, --letterbox, --portrait or --jpeg"),
+     "--adapt-steps cannot be combined with --grain, --flicker, --fade, --caption, --letterbox, --portrait, --jpeg or --height"),
     (["--adapt-steps", "1", "--checkpoint", "a.pt", "--jpeg", "30"],
-     "--adapt-steps cannot be combined with --grain, --flicker, --fade, --caption, --letterbox, --portrait or --jpeg"),
+     "--adapt-steps cannot be combined with --grain, --flicker, --fade, --caption, --letterbox, --portrait, --jpeg or --height"),
     (["--jpeg", "101"], "jpeg must be a JPEG quality from 1 to 100 (0: not compressed), got 101"),
     (["--letterbox", "2"], "letterbox must lie in [0, 1] (each bar's share of the frame's height), got 2.0"),
     (["--adapt-steps", "1", "--checkpoint", "a.pt", "b.pt", "--ensemble", "a+b"],

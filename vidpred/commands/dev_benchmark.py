@@ -19,6 +19,8 @@ report of the clips scored, marked partial.
     # harder footage: every scored clip with sensor grain (10 grey levels) or brightness flicker (±10%)
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --grain 10
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --flicker 0.1
+    # smaller frames: every scored frame resized to 144 rows (the same motion, a larger share of the frame)
+    python scripts/dev_benchmark.py --subset val --checkpoint vidpred/pretrained/refiner.pt --height 144
     # every frame compressed alone, as a motion-JPEG webcam stores it (JPEG quality 30)
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --jpeg 30
     # a fade to black of 5% a frame in every clip (--fade -0.05: a fade in; --fade-frames 4: one that ends)
@@ -104,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--portrait", action="store_true",
                         help="turn every scored frame a quarter turn, as a phone held upright films (a tall frame, "
                              "horizontal motion running down it)")
+    parser.add_argument("--height", type=int, default=0, metavar="H",
+                        help="resize every scored frame to H rows first, its width in proportion (smaller frames: "
+                             "the same motion a larger share of the frame; default 0: as it is)")
     parser.add_argument("--jpeg", type=int, default=0, metavar="Q",
                         help="compress every scored frame as a JPEG of quality Q (1-100), as a webcam's "
                              "motion-JPEG stream stores it (default 0: as it is)")
@@ -132,10 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     adapt = _adapt_settings(args)
     degrade = Degradation(grain=args.grain, flicker=args.flicker, fade=args.fade, fade_frames=args.fade_frames,
                           caption=args.caption, letterbox=args.letterbox, portrait=args.portrait,
-                          jpeg=args.jpeg)
+                          jpeg=args.jpeg, height=args.height)
     if adapt.steps and degrade:
         raise ValueError("--adapt-steps cannot be combined with --grain, --flicker, --fade, --caption, --letterbox, "
-                         "--portrait or --jpeg")
+                         "--portrait, --jpeg or --height")
     steady = steady_camera(args.steady_pan, args.steady_zoom, args.steady_roll)
     if adapt.steps and (args.ensemble is not None or args.mirror or steady):
         raise ValueError("--adapt-steps cannot be combined with --ensemble, --mirror or a steady camera motion")

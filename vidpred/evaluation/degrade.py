@@ -1,6 +1,6 @@
-"""Harder footage from the same clips: sensor grain, brightness flicker, a fade, a burnt-in
-caption, letterbox bars, frames turned upright as a phone held in portrait films them, and
-lossy compression.
+"""Harder footage from the same clips: smaller frames, sensor grain, brightness flicker, a
+fade, a burnt-in caption, letterbox bars, frames turned upright as a phone held in portrait
+films them, and lossy compression.
 
 On grainy footage the optical flow of still texture is noise, and under flicker every frame
 carries its own exposure: both are where flow extrapolation can fall below copying the last
@@ -11,6 +11,9 @@ under it, and letterbox bars (a wide film in a taller frame) are still black edg
 scene moves against. :class:`Degradation` makes such footage from clean clips, the same way
 on every run:
 
+* ``height``: every frame resized to this many rows, its width in proportion (area
+  averaging when shrinking, as a camera of fewer pixels sees the scene): the same motion,
+  a larger share of each frame a step;
 * ``grain``: independent Gaussian noise on every pixel, channel and frame, its standard
   deviation in grey levels (0-255);
 * ``flicker``: every frame's brightness multiplied by its own factor drawn uniformly from
@@ -30,7 +33,7 @@ on every run:
   camera's motion-JPEG stream stores it: 8x8 blocks whose artefacts change from frame to
   frame, since each frame is compressed alone.
 
-The turn comes first, then flicker and the fade, then grain (the sensor's noise is added after the light), and the
+The resizing comes first, then the turn, then flicker and the fade, then grain (the sensor's noise is added after the light), and the
 result is rounded back to 8 bits; the caption is drawn on that, the bars added, and every frame
 compressed last, as the file that reaches a user was. The
 random draws depend only on the clip's name, so every method, run and machine scores the same
@@ -69,6 +72,7 @@ class Degradation:
     letterbox: float = 0.0  # black bars above and below, each this fraction of the frame's height
     portrait: bool = False  # every frame turned a quarter turn clockwise
     jpeg: int = 0  # every frame compressed as a JPEG of this quality (1-100); 0: not compressed
+    height: int = 0  # every frame resized to this many rows first, its width in proportion; 0: as it is
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.grain) and self.grain >= 0):
@@ -83,14 +87,18 @@ class Degradation:
             raise ValueError(f"letterbox must lie in [0, 1] (each bar's share of the frame's height), got {self.letterbox}")
         if isinstance(self.jpeg, bool) or not isinstance(self.jpeg, int) or not 0 <= self.jpeg <= 100:
             raise ValueError(f"jpeg must be a JPEG quality from 1 to 100 (0: not compressed), got {self.jpeg!r}")
+        if isinstance(self.height, bool) or not isinstance(self.height, int) or not (self.height == 0 or
+                                                                                      self.height >= _MIN_HEIGHT):
+            raise ValueError(f"height must be 0 (as it is) or at least {_MIN_HEIGHT} rows, got {self.height!r}")
 
     def __bool__(self) -> bool:
         return self.grain > 0 or self.flicker > 0 or self.fade != 0 or self.caption or self.letterbox > 0 or self.portrait \
-            or self.jpeg > 0
+            or self.jpeg > 0 or self.height > 0
 
     def describe(self) -> str:
         """One phrase for a report, e.g. ``"grain of 10 grey levels, flicker of ±10%"``."""
-        parts = (["each frame turned a quarter turn (portrait)"] if self.portrait else []) + \
+        parts = ([f"every frame resized to {self.height} rows"] if self.height else []) + \
+                (["each frame turned a quarter turn (portrait)"] if self.portrait else []) + \
                 ([f"grain of {self.grain:g} grey levels"] if self.grain else []) + \
                 ([f"flicker of ±{100 * self.flicker:g}%"] if self.flicker else []) + \
                 ([f"a fade {'out' if self.fade > 0 else 'in'} of {100 * abs(self.fade):g}% a frame"
@@ -105,6 +113,8 @@ class Degradation:
         if frames.dtype != np.uint8 or frames.ndim != 4:
             raise ValueError(f"frames must be uint8 (T, H, W, C), got {frames.dtype} {frames.shape}")
         rng = np.random.default_rng(seed)
+        if self.height:
+            frames = np.stack([_resized(frame, self.height) for frame in frames])
         if self.portrait:
             frames = np.ascontiguousarray(np.rot90(frames, k=-1, axes=(1, 2)))
         out = frames.astype(np.float32)
@@ -142,6 +152,18 @@ class Degradation:
         if not self:
             return clip
         return dataclasses.replace(clip, frames=self.frames(clip.frames, zlib.crc32(clip.name.encode())))
+
+
+_MIN_HEIGHT = 16  # rows: DIS and the refiner's working size need a few
+
+
+def _resized(frame: np.ndarray, height: int) -> np.ndarray:
+    """``frame`` (uint8 ``(H, W, C)``) resized to ``height`` rows and the width in proportion
+    (at least 1): area averaging when it shrinks, bicubic when it grows."""
+    H, W, C = frame.shape
+    width = max(1, round(W * height / H))
+    out = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA if height < H else cv2.INTER_CUBIC)
+    return out.reshape(height, width, C)
 
 
 def _jpeg_compressed(frame: np.ndarray, quality: int) -> np.ndarray:
