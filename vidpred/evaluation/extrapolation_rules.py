@@ -115,7 +115,7 @@ from torch import Tensor
 from vidpred.evaluation.scoring import whole_frame_psnr
 from vidpred.models.camera_motion import camera_flow
 from vidpred.models.optical_flow import FARNEBACK_PARAMS, dis_flow_grey, full_size_refinement
-from vidpred.models.refiner import FlowRefiner, context_flows
+from vidpred.models.refiner import FlowRefiner, context_flows, entered
 from vidpred.models.warp import splat, warp
 
 __all__ = ["RULES", "SPEED_RULES", "frame_psnr"]
@@ -294,11 +294,7 @@ def _splatted(frames: Tensor, grey: list[np.ndarray], k: int, order: str, min_co
 
 def _oracle_outside(frames: Tensor, grey: list[np.ndarray], k: int) -> Tensor:
     offset = k * _dis(grey[3], grey[2])
-    H, W = offset.shape[-2:]
-    x = torch.arange(W).view(1, 1, W) + offset[:, 0]
-    y = torch.arange(H).view(1, H, 1) + offset[:, 1]
-    outside = ((x < 0) | (x > W - 1) | (y < 0) | (y > H - 1)).unsqueeze(1)
-    return torch.where(outside, frames[:, :, 3 + k], _resample(frames[:, :, 3], offset, "bilinear"))
+    return torch.where(entered(offset), frames[:, :, 3 + k], _resample(frames[:, :, 3], offset, "bilinear"))
 
 
 def _camera_oracle(frames: Tensor, grey: list[np.ndarray], k: int, error: float = 0.0) -> Tensor:

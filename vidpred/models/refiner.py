@@ -313,7 +313,7 @@ def brightness_steps(context: Tensor, flows: list[Tensor] | None = None) -> Tens
         later, earlier = grey[:, :, T - 1 - j, ::2, ::2], grey[:, :, T - 2 - j]
         if flows is not None and j < len(flows):
             x, y = xs + flows[j][:, 0, ::2, ::2], ys + flows[j][:, 1, ::2, ::2]  # (B, h, w): where each came from
-            counted = ((x >= 0) & (x <= W - 1) & (y >= 0) & (y <= H - 1)).unsqueeze(1)
+            counted = _in_frame(x, y, H, W).unsqueeze(1)
             earlier = sample_at(earlier, x, y)
         else:
             counted, earlier = torch.ones_like(later, dtype=torch.bool), earlier[..., ::2, ::2]
@@ -413,18 +413,22 @@ def entered(flow: Tensor) -> Tensor:
     H, W = flow.shape[-2:]
     x = torch.arange(W, device=flow.device, dtype=flow.dtype).view(1, 1, W) + flow[:, 0]
     y = torch.arange(H, device=flow.device, dtype=flow.dtype).view(1, H, 1) + flow[:, 1]
-    return ((x < 0) | (x > W - 1) | (y < 0) | (y > H - 1)).unsqueeze(1)
+    return ~_in_frame(x, y, H, W).unsqueeze(1)
 
 
-def followed_within(field: Tensor, flow: Tensor, guessed: Tensor | None = None) -> Tensor:
-    """``field`` ``(B, c, H, W)`` followed along ``flow``: sampled at ``p + flow(p)``
-    (:func:`warp`), but kept as it is at ``p`` where ``p + flow(p)`` lands inside the frame
-    on a ``guessed`` pixel or between it and its neighbours (``guessed``: ``(B, 1, H, W)``
-    bool, e.g. :func:`entered`; None: followed everywhere). Where it lands outside the
-    frame, the border is sampled, as :func:`warp` does."""
-    if guessed is None:
-        return warp(field, flow)
-    lands_on_guess = (warp(guessed.float(), flow) > 1e-3) & ~entered(flow)
+def _in_frame(x: Tensor, y: Tensor, H: int, W: int) -> Tensor:
+    """Whether the positions ``(x, y)`` (pixels) lie within an ``H`` x ``W`` frame's pixel centres."""
+    return (x >= 0) & (x <= W - 1) & (y >= 0) & (y <= H - 1)
+
+
+def followed_within(field: Tensor, flow: Tensor) -> Tensor:
+    """``field`` ``(B, c, H, W)`` followed along the backward ``flow``: sampled at
+    ``p + flow(p)`` (:func:`warp`), but kept as it is at ``p`` where ``p + flow(p)`` lands
+    inside the frame on a pixel whose content :func:`entered` it over the step (whose flow is
+    a guess), or between one and its neighbours. Where ``p + flow(p)`` leaves the frame, the
+    border is sampled, as :func:`warp` does."""
+    guessed = entered(flow)
+    lands_on_guess = (warp(guessed.float(), flow) > 1e-3) & ~guessed
     return torch.where(lands_on_guess, field, warp(field, flow))
 
 
@@ -656,12 +660,12 @@ class FlowRefiner(VelocityPredictor):
         ``projected``: last, ``f1`` splatted to where each pixel's content lands one step on
         (the faster in front), the followed candidate where nothing lands."""
         f1 = flows[0]
-        guessed = entered(f1) if followed_inside else None
+        follow = followed_within if followed_inside else warp
         if camera_still:
             camera = camera_flow(f1)
-            followed = camera + followed_within(f1 - camera, f1, guessed)
+            followed = camera + follow(f1 - camera, f1)
         else:
-            followed = followed_within(f1, f1, guessed)
+            followed = follow(f1, f1)
         out = [torch.zeros_like(f1), f1, followed]
         for n in range(2, len(flows) + 1):
             out.append(torch.stack(flows[:n]).mean(dim=0))
