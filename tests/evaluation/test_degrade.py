@@ -159,6 +159,19 @@ def test_a_fade_darkens_each_frame_by_the_same_step_and_a_fade_in_ends_at_the_cl
     assert Degradation(fade=-0.1).describe() == "a fade in of 10% a frame"
 
 
+def test_a_fade_to_white_shrinks_each_frames_distance_from_white_by_the_same_step():
+    out = Degradation(fade=0.05, fade_white=True).frames(_grey(55, (4, 2, 2, 3)), seed=0)[:, 0, 0, 0]
+    assert out.tolist() == [55, 65, 75, 85]  # 200, 190, 180, 170 grey levels below white
+    out = Degradation(fade=-0.05, fade_white=True).frames(_grey(55, (4, 2, 2, 3)), seed=0)[:, 0, 0, 0]
+    assert out.tolist() == [85, 75, 65, 55]  # from white towards the clip's last frame as it is
+    assert Degradation(fade=0.05, fade_white=True).describe() == "a fade out to white of 5% a frame"
+    assert Degradation(fade=-0.1, fade_white=True).describe() == "a fade in from white of 10% a frame"
+    with pytest.raises(ValueError, match="a fade of 0.25 a frame reaches white within 6 frames"):
+        Degradation(fade=0.25, fade_white=True).frames(_grey(100, (6, 2, 2, 3)), seed=0)
+    with pytest.raises(ValueError, match="fade_white needs a fade"):
+        Degradation(fade_white=True)
+
+
 def test_a_fade_that_would_reach_black_within_the_clip_is_refused():
     with pytest.raises(ValueError, match=r"a fade of 0.25 a frame reaches black within 6 frames; use one under 0.2"):
         Degradation(fade=0.25).frames(_grey(100, (6, 2, 2, 3)), seed=0)

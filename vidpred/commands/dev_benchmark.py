@@ -25,6 +25,8 @@ report of the clips scored, marked partial.
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --jpeg 30
     # a fade to black of 5% a frame in every clip (--fade -0.05: a fade in; --fade-frames 4: one that ends)
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --fade 0.05
+    # the same towards white (a dip to white)
+    python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --fade 0.05 --fade-white
     # faster motion: every 2nd frame of each video (the footage at half its frame rate)
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --frame-step 2
     # a frame dropped just before each clip's newest context frame
@@ -99,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fade-frames", type=int, default=0, metavar="N",
                         help="with --fade, only each clip's first N frames fade and the rest hold (a fade that ends "
                              "within the clip; default 0: every frame fades)")
+    parser.add_argument("--fade-white", action="store_true",
+                        help="with --fade, fade to white (or in from it) instead of black: each frame's distance "
+                             "from white STEP of the first's shorter than the last's")
     parser.add_argument("--caption", action="store_true",
                         help="burn a still caption (a timestamp, a recording mark) into every scored frame")
     parser.add_argument("--letterbox", type=float, default=0.0, metavar="F",
@@ -136,8 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     positive("--clips-per-video", args.clips_per_video)
     adapt = _adapt_settings(args)
     degrade = Degradation(grain=args.grain, flicker=args.flicker, fade=args.fade, fade_frames=args.fade_frames,
-                          caption=args.caption, letterbox=args.letterbox, portrait=args.portrait,
-                          jpeg=args.jpeg, height=args.height)
+                          fade_white=args.fade_white, caption=args.caption, letterbox=args.letterbox,
+                          portrait=args.portrait, jpeg=args.jpeg, height=args.height)
     if adapt.steps and degrade:
         raise ValueError("--adapt-steps cannot be combined with --grain, --flicker, --fade, --caption, --letterbox, "
                          "--portrait, --jpeg or --height")

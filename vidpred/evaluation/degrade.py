@@ -22,7 +22,8 @@ on every run:
   the first frame's (a fade to black); negative, a step brighter, up to the last frame as
   it is (a fade in); with ``fade_frames``, only the clip's first ``fade_frames`` frames
   fade, the ones after them holding the faded brightness (fading in, the fade ends at
-  full brightness): a fade that ends within the clip;
+  full brightness): a fade that ends within the clip; with ``fade_white``, the fade goes
+  to white (or comes from it) instead: each frame's distance from white shrinks by the step;
 * ``caption``: a white timestamp outlined in black at the bottom left and a red recording
   mark at the top right, the same in every frame;
 * ``letterbox``: black bars above and below, each this fraction of the frame's height (the
@@ -68,6 +69,7 @@ class Degradation:
     flicker: float = 0.0  # brightness factors drawn from [1 - flicker, 1 + flicker]
     fade: float = 0.0  # brightness step per frame: > 0 fades to black, < 0 fades in
     fade_frames: int = 0  # how many of the clip's first frames fade (0: all of them)
+    fade_white: bool = False  # the fade goes to white (or comes from it), not to black
     caption: bool = False  # a still timestamp and recording mark burnt into every frame
     letterbox: float = 0.0  # black bars above and below, each this fraction of the frame's height
     portrait: bool = False  # every frame turned a quarter turn clockwise
@@ -83,6 +85,8 @@ class Degradation:
             raise ValueError(f"fade must lie in (-1, 1) (the brightness step per frame), got {self.fade}")
         if self.fade_frames < 0 or self.fade_frames == 1 or (self.fade_frames and not self.fade):
             raise ValueError(f"fade_frames must be 0 (every frame fades) or >= 2 with a fade, got {self.fade_frames}")
+        if self.fade_white and not self.fade:
+            raise ValueError("fade_white needs a fade (its step per frame)")
         if not 0 <= self.letterbox <= 1:
             raise ValueError(f"letterbox must lie in [0, 1] (each bar's share of the frame's height), got {self.letterbox}")
         if isinstance(self.jpeg, bool) or not isinstance(self.jpeg, int) or not 0 <= self.jpeg <= 100:
@@ -101,7 +105,7 @@ class Degradation:
                 (["each frame turned a quarter turn (portrait)"] if self.portrait else []) + \
                 ([f"grain of {self.grain:g} grey levels"] if self.grain else []) + \
                 ([f"flicker of ±{100 * self.flicker:g}%"] if self.flicker else []) + \
-                ([f"a fade {'out' if self.fade > 0 else 'in'} of {100 * abs(self.fade):g}% a frame"
+                ([f"a fade {self._fade_kind()} of {100 * abs(self.fade):g}% a frame"
                   + (f" over the first {self.fade_frames} frames" if self.fade_frames else "")] if self.fade else []) + \
                 (["a still caption burnt in"] if self.caption else []) + \
                 ([f"letterbox bars of {100 * self.letterbox:g}% of the height above and below"] if self.letterbox else []) + \
@@ -120,7 +124,9 @@ class Degradation:
         out = frames.astype(np.float32)
         if self.flicker:
             out *= rng.uniform(1 - self.flicker, 1 + self.flicker, (len(frames), 1, 1, 1)).astype(np.float32)
-        if self.fade:
+        if self.fade and self.fade_white:  # the distance from white scaled
+            out = 255 - (255 - out) * self._fade_factors(len(frames))[:, None, None, None]
+        elif self.fade:
             out *= self._fade_factors(len(frames))[:, None, None, None]
         if self.grain:
             out += rng.normal(0.0, self.grain, out.shape).astype(np.float32)
@@ -135,6 +141,12 @@ class Degradation:
             out = np.stack([_jpeg_compressed(frame, self.jpeg) for frame in out])
         return out
 
+    def _fade_kind(self) -> str:
+        """``"out"``, ``"in"``, ``"out to white"`` or ``"in from white"``."""
+        if self.fade_white:
+            return "out to white" if self.fade > 0 else "in from white"
+        return "out" if self.fade > 0 else "in"
+
     def _fade_factors(self, length: int) -> np.ndarray:
         """Each of ``length`` frames' brightness factor: 1, 1 - fade, 1 - 2 fade, ... fading out;
         fading in, the same read from the last fading frame back; after ``fade_frames``
@@ -143,7 +155,8 @@ class Degradation:
         steps = np.minimum(np.arange(length, dtype=np.float32), fading - 1)
         factors = 1 - abs(self.fade) * (steps if self.fade > 0 else fading - 1 - steps)
         if factors.min() <= 0:
-            raise ValueError(f"a fade of {self.fade:g} a frame reaches black within {length} frames; "
+            end = "white" if self.fade_white else "black"
+            raise ValueError(f"a fade of {self.fade:g} a frame reaches {end} within {length} frames; "
                              f"use one under {1 / max(length - 1, 1):.3g}")
         return factors
 
