@@ -178,6 +178,10 @@ class GeneratorConfig:
     # each pixel's own where it would; off: a fast pan's strip inward of the entering edge
     # moves by the guess
     followed_inside: bool = False
+    # refiner, with fades: each context's steps read towards black or towards white, whichever
+    # describes them better, so a fade to or from white (every pixel's distance from white
+    # scaled alike) is read and carried on too; off: every fade is read as one to or from black
+    white_fades: bool = False
 
 
 @dataclass

@@ -111,7 +111,7 @@ def test_the_average_keeps_the_newest_frame_s_brightness_where_a_member_reads_a_
     clip = _clip() * 0.5 - 0.2  # levels in the middle of the range: nothing clipped
     faded = ((clip + 1) * torch.tensor([1.0, 0.95, 0.9, 0.85]).view(1, 1, 4, 1, 1)) - 1  # a fade to black
     member = _refiner(0, fades=True)
-    assert member.motion_persistence_and_fade(faded)[2].item() < -0.05  # the member reads it
+    assert member.motion_persistence_and_fade(faded)[2].rate.item() < -0.05  # the member reads it
     frames, flows, _ = AveragedMotion([member]).rollout_with_motion(faded, 2)
     # one warp of the newest frame along the member's own motion, unrelit
     torch.testing.assert_close(frames[:, :, 0], warp(faded[:, :, -1], flows[:, :, 0]))

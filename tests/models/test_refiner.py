@@ -713,11 +713,11 @@ def test_a_refiner_reading_fades_carries_one_on_and_leaves_other_clips_to_the_bi
         # kept at the newest frame's brightness, the prediction is 0.05 and 0.10 of the levels too bright
         assert error(carried) < 0.01 < 0.02 < error(kept)
         velocity, _, fade = reading.motion_persistence_and_fade(faded[:, :, :4])
-        assert fade.item() == pytest.approx(1 - 0.9 / 0.85, abs=0.003)  # the newest step, -0.05 of 0.85: -5.9% a frame
+        assert fade.rate.item() == pytest.approx(1 - 0.9 / 0.85, abs=0.003) and not fade.white.any()  # the newest step, -0.05 of 0.85: -5.9% a frame
         assert velocity[..., 16:-16, 16:-16].mean(dim=(2, 3))[0].tolist() == pytest.approx([3.0, 0.0], abs=0.05)
         clip = pan[:, :, :4]  # no fade: the same to the bit, and no rate
         assert torch.equal(reading.rollout(clip, 2), plain.rollout(clip, 2))
-        assert reading.motion_persistence_and_fade(clip)[2].eq(0).all() and plain.motion_persistence_and_fade(clip)[2] is None
+        assert reading.motion_persistence_and_fade(clip)[2].rate.eq(0).all() and plain.motion_persistence_and_fade(clip)[2] is None
 
 
 def test_flicker_rarely_reads_as_a_fade():

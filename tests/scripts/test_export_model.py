@@ -134,16 +134,23 @@ def test_a_refiner_can_be_exported_with_a_composed_rollout_and_predicts_with_it(
     assert _main(["--checkpoint", pyramid, "--out", tmp_path / "p.pt", "--camera-still"]) == 2
     assert "--camera-still for refiners only" in _errors(caplog)[-1]
     # each prediction-time switch alone: set, the rest as trained (linear, every switch off)
-    switches = ("refine_flows", "scene_cuts", "repeated_frames", "fades", "skipped_frames", "followed_inside")
+    switches = ("refine_flows", "scene_cuts", "repeated_frames", "fades", "skipped_frames", "followed_inside", "white_fades")
+    needs = {"white_fades": ("fades",)}  # a switch that refines another, set with it
     for switch in switches:
         flag = "--" + switch.replace("_", "-")
         assert _main(["--checkpoint", pyramid, "--out", tmp_path / "p.pt", flag]) == 2
         assert f"{flag} for refiners only" in _errors(caplog)[-1]
         exported = tmp_path / f"{switch}.pt"
-        assert _main(["--checkpoint", trained, "--out", exported, flag]) == 0
+        for needed in needs.get(switch, ()):  # alone, refused in one line, nothing written
+            assert _main(["--checkpoint", trained, "--out", exported, flag]) == 2 and not exported.exists()
+            assert f"model.generator.{switch}" in _errors(caplog)[-1] and f"needs model.generator.{needed}" in \
+                _errors(caplog)[-1]
+        also = ["--" + needed.replace("_", "-") for needed in needs.get(switch, ())]
+        assert _main(["--checkpoint", trained, "--out", exported, flag, *also]) == 0
         state = load_checkpoint(exported)
         generator = state["config"]["model"]["generator"]
-        assert {other: generator[other] for other in switches} == {other: other == switch for other in switches}
+        assert {other: generator[other] for other in switches} == \
+            {other: other == switch or other in needs.get(switch, ()) for other in switches}
         assert generator["rollout"] == "linear" and state["exported_from"][switch]
         assert load_checkpoint_predictor(exported, torch.device("cpu")).info[switch] is True
         assert getattr(build_generator(config_from_dict(state["config"])), switch) is True

@@ -54,6 +54,8 @@ READINGS = {
                       "exported model halves its velocity",
     "followed_inside": "the exported model's followed candidate does not take up the flow of the pixels whose "
                        "content entered the frame over the last step (DIS's guess), keeping each pixel's own there",
+    "white_fades": "the exported model reads each fade towards black or towards white, whichever describes its "
+                   "steps better, and carries a fade to or from white on as one",
 }
 
 

@@ -30,6 +30,8 @@ size (as DMVFN and RIFE do): 3.6 GFLOPs for a 640x360 frame besides the three fl
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -40,8 +42,8 @@ from vidpred.models.warp import sample_at, splat, warp
 
 __all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "scene_cut_steps", "unexplained_change", "from_newest_scene",
            "changed_fractions", "repeated_steps", "repeats_among", "without_repeats",
-           "brightness_steps", "fade_rate", "fade_levelled", "brightened", "step_ratios", "skipped_newest",
-           "entered", "followed_within",
+           "brightness_steps", "fade_pivots", "fade_rate", "Fade", "fade_levelled", "brightened", "step_ratios",
+           "skipped_newest", "entered", "followed_within",
            "REFINER_WIDTH", "ROLLOUTS", "SCENE_CUT_RESIDUAL", "REPEAT_CHANGED", "REPEAT_RATIO", "FADE_STEP", "FADE_SPREAD",
            "SKIPPED_RATIO", "STEADY_RATIO"]
 
@@ -304,11 +306,41 @@ def brightness_steps(context: Tensor, flows: list[Tensor] | None = None) -> Tens
         flows: the newest steps' flows ``(B, 2, H, W)`` in pixels, newest first; steps beyond
             them are compared where they stand.
     """
+    return torch.stack([_median_log_ratio(*pair) for pair in _step_levels(context, flows)], dim=1)
+
+
+def fade_pivots(context: Tensor, flows: list[Tensor] | None = None) -> tuple[Tensor, Tensor]:
+    """Each clip's steps of brightness read towards the end of the range that describes them
+    better: ``(B, T - 1)`` steps, newest first, and ``(B,)`` bool, True where they are read
+    towards white.
+
+    A fade to black scales every pixel's level alike (:func:`brightness_steps`); a fade to
+    white scales every pixel's distance from white alike, lifting dark pixels more than bright
+    ones. Each step is read both ways (the median log ratio of the levels, and of their
+    distances from white); a clip is read towards white where, summed over its steps, the
+    median absolute error of the later frame's levels so predicted from the earlier's is
+    smaller that way. Its steps towards black are :func:`brightness_steps`' to the bit.
+    """
+    black, white, misfit_black, misfit_white = [], [], 0.0, 0.0
+    for later, earlier, counted in _step_levels(context, flows):
+        black.append(_median_log_ratio(later, earlier, counted))
+        white.append(_median_log_ratio(-later, -earlier, counted))
+        misfit_black = misfit_black + _median_misfit(later, earlier, counted, black[-1])
+        misfit_white = misfit_white + _median_misfit(-later, -earlier, counted, white[-1])
+    towards_white = misfit_white < misfit_black
+    return torch.where(towards_white[:, None], torch.stack(white, dim=1), torch.stack(black, dim=1)), towards_white
+
+
+def _step_levels(context: Tensor, flows: list[Tensor] | None) -> list[tuple[Tensor, Tensor, Tensor]]:
+    """Each context step, newest first: its later frame's grey ``(B, 1, h, w)`` at every other
+    row and column, the earlier frame's brought there along the step's flow (where it stands
+    beyond ``flows``), and where the earlier frame's content came from inside the frame
+    (:func:`brightness_steps`)."""
     grey = context.float().mean(dim=1, keepdim=True)  # (B, 1, T, H, W)
     T, (H, W) = grey.shape[2], grey.shape[-2:]
     xs = torch.arange(0, W, 2, device=grey.device, dtype=torch.float32).view(1, 1, -1)  # every other pixel
     ys = torch.arange(0, H, 2, device=grey.device, dtype=torch.float32).view(1, -1, 1)
-    steps = []
+    pairs = []
     for j in range(T - 1):
         later, earlier = grey[:, :, T - 1 - j, ::2, ::2], grey[:, :, T - 2 - j]
         if flows is not None and j < len(flows):
@@ -317,18 +349,43 @@ def brightness_steps(context: Tensor, flows: list[Tensor] | None = None) -> Tens
             earlier = sample_at(earlier, x, y)
         else:
             counted, earlier = torch.ones_like(later, dtype=torch.bool), earlier[..., ::2, ::2]
-        steps.append(_median_log_ratio(later, earlier, counted))
-    return torch.stack(steps, dim=1)
+        pairs.append((later, earlier, counted))
+    return pairs
+
+
+def _lit_levels(later: Tensor, earlier: Tensor, counted: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``later`` and ``earlier`` (grey ``(B, 1, h, w)`` in ``[-1, 1]``) as levels in ``[0, 1]``,
+    ``(B, h * w)``, and which of the ``counted`` pixels are lit in both (:data:`_LIT`)."""
+    later, earlier = ((later + 1) / 2).flatten(1), ((earlier + 1) / 2).flatten(1)
+    counted = counted.flatten(1) & (later >= _LIT) & (later <= 1 - _LIT) & (earlier >= _LIT) & (earlier <= 1 - _LIT)
+    return later, earlier, counted
 
 
 def _median_log_ratio(later: Tensor, earlier: Tensor, counted: Tensor) -> Tensor:
     """``(B,)``: the median of ``log(later / earlier)`` over the ``counted`` pixels lit in both
     (grey ``(B, 1, h, w)`` in ``[-1, 1]``); 0 where under one in a thousand are."""
-    later, earlier = ((later + 1) / 2).flatten(1), ((earlier + 1) / 2).flatten(1)
-    counted = counted.flatten(1) & (later >= _LIT) & (later <= 1 - _LIT) & (earlier >= _LIT) & (earlier <= 1 - _LIT)
+    later, earlier, counted = _lit_levels(later, earlier, counted)
     ratios = later.clamp_min(_LIT).log() - earlier.clamp_min(_LIT).log()
     median = torch.where(counted, ratios, torch.full_like(ratios, float("nan"))).nanmedian(dim=1).values
     return torch.where(counted.float().mean(dim=1) >= 1e-3, median, torch.zeros_like(median))
+
+
+def _median_misfit(later: Tensor, earlier: Tensor, counted: Tensor, step: Tensor) -> Tensor:
+    """``(B,)``: the median, over the ``counted`` pixels lit in both, of how far ``later``'s
+    levels lie from ``earlier``'s scaled by the step's ratio ``exp(step)`` (as in
+    :func:`_median_log_ratio`); 0 where under one in a thousand are."""
+    later, earlier, counted = _lit_levels(later, earlier, counted)
+    misfit = (later - earlier * torch.exp(step)[:, None]).abs()
+    median = torch.where(counted, misfit, torch.full_like(misfit, float("nan"))).nanmedian(dim=1).values
+    return torch.where(counted.float().mean(dim=1) >= 1e-3, median, torch.zeros_like(median))
+
+
+class Fade(NamedTuple):
+    """Each clip's fade, as predictions carry it on: frame ``k`` ahead is the newest frame
+    relit by ``1 + k * rate`` (:func:`brightened`)."""
+
+    rate: Tensor  # (B,): :func:`fade_rate`, 0 where the clip does not fade
+    white: Tensor  # (B,) bool: its distance from white scales (a fade to or from white), not its level
 
 
 def fade_rate(steps: Tensor) -> Tensor:
@@ -347,20 +404,25 @@ def fade_rate(steps: Tensor) -> Tensor:
     return torch.where(steady, 1 - torch.exp(-newest[:, 0]), torch.zeros_like(newest[:, 0]))
 
 
-def brightened(frames: Tensor, factor: Tensor) -> Tensor:
+def brightened(frames: Tensor, factor: Tensor, white: Tensor | None = None) -> Tensor:
     """``frames`` (``(B, C, ...)`` in ``[-1, 1]``) with their levels in ``[0, 1]`` multiplied by
-    ``factor`` ``(B,)``, clipped to the range; the frames themselves where every factor is 1."""
+    ``factor`` ``(B,)`` (for the clips ``white`` ``(B,)`` bool marks, their distances from
+    white), clipped to the range; the frames themselves where every factor is 1."""
     if bool((factor == 1).all()):
         return frames
     factor = factor.view(-1, *([1] * (frames.dim() - 1))).to(frames.dtype)
-    return ((frames + 1) * factor - 1).clamp(-1, 1)
+    out = (frames + 1) * factor - 1
+    if white is not None and bool(white.any()):
+        out = torch.where(white.view(factor.shape), 1 - (1 - frames) * factor, out)
+    return out.clamp(-1, 1)
 
 
-def fade_levelled(context: Tensor, steps: Tensor, fading: Tensor) -> Tensor:
+def fade_levelled(context: Tensor, steps: Tensor, fading: Tensor, white: Tensor | None = None) -> Tensor:
     """The context with every older frame of each ``fading`` clip ``(B,)`` bool brought to
-    the newest frame's brightness by its :func:`brightness_steps` ``steps``, so its flows and
-    the network see one exposure; ``context`` itself where no clip fades. The newest frame,
-    which predictions resample, is never changed."""
+    the newest frame's brightness by its :func:`brightness_steps` ``steps`` (read towards
+    white for the clips ``white`` marks: :func:`fade_pivots`), so its flows and the network
+    see one exposure; ``context`` itself where no clip fades. The newest frame, which
+    predictions resample, is never changed."""
     if not fading.any():
         return context
     # frame t's log brightness below the newest: the sum of the steps after it
@@ -368,7 +430,7 @@ def fade_levelled(context: Tensor, steps: Tensor, fading: Tensor) -> Tensor:
     factors = torch.where(fading[:, None], torch.exp(after), torch.ones_like(after))
     out = context.clone()
     for t in range(context.shape[2] - 1):
-        out[:, :, t] = brightened(context[:, :, t], factors[:, t])
+        out[:, :, t] = brightened(context[:, :, t], factors[:, t], white)
     return out
 
 
@@ -452,11 +514,11 @@ class VelocityPredictor(nn.Module):
         subclass's own (:class:`FlowRefiner`, :class:`~vidpred.models.averaged_motion.AveragedMotion`)."""
         raise NotImplementedError(f"{type(self).__name__} must define motion_and_persistence")
 
-    def motion_persistence_and_fade(self, context: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
-        """:meth:`motion_and_persistence`, and each clip's fade ``(B,)`` (frame ``k`` ahead
-        ``1 + k * rate`` times as bright as the newest context frame; :func:`fade_rate`) or
-        None where every prediction keeps the newest frame's brightness (here always;
-        :class:`FlowRefiner` with ``fades`` reads fades)."""
+    def motion_persistence_and_fade(self, context: Tensor) -> tuple[Tensor, Tensor | None, Fade | None]:
+        """:meth:`motion_and_persistence`, and each clip's :class:`Fade` (frame ``k`` ahead
+        ``1 + k * rate`` times as bright as the newest context frame, or as far from white;
+        :func:`fade_rate`) or None where every prediction keeps the newest frame's brightness
+        (here always; :class:`FlowRefiner` with ``fades`` reads fades)."""
         return (*self.motion_and_persistence(context), None)
 
     def motion(self, context: Tensor) -> Tensor:
@@ -469,7 +531,7 @@ class VelocityPredictor(nn.Module):
         ``"linear"``: ``(1 + (k - 1) a) v(p)``) or ``q = p + flow_(k-1)(p)`` (``"composed"``: the
         step continues from where the one before ended); ``a`` = 1 without a learned persistence.
         In a fade (:meth:`motion_persistence_and_fade`), frame ``k`` is then made
-        ``1 + k * rate`` times as bright (:func:`brightened`).
+        ``1 + k * rate`` times as bright, or as far from white (:func:`brightened`).
 
         Returns:
             frames ``(B, C, n_future, H, W)`` in ``[-1, 1]``, flows ``(B, 2, n_future, H, W)``,
@@ -485,8 +547,9 @@ class VelocityPredictor(nn.Module):
             step = warp(velocity, flows[-1]) if self.rollout_mode == "composed" else velocity
             flows.append(flows[-1] + a * step)
         frames = [warp(last, flow) for flow in flows]
-        if fade is not None:  # frame k ahead 1 + k * rate times as bright, never below black
-            frames = [brightened(frame, (1 + k * fade).clamp_min(0)) for k, frame in enumerate(frames, 1)]
+        if fade is not None:  # frame k ahead 1 + k * rate times as bright (or as far from white), never past the end
+            frames = [brightened(frame, (1 + k * fade.rate).clamp_min(0), fade.white)
+                      for k, frame in enumerate(frames, 1)]
         return torch.stack(frames, dim=2), torch.stack(flows, dim=2), None
 
     def rollout(self, context: Tensor, n_future: int, return_scales: bool = False) -> Tensor | list[Tensor]:
@@ -565,6 +628,10 @@ class FlowRefiner(VelocityPredictor):
             predicted frame carries the fade on by the newest step's change
             (:meth:`motion_persistence_and_fade`). Off: every prediction keeps the newest
             frame's brightness.
+        white_fades: with ``fades``, each clip's steps are read towards black or towards white,
+            whichever describes them better (:func:`fade_pivots`), so a fade to or from white
+            (every pixel's distance from white scaled alike, dark pixels lifted most) is
+            levelled and carried on as one. Off: every fade is read as one to or from black.
         skipped_frames: where the context's newest step skips a frame (:func:`skipped_newest`:
             it moves the content twice as far as the steady steps before it, as a conversion to
             a lower frame rate or a dropped frame makes it), the velocity is halved: each frame
@@ -581,7 +648,8 @@ class FlowRefiner(VelocityPredictor):
                  global_context: bool = False, farneback: bool = False, step_scale: bool = False,
                  rollout: str = "linear", camera_still: bool = False, refine_flows: bool = False,
                  projected: bool = False, scene_cuts: bool = False, repeated_frames: bool = False,
-                 fades: bool = False, skipped_frames: bool = False, followed_inside: bool = False) -> None:
+                 fades: bool = False, skipped_frames: bool = False, followed_inside: bool = False,
+                 white_fades: bool = False) -> None:
         super().__init__()
         if rollout not in ROLLOUTS:
             raise ValueError(f"rollout must be one of {', '.join(ROLLOUTS)}, got {rollout!r}")
@@ -593,6 +661,9 @@ class FlowRefiner(VelocityPredictor):
         self.scene_cuts = bool(scene_cuts)
         self.repeated_frames = bool(repeated_frames)
         self.fades = bool(fades)
+        self.white_fades = bool(white_fades)
+        if self.white_fades and not self.fades:
+            raise ValueError("white_fades reads fades to and from white as well: it needs fades")
         self.skipped_frames = bool(skipped_frames)
         if n_context < n_flows + 1 or n_flows < 1:
             raise ValueError(f"need n_context >= n_flows + 1 >= 2, got n_context={n_context}, n_flows={n_flows}")
@@ -689,9 +760,9 @@ class FlowRefiner(VelocityPredictor):
         """
         return self.motion_persistence_and_fade(context)[:2]
 
-    def motion_persistence_and_fade(self, context: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
-        """:meth:`motion_and_persistence`, and with ``fades`` each clip's :func:`fade_rate`
-        (0 where it does not fade; None without ``fades``)."""
+    def motion_persistence_and_fade(self, context: Tensor) -> tuple[Tensor, Tensor | None, Fade | None]:
+        """:meth:`motion_and_persistence`, and with ``fades`` each clip's :class:`Fade` (its
+        rate 0 where it does not fade; None without ``fades``)."""
         if context.dim() != 5 or context.shape[1] != self.channels or context.shape[2] != self.n_context:
             raise ValueError(f"context must be (B, {self.channels}, {self.n_context}, H, W), got {tuple(context.shape)}")
         B, C, T, H, W = context.shape
@@ -727,12 +798,12 @@ class FlowRefiner(VelocityPredictor):
         return velocity, persistence, fade
 
     def _read(self, context: Tensor, size: tuple[int, int]
-              ) -> tuple[Tensor, list[Tensor], list[Tensor], Tensor, Tensor | None]:
+              ) -> tuple[Tensor, list[Tensor], list[Tensor], Tensor, Fade | None]:
         """The context as the network reads it: repeated frames taken out (``repeated_frames``),
         a fade's frames at the newest one's brightness (``fades``), the newest scene only
         (``scene_cuts``); its frames at the working ``size``; its steps' flows at the newest
         frame's pixels (:func:`context_flows`); ``(B,)`` bool, whether the newest step is a
-        cut; and with ``fades``, each clip's :func:`fade_rate` (else None)."""
+        cut; and with ``fades``, each clip's :class:`Fade` (else None)."""
         if self.repeated_frames:
             context = without_repeats(context)
         T = context.shape[2]
@@ -741,10 +812,14 @@ class FlowRefiner(VelocityPredictor):
         with torch.no_grad():
             steps = dis_flows_back(context, self.n_flows, refine_newest=self.refine_flows)
             if self.fades:  # the steps' brightness read along their flows; a fade's flows read again, levelled
-                brightness = brightness_steps(context, steps)
-                fade = fade_rate(brightness)
-                if fade.any():
-                    context = fade_levelled(context, brightness, fade != 0)
+                if self.white_fades:
+                    brightness, white = fade_pivots(context, steps)
+                else:
+                    brightness = brightness_steps(context, steps)
+                    white = torch.zeros(context.shape[0], dtype=torch.bool, device=context.device)
+                fade = Fade(fade_rate(brightness), white)
+                if fade.rate.any():
+                    context = fade_levelled(context, brightness, fade.rate != 0, white)
                     steps = dis_flows_back(context, self.n_flows, refine_newest=self.refine_flows)
             frames = [_shrunk(context[:, :, t], size) for t in range(T)]  # each shrunk alone: no full-size copy of them all
             if self.scene_cuts:  # (at a quarter of the frame size, the network's frames serve)
