@@ -720,6 +720,57 @@ def test_a_refiner_reading_fades_carries_one_on_and_leaves_other_clips_to_the_bi
         assert reading.motion_persistence_and_fade(clip)[2].rate.eq(0).all() and plain.motion_persistence_and_fade(clip)[2] is None
 
 
+def _whitened(clip: torch.Tensor, *factors: float) -> torch.Tensor:
+    """``clip`` with frame ``t``'s distances from white multiplied by ``factors[t]``, rounded to 8 bits."""
+    return -_faded(-clip, *factors)
+
+
+def test_a_fade_to_white_is_read_towards_white_and_a_fade_to_black_as_before():
+    pan = _pan((3, 0), 4)
+    flows = refiner_module.dis_flows_back(_whitened(pan, 1.0, 0.95, 0.9, 0.85), 3)
+    steps, white = refiner_module.fade_pivots(_whitened(pan, 1.0, 0.95, 0.9, 0.85), flows)
+    expected = [math.log(0.85 / 0.9), math.log(0.9 / 0.95), math.log(0.95)]  # the distances' log ratios
+    assert white.tolist() == [True] and steps[0].tolist() == pytest.approx(expected, abs=0.004)
+    # read towards black, the same fade is uneven: dark pixels lifted most, the median ratio off the distances'
+    assert refiner_module.brightness_steps(_whitened(pan, 1.0, 0.95, 0.9, 0.85), flows)[0].tolist() != \
+        pytest.approx([-e for e in expected], abs=0.02)
+    for clip in (_faded(pan, 1.0, 0.95, 0.9, 0.85), _faded(pan, 0.85, 0.9, 0.95, 1.0)):  # to black, from black
+        flows = refiner_module.dis_flows_back(clip, 3)
+        steps, white = refiner_module.fade_pivots(clip, flows)
+        assert white.tolist() == [False] and torch.equal(steps, refiner_module.brightness_steps(clip, flows))
+    clip = _whitened(pan, 0.85, 0.9, 0.95, 1.0)  # in from white
+    assert refiner_module.fade_pivots(clip, refiner_module.dis_flows_back(clip, 3))[1].tolist() == [True]
+
+
+def test_brightened_towards_white_scales_the_distances_from_white():
+    frames = torch.tensor([[[0.0, 0.9, -1.0]], [[0.0, 0.9, -1.0]]])  # (B=2, 1, 3): levels 0.5, 0.95, 0
+    out = refiner_module.brightened(frames, torch.tensor([0.8, 0.8]), torch.tensor([True, False]))
+    # towards white: distances 0.5, 0.05, 1 times 0.8 -> levels 0.6 (0.2), 0.96 (0.92), 0.2 (-0.6); the other clip as before
+    torch.testing.assert_close(out, torch.tensor([[[0.2, 0.92, -0.6]], [[-0.2, 0.52, -1.0]]]))
+    assert torch.equal(refiner_module.brightened(frames, torch.tensor([0.8, 1.2]), torch.tensor([False, False])),
+                       refiner_module.brightened(frames, torch.tensor([0.8, 1.2])))
+
+
+def test_a_refiner_reading_white_fades_carries_one_on_and_leaves_other_clips_to_the_bit():
+    pan = _pan((3, 0), 6)
+    whitened = _whitened(pan, 1.0, 0.95, 0.9, 0.85, 0.8, 0.75)
+    white = _zero_output(FlowRefiner(width=8, fades=True, white_fades=True)).eval()
+    black = _zero_output(FlowRefiner(width=8, fades=True)).eval()
+
+    def error(frames: torch.Tensor, clip: torch.Tensor) -> float:  # against frames 4 and 5, away from the borders
+        return float((frames - clip[:, :, 4:])[..., 16:-16, 16:-16].abs().mean())
+
+    with torch.no_grad():
+        read, as_black = white.rollout(whitened[:, :, :4], 2), black.rollout(whitened[:, :, :4], 2)
+        assert error(read, whitened) < 0.01 and 2 * error(read, whitened) < error(as_black, whitened)
+        fade = white.motion_persistence_and_fade(whitened[:, :, :4])[2]
+        assert fade.white.tolist() == [True] and fade.rate.item() == pytest.approx(1 - 0.9 / 0.85, abs=0.003)
+        for clip in (_faded(pan[:, :, :4], 1.0, 0.95, 0.9, 0.85), pan[:, :, :4]):  # a fade to black, none: to the bit
+            assert torch.equal(white.rollout(clip, 2), black.rollout(clip, 2))
+    with pytest.raises(ValueError, match="white_fades .* needs fades"):
+        FlowRefiner(width=8, white_fades=True)
+
+
 def test_flicker_rarely_reads_as_a_fade():
     # each frame's exposure drawn on its own from [1 - a, 1 + a]: four frames' steps seldom agree
     draws = torch.Generator().manual_seed(0)
