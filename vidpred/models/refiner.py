@@ -365,9 +365,7 @@ def _median_log_ratio(later: Tensor, earlier: Tensor, counted: Tensor) -> Tensor
     """``(B,)``: the median of ``log(later / earlier)`` over the ``counted`` pixels lit in both
     (grey ``(B, 1, h, w)`` in ``[-1, 1]``); 0 where under one in a thousand are."""
     later, earlier, counted = _lit_levels(later, earlier, counted)
-    ratios = later.clamp_min(_LIT).log() - earlier.clamp_min(_LIT).log()
-    median = torch.where(counted, ratios, torch.full_like(ratios, float("nan"))).nanmedian(dim=1).values
-    return torch.where(counted.float().mean(dim=1) >= 1e-3, median, torch.zeros_like(median))
+    return _counted_median(later.clamp_min(_LIT).log() - earlier.clamp_min(_LIT).log(), counted)
 
 
 def _median_misfit(later: Tensor, earlier: Tensor, counted: Tensor, step: Tensor) -> Tensor:
@@ -375,8 +373,13 @@ def _median_misfit(later: Tensor, earlier: Tensor, counted: Tensor, step: Tensor
     levels lie from ``earlier``'s scaled by the step's ratio ``exp(step)`` (as in
     :func:`_median_log_ratio`); 0 where under one in a thousand are."""
     later, earlier, counted = _lit_levels(later, earlier, counted)
-    misfit = (later - earlier * torch.exp(step)[:, None]).abs()
-    median = torch.where(counted, misfit, torch.full_like(misfit, float("nan"))).nanmedian(dim=1).values
+    return _counted_median((later - earlier * torch.exp(step)[:, None]).abs(), counted)
+
+
+def _counted_median(values: Tensor, counted: Tensor) -> Tensor:
+    """``(B,)``: the median of ``values`` ``(B, n)`` over the ``counted`` ones; 0 where under
+    one in a thousand are."""
+    median = torch.where(counted, values, torch.full_like(values, float("nan"))).nanmedian(dim=1).values
     return torch.where(counted.float().mean(dim=1) >= 1e-3, median, torch.zeros_like(median))
 
 
