@@ -172,6 +172,17 @@ def test_a_fade_to_white_shrinks_each_frames_distance_from_white_by_the_same_ste
         Degradation(fade_white=True)
 
 
+def test_a_dissolve_mixes_in_the_clip_turned_a_half_turn_by_a_growing_share():
+    frames = np.zeros((3, 2, 2, 1), np.uint8)
+    frames[:, 0, 0] = 200  # a bright top-left pixel; turned a half turn, it is the bottom-right one
+    out = Degradation(dissolve=0.25).frames(frames, seed=0)[..., 0]
+    assert out.tolist() == [[[200, 0], [0, 0]], [[150, 0], [0, 50]], [[100, 0], [0, 100]]]
+    assert Degradation(dissolve=0.6).frames(frames, seed=0)[2, 1, 1, 0] == 200  # the second scene whole, not more
+    assert Degradation(dissolve=0.05).describe() == "a cross-dissolve of 5% a frame"
+    with pytest.raises(ValueError, match=r"dissolve must lie in \[0, 1\)"):
+        Degradation(dissolve=1.0)
+
+
 def test_a_fade_that_would_reach_black_within_the_clip_is_refused():
     with pytest.raises(ValueError, match=r"a fade of 0.25 a frame reaches black within 6 frames; use one under 0.2"):
         Degradation(fade=0.25).frames(_grey(100, (6, 2, 2, 3)), seed=0)

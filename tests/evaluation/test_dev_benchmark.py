@@ -644,17 +644,24 @@ def test_the_command_hands_every_flag_to_the_benchmark_and_prints_its_report(mon
     assert runs[-1]["degrade"] == Degradation(jpeg=30)
     assert main(["--height", "144", "--steady-pan", "32"]) == 0
     assert runs[-1]["degrade"] == Degradation(height=144) and runs[-1]["steady"] == SteadyPan(32.0)
+    assert main(["--fade", "0.05", "--fade-white"]) == 0
+    assert runs[-1]["degrade"] == Degradation(fade=0.05, fade_white=True)
+    assert main(["--dissolve", "0.05"]) == 0
+    assert runs[-1]["degrade"] == Degradation(dissolve=0.05)
 
 
 @pytest.mark.parametrize("flags, said", [
     (["--adapt-steps", "1", "--checkpoint", "a.pt", "--grain", "5"],
-     "--adapt-steps cannot be combined with --grain, --flicker, --fade, --caption, --letterbox, --portrait, --jpeg or --height"),
+     "--adapt-steps cannot be combined with --grain, --flicker, --fade, --dissolve, --caption, --letterbox, --portrait, --jpeg or --height"),
     (["--adapt-steps", "1", "--checkpoint", "a.pt", "--flicker", "0.1"],
-     "--adapt-steps cannot be combined with --grain, --flicker, --fade, --caption, --letterbox, --portrait, --jpeg or --height"),
+     "--adapt-steps cannot be combined with --grain, --flicker, --fade, --dissolve, --caption, --letterbox, --portrait, --jpeg or --height"),
     (["--adapt-steps", "1", "--checkpoint", "a.pt", "--letterbox", "0.1"],
-     "--adapt-steps cannot be combined with --grain, --flicker, --fade, --caption, --letterbox, --portrait, --jpeg or --height"),
+     "--adapt-steps cannot be combined with --grain, --flicker, --fade, --dissolve, --caption, --letterbox, --portrait, --jpeg or --height"),
     (["--adapt-steps", "1", "--checkpoint", "a.pt", "--jpeg", "30"],
-     "--adapt-steps cannot be combined with --grain, --flicker, --fade, --caption, --letterbox, --portrait, --jpeg or --height"),
+     "--adapt-steps cannot be combined with --grain, --flicker, --fade, --dissolve, --caption, --letterbox, --portrait, --jpeg or --height"),
+    (["--adapt-steps", "1", "--checkpoint", "a.pt", "--dissolve", "0.05"],
+     "--adapt-steps cannot be combined with --grain, --flicker, --fade, --dissolve, --caption, --letterbox, --portrait, --jpeg or --height"),
+    (["--dissolve", "1"], "dissolve must lie in [0, 1) (the second scene's share added a frame), got 1.0"),
     (["--jpeg", "101"], "jpeg must be a JPEG quality from 1 to 100 (0: not compressed), got 101"),
     (["--letterbox", "2"], "letterbox must lie in [0, 1] (each bar's share of the frame's height), got 2.0"),
     (["--adapt-steps", "1", "--checkpoint", "a.pt", "b.pt", "--ensemble", "a+b"],

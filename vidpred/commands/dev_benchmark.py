@@ -25,8 +25,9 @@ report of the clips scored, marked partial.
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --jpeg 30
     # a fade to black of 5% a frame in every clip (--fade -0.05: a fade in; --fade-frames 4: one that ends)
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --fade 0.05
-    # the same towards white (a dip to white)
+    # the same towards white (a dip to white); a cross-dissolve into a second scene, 5% a frame
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --fade 0.05 --fade-white
+    python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --dissolve 0.05
     # faster motion: every 2nd frame of each video (the footage at half its frame rate)
     python scripts/dev_benchmark.py --subset test --checkpoint vidpred/pretrained/refiner.pt --frame-step 2
     # a frame dropped just before each clip's newest context frame
@@ -104,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fade-white", action="store_true",
                         help="with --fade, fade to white (or in from it) instead of black: each frame's distance "
                              "from white STEP of the first's shorter than the last's")
+    parser.add_argument("--dissolve", type=float, default=0.0, metavar="STEP",
+                        help="make every scored clip a cross-dissolve into a second scene (the clip turned a half "
+                             "turn), its share growing by STEP a frame from none (default 0)")
     parser.add_argument("--caption", action="store_true",
                         help="burn a still caption (a timestamp, a recording mark) into every scored frame")
     parser.add_argument("--letterbox", type=float, default=0.0, metavar="F",
@@ -141,11 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     positive("--clips-per-video", args.clips_per_video)
     adapt = _adapt_settings(args)
     degrade = Degradation(grain=args.grain, flicker=args.flicker, fade=args.fade, fade_frames=args.fade_frames,
-                          fade_white=args.fade_white, caption=args.caption, letterbox=args.letterbox,
-                          portrait=args.portrait, jpeg=args.jpeg, height=args.height)
+                          fade_white=args.fade_white, dissolve=args.dissolve, caption=args.caption,
+                          letterbox=args.letterbox, portrait=args.portrait, jpeg=args.jpeg, height=args.height)
     if adapt.steps and degrade:
-        raise ValueError("--adapt-steps cannot be combined with --grain, --flicker, --fade, --caption, --letterbox, "
-                         "--portrait, --jpeg or --height")
+        raise ValueError("--adapt-steps cannot be combined with --grain, --flicker, --fade, --dissolve, --caption, "
+                         "--letterbox, --portrait, --jpeg or --height")
     steady = steady_camera(args.steady_pan, args.steady_zoom, args.steady_roll)
     if adapt.steps and (args.ensemble is not None or args.mirror or steady):
         raise ValueError("--adapt-steps cannot be combined with --ensemble, --mirror or a steady camera motion")

@@ -24,6 +24,10 @@ on every run:
   fade, the ones after them holding the faded brightness (fading in, the fade ends at
   full brightness): a fade that ends within the clip; with ``fade_white``, the fade goes
   to white (or comes from it) instead: each frame's distance from white shrinks by the step;
+* ``dissolve``: a cross-dissolve, an edit's transition from one scene to the next: each
+  frame a mix of the clip and a second scene, the same clip turned a half turn (upside
+  down, its motion reversed), the second scene's share growing by this step a frame from
+  none in the first frame;
 * ``caption``: a white timestamp outlined in black at the bottom left and a red recording
   mark at the top right, the same in every frame;
 * ``letterbox``: black bars above and below, each this fraction of the frame's height (the
@@ -34,7 +38,7 @@ on every run:
   camera's motion-JPEG stream stores it: 8x8 blocks whose artefacts change from frame to
   frame, since each frame is compressed alone.
 
-The resizing comes first, then the turn, then flicker and the fade, then grain (the sensor's noise is added after the light), and the
+The resizing comes first, then the turn, then the dissolve, then flicker and the fade, then grain (the sensor's noise is added after the light), and the
 result is rounded back to 8 bits; the caption is drawn on that, the bars added, and every frame
 compressed last, as the file that reaches a user was. The
 random draws depend only on the clip's name, so every method, run and machine scores the same
@@ -70,6 +74,7 @@ class Degradation:
     fade: float = 0.0  # brightness step per frame: > 0 fades to black, < 0 fades in
     fade_frames: int = 0  # how many of the clip's first frames fade (0: all of them)
     fade_white: bool = False  # the fade goes to white (or comes from it), not to black
+    dissolve: float = 0.0  # the second scene's share added a frame in a cross-dissolve (0: none)
     caption: bool = False  # a still timestamp and recording mark burnt into every frame
     letterbox: float = 0.0  # black bars above and below, each this fraction of the frame's height
     portrait: bool = False  # every frame turned a quarter turn clockwise
@@ -87,6 +92,8 @@ class Degradation:
             raise ValueError(f"fade_frames must be 0 (every frame fades) or >= 2 with a fade, got {self.fade_frames}")
         if self.fade_white and not self.fade:
             raise ValueError("fade_white needs a fade (its step per frame)")
+        if not 0 <= self.dissolve < 1:
+            raise ValueError(f"dissolve must lie in [0, 1) (the second scene's share added a frame), got {self.dissolve}")
         if not 0 <= self.letterbox <= 1:
             raise ValueError(f"letterbox must lie in [0, 1] (each bar's share of the frame's height), got {self.letterbox}")
         if isinstance(self.jpeg, bool) or not isinstance(self.jpeg, int) or not 0 <= self.jpeg <= 100:
@@ -96,13 +103,14 @@ class Degradation:
             raise ValueError(f"height must be 0 (as it is) or at least {_MIN_HEIGHT} rows, got {self.height!r}")
 
     def __bool__(self) -> bool:
-        return self.grain > 0 or self.flicker > 0 or self.fade != 0 or self.caption or self.letterbox > 0 or self.portrait \
+        return self.grain > 0 or self.flicker > 0 or self.fade != 0 or self.dissolve > 0 or self.caption or self.letterbox > 0 or self.portrait \
             or self.jpeg > 0 or self.height > 0
 
     def describe(self) -> str:
         """One phrase for a report, e.g. ``"grain of 10 grey levels, flicker of ±10%"``."""
         parts = ([f"every frame resized to {self.height} rows"] if self.height else []) + \
                 (["each frame turned a quarter turn (portrait)"] if self.portrait else []) + \
+                ([f"a cross-dissolve of {100 * self.dissolve:g}% a frame"] if self.dissolve else []) + \
                 ([f"grain of {self.grain:g} grey levels"] if self.grain else []) + \
                 ([f"flicker of ±{100 * self.flicker:g}%"] if self.flicker else []) + \
                 ([f"a fade {self._fade_kind()} of {100 * abs(self.fade):g}% a frame"
@@ -122,6 +130,9 @@ class Degradation:
         if self.portrait:
             frames = np.ascontiguousarray(np.rot90(frames, k=-1, axes=(1, 2)))
         out = frames.astype(np.float32)
+        if self.dissolve:  # the clip turned a half turn comes in
+            share = np.minimum(self.dissolve * np.arange(len(out), dtype=np.float32), 1)[:, None, None, None]
+            out = (1 - share) * out + share * out[:, ::-1, ::-1]
         if self.flicker:
             out *= rng.uniform(1 - self.flicker, 1 + self.flicker, (len(frames), 1, 1, 1)).astype(np.float32)
         if self.fade and self.fade_white:  # the distance from white scaled
