@@ -60,7 +60,8 @@ UNREAD_DATA_KEYS = {
 # The generator settings only the refiner head reads: refused with another head.
 REFINER_ONLY = ("n_flows", "working_scale", "max_correction", "global_context", "farneback", "step_scale", "rollout",
                 "camera_still", "refine_flows", "projected", "scene_cuts", "repeated_frames",
-                "fades", "skipped_frames", "followed_inside", "white_fades")
+                "fades", "skipped_frames", "followed_inside", "white_fades",
+                "dissolves")
 
 
 def validate(cfg: Config) -> None:
@@ -166,8 +167,14 @@ def _refiner_problems(cfg: Config) -> Iterator[str]:
     elif g.skipped_frames and g.n_flows < 3:
         yield (f"model.generator.skipped_frames needs model.generator.n_flows >= 3 (a skipped frame is read from "
                f"three steps), got {g.n_flows}")
+    elif g.dissolves and g.n_flows < 3:
+        yield (f"model.generator.dissolves needs model.generator.n_flows >= 3 (a dissolve is read from three "
+               f"steps), got {g.n_flows}")
     if g.white_fades and not g.fades:
         yield "model.generator.white_fades reads fades to and from white as well: it needs model.generator.fades"
+    if g.dissolves and not g.fades:
+        yield ("model.generator.dissolves reads each step's change after its change of brightness: it needs "
+               "model.generator.fades")
     if not g.max_correction >= 0:
         yield f"model.generator.max_correction must be >= 0, got {g.max_correction}"
     elif g.max_correction > FLOAT32_MAX:  # inf * tanh(0) is NaN, and NaN coordinates crash the warp's backward

@@ -182,6 +182,10 @@ class GeneratorConfig:
     # describes them better, so a fade to or from white (every pixel's distance from white
     # scaled alike) is read and carried on too; off: every fade is read as one to or from black
     white_fades: bool = False
+    # refiner, with fades: in a cross-dissolve (each context step changes the picture beyond its
+    # motion and brightness as the step before did), each predicted frame adds the newest step's
+    # change once more, moved with the content; off: every prediction keeps the newest frame's mix
+    dissolves: bool = False
 
 
 @dataclass

@@ -42,10 +42,10 @@ from vidpred.models.warp import sample_at, splat, warp
 
 __all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "scene_cut_steps", "unexplained_change", "from_newest_scene",
            "changed_fractions", "repeated_steps", "repeats_among", "without_repeats",
-           "brightness_steps", "fade_pivots", "fade_rate", "Fade", "fade_levelled", "brightened", "step_ratios",
-           "skipped_newest", "entered", "followed_within",
+           "brightness_steps", "fade_pivots", "fade_rate", "Fade", "fade_levelled", "brightened", "step_changes",
+           "dissolving", "step_ratios", "skipped_newest", "entered", "followed_within",
            "REFINER_WIDTH", "ROLLOUTS", "SCENE_CUT_RESIDUAL", "REPEAT_CHANGED", "REPEAT_RATIO", "FADE_STEP", "FADE_SPREAD",
-           "SKIPPED_RATIO", "STEADY_RATIO"]
+           "DISSOLVE_CORRELATION", "DISSOLVE_SLOPE", "SKIPPED_RATIO", "STEADY_RATIO"]
 
 REFINER_WIDTH = 32  # feature maps of the first level at model.generator.width 1
 
@@ -98,6 +98,16 @@ _CHANGE_LEVEL = 3 * 2 / 255  # 3 grey levels of 255, in [-1, 1]
 # far under FADE_STEP (docs/results.md, "Fades").
 FADE_STEP = 0.01
 FADE_SPREAD = 0.5
+# A context is a cross-dissolve (an edit mixing the next scene in over a few frames) when each
+# of its three steps changes the picture in a way its motion and its change of brightness do
+# not explain (step_changes), and each step's such change repeats the one before it: their
+# correlation over the pixels above DISSOLVE_CORRELATION, the newer's least-squares slope on
+# the older within DISSOLVE_SLOPE. On the validation videos as they are and under flicker the
+# correlations stay under 0.35 (noise and occlusions do not repeat; flicker is a change of
+# brightness); in their clips made dissolves they pass on 49 of 60 (docs/results.md,
+# "Cross-dissolves").
+DISSOLVE_CORRELATION = 0.5
+DISSOLVE_SLOPE = (0.5, 2.0)
 # A context's newest step skips a frame (a conversion to a lower frame rate leaves one in a
 # few out; a camera or a call under load drops one) when it moves the content SKIPPED_RATIO
 # times as far as the step before, in the same direction, and the step before moves it
@@ -385,10 +395,14 @@ def _counted_median(values: Tensor, counted: Tensor) -> Tensor:
 
 class Fade(NamedTuple):
     """Each clip's fade, as predictions carry it on: frame ``k`` ahead is the newest frame
-    relit by ``1 + k * rate`` (:func:`brightened`)."""
+    relit by ``1 + k * rate`` (:func:`brightened`), and in a cross-dissolve changed by ``k``
+    times the newest step's change (:func:`dissolving`)."""
 
     rate: Tensor  # (B,): :func:`fade_rate`, 0 where the clip does not fade
     white: Tensor  # (B,) bool: its distance from white scales (a fade to or from white), not its level
+    # (B, C, H, W): in a cross-dissolve, the newest step's change at the newest frame's pixels
+    # (0 for the clips that do not dissolve); None where none does
+    dissolve: Tensor | None = None
 
 
 def fade_rate(steps: Tensor) -> Tensor:
@@ -434,6 +448,44 @@ def fade_levelled(context: Tensor, steps: Tensor, fading: Tensor, white: Tensor 
     out = context.clone()
     for t in range(context.shape[2] - 1):
         out[:, :, t] = brightened(context[:, :, t], factors[:, t], white)
+    return out
+
+
+def step_changes(greys: list[Tensor], flows: list[Tensor], steps: Tensor, white: Tensor) -> list[Tensor]:
+    """Each context step's change of the picture that neither its motion nor its change of
+    brightness explains, newest step first, all at the newest frame's pixels: the later
+    frame less the earlier one brought along the step's flow and relit by its
+    :func:`brightness_steps` step (towards white for the clips ``white`` marks).
+
+    Args:
+        greys: the context's frames, grey ``(B, 1, h, w)`` in ``[-1, 1]``, oldest first.
+        flows: each of the newest steps' own flow, later frame back to the earlier, newest
+            first, at the frames' size ``(B, 2, h, w)``, in their pixels.
+        steps: ``(B, >= len(flows))`` the steps' brightness (log ratios), newest first.
+        white: ``(B,)`` bool.
+    """
+    T, changes = len(greys), []
+    for j, flow in enumerate(flows):
+        relit = brightened(warp(greys[T - 2 - j], flow), torch.exp(steps[:, j]), white)
+        change = greys[T - 1 - j] - relit
+        for newer in reversed(flows[:j]):  # brought to the newest frame's pixels
+            change = warp(change, newer)
+        changes.append(change)
+    return changes
+
+
+def dissolving(changes: list[Tensor]) -> Tensor:
+    """``(B,)`` bool: each step's :func:`step_changes` repeats the one before it
+    (:data:`DISSOLVE_CORRELATION`, :data:`DISSOLVE_SLOPE`), as a cross-dissolve's do: the
+    next scene mixes in by the same share each frame, while noise and occlusions do not
+    repeat. False with fewer than three steps."""
+    out = torch.full(changes[0].shape[:1], len(changes) >= 3, dtype=torch.bool, device=changes[0].device)
+    for newer, older in zip(changes, changes[1:]):
+        a, b = newer.flatten(1), older.flatten(1)
+        a0, b0 = a - a.mean(dim=1, keepdim=True), b - b.mean(dim=1, keepdim=True)
+        correlation = (a0 * b0).sum(dim=1) / (a0.norm(dim=1) * b0.norm(dim=1)).clamp_min(1e-12)
+        slope = (a * b).sum(dim=1) / (b * b).sum(dim=1).clamp_min(1e-12)
+        out &= (correlation > DISSOLVE_CORRELATION) & (slope > DISSOLVE_SLOPE[0]) & (slope < DISSOLVE_SLOPE[1])
     return out
 
 
@@ -553,6 +605,9 @@ class VelocityPredictor(nn.Module):
         if fade is not None:  # frame k ahead 1 + k * rate times as bright (or as far from white), never past the end
             frames = [brightened(frame, (1 + k * fade.rate).clamp_min(0), fade.white)
                       for k, frame in enumerate(frames, 1)]
+        if fade is not None and fade.dissolve is not None:  # a dissolve's change, k times, moved with the content
+            frames = [(frame + k * warp(fade.dissolve, flow)).clamp(-1, 1)
+                      for k, (frame, flow) in enumerate(zip(frames, flows), 1)]
         return torch.stack(frames, dim=2), torch.stack(flows, dim=2), None
 
     def rollout(self, context: Tensor, n_future: int, return_scales: bool = False) -> Tensor | list[Tensor]:
@@ -635,6 +690,10 @@ class FlowRefiner(VelocityPredictor):
             whichever describes them better (:func:`fade_pivots`), so a fade to or from white
             (every pixel's distance from white scaled alike, dark pixels lifted most) is
             levelled and carried on as one. Off: every fade is read as one to or from black.
+        dissolves: with ``fades``, in a cross-dissolve (:func:`dissolving`: each context step
+            changes the picture beyond its motion and brightness as the step before did), frame
+            ``k`` ahead adds ``k`` times the newest step's change, moved with the content, so the
+            next scene goes on mixing in. Off: every prediction keeps the newest frame's mix.
         skipped_frames: where the context's newest step skips a frame (:func:`skipped_newest`:
             it moves the content twice as far as the steady steps before it, as a conversion to
             a lower frame rate or a dropped frame makes it), the velocity is halved: each frame
@@ -652,7 +711,7 @@ class FlowRefiner(VelocityPredictor):
                  rollout: str = "linear", camera_still: bool = False, refine_flows: bool = False,
                  projected: bool = False, scene_cuts: bool = False, repeated_frames: bool = False,
                  fades: bool = False, skipped_frames: bool = False, followed_inside: bool = False,
-                 white_fades: bool = False) -> None:
+                 white_fades: bool = False, dissolves: bool = False) -> None:
         super().__init__()
         if rollout not in ROLLOUTS:
             raise ValueError(f"rollout must be one of {', '.join(ROLLOUTS)}, got {rollout!r}")
@@ -667,6 +726,10 @@ class FlowRefiner(VelocityPredictor):
         self.white_fades = bool(white_fades)
         if self.white_fades and not self.fades:
             raise ValueError("white_fades reads fades to and from white as well: it needs fades")
+        self.dissolves = bool(dissolves)
+        if self.dissolves and not (self.fades and n_flows >= 3):
+            raise ValueError(f"dissolves reads three steps' changes after their changes of brightness: it needs fades "
+                             f"and n_flows >= 3, got fades={self.fades}, n_flows={n_flows}")
         self.skipped_frames = bool(skipped_frames)
         if n_context < n_flows + 1 or n_flows < 1:
             raise ValueError(f"need n_context >= n_flows + 1 >= 2, got n_context={n_context}, n_flows={n_flows}")
@@ -825,10 +888,22 @@ class FlowRefiner(VelocityPredictor):
                     context = fade_levelled(context, brightness, fade.rate != 0, white)
                     steps = dis_flows_back(context, self.n_flows, refine_newest=self.refine_flows)
             frames = [_shrunk(context[:, :, t], size) for t in range(T)]  # each shrunk alone: no full-size copy of them all
+            mixing = None
+            if self.dissolves:  # read at the working size; a fade is not read as one
+                H, W = context.shape[-2:]
+                to_size = torch.tensor([size[1] / W, size[0] / H], device=context.device).view(1, 2, 1, 1)
+                changes = step_changes([frame.mean(dim=1, keepdim=True) for frame in frames],
+                                       [_shrunk(step * to_size, size) for step in steps], brightness, white)
+                mixing = dissolving(changes) & (fade.rate == 0)
             if self.scene_cuts:  # (at a quarter of the frame size, the network's frames serve)
                 greys = [frame.mean(dim=1, keepdim=True) for frame in frames] if self.scale == 4 else None
                 cuts = unexplained_change(context, steps, greys) > SCENE_CUT_RESIDUAL
+                if mixing is not None:
+                    mixing &= ~cuts.any(dim=1)
                 context, steps, cut_last = from_newest_scene(context, steps, cuts)
                 if cuts.any():
                     frames = [_shrunk(context[:, :, t], size) for t in range(T)]
+            if mixing is not None and mixing.any():  # the newest step's change, at full size
+                change = context[:, :, -1] - warp(context[:, :, -2], steps[0])
+                fade = fade._replace(dissolve=torch.where(mixing.view(-1, 1, 1, 1), change, torch.zeros_like(change)))
             return context, frames, _at_newest_pixels(steps), cut_last, fade
