@@ -183,7 +183,7 @@ class GeneratorConfig:
     # scaled alike) is read and carried on too; off: every fade is read as one to or from black
     white_fades: bool = False
     # refiner, with fades: in a cross-dissolve (each context step changes the picture beyond its
-    # motion and brightness as the step before did), each predicted frame adds the newest step's
+    # motion and brightness as the step before did), each predicted frame adds the steps' mean
     # change once more, moved with the content; off: every prediction keeps the newest frame's mix
     dissolves: bool = False
 

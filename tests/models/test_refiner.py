@@ -771,6 +771,63 @@ def test_a_refiner_reading_white_fades_carries_one_on_and_leaves_other_clips_to_
         FlowRefiner(width=8, white_fades=True)
 
 
+def _dissolved(clip: torch.Tensor, share: float) -> torch.Tensor:
+    """``clip`` cross-dissolving into a still second scene (another part of the same photo, turned
+    a half turn), the second scene's share growing by ``share`` a frame from none."""
+    photo = torch.from_numpy(skdata.astronaut()).permute(2, 0, 1).float() / 127.5 - 1
+    H, W = clip.shape[-2:]
+    second = photo[:, 300:300 + H, 300:300 + W].flip(-1, -2).view(1, 3, 1, H, W)
+    shares = share * torch.arange(clip.shape[2], dtype=torch.float32).view(1, 1, -1, 1, 1)
+    return (1 - shares) * clip + shares * second
+
+
+def test_a_cross_dissolve_s_changes_repeat_and_motion_noise_and_flicker_do_not():
+    def read(clip: torch.Tensor) -> bool:  # as the refiner reads it, at a quarter of the frame size
+        flows = refiner_module.dis_flows_back(clip, 3)
+        steps = refiner_module.brightness_steps(clip, flows)
+        size = (clip.shape[-2] // 4, clip.shape[-1] // 4)
+        greys = [refiner_module._shrunk(clip[:, :, t], size).mean(dim=1, keepdim=True) for t in range(4)]
+        flows = [refiner_module._shrunk(flow / 4, size) for flow in flows]
+        changes = refiner_module.step_changes(greys, flows, steps, torch.zeros(1, dtype=torch.bool))
+        return bool(refiner_module.dissolving(changes).item())
+
+    pan = _pan((3, 0), 4)
+    assert read(_dissolved(_pan((0, 0), 4), 0.05)) and read(_dissolved(_pan((1, 0), 4), 0.05))
+    # under the still second scene, a first one moving 3 px a frame: the second's texture, moved
+    # along the first's flow, changes more than the mix does, and the steps no longer repeat
+    assert not read(_dissolved(pan, 0.05))
+    assert not read(pan) and not read(_pan((0, 0), 4))
+    noise = torch.Generator().manual_seed(0)
+    assert not read((_pan((0, 0), 4) + 0.02 * torch.randn(pan.shape, generator=noise)).clamp(-1, 1))
+    assert not read(_faded(pan, 1.0, 1.08, 0.97, 1.06))  # flicker: a change of brightness, not of the picture
+    assert not read(_faded(pan, 1.0, 0.95, 0.9, 0.85))  # a fade is read as one (the fade's steps relight it)
+    greys = [pan[:, :, t].mean(dim=1, keepdim=True) for t in range(4)]
+    flows = refiner_module.dis_flows_back(pan, 2)
+    changes = refiner_module.step_changes(greys, flows, torch.zeros(1, 3), torch.zeros(1, dtype=torch.bool))
+    assert len(changes) == 2 and not refiner_module.dissolving(changes).any()  # two steps: never read
+
+
+def test_a_refiner_reading_dissolves_carries_one_on_and_leaves_other_clips_to_the_bit():
+    clip = _dissolved(_pan((1, 0), 6), 0.05)
+    reading = _zero_output(FlowRefiner(width=8, fades=True, dissolves=True)).eval()
+    plain = _zero_output(FlowRefiner(width=8, fades=True)).eval()
+
+    def error(frames: torch.Tensor) -> float:  # against frames 4 and 5, away from the borders
+        return float((frames - clip[:, :, 4:])[..., 16:-16, 16:-16].abs().mean())
+
+    with torch.no_grad():
+        carried, kept = reading.rollout(clip[:, :, :4], 2), plain.rollout(clip[:, :, :4], 2)
+        assert 2 * error(carried) < error(kept)
+        assert reading.motion_persistence_and_fade(clip[:, :, :4])[2].dissolve is not None
+        for other in (_pan((3, 0), 4), _faded(_pan((3, 0), 4), 1.0, 0.95, 0.9, 0.85)):  # no dissolve, a fade
+            assert torch.equal(reading.rollout(other, 2), plain.rollout(other, 2))
+            assert reading.motion_persistence_and_fade(other)[2].dissolve is None
+    with pytest.raises(ValueError, match="dissolves .* needs fades and n_flows >= 3"):
+        FlowRefiner(width=8, dissolves=True)
+    with pytest.raises(ValueError, match="dissolves .* needs fades and n_flows >= 3"):
+        FlowRefiner(width=8, fades=True, n_flows=2, dissolves=True)
+
+
 def test_flicker_rarely_reads_as_a_fade():
     # each frame's exposure drawn on its own from [1 - a, 1 + a]: four frames' steps seldom agree
     draws = torch.Generator().manual_seed(0)

@@ -56,8 +56,8 @@ READINGS = {
                        "content entered the frame over the last step (DIS's guess), keeping each pixel's own there",
     "white_fades": "the exported model reads each fade towards black or towards white, whichever describes its "
                    "steps better, and carries a fade to or from white on as one",
-    "dissolves": "in a cross-dissolve, each frame the exported model predicts adds the newest step's change once "
-                 "more, so the next scene goes on mixing in",
+    "dissolves": "in a cross-dissolve, each frame the exported model predicts adds the context steps' mean change "
+                 "once more, so the next scene goes on mixing in",
 }
 
 

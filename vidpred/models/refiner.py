@@ -102,12 +102,15 @@ FADE_SPREAD = 0.5
 # of its three steps changes the picture in a way its motion and its change of brightness do
 # not explain (step_changes), and each step's such change repeats the one before it: their
 # correlation over the pixels above DISSOLVE_CORRELATION, the newer's least-squares slope on
-# the older within DISSOLVE_SLOPE. On the validation videos as they are and under flicker the
-# correlations stay under 0.35 (noise and occlusions do not repeat; flicker is a change of
-# brightness); in their clips made dissolves they pass on 49 of 60 (docs/results.md,
-# "Cross-dissolves").
+# the older within DISSOLVE_SLOPE. None of the validation videos' 60 clips as they are, nor
+# under flicker, passes (noise and occlusions do not repeat; flicker is a change of
+# brightness); 48 of the same clips made dissolves do (docs/results.md, "Cross-dissolves").
+# Read at full size: shrunk, a step's motion blur and occlusions repeat enough to pass.
 DISSOLVE_CORRELATION = 0.5
 DISSOLVE_SLOPE = (0.5, 2.0)
+# ... and each such change is at least this root-mean-square (half a grey level of 255, in
+# [-1, 1]): steps that change nothing (a still picture, a frame shown twice) do not repeat a change.
+_DISSOLVE_MIN_CHANGE = 1 / 255
 # A context's newest step skips a frame (a conversion to a lower frame rate leaves one in a
 # few out; a camera or a call under load drops one) when it moves the content SKIPPED_RATIO
 # times as far as the step before, in the same direction, and the step before moves it
@@ -396,12 +399,12 @@ def _counted_median(values: Tensor, counted: Tensor) -> Tensor:
 class Fade(NamedTuple):
     """Each clip's fade, as predictions carry it on: frame ``k`` ahead is the newest frame
     relit by ``1 + k * rate`` (:func:`brightened`), and in a cross-dissolve changed by ``k``
-    times the newest step's change (:func:`dissolving`)."""
+    times a step's change (:func:`dissolving`)."""
 
     rate: Tensor  # (B,): :func:`fade_rate`, 0 where the clip does not fade
     white: Tensor  # (B,) bool: its distance from white scales (a fade to or from white), not its level
-    # (B, C, H, W): in a cross-dissolve, the newest step's change at the newest frame's pixels
-    # (0 for the clips that do not dissolve); None where none does
+    # (B, C, H, W): in a cross-dissolve, the context steps' mean change at the newest frame's
+    # pixels (0 for the clips that do not dissolve); None where none does
     dissolve: Tensor | None = None
 
 
@@ -478,8 +481,10 @@ def dissolving(changes: list[Tensor]) -> Tensor:
     """``(B,)`` bool: each step's :func:`step_changes` repeats the one before it
     (:data:`DISSOLVE_CORRELATION`, :data:`DISSOLVE_SLOPE`), as a cross-dissolve's do: the
     next scene mixes in by the same share each frame, while noise and occlusions do not
-    repeat. False with fewer than three steps."""
+    repeat. False with fewer than three steps, or where a step changes next to nothing."""
     out = torch.full(changes[0].shape[:1], len(changes) >= 3, dtype=torch.bool, device=changes[0].device)
+    for change in changes:
+        out &= change.flatten(1).pow(2).mean(dim=1).sqrt() >= _DISSOLVE_MIN_CHANGE
     for newer, older in zip(changes, changes[1:]):
         a, b = newer.flatten(1), older.flatten(1)
         a0, b0 = a - a.mean(dim=1, keepdim=True), b - b.mean(dim=1, keepdim=True)
@@ -692,8 +697,9 @@ class FlowRefiner(VelocityPredictor):
             levelled and carried on as one. Off: every fade is read as one to or from black.
         dissolves: with ``fades``, in a cross-dissolve (:func:`dissolving`: each context step
             changes the picture beyond its motion and brightness as the step before did), frame
-            ``k`` ahead adds ``k`` times the newest step's change, moved with the content, so the
-            next scene goes on mixing in. Off: every prediction keeps the newest frame's mix.
+            ``k`` ahead adds ``k`` times the three steps' mean change (:func:`step_changes`, in
+            colour, at full size), moved with the content, so the next scene goes on mixing in.
+            Off: every prediction keeps the newest frame's mix.
         skipped_frames: where the context's newest step skips a frame (:func:`skipped_newest`:
             it moves the content twice as far as the steady steps before it, as a conversion to
             a lower frame rate or a dropped frame makes it), the velocity is halved: each frame
@@ -889,11 +895,9 @@ class FlowRefiner(VelocityPredictor):
                     steps = dis_flows_back(context, self.n_flows, refine_newest=self.refine_flows)
             frames = [_shrunk(context[:, :, t], size) for t in range(T)]  # each shrunk alone: no full-size copy of them all
             mixing = None
-            if self.dissolves:  # read at the working size; a fade is not read as one
-                H, W = context.shape[-2:]
-                to_size = torch.tensor([size[1] / W, size[0] / H], device=context.device).view(1, 2, 1, 1)
-                changes = step_changes([frame.mean(dim=1, keepdim=True) for frame in frames],
-                                       [_shrunk(step * to_size, size) for step in steps], brightness, white)
+            if self.dissolves:  # read at full size (shrunk, a step's blur and occlusions repeat); a fade is not one
+                greys = context.mean(dim=1, keepdim=True)
+                changes = step_changes([greys[:, :, t] for t in range(T)], steps[:3], brightness, white)
                 mixing = dissolving(changes) & (fade.rate == 0)
             if self.scene_cuts:  # (at a quarter of the frame size, the network's frames serve)
                 greys = [frame.mean(dim=1, keepdim=True) for frame in frames] if self.scale == 4 else None
@@ -903,7 +907,8 @@ class FlowRefiner(VelocityPredictor):
                 context, steps, cut_last = from_newest_scene(context, steps, cuts)
                 if cuts.any():
                     frames = [_shrunk(context[:, :, t], size) for t in range(T)]
-            if mixing is not None and mixing.any():  # the newest step's change, at full size
-                change = context[:, :, -1] - warp(context[:, :, -2], steps[0])
+            if mixing is not None and mixing.any():  # the steps' mean change at full size: a third of their noise
+                unlit = torch.zeros_like(brightness)
+                change = sum(step_changes([context[:, :, t] for t in range(T)], steps[:3], unlit, white)) / 3
                 fade = fade._replace(dissolve=torch.where(mixing.view(-1, 1, 1, 1), change, torch.zeros_like(change)))
             return context, frames, _at_newest_pixels(steps), cut_last, fade
