@@ -782,12 +782,10 @@ def _dissolved(clip: torch.Tensor, share: float) -> torch.Tensor:
 
 
 def test_a_cross_dissolve_s_changes_repeat_and_motion_noise_and_flicker_do_not():
-    def read(clip: torch.Tensor) -> bool:  # as the refiner reads it, at a quarter of the frame size
+    def read(clip: torch.Tensor) -> bool:
         flows = refiner_module.dis_flows_back(clip, 3)
         steps = refiner_module.brightness_steps(clip, flows)
-        size = (clip.shape[-2] // 4, clip.shape[-1] // 4)
-        greys = [refiner_module._shrunk(clip[:, :, t], size).mean(dim=1, keepdim=True) for t in range(4)]
-        flows = [refiner_module._shrunk(flow / 4, size) for flow in flows]
+        greys = [clip[:, :, t].mean(dim=1, keepdim=True) for t in range(4)]
         changes = refiner_module.step_changes(greys, flows, steps, torch.zeros(1, dtype=torch.bool))
         return bool(refiner_module.dissolving(changes).item())
 
