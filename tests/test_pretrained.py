@@ -22,19 +22,20 @@ def test_the_shipped_model_is_small_and_loads_with_weights_only():
     # with the camera kept still and its DIS flows refined at full size (docs/ablations.md),
     # and that export exported again reading cuts between scenes, then taking repeated frames
     # out of its context, then reading fades, then skipped frames, then following inside what
-    # the older frame showed, then reading fades to and from white (docs/results.md)
+    # the older frame showed, then reading fades to and from white, then cross-dissolves (docs/results.md)
     generator, exported = state["config"]["model"]["generator"], state["exported_from"]
     assert generator["rollout"] == "composed"
-    assert exported["earlier"]["earlier"]["earlier"]["earlier"]["earlier"]["earlier"]["rollout"] == "composed"
+    assert exported["earlier"]["earlier"]["earlier"]["earlier"]["earlier"]["earlier"]["earlier"]["rollout"] == "composed"
     assert generator["camera_still"] is True
     assert generator["refine_flows"] is True
-    earlier = exported["earlier"]
+    earlier = exported["earlier"]["earlier"]
     assert generator["scene_cuts"] is True and earlier["earlier"]["earlier"]["earlier"]["earlier"]["scene_cuts"]
     assert generator["repeated_frames"] is True and earlier["earlier"]["earlier"]["earlier"]["repeated_frames"]
     assert generator["fades"] is True and earlier["earlier"]["earlier"]["fades"]
     assert generator["skipped_frames"] is True and earlier["earlier"]["skipped_frames"]
     assert generator["followed_inside"] is True and earlier["followed_inside"] and not earlier.get("white_fades")
-    assert generator["white_fades"] is True and exported["white_fades"]
+    assert generator["white_fades"] is True and exported["earlier"]["white_fades"] and not exported["earlier"].get("dissolves")
+    assert generator["dissolves"] is True and exported["dissolves"]
 
 
 def test_the_shipped_model_predicts_carphone_better_than_a_wrong_guess():

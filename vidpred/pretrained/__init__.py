@@ -8,7 +8,8 @@ on the real-video corpus and exported rolling out its later frames composed
 (``model.generator.refine_flows``), cuts between scenes read in its context
 (``model.generator.scene_cuts``), repeated frames taken out of it
 (``model.generator.repeated_frames``), fades carried on (``model.generator.fades``), fades
-to and from white as well as black (``model.generator.white_fades``), a
+to and from white as well as black (``model.generator.white_fades``), cross-dissolves carried
+on (``model.generator.dissolves``), a
 skipped frame's double step halved (``model.generator.skipped_frames``), and its followed
 candidate kept off the flow DIS guesses where the scene enters the frame
 (``model.generator.followed_inside``); how, on what, and
