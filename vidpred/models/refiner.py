@@ -399,7 +399,7 @@ def _counted_median(values: Tensor, counted: Tensor) -> Tensor:
 class Fade(NamedTuple):
     """Each clip's fade, as predictions carry it on: frame ``k`` ahead is the newest frame
     relit by ``1 + k * rate`` (:func:`brightened`), and in a cross-dissolve changed by ``k``
-    times a step's change (:func:`dissolving`)."""
+    times the context steps' mean change (:func:`dissolving`)."""
 
     rate: Tensor  # (B,): :func:`fade_rate`, 0 where the clip does not fade
     white: Tensor  # (B,) bool: its distance from white scales (a fade to or from white), not its level
@@ -454,23 +454,25 @@ def fade_levelled(context: Tensor, steps: Tensor, fading: Tensor, white: Tensor 
     return out
 
 
-def step_changes(greys: list[Tensor], flows: list[Tensor], steps: Tensor, white: Tensor) -> list[Tensor]:
+def step_changes(frames: list[Tensor], flows: list[Tensor], steps: Tensor, white: Tensor) -> list[Tensor]:
     """Each context step's change of the picture that neither its motion nor its change of
     brightness explains, newest step first, all at the newest frame's pixels: the later
     frame less the earlier one brought along the step's flow and relit by its
     :func:`brightness_steps` step (towards white for the clips ``white`` marks).
 
     Args:
-        greys: the context's frames, grey ``(B, 1, h, w)`` in ``[-1, 1]``, oldest first.
+        frames: the context's frames ``(B, C, H, W)`` in ``[-1, 1]``, oldest first (grey to
+            read a dissolve, in colour to carry one on).
         flows: each of the newest steps' own flow, later frame back to the earlier, newest
-            first, at the frames' size ``(B, 2, h, w)``, in their pixels.
-        steps: ``(B, >= len(flows))`` the steps' brightness (log ratios), newest first.
+            first, ``(B, 2, H, W)`` in pixels (:func:`~vidpred.models.optical_flow.dis_flows_back`).
+        steps: ``(B, >= len(flows))`` the steps' brightness (log ratios), newest first; zeros
+            to leave the brightness in the change.
         white: ``(B,)`` bool.
     """
-    T, changes = len(greys), []
+    T, changes = len(frames), []
     for j, flow in enumerate(flows):
-        relit = brightened(warp(greys[T - 2 - j], flow), torch.exp(steps[:, j]), white)
-        change = greys[T - 1 - j] - relit
+        relit = brightened(warp(frames[T - 2 - j], flow), torch.exp(steps[:, j]), white)
+        change = frames[T - 1 - j] - relit
         for newer in reversed(flows[:j]):  # brought to the newest frame's pixels
             change = warp(change, newer)
         changes.append(change)
