@@ -103,8 +103,8 @@ class Degradation:
             raise ValueError(f"height must be 0 (as it is) or at least {_MIN_HEIGHT} rows, got {self.height!r}")
 
     def __bool__(self) -> bool:
-        return self.grain > 0 or self.flicker > 0 or self.fade != 0 or self.dissolve > 0 or self.caption or self.letterbox > 0 or self.portrait \
-            or self.jpeg > 0 or self.height > 0
+        return self.grain > 0 or self.flicker > 0 or self.fade != 0 or self.dissolve > 0 or self.caption \
+            or self.letterbox > 0 or self.portrait or self.jpeg > 0 or self.height > 0
 
     def describe(self) -> str:
         """One phrase for a report, e.g. ``"grain of 10 grey levels, flicker of ±10%"``."""
