@@ -186,6 +186,10 @@ class GeneratorConfig:
     # motion and brightness as the step before did), each predicted frame adds the steps' mean
     # change once more, moved with the content; off: every prediction keeps the newest frame's mix
     dissolves: bool = False
+    # refiner, with scene_cuts: a context step that one shift of the whole frame explains (a pan
+    # faster than DIS's flow reaches on small frames) is not read as a cut, however little of it
+    # the flow explains; off: such a step is read as a cut and the prediction copies
+    pans_not_cuts: bool = False
 
 
 @dataclass

@@ -135,8 +135,8 @@ def test_a_refiner_can_be_exported_with_a_composed_rollout_and_predicts_with_it(
     assert "--camera-still for refiners only" in _errors(caplog)[-1]
     # each prediction-time switch alone: set, the rest as trained (linear, every switch off)
     switches = ("refine_flows", "scene_cuts", "repeated_frames", "fades", "skipped_frames", "followed_inside", "white_fades",
-                "dissolves")
-    needs = {"white_fades": ("fades",), "dissolves": ("fades",)}  # a switch that refines another, set with it
+                "dissolves", "pans_not_cuts")
+    needs = {"white_fades": ("fades",), "dissolves": ("fades",), "pans_not_cuts": ("scene_cuts",)}  # a switch that refines another, set with it
     for switch in switches:
         flag = "--" + switch.replace("_", "-")
         assert _main(["--checkpoint", pyramid, "--out", tmp_path / "p.pt", flag]) == 2

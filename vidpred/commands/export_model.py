@@ -58,6 +58,8 @@ READINGS = {
                    "steps better, and carries a fade to or from white on as one",
     "dissolves": "in a cross-dissolve, each frame the exported model predicts adds the context steps' mean change "
                  "once more, so the next scene goes on mixing in",
+    "pans_not_cuts": "a context step one shift of the whole frame explains (a pan too fast for DIS's flow) is not "
+                     "read as a cut by the exported model",
 }
 
 

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -40,7 +42,7 @@ from vidpred.models.camera_motion import camera_flow
 from vidpred.models.optical_flow import dis_flows_back, farneback_flow
 from vidpred.models.warp import sample_at, splat, warp
 
-__all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "scene_cut_steps", "unexplained_change", "from_newest_scene",
+__all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "scene_cut_steps", "shifted_change", "unexplained_change", "from_newest_scene",
            "changed_fractions", "repeated_steps", "repeats_among", "without_repeats",
            "brightness_steps", "fade_pivots", "fade_rate", "Fade", "fade_levelled", "brightened", "step_changes",
            "dissolving", "step_ratios", "skipped_newest", "entered", "followed_within",
@@ -78,6 +80,12 @@ _MIN_COVERAGE = 0.5
 # On the corpus's validation videos, steps within a scene reach 0.245 (fast motion blur on
 # bikes.mp4) and its cuts start at 0.81 (docs/results.md, "Cuts between scenes").
 SCENE_CUT_RESIDUAL = 0.4
+# With pans_not_cuts, a step over that line is still no cut when one shift of the whole frame
+# (phase correlation) leaves no more of the change unexplained over the pixels both frames
+# show, at least _MIN_SHARED of them: a pan too fast for DIS's flow on small frames. Such
+# steps of the test videos panned by up to 64 px a frame score 0.04-0.38 by it, the cuts of
+# bikes.mp4 and Megamind 0.73-1.20 (docs/results.md, "Fast pans read as cuts").
+_MIN_SHARED = 0.5
 # A context step repeats its earlier frame (a frame shown twice, as a conversion to a higher
 # frame rate or a camera that drops a frame shows it) when fewer than REPEAT_CHANGED of its
 # pixels change by _CHANGE_LEVEL or more, while the step before it changed at least
@@ -166,16 +174,49 @@ def _at_newest_pixels(steps: list[Tensor]) -> list[Tensor]:
     return flows
 
 
-def scene_cut_steps(context: Tensor, steps: list[Tensor]) -> Tensor:
+def scene_cut_steps(context: Tensor, steps: list[Tensor], greys: list[Tensor] | None = None,
+                    pans: bool = False) -> Tensor:
     """Which of the last context steps cut from one scene to another: ``(B, len(steps))``
     bool, newest step first: those whose :func:`unexplained_change` exceeds
-    :data:`SCENE_CUT_RESIDUAL`.
+    :data:`SCENE_CUT_RESIDUAL` (with ``pans``, and whose :func:`shifted_change` does too).
 
     Args:
         context: ``(B, C, T, H, W)``.
         steps: ``dis_flows_back(context, n)``: ``steps[j]`` from frame ``T-1-j`` back to ``T-2-j``.
+        greys: the frames' grey levels at a quarter of the frame size (:func:`unexplained_change`),
+            where the caller has them.
+        pans: a step one shift of the whole frame explains is no cut (a pan faster than the
+            flow reaches).
     """
-    return unexplained_change(context, steps) > SCENE_CUT_RESIDUAL
+    T, H, W = context.shape[2], *context.shape[-2:]
+    if greys is None:
+        greys = [_shrunk(context[:, :, t].float().mean(dim=1, keepdim=True), _working_size(H, W, 4)) for t in range(T)]
+    cuts = unexplained_change(context, steps, greys) > SCENE_CUT_RESIDUAL
+    if pans:
+        for b, j in cuts.nonzero().tolist():
+            cuts[b, j] = shifted_change(greys[T - 1 - j][b, 0], greys[T - 2 - j][b, 0]) > SCENE_CUT_RESIDUAL
+    return cuts
+
+
+def shifted_change(later: Tensor, earlier: Tensor) -> float:
+    """How much of a step one shift of the whole frame leaves unexplained: the shift phase
+    correlation finds from ``earlier`` to ``later`` (``(h, w)`` grey levels), and the mean
+    absolute difference of the two frames' grey levels over the pixels both show, each
+    standardized there (as :func:`unexplained_change` measures along a flow); infinite where
+    they share fewer than :data:`_MIN_SHARED` of the pixels."""
+    a, b = (x.detach().float().cpu().numpy() for x in (later, earlier))
+    h, w = a.shape
+    (dx, dy), _ = cv2.phaseCorrelate(b, a, cv2.createHanningWindow((w, h), cv2.CV_32F))
+    shift = np.float32([[1, 0, dx], [0, 1, dy]])  # later(p) = earlier(p - (dx, dy))
+    moved = cv2.warpAffine(b, shift, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                           borderValue=float("nan"))
+    shared = ~np.isnan(moved)
+    if shared.mean() < _MIN_SHARED:
+        return float("inf")
+    a, b = a[shared], moved[shared]
+    a = (a - a.mean()) / max(float(a.std()), _FLAT_FRAME_STD)
+    b = (b - b.mean()) / max(float(b.std()), _FLAT_FRAME_STD)
+    return float(np.abs(a - b).mean())
 
 
 def unexplained_change(context: Tensor, steps: list[Tensor], greys: list[Tensor] | None = None) -> Tensor:
@@ -683,6 +724,9 @@ class FlowRefiner(VelocityPredictor):
             frames before it are the first frame after it, still; a clip whose newest step
             is the cut is predicted by copying the newest frame. Off: every context frame
             is read as the same scene's.
+        pans_not_cuts: with ``scene_cuts``, a step one shift of the whole frame explains
+            (:func:`shifted_change`) is no cut, however little of it its flow explains: a pan
+            faster than DIS's flow reaches on small frames. Off: such a step is read as a cut.
         repeated_frames: a context frame that shows the frame before it again (a frame-rate
             conversion's or a dropped frame's, :func:`repeated_steps`) is taken out of the
             context (:func:`without_repeats`), so the motion goes on after it. Off: a repeated
@@ -719,7 +763,7 @@ class FlowRefiner(VelocityPredictor):
                  rollout: str = "linear", camera_still: bool = False, refine_flows: bool = False,
                  projected: bool = False, scene_cuts: bool = False, repeated_frames: bool = False,
                  fades: bool = False, skipped_frames: bool = False, followed_inside: bool = False,
-                 white_fades: bool = False, dissolves: bool = False) -> None:
+                 white_fades: bool = False, dissolves: bool = False, pans_not_cuts: bool = False) -> None:
         super().__init__()
         if rollout not in ROLLOUTS:
             raise ValueError(f"rollout must be one of {', '.join(ROLLOUTS)}, got {rollout!r}")
@@ -729,6 +773,9 @@ class FlowRefiner(VelocityPredictor):
         self.refine_flows = bool(refine_flows)
         self.projected = bool(projected)
         self.scene_cuts = bool(scene_cuts)
+        self.pans_not_cuts = bool(pans_not_cuts)
+        if self.pans_not_cuts and not self.scene_cuts:
+            raise ValueError("pans_not_cuts tells fast pans from cuts between scenes: it needs scene_cuts")
         self.repeated_frames = bool(repeated_frames)
         self.fades = bool(fades)
         self.white_fades = bool(white_fades)
@@ -903,7 +950,7 @@ class FlowRefiner(VelocityPredictor):
                 mixing = dissolving(changes) & (fade.rate == 0)
             if self.scene_cuts:  # (at a quarter of the frame size, the network's frames serve)
                 greys = [frame.mean(dim=1, keepdim=True) for frame in frames] if self.scale == 4 else None
-                cuts = unexplained_change(context, steps, greys) > SCENE_CUT_RESIDUAL
+                cuts = scene_cut_steps(context, steps, greys, pans=self.pans_not_cuts)
                 if mixing is not None:
                     mixing &= ~cuts.any(dim=1)
                 context, steps, cut_last = from_newest_scene(context, steps, cuts)
