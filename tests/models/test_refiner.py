@@ -588,6 +588,53 @@ def test_the_cut_scores_read_from_the_refiner_s_own_working_size_frames_are_the_
     assert scores[0, 1] > 0.5 > 0.1 > scores[0, 0]  # the cut, and a step within a scene
 
 
+def _working_greys(clip: torch.Tensor) -> list[torch.Tensor]:
+    """Each frame's grey levels at a quarter of its size, ``(h, w)``, as the cut scores read them."""
+    size = refiner_module._working_size(*clip.shape[-2:], 4)
+    return [refiner_module._shrunk(clip[:, :, t], size).mean(dim=1)[0] for t in range(clip.shape[2])]
+
+
+def test_one_shift_of_the_frame_explains_a_pan_and_not_a_cut():
+    pan = _pan((12, -8), 2)  # 3 and 2 px a step at the working size
+    greys = _working_greys(pan)
+    assert refiner_module.shifted_change(greys[1], greys[0]) < 0.1
+    cut = _working_greys(_cut_to("coffee", pan, 1))
+    assert refiner_module.shifted_change(cut[1], cut[0]) > 2 * refiner_module.SCENE_CUT_RESIDUAL
+    # a step that leaves more than half of the frame is not taken for a pan
+    far = _working_greys(_pan((80, 0), 2))
+    assert refiner_module.shifted_change(far[1], far[0]) > refiner_module.SCENE_CUT_RESIDUAL
+
+
+def test_with_pans_a_step_one_shift_explains_is_no_cut_however_little_its_flow_does():
+    pan = _pan((12, -8), 4)
+    still = [torch.zeros(1, 2, *pan.shape[-2:]) for _ in range(3)]  # a flow that missed the motion
+    assert refiner_module.scene_cut_steps(pan, still).all()
+    assert not refiner_module.scene_cut_steps(pan, still, pans=True).any()
+    cut = _cut_to("coffee", pan, 1)
+    assert refiner_module.scene_cut_steps(cut, still, pans=True)[0].tolist() == [True, False, False]
+
+
+def test_a_refiner_telling_pans_from_cuts_does_not_copy_a_pan_its_flow_missed(monkeypatch):
+    missed = lambda context, n, refine_newest=False: [torch.zeros(context.shape[0], 2, *context.shape[-2:])] * n
+    monkeypatch.setattr(refiner_module, "dis_flows_back", missed)
+    torch.manual_seed(0)
+    cuts = FlowRefiner(width=8, scene_cuts=True).eval()
+    pans = FlowRefiner(width=8, scene_cuts=True, pans_not_cuts=True).eval()
+    pans.load_state_dict(cuts.state_dict())
+    clip = _pan((12, -8), 4)
+    with torch.no_grad():
+        copied = cuts.rollout(clip, 2)
+        torch.testing.assert_close(copied, clip[:, :, -1:].expand_as(copied), rtol=0, atol=1e-5)
+        assert (pans.rollout(clip, 2) - copied).abs().max() > 0.01
+        cut = _cut_to("coffee", clip, 1)  # a cut stays one
+        torch.testing.assert_close(pans.rollout(cut, 2), cut[:, :, -1:].expand_as(copied), rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match="pans_not_cuts .* needs scene_cuts"):
+        FlowRefiner(width=8, pans_not_cuts=True)
+    with pytest.raises(ConfigError, match="pans_not_cuts .* needs model.generator.scene_cuts"):
+        validate(config_from_dict({"model": {"generator": {"head": "refiner", "n_scales": 1, "pans_not_cuts": True},
+                                             "discriminator": {"enabled": False}}}))
+
+
 def _repeated(clip: torch.Tensor, *shown: int) -> torch.Tensor:
     """``clip``'s frames in the order ``shown`` (a frame-rate conversion shows one twice)."""
     return clip[:, :, list(shown)].clone()

@@ -81,11 +81,15 @@ _MIN_COVERAGE = 0.5
 # bikes.mp4) and its cuts start at 0.81 (docs/results.md, "Cuts between scenes").
 SCENE_CUT_RESIDUAL = 0.4
 # With pans_not_cuts, a step over that line is still no cut when one shift of the whole frame
-# (phase correlation) leaves no more of the change unexplained over the pixels both frames
-# show, at least _MIN_SHARED of them: a pan too fast for DIS's flow on small frames. Such
-# steps of the test videos panned by up to 64 px a frame score 0.04-0.38 by it, the cuts of
-# bikes.mp4 and Megamind 0.73-1.20 (docs/results.md, "Fast pans read as cuts").
+# leaves no more of the change unexplained over the pixels both frames show, at least
+# _MIN_SHARED of them: a pan too fast for DIS's flow on small frames. The shift is phase
+# correlation's, and only one whose peak reaches _MIN_PEAK (1 for a frame that moves whole,
+# about 0 between unrelated frames) is taken. On the validation videos shrunk to 144 rows and
+# panned by up to 128 px a frame, the steps over the line that one shift explains peak at
+# 0.45-0.79, a flat video whose shift was misfound at 0.15-0.20, and bikes.mp4's cuts at
+# 0.13 or less (docs/results.md, "Fast pans read as cuts").
 _MIN_SHARED = 0.5
+_MIN_PEAK = 0.3
 # A context step repeats its earlier frame (a frame shown twice, as a conversion to a higher
 # frame rate or a camera that drops a frame shows it) when fewer than REPEAT_CHANGED of its
 # pixels change by _CHANGE_LEVEL or more, while the step before it changed at least
@@ -199,21 +203,31 @@ def scene_cut_steps(context: Tensor, steps: list[Tensor], greys: list[Tensor] | 
 
 
 def shifted_change(later: Tensor, earlier: Tensor) -> float:
-    """How much of a step one shift of the whole frame leaves unexplained: the shift phase
-    correlation finds from ``earlier`` to ``later`` (``(h, w)`` grey levels), and the mean
-    absolute difference of the two frames' grey levels over the pixels both show, each
-    standardized there (as :func:`unexplained_change` measures along a flow); infinite where
-    they share fewer than :data:`_MIN_SHARED` of the pixels."""
+    """How much of a step one shift of the whole frame leaves unexplained: over the shifts
+    within half a pixel (in quarters) of the one phase correlation finds from ``earlier`` to
+    ``later`` (``(h, w)`` grey levels; its sub-pixel estimate is a quarter pixel off on small
+    frames), the least mean absolute difference of the two frames' grey levels over the
+    pixels both show, each standardized there (as :func:`unexplained_change` measures along a
+    flow); infinite where they share fewer than :data:`_MIN_SHARED` of the pixels, or where
+    phase correlation's peak is under :data:`_MIN_PEAK` (no one shift moves the frame)."""
     a, b = (x.detach().float().cpu().numpy() for x in (later, earlier))
     h, w = a.shape
-    (dx, dy), _ = cv2.phaseCorrelate(b, a, cv2.createHanningWindow((w, h), cv2.CV_32F))
-    shift = np.float32([[1, 0, dx], [0, 1, dy]])  # later(p) = earlier(p - (dx, dy))
-    moved = cv2.warpAffine(b, shift, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                           borderValue=float("nan"))
+    (dx, dy), peak = cv2.phaseCorrelate(b, a, cv2.createHanningWindow((w, h), cv2.CV_32F))
+    if peak < _MIN_PEAK:
+        return float("inf")
+    offsets = np.arange(-2, 3) / 4
+    return min(_shifted_misfit(a, b, dx + ox, dy + oy) for ox in offsets for oy in offsets)
+
+
+def _shifted_misfit(later: np.ndarray, earlier: np.ndarray, dx: float, dy: float) -> float:
+    """:func:`shifted_change`'s measure for ``later(p) = earlier(p - (dx, dy))``."""
+    h, w = later.shape
+    moved = cv2.warpAffine(earlier, np.float32([[1, 0, dx], [0, 1, dy]]), (w, h), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=float("nan"))
     shared = ~np.isnan(moved)
     if shared.mean() < _MIN_SHARED:
         return float("inf")
-    a, b = a[shared], moved[shared]
+    a, b = later[shared], moved[shared]
     a = (a - a.mean()) / max(float(a.std()), _FLAT_FRAME_STD)
     b = (b - b.mean()) / max(float(b.std()), _FLAT_FRAME_STD)
     return float(np.abs(a - b).mean())
