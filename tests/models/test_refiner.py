@@ -590,8 +590,7 @@ def test_the_cut_scores_read_from_the_refiner_s_own_working_size_frames_are_the_
 
 def _working_greys(clip: torch.Tensor) -> list[torch.Tensor]:
     """Each frame's grey levels at a quarter of its size, ``(h, w)``, as the cut scores read them."""
-    size = refiner_module._working_size(*clip.shape[-2:], 4)
-    return [refiner_module._shrunk(clip[:, :, t], size).mean(dim=1)[0] for t in range(clip.shape[2])]
+    return [grey[0, 0] for grey in refiner_module.cut_greys(clip)]
 
 
 def test_one_shift_of_the_frame_explains_a_pan_and_not_a_cut():

@@ -8,9 +8,12 @@ Every step of each video (frame ``t-1`` to frame ``t``) is scored as a refiner r
 step's DIS flow leaves unexplained (:func:`vidpred.models.refiner.unexplained_change`; along
 the medium preset's flow, and along the flow refined at full size, as the refiner's newest
 step is). A step above :data:`~vidpred.models.refiner.SCENE_CUT_RESIDUAL` along either is a
-cut. The table gives, per video, the steps scored, the cuts (the frame each one starts) and
-how far the steps within scenes stay from the line: their median, 99th percentile and
-largest score, and the smallest score of a cut.
+cut, unless one shift of the whole frame explains it as well as the line asks
+(:func:`~vidpred.models.refiner.shifted_change`: a pan too fast for the flow, which the
+shipped model, reading ``model.generator.pans_not_cuts``, does not take for a cut). The
+table gives, per video, the steps scored, the cuts (the frame each one starts), the steps
+over the line that one shift explains, how far the steps within scenes stay from the line
+(their median, 99th percentile and largest score) and the smallest score of a cut.
 """
 
 from __future__ import annotations
@@ -30,15 +33,16 @@ from vidpred.data.corpus import DEFAULT_CORPUS_ROOT, corpus_paths
 from vidpred.data.sampler import to_model_input
 from vidpred.data.video_io import iter_video
 from vidpred.models.optical_flow import dis_flows_back, reused_flows
-from vidpred.models.refiner import SCENE_CUT_RESIDUAL, unexplained_change
+from vidpred.models.refiner import SCENE_CUT_RESIDUAL, cut_greys, shifted_change, unexplained_change
 
 log = logging.getLogger("vidpred")
 _HEADING = "# Cuts between scenes"
 
 
 def step_scores(video: str | Path, max_frames: int | None = None) -> np.ndarray:
-    """``(steps, 2)``: each step's unexplained change along DIS's medium-preset flow and along
-    the flow refined at full size, step ``t - 1`` (frame ``t - 1`` to ``t``) in row ``t - 1``."""
+    """``(steps, 3)``: each step's unexplained change along DIS's medium-preset flow, along
+    the flow refined at full size and along one shift of the whole frame (infinite where no
+    shift is found), step ``t - 1`` (frame ``t - 1`` to ``t``) in row ``t - 1``."""
     scores, earlier = [], None
     frames = iter_video(video, max_frames=max_frames)
     with reused_flows():  # the refined flow starts from the medium preset's: estimated once
@@ -46,29 +50,33 @@ def step_scores(video: str | Path, max_frames: int | None = None) -> np.ndarray:
             later = to_model_input(torch.from_numpy(frame)[None, None])[0, :, 0]  # (C, H, W)
             if earlier is not None:
                 pair = torch.stack([earlier, later], dim=1).unsqueeze(0)  # (1, 3, 2, H, W)
+                greys = cut_greys(pair)
                 scores.append([float(unexplained_change(pair, dis_flows_back(pair, 1, refine_newest=refine))[0, 0])
-                               for refine in (False, True)])
+                               for refine in (False, True)] + [shifted_change(greys[1][0, 0], greys[0][0, 0])])
             earlier = later
-    return np.asarray(scores, dtype=np.float64).reshape(-1, 2)
+    return np.asarray(scores, dtype=np.float64).reshape(-1, 3)
 
 
 def cuts_table(rows: list[tuple[str, np.ndarray]], threshold: float = SCENE_CUT_RESIDUAL) -> str:
     """The Markdown table of :func:`step_scores` for each (video name, scores)."""
     lines = [_HEADING, "",
              f"A step is a cut when its flow leaves more than {threshold:g} of the change unexplained (the larger "
-             "of its scores along DIS's medium-preset flow and the refined flow). Within scenes: the steps that "
-             "are not cuts.", "",
-             "| video | steps | cuts (the frame each starts) | within scenes: median / 99th pct. / largest | "
-             "smallest cut |", "|---|---|---|---|---|"]
+             "of its scores along DIS's medium-preset flow and the refined flow) and one shift of the whole frame "
+             f"does too (a step over the line that one shift explains is a pan too fast for the flow). Within "
+             "scenes: the steps that are not cuts.", "",
+             "| video | steps | cuts (the frame each starts) | over the line, one shift explains | "
+             "within scenes: median / 99th pct. / largest | smallest cut |", "|---|---|---|---|---|---|"]
     for name, scores in rows:
-        score = scores.max(axis=1) if len(scores) else scores.reshape(0)
-        cut = score > threshold
+        score = scores[:, :2].max(axis=1) if len(scores) else scores.reshape(0)
+        over = score > threshold
+        cut = over & (scores[:, 2] > threshold) if len(scores) else over
         starts = ", ".join(f"{t + 1} ({score[t]:.2f})" for t in np.flatnonzero(cut)) or "none"
+        panned = ", ".join(f"{t + 1} ({score[t]:.2f}; {scores[t, 2]:.2f})" for t in np.flatnonzero(over & ~cut)) or "none"
         within = score[~cut]
         spread = (f"{np.median(within):.3f} / {np.percentile(within, 99):.3f} / {within.max():.3f}"
                   if len(within) else "-")
-        lines.append(f"| {name} | {len(score)} | {starts} | {spread} | "
-                     f"{score[cut].min():.2f} |" if cut.any() else f"| {name} | {len(score)} | {starts} | {spread} | - |")
+        smallest = f"{score[cut].min():.2f}" if cut.any() else "-"
+        lines.append(f"| {name} | {len(score)} | {starts} | {panned} | {spread} | {smallest} |")
     return "\n".join(lines) + "\n"
 
 

@@ -42,7 +42,7 @@ from vidpred.models.camera_motion import camera_flow
 from vidpred.models.optical_flow import dis_flows_back, farneback_flow
 from vidpred.models.warp import sample_at, splat, warp
 
-__all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "scene_cut_steps", "shifted_change", "unexplained_change", "from_newest_scene",
+__all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "scene_cut_steps", "cut_greys", "shifted_change", "unexplained_change", "from_newest_scene",
            "changed_fractions", "repeated_steps", "repeats_among", "without_repeats",
            "brightness_steps", "fade_pivots", "fade_rate", "Fade", "fade_levelled", "brightened", "step_changes",
            "dissolving", "step_ratios", "skipped_newest", "entered", "followed_within",
@@ -192,9 +192,8 @@ def scene_cut_steps(context: Tensor, steps: list[Tensor], greys: list[Tensor] | 
         pans: a step one shift of the whole frame explains is no cut (a pan faster than the
             flow reaches).
     """
-    T, H, W = context.shape[2], *context.shape[-2:]
-    if greys is None:
-        greys = [_shrunk(context[:, :, t].float().mean(dim=1, keepdim=True), _working_size(H, W, 4)) for t in range(T)]
+    T = context.shape[2]
+    greys = cut_greys(context) if greys is None else greys
     cuts = unexplained_change(context, steps, greys) > SCENE_CUT_RESIDUAL
     if pans:
         for b, j in cuts.nonzero().tolist():
@@ -249,8 +248,7 @@ def unexplained_change(context: Tensor, steps: list[Tensor], greys: list[Tensor]
             caller has them; else made here.
     """
     T, H, W = context.shape[2], *context.shape[-2:]
-    if greys is None:
-        greys = [_shrunk(context[:, :, t].float().mean(dim=1, keepdim=True), _working_size(H, W, 4)) for t in range(T)]
+    greys = cut_greys(context) if greys is None else greys
     h, w = greys[0].shape[-2:]
     to_small = torch.tensor([w / W, h / H], device=context.device).view(1, 2, 1, 1)
     residuals = []
@@ -258,6 +256,14 @@ def unexplained_change(context: Tensor, steps: list[Tensor], greys: list[Tensor]
         moved = warp(greys[T - 2 - j], F.interpolate(flow, size=(h, w), mode="nearest") * to_small)
         residuals.append((_standardized(greys[T - 1 - j]) - _standardized(moved)).abs().mean(dim=(1, 2, 3)))
     return torch.stack(residuals, dim=1)
+
+
+def cut_greys(context: Tensor) -> list[Tensor]:
+    """Each context frame's grey levels area-averaged to a quarter of the frame size, as the
+    cut scores read them (:func:`unexplained_change`, :func:`shifted_change`): ``T`` tensors
+    ``(B, 1, h, w)`` float32."""
+    size = _working_size(*context.shape[-2:], 4)
+    return [_shrunk(context[:, :, t].float().mean(dim=1, keepdim=True), size) for t in range(context.shape[2])]
 
 
 def _working_size(H: int, W: int, scale: int) -> tuple[int, int]:
