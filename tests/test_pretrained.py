@@ -22,8 +22,11 @@ def test_the_shipped_model_is_small_and_loads_with_weights_only():
     # with the camera kept still and its DIS flows refined at full size (docs/ablations.md),
     # and that export exported again reading cuts between scenes, then taking repeated frames
     # out of its context, then reading fades, then skipped frames, then following inside what
-    # the older frame showed, then reading fades to and from white, then cross-dissolves (docs/results.md)
-    generator, exported = state["config"]["model"]["generator"], state["exported_from"]
+    # the older frame showed, then reading fades to and from white, then cross-dissolves, then
+    # telling fast pans from cuts (docs/results.md)
+    generator, outer = state["config"]["model"]["generator"], state["exported_from"]
+    assert generator["pans_not_cuts"] is True and outer["pans_not_cuts"] and not outer["earlier"].get("pans_not_cuts")
+    exported = outer["earlier"]
     assert generator["rollout"] == "composed"
     assert exported["earlier"]["earlier"]["earlier"]["earlier"]["earlier"]["earlier"]["earlier"]["rollout"] == "composed"
     assert generator["camera_still"] is True
