@@ -61,7 +61,7 @@ UNREAD_DATA_KEYS = {
 REFINER_ONLY = ("n_flows", "working_scale", "max_correction", "global_context", "farneback", "step_scale", "rollout",
                 "camera_still", "refine_flows", "projected", "scene_cuts", "repeated_frames",
                 "fades", "skipped_frames", "followed_inside", "white_fades",
-                "dissolves", "pans_not_cuts")
+                "dissolves", "pans_not_cuts", "pan_flows")
 
 
 def validate(cfg: Config) -> None:
@@ -177,6 +177,9 @@ def _refiner_problems(cfg: Config) -> Iterator[str]:
                "model.generator.fades")
     if g.pans_not_cuts and not g.scene_cuts:
         yield "model.generator.pans_not_cuts tells fast pans from cuts between scenes: it needs model.generator.scene_cuts"
+    if g.pan_flows and not g.pans_not_cuts:
+        yield ("model.generator.pan_flows estimates the flow of the fast pans pans_not_cuts finds: it needs "
+               "model.generator.pans_not_cuts")
     if not g.max_correction >= 0:
         yield f"model.generator.max_correction must be >= 0, got {g.max_correction}"
     elif g.max_correction > FLOAT32_MAX:  # inf * tanh(0) is NaN, and NaN coordinates crash the warp's backward

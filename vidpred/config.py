@@ -190,6 +190,9 @@ class GeneratorConfig:
     # faster than DIS's flow reaches on small frames) is not read as a cut, however little of it
     # the flow explains; off: such a step is read as a cut and the prediction copies
     pans_not_cuts: bool = False
+    # refiner, with pans_not_cuts: such a step's flow is estimated again by DIS started from
+    # the shift, not from still; off: its flow is the one that missed the motion
+    pan_flows: bool = False
 
 
 @dataclass

@@ -8,7 +8,7 @@ from skimage import data as skdata
 
 from vidpred.build import build_generator
 from vidpred.config import ConfigError, config_from_dict, validate
-from vidpred.models.optical_flow import dis_flow
+from vidpred.models.optical_flow import dis_flow, reused_flows
 from vidpred.models.refiner import FlowRefiner, context_flows
 from vidpred.models.warp import warp
 
@@ -304,3 +304,19 @@ def test_the_full_size_refinement_has_the_documented_settings():
     refinement = full_size_refinement()  # smoothness 20, colour constancy 5, gradient constancy 10
     assert (refinement.getAlpha(), refinement.getDelta(), refinement.getGamma()) == (20.0, 5.0, 10.0)
     assert (refinement.getFixedPointIterations(), refinement.getSorIterations()) == (5, 5)
+
+
+@pytest.mark.parametrize("size", [(144, 176), (20, 48)])  # (20, 48): enlarged for DIS, the start with it
+def test_dis_started_from_a_shift_reaches_a_pan_beyond_its_pyramid(size):
+    photo = np.ascontiguousarray(cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2GRAY))
+    H, W = size
+    step = W // 4
+    later, earlier = (_tensor(np.ascontiguousarray(photo[200:200 + H, x:x + W])) for x in (150 + step, 150))
+    # later(p) = earlier(p + (step, 0)): from still, DIS's pyramid stops far short of it
+    assert (dis_flow(later, earlier)[0, 0].median() - step).abs() > 2
+    start = torch.tensor([step - 3.0, 1.0]).view(1, 2, 1, 1).expand(1, 2, H, W)
+    started = dis_flow(later, earlier, start=start)[0]
+    assert (started[0].median() - step).abs() < 0.25 and started[1].median().abs() < 0.25
+    with reused_flows():  # a started pair is estimated anew, not taken for the one from still
+        dis_flow(later, earlier)
+        torch.testing.assert_close(dis_flow(later, earlier, start=start)[0], started)

@@ -10,6 +10,7 @@ from skimage import data as skdata
 import vidpred.models.refiner as refiner_module
 from vidpred.build import build_generator
 from vidpred.config import ConfigError, config_from_dict, validate
+from vidpred.metrics import psnr
 from vidpred.models.optical_flow import farneback_flow, dis_flow
 from vidpred.models.refiner import FlowRefiner, VelocityPredictor, context_flows
 from vidpred.models.warp import warp
@@ -976,3 +977,20 @@ def test_a_refiner_following_inside_predicts_a_fast_pan_s_edge_better_and_the_re
     assert build_generator(cfg).followed_inside and not FlowRefiner(width=8).followed_inside
     with pytest.raises(ConfigError, match="followed_inside is for the refiner head"):
         validate(config_from_dict({"model": {"generator": {"followed_inside": True}}}))
+
+
+def test_a_refiner_reading_pan_flows_follows_a_pan_its_flow_missed():
+    clip = _pan((32, 8), 5, size=(144, 176))  # a fifth of the frame a step: beyond DIS's pyramid here
+    context, truth = clip[:, :, :4], clip[:, :, 4]
+    assert refiner_module.scene_cut_steps(context, refiner_module.dis_flows_back(context, 3))[0, 0]
+    scores = {}
+    for kind in ("cuts", "pans", "pan flows"):
+        torch.manual_seed(0)
+        model = _zero_output(FlowRefiner(width=8, scene_cuts=True, pans_not_cuts=kind != "cuts",
+                                         pan_flows=kind == "pan flows")).eval()
+        with torch.no_grad():
+            scores[kind] = float(psnr(model.rollout(context, 1)[:, :, 0], truth))
+    # copying, then the flow that missed, then the pan's own flow (all but the strip that came in)
+    assert scores["pan flows"] > scores["pans"] + 3 and scores["pans"] > scores["cuts"]
+    with pytest.raises(ValueError, match="pan_flows .* needs pans_not_cuts"):
+        FlowRefiner(width=8, scene_cuts=True, pan_flows=True)

@@ -135,8 +135,13 @@ def test_a_refiner_can_be_exported_with_a_composed_rollout_and_predicts_with_it(
     assert "--camera-still for refiners only" in _errors(caplog)[-1]
     # each prediction-time switch alone: set, the rest as trained (linear, every switch off)
     switches = ("refine_flows", "scene_cuts", "repeated_frames", "fades", "skipped_frames", "followed_inside", "white_fades",
-                "dissolves", "pans_not_cuts")
-    needs = {"white_fades": ("fades",), "dissolves": ("fades",), "pans_not_cuts": ("scene_cuts",)}  # a switch that refines another, set with it
+                "dissolves", "pans_not_cuts", "pan_flows")
+    needs = {"white_fades": ("fades",), "dissolves": ("fades",), "pans_not_cuts": ("scene_cuts",),
+             "pan_flows": ("pans_not_cuts",)}  # a switch that refines another, set with it
+
+    def with_needs(switch: str) -> set[str]:  # the switch and every switch it needs, and they need
+        return {switch}.union(*(with_needs(needed) for needed in needs.get(switch, ())))
+
     for switch in switches:
         flag = "--" + switch.replace("_", "-")
         assert _main(["--checkpoint", pyramid, "--out", tmp_path / "p.pt", flag]) == 2
@@ -146,12 +151,11 @@ def test_a_refiner_can_be_exported_with_a_composed_rollout_and_predicts_with_it(
             assert _main(["--checkpoint", trained, "--out", exported, flag]) == 2 and not exported.exists()
             assert f"model.generator.{switch}" in _errors(caplog)[-1] and f"needs model.generator.{needed}" in \
                 _errors(caplog)[-1]
-        also = ["--" + needed.replace("_", "-") for needed in needs.get(switch, ())]
+        also = ["--" + needed.replace("_", "-") for needed in sorted(with_needs(switch) - {switch})]
         assert _main(["--checkpoint", trained, "--out", exported, flag, *also]) == 0
         state = load_checkpoint(exported)
         generator = state["config"]["model"]["generator"]
-        assert {other: generator[other] for other in switches} == \
-            {other: other == switch or other in needs.get(switch, ()) for other in switches}
+        assert {other: generator[other] for other in switches} == {other: other in with_needs(switch) for other in switches}
         assert generator["rollout"] == "linear" and state["exported_from"][switch]
         assert load_checkpoint_predictor(exported, torch.device("cpu")).info[switch] is True
         assert getattr(build_generator(config_from_dict(state["config"])), switch) is True

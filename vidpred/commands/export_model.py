@@ -60,6 +60,7 @@ READINGS = {
                  "once more, so the next scene goes on mixing in",
     "pans_not_cuts": "a context step one shift of the whole frame explains (a pan too fast for DIS's flow) is not "
                      "read as a cut by the exported model",
+    "pan_flows": "the flow of such a step is estimated again by DIS started from the shift, not from still",
 }
 
 

@@ -13,7 +13,8 @@ cut, unless one shift of the whole frame explains it as well as the line asks
 shipped model, reading ``model.generator.pans_not_cuts``, does not take for a cut). The
 table gives, per video, the steps scored, the cuts (the frame each one starts), the steps
 over the line that one shift explains, how far the steps within scenes stay from the line
-(their median, 99th percentile and largest score) and the smallest score of a cut.
+(their median, 99th percentile and largest score) and the smallest score of a cut, with the
+smallest of the cuts' scores along one shift.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def cuts_table(rows: list[tuple[str, np.ndarray]], threshold: float = SCENE_CUT_
              f"does too (a step over the line that one shift explains is a pan too fast for the flow). Within "
              "scenes: the steps that are not cuts.", "",
              "| video | steps | cuts (the frame each starts) | over the line, one shift explains | "
-             "within scenes: median / 99th pct. / largest | smallest cut |", "|---|---|---|---|---|---|"]
+             "within scenes: median / 99th pct. / largest | smallest cut (along one shift) |",
+             "|---|---|---|---|---|---|"]
     for name, scores in rows:
         score = scores[:, :2].max(axis=1) if len(scores) else scores.reshape(0)
         over = score > threshold
@@ -75,7 +77,7 @@ def cuts_table(rows: list[tuple[str, np.ndarray]], threshold: float = SCENE_CUT_
         within = score[~cut]
         spread = (f"{np.median(within):.3f} / {np.percentile(within, 99):.3f} / {within.max():.3f}"
                   if len(within) else "-")
-        smallest = f"{score[cut].min():.2f}" if cut.any() else "-"
+        smallest = f"{score[cut].min():.2f} ({scores[cut, 2].min():.2f})" if cut.any() else "-"
         lines.append(f"| {name} | {len(score)} | {starts} | {panned} | {spread} | {smallest} |")
     return "\n".join(lines) + "\n"
 

@@ -145,7 +145,8 @@ def _reused(preset: str, a: np.ndarray, b: np.ndarray, estimate: Callable[[], np
     return flows[key].copy()  # a copy: the refinement updates its flow in place
 
 
-def dis_flow(source: Tensor, destination: Tensor, preset: str = DIS_PRESET, refine: bool = False) -> Tensor:
+def dis_flow(source: Tensor, destination: Tensor, preset: str = DIS_PRESET, refine: bool = False,
+             start: Tensor | None = None) -> Tensor:
     """DIS flow from ``source`` to ``destination``: ``source(p) ≈ destination(p + flow(p))``.
 
     Same conventions as :func:`farneback_flow` (grey-level uint8 frames, ``(B, 2, H, W)`` float32
@@ -157,14 +158,16 @@ def dis_flow(source: Tensor, destination: Tensor, preset: str = DIS_PRESET, refi
         destination: ``(B, C, H, W)`` in ``[-1, 1]``.
         preset: ``"ultrafast"``, ``"fast"`` or ``"medium"`` (default, :data:`DIS_PRESET`).
         refine: then refine the flow at full resolution (:data:`FULL_SIZE_REFINEMENT`).
+        start: ``(B, 2, H, W)``, a flow DIS starts from (:func:`dis_flow_grey`); None: from still.
     """
     if source.shape != destination.shape or source.dim() != 4:
         raise ValueError(f"dis_flow expects two (B, C, H, W) tensors, got {tuple(source.shape)} "
                          f"and {tuple(destination.shape)}")
     if preset not in _DIS_PRESETS:
         raise ValueError(f"DIS preset must be one of {', '.join(_DIS_PRESETS)}, got {preset!r}")
-    pairs = zip(_grey_uint8(source), _grey_uint8(destination))
-    return _as_flow_tensor([dis_flow_grey(a, b, preset, refine) for a, b in pairs], source.device)
+    starts = [None] * source.shape[0] if start is None else start.detach().float().permute(0, 2, 3, 1).cpu().numpy()
+    pairs = zip(_grey_uint8(source), _grey_uint8(destination), starts)
+    return _as_flow_tensor([dis_flow_grey(a, b, preset, refine, s) for a, b, s in pairs], source.device)
 
 
 def dis_flows_back(context: Tensor, n_steps: int, refine_newest: bool = False) -> list[Tensor]:
@@ -195,12 +198,14 @@ def _as_flow_tensor(flows: list[np.ndarray], device: torch.device) -> Tensor:
 
 
 def dis_flow_grey(source: np.ndarray, destination: np.ndarray, preset: str = DIS_PRESET,
-                  refine: bool = False) -> np.ndarray:
+                  refine: bool = False, start: np.ndarray | None = None) -> np.ndarray:
     """:func:`dis_flow` of one pair of grey uint8 ``(H, W)`` frames: float32 ``(H, W, 2)``.
 
     Frames too small for DIS are enlarged for it and the flow shrunk back
     (:func:`_dis_magnification`); within :func:`reused_flows` a pair seen before is not
-    estimated again.
+    estimated again. ``start``, float32 ``(H, W, 2)``: the flow DIS starts from at its
+    coarsest level instead of still, so it reaches a motion larger than its pyramid does
+    (such a pair is estimated anew, never reused).
     """
     if preset not in _DIS_PRESETS:
         raise ValueError(f"DIS preset must be one of {', '.join(_DIS_PRESETS)}, got {preset!r}")
@@ -210,7 +215,13 @@ def dis_flow_grey(source: np.ndarray, destination: np.ndarray, preset: str = DIS
     if k > 1:
         source, destination = (cv2.resize(x, (W * k, H * k), interpolation=cv2.INTER_CUBIC)
                                for x in (source, destination))
-    flow = _reused(preset, source, destination, lambda: dis.calc(source, destination, None))
+    if start is None:
+        flow = _reused(preset, source, destination, lambda: dis.calc(source, destination, None))
+    else:
+        start = np.ascontiguousarray(start, dtype=np.float32)
+        if k > 1:
+            start = cv2.resize(start, (W * k, H * k), interpolation=cv2.INTER_LINEAR) * k
+        flow = dis.calc(source, destination, start.copy())
     if refine:
         flow = full_size_refinement().calc(source, destination, flow)
     if k > 1:

@@ -39,10 +39,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vidpred.models.camera_motion import camera_flow
-from vidpred.models.optical_flow import dis_flows_back, farneback_flow
+from vidpred.models.optical_flow import dis_flow, dis_flows_back, farneback_flow
 from vidpred.models.warp import sample_at, splat, warp
 
-__all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "scene_cut_steps", "cut_greys", "shifted_change", "unexplained_change", "from_newest_scene",
+__all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "scene_cut_steps", "cut_greys", "fast_pans", "frame_shift", "shifted_change", "unexplained_change", "from_newest_scene",
            "changed_fractions", "repeated_steps", "repeats_among", "without_repeats",
            "brightness_steps", "fade_pivots", "fade_rate", "Fade", "fade_levelled", "brightened", "step_changes",
            "dissolving", "step_ratios", "skipped_newest", "entered", "followed_within",
@@ -182,40 +182,62 @@ def scene_cut_steps(context: Tensor, steps: list[Tensor], greys: list[Tensor] | 
                     pans: bool = False) -> Tensor:
     """Which of the last context steps cut from one scene to another: ``(B, len(steps))``
     bool, newest step first: those whose :func:`unexplained_change` exceeds
-    :data:`SCENE_CUT_RESIDUAL` (with ``pans``, and whose :func:`shifted_change` does too).
+    :data:`SCENE_CUT_RESIDUAL` (with ``pans``, but for the :func:`fast_pans`).
 
     Args:
         context: ``(B, C, T, H, W)``.
         steps: ``dis_flows_back(context, n)``: ``steps[j]`` from frame ``T-1-j`` back to ``T-2-j``.
-        greys: the frames' grey levels at a quarter of the frame size (:func:`unexplained_change`),
-            where the caller has them.
+        greys: the frames' grey levels at a quarter of the frame size (:func:`cut_greys`), where
+            the caller has them.
         pans: a step one shift of the whole frame explains is no cut (a pan faster than the
             flow reaches).
     """
-    T = context.shape[2]
     greys = cut_greys(context) if greys is None else greys
     cuts = unexplained_change(context, steps, greys) > SCENE_CUT_RESIDUAL
     if pans:
-        for b, j in cuts.nonzero().tolist():
-            cuts[b, j] = shifted_change(greys[T - 1 - j][b, 0], greys[T - 2 - j][b, 0]) > SCENE_CUT_RESIDUAL
+        for b, j in fast_pans(context, cuts, greys):
+            cuts[b, j] = False
     return cuts
 
 
+def fast_pans(context: Tensor, over: Tensor, greys: list[Tensor] | None = None) -> dict[tuple[int, int], Tensor]:
+    """Of the steps ``over`` the cut line (``(B, n)`` bool, newest first), those one shift of
+    the whole frame explains (:func:`frame_shift` no further from it than the line): for each,
+    ``(b, j)`` -> that shift as a backward flow in the frame's pixels, ``(2,)`` (x, y)."""
+    T, H, W = context.shape[2], *context.shape[-2:]
+    greys = cut_greys(context) if greys is None else greys
+    h, w = greys[0].shape[-2:]
+    pans = {}
+    for b, j in over.nonzero().tolist():
+        misfit, (dx, dy) = frame_shift(greys[T - 1 - j][b, 0], greys[T - 2 - j][b, 0])
+        if misfit <= SCENE_CUT_RESIDUAL:  # later(p) = earlier(p - d): the backward flow is -d
+            pans[(b, j)] = torch.tensor([-dx * W / w, -dy * H / h], dtype=torch.float32)
+    return pans
+
+
 def shifted_change(later: Tensor, earlier: Tensor) -> float:
-    """How much of a step one shift of the whole frame leaves unexplained: over the shifts
-    within half a pixel (in quarters) of the one phase correlation finds from ``earlier`` to
-    ``later`` (``(h, w)`` grey levels; its sub-pixel estimate is a quarter pixel off on small
-    frames), the least mean absolute difference of the two frames' grey levels over the
-    pixels both show, each standardized there (as :func:`unexplained_change` measures along a
-    flow); infinite where they share fewer than :data:`_MIN_SHARED` of the pixels, or where
-    phase correlation's peak is under :data:`_MIN_PEAK` (no one shift moves the frame)."""
+    """How much of a step one shift of the whole frame leaves unexplained: :func:`frame_shift`'s
+    misfit."""
+    return frame_shift(later, earlier)[0]
+
+
+def frame_shift(later: Tensor, earlier: Tensor) -> tuple[float, tuple[float, float]]:
+    """The one shift of the whole frame that best explains a step, and how much of the step
+    it leaves unexplained: over the shifts within half a pixel (in quarters) of the one phase
+    correlation finds from ``earlier`` to ``later`` (``(h, w)`` grey levels; its sub-pixel
+    estimate is a quarter pixel off on small frames), the least mean absolute difference of
+    the two frames' grey levels over the pixels both show, each standardized there (as
+    :func:`unexplained_change` measures along a flow), and that shift ``(dx, dy)``:
+    ``later(p) ≈ earlier(p - (dx, dy))``. The misfit is infinite where the frames share fewer
+    than :data:`_MIN_SHARED` of the pixels, or where phase correlation's peak is under
+    :data:`_MIN_PEAK` (no one shift moves the frame)."""
     a, b = (x.detach().float().cpu().numpy() for x in (later, earlier))
     h, w = a.shape
     (dx, dy), peak = cv2.phaseCorrelate(b, a, cv2.createHanningWindow((w, h), cv2.CV_32F))
     if peak < _MIN_PEAK:
-        return float("inf")
+        return float("inf"), (dx, dy)
     offsets = np.arange(-2, 3) / 4
-    return min(_shifted_misfit(a, b, dx + ox, dy + oy) for ox in offsets for oy in offsets)
+    return min((_shifted_misfit(a, b, dx + ox, dy + oy), (dx + ox, dy + oy)) for ox in offsets for oy in offsets)
 
 
 def _shifted_misfit(later: np.ndarray, earlier: np.ndarray, dx: float, dy: float) -> float:
@@ -747,6 +769,9 @@ class FlowRefiner(VelocityPredictor):
         pans_not_cuts: with ``scene_cuts``, a step one shift of the whole frame explains
             (:func:`shifted_change`) is no cut, however little of it its flow explains: a pan
             faster than DIS's flow reaches on small frames. Off: such a step is read as a cut.
+        pan_flows: with ``pans_not_cuts``, such a step's flow is DIS's again, started from the
+            shift (:func:`~vidpred.models.optical_flow.dis_flow` with ``start``) instead of
+            from still. Off: its flow is the one that missed the motion.
         repeated_frames: a context frame that shows the frame before it again (a frame-rate
             conversion's or a dropped frame's, :func:`repeated_steps`) is taken out of the
             context (:func:`without_repeats`), so the motion goes on after it. Off: a repeated
@@ -783,7 +808,8 @@ class FlowRefiner(VelocityPredictor):
                  rollout: str = "linear", camera_still: bool = False, refine_flows: bool = False,
                  projected: bool = False, scene_cuts: bool = False, repeated_frames: bool = False,
                  fades: bool = False, skipped_frames: bool = False, followed_inside: bool = False,
-                 white_fades: bool = False, dissolves: bool = False, pans_not_cuts: bool = False) -> None:
+                 white_fades: bool = False, dissolves: bool = False, pans_not_cuts: bool = False,
+                 pan_flows: bool = False) -> None:
         super().__init__()
         if rollout not in ROLLOUTS:
             raise ValueError(f"rollout must be one of {', '.join(ROLLOUTS)}, got {rollout!r}")
@@ -796,6 +822,9 @@ class FlowRefiner(VelocityPredictor):
         self.pans_not_cuts = bool(pans_not_cuts)
         if self.pans_not_cuts and not self.scene_cuts:
             raise ValueError("pans_not_cuts tells fast pans from cuts between scenes: it needs scene_cuts")
+        self.pan_flows = bool(pan_flows)
+        if self.pan_flows and not self.pans_not_cuts:
+            raise ValueError("pan_flows estimates the flow of the fast pans pans_not_cuts finds: it needs pans_not_cuts")
         self.repeated_frames = bool(repeated_frames)
         self.fades = bool(fades)
         self.white_fades = bool(white_fades)
@@ -969,8 +998,14 @@ class FlowRefiner(VelocityPredictor):
                 changes = step_changes([greys[:, :, t] for t in range(T)], steps[:3], brightness, white)
                 mixing = dissolving(changes) & (fade.rate == 0)
             if self.scene_cuts:  # (at a quarter of the frame size, the network's frames serve)
-                greys = [frame.mean(dim=1, keepdim=True) for frame in frames] if self.scale == 4 else None
-                cuts = scene_cut_steps(context, steps, greys, pans=self.pans_not_cuts)
+                greys = [frame.mean(dim=1, keepdim=True) for frame in frames] if self.scale == 4 else cut_greys(context)
+                cuts = scene_cut_steps(context, steps, greys)
+                for (b, j), shift in (fast_pans(context, cuts, greys) if self.pans_not_cuts else {}).items():
+                    cuts[b, j] = False
+                    if self.pan_flows:  # DIS again, started from the shift
+                        later, earlier = context[b:b + 1, :, T - 1 - j], context[b:b + 1, :, T - 2 - j]
+                        start = shift.view(1, 2, 1, 1).expand(1, 2, *later.shape[-2:]).to(later.device)
+                        steps[j][b] = dis_flow(later, earlier, refine=self.refine_flows and j == 0, start=start)[0]
                 if mixing is not None:
                     mixing &= ~cuts.any(dim=1)
                 context, steps, cut_last = from_newest_scene(context, steps, cuts)

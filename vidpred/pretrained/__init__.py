@@ -12,7 +12,8 @@ to and from white as well as black (``model.generator.white_fades``), cross-diss
 on (``model.generator.dissolves``), a
 skipped frame's double step halved (``model.generator.skipped_frames``), and its followed
 candidate kept off the flow DIS guesses where the scene enters the frame
-(``model.generator.followed_inside``); how, on what, and
+(``model.generator.followed_inside``), and a step that one shift of the whole frame explains
+not taken for a cut (``model.generator.pans_not_cuts``); how, on what, and
 its figures against every baseline are in
 ``docs/results.md``. ``real_flow.pt``
 is the model shipped before it (the flow-head pyramid of ``configs/real_quickstart.yaml``),
