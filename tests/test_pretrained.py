@@ -23,10 +23,12 @@ def test_the_shipped_model_is_small_and_loads_with_weights_only():
     # and that export exported again reading cuts between scenes, then taking repeated frames
     # out of its context, then reading fades, then skipped frames, then following inside what
     # the older frame showed, then reading fades to and from white, then cross-dissolves, then
-    # telling fast pans from cuts (docs/results.md)
+    # telling fast pans from cuts, then flowing such pans from their shift (docs/results.md)
     generator, outer = state["config"]["model"]["generator"], state["exported_from"]
-    assert generator["pans_not_cuts"] is True and outer["pans_not_cuts"] and not outer["earlier"].get("pans_not_cuts")
-    exported = outer["earlier"]
+    assert generator["pan_flows"] is True and outer["pan_flows"] and not outer["earlier"].get("pan_flows")
+    pans = outer["earlier"]
+    assert generator["pans_not_cuts"] is True and pans["pans_not_cuts"] and not pans["earlier"].get("pans_not_cuts")
+    exported = pans["earlier"]
     assert generator["rollout"] == "composed"
     assert exported["earlier"]["earlier"]["earlier"]["earlier"]["earlier"]["earlier"]["earlier"]["rollout"] == "composed"
     assert generator["camera_still"] is True

@@ -13,7 +13,8 @@ on (``model.generator.dissolves``), a
 skipped frame's double step halved (``model.generator.skipped_frames``), and its followed
 candidate kept off the flow DIS guesses where the scene enters the frame
 (``model.generator.followed_inside``), and a step that one shift of the whole frame explains
-not taken for a cut (``model.generator.pans_not_cuts``); how, on what, and
+not taken for a cut (``model.generator.pans_not_cuts``) but flowed again from that shift
+(``model.generator.pan_flows``); how, on what, and
 its figures against every baseline are in
 ``docs/results.md``. ``real_flow.pt``
 is the model shipped before it (the flow-head pyramid of ``configs/real_quickstart.yaml``),
