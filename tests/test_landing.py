@@ -301,6 +301,21 @@ def test_a_lock_file_left_with_its_breaker_s_file_by_two_killed_writers_is_broke
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+def test_a_file_made_anew_where_a_left_one_was_seen_is_kept_by_the_writer_removing_the_left_one(tmp_path):
+    # Two writers see a left breaker's (or lock) file; the first removes it and makes its own
+    # there; the second, removing what it saw, must not remove the first's.
+    path = tmp_path / (_landing._LOCK_FILE + ".breaking")
+    path.write_bytes(b"left")
+    left = time.time() - _landing._LOCK_FILE_LEFT_AFTER_S - 1
+    os.utime(path, (left, left))
+    seen = os.stat(path)
+    assert _landing._remove_if_still(path, seen) and not path.exists()  # the first writer
+    path.write_bytes(b"made anew")  # ... and its own file, made at once
+    assert not _landing._remove_if_still(path, seen)  # the second writer, late
+    assert path.read_bytes() == b"made anew" and sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+    assert not _landing._remove_if_still(tmp_path / "absent", seen)
+
+
 def test_a_writer_done_with_its_folder_removes_its_own_lock_file_and_not_another_s(tmp_path, monkeypatch):
     monkeypatch.setattr(_landing, "fcntl", None)
     lock = tmp_path / _landing._LOCK_FILE

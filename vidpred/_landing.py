@@ -291,18 +291,38 @@ def _break_if_left(lock: Path) -> bool:
         os.close(os.open(breaking, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
     except FileExistsError:  # another writer is breaking it (or was killed doing so, and left this)
         with contextlib.suppress(OSError):
-            if _left(os.stat(breaking)):
-                breaking.unlink()
+            left = os.stat(breaking)
+            if _left(left):
+                _remove_if_still(breaking, left)
         return False
     except OSError:
         return False
     try:
-        with contextlib.suppress(FileNotFoundError):
-            if _same_lock_file(os.stat(lock), seen):
-                lock.unlink()
+        _remove_if_still(lock, seen)
     finally:
         breaking.unlink(missing_ok=True)
     return True
+
+
+def _remove_if_still(path: Path, seen: os.stat_result) -> bool:
+    """Remove ``path`` if it is still the file ``seen`` (:func:`_same_lock_file`); whether it
+    was removed. The file is first moved aside under a name of this call's own, which only one
+    writer can do to a given file, and looked at there: a file another writer made at
+    ``path`` since ``seen`` is put back (where the file system has hard links) and never
+    removed, however the writers' steps interleave."""
+    aside = path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        os.rename(path, aside)
+    except OSError:  # gone, or moved aside by another writer first
+        return False
+    try:
+        if _same_lock_file(os.stat(aside), seen):
+            return True
+        with contextlib.suppress(OSError):  # another writer's: back, unless a third made one there meanwhile
+            os.link(aside, path)
+        return False
+    finally:
+        aside.unlink(missing_ok=True)
 
 
 def _left(stat: os.stat_result) -> bool:
@@ -312,9 +332,7 @@ def _left(stat: os.stat_result) -> bool:
 
 def _release_lock_file(lock: Path, mine: os.stat_result) -> None:
     """Remove the lock file this process made, and not another writer's in its place."""
-    with contextlib.suppress(OSError):
-        if _same_lock_file(os.stat(lock), mine):
-            lock.unlink()
+    _remove_if_still(lock, mine)
 
 
 # The signals that stop a process and that it may catch (SIGBREAK: Windows' Ctrl-Break and a closed console):
