@@ -155,7 +155,8 @@ def test_a_refiner_can_be_exported_with_a_composed_rollout_and_predicts_with_it(
         assert _main(["--checkpoint", trained, "--out", exported, flag, *also]) == 0
         state = load_checkpoint(exported)
         generator = state["config"]["model"]["generator"]
-        assert {other: generator[other] for other in switches} == {other: other in with_needs(switch) for other in switches}
+        assert {other: generator[other] for other in switches} == \
+            {other: other in with_needs(switch) for other in switches}
         assert generator["rollout"] == "linear" and state["exported_from"][switch]
         assert load_checkpoint_predictor(exported, torch.device("cpu")).info[switch] is True
         assert getattr(build_generator(config_from_dict(state["config"])), switch) is True

@@ -38,7 +38,8 @@ def test_the_table_gives_the_frame_each_cut_starts(tmp_path, capsys):
     assert main(["--video", str(video), "--out", str(out)]) == 0
     (row,) = [line for line in out.read_text().splitlines() if line.startswith(f"| {video} ")]
     cells = [cell.strip() for cell in row.strip("|").split("|")]
-    assert cells[1] == "10" and cells[2].startswith("6 (") and cells[3] == "none" and cells[5].startswith(cells[2][3:7] + " (")
+    assert cells[1] == "10" and cells[2].startswith("6 (") and cells[3] == "none"
+    assert cells[5].startswith(cells[2][3:7] + " (")
     assert out.read_text() in capsys.readouterr().out + "\n"
 
 
@@ -48,7 +49,8 @@ def test_a_video_without_a_cut_has_none(tmp_path):
 
 
 def test_a_step_over_the_line_that_one_shift_explains_is_listed_as_a_pan_not_a_cut():
-    table = cuts_table([("fast", np.array([[0.02, 0.01, 0.01], [0.6, 0.7, 0.1], [0.9, 0.8, 0.85], [0.5, 0.3, np.inf]]))])
+    steps = np.array([[0.02, 0.01, 0.01], [0.6, 0.7, 0.1], [0.9, 0.8, 0.85], [0.5, 0.3, np.inf]])
+    table = cuts_table([("fast", steps)])
     assert "| fast | 4 | 3 (0.90), 4 (0.50) | 2 (0.70; 0.10) | 0.360 / 0.693 / 0.700 | 0.50 (0.85) |" in table
 
 

@@ -73,7 +73,8 @@ def cuts_table(rows: list[tuple[str, np.ndarray]], threshold: float = SCENE_CUT_
         over = score > threshold
         cut = over & (scores[:, 2] > threshold) if len(scores) else over
         starts = ", ".join(f"{t + 1} ({score[t]:.2f})" for t in np.flatnonzero(cut)) or "none"
-        panned = ", ".join(f"{t + 1} ({score[t]:.2f}; {scores[t, 2]:.2f})" for t in np.flatnonzero(over & ~cut)) or "none"
+        panned = ", ".join(f"{t + 1} ({score[t]:.2f}; {scores[t, 2]:.2f})"
+                           for t in np.flatnonzero(over & ~cut)) or "none"
         within = score[~cut]
         spread = (f"{np.median(within):.3f} / {np.percentile(within, 99):.3f} / {within.max():.3f}"
                   if len(within) else "-")

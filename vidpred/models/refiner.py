@@ -42,7 +42,8 @@ from vidpred.models.camera_motion import camera_flow
 from vidpred.models.optical_flow import dis_flow, dis_flows_back, farneback_flow
 from vidpred.models.warp import sample_at, splat, warp
 
-__all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "scene_cut_steps", "cut_greys", "fast_pans", "frame_shift", "shifted_change", "unexplained_change", "from_newest_scene",
+__all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "scene_cut_steps", "cut_greys", "fast_pans",
+           "frame_shift", "shifted_change", "unexplained_change", "from_newest_scene",
            "changed_fractions", "repeated_steps", "repeats_among", "without_repeats",
            "brightness_steps", "fade_pivots", "fade_rate", "Fade", "fade_levelled", "brightened", "step_changes",
            "dissolving", "step_ratios", "skipped_newest", "entered", "followed_within",
@@ -241,7 +242,7 @@ def frame_shift(later: Tensor, earlier: Tensor) -> tuple[float, tuple[float, flo
 
 
 def _shifted_misfit(later: np.ndarray, earlier: np.ndarray, dx: float, dy: float) -> float:
-    """:func:`shifted_change`'s measure for ``later(p) = earlier(p - (dx, dy))``."""
+    """:func:`frame_shift`'s misfit for ``later(p) = earlier(p - (dx, dy))``."""
     h, w = later.shape
     moved = cv2.warpAffine(earlier, np.float32([[1, 0, dx], [0, 1, dy]]), (w, h), flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=float("nan"))
@@ -824,7 +825,8 @@ class FlowRefiner(VelocityPredictor):
             raise ValueError("pans_not_cuts tells fast pans from cuts between scenes: it needs scene_cuts")
         self.pan_flows = bool(pan_flows)
         if self.pan_flows and not self.pans_not_cuts:
-            raise ValueError("pan_flows estimates the flow of the fast pans pans_not_cuts finds: it needs pans_not_cuts")
+            raise ValueError("pan_flows estimates the flow of the fast pans pans_not_cuts finds: "
+                             "it needs pans_not_cuts")
         self.repeated_frames = bool(repeated_frames)
         self.fades = bool(fades)
         self.white_fades = bool(white_fades)
