@@ -179,6 +179,10 @@ def test_a_dissolve_mixes_in_the_clip_turned_a_half_turn_by_a_growing_share():
     assert out.tolist() == [[[200, 0], [0, 0]], [[150, 0], [0, 50]], [[100, 0], [0, 100]]]
     assert Degradation(dissolve=0.6).frames(frames, seed=0)[2, 1, 1, 0] == 200  # the second scene whole, not more
     assert Degradation(dissolve=0.05).describe() == "a cross-dissolve of 5% a frame"
+    held = Degradation(dissolve=0.25, fade_frames=2).frames(frames, seed=0)[..., 0]  # it ends at the 2nd frame
+    assert held.tolist() == [[[200, 0], [0, 0]], [[150, 0], [0, 50]], [[150, 0], [0, 50]]]
+    described = Degradation(dissolve=0.05, fade_frames=4).describe()
+    assert described == "a cross-dissolve of 5% a frame over the first 4 frames"
     with pytest.raises(ValueError, match=r"dissolve must lie in \[0, 1\)"):
         Degradation(dissolve=1.0)
 

@@ -100,8 +100,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="make every scored clip a fade: each frame's brightness STEP of the first's darker "
                              "than the last (negative: brighter, a fade in; default 0)")
     parser.add_argument("--fade-frames", type=int, default=0, metavar="N",
-                        help="with --fade, only each clip's first N frames fade and the rest hold (a fade that ends "
-                             "within the clip; default 0: every frame fades)")
+                        help="with --fade or --dissolve, only each clip's first N frames fade (or dissolve) and the "
+                             "rest hold (a fade or dissolve that ends within the clip; default 0: every frame "
+                             "changes)")
     parser.add_argument("--fade-white", action="store_true",
                         help="with --fade, fade to white (or in from it) instead of black: each frame's distance "
                              "from white STEP of the first's shorter than the last's")

@@ -72,7 +72,7 @@ class Degradation:
     grain: float = 0.0  # noise standard deviation, grey levels
     flicker: float = 0.0  # brightness factors drawn from [1 - flicker, 1 + flicker]
     fade: float = 0.0  # brightness step per frame: > 0 fades to black, < 0 fades in
-    fade_frames: int = 0  # how many of the clip's first frames fade (0: all of them)
+    fade_frames: int = 0  # how many of the clip's first frames fade or dissolve (0: all of them)
     fade_white: bool = False  # the fade goes to white (or comes from it), not to black
     dissolve: float = 0.0  # the second scene's share added a frame in a cross-dissolve (0: none)
     caption: bool = False  # a still timestamp and recording mark burnt into every frame
@@ -88,8 +88,9 @@ class Degradation:
             raise ValueError(f"flicker must lie in [0, 1), got {self.flicker}")
         if not -1 < self.fade < 1:
             raise ValueError(f"fade must lie in (-1, 1) (the brightness step per frame), got {self.fade}")
-        if self.fade_frames < 0 or self.fade_frames == 1 or (self.fade_frames and not self.fade):
-            raise ValueError(f"fade_frames must be 0 (every frame fades) or >= 2 with a fade, got {self.fade_frames}")
+        if self.fade_frames < 0 or self.fade_frames == 1 or (self.fade_frames and not (self.fade or self.dissolve)):
+            raise ValueError(f"fade_frames must be 0 (every frame fades) or >= 2 with a fade or a dissolve, "
+                             f"got {self.fade_frames}")
         if self.fade_white and not self.fade:
             raise ValueError("fade_white needs a fade (its step per frame)")
         if not 0 <= self.dissolve < 1:
@@ -110,7 +111,8 @@ class Degradation:
         """One phrase for a report, e.g. ``"grain of 10 grey levels, flicker of ±10%"``."""
         parts = ([f"every frame resized to {self.height} rows"] if self.height else []) + \
                 (["each frame turned a quarter turn (portrait)"] if self.portrait else []) + \
-                ([f"a cross-dissolve of {100 * self.dissolve:g}% a frame"] if self.dissolve else []) + \
+                ([f"a cross-dissolve of {100 * self.dissolve:g}% a frame"
+                  + (f" over the first {self.fade_frames} frames" if self.fade_frames else "")] if self.dissolve else []) + \
                 ([f"grain of {self.grain:g} grey levels"] if self.grain else []) + \
                 ([f"flicker of ±{100 * self.flicker:g}%"] if self.flicker else []) + \
                 ([f"a fade {self._fade_kind()} of {100 * abs(self.fade):g}% a frame"
@@ -130,8 +132,9 @@ class Degradation:
         if self.portrait:
             frames = np.ascontiguousarray(np.rot90(frames, k=-1, axes=(1, 2)))
         out = frames.astype(np.float32)
-        if self.dissolve:  # the clip turned a half turn comes in
-            share = np.minimum(self.dissolve * np.arange(len(out), dtype=np.float32), 1)[:, None, None, None]
+        if self.dissolve:  # the clip turned a half turn comes in (held after fade_frames frames)
+            steps = np.minimum(np.arange(len(out), dtype=np.float32), (self.fade_frames or len(out)) - 1)
+            share = np.minimum(self.dissolve * steps, 1)[:, None, None, None]
             out = (1 - share) * out + share * out[:, ::-1, ::-1]
         if self.flicker:
             out *= rng.uniform(1 - self.flicker, 1 + self.flicker, (len(frames), 1, 1, 1)).astype(np.float32)
