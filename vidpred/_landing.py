@@ -321,8 +321,13 @@ def _remove_if_still(path: Path, seen: os.stat_result) -> bool:
         with contextlib.suppress(OSError):  # another writer's: back, unless a third made one there meanwhile
             os.link(aside, path)
         return False
+    except OSError:  # the file moved aside cannot be looked at: left where it was found
+        with contextlib.suppress(OSError):
+            os.link(aside, path)
+        return False
     finally:
-        aside.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            aside.unlink()
 
 
 def _left(stat: os.stat_result) -> bool:

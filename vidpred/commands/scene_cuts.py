@@ -63,7 +63,7 @@ def cuts_table(rows: list[tuple[str, np.ndarray]], threshold: float = SCENE_CUT_
     lines = [_HEADING, "",
              f"A step is a cut when its flow leaves more than {threshold:g} of the change unexplained (the larger "
              "of its scores along DIS's medium-preset flow and the refined flow) and one shift of the whole frame "
-             f"does too (a step over the line that one shift explains is a pan too fast for the flow). Within "
+             "does too (a step over the line that one shift explains is a pan too fast for the flow). Within "
              "scenes: the steps that are not cuts.", "",
              "| video | steps | cuts (the frame each starts) | over the line, one shift explains | "
              "within scenes: median / 99th pct. / largest | smallest cut (along one shift) |",
