@@ -71,7 +71,8 @@ def build_generator(cfg: Config) -> MultiScaleGenerator | FlowRefiner:
                            projected=g.projected, scene_cuts=g.scene_cuts, repeated_frames=g.repeated_frames,
                            fades=g.fades, skipped_frames=g.skipped_frames, followed_inside=g.followed_inside,
                            white_fades=g.white_fades, dissolves=g.dissolves,
-                           pans_not_cuts=g.pans_not_cuts, pan_flows=g.pan_flows)
+                           pans_not_cuts=g.pans_not_cuts, pan_flows=g.pan_flows,
+                           pan_restarts=g.pan_restarts)
     return MultiScaleGenerator(
         n_context=cfg.model.n_context,
         channels=cfg.model.channels,

@@ -193,6 +193,10 @@ class GeneratorConfig:
     # refiner, with pans_not_cuts: such a step's flow is estimated again by DIS started from
     # the shift, not from still; off: its flow is the one that missed the motion
     pan_flows: bool = False
+    # refiner: a context step under the cut line whose whole frame moves by 8 px or more is
+    # flowed again by DIS started from that shift, the new flow kept where it explains a tenth
+    # more of the step (a pan DIS's pyramid reaches only in part); off: DIS's flow from still
+    pan_restarts: bool = False
 
 
 @dataclass

@@ -61,6 +61,8 @@ READINGS = {
     "pans_not_cuts": "a context step one shift of the whole frame explains (a pan too fast for DIS's flow) is not "
                      "read as a cut by the exported model",
     "pan_flows": "the flow of such a step is estimated again by DIS started from the shift, not from still",
+    "pan_restarts": "a context step under the cut line whose whole frame moves by 8 px or more is flowed again by "
+                    "DIS started from that shift where that explains more of it (a pan DIS reaches only in part)",
 }
 
 

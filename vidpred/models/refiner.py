@@ -30,6 +30,7 @@ size (as DMVFN and RIFE do): 3.6 GFLOPs for a 640x360 frame besides the three fl
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import cv2
@@ -91,6 +92,16 @@ SCENE_CUT_RESIDUAL = 0.4
 # 0.13 or less (docs/results.md, "Fast pans read as cuts").
 _MIN_SHARED = 0.5
 _MIN_PEAK = 0.3
+# With pan_restarts, a step under that line whose whole frame phase correlation finds moving
+# by at least _MIN_RESTART pixels (its peak at least _MIN_PEAK) is flowed again by DIS started
+# from that shift, the new flow kept where it leaves at most _RESTART_GAIN of the first one's
+# change unexplained: a pan DIS's pyramid reaches only in part. On the validation videos'
+# steady pans (up to 32 and 64 px a frame as they are; up to 64 and 128 px at 144 rows), the
+# newest steps so bettered moved 14-33 px and gained 0.8-25 dB in DIS's extrapolation; at a
+# tenth less or better none lost more than 0.06 dB, where taking any new flow that explains
+# more lost up to 0.61 (docs/results.md, "Fast pans under the cut line").
+_MIN_RESTART = 8.0
+_RESTART_GAIN = 0.9
 # A context step repeats its earlier frame (a frame shown twice, as a conversion to a higher
 # frame rate or a camera that drops a frame shows it) when fewer than REPEAT_CHANGED of its
 # pixels change by _CHANGE_LEVEL or more, while the step before it changed at least
@@ -233,12 +244,46 @@ def frame_shift(later: Tensor, earlier: Tensor) -> tuple[float, tuple[float, flo
     than :data:`_MIN_SHARED` of the pixels, or where phase correlation's peak is under
     :data:`_MIN_PEAK` (no one shift moves the frame)."""
     a, b = (x.detach().float().cpu().numpy() for x in (later, earlier))
-    h, w = a.shape
-    (dx, dy), peak = cv2.phaseCorrelate(b, a, cv2.createHanningWindow((w, h), cv2.CV_32F))
+    (dx, dy), peak = _phase_shift(a, b)
     if peak < _MIN_PEAK:
         return float("inf"), (dx, dy)
     offsets = np.arange(-2, 3) / 4
     return min((_shifted_misfit(a, b, dx + ox, dy + oy), (dx + ox, dy + oy)) for ox in offsets for oy in offsets)
+
+
+def _phase_shift(later: np.ndarray, earlier: np.ndarray) -> tuple[tuple[float, float], float]:
+    """Phase correlation's shift ``(dx, dy)`` from ``earlier`` to ``later`` (float32 ``(h, w)``),
+    ``later(p) ≈ earlier(p - (dx, dy))``, and its peak (1 for a frame that moves whole, about 0
+    between unrelated frames); each frame tapered to its edges by a Hann window first."""
+    h, w = later.shape
+    return cv2.phaseCorrelate(earlier, later, cv2.createHanningWindow((w, h), cv2.CV_32F))
+
+
+def restarted_pans(context: Tensor, steps: list[Tensor], greys: list[Tensor],
+                   refine_newest: bool = False) -> list[Tensor]:
+    """``steps`` (:func:`~vidpred.models.optical_flow.dis_flows_back`'s, newest first) with each
+    step under the cut line that the whole frame moves by :data:`_MIN_RESTART` pixels or more
+    (phase correlation's shift on the cut score's ``greys``, its peak at least :data:`_MIN_PEAK`)
+    flowed again by DIS started from that shift, where the new flow leaves at most
+    :data:`_RESTART_GAIN` of the first one's change unexplained (:func:`unexplained_change`): a
+    pan that DIS's pyramid reaches only in part. ``refine_newest``: the newest step's new flow
+    refined as its first was. The other steps' flows are the same tensors."""
+    T, H, W = context.shape[2], *context.shape[-2:]
+    h, w = greys[0].shape[-2:]
+    steps = [flow.clone() for flow in steps]
+    residuals = unexplained_change(context, steps, greys)
+    for b, j in (residuals <= SCENE_CUT_RESIDUAL).nonzero().tolist():
+        later, earlier = (greys[t][b, 0].detach().float().cpu().numpy() for t in (T - 1 - j, T - 2 - j))
+        (dx, dy), peak = _phase_shift(later, earlier)
+        shift = (-dx * W / w, -dy * H / h)  # the backward flow, in the frame's pixels
+        if peak < _MIN_PEAK or math.hypot(*shift) < _MIN_RESTART:
+            continue
+        frames = context[b:b + 1, :, :T - j]  # the step's later frame newest
+        start = torch.tensor(shift, dtype=torch.float32, device=context.device).view(1, 2, 1, 1).expand(1, 2, H, W)
+        flow = dis_flow(frames[:, :, -1], frames[:, :, -2], refine=refine_newest and j == 0, start=start)
+        if unexplained_change(frames, [flow], [g[b:b + 1] for g in greys[:T - j]])[0, 0] <= _RESTART_GAIN * residuals[b, j]:
+            steps[j][b] = flow[0]
+    return steps
 
 
 def _shifted_misfit(later: np.ndarray, earlier: np.ndarray, dx: float, dy: float) -> float:
@@ -773,6 +818,10 @@ class FlowRefiner(VelocityPredictor):
         pan_flows: with ``pans_not_cuts``, such a step's flow is DIS's again, started from the
             shift (:func:`~vidpred.models.optical_flow.dis_flow` with ``start``) instead of
             from still. Off: its flow is the one that missed the motion.
+        pan_restarts: a step under the cut line whose whole frame moves by 8 px or more
+            (phase correlation) is flowed again by DIS started from that shift, the new flow
+            kept where it explains a tenth more of the step (:func:`restarted_pans`): a pan
+            DIS's pyramid reaches only in part. Off: every such step keeps DIS's flow from still.
         repeated_frames: a context frame that shows the frame before it again (a frame-rate
             conversion's or a dropped frame's, :func:`repeated_steps`) is taken out of the
             context (:func:`without_repeats`), so the motion goes on after it. Off: a repeated
@@ -810,7 +859,7 @@ class FlowRefiner(VelocityPredictor):
                  projected: bool = False, scene_cuts: bool = False, repeated_frames: bool = False,
                  fades: bool = False, skipped_frames: bool = False, followed_inside: bool = False,
                  white_fades: bool = False, dissolves: bool = False, pans_not_cuts: bool = False,
-                 pan_flows: bool = False) -> None:
+                 pan_flows: bool = False, pan_restarts: bool = False) -> None:
         super().__init__()
         if rollout not in ROLLOUTS:
             raise ValueError(f"rollout must be one of {', '.join(ROLLOUTS)}, got {rollout!r}")
@@ -827,6 +876,7 @@ class FlowRefiner(VelocityPredictor):
         if self.pan_flows and not self.pans_not_cuts:
             raise ValueError("pan_flows estimates the flow of the fast pans pans_not_cuts finds: "
                              "it needs pans_not_cuts")
+        self.pan_restarts = bool(pan_restarts)
         self.repeated_frames = bool(repeated_frames)
         self.fades = bool(fades)
         self.white_fades = bool(white_fades)
@@ -994,13 +1044,17 @@ class FlowRefiner(VelocityPredictor):
                     context = fade_levelled(context, brightness, fade.rate != 0, white)
                     steps = dis_flows_back(context, self.n_flows, refine_newest=self.refine_flows)
             frames = [_shrunk(context[:, :, t], size) for t in range(T)]  # each shrunk alone: no full-size copy of them all
+            greys = None
+            if self.scene_cuts or self.pan_restarts:  # (at a quarter of the frame size, the network's frames serve)
+                greys = [frame.mean(dim=1, keepdim=True) for frame in frames] if self.scale == 4 else cut_greys(context)
+            if self.pan_restarts:
+                steps = restarted_pans(context, steps, greys, refine_newest=self.refine_flows)
             mixing = None
             if self.dissolves:  # read at full size (shrunk, a step's blur and occlusions repeat); a fade is not one
                 greys = context.mean(dim=1, keepdim=True)
                 changes = step_changes([greys[:, :, t] for t in range(T)], steps[:3], brightness, white)
                 mixing = dissolving(changes) & (fade.rate == 0)
-            if self.scene_cuts:  # (at a quarter of the frame size, the network's frames serve)
-                greys = [frame.mean(dim=1, keepdim=True) for frame in frames] if self.scale == 4 else cut_greys(context)
+            if self.scene_cuts:
                 cuts = scene_cut_steps(context, steps, greys)
                 for (b, j), shift in (fast_pans(context, cuts, greys) if self.pans_not_cuts else {}).items():
                     cuts[b, j] = False

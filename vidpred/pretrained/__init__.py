@@ -14,7 +14,8 @@ skipped frame's double step halved (``model.generator.skipped_frames``), and its
 candidate kept off the flow DIS guesses where the scene enters the frame
 (``model.generator.followed_inside``), and a step that one shift of the whole frame explains
 not taken for a cut (``model.generator.pans_not_cuts``) but flowed again from that shift
-(``model.generator.pan_flows``); how, on what, and
+(``model.generator.pan_flows``), as is a step under the cut line that the whole frame moves
+by 8 px or more where that explains more of it (``model.generator.pan_restarts``); how, on what, and
 its figures against every baseline are in
 ``docs/results.md``. ``real_flow.pt``
 is the model shipped before it (the flow-head pyramid of ``configs/real_quickstart.yaml``),
