@@ -994,3 +994,57 @@ def test_a_refiner_reading_pan_flows_follows_a_pan_its_flow_missed():
     assert scores["pan flows"] > scores["pans"] + 3 and scores["pans"] > scores["cuts"]
     with pytest.raises(ValueError, match="pan_flows .* needs pans_not_cuts"):
         FlowRefiner(width=8, scene_cuts=True, pan_flows=True)
+
+
+def _inner_error(flow: torch.Tensor, shift: tuple[int, int], margin: int = 24) -> float:
+    """Mean distance of ``flow`` ``(2, H, W)`` from a pan's backward flow ``shift``, away from the edges."""
+    true = torch.tensor(shift, dtype=flow.dtype).view(2, 1, 1)
+    return float((flow - true)[:, margin:-margin, margin:-margin].norm(dim=0).mean())
+
+
+def test_restarted_pans_flow_again_from_the_shift_only_the_steps_under_the_line_dis_missed_in_part():
+    clip = _pan((24, 16), 4, size=(144, 176))  # DIS misses much of the older steps, the newest is over the line
+    steps = refiner_module.dis_flows_back(clip, 3, refine_newest=True)
+    greys = refiner_module.cut_greys(clip)
+    before = refiner_module.unexplained_change(clip, steps, greys)[0]
+    assert before[0] > refiner_module.SCENE_CUT_RESIDUAL > before[1] > before[2] > 0.1
+    restarted = refiner_module.restarted_pans(clip, steps, greys, refine_newest=True)
+    after = refiner_module.unexplained_change(clip, restarted, greys)[0]
+    assert torch.equal(restarted[0], steps[0])  # over the line: pans_not_cuts' to read, not this
+    for j in (1, 2):
+        assert after[j] <= 0.9 * before[j]
+        assert _inner_error(restarted[j][0], (24, 16)) < 0.5 * _inner_error(steps[j][0], (24, 16))
+    assert steps[1].data_ptr() != restarted[1].data_ptr()  # the caller's flows are left as they were
+
+
+def test_restarted_pans_keep_dis_s_flow_where_it_found_the_pan_and_start_nothing_on_slow_motion(monkeypatch):
+    found = _pan((12, 8), 4, size=(144, 176))  # DIS's pyramid reaches it: no new flow explains a tenth more
+    steps = refiner_module.dis_flows_back(found, 3)
+    restarted = refiner_module.restarted_pans(found, steps, refiner_module.cut_greys(found))
+    assert all(torch.equal(a, b) for a, b in zip(restarted, steps))
+    started = []
+    monkeypatch.setattr(refiner_module, "dis_flow", lambda *args, **kwargs: started.append(1))
+    slow = _pan((4, 3), 4, size=(144, 176))  # 5 px a step, under the 8 px that starts DIS again
+    steps = refiner_module.dis_flows_back(slow, 3)
+    refiner_module.restarted_pans(slow, steps, refiner_module.cut_greys(slow))
+    still = found[:, :, :1].expand_as(found)
+    refiner_module.restarted_pans(still, refiner_module.dis_flows_back(still, 3), refiner_module.cut_greys(still))
+    assert not started
+
+
+def test_a_refiner_restarting_pans_predicts_a_pan_dis_missed_in_part_better():
+    clip = _pan((-20, -20), 5, size=(144, 176))  # the newest step under the cut line, DIS's flow of it off
+    context, truth = clip[:, :, :4], clip[:, :, 4]
+    scores = {}
+    for restarts in (False, True):
+        torch.manual_seed(0)
+        model = _zero_output(FlowRefiner(width=8, refine_flows=True, pan_restarts=restarts)).eval()
+        with torch.no_grad():
+            scores[restarts] = float(psnr(model.rollout(context, 1)[:, :, 0], truth))
+    assert scores[True] > scores[False] + 2
+    cfg = config_from_dict({"model": {"generator": {"head": "refiner", "n_scales": 1, "pan_restarts": True},
+                                      "discriminator": {"enabled": False}}})
+    validate(cfg)
+    assert build_generator(cfg).pan_restarts and not FlowRefiner(width=8).pan_restarts
+    with pytest.raises(ConfigError, match="pan_restarts is for the refiner head"):
+        validate(config_from_dict({"model": {"generator": {"pan_restarts": True}}}))

@@ -1051,8 +1051,8 @@ class FlowRefiner(VelocityPredictor):
                 steps = restarted_pans(context, steps, greys, refine_newest=self.refine_flows)
             mixing = None
             if self.dissolves:  # read at full size (shrunk, a step's blur and occlusions repeat); a fade is not one
-                greys = context.mean(dim=1, keepdim=True)
-                changes = step_changes([greys[:, :, t] for t in range(T)], steps[:3], brightness, white)
+                grey = context.mean(dim=1, keepdim=True)
+                changes = step_changes([grey[:, :, t] for t in range(T)], steps[:3], brightness, white)
                 mixing = dissolving(changes) & (fade.rate == 0)
             if self.scene_cuts:
                 cuts = scene_cut_steps(context, steps, greys)
