@@ -97,9 +97,10 @@ _MIN_PEAK = 0.3
 # from that shift, the new flow kept where it leaves at most _RESTART_GAIN of the first one's
 # change unexplained: a pan DIS's pyramid reaches only in part. On the validation videos'
 # steady pans (up to 32 and 64 px a frame as they are; up to 64 and 128 px at 144 rows), the
-# newest steps so bettered moved 14-33 px and gained 0.8-25 dB in DIS's extrapolation; at a
-# tenth less or better none lost more than 0.06 dB, where taking any new flow that explains
-# more lost up to 0.61 (docs/results.md, "Fast pans under the cut line").
+# newest steps so replaced moved 19-37 px, none lost more than 0.06 dB in DIS's extrapolation
+# and the others gained up to 25 dB, where taking any new flow that explains more lost up to
+# 0.61 (docs/results.md, "Fast pans under the cut line"). Slower steps DIS's pyramid reaches:
+# the gate spares them a second flow.
 _MIN_RESTART = 8.0
 _RESTART_GAIN = 0.9
 # A context step repeats its earlier frame (a frame shown twice, as a conversion to a higher
