@@ -1,28 +1,22 @@
 """The flow-refining predictor: flows of the context, shapes at real frame sizes, its start
-at DIS extrapolation (its gradients: tests/models/test_gradients.py)."""
+at DIS extrapolation, and what each reading of its context does to its predictions (its
+gradients: tests/models/test_gradients.py; the readings themselves: test_scene_steps.py,
+test_frame_timing.py, test_brightness.py)."""
 
 import math
 
 import pytest
 import torch
-from skimage import data as skdata
 
+import vidpred.models._frames as frames
 import vidpred.models.refiner as refiner_module
+from vidpred.models import scene_steps
 from vidpred.build import build_generator
 from vidpred.config import ConfigError, config_from_dict, validate
 from vidpred.metrics import psnr
 from vidpred.models.optical_flow import farneback_flow, dis_flow
 from vidpred.models.refiner import FlowRefiner, VelocityPredictor, context_flows
 from vidpred.models.warp import warp
-
-
-def _pan(shift: tuple[int, int], n_frames: int, size: tuple[int, int] = (96, 128)) -> torch.Tensor:
-    """(1, 3, T, H, W) in [-1, 1]: a real photo panned by an integer ``shift`` (x, y) per frame."""
-    photo = torch.from_numpy(skdata.astronaut()).permute(2, 0, 1).float() / 127.5 - 1  # (3, 512, 512)
-    H, W = size
-    frames = [photo[:, 200 + t * shift[1]: 200 + t * shift[1] + H, 150 + t * shift[0]: 150 + t * shift[0] + W]
-              for t in range(n_frames)]
-    return torch.stack(frames, dim=1).unsqueeze(0)
 
 
 def _zero_output(model: FlowRefiner) -> FlowRefiner:
@@ -34,8 +28,8 @@ def _zero_output(model: FlowRefiner) -> FlowRefiner:
     return model
 
 
-def test_context_flows_of_a_pan_are_the_shift_at_every_step():
-    clip = _pan((2, 1), 4)  # content moves by (-2, -1) per frame: newest(p) = previous(p + (2, 1))
+def test_context_flows_of_a_pan_are_the_shift_at_every_step(photo_clips):
+    clip = photo_clips.pan((2, 1), 4)  # content moves by (-2, -1) per frame: newest(p) = previous(p + (2, 1))
     flows = context_flows(clip, 3)
     inner = (slice(None), slice(None), slice(16, -16), slice(16, -16))
     for flow in flows:
@@ -43,10 +37,10 @@ def test_context_flows_of_a_pan_are_the_shift_at_every_step():
         assert flow[inner][:, 1].median().item() == pytest.approx(1.0, abs=0.1)
 
 
-def test_untrained_output_layer_at_zero_is_dis_extrapolation_without_compounding():
+def test_untrained_output_layer_at_zero_is_dis_extrapolation_without_compounding(photo_clips):
     torch.manual_seed(0)
     model = _zero_output(FlowRefiner(n_flows=3, scale=4, width=8)).eval()
-    clip = _pan((3, 0), 4)
+    clip = photo_clips.pan((3, 0), 4)
     with torch.no_grad():
         frames, flows, _ = model.rollout_with_motion(clip, 2)
     f1 = dis_flow(clip[:, :, -1], clip[:, :, -2])
@@ -68,9 +62,9 @@ def test_predicts_whole_frames_of_real_sizes(size):
     assert torch.isfinite(prediction).all() and prediction.abs().max() <= 1
 
 
-def test_a_still_context_stays_still_when_untrained():
+def test_a_still_context_stays_still_when_untrained(photo_clips):
     model = _zero_output(FlowRefiner(width=8)).eval()
-    frame = _pan((0, 0), 1)
+    frame = photo_clips.pan((0, 0), 1)
     context = frame.expand(-1, -1, 4, -1, -1)
     with torch.no_grad():
         prediction = model.rollout(context, 2)
@@ -111,27 +105,27 @@ def test_rejects_a_bad_context():
         model.rollout(torch.zeros(1, 3, 4, 32, 32), 0)
 
 
-def test_the_correction_is_bounded_however_large_the_network_output():
+def test_the_correction_is_bounded_however_large_the_network_output(photo_clips):
     model = FlowRefiner(width=8).eval()
     with torch.no_grad():
         model.out.bias[model.n_candidates:] = 1e6  # a runaway correction
-        velocity = model.motion(_pan((0, 0), 4, size=(64, 80)))
+        velocity = model.motion(photo_clips.pan((0, 0), 4, size=(64, 80)))
     # Working size 16x20 for 64x80 frames: at most 4 working pixels = 16 frame pixels. On a
     # still clip every candidate is 0, so the runaway correction is all there is: the bound itself.
     torch.testing.assert_close(velocity, torch.full_like(velocity, 16.0), atol=1e-3, rtol=0)
     with torch.no_grad():
         model.out.bias[model.n_candidates:] = -1e6  # and the other way
-        velocity = model.motion(_pan((0, 0), 4, size=(64, 80)))
+        velocity = model.motion(photo_clips.pan((0, 0), 4, size=(64, 80)))
     torch.testing.assert_close(velocity, torch.full_like(velocity, -16.0), atol=1e-3, rtol=0)
 
 
-def test_without_a_correction_the_velocity_stays_among_the_candidates():
+def test_without_a_correction_the_velocity_stays_among_the_candidates(photo_clips):
     torch.manual_seed(0)
     model = FlowRefiner(width=8, max_correction=0).eval()
     assert model.out.out_channels == model.n_candidates
     with torch.no_grad():
         model.out.bias[:] = torch.tensor([50.0, -50.0, -50.0, -50.0, -50.0])  # all weight on "still"
-        velocity = model.motion(_pan((3, 0), 4, size=(64, 80)))
+        velocity = model.motion(photo_clips.pan((3, 0), 4, size=(64, 80)))
     assert velocity.abs().max().item() < 1e-6  # a runaway output picks a candidate, it cannot leave them
 
 
@@ -154,11 +148,11 @@ def test_global_context_makes_the_choice_depend_on_the_whole_frame(monkeypatch):
     assert not torch.allclose(wide.motion(context)[far], wide.motion(changed)[far])
 
 
-def test_the_farneback_candidates_are_its_flow_and_are_chosen_when_weighted():
+def test_the_farneback_candidates_are_its_flow_and_are_chosen_when_weighted(photo_clips):
     torch.manual_seed(0)
     model = FlowRefiner(width=8, max_correction=0, farneback=True).eval()
     assert model.n_candidates == 7 and model.out.out_channels == 7
-    context = _pan((3, 0), 4, size=(64, 80))
+    context = photo_clips.pan((3, 0), 4, size=(64, 80))
     expected = farneback_flow(context[:, :, -1], context[:, :, -2])
     with torch.no_grad():
         model.out.bias[:] = torch.tensor([-50.0] * 5 + [50.0, -50.0])  # all weight on Farneback's flow as it is
@@ -170,11 +164,11 @@ def test_the_farneback_candidates_are_its_flow_and_are_chosen_when_weighted():
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in fresh.parameters())
 
 
-def test_step_scale_sets_how_far_the_motion_persists_after_the_first_frame():
+def test_step_scale_sets_how_far_the_motion_persists_after_the_first_frame(photo_clips):
     torch.manual_seed(0)
     model = FlowRefiner(width=8, max_correction=0, step_scale=True).eval()
     assert model.out.out_channels == model.n_candidates + 1
-    context = _pan((3, 0), 4, size=(64, 80))
+    context = photo_clips.pan((3, 0), 4, size=(64, 80))
     with torch.no_grad():
         model.out.weight.zero_()
         model.out.bias[:] = torch.tensor([-50.0, 50.0, -50.0, -50.0, -50.0, -50.0])  # f1, motion stops
@@ -311,7 +305,7 @@ def _linear_field(a: float, b: float, size=(24, 40)) -> torch.Tensor:
     return field
 
 
-def test_the_projected_candidate_carries_a_subjects_velocity_to_where_it_lands():
+def test_the_projected_candidate_carries_a_subjects_velocity_to_where_it_lands(photo_clips):
     # A camera panning 1 px a step, and a 4 px wide subject moving 3 px a step (f1 -1 and -3).
     # Followed, the columns the subject is about to cover keep the background's -1; projected,
     # the subject lands in front of the background there (the faster in front), and the
@@ -332,7 +326,7 @@ def test_the_projected_candidate_carries_a_subjects_velocity_to_where_it_lands()
     assert projected[1].eq(0).all()
     model = FlowRefiner(width=8, max_correction=0, projected=True)
     assert model.n_candidates == 6 and model.out.out_channels == 6
-    context = _pan((3, 0), 4, size=(64, 80))
+    context = photo_clips.pan((3, 0), 4, size=(64, 80))
     model.rollout(context, 2).abs().mean().backward()  # gradients reach every parameter
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
     cfg = config_from_dict({"model": {"generator": {"head": "refiner", "n_scales": 1, "width": 0.25,
@@ -379,21 +373,21 @@ def _network_input(context: torch.Tensor, **settings: int) -> torch.Tensor:
     return seen[0]
 
 
-def test_the_network_sees_where_f1_fails_to_explain_the_last_step():
+def test_the_network_sees_where_f1_fails_to_explain_the_last_step(photo_clips):
     # On a pan DIS's f1 is exact, so the fit error the network reads is small away from the border.
-    clip = _pan((2, 1), 4, size=(64, 64))
+    clip = photo_clips.pan((2, 1), 4, size=(64, 64))
     fit_error = _network_input(clip, n_flows=1, scale=1, width=4)[:, -3:, 8:-8, 8:-8]
     assert fit_error.abs().mean() < 0.05 < (clip[:, :, -1] - clip[:, :, -2]).abs().mean()
 
 
-def test_an_untrained_refiner_starts_at_0_93_on_f1_and_a_persistence_of_0_98():
+def test_an_untrained_refiner_starts_at_0_93_on_f1_and_a_persistence_of_0_98(photo_clips):
     # With the output layer's weights at 0 the network outputs its initial biases: a logit
     # of 4 on f1 among 5 candidates (softmax e^4 / (e^4 + 4) = 0.932) and a persistence
     # logit of 4 (sigmoid 0.982).
     model = FlowRefiner(n_flows=3, scale=4, width=8, max_correction=0.0, step_scale=True).eval()
     with torch.no_grad():
         model.out.weight.zero_()
-        clip = _pan((3, 1), 4, size=(64, 96))
+        clip = photo_clips.pan((3, 1), 4, size=(64, 96))
         velocity, persistence = model.motion_and_persistence(clip)
         candidates = FlowRefiner.candidates(context_flows(clip, 3))
     w1 = math.exp(4) / (math.exp(4) + 4)
@@ -402,7 +396,7 @@ def test_an_untrained_refiner_starts_at_0_93_on_f1_and_a_persistence_of_0_98():
     torch.testing.assert_close(persistence, torch.full_like(persistence, 1 / (1 + math.exp(-4))))
 
 
-def test_the_network_halves_the_working_size_at_each_of_its_two_levels():
+def test_the_network_halves_the_working_size_at_each_of_its_two_levels(photo_clips):
     # 64x80 frames at scale 4: a working size of 16x20 (a multiple of 4), then 8x10 and 4x5, and back up.
     model = FlowRefiner(width=8).eval()
     sizes = {}
@@ -410,7 +404,7 @@ def test_the_network_halves_the_working_size_at_each_of_its_two_levels():
         getattr(model, name).register_forward_hook(
             lambda module, inputs, output, name=name: sizes.__setitem__(name, tuple(output.shape[-2:])))
     with torch.no_grad():
-        model.motion(_pan((0, 0), 4, size=(64, 80)))
+        model.motion(photo_clips.pan((0, 0), 4, size=(64, 80)))
     assert sizes == {"enc1": (16, 20), "enc2": (8, 10), "enc3": (4, 5), "dec2": (8, 10), "dec1": (16, 20)}
 
 
@@ -420,9 +414,9 @@ def test_a_scale_that_is_not_a_power_of_2_is_refused():
             FlowRefiner(scale=scale, width=8)
 
 
-def test_the_network_sees_the_frames_area_averaged_to_the_working_size():
+def test_the_network_sees_the_frames_area_averaged_to_the_working_size(photo_clips):
     # 64x80 frames at scale 4: the working size 16x20 is a 4x reduction, each value the mean of a 4x4 block.
-    context = _pan((2, 0), 4, size=(64, 80))
+    context = photo_clips.pan((2, 0), 4, size=(64, 80))
     seen = _network_input(context)
     for t in range(4):
         torch.testing.assert_close(seen[:, 3 * t:3 * t + 3], torch.nn.functional.avg_pool2d(context[:, :, t], 4))
@@ -450,21 +444,21 @@ def test_the_projected_candidate_takes_the_followed_velocity_where_under_half_a_
     torch.testing.assert_close(projected[0, :, 10], torch.full((H,), -1.75))
 
 
-def test_the_correction_bound_is_in_each_axis_own_working_pixels():
+def test_the_correction_bound_is_in_each_axis_own_working_pixels(photo_clips):
     # 72x80 frames at scale 4: a working size of 16x20, so a working pixel is 4.5 frame pixels
     # high and 4 wide, and the bound of 4 working pixels is 18 px in y and 16 px in x.
     model = FlowRefiner(width=8).eval()
     with torch.no_grad():
         model.out.bias[model.n_candidates:] = 1e6
-        velocity = model.motion(_pan((0, 0), 4, size=(72, 80)))
+        velocity = model.motion(photo_clips.pan((0, 0), 4, size=(72, 80)))
     torch.testing.assert_close(velocity[:, 0], torch.full_like(velocity[:, 0], 16.0), atol=1e-3, rtol=0)
     torch.testing.assert_close(velocity[:, 1], torch.full_like(velocity[:, 1], 18.0), atol=1e-3, rtol=0)
 
 
-def test_the_network_reads_flows_in_units_of_4_working_pixels_and_where_f1_fails():
+def test_the_network_reads_flows_in_units_of_4_working_pixels_and_where_f1_fails(photo_clips):
     # 64x80 frames at scale 4: after the 4 frames (12 channels), each flow in working-size
     # pixels (a quarter of the frame's) divided by 4, then f1's fit error, all area-averaged.
-    context = _pan((6, 2), 4, size=(64, 80))
+    context = photo_clips.pan((6, 2), 4, size=(64, 80))
     seen = _network_input(context)
     flows = context_flows(context, 3)
     pool = torch.nn.functional.avg_pool2d
@@ -474,7 +468,7 @@ def test_the_network_reads_flows_in_units_of_4_working_pixels_and_where_f1_fails
     torch.testing.assert_close(seen[:, 18:21], pool(fit_error, 4))
 
 
-def test_the_networks_output_reaches_the_frame_from_its_pixel_centres():
+def test_the_networks_output_reaches_the_frame_from_its_pixel_centres(photo_clips):
     # A correction rising along x at the working size (16x20), small enough that tanh is
     # linear: spread over 64x80 frames from each working pixel's centre, each 4x4 block of the
     # frame averages back to its working pixel's value, 4 working px = 16 frame px per unit.
@@ -484,149 +478,82 @@ def test_the_networks_output_reaches_the_frame_from_its_pixel_centres():
     output[:, K] = 0.001 * torch.arange(20.0)
     model.out.register_forward_hook(lambda module, inputs, out: output)
     with torch.no_grad():
-        velocity = model.motion(_pan((0, 0), 4, size=(64, 80)))  # a still clip: every candidate 0
+        velocity = model.motion(photo_clips.pan((0, 0), 4, size=(64, 80)))  # a still clip: every candidate 0
     blocks = torch.nn.functional.avg_pool2d(velocity[:, :1], 4)[0, 0]
     torch.testing.assert_close(blocks[:, 1:-1], 16 * torch.tanh(output[0, K, :, 1:-1]), atol=1e-6, rtol=0)
     assert velocity[:, 1].abs().max() == 0
 
 
-def test_global_context_appends_the_frame_wide_mean_of_the_coarsest_features():
+def test_global_context_appends_the_frame_wide_mean_of_the_coarsest_features(photo_clips):
     torch.manual_seed(0)
     model = FlowRefiner(width=8, global_context=True).eval()
     got = {}
     model.enc3.register_forward_hook(lambda module, inputs, output: got.__setitem__("e3", output))
     model.dec2.register_forward_pre_hook(lambda module, inputs: got.__setitem__("seen", inputs[0]))
     with torch.no_grad():
-        model.motion(_pan((2, 1), 4, size=(64, 80)))
+        model.motion(photo_clips.pan((2, 1), 4, size=(64, 80)))
     mean = got["e3"].mean(dim=(2, 3), keepdim=True)  # (1, 32, 1, 1), after the 32 feature maps themselves
     torch.testing.assert_close(got["seen"][:, 32:64], mean.expand(-1, -1, 8, 10))
 
 
-def test_tiny_frames_run_the_network_at_its_smallest_working_size_of_4_px():
+def test_tiny_frames_run_the_network_at_its_smallest_working_size_of_4_px(photo_clips):
     model = FlowRefiner(width=8).eval()
     sizes = {}
     model.enc1.register_forward_hook(lambda module, inputs, output: sizes.__setitem__("enc1", tuple(output.shape[-2:])))
     with torch.no_grad():
-        velocity = model.motion(_pan((1, 0), 4, size=(16, 20)))
+        velocity = model.motion(photo_clips.pan((1, 0), 4, size=(16, 20)))
     assert sizes["enc1"] == (4, 4) and velocity.shape == (1, 2, 16, 20)
 
 
-def _cut_to(other: str, clip: torch.Tensor, newest: int) -> torch.Tensor:
-    """``clip`` whose last ``newest`` frames are another real photo (skimage's ``other``), panned as
-    the clip's frames were: a cut between scenes before them."""
-    photo = torch.from_numpy(getattr(skdata, other)()).permute(2, 0, 1).float() / 127.5 - 1
-    H, W = clip.shape[-2:]
-    cut = clip.clone()
-    for t in range(clip.shape[2] - newest, clip.shape[2]):
-        cut[0, :, t] = photo[:, 100:100 + H, 100 + 3 * t:100 + 3 * t + W]
-    return cut
-
-
-@pytest.mark.parametrize("newest", [1, 2, 3])
-def test_a_cut_between_real_scenes_is_found_at_its_step_and_nowhere_else(newest):
-    clip = _pan((3, 0), 4)
-    steps = refiner_module.dis_flows_back(clip, 3)
-    assert not refiner_module.scene_cut_steps(clip, steps).any()
-    cut = _cut_to("coffee", clip, newest)
-    found = refiner_module.scene_cut_steps(cut, refiner_module.dis_flows_back(cut, 3))
-    assert found[0].tolist() == [j == newest - 1 for j in range(3)]
-
-
-def test_a_change_of_brightness_and_contrast_is_no_cut():
-    clip = _pan((3, 0), 4)
-    clip[:, :, -1] = (clip[:, :, -1] * 0.5 - 0.3).clamp(-1, 1)  # a flash the other way: darker, flatter
-    assert not refiner_module.scene_cut_steps(clip, refiner_module.dis_flows_back(clip, 3)).any()
-
-
-def test_from_the_newest_scene_the_frames_before_the_cut_are_its_first_still():
-    clip = _cut_to("coffee", _pan((3, 0), 4), 2)  # frames 2 and 3 are the new scene
-    steps = refiner_module.dis_flows_back(clip, 3)
-    context, flows, cut_last = refiner_module.from_newest_scene(clip, steps)
-    assert not cut_last.any()
-    for t in (0, 1):
-        assert torch.equal(context[:, :, t], clip[:, :, 2])
-    assert torch.equal(context[:, :, 2:], clip[:, :, 2:])
-    assert torch.equal(flows[0], steps[0]) and not flows[1].any() and not flows[2].any()
-    # a clip of the batch without a cut is left as it was
-    both = torch.cat([clip, _pan((3, 0), 4)])
-    context, flows, _ = refiner_module.from_newest_scene(both, refiner_module.dis_flows_back(both, 3))
-    assert torch.equal(context[1], both[1])
-
-
-def test_a_refiner_reading_cuts_copies_a_newest_frame_that_starts_a_scene():
+def test_a_refiner_reading_cuts_copies_a_newest_frame_that_starts_a_scene(photo_clips):
     torch.manual_seed(0)
     reading, not_reading = FlowRefiner(width=8, scene_cuts=True).eval(), FlowRefiner(width=8).eval()
     not_reading.load_state_dict(reading.state_dict())
-    clip = _cut_to("coffee", _pan((3, 0), 4), 1)
+    clip = photo_clips.cut_to("coffee", photo_clips.pan((3, 0), 4), 1)
     with torch.no_grad():
         frames = reading.rollout(clip, 2)
         torch.testing.assert_close(frames, clip[:, :, -1:].expand_as(frames), rtol=0, atol=1e-5)  # (grid_sample's rounding)
         assert not torch.equal(not_reading.rollout(clip, 2), frames)
 
 
-def test_a_refiner_reading_cuts_predicts_a_new_scene_without_the_frames_before_it():
+def test_a_refiner_reading_cuts_predicts_a_new_scene_without_the_frames_before_it(photo_clips):
     torch.manual_seed(0)
     model = FlowRefiner(width=8, scene_cuts=True).eval()
-    after_astronaut = _cut_to("coffee", _pan((3, 0), 4), 2)
+    after_astronaut = photo_clips.cut_to("coffee", photo_clips.pan((3, 0), 4), 2)
     after_chelsea = after_astronaut.clone()
-    after_chelsea[:, :, :2] = _cut_to("chelsea", after_astronaut, 4)[:, :, :2]
+    after_chelsea[:, :, :2] = photo_clips.cut_to("chelsea", after_astronaut, 4)[:, :, :2]
     with torch.no_grad():
         torch.testing.assert_close(model.rollout(after_astronaut, 2), model.rollout(after_chelsea, 2), rtol=0, atol=0)
         # and where no cut is found, reading them changes nothing
         plain = FlowRefiner(width=8).eval()
         plain.load_state_dict(model.state_dict())
-        clip = _pan((3, 0), 4)
+        clip = photo_clips.pan((3, 0), 4)
         assert torch.equal(model.rollout(clip, 2), plain.rollout(clip, 2))
 
 
-def test_the_cut_scores_read_from_the_refiner_s_own_working_size_frames_are_the_scores():
-    clip = _cut_to("coffee", _pan((3, 0), 4), 2)
+def test_the_cut_scores_read_from_the_refiner_s_own_working_size_frames_are_the_scores(photo_clips):
+    clip = photo_clips.cut_to("coffee", photo_clips.pan((3, 0), 4), 2)
     steps = refiner_module.dis_flows_back(clip, 3)
-    size = refiner_module._working_size(*clip.shape[-2:], 4)
-    greys = [refiner_module._shrunk(clip[:, :, t], size).mean(dim=1, keepdim=True) for t in range(4)]
-    scores = refiner_module.unexplained_change(clip, steps)
-    torch.testing.assert_close(refiner_module.unexplained_change(clip, steps, greys), scores, rtol=0, atol=1e-5)
+    size = frames.working_size(*clip.shape[-2:], 4)
+    greys = [frames.shrunk(clip[:, :, t], size).mean(dim=1, keepdim=True) for t in range(4)]
+    scores = scene_steps.unexplained_change(clip, steps)
+    torch.testing.assert_close(scene_steps.unexplained_change(clip, steps, greys), scores, rtol=0, atol=1e-5)
     assert scores[0, 1] > 0.5 > 0.1 > scores[0, 0]  # the cut, and a step within a scene
 
 
-def _working_greys(clip: torch.Tensor) -> list[torch.Tensor]:
-    """Each frame's grey levels at a quarter of its size, ``(h, w)``, as the cut scores read them."""
-    return [grey[0, 0] for grey in refiner_module.cut_greys(clip)]
-
-
-def test_one_shift_of_the_frame_explains_a_pan_and_not_a_cut():
-    pan = _pan((12, -8), 2)  # 3 and 2 px a step at the working size
-    greys = _working_greys(pan)
-    assert refiner_module.shifted_change(greys[1], greys[0]) < 0.1
-    cut = _working_greys(_cut_to("coffee", pan, 1))
-    assert refiner_module.shifted_change(cut[1], cut[0]) > 2 * refiner_module.SCENE_CUT_RESIDUAL
-    # a step that leaves more than half of the frame is not taken for a pan
-    far = _working_greys(_pan((80, 0), 2))
-    assert refiner_module.shifted_change(far[1], far[0]) > refiner_module.SCENE_CUT_RESIDUAL
-
-
-def test_with_pans_a_step_one_shift_explains_is_no_cut_however_little_its_flow_does():
-    pan = _pan((12, -8), 4)
-    still = [torch.zeros(1, 2, *pan.shape[-2:]) for _ in range(3)]  # a flow that missed the motion
-    assert refiner_module.scene_cut_steps(pan, still).all()
-    assert not refiner_module.scene_cut_steps(pan, still, pans=True).any()
-    cut = _cut_to("coffee", pan, 1)
-    assert refiner_module.scene_cut_steps(cut, still, pans=True)[0].tolist() == [True, False, False]
-
-
-def test_a_refiner_telling_pans_from_cuts_does_not_copy_a_pan_its_flow_missed(monkeypatch):
+def test_a_refiner_telling_pans_from_cuts_does_not_copy_a_pan_its_flow_missed(monkeypatch, photo_clips):
     missed = lambda context, n, refine_newest=False: [torch.zeros(context.shape[0], 2, *context.shape[-2:])] * n
     monkeypatch.setattr(refiner_module, "dis_flows_back", missed)
     torch.manual_seed(0)
     cuts = FlowRefiner(width=8, scene_cuts=True).eval()
     pans = FlowRefiner(width=8, scene_cuts=True, pans_not_cuts=True).eval()
     pans.load_state_dict(cuts.state_dict())
-    clip = _pan((12, -8), 4)
+    clip = photo_clips.pan((12, -8), 4)
     with torch.no_grad():
         copied = cuts.rollout(clip, 2)
         torch.testing.assert_close(copied, clip[:, :, -1:].expand_as(copied), rtol=0, atol=1e-5)
         assert (pans.rollout(clip, 2) - copied).abs().max() > 0.01
-        cut = _cut_to("coffee", clip, 1)  # a cut stays one
+        cut = photo_clips.cut_to("coffee", clip, 1)  # a cut stays one
         torch.testing.assert_close(pans.rollout(cut, 2), cut[:, :, -1:].expand_as(copied), rtol=0, atol=1e-5)
     with pytest.raises(ValueError, match="pans_not_cuts .* needs scene_cuts"):
         FlowRefiner(width=8, pans_not_cuts=True)
@@ -635,44 +562,8 @@ def test_a_refiner_telling_pans_from_cuts_does_not_copy_a_pan_its_flow_missed(mo
                                              "discriminator": {"enabled": False}}}))
 
 
-def _repeated(clip: torch.Tensor, *shown: int) -> torch.Tensor:
-    """``clip``'s frames in the order ``shown`` (a frame-rate conversion shows one twice)."""
-    return clip[:, :, list(shown)].clone()
-
-
-def test_a_frame_shown_twice_is_a_repeat_at_its_step_and_a_hold_only_at_its_first():
-    pan = _pan((3, 0), 5)
-    assert not refiner_module.repeated_steps(_repeated(pan, 0, 1, 2, 3)).any()
-    assert refiner_module.repeated_steps(_repeated(pan, 0, 1, 2, 2))[0].tolist() == [True, False, False]
-    assert refiner_module.repeated_steps(_repeated(pan, 0, 1, 1, 2))[0].tolist() == [False, True, False]
-    assert refiner_module.repeated_steps(_repeated(pan, 0, 1, 1, 1))[0].tolist() == [False, True, False]  # a hold
-    assert not refiner_module.repeated_steps(_repeated(pan, 1, 1, 1, 1)).any()  # a still scene
-    assert not refiner_module.repeated_steps(_repeated(pan, 1, 1, 2, 3)).any()  # the oldest step: nothing before it
-    # a repeat coded again comes back a grey level or two off: still a repeat
-    coded = _repeated(pan, 0, 1, 2, 2)
-    noise = torch.randint(-2, 3, coded[:, :, -1].shape, generator=torch.Generator().manual_seed(0)) * (2 / 255)
-    coded[:, :, -1] = coded[:, :, -1] + noise
-    assert refiner_module.repeated_steps(coded)[0].tolist() == [True, False, False]
-    # a slower step is motion, not a repeat: frame 3 moved one pixel on from frame 2
-    slower = _repeated(pan, 0, 1, 2, 2)
-    slower[:, :, -1] = _pan((1, 0), 8)[:, :, 7]  # 7 px in: frame 2 at 3 px a frame, and one pixel more
-    assert refiner_module.changed_fractions(slower)[0, 0] > 0.1
-    assert not refiner_module.repeated_steps(slower)[0, 0]
-
-
-def test_a_repeated_frame_is_taken_out_of_the_context_and_the_oldest_shown_again():
-    pan = _pan((3, 0), 5)
-    for shown, rebuilt in [((0, 1, 2, 2), (0, 0, 1, 2)), ((0, 1, 1, 2), (0, 0, 1, 2)), ((0, 1, 1, 1), (0, 0, 1, 1))]:
-        assert torch.equal(refiner_module.without_repeats(_repeated(pan, *shown)), _repeated(pan, *rebuilt)), shown
-    both = torch.cat([_repeated(pan, 0, 1, 2, 2), _repeated(pan, 0, 1, 2, 3)])
-    rebuilt = refiner_module.without_repeats(both)
-    assert torch.equal(rebuilt[0], _repeated(pan, 0, 0, 1, 2)[0]) and torch.equal(rebuilt[1], both[1])
-    plain = _repeated(pan, 0, 1, 2, 3)
-    assert refiner_module.without_repeats(plain) is plain
-
-
-def test_a_refiner_reading_repeated_frames_moves_on_after_one_and_stops_in_a_hold():
-    pan = _pan((3, 0), 6)
+def test_a_refiner_reading_repeated_frames_moves_on_after_one_and_stops_in_a_hold(photo_clips):
+    pan = photo_clips.pan((3, 0), 6)
     reading = _zero_output(FlowRefiner(width=8, repeated_frames=True)).eval()
     plain = _zero_output(FlowRefiner(width=8)).eval()
 
@@ -680,75 +571,20 @@ def test_a_refiner_reading_repeated_frames_moves_on_after_one_and_stops_in_a_hol
         return float((frames - pan[:, :, list(truth)])[..., 16:-16, 16:-16].abs().mean())
 
     with torch.no_grad():
-        after_repeat = _repeated(pan, 0, 1, 2, 2)
+        after_repeat = photo_clips.repeated(pan, 0, 1, 2, 2)
         # the motion goes on from frame 2 (to frames 3 and 4 of the pan); not reading repeats, it stops there
         moved_on, stopped = reading.rollout(after_repeat, 2), plain.rollout(after_repeat, 2)
         assert error(moved_on, 3, 4) < 0.02 < 0.1 < error(stopped, 3, 4)
         assert error(stopped, 2, 2) < 1e-3
-        hold = _repeated(pan, 0, 1, 1, 1)
+        hold = photo_clips.repeated(pan, 0, 1, 1, 1)
         assert error(reading.rollout(hold, 2), 1, 1) < 1e-3
-        clip = _repeated(pan, 0, 1, 2, 3)  # nothing repeated: the same to the bit
+        clip = photo_clips.repeated(pan, 0, 1, 2, 3)  # nothing repeated: the same to the bit
         assert torch.equal(reading.rollout(clip, 2), plain.rollout(clip, 2))
 
 
-def _faded(clip: torch.Tensor, *factors: float) -> torch.Tensor:
-    """``clip`` with frame ``t``'s levels in [0, 1] multiplied by ``factors[t]``, rounded to 8 bits."""
-    levels = (clip + 1) / 2 * torch.tensor(factors).view(1, 1, -1, 1, 1)
-    return (levels * 255).round() / 127.5 - 1
-
-
-def test_each_step_s_brightness_is_the_median_log_ratio_read_along_its_flow():
-    pan = _pan((3, 0), 4)
-    faded = _faded(pan, 1.0, 0.95, 0.9, 0.85)
-    steps = refiner_module.brightness_steps(faded, refiner_module.dis_flows_back(faded, 3))  # newest step first
-    expected = [math.log(0.85 / 0.9), math.log(0.9 / 0.95), math.log(0.95)]
-    assert steps[0].tolist() == pytest.approx(expected, abs=0.004)
-    still = _faded(_pan((0, 0), 4), 1.0, 0.95, 0.9, 0.85)  # nothing moves: read where they stand
-    assert refiner_module.brightness_steps(still)[0].tolist() == pytest.approx(expected, abs=0.004)
-    # a photo lit brighter to the right (3% more every 3 px), panned: every pixel gets brighter
-    # as the brighter part slides over it, while the exposure stays; read along the steps'
-    # flows, no step changes
-    photo = torch.from_numpy(skdata.astronaut()).permute(2, 0, 1).float() / 255  # (3, 512, 512) in [0, 1]
-    photo = photo * torch.exp(0.01 * (torch.arange(512.0) - 300)).clamp(max=1)
-    lit = torch.stack([photo[:, 200:296, 150 + 3 * t:278 + 3 * t] for t in range(4)], dim=1).unsqueeze(0) * 2 - 1
-    assert (refiner_module.brightness_steps(lit)[0] > 0.01).all()
-    assert refiner_module.brightness_steps(lit, refiner_module.dis_flows_back(lit, 3))[0].abs().max() < 0.003
-    assert refiner_module.brightness_steps(torch.full((1, 3, 4, 32, 32), -1.0)).eq(0).all()  # black: nothing lit
-
-
-@pytest.mark.parametrize("steps, rate", [
-    ([-0.05, -0.05, -0.05], 1 - math.exp(0.05)),  # a steady fade to black: -5.1% of the newest a frame
-    ([0.02, 0.03, 0.011], 1 - math.exp(-0.02)),  # brightening, each step within half the newest's of it
-    ([-0.05, -0.02, -0.05], 0.0),  # a step 0.03 off the newest's, over half of it: not steady
-    ([-0.05, 0.05, -0.05], 0.0),  # flicker: the steps change sign
-    ([-0.009, -0.009, -0.009], 0.0),  # under FADE_STEP: a still scene's noise
-])
-def test_a_fade_is_steps_that_agree_and_its_rate_is_the_newest_step_s(steps, rate):
-    assert refiner_module.fade_rate(torch.tensor([steps])).item() == pytest.approx(rate, abs=1e-6)
-
-
-def test_brightened_scales_the_levels_and_clips_them():
-    frames = torch.tensor([[[0.0, 0.9, -1.0]], [[0.0, 0.9, -1.0]]])  # (B=2, 1, 3)
-    out = refiner_module.brightened(frames, torch.tensor([0.8, 1.2]))
-    # level 0.5 x 0.8 = 0.4 (-0.2); 0.95 x 0.8 = 0.76 (0.52); black stays black; 0.95 x 1.2 clipped to 1
-    torch.testing.assert_close(out, torch.tensor([[[-0.2, 0.52, -1.0]], [[0.2, 1.0, -1.0]]]))
-    assert refiner_module.brightened(frames, torch.ones(2)) is frames
-
-
-def test_a_fade_s_older_frames_are_brought_to_the_newest_s_brightness():
-    pan = _pan((3, 0), 4)
-    faded = _faded(pan, 1.0, 0.95, 0.9, 0.85)
-    steps = refiner_module.brightness_steps(faded, refiner_module.dis_flows_back(faded, 3))
-    levelled = refiner_module.fade_levelled(faded, steps, torch.tensor([True]))
-    assert torch.equal(levelled[:, :, -1], faded[:, :, -1])  # the newest frame, which predictions resample
-    # each older frame at 0.85 of its own levels, as the newest is: within a grey level and a half
-    assert (levelled - _faded(pan, 0.85, 0.85, 0.85, 0.85)).abs().max() < 3 / 255
-    assert refiner_module.fade_levelled(faded, steps, torch.tensor([False])) is faded
-
-
-def test_a_refiner_reading_fades_carries_one_on_and_leaves_other_clips_to_the_bit():
-    pan = _pan((3, 0), 6)
-    faded = _faded(pan, 1.0, 0.95, 0.9, 0.85, 0.8, 0.75)
+def test_a_refiner_reading_fades_carries_one_on_and_leaves_other_clips_to_the_bit(photo_clips):
+    pan = photo_clips.pan((3, 0), 6)
+    faded = photo_clips.faded(pan, 1.0, 0.95, 0.9, 0.85, 0.8, 0.75)
     reading = _zero_output(FlowRefiner(width=8, fades=True)).eval()
     plain = _zero_output(FlowRefiner(width=8)).eval()
 
@@ -767,40 +603,9 @@ def test_a_refiner_reading_fades_carries_one_on_and_leaves_other_clips_to_the_bi
         assert reading.motion_persistence_and_fade(clip)[2].rate.eq(0).all() and plain.motion_persistence_and_fade(clip)[2] is None
 
 
-def _whitened(clip: torch.Tensor, *factors: float) -> torch.Tensor:
-    """``clip`` with frame ``t``'s distances from white multiplied by ``factors[t]``, rounded to 8 bits."""
-    return -_faded(-clip, *factors)
-
-
-def test_a_fade_to_white_is_read_towards_white_and_a_fade_to_black_as_before():
-    pan = _pan((3, 0), 4)
-    flows = refiner_module.dis_flows_back(_whitened(pan, 1.0, 0.95, 0.9, 0.85), 3)
-    steps, white = refiner_module.fade_pivots(_whitened(pan, 1.0, 0.95, 0.9, 0.85), flows)
-    expected = [math.log(0.85 / 0.9), math.log(0.9 / 0.95), math.log(0.95)]  # the distances' log ratios
-    assert white.tolist() == [True] and steps[0].tolist() == pytest.approx(expected, abs=0.004)
-    # read towards black, the same fade is uneven: dark pixels lifted most, the median ratio off the distances'
-    assert refiner_module.brightness_steps(_whitened(pan, 1.0, 0.95, 0.9, 0.85), flows)[0].tolist() != \
-        pytest.approx([-e for e in expected], abs=0.02)
-    for clip in (_faded(pan, 1.0, 0.95, 0.9, 0.85), _faded(pan, 0.85, 0.9, 0.95, 1.0)):  # to black, from black
-        flows = refiner_module.dis_flows_back(clip, 3)
-        steps, white = refiner_module.fade_pivots(clip, flows)
-        assert white.tolist() == [False] and torch.equal(steps, refiner_module.brightness_steps(clip, flows))
-    clip = _whitened(pan, 0.85, 0.9, 0.95, 1.0)  # in from white
-    assert refiner_module.fade_pivots(clip, refiner_module.dis_flows_back(clip, 3))[1].tolist() == [True]
-
-
-def test_brightened_towards_white_scales_the_distances_from_white():
-    frames = torch.tensor([[[0.0, 0.9, -1.0]], [[0.0, 0.9, -1.0]]])  # (B=2, 1, 3): levels 0.5, 0.95, 0
-    out = refiner_module.brightened(frames, torch.tensor([0.8, 0.8]), torch.tensor([True, False]))
-    # towards white: distances 0.5, 0.05, 1 times 0.8 -> levels 0.6 (0.2), 0.96 (0.92), 0.2 (-0.6); the other clip as before
-    torch.testing.assert_close(out, torch.tensor([[[0.2, 0.92, -0.6]], [[-0.2, 0.52, -1.0]]]))
-    assert torch.equal(refiner_module.brightened(frames, torch.tensor([0.8, 1.2]), torch.tensor([False, False])),
-                       refiner_module.brightened(frames, torch.tensor([0.8, 1.2])))
-
-
-def test_a_refiner_reading_white_fades_carries_one_on_and_leaves_other_clips_to_the_bit():
-    pan = _pan((3, 0), 6)
-    whitened = _whitened(pan, 1.0, 0.95, 0.9, 0.85, 0.8, 0.75)
+def test_a_refiner_reading_white_fades_carries_one_on_and_leaves_other_clips_to_the_bit(photo_clips):
+    pan = photo_clips.pan((3, 0), 6)
+    whitened = photo_clips.whitened(pan, 1.0, 0.95, 0.9, 0.85, 0.8, 0.75)
     white = _zero_output(FlowRefiner(width=8, fades=True, white_fades=True)).eval()
     black = _zero_output(FlowRefiner(width=8, fades=True)).eval()
 
@@ -812,48 +617,14 @@ def test_a_refiner_reading_white_fades_carries_one_on_and_leaves_other_clips_to_
         assert error(read, whitened) < 0.01 and 2 * error(read, whitened) < error(as_black, whitened)
         fade = white.motion_persistence_and_fade(whitened[:, :, :4])[2]
         assert fade.white.tolist() == [True] and fade.rate.item() == pytest.approx(1 - 0.9 / 0.85, abs=0.003)
-        for clip in (_faded(pan[:, :, :4], 1.0, 0.95, 0.9, 0.85), pan[:, :, :4]):  # a fade to black, none: to the bit
+        for clip in (photo_clips.faded(pan[:, :, :4], 1.0, 0.95, 0.9, 0.85), pan[:, :, :4]):  # a fade to black, none: to the bit
             assert torch.equal(white.rollout(clip, 2), black.rollout(clip, 2))
     with pytest.raises(ValueError, match="white_fades .* needs fades"):
         FlowRefiner(width=8, white_fades=True)
 
 
-def _dissolved(clip: torch.Tensor, share: float) -> torch.Tensor:
-    """``clip`` cross-dissolving into a still second scene (another part of the same photo, turned
-    a half turn), the second scene's share growing by ``share`` a frame from none."""
-    photo = torch.from_numpy(skdata.astronaut()).permute(2, 0, 1).float() / 127.5 - 1
-    H, W = clip.shape[-2:]
-    second = photo[:, 300:300 + H, 300:300 + W].flip(-1, -2).view(1, 3, 1, H, W)
-    shares = share * torch.arange(clip.shape[2], dtype=torch.float32).view(1, 1, -1, 1, 1)
-    return (1 - shares) * clip + shares * second
-
-
-def test_a_cross_dissolve_s_changes_repeat_and_motion_noise_and_flicker_do_not():
-    def read(clip: torch.Tensor) -> bool:
-        flows = refiner_module.dis_flows_back(clip, 3)
-        steps = refiner_module.brightness_steps(clip, flows)
-        greys = [clip[:, :, t].mean(dim=1, keepdim=True) for t in range(4)]
-        changes = refiner_module.step_changes(greys, flows, steps, torch.zeros(1, dtype=torch.bool))
-        return bool(refiner_module.dissolving(changes).item())
-
-    pan = _pan((3, 0), 4)
-    assert read(_dissolved(_pan((0, 0), 4), 0.05)) and read(_dissolved(_pan((1, 0), 4), 0.05))
-    # under the still second scene, a first one moving 3 px a frame: the second's texture, moved
-    # along the first's flow, changes more than the mix does, and the steps no longer repeat
-    assert not read(_dissolved(pan, 0.05))
-    assert not read(pan) and not read(_pan((0, 0), 4))
-    noise = torch.Generator().manual_seed(0)
-    assert not read((_pan((0, 0), 4) + 0.02 * torch.randn(pan.shape, generator=noise)).clamp(-1, 1))
-    assert not read(_faded(pan, 1.0, 1.08, 0.97, 1.06))  # flicker: a change of brightness, not of the picture
-    assert not read(_faded(pan, 1.0, 0.95, 0.9, 0.85))  # a fade is read as one (the fade's steps relight it)
-    greys = [pan[:, :, t].mean(dim=1, keepdim=True) for t in range(4)]
-    flows = refiner_module.dis_flows_back(pan, 2)
-    changes = refiner_module.step_changes(greys, flows, torch.zeros(1, 3), torch.zeros(1, dtype=torch.bool))
-    assert len(changes) == 2 and not refiner_module.dissolving(changes).any()  # two steps: never read
-
-
-def test_a_refiner_reading_dissolves_carries_one_on_and_leaves_other_clips_to_the_bit():
-    clip = _dissolved(_pan((1, 0), 6), 0.05)
+def test_a_refiner_reading_dissolves_carries_one_on_and_leaves_other_clips_to_the_bit(photo_clips):
+    clip = photo_clips.dissolved(photo_clips.pan((1, 0), 6), 0.05)
     reading = _zero_output(FlowRefiner(width=8, fades=True, dissolves=True)).eval()
     plain = _zero_output(FlowRefiner(width=8, fades=True)).eval()
 
@@ -864,7 +635,7 @@ def test_a_refiner_reading_dissolves_carries_one_on_and_leaves_other_clips_to_th
         carried, kept = reading.rollout(clip[:, :, :4], 2), plain.rollout(clip[:, :, :4], 2)
         assert 2 * error(carried) < error(kept)
         assert reading.motion_persistence_and_fade(clip[:, :, :4])[2].dissolve is not None
-        for other in (_pan((3, 0), 4), _faded(_pan((3, 0), 4), 1.0, 0.95, 0.9, 0.85)):  # no dissolve, a fade
+        for other in (photo_clips.pan((3, 0), 4), photo_clips.faded(photo_clips.pan((3, 0), 4), 1.0, 0.95, 0.9, 0.85)):  # no dissolve, a fade
             assert torch.equal(reading.rollout(other, 2), plain.rollout(other, 2))
             assert reading.motion_persistence_and_fade(other)[2].dissolve is None
     with pytest.raises(ValueError, match="dissolves .* needs fades and n_flows >= 3"):
@@ -873,31 +644,8 @@ def test_a_refiner_reading_dissolves_carries_one_on_and_leaves_other_clips_to_th
         FlowRefiner(width=8, fades=True, n_flows=2, dissolves=True)
 
 
-def test_flicker_rarely_reads_as_a_fade():
-    # each frame's exposure drawn on its own from [1 - a, 1 + a]: four frames' steps seldom agree
-    draws = torch.Generator().manual_seed(0)
-    for a in (0.05, 0.1, 0.2):
-        exposure = 1 + a * (2 * torch.rand(100_000, 4, generator=draws) - 1)
-        steps = (exposure[:, 1:].log() - exposure[:, :-1].log()).flip(1)  # newest first
-        assert 0 < (refiner_module.fade_rate(steps) != 0).float().mean() < 0.01, a
-
-
-def test_a_newest_step_twice_the_steady_ones_before_it_skips_a_frame():
-    pan = _pan((3, 0), 8)
-    flows = lambda clip: context_flows(clip, 3)  # noqa: E731  (the steps at the newest frame's pixels)
-    skipped = _repeated(pan, 0, 1, 2, 4)  # frame 3 left out: the newest step moves 6 px, the two before 3
-    assert refiner_module.step_ratios(flows(skipped))[0].tolist() == pytest.approx([2.0, 1.0], abs=0.05)
-    assert refiner_module.skipped_newest(flows(skipped)).tolist() == [True]
-    for shown in [(0, 1, 2, 3), (0, 2, 4, 6), (0, 1, 3, 5), (0, 1, 3, 7)]:  # steady; twice, steady; from 1 to 2; 1, 2, 4
-        assert refiner_module.skipped_newest(flows(_repeated(pan, *shown))).tolist() == [False], shown
-    with pytest.raises(ValueError, match="three steps' flows, got 2"):
-        refiner_module.skipped_newest(flows(skipped)[:2])
-    still = _repeated(pan, 0, 0, 0, 0)  # nothing moves: no ratio to read
-    assert refiner_module.step_ratios(flows(still)).isnan().all() and not refiner_module.skipped_newest(flows(still))
-
-
-def test_a_refiner_reading_skipped_frames_moves_a_frame_s_step_after_one():
-    pan = _pan((3, 0), 9)
+def test_a_refiner_reading_skipped_frames_moves_a_frame_s_step_after_one(photo_clips):
+    pan = photo_clips.pan((3, 0), 9)
     reading = _zero_output(FlowRefiner(width=8, skipped_frames=True)).eval()
     plain = _zero_output(FlowRefiner(width=8)).eval()
 
@@ -905,11 +653,11 @@ def test_a_refiner_reading_skipped_frames_moves_a_frame_s_step_after_one():
         return float((frames - pan[:, :, list(truth)])[..., 24:-24, 24:-24].abs().mean())
 
     with torch.no_grad():
-        skipped = _repeated(pan, 0, 1, 2, 4)
+        skipped = photo_clips.repeated(pan, 0, 1, 2, 4)
         # the next frames are 5 and 6; carrying the double step on predicts 6 and 8
         assert error(reading.rollout(skipped, 2), 5, 6) < 0.02 < 0.1 < error(plain.rollout(skipped, 2), 5, 6)
         assert error(plain.rollout(skipped, 2), 6, 8) < 0.02
-        clip = _repeated(pan, 0, 1, 2, 3)  # nothing skipped: the same to the bit
+        clip = photo_clips.repeated(pan, 0, 1, 2, 3)  # nothing skipped: the same to the bit
         assert torch.equal(reading.rollout(clip, 2), plain.rollout(clip, 2))
 
 
@@ -957,8 +705,8 @@ def test_followed_inside_the_followed_candidate_of_a_pan_is_the_pan_up_to_its_en
     torch.testing.assert_close(out[:, [0, 1]], FlowRefiner.candidates([f1], camera_still=camera_still)[:, [0, 1]])
 
 
-def test_a_refiner_following_inside_predicts_a_fast_pan_s_edge_better_and_the_rest_the_same():
-    clip = _pan((12, 0), 6, size=(96, 160))
+def test_a_refiner_following_inside_predicts_a_fast_pan_s_edge_better_and_the_rest_the_same(photo_clips):
+    clip = photo_clips.pan((12, 0), 6, size=(96, 160))
     context, truth = clip[:, :, :4], clip[:, :, 4]
     scores = {}
     for inside in (False, True):
@@ -979,10 +727,10 @@ def test_a_refiner_following_inside_predicts_a_fast_pan_s_edge_better_and_the_re
         validate(config_from_dict({"model": {"generator": {"followed_inside": True}}}))
 
 
-def test_a_refiner_reading_pan_flows_follows_a_pan_its_flow_missed():
-    clip = _pan((32, 8), 5, size=(144, 176))  # a fifth of the frame a step: beyond DIS's pyramid here
+def test_a_refiner_reading_pan_flows_follows_a_pan_its_flow_missed(photo_clips):
+    clip = photo_clips.pan((32, 8), 5, size=(144, 176))  # a fifth of the frame a step: beyond DIS's pyramid here
     context, truth = clip[:, :, :4], clip[:, :, 4]
-    assert refiner_module.scene_cut_steps(context, refiner_module.dis_flows_back(context, 3))[0, 0]
+    assert scene_steps.scene_cut_steps(context, refiner_module.dis_flows_back(context, 3))[0, 0]
     scores = {}
     for kind in ("cuts", "pans", "pan flows"):
         torch.manual_seed(0)
@@ -996,44 +744,8 @@ def test_a_refiner_reading_pan_flows_follows_a_pan_its_flow_missed():
         FlowRefiner(width=8, scene_cuts=True, pan_flows=True)
 
 
-def _inner_error(flow: torch.Tensor, shift: tuple[int, int], margin: int = 24) -> float:
-    """Mean distance of ``flow`` ``(2, H, W)`` from a pan's backward flow ``shift``, away from the edges."""
-    true = torch.tensor(shift, dtype=flow.dtype).view(2, 1, 1)
-    return float((flow - true)[:, margin:-margin, margin:-margin].norm(dim=0).mean())
-
-
-def test_restarted_pans_flow_again_from_the_shift_only_the_steps_under_the_line_dis_missed_in_part():
-    clip = _pan((24, 16), 4, size=(144, 176))  # DIS misses much of the older steps, the newest is over the line
-    steps = refiner_module.dis_flows_back(clip, 3, refine_newest=True)
-    greys = refiner_module.cut_greys(clip)
-    before = refiner_module.unexplained_change(clip, steps, greys)[0]
-    assert before[0] > refiner_module.SCENE_CUT_RESIDUAL > before[1] > before[2] > 0.1
-    restarted = refiner_module.restarted_pans(clip, steps, greys, refine_newest=True)
-    after = refiner_module.unexplained_change(clip, restarted, greys)[0]
-    assert torch.equal(restarted[0], steps[0])  # over the line: pans_not_cuts' to read, not this
-    for j in (1, 2):
-        assert after[j] <= 0.9 * before[j]
-        assert _inner_error(restarted[j][0], (24, 16)) < 0.5 * _inner_error(steps[j][0], (24, 16))
-    assert steps[1].data_ptr() != restarted[1].data_ptr()  # the caller's flows are left as they were
-
-
-def test_restarted_pans_keep_dis_s_flow_where_it_found_the_pan_and_start_nothing_on_slow_motion(monkeypatch):
-    found = _pan((12, 8), 4, size=(144, 176))  # DIS's pyramid reaches it: no new flow explains a tenth more
-    steps = refiner_module.dis_flows_back(found, 3)
-    restarted = refiner_module.restarted_pans(found, steps, refiner_module.cut_greys(found))
-    assert all(torch.equal(a, b) for a, b in zip(restarted, steps))
-    started = []
-    monkeypatch.setattr(refiner_module, "dis_flow", lambda *args, **kwargs: started.append(1))
-    slow = _pan((4, 3), 4, size=(144, 176))  # 5 px a step, under the 8 px that starts DIS again
-    steps = refiner_module.dis_flows_back(slow, 3)
-    refiner_module.restarted_pans(slow, steps, refiner_module.cut_greys(slow))
-    still = found[:, :, :1].expand_as(found)
-    refiner_module.restarted_pans(still, refiner_module.dis_flows_back(still, 3), refiner_module.cut_greys(still))
-    assert not started
-
-
-def test_a_refiner_restarting_pans_predicts_a_pan_dis_missed_in_part_better():
-    clip = _pan((-20, -20), 5, size=(144, 176))  # the newest step under the cut line, DIS's flow of it off
+def test_a_refiner_restarting_pans_predicts_a_pan_dis_missed_in_part_better(photo_clips):
+    clip = photo_clips.pan((-20, -20), 5, size=(144, 176))  # the newest step under the cut line, DIS's flow of it off
     context, truth = clip[:, :, :4], clip[:, :, 4]
     scores = {}
     for restarts in (False, True):

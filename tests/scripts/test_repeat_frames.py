@@ -10,7 +10,7 @@ from skimage import data as skdata
 
 from vidpred.commands.repeat_frames import find_repeats, frame_kind, main, read_scores, scores_table, with_repeats
 from vidpred.data.video_io import read_video, write_image
-from vidpred.models.refiner import repeated_steps
+from vidpred.models.frame_timing import repeated_steps
 
 
 def _pan(folder, n: int = 6, size: tuple[int, int] = (96, 128)):

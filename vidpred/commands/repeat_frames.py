@@ -55,7 +55,7 @@ from vidpred.evaluation.paired import paired_difference
 from vidpred.evaluation.partial import refuse_partial
 from vidpred.evaluation.prediction_scores import SCORES_HEADER
 from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT
-from vidpred.models.refiner import REPEAT_CHANGED, REPEAT_RATIO, changed_fractions, repeats_among
+from vidpred.models.frame_timing import REPEAT_CHANGED, REPEAT_RATIO, changed_fractions, repeats_among
 from vidpred.safe_write import check_output, replacing
 
 log = logging.getLogger("vidpred")
@@ -168,7 +168,7 @@ def find_table(rows: list[tuple[str, np.ndarray, list[int]]]) -> str:
     lines = [_FIND_HEADING, "",
              f"A step repeats its earlier frame when under {REPEAT_CHANGED:.0%} of its pixels change by 3 grey levels "
              f"or more, and the step before it changed at least {REPEAT_CHANGED:.0%} and {1 / REPEAT_RATIO:g} times as many "
-             "(vidpred/models/refiner.py, repeated_steps). Share changed: of each repeat's pixels; and the smallest "
+             "(vidpred/models/frame_timing.py, repeated_steps). Share changed: of each repeat's pixels; and the smallest "
              "of a step after a moving one that is not a repeat.", "",
              "| video | steps | repeats: the frame (share changed) | the closest step that is not a repeat |",
              "|---|---|---|---|"]

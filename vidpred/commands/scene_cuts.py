@@ -34,7 +34,7 @@ from vidpred.data.corpus import DEFAULT_CORPUS_ROOT, corpus_paths
 from vidpred.data.sampler import to_model_input
 from vidpred.data.video_io import iter_video
 from vidpred.models.optical_flow import dis_flows_back, reused_flows
-from vidpred.models.refiner import SCENE_CUT_RESIDUAL, cut_greys, shifted_change, unexplained_change
+from vidpred.models.scene_steps import SCENE_CUT_RESIDUAL, cut_greys, shifted_change, unexplained_change
 
 log = logging.getLogger("vidpred")
 _HEADING = "# Cuts between scenes"

@@ -9,7 +9,7 @@ SDC-Net refines the flows of a frozen estimator:
 1. DIS backward flows of the last ``n_flows`` context steps, each brought to the newest
    frame's pixels (``f1``: newest -> previous; ``f2``: previous -> the one before, sampled
    along ``f1``; ...); with ``scene_cuts``, a step its flow cannot explain is a cut between
-   scenes, and the context starts there (:func:`from_newest_scene`);
+   scenes, and the context starts there (:func:`~vidpred.models.scene_steps.from_newest_scene`);
 2. candidate velocities from them (:meth:`FlowRefiner.candidates`: still, ``f1``, ``f1``
    followed to where the content goes, means over the last steps);
 3. a small U-Net at ``1/scale`` of the frame size sees the context frames, those flows and
@@ -21,7 +21,7 @@ SDC-Net refines the flows of a frozen estimator:
    ``composed`` one the shipped model uses): every predicted frame is *one* resampling of
    a real frame, so the 2nd frame is not a warp of a warp, and texture is moved, not
    redrawn (sharp output); with ``fades``, in a context whose steps all change its
-   brightness alike (:func:`fade_rate`), that frame is relit to carry the fade on.
+   brightness alike (:func:`~vidpred.models.brightness.fade_rate`), that frame is relit to carry the fade on.
 
 With the default candidates the weights start at 0.93 on ``f1``, so an untrained model is
 close to DIS-flow extrapolation. The flows and the network run at a reduced size, the warp at the full
@@ -30,26 +30,21 @@ size (as DMVFN and RIFE do): 3.6 GFLOPs for a 640x360 frame besides the three fl
 
 from __future__ import annotations
 
-import math
-from typing import NamedTuple
-
-import cv2
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from vidpred.models._frames import in_frame, shrunk, working_size
+from vidpred.models.brightness import (Fade, brightened, brightness_steps, dissolving, fade_levelled, fade_pivots,
+                                       fade_rate, step_changes)
 from vidpred.models.camera_motion import camera_flow
+from vidpred.models.frame_timing import skipped_newest, without_repeats
 from vidpred.models.optical_flow import dis_flow, dis_flows_back, farneback_flow
-from vidpred.models.warp import sample_at, splat, warp
+from vidpred.models.scene_steps import cut_greys, fast_pans, from_newest_scene, restarted_pans, scene_cut_steps
+from vidpred.models.warp import splat, warp
 
-__all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "scene_cut_steps", "cut_greys", "fast_pans",
-           "frame_shift", "shifted_change", "unexplained_change", "from_newest_scene",
-           "changed_fractions", "repeated_steps", "repeats_among", "without_repeats",
-           "brightness_steps", "fade_pivots", "fade_rate", "Fade", "fade_levelled", "brightened", "step_changes",
-           "dissolving", "step_ratios", "skipped_newest", "entered", "followed_within",
-           "REFINER_WIDTH", "ROLLOUTS", "SCENE_CUT_RESIDUAL", "REPEAT_CHANGED", "REPEAT_RATIO", "FADE_STEP", "FADE_SPREAD",
-           "DISSOLVE_CORRELATION", "DISSOLVE_SLOPE", "SKIPPED_RATIO", "STEADY_RATIO"]
+__all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "entered", "followed_within", "REFINER_WIDTH",
+           "ROLLOUTS"]
 
 REFINER_WIDTH = 32  # feature maps of the first level at model.generator.width 1
 
@@ -77,81 +72,6 @@ _PROJECTION_ORDER = 4.0
 # Below this sum of bilinear weights landing on a pixel, the projected candidate has a hole
 # there (content it cannot know appears) and takes the followed candidate's velocity.
 _MIN_COVERAGE = 0.5
-# A context step is a cut between scenes when its flow leaves this much of the change
-# unexplained (scene_cut_steps): the mean absolute difference of the standardized grey levels.
-# On the corpus's validation videos, steps within a scene reach 0.245 (fast motion blur on
-# bikes.mp4) and its cuts start at 0.81 (docs/results.md, "Cuts between scenes").
-SCENE_CUT_RESIDUAL = 0.4
-# With pans_not_cuts, a step over that line is still no cut when one shift of the whole frame
-# leaves no more of the change unexplained over the pixels both frames show, at least
-# _MIN_SHARED of them: a pan too fast for DIS's flow on small frames. The shift is phase
-# correlation's, and only one whose peak reaches _MIN_PEAK (1 for a frame that moves whole,
-# about 0 between unrelated frames) is taken. On the validation videos shrunk to 144 rows and
-# panned by up to 128 px a frame, the steps over the line that one shift explains peak at
-# 0.45-0.79, a flat video whose shift was misfound at 0.15-0.20, and bikes.mp4's cuts at
-# 0.13 or less (docs/results.md, "Fast pans read as cuts").
-_MIN_SHARED = 0.5
-_MIN_PEAK = 0.3
-# With pan_restarts, a step under that line whose whole frame phase correlation finds moving
-# by at least _MIN_RESTART pixels (its peak at least _MIN_PEAK) is flowed again by DIS started
-# from that shift, the new flow kept where it leaves at most _RESTART_GAIN of the first one's
-# change unexplained: a pan DIS's pyramid reaches only in part. On the validation videos'
-# steady pans (up to 32 and 64 px a frame as they are; up to 64 and 128 px at 144 rows), the
-# newest steps so replaced moved 19-37 px, none lost more than 0.06 dB in DIS's extrapolation
-# and the others gained up to 25 dB, where taking any new flow that explains more lost up to
-# 0.61 (docs/results.md, "Fast pans under the cut line"). Slower steps DIS's pyramid reaches:
-# the gate spares them a second flow.
-_MIN_RESTART = 8.0
-_RESTART_GAIN = 0.9
-# A context step repeats its earlier frame (a frame shown twice, as a conversion to a higher
-# frame rate or a camera that drops a frame shows it) when fewer than REPEAT_CHANGED of its
-# pixels change by _CHANGE_LEVEL or more, while the step before it changed at least
-# REPEAT_CHANGED of them and more than 1 / REPEAT_RATIO times as many as it (so a still scene
-# filmed without noise is no repeat, nor is a hold). The corpus's repeated frames
-# (bigbuckbunny.mp4's conversion, cup.mp4's, mbt-cube's capture) change 0-0.9% of their
-# pixels after steps changing 7-53%; the steps after a moving one that come closest without
-# being repeats change 1.6-2.0%, with the step before them under five times as many
-# (docs/results.md, "Repeated frames").
-REPEAT_CHANGED = 0.02
-REPEAT_RATIO = 0.2
-_CHANGE_LEVEL = 3 * 2 / 255  # 3 grey levels of 255, in [-1, 1]
-# A context is a steady fade (an edit's fade to or from black, a camera's exposure settling)
-# when every step's brightness (brightness_steps: the median log ratio of its pixels, read
-# along its flow) changes the same way, by at least FADE_STEP, and no step's change differs
-# from the newest's by more than FADE_SPREAD of it: flicker's independent exposures seldom
-# line up so (0.6-0.7% of contexts of ±10% flicker), and a scene whose light holds reads
-# far under FADE_STEP (docs/results.md, "Fades").
-FADE_STEP = 0.01
-FADE_SPREAD = 0.5
-# A context is a cross-dissolve (an edit mixing the next scene in over a few frames) when each
-# of its three steps changes the picture in a way its motion and its change of brightness do
-# not explain (step_changes), and each step's such change repeats the one before it: their
-# correlation over the pixels above DISSOLVE_CORRELATION, the newer's least-squares slope on
-# the older within DISSOLVE_SLOPE. None of the validation videos' 60 clips as they are, nor
-# under flicker, passes (noise and occlusions do not repeat; flicker is a change of
-# brightness); 48 of the same clips made dissolves do (docs/results.md, "Cross-dissolves").
-# Read at full size: shrunk, a step's motion blur and occlusions repeat enough to pass.
-DISSOLVE_CORRELATION = 0.5
-DISSOLVE_SLOPE = (0.5, 2.0)
-# ... and each such change is at least this root-mean-square (half a grey level of 255, in
-# [-1, 1]): steps that change nothing (a still picture, a frame shown twice) do not repeat a change.
-_DISSOLVE_MIN_CHANGE = 1 / 255
-# A context's newest step skips a frame (a conversion to a lower frame rate leaves one in a
-# few out; a camera or a call under load drops one) when it moves the content SKIPPED_RATIO
-# times as far as the step before, in the same direction, and the step before moves it
-# STEADY_RATIO times as far as the one before that (step_ratios: medians over the pixels
-# that move in both older steps). Along the test videos as they are, 34 of 1,617 contexts
-# come so, most of them where a capture dropped a frame (docs/results.md, "Skipped frames").
-SKIPPED_RATIO = (1.6, 2.5)
-STEADY_RATIO = (0.7, 1.4)
-# The pixels whose flow in a step is under this many pixels do not move in it.
-_MOVING_PX = 0.5
-# Pixels darker than this share of the range, or as near its top, are left out of a step's
-# change of brightness: their 8-bit ratios are coarse, and clipped ones do not scale.
-_LIT = 20 / 255
-# A frame flatter than this standard deviation of its grey levels (in [-1, 1]) is not
-# stretched further by the standardization: its noise would pass for a cut.
-_FLAT_FRAME_STD = 0.02
 
 
 def context_flows(context: Tensor, n_flows: int, refine: bool = False) -> list[Tensor]:
@@ -191,474 +111,6 @@ def _at_newest_pixels(steps: list[Tensor]) -> list[Tensor]:
     return flows
 
 
-def scene_cut_steps(context: Tensor, steps: list[Tensor], greys: list[Tensor] | None = None,
-                    pans: bool = False) -> Tensor:
-    """Which of the last context steps cut from one scene to another: ``(B, len(steps))``
-    bool, newest step first: those whose :func:`unexplained_change` exceeds
-    :data:`SCENE_CUT_RESIDUAL` (with ``pans``, but for the :func:`fast_pans`).
-
-    Args:
-        context: ``(B, C, T, H, W)``.
-        steps: ``dis_flows_back(context, n)``: ``steps[j]`` from frame ``T-1-j`` back to ``T-2-j``.
-        greys: the frames' grey levels at a quarter of the frame size (:func:`cut_greys`), where
-            the caller has them.
-        pans: a step one shift of the whole frame explains is no cut (a pan faster than the
-            flow reaches).
-    """
-    greys = cut_greys(context) if greys is None else greys
-    cuts = unexplained_change(context, steps, greys) > SCENE_CUT_RESIDUAL
-    if pans:
-        for b, j in fast_pans(context, cuts, greys):
-            cuts[b, j] = False
-    return cuts
-
-
-def fast_pans(context: Tensor, over: Tensor, greys: list[Tensor] | None = None) -> dict[tuple[int, int], Tensor]:
-    """Of the steps ``over`` the cut line (``(B, n)`` bool, newest first), those one shift of
-    the whole frame explains (:func:`frame_shift` no further from it than the line): for each,
-    ``(b, j)`` -> that shift as a backward flow in the frame's pixels, ``(2,)`` (x, y)."""
-    T, H, W = context.shape[2], *context.shape[-2:]
-    greys = cut_greys(context) if greys is None else greys
-    h, w = greys[0].shape[-2:]
-    pans = {}
-    for b, j in over.nonzero().tolist():
-        misfit, (dx, dy) = frame_shift(greys[T - 1 - j][b, 0], greys[T - 2 - j][b, 0])
-        if misfit <= SCENE_CUT_RESIDUAL:  # later(p) = earlier(p - d): the backward flow is -d
-            pans[(b, j)] = torch.tensor([-dx * W / w, -dy * H / h], dtype=torch.float32)
-    return pans
-
-
-def shifted_change(later: Tensor, earlier: Tensor) -> float:
-    """How much of a step one shift of the whole frame leaves unexplained: :func:`frame_shift`'s
-    misfit."""
-    return frame_shift(later, earlier)[0]
-
-
-def frame_shift(later: Tensor, earlier: Tensor) -> tuple[float, tuple[float, float]]:
-    """The one shift of the whole frame that best explains a step, and how much of the step
-    it leaves unexplained: over the shifts within half a pixel (in quarters) of the one phase
-    correlation finds from ``earlier`` to ``later`` (``(h, w)`` grey levels; its sub-pixel
-    estimate is a quarter pixel off on small frames), the least mean absolute difference of
-    the two frames' grey levels over the pixels both show, each standardized there (as
-    :func:`unexplained_change` measures along a flow), and that shift ``(dx, dy)``:
-    ``later(p) ≈ earlier(p - (dx, dy))``. The misfit is infinite where the frames share fewer
-    than :data:`_MIN_SHARED` of the pixels, or where phase correlation's peak is under
-    :data:`_MIN_PEAK` (no one shift moves the frame)."""
-    a, b = (x.detach().float().cpu().numpy() for x in (later, earlier))
-    (dx, dy), peak = _phase_shift(a, b)
-    if peak < _MIN_PEAK:
-        return float("inf"), (dx, dy)
-    offsets = np.arange(-2, 3) / 4
-    return min((_shifted_misfit(a, b, dx + ox, dy + oy), (dx + ox, dy + oy)) for ox in offsets for oy in offsets)
-
-
-def _phase_shift(later: np.ndarray, earlier: np.ndarray) -> tuple[tuple[float, float], float]:
-    """Phase correlation's shift ``(dx, dy)`` from ``earlier`` to ``later`` (float32 ``(h, w)``),
-    ``later(p) ≈ earlier(p - (dx, dy))``, and its peak (1 for a frame that moves whole, about 0
-    between unrelated frames); each frame tapered to its edges by a Hann window first."""
-    h, w = later.shape
-    return cv2.phaseCorrelate(earlier, later, cv2.createHanningWindow((w, h), cv2.CV_32F))
-
-
-def restarted_pans(context: Tensor, steps: list[Tensor], greys: list[Tensor],
-                   refine_newest: bool = False) -> list[Tensor]:
-    """``steps`` (:func:`~vidpred.models.optical_flow.dis_flows_back`'s, newest first) with each
-    step under the cut line that the whole frame moves by :data:`_MIN_RESTART` pixels or more
-    (phase correlation's shift on the cut score's ``greys``, its peak at least :data:`_MIN_PEAK`)
-    flowed again by DIS started from that shift, where the new flow leaves at most
-    :data:`_RESTART_GAIN` of the first one's change unexplained (:func:`unexplained_change`): a
-    pan that DIS's pyramid reaches only in part. ``refine_newest``: the newest step's new flow
-    refined as its first was. The other steps' flows are the same tensors."""
-    T, H, W = context.shape[2], *context.shape[-2:]
-    h, w = greys[0].shape[-2:]
-    steps = [flow.clone() for flow in steps]
-    residuals = unexplained_change(context, steps, greys)
-    for b, j in (residuals <= SCENE_CUT_RESIDUAL).nonzero().tolist():
-        later, earlier = (greys[t][b, 0].detach().float().cpu().numpy() for t in (T - 1 - j, T - 2 - j))
-        (dx, dy), peak = _phase_shift(later, earlier)
-        shift = (-dx * W / w, -dy * H / h)  # the backward flow, in the frame's pixels
-        if peak < _MIN_PEAK or math.hypot(*shift) < _MIN_RESTART:
-            continue
-        frames = context[b:b + 1, :, :T - j]  # the step's later frame newest
-        start = torch.tensor(shift, dtype=torch.float32, device=context.device).view(1, 2, 1, 1).expand(1, 2, H, W)
-        flow = dis_flow(frames[:, :, -1], frames[:, :, -2], refine=refine_newest and j == 0, start=start)
-        if unexplained_change(frames, [flow], [g[b:b + 1] for g in greys[:T - j]])[0, 0] <= _RESTART_GAIN * residuals[b, j]:
-            steps[j][b] = flow[0]
-    return steps
-
-
-def _shifted_misfit(later: np.ndarray, earlier: np.ndarray, dx: float, dy: float) -> float:
-    """:func:`frame_shift`'s misfit for ``later(p) = earlier(p - (dx, dy))``."""
-    h, w = later.shape
-    moved = cv2.warpAffine(earlier, np.float32([[1, 0, dx], [0, 1, dy]]), (w, h), flags=cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_CONSTANT, borderValue=float("nan"))
-    shared = ~np.isnan(moved)
-    if shared.mean() < _MIN_SHARED:
-        return float("inf")
-    a, b = later[shared], moved[shared]
-    a = (a - a.mean()) / max(float(a.std()), _FLAT_FRAME_STD)
-    b = (b - b.mean()) / max(float(b.std()), _FLAT_FRAME_STD)
-    return float(np.abs(a - b).mean())
-
-
-def unexplained_change(context: Tensor, steps: list[Tensor], greys: list[Tensor] | None = None) -> Tensor:
-    """How much of each of the last context steps its backward flow ``steps[j]`` leaves
-    unexplained: ``(B, len(steps))``, the mean absolute difference between the step's later
-    frame and its earlier frame warped along the flow, both in grey levels area-averaged to
-    a quarter of the frame size (the refiner's working size; so sensor noise counts for
-    little) and standardized over the frame (zero mean, unit standard deviation), so that a
-    change of brightness or contrast alone explains itself. About 0.01-0.1 within a scene
-    (up to 0.2 under strong grain), 0.5-1 between unrelated frames.
-
-    Args:
-        context: ``(B, C, T, H, W)``.
-        steps: ``dis_flows_back(context, n)``: ``steps[j]`` from frame ``T-1-j`` back to ``T-2-j``.
-        greys: the ``T`` frames' grey levels at that size, ``(B, 1, h, w)`` each, where the
-            caller has them; else made here.
-    """
-    T, H, W = context.shape[2], *context.shape[-2:]
-    greys = cut_greys(context) if greys is None else greys
-    h, w = greys[0].shape[-2:]
-    to_small = torch.tensor([w / W, h / H], device=context.device).view(1, 2, 1, 1)
-    residuals = []
-    for j, flow in enumerate(steps):
-        moved = warp(greys[T - 2 - j], F.interpolate(flow, size=(h, w), mode="nearest") * to_small)
-        residuals.append((_standardized(greys[T - 1 - j]) - _standardized(moved)).abs().mean(dim=(1, 2, 3)))
-    return torch.stack(residuals, dim=1)
-
-
-def cut_greys(context: Tensor) -> list[Tensor]:
-    """Each context frame's grey levels area-averaged to a quarter of the frame size, as the
-    cut scores read them (:func:`unexplained_change`, :func:`shifted_change`): ``T`` tensors
-    ``(B, 1, h, w)`` float32."""
-    size = _working_size(*context.shape[-2:], 4)
-    return [_shrunk(context[:, :, t].float().mean(dim=1, keepdim=True), size) for t in range(context.shape[2])]
-
-
-def _working_size(H: int, W: int, scale: int) -> tuple[int, int]:
-    """About ``1/scale`` of a frame's size, a multiple of 4 (the U-Net's two stride-2 levels)."""
-    return max(4, round(H / (4 * scale)) * 4), max(4, round(W / (4 * scale)) * 4)
-
-
-def _shrunk(x: Tensor, size: tuple[int, int]) -> Tensor:
-    """``(B, c, H, W)`` -> ``(B, c, *size)``, area-averaged (bilinear where it is larger)."""
-    H, W = x.shape[-2:]
-    return F.interpolate(x, size=size, mode="area" if H >= size[0] and W >= size[1] else "bilinear")
-
-
-def _standardized(grey: Tensor) -> Tensor:
-    """``(B, 1, H, W)`` to zero mean and unit standard deviation over each frame."""
-    mean = grey.mean(dim=(2, 3), keepdim=True)
-    return (grey - mean) / (grey - mean).square().mean(dim=(2, 3), keepdim=True).sqrt().clamp_min(_FLAT_FRAME_STD)
-
-
-def from_newest_scene(context: Tensor, steps: list[Tensor],
-                      cuts: Tensor | None = None) -> tuple[Tensor, list[Tensor], Tensor]:
-    """The context as it would be had the newest scene begun with it: in each clip whose
-    last steps hold a cut (``cuts``, else :func:`scene_cut_steps`), the frames before the
-    newest cut are the first frame after it, and the steps' flows from there back are zero
-    (still).
-
-    Returns:
-        the context, the steps' flows, and ``(B,)`` bool: the newest step is the cut (the
-        newest frame is the only one of its scene).
-    """
-    cuts = scene_cut_steps(context, steps) if cuts is None else cuts
-    if not cuts.any():
-        return context, steps, cuts[:, 0]
-    T, n = context.shape[2], len(steps)
-    context, steps = context.clone(), [step.clone() for step in steps]
-    for b in torch.nonzero(cuts.any(dim=1)).flatten().tolist():
-        j = int(torch.nonzero(cuts[b]).min())  # the newest cut: between frames T-2-j and T-1-j
-        context[b, :, :T - 1 - j] = context[b, :, T - 1 - j:T - j]
-        for k in range(j, n):
-            steps[k][b] = 0.0
-    return context, steps, cuts[:, 0]
-
-
-def changed_fractions(context: Tensor) -> Tensor:
-    """``(B, T - 1)``, newest step first: the fraction of each context step's pixels whose grey
-    level (the mean of the channels) changes by 3 levels of 255 or more.
-
-    Args:
-        context: ``(B, C, T, H, W)`` in ``[-1, 1]``.
-    """
-    grey = context.float().mean(dim=1)  # (B, T, H, W)
-    changed = ((grey[:, 1:] - grey[:, :-1]).abs() >= _CHANGE_LEVEL).float().mean(dim=(2, 3))
-    return changed.flip(1)
-
-
-def repeated_steps(context: Tensor) -> Tensor:
-    """Which context steps show their earlier frame again: ``(B, T - 1)`` bool, newest step
-    first. A step repeats when it changes fewer than :data:`REPEAT_CHANGED` of its pixels,
-    the step before it at least that many, and the step fewer than :data:`REPEAT_RATIO` times
-    as many as the step before it (:func:`changed_fractions`). So no two steps in a row
-    repeat, and the oldest step, with no step before it, never does.
-
-    Args:
-        context: ``(B, C, T, H, W)`` in ``[-1, 1]``.
-    """
-    return repeats_among(changed_fractions(context))
-
-
-def repeats_among(changed: Tensor) -> Tensor:
-    """:func:`repeated_steps` from the steps' :func:`changed_fractions` ``(B, n)``, newest first."""
-    step, before = changed[:, :-1], changed[:, 1:]
-    repeats = (step < REPEAT_CHANGED) & (before >= REPEAT_CHANGED) & (step < REPEAT_RATIO * before)
-    return torch.cat([repeats, torch.zeros_like(repeats[:, :1])], dim=1)
-
-
-def without_repeats(context: Tensor, repeats: Tensor | None = None) -> Tensor:
-    """The context with each repeated frame (``repeats``, else :func:`repeated_steps`) taken
-    out, the frames after it moved one place older and the oldest frame shown again at the
-    start (a step that is still), so every step left is one of the motion's: a frame shown
-    twice in a row, as a conversion from 24 to 30 frames a second shows one in four, is
-    followed by the motion of the steps before it rather than read as a stop.
-
-    A hold (two or more steps in a row that change nothing) stays a hold: only its first
-    step repeats by :func:`repeated_steps`, so its newest step is still, and the motion stops.
-
-    Returns:
-        ``(B, C, T, H, W)``: ``context`` itself where no clip has a repeated frame.
-    """
-    repeats = repeated_steps(context) if repeats is None else repeats
-    if not repeats.any():
-        return context
-    T = context.shape[2]
-    out = context.clone()
-    for b in torch.nonzero(repeats.any(dim=1)).flatten().tolist():
-        kept = [0] + [t for t in range(1, T) if not repeats[b, T - 1 - t]]  # frame t ends step T-1-t
-        out[b] = context[b][:, [kept[0]] * (T - len(kept)) + kept]
-    return out
-
-
-def brightness_steps(context: Tensor, flows: list[Tensor] | None = None) -> Tensor:
-    """``(B, T - 1)``, newest step first: each context step's change of brightness, the
-    median over pixels of the log of their grey level's ratio (every other row and column;
-    pixels lit in both frames, between :data:`_LIT` of the range and as far from its top).
-
-    A change of exposure or a fade scales every pixel alike, so the median is its log ratio;
-    content moving over the pixels changes them too (a bright surface sliding into view reads
-    as a brightening), unless ``flows`` bring the earlier frame's content to the later frame's
-    pixels first: ``flows[j]``, the ``j``-th newest step's flow from its later frame back to
-    the earlier (:func:`~vidpred.models.optical_flow.dis_flows_back`), pixels whose source
-    left the frame left out. 0 where fewer than one pixel in a thousand counts.
-
-    Args:
-        context: ``(B, C, T, H, W)`` in ``[-1, 1]``.
-        flows: the newest steps' flows ``(B, 2, H, W)`` in pixels, newest first; steps beyond
-            them are compared where they stand.
-    """
-    return torch.stack([_median_log_ratio(*pair) for pair in _step_levels(context, flows)], dim=1)
-
-
-def fade_pivots(context: Tensor, flows: list[Tensor] | None = None) -> tuple[Tensor, Tensor]:
-    """Each clip's steps of brightness read towards the end of the range that describes them
-    better: ``(B, T - 1)`` steps, newest first, and ``(B,)`` bool, True where they are read
-    towards white.
-
-    A fade to black scales every pixel's level alike (:func:`brightness_steps`); a fade to
-    white scales every pixel's distance from white alike, lifting dark pixels more than bright
-    ones. Each step is read both ways (the median log ratio of the levels, and of their
-    distances from white); a clip is read towards white where, summed over its steps, the
-    median absolute error of the later frame's levels so predicted from the earlier's is
-    smaller that way. Its steps towards black are :func:`brightness_steps`' to the bit.
-    """
-    black, white, misfit_black, misfit_white = [], [], 0.0, 0.0
-    for later, earlier, counted in _step_levels(context, flows):
-        black.append(_median_log_ratio(later, earlier, counted))
-        white.append(_median_log_ratio(-later, -earlier, counted))
-        misfit_black = misfit_black + _median_misfit(later, earlier, counted, black[-1])
-        misfit_white = misfit_white + _median_misfit(-later, -earlier, counted, white[-1])
-    towards_white = misfit_white < misfit_black
-    return torch.where(towards_white[:, None], torch.stack(white, dim=1), torch.stack(black, dim=1)), towards_white
-
-
-def _step_levels(context: Tensor, flows: list[Tensor] | None) -> list[tuple[Tensor, Tensor, Tensor]]:
-    """Each context step, newest first: its later frame's grey ``(B, 1, h, w)`` at every other
-    row and column, the earlier frame's brought there along the step's flow (where it stands
-    beyond ``flows``), and where the earlier frame's content came from inside the frame
-    (:func:`brightness_steps`)."""
-    grey = context.float().mean(dim=1, keepdim=True)  # (B, 1, T, H, W)
-    T, (H, W) = grey.shape[2], grey.shape[-2:]
-    xs = torch.arange(0, W, 2, device=grey.device, dtype=torch.float32).view(1, 1, -1)  # every other pixel
-    ys = torch.arange(0, H, 2, device=grey.device, dtype=torch.float32).view(1, -1, 1)
-    pairs = []
-    for j in range(T - 1):
-        later, earlier = grey[:, :, T - 1 - j, ::2, ::2], grey[:, :, T - 2 - j]
-        if flows is not None and j < len(flows):
-            x, y = xs + flows[j][:, 0, ::2, ::2], ys + flows[j][:, 1, ::2, ::2]  # (B, h, w): where each came from
-            counted = _in_frame(x, y, H, W).unsqueeze(1)
-            earlier = sample_at(earlier, x, y)
-        else:
-            counted, earlier = torch.ones_like(later, dtype=torch.bool), earlier[..., ::2, ::2]
-        pairs.append((later, earlier, counted))
-    return pairs
-
-
-def _lit_levels(later: Tensor, earlier: Tensor, counted: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """``later`` and ``earlier`` (grey ``(B, 1, h, w)`` in ``[-1, 1]``) as levels in ``[0, 1]``,
-    ``(B, h * w)``, and which of the ``counted`` pixels are lit in both (:data:`_LIT`)."""
-    later, earlier = ((later + 1) / 2).flatten(1), ((earlier + 1) / 2).flatten(1)
-    counted = counted.flatten(1) & (later >= _LIT) & (later <= 1 - _LIT) & (earlier >= _LIT) & (earlier <= 1 - _LIT)
-    return later, earlier, counted
-
-
-def _median_log_ratio(later: Tensor, earlier: Tensor, counted: Tensor) -> Tensor:
-    """``(B,)``: the median of ``log(later / earlier)`` over the ``counted`` pixels lit in both
-    (grey ``(B, 1, h, w)`` in ``[-1, 1]``); 0 where under one in a thousand are."""
-    later, earlier, counted = _lit_levels(later, earlier, counted)
-    return _counted_median(later.clamp_min(_LIT).log() - earlier.clamp_min(_LIT).log(), counted)
-
-
-def _median_misfit(later: Tensor, earlier: Tensor, counted: Tensor, step: Tensor) -> Tensor:
-    """``(B,)``: the median, over the ``counted`` pixels lit in both, of how far ``later``'s
-    levels lie from ``earlier``'s scaled by the step's ratio ``exp(step)`` (as in
-    :func:`_median_log_ratio`); 0 where under one in a thousand are."""
-    later, earlier, counted = _lit_levels(later, earlier, counted)
-    return _counted_median((later - earlier * torch.exp(step)[:, None]).abs(), counted)
-
-
-def _counted_median(values: Tensor, counted: Tensor) -> Tensor:
-    """``(B,)``: the median of ``values`` ``(B, n)`` over the ``counted`` ones; 0 where under
-    one in a thousand are."""
-    median = torch.where(counted, values, torch.full_like(values, float("nan"))).nanmedian(dim=1).values
-    return torch.where(counted.float().mean(dim=1) >= 1e-3, median, torch.zeros_like(median))
-
-
-class Fade(NamedTuple):
-    """Each clip's fade, as predictions carry it on: frame ``k`` ahead is the newest frame
-    relit by ``1 + k * rate`` (:func:`brightened`), and in a cross-dissolve changed by ``k``
-    times the context steps' mean change (:func:`dissolving`)."""
-
-    rate: Tensor  # (B,): :func:`fade_rate`, 0 where the clip does not fade
-    white: Tensor  # (B,) bool: its distance from white scales (a fade to or from white), not its level
-    # (B, C, H, W): in a cross-dissolve, the context steps' mean change at the newest frame's
-    # pixels (0 for the clips that do not dissolve); None where none does
-    dissolve: Tensor | None = None
-
-
-def fade_rate(steps: Tensor) -> Tensor:
-    """``(B,)``: in a steady fade (:data:`FADE_STEP`, :data:`FADE_SPREAD`), the newest step's
-    change of brightness as a fraction of the newest frame's, so that the frame ``k`` ahead
-    is ``1 + k * rate`` times as bright as the newest (the brightness going on in a straight
-    line, as a fade to black darkens by the same amount each frame); 0 elsewhere.
-
-    Args:
-        steps: the context's :func:`brightness_steps` ``(B, n)``, newest first, ``n >= 2``
-            (a fade is two steps that agree, at least).
-    """
-    newest = steps[:, :1]
-    steady = (steps * newest.sign() >= FADE_STEP).all(dim=1) & \
-             ((steps - newest).abs() <= FADE_SPREAD * newest.abs()).all(dim=1) & (steps.shape[1] >= 2)
-    return torch.where(steady, 1 - torch.exp(-newest[:, 0]), torch.zeros_like(newest[:, 0]))
-
-
-def brightened(frames: Tensor, factor: Tensor, white: Tensor | None = None) -> Tensor:
-    """``frames`` (``(B, C, ...)`` in ``[-1, 1]``) with their levels in ``[0, 1]`` multiplied by
-    ``factor`` ``(B,)`` (for the clips ``white`` ``(B,)`` bool marks, their distances from
-    white), clipped to the range; the frames themselves where every factor is 1."""
-    if bool((factor == 1).all()):
-        return frames
-    factor = factor.view(-1, *([1] * (frames.dim() - 1))).to(frames.dtype)
-    out = (frames + 1) * factor - 1
-    if white is not None and bool(white.any()):
-        out = torch.where(white.view(factor.shape), 1 - (1 - frames) * factor, out)
-    return out.clamp(-1, 1)
-
-
-def fade_levelled(context: Tensor, steps: Tensor, fading: Tensor, white: Tensor | None = None) -> Tensor:
-    """The context with every older frame of each ``fading`` clip ``(B,)`` bool brought to
-    the newest frame's brightness by its :func:`brightness_steps` ``steps`` (read towards
-    white for the clips ``white`` marks: :func:`fade_pivots`), so its flows and the network
-    see one exposure; ``context`` itself where no clip fades. The newest frame, which
-    predictions resample, is never changed."""
-    if not fading.any():
-        return context
-    # frame t's log brightness below the newest: the sum of the steps after it
-    after = torch.cumsum(steps, dim=1).flip(1)  # (B, T - 1): frames 0 .. T-2
-    factors = torch.where(fading[:, None], torch.exp(after), torch.ones_like(after))
-    out = context.clone()
-    for t in range(context.shape[2] - 1):
-        out[:, :, t] = brightened(context[:, :, t], factors[:, t], white)
-    return out
-
-
-def step_changes(frames: list[Tensor], flows: list[Tensor], steps: Tensor, white: Tensor) -> list[Tensor]:
-    """Each context step's change of the picture that neither its motion nor its change of
-    brightness explains, newest step first, all at the newest frame's pixels: the later
-    frame less the earlier one brought along the step's flow and relit by its
-    :func:`brightness_steps` step (towards white for the clips ``white`` marks).
-
-    Args:
-        frames: the context's frames ``(B, C, H, W)`` in ``[-1, 1]``, oldest first (grey to
-            read a dissolve, in colour to carry one on).
-        flows: each of the newest steps' own flow, later frame back to the earlier, newest
-            first, ``(B, 2, H, W)`` in pixels (:func:`~vidpred.models.optical_flow.dis_flows_back`).
-        steps: ``(B, >= len(flows))`` the steps' brightness (log ratios), newest first; zeros
-            to leave the brightness in the change.
-        white: ``(B,)`` bool.
-    """
-    T, changes = len(frames), []
-    for j, flow in enumerate(flows):
-        relit = brightened(warp(frames[T - 2 - j], flow), torch.exp(steps[:, j]), white)
-        change = frames[T - 1 - j] - relit
-        for newer in reversed(flows[:j]):  # brought to the newest frame's pixels
-            change = warp(change, newer)
-        changes.append(change)
-    return changes
-
-
-def dissolving(changes: list[Tensor]) -> Tensor:
-    """``(B,)`` bool: each step's :func:`step_changes` repeats the one before it
-    (:data:`DISSOLVE_CORRELATION`, :data:`DISSOLVE_SLOPE`), as a cross-dissolve's do: the
-    next scene mixes in by the same share each frame, while noise and occlusions do not
-    repeat. False with fewer than three steps, or where a step changes next to nothing."""
-    out = torch.full(changes[0].shape[:1], len(changes) >= 3, dtype=torch.bool, device=changes[0].device)
-    for change in changes:
-        out &= change.flatten(1).pow(2).mean(dim=1).sqrt() >= _DISSOLVE_MIN_CHANGE
-    for newer, older in zip(changes, changes[1:]):
-        a, b = newer.flatten(1), older.flatten(1)
-        a0, b0 = a - a.mean(dim=1, keepdim=True), b - b.mean(dim=1, keepdim=True)
-        correlation = (a0 * b0).sum(dim=1) / (a0.norm(dim=1) * b0.norm(dim=1)).clamp_min(1e-12)
-        slope = (a * b).sum(dim=1) / (b * b).sum(dim=1).clamp_min(1e-12)
-        out &= (correlation > DISSOLVE_CORRELATION) & (slope > DISSOLVE_SLOPE[0]) & (slope < DISSOLVE_SLOPE[1])
-    return out
-
-
-def step_ratios(flows: list[Tensor]) -> Tensor:
-    """``(B, n - 1)``, newest first: how far each step moves the content against the step
-    before it, the median over pixels of ``f_j . f_(j+1) / |f_(j+1)|^2`` (the step's flow along
-    the one before's), over the pixels that move by :data:`_MOVING_PX` or more in every step
-    but the newest (every other row and column); NaN where under 5% of them do.
-
-    Args:
-        flows: the context's steps' flows at the newest frame's pixels, newest first
-            (:func:`context_flows`), ``n >= 2``, each ``(B, 2, H, W)``.
-    """
-    flows = [f[..., ::2, ::2].float() for f in flows]
-    # (B, N); squared lengths: torch's norm over the two flow channels is slow on the CPU
-    moving = torch.stack([f.pow(2).sum(dim=1) >= _MOVING_PX ** 2 for f in flows[1:]]).all(dim=0).flatten(1)
-    ratios = []
-    for later, earlier in zip(flows, flows[1:]):
-        ratio = ((later * earlier).sum(dim=1) / earlier.pow(2).sum(dim=1).clamp_min(1e-6)).flatten(1)
-        median = torch.where(moving, ratio, torch.full_like(ratio, float("nan"))).nanmedian(dim=1).values
-        ratios.append(torch.where(moving.float().mean(dim=1) >= 0.05, median, torch.full_like(median, float("nan"))))
-    return torch.stack(ratios, dim=1)
-
-
-def skipped_newest(flows: list[Tensor]) -> Tensor:
-    """``(B,)`` bool: whether the context's newest step skips a frame (:data:`SKIPPED_RATIO`,
-    :data:`STEADY_RATIO`; :func:`step_ratios` of ``flows``, the context's steps' flows at the
-    newest frame's pixels, newest first, at least three)."""
-    if len(flows) < 3:
-        raise ValueError(f"a skipped frame is read from three steps' flows, got {len(flows)}")
-    ratios = step_ratios(flows[:3])
-    low, high = SKIPPED_RATIO
-    steady_low, steady_high = STEADY_RATIO
-    return (ratios[:, 0] >= low) & (ratios[:, 0] <= high) & (ratios[:, 1] >= steady_low) & (ratios[:, 1] <= steady_high)
-
-
 def entered(flow: Tensor) -> Tensor:
     """``(B, 1, H, W)`` bool: the pixels whose content entered the frame over the step the
     backward ``flow`` ``(B, 2, H, W)`` spans: ``p + flow(p)`` lies outside the older frame,
@@ -667,12 +119,7 @@ def entered(flow: Tensor) -> Tensor:
     H, W = flow.shape[-2:]
     x = torch.arange(W, device=flow.device, dtype=flow.dtype).view(1, 1, W) + flow[:, 0]
     y = torch.arange(H, device=flow.device, dtype=flow.dtype).view(1, H, 1) + flow[:, 1]
-    return ~_in_frame(x, y, H, W).unsqueeze(1)
-
-
-def _in_frame(x: Tensor, y: Tensor, H: int, W: int) -> Tensor:
-    """Whether the positions ``(x, y)`` (pixels) lie within an ``H`` x ``W`` frame's pixel centres."""
-    return (x >= 0) & (x <= W - 1) & (y >= 0) & (y <= H - 1)
+    return ~in_frame(x, y, H, W).unsqueeze(1)
 
 
 def followed_within(field: Tensor, flow: Tensor) -> Tensor:
@@ -707,9 +154,9 @@ class VelocityPredictor(nn.Module):
         raise NotImplementedError(f"{type(self).__name__} must define motion_and_persistence")
 
     def motion_persistence_and_fade(self, context: Tensor) -> tuple[Tensor, Tensor | None, Fade | None]:
-        """:meth:`motion_and_persistence`, and each clip's :class:`Fade` (frame ``k`` ahead
+        """:meth:`motion_and_persistence`, and each clip's :class:`~vidpred.models.brightness.Fade` (frame ``k`` ahead
         ``1 + k * rate`` times as bright as the newest context frame, or as far from white;
-        :func:`fade_rate`) or None where every prediction keeps the newest frame's brightness
+        :func:`~vidpred.models.brightness.fade_rate`) or None where every prediction keeps the newest frame's brightness
         (here always; :class:`FlowRefiner` with ``fades`` reads fades)."""
         return (*self.motion_and_persistence(context), None)
 
@@ -723,7 +170,7 @@ class VelocityPredictor(nn.Module):
         ``"linear"``: ``(1 + (k - 1) a) v(p)``) or ``q = p + flow_(k-1)(p)`` (``"composed"``: the
         step continues from where the one before ended); ``a`` = 1 without a learned persistence.
         In a fade (:meth:`motion_persistence_and_fade`), frame ``k`` is then made
-        ``1 + k * rate`` times as bright, or as far from white (:func:`brightened`).
+        ``1 + k * rate`` times as bright, or as far from white (:func:`~vidpred.models.brightness.brightened`).
 
         Returns:
             frames ``(B, C, n_future, H, W)`` in ``[-1, 1]``, flows ``(B, 2, n_future, H, W)``,
@@ -809,40 +256,40 @@ class FlowRefiner(VelocityPredictor):
             followed candidate in the holes): a moving subject's front edge arrives with it,
             where the followed candidate samples the still background's velocity there.
         scene_cuts: a cut between scenes among the context's last ``n_flows`` steps
-            (:func:`scene_cut_steps`) starts the context there (:func:`from_newest_scene`): the
+            (:func:`~vidpred.models.scene_steps.scene_cut_steps`) starts the context there (:func:`~vidpred.models.scene_steps.from_newest_scene`): the
             frames before it are the first frame after it, still; a clip whose newest step
             is the cut is predicted by copying the newest frame. Off: every context frame
             is read as the same scene's.
         pans_not_cuts: with ``scene_cuts``, a step one shift of the whole frame explains
-            (:func:`shifted_change`) is no cut, however little of it its flow explains: a pan
+            (:func:`~vidpred.models.scene_steps.shifted_change`) is no cut, however little of it its flow explains: a pan
             faster than DIS's flow reaches on small frames. Off: such a step is read as a cut.
         pan_flows: with ``pans_not_cuts``, such a step's flow is DIS's again, started from the
             shift (:func:`~vidpred.models.optical_flow.dis_flow` with ``start``) instead of
             from still. Off: its flow is the one that missed the motion.
         pan_restarts: a step under the cut line whose whole frame moves by 8 px or more
             (phase correlation) is flowed again by DIS started from that shift, the new flow
-            kept where it explains a tenth more of the step (:func:`restarted_pans`): a pan
+            kept where it explains a tenth more of the step (:func:`~vidpred.models.scene_steps.restarted_pans`): a pan
             DIS's pyramid reaches only in part. Off: every such step keeps DIS's flow from still.
         repeated_frames: a context frame that shows the frame before it again (a frame-rate
-            conversion's or a dropped frame's, :func:`repeated_steps`) is taken out of the
-            context (:func:`without_repeats`), so the motion goes on after it. Off: a repeated
+            conversion's or a dropped frame's, :func:`~vidpred.models.frame_timing.repeated_steps`) is taken out of the
+            context (:func:`~vidpred.models.frame_timing.without_repeats`), so the motion goes on after it. Off: a repeated
             newest frame reads as a stop, and the prediction copies it.
-        fades: in a steady fade of the whole frame's brightness (:func:`fade_rate`: a fade to
+        fades: in a steady fade of the whole frame's brightness (:func:`~vidpred.models.brightness.fade_rate`: a fade to
             or from black, an exposure settling), the context's older frames are brought to the
-            newest one's brightness before its flows are read (:func:`fade_levelled`), and each
+            newest one's brightness before its flows are read (:func:`~vidpred.models.brightness.fade_levelled`), and each
             predicted frame carries the fade on by the newest step's change
             (:meth:`motion_persistence_and_fade`). Off: every prediction keeps the newest
             frame's brightness.
         white_fades: with ``fades``, each clip's steps are read towards black or towards white,
-            whichever describes them better (:func:`fade_pivots`), so a fade to or from white
+            whichever describes them better (:func:`~vidpred.models.brightness.fade_pivots`), so a fade to or from white
             (every pixel's distance from white scaled alike, dark pixels lifted most) is
             levelled and carried on as one. Off: every fade is read as one to or from black.
-        dissolves: with ``fades``, in a cross-dissolve (:func:`dissolving`: each context step
+        dissolves: with ``fades``, in a cross-dissolve (:func:`~vidpred.models.brightness.dissolving`: each context step
             changes the picture beyond its motion and brightness as the step before did), frame
-            ``k`` ahead adds ``k`` times the three steps' mean change (:func:`step_changes`, in
+            ``k`` ahead adds ``k`` times the three steps' mean change (:func:`~vidpred.models.brightness.step_changes`, in
             colour, at full size), moved with the content, so the next scene goes on mixing in.
             Off: every prediction keeps the newest frame's mix.
-        skipped_frames: where the context's newest step skips a frame (:func:`skipped_newest`:
+        skipped_frames: where the context's newest step skips a frame (:func:`~vidpred.models.frame_timing.skipped_newest`:
             it moves the content twice as far as the steady steps before it, as a conversion to
             a lower frame rate or a dropped frame makes it), the velocity is halved: each frame
             ahead moves one of the steady steps. Off: the double step is carried on.
@@ -984,19 +431,19 @@ class FlowRefiner(VelocityPredictor):
         return self.motion_persistence_and_fade(context)[:2]
 
     def motion_persistence_and_fade(self, context: Tensor) -> tuple[Tensor, Tensor | None, Fade | None]:
-        """:meth:`motion_and_persistence`, and with ``fades`` each clip's :class:`Fade` (its
+        """:meth:`motion_and_persistence`, and with ``fades`` each clip's :class:`~vidpred.models.brightness.Fade` (its
         rate 0 where it does not fade; None without ``fades``)."""
         if context.dim() != 5 or context.shape[1] != self.channels or context.shape[2] != self.n_context:
             raise ValueError(f"context must be (B, {self.channels}, {self.n_context}, H, W), got {tuple(context.shape)}")
         B, C, T, H, W = context.shape
-        h, w = _working_size(H, W, self.scale)
+        h, w = working_size(H, W, self.scale)
         context, frames, flows, cut_last, fade = self._read(context.float(), (h, w))
         last = context[:, :, -1]
         others = (farneback_flow(last, context[:, :, -2]),) if self.farneback else ()
         fit_error = warp(context[:, :, -2], flows[0]) - last  # (B, C, H, W): where f1 fails
         to_working = torch.tensor([w / W, h / H], dtype=last.dtype, device=last.device).view(1, 2, 1, 1)
-        x = torch.cat([*frames, *(_shrunk(f * to_working, (h, w)) / _FLOW_UNIT for f in (*flows, *others)),
-                       _shrunk(fit_error, (h, w))], dim=1)
+        x = torch.cat([*frames, *(shrunk(f * to_working, (h, w)) / _FLOW_UNIT for f in (*flows, *others)),
+                       shrunk(fit_error, (h, w))], dim=1)
         e1 = self.enc1(x)
         e2 = self.enc2(e1)
         e3 = self.enc3(e2)
@@ -1026,7 +473,7 @@ class FlowRefiner(VelocityPredictor):
         a fade's frames at the newest one's brightness (``fades``), the newest scene only
         (``scene_cuts``); its frames at the working ``size``; its steps' flows at the newest
         frame's pixels (:func:`context_flows`); ``(B,)`` bool, whether the newest step is a
-        cut; and with ``fades``, each clip's :class:`Fade` (else None)."""
+        cut; and with ``fades``, each clip's :class:`~vidpred.models.brightness.Fade` (else None)."""
         if self.repeated_frames:
             context = without_repeats(context)
         T = context.shape[2]
@@ -1044,7 +491,7 @@ class FlowRefiner(VelocityPredictor):
                 if fade.rate.any():
                     context = fade_levelled(context, brightness, fade.rate != 0, white)
                     steps = dis_flows_back(context, self.n_flows, refine_newest=self.refine_flows)
-            frames = [_shrunk(context[:, :, t], size) for t in range(T)]  # each shrunk alone: no full-size copy of them all
+            frames = [shrunk(context[:, :, t], size) for t in range(T)]  # each shrunk alone: no full-size copy of them all
             greys = None
             if self.scene_cuts or self.pan_restarts:  # (at a quarter of the frame size, the network's frames serve)
                 greys = [frame.mean(dim=1, keepdim=True) for frame in frames] if self.scale == 4 else cut_greys(context)
@@ -1067,7 +514,7 @@ class FlowRefiner(VelocityPredictor):
                     mixing &= ~cuts.any(dim=1)
                 context, steps, cut_last = from_newest_scene(context, steps, cuts)
                 if cuts.any():
-                    frames = [_shrunk(context[:, :, t], size) for t in range(T)]
+                    frames = [shrunk(context[:, :, t], size) for t in range(T)]
             if mixing is not None and mixing.any():  # the steps' mean change at full size: a third of their noise
                 unlit = torch.zeros_like(brightness)
                 change = sum(step_changes([context[:, :, t] for t in range(T)], steps[:3], unlit, white)) / 3
