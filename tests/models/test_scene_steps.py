@@ -75,13 +75,20 @@ def test_restarted_pans_flow_again_from_the_shift_only_the_steps_under_the_line_
     greys = scene_steps.cut_greys(clip)
     before = scene_steps.unexplained_change(clip, steps, greys)[0]
     assert before[0] > scene_steps.SCENE_CUT_RESIDUAL > before[1] > before[2] > 0.1
+    given = [flow.clone() for flow in steps]
     restarted = scene_steps.restarted_pans(clip, steps, greys, refine_newest=True)
+    assert all(torch.equal(a, b) for a, b in zip(steps, given))  # the caller's flows are left as they were
     after = scene_steps.unexplained_change(clip, restarted, greys)[0]
     assert torch.equal(restarted[0], steps[0])  # over the line: pans_not_cuts' to read, not this
     for j in (1, 2):
         assert after[j] <= 0.9 * before[j]
         assert _inner_error(restarted[j][0], (24, 16)) < 0.5 * _inner_error(steps[j][0], (24, 16))
-    assert steps[1].data_ptr() != restarted[1].data_ptr()  # the caller's flows are left as they were
+    # in a batch, each clip's steps are its own: a still clip beside the pan keeps DIS's flows
+    batch = torch.cat([clip, clip[:, :, :1].expand_as(clip)])
+    steps = dis_flows_back(batch, 3, refine_newest=True)
+    restarted = scene_steps.restarted_pans(batch, steps, scene_steps.cut_greys(batch), refine_newest=True)
+    assert all(torch.equal(a[1], b[1]) for a, b in zip(restarted, steps))
+    assert torch.equal(restarted[0][0], steps[0][0]) and not torch.equal(restarted[1][0], steps[1][0])
 
 
 def test_restarted_pans_keep_dis_s_flow_where_it_found_the_pan_and_start_nothing_on_slow_motion(monkeypatch, photo_clips):
