@@ -154,10 +154,11 @@ class VelocityPredictor(nn.Module):
         raise NotImplementedError(f"{type(self).__name__} must define motion_and_persistence")
 
     def motion_persistence_and_fade(self, context: Tensor) -> tuple[Tensor, Tensor | None, Fade | None]:
-        """:meth:`motion_and_persistence`, and each clip's :class:`~vidpred.models.brightness.Fade` (frame ``k`` ahead
-        ``1 + k * rate`` times as bright as the newest context frame, or as far from white;
-        :func:`~vidpred.models.brightness.fade_rate`) or None where every prediction keeps the newest frame's brightness
-        (here always; :class:`FlowRefiner` with ``fades`` reads fades)."""
+        """:meth:`motion_and_persistence`, and each clip's :class:`~vidpred.models.brightness.Fade`
+        (frame ``k`` ahead ``1 + k * rate`` times as bright as the newest context frame, or as far
+        from white; :func:`~vidpred.models.brightness.fade_rate`) or None where every prediction
+        keeps the newest frame's brightness (here always; :class:`FlowRefiner` with ``fades``
+        reads fades)."""
         return (*self.motion_and_persistence(context), None)
 
     def motion(self, context: Tensor) -> Tensor:
@@ -256,43 +257,50 @@ class FlowRefiner(VelocityPredictor):
             followed candidate in the holes): a moving subject's front edge arrives with it,
             where the followed candidate samples the still background's velocity there.
         scene_cuts: a cut between scenes among the context's last ``n_flows`` steps
-            (:func:`~vidpred.models.scene_steps.scene_cut_steps`) starts the context there (:func:`~vidpred.models.scene_steps.from_newest_scene`): the
-            frames before it are the first frame after it, still; a clip whose newest step
-            is the cut is predicted by copying the newest frame. Off: every context frame
-            is read as the same scene's.
+            (:func:`~vidpred.models.scene_steps.scene_cut_steps`) starts the context there
+            (:func:`~vidpred.models.scene_steps.from_newest_scene`): the frames before it are the
+            first frame after it, still; a clip whose newest step is the cut is predicted by copying
+            the newest frame. Off: every context frame is read as the same scene's.
         pans_not_cuts: with ``scene_cuts``, a step one shift of the whole frame explains
-            (:func:`~vidpred.models.scene_steps.shifted_change`) is no cut, however little of it its flow explains: a pan
-            faster than DIS's flow reaches on small frames. Off: such a step is read as a cut.
+            (:func:`~vidpred.models.scene_steps.shifted_change`) is no cut, however little of it its
+            flow explains: a pan faster than DIS's flow reaches on small frames. Off: such a step is
+            read as a cut.
         pan_flows: with ``pans_not_cuts``, such a step's flow is DIS's again, started from the
             shift (:func:`~vidpred.models.optical_flow.dis_flow` with ``start``) instead of
             from still. Off: its flow is the one that missed the motion.
-        pan_restarts: a step under the cut line whose whole frame moves by 8 px or more
-            (phase correlation) is flowed again by DIS started from that shift, the new flow
-            kept where it explains a tenth more of the step (:func:`~vidpred.models.scene_steps.restarted_pans`): a pan
-            DIS's pyramid reaches only in part. Off: every such step keeps DIS's flow from still.
+        pan_restarts: a step under the cut line whose whole frame moves by 8 px or more (phase
+            correlation) is flowed again by DIS started from that shift, the new flow kept where it
+            explains a tenth more of the step (:func:`~vidpred.models.scene_steps.restarted_pans`):
+            a pan DIS's pyramid reaches only in part. Off: every such step keeps DIS's flow from
+            still.
         repeated_frames: a context frame that shows the frame before it again (a frame-rate
-            conversion's or a dropped frame's, :func:`~vidpred.models.frame_timing.repeated_steps`) is taken out of the
-            context (:func:`~vidpred.models.frame_timing.without_repeats`), so the motion goes on after it. Off: a repeated
-            newest frame reads as a stop, and the prediction copies it.
-        fades: in a steady fade of the whole frame's brightness (:func:`~vidpred.models.brightness.fade_rate`: a fade to
-            or from black, an exposure settling), the context's older frames are brought to the
-            newest one's brightness before its flows are read (:func:`~vidpred.models.brightness.fade_levelled`), and each
+            conversion's or a dropped frame's, :func:`~vidpred.models.frame_timing.repeated_steps`)
+            is taken out of the context (:func:`~vidpred.models.frame_timing.without_repeats`), so
+            the motion goes on after it. Off: a repeated newest frame reads as a stop, and the
+            prediction copies it.
+        fades: in a steady fade of the whole frame's brightness
+            (:func:`~vidpred.models.brightness.fade_rate`: a fade to or from black, an exposure
+            settling), the context's older frames are brought to the newest one's brightness before
+            its flows are read (:func:`~vidpred.models.brightness.fade_levelled`), and each
             predicted frame carries the fade on by the newest step's change
-            (:meth:`motion_persistence_and_fade`). Off: every prediction keeps the newest
-            frame's brightness.
+            (:meth:`motion_persistence_and_fade`). Off: every prediction keeps the newest frame's
+            brightness.
         white_fades: with ``fades``, each clip's steps are read towards black or towards white,
-            whichever describes them better (:func:`~vidpred.models.brightness.fade_pivots`), so a fade to or from white
-            (every pixel's distance from white scaled alike, dark pixels lifted most) is
-            levelled and carried on as one. Off: every fade is read as one to or from black.
-        dissolves: with ``fades``, in a cross-dissolve (:func:`~vidpred.models.brightness.dissolving`: each context step
-            changes the picture beyond its motion and brightness as the step before did), frame
-            ``k`` ahead adds ``k`` times the three steps' mean change (:func:`~vidpred.models.brightness.step_changes`, in
-            colour, at full size), moved with the content, so the next scene goes on mixing in.
-            Off: every prediction keeps the newest frame's mix.
-        skipped_frames: where the context's newest step skips a frame (:func:`~vidpred.models.frame_timing.skipped_newest`:
-            it moves the content twice as far as the steady steps before it, as a conversion to
-            a lower frame rate or a dropped frame makes it), the velocity is halved: each frame
-            ahead moves one of the steady steps. Off: the double step is carried on.
+            whichever describes them better (:func:`~vidpred.models.brightness.fade_pivots`), so a
+            fade to or from white (every pixel's distance from white scaled alike, dark pixels
+            lifted most) is levelled and carried on as one. Off: every fade is read as one to or
+            from black.
+        dissolves: with ``fades``, in a cross-dissolve
+            (:func:`~vidpred.models.brightness.dissolving`: each context step changes the picture
+            beyond its motion and brightness as the step before did), frame ``k`` ahead adds ``k``
+            times the three steps' mean change (:func:`~vidpred.models.brightness.step_changes`, in
+            colour, at full size), moved with the content, so the next scene goes on mixing in. Off:
+            every prediction keeps the newest frame's mix.
+        skipped_frames: where the context's newest step skips a frame
+            (:func:`~vidpred.models.frame_timing.skipped_newest`: it moves the content twice as far
+            as the steady steps before it, as a conversion to a lower frame rate or a dropped frame
+            makes it), the velocity is halved: each frame ahead moves one of the steady steps. Off:
+            the double step is carried on.
 
     Attributes:
         head: ``"refiner"`` (read by code that asks a generator for its kind).
@@ -431,8 +439,9 @@ class FlowRefiner(VelocityPredictor):
         return self.motion_persistence_and_fade(context)[:2]
 
     def motion_persistence_and_fade(self, context: Tensor) -> tuple[Tensor, Tensor | None, Fade | None]:
-        """:meth:`motion_and_persistence`, and with ``fades`` each clip's :class:`~vidpred.models.brightness.Fade` (its
-        rate 0 where it does not fade; None without ``fades``)."""
+        """:meth:`motion_and_persistence`, and with ``fades`` each clip's
+        :class:`~vidpred.models.brightness.Fade` (its rate 0 where it does not fade; None without
+        ``fades``)."""
         if context.dim() != 5 or context.shape[1] != self.channels or context.shape[2] != self.n_context:
             raise ValueError(f"context must be (B, {self.channels}, {self.n_context}, H, W), got {tuple(context.shape)}")
         B, C, T, H, W = context.shape

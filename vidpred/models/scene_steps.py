@@ -134,7 +134,7 @@ def restarted_pans(context: Tensor, steps: list[Tensor], greys: list[Tensor],
     flowed again by DIS started from that shift, where the new flow leaves at most
     :data:`_RESTART_GAIN` of the first one's change unexplained (:func:`unexplained_change`): a
     pan that DIS's pyramid reaches only in part. ``refine_newest``: the newest step's new flow
-    refined as its first was. The other steps' flows are the same tensors."""
+    refined as its first was. New tensors: the caller's ``steps`` are left as they were."""
     T, H, W = context.shape[2], *context.shape[-2:]
     h, w = greys[0].shape[-2:]
     steps = [flow.clone() for flow in steps]
@@ -148,7 +148,8 @@ def restarted_pans(context: Tensor, steps: list[Tensor], greys: list[Tensor],
         frames = context[b:b + 1, :, :T - j]  # the step's later frame newest
         start = torch.tensor(shift, dtype=torch.float32, device=context.device).view(1, 2, 1, 1).expand(1, 2, H, W)
         flow = dis_flow(frames[:, :, -1], frames[:, :, -2], refine=refine_newest and j == 0, start=start)
-        if unexplained_change(frames, [flow], [g[b:b + 1] for g in greys[:T - j]])[0, 0] <= _RESTART_GAIN * residuals[b, j]:
+        residual = unexplained_change(frames, [flow], [grey[b:b + 1] for grey in greys[:T - j]])[0, 0]
+        if residual <= _RESTART_GAIN * residuals[b, j]:
             steps[j][b] = flow[0]
     return steps
 
