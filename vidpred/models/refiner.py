@@ -39,8 +39,9 @@ from vidpred.models.brightness import (Fade, brightened, brightness_steps, disso
                                        fade_rate, step_changes)
 from vidpred.models.camera_motion import camera_flow
 from vidpred.models.frame_timing import skipped_newest, without_repeats
-from vidpred.models.optical_flow import dis_flow, dis_flows_back, farneback_flow
-from vidpred.models.scene_steps import cut_greys, fast_pans, from_newest_scene, restarted_pans, scene_cut_steps
+from vidpred.models.optical_flow import dis_flows_back, farneback_flow
+from vidpred.models.scene_steps import (cut_greys, fast_pans, from_newest_scene, restarted_pans, scene_cut_steps,
+                                        shift_started_flow)
 from vidpred.models.warp import splat, warp
 
 __all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "entered", "followed_within", "REFINER_WIDTH",
@@ -501,7 +502,6 @@ class FlowRefiner(VelocityPredictor):
                     context = fade_levelled(context, brightness, fade.rate != 0, white)
                     steps = dis_flows_back(context, self.n_flows, refine_newest=self.refine_flows)
             frames = [shrunk(context[:, :, t], size) for t in range(T)]  # each shrunk alone: no full-size copy of them all
-            greys = None
             if self.scene_cuts or self.pan_restarts:  # (at a quarter of the frame size, the network's frames serve)
                 greys = [frame.mean(dim=1, keepdim=True) for frame in frames] if self.scale == 4 else cut_greys(context)
             if self.pan_restarts:
@@ -516,9 +516,7 @@ class FlowRefiner(VelocityPredictor):
                 for (b, j), shift in (fast_pans(context, cuts, greys) if self.pans_not_cuts else {}).items():
                     cuts[b, j] = False
                     if self.pan_flows:  # DIS again, started from the shift
-                        later, earlier = context[b:b + 1, :, T - 1 - j], context[b:b + 1, :, T - 2 - j]
-                        start = shift.view(1, 2, 1, 1).expand(1, 2, *later.shape[-2:]).to(later.device)
-                        steps[j][b] = dis_flow(later, earlier, refine=self.refine_flows and j == 0, start=start)[0]
+                        steps[j][b] = shift_started_flow(context, b, j, shift, self.refine_flows)[0]
                 if mixing is not None:
                     mixing &= ~cuts.any(dim=1)
                 context, steps, cut_last = from_newest_scene(context, steps, cuts)

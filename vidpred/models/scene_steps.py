@@ -24,7 +24,7 @@ from vidpred.models.optical_flow import dis_flow
 from vidpred.models.warp import warp
 
 __all__ = ["SCENE_CUT_RESIDUAL", "cut_greys", "fast_pans", "frame_shift", "from_newest_scene", "restarted_pans",
-           "scene_cut_steps", "shifted_change", "unexplained_change"]
+           "scene_cut_steps", "shift_started_flow", "shifted_change", "unexplained_change"]
 
 # A context step is a cut between scenes when its flow leaves this much of the change
 # unexplained (scene_cut_steps): the mean absolute difference of the standardized grey levels.
@@ -145,13 +145,24 @@ def restarted_pans(context: Tensor, steps: list[Tensor], greys: list[Tensor],
         shift = (-dx * W / w, -dy * H / h)  # the backward flow, in the frame's pixels
         if peak < _MIN_PEAK or math.hypot(*shift) < _MIN_RESTART:
             continue
+        flow = shift_started_flow(context, b, j, shift, refine_newest)
         frames = context[b:b + 1, :, :T - j]  # the step's later frame newest
-        start = torch.tensor(shift, dtype=torch.float32, device=context.device).view(1, 2, 1, 1).expand(1, 2, H, W)
-        flow = dis_flow(frames[:, :, -1], frames[:, :, -2], refine=refine_newest and j == 0, start=start)
         residual = unexplained_change(frames, [flow], [grey[b:b + 1] for grey in greys[:T - j]])[0, 0]
         if residual <= _RESTART_GAIN * residuals[b, j]:
             steps[j][b] = flow[0]
     return steps
+
+
+def shift_started_flow(context: Tensor, b: int, j: int, shift: Tensor | tuple[float, float],
+                       refine_newest: bool = False) -> Tensor:
+    """DIS's backward flow of clip ``b``'s step ``j`` (newest first) of ``context``
+    (``(B, C, T, H, W)``), started from ``shift`` (the whole frame's backward flow ``(x, y)``,
+    in the frame's pixels) instead of from still: ``(1, 2, H, W)``. ``refine_newest``: refined
+    at full size where ``j`` is the newest step."""
+    T, H, W = context.shape[2], *context.shape[-2:]
+    start = torch.as_tensor(shift, dtype=torch.float32, device=context.device).view(1, 2, 1, 1).expand(1, 2, H, W)
+    later, earlier = context[b:b + 1, :, T - 1 - j], context[b:b + 1, :, T - 2 - j]
+    return dis_flow(later, earlier, refine=refine_newest and j == 0, start=start)
 
 
 def _shifted_misfit(later: np.ndarray, earlier: np.ndarray, dx: float, dy: float) -> float:
