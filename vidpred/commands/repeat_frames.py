@@ -25,10 +25,10 @@ paired differences to every other method over the same frames.
 
 With ``--find``, each video's steps are read as a refiner reading repeated frames
 (``model.generator.repeated_frames``) reads its newest context step
-(:func:`~vidpred.models.refiner.repeated_steps`), and the table gives the frames it reads
+(:func:`~vidpred.models.frame_timing.repeated_steps`), and the table gives the frames it reads
 as repeats, and how close the other steps come to the line: the smallest share of pixels
 changed by a step that follows a moving step (one changing at least
-:data:`~vidpred.models.refiner.REPEAT_CHANGED` of them) and is not a repeat.
+:data:`~vidpred.models.frame_timing.REPEAT_CHANGED` of them) and is not a repeat.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ _FIND_HEADING = "# Repeated frames found"
 
 
 def find_repeats(video: str | Path, max_frames: int | None = None) -> tuple[np.ndarray, list[int]]:
-    """Each step's share of changed pixels (:func:`~vidpred.models.refiner.changed_fractions`;
+    """Each step's share of changed pixels (:func:`~vidpred.models.frame_timing.changed_fractions`;
     step ``t - 1``, frame ``t - 1`` to ``t``, in row ``t - 1``) and the frames ``t`` whose
     step a refiner reading repeats takes for one when it is the newest of its context."""
     changed, repeats, earlier = [], [], None

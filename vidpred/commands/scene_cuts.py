@@ -5,11 +5,11 @@ r"""Where the refiner sees cuts between scenes in a video, and how clear the lin
 
 Every step of each video (frame ``t-1`` to frame ``t``) is scored as a refiner reading cuts
 (``model.generator.scene_cuts``) scores its context's steps: how much of the change the
-step's DIS flow leaves unexplained (:func:`vidpred.models.refiner.unexplained_change`; along
+step's DIS flow leaves unexplained (:func:`vidpred.models.scene_steps.unexplained_change`; along
 the medium preset's flow, and along the flow refined at full size, as the refiner's newest
-step is). A step above :data:`~vidpred.models.refiner.SCENE_CUT_RESIDUAL` along either is a
+step is). A step above :data:`~vidpred.models.scene_steps.SCENE_CUT_RESIDUAL` along either is a
 cut, unless one shift of the whole frame explains it as well as the line asks
-(:func:`~vidpred.models.refiner.shifted_change`: a pan too fast for the flow, which the
+(:func:`~vidpred.models.scene_steps.shifted_change`: a pan too fast for the flow, which the
 shipped model, reading ``model.generator.pans_not_cuts``, does not take for a cut). The
 table gives, per video, the steps scored, the cuts (the frame each one starts), the steps
 over the line that one shift explains, how far the steps within scenes stay from the line
