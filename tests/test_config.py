@@ -343,7 +343,7 @@ def test_the_generators_and_the_refiner_called_without_a_config_behave_as_the_de
     refiner = inspect.signature(FlowRefiner).parameters
     generator = dataclasses.asdict(GeneratorConfig())
     shared = [name for name in refiner if name in generator and name != "width"]  # width: a multiplier in the config
-    assert len(shared) == 19
+    assert len(shared) == 20
     for name in shared:
         assert refiner[name].default == generator[name], name
     assert refiner["scale"].default == generator["working_scale"]

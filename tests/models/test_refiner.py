@@ -760,3 +760,44 @@ def test_a_refiner_restarting_pans_predicts_a_pan_dis_missed_in_part_better(phot
     assert build_generator(cfg).pan_restarts and not FlowRefiner(width=8).pan_restarts
     with pytest.raises(ConfigError, match="pan_restarts is for the refiner head"):
         validate(config_from_dict({"model": {"generator": {"pan_restarts": True}}}))
+
+
+def test_fast_not_still_makes_the_still_candidate_the_last_step_where_it_moves_16_px_or_more():
+    f1 = torch.zeros(1, 2, 8, 12)
+    f1[:, 0, :, :4] = 20.0  # 20 px: fast
+    f1[:, :, :, 4:8] = torch.tensor([3.0, 15.0]).view(1, 2, 1, 1)  # 15.3 px: not
+    f1[:, :, :, 8:] = torch.tensor([-12.0, 12.0]).view(1, 2, 1, 1)  # 16.97 px: fast
+    f2 = torch.full_like(f1, 0.5)
+    plain = FlowRefiner.candidates([f1, f2])
+    fast = FlowRefiner.candidates([f1, f2], fast_not_still=True)
+    expected_still = f1.clone()
+    expected_still[..., 4:8] = 0
+    torch.testing.assert_close(fast[:, 0], expected_still)
+    assert plain[:, 0].abs().max() == 0
+    torch.testing.assert_close(fast[:, 1:], plain[:, 1:])  # every other candidate as it was
+
+
+def test_a_refiner_with_fast_not_still_moves_a_fast_pan_its_full_step(photo_clips):
+    clip = photo_clips.pan((20, 0), 5, size=(144, 176))
+    context, truth = clip[:, :, :4], clip[:, :, 4]
+    velocities, scores = {}, {}
+    for fast in (False, True):
+        model = FlowRefiner(width=8, max_correction=0, fast_not_still=fast).eval()
+        with torch.no_grad():
+            model.out.weight.zero_()
+            model.out.bias[:] = torch.tensor([0.0, math.log(9) / 8, -50.0, -50.0, -50.0])  # 10% still, 90% f1
+            velocities[fast] = model.motion(context)
+            scores[fast] = float(psnr(model.rollout(context, 1)[:, :, 0], truth))
+    f1 = context_flows(context, 1)[0]
+    moving = f1.norm(dim=1, keepdim=True) >= 16
+    assert moving.float().mean() > 0.5  # most of the frame: the pan, as DIS sees it
+    # off: the still candidate's tenth of the weight takes a tenth off each step; on, not where it is fast
+    torch.testing.assert_close(velocities[False], 0.9 * f1, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(velocities[True], torch.where(moving, f1, 0.9 * f1), atol=1e-4, rtol=1e-4)
+    assert scores[True] > scores[False] + 2
+    cfg = config_from_dict({"model": {"generator": {"head": "refiner", "n_scales": 1, "fast_not_still": True},
+                                      "discriminator": {"enabled": False}}})
+    validate(cfg)
+    assert build_generator(cfg).fast_not_still and not FlowRefiner(width=8).fast_not_still
+    with pytest.raises(ConfigError, match="fast_not_still is for the refiner head"):
+        validate(config_from_dict({"model": {"generator": {"fast_not_still": True}}}))

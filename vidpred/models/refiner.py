@@ -73,6 +73,11 @@ _PROJECTION_ORDER = 4.0
 # Below this sum of bilinear weights landing on a pixel, the projected candidate has a hole
 # there (content it cannot know appears) and takes the followed candidate's velocity.
 _MIN_COVERAGE = 0.5
+# With ``fast_not_still``, where the last step moves a pixel this far (frame pixels), its
+# still candidate is that step's velocity: the small weight the network leaves on still
+# shortens a fast pan's step by a fraction of a pixel (docs/results.md, "Fast motion: no
+# weight on still").
+_FAST_STEP = 16.0
 
 
 def context_flows(context: Tensor, n_flows: int, refine: bool = False) -> list[Tensor]:
@@ -274,6 +279,10 @@ class FlowRefiner(VelocityPredictor):
             explains a tenth more of the step (:func:`~vidpred.models.scene_steps.restarted_pans`):
             a pan DIS's pyramid reaches only in part. Off: every such step keeps DIS's flow from
             still.
+        fast_not_still: where the last step's flow ``f1`` moves a pixel 16 px or more, its still
+            candidate is ``f1`` (:meth:`candidates`), so the weight the network leaves on still
+            (a fraction of a percent) does not shorten a fast step. Off: the still candidate is
+            zero everywhere.
         repeated_frames: a context frame that shows the frame before it again (a frame-rate
             conversion's or a dropped frame's, :func:`~vidpred.models.frame_timing.repeated_steps`)
             is taken out of the context (:func:`~vidpred.models.frame_timing.without_repeats`), so
@@ -316,7 +325,7 @@ class FlowRefiner(VelocityPredictor):
                  projected: bool = False, scene_cuts: bool = False, repeated_frames: bool = False,
                  fades: bool = False, skipped_frames: bool = False, followed_inside: bool = False,
                  white_fades: bool = False, dissolves: bool = False, pans_not_cuts: bool = False,
-                 pan_flows: bool = False, pan_restarts: bool = False) -> None:
+                 pan_flows: bool = False, pan_restarts: bool = False, fast_not_still: bool = False) -> None:
         super().__init__()
         if rollout not in ROLLOUTS:
             raise ValueError(f"rollout must be one of {', '.join(ROLLOUTS)}, got {rollout!r}")
@@ -334,6 +343,7 @@ class FlowRefiner(VelocityPredictor):
             raise ValueError("pan_flows estimates the flow of the fast pans pans_not_cuts finds: "
                              "it needs pans_not_cuts")
         self.pan_restarts = bool(pan_restarts)
+        self.fast_not_still = bool(fast_not_still)
         self.repeated_frames = bool(repeated_frames)
         self.fades = bool(fades)
         self.white_fades = bool(white_fades)
@@ -401,14 +411,15 @@ class FlowRefiner(VelocityPredictor):
 
     @staticmethod
     def candidates(flows: list[Tensor], others: tuple[Tensor, ...] = (), camera_still: bool = False,
-                   projected: bool = False, followed_inside: bool = False) -> Tensor:
+                   projected: bool = False, followed_inside: bool = False, fast_not_still: bool = False) -> Tensor:
         """``(B, K, 2, H, W)``: the candidate velocities at the newest frame's pixels; each
         flow of ``others`` (another estimate of the last step) adds itself and itself followed.
         ``camera_still``: the followed candidate follows only what the camera does not explain.
         ``followed_inside``: it does not follow onto the pixels whose content entered the frame
         over the last step (:func:`entered`), keeping each pixel's own there.
         ``projected``: last, ``f1`` splatted to where each pixel's content lands one step on
-        (the faster in front), the followed candidate where nothing lands."""
+        (the faster in front), the followed candidate where nothing lands.
+        ``fast_not_still``: the first, still, candidate is ``f1`` where ``f1`` moves 16 px or more."""
         f1 = flows[0]
         follow = followed_within if followed_inside else warp
         if camera_still:
@@ -416,7 +427,10 @@ class FlowRefiner(VelocityPredictor):
             followed = camera + follow(f1 - camera, f1)
         else:
             followed = follow(f1, f1)
-        out = [torch.zeros_like(f1), f1, followed]
+        still = torch.zeros_like(f1)
+        if fast_not_still:
+            still = torch.where(f1.norm(dim=1, keepdim=True) >= _FAST_STEP, f1, still)
+        out = [still, f1, followed]
         for n in range(2, len(flows) + 1):
             out.append(torch.stack(flows[:n]).mean(dim=0))
         for other in others:
@@ -465,7 +479,7 @@ class FlowRefiner(VelocityPredictor):
         K = self.n_candidates
         weights = torch.softmax(out[:, :K] * _LOGIT_SCALE, dim=1).unsqueeze(2)  # (B, K, 1, H, W)
         candidates = self.candidates(flows, others, self.camera_still, self.projected,
-                                     self.followed_inside)  # (B, K, 2, H, W)
+                                     self.followed_inside, self.fast_not_still)  # (B, K, 2, H, W)
         velocity = (weights * candidates).sum(dim=1)  # (B, 2, H, W)
         if self.max_correction > 0:
             bound = self.max_correction
