@@ -316,6 +316,35 @@ def test_a_file_made_anew_where_a_left_one_was_seen_is_kept_by_the_writer_removi
     assert not _landing._remove_if_still(tmp_path / "absent", seen)
 
 
+@pytest.mark.parametrize("third_writer", [False, True])
+def test_another_writer_s_lock_file_is_put_back_where_the_file_system_has_no_hard_links(tmp_path, monkeypatch,
+                                                                                      third_writer):
+    def no_hard_links(src, dst, *args, **kwargs):
+        raise OSError(errno.EPERM, "Operation not permitted", str(dst))
+
+    monkeypatch.setattr(_landing.os, "link", no_hard_links)
+    path = tmp_path / _landing._LOCK_FILE
+    path.write_bytes(b"left")
+    seen = os.stat(path)
+    path.unlink()
+    path.write_bytes(b"another writer's")  # broken and taken by another writer since it was seen
+    others = os.stat(path)
+    looked_at = _landing._same_lock_file
+
+    def a_third_writer_meanwhile(stat, seen):
+        if third_writer:
+            path.write_bytes(b"a third writer's")
+        return looked_at(stat, seen)
+
+    monkeypatch.setattr(_landing, "_same_lock_file", a_third_writer_meanwhile)
+    assert not _landing._remove_if_still(path, seen)
+    if third_writer:  # the third's is kept; the second's, moved aside, is gone as with hard links
+        assert path.read_bytes() == b"a third writer's"
+    else:
+        assert path.read_bytes() == b"another writer's" and os.path.samestat(os.stat(path), others)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
 def test_a_writer_done_with_its_folder_removes_its_own_lock_file_and_not_another_s(tmp_path, monkeypatch):
     monkeypatch.setattr(_landing, "fcntl", None)
     lock = tmp_path / _landing._LOCK_FILE

@@ -308,8 +308,8 @@ def _remove_if_still(path: Path, seen: os.stat_result) -> bool:
     """Remove ``path`` if it is still the file ``seen`` (:func:`_same_lock_file`); whether it
     was removed. The file is first moved aside under a name of this call's own, which only one
     writer can do to a given file, and looked at there: a file another writer made at
-    ``path`` since ``seen`` is put back (where the file system has hard links) and never
-    removed, however the writers' steps interleave."""
+    ``path`` since ``seen`` is put back and never removed, however the writers' steps
+    interleave."""
     aside = path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}")
     try:
         os.rename(path, aside)
@@ -318,16 +318,29 @@ def _remove_if_still(path: Path, seen: os.stat_result) -> bool:
     try:
         if _same_lock_file(os.stat(aside), seen):
             return True
-        with contextlib.suppress(OSError):  # another writer's: back, unless a third made one there meanwhile
-            os.link(aside, path)
+        _put_back(aside, path)  # another writer's
         return False
     except OSError:  # the file moved aside cannot be looked at: left where it was found
-        with contextlib.suppress(OSError):
-            os.link(aside, path)
+        _put_back(aside, path)
         return False
     finally:
         with contextlib.suppress(OSError):
             aside.unlink()
+
+
+def _put_back(aside: Path, path: Path) -> None:
+    """Move a lock file moved ``aside`` back to ``path``, unless a writer made one there
+    meanwhile (that one is kept). A hard link refuses an existing ``path`` in one step; where
+    the file system has none (FAT, exFAT, some network shares), a rename does so on Windows
+    (the only systems that lock by file) and after a look elsewhere."""
+    try:
+        os.link(aside, path)
+    except FileExistsError:
+        pass
+    except OSError:  # no hard links here
+        with contextlib.suppress(OSError):
+            if not os.path.lexists(path):
+                os.rename(aside, path)
 
 
 def _left(stat: os.stat_result) -> bool:
