@@ -61,7 +61,7 @@ UNREAD_DATA_KEYS = {
 REFINER_ONLY = ("n_flows", "working_scale", "max_correction", "global_context", "farneback", "step_scale", "rollout",
                 "camera_still", "refine_flows", "projected", "scene_cuts", "repeated_frames",
                 "fades", "skipped_frames", "followed_inside", "white_fades",
-                "dissolves", "pans_not_cuts", "pan_flows", "pan_restarts", "fast_not_still")
+                "dissolves", "pans_not_cuts", "pan_flows", "pan_restarts", "still_with_camera")
 
 
 def validate(cfg: Config) -> None:

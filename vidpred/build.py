@@ -72,7 +72,7 @@ def build_generator(cfg: Config) -> MultiScaleGenerator | FlowRefiner:
                            fades=g.fades, skipped_frames=g.skipped_frames, followed_inside=g.followed_inside,
                            white_fades=g.white_fades, dissolves=g.dissolves,
                            pans_not_cuts=g.pans_not_cuts, pan_flows=g.pan_flows,
-                           pan_restarts=g.pan_restarts, fast_not_still=g.fast_not_still)
+                           pan_restarts=g.pan_restarts, still_with_camera=g.still_with_camera)
     return MultiScaleGenerator(
         n_context=cfg.model.n_context,
         channels=cfg.model.channels,

@@ -197,10 +197,10 @@ class GeneratorConfig:
     # flowed again by DIS started from that shift, the new flow kept where it explains a tenth
     # more of the step (a pan DIS's pyramid reaches only in part); off: DIS's flow from still
     pan_restarts: bool = False
-    # refiner: where the last step's flow moves a pixel 16 px or more, the still candidate is
-    # that flow, so the small weight the network leaves on still does not shorten a fast
-    # step; off: the still candidate is zero everywhere
-    fast_not_still: bool = False
+    # refiner: where the camera's motion over the last step (a homography fitted to its flow)
+    # moves a pixel 16 px or more, the still candidate is that motion, so the small weight the
+    # network leaves on still does not shorten a fast pan's step; off: zero everywhere
+    still_with_camera: bool = False
 
 
 @dataclass

@@ -14,6 +14,7 @@ from vidpred.models import scene_steps
 from vidpred.build import build_generator
 from vidpred.config import ConfigError, config_from_dict, validate
 from vidpred.metrics import psnr
+from vidpred.models.camera_motion import camera_flow
 from vidpred.models.optical_flow import farneback_flow, dis_flow
 from vidpred.models.refiner import FlowRefiner, VelocityPredictor, context_flows
 from vidpred.models.warp import warp
@@ -762,42 +763,44 @@ def test_a_refiner_restarting_pans_predicts_a_pan_dis_missed_in_part_better(phot
         validate(config_from_dict({"model": {"generator": {"pan_restarts": True}}}))
 
 
-def test_fast_not_still_makes_the_still_candidate_the_last_step_where_it_moves_16_px_or_more():
-    f1 = torch.zeros(1, 2, 8, 12)
-    f1[:, 0, :, :4] = 20.0  # 20 px: fast
-    f1[:, :, :, 4:8] = torch.tensor([3.0, 15.0]).view(1, 2, 1, 1)  # 15.3 px: not
-    f1[:, :, :, 8:] = torch.tensor([-12.0, 12.0]).view(1, 2, 1, 1)  # 16.97 px: fast
-    f2 = torch.full_like(f1, 0.5)
-    plain = FlowRefiner.candidates([f1, f2])
-    fast = FlowRefiner.candidates([f1, f2], fast_not_still=True)
-    expected_still = f1.clone()
-    expected_still[..., 4:8] = 0
-    torch.testing.assert_close(fast[:, 0], expected_still)
+def test_still_with_camera_makes_the_still_candidate_the_camera_s_motion_where_it_moves_16_px_or_more():
+    H = W = 161
+    gy, gx = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij")
+    zoom = 0.25 * torch.stack([gx - 80, gy - 80]).unsqueeze(0)  # a camera zooming about the centre: 0.25 r px
+    radius = zoom.norm(dim=1, keepdim=True) / 0.25
+    f2 = torch.full_like(zoom, 0.5)
+    plain = FlowRefiner.candidates([zoom, f2])
+    still = FlowRefiner.candidates([zoom, f2], still_with_camera=True)
     assert plain[:, 0].abs().max() == 0
-    torch.testing.assert_close(fast[:, 1:], plain[:, 1:])  # every other candidate as it was
+    clear = ((radius - 64).abs() > 1).expand_as(zoom)  # away from the 16-px circle
+    torch.testing.assert_close(still[:, 0][clear], torch.where(radius >= 64, zoom, 0 * zoom)[clear], atol=1e-3, rtol=0)
+    torch.testing.assert_close(still[:, 1:], plain[:, 1:])  # every other candidate as it was
+    subject = torch.zeros(1, 2, H, W)
+    subject[:, 0, 40:100, 40:100] = 30.0  # a still camera, a fast subject: the camera's motion is none
+    assert FlowRefiner.candidates([subject, f2], still_with_camera=True)[:, 0].abs().max() < 1e-3
 
 
-def test_a_refiner_with_fast_not_still_moves_a_fast_pan_its_full_step(photo_clips):
+def test_a_refiner_with_still_with_camera_moves_a_fast_pan_its_full_step(photo_clips):
     clip = photo_clips.pan((20, 0), 5, size=(144, 176))
     context, truth = clip[:, :, :4], clip[:, :, 4]
     velocities, scores = {}, {}
-    for fast in (False, True):
-        model = FlowRefiner(width=8, max_correction=0, fast_not_still=fast).eval()
+    for with_camera in (False, True):
+        model = FlowRefiner(width=8, max_correction=0, still_with_camera=with_camera).eval()
         with torch.no_grad():
             model.out.weight.zero_()
             model.out.bias[:] = torch.tensor([0.0, math.log(9) / 8, -50.0, -50.0, -50.0])  # 10% still, 90% f1
-            velocities[fast] = model.motion(context)
-            scores[fast] = float(psnr(model.rollout(context, 1)[:, :, 0], truth))
+            velocities[with_camera] = model.motion(context)
+            scores[with_camera] = float(psnr(model.rollout(context, 1)[:, :, 0], truth))
     f1 = context_flows(context, 1)[0]
-    moving = f1.norm(dim=1, keepdim=True) >= 16
-    assert moving.float().mean() > 0.5  # most of the frame: the pan, as DIS sees it
-    # off: the still candidate's tenth of the weight takes a tenth off each step; on, not where it is fast
+    camera = camera_flow(f1)
+    assert (camera - torch.tensor([20.0, 0.0]).view(1, 2, 1, 1)).abs().max() < 0.5  # the pan, within half a pixel
+    # off: the still candidate's tenth of the weight takes a tenth off each step; on, the camera's step
     torch.testing.assert_close(velocities[False], 0.9 * f1, atol=1e-4, rtol=1e-4)
-    torch.testing.assert_close(velocities[True], torch.where(moving, f1, 0.9 * f1), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(velocities[True], 0.9 * f1 + 0.1 * camera, atol=1e-4, rtol=1e-4)
     assert scores[True] > scores[False] + 2
-    cfg = config_from_dict({"model": {"generator": {"head": "refiner", "n_scales": 1, "fast_not_still": True},
+    cfg = config_from_dict({"model": {"generator": {"head": "refiner", "n_scales": 1, "still_with_camera": True},
                                       "discriminator": {"enabled": False}}})
     validate(cfg)
-    assert build_generator(cfg).fast_not_still and not FlowRefiner(width=8).fast_not_still
-    with pytest.raises(ConfigError, match="fast_not_still is for the refiner head"):
-        validate(config_from_dict({"model": {"generator": {"fast_not_still": True}}}))
+    assert build_generator(cfg).still_with_camera and not FlowRefiner(width=8).still_with_camera
+    with pytest.raises(ConfigError, match="still_with_camera is for the refiner head"):
+        validate(config_from_dict({"model": {"generator": {"still_with_camera": True}}}))

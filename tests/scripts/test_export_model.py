@@ -135,7 +135,7 @@ def test_a_refiner_can_be_exported_with_a_composed_rollout_and_predicts_with_it(
     assert "--camera-still for refiners only" in _errors(caplog)[-1]
     # each prediction-time switch alone: set, the rest as trained (linear, every switch off)
     switches = ("refine_flows", "scene_cuts", "repeated_frames", "fades", "skipped_frames", "followed_inside", "white_fades",
-                "dissolves", "pans_not_cuts", "pan_flows", "pan_restarts", "fast_not_still")
+                "dissolves", "pans_not_cuts", "pan_flows", "pan_restarts", "still_with_camera")
     needs = {"white_fades": ("fades",), "dissolves": ("fades",), "pans_not_cuts": ("scene_cuts",),
              "pan_flows": ("pans_not_cuts",)}  # a switch that refines another, set with it
 

@@ -63,8 +63,8 @@ READINGS = {
     "pan_flows": "the flow of such a step is estimated again by DIS started from the shift, not from still",
     "pan_restarts": "a context step under the cut line whose whole frame moves by 8 px or more is flowed again by "
                     "DIS started from that shift where that explains more of it (a pan DIS reaches only in part)",
-    "fast_not_still": "where the last step moves a pixel 16 px or more, the still candidate is that step's "
-                      "velocity, so the network's small weight on still does not shorten a fast step",
+    "still_with_camera": "where the camera's motion moves a pixel 16 px or more, the still candidate is that "
+                         "motion, so the network's small weight on still does not shorten a fast pan's step",
 }
 
 

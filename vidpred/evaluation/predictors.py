@@ -195,7 +195,7 @@ def predictor_from_state(state: dict, path: Path, device: torch.device, name: st
         info["pans_not_cuts"] = cfg.model.generator.pans_not_cuts
         info["pan_flows"] = cfg.model.generator.pan_flows
         info["pan_restarts"] = cfg.model.generator.pan_restarts
-        info["fast_not_still"] = cfg.model.generator.fast_not_still
+        info["still_with_camera"] = cfg.model.generator.still_with_camera
     logger.info("loaded %s: step %s, generator %d parameters, %d context frames", path, info["step"],
                 info["parameters"], cfg.model.n_context)
     return Method(name=name or checkpoint_label(path), kind="checkpoint", predict=CheckpointPredictor(generator, cfg),

@@ -73,11 +73,11 @@ _PROJECTION_ORDER = 4.0
 # Below this sum of bilinear weights landing on a pixel, the projected candidate has a hole
 # there (content it cannot know appears) and takes the followed candidate's velocity.
 _MIN_COVERAGE = 0.5
-# With ``fast_not_still``, where the last step moves a pixel this far (frame pixels), its
-# still candidate is that step's velocity: the small weight the network leaves on still
-# shortens a fast pan's step by a fraction of a pixel (docs/results.md, "Fast motion: no
-# weight on still").
-_FAST_STEP = 16.0
+# With ``still_with_camera``, where the camera's motion over the last step moves a pixel
+# this far (frame pixels), the still candidate there is the camera's motion: the small weight
+# the network leaves on still would shorten a fast pan's step by a fraction of a pixel
+# (docs/results.md, "Fast pans: the still candidate moves with the camera").
+_FAST_CAMERA = 16.0
 
 
 def context_flows(context: Tensor, n_flows: int, refine: bool = False) -> list[Tensor]:
@@ -279,10 +279,12 @@ class FlowRefiner(VelocityPredictor):
             explains a tenth more of the step (:func:`~vidpred.models.scene_steps.restarted_pans`):
             a pan DIS's pyramid reaches only in part. Off: every such step keeps DIS's flow from
             still.
-        fast_not_still: where the last step's flow ``f1`` moves a pixel 16 px or more, its still
-            candidate is ``f1`` (:meth:`candidates`), so the weight the network leaves on still
-            (a fraction of a percent) does not shorten a fast step. Off: the still candidate is
-            zero everywhere.
+        still_with_camera: where the camera's motion (the homography fitted to ``f1``,
+            :func:`~vidpred.models.camera_motion.camera_flow`) moves a pixel 16 px or more, the
+            still candidate is that motion (:meth:`candidates`): what a still thing in the scene
+            does before a fast camera, so the weight the network leaves on still (a fraction of a
+            percent) does not shorten a fast pan's step. A still camera's fast subject keeps its
+            still candidate. Off: the still candidate is zero everywhere.
         repeated_frames: a context frame that shows the frame before it again (a frame-rate
             conversion's or a dropped frame's, :func:`~vidpred.models.frame_timing.repeated_steps`)
             is taken out of the context (:func:`~vidpred.models.frame_timing.without_repeats`), so
@@ -325,7 +327,7 @@ class FlowRefiner(VelocityPredictor):
                  projected: bool = False, scene_cuts: bool = False, repeated_frames: bool = False,
                  fades: bool = False, skipped_frames: bool = False, followed_inside: bool = False,
                  white_fades: bool = False, dissolves: bool = False, pans_not_cuts: bool = False,
-                 pan_flows: bool = False, pan_restarts: bool = False, fast_not_still: bool = False) -> None:
+                 pan_flows: bool = False, pan_restarts: bool = False, still_with_camera: bool = False) -> None:
         super().__init__()
         if rollout not in ROLLOUTS:
             raise ValueError(f"rollout must be one of {', '.join(ROLLOUTS)}, got {rollout!r}")
@@ -343,7 +345,7 @@ class FlowRefiner(VelocityPredictor):
             raise ValueError("pan_flows estimates the flow of the fast pans pans_not_cuts finds: "
                              "it needs pans_not_cuts")
         self.pan_restarts = bool(pan_restarts)
-        self.fast_not_still = bool(fast_not_still)
+        self.still_with_camera = bool(still_with_camera)
         self.repeated_frames = bool(repeated_frames)
         self.fades = bool(fades)
         self.white_fades = bool(white_fades)
@@ -411,7 +413,7 @@ class FlowRefiner(VelocityPredictor):
 
     @staticmethod
     def candidates(flows: list[Tensor], others: tuple[Tensor, ...] = (), camera_still: bool = False,
-                   projected: bool = False, followed_inside: bool = False, fast_not_still: bool = False) -> Tensor:
+                   projected: bool = False, followed_inside: bool = False, still_with_camera: bool = False) -> Tensor:
         """``(B, K, 2, H, W)``: the candidate velocities at the newest frame's pixels; each
         flow of ``others`` (another estimate of the last step) adds itself and itself followed.
         ``camera_still``: the followed candidate follows only what the camera does not explain.
@@ -419,17 +421,18 @@ class FlowRefiner(VelocityPredictor):
         over the last step (:func:`entered`), keeping each pixel's own there.
         ``projected``: last, ``f1`` splatted to where each pixel's content lands one step on
         (the faster in front), the followed candidate where nothing lands.
-        ``fast_not_still``: the first, still, candidate is ``f1`` where ``f1`` moves 16 px or more."""
+        ``still_with_camera``: the first, still, candidate is the camera's motion (the homography
+        fitted to ``f1``) where that moves a pixel 16 px or more."""
         f1 = flows[0]
         follow = followed_within if followed_inside else warp
+        camera = camera_flow(f1) if camera_still or still_with_camera else None
         if camera_still:
-            camera = camera_flow(f1)
             followed = camera + follow(f1 - camera, f1)
         else:
             followed = follow(f1, f1)
         still = torch.zeros_like(f1)
-        if fast_not_still:
-            still = torch.where(f1.norm(dim=1, keepdim=True) >= _FAST_STEP, f1, still)
+        if still_with_camera:
+            still = torch.where(camera.norm(dim=1, keepdim=True) >= _FAST_CAMERA, camera, still)
         out = [still, f1, followed]
         for n in range(2, len(flows) + 1):
             out.append(torch.stack(flows[:n]).mean(dim=0))
@@ -479,7 +482,7 @@ class FlowRefiner(VelocityPredictor):
         K = self.n_candidates
         weights = torch.softmax(out[:, :K] * _LOGIT_SCALE, dim=1).unsqueeze(2)  # (B, K, 1, H, W)
         candidates = self.candidates(flows, others, self.camera_still, self.projected,
-                                     self.followed_inside, self.fast_not_still)  # (B, K, 2, H, W)
+                                     self.followed_inside, self.still_with_camera)  # (B, K, 2, H, W)
         velocity = (weights * candidates).sum(dim=1)  # (B, 2, H, W)
         if self.max_correction > 0:
             bound = self.max_correction
