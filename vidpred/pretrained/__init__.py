@@ -15,7 +15,9 @@ candidate kept off the flow DIS guesses where the scene enters the frame
 (``model.generator.followed_inside``), and a step that one shift of the whole frame explains
 not taken for a cut (``model.generator.pans_not_cuts``) but flowed again from that shift
 (``model.generator.pan_flows``), as is a step under the cut line that the whole frame moves
-by 8 px or more where that explains more of it (``model.generator.pan_restarts``); how, on what, and
+by 8 px or more where that explains more of it (``model.generator.pan_restarts``), and its
+still candidate moved with the camera where the camera moves 16 px a frame or more
+(``model.generator.still_with_camera``); how, on what, and
 its figures against every baseline are in
 ``docs/results.md``. ``real_flow.pt``
 is the model shipped before it (the flow-head pyramid of ``configs/real_quickstart.yaml``),
