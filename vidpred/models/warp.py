@@ -55,8 +55,11 @@ def sample_at(frames: Tensor, x: Tensor, y: Tensor, mode: str = "bilinear") -> T
     ``frames``' dtype, computed in float32 (:func:`warp` samples at ``p + flow(p)``)."""
     H, W = frames.shape[-2:]
     with torch.autocast(frames.device.type, enabled=False):
-        # align_corners=True maps -1 and 1 to the centres of the first and last pixels.
-        grid = torch.stack([2 * x.float() / max(W - 1, 1) - 1, 2 * y.float() / max(H - 1, 1) - 1], dim=-1)
+        # align_corners=True maps -1 and 1 to the centres of the first and last pixels. Filled
+        # in place: torch.stack along the last dimension took twice the sampling's time here.
+        grid = torch.empty(*x.shape, 2, dtype=torch.float32, device=x.device)
+        grid[..., 0] = 2 * x.float() / max(W - 1, 1) - 1
+        grid[..., 1] = 2 * y.float() / max(H - 1, 1) - 1
         out = F.grid_sample(frames.float(), grid, mode=mode, padding_mode="border", align_corners=True)
     return out.to(frames.dtype)
 
