@@ -56,7 +56,7 @@ def sample_at(frames: Tensor, x: Tensor, y: Tensor, mode: str = "bilinear") -> T
     H, W = frames.shape[-2:]
     with torch.autocast(frames.device.type, enabled=False):
         # align_corners=True maps -1 and 1 to the centres of the first and last pixels. Filled
-        # in place: torch.stack along the last dimension took twice the sampling's time here.
+        # in place: torch.stack along the last dimension took longer than the sampling here.
         grid = torch.empty(*x.shape, 2, dtype=torch.float32, device=x.device)
         grid[..., 0] = 2 * x.float() / max(W - 1, 1) - 1
         grid[..., 1] = 2 * y.float() / max(H - 1, 1) - 1
