@@ -104,3 +104,24 @@ def test_restarted_pans_keep_dis_s_flow_where_it_found_the_pan_and_start_nothing
     still = found[:, :, :1].expand_as(found)
     scene_steps.restarted_pans(still, dis_flows_back(still, 3), scene_steps.cut_greys(still))
     assert not started
+
+
+def test_the_cut_score_and_the_restarts_read_the_residuals_they_are_given(monkeypatch, photo_clips):
+    clip = photo_clips.pan((24, 16), 4, size=(144, 176))
+    steps = dis_flows_back(clip, 3, refine_newest=True)
+    greys = scene_steps.cut_greys(clip)
+    residuals = scene_steps.unexplained_change(clip, steps, greys)
+    assert scene_steps.scene_cut_steps(clip, steps, greys, residuals=residuals).tolist() == [[True, False, False]]
+    assert scene_steps.scene_cut_steps(clip, steps, greys, residuals=torch.zeros_like(residuals)).tolist() == [[False] * 3]
+    restarted = scene_steps.restarted_pans(clip, steps, greys, residuals, refine_newest=True)
+    assert all(torch.equal(a, b) for a, b in zip(restarted, scene_steps.restarted_pans(clip, steps, greys,
+                                                                                       refine_newest=True)))
+    # each step's change measured once: given the residuals, the restarts measure only their new flows
+    measured = []
+    monkeypatch.setattr(scene_steps, "unexplained_change",
+                        lambda *args, m=scene_steps.unexplained_change: measured.append(len(args[1])) or m(*args))
+    scene_steps.restarted_pans(clip, steps, greys, residuals, refine_newest=True)
+    assert measured == [1, 1]  # the two older steps' new flows
+    assert torch.equal(scene_steps.scene_cut_steps(clip, steps, greys, residuals=residuals),
+                       residuals > scene_steps.SCENE_CUT_RESIDUAL)
+    assert measured == [1, 1]

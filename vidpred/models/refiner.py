@@ -41,7 +41,7 @@ from vidpred.models.camera_motion import camera_flow
 from vidpred.models.frame_timing import skipped_newest, without_repeats
 from vidpred.models.optical_flow import dis_flows_back, farneback_flow
 from vidpred.models.scene_steps import (cut_greys, fast_pans, from_newest_scene, restarted_pans, scene_cut_steps,
-                                        shift_started_flow)
+                                        shift_started_flow, unexplained_change)
 from vidpred.models.warp import splat, warp
 
 __all__ = ["FlowRefiner", "VelocityPredictor", "context_flows", "entered", "followed_within", "REFINER_WIDTH",
@@ -522,15 +522,16 @@ class FlowRefiner(VelocityPredictor):
             frames = [shrunk(context[:, :, t], size) for t in range(T)]  # each shrunk alone: no full-size copy of them all
             if self.scene_cuts or self.pan_restarts:  # (at a quarter of the frame size, the network's frames serve)
                 greys = [frame.mean(dim=1, keepdim=True) for frame in frames] if self.scale == 4 else cut_greys(context)
+                residuals = unexplained_change(context, steps, greys)  # a restarted step stays under the cut line
             if self.pan_restarts:
-                steps = restarted_pans(context, steps, greys, refine_newest=self.refine_flows)
+                steps = restarted_pans(context, steps, greys, residuals, refine_newest=self.refine_flows)
             mixing = None
             if self.dissolves:  # read at full size (shrunk, a step's blur and occlusions repeat); a fade is not one
                 grey = context.mean(dim=1, keepdim=True)
                 changes = step_changes([grey[:, :, t] for t in range(T)], steps[:3], brightness, white)
                 mixing = dissolving(changes) & (fade.rate == 0)
             if self.scene_cuts:
-                cuts = scene_cut_steps(context, steps, greys)
+                cuts = scene_cut_steps(context, steps, greys, residuals=residuals)
                 for (b, j), shift in (fast_pans(context, cuts, greys) if self.pans_not_cuts else {}).items():
                     cuts[b, j] = False
                     if self.pan_flows:  # DIS again, started from the shift

@@ -58,7 +58,7 @@ _FLAT_FRAME_STD = 0.02
 
 
 def scene_cut_steps(context: Tensor, steps: list[Tensor], greys: list[Tensor] | None = None,
-                    pans: bool = False) -> Tensor:
+                    pans: bool = False, residuals: Tensor | None = None) -> Tensor:
     """Which of the last context steps cut from one scene to another: ``(B, len(steps))``
     bool, newest step first: those whose :func:`unexplained_change` exceeds
     :data:`SCENE_CUT_RESIDUAL` (with ``pans``, but for the :func:`fast_pans`).
@@ -70,9 +70,11 @@ def scene_cut_steps(context: Tensor, steps: list[Tensor], greys: list[Tensor] | 
             the caller has them.
         pans: a step one shift of the whole frame explains is no cut (a pan faster than the
             flow reaches).
+        residuals: ``unexplained_change(context, steps, greys)``, where the caller has it.
     """
     greys = cut_greys(context) if greys is None else greys
-    cuts = unexplained_change(context, steps, greys) > SCENE_CUT_RESIDUAL
+    residuals = unexplained_change(context, steps, greys) if residuals is None else residuals
+    cuts = residuals > SCENE_CUT_RESIDUAL
     if pans:
         for b, j in fast_pans(context, cuts, greys):
             cuts[b, j] = False
@@ -126,19 +128,21 @@ def _phase_shift(later: np.ndarray, earlier: np.ndarray) -> tuple[tuple[float, f
     return cv2.phaseCorrelate(earlier, later, cv2.createHanningWindow((w, h), cv2.CV_32F))
 
 
-def restarted_pans(context: Tensor, steps: list[Tensor], greys: list[Tensor],
+def restarted_pans(context: Tensor, steps: list[Tensor], greys: list[Tensor], residuals: Tensor | None = None,
                    refine_newest: bool = False) -> list[Tensor]:
     """``steps`` (:func:`~vidpred.models.optical_flow.dis_flows_back`'s, newest first) with each
     step under the cut line that the whole frame moves by :data:`_MIN_RESTART` pixels or more
     (phase correlation's shift on the cut score's ``greys``, its peak at least :data:`_MIN_PEAK`)
     flowed again by DIS started from that shift, where the new flow leaves at most
     :data:`_RESTART_GAIN` of the first one's change unexplained (:func:`unexplained_change`): a
-    pan that DIS's pyramid reaches only in part. ``refine_newest``: the newest step's new flow
-    refined as its first was. New tensors: the caller's ``steps`` are left as they were."""
+    pan that DIS's pyramid reaches only in part. ``residuals``: ``unexplained_change(context,
+    steps, greys)``, where the caller has it. ``refine_newest``: the newest step's new flow
+    refined as its first was. New tensors: the caller's ``steps`` are left as they were. A
+    step under the cut line stays under it, so the cuts the first flows give are the cuts."""
     T, H, W = context.shape[2], *context.shape[-2:]
     h, w = greys[0].shape[-2:]
     steps = [flow.clone() for flow in steps]
-    residuals = unexplained_change(context, steps, greys)
+    residuals = unexplained_change(context, steps, greys) if residuals is None else residuals
     for b, j in (residuals <= SCENE_CUT_RESIDUAL).nonzero().tolist():
         later, earlier = (greys[t][b, 0].detach().float().cpu().numpy() for t in (T - 1 - j, T - 2 - j))
         (dx, dy), peak = _phase_shift(later, earlier)
