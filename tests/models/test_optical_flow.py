@@ -317,6 +317,37 @@ def test_dis_started_from_a_shift_reaches_a_pan_beyond_its_pyramid(size):
     start = torch.tensor([step - 3.0, 1.0]).view(1, 2, 1, 1).expand(1, 2, H, W)
     started = dis_flow(later, earlier, start=start)[0]
     assert (started[0].median() - step).abs() < 0.25 and started[1].median().abs() < 0.25
-    with reused_flows():  # a started pair is estimated anew, not taken for the one from still
+    with reused_flows():  # a started pair is not taken for the one from still
         dis_flow(later, earlier)
-        torch.testing.assert_close(dis_flow(later, earlier, start=start)[0], started)
+        assert torch.equal(dis_flow(later, earlier, start=start)[0], started)
+
+
+def test_reused_flows_estimate_a_started_pair_once_for_each_start(monkeypatch):
+    from vidpred.models import optical_flow
+
+    photo = np.ascontiguousarray(cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2GRAY))
+    later, earlier = (_tensor(np.ascontiguousarray(photo[200:344, x:x + 176])) for x in (194, 150))
+    start = torch.tensor([41.0, 1.0]).view(1, 2, 1, 1).expand(1, 2, 144, 176)
+    alone = dis_flow(later, earlier, start=start, refine=True)
+    calls = []
+    create = cv2.DISOpticalFlow_create
+
+    class Counted:  # DIS as OpenCV makes it, counting its estimates
+        def __init__(self, preset):
+            self.dis = create(preset)
+
+        def calc(self, a, b, flow):
+            calls.append(flow is not None)
+            return self.dis.calc(a, b, flow)
+
+        def __getattr__(self, name):
+            return getattr(self.dis, name)
+
+    monkeypatch.setattr(optical_flow.cv2, "DISOpticalFlow_create", Counted)
+    with reused_flows():
+        again = [dis_flow(later, earlier, start=start, refine=refine) for refine in (True, False, True)]
+        other = dis_flow(later, earlier, start=start + 0.5)
+    assert calls == [True, True]  # once from each start; the refinement is made anew on the copy
+    assert torch.equal(again[0], alone) and torch.equal(again[2], alone)
+    assert torch.equal(again[1], dis_flow(later, earlier, start=start))
+    assert not torch.equal(other, again[1])

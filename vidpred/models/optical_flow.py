@@ -109,9 +109,11 @@ def reused_flows(max_pairs: int = 16, store: OrderedDict | None = None) -> Itera
 
     A predictor moving along a video one frame at a time reads the same context steps
     again: the refiner's three flows share two with the frame before, and DIS
-    extrapolation's flow is the refiner's newest before refinement. Pairs are recognised by
-    their grey levels (a digest of the bytes) and preset; the ``max_pairs`` most recent are
-    kept. DIS is deterministic, so every flow is what it would be without the block.
+    extrapolation's flow is the refiner's newest before refinement; a step flowed again from
+    the whole frame's shift (a fast pan) is flowed so from the same shift in the next
+    predictions. Pairs are recognised by their grey levels (a digest of the bytes), preset
+    and start; the ``max_pairs`` most recent are kept. DIS is deterministic, so every flow is
+    what it would be without the block.
 
     Args:
         max_pairs: how many of the most recent pairs' flows to keep.
@@ -129,14 +131,16 @@ def reused_flows(max_pairs: int = 16, store: OrderedDict | None = None) -> Itera
         _reuse.cache = outer
 
 
-def _reused(preset: str, a: np.ndarray, b: np.ndarray, estimate: Callable[[], np.ndarray]) -> np.ndarray:
-    """``estimate()``, the DIS flow from ``a`` to ``b``, or its copy from :func:`reused_flows`."""
+def _reused(preset: str, a: np.ndarray, b: np.ndarray, estimate: Callable[[], np.ndarray],
+            start: np.ndarray | None = None) -> np.ndarray:
+    """``estimate()``, the DIS flow from ``a`` to ``b`` (started from ``start``, where given),
+    or its copy from :func:`reused_flows`."""
     cache = getattr(_reuse, "cache", None)
     if cache is None:
         return estimate()
     flows, max_pairs = cache
-    key = (preset, a.shape, hashlib.blake2b(a.tobytes(), digest_size=16).digest(),
-           hashlib.blake2b(b.tobytes(), digest_size=16).digest())
+    key = (preset, a.shape, *(hashlib.blake2b(x.tobytes(), digest_size=16).digest()
+                              for x in (a, b) + (() if start is None else (start,))))
     if key not in flows:
         flows[key] = estimate()
         while len(flows) > max_pairs:
@@ -205,7 +209,7 @@ def dis_flow_grey(source: np.ndarray, destination: np.ndarray, preset: str = DIS
     (:func:`_dis_magnification`); within :func:`reused_flows` a pair seen before is not
     estimated again. ``start``, float32 ``(H, W, 2)``: the flow DIS starts from at its
     coarsest level instead of still, so it reaches a motion larger than its pyramid does
-    (such a pair is estimated anew, never reused).
+    (within :func:`reused_flows`, reused only from the same start).
     """
     if preset not in _DIS_PRESETS:
         raise ValueError(f"DIS preset must be one of {', '.join(_DIS_PRESETS)}, got {preset!r}")
@@ -221,7 +225,7 @@ def dis_flow_grey(source: np.ndarray, destination: np.ndarray, preset: str = DIS
         start = np.ascontiguousarray(start, dtype=np.float32)
         if k > 1:
             start = cv2.resize(start, (W * k, H * k), interpolation=cv2.INTER_LINEAR) * k
-        flow = dis.calc(source, destination, start.copy())
+        flow = _reused(preset, source, destination, lambda: dis.calc(source, destination, start.copy()), start)
     if refine:
         flow = full_size_refinement().calc(source, destination, flow)
     if k > 1:
