@@ -83,6 +83,29 @@ def test_the_rules_refined_dis_is_the_models():
     assert not torch.equal(_dis(turned, photo, "refined"), _dis(turned, photo))
 
 
+def _counted_dis_estimates(monkeypatch) -> list[bool]:
+    """DIS as OpenCV makes it from here on, each estimate noted in the list returned (True:
+    started from a given flow)."""
+    from vidpred.models import optical_flow
+
+    calls = []
+    create = cv2.DISOpticalFlow_create
+
+    class Counted:
+        def __init__(self, preset):
+            self.dis = create(preset)
+
+        def calc(self, a, b, flow):
+            calls.append(flow is not None)
+            return self.dis.calc(a, b, flow)
+
+        def __getattr__(self, name):  # its settings, as OpenCV's
+            return getattr(self.dis, name)
+
+    monkeypatch.setattr(optical_flow.cv2, "DISOpticalFlow_create", Counted)
+    return calls
+
+
 def test_reused_flows_estimate_each_pair_once_and_change_nothing(monkeypatch):
     from vidpred.models import optical_flow
 
@@ -92,21 +115,7 @@ def test_reused_flows_estimate_each_pair_once_and_change_nothing(monkeypatch):
     clip = torch.stack(frames, dim=2).expand(-1, 3, -1, -1, -1)  # (1, 3, 6, 128, 96): a 2-px pan
     windows = [clip[:, :, k:k + 4] for k in range(3)]
     alone = [context_flows(w, 3, refine=True) for w in windows]
-    calls = []
-    create = cv2.DISOpticalFlow_create
-
-    class Counted:  # DIS as OpenCV makes it, counting its estimates
-        def __init__(self, preset):
-            self.dis = create(preset)
-
-        def calc(self, a, b, flow):
-            calls.append(1)
-            return self.dis.calc(a, b, flow)
-
-        def __getattr__(self, name):  # its settings, as OpenCV's
-            return getattr(self.dis, name)
-
-    monkeypatch.setattr(optical_flow.cv2, "DISOpticalFlow_create", Counted)
+    calls = _counted_dis_estimates(monkeypatch)
     with optical_flow.reused_flows():
         along = [context_flows(w, 3, refine=True) for w in windows]
         again = dis_flow(clip[:, :, 5], clip[:, :, 4], refine=True)  # the newest pair, refined once more
@@ -323,31 +332,15 @@ def test_dis_started_from_a_shift_reaches_a_pan_beyond_its_pyramid(size):
 
 
 def test_reused_flows_estimate_a_started_pair_once_for_each_start(monkeypatch):
-    from vidpred.models import optical_flow
-
     photo = np.ascontiguousarray(cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2GRAY))
     later, earlier = (_tensor(np.ascontiguousarray(photo[200:344, x:x + 176])) for x in (194, 150))
     start = torch.tensor([41.0, 1.0]).view(1, 2, 1, 1).expand(1, 2, 144, 176)
     alone = dis_flow(later, earlier, start=start, refine=True)
-    calls = []
-    create = cv2.DISOpticalFlow_create
-
-    class Counted:  # DIS as OpenCV makes it, counting its estimates
-        def __init__(self, preset):
-            self.dis = create(preset)
-
-        def calc(self, a, b, flow):
-            calls.append(flow is not None)
-            return self.dis.calc(a, b, flow)
-
-        def __getattr__(self, name):
-            return getattr(self.dis, name)
-
-    monkeypatch.setattr(optical_flow.cv2, "DISOpticalFlow_create", Counted)
+    calls = _counted_dis_estimates(monkeypatch)
     with reused_flows():
         again = [dis_flow(later, earlier, start=start, refine=refine) for refine in (True, False, True)]
         other = dis_flow(later, earlier, start=start + 0.5)
-    assert calls == [True, True]  # once from each start; the refinement is made anew on the copy
+    assert calls == [True, True]  # once from each start (True: started); the refinement is made anew on the copy
     assert torch.equal(again[0], alone) and torch.equal(again[2], alone)
     assert torch.equal(again[1], dis_flow(later, earlier, start=start))
     assert not torch.equal(other, again[1])
