@@ -90,6 +90,28 @@ def test_a_stream_predicts_each_next_frame_as_predict_does(model):
     assert 0 < len(stream._flows) <= 16  # the flows kept for the pushes after
 
 
+def test_a_stream_keeps_the_newest_frame_where_the_video_s_rhythm_holds_the_next(model):
+    clip = np.repeat(_pan(n_frames=8, speed=3), 2, axis=0)  # every frame shown twice, as 15 frames a second at 30
+    stream = model.stream()
+    answers = [stream.push(frame) for frame in clip]
+    for t in range(3, len(clip)):
+        newest_moved = not np.array_equal(clip[t], clip[t - 1])
+        if t >= 6 and newest_moved:  # three periods of the rhythm seen, and the next frame is held
+            assert np.array_equal(answers[t], clip[t]), t
+        else:  # too few steps to read the rhythm yet, or the next frame moves: the model's
+            assert np.array_equal(answers[t], model.predict(clip[t - 3:t + 1])[0]), t
+    # the held frames kept are a gain: the model carries the motion on where nothing moves
+    kept = [t for t in range(6, len(clip) - 1) if not np.array_equal(clip[t], clip[t - 1])]
+    assert all(_psnr(model.predict(clip[t - 3:t + 1])[0], clip[t + 1]) < 40 for t in kept)
+    without = model.stream(held_frames=False)
+    assert not without.held_frames and stream.held_frames
+    assert all(np.array_equal(without.push(frame), model.predict(clip[t - 3:t + 1])[0]) if t >= 3
+               else without.push(frame) is None for t, frame in enumerate(clip))
+    # a baseline is what it is: DIS extrapolation reads no rhythm
+    dis = load_baseline("dis")
+    assert not dis.reads_repeats and not dis.stream().held_frames
+
+
 def test_a_stream_refuses_a_path_pushed_as_a_frame(model):
     with pytest.raises(ValueError, match="^frame 0: expected an image array, got 'my_clip.mp4'$"):
         model.stream().push("my_clip.mp4")

@@ -51,6 +51,7 @@ from vidpred.data.sampler import to_model_input, to_uint8_frames
 from vidpred.evaluation.predictors import (DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, Method, baseline_methods,
                                           load_checkpoint_predictor)
 from vidpred.evaluation.scoring import score_frames
+from vidpred.models.frame_timing import CADENCE_MAX_PERIOD, CADENCE_PERIODS, changed_fractions, held_next
 from vidpred.models.optical_flow import reused_flows
 from vidpred.pretrained import default_model_path
 
@@ -187,10 +188,17 @@ class VideoPredictor:
             return as_frames(prediction), flows[0].permute(1, 2, 3, 0).float().cpu().numpy()
         return as_frames(self._method.predict(context, n_future, None))
 
-    def stream(self, max_pairs: int = 16) -> PredictionStream:
+    def stream(self, max_pairs: int = 16, held_frames: bool = True) -> PredictionStream:
         """A :class:`PredictionStream` fed one frame at a time (``max_pairs``: how many frame
-        pairs' optical flows it keeps for the predictions after, at least 1)."""
-        return PredictionStream(self, max_pairs)
+        pairs' optical flows it keeps for the predictions after, at least 1; ``held_frames``:
+        a model that reads repeated frames also reads the video's rhythm of held frames)."""
+        return PredictionStream(self, max_pairs, held_frames)
+
+    @property
+    def reads_repeats(self) -> bool:
+        """Whether the model takes a repeated frame out of its context (the shipped refiner's
+        ``repeated_frames``), and so, along a stream, reads the video's rhythm of held frames."""
+        return bool(self.info.get("repeated_frames"))
 
     def _model_input(self, clip: np.ndarray) -> torch.Tensor:
         """uint8 ``(T, H, W, 3)`` -> ``(1, 3, T, H, W)`` in ``[-1, 1]`` on the model's device."""
@@ -202,18 +210,25 @@ class PredictionStream:
 
     Made by :meth:`VideoPredictor.stream`. Each pair of consecutive frames' optical flow is
     estimated once and reused by the predictions that read it again (DIS is deterministic:
-    every prediction is what :meth:`VideoPredictor.predict` gives for the same frames).
+    every prediction is what :meth:`VideoPredictor.predict` gives for the same frames), but
+    where a model that reads repeated frames (:attr:`VideoPredictor.reads_repeats`) finds the
+    video holding its frames in a steady rhythm that holds the next one (each frame shown
+    twice, one in five shown twice: :func:`~vidpred.models.frame_timing.held_next`, over the
+    steps pushed so far). There the newest frame is the prediction.
 
     Attributes:
         model: the predictor it feeds.
         n_pushed: how many frames were pushed so far.
+        held_frames: whether it reads the rhythm of held frames.
     """
 
-    def __init__(self, model: VideoPredictor, max_pairs: int = 16) -> None:
+    def __init__(self, model: VideoPredictor, max_pairs: int = 16, held_frames: bool = True) -> None:
         self.model = model
         self._window: deque[np.ndarray] = deque(maxlen=model.n_context)
         self._flows: OrderedDict = OrderedDict()  # the newest frame pairs' flows, for reused_flows
         self._max_pairs = _count(max_pairs, "max_pairs")
+        self.held_frames = bool(held_frames) and model.reads_repeats
+        self._changed: deque[float] = deque(maxlen=CADENCE_PERIODS * CADENCE_MAX_PERIOD)  # each step's, oldest first
         self.n_pushed = 0
 
     def push(self, frame: np.ndarray) -> np.ndarray | None:
@@ -231,12 +246,19 @@ class PredictionStream:
             raise ValueError(f"frame {self.n_pushed} is {image.shape[1]}x{image.shape[0]}, the frames before it "
                              f"{self._window[-1].shape[1]}x{self._window[-1].shape[0]}: a stream keeps one size")
         window = [*self._window, image][-self.model.n_context:]
+        changed = [*self._changed]
+        if self.held_frames and self._window:
+            changed.append(_changed_fraction(self._window[-1], image))
         guess = None
         if len(window) == self.model.n_context:
-            with reused_flows(self._max_pairs, store=self._flows):
-                guess = self.model.predict(np.stack(window))[0]
+            if self.held_frames and held_next(changed):
+                guess = image.copy()
+            else:
+                with reused_flows(self._max_pairs, store=self._flows):
+                    guess = self.model.predict(np.stack(window))[0]
         # Kept only once predicted: a push that fails (out of memory, Ctrl-C) can be made again.
         self._window.append(image)
+        self._changed.extend(changed[len(self._changed):])
         self.n_pushed += 1
         return guess
 
@@ -275,6 +297,12 @@ def score(prediction: np.ndarray | Sequence[np.ndarray], truth: np.ndarray | Seq
     values = score_frames(as_model[0][None].clamp(-1, 1), as_model[1])
     return {metric: [float(values[f"{metric}_whole_f{k + 1}"][0]) for k in range(len(true))]
             for metric in ("psnr", "ssim", "sharpness", "edges")}
+
+
+def _changed_fraction(earlier: np.ndarray, later: np.ndarray) -> float:
+    """The fraction of a step's pixels whose grey level changes by 3 levels or more
+    (:func:`~vidpred.models.frame_timing.changed_fractions`), between two uint8 RGB frames."""
+    return float(changed_fractions(to_model_input(torch.from_numpy(np.stack([earlier, later]))[None]))[0, 0])
 
 
 def _count(value: int, name: str) -> int:

@@ -50,3 +50,35 @@ def test_a_newest_step_twice_the_steady_ones_before_it_skips_a_frame(photo_clips
         frame_timing.skipped_newest(flows(skipped)[:2])
     still = photo_clips.repeated(pan, 0, 0, 0, 0)  # nothing moves: no ratio to read
     assert frame_timing.step_ratios(flows(still)).isnan().all() and not frame_timing.skipped_newest(flows(still))
+
+
+def _rhythm(pattern: str, n: int, moving: float = 0.3, held: float = 0.001) -> list[float]:
+    """``n`` steps' changed fractions, oldest first, repeating ``pattern`` (``m``: moving, ``h``: held)."""
+    return [moving if pattern[i % len(pattern)] == "m" else held for i in range(n)]
+
+
+@pytest.mark.parametrize("pattern", ["mh", "mhh", "mmmmh", "mmmmmh", "mhhh"])
+def test_a_steady_rhythm_of_held_frames_says_which_step_comes_next(pattern):
+    p = len(pattern)
+    n = frame_timing.CADENCE_PERIODS * p
+    for k in range(p):  # the history ending at each place in the period: the next step is the pattern's next
+        history = _rhythm(pattern[k:] + pattern[:k], n)
+        assert frame_timing.held_next(history) == (pattern[k] == "h"), (pattern, k)
+    # fewer steps than three periods say nothing yet
+    assert not any(frame_timing.held_next(_rhythm(pattern[k:] + pattern[:k], n - 1)) for k in range(p))
+
+
+def test_no_rhythm_without_both_kinds_of_step_or_where_it_breaks():
+    held_next = frame_timing.held_next
+    assert not held_next([0.3] * 18)  # all moving
+    assert not held_next([0.001] * 18)  # a still scene (its next step still, but there is no rhythm to read)
+    assert not held_next(_rhythm("mh", 5))  # under three periods: not yet
+    assert held_next(_rhythm("hm", 6)) is True and held_next(_rhythm("mh", 6)) is False  # newest moving: next held
+    broken = _rhythm("hm", 12)
+    broken[-4] = 0.3  # a held step that moved
+    assert not held_next(broken)
+    # a step under the line but not little enough against the moving ones is no held frame
+    assert not held_next(_rhythm("hm", 6, moving=0.05, held=0.015))
+    assert held_next(_rhythm("hm", 6, moving=0.05, held=0.005))
+    # a frame held once, then motion, then a stop: no steady rhythm
+    assert not held_next([0.3, 0.3, 0.001, 0.3, 0.3, 0.3, 0.3, 0.3, 0.001])

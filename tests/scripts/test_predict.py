@@ -837,3 +837,34 @@ def test_a_height_no_frame_could_have_is_refused_before_the_work(tmp_path, caplo
     assert _main(["--video", video, "--out", tmp_path / "o.avi", "--height", height]) == 2
     assert f"--height must be a whole number of pixels from 2 to 8640, got {height}" in caplog.text
     assert not (tmp_path / "o.avi").exists()
+
+
+def test_one_step_keeps_the_newest_frame_where_the_video_s_rhythm_holds_the_next(tmp_path, caplog):
+    import csv
+
+    caplog.set_level(logging.INFO, logger="vidpred")
+    lefts = np.repeat(100 + 3 * np.arange(7), 2)  # a 3-px pan, every frame shown twice: 14 frames
+    video, frames = _pan(tmp_path, lefts)
+
+    def rows(path):
+        with open(path, newline="") as f:
+            return {(int(r["frame"]), r["method"].replace(" (every frame predicted)", "")): float(r["psnr"])
+                for r in csv.DictReader(f)}
+
+    run = ["--video", video, "--out", tmp_path / "out.avi", "--one-step", "--frames", "10"]
+    assert _main([*run, "--scores", tmp_path / "held.csv"]) == 0
+    assert _main([*run, "--scores", tmp_path / "all.csv", "--no-held-frames", "--force"]) == 0
+    assert ",1,pretrained/refiner (every frame predicted)," in (tmp_path / "all.csv").read_text()  # named apart
+    held, every = rows(tmp_path / "held.csv"), rows(tmp_path / "all.csv")
+    model = "pretrained/refiner"
+    for t in range(4, 14):
+        kept = t >= 7 and lefts[t - 1] != lefts[t - 2]  # three periods seen, the newest step moved: frame t is held
+        if kept:  # the newest frame, exact; predicting it, the model carried the pan on
+            assert held[(t, model)] == held[(t, "last input")] > 50  # the held frame itself (a lossless video)
+            assert every[(t, model)] < held[(t, model)] - 10, t
+        else:
+            assert held[(t, model)] == every[(t, model)], t
+    assert sum(t >= 7 and lefts[t - 1] != lefts[t - 2] for t in range(4, 14)) == 4  # frames 7, 9, 11 and 13
+    # a rollout reads no rhythm: the flag is refused there rather than ignored
+    assert _main(["--video", video, "--out", tmp_path / "r.gif", "--frames", "3", "--no-held-frames"]) == 2
+    assert "--no-held-frames is read along a video, with --one-step: add --one-step, or leave it out" in caplog.text

@@ -25,6 +25,10 @@ frames before it (as a predictor running along a video would), the context panel
 the newest real frame it saw, and the log gives each method's mean PSNR over those frames,
 how many of them the model predicts better than each baseline, and each method's mean SSIM
 and edge ratio (below 1: smoother than the truth, so a PSNR win bought with blur shows).
+Where the video holds its frames in a steady rhythm (every frame shown twice, as footage at
+15 frames a second shown at 30 or an animation on twos; one in five shown twice, as film
+converted to 30 frames a second) that holds the next one, the shipped model keeps the newest
+frame (--no-held-frames: the model predicts it as any other).
 Its frames are read, predicted and scored one at a time, and an .mp4 or .avi is written as
 they come. With --show-flow (its colours on one speed scale for the whole video), and into
 a .gif (written whole at the end), each frame's panels are held on disk, in an unnamed
@@ -50,12 +54,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import itertools
 import logging
 import math
 import os
 import shutil
 import sys
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -79,6 +85,7 @@ from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT, Method, frame_re
 from vidpred.evaluation.visualize import (FPS_RANGE, Animation, animation_size, animation_video, check_writable_size,
                                          fitting_scale, is_our_animation, is_our_plot, plot_one_step, side_by_side,
                                          write_animation)
+from vidpred.models.frame_timing import CADENCE_MAX_PERIOD, CADENCE_PERIODS, changed_fractions, held_next
 from vidpred.models.optical_flow import reused_flows
 from vidpred.pretrained import default_model_path
 from vidpred.safe_write import check_output, replacing_all
@@ -109,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--one-step", action="store_true",
                         help="predict each of the --frames frames one step ahead from the real frames before it, "
                              "and log mean PSNR against the baselines over them")
+    parser.add_argument("--no-held-frames", action="store_true",
+                        help="with --one-step, let the model predict every frame, even where the video holds its "
+                             "frames in a steady rhythm (each shown twice, say) that holds the next one: there "
+                             "a model that reads repeated frames otherwise keeps the newest frame")
     parser.add_argument("--plot", default=None, metavar="PNG", type=user_path,
                         help="with --one-step, also plot each frame's PSNR along the video, the model's against the "
                              "baselines' (a .png)")
@@ -155,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             with _animation_sink(args, paths[0], height, width) as sink:
                 frames, scores, stop = _one_step(method, args, n_context, expected, device, sink,
                                                  spool=paths[0].parent if _spools(args) else None)
-            n_future = len(scores[method.name]["psnr"])
+            n_future = len(next(iter(scores.values()))["psnr"])  # the model's row first
             partial = None if stop.signal is None else partial_mark(n_future, args.frames, stop.signal, "frames")
             if partial:
                 log.warning("%s: the outputs hold the frames predicted, the scores marked partial",
@@ -182,6 +193,8 @@ def _check_flags_and_outputs(args: argparse.Namespace) -> None:
     if args.height is not None and not 2 <= args.height <= MAX_HEIGHT:
         raise ValueError(f"--height must be a whole number of pixels from 2 to {MAX_HEIGHT}, got {args.height}")
     finite("--fps", args.fps, *FPS_RANGE)
+    if args.no_held_frames and not args.one_step:
+        raise ValueError("--no-held-frames is read along a video, with --one-step: add --one-step, or leave it out")
     if args.scale is not None and not (0 < args.scale < 1 or (args.scale >= 1 and args.scale.is_integer())):
         raise ValueError(f"--scale must be a whole number >= 1 or a fraction in (0, 1), got {args.scale:g}")
     if Path(args.out).suffix.lower() not in (".gif", ".mp4", ".avi"):
@@ -450,10 +463,17 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected
     height, width = window[0].shape[-2:]
     animation = Animation(torch.cat(window[:n_context], dim=2)[0], args.frames, scale=_panel_scale(args, height, width),
                           with_flow=args.show_flow, sink=sink, spool=spool)
-    names = (method.name, LAST_INPUT, DIS_FLOW)
-    scores: dict[str, dict[str, list[float]]] = {name: {"psnr": [], "ssim": [], "edges": []} for name in names}
     with_ssim = min(height, width) >= 11
     n_future = 0
+    # the video's steps' changed fractions, oldest first, for the rhythm of held frames (held_next)
+    changed: deque[float] | None = None
+    if method.info.get("repeated_frames"):
+        if args.no_held_frames:  # its row named apart from the same model's reading them
+            method = dataclasses.replace(method, name=f"{method.name} (every frame predicted)")
+        else:
+            changed = deque(maxlen=CADENCE_PERIODS * CADENCE_MAX_PERIOD)
+    names = (method.name, LAST_INPUT, DIS_FLOW)
+    scores: dict[str, dict[str, list[float]]] = {name: {"psnr": [], "ssim": [], "edges": []} for name in names}
     frames = itertools.chain(window[n_context:], map(as_input, reader))
     stop = StopRequest("writing the frames predicted so far")
     # reused_flows: each frame pair's DIS flow once, for the model and the baseline
@@ -476,7 +496,13 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected
                 break
             context, window = torch.cat(window[:n_context], dim=2), window[1:n_context] + [target]
             flow = None
-            if args.show_flow:
+            if changed is not None:  # the context's steps at the start, then each newest step
+                changed.extend(changed_fractions(context if not changed else context[:, :, -2:])[0].flip(0).tolist())
+            if changed is not None and held_next(changed):  # the video's rhythm holds the next frame
+                prediction = context[:, :, -1:].float()
+                if args.show_flow:
+                    flow = torch.zeros(2, height, width, device=context.device)
+            elif args.show_flow:
                 prediction, motion = method.predict.with_motion(context, 1)
                 flow = motion[0][:, 0]
             else:

@@ -10,11 +10,14 @@ first; :func:`skipped_newest` finds the second at the newest step. The refiner
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor
 
-__all__ = ["REPEAT_CHANGED", "REPEAT_RATIO", "SKIPPED_RATIO", "STEADY_RATIO", "changed_fractions", "repeated_steps",
-           "repeats_among", "skipped_newest", "step_ratios", "without_repeats"]
+__all__ = ["CADENCE_MAX_PERIOD", "CADENCE_PERIODS", "REPEAT_CHANGED", "REPEAT_RATIO", "SKIPPED_RATIO", "STEADY_RATIO",
+           "changed_fractions", "held_next", "repeated_steps", "repeats_among", "skipped_newest", "step_ratios",
+           "without_repeats"]
 
 # A context step repeats its earlier frame (a frame shown twice, as a conversion to a higher
 # frame rate or a camera that drops a frame shows it) when fewer than REPEAT_CHANGED of its
@@ -38,6 +41,15 @@ SKIPPED_RATIO = (1.6, 2.5)
 STEADY_RATIO = (0.7, 1.4)
 # The pixels whose flow in a step is under this many pixels do not move in it.
 _MOVING_PX = 0.5
+# Along a video, the next step holds its frame (shows it again) when the video's steps keep a
+# rhythm of held and moving steps (held_next): every frame shown twice (footage at 15 frames a
+# second shown at 30, an animation on twos), two of three held (on threes), one in five or six
+# shown twice (a conversion from 24 or 25 to 30 frames a second). The rhythm is a period of 2
+# to CADENCE_MAX_PERIOD steps that the last CADENCE_PERIODS periods repeat exactly, holding
+# and moving in each: a held step changes fewer than REPEAT_CHANGED of its pixels and fewer
+# than REPEAT_RATIO times as many as the least changed moving step among them.
+CADENCE_MAX_PERIOD = 6
+CADENCE_PERIODS = 3
 
 
 def changed_fractions(context: Tensor) -> Tensor:
@@ -94,6 +106,31 @@ def without_repeats(context: Tensor, repeats: Tensor | None = None) -> Tensor:
         kept = [0] + [t for t in range(1, T) if not repeats[b, T - 1 - t]]  # frame t ends step T-1-t
         out[b] = context[b][:, [kept[0]] * (T - len(kept)) + kept]
     return out
+
+
+def held_next(changed: Sequence[float]) -> bool:
+    """Whether the next step of a video holds its newest frame, read from the rhythm of its
+    steps so far (:data:`CADENCE_MAX_PERIOD`, :data:`CADENCE_PERIODS`).
+
+    Args:
+        changed: each step's :func:`changed_fractions` along the video, oldest first (the last
+            ``CADENCE_PERIODS * CADENCE_MAX_PERIOD`` are read).
+    """
+    changed = list(changed)
+    for period in range(2, CADENCE_MAX_PERIOD + 1):
+        n = CADENCE_PERIODS * period
+        if len(changed) < n:
+            break
+        last = changed[-n:]
+        moving = [c >= REPEAT_CHANGED for c in last]
+        if all(moving) or not any(moving):
+            continue
+        least = min(c for c, m in zip(last, moving) if m)
+        if any(not m and c >= REPEAT_RATIO * least for c, m in zip(last, moving)):
+            continue  # a step that barely changes, but not little enough against the moving ones to be held
+        if all(moving[i] == moving[i + period] for i in range(n - period)):
+            return not moving[n - period]
+    return False
 
 
 def step_ratios(flows: list[Tensor]) -> Tensor:
