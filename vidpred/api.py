@@ -8,7 +8,9 @@
     future = model.predict(frames, n_future=2)    # uint8 (2, H, W, 3): the next two frames
 
 Along a stream, each frame's prediction of the next one, with each pair of frames' optical
-flow estimated once however many predictions read it:
+flow estimated once however many predictions read it (and, where the video holds its frames
+in a steady rhythm, as footage shown at twice its frame rate does, the newest frame wherever
+the rhythm holds the next one: :class:`PredictionStream`):
 
     stream = model.stream()
     for frame in iter_video("my_clip.mp4"):       # or frames from a camera, converted to RGB
@@ -211,10 +213,10 @@ class PredictionStream:
     Made by :meth:`VideoPredictor.stream`. Each pair of consecutive frames' optical flow is
     estimated once and reused by the predictions that read it again (DIS is deterministic:
     every prediction is what :meth:`VideoPredictor.predict` gives for the same frames), but
-    where a model that reads repeated frames (:attr:`VideoPredictor.reads_repeats`) finds the
-    video holding its frames in a steady rhythm that holds the next one (each frame shown
-    twice, one in five shown twice: :func:`~vidpred.models.frame_timing.held_next`, over the
-    steps pushed so far). There the newest frame is the prediction.
+    for a model that reads repeated frames (:attr:`VideoPredictor.reads_repeats`) where the
+    video holds its frames in a steady rhythm that holds the next one (each frame shown twice,
+    one frame in four shown twice: :func:`~vidpred.models.frame_timing.held_next`, over the
+    steps pushed so far): there the prediction is the newest frame.
 
     Attributes:
         model: the predictor it feeds.

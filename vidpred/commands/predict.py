@@ -26,8 +26,8 @@ the newest real frame it saw, and the log gives each method's mean PSNR over tho
 how many of them the model predicts better than each baseline, and each method's mean SSIM
 and edge ratio (below 1: smoother than the truth, so a PSNR win bought with blur shows).
 Where the video holds its frames in a steady rhythm (every frame shown twice, as footage at
-15 frames a second shown at 30 or an animation on twos; one in five shown twice, as film
-converted to 30 frames a second) that holds the next one, the shipped model keeps the newest
+15 frames a second shown at 30 or an animation on twos; one frame in four shown twice, as
+film converted from 24 to 30 frames a second) that holds the next one, the shipped model keeps the newest
 frame (--no-held-frames: the model predicts it as any other).
 Its frames are read, predicted and scored one at a time, and an .mp4 or .avi is written as
 they come. With --show-flow (its colours on one speed scale for the whole video), and into

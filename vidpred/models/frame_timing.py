@@ -43,8 +43,8 @@ STEADY_RATIO = (0.7, 1.4)
 _MOVING_PX = 0.5
 # Along a video, the next step holds its frame (shows it again) when the video's steps keep a
 # rhythm of held and moving steps (held_next): every frame shown twice (footage at 15 frames a
-# second shown at 30, an animation on twos), two of three held (on threes), one in five or six
-# shown twice (a conversion from 24 or 25 to 30 frames a second). The rhythm is a period of 2
+# second shown at 30, an animation on twos), two of three held (on threes), one frame in four or
+# five shown twice (a conversion from 24 or 25 to 30 frames a second). The rhythm is a period of 2
 # to CADENCE_MAX_PERIOD steps that the last CADENCE_PERIODS periods repeat exactly, holding
 # and moving in each: a held step changes fewer than REPEAT_CHANGED of its pixels and fewer
 # than REPEAT_RATIO times as many as the least changed moving step among them.
