@@ -865,6 +865,8 @@ def test_one_step_keeps_the_newest_frame_where_the_video_s_rhythm_holds_the_next
         else:
             assert held[(t, model)] == every[(t, model)], t
     assert sum(t >= 7 and lefts[t - 1] != lefts[t - 2] for t in range(4, 14)) == 4  # frames 7, 9, 11 and 13
+    assert caplog.text.count("pretrained/refiner kept the newest frame for 4 of the 10 frames, where the video holds "
+                             "its frames in a steady rhythm") == 1  # the run reading it says so; the other does not
     # a rollout reads no rhythm: the flag is refused there rather than ignored
     assert _main(["--video", video, "--out", tmp_path / "r.gif", "--frames", "3", "--no-held-frames"]) == 2
     assert "--no-held-frames is read along a video, with --one-step: add --one-step, or leave it out" in caplog.text

@@ -472,6 +472,7 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected
             method = dataclasses.replace(method, name=f"{method.name} (every frame predicted)")
         else:
             changed = deque(maxlen=CADENCE_PERIODS * CADENCE_MAX_PERIOD)
+    n_held = 0  # frames the rhythm held: the newest frame kept
     names = (method.name, LAST_INPUT, DIS_FLOW)
     scores: dict[str, dict[str, list[float]]] = {name: {"psnr": [], "ssim": [], "edges": []} for name in names}
     frames = itertools.chain(window[n_context:], map(as_input, reader))
@@ -499,6 +500,7 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected
             if changed is not None:  # the context's steps at the start, then each newest step
                 changed.extend(changed_fractions(context if not changed else context[:, :, -2:])[0].flip(0).tolist())
             if changed is not None and held_next(changed):  # the video's rhythm holds the next frame
+                n_held += 1
                 prediction = context[:, :, -1:].float()
                 if args.show_flow:
                     flow = torch.zeros(2, height, width, device=context.device)
@@ -517,6 +519,10 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected
     if not with_ssim:
         for row in scores.values():
             del row["ssim"]
+    if n_held:
+        log.info("%s kept the newest frame for %d of the %d frames, where the video holds its frames in a steady "
+                 "rhythm that held them (--no-held-frames: the model predicts every frame)", method.name, n_held,
+                 n_future)
     return None if sink else animation.frames(), scores, stop
 
 
