@@ -53,7 +53,7 @@ from vidpred.data.sampler import to_model_input, to_uint8_frames
 from vidpred.evaluation.predictors import (DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, Method, baseline_methods,
                                           load_checkpoint_predictor)
 from vidpred.evaluation.scoring import score_frames
-from vidpred.models.frame_timing import CADENCE_MAX_PERIOD, CADENCE_PERIODS, changed_fractions, held_next
+from vidpred.models.frame_timing import CADENCE_STEPS, changed_fractions, held_next
 from vidpred.models.optical_flow import reused_flows
 from vidpred.pretrained import default_model_path
 
@@ -230,7 +230,7 @@ class PredictionStream:
         self._flows: OrderedDict = OrderedDict()  # the newest frame pairs' flows, for reused_flows
         self._max_pairs = _count(max_pairs, "max_pairs")
         self.held_frames = bool(held_frames) and model.reads_repeats
-        self._changed: deque[float] = deque(maxlen=CADENCE_PERIODS * CADENCE_MAX_PERIOD)  # each step's, oldest first
+        self._changed: deque[float] = deque(maxlen=CADENCE_STEPS)  # each step's, oldest first
         self.n_pushed = 0
 
     def push(self, frame: np.ndarray) -> np.ndarray | None:

@@ -27,8 +27,8 @@ how many of them the model predicts better than each baseline, and each method's
 and edge ratio (below 1: smoother than the truth, so a PSNR win bought with blur shows).
 Where the video holds its frames in a steady rhythm (every frame shown twice, as footage at
 15 frames a second shown at 30 or an animation on twos; one frame in four shown twice, as
-film converted from 24 to 30 frames a second) that holds the next one, the shipped model keeps the newest
-frame (--no-held-frames: the model predicts it as any other).
+film converted from 24 to 30 frames a second) that holds the next one, the shipped model
+keeps the newest frame (--no-held-frames: the model predicts it as any other).
 Its frames are read, predicted and scored one at a time, and an .mp4 or .avi is written as
 they come. With --show-flow (its colours on one speed scale for the whole video), and into
 a .gif (written whole at the end), each frame's panels are held on disk, in an unnamed
@@ -85,7 +85,7 @@ from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT, Method, frame_re
 from vidpred.evaluation.visualize import (FPS_RANGE, Animation, animation_size, animation_video, check_writable_size,
                                          fitting_scale, is_our_animation, is_our_plot, plot_one_step, side_by_side,
                                          write_animation)
-from vidpred.models.frame_timing import CADENCE_MAX_PERIOD, CADENCE_PERIODS, changed_fractions, held_next
+from vidpred.models.frame_timing import CADENCE_STEPS, changed_fractions, held_next
 from vidpred.models.optical_flow import reused_flows
 from vidpred.pretrained import default_model_path
 from vidpred.safe_write import check_output, replacing_all
@@ -471,7 +471,7 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected
         if args.no_held_frames:  # its row named apart from the same model's reading them
             method = dataclasses.replace(method, name=f"{method.name} (every frame predicted)")
         else:
-            changed = deque(maxlen=CADENCE_PERIODS * CADENCE_MAX_PERIOD)
+            changed = deque(maxlen=CADENCE_STEPS)
     n_held = 0  # frames the rhythm held: the newest frame kept
     names = (method.name, LAST_INPUT, DIS_FLOW)
     scores: dict[str, dict[str, list[float]]] = {name: {"psnr": [], "ssim": [], "edges": []} for name in names}

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["CADENCE_MAX_PERIOD", "CADENCE_PERIODS", "REPEAT_CHANGED", "REPEAT_RATIO", "SKIPPED_RATIO", "STEADY_RATIO",
-           "changed_fractions", "held_next", "repeated_steps", "repeats_among", "skipped_newest", "step_ratios",
-           "without_repeats"]
+__all__ = ["CADENCE_MAX_PERIOD", "CADENCE_PERIODS", "CADENCE_STEPS", "REPEAT_CHANGED", "REPEAT_RATIO",
+           "SKIPPED_RATIO", "STEADY_RATIO", "changed_fractions", "held_next", "repeated_steps", "repeats_among",
+           "skipped_newest", "step_ratios", "without_repeats"]
 
 # A context step repeats its earlier frame (a frame shown twice, as a conversion to a higher
 # frame rate or a camera that drops a frame shows it) when fewer than REPEAT_CHANGED of its
@@ -50,6 +50,7 @@ _MOVING_PX = 0.5
 # than REPEAT_RATIO times as many as the least changed moving step among them.
 CADENCE_MAX_PERIOD = 6
 CADENCE_PERIODS = 3
+CADENCE_STEPS = CADENCE_PERIODS * CADENCE_MAX_PERIOD  # the most steps held_next reads
 
 
 def changed_fractions(context: Tensor) -> Tensor:
@@ -114,7 +115,7 @@ def held_next(changed: Sequence[float]) -> bool:
 
     Args:
         changed: each step's :func:`changed_fractions` along the video, oldest first (the last
-            ``CADENCE_PERIODS * CADENCE_MAX_PERIOD`` are read).
+            :data:`CADENCE_STEPS` are read).
     """
     changed = list(changed)
     for period in range(2, CADENCE_MAX_PERIOD + 1):
