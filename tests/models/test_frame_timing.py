@@ -68,6 +68,53 @@ def test_a_steady_rhythm_of_held_frames_says_which_step_comes_next(pattern):
     assert not any(frame_timing.held_next(_rhythm(pattern[k:] + pattern[:k], n - 1)) for k in range(p))
 
 
+def test_the_rhythm_is_its_newest_period_starting_with_the_next_step():
+    assert frame_timing.rhythm(_rhythm("mhh", 9)) == [True, False, False]  # the next step moves
+    assert frame_timing.rhythm(_rhythm("hmh", 9)) == [False, True, False]
+    assert frame_timing.rhythm(_rhythm("mhh", 8)) is None  # under three periods
+
+
+def _read(steps: list[float], n_context: int = 4) -> frame_timing.HeldFrames:
+    """:class:`~vidpred.models.frame_timing.HeldFrames` after ``steps``, each step's first frame
+    named by its number (the frames 0, 1, ... along the video)."""
+    held = frame_timing.HeldFrames(n_context)
+    for t, changed in enumerate(steps):
+        held = held.after(changed, t)
+    return held
+
+
+def test_a_moving_step_of_the_rhythm_is_predicted_from_the_moving_steps_first_frames():
+    # on threes: frame t + 1 moves on from frame t where t is 2, 5, 8, ...; the others show it again
+    steps = _rhythm("hhm", 9)  # frames 0..9, the steps into frames 3, 6 and 9 move; the next two hold
+    held = _read(steps)
+    assert held.holds_next() and held.moving_context("newest") is None
+    steps += _rhythm("hh", 2)  # frames 10, 11 held: the step into frame 12 moves
+    held = _read(steps)
+    assert not held.holds_next() and held.n_steps == 11 and held.changed == tuple(steps)
+    # the frames the steps into 3, 6 and 9 moved from (2, 5, 8), then the newest (11, frame 9 shown again)
+    assert held.moving_context("newest") == [2, 5, 8, "newest"]
+    # one frame in five shown twice: the context is the motion's frames, the repeat left out
+    steps = _rhythm("mmmmh", 15)  # the newest step holds; the next moves
+    assert _read(steps).moving_context(15) == [11, 12, 13, 15]
+    # after() leaves the reading it was given as it was: a failed prediction keeps it
+    before = _read(steps)
+    before.after(0.3, 15)
+    assert before.n_steps == 15 and before.moving_context("x") == [11, 12, 13, "x"]
+    # a model reading two frames: one moving step's first frame
+    assert _read(_rhythm("hhm", 9) + [0.001, 0.001], n_context=2).moving_context("newest") == [8, "newest"]
+
+
+def test_no_moving_context_without_a_rhythm_or_enough_moving_steps_within_it():
+    assert _read([0.3] * 18).moving_context("x") is None  # moving all along: no rhythm, the last frames as they are
+    assert _read(_rhythm("mh", 5)).moving_context("x") is None  # under three periods
+    # a model reading six frames needs five moving steps, where the video so far holds three
+    assert _read(_rhythm("hhm", 9) + [0.001, 0.001], n_context=6).moving_context("x") is None
+    # a model reading five needs four, where the three periods the rhythm was read over hold three
+    steps = _rhythm("hhm", 12) + [0.001, 0.001]  # the steps 2, 5, 8 and 11 move
+    assert _read(steps, n_context=4).moving_context("x") == [5, 8, 11, "x"]
+    assert _read(steps, n_context=5).moving_context("x") is None  # step 2 is older than the periods read
+
+
 def test_no_rhythm_without_both_kinds_of_step_or_where_it_breaks():
     held_next = frame_timing.held_next
     assert not held_next([0.3] * 18)  # all moving

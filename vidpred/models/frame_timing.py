@@ -5,7 +5,10 @@ as a stop; a frame left out (a conversion to a lower frame rate, a dropped frame
 twice as long. :func:`repeated_steps` and :func:`without_repeats` find and take out the
 first; :func:`skipped_newest` finds the second at the newest step. The refiner
 (``vidpred/models/refiner.py``) reads both; what each gains and costs is in docs/results.md
-("Repeated frames", "Skipped frames").
+("Repeated frames", "Skipped frames"). Along a video, :func:`rhythm` and :class:`HeldFrames`
+read a steady rhythm of held and moving steps (every frame shown twice, say), which says
+whether the next frame is held, and which frames hold the motion ("Frames held in a steady
+rhythm").
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ import torch
 from torch import Tensor
 
 __all__ = ["CADENCE_MAX_PERIOD", "CADENCE_PERIODS", "CADENCE_STEPS", "REPEAT_CHANGED", "REPEAT_RATIO",
-           "SKIPPED_RATIO", "STEADY_RATIO", "changed_fractions", "held_next", "repeated_steps", "repeats_among",
-           "skipped_newest", "step_ratios", "without_repeats"]
+           "SKIPPED_RATIO", "STEADY_RATIO", "HeldFrames", "changed_fractions", "held_next", "repeated_steps",
+           "repeats_among", "rhythm", "skipped_newest", "step_ratios", "without_repeats"]
 
 # A context step repeats its earlier frame (a frame shown twice, as a conversion to a higher
 # frame rate or a camera that drops a frame shows it) when fewer than REPEAT_CHANGED of its
@@ -42,7 +45,7 @@ STEADY_RATIO = (0.7, 1.4)
 # The pixels whose flow in a step is under this many pixels do not move in it.
 _MOVING_PX = 0.5
 # Along a video, the next step holds its frame (shows it again) when the video's steps keep a
-# rhythm of held and moving steps (held_next): every frame shown twice (footage at 15 frames a
+# rhythm of held and moving steps (rhythm, held_next): every frame shown twice (footage at 15 frames a
 # second shown at 30, an animation on twos), two of three held (on threes), one frame in four or
 # five shown twice (a conversion from 24 or 25 to 30 frames a second). The rhythm is a period of 2
 # to CADENCE_MAX_PERIOD steps that the last CADENCE_PERIODS periods repeat exactly, holding
@@ -50,7 +53,7 @@ _MOVING_PX = 0.5
 # than REPEAT_RATIO times as many as the least changed moving step among them.
 CADENCE_MAX_PERIOD = 6
 CADENCE_PERIODS = 3
-CADENCE_STEPS = CADENCE_PERIODS * CADENCE_MAX_PERIOD  # the most steps held_next reads
+CADENCE_STEPS = CADENCE_PERIODS * CADENCE_MAX_PERIOD  # the most steps rhythm reads
 
 
 def changed_fractions(context: Tensor) -> Tensor:
@@ -109,9 +112,11 @@ def without_repeats(context: Tensor, repeats: Tensor | None = None) -> Tensor:
     return out
 
 
-def held_next(changed: Sequence[float]) -> bool:
-    """Whether the next step of a video holds its newest frame, read from the rhythm of its
-    steps so far (:data:`CADENCE_MAX_PERIOD`, :data:`CADENCE_PERIODS`).
+def rhythm(changed: Sequence[float]) -> list[bool] | None:
+    """The rhythm of held and moving steps a video keeps (:data:`CADENCE_MAX_PERIOD`,
+    :data:`CADENCE_PERIODS`): its newest period's steps, oldest first, True where the step
+    moves, so the first is what the next step does; None where the steps so far keep no
+    rhythm.
 
     Args:
         changed: each step's :func:`changed_fractions` along the video, oldest first (the last
@@ -130,8 +135,64 @@ def held_next(changed: Sequence[float]) -> bool:
         if any(not m and c >= REPEAT_RATIO * least for c, m in zip(last, moving)):
             continue  # a step that barely changes, but not little enough against the moving ones to be held
         if all(moving[i] == moving[i + period] for i in range(n - period)):
-            return not moving[n - period]
-    return False
+            return moving[n - period:]
+    return None
+
+
+def held_next(changed: Sequence[float]) -> bool:
+    """Whether the next step of a video holds its newest frame, read from the :func:`rhythm`
+    of its steps so far (``changed``, as there)."""
+    pattern = rhythm(changed)
+    return pattern is not None and not pattern[0]
+
+
+class HeldFrames:
+    """A video's steps read one at a time for its :func:`rhythm` of held and moving steps.
+
+    Where the rhythm holds the next step, the newest frame is the prediction
+    (:meth:`holds_next`). Where it moves the next step, the context to predict it from is the
+    first frames of the newest moving steps and the newest frame (:meth:`moving_context`): the
+    motion, without the held frames between its steps, which a context of the last few frames
+    would read as stops (where each frame is shown three times, the step after two held ones
+    follows a context that holds still). Immutable: :meth:`after` gives the reading with one
+    more step, so a caller whose prediction fails keeps the one before.
+
+    Attributes:
+        n_context: how many frames the model reads.
+        changed: the newest :data:`CADENCE_STEPS` steps' changed fractions, oldest first.
+        n_steps: how many steps were read.
+    """
+
+    def __init__(self, n_context: int) -> None:
+        self.n_context = n_context
+        self.changed: tuple[float, ...] = ()
+        self.n_steps = 0
+        self._starts: tuple[tuple[int, object], ...] = ()  # (step number, first frame) of the newest moving steps
+
+    def after(self, changed: float, earlier: object) -> HeldFrames:
+        """This reading with one more step, which changed ``changed`` of its pixels
+        (:func:`changed_fractions`) from the frame ``earlier`` (kept, as it is, where the step moves)."""
+        out = HeldFrames(self.n_context)
+        out.changed = (*self.changed, float(changed))[-CADENCE_STEPS:]
+        out.n_steps = self.n_steps + 1
+        starts = (*self._starts, (self.n_steps, earlier)) if changed >= REPEAT_CHANGED else self._starts
+        out._starts = starts[max(len(starts) - (self.n_context - 1), 0):]
+        return out
+
+    def holds_next(self) -> bool:
+        """Whether the rhythm holds the next step (:func:`held_next`)."""
+        return held_next(self.changed)
+
+    def moving_context(self, newest: object) -> list[object] | None:
+        """Where the rhythm moves the next step, the ``n_context`` frames to predict it from: the
+        first frames of the newest ``n_context - 1`` moving steps, then ``newest``; None where
+        no rhythm is read, it holds the next step, or its periods hold too few moving steps."""
+        pattern = rhythm(self.changed)
+        if pattern is None or not pattern[0] or len(self._starts) < self.n_context - 1:
+            return None
+        if self._starts and self._starts[0][0] < self.n_steps - CADENCE_PERIODS * len(pattern):
+            return None  # a moving step older than the periods the rhythm was read over
+        return [frame for _, frame in self._starts] + [newest]
 
 
 def step_ratios(flows: list[Tensor]) -> Tensor:
