@@ -53,7 +53,7 @@ from vidpred.data.sampler import to_model_input, to_uint8_frames
 from vidpred.evaluation.predictors import (DIS_FLOW, FARNEBACK_FLOW, LAST_INPUT, Method, baseline_methods,
                                           load_checkpoint_predictor)
 from vidpred.evaluation.scoring import score_frames
-from vidpred.models.frame_timing import CADENCE_STEPS, changed_fractions, held_next
+from vidpred.models.frame_timing import HeldFrames, changed_fractions
 from vidpred.models.optical_flow import reused_flows
 from vidpred.pretrained import default_model_path
 
@@ -214,9 +214,11 @@ class PredictionStream:
     estimated once and reused by the predictions that read it again (DIS is deterministic:
     every prediction is what :meth:`VideoPredictor.predict` gives for the same frames), but
     for a model that reads repeated frames (:attr:`VideoPredictor.reads_repeats`) where the
-    video holds its frames in a steady rhythm that holds the next one (each frame shown twice,
-    one frame in four shown twice: :func:`~vidpred.models.frame_timing.held_next`, over the
-    steps pushed so far): there the prediction is the newest frame.
+    video holds its frames in a steady rhythm (each frame shown twice or three times, one frame
+    in four shown twice: :class:`~vidpred.models.frame_timing.HeldFrames`, over the steps
+    pushed so far): where the rhythm holds the next frame, the prediction is the newest frame;
+    where it moves it, the prediction is made from the frames the newest moving steps started
+    from and the newest frame, the held frames left out.
 
     Attributes:
         model: the predictor it feeds.
@@ -230,7 +232,7 @@ class PredictionStream:
         self._flows: OrderedDict = OrderedDict()  # the newest frame pairs' flows, for reused_flows
         self._max_pairs = _count(max_pairs, "max_pairs")
         self.held_frames = bool(held_frames) and model.reads_repeats
-        self._changed: deque[float] = deque(maxlen=CADENCE_STEPS)  # each step's, oldest first
+        self._held = HeldFrames(model.n_context)  # the video's steps so far, for its rhythm of held frames
         self.n_pushed = 0
 
     def push(self, frame: np.ndarray) -> np.ndarray | None:
@@ -248,19 +250,20 @@ class PredictionStream:
             raise ValueError(f"frame {self.n_pushed} is {image.shape[1]}x{image.shape[0]}, the frames before it "
                              f"{self._window[-1].shape[1]}x{self._window[-1].shape[0]}: a stream keeps one size")
         window = [*self._window, image][-self.model.n_context:]
-        changed = [*self._changed]
+        held = self._held
         if self.held_frames and self._window:
-            changed.append(_changed_fraction(self._window[-1], image))
+            held = held.after(_changed_fraction(self._window[-1], image), self._window[-1])
         guess = None
         if len(window) == self.model.n_context:
-            if self.held_frames and held_next(changed):
+            if self.held_frames and held.holds_next():
                 guess = image.copy()
             else:
+                moving = held.moving_context(image) if self.held_frames else None
                 with reused_flows(self._max_pairs, store=self._flows):
-                    guess = self.model.predict(np.stack(window))[0]
+                    guess = self.model.predict(np.stack(moving or window))[0]
         # Kept only once predicted: a push that fails (out of memory, Ctrl-C) can be made again.
         self._window.append(image)
-        self._changed.extend(changed[len(self._changed):])
+        self._held = held
         self.n_pushed += 1
         return guess
 

@@ -93,13 +93,12 @@ def test_a_moving_step_of_the_rhythm_is_predicted_from_the_moving_steps_first_fr
     assert not held.holds_next() and held.n_steps == 11 and held.changed == tuple(steps)
     # the frames the steps into 3, 6 and 9 moved from (2, 5, 8), then the newest (11, frame 9 shown again)
     assert held.moving_context("newest") == [2, 5, 8, "newest"]
-    # one frame in five shown twice: the context is the motion's frames, the repeat left out
-    steps = _rhythm("mmmmh", 15)  # the newest step holds; the next moves
-    assert _read(steps).moving_context(15) == [11, 12, 13, 15]
+    # each frame four times: three held steps before each moving one
+    assert _read(_rhythm("hhhm", 12) + [0.001] * 3).moving_context("x") == [3, 7, 11, "x"]
     # after() leaves the reading it was given as it was: a failed prediction keeps it
     before = _read(steps)
-    before.after(0.3, 15)
-    assert before.n_steps == 15 and before.moving_context("x") == [11, 12, 13, "x"]
+    before.after(0.3, 11)
+    assert before.n_steps == 11 and before.moving_context("x") == [2, 5, 8, "x"]
     # a model reading two frames: one moving step's first frame
     assert _read(_rhythm("hhm", 9) + [0.001, 0.001], n_context=2).moving_context("newest") == [8, "newest"]
 
@@ -107,6 +106,12 @@ def test_a_moving_step_of_the_rhythm_is_predicted_from_the_moving_steps_first_fr
 def test_no_moving_context_without_a_rhythm_or_enough_moving_steps_within_it():
     assert _read([0.3] * 18).moving_context("x") is None  # moving all along: no rhythm, the last frames as they are
     assert _read(_rhythm("mh", 5)).moving_context("x") is None  # under three periods
+    # one held step before the next moving one (every frame shown twice, one in five twice): the
+    # refiner takes the repeat out of the last frames itself
+    for steps in (_rhythm("mh", 6), _rhythm("mmmmh", 15), _rhythm("mhhmh", 15)):
+        held = _read(steps)
+        assert frame_timing.rhythm(steps)[0] and held.moving_context("x") is None, steps
+    assert _read(_rhythm("mhmhh", 15)).moving_context("x") == [7, 10, 12, "x"]  # two held before it
     # a model reading six frames needs five moving steps, where the video so far holds three
     assert _read(_rhythm("hhm", 9) + [0.001, 0.001], n_context=6).moving_context("x") is None
     # a model reading five needs four, where the three periods the rhythm was read over hold three

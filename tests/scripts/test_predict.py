@@ -843,7 +843,7 @@ def test_one_step_keeps_the_newest_frame_where_the_video_s_rhythm_holds_the_next
     import csv
 
     caplog.set_level(logging.INFO, logger="vidpred")
-    lefts = np.repeat(100 + 3 * np.arange(7), 2)  # a 3-px pan, every frame shown twice: 14 frames
+    lefts = np.repeat(100 + 3 * np.arange(7), 3)  # a 3-px pan, every frame shown three times (on threes): 21 frames
     video, frames = _pan(tmp_path, lefts)
 
     def rows(path):
@@ -851,22 +851,27 @@ def test_one_step_keeps_the_newest_frame_where_the_video_s_rhythm_holds_the_next
             return {(int(r["frame"]), r["method"].replace(" (every frame predicted)", "")): float(r["psnr"])
                 for r in csv.DictReader(f)}
 
-    run = ["--video", video, "--out", tmp_path / "out.avi", "--one-step", "--frames", "10"]
+    run = ["--video", video, "--out", tmp_path / "out.avi", "--one-step", "--frames", "17"]
     assert _main([*run, "--scores", tmp_path / "held.csv"]) == 0
     assert _main([*run, "--scores", tmp_path / "all.csv", "--no-held-frames", "--force"]) == 0
     assert ",1,pretrained/refiner (every frame predicted)," in (tmp_path / "all.csv").read_text()  # named apart
     held, every = rows(tmp_path / "held.csv"), rows(tmp_path / "all.csv")
     model = "pretrained/refiner"
-    for t in range(4, 14):
-        kept = t >= 7 and lefts[t - 1] != lefts[t - 2]  # three periods seen, the newest step moved: frame t is held
-        if kept:  # the newest frame, exact; predicting it, the model carried the pan on
+    read = list(range(10, 21))  # three periods seen before frame t: the rhythm is read
+    kept = [t for t in read if lefts[t] == lefts[t - 1]]
+    moving = [t for t in read if lefts[t] != lefts[t - 1]]
+    assert moving == [12, 15, 18] and len(kept) == 8
+    for t in range(4, 21):
+        if t in kept:  # the newest frame, exact; predicting it, the model carried the pan on
             assert held[(t, model)] == held[(t, "last input")] > 50  # the held frame itself (a lossless video)
             assert every[(t, model)] < held[(t, model)] - 10, t
+        elif t in moving:  # predicted from the frames the pan moved through; from the last four, which hold, kept
+            assert every[(t, model)] < every[(t, "last input")] + 0.5 < held[(t, model)] - 10, t
         else:
             assert held[(t, model)] == every[(t, model)], t
-    assert sum(t >= 7 and lefts[t - 1] != lefts[t - 2] for t in range(4, 14)) == 4  # frames 7, 9, 11 and 13
-    assert caplog.text.count("pretrained/refiner kept the newest frame for 4 of the 10 frames, where the video holds "
-                             "its frames in a steady rhythm") == 1  # the run reading it says so; the other does not
+    assert caplog.text.count("pretrained/refiner kept the newest frame for 8 of the 17 frames, where the video holds "
+                             "its frames in a steady rhythm that held them, and predicted 3 moving frames of the "
+                             "rhythm from its moving frames alone") == 1  # the run reading it says so; the other does not
     # a rollout reads no rhythm: the flag is refused there rather than ignored
     assert _main(["--video", video, "--out", tmp_path / "r.gif", "--frames", "3", "--no-held-frames"]) == 2
     assert "--no-held-frames is read along a video, with --one-step: add --one-step, or leave it out" in caplog.text

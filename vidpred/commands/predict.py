@@ -27,8 +27,10 @@ how many of them the model predicts better than each baseline, and each method's
 and edge ratio (below 1: smoother than the truth, so a PSNR win bought with blur shows).
 Where the video holds its frames in a steady rhythm (every frame shown twice, as footage at
 15 frames a second shown at 30 or an animation on twos; one frame in four shown twice, as
-film converted from 24 to 30 frames a second) that holds the next one, the shipped model
-keeps the newest frame (--no-held-frames: the model predicts it as any other).
+film converted from 24 to 30 frames a second), the shipped model keeps the newest frame where
+the rhythm holds the next one, and predicts a frame it moves from the frames its moving steps
+started from, the held ones left out (--no-held-frames: the model predicts every frame from
+the frames before it).
 Its frames are read, predicted and scored one at a time, and an .mp4 or .avi is written as
 they come. With --show-flow (its colours on one speed scale for the whole video), and into
 a .gif (written whole at the end), each frame's panels are held on disk, in an unnamed
@@ -61,7 +63,6 @@ import math
 import os
 import shutil
 import sys
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -85,7 +86,7 @@ from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT, Method, frame_re
 from vidpred.evaluation.visualize import (FPS_RANGE, Animation, animation_size, animation_video, check_writable_size,
                                          fitting_scale, is_our_animation, is_our_plot, plot_one_step, side_by_side,
                                          write_animation)
-from vidpred.models.frame_timing import CADENCE_STEPS, changed_fractions, held_next
+from vidpred.models.frame_timing import HeldFrames, changed_fractions
 from vidpred.models.optical_flow import reused_flows
 from vidpred.pretrained import default_model_path
 from vidpred.safe_write import check_output, replacing_all
@@ -117,9 +118,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="predict each of the --frames frames one step ahead from the real frames before it, "
                              "and log mean PSNR against the baselines over them")
     parser.add_argument("--no-held-frames", action="store_true",
-                        help="with --one-step, let the model predict every frame, even where the video holds its "
-                             "frames in a steady rhythm (each shown twice, say) that holds the next one: there "
-                             "a model that reads repeated frames otherwise keeps the newest frame")
+                        help="with --one-step, let the model predict every frame from the frames before it, even "
+                             "where the video holds its frames in a steady rhythm (each shown twice, say): there a "
+                             "model that reads repeated frames otherwise keeps the newest frame where the rhythm "
+                             "holds the next one, and leaves the held frames out of the context where it moves")
     parser.add_argument("--plot", default=None, metavar="PNG", type=user_path,
                         help="with --one-step, also plot each frame's PSNR along the video, the model's against the "
                              "baselines' (a .png)")
@@ -465,14 +467,14 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected
                           with_flow=args.show_flow, sink=sink, spool=spool)
     with_ssim = min(height, width) >= 11
     n_future = 0
-    # the video's steps' changed fractions, oldest first, for the rhythm of held frames (held_next)
-    changed: deque[float] | None = None
+    # the video's steps, for its rhythm of held frames (None: not read)
+    held: HeldFrames | None = None
     if method.info.get("repeated_frames"):
         if args.no_held_frames:  # its row named apart from the same model's reading them
             method = dataclasses.replace(method, name=f"{method.name} (every frame predicted)")
         else:
-            changed = deque(maxlen=CADENCE_STEPS)
-    n_held = 0  # frames the rhythm held: the newest frame kept
+            held = HeldFrames(n_context)
+    n_held = n_moving = 0  # frames the rhythm held (the newest frame kept), and moving ones read from its motion
     names = (method.name, LAST_INPUT, DIS_FLOW)
     scores: dict[str, dict[str, list[float]]] = {name: {"psnr": [], "ssim": [], "edges": []} for name in names}
     frames = itertools.chain(window[n_context:], map(as_input, reader))
@@ -497,18 +499,26 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected
                 break
             context, window = torch.cat(window[:n_context], dim=2), window[1:n_context] + [target]
             flow = None
-            if changed is not None:  # the context's steps at the start, then each newest step
-                changed.extend(changed_fractions(context if not changed else context[:, :, -2:])[0].flip(0).tolist())
-            if changed is not None and held_next(changed):  # the video's rhythm holds the next frame
+            if held is not None:  # the context's steps at the start, then each newest step
+                for t in range(1 if not held.n_steps else n_context - 1, n_context):
+                    held = held.after(float(changed_fractions(context[:, :, t - 1:t + 1])[0, 0]), context[:, :, t - 1:t])
+            if held is not None and held.holds_next():  # the video's rhythm holds the next frame
                 n_held += 1
                 prediction = context[:, :, -1:].float()
                 if args.show_flow:
                     flow = torch.zeros(2, height, width, device=context.device)
-            elif args.show_flow:
-                prediction, motion = method.predict.with_motion(context, 1)
-                flow = motion[0][:, 0]
             else:
-                prediction = method.predict(context, 1, None)
+                moving = held.moving_context(context[:, :, -1:]) if held is not None else None
+                if moving is not None:  # a moving step of the rhythm: predicted from the motion, held frames left out
+                    n_moving += 1
+                    model_input = torch.cat(moving, dim=2)
+                else:
+                    model_input = context
+                if args.show_flow:
+                    prediction, motion = method.predict.with_motion(model_input, 1)
+                    flow = motion[0][:, 0]
+                else:
+                    prediction = method.predict(model_input, 1, None)
             rows = {method.name: prediction.float(), LAST_INPUT: context[:, :, -1:],
                     DIS_FLOW: flow_extrapolation(context, 1, method="dis")}
             for name, frame in rows.items():
@@ -521,8 +531,9 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected
             del row["ssim"]
     if n_held:
         log.info("%s kept the newest frame for %d of the %d frames, where the video holds its frames in a steady "
-                 "rhythm that held them (--no-held-frames: the model predicts every frame)", method.name, n_held,
-                 n_future)
+                 "rhythm that held them, and predicted %d moving frames of the rhythm from its moving frames alone "
+                 "(--no-held-frames: the model predicts every frame from the frames before it)", method.name, n_held,
+                 n_future, n_moving)
     return None if sink else animation.frames(), scores, stop
 
 

@@ -150,11 +150,11 @@ class HeldFrames:
     """A video's steps read one at a time for its :func:`rhythm` of held and moving steps.
 
     Where the rhythm holds the next step, the newest frame is the prediction
-    (:meth:`holds_next`). Where it moves the next step, the context to predict it from is the
-    first frames of the newest moving steps and the newest frame (:meth:`moving_context`): the
-    motion, without the held frames between its steps, which a context of the last few frames
-    would read as stops (where each frame is shown three times, the step after two held ones
-    follows a context that holds still). Immutable: :meth:`after` gives the reading with one
+    (:meth:`holds_next`). Where it moves the next step after two or more held ones, the
+    context to predict it from is the first frames of the newest moving steps and the newest
+    frame (:meth:`moving_context`): the motion, without the held frames between its steps,
+    which a context of the last few frames reads as a stop (where each frame is shown three
+    times, the step after two held ones follows a context that holds still). Immutable: :meth:`after` gives the reading with one
     more step, so a caller whose prediction fails keeps the one before.
 
     Attributes:
@@ -184,12 +184,17 @@ class HeldFrames:
         return held_next(self.changed)
 
     def moving_context(self, newest: object) -> list[object] | None:
-        """Where the rhythm moves the next step, the ``n_context`` frames to predict it from: the
-        first frames of the newest ``n_context - 1`` moving steps, then ``newest``; None where
-        no rhythm is read, it holds the next step, or its periods hold too few moving steps."""
+        """Where the rhythm moves the next step after two or more held ones, the ``n_context``
+        frames to predict it from: the first frames of the newest ``n_context - 1`` moving
+        steps, then ``newest``. None elsewhere: where no rhythm is read, it holds the next step,
+        its periods hold too few moving steps, or one held step comes before the next (a frame
+        shown twice, which the refiner takes out of its context itself: :func:`without_repeats`;
+        there the newest frames predict as well, docs/results.md)."""
         pattern = rhythm(self.changed)
         if pattern is None or not pattern[0] or len(self._starts) < self.n_context - 1:
             return None
+        if not all(c < REPEAT_CHANGED for c in self.changed[-2:]):
+            return None  # one held step at most: the newest frames hold the motion
         if self._starts and self._starts[0][0] < self.n_steps - CADENCE_PERIODS * len(pattern):
             return None  # a moving step older than the periods the rhythm was read over
         return [frame for _, frame in self._starts] + [newest]
