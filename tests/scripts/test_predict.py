@@ -870,8 +870,8 @@ def test_one_step_keeps_the_newest_frame_where_the_video_s_rhythm_holds_the_next
         else:
             assert held[(t, model)] == every[(t, model)], t
     assert caplog.text.count("pretrained/refiner kept the newest frame for 8 of the 17 frames, where the video holds "
-                             "its frames in a steady rhythm that held them, and predicted 3 moving frames of the "
-                             "rhythm from its moving frames alone") == 1  # the run reading it says so; the other does not
+                             "its frames in a steady rhythm that held them, and predicted 3 moving frames after "
+                             "held ones from the video's moving frames alone") == 1  # the run reading it says so
     # a rollout reads no rhythm: the flag is refused there rather than ignored
     assert _main(["--video", video, "--out", tmp_path / "r.gif", "--frames", "3", "--no-held-frames"]) == 2
     assert "--no-held-frames is read along a video, with --one-step: add --one-step, or leave it out" in caplog.text

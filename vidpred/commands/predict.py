@@ -530,10 +530,11 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected
         for row in scores.values():
             del row["ssim"]
     if n_held:
+        moving = (f", and predicted {n_moving} moving frame{'s' if n_moving != 1 else ''} after held ones from the "
+                  "video's moving frames alone" if n_moving else "")
         log.info("%s kept the newest frame for %d of the %d frames, where the video holds its frames in a steady "
-                 "rhythm that held them, and predicted %d moving frames of the rhythm from its moving frames alone "
-                 "(--no-held-frames: the model predicts every frame from the frames before it)", method.name, n_held,
-                 n_future, n_moving)
+                 "rhythm that held them%s (--no-held-frames: the model predicts every frame from the frames before "
+                 "it)", method.name, n_held, n_future, moving)
     return None if sink else animation.frames(), scores, stop
 
 
