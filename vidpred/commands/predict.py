@@ -501,7 +501,8 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected
             flow = None
             if held is not None:  # the context's steps at the start, then each newest step
                 for t in range(1 if not held.n_steps else n_context - 1, n_context):
-                    held = held.after(float(changed_fractions(context[:, :, t - 1:t + 1])[0, 0]), context[:, :, t - 1:t])
+                    step = float(changed_fractions(context[:, :, t - 1:t + 1])[0, 0])
+                    held = held.after(step, context[:, :, t - 1:t])
             if held is not None and held.holds_next():  # the video's rhythm holds the next frame
                 n_held += 1
                 prediction = context[:, :, -1:].float()

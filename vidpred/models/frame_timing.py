@@ -154,8 +154,9 @@ class HeldFrames:
     context to predict it from is the first frames of the newest moving steps and the newest
     frame (:meth:`moving_context`): the motion, without the held frames between its steps,
     which a context of the last few frames reads as a stop (where each frame is shown three
-    times, the step after two held ones follows a context that holds still). Immutable: :meth:`after` gives the reading with one
-    more step, so a caller whose prediction fails keeps the one before.
+    times, the step after two held ones follows a context that holds still). Immutable:
+    :meth:`after` gives the reading with one more step, so a caller whose prediction fails
+    keeps the one before.
 
     Attributes:
         n_context: how many frames the model reads.
@@ -188,8 +189,8 @@ class HeldFrames:
         frames to predict it from: the first frames of the newest ``n_context - 1`` moving
         steps, then ``newest``. None elsewhere: where no rhythm is read, it holds the next step,
         its periods hold too few moving steps, or one held step comes before the next (a frame
-        shown twice, which the refiner takes out of its context itself: :func:`without_repeats`;
-        there the newest frames predict as well, docs/results.md)."""
+        shown twice, which the refiner takes out of its context itself, :func:`without_repeats`:
+        there the newest frames predicted as well or better on validation, docs/results.md)."""
         pattern = rhythm(self.changed)
         if pattern is None or not pattern[0] or len(self._starts) < self.n_context - 1:
             return None
