@@ -497,19 +497,20 @@ def _one_step(method: Method, args: argparse.Namespace, n_context: int, expected
                 if not n_future:
                     raise KeyboardInterrupt  # nothing predicted yet: nothing to write
                 break
-            context, window = torch.cat(window[:n_context], dim=2), window[1:n_context] + [target]
+            seen = window[:n_context]  # each (1, C, 1, H, W): a frame the rhythm keeps is kept alone, not its context
+            context, window = torch.cat(seen, dim=2), window[1:n_context] + [target]
             flow = None
             if held is not None:  # the context's steps at the start, then each newest step
                 for t in range(1 if not held.n_steps else n_context - 1, n_context):
                     step = float(changed_fractions(context[:, :, t - 1:t + 1])[0, 0])
-                    held = held.after(step, context[:, :, t - 1:t])
+                    held = held.after(step, seen[t - 1])
             if held is not None and held.holds_next():  # the video's rhythm holds the next frame
                 n_held += 1
                 prediction = context[:, :, -1:].float()
                 if args.show_flow:
                     flow = torch.zeros(2, height, width, device=context.device)
             else:
-                moving = held.moving_context(context[:, :, -1:]) if held is not None else None
+                moving = held.moving_context(seen[-1]) if held is not None else None
                 if moving is not None:  # a moving step of the rhythm: predicted from the motion, held frames left out
                     n_moving += 1
                     model_input = torch.cat(moving, dim=2)
