@@ -10,7 +10,8 @@ import pytest
 import torch
 from skimage import data as skdata
 
-from vidpred.commands.repeat_frames import find_repeats, frame_kind, main, read_scores, scores_table, with_repeats
+from vidpred.commands.repeat_frames import (find_repeats, find_table, frame_kind, main, read_scores, rhythm_frames,
+                                           scores_table, with_repeats)
 from vidpred.data.video_io import read_video, write_image
 from vidpred.models.frame_timing import changed_fractions, repeated_steps, rhythm
 
@@ -136,4 +137,15 @@ def test_find_lists_the_frames_the_refiner_reads_as_repeats(tmp_path, capsys):
     out = tmp_path / "found.md"
     assert main(["--find", "--video", str(shown), "--out", str(out)]) == 0
     assert f"| {shown} | 7 | 3 (0.00%), 6 (0.00%) | 2 (" in out.read_text()
+    assert out.read_text().rstrip().endswith("| none |")  # no steady rhythm of held frames
     assert main(["--find", "--video", str(shown), "--subset", "val"]) == 2
+
+
+def test_find_says_which_frames_a_stream_reads_in_a_rhythm_of_held_frames():
+    on_threes = [0.3 if t % 3 == 2 else 0.001 for t in range(14)]  # steps 2, 5, 8, 11 move: frames 3, 6, 9, 12 new
+    held, moving = rhythm_frames(on_threes)
+    # after nine steps (frame 9 the newest) the rhythm is read: frames 10, 11 and 13, 14 held, 12 moves after two
+    assert held == [10, 11, 13, 14] and moving == [12]
+    assert rhythm_frames([0.3] * 14) == ([], [])
+    table = find_table([("threes", np.asarray(on_threes), [4, 7, 10, 13])])  # each held frame's first step repeats
+    assert table.rstrip().endswith("| threes | 14 | 4 (0.10%), 7 (0.10%), 10 (0.10%), 13 (0.10%) | - | 4 / 1 (10) |")

@@ -31,7 +31,10 @@ With ``--find``, each video's steps are read as a refiner reading repeated frame
 (:func:`~vidpred.models.frame_timing.repeated_steps`), and the table gives the frames it reads
 as repeats, and how close the other steps come to the line: the smallest share of pixels
 changed by a step that follows a moving step (one changing at least
-:data:`~vidpred.models.frame_timing.REPEAT_CHANGED` of them) and is not a repeat.
+:data:`~vidpred.models.frame_timing.REPEAT_CHANGED` of them) and is not a repeat; and how
+many frames a stream of such a model (or ``predict.py --one-step``) reads in a steady rhythm
+of held frames, kept as the newest frame or predicted after held ones from the frames the
+motion moved through (:func:`rhythm_frames`).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ import itertools
 import logging
 import math
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +61,8 @@ from vidpred.evaluation.paired import paired_difference
 from vidpred.evaluation.partial import refuse_partial
 from vidpred.evaluation.prediction_scores import SCORES_HEADER
 from vidpred.evaluation.predictors import DIS_FLOW, LAST_INPUT
-from vidpred.models.frame_timing import REPEAT_CHANGED, REPEAT_RATIO, changed_fractions, repeats_among
+from vidpred.models.frame_timing import (CADENCE_STEPS, REPEAT_CHANGED, REPEAT_RATIO, changed_fractions, held_next,
+                                         moves_after_held, repeats_among)
 from vidpred.safe_write import check_output, replacing
 
 log = logging.getLogger("vidpred")
@@ -167,22 +171,44 @@ def find_repeats(video: str | Path, max_frames: int | None = None) -> tuple[np.n
     return np.asarray(changed, dtype=np.float64), repeats
 
 
+def rhythm_frames(changed: Sequence[float]) -> tuple[list[int], list[int]]:
+    """The frames ``t`` that a stream of a model reading repeats, fed the video's frames one at a
+    time, keeps as the newest frame shown again, where the video's rhythm of held frames holds
+    them (:func:`~vidpred.models.frame_timing.held_next`), and those it predicts from the
+    frames the motion moved through, where the rhythm moves them after held ones
+    (:func:`~vidpred.models.frame_timing.moves_after_held`); frame ``t`` is read from the steps
+    up to frame ``t - 1`` (``changed`` as :func:`find_repeats` gives it)."""
+    held, moving = [], []
+    for t in range(2, len(changed) + 1):
+        seen = list(changed[max(0, t - 1 - CADENCE_STEPS):t - 1])
+        if held_next(seen):
+            held.append(t)
+        elif moves_after_held(seen):
+            moving.append(t)
+    return held, moving
+
+
 def find_table(rows: list[tuple[str, np.ndarray, list[int]]]) -> str:
     """The Markdown table of :func:`find_repeats` for each (video name, changed shares, repeats)."""
     lines = [_FIND_HEADING, "",
              f"A step repeats its earlier frame when under {REPEAT_CHANGED:.0%} of its pixels change by 3 grey levels "
              f"or more, and the step before it changed at least {REPEAT_CHANGED:.0%} and {1 / REPEAT_RATIO:g} times as many "
              "(vidpred/models/frame_timing.py, repeated_steps). Share changed: of each repeat's pixels; and the smallest "
-             "of a step after a moving one that is not a repeat.", "",
-             "| video | steps | repeats: the frame (share changed) | the closest step that is not a repeat |",
-             "|---|---|---|---|"]
+             "of a step after a moving one that is not a repeat. Along the video, a steady rhythm of held and moving steps "
+             "(each frame shown twice, say: vidpred/models/frame_timing.py, rhythm) has the frames it holds kept, and "
+             "those it moves after two or more held ones predicted from the frames the motion moved through.", "",
+             "| video | steps | repeats: the frame (share changed) | the closest step that is not a repeat "
+             "| read in a rhythm: held / moving after held ones (the first) |",
+             "|---|---|---|---|---|"]
     for name, changed, repeats in rows:
         found = ", ".join(f"{t} ({changed[t - 1]:.2%})" for t in repeats) or "none"
         after_moving = [t for t in range(2, len(changed) + 1)
                         if changed[t - 2] >= REPEAT_CHANGED and t not in repeats]
         closest = min(after_moving, key=lambda t: changed[t - 1], default=None)
         near = f"{closest} ({changed[closest - 1]:.2%})" if closest is not None else "-"
-        lines.append(f"| {name} | {len(changed)} | {found} | {near} |")
+        held, moving = rhythm_frames(changed)
+        read = f"{len(held)} / {len(moving)} ({min(held + moving)})" if held or moving else "none"
+        lines.append(f"| {name} | {len(changed)} | {found} | {near} | {read} |")
     return "\n".join(lines) + "\n"
 
 

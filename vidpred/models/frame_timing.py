@@ -19,8 +19,8 @@ import torch
 from torch import Tensor
 
 __all__ = ["CADENCE_MAX_PERIOD", "CADENCE_PERIODS", "CADENCE_STEPS", "REPEAT_CHANGED", "REPEAT_RATIO",
-           "SKIPPED_RATIO", "STEADY_RATIO", "HeldFrames", "changed_fractions", "held_next", "repeated_steps",
-           "repeats_among", "rhythm", "skipped_newest", "step_ratios", "without_repeats"]
+           "SKIPPED_RATIO", "STEADY_RATIO", "HeldFrames", "changed_fractions", "held_next", "moves_after_held",
+           "repeated_steps", "repeats_among", "rhythm", "skipped_newest", "step_ratios", "without_repeats"]
 
 # A context step repeats its earlier frame (a frame shown twice, as a conversion to a higher
 # frame rate or a camera that drops a frame shows it) when fewer than REPEAT_CHANGED of its
@@ -146,6 +146,14 @@ def held_next(changed: Sequence[float]) -> bool:
     return pattern is not None and not pattern[0]
 
 
+def moves_after_held(changed: Sequence[float]) -> bool:
+    """Whether the :func:`rhythm` of a video's steps so far (``changed``, as there) moves the
+    next step after two or more held ones (each frame shown three times, say), where
+    :class:`HeldFrames` predicts it from the frames the motion moved through."""
+    pattern = rhythm(changed)
+    return pattern is not None and pattern[0] and not (pattern[-1] or pattern[-2])
+
+
 class HeldFrames:
     """A video's steps read one at a time for its :func:`rhythm` of held and moving steps.
 
@@ -191,12 +199,9 @@ class HeldFrames:
         its periods hold too few moving steps, or one held step comes before the next (a frame
         shown twice, which the refiner takes out of its context itself, :func:`without_repeats`:
         there the newest frames predicted as well or better on validation, docs/results.md)."""
-        pattern = rhythm(self.changed)
-        if pattern is None or not pattern[0] or len(self._starts) < self.n_context - 1:
+        if not moves_after_held(self.changed) or len(self._starts) < self.n_context - 1:
             return None
-        if not all(c < REPEAT_CHANGED for c in self.changed[-2:]):
-            return None  # one held step at most: the newest frames hold the motion
-        if self._starts and self._starts[0][0] < self.n_steps - CADENCE_PERIODS * len(pattern):
+        if self._starts and self._starts[0][0] < self.n_steps - CADENCE_PERIODS * len(rhythm(self.changed)):
             return None  # a moving step older than the periods the rhythm was read over
         return [frame for _, frame in self._starts] + [newest]
 
