@@ -72,6 +72,9 @@ def test_the_rhythm_is_its_newest_period_starting_with_the_next_step():
     assert frame_timing.rhythm(_rhythm("mhh", 9)) == [True, False, False]  # the next step moves
     assert frame_timing.rhythm(_rhythm("hmh", 9)) == [False, True, False]
     assert frame_timing.rhythm(_rhythm("mhh", 8)) is None  # under three periods
+    # the next step moves after two held ones on threes; after one on twos, which the refiner reads itself
+    assert frame_timing.moves_after_held(_rhythm("mhh", 9)) and not frame_timing.moves_after_held(_rhythm("hmh", 9))
+    assert not frame_timing.moves_after_held(_rhythm("mh", 6)) and not frame_timing.moves_after_held([0.3] * 18)
 
 
 def _read(steps: list[float], n_context: int = 4) -> frame_timing.HeldFrames:
