@@ -150,7 +150,11 @@ def moves_after_held(changed: Sequence[float]) -> bool:
     """Whether the :func:`rhythm` of a video's steps so far (``changed``, as there) moves the
     next step after two or more held ones (each frame shown three times, say), where
     :class:`HeldFrames` predicts it from the frames the motion moved through."""
-    pattern = rhythm(changed)
+    return _moves_after_held(rhythm(changed))
+
+
+def _moves_after_held(pattern: list[bool] | None) -> bool:
+    """:func:`moves_after_held` from the :func:`rhythm` read."""
     return pattern is not None and pattern[0] and not (pattern[-1] or pattern[-2])
 
 
@@ -199,9 +203,10 @@ class HeldFrames:
         its periods hold too few moving steps, or one held step comes before the next (a frame
         shown twice, which the refiner takes out of its context itself, :func:`without_repeats`:
         there the newest frames predicted as well or better on validation, docs/results.md)."""
-        if not moves_after_held(self.changed) or len(self._starts) < self.n_context - 1:
+        pattern = rhythm(self.changed)
+        if not _moves_after_held(pattern) or len(self._starts) < self.n_context - 1:
             return None
-        if self._starts and self._starts[0][0] < self.n_steps - CADENCE_PERIODS * len(rhythm(self.changed)):
+        if self._starts and self._starts[0][0] < self.n_steps - CADENCE_PERIODS * len(pattern):
             return None  # a moving step older than the periods the rhythm was read over
         return [frame for _, frame in self._starts] + [newest]
 
